@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ConsulateConfig(AppConfig):
+    name = "consulate"
+    verbose_name = "Consular e-services"

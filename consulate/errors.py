@@ -1,0 +1,78 @@
+"""One application error type for every service; one place that maps it to HTTP.
+
+Services raise `ApplicationError(code, message)` with a code from their app's `error_codes.py`
+and a translatable message. Views show the message; the API answers 400 (or 404 for
+`NOT_FOUND`) with `{"code", "message", "field"}`.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class ApplicationError(Exception):
+    def __init__(
+        self,
+        code: enum.Enum,
+        message: Any,
+        *,
+        field: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+        self.field = field
+        self.errors = errors or ({field: [str(message)]} if field else {})
+
+    @classmethod
+    def from_validation_error(cls, code: enum.Enum, error: ValidationError) -> ApplicationError:
+        errors = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+        first_field, messages = next(iter(errors.items()))
+        return cls(
+            code,
+            messages[0],
+            field=None if first_field == "__all__" else first_field,
+            errors={k: [str(m) for m in v] for k, v in errors.items()},
+        )
+
+    @property
+    def http_status(self) -> int:
+        return status.HTTP_404_NOT_FOUND if self.code.name == "NOT_FOUND" else 400
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code.value,
+            "message": str(self.message),
+            "field": self.field,
+            "errors": self.errors,
+        }
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(exc.as_dict(), status=exc.http_status)
+    if isinstance(exc, ValidationError):
+        error = ApplicationError.from_validation_error(CommonError.INVALID, exc)
+        return Response(error.as_dict(), status=400)
+    if isinstance(exc, Http404):
+        return Response({"code": "not_found", "message": str(_not_found())}, status=404)
+    return exception_handler(exc, context)
+
+
+def _not_found() -> Any:
+    from django.utils.translation import gettext
+
+    return gettext("Not found.")
+
+
+class CommonError(enum.Enum):
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"

@@ -1,0 +1,48 @@
+"""Development: `python3 dev up`. Embedded PostgreSQL, file-system broker, mail written to var/mail."""
+
+import warnings
+
+import consulate.devsecrets as devsecrets
+import consulate.embedded_db as embedded_db
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, DATABASES, env
+
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+_secrets = devsecrets.load()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=_secrets["DJANGO_SECRET_KEY"])
+CONSULATE_MASTER_KEY = env("CONSULATE_MASTER_KEY", default=_secrets["CONSULATE_MASTER_KEY"])
+CONSULATE_BLIND_INDEX_KEY = env(
+    "CONSULATE_BLIND_INDEX_KEY", default=_secrets["CONSULATE_BLIND_INDEX_KEY"]
+)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", ".localhost", "127.0.0.1"])
+DEMO_MODE = env.bool("CONSULATE_DEMO_MODE", default=True)
+
+if not DATABASES:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django_tenants.postgresql_backend",
+            **embedded_db.database_settings(),
+        }
+    }
+
+# A broker that needs no server: kombu's file-system transport, in var/broker.
+_BROKER_DIR = BASE_DIR / "var" / "broker"
+for _folder in ("queue", "processed"):
+    (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "data_folder_in": str(_BROKER_DIR / "queue"),
+    "data_folder_out": str(_BROKER_DIR / "queue"),
+    "processed_folder": str(_BROKER_DIR / "processed"),
+    "store_processed": False,
+}
+
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

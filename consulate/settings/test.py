@@ -1,0 +1,19 @@
+"""Tests: `python3 dev test`. Real PostgreSQL (embedded, or DATABASE_URL); fast hashing; locmem mail."""
+
+from .local import *  # noqa: F403
+from .local import env
+
+DEBUG = False
+DEMO_MODE = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
+AXES_ENABLED = True
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}

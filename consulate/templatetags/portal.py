@@ -1,0 +1,80 @@
+"""Template filters that show reference data in the reader's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from babel.dates import format_datetime, get_day_names
+from django import template
+from django.utils import timezone, translation
+
+from consulate import reference
+
+register = template.Library()
+
+
+def _locale() -> str:
+    return (translation.get_language() or "en").replace("-", "_")
+
+
+@register.filter
+def country_name(code: str) -> str:
+    return reference.country_name(code, _locale())
+
+
+@register.filter
+def region_name(code: str) -> str:
+    country, _, subdivision = code.partition("-")
+    name = reference.country_name(country, _locale())
+    return f"{name} ({subdivision})" if subdivision else name
+
+
+@register.filter
+def language_name(code: str) -> str:
+    return reference.language_name(code, _locale())
+
+
+@register.filter
+def local_now(tz_name: str) -> str:
+    """The current date and time in a mission's time zone, in the reader's language."""
+    now = timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name))
+    return format_datetime(now, format="full", tzinfo=zoneinfo.ZoneInfo(tz_name), locale=_locale())
+
+
+@register.filter
+def office_hours_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Group office hours by weekday, Monday first, with the weekday named in the reader's language."""
+    days = get_day_names("wide", locale=_locale())  # Babel: 0 is Monday
+    rows = []
+    for weekday in range(7):
+        spans = sorted(
+            (entry["opens"], entry["closes"]) for entry in entries if entry["weekday"] == weekday
+        )
+        rows.append({"day": days[weekday], "spans": spans})
+    return rows
+
+
+@register.simple_tag
+def utc_offset(tz_name: str) -> str:
+    offset = dt.datetime.now(zoneinfo.ZoneInfo(tz_name)).strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}"
+
+
+def _port_suffix(request: Any) -> str:
+    port = request.get_port() if request is not None else "80"
+    return "" if port in ("80", "443") else f":{port}"
+
+
+@register.simple_tag(takes_context=True)
+def mission_url(context: dict[str, Any], mission: Any, path: str = "/") -> str:
+    """A link to a mission's own host, keeping the port of the current request (development)."""
+    return f"//{mission.host}{_port_suffix(context.get('request'))}{path}"
+
+
+@register.simple_tag(takes_context=True)
+def hq_url(context: dict[str, Any], path: str = "/") -> str:
+    from django.conf import settings
+
+    return f"//{settings.PORTAL_HOST}{_port_suffix(context.get('request'))}{path}"

@@ -1,0 +1,22 @@
+"""URLs of HQ: the bare portal host, the public schema."""
+
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+from missions import apis as mission_apis
+from missions import views as mission_views
+
+from .urls_common import urlpatterns as common
+
+# The admin logs in through allauth, so its second factor applies there too.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+admin.site.site_header = "Consular e-services – HQ"
+
+urlpatterns = [
+    path("", mission_views.directory, name="home"),
+    path("hq/", mission_views.hq_dashboard, name="hq_dashboard"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(mission_apis.hq_urls)),
+    *common,
+]

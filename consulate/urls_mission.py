@@ -1,0 +1,15 @@
+"""URLs of a mission: <code>.<portal host>, that mission's schema."""
+
+from django.urls import include, path
+
+from missions import apis as mission_apis
+from missions import views as mission_views
+
+from .urls_common import urlpatterns as common
+
+urlpatterns = [
+    path("", mission_views.mission_home, name="home"),
+    path("staff/", mission_views.staff_dashboard, name="staff_dashboard"),
+    path("api/v1/", include(mission_apis.mission_urls)),
+    *common,
+]

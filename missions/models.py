@@ -1,0 +1,211 @@
+"""Missions (the tenants: one PostgreSQL schema each), their host names and their staff.
+
+These tables live in the public schema (HQ). HQ itself is the one row whose schema is `public`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+from consulate import reference
+from consulate.history import history_records
+from consulate.models import TimeStampedModel
+
+CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
+# Codes that would clash with a schema or a host name the platform uses itself.
+RESERVED_CODES = frozenset({"public", "hq", "www", "api", "admin", "static", "mail", "template"})
+
+
+class MissionKind(models.TextChoices):
+    HEADQUARTERS = "hq", _("Headquarters")
+    EMBASSY = "embassy", _("Embassy")
+    CONSULATE_GENERAL = "consulate_general", _("Consulate-general")
+    CONSULATE = "consulate", _("Consulate")
+    HONORARY_CONSULATE = "honorary_consulate", _("Honorary consulate")
+
+
+class MissionStatus(models.TextChoices):
+    # Open to the public and its staff.
+    ACTIVE = "active", _("Active")
+    # Temporarily not serving the public (evacuation, renovation); staff can still work.
+    SUSPENDED = "suspended", _("Suspended")
+    # Closed for good; kept for its records.
+    CLOSED = "closed", _("Closed")
+
+
+def validate_code(value: str) -> None:
+    if not CODE_PATTERN.match(value):
+        raise ValidationError(
+            _("Use 2 to 30 lowercase letters, digits or hyphens, starting with a letter."),
+            code="invalid",
+        )
+    if value in RESERVED_CODES or value.startswith("pg-") or value.endswith("-template"):
+        raise ValidationError(_("“%(code)s” is reserved."), code="reserved", params={"code": value})
+
+
+def validate_country(value: str) -> None:
+    if not reference.is_country(value):
+        raise ValidationError(
+            _("“%(value)s” is not an ISO 3166 country code."), params={"value": value}
+        )
+
+
+def validate_region(value: str) -> None:
+    if not reference.is_region(value):
+        raise ValidationError(
+            _("“%(value)s” is not a country or subdivision code (such as DE or DE-BY)."),
+            params={"value": value},
+        )
+
+
+def validate_timezone(value: str) -> None:
+    if not reference.is_timezone(value):
+        raise ValidationError(
+            _("“%(value)s” is not an IANA time zone (such as Europe/Berlin)."),
+            params={"value": value},
+        )
+
+
+def validate_currency(value: str) -> None:
+    if not reference.is_currency(value):
+        raise ValidationError(
+            _("“%(value)s” is not a current ISO 4217 currency code."), params={"value": value}
+        )
+
+
+def validate_language(value: str) -> None:
+    if not reference.is_language(value):
+        raise ValidationError(
+            _("“%(value)s” is not a language code (such as en or tr)."), params={"value": value}
+        )
+
+
+def validate_office_hours(value: object) -> None:
+    """A list of {"weekday": 0-6 (Monday 0), "opens": "HH:MM", "closes": "HH:MM"}."""
+    message = _("Office hours need a weekday from 0 to 6 and opening before closing (HH:MM).")
+    if not isinstance(value, list):
+        raise ValidationError(message)
+    pattern = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+    for entry in value:
+        if (
+            not isinstance(entry, dict)
+            or entry.get("weekday") not in range(7)
+            or not pattern.match(str(entry.get("opens", "")))
+            or not pattern.match(str(entry.get("closes", "")))
+            or entry["opens"] >= entry["closes"]
+        ):
+            raise ValidationError(message)
+
+
+class Mission(TenantMixin, TimeStampedModel):
+    code = models.CharField(_("code"), max_length=30, unique=True, validators=[validate_code])
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=30, choices=MissionKind.choices)
+    host_country = models.CharField(
+        _("host country"), max_length=2, validators=[validate_country]
+    )
+    city = models.CharField(_("city"), max_length=100)
+    timezone = models.CharField(_("time zone"), max_length=64, validators=[validate_timezone])
+    currency = models.CharField(_("local currency"), max_length=3, validators=[validate_currency])
+    languages = ArrayField(
+        models.CharField(max_length=3, validators=[validate_language]),
+        verbose_name=_("languages served"),
+        default=list,
+    )
+    address = models.TextField(_("address"), blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    jurisdiction = ArrayField(
+        models.CharField(max_length=6, validators=[validate_region]),
+        verbose_name=_("jurisdiction"),
+        default=list,
+        blank=True,
+        help_text=_("Countries or subdivisions this mission serves, such as DE-BY."),
+    )
+    office_hours = models.JSONField(
+        _("office hours"), default=list, blank=True, validators=[validate_office_hours]
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=MissionStatus.choices, default=MissionStatus.ACTIVE
+    )
+
+    # The schema is created (cloned from the template) by `mission_create`, not by a bare save().
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    history = history_records()
+
+    class Meta:
+        ordering = ["host_country", "city", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(code__regex=CODE_PATTERN.pattern) | models.Q(kind="hq"),
+                name="missions_mission_code_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_hq(self) -> bool:
+        return self.schema_name == settings.PUBLIC_SCHEMA_NAME
+
+    @property
+    def currency_minor_units(self) -> int:
+        return reference.currency_minor_units(self.currency)
+
+    @property
+    def host(self) -> str:
+        return f"{self.code}.{settings.PORTAL_HOST}"
+
+
+class Domain(DomainMixin):
+    class Meta:
+        ordering = ["domain"]
+
+
+class Role(models.TextChoices):
+    # Processes cases and bookings at the counter.
+    OFFICER = "officer", _("Officer")
+    # Takes fees and closes the cash drawer.
+    CASHIER = "cashier", _("Cashier")
+    # Approves: the second pair of eyes on decisions, waivers and refunds.
+    CONSUL = "consul", _("Consul")
+    # Configures the mission: services, hours, staff.
+    MISSION_ADMIN = "mission_admin", _("Mission admin")
+
+
+class Membership(TimeStampedModel):
+    """A staff member's role at one mission. One person may hold several roles at one mission."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
+    )
+    mission = models.ForeignKey(Mission, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = history_records()
+
+    objects: ClassVar[models.Manager[Membership]]
+
+    class Meta:
+        ordering = ["mission", "role", "user"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "mission", "role"], name="missions_membership_unique_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()} @ {self.mission.code}"

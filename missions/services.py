@@ -1,0 +1,162 @@
+"""Every write to missions and staff memberships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from django_tenants.utils import schema_context
+
+from consulate.accounts.models import User
+from consulate.crypto.services import data_key_create
+from consulate.errors import ApplicationError
+from consulate.history import set_acting_user
+from sync.services import outbox_event_record
+
+from .error_codes import MissionError
+from .models import Domain, Membership, Mission, MissionStatus, Role
+
+
+def _schema_name_for(code: str) -> str:
+    return code.replace("-", "_")
+
+
+def mission_create(
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    host_country: str,
+    city: str,
+    timezone: str,
+    currency: str,
+    languages: list[str],
+    acting_user: User | None,
+    address: str = "",
+    phone: str = "",
+    email: str = "",
+    website: str = "",
+    jurisdiction: list[str] | None = None,
+    office_hours: list[dict[str, Any]] | None = None,
+) -> Mission:
+    """Create a mission: its row, its host name, its schema and its first data key.
+
+    The schema is cloned from the template schema (TENANT_BASE_SCHEMA), so the cost does not
+    grow with the number of missions. Everything happens in one transaction: bad input or a
+    failed clone leaves no row, no domain and no schema behind.
+    """
+    code = code.strip().lower()
+    mission = Mission(
+        schema_name=_schema_name_for(code),
+        code=code,
+        name=name.strip(),
+        kind=kind,
+        host_country=host_country.strip().upper(),
+        city=city.strip(),
+        timezone=timezone.strip(),
+        currency=currency.strip().upper(),
+        languages=[language.strip().lower() for language in languages],
+        address=address.strip(),
+        phone=phone.strip(),
+        email=email.strip(),
+        website=website.strip(),
+        jurisdiction=[region.strip().upper() for region in (jurisdiction or [])],
+        office_hours=office_hours or [],
+    )
+    if Mission.objects.filter(code=code).exists():
+        raise ApplicationError(
+            MissionError.CODE_TAKEN,
+            _("A mission with the code “%(code)s” already exists.") % {"code": code},
+            field="code",
+        )
+    try:
+        mission.full_clean()
+    except ValidationError as error:
+        raise ApplicationError.from_validation_error(MissionError.INVALID, error) from error
+    if mission.kind == "hq":
+        raise ApplicationError(MissionError.INVALID, _("HQ is not a mission."), field="kind")
+
+    with transaction.atomic():
+        set_acting_user(mission, acting_user)
+        mission.save()
+        Domain.objects.create(domain=mission.host, tenant=mission, is_primary=True)
+        data_key_create(schema_name=mission.schema_name)
+        with schema_context(mission.schema_name):
+            outbox_event_record(
+                topic="mission.opened",
+                aggregate_type="mission",
+                aggregate_id=mission.code,
+                payload={
+                    "code": mission.code,
+                    "kind": mission.kind,
+                    "host_country": mission.host_country,
+                    "currency": mission.currency,
+                    "timezone": mission.timezone,
+                },
+                acting_user=acting_user,
+            )
+    return mission
+
+
+def mission_set_status(*, mission: Mission, status: str, acting_user: User) -> Mission:
+    if status not in MissionStatus.values:
+        raise ApplicationError(MissionError.INVALID, _("Unknown status."), field="status")
+    with transaction.atomic():
+        mission.status = status
+        set_acting_user(mission, acting_user)
+        mission.save(update_fields=["status", "updated_at"])
+        with schema_context(mission.schema_name):
+            outbox_event_record(
+                topic="mission.status_changed",
+                aggregate_type="mission",
+                aggregate_id=mission.code,
+                payload={"status": status},
+                acting_user=acting_user,
+            )
+    return mission
+
+
+def membership_grant(*, user: User, mission: Mission, role: str, acting_user: User | None) -> Membership:
+    """Give `user` a role at `mission` (or re-activate it). Idempotent."""
+    if role not in Role.values:
+        raise ApplicationError(MissionError.INVALID, _("Unknown role."), field="role")
+    with transaction.atomic():
+        membership, created = Membership.objects.select_for_update().get_or_create(
+            user=user, mission=mission, role=role, defaults={"is_active": True}
+        )
+        if not created and not membership.is_active:
+            membership.is_active = True
+            set_acting_user(membership, acting_user)
+            membership.save(update_fields=["is_active", "updated_at"])
+        elif created:
+            # get_or_create saved without the acting user; record who granted it.
+            membership.history.filter(history_type="+").update(
+                history_user_id=acting_user.pk if acting_user else None
+            )
+        with schema_context(mission.schema_name):
+            outbox_event_record(
+                topic="membership.granted",
+                aggregate_type="membership",
+                aggregate_id=str(membership.pk),
+                payload={"user_id": user.pk, "role": role},
+                acting_user=acting_user,
+            )
+    return membership
+
+
+def membership_revoke(*, membership: Membership, acting_user: User) -> Membership:
+    with transaction.atomic():
+        membership.is_active = False
+        set_acting_user(membership, acting_user)
+        membership.save(update_fields=["is_active", "updated_at"])
+        with schema_context(membership.mission.schema_name):
+            outbox_event_record(
+                topic="membership.revoked",
+                aggregate_type="membership",
+                aggregate_id=str(membership.pk),
+                payload={"user_id": membership.user_id, "role": membership.role},
+                acting_user=acting_user,
+            )
+    return membership

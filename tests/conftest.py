@@ -1,0 +1,130 @@
+"""Shared fixtures.
+
+The test session migrates the public schema, the mission template and two missions once
+(`alpha` in Berlin, EUR; `beta` in Tokyo, JPY), committed, so every test can check that nothing
+leaks from one mission to the other. Ordinary tests run inside a transaction that is rolled
+back (`db`). Tests that need real commits (concurrency, pg_dump, a Celery worker, a browser)
+use `committed_db` and create and drop what they need (`throwaway_mission`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from consulate.accounts.models import HqRole, User
+from consulate.crypto.models import DataKey
+from missions.models import Domain, Membership, Mission
+from missions.services import membership_grant, mission_create
+from tests.factories import MissionParams, UserFactory
+
+ALPHA = MissionParams(code="alpha", name="Consulate-General in Berlin")
+BETA = MissionParams(
+    code="beta", name="Embassy in Tokyo", kind="embassy", host_country="JP", city="Tokyo",
+    timezone="Asia/Tokyo", currency="JPY", languages=["ja", "tr", "en"],
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    with django_db_blocker.unblock():
+        call_command("migrate_all", verbosity=0)
+        for params in (ALPHA, BETA):
+            if not Mission.objects.filter(code=params["code"]).exists():
+                mission_create(acting_user=None, **params)
+
+
+@pytest.fixture
+def mission_a(db) -> Mission:  # type: ignore[no-untyped-def]
+    return Mission.objects.get(code="alpha")
+
+
+@pytest.fixture
+def mission_b(db) -> Mission:  # type: ignore[no-untyped-def]
+    return Mission.objects.get(code="beta")
+
+
+@pytest.fixture
+def in_mission_a(mission_a: Mission) -> Iterator[Mission]:
+    """Run the test body in mission A's schema."""
+    with schema_context(mission_a.schema_name):
+        yield mission_a
+
+
+def host_client(host: str) -> Client:
+    return Client(HTTP_HOST=host)
+
+
+@pytest.fixture
+def client_hq() -> Client:
+    return host_client("localhost")
+
+
+@pytest.fixture
+def client_a(mission_a: Mission) -> Client:
+    return host_client(mission_a.host)
+
+
+@pytest.fixture
+def client_b(mission_b: Mission) -> Client:
+    return host_client(mission_b.host)
+
+
+@pytest.fixture
+def citizen(db) -> User:  # type: ignore[no-untyped-def]
+    return UserFactory(email="citizen@example.org")
+
+
+def make_staff(mission: Mission, role: str, email: str | None = None) -> User:
+    user = UserFactory(email=email or f"{role}.{mission.code}.{uuid.uuid4().hex[:6]}@example.org")
+    membership_grant(user=user, mission=mission, role=role, acting_user=None)
+    return user
+
+
+@pytest.fixture
+def officer_a(mission_a: Mission) -> User:
+    return make_staff(mission_a, "officer")
+
+
+@pytest.fixture
+def officer_b(mission_b: Mission) -> User:
+    return make_staff(mission_b, "officer")
+
+
+@pytest.fixture
+def hq_analyst(db) -> User:  # type: ignore[no-untyped-def]
+    return UserFactory(hq_role=HqRole.ANALYST)
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Autocommit database access for the whole test; the test cleans up what it creates."""
+    with django_db_blocker.unblock():
+        yield
+    connection.set_schema_to_public()
+
+
+def drop_mission(mission: Mission) -> None:
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{mission.schema_name}" CASCADE')
+    Domain.objects.filter(tenant=mission).delete()
+    DataKey.objects.filter(schema_name=mission.schema_name).delete()
+    Membership.objects.filter(mission=mission).delete()
+    Mission.objects.filter(pk=mission.pk).delete()
+
+
+@pytest.fixture
+def throwaway_mission(committed_db) -> Iterator[Mission]:  # type: ignore[no-untyped-def]
+    """A committed mission of its own, dropped (schema and all) after the test."""
+    mission = mission_create(acting_user=None, **MissionParams(code=f"t{uuid.uuid4().hex[:10]}"))
+    try:
+        yield mission
+    finally:
+        drop_mission(mission)

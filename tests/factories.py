@@ -1,0 +1,41 @@
+"""factory_boy factories. Missions and memberships are made through their services."""
+
+from __future__ import annotations
+
+import factory
+
+from consulate.accounts.models import User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
+        password = kwargs.pop("password", None)
+        user = model_class.objects.create_user(*args, password=password, **kwargs)
+        return user
+
+
+class MissionParams(factory.DictFactory):
+    """Keyword arguments for `mission_create`; override what the test cares about."""
+
+    code = factory.Sequence(lambda n: f"m{n:04d}")
+    name = factory.LazyAttribute(lambda o: f"Consulate-General {o.code}")
+    kind = "consulate_general"
+    host_country = "DE"
+    city = "Berlin"
+    timezone = "Europe/Berlin"
+    currency = "EUR"
+    languages = factory.LazyFunction(lambda: ["de", "tr", "en"])
+    address = "Example street 1\n10117 Berlin"
+    office_hours = factory.LazyFunction(
+        lambda: [{"weekday": d, "opens": "09:00", "closes": "13:00"} for d in range(5)]
+    )

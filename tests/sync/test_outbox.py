@@ -1,0 +1,55 @@
+import pytest
+from django.db import IntegrityError, InternalError, connection, transaction
+
+from sync.models import OutboxEvent
+from sync.services import OutboxUsageError, outbox_event_record
+
+
+def record(topic: str = "test.happened") -> OutboxEvent:
+    return outbox_event_record(
+        topic=topic, aggregate_type="test", aggregate_id="1", payload={}, acting_user=None
+    )
+
+
+def test_sequence_continues_from_the_mission_opening_event(in_mission_a):
+    # given the mission's outbox, which starts with its opening event
+    last = OutboxEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    # when two events are recorded
+    with transaction.atomic():
+        first, second = record(), record()
+    # then they take the next two numbers
+    assert (first.seq, second.seq) == (last + 1, last + 2)
+
+
+def test_recording_in_the_public_schema_is_refused(db):
+    with pytest.raises(OutboxUsageError), transaction.atomic():
+        record()
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE sync_outboxevent SET topic = 'forged'",
+    "DELETE FROM sync_outboxevent",
+    "TRUNCATE sync_outboxevent",
+    "DELETE FROM sync_outboxcounter",
+])  # fmt: skip
+def test_raw_sql_cannot_rewrite_the_outbox(in_mission_a, statement):
+    # given an event
+    with transaction.atomic():
+        record()
+    # when raw SQL tries to rewrite history
+    with pytest.raises((InternalError, IntegrityError)), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+
+
+def test_a_raw_insert_cannot_choose_its_sequence_number(in_mission_a):
+    # given the last number
+    last = OutboxEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    # when raw SQL inserts with a number of its own choosing
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO sync_outboxevent (seq, topic, aggregate_type, aggregate_id, payload,"
+            " occurred_at) VALUES (999999, 'raw', 'x', '1', '{}', now()) RETURNING seq"
+        )
+        (seq,) = cursor.fetchone()
+    # then the database gives it the next number instead
+    assert seq == last + 1
