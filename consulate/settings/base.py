@@ -207,6 +207,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"pgserver": {"level": "WARNING"}},
 }
 
 # --- HQ ---------------------------------------------------------------------------------------
