@@ -8,10 +8,13 @@ and stopped by `python3 dev up` on Ctrl-C, or by `python -m consulate.embedded_d
 
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "var" / "pgdata"
@@ -25,22 +28,74 @@ def _server() -> Any:
     return pgserver.get_server(DATA_DIR, cleanup_mode=None)
 
 
-def database_settings() -> dict[str, Any]:
-    """Start the server if needed, create the project database once, return Django's settings."""
-    server = _server()
-    info = server.get_postmaster_info()
-    exists = server.psql(
-        f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
-    )
-    if "(1 row)" not in exists:
-        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+def _running_socket_dir() -> str | None:
+    """The socket folder of a live server on DATA_DIR, read from postmaster.pid, else None.
+
+    Reading the pid file instead of asking pgserver keeps processes that merely connect (web,
+    worker, beat, parallel test runs) away from pgserver's own bookkeeping file, which is not
+    safe for many processes starting at once.
+    """
+    try:
+        lines = (DATA_DIR / "postmaster.pid").read_text().splitlines()
+        os.kill(int(lines[0]), 0)
+    except (FileNotFoundError, IndexError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    port = lines[3].strip() if len(lines) > 3 else "5432"
+    socket_dir = lines[4].strip() if len(lines) > 4 else ""
+    if socket_dir and (Path(socket_dir) / f".s.PGSQL.{port}").exists():
+        return socket_dir
+    return None
+
+
+def _ensure_database(socket_dir: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as db:
+        if not db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            db.execute(f'CREATE DATABASE "{name}"')
+
+
+def _start(name: str = DATABASE_NAME) -> str:
+    """Start the server once (under a file lock), create database `name`; the socket folder."""
+    DATA_DIR.parent.mkdir(parents=True, exist_ok=True)
+    with (DATA_DIR.parent / "pgdata.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        socket_dir = _running_socket_dir()
+        if socket_dir is None:
+            socket_dir = str(_server().get_postmaster_info().socket_dir)
+        _ensure_database(socket_dir, name)
+        return socket_dir
+
+
+def database_settings(name: str = DATABASE_NAME) -> dict[str, Any]:
+    """Django's settings for database `name` on the embedded server, started if it is not.
+
+    `name` defaults to the project database; benchmarks pass their own so that they never
+    touch the developer's data. When the server already runs, nothing but the pid file is read
+    (the project database was created by whoever started it).
+    """
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a plain database name: {name!r}")
+    socket_dir = _running_socket_dir()
+    if socket_dir is None or name != DATABASE_NAME:
+        socket_dir = _start(name)
     return {
-        "NAME": DATABASE_NAME,
+        "NAME": name,
         "USER": "postgres",
         "PASSWORD": "",
-        "HOST": str(info.socket_dir),
+        "HOST": socket_dir,
         "PORT": "",
     }
+
+
+def database_url(name: str = DATABASE_NAME) -> str:
+    """The same as `database_settings`, as a DATABASE_URL that django-environ parses.
+
+    The socket folder goes in the `host` query parameter: django-environ does not decode a
+    percent-encoded path in the host part (`postgres://%2Fpath/db` gives HOST "%2Fpath").
+    """
+    config = database_settings(name)
+    return f"postgres://{config['USER']}@/{config['NAME']}?host={quote(config['HOST'], safe='/')}"
 
 
 def bin_dir() -> Path:
@@ -63,8 +118,10 @@ def stop() -> None:
 if __name__ == "__main__":
     action = sys.argv[1] if len(sys.argv) > 1 else "start"
     if action == "start":
-        print(database_settings()["HOST"])
+        print(_start())
+    elif action == "url":
+        print(database_url(sys.argv[2] if len(sys.argv) > 2 else DATABASE_NAME))
     elif action == "stop":
         stop()
     else:
-        sys.exit("usage: python -m consulate.embedded_db start|stop")
+        sys.exit("usage: python -m consulate.embedded_db start|url [name]|stop")
