@@ -1,7 +1,9 @@
 """Tests: `python3 dev test`. Real PostgreSQL (embedded, or DATABASE_URL); fast hashing; locmem mail."""
 
 from .local import *  # noqa: F403
-from .local import env
+import os
+
+from .local import DATABASES, env
 
 DEBUG = False
 DEMO_MODE = False
@@ -18,3 +20,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
+# The test-only tenant app that exercises consulate.crypto (tests/crypto_app).
+TENANT_APPS, INSTALLED_APPS = ([*a, "tests.crypto_app"] for a in (TENANT_APPS, INSTALLED_APPS))
+
+# One test database per test run, so that runs in parallel (several checkouts, a developer and
+# CI) never drop each other's database.
+DATABASES["default"]["TEST"] = {"NAME": f"test_consulate_{os.getpid()}"}
