@@ -78,3 +78,22 @@ def hq_url(context: dict[str, Any], path: str = "/") -> str:
     from django.conf import settings
 
     return f"//{settings.PORTAL_HOST}{_port_suffix(context.get('request'))}{path}"
+
+
+@register.filter
+def described_widget(field: Any) -> str:
+    """A form field's widget tied to its error list and help text (`aria-describedby`), marked
+    `aria-invalid` when it has errors, so screen readers announce both with the input.
+
+    The ids match the ones `allauth/elements/fields.html` gives the error list and help text.
+    """
+    described_by = []
+    attrs: dict[str, str] = {}
+    if field.errors:
+        described_by.append(f"{field.auto_id}_errors")
+        attrs["aria-invalid"] = "true"
+    if field.help_text:
+        described_by.append(f"{field.auto_id}_helptext")
+    if described_by:
+        attrs["aria-describedby"] = " ".join(described_by)
+    return field.as_widget(attrs=attrs)

@@ -1,0 +1,163 @@
+"""Browser tests: Playwright (sync API) drives Debian's chromium against a live server.
+
+The server runs in a thread of the test process (Django's `LiveServerThread`) on 127.0.0.1 and a
+free port. It opens its own database connections, so the tests use `committed_db`: what a test
+creates is committed and visible to the server, and the test removes it afterwards.
+
+HQ is `localhost:<port>`, a mission `<code>.localhost:<port>`; chromium is told to resolve every
+`*.localhost` name to 127.0.0.1, so no /etc/hosts entry is needed.
+
+No chromium, no silent pass: without /usr/bin/chromium the tests fail and say how to install it,
+unless CONSULATE_SKIP_BROWSER=1 asks to skip them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.management import call_command
+from django.test.testcases import LiveServerThread
+
+# Playwright's sync API runs an asyncio loop in the test thread, which makes Django refuse ORM
+# calls there ("SynchronousOnlyOperation"). The test thread's ORM use is plain synchronous code,
+# so the guard does not apply; the server answers in threads of its own.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path(os.environ.get("CONSULATE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP localhost 127.0.0.1, MAP *.localhost 127.0.0.1",
+]
+SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+PASSWORD = "correct horse battery"  # tests.factories.UserFactory's password
+
+
+def _require_chromium() -> None:
+    if os.environ.get("CONSULATE_SKIP_BROWSER") == "1":
+        pytest.skip(
+            "BROWSER TESTS SKIPPED because CONSULATE_SKIP_BROWSER=1 is set: "
+            "the pages were NOT checked in a real browser."
+        )
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Browser tests need chromium at {CHROMIUM}, and it is missing. "
+            "Install it with `sudo apt-get install chromium` (Debian/Ubuntu), "
+            "or set CONSULATE_SKIP_BROWSER=1 to skip the browser tests on purpose.",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup: Any) -> Iterator[str]:  # noqa: ARG001
+    """`http://localhost:<port>`: HQ. Missions are on `<code>.localhost:<port>`."""
+    _require_chromium()
+    # .mo files are build products (gitignored); the Turkish pages need them.
+    call_command("compile_catalogues", verbosity=0)
+    server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
+    server.daemon = True
+    server.start()
+    server.is_ready.wait()
+    if server.error:
+        raise server.error
+    try:
+        yield f"http://localhost:{server.port}"
+    finally:
+        server.terminate()
+
+
+@pytest.fixture(scope="session")
+def browser(live_server_url: str) -> Iterator[Any]:  # noqa: ARG001
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, committed_db: None) -> Iterator[Any]:  # noqa: ARG001
+    """A fresh desktop-sized page (own cookies) whose language is English."""
+    context = browser.new_context(viewport=DESKTOP, locale="en-GB")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def phone_page(browser: Any, committed_db: None) -> Iterator[Any]:  # noqa: ARG001
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-GB"
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def url(live_server_url: str) -> Callable[..., str]:
+    """`url("/path")` at HQ, `url("/path", mission="alpha")` at a mission, `host=` for any host."""
+    port = live_server_url.rsplit(":", 1)[1]
+
+    def build(path: str = "/", *, mission: str | None = None, host: str | None = None) -> str:
+        name = host or (f"{mission}.{settings.PORTAL_HOST}" if mission else settings.PORTAL_HOST)
+        return f"http://{name}:{port}{path}"
+
+    return build
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Any, str], Path]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Any, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def unique_email(prefix: str) -> str:
+    return f"{prefix}.{uuid.uuid4().hex[:10]}@example.org"
+
+
+def totp_code(secret: str) -> str:
+    """The current TOTP code, never one about to expire (allauth accepts only the current step)."""
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    period = app_settings.TOTP_PERIOD
+    if period - time.time() % period < 3:
+        time.sleep(period - time.time() % period + 0.2)
+    counter = int(time.time()) // period
+    assert counter in list(yield_hotp_counters_from_time())
+    return format_hotp_value(hotp_value(secret, counter))
