@@ -20,7 +20,9 @@ class DataKey(TimeStampedModel):
     class Meta:
         ordering = ["schema_name", "key_id"]
         constraints = [
-            models.UniqueConstraint(fields=["schema_name", "key_id"], name="crypto_datakey_unique_id"),
+            models.UniqueConstraint(
+                fields=["schema_name", "key_id"], name="crypto_datakey_unique_id"
+            ),
             models.UniqueConstraint(
                 fields=["schema_name"],
                 condition=models.Q(is_active=True),

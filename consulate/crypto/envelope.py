@@ -1,0 +1,175 @@
+"""Field-level encryption with a mission's data key (AES-256-GCM).
+
+Blob format, version 1 (33 bytes of header, then the ciphertext)::
+
+    version (1) | key id (4, big-endian) | nonce (12) | tag (16) | ciphertext
+
+The associated data binds the version, the key id, the mission schema and a context naming where
+the value lives ("app_label.Model.field"), so a ciphertext copied to another field, another model
+or another mission fails authentication instead of decrypting into the wrong place. The key id in
+each blob is what lets reads carry on during a key rotation: every old key stays decryptable.
+
+Key caching: unwrapped data keys are cached per process by (schema, key id), which is safe only
+for keys that are committed, because key ids are numbered per schema and a rolled-back rotation
+would hand its id to the next one. So a key loaded inside a transaction is cached only when that
+transaction commits. The active key id is cached for ACTIVE_KEY_TTL seconds; another process may
+keep encrypting under the previous key for that long after a rotation, which is harmless (the old
+key still decrypts) and is why `mission_reencrypt` can be run again to sweep up.
+"""
+
+from __future__ import annotations
+
+import secrets
+import struct
+import threading
+import time
+
+from Crypto.Cipher import AES
+from django.conf import settings
+from django.db import transaction
+
+from .keys import NONCE_BYTES, TAG_BYTES, unwrap
+from .models import DataKey
+
+VERSION = 1
+ACTIVE_KEY_TTL = 30.0
+_PREFIX = struct.Struct(">BI")  # version, key id
+HEADER_BYTES = _PREFIX.size + NONCE_BYTES + TAG_BYTES
+KEY_ID_SLICE = slice(1, _PREFIX.size)  # where the key id sits in a blob (SQL: substring 2 for 4)
+
+
+class EncryptionError(Exception):
+    """Encryption cannot run here: public schema, or a mission without an active data key."""
+
+
+class DecryptionError(Exception):
+    """A blob that does not authenticate: tampered, truncated, copied from elsewhere, or its key
+    cannot be unwrapped (wrong master key)."""
+
+
+_lock = threading.Lock()
+_data_keys: dict[tuple[str, int], bytes] = {}
+_active_key_ids: dict[str, tuple[int, float]] = {}
+
+
+def clear_key_cache(schema_name: str | None = None) -> None:
+    """Forget cached keys (all, or one schema's). Needed after a rotation or a master-key change."""
+    with _lock:
+        if schema_name is None:
+            _data_keys.clear()
+            _active_key_ids.clear()
+            return
+        _active_key_ids.pop(schema_name, None)
+        for cached in [cached for cached in _data_keys if cached[0] == schema_name]:
+            del _data_keys[cached]
+
+
+def _on_commit(callback: object) -> None:
+    # Outside a transaction Django runs the callback at once; inside, only if it commits.
+    transaction.on_commit(callback)  # type: ignore[arg-type]
+
+
+def _check_schema(schema_name: str) -> None:
+    if not schema_name or schema_name == settings.PUBLIC_SCHEMA_NAME:
+        raise EncryptionError(
+            "personal data is encrypted with a mission's key; the public schema has none"
+        )
+
+
+def active_key_id(schema_name: str) -> int:
+    _check_schema(schema_name)
+    cached = _active_key_ids.get(schema_name)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
+    key_id = (
+        DataKey.objects.filter(schema_name=schema_name, is_active=True)
+        .values_list("key_id", flat=True)
+        .first()
+    )
+    if key_id is None:
+        raise EncryptionError(f"schema {schema_name!r} has no active data key")
+    expires = time.monotonic() + ACTIVE_KEY_TTL
+
+    def remember() -> None:
+        with _lock:
+            _active_key_ids[schema_name] = (key_id, expires)
+
+    _on_commit(remember)
+    return key_id
+
+
+def _data_key(schema_name: str, key_id: int) -> bytes:
+    cached = _data_keys.get((schema_name, key_id))
+    if cached is not None:
+        return cached
+    wrapped = (
+        DataKey.objects.filter(schema_name=schema_name, key_id=key_id)
+        .values_list("wrapped_key", flat=True)
+        .first()
+    )
+    if wrapped is None:
+        raise DecryptionError(f"schema {schema_name!r} has no data key {key_id}")
+    try:
+        key = unwrap(bytes(wrapped), schema_name=schema_name, key_id=key_id)
+    except ValueError as error:
+        raise DecryptionError(
+            f"data key {key_id} of {schema_name!r} does not unwrap: wrong master key?"
+        ) from error
+
+    def remember() -> None:
+        with _lock:
+            _data_keys[(schema_name, key_id)] = key
+
+    _on_commit(remember)
+    return key
+
+
+def _associated_data(prefix: bytes, schema_name: str, context: str) -> bytes:
+    # Length-prefixed so that no schema/context pair can be re-split into another.
+    schema, ctx = schema_name.encode(), context.encode()
+    return b"consulate-field" + prefix + struct.pack(">H", len(schema)) + schema + ctx
+
+
+def encrypt(plaintext: str, *, schema_name: str, context: str) -> bytes:
+    """Encrypt `plaintext` under the mission's active data key, bound to `context`."""
+    key_id = active_key_id(schema_name)
+    return _encrypt_with(plaintext, schema_name=schema_name, context=context, key_id=key_id)
+
+
+def _encrypt_with(plaintext: str, *, schema_name: str, context: str, key_id: int) -> bytes:
+    prefix = _PREFIX.pack(VERSION, key_id)
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    cipher = AES.new(_data_key(schema_name, key_id), AES.MODE_GCM, nonce=nonce)
+    cipher.update(_associated_data(prefix, schema_name, context))
+    ciphertext, tag = cipher.encrypt_and_digest(plaintext.encode())
+    return prefix + nonce + tag + ciphertext
+
+
+def key_id_of(blob: bytes) -> int:
+    """The data key id a blob was written with (no decryption, no authentication)."""
+    if len(blob) < HEADER_BYTES:
+        raise DecryptionError("blob too short")
+    version, key_id = _PREFIX.unpack_from(blob)
+    if version != VERSION:
+        raise DecryptionError(f"unknown blob version {version}")
+    return int(key_id)
+
+
+def decrypt(blob: bytes, *, schema_name: str, context: str) -> str:
+    """Decrypt a blob written by `encrypt` for the same schema and context; raise
+    DecryptionError otherwise."""
+    _check_schema(schema_name)
+    blob = bytes(blob)
+    key_id = key_id_of(blob)
+    prefix = blob[: _PREFIX.size]
+    nonce = blob[_PREFIX.size : _PREFIX.size + NONCE_BYTES]
+    tag = blob[_PREFIX.size + NONCE_BYTES : HEADER_BYTES]
+    cipher = AES.new(_data_key(schema_name, key_id), AES.MODE_GCM, nonce=nonce)
+    cipher.update(_associated_data(prefix, schema_name, context))
+    try:
+        plaintext = cipher.decrypt_and_verify(blob[HEADER_BYTES:], tag)
+    except ValueError as error:
+        raise DecryptionError(
+            f"ciphertext does not authenticate for {schema_name!r} / {context!r}"
+        ) from error
+    return plaintext.decode()
