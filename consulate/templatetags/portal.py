@@ -45,7 +45,7 @@ def local_now(tz_name: str) -> str:
 
 @register.filter
 def office_hours_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Group office hours by weekday, Monday first, with the weekday named in the reader's language."""
+    """Group office hours by weekday, Monday first, each weekday named in the reader's language."""
     days = get_day_names("wide", locale=_locale())  # Babel: 0 is Monday
     rows = []
     for weekday in range(7):

@@ -64,7 +64,7 @@ def _require_chromium() -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server_url(django_db_setup: Any) -> Iterator[str]:  # noqa: ARG001
+def live_server_url(django_db_setup: Any) -> Iterator[str]:
     """`http://localhost:<port>`: HQ. Missions are on `<code>.localhost:<port>`."""
     _require_chromium()
     # .mo files are build products (gitignored); the Turkish pages need them.
@@ -82,7 +82,7 @@ def live_server_url(django_db_setup: Any) -> Iterator[str]:  # noqa: ARG001
 
 
 @pytest.fixture(scope="session")
-def browser(live_server_url: str) -> Iterator[Any]:  # noqa: ARG001
+def browser(live_server_url: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -94,7 +94,7 @@ def browser(live_server_url: str) -> Iterator[Any]:  # noqa: ARG001
 
 
 @pytest.fixture
-def page(browser: Any, committed_db: None) -> Iterator[Any]:  # noqa: ARG001
+def page(browser: Any, committed_db: None) -> Iterator[Any]:
     """A fresh desktop-sized page (own cookies) whose language is English."""
     context = browser.new_context(viewport=DESKTOP, locale="en-GB")
     context.set_default_timeout(15_000)
@@ -106,7 +106,7 @@ def page(browser: Any, committed_db: None) -> Iterator[Any]:  # noqa: ARG001
 
 
 @pytest.fixture
-def phone_page(browser: Any, committed_db: None) -> Iterator[Any]:  # noqa: ARG001
+def phone_page(browser: Any, committed_db: None) -> Iterator[Any]:
     context = browser.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-GB"
     )

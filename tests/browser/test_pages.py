@@ -14,9 +14,8 @@ from django.core.cache import cache
 
 from consulate.accounts.models import User
 from missions.models import Membership, Mission
-from tests.conftest import make_staff
-
 from tests.browser.conftest import PASSWORD, totp_code, unique_email
+from tests.conftest import make_staff
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +35,7 @@ def assert_one_h1(page: Any) -> None:
 
 
 @pytest.fixture
-def staff_alpha(committed_db: None) -> Iterator[tuple[User, str]]:  # noqa: ARG001
+def staff_alpha(committed_db: None) -> Iterator[tuple[User, str]]:
     """An officer of `alpha` with a verified e-mail and TOTP set up; removed afterwards."""
     mission = Mission.objects.get(code="alpha")
     user = make_staff(mission, "officer", email=unique_email("officer.alpha"))
