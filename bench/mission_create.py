@@ -195,6 +195,9 @@ def main() -> None:
     timer = install_phase_timer()
 
     def create(code: str, index: int) -> tuple[float, int, dict[str, float]]:
+        # CaptureQueriesContext counts by position in a log capped at 9000 entries; once full,
+        # every later count would read 0. Start each creation with an empty log.
+        connection.queries_log.clear()
         with (
             timer.measure() as phases,
             CaptureQueriesContext(connection) as queries,
@@ -221,6 +224,7 @@ def main() -> None:
                 spent = time.perf_counter() - grow_start
                 print(f"  growing: {present}/{level} missions ({spent:.0f} s)", flush=True)
         schemas, relations = catalog_size()
+        load_before = os.getloadavg()[0]
         samples = []
         for _ in range(args.samples):
             serial += 1
@@ -242,13 +246,15 @@ def main() -> None:
             "rest": statistics.median(s[0] - sum(s[2].values()) for s in samples),
             "relations": relations,
             "schemas": schemas,
+            "load": (load_before + os.getloadavg()[0]) / 2,
         }
         results.append(row)
         print(
             f"{level} missions present: median {row['median']:.3f} s, min {row['min']:.3f}, "
             f"max {row['max']:.3f}; {row['queries']} queries per creation; "
             f"clone {row['clone']:.3f} s, migrate --fake {row['fake_migrate']:.3f} s, "
-            f"rest {row['rest']:.3f} s; catalog {schemas} schemas, {relations} relations",
+            f"rest {row['rest']:.3f} s; catalog {schemas} schemas, {relations} relations; "
+            f"load average {row['load']:.1f}",
             flush=True,
         )
 
@@ -256,7 +262,7 @@ def main() -> None:
     print(f"mission_create, {args.samples} samples per level (seconds)")
     header = (
         "| missions present | median | min | max | queries | clone | migrate --fake | rest "
-        "| pg_class rows |"
+        "| pg_class rows | load avg |"
     )
     print(header)
     print("|" + "---:|" * (header.count("|") - 1))
@@ -264,7 +270,7 @@ def main() -> None:
         print(
             f"| {row['level']} | {row['median']:.3f} | {row['min']:.3f} | {row['max']:.3f} "
             f"| {row['queries']} | {row['clone']:.3f} | {row['fake_migrate']:.3f} "
-            f"| {row['rest']:.3f} | {row['relations']} |"
+            f"| {row['rest']:.3f} | {row['relations']} | {row['load']:.1f} |"
         )
     print(f"Total run time {time.perf_counter() - started:.0f} s")
 
