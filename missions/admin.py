@@ -15,6 +15,13 @@ from .models import Domain, Membership, Mission
 from .services import mission_create
 
 
+# What mission_create takes; status starts active and is changed afterwards.
+CREATE_FIELDS = [
+    "code", "name", "kind", "host_country", "city", "timezone", "currency", "languages",
+    "address", "phone", "email", "website", "jurisdiction", "office_hours",
+]  # fmt: skip
+
+
 class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Mission
@@ -37,7 +44,7 @@ class MissionAdmin(SimpleHistoryAdmin):
             obj._history_user = request.user  # type: ignore[attr-defined]
             obj.save()
             return
-        data = {name: getattr(obj, name) for name in form.cleaned_data if name != "schema_name"}
+        data = {name: form.cleaned_data[name] for name in CREATE_FIELDS if name in form.cleaned_data}
         try:
             created = mission_create(acting_user=request.user, **data)  # type: ignore[arg-type]
         except ApplicationError as error:

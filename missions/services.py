@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, schema_exists
 
 from consulate.accounts.models import User
 from consulate.crypto.services import data_key_create
@@ -77,6 +77,13 @@ def mission_create(
         raise ApplicationError.from_validation_error(MissionError.INVALID, error) from error
     if mission.kind == "hq":
         raise ApplicationError(MissionError.INVALID, _("HQ is not a mission."), field="kind")
+    # django-tenants would silently adopt an existing schema of that name instead of cloning.
+    if schema_exists(mission.schema_name):
+        raise ApplicationError(
+            MissionError.CODE_TAKEN,
+            _("The code “%(code)s” is already used by a database schema.") % {"code": code},
+            field="code",
+        )
 
     with transaction.atomic():
         set_acting_user(mission, acting_user)

@@ -40,6 +40,14 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
                 mission_create(acting_user=None, **params)
 
 
+@pytest.fixture(autouse=True)
+def _start_in_public_schema() -> Iterator[None]:
+    """A request leaves the connection on its mission's schema; never let that reach the next test."""
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
 @pytest.fixture
 def mission_a(db) -> Mission:  # type: ignore[no-untyped-def]
     return Mission.objects.get(code="alpha")
@@ -62,7 +70,7 @@ def host_client(host: str) -> Client:
 
 
 @pytest.fixture
-def client_hq() -> Client:
+def client_hq(db) -> Client:  # type: ignore[no-untyped-def]
     return host_client("localhost")
 
 
@@ -128,3 +136,6 @@ def throwaway_mission(committed_db) -> Iterator[Mission]:  # type: ignore[no-unt
         yield mission
     finally:
         drop_mission(mission)
+
+# force_login must name a backend: the first configured one (django-axes) loads no users.
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"

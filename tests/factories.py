@@ -10,18 +10,15 @@ from consulate.accounts.models import User
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.org")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
-    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+    password = "correct horse battery"
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
-        password = kwargs.pop("password", None)
-        user = model_class.objects.create_user(*args, password=password, **kwargs)
-        return user
+        return model_class.objects.create_user(*args, **kwargs)
 
 
 class MissionParams(factory.DictFactory):

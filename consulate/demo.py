@@ -1,0 +1,73 @@
+"""The demo data set: HQ staff, six missions in different countries, currencies and time zones
+(JPY has 0 minor units, KWD 3), staff of every role at each, and two citizens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PASSWORD = "consulate-demo-2026"
+# Demo staff share one TOTP secret so the printed logins work at once. Only seeded when
+# CONSULATE_DEMO_MODE is on; `manage.py demo_totp` prints the current code.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+WEEKDAYS_9_TO_1 = [{"weekday": day, "opens": "09:00", "closes": "13:00"} for day in range(5)]
+SUNDAY_TO_THURSDAY = [{"weekday": day, "opens": "08:30", "closes": "14:30"} for day in (6, 0, 1, 2, 3)]
+
+MISSIONS: list[dict[str, Any]] = [
+    {
+        "code": "berlin", "name": "Consulate-General in Berlin", "kind": "consulate_general",
+        "host_country": "DE", "city": "Berlin", "timezone": "Europe/Berlin", "currency": "EUR",
+        "languages": ["de", "tr", "en"], "jurisdiction": ["DE-BE", "DE-BB", "DE-MV", "DE-SN"],
+        "address": "Rungestraße 9\n10179 Berlin\nGermany", "phone": "+49 30 000 0000",
+        "email": "berlin@consulate.invalid", "office_hours": WEEKDAYS_9_TO_1,
+    },
+    {
+        "code": "tokyo", "name": "Embassy in Tokyo", "kind": "embassy",
+        "host_country": "JP", "city": "Tokyo", "timezone": "Asia/Tokyo", "currency": "JPY",
+        "languages": ["ja", "tr", "en"], "jurisdiction": ["JP"],
+        "address": "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001\nJapan",
+        "phone": "+81 3 0000 0000", "email": "tokyo@consulate.invalid",
+        "office_hours": WEEKDAYS_9_TO_1,
+    },
+    {
+        "code": "kuwait", "name": "Embassy in Kuwait City", "kind": "embassy",
+        "host_country": "KW", "city": "Kuwait City", "timezone": "Asia/Kuwait", "currency": "KWD",
+        "languages": ["ar", "tr", "en"], "jurisdiction": ["KW"],
+        "address": "Block 1, Street 13, Villa 5\nDaiyah, Kuwait City\nKuwait",
+        "phone": "+965 0000 0000", "email": "kuwait@consulate.invalid",
+        "office_hours": SUNDAY_TO_THURSDAY,
+    },
+    {
+        "code": "newyork", "name": "Consulate-General in New York", "kind": "consulate_general",
+        "host_country": "US", "city": "New York", "timezone": "America/New_York",
+        "currency": "USD", "languages": ["en", "tr"],
+        "jurisdiction": ["US-NY", "US-NJ", "US-CT", "US-PA"],
+        "address": "821 United Nations Plaza\nNew York, NY 10017\nUnited States",
+        "phone": "+1 212 000 0000", "email": "newyork@consulate.invalid",
+        "office_hours": WEEKDAYS_9_TO_1,
+    },
+    {
+        "code": "london", "name": "Embassy in London", "kind": "embassy",
+        "host_country": "GB", "city": "London", "timezone": "Europe/London", "currency": "GBP",
+        "languages": ["en", "tr"], "jurisdiction": ["GB"],
+        "address": "43 Belgrave Square\nLondon SW1X 8PA\nUnited Kingdom",
+        "phone": "+44 20 0000 0000", "email": "london@consulate.invalid",
+        "office_hours": WEEKDAYS_9_TO_1,
+    },
+    {
+        "code": "sydney", "name": "Consulate-General in Sydney", "kind": "consulate_general",
+        "host_country": "AU", "city": "Sydney", "timezone": "Australia/Sydney",
+        "currency": "AUD", "languages": ["en", "tr"], "jurisdiction": ["AU-NSW", "AU-QLD"],
+        "address": "Level 3, 66 Ocean Street\nWoollahra NSW 2025\nAustralia",
+        "phone": "+61 2 0000 0000", "email": "sydney@consulate.invalid",
+        "office_hours": WEEKDAYS_9_TO_1,
+    },
+]  # fmt: skip
+
+ROLES = ["officer", "cashier", "consul", "mission_admin"]
+HQ_STAFF = [("analyst@hq.demo", "analyst"), ("admin@hq.demo", "admin")]
+CITIZENS = [("ayse@example.org", "Ayşe", "Yılmaz", "tr"), ("john@example.org", "John", "Smith", "en")]
+
+
+def staff_email(role: str, code: str) -> str:
+    return f"{role.replace('_', '-')}@{code}.demo"
