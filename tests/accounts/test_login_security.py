@@ -1,0 +1,179 @@
+"""Staff log in with a second factor; logins are throttled per mission host; sessions rotate
+at login and expire when idle."""
+
+import datetime as dt
+import re
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core import mail
+from django.core.cache import cache
+from django.utils import timezone
+
+from tests.conftest import MODEL_BACKEND, make_staff
+from tests.factories import UserFactory
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # allauth remembers used TOTP codes and rate limits in the cache
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def current_code() -> str:
+    return format_hotp_value(hotp_value(SECRET, next(iter(yield_hotp_counters_from_time()))))
+
+
+def verified(user):
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+def post_login(client, email, password=PASSWORD):
+    return client.post("/accounts/login/", {"login": email, "password": password})
+
+
+def test_staff_without_a_second_factor_must_set_one_up_first(client_a, officer_a):
+    # given an officer who never enrolled TOTP, logged in
+    client_a.force_login(officer_a, backend=MODEL_BACKEND)
+    # when they open any page
+    response = client_a.get("/staff/")
+    # then they are sent to set up TOTP
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/totp/activate/"
+
+
+def test_citizens_are_not_forced_to_enrol_a_second_factor(client_a, citizen):
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    assert client_a.get("/").status_code == 200
+
+
+def test_staff_login_asks_for_the_code_and_rotates_the_session(client_a, officer_a):
+    # given an officer with TOTP and a session from before logging in
+    verified(officer_a)
+    TOTP.activate(officer_a, SECRET)
+    client_a.get("/accounts/login/")
+    before = client_a.cookies.get(settings.SESSION_COOKIE_NAME)
+    # when they give their password
+    response = post_login(client_a, officer_a.email)
+    # then they are asked for the second factor, not logged in yet
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/2fa/authenticate/")
+    assert client_a.get("/staff/").status_code == 302
+    # when they give a wrong code
+    wrong = client_a.post("/accounts/2fa/authenticate/", {"code": "000000"})
+    # then they are refused with a message
+    assert wrong.status_code == 200
+    assert "Incorrect code" in wrong.content.decode()
+    # when they give the right code
+    response = client_a.post("/accounts/2fa/authenticate/", {"code": current_code()})
+    # then they are in, with a new session key
+    assert response.status_code == 302
+    assert client_a.get("/staff/").status_code == 200
+    after = client_a.cookies[settings.SESSION_COOKIE_NAME].value
+    assert before is None or before.value != after
+
+
+def test_a_used_code_cannot_be_replayed(client_a, officer_a):
+    verified(officer_a)
+    TOTP.activate(officer_a, SECRET)
+    code = current_code()
+    post_login(client_a, officer_a.email)
+    client_a.post("/accounts/2fa/authenticate/", {"code": code})
+    client_a.post("/accounts/logout/")
+    # when the same code is offered again
+    post_login(client_a, officer_a.email)
+    replay = client_a.post("/accounts/2fa/authenticate/", {"code": code})
+    # then it is refused
+    assert replay.status_code == 200
+    assert client_a.get("/staff/").status_code == 302
+
+
+def test_sessions_expire_after_being_idle(client_a, citizen):
+    # given a logged-in citizen
+    verified(citizen)
+    assert post_login(client_a, citizen.email).status_code == 302
+    key = client_a.cookies[settings.SESSION_COOKIE_NAME].value
+    # then every request pushes the expiry to the idle timeout from now
+    expires = Session.objects.get(session_key=key).expire_date
+    assert abs(expires - timezone.now() - dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)) < (
+        dt.timedelta(seconds=30)
+    )
+    # when the idle time passes
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - dt.timedelta(seconds=1)
+    )
+    # then the session no longer logs them in
+    response = client_a.get("/accounts/email/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_repeated_failures_lock_the_login_at_that_mission_only(client_a, client_b, citizen):
+    # given a citizen whose password is being guessed at alpha
+    verified(citizen)
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert post_login(client_a, citizen.email, "wrong guess").status_code == 200
+    # the failure that reaches the limit is answered with the lock at once
+    assert post_login(client_a, citizen.email, "wrong guess").status_code == 429
+    # when the right password is tried at alpha
+    locked = post_login(client_a, citizen.email)
+    # then alpha refuses, saying why
+    assert locked.status_code == 429
+    assert "Too many attempts" in locked.content.decode()
+    # and the same account still logs in at beta (the lock key includes the mission)
+    assert post_login(client_b, citizen.email).status_code == 302
+
+
+def test_signup_needs_a_confirmed_email(client_hq):
+    # when someone signs up
+    response = client_hq.post(
+        "/accounts/signup/",
+        {"email": "new.person@example.org", "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"},
+    )
+    # then they are asked to confirm their address, and a mail with the link was sent
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/confirm-email/"
+    assert mail.outbox[-1].to == ["new.person@example.org"]
+    link = re.search(r"https?://[^/]+(/accounts/confirm-email/[^\s]+)", mail.outbox[-1].body)
+    assert link
+    # when they follow it and confirm
+    assert client_hq.get(link.group(1)).status_code == 200
+    confirmed = client_hq.post(link.group(1))
+    # then their address is verified and they are logged in
+    assert confirmed.status_code == 302
+    assert EmailAddress.objects.get(email="new.person@example.org").verified
+
+
+def test_bad_signup_input_changes_nothing(client_hq):
+    response = client_hq.post(
+        "/accounts/signup/", {"email": "not-an-email", "password1": "short", "password2": "other"}
+    )
+    assert response.status_code == 200
+    assert not EmailAddress.objects.filter(email="not-an-email").exists()
+    assert mail.outbox == []
+
+
+def test_the_admin_logs_in_through_the_second_factor_login(client_hq):
+    response = client_hq.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_staff_role_at_a_mission_means_second_factor_everywhere(mission_b):
+    cashier = make_staff(mission_b, "cashier")
+    assert cashier.needs_second_factor()
+    assert not UserFactory().needs_second_factor()
