@@ -8,7 +8,8 @@ the server DATABASE_URL points at (only the database name is replaced). That dat
 and created again at the start, migrated with `migrate_all`, then grown to each target count by
 calling `mission_create`. At each target it times `--samples` further `mission_create` calls and
 keeps them (so the last sample at level N runs with N + samples - 1 missions present; growth to
-the next level counts them). For each level it prints the median, min and max seconds, the
+the next level counts them). Each creation opens a new database connection, as an HQ admin
+request does in production. For each level it prints the median, min and max seconds, the
 queries per creation (CaptureQueriesContext; the clone itself is one query), and the split
 between django-tenants' clone of the template schema, the `migrate_schemas --fake` that follows
 it, and the rest (rows, domain, data key, outbox event).
@@ -195,6 +196,11 @@ def main() -> None:
     timer = install_phase_timer()
 
     def create(code: str, index: int) -> tuple[float, int, dict[str, float]]:
+        # A fresh connection per creation, as for the HQ admin request that creates a mission
+        # in production (CONN_MAX_AGE = 0). One long session would also measure its own growth:
+        # django-tenants re-creates the clone functions on every call, and the backend's
+        # caches of those and of every schema it touched grow to hundreds of MB.
+        connection.close()
         # CaptureQueriesContext counts by position in a log capped at 9000 entries; once full,
         # every later count would read 0. Start each creation with an empty log.
         connection.queries_log.clear()
