@@ -77,17 +77,24 @@ def _check_schema(schema_name: str) -> None:
 
 
 def active_key_id(schema_name: str) -> int:
+    return _active_key(schema_name)[0]
+
+
+def _active_key(schema_name: str) -> tuple[int, bytes]:
     _check_schema(schema_name)
     cached = _active_key_ids.get(schema_name)
     if cached is not None and cached[1] > time.monotonic():
-        return cached[0]
-    key_id = (
+        return cached[0], _data_key(schema_name, cached[0])
+    # One query for both the id and the key: inside a transaction nothing is cached yet.
+    row = (
         DataKey.objects.filter(schema_name=schema_name, is_active=True)
-        .values_list("key_id", flat=True)
+        .values_list("key_id", "wrapped_key")
         .first()
     )
-    if key_id is None:
+    if row is None:
         raise EncryptionError(f"schema {schema_name!r} has no active data key")
+    key_id, wrapped = row
+    key = _unwrap(schema_name, key_id, bytes(wrapped))
     expires = time.monotonic() + ACTIVE_KEY_TTL
 
     def remember() -> None:
@@ -95,7 +102,7 @@ def active_key_id(schema_name: str) -> int:
             _active_key_ids[schema_name] = (key_id, expires)
 
     _on_commit(remember)
-    return key_id
+    return key_id, key
 
 
 def _data_key(schema_name: str, key_id: int) -> bytes:
@@ -109,8 +116,12 @@ def _data_key(schema_name: str, key_id: int) -> bytes:
     )
     if wrapped is None:
         raise DecryptionError(f"schema {schema_name!r} has no data key {key_id}")
+    return _unwrap(schema_name, key_id, bytes(wrapped))
+
+
+def _unwrap(schema_name: str, key_id: int, wrapped: bytes) -> bytes:
     try:
-        key = unwrap(bytes(wrapped), schema_name=schema_name, key_id=key_id)
+        key = unwrap(wrapped, schema_name=schema_name, key_id=key_id)
     except ValueError as error:
         raise DecryptionError(
             f"data key {key_id} of {schema_name!r} does not unwrap: wrong master key?"
@@ -132,14 +143,10 @@ def _associated_data(prefix: bytes, schema_name: str, context: str) -> bytes:
 
 def encrypt(plaintext: str, *, schema_name: str, context: str) -> bytes:
     """Encrypt `plaintext` under the mission's active data key, bound to `context`."""
-    key_id = active_key_id(schema_name)
-    return _encrypt_with(plaintext, schema_name=schema_name, context=context, key_id=key_id)
-
-
-def _encrypt_with(plaintext: str, *, schema_name: str, context: str, key_id: int) -> bytes:
+    key_id, key = _active_key(schema_name)
     prefix = _PREFIX.pack(VERSION, key_id)
     nonce = secrets.token_bytes(NONCE_BYTES)
-    cipher = AES.new(_data_key(schema_name, key_id), AES.MODE_GCM, nonce=nonce)
+    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
     cipher.update(_associated_data(prefix, schema_name, context))
     ciphertext, tag = cipher.encrypt_and_digest(plaintext.encode())
     return prefix + nonce + tag + ciphertext

@@ -16,7 +16,7 @@ import datetime
 from typing import Any
 
 from django import forms
-from django.core import exceptions
+from django.core import checks, exceptions
 from django.db import connections, models, router
 from django.db.models.lookups import Lookup
 from django.utils.dateparse import parse_date
@@ -42,6 +42,20 @@ class EncryptedField(models.Field):  # type: ignore[type-arg]
         if self._context is not None:
             kwargs["context"] = self._context
         return name, path, args, kwargs
+
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        errors = super().check(**kwargs)
+        if self.primary_key or self.unique or getattr(self, "db_index", False):
+            # Fresh nonces make equal values differ: such an index or constraint never matches.
+            errors.append(
+                checks.Error(
+                    "encrypted fields cannot be primary keys, unique or indexed",
+                    hint="Index a BlindIndexField(source=...) next to it instead.",
+                    obj=self,
+                    id="crypto.E001",
+                )
+            )
+        return errors
 
     @property
     def context(self) -> str:

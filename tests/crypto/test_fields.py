@@ -187,3 +187,17 @@ def test_fields_deconstruct_to_themselves(field):
 
 def test_the_migration_matches_the_models(db):
     call_command("makemigrations", "crypto_app", check=True, dry_run=True, verbosity=0)
+
+
+@pytest.mark.parametrize("options", [{"unique": True}, {"db_index": True}, {"primary_key": True}])
+def test_an_index_on_ciphertext_is_a_check_error(options):
+    # given a model that asks for an index on an encrypted column (it could never match)
+    field = EncryptedTextField(**options)
+    field.set_attributes_from_name("secret")
+    field.model = Dossier
+    # then the system check says so
+    assert "crypto.E001" in [error.id for error in field.check()]
+
+
+def test_the_test_model_passes_the_checks():
+    assert not [e for f in Dossier._meta.fields if hasattr(f, "check") for e in f.check()]

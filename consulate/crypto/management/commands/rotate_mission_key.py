@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import get_tenant_model
@@ -32,7 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         code = options["mission_code"].strip().lower()
         mission = get_tenant_model().objects.filter(code=code).first()
-        if mission is None or mission.schema_name == "public":
+        if mission is None or mission.schema_name == settings.PUBLIC_SCHEMA_NAME:
             raise CommandError(f"no mission with the code {code!r}")
         acting_user = None
         if options["by"]:
