@@ -35,7 +35,6 @@ VERSION = 1
 ACTIVE_KEY_TTL = 30.0
 _PREFIX = struct.Struct(">BI")  # version, key id
 HEADER_BYTES = _PREFIX.size + NONCE_BYTES + TAG_BYTES
-KEY_ID_SLICE = slice(1, _PREFIX.size)  # where the key id sits in a blob (SQL: substring 2 for 4)
 
 
 class EncryptionError(Exception):
