@@ -6,3 +6,11 @@ from django.core import management
 def clear_expired_sessions() -> None:
     """Sessions live in the public schema; beat runs this there."""
     management.call_command("clearsessions")
+
+
+@shared_task
+def worker_ping() -> dict[str, str]:
+    """Answer with the schema the task ran in: shows a worker is alive and finds the mission."""
+    from django.db import connection
+
+    return {"schema": connection.schema_name}
