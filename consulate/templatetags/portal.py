@@ -6,7 +6,7 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
-from babel.dates import format_datetime, get_day_names
+from babel.dates import format_date, format_time, get_day_names
 from django import template
 from django.utils import timezone, translation
 
@@ -39,8 +39,11 @@ def language_name(code: str) -> str:
 @register.filter
 def local_now(tz_name: str) -> str:
     """The current date and time in a mission's time zone, in the reader's language."""
-    now = timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name))
-    return format_datetime(now, format="full", tzinfo=zoneinfo.ZoneInfo(tz_name), locale=_locale())
+    zone = zoneinfo.ZoneInfo(tz_name)
+    now = timezone.now().astimezone(zone)
+    # The zone is named beside it on the page; seconds would only be stale by the time one reads.
+    date = format_date(now, format="full", locale=_locale())
+    return f"{date}, {format_time(now, format='short', tzinfo=zone, locale=_locale())}"
 
 
 @register.filter
@@ -96,4 +99,17 @@ def described_widget(field: Any) -> str:
         described_by.append(f"{field.auto_id}_helptext")
     if described_by:
         attrs["aria-describedby"] = " ".join(described_by)
+    if field.field.widget.attrs.get("autocomplete") == "one-time-code":
+        attrs["inputmode"] = "numeric"  # phones show the digit keypad for TOTP codes
     return field.as_widget(attrs=attrs)
+
+
+@register.filter
+def role_label(code: str) -> str:
+    """A staff role's name in the reader's language: mission roles, and HQ roles (`hq_<role>`)."""
+    from consulate.accounts.models import HqRole
+    from missions.models import Role
+
+    if code.startswith("hq_") and code[3:] in HqRole.values:
+        return str(HqRole(code[3:]).label)
+    return str(Role(code).label) if code in Role.values else code

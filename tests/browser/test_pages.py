@@ -173,7 +173,50 @@ def test_staff_logs_in_with_totp_and_reaches_own_staff_area(page, url, staff_alp
     page.wait_for_url(url("/staff/", mission="alpha"))
     assert page.locator("h1").inner_text() == "Staff area"
     assert user.email in page.locator("main").inner_text()
+    assert "Your roles here: Officer" in page.locator("main").inner_text()
+    # the header's "Log out" is a button styled as a link: readable on the blue header
+    logout = page.get_by_role("button", name="Log out")
+    assert logout.evaluate("b => getComputedStyle(b).backgroundColor") == "rgba(0, 0, 0, 0)"
     screenshot(page, "staff-desktop")
+
+
+def test_staff_without_totp_is_sent_to_set_it_up(page, url, staff_alpha, screenshot):
+    # given an officer who has not enrolled an authenticator yet
+    user, _secret = staff_alpha
+    user.authenticator_set.all().delete()
+
+    # when they log in
+    page.goto(url("/accounts/login/", mission="alpha"))
+    page.get_by_label("Email", exact=True).fill(user.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+
+    # then they are sent to set it up; allauth first asks for the password once more
+    page.wait_for_url("**/accounts/reauthenticate/**")
+    assert_one_h1(page)
+    screenshot(page, "reauthenticate-desktop")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_url("**/accounts/2fa/totp/activate/")
+    page.goto(url("/staff/", mission="alpha"))
+    page.wait_for_url("**/accounts/2fa/totp/activate/")
+    assert_one_h1(page)
+    assert page.get_by_label("Authenticator code", exact=True).get_attribute("inputmode") == (
+        "numeric"
+    )
+    assert page.get_by_label("Authenticator secret", exact=True).input_value()
+    assert page.locator("img.qr").count() == 1
+    screenshot(page, "totp-activate-desktop")
+
+    # and a wrong code is announced and tied to the field
+    page.get_by_label("Authenticator code", exact=True).fill("000000")
+    page.get_by_role("button", name="Activate").click()
+    code = page.get_by_label("Authenticator code", exact=True)
+    assert code.get_attribute("aria-invalid") == "true"
+    error_id = code.get_attribute("aria-describedby").split()[0]
+    assert page.locator(f"#{error_id}").inner_text().strip()
+    assert page.get_by_role("alert").count() == 1
+    screenshot(page, "totp-activate-error-desktop")
 
 
 def test_staff_gets_404_at_another_missions_staff_area(page, url, staff_alpha, screenshot):
@@ -196,6 +239,10 @@ def test_unknown_host_shows_no_such_mission(page, url, screenshot):
     assert response.status == 404
     assert page.locator("h1").inner_text() == "No such mission"
     assert page.get_by_role("link", name="See all missions").is_visible()
+    # logging in or switching language would post to this same unknown host: not offered
+    assert page.get_by_role("link", name="Log in").count() == 0
+    all_missions = page.get_by_role("link", name="All missions", exact=True)
+    assert all_missions.get_attribute("href").startswith("//localhost:")
     screenshot(page, "unknown-host-desktop")
 
 
