@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-PASSWORD = "consulate-demo-2026"
+PASSWORD = "consulate-demo-2026"  # noqa: S105 - the demo's published password
 # Demo staff share one TOTP secret so the printed logins work at once. Only seeded when
 # CONSULATE_DEMO_MODE is on; `manage.py demo_totp` prints the current code.
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - published, demo only
 
 WEEKDAYS_9_TO_1 = [{"weekday": day, "opens": "09:00", "closes": "13:00"} for day in range(5)]
-SUNDAY_TO_THURSDAY = [{"weekday": day, "opens": "08:30", "closes": "14:30"} for day in (6, 0, 1, 2, 3)]
+SUNDAY_TO_THURSDAY = [
+    {"weekday": day, "opens": "08:30", "closes": "14:30"} for day in (6, 0, 1, 2, 3)
+]
 
 MISSIONS: list[dict[str, Any]] = [
     {
@@ -66,7 +68,10 @@ MISSIONS: list[dict[str, Any]] = [
 
 ROLES = ["officer", "cashier", "consul", "mission_admin"]
 HQ_STAFF = [("analyst@hq.demo", "analyst"), ("admin@hq.demo", "admin")]
-CITIZENS = [("ayse@example.org", "Ayşe", "Yılmaz", "tr"), ("john@example.org", "John", "Smith", "en")]
+CITIZENS = [
+    ("ayse@example.org", "Ayşe", "Yılmaz", "tr"),
+    ("john@example.org", "John", "Smith", "en"),
+]
 
 
 def staff_email(role: str, code: str) -> str:

@@ -50,8 +50,9 @@ def _running_socket_dir() -> str | None:
 def _ensure_database(socket_dir: str, name: str) -> None:
     import psycopg
 
-    params = {"host": socket_dir, "user": "postgres", "dbname": "postgres", "autocommit": True}
-    with psycopg.connect(**params) as db:
+    with psycopg.connect(
+        host=socket_dir, user="postgres", dbname="postgres", autocommit=True
+    ) as db:
         if not db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             db.execute(f'CREATE DATABASE "{name}"')
 

@@ -18,18 +18,20 @@ _NOT_COUNTRIES = {"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"}
 
 @cache
 def country_codes() -> frozenset[str]:
-    territories = Locale("en").territories
+    codes = (str(code) for code in Locale("en").territories)
     return frozenset(
-        code for code in territories if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+        code for code in codes if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
     )
 
 
 @cache
 def currency_codes() -> frozenset[str]:
     """Currencies legal tender somewhere today (so no DEM, no XXX)."""
-    today = dt.date.today()
+    today = dt.datetime.now(tz=dt.UTC).date()
     return frozenset(
-        currency for country in country_codes() for currency in get_territory_currencies(country, today)
+        currency
+        for country in country_codes()
+        for currency in get_territory_currencies(country, today)
     )
 
 

@@ -11,6 +11,6 @@ def clear_expired_sessions() -> None:
 @shared_task
 def worker_ping() -> dict[str, str]:
     """Answer with the schema the task ran in: shows a worker is alive and finds the mission."""
-    from django.db import connection
+    from consulate.tenancy import current_schema
 
-    return {"schema": connection.schema_name}
+    return {"schema": current_schema()}

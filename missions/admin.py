@@ -14,7 +14,6 @@ from consulate.errors import ApplicationError
 from .models import Domain, Membership, Mission
 from .services import mission_create
 
-
 # What mission_create takes; status starts active and is changed afterwards.
 CREATE_FIELDS = [
     "code", "name", "kind", "host_country", "city", "timezone", "currency", "languages",
@@ -25,13 +24,22 @@ CREATE_FIELDS = [
 class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Mission
-        exclude = ["schema_name"]
+        fields = [*CREATE_FIELDS, "status"]
 
 
 @admin.register(Mission)
 class MissionAdmin(SimpleHistoryAdmin):
     form = MissionAdminForm
-    list_display = ["code", "name", "kind", "host_country", "city", "currency", "timezone", "status"]
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "host_country",
+        "city",
+        "currency",
+        "timezone",
+        "status",
+    ]
     list_filter = ["kind", "status", "host_country"]
     search_fields = ["code", "name", "city"]
 
@@ -44,7 +52,9 @@ class MissionAdmin(SimpleHistoryAdmin):
             obj._history_user = request.user  # type: ignore[attr-defined]
             obj.save()
             return
-        data = {name: form.cleaned_data[name] for name in CREATE_FIELDS if name in form.cleaned_data}
+        data = {
+            name: form.cleaned_data[name] for name in CREATE_FIELDS if name in form.cleaned_data
+        }
         try:
             created = mission_create(acting_user=request.user, **data)  # type: ignore[arg-type]
         except ApplicationError as error:

@@ -105,13 +105,11 @@ def validate_office_hours(value: object) -> None:
             raise ValidationError(message)
 
 
-class Mission(TenantMixin, TimeStampedModel):
+class Mission(TenantMixin, TimeStampedModel):  # type: ignore[django-manager-missing]
     code = models.CharField(_("code"), max_length=30, unique=True, validators=[validate_code])
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=30, choices=MissionKind.choices)
-    host_country = models.CharField(
-        _("host country"), max_length=2, validators=[validate_country]
-    )
+    host_country = models.CharField(_("host country"), max_length=2, validators=[validate_country])
     city = models.CharField(_("city"), max_length=100)
     timezone = models.CharField(_("time zone"), max_length=64, validators=[validate_timezone])
     currency = models.CharField(_("local currency"), max_length=3, validators=[validate_currency])

@@ -50,19 +50,25 @@ def staff_roles(*, user: User, mission: Mission) -> set[str]:
     return roles
 
 
-def staff_access_mission(*, user: User, mission: Mission, roles: set[str] | None = None) -> set[str]:
+def staff_access_mission(
+    *, user: User, mission: Mission, roles: set[str] | None = None
+) -> set[str]:
     """Roles of `user` at `mission`, or 404 if they have none (or none of `roles`).
 
     404 and never 403: a staff member of another mission learns nothing about this one.
     """
     held = staff_roles(user=user, mission=mission)
-    allowed = held if roles is None else held & (roles | {f"hq_{HqRole.ADMIN}", f"hq_{HqRole.ANALYST}"})
+    allowed = (
+        held if roles is None else held & (roles | {f"hq_{HqRole.ADMIN}", f"hq_{HqRole.ANALYST}"})
+    )
     if not allowed:
         raise Http404
     return held
 
 
 def membership_list(*, mission: Mission) -> QuerySet[Membership]:
-    return Membership.objects.filter(mission=mission).select_related("user").order_by(
-        "role", "user__email"
+    return (
+        Membership.objects.filter(mission=mission)
+        .select_related("user")
+        .order_by("role", "user__email")
     )

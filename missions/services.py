@@ -125,7 +125,9 @@ def mission_set_status(*, mission: Mission, status: str, acting_user: User) -> M
     return mission
 
 
-def membership_grant(*, user: User, mission: Mission, role: str, acting_user: User | None) -> Membership:
+def membership_grant(
+    *, user: User, mission: Mission, role: str, acting_user: User | None
+) -> Membership:
     """Give `user` a role at `mission` (or re-activate it). Idempotent."""
     if role not in Role.values:
         raise ApplicationError(MissionError.INVALID, _("Unknown role."), field="role")

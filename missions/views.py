@@ -49,4 +49,6 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
 def hq_dashboard(request: HttpRequest) -> HttpResponse:
     if not request.user.hq_role:  # type: ignore[union-attr]
         raise Http404
-    return render(request, "missions/hq_dashboard.html", {"missions": selectors.mission_list_for_hq()})
+    return render(
+        request, "missions/hq_dashboard.html", {"missions": selectors.mission_list_for_hq()}
+    )

@@ -27,7 +27,9 @@ class OutboxEvent(models.Model):
 
     class Meta:
         ordering = ["seq"]
-        constraints = [models.CheckConstraint(condition=models.Q(seq__gt=0), name="sync_outbox_seq_positive")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(seq__gt=0), name="sync_outbox_seq_positive")
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.topic} {self.aggregate_type}:{self.aggregate_id}"
@@ -41,4 +43,9 @@ class OutboxCounter(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="sync_outboxcounter_single_row")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="sync_outboxcounter_single_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"outbox counter at {self.last_seq}"

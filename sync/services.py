@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+
+from consulate.tenancy import in_public_schema
 
 from .models import OutboxEvent
 
@@ -30,7 +31,7 @@ def outbox_event_record(
     """
     if not connection.in_atomic_block:
         raise OutboxUsageError("outbox_event_record must run inside the change's transaction")
-    if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
+    if in_public_schema():
         raise OutboxUsageError("the outbox lives in mission schemas, not in public")
     event = OutboxEvent(
         topic=topic,

@@ -28,6 +28,7 @@ ALPHA = MissionParams(code="alpha", name="Consulate-General in Berlin")
 BETA = MissionParams(
     code="beta", name="Embassy in Tokyo", kind="embassy", host_country="JP", city="Tokyo",
     timezone="Asia/Tokyo", currency="JPY", languages=["ja", "tr", "en"],
+    address="2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001",
 )  # fmt: skip
 
 
@@ -42,7 +43,7 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
 
 @pytest.fixture(autouse=True)
 def _start_in_public_schema() -> Iterator[None]:
-    """A request leaves the connection on its mission's schema; never let that reach the next test."""
+    """A request leaves the connection on its mission's schema; keep that from the next test."""
     connection.set_schema_to_public()
     yield
     connection.set_schema_to_public()
@@ -136,6 +137,7 @@ def throwaway_mission(committed_db) -> Iterator[Mission]:  # type: ignore[no-unt
         yield mission
     finally:
         drop_mission(mission)
+
 
 # force_login must name a backend: the first configured one (django-axes) loads no users.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"

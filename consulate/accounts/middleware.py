@@ -1,5 +1,6 @@
 from collections.abc import Callable
 
+from allauth.mfa.models import Authenticator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -23,7 +24,7 @@ class StaffSecondFactorMiddleware:
             user.is_authenticated
             and not request.path.startswith(_ALLOWED_PREFIXES)
             and user.needs_second_factor()  # type: ignore[union-attr]
-            and not user.authenticator_set.filter(type="totp").exists()  # type: ignore[union-attr]
+            and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
         ):
             return redirect("mfa_activate_totp")
         return self.get_response(request)

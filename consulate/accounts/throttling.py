@@ -1,7 +1,8 @@
 from typing import Any
 
-from django.db import connection
 from django.http import HttpRequest
+
+from consulate.tenancy import current_schema
 
 
 def tenant_scoped_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
@@ -13,4 +14,4 @@ def tenant_scoped_username(request: HttpRequest, credentials: dict[str, Any] | N
         or credentials.get("login")
         or request.POST.get("login", "")
     )
-    return f"{connection.schema_name}:{str(login).strip().lower()}"
+    return f"{current_schema()}:{str(login).strip().lower()}"

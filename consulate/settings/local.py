@@ -1,4 +1,4 @@
-"""Development: `python3 dev up`. Embedded PostgreSQL, file-system broker, mail written to var/mail."""
+"""Development (`python3 dev up`): embedded PostgreSQL, file-system broker, mail in var/mail."""
 
 import warnings
 
@@ -40,7 +40,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "store_processed": False,
 }
 
-EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_BACKEND = env(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
+)
 EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -3,8 +3,14 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, CONSULATE_BLIND_INDEX_KEY, CONSULATE_MASTER_KEY, DATABASES
-from .base import SECRET_KEY, env
+from .base import (
+    CELERY_BROKER_URL,
+    CONSULATE_BLIND_INDEX_KEY,
+    CONSULATE_MASTER_KEY,
+    DATABASES,
+    SECRET_KEY,
+    env,
+)
 
 for _name, _value in {
     "DJANGO_SECRET_KEY": SECRET_KEY,

@@ -1,8 +1,8 @@
-"""Tests: `python3 dev test`. Real PostgreSQL (embedded, or DATABASE_URL); fast hashing; locmem mail."""
+"""Tests (`python3 dev test`): real PostgreSQL (embedded or DATABASE_URL), fast hashes."""
 
-from .local import *  # noqa: F403
 import os
 
+from .local import *  # noqa: F403
 from .local import DATABASES, env
 
 DEBUG = False

@@ -142,7 +142,11 @@ def test_signup_needs_a_confirmed_email(client_hq):
     # when someone signs up
     response = client_hq.post(
         "/accounts/signup/",
-        {"email": "new.person@example.org", "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"},
+        {
+            "email": "new.person@example.org",
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase",
+        },
     )
     # then they are asked to confirm their address, and a mail with the link was sent
     assert response.status_code == 302

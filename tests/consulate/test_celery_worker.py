@@ -38,7 +38,9 @@ def broker_urls() -> tuple[str, str]:
         return "amqp://guest:guest@127.0.0.1:5672//", "rpc://"
     if os.environ.get("CONSULATE_SKIP_BROKER") == "1":
         pytest.skip("NO BROKER on loopback (Redis 6379, RabbitMQ 5672) and CONSULATE_SKIP_BROKER=1")
-    pytest.fail("No Redis (6379) or RabbitMQ (5672) on 127.0.0.1: start one, or set CONSULATE_SKIP_BROKER=1")
+    pytest.fail(
+        "No Redis (6379) or RabbitMQ (5672) on 127.0.0.1: start one, or set CONSULATE_SKIP_BROKER=1"
+    )
 
 
 def database_url() -> str:

@@ -37,8 +37,9 @@ def test_a_revoked_membership_loses_access(client_a, mission_a, officer_a):
     from missions.services import membership_revoke
 
     login_with_second_factor(client_a, officer_a)
-    membership_revoke(membership=Membership.objects.get(user=officer_a, mission=mission_a),
-                      acting_user=officer_a)
+    membership_revoke(
+        membership=Membership.objects.get(user=officer_a, mission=mission_a), acting_user=officer_a
+    )
     assert client_a.get("/staff/").status_code == 404
 
 
@@ -76,8 +77,9 @@ def test_hq_pages_do_not_exist_on_a_mission_host(client_a, hq_analyst):
 def test_events_written_in_one_mission_are_invisible_in_the_other(mission_a, mission_b):
     # given an event recorded in alpha
     with schema_context(mission_a.schema_name), transaction.atomic():
-        event = outbox_event_record(topic="secret.alpha", aggregate_type="t", aggregate_id="1",
-                                    payload={}, acting_user=None)
+        event = outbox_event_record(
+            topic="secret.alpha", aggregate_type="t", aggregate_id="1", payload={}, acting_user=None
+        )
     # then beta's outbox does not have it, and alpha's does
     with schema_context(mission_b.schema_name):
         assert not OutboxEvent.objects.filter(topic="secret.alpha").exists()

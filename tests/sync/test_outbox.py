@@ -37,7 +37,11 @@ def test_raw_sql_cannot_rewrite_the_outbox(in_mission_a, statement):
     with transaction.atomic():
         record()
     # when raw SQL tries to rewrite history
-    with pytest.raises((InternalError, IntegrityError)), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises((InternalError, IntegrityError)),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement)
 
 

@@ -32,4 +32,6 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         if answer["schema"] != mission.schema_name:
             raise CommandError(f"The worker answered from schema {answer['schema']!r}.")
-        self.stdout.write(self.style.SUCCESS(f"worker answered from {answer['schema']} in {elapsed:.2f}s"))
+        self.stdout.write(
+            self.style.SUCCESS(f"worker answered from {answer['schema']} in {elapsed:.2f}s")
+        )

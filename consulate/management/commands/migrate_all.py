@@ -30,13 +30,19 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 cursor.execute(f'CREATE SCHEMA "{template}"')
         call_command(
-            "migrate_schemas", tenant=True, schema_name=template, interactive=False, verbosity=verbosity
+            "migrate_schemas",
+            tenant=True,
+            schema_name=template,
+            interactive=False,
+            verbosity=verbosity,
         )
 
         count = Mission.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).count()
         self.stdout.write(f"3/3 mission schemas ({count})")
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
-        self.stdout.write(self.style.SUCCESS(f"Migrated public, {template} and {count} mission(s)."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Migrated public, {template} and {count} mission(s).")
+        )
 
     def _ensure_hq(self) -> None:
         """HQ is the tenant row of the public schema, served on the bare portal host."""

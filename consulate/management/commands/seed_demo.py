@@ -38,9 +38,10 @@ class Command(BaseCommand):
         return user, True
 
     def _second_factor(self, user: User) -> None:
-        if settings.DEMO_MODE and not Authenticator.objects.filter(
-            user=user, type=Authenticator.Type.TOTP
-        ).exists():
+        if (
+            settings.DEMO_MODE
+            and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+        ):
             TOTP.activate(user, demo.TOTP_SECRET)
 
     @transaction.atomic
@@ -64,13 +65,15 @@ class Command(BaseCommand):
                 self._second_factor(user)
                 created["staff"] += new
         for email, first, last, language in demo.CITIZENS:
-            _, new = self._user(email, first_name=first, last_name=last, preferred_language=language)
+            _, new = self._user(
+                email, first_name=first, last_name=last, preferred_language=language
+            )
             created["citizens"] += new
         if any(created.values()):
             self.stdout.write(
                 self.style.SUCCESS(
-                    "Demo seeded: {missions} mission(s), {staff} staff, {citizens} citizen(s) created."
-                    .format(**created)
+                    f"Demo seeded: {created['missions']} mission(s), {created['staff']} staff,"
+                    f" {created['citizens']} citizen(s) created."
                 )
             )
         else:
@@ -90,7 +93,10 @@ class Command(BaseCommand):
         missions = Mission.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).order_by("code")
         lines += ["", "Missions (staff pages at /staff/ on each):"]
         for mission in missions:
-            lines.append(f"  http://{mission.code}.{host}/".ljust(40) + f"{mission.name} ({mission.currency})")
+            lines.append(
+                f"  http://{mission.code}.{host}/".ljust(40)
+                + f"{mission.name} ({mission.currency})"
+            )
         lines += [
             "",
             f"Every demo account's password: {demo.PASSWORD}",
