@@ -1,0 +1,70 @@
+"""Create a mission from the command line (the same service HQ's admin uses)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from consulate.accounts.models import User
+from consulate.errors import ApplicationError
+from missions.models import MissionKind
+from missions.services import mission_create
+
+
+def _list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+class Command(BaseCommand):
+    help = "Create a mission: its row, host name, schema (cloned from the template) and data key."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        kinds = [k for k in MissionKind.values if k != MissionKind.HEADQUARTERS]
+        parser.add_argument("code", help="Short code; the mission is served at <code>.<host>.")
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--kind", required=True, choices=kinds)
+        parser.add_argument("--country", required=True, help="ISO 3166 code of the host country")
+        parser.add_argument("--city", required=True)
+        parser.add_argument("--timezone", required=True, help="IANA name, e.g. Europe/Berlin")
+        parser.add_argument("--currency", required=True, help="ISO 4217 code, e.g. EUR")
+        parser.add_argument("--languages", required=True, type=_list, help="e.g. de,tr,en")
+        parser.add_argument("--jurisdiction", default=[], type=_list, help="e.g. DE-BY,DE-BW")
+        parser.add_argument("--address", default="")
+        parser.add_argument("--phone", default="")
+        parser.add_argument("--email", default="")
+        parser.add_argument("--by", help="E-mail of the HQ admin recorded as creator.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        acting_user = None
+        if options["by"]:
+            acting_user = User.objects.filter(email=options["by"].lower()).first()
+            if acting_user is None:
+                raise CommandError(f"No user {options['by']!r}.")
+        started = time.monotonic()
+        try:
+            mission = mission_create(
+                code=options["code"],
+                name=options["name"],
+                kind=options["kind"],
+                host_country=options["country"],
+                city=options["city"],
+                timezone=options["timezone"],
+                currency=options["currency"],
+                languages=options["languages"],
+                jurisdiction=options["jurisdiction"],
+                address=options["address"].replace("\\n", "\n"),
+                phone=options["phone"],
+                email=options["email"],
+                acting_user=acting_user,
+            )
+        except ApplicationError as error:
+            details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.errors.items())
+            raise CommandError(f"{error.message} {details}".strip()) from error
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created {mission.name} ({mission.code}) in schema {mission.schema_name}, "
+                f"served at {mission.host}, in {time.monotonic() - started:.2f}s."
+            )
+        )

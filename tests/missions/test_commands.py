@@ -1,0 +1,21 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from missions.models import Mission
+
+ARGS = ["--name", "Consulate in Munich", "--kind", "consulate", "--country", "DE",
+        "--city", "Munich", "--timezone", "Europe/Berlin", "--currency", "EUR",
+        "--languages", "de,tr"]  # fmt: skip
+
+
+def test_create_mission_prints_what_it_did(db, capsys):
+    call_command("create_mission", "munich", *ARGS, "--jurisdiction", "DE-BY")
+    assert "Created Consulate in Munich (munich) in schema munich" in capsys.readouterr().out
+    assert Mission.objects.get(code="munich").jurisdiction == ["DE-BY"]
+
+
+def test_create_mission_refuses_bad_input_with_the_reason(db):
+    with pytest.raises(CommandError, match="IANA time zone"):
+        # argparse keeps the last --timezone given
+        call_command("create_mission", "munich", *ARGS, "--timezone", "Mars/Olympus")
+    assert not Mission.objects.filter(code="munich").exists()
