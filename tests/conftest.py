@@ -39,6 +39,14 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         for params in (ALPHA, BETA):
             if not Mission.objects.filter(code=params["code"]).exists():
                 mission_create(acting_user=None, **params)
+    yield
+    # Threads and live servers may leave connections open; the test database can only be
+    # dropped once they are gone.
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(autouse=True)
