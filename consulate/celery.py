@@ -5,7 +5,9 @@ import os
 
 from tenant_schemas_celery.app import CeleryApp
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consulate.settings.local")
+# Like wsgi.py, a worker started without DJANGO_SETTINGS_MODULE runs production settings (which
+# refuse to start without real secrets); `python3 dev up` and the tests set the module.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consulate.settings.production")
 
 app = CeleryApp("consulate")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -11,3 +11,7 @@ def current_schema() -> str:
 
 def in_public_schema() -> bool:
     return current_schema() == settings.PUBLIC_SCHEMA_NAME
+
+
+def use_public_schema() -> None:
+    connection.set_schema_to_public()  # type: ignore[attr-defined]

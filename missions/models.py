@@ -136,8 +136,9 @@ class Mission(TenantMixin, TimeStampedModel):  # type: ignore[django-manager-mis
         _("status"), max_length=20, choices=MissionStatus.choices, default=MissionStatus.ACTIVE
     )
 
-    # The schema is created (cloned from the template) by `mission_create`, not by a bare save().
-    auto_create_schema = True
+    # The schema is cloned from the template by `mission_create` (missions/schemas.py); a bare
+    # save() creates none, so a mission never exists without its host, key and first event.
+    auto_create_schema = False
     auto_drop_schema = False
 
     history = history_records()

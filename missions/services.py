@@ -17,6 +17,7 @@ from sync.services import outbox_event_record
 
 from .error_codes import MissionError
 from .models import Domain, Membership, Mission, MissionStatus, Role
+from .schemas import schema_clone_from_template
 
 
 def _schema_name_for(code: str) -> str:
@@ -88,6 +89,7 @@ def mission_create(
     with transaction.atomic():
         set_acting_user(mission, acting_user)
         mission.save()
+        schema_clone_from_template(schema_name=mission.schema_name)
         Domain.objects.create(domain=mission.host, tenant=mission, is_primary=True)
         data_key_create(schema_name=mission.schema_name)
         with schema_context(mission.schema_name):

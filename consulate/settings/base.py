@@ -133,7 +133,9 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_ADAPTER = "consulate.accounts.adapter.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Consular e-services"
-# Throttling: django-axes locks a (mission, e-mail) pair and an address after repeated failures.
+# Throttling, two layers: django-axes locks a (mission, e-mail, address) combination after
+# AXES_FAILURE_LIMIT failures; allauth's rate limits (ACCOUNT_RATE_LIMITS, in the cache) also
+# slow failed logins per e-mail across addresses and per address across e-mails.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -13,13 +13,15 @@ from django.db import connection
 from django_tenants.utils import schema_exists
 
 from missions.models import Domain, Mission, MissionKind
+from missions.schemas import clone_functions_install
 
 
 class Command(BaseCommand):
     help = "Migrate the public schema, the mission template schema and every mission schema."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        verbosity = options["verbosity"]
+        # Our own lines at the default verbosity; every migration's line from -v 2 up.
+        verbosity = max(0, options["verbosity"] - 1)
         self.stdout.write("1/3 public schema (HQ)")
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         self._ensure_hq()
@@ -37,6 +39,7 @@ class Command(BaseCommand):
             verbosity=verbosity,
         )
 
+        clone_functions_install()
         count = Mission.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).count()
         self.stdout.write(f"3/3 mission schemas ({count})")
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)

@@ -23,11 +23,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", default="8000", help="Port the web server listens on.")
         parser.add_argument("--print-only", action="store_true", help="Only print the logins.")
+        parser.add_argument("--no-banner", action="store_true", help="Seed without printing.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["print_only"]:
             self._seed()
-        self._print(options["port"])
+        if not options["no_banner"]:
+            self._print(options["port"])
 
     def _user(self, email: str, **fields: Any) -> tuple[User, bool]:
         user = User.objects.filter(email=email).first()
