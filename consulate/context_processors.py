@@ -10,7 +10,14 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     """The current mission (None at HQ) for the layout's header and footer."""
     tenant = getattr(request, "tenant", None)
     is_hq = tenant is None or in_public_schema()
+    user = getattr(request, "user", None)
+    is_mission_staff = False
+    if not is_hq and user is not None and user.is_authenticated:
+        from missions.selectors import staff_roles
+
+        is_mission_staff = bool(staff_roles(user=user, mission=tenant))  # type: ignore[arg-type]
     return {
+        "is_mission_staff": is_mission_staff,
         "mission": None if is_hq else tenant,
         "is_hq": is_hq,
         "portal_host": settings.PORTAL_HOST,

@@ -18,5 +18,6 @@ urlpatterns = [
     path("hq/", mission_views.hq_dashboard, name="hq_dashboard"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(mission_apis.hq_urls)),
+    path("", include("fees.urls_hq")),
     *common,
 ]

@@ -11,5 +11,7 @@ urlpatterns = [
     path("", mission_views.mission_home, name="home"),
     path("staff/", mission_views.staff_dashboard, name="staff_dashboard"),
     path("api/v1/", include(mission_apis.mission_urls)),
+    path("", include("appointments.urls")),
+    path("", include("fees.urls")),
     *common,
 ]

@@ -30,6 +30,7 @@ SHARED_APPS = [
     "consulate.accounts",
     "consulate.crypto",
     "missions",
+    "fees.reference",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -50,6 +51,8 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "sync",
+    "fees",
+    "appointments",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -10,11 +11,16 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from consulate import demo
 from consulate.accounts.models import User
 from missions.models import Mission
 from missions.services import membership_grant, mission_create
+
+# Each app that has demo data of its own offers `seed_demo(*, stdout)`, idempotent, run after
+# the missions and staff exist.
+DEMO_SEEDERS = ["fees.demo.seed_demo", "appointments.demo.seed_demo"]
 
 
 class Command(BaseCommand):
@@ -71,6 +77,10 @@ class Command(BaseCommand):
                 email, first_name=first, last_name=last, preferred_language=language
             )
             created["citizens"] += new
+        for seeder in DEMO_SEEDERS:
+            # an app without demo data has no such module; any other import error is a bug
+            if importlib.util.find_spec(seeder.rpartition(".")[0]) is not None:
+                import_string(seeder)(stdout=self.stdout)
         if any(created.values()):
             self.stdout.write(
                 self.style.SUCCESS(
