@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django_tenants.utils import schema_exists
 from simple_history.admin import SimpleHistoryAdmin
 
 from consulate.errors import ApplicationError
@@ -25,6 +27,16 @@ class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Mission
         fields = [*CREATE_FIELDS, "status"]
+
+    def clean_code(self) -> str:
+        code = str(self.cleaned_data["code"]).strip().lower()
+        # the schema check of mission_create, as a form error instead of a failed save
+        if self.instance.pk is None and schema_exists(code.replace("-", "_")):
+            raise forms.ValidationError(
+                _("The code “%(code)s” is already used by a database schema."),
+                params={"code": code},
+            )
+        return code
 
 
 @admin.register(Mission)
