@@ -181,3 +181,22 @@ def test_staff_role_at_a_mission_means_second_factor_everywhere(mission_b):
     cashier = make_staff(mission_b, "cashier")
     assert cashier.needs_second_factor()
     assert not UserFactory().needs_second_factor()
+
+
+def test_new_staff_confirm_their_password_then_enrol_totp(client_a, officer_a):
+    # given an officer who has never enrolled a second factor
+    verified(officer_a)
+    # when they log in with their password and open the staff area
+    assert post_login(client_a, officer_a.email).status_code == 302
+    response = client_a.get("/staff/", follow=True)
+    # then they are asked to confirm their password before binding an authenticator (kept on
+    # purpose: a stolen session alone cannot enrol the thief's own authenticator)
+    assert response.redirect_chain[-1][0].startswith("/accounts/reauthenticate/")
+    response = client_a.post(response.redirect_chain[-1][0], {"password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == "/accounts/2fa/totp/activate/"
+    # and setting it up with a valid code lets them in
+    secret = response.context["form"].secret
+    code = format_hotp_value(hotp_value(secret, next(iter(yield_hotp_counters_from_time()))))
+    done = client_a.post("/accounts/2fa/totp/activate/", {"code": code}, follow=True)
+    assert done.status_code == 200
+    assert client_a.get("/staff/").status_code == 200
