@@ -134,18 +134,21 @@ def membership_grant(
     if role not in Role.values:
         raise ApplicationError(MissionError.INVALID, _("Unknown role."), field="role")
     with transaction.atomic():
-        membership, created = Membership.objects.select_for_update().get_or_create(
-            user=user, mission=mission, role=role, defaults={"is_active": True}
+        membership = (
+            Membership.objects.select_for_update()
+            .filter(user=user, mission=mission, role=role)
+            .first()
         )
-        if not created and not membership.is_active:
+        if membership is None:
+            membership = Membership(user=user, mission=mission, role=role, is_active=True)
+            set_acting_user(membership, acting_user)
+            membership.save()
+        elif membership.is_active:
+            return membership  # nothing changed: no history row, no event
+        else:
             membership.is_active = True
             set_acting_user(membership, acting_user)
             membership.save(update_fields=["is_active", "updated_at"])
-        elif created:
-            # get_or_create saved without the acting user; record who granted it.
-            membership.history.filter(history_type="+").update(
-                history_user_id=acting_user.pk if acting_user else None
-            )
         with schema_context(mission.schema_name):
             outbox_event_record(
                 topic="membership.granted",
