@@ -225,3 +225,5 @@ CONSULATE_HQ_TIMEZONE = env("CONSULATE_HQ_TIMEZONE", default="Europe/Istanbul")
 CONSULATE_HOME_COUNTRY = env("CONSULATE_HOME_COUNTRY", default="TR")
 # HQ's base currency: fee schedules are set in it and mission revenue is reported in it.
 CONSULATE_BASE_CURRENCY = env("CONSULATE_BASE_CURRENCY", default="EUR")
+# HMAC secret of the card payment provider's webhooks (fees.providers).
+CONSULATE_PAYMENT_WEBHOOK_SECRET = env("CONSULATE_PAYMENT_WEBHOOK_SECRET", default="")

@@ -17,6 +17,9 @@ CONSULATE_MASTER_KEY = env("CONSULATE_MASTER_KEY", default=_secrets["CONSULATE_M
 CONSULATE_BLIND_INDEX_KEY = env(
     "CONSULATE_BLIND_INDEX_KEY", default=_secrets["CONSULATE_BLIND_INDEX_KEY"]
 )
+CONSULATE_PAYMENT_WEBHOOK_SECRET = env(
+    "CONSULATE_PAYMENT_WEBHOOK_SECRET", default="whsec-dev-" + _secrets["DJANGO_SECRET_KEY"][:40]
+)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", ".localhost", "127.0.0.1"])
 DEMO_MODE = env.bool("CONSULATE_DEMO_MODE", default=True)
 

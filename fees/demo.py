@@ -1,0 +1,115 @@
+"""Demo reference data for fees: HQ's fee schedule, exchange rates against the base currency
+and rounding rules (and the exemption categories waivers need). Idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from consulate.tenancy import use_public_schema
+
+from .money import Money
+from .reference.models import (
+    ExchangeRate,
+    ExemptionCategory,
+    FeeScheduleEntry,
+    RoundingRule,
+    base_currency,
+)
+from .reference.services import exchange_rate_record, fee_schedule_entry_publish, rounding_rule_set
+
+VALID_FROM = dt.date(2026, 1, 1)
+# base-currency amounts as decimal strings (converted exactly to minor units)
+SCHEDULE = {
+    "passport_application": "95.00",
+    "passport_collection": "10.00",
+    "id_card": "25.00",
+    "visa": "80.00",
+    "notarial_act": "30.00",
+    "emergency_travel_document": "50.00",
+    "express": "40.00",
+    "courier": "15.00",
+}
+# units of each currency per one unit of the base currency (EUR by default)
+RATES = {
+    "EUR": Decimal("1"),
+    "JPY": Decimal("172.35"),
+    "KWD": Decimal("0.3571"),
+    "USD": Decimal("1.0842"),
+    "GBP": Decimal("0.8563"),
+    "AUD": Decimal("1.6621"),
+}
+# (increment in minor units, mode): JPY to 100 yen up, KWD to 50 fils, USD up to a dollar...
+ROUNDING = {
+    "JPY": (100, "up"),
+    "KWD": (50, "half_up"),
+    "USD": (100, "up"),
+    "GBP": (500, "up"),
+    "AUD": (1000, "up"),
+    "EUR": (1, "half_up"),
+}
+EXEMPTIONS = [
+    ("child-under-6", "Children under 6", "child_under_age", 6, "", 100),
+    ("diplomatic", "Diplomatic and official passports", "diplomatic_official", None, "", 100),
+    ("humanitarian", "Humanitarian grounds", "humanitarian", None, "", 100),
+    ("reciprocity", "Reciprocity", "reciprocity", None, "JP KR", 100),
+]
+
+
+def seed_reference(*, acting_user: Any = None) -> dict[str, int]:
+    """Create what is missing; never change what is there. Returns counts created."""
+    use_public_schema()
+    base = base_currency()
+    created = {"fees": 0, "rates": 0, "rounding": 0, "exemptions": 0}
+    for service, amount in SCHEDULE.items():
+        if not FeeScheduleEntry.objects.filter(
+            service=service, visa_category="", nationality=""
+        ).exists():
+            fee_schedule_entry_publish(
+                service=service,
+                amount=Money.from_decimal(amount, base),
+                valid_from=VALID_FROM,
+                acting_user=acting_user,
+            )
+            created["fees"] += 1
+    for currency, rate in RATES.items():
+        if currency == base:
+            continue
+        if not ExchangeRate.objects.filter(currency=currency, base_currency=base).exists():
+            exchange_rate_record(
+                currency=currency,
+                rate=rate,
+                effective_date=VALID_FROM,
+                acting_user=acting_user,
+                source="demo",
+            )
+            created["rates"] += 1
+    for currency, (increment, mode) in ROUNDING.items():
+        if not RoundingRule.objects.filter(currency=currency).exists():
+            rounding_rule_set(
+                currency=currency, increment_minor=increment, mode=mode, acting_user=acting_user
+            )
+            created["rounding"] += 1
+    for code, name, rule, age, nationalities, percent in EXEMPTIONS:
+        _obj, new = ExemptionCategory.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "rule": rule,
+                "age_under": age,
+                "nationalities": nationalities,
+                "percent_waived": percent,
+            },
+        )
+        created["exemptions"] += new
+    return created
+
+
+def seed_demo(*, stdout: Any) -> None:
+    created = seed_reference()
+    if any(created.values()):
+        stdout.write(
+            f"Fees: {created['fees']} fee(s), {created['rates']} rate(s),"
+            f" {created['rounding']} rounding rule(s), {created['exemptions']} exemption(s)"
+        )

@@ -1,0 +1,179 @@
+"""Writes of HQ's fee reference data. Versions are added, never overwritten."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from consulate.errors import ApplicationError
+from consulate.history import set_acting_user
+from fees.money import Money, MoneyError, known_currencies
+
+from .error_codes import ReferenceError
+from .models import ExchangeRate, FeeScheduleEntry, RoundingRule, base_currency
+
+
+def fee_schedule_entry_publish(
+    *,
+    service: str,
+    amount: Money,
+    valid_from: dt.date,
+    acting_user: Any,
+    visa_category: str = "",
+    nationality: str = "",
+) -> FeeScheduleEntry:
+    """A new version of a fee from `valid_from`; the version in force until then ends there."""
+    if amount.currency != base_currency():
+        raise ApplicationError(
+            ReferenceError.INVALID_CURRENCY,
+            _("Fees are set in the base currency, %(currency)s.") % {"currency": base_currency()},
+        )
+    if amount.amount_minor < 0:
+        raise ApplicationError(ReferenceError.INVALID_AMOUNT, _("A fee cannot be negative."))
+    with transaction.atomic():
+        versions = FeeScheduleEntry.objects.select_for_update().filter(
+            service=service, visa_category=visa_category, nationality=nationality
+        )
+        latest = versions.order_by("-version").first()
+        if latest is not None and latest.valid_from >= valid_from:
+            raise ApplicationError(
+                ReferenceError.INVALID_DATE,
+                _("A new version must start after the current one (%(date)s).")
+                % {"date": latest.valid_from.isoformat()},
+            )
+        if latest is not None and (latest.valid_to is None or latest.valid_to > valid_from):
+            latest.valid_to = valid_from
+            set_acting_user(latest, acting_user)
+            latest.save(update_fields=["valid_to", "updated_at"])
+        entry = FeeScheduleEntry(
+            service=service,
+            visa_category=visa_category,
+            nationality=nationality.upper(),
+            amount_minor=amount.amount_minor,
+            currency=amount.currency,
+            valid_from=valid_from,
+            version=(latest.version + 1) if latest else 1,
+        )
+        set_acting_user(entry, acting_user)
+        entry.save()
+    return entry
+
+
+def exchange_rate_record(
+    *, currency: str, rate: Decimal, effective_date: dt.date, acting_user: Any, source: str = ""
+) -> tuple[ExchangeRate, str]:
+    """Record the rate for `currency` from `effective_date`; returns (rate, what happened).
+
+    What happened is "created", "unchanged" or "corrected" (same day, new value: history keeps
+    the old one; fee lines already assessed keep the rate frozen on them).
+    """
+    currency = currency.strip().upper()
+    if currency not in known_currencies() or currency == base_currency():
+        raise ApplicationError(
+            ReferenceError.INVALID_CURRENCY,
+            _("“%(currency)s” is not a currency that needs a rate.") % {"currency": currency},
+        )
+    if not rate.is_finite() or rate <= 0:
+        raise ApplicationError(ReferenceError.INVALID_RATE, _("A rate must be positive."))
+    with transaction.atomic():
+        existing = (
+            ExchangeRate.objects.select_for_update()
+            .filter(currency=currency, base_currency=base_currency(), effective_date=effective_date)
+            .first()
+        )
+        if existing is not None:
+            if existing.rate == rate:
+                return existing, "unchanged"
+            existing.rate = rate
+            existing.source = source
+            set_acting_user(existing, acting_user)
+            existing.save(update_fields=["rate", "source", "updated_at"])
+            return existing, "corrected"
+        created = ExchangeRate(
+            currency=currency,
+            base_currency=base_currency(),
+            rate=rate,
+            effective_date=effective_date,
+            source=source,
+        )
+        set_acting_user(created, acting_user)
+        created.save()
+        return created, "created"
+
+
+@dataclasses.dataclass
+class ImportResult:
+    created: int = 0
+    corrected: int = 0
+    unchanged: int = 0
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+
+def exchange_rate_import_csv(*, text: str, acting_user: Any, source: str) -> ImportResult:
+    """Import `currency,rate,effective_date` rows (a header line is required).
+
+    All or nothing: any bad row refuses the whole file, so a half-imported file never sets
+    rates for some currencies and not others.
+    """
+    result = ImportResult()
+    reader = csv.DictReader(io.StringIO(text))
+    rows: list[tuple[int, str, Decimal, dt.date]] = []
+    for line, row in enumerate(reader, start=2):
+        try:
+            currency = (row.get("currency") or "").strip().upper()
+            rate = Decimal((row.get("rate") or "").strip())
+            day = dt.date.fromisoformat((row.get("effective_date") or "").strip())
+        except (InvalidOperation, ValueError):
+            result.errors.append(f"line {line}: needs currency, rate and effective_date")
+            continue
+        rows.append((line, currency, rate, day))
+    if result.errors:
+        return result
+    try:
+        with transaction.atomic():
+            for line, currency, rate, day in rows:
+                try:
+                    _rate, what = exchange_rate_record(
+                        currency=currency,
+                        rate=rate,
+                        effective_date=day,
+                        acting_user=acting_user,
+                        source=source,
+                    )
+                except ApplicationError as error:
+                    result.errors.append(f"line {line}: {error.message}")
+                    raise
+                setattr(result, what, getattr(result, what) + 1)
+    except ApplicationError:
+        result.created = result.corrected = result.unchanged = 0
+    return result
+
+
+def rounding_rule_set(
+    *, currency: str, increment_minor: int, mode: str, acting_user: Any
+) -> RoundingRule:
+    if currency not in known_currencies():
+        raise ApplicationError(ReferenceError.INVALID_CURRENCY, _("Unknown currency."))
+    try:
+        Money(increment_minor, currency)
+    except MoneyError as error:
+        raise ApplicationError(ReferenceError.INVALID_AMOUNT, str(error)) from error
+    with transaction.atomic():
+        rule = RoundingRule.objects.select_for_update().filter(currency=currency).first()
+        if rule is None:
+            rule = RoundingRule(currency=currency, increment_minor=increment_minor, mode=mode)
+            set_acting_user(rule, acting_user)
+            rule.save()
+            return rule
+        rule.increment_minor = increment_minor
+        rule.mode = mode
+        set_acting_user(rule, acting_user)
+        rule.save(update_fields=["increment_minor", "mode", "updated_at"])
+        return rule

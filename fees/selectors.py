@@ -1,0 +1,258 @@
+"""Reads of a mission's money: balances, lists, reports, the remittance statement."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Q, QuerySet, Sum
+from django.http import Http404
+
+from .models import (
+    Account,
+    AccountKind,
+    ApprovalStatus,
+    Assessment,
+    CreditNote,
+    DayClose,
+    FeeLine,
+    LedgerEntry,
+    Payment,
+    PaymentStatus,
+    Receipt,
+    Waiver,
+)
+from .money import Money
+
+
+@dataclasses.dataclass(frozen=True)
+class Balance:
+    due: Money  # fee lines less approved waivers
+    paid: Money  # successful payments
+    reserved: Money  # card or bank payments started and not finished
+    refunded: Money  # approved credit notes (a correction of the fee: not owed again)
+
+    @property
+    def outstanding(self) -> Money:
+        left = self.due - self.paid - self.reserved
+        return left if left.amount_minor > 0 else Money.zero(left.currency)
+
+
+def assessment_balance(*, assessment: Assessment) -> Balance:
+    currency = assessment.currency
+    lines = FeeLine.objects.filter(assessment=assessment).aggregate(t=Sum("amount_minor"))["t"]
+    waived = Waiver.objects.filter(
+        line__assessment=assessment, status=ApprovalStatus.APPROVED
+    ).aggregate(t=Sum("amount_minor"))["t"]
+    payments = Payment.objects.filter(assessment=assessment)
+    paid = payments.filter(status=PaymentStatus.SUCCEEDED).aggregate(t=Sum("amount_minor"))["t"]
+    reserved = payments.filter(
+        status=PaymentStatus.PENDING, method__in=["card", "bank_transfer"]
+    ).aggregate(t=Sum("amount_minor"))["t"]
+    refunded = CreditNote.objects.filter(
+        receipt__payment__assessment=assessment, status=ApprovalStatus.APPROVED
+    ).aggregate(t=Sum("amount_minor"))["t"]
+    return Balance(
+        due=Money((lines or 0) - (waived or 0), currency),
+        paid=Money(paid or 0, currency),
+        reserved=Money(reserved or 0, currency),
+        refunded=Money(refunded or 0, currency),
+    )
+
+
+def assessment_get(*, pk: int) -> Assessment:
+    assessment = Assessment.objects.filter(pk=pk).first()
+    if assessment is None:
+        raise Http404
+    return assessment
+
+
+def assessment_get_by_token(*, token: str) -> Assessment:
+    assessment = Assessment.objects.filter(pay_token=token).first() if token else None
+    if assessment is None:
+        raise Http404
+    return assessment
+
+
+def assessment_list_recent(*, limit: int = 50) -> QuerySet[Assessment]:
+    return Assessment.objects.order_by("-created_at", "-id")[:limit]
+
+
+def receipt_get(*, pk: int) -> Receipt:
+    receipt = Receipt.objects.select_related("payment__assessment").filter(pk=pk).first()
+    if receipt is None:
+        raise Http404
+    return receipt
+
+
+def approvals_pending() -> dict[str, Any]:
+    return {
+        "waivers": Waiver.objects.filter(status=ApprovalStatus.REQUESTED).select_related(
+            "line__assessment"
+        ),
+        "credit_notes": CreditNote.objects.filter(status=ApprovalStatus.REQUESTED).select_related(
+            "receipt"
+        ),
+    }
+
+
+def account_balances() -> dict[tuple[str, str], int]:
+    """(account code, currency) → balance (debits positive), from the ledger entries."""
+    rows = LedgerEntry.objects.values("account__code", "currency").annotate(t=Sum("amount_minor"))
+    return {(row["account__code"], row["currency"]): row["t"] for row in rows}
+
+
+def ledger_totals_per_currency() -> dict[str, int]:
+    rows = LedgerEntry.objects.values("currency").annotate(t=Sum("amount_minor"))
+    return {row["currency"]: row["t"] for row in rows}
+
+
+def drawer_expected(*, business_date: dt.date) -> list[tuple[Account, Money]]:
+    """Each cashier drawer's balance at the end of `business_date` (the cash that should be in
+    it), for drawers that hold money or moved that day."""
+    rows = (
+        LedgerEntry.objects.filter(
+            account__kind=AccountKind.DRAWER, transaction__business_date__lte=business_date
+        )
+        .values("account_id", "currency")
+        .annotate(
+            t=Sum("amount_minor"),
+            today=Sum("amount_minor", filter=Q(transaction__business_date=business_date)),
+        )
+    )
+    accounts = Account.objects.in_bulk([row["account_id"] for row in rows])
+    return [
+        (accounts[row["account_id"]], Money(row["t"], row["currency"]))
+        for row in rows
+        if row["t"] or row["today"]
+    ]
+
+
+def day_is_closed(*, business_date: dt.date) -> bool:
+    return DayClose.objects.filter(business_date=business_date).exists()
+
+
+@dataclasses.dataclass
+class ReportRow:
+    day: dt.date
+    section: str  # "assessed" (by service) or "collected" (by payment method)
+    key: str
+    currency: str
+    amount_minor: int
+    base_currency: str
+    base_amount_minor: int
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+    @property
+    def base_amount(self) -> Money:
+        return Money(self.base_amount_minor, self.base_currency)
+
+
+def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
+    """Per day: fees assessed by service (less approved waivers), and money collected by
+    payment method (less approved refunds), in local currency and base currency at the rates
+    frozen on the fee lines. A handful of queries whatever the number of days."""
+    rows: dict[tuple[dt.date, str, str], list[Any]] = {}
+
+    def add(day: dt.date, section: str, key: str, cur: str, amt: int, bcur: str, bamt: int) -> None:
+        row = rows.setdefault((day, section, key), [cur, 0, bcur, 0])
+        row[1] += amt
+        row[3] += bamt
+
+    for line in FeeLine.objects.filter(
+        assessment__assessed_on__range=(date_from, date_to)
+    ).select_related("assessment"):
+        add(
+            line.assessment.assessed_on,
+            "assessed",
+            line.service,
+            line.currency,
+            line.amount_minor,
+            line.base_currency,
+            line.base_amount_minor,
+        )
+    for waiver in Waiver.objects.filter(
+        status=ApprovalStatus.APPROVED, line__assessment__assessed_on__range=(date_from, date_to)
+    ).select_related("line__assessment"):
+        line = waiver.line
+        base = line.base_amount_minor * waiver.amount_minor // max(line.amount_minor, 1)
+        add(
+            line.assessment.assessed_on,
+            "assessed",
+            line.service,
+            line.currency,
+            -waiver.amount_minor,
+            line.base_currency,
+            -base,
+        )
+    for receipt in Receipt.objects.filter(business_date__range=(date_from, date_to)):
+        add(
+            receipt.business_date,
+            "collected",
+            receipt.method,
+            receipt.currency,
+            receipt.amount_minor,
+            receipt.base_currency,
+            receipt.base_amount_minor,
+        )
+    for note in CreditNote.objects.filter(
+        status=ApprovalStatus.APPROVED, business_date__range=(date_from, date_to)
+    ).select_related("receipt"):
+        add(
+            note.business_date or note.receipt.business_date,
+            "collected",
+            note.receipt.method,
+            note.currency,
+            -note.amount_minor,
+            note.base_currency,
+            -note.base_amount_minor,
+        )
+    result = [
+        ReportRow(day, section, key, cur, amt, bcur, bamt)
+        for (day, section, key), (cur, amt, bcur, bamt) in rows.items()
+    ]
+    return sorted(result, key=lambda r: (r.day, r.section, r.key))
+
+
+def report_totals(rows: list[ReportRow], section: str) -> tuple[Money, Money] | None:
+    picked = [r for r in rows if r.section == section]
+    if not picked:
+        return None
+    local: dict[str, int] = defaultdict(int)
+    base: dict[str, int] = defaultdict(int)
+    for r in picked:
+        local[r.currency] += r.amount_minor
+        base[r.base_currency] += r.base_amount_minor
+    (lc, la), (bc, ba) = next(iter(local.items())), next(iter(base.items()))
+    return Money(la, lc), Money(ba, bc)
+
+
+@dataclasses.dataclass
+class RemittanceStatement:
+    month: dt.date
+    rows: list[ReportRow]
+    collected: Money
+    collected_base: Money
+
+
+def remittance_statement(
+    *, month: dt.date, currency: str, base_currency: str
+) -> RemittanceStatement:
+    """What the mission owes HQ for a month: money collected less refunds, in local currency
+    and in base currency at the rates used on each receipt and credit note."""
+    first = month.replace(day=1)
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    rows = [r for r in revenue_report(date_from=first, date_to=last) if r.section == "collected"]
+    local = sum((r.amount_minor for r in rows), 0)
+    base = sum((r.base_amount_minor for r in rows), 0)
+    return RemittanceStatement(
+        month=first,
+        rows=rows,
+        collected=Money(local, currency),
+        collected_base=Money(base, base_currency),
+    )

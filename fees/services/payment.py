@@ -1,0 +1,445 @@
+"""Payments: cash at the counter, card through a provider's hosted page and webhooks, bank
+transfer matched by reference. Creation is idempotent by key; partial payments are fine,
+overpayment is refused; a success posts to the ledger and issues a gapless receipt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consulate.errors import ApplicationError
+from consulate.history import set_acting_user
+from missions.models import Mission
+from sync.services import outbox_event_record
+
+from ..error_codes import FeeError
+from ..lock_objects import assessment_lock
+from ..models import (
+    AccountKind,
+    Assessment,
+    AssessmentStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Receipt,
+    WebhookEvent,
+)
+from ..money import Money, to_base
+from ..providers import ProviderEvent, get_provider
+from ..providers.test_provider import SignatureError
+from ..selectors import assessment_balance
+from .assessment import assessment_settle_if_paid
+from .common import CASH_ROLES, mission_today, posting_date, require_role
+from .ledger import account_get, ledger_post
+
+DEBIT_ACCOUNT: dict[str, str] = {
+    PaymentMethod.CARD: AccountKind.CARD_CLEARING,
+    PaymentMethod.BANK_TRANSFER: AccountKind.BANK,
+}
+
+
+def receipt_prefix(mission: Mission) -> str:
+    return mission.code.replace("-", "")[:3].upper()
+
+
+def _fingerprint(*, assessment: Assessment, method: str, amount: Money) -> str:
+    raw = f"{assessment.pk}|{method}|{amount.amount_minor}|{amount.currency}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _check_request(*, assessment: Assessment, amount: Money) -> None:
+    if amount.amount_minor <= 0:
+        raise ApplicationError(
+            FeeError.INVALID_AMOUNT, _("Enter an amount above zero."), field="amount"
+        )
+    if amount.currency != assessment.currency:
+        raise ApplicationError(
+            FeeError.WRONG_CURRENCY,
+            _("This mission takes %(currency)s, not %(other)s.")
+            % {"currency": assessment.currency, "other": amount.currency},
+            field="amount",
+        )
+
+
+def _existing(key: str, fingerprint: str) -> Payment | None:
+    payment = Payment.objects.filter(idempotency_key=key).first()
+    if payment is not None and payment.request_fingerprint != fingerprint:
+        raise ApplicationError(
+            FeeError.IDEMPOTENCY_MISMATCH,
+            _("This request was already made with different details; nothing was charged."),
+        )
+    return payment
+
+
+def _payment_new(
+    *,
+    mission: Mission,
+    assessment: Assessment,
+    method: str,
+    amount: Money,
+    idempotency_key: str,
+    acting_user: Any,
+    cashier_id: int | None = None,
+) -> tuple[Payment, bool]:
+    """Create the payment row under the assessment lock, or return the one the key made."""
+    _check_request(assessment=assessment, amount=amount)
+    if not idempotency_key or len(idempotency_key) > 100:
+        raise ApplicationError(FeeError.INVALID_AMOUNT, _("A payment needs an idempotency key."))
+    fingerprint = _fingerprint(assessment=assessment, method=method, amount=amount)
+    existing = _existing(idempotency_key, fingerprint)
+    if existing is not None:
+        return existing, False
+    locked = assessment_lock(assessment.pk)
+    existing = _existing(idempotency_key, fingerprint)  # a twin may have committed meanwhile
+    if existing is not None:
+        return existing, False
+    if locked.status != AssessmentStatus.OPEN:
+        raise ApplicationError(
+            FeeError.ASSESSMENT_NOT_OPEN,
+            _("This case is cancelled: it takes no payments.")
+            if locked.status == AssessmentStatus.CANCELLED
+            else _("Nothing is left to pay on this case."),
+        )
+    outstanding = assessment_balance(assessment=locked).outstanding
+    if amount > outstanding:
+        raise ApplicationError(
+            FeeError.OVERPAYMENT,
+            _("That is more than is due (%(due)s). Overpayments are refused.")
+            % {"due": outstanding.format("en")},
+            field="amount",
+        )
+    rate = locked.lines.order_by("id").values_list("rate", flat=True).first()
+    if rate is None:
+        raise ApplicationError(FeeError.NO_FEE, _("This case has no fees to pay."))
+    base = to_base(amount, base_currency=settings.CONSULATE_BASE_CURRENCY, rate=rate)
+    payment = Payment(
+        assessment=locked,
+        method=method,
+        amount_minor=amount.amount_minor,
+        currency=amount.currency,
+        base_amount_minor=base.amount_minor,
+        base_currency=base.currency,
+        rate=rate,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        cashier_id=cashier_id,
+        created_by_id=getattr(acting_user, "pk", None),
+    )
+    set_acting_user(payment, acting_user)
+    try:
+        with transaction.atomic():
+            payment.save()
+    except IntegrityError:
+        # the same key on another assessment, committed between our two looks
+        existing = _existing(idempotency_key, fingerprint)
+        if existing is None:
+            raise
+        return existing, False
+    outbox_event_record(
+        topic="fees.payment.created",
+        aggregate_type="payment",
+        aggregate_id=str(payment.pk),
+        payload={
+            "method": method,
+            "amount_minor": amount.amount_minor,
+            "currency": amount.currency,
+        },
+        acting_user=acting_user,
+    )
+    return payment, True
+
+
+def _succeed(
+    *, payment: Payment, mission: Mission, acting_user: Any, roll_forward: bool
+) -> Receipt:
+    """Post the payment, issue its receipt (the database numbers it) and settle if paid up.
+    The caller holds the assessment lock and the transaction."""
+    day = posting_date(mission=mission, roll_forward=roll_forward)
+    if payment.method == PaymentMethod.CASH:
+        debit = account_get(
+            kind=AccountKind.DRAWER,
+            qualifier=payment.cashier_id or 0,
+            name=f"Drawer of cashier {payment.cashier_id}",
+        )
+    else:
+        debit = account_get(kind=DEBIT_ACCOUNT[payment.method])
+    payment.status = PaymentStatus.SUCCEEDED
+    payment.succeeded_at = timezone.now()
+    set_acting_user(payment, acting_user)
+    payment.save(update_fields=["status", "succeeded_at", "needs_refund", "updated_at"])
+    ledger_post(
+        kind=f"payment_{payment.method}",
+        business_date=day,
+        legs=[(debit, payment.amount), (account_get(kind=AccountKind.RECEIVABLE), -payment.amount)],
+        acting_user=acting_user,
+        source_type="payment",
+        source_id=payment.pk,
+    )
+    assessment = payment.assessment
+    receipt = Receipt(
+        payment=payment,
+        prefix=receipt_prefix(mission),
+        year=day.year,
+        issued_at=payment.succeeded_at,
+        business_date=day,
+        payer_name=assessment.payer_name,
+        payer_language=assessment.payer_language,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        base_amount_minor=payment.base_amount_minor,
+        base_currency=payment.base_currency,
+        rate=payment.rate,
+        method=payment.method,
+        issued_by_id=getattr(acting_user, "pk", None),
+    )
+    set_acting_user(receipt, acting_user)
+    receipt.save(force_insert=True)
+    receipt.refresh_from_db(fields=["seq", "number"])
+    outbox_event_record(
+        topic="fees.payment.succeeded",
+        aggregate_type="payment",
+        aggregate_id=str(payment.pk),
+        payload={
+            "method": payment.method,
+            "amount_minor": payment.amount_minor,
+            "currency": payment.currency,
+            "base_amount_minor": payment.base_amount_minor,
+            "base_currency": payment.base_currency,
+            "rate": str(payment.rate),
+            "receipt": receipt.number,
+            "business_date": day.isoformat(),
+        },
+        acting_user=acting_user,
+    )
+    assessment_settle_if_paid(assessment=assessment, acting_user=acting_user)
+    return receipt
+
+
+def payment_take_cash(
+    *,
+    mission: Mission,
+    assessment: Assessment,
+    amount: Money,
+    idempotency_key: str,
+    acting_user: Any,
+) -> Payment:
+    """A cashier takes cash at the counter: posted to their drawer, receipt issued at once."""
+    require_role(
+        mission=mission,
+        user=acting_user,
+        roles=CASH_ROLES,
+        message=_("Only a cashier takes cash."),
+    )
+    with transaction.atomic():
+        posting_date(mission=mission, roll_forward=False)  # a closed day refuses cash first
+        payment, created = _payment_new(
+            mission=mission,
+            assessment=assessment,
+            method=PaymentMethod.CASH,
+            amount=amount,
+            idempotency_key=idempotency_key,
+            acting_user=acting_user,
+            cashier_id=acting_user.pk,
+        )
+        if created:
+            _succeed(payment=payment, mission=mission, acting_user=acting_user, roll_forward=False)
+    return payment
+
+
+def payment_card_start(
+    *,
+    mission: Mission,
+    assessment: Assessment,
+    amount: Money,
+    idempotency_key: str,
+    acting_user: Any,
+    return_path: str,
+    provider_name: str = "test",
+) -> tuple[Payment, str]:
+    """Start a card payment: a pending payment (reserving the amount) and the provider's hosted
+    page to send the payer to. The same key answers the same checkout."""
+    provider = get_provider(provider_name)
+    with transaction.atomic():
+        payment, created = _payment_new(
+            mission=mission,
+            assessment=assessment,
+            method=PaymentMethod.CARD,
+            amount=amount,
+            idempotency_key=idempotency_key,
+            acting_user=acting_user,
+        )
+        if created:
+            checkout = provider.create_checkout(
+                payment_id=payment.pk,
+                amount_minor=payment.amount_minor,
+                currency=payment.currency,
+                host=mission.host,
+                return_path=return_path,
+            )
+            payment.provider = provider.name
+            payment.provider_ref = checkout.provider_ref
+            payment.checkout_url = checkout.redirect_url
+            set_acting_user(payment, acting_user)
+            payment.save(update_fields=["provider", "provider_ref", "checkout_url", "updated_at"])
+    return payment, payment.checkout_url or return_path
+
+
+EVENT_STATUS = {
+    "payment.succeeded": PaymentStatus.SUCCEEDED,
+    "payment.declined": PaymentStatus.DECLINED,
+    "payment.expired": PaymentStatus.EXPIRED,
+}
+
+
+def payment_webhook_receive(
+    *, mission: Mission, body: bytes, signature: str, provider_name: str = "test"
+) -> str:
+    """Apply one signed provider event exactly once; returns what happened.
+
+    Duplicates (same event id) change nothing. Events that arrive out of order are judged by
+    the payment's state machine: a decline after a success is ignored; a success after a
+    decline or a timeout is applied (the money moved).
+    """
+    provider = get_provider(provider_name)
+    try:
+        event = provider.verify_webhook(body=body, signature=signature)
+    except SignatureError as error:
+        raise ApplicationError(FeeError.BAD_SIGNATURE, _("Invalid signature.")) from error
+    if event.event_type not in EVENT_STATUS:
+        raise ApplicationError(FeeError.BAD_EVENT, _("Unknown event type."))
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = WebhookEvent.objects.create(
+                    provider=provider.name,
+                    event_id=event.event_id,
+                    event_type=event.event_type,
+                    provider_ref=event.provider_ref,
+                    occurred_at=event.occurred_at,
+                    outcome="received",
+                )
+        except IntegrityError:
+            return "duplicate"
+        outcome = _apply_event(mission=mission, event=event, provider_name=provider.name)
+        record.outcome = outcome
+        record.save(update_fields=["outcome"])
+    return outcome
+
+
+def _apply_event(*, mission: Mission, event: ProviderEvent, provider_name: str) -> str:
+    payment = Payment.objects.filter(
+        provider=provider_name, provider_ref=event.provider_ref
+    ).first()
+    if payment is None:
+        return "unknown_checkout"
+    assessment_lock(payment.assessment_id)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if event.amount_minor != payment.amount_minor or event.currency != payment.currency:
+        return "amount_mismatch"
+    target = EVENT_STATUS[event.event_type]
+    if payment.status == target:
+        return "already"
+    if not payment.can_move_to(target):
+        return "ignored_out_of_order"
+    if target == PaymentStatus.SUCCEEDED:
+        if payment.status != PaymentStatus.PENDING:
+            # a late success after a timeout or decline: the money moved, so it is recorded;
+            # if the amount is no longer due it is flagged for a refund rather than refused
+            outstanding = assessment_balance(assessment=payment.assessment).outstanding
+            payment.needs_refund = payment.amount > outstanding
+        _succeed(payment=payment, mission=mission, acting_user=None, roll_forward=True)
+        return "succeeded"
+    payment.status = target
+    payment.save(update_fields=["status", "updated_at"])
+    outbox_event_record(
+        topic=f"fees.payment.{target}",
+        aggregate_type="payment",
+        aggregate_id=str(payment.pk),
+        payload={"provider_ref": payment.provider_ref},
+        acting_user=None,
+    )
+    return str(target)
+
+
+def payment_bank_expect(
+    *,
+    mission: Mission,
+    assessment: Assessment,
+    amount: Money,
+    idempotency_key: str,
+    acting_user: Any,
+) -> Payment:
+    """A bank transfer the payer will make, with the reference they must quote."""
+    with transaction.atomic():
+        payment, created = _payment_new(
+            mission=mission,
+            assessment=assessment,
+            method=PaymentMethod.BANK_TRANSFER,
+            amount=amount,
+            idempotency_key=idempotency_key,
+            acting_user=acting_user,
+        )
+        if created:
+            payment.bank_reference = f"{receipt_prefix(mission)}{mission_today(mission):%y}" + (
+                secrets.token_hex(4).upper()
+            )
+            payment.save(update_fields=["bank_reference", "updated_at"])
+    return payment
+
+
+def payment_bank_match(
+    *, mission: Mission, reference: str, amount: Money, acting_user: Any
+) -> Payment:
+    """A transfer arrived on the bank statement: match it by reference and amount."""
+    require_role(
+        mission=mission,
+        user=acting_user,
+        roles=CASH_ROLES | {"consul", "mission_admin"},
+        message=_("Only a cashier matches transfers."),
+    )
+    payment = Payment.objects.filter(bank_reference=reference.strip().upper()).first()
+    if payment is None:
+        raise ApplicationError(FeeError.NOT_FOUND, _("No transfer expected with this reference."))
+    with transaction.atomic():
+        assessment_lock(payment.assessment_id)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status != PaymentStatus.PENDING:
+            raise ApplicationError(FeeError.ALREADY_DECIDED, _("This transfer is already matched."))
+        if amount != payment.amount:
+            raise ApplicationError(
+                FeeError.BANK_MISMATCH,
+                _("The transfer is for %(got)s but %(want)s is expected.")
+                % {"got": amount.format("en"), "want": payment.amount.format("en")},
+            )
+        _succeed(payment=payment, mission=mission, acting_user=acting_user, roll_forward=True)
+    return payment
+
+
+def payment_expire_stale(*, older_than_minutes: int = 30) -> int:
+    """Pending card payments nobody answered for: expired, so their amount is free again."""
+    cutoff = timezone.now() - dt.timedelta(minutes=older_than_minutes)
+    count = 0
+    for payment in Payment.objects.filter(
+        status=PaymentStatus.PENDING, method=PaymentMethod.CARD, created_at__lt=cutoff
+    ):
+        with transaction.atomic():
+            locked = Payment.objects.select_for_update().get(pk=payment.pk)
+            if locked.status == PaymentStatus.PENDING:
+                locked.status = PaymentStatus.EXPIRED
+                locked.save(update_fields=["status", "updated_at"])
+                outbox_event_record(
+                    topic="fees.payment.expired",
+                    aggregate_type="payment",
+                    aggregate_id=str(locked.pk),
+                    payload={},
+                    acting_user=None,
+                )
+                count += 1
+    return count

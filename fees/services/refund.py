@@ -1,0 +1,157 @@
+"""Credit notes: a refund or correction against a receipt, posted only when a second person
+approves. The receipt itself never changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consulate.errors import ApplicationError
+from consulate.history import set_acting_user
+from missions.models import Mission
+from sync.services import outbox_event_record
+
+from ..error_codes import FeeError
+from ..lock_objects import assessment_lock
+from ..models import AccountKind, ApprovalStatus, CreditNote, PaymentMethod, Receipt
+from ..money import Money
+from .common import APPROVER_ROLES, STAFF_ROLES, posting_date, require_role
+from .ledger import account_get, ledger_post
+from .payment import DEBIT_ACCOUNT, receipt_prefix
+
+
+def _refundable(receipt: Receipt) -> Money:
+    taken = CreditNote.objects.filter(
+        receipt=receipt, status__in=[ApprovalStatus.REQUESTED, ApprovalStatus.APPROVED]
+    ).aggregate(t=Sum("amount_minor"))["t"]
+    return Money(receipt.amount_minor - (taken or 0), receipt.currency)
+
+
+def credit_note_request(
+    *, receipt: Receipt, amount: Money, reason: str, acting_user: Any, mission: Mission
+) -> CreditNote:
+    require_role(
+        mission=mission,
+        user=acting_user,
+        roles=STAFF_ROLES,
+        message=_("Only staff ask for refunds."),
+    )
+    if amount.currency != receipt.currency:
+        raise ApplicationError(
+            FeeError.WRONG_CURRENCY,
+            _("Refunds are in %(currency)s.") % {"currency": receipt.currency},
+            field="amount",
+        )
+    if amount.amount_minor <= 0:
+        raise ApplicationError(
+            FeeError.INVALID_AMOUNT, _("Enter an amount above zero."), field="amount"
+        )
+    if not reason.strip():
+        raise ApplicationError(
+            FeeError.REASON_REQUIRED, _("A refund needs a reason."), field="reason"
+        )
+    with transaction.atomic():
+        assessment_lock(receipt.payment.assessment_id)
+        left = _refundable(receipt)
+        if amount > left:
+            raise ApplicationError(
+                FeeError.NOTHING_TO_REFUND,
+                _("At most %(left)s of this receipt can still be refunded.")
+                % {"left": left.format("en")},
+                field="amount",
+            )
+        base = receipt.base_amount_minor * amount.amount_minor // receipt.amount_minor
+        note = CreditNote(
+            receipt=receipt,
+            amount_minor=amount.amount_minor,
+            currency=amount.currency,
+            base_amount_minor=base,
+            base_currency=receipt.base_currency,
+            reason=reason.strip(),
+            requested_by_id=acting_user.pk,
+            prefix=receipt_prefix(mission),
+        )
+        set_acting_user(note, acting_user)
+        note.save()
+        outbox_event_record(
+            topic="fees.credit_note.requested",
+            aggregate_type="credit_note",
+            aggregate_id=str(note.pk),
+            payload={"receipt": receipt.number, "amount_minor": amount.amount_minor},
+            acting_user=acting_user,
+        )
+    return note
+
+
+def credit_note_decide(
+    *, note: CreditNote, approve: bool, acting_user: Any, mission: Mission
+) -> CreditNote:
+    """A consul (not the requester) approves — numbering the note and posting refunds against
+    the account the money came from — or rejects it."""
+    require_role(
+        mission=mission,
+        user=acting_user,
+        roles=APPROVER_ROLES,
+        message=_("Only a consul or the mission admin approves refunds."),
+    )
+    if note.requested_by_id == acting_user.pk:
+        raise ApplicationError(
+            FeeError.FOUR_EYES, _("A second person must approve: you asked for this refund.")
+        )
+    with transaction.atomic():
+        assessment_lock(note.receipt.payment.assessment_id)
+        note = (
+            CreditNote.objects.select_for_update()
+            .select_related("receipt__payment")
+            .get(pk=note.pk)
+        )
+        if note.status != ApprovalStatus.REQUESTED:
+            raise ApplicationError(FeeError.ALREADY_DECIDED, _("This was already decided."))
+        note.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
+        note.decided_by_id = acting_user.pk
+        note.decided_at = timezone.now()
+        fields = ["status", "decided_by_id", "decided_at", "updated_at"]
+        if approve:
+            day = posting_date(mission=mission, roll_forward=True)
+            note.business_date = day
+            note.year = day.year
+            fields += ["business_date", "year"]
+        set_acting_user(note, acting_user)
+        note.save(update_fields=fields)
+        if approve:
+            note.refresh_from_db(fields=["seq", "number"])
+            payment = note.receipt.payment
+            if payment.method == PaymentMethod.CASH:
+                credit = account_get(
+                    kind=AccountKind.DRAWER,
+                    qualifier=payment.cashier_id or 0,
+                    name=f"Drawer of cashier {payment.cashier_id}",
+                )
+            else:
+                credit = account_get(kind=DEBIT_ACCOUNT[payment.method])
+            ledger_post(
+                kind="refund",
+                business_date=day,
+                legs=[(account_get(kind=AccountKind.REFUNDS), note.amount), (credit, -note.amount)],
+                acting_user=acting_user,
+                source_type="credit_note",
+                source_id=note.pk,
+            )
+        outbox_event_record(
+            topic=f"fees.credit_note.{note.status}",
+            aggregate_type="credit_note",
+            aggregate_id=str(note.pk),
+            payload={
+                "number": note.number,
+                "receipt": note.receipt.number,
+                "amount_minor": note.amount_minor,
+                "currency": note.currency,
+                "base_amount_minor": note.base_amount_minor,
+            },
+            acting_user=acting_user,
+        )
+    return note

@@ -1,0 +1,92 @@
+"""Fixtures for the fee tests: HQ's reference data (the demo schedule and rates), staff of
+each money role at alpha (EUR, the base currency) and beta (JPY, no minor units)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from fees.demo import seed_reference
+from fees.models import Assessment
+from fees.money import Money
+from fees.services.assessment import assessment_create
+from fees.services.payment import payment_take_cash
+from missions.models import Mission
+from tests.conftest import MODEL_BACKEND, make_staff
+
+
+@pytest.fixture
+def fee_reference(db) -> None:  # type: ignore[no-untyped-def]
+    seed_reference()
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def cashier_a(mission_a: Mission):  # type: ignore[no-untyped-def]
+    return make_staff(mission_a, "cashier")
+
+
+@pytest.fixture
+def consul_a(mission_a: Mission):  # type: ignore[no-untyped-def]
+    return make_staff(mission_a, "consul")
+
+
+@pytest.fixture
+def cashier_b(mission_b: Mission):  # type: ignore[no-untyped-def]
+    return make_staff(mission_b, "cashier")
+
+
+@pytest.fixture
+def consul_b(mission_b: Mission):  # type: ignore[no-untyped-def]
+    return make_staff(mission_b, "consul")
+
+
+@pytest.fixture
+def in_mission_b(mission_b: Mission) -> Iterator[Mission]:
+    with schema_context(mission_b.schema_name):
+        yield mission_b
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+def assess(mission: Mission, user, services=("passport_application",), **kwargs) -> Assessment:  # type: ignore[no-untyped-def]
+    return assessment_create(
+        mission=mission,
+        subject_type=kwargs.pop("subject_type", "walk_in"),
+        subject_ref=kwargs.pop("subject_ref", f"W-{uuid.uuid4().hex[:6]}"),
+        payer_name=kwargs.pop("payer_name", "Ayşe Yılmaz"),
+        payer_language=kwargs.pop("payer_language", "tr"),
+        services=list(services),
+        acting_user=user,
+        **kwargs,
+    )
+
+
+def pay_cash(mission: Mission, assessment: Assessment, user, amount_minor: int | None = None):  # type: ignore[no-untyped-def]
+    from fees.selectors import assessment_balance
+
+    amount = (
+        Money(amount_minor, assessment.currency)
+        if amount_minor is not None
+        else assessment_balance(assessment=assessment).outstanding
+    )
+    return payment_take_cash(
+        mission=mission,
+        assessment=assessment,
+        amount=amount,
+        idempotency_key=key(),
+        acting_user=user,
+    )
+
+
+def login(client, user) -> None:  # type: ignore[no-untyped-def]
+    if not user.authenticator_set.filter(type="totp").exists():
+        TOTP.activate(user, "JBSWY3DPEHPK3PXP")
+    client.force_login(user, backend=MODEL_BACKEND)
