@@ -6,6 +6,8 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import (
     TOTP,
     format_hotp_value,
@@ -200,3 +202,23 @@ def test_new_staff_confirm_their_password_then_enrol_totp(client_a, officer_a):
     done = client_a.post("/accounts/2fa/totp/activate/", {"code": code}, follow=True)
     assert done.status_code == 200
     assert client_a.get("/staff/").status_code == 200
+    # and recovery codes were issued with it, for a lost phone
+    codes = Authenticator.objects.get(user=officer_a, type=Authenticator.Type.RECOVERY_CODES)
+    assert len(RecoveryCodes(codes).get_unused_codes()) >= 10
+
+
+def test_a_recovery_code_logs_in_once_when_the_phone_is_lost(client_a, officer_a):
+    # given an officer with TOTP and recovery codes
+    verified(officer_a)
+    TOTP.activate(officer_a, SECRET)
+    recovery = RecoveryCodes.activate(officer_a).get_unused_codes()[0]
+    # when they log in with a recovery code instead of the authenticator's code
+    post_login(client_a, officer_a.email)
+    client_a.post("/accounts/2fa/authenticate/", {"code": recovery})
+    # then they are in
+    assert client_a.get("/staff/").status_code == 200
+    # and the same code does not work a second time
+    client_a.post("/accounts/logout/")
+    post_login(client_a, officer_a.email)
+    client_a.post("/accounts/2fa/authenticate/", {"code": recovery})
+    assert client_a.get("/staff/").status_code == 302
