@@ -1,3 +1,31 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import apis, views
+
+app_name = "appointments"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("appointments/", views.service_list, name="service_list"),
+    path("appointments/availability.json", views.availability_json, name="availability_json"),
+    path("appointments/mine/", views.booking_list, name="booking_list"),
+    path("appointments/booking/<str:reference>/", views.booking_detail, name="booking_detail"),
+    path("appointments/booking/<str:reference>/ics/", views.booking_ics, name="booking_ics"),
+    path(
+        "appointments/booking/<str:reference>/cancel/", views.booking_cancel, name="booking_cancel"
+    ),
+    path(
+        "appointments/booking/<str:reference>/move/<int:slot_id>/",
+        views.booking_reschedule,
+        name="booking_reschedule",
+    ),
+    path(
+        "appointments/cancel/<str:reference>/<str:token>/",
+        views.cancel_by_token,
+        name="cancel_by_token",
+    ),
+    path("appointments/lottery/<int:pk>/", views.lottery_detail, name="lottery_detail"),
+    path("appointments/<slug:code>/", views.service_calendar, name="service_calendar"),
+    path("appointments/<slug:code>/book/<int:slot_id>/", views.book, name="book"),
+    path("staff/appointments/", views.staff_day_sheet, name="staff_day_sheet"),
+    path("api/v1/appointments/", include(apis.urlpatterns)),
+]

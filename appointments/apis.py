@@ -1,0 +1,199 @@
+"""REST endpoints of a mission's appointments, scoped to the mission of the host. Thin: input
+serializers shape the data, services decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import path
+from django.utils import translation
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from consulate.errors import ApplicationError
+
+from . import selectors, services
+from .models import Booking, Service, Slot
+from .ratelimit import rate_limit_consume
+
+
+class ServiceOutputSerializer(serializers.ModelSerializer[Service]):
+    class Meta:
+        model = Service
+        fields = [
+            "code", "name", "duration_minutes", "max_persons", "horizon_days",
+            "min_notice_hours", "cancel_cutoff_hours", "release_mode",
+        ]  # fmt: skip
+
+
+class SlotOutputSerializer(serializers.ModelSerializer[Slot]):
+    free = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Slot
+        fields = ["id", "starts_at", "ends_at", "free"]
+
+
+class BookingOutputSerializer(serializers.ModelSerializer[Booking]):
+    service = serializers.CharField(source="service.code")
+    starts_at = serializers.DateTimeField(source="slot.starts_at")
+    ends_at = serializers.DateTimeField(source="slot.ends_at")
+
+    class Meta:
+        model = Booking
+        fields = ["reference", "service", "starts_at", "ends_at", "status", "queue_number"]
+
+
+class PersonInputSerializer(serializers.Serializer[dict[str, Any]]):
+    full_name = serializers.CharField(max_length=200)
+    date_of_birth = serializers.DateField()
+    document_number = serializers.CharField(max_length=30)
+
+
+def _limited(request: Request, action: str) -> Response | None:
+    try:
+        rate_limit_consume(request=request, action=action)
+    except ApplicationError as error:
+        return Response(error.as_dict(), status=status.HTTP_429_TOO_MANY_REQUESTS)
+    return None
+
+
+class ServiceListApi(APIView):
+    @extend_schema(responses=ServiceOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(ServiceOutputSerializer(selectors.service_list_offered(), many=True).data)
+
+
+class AvailabilityApi(APIView):
+    @extend_schema(responses=SlotOutputSerializer(many=True))
+    def get(self, request: Request, code: str) -> Response:
+        if limited := _limited(request, "read"):
+            return limited
+        service = selectors.service_get_offered(code=code)
+        return Response(
+            SlotOutputSerializer(selectors.slot_list_available(service=service), many=True).data
+        )
+
+
+class AvailabilityFeedApi(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "AvailabilityFeed",
+            {
+                "service": serializers.CharField(),
+                "name": serializers.CharField(),
+                "release_mode": serializers.CharField(),
+                "next_bookable": serializers.DateTimeField(allow_null=True),
+                "next_release": serializers.DateTimeField(allow_null=True),
+                "lottery_closes": serializers.DateTimeField(allow_null=True),
+            },
+            many=True,
+        )
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.availability_feed(mission=request.tenant))  # type: ignore[attr-defined]
+
+
+class BookingListCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        service = serializers.SlugField()
+        slot = serializers.IntegerField()
+        persons = PersonInputSerializer(many=True)
+
+    @extend_schema(responses=BookingOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        bookings = selectors.booking_list_for_user(user_id=request.user.pk)
+        return Response(BookingOutputSerializer(bookings, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: BookingOutputSerializer})
+    def post(self, request: Request) -> Response:
+        if limited := _limited(request, "book"):
+            return limited
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        service = selectors.service_get_offered(code=data.validated_data["service"])
+        booking = services.booking_create(
+            slot_id=data.validated_data["slot"],
+            service=service,
+            persons=[services.PersonInput(**p) for p in data.validated_data["persons"]],
+            user=request.user,  # type: ignore[arg-type]
+            language=translation.get_language() or "en",
+            acting_user=request.user,  # type: ignore[arg-type]
+        )
+        return Response(BookingOutputSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+
+class BookingCancelApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=BookingOutputSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        if limited := _limited(request, "cancel"):
+            return limited
+        booking = selectors.booking_get_for_user(reference=reference, user_id=request.user.pk)
+        booking = services.booking_cancel(booking=booking, acting_user=request.user)  # type: ignore[arg-type]
+        return Response(BookingOutputSerializer(booking).data)
+
+
+class BookingRescheduleApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        slot = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=BookingOutputSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        if limited := _limited(request, "book"):
+            return limited
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        booking = selectors.booking_get_for_user(reference=reference, user_id=request.user.pk)
+        new = services.booking_reschedule(
+            booking=booking,
+            slot_id=data.validated_data["slot"],
+            acting_user=request.user,  # type: ignore[arg-type]
+        )
+        return Response(BookingOutputSerializer(new).data)
+
+
+class CheckInApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer[dict[str, str]]):
+        reference = serializers.CharField(max_length=40)
+
+    @extend_schema(request=InputSerializer, responses=BookingOutputSerializer)
+    def post(self, request: Request) -> Response:
+        from missions.selectors import staff_access_mission
+
+        from .views import STAFF_ROLES
+
+        staff_access_mission(user=request.user, mission=request.tenant, roles=STAFF_ROLES)  # type: ignore[arg-type, attr-defined]
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        booking = selectors.booking_get_by_reference(reference=data.validated_data["reference"])
+        if booking is None:
+            return Response({"code": "not_found", "message": "Not found."}, status=404)
+        booking = services.booking_check_in(booking=booking, acting_user=request.user)  # type: ignore[arg-type]
+        return Response(BookingOutputSerializer(booking).data)
+
+
+urlpatterns = [
+    path("services/", ServiceListApi.as_view(), name="api_services"),
+    path("availability/", AvailabilityFeedApi.as_view(), name="api_availability_feed"),
+    path("services/<slug:code>/slots/", AvailabilityApi.as_view(), name="api_slots"),
+    path("bookings/", BookingListCreateApi.as_view(), name="api_bookings"),
+    path("bookings/<str:reference>/cancel/", BookingCancelApi.as_view(), name="api_cancel"),
+    path(
+        "bookings/<str:reference>/reschedule/",
+        BookingRescheduleApi.as_view(),
+        name="api_reschedule",
+    ),
+    path("check-in/", CheckInApi.as_view(), name="api_check_in"),
+]

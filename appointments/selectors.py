@@ -1,0 +1,179 @@
+"""Reads of the appointments app."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from typing import Any
+
+from django.db.models import F, Min, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from missions.models import Mission
+
+from . import calendar
+from .models import (
+    Booking,
+    LotteryRound,
+    LotteryStatus,
+    ReleaseMode,
+    Service,
+    Slot,
+)
+from .services.common import mission_zone
+
+
+def service_list_offered() -> QuerySet[Service]:
+    return Service.objects.filter(is_active=True).order_by("name")
+
+
+def service_get_offered(*, code: str) -> Service:
+    """The offered service with this code, or 404."""
+    service = Service.objects.filter(code=code, is_active=True).first()
+    if service is None:
+        raise Http404
+    return service
+
+
+def _bookable(service: Service, now: dt.datetime) -> QuerySet[Slot]:
+    return Slot.objects.filter(
+        Q(bookable_from__isnull=True) | Q(bookable_from__lte=now),
+        service=service,
+        booked__lt=F("capacity"),
+        starts_at__gte=now + dt.timedelta(hours=service.min_notice_hours),
+        starts_at__lte=now + dt.timedelta(days=service.horizon_days),
+    )
+
+
+def slot_list_available(*, service: Service, now: dt.datetime | None = None) -> list[Slot]:
+    """Every bookable slot of the service over its horizon, in time order: one query whatever
+    the horizon (closed days have no capacity, so no closure lookup is needed)."""
+    now = now or timezone.now()
+    if service.release_mode == ReleaseMode.LOTTERY:
+        return []
+    return list(_bookable(service, now).order_by("starts_at"))
+
+
+def slot_days_available(
+    *, service: Service, mission: Mission, now: dt.datetime | None = None
+) -> OrderedDict[dt.date, list[Slot]]:
+    """Bookable slots grouped by local day (mission time zone)."""
+    zone = mission_zone(mission)
+    days: OrderedDict[dt.date, list[Slot]] = OrderedDict()
+    for slot in slot_list_available(service=service, now=now):
+        days.setdefault(slot.starts_at.astimezone(zone).date(), []).append(slot)
+    return days
+
+
+def availability_feed(*, mission: Mission, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Per offered service: next bookable time and next release time. No personal data. Two
+    queries whatever the number of services."""
+    now = now or timezone.now()
+    services = list(service_list_offered())
+    next_free = dict(
+        Slot.objects.filter(
+            Q(bookable_from__isnull=True) | Q(bookable_from__lte=now),
+            service__in=services,
+            service__is_active=True,
+            booked__lt=F("capacity"),
+            starts_at__gt=now,
+        )
+        .exclude(service__release_mode=ReleaseMode.LOTTERY)
+        .values("service")
+        .annotate(first=Min("starts_at"))
+        .values_list("service", "first")
+    )
+    next_release = dict(
+        Slot.objects.filter(service__in=services, bookable_from__gt=now)
+        .values("service")
+        .annotate(first=Min("bookable_from"))
+        .values_list("service", "first")
+    )
+    rounds: dict[int, LotteryRound] = {}
+    for open_round in LotteryRound.objects.filter(
+        service__in=services, status=LotteryStatus.OPEN
+    ).order_by("window_closes_at"):
+        rounds.setdefault(open_round.service_id, open_round)
+    zone = mission_zone(mission)
+    feed = []
+    for service in services:
+        first = next_free.get(service.pk)
+        release = next_release.get(service.pk)
+        lottery_round = rounds.get(service.pk)
+        feed.append(
+            {
+                "service": service.code,
+                "name": service.name,
+                "release_mode": service.release_mode,
+                "next_bookable": first.astimezone(zone).isoformat() if first else None,
+                "next_release": release.astimezone(zone).isoformat() if release else None,
+                "lottery_closes": lottery_round.window_closes_at.astimezone(zone).isoformat()
+                if lottery_round
+                else None,
+            }
+        )
+    return feed
+
+
+def booking_list_for_user(*, user_id: int | None) -> QuerySet[Booking]:
+    if user_id is None:
+        return Booking.objects.none()
+    return (
+        Booking.objects.filter(user_id=user_id)
+        .select_related("slot", "service")
+        .order_by("-slot__starts_at")
+    )
+
+
+def booking_get_for_user(*, reference: str, user_id: int | None) -> Booking:
+    """The user's own booking, or 404 (also for somebody else's)."""
+    if user_id is None:
+        raise Http404
+    booking = (
+        Booking.objects.filter(reference=reference.upper(), user_id=user_id)
+        .select_related("slot", "service")
+        .first()
+    )
+    if booking is None:
+        raise Http404
+    return booking
+
+
+def booking_get_by_reference(*, reference: str) -> Booking | None:
+    return (
+        Booking.objects.filter(reference=reference.strip().upper())
+        .select_related("slot", "service")
+        .first()
+    )
+
+
+def day_sheet(*, mission: Mission, day: dt.date) -> list[Booking]:
+    """The day's bookings with their people (two queries), in time order."""
+    start, end = calendar.local_day_bounds(day, mission_zone(mission))
+    return list(
+        Booking.objects.filter(slot__starts_at__gte=start, slot__starts_at__lt=end)
+        .exclude(status__in=["cancelled", "cancelled_by_mission"])
+        .select_related("slot", "service")
+        .prefetch_related("persons")
+        .order_by("slot__starts_at", "reference")
+    )
+
+
+def queue_waiting() -> QuerySet[Booking]:
+    return (
+        Booking.objects.filter(status="checked_in")
+        .select_related("service")
+        .order_by("queue_number")
+    )
+
+
+def lottery_round_list_public() -> QuerySet[LotteryRound]:
+    return LotteryRound.objects.select_related("service").order_by("-window_opens_at")
+
+
+def lottery_round_get_public(*, pk: int) -> LotteryRound:
+    lottery_round = LotteryRound.objects.select_related("service").filter(pk=pk).first()
+    if lottery_round is None:
+        raise Http404
+    return lottery_round

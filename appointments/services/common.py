@@ -1,0 +1,29 @@
+"""Helpers shared by the appointments services."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+from consulate.tenancy import current_schema
+from missions.models import Mission
+
+
+def current_mission() -> Mission:
+    """The mission whose schema the connection is set to (Mission lives in public, which is on
+    every mission's search path)."""
+    return Mission.objects.get(schema_name=current_schema())
+
+
+def mission_zone(mission: Mission) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(mission.timezone)
+
+
+def queue_on_commit(task: Any, *args: Any) -> None:
+    """Queue a Celery task once the current transaction commits (tenant-schemas-celery runs it
+    in this schema)."""
+    send: Callable[[], Any] = lambda: task.delay(*args)  # noqa: E731
+    transaction.on_commit(send)

@@ -1,0 +1,201 @@
+"""Lottery release: a round commits to a secret seed (its SHA-256 is public) before registration
+opens; people enter once per identity during the window; the draw orders the entries by a
+function of the seed alone (appointments/lottery.py), books the first ones into the period's
+slots and publishes the seed. Speed of entry gives no advantage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consulate.accounts.models import User
+from consulate.errors import ApplicationError
+from consulate.history import set_acting_user
+from sync.services import outbox_event_record
+
+from .. import calendar
+from .. import lottery as draw
+from ..error_codes import AppointmentError
+from ..models import (
+    BookingPerson,
+    LotteryEntry,
+    LotteryRound,
+    LotteryStatus,
+    ReleaseMode,
+    Service,
+    Slot,
+)
+from .booking import PersonInput, _book, document_index, persons_validate
+from .common import current_mission, mission_zone, queue_on_commit
+
+
+def lottery_round_create(
+    *,
+    service: Service,
+    period_start: dt.date,
+    period_end: dt.date,
+    window_opens_at: dt.datetime,
+    window_closes_at: dt.datetime,
+    acting_user: User | None,
+) -> LotteryRound:
+    if service.release_mode != ReleaseMode.LOTTERY:
+        raise ApplicationError(
+            AppointmentError.INVALID, _("This service is not released by lottery.")
+        )
+    if window_closes_at <= window_opens_at or period_end < period_start:
+        raise ApplicationError(AppointmentError.INVALID, _("The dates are in the wrong order."))
+    zone = mission_zone(current_mission())
+    if calendar.local_day_bounds(period_start, zone)[0] < window_closes_at:
+        raise ApplicationError(
+            AppointmentError.INVALID, _("The slots must come after registration closes.")
+        )
+    seed = secrets.token_hex(32)
+    lottery_round = LotteryRound(
+        service=service,
+        period_start=period_start,
+        period_end=period_end,
+        window_opens_at=window_opens_at,
+        window_closes_at=window_closes_at,
+        seed=seed,
+        seed_commitment=draw.commitment(seed),
+    )
+    with transaction.atomic():
+        set_acting_user(lottery_round, acting_user)
+        lottery_round.save()
+        outbox_event_record(
+            topic="lottery.opened",
+            aggregate_type="lottery_round",
+            aggregate_id=str(lottery_round.pk),
+            payload={
+                "service": service.code,
+                "commitment": lottery_round.seed_commitment,
+                "window_closes_at": window_closes_at.isoformat(),
+            },
+            acting_user=acting_user,
+        )
+    return lottery_round
+
+
+def lottery_enter(
+    *,
+    lottery_round: LotteryRound,
+    person: PersonInput,
+    user: User,
+    language: str,
+    acting_user: User | None,
+    now: dt.datetime | None = None,
+) -> LotteryEntry:
+    """One entry per identity (document number) per round, only inside the window."""
+    now = now or timezone.now()
+    if not (
+        lottery_round.status == LotteryStatus.OPEN
+        and lottery_round.window_opens_at <= now < lottery_round.window_closes_at
+    ):
+        raise ApplicationError(
+            AppointmentError.LOTTERY_CLOSED, _("Registration for this draw is not open.")
+        )
+    (person,) = persons_validate(service=lottery_round.service, persons=[person])
+    index = document_index(person.document_number)
+    duplicate = _("This document is already registered for this draw.")
+    if LotteryEntry.objects.filter(round=lottery_round, document_index=index).exists():
+        raise ApplicationError(AppointmentError.LOTTERY_ALREADY_ENTERED, duplicate)
+    entry = LotteryEntry(
+        round=lottery_round,
+        ticket=secrets.token_hex(6).upper(),
+        user_id=user.pk,
+        email=user.email,
+        language=language,
+        full_name=person.full_name,
+        date_of_birth=person.date_of_birth,
+        document_number=person.document_number,
+    )
+    try:
+        with transaction.atomic():
+            set_acting_user(entry, acting_user)
+            entry.save()
+            outbox_event_record(
+                topic="lottery.entered",
+                aggregate_type="lottery_round",
+                aggregate_id=str(lottery_round.pk),
+                payload={"ticket": entry.ticket},
+                acting_user=acting_user,
+            )
+    except IntegrityError as error:
+        raise ApplicationError(AppointmentError.LOTTERY_ALREADY_ENTERED, duplicate) from error
+    return entry
+
+
+def lottery_draw(
+    *, lottery_round: LotteryRound, acting_user: User | None, now: dt.datetime | None = None
+) -> LotteryRound:
+    """After the window: rank every entry by the seed, book the first ones into the period's
+    free slots (time order), publish the seed. Entries whose document already holds a booking
+    for the service are passed over. Tells everyone the result on commit."""
+    now = now or timezone.now()
+    zone = mission_zone(current_mission())
+    with transaction.atomic():
+        lottery_round = (
+            LotteryRound.objects.select_for_update()
+            .select_related("service")
+            .get(pk=lottery_round.pk)
+        )
+        if lottery_round.status != LotteryStatus.OPEN or now < lottery_round.window_closes_at:
+            raise ApplicationError(
+                AppointmentError.LOTTERY_CLOSED, _("This draw cannot be run now.")
+            )
+        start = calendar.local_day_bounds(lottery_round.period_start, zone)[0]
+        end = calendar.local_day_bounds(lottery_round.period_end, zone)[1]
+        places: list[Slot] = []
+        for slot in Slot.objects.filter(
+            service=lottery_round.service,
+            starts_at__gte=start,
+            starts_at__lt=end,
+            starts_at__gt=now,
+        ).order_by("starts_at"):
+            places.extend([slot] * (slot.capacity - slot.booked))
+        entries = {entry.ticket: entry for entry in lottery_round.entries.all()}
+        holding = set(
+            BookingPerson.objects.filter(
+                service=lottery_round.service,
+                is_holding=True,
+                document_index__in=[e.document_index for e in entries.values()],
+            ).values_list("document_index", flat=True)
+        )
+        users = {u.pk: u for u in User.objects.filter(pk__in=[e.user_id for e in entries.values()])}
+        booked = 0
+        for rank, ticket in enumerate(draw.draw_order(lottery_round.seed, entries), start=1):
+            entry = entries[ticket]
+            entry.rank = rank
+            if places and entry.document_index not in holding and entry.user_id in users:
+                entry.booking = _book(
+                    slot=places.pop(0),
+                    persons=[
+                        PersonInput(entry.full_name, entry.date_of_birth, entry.document_number)
+                    ],
+                    user=users[entry.user_id],
+                    language=entry.language,
+                    acting_user=acting_user,
+                )
+                booked += 1
+            set_acting_user(entry, acting_user)
+            entry.save(update_fields=["rank", "booking", "updated_at"])
+        lottery_round.status = LotteryStatus.DRAWN
+        lottery_round.drawn_at = now
+        set_acting_user(lottery_round, acting_user)
+        lottery_round.save(update_fields=["status", "drawn_at", "updated_at"])
+        outbox_event_record(
+            topic="lottery.drawn",
+            aggregate_type="lottery_round",
+            aggregate_id=str(lottery_round.pk),
+            payload={"seed": lottery_round.seed, "entries": len(entries), "booked": booked},
+            acting_user=acting_user,
+        )
+        from ..tasks import send_lottery_result
+
+        for entry in entries.values():
+            queue_on_commit(send_lottery_result, entry.pk)
+    return lottery_round

@@ -1,0 +1,78 @@
+"""Fixtures of the appointments tests: a small catalogue at mission alpha (Berlin), built with
+the real services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.core.cache import cache
+
+from appointments import services
+from appointments.models import Counter, Service
+from appointments.services import PersonInput
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+
+
+def build_catalogue(*, counters: int = 2, start: dt.date | None = None, days: int = 14, **rules):  # type: ignore[no-untyped-def]
+    """Counters, every-day hours 09:00–12:00 and one service with slots, in the current schema."""
+    desks = [
+        services.counter_create(name=f"Desk {n}", acting_user=None) for n in range(1, counters + 1)
+    ]
+    for weekday in range(7):
+        services.opening_hours_set(
+            weekday=weekday, spans=[(dt.time(9), dt.time(12))], acting_user=None
+        )
+    params = {
+        "duration_minutes": 30, "buffer_minutes": 0, "max_persons": 3, "horizon_days": 60,
+        "min_notice_hours": 1, "cancel_cutoff_hours": 2,
+    }  # fmt: skip
+    params.update(rules)
+    service = services.service_create(
+        code=params.pop("code", "passport"),
+        name=params.pop("name", "Passport application"),
+        counters=desks,
+        acting_user=None,
+        **params,
+    )
+    services.slot_generate(service=service, start=start, days=days)
+    return service
+
+
+@pytest.fixture(autouse=True)
+def _clear_rate_limits() -> None:
+    cache.clear()
+
+
+@pytest.fixture
+def catalogue(in_mission_a) -> Service:  # type: ignore[no-untyped-def]
+    return build_catalogue()
+
+
+@pytest.fixture
+def counters(catalogue: Service) -> list[Counter]:
+    return list(catalogue.counters.all())
+
+
+def person(number: str = "U1234567", name: str = "Ada Example") -> PersonInput:
+    return PersonInput(name, dt.date(1990, 5, 17), number)
+
+
+@pytest.fixture
+def eager_tasks():  # type: ignore[no-untyped-def]
+    """Run queued tasks in-process (the worker's job), so their e-mails can be checked."""
+    from consulate.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
+
+
+def first_free_slot(service: Service, *, skip: int = 0):  # type: ignore[no-untyped-def]
+    from appointments.selectors import slot_list_available
+
+    return slot_list_available(service=service)[skip]
