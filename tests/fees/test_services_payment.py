@@ -1,6 +1,5 @@
 """Assessment, cash payments, receipts, idempotency and bad input."""
 
-
 import pytest
 from django.db import connection
 

@@ -1,0 +1,135 @@
+"""Many payments at once at one mission: receipt numbers gapless and unique; one webhook
+delivered five times at once, plus a stale decline, posts once."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+
+from django.db import connection, connections, transaction
+
+from fees.demo import seed_reference
+from fees.models import LedgerTransaction, Payment, Receipt
+from fees.money import Money
+from fees.providers.test_provider import event_body, sign
+from fees.selectors import ledger_totals_per_currency
+from fees.services.payment import payment_card_start, payment_take_cash, payment_webhook_receive
+from tests.conftest import make_staff
+from tests.fees.conftest import assess
+
+PAYERS = 16
+
+
+class Rollback(Exception):
+    pass
+
+
+def _run(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_parallel_cash_payments_leave_receipt_numbers_gapless(throwaway_mission):
+    # given HQ's fees and a mission with several cashiers and open assessments
+    seed_reference()
+    mission = throwaway_mission
+    cashiers = [make_staff(mission, "cashier") for _ in range(4)]
+    connection.set_tenant(mission)
+    assessments = [assess(mission, cashiers[n % 4]) for n in range(PAYERS)]
+    connection.set_schema_to_public()
+    barrier = threading.Barrier(PAYERS)
+    committed: list[str] = []
+    errors: list[BaseException] = []
+
+    def pay(n: int) -> None:
+        try:
+            connection.set_tenant(mission)
+            barrier.wait()
+            for part in (4000, 5500):
+                try:
+                    with transaction.atomic():
+                        payment = payment_take_cash(
+                            mission=mission,
+                            assessment=assessments[n],
+                            amount=Money(part, "EUR"),
+                            idempotency_key=uuid.uuid4().hex,
+                            acting_user=cashiers[n % 4],
+                        )
+                        # some payments fail after their receipt was numbered
+                        if random.random() < 0.25:
+                            raise Rollback
+                    committed.append(payment.receipt.number)
+                except Rollback:
+                    pass
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    # when they all pay at once, a quarter rolling back
+    _run([threading.Thread(target=pay, args=(n,)) for n in range(PAYERS)])
+    # then the committed receipts are numbered 1..N without a gap, each once
+    assert not errors
+    connection.set_tenant(mission)
+    receipts = list(Receipt.objects.order_by("seq").values_list("seq", "number"))
+    assert [seq for seq, _ in receipts] == list(range(1, len(receipts) + 1))
+    assert sorted(committed) == sorted(number for _, number in receipts)
+    assert len(receipts) == Payment.objects.filter(status="succeeded").count()
+    assert ledger_totals_per_currency() == {"EUR": 0}
+
+
+def test_one_webhook_delivered_five_times_at_once_posts_once(throwaway_mission):
+    seed_reference()
+    mission = throwaway_mission
+    cashier = make_staff(mission, "cashier")
+    connection.set_tenant(mission)
+    assessment = assess(mission, cashier)
+    payment, _ = payment_card_start(
+        mission=mission,
+        assessment=assessment,
+        amount=Money(9500, "EUR"),
+        idempotency_key=uuid.uuid4().hex,
+        acting_user=None,
+        return_path="/",
+    )
+    connection.set_schema_to_public()
+    success = event_body(
+        event_type="payment.succeeded",
+        provider_ref=payment.provider_ref,
+        amount_minor=9500,
+        currency="EUR",
+        event_id="evt_same",
+    )
+    decline = event_body(
+        event_type="payment.declined",
+        provider_ref=payment.provider_ref,
+        amount_minor=9500,
+        currency="EUR",
+        event_id="evt_stale",
+    )
+    deliveries = [success] * 5 + [decline]
+    random.shuffle(deliveries)
+    barrier = threading.Barrier(len(deliveries))
+    outcomes: list[str] = []
+
+    def deliver(body: bytes) -> None:
+        try:
+            connection.set_tenant(mission)
+            barrier.wait()
+            outcomes.append(
+                payment_webhook_receive(mission=mission, body=body, signature=sign(body))
+            )
+        finally:
+            connections.close_all()
+
+    _run([threading.Thread(target=deliver, args=(body,)) for body in deliveries])
+    connection.set_tenant(mission)
+    # the decline may come first (then the success still wins) or later (then it is ignored)
+    assert outcomes.count("succeeded") == 1
+    assert outcomes.count("duplicate") == 4
+    assert Payment.objects.get(pk=payment.pk).status == "succeeded"
+    assert Receipt.objects.filter(payment=payment).count() == 1
+    assert LedgerTransaction.objects.filter(source_type="payment").count() == 1
