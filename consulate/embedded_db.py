@@ -120,7 +120,10 @@ def stop() -> None:
 if __name__ == "__main__":
     action = sys.argv[1] if len(sys.argv) > 1 else "start"
     if action == "start":
-        print(_start())
+        # "started" only when this call started it: callers stop only what they started
+        was_running = _running_socket_dir() is not None
+        _start()
+        print("running" if was_running else "started")
     elif action == "url":
         print(database_url(sys.argv[2] if len(sys.argv) > 2 else DATABASE_NAME))
     elif action == "stop":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context, schema_exists
 
@@ -22,6 +22,22 @@ from .schemas import schema_clone_from_template
 
 def _schema_name_for(code: str) -> str:
     return code.replace("-", "_")
+
+
+def _ensure_code_free(*, code: str, schema_name: str) -> None:
+    if Mission.objects.filter(code=code).exists():
+        raise ApplicationError(
+            MissionError.CODE_TAKEN,
+            _("A mission with the code “%(code)s” already exists.") % {"code": code},
+            field="code",
+        )
+    # django-tenants would silently adopt an existing schema of that name instead of cloning.
+    if schema_exists(schema_name):
+        raise ApplicationError(
+            MissionError.CODE_TAKEN,
+            _("The code “%(code)s” is already used by a database schema.") % {"code": code},
+            field="code",
+        )
 
 
 def mission_create(
@@ -66,27 +82,18 @@ def mission_create(
         jurisdiction=[region.strip().upper() for region in (jurisdiction or [])],
         office_hours=office_hours or [],
     )
-    if Mission.objects.filter(code=code).exists():
-        raise ApplicationError(
-            MissionError.CODE_TAKEN,
-            _("A mission with the code “%(code)s” already exists.") % {"code": code},
-            field="code",
-        )
     try:
-        mission.full_clean()
+        mission.full_clean(validate_unique=False)
     except ValidationError as error:
         raise ApplicationError.from_validation_error(MissionError.INVALID, error) from error
     if mission.kind == "hq":
         raise ApplicationError(MissionError.INVALID, _("HQ is not a mission."), field="kind")
-    # django-tenants would silently adopt an existing schema of that name instead of cloning.
-    if schema_exists(mission.schema_name):
-        raise ApplicationError(
-            MissionError.CODE_TAKEN,
-            _("The code “%(code)s” is already used by a database schema.") % {"code": code},
-            field="code",
-        )
 
     with transaction.atomic():
+        # Two requests creating the same code queue here; the second then finds the first's row.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"mission:{code}"])
+        _ensure_code_free(code=code, schema_name=mission.schema_name)
         set_acting_user(mission, acting_user)
         mission.save()
         schema_clone_from_template(schema_name=mission.schema_name)

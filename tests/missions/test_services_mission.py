@@ -120,3 +120,40 @@ def test_a_failure_after_the_clone_rolls_back_schema_row_domain_and_key(db, monk
         mission_create(acting_user=None, **MissionParams(code="eta"))
     # then nothing of it remains, not even the cloned schema
     assert_nothing_created("eta", schema_existed=False)
+
+
+def test_two_simultaneous_creations_of_one_code_give_one_mission_and_a_clear_refusal(
+    committed_db,
+):
+    import threading
+
+    from django.db import connections
+
+    from tests.conftest import drop_mission
+
+    # given two HQ admins creating the same mission at the same moment
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def create() -> None:
+        try:
+            barrier.wait()
+            mission_create(acting_user=None, **MissionParams(code="twins"))
+            outcomes.append("created")
+        except ApplicationError as error:
+            outcomes.append(error.code.value)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # then one is created and the other is told the code is taken (no crash)
+        assert sorted(outcomes) == ["created", MissionError.CODE_TAKEN.value]
+        assert Mission.objects.filter(code="twins").count() == 1
+    finally:
+        for mission in Mission.objects.filter(code="twins"):
+            drop_mission(mission)

@@ -31,6 +31,8 @@ def test_recording_in_the_public_schema_is_refused(db):
     "DELETE FROM sync_outboxevent",
     "TRUNCATE sync_outboxevent",
     "DELETE FROM sync_outboxcounter",
+    "UPDATE sync_outboxcounter SET last_seq = last_seq + 5",
+    "UPDATE sync_outboxcounter SET last_seq = last_seq - 1",
 ])  # fmt: skip
 def test_raw_sql_cannot_rewrite_the_outbox(in_mission_a, statement):
     # given an event

@@ -9,7 +9,7 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.module_loading import import_string
 
@@ -32,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-banner", action="store_true", help="Seed without printing.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The demo's accounts have a published password: never create them outside the demo.
+        if not settings.DEMO_MODE:
+            raise CommandError("seed_demo runs only with CONSULATE_DEMO_MODE on (development).")
         if not options["print_only"]:
             self._seed()
         if not options["no_banner"]:
