@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 
 from . import views
 
@@ -9,6 +10,12 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("health/", views.health, name="health"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path(
+        "api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api_schema"
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api_schema", permission_classes=[AllowAny]),
+        name="api_docs",
+    ),
 ]

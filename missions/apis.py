@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +28,8 @@ class MissionOutputSerializer(serializers.ModelSerializer[Mission]):
 
 
 class MissionDirectoryApi(APIView):
+    permission_classes = [AllowAny]
+
     class FilterSerializer(serializers.Serializer[dict[str, str]]):
         q = serializers.CharField(required=False, allow_blank=True, max_length=100)
         country = serializers.CharField(required=False, allow_blank=True, max_length=2)
@@ -43,6 +46,8 @@ class MissionDirectoryApi(APIView):
 
 
 class MissionProfileApi(APIView):
+    permission_classes = [AllowAny]
+
     @extend_schema(responses=MissionOutputSerializer)
     def get(self, request: Request) -> Response:
         return Response(MissionOutputSerializer(request.tenant).data)  # type: ignore[attr-defined]

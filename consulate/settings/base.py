@@ -145,6 +145,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "consulate.accounts.throttling.tenant_scoped_username"
 AXES_USERNAME_FORM_FIELD = "login"
 AXES_RESET_ON_SUCCESS = True
+# Behind N reverse proxies (load balancer, nginx) the client's address is the Nth from the right
+# in X-Forwarded-For; with 0 it is REMOTE_ADDR. Both throttles read it the same way (allauth's).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("CONSULATE_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "consulate.accounts.throttling.client_ip"
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
 
@@ -188,6 +192,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "consulate.tasks.clear_expired_sessions",
         "schedule": 6 * 60 * 60,
     },
+    # Appointments: each runs in public and queues one task per mission schema.
+    "appointments-generate-slots": {
+        "task": "appointments.tasks.every_mission_generate_slots",
+        "schedule": 60 * 60,
+    },
+    "appointments-send-reminders": {
+        "task": "appointments.tasks.every_mission_send_reminders",
+        "schedule": 15 * 60,
+    },
+    "appointments-run-due-draws": {
+        "task": "appointments.tasks.every_mission_run_due_draws",
+        "schedule": 5 * 60,
+    },
 }
 
 # --- API ----------------------------------------------------------------------------------------
@@ -195,7 +212,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "consulate.errors.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Closed by default: a public endpoint says so with permission_classes = [AllowAny].
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Consular e-services API",

@@ -1,9 +1,12 @@
 """Production: every secret and address comes from the environment (docs/operations.md)."""
 
+import base64
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import (
+    ALLOWED_HOSTS,
     CELERY_BROKER_URL,
     CONSULATE_BLIND_INDEX_KEY,
     CONSULATE_MASTER_KEY,
@@ -22,6 +25,22 @@ for _name, _value in {
     if not _value:
         raise ImproperlyConfigured(f"{_name} must be set in production.")
 
+# Fail at start, not at the first encryption: both keys decode to 32 bytes, and they differ
+# (one key for both would undo the separation of the blind index from the ciphertexts).
+if CONSULATE_MASTER_KEY == CONSULATE_BLIND_INDEX_KEY:
+    raise ImproperlyConfigured("CONSULATE_MASTER_KEY and CONSULATE_BLIND_INDEX_KEY must differ.")
+for _key in ("CONSULATE_MASTER_KEY", "CONSULATE_BLIND_INDEX_KEY"):
+    try:
+        if len(base64.b64decode(env(_key), validate=True)) != 32:
+            raise ValueError
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"{_key} must be 32 random bytes, base64-encoded.") from _error
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the portal host and .<portal host>.")
+if not env("CACHE_URL", default=""):
+    # allauth's rate limits and its memory of used TOTP codes must be shared by every process.
+    raise ImproperlyConfigured("CACHE_URL must name a shared cache (e.g. redis://...).")
+
 DEBUG = False
 DEMO_MODE = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -32,6 +51,6 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # A shared cache (redis://...) makes allauth's rate limits and used-TOTP-code memory hold across
 # every gunicorn worker and host; the per-process default only suits a single process.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES = {"default": env.cache_url("CACHE_URL")}
 # Outgoing mail, e.g. smtp+tls://user:password@smtp.example.org:587
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
