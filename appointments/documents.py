@@ -6,7 +6,7 @@ import datetime as dt
 import io
 
 import barcode
-from barcode.writer import ImageWriter, SVGWriter
+from barcode.writer import ImageWriter
 from icalendar import Calendar, Event
 
 from .models import Booking
@@ -18,16 +18,6 @@ def barcode_png(reference: str) -> bytes:
         out, options={"module_height": 12.0, "font_size": 10, "quiet_zone": 6.0}
     )
     return out.getvalue()
-
-
-def barcode_svg(reference: str) -> str:
-    out = io.BytesIO()
-    barcode.get("code128", reference, writer=SVGWriter()).write(
-        out, options={"module_height": 12.0, "font_size": 8, "quiet_zone": 4.0}
-    )
-    svg = out.getvalue().decode()
-    # The SVG writer starts with an XML declaration and doctype; inline SVG needs neither.
-    return svg[svg.index("<svg") :]
 
 
 def booking_ics(*, booking: Booking, title: str, location: str, url: str) -> bytes:

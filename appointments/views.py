@@ -3,6 +3,8 @@ the officer's day sheet. Thin: rules are in services.py and selectors.py."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -34,9 +36,20 @@ def _error_status(error: ApplicationError) -> int:
     return 429 if error.code.name == "RATE_LIMITED" else error.http_status
 
 
+def _parsed(row: dict[str, Any]) -> dict[str, Any]:
+    """The feed's ISO times as datetimes, for the template's date formatting."""
+    return {
+        key: dt.datetime.fromisoformat(value) if key in TIME_KEYS and value else value
+        for key, value in row.items()
+    }
+
+
+TIME_KEYS = ("next_bookable", "next_release", "lottery_closes")
+
+
 def service_list(request: HttpRequest) -> HttpResponse:
     mission = _mission(request)
-    feed = {row["service"]: row for row in selectors.availability_feed(mission=mission)}
+    feed = {row["service"]: _parsed(row) for row in selectors.availability_feed(mission=mission)}
     services_ = [
         {"service": service, "feed": feed.get(service.code)}
         for service in selectors.service_list_offered()
@@ -44,7 +57,11 @@ def service_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appointments/service_list.html",
-        {"services": services_, "rounds": selectors.lottery_round_list_public()[:5]},
+        {
+            "services": services_,
+            "rounds": selectors.lottery_round_list_public()[:5],
+            "zone": mission_zone(mission),
+        },
     )
 
 
@@ -86,7 +103,7 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
             "reschedule": reschedule,
             "feed": next(
                 (
-                    row
+                    _parsed(row)
                     for row in selectors.availability_feed(mission=mission)
                     if row["service"] == service.code
                 ),
@@ -164,7 +181,7 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "booking": booking,
             "persons": list(booking.persons.all()),
-            "barcode": documents.barcode_svg(booking.reference),
+            "barcode": base64.b64encode(documents.barcode_png(booking.reference)).decode(),
             "zone": mission_zone(_mission(request)),
             "can_cancel": booking.can_cancel(),
         },

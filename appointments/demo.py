@@ -1,0 +1,108 @@
+"""Demo data of the appointments app: a catalogue, counters, hours and open slots at every demo
+mission; at Berlin one service released on a schedule and one by lottery (with a past, drawn
+round anyone can verify and an open one to register for). Idempotent: a mission that already has
+services is left alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from consulate import demo
+from consulate.accounts.models import User
+from missions.models import Mission
+
+from . import services
+from .models import ReleaseMode, Service
+from .services.common import mission_zone
+
+# code, name, duration, buffer, people per booking, horizon, notice (h), cutoff (h)
+CATALOGUE: list[tuple[str, str, int, int, int, int, int, int]] = [
+    ("passport", "Passport application", 30, 5, 4, 60, 12, 24),
+    ("passport-collection", "Passport collection", 10, 0, 1, 30, 2, 2),
+    ("id-card", "ID card", 20, 5, 4, 60, 12, 24),
+    ("visa", "Visa submission", 20, 5, 1, 45, 24, 24),
+    ("notarial", "Notarial act", 30, 0, 2, 60, 24, 24),
+    ("civil-registration", "Civil registration (birth, marriage)", 40, 5, 4, 60, 24, 24),
+    ("emergency-travel", "Emergency travel document", 30, 0, 1, 7, 1, 1),
+]
+
+
+def _mission(mission: Mission, stdout: Any) -> None:
+    if Service.objects.exists():
+        return
+    stdout.write(f"appointments: catalogue, hours and slots at {mission.code}")
+    counters = [services.counter_create(name=f"Counter {n}", acting_user=None) for n in (1, 2, 3)]
+    by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for entry in mission.office_hours:
+        by_day.setdefault(entry["weekday"], []).append(
+            (dt.time.fromisoformat(entry["opens"]), dt.time.fromisoformat(entry["closes"]))
+        )
+    for weekday, spans in by_day.items():
+        services.opening_hours_set(weekday=weekday, spans=spans, acting_user=None)
+    for code, name, duration, buffer, persons, horizon, notice, cutoff in CATALOGUE:
+        mode = ReleaseMode.OPEN
+        if mission.code == "berlin" and code == "id-card":
+            mode = ReleaseMode.SCHEDULED
+        if mission.code == "berlin" and code == "visa":
+            mode = ReleaseMode.LOTTERY
+        serving = counters[:1] if code in ("emergency-travel", "notarial") else counters
+        service = services.service_create(
+            code=code, name=name, counters=serving, acting_user=None, duration_minutes=duration,
+            buffer_minutes=buffer, max_persons=persons, horizon_days=horizon,
+            min_notice_hours=notice, cancel_cutoff_hours=cutoff, release_mode=mode,
+            release_lead_days=7, release_time=dt.time(8, 0),
+        )  # fmt: skip
+        services.slot_generate(service=service)
+    if mission.code == "berlin":
+        _berlin_lotteries(mission)
+
+
+def _berlin_lotteries(mission: Mission) -> None:
+    service = Service.objects.get(code="visa")
+    now = timezone.now()
+    today = now.astimezone(mission_zone(mission)).date()
+    # A round whose registration has closed, with the demo citizens entered, drawn.
+    past = services.lottery_round_create(
+        service=service,
+        period_start=today + dt.timedelta(days=3),
+        period_end=today + dt.timedelta(days=4),
+        window_opens_at=now - dt.timedelta(days=3),
+        window_closes_at=now - dt.timedelta(minutes=1),
+        acting_user=None,
+    )
+    for n, (email, first, last, language) in enumerate(demo.CITIZENS):
+        user = User.objects.filter(email=email).first()
+        if user is not None:
+            services.lottery_enter(
+                lottery_round=past,
+                person=services.PersonInput(
+                    f"{first} {last}", dt.date(1985, 3, 14), f"DEMO{n:05d}"
+                ),
+                user=user,
+                language=language,
+                acting_user=user,
+                now=now - dt.timedelta(days=2),
+            )
+    services.lottery_draw(lottery_round=past, acting_user=None)
+    # An open round to register for.
+    services.lottery_round_create(
+        service=service,
+        period_start=today + dt.timedelta(days=14),
+        period_end=today + dt.timedelta(days=18),
+        window_opens_at=now - dt.timedelta(hours=1),
+        window_closes_at=now + dt.timedelta(days=7),
+        acting_user=None,
+    )
+
+
+def seed_demo(*, stdout: Any) -> None:
+    for mission in Mission.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).filter(
+        code__in=[m["code"] for m in demo.MISSIONS]
+    ):
+        with schema_context(mission.schema_name):
+            _mission(mission, stdout)
