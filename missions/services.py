@@ -16,7 +16,7 @@ from consulate.history import set_acting_user
 from sync.services import outbox_event_record
 
 from .error_codes import MissionError
-from .models import Domain, Membership, Mission, MissionStatus, Role
+from .models import Domain, Membership, Mission, Role
 from .schemas import schema_clone_from_template
 
 
@@ -116,19 +116,42 @@ def mission_create(
     return mission
 
 
-def mission_set_status(*, mission: Mission, status: str, acting_user: User) -> Mission:
-    if status not in MissionStatus.values:
-        raise ApplicationError(MissionError.INVALID, _("Unknown status."), field="status")
+# What may change once a mission exists. The code, kind, country, city, time zone and currency
+# name its schema, host and money; they are fixed at creation.
+UPDATABLE_FIELDS = frozenset(
+    {"name", "languages", "address", "phone", "email", "website", "jurisdiction",
+     "office_hours", "status"}
+)  # fmt: skip
+
+
+def mission_update(*, mission: Mission, acting_user: User | None, **changes: Any) -> Mission:
+    """Change a mission's profile or status: validated, with history and one outbox event."""
+    unknown = set(changes) - UPDATABLE_FIELDS
+    if unknown:
+        raise ApplicationError(
+            MissionError.INVALID,
+            _("These cannot change after creation: %(fields)s.")
+            % {"fields": ", ".join(sorted(unknown))},
+        )
+    changed = sorted(name for name, value in changes.items() if getattr(mission, name) != value)
+    if not changed:
+        return mission
+    for name in changed:
+        setattr(mission, name, changes[name])
+    try:
+        mission.full_clean(validate_unique=False)
+    except ValidationError as error:
+        mission.refresh_from_db()
+        raise ApplicationError.from_validation_error(MissionError.INVALID, error) from error
     with transaction.atomic():
-        mission.status = status
         set_acting_user(mission, acting_user)
-        mission.save(update_fields=["status", "updated_at"])
+        mission.save(update_fields=[*changed, "updated_at"])
         with schema_context(mission.schema_name):
             outbox_event_record(
-                topic="mission.status_changed",
+                topic="mission.updated",
                 aggregate_type="mission",
                 aggregate_id=mission.code,
-                payload={"status": status},
+                payload={"fields": changed, "status": mission.status},
                 acting_user=acting_user,
             )
     return mission
