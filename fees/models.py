@@ -510,6 +510,18 @@ class DrawerCount(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.day} {self.cashier_email}"
 
+    @property
+    def expected(self) -> Money:
+        return Money(self.expected_minor, self.currency)
+
+    @property
+    def counted(self) -> Money:
+        return Money(self.counted_minor, self.currency)
+
+    @property
+    def difference(self) -> Money:
+        return Money(self.difference_minor, self.currency)
+
 
 class WebhookEvent(models.Model):
     """Every provider event id processed once: a duplicate delivery finds its row and stops."""

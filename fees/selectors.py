@@ -17,6 +17,7 @@ from .models import (
     Assessment,
     CreditNote,
     DayClose,
+    DrawerCount,
     FeeLine,
     LedgerEntry,
     Payment,
@@ -128,6 +129,10 @@ def drawer_expected(*, business_date: dt.date) -> list[tuple[Account, Money]]:
         for row in rows
         if row["t"] or row["today"]
     ]
+
+
+def drawer_counts(*, business_date: dt.date) -> QuerySet[DrawerCount]:
+    return DrawerCount.objects.filter(day__business_date=business_date).order_by("cashier_email")
 
 
 def day_is_closed(*, business_date: dt.date) -> bool:

@@ -1,3 +1,26 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import views
+
+app_name = "fees"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("fees/counter/", views.counter, name="counter"),
+    path("fees/assessments/<int:pk>/", views.assessment_detail, name="assessment"),
+    path("fees/assessments/<int:pk>/cash/", views.assessment_cash, name="assessment_cash"),
+    path("fees/assessments/<int:pk>/cancel/", views.assessment_cancel, name="assessment_cancel"),
+    path("fees/assessments/<int:pk>/waiver/", views.waiver_request, name="waiver_request"),
+    path("fees/approvals/", views.approvals, name="approvals"),
+    path("fees/waivers/<int:pk>/decide/", views.waiver_decide, name="waiver_decide"),
+    path("fees/receipts/<int:pk>/", views.receipt_detail, name="receipt"),
+    path("fees/receipts/<int:pk>/pdf/", views.receipt_download, name="receipt_pdf"),
+    path("fees/receipts/<int:pk>/refund/", views.credit_note_request, name="refund_request"),
+    path("fees/credit-notes/<int:pk>/decide/", views.credit_note_decide, name="credit_note_decide"),
+    path("fees/day-close/", views.day_close, name="day_close"),
+    path("fees/reports/", views.report, name="report"),
+    path("fees/remittance/", views.remittance, name="remittance"),
+    path("fees/webhooks/<slug:provider>/", views.webhook, name="webhook"),
+    path("pay/<str:token>/", views.pay, name="pay"),
+    path("pay/<str:token>/receipts/<int:pk>.pdf", views.pay_receipt, name="pay_receipt"),
+    path("test-provider/checkout/", views.test_provider_checkout, name="test_provider"),
+]

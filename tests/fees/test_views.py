@@ -1,0 +1,137 @@
+"""The counter, receipts (PDF with a barcode that scans back), reports, and isolation."""
+
+import io
+import re
+import zlib
+
+import pytest
+from django_tenants.utils import schema_context
+from PIL import Image
+from pyzbar.pyzbar import decode
+
+from fees.models import Assessment, Receipt
+from fees.pdf import barcode_png
+from tests.fees.conftest import assess, login, pay_cash
+
+pytestmark = pytest.mark.usefixtures("fee_reference")
+
+
+def test_a_cashier_assesses_a_walk_in_and_takes_cash(client_a, mission_a, cashier_a):
+    # given a cashier logged in at alpha
+    login(client_a, cashier_a)
+    assert client_a.get("/fees/counter/").status_code == 200
+    # when they assess a passport application with express handling
+    response = client_a.post(
+        "/fees/counter/",
+        {
+            "payer_name": "Ayşe Yılmaz",
+            "payer_language": "tr",
+            "service": "passport_application",
+            "express": "on",
+        },
+    )
+    assert response.status_code == 302
+    with schema_context(mission_a.schema_name):
+        assessment = Assessment.objects.get()
+    page = client_a.get(response["Location"]).content.decode()
+    assert "135,00" in page or "135.00" in page
+    # and take 135.00 in cash, twice with the same key (a double click)
+    for _ in range(2):
+        client_a.post(
+            f"/fees/assessments/{assessment.pk}/cash/",
+            {"amount": "135.00", "idempotency_key": "k-1"},
+        )
+    # then one receipt exists and the assessment is settled
+    with schema_context(mission_a.schema_name):
+        assert Receipt.objects.count() == 1
+        assessment.refresh_from_db()
+        assert assessment.status == "settled"
+
+
+def test_a_bad_amount_gets_a_clear_message(client_a, mission_a, cashier_a):
+    login(client_a, cashier_a)
+    with schema_context(mission_a.schema_name):
+        assessment = assess(mission_a, cashier_a)
+    for amount, message in (
+        ("-5", "above zero"),
+        ("0", "above zero"),
+        ("1.234", "at most 2"),
+        ("95.01", "more than is due"),
+    ):
+        response = client_a.post(
+            f"/fees/assessments/{assessment.pk}/cash/",
+            {"amount": amount, "idempotency_key": f"k-{amount}"},
+            follow=True,
+        )
+        assert message in response.content.decode()
+    with schema_context(mission_a.schema_name):
+        assert not Receipt.objects.exists()
+
+
+def test_staff_of_another_mission_get_404(client_b, mission_a, cashier_a, cashier_b):
+    with schema_context(mission_a.schema_name):
+        assessment = assess(mission_a, cashier_a)
+    login(client_b, cashier_a)
+    assert client_b.get("/fees/counter/").status_code == 404
+    login(client_b, cashier_b)
+    assert client_b.get(f"/fees/assessments/{assessment.pk}/").status_code == 404
+
+
+def _pdf_images(pdf: bytes) -> list[Image.Image]:
+    """The raster images embedded in a reportlab PDF (Flate-compressed RGB or grey)."""
+    images = []
+    for match in re.finditer(rb"<<(.*?)>>\s*stream\r?\n", pdf, re.S):
+        header = match.group(1)
+        if b"/Subtype /Image" not in header:
+            continue
+        width = int(re.search(rb"/Width (\d+)", header).group(1))
+        height = int(re.search(rb"/Height (\d+)", header).group(1))
+        length = int(re.search(rb"/Length (\d+)", header).group(1))
+        data = pdf[match.end() : match.end() + length]
+        if b"/ASCII85Decode" in header:
+            import base64
+
+            data = base64.a85decode(data.strip(), adobe=True)
+        data = zlib.decompress(data)
+        mode = "RGB" if b"/DeviceRGB" in header else "L"
+        images.append(Image.frombytes(mode, (width, height), data))
+    return images
+
+
+def test_the_pdf_receipt_carries_a_barcode_that_scans_back(client_b, mission_b, cashier_b):
+    # given a cash payment at the Tokyo mission (JPY, no minor units)
+    with schema_context(mission_b.schema_name):
+        assessment = assess(mission_b, cashier_b, payer_language="en")
+        pay_cash(mission_b, assessment, cashier_b)
+        receipt = Receipt.objects.get()
+    login(client_b, cashier_b)
+    # when the PDF is downloaded
+    response = client_b.get(f"/fees/receipts/{receipt.pk}/pdf/")
+    assert response["Content-Type"] == "application/pdf"
+    pdf = response.content
+    # then the barcode embedded in it decodes to the receipt number
+    images = _pdf_images(pdf)
+    assert images
+    decoded = {d.data.decode() for image in images for d in decode(image)}
+    assert receipt.number in decoded
+    # and the PNG the PDF embeds scans back too
+    assert decode(Image.open(io.BytesIO(barcode_png(receipt.number))))[0].data.decode() == (
+        receipt.number
+    )
+
+
+def test_the_report_shows_local_and_base_currency_and_downloads_as_csv(
+    client_b, mission_b, cashier_b
+):
+    with schema_context(mission_b.schema_name):
+        assessment = assess(mission_b, cashier_b)
+        pay_cash(mission_b, assessment, cashier_b)
+    login(client_b, cashier_b)
+    page = client_b.get("/fees/reports/").content.decode()
+    assert "16,400" in page
+    assert "95.16" in page  # 16,400 JPY at 172.35 per EUR
+    csv_text = client_b.get("/fees/reports/?format=csv").content.decode()
+    assert "collected,cash,JPY,16400,EUR,95.16" in csv_text
+    assert "assessed,passport_application,JPY,16400,EUR,95.00" in csv_text
+    statement = client_b.get("/fees/remittance/").content.decode()
+    assert "95.16" in statement
