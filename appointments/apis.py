@@ -9,7 +9,7 @@ from django.urls import path
 from django.utils import translation
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -63,12 +63,16 @@ def _limited(request: Request, action: str) -> Response | None:
 
 
 class ServiceListApi(APIView):
+    permission_classes = [AllowAny]  # public: no personal data
+
     @extend_schema(responses=ServiceOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response(ServiceOutputSerializer(selectors.service_list_offered(), many=True).data)
 
 
 class AvailabilityApi(APIView):
+    permission_classes = [AllowAny]  # public: no personal data
+
     @extend_schema(responses=SlotOutputSerializer(many=True))
     def get(self, request: Request, code: str) -> Response:
         if limited := _limited(request, "read"):
@@ -80,6 +84,8 @@ class AvailabilityApi(APIView):
 
 
 class AvailabilityFeedApi(APIView):
+    permission_classes = [AllowAny]  # public: no personal data
+
     @extend_schema(
         responses=inline_serializer(
             "AvailabilityFeed",

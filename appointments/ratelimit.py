@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from consulate.accounts.throttling import client_ip
 from consulate.errors import ApplicationError
 from consulate.tenancy import current_schema
 
@@ -30,7 +31,8 @@ def _limits(action: str) -> tuple[int, int]:
 
 
 def client_address(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
+    """The client's address, behind trusted proxies too (the same rule as the login throttle)."""
+    return str(client_ip(request) or "")
 
 
 def rate_limit_consume(*, request: HttpRequest, action: str) -> None:

@@ -212,3 +212,10 @@ def test_the_api_is_in_the_openapi_schema(client_a, db):
     for path in ("/api/v1/appointments/bookings/", "/api/v1/appointments/check-in/",
                  "/api/v1/appointments/services/{code}/slots/"):  # fmt: skip
         assert path in schema
+
+
+def test_the_public_api_needs_no_login_and_booking_does(catalogue, client_a):
+    assert client_a.get("/api/v1/appointments/services/").status_code == 200
+    assert client_a.get("/api/v1/appointments/availability/").status_code == 200
+    assert client_a.get("/api/v1/appointments/services/passport/slots/").status_code == 200
+    assert client_a.post("/api/v1/appointments/bookings/", {}).status_code in (401, 403)
