@@ -13,6 +13,16 @@ from appointments import services
 from appointments.models import Counter, Service
 from appointments.services import PersonInput
 
+# The browser fixtures (live server, chromium pages) for test_browser.py.
+from tests.browser.conftest import (  # noqa: F401
+    browser,
+    live_server_url,
+    page,
+    phone_page,
+    screenshot,
+    url,
+)
+
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 
 
