@@ -7,6 +7,7 @@ import io
 from functools import cache
 from pathlib import Path
 
+from babel.numbers import format_decimal
 from barcode import Code128
 from barcode.writer import ImageWriter
 from django.utils import translation
@@ -124,7 +125,7 @@ def _render(*, receipt: Receipt, mission: Mission, locale: str) -> bytes:
     pdf.setFont(regular, 9)
     if receipt.base_currency != receipt.currency:
         one = Money.from_decimal("1", receipt.base_currency).format(locale)
-        rate = f"{receipt.rate.normalize():f} {receipt.currency}"
+        rate = f"{format_decimal(receipt.rate.normalize(), locale=locale)} {receipt.currency}"
         pdf.drawRightString(
             width - left,
             y,

@@ -120,6 +120,37 @@ def test_the_pdf_receipt_carries_a_barcode_that_scans_back(client_b, mission_b, 
     )
 
 
+def test_the_printed_page_scans_back_to_the_number(client_b, mission_b, cashier_b, tmp_path):
+    """Rasterise the whole PDF page as a printer would (Ghostscript) and scan it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("gs") is None:
+        pytest.skip("Ghostscript (gs) is not installed: the page was not rasterised")
+    with schema_context(mission_b.schema_name):
+        assessment = assess(mission_b, cashier_b)
+        pay_cash(mission_b, assessment, cashier_b)
+        receipt = Receipt.objects.get()
+    login(client_b, cashier_b)
+    (tmp_path / "r.pdf").write_bytes(client_b.get(f"/fees/receipts/{receipt.pk}/pdf/").content)
+    subprocess.run(
+        [
+            "gs",
+            "-q",
+            "-dNOPAUSE",
+            "-dBATCH",
+            "-dSAFER",
+            "-sDEVICE=pnggray",
+            "-r300",
+            f"-sOutputFile={tmp_path / 'r.png'}",
+            str(tmp_path / "r.pdf"),
+        ],
+        check=True,
+        timeout=60,
+    )
+    assert [d.data.decode() for d in decode(Image.open(tmp_path / "r.png"))] == [receipt.number]
+
+
 def test_the_report_shows_local_and_base_currency_and_downloads_as_csv(
     client_b, mission_b, cashier_b
 ):
