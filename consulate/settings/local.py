@@ -36,12 +36,15 @@ _BROKER_DIR = BASE_DIR / "var" / "broker"
 for _folder in ("queue", "processed"):
     (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "data_folder_in": str(_BROKER_DIR / "queue"),
-    "data_folder_out": str(_BROKER_DIR / "queue"),
-    "processed_folder": str(_BROKER_DIR / "processed"),
-    "store_processed": False,
-}
+CELERY_BROKER_TRANSPORT_OPTIONS = env.json(
+    "CELERY_BROKER_TRANSPORT_OPTIONS",
+    default={
+        "data_folder_in": str(_BROKER_DIR / "queue"),
+        "data_folder_out": str(_BROKER_DIR / "queue"),
+        "processed_folder": str(_BROKER_DIR / "processed"),
+        "store_processed": False,
+    },
+)
 
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
