@@ -208,3 +208,37 @@ def test_receipts_and_ledger_rows_cannot_be_edited_or_deleted(in_mission_a, cash
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             connection.cursor().execute(sql)
     assert Assessment.objects.count() == 1
+
+
+def test_a_bank_transfer_is_matched_by_its_reference(in_mission_a, cashier_a):
+    from fees.services.payment import payment_bank_expect, payment_bank_match
+
+    # given a transfer the payer will make, with its reference
+    assessment = assess(in_mission_a, cashier_a)
+    expected = payment_bank_expect(
+        mission=in_mission_a,
+        assessment=assessment,
+        amount=Money(9500, "EUR"),
+        idempotency_key=key(),
+        acting_user=cashier_a,
+    )
+    assert expected.bank_reference.startswith("ALP")
+    # when the statement shows it with the wrong amount, it is not matched
+    with pytest.raises(ApplicationError) as refused:
+        payment_bank_match(
+            mission=in_mission_a,
+            reference=expected.bank_reference.lower(),
+            amount=Money(9000, "EUR"),
+            acting_user=cashier_a,
+        )
+    assert refused.value.code == FeeError.BANK_MISMATCH
+    # and with the right amount it is paid, posted to the bank and receipted
+    paid = payment_bank_match(
+        mission=in_mission_a,
+        reference=expected.bank_reference,
+        amount=Money(9500, "EUR"),
+        acting_user=cashier_a,
+    )
+    assert paid.status == "succeeded"
+    assert paid.receipt.number
+    assert account_balances()[("bank", "EUR")] == 9500
