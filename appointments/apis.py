@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from consulate.errors import ApplicationError
 
 from . import selectors, services
-from .models import Booking, Service, Slot
+from .models import Booking, Service, Slot, WaitlistEntry
 from .ratelimit import rate_limit_consume
 
 
@@ -168,6 +168,46 @@ class BookingRescheduleApi(APIView):
         return Response(BookingOutputSerializer(new).data)
 
 
+class WaitlistEntryOutputSerializer(serializers.ModelSerializer[WaitlistEntry]):
+    service = serializers.CharField(source="service.code")
+
+    class Meta:
+        model = WaitlistEntry
+        fields = ["id", "service", "day_from", "day_to", "status", "offer_expires_at"]
+
+
+class WaitlistApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        service = serializers.SlugField()
+        day_from = serializers.DateField()
+        day_to = serializers.DateField()
+        person = PersonInputSerializer()
+
+    @extend_schema(responses=WaitlistEntryOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        entries = selectors.waitlist_list_for_user(user_id=request.user.pk)
+        return Response(WaitlistEntryOutputSerializer(entries, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: WaitlistEntryOutputSerializer})
+    def post(self, request: Request) -> Response:
+        if limited := _limited(request, "book"):
+            return limited
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.waitlist_join(
+            service=selectors.service_get_offered(code=data.validated_data["service"]),
+            person=services.PersonInput(**data.validated_data["person"]),
+            day_from=data.validated_data["day_from"],
+            day_to=data.validated_data["day_to"],
+            user=request.user,  # type: ignore[arg-type]
+            language=translation.get_language() or "en",
+            acting_user=request.user,  # type: ignore[arg-type]
+        )
+        return Response(WaitlistEntryOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
 class CheckInApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -201,5 +241,6 @@ urlpatterns = [
         BookingRescheduleApi.as_view(),
         name="api_reschedule",
     ),
+    path("waitlist/", WaitlistApi.as_view(), name="api_waitlist"),
     path("check-in/", CheckInApi.as_view(), name="api_check_in"),
 ]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from missions.models import Mission
 
 from . import documents
-from .models import Booking, LotteryEntry
+from .models import Booking, LotteryEntry, WaitlistEntry
 from .services.common import current_mission, mission_zone
 
 
@@ -118,3 +118,28 @@ def lottery_result_send(*, entry: LotteryEntry) -> None:
             "mission": mission.name
         }
         _send(subject=subject, template="lottery_result", to=entry.email, context=context).send()
+
+
+def waitlist_offer_send(*, entry: WaitlistEntry) -> None:
+    mission = current_mission()
+    if entry.slot is None:
+        return
+    zone = mission_zone(mission)
+    with translation.override(entry.language):
+        context: dict[str, object] = {
+            "entry": entry,
+            "mission": mission,
+            "starts_local": timezone.localtime(entry.slot.starts_at, zone),
+            "expires_local": timezone.localtime(entry.offer_expires_at, zone)
+            if entry.offer_expires_at
+            else None,
+            "accept_url": mission_link(
+                mission,
+                reverse(
+                    "appointments:waitlist_offer",
+                    kwargs={"pk": entry.pk, "token": entry.offer_token},
+                ),
+            ),
+        }
+        subject = _("A time is free for you at the %(mission)s") % {"mission": mission.name}
+        _send(subject=subject, template="waitlist_offer", to=entry.email, context=context).send()

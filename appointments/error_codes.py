@@ -21,3 +21,5 @@ class AppointmentError(enum.Enum):
     LOTTERY_CLOSED = "lottery_closed"
     LOTTERY_ALREADY_ENTERED = "lottery_already_entered"
     RATE_LIMITED = "rate_limited"
+    WAITLIST_ALREADY = "waitlist_already"
+    OFFER_EXPIRED = "offer_expired"

@@ -52,3 +52,8 @@ class DayForm(forms.Form):
             return dt.date.fromisoformat(value) if value else default
         except ValueError:
             return default
+
+
+class WaitlistForm(PersonForm):
+    day_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    day_to = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -400,3 +400,77 @@ class LotteryEntry(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.ticket
+
+
+class WaitlistStatus(models.TextChoices):
+    # Waits for a place to free up in its range of days.
+    WAITING = "waiting", _("Waiting")
+    # Holds a freed place until `offer_expires_at`.
+    OFFERED = "offered", _("Offered a time")
+    # Took the offered time: became a booking.
+    ACCEPTED = "accepted", _("Booked")
+    # Did not answer in time; the place went to the next person.
+    EXPIRED = "expired", _("Offer expired")
+    # Left the waitlist.
+    LEFT = "left", _("Left")
+
+
+WAITLIST_TRANSITIONS: dict[str, set[str]] = {
+    WaitlistStatus.WAITING: {WaitlistStatus.OFFERED, WaitlistStatus.LEFT},
+    WaitlistStatus.OFFERED: {WaitlistStatus.ACCEPTED, WaitlistStatus.EXPIRED},
+    WaitlistStatus.ACCEPTED: set(),
+    WaitlistStatus.EXPIRED: set(),
+    WaitlistStatus.LEFT: set(),
+}
+
+
+class WaitlistEntry(TimeStampedModel):
+    """A person waiting for a freed place of a service on one of a range of days (FIFO)."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="waitlist")
+    user_id = models.BigIntegerField(db_index=True)
+    email = models.EmailField()
+    language = models.CharField(max_length=10, default="en")
+    full_name = EncryptedTextField(_("full name"))
+    date_of_birth = EncryptedDateField(_("date of birth"))
+    document_number = EncryptedTextField(_("document number"))
+    document_index = BlindIndexField(source="document_number", purpose="identity_document")
+    day_from = models.DateField(_("from"))
+    day_to = models.DateField(_("until"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING
+    )
+    # While offered: the slot whose place is held, the secret of the accept link, the deadline.
+    slot = models.ForeignKey(
+        Slot, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    offer_token = models.CharField(max_length=64, blank=True, editable=False)
+    offer_expires_at = models.DateTimeField(_("answer by"), null=True, blank=True)
+    booking = models.OneToOneField(
+        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="waitlist_entry"
+    )
+
+    history = history_records()
+    objects: ClassVar[models.Manager[WaitlistEntry]]
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = _("waitlist entries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "document_index"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="appointments_waitlist_one_entry_per_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(day_to__gte=F("day_from")), name="appointments_waitlist_range"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="offered")
+                | (Q(slot__isnull=False) & Q(offer_expires_at__isnull=False)),
+                name="appointments_waitlist_offer_holds_slot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"waitlist {self.pk}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections import OrderedDict
 from typing import Any
 
@@ -20,6 +21,7 @@ from .models import (
     ReleaseMode,
     Service,
     Slot,
+    WaitlistEntry,
 )
 from .services.common import mission_zone
 
@@ -53,6 +55,14 @@ def slot_list_available(*, service: Service, now: dt.datetime | None = None) -> 
     if service.release_mode == ReleaseMode.LOTTERY:
         return []
     return list(_bookable(service, now).order_by("starts_at"))
+
+
+def slot_next_available(*, service: Service, now: dt.datetime | None = None) -> Slot | None:
+    """The first bookable slot of the service (one indexed query)."""
+    now = now or timezone.now()
+    if service.release_mode == ReleaseMode.LOTTERY:
+        return None
+    return _bookable(service, now).order_by("starts_at").first()
 
 
 def slot_days_available(
@@ -177,3 +187,21 @@ def lottery_round_get_public(*, pk: int) -> LotteryRound:
     if lottery_round is None:
         raise Http404
     return lottery_round
+
+
+def waitlist_entry_get_by_token(*, pk: int, token: str) -> WaitlistEntry:
+    """The entry an offer link names, or 404 if the link's secret does not match."""
+    entry = WaitlistEntry.objects.select_related("service", "slot", "booking").filter(pk=pk).first()
+    if (
+        entry is None
+        or not entry.offer_token
+        or not secrets.compare_digest(entry.offer_token, token)
+    ):
+        raise Http404
+    return entry
+
+
+def waitlist_list_for_user(*, user_id: int | None) -> QuerySet[WaitlistEntry]:
+    if user_id is None:
+        return WaitlistEntry.objects.none()
+    return WaitlistEntry.objects.filter(user_id=user_id).select_related("service", "slot")

@@ -10,7 +10,14 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from . import emails
-from .models import Booking, LotteryEntry, LotteryRound, LotteryStatus, Service
+from .models import (
+    Booking,
+    LotteryEntry,
+    LotteryRound,
+    LotteryStatus,
+    Service,
+    WaitlistEntry,
+)
 
 
 def _mission_schemas() -> list[str]:
@@ -42,6 +49,19 @@ def send_lottery_result(entry_id: int) -> None:
     emails.lottery_result_send(
         entry=LotteryEntry.objects.select_related("booking__slot").get(pk=entry_id)
     )
+
+
+@shared_task
+def send_waitlist_offer(entry_id: int) -> None:
+    emails.waitlist_offer_send(entry=WaitlistEntry.objects.select_related("slot").get(pk=entry_id))
+
+
+@shared_task
+def expire_waitlist_offers() -> None:
+    """In one mission: expire unanswered offers and offer their places to the next person."""
+    from .services import waitlist_expire_offers
+
+    waitlist_expire_offers()
 
 
 @shared_task
@@ -91,3 +111,8 @@ def every_mission_send_reminders() -> None:
 @shared_task
 def every_mission_run_due_draws() -> None:
     _fan_out(run_due_draws)
+
+
+@shared_task
+def every_mission_expire_waitlist_offers() -> None:
+    _fan_out(expire_waitlist_offers)

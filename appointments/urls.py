@@ -24,7 +24,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="cancel_by_token",
     ),
     path("appointments/lottery/<int:pk>/", views.lottery_detail, name="lottery_detail"),
+    path(
+        "appointments/waitlist/<int:pk>/<str:token>/",
+        views.waitlist_offer,
+        name="waitlist_offer",
+    ),
     path("appointments/<slug:code>/", views.service_calendar, name="service_calendar"),
+    path("appointments/<slug:code>/waitlist/", views.waitlist_join, name="waitlist_join"),
     path("appointments/<slug:code>/book/<int:slot_id>/", views.book, name="book"),
     path("staff/appointments/", views.staff_day_sheet, name="staff_day_sheet"),
     path("api/v1/appointments/", include(apis.urlpatterns)),

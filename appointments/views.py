@@ -20,7 +20,7 @@ from consulate.errors import ApplicationError
 from missions.selectors import staff_access_mission
 
 from . import documents, lottery, selectors, services
-from .forms import CheckInForm, DayForm, PersonForm, PersonFormSet
+from .forms import CheckInForm, DayForm, PersonForm, PersonFormSet, WaitlistForm
 from .models import Booking, LotteryStatus, ReleaseMode, Slot
 from .ratelimit import rate_limit_consume
 from .services.common import mission_zone
@@ -317,6 +317,71 @@ def lottery_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "mission": mission,
         },
         status=status,
+    )
+
+
+@login_required
+def waitlist_join(request: HttpRequest, code: str) -> HttpResponse:
+    mission = _mission(request)
+    service = selectors.service_get_offered(code=code)
+    form = WaitlistForm(request.POST or None, prefix="person")
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                rate_limit_consume(request=request, action="book")
+                services.waitlist_join(
+                    service=service,
+                    person=form.person(),
+                    day_from=form.cleaned_data["day_from"],
+                    day_to=form.cleaned_data["day_to"],
+                    user=request.user,  # type: ignore[arg-type]
+                    language=translation.get_language() or "en",
+                    acting_user=request.user,  # type: ignore[arg-type]
+                )
+            except ApplicationError as error:
+                messages.error(request, str(error.message))
+                status = _error_status(error)
+            else:
+                messages.success(
+                    request,
+                    _("You are on the waitlist. We will e-mail you when a time frees up."),
+                )
+                return redirect("appointments:service_calendar", code=service.code)
+        else:
+            status = 400
+    return render(
+        request,
+        "appointments/waitlist_join.html",
+        {"service": service, "form": form, "zone": mission_zone(mission)},
+        status=status,
+    )
+
+
+def waitlist_offer(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+    """The link in the offer e-mail: shows the held time; one button takes it."""
+    entry = selectors.waitlist_entry_get_by_token(pk=pk, token=token)
+    if request.method == "POST":
+        try:
+            rate_limit_consume(request=request, action="book")
+            booking = services.waitlist_accept(
+                entry_id=entry.pk,
+                token=token,
+                acting_user=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
+            )
+        except ApplicationError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(
+                request,
+                _("Your appointment is booked. Your reference is %(reference)s.")
+                % {"reference": booking.reference},
+            )
+        entry.refresh_from_db()
+    return render(
+        request,
+        "appointments/waitlist_offer.html",
+        {"entry": entry, "zone": mission_zone(_mission(request))},
     )
 
 

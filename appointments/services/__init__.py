@@ -21,6 +21,12 @@ from .configuration import (
     slot_generate,
 )
 from .lottery import lottery_draw, lottery_enter, lottery_round_create
+from .waitlist import (
+    waitlist_accept,
+    waitlist_expire_offers,
+    waitlist_join,
+    waitlist_offer_place,
+)
 
 __all__ = [
     "PersonInput",
@@ -42,4 +48,8 @@ __all__ = [
     "service_create",
     "service_update",
     "slot_generate",
+    "waitlist_accept",
+    "waitlist_expire_offers",
+    "waitlist_join",
+    "waitlist_offer_place",
 ]

@@ -173,9 +173,11 @@ def _book(
     user: User,
     language: str,
     acting_user: User | None,
+    take_place: bool = True,
 ) -> Booking:
     """Inside a transaction: take the place, write the booking and its people. The UPDATE and
-    the partial unique index are what keep capacity and one-booking-per-person true."""
+    the partial unique index are what keep capacity and one-booking-per-person true.
+    `take_place=False`: the place is already held for this booking (a waitlist offer)."""
     if BookingPerson.objects.filter(
         service=slot.service,
         is_holding=True,
@@ -186,7 +188,7 @@ def _book(
             _("This document already holds a booking for this service. Cancel or move it first."),
             field="document_number",
         )
-    if not locks.slot_take(slot_id=slot.pk):
+    if take_place and not locks.slot_take(slot_id=slot.pk):
         raise ApplicationError(
             AppointmentError.SLOT_FULL, _("This time has just been taken. Please choose another.")
         )
@@ -281,9 +283,14 @@ def _require_owner(booking: Booking, user: User | None) -> None:
 
 
 def booking_cancel(
-    *, booking: Booking, acting_user: User | None, now: dt.datetime | None = None
+    *,
+    booking: Booking,
+    acting_user: User | None,
+    now: dt.datetime | None = None,
+    offer_to_waitlist: bool = True,
 ) -> Booking:
-    """Cancel before the cutoff; the place is bookable again at once."""
+    """Cancel before the cutoff; the place is offered to the first person on the waitlist for
+    that day, or else bookable again at once."""
     now = now or timezone.now()
     with transaction.atomic():
         booking = locks.booking_lock(pk=booking.pk)
@@ -308,6 +315,10 @@ def booking_cancel(
             payload={"reference": booking.reference},
             acting_user=acting_user,
         )
+        if offer_to_waitlist:
+            from .waitlist import waitlist_offer_place
+
+            waitlist_offer_place(slot=booking.slot, acting_user=acting_user)
     return booking
 
 

@@ -6,7 +6,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from consulate.tenancy import current_schema
 from missions.models import Mission
@@ -14,7 +14,10 @@ from missions.models import Mission
 
 def current_mission() -> Mission:
     """The mission whose schema the connection is set to (Mission lives in public, which is on
-    every mission's search path)."""
+    every mission's search path). In a request django-tenants has already loaded it."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Mission) and tenant.schema_name == current_schema():
+        return tenant
     return Mission.objects.get(schema_name=current_schema())
 
 

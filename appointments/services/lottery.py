@@ -28,6 +28,8 @@ from ..models import (
     ReleaseMode,
     Service,
     Slot,
+    WaitlistEntry,
+    WaitlistStatus,
 )
 from .booking import PersonInput, _book, document_index, persons_validate
 from .common import current_mission, mission_zone, queue_on_commit
@@ -129,12 +131,40 @@ def lottery_enter(
     return entry
 
 
+def _to_waitlist(
+    *, lottery_round: LotteryRound, entry: LotteryEntry, acting_user: User | None
+) -> None:
+    """An entry not drawn waits for a freed place in the round's period."""
+    if WaitlistEntry.objects.filter(
+        service=lottery_round.service,
+        document_index=entry.document_index,
+        status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED],
+    ).exists():
+        return
+    waiting = WaitlistEntry(
+        service=lottery_round.service, user_id=entry.user_id, email=entry.email,
+        language=entry.language, full_name=entry.full_name, date_of_birth=entry.date_of_birth,
+        document_number=entry.document_number, day_from=lottery_round.period_start,
+        day_to=lottery_round.period_end,
+    )  # fmt: skip
+    set_acting_user(waiting, acting_user)
+    waiting.save()
+    outbox_event_record(
+        topic="waitlist.joined",
+        aggregate_type="waitlist_entry",
+        aggregate_id=str(waiting.pk),
+        payload={"service": lottery_round.service.code, "lottery_round": lottery_round.pk},
+        acting_user=acting_user,
+    )
+
+
 def lottery_draw(
     *, lottery_round: LotteryRound, acting_user: User | None, now: dt.datetime | None = None
 ) -> LotteryRound:
     """After the window: rank every entry by the seed, book the first ones into the period's
-    free slots (time order), publish the seed. Entries whose document already holds a booking
-    for the service are passed over. Tells everyone the result on commit."""
+    free slots (time order), publish the seed; the others join the waitlist for the period.
+    Entries whose document already holds a booking for the service are passed over. Tells
+    everyone the result on commit."""
     now = now or timezone.now()
     zone = mission_zone(current_mission())
     with transaction.atomic():
@@ -181,6 +211,8 @@ def lottery_draw(
                     acting_user=acting_user,
                 )
                 booked += 1
+            elif entry.document_index not in holding:
+                _to_waitlist(lottery_round=lottery_round, entry=entry, acting_user=acting_user)
             set_acting_user(entry, acting_user)
             entry.save(update_fields=["rank", "booking", "updated_at"])
         lottery_round.status = LotteryStatus.DRAWN

@@ -205,6 +205,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "appointments.tasks.every_mission_run_due_draws",
         "schedule": 5 * 60,
     },
+    "appointments-expire-waitlist-offers": {
+        "task": "appointments.tasks.every_mission_expire_waitlist_offers",
+        "schedule": 5 * 60,
+    },
 }
 
 # --- API ----------------------------------------------------------------------------------------

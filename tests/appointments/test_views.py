@@ -219,3 +219,38 @@ def test_the_public_api_needs_no_login_and_booking_does(catalogue, client_a):
     assert client_a.get("/api/v1/appointments/availability/").status_code == 200
     assert client_a.get("/api/v1/appointments/services/passport/slots/").status_code == 200
     assert client_a.post("/api/v1/appointments/bookings/", {}).status_code in (401, 403)
+
+
+def test_waitlist_join_page_and_offer_link(catalogue, logged_in, citizen, client_a):
+    from appointments.models import WaitlistEntry, WaitlistStatus
+
+    slot = first_free_slot(catalogue, skip=9)
+    day = slot.starts_at.astimezone(dt.UTC).date().isoformat()
+    response = logged_in.post(
+        "/appointments/passport/waitlist/",
+        {"person-full_name": "Ada Example", "person-date_of_birth": "1990-05-17",
+         "person-document_number": "U1234567", "person-day_from": day, "person-day_to": day},
+    )  # fmt: skip
+    assert response.status_code == 302
+    entry = WaitlistEntry.objects.get()
+    # given the day fills and one booking is cancelled, the offer link shows the held time
+    from tests.factories import UserFactory
+
+    other = UserFactory()
+    Slot.objects.filter(pk=slot.pk).update(capacity=1)
+    booking = services.booking_create(
+        slot_id=slot.pk, service=catalogue, persons=[person("Z1111111")], user=other,
+        language="en", acting_user=other,
+    )  # fmt: skip
+    services.booking_cancel(booking=booking, acting_user=other)
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.OFFERED
+    link = f"/appointments/waitlist/{entry.pk}/{entry.offer_token}/"
+    assert client_a.get(f"/appointments/waitlist/{entry.pk}/wrong/").status_code == 404
+    assert "Take this time" in client_a.get(link).content.decode()
+    client_a.post(link)
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.ACCEPTED
+    assert [b["service"] for b in logged_in.get("/api/v1/appointments/waitlist/").json()] == [
+        "passport"
+    ]

@@ -1,0 +1,156 @@
+"""The waitlist: a freed place is held for the first person waiting for that day, who can take
+it within the acceptance window; unanswered offers expire and move on."""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.utils import timezone
+
+from appointments import services
+from appointments.error_codes import AppointmentError
+from appointments.models import BookingStatus, Slot, WaitlistEntry, WaitlistStatus
+from consulate.errors import ApplicationError
+from tests.appointments.conftest import build_catalogue, first_free_slot, person
+from tests.factories import UserFactory
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture
+def full_day(in_mission_a):
+    """One counter; every slot of one day booked by someone."""
+    service = build_catalogue(counters=1, days=6)
+    first = first_free_slot(service, skip=6)  # a day ahead, clear of the notice period
+    day = first.starts_at.astimezone(BERLIN).date()
+    slots = [s for s in Slot.objects.filter(service=service).order_by("starts_at")
+             if s.starts_at.astimezone(BERLIN).date() == day]  # fmt: skip
+    bookings = []
+    for n, slot in enumerate(slots):
+        user = UserFactory()
+        bookings.append(
+            services.booking_create(
+                slot_id=slot.pk,
+                service=service,
+                persons=[person(f"F{n:07d}")],
+                user=user,
+                language="en",
+                acting_user=user,
+            )
+        )
+    return service, day, bookings
+
+
+def _join(service, day, number, user=None):
+    user = user or UserFactory()
+    return services.waitlist_join(
+        service=service, person=person(number), day_from=day, day_to=day, user=user,
+        language="en", acting_user=user,
+    )  # fmt: skip
+
+
+def test_a_cancelled_place_is_held_for_the_first_person_waiting(full_day):
+    service, day, bookings = full_day
+    first = _join(service, day, "W0000001")
+    _join(service, day, "W0000002")
+    # when a booking of that day is cancelled
+    services.booking_cancel(booking=bookings[0], acting_user=None)
+    # then the place is held (not free to anyone) and offered to the first in line
+    first.refresh_from_db()
+    assert first.status == WaitlistStatus.OFFERED
+    assert first.slot_id == bookings[0].slot_id
+    assert Slot.objects.get(pk=bookings[0].slot_id).booked == 1
+    assert WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING).count() == 1
+
+
+def test_accepting_the_offer_books_the_held_place(full_day):
+    service, day, bookings = full_day
+    entry = _join(service, day, "W0000001")
+    services.booking_cancel(booking=bookings[0], acting_user=None)
+    entry.refresh_from_db()
+    booking = services.waitlist_accept(entry_id=entry.pk, token=entry.offer_token, acting_user=None)
+    assert booking.status == BookingStatus.ACTIVE
+    assert booking.slot_id == bookings[0].slot_id
+    assert Slot.objects.get(pk=booking.slot_id).booked == 1  # the held place, not a second one
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.ACCEPTED
+
+
+def test_an_unanswered_offer_expires_and_moves_to_the_next_person(full_day):
+    service, day, bookings = full_day
+    first = _join(service, day, "W0000001")
+    second = _join(service, day, "W0000002")
+    services.booking_cancel(booking=bookings[0], acting_user=None)
+    first.refresh_from_db()
+    # when the window passes
+    expired = services.waitlist_expire_offers(now=first.offer_expires_at + dt.timedelta(seconds=1))
+    # then the next person gets the same place, and the first cannot take it any more
+    assert expired == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == WaitlistStatus.EXPIRED
+    assert second.status == WaitlistStatus.OFFERED
+    assert second.slot_id == bookings[0].slot_id
+    with pytest.raises(ApplicationError) as error:
+        services.waitlist_accept(entry_id=first.pk, token=first.offer_token, acting_user=None)
+    assert error.value.code == AppointmentError.OFFER_EXPIRED
+    # and when nobody else waits, the place goes back to everyone
+    services.waitlist_expire_offers(now=second.offer_expires_at + dt.timedelta(seconds=1))
+    assert Slot.objects.get(pk=bookings[0].slot_id).booked == 0
+
+
+def test_one_waitlist_entry_per_person_and_service(full_day):
+    service, day, _ = full_day
+    _join(service, day, "W0000001")
+    with pytest.raises(ApplicationError) as error:
+        _join(service, day, "w000-0001")
+    assert error.value.code == AppointmentError.WAITLIST_ALREADY
+
+
+def test_a_range_in_the_past_or_beyond_the_horizon_is_refused(full_day):
+    service, day, _ = full_day
+    user = UserFactory()
+    for day_from, day_to in (
+        (day - dt.timedelta(days=30), day),
+        (day, day + dt.timedelta(days=400)),
+        (day, day - dt.timedelta(days=1)),
+    ):
+        with pytest.raises(ApplicationError):
+            services.waitlist_join(
+                service=service, person=person("W0000009"), day_from=day_from, day_to=day_to,
+                user=user, language="en", acting_user=user,
+            )  # fmt: skip
+    assert WaitlistEntry.objects.count() == 0
+
+
+def test_a_wrong_token_finds_nothing(full_day):
+    service, day, bookings = full_day
+    entry = _join(service, day, "W0000001")
+    services.booking_cancel(booking=bookings[0], acting_user=None)
+    with pytest.raises(ApplicationError) as error:
+        services.waitlist_accept(entry_id=entry.pk, token="guess", acting_user=None)
+    assert error.value.code == AppointmentError.NOT_FOUND
+
+
+def test_lottery_losers_join_the_waitlist_for_the_period(in_mission_a):
+    from appointments.models import ReleaseMode
+
+    service = build_catalogue(counters=1, days=6, code="visa", release_mode=ReleaseMode.LOTTERY)
+    now = timezone.now()
+    lottery_round = services.lottery_round_create(
+        service=service, period_start=(now + dt.timedelta(days=3)).date(),
+        period_end=(now + dt.timedelta(days=3)).date(), window_opens_at=now - dt.timedelta(hours=1),
+        window_closes_at=now + dt.timedelta(hours=1), acting_user=None,
+    )  # fmt: skip
+    for n in range(8):
+        user = UserFactory()
+        services.lottery_enter(
+            lottery_round=lottery_round, person=person(f"L{n:07d}"), user=user, language="en",
+            acting_user=user,
+        )  # fmt: skip
+    services.lottery_draw(
+        lottery_round=lottery_round, acting_user=None, now=lottery_round.window_closes_at
+    )
+    waiting = WaitlistEntry.objects.filter(service=service, status=WaitlistStatus.WAITING)
+    assert waiting.count() == 2  # 8 entries, 6 places
+    assert {w.day_from for w in waiting} == {lottery_round.period_start}
