@@ -7,7 +7,7 @@ import secrets
 from collections import OrderedDict
 from typing import Any
 
-from django.db.models import F, Min, Q, QuerySet
+from django.db.models import DateTimeField, ExpressionWrapper, F, Min, Q, QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
 
@@ -24,6 +24,9 @@ from .models import (
     WaitlistEntry,
 )
 from .services.common import mission_zone
+
+HOUR = Value(dt.timedelta(hours=1))
+DAY = Value(dt.timedelta(days=1))
 
 
 def service_list_offered() -> QuerySet[Service]:
@@ -89,6 +92,16 @@ def availability_feed(*, mission: Mission, now: dt.datetime | None = None) -> li
             booked__lt=F("capacity"),
             starts_at__gt=now,
         )
+        # each service's own minimum notice and horizon, in SQL (interval arithmetic)
+        .alias(
+            earliest=ExpressionWrapper(
+                Value(now) + F("service__min_notice_hours") * HOUR, output_field=DateTimeField()
+            ),
+            latest=ExpressionWrapper(
+                Value(now) + F("service__horizon_days") * DAY, output_field=DateTimeField()
+            ),
+        )
+        .filter(starts_at__gte=F("earliest"), starts_at__lte=F("latest"))
         .exclude(service__release_mode=ReleaseMode.LOTTERY)
         .values("service")
         .annotate(first=Min("starts_at"))

@@ -254,3 +254,14 @@ def test_waitlist_join_page_and_offer_link(catalogue, logged_in, citizen, client
     assert [b["service"] for b in logged_in.get("/api/v1/appointments/waitlist/").json()] == [
         "passport"
     ]
+
+
+def test_the_feed_respects_each_services_minimum_notice(in_mission_a, client_a):
+    from appointments.selectors import availability_feed, slot_next_available
+    from missions.models import Mission
+
+    service = build_catalogue(days=10, min_notice_hours=48)
+    (row,) = availability_feed(mission=Mission.objects.get(code="alpha"))
+    first = slot_next_available(service=service)
+    assert dt.datetime.fromisoformat(row["next_bookable"]) == first.starts_at
+    assert first.starts_at >= dt.datetime.now(dt.UTC) + dt.timedelta(hours=48)
