@@ -5,15 +5,69 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import ExchangeRate, ExemptionCategory, FeeScheduleEntry, RoundingRule
+from .models import (
+    ExchangeRate,
+    ExemptionCategory,
+    FeeScheduleEntry,
+    RoundingRule,
+    base_currency,
+)
+
+
+class FeeScheduleEntryForm(forms.ModelForm):
+    """Checks what `fee_schedule_entry_publish` will check, so the admin shows a message."""
+
+    class Meta:
+        model = FeeScheduleEntry
+        fields = [
+            "service",
+            "visa_category",
+            "nationality",
+            "amount_minor",
+            "currency",
+            "valid_from",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "currency" in self.fields:
+            self.fields["currency"].initial = base_currency()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("currency") and data["currency"] != base_currency():
+            self.add_error(
+                "currency", _("Fees are set in the base currency, %(c)s.") % {"c": base_currency()}
+            )
+        if data.get("amount_minor") is not None and data["amount_minor"] < 0:
+            self.add_error("amount_minor", _("A fee cannot be negative."))
+        latest = (
+            FeeScheduleEntry.objects.filter(
+                service=data.get("service"),
+                visa_category=data.get("visa_category", ""),
+                nationality=(data.get("nationality") or "").upper(),
+            )
+            .order_by("-version")
+            .first()
+        )
+        if latest and data.get("valid_from") and data["valid_from"] <= latest.valid_from:
+            self.add_error(
+                "valid_from",
+                _("A new version must start after %(date)s.")
+                % {"date": latest.valid_from.isoformat()},
+            )
+        return data
 
 
 @admin.register(FeeScheduleEntry)
 class FeeScheduleEntryAdmin(SimpleHistoryAdmin):
+    form = FeeScheduleEntryForm
     list_display = [
         "service",
         "visa_category",

@@ -97,3 +97,24 @@ def test_a_bad_rates_file_imports_nothing(db, tmp_path, capsys):
 def test_the_rate_in_force_on_the_day_of_assessment_is_used(in_mission_b):
     line = fee_quote(mission=in_mission_b, service="passport_application")
     assert (line.rate, line.rate_date) == (Decimal("172.35"), dt.date(2026, 1, 1))
+
+
+def test_hq_admin_publishes_a_new_version_and_explains_a_bad_one(client_hq, db):
+    from consulate.accounts.models import User
+    from tests.fees.conftest import login
+
+    admin_user = User.objects.create_superuser(email="root.fees@example.org", password="x")
+    login(client_hq, admin_user)
+    add = "/admin/fees_reference/feescheduleentry/add/"
+    assert client_hq.get("/admin/fees_reference/feescheduleentry/").status_code == 200
+    bad = client_hq.post(
+        add,
+        {"service": "visa", "amount_minor": "9000", "currency": "EUR", "valid_from": "2025-12-01"},
+    )
+    assert "A new version must start after 2026-01-01" in bad.content.decode()
+    good = client_hq.post(
+        add,
+        {"service": "visa", "amount_minor": "9000", "currency": "EUR", "valid_from": "2027-01-01"},
+    )
+    assert good.status_code == 302
+    assert FeeScheduleEntry.objects.filter(service="visa", nationality="").count() == 2
