@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
 from consulate.errors import ApplicationError
@@ -42,8 +42,13 @@ def day_close(
     if business_date > mission_today(mission):
         raise ApplicationError(FeeError.DAY_CLOSED, _("A day can be closed only once it began."))
     with transaction.atomic():
-        # one closer at a time: the lock on the mission's counter-of-days is the table itself
-        DayClose.objects.select_for_update().filter(business_date=business_date).first()
+        # Exclusive against every posting to this day (they take it shared in the database
+        # trigger, migration 0003) and against a second closer: what is counted is final.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"fees-day:{connection.schema_name}:{business_date.isoformat()}"],  # type: ignore[attr-defined]
+            )
         if DayClose.objects.filter(business_date=business_date).exists():
             raise ApplicationError(
                 FeeError.DAY_CLOSED,

@@ -133,3 +133,71 @@ def test_one_webhook_delivered_five_times_at_once_posts_once(throwaway_mission):
     assert Payment.objects.get(pk=payment.pk).status == "succeeded"
     assert Receipt.objects.filter(payment=payment).count() == 1
     assert LedgerTransaction.objects.filter(source_type="payment").count() == 1
+
+
+def test_a_day_close_waits_for_a_payment_in_flight_and_counts_it(throwaway_mission):
+    from fees.models import DrawerCount
+    from fees.services.common import mission_today
+    from fees.services.day_close import day_close
+
+    # given a cash payment whose transaction is still open
+    seed_reference()
+    mission = throwaway_mission
+    cashier = make_staff(mission, "cashier")
+    connection.set_tenant(mission)
+    assessment = assess(mission, cashier)
+    today = mission_today(mission)
+    connection.set_schema_to_public()
+    posted, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def pay() -> None:
+        try:
+            connection.set_tenant(mission)
+            with transaction.atomic():
+                payment_take_cash(
+                    mission=mission,
+                    assessment=assessment,
+                    amount=Money(9500, "EUR"),
+                    idempotency_key=uuid.uuid4().hex,
+                    acting_user=cashier,
+                )
+                posted.set()
+                release.wait(10)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def close() -> None:
+        try:
+            connection.set_tenant(mission)
+            day_close(
+                mission=mission,
+                business_date=today,
+                counted={cashier.pk: Money(9500, "EUR")},
+                reasons={},
+                acting_user=cashier,
+            )
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    payer = threading.Thread(target=pay)
+    payer.start()
+    assert posted.wait(10)
+    # when the day is closed meanwhile
+    closer = threading.Thread(target=close)
+    closer.start()
+    closer.join(1.5)
+    # then the close waits for the payment, and counts it once it committed
+    assert closer.is_alive()
+    release.set()
+    payer.join()
+    closer.join()
+    assert not errors
+    connection.set_tenant(mission)
+    count = DrawerCount.objects.get()
+    assert (count.expected_minor, count.difference_minor) == (9500, 0)
+    assert ledger_totals_per_currency() == {"EUR": 0}
