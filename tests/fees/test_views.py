@@ -166,3 +166,28 @@ def test_the_report_shows_local_and_base_currency_and_downloads_as_csv(
     assert "assessed,passport_application,JPY,16400,EUR,95.00" in csv_text
     statement = client_b.get("/fees/remittance/").content.decode()
     assert "95.16" in statement
+
+
+def test_the_report_costs_the_same_queries_however_many_days_and_payments(
+    client_b, mission_b, cashier_b, django_assert_max_num_queries
+):
+    login(client_b, cashier_b)
+    with schema_context(mission_b.schema_name):
+        pay_cash(mission_b, assess(mission_b, cashier_b), cashier_b)
+    client_b.get("/fees/reports/")  # warm caches (session, tenant, user)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        client_b.get("/fees/reports/")
+    with schema_context(mission_b.schema_name):
+        for _ in range(4):
+            pay_cash(
+                mission_b, assess(mission_b, cashier_b, services=["visa", "courier"]), cashier_b
+            )
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        client_b.get("/fees/reports/")
+
+
+def test_a_pay_link_that_does_not_exist_is_404(client_a):
+    assert client_a.get("/pay/not-a-token/").status_code == 404

@@ -165,3 +165,18 @@ def test_the_webhook_endpoint_answers_200_for_duplicates_and_400_for_bad_signatu
     assert post(sign(body)).status_code == 200
     assert post(sign(body)).json()["outcome"] == "duplicate"
     assert post("t=1,v1=bad").status_code == 400
+
+
+def test_a_checkout_nobody_answers_expires_and_frees_the_amount(in_mission_b, cashier_b):
+    from fees.models import Payment
+    from fees.services.payment import payment_expire_stale
+
+    assessment = assess(in_mission_b, cashier_b)
+    payment, _ = start_card(in_mission_b, assessment)
+    Payment.objects.filter(pk=payment.pk).update(
+        created_at=dt.datetime.now(tz=dt.UTC) - dt.timedelta(hours=1)
+    )
+    assert payment_expire_stale(older_than_minutes=30) == 1
+    payment.refresh_from_db()
+    assert payment.status == "expired"
+    assert assessment_balance(assessment=assessment).outstanding == Money(16400, "JPY")
