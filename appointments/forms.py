@@ -7,6 +7,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .models import WEEKDAY_NAMES, ClosureKind, Counter, ReleaseMode
 from .services import PersonInput
 
 
@@ -57,3 +58,60 @@ class DayForm(forms.Form):
 class WaitlistForm(PersonForm):
     day_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     day_to = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ServiceForm(forms.Form):
+    """The settings of a catalogue entry; the code and counters are given when it is created."""
+
+    name = forms.CharField(label=_("Name"), max_length=120)
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5)
+    buffer_minutes = forms.IntegerField(label=_("Buffer (minutes)"), min_value=0)
+    max_persons = forms.IntegerField(label=_("People per booking"), min_value=1, max_value=20)
+    horizon_days = forms.IntegerField(label=_("Booking horizon (days)"), min_value=1)
+    min_notice_hours = forms.IntegerField(label=_("Minimum notice (hours)"), min_value=0)
+    cancel_cutoff_hours = forms.IntegerField(label=_("Cancellation cutoff (hours)"), min_value=0)
+    release_mode = forms.ChoiceField(label=_("Release mode"), choices=ReleaseMode.choices)
+    release_lead_days = forms.IntegerField(label=_("Released days ahead"), min_value=0)
+    release_time = forms.TimeField(
+        label=_("Release time"), widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    is_active = forms.BooleanField(label=_("Offered"), required=False)
+
+
+class ClosureForm(forms.Form):
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(label=_("Kind"), choices=ClosureKind.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+    counter = forms.ModelChoiceField(
+        label=_("Counter"),
+        queryset=Counter.objects.all(),
+        required=False,
+        help_text=_("Only for a counter absence."),
+    )
+
+
+class OpeningHoursForm(forms.Form):
+    weekday = forms.TypedChoiceField(
+        label=_("Weekday"),
+        coerce=int,
+        choices=list(enumerate(WEEKDAY_NAMES)),
+    )
+    spans = forms.CharField(
+        label=_("Opening hours"),
+        required=False,
+        help_text=_("Such as 09:00-12:30, 14:00-16:00. Empty: closed that day."),
+    )
+
+    def clean_spans(self) -> list[tuple[dt.time, dt.time]]:
+        result = []
+        for part in self.cleaned_data["spans"].replace(" ", "").split(","):
+            if not part:
+                continue
+            try:
+                opens, closes = (dt.time.fromisoformat(t) for t in part.split("-"))
+            except ValueError as error:
+                raise forms.ValidationError(
+                    _("Write each span as HH:MM-HH:MM, separated by commas.")
+                ) from error
+            result.append((opens, closes))
+        return result

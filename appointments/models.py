@@ -95,6 +95,12 @@ class Service(TimeStampedModel):
         return dt.timedelta(minutes=self.duration_minutes + self.buffer_minutes)
 
 
+WEEKDAY_NAMES = [
+    _("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"),
+    _("Sunday"),
+]  # fmt: skip
+
+
 class OpeningHours(TimeStampedModel):
     """A span of opening on one weekday, in the mission's time zone; per counter or mission-wide."""
 
@@ -127,6 +133,10 @@ class OpeningHours(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.weekday} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+    @property
+    def weekday_name(self) -> str:
+        return str(WEEKDAY_NAMES[self.weekday])
 
 
 class ClosureKind(models.TextChoices):

@@ -16,8 +16,10 @@ from missions.models import Mission
 from . import calendar
 from .models import (
     Booking,
+    Closure,
     LotteryRound,
     LotteryStatus,
+    OpeningHours,
     ReleaseMode,
     Service,
     Slot,
@@ -31,6 +33,26 @@ DAY = Value(dt.timedelta(days=1))
 
 def service_list_offered() -> QuerySet[Service]:
     return Service.objects.filter(is_active=True).order_by("name")
+
+
+def service_list_all() -> QuerySet[Service]:
+    return Service.objects.prefetch_related("counters").order_by("name")
+
+
+def service_get(*, code: str) -> Service:
+    service = Service.objects.filter(code=code).first()
+    if service is None:
+        raise Http404
+    return service
+
+
+def opening_hours_list() -> QuerySet[OpeningHours]:
+    return OpeningHours.objects.select_related("counter").order_by("weekday", "counter", "opens")
+
+
+def closure_list_upcoming(*, mission: Mission) -> QuerySet[Closure]:
+    today = timezone.now().astimezone(mission_zone(mission)).date()
+    return Closure.objects.filter(date__gte=today).select_related("counter").order_by("date")[:60]
 
 
 def service_get_offered(*, code: str) -> Service:

@@ -33,5 +33,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("appointments/<slug:code>/waitlist/", views.waitlist_join, name="waitlist_join"),
     path("appointments/<slug:code>/book/<int:slot_id>/", views.book, name="book"),
     path("staff/appointments/", views.staff_day_sheet, name="staff_day_sheet"),
+    path("staff/appointments/settings/", views.staff_settings, name="staff_settings"),
+    path(
+        "staff/appointments/settings/service/<slug:code>/",
+        views.staff_service_edit,
+        name="staff_service_edit",
+    ),
     path("api/v1/appointments/", include(apis.urlpatterns)),
 ]

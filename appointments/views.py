@@ -20,7 +20,16 @@ from consulate.errors import ApplicationError
 from missions.selectors import staff_access_mission
 
 from . import documents, lottery, selectors, services
-from .forms import CheckInForm, DayForm, PersonForm, PersonFormSet, WaitlistForm
+from .forms import (
+    CheckInForm,
+    ClosureForm,
+    DayForm,
+    OpeningHoursForm,
+    PersonForm,
+    PersonFormSet,
+    ServiceForm,
+    WaitlistForm,
+)
 from .models import Booking, LotteryStatus, ReleaseMode, Slot
 from .ratelimit import rate_limit_consume
 from .services.common import mission_zone
@@ -382,6 +391,87 @@ def waitlist_offer(request: HttpRequest, pk: int, token: str) -> HttpResponse:
         request,
         "appointments/waitlist_offer.html",
         {"entry": entry, "zone": mission_zone(_mission(request))},
+    )
+
+
+ADMIN_ROLES = {"mission_admin"}
+
+
+@login_required
+def staff_settings(request: HttpRequest) -> HttpResponse:
+    """The mission admin's page: catalogue, opening hours, closures."""
+    mission = _mission(request)
+    staff_access_mission(user=request.user, mission=mission, roles=ADMIN_ROLES)  # type: ignore[arg-type]
+    user = request.user
+    hours_form = OpeningHoursForm(prefix="hours")
+    closure_form = ClosureForm(prefix="closure")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "hours":
+                hours_form = OpeningHoursForm(request.POST, prefix="hours")
+                if hours_form.is_valid():
+                    services.opening_hours_set(
+                        weekday=hours_form.cleaned_data["weekday"],
+                        spans=hours_form.cleaned_data["spans"],
+                        acting_user=user,  # type: ignore[arg-type]
+                    )
+                    messages.success(request, _("Opening hours saved. New slots follow them."))
+                    return redirect("appointments:staff_settings")
+            elif action == "closure":
+                closure_form = ClosureForm(request.POST, prefix="closure")
+                if closure_form.is_valid():
+                    services.closure_create(
+                        acting_user=user,  # type: ignore[arg-type]
+                        **closure_form.cleaned_data,
+                    )
+                    messages.success(
+                        request,
+                        _(
+                            "Closure saved. Bookings of that day are cancelled and each person"
+                            " is told."
+                        ),
+                    )
+                    return redirect("appointments:staff_settings")
+            elif action == "generate":
+                for service in selectors.service_list_offered():
+                    services.slot_generate(service=service, acting_user=user)  # type: ignore[arg-type]
+                messages.success(request, _("Slots generated over each service's horizon."))
+                return redirect("appointments:staff_settings")
+        except ApplicationError as error:
+            messages.error(request, str(error.message))
+    return render(
+        request,
+        "appointments/staff_settings.html",
+        {
+            "services": selectors.service_list_all(),
+            "hours": selectors.opening_hours_list(),
+            "closures": selectors.closure_list_upcoming(mission=mission),
+            "hours_form": hours_form,
+            "closure_form": closure_form,
+        },
+    )
+
+
+@login_required
+def staff_service_edit(request: HttpRequest, code: str) -> HttpResponse:
+    mission = _mission(request)
+    staff_access_mission(user=request.user, mission=mission, roles=ADMIN_ROLES)  # type: ignore[arg-type]
+    service = selectors.service_get(code=code)
+    initial = {field: getattr(service, field) for field in ServiceForm.base_fields}
+    form = ServiceForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.cleaned_data.items() if v != initial[k]}
+        try:
+            if changes:
+                services.service_update(service=service, acting_user=request.user, **changes)  # type: ignore[arg-type]
+        except ApplicationError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Service saved."))
+            return redirect("appointments:staff_settings")
+    return render(
+        request, "appointments/staff_service_edit.html", {"service": service, "form": form}
     )
 
 

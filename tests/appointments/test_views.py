@@ -265,3 +265,53 @@ def test_the_feed_respects_each_services_minimum_notice(in_mission_a, client_a):
     first = slot_next_available(service=service)
     assert dt.datetime.fromisoformat(row["next_bookable"]) == first.starts_at
     assert first.starts_at >= dt.datetime.now(dt.UTC) + dt.timedelta(hours=48)
+
+
+def test_a_mission_admin_edits_a_service_hours_and_closes_a_day(
+    catalogue, citizen, client_a, mission_a
+):
+    from appointments.models import Closure, OpeningHours
+    from tests.conftest import make_staff
+
+    booking = services.booking_create(
+        slot_id=first_free_slot(catalogue, skip=10).pk, service=catalogue, persons=[person()],
+        user=citizen, language="en", acting_user=citizen,
+    )  # fmt: skip
+    admin = make_staff(mission_a, "mission_admin")
+    login_with_second_factor(client_a, admin)
+    assert client_a.get("/staff/appointments/settings/").status_code == 200
+    # when the admin shortens the horizon
+    page = client_a.get("/staff/appointments/settings/service/passport/").content.decode()
+    assert 'name="horizon_days"' in page
+    data = {
+        "name": "Passport application", "duration_minutes": 30, "buffer_minutes": 0,
+        "max_persons": 3, "horizon_days": 30, "min_notice_hours": 1, "cancel_cutoff_hours": 2,
+        "release_mode": "open", "release_lead_days": 14, "release_time": "08:00",
+        "is_active": "on",
+    }  # fmt: skip
+    assert client_a.post("/staff/appointments/settings/service/passport/", data).status_code == 302
+    catalogue.refresh_from_db()
+    assert catalogue.horizon_days == 30
+    assert catalogue.history.first().history_user_id == admin.pk
+    # and sets Saturday's hours, and closes the day of the booking
+    client_a.post(
+        "/staff/appointments/settings/",
+        {"action": "hours", "hours-weekday": "5", "hours-spans": "10:00-11:00"},
+    )
+    assert list(OpeningHours.objects.filter(weekday=5).values_list("opens", flat=True)) == [
+        dt.time(10)
+    ]
+    day = booking.slot.starts_at.astimezone(dt.UTC).date().isoformat()
+    client_a.post(
+        "/staff/appointments/settings/",
+        {"action": "closure", "closure-date": day, "closure-kind": "emergency",
+         "closure-reason": "Power cut"},
+    )  # fmt: skip
+    assert Closure.objects.filter(reason="Power cut").exists()
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED_BY_MISSION
+
+
+def test_officers_cannot_open_the_settings(client_a, officer_a, catalogue):
+    login_with_second_factor(client_a, officer_a)
+    assert client_a.get("/staff/appointments/settings/").status_code == 404
