@@ -182,6 +182,10 @@ class Waiver(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.category_code} {self.amount_minor} {self.currency}"
 
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
 
 class PaymentMethod(models.TextChoices):
     CASH = "cash", _("Cash")

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from consulate.errors import ApplicationError
@@ -43,6 +43,10 @@ DEBIT_ACCOUNT: dict[str, str] = {
     PaymentMethod.CARD: AccountKind.CARD_CLEARING,
     PaymentMethod.BANK_TRANSFER: AccountKind.BANK,
 }
+
+
+def _lang() -> str:
+    return translation.get_language() or "en"
 
 
 def receipt_prefix(mission: Mission) -> str:
@@ -107,14 +111,17 @@ def _payment_new(
             if locked.status == AssessmentStatus.CANCELLED
             else _("Nothing is left to pay on this case."),
         )
-    outstanding = assessment_balance(assessment=locked).outstanding
+    balance = assessment_balance(assessment=locked)
+    outstanding = balance.outstanding
     if amount > outstanding:
-        raise ApplicationError(
-            FeeError.OVERPAYMENT,
-            _("That is more than is due (%(due)s). Overpayments are refused.")
-            % {"due": outstanding.format("en")},
-            field="amount",
-        )
+        message = _("That is more than is due (%(due)s). Overpayments are refused.") % {
+            "due": outstanding.format(_lang())
+        }
+        if balance.reserved:
+            message += " " + _(
+                "A card or bank payment of %(amount)s is in progress for this case."
+            ) % {"amount": balance.reserved.format(_lang())}
+        raise ApplicationError(FeeError.OVERPAYMENT, message, field="amount")
     rate = locked.lines.order_by("id").values_list("rate", flat=True).first()
     if rate is None:
         raise ApplicationError(FeeError.NO_FEE, _("This case has no fees to pay."))
@@ -416,7 +423,7 @@ def payment_bank_match(
             raise ApplicationError(
                 FeeError.BANK_MISMATCH,
                 _("The transfer is for %(got)s but %(want)s is expected.")
-                % {"got": amount.format("en"), "want": payment.amount.format("en")},
+                % {"got": amount.format(_lang()), "want": payment.amount.format(_lang())},
             )
         _succeed(payment=payment, mission=mission, acting_user=acting_user, roll_forward=True)
     return payment

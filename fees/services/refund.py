@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from consulate.errors import ApplicationError
@@ -61,7 +61,7 @@ def credit_note_request(
             raise ApplicationError(
                 FeeError.NOTHING_TO_REFUND,
                 _("At most %(left)s of this receipt can still be refunded.")
-                % {"left": left.format("en")},
+                % {"left": left.format(translation.get_language() or "en")},
                 field="amount",
             )
         base = receipt.base_amount_minor * amount.amount_minor // receipt.amount_minor
