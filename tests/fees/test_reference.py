@@ -118,3 +118,23 @@ def test_hq_admin_publishes_a_new_version_and_explains_a_bad_one(client_hq, db):
     )
     assert good.status_code == 302
     assert FeeScheduleEntry.objects.filter(service="visa", nationality="").count() == 2
+
+
+def test_the_demo_seed_is_idempotent(db):
+    import io
+
+    from fees.demo import seed_demo, seed_reference
+
+    # the fixture already seeded once; a second run creates nothing and says nothing
+    assert set(seed_reference().values()) == {0}
+    out = io.StringIO()
+    seed_demo(stdout=out)
+    assert out.getvalue() == ""
+    assert FeeScheduleEntry.objects.count() == 8
+    assert set(ExchangeRate.objects.values_list("currency", flat=True)) == {
+        "JPY",
+        "KWD",
+        "USD",
+        "GBP",
+        "AUD",
+    }
