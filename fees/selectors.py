@@ -81,6 +81,40 @@ def assessment_list_recent(*, limit: int = 50) -> QuerySet[Assessment]:
     return Assessment.objects.order_by("-created_at", "-id")[:limit]
 
 
+def fee_line_list(*, assessment: Assessment) -> list[FeeLine]:
+    return list(
+        FeeLine.objects.filter(assessment=assessment).prefetch_related("waivers").order_by("id")
+    )
+
+
+def fee_line_get(*, assessment: Assessment, pk: int) -> FeeLine:
+    line = FeeLine.objects.filter(assessment=assessment, pk=pk).first()
+    if line is None:
+        raise Http404
+    return line
+
+
+def waiver_get(*, pk: int) -> Waiver:
+    waiver = Waiver.objects.select_related("line").filter(pk=pk).first()
+    if waiver is None:
+        raise Http404
+    return waiver
+
+
+def credit_note_get(*, pk: int) -> CreditNote:
+    note = CreditNote.objects.select_related("receipt__payment").filter(pk=pk).first()
+    if note is None:
+        raise Http404
+    return note
+
+
+def receipt_get_for_payer(*, assessment: Assessment, pk: int) -> Receipt:
+    receipt = Receipt.objects.filter(pk=pk, payment__assessment=assessment).first()
+    if receipt is None:
+        raise Http404
+    return receipt
+
+
 def receipt_get(*, pk: int) -> Receipt:
     receipt = Receipt.objects.select_related("payment__assessment").filter(pk=pk).first()
     if receipt is None:

@@ -24,7 +24,7 @@ from missions.selectors import staff_access_mission
 
 from . import selectors
 from .forms import CounterForm, WaiverForm, parse_amount
-from .models import CreditNote, FeeLine, Receipt, Waiver
+from .models import Receipt
 from .money import Money
 from .pdf import receipt_pdf
 from .providers.test_provider import TestProvider, event_body, sign
@@ -93,7 +93,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     roles = _staff(request)
     assessment = selectors.assessment_get(pk=pk)
     balance = selectors.assessment_balance(assessment=assessment)
-    lines = list(FeeLine.objects.filter(assessment=assessment).prefetch_related("waivers"))
+    lines = selectors.fee_line_list(assessment=assessment)
     waiver_form = WaiverForm()
     category_field: django_forms.ChoiceField = waiver_form.fields["category"]  # type: ignore[assignment]
     category_field.choices = [(c.code, c.name) for c in exemption_category_list_active()]
@@ -161,9 +161,10 @@ def assessment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def waiver_request(request: HttpRequest, pk: int) -> HttpResponse:
     _staff(request)
     assessment = selectors.assessment_get(pk=pk)
-    line = FeeLine.objects.filter(assessment=assessment, pk=request.POST.get("line") or 0).first()
-    if line is None:
-        raise Http404
+    line_pk = request.POST.get("line", "")
+    line = selectors.fee_line_get(
+        assessment=assessment, pk=int(line_pk) if line_pk.isdigit() else 0
+    )
     age = request.POST.get("applicant_age", "").strip()
     try:
         assessment_services.waiver_request(
@@ -192,9 +193,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
 @require_POST
 def waiver_decide(request: HttpRequest, pk: int) -> HttpResponse:
     _staff(request)
-    waiver = Waiver.objects.filter(pk=pk).first()
-    if waiver is None:
-        raise Http404
+    waiver = selectors.waiver_get(pk=pk)
     try:
         assessment_services.waiver_decide(
             waiver=waiver,
@@ -256,9 +255,7 @@ def credit_note_request(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def credit_note_decide(request: HttpRequest, pk: int) -> HttpResponse:
     _staff(request)
-    note = CreditNote.objects.select_related("receipt__payment").filter(pk=pk).first()
-    if note is None:
-        raise Http404
+    note = selectors.credit_note_get(pk=pk)
     try:
         note = refund_services.credit_note_decide(
             note=note,
@@ -438,10 +435,9 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
 
 def pay_receipt(request: HttpRequest, token: str, pk: int) -> HttpResponse:
     assessment = selectors.assessment_get_by_token(token=token)
-    receipt = Receipt.objects.filter(pk=pk, payment__assessment=assessment).first()
-    if receipt is None:
-        raise Http404
-    return _pdf_response(receipt, _mission(request))
+    return _pdf_response(
+        selectors.receipt_get_for_payer(assessment=assessment, pk=pk), _mission(request)
+    )
 
 
 # --- the built-in test provider ----------------------------------------------------------------

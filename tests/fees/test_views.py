@@ -191,3 +191,35 @@ def test_the_report_costs_the_same_queries_however_many_days_and_payments(
 
 def test_a_pay_link_that_does_not_exist_is_404(client_a):
     assert client_a.get("/pay/not-a-token/").status_code == 404
+
+
+def test_a_waiver_is_asked_for_and_approved_through_the_pages(
+    client_a, mission_a, cashier_a, consul_a
+):
+    from fees.models import Waiver
+
+    with schema_context(mission_a.schema_name):
+        assessment = assess(mission_a, cashier_a)
+        line = assessment.lines.get()
+    login(client_a, cashier_a)
+    response = client_a.post(
+        f"/fees/assessments/{assessment.pk}/waiver/",
+        {"line": line.pk, "category": "child-under-6", "reason": "Newborn", "applicant_age": "0"},
+        follow=True,
+    )
+    assert "a consul must approve" in response.content.decode()
+    with schema_context(mission_a.schema_name):
+        waiver = Waiver.objects.get()
+    # the cashier cannot approve it; the consul can
+    client_a.post(f"/fees/waivers/{waiver.pk}/decide/", {"decision": "approve"})
+    with schema_context(mission_a.schema_name):
+        assert Waiver.objects.get().status == "requested"
+    client_a.logout()
+    login(client_a, consul_a)
+    page = client_a.get("/fees/approvals/").content.decode()
+    assert "Newborn" in page
+    client_a.post(f"/fees/waivers/{waiver.pk}/decide/", {"decision": "approve"})
+    with schema_context(mission_a.schema_name):
+        assert Waiver.objects.get().status == "approved"
+        assessment.refresh_from_db()
+        assert assessment.status == "settled"
