@@ -478,7 +478,7 @@ def staff_service_edit(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def staff_day_sheet(request: HttpRequest) -> HttpResponse:
     mission = _mission(request)
-    staff_access_mission(user=request.user, mission=mission, roles=STAFF_ROLES)  # type: ignore[arg-type]
+    roles = staff_access_mission(user=request.user, mission=mission, roles=STAFF_ROLES)  # type: ignore[arg-type]
     zone = mission_zone(mission)
     today = timezone.now().astimezone(zone).date()
     day = DayForm.initial_day(request.GET.get("day"), today)
@@ -544,5 +544,6 @@ def staff_day_sheet(request: HttpRequest) -> HttpResponse:
             "queue": list(selectors.queue_waiting()),
             "zone": zone,
             "now": timezone.now(),
+            "is_admin": bool(roles & (ADMIN_ROLES | {"hq_admin"})),
         },
     )
