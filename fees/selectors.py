@@ -219,7 +219,11 @@ def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
         status=ApprovalStatus.APPROVED, line__assessment__assessed_on__range=(date_from, date_to)
     ).select_related("line__assessment"):
         line = waiver.line
-        base = line.base_amount_minor * waiver.amount_minor // max(line.amount_minor, 1)
+        base = (
+            Money(line.base_amount_minor, line.base_currency)
+            .allocate([waiver.amount_minor, max(line.amount_minor - waiver.amount_minor, 0)])[0]
+            .amount_minor
+        )
         add(
             line.assessment.assessed_on,
             "assessed",

@@ -31,6 +31,21 @@ def _refundable(receipt: Receipt) -> Money:
     return Money(receipt.amount_minor - (taken or 0), receipt.currency)
 
 
+def _base_share(*, receipt: Receipt, amount: Money, left: Money) -> int:
+    """The base-currency part of a refund: proportional to the receipt, and whatever is left
+    of the receipt's base amount when the refund takes the rest, so that refunds of a whole
+    receipt in parts add up to exactly its base amount."""
+    if amount == left:
+        taken = CreditNote.objects.filter(
+            receipt=receipt, status__in=[ApprovalStatus.REQUESTED, ApprovalStatus.APPROVED]
+        ).aggregate(t=Sum("base_amount_minor"))["t"]
+        return receipt.base_amount_minor - (taken or 0)
+    share = Money(receipt.base_amount_minor, receipt.base_currency).allocate(
+        [amount.amount_minor, receipt.amount_minor - amount.amount_minor]
+    )[0]
+    return share.amount_minor
+
+
 def credit_note_request(
     *, receipt: Receipt, amount: Money, reason: str, acting_user: Any, mission: Mission
 ) -> CreditNote:
@@ -64,7 +79,7 @@ def credit_note_request(
                 % {"left": left.format(translation.get_language() or "en")},
                 field="amount",
             )
-        base = receipt.base_amount_minor * amount.amount_minor // receipt.amount_minor
+        base = _base_share(receipt=receipt, amount=amount, left=left)
         note = CreditNote(
             receipt=receipt,
             amount_minor=amount.amount_minor,

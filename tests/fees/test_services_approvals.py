@@ -124,3 +124,26 @@ def test_a_decided_credit_note_never_changes(in_mission_a, cashier_a, consul_a):
     with pytest.raises(DatabaseError, match="never changed"), transaction.atomic():
         connection.cursor().execute("UPDATE fees_creditnote SET amount_minor = 1")
     assert CreditNote.objects.get().amount_minor == 100
+
+
+def test_refunds_of_a_whole_receipt_in_parts_add_up_to_its_base_amount(
+    in_mission_b, cashier_b, consul_b
+):
+    # given a 16,400 JPY receipt worth 95.16 EUR
+    assessment = assess(in_mission_b, cashier_b)
+    pay_cash(in_mission_b, assessment, cashier_b)
+    receipt = Receipt.objects.get()
+    # when it is refunded in three parts
+    for part in (5000, 3333, 8067):
+        note = credit_note_request(
+            receipt=receipt,
+            amount=Money(part, "JPY"),
+            reason="split refund",
+            acting_user=cashier_b,
+            mission=in_mission_b,
+        )
+        credit_note_decide(note=note, approve=True, acting_user=consul_b, mission=in_mission_b)
+    # then the credit notes add up to the receipt in both currencies
+    notes = CreditNote.objects.filter(receipt=receipt)
+    assert sum(n.amount_minor for n in notes) == receipt.amount_minor
+    assert sum(n.base_amount_minor for n in notes) == receipt.base_amount_minor
