@@ -257,7 +257,8 @@ def slot_generate(
     days: int | None = None,
 ) -> int:
     """Create the service's slots from `start` (the mission's today) over its horizon. Existing
-    slots are left alone, so it runs as often as one likes. Returns the number created.
+    slots are left alone, so it runs as often as one likes. Returns the number of slot times
+    offered to the database (existing ones are skipped by the unique constraint).
 
     Capacity of a slot = the counters serving the service that are open for its whole span and
     not absent that day. Closed days get no slots. The number of queries does not depend on the
@@ -267,6 +268,8 @@ def slot_generate(
     start = start or timezone.now().astimezone(zone).date()
     days = service.horizon_days + 1 if days is None else days
     dates = [start + dt.timedelta(days=offset) for offset in range(days)]
+    if not dates:
+        return 0
     with transaction.atomic():
         _closures_import(years={d.year for d in dates}, acting_user=acting_user)
         closures = Closure.objects.filter(date__gte=dates[0], date__lte=dates[-1])

@@ -33,7 +33,9 @@ BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 def build_catalogue(*, counters: int = 2, start: dt.date | None = None, days: int = 14, **rules):  # type: ignore[no-untyped-def]
     """Counters, every-day hours 09:00–12:00 and one service with slots, in the current schema."""
     desks = [
-        services.counter_create(name=f"Desk {n}", acting_user=None) for n in range(1, counters + 1)
+        Counter.objects.filter(name=f"Desk {n}").first()
+        or services.counter_create(name=f"Desk {n}", acting_user=None)
+        for n in range(1, counters + 1)
     ]
     for weekday in range(7):
         services.opening_hours_set(
