@@ -401,6 +401,7 @@ class AccountKind(models.TextChoices):
     REFUNDS = "refunds", _("Refunds")
     CASH_OVER_SHORT = "cash_over_short", _("Cash over and short")
     DUE_TO_HQ = "due_to_hq", _("Due to HQ")
+    REMITTED = "remitted", _("Fees owed to HQ (recognised by monthly statement)")
 
 
 class Account(models.Model):
@@ -525,6 +526,35 @@ class DrawerCount(TimeStampedModel):
     @property
     def difference(self) -> Money:
         return Money(self.difference_minor, self.currency)
+
+
+class Remittance(TimeStampedModel):
+    """A month's statement recorded as owed to HQ: posted once, never changed."""
+
+    month = models.DateField(unique=True)  # the first day of the month
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    base_amount_minor = models.BigIntegerField()
+    base_currency = models.CharField(max_length=3)
+    recorded_by_id = models.BigIntegerField()
+
+    history = history_records()
+
+    objects: ClassVar[models.Manager[Remittance]]
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+    @property
+    def base_amount(self) -> Money:
+        return Money(self.base_amount_minor, self.base_currency)
 
 
 class WebhookEvent(models.Model):

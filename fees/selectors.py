@@ -23,6 +23,7 @@ from .models import (
     Payment,
     PaymentStatus,
     Receipt,
+    Remittance,
     Waiver,
 )
 from .money import Money
@@ -273,6 +274,10 @@ def report_totals(rows: list[ReportRow], section: str) -> tuple[Money, Money] | 
         base[r.base_currency] += r.base_amount_minor
     (lc, la), (bc, ba) = next(iter(local.items())), next(iter(base.items()))
     return Money(la, lc), Money(ba, bc)
+
+
+def remittance_get(*, month: dt.date) -> Remittance | None:
+    return Remittance.objects.filter(month=month.replace(day=1)).first()
 
 
 @dataclasses.dataclass

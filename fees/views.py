@@ -34,6 +34,7 @@ from .services import assessment as assessment_services
 from .services import day_close as day_close_services
 from .services import payment as payment_services
 from .services import refund as refund_services
+from .services import remittance as remittance_services
 from .services.common import mission_today
 
 STAFF = {"officer", "cashier", "consul", "mission_admin"}
@@ -396,7 +397,29 @@ def remittance(request: HttpRequest) -> HttpResponseBase:
     )
     if request.GET.get("format") == "csv":
         return _csv(f"remittance-{mission.code}-{month:%Y-%m}.csv", statement.rows)
-    return render(request, "fees/remittance.html", {"statement": statement})
+    if request.method == "POST":
+        try:
+            remittance_services.remittance_record(
+                mission=mission,
+                month=month,
+                acting_user=request.user,
+                base_currency=settings.CONSULATE_BASE_CURRENCY,
+            )
+        except ApplicationError as error:
+            _fail(request, error)
+        else:
+            messages.success(request, _("The statement is recorded as owed to HQ."))
+        return redirect(f"{reverse('fees:remittance')}?month={month:%Y-%m}")
+    return render(
+        request,
+        "fees/remittance.html",
+        {
+            "statement": statement,
+            "recorded": selectors.remittance_get(month=month),
+            "month_over": month < mission_today(mission).replace(day=1),
+            "previous": (month - dt.timedelta(days=1)).replace(day=1),
+        },
+    )
 
 
 # --- the payer's side -------------------------------------------------------------------------
