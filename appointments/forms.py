@@ -7,7 +7,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import WEEKDAY_NAMES, ClosureKind, Counter, ReleaseMode
+from .models import WEEKDAY_NAMES, ClosureKind, Counter, ReleaseMode, Service
 from .services import PersonInput
 
 
@@ -115,3 +115,41 @@ class OpeningHoursForm(forms.Form):
                 ) from error
             result.append((opens, closes))
         return result
+
+
+class CounterForm(forms.Form):
+    name = forms.CharField(label=_("Counter name"), max_length=50)
+
+
+class NewServiceForm(forms.Form):
+    code = forms.SlugField(
+        label=_("Code"), max_length=40, help_text=_("Short, in the address: such as apostille.")
+    )
+    name = forms.CharField(label=_("Name"), max_length=120)
+    counters = forms.ModelMultipleChoiceField(
+        label=_("Counters that serve it"),
+        queryset=Counter.objects.filter(is_active=True),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class LotteryRoundForm(forms.Form):
+    service = forms.ModelChoiceField(
+        label=_("Service"), queryset=Service.objects.filter(release_mode=ReleaseMode.LOTTERY)
+    )
+    period_start = forms.DateField(
+        label=_("Appointments from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_end = forms.DateField(
+        label=_("Appointments until"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    window_opens_at = forms.DateTimeField(
+        label=_("Registration opens"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=_("Mission time."),
+    )
+    window_closes_at = forms.DateTimeField(
+        label=_("Registration closes"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=_("Mission time. The draw runs within minutes after this."),
+    )

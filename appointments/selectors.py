@@ -17,6 +17,7 @@ from . import calendar
 from .models import (
     Booking,
     Closure,
+    Counter,
     LotteryRound,
     LotteryStatus,
     OpeningHours,
@@ -44,6 +45,10 @@ def service_get(*, code: str) -> Service:
     if service is None:
         raise Http404
     return service
+
+
+def counter_list() -> QuerySet[Counter]:
+    return Counter.objects.order_by("name")
 
 
 def opening_hours_list() -> QuerySet[OpeningHours]:

@@ -23,7 +23,10 @@ from . import documents, lottery, selectors, services
 from .forms import (
     CheckInForm,
     ClosureForm,
+    CounterForm,
     DayForm,
+    LotteryRoundForm,
+    NewServiceForm,
     OpeningHoursForm,
     PersonForm,
     PersonFormSet,
@@ -405,6 +408,9 @@ def staff_settings(request: HttpRequest) -> HttpResponse:
     user = request.user
     hours_form = OpeningHoursForm(prefix="hours")
     closure_form = ClosureForm(prefix="closure")
+    counter_form = CounterForm(prefix="counter")
+    service_form = NewServiceForm(prefix="service")
+    lottery_form = LotteryRoundForm(prefix="lottery")
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -433,6 +439,48 @@ def staff_settings(request: HttpRequest) -> HttpResponse:
                         ),
                     )
                     return redirect("appointments:staff_settings")
+            elif action == "counter":
+                counter_form = CounterForm(request.POST, prefix="counter")
+                if counter_form.is_valid():
+                    services.counter_create(
+                        name=counter_form.cleaned_data["name"],
+                        acting_user=user,  # type: ignore[arg-type]
+                    )
+                    messages.success(request, _("Counter added."))
+                    return redirect("appointments:staff_settings")
+            elif action == "service":
+                service_form = NewServiceForm(request.POST, prefix="service")
+                if service_form.is_valid():
+                    new = services.service_create(
+                        code=service_form.cleaned_data["code"],
+                        name=service_form.cleaned_data["name"],
+                        counters=list(service_form.cleaned_data["counters"]),
+                        acting_user=user,  # type: ignore[arg-type]
+                    )
+                    messages.success(request, _("Service added. Check its settings."))
+                    return redirect("appointments:staff_service_edit", code=new.code)
+            elif action == "lottery":
+                lottery_form = LotteryRoundForm(request.POST, prefix="lottery")
+                if lottery_form.is_valid():
+                    data = lottery_form.cleaned_data
+                    zone = mission_zone(mission)
+                    services.lottery_round_create(
+                        service=data["service"],
+                        period_start=data["period_start"],
+                        period_end=data["period_end"],
+                        # the form's times are wall-clock times at the mission
+                        window_opens_at=data["window_opens_at"]
+                        .replace(tzinfo=None)
+                        .replace(tzinfo=zone),
+                        window_closes_at=data["window_closes_at"]
+                        .replace(tzinfo=None)
+                        .replace(tzinfo=zone),
+                        acting_user=user,  # type: ignore[arg-type]
+                    )
+                    messages.success(
+                        request, _("Draw opened. Its seed commitment is published on its page.")
+                    )
+                    return redirect("appointments:staff_settings")
             elif action == "generate":
                 for service in selectors.service_list_offered():
                     services.slot_generate(service=service, acting_user=user)  # type: ignore[arg-type]
@@ -449,6 +497,11 @@ def staff_settings(request: HttpRequest) -> HttpResponse:
             "closures": selectors.closure_list_upcoming(mission=mission),
             "hours_form": hours_form,
             "closure_form": closure_form,
+            "counter_form": counter_form,
+            "service_form": service_form,
+            "lottery_form": lottery_form,
+            "counters": selectors.counter_list(),
+            "rounds": selectors.lottery_round_list_public()[:10],
         },
     )
 

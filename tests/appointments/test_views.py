@@ -315,3 +315,34 @@ def test_a_mission_admin_edits_a_service_hours_and_closes_a_day(
 def test_officers_cannot_open_the_settings(client_a, officer_a, catalogue):
     login_with_second_factor(client_a, officer_a)
     assert client_a.get("/staff/appointments/settings/").status_code == 404
+
+
+def test_a_mission_admin_adds_a_counter_a_service_and_opens_a_draw(in_mission_a, client_a):
+    from appointments.models import Counter, LotteryRound, Service
+    from tests.conftest import make_staff
+
+    admin = make_staff(in_mission_a, "mission_admin")
+    login_with_second_factor(client_a, admin)
+    client_a.post("/staff/appointments/settings/", {"action": "counter", "counter-name": "Desk A"})
+    desk = Counter.objects.get(name="Desk A")
+    response = client_a.post(
+        "/staff/appointments/settings/",
+        {"action": "service", "service-code": "apostille", "service-name": "Apostille",
+         "service-counters": [desk.pk]},
+    )  # fmt: skip
+    assert response["Location"].endswith("/staff/appointments/settings/service/apostille/")
+    service = Service.objects.get(code="apostille")
+    services.service_update(service=service, release_mode="lottery", acting_user=admin)
+    today = dt.datetime.now(dt.UTC).date()
+    start = (today + dt.timedelta(days=20)).isoformat()
+    closes = f"{(today + dt.timedelta(days=5)).isoformat()}T18:00"
+    client_a.post(
+        "/staff/appointments/settings/",
+        {"action": "lottery", "lottery-service": service.pk, "lottery-period_start": start,
+         "lottery-period_end": start, "lottery-window_opens_at": "2026-11-01T09:00",
+         "lottery-window_closes_at": closes},
+    )  # fmt: skip
+    lottery_round = LotteryRound.objects.get(service=service)
+    # the times typed are Berlin wall-clock times
+    assert lottery_round.window_opens_at == dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
+    assert len(lottery_round.seed_commitment) == 64
