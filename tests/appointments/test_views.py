@@ -346,3 +346,29 @@ def test_a_mission_admin_adds_a_counter_a_service_and_opens_a_draw(in_mission_a,
     # the times typed are Berlin wall-clock times
     assert lottery_round.window_opens_at == dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
     assert len(lottery_round.seed_commitment) == 64
+
+
+def test_the_check_in_api_is_for_staff_and_scoped_to_the_mission(
+    catalogue, citizen, client_a, officer_a, officer_b, mission_b
+):
+    booking = services.booking_create(
+        slot_id=first_free_slot(catalogue).pk, service=catalogue, persons=[person()],
+        user=citizen, language="en", acting_user=citizen,
+    )  # fmt: skip
+    from django.utils import timezone
+
+    Slot.objects.filter(pk=booking.slot_id).update(
+        starts_at=timezone.now() + dt.timedelta(minutes=2),
+        ends_at=timezone.now() + dt.timedelta(minutes=32),
+    )
+    # a citizen, and an officer of another mission, get 404
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    body = {"reference": booking.reference}
+    assert client_a.post("/api/v1/appointments/check-in/", body).status_code == 404
+    login_with_second_factor(client_a, officer_b)
+    assert client_a.post("/api/v1/appointments/check-in/", body).status_code == 404
+    # the mission's officer checks in
+    login_with_second_factor(client_a, officer_a)
+    response = client_a.post("/api/v1/appointments/check-in/", body)
+    assert response.status_code == 200
+    assert response.json()["queue_number"] == 1
