@@ -80,7 +80,9 @@ class ServiceForm(forms.Form):
 
 class ClosureForm(forms.Form):
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
-    kind = forms.ChoiceField(label=_("Kind"), choices=ClosureKind.choices)
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=ClosureKind.choices, initial=ClosureKind.AD_HOC
+    )
     reason = forms.CharField(label=_("Reason"), max_length=200)
     counter = forms.ModelChoiceField(
         label=_("Counter"),
