@@ -11,22 +11,27 @@ each blob is what lets reads carry on during a key rotation: every old key stays
 
 Key caching: unwrapped data keys are cached per process by (schema, key id), which is safe only
 for keys that are committed, because key ids are numbered per schema and a rolled-back rotation
-would hand its id to the next one. So a key loaded inside a transaction is cached only when that
-transaction commits. The active key id is cached for ACTIVE_KEY_TTL seconds; another process may
-keep encrypting under the previous key for that long after a rotation, which is harmless (the old
-key still decrypts) and is why `mission_reencrypt` can be run again to sweep up.
+would hand its id to the next one. So a key row younger than SETTLED_AFTER that is loaded inside
+a transaction is cached only when that transaction commits; an older one (committed long ago:
+rotations are short) is cached at once. The active key id is cached for ACTIVE_KEY_TTL
+seconds; another process may keep encrypting under the previous key for that long after a
+rotation, which is harmless (the old key still decrypts) and is why `mission_reencrypt` can
+be run again to sweep up.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import struct
 import threading
 import time
+from collections.abc import Callable
 
 from Crypto.Cipher import AES
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from .keys import NONCE_BYTES, TAG_BYTES, unwrap
 from .models import DataKey
@@ -63,9 +68,21 @@ def clear_key_cache(schema_name: str | None = None) -> None:
             del _data_keys[cached]
 
 
-def _on_commit(callback: object) -> None:
-    # Outside a transaction Django runs the callback at once; inside, only if it commits.
-    transaction.on_commit(callback)  # type: ignore[arg-type]
+# A key row older than this was committed long ago (rotations are short transactions), so it
+# can be cached at once; a younger one may belong to a rotation that still rolls back.
+SETTLED_AFTER = dt.timedelta(minutes=5)
+
+
+def _remember(created_at: dt.datetime, callback: Callable[[], None]) -> None:
+    """Cache now if the key row is settled; else only if the current transaction commits.
+
+    Without the first case every request transaction paid a query per encrypted value
+    (keys read inside a transaction were never cached until it committed)."""
+    if created_at < timezone.now() - SETTLED_AFTER:
+        callback()
+    else:
+        # Outside a transaction Django runs the callback at once; inside, only if it commits.
+        transaction.on_commit(callback)
 
 
 def _check_schema(schema_name: str) -> None:
@@ -87,20 +104,20 @@ def _active_key(schema_name: str) -> tuple[int, bytes]:
     # One query for both the id and the key: inside a transaction nothing is cached yet.
     row = (
         DataKey.objects.filter(schema_name=schema_name, is_active=True)
-        .values_list("key_id", "wrapped_key")
+        .values_list("key_id", "wrapped_key", "created_at")
         .first()
     )
     if row is None:
         raise EncryptionError(f"schema {schema_name!r} has no active data key")
-    key_id, wrapped = row
-    key = _unwrap(schema_name, key_id, bytes(wrapped))
+    key_id, wrapped, created_at = row
+    key = _unwrap(schema_name, key_id, bytes(wrapped), created_at)
     expires = time.monotonic() + ACTIVE_KEY_TTL
 
     def remember() -> None:
         with _lock:
             _active_key_ids[schema_name] = (key_id, expires)
 
-    _on_commit(remember)
+    _remember(created_at, remember)
     return key_id, key
 
 
@@ -108,17 +125,17 @@ def _data_key(schema_name: str, key_id: int) -> bytes:
     cached = _data_keys.get((schema_name, key_id))
     if cached is not None:
         return cached
-    wrapped = (
+    row = (
         DataKey.objects.filter(schema_name=schema_name, key_id=key_id)
-        .values_list("wrapped_key", flat=True)
+        .values_list("wrapped_key", "created_at")
         .first()
     )
-    if wrapped is None:
+    if row is None:
         raise DecryptionError(f"schema {schema_name!r} has no data key {key_id}")
-    return _unwrap(schema_name, key_id, bytes(wrapped))
+    return _unwrap(schema_name, key_id, bytes(row[0]), row[1])
 
 
-def _unwrap(schema_name: str, key_id: int, wrapped: bytes) -> bytes:
+def _unwrap(schema_name: str, key_id: int, wrapped: bytes, created_at: dt.datetime) -> bytes:
     try:
         key = unwrap(wrapped, schema_name=schema_name, key_id=key_id)
     except ValueError as error:
@@ -130,7 +147,7 @@ def _unwrap(schema_name: str, key_id: int, wrapped: bytes) -> bytes:
         with _lock:
             _data_keys[(schema_name, key_id)] = key
 
-    _on_commit(remember)
+    _remember(created_at, remember)
     return key
 
 
