@@ -33,20 +33,30 @@ BETA = MissionParams(
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+def django_db_setup(request, django_test_environment, django_db_blocker):  # type: ignore[no-untyped-def]
+    """Replaces pytest-django's: it creates the test database only when a collected test
+    carries its django_db mark, so a run of `committed_db` tests alone would have worked on
+    the developer's own database. Here it is created for every run."""
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        databases = setup_databases(
+            verbosity=request.config.option.verbose, interactive=False, aliases={"default"}
+        )
         call_command("migrate_all", verbosity=0)
         for params in (ALPHA, BETA):
             if not Mission.objects.filter(code=params["code"]).exists():
                 mission_create(acting_user=None, **params)
     yield
-    # Threads and live servers may leave connections open; the test database can only be
-    # dropped once they are gone.
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    with django_db_blocker.unblock():
+        # Threads and live servers may leave connections open; the test database can only be
+        # dropped once they are gone.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        teardown_databases(databases, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(autouse=True)
@@ -123,6 +133,7 @@ def hq_analyst(db) -> User:  # type: ignore[no-untyped-def]
 def committed_db(django_db_setup, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """Autocommit database access for the whole test; the test cleans up what it creates."""
     with django_db_blocker.unblock():
+        assert connection.settings_dict["NAME"].startswith("test_"), "not the test database"
         yield
     connection.set_schema_to_public()
 
