@@ -18,11 +18,10 @@ from appointments.services import PersonInput
 # stopped when this package's tests end (two Playwright sessions cannot be open at once, and
 # tests/browser starts its own).
 from tests.browser.conftest import (  # noqa: F401
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _require_chromium,
     page,
     phone_page,
+    running_chromium,
+    running_live_server,
     screenshot,
     url,
 )
@@ -59,34 +58,14 @@ def build_catalogue(*, counters: int = 2, start: dt.date | None = None, days: in
 
 @pytest.fixture(scope="package")
 def live_server_url(django_db_setup):  # type: ignore[no-untyped-def]
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.core.management import call_command
-    from django.test.testcases import LiveServerThread
-
-    _require_chromium()
-    call_command("compile_catalogues", verbosity=0)
-    server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
-    server.daemon = True
-    server.start()
-    server.is_ready.wait()
-    if server.error:
-        raise server.error
-    try:
-        yield f"http://localhost:{server.port}"
-    finally:
-        server.terminate()
+    with running_live_server() as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="package")
 def browser(live_server_url):  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with running_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture(autouse=True)

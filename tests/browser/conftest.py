@@ -13,6 +13,7 @@ unless CONSULATE_SKIP_BROWSER=1 asks to skip them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -63,9 +64,10 @@ def _require_chromium() -> None:
         )
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup: Any) -> Iterator[str]:
-    """`http://localhost:<port>`: HQ. Missions are on `<code>.localhost:<port>`."""
+@contextlib.contextmanager
+def running_live_server() -> Iterator[str]:
+    """Serve the site from a thread on a free port; `http://localhost:<port>` is HQ and
+    `<code>.localhost:<port>` a mission. Shared by every package's browser fixtures."""
     _require_chromium()
     # .mo files are build products (gitignored); the Turkish pages need them.
     call_command("compile_catalogues", verbosity=0)
@@ -81,8 +83,9 @@ def live_server_url(django_db_setup: Any) -> Iterator[str]:
         server.terminate()
 
 
-@pytest.fixture(scope="session")
-def browser(live_server_url: str) -> Iterator[Any]:
+@contextlib.contextmanager
+def running_chromium() -> Iterator[Any]:
+    """Debian's chromium under Playwright. Only one Playwright session may be open at a time."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -91,6 +94,18 @@ def browser(live_server_url: str) -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup: Any) -> Iterator[str]:
+    with running_live_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser(live_server_url: str) -> Iterator[Any]:
+    with running_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture
