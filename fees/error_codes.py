@@ -20,3 +20,5 @@ class FeeError(enum.Enum):
     BAD_SIGNATURE = "bad_signature"
     BAD_EVENT = "bad_event"
     BANK_MISMATCH = "bank_mismatch"
+    BANK_TRANSACTION_REQUIRED = "bank_transaction_required"
+    VALUE_DATE_IN_FUTURE = "value_date_in_future"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -51,3 +53,61 @@ class WaiverForm(forms.Form):
     applicant_nationality = forms.CharField(
         label=_("Applicant's nationality"), required=False, max_length=2
     )
+
+
+_MAJOR_UNITS = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+class BankTransferForm(forms.Form):
+    """One line of the bank statement. The amount is typed in major units of the mission's
+    currency and parsed exactly to minor units: no sign, no exponent, no extra decimals."""
+
+    reference = forms.CharField(
+        label=_("Payer's reference"),
+        max_length=40,
+        help_text=_("The reference the payer quoted, as it appears on the statement."),
+    )
+    amount = forms.CharField(
+        label=_("Amount"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    value_date = forms.DateField(
+        label=_("Value date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    bank_transaction_id = forms.CharField(
+        label=_("Bank's transaction id"),
+        max_length=100,
+        help_text=_("Recording the same bank transaction twice posts it only once."),
+    )
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        digits = minor_units(currency)
+        self.fields["amount"].label = _("Amount in %(currency)s") % {"currency": currency}
+        self.fields["amount"].help_text = (
+            _("Whole %(currency)s only, for example 1500.") % {"currency": currency}
+            if digits == 0
+            else _("In %(currency)s with up to %(digits)s decimals, for example %(example)s.")
+            % {
+                "currency": currency,
+                "digits": digits,
+                "example": "12." + "5" * digits,
+            }
+        )
+
+    def clean_amount(self) -> Money:
+        text = self.cleaned_data["amount"].strip()
+        if not _MAJOR_UNITS.fullmatch(text):
+            raise forms.ValidationError(
+                _(
+                    "Enter the amount as digits with at most %(digits)s decimals, without a "
+                    "sign, currency or thousands separator."
+                )
+                % {"digits": minor_units(self.currency)}
+            )
+        amount = parse_amount(text, self.currency)
+        if amount.amount_minor <= 0:
+            raise forms.ValidationError(_("Enter an amount above zero."))
+        return amount

@@ -231,6 +231,9 @@ class Payment(TimeStampedModel):
     provider_ref = models.CharField(max_length=100, blank=True)
     checkout_url = models.CharField(max_length=1000, blank=True)
     bank_reference = models.CharField(max_length=40, blank=True)
+    # the bank's own id of the statement line that paid a transfer: one line posts once
+    bank_transaction_id = models.CharField(max_length=100, blank=True)
+    value_date = models.DateField(null=True)
     cashier_id = models.BigIntegerField(null=True)
     created_by_id = models.BigIntegerField(null=True)
     succeeded_at = models.DateTimeField(null=True)
@@ -257,6 +260,11 @@ class Payment(TimeStampedModel):
                 fields=["bank_reference"],
                 condition=~Q(bank_reference=""),
                 name="fees_payment_bank_reference_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["bank_transaction_id"],
+                condition=~Q(bank_transaction_id=""),
+                name="fees_payment_bank_transaction_unique",
             ),
             models.CheckConstraint(
                 condition=~Q(method="cash") | Q(cashier_id__isnull=False),

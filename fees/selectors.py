@@ -21,6 +21,7 @@ from .models import (
     FeeLine,
     LedgerEntry,
     Payment,
+    PaymentMethod,
     PaymentStatus,
     Receipt,
     Remittance,
@@ -80,6 +81,15 @@ def assessment_get_by_token(*, token: str) -> Assessment:
 
 def assessment_list_recent(*, limit: int = 50) -> QuerySet[Assessment]:
     return Assessment.objects.order_by("-created_at", "-id")[:limit]
+
+
+def payment_list_bank_pending(*, limit: int = 50) -> QuerySet[Payment]:
+    """Transfers the mission is waiting for, oldest first, with their assessment."""
+    return (
+        Payment.objects.filter(method=PaymentMethod.BANK_TRANSFER, status=PaymentStatus.PENDING)
+        .select_related("assessment")
+        .order_by("created_at", "id")[:limit]
+    )
 
 
 def fee_line_list(*, assessment: Assessment) -> list[FeeLine]:

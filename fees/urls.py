@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("fees/receipts/<int:pk>/pdf/", views.receipt_download, name="receipt_pdf"),
     path("fees/receipts/<int:pk>/refund/", views.credit_note_request, name="refund_request"),
     path("fees/credit-notes/<int:pk>/decide/", views.credit_note_decide, name="credit_note_decide"),
+    path("fees/bank-transfers/", views.bank_transfer, name="bank_transfer"),
     path("fees/day-close/", views.day_close, name="day_close"),
     path("fees/reports/", views.report, name="report"),
     path("fees/remittance/", views.remittance, name="remittance"),

@@ -23,7 +23,7 @@ from missions.models import Mission
 from missions.selectors import staff_access_mission
 
 from . import selectors
-from .forms import CounterForm, WaiverForm, parse_amount
+from .forms import BankTransferForm, CounterForm, WaiverForm, parse_amount
 from .models import Receipt
 from .money import Money
 from .pdf import receipt_pdf
@@ -38,6 +38,7 @@ from .services import remittance as remittance_services
 from .services.common import mission_today
 
 STAFF = {"officer", "cashier", "consul", "mission_admin"}
+BANK_ROLES = {"cashier", "consul", "mission_admin"}
 
 
 def _mission(request: HttpRequest) -> Mission:
@@ -326,6 +327,53 @@ def day_close(request: HttpRequest) -> HttpResponse:
                 for a, m in drawers
             ],
         },
+    )
+
+
+@login_required
+def bank_transfer(request: HttpRequest) -> HttpResponse:
+    """Record one incoming transfer from the bank statement; the service matches it."""
+    _staff(request, roles=BANK_ROLES)
+    mission = _mission(request)
+    form = BankTransferForm(request.POST or None, currency=mission.currency)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            payment, created = payment_services.payment_bank_match(
+                mission=mission,
+                reference=data["reference"],
+                amount=data["amount"],
+                bank_transaction_id=data["bank_transaction_id"],
+                value_date=data["value_date"],
+                acting_user=request.user,
+            )
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error.message))
+        else:
+            values = {
+                "amount": payment.amount.format(request.LANGUAGE_CODE),
+                "id": payment.bank_transaction_id,
+                "number": getattr(payment, "receipt", ""),
+            }
+            if created:
+                messages.success(
+                    request,
+                    _("Transfer %(id)s of %(amount)s recorded. Receipt %(number)s.") % values,
+                )
+            else:
+                messages.info(
+                    request,
+                    _(
+                        "Transfer %(id)s was already recorded (receipt %(number)s); "
+                        "nothing was posted again."
+                    )
+                    % values,
+                )
+            return redirect("fees:bank_transfer")
+    return render(
+        request,
+        "fees/bank_transfer.html",
+        {"form": form, "pending": selectors.payment_list_bank_pending()},
     )
 
 

@@ -209,6 +209,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "appointments.tasks.every_mission_expire_waitlist_offers",
         "schedule": 5 * 60,
     },
+    # Fees: card checkouts unanswered for 30 minutes expire, per mission schema.
+    "fees-expire-stale-card-payments": {
+        "task": "fees.tasks.every_mission_expire_stale_card_payments",
+        "schedule": 5 * 60,
+    },
 }
 
 # --- API ----------------------------------------------------------------------------------------

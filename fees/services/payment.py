@@ -401,32 +401,128 @@ def payment_bank_expect(
     return payment
 
 
+def _bank_line_recorded(
+    *, bank_transaction_id: str, reference: str, amount: Money
+) -> Payment | None:
+    """The payment a statement line already paid, if any; the same line with other details is
+    refused rather than posted twice."""
+    done = Payment.objects.filter(bank_transaction_id=bank_transaction_id).first()
+    if done is None:
+        return None
+    if done.bank_reference != reference or done.amount != amount:
+        raise ApplicationError(
+            FeeError.IDEMPOTENCY_MISMATCH,
+            _(
+                "The bank's transaction %(id)s is already recorded with another reference or "
+                "amount. Nothing was posted."
+            )
+            % {"id": bank_transaction_id},
+            field="bank_transaction_id",
+        )
+    return done
+
+
 def payment_bank_match(
-    *, mission: Mission, reference: str, amount: Money, acting_user: Any
-) -> Payment:
-    """A transfer arrived on the bank statement: match it by reference and amount."""
+    *,
+    mission: Mission,
+    reference: str,
+    amount: Money,
+    bank_transaction_id: str,
+    value_date: dt.date,
+    acting_user: Any,
+) -> tuple[Payment, bool]:
+    """A transfer arrived on the bank statement: match it by reference and exact amount.
+
+    Idempotent by the bank's transaction id: the same statement line again answers the payment
+    it paid (`created` False) and posts nothing. Anything refused changes nothing. Posted on
+    the next open business day; the value date is kept on the payment.
+    """
     require_role(
         mission=mission,
         user=acting_user,
         roles=CASH_ROLES | {"consul", "mission_admin"},
-        message=_("Only a cashier matches transfers."),
+        message=_("Only a cashier or a consul records transfers."),
     )
-    payment = Payment.objects.filter(bank_reference=reference.strip().upper()).first()
+    bank_id = bank_transaction_id.strip()
+    if not bank_id or len(bank_id) > 100:
+        raise ApplicationError(
+            FeeError.BANK_TRANSACTION_REQUIRED,
+            _("Enter the bank's transaction id (at most 100 characters)."),
+            field="bank_transaction_id",
+        )
+    if value_date > mission_today(mission):
+        raise ApplicationError(
+            FeeError.VALUE_DATE_IN_FUTURE,
+            _("The value date cannot be in the future."),
+            field="value_date",
+        )
+    reference = reference.strip().upper()
+    done = _bank_line_recorded(bank_transaction_id=bank_id, reference=reference, amount=amount)
+    if done is not None:
+        return done, False
+    payment = Payment.objects.filter(bank_reference=reference).first() if reference else None
     if payment is None:
-        raise ApplicationError(FeeError.NOT_FOUND, _("No transfer expected with this reference."))
+        raise ApplicationError(
+            FeeError.NOT_FOUND,
+            _("No transfer is expected with this reference. Nothing was posted."),
+            field="reference",
+        )
     with transaction.atomic():
         assessment_lock(payment.assessment_id)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        # a twin request with the same statement line may have committed while we waited
+        done = _bank_line_recorded(bank_transaction_id=bank_id, reference=reference, amount=amount)
+        if done is not None:
+            return done, False
         if payment.status != PaymentStatus.PENDING:
-            raise ApplicationError(FeeError.ALREADY_DECIDED, _("This transfer is already matched."))
+            raise ApplicationError(
+                FeeError.ALREADY_DECIDED,
+                _("The transfer with this reference is already recorded. Nothing was posted."),
+                field="reference",
+            )
+        if amount.currency != payment.currency:
+            raise ApplicationError(
+                FeeError.WRONG_CURRENCY,
+                _("This transfer is expected in %(currency)s, not %(other)s.")
+                % {"currency": payment.currency, "other": amount.currency},
+                field="amount",
+            )
+        if amount > payment.amount:
+            raise ApplicationError(
+                FeeError.OVERPAYMENT,
+                _(
+                    "The transfer is for %(got)s, more than the %(want)s expected. Overpayments "
+                    "are refused: nothing was posted."
+                )
+                % {"got": amount.format(_lang()), "want": payment.amount.format(_lang())},
+                field="amount",
+            )
         if amount != payment.amount:
             raise ApplicationError(
                 FeeError.BANK_MISMATCH,
-                _("The transfer is for %(got)s but %(want)s is expected.")
+                _("The transfer is for %(got)s but %(want)s is expected. Nothing was posted.")
                 % {"got": amount.format(_lang()), "want": payment.amount.format(_lang())},
+                field="amount",
             )
+        payment.bank_transaction_id = bank_id
+        payment.value_date = value_date
+        set_acting_user(payment, acting_user)
+        try:
+            with transaction.atomic():
+                payment.save(update_fields=["bank_transaction_id", "value_date", "updated_at"])
+        except IntegrityError as error:
+            # the same statement line recorded against another reference meanwhile
+            raise ApplicationError(
+                FeeError.IDEMPOTENCY_MISMATCH,
+                _(
+                    "The bank's transaction %(id)s is already recorded with another reference "
+                    "or amount. Nothing was posted."
+                )
+                % {"id": bank_id},
+                field="bank_transaction_id",
+            ) from error
         _succeed(payment=payment, mission=mission, acting_user=acting_user, roll_forward=True)
-    return payment
+    return payment, True
 
 
 def payment_expire_stale(*, older_than_minutes: int = 30) -> int:

@@ -9,6 +9,7 @@ from fees.models import Assessment, LedgerEntry, Payment, Receipt
 from fees.money import Money
 from fees.selectors import account_balances, assessment_balance, ledger_totals_per_currency
 from fees.services.assessment import assessment_cancel
+from fees.services.common import mission_today
 from fees.services.day_close import day_close
 from fees.services.payment import payment_take_cash
 from sync.models import OutboxEvent
@@ -229,16 +230,21 @@ def test_a_bank_transfer_is_matched_by_its_reference(in_mission_a, cashier_a):
             mission=in_mission_a,
             reference=expected.bank_reference.lower(),
             amount=Money(9000, "EUR"),
+            bank_transaction_id="STMT-1",
+            value_date=mission_today(in_mission_a),
             acting_user=cashier_a,
         )
     assert refused.value.code == FeeError.BANK_MISMATCH
     # and with the right amount it is paid, posted to the bank and receipted
-    paid = payment_bank_match(
+    paid, created = payment_bank_match(
         mission=in_mission_a,
         reference=expected.bank_reference,
         amount=Money(9500, "EUR"),
+        bank_transaction_id="STMT-2",
+        value_date=mission_today(in_mission_a),
         acting_user=cashier_a,
     )
+    assert created
     assert paid.status == "succeeded"
     assert paid.receipt.number
     assert account_balances()[("bank", "EUR")] == 9500

@@ -1,0 +1,189 @@
+"""The bank transfer page: one statement line matched by reference and exact amount, posted
+once per bank transaction id; everything refused changes nothing."""
+
+import pytest
+from django_tenants.utils import schema_context
+
+from consulate.errors import ApplicationError
+from fees.error_codes import FeeError
+from fees.models import LedgerTransaction, Payment, Receipt
+from fees.money import Money
+from fees.selectors import account_balances, ledger_totals_per_currency
+from fees.services.common import mission_today
+from fees.services.payment import payment_bank_expect, payment_bank_match
+from missions.models import Mission
+from tests.conftest import make_staff
+from tests.fees.conftest import assess, key, login
+
+pytestmark = pytest.mark.usefixtures("fee_reference")
+
+URL = "/fees/bank-transfers/"
+
+
+def expect_transfer(mission, user, amount_minor=None):  # type: ignore[no-untyped-def]
+    """An assessment and the transfer its payer was told to make (the whole fee)."""
+    with schema_context(mission.schema_name):
+        assessment = assess(mission, user)
+        amount = Money(amount_minor or assessment.lines.get().amount_minor, assessment.currency)
+        return payment_bank_expect(
+            mission=mission,
+            assessment=assessment,
+            amount=amount,
+            idempotency_key=key(),
+            acting_user=user,
+        )
+
+
+def statement_line(mission, payment, amount, bank_id="BNK-0001", **extra):  # type: ignore[no-untyped-def]
+    return {
+        "reference": payment.bank_reference,
+        "amount": amount,
+        "value_date": mission_today(mission).isoformat(),
+        "bank_transaction_id": bank_id,
+        **extra,
+    }
+
+
+def bank_postings(mission) -> int:  # type: ignore[no-untyped-def]
+    with schema_context(mission.schema_name):
+        return LedgerTransaction.objects.filter(kind="payment_bank_transfer").count()
+
+
+def test_a_matched_transfer_posts_once_and_balances_the_ledger(client_a, mission_a, cashier_a):
+    # given a transfer of 95.00 EUR expected for a passport fee
+    expected = expect_transfer(mission_a, cashier_a)
+    login(client_a, cashier_a)
+    page = client_a.get(URL).content.decode()
+    assert expected.bank_reference in page
+    # when the cashier records the statement line
+    response = client_a.post(URL, statement_line(mission_a, expected, "95.00"), follow=True)
+    # then it is paid and receipted once, posted to the bank, and the ledger balances
+    assert "recorded. Receipt" in response.content.decode()
+    with schema_context(mission_a.schema_name):
+        paid = Payment.objects.get(pk=expected.pk)
+        assert paid.status == "succeeded"
+        assert paid.bank_transaction_id == "BNK-0001"
+        assert paid.value_date == mission_today(mission_a)
+        assert paid.assessment.status == "settled"
+        assert Receipt.objects.filter(payment=paid).count() == 1
+        balances = account_balances()
+        assert balances[("bank", "EUR")] == 9500
+        assert balances[("receivable", "EUR")] == 0
+        assert set(ledger_totals_per_currency().values()) == {0}
+    assert bank_postings(mission_a) == 1
+
+
+def test_the_same_bank_transaction_twice_posts_once(client_a, mission_a, cashier_a):
+    # given a transfer already recorded from the statement
+    expected = expect_transfer(mission_a, cashier_a)
+    login(client_a, cashier_a)
+    line = statement_line(mission_a, expected, "95.00", bank_id="BNK-77")
+    client_a.post(URL, line)
+    # when the same statement line is entered again (a double click, a re-imported statement)
+    response = client_a.post(URL, line, follow=True)
+    # then the cashier is told and nothing is posted twice
+    assert "already recorded" in response.content.decode()
+    assert bank_postings(mission_a) == 1
+    with schema_context(mission_a.schema_name):
+        assert Receipt.objects.count() == 1
+        # and the same bank id with other details is refused, not posted
+        with pytest.raises(ApplicationError) as refused:
+            payment_bank_match(
+                mission=mission_a,
+                reference=expected.bank_reference,
+                amount=Money(9000, "EUR"),
+                bank_transaction_id="BNK-77",
+                value_date=mission_today(mission_a),
+                acting_user=cashier_a,
+            )
+        assert refused.value.code == FeeError.IDEMPOTENCY_MISMATCH
+    assert bank_postings(mission_a) == 1
+
+
+def test_an_unknown_reference_is_refused_at_its_field(client_a, mission_a, cashier_a):
+    # given a transfer expected under another reference
+    expected = expect_transfer(mission_a, cashier_a)
+    login(client_a, cashier_a)
+    # when a statement line quotes a reference nobody was given
+    line = statement_line(mission_a, expected, "95.00", reference="ALP26NOSUCH")
+    response = client_a.post(URL, line)
+    # then the page says so next to the reference, and nothing changes
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "No transfer is expected with this reference" in page
+    assert 'aria-invalid="true"' in page
+    assert bank_postings(mission_a) == 0
+    with schema_context(mission_a.schema_name):
+        assert Payment.objects.get(pk=expected.pk).status == "pending"
+
+
+def test_an_overpaying_transfer_is_refused(client_a, mission_a, cashier_a):
+    # given 95.00 EUR expected
+    expected = expect_transfer(mission_a, cashier_a)
+    login(client_a, cashier_a)
+    # when the bank shows 96.00 EUR under its reference
+    response = client_a.post(URL, statement_line(mission_a, expected, "96.00"))
+    # then it is refused with the amounts and nothing is posted
+    page = response.content.decode()
+    assert "more than the" in page
+    assert "Overpayments are refused" in page
+    assert bank_postings(mission_a) == 0
+    with schema_context(mission_a.schema_name):
+        assert Payment.objects.get(pk=expected.pk).status == "pending"
+        assert not Receipt.objects.exists()
+
+
+def test_a_value_date_in_the_future_is_refused(client_a, mission_a, cashier_a):
+    import datetime as dt
+
+    expected = expect_transfer(mission_a, cashier_a)
+    login(client_a, cashier_a)
+    tomorrow = (mission_today(mission_a) + dt.timedelta(days=1)).isoformat()
+    response = client_a.post(URL, statement_line(mission_a, expected, "95.00", value_date=tomorrow))
+    assert "cannot be in the future" in response.content.decode()
+    assert bank_postings(mission_a) == 0
+
+
+@pytest.mark.parametrize(
+    ("currency", "bad", "digits"),
+    [("KWD", "33.9001", "3"), ("JPY", "16400.5", "0")],
+)
+def test_amounts_are_parsed_with_the_currency_exponent(
+    client_a, mission_a, cashier_a, currency, bad, digits
+):
+    # given alpha keeps its accounts in KWD (3 decimals) or JPY (none)
+    Mission.objects.filter(pk=mission_a.pk).update(currency=currency)
+    login(client_a, cashier_a)
+    form = {"reference": "ALP26X", "value_date": "2026-01-05", "bank_transaction_id": "B-1"}
+    # when amounts with too many decimals, a sign, an exponent or a separator are entered
+    for amount in (bad, "-5", "1e3", "1,234.5", "0"):
+        page = client_a.post(URL, {**form, "amount": amount}).content.decode()
+        # then each is refused at the amount field with a clear message
+        assert 'id="id_amount"' in page
+        assert "aria-invalid" in page
+        assert f"at most {digits} decimals" in page or "above zero" in page, amount
+    # and a well-formed amount gets as far as the reference
+    good = "33.900" if currency == "KWD" else "16400"
+    page = client_a.post(URL, {**form, "amount": good}).content.decode()
+    assert "No transfer is expected with this reference" in page
+    assert bank_postings(mission_a) == 0
+
+
+def test_staff_of_another_mission_and_officers_get_404(
+    client_a, mission_a, mission_b, cashier_a, cashier_b
+):
+    # given a transfer expected at alpha
+    expected = expect_transfer(mission_a, cashier_a)
+    line = statement_line(mission_a, expected, "95.00")
+    # when beta's cashier, or an officer of alpha, opens or posts the page at alpha
+    for user in (cashier_b, make_staff(mission_a, "officer")):
+        login(client_a, user)
+        # then they get 404 and nothing is posted
+        assert client_a.get(URL).status_code == 404
+        assert client_a.post(URL, line).status_code == 404
+    assert bank_postings(mission_a) == 0
+
+
+def test_the_staff_nav_links_the_page(client_a, cashier_a):
+    login(client_a, cashier_a)
+    assert f'href="{URL}"' in client_a.get("/fees/counter/").content.decode()
