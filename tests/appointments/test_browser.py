@@ -195,3 +195,25 @@ def test_a_lottery_release_runs_and_its_draw_can_be_re_run_from_the_published_se
     assert "OK: 9 entries" in out.getvalue()
     with schema_context(throwaway_mission.schema_name):
         assert LotteryEntry.objects.filter(booking__isnull=False).count() == 6
+
+
+def test_the_mission_home_shows_appointments_on_a_phone(
+    phone_page, url, screenshot, throwaway_mission
+):
+    from tests.browser.test_pages import assert_no_horizontal_scroll
+
+    # given a scheduled service whose later days are not released yet
+    with schema_context(throwaway_mission.schema_name):
+        build_catalogue(release_mode=ReleaseMode.SCHEDULED, days=20, min_notice_hours=0)
+    # when a visitor who is not logged in opens the mission's home page on a phone
+    phone_page.goto(url("/", mission=throwaway_mission.code))
+    # then an Appointments section lists the service with its next free time and next release
+    section = phone_page.get_by_role("region", name="Appointments")
+    card = section.get_by_role("listitem").filter(has_text="Passport application")
+    assert "Next free time" in card.inner_text()
+    assert "Next release of times" in card.inner_text()
+    assert_no_horizontal_scroll(phone_page)
+    screenshot(phone_page, "mission-home-appointments-phone")
+    # and its link leads to the catalogue
+    section.get_by_role("link", name="Book an appointment").click()
+    phone_page.wait_for_url("**/appointments/")

@@ -1,0 +1,43 @@
+"""Template tags other apps' pages use to show appointments without importing this app
+(`missions` must not depend on `appointments`; its templates load this library instead)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import template
+from django.utils.dateparse import parse_datetime
+
+from consulate.tenancy import current_schema
+
+from ..selectors import availability_feed
+from ..services.common import mission_zone
+
+register = template.Library()
+
+TIME_KEYS = ("next_bookable", "next_release", "lottery_closes")
+
+
+def _parsed(row: dict[str, Any]) -> dict[str, Any]:
+    times: dict[str, dt.datetime | None] = {
+        key: parse_datetime(row[key]) if row[key] else None for key in TIME_KEYS
+    }
+    return {**row, **times}
+
+
+@register.inclusion_tag("appointments/_availability_summary.html", takes_context=True)
+def availability_summary(context: template.Context) -> dict[str, Any]:
+    """The public availability of the page's mission (`request.tenant`): per offered service
+    the next free time and the next release, in the mission's time zone; no personal data.
+    A fixed number of queries whatever the number of services (`availability_feed`). Renders
+    nothing outside a mission's schema."""
+    request = context.get("request")
+    mission = getattr(request, "tenant", None)
+    if mission is None or current_schema() != mission.schema_name:
+        return {"mission": None}
+    return {
+        "mission": mission,
+        "zone": mission_zone(mission),
+        "services": [_parsed(row) for row in availability_feed(mission=mission)],
+    }
