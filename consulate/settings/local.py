@@ -33,7 +33,7 @@ if not DATABASES:
 
 # A broker that needs no server: kombu's file-system transport, in var/broker.
 _BROKER_DIR = BASE_DIR / "var" / "broker"
-for _folder in ("queue", "processed"):
+for _folder in ("queue", "processed", "control"):
     (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = env.json(
@@ -42,6 +42,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = env.json(
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        # kombu's default is ./control, in whatever folder the process started
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     },
 )

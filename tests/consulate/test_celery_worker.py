@@ -40,7 +40,11 @@ def broker_urls(kind: str, tmp_path: Path) -> tuple[str, str, dict[str, str]]:
     if kind == "filesystem":
         folder = tmp_path / "broker"
         folder.mkdir()
-        options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+        options = {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "control_folder": str(tmp_path / "control"),
+        }
         return "filesystem://", f"file://{tmp_path}", options
     if reachable(6379):
         return "redis://127.0.0.1:6379/15", "redis://127.0.0.1:6379/15", {}
