@@ -8,6 +8,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("fees/counter/", views.counter, name="counter"),
     path("fees/assessments/<int:pk>/", views.assessment_detail, name="assessment"),
     path("fees/assessments/<int:pk>/cash/", views.assessment_cash, name="assessment_cash"),
+    path(
+        "fees/assessments/<int:pk>/bank-transfer/",
+        views.assessment_bank_transfer,
+        name="assessment_bank_transfer",
+    ),
     path("fees/assessments/<int:pk>/cancel/", views.assessment_cancel, name="assessment_cancel"),
     path("fees/assessments/<int:pk>/waiver/", views.waiver_request, name="waiver_request"),
     path("fees/approvals/", views.approvals, name="approvals"),

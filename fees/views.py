@@ -24,7 +24,7 @@ from missions.selectors import staff_access_mission
 
 from . import selectors
 from .forms import BankTransferForm, CounterForm, WaiverForm, parse_amount
-from .models import Receipt
+from .models import PaymentMethod, PaymentStatus, Receipt
 from .money import Money
 from .pdf import receipt_pdf
 from .providers.test_provider import TestProvider, event_body, sign
@@ -99,6 +99,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     waiver_form = WaiverForm()
     category_field: django_forms.ChoiceField = waiver_form.fields["category"]  # type: ignore[assignment]
     category_field.choices = [(c.code, c.name) for c in exemption_category_list_active()]
+    payments = list(assessment.payments.select_related("receipt").order_by("id"))
     return render(
         request,
         "fees/assessment_detail.html",
@@ -106,10 +107,16 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "assessment": assessment,
             "balance": balance,
             "lines": lines,
-            "payments": assessment.payments.select_related("receipt").order_by("id"),
+            "payments": payments,
             "waiver_form": waiver_form,
             "idempotency_key": uuid.uuid4().hex,
             "is_cashier": "cashier" in roles,
+            "can_expect_transfer": bool(roles & BANK_ROLES),
+            "transfers_expected": [
+                p
+                for p in payments
+                if p.method == PaymentMethod.BANK_TRANSFER and p.status == PaymentStatus.PENDING
+            ],
             "pay_url": request.build_absolute_uri(
                 reverse("fees:pay", kwargs={"token": assessment.pay_token})
             ),
@@ -139,6 +146,34 @@ def assessment_cash(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             _("Received %(amount)s. Receipt %(number)s.")
             % {"amount": payment.amount.format(request.LANGUAGE_CODE), "number": receipt},
+        )
+    return redirect("fees:assessment", pk=pk)
+
+
+@login_required
+@require_POST
+def assessment_bank_transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Issue the reference the payer quotes with their transfer; the assessment page shows it."""
+    _staff(request, roles=BANK_ROLES)
+    assessment = selectors.assessment_get(pk=pk)
+    try:
+        payment = payment_services.payment_bank_expect(
+            mission=_mission(request),
+            assessment=assessment,
+            amount=parse_amount(request.POST.get("amount", ""), assessment.currency),
+            idempotency_key=request.POST.get("idempotency_key", ""),
+            acting_user=request.user,
+        )
+    except (ApplicationError, django_forms.ValidationError) as error:
+        _fail(request, error)
+    else:
+        messages.success(
+            request,
+            _("Transfer reference %(reference)s issued for %(amount)s.")
+            % {
+                "reference": payment.bank_reference,
+                "amount": payment.amount.format(request.LANGUAGE_CODE),
+            },
         )
     return redirect("fees:assessment", pk=pk)
 

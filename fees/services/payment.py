@@ -383,8 +383,32 @@ def payment_bank_expect(
     idempotency_key: str,
     acting_user: Any,
 ) -> Payment:
-    """A bank transfer the payer will make, with the reference they must quote."""
+    """A bank transfer the payer will make, with the reference they must quote.
+
+    Idempotent by key, and also by assessment and amount: while a transfer of the same amount
+    is still expected for the assessment, asking again (a second press, another tab) answers
+    that payment and its reference rather than reserving the amount twice.
+    """
+    _check_request(assessment=assessment, amount=amount)
+    fingerprint = _fingerprint(
+        assessment=assessment, method=PaymentMethod.BANK_TRANSFER, amount=amount
+    )
     with transaction.atomic():
+        _existing(idempotency_key, fingerprint)  # the same key with other details is refused
+        assessment_lock(assessment.pk)
+        expected = (
+            Payment.objects.filter(
+                assessment_id=assessment.pk,
+                method=PaymentMethod.BANK_TRANSFER,
+                status=PaymentStatus.PENDING,
+                amount_minor=amount.amount_minor,
+                currency=amount.currency,
+            )
+            .order_by("id")
+            .first()
+        )
+        if expected is not None:
+            return expected
         payment, created = _payment_new(
             mission=mission,
             assessment=assessment,

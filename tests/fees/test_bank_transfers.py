@@ -1,5 +1,8 @@
 """The bank transfer page: one statement line matched by reference and exact amount, posted
-once per bank transaction id; everything refused changes nothing."""
+once per bank transaction id; everything refused changes nothing. The reference itself is
+issued on the assessment page ("Pay by bank transfer")."""
+
+import re
 
 import pytest
 from django_tenants.utils import schema_context
@@ -13,7 +16,7 @@ from fees.services.common import mission_today
 from fees.services.payment import payment_bank_expect, payment_bank_match
 from missions.models import Mission
 from tests.conftest import make_staff
-from tests.fees.conftest import assess, key, login
+from tests.fees.conftest import assess, key, login, pay_cash
 
 pytestmark = pytest.mark.usefixtures("fee_reference")
 
@@ -187,3 +190,164 @@ def test_staff_of_another_mission_and_officers_get_404(
 def test_the_staff_nav_links_the_page(client_a, cashier_a):
     login(client_a, cashier_a)
     assert f'href="{URL}"' in client_a.get("/fees/counter/").content.decode()
+
+
+# --- issuing the reference on the assessment page ------------------------------------------------
+
+REFERENCE = re.compile(r'class="bank-reference" data-reference="([A-Z0-9]+)"')
+AMOUNT = re.compile(r'class="bank-amount">([^<]+)<')
+HIDDEN = re.compile(r'<input type="hidden" name="(idempotency_key|amount)" value="([^"]*)">')
+
+
+def bank_form(page: str) -> dict[str, str]:
+    """The hidden fields of the "Pay by bank transfer" form, as the browser would send them."""
+    form = page[page.index('/bank-transfer/" class="stack-form') :]
+    return dict(HIDDEN.findall(form[: form.index("</form>")]))
+
+
+def test_a_cashier_issues_a_reference_and_records_the_transfer_through_the_pages(
+    client_a, mission_a, cashier_a
+):
+    # given a cashier who assesses a passport application at the counter
+    login(client_a, cashier_a)
+    response = client_a.post(
+        "/fees/counter/",
+        {"payer_name": "Ayşe Yılmaz", "payer_language": "tr", "service": "passport_application"},
+    )
+    assessment_url = response["Location"]
+    page = client_a.get(assessment_url).content.decode()
+    assert "Pay by bank transfer" in page
+    # when they press "Pay by bank transfer"
+    form = bank_form(page)
+    assert form["amount"] == "95.00"
+    page = client_a.post(f"{assessment_url}bank-transfer/", form, follow=True).content.decode()
+    # then the page shows the reference and the amount to send, for the payer
+    reference = REFERENCE.search(page).group(1)  # type: ignore[union-attr]
+    assert reference.startswith("ALP")
+    assert AMOUNT.search(page).group(1) == Money(9500, "EUR").format("en")  # type: ignore[union-attr]
+    assert "Give the payer this reference and amount" in page
+    assert "Pay by bank transfer" not in page  # nothing is left to pay meanwhile
+    # and the transfer is expected on the bank-transfer page
+    assert reference in client_a.get(URL).content.decode()
+    # when the statement line arrives and the cashier records it
+    line = {
+        "reference": reference,
+        "amount": "95.00",
+        "value_date": mission_today(mission_a).isoformat(),
+        "bank_transaction_id": "BNK-PAGE-1",
+    }
+    recorded = client_a.post(URL, line, follow=True).content.decode()
+    assert "recorded. Receipt" in recorded
+    # then the assessment is settled, receipted once, and the ledger balances
+    page = client_a.get(assessment_url).content.decode()
+    assert "Settled" in page
+    assert "Bank transfer expected" not in page
+    with schema_context(mission_a.schema_name):
+        paid = Payment.objects.get(bank_reference=reference)
+        assert paid.status == "succeeded"
+        assert paid.assessment.status == "settled"
+        assert Receipt.objects.filter(payment=paid).count() == 1
+        balances = account_balances()
+        assert balances[("bank", "EUR")] == 9500
+        assert balances[("receivable", "EUR")] == 0
+        assert set(ledger_totals_per_currency().values()) == {0}
+    assert bank_postings(mission_a) == 1
+
+
+def test_pressing_pay_by_bank_transfer_twice_issues_one_reference(client_a, mission_a, cashier_a):
+    # given an assessment page with the "Pay by bank transfer" form
+    with schema_context(mission_a.schema_name):
+        assessment = assess(mission_a, cashier_a)
+    login(client_a, cashier_a)
+    url = f"/fees/assessments/{assessment.pk}/"
+    form = bank_form(client_a.get(url).content.decode())
+    # when it is sent twice (a double click), and once more from a page opened earlier
+    client_a.post(f"{url}bank-transfer/", form)
+    client_a.post(f"{url}bank-transfer/", form)
+    page = client_a.post(
+        f"{url}bank-transfer/", {**form, "idempotency_key": key()}, follow=True
+    ).content.decode()
+    # then one transfer is expected, with one reference, and no error is shown
+    with schema_context(mission_a.schema_name):
+        expected = Payment.objects.get(assessment=assessment)
+    assert expected.status == "pending"
+    assert REFERENCE.findall(page) == [expected.bank_reference]
+    assert "more than is due" not in page
+
+
+def test_the_service_reuses_the_expected_transfer_for_the_same_amount(in_mission_a, cashier_a):
+    # given a transfer of 95.00 EUR expected for an assessment
+    assessment = assess(in_mission_a, cashier_a)
+    amount = Money(9500, "EUR")
+    first = payment_bank_expect(
+        mission=in_mission_a,
+        assessment=assessment,
+        amount=amount,
+        idempotency_key=key(),
+        acting_user=cashier_a,
+    )
+    # when it is asked for again with another key
+    again = payment_bank_expect(
+        mission=in_mission_a,
+        assessment=assessment,
+        amount=amount,
+        idempotency_key=key(),
+        acting_user=cashier_a,
+    )
+    # then the same payment and reference answer, and nothing more is reserved
+    assert again.pk == first.pk
+    assert again.bank_reference == first.bank_reference
+    assert Payment.objects.filter(assessment=assessment).count() == 1
+    # and another amount is refused: the whole fee is already held for the transfer
+    with pytest.raises(ApplicationError) as refused:
+        payment_bank_expect(
+            mission=in_mission_a,
+            assessment=assessment,
+            amount=Money(5000, "EUR"),
+            idempotency_key=key(),
+            acting_user=cashier_a,
+        )
+    assert refused.value.code == FeeError.OVERPAYMENT
+
+
+def test_officers_and_other_missions_cannot_issue_a_reference(
+    client_a, mission_a, cashier_a, cashier_b
+):
+    # given an open assessment at alpha
+    with schema_context(mission_a.schema_name):
+        assessment = assess(mission_a, cashier_a)
+    url = f"/fees/assessments/{assessment.pk}/"
+    form = {"amount": "95.00", "idempotency_key": key()}
+    # when an officer of alpha opens the page, or posts the form, and beta's cashier posts it
+    officer = make_staff(mission_a, "officer")
+    login(client_a, officer)
+    assert "Pay by bank transfer" not in client_a.get(url).content.decode()
+    for user in (officer, cashier_b):
+        login(client_a, user)
+        # then they get 404 and no transfer is expected
+        assert client_a.post(f"{url}bank-transfer/", form).status_code == 404
+    with schema_context(mission_a.schema_name):
+        assert not Payment.objects.filter(assessment=assessment).exists()
+
+
+def test_the_form_is_offered_only_while_something_is_left_to_pay(
+    client_a, mission_a, consul_a, cashier_a
+):
+    # given an assessment paid in full in cash
+    with schema_context(mission_a.schema_name):
+        assessment = assess(mission_a, cashier_a)
+    login(client_a, consul_a)
+    url = f"/fees/assessments/{assessment.pk}/"
+    # a consul is offered the form while it is open
+    assert "Pay by bank transfer" in client_a.get(url).content.decode()
+    with schema_context(mission_a.schema_name):
+        pay_cash(mission_a, assessment, cashier_a)
+    # then, once settled, it is no longer offered, and a stale form is refused with a message
+    page = client_a.get(url).content.decode()
+    assert "Pay by bank transfer" not in page
+    response = client_a.post(
+        f"{url}bank-transfer/", {"amount": "95.00", "idempotency_key": key()}, follow=True
+    )
+    assert "Nothing is left to pay" in response.content.decode()
+    with schema_context(mission_a.schema_name):
+        assert not Payment.objects.filter(method="bank_transfer").exists()
