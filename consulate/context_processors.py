@@ -11,13 +11,15 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     tenant = getattr(request, "tenant", None)
     is_hq = tenant is None or in_public_schema()
     user = getattr(request, "user", None)
-    is_mission_staff = False
+    mission_roles: set[str] = set()
     if not is_hq and user is not None and user.is_authenticated:
         from missions.selectors import staff_roles
 
-        is_mission_staff = bool(staff_roles(user=user, mission=tenant))  # type: ignore[arg-type]
+        mission_roles = staff_roles(user=user, mission=tenant)  # type: ignore[arg-type]
     return {
-        "is_mission_staff": is_mission_staff,
+        # the nav shows each staff page only to the roles its view lets in
+        "is_mission_staff": bool(mission_roles),
+        "mission_roles": mission_roles,
         "mission": None if is_hq else tenant,
         "is_hq": is_hq,
         "portal_host": settings.PORTAL_HOST,

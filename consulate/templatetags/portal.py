@@ -70,6 +70,12 @@ def _port_suffix(request: Any) -> str:
     return "" if port in ("80", "443") else f":{port}"
 
 
+@register.filter
+def has_role(roles: set[str], wanted: str) -> bool:
+    """`{% if mission_roles|has_role:"cashier,consul" %}`; HQ roles count as every role."""
+    return any(role.startswith("hq_") for role in roles) or bool(roles & set(wanted.split(",")))
+
+
 @register.simple_tag(takes_context=True)
 def mission_url(context: dict[str, Any], mission: Any, path: str = "/") -> str:
     """A link to a mission's own host, keeping the port of the current request (development)."""
