@@ -20,7 +20,7 @@ from .services.common import current_mission, mission_zone
 
 def mission_link(mission: Mission, path: str) -> str:
     scheme = "http" if settings.DEBUG or settings.PORTAL_HOST == "localhost" else "https"
-    port = getattr(settings, "PORTAL_PORT", "")
+    port = settings.PORTAL_PORT
     return f"{scheme}://{mission.host}{':' + str(port) if port else ''}{path}"
 
 

@@ -20,6 +20,9 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 
 # The host of HQ; a mission is served at <mission-code>.<PORTAL_HOST>.
 PORTAL_HOST = env("CONSULATE_PORTAL_HOST", default="localhost")
+# The port in links that leave a request's context (e-mails): empty in production (443);
+# `python3 dev up` sets it to the development server's port.
+PORTAL_PORT = env("CONSULATE_PORTAL_PORT", default="")
 # Only in the demo: seeded staff get a fixed TOTP secret so the demo logins work out of the box.
 DEMO_MODE = env.bool("CONSULATE_DEMO_MODE", default=False)
 

@@ -78,3 +78,15 @@ def test_the_waitlist_offer_mail_has_the_time_zone_and_the_link(catalogue, citiz
     (message,) = mail.outbox
     assert "Europe/Berlin" in message.body
     assert f"/appointments/waitlist/{entry.pk}/{entry.offer_token}/" in message.body
+
+
+def test_links_in_e_mails_carry_the_development_servers_port(mission_a, settings):
+    from appointments.emails import mission_link
+
+    # given the development server on port 8000 (python3 dev up sets CONSULATE_PORTAL_PORT)
+    settings.PORTAL_PORT = "8000"
+    # then a link sent by e-mail reaches it
+    assert mission_link(mission_a, "/appointments/") == "http://alpha.localhost:8000/appointments/"
+    # and in production (no port) the scheme's default port is used
+    settings.PORTAL_PORT = ""
+    assert mission_link(mission_a, "/x/") == "http://alpha.localhost/x/"
