@@ -1,5 +1,7 @@
 """Typed access to what django-tenants adds to the database connection."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import connection
 
@@ -15,3 +17,23 @@ def in_public_schema() -> bool:
 
 def use_public_schema() -> None:
     connection.set_schema_to_public()  # type: ignore[attr-defined]
+
+
+def task_queue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
+    """Queue a Celery task once the current transaction commits, to run in *this* schema.
+
+    tenant-schemas-celery stamps a task with the connection's schema when it is published. An
+    on_commit callback is published when the outermost transaction commits, which may be after
+    the code has left the mission's `schema_context` (a command seeding several missions in one
+    transaction did): the task would then run in `public`. The schema is captured here instead.
+    """
+    from django.db import transaction
+    from django_tenants.utils import schema_context
+
+    schema = current_schema()
+
+    def publish() -> None:
+        with schema_context(schema):
+            task.delay(*args, **kwargs)
+
+    transaction.on_commit(publish)

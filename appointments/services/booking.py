@@ -19,7 +19,7 @@ from consulate.accounts.models import User
 from consulate.crypto.blind_index import blind_index, normalise
 from consulate.errors import ApplicationError
 from consulate.history import set_acting_user
-from consulate.tenancy import current_schema
+from consulate.tenancy import current_schema, task_queue_on_commit
 from sync.services import outbox_event_record
 
 from .. import calendar, locks
@@ -35,7 +35,7 @@ from ..models import (
     Service,
     Slot,
 )
-from .common import current_mission, mission_zone, queue_on_commit
+from .common import current_mission, mission_zone
 
 DOCUMENT_PATTERN = re.compile(r"^[A-Z0-9]{5,20}$")
 DOCUMENT_PURPOSE = "identity_document"  # the BlindIndexField purpose of every document number
@@ -273,7 +273,7 @@ def booking_create(
         )
         from ..tasks import send_booking_confirmation
 
-        queue_on_commit(send_booking_confirmation, booking.pk)
+        task_queue_on_commit(send_booking_confirmation, booking.pk)
     return booking
 
 
@@ -367,7 +367,7 @@ def booking_reschedule(
         )
         from ..tasks import send_booking_confirmation
 
-        queue_on_commit(send_booking_confirmation, new.pk)
+        task_queue_on_commit(send_booking_confirmation, new.pk)
     return new
 
 

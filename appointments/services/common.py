@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable
-from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from consulate.tenancy import current_schema
 from missions.models import Mission
@@ -23,10 +21,3 @@ def current_mission() -> Mission:
 
 def mission_zone(mission: Mission) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(mission.timezone)
-
-
-def queue_on_commit(task: Any, *args: Any) -> None:
-    """Queue a Celery task once the current transaction commits (tenant-schemas-celery runs it
-    in this schema)."""
-    send: Callable[[], Any] = lambda: task.delay(*args)  # noqa: E731
-    transaction.on_commit(send)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from consulate.accounts.models import User
 from consulate.errors import ApplicationError
 from consulate.history import set_acting_user
+from consulate.tenancy import task_queue_on_commit
 from sync.services import outbox_event_record
 
 from .. import calendar
@@ -34,7 +35,7 @@ from ..models import (
     Service,
     Slot,
 )
-from .common import current_mission, mission_zone, queue_on_commit
+from .common import current_mission, mission_zone
 
 SERVICE_FIELDS = (
     "name", "duration_minutes", "buffer_minutes", "max_persons", "horizon_days",
@@ -221,7 +222,7 @@ def closure_create(
             from ..tasks import send_cancelled_by_mission
 
             for booking_id in cancelled:
-                queue_on_commit(send_cancelled_by_mission, booking_id)
+                task_queue_on_commit(send_cancelled_by_mission, booking_id)
     return closure
 
 

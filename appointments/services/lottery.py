@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from consulate.accounts.models import User
 from consulate.errors import ApplicationError
 from consulate.history import set_acting_user
+from consulate.tenancy import task_queue_on_commit
 from sync.services import outbox_event_record
 
 from .. import calendar
@@ -32,7 +33,7 @@ from ..models import (
     WaitlistStatus,
 )
 from .booking import PersonInput, _book, document_index, persons_validate
-from .common import current_mission, mission_zone, queue_on_commit
+from .common import current_mission, mission_zone
 
 
 def lottery_round_create(
@@ -229,5 +230,5 @@ def lottery_draw(
         from ..tasks import send_lottery_result
 
         for entry in entries.values():
-            queue_on_commit(send_lottery_result, entry.pk)
+            task_queue_on_commit(send_lottery_result, entry.pk)
     return lottery_round

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from consulate.accounts.models import User
 from consulate.errors import ApplicationError
 from consulate.history import set_acting_user
+from consulate.tenancy import task_queue_on_commit
 from sync.services import outbox_event_record
 
 from .. import locks
@@ -27,7 +28,7 @@ from ..models import (
     WaitlistStatus,
 )
 from .booking import PersonInput, _book, document_index, persons_validate
-from .common import current_mission, mission_zone, queue_on_commit
+from .common import current_mission, mission_zone
 
 
 def offer_window() -> dt.timedelta:
@@ -128,7 +129,7 @@ def waitlist_offer_place(*, slot: Slot, acting_user: User | None) -> WaitlistEnt
     _event("waitlist.offered", entry, acting_user)
     from ..tasks import send_waitlist_offer
 
-    queue_on_commit(send_waitlist_offer, entry.pk)
+    task_queue_on_commit(send_waitlist_offer, entry.pk)
     return entry
 
 
@@ -172,7 +173,7 @@ def waitlist_accept(*, entry_id: int, token: str, acting_user: User | None) -> B
         _event("waitlist.accepted", entry, acting_user)
         from ..tasks import send_booking_confirmation
 
-        queue_on_commit(send_booking_confirmation, booking.pk)
+        task_queue_on_commit(send_booking_confirmation, booking.pk)
     return booking
 
 
