@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from consulate.history import history_records
 from consulate.models import TimeStampedModel
 
-from .money import Money
+from .money import LocalAndBaseAmounts, Money
 from .reference.models import ServiceCode
 
 
@@ -85,7 +85,7 @@ class Assessment(TimeStampedModel):
         return status in ASSESSMENT_TRANSITIONS[self.status]
 
 
-class FeeLine(TimeStampedModel):
+class FeeLine(LocalAndBaseAmounts, TimeStampedModel):
     """One fee of an assessment with the exchange rate used, frozen at assessment."""
 
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="lines")
@@ -114,14 +114,6 @@ class FeeLine(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_service_display()} {self.amount}"
-
-    @property
-    def amount(self) -> Money:
-        return Money(self.amount_minor, self.currency)
-
-    @property
-    def base_amount(self) -> Money:
-        return Money(self.base_amount_minor, self.base_currency)
 
 
 class ApprovalStatus(models.TextChoices):
@@ -213,7 +205,7 @@ PAYMENT_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-class Payment(TimeStampedModel):
+class Payment(LocalAndBaseAmounts, TimeStampedModel):
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
     amount_minor = models.BigIntegerField(_("amount"))
@@ -275,14 +267,6 @@ class Payment(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.get_method_display()} {self.amount}"
 
-    @property
-    def amount(self) -> Money:
-        return Money(self.amount_minor, self.currency)
-
-    @property
-    def base_amount(self) -> Money:
-        return Money(self.base_amount_minor, self.base_currency)
-
     def can_move_to(self, status: str) -> bool:
         return status in PAYMENT_TRANSITIONS[self.status]
 
@@ -306,7 +290,7 @@ class NumberCounter(models.Model):
         return f"{self.series}{self.year}: {self.last_seq}"
 
 
-class Receipt(models.Model):
+class Receipt(LocalAndBaseAmounts, models.Model):
     """Proof of one payment. Never edited, never deleted (triggers refuse both)."""
 
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
@@ -339,14 +323,6 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-    @property
-    def amount(self) -> Money:
-        return Money(self.amount_minor, self.currency)
-
-    @property
-    def base_amount(self) -> Money:
-        return Money(self.base_amount_minor, self.base_currency)
 
 
 class CreditNote(TimeStampedModel):
@@ -536,7 +512,7 @@ class DrawerCount(TimeStampedModel):
         return Money(self.difference_minor, self.currency)
 
 
-class Remittance(TimeStampedModel):
+class Remittance(LocalAndBaseAmounts, TimeStampedModel):
     """A month's statement recorded as owed to HQ: posted once, never changed."""
 
     month = models.DateField(unique=True)  # the first day of the month
@@ -555,14 +531,6 @@ class Remittance(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m}"
-
-    @property
-    def amount(self) -> Money:
-        return Money(self.amount_minor, self.currency)
-
-    @property
-    def base_amount(self) -> Money:
-        return Money(self.base_amount_minor, self.base_currency)
 
 
 class WebhookEvent(models.Model):

@@ -175,3 +175,21 @@ def to_base(amount: Money, *, base_currency: str, rate: Decimal) -> Money:
     exact = amount.to_decimal() / rate
     scaled = exact.scaleb(minor_units(base_currency))
     return Money(int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN)), base_currency)
+
+
+class LocalAndBaseAmounts:
+    """`amount` and `base_amount` as Money, for records that keep both in minor units
+    (`amount_minor`/`currency` and `base_amount_minor`/`base_currency`)."""
+
+    amount_minor: int
+    currency: str
+    base_amount_minor: int
+    base_currency: str
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+    @property
+    def base_amount(self) -> Money:
+        return Money(self.base_amount_minor, self.base_currency)

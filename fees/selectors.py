@@ -27,7 +27,7 @@ from .models import (
     Remittance,
     Waiver,
 )
-from .money import Money
+from .money import LocalAndBaseAmounts, Money
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,7 +185,7 @@ def day_is_closed(*, business_date: dt.date) -> bool:
 
 
 @dataclasses.dataclass
-class ReportRow:
+class ReportRow(LocalAndBaseAmounts):
     day: dt.date
     section: str  # "assessed" (by service) or "collected" (by payment method)
     key: str
@@ -193,14 +193,6 @@ class ReportRow:
     amount_minor: int
     base_currency: str
     base_amount_minor: int
-
-    @property
-    def amount(self) -> Money:
-        return Money(self.amount_minor, self.currency)
-
-    @property
-    def base_amount(self) -> Money:
-        return Money(self.base_amount_minor, self.base_currency)
 
 
 def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
