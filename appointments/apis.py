@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 
 from . import selectors, services
 from .models import Booking, Service, Slot, WaitlistEntry
@@ -216,11 +216,9 @@ class CheckInApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=BookingOutputSerializer)
     def post(self, request: Request) -> Response:
-        from missions.selectors import staff_access_mission
+        from missions.permissions import Action, staff_access
 
-        from .views import STAFF_ROLES
-
-        staff_access_mission(user=request.user, mission=request.tenant, roles=STAFF_ROLES)  # type: ignore[arg-type, attr-defined]
+        staff_access(user=request.user, mission=request.tenant, action=Action.BOOKING_PROCESS)  # type: ignore[attr-defined]
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         booking = selectors.booking_get_by_reference(reference=data.validated_data["reference"])

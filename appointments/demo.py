@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from consulate import demo
-from consulate.accounts.models import User
+from consulate.kernel.accounts.models import User
 from missions.models import Mission
 
 from . import services

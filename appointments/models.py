@@ -15,9 +15,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consulate.crypto.fields import BlindIndexField, EncryptedDateField, EncryptedTextField
-from consulate.history import history_records
-from consulate.models import TimeStampedModel
+from consulate.kernel.crypto.fields import BlindIndexField, EncryptedDateField, EncryptedTextField
+from consulate.kernel.history import history_records
+from consulate.kernel.models import TimeStampedModel
 
 
 class ReleaseMode(models.TextChoices):

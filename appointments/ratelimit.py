@@ -10,9 +10,9 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from consulate.accounts.throttling import client_ip
-from consulate.errors import ApplicationError
-from consulate.tenancy import current_schema
+from consulate.kernel.accounts.throttling import client_ip
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.tenancy import current_schema
 
 from .error_codes import AppointmentError
 

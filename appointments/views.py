@@ -16,8 +16,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from consulate.errors import ApplicationError
-from missions.selectors import staff_access_mission
+from consulate.kernel.errors import ApplicationError
+from missions.permissions import Action, staff_access
 
 from . import documents, lottery, selectors, services
 from .forms import (
@@ -36,8 +36,6 @@ from .forms import (
 from .models import Booking, LotteryStatus, ReleaseMode, Slot
 from .ratelimit import rate_limit_consume
 from .services.common import mission_zone
-
-STAFF_ROLES = {"officer", "consul", "mission_admin"}
 
 
 def _mission(request: HttpRequest) -> Any:
@@ -397,14 +395,11 @@ def waitlist_offer(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     )
 
 
-ADMIN_ROLES = {"mission_admin"}
-
-
 @login_required
 def staff_settings(request: HttpRequest) -> HttpResponse:
     """The mission admin's page: catalogue, opening hours, closures."""
     mission = _mission(request)
-    staff_access_mission(user=request.user, mission=mission, roles=ADMIN_ROLES)  # type: ignore[arg-type]
+    staff_access(user=request.user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_VIEW)
     user = request.user
     hours_form = OpeningHoursForm(prefix="hours")
     closure_form = ClosureForm(prefix="closure")
@@ -509,7 +504,7 @@ def staff_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 def staff_service_edit(request: HttpRequest, code: str) -> HttpResponse:
     mission = _mission(request)
-    staff_access_mission(user=request.user, mission=mission, roles=ADMIN_ROLES)  # type: ignore[arg-type]
+    staff_access(user=request.user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_VIEW)
     service = selectors.service_get(code=code)
     initial = {field: getattr(service, field) for field in ServiceForm.base_fields}
     form = ServiceForm(request.POST or None, initial=initial)
@@ -531,7 +526,7 @@ def staff_service_edit(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def staff_day_sheet(request: HttpRequest) -> HttpResponse:
     mission = _mission(request)
-    roles = staff_access_mission(user=request.user, mission=mission, roles=STAFF_ROLES)  # type: ignore[arg-type]
+    allowed = staff_access(user=request.user, mission=mission, action=Action.DAY_SHEET_VIEW)
     zone = mission_zone(mission)
     today = timezone.now().astimezone(zone).date()
     day = DayForm.initial_day(request.GET.get("day"), today)
@@ -597,6 +592,6 @@ def staff_day_sheet(request: HttpRequest) -> HttpResponse:
             "queue": list(selectors.queue_waiting()),
             "zone": zone,
             "now": timezone.now(),
-            "is_admin": bool(roles & (ADMIN_ROLES | {"hq_admin"})),
+            "is_admin": Action.APPOINTMENTS_SETTINGS_VIEW in allowed,
         },
     )

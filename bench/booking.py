@@ -74,7 +74,7 @@ def setup(clients: int) -> tuple[object, list[tuple[str, str]], list[int]]:
 
     from appointments import services
     from appointments.selectors import slot_list_available
-    from consulate.accounts.models import User
+    from consulate.kernel.accounts.models import User
     from missions.services import mission_create
 
     mission = mission_create(

@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from consulate.tenancy import in_public_schema
+from consulate.kernel.tenancy import in_public_schema
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
@@ -11,15 +11,16 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     tenant = getattr(request, "tenant", None)
     is_hq = tenant is None or in_public_schema()
     user = getattr(request, "user", None)
-    mission_roles: set[str] = set()
+    permissions: frozenset[str] = frozenset()
     if not is_hq and user is not None and user.is_authenticated:
-        from missions.selectors import staff_roles
+        from missions.permissions import permissions_held
 
-        mission_roles = staff_roles(user=user, mission=tenant)  # type: ignore[arg-type]
+        permissions = frozenset(permissions_held(user=user, mission=tenant))  # type: ignore[arg-type]
     return {
-        # the nav shows each staff page only to the roles its view lets in
-        "is_mission_staff": bool(mission_roles),
-        "mission_roles": mission_roles,
+        # the permission table's answer for this person here: navigation and buttons show what
+        # it allows (`{% if "fees.payment.take_cash" in permissions %}`), services enforce it
+        "is_mission_staff": bool(permissions),
+        "permissions": permissions,
         "mission": None if is_hq else tenant,
         "is_hq": is_hq,
         "portal_host": settings.PORTAL_HOST,

@@ -11,6 +11,6 @@ def clear_expired_sessions() -> None:
 @shared_task
 def worker_ping() -> dict[str, str]:
     """Answer with the schema the task ran in: shows a worker is alive and finds the mission."""
-    from consulate.tenancy import current_schema
+    from consulate.kernel.tenancy import current_schema
 
     return {"schema": current_schema()}

@@ -8,7 +8,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from consulate.tenancy import current_schema
+from consulate.kernel.tenancy import current_schema
 
 
 def unknown_host(request: HttpRequest) -> HttpResponse:

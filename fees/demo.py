@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from consulate.tenancy import use_public_schema
+from consulate.kernel.tenancy import use_public_schema
 
 from .money import Money
 from .reference.models import (

@@ -17,8 +17,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from consulate.history import history_records
-from consulate.models import TimeStampedModel
+from consulate.kernel.history import history_records
+from consulate.kernel.models import TimeStampedModel
 
 from .money import LocalAndBaseAmounts, Money
 from .reference.models import ServiceCode

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from missions.models import Mission
-from missions.selectors import staff_access_mission
+from missions.permissions import Action, staff_access
 
 from . import selectors
 from .forms import BankTransferForm, CounterForm, WaiverForm, parse_amount
@@ -37,16 +37,13 @@ from .services import refund as refund_services
 from .services import remittance as remittance_services
 from .services.common import mission_today
 
-STAFF = {"officer", "cashier", "consul", "mission_admin"}
-BANK_ROLES = {"cashier", "consul", "mission_admin"}
-
 
 def _mission(request: HttpRequest) -> Mission:
     return request.tenant  # type: ignore[attr-defined,no-any-return]
 
 
-def _staff(request: HttpRequest, roles: set[str] | None = None) -> set[str]:
-    return staff_access_mission(user=request.user, mission=_mission(request), roles=roles or STAFF)  # type: ignore[arg-type]
+def _staff(request: HttpRequest, action: Action = Action.FEES_VIEW) -> frozenset[Action]:
+    return staff_access(user=request.user, mission=_mission(request), action=action)
 
 
 def _fail(request: HttpRequest, error: ApplicationError | django_forms.ValidationError) -> None:
@@ -92,7 +89,7 @@ def counter(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    roles = _staff(request)
+    allowed = _staff(request)
     assessment = selectors.assessment_get(pk=pk)
     balance = selectors.assessment_balance(assessment=assessment)
     lines = selectors.fee_line_list(assessment=assessment)
@@ -110,8 +107,8 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "payments": payments,
             "waiver_form": waiver_form,
             "idempotency_key": uuid.uuid4().hex,
-            "is_cashier": "cashier" in roles,
-            "can_expect_transfer": bool(roles & BANK_ROLES),
+            "is_cashier": Action.CASH_TAKE in allowed,
+            "can_expect_transfer": Action.BANK_TRANSFER_CHANGE in allowed,
             "transfers_expected": [
                 p
                 for p in payments
@@ -154,7 +151,7 @@ def assessment_cash(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assessment_bank_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue the reference the payer quotes with their transfer; the assessment page shows it."""
-    _staff(request, roles=BANK_ROLES)
+    _staff(request, Action.BANK_TRANSFER_CHANGE)
     assessment = selectors.assessment_get(pk=pk)
     try:
         payment = payment_services.payment_bank_expect(
@@ -368,7 +365,7 @@ def day_close(request: HttpRequest) -> HttpResponse:
 @login_required
 def bank_transfer(request: HttpRequest) -> HttpResponse:
     """Record one incoming transfer from the bank statement; the service matches it."""
-    _staff(request, roles=BANK_ROLES)
+    _staff(request, Action.BANK_TRANSFER_CHANGE)
     mission = _mission(request)
     form = BankTransferForm(request.POST or None, currency=mission.currency)
     if request.method == "POST" and form.is_valid():

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_exists
 from simple_history.admin import SimpleHistoryAdmin
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 
 from .models import Domain, Membership, Mission, MissionKind
 from .services import (

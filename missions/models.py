@@ -5,19 +5,22 @@ These tables live in the public schema (HQ). HQ itself is the one row whose sche
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zoneinfo
 from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
-from consulate import reference
-from consulate.history import history_records
-from consulate.models import TimeStampedModel
+from consulate.kernel import reference
+from consulate.kernel.history import history_records
+from consulate.kernel.models import TimeStampedModel
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
 # Codes that would clash with a schema or a host name the platform uses itself.
@@ -158,6 +161,15 @@ class Mission(TenantMixin, TimeStampedModel):  # type: ignore[django-manager-mis
     @property
     def is_hq(self) -> bool:
         return self.schema_name == settings.PUBLIC_SCHEMA_NAME
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The mission's time zone: every time a person reads is shown in it, zone named."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def today(self) -> dt.date:
+        """Today's date in the mission's time zone (its business day)."""
+        return timezone.localdate(timezone=self.zone)
 
     @property
     def currency_minor_units(self) -> int:

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.clone import CloneSchema
 
-from consulate.tenancy import use_public_schema
+from consulate.kernel.tenancy import use_public_schema
 
 
 def clone_functions_install() -> None:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404
 
-from consulate.accounts.models import HqRole, User
+from consulate.kernel.tenancy import current_schema
 
 from .models import Membership, Mission, MissionKind, MissionStatus
+
+
+def current_mission() -> Mission:
+    """The mission whose schema the connection is set to: the one way a service learns its
+    mission. In a request django-tenants has already loaded it (no query); in a task or a
+    `schema_context` it is read once from the public schema, on every mission's search path."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Mission) and tenant.schema_name == current_schema():
+        return tenant
+    return Mission.objects.get(schema_name=current_schema())
 
 
 def mission_list_directory(*, query: str = "", country: str = "") -> QuerySet[Mission]:
@@ -34,36 +44,6 @@ def mission_list_for_hq() -> QuerySet[Mission]:
         .annotate(staff_count=Count("memberships", filter=Q(memberships__is_active=True)))
         .order_by("host_country", "city", "code")
     )
-
-
-def staff_roles(*, user: User, mission: Mission) -> set[str]:
-    """The roles `user` holds at `mission`; HQ roles count at every mission."""
-    if not user.is_authenticated:
-        return set()
-    roles = set(
-        Membership.objects.filter(user=user, mission=mission, is_active=True).values_list(
-            "role", flat=True
-        )
-    )
-    if user.hq_role:
-        roles.add(f"hq_{user.hq_role}")
-    return roles
-
-
-def staff_access_mission(
-    *, user: User, mission: Mission, roles: set[str] | None = None
-) -> set[str]:
-    """Roles of `user` at `mission`, or 404 if they have none (or none of `roles`).
-
-    404 and never 403: a staff member of another mission learns nothing about this one.
-    """
-    held = staff_roles(user=user, mission=mission)
-    allowed = (
-        held if roles is None else held & (roles | {f"hq_{HqRole.ADMIN}", f"hq_{HqRole.ANALYST}"})
-    )
-    if not allowed:
-        raise Http404
-    return held
 
 
 def membership_list(*, mission: Mission) -> QuerySet[Membership]:

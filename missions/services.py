@@ -9,10 +9,11 @@ from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context, schema_exists
 
-from consulate.accounts.models import User
-from consulate.crypto.services import data_key_create
-from consulate.errors import ApplicationError
-from consulate.history import set_acting_user
+from consulate.kernel.accounts.models import User
+from consulate.kernel.crypto.models import DataKey
+from consulate.kernel.crypto.services import data_key_create, data_key_rotate
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.history import set_acting_user
 from sync.services import outbox_event_record
 
 from .error_codes import MissionError
@@ -204,3 +205,19 @@ def membership_revoke(*, membership: Membership, acting_user: User) -> Membershi
                 acting_user=acting_user,
             )
     return membership
+
+
+def mission_data_key_rotate(*, mission: Mission, acting_user: User | None) -> DataKey:
+    """Make a new data key the mission's active one (older keys stay for reading), with its
+    outbox event. Rows move over to the new key with `mission_reencrypt`."""
+    with transaction.atomic():
+        key = data_key_rotate(schema_name=mission.schema_name)
+        with schema_context(mission.schema_name):
+            outbox_event_record(
+                topic="crypto.data_key_rotated",
+                aggregate_type="data_key",
+                aggregate_id=f"{mission.schema_name}:{key.key_id}",
+                payload={"key_id": key.key_id},
+                acting_user=acting_user,
+            )
+    return key

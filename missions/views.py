@@ -4,12 +4,13 @@ the rules are in selectors.py."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from consulate import reference
+from consulate.kernel import reference
 
 from . import selectors
+from .permissions import Action, roles_held, staff_access
 
 
 def directory(request: HttpRequest) -> HttpResponse:
@@ -33,12 +34,12 @@ def mission_home(request: HttpRequest) -> HttpResponse:
 @login_required
 def staff_dashboard(request: HttpRequest) -> HttpResponse:
     mission = request.tenant  # type: ignore[attr-defined]
-    roles = selectors.staff_access_mission(user=request.user, mission=mission)  # type: ignore[arg-type]
+    staff_access(user=request.user, mission=mission, action=Action.MISSION_VIEW)
     return render(
         request,
         "missions/staff_dashboard.html",
         {
-            "roles": sorted(roles),
+            "roles": sorted(roles_held(user=request.user, mission=mission)),
             "memberships": selectors.membership_list(mission=mission),
             "minor_units": reference.currency_minor_units(mission.currency),
         },
@@ -47,8 +48,7 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def hq_dashboard(request: HttpRequest) -> HttpResponse:
-    if not request.user.hq_role:  # type: ignore[union-attr]
-        raise Http404
+    staff_access(user=request.user, mission=request.tenant, action=Action.HQ_DASHBOARD_VIEW)  # type: ignore[attr-defined]
     return render(
         request, "missions/hq_dashboard.html", {"missions": selectors.mission_list_for_hq()}
     )

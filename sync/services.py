@@ -7,7 +7,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from consulate.tenancy import in_public_schema
+from consulate.kernel.tenancy import in_public_schema
 
 from .models import OutboxEvent
 

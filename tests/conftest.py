@@ -18,8 +18,8 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from consulate.accounts.models import HqRole, User
-from consulate.crypto.models import DataKey
+from consulate.kernel.accounts.models import HqRole, User
+from consulate.kernel.crypto.models import DataKey
 from missions.models import Domain, Membership, Mission
 from missions.services import membership_grant, mission_create
 from tests.factories import MissionParams, UserFactory

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import factory
 
-from consulate.accounts.models import User
+from consulate.kernel.accounts.models import User
 
 
 class UserFactory(factory.django.DjangoModelFactory):

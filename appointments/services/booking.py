@@ -15,11 +15,11 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consulate.accounts.models import User
-from consulate.crypto.blind_index import blind_index, normalise
-from consulate.errors import ApplicationError
-from consulate.history import set_acting_user
-from consulate.tenancy import current_schema, task_queue_on_commit
+from consulate.kernel.accounts.models import User
+from consulate.kernel.crypto.blind_index import blind_index, normalise
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.history import set_acting_user
+from consulate.kernel.tenancy import current_schema, task_queue_on_commit
 from sync.services import outbox_event_record
 
 from .. import calendar, locks

@@ -6,7 +6,7 @@ import zoneinfo
 
 from django.db import connection
 
-from consulate.tenancy import current_schema
+from consulate.kernel.tenancy import current_schema
 from missions.models import Mission
 
 

@@ -12,10 +12,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consulate.accounts.models import User
-from consulate.errors import ApplicationError
-from consulate.history import set_acting_user
-from consulate.tenancy import task_queue_on_commit
+from consulate.kernel.accounts.models import User
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.history import set_acting_user
+from consulate.kernel.tenancy import task_queue_on_commit
 from sync.services import outbox_event_record
 
 from .. import calendar

@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 from django.utils.dateparse import parse_datetime
 
-from consulate.tenancy import current_schema
+from consulate.kernel.tenancy import current_schema
 
 from ..selectors import availability_feed
 from ..services.common import mission_zone

@@ -30,8 +30,8 @@ DEMO_MODE = env.bool("CONSULATE_DEMO_MODE", default=False)
 SHARED_APPS = [
     "django_tenants",
     "consulate",
-    "consulate.accounts",
-    "consulate.crypto",
+    "consulate.kernel.accounts",
+    "consulate.kernel.crypto",
     "missions",
     "fees.reference",
     "django.contrib.contenttypes",
@@ -81,10 +81,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "consulate.kernel.http.BadInputMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "consulate.accounts.middleware.StaffSecondFactorMiddleware",
+    "consulate.kernel.accounts.middleware.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -136,7 +137,7 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_SESSION_REMEMBER = False
-ACCOUNT_ADAPTER = "consulate.accounts.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "consulate.kernel.accounts.adapter.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Consular e-services"
 # Throttling, two layers: django-axes locks a (mission, e-mail, address) combination after
@@ -145,13 +146,13 @@ MFA_TOTP_ISSUER = "Consular e-services"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_USERNAME_CALLABLE = "consulate.accounts.throttling.tenant_scoped_username"
+AXES_USERNAME_CALLABLE = "consulate.kernel.accounts.throttling.tenant_scoped_username"
 AXES_USERNAME_FORM_FIELD = "login"
 AXES_RESET_ON_SUCCESS = True
 # Behind N reverse proxies (load balancer, nginx) the client's address is the Nth from the right
 # in X-Forwarded-For; with 0 it is REMOTE_ADDR. Both throttles read it the same way (allauth's).
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("CONSULATE_TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "consulate.accounts.throttling.client_ip"
+AXES_CLIENT_IP_CALLABLE = "consulate.kernel.accounts.throttling.client_ip"
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
 
@@ -222,10 +223,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "consulate.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "consulate.kernel.errors.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     # Closed by default: a public endpoint says so with permission_classes = [AllowAny].
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bounded in depth and free of control characters (consulate/kernel/http.py); forms
+    # are checked by BadInputMiddleware
+    "DEFAULT_PARSER_CLASSES": [
+        "consulate.kernel.http.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Consular e-services API",

@@ -20,7 +20,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
-# The test-only tenant app that exercises consulate.crypto (tests/crypto_app).
+# The test-only tenant app that exercises consulate.kernel.crypto (tests/crypto_app).
 TENANT_APPS, INSTALLED_APPS = ([*a, "tests.crypto_app"] for a in (TENANT_APPS, INSTALLED_APPS))
 
 # One test database per test run, so that runs in parallel (several checkouts, a developer and

@@ -10,7 +10,7 @@ from babel.dates import format_date, format_time, get_day_names
 from django import template
 from django.utils import timezone, translation
 
-from consulate import reference
+from consulate.kernel import reference
 
 register = template.Library()
 
@@ -70,12 +70,6 @@ def _port_suffix(request: Any) -> str:
     return "" if port in ("80", "443") else f":{port}"
 
 
-@register.filter
-def has_role(roles: set[str], wanted: str) -> bool:
-    """`{% if mission_roles|has_role:"cashier,consul" %}`; HQ roles count as every role."""
-    return any(role.startswith("hq_") for role in roles) or bool(roles & set(wanted.split(",")))
-
-
 @register.simple_tag(takes_context=True)
 def mission_url(context: dict[str, Any], mission: Any, path: str = "/") -> str:
     """A link to a mission's own host, keeping the port of the current request (development)."""
@@ -113,7 +107,7 @@ def described_widget(field: Any) -> str:
 @register.filter
 def role_label(code: str) -> str:
     """A staff role's name in the reader's language: mission roles, and HQ roles (`hq_<role>`)."""
-    from consulate.accounts.models import HqRole
+    from consulate.kernel.accounts.models import HqRole
     from missions.models import Role
 
     if code.startswith("hq_") and code[3:] in HqRole.values:

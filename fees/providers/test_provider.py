@@ -19,6 +19,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core import signing
 
+from consulate.kernel.http import json_loads_bounded
+
 from . import Checkout, ProviderEvent
 
 SIGNATURE_TOLERANCE_SECONDS = 600
@@ -98,7 +100,7 @@ class TestProvider:
         if abs(time.time() - stamp) > SIGNATURE_TOLERANCE_SECONDS:
             raise SignatureError("signature too old")
         try:
-            data = json.loads(body)
+            data = json_loads_bounded(body)
             return ProviderEvent(
                 event_id=str(data["id"]),
                 event_type=str(data["type"]),

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from consulate.history import history_records
-from consulate.models import TimeStampedModel
+from consulate.kernel.history import history_records
+from consulate.kernel.models import TimeStampedModel
 
 
 class ServiceCode(models.TextChoices):

@@ -12,8 +12,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from consulate.errors import ApplicationError
-from consulate.history import set_acting_user
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.history import set_acting_user
 from fees.money import Money, MoneyError, known_currencies
 
 from .error_codes import ReferenceError

@@ -10,9 +10,9 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from missions.models import Mission
-from missions.selectors import staff_roles
+from missions.permissions import roles_held
 
 from ..error_codes import FeeError
 from ..models import DayClose
@@ -31,7 +31,7 @@ def current_mission() -> Mission:
 
 
 def require_role(*, mission: Mission, user: Any, roles: frozenset[str], message: Any) -> None:
-    if user is None or not (staff_roles(user=user, mission=mission) & roles):
+    if user is None or not (roles_held(user=user, mission=mission) & roles):
         raise ApplicationError(FeeError.NOT_ALLOWED, message)
 
 

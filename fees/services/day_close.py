@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
-from consulate.errors import ApplicationError
-from consulate.history import set_acting_user
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.history import set_acting_user
 from missions.models import Mission
 from sync.services import outbox_event_record
 

@@ -10,8 +10,8 @@ from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from consulate.errors import ApplicationError
-from consulate.history import set_acting_user
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.history import set_acting_user
 from missions.models import Mission
 from sync.services import outbox_event_record
 

@@ -9,8 +9,8 @@ from django_tenants.utils import schema_context
 from appointments.models import Booking, BookingPerson, BookingStatus, Slot
 from appointments.selectors import slot_list_available
 from appointments.services import booking_create
-from consulate.accounts.models import User
-from consulate.errors import ApplicationError
+from consulate.kernel.accounts.models import User
+from consulate.kernel.errors import ApplicationError
 from tests.appointments.conftest import build_catalogue, person
 from tests.factories import UserFactory
 

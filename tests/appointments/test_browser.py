@@ -22,7 +22,7 @@ from pyzbar.pyzbar import decode
 
 from appointments import services
 from appointments.models import Booking, BookingStatus, LotteryEntry, ReleaseMode, Slot
-from consulate.accounts.models import User
+from consulate.kernel.accounts.models import User
 from missions.models import Membership
 from tests.appointments.conftest import build_catalogue
 from tests.browser.conftest import PASSWORD, totp_code, unique_email

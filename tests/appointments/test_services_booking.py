@@ -9,7 +9,7 @@ from django.utils import timezone
 from appointments import services
 from appointments.error_codes import AppointmentError
 from appointments.models import Booking, BookingPerson, BookingStatus, ClosureKind, Slot
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from sync.models import OutboxEvent
 from tests.appointments.conftest import build_catalogue, first_free_slot, person
 

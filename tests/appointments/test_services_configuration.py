@@ -12,7 +12,7 @@ from appointments import services
 from appointments.error_codes import AppointmentError
 from appointments.models import ClosureKind, ReleaseMode, Slot
 from appointments.services.reminders import booking_remind_due
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from tests.appointments.conftest import build_catalogue, first_free_slot, person
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from appointments import lottery, services
 from appointments.error_codes import AppointmentError
 from appointments.models import BookingStatus, LotteryEntry, LotteryStatus, ReleaseMode, Slot
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from tests.appointments.conftest import build_catalogue, person
 from tests.factories import UserFactory
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from appointments import services
 from appointments.error_codes import AppointmentError
 from appointments.models import BookingStatus, Slot, WaitlistEntry, WaitlistStatus
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from tests.appointments.conftest import build_catalogue, first_free_slot, person
 from tests.factories import UserFactory
 

@@ -12,7 +12,7 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP
 from django.core.cache import cache
 
-from consulate.accounts.models import User
+from consulate.kernel.accounts.models import User
 from missions.models import Membership, Mission
 from tests.browser.conftest import PASSWORD, totp_code, unique_email
 from tests.conftest import make_staff

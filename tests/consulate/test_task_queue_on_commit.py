@@ -3,7 +3,7 @@ commits after the code left that schema (as a command seeding several missions d
 
 from django_tenants.utils import schema_context
 
-from consulate.tenancy import current_schema, task_queue_on_commit
+from consulate.kernel.tenancy import current_schema, task_queue_on_commit
 
 
 class RecordingTask:

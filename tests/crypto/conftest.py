@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from consulate.crypto.envelope import clear_key_cache
+from consulate.kernel.crypto.envelope import clear_key_cache
 from tests.crypto_app.models import Dossier
 
 PASSPORT = "U98765432"

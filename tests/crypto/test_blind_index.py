@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 
-from consulate.crypto.blind_index import blind_index, normalise
+from consulate.kernel.crypto.blind_index import blind_index, normalise
 from tests.crypto_app.models import Dossier
 
 from .conftest import dossier_create

@@ -6,11 +6,11 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consulate.crypto import envelope
-from consulate.crypto.envelope import DecryptionError, EncryptionError, decrypt, encrypt
-from consulate.crypto.keys import unwrap
-from consulate.crypto.models import DataKey
-from consulate.crypto.services import data_key_create, data_key_rotate
+from consulate.kernel.crypto import envelope
+from consulate.kernel.crypto.envelope import DecryptionError, EncryptionError, decrypt, encrypt
+from consulate.kernel.crypto.keys import unwrap
+from consulate.kernel.crypto.models import DataKey
+from consulate.kernel.crypto.services import data_key_create, data_key_rotate
 
 CONTEXT = "crypto_app.Dossier.passport_number"
 
@@ -147,7 +147,7 @@ def test_a_rolled_back_rotation_does_not_poison_the_key_cache(throwaway_mission)
 
     def rotate_write_and_fail() -> None:
         with transaction.atomic():
-            rotated.append(data_key_rotate(schema_name=schema, acting_user=None).key_id)
+            rotated.append(data_key_rotate(schema_name=schema).key_id)
             encrypt("U1", schema_name=schema, context=CONTEXT)
             raise RuntimeError("rollback")
 

@@ -7,8 +7,8 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consulate.crypto.envelope import DecryptionError, EncryptionError
-from consulate.crypto.fields import BlindIndexField, EncryptedDateField, EncryptedTextField
+from consulate.kernel.crypto.envelope import DecryptionError, EncryptionError
+from consulate.kernel.crypto.fields import BlindIndexField, EncryptedDateField, EncryptedTextField
 from tests.crypto_app.models import Dossier
 
 from .conftest import BIRTH_DATE, BIRTH_PLACE, PASSPORT, dossier_create, raw_row, raw_set
@@ -182,7 +182,7 @@ def test_fields_deconstruct_to_themselves(field):
     _name, path, args, kwargs = field.deconstruct()
     rebuilt = type(field)(*args, **kwargs)
     assert rebuilt.deconstruct()[1:] == (path, args, kwargs)
-    assert path.startswith("consulate.crypto.fields.")
+    assert path.startswith("consulate.kernel.crypto.fields.")
 
 
 def test_the_migration_matches_the_models(db):

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from consulate.crypto import envelope
-from consulate.crypto.models import DataKey
+from consulate.kernel.crypto import envelope
+from consulate.kernel.crypto.models import DataKey
 
 
 def test_a_settled_key_is_read_once_per_process(in_mission_a):

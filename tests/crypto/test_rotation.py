@@ -5,9 +5,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from consulate.crypto.envelope import EncryptionError
-from consulate.crypto.models import DataKey
-from consulate.crypto.services import ReencryptProgress, data_key_rotate, mission_reencrypt
+from consulate.kernel.crypto.envelope import EncryptionError
+from consulate.kernel.crypto.models import DataKey
+from consulate.kernel.crypto.services import ReencryptProgress, data_key_rotate, mission_reencrypt
+from missions.services import mission_data_key_rotate
 from sync.models import OutboxEvent
 from tests.crypto_app.models import Dossier
 
@@ -36,7 +37,7 @@ def test_rotation_keeps_old_rows_readable_and_writes_under_the_new_key(in_missio
     old = [dossier_create(passport_number=f"U{n}") for n in range(3)]
     before = DataKey.objects.get(schema_name=in_mission_a.schema_name, is_active=True)
     # when the key is rotated
-    key = data_key_rotate(schema_name=in_mission_a.schema_name, acting_user=officer_a)
+    key = mission_data_key_rotate(mission=in_mission_a, acting_user=officer_a)
     new = dossier_create(passport_number="U-new")
     # then old rows still read, the new row uses the new key, and the old key stays, retired
     assert key.key_id == before.key_id + 1
@@ -63,7 +64,7 @@ def test_reencrypt_moves_every_row_to_the_active_key(in_mission_a):
         dossier.save()
     history_count = Dossier.history.count()
     indexes = sorted(Dossier.objects.values_list("passport_number_index", flat=True))
-    key = data_key_rotate(schema_name=in_mission_a.schema_name, acting_user=None)
+    key = data_key_rotate(schema_name=in_mission_a.schema_name)
     dossier_create(passport_number="U-new")  # already under the new key: not counted
     steps: list[ReencryptProgress] = []
     # when the mission is re-encrypted in small batches
@@ -96,7 +97,7 @@ def test_reencrypt_touches_only_its_own_mission(in_mission_a, mission_b):
     connection.set_tenant(mission_b)
     theirs = dossier_create()
     connection.set_tenant(in_mission_a)
-    data_key_rotate(schema_name=in_mission_a.schema_name, acting_user=None)
+    data_key_rotate(schema_name=in_mission_a.schema_name)
     # when mission A is re-encrypted
     mission_reencrypt(schema_name=in_mission_a.schema_name, batch_size=10)
     # then mission B's rows still read with its own key
@@ -109,9 +110,9 @@ def test_reencrypt_touches_only_its_own_mission(in_mission_a, mission_b):
 
 def test_rotating_the_public_schema_is_refused(db):
     with pytest.raises(EncryptionError):
-        data_key_rotate(schema_name="public", acting_user=None)
+        data_key_rotate(schema_name="public")
     with pytest.raises(EncryptionError):
-        data_key_rotate(schema_name="no_such_mission", acting_user=None)
+        data_key_rotate(schema_name="no_such_mission")
 
 
 def test_the_command_rotates_reencrypts_and_says_so(in_mission_a):
@@ -150,7 +151,7 @@ def test_reads_keep_working_during_reencryption(throwaway_mission):
     # given committed dossiers in a mission, then a rotation
     connection.set_tenant(throwaway_mission)
     pks = [dossier_create(passport_number=f"U{n}").pk for n in range(4)]
-    data_key_rotate(schema_name=throwaway_mission.schema_name, acting_user=None)
+    data_key_rotate(schema_name=throwaway_mission.schema_name)
     seen: list[list[str]] = []
 
     def read_everything(step: ReencryptProgress) -> None:

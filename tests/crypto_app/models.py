@@ -1,8 +1,8 @@
 from django.db import models
 
-from consulate.crypto.fields import BlindIndexField, EncryptedDateField, EncryptedTextField
-from consulate.history import history_records
-from consulate.models import TimeStampedModel
+from consulate.kernel.crypto.fields import BlindIndexField, EncryptedDateField, EncryptedTextField
+from consulate.kernel.history import history_records
+from consulate.kernel.models import TimeStampedModel
 
 
 class Dossier(TimeStampedModel):

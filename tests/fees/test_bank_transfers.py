@@ -7,7 +7,7 @@ import re
 import pytest
 from django_tenants.utils import schema_context
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from fees.error_codes import FeeError
 from fees.models import LedgerTransaction, Payment, Receipt
 from fees.money import Money

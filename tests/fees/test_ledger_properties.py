@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from fees.models import ApprovalStatus, LedgerEntry, LedgerTransaction, Receipt
 from fees.money import Money
 from fees.providers.test_provider import event_body, sign

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from fees.money import Money
 from fees.reference.models import ExchangeRate, FeeScheduleEntry
 from fees.reference.selectors import exchange_rate_in_force, fee_schedule_entry_in_force
@@ -100,7 +100,7 @@ def test_the_rate_in_force_on_the_day_of_assessment_is_used(in_mission_b):
 
 
 def test_hq_admin_publishes_a_new_version_and_explains_a_bad_one(client_hq, db):
-    from consulate.accounts.models import User
+    from consulate.kernel.accounts.models import User
     from tests.fees.conftest import login
 
     admin_user = User.objects.create_superuser(email="root.fees@example.org", password="x")

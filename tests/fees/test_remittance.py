@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from fees.error_codes import FeeError
 from fees.models import LedgerTransaction, Receipt, Remittance
 from fees.money import Money

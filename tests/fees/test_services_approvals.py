@@ -2,7 +2,7 @@
 
 import pytest
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from fees.error_codes import FeeError
 from fees.models import CreditNote, Receipt
 from fees.money import Money

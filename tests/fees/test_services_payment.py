@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from fees.error_codes import FeeError
 from fees.models import Assessment, LedgerEntry, Payment, Receipt
 from fees.money import Money

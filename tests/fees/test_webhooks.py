@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from fees.error_codes import FeeError
 from fees.models import LedgerTransaction, Payment, Receipt, WebhookEvent
 from fees.money import Money

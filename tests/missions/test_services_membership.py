@@ -3,7 +3,7 @@
 import pytest
 from django_tenants.utils import schema_context
 
-from consulate.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError
 from missions.models import Membership
 from missions.services import membership_grant, membership_revoke
 from sync.models import OutboxEvent

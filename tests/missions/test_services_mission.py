@@ -2,8 +2,8 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
-from consulate.crypto.models import DataKey
-from consulate.errors import ApplicationError
+from consulate.kernel.crypto.models import DataKey
+from consulate.kernel.errors import ApplicationError
 from missions.error_codes import MissionError
 from missions.models import Domain, Mission
 from missions.services import mission_create

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from consulate import demo
-from consulate.accounts.models import User
+from consulate.kernel.accounts.models import User
 from missions.models import Mission
 from missions.services import membership_grant, mission_create
 

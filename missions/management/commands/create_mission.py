@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consulate.accounts.models import User
-from consulate.errors import ApplicationError
+from consulate.kernel.accounts.models import User
+from consulate.kernel.errors import ApplicationError
 from missions.models import MissionKind
 from missions.services import mission_create
 

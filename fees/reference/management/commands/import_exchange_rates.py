@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consulate.tenancy import use_public_schema
+from consulate.kernel.tenancy import use_public_schema
 from fees.reference.services import exchange_rate_import_csv
 
 

@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    name = "consulate.accounts"
+    name = "consulate.kernel.accounts"
     label = "accounts"
     verbose_name = "Accounts"

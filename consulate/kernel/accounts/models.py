@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from consulate.history import history_records
+from consulate.kernel.history import history_records
 
 
 class HqRole(models.TextChoices):

@@ -6,7 +6,7 @@ useless without the master key, which never touches the database.
 
 from django.db import models
 
-from consulate.models import TimeStampedModel
+from consulate.kernel.models import TimeStampedModel
 
 
 class DataKey(TimeStampedModel):

@@ -9,11 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import get_tenant_model
 
-from consulate.crypto.services import (
-    ReencryptProgress,
-    data_key_rotate,
-    mission_reencrypt,
-)
+from consulate.kernel.crypto.services import ReencryptProgress, mission_reencrypt
+from missions.services import mission_data_key_rotate
 
 
 class Command(BaseCommand):
@@ -45,7 +42,7 @@ class Command(BaseCommand):
 
         schema = mission.schema_name
         if not options["no_rotate"]:
-            key = data_key_rotate(schema_name=schema, acting_user=acting_user)
+            key = mission_data_key_rotate(mission=mission, acting_user=acting_user)
             self.stdout.write(f"{code}: key {key.key_id} is now active; re-encrypting…")
 
         def report(step: ReencryptProgress) -> None:

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from consulate.tenancy import current_schema
+from consulate.kernel.tenancy import current_schema
 
 
 def client_ip(request: HttpRequest) -> str | None:

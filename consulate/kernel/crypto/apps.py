@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class CryptoConfig(AppConfig):
-    name = "consulate.crypto"
+    name = "consulate.kernel.crypto"
     label = "crypto"
     verbose_name = "Encryption keys"

@@ -37,3 +37,22 @@ def task_queue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
             task.delay(*args, **kwargs)
 
     transaction.on_commit(publish)
+
+
+def task_queue_per_mission(task: Any) -> int:
+    """Beat's fan-out: queue `task` once in every active mission's schema; return how many.
+
+    Beat publishes with no schema (tasks run in `public`); a periodic task that works inside
+    missions is a beat task calling this, and the task itself then runs in each schema."""
+    from django_tenants.utils import get_tenant_model, schema_context
+
+    schemas = list(
+        get_tenant_model()
+        .objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+        .filter(status="active")
+        .values_list("schema_name", flat=True)
+    )
+    for schema in schemas:
+        with schema_context(schema):
+            task.delay()
+    return len(schemas)

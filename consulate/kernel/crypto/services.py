@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -13,15 +13,10 @@ from django.db.models import BinaryField, F, Func, Max, Model, Q
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
-from sync.services import outbox_event_record
-
 from .envelope import EncryptionError, active_key_id, clear_key_cache
 from .keys import wrap
 from .models import DataKey
 from .selectors import encrypted_models
-
-if TYPE_CHECKING:
-    from consulate.accounts.models import User
 
 
 def data_key_create(*, schema_name: str) -> DataKey:
@@ -41,24 +36,17 @@ def data_key_create(*, schema_name: str) -> DataKey:
         )
 
 
-def data_key_rotate(*, schema_name: str, acting_user: User | None) -> DataKey:
+def data_key_rotate(*, schema_name: str) -> DataKey:
     """Make a new data key the mission's active one; every older key stays for reading.
 
     New writes use the new key at once in this process, and within `envelope.ACTIVE_KEY_TTL`
-    seconds in others. Existing rows move over with `mission_reencrypt`.
+    seconds in others. Existing rows move over with `mission_reencrypt`. The audit trail (who,
+    and the outbox event) is the caller's: `missions.services.mission_data_key_rotate`.
     """
     if schema_name == settings.PUBLIC_SCHEMA_NAME or not schema_exists(schema_name):
         raise EncryptionError(f"{schema_name!r} is not a mission schema")
     with transaction.atomic():
         key = data_key_create(schema_name=schema_name)
-        with schema_context(schema_name):
-            outbox_event_record(
-                topic="crypto.data_key_rotated",
-                aggregate_type="data_key",
-                aggregate_id=f"{schema_name}:{key.key_id}",
-                payload={"key_id": key.key_id},
-                acting_user=acting_user,
-            )
         # Drop now so this transaction encrypts with the new key, and again once committed in
         # case another thread cached the old active id meanwhile.
         clear_key_cache(schema_name)

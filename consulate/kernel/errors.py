@@ -1,8 +1,11 @@
 """One application error type for every service; one place that maps it to HTTP.
 
 Services raise `ApplicationError(code, message)` with a code from their app's `error_codes.py`
-and a translatable message. Views show the message; the API answers 400 (or 404 for
-`NOT_FOUND`) with `{"code", "message", "field"}`.
+(namespaced by app: `fee_…`, `appointment_…`) or from `CommonError`, and a translatable
+message. `ApplicationError.http_status` is the one mapping to HTTP, used by pages (which show
+the message) and by the API (`api_exception_handler`, which answers
+`{"code", "message", "field", "errors"}`): `NOT_FOUND` 404, `NOT_ALLOWED` 403,
+`RATE_LIMITED` 429, anything else 400.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ class ApplicationError(Exception):
 
     @property
     def http_status(self) -> int:
-        return status.HTTP_404_NOT_FOUND if self.code.name == "NOT_FOUND" else 400
+        return HTTP_STATUS_BY_CODE_NAME.get(self.code.name, status.HTTP_400_BAD_REQUEST)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,3 +79,13 @@ def _not_found() -> Any:
 class CommonError(enum.Enum):
     INVALID = "invalid"
     NOT_FOUND = "not_found"
+    NOT_ALLOWED = "not_allowed"
+    RATE_LIMITED = "rate_limited"
+
+
+# By the member's name, so that every app's enum maps the same way (`FeeError.NOT_FOUND` too).
+HTTP_STATUS_BY_CODE_NAME = {
+    "NOT_FOUND": status.HTTP_404_NOT_FOUND,
+    "NOT_ALLOWED": status.HTTP_403_FORBIDDEN,
+    "RATE_LIMITED": status.HTTP_429_TOO_MANY_REQUESTS,
+}

@@ -1,0 +1,129 @@
+"""Bad input refused at the edge, once for every page and API endpoint.
+
+PostgreSQL cannot store a NUL character in text, and a view that passes one on gets a
+DataError (a 500); a JSON body nested thousands of levels deep exhausts Python's stack (a
+RecursionError, a 500). Rather than guard each view, `BadInputMiddleware` answers 400 with a
+translated message for a NUL or other control character anywhere in the path, the query string
+or a form field, and `BoundedJSONParser` does the same for API bodies (depth and characters).
+`DataError` that still reaches the top (a value out of range) is answered 400, never 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.db import DataError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+logger = logging.getLogger(__name__)
+
+# C0 controls but tab, line feed and carriage return (which a textarea sends), and DEL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Deep enough for any body the API takes; far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+
+
+def has_control_characters(value: str) -> bool:
+    return bool(CONTROL_CHARACTERS.search(value))
+
+
+def _bad_input_message() -> str:
+    return gettext("The request contains characters that are not allowed (such as a NUL byte).")
+
+
+def _out_of_range_message() -> str:
+    return gettext("A value in the request is too long or out of range.")
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or "json" in request.headers.get("Accept", "")
+
+
+def bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    """400 with `message`: JSON for the API, the site's page for everything else."""
+    if _wants_json(request):
+        return JsonResponse({"code": "invalid", "message": message, "field": None}, status=400)
+    body = render_to_string("400.html", {"message": message}, request=None)
+    return HttpResponse(body, status=400)
+
+
+def _request_has_control_characters(request: HttpRequest) -> bool:
+    if has_control_characters(request.path) or has_control_characters(
+        request.META.get("QUERY_STRING", "")
+    ):
+        return True
+    for key, values in request.GET.lists():
+        if has_control_characters(key) or any(has_control_characters(v) for v in values):
+            return True
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        for key, values in request.POST.lists():
+            if has_control_characters(key) or any(has_control_characters(v) for v in values):
+                return True
+    return False
+
+
+class BadInputMiddleware:
+    """Answers 400 for control characters in the path, query or form; 400 for a DataError."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _request_has_control_characters(request):
+            return bad_request(request, _bad_input_message())
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DataError):
+            logger.warning("bad input reached the database at %s: %s", request.path, exception)
+            return bad_request(request, _out_of_range_message())
+        return None
+
+
+def _check(value: Any, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise ParseError(gettext("The JSON body is nested too deeply."))
+    if isinstance(value, str):
+        if has_control_characters(value):
+            raise ParseError(_bad_input_message())
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check(key, depth + 1)
+            _check(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check(item, depth + 1)
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser, refusing bodies nested deeper than MAX_JSON_DEPTH and control
+    characters in any string, with a 400 and a translated message."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            raise ParseError(gettext("The JSON body is nested too deeply.")) from error
+        _check(data, 0)
+        return data
+
+
+def json_loads_bounded(text: str | bytes) -> Any:
+    """`json.loads` for bodies outside DRF (webhooks): ValueError for what the parser refuses."""
+    try:
+        data = json.loads(text)
+        _check(data, 0)
+    except (RecursionError, ParseError) as error:
+        raise ValueError(str(error)) from error
+    return data

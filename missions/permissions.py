@@ -1,0 +1,137 @@
+"""Who may do what: the one permission table (role x action) of the whole system.
+
+Every staff service calls `permission_require` before it writes; views, the API and navigation
+read `permissions_held` (or `staff_access`) to decide what to show. Nothing else in the code
+names a role: a new action is a row here, and `tests/missions/test_permission_table.py` walks
+every staff service against this table for every role, at its own mission and another one.
+
+The roles a person holds at a mission are their `Role` memberships there, plus their HQ role
+(`hq_analyst`, `hq_admin`), which counts at every mission. HQ analysts read and never write;
+HQ admins read everywhere and manage missions, staff and reference data, but do not do a
+mission's own work (its counter, its money, its settings).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from consulate.kernel.accounts.models import HqRole
+from consulate.kernel.errors import ApplicationError, CommonError
+
+from .models import Membership, Mission, Role
+
+HQ_ANALYST = f"hq_{HqRole.ANALYST}"
+HQ_ADMIN = f"hq_{HqRole.ADMIN}"
+HQ_ROLES = frozenset({HQ_ANALYST, HQ_ADMIN})
+EVERY_ROLE = frozenset({*Role.values, *HQ_ROLES})
+
+
+class Action(enum.StrEnum):
+    """`<app>.<entity>.<verb>`. A `.view` action reads; every other one writes."""
+
+    # missions (HQ)
+    MISSION_VIEW = "missions.mission.view"  # the staff dashboard of a mission
+    MISSION_MANAGE = "missions.mission.manage"  # create, update, close; staff; data keys
+    HQ_DASHBOARD_VIEW = "missions.hq_dashboard.view"
+    REFERENCE_DATA_MANAGE = "fees.reference.manage"  # fee schedule, rates, rounding (HQ)
+    # appointments
+    APPOINTMENTS_SETTINGS_VIEW = "appointments.settings.view"
+    APPOINTMENTS_SETTINGS_CHANGE = "appointments.settings.change"  # services, hours, closures
+    DAY_SHEET_VIEW = "appointments.day_sheet.view"
+    BOOKING_PROCESS = "appointments.booking.process"  # check-in, call next, served, no-show
+    # fees
+    FEES_VIEW = "fees.assessment.view"  # assessments, receipts, the day's takings
+    ASSESSMENT_CHANGE = "fees.assessment.change"  # assess, cancel, ask for a waiver or refund
+    CASH_TAKE = "fees.payment.take_cash"
+    BANK_TRANSFER_CHANGE = "fees.bank_transfer.change"  # expect and match transfers
+    FEES_APPROVE = "fees.approval.decide"  # waivers and credit notes (the second pair of eyes)
+    DAY_CLOSE = "fees.day_close.change"
+    REMITTANCE_CHANGE = "fees.remittance.change"
+    REPORT_VIEW = "fees.report.view"
+
+    @property
+    def is_read(self) -> bool:
+        return self.value.endswith(".view")
+
+
+def _roles(*roles: str) -> frozenset[str]:
+    return frozenset(roles)
+
+
+OFFICER, CASHIER, CONSUL, MISSION_ADMIN = (
+    Role.OFFICER, Role.CASHIER, Role.CONSUL, Role.MISSION_ADMIN
+)  # fmt: skip
+MISSION_STAFF = _roles(OFFICER, CASHIER, CONSUL, MISSION_ADMIN)
+
+# The table. Reads list HQ roles explicitly; writes never list the HQ analyst.
+PERMISSIONS: dict[Action, frozenset[str]] = {
+    Action.MISSION_VIEW: MISSION_STAFF | HQ_ROLES,
+    Action.MISSION_MANAGE: _roles(HQ_ADMIN),
+    Action.HQ_DASHBOARD_VIEW: HQ_ROLES,
+    Action.REFERENCE_DATA_MANAGE: _roles(HQ_ADMIN),
+    Action.APPOINTMENTS_SETTINGS_VIEW: _roles(MISSION_ADMIN) | HQ_ROLES,
+    Action.APPOINTMENTS_SETTINGS_CHANGE: _roles(MISSION_ADMIN),
+    Action.DAY_SHEET_VIEW: _roles(OFFICER, CONSUL, MISSION_ADMIN) | HQ_ROLES,
+    Action.BOOKING_PROCESS: _roles(OFFICER, CONSUL, MISSION_ADMIN),
+    Action.FEES_VIEW: MISSION_STAFF | HQ_ROLES,
+    Action.ASSESSMENT_CHANGE: MISSION_STAFF,
+    Action.CASH_TAKE: _roles(CASHIER),
+    Action.BANK_TRANSFER_CHANGE: _roles(CASHIER, CONSUL, MISSION_ADMIN),
+    Action.FEES_APPROVE: _roles(CONSUL, MISSION_ADMIN),
+    Action.DAY_CLOSE: _roles(CASHIER, CONSUL, MISSION_ADMIN),
+    Action.REMITTANCE_CHANGE: _roles(CONSUL, MISSION_ADMIN),
+    Action.REPORT_VIEW: MISSION_STAFF | HQ_ROLES,
+}
+
+
+def roles_held(*, user: Any, mission: Mission) -> frozenset[str]:
+    """The roles `user` holds at `mission`: active memberships there, plus an HQ role."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    roles = set(
+        Membership.objects.filter(user=user, mission=mission, is_active=True).values_list(
+            "role", flat=True
+        )
+    )
+    if user.hq_role:
+        roles.add(f"hq_{user.hq_role}")
+    return frozenset(roles)
+
+
+def permissions_of(roles: frozenset[str]) -> frozenset[Action]:
+    return frozenset(action for action, allowed in PERMISSIONS.items() if roles & allowed)
+
+
+def permissions_held(*, user: Any, mission: Mission) -> frozenset[Action]:
+    """What `user` may do at `mission`, for views and navigation to show or hide."""
+    return permissions_of(roles_held(user=user, mission=mission))
+
+
+def permission_require(*, user: Any, mission: Mission, action: Action) -> frozenset[str]:
+    """Refuse unless `user` may do `action` at `mission`; return the roles they hold there.
+
+    Someone with no role at this mission learns nothing about it (NOT_FOUND, answered 404);
+    staff of this mission, or HQ, without the right get NOT_ALLOWED (403) with a message.
+    Every staff service calls this before it writes, whatever the view checked."""
+    roles = roles_held(user=user, mission=mission)
+    if roles & PERMISSIONS[action]:
+        return roles
+    if not roles:
+        raise ApplicationError(CommonError.NOT_FOUND, _("Not found."))
+    raise ApplicationError(
+        CommonError.NOT_ALLOWED, _("Your role at this mission does not allow this.")
+    )
+
+
+def staff_access(*, user: Any, mission: Mission, action: Action) -> frozenset[Action]:
+    """For staff pages: the actions `user` may take here, or 404 unless `action` is one of them.
+
+    404 and never 403: a page someone may not open does not exist for them."""
+    held = permissions_held(user=user, mission=mission)
+    if action not in held:
+        raise Http404
+    return held
