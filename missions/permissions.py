@@ -20,6 +20,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.models import HqRole
+from consulate.kernel.actors import SystemActor
 from consulate.kernel.errors import ApplicationError, CommonError
 
 from .models import Membership, Mission, Role
@@ -116,7 +117,10 @@ def permission_require(*, user: Any, mission: Mission, action: Action) -> frozen
 
     Someone with no role at this mission learns nothing about it (NOT_FOUND, answered 404);
     staff of this mission, or HQ, without the right get NOT_ALLOWED (403) with a message.
-    Every staff service calls this before it writes, whatever the view checked."""
+    Every staff service calls this before it writes, whatever the view checked. `SYSTEM` (beat,
+    commands, demo seeding) may do everything; `None` is nobody and is refused."""
+    if isinstance(user, SystemActor):
+        return frozenset()
     roles = roles_held(user=user, mission=mission)
     if roles & PERMISSIONS[action]:
         return roles

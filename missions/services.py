@@ -17,6 +17,7 @@ from consulate.kernel.history import set_acting_user
 from sync.services import outbox_event_record
 
 from .error_codes import MissionError
+from .events import MissionTopic
 from .models import Domain, Membership, Mission, Role
 from .schemas import schema_clone_from_template
 
@@ -102,9 +103,8 @@ def mission_create(
         data_key_create(schema_name=mission.schema_name)
         with schema_context(mission.schema_name):
             outbox_event_record(
-                topic="mission.opened",
-                aggregate_type="mission",
-                aggregate_id=mission.code,
+                topic=MissionTopic.MISSION_OPENED,
+                aggregate_id=mission.pk,
                 payload={
                     "code": mission.code,
                     "kind": mission.kind,
@@ -149,9 +149,8 @@ def mission_update(*, mission: Mission, acting_user: User | None, **changes: Any
         mission.save(update_fields=[*changed, "updated_at"])
         with schema_context(mission.schema_name):
             outbox_event_record(
-                topic="mission.updated",
-                aggregate_type="mission",
-                aggregate_id=mission.code,
+                topic=MissionTopic.MISSION_UPDATED,
+                aggregate_id=mission.pk,
                 payload={"fields": changed, "status": mission.status},
                 acting_user=acting_user,
             )
@@ -182,9 +181,8 @@ def membership_grant(
             membership.save(update_fields=["is_active", "updated_at"])
         with schema_context(mission.schema_name):
             outbox_event_record(
-                topic="membership.granted",
-                aggregate_type="membership",
-                aggregate_id=str(membership.pk),
+                topic=MissionTopic.MEMBERSHIP_GRANTED,
+                aggregate_id=membership.pk,
                 payload={"user_id": user.pk, "role": role},
                 acting_user=acting_user,
             )
@@ -198,9 +196,8 @@ def membership_revoke(*, membership: Membership, acting_user: User) -> Membershi
         membership.save(update_fields=["is_active", "updated_at"])
         with schema_context(membership.mission.schema_name):
             outbox_event_record(
-                topic="membership.revoked",
-                aggregate_type="membership",
-                aggregate_id=str(membership.pk),
+                topic=MissionTopic.MEMBERSHIP_REVOKED,
+                aggregate_id=membership.pk,
                 payload={"user_id": membership.user_id, "role": membership.role},
                 acting_user=acting_user,
             )
@@ -214,9 +211,8 @@ def mission_data_key_rotate(*, mission: Mission, acting_user: User | None) -> Da
         key = data_key_rotate(schema_name=mission.schema_name)
         with schema_context(mission.schema_name):
             outbox_event_record(
-                topic="crypto.data_key_rotated",
-                aggregate_type="data_key",
-                aggregate_id=f"{mission.schema_name}:{key.key_id}",
+                topic=MissionTopic.DATA_KEY_ROTATED,
+                aggregate_id=key.pk,
                 payload={"key_id": key.key_id},
                 acting_user=acting_user,
             )

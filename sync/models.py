@@ -22,6 +22,8 @@ class OutboxEvent(models.Model):
     aggregate_type = models.CharField(max_length=50)
     aggregate_id = models.CharField(max_length=100)
     payload = models.JSONField(default=dict)
+    # the payload's version for its topic (docs/events.md)
+    version = models.PositiveSmallIntegerField(default=1)
     actor_id = models.BigIntegerField(null=True, blank=True)
     occurred_at = models.DateTimeField()
 

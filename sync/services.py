@@ -7,6 +7,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from consulate.kernel.events import TOPIC_PATTERN, EventTopic
 from consulate.kernel.tenancy import in_public_schema
 
 from .models import OutboxEvent
@@ -18,26 +19,38 @@ class OutboxUsageError(RuntimeError):
 
 def outbox_event_record(
     *,
-    topic: str,
-    aggregate_type: str,
-    aggregate_id: str,
+    topic: EventTopic | str,  # TRANSITION: EventTopic only, once every app passes one
+    aggregate_id: Any,
     payload: dict[str, Any],
     acting_user: Any,
+    version: int = 1,
+    aggregate_type: str | None = None,  # TRANSITION: goes once every app passes an EventTopic
 ) -> OutboxEvent:
     """Append an event to the current mission's outbox, in the caller's transaction.
+
+    `topic` is a member of an app's `EventTopic` enum (`<app>.<entity>.<verb>`); the entity is
+    the aggregate type and `aggregate_id` the primary key of that row. `version` is the
+    payload's version in docs/events.md: raise it when the payload changes shape.
 
     Must be called inside `transaction.atomic()` together with the change it records, with the
     connection set to a mission schema. The database assigns `seq`.
     """
+    if isinstance(topic, EventTopic):
+        if not TOPIC_PATTERN.match(topic.value):
+            raise OutboxUsageError(f"{topic!r} is not named <app>.<entity>.<verb>")
+        aggregate_type = topic.aggregate_type
+    elif aggregate_type is None:  # TRANSITION
+        raise OutboxUsageError(f"{topic!r} is not an EventTopic member")
     if not connection.in_atomic_block:
         raise OutboxUsageError("outbox_event_record must run inside the change's transaction")
     if in_public_schema():
         raise OutboxUsageError("the outbox lives in mission schemas, not in public")
     event = OutboxEvent(
-        topic=topic,
+        topic=str(topic),
         aggregate_type=aggregate_type,
-        aggregate_id=aggregate_id,
+        aggregate_id=str(aggregate_id),
         payload=payload,
+        version=version,
         actor_id=getattr(acting_user, "pk", None),
         occurred_at=timezone.now(),
     )

@@ -81,6 +81,7 @@ class CommonError(enum.Enum):
     NOT_FOUND = "not_found"
     NOT_ALLOWED = "not_allowed"
     RATE_LIMITED = "rate_limited"
+    BAD_TRANSITION = "bad_transition"
 
 
 # By the member's name, so that every app's enum maps the same way (`FeeError.NOT_FOUND` too).

@@ -75,7 +75,7 @@ def test_editing_a_mission_in_the_admin_goes_through_the_service(admin_client, m
     with schema_context(mission_a.schema_name):
         event = OutboxEvent.objects.latest("seq")
         assert OutboxEvent.objects.count() == events_before + 1
-    assert event.topic == "mission.updated"
+    assert event.topic == "missions.mission.updated"
     assert "status" in event.payload["fields"]
 
 
@@ -93,4 +93,4 @@ def test_granting_a_role_in_the_admin_writes_its_event(admin_client, mission_a):
     assert response.status_code == 302
     with schema_context(mission_a.schema_name):
         event = OutboxEvent.objects.latest("seq")
-    assert (event.topic, event.payload["role"]) == ("membership.granted", "consul")
+    assert (event.topic, event.payload["role"]) == ("missions.membership.granted", "consul")

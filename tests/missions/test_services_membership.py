@@ -20,7 +20,7 @@ def test_granting_a_role_records_who_did_it_and_an_event(mission_a):
     # then history says who granted it, and the mission's outbox has the event without e-mails
     assert membership.history.get().history_user_id == admin.pk
     with schema_context(mission_a.schema_name):
-        event = OutboxEvent.objects.filter(topic="membership.granted").latest("seq")
+        event = OutboxEvent.objects.filter(topic="missions.membership.granted").latest("seq")
     assert event.payload == {"user_id": colleague.pk, "role": "cashier"}
     assert event.actor_id == admin.pk
     assert colleague.email not in str(event.payload)

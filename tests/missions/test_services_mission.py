@@ -33,7 +33,11 @@ def test_creating_a_mission_clones_the_template_with_host_key_event_and_history(
     # and its outbox starts with the opening event, recorded by the admin
     with schema_context("gamma_1"):
         opening = OutboxEvent.objects.get()
-    assert (opening.seq, opening.topic, opening.actor_id) == (1, "mission.opened", admin.pk)
+    assert (opening.seq, opening.topic, opening.actor_id) == (
+        1,
+        "missions.mission.opened",
+        admin.pk,
+    )
     # and history says who created it
     assert mission.history.get().history_user_id == admin.pk
 

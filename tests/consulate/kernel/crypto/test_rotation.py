@@ -52,7 +52,7 @@ def test_rotation_keeps_old_rows_readable_and_writes_under_the_new_key(in_missio
     assert not before.is_active
     assert before.retired_at is not None
     # and the rotation is on record, with who did it
-    event = OutboxEvent.objects.filter(topic="crypto.data_key_rotated").get()
+    event = OutboxEvent.objects.filter(topic="missions.data_key.rotated").get()
     assert (event.payload, event.actor_id) == ({"key_id": key.key_id}, officer_a.pk)
 
 

@@ -1,0 +1,130 @@
+"""The permission table, walked: every staff service x every role x own mission / another one.
+
+Each app's staff services come from `tests/<app>/permission_cases.py` (see
+tests/permission_table.py). For each, as each role held at this mission, at another mission,
+and as each HQ role, the call must succeed exactly when the table allows that role the action,
+and otherwise be refused (NOT_FOUND for someone with no role here, whose probe must not learn
+that anything exists) without writing anything.
+
+The last tests keep the walk complete: every action has a case, and every service function
+that takes `acting_user` is either a case or named here as not a staff service.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Iterator
+
+import pytest
+from django_tenants.utils import schema_context
+
+from consulate.kernel.accounts.models import HqRole
+from consulate.kernel.errors import ApplicationError
+from missions.models import Mission, Role
+from missions.permissions import PERMISSIONS, Action
+from sync.models import OutboxEvent
+from tests.conftest import make_staff
+from tests.factories import UserFactory
+from tests.permission_table import PermissionCase
+
+APPS = ("missions", "appointments", "fees")
+
+
+def _cases() -> list[PermissionCase]:
+    cases: list[PermissionCase] = []
+    for app in APPS:
+        try:
+            module = importlib.import_module(f"tests.{app}.permission_cases")
+        except ModuleNotFoundError:
+            continue
+        cases.extend(module.CASES)
+    return cases
+
+
+CASES = _cases()
+
+# Services that take `acting_user` but are not staff actions: a citizen's own booking or
+# payment (checked by ownership), the platform's own work (beat, webhooks), and internal steps
+# that a checked service calls inside its transaction.
+NOT_STAFF_SERVICES = frozenset(
+    {
+        # appointments: a citizen's own, or the platform's
+        "booking_create", "booking_cancel", "booking_reschedule", "booking_cancel_by_token",
+        "lottery_enter", "lottery_draw", "waitlist_join", "waitlist_leave", "waitlist_accept",
+        "waitlist_offer_place", "waitlist_expire_offers", "booking_remind_due",
+        # fees: a payer's own, the provider's, the platform's, internal steps
+        "payment_card_start", "payment_webhook_receive", "payment_expire_stale",
+        "assessment_settle_if_paid", "ledger_post", "fee_quote",
+    }
+)  # fmt: skip
+
+# (who, where): a role held at this mission ("own"), at another mission ("other"), or an HQ role
+ACTORS = [(role, "own") for role in Role.values] + [(role, "other") for role in Role.values]
+ACTORS += [(f"hq_{role}", "hq") for role in HqRole.values]
+
+
+def _actor(role: str, where: str, mission: Mission, other: Mission):  # type: ignore[no-untyped-def]
+    if where == "hq":
+        return UserFactory(hq_role=role.removeprefix("hq_"))
+    return make_staff(mission if where == "own" else other, role)
+
+
+@pytest.mark.parametrize(("role", "where"), ACTORS, ids=[f"{r}@{w}" for r, w in ACTORS])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_the_service_does_what_the_table_says(case, role, where, mission_a, mission_b):
+    # given someone with `role` here, elsewhere, or at HQ, and what the service needs
+    actor = _actor(role, where, mission_a, mission_b)
+    allowed = where != "other" and role in PERMISSIONS[case.action]
+    with schema_context(mission_a.schema_name):
+        state = case.prepare(mission_a)
+        before = OutboxEvent.objects.count()
+        # when they call the service
+        if allowed:
+            case.call(actor, state)
+            # then it is done
+            return
+        with pytest.raises(ApplicationError) as refused:
+            case.call(actor, state)
+        # then it is refused, unseen from another mission, and nothing was written
+        expected = {"NOT_FOUND"} if where == "other" else {"NOT_ALLOWED", "NOT_FOUND"}
+        assert refused.value.code.name in expected
+        assert OutboxEvent.objects.count() == before
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_nobody_and_a_citizen_are_refused_unseen(case, mission_a):
+    with schema_context(mission_a.schema_name):
+        state = case.prepare(mission_a)
+        for actor in (None, UserFactory()):
+            with pytest.raises(ApplicationError) as refused:
+                case.call(actor, state)
+            assert refused.value.code.name == "NOT_FOUND"
+
+
+def test_every_action_has_a_case():
+    covered = {case.action for case in CASES}
+    assert set(Action) - covered == set()
+
+
+def _service_functions() -> Iterator[tuple[str, str]]:
+    for app in APPS:
+        package = importlib.import_module(app)
+        for info in pkgutil.walk_packages(package.__path__, f"{app}."):
+            if ".services" not in info.name and not info.name.endswith(".services"):
+                continue
+            module = importlib.import_module(info.name)
+            for name, function in inspect.getmembers(module, inspect.isfunction):
+                if function.__module__ != module.__name__ or name.startswith("_"):
+                    continue
+                if "acting_user" in inspect.signature(function).parameters:
+                    yield info.name, name
+
+
+def test_every_staff_service_is_walked():
+    named = {case.service for case in CASES} | NOT_STAFF_SERVICES
+    missing = sorted(
+        f"{module}.{name}" for module, name in _service_functions() if name not in named
+    )
+    assert missing == []
