@@ -115,7 +115,7 @@ class BoundedJSONParser(JSONParser):
             data = super().parse(stream, media_type, parser_context)
         except RecursionError as error:
             raise ParseError(gettext("The JSON body is nested too deeply.")) from error
-        _check(data, 0)
+        _check(data, 1)
         return data
 
 
@@ -123,7 +123,7 @@ def json_loads_bounded(text: str | bytes) -> Any:
     """`json.loads` for bodies outside DRF (webhooks): ValueError for what the parser refuses."""
     try:
         data = json.loads(text)
-        _check(data, 0)
+        _check(data, 1)
     except (RecursionError, ParseError) as error:
         raise ValueError(str(error)) from error
     return data

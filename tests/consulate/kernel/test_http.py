@@ -1,0 +1,128 @@
+"""Bad input is refused at the edge with a 400 and a message in the reader's language, never a
+500, whatever the page or endpoint (consulate/kernel/http.py). Each app's tests also send it to
+their own URLs; these attack the mechanism itself and HQ's pages."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.db import DataError
+from django.http import HttpResponse
+from django.test import RequestFactory
+from rest_framework.exceptions import ParseError
+
+from consulate.kernel.http import (
+    MAX_JSON_DEPTH,
+    BadInputMiddleware,
+    BoundedJSONParser,
+    has_control_characters,
+    json_loads_bounded,
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/?q=%00",
+        "/?country=%00",
+        "/?q=Berlin%00DROP",
+        "/?q%00=x",
+        "/api/v1/missions/?q=%00",
+        "/api/v1/missions/?country=%01",
+        "/%00/",
+    ],
+)
+def test_control_characters_in_the_path_or_query_at_hq_answer_400(client_hq, path):
+    # when someone sends a NUL (or another control character) in the URL
+    response = client_hq.get(path)
+    # then the answer is a 400 that says why
+    assert response.status_code == 400
+    assert "not allowed" in response.content.decode()
+
+
+def test_the_message_is_in_the_readers_language(client_hq):
+    # when a Turkish reader sends a NUL byte
+    response = client_hq.get("/?q=%00", HTTP_ACCEPT_LANGUAGE="tr")
+    # then the page says so in Turkish, inside the site's layout
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert 'lang="tr"' in body
+    assert "izin verilmeyen" in body
+
+
+def test_the_api_answers_json(client_hq):
+    response = client_hq.get("/api/v1/missions/?q=%00")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_a_nul_in_a_posted_form_field_is_refused_before_the_view(client_hq):
+    # when a form posts a NUL in any field (here the login form, which reads the database)
+    response = client_hq.post("/accounts/login/", {"login": "a\x00@example.org", "password": "x"})
+    # then nothing reaches the view
+    assert response.status_code == 400
+
+
+def test_tabs_and_line_breaks_are_text_not_bad_input():
+    assert not has_control_characters("line one\r\nline two\tend")
+    assert has_control_characters("a\x00b")
+    assert has_control_characters("\x1b[31m")
+
+
+def test_a_data_error_that_reaches_the_top_is_a_400_not_a_500(rf: RequestFactory):
+    # given a view that passes an out-of-range value to the database
+    def view(request):  # type: ignore[no-untyped-def]
+        return HttpResponse("ok")
+
+    middleware = BadInputMiddleware(view)
+    request = rf.get("/api/v1/anything/")
+    # when the database refuses it
+    response = middleware.process_exception(request, DataError("integer out of range"))
+    # then the answer is a 400 with a message
+    assert response is not None
+    assert response.status_code == 400
+    assert middleware.process_exception(request, ValueError("a bug")) is None
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 5_000, 100_000])
+def test_json_nested_too_deeply_is_a_parse_error(depth):
+    parser = BoundedJSONParser()
+    with pytest.raises(ParseError):
+        parser.parse(_stream_of(_nested(depth)), "application/json", {})
+
+
+def test_json_within_the_depth_and_with_text_parses():
+    parser = BoundedJSONParser()
+    deepest = parser.parse(_stream_of(_nested(MAX_JSON_DEPTH)), "application/json", {})
+    for _level in range(MAX_JSON_DEPTH - 1):
+        deepest = deepest[0]
+    assert deepest == []
+    body = json.dumps({"persons": [{"full_name": "Ayşe\tYılmaz"}]})
+    assert parser.parse(_stream_of(body), "application/json", {})["persons"][0]["full_name"]
+
+
+@pytest.mark.parametrize("body", ['{"a": "x\\u0000y"}', '{"x\\u0000": 1}', '["\\u001b"]'])
+def test_json_strings_with_control_characters_are_refused(body):
+    with pytest.raises(ParseError):
+        BoundedJSONParser().parse(_stream_of(body), "application/json", {})
+    with pytest.raises(ValueError, match="not allowed"):
+        json_loads_bounded(body)
+
+
+def test_deep_json_on_an_api_endpoint_answers_400(client_hq):
+    # when a 5,000-deep body is posted to an API endpoint (any one: the parser is global)
+    response = client_hq.post(
+        "/api/v1/missions/", data=_nested(5_000), content_type="application/json"
+    )
+    # then it is a client error, never a 500
+    assert 400 <= response.status_code < 500
+
+
+def _stream_of(text: str) -> io.BytesIO:
+    return io.BytesIO(text.encode())
