@@ -5,6 +5,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from consulate.kernel.actors import SYSTEM
 from sync.models import OutboxEvent
 from sync.services import outbox_event_record
 from tests.conftest import MODEL_BACKEND, make_staff
@@ -38,7 +39,7 @@ def test_a_revoked_membership_loses_access(client_a, mission_a, officer_a):
 
     login_with_second_factor(client_a, officer_a)
     membership_revoke(
-        membership=Membership.objects.get(user=officer_a, mission=mission_a), acting_user=officer_a
+        membership=Membership.objects.get(user=officer_a, mission=mission_a), acting_user=SYSTEM
     )
     assert client_a.get("/staff/").status_code == 404
 
