@@ -91,7 +91,9 @@ def account_update(*, user: User, acting_user: User | SystemActor, **changes: An
         if "email" in changed:
             _email_free(email=user.email, exclude_pk=user.pk)
         set_acting_user(user, acting_user)
-        user.save(update_fields=changed)
+        # an encrypted name is saved with its blind index (computed on save)
+        indexes = [User.NAME_INDEXES[name] for name in changed if name in User.NAME_INDEXES]
+        user.save(update_fields=[*changed, *indexes])
     return user
 
 

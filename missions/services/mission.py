@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
@@ -97,7 +98,9 @@ def mission_create(
     if mission.kind == "hq":
         raise ApplicationError(MissionError.INVALID, _("HQ is not a mission."), field="kind")
 
-    with transaction.atomic():
+    # The tenant row is written from the public schema (django-tenants' rule), whichever schema
+    # the caller's connection is on; the caller's schema is back when this returns.
+    with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
         # Two requests creating the same code queue here; the second then finds the first's row.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"mission:{code}"])
