@@ -239,9 +239,9 @@ class UserAdmin(PermissionTableAdmin, BaseUserAdmin):  # type: ignore[type-arg]
     readonly_fields = ["last_login", "date_joined"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Personal"), {"fields": ("first_name", "last_name", "preferred_language")}),
-        (_("Roles"), {"fields": ("hq_role", "is_active", "is_staff", "is_superuser")}),
-        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+        ("Personal", {"fields": ("first_name", "last_name", "preferred_language")}),
+        ("Roles", {"fields": ("hq_role", "is_active", "is_staff", "is_superuser")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 

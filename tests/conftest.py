@@ -24,8 +24,8 @@ from consulate.kernel.actors import SYSTEM
 from consulate.kernel.crypto.envelope import active_key_id
 from consulate.kernel.crypto.models import DataKey
 from missions.models import Domain, Membership, Mission
-from missions.services import membership_grant, mission_create
-from tests.factories import MissionParams, UserFactory
+from missions.services import mission_create
+from tests.factories import MembershipFactory, MissionFactory, MissionParams, UserFactory
 
 ALPHA = MissionParams(code="alpha", name="Consulate-General in Berlin")
 BETA = MissionParams(
@@ -117,7 +117,7 @@ def citizen(db) -> User:  # type: ignore[no-untyped-def]
 
 def make_staff(mission: Mission, role: str, email: str | None = None) -> User:
     user = UserFactory(email=email or f"{role}.{mission.code}.{uuid.uuid4().hex[:6]}@example.org")
-    membership_grant(user=user, mission=mission, role=role, acting_user=SYSTEM)
+    MembershipFactory(user=user, mission=mission, role=role)
     return user
 
 
@@ -158,7 +158,7 @@ def drop_mission(mission: Mission) -> None:
 @pytest.fixture
 def throwaway_mission(committed_db) -> Iterator[Mission]:  # type: ignore[no-untyped-def]
     """A committed mission of its own, dropped (schema and all) after the test."""
-    mission = mission_create(acting_user=SYSTEM, **MissionParams(code=f"t{uuid.uuid4().hex[:10]}"))
+    mission = MissionFactory(code=f"t{uuid.uuid4().hex[:10]}")
     try:
         yield mission
     finally:

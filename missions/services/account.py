@@ -43,7 +43,8 @@ def _email_free(*, email: str, exclude_pk: int | None = None) -> None:
 
 def _validate(user: User) -> None:
     try:
-        user.full_clean(exclude=["password"], validate_unique=False)
+        # uniqueness is checked by `_email_free` (a clear message) and the database constraint
+        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         raise ApplicationError.from_validation_error(MissionError.INVALID, error) from error
 
@@ -57,7 +58,8 @@ def account_create(
     unknown = set(fields) - ACCOUNT_FIELDS
     if unknown:
         raise ApplicationError(
-            MissionError.INVALID, _("Unknown fields: %(fields)s.") % {"fields": sorted(unknown)}
+            MissionError.INVALID,
+            _("These cannot be changed here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
         )
     user = User(email=User.objects.normalize_email(email).strip().lower(), **fields)
     user.set_password(password)
@@ -97,8 +99,11 @@ def account_update(*, user: User, acting_user: User | SystemActor, **changes: An
     return user
 
 
-def account_password_set(*, user: User, password: str, acting_user: User | SystemActor) -> User:
-    """Set an account's password (validated by the caller's form against the password rules)."""
+def account_password_set(
+    *, user: User, password: str | None, acting_user: User | SystemActor
+) -> User:
+    """Set an account's password (validated by the caller's form against the password rules);
+    `None` makes it unusable (no password login)."""
     permission_require(user=acting_user, mission=mission_hq(), action=Action.MISSION_MANAGE)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)

@@ -31,7 +31,10 @@ def test_a_raw_read_of_accounts_and_their_history_shows_no_name(db):
     assert len(rows) == 3
     # then no name is there, in any spelling; the columns hold ciphertext
     dump = repr(rows).encode() + b"".join(
-        bytes(value) for row in rows for value in row.values() if isinstance(value, (bytes, memoryview))
+        bytes(value)
+        for row in rows
+        for value in row.values()
+        if isinstance(value, (bytes, memoryview))
     )
     for name in (FIRST, LAST, RENAMED, "Karaosmano"):
         for spelling in (name, name.upper(), name.lower()):
