@@ -1,26 +1,90 @@
-"""HQ's admin for missions and memberships. Creating a mission goes through `mission_create`."""
+"""HQ's admin for missions, memberships and accounts.
+
+It reads the permission table at HQ's row: HQ staff may look (`HQ_DASHBOARD_VIEW`), only those
+who manage missions may change anything (`MISSION_MANAGE`, HQ admins), whatever Django's own
+model permissions say. Every write goes through a service (history, outbox event, and the
+service's own permission check); nothing is deleted, and history is read, never reverted.
+The accounts' admin is here, not in the kernel's accounts app, because it writes through
+these services.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_exists
 from simple_history.admin import SimpleHistoryAdmin
 
+from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError
 
 from .models import Domain, Membership, Mission, MissionKind
+from .permissions import Action, permissions_held
+from .selectors import mission_hq
 from .services import (
+    ACCOUNT_FIELDS,
     UPDATABLE_FIELDS,
+    account_create,
+    account_password_set,
+    account_update,
     membership_grant,
     membership_revoke,
     mission_create,
     mission_update,
 )
+
+
+def _hq_actions(request: HttpRequest) -> frozenset[Action]:
+    """What the user may do at HQ, read once per request."""
+    held = getattr(request, "_hq_actions", None)
+    if held is None:
+        held = permissions_held(user=request.user, mission=mission_hq())
+        request._hq_actions = held  # type: ignore[attr-defined]
+    return held
+
+
+class PermissionTableAdmin(SimpleHistoryAdmin):
+    """The permission table decides; nothing is deleted; history is shown, never reverted."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        held = _hq_actions(request)
+        return Action.HQ_DASHBOARD_VIEW in held or Action.MISSION_MANAGE in held
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return Action.MISSION_MANAGE in _hq_actions(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return Action.MISSION_MANAGE in _hq_actions(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # missions are closed, roles revoked, accounts deactivated: rows stay
+
+    def revert_disabled(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True
+
+    def history_form_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        version_id: str,
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "POST":  # a revert would write around the services
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
 
 # What mission_create takes; status starts active and is changed afterwards.
 CREATE_FIELDS = [
@@ -41,6 +105,18 @@ class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
                 choice for choice in MissionKind.choices if choice[0] != MissionKind.HEADQUARTERS
             ]
 
+    def clean_status(self) -> str:
+        # the service's rule (MISSION_TRANSITIONS), as a form error instead of a failed save
+        status = str(self.cleaned_data["status"])
+        stored = self.instance
+        if stored.pk is not None and status != stored.status and not stored.can_move_to(status):
+            labels = dict(self.fields["status"].choices)  # type: ignore[attr-defined]
+            raise forms.ValidationError(
+                _("This mission is “%(status)s” and cannot become “%(new)s”."),
+                params={"status": labels[stored.status], "new": labels[status]},
+            )
+        return status
+
     def clean_code(self) -> str:
         code = str(self.cleaned_data["code"]).strip().lower()
         # the schema check of mission_create, as a form error instead of a failed save
@@ -53,7 +129,7 @@ class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Mission)
-class MissionAdmin(SimpleHistoryAdmin):
+class MissionAdmin(PermissionTableAdmin):
     form = MissionAdminForm
     list_display = [
         "code",
@@ -71,9 +147,6 @@ class MissionAdmin(SimpleHistoryAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Mission | None = None) -> list[str]:
         # What names the schema, host and money is fixed once the mission exists.
         return [f for f in CREATE_FIELDS if f not in UPDATABLE_FIELDS] if obj else []
-
-    def has_delete_permission(self, request: HttpRequest, obj: Mission | None = None) -> bool:
-        return False  # a mission is closed (status), never deleted with its records
 
     def save_model(self, request: HttpRequest, obj: Mission, form: Any, change: bool) -> None:
         if change:
@@ -98,6 +171,13 @@ class DomainAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     list_display = ["domain", "tenant", "is_primary"]
 
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Domain | None = None) -> bool:
+        held = _hq_actions(request)
+        return Action.HQ_DASHBOARD_VIEW in held or Action.MISSION_MANAGE in held
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -109,7 +189,7 @@ class DomainAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Membership)
-class MembershipAdmin(SimpleHistoryAdmin):
+class MembershipAdmin(PermissionTableAdmin):
     """Roles are granted and revoked through the services (history and outbox event)."""
 
     list_display = ["user", "mission", "role", "is_active"]
@@ -119,9 +199,6 @@ class MembershipAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> list[str]:
         return ["user", "mission", "role"] if obj else []
-
-    def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
-        return False  # revoke instead: the row stays as the record of who held the role
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         acting_user = request.user
@@ -135,3 +212,76 @@ class MembershipAdmin(SimpleHistoryAdmin):
             acting_user=acting_user,  # type: ignore[arg-type]
         )
         obj.pk = granted.pk
+
+
+class AccountPasswordForm(AdminPasswordChangeForm):
+    """Saves through `account_password_set`, as `acting_user` (set per request)."""
+
+    acting_user: ClassVar[Any] = None
+
+    def save(self, commit: bool = True) -> Any:
+        usable = self.cleaned_data["set_usable_password"]
+        self.user = account_password_set(
+            user=self.user,
+            password=self.cleaned_data["password1"] if usable else None,
+            acting_user=self.acting_user,
+        )
+        return self.user
+
+
+@admin.register(User)
+class UserAdmin(PermissionTableAdmin, BaseUserAdmin):  # type: ignore[type-arg]
+    ordering = ["email"]
+    list_display = ["email", "hq_role", "is_staff", "is_active", "date_joined"]
+    list_filter = ["hq_role", "is_staff", "is_active"]
+    # Names are encrypted: they are found by exact match through their blind index (below).
+    search_fields = ["email"]
+    readonly_fields = ["last_login", "date_joined"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Personal", {"fields": ("first_name", "last_name", "preferred_language")}),
+        ("Roles", {"fields": ("hq_role", "is_active", "is_staff", "is_superuser")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[User], search_term: str
+    ) -> tuple[QuerySet[User], bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            by_name = queryset.filter(
+                Q(first_name_index__matches=term) | Q(last_name_index__matches=term)
+            )
+            found = found | by_name
+        return found, may_have_duplicates
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        if change:
+            changes = {
+                name: form.cleaned_data[name]
+                for name in form.changed_data
+                if name in ACCOUNT_FIELDS
+            }
+            account_update(user=obj, acting_user=request.user, **changes)  # type: ignore[arg-type]
+            return
+        usable = form.cleaned_data.get("set_usable_password", True)
+        created = account_create(
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data.get("password1") if usable else None,
+            acting_user=request.user,  # type: ignore[arg-type]
+        )
+        obj.pk = created.pk
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        # Django's view saves through `change_password_form`; give this request's copy of the
+        # admin a form that saves through the service as this user (the admin instance itself
+        # is shared between requests).
+        acting = copy.copy(self)
+        acting.change_password_form = type(
+            "AccountPasswordFormFor", (AccountPasswordForm,), {"acting_user": request.user}
+        )
+        return BaseUserAdmin.user_change_password(acting, request, id, form_url)

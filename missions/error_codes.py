@@ -1,7 +1,10 @@
+"""The missions app's error codes, namespaced by app. Not found, not allowed and a forbidden
+status change are `CommonError` codes (consulate.kernel.errors)."""
+
 import enum
 
 
 class MissionError(enum.Enum):
-    INVALID = "mission_invalid"
-    CODE_TAKEN = "mission_code_taken"
-    NOT_FOUND = "not_found"
+    INVALID = "missions.invalid"
+    CODE_TAKEN = "missions.code_taken"
+    EMAIL_TAKEN = "missions.email_taken"

@@ -21,6 +21,7 @@ from django_tenants.models import DomainMixin, TenantMixin
 from consulate.kernel import reference
 from consulate.kernel.history import history_records
 from consulate.kernel.models import TimeStampedModel
+from consulate.kernel.workflows import Workflow
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
 # Codes that would clash with a schema or a host name the platform uses itself.
@@ -42,6 +43,15 @@ class MissionStatus(models.TextChoices):
     SUSPENDED = "suspended", _("Suspended")
     # Closed for good; kept for its records.
     CLOSED = "closed", _("Closed")
+
+
+# The whole machine: suspension is reversible, closing is not (a closed mission's records stay,
+# but it never silently becomes active again: that would be a new mission, with a new code).
+MISSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    MissionStatus.ACTIVE: frozenset({MissionStatus.SUSPENDED, MissionStatus.CLOSED}),
+    MissionStatus.SUSPENDED: frozenset({MissionStatus.ACTIVE, MissionStatus.CLOSED}),
+    MissionStatus.CLOSED: frozenset(),
+}
 
 
 def validate_code(value: str) -> None:
@@ -108,7 +118,9 @@ def validate_office_hours(value: object) -> None:
             raise ValidationError(message)
 
 
-class Mission(TenantMixin, TimeStampedModel):  # type: ignore[django-manager-missing]
+class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-manager-missing]
+    TRANSITIONS = MISSION_TRANSITIONS
+
     code = models.CharField(_("code"), max_length=30, unique=True, validators=[validate_code])
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=30, choices=MissionKind.choices)

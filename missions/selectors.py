@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
@@ -52,3 +53,9 @@ def membership_list(*, mission: Mission) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("role", "user__email")
     )
+
+
+def mission_hq() -> Mission:
+    """HQ's own row (the public schema's): where HQ-wide actions, such as opening a mission or
+    managing accounts, are checked against the permission table."""
+    return Mission.objects.get(schema_name=settings.PUBLIC_SCHEMA_NAME)

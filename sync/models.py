@@ -22,8 +22,8 @@ class OutboxEvent(models.Model):
     aggregate_type = models.CharField(max_length=50)
     aggregate_id = models.CharField(max_length=100)
     payload = models.JSONField(default=dict)
-    # the payload's version for its topic (docs/events.md)
-    version = models.PositiveSmallIntegerField(default=1)
+    # the payload's version for its topic (docs/events.md); 1 for a raw insert that omits it
+    version = models.PositiveSmallIntegerField(default=1, db_default=1)
     actor_id = models.BigIntegerField(null=True, blank=True)
     occurred_at = models.DateTimeField()
 

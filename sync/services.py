@@ -19,35 +19,34 @@ class OutboxUsageError(RuntimeError):
 
 def outbox_event_record(
     *,
-    topic: EventTopic | str,  # TRANSITION: EventTopic only, once every app passes one
+    topic: EventTopic,
     aggregate_id: Any,
     payload: dict[str, Any],
     acting_user: Any,
     version: int = 1,
-    aggregate_type: str | None = None,  # TRANSITION: goes once every app passes an EventTopic
 ) -> OutboxEvent:
     """Append an event to the current mission's outbox, in the caller's transaction.
 
-    `topic` is a member of an app's `EventTopic` enum (`<app>.<entity>.<verb>`); the entity is
-    the aggregate type and `aggregate_id` the primary key of that row. `version` is the
-    payload's version in docs/events.md: raise it when the payload changes shape.
+    `topic` is a member of an app's `EventTopic` enum (`<app>.<entity>.<verb>`), and nothing
+    else: HQ's registers depend on the topics, so each is declared once, in `<app>/events.py`.
+    The entity is the aggregate type and `aggregate_id` the primary key of that row. `version`
+    is the payload's version in docs/events.md: raise it when the payload changes shape.
+    `acting_user` is a user or SYSTEM (recorded as no actor).
 
     Must be called inside `transaction.atomic()` together with the change it records, with the
     connection set to a mission schema. The database assigns `seq`.
     """
-    if isinstance(topic, EventTopic):
-        if not TOPIC_PATTERN.match(topic.value):
-            raise OutboxUsageError(f"{topic!r} is not named <app>.<entity>.<verb>")
-        aggregate_type = topic.aggregate_type
-    elif aggregate_type is None:  # TRANSITION
-        raise OutboxUsageError(f"{topic!r} is not an EventTopic member")
+    if not isinstance(topic, EventTopic):
+        raise OutboxUsageError(f"{topic!r} is not an EventTopic member (see <app>/events.py)")
+    if not TOPIC_PATTERN.match(topic.value):
+        raise OutboxUsageError(f"{topic!r} is not named <app>.<entity>.<verb>")
     if not connection.in_atomic_block:
         raise OutboxUsageError("outbox_event_record must run inside the change's transaction")
     if in_public_schema():
         raise OutboxUsageError("the outbox lives in mission schemas, not in public")
     event = OutboxEvent(
-        topic=str(topic),
-        aggregate_type=aggregate_type,
+        topic=topic.value,
+        aggregate_type=topic.aggregate_type,
         aggregate_id=str(aggregate_id),
         payload=payload,
         version=version,

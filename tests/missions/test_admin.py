@@ -5,7 +5,10 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
-from missions.models import Domain, Mission
+from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SYSTEM
+from missions.models import Domain, Membership, Mission
+from missions.services import membership_grant, mission_update
 from sync.models import OutboxEvent
 from tests.conftest import MODEL_BACKEND
 from tests.factories import UserFactory
@@ -94,3 +97,123 @@ def test_granting_a_role_in_the_admin_writes_its_event(admin_client, mission_a):
     with schema_context(mission_a.schema_name):
         event = OutboxEvent.objects.latest("seq")
     assert (event.topic, event.payload["role"]) == ("missions.membership.granted", "consul")
+
+
+@pytest.fixture
+def analyst_client(client_hq):
+    # an HQ analyst who even holds Django's superuser flag: the permission table still decides
+    analyst = UserFactory(hq_role="analyst", is_staff=True, is_superuser=True)
+    TOTP.activate(analyst, "JBSWY3DPEHPK3PXP")
+    client_hq.force_login(analyst, backend=MODEL_BACKEND)
+    return client_hq
+
+
+def test_an_hq_analyst_reads_the_admin_and_changes_nothing(analyst_client, mission_a):
+    # given a mission, a role held there and an account
+    colleague = UserFactory(first_name="Kemal")
+    membership = membership_grant(
+        user=colleague, mission=mission_a, role="consul", acting_user=SYSTEM
+    )
+    with schema_context(mission_a.schema_name):
+        events_before = OutboxEvent.objects.count()
+    version = mission_a.history.latest().history_id
+    # then the analyst sees the lists and each record
+    for page in ("/admin/missions/mission/", f"/admin/missions/mission/{mission_a.pk}/change/",
+                 "/admin/missions/membership/", "/admin/accounts/user/",
+                 f"/admin/accounts/user/{colleague.pk}/change/",
+                 f"/admin/missions/mission/{mission_a.pk}/history/"):  # fmt: skip
+        response = analyst_client.get(page)
+        assert response.status_code == 200, page
+        assert 'name="_save"' not in response.content.decode(), page
+    # but every write is refused
+    password = {"password1": "x-Long-enough-1", "password2": "x-Long-enough-1"}
+    closing = FORM | {"code": "alpha", "status": "closed"}
+    role = {"user": colleague.pk, "mission": mission_a.pk, "role": "officer", "is_active": "on"}
+    mission_page = f"/admin/missions/mission/{mission_a.pk}"
+    user_page = f"/admin/accounts/user/{colleague.pk}"
+    writes = [
+        ("/admin/missions/mission/add/", FORM),
+        (f"{mission_page}/change/", closing),
+        (f"{mission_page}/history/{version}/", closing),
+        ("/admin/missions/membership/add/", role),
+        (f"/admin/missions/membership/{membership.pk}/change/", {"is_active": ""}),
+        ("/admin/accounts/user/add/", {"email": "new@example.org", **password}),
+        (f"{user_page}/change/", {"email": colleague.email, "hq_role": "admin"}),
+        (f"{user_page}/password/", password),
+    ]
+    for path, data in writes:
+        assert analyst_client.post(path, data).status_code == 403, path
+    # and nothing changed anywhere
+    mission_a.refresh_from_db()
+    colleague.refresh_from_db()
+    assert mission_a.status == "active"
+    assert (colleague.hq_role, colleague.check_password("x-Long-enough-1")) == ("", False)
+    assert Membership.objects.get(pk=membership.pk).is_active
+    assert not Mission.objects.filter(code="oslo").exists()
+    with schema_context(mission_a.schema_name):
+        assert OutboxEvent.objects.count() == events_before
+
+
+def test_a_closed_mission_cannot_be_reopened_in_the_admin(admin_client, mission_a):
+    # given a closed mission
+    mission_update(mission=mission_a, acting_user=SYSTEM, status="closed")
+    # when the admin sets it active again
+    response = admin_client.post(
+        f"/admin/missions/mission/{mission_a.pk}/change/",
+        FORM
+        | {"code": "alpha", "name": mission_a.name, "status": "active", "languages": "de,tr,en"},
+    )
+    # then the form says why, and the mission stays closed
+    assert response.status_code == 200
+    assert "cannot become" in response.content.decode()
+    mission_a.refresh_from_db()
+    assert mission_a.status == "closed"
+
+
+def test_history_is_never_reverted_from_the_admin(admin_client, mission_a):
+    version = mission_a.history.latest().history_id
+    response = admin_client.post(
+        f"/admin/missions/mission/{mission_a.pk}/history/{version}/",
+        FORM | {"code": "alpha", "status": "suspended"},
+    )
+    assert response.status_code == 403
+
+
+def test_an_hq_admin_edits_an_account_through_the_service(admin_client):
+    # given an account
+    person = UserFactory(first_name="Ayşe", last_name="Yılmaz", email="ayse.admin@example.org")
+    # when the admin renames the person and makes them an HQ analyst
+    response = admin_client.post(
+        f"/admin/accounts/user/{person.pk}/change/",
+        {"email": person.email, "first_name": "Ayşe Nur", "last_name": "Yılmaz",
+         "preferred_language": "tr", "hq_role": "analyst", "is_active": "on"},
+    )  # fmt: skip
+    # then the change is saved with a history row by the admin, and the name still shows
+    assert response.status_code == 302, response.content.decode()[:2000]
+    person.refresh_from_db()
+    assert (person.first_name, person.hq_role) == ("Ayşe Nur", "analyst")
+    assert person.history.latest().history_user_id is not None
+    page = admin_client.get(f"/admin/accounts/user/{person.pk}/change/").content.decode()
+    assert 'value="Ayşe Nur"' in page
+    # and the admin finds the person by an exact name
+    found = admin_client.get("/admin/accounts/user/", {"q": "ayşe nur"}).content.decode()
+    assert "ayse.admin@example.org" in found
+
+
+def test_an_hq_admin_creates_an_account_and_sets_its_password(admin_client):
+    response = admin_client.post(
+        "/admin/accounts/user/add/",
+        {"email": "New.Person@Example.org", "password1": "x-Long-enough-1",
+         "password2": "x-Long-enough-1"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    person = User.objects.get(email="new.person@example.org")
+    assert person.check_password("x-Long-enough-1")
+    response = admin_client.post(
+        f"/admin/accounts/user/{person.pk}/password/",
+        {"password1": "y-Long-enough-2", "password2": "y-Long-enough-2"},
+    )
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.check_password("y-Long-enough-2")
+    assert person.history.latest().history_user_id is not None

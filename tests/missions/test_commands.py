@@ -2,6 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from missions.models import Mission
+from tests.factories import UserFactory
 
 ARGS = ["--name", "Consulate in Munich", "--kind", "consulate", "--country", "DE",
         "--city", "Munich", "--timezone", "Europe/Berlin", "--currency", "EUR",
@@ -19,3 +20,15 @@ def test_create_mission_refuses_bad_input_with_the_reason(db):
         # argparse keeps the last --timezone given
         call_command("create_mission", "munich", *ARGS, "--timezone", "Mars/Olympus")
     assert not Mission.objects.filter(code="munich").exists()
+
+
+def test_create_mission_acts_as_the_user_named_by_by(db):
+    # an officer is not an HQ admin: the command is refused, with the reason
+    UserFactory(email="clerk@example.org")
+    with pytest.raises(CommandError, match="Not found"):
+        call_command("create_mission", "munich", *ARGS, "--by", "clerk@example.org")
+    assert not Mission.objects.filter(code="munich").exists()
+    # an HQ admin's creation is recorded as theirs
+    admin = UserFactory(email="boss@example.org", hq_role="admin")
+    call_command("create_mission", "munich", *ARGS, "--by", "boss@example.org")
+    assert Mission.objects.get(code="munich").history.get().history_user_id == admin.pk

@@ -4,9 +4,8 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from missions.services import mission_create
-from tests.conftest import MODEL_BACKEND, make_staff
-from tests.factories import MissionParams
+from tests.conftest import MODEL_BACKEND
+from tests.factories import MembershipFactory, MissionFactory
 
 
 def count_queries(client, path: str) -> int:
@@ -22,8 +21,7 @@ def test_directory_and_hq_dashboard_do_not_grow_with_missions(client_hq, hq_anal
     before = {path: count_queries(client_hq, path) for path in ("/", "/hq/", "/api/v1/missions/")}
     # when three more missions, with staff, open
     for n in range(3):
-        mission = mission_create(acting_user=None, **MissionParams(code=f"qc{n}"))
-        make_staff(mission, "officer")
+        MembershipFactory(mission=MissionFactory(code=f"qc{n}"))
     # then each page costs the same number of queries
     after = {path: count_queries(client_hq, path) for path in before}
     assert after == before

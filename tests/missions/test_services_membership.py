@@ -3,6 +3,7 @@
 import pytest
 from django_tenants.utils import schema_context
 
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
 from missions.models import Membership
 from missions.services import membership_grant, membership_revoke
@@ -11,8 +12,8 @@ from tests.factories import UserFactory
 
 
 def test_granting_a_role_records_who_did_it_and_an_event(mission_a):
-    # given a mission admin and a new colleague
-    admin, colleague = UserFactory(), UserFactory()
+    # given an HQ admin and a new colleague
+    admin, colleague = UserFactory(hq_role="admin"), UserFactory()
     # when the admin grants the colleague the cashier role
     membership = membership_grant(
         user=colleague, mission=mission_a, role="cashier", acting_user=admin
@@ -27,7 +28,7 @@ def test_granting_a_role_records_who_did_it_and_an_event(mission_a):
 
 
 def test_granting_twice_is_idempotent_and_revoking_keeps_the_row(mission_a):
-    admin, colleague = UserFactory(), UserFactory()
+    admin, colleague = UserFactory(hq_role="admin"), UserFactory()
     first = membership_grant(user=colleague, mission=mission_a, role="officer", acting_user=admin)
     with schema_context(mission_a.schema_name):
         events_before = OutboxEvent.objects.count()
@@ -50,5 +51,7 @@ def test_granting_twice_is_idempotent_and_revoking_keeps_the_row(mission_a):
 
 def test_an_unknown_role_is_refused(mission_a):
     with pytest.raises(ApplicationError):
-        membership_grant(user=UserFactory(), mission=mission_a, role="ambassador", acting_user=None)
+        membership_grant(
+            user=UserFactory(), mission=mission_a, role="ambassador", acting_user=SYSTEM
+        )
     assert not Membership.objects.filter(role="ambassador").exists()

@@ -5,6 +5,8 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from consulate.kernel.actors import SYSTEM
+from missions.events import MissionTopic
 from sync.models import OutboxEvent
 from sync.services import outbox_event_record
 from tests.conftest import MODEL_BACKEND, make_staff
@@ -38,7 +40,7 @@ def test_a_revoked_membership_loses_access(client_a, mission_a, officer_a):
 
     login_with_second_factor(client_a, officer_a)
     membership_revoke(
-        membership=Membership.objects.get(user=officer_a, mission=mission_a), acting_user=officer_a
+        membership=Membership.objects.get(user=officer_a, mission=mission_a), acting_user=SYSTEM
     )
     assert client_a.get("/staff/").status_code == 404
 
@@ -78,13 +80,16 @@ def test_events_written_in_one_mission_are_invisible_in_the_other(mission_a, mis
     # given an event recorded in alpha
     with schema_context(mission_a.schema_name), transaction.atomic():
         event = outbox_event_record(
-            topic="secret.alpha", aggregate_type="t", aggregate_id="1", payload={}, acting_user=None
+            topic=MissionTopic.MISSION_UPDATED,
+            aggregate_id=mission_a.pk,
+            payload={"fields": ["secret"], "status": "active"},
+            acting_user=SYSTEM,
         )
     # then beta's outbox does not have it, and alpha's does
     with schema_context(mission_b.schema_name):
-        assert not OutboxEvent.objects.filter(topic="secret.alpha").exists()
+        assert not OutboxEvent.objects.filter(payload__fields=["secret"]).exists()
     with schema_context(mission_a.schema_name):
-        assert OutboxEvent.objects.filter(pk=event.pk, topic="secret.alpha").exists()
+        assert OutboxEvent.objects.filter(pk=event.pk, payload__fields=["secret"]).exists()
 
 
 def test_each_host_serves_its_own_mission_profile(client_a, client_b):

@@ -1,14 +1,21 @@
 import pytest
 from django.db import IntegrityError, InternalError, connection, transaction
 
+from consulate.kernel.actors import SYSTEM
+from consulate.kernel.events import EventTopic
 from sync.models import OutboxEvent
 from sync.services import OutboxUsageError, outbox_event_record
 
 
-def record(topic: str = "test.happened") -> OutboxEvent:
-    return outbox_event_record(
-        topic=topic, aggregate_type="test", aggregate_id="1", payload={}, acting_user=None
-    )
+class ProbeTopic(EventTopic):
+    """Topics of these tests only (an app's would live in its events.py)."""
+
+    HAPPENED = "tests.probe.happened"
+    BADLY_NAMED = "tests.happened"
+
+
+def record(topic: ProbeTopic = ProbeTopic.HAPPENED) -> OutboxEvent:
+    return outbox_event_record(topic=topic, aggregate_id=1, payload={}, acting_user=SYSTEM)
 
 
 def test_sequence_continues_from_the_mission_opening_event(in_mission_a):
@@ -21,9 +28,36 @@ def test_sequence_continues_from_the_mission_opening_event(in_mission_a):
     assert (first.seq, second.seq) == (last + 1, last + 2)
 
 
+def test_an_event_names_its_topic_and_aggregate_and_who(in_mission_a, officer_a):
+    with transaction.atomic():
+        event = outbox_event_record(
+            topic=ProbeTopic.HAPPENED, aggregate_id=42, payload={"n": 1}, acting_user=officer_a,
+            version=2,
+        )  # fmt: skip
+    event.refresh_from_db()
+    assert (event.topic, event.aggregate_type, event.aggregate_id) == (
+        "tests.probe.happened", "probe", "42",
+    )  # fmt: skip
+    assert (event.payload, event.version, event.actor_id) == ({"n": 1}, 2, officer_a.pk)
+
+
+def test_a_system_event_has_no_actor(in_mission_a):
+    with transaction.atomic():
+        assert record().actor_id is None
+
+
 def test_recording_in_the_public_schema_is_refused(db):
     with pytest.raises(OutboxUsageError), transaction.atomic():
         record()
+
+
+@pytest.mark.parametrize("topic", ["tests.probe.happened", ProbeTopic.BADLY_NAMED])
+def test_only_a_well_named_topic_member_is_accepted(in_mission_a, topic):
+    # a plain string (even a well-formed one) or a member not named <app>.<entity>.<verb>
+    before = OutboxEvent.objects.count()
+    with pytest.raises(OutboxUsageError), transaction.atomic():
+        outbox_event_record(topic=topic, aggregate_id=1, payload={}, acting_user=SYSTEM)
+    assert OutboxEvent.objects.count() == before
 
 
 @pytest.mark.parametrize("statement", [

@@ -8,8 +8,15 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 
+from consulate.kernel.actors import SYSTEM
+from consulate.kernel.events import EventTopic
 from sync.models import OutboxEvent
 from sync.services import OutboxUsageError, outbox_event_record
+
+
+class LoadTopic(EventTopic):
+    WROTE = "tests.load.wrote"
+
 
 WRITERS = 12
 EVENTS_PER_WRITER = 15
@@ -29,8 +36,8 @@ def write_events(mission, seed: int, committed: list[int], barrier: threading.Ba
             try:
                 with transaction.atomic():
                     event = outbox_event_record(
-                        topic="load.test", aggregate_type="t", aggregate_id=str(seed),
-                        payload={"writer": seed}, acting_user=None,
+                        topic=LoadTopic.WROTE, aggregate_id=seed, payload={"writer": seed},
+                        acting_user=SYSTEM,
                     )  # fmt: skip
                     if rng.random() < 0.3:
                         raise Rollback
@@ -68,8 +75,6 @@ def test_recording_outside_a_transaction_is_refused(throwaway_mission):
     assert not connection.in_atomic_block
     # when an event is recorded without the change's transaction
     with pytest.raises(OutboxUsageError):
-        outbox_event_record(
-            topic="x", aggregate_type="t", aggregate_id="1", payload={}, acting_user=None
-        )
+        outbox_event_record(topic=LoadTopic.WROTE, aggregate_id=1, payload={}, acting_user=SYSTEM)
     # then nothing was written
-    assert OutboxEvent.objects.filter(topic="x").count() == 0
+    assert OutboxEvent.objects.filter(topic=LoadTopic.WROTE).count() == 0

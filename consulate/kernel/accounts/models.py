@@ -1,4 +1,10 @@
-"""User accounts. They live in the public schema: one account works at every mission."""
+"""User accounts. They live in the public schema: one account works at every mission.
+
+Names are personal data: encrypted at rest under the public schema's data key (`shared=True`,
+whatever mission's schema the connection is on), in the history too. An exact search by name
+goes through the blind indexes: `User.objects.filter(Q(first_name_index__matches=term) |
+Q(last_name_index__matches=term))` (one purpose for both, so one term finds either).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,16 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel.crypto.fields import BlindIndexField, EncryptedTextField
 from consulate.kernel.history import history_records
+
+NAME_MAX_LENGTH = 150  # as Django's own first_name and last_name
+NAME_INDEX_PURPOSE = "person_name"
 
 
 class HqRole(models.TextChoices):
@@ -38,6 +49,15 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractUser):
     username = None  # type: ignore[assignment]
+    first_name = EncryptedTextField(  # type: ignore[assignment]
+        _("first name"), blank=True, shared=True, validators=[MaxLengthValidator(NAME_MAX_LENGTH)]
+    )
+    last_name = EncryptedTextField(  # type: ignore[assignment]
+        _("last name"), blank=True, shared=True, validators=[MaxLengthValidator(NAME_MAX_LENGTH)]
+    )
+    # Saving with `update_fields` that name a name must name its index too (`NAME_INDEXES`).
+    first_name_index = BlindIndexField(source="first_name", purpose=NAME_INDEX_PURPOSE, shared=True)
+    last_name_index = BlindIndexField(source="last_name", purpose=NAME_INDEX_PURPOSE, shared=True)
     email = models.EmailField(_("e-mail address"), unique=True)
     hq_role = models.CharField(_("HQ role"), max_length=20, choices=HqRole.choices, blank=True)
     preferred_language = models.CharField(_("preferred language"), max_length=10, default="en")
@@ -56,6 +76,12 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    # each encrypted name and the blind index that must be saved with it
+    NAME_INDEXES: ClassVar[dict[str, str]] = {
+        "first_name": "first_name_index",
+        "last_name": "last_name_index",
+    }
 
     @property
     def is_hq_staff(self) -> bool:

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 
 from Crypto.Cipher import AES
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -43,7 +42,8 @@ HEADER_BYTES = _PREFIX.size + NONCE_BYTES + TAG_BYTES
 
 
 class EncryptionError(Exception):
-    """Encryption cannot run here: public schema, or a mission without an active data key."""
+    """Encryption cannot run here: no schema, a mission's field on the public schema, or a
+    schema without an active data key."""
 
 
 class DecryptionError(Exception):
@@ -86,10 +86,10 @@ def _remember(created_at: dt.datetime, callback: Callable[[], None]) -> None:
 
 
 def _check_schema(schema_name: str) -> None:
-    if not schema_name or schema_name == settings.PUBLIC_SCHEMA_NAME:
-        raise EncryptionError(
-            "personal data is encrypted with a mission's key; the public schema has none"
-        )
+    # Which schema's key a value needs is the field's choice (`fields.EncryptedField`): a
+    # mission's own, or the public schema's for the shared tables that live there (accounts).
+    if not schema_name:
+        raise EncryptionError("personal data is encrypted with a schema's key; no schema given")
 
 
 def active_key_id(schema_name: str) -> int:

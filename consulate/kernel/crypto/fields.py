@@ -1,10 +1,14 @@
-"""Model fields that keep personal data encrypted at rest, for models in mission schemas.
+"""Model fields that keep personal data encrypted at rest.
 
 Values are plain Python values on the model and `bytea` blobs (see `envelope`) in the database.
-The schema comes from the connection (`connection.schema_name`, set by django-tenants), the
-context from the model label and field name, so django-simple-history's Historical* copies get
-their own context and hold only ciphertext too. Renaming a model or field changes the context
-and makes its existing blobs unreadable; pass `context=` with the old value to keep them.
+For a model in mission schemas the key is the mission's: the schema comes from the connection
+(`connection.schema_name`, set by django-tenants), and a write while the connection is on the
+public schema is refused. A model of the public schema itself (accounts, which every mission
+reads) passes `shared=True`: its values are under the public schema's key whatever schema the
+connection is on. The context comes from the model label and field name, so
+django-simple-history's Historical* copies get their own context and hold only ciphertext too.
+Renaming a model or field changes the context and makes its existing blobs unreadable; pass
+`context=` with the old value to keep them.
 
 Encrypted columns cannot be searched (each write uses a fresh nonce): only `isnull` lookups are
 allowed, any other raises FieldError. Exact lookups go through a `BlindIndexField`.
@@ -16,6 +20,7 @@ import datetime
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core import checks, exceptions
 from django.db import connections, models, router
 from django.db.models.lookups import Lookup
@@ -23,24 +28,42 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
 from .blind_index import INDEX_LENGTH, blind_index
-from .envelope import decrypt, encrypt
+from .envelope import EncryptionError, decrypt, encrypt
 
 
 def _schema_of(connection: Any) -> str:
     return str(getattr(connection, "schema_name", ""))
 
 
+def _key_schema(*, shared: bool, connection: Any) -> str:
+    """Whose key: the public schema's for a shared model, else the connection's mission's."""
+    if shared:
+        return str(settings.PUBLIC_SCHEMA_NAME)
+    schema = _schema_of(connection)
+    if schema == settings.PUBLIC_SCHEMA_NAME:
+        raise EncryptionError(
+            "a mission's personal data is encrypted with its own key; the connection is on the"
+            " public schema"
+        )
+    return schema
+
+
 class EncryptedField(models.Field):  # type: ignore[type-arg]
     """Base: subclasses convert between the Python value and the text that is encrypted."""
 
-    def __init__(self, *args: Any, context: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, context: str | None = None, shared: bool = False, **kwargs: Any
+    ) -> None:
         self._context = context
+        self.shared = shared
         super().__init__(*args, **kwargs)
 
     def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
         if self._context is not None:
             kwargs["context"] = self._context
+        if self.shared:
+            kwargs["shared"] = True
         return name, path, args, kwargs
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -81,17 +104,15 @@ class EncryptedField(models.Field):  # type: ignore[type-arg]
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None:
             return None
-        return self._from_text(
-            decrypt(bytes(value), schema_name=_schema_of(connection), context=self.context)
-        )
+        schema = _key_schema(shared=self.shared, connection=connection)
+        return self._from_text(decrypt(bytes(value), schema_name=schema, context=self.context))
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
         value = self.get_prep_value(value)
         if value is None:
             return None
-        return encrypt(
-            self._to_text(value), schema_name=_schema_of(connection), context=self.context
-        )
+        schema = _key_schema(shared=self.shared, connection=connection)
+        return encrypt(self._to_text(value), schema_name=schema, context=self.context)
 
     def value_to_string(self, obj: models.Model) -> str:
         value = self.value_from_object(obj)
@@ -170,9 +191,17 @@ class BlindIndexField(models.CharField):  # type: ignore[type-arg]
 
     description = _("Blind index")
 
-    def __init__(self, *args: Any, source: str, purpose: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        source: str,
+        purpose: str | None = None,
+        shared: bool = False,
+        **kwargs: Any,
+    ) -> None:
         self.source = source
         self.purpose = purpose or source
+        self.shared = shared  # as the source's: indexed under the public schema's key
         kwargs.setdefault("max_length", INDEX_LENGTH)
         kwargs.setdefault("editable", False)
         kwargs.setdefault("db_index", True)
@@ -184,6 +213,8 @@ class BlindIndexField(models.CharField):  # type: ignore[type-arg]
         kwargs["source"] = self.source
         if self.purpose != self.source:
             kwargs["purpose"] = self.purpose
+        if self.shared:
+            kwargs["shared"] = True
         for option, default in (
             ("max_length", INDEX_LENGTH),
             ("editable", False),
@@ -201,11 +232,14 @@ class BlindIndexField(models.CharField):  # type: ignore[type-arg]
         else:
             alias = model_instance._state.db or router.db_for_write(type(model_instance))
             connection = connections[alias]
-            index = blind_index(
-                str(value), schema_name=_schema_of(connection), purpose=self.purpose
-            )
+            index = self.index_of(str(value), connection=connection)
         setattr(model_instance, self.attname, index)
         return index
+
+    def index_of(self, value: str, *, connection: Any) -> str:
+        """The index `value` has in this column (for `update()` and `bulk_update()` callers)."""
+        schema = _key_schema(shared=self.shared, connection=connection)
+        return blind_index(value, schema_name=schema, purpose=self.purpose)
 
 
 @BlindIndexField.register_lookup
@@ -217,7 +251,5 @@ class BlindIndexMatches(Lookup):  # type: ignore[type-arg]
 
     def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
-        index = blind_index(
-            str(self.rhs), schema_name=_schema_of(connection), purpose=self.lhs.output_field.purpose
-        )
+        index = self.lhs.output_field.index_of(str(self.rhs), connection=connection)
         return f"{lhs_sql} = %s", (*lhs_params, index)

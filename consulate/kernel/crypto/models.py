@@ -1,11 +1,14 @@
-"""Per-mission data keys, wrapped by the master key (envelope encryption).
+"""Data keys, wrapped by the master key (envelope encryption): one set per mission schema, and
+one for the public schema's own shared tables (accounts), created by the migration.
 
 The table lives in the public schema so that HQ can rotate any mission's key; a wrapped key is
-useless without the master key, which never touches the database.
+useless without the master key, which never touches the database. History records who created
+and retired each key (never the wrapped key itself).
 """
 
 from django.db import models
 
+from consulate.kernel.history import history_records
 from consulate.kernel.models import TimeStampedModel
 
 
@@ -16,6 +19,8 @@ class DataKey(TimeStampedModel):
     wrapped_key = models.BinaryField()
     is_active = models.BooleanField(default=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+
+    history = history_records(excluded_fields=["wrapped_key"])
 
     class Meta:
         ordering = ["schema_name", "key_id"]

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.db.models import Model
 
 from .fields import EncryptedField
-from .models import DataKey
 
 
 def encrypted_models() -> list[tuple[type[Model], list[Any]]]:
@@ -26,7 +25,3 @@ def encrypted_models() -> list[tuple[type[Model], list[Any]]]:
         if fields:
             found.append((model, fields))
     return found
-
-
-def data_key_list(*, schema_name: str) -> list[DataKey]:
-    return list(DataKey.objects.filter(schema_name=schema_name).order_by("key_id"))

@@ -13,40 +13,51 @@ from django.db.models import BinaryField, F, Func, Max, Model, Q
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
+from consulate.kernel.history import set_acting_user
+
 from .envelope import EncryptionError, active_key_id, clear_key_cache
 from .keys import wrap
 from .models import DataKey
 from .selectors import encrypted_models
 
 
-def data_key_create(*, schema_name: str) -> DataKey:
-    """Create a new data key for a mission schema and make it the active one.
+def data_key_create(*, schema_name: str, acting_user: Any) -> DataKey:
+    """Create a new data key for a schema and make it the active one, with history rows (the
+    new key, the retired one) by `acting_user` (a user or SYSTEM).
 
     Older keys stay (inactive) so that existing ciphertexts still decrypt until re-encrypted.
     """
     with transaction.atomic():
         keys = DataKey.objects.select_for_update().filter(schema_name=schema_name)
         next_id = (keys.aggregate(last=Max("key_id"))["last"] or 0) + 1
-        keys.filter(is_active=True).update(is_active=False, retired_at=timezone.now())
-        return DataKey.objects.create(
+        for retired in keys.filter(is_active=True):
+            retired.is_active, retired.retired_at = False, timezone.now()
+            set_acting_user(retired, acting_user)
+            retired.save(update_fields=["is_active", "retired_at", "updated_at"])
+        key = DataKey(
             schema_name=schema_name,
             key_id=next_id,
             wrapped_key=wrap(secrets.token_bytes(32), schema_name=schema_name, key_id=next_id),
             is_active=True,
         )
+        set_acting_user(key, acting_user)
+        key.save(force_insert=True)
+        return key
 
 
-def data_key_rotate(*, schema_name: str) -> DataKey:
+def data_key_rotate(*, schema_name: str, acting_user: Any) -> DataKey:
     """Make a new data key the mission's active one; every older key stays for reading.
 
     New writes use the new key at once in this process, and within `envelope.ACTIVE_KEY_TTL`
-    seconds in others. Existing rows move over with `mission_reencrypt`. The audit trail (who,
-    and the outbox event) is the caller's: `missions.services.mission_data_key_rotate`.
+    seconds in others. Existing rows move over with `mission_reencrypt`. The permission check
+    and the outbox event are the caller's: `missions.services.mission_data_key_rotate`. The
+    public schema's key (accounts) is not rotated here: `mission_reencrypt` walks mission
+    tables only.
     """
     if schema_name == settings.PUBLIC_SCHEMA_NAME or not schema_exists(schema_name):
         raise EncryptionError(f"{schema_name!r} is not a mission schema")
     with transaction.atomic():
-        key = data_key_create(schema_name=schema_name)
+        key = data_key_create(schema_name=schema_name, acting_user=acting_user)
         # Drop now so this transaction encrypts with the new key, and again once committed in
         # case another thread cached the old active id meanwhile.
         clear_key_cache(schema_name)

@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 
 from consulate import demo
 from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
 from missions.services import membership_grant, mission_create
 
@@ -68,11 +69,11 @@ class Command(BaseCommand):
             mission = Mission.objects.filter(code=params["code"]).first()
             if mission is None:
                 self.stdout.write(f"creating mission {params['code']} ({params['city']})")
-                mission = mission_create(acting_user=None, **params)
+                mission = mission_create(acting_user=SYSTEM, **params)
                 created["missions"] += 1
             for role in demo.ROLES:
                 user, new = self._user(demo.staff_email(role, mission.code))
-                membership_grant(user=user, mission=mission, role=role, acting_user=None)
+                membership_grant(user=user, mission=mission, role=role, acting_user=SYSTEM)
                 self._second_factor(user)
                 created["staff"] += new
         for email, first, last, language in demo.CITIZENS:

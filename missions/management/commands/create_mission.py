@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SYSTEM, SystemActor
 from consulate.kernel.errors import ApplicationError
 from missions.models import MissionKind
 from missions.services import mission_create
@@ -34,14 +35,17 @@ class Command(BaseCommand):
         parser.add_argument("--address", default="")
         parser.add_argument("--phone", default="")
         parser.add_argument("--email", default="")
-        parser.add_argument("--by", help="E-mail of the HQ admin recorded as creator.")
+        parser.add_argument(
+            "--by", help="E-mail of the HQ admin acting (recorded as creator); else the platform."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        acting_user = None
+        acting_user: User | SystemActor = SYSTEM
         if options["by"]:
-            acting_user = User.objects.filter(email=options["by"].lower()).first()
-            if acting_user is None:
+            by = User.objects.filter(email=options["by"].lower()).first()
+            if by is None:
                 raise CommandError(f"No user {options['by']!r}.")
+            acting_user = by
         started = time.monotonic()
         try:
             mission = mission_create(

@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import get_tenant_model
 
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.crypto.services import ReencryptProgress, mission_reencrypt
+from consulate.kernel.errors import ApplicationError
 from missions.services import mission_data_key_rotate
 
 
@@ -25,14 +27,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-rotate", action="store_true", help="only re-encrypt rows under older keys"
         )
-        parser.add_argument("--by", default="", help="e-mail of the HQ admin doing it (audit)")
+        parser.add_argument(
+            "--by", default="", help="e-mail of the HQ admin doing it (audit); else the platform"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         code = options["mission_code"].strip().lower()
         mission = get_tenant_model().objects.filter(code=code).first()
         if mission is None or mission.schema_name == settings.PUBLIC_SCHEMA_NAME:
             raise CommandError(f"no mission with the code {code!r}")
-        acting_user = None
+        acting_user: Any = SYSTEM
         if options["by"]:
             acting_user = get_user_model().objects.filter(email__iexact=options["by"]).first()
             if acting_user is None:
@@ -42,7 +46,10 @@ class Command(BaseCommand):
 
         schema = mission.schema_name
         if not options["no_rotate"]:
-            key = mission_data_key_rotate(mission=mission, acting_user=acting_user)
+            try:
+                key = mission_data_key_rotate(mission=mission, acting_user=acting_user)
+            except ApplicationError as error:
+                raise CommandError(f"{code}: {error.message}") from error
             self.stdout.write(f"{code}: key {key.key_id} is now active; re-encrypting…")
 
         def report(step: ReencryptProgress) -> None:

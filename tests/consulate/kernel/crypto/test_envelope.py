@@ -6,6 +6,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.crypto import envelope
 from consulate.kernel.crypto.envelope import DecryptionError, EncryptionError, decrypt, encrypt
 from consulate.kernel.crypto.keys import unwrap
@@ -101,11 +102,21 @@ def test_a_blob_naming_a_key_the_mission_lacks_is_refused(in_mission_a):
         decrypt(bytes(blob), schema_name=in_mission_a.schema_name, context=CONTEXT)
 
 
-def test_encryption_in_the_public_schema_is_refused(db):
+def test_the_public_schema_key_is_its_own(in_mission_a):
+    # given a value under the public schema's key (the shared tables': accounts' names)
+    context = "accounts.User.first_name"
+    blob = encrypt("Ayşe", schema_name="public", context=context)
+    # then it reads back there, and never as a mission's value
+    assert decrypt(blob, schema_name="public", context=context) == "Ayşe"
+    with pytest.raises(DecryptionError):
+        decrypt(blob, schema_name=in_mission_a.schema_name, context=context)
+
+
+def test_encryption_without_a_schema_is_refused(db):
     with pytest.raises(EncryptionError):
-        encrypt("U1234567", schema_name="public", context=CONTEXT)
+        encrypt("U1234567", schema_name="", context=CONTEXT)
     with pytest.raises(EncryptionError):
-        decrypt(b"\x01" * 40, schema_name="public", context=CONTEXT)
+        decrypt(b"\x01" * 40, schema_name="", context=CONTEXT)
 
 
 def test_a_schema_without_key_cannot_encrypt(db):
@@ -147,7 +158,7 @@ def test_a_rolled_back_rotation_does_not_poison_the_key_cache(throwaway_mission)
 
     def rotate_write_and_fail() -> None:
         with transaction.atomic():
-            rotated.append(data_key_rotate(schema_name=schema).key_id)
+            rotated.append(data_key_rotate(schema_name=schema, acting_user=SYSTEM).key_id)
             encrypt("U1", schema_name=schema, context=CONTEXT)
             raise RuntimeError("rollback")
 
@@ -155,7 +166,7 @@ def test_a_rolled_back_rotation_does_not_poison_the_key_cache(throwaway_mission)
         rotate_write_and_fail()
     # when another process's rotation (which cannot clear this process's cache) takes the same
     # key id with another key
-    again = data_key_create(schema_name=schema)
+    again = data_key_create(schema_name=schema, acting_user=SYSTEM)
     assert [again.key_id] == rotated
     blob = encrypt("U2", schema_name=schema, context=CONTEXT)
     # then what this process writes is readable with the stored key (as another process sees it)

@@ -5,12 +5,16 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from consulate.kernel.accounts.models import HqRole
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.crypto.envelope import EncryptionError
 from consulate.kernel.crypto.models import DataKey
 from consulate.kernel.crypto.services import ReencryptProgress, data_key_rotate, mission_reencrypt
+from consulate.kernel.errors import ApplicationError
 from missions.services import mission_data_key_rotate
 from sync.models import OutboxEvent
 from tests.crypto_app.models import Dossier
+from tests.factories import UserFactory
 
 from .conftest import PASSPORT, dossier_create
 
@@ -32,12 +36,13 @@ def key_ids_in_tables() -> set[int]:
     return found
 
 
-def test_rotation_keeps_old_rows_readable_and_writes_under_the_new_key(in_mission_a, officer_a):
-    # given dossiers written under the current key
+def test_rotation_keeps_old_rows_readable_and_writes_under_the_new_key(in_mission_a):
+    # given dossiers written under the current key, and an HQ admin
+    hq_admin = UserFactory(hq_role=HqRole.ADMIN)
     old = [dossier_create(passport_number=f"U{n}") for n in range(3)]
     before = DataKey.objects.get(schema_name=in_mission_a.schema_name, is_active=True)
     # when the key is rotated
-    key = mission_data_key_rotate(mission=in_mission_a, acting_user=officer_a)
+    key = mission_data_key_rotate(mission=in_mission_a, acting_user=hq_admin)
     new = dossier_create(passport_number="U-new")
     # then old rows still read, the new row uses the new key, and the old key stays, retired
     assert key.key_id == before.key_id + 1
@@ -51,9 +56,24 @@ def test_rotation_keeps_old_rows_readable_and_writes_under_the_new_key(in_missio
     before.refresh_from_db()
     assert not before.is_active
     assert before.retired_at is not None
-    # and the rotation is on record, with who did it
+    # and the rotation is on record, with who did it: an event, and history of both keys
     event = OutboxEvent.objects.filter(topic="missions.data_key.rotated").get()
-    assert (event.payload, event.actor_id) == ({"key_id": key.key_id}, officer_a.pk)
+    assert (event.payload, event.actor_id) == ({"key_id": key.key_id}, hq_admin.pk)
+    assert key.history.get().history_user_id == hq_admin.pk
+    retired = before.history.latest()
+    assert (retired.is_active, retired.history_user_id) == (False, hq_admin.pk)
+    assert not hasattr(retired, "wrapped_key")  # history never holds a key
+
+
+def test_only_an_hq_admin_rotates_a_mission_key(in_mission_a, officer_a, hq_analyst):
+    # given the mission's active key
+    before = DataKey.objects.get(schema_name=in_mission_a.schema_name, is_active=True)
+    # when an officer of the mission, then an HQ analyst, try to rotate it
+    for who in (officer_a, hq_analyst):
+        with pytest.raises(ApplicationError):
+            mission_data_key_rotate(mission=in_mission_a, acting_user=who)
+    # then the key is still the active one
+    assert DataKey.objects.get(schema_name=in_mission_a.schema_name, is_active=True) == before
 
 
 def test_reencrypt_moves_every_row_to_the_active_key(in_mission_a):
@@ -64,7 +84,7 @@ def test_reencrypt_moves_every_row_to_the_active_key(in_mission_a):
         dossier.save()
     history_count = Dossier.history.count()
     indexes = sorted(Dossier.objects.values_list("passport_number_index", flat=True))
-    key = data_key_rotate(schema_name=in_mission_a.schema_name)
+    key = data_key_rotate(schema_name=in_mission_a.schema_name, acting_user=SYSTEM)
     dossier_create(passport_number="U-new")  # already under the new key: not counted
     steps: list[ReencryptProgress] = []
     # when the mission is re-encrypted in small batches
@@ -97,7 +117,7 @@ def test_reencrypt_touches_only_its_own_mission(in_mission_a, mission_b):
     connection.set_tenant(mission_b)
     theirs = dossier_create()
     connection.set_tenant(in_mission_a)
-    data_key_rotate(schema_name=in_mission_a.schema_name)
+    data_key_rotate(schema_name=in_mission_a.schema_name, acting_user=SYSTEM)
     # when mission A is re-encrypted
     mission_reencrypt(schema_name=in_mission_a.schema_name, batch_size=10)
     # then mission B's rows still read with its own key
@@ -110,9 +130,9 @@ def test_reencrypt_touches_only_its_own_mission(in_mission_a, mission_b):
 
 def test_rotating_the_public_schema_is_refused(db):
     with pytest.raises(EncryptionError):
-        data_key_rotate(schema_name="public")
+        data_key_rotate(schema_name="public", acting_user=SYSTEM)
     with pytest.raises(EncryptionError):
-        data_key_rotate(schema_name="no_such_mission")
+        data_key_rotate(schema_name="no_such_mission", acting_user=SYSTEM)
 
 
 def test_the_command_rotates_reencrypts_and_says_so(in_mission_a):
@@ -151,7 +171,7 @@ def test_reads_keep_working_during_reencryption(throwaway_mission):
     # given committed dossiers in a mission, then a rotation
     connection.set_tenant(throwaway_mission)
     pks = [dossier_create(passport_number=f"U{n}").pk for n in range(4)]
-    data_key_rotate(schema_name=throwaway_mission.schema_name)
+    data_key_rotate(schema_name=throwaway_mission.schema_name, acting_user=SYSTEM)
     seen: list[list[str]] = []
 
     def read_everything(step: ReencryptProgress) -> None:

@@ -1,25 +1,30 @@
-"""Every write to missions and staff memberships."""
+"""Opening and changing missions, and rotating their data keys (HQ admins, or SYSTEM)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context, schema_exists
 
 from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SystemActor
 from consulate.kernel.crypto.models import DataKey
 from consulate.kernel.crypto.services import data_key_create, data_key_rotate
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
 from sync.services import outbox_event_record
 
-from .error_codes import MissionError
-from .events import MissionTopic
-from .models import Domain, Membership, Mission, Role
-from .schemas import schema_clone_from_template
+from ..error_codes import MissionError
+from ..events import MissionTopic
+from ..locks import mission_lock
+from ..models import Domain, Mission
+from ..permissions import Action, permission_require
+from ..schemas import schema_clone_from_template
+from ..selectors import mission_hq
 
 
 def _schema_name_for(code: str) -> str:
@@ -52,7 +57,7 @@ def mission_create(
     timezone: str,
     currency: str,
     languages: list[str],
-    acting_user: User | None,
+    acting_user: User | SystemActor,
     address: str = "",
     phone: str = "",
     email: str = "",
@@ -64,8 +69,10 @@ def mission_create(
 
     The schema is cloned from the template schema (TENANT_BASE_SCHEMA), so the cost does not
     grow with the number of missions. Everything happens in one transaction: bad input or a
-    failed clone leaves no row, no domain and no schema behind.
+    failed clone leaves no row, no domain and no schema behind. Opening a mission is an HQ
+    action: checked against HQ's own row, as the new mission does not exist yet.
     """
+    permission_require(user=acting_user, mission=mission_hq(), action=Action.MISSION_MANAGE)
     code = code.strip().lower()
     mission = Mission(
         schema_name=_schema_name_for(code),
@@ -91,7 +98,9 @@ def mission_create(
     if mission.kind == "hq":
         raise ApplicationError(MissionError.INVALID, _("HQ is not a mission."), field="kind")
 
-    with transaction.atomic():
+    # The tenant row is written from the public schema (django-tenants' rule), whichever schema
+    # the caller's connection is on; the caller's schema is back when this returns.
+    with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
         # Two requests creating the same code queue here; the second then finds the first's row.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"mission:{code}"])
@@ -100,7 +109,7 @@ def mission_create(
         mission.save()
         schema_clone_from_template(schema_name=mission.schema_name)
         Domain.objects.create(domain=mission.host, tenant=mission, is_primary=True)
-        data_key_create(schema_name=mission.schema_name)
+        data_key_create(schema_name=mission.schema_name, acting_user=acting_user)
         with schema_context(mission.schema_name):
             outbox_event_record(
                 topic=MissionTopic.MISSION_OPENED,
@@ -125,8 +134,13 @@ UPDATABLE_FIELDS = frozenset(
 )  # fmt: skip
 
 
-def mission_update(*, mission: Mission, acting_user: User | None, **changes: Any) -> Mission:
-    """Change a mission's profile or status: validated, with history and one outbox event."""
+def mission_update(*, mission: Mission, acting_user: User | SystemActor, **changes: Any) -> Mission:
+    """Change a mission's profile or status: validated, with history and one outbox event.
+
+    Works on the row read again under its lock (returned; `mission` itself is left as it was),
+    so two changes of status at once cannot both start from the same state. The status moves
+    only along `MISSION_TRANSITIONS`: a closed mission stays closed."""
+    permission_require(user=acting_user, mission=mission, action=Action.MISSION_MANAGE)
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise ApplicationError(
@@ -134,17 +148,19 @@ def mission_update(*, mission: Mission, acting_user: User | None, **changes: Any
             _("These cannot change after creation: %(fields)s.")
             % {"fields": ", ".join(sorted(unknown))},
         )
-    changed = sorted(name for name, value in changes.items() if getattr(mission, name) != value)
-    if not changed:
-        return mission
-    for name in changed:
-        setattr(mission, name, changes[name])
-    try:
-        mission.full_clean(validate_unique=False)
-    except ValidationError as error:
-        mission.refresh_from_db()
-        raise ApplicationError.from_validation_error(MissionError.INVALID, error) from error
     with transaction.atomic():
+        mission = mission_lock(pk=mission.pk)
+        changed = sorted(name for name, value in changes.items() if getattr(mission, name) != value)
+        if not changed:
+            return mission
+        if "status" in changed:
+            mission.move_to(changes["status"])  # refuses a move the table does not allow
+        for name in changed:
+            setattr(mission, name, changes[name])
+        try:
+            mission.full_clean(validate_unique=False)
+        except ValidationError as error:
+            raise ApplicationError.from_validation_error(MissionError.INVALID, error) from error
         set_acting_user(mission, acting_user)
         mission.save(update_fields=[*changed, "updated_at"])
         with schema_context(mission.schema_name):
@@ -157,58 +173,13 @@ def mission_update(*, mission: Mission, acting_user: User | None, **changes: Any
     return mission
 
 
-def membership_grant(
-    *, user: User, mission: Mission, role: str, acting_user: User | None
-) -> Membership:
-    """Give `user` a role at `mission` (or re-activate it). Idempotent."""
-    if role not in Role.values:
-        raise ApplicationError(MissionError.INVALID, _("Unknown role."), field="role")
-    with transaction.atomic():
-        membership = (
-            Membership.objects.select_for_update()
-            .filter(user=user, mission=mission, role=role)
-            .first()
-        )
-        if membership is None:
-            membership = Membership(user=user, mission=mission, role=role, is_active=True)
-            set_acting_user(membership, acting_user)
-            membership.save()
-        elif membership.is_active:
-            return membership  # nothing changed: no history row, no event
-        else:
-            membership.is_active = True
-            set_acting_user(membership, acting_user)
-            membership.save(update_fields=["is_active", "updated_at"])
-        with schema_context(mission.schema_name):
-            outbox_event_record(
-                topic=MissionTopic.MEMBERSHIP_GRANTED,
-                aggregate_id=membership.pk,
-                payload={"user_id": user.pk, "role": role},
-                acting_user=acting_user,
-            )
-    return membership
-
-
-def membership_revoke(*, membership: Membership, acting_user: User) -> Membership:
-    with transaction.atomic():
-        membership.is_active = False
-        set_acting_user(membership, acting_user)
-        membership.save(update_fields=["is_active", "updated_at"])
-        with schema_context(membership.mission.schema_name):
-            outbox_event_record(
-                topic=MissionTopic.MEMBERSHIP_REVOKED,
-                aggregate_id=membership.pk,
-                payload={"user_id": membership.user_id, "role": membership.role},
-                acting_user=acting_user,
-            )
-    return membership
-
-
-def mission_data_key_rotate(*, mission: Mission, acting_user: User | None) -> DataKey:
+def mission_data_key_rotate(*, mission: Mission, acting_user: User | SystemActor) -> DataKey:
     """Make a new data key the mission's active one (older keys stay for reading), with its
-    outbox event. Rows move over to the new key with `mission_reencrypt`."""
+    history (the new key's row and the retired one's, by `acting_user`) and outbox event. Rows
+    move over to the new key with `mission_reencrypt`."""
+    permission_require(user=acting_user, mission=mission, action=Action.MISSION_MANAGE)
     with transaction.atomic():
-        key = data_key_rotate(schema_name=mission.schema_name)
+        key = data_key_rotate(schema_name=mission.schema_name, acting_user=acting_user)
         with schema_context(mission.schema_name):
             outbox_event_record(
                 topic=MissionTopic.DATA_KEY_ROTATED,

@@ -1,0 +1,112 @@
+"""The missions app's staff services for the permission-table walk (tests/permission_table.py).
+
+Opening missions and managing accounts are checked at HQ's row; the others at the mission
+they change. Every one is `MISSION_MANAGE`: HQ admins only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from consulate.kernel.actors import SYSTEM
+from missions.models import Mission
+from missions.permissions import Action
+from missions.services import (
+    account_create,
+    account_password_set,
+    account_update,
+    membership_grant,
+    membership_revoke,
+    mission_create,
+    mission_data_key_rotate,
+    mission_update,
+)
+from tests.factories import MissionParams, UserFactory
+from tests.permission_table import PermissionCase
+
+
+def _new_mission_params(mission: Mission) -> dict[str, Any]:
+    return dict(MissionParams(code=f"p{uuid.uuid4().hex[:10]}"))
+
+
+def _new_email(mission: Mission) -> str:
+    return f"new.{uuid.uuid4().hex[:8]}@example.org"
+
+
+def _account(mission: Mission) -> Any:
+    return UserFactory()
+
+
+def _grantee(mission: Mission) -> tuple[Any, Mission]:
+    return UserFactory(), mission
+
+
+def _membership(mission: Mission) -> Any:
+    return membership_grant(user=UserFactory(), mission=mission, role="cashier", acting_user=SYSTEM)
+
+
+def _same(mission: Mission) -> Mission:
+    return mission
+
+
+CASES = [
+    PermissionCase(
+        service="mission_create",
+        action=Action.MISSION_MANAGE,
+        prepare=_new_mission_params,
+        call=lambda actor, params: mission_create(acting_user=actor, **params),
+    ),
+    PermissionCase(
+        service="mission_update",
+        action=Action.MISSION_MANAGE,
+        prepare=_same,
+        call=lambda actor, mission: mission_update(
+            mission=mission, acting_user=actor, name="Renamed", status="suspended"
+        ),
+    ),
+    PermissionCase(
+        service="mission_data_key_rotate",
+        action=Action.MISSION_MANAGE,
+        prepare=_same,
+        call=lambda actor, mission: mission_data_key_rotate(mission=mission, acting_user=actor),
+    ),
+    PermissionCase(
+        service="membership_grant",
+        action=Action.MISSION_MANAGE,
+        prepare=_grantee,
+        call=lambda actor, state: membership_grant(
+            user=state[0], mission=state[1], role="officer", acting_user=actor
+        ),
+    ),
+    PermissionCase(
+        service="membership_revoke",
+        action=Action.MISSION_MANAGE,
+        prepare=_membership,
+        call=lambda actor, membership: membership_revoke(membership=membership, acting_user=actor),
+    ),
+    PermissionCase(
+        service="account_create",
+        action=Action.MISSION_MANAGE,
+        prepare=_new_email,
+        call=lambda actor, email: account_create(
+            email=email, password="correct horse battery", acting_user=actor
+        ),
+    ),
+    PermissionCase(
+        service="account_update",
+        action=Action.MISSION_MANAGE,
+        prepare=_account,
+        call=lambda actor, user: account_update(
+            user=user, acting_user=actor, first_name="Renamed", hq_role="admin"
+        ),
+    ),
+    PermissionCase(
+        service="account_password_set",
+        action=Action.MISSION_MANAGE,
+        prepare=_account,
+        call=lambda actor, user: account_password_set(
+            user=user, password="another horse battery", acting_user=actor
+        ),
+    ),
+]
