@@ -1,7 +1,7 @@
 """One application error type for every service; one place that maps it to HTTP.
 
 Services raise `ApplicationError(code, message)` with a code from their app's `error_codes.py`
-(namespaced by app: `fee_…`, `appointment_…`) or from `CommonError`, and a translatable
+(namespaced by app: `fees.…`, `appointments.…`) or from `CommonError`, and a translatable
 message. `ApplicationError.http_status` is the one mapping to HTTP, used by pages (which show
 the message) and by the API (`api_exception_handler`, which answers
 `{"code", "message", "field", "errors"}`): `NOT_FOUND` 404, `NOT_ALLOWED` 403,

@@ -18,6 +18,7 @@ import pkgutil
 from collections.abc import Iterator
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP
 from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import HqRole
@@ -25,7 +26,7 @@ from consulate.kernel.errors import ApplicationError
 from missions.models import Mission, Role
 from missions.permissions import PERMISSIONS, Action
 from sync.models import OutboxEvent
-from tests.conftest import make_staff
+from tests.conftest import MODEL_BACKEND, host_client, make_staff
 from tests.factories import UserFactory
 from tests.permission_table import PermissionCase
 
@@ -103,8 +104,33 @@ def test_nobody_and_a_citizen_are_refused_unseen(case, mission_a):
             assert refused.value.code.name == "NOT_FOUND"
 
 
+# Reads that no service stands behind: the page itself is the check (`staff_access`), walked
+# below. (host, path): "mission" is mission A's host, "hq" the bare portal host.
+PAGE_READS = {
+    Action.MISSION_VIEW: ("mission", "/staff/"),
+    Action.HQ_DASHBOARD_VIEW: ("hq", "/hq/"),
+}
+
+
+@pytest.mark.parametrize(("role", "where"), ACTORS, ids=[f"{r}@{w}" for r, w in ACTORS])
+@pytest.mark.parametrize("action", list(PAGE_READS), ids=str)
+def test_the_page_opens_exactly_for_the_table(action, role, where, mission_a, mission_b):
+    # given someone with `role` here, elsewhere, or at HQ, logged in with their second factor
+    actor = _actor(role, where, mission_a, mission_b)
+    if actor.needs_second_factor():
+        TOTP.activate(actor, "JBSWY3DPEHPK3PXP")
+    host, path = PAGE_READS[action]
+    client = host_client(mission_a.host if host == "mission" else "localhost")
+    client.force_login(actor, backend=MODEL_BACKEND)
+    # when they open the page
+    status = client.get(path).status_code
+    # then it opens exactly when the table allows it, and is not there otherwise
+    allowed = where != "other" and role in PERMISSIONS[action]
+    assert status == (200 if allowed else 404)
+
+
 def test_every_action_has_a_case():
-    covered = {case.action for case in CASES}
+    covered = {case.action for case in CASES} | set(PAGE_READS)
     assert set(Action) - covered == set()
 
 

@@ -60,9 +60,9 @@ class Command(BaseCommand):
     def _seed(self) -> None:
         created = {"missions": 0, "staff": 0, "citizens": 0}
         for email, role in demo.HQ_STAFF:
-            user, new = self._user(
-                email, hq_role=role, is_staff=role == "admin", is_superuser=role == "admin"
-            )
+            # both open the admin; what each may change there is the permission table's answer
+            # (the analyst reads, the HQ admin manages missions, staff and reference data)
+            user, new = self._user(email, hq_role=role, is_staff=True, is_superuser=role == "admin")
             self._second_factor(user)
             created["staff"] += new
         for params in demo.MISSIONS:
