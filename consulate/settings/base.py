@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -49,6 +50,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
 ]
 # Apps whose tables live in every mission schema (and in the template schema they are cloned from).
 TENANT_APPS = [
@@ -78,6 +80,7 @@ if DATABASES:
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -111,6 +114,26 @@ TEMPLATES = [
 ]
 WSGI_APPLICATION = "consulate.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------------
+# Everything from our own origin; no inline script or style unless it carries the response's
+# nonce (`nonce="{{ request.csp_nonce }}"`, as the Swagger UI page does); images may also be
+# data: URLs (barcodes, the TOTP QR code, the empty favicon). No 'unsafe-inline', no eval.
+# form-action is left open on purpose: a card payment redirects, after a POST, to the payment
+# provider's own host.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Accounts, second factor, throttling --------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -237,7 +260,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Consular e-services API",
-    "DESCRIPTION": "HQ and mission endpoints. Each mission host serves its own mission's data.",
+    # each host serves the schema of its own URLconf, with its own description (urls_common.py)
+    "DESCRIPTION": "HQ at the portal host; each mission at <code>.<portal host>.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -48,6 +48,10 @@ SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+# Every mission is a subdomain of the portal host (<code>.<portal host>): all of them are HTTPS
+# only, so HSTS covers them, and the portal may be submitted to the browsers' preload list.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # A shared cache (redis://...) makes allauth's rate limits and used-TOTP-code memory hold across
 # every gunicorn worker and host; the per-process default only suits a single process.
