@@ -72,10 +72,19 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 ROOT_URLCONF = "consulate.urls_mission"
 PUBLIC_SCHEMA_URLCONF = "consulate.urls_hq"
 
+# Two database roles (docs/operations.md, "Database roles"). The application (web, worker, beat,
+# every request) connects with DATABASE_URL as a role that owns nothing: it reads and writes rows
+# and cannot switch a trigger or a guard off. `migrate_all` connects as the owner of the schemas,
+# DATABASE_OWNER_URL (same database), which only the deploy step needs; unset, it uses
+# DATABASE_URL's role and warns.
 DATABASE_URL = env("DATABASE_URL", default="")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)} if DATABASE_URL else {}
 if DATABASES:
     DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASE_OWNER_URL = env("DATABASE_OWNER_URL", default="")
+DATABASE_OWNER = env.db_url_config(DATABASE_OWNER_URL) if DATABASE_OWNER_URL else {}
+# The role `migrate_all` grants rows to; empty: the user of DATABASE_URL.
+DATABASE_APP_ROLE = ""
 
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
