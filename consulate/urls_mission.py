@@ -17,7 +17,7 @@ urlpatterns = [
     *common,
     *api_schema_urls(
         urlconf=__name__,
-        description="One mission, served on its own host (<code>.<portal host>): its profile,"
+        description="One mission, served on its own host (`<code>.<portal host>`): its profile,"
         " appointments and fees.",
     ),
 ]

@@ -270,7 +270,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Consular e-services API",
     # each host serves the schema of its own URLconf, with its own description (urls_common.py)
-    "DESCRIPTION": "HQ at the portal host; each mission at <code>.<portal host>.",
+    "DESCRIPTION": "HQ at the portal host; each mission at `<code>.<portal host>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
