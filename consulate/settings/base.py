@@ -87,9 +87,11 @@ DATABASE_OWNER = env.db_url_config(DATABASE_OWNER_URL) if DATABASE_OWNER_URL els
 DATABASE_APP_ROLE = ""
 
 MIDDLEWARE = [
+    # first, so that the page for an unknown host, which the tenant middleware answers by
+    # itself, carries the policy too
+    "csp.middleware.CSPMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

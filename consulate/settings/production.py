@@ -10,6 +10,7 @@ from .base import (
     CELERY_BROKER_URL,
     CONSULATE_BLIND_INDEX_KEY,
     CONSULATE_MASTER_KEY,
+    DATABASE_OWNER,
     DATABASES,
     SECRET_KEY,
     env,
@@ -35,6 +36,8 @@ for _key in ("CONSULATE_MASTER_KEY", "CONSULATE_BLIND_INDEX_KEY"):
             raise ValueError
     except ValueError as _error:
         raise ImproperlyConfigured(f"{_key} must be 32 random bytes, base64-encoded.") from _error
+if DATABASE_OWNER and DATABASE_OWNER.get("NAME") != DATABASES["default"]["NAME"]:
+    raise ImproperlyConfigured("DATABASE_OWNER_URL must name the database of DATABASE_URL.")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the portal host and .<portal host>.")
 if not env("CACHE_URL", default=""):

@@ -37,6 +37,11 @@ def test_a_complete_environment_loads():
     assert load(FULL).stdout.strip() == "loaded"
 
 
+def test_the_owner_role_may_be_given_for_migrate_all():
+    owner = {"DATABASE_OWNER_URL": "postgres://owner:secret@db.internal/consulate"}
+    assert load(FULL | owner).stdout.strip() == "loaded"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -46,6 +51,10 @@ def test_a_complete_environment_loads():
         ({"CONSULATE_BLIND_INDEX_KEY": FULL["CONSULATE_MASTER_KEY"]}, "must differ"),
         ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS"),
         ({"CACHE_URL": ""}, "CACHE_URL must name a shared cache"),
+        (
+            {"DATABASE_OWNER_URL": "postgres://owner@db.internal/other"},
+            "DATABASE_OWNER_URL must name the database of DATABASE_URL",
+        ),
     ],
 )
 def test_a_missing_or_weak_setting_stops_the_start(change, message):

@@ -63,6 +63,12 @@ def test_the_swagger_ui_runs_its_inline_script_under_the_responses_nonce(client_
     assert NONCE.search(second["Content-Security-Policy"]).group(1) != nonce.group(1)  # type: ignore[union-attr]
 
 
+def test_the_page_for_an_unknown_host_carries_the_policy_too(db):
+    response = Client(HTTP_HOST="nowhere.localhost").get("/")
+    assert response.status_code == 404
+    assert policy(response)["script-src"] == ["'self'"]
+
+
 def test_the_nonce_is_only_sent_when_a_page_uses_it(client_hq):
     assert NONCE.search(client_hq.get("/").headers["Content-Security-Policy"]) is None
 
