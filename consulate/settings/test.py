@@ -25,8 +25,9 @@ LOGGING = {
 # The test-only tenant app that exercises consulate.kernel.crypto (tests/crypto_app).
 TENANT_APPS, INSTALLED_APPS = ([*a, "tests.crypto_app"] for a in (TENANT_APPS, INSTALLED_APPS))
 
-# Tests connect as a superuser, who creates and drops the test database, migrates it (so the
-# superuser is the owner role here) and lets tests attack the database's guards from above.
+# Tests connect as a superuser (or, given DATABASE_OWNER_URL, as that owner), who creates and
+# drops the test database, migrates it (so it is the owner role here) and lets tests attack the
+# database's guards from above.
 # The application's role is granted by `migrate_all` exactly as in production, and
 # tests/consulate/test_database_roles.py connects as it (DATABASE_APP) to show what it cannot do.
 _app = {key: DATABASES["default"].get(key, "") for key in ("USER", "PASSWORD", "HOST", "PORT")}

@@ -42,7 +42,7 @@ def connected_as_owner() -> Iterator[str]:
     """
     owner = getattr(settings, "DATABASE_OWNER", None) or {}
     params = connection.settings_dict
-    saved = {key: params.get(key) for key in OWNER_CONNECTION_KEYS}
+    saved = {key: params[key] for key in OWNER_CONNECTION_KEYS if key in params}
     if owner:
         connection.close()
         params.update({key: owner[key] for key in OWNER_CONNECTION_KEYS if key in owner})
@@ -54,6 +54,8 @@ def connected_as_owner() -> Iterator[str]:
     finally:
         if owner:
             connection.close()
+            for key in OWNER_CONNECTION_KEYS:
+                params.pop(key, None)
             params.update(saved)
 
 
