@@ -4,6 +4,12 @@ The server comes from the `pgserver` package (real PostgreSQL binaries shipped i
 keeps its data in `var/pgdata` and listens on a Unix socket only, so it never clashes with a
 PostgreSQL that the machine runs. It is left running between commands (`cleanup_mode=None`)
 and stopped by `python3 dev up` on Ctrl-C, or by `python -m consulate.embedded_db stop`.
+
+Like production (docs/operations.md, "Database roles"), the project database has two roles
+besides the server's superuser: `consulate_owner` owns the database and every schema, table and
+function in it and runs `migrate_all`; `consulate_app` is what the web server, worker and beat
+connect as, and owns nothing. Starting the server creates both, and hands a database made by an
+earlier version (everything owned by the superuser) over to the owner.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ from urllib.parse import quote
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "var" / "pgdata"
 DATABASE_NAME = "consulate"
+SUPERUSER = "postgres"
+OWNER_ROLE = "consulate_owner"
+APP_ROLE = "consulate_app"
 
 
 def _server() -> Any:
@@ -47,14 +56,84 @@ def _running_socket_dir() -> str | None:
     return None
 
 
+# Everything in the project database that the superuser owns goes to the owner role: the
+# database itself, its schemas, tables (with their sequences), free-standing sequences,
+# functions and types. Extensions' objects stay where they are.
+_HAND_OVER = """
+DO $$
+DECLARE
+    item record;
+    superuser oid := (SELECT oid FROM pg_roles WHERE rolname = current_user);
+BEGIN
+    FOR item IN SELECT nspname FROM pg_namespace
+            WHERE nspowner = superuser AND nspname NOT LIKE 'pg\\_%'
+            AND nspname <> 'information_schema' LOOP
+        EXECUTE format('ALTER SCHEMA %I OWNER TO consulate_owner', item.nspname);
+    END LOOP;
+    FOR item IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relowner = superuser AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+            AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+            ORDER BY c.relkind = 'S' LOOP
+        -- a table's own sequences went with it
+        CONTINUE WHEN (SELECT relowner FROM pg_class WHERE oid = item.name) <> superuser;
+        EXECUTE format(
+            CASE item.relkind WHEN 'S' THEN 'ALTER SEQUENCE %s OWNER TO consulate_owner'
+                WHEN 'v' THEN 'ALTER VIEW %s OWNER TO consulate_owner'
+                WHEN 'm' THEN 'ALTER MATERIALIZED VIEW %s OWNER TO consulate_owner'
+                WHEN 'f' THEN 'ALTER FOREIGN TABLE %s OWNER TO consulate_owner'
+                ELSE 'ALTER TABLE %s OWNER TO consulate_owner' END, item.name);
+    END LOOP;
+    FOR item IN SELECT p.oid::regprocedure AS name FROM pg_proc p
+            JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE p.proowner = superuser AND n.nspname NOT LIKE 'pg\\_%'
+            AND n.nspname <> 'information_schema'
+            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+            LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO consulate_owner', item.name);
+    END LOOP;
+    FOR item IN SELECT t.oid::regtype AS name FROM pg_type t
+            JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE t.typowner = superuser AND t.typtype IN ('e', 'd', 'r')
+            AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+            LOOP
+        EXECUTE format('ALTER TYPE %s OWNER TO consulate_owner', item.name);
+    END LOOP;
+END
+$$;
+"""
+
+
+def _ensure_roles(db: Any) -> None:
+    """The owner and the application's roles: log in over the local socket (trust), no
+    superuser, no role or database creation; the application's role inherits nothing."""
+    for role in (OWNER_ROLE, APP_ROLE):
+        if not db.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+            db.execute(
+                f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION'
+                f" NOBYPASSRLS{' NOINHERIT' if role == APP_ROLE else ''}"
+            )
+
+
 def _ensure_database(socket_dir: str, name: str) -> None:
     import psycopg
 
-    with psycopg.connect(
-        host=socket_dir, user="postgres", dbname="postgres", autocommit=True
-    ) as db:
-        if not db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            db.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(host=socket_dir, user=SUPERUSER, dbname="postgres", autocommit=True) as db:
+        _ensure_roles(db)
+        # the project database belongs to the owner role; others (benchmarks) to the superuser
+        owner = OWNER_ROLE if name == DATABASE_NAME else SUPERUSER
+        found = db.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not found:
+            db.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+        elif found[0] != owner:
+            db.execute(f'ALTER DATABASE "{name}" OWNER TO "{owner}"')
+    if name == DATABASE_NAME:
+        with psycopg.connect(host=socket_dir, user=SUPERUSER, dbname=name, autocommit=True) as db:
+            db.execute(_HAND_OVER)
 
 
 def _start(name: str = DATABASE_NAME) -> str:
@@ -69,12 +148,13 @@ def _start(name: str = DATABASE_NAME) -> str:
         return socket_dir
 
 
-def database_settings(name: str = DATABASE_NAME) -> dict[str, Any]:
-    """Django's settings for database `name` on the embedded server, started if it is not.
+def database_settings(name: str = DATABASE_NAME, *, user: str = SUPERUSER) -> dict[str, Any]:
+    """Django's settings for database `name` on the embedded server, started if it is not,
+    logged in as `user` (the settings pass APP_ROLE or OWNER_ROLE).
 
     `name` defaults to the project database; benchmarks pass their own so that they never
     touch the developer's data. When the server already runs, nothing but the pid file is read
-    (the project database was created by whoever started it).
+    (the project database and its roles were set up by whoever started it).
     """
     if not name.replace("_", "").isalnum():
         raise ValueError(f"not a plain database name: {name!r}")
@@ -83,7 +163,7 @@ def database_settings(name: str = DATABASE_NAME) -> dict[str, Any]:
         socket_dir = _start(name)
     return {
         "NAME": name,
-        "USER": "postgres",
+        "USER": user,
         "PASSWORD": "",
         "HOST": socket_dir,
         "PORT": "",

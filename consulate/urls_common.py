@@ -1,6 +1,6 @@
 """URLs served on every host, HQ and missions alike."""
 
-from django.urls import include, path
+from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
@@ -10,12 +10,21 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("health/", views.health, name="health"),
-    path(
-        "api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api_schema"
-    ),
-    path(
-        "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api_schema", permission_classes=[AllowAny]),
-        name="api_docs",
-    ),
 ]
+
+
+def api_schema_urls(*, urlconf: str, description: str) -> list[URLPattern]:
+    """`/api/schema/` and its Swagger UI `/api/docs/`, documenting one host's URLconf.
+
+    drf-spectacular reads settings.ROOT_URLCONF (the missions' URLconf) unless it is told which
+    URLconf to read; told nothing, HQ documented mission operations that answer 404 there and
+    left out its own.
+    """
+    schema = SpectacularAPIView.as_view(
+        urlconf=urlconf, permission_classes=[AllowAny], custom_settings={"DESCRIPTION": description}
+    )
+    docs = SpectacularSwaggerView.as_view(url_name="api_schema", permission_classes=[AllowAny])
+    return [
+        path("api/schema/", schema, name="api_schema"),
+        path("api/docs/", docs, name="api_docs"),
+    ]

@@ -7,6 +7,7 @@ from django.urls import include, path
 from missions import apis as mission_apis
 from missions import views as mission_views
 
+from .urls_common import api_schema_urls
 from .urls_common import urlpatterns as common
 
 # The admin logs in through allauth, so its second factor applies there too.
@@ -20,4 +21,8 @@ urlpatterns = [
     path("api/v1/", include(mission_apis.hq_urls)),
     path("", include("fees.urls_hq")),
     *common,
+    *api_schema_urls(
+        urlconf=__name__,
+        description="HQ, served on the portal host: the directory of missions.",
+    ),
 ]

@@ -5,6 +5,7 @@ from django.urls import include, path
 from missions import apis as mission_apis
 from missions import views as mission_views
 
+from .urls_common import api_schema_urls
 from .urls_common import urlpatterns as common
 
 urlpatterns = [
@@ -14,4 +15,9 @@ urlpatterns = [
     path("", include("appointments.urls")),
     path("", include("fees.urls")),
     *common,
+    *api_schema_urls(
+        urlconf=__name__,
+        description="One mission, served on its own host (`<code>.<portal host>`): its profile,"
+        " appointments and fees.",
+    ),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -49,6 +50,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
 ]
 # Apps whose tables live in every mission schema (and in the template schema they are cloned from).
 TENANT_APPS = [
@@ -70,12 +72,24 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 ROOT_URLCONF = "consulate.urls_mission"
 PUBLIC_SCHEMA_URLCONF = "consulate.urls_hq"
 
+# Two database roles (docs/operations.md, "Database roles"). The application (web, worker, beat,
+# every request) connects with DATABASE_URL as a role that owns nothing: it reads and writes rows
+# and cannot switch a trigger or a guard off. `migrate_all` connects as the owner of the schemas,
+# DATABASE_OWNER_URL (same database), which only the deploy step needs; unset, it uses
+# DATABASE_URL's role and warns.
 DATABASE_URL = env("DATABASE_URL", default="")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)} if DATABASE_URL else {}
 if DATABASES:
     DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASE_OWNER_URL = env("DATABASE_OWNER_URL", default="")
+DATABASE_OWNER = env.db_url_config(DATABASE_OWNER_URL) if DATABASE_OWNER_URL else {}
+# The role `migrate_all` grants rows to; empty: the user of DATABASE_URL.
+DATABASE_APP_ROLE = ""
 
 MIDDLEWARE = [
+    # first, so that the page for an unknown host, which the tenant middleware answers by
+    # itself, carries the policy too
+    "csp.middleware.CSPMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -111,6 +125,26 @@ TEMPLATES = [
 ]
 WSGI_APPLICATION = "consulate.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------------
+# Everything from our own origin; no inline script or style unless it carries the response's
+# nonce (`nonce="{{ request.csp_nonce }}"`, as the Swagger UI page does); images may also be
+# data: URLs (barcodes, the TOTP QR code, the empty favicon). No 'unsafe-inline', no eval.
+# form-action is left open on purpose: a card payment redirects, after a POST, to the payment
+# provider's own host.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Accounts, second factor, throttling --------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -237,7 +271,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Consular e-services API",
-    "DESCRIPTION": "HQ and mission endpoints. Each mission host serves its own mission's data.",
+    # each host serves the schema of its own URLconf, with its own description (urls_common.py)
+    "DESCRIPTION": "HQ at the portal host; each mission at `<code>.<portal host>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -6,7 +6,7 @@ import consulate.devsecrets as devsecrets
 import consulate.embedded_db as embedded_db
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES, env
+from .base import BASE_DIR, DATABASE_OWNER, DATABASES, env
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 _secrets = devsecrets.load()
@@ -24,12 +24,15 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", ".localho
 DEMO_MODE = env.bool("CONSULATE_DEMO_MODE", default=True)
 
 if not DATABASES:
+    # The embedded server has both roles (consulate/embedded_db.py): the application runs as
+    # consulate_app, `migrate_all` as consulate_owner, as in production.
     DATABASES = {
         "default": {
             "ENGINE": "django_tenants.postgresql_backend",
-            **embedded_db.database_settings(),
+            **embedded_db.database_settings(user=embedded_db.APP_ROLE),
         }
     }
+    DATABASE_OWNER = DATABASE_OWNER or embedded_db.database_settings(user=embedded_db.OWNER_ROLE)
 
 # A broker that needs no server: kombu's file-system transport, in var/broker.
 _BROKER_DIR = BASE_DIR / "var" / "broker"

@@ -10,6 +10,7 @@ from .base import (
     CELERY_BROKER_URL,
     CONSULATE_BLIND_INDEX_KEY,
     CONSULATE_MASTER_KEY,
+    DATABASE_OWNER,
     DATABASES,
     SECRET_KEY,
     env,
@@ -35,6 +36,8 @@ for _key in ("CONSULATE_MASTER_KEY", "CONSULATE_BLIND_INDEX_KEY"):
             raise ValueError
     except ValueError as _error:
         raise ImproperlyConfigured(f"{_key} must be 32 random bytes, base64-encoded.") from _error
+if DATABASE_OWNER and DATABASE_OWNER.get("NAME") != DATABASES["default"]["NAME"]:
+    raise ImproperlyConfigured("DATABASE_OWNER_URL must name the database of DATABASE_URL.")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the portal host and .<portal host>.")
 if not env("CACHE_URL", default=""):
@@ -48,6 +51,10 @@ SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+# Every mission is a subdomain of the portal host (<code>.<portal host>): all of them are HTTPS
+# only, so HSTS covers them, and the portal may be submitted to the browsers' preload list.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # A shared cache (redis://...) makes allauth's rate limits and used-TOTP-code memory hold across
 # every gunicorn worker and host; the per-process default only suits a single process.
