@@ -12,6 +12,7 @@ from django.core.cache import cache
 from appointments import services
 from appointments.models import Counter, Service
 from appointments.services import PersonInput
+from consulate.kernel.actors import SYSTEM
 
 # The browser fixtures of tests/browser for test_browser.py: the function-scoped ones are
 # imported; the live server and chromium are started again here with package scope, so they are
@@ -33,12 +34,12 @@ def build_catalogue(*, counters: int = 2, start: dt.date | None = None, days: in
     """Counters, every-day hours 09:00–12:00 and one service with slots, in the current schema."""
     desks = [
         Counter.objects.filter(name=f"Desk {n}").first()
-        or services.counter_create(name=f"Desk {n}", acting_user=None)
+        or services.counter_create(name=f"Desk {n}", acting_user=SYSTEM)
         for n in range(1, counters + 1)
     ]
     for weekday in range(7):
         services.opening_hours_set(
-            weekday=weekday, spans=[(dt.time(9), dt.time(12))], acting_user=None
+            weekday=weekday, spans=[(dt.time(9), dt.time(12))], acting_user=SYSTEM
         )
     params = {
         "duration_minutes": 30, "buffer_minutes": 0, "max_persons": 3, "horizon_days": 60,
@@ -49,10 +50,10 @@ def build_catalogue(*, counters: int = 2, start: dt.date | None = None, days: in
         code=params.pop("code", "passport"),
         name=params.pop("name", "Passport application"),
         counters=desks,
-        acting_user=None,
+        acting_user=SYSTEM,
         **params,
     )
-    services.slot_generate(service=service, start=start, days=days)
+    services.slot_generate(service=service, start=start, days=days, acting_user=SYSTEM)
     return service
 
 

@@ -8,8 +8,10 @@ from django.utils import timezone
 
 from appointments import services
 from appointments.error_codes import AppointmentError
+from appointments.events import AppointmentTopic
 from appointments.models import Booking, BookingPerson, BookingStatus, ClosureKind, Slot
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.actors import SYSTEM
+from consulate.kernel.errors import ApplicationError, CommonError
 from sync.models import OutboxEvent
 from tests.appointments.conftest import build_catalogue, first_free_slot, person
 
@@ -41,8 +43,9 @@ def test_booking_takes_a_place_and_records_history_and_event(catalogue, citizen)
     assert slot.booked == 1
     assert booking.status == BookingStatus.ACTIVE
     assert booking.history.count() == 1
-    event = OutboxEvent.objects.filter(topic="booking.created").latest("seq")
-    assert event.aggregate_id == booking.reference
+    event = OutboxEvent.objects.filter(topic=AppointmentTopic.BOOKING_CREATED).latest("seq")
+    assert event.aggregate_id == str(booking.pk)
+    assert event.payload["reference"] == booking.reference
     assert "U1234567" not in str(event.payload)
     assert "Ada" not in str(event.payload)
 
@@ -128,7 +131,7 @@ def test_a_time_in_the_past_is_refused(catalogue, citizen):
 
 def test_a_time_beyond_the_horizon_is_refused(catalogue, citizen):
     # given the horizon shortened to 2 days after the slots were made
-    services.service_update(service=catalogue, horizon_days=2, acting_user=None)
+    services.service_update(service=catalogue, horizon_days=2, acting_user=SYSTEM)
     late = Slot.objects.filter(
         service=catalogue, starts_at__gt=timezone.now() + dt.timedelta(days=5)
     ).first()
@@ -145,7 +148,7 @@ def test_a_closed_day_is_refused(catalogue, citizen):
     slot = first_free_slot(catalogue, skip=12)
     day = slot.starts_at.astimezone(zoneinfo.ZoneInfo("Europe/Berlin")).date()
     services.closure_create(
-        date=day, kind=ClosureKind.AD_HOC, reason="Staff training", acting_user=None
+        date=day, kind=ClosureKind.AD_HOC, reason="Staff training", acting_user=SYSTEM
     )
     before = _snapshot()
     with pytest.raises(ApplicationError) as error:
@@ -173,7 +176,7 @@ def test_a_full_slot_is_refused(in_mission_a, citizen):
 
 def test_a_service_the_mission_does_not_offer_is_refused(catalogue, citizen):
     slot = first_free_slot(catalogue)
-    services.service_update(service=catalogue, is_active=False, acting_user=None)
+    services.service_update(service=catalogue, is_active=False, acting_user=SYSTEM)
     before = _snapshot()
     with pytest.raises(ApplicationError) as error:
         _book(catalogue, citizen, slot)
@@ -193,7 +196,9 @@ def test_cancel_frees_the_place_at_once(catalogue, citizen):
     again = _book(catalogue, UserFactory(), slot)
     assert again.status == BookingStatus.ACTIVE
     assert OutboxEvent.objects.filter(
-        topic="booking.cancelled", aggregate_id=booking.reference
+        topic=AppointmentTopic.BOOKING_CANCELLED,
+        aggregate_id=str(booking.pk),
+        payload__reference=booking.reference,
     ).exists()
 
 
@@ -245,7 +250,7 @@ def test_somebody_elses_booking_cannot_be_moved(catalogue, citizen):
             slot_id=first_free_slot(catalogue, skip=5).pk,
             acting_user=UserFactory(),
         )
-    assert error.value.code == AppointmentError.NOT_FOUND
+    assert error.value.code == CommonError.NOT_FOUND
 
 
 def test_emergency_closure_cancels_the_day_and_tells_everyone_in_their_language(
@@ -267,7 +272,7 @@ def test_emergency_closure_cancels_the_day_and_tells_everyone_in_their_language(
     # when the mission closes that day in an emergency
     with django_capture_on_commit_callbacks(execute=True):
         services.closure_create(
-            date=day, kind=ClosureKind.EMERGENCY, reason="Strike", acting_user=None
+            date=day, kind=ClosureKind.EMERGENCY, reason="Strike", acting_user=SYSTEM
         )
     # then both are cancelled by the mission, and each person is told with a link to rebook
     for booking in (first, second):
