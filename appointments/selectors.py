@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from missions.models import Mission
+from missions.permissions import Action, permission_require
 
 from . import calendar, lottery
 from .models import (
@@ -222,8 +223,10 @@ def booking_get_by_cancel_token(*, reference: str, token: str) -> Booking | None
     return booking
 
 
-def day_sheet(*, mission: Mission, day: dt.date) -> list[Booking]:
-    """The day's bookings with their people (two queries), in time order."""
+def day_sheet(*, mission: Mission, day: dt.date, acting_user: Any) -> list[Booking]:
+    """The day's bookings with their people (names: personal data, so the permission table is
+    asked here too), in time order; two queries."""
+    permission_require(user=acting_user, mission=mission, action=Action.DAY_SHEET_VIEW)
     start, end = calendar.local_day_bounds(day, mission.zone)
     return list(
         Booking.objects.filter(slot__starts_at__gte=start, slot__starts_at__lt=end)

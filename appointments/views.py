@@ -587,7 +587,7 @@ def staff_day_sheet(request: HttpRequest) -> HttpResponse:
             "day_form": day_form,
             "day": day,
             "today": today,
-            "rows": selectors.day_sheet(mission=mission, day=day),
+            "rows": selectors.day_sheet(mission=mission, day=day, acting_user=request.user),
             "queue": list(selectors.queue_waiting()),
             "zone": mission.zone,
             "now": timezone.now(),
