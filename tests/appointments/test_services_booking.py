@@ -302,3 +302,94 @@ def test_no_shows_block_new_bookings_with_the_reason(catalogue, citizen, officer
     # then the rule blocks it and says until when
     assert error.value.code == AppointmentError.BLOCKED_NO_SHOWS
     assert "blocked until" in str(error.value.message)
+
+
+def test_a_closure_leaves_people_already_checked_in_and_says_how_many(
+    catalogue, officer_a, mission_a
+):
+    from appointments.events import AppointmentTopic
+    from consulate.kernel.actors import SYSTEM
+    from tests.appointments.factories import BookingFactory
+
+    # given two bookings today: one still active, one checked in
+    slot = first_free_slot(catalogue)
+    active = BookingFactory(service=catalogue, slot=slot)
+    arrived = BookingFactory(service=catalogue, slot=slot)
+    Slot.objects.filter(pk=slot.pk).update(
+        starts_at=timezone.now() + dt.timedelta(minutes=2),
+        ends_at=timezone.now() + dt.timedelta(minutes=32),
+    )
+    slot.refresh_from_db()
+    arrived = services.booking_check_in(booking=arrived, acting_user=officer_a)
+    day = slot.starts_at.astimezone(mission_a.zone).date()
+    # when the mission closes the day
+    closure = services.closure_create(
+        date=day, kind=ClosureKind.EMERGENCY, reason="Power cut", acting_user=SYSTEM
+    )
+    # then the active booking is cancelled by the mission, the checked-in one stays as it was
+    active.refresh_from_db()
+    arrived.refresh_from_db()
+    assert active.status == BookingStatus.CANCELLED_BY_MISSION
+    assert arrived.status == BookingStatus.CHECKED_IN
+    # its place still counts, and nobody else can book that day
+    slot.refresh_from_db()
+    assert slot.booked == slot.capacity == 1
+    assert first_free_slot(catalogue).starts_at.astimezone(mission_a.zone).date() != day
+    # and the closure's event says one was left
+    event = OutboxEvent.objects.get(topic=AppointmentTopic.CLOSURE_CREATED)
+    assert event.aggregate_id == str(closure.pk)
+    assert event.payload["cancelled_bookings"] == 1
+    assert event.payload["checked_in_left"] == 1
+    cancelled = OutboxEvent.objects.get(topic=AppointmentTopic.BOOKING_CANCELLED_BY_MISSION)
+    assert cancelled.aggregate_id == str(active.pk)
+    assert cancelled.payload["reference"] == active.reference
+
+
+def test_a_served_booking_cannot_be_checked_in_again(catalogue, officer_a):
+    from consulate.kernel.errors import CommonError
+    from tests.appointments.factories import BookingFactory
+
+    booking = BookingFactory(service=catalogue)
+    Slot.objects.filter(pk=booking.slot_id).update(
+        starts_at=timezone.now() + dt.timedelta(minutes=2),
+        ends_at=timezone.now() + dt.timedelta(minutes=32),
+    )
+    booking.refresh_from_db()
+    booking = services.booking_check_in(booking=booking, acting_user=officer_a)
+    services.booking_mark_served(booking=booking, acting_user=officer_a)
+    before = _snapshot()
+    with pytest.raises(ApplicationError) as error:
+        services.booking_check_in(booking=booking, acting_user=officer_a)
+    assert error.value.code == CommonError.BAD_TRANSITION
+    assert _snapshot() == before
+
+
+def test_every_booking_event_names_the_row_and_carries_the_reference(catalogue, citizen):
+    booking = _book(catalogue, citizen)
+    moved = services.booking_reschedule(
+        booking=booking, slot_id=first_free_slot(catalogue, skip=4).pk, acting_user=citizen
+    )
+    services.booking_cancel(booking=moved, acting_user=citizen)
+    events = OutboxEvent.objects.filter(topic__startswith="appointments.booking.").order_by("seq")
+    assert [(e.topic, e.aggregate_type) for e in events] == [
+        ("appointments.booking.created", "booking"),
+        ("appointments.booking.cancelled", "booking"),
+        ("appointments.booking.created", "booking"),
+        ("appointments.booking.rescheduled", "booking"),
+        ("appointments.booking.cancelled", "booking"),
+    ]
+    by_pk = {str(b.pk): b.reference for b in Booking.objects.all()}
+    assert all(by_pk[e.aggregate_id] == e.payload["reference"] for e in events)
+    assert events[3].payload["previous"] == booking.reference
+
+
+def test_a_citizen_cannot_cancel_somebody_elses_booking(catalogue, citizen):
+    from consulate.kernel.errors import CommonError
+    from tests.factories import UserFactory
+
+    booking = _book(catalogue, citizen)
+    before = _snapshot()
+    with pytest.raises(ApplicationError) as error:
+        services.booking_cancel(booking=booking, acting_user=UserFactory())
+    assert error.value.code == CommonError.NOT_FOUND
+    assert _snapshot() == before
