@@ -108,11 +108,17 @@ def slot_days_available(
     return days
 
 
-def availability_feed(*, mission: Mission, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Per offered service: next bookable time and next release time. No personal data. Two
-    queries whatever the number of services."""
+def availability_feed(
+    *,
+    mission: Mission,
+    now: dt.datetime | None = None,
+    services: list[Service] | None = None,
+) -> list[dict[str, Any]]:
+    """Per offered service (or per one of `services`, already read): next bookable time, next
+    release time, when an open draw closes. No personal data. Four queries (three if the
+    services are given) whatever the number of services."""
     now = now or timezone.now()
-    services = list(service_list_offered())
+    services = list(service_list_offered()) if services is None else services
     next_free = dict(
         Slot.objects.filter(
             Q(bookable_from__isnull=True) | Q(bookable_from__lte=now),
@@ -172,13 +178,23 @@ FEED_TIMES = ("next_bookable", "next_release", "lottery_closes")
 
 
 def availability_feed_times(
-    *, mission: Mission, now: dt.datetime | None = None
+    *,
+    mission: Mission,
+    now: dt.datetime | None = None,
+    services: list[Service] | None = None,
 ) -> list[dict[str, Any]]:
     """`availability_feed` with its times as datetimes (mission time), for pages to format."""
     return [
         {**row, **{key: parse_datetime(row[key]) if row[key] else None for key in FEED_TIMES}}
-        for row in availability_feed(mission=mission, now=now)
+        for row in availability_feed(mission=mission, now=now, services=services)
     ]
+
+
+def service_list_with_availability(*, mission: Mission) -> list[dict[str, Any]]:
+    """The catalogue page's rows: each offered service with its availability (four queries)."""
+    services = list(service_list_offered())
+    feed = availability_feed_times(mission=mission, services=services)
+    return [{"service": service, "feed": row} for service, row in zip(services, feed, strict=True)]
 
 
 def booking_list_for_user(*, user_id: int | None) -> QuerySet[Booking]:

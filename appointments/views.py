@@ -61,16 +61,11 @@ def _language() -> str:
 
 def service_list(request: HttpRequest) -> HttpResponse:
     mission = _mission(request)
-    feed = {row["service"]: row for row in selectors.availability_feed_times(mission=mission)}
-    services_ = [
-        {"service": service, "feed": feed.get(service.code)}
-        for service in selectors.service_list_offered()
-    ]
     return render(
         request,
         "appointments/service_list.html",
         {
-            "services": services_,
+            "services": selectors.service_list_with_availability(mission=mission),
             "rounds": selectors.lottery_round_list_public()[:5],
             "zone": mission.zone,
         },
