@@ -68,7 +68,7 @@ def _full_clean(instance: Any, **kwargs: Any) -> None:
 
 def _known(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
     if set(changes) - set(fields):
-        raise ApplicationError(AppointmentError.INVALID, _("Unknown settings."))
+        raise ApplicationError(AppointmentError.INVALID, _("Unknown service settings."))
 
 
 def counter_create(*, name: str, acting_user: User | SystemActor) -> Counter:
