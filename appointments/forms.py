@@ -89,9 +89,23 @@ class DayForm(forms.Form):
 
     def day_or(self, default: dt.date) -> dt.date:
         """The day asked for, or `default` if none was (or it was not a day)."""
-        if self.is_bound and self.is_valid() and self.cleaned_data["day"]:
-            return self.cleaned_data["day"]  # type: ignore[no-any-return]
-        return default
+        if not self.is_bound:
+            return default
+        self.is_valid()
+        return self.cleaned_data.get("day") or default
+
+
+class CalendarForm(DayForm):
+    """The calendar's query: the day, and the booking being moved (`?reschedule=<reference>`),
+    which goes into the page's links, so only a reference's characters are kept."""
+
+    reschedule = forms.RegexField(regex=r"^[A-Za-z0-9]{1,12}$", required=False)
+
+    def reschedule_reference(self) -> str:
+        if not self.is_bound:
+            return ""
+        self.is_valid()
+        return str(self.cleaned_data.get("reschedule") or "")
 
 
 class WaitlistForm(PersonForm):

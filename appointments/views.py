@@ -26,6 +26,7 @@ from missions.permissions import Action, staff_access
 
 from . import documents, selectors, services
 from .forms import (
+    CalendarForm,
     CheckInForm,
     ClosureForm,
     CounterForm,
@@ -96,7 +97,8 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
         if open_round:
             return redirect("appointments:lottery_detail", pk=open_round.pk)
     days = selectors.slot_days_available(service=service, mission=mission)
-    chosen = DayForm(request.GET).day_or(next(iter(days), mission.today()))
+    query = CalendarForm(request.GET)
+    chosen = query.day_or(next(iter(days), mission.today()))
     feed = selectors.availability_feed_times(mission=mission)
     return render(
         request,
@@ -107,7 +109,7 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
             "chosen": chosen,
             "slots": days.get(chosen, []),
             "zone": mission.zone,
-            "reschedule": request.GET.get("reschedule", ""),
+            "reschedule": query.reschedule_reference(),
             "feed": next((row for row in feed if row["service"] == service.code), None),
         },
     )
@@ -559,7 +561,7 @@ def staff_day_sheet(request: HttpRequest) -> HttpResponse:
     today = mission.today()
     day_form = DayForm(request.GET if "day" in request.GET else None)
     day = day_form.day_or(today)
-    status = 200 if day_form.is_valid() or not day_form.is_bound else 400
+    status = 400 if day_form.errors else 200
     form = CheckInForm(request.POST or None)
     if request.method == "POST":
         staff_access(user=request.user, mission=mission, action=Action.BOOKING_PROCESS)

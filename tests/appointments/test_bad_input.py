@@ -132,3 +132,13 @@ def test_the_cancel_link_with_a_wrong_secret_is_a_404(client_a, booking):
     assert client_a.post(path).status_code == 404
     booking.refresh_from_db()
     assert booking.status == BookingStatus.ACTIVE
+
+
+@pytest.mark.parametrize("reference", ["a/b", "x" * 40, "<script>"])
+def test_a_booking_to_move_that_is_no_reference_is_ignored_on_the_calendar(
+    client_a, catalogue, reference
+):
+    # its links to move the booking cannot be built from it (it was a 500)
+    response = client_a.get("/appointments/passport/", {"reschedule": reference})
+    assert response.status_code == 200
+    assert "/move/" not in response.content.decode()
