@@ -20,7 +20,7 @@ _QUEUE_LOCK = 0x0A770000
 
 
 def lottery_round_lock(*, pk: int) -> LotteryRound:
-    return LotteryRound.objects.select_for_update().select_related("service").get(pk=pk)
+    return LotteryRound.objects.select_for_update(of=("self",)).select_related("service").get(pk=pk)
 
 
 def waitlist_entry_lock(*, pk: int) -> WaitlistEntry:

@@ -32,7 +32,7 @@ def booking_remind_due(*, now: dt.datetime | None = None) -> int:
     for pk in list(due):
         with transaction.atomic():
             booking = (
-                Booking.objects.select_for_update(skip_locked=True)
+                Booking.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("slot", "service")
                 .filter(pk=pk, reminded_at__isnull=True)
                 .first()
