@@ -62,6 +62,19 @@ def closure_list_upcoming(*, mission: Mission) -> QuerySet[Closure]:
     return Closure.objects.filter(date__gte=today).select_related("counter").order_by("date")[:60]
 
 
+def settings_overview(*, mission: Mission, acting_user: Any) -> dict[str, Any]:
+    """What the settings page shows: the catalogue with its counters, the counters, opening
+    hours, the closures ahead and the latest draws (the permission table is asked here too)."""
+    permission_require(user=acting_user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_VIEW)
+    return {
+        "services": list(service_list_all()),
+        "counters": list(counter_list()),
+        "hours": list(opening_hours_list()),
+        "closures": list(closure_list_upcoming(mission=mission)),
+        "rounds": list(lottery_round_list_public()[:10]),
+    }
+
+
 def service_get_offered(*, code: str) -> Service:
     """The offered service with this code, or 404."""
     service = Service.objects.filter(code=code, is_active=True).first()

@@ -456,14 +456,7 @@ def staff_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appointments/staff_settings.html",
-        {
-            **forms_,
-            "services": selectors.service_list_all(),
-            "hours": selectors.opening_hours_list(),
-            "closures": selectors.closure_list_upcoming(mission=mission),
-            "counters": selectors.counter_list(),
-            "rounds": selectors.lottery_round_list_public()[:10],
-        },
+        {**forms_, **selectors.settings_overview(mission=mission, acting_user=request.user)},
         status=status,
     )
 

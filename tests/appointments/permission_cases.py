@@ -77,6 +77,15 @@ def _lottery_round(actor: Any, service: Any) -> Any:
 
 
 CASES = [
+    # the settings page's read
+    PermissionCase(
+        "settings_overview",
+        Action.APPOINTMENTS_SETTINGS_VIEW,
+        prepare=_catalogue,
+        call=lambda actor, _: selectors.settings_overview(
+            mission=current_mission(), acting_user=actor
+        ),
+    ),
     # the day sheet's read: it shows the names of the day's people
     PermissionCase(
         "day_sheet",
