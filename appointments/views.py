@@ -42,7 +42,7 @@ from .forms import (
     SettingsForm,
     WaitlistForm,
 )
-from .models import LotteryStatus, ReleaseMode, Slot
+from .models import Booking, LotteryStatus, ReleaseMode, Slot
 from .ratelimit import rate_limit_consume
 
 
@@ -530,7 +530,7 @@ def _mark(verb: Callable[..., Any]) -> Callable[[HttpRequest, CheckInForm], bool
     return handler
 
 
-def _booking_named(reference: str) -> Any:
+def _booking_named(reference: str) -> Booking:
     booking = selectors.booking_get_by_reference(reference=reference)
     if booking is None:
         raise ApplicationError(CommonError.NOT_FOUND, _("No booking has this reference."))
