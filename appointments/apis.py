@@ -7,6 +7,7 @@ from typing import Any
 
 from django.urls import path
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -14,7 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError, CommonError
+from missions.permissions import Action, staff_access
 
 from . import selectors, services
 from .models import Booking, Service, Slot, WaitlistEntry
@@ -54,12 +56,28 @@ class PersonInputSerializer(serializers.Serializer[dict[str, Any]]):
     document_number = serializers.CharField(max_length=30)
 
 
-def _limited(request: Request, action: str) -> Response | None:
-    try:
-        rate_limit_consume(request=request, action=action)
-    except ApplicationError as error:
-        return Response(error.as_dict(), status=status.HTTP_429_TOO_MANY_REQUESTS)
-    return None
+# One input serializer per request body, each with its own name in the OpenAPI schema.
+
+
+class BookingCreateInputSerializer(serializers.Serializer[dict[str, Any]]):
+    service = serializers.SlugField()
+    slot = serializers.IntegerField()
+    persons = PersonInputSerializer(many=True)
+
+
+class BookingRescheduleInputSerializer(serializers.Serializer[dict[str, Any]]):
+    slot = serializers.IntegerField()
+
+
+class WaitlistJoinInputSerializer(serializers.Serializer[dict[str, Any]]):
+    service = serializers.SlugField()
+    day_from = serializers.DateField()
+    day_to = serializers.DateField()
+    person = PersonInputSerializer()
+
+
+class CheckInInputSerializer(serializers.Serializer[dict[str, str]]):
+    reference = serializers.CharField(max_length=40)
 
 
 class ServiceListApi(APIView):
@@ -75,8 +93,7 @@ class AvailabilityApi(APIView):
 
     @extend_schema(responses=SlotOutputSerializer(many=True))
     def get(self, request: Request, code: str) -> Response:
-        if limited := _limited(request, "read"):
-            return limited
+        rate_limit_consume(request=request, action="read")
         service = selectors.service_get_offered(code=code)
         return Response(
             SlotOutputSerializer(selectors.slot_list_available(service=service), many=True).data
@@ -107,21 +124,15 @@ class AvailabilityFeedApi(APIView):
 class BookingListCreateApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer[dict[str, Any]]):
-        service = serializers.SlugField()
-        slot = serializers.IntegerField()
-        persons = PersonInputSerializer(many=True)
-
     @extend_schema(responses=BookingOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         bookings = selectors.booking_list_for_user(user_id=request.user.pk)
         return Response(BookingOutputSerializer(bookings, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: BookingOutputSerializer})
+    @extend_schema(request=BookingCreateInputSerializer, responses={201: BookingOutputSerializer})
     def post(self, request: Request) -> Response:
-        if limited := _limited(request, "book"):
-            return limited
-        data = self.InputSerializer(data=request.data)
+        rate_limit_consume(request=request, action="book")
+        data = BookingCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         service = selectors.service_get_offered(code=data.validated_data["service"])
         booking = services.booking_create(
@@ -140,8 +151,7 @@ class BookingCancelApi(APIView):
 
     @extend_schema(request=None, responses=BookingOutputSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        if limited := _limited(request, "cancel"):
-            return limited
+        rate_limit_consume(request=request, action="cancel")
         booking = selectors.booking_get_for_user(reference=reference, user_id=request.user.pk)
         booking = services.booking_cancel(booking=booking, acting_user=request.user)  # type: ignore[arg-type]
         return Response(BookingOutputSerializer(booking).data)
@@ -150,14 +160,10 @@ class BookingCancelApi(APIView):
 class BookingRescheduleApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer[dict[str, Any]]):
-        slot = serializers.IntegerField()
-
-    @extend_schema(request=InputSerializer, responses=BookingOutputSerializer)
+    @extend_schema(request=BookingRescheduleInputSerializer, responses=BookingOutputSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        if limited := _limited(request, "book"):
-            return limited
-        data = self.InputSerializer(data=request.data)
+        rate_limit_consume(request=request, action="book")
+        data = BookingRescheduleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         booking = selectors.booking_get_for_user(reference=reference, user_id=request.user.pk)
         new = services.booking_reschedule(
@@ -179,22 +185,17 @@ class WaitlistEntryOutputSerializer(serializers.ModelSerializer[WaitlistEntry]):
 class WaitlistApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer[dict[str, Any]]):
-        service = serializers.SlugField()
-        day_from = serializers.DateField()
-        day_to = serializers.DateField()
-        person = PersonInputSerializer()
-
     @extend_schema(responses=WaitlistEntryOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         entries = selectors.waitlist_list_for_user(user_id=request.user.pk)
         return Response(WaitlistEntryOutputSerializer(entries, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: WaitlistEntryOutputSerializer})
+    @extend_schema(
+        request=WaitlistJoinInputSerializer, responses={201: WaitlistEntryOutputSerializer}
+    )
     def post(self, request: Request) -> Response:
-        if limited := _limited(request, "book"):
-            return limited
-        data = self.InputSerializer(data=request.data)
+        rate_limit_consume(request=request, action="book")
+        data = WaitlistJoinInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         entry = services.waitlist_join(
             service=selectors.service_get_offered(code=data.validated_data["service"]),
@@ -209,21 +210,18 @@ class WaitlistApi(APIView):
 
 
 class CheckInApi(APIView):
+    """Staff: check a person in by the reference on their booking (404 for anyone else)."""
+
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer[dict[str, str]]):
-        reference = serializers.CharField(max_length=40)
-
-    @extend_schema(request=InputSerializer, responses=BookingOutputSerializer)
+    @extend_schema(request=CheckInInputSerializer, responses=BookingOutputSerializer)
     def post(self, request: Request) -> Response:
-        from missions.permissions import Action, staff_access
-
         staff_access(user=request.user, mission=request.tenant, action=Action.BOOKING_PROCESS)  # type: ignore[attr-defined]
-        data = self.InputSerializer(data=request.data)
+        data = CheckInInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         booking = selectors.booking_get_by_reference(reference=data.validated_data["reference"])
         if booking is None:
-            return Response({"code": "not_found", "message": "Not found."}, status=404)
+            raise ApplicationError(CommonError.NOT_FOUND, _("No booking has this reference."))
         booking = services.booking_check_in(booking=booking, acting_user=request.user)  # type: ignore[arg-type]
         return Response(BookingOutputSerializer(booking).data)
 

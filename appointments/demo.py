@@ -1,7 +1,7 @@
 """Demo data of the appointments app: a catalogue, counters, hours and open slots at every demo
 mission; at Berlin one service released on a schedule and one by lottery (with a past, drawn
-round anyone can verify and an open one to register for). Idempotent: a mission that already has
-services is left alone."""
+round anyone can verify and an open one to register for). Seeded as SYSTEM, through the services.
+Idempotent: a mission that already has services is left alone."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from django_tenants.utils import schema_context
 
 from consulate import demo
 from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
 
 from . import services
 from .models import ReleaseMode, Service
-from .services.common import mission_zone
 
 # code, name, duration, buffer, people per booking, horizon, notice (h), cutoff (h)
 CATALOGUE: list[tuple[str, str, int, int, int, int, int, int]] = [
@@ -36,14 +36,14 @@ def _mission(mission: Mission, stdout: Any) -> None:
     if Service.objects.exists():
         return
     stdout.write(f"appointments: catalogue, hours and slots at {mission.code}")
-    counters = [services.counter_create(name=f"Counter {n}", acting_user=None) for n in (1, 2, 3)]
+    counters = [services.counter_create(name=f"Counter {n}", acting_user=SYSTEM) for n in (1, 2, 3)]
     by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for entry in mission.office_hours:
         by_day.setdefault(entry["weekday"], []).append(
             (dt.time.fromisoformat(entry["opens"]), dt.time.fromisoformat(entry["closes"]))
         )
     for weekday, spans in by_day.items():
-        services.opening_hours_set(weekday=weekday, spans=spans, acting_user=None)
+        services.opening_hours_set(weekday=weekday, spans=spans, acting_user=SYSTEM)
     for code, name, duration, buffer, persons, horizon, notice, cutoff in CATALOGUE:
         mode = ReleaseMode.OPEN
         if mission.code == "berlin" and code == "id-card":
@@ -52,12 +52,12 @@ def _mission(mission: Mission, stdout: Any) -> None:
             mode = ReleaseMode.LOTTERY
         serving = counters[:1] if code in ("emergency-travel", "notarial") else counters
         service = services.service_create(
-            code=code, name=name, counters=serving, acting_user=None, duration_minutes=duration,
+            code=code, name=name, counters=serving, acting_user=SYSTEM, duration_minutes=duration,
             buffer_minutes=buffer, max_persons=persons, horizon_days=horizon,
             min_notice_hours=notice, cancel_cutoff_hours=cutoff, release_mode=mode,
             release_lead_days=7, release_time=dt.time(8, 0),
         )  # fmt: skip
-        services.slot_generate(service=service)
+        services.slot_generate(service=service, acting_user=SYSTEM)
     if mission.code == "berlin":
         _berlin_lotteries(mission)
 
@@ -65,7 +65,7 @@ def _mission(mission: Mission, stdout: Any) -> None:
 def _berlin_lotteries(mission: Mission) -> None:
     service = Service.objects.get(code="visa")
     now = timezone.now()
-    today = now.astimezone(mission_zone(mission)).date()
+    today = mission.today()
     # A round whose registration has closed, with the demo citizens entered, drawn.
     past = services.lottery_round_create(
         service=service,
@@ -73,7 +73,7 @@ def _berlin_lotteries(mission: Mission) -> None:
         period_end=today + dt.timedelta(days=4),
         window_opens_at=now - dt.timedelta(days=3),
         window_closes_at=now - dt.timedelta(minutes=1),
-        acting_user=None,
+        acting_user=SYSTEM,
     )
     for n, (email, first, last, language) in enumerate(demo.CITIZENS):
         user = User.objects.filter(email=email).first()
@@ -88,7 +88,7 @@ def _berlin_lotteries(mission: Mission) -> None:
                 acting_user=user,
                 now=now - dt.timedelta(days=2),
             )
-    services.lottery_draw(lottery_round=past, acting_user=None)
+    services.lottery_draw(lottery_round=past, acting_user=SYSTEM)
     # An open round to register for.
     services.lottery_round_create(
         service=service,
@@ -96,7 +96,7 @@ def _berlin_lotteries(mission: Mission) -> None:
         period_end=today + dt.timedelta(days=18),
         window_opens_at=now - dt.timedelta(hours=1),
         window_closes_at=now + dt.timedelta(days=7),
-        acting_user=None,
+        acting_user=SYSTEM,
     )
 
 

@@ -12,10 +12,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from missions.models import Mission
+from missions.selectors import current_mission
 
 from . import documents
 from .models import Booking, LotteryEntry, WaitlistEntry
-from .services.common import current_mission, mission_zone
 
 
 def mission_link(mission: Mission, path: str) -> str:
@@ -25,7 +25,7 @@ def mission_link(mission: Mission, path: str) -> str:
 
 
 def _context(booking: Booking, mission: Mission) -> dict[str, object]:
-    zone = mission_zone(mission)
+    zone = mission.zone
     return {
         "booking": booking,
         "mission": mission,
@@ -124,7 +124,7 @@ def waitlist_offer_send(*, entry: WaitlistEntry) -> None:
     mission = current_mission()
     if entry.slot is None:
         return
-    zone = mission_zone(mission)
+    zone = mission.zone
     with translation.override(entry.language):
         context: dict[str, object] = {
             "entry": entry,

@@ -16,6 +16,7 @@ class AppointmentTopic(EventTopic):
     SERVICE_CREATED = "appointments.service.created"
     SERVICE_UPDATED = "appointments.service.updated"
     OPENING_HOURS_SET = "appointments.opening_hours.set"
+    OPENING_HOURS_DELETED = "appointments.opening_hours.deleted"
     MISSION_RULES_UPDATED = "appointments.mission_rules.updated"
     CLOSURE_CREATED = "appointments.closure.created"
     LOTTERY_ROUND_OPENED = "appointments.lottery_round.opened"

@@ -1,14 +1,53 @@
-"""Forms of the booking pages: they only shape input; the rules are in the services."""
+"""Forms of the booking pages: they parse and shape input; the rules are in the services."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from missions.models import Mission
+
 from .models import WEEKDAY_NAMES, ClosureKind, Counter, ReleaseMode, Service
 from .services import PersonInput
+
+# The days a page or form works with. Past this range the arithmetic on a day (the next one,
+# its bounds in UTC in the mission's time zone) would leave Python's date range: a 500.
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2099, 12, 31)
+
+
+def _out_of_range() -> forms.ValidationError:
+    return forms.ValidationError(
+        _("Choose a day between %(first)s and %(last)s."),
+        code="out_of_range",
+        params={"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+    )
+
+
+class DayField(forms.DateField):
+    """A calendar day between FIRST_DAY and LAST_DAY."""
+
+    widget = forms.DateInput(attrs={"type": "date"})
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not FIRST_DAY <= value <= LAST_DAY:
+            raise _out_of_range()
+
+
+class DayTimeField(forms.DateTimeField):
+    """A wall-clock time on a day between FIRST_DAY and LAST_DAY (the form says in which
+    time zone)."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not FIRST_DAY <= value.date() <= LAST_DAY:
+            raise _out_of_range()
 
 
 class PersonForm(forms.Form):
@@ -33,6 +72,47 @@ class PersonForm(forms.Form):
 PersonFormSet = forms.formset_factory(PersonForm, extra=0, min_num=1, validate_min=True)
 
 
+class PersonCountForm(forms.Form):
+    """`?persons=` on the booking page: how many people the form asks for."""
+
+    persons = forms.IntegerField(min_value=1, required=False)
+
+    def count(self, *, max_persons: int) -> int:
+        value = self.cleaned_data.get("persons") if self.is_valid() else None
+        return min(value or 1, max_persons)
+
+
+class DayForm(forms.Form):
+    """`?day=` on the calendar and the day sheet."""
+
+    day = DayField(label=_("Day"), required=False)
+
+    def day_or(self, default: dt.date) -> dt.date:
+        """The day asked for, or `default` if none was (or it was not a day)."""
+        if not self.is_bound:
+            return default
+        self.is_valid()
+        return self.cleaned_data.get("day") or default
+
+
+class CalendarForm(DayForm):
+    """The calendar's query: the day, and the booking being moved (`?reschedule=<reference>`),
+    which goes into the page's links, so only a reference's characters are kept."""
+
+    reschedule = forms.RegexField(regex=r"^[A-Za-z0-9]{1,12}$", required=False)
+
+    def reschedule_reference(self) -> str:
+        if not self.is_bound:
+            return ""
+        self.is_valid()
+        return str(self.cleaned_data.get("reschedule") or "")
+
+
+class WaitlistForm(PersonForm):
+    day_from = DayField(label=_("From"))
+    day_to = DayField(label=_("Until"))
+
+
 class CheckInForm(forms.Form):
     reference = forms.CharField(
         label=_("Booking reference"),
@@ -42,22 +122,6 @@ class CheckInForm(forms.Form):
             attrs={"autocomplete": "off", "autofocus": True, "autocapitalize": "characters"}
         ),
     )
-
-
-class DayForm(forms.Form):
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
-
-    @staticmethod
-    def initial_day(value: str | None, default: dt.date) -> dt.date:
-        try:
-            return dt.date.fromisoformat(value) if value else default
-        except ValueError:
-            return default
-
-
-class WaitlistForm(PersonForm):
-    day_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    day_to = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class ServiceForm(forms.Form):
@@ -77,9 +141,28 @@ class ServiceForm(forms.Form):
     )
     is_active = forms.BooleanField(label=_("Offered"), required=False)
 
+    def __init__(self, data: Any = None, *, service: Service) -> None:
+        super().__init__(data, initial={f: getattr(service, f) for f in self.base_fields})
 
-class ClosureForm(forms.Form):
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    def changes(self) -> dict[str, Any]:
+        """The settings that differ from the service's."""
+        return {k: v for k, v in self.cleaned_data.items() if v != self.initial[k]}
+
+
+class SettingsForm(forms.Form):
+    """A form of the settings page: it knows the mission (its time zone)."""
+
+    def __init__(self, *args: Any, mission: Mission, **kwargs: Any) -> None:
+        self.mission = mission
+        super().__init__(*args, **kwargs)
+
+
+class GenerateSlotsForm(SettingsForm):
+    """ "Generate slots now": nothing to fill in."""
+
+
+class ClosureForm(SettingsForm):
+    date = DayField(label=_("Date"))
     kind = forms.ChoiceField(
         label=_("Kind"), choices=ClosureKind.choices, initial=ClosureKind.AD_HOC
     )
@@ -92,7 +175,7 @@ class ClosureForm(forms.Form):
     )
 
 
-class OpeningHoursForm(forms.Form):
+class OpeningHoursForm(SettingsForm):
     weekday = forms.TypedChoiceField(
         label=_("Weekday"),
         coerce=int,
@@ -119,11 +202,11 @@ class OpeningHoursForm(forms.Form):
         return result
 
 
-class CounterForm(forms.Form):
+class CounterForm(SettingsForm):
     name = forms.CharField(label=_("Counter name"), max_length=50)
 
 
-class NewServiceForm(forms.Form):
+class NewServiceForm(SettingsForm):
     code = forms.SlugField(
         label=_("Code"), max_length=40, help_text=_("Short, in the address: such as apostille.")
     )
@@ -135,23 +218,22 @@ class NewServiceForm(forms.Form):
     )
 
 
-class LotteryRoundForm(forms.Form):
+class LotteryRoundForm(SettingsForm):
     service = forms.ModelChoiceField(
         label=_("Service"), queryset=Service.objects.filter(release_mode=ReleaseMode.LOTTERY)
     )
-    period_start = forms.DateField(
-        label=_("Appointments from"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    period_end = forms.DateField(
-        label=_("Appointments until"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    window_opens_at = forms.DateTimeField(
-        label=_("Registration opens"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text=_("Mission time."),
-    )
-    window_closes_at = forms.DateTimeField(
+    period_start = DayField(label=_("Appointments from"))
+    period_end = DayField(label=_("Appointments until"))
+    window_opens_at = DayTimeField(label=_("Registration opens"), help_text=_("Mission time."))
+    window_closes_at = DayTimeField(
         label=_("Registration closes"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text=_("Mission time. The draw runs within minutes after this."),
     )
+
+    def clean(self) -> dict[str, Any]:
+        """The times typed are wall-clock times at the mission."""
+        data = super().clean() or {}
+        for key in ("window_opens_at", "window_closes_at"):
+            if data.get(key) is not None:
+                data[key] = data[key].replace(tzinfo=None).replace(tzinfo=self.mission.zone)
+        return data

@@ -11,10 +11,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.throttling import client_ip
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.tenancy import current_schema
-
-from .error_codes import AppointmentError
 
 # action: (requests, seconds) per account and per address.
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
@@ -54,6 +52,6 @@ def rate_limit_consume(*, request: HttpRequest, action: str) -> None:
             used = 1
         if used > count:
             raise ApplicationError(
-                AppointmentError.RATE_LIMITED,
+                CommonError.RATE_LIMITED,
                 _("Too many requests. Please wait a minute and try again."),
             )

@@ -10,12 +10,15 @@ from typing import Any
 from django.db.models import DateTimeField, ExpressionWrapper, F, Min, Q, QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from missions.models import Mission
+from missions.permissions import Action, permission_require
 
-from . import calendar
+from . import calendar, lottery
 from .models import (
     Booking,
+    BookingStatus,
     Closure,
     Counter,
     LotteryRound,
@@ -26,7 +29,6 @@ from .models import (
     Slot,
     WaitlistEntry,
 )
-from .services.common import mission_zone
 
 HOUR = Value(dt.timedelta(hours=1))
 DAY = Value(dt.timedelta(days=1))
@@ -56,8 +58,21 @@ def opening_hours_list() -> QuerySet[OpeningHours]:
 
 
 def closure_list_upcoming(*, mission: Mission) -> QuerySet[Closure]:
-    today = timezone.now().astimezone(mission_zone(mission)).date()
+    today = mission.today()
     return Closure.objects.filter(date__gte=today).select_related("counter").order_by("date")[:60]
+
+
+def settings_overview(*, mission: Mission, acting_user: Any) -> dict[str, Any]:
+    """What the settings page shows: the catalogue with its counters, the counters, opening
+    hours, the closures ahead and the latest draws (the permission table is asked here too)."""
+    permission_require(user=acting_user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_VIEW)
+    return {
+        "services": list(service_list_all()),
+        "counters": list(counter_list()),
+        "hours": list(opening_hours_list()),
+        "closures": list(closure_list_upcoming(mission=mission)),
+        "rounds": list(lottery_round_list_public()[:10]),
+    }
 
 
 def service_get_offered(*, code: str) -> Service:
@@ -99,18 +114,24 @@ def slot_days_available(
     *, service: Service, mission: Mission, now: dt.datetime | None = None
 ) -> OrderedDict[dt.date, list[Slot]]:
     """Bookable slots grouped by local day (mission time zone)."""
-    zone = mission_zone(mission)
+    zone = mission.zone
     days: OrderedDict[dt.date, list[Slot]] = OrderedDict()
     for slot in slot_list_available(service=service, now=now):
         days.setdefault(slot.starts_at.astimezone(zone).date(), []).append(slot)
     return days
 
 
-def availability_feed(*, mission: Mission, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Per offered service: next bookable time and next release time. No personal data. Two
-    queries whatever the number of services."""
+def availability_feed(
+    *,
+    mission: Mission,
+    now: dt.datetime | None = None,
+    services: list[Service] | None = None,
+) -> list[dict[str, Any]]:
+    """Per offered service (or per one of `services`, already read): next bookable time, next
+    release time, when an open draw closes. No personal data. Four queries (three if the
+    services are given) whatever the number of services."""
     now = now or timezone.now()
-    services = list(service_list_offered())
+    services = list(service_list_offered()) if services is None else services
     next_free = dict(
         Slot.objects.filter(
             Q(bookable_from__isnull=True) | Q(bookable_from__lte=now),
@@ -145,7 +166,7 @@ def availability_feed(*, mission: Mission, now: dt.datetime | None = None) -> li
         service__in=services, status=LotteryStatus.OPEN
     ).order_by("window_closes_at"):
         rounds.setdefault(open_round.service_id, open_round)
-    zone = mission_zone(mission)
+    zone = mission.zone
     feed = []
     for service in services:
         first = next_free.get(service.pk)
@@ -164,6 +185,29 @@ def availability_feed(*, mission: Mission, now: dt.datetime | None = None) -> li
             }
         )
     return feed
+
+
+FEED_TIMES = ("next_bookable", "next_release", "lottery_closes")
+
+
+def availability_feed_times(
+    *,
+    mission: Mission,
+    now: dt.datetime | None = None,
+    services: list[Service] | None = None,
+) -> list[dict[str, Any]]:
+    """`availability_feed` with its times as datetimes (mission time), for pages to format."""
+    return [
+        {**row, **{key: parse_datetime(row[key]) if row[key] else None for key in FEED_TIMES}}
+        for row in availability_feed(mission=mission, now=now, services=services)
+    ]
+
+
+def service_list_with_availability(*, mission: Mission) -> list[dict[str, Any]]:
+    """The catalogue page's rows: each offered service with its availability (four queries)."""
+    services = list(service_list_offered())
+    feed = availability_feed_times(mission=mission, services=services)
+    return [{"service": service, "feed": row} for service, row in zip(services, feed, strict=True)]
 
 
 def booking_list_for_user(*, user_id: int | None) -> QuerySet[Booking]:
@@ -191,6 +235,7 @@ def booking_get_for_user(*, reference: str, user_id: int | None) -> Booking:
 
 
 def booking_get_by_reference(*, reference: str) -> Booking | None:
+    """The booking a reference typed or scanned at the counter names (any case, spaces around)."""
     return (
         Booking.objects.filter(reference=reference.strip().upper())
         .select_related("slot", "service")
@@ -198,12 +243,23 @@ def booking_get_by_reference(*, reference: str) -> Booking | None:
     )
 
 
-def day_sheet(*, mission: Mission, day: dt.date) -> list[Booking]:
-    """The day's bookings with their people (two queries), in time order."""
-    start, end = calendar.local_day_bounds(day, mission_zone(mission))
+def booking_get_by_cancel_token(*, reference: str, token: str) -> Booking | None:
+    """The booking an e-mail's cancel link names, or None if the link's secret does not match
+    (compared in constant time)."""
+    booking = booking_get_by_reference(reference=reference)
+    if booking is None or not secrets.compare_digest(booking.cancel_token.encode(), token.encode()):
+        return None
+    return booking
+
+
+def day_sheet(*, mission: Mission, day: dt.date, acting_user: Any) -> list[Booking]:
+    """The day's bookings with their people (names: personal data, so the permission table is
+    asked here too), in time order; two queries."""
+    permission_require(user=acting_user, mission=mission, action=Action.DAY_SHEET_VIEW)
+    start, end = calendar.local_day_bounds(day, mission.zone)
     return list(
         Booking.objects.filter(slot__starts_at__gte=start, slot__starts_at__lt=end)
-        .exclude(status__in=["cancelled", "cancelled_by_mission"])
+        .exclude(status__in=[BookingStatus.CANCELLED, BookingStatus.CANCELLED_BY_MISSION])
         .select_related("slot", "service")
         .prefetch_related("persons")
         .order_by("slot__starts_at", "reference")
@@ -212,7 +268,7 @@ def day_sheet(*, mission: Mission, day: dt.date) -> list[Booking]:
 
 def queue_waiting() -> QuerySet[Booking]:
     return (
-        Booking.objects.filter(status="checked_in")
+        Booking.objects.filter(status=BookingStatus.CHECKED_IN)
         .select_related("service")
         .order_by("queue_number")
     )
@@ -229,15 +285,30 @@ def lottery_round_get_public(*, pk: int) -> LotteryRound:
     return lottery_round
 
 
-def waitlist_entry_get_by_token(*, pk: int, token: str) -> WaitlistEntry:
-    """The entry an offer link names, or 404 if the link's secret does not match."""
+def lottery_results(*, lottery_round: LotteryRound) -> list[dict[str, Any]]:
+    """A drawn round's public result: each ticket's rank, its draw key and whether it won (no
+    personal data), in rank order."""
+    return [
+        {
+            "rank": entry.rank,
+            "ticket": entry.ticket,
+            "key": lottery.draw_key(lottery_round.seed, entry.ticket),
+            "won": entry.booking_id is not None,
+        }
+        for entry in lottery_round.entries.order_by("rank")
+    ]
+
+
+def waitlist_entry_get_by_offer_token(*, pk: int, token: str) -> WaitlistEntry | None:
+    """The entry an offer link names, or None if the link's secret does not match (compared in
+    constant time)."""
     entry = WaitlistEntry.objects.select_related("service", "slot", "booking").filter(pk=pk).first()
     if (
         entry is None
         or not entry.offer_token
-        or not secrets.compare_digest(entry.offer_token, token)
+        or not secrets.compare_digest(entry.offer_token.encode(), token.encode())
     ):
-        raise Http404
+        return None
     return entry
 
 

@@ -1,33 +1,17 @@
 """Celery tasks: thin. Each loads by id (in the schema it was queued from; tenant-schemas-celery)
-and calls a service or an e-mail function. The beat tasks run in public and queue one task per
-mission schema."""
+and calls a service or an e-mail function, as SYSTEM where the platform acts. The beat tasks
+run in public and queue one task per active mission (`task_queue_per_mission`)."""
 
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
-from django_tenants.utils import schema_context
+
+from consulate.kernel.actors import SYSTEM
+from consulate.kernel.tenancy import task_queue_per_mission
 
 from . import emails
-from .models import (
-    Booking,
-    LotteryEntry,
-    LotteryRound,
-    LotteryStatus,
-    Service,
-    WaitlistEntry,
-)
-
-
-def _mission_schemas() -> list[str]:
-    from missions.models import Mission, MissionStatus
-
-    return list(
-        Mission.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
-        .filter(status=MissionStatus.ACTIVE)
-        .values_list("schema_name", flat=True)
-    )
+from .models import Booking, LotteryEntry, LotteryRound, LotteryStatus, WaitlistEntry
 
 
 @shared_task
@@ -66,17 +50,16 @@ def expire_waitlist_offers() -> None:
 
 @shared_task
 def generate_slots() -> None:
-    """In one mission: extend every service's slots to its horizon."""
-    from .services import slot_generate
+    """In one mission: extend every offered service's slots to its horizon."""
+    from .services import slot_generate_all
 
-    for service in Service.objects.filter(is_active=True):
-        slot_generate(service=service)
+    slot_generate_all(acting_user=SYSTEM)
 
 
 @shared_task
 def send_reminders() -> None:
     """In one mission: remind everyone whose appointment starts within the next 24 hours."""
-    from .services.reminders import booking_remind_due
+    from .services import booking_remind_due
 
     booking_remind_due()
 
@@ -89,30 +72,24 @@ def run_due_draws() -> None:
     for lottery_round in LotteryRound.objects.filter(
         status=LotteryStatus.OPEN, window_closes_at__lte=timezone.now()
     ):
-        lottery_draw(lottery_round=lottery_round, acting_user=None)
-
-
-def _fan_out(task: object) -> None:
-    for schema_name in _mission_schemas():
-        with schema_context(schema_name):
-            task.delay()  # type: ignore[attr-defined]
+        lottery_draw(lottery_round=lottery_round, acting_user=SYSTEM)
 
 
 @shared_task
 def every_mission_generate_slots() -> None:
-    _fan_out(generate_slots)
+    task_queue_per_mission(generate_slots)
 
 
 @shared_task
 def every_mission_send_reminders() -> None:
-    _fan_out(send_reminders)
+    task_queue_per_mission(send_reminders)
 
 
 @shared_task
 def every_mission_run_due_draws() -> None:
-    _fan_out(run_due_draws)
+    task_queue_per_mission(run_due_draws)
 
 
 @shared_task
 def every_mission_expire_waitlist_offers() -> None:
-    _fan_out(expire_waitlist_offers)
+    task_queue_per_mission(expire_waitlist_offers)

@@ -1,12 +1,15 @@
-"""Pages: the catalogue, the calendar, booking, the citizen's bookings, the lottery pages and
-the officer's day sheet. Thin: rules are in services.py and selectors.py."""
+"""Pages: the catalogue, the calendar, booking, the citizen's bookings, the lottery and waitlist
+pages, and the staff's settings and day sheet. Thin: forms parse, services decide, selectors
+read. A page that catches an ApplicationError shows its message and answers its HTTP status."""
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -14,63 +17,58 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError, CommonError
+from missions.models import Mission
 from missions.permissions import Action, staff_access
 
-from . import documents, lottery, selectors, services
+from . import documents, selectors, services
 from .forms import (
+    CalendarForm,
     CheckInForm,
     ClosureForm,
     CounterForm,
     DayForm,
+    GenerateSlotsForm,
     LotteryRoundForm,
     NewServiceForm,
     OpeningHoursForm,
+    PersonCountForm,
     PersonForm,
     PersonFormSet,
     ServiceForm,
+    SettingsForm,
     WaitlistForm,
 )
 from .models import Booking, LotteryStatus, ReleaseMode, Slot
 from .ratelimit import rate_limit_consume
-from .services.common import mission_zone
 
 
-def _mission(request: HttpRequest) -> Any:
-    return request.tenant  # type: ignore[attr-defined]
+def _mission(request: HttpRequest) -> Mission:
+    return request.tenant  # type: ignore[attr-defined,no-any-return]
 
 
-def _error_status(error: ApplicationError) -> int:
-    return 429 if error.code.name == "RATE_LIMITED" else error.http_status
+def _failed(request: HttpRequest, error: ApplicationError) -> int:
+    """Show the error's message on the page; the status the page answers with."""
+    messages.error(request, str(error.message))
+    return error.http_status
 
 
-def _parsed(row: dict[str, Any]) -> dict[str, Any]:
-    """The feed's ISO times as datetimes, for the template's date formatting."""
-    return {
-        key: dt.datetime.fromisoformat(value) if key in TIME_KEYS and value else value
-        for key, value in row.items()
-    }
-
-
-TIME_KEYS = ("next_bookable", "next_release", "lottery_closes")
+def _language() -> str:
+    return translation.get_language() or "en"
 
 
 def service_list(request: HttpRequest) -> HttpResponse:
     mission = _mission(request)
-    feed = {row["service"]: _parsed(row) for row in selectors.availability_feed(mission=mission)}
-    services_ = [
-        {"service": service, "feed": feed.get(service.code)}
-        for service in selectors.service_list_offered()
-    ]
     return render(
         request,
         "appointments/service_list.html",
         {
-            "services": services_,
+            "services": selectors.service_list_with_availability(mission=mission),
             "rounds": selectors.lottery_round_list_public()[:5],
-            "zone": mission_zone(mission),
+            "zone": mission.zone,
         },
     )
 
@@ -99,8 +97,9 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
         if open_round:
             return redirect("appointments:lottery_detail", pk=open_round.pk)
     days = selectors.slot_days_available(service=service, mission=mission)
-    chosen = DayForm.initial_day(request.GET.get("day"), next(iter(days), timezone.now().date()))
-    reschedule = request.GET.get("reschedule", "")
+    query = CalendarForm(request.GET)
+    chosen = query.day_or(next(iter(days), mission.today()))
+    feed = selectors.availability_feed_times(mission=mission)
     return render(
         request,
         "appointments/calendar.html",
@@ -109,16 +108,9 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
             "days": [(day, len(slots)) for day, slots in days.items()],
             "chosen": chosen,
             "slots": days.get(chosen, []),
-            "zone": mission_zone(mission),
-            "reschedule": reschedule,
-            "feed": next(
-                (
-                    _parsed(row)
-                    for row in selectors.availability_feed(mission=mission)
-                    if row["service"] == service.code
-                ),
-                None,
-            ),
+            "zone": mission.zone,
+            "reschedule": query.reschedule_reference(),
+            "feed": next((row for row in feed if row["service"] == service.code), None),
         },
     )
 
@@ -130,10 +122,7 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
     slot = Slot.objects.filter(pk=slot_id, service=service).first()
     if slot is None:
         raise Http404
-    try:
-        count = max(1, min(int(request.GET.get("persons", "1")), service.max_persons))
-    except ValueError:
-        count = 1
+    count = PersonCountForm(request.GET).count(max_persons=service.max_persons)
     formset = PersonFormSet(request.POST or None, initial=[{}] * count, prefix="person")
     status = 200
     if request.method == "POST" and formset.is_valid():
@@ -144,12 +133,11 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
                 service=service,
                 persons=[form.person() for form in formset.forms],
                 user=request.user,  # type: ignore[arg-type]
-                language=translation.get_language() or "en",
+                language=_language(),
                 acting_user=request.user,  # type: ignore[arg-type]
             )
         except ApplicationError as error:
-            messages.error(request, str(error.message))
-            status = _error_status(error)
+            status = _failed(request, error)
         else:
             messages.success(request, _("Your appointment is booked."))
             return redirect("appointments:booking_detail", reference=booking.reference)
@@ -164,7 +152,7 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
             "formset": formset,
             "count": count,
             "counts": range(1, service.max_persons + 1),
-            "zone": mission_zone(mission),
+            "zone": mission.zone,
         },
         status=status,
     )
@@ -177,7 +165,7 @@ def booking_list(request: HttpRequest) -> HttpResponse:
         "appointments/booking_list.html",
         {
             "bookings": selectors.booking_list_for_user(user_id=request.user.pk),
-            "zone": mission_zone(_mission(request)),
+            "zone": _mission(request).zone,
         },
     )
 
@@ -192,7 +180,7 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "booking": booking,
             "persons": list(booking.persons.all()),
             "barcode": base64.b64encode(documents.barcode_png(booking.reference)).decode(),
-            "zone": mission_zone(_mission(request)),
+            "zone": _mission(request).zone,
             "can_cancel": booking.can_cancel(),
         },
     )
@@ -223,7 +211,7 @@ def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
         rate_limit_consume(request=request, action="cancel")
         services.booking_cancel(booking=booking, acting_user=request.user)  # type: ignore[arg-type]
     except ApplicationError as error:
-        messages.error(request, str(error.message))
+        _failed(request, error)
     else:
         messages.success(request, _("Your appointment is cancelled."))
     return redirect("appointments:booking_detail", reference=booking.reference)
@@ -241,7 +229,7 @@ def booking_reschedule(request: HttpRequest, reference: str, slot_id: int) -> Ht
             acting_user=request.user,  # type: ignore[arg-type]
         )
     except ApplicationError as error:
-        messages.error(request, str(error.message))
+        _failed(request, error)
         return redirect("appointments:booking_detail", reference=booking.reference)
     messages.success(request, _("Your appointment is moved."))
     return redirect("appointments:booking_detail", reference=new.reference)
@@ -250,22 +238,24 @@ def booking_reschedule(request: HttpRequest, reference: str, slot_id: int) -> Ht
 def cancel_by_token(request: HttpRequest, reference: str, token: str) -> HttpResponse:
     """The link in the e-mail: one tap opens this page, one more confirms (a GET never
     changes anything, so link previews in mail clients cannot cancel)."""
-    booking = selectors.booking_get_by_reference(reference=reference)
-    if booking is None or booking.cancel_token != token:
+    booking = selectors.booking_get_by_cancel_token(reference=reference, token=token)
+    if booking is None:
         raise Http404
+    status = 200
     if request.method == "POST":
         try:
             rate_limit_consume(request=request, action="cancel")
             services.booking_cancel_by_token(reference=reference, token=token)
         except ApplicationError as error:
-            messages.error(request, str(error.message))
+            status = _failed(request, error)
         else:
             messages.success(request, _("Your appointment is cancelled."))
         booking.refresh_from_db()
     return render(
         request,
         "appointments/cancel_by_token.html",
-        {"booking": booking, "zone": mission_zone(_mission(request))},
+        {"booking": booking, "zone": _mission(request).zone},
+        status=status,
     )
 
 
@@ -284,12 +274,11 @@ def lottery_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     lottery_round=lottery_round,
                     person=form.person(),
                     user=request.user,  # type: ignore[arg-type]
-                    language=translation.get_language() or "en",
+                    language=_language(),
                     acting_user=request.user,  # type: ignore[arg-type]
                 )
             except ApplicationError as error:
-                messages.error(request, str(error.message))
-                status = _error_status(error)
+                status = _failed(request, error)
             else:
                 messages.success(
                     request,
@@ -299,31 +288,18 @@ def lottery_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("appointments:lottery_detail", pk=lottery_round.pk)
         else:
             status = 400
-    now = timezone.now()
     drawn = lottery_round.status == LotteryStatus.DRAWN
-    results = []
-    if drawn:
-        for entry in lottery_round.entries.order_by("rank"):
-            results.append(
-                {
-                    "rank": entry.rank,
-                    "ticket": entry.ticket,
-                    "key": lottery.draw_key(lottery_round.seed, entry.ticket),
-                    "won": entry.booking_id is not None,
-                }
-            )
     return render(
         request,
         "appointments/lottery_detail.html",
         {
             "round": lottery_round,
             "form": form,
-            "is_open": lottery_round.status == LotteryStatus.OPEN
-            and lottery_round.window_opens_at <= now < lottery_round.window_closes_at,
+            "is_open": lottery_round.can_enter(),
             "drawn": drawn,
-            "results": results,
+            "results": selectors.lottery_results(lottery_round=lottery_round) if drawn else [],
             "entries": lottery_round.entries.count(),
-            "zone": mission_zone(mission),
+            "zone": mission.zone,
             "mission": mission,
         },
         status=status,
@@ -346,12 +322,11 @@ def waitlist_join(request: HttpRequest, code: str) -> HttpResponse:
                     day_from=form.cleaned_data["day_from"],
                     day_to=form.cleaned_data["day_to"],
                     user=request.user,  # type: ignore[arg-type]
-                    language=translation.get_language() or "en",
+                    language=_language(),
                     acting_user=request.user,  # type: ignore[arg-type]
                 )
             except ApplicationError as error:
-                messages.error(request, str(error.message))
-                status = _error_status(error)
+                status = _failed(request, error)
             else:
                 messages.success(
                     request,
@@ -363,14 +338,17 @@ def waitlist_join(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "appointments/waitlist_join.html",
-        {"service": service, "form": form, "zone": mission_zone(mission)},
+        {"service": service, "form": form, "zone": mission.zone},
         status=status,
     )
 
 
 def waitlist_offer(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     """The link in the offer e-mail: shows the held time; one button takes it."""
-    entry = selectors.waitlist_entry_get_by_token(pk=pk, token=token)
+    entry = selectors.waitlist_entry_get_by_offer_token(pk=pk, token=token)
+    if entry is None:
+        raise Http404
+    status = 200
     if request.method == "POST":
         try:
             rate_limit_consume(request=request, action="book")
@@ -380,7 +358,7 @@ def waitlist_offer(request: HttpRequest, pk: int, token: str) -> HttpResponse:
                 acting_user=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
             )
         except ApplicationError as error:
-            messages.error(request, str(error.message))
+            status = _failed(request, error)
         else:
             messages.success(
                 request,
@@ -391,113 +369,95 @@ def waitlist_offer(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     return render(
         request,
         "appointments/waitlist_offer.html",
-        {"entry": entry, "zone": mission_zone(_mission(request))},
+        {"entry": entry, "zone": _mission(request).zone},
+        status=status,
     )
+
+
+# The staff's settings page: each form posts `action=<name>`; the table says which form parses
+# it, which service it calls, what to say and where to go. No rule lives here.
+
+
+@dataclasses.dataclass(frozen=True)
+class SettingsAction:
+    form: type[SettingsForm]
+    save: Callable[[dict[str, Any], Any], Any]  # (cleaned data, acting user) -> the service's
+    done: Any  # the message when it is done (lazy)
+    goto: Callable[[Any], str] = lambda _result: reverse("appointments:staff_settings")
+
+
+SETTINGS_ACTIONS: dict[str, SettingsAction] = {
+    "hours": SettingsAction(
+        OpeningHoursForm,
+        lambda data, user: services.opening_hours_set(
+            weekday=data["weekday"], spans=data["spans"], acting_user=user
+        ),
+        gettext_lazy("Opening hours saved. New slots follow them."),
+    ),
+    "closure": SettingsAction(
+        ClosureForm,
+        lambda data, user: services.closure_create(acting_user=user, **data),
+        gettext_lazy("Closure saved. Bookings of that day are cancelled and each person is told."),
+    ),
+    "counter": SettingsAction(
+        CounterForm,
+        lambda data, user: services.counter_create(name=data["name"], acting_user=user),
+        gettext_lazy("Counter added."),
+    ),
+    "service": SettingsAction(
+        NewServiceForm,
+        lambda data, user: services.service_create(
+            code=data["code"], name=data["name"], counters=list(data["counters"]), acting_user=user
+        ),
+        gettext_lazy("Service added. Check its settings."),
+        lambda service: reverse("appointments:staff_service_edit", args=[service.code]),
+    ),
+    "lottery": SettingsAction(
+        LotteryRoundForm,
+        lambda data, user: services.lottery_round_create(acting_user=user, **data),
+        gettext_lazy("Draw opened. Its seed commitment is published on its page."),
+    ),
+    "generate": SettingsAction(
+        GenerateSlotsForm,
+        lambda data, user: services.slot_generate_all(acting_user=user),
+        gettext_lazy("Slots generated over each service's horizon."),
+    ),
+}
 
 
 @login_required
 def staff_settings(request: HttpRequest) -> HttpResponse:
-    """The mission admin's page: catalogue, opening hours, closures."""
+    """The mission admin's page: catalogue, counters, opening hours, closures, draws. Anyone who
+    may view the settings sees it; only who may change them can post (404 for the others)."""
     mission = _mission(request)
     staff_access(user=request.user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_VIEW)
-    user = request.user
-    hours_form = OpeningHoursForm(prefix="hours")
-    closure_form = ClosureForm(prefix="closure")
-    counter_form = CounterForm(prefix="counter")
-    service_form = NewServiceForm(prefix="service")
-    lottery_form = LotteryRoundForm(prefix="lottery")
+    bound: dict[str, forms.Form] = {}
+    status = 200
     if request.method == "POST":
-        action = request.POST.get("action")
-        try:
-            if action == "hours":
-                hours_form = OpeningHoursForm(request.POST, prefix="hours")
-                if hours_form.is_valid():
-                    services.opening_hours_set(
-                        weekday=hours_form.cleaned_data["weekday"],
-                        spans=hours_form.cleaned_data["spans"],
-                        acting_user=user,  # type: ignore[arg-type]
-                    )
-                    messages.success(request, _("Opening hours saved. New slots follow them."))
-                    return redirect("appointments:staff_settings")
-            elif action == "closure":
-                closure_form = ClosureForm(request.POST, prefix="closure")
-                if closure_form.is_valid():
-                    services.closure_create(
-                        acting_user=user,  # type: ignore[arg-type]
-                        **closure_form.cleaned_data,
-                    )
-                    messages.success(
-                        request,
-                        _(
-                            "Closure saved. Bookings of that day are cancelled and each person"
-                            " is told."
-                        ),
-                    )
-                    return redirect("appointments:staff_settings")
-            elif action == "counter":
-                counter_form = CounterForm(request.POST, prefix="counter")
-                if counter_form.is_valid():
-                    services.counter_create(
-                        name=counter_form.cleaned_data["name"],
-                        acting_user=user,  # type: ignore[arg-type]
-                    )
-                    messages.success(request, _("Counter added."))
-                    return redirect("appointments:staff_settings")
-            elif action == "service":
-                service_form = NewServiceForm(request.POST, prefix="service")
-                if service_form.is_valid():
-                    new = services.service_create(
-                        code=service_form.cleaned_data["code"],
-                        name=service_form.cleaned_data["name"],
-                        counters=list(service_form.cleaned_data["counters"]),
-                        acting_user=user,  # type: ignore[arg-type]
-                    )
-                    messages.success(request, _("Service added. Check its settings."))
-                    return redirect("appointments:staff_service_edit", code=new.code)
-            elif action == "lottery":
-                lottery_form = LotteryRoundForm(request.POST, prefix="lottery")
-                if lottery_form.is_valid():
-                    data = lottery_form.cleaned_data
-                    zone = mission_zone(mission)
-                    services.lottery_round_create(
-                        service=data["service"],
-                        period_start=data["period_start"],
-                        period_end=data["period_end"],
-                        # the form's times are wall-clock times at the mission
-                        window_opens_at=data["window_opens_at"]
-                        .replace(tzinfo=None)
-                        .replace(tzinfo=zone),
-                        window_closes_at=data["window_closes_at"]
-                        .replace(tzinfo=None)
-                        .replace(tzinfo=zone),
-                        acting_user=user,  # type: ignore[arg-type]
-                    )
-                    messages.success(
-                        request, _("Draw opened. Its seed commitment is published on its page.")
-                    )
-                    return redirect("appointments:staff_settings")
-            elif action == "generate":
-                for service in selectors.service_list_offered():
-                    services.slot_generate(service=service, acting_user=user)  # type: ignore[arg-type]
-                messages.success(request, _("Slots generated over each service's horizon."))
-                return redirect("appointments:staff_settings")
-        except ApplicationError as error:
-            messages.error(request, str(error.message))
+        staff_access(user=request.user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_CHANGE)
+        name = request.POST.get("action", "")
+        action = SETTINGS_ACTIONS.get(name)
+        if action is None:
+            return HttpResponse(status=400)
+        form = bound[name] = action.form(request.POST, prefix=name, mission=mission)
+        status = 400
+        if form.is_valid():
+            try:
+                result = action.save(form.cleaned_data, request.user)
+            except ApplicationError as error:
+                status = _failed(request, error)
+            else:
+                messages.success(request, str(action.done))
+                return redirect(action.goto(result))
+    forms_ = {
+        f"{name}_form": bound.get(name) or action.form(prefix=name, mission=mission)
+        for name, action in SETTINGS_ACTIONS.items()
+    }
     return render(
         request,
         "appointments/staff_settings.html",
-        {
-            "services": selectors.service_list_all(),
-            "hours": selectors.opening_hours_list(),
-            "closures": selectors.closure_list_upcoming(mission=mission),
-            "hours_form": hours_form,
-            "closure_form": closure_form,
-            "counter_form": counter_form,
-            "service_form": service_form,
-            "lottery_form": lottery_form,
-            "counters": selectors.counter_list(),
-            "rounds": selectors.lottery_round_list_public()[:10],
-        },
+        {**forms_, **selectors.settings_overview(mission=mission, acting_user=request.user)},
+        status=status,
     )
 
 
@@ -506,92 +466,121 @@ def staff_service_edit(request: HttpRequest, code: str) -> HttpResponse:
     mission = _mission(request)
     staff_access(user=request.user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_VIEW)
     service = selectors.service_get(code=code)
-    initial = {field: getattr(service, field) for field in ServiceForm.base_fields}
-    form = ServiceForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        changes = {k: v for k, v in form.cleaned_data.items() if v != initial[k]}
-        try:
-            if changes:
-                services.service_update(service=service, acting_user=request.user, **changes)  # type: ignore[arg-type]
-        except ApplicationError as error:
-            messages.error(request, str(error.message))
-        else:
-            messages.success(request, _("Service saved."))
-            return redirect("appointments:staff_settings")
+    form = ServiceForm(request.POST or None, service=service)
+    status = 200
+    if request.method == "POST":
+        staff_access(user=request.user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_CHANGE)
+        status = 400
+        if form.is_valid():
+            try:
+                if changes := form.changes():
+                    services.service_update(service=service, acting_user=request.user, **changes)  # type: ignore[arg-type]
+            except ApplicationError as error:
+                status = _failed(request, error)
+            else:
+                messages.success(request, _("Service saved."))
+                return redirect("appointments:staff_settings")
     return render(
-        request, "appointments/staff_service_edit.html", {"service": service, "form": form}
+        request,
+        "appointments/staff_service_edit.html",
+        {"service": service, "form": form},
+        status=status,
     )
+
+
+# The day sheet: each button posts `action=<name>`; each handler calls one service and says
+# what happened. Who may press them is the permission table's answer (`booking.process`).
+
+
+def _check_in(request: HttpRequest, form: CheckInForm) -> bool:
+    if not form.is_valid():
+        return False
+    booking = services.booking_check_in(
+        booking=_booking_named(form.cleaned_data["reference"]),
+        acting_user=request.user,  # type: ignore[arg-type]
+    )
+    messages.success(
+        request,
+        _("%(reference)s checked in: queue ticket %(number)s.")
+        % {"reference": booking.reference, "number": booking.queue_number},
+    )
+    return True
+
+
+def _call_next(request: HttpRequest, form: CheckInForm) -> bool:
+    called = services.booking_call_next(acting_user=request.user)  # type: ignore[arg-type]
+    if called is None:
+        messages.info(request, _("Nobody is waiting."))
+    else:
+        messages.success(
+            request,
+            _("Calling ticket %(number)s (%(reference)s).")
+            % {"number": called.queue_number, "reference": called.reference},
+        )
+    return True
+
+
+def _mark(verb: Callable[..., Any]) -> Callable[[HttpRequest, CheckInForm], bool]:
+    def handler(request: HttpRequest, form: CheckInForm) -> bool:
+        booking = _booking_named(request.POST.get("reference", ""))
+        verb(booking=booking, acting_user=request.user)
+        messages.success(request, _("Saved."))
+        return True
+
+    return handler
+
+
+def _booking_named(reference: str) -> Booking:
+    booking = selectors.booking_get_by_reference(reference=reference)
+    if booking is None:
+        raise ApplicationError(CommonError.NOT_FOUND, _("No booking has this reference."))
+    return booking
+
+
+DAY_SHEET_ACTIONS: dict[str, Callable[[HttpRequest, CheckInForm], bool]] = {
+    "check_in": _check_in,
+    "call_next": _call_next,
+    "served": _mark(services.booking_mark_served),
+    "no_show": _mark(services.booking_mark_no_show),
+}
 
 
 @login_required
 def staff_day_sheet(request: HttpRequest) -> HttpResponse:
+    """The officer's day: check-in, the queue, and the day's bookings. Anyone who may view the
+    day sheet sees it; only who may process bookings can post (404 for the others)."""
     mission = _mission(request)
-    allowed = staff_access(user=request.user, mission=mission, action=Action.DAY_SHEET_VIEW)
-    zone = mission_zone(mission)
-    today = timezone.now().astimezone(zone).date()
-    day = DayForm.initial_day(request.GET.get("day"), today)
+    staff_access(user=request.user, mission=mission, action=Action.DAY_SHEET_VIEW)
+    today = mission.today()
+    day_form = DayForm(request.GET if "day" in request.GET else None)
+    day = day_form.day_or(today)
+    status = 400 if day_form.errors else 200
     form = CheckInForm(request.POST or None)
-    checked_in: Booking | None = None
     if request.method == "POST":
-        action = request.POST.get("action", "check_in")
+        staff_access(user=request.user, mission=mission, action=Action.BOOKING_PROCESS)
+        handler = DAY_SHEET_ACTIONS.get(request.POST.get("action", "check_in"))
+        if handler is None:
+            return HttpResponse(status=400)
         try:
-            if action == "check_in":
-                if form.is_valid():
-                    booking = selectors.booking_get_by_reference(
-                        reference=form.cleaned_data["reference"]
-                    )
-                    if booking is None:
-                        messages.error(request, _("No booking has this reference."))
-                    else:
-                        checked_in = services.booking_check_in(
-                            booking=booking,
-                            acting_user=request.user,  # type: ignore[arg-type]
-                        )
-                        messages.success(
-                            request,
-                            _("%(reference)s checked in: queue ticket %(number)s.")
-                            % {"reference": booking.reference, "number": checked_in.queue_number},
-                        )
-                        form = CheckInForm()
-            elif action == "call_next":
-                called = services.booking_call_next(acting_user=request.user)  # type: ignore[arg-type]
-                if called is None:
-                    messages.info(request, _("Nobody is waiting."))
-                else:
-                    messages.success(
-                        request,
-                        _("Calling ticket %(number)s (%(reference)s).")
-                        % {"number": called.queue_number, "reference": called.reference},
-                    )
-            elif action in ("served", "no_show"):
-                booking = selectors.booking_get_by_reference(
-                    reference=request.POST.get("reference", "")
-                )
-                if booking is None:
-                    raise Http404
-                verb = (
-                    services.booking_mark_served
-                    if action == "served"
-                    else services.booking_mark_no_show
-                )
-                verb(booking=booking, acting_user=request.user)  # type: ignore[arg-type]
-                messages.success(request, _("Saved."))
-            if action != "check_in" or checked_in is not None:
-                return redirect(f"{reverse('appointments:staff_day_sheet')}?day={day}")
+            done = handler(request, form)
         except ApplicationError as error:
-            messages.error(request, str(error.message))
-    rows = selectors.day_sheet(mission=mission, day=day)
+            status = _failed(request, error)
+        else:
+            if done:
+                return redirect(f"{reverse('appointments:staff_day_sheet')}?day={day}")
+            status = 400
     return render(
         request,
         "appointments/staff_day_sheet.html",
         {
             "form": form,
+            "day_form": day_form,
             "day": day,
             "today": today,
-            "rows": rows,
+            "rows": selectors.day_sheet(mission=mission, day=day, acting_user=request.user),
             "queue": list(selectors.queue_waiting()),
-            "zone": zone,
+            "zone": mission.zone,
             "now": timezone.now(),
-            "is_admin": Action.APPOINTMENTS_SETTINGS_VIEW in allowed,
         },
+        status=status,
     )

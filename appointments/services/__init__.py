@@ -1,7 +1,14 @@
-"""Every write of the appointments app. Re-exported so callers import from one place."""
+"""Every write of the appointments app, one module per area, re-exported so callers import
+from one place (`from appointments import services`).
+
+- `configuration`: counters, services, opening hours, rules, closures, slots (mission admin)
+- `booking`: a person's booking, cancel and move; the counter's check-in, call, served, no-show
+- `lottery`, `waitlist`: the other two ways to a place
+- `places`: what those share (people, taking and giving back a place, writing a booking)
+- `reminders`: the reminder e-mails (beat)
+"""
 
 from .booking import (
-    PersonInput,
     booking_call_next,
     booking_cancel,
     booking_cancel_by_token,
@@ -19,8 +26,11 @@ from .configuration import (
     service_create,
     service_update,
     slot_generate,
+    slot_generate_all,
 )
 from .lottery import lottery_draw, lottery_enter, lottery_round_create
+from .places import PersonInput
+from .reminders import booking_remind_due
 from .waitlist import (
     waitlist_accept,
     waitlist_expire_offers,
@@ -37,6 +47,7 @@ __all__ = [
     "booking_create",
     "booking_mark_no_show",
     "booking_mark_served",
+    "booking_remind_due",
     "booking_reschedule",
     "closure_create",
     "counter_create",
@@ -48,6 +59,7 @@ __all__ = [
     "service_create",
     "service_update",
     "slot_generate",
+    "slot_generate_all",
     "waitlist_accept",
     "waitlist_expire_offers",
     "waitlist_join",

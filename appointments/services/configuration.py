@@ -1,5 +1,8 @@
-"""Mission configuration: counters, the service catalogue, opening hours, closures, and the
-slots generated from them."""
+"""Mission configuration: counters, the service catalogue, opening hours, the booking rules,
+closures, and the slots generated from them.
+
+Every service here is a staff service of the mission admin: it asks the permission table
+(`Action.APPOINTMENTS_SETTINGS_CHANGE`) before anything else. Beat and the demo act as SYSTEM."""
 
 from __future__ import annotations
 
@@ -11,19 +14,22 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SystemActor
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.tenancy import task_queue_on_commit
+from missions.models import Mission
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
-from .. import calendar
+from .. import calendar, locks
 from ..error_codes import AppointmentError
+from ..events import AppointmentTopic
 from ..models import (
-    HOLDING,
     Booking,
     BookingStatus,
     Closure,
@@ -35,13 +41,22 @@ from ..models import (
     Service,
     Slot,
 )
-from .common import current_mission, mission_zone
+from .places import booking_release
 
 SERVICE_FIELDS = (
     "name", "duration_minutes", "buffer_minutes", "max_persons", "horizon_days",
     "min_notice_hours", "cancel_cutoff_hours", "release_mode", "release_lead_days",
     "release_time", "is_active",
 )  # fmt: skip
+RULES_FIELDS = ("no_show_limit", "no_show_window_days", "no_show_block_days")
+
+
+def _settings_change_require(acting_user: User | SystemActor) -> Mission:
+    mission = current_mission()
+    permission_require(
+        user=acting_user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_CHANGE
+    )
+    return mission
 
 
 def _full_clean(instance: Any, **kwargs: Any) -> None:
@@ -51,33 +66,38 @@ def _full_clean(instance: Any, **kwargs: Any) -> None:
         raise ApplicationError.from_validation_error(AppointmentError.INVALID, error) from error
 
 
-def _event(topic: str, aggregate_type: str, aggregate_id: Any, payload: dict[str, Any], user: Any):  # type: ignore[no-untyped-def]
-    outbox_event_record(
-        topic=topic,
-        aggregate_type=aggregate_type,
-        aggregate_id=str(aggregate_id),
-        payload=payload,
-        acting_user=user,
-    )
+def _known(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
+    if set(changes) - set(fields):
+        raise ApplicationError(AppointmentError.INVALID, _("Unknown service settings."))
 
 
-def counter_create(*, name: str, acting_user: User | None) -> Counter:
+def counter_create(*, name: str, acting_user: User | SystemActor) -> Counter:
+    _settings_change_require(acting_user)
     counter = Counter(name=name.strip())
     _full_clean(counter)
     with transaction.atomic():
         set_acting_user(counter, acting_user)
         counter.save()
-        _event("counter.created", "counter", counter.pk, {"name": counter.name}, acting_user)
+        outbox_event_record(
+            topic=AppointmentTopic.COUNTER_CREATED,
+            aggregate_id=counter.pk,
+            payload={"name": counter.name},
+            acting_user=acting_user,
+        )
     return counter
 
 
 def service_create(
-    *, code: str, name: str, counters: list[Counter], acting_user: User | None, **rules: Any
+    *,
+    code: str,
+    name: str,
+    counters: list[Counter],
+    acting_user: User | SystemActor,
+    **rules: Any,
 ) -> Service:
     """Add a service to the catalogue. `rules` are the Service fields (duration, horizon, …)."""
-    unknown = set(rules) - set(SERVICE_FIELDS)
-    if unknown:
-        raise ApplicationError(AppointmentError.INVALID, _("Unknown service settings."))
+    _settings_change_require(acting_user)
+    _known(rules, SERVICE_FIELDS)
     service = Service(code=code.strip().lower(), name=name.strip(), **rules)
     _full_clean(service)
     if not counters:
@@ -88,32 +108,29 @@ def service_create(
         set_acting_user(service, acting_user)
         service.save()
         service.counters.set(counters)
-        _event(
-            "service.created",
-            "service",
-            service.code,
-            {"code": service.code, "release_mode": service.release_mode},
-            acting_user,
+        outbox_event_record(
+            topic=AppointmentTopic.SERVICE_CREATED,
+            aggregate_id=service.pk,
+            payload={"code": service.code, "release_mode": service.release_mode},
+            acting_user=acting_user,
         )
     return service
 
 
-def service_update(*, service: Service, acting_user: User | None, **changes: Any) -> Service:
-    unknown = set(changes) - set(SERVICE_FIELDS)
-    if unknown:
-        raise ApplicationError(AppointmentError.INVALID, _("Unknown service settings."))
+def service_update(*, service: Service, acting_user: User | SystemActor, **changes: Any) -> Service:
+    _settings_change_require(acting_user)
+    _known(changes, SERVICE_FIELDS)
     for field, value in changes.items():
         setattr(service, field, value)
     _full_clean(service)
     with transaction.atomic():
         set_acting_user(service, acting_user)
         service.save(update_fields=[*changes, "updated_at"])
-        _event(
-            "service.updated",
-            "service",
-            service.code,
-            {"fields": sorted(changes)},
-            acting_user,
+        outbox_event_record(
+            topic=AppointmentTopic.SERVICE_UPDATED,
+            aggregate_id=service.pk,
+            payload={"code": service.code, "fields": sorted(changes)},
+            acting_user=acting_user,
         )
     return service
 
@@ -122,10 +139,12 @@ def opening_hours_set(
     *,
     weekday: int,
     spans: list[tuple[dt.time, dt.time]],
-    acting_user: User | None,
+    acting_user: User | SystemActor,
     counter: Counter | None = None,
 ) -> list[OpeningHours]:
-    """Replace the opening hours of one weekday (mission-wide, or of one counter)."""
+    """Replace the opening hours of one weekday (mission-wide, or of one counter): the old rows
+    are deleted and the new ones written, each with its event."""
+    _settings_change_require(acting_user)
     rows = [OpeningHours(weekday=weekday, opens=o, closes=c, counter=counter) for o, c in spans]
     for row in rows:
         _full_clean(row)
@@ -133,32 +152,48 @@ def opening_hours_set(
             raise ApplicationError(
                 AppointmentError.INVALID, _("Opening must come before closing."), field="opens"
             )
+    where = {"weekday": weekday, "counter": counter.pk if counter else None}
     with transaction.atomic():
         for old in OpeningHours.objects.filter(weekday=weekday, counter=counter):
+            pk = old.pk
             set_acting_user(old, acting_user)
             old.delete()
+            outbox_event_record(
+                topic=AppointmentTopic.OPENING_HOURS_DELETED,
+                aggregate_id=pk,
+                payload=where,
+                acting_user=acting_user,
+            )
         for row in rows:
             set_acting_user(row, acting_user)
             row.save()
-        _event(
-            "opening_hours.set",
-            "opening_hours",
-            f"{weekday}:{counter.pk if counter else '*'}",
-            {"weekday": weekday, "spans": [[f"{o:%H:%M}", f"{c:%H:%M}"] for o, c in spans]},
-            acting_user,
-        )
+            outbox_event_record(
+                topic=AppointmentTopic.OPENING_HOURS_SET,
+                aggregate_id=row.pk,
+                payload={**where, "opens": f"{row.opens:%H:%M}", "closes": f"{row.closes:%H:%M}"},
+                acting_user=acting_user,
+            )
     return rows
 
 
-def mission_rules_update(*, acting_user: User | None, **changes: Any) -> MissionRules:
+def mission_rules_update(*, acting_user: User | SystemActor, **changes: Any) -> MissionRules:
+    """Change the no-show rule (the mission's one MissionRules row, written on first use)."""
+    _settings_change_require(acting_user)
+    _known(changes, RULES_FIELDS)
     with transaction.atomic():
-        rules = MissionRules.objects.select_for_update().first() or MissionRules()
+        existing = MissionRules.objects.values_list("pk", flat=True).first()
+        rules = locks.mission_rules_lock(pk=existing) if existing else MissionRules()
         for field, value in changes.items():
             setattr(rules, field, value)
         _full_clean(rules)
         set_acting_user(rules, acting_user)
         rules.save()
-        _event("mission_rules.updated", "mission_rules", rules.pk, dict(changes), acting_user)
+        outbox_event_record(
+            topic=AppointmentTopic.MISSION_RULES_UPDATED,
+            aggregate_id=rules.pk,
+            payload=dict(changes),
+            acting_user=acting_user,
+        )
     return rules
 
 
@@ -167,22 +202,25 @@ def closure_create(
     date: dt.date,
     kind: str,
     reason: str,
-    acting_user: User | None,
+    acting_user: User | SystemActor,
     counter: Counter | None = None,
 ) -> Closure:
     """Close the mission (or, for a counter absence, one counter) on a day.
 
-    A whole-day closure cancels that day's bookings (status `cancelled_by_mission`) and queues a
-    message to each person, in their language, with a link to rebook; the day's slots keep no
-    capacity. A counter absence takes one place from each slot of the services that counter
-    serves, never below what is already booked.
+    A whole-day closure cancels that day's active bookings (`cancelled_by_mission`), frees
+    their places and queues a message to each person, in their language, with a link to
+    rebook; the day's slots take no new booking. People already checked in are at the mission:
+    their bookings stay as they are (the workflow does not cancel them), and the event says how
+    many were left. A counter absence takes one place from each slot of the services that
+    counter serves, never below what is already booked.
     """
+    mission = _settings_change_require(acting_user)
     closure = Closure(date=date, kind=kind, reason=reason.strip(), counter=counter)
     _full_clean(closure)
-    mission = current_mission()
-    start, end = calendar.local_day_bounds(date, mission_zone(mission))
+    start, end = calendar.local_day_bounds(date, mission.zone)
     day_slots = Slot.objects.filter(starts_at__gte=start, starts_at__lt=end)
     cancelled: list[int] = []
+    checked_in_left = 0
     with transaction.atomic():
         set_acting_user(closure, acting_user)
         closure.save()
@@ -191,44 +229,55 @@ def closure_create(
                 capacity=Greatest(F("booked"), F("capacity") - 1)
             )
         else:
-            from .booking import _release_persons
-
-            for booking in (
-                Booking.objects.select_for_update()
-                .filter(slot__in=day_slots, status__in=HOLDING)
+            for pk in (
+                Booking.objects.filter(slot__in=day_slots, status=BookingStatus.ACTIVE)
                 .order_by("pk")
+                .values_list("pk", flat=True)
             ):
-                booking.status = BookingStatus.CANCELLED_BY_MISSION
+                booking = locks.booking_lock(pk=pk)
+                if not booking.can_move_to(BookingStatus.CANCELLED_BY_MISSION):
+                    continue  # moved on (checked in) since it was read
+                booking.move_to(BookingStatus.CANCELLED_BY_MISSION)
                 set_acting_user(booking, acting_user)
                 booking.save(update_fields=["status", "updated_at"])
-                _release_persons(booking=booking, acting_user=acting_user)
-                _event(
-                    "booking.cancelled_by_mission",
-                    "booking",
-                    booking.reference,
-                    {"reference": booking.reference, "closure": closure.kind},
-                    acting_user,
+                booking_release(booking=booking, acting_user=acting_user, give_back_place=True)
+                outbox_event_record(
+                    topic=AppointmentTopic.BOOKING_CANCELLED_BY_MISSION,
+                    aggregate_id=booking.pk,
+                    payload={
+                        "reference": booking.reference,
+                        "closure": closure.pk,
+                        "kind": closure.kind,
+                    },
+                    acting_user=acting_user,
                 )
                 cancelled.append(booking.pk)
-            day_slots.update(capacity=0, booked=0)
-        _event(
-            "closure.created",
-            "closure",
-            closure.pk,
-            {"date": date.isoformat(), "kind": kind, "cancelled_bookings": len(cancelled)},
-            acting_user,
+            checked_in_left = Booking.objects.filter(
+                slot__in=day_slots, status=BookingStatus.CHECKED_IN
+            ).count()
+            # No new booking that day; the places of people already there stay counted.
+            day_slots.update(capacity=F("booked"))
+        outbox_event_record(
+            topic=AppointmentTopic.CLOSURE_CREATED,
+            aggregate_id=closure.pk,
+            payload={
+                "date": date.isoformat(),
+                "kind": kind,
+                "counter": counter.pk if counter else None,
+                "cancelled_bookings": len(cancelled),
+                "checked_in_left": checked_in_left,
+            },
+            acting_user=acting_user,
         )
-        if cancelled:
-            from ..tasks import send_cancelled_by_mission
+        from ..tasks import send_cancelled_by_mission
 
-            for booking_id in cancelled:
-                task_queue_on_commit(send_cancelled_by_mission, booking_id)
+        for booking_id in cancelled:
+            task_queue_on_commit(send_cancelled_by_mission, booking_id)
     return closure
 
 
-def _closures_import(*, years: set[int], acting_user: User | None) -> None:
+def _closures_import(*, mission: Mission, years: set[int], acting_user: User | SystemActor) -> None:
     """Host-country holidays and home national days as Closure rows (idempotent)."""
-    mission = current_mission()
     wanted: dict[tuple[dt.date, str], str] = {}
     for day, name in calendar.host_holidays(
         country=mission.host_country, jurisdiction=mission.jurisdiction, years=years
@@ -250,29 +299,22 @@ def _closures_import(*, years: set[int], acting_user: User | None) -> None:
             closure.save()
 
 
-def slot_generate(
+def _slot_generate(
     *,
+    mission: Mission,
     service: Service,
-    acting_user: User | None = None,
-    start: dt.date | None = None,
-    days: int | None = None,
+    acting_user: User | SystemActor,
+    start: dt.date | None,
+    days: int | None,
 ) -> int:
-    """Create the service's slots from `start` (the mission's today) over its horizon. Existing
-    slots are left alone, so it runs as often as one likes. Returns the number of slot times
-    offered to the database (existing ones are skipped by the unique constraint).
-
-    Capacity of a slot = the counters serving the service that are open for its whole span and
-    not absent that day. Closed days get no slots. The number of queries does not depend on the
-    horizon."""
-    mission = current_mission()
-    zone = mission_zone(mission)
-    start = start or timezone.now().astimezone(zone).date()
+    zone = mission.zone
+    start = start or mission.today()
     days = service.horizon_days + 1 if days is None else days
     dates = [start + dt.timedelta(days=offset) for offset in range(days)]
     if not dates:
         return 0
     with transaction.atomic():
-        _closures_import(years={d.year for d in dates}, acting_user=acting_user)
+        _closures_import(mission=mission, years={d.year for d in dates}, acting_user=acting_user)
         closures = Closure.objects.filter(date__gte=dates[0], date__lte=dates[-1])
         closed = {c.date for c in closures if c.counter_id is None}
         absent: dict[dt.date, set[int]] = defaultdict(set)
@@ -321,3 +363,34 @@ def slot_generate(
                 )
         created = Slot.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
     return len(created)
+
+
+def slot_generate(
+    *,
+    service: Service,
+    acting_user: User | SystemActor,
+    start: dt.date | None = None,
+    days: int | None = None,
+) -> int:
+    """Create the service's slots from `start` (the mission's today) over its horizon. Existing
+    slots are left alone, so it runs as often as one likes. Returns the number of slot times
+    offered to the database (existing ones are skipped by the unique constraint).
+
+    Capacity of a slot = the counters serving the service that are open for its whole span and
+    not absent that day. Closed days get no slots. The number of queries does not depend on the
+    horizon."""
+    mission = _settings_change_require(acting_user)
+    return _slot_generate(
+        mission=mission, service=service, acting_user=acting_user, start=start, days=days
+    )
+
+
+def slot_generate_all(*, acting_user: User | SystemActor) -> int:
+    """`slot_generate` for every offered service (the settings page's button; hourly beat)."""
+    mission = _settings_change_require(acting_user)
+    return sum(
+        _slot_generate(
+            mission=mission, service=service, acting_user=acting_user, start=None, days=None
+        )
+        for service in Service.objects.filter(is_active=True).order_by("pk")
+    )

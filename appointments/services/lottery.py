@@ -13,14 +13,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SystemActor
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.tenancy import task_queue_on_commit
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
-from .. import calendar
+from .. import calendar, locks
 from .. import lottery as draw
 from ..error_codes import AppointmentError
+from ..events import AppointmentTopic
 from ..models import (
     BookingPerson,
     LotteryEntry,
@@ -32,8 +36,7 @@ from ..models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from .booking import PersonInput, _book, document_index, persons_validate
-from .common import current_mission, mission_zone
+from .places import PersonInput, booking_write, document_index, persons_validate
 
 
 def lottery_round_create(
@@ -43,16 +46,21 @@ def lottery_round_create(
     period_end: dt.date,
     window_opens_at: dt.datetime,
     window_closes_at: dt.datetime,
-    acting_user: User | None,
+    acting_user: User | SystemActor,
 ) -> LotteryRound:
+    """Open a draw for the slots of `period_start`..`period_end`: the seed is chosen and kept
+    secret, its SHA-256 published at once."""
+    mission = current_mission()
+    permission_require(
+        user=acting_user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_CHANGE
+    )
     if service.release_mode != ReleaseMode.LOTTERY:
         raise ApplicationError(
             AppointmentError.INVALID, _("This service is not released by lottery.")
         )
     if window_closes_at <= window_opens_at or period_end < period_start:
         raise ApplicationError(AppointmentError.INVALID, _("The dates are in the wrong order."))
-    zone = mission_zone(current_mission())
-    if calendar.local_day_bounds(period_start, zone)[0] < window_closes_at:
+    if calendar.local_day_bounds(period_start, mission.zone)[0] < window_closes_at:
         raise ApplicationError(
             AppointmentError.INVALID, _("The slots must come after registration closes.")
         )
@@ -70,9 +78,8 @@ def lottery_round_create(
         set_acting_user(lottery_round, acting_user)
         lottery_round.save()
         outbox_event_record(
-            topic="lottery.opened",
-            aggregate_type="lottery_round",
-            aggregate_id=str(lottery_round.pk),
+            topic=AppointmentTopic.LOTTERY_ROUND_OPENED,
+            aggregate_id=lottery_round.pk,
             payload={
                 "service": service.code,
                 "commitment": lottery_round.seed_commitment,
@@ -89,15 +96,11 @@ def lottery_enter(
     person: PersonInput,
     user: User,
     language: str,
-    acting_user: User | None,
+    acting_user: User,
     now: dt.datetime | None = None,
 ) -> LotteryEntry:
     """One entry per identity (document number) per round, only inside the window."""
-    now = now or timezone.now()
-    if not (
-        lottery_round.status == LotteryStatus.OPEN
-        and lottery_round.window_opens_at <= now < lottery_round.window_closes_at
-    ):
+    if not lottery_round.can_enter(now=now):
         raise ApplicationError(
             AppointmentError.LOTTERY_CLOSED, _("Registration for this draw is not open.")
         )
@@ -121,9 +124,8 @@ def lottery_enter(
             set_acting_user(entry, acting_user)
             entry.save()
             outbox_event_record(
-                topic="lottery.entered",
-                aggregate_type="lottery_round",
-                aggregate_id=str(lottery_round.pk),
+                topic=AppointmentTopic.LOTTERY_ROUND_ENTERED,
+                aggregate_id=lottery_round.pk,
                 payload={"ticket": entry.ticket},
                 acting_user=acting_user,
             )
@@ -133,7 +135,7 @@ def lottery_enter(
 
 
 def _to_waitlist(
-    *, lottery_round: LotteryRound, entry: LotteryEntry, acting_user: User | None
+    *, lottery_round: LotteryRound, entry: LotteryEntry, acting_user: User | SystemActor
 ) -> None:
     """An entry not drawn waits for a freed place in the round's period."""
     if WaitlistEntry.objects.filter(
@@ -151,30 +153,28 @@ def _to_waitlist(
     set_acting_user(waiting, acting_user)
     waiting.save()
     outbox_event_record(
-        topic="waitlist.joined",
-        aggregate_type="waitlist_entry",
-        aggregate_id=str(waiting.pk),
+        topic=AppointmentTopic.WAITLIST_ENTRY_JOINED,
+        aggregate_id=waiting.pk,
         payload={"service": lottery_round.service.code, "lottery_round": lottery_round.pk},
         acting_user=acting_user,
     )
 
 
 def lottery_draw(
-    *, lottery_round: LotteryRound, acting_user: User | None, now: dt.datetime | None = None
+    *,
+    lottery_round: LotteryRound,
+    acting_user: User | SystemActor,
+    now: dt.datetime | None = None,
 ) -> LotteryRound:
     """After the window: rank every entry by the seed, book the first ones into the period's
     free slots (time order), publish the seed; the others join the waitlist for the period.
     Entries whose document already holds a booking for the service are passed over. Tells
     everyone the result on commit."""
     now = now or timezone.now()
-    zone = mission_zone(current_mission())
+    zone = current_mission().zone
     with transaction.atomic():
-        lottery_round = (
-            LotteryRound.objects.select_for_update()
-            .select_related("service")
-            .get(pk=lottery_round.pk)
-        )
-        if lottery_round.status != LotteryStatus.OPEN or now < lottery_round.window_closes_at:
+        lottery_round = locks.lottery_round_lock(pk=lottery_round.pk)
+        if not lottery_round.can_draw(now=now):
             raise ApplicationError(
                 AppointmentError.LOTTERY_CLOSED, _("This draw cannot be run now.")
             )
@@ -202,7 +202,7 @@ def lottery_draw(
             entry = entries[ticket]
             entry.rank = rank
             if places and entry.document_index not in holding and entry.user_id in users:
-                entry.booking = _book(
+                entry.booking = booking_write(
                     slot=places.pop(0),
                     persons=[
                         PersonInput(entry.full_name, entry.date_of_birth, entry.document_number)
@@ -216,14 +216,13 @@ def lottery_draw(
                 _to_waitlist(lottery_round=lottery_round, entry=entry, acting_user=acting_user)
             set_acting_user(entry, acting_user)
             entry.save(update_fields=["rank", "booking", "updated_at"])
-        lottery_round.status = LotteryStatus.DRAWN
+        lottery_round.move_to(LotteryStatus.DRAWN)
         lottery_round.drawn_at = now
         set_acting_user(lottery_round, acting_user)
         lottery_round.save(update_fields=["status", "drawn_at", "updated_at"])
         outbox_event_record(
-            topic="lottery.drawn",
-            aggregate_type="lottery_round",
-            aggregate_id=str(lottery_round.pk),
+            topic=AppointmentTopic.LOTTERY_ROUND_DRAWN,
+            aggregate_id=lottery_round.pk,
             payload={"seed": lottery_round.seed, "entries": len(entries), "booked": booked},
             acting_user=acting_user,
         )

@@ -1,5 +1,9 @@
 """The waitlist: a freed place goes to the first person waiting for that service and day, who
-has an acceptance window to take it; unanswered offers expire (beat) and move on."""
+has an acceptance window to take it; unanswered offers expire (beat) and move on.
+
+Joining and taking an offer are a person's own verbs (the offer link's secret stands in for the
+login); offering a freed place is a step inside the transaction that freed it; expiry is the
+platform's (SYSTEM)."""
 
 from __future__ import annotations
 
@@ -12,36 +16,51 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.models import User
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.actors import SYSTEM
+from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.tenancy import task_queue_on_commit
+from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
-from .. import locks
+from .. import locks, selectors
 from ..error_codes import AppointmentError
-from ..models import (
-    Booking,
-    BookingPerson,
-    Service,
-    Slot,
-    WaitlistEntry,
-    WaitlistStatus,
+from ..events import AppointmentTopic
+from ..models import Booking, BookingPerson, Service, Slot, WaitlistEntry, WaitlistStatus
+from .places import (
+    Actor,
+    PersonInput,
+    already_booked_error,
+    booking_write,
+    document_index,
+    persons_validate,
+    slot_place_give_back,
+    slot_place_take,
 )
-from .booking import PersonInput, _book, document_index, persons_validate
-from .common import current_mission, mission_zone
+
+# The event of each move, by the status it moves to.
+TOPICS: dict[str, AppointmentTopic] = {
+    WaitlistStatus.OFFERED: AppointmentTopic.WAITLIST_ENTRY_OFFERED,
+    WaitlistStatus.ACCEPTED: AppointmentTopic.WAITLIST_ENTRY_ACCEPTED,
+    WaitlistStatus.EXPIRED: AppointmentTopic.WAITLIST_ENTRY_EXPIRED,
+    WaitlistStatus.LEFT: AppointmentTopic.WAITLIST_ENTRY_LEFT,
+}
 
 
 def offer_window() -> dt.timedelta:
     return dt.timedelta(minutes=getattr(settings, "APPOINTMENTS_WAITLIST_OFFER_MINUTES", 120))
 
 
-def _event(topic: str, entry: WaitlistEntry, acting_user: User | None) -> None:
+def _move(entry: WaitlistEntry, status: str, acting_user: Actor, *fields: str) -> None:
+    """Inside the caller's transaction, on a locked entry: move it, save, record the event."""
+    entry.move_to(status)
+    set_acting_user(entry, acting_user)
+    entry.save(update_fields=["status", *fields, "updated_at"])
+    payload: dict[str, object] = {"service": entry.service.code}
+    if entry.booking is not None:
+        payload["booking"] = entry.booking.reference
     outbox_event_record(
-        topic=topic,
-        aggregate_type="waitlist_entry",
-        aggregate_id=str(entry.pk),
-        payload={"service": entry.service.code, "status": entry.status},
-        acting_user=acting_user,
+        topic=TOPICS[status], aggregate_id=entry.pk, payload=payload, acting_user=acting_user
     )
 
 
@@ -53,10 +72,9 @@ def waitlist_join(
     day_to: dt.date,
     user: User,
     language: str,
-    acting_user: User | None,
+    acting_user: User,
 ) -> WaitlistEntry:
-    zone = mission_zone(current_mission())
-    today = timezone.now().astimezone(zone).date()
+    today = current_mission().today()
     if not service.is_active:
         raise ApplicationError(
             AppointmentError.SERVICE_NOT_OFFERED, _("This mission does not offer this service.")
@@ -77,10 +95,7 @@ def waitlist_join(
     if BookingPerson.objects.filter(
         service=service, is_holding=True, document_index=index
     ).exists():
-        raise ApplicationError(
-            AppointmentError.ALREADY_BOOKED,
-            _("This document already holds a booking for this service. Cancel or move it first."),
-        )
+        raise already_booked_error()
     entry = WaitlistEntry(
         service=service, user_id=user.pk, email=user.email, language=language,
         full_name=person.full_name, date_of_birth=person.date_of_birth,
@@ -90,7 +105,12 @@ def waitlist_join(
         with transaction.atomic():
             set_acting_user(entry, acting_user)
             entry.save()
-            _event("waitlist.joined", entry, acting_user)
+            outbox_event_record(
+                topic=AppointmentTopic.WAITLIST_ENTRY_JOINED,
+                aggregate_id=entry.pk,
+                payload={"service": service.code},
+                acting_user=acting_user,
+            )
     except IntegrityError as error:
         raise ApplicationError(
             AppointmentError.WAITLIST_ALREADY,
@@ -99,13 +119,13 @@ def waitlist_join(
     return entry
 
 
-def waitlist_offer_place(*, slot: Slot, acting_user: User | None) -> WaitlistEntry | None:
+def waitlist_offer_place(*, slot: Slot, acting_user: Actor) -> WaitlistEntry | None:
     """Inside the transaction that freed a place in `slot`: hold it for the first person waiting
     for that day, if any, and queue their offer. Returns the entry offered, or None (the place
     stays free for anyone)."""
     if slot.starts_at <= timezone.now():
         return None
-    day = slot.starts_at.astimezone(mission_zone(current_mission())).date()
+    day = slot.starts_at.astimezone(current_mission().zone).date()
     entry = (
         WaitlistEntry.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("service")
@@ -118,15 +138,12 @@ def waitlist_offer_place(*, slot: Slot, acting_user: User | None) -> WaitlistEnt
         .order_by("created_at", "id")
         .first()
     )
-    if entry is None or not locks.slot_take(slot_id=slot.pk):
+    if entry is None or not slot_place_take(pk=slot.pk):
         return None
-    entry.status = WaitlistStatus.OFFERED
     entry.slot = slot
     entry.offer_token = secrets.token_urlsafe(32)
     entry.offer_expires_at = min(timezone.now() + offer_window(), slot.starts_at)
-    set_acting_user(entry, acting_user)
-    entry.save(update_fields=["status", "slot", "offer_token", "offer_expires_at", "updated_at"])
-    _event("waitlist.offered", entry, acting_user)
+    _move(entry, WaitlistStatus.OFFERED, acting_user, "slot", "offer_token", "offer_expires_at")
     from ..tasks import send_waitlist_offer
 
     task_queue_on_commit(send_waitlist_offer, entry.pk)
@@ -134,52 +151,37 @@ def waitlist_offer_place(*, slot: Slot, acting_user: User | None) -> WaitlistEnt
 
 
 def waitlist_accept(*, entry_id: int, token: str, acting_user: User | None) -> Booking:
-    """Take the offered place: the booking is made on the place the offer held."""
+    """Take the offered place: the booking is made on the place the offer held, for the person
+    who joined (the link's secret stands in for their login)."""
+    if selectors.waitlist_entry_get_by_offer_token(pk=entry_id, token=token) is None:
+        raise ApplicationError(CommonError.NOT_FOUND, _("Not found."))
     with transaction.atomic():
-        entry = (
-            WaitlistEntry.objects.select_for_update(of=("self",))
-            .select_related("service", "slot__service")
-            .filter(pk=entry_id)
-            .first()
-        )
-        if (
-            entry is None
-            or not entry.offer_token
-            or not secrets.compare_digest(entry.offer_token, token)
-        ):
-            raise ApplicationError(AppointmentError.NOT_FOUND, _("Not found."))
-        if entry.status != WaitlistStatus.OFFERED or entry.slot is None:
-            raise ApplicationError(
-                AppointmentError.OFFER_EXPIRED, _("This offer is no longer open.")
-            )
-        if entry.offer_expires_at and entry.offer_expires_at <= timezone.now():
-            raise ApplicationError(
-                AppointmentError.OFFER_EXPIRED,
-                _("This offer has expired and the time went to the next person."),
-            )
-        user = User.objects.get(pk=entry.user_id)
-        booking = _book(
-            slot=entry.slot,
+        entry = locks.waitlist_entry_lock(pk=entry_id)
+        slot = entry.slot
+        if slot is None or not entry.can_accept():
+            if entry.can_move_to(WaitlistStatus.ACCEPTED) and slot is not None:
+                message = _("This offer has expired and the time went to the next person.")
+            else:
+                message = _("This offer is no longer open.")
+            raise ApplicationError(AppointmentError.OFFER_EXPIRED, message)
+        entry.booking = booking_write(
+            slot=slot,
             persons=[PersonInput(entry.full_name, entry.date_of_birth, entry.document_number)],
-            user=user,
+            user=User.objects.get(pk=entry.user_id),
             language=entry.language,
             acting_user=acting_user,
             take_place=False,
         )
-        entry.status = WaitlistStatus.ACCEPTED
-        entry.booking = booking
-        set_acting_user(entry, acting_user)
-        entry.save(update_fields=["status", "booking", "updated_at"])
-        _event("waitlist.accepted", entry, acting_user)
+        _move(entry, WaitlistStatus.ACCEPTED, acting_user, "booking")
         from ..tasks import send_booking_confirmation
 
-        task_queue_on_commit(send_booking_confirmation, booking.pk)
-    return booking
+        task_queue_on_commit(send_booking_confirmation, entry.booking.pk)
+    return entry.booking
 
 
 def waitlist_expire_offers(*, now: dt.datetime | None = None) -> int:
-    """Expire unanswered offers; each held place goes to the next person waiting, or back to
-    everyone. Returns the number expired."""
+    """Expire unanswered offers (beat, as SYSTEM); each held place goes to the next person
+    waiting, or back to everyone. Returns the number expired."""
     now = now or timezone.now()
     expired = 0
     for pk in list(
@@ -197,11 +199,8 @@ def waitlist_expire_offers(*, now: dt.datetime | None = None) -> int:
             if entry is None or entry.slot is None:
                 continue
             slot = entry.slot
-            entry.status = WaitlistStatus.EXPIRED
-            set_acting_user(entry, None)
-            entry.save(update_fields=["status", "updated_at"])
-            _event("waitlist.expired", entry, None)
-            locks.slot_release(slot_id=slot.pk)
-            waitlist_offer_place(slot=slot, acting_user=None)
+            _move(entry, WaitlistStatus.EXPIRED, SYSTEM)
+            slot_place_give_back(pk=slot.pk)
+            waitlist_offer_place(slot=slot, acting_user=SYSTEM)
             expired += 1
     return expired

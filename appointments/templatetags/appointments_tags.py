@@ -3,27 +3,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import template
-from django.utils.dateparse import parse_datetime
 
 from consulate.kernel.tenancy import current_schema
 
-from ..selectors import availability_feed
-from ..services.common import mission_zone
+from ..selectors import availability_feed_times
 
 register = template.Library()
-
-TIME_KEYS = ("next_bookable", "next_release", "lottery_closes")
-
-
-def _parsed(row: dict[str, Any]) -> dict[str, Any]:
-    times: dict[str, dt.datetime | None] = {
-        key: parse_datetime(row[key]) if row[key] else None for key in TIME_KEYS
-    }
-    return {**row, **times}
 
 
 @register.inclusion_tag("appointments/_availability_summary.html", takes_context=True)
@@ -38,6 +26,6 @@ def availability_summary(context: template.Context) -> dict[str, Any]:
         return {"mission": None}
     return {
         "mission": mission,
-        "zone": mission_zone(mission),
-        "services": [_parsed(row) for row in availability_feed(mission=mission)],
+        "zone": mission.zone,
+        "services": availability_feed_times(mission=mission),
     }

@@ -1,5 +1,5 @@
 """Fixtures of the appointments tests: a small catalogue at mission alpha (Berlin), built with
-the real services."""
+the real services (tests/appointments/factories.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import zoneinfo
 import pytest
 from django.core.cache import cache
 
-from appointments import services
 from appointments.models import Counter, Service
 from appointments.services import PersonInput
+from tests.appointments.factories import build_catalogue
 
 # The browser fixtures of tests/browser for test_browser.py: the function-scoped ones are
 # imported; the live server and chromium are started again here with package scope, so they are
@@ -27,33 +27,6 @@ from tests.browser.conftest import (  # noqa: F401
 )
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-
-
-def build_catalogue(*, counters: int = 2, start: dt.date | None = None, days: int = 14, **rules):  # type: ignore[no-untyped-def]
-    """Counters, every-day hours 09:00–12:00 and one service with slots, in the current schema."""
-    desks = [
-        Counter.objects.filter(name=f"Desk {n}").first()
-        or services.counter_create(name=f"Desk {n}", acting_user=None)
-        for n in range(1, counters + 1)
-    ]
-    for weekday in range(7):
-        services.opening_hours_set(
-            weekday=weekday, spans=[(dt.time(9), dt.time(12))], acting_user=None
-        )
-    params = {
-        "duration_minutes": 30, "buffer_minutes": 0, "max_persons": 3, "horizon_days": 60,
-        "min_notice_hours": 1, "cancel_cutoff_hours": 2,
-    }  # fmt: skip
-    params.update(rules)
-    service = services.service_create(
-        code=params.pop("code", "passport"),
-        name=params.pop("name", "Passport application"),
-        counters=desks,
-        acting_user=None,
-        **params,
-    )
-    services.slot_generate(service=service, start=start, days=days)
-    return service
 
 
 @pytest.fixture(scope="package")

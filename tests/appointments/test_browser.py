@@ -23,6 +23,7 @@ from pyzbar.pyzbar import decode
 from appointments import services
 from appointments.models import Booking, BookingStatus, LotteryEntry, ReleaseMode, Slot
 from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SYSTEM
 from missions.models import Membership
 from tests.appointments.conftest import build_catalogue
 from tests.browser.conftest import PASSWORD, totp_code, unique_email
@@ -150,7 +151,7 @@ def test_a_lottery_release_runs_and_its_draw_can_be_re_run_from_the_published_se
             period_end=(now + dt.timedelta(days=3)).date(),
             window_opens_at=now - dt.timedelta(hours=1),
             window_closes_at=now + dt.timedelta(hours=1),
-            acting_user=None,
+            acting_user=SYSTEM,
         )
         commitment = lottery_round.seed_commitment
         for n in range(8):  # others have entered already
@@ -174,7 +175,7 @@ def test_a_lottery_release_runs_and_its_draw_can_be_re_run_from_the_published_se
     # and the draw runs after registration closes
     with schema_context(throwaway_mission.schema_name):
         services.lottery_draw(
-            lottery_round=lottery_round, acting_user=None, now=lottery_round.window_closes_at
+            lottery_round=lottery_round, acting_user=SYSTEM, now=lottery_round.window_closes_at
         )
     page.reload()
     screenshot(page, "appointments-lottery-drawn-desktop")

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from appointments import emails, services
 from appointments.models import LotteryEntry, ReleaseMode, WaitlistEntry
+from consulate.kernel.actors import SYSTEM
 from tests.appointments.conftest import build_catalogue, first_free_slot, person
 from tests.factories import UserFactory
 
@@ -43,7 +44,7 @@ def test_the_lottery_mails_name_the_ticket(in_mission_a):
     lottery_round = services.lottery_round_create(
         service=service, period_start=(now + dt.timedelta(days=3)).date(),
         period_end=(now + dt.timedelta(days=3)).date(), window_opens_at=now - dt.timedelta(hours=1),
-        window_closes_at=now + dt.timedelta(hours=1), acting_user=None,
+        window_closes_at=now + dt.timedelta(hours=1), acting_user=SYSTEM,
     )  # fmt: skip
     for n in range(7):
         user = UserFactory()
@@ -52,7 +53,7 @@ def test_the_lottery_mails_name_the_ticket(in_mission_a):
             acting_user=user,
         )  # fmt: skip
     services.lottery_draw(
-        lottery_round=lottery_round, acting_user=None, now=lottery_round.window_closes_at
+        lottery_round=lottery_round, acting_user=SYSTEM, now=lottery_round.window_closes_at
     )
     winner = LotteryEntry.objects.filter(booking__isnull=False).first()
     loser = LotteryEntry.objects.filter(booking__isnull=True).first()
@@ -72,7 +73,7 @@ def test_the_waitlist_offer_mail_has_the_time_zone_and_the_link(catalogue, citiz
         service=catalogue, person=person(), day_from=day, day_to=day, user=citizen,
         language="en", acting_user=citizen,
     )  # fmt: skip
-    services.waitlist_offer_place(slot=slot, acting_user=None)
+    services.waitlist_offer_place(slot=slot, acting_user=SYSTEM)
     entry = WaitlistEntry.objects.get(pk=entry.pk)
     emails.waitlist_offer_send(entry=entry)
     (message,) = mail.outbox

@@ -8,8 +8,10 @@ from django.utils import timezone
 
 from appointments import services
 from appointments.error_codes import AppointmentError
+from appointments.events import AppointmentTopic
 from appointments.models import Booking, BookingPerson, BookingStatus, ClosureKind, Slot
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.actors import SYSTEM
+from consulate.kernel.errors import ApplicationError, CommonError
 from sync.models import OutboxEvent
 from tests.appointments.conftest import build_catalogue, first_free_slot, person
 
@@ -41,8 +43,9 @@ def test_booking_takes_a_place_and_records_history_and_event(catalogue, citizen)
     assert slot.booked == 1
     assert booking.status == BookingStatus.ACTIVE
     assert booking.history.count() == 1
-    event = OutboxEvent.objects.filter(topic="booking.created").latest("seq")
-    assert event.aggregate_id == booking.reference
+    event = OutboxEvent.objects.filter(topic=AppointmentTopic.BOOKING_CREATED).latest("seq")
+    assert event.aggregate_id == str(booking.pk)
+    assert event.payload["reference"] == booking.reference
     assert "U1234567" not in str(event.payload)
     assert "Ada" not in str(event.payload)
 
@@ -128,7 +131,7 @@ def test_a_time_in_the_past_is_refused(catalogue, citizen):
 
 def test_a_time_beyond_the_horizon_is_refused(catalogue, citizen):
     # given the horizon shortened to 2 days after the slots were made
-    services.service_update(service=catalogue, horizon_days=2, acting_user=None)
+    services.service_update(service=catalogue, horizon_days=2, acting_user=SYSTEM)
     late = Slot.objects.filter(
         service=catalogue, starts_at__gt=timezone.now() + dt.timedelta(days=5)
     ).first()
@@ -145,7 +148,7 @@ def test_a_closed_day_is_refused(catalogue, citizen):
     slot = first_free_slot(catalogue, skip=12)
     day = slot.starts_at.astimezone(zoneinfo.ZoneInfo("Europe/Berlin")).date()
     services.closure_create(
-        date=day, kind=ClosureKind.AD_HOC, reason="Staff training", acting_user=None
+        date=day, kind=ClosureKind.AD_HOC, reason="Staff training", acting_user=SYSTEM
     )
     before = _snapshot()
     with pytest.raises(ApplicationError) as error:
@@ -173,7 +176,7 @@ def test_a_full_slot_is_refused(in_mission_a, citizen):
 
 def test_a_service_the_mission_does_not_offer_is_refused(catalogue, citizen):
     slot = first_free_slot(catalogue)
-    services.service_update(service=catalogue, is_active=False, acting_user=None)
+    services.service_update(service=catalogue, is_active=False, acting_user=SYSTEM)
     before = _snapshot()
     with pytest.raises(ApplicationError) as error:
         _book(catalogue, citizen, slot)
@@ -193,7 +196,9 @@ def test_cancel_frees_the_place_at_once(catalogue, citizen):
     again = _book(catalogue, UserFactory(), slot)
     assert again.status == BookingStatus.ACTIVE
     assert OutboxEvent.objects.filter(
-        topic="booking.cancelled", aggregate_id=booking.reference
+        topic=AppointmentTopic.BOOKING_CANCELLED,
+        aggregate_id=str(booking.pk),
+        payload__reference=booking.reference,
     ).exists()
 
 
@@ -245,7 +250,7 @@ def test_somebody_elses_booking_cannot_be_moved(catalogue, citizen):
             slot_id=first_free_slot(catalogue, skip=5).pk,
             acting_user=UserFactory(),
         )
-    assert error.value.code == AppointmentError.NOT_FOUND
+    assert error.value.code == CommonError.NOT_FOUND
 
 
 def test_emergency_closure_cancels_the_day_and_tells_everyone_in_their_language(
@@ -267,7 +272,7 @@ def test_emergency_closure_cancels_the_day_and_tells_everyone_in_their_language(
     # when the mission closes that day in an emergency
     with django_capture_on_commit_callbacks(execute=True):
         services.closure_create(
-            date=day, kind=ClosureKind.EMERGENCY, reason="Strike", acting_user=None
+            date=day, kind=ClosureKind.EMERGENCY, reason="Strike", acting_user=SYSTEM
         )
     # then both are cancelled by the mission, and each person is told with a link to rebook
     for booking in (first, second):
@@ -297,3 +302,94 @@ def test_no_shows_block_new_bookings_with_the_reason(catalogue, citizen, officer
     # then the rule blocks it and says until when
     assert error.value.code == AppointmentError.BLOCKED_NO_SHOWS
     assert "blocked until" in str(error.value.message)
+
+
+def test_a_closure_leaves_people_already_checked_in_and_says_how_many(
+    catalogue, officer_a, mission_a
+):
+    from appointments.events import AppointmentTopic
+    from consulate.kernel.actors import SYSTEM
+    from tests.appointments.factories import BookingFactory
+
+    # given two bookings today: one still active, one checked in
+    slot = first_free_slot(catalogue)
+    active = BookingFactory(service=catalogue, slot=slot)
+    arrived = BookingFactory(service=catalogue, slot=slot)
+    Slot.objects.filter(pk=slot.pk).update(
+        starts_at=timezone.now() + dt.timedelta(minutes=2),
+        ends_at=timezone.now() + dt.timedelta(minutes=32),
+    )
+    slot.refresh_from_db()
+    arrived = services.booking_check_in(booking=arrived, acting_user=officer_a)
+    day = slot.starts_at.astimezone(mission_a.zone).date()
+    # when the mission closes the day
+    closure = services.closure_create(
+        date=day, kind=ClosureKind.EMERGENCY, reason="Power cut", acting_user=SYSTEM
+    )
+    # then the active booking is cancelled by the mission, the checked-in one stays as it was
+    active.refresh_from_db()
+    arrived.refresh_from_db()
+    assert active.status == BookingStatus.CANCELLED_BY_MISSION
+    assert arrived.status == BookingStatus.CHECKED_IN
+    # its place still counts, and nobody else can book that day
+    slot.refresh_from_db()
+    assert slot.booked == slot.capacity == 1
+    assert first_free_slot(catalogue).starts_at.astimezone(mission_a.zone).date() != day
+    # and the closure's event says one was left
+    event = OutboxEvent.objects.get(topic=AppointmentTopic.CLOSURE_CREATED)
+    assert event.aggregate_id == str(closure.pk)
+    assert event.payload["cancelled_bookings"] == 1
+    assert event.payload["checked_in_left"] == 1
+    cancelled = OutboxEvent.objects.get(topic=AppointmentTopic.BOOKING_CANCELLED_BY_MISSION)
+    assert cancelled.aggregate_id == str(active.pk)
+    assert cancelled.payload["reference"] == active.reference
+
+
+def test_a_served_booking_cannot_be_checked_in_again(catalogue, officer_a):
+    from consulate.kernel.errors import CommonError
+    from tests.appointments.factories import BookingFactory
+
+    booking = BookingFactory(service=catalogue)
+    Slot.objects.filter(pk=booking.slot_id).update(
+        starts_at=timezone.now() + dt.timedelta(minutes=2),
+        ends_at=timezone.now() + dt.timedelta(minutes=32),
+    )
+    booking.refresh_from_db()
+    booking = services.booking_check_in(booking=booking, acting_user=officer_a)
+    services.booking_mark_served(booking=booking, acting_user=officer_a)
+    before = _snapshot()
+    with pytest.raises(ApplicationError) as error:
+        services.booking_check_in(booking=booking, acting_user=officer_a)
+    assert error.value.code == CommonError.BAD_TRANSITION
+    assert _snapshot() == before
+
+
+def test_every_booking_event_names_the_row_and_carries_the_reference(catalogue, citizen):
+    booking = _book(catalogue, citizen)
+    moved = services.booking_reschedule(
+        booking=booking, slot_id=first_free_slot(catalogue, skip=4).pk, acting_user=citizen
+    )
+    services.booking_cancel(booking=moved, acting_user=citizen)
+    events = OutboxEvent.objects.filter(topic__startswith="appointments.booking.").order_by("seq")
+    assert [(e.topic, e.aggregate_type) for e in events] == [
+        ("appointments.booking.created", "booking"),
+        ("appointments.booking.cancelled", "booking"),
+        ("appointments.booking.created", "booking"),
+        ("appointments.booking.rescheduled", "booking"),
+        ("appointments.booking.cancelled", "booking"),
+    ]
+    by_pk = {str(b.pk): b.reference for b in Booking.objects.all()}
+    assert all(by_pk[e.aggregate_id] == e.payload["reference"] for e in events)
+    assert events[3].payload["previous"] == booking.reference
+
+
+def test_a_citizen_cannot_cancel_somebody_elses_booking(catalogue, citizen):
+    from consulate.kernel.errors import CommonError
+    from tests.factories import UserFactory
+
+    booking = _book(catalogue, citizen)
+    before = _snapshot()
+    with pytest.raises(ApplicationError) as error:
+        services.booking_cancel(booking=booking, acting_user=UserFactory())
+    assert error.value.code == CommonError.NOT_FOUND
+    assert _snapshot() == before

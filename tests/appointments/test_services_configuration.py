@@ -12,6 +12,7 @@ from appointments import services
 from appointments.error_codes import AppointmentError
 from appointments.models import ClosureKind, ReleaseMode, Slot
 from appointments.services.reminders import booking_remind_due
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
 from tests.appointments.conftest import build_catalogue, first_free_slot, person
 
@@ -53,7 +54,7 @@ def test_host_holidays_and_national_days_have_no_slots(in_mission_a):
 def test_generation_is_idempotent(in_mission_a):
     service = build_catalogue(days=5)
     before = Slot.objects.filter(service=service).count()
-    services.slot_generate(service=service, days=5)
+    services.slot_generate(service=service, days=5, acting_user=SYSTEM)
     assert Slot.objects.filter(service=service).count() == before
 
 
@@ -63,10 +64,10 @@ def test_a_counters_own_hours_and_absences_set_the_capacity(in_mission_a):
     service = build_catalogue(start=day, days=0)
     desk2 = service.counters.order_by("name")[1]
     services.opening_hours_set(
-        weekday=day.weekday(), spans=[(dt.time(9), dt.time(10))], counter=desk2, acting_user=None
+        weekday=day.weekday(), spans=[(dt.time(9), dt.time(10))], counter=desk2, acting_user=SYSTEM
     )
-    services.service_update(service=service, horizon_days=800, acting_user=None)
-    services.slot_generate(service=service, start=day, days=2)
+    services.service_update(service=service, horizon_days=800, acting_user=SYSTEM)
+    services.slot_generate(service=service, start=day, days=2, acting_user=SYSTEM)
     capacity = {f"{_local(s):%H:%M}": s.capacity for s in Slot.objects.filter(service=service)
                 if _local(s).date() == day}  # fmt: skip
     assert capacity["09:00"] == 2
@@ -76,7 +77,7 @@ def test_a_counters_own_hours_and_absences_set_the_capacity(in_mission_a):
     next_day = day + dt.timedelta(days=1)
     services.closure_create(
         date=next_day, kind=ClosureKind.COUNTER_ABSENCE, reason="Leave",
-        counter=service.counters.order_by("name")[0], acting_user=None,
+        counter=service.counters.order_by("name")[0], acting_user=SYSTEM,
     )  # fmt: skip
     next_capacity = {s.capacity for s in Slot.objects.filter(service=service)
                      if _local(s).date() == next_day}  # fmt: skip
@@ -85,7 +86,7 @@ def test_a_counters_own_hours_and_absences_set_the_capacity(in_mission_a):
 
 def test_a_scheduled_slot_is_not_bookable_before_its_release(in_mission_a, citizen):
     service = build_catalogue(release_mode=ReleaseMode.SCHEDULED, days=20, min_notice_hours=0)
-    services.service_update(service=service, release_lead_days=3, acting_user=None)
+    services.service_update(service=service, release_lead_days=3, acting_user=SYSTEM)
     late = Slot.objects.filter(
         service=service, starts_at__gt=timezone.now() + dt.timedelta(days=10)
     ).first()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from appointments import lottery, services
 from appointments.error_codes import AppointmentError
 from appointments.models import BookingStatus, LotteryEntry, LotteryStatus, ReleaseMode, Slot
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
 from tests.appointments.conftest import build_catalogue, person
 from tests.factories import UserFactory
@@ -29,7 +30,7 @@ def lottery_round(in_mission_a):
         period_end=(now + dt.timedelta(days=3)).date(),
         window_opens_at=now - dt.timedelta(hours=1),
         window_closes_at=now + dt.timedelta(hours=1),
-        acting_user=None,
+        acting_user=SYSTEM,
     )
 
 
@@ -80,10 +81,10 @@ def test_the_draw_books_winners_in_seed_order_and_can_be_re_run(lottery_round):
     # given more entries than the day's 6 places
     entries = [_enter(lottery_round, f"L{n:07d}") for n in range(10)]
     with pytest.raises(ApplicationError):  # not before the window closes
-        services.lottery_draw(lottery_round=lottery_round, acting_user=None)
+        services.lottery_draw(lottery_round=lottery_round, acting_user=SYSTEM)
     # when the draw runs after the window
     drawn = services.lottery_draw(
-        lottery_round=lottery_round, acting_user=None, now=lottery_round.window_closes_at
+        lottery_round=lottery_round, acting_user=SYSTEM, now=lottery_round.window_closes_at
     )
     # then the seed is published and the first six in seed order are booked
     assert drawn.status == LotteryStatus.DRAWN
@@ -102,7 +103,7 @@ def test_verify_notices_a_tampered_result(lottery_round):
     for n in range(3):
         _enter(lottery_round, f"L{n:07d}")
     drawn = services.lottery_draw(
-        lottery_round=lottery_round, acting_user=None, now=lottery_round.window_closes_at
+        lottery_round=lottery_round, acting_user=SYSTEM, now=lottery_round.window_closes_at
     )
     first, second = LotteryEntry.objects.order_by("rank")[:2]
     LotteryEntry.objects.filter(pk=first.pk).update(rank=2)

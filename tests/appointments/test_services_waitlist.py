@@ -10,7 +10,8 @@ from django.utils import timezone
 from appointments import services
 from appointments.error_codes import AppointmentError
 from appointments.models import BookingStatus, Slot, WaitlistEntry, WaitlistStatus
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.actors import SYSTEM
+from consulate.kernel.errors import ApplicationError, CommonError
 from tests.appointments.conftest import build_catalogue, first_free_slot, person
 from tests.factories import UserFactory
 
@@ -54,7 +55,7 @@ def test_a_cancelled_place_is_held_for_the_first_person_waiting(full_day):
     first = _join(service, day, "W0000001")
     _join(service, day, "W0000002")
     # when a booking of that day is cancelled
-    services.booking_cancel(booking=bookings[0], acting_user=None)
+    services.booking_cancel(booking=bookings[0], acting_user=SYSTEM)
     # then the place is held (not free to anyone) and offered to the first in line
     first.refresh_from_db()
     assert first.status == WaitlistStatus.OFFERED
@@ -66,7 +67,7 @@ def test_a_cancelled_place_is_held_for_the_first_person_waiting(full_day):
 def test_accepting_the_offer_books_the_held_place(full_day):
     service, day, bookings = full_day
     entry = _join(service, day, "W0000001")
-    services.booking_cancel(booking=bookings[0], acting_user=None)
+    services.booking_cancel(booking=bookings[0], acting_user=SYSTEM)
     entry.refresh_from_db()
     booking = services.waitlist_accept(entry_id=entry.pk, token=entry.offer_token, acting_user=None)
     assert booking.status == BookingStatus.ACTIVE
@@ -80,7 +81,7 @@ def test_an_unanswered_offer_expires_and_moves_to_the_next_person(full_day):
     service, day, bookings = full_day
     first = _join(service, day, "W0000001")
     second = _join(service, day, "W0000002")
-    services.booking_cancel(booking=bookings[0], acting_user=None)
+    services.booking_cancel(booking=bookings[0], acting_user=SYSTEM)
     first.refresh_from_db()
     # when the window passes
     expired = services.waitlist_expire_offers(now=first.offer_expires_at + dt.timedelta(seconds=1))
@@ -126,10 +127,10 @@ def test_a_range_in_the_past_or_beyond_the_horizon_is_refused(full_day):
 def test_a_wrong_token_finds_nothing(full_day):
     service, day, bookings = full_day
     entry = _join(service, day, "W0000001")
-    services.booking_cancel(booking=bookings[0], acting_user=None)
+    services.booking_cancel(booking=bookings[0], acting_user=SYSTEM)
     with pytest.raises(ApplicationError) as error:
         services.waitlist_accept(entry_id=entry.pk, token="guess", acting_user=None)
-    assert error.value.code == AppointmentError.NOT_FOUND
+    assert error.value.code == CommonError.NOT_FOUND
 
 
 def test_lottery_losers_join_the_waitlist_for_the_period(in_mission_a):
@@ -140,7 +141,7 @@ def test_lottery_losers_join_the_waitlist_for_the_period(in_mission_a):
     lottery_round = services.lottery_round_create(
         service=service, period_start=(now + dt.timedelta(days=3)).date(),
         period_end=(now + dt.timedelta(days=3)).date(), window_opens_at=now - dt.timedelta(hours=1),
-        window_closes_at=now + dt.timedelta(hours=1), acting_user=None,
+        window_closes_at=now + dt.timedelta(hours=1), acting_user=SYSTEM,
     )  # fmt: skip
     for n in range(8):
         user = UserFactory()
@@ -149,7 +150,7 @@ def test_lottery_losers_join_the_waitlist_for_the_period(in_mission_a):
             acting_user=user,
         )  # fmt: skip
     services.lottery_draw(
-        lottery_round=lottery_round, acting_user=None, now=lottery_round.window_closes_at
+        lottery_round=lottery_round, acting_user=SYSTEM, now=lottery_round.window_closes_at
     )
     waiting = WaitlistEntry.objects.filter(service=service, status=WaitlistStatus.WAITING)
     assert waiting.count() == 2  # 8 entries, 6 places

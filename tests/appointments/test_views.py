@@ -194,7 +194,7 @@ def test_the_api_books_lists_and_cancels(catalogue, logged_in):
         content_type="application/json",
     )  # fmt: skip
     assert again.status_code == 400
-    assert again.json()["code"] == "already_booked"
+    assert again.json()["code"] == "appointments.already_booked"
     assert [b["reference"] for b in logged_in.get("/api/v1/appointments/bookings/").json()] == [
         reference
     ]

@@ -1,0 +1,46 @@
+"""Appointments: the service catalogue, opening hours, closures, slots, bookings, lotteries and
+the waitlist, one module per area, re-exported here (`from appointments.models import Booking`).
+
+Every table lives in the mission's schema (a TENANT app). Times are stored in UTC and shown in the
+mission's time zone. Users live in the public schema, so bookings keep the user's id, not a foreign
+key across schemas.
+"""
+
+from .booking import BOOKING_TRANSITIONS, HOLDING, Booking, BookingPerson, BookingStatus
+from .catalogue import (
+    WEEKDAY_NAMES,
+    Closure,
+    ClosureKind,
+    Counter,
+    MissionRules,
+    OpeningHours,
+    ReleaseMode,
+    Service,
+)
+from .lottery import LOTTERY_TRANSITIONS, LotteryEntry, LotteryRound, LotteryStatus
+from .slot import Slot
+from .waitlist import WAITLIST_TRANSITIONS, WaitlistEntry, WaitlistStatus
+
+__all__ = [
+    "BOOKING_TRANSITIONS",
+    "HOLDING",
+    "LOTTERY_TRANSITIONS",
+    "WAITLIST_TRANSITIONS",
+    "WEEKDAY_NAMES",
+    "Booking",
+    "BookingPerson",
+    "BookingStatus",
+    "Closure",
+    "ClosureKind",
+    "Counter",
+    "LotteryEntry",
+    "LotteryRound",
+    "LotteryStatus",
+    "MissionRules",
+    "OpeningHours",
+    "ReleaseMode",
+    "Service",
+    "Slot",
+    "WaitlistEntry",
+    "WaitlistStatus",
+]

@@ -1,0 +1,126 @@
+"""Bookings and the people they cover."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consulate.kernel.crypto.fields import BlindIndexField, EncryptedDateField, EncryptedTextField
+from consulate.kernel.history import history_records
+from consulate.kernel.models import TimeStampedModel
+from consulate.kernel.workflows import Workflow
+
+from .catalogue import Service
+from .slot import Slot
+
+
+class BookingStatus(models.TextChoices):
+    # Holds a place in its slot.
+    ACTIVE = "active", _("Booked")
+    # Arrived at the mission and holds a queue ticket.
+    CHECKED_IN = "checked_in", _("Checked in")
+    # Seen at the counter.
+    SERVED = "served", _("Served")
+    # Did not come.
+    NO_SHOW = "no_show", _("Did not come")
+    # Cancelled by the person (or moved to another slot).
+    CANCELLED = "cancelled", _("Cancelled")
+    # Cancelled by the mission (emergency closure).
+    CANCELLED_BY_MISSION = "cancelled_by_mission", _("Cancelled by the mission")
+
+
+# The whole booking workflow: from each state, the states a verb may move it to. A checked-in
+# person is at the mission: a closure does not cancel them (they are served or marked no-show).
+BOOKING_TRANSITIONS: dict[str, frozenset[str]] = {
+    BookingStatus.ACTIVE: frozenset(
+        {
+            BookingStatus.CHECKED_IN,
+            BookingStatus.NO_SHOW,
+            BookingStatus.CANCELLED,
+            BookingStatus.CANCELLED_BY_MISSION,
+        }
+    ),
+    BookingStatus.CHECKED_IN: frozenset({BookingStatus.SERVED, BookingStatus.NO_SHOW}),
+    BookingStatus.SERVED: frozenset(),
+    BookingStatus.NO_SHOW: frozenset(),
+    BookingStatus.CANCELLED: frozenset(),
+    BookingStatus.CANCELLED_BY_MISSION: frozenset(),
+}
+# States that hold a place in the slot and count against "one active booking per person".
+HOLDING = (BookingStatus.ACTIVE, BookingStatus.CHECKED_IN)
+
+
+class Booking(Workflow, TimeStampedModel):
+    TRANSITIONS = BOOKING_TRANSITIONS
+
+    reference = models.CharField(_("reference"), max_length=12, unique=True)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
+    user_id = models.BigIntegerField(_("account"), db_index=True)
+    email = models.EmailField(_("e-mail"))
+    language = models.CharField(_("language"), max_length=10, default="en")
+    status = models.CharField(
+        _("status"), max_length=24, choices=BookingStatus.choices, default=BookingStatus.ACTIVE
+    )
+    # The secret of the one-tap cancel link in the confirmation e-mail.
+    cancel_token = models.CharField(max_length=64, editable=False)
+    queue_number = models.PositiveIntegerField(_("queue ticket"), null=True, blank=True)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    history = history_records()
+    objects: ClassVar[models.Manager[Booking]]
+
+    class Meta:
+        ordering = ["slot__starts_at", "reference"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def can_cancel(self, *, now: dt.datetime | None = None) -> bool:
+        """The person may cancel (or move) it until the service's cutoff."""
+        now = now or timezone.now()
+        cutoff = self.slot.starts_at - dt.timedelta(hours=self.service.cancel_cutoff_hours)
+        return self.can_move_to(BookingStatus.CANCELLED) and now < cutoff
+
+    def can_mark_no_show(self, *, now: dt.datetime | None = None) -> bool:
+        """Nobody is a no-show before their appointment has started."""
+        now = now or timezone.now()
+        return self.can_move_to(BookingStatus.NO_SHOW) and self.slot.starts_at <= now
+
+
+class BookingPerson(models.Model):
+    """One person a booking covers. Their identity is encrypted; the document number is also
+    blind-indexed so the database can refuse a second active booking for the same document."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="persons")
+    # Copied from the booking so the partial unique constraint can name it.
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    full_name = EncryptedTextField(_("full name"))
+    date_of_birth = EncryptedDateField(_("date of birth"))
+    document_number = EncryptedTextField(_("document number"))
+    document_index = BlindIndexField(source="document_number", purpose="identity_document")
+    # True while the booking holds its place (kept in step by the booking services).
+    is_holding = models.BooleanField(default=True)
+
+    history = history_records()
+    objects: ClassVar[models.Manager[BookingPerson]]
+
+    class Meta:
+        ordering = ["booking", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "document_index"],
+                condition=Q(is_holding=True),
+                name="appointments_one_active_booking_per_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"person {self.pk} of {self.booking_id}"

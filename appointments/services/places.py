@@ -1,0 +1,186 @@
+"""What the booking verbs share (booking, waitlist, lottery, closures): the people a booking
+covers, taking and giving back a place in a slot, and writing a booking on a place.
+
+Taking a place is one statement, `UPDATE … SET booked = booked + 1 WHERE booked < capacity`:
+the row lock of the UPDATE serialises concurrent takers, and READ COMMITTED re-checks the
+condition after the wait, so none oversells (invariant 1; the CHECK constraint on the slot has
+the last word)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SystemActor
+from consulate.kernel.crypto.blind_index import blind_index, normalise
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.history import set_acting_user
+from consulate.kernel.tenancy import current_schema
+from sync.services import outbox_event_record
+
+from ..error_codes import AppointmentError
+from ..events import AppointmentTopic
+from ..models import Booking, BookingPerson, Service, Slot
+
+DOCUMENT_PATTERN = re.compile(r"^[A-Z0-9]{5,20}$")
+DOCUMENT_PURPOSE = "identity_document"  # the BlindIndexField purpose of every document number
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out at a counter
+
+# Who acts: a person, the platform (SYSTEM), or None for someone holding a link's secret (the
+# e-mail's cancel or offer link) without logging in; recorded in history and the outbox.
+Actor = User | SystemActor | None
+
+
+@dataclasses.dataclass(frozen=True)
+class PersonInput:
+    full_name: str
+    date_of_birth: dt.date
+    document_number: str
+
+
+def persons_validate(*, service: Service, persons: list[PersonInput]) -> list[PersonInput]:
+    """Clean and check the people a booking covers; raise a clear error for the first problem."""
+    if not persons:
+        raise ApplicationError(AppointmentError.INVALID, _("Enter at least one person."))
+    if len(persons) > service.max_persons:
+        raise ApplicationError(
+            AppointmentError.TOO_MANY_PERSONS,
+            _("One booking for this service may cover at most %(count)d people.")
+            % {"count": service.max_persons},
+        )
+    cleaned = []
+    today = timezone.now().date()
+    for person in persons:
+        name = " ".join(person.full_name.split())
+        number = normalise(person.document_number or "")
+        if not name:
+            raise ApplicationError(
+                AppointmentError.INVALID, _("Enter each person's full name."), field="full_name"
+            )
+        if not DOCUMENT_PATTERN.match(number):
+            raise ApplicationError(
+                AppointmentError.DOCUMENT_INVALID,
+                _("A document number has 5 to 20 letters and digits, such as U12345678."),
+                field="document_number",
+            )
+        if person.date_of_birth > today or person.date_of_birth.year < 1900:
+            raise ApplicationError(
+                AppointmentError.INVALID,
+                _("Enter a real date of birth."),
+                field="date_of_birth",
+            )
+        cleaned.append(PersonInput(name, person.date_of_birth, number))
+    if len({p.document_number for p in cleaned}) != len(cleaned):
+        raise ApplicationError(
+            AppointmentError.ALREADY_BOOKED,
+            _("Each person needs their own document number."),
+            field="document_number",
+        )
+    return cleaned
+
+
+def document_index(number: str) -> str:
+    return blind_index(number, schema_name=current_schema(), purpose=DOCUMENT_PURPOSE)
+
+
+def slot_place_take(*, pk: int) -> bool:
+    """Take one place in a slot if one is free; False if it is full."""
+    return bool(Slot.objects.filter(pk=pk, booked__lt=F("capacity")).update(booked=F("booked") + 1))
+
+
+def slot_place_give_back(*, pk: int) -> None:
+    Slot.objects.filter(pk=pk, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def booking_release(*, booking: Booking, acting_user: Actor, give_back_place: bool) -> None:
+    """Inside the transaction that ends a booking: its people no longer hold it (so they may
+    book the service again); if it ends before its time (cancelled), its place in the slot is
+    free again."""
+    for person in booking.persons.filter(is_holding=True):
+        person.is_holding = False
+        set_acting_user(person, acting_user)
+        person.save(update_fields=["is_holding"])
+    if give_back_place:
+        slot_place_give_back(pk=booking.slot_id)
+
+
+def _new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+
+
+def already_booked_error() -> ApplicationError:
+    return ApplicationError(
+        AppointmentError.ALREADY_BOOKED,
+        _("This document already holds a booking for this service. Cancel or move it first."),
+        field="document_number",
+    )
+
+
+def booking_write(
+    *,
+    slot: Slot,
+    persons: list[PersonInput],
+    user: User,
+    language: str,
+    acting_user: Actor,
+    take_place: bool = True,
+) -> Booking:
+    """Inside the caller's transaction (whose service has checked who may book): take the
+    place, write the booking, its people and its event. The UPDATE and the partial unique index
+    are what keep capacity and one-booking-per-person true. `take_place=False`: the place is
+    already held for this booking (a waitlist offer)."""
+    if BookingPerson.objects.filter(
+        service=slot.service,
+        is_holding=True,
+        document_index__in=[document_index(p.document_number) for p in persons],
+    ).exists():
+        raise already_booked_error()
+    if take_place and not slot_place_take(pk=slot.pk):
+        raise ApplicationError(
+            AppointmentError.SLOT_FULL, _("This time has just been taken. Please choose another.")
+        )
+    booking = Booking(
+        reference=_new_reference(),
+        service=slot.service,
+        slot=slot,
+        user_id=user.pk,
+        email=user.email,
+        language=language,
+        cancel_token=secrets.token_urlsafe(32),
+    )
+    set_acting_user(booking, acting_user)
+    booking.save()
+    try:
+        with transaction.atomic():
+            for person in persons:
+                row = BookingPerson(
+                    booking=booking,
+                    service=slot.service,
+                    full_name=person.full_name,
+                    date_of_birth=person.date_of_birth,
+                    document_number=person.document_number,
+                )
+                set_acting_user(row, acting_user)
+                row.save()
+    except IntegrityError as error:
+        raise already_booked_error() from error
+    outbox_event_record(
+        topic=AppointmentTopic.BOOKING_CREATED,
+        aggregate_id=booking.pk,
+        payload={
+            "reference": booking.reference,
+            "service": slot.service.code,
+            "starts_at": slot.starts_at.isoformat(),
+            "persons": len(persons),
+        },
+        acting_user=acting_user,
+    )
+    return booking
