@@ -15,7 +15,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from rest_framework import status
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -67,7 +68,21 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error.as_dict(), status=400)
     if isinstance(exc, Http404):
         return Response({"code": "not_found", "message": str(_not_found())}, status=404)
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    if (
+        response is not None
+        and isinstance(exc, APIException)
+        and not isinstance(exc, serializers.ValidationError)
+    ):
+        # DRF's own refusals (a body that does not parse, not logged in, wrong method,
+        # throttled) in the same shape as ours; field errors keep DRF's per-field shape
+        response.data = {
+            "code": str(exc.get_codes()),
+            "message": str(exc.detail),
+            "field": None,
+            "errors": {},
+        }
+    return response
 
 
 def _not_found() -> Any:

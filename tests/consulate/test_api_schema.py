@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from django.test import Client
 from django.urls import Resolver404, resolve
 from drf_spectacular.drainage import GENERATOR_STATS
@@ -73,10 +72,5 @@ def test_hq_schema_generates_without_warnings():
     assert generator_warnings(HQ_URLCONF) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="appointments/apis.py: three InputSerializers share the component name 'Input' "
-    "(drf-spectacular W001); fixed on the appointments branch of issue 7. Remove this mark then.",
-)
 def test_mission_schema_generates_without_warnings():
     assert generator_warnings(MISSION_URLCONF) == []

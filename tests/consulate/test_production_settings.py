@@ -82,11 +82,6 @@ def test_check_deploy_finds_no_security_issue():
     assert "security." not in result.stdout + result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="appointments/apis.py: drf-spectacular W001 (three InputSerializers named 'Input'); "
-    "fixed on the appointments branch of issue 7. Remove this mark then.",
-)
 def test_check_deploy_is_clean():
     result = check_deploy(PRODUCTION_LIKE)
     assert result.returncode == 0, result.stdout + result.stderr

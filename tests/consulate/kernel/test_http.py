@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from rest_framework.exceptions import ParseError
 
+from consulate.kernel.errors import api_exception_handler
 from consulate.kernel.http import (
     MAX_JSON_DEPTH,
     BadInputMiddleware,
@@ -126,3 +127,17 @@ def test_deep_json_on_an_api_endpoint_answers_400(client_hq):
 
 def _stream_of(text: str) -> io.BytesIO:
     return io.BytesIO(text.encode())
+
+
+def test_drf_refusals_answer_in_the_applications_shape():
+    # when DRF itself refuses a body (the parser's error above)
+    response = api_exception_handler(ParseError("The JSON body is nested too deeply."), {})
+    # then the answer has the same keys as every application error
+    assert response is not None
+    assert response.status_code == 400
+    assert response.data == {
+        "code": "parse_error",
+        "message": "The JSON body is nested too deeply.",
+        "field": None,
+        "errors": {},
+    }
