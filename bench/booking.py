@@ -75,25 +75,26 @@ def setup(clients: int) -> tuple[object, list[tuple[str, str]], list[int]]:
     from appointments import services
     from appointments.selectors import slot_list_available
     from consulate.kernel.accounts.models import User
+    from consulate.kernel.actors import SYSTEM
     from missions.services import mission_create
 
     mission = mission_create(
         code=MISSION, name="Benchmark consulate", kind="consulate_general", host_country="DE",
         city="Berlin", timezone="Europe/Berlin", currency="EUR", languages=["de", "en"],
-        acting_user=None, jurisdiction=["DE-BE"],
+        acting_user=SYSTEM, jurisdiction=["DE-BE"],
     )  # fmt: skip
     with schema_context(mission.schema_name):
-        desks = [services.counter_create(name=f"Desk {n}", acting_user=None) for n in (1, 2)]
+        desks = [services.counter_create(name=f"Desk {n}", acting_user=SYSTEM) for n in (1, 2)]
         for weekday in range(7):
             services.opening_hours_set(
-                weekday=weekday, spans=[(dt.time(8), dt.time(18))], acting_user=None
+                weekday=weekday, spans=[(dt.time(8), dt.time(18))], acting_user=SYSTEM
             )
         service = services.service_create(
-            code="passport", name="Passport application", counters=desks, acting_user=None,
+            code="passport", name="Passport application", counters=desks, acting_user=SYSTEM,
             duration_minutes=15, horizon_days=180, min_notice_hours=0, cancel_cutoff_hours=0,
             max_persons=1,
         )  # fmt: skip
-        services.slot_generate(service=service)
+        services.slot_generate(service=service, acting_user=SYSTEM)
         slot_ids = [s.pk for s in slot_list_available(service=service)]
     password = make_password("bench-password")
     users = User.objects.bulk_create(
@@ -311,11 +312,12 @@ def listing(service: object) -> list[tuple[int, int, float, int, float, int]]:
 
     from appointments.selectors import slot_list_available, slot_next_available
     from appointments.services import service_update
+    from consulate.kernel.actors import SYSTEM
 
     rows = []
     with schema_context(f"{MISSION}"):
         for horizon in (30, 90, 180):
-            service_update(service=service, horizon_days=horizon, acting_user=None)  # type: ignore[arg-type]
+            service_update(service=service, horizon_days=horizon, acting_user=SYSTEM)  # type: ignore[arg-type]
             timings = []
             for _ in range(5):
                 with CaptureQueriesContext(connection) as queries:

@@ -186,6 +186,7 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from consulate.kernel.actors import SYSTEM
     from missions.models import Mission
     from missions.services import mission_create
 
@@ -214,7 +215,7 @@ def main() -> None:
             contextlib.redirect_stdout(io.StringIO()),  # migrate_schemas --fake chatters
         ):
             start = time.perf_counter()
-            mission_create(acting_user=None, **mission_params(code, index))
+            mission_create(acting_user=SYSTEM, **mission_params(code, index))
             elapsed = time.perf_counter() - start
         return elapsed, len(queries), dict(phases)
 
