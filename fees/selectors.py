@@ -5,11 +5,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel.errors import ApplicationError
+from missions.selectors import current_mission
+
+from .error_codes import FeeError
 from .models import (
     Account,
     AccountKind,
@@ -27,7 +33,14 @@ from .models import (
     Remittance,
     Waiver,
 )
-from .money import LocalAndBaseAmounts, Money
+from .money import LocalAndBaseAmounts, Money, convert
+from .reference.models import ServiceCode
+from .reference.selectors import (
+    exchange_rate_in_force,
+    fee_schedule_entry_in_force,
+    fee_schedule_list_in_force,
+    rounding_rule_for,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +54,65 @@ class Balance:
     def outstanding(self) -> Money:
         left = self.due - self.paid - self.reserved
         return left if left.amount_minor > 0 else Money.zero(left.currency)
+
+
+def fee_quote(*, service: str, visa_category: str = "", nationality: str = "") -> FeeLine:
+    """An unsaved fee line for `service` today at this mission: schedule fee → local currency at
+    today's rate, rounded by the currency's rule. Raises when the schedule or the rate is
+    missing. A read: it writes nothing and anyone who may see fees may ask."""
+    mission = current_mission()
+    today = mission.today()
+    entry = fee_schedule_entry_in_force(
+        service=service, on=today, visa_category=visa_category, nationality=nationality
+    )
+    if entry is None:
+        raise ApplicationError(
+            FeeError.NO_FEE,
+            _("There is no fee in force for %(service)s.")
+            % {"service": ServiceCode(service).label if service in ServiceCode else service},
+        )
+    base = Money(entry.amount_minor, entry.currency)
+    if mission.currency == base.currency:
+        rate_value, rate_date, local = None, today, base
+    else:
+        rate = exchange_rate_in_force(currency=mission.currency, on=today)
+        if rate is None:
+            raise ApplicationError(
+                FeeError.NO_RATE,
+                _("HQ has set no exchange rate for %(currency)s yet.")
+                % {"currency": mission.currency},
+            )
+        rate_value, rate_date = rate.rate, rate.effective_date
+        rule = rounding_rule_for(currency=mission.currency)
+        local = convert(
+            base,
+            to_currency=mission.currency,
+            rate=rate.rate,
+            increment_minor=rule.increment_minor if rule else 1,
+            mode=rule.mode if rule else "half_up",
+        )
+    return FeeLine(
+        service=service,
+        schedule_entry_id=entry.pk,
+        base_amount_minor=base.amount_minor,
+        base_currency=base.currency,
+        rate=rate_value if rate_value is not None else Decimal(1),
+        rate_date=rate_date,
+        amount_minor=local.amount_minor,
+        currency=local.currency,
+    )
+
+
+def fee_quote_list_today() -> list[FeeLine]:
+    """Today's general fee of every service the schedule has, in the mission's currency (for
+    the counter); services without a fee or a rate are left out."""
+    quotes = []
+    for entry in fee_schedule_list_in_force(on=current_mission().today()):
+        try:
+            quotes.append(fee_quote(service=entry.service))
+        except ApplicationError:
+            continue
+    return quotes
 
 
 def assessment_balance(*, assessment: Assessment) -> Balance:
@@ -81,6 +153,22 @@ def assessment_get_by_token(*, token: str) -> Assessment:
 
 def assessment_list_recent(*, limit: int = 50) -> QuerySet[Assessment]:
     return Assessment.objects.order_by("-created_at", "-id")[:limit]
+
+
+def assessment_search(*, query: str, limit: int = 50) -> QuerySet[Assessment]:
+    """Assessments whose payer's name or reference is exactly `query`. Names are encrypted:
+    they are matched through their blind index (case, spaces and hyphens do not count), never
+    by reading them."""
+    return Assessment.objects.filter(
+        Q(payer_name__iexact=query) | Q(subject_ref__iexact=query)
+    ).order_by("-created_at", "-id")[:limit]
+
+
+def payment_list(*, assessment: Assessment) -> list[Payment]:
+    """An assessment's payments, oldest first, with their receipts."""
+    return list(
+        Payment.objects.filter(assessment=assessment).select_related("receipt").order_by("id")
+    )
 
 
 def payment_list_bank_pending(*, limit: int = 50) -> QuerySet[Payment]:
@@ -126,6 +214,10 @@ def receipt_get_for_payer(*, assessment: Assessment, pk: int) -> Receipt:
     return receipt
 
 
+def credit_note_list(*, receipt: Receipt) -> QuerySet[CreditNote]:
+    return CreditNote.objects.filter(receipt=receipt).order_by("id")
+
+
 def receipt_get(*, pk: int) -> Receipt:
     receipt = Receipt.objects.select_related("payment__assessment").filter(pk=pk).first()
     if receipt is None:
@@ -134,12 +226,18 @@ def receipt_get(*, pk: int) -> Receipt:
 
 
 def approvals_pending() -> dict[str, Any]:
+    """Waivers and credit notes waiting for a second person, newest first: two queries,
+    however many there are."""
     return {
-        "waivers": Waiver.objects.filter(status=ApprovalStatus.REQUESTED).select_related(
-            "line__assessment"
+        "waivers": list(
+            Waiver.objects.filter(status=ApprovalStatus.REQUESTED)
+            .select_related("line__assessment")
+            .order_by("-created_at", "-id")
         ),
-        "credit_notes": CreditNote.objects.filter(status=ApprovalStatus.REQUESTED).select_related(
-            "receipt"
+        "credit_notes": list(
+            CreditNote.objects.filter(status=ApprovalStatus.REQUESTED)
+            .select_related("receipt")
+            .order_by("-created_at", "-id")
         ),
     }
 
@@ -173,6 +271,18 @@ def drawer_expected(*, business_date: dt.date) -> list[tuple[Account, Money]]:
         (accounts[row["account_id"]], Money(row["t"], row["currency"]))
         for row in rows
         if row["t"] or row["today"]
+    ]
+
+
+def drawer_list(*, drawers: list[tuple[Account, Money]]) -> list[dict[str, Any]]:
+    """`drawer_expected`'s drawers with their cashiers, for the day-close page (one query)."""
+    from django.contrib.auth import get_user_model
+
+    ids = [int(account.qualifier) for account, _money in drawers]
+    users = get_user_model().objects.in_bulk(ids)
+    return [
+        {"cashier_id": cashier, "user": users.get(cashier), "expected": expected}
+        for cashier, (_account, expected) in zip(ids, drawers, strict=True)
     ]
 
 
@@ -280,6 +390,11 @@ def report_totals(rows: list[ReportRow], section: str) -> tuple[Money, Money] | 
 
 def remittance_get(*, month: dt.date) -> Remittance | None:
     return Remittance.objects.filter(month=month.replace(day=1)).first()
+
+
+def month_before(month: dt.date) -> dt.date:
+    """The first day of the month before `month`'s."""
+    return (month.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
 
 @dataclasses.dataclass

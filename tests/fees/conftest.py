@@ -56,9 +56,8 @@ def key() -> str:
     return uuid.uuid4().hex
 
 
-def assess(mission: Mission, user, services=("passport_application",), **kwargs) -> Assessment:  # type: ignore[no-untyped-def]
+def assess(user, services=("passport_application",), **kwargs) -> Assessment:  # type: ignore[no-untyped-def]
     return assessment_create(
-        mission=mission,
         subject_type=kwargs.pop("subject_type", "walk_in"),
         subject_ref=kwargs.pop("subject_ref", f"W-{uuid.uuid4().hex[:6]}"),
         payer_name=kwargs.pop("payer_name", "Ayşe Yılmaz"),
@@ -69,7 +68,7 @@ def assess(mission: Mission, user, services=("passport_application",), **kwargs)
     )
 
 
-def pay_cash(mission: Mission, assessment: Assessment, user, amount_minor: int | None = None):  # type: ignore[no-untyped-def]
+def pay_cash(assessment: Assessment, user, amount_minor: int | None = None):  # type: ignore[no-untyped-def]
     from fees.selectors import assessment_balance
 
     amount = (
@@ -78,7 +77,6 @@ def pay_cash(mission: Mission, assessment: Assessment, user, amount_minor: int |
         else assessment_balance(assessment=assessment).outstanding
     )
     return payment_take_cash(
-        mission=mission,
         assessment=assessment,
         amount=amount,
         idempotency_key=key(),
