@@ -12,7 +12,8 @@ from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError, CommonError
+from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
 
 from .error_codes import FeeError
@@ -141,6 +142,16 @@ def assessment_get(*, pk: int) -> Assessment:
     assessment = Assessment.objects.filter(pk=pk).first()
     if assessment is None:
         raise Http404
+    return assessment
+
+
+def assessment_get_for_staff(*, pk: int, acting_user: Any) -> Assessment:
+    """The assessment, for someone who may see this mission's fees: fetched and checked in one
+    call, and "not found" alike for a missing one and for someone with no role here."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.FEES_VIEW)
+    assessment = Assessment.objects.filter(pk=pk).first()
+    if assessment is None:
+        raise ApplicationError(CommonError.NOT_FOUND, _("Not found."))
     return assessment
 
 

@@ -150,7 +150,11 @@ def _assessment_page(
 @login_required
 def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _staff(request)
-    return _assessment_page(request, selectors.assessment_get(pk=pk))
+    try:
+        assessment = selectors.assessment_get_for_staff(pk=pk, acting_user=request.user)
+    except ApplicationError as error:
+        raise Http404 from error
+    return _assessment_page(request, assessment)
 
 
 @login_required
@@ -441,11 +445,12 @@ def report(request: HttpRequest) -> HttpResponseBase:
     _staff(request, Action.REPORT_VIEW)
     mission = _mission(request)
     date_from, date_to = PeriodForm.period(request.GET, today=mission.today())
-    rows = selectors.revenue_report(date_from=date_from, date_to=date_to)
     if request.GET.get("format") == "csv":
         return _csv(
-            f"revenue-{mission.code}-{date_from}-{date_to}.csv", exporters.report_rows_csv(rows)
+            f"revenue-{mission.code}-{date_from}-{date_to}.csv",
+            exporters.report_csv(date_from=date_from, date_to=date_to, acting_user=request.user),
         )
+    rows = selectors.revenue_report(date_from=date_from, date_to=date_to)
     labels: dict[str, Any] = dict(ServiceCode.choices) | dict(PaymentMethod.choices)
     return render(
         request,
@@ -469,14 +474,14 @@ def remittance(request: HttpRequest) -> HttpResponseBase:
     mission = _mission(request)
     today = mission.today()
     month = MonthForm.month_of(request.GET, today=today)
-    statement = selectors.remittance_statement(
-        month=month, currency=mission.currency, base_currency=settings.CONSULATE_BASE_CURRENCY
-    )
     if request.GET.get("format") == "csv":
         return _csv(
             f"remittance-{mission.code}-{month:%Y-%m}.csv",
-            exporters.report_rows_csv(statement.rows),
+            exporters.remittance_csv(month=month, acting_user=request.user),
         )
+    statement = selectors.remittance_statement(
+        month=month, currency=mission.currency, base_currency=settings.CONSULATE_BASE_CURRENCY
+    )
     status = 200
     if request.method == "POST":
         try:
