@@ -200,7 +200,7 @@ def assessment_search(*, query: str, limit: int = 50) -> QuerySet[Assessment]:
     they are matched through their blind index (case, spaces and hyphens do not count), never
     by reading them."""
     return Assessment.objects.filter(
-        Q(payer_name__iexact=query) | Q(subject_ref__iexact=query)
+        Q(payer_name_index__matches=query) | Q(subject_ref__iexact=query)
     ).order_by("-created_at", "-id")[:limit]
 
 
@@ -356,9 +356,12 @@ def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
         row[1] += amt
         row[3] += bamt
 
-    for line in FeeLine.objects.filter(
-        assessment__assessed_on__range=(date_from, date_to)
-    ).select_related("assessment"):
+    # Amounts only: the payers' names stay encrypted (deferred, never decrypted here).
+    for line in (
+        FeeLine.objects.filter(assessment__assessed_on__range=(date_from, date_to))
+        .select_related("assessment")
+        .defer("assessment__payer_name")
+    ):
         add(
             line.assessment.assessed_on,
             "assessed",
@@ -368,9 +371,14 @@ def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
             line.base_currency,
             line.base_amount_minor,
         )
-    for waiver in Waiver.objects.filter(
-        status=ApprovalStatus.APPROVED, line__assessment__assessed_on__range=(date_from, date_to)
-    ).select_related("line__assessment"):
+    for waiver in (
+        Waiver.objects.filter(
+            status=ApprovalStatus.APPROVED,
+            line__assessment__assessed_on__range=(date_from, date_to),
+        )
+        .select_related("line__assessment")
+        .defer("line__assessment__payer_name")
+    ):
         line = waiver.line
         base = (
             Money(line.base_amount_minor, line.base_currency)
@@ -386,7 +394,9 @@ def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
             line.base_currency,
             -base,
         )
-    for receipt in Receipt.objects.filter(business_date__range=(date_from, date_to)):
+    for receipt in Receipt.objects.filter(business_date__range=(date_from, date_to)).defer(
+        "payer_name"
+    ):
         add(
             receipt.business_date,
             "collected",
@@ -396,9 +406,13 @@ def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
             receipt.base_currency,
             receipt.base_amount_minor,
         )
-    for note in CreditNote.objects.filter(
-        status=ApprovalStatus.APPROVED, business_date__range=(date_from, date_to)
-    ).select_related("receipt"):
+    for note in (
+        CreditNote.objects.filter(
+            status=ApprovalStatus.APPROVED, business_date__range=(date_from, date_to)
+        )
+        .select_related("receipt")
+        .defer("receipt__payer_name")
+    ):
         add(
             note.business_date or note.receipt.business_date,
             "collected",

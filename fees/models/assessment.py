@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel.crypto.fields import BlindIndexField, EncryptedTextField
 from consulate.kernel.history import history_records
 from consulate.kernel.models import TimeStampedModel
 from consulate.kernel.workflows import Workflow
@@ -51,7 +52,10 @@ class Assessment(Workflow, TimeStampedModel):
 
     subject_type = models.CharField(_("for"), max_length=20, choices=SubjectType.choices)
     subject_ref = models.CharField(_("reference"), max_length=64)
-    payer_name = models.CharField(_("payer"), max_length=200)
+    # The payer is a person: the name is encrypted with the mission's data key (here and in
+    # the history), and found again only by exact match through its blind index.
+    payer_name = EncryptedTextField(_("payer"))
+    payer_name_index = BlindIndexField(source="payer_name")
     payer_language = models.CharField(_("payer's language"), max_length=10, default="en")
     currency = models.CharField(_("currency"), max_length=3)
     assessed_on = models.DateField(_("assessed on"))

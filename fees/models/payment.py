@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel.crypto.fields import EncryptedTextField
 from consulate.kernel.history import history_records
 from consulate.kernel.models import TimeStampedModel
 from consulate.kernel.workflows import Workflow
@@ -137,7 +138,8 @@ class NumberCounter(models.Model):
 
 
 class Receipt(LocalAndBaseAmounts, models.Model):
-    """Proof of one payment. Never edited, never deleted (triggers refuse both)."""
+    """Proof of one payment. Never edited, never deleted (triggers refuse both); the one change
+    it takes is its payer's name re-encrypted under a newer data key (migration 0007)."""
 
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
     prefix = models.CharField(max_length=10)
@@ -146,7 +148,7 @@ class Receipt(LocalAndBaseAmounts, models.Model):
     number = models.CharField(max_length=32, unique=True, blank=True)  # set by the database
     issued_at = models.DateTimeField()
     business_date = models.DateField()
-    payer_name = models.CharField(max_length=200)
+    payer_name = EncryptedTextField(_("payer"))  # as on the assessment: never in clear
     payer_language = models.CharField(max_length=10)
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
