@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import datetime as dt
 from collections import defaultdict
@@ -447,8 +448,9 @@ def remittance_get(*, month: dt.date) -> Remittance | None:
 
 
 def month_before(month: dt.date) -> dt.date:
-    """The first day of the month before `month`'s."""
-    return (month.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    """The first day of the month before `month`'s (January of year 1 has none: itself)."""
+    first = month.replace(day=1)
+    return first if first == dt.date.min else (first - dt.timedelta(days=1)).replace(day=1)
 
 
 @dataclasses.dataclass
@@ -465,7 +467,7 @@ def remittance_statement(
     """What the mission owes HQ for a month: money collected less refunds, in local currency
     and in base currency at the rates used on each receipt and credit note."""
     first = month.replace(day=1)
-    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     rows = [r for r in revenue_report(date_from=first, date_to=last) if r.section == "collected"]
     local = sum((r.amount_minor for r in rows), 0)
     base = sum((r.base_amount_minor for r in rows), 0)

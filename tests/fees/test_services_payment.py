@@ -235,3 +235,23 @@ def test_a_bank_transfer_is_matched_by_its_reference(in_mission_a, cashier_a):
     assert paid.status == "succeeded"
     assert paid.receipt.number
     assert account_balances()[("bank", "EUR")] == 9500
+
+
+@pytest.mark.parametrize("idempotency_key", ["", "k" * 101])
+def test_a_payment_without_a_usable_idempotency_key_has_its_own_code(
+    in_mission_a, cashier_a, idempotency_key
+):
+    # given an open assessment
+    assessment = assess(cashier_a)
+    # when cash is taken with no key, or one too long to store
+    with pytest.raises(ApplicationError) as refused:
+        payment_take_cash(
+            assessment=assessment,
+            amount=Money(1000, "EUR"),
+            idempotency_key=idempotency_key,
+            acting_user=cashier_a,
+        )
+    # then it says so (not "invalid amount"), and nothing is charged
+    assert refused.value.code == FeeError.IDEMPOTENCY_KEY_REQUIRED
+    assert refused.value.code.value == "fees.idempotency_key_required"
+    assert not Payment.objects.exists()
