@@ -61,6 +61,12 @@ class ReferenceDataAdmin(SimpleHistoryAdmin):
         return False  # reference data is versioned or retired, never deleted
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # History's "revert" posts here too, with only a view permission checked before.
+        allowed = (
+            self.has_change_permission(request, obj) if change else self.has_add_permission(request)
+        )
+        if not allowed:
+            raise PermissionDenied
         # The forms check what the services check, so a refusal here is a permission one.
         try:
             saved = self.save_through_service(request, obj, change)

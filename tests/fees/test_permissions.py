@@ -192,3 +192,29 @@ def test_in_the_admin_the_analyst_reads_reference_data_and_writes_none(client_hq
         403,
         404,
     )
+
+
+def test_reverting_reference_data_from_its_history_goes_through_the_table(client_hq):
+    # given a rate with a history, an HQ analyst and an HQ admin in the admin
+    rate = ExchangeRate.objects.get(currency="JPY")
+    version = rate.history.first()
+    url = f"/admin/fees_reference/exchangerate/{rate.pk}/history/{version.history_id}/"
+    data = {"rate": "1", "source": "revert"}
+    # when the analyst posts the history form (which only asks for a view permission)
+    login(client_hq, UserFactory(hq_role=HqRole.ANALYST, is_staff=True))
+    # then it is refused and nothing changes
+    assert client_hq.post(url, data).status_code == 403
+    rate.refresh_from_db()
+    assert str(rate.rate) == "172.3500000000"
+    # and a fee schedule version is never rewritten, even by an HQ admin
+    entry = FeeScheduleEntry.objects.get(service="visa", nationality="", visa_category="")
+    client_hq.logout()
+    login(client_hq, UserFactory(hq_role=HqRole.ADMIN, is_staff=True))
+    entry_url = (
+        f"/admin/fees_reference/feescheduleentry/{entry.pk}/history/"
+        f"{entry.history.first().history_id}/"
+    )
+    response = client_hq.post(entry_url, {"service": "visa", "amount_minor": "1"})
+    assert response.status_code in (302, 403)  # read-only fields: nothing to save, or refused
+    entry.refresh_from_db()
+    assert entry.amount_minor == 8000
