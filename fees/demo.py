@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.tenancy import use_public_schema
 
 from .money import Money
@@ -17,7 +18,13 @@ from .reference.models import (
     RoundingRule,
     base_currency,
 )
-from .reference.services import exchange_rate_record, fee_schedule_entry_publish, rounding_rule_set
+from .reference.services import (
+    ExemptionCategoryInput,
+    exchange_rate_record,
+    exemption_category_set,
+    fee_schedule_entry_publish,
+    rounding_rule_set,
+)
 
 VALID_FROM = dt.date(2026, 1, 1)
 # base-currency amounts as decimal strings (converted exactly to minor units)
@@ -57,8 +64,9 @@ EXEMPTIONS = [
 ]
 
 
-def seed_reference(*, acting_user: Any = None) -> dict[str, int]:
-    """Create what is missing; never change what is there. Returns counts created."""
+def seed_reference(*, acting_user: Any = SYSTEM) -> dict[str, int]:
+    """Create what is missing; never change what is there. Returns counts created. Runs in the
+    public schema, as SYSTEM unless told otherwise, through the reference services."""
     use_public_schema()
     base = base_currency()
     created = {"fees": 0, "rates": 0, "rounding": 0, "exemptions": 0}
@@ -92,17 +100,19 @@ def seed_reference(*, acting_user: Any = None) -> dict[str, int]:
             )
             created["rounding"] += 1
     for code, name, rule, age, nationalities, percent in EXEMPTIONS:
-        _obj, new = ExemptionCategory.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "rule": rule,
-                "age_under": age,
-                "nationalities": nationalities,
-                "percent_waived": percent,
-            },
-        )
-        created["exemptions"] += new
+        if not ExemptionCategory.objects.filter(code=code).exists():
+            exemption_category_set(
+                category=ExemptionCategoryInput(
+                    code=code,
+                    name=name,
+                    rule=rule,
+                    age_under=age,
+                    nationalities=nationalities,
+                    percent_waived=percent,
+                ),
+                acting_user=acting_user,
+            )
+            created["exemptions"] += 1
     return created
 
 

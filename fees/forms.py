@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -10,6 +11,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from .models import Account
 from .money import Money, MoneyError, minor_units
 from .reference.models import OPTION_CODES, ServiceCode
 
@@ -42,8 +44,18 @@ class CounterForm(forms.Form):
         help_text=_("Case or booking number, if there is one."),
     )
 
+    def services(self) -> list[str]:
+        """The service and the options ticked, in the order the fee lines are written."""
+        data = self.cleaned_data
+        return [data["service"]] + [c for c in OPTION_FIELDS if data[c]]
+
+
+OPTION_FIELDS = ("express", "courier")
+
 
 class WaiverForm(forms.Form):
+    """Asking for a waiver of one fee line; the categories offered are HQ's active ones."""
+
     line = forms.IntegerField(widget=forms.HiddenInput)
     category = forms.ChoiceField(label=_("Exemption category"))
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
@@ -53,6 +65,13 @@ class WaiverForm(forms.Form):
     applicant_nationality = forms.CharField(
         label=_("Applicant's nationality"), required=False, max_length=2
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from .reference.selectors import exemption_category_list_active
+
+        super().__init__(*args, **kwargs)
+        category: forms.ChoiceField = self.fields["category"]  # type: ignore[assignment]
+        category.choices = [(c.code, c.name) for c in exemption_category_list_active()]
 
 
 _MAJOR_UNITS = re.compile(r"\d+(?:[.,]\d+)?")
@@ -111,3 +130,93 @@ class BankTransferForm(forms.Form):
         if amount.amount_minor <= 0:
             raise forms.ValidationError(_("Enter an amount above zero."))
         return amount
+
+
+class AmountForm(forms.Form):
+    """An amount typed in major units of `currency` (cash, a transfer to expect, a refund), with
+    the idempotency key of the page that sent it. The service judges the amount; the form only
+    parses it exactly."""
+
+    amount = forms.CharField(max_length=30)
+    idempotency_key = forms.CharField(required=False)
+    reason = forms.CharField(required=False)
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean_amount(self) -> Money:
+        return parse_amount(self.cleaned_data["amount"], self.currency)
+
+
+class DayCloseForm(forms.Form):
+    """The cash counted in each drawer that holds money on the day, and a reason where it
+    differs: `counted_<cashier id>` and `reason_<cashier id>`, as the day-close page names them.
+    `cleaned_data["counted"]` maps cashier ids to Money, `cleaned_data["reasons"]` to text."""
+
+    def __init__(self, *args: Any, drawers: list[tuple[Account, Money]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.drawers = [(int(account.qualifier), expected) for account, expected in drawers]
+        for cashier, _expected in self.drawers:
+            self.fields[f"counted_{cashier}"] = forms.CharField(max_length=30)
+            self.fields[f"reason_{cashier}"] = forms.CharField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        counted: dict[int, Money] = {}
+        reasons: dict[int, str] = {}
+        for cashier, expected in self.drawers:
+            text = data.get(f"counted_{cashier}")
+            if text is None:
+                continue  # the field's own error says it is required
+            try:
+                counted[cashier] = parse_amount(text, expected.currency)
+            except forms.ValidationError as error:
+                self.add_error(f"counted_{cashier}", error)
+            reasons[cashier] = data.get(f"reason_{cashier}", "")
+        data["counted"] = counted
+        data["reasons"] = reasons
+        return data
+
+
+class DayForm(forms.Form):
+    """`?date=YYYY-MM-DD`; anything else means `default` (today)."""
+
+    date = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+    @classmethod
+    def day(cls, data: Any, *, default: dt.date) -> dt.date:
+        form = cls(data)
+        form.is_valid()  # a bad value is dropped from cleaned_data: the default applies
+        return form.cleaned_data.get("date") or default
+
+
+class PeriodForm(forms.Form):
+    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` of a report; a missing or bad bound takes its default
+    (the first of this month, today)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("from", "to"):  # the query's names, which are Python keywords
+            self.fields[name] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+    @classmethod
+    def period(cls, data: Any, *, today: dt.date) -> tuple[dt.date, dt.date]:
+        form = cls(data)
+        form.is_valid()
+        return (
+            form.cleaned_data.get("from") or today.replace(day=1),
+            form.cleaned_data.get("to") or today,
+        )
+
+
+class MonthForm(forms.Form):
+    """`?month=YYYY-MM`; anything else means this month. Answers the month's first day."""
+
+    month = forms.DateField(required=False, input_formats=["%Y-%m"])
+
+    @classmethod
+    def month_of(cls, data: Any, *, today: dt.date) -> dt.date:
+        form = cls(data)
+        form.is_valid()
+        return (form.cleaned_data.get("month") or today).replace(day=1)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel.errors import ApplicationError, CommonError
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
+
+from .error_codes import FeeError
 from .models import (
     Account,
     AccountKind,
@@ -27,7 +35,20 @@ from .models import (
     Remittance,
     Waiver,
 )
-from .money import LocalAndBaseAmounts, Money
+from .money import LocalAndBaseAmounts, Money, convert
+from .reference.models import (
+    ExchangeRate,
+    FeeScheduleEntry,
+    RoundingRule,
+    ServiceCode,
+    base_currency,
+)
+from .reference.selectors import (
+    exchange_rate_in_force,
+    fee_schedule_entry_in_force,
+    fee_schedule_list_in_force,
+    rounding_rule_for,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +62,88 @@ class Balance:
     def outstanding(self) -> Money:
         left = self.due - self.paid - self.reserved
         return left if left.amount_minor > 0 else Money.zero(left.currency)
+
+
+def _fee_line(
+    *,
+    entry: FeeScheduleEntry,
+    currency: str,
+    today: dt.date,
+    rate: ExchangeRate | None,
+    rule: RoundingRule | None,
+) -> FeeLine:
+    """The schedule entry's fee in `currency` at `rate`, rounded by `rule` (unsaved)."""
+    base = Money(entry.amount_minor, entry.currency)
+    if currency == base.currency:
+        rate_value, rate_date, local = Decimal(1), today, base
+    else:
+        if rate is None:
+            raise ApplicationError(
+                FeeError.NO_RATE,
+                _("HQ has set no exchange rate for %(currency)s yet.") % {"currency": currency},
+            )
+        rate_value, rate_date = rate.rate, rate.effective_date
+        local = convert(
+            base,
+            to_currency=currency,
+            rate=rate.rate,
+            increment_minor=rule.increment_minor if rule else 1,
+            mode=rule.mode if rule else "half_up",
+        )
+    return FeeLine(
+        service=entry.service,
+        schedule_entry_id=entry.pk,
+        base_amount_minor=base.amount_minor,
+        base_currency=base.currency,
+        rate=rate_value,
+        rate_date=rate_date,
+        amount_minor=local.amount_minor,
+        currency=local.currency,
+    )
+
+
+def _rate_and_rule(
+    currency: str, today: dt.date
+) -> tuple[ExchangeRate | None, RoundingRule | None]:
+    if currency == base_currency():
+        return None, None
+    return exchange_rate_in_force(currency=currency, on=today), rounding_rule_for(currency=currency)
+
+
+def fee_quote(*, service: str, visa_category: str = "", nationality: str = "") -> FeeLine:
+    """An unsaved fee line for `service` today at this mission: schedule fee → local currency at
+    today's rate, rounded by the currency's rule. Raises when the schedule or the rate is
+    missing. A read: it writes nothing and anyone who may see fees may ask."""
+    mission = current_mission()
+    today = mission.today()
+    entry = fee_schedule_entry_in_force(
+        service=service, on=today, visa_category=visa_category, nationality=nationality
+    )
+    if entry is None:
+        raise ApplicationError(
+            FeeError.NO_FEE,
+            _("There is no fee in force for %(service)s.")
+            % {"service": ServiceCode(service).label if service in ServiceCode else service},
+        )
+    rate, rule = _rate_and_rule(mission.currency, today)
+    return _fee_line(entry=entry, currency=mission.currency, today=today, rate=rate, rule=rule)
+
+
+def fee_quote_list_today() -> list[FeeLine]:
+    """Today's general fee of every service the schedule has, in the mission's currency (for
+    the counter): three queries whatever the number of services; none without a rate."""
+    mission = current_mission()
+    today = mission.today()
+    rate, rule = _rate_and_rule(mission.currency, today)
+    quotes = []
+    for entry in fee_schedule_list_in_force(on=today):
+        try:
+            quotes.append(
+                _fee_line(entry=entry, currency=mission.currency, today=today, rate=rate, rule=rule)
+            )
+        except ApplicationError:
+            continue
+    return quotes
 
 
 def assessment_balance(*, assessment: Assessment) -> Balance:
@@ -72,6 +175,16 @@ def assessment_get(*, pk: int) -> Assessment:
     return assessment
 
 
+def assessment_get_for_staff(*, pk: int, acting_user: Any) -> Assessment:
+    """The assessment, for someone who may see this mission's fees: fetched and checked in one
+    call, and "not found" alike for a missing one and for someone with no role here."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.FEES_VIEW)
+    assessment = Assessment.objects.filter(pk=pk).first()
+    if assessment is None:
+        raise ApplicationError(CommonError.NOT_FOUND, _("Not found."))
+    return assessment
+
+
 def assessment_get_by_token(*, token: str) -> Assessment:
     assessment = Assessment.objects.filter(pay_token=token).first() if token else None
     if assessment is None:
@@ -81,6 +194,22 @@ def assessment_get_by_token(*, token: str) -> Assessment:
 
 def assessment_list_recent(*, limit: int = 50) -> QuerySet[Assessment]:
     return Assessment.objects.order_by("-created_at", "-id")[:limit]
+
+
+def assessment_search(*, query: str, limit: int = 50) -> QuerySet[Assessment]:
+    """Assessments whose payer's name or reference is exactly `query`. Names are encrypted:
+    they are matched through their blind index (case, spaces and hyphens do not count), never
+    by reading them."""
+    return Assessment.objects.filter(
+        Q(payer_name_index__matches=query) | Q(subject_ref__iexact=query)
+    ).order_by("-created_at", "-id")[:limit]
+
+
+def payment_list(*, assessment: Assessment) -> list[Payment]:
+    """An assessment's payments, oldest first, with their receipts."""
+    return list(
+        Payment.objects.filter(assessment=assessment).select_related("receipt").order_by("id")
+    )
 
 
 def payment_list_bank_pending(*, limit: int = 50) -> QuerySet[Payment]:
@@ -126,6 +255,10 @@ def receipt_get_for_payer(*, assessment: Assessment, pk: int) -> Receipt:
     return receipt
 
 
+def credit_note_list(*, receipt: Receipt) -> QuerySet[CreditNote]:
+    return CreditNote.objects.filter(receipt=receipt).order_by("id")
+
+
 def receipt_get(*, pk: int) -> Receipt:
     receipt = Receipt.objects.select_related("payment__assessment").filter(pk=pk).first()
     if receipt is None:
@@ -134,12 +267,18 @@ def receipt_get(*, pk: int) -> Receipt:
 
 
 def approvals_pending() -> dict[str, Any]:
+    """Waivers and credit notes waiting for a second person, newest first: two queries,
+    however many there are."""
     return {
-        "waivers": Waiver.objects.filter(status=ApprovalStatus.REQUESTED).select_related(
-            "line__assessment"
+        "waivers": list(
+            Waiver.objects.filter(status=ApprovalStatus.REQUESTED)
+            .select_related("line__assessment")
+            .order_by("-created_at", "-id")
         ),
-        "credit_notes": CreditNote.objects.filter(status=ApprovalStatus.REQUESTED).select_related(
-            "receipt"
+        "credit_notes": list(
+            CreditNote.objects.filter(status=ApprovalStatus.REQUESTED)
+            .select_related("receipt")
+            .order_by("-created_at", "-id")
         ),
     }
 
@@ -176,6 +315,18 @@ def drawer_expected(*, business_date: dt.date) -> list[tuple[Account, Money]]:
     ]
 
 
+def drawer_list(*, drawers: list[tuple[Account, Money]]) -> list[dict[str, Any]]:
+    """`drawer_expected`'s drawers with their cashiers, for the day-close page (one query)."""
+    from django.contrib.auth import get_user_model
+
+    ids = [int(account.qualifier) for account, _money in drawers]
+    users = get_user_model().objects.in_bulk(ids)
+    return [
+        {"cashier_id": cashier, "user": users.get(cashier), "expected": expected}
+        for cashier, (_account, expected) in zip(ids, drawers, strict=True)
+    ]
+
+
 def drawer_counts(*, business_date: dt.date) -> QuerySet[DrawerCount]:
     return DrawerCount.objects.filter(day__business_date=business_date).order_by("cashier_email")
 
@@ -206,9 +357,12 @@ def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
         row[1] += amt
         row[3] += bamt
 
-    for line in FeeLine.objects.filter(
-        assessment__assessed_on__range=(date_from, date_to)
-    ).select_related("assessment"):
+    # Amounts only: the payers' names stay encrypted (deferred, never decrypted here).
+    for line in (
+        FeeLine.objects.filter(assessment__assessed_on__range=(date_from, date_to))
+        .select_related("assessment")
+        .defer("assessment__payer_name")
+    ):
         add(
             line.assessment.assessed_on,
             "assessed",
@@ -218,9 +372,14 @@ def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
             line.base_currency,
             line.base_amount_minor,
         )
-    for waiver in Waiver.objects.filter(
-        status=ApprovalStatus.APPROVED, line__assessment__assessed_on__range=(date_from, date_to)
-    ).select_related("line__assessment"):
+    for waiver in (
+        Waiver.objects.filter(
+            status=ApprovalStatus.APPROVED,
+            line__assessment__assessed_on__range=(date_from, date_to),
+        )
+        .select_related("line__assessment")
+        .defer("line__assessment__payer_name")
+    ):
         line = waiver.line
         base = (
             Money(line.base_amount_minor, line.base_currency)
@@ -236,7 +395,9 @@ def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
             line.base_currency,
             -base,
         )
-    for receipt in Receipt.objects.filter(business_date__range=(date_from, date_to)):
+    for receipt in Receipt.objects.filter(business_date__range=(date_from, date_to)).defer(
+        "payer_name"
+    ):
         add(
             receipt.business_date,
             "collected",
@@ -246,9 +407,13 @@ def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
             receipt.base_currency,
             receipt.base_amount_minor,
         )
-    for note in CreditNote.objects.filter(
-        status=ApprovalStatus.APPROVED, business_date__range=(date_from, date_to)
-    ).select_related("receipt"):
+    for note in (
+        CreditNote.objects.filter(
+            status=ApprovalStatus.APPROVED, business_date__range=(date_from, date_to)
+        )
+        .select_related("receipt")
+        .defer("receipt__payer_name")
+    ):
         add(
             note.business_date or note.receipt.business_date,
             "collected",
@@ -282,6 +447,12 @@ def remittance_get(*, month: dt.date) -> Remittance | None:
     return Remittance.objects.filter(month=month.replace(day=1)).first()
 
 
+def month_before(month: dt.date) -> dt.date:
+    """The first day of the month before `month`'s (January of year 1 has none: itself)."""
+    first = month.replace(day=1)
+    return first if first == dt.date.min else (first - dt.timedelta(days=1)).replace(day=1)
+
+
 @dataclasses.dataclass
 class RemittanceStatement:
     month: dt.date
@@ -296,7 +467,7 @@ def remittance_statement(
     """What the mission owes HQ for a month: money collected less refunds, in local currency
     and in base currency at the rates used on each receipt and credit note."""
     first = month.replace(day=1)
-    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     rows = [r for r in revenue_report(date_from=first, date_to=last) if r.section == "collected"]
     local = sum((r.amount_minor for r in rows), 0)
     base = sum((r.base_amount_minor for r in rows), 0)

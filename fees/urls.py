@@ -1,6 +1,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from . import views
+from .providers import test_provider
 
 app_name = "fees"
 
@@ -28,5 +29,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("fees/webhooks/<slug:provider>/", views.webhook, name="webhook"),
     path("pay/<str:token>/", views.pay, name="pay"),
     path("pay/<str:token>/receipts/<int:pk>.pdf", views.pay_receipt, name="pay_receipt"),
-    path("test-provider/checkout/", views.test_provider_checkout, name="test_provider"),
 ]
+
+if test_provider.pages_enabled():
+    from .providers import test_provider_pages
+
+    urlpatterns += [
+        path("test-provider/checkout/", test_provider_pages.checkout, name="test_provider"),
+    ]

@@ -1,11 +1,16 @@
-"""Pages of the fees app on a mission host. Thin: parse input, call a service or selector,
-show the message of an ApplicationError."""
+"""Pages of the fees app on a mission host. Thin: a form parses the input, a service decides
+and writes, a selector reads; the page shows the message of an ApplicationError and answers
+with its `http_status`.
+
+Who sees a page is the permission table's answer (`staff_access`: 404 unless the person may);
+what a page offers (buttons, forms) follows the same table in the templates (`permissions`);
+the services check the table again whatever the page did.
+"""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import uuid
+from typing import Any
 
 from django import forms as django_forms
 from django.conf import settings
@@ -22,20 +27,22 @@ from consulate.kernel.errors import ApplicationError
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
-from . import selectors
-from .forms import BankTransferForm, CounterForm, WaiverForm, parse_amount
-from .models import PaymentMethod, PaymentStatus, Receipt
-from .money import Money
+from . import exporters, selectors, services
+from .forms import (
+    AmountForm,
+    BankTransferForm,
+    CounterForm,
+    DayCloseForm,
+    DayForm,
+    MonthForm,
+    PeriodForm,
+    WaiverForm,
+)
+from .models import Assessment, PaymentMethod, PaymentStatus, Receipt
 from .pdf import receipt_pdf
-from .providers.test_provider import TestProvider, event_body, sign
 from .reference.models import ServiceCode
-from .reference.selectors import exemption_category_list_active, fee_schedule_list_in_force
-from .services import assessment as assessment_services
-from .services import day_close as day_close_services
-from .services import payment as payment_services
-from .services import refund as refund_services
-from .services import remittance as remittance_services
-from .services.common import mission_today
+
+BAD_INPUT = 400
 
 
 def _mission(request: HttpRequest) -> Mission:
@@ -46,69 +53,87 @@ def _staff(request: HttpRequest, action: Action = Action.FEES_VIEW) -> frozenset
     return staff_access(user=request.user, mission=_mission(request), action=action)
 
 
-def _fail(request: HttpRequest, error: ApplicationError | django_forms.ValidationError) -> None:
-    message = error.message if isinstance(error, ApplicationError) else error.messages[0]
-    messages.error(request, str(message))
+def _refused(request: HttpRequest, error: ApplicationError | django_forms.ValidationError) -> int:
+    """Show why, and answer with the status the error maps to (400 for unparsable input)."""
+    if isinstance(error, ApplicationError):
+        messages.error(request, str(error.message))
+        return error.http_status
+    messages.error(request, str(error.messages[0]))
+    return BAD_INPUT
+
+
+def _form_refused(request: HttpRequest, form: django_forms.Form) -> int:
+    first = next(iter(form.errors.values()))
+    messages.error(request, str(first[0]))
+    return BAD_INPUT
+
+
+def _csv(filename: str, content: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- the counter and an assessment -------------------------------------------------------------
 
 
 @login_required
 def counter(request: HttpRequest) -> HttpResponse:
-    """Assess a walk-in: service, options, payer's name and receipt language."""
+    """Assess a walk-in: service, options, payer's name and receipt language. Exact search of
+    the mission's assessments by payer's name or reference (`?q=`)."""
     _staff(request)
-    mission = _mission(request)
+    if request.method == "POST":
+        _staff(request, Action.ASSESSMENT_CHANGE)
     form = CounterForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        services = [data["service"]] + [c for c in ("express", "courier") if data[c]]
         try:
-            assessment = assessment_services.assessment_create(
-                mission=mission,
+            assessment = services.assessment_create(
                 subject_type="walk_in",
                 subject_ref=data["reference"] or f"W-{uuid.uuid4().hex[:8].upper()}",
                 payer_name=data["payer_name"],
                 payer_language=data["payer_language"],
-                services=services,
+                services=form.services(),
                 acting_user=request.user,
             )
         except ApplicationError as error:
-            _fail(request, error)
+            status = _refused(request, error)
         else:
             return redirect("fees:assessment", pk=assessment.pk)
-    quotes = []
-    for entry in fee_schedule_list_in_force(on=mission_today(mission)):
-        try:
-            quotes.append(assessment_services.fee_quote(mission=mission, service=entry.service))
-        except ApplicationError:
-            continue
+    query = request.GET.get("q", "").strip()
     return render(
         request,
         "fees/counter.html",
-        {"form": form, "quotes": quotes, "recent": selectors.assessment_list_recent(limit=15)},
+        {
+            "form": form,
+            "quotes": selectors.fee_quote_list_today(),
+            "query": query,
+            "recent": (
+                selectors.assessment_search(query=query)
+                if query
+                else selectors.assessment_list_recent(limit=15)
+            ),
+        },
+        status=status,
     )
 
 
-@login_required
-def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    allowed = _staff(request)
-    assessment = selectors.assessment_get(pk=pk)
+def _assessment_page(
+    request: HttpRequest, assessment: Assessment, status: int = 200
+) -> HttpResponse:
     balance = selectors.assessment_balance(assessment=assessment)
-    lines = selectors.fee_line_list(assessment=assessment)
-    waiver_form = WaiverForm()
-    category_field: django_forms.ChoiceField = waiver_form.fields["category"]  # type: ignore[assignment]
-    category_field.choices = [(c.code, c.name) for c in exemption_category_list_active()]
-    payments = list(assessment.payments.select_related("receipt").order_by("id"))
+    payments = selectors.payment_list(assessment=assessment)
     return render(
         request,
         "fees/assessment_detail.html",
         {
             "assessment": assessment,
             "balance": balance,
-            "lines": lines,
+            "lines": selectors.fee_line_list(assessment=assessment),
             "payments": payments,
-            "waiver_form": waiver_form,
+            "waiver_form": WaiverForm(),
             "idempotency_key": uuid.uuid4().hex,
-            "is_cashier": Action.CASH_TAKE in allowed,
-            "can_expect_transfer": Action.BANK_TRANSFER_CHANGE in allowed,
             "transfers_expected": [
                 p
                 for p in payments
@@ -118,32 +143,45 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 reverse("fees:pay", kwargs={"token": assessment.pay_token})
             ),
         },
+        status=status,
     )
+
+
+@login_required
+def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _staff(request)
+    try:
+        assessment = selectors.assessment_get_for_staff(pk=pk, acting_user=request.user)
+    except ApplicationError as error:
+        raise Http404 from error
+    return _assessment_page(request, assessment)
 
 
 @login_required
 @require_POST
 def assessment_cash(request: HttpRequest, pk: int) -> HttpResponse:
-    _staff(request)
+    _staff(request, Action.CASH_TAKE)
     assessment = selectors.assessment_get(pk=pk)
+    form = AmountForm(request.POST, currency=assessment.currency)
     try:
-        amount = parse_amount(request.POST.get("amount", ""), assessment.currency)
-        payment = payment_services.payment_take_cash(
-            mission=_mission(request),
+        if not form.is_valid():
+            raise django_forms.ValidationError(next(iter(form.errors.values()))[0])
+        payment = services.payment_take_cash(
             assessment=assessment,
-            amount=amount,
-            idempotency_key=request.POST.get("idempotency_key", ""),
+            amount=form.cleaned_data["amount"],
+            idempotency_key=form.cleaned_data["idempotency_key"],
             acting_user=request.user,
         )
     except (ApplicationError, django_forms.ValidationError) as error:
-        _fail(request, error)
-    else:
-        receipt = getattr(payment, "receipt", None)
-        messages.success(
-            request,
-            _("Received %(amount)s. Receipt %(number)s.")
-            % {"amount": payment.amount.format(request.LANGUAGE_CODE), "number": receipt},
-        )
+        return _assessment_page(request, assessment, status=_refused(request, error))
+    messages.success(
+        request,
+        _("Received %(amount)s. Receipt %(number)s.")
+        % {
+            "amount": payment.amount.format(request.LANGUAGE_CODE),
+            "number": getattr(payment, "receipt", None),
+        },
+    )
     return redirect("fees:assessment", pk=pk)
 
 
@@ -153,104 +191,131 @@ def assessment_bank_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue the reference the payer quotes with their transfer; the assessment page shows it."""
     _staff(request, Action.BANK_TRANSFER_CHANGE)
     assessment = selectors.assessment_get(pk=pk)
+    form = AmountForm(request.POST, currency=assessment.currency)
     try:
-        payment = payment_services.payment_bank_expect(
-            mission=_mission(request),
+        if not form.is_valid():
+            raise django_forms.ValidationError(next(iter(form.errors.values()))[0])
+        payment = services.payment_bank_expect(
             assessment=assessment,
-            amount=parse_amount(request.POST.get("amount", ""), assessment.currency),
-            idempotency_key=request.POST.get("idempotency_key", ""),
+            amount=form.cleaned_data["amount"],
+            idempotency_key=form.cleaned_data["idempotency_key"],
             acting_user=request.user,
         )
     except (ApplicationError, django_forms.ValidationError) as error:
-        _fail(request, error)
-    else:
-        messages.success(
-            request,
-            _("Transfer reference %(reference)s issued for %(amount)s.")
-            % {
-                "reference": payment.bank_reference,
-                "amount": payment.amount.format(request.LANGUAGE_CODE),
-            },
-        )
+        return _assessment_page(request, assessment, status=_refused(request, error))
+    messages.success(
+        request,
+        _("Transfer reference %(reference)s issued for %(amount)s.")
+        % {
+            "reference": payment.bank_reference,
+            "amount": payment.amount.format(request.LANGUAGE_CODE),
+        },
+    )
     return redirect("fees:assessment", pk=pk)
 
 
 @login_required
 @require_POST
 def assessment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    _staff(request)
+    _staff(request, Action.ASSESSMENT_CHANGE)
+    assessment = selectors.assessment_get(pk=pk)
     try:
-        assessment_services.assessment_cancel(
-            assessment=selectors.assessment_get(pk=pk),
-            acting_user=request.user,
-            mission=_mission(request),
-        )
+        services.assessment_cancel(assessment=assessment, acting_user=request.user)
     except ApplicationError as error:
-        _fail(request, error)
+        return _assessment_page(request, assessment, status=_refused(request, error))
     return redirect("fees:assessment", pk=pk)
 
 
 @login_required
 @require_POST
 def waiver_request(request: HttpRequest, pk: int) -> HttpResponse:
-    _staff(request)
+    _staff(request, Action.ASSESSMENT_CHANGE)
     assessment = selectors.assessment_get(pk=pk)
-    line_pk = request.POST.get("line", "")
-    line = selectors.fee_line_get(
-        assessment=assessment, pk=int(line_pk) if line_pk.isdigit() else 0
-    )
-    age = request.POST.get("applicant_age", "").strip()
+    form = WaiverForm(request.POST)
+    if not form.is_valid():
+        return _assessment_page(request, assessment, status=_form_refused(request, form))
+    data = form.cleaned_data
     try:
-        assessment_services.waiver_request(
-            line=line,
-            category_code=request.POST.get("category", ""),
-            reason=request.POST.get("reason", ""),
-            applicant_age=int(age) if age.isdigit() else None,
-            applicant_nationality=request.POST.get("applicant_nationality", ""),
+        services.waiver_request(
+            line=selectors.fee_line_get(assessment=assessment, pk=data["line"]),
+            category_code=data["category"],
+            reason=data["reason"],
+            applicant_age=data["applicant_age"],
+            applicant_nationality=data["applicant_nationality"],
             acting_user=request.user,
-            mission=_mission(request),
         )
     except ApplicationError as error:
-        _fail(request, error)
-    else:
-        messages.success(request, _("Waiver requested: a consul must approve it."))
+        return _assessment_page(request, assessment, status=_refused(request, error))
+    messages.success(request, _("Waiver requested: a consul must approve it."))
     return redirect("fees:assessment", pk=pk)
+
+
+# --- approvals (four eyes) ---------------------------------------------------------------------
+
+
+def _approvals_page(request: HttpRequest, status: int = 200) -> HttpResponse:
+    return render(request, "fees/approvals.html", selectors.approvals_pending(), status=status)
 
 
 @login_required
 def approvals(request: HttpRequest) -> HttpResponse:
     _staff(request)
-    return render(request, "fees/approvals.html", selectors.approvals_pending())
+    return _approvals_page(request)
 
 
 @login_required
 @require_POST
 def waiver_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    _staff(request)
-    waiver = selectors.waiver_get(pk=pk)
+    _staff(request, Action.FEES_APPROVE)
     try:
-        assessment_services.waiver_decide(
-            waiver=waiver,
+        services.waiver_decide(
+            waiver=selectors.waiver_get(pk=pk),
             approve=request.POST.get("decision") == "approve",
             acting_user=request.user,
-            mission=_mission(request),
         )
     except ApplicationError as error:
-        _fail(request, error)
-    else:
-        messages.success(request, _("Decision recorded."))
+        return _approvals_page(request, status=_refused(request, error))
+    messages.success(request, _("Decision recorded."))
     return redirect("fees:approvals")
+
+
+@login_required
+@require_POST
+def credit_note_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    _staff(request, Action.FEES_APPROVE)
+    try:
+        note = services.credit_note_decide(
+            note=selectors.credit_note_get(pk=pk),
+            approve=request.POST.get("decision") == "approve",
+            acting_user=request.user,
+        )
+    except ApplicationError as error:
+        return _approvals_page(request, status=_refused(request, error))
+    messages.success(
+        request,
+        _("Credit note %(number)s issued.") % {"number": note.number}
+        if note.number
+        else _("Decision recorded."),
+    )
+    return redirect("fees:approvals")
+
+
+# --- receipts and refunds ----------------------------------------------------------------------
+
+
+def _receipt_page(request: HttpRequest, receipt: Receipt, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "fees/receipt_detail.html",
+        {"receipt": receipt, "credit_notes": selectors.credit_note_list(receipt=receipt)},
+        status=status,
+    )
 
 
 @login_required
 def receipt_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _staff(request)
-    receipt = selectors.receipt_get(pk=pk)
-    return render(
-        request,
-        "fees/receipt_detail.html",
-        {"receipt": receipt, "credit_notes": receipt.credit_notes.order_by("id")},
-    )
+    return _receipt_page(request, selectors.receipt_get(pk=pk))
 
 
 @login_required
@@ -268,97 +333,62 @@ def _pdf_response(receipt: Receipt, mission: Mission) -> HttpResponse:
 @login_required
 @require_POST
 def credit_note_request(request: HttpRequest, pk: int) -> HttpResponse:
-    _staff(request)
+    _staff(request, Action.ASSESSMENT_CHANGE)
     receipt = selectors.receipt_get(pk=pk)
+    form = AmountForm(request.POST, currency=receipt.currency)
     try:
-        refund_services.credit_note_request(
+        if not form.is_valid():
+            raise django_forms.ValidationError(next(iter(form.errors.values()))[0])
+        services.credit_note_request(
             receipt=receipt,
-            amount=parse_amount(request.POST.get("amount", ""), receipt.currency),
-            reason=request.POST.get("reason", ""),
+            amount=form.cleaned_data["amount"],
+            reason=form.cleaned_data["reason"],
             acting_user=request.user,
-            mission=_mission(request),
         )
     except (ApplicationError, django_forms.ValidationError) as error:
-        _fail(request, error)
-    else:
-        messages.success(request, _("Refund requested: a consul must approve it."))
+        return _receipt_page(request, receipt, status=_refused(request, error))
+    messages.success(request, _("Refund requested: a consul must approve it."))
     return redirect("fees:receipt", pk=pk)
 
 
-@login_required
-@require_POST
-def credit_note_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    _staff(request)
-    note = selectors.credit_note_get(pk=pk)
-    try:
-        note = refund_services.credit_note_decide(
-            note=note,
-            approve=request.POST.get("decision") == "approve",
-            acting_user=request.user,
-            mission=_mission(request),
-        )
-    except ApplicationError as error:
-        _fail(request, error)
-    else:
-        messages.success(
-            request,
-            _("Credit note %(number)s issued.") % {"number": note.number}
-            if note.number
-            else _("Decision recorded."),
-        )
-    return redirect("fees:approvals")
+# --- the day, transfers, reports ---------------------------------------------------------------
 
 
 @login_required
 def day_close(request: HttpRequest) -> HttpResponse:
     _staff(request)
-    mission = _mission(request)
-    try:
-        day = (
-            dt.date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else None
-        )
-    except ValueError:
-        day = None
-    day = day or mission_today(mission)
-    drawers = selectors.drawer_expected(business_date=day)
     if request.method == "POST":
-        try:
-            counted: dict[int, Money] = {}
-            reasons: dict[int, str] = {}
-            for account, expected in drawers:
-                cashier = int(account.qualifier)
-                counted[cashier] = parse_amount(
-                    request.POST.get(f"counted_{cashier}", ""), expected.currency
-                )
-                reasons[cashier] = request.POST.get(f"reason_{cashier}", "")
-            day_close_services.day_close(
-                mission=mission,
-                business_date=day,
-                counted=counted,
-                reasons=reasons,
-                acting_user=request.user,
-            )
-        except (ApplicationError, django_forms.ValidationError) as error:
-            _fail(request, error)
+        _staff(request, Action.DAY_CLOSE)
+    day = DayForm.day(request.GET, default=_mission(request).today())
+    drawers = selectors.drawer_expected(business_date=day)
+    form = DayCloseForm(request.POST or None, drawers=drawers)
+    status = 200
+    if request.method == "POST":
+        if not form.is_valid():
+            status = _form_refused(request, form)
         else:
-            messages.success(request, _("The day %(date)s is closed.") % {"date": day})
-            return redirect(f"{reverse('fees:report')}?from={day}&to={day}")
-    from django.contrib.auth import get_user_model
-
-    users = get_user_model().objects.in_bulk([int(a.qualifier) for a, _m in drawers])
-    closed = selectors.day_is_closed(business_date=day)
+            try:
+                services.day_close(
+                    business_date=day,
+                    counted=form.cleaned_data["counted"],
+                    reasons=form.cleaned_data["reasons"],
+                    acting_user=request.user,
+                )
+            except ApplicationError as error:
+                status = _refused(request, error)
+            else:
+                messages.success(request, _("The day %(date)s is closed.") % {"date": day})
+                return redirect(f"{reverse('fees:report')}?from={day}&to={day}")
     return render(
         request,
         "fees/day_close.html",
         {
             "day": day,
-            "closed": closed,
+            "closed": selectors.day_is_closed(business_date=day),
             "counts": selectors.drawer_counts(business_date=day),
-            "drawers": [
-                {"cashier_id": int(a.qualifier), "user": users.get(int(a.qualifier)), "expected": m}
-                for a, m in drawers
-            ],
+            "drawers": selectors.drawer_list(drawers=drawers),
         },
+        status=status,
     )
 
 
@@ -366,13 +396,12 @@ def day_close(request: HttpRequest) -> HttpResponse:
 def bank_transfer(request: HttpRequest) -> HttpResponse:
     """Record one incoming transfer from the bank statement; the service matches it."""
     _staff(request, Action.BANK_TRANSFER_CHANGE)
-    mission = _mission(request)
-    form = BankTransferForm(request.POST or None, currency=mission.currency)
+    form = BankTransferForm(request.POST or None, currency=_mission(request).currency)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            payment, created = payment_services.payment_bank_match(
-                mission=mission,
+            payment, created = services.payment_bank_match(
                 reference=data["reference"],
                 amount=data["amount"],
                 bank_transaction_id=data["bank_transaction_id"],
@@ -381,6 +410,7 @@ def bank_transfer(request: HttpRequest) -> HttpResponse:
             )
         except ApplicationError as error:
             form.add_error(error.field if error.field in form.fields else None, str(error.message))
+            status = error.http_status
         else:
             values = {
                 "amount": payment.amount.format(request.LANGUAGE_CODE),
@@ -406,31 +436,22 @@ def bank_transfer(request: HttpRequest) -> HttpResponse:
         request,
         "fees/bank_transfer.html",
         {"form": form, "pending": selectors.payment_list_bank_pending()},
+        status=status,
     )
-
-
-def _date(value: str | None, default: dt.date) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
 
 
 @login_required
 def report(request: HttpRequest) -> HttpResponseBase:
-    _staff(request)
+    _staff(request, Action.REPORT_VIEW)
     mission = _mission(request)
-    today = mission_today(mission)
-    date_from = _date(request.GET.get("from"), today.replace(day=1))
-    date_to = _date(request.GET.get("to"), today)
-    rows = selectors.revenue_report(date_from=date_from, date_to=date_to)
+    date_from, date_to = PeriodForm.period(request.GET, today=mission.today())
     if request.GET.get("format") == "csv":
-        return _csv(f"revenue-{mission.code}-{date_from}-{date_to}.csv", rows)
-    labels = dict(ServiceCode.choices) | {
-        "cash": _("Cash"),
-        "card": _("Card"),
-        "bank_transfer": _("Bank transfer"),
-    }
+        return _csv(
+            f"revenue-{mission.code}-{date_from}-{date_to}.csv",
+            exporters.report_csv(date_from=date_from, date_to=date_to, acting_user=request.user),
+        )
+    rows = selectors.revenue_report(date_from=date_from, date_to=date_to)
+    labels: dict[str, Any] = dict(ServiceCode.choices) | dict(PaymentMethod.choices)
     return render(
         request,
         "fees/report.html",
@@ -445,82 +466,66 @@ def report(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-def _csv(filename: str, rows: list[selectors.ReportRow]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(
-        ["date", "section", "item", "currency", "amount", "base_currency", "base_amount"]
-    )
-    for r in rows:
-        writer.writerow(
-            [
-                r.day.isoformat(),
-                r.section,
-                r.key,
-                r.currency,
-                f"{r.amount.to_decimal():f}",
-                r.base_currency,
-                f"{r.base_amount.to_decimal():f}",
-            ]
-        )
-    return response
-
-
 @login_required
 def remittance(request: HttpRequest) -> HttpResponseBase:
-    _staff(request)
+    _staff(request, Action.REPORT_VIEW)
+    if request.method == "POST":
+        _staff(request, Action.REMITTANCE_CHANGE)
     mission = _mission(request)
-    month = _date(f"{request.GET.get('month', '')}-01", mission_today(mission).replace(day=1))
+    today = mission.today()
+    month = MonthForm.month_of(request.GET, today=today)
+    if request.GET.get("format") == "csv":
+        return _csv(
+            f"remittance-{mission.code}-{month:%Y-%m}.csv",
+            exporters.remittance_csv(month=month, acting_user=request.user),
+        )
     statement = selectors.remittance_statement(
         month=month, currency=mission.currency, base_currency=settings.CONSULATE_BASE_CURRENCY
     )
-    if request.GET.get("format") == "csv":
-        return _csv(f"remittance-{mission.code}-{month:%Y-%m}.csv", statement.rows)
+    status = 200
     if request.method == "POST":
         try:
-            remittance_services.remittance_record(
-                mission=mission,
+            services.remittance_record(
                 month=month,
                 acting_user=request.user,
                 base_currency=settings.CONSULATE_BASE_CURRENCY,
             )
         except ApplicationError as error:
-            _fail(request, error)
+            status = _refused(request, error)
         else:
             messages.success(request, _("The statement is recorded as owed to HQ."))
-        return redirect(f"{reverse('fees:remittance')}?month={month:%Y-%m}")
+            return redirect(f"{reverse('fees:remittance')}?month={month:%Y-%m}")
     return render(
         request,
         "fees/remittance.html",
         {
             "statement": statement,
             "recorded": selectors.remittance_get(month=month),
-            "month_over": month < mission_today(mission).replace(day=1),
-            "previous": (month - dt.timedelta(days=1)).replace(day=1),
+            "month_over": month < today.replace(day=1),
+            "previous": selectors.month_before(month),
         },
+        status=status,
     )
 
 
-# --- the payer's side -------------------------------------------------------------------------
+# --- the payer's side and the provider's -------------------------------------------------------
 
 
 def pay(request: HttpRequest, token: str) -> HttpResponse:
     """The pay link a payer gets: their fees, what is left, and "pay by card"."""
     assessment = selectors.assessment_get_by_token(token=token)
+    status = 200
     if request.method == "POST":
         try:
-            amount = selectors.assessment_balance(assessment=assessment).outstanding
-            _payment, redirect_url = payment_services.payment_card_start(
-                mission=_mission(request),
+            _payment, redirect_url = services.payment_card_start(
                 assessment=assessment,
-                amount=amount,
+                amount=selectors.assessment_balance(assessment=assessment).outstanding,
                 idempotency_key=request.POST.get("idempotency_key", ""),
                 acting_user=request.user if request.user.is_authenticated else None,
                 return_path=reverse("fees:pay", kwargs={"token": token}),
             )
         except ApplicationError as error:
-            _fail(request, error)
+            status = _refused(request, error)
         else:
             return redirect(redirect_url)
     return render(
@@ -529,10 +534,11 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
         {
             "assessment": assessment,
             "balance": selectors.assessment_balance(assessment=assessment),
-            "lines": assessment.lines.order_by("id"),
-            "payments": assessment.payments.select_related("receipt").order_by("id"),
+            "lines": selectors.fee_line_list(assessment=assessment),
+            "payments": selectors.payment_list(assessment=assessment),
             "idempotency_key": uuid.uuid4().hex,
         },
+        status=status,
     )
 
 
@@ -543,41 +549,11 @@ def pay_receipt(request: HttpRequest, token: str, pk: int) -> HttpResponse:
     )
 
 
-# --- the built-in test provider ----------------------------------------------------------------
-
-
-def test_provider_checkout(request: HttpRequest) -> HttpResponse:
-    """The test provider's hosted page: pay, decline or let it time out. On pay or decline it
-    sends the signed webhook a real provider would, then sends the payer back."""
-    if not _test_provider_enabled():
-        raise Http404
-    try:
-        session = TestProvider.read_session(request.GET.get("s", ""))
-    except Exception as error:
-        raise Http404 from error
-    amount = Money(session["amount_minor"], session["currency"])
-    if request.method == "POST":
-        action = request.POST.get("action")
-        if action in ("pay", "decline"):
-            body = event_body(
-                event_type="payment.succeeded" if action == "pay" else "payment.declined",
-                provider_ref=session["ref"],
-                amount_minor=amount.amount_minor,
-                currency=amount.currency,
-            )
-            payment_services.payment_webhook_receive(
-                mission=_mission(request), body=body, signature=sign(body)
-            )
-        return redirect(session["back"])
-    return render(request, "fees/test_provider.html", {"amount": amount, "ref": session["ref"]})
-
-
 @csrf_exempt
 @require_POST
 def webhook(request: HttpRequest, provider: str) -> JsonResponse:
     try:
-        outcome = payment_services.payment_webhook_receive(
-            mission=_mission(request),
+        outcome = services.payment_webhook_receive(
             body=request.body,
             signature=request.headers.get("X-Test-Signature", ""),
             provider_name=provider,
@@ -585,13 +561,5 @@ def webhook(request: HttpRequest, provider: str) -> JsonResponse:
     except LookupError as error:
         raise Http404 from error
     except ApplicationError as error:
-        return JsonResponse(error.as_dict(), status=400)
+        return JsonResponse(error.as_dict(), status=error.http_status)
     return JsonResponse({"outcome": outcome})
-
-
-def _test_provider_enabled() -> bool:
-    """The test provider's page exists in development, the demo and tests, never in production
-    (production settings turn DEBUG and DEMO_MODE off)."""
-    return bool(settings.DEBUG or getattr(settings, "DEMO_MODE", False)) or str(
-        settings.SETTINGS_MODULE
-    ) in {"consulate.settings.local", "consulate.settings.test"}

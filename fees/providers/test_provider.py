@@ -26,6 +26,14 @@ from . import Checkout, ProviderEvent
 SIGNATURE_TOLERANCE_SECONDS = 600
 
 
+def pages_enabled() -> bool:
+    """The test provider's hosted page exists in development, the demo and tests, never in
+    production (production settings turn DEBUG and DEMO_MODE off). Read when the URLs load."""
+    return bool(settings.DEBUG or getattr(settings, "DEMO_MODE", False)) or str(
+        settings.SETTINGS_MODULE
+    ) in {"consulate.settings.local", "consulate.settings.test"}
+
+
 class SignatureError(ValueError):
     pass
 

@@ -1,4 +1,9 @@
-"""Writes of HQ's fee reference data. Versions are added, never overwritten."""
+"""Writes of HQ's fee reference data. Versions are added, never overwritten.
+
+Only HQ admins manage reference data (`Action.REFERENCE_DATA_MANAGE`); every service checks it
+first, at the connection's mission (HQ's row in the public schema, from the admin), and the
+admin, the rates command (as SYSTEM) and the demo seeding (as SYSTEM) write only through these.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,25 @@ from django.utils.translation import gettext_lazy as _
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
 from fees.money import Money, MoneyError, known_currencies
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
 
-from .error_codes import ReferenceError
-from .models import ExchangeRate, FeeScheduleEntry, RoundingRule, base_currency
+from .error_codes import FeeReferenceError
+from .models import (
+    ExchangeRate,
+    ExemptionCategory,
+    ExemptionRule,
+    FeeScheduleEntry,
+    RoundingMode,
+    RoundingRule,
+    base_currency,
+)
+
+
+def _require_manager(acting_user: Any) -> None:
+    permission_require(
+        user=acting_user, mission=current_mission(), action=Action.REFERENCE_DATA_MANAGE
+    )
 
 
 def fee_schedule_entry_publish(
@@ -30,13 +51,14 @@ def fee_schedule_entry_publish(
     nationality: str = "",
 ) -> FeeScheduleEntry:
     """A new version of a fee from `valid_from`; the version in force until then ends there."""
+    _require_manager(acting_user)
     if amount.currency != base_currency():
         raise ApplicationError(
-            ReferenceError.INVALID_CURRENCY,
+            FeeReferenceError.INVALID_CURRENCY,
             _("Fees are set in the base currency, %(currency)s.") % {"currency": base_currency()},
         )
     if amount.amount_minor < 0:
-        raise ApplicationError(ReferenceError.INVALID_AMOUNT, _("A fee cannot be negative."))
+        raise ApplicationError(FeeReferenceError.INVALID_AMOUNT, _("A fee cannot be negative."))
     with transaction.atomic():
         versions = FeeScheduleEntry.objects.select_for_update().filter(
             service=service, visa_category=visa_category, nationality=nationality
@@ -44,7 +66,7 @@ def fee_schedule_entry_publish(
         latest = versions.order_by("-version").first()
         if latest is not None and latest.valid_from >= valid_from:
             raise ApplicationError(
-                ReferenceError.INVALID_DATE,
+                FeeReferenceError.INVALID_DATE,
                 _("A new version must start after the current one (%(date)s).")
                 % {"date": latest.valid_from.isoformat()},
             )
@@ -74,14 +96,15 @@ def exchange_rate_record(
     What happened is "created", "unchanged" or "corrected" (same day, new value: history keeps
     the old one; fee lines already assessed keep the rate frozen on them).
     """
+    _require_manager(acting_user)
     currency = currency.strip().upper()
     if currency not in known_currencies() or currency == base_currency():
         raise ApplicationError(
-            ReferenceError.INVALID_CURRENCY,
+            FeeReferenceError.INVALID_CURRENCY,
             _("“%(currency)s” is not a currency that needs a rate.") % {"currency": currency},
         )
     if not rate.is_finite() or rate <= 0:
-        raise ApplicationError(ReferenceError.INVALID_RATE, _("A rate must be positive."))
+        raise ApplicationError(FeeReferenceError.INVALID_RATE, _("A rate must be positive."))
     with transaction.atomic():
         existing = (
             ExchangeRate.objects.select_for_update()
@@ -122,6 +145,7 @@ def exchange_rate_import_csv(*, text: str, acting_user: Any, source: str) -> Imp
     All or nothing: any bad row refuses the whole file, so a half-imported file never sets
     rates for some currencies and not others.
     """
+    _require_manager(acting_user)
     result = ImportResult()
     reader = csv.DictReader(io.StringIO(text))
     rows: list[tuple[int, str, Decimal, dt.date]] = []
@@ -159,12 +183,17 @@ def exchange_rate_import_csv(*, text: str, acting_user: Any, source: str) -> Imp
 def rounding_rule_set(
     *, currency: str, increment_minor: int, mode: str, acting_user: Any
 ) -> RoundingRule:
+    """How converted fees are rounded in `currency`: created, or changed (history keeps the old
+    rule; fee lines already assessed keep their amounts)."""
+    _require_manager(acting_user)
+    if mode not in RoundingMode.values:
+        raise ApplicationError(FeeReferenceError.INVALID_ROUNDING, _("Unknown rounding mode."))
     if currency not in known_currencies():
-        raise ApplicationError(ReferenceError.INVALID_CURRENCY, _("Unknown currency."))
+        raise ApplicationError(FeeReferenceError.INVALID_CURRENCY, _("Unknown currency."))
     try:
         Money(increment_minor, currency)
     except MoneyError as error:
-        raise ApplicationError(ReferenceError.INVALID_AMOUNT, str(error)) from error
+        raise ApplicationError(FeeReferenceError.INVALID_AMOUNT, str(error)) from error
     with transaction.atomic():
         rule = RoundingRule.objects.select_for_update().filter(currency=currency).first()
         if rule is None:
@@ -177,3 +206,63 @@ def rounding_rule_set(
         set_acting_user(rule, acting_user)
         rule.save(update_fields=["increment_minor", "mode", "updated_at"])
         return rule
+
+
+@dataclasses.dataclass(frozen=True)
+class ExemptionCategoryInput:
+    """What defines an exemption category (its `code` names it and never changes)."""
+
+    code: str
+    name: str
+    rule: str
+    percent_waived: int = 100
+    age_under: int | None = None
+    nationalities: str = ""
+    is_active: bool = True
+
+
+def exemption_category_set(
+    *, category: ExemptionCategoryInput, acting_user: Any
+) -> tuple[ExemptionCategory, bool]:
+    """Create the category `category.code`, or change it; returns (category, created).
+
+    Waivers already approved keep their amounts; a category is retired (`is_active` False),
+    never deleted, so the waivers that name it keep their meaning."""
+    _require_manager(acting_user)
+    code = category.code.strip()
+    if not code or not category.name.strip() or category.rule not in ExemptionRule.values:
+        raise ApplicationError(
+            FeeReferenceError.INVALID_CATEGORY, _("A category needs a code, a name and a rule.")
+        )
+    if not 1 <= category.percent_waived <= 100:
+        raise ApplicationError(
+            FeeReferenceError.INVALID_CATEGORY,
+            _("The percentage waived is between 1 and 100."),
+            field="percent_waived",
+        )
+    if category.rule == ExemptionRule.CHILD_UNDER_AGE and category.age_under is None:
+        raise ApplicationError(
+            FeeReferenceError.INVALID_CATEGORY,
+            _("Say under which age children are exempt."),
+            field="age_under",
+        )
+    values = {
+        "name": category.name.strip(),
+        "rule": category.rule,
+        "percent_waived": category.percent_waived,
+        "age_under": category.age_under,
+        "nationalities": " ".join(category.nationalities.upper().split()),
+        "is_active": category.is_active,
+    }
+    with transaction.atomic():
+        existing = ExemptionCategory.objects.select_for_update().filter(code=code).first()
+        if existing is None:
+            created = ExemptionCategory(code=code, **values)
+            set_acting_user(created, acting_user)
+            created.save()
+            return created, True
+        for field, value in values.items():
+            setattr(existing, field, value)
+        set_acting_user(existing, acting_user)
+        existing.save(update_fields=[*values, "updated_at"])
+        return existing, False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -10,13 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
-from missions.models import Mission
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
 from ..error_codes import FeeError
-from ..lock_objects import assessment_lock
+from ..events import FeeTopic
+from ..locks import assessment_lock, waiver_lock
 from ..models import (
     AccountKind,
     ApprovalStatus,
@@ -26,69 +27,20 @@ from ..models import (
     SubjectType,
     Waiver,
 )
-from ..money import Money, convert
-from ..reference.models import ExemptionCategory, ExemptionRule, ServiceCode
-from ..reference.selectors import (
-    exchange_rate_in_force,
-    fee_schedule_entry_in_force,
-    rounding_rule_for,
-)
-from ..selectors import assessment_balance
-from .common import APPROVER_ROLES, STAFF_ROLES, mission_today, posting_date, require_role
+from ..money import Money
+from ..reference.models import ExemptionCategory, ExemptionRule
+from ..selectors import assessment_balance, fee_quote
+from .common import posting_date
 from .ledger import account_get, ledger_post
 
-
-def fee_quote(
-    *, mission: Mission, service: str, visa_category: str = "", nationality: str = ""
-) -> FeeLine:
-    """An unsaved fee line for `service` today: schedule fee → local currency at today's rate,
-    rounded by the currency's rule. Raises when the schedule or the rate is missing."""
-    today = mission_today(mission)
-    entry = fee_schedule_entry_in_force(
-        service=service, on=today, visa_category=visa_category, nationality=nationality
-    )
-    if entry is None:
-        raise ApplicationError(
-            FeeError.NO_FEE,
-            _("There is no fee in force for %(service)s.")
-            % {"service": ServiceCode(service).label if service in ServiceCode else service},
-        )
-    base = Money(entry.amount_minor, entry.currency)
-    if mission.currency == base.currency:
-        rate_value, rate_date, local = None, today, base
-    else:
-        rate = exchange_rate_in_force(currency=mission.currency, on=today)
-        if rate is None:
-            raise ApplicationError(
-                FeeError.NO_RATE,
-                _("HQ has set no exchange rate for %(currency)s yet.")
-                % {"currency": mission.currency},
-            )
-        rate_value, rate_date = rate.rate, rate.effective_date
-        rule = rounding_rule_for(currency=mission.currency)
-        local = convert(
-            base,
-            to_currency=mission.currency,
-            rate=rate.rate,
-            increment_minor=rule.increment_minor if rule else 1,
-            mode=rule.mode if rule else "half_up",
-        )
-    line = FeeLine(
-        service=service,
-        schedule_entry_id=entry.pk,
-        base_amount_minor=base.amount_minor,
-        base_currency=base.currency,
-        rate=rate_value if rate_value is not None else Decimal(1),
-        rate_date=rate_date,
-        amount_minor=local.amount_minor,
-        currency=local.currency,
-    )
-    return line
+WAIVER_DECIDED_TOPIC = {
+    ApprovalStatus.APPROVED: FeeTopic.WAIVER_APPROVED,
+    ApprovalStatus.REJECTED: FeeTopic.WAIVER_REJECTED,
+}
 
 
 def assessment_create(
     *,
-    mission: Mission,
     subject_type: str,
     subject_ref: str,
     payer_name: str,
@@ -100,27 +52,26 @@ def assessment_create(
 ) -> Assessment:
     """Assess the fees for `services` (a service and its options) at today's rate, frozen on
     each line; post receivable against revenue per service."""
-    require_role(
-        mission=mission, user=acting_user, roles=STAFF_ROLES, message=_("Only staff assess fees.")
-    )
+    mission = current_mission()
+    permission_require(user=acting_user, mission=mission, action=Action.ASSESSMENT_CHANGE)
     if subject_type not in SubjectType.values or not subject_ref.strip():
-        raise ApplicationError(FeeError.NOT_FOUND, _("Say what the fees are for."))
+        raise ApplicationError(
+            CommonError.INVALID, _("Say what the fees are for."), field="subject_ref"
+        )
     if not payer_name.strip():
         raise ApplicationError(
-            FeeError.INVALID_AMOUNT, _("Enter the payer's name."), field="payer_name"
+            CommonError.INVALID, _("Enter the payer's name."), field="payer_name"
         )
     if not services:
         raise ApplicationError(FeeError.NO_FEE, _("Choose at least one service."))
     if payer_language not in dict(settings.LANGUAGES):
         payer_language = "en"
     lines = [
-        fee_quote(
-            mission=mission, service=service, visa_category=visa_category, nationality=nationality
-        )
+        fee_quote(service=service, visa_category=visa_category, nationality=nationality)
         for service in services
     ]
     with transaction.atomic():
-        day = posting_date(mission=mission, roll_forward=False)
+        day = posting_date(roll_forward=False)
         assessment = Assessment(
             subject_type=subject_type,
             subject_ref=subject_ref.strip()[:64],
@@ -128,7 +79,7 @@ def assessment_create(
             payer_language=payer_language,
             currency=mission.currency,
             assessed_on=day,
-            created_by_id=getattr(acting_user, "pk", None),
+            created_by_id=acting_user.pk,
         )
         set_acting_user(assessment, acting_user)
         assessment.save()
@@ -155,13 +106,13 @@ def assessment_create(
                 source_id=assessment.pk,
             )
         outbox_event_record(
-            topic="fees.assessment.created",
-            aggregate_type="assessment",
-            aggregate_id=str(assessment.pk),
+            topic=FeeTopic.ASSESSMENT_CREATED,
+            aggregate_id=assessment.pk,
             payload={
                 "subject_type": subject_type,
                 "subject_ref": assessment.subject_ref,
                 "currency": assessment.currency,
+                "assessed_on": day.isoformat(),
                 "lines": [
                     {
                         "service": line.service,
@@ -179,16 +130,14 @@ def assessment_create(
     return assessment
 
 
-def assessment_cancel(*, assessment: Assessment, acting_user: Any, mission: Mission) -> Assessment:
+def assessment_cancel(*, assessment: Assessment, acting_user: Any) -> Assessment:
     """Cancel an assessment nothing was paid on; its remaining receivable is reversed."""
-    require_role(
-        mission=mission, user=acting_user, roles=STAFF_ROLES, message=_("Only staff cancel.")
-    )
+    permission_require(user=acting_user, mission=current_mission(), action=Action.ASSESSMENT_CHANGE)
     with transaction.atomic():
-        assessment = assessment_lock(assessment.pk)
-        balance = assessment_balance(assessment=assessment)
-        if not assessment.can_move_to(AssessmentStatus.CANCELLED):
+        assessment = assessment_lock(pk=assessment.pk)
+        if not assessment.can_cancel():
             raise ApplicationError(FeeError.ASSESSMENT_NOT_OPEN, _("This is no longer open."))
+        balance = assessment_balance(assessment=assessment)
         if balance.paid or balance.reserved:
             raise ApplicationError(
                 FeeError.ASSESSMENT_NOT_OPEN,
@@ -204,35 +153,35 @@ def assessment_cancel(*, assessment: Assessment, acting_user: Any, mission: Miss
             if left:
                 revenue = account_get(kind=AccountKind.REVENUE, qualifier=line.service)
                 legs += [(revenue, left), (receivable, -left)]
-        assessment.status = AssessmentStatus.CANCELLED
+        assessment.move_to(AssessmentStatus.CANCELLED)
         set_acting_user(assessment, acting_user)
         assessment.save(update_fields=["status", "updated_at"])
         if legs:
             ledger_post(
                 kind="assessment_cancelled",
-                business_date=posting_date(mission=mission, roll_forward=True),
+                business_date=posting_date(roll_forward=True),
                 legs=legs,
                 acting_user=acting_user,
                 source_type="assessment",
                 source_id=assessment.pk,
             )
         outbox_event_record(
-            topic="fees.assessment.cancelled",
-            aggregate_type="assessment",
-            aggregate_id=str(assessment.pk),
-            payload={},
+            topic=FeeTopic.ASSESSMENT_CANCELLED,
+            aggregate_id=assessment.pk,
+            payload={
+                "subject_type": assessment.subject_type,
+                "subject_ref": assessment.subject_ref,
+            },
             acting_user=acting_user,
         )
     return assessment
 
 
 def assessment_settle_if_paid(*, assessment: Assessment, acting_user: Any) -> None:
-    """Open → settled once nothing is left to pay (caller holds the assessment lock)."""
-    if (
-        assessment.status == AssessmentStatus.OPEN
-        and not assessment_balance(assessment=assessment).outstanding
-    ):
-        assessment.status = AssessmentStatus.SETTLED
+    """Open → settled once nothing is left to pay. An internal step of the payment and waiver
+    services, which checked who acts and hold the assessment lock and the transaction."""
+    if assessment.can_settle() and not assessment_balance(assessment=assessment).outstanding:
+        assessment.move_to(AssessmentStatus.SETTLED)
         set_acting_user(assessment, acting_user)
         assessment.save(update_fields=["status", "updated_at"])
 
@@ -243,12 +192,11 @@ def waiver_request(
     category_code: str,
     reason: str,
     acting_user: Any,
-    mission: Mission,
     applicant_age: int | None = None,
     applicant_nationality: str = "",
 ) -> Waiver:
     """Ask for an exemption from a fee line; nothing changes until a consul approves it."""
-    require_role(mission=mission, user=acting_user, roles=STAFF_ROLES, message=_("Only staff ask."))
+    permission_require(user=acting_user, mission=current_mission(), action=Action.ASSESSMENT_CHANGE)
     category = ExemptionCategory.objects.filter(code=category_code, is_active=True).first()
     if category is None:
         raise ApplicationError(
@@ -275,8 +223,8 @@ def waiver_request(
             field="applicant_nationality",
         )
     with transaction.atomic():
-        assessment = assessment_lock(line.assessment_id)
-        if assessment.status != AssessmentStatus.OPEN:
+        assessment = assessment_lock(pk=line.assessment_id)
+        if not assessment.can_take_payment():
             raise ApplicationError(FeeError.ASSESSMENT_NOT_OPEN, _("This is no longer open."))
         if line.waivers.filter(status__in=["requested", "approved"]).exists():
             raise ApplicationError(FeeError.ALREADY_DECIDED, _("This fee already has a waiver."))
@@ -300,33 +248,34 @@ def waiver_request(
         set_acting_user(waiver, acting_user)
         waiver.save()
         outbox_event_record(
-            topic="fees.waiver.requested",
-            aggregate_type="waiver",
-            aggregate_id=str(waiver.pk),
-            payload={"line": line.pk, "category": category.code, "amount_minor": amount},
+            topic=FeeTopic.WAIVER_REQUESTED,
+            aggregate_id=waiver.pk,
+            payload={
+                "subject_ref": assessment.subject_ref,
+                "line": line.pk,
+                "service": line.service,
+                "category": category.code,
+                "amount_minor": amount,
+                "currency": line.currency,
+            },
             acting_user=acting_user,
         )
     return waiver
 
 
-def waiver_decide(*, waiver: Waiver, approve: bool, acting_user: Any, mission: Mission) -> Waiver:
+def waiver_decide(*, waiver: Waiver, approve: bool, acting_user: Any) -> Waiver:
     """A consul (not the requester) approves — posting waivers against receivable — or rejects."""
-    require_role(
-        mission=mission,
-        user=acting_user,
-        roles=APPROVER_ROLES,
-        message=_("Only a consul or the mission admin approves waivers."),
-    )
+    permission_require(user=acting_user, mission=current_mission(), action=Action.FEES_APPROVE)
     if waiver.requested_by_id == acting_user.pk:
         raise ApplicationError(
             FeeError.FOUR_EYES, _("A second person must approve: you asked for this waiver.")
         )
     with transaction.atomic():
-        assessment = assessment_lock(waiver.line.assessment_id)
-        waiver = Waiver.objects.select_for_update().get(pk=waiver.pk)
-        if waiver.status != ApprovalStatus.REQUESTED:
+        assessment = assessment_lock(pk=waiver.line.assessment_id)
+        waiver = waiver_lock(pk=waiver.pk)
+        if not waiver.can_decide():
             raise ApplicationError(FeeError.ALREADY_DECIDED, _("This was already decided."))
-        if approve and assessment.status != AssessmentStatus.OPEN:
+        if approve and not assessment.can_take_payment():
             raise ApplicationError(FeeError.ASSESSMENT_NOT_OPEN, _("This is no longer open."))
         if (
             approve
@@ -337,7 +286,7 @@ def waiver_decide(*, waiver: Waiver, approve: bool, acting_user: Any, mission: M
                 FeeError.OVERPAYMENT,
                 _("The fee was paid meanwhile: refund it with a credit note instead."),
             )
-        waiver.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
+        waiver.move_to(ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED)
         waiver.decided_by_id = acting_user.pk
         waiver.decided_at = timezone.now()
         set_acting_user(waiver, acting_user)
@@ -346,7 +295,7 @@ def waiver_decide(*, waiver: Waiver, approve: bool, acting_user: Any, mission: M
             amount = Money(waiver.amount_minor, waiver.currency)
             ledger_post(
                 kind="waiver",
-                business_date=posting_date(mission=mission, roll_forward=True),
+                business_date=posting_date(roll_forward=True),
                 legs=[
                     (account_get(kind=AccountKind.WAIVERS), amount),
                     (account_get(kind=AccountKind.RECEIVABLE), -amount),
@@ -357,10 +306,14 @@ def waiver_decide(*, waiver: Waiver, approve: bool, acting_user: Any, mission: M
             )
             assessment_settle_if_paid(assessment=assessment, acting_user=acting_user)
         outbox_event_record(
-            topic=f"fees.waiver.{waiver.status}",
-            aggregate_type="waiver",
-            aggregate_id=str(waiver.pk),
-            payload={"amount_minor": waiver.amount_minor, "currency": waiver.currency},
+            topic=WAIVER_DECIDED_TOPIC[ApprovalStatus(waiver.status)],
+            aggregate_id=waiver.pk,
+            payload={
+                "subject_ref": assessment.subject_ref,
+                "category": waiver.category_code,
+                "amount_minor": waiver.amount_minor,
+                "currency": waiver.currency,
+            },
             acting_user=acting_user,
         )
     return waiver

@@ -1,51 +1,37 @@
-"""Helpers the fee services share: the current mission, roles, business dates."""
+"""Helpers the fee services share: business dates, receipt prefixes, the account money sits in.
+
+The mission is always the connection's (`missions.selectors.current_mission()`); who may act is
+always the permission table's answer (`missions.permissions.permission_require`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
-from typing import Any
 
-from django.db import connection
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
 from missions.models import Mission
-from missions.permissions import roles_held
+from missions.selectors import current_mission
 
 from ..error_codes import FeeError
-from ..models import DayClose
+from ..models import Account, AccountKind, DayClose, Payment, PaymentMethod
+from .ledger import account_get
 
-APPROVER_ROLES = frozenset({"consul", "mission_admin"})
-CASH_ROLES = frozenset({"cashier"})
-STAFF_ROLES = frozenset({"officer", "cashier", "consul", "mission_admin"})
-
-
-def current_mission() -> Mission:
-    """The mission whose schema the connection is set to."""
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Mission) and not tenant.is_hq:
-        return tenant
-    return Mission.objects.get(schema_name=connection.schema_name)  # type: ignore[attr-defined]
+# Where the money of a payment that is not cash sits until it is banked.
+CLEARING_ACCOUNT: dict[str, str] = {
+    PaymentMethod.CARD: AccountKind.CARD_CLEARING,
+    PaymentMethod.BANK_TRANSFER: AccountKind.BANK,
+}
 
 
-def require_role(*, mission: Mission, user: Any, roles: frozenset[str], message: Any) -> None:
-    if user is None or not (roles_held(user=user, mission=mission) & roles):
-        raise ApplicationError(FeeError.NOT_ALLOWED, message)
-
-
-def mission_today(mission: Mission) -> dt.date:
-    return timezone.localdate(timezone=zoneinfo.ZoneInfo(mission.timezone))
-
-
-def posting_date(*, mission: Mission, roll_forward: bool) -> dt.date:
+def posting_date(*, roll_forward: bool) -> dt.date:
     """The business day a posting goes to: today in the mission's time zone.
 
     Once today is closed, counter work (cash) is refused with a clear message; postings that
     cannot wait (a card success from the provider, an approved refund) go to the next open day.
     """
-    day = mission_today(mission)
+    day = current_mission().today()
     closed = set(
         DayClose.objects.filter(business_date__gte=day).values_list("business_date", flat=True)
     )
@@ -62,5 +48,18 @@ def posting_date(*, mission: Mission, roll_forward: bool) -> dt.date:
     return day
 
 
-def user_id(user: Any) -> int | None:
-    return getattr(user, "pk", None)
+def receipt_prefix(mission: Mission) -> str:
+    """The first three letters of the mission's code: `ALP-2026-000123`."""
+    return mission.code.replace("-", "")[:3].upper()
+
+
+def payment_account(payment: Payment) -> Account:
+    """The account a payment's money went into (and a refund of it comes out of): the
+    cashier's drawer for cash, card clearing or the bank otherwise."""
+    if payment.method == PaymentMethod.CASH:
+        return account_get(
+            kind=AccountKind.DRAWER,
+            qualifier=payment.cashier_id or 0,
+            name=f"Drawer of cashier {payment.cashier_id}",
+        )
+    return account_get(kind=CLEARING_ACCOUNT[payment.method])

@@ -8,57 +8,49 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
-from missions.models import Mission
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
 from ..error_codes import FeeError
+from ..events import FeeTopic
+from ..locks import day_lock
 from ..models import AccountKind, DayClose, DrawerCount
 from ..money import Money
 from ..selectors import drawer_expected
-from .common import APPROVER_ROLES, CASH_ROLES, mission_today, require_role
 from .ledger import account_get, ledger_post
 
 
 def day_close(
     *,
-    mission: Mission,
     business_date: dt.date,
     counted: dict[int, Money],
     reasons: dict[int, str],
     acting_user: Any,
 ) -> DayClose:
     """Close `business_date`. `counted` maps a drawer's cashier id to the cash counted in it."""
-    require_role(
-        mission=mission,
-        user=acting_user,
-        roles=CASH_ROLES | APPROVER_ROLES,
-        message=_("Only a cashier or a consul closes the day."),
-    )
-    if business_date > mission_today(mission):
+    mission = current_mission()
+    permission_require(user=acting_user, mission=mission, action=Action.DAY_CLOSE)
+    if business_date > mission.today():
         raise ApplicationError(FeeError.DAY_CLOSED, _("A day can be closed only once it began."))
     with transaction.atomic():
-        # Exclusive against every posting to this day (they take it shared in the database
-        # trigger, migration 0003) and against a second closer: what is counted is final.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                [f"fees-day:{connection.schema_name}:{business_date.isoformat()}"],  # type: ignore[attr-defined]
-            )
+        # Exclusive against every posting to this day and against a second closer: what is
+        # counted is final.
+        day_lock(business_date=business_date)
         if DayClose.objects.filter(business_date=business_date).exists():
             raise ApplicationError(
                 FeeError.DAY_CLOSED,
                 _("The day %(date)s is already closed.") % {"date": business_date.isoformat()},
             )
-        users = get_user_model().objects.in_bulk(
-            [int(a.qualifier) for a, _m in drawer_expected(business_date=business_date)]
-        )
+        drawers = drawer_expected(business_date=business_date)
+        users = get_user_model().objects.in_bulk([int(a.qualifier) for a, _m in drawers])
         rows = []
-        for account, expected in drawer_expected(business_date=business_date):
+        for account, expected in drawers:
             cashier_id = int(account.qualifier)
             got = counted.get(cashier_id)
             if got is None or got.currency != expected.currency or got.amount_minor < 0:
@@ -110,10 +102,10 @@ def day_close(
             set_acting_user(row, acting_user)
             row.save()
         outbox_event_record(
-            topic="fees.day.closed",
-            aggregate_type="day",
-            aggregate_id=business_date.isoformat(),
+            topic=FeeTopic.DAY_CLOSE_RECORDED,
+            aggregate_id=day.pk,
             payload={
+                "business_date": business_date.isoformat(),
                 "drawers": [
                     {
                         "cashier": r.cashier_id,
@@ -124,7 +116,7 @@ def day_close(
                         "reason": r.reason,
                     }
                     for r in rows
-                ]
+                ],
             },
             acting_user=acting_user,
         )

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 
 from sync.services import outbox_event_record
 
+from ..events import FeeTopic
 from ..models import Account, AccountKind, LedgerEntry, LedgerTransaction
 from ..money import Money, MoneyError
 
@@ -59,7 +60,8 @@ def ledger_post(
 ) -> LedgerTransaction:
     """Write one balanced transaction (debits positive, credits negative) and its outbox event.
 
-    Must run inside the caller's transaction, with the change the posting records.
+    Must run inside the caller's transaction, with the change the posting records; the
+    caller has checked who may make that change.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("ledger_post must run inside the change's transaction")
@@ -88,9 +90,8 @@ def ledger_post(
             for account, money in legs
         )
         outbox_event_record(
-            topic="fees.ledger.posted",
-            aggregate_type="ledger_transaction",
-            aggregate_id=str(tx.pk),
+            topic=FeeTopic.LEDGER_TRANSACTION_POSTED,
+            aggregate_id=tx.pk,
             payload={
                 "kind": kind,
                 "business_date": business_date.isoformat(),

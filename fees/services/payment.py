@@ -1,6 +1,13 @@
 """Payments: cash at the counter, card through a provider's hosted page and webhooks, bank
 transfer matched by reference. Creation is idempotent by key; partial payments are fine,
-overpayment is refused; a success posts to the ledger and issues a gapless receipt."""
+overpayment is refused; a success posts to the ledger and issues a gapless receipt.
+
+Staff services (`payment_take_cash`, `payment_bank_expect`, `payment_bank_match`) check the
+permission table first. The payer's (`payment_card_start`: anyone holding the pay link), the
+provider's (`payment_webhook_receive`: a signed event) and the platform's
+(`payment_expire_stale`: beat, as SYSTEM) are not staff actions and check what identifies them
+instead.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +21,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
-from missions.models import Mission
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
 from ..error_codes import FeeError
-from ..lock_objects import assessment_lock
+from ..events import FeeTopic
+from ..locks import assessment_lock, payment_lock, webhook_event_lock
 from ..models import (
     AccountKind,
     Assessment,
@@ -36,21 +46,25 @@ from ..providers import ProviderEvent, get_provider
 from ..providers.test_provider import SignatureError
 from ..selectors import assessment_balance
 from .assessment import assessment_settle_if_paid
-from .common import CASH_ROLES, mission_today, posting_date, require_role
+from .common import payment_account, posting_date, receipt_prefix
 from .ledger import account_get, ledger_post
 
-DEBIT_ACCOUNT: dict[str, str] = {
-    PaymentMethod.CARD: AccountKind.CARD_CLEARING,
-    PaymentMethod.BANK_TRANSFER: AccountKind.BANK,
+# What a provider's event asks for, and the topic recorded when a payment gets there.
+EVENT_STATUS = {
+    "payment.succeeded": PaymentStatus.SUCCEEDED,
+    "payment.declined": PaymentStatus.DECLINED,
+    "payment.expired": PaymentStatus.EXPIRED,
 }
+STATUS_TOPIC = {
+    PaymentStatus.SUCCEEDED: FeeTopic.PAYMENT_SUCCEEDED,
+    PaymentStatus.DECLINED: FeeTopic.PAYMENT_DECLINED,
+    PaymentStatus.EXPIRED: FeeTopic.PAYMENT_EXPIRED,
+}
+IDEMPOTENCY_KEY_MAX_LENGTH = 100
 
 
 def _lang() -> str:
     return translation.get_language() or "en"
-
-
-def receipt_prefix(mission: Mission) -> str:
-    return mission.code.replace("-", "")[:3].upper()
 
 
 def _fingerprint(*, assessment: Assessment, method: str, amount: Money) -> str:
@@ -58,7 +72,7 @@ def _fingerprint(*, assessment: Assessment, method: str, amount: Money) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _check_request(*, assessment: Assessment, amount: Money) -> None:
+def _check_request(*, assessment: Assessment, amount: Money, idempotency_key: str) -> None:
     if amount.amount_minor <= 0:
         raise ApplicationError(
             FeeError.INVALID_AMOUNT, _("Enter an amount above zero."), field="amount"
@@ -69,6 +83,12 @@ def _check_request(*, assessment: Assessment, amount: Money) -> None:
             _("This mission takes %(currency)s, not %(other)s.")
             % {"currency": assessment.currency, "other": amount.currency},
             field="amount",
+        )
+    if not idempotency_key or len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ApplicationError(
+            FeeError.IDEMPOTENCY_KEY_REQUIRED,
+            _("A payment needs an idempotency key (at most 100 characters)."),
+            field="idempotency_key",
         )
 
 
@@ -84,7 +104,6 @@ def _existing(key: str, fingerprint: str) -> Payment | None:
 
 def _payment_new(
     *,
-    mission: Mission,
     assessment: Assessment,
     method: str,
     amount: Money,
@@ -93,18 +112,16 @@ def _payment_new(
     cashier_id: int | None = None,
 ) -> tuple[Payment, bool]:
     """Create the payment row under the assessment lock, or return the one the key made."""
-    _check_request(assessment=assessment, amount=amount)
-    if not idempotency_key or len(idempotency_key) > 100:
-        raise ApplicationError(FeeError.INVALID_AMOUNT, _("A payment needs an idempotency key."))
+    _check_request(assessment=assessment, amount=amount, idempotency_key=idempotency_key)
     fingerprint = _fingerprint(assessment=assessment, method=method, amount=amount)
     existing = _existing(idempotency_key, fingerprint)
     if existing is not None:
         return existing, False
-    locked = assessment_lock(assessment.pk)
+    locked = assessment_lock(pk=assessment.pk)
     existing = _existing(idempotency_key, fingerprint)  # a twin may have committed meanwhile
     if existing is not None:
         return existing, False
-    if locked.status != AssessmentStatus.OPEN:
+    if not locked.can_take_payment():
         raise ApplicationError(
             FeeError.ASSESSMENT_NOT_OPEN,
             _("This case is cancelled: it takes no payments.")
@@ -150,10 +167,10 @@ def _payment_new(
             raise
         return existing, False
     outbox_event_record(
-        topic="fees.payment.created",
-        aggregate_type="payment",
-        aggregate_id=str(payment.pk),
+        topic=FeeTopic.PAYMENT_CREATED,
+        aggregate_id=payment.pk,
         payload={
+            "subject_ref": locked.subject_ref,
             "method": method,
             "amount_minor": amount.amount_minor,
             "currency": amount.currency,
@@ -163,28 +180,22 @@ def _payment_new(
     return payment, True
 
 
-def _succeed(
-    *, payment: Payment, mission: Mission, acting_user: Any, roll_forward: bool
-) -> Receipt:
+def _succeed(*, payment: Payment, acting_user: Any, roll_forward: bool) -> Receipt:
     """Post the payment, issue its receipt (the database numbers it) and settle if paid up.
     The caller holds the assessment lock and the transaction."""
-    day = posting_date(mission=mission, roll_forward=roll_forward)
-    if payment.method == PaymentMethod.CASH:
-        debit = account_get(
-            kind=AccountKind.DRAWER,
-            qualifier=payment.cashier_id or 0,
-            name=f"Drawer of cashier {payment.cashier_id}",
-        )
-    else:
-        debit = account_get(kind=DEBIT_ACCOUNT[payment.method])
-    payment.status = PaymentStatus.SUCCEEDED
+    mission = current_mission()
+    day = posting_date(roll_forward=roll_forward)
+    payment.move_to(PaymentStatus.SUCCEEDED)
     payment.succeeded_at = timezone.now()
     set_acting_user(payment, acting_user)
     payment.save(update_fields=["status", "succeeded_at", "needs_refund", "updated_at"])
     ledger_post(
         kind=f"payment_{payment.method}",
         business_date=day,
-        legs=[(debit, payment.amount), (account_get(kind=AccountKind.RECEIVABLE), -payment.amount)],
+        legs=[
+            (payment_account(payment), payment.amount),
+            (account_get(kind=AccountKind.RECEIVABLE), -payment.amount),
+        ],
         acting_user=acting_user,
         source_type="payment",
         source_id=payment.pk,
@@ -210,10 +221,10 @@ def _succeed(
     receipt.save(force_insert=True)
     receipt.refresh_from_db(fields=["seq", "number"])
     outbox_event_record(
-        topic="fees.payment.succeeded",
-        aggregate_type="payment",
-        aggregate_id=str(payment.pk),
+        topic=FeeTopic.PAYMENT_SUCCEEDED,
+        aggregate_id=payment.pk,
         payload={
+            "subject_ref": assessment.subject_ref,
             "method": payment.method,
             "amount_minor": payment.amount_minor,
             "currency": payment.currency,
@@ -222,6 +233,7 @@ def _succeed(
             "rate": str(payment.rate),
             "receipt": receipt.number,
             "business_date": day.isoformat(),
+            "needs_refund": payment.needs_refund,
         },
         acting_user=acting_user,
     )
@@ -230,24 +242,13 @@ def _succeed(
 
 
 def payment_take_cash(
-    *,
-    mission: Mission,
-    assessment: Assessment,
-    amount: Money,
-    idempotency_key: str,
-    acting_user: Any,
+    *, assessment: Assessment, amount: Money, idempotency_key: str, acting_user: Any
 ) -> Payment:
     """A cashier takes cash at the counter: posted to their drawer, receipt issued at once."""
-    require_role(
-        mission=mission,
-        user=acting_user,
-        roles=CASH_ROLES,
-        message=_("Only a cashier takes cash."),
-    )
+    permission_require(user=acting_user, mission=current_mission(), action=Action.CASH_TAKE)
     with transaction.atomic():
-        posting_date(mission=mission, roll_forward=False)  # a closed day refuses cash first
+        posting_date(roll_forward=False)  # a closed day refuses cash first
         payment, created = _payment_new(
-            mission=mission,
             assessment=assessment,
             method=PaymentMethod.CASH,
             amount=amount,
@@ -256,13 +257,12 @@ def payment_take_cash(
             cashier_id=acting_user.pk,
         )
         if created:
-            _succeed(payment=payment, mission=mission, acting_user=acting_user, roll_forward=False)
+            _succeed(payment=payment, acting_user=acting_user, roll_forward=False)
     return payment
 
 
 def payment_card_start(
     *,
-    mission: Mission,
     assessment: Assessment,
     amount: Money,
     idempotency_key: str,
@@ -271,11 +271,13 @@ def payment_card_start(
     provider_name: str = "test",
 ) -> tuple[Payment, str]:
     """Start a card payment: a pending payment (reserving the amount) and the provider's hosted
-    page to send the payer to. The same key answers the same checkout."""
+    page to send the payer to. The same key answers the same checkout.
+
+    The payer's own service: whoever holds the assessment's pay link may pay it (`acting_user`
+    is the signed-in person, or None), so it checks no staff role."""
     provider = get_provider(provider_name)
     with transaction.atomic():
         payment, created = _payment_new(
-            mission=mission,
             assessment=assessment,
             method=PaymentMethod.CARD,
             amount=amount,
@@ -287,7 +289,7 @@ def payment_card_start(
                 payment_id=payment.pk,
                 amount_minor=payment.amount_minor,
                 currency=payment.currency,
-                host=mission.host,
+                host=current_mission().host,
                 return_path=return_path,
             )
             payment.provider = provider.name
@@ -298,21 +300,14 @@ def payment_card_start(
     return payment, payment.checkout_url or return_path
 
 
-EVENT_STATUS = {
-    "payment.succeeded": PaymentStatus.SUCCEEDED,
-    "payment.declined": PaymentStatus.DECLINED,
-    "payment.expired": PaymentStatus.EXPIRED,
-}
-
-
-def payment_webhook_receive(
-    *, mission: Mission, body: bytes, signature: str, provider_name: str = "test"
-) -> str:
+def payment_webhook_receive(*, body: bytes, signature: str, provider_name: str = "test") -> str:
     """Apply one signed provider event exactly once; returns what happened.
 
-    Duplicates (same event id) change nothing. Events that arrive out of order are judged by
-    the payment's state machine: a decline after a success is ignored; a success after a
-    decline or a timeout is applied (the money moved).
+    Duplicates (same event id) change nothing: deliveries of one event take turns (an advisory
+    lock), and the first writes the event's row with its outcome, once (the row is never
+    changed). Events that arrive out of order are judged by the payment's state machine: a
+    decline after a success is ignored; a success after a decline or a timeout is applied (the
+    money moved). The provider is not a user: what it changes is recorded as SYSTEM's.
     """
     provider = get_provider(provider_name)
     try:
@@ -322,32 +317,35 @@ def payment_webhook_receive(
     if event.event_type not in EVENT_STATUS:
         raise ApplicationError(FeeError.BAD_EVENT, _("Unknown event type."))
     with transaction.atomic():
+        webhook_event_lock(provider=provider.name, event_id=event.event_id)
+        if WebhookEvent.objects.filter(provider=provider.name, event_id=event.event_id).exists():
+            return "duplicate"
+        outcome = _apply_event(event=event, provider_name=provider.name)
         try:
             with transaction.atomic():
-                record = WebhookEvent.objects.create(
+                WebhookEvent.objects.create(
                     provider=provider.name,
                     event_id=event.event_id,
                     event_type=event.event_type,
                     provider_ref=event.provider_ref,
                     occurred_at=event.occurred_at,
-                    outcome="received",
+                    outcome=outcome,
                 )
         except IntegrityError:
+            # recorded by a delivery that did not take the lock (none should): apply nothing
+            transaction.set_rollback(True)
             return "duplicate"
-        outcome = _apply_event(mission=mission, event=event, provider_name=provider.name)
-        record.outcome = outcome
-        record.save(update_fields=["outcome"])
     return outcome
 
 
-def _apply_event(*, mission: Mission, event: ProviderEvent, provider_name: str) -> str:
+def _apply_event(*, event: ProviderEvent, provider_name: str) -> str:
     payment = Payment.objects.filter(
         provider=provider_name, provider_ref=event.provider_ref
     ).first()
     if payment is None:
         return "unknown_checkout"
-    assessment_lock(payment.assessment_id)
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    assessment_lock(pk=payment.assessment_id)
+    payment = payment_lock(pk=payment.pk)
     if event.amount_minor != payment.amount_minor or event.currency != payment.currency:
         return "amount_mismatch"
     target = EVENT_STATUS[event.event_type]
@@ -361,27 +359,25 @@ def _apply_event(*, mission: Mission, event: ProviderEvent, provider_name: str) 
             # if the amount is no longer due it is flagged for a refund rather than refused
             outstanding = assessment_balance(assessment=payment.assessment).outstanding
             payment.needs_refund = payment.amount > outstanding
-        _succeed(payment=payment, mission=mission, acting_user=None, roll_forward=True)
+        _succeed(payment=payment, acting_user=SYSTEM, roll_forward=True)
         return "succeeded"
-    payment.status = target
+    payment.move_to(target)
+    set_acting_user(payment, SYSTEM)
     payment.save(update_fields=["status", "updated_at"])
     outbox_event_record(
-        topic=f"fees.payment.{target}",
-        aggregate_type="payment",
-        aggregate_id=str(payment.pk),
-        payload={"provider_ref": payment.provider_ref},
-        acting_user=None,
+        topic=STATUS_TOPIC[target],
+        aggregate_id=payment.pk,
+        payload={
+            "subject_ref": payment.assessment.subject_ref,
+            "provider_ref": payment.provider_ref,
+        },
+        acting_user=SYSTEM,
     )
     return str(target)
 
 
 def payment_bank_expect(
-    *,
-    mission: Mission,
-    assessment: Assessment,
-    amount: Money,
-    idempotency_key: str,
-    acting_user: Any,
+    *, assessment: Assessment, amount: Money, idempotency_key: str, acting_user: Any
 ) -> Payment:
     """A bank transfer the payer will make, with the reference they must quote.
 
@@ -389,13 +385,15 @@ def payment_bank_expect(
     is still expected for the assessment, asking again (a second press, another tab) answers
     that payment and its reference rather than reserving the amount twice.
     """
-    _check_request(assessment=assessment, amount=amount)
+    mission = current_mission()
+    permission_require(user=acting_user, mission=mission, action=Action.BANK_TRANSFER_CHANGE)
+    _check_request(assessment=assessment, amount=amount, idempotency_key=idempotency_key)
     fingerprint = _fingerprint(
         assessment=assessment, method=PaymentMethod.BANK_TRANSFER, amount=amount
     )
     with transaction.atomic():
         _existing(idempotency_key, fingerprint)  # the same key with other details is refused
-        assessment_lock(assessment.pk)
+        assessment_lock(pk=assessment.pk)
         expected = (
             Payment.objects.filter(
                 assessment_id=assessment.pk,
@@ -410,7 +408,6 @@ def payment_bank_expect(
         if expected is not None:
             return expected
         payment, created = _payment_new(
-            mission=mission,
             assessment=assessment,
             method=PaymentMethod.BANK_TRANSFER,
             amount=amount,
@@ -418,9 +415,10 @@ def payment_bank_expect(
             acting_user=acting_user,
         )
         if created:
-            payment.bank_reference = f"{receipt_prefix(mission)}{mission_today(mission):%y}" + (
+            payment.bank_reference = f"{receipt_prefix(mission)}{mission.today():%y}" + (
                 secrets.token_hex(4).upper()
             )
+            set_acting_user(payment, acting_user)
             payment.save(update_fields=["bank_reference", "updated_at"])
     return payment
 
@@ -448,7 +446,6 @@ def _bank_line_recorded(
 
 def payment_bank_match(
     *,
-    mission: Mission,
     reference: str,
     amount: Money,
     bank_transaction_id: str,
@@ -461,12 +458,8 @@ def payment_bank_match(
     it paid (`created` False) and posts nothing. Anything refused changes nothing. Posted on
     the next open business day; the value date is kept on the payment.
     """
-    require_role(
-        mission=mission,
-        user=acting_user,
-        roles=CASH_ROLES | {"consul", "mission_admin"},
-        message=_("Only a cashier or a consul records transfers."),
-    )
+    mission = current_mission()
+    permission_require(user=acting_user, mission=mission, action=Action.BANK_TRANSFER_CHANGE)
     bank_id = bank_transaction_id.strip()
     if not bank_id or len(bank_id) > 100:
         raise ApplicationError(
@@ -474,7 +467,7 @@ def payment_bank_match(
             _("Enter the bank's transaction id (at most 100 characters)."),
             field="bank_transaction_id",
         )
-    if value_date > mission_today(mission):
+    if value_date > mission.today():
         raise ApplicationError(
             FeeError.VALUE_DATE_IN_FUTURE,
             _("The value date cannot be in the future."),
@@ -487,13 +480,13 @@ def payment_bank_match(
     payment = Payment.objects.filter(bank_reference=reference).first() if reference else None
     if payment is None:
         raise ApplicationError(
-            FeeError.NOT_FOUND,
+            FeeError.UNKNOWN_REFERENCE,
             _("No transfer is expected with this reference. Nothing was posted."),
             field="reference",
         )
     with transaction.atomic():
-        assessment_lock(payment.assessment_id)
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        assessment_lock(pk=payment.assessment_id)
+        payment = payment_lock(pk=payment.pk)
         # a twin request with the same statement line may have committed while we waited
         done = _bank_line_recorded(bank_transaction_id=bank_id, reference=reference, amount=amount)
         if done is not None:
@@ -545,28 +538,35 @@ def payment_bank_match(
                 % {"id": bank_id},
                 field="bank_transaction_id",
             ) from error
-        _succeed(payment=payment, mission=mission, acting_user=acting_user, roll_forward=True)
+        _succeed(payment=payment, acting_user=acting_user, roll_forward=True)
     return payment, True
 
 
-def payment_expire_stale(*, older_than_minutes: int = 30) -> int:
-    """Pending card payments nobody answered for: expired, so their amount is free again."""
+def payment_expire_stale(*, acting_user: Any, older_than_minutes: int = 30) -> int:
+    """Pending card payments nobody answered for: expired, so their amount is free again.
+    The platform's own work (beat, as SYSTEM): no staff action."""
     cutoff = timezone.now() - dt.timedelta(minutes=older_than_minutes)
     count = 0
-    for payment in Payment.objects.filter(
+    stale = Payment.objects.filter(
         status=PaymentStatus.PENDING, method=PaymentMethod.CARD, created_at__lt=cutoff
-    ):
+    ).values_list("pk", "assessment_id")
+    for pk, assessment_id in stale:
         with transaction.atomic():
-            locked = Payment.objects.select_for_update().get(pk=payment.pk)
-            if locked.status == PaymentStatus.PENDING:
-                locked.status = PaymentStatus.EXPIRED
-                locked.save(update_fields=["status", "updated_at"])
-                outbox_event_record(
-                    topic="fees.payment.expired",
-                    aggregate_type="payment",
-                    aggregate_id=str(locked.pk),
-                    payload={},
-                    acting_user=None,
-                )
-                count += 1
+            assessment_lock(pk=assessment_id)
+            payment = payment_lock(pk=pk)
+            if not payment.can_expire():  # answered meanwhile
+                continue
+            payment.move_to(PaymentStatus.EXPIRED)
+            set_acting_user(payment, acting_user)
+            payment.save(update_fields=["status", "updated_at"])
+            outbox_event_record(
+                topic=FeeTopic.PAYMENT_EXPIRED,
+                aggregate_id=payment.pk,
+                payload={
+                    "subject_ref": payment.assessment.subject_ref,
+                    "provider_ref": payment.provider_ref,
+                },
+                acting_user=acting_user,
+            )
+            count += 1
     return count

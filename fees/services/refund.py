@@ -12,16 +12,22 @@ from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
-from missions.models import Mission
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
 from ..error_codes import FeeError
-from ..lock_objects import assessment_lock
-from ..models import AccountKind, ApprovalStatus, CreditNote, PaymentMethod, Receipt
+from ..events import FeeTopic
+from ..locks import assessment_lock, credit_note_lock
+from ..models import AccountKind, ApprovalStatus, CreditNote, Receipt
 from ..money import Money
-from .common import APPROVER_ROLES, STAFF_ROLES, posting_date, require_role
+from .common import payment_account, posting_date, receipt_prefix
 from .ledger import account_get, ledger_post
-from .payment import DEBIT_ACCOUNT, receipt_prefix
+
+CREDIT_NOTE_DECIDED_TOPIC = {
+    ApprovalStatus.APPROVED: FeeTopic.CREDIT_NOTE_APPROVED,
+    ApprovalStatus.REJECTED: FeeTopic.CREDIT_NOTE_REJECTED,
+}
 
 
 def _refundable(receipt: Receipt) -> Money:
@@ -47,14 +53,11 @@ def _base_share(*, receipt: Receipt, amount: Money, left: Money) -> int:
 
 
 def credit_note_request(
-    *, receipt: Receipt, amount: Money, reason: str, acting_user: Any, mission: Mission
+    *, receipt: Receipt, amount: Money, reason: str, acting_user: Any
 ) -> CreditNote:
-    require_role(
-        mission=mission,
-        user=acting_user,
-        roles=STAFF_ROLES,
-        message=_("Only staff ask for refunds."),
-    )
+    """Ask to refund (part of) a receipt; nothing is posted until a second person approves."""
+    mission = current_mission()
+    permission_require(user=acting_user, mission=mission, action=Action.ASSESSMENT_CHANGE)
     if amount.currency != receipt.currency:
         raise ApplicationError(
             FeeError.WRONG_CURRENCY,
@@ -70,7 +73,7 @@ def credit_note_request(
             FeeError.REASON_REQUIRED, _("A refund needs a reason."), field="reason"
         )
     with transaction.atomic():
-        assessment_lock(receipt.payment.assessment_id)
+        assessment_lock(pk=receipt.payment.assessment_id)
         left = _refundable(receipt)
         if amount > left:
             raise ApplicationError(
@@ -93,79 +96,65 @@ def credit_note_request(
         set_acting_user(note, acting_user)
         note.save()
         outbox_event_record(
-            topic="fees.credit_note.requested",
-            aggregate_type="credit_note",
-            aggregate_id=str(note.pk),
-            payload={"receipt": receipt.number, "amount_minor": amount.amount_minor},
+            topic=FeeTopic.CREDIT_NOTE_REQUESTED,
+            aggregate_id=note.pk,
+            payload={
+                "receipt": receipt.number,
+                "amount_minor": amount.amount_minor,
+                "currency": amount.currency,
+            },
             acting_user=acting_user,
         )
     return note
 
 
-def credit_note_decide(
-    *, note: CreditNote, approve: bool, acting_user: Any, mission: Mission
-) -> CreditNote:
+def credit_note_decide(*, note: CreditNote, approve: bool, acting_user: Any) -> CreditNote:
     """A consul (not the requester) approves — numbering the note and posting refunds against
     the account the money came from — or rejects it."""
-    require_role(
-        mission=mission,
-        user=acting_user,
-        roles=APPROVER_ROLES,
-        message=_("Only a consul or the mission admin approves refunds."),
-    )
+    permission_require(user=acting_user, mission=current_mission(), action=Action.FEES_APPROVE)
     if note.requested_by_id == acting_user.pk:
         raise ApplicationError(
             FeeError.FOUR_EYES, _("A second person must approve: you asked for this refund.")
         )
     with transaction.atomic():
-        assessment_lock(note.receipt.payment.assessment_id)
-        note = (
-            CreditNote.objects.select_for_update()
-            .select_related("receipt__payment")
-            .get(pk=note.pk)
-        )
-        if note.status != ApprovalStatus.REQUESTED:
+        assessment_lock(pk=note.receipt.payment.assessment_id)
+        note = credit_note_lock(pk=note.pk)
+        if not note.can_decide():
             raise ApplicationError(FeeError.ALREADY_DECIDED, _("This was already decided."))
-        note.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
+        note.move_to(ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED)
         note.decided_by_id = acting_user.pk
         note.decided_at = timezone.now()
         fields = ["status", "decided_by_id", "decided_at", "updated_at"]
         if approve:
-            day = posting_date(mission=mission, roll_forward=True)
+            day = posting_date(roll_forward=True)
             note.business_date = day
             note.year = day.year
             fields += ["business_date", "year"]
         set_acting_user(note, acting_user)
         note.save(update_fields=fields)
         if approve:
-            note.refresh_from_db(fields=["seq", "number"])
-            payment = note.receipt.payment
-            if payment.method == PaymentMethod.CASH:
-                credit = account_get(
-                    kind=AccountKind.DRAWER,
-                    qualifier=payment.cashier_id or 0,
-                    name=f"Drawer of cashier {payment.cashier_id}",
-                )
-            else:
-                credit = account_get(kind=DEBIT_ACCOUNT[payment.method])
+            note.refresh_from_db(fields=["seq", "number"])  # numbered by the database
             ledger_post(
                 kind="refund",
                 business_date=day,
-                legs=[(account_get(kind=AccountKind.REFUNDS), note.amount), (credit, -note.amount)],
+                legs=[
+                    (account_get(kind=AccountKind.REFUNDS), note.amount),
+                    (payment_account(note.receipt.payment), -note.amount),
+                ],
                 acting_user=acting_user,
                 source_type="credit_note",
                 source_id=note.pk,
             )
         outbox_event_record(
-            topic=f"fees.credit_note.{note.status}",
-            aggregate_type="credit_note",
-            aggregate_id=str(note.pk),
+            topic=CREDIT_NOTE_DECIDED_TOPIC[ApprovalStatus(note.status)],
+            aggregate_id=note.pk,
             payload={
                 "number": note.number,
                 "receipt": note.receipt.number,
                 "amount_minor": note.amount_minor,
                 "currency": note.currency,
                 "base_amount_minor": note.base_amount_minor,
+                "base_currency": note.base_currency,
             },
             acting_user=acting_user,
         )

@@ -12,27 +12,24 @@ from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
-from missions.models import Mission
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
 from ..error_codes import FeeError
+from ..events import FeeTopic
 from ..models import AccountKind, Remittance
 from ..selectors import remittance_statement
-from .common import APPROVER_ROLES, mission_today, posting_date, require_role
+from .common import posting_date
 from .ledger import account_get, ledger_post
 
 
-def remittance_record(
-    *, mission: Mission, month: dt.date, base_currency: str, acting_user: Any
-) -> Remittance:
-    require_role(
-        mission=mission,
-        user=acting_user,
-        roles=APPROVER_ROLES,
-        message=_("Only a consul or the mission admin records the statement to HQ."),
-    )
+def remittance_record(*, month: dt.date, base_currency: str, acting_user: Any) -> Remittance:
+    """Record the statement of `month` (once it is over) as owed to HQ, once."""
+    mission = current_mission()
+    permission_require(user=acting_user, mission=mission, action=Action.REMITTANCE_CHANGE)
     first = month.replace(day=1)
-    if first >= mission_today(mission).replace(day=1):
+    if first >= mission.today().replace(day=1):
         raise ApplicationError(
             FeeError.DAY_CLOSED, _("A month's statement is recorded once the month is over.")
         )
@@ -63,7 +60,7 @@ def remittance_record(
         if statement.collected:
             ledger_post(
                 kind="remittance",
-                business_date=posting_date(mission=mission, roll_forward=True),
+                business_date=posting_date(roll_forward=True),
                 legs=[
                     (account_get(kind=AccountKind.REMITTED), statement.collected),
                     (account_get(kind=AccountKind.DUE_TO_HQ), -statement.collected),
@@ -74,9 +71,8 @@ def remittance_record(
                 memo=f"{first:%Y-%m}",
             )
         outbox_event_record(
-            topic="fees.remittance.recorded",
-            aggregate_type="remittance",
-            aggregate_id=f"{first:%Y-%m}",
+            topic=FeeTopic.REMITTANCE_RECORDED,
+            aggregate_id=remittance.pk,
             payload={
                 "month": f"{first:%Y-%m}",
                 "currency": remittance.currency,

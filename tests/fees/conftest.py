@@ -13,11 +13,9 @@ from django_tenants.utils import schema_context
 
 from fees.demo import seed_reference
 from fees.models import Assessment
-from fees.money import Money
-from fees.services.assessment import assessment_create
-from fees.services.payment import payment_take_cash
 from missions.models import Mission
 from tests.conftest import MODEL_BACKEND, make_staff
+from tests.fees.factories import AssessmentFactory, CashPaymentFactory
 
 
 @pytest.fixture
@@ -56,34 +54,16 @@ def key() -> str:
     return uuid.uuid4().hex
 
 
-def assess(mission: Mission, user, services=("passport_application",), **kwargs) -> Assessment:  # type: ignore[no-untyped-def]
-    return assessment_create(
-        mission=mission,
-        subject_type=kwargs.pop("subject_type", "walk_in"),
-        subject_ref=kwargs.pop("subject_ref", f"W-{uuid.uuid4().hex[:6]}"),
-        payer_name=kwargs.pop("payer_name", "Ayşe Yılmaz"),
-        payer_language=kwargs.pop("payer_language", "tr"),
-        services=list(services),
-        acting_user=user,
-        **kwargs,
-    )
+def assess(user, services=("passport_application",), **kwargs) -> Assessment:  # type: ignore[no-untyped-def]
+    """An assessment made by `user` (a Turkish-speaking payer unless told otherwise)."""
+    kwargs.setdefault("payer_name", "Ayşe Yılmaz")
+    kwargs.setdefault("payer_language", "tr")
+    return AssessmentFactory(acting_user=user, services=list(services), **kwargs)
 
 
-def pay_cash(mission: Mission, assessment: Assessment, user, amount_minor: int | None = None):  # type: ignore[no-untyped-def]
-    from fees.selectors import assessment_balance
-
-    amount = (
-        Money(amount_minor, assessment.currency)
-        if amount_minor is not None
-        else assessment_balance(assessment=assessment).outstanding
-    )
-    return payment_take_cash(
-        mission=mission,
-        assessment=assessment,
-        amount=amount,
-        idempotency_key=key(),
-        acting_user=user,
-    )
+def pay_cash(assessment: Assessment, user, amount_minor: int | None = None):  # type: ignore[no-untyped-def]
+    """Cash taken by `user` (a cashier): what is left to pay, or `amount_minor`."""
+    return CashPaymentFactory(assessment=assessment, acting_user=user, amount_minor=amount_minor)
 
 
 def login(client, user) -> None:  # type: ignore[no-untyped-def]

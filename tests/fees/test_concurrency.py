@@ -38,7 +38,7 @@ def test_parallel_cash_payments_leave_receipt_numbers_gapless(throwaway_mission)
     mission = throwaway_mission
     cashiers = [make_staff(mission, "cashier") for _ in range(4)]
     connection.set_tenant(mission)
-    assessments = [assess(mission, cashiers[n % 4]) for n in range(PAYERS)]
+    assessments = [assess(cashiers[n % 4]) for n in range(PAYERS)]
     connection.set_schema_to_public()
     barrier = threading.Barrier(PAYERS)
     committed: list[str] = []
@@ -52,7 +52,6 @@ def test_parallel_cash_payments_leave_receipt_numbers_gapless(throwaway_mission)
                 try:
                     with transaction.atomic():
                         payment = payment_take_cash(
-                            mission=mission,
                             assessment=assessments[n],
                             amount=Money(part, "EUR"),
                             idempotency_key=uuid.uuid4().hex,
@@ -86,9 +85,8 @@ def test_one_webhook_delivered_five_times_at_once_posts_once(throwaway_mission):
     mission = throwaway_mission
     cashier = make_staff(mission, "cashier")
     connection.set_tenant(mission)
-    assessment = assess(mission, cashier)
+    assessment = assess(cashier)
     payment, _ = payment_card_start(
-        mission=mission,
         assessment=assessment,
         amount=Money(9500, "EUR"),
         idempotency_key=uuid.uuid4().hex,
@@ -119,9 +117,7 @@ def test_one_webhook_delivered_five_times_at_once_posts_once(throwaway_mission):
         try:
             connection.set_tenant(mission)
             barrier.wait()
-            outcomes.append(
-                payment_webhook_receive(mission=mission, body=body, signature=sign(body))
-            )
+            outcomes.append(payment_webhook_receive(body=body, signature=sign(body)))
         finally:
             connections.close_all()
 
@@ -137,7 +133,6 @@ def test_one_webhook_delivered_five_times_at_once_posts_once(throwaway_mission):
 
 def test_a_day_close_waits_for_a_payment_in_flight_and_counts_it(throwaway_mission):
     from fees.models import DrawerCount
-    from fees.services.common import mission_today
     from fees.services.day_close import day_close
 
     # given a cash payment whose transaction is still open
@@ -145,8 +140,8 @@ def test_a_day_close_waits_for_a_payment_in_flight_and_counts_it(throwaway_missi
     mission = throwaway_mission
     cashier = make_staff(mission, "cashier")
     connection.set_tenant(mission)
-    assessment = assess(mission, cashier)
-    today = mission_today(mission)
+    assessment = assess(cashier)
+    today = mission.today()
     connection.set_schema_to_public()
     posted, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
@@ -156,7 +151,6 @@ def test_a_day_close_waits_for_a_payment_in_flight_and_counts_it(throwaway_missi
             connection.set_tenant(mission)
             with transaction.atomic():
                 payment_take_cash(
-                    mission=mission,
                     assessment=assessment,
                     amount=Money(9500, "EUR"),
                     idempotency_key=uuid.uuid4().hex,
@@ -173,7 +167,6 @@ def test_a_day_close_waits_for_a_payment_in_flight_and_counts_it(throwaway_missi
         try:
             connection.set_tenant(mission)
             day_close(
-                mission=mission,
                 business_date=today,
                 counted={cashier.pk: Money(9500, "EUR")},
                 reasons={},

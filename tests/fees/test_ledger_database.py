@@ -3,6 +3,7 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from consulate.kernel.actors import SYSTEM
 from fees.models import LedgerEntry, LedgerTransaction
 from fees.money import Money, MoneyError
 from fees.selectors import ledger_totals_per_currency
@@ -77,6 +78,6 @@ def test_ledger_post_refuses_unbalanced_legs_before_the_database(in_mission_a):
             kind="test",
             business_date="2030-01-01",  # type: ignore[arg-type]
             legs=[(cash, Money(100, "EUR")), (revenue, Money(-99, "EUR"))],
-            acting_user=None,
+            acting_user=SYSTEM,
         )
     assert not LedgerTransaction.objects.exists()

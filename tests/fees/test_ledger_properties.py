@@ -100,7 +100,7 @@ def _run(mission, cashier, consul, operations) -> dict[tuple[str, str], int]:
     for op in operations:
         kind = op[0]
         if kind == "assess":
-            assessment = assess(mission, cashier, services=op[1])
+            assessment = assess(cashier, services=op[1])
             assessments.append(assessment)
             for line in assessment.lines.all():
                 post(
@@ -121,11 +121,10 @@ def _run(mission, cashier, consul, operations) -> dict[tuple[str, str], int]:
                     amount=Money(amount, "EUR"),
                     reason="property test",
                     acting_user=cashier,
-                    mission=mission,
                 )
             except ApplicationError:
                 continue  # more than is left to refund
-            credit_note_decide(note=note, approve=True, acting_user=consul, mission=mission)
+            credit_note_decide(note=note, approve=True, acting_user=consul)
             source = drawer if receipt.method == "cash" else "card_clearing"
             post([("refunds", amount), (source, -amount)])
             continue
@@ -137,7 +136,6 @@ def _run(mission, cashier, consul, operations) -> dict[tuple[str, str], int]:
             amount = max(1, outstanding * op[2] // 100)
             try:
                 payment = payment_take_cash(
-                    mission=mission,
                     assessment=assessment,
                     amount=Money(amount, "EUR"),
                     idempotency_key=uuid.uuid4().hex,
@@ -152,7 +150,6 @@ def _run(mission, cashier, consul, operations) -> dict[tuple[str, str], int]:
             if not outstanding:
                 continue
             payment, _ = payment_card_start(
-                mission=mission,
                 assessment=assessment,
                 amount=Money(outstanding, "EUR"),
                 idempotency_key=uuid.uuid4().hex,
@@ -165,7 +162,7 @@ def _run(mission, cashier, consul, operations) -> dict[tuple[str, str], int]:
                 amount_minor=outstanding,
                 currency="EUR",
             )
-            payment_webhook_receive(mission=mission, body=body, signature=sign(body))
+            payment_webhook_receive(body=body, signature=sign(body))
             if op[2]:
                 payment.refresh_from_db()
                 receipts.append(payment.receipt)
@@ -178,9 +175,8 @@ def _run(mission, cashier, consul, operations) -> dict[tuple[str, str], int]:
                     category_code="humanitarian",
                     reason="property test",
                     acting_user=cashier,
-                    mission=mission,
                 )
-                waiver_decide(waiver=waiver, approve=True, acting_user=consul, mission=mission)
+                waiver_decide(waiver=waiver, approve=True, acting_user=consul)
             except ApplicationError:
                 continue  # paid already, or already waived
             assert waiver.status == ApprovalStatus.REQUESTED  # the object we hold
@@ -195,7 +191,6 @@ def _run(mission, cashier, consul, operations) -> dict[tuple[str, str], int]:
             before = LedgerEntry.objects.count()
             with pytest.raises(ApplicationError):
                 payment_take_cash(
-                    mission=mission,
                     assessment=assessment,
                     amount=amount,
                     idempotency_key=uuid.uuid4().hex,

@@ -8,12 +8,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
 from fees.money import Money
 from fees.reference.models import ExchangeRate, FeeScheduleEntry
 from fees.reference.selectors import exchange_rate_in_force, fee_schedule_entry_in_force
 from fees.reference.services import fee_schedule_entry_publish
-from fees.services.assessment import fee_quote
+from fees.selectors import fee_quote
 
 pytestmark = pytest.mark.usefixtures("fee_reference")
 
@@ -26,7 +27,7 @@ def test_a_new_fee_is_a_new_version_and_the_old_one_is_kept(db):
         service="visa",
         amount=Money(9000, "EUR"),
         valid_from=dt.date(2026, 12, 1),
-        acting_user=None,
+        acting_user=SYSTEM,
     )
     # then both versions exist, each in force on its own days
     old.refresh_from_db()
@@ -50,7 +51,7 @@ def test_reciprocity_sets_another_fee_for_one_nationality(db):
         valid_from=dt.date(2026, 6, 1),
         nationality="US",
         visa_category="tourist",
-        acting_user=None,
+        acting_user=SYSTEM,
     )
     today = dt.date(2026, 11, 22)
     assert fee_schedule_entry_in_force(service="visa", on=today).amount_minor == 8000
@@ -66,7 +67,7 @@ def test_fees_are_set_in_the_base_currency_only(db):
             service="visa",
             amount=Money(9000, "USD"),
             valid_from=dt.date(2027, 1, 1),
-            acting_user=None,
+            acting_user=SYSTEM,
         )
 
 
@@ -95,7 +96,7 @@ def test_a_bad_rates_file_imports_nothing(db, tmp_path, capsys):
 
 
 def test_the_rate_in_force_on_the_day_of_assessment_is_used(in_mission_b):
-    line = fee_quote(mission=in_mission_b, service="passport_application")
+    line = fee_quote(service="passport_application")
     assert (line.rate, line.rate_date) == (Decimal("172.35"), dt.date(2026, 1, 1))
 
 

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.usefixtures("fee_reference")
 
 def test_the_task_expires_stale_checkouts_and_leaves_fresh_ones(in_mission_b, cashier_b):
     # given one checkout unanswered for an hour and one just started
-    stale, _ = start_card(in_mission_b, assess(in_mission_b, cashier_b))
-    fresh, _ = start_card(in_mission_b, assess(in_mission_b, cashier_b))
+    stale, _ = start_card(assess(cashier_b))
+    fresh, _ = start_card(assess(cashier_b))
     Payment.objects.filter(pk=stale.pk).update(
         created_at=dt.datetime.now(tz=dt.UTC) - dt.timedelta(hours=1)
     )

@@ -51,7 +51,7 @@ def test_a_cashier_assesses_a_walk_in_and_takes_cash(client_a, mission_a, cashie
 def test_a_bad_amount_gets_a_clear_message(client_a, mission_a, cashier_a):
     login(client_a, cashier_a)
     with schema_context(mission_a.schema_name):
-        assessment = assess(mission_a, cashier_a)
+        assessment = assess(cashier_a)
     for amount, message in (
         ("-5", "above zero"),
         ("0", "above zero"),
@@ -70,7 +70,7 @@ def test_a_bad_amount_gets_a_clear_message(client_a, mission_a, cashier_a):
 
 def test_staff_of_another_mission_get_404(client_b, mission_a, cashier_a, cashier_b):
     with schema_context(mission_a.schema_name):
-        assessment = assess(mission_a, cashier_a)
+        assessment = assess(cashier_a)
     login(client_b, cashier_a)
     assert client_b.get("/fees/counter/").status_code == 404
     login(client_b, cashier_b)
@@ -101,8 +101,8 @@ def _pdf_images(pdf: bytes) -> list[Image.Image]:
 def test_the_pdf_receipt_carries_a_barcode_that_scans_back(client_b, mission_b, cashier_b):
     # given a cash payment at the Tokyo mission (JPY, no minor units)
     with schema_context(mission_b.schema_name):
-        assessment = assess(mission_b, cashier_b, payer_language="en")
-        pay_cash(mission_b, assessment, cashier_b)
+        assessment = assess(cashier_b, payer_language="en")
+        pay_cash(assessment, cashier_b)
         receipt = Receipt.objects.get()
     login(client_b, cashier_b)
     # when the PDF is downloaded
@@ -128,8 +128,8 @@ def test_the_printed_page_scans_back_to_the_number(client_b, mission_b, cashier_
     if shutil.which("gs") is None:
         pytest.skip("Ghostscript (gs) is not installed: the page was not rasterised")
     with schema_context(mission_b.schema_name):
-        assessment = assess(mission_b, cashier_b)
-        pay_cash(mission_b, assessment, cashier_b)
+        assessment = assess(cashier_b)
+        pay_cash(assessment, cashier_b)
         receipt = Receipt.objects.get()
     login(client_b, cashier_b)
     (tmp_path / "r.pdf").write_bytes(client_b.get(f"/fees/receipts/{receipt.pk}/pdf/").content)
@@ -155,8 +155,8 @@ def test_the_report_shows_local_and_base_currency_and_downloads_as_csv(
     client_b, mission_b, cashier_b
 ):
     with schema_context(mission_b.schema_name):
-        assessment = assess(mission_b, cashier_b)
-        pay_cash(mission_b, assessment, cashier_b)
+        assessment = assess(cashier_b)
+        pay_cash(assessment, cashier_b)
     login(client_b, cashier_b)
     page = client_b.get("/fees/reports/").content.decode()
     assert "16,400" in page
@@ -173,7 +173,7 @@ def test_the_report_costs_the_same_queries_however_many_days_and_payments(
 ):
     login(client_b, cashier_b)
     with schema_context(mission_b.schema_name):
-        pay_cash(mission_b, assess(mission_b, cashier_b), cashier_b)
+        pay_cash(assess(cashier_b), cashier_b)
     client_b.get("/fees/reports/")  # warm caches (session, tenant, user)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -182,9 +182,7 @@ def test_the_report_costs_the_same_queries_however_many_days_and_payments(
         client_b.get("/fees/reports/")
     with schema_context(mission_b.schema_name):
         for _ in range(4):
-            pay_cash(
-                mission_b, assess(mission_b, cashier_b, services=["visa", "courier"]), cashier_b
-            )
+            pay_cash(assess(cashier_b, services=["visa", "courier"]), cashier_b)
     with django_assert_max_num_queries(len(one.captured_queries)):
         client_b.get("/fees/reports/")
 
@@ -199,7 +197,7 @@ def test_a_waiver_is_asked_for_and_approved_through_the_pages(
     from fees.models import Waiver
 
     with schema_context(mission_a.schema_name):
-        assessment = assess(mission_a, cashier_a)
+        assessment = assess(cashier_a)
         line = assessment.lines.get()
     login(client_a, cashier_a)
     response = client_a.post(

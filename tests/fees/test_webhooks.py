@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
 from fees.error_codes import FeeError
 from fees.models import LedgerTransaction, Payment, Receipt, WebhookEvent
@@ -18,14 +19,13 @@ from tests.fees.conftest import assess, key, pay_cash
 pytestmark = pytest.mark.usefixtures("fee_reference")
 
 
-def start_card(mission, assessment, amount_minor=None, idem=None):
+def start_card(assessment, amount_minor=None, idem=None):
     amount = (
         Money(amount_minor, assessment.currency)
         if amount_minor
         else assessment_balance(assessment=assessment).outstanding
     )
     return payment_card_start(
-        mission=mission,
         assessment=assessment,
         amount=amount,
         idempotency_key=idem or key(),
@@ -34,7 +34,7 @@ def start_card(mission, assessment, amount_minor=None, idem=None):
     )
 
 
-def deliver(mission, payment, event_type, event_id=None, when=None):
+def deliver(payment, event_type, event_id=None, when=None):
     body = event_body(
         event_type=event_type,
         provider_ref=payment.provider_ref,
@@ -43,33 +43,29 @@ def deliver(mission, payment, event_type, event_id=None, when=None):
         event_id=event_id,
         occurred_at=when,
     )
-    return payment_webhook_receive(mission=mission, body=body, signature=sign(body))
+    return payment_webhook_receive(body=body, signature=sign(body))
 
 
 def test_card_checkout_redirects_to_the_hosted_page_and_reserves_the_amount(
     in_mission_b, cashier_b
 ):
-    assessment = assess(in_mission_b, cashier_b)
-    payment, redirect = start_card(in_mission_b, assessment)
+    assessment = assess(cashier_b)
+    payment, redirect = start_card(assessment)
     assert redirect.startswith("/test-provider/checkout/?s=")
     assert payment.status == "pending"
     # while the card payment is pending, the counter cannot take the same amount in cash
     with pytest.raises(ApplicationError) as refused:
-        pay_cash(in_mission_b, assessment, cashier_b, 100)
+        pay_cash(assessment, cashier_b, 100)
     assert refused.value.code == FeeError.OVERPAYMENT
     # the same key answers the same checkout
-    again, again_redirect = start_card(
-        in_mission_b, assessment, amount_minor=16400, idem=payment.idempotency_key
-    )
+    again, again_redirect = start_card(assessment, amount_minor=16400, idem=payment.idempotency_key)
     assert (again.pk, again_redirect) == (payment.pk, redirect)
 
 
 def test_a_success_posts_once_however_often_it_arrives(in_mission_b, cashier_b):
-    assessment = assess(in_mission_b, cashier_b)
-    payment, _ = start_card(in_mission_b, assessment)
-    outcomes = [
-        deliver(in_mission_b, payment, "payment.succeeded", event_id="evt_1") for _ in range(5)
-    ]
+    assessment = assess(cashier_b)
+    payment, _ = start_card(assessment)
+    outcomes = [deliver(payment, "payment.succeeded", event_id="evt_1") for _ in range(5)]
     assert outcomes == ["succeeded"] + ["duplicate"] * 4
     assert Receipt.objects.filter(payment=payment).count() == 1
     assert LedgerTransaction.objects.filter(source_type="payment").count() == 1
@@ -77,24 +73,24 @@ def test_a_success_posts_once_however_often_it_arrives(in_mission_b, cashier_b):
 
 
 def test_a_decline_arriving_after_the_success_is_ignored(in_mission_b, cashier_b):
-    assessment = assess(in_mission_b, cashier_b)
-    payment, _ = start_card(in_mission_b, assessment)
+    assessment = assess(cashier_b)
+    payment, _ = start_card(assessment)
     now = dt.datetime.now(tz=dt.UTC)
-    assert deliver(in_mission_b, payment, "payment.succeeded", when=now) == "succeeded"
-    late = deliver(in_mission_b, payment, "payment.declined", when=now - dt.timedelta(seconds=5))
+    assert deliver(payment, "payment.succeeded", when=now) == "succeeded"
+    late = deliver(payment, "payment.declined", when=now - dt.timedelta(seconds=5))
     assert late == "ignored_out_of_order"
     payment.refresh_from_db()
     assert payment.status == "succeeded"
 
 
 def test_a_decline_frees_the_amount_and_a_retry_can_pay(in_mission_b, cashier_b):
-    assessment = assess(in_mission_b, cashier_b)
-    payment, _ = start_card(in_mission_b, assessment)
-    assert deliver(in_mission_b, payment, "payment.declined") == "declined"
+    assessment = assess(cashier_b)
+    payment, _ = start_card(assessment)
+    assert deliver(payment, "payment.declined") == "declined"
     assert not Receipt.objects.exists()
     assert assessment_balance(assessment=assessment).outstanding == Money(16400, "JPY")
-    retry, _ = start_card(in_mission_b, assessment)
-    assert deliver(in_mission_b, retry, "payment.succeeded") == "succeeded"
+    retry, _ = start_card(assessment)
+    assert deliver(retry, "payment.succeeded") == "succeeded"
     assessment.refresh_from_db()
     assert assessment.status == "settled"
 
@@ -103,12 +99,12 @@ def test_a_success_after_a_timeout_is_recorded_and_flagged_if_no_longer_due(
     in_mission_b, cashier_b
 ):
     # given a card payment that timed out, after which the payer paid cash
-    assessment = assess(in_mission_b, cashier_b)
-    payment, _ = start_card(in_mission_b, assessment)
-    assert deliver(in_mission_b, payment, "payment.expired") == "expired"
-    pay_cash(in_mission_b, assessment, cashier_b)
+    assessment = assess(cashier_b)
+    payment, _ = start_card(assessment)
+    assert deliver(payment, "payment.expired") == "expired"
+    pay_cash(assessment, cashier_b)
     # when the provider's late success arrives
-    assert deliver(in_mission_b, payment, "payment.succeeded") == "succeeded"
+    assert deliver(payment, "payment.succeeded") == "succeeded"
     # then the money that moved is recorded and flagged for a refund
     payment.refresh_from_db()
     assert payment.status == "succeeded"
@@ -117,8 +113,8 @@ def test_a_success_after_a_timeout_is_recorded_and_flagged_if_no_longer_due(
 
 
 def test_a_forged_or_tampered_webhook_is_refused(in_mission_b, cashier_b):
-    assessment = assess(in_mission_b, cashier_b)
-    payment, _ = start_card(in_mission_b, assessment)
+    assessment = assess(cashier_b)
+    payment, _ = start_card(assessment)
     body = event_body(
         event_type="payment.succeeded",
         provider_ref=payment.provider_ref,
@@ -134,9 +130,7 @@ def test_a_forged_or_tampered_webhook_is_refused(in_mission_b, cashier_b):
         (body, sign(body, timestamp=1)),  # replayed from long ago
     ):
         with pytest.raises(ApplicationError) as refused:
-            payment_webhook_receive(
-                mission=in_mission_b, body=attempt_body, signature=attempt_signature
-            )
+            payment_webhook_receive(body=attempt_body, signature=attempt_signature)
         assert refused.value.code == FeeError.BAD_SIGNATURE
     assert Payment.objects.get().status == "pending"
     assert not WebhookEvent.objects.exists()
@@ -148,8 +142,8 @@ def test_the_webhook_endpoint_answers_200_for_duplicates_and_400_for_bad_signatu
     from django_tenants.utils import schema_context
 
     with schema_context(mission_b.schema_name):
-        assessment = assess(mission_b, cashier_b)
-        payment, _ = start_card(mission_b, assessment)
+        assessment = assess(cashier_b)
+        payment, _ = start_card(assessment)
     body = event_body(
         event_type="payment.succeeded",
         provider_ref=payment.provider_ref,
@@ -171,12 +165,12 @@ def test_a_checkout_nobody_answers_expires_and_frees_the_amount(in_mission_b, ca
     from fees.models import Payment
     from fees.services.payment import payment_expire_stale
 
-    assessment = assess(in_mission_b, cashier_b)
-    payment, _ = start_card(in_mission_b, assessment)
+    assessment = assess(cashier_b)
+    payment, _ = start_card(assessment)
     Payment.objects.filter(pk=payment.pk).update(
         created_at=dt.datetime.now(tz=dt.UTC) - dt.timedelta(hours=1)
     )
-    assert payment_expire_stale(older_than_minutes=30) == 1
+    assert payment_expire_stale(acting_user=SYSTEM, older_than_minutes=30) == 1
     payment.refresh_from_db()
     assert payment.status == "expired"
     assert assessment_balance(assessment=assessment).outstanding == Money(16400, "JPY")

@@ -1,7 +1,8 @@
 """`manage.py import_exchange_rates rates.csv`: HQ's consular rates from a CSV file.
 
 Columns: currency,rate,effective_date (rate = units of the currency per one unit of the base
-currency). The whole file is applied or nothing is; the command says what it did.
+currency). The whole file is applied or nothing is; the command says what it did. It acts as
+SYSTEM (whoever may run commands on the server may manage reference data).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.tenancy import use_public_schema
 from fees.reference.services import exchange_rate_import_csv
 
@@ -27,7 +29,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: no such file")
         use_public_schema()
         result = exchange_rate_import_csv(
-            text=path.read_text(encoding="utf-8-sig"), acting_user=None, source=path.name
+            text=path.read_text(encoding="utf-8-sig"), acting_user=SYSTEM, source=path.name
         )
         if result.errors:
             for error in result.errors:

@@ -1,0 +1,82 @@
+"""The approvals page and the counter page cost a fixed number of queries, however many
+waivers, refunds and assessments they list.
+
+Data keys are taken as settled (as every key is in production, a few minutes after it is
+made), so decrypting the payers' names costs no query once the first page warmed the cache.
+"""
+
+import datetime as dt
+
+import pytest
+from django_tenants.utils import schema_context
+
+from consulate.kernel.crypto import envelope
+from tests.fees.conftest import assess, login, pay_cash
+from tests.fees.factories import CreditNoteFactory, WaiverFactory
+
+pytestmark = pytest.mark.usefixtures("fee_reference")
+
+# Each counts django-tenants' `SET search_path` before every statement. Approvals: the tenant,
+# session, user, staff check, second factor, the roles (page and navigation), waivers with their
+# assessments, credit notes with their receipts, the session's save. The counter adds the day's
+# fees (rate, rounding, schedule) and the latest assessments.
+APPROVALS_QUERIES = 24
+COUNTER_QUERIES = 28
+
+
+@pytest.fixture(autouse=True)
+def _settled_keys(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(envelope, "SETTLED_AFTER", dt.timedelta(0))
+    envelope.clear_key_cache()
+    yield
+    envelope.clear_key_cache()
+
+
+def _waiting(mission, cashier, officer, count: int) -> None:  # type: ignore[no-untyped-def]
+    """`count` waivers and `count` refunds waiting for a second person."""
+    with schema_context(mission.schema_name):
+        for _ in range(count):
+            WaiverFactory(assessment=assess(cashier), acting_user=officer)
+            payment = pay_cash(assess(cashier), cashier)
+            CreditNoteFactory(receipt=payment.receipt, acting_user=officer)
+
+
+def test_the_approvals_page_costs_the_same_however_many_wait(
+    client_a, mission_a, cashier_a, officer_a, consul_a, django_assert_num_queries
+):
+    # given one waiver and one refund waiting, and the consul's page once (warm caches)
+    _waiting(mission_a, cashier_a, officer_a, 1)
+    login(client_a, consul_a)
+    client_a.get("/fees/approvals/")
+    with django_assert_num_queries(APPROVALS_QUERIES):
+        page = client_a.get("/fees/approvals/").content.decode()
+    assert page.count("Approve waiver") == 1
+    # when five more of each wait
+    _waiting(mission_a, cashier_a, officer_a, 5)
+    # then the page lists them all for the same number of queries
+    with django_assert_num_queries(APPROVALS_QUERIES):
+        page = client_a.get("/fees/approvals/").content.decode()
+    assert page.count("Approve waiver") == 6
+    assert page.count("Approve refund") == 6
+    assert page.count("Ayşe Yılmaz") == 6  # the payers' names, decrypted
+
+
+def test_the_counter_page_costs_the_same_however_many_were_assessed(
+    client_b, mission_b, cashier_b, django_assert_num_queries
+):
+    # given one assessment in Tokyo (JPY: a rate and a rounding rule) and the page once
+    with schema_context(mission_b.schema_name):
+        assess(cashier_b)
+    login(client_b, cashier_b)
+    client_b.get("/fees/counter/")
+    with django_assert_num_queries(COUNTER_QUERIES):
+        client_b.get("/fees/counter/")
+    # when twenty more are assessed
+    with schema_context(mission_b.schema_name):
+        for _ in range(20):
+            assess(cashier_b, services=["visa", "express"])
+    # then the page (fees of the day, the fifteen latest) costs the same
+    with django_assert_num_queries(COUNTER_QUERIES):
+        page = client_b.get("/fees/counter/").content.decode()
+    assert page.count("/fees/assessments/") == 15
+    assert "¥16,400" in page
