@@ -58,7 +58,7 @@ NOT_STAFF_SERVICES = frozenset(
         "booking_write", "booking_release",  # steps inside a checked service (places.py)
         # fees: a payer's own, the provider's, the platform's, internal steps
         "payment_card_start", "payment_webhook_receive", "payment_expire_stale",
-        "assessment_settle_if_paid", "ledger_post", "fee_quote",
+        "assessment_settle_if_paid", "ledger_post",
     }
 )  # fmt: skip
 
