@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from consulate.kernel.errors import ApplicationError, CommonError
+from consulate.kernel.errors import ApplicationError, CommonError, error_shown
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -48,12 +48,6 @@ from .ratelimit import rate_limit_consume
 
 def _mission(request: HttpRequest) -> Mission:
     return request.tenant  # type: ignore[attr-defined,no-any-return]
-
-
-def _failed(request: HttpRequest, error: ApplicationError) -> int:
-    """Show the error's message on the page; the status the page answers with."""
-    messages.error(request, str(error.message))
-    return error.http_status
 
 
 def _language() -> str:
@@ -137,7 +131,7 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
                 acting_user=request.user,  # type: ignore[arg-type]
             )
         except ApplicationError as error:
-            status = _failed(request, error)
+            status = error_shown(request, error)
         else:
             messages.success(request, _("Your appointment is booked."))
             return redirect("appointments:booking_detail", reference=booking.reference)
@@ -211,7 +205,7 @@ def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
         rate_limit_consume(request=request, action="cancel")
         services.booking_cancel(booking=booking, acting_user=request.user)  # type: ignore[arg-type]
     except ApplicationError as error:
-        _failed(request, error)
+        error_shown(request, error)
     else:
         messages.success(request, _("Your appointment is cancelled."))
     return redirect("appointments:booking_detail", reference=booking.reference)
@@ -229,7 +223,7 @@ def booking_reschedule(request: HttpRequest, reference: str, slot_id: int) -> Ht
             acting_user=request.user,  # type: ignore[arg-type]
         )
     except ApplicationError as error:
-        _failed(request, error)
+        error_shown(request, error)
         return redirect("appointments:booking_detail", reference=booking.reference)
     messages.success(request, _("Your appointment is moved."))
     return redirect("appointments:booking_detail", reference=new.reference)
@@ -247,7 +241,7 @@ def cancel_by_token(request: HttpRequest, reference: str, token: str) -> HttpRes
             rate_limit_consume(request=request, action="cancel")
             services.booking_cancel_by_token(reference=reference, token=token)
         except ApplicationError as error:
-            status = _failed(request, error)
+            status = error_shown(request, error)
         else:
             messages.success(request, _("Your appointment is cancelled."))
         booking.refresh_from_db()
@@ -278,7 +272,7 @@ def lottery_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     acting_user=request.user,  # type: ignore[arg-type]
                 )
             except ApplicationError as error:
-                status = _failed(request, error)
+                status = error_shown(request, error)
             else:
                 messages.success(
                     request,
@@ -326,7 +320,7 @@ def waitlist_join(request: HttpRequest, code: str) -> HttpResponse:
                     acting_user=request.user,  # type: ignore[arg-type]
                 )
             except ApplicationError as error:
-                status = _failed(request, error)
+                status = error_shown(request, error)
             else:
                 messages.success(
                     request,
@@ -358,7 +352,7 @@ def waitlist_offer(request: HttpRequest, pk: int, token: str) -> HttpResponse:
                 acting_user=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
             )
         except ApplicationError as error:
-            status = _failed(request, error)
+            status = error_shown(request, error)
         else:
             messages.success(
                 request,
@@ -445,7 +439,7 @@ def staff_settings(request: HttpRequest) -> HttpResponse:
             try:
                 result = action.save(form.cleaned_data, request.user)
             except ApplicationError as error:
-                status = _failed(request, error)
+                status = error_shown(request, error)
             else:
                 messages.success(request, str(action.done))
                 return redirect(action.goto(result))
@@ -476,7 +470,7 @@ def staff_service_edit(request: HttpRequest, code: str) -> HttpResponse:
                 if changes := form.changes():
                     services.service_update(service=service, acting_user=request.user, **changes)  # type: ignore[arg-type]
             except ApplicationError as error:
-                status = _failed(request, error)
+                status = error_shown(request, error)
             else:
                 messages.success(request, _("Service saved."))
                 return redirect("appointments:staff_settings")
@@ -564,7 +558,7 @@ def staff_day_sheet(request: HttpRequest) -> HttpResponse:
         try:
             done = handler(request, form)
         except ApplicationError as error:
-            status = _failed(request, error)
+            status = error_shown(request, error)
         else:
             if done:
                 return redirect(f"{reverse('appointments:staff_day_sheet')}?day={day}")

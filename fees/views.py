@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -42,8 +42,6 @@ from .models import Assessment, PaymentMethod, PaymentStatus, Receipt
 from .pdf import receipt_pdf
 from .reference.models import ServiceCode
 
-BAD_INPUT = 400
-
 
 def _mission(request: HttpRequest) -> Mission:
     return request.tenant  # type: ignore[attr-defined,no-any-return]
@@ -51,21 +49,6 @@ def _mission(request: HttpRequest) -> Mission:
 
 def _staff(request: HttpRequest, action: Action = Action.FEES_VIEW) -> frozenset[Action]:
     return staff_access(user=request.user, mission=_mission(request), action=action)
-
-
-def _refused(request: HttpRequest, error: ApplicationError | django_forms.ValidationError) -> int:
-    """Show why, and answer with the status the error maps to (400 for unparsable input)."""
-    if isinstance(error, ApplicationError):
-        messages.error(request, str(error.message))
-        return error.http_status
-    messages.error(request, str(error.messages[0]))
-    return BAD_INPUT
-
-
-def _form_refused(request: HttpRequest, form: django_forms.Form) -> int:
-    first = next(iter(form.errors.values()))
-    messages.error(request, str(first[0]))
-    return BAD_INPUT
 
 
 def _csv(filename: str, content: str) -> HttpResponse:
@@ -98,7 +81,7 @@ def counter(request: HttpRequest) -> HttpResponse:
                 acting_user=request.user,
             )
         except ApplicationError as error:
-            status = _refused(request, error)
+            status = error_shown(request, error)
         else:
             return redirect("fees:assessment", pk=assessment.pk)
     query = request.GET.get("q", "").strip()
@@ -173,7 +156,7 @@ def assessment_cash(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=request.user,
         )
     except (ApplicationError, django_forms.ValidationError) as error:
-        return _assessment_page(request, assessment, status=_refused(request, error))
+        return _assessment_page(request, assessment, status=error_shown(request, error))
     messages.success(
         request,
         _("Received %(amount)s. Receipt %(number)s.")
@@ -202,7 +185,7 @@ def assessment_bank_transfer(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=request.user,
         )
     except (ApplicationError, django_forms.ValidationError) as error:
-        return _assessment_page(request, assessment, status=_refused(request, error))
+        return _assessment_page(request, assessment, status=error_shown(request, error))
     messages.success(
         request,
         _("Transfer reference %(reference)s issued for %(amount)s.")
@@ -222,7 +205,7 @@ def assessment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.assessment_cancel(assessment=assessment, acting_user=request.user)
     except ApplicationError as error:
-        return _assessment_page(request, assessment, status=_refused(request, error))
+        return _assessment_page(request, assessment, status=error_shown(request, error))
     return redirect("fees:assessment", pk=pk)
 
 
@@ -233,7 +216,7 @@ def waiver_request(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = selectors.assessment_get(pk=pk)
     form = WaiverForm(request.POST)
     if not form.is_valid():
-        return _assessment_page(request, assessment, status=_form_refused(request, form))
+        return _assessment_page(request, assessment, status=form_error_shown(request, form))
     data = form.cleaned_data
     try:
         services.waiver_request(
@@ -245,7 +228,7 @@ def waiver_request(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=request.user,
         )
     except ApplicationError as error:
-        return _assessment_page(request, assessment, status=_refused(request, error))
+        return _assessment_page(request, assessment, status=error_shown(request, error))
     messages.success(request, _("Waiver requested: a consul must approve it."))
     return redirect("fees:assessment", pk=pk)
 
@@ -274,7 +257,7 @@ def waiver_decide(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=request.user,
         )
     except ApplicationError as error:
-        return _approvals_page(request, status=_refused(request, error))
+        return _approvals_page(request, status=error_shown(request, error))
     messages.success(request, _("Decision recorded."))
     return redirect("fees:approvals")
 
@@ -290,7 +273,7 @@ def credit_note_decide(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=request.user,
         )
     except ApplicationError as error:
-        return _approvals_page(request, status=_refused(request, error))
+        return _approvals_page(request, status=error_shown(request, error))
     messages.success(
         request,
         _("Credit note %(number)s issued.") % {"number": note.number}
@@ -346,7 +329,7 @@ def credit_note_request(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=request.user,
         )
     except (ApplicationError, django_forms.ValidationError) as error:
-        return _receipt_page(request, receipt, status=_refused(request, error))
+        return _receipt_page(request, receipt, status=error_shown(request, error))
     messages.success(request, _("Refund requested: a consul must approve it."))
     return redirect("fees:receipt", pk=pk)
 
@@ -365,7 +348,7 @@ def day_close(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not form.is_valid():
-            status = _form_refused(request, form)
+            status = form_error_shown(request, form)
         else:
             try:
                 services.day_close(
@@ -375,7 +358,7 @@ def day_close(request: HttpRequest) -> HttpResponse:
                     acting_user=request.user,
                 )
             except ApplicationError as error:
-                status = _refused(request, error)
+                status = error_shown(request, error)
             else:
                 messages.success(request, _("The day %(date)s is closed.") % {"date": day})
                 return redirect(f"{reverse('fees:report')}?from={day}&to={day}")
@@ -491,7 +474,7 @@ def remittance(request: HttpRequest) -> HttpResponseBase:
                 base_currency=settings.CONSULATE_BASE_CURRENCY,
             )
         except ApplicationError as error:
-            status = _refused(request, error)
+            status = error_shown(request, error)
         else:
             messages.success(request, _("The statement is recorded as owed to HQ."))
             return redirect(f"{reverse('fees:remittance')}?month={month:%Y-%m}")
@@ -525,7 +508,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
                 return_path=reverse("fees:pay", kwargs={"token": token}),
             )
         except ApplicationError as error:
-            status = _refused(request, error)
+            status = error_shown(request, error)
         else:
             return redirect(redirect_url)
     return render(

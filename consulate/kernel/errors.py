@@ -13,8 +13,9 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -83,6 +84,23 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             "errors": {},
         }
     return response
+
+
+def error_shown(request: HttpRequest, error: ApplicationError | ValidationError) -> int:
+    """For pages: show why on the page rendered next (a translated message), and return the
+    HTTP status to answer with, the same one the API gives for the same error."""
+    if isinstance(error, ApplicationError):
+        messages.error(request, str(error.message))
+        return error.http_status
+    messages.error(request, str(error.messages[0]))
+    return status.HTTP_400_BAD_REQUEST
+
+
+def form_error_shown(request: HttpRequest, form: Any) -> int:
+    """For pages: show a form's first error as the page's message; 400."""
+    first = next(iter(form.errors.values()))
+    messages.error(request, str(first[0]))
+    return status.HTTP_400_BAD_REQUEST
 
 
 def _not_found() -> Any:
