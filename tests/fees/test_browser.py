@@ -18,6 +18,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.db import connection, connections
 from pyzbar.pyzbar import decode
 
+from consulate.kernel.actors import SYSTEM
 from fees.demo import seed_reference
 from missions.models import Mission
 from missions.services import mission_create
@@ -53,7 +54,7 @@ def _staff(mission: Mission, role: str) -> tuple[Any, str]:
 def two_missions(committed_db: None) -> Iterator[dict[str, Any]]:
     seed_reference()
     kuwait = mission_create(
-        acting_user=None,
+        acting_user=SYSTEM,
         **MissionParams(
             code=f"kw{uuid.uuid4().hex[:8]}",
             name="Embassy in Kuwait City",
@@ -67,7 +68,7 @@ def two_missions(committed_db: None) -> Iterator[dict[str, Any]]:
         ),
     )
     tokyo = mission_create(
-        acting_user=None,
+        acting_user=SYSTEM,
         **MissionParams(
             code=f"jp{uuid.uuid4().hex[:8]}",
             name="Embassy in Tokyo",
