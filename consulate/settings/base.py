@@ -40,6 +40,8 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # before the admin: names people read get a column per language (name_en, name_tr)
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.humanize",
     "allauth",
@@ -208,6 +210,11 @@ CONSULATE_BLIND_INDEX_KEY = env("CONSULATE_BLIND_INDEX_KEY", default="")
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("tr", _("Turkish"))]
+# Names people read (missions, services, exemption categories) have a value per language,
+# registered in each app's translation.py; a missing one falls back to English.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "tr")
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = "UTC"
