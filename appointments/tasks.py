@@ -11,13 +11,25 @@ from consulate.kernel.actors import SYSTEM
 from consulate.kernel.tenancy import task_queue_per_mission
 
 from . import emails
-from .models import Booking, LotteryEntry, LotteryRound, LotteryStatus, WaitlistEntry
+from .models import Booking, LotteryEntry, LotteryRound, LotteryStatus, Slot, WaitlistEntry
 
 
 @shared_task
 def send_booking_confirmation(booking_id: int) -> None:
     emails.booking_confirmation_send(
         booking=Booking.objects.select_related("slot", "service").get(pk=booking_id)
+    )
+
+
+@shared_task
+def send_booking_moved(booking_id: int, previous_slot_id: int | None = None) -> None:
+    """After `booking_reschedule`: the booking (same reference) at its new time; the slot it
+    left, if given, so the e-mail can say which time it replaces."""
+    emails.booking_moved_send(
+        booking=Booking.objects.select_related("slot", "service").get(pk=booking_id),
+        previous_slot=Slot.objects.filter(pk=previous_slot_id).first()
+        if previous_slot_id is not None
+        else None,
     )
 
 

@@ -1,24 +1,353 @@
-"""Every e-mail carries what it promises (reference, ticket, time zone, links), and no template
-hides a dotted variable inside {% blocktranslate %} (Django renders it as an empty string)."""
+"""The e-mails read as their reader reads them: every time in the mission's time zone with the
+zone named, in the booking's language, in the subject, the text and HTML parts and the .ics;
+for a mission east of UTC (Tokyo) and one west of it (New York), in English and Turkish.
+
+The tests run as a worker does, in UTC: an e-mail that rendered a time outside the mission's
+zone would show 01:10 for a 10:10 appointment at Tokyo. Each e-mail is sent by its task, as in
+production, and the expected dates are spelt out here rather than formatted with Django."""
+
+from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
-from appointments import emails, services
-from appointments.models import LotteryEntry, ReleaseMode, WaitlistEntry
+from appointments import documents, emails, services, tasks
+from appointments.models import (
+    Booking,
+    ClosureKind,
+    LotteryEntry,
+    ReleaseMode,
+    Service,
+    Slot,
+    WaitlistEntry,
+)
+from appointments.selectors import slot_list_available
+from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
-from tests.appointments.conftest import build_catalogue, first_free_slot, person
+from missions.models import Mission
+from tests.appointments.conftest import build_catalogue, person
 from tests.factories import UserFactory
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "appointments" / "templates"
 BLOCK = re.compile(r"{% blocktranslate[^%]*%}(.*?){% endblocktranslate %}", re.S)
 
+EN_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+EN_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December"]  # fmt: skip
+TR_DAYS = ["Pazartesi", "Salı", "Çarşamba", "Perşembe", "Cuma", "Cumartesi", "Pazar"]
+TR_MONTHS = ["Ocak", "Şubat", "Mart", "Nisan", "Mayıs", "Haziran", "Temmuz", "Ağustos", "Eylül",
+             "Ekim", "Kasım", "Aralık"]  # fmt: skip
 
-def test_no_dotted_variables_inside_blocktranslate():
+
+def reads(instant: dt.datetime, zone_name: str, language: str) -> str:
+    """How a person reads `instant` at the mission: "Monday 12 May 2025, 10:10 (Asia/Tokyo)",
+    in Turkish "12 Mayıs 2025 Pazartesi, 10:10 (Asia/Tokyo)"."""
+    local = instant.astimezone(zoneinfo.ZoneInfo(zone_name))
+    clock = f"{local:%H:%M} ({zone_name})"
+    if language == "tr":
+        month, weekday = TR_MONTHS[local.month - 1], TR_DAYS[local.weekday()]
+        return f"{local.day} {month} {local.year} {weekday}, {clock}"
+    month, weekday = EN_MONTHS[local.month - 1], EN_DAYS[local.weekday()]
+    return f"{weekday} {local.day} {month} {local.year}, {clock}"
+
+
+def utc_clock(instant: dt.datetime) -> str:
+    return f"{instant.astimezone(dt.UTC):%H:%M}"
+
+
+def parts(message: EmailMultiAlternatives) -> dict[str, str]:
+    """What the reader sees: the subject, the text part and the HTML part."""
+    (html, mimetype), *_ = message.alternatives
+    assert mimetype == "text/html"
+    return {"subject": message.subject, "text": message.body, "html": str(html)}
+
+
+def attachment(message: EmailMultiAlternatives, suffix: str) -> bytes:
+    for item in message.attachments:
+        if isinstance(item, tuple) and item[0].endswith(suffix):
+            return item[1] if isinstance(item[1], bytes) else item[1].encode()
+    raise AssertionError(f"no {suffix} attached")
+
+
+def assert_reads_local(text: str, instant: dt.datetime, zone_name: str, language: str) -> None:
+    assert reads(instant, zone_name, language) in text
+    assert f"{utc_clock(instant)} (" not in text  # never UTC shown as if it were local time
+
+
+@pytest.fixture(params=["Asia/Tokyo", "America/New_York"])
+def mission(request, mission_a: Mission, mission_b: Mission) -> Iterator[Mission]:  # type: ignore[no-untyped-def]
+    """Tokyo (beta, UTC+9) or a mission west of UTC (alpha moved to New York for the test)."""
+    if request.param == "America/New_York":
+        Mission.objects.filter(pk=mission_a.pk).update(
+            timezone="America/New_York", name="Consulate-General in New York",
+            address="885 Second Avenue\nNew York, NY 10017",
+        )  # fmt: skip
+        chosen = Mission.objects.get(pk=mission_a.pk)
+    else:
+        chosen = mission_b
+    with schema_context(chosen.schema_name):
+        yield chosen
+
+
+@pytest.fixture(params=["en", "tr"])
+def language(request) -> str:  # type: ignore[no-untyped-def]
+    return request.param
+
+
+def ten_past_ten(service: Service, mission: Mission) -> Slot:
+    """The first free slot at 10:10 mission time, two days ahead or later (the service's
+    slots are at 09:00 and 10:10; 10:10 at Tokyo is 01:10 UTC)."""
+    for slot in slot_list_available(service=service):
+        local = slot.starts_at.astimezone(mission.zone)
+        if local.time() == dt.time(10, 10) and local.date() >= mission.today() + dt.timedelta(2):
+            return slot
+    raise AssertionError("no 10:10 slot")
+
+
+def nine_oclock_before(slot: Slot, mission: Mission) -> Slot:
+    day = slot.starts_at.astimezone(mission.zone).date()
+    return next(
+        s
+        for s in slot_list_available(service=slot.service)
+        if s.starts_at.astimezone(mission.zone).date() == day and s.starts_at < slot.starts_at
+    )
+
+
+@pytest.fixture
+def service(mission: Mission) -> Service:
+    # One counter, 09:00-12:00: a 70-minute service has a 09:00 and a 10:10 slot each day.
+    return build_catalogue(counters=1, days=6, duration_minutes=70)
+
+
+def book(slot: Slot, language: str, user: User | None = None, number: str = "U1234567") -> Booking:
+    user = user or UserFactory()
+    return services.booking_create(
+        slot_id=slot.pk, service=slot.service, persons=[person(number)], user=user,
+        language=language, acting_user=user,
+    )  # fmt: skip
+
+
+def test_the_confirmation_shows_mission_time_in_the_bookings_language(
+    mission: Mission, service: Service, language: str
+) -> None:
+    # given a booking at 10:10 mission time, made in `language`
+    slot = ten_past_ten(service, mission)
+    booking = book(slot, language)
+    # when the worker (in UTC, English) sends its confirmation
+    tasks.send_booking_confirmation(booking.pk)
+    # then every part reads 10:10 with the zone named, in the booking's language
+    (message,) = mail.outbox
+    read = parts(message)
+    for part in ("text", "html"):
+        assert_reads_local(read[part], slot.starts_at, mission.timezone, language)
+        assert booking.reference in read[part]
+        assert mission.name in read[part]
+    assert booking.reference in read["subject"]
+    if language == "tr":
+        assert "Randevunuz alındı" in read["text"]
+        assert "Tek dokunuşla iptal edin" in read["text"]
+    else:
+        assert "Your appointment at the" in read["text"]
+    assert 'src="cid:barcode"' in read["html"]
+    # and the .ics puts the event at 10:10 in the mission's zone, with the zone's rules
+    ics = attachment(message, ".ics").decode()
+    local = slot.starts_at.astimezone(mission.zone)
+    assert f"DTSTART;TZID={mission.timezone}:{local:%Y%m%d}T101000" in ics
+    assert f"TZID:{mission.timezone}" in ics  # its VTIMEZONE
+    assert f"UID:{booking.reference}@consulate" in ics
+
+
+def test_the_barcode_is_attached_inline(mission: Mission, service: Service) -> None:
+    booking = book(ten_past_ten(service, mission), "en")
+    tasks.send_booking_confirmation(booking.pk)
+    (message,) = mail.outbox
+    images = [part for part in message.attachments if not isinstance(part, tuple)]
+    assert [image["Content-ID"] for image in images] == ["<barcode>"]
+
+
+def test_the_move_confirmation_names_the_new_and_old_time_in_the_bookings_language(
+    mission: Mission, service: Service, language: str
+) -> None:
+    # given a booking at 09:00 that its owner moves to 10:10 the same day
+    new_slot = ten_past_ten(service, mission)
+    old_slot = nine_oclock_before(new_slot, mission)
+    user = UserFactory()
+    booking = book(old_slot, language, user=user)
+    moved = services.booking_reschedule(booking=booking, slot_id=new_slot.pk, acting_user=user)
+    # when the worker sends the move's e-mail
+    tasks.send_booking_moved(moved.pk, old_slot.pk)
+    # then it says, in the booking's language, that the appointment moved, from when to when,
+    # with its reference and barcode, and the .ics moves the calendar entry
+    (message,) = mail.outbox
+    read = parts(message)
+    for part in ("text", "html"):
+        assert_reads_local(read[part], new_slot.starts_at, mission.timezone, language)
+        assert reads(old_slot.starts_at, mission.timezone, language) in read[part]
+        assert moved.reference in read[part]
+    if language == "tr":
+        assert read["subject"] == f"{moved.reference} numaralı randevunuz taşındı"
+        assert "Yeni zaman" in read["text"]
+        assert "Referans numaranız ve barkodu değişmedi" in read["text"]
+    else:
+        assert read["subject"] == f"Your appointment {moved.reference} has been moved"
+        assert "has been moved to" in read["text"]
+        assert "Your reference and its barcode stay the same" in read["text"]
+    assert 'src="cid:barcode"' in read["html"]
+    local = new_slot.starts_at.astimezone(mission.zone)
+    ics = attachment(message, ".ics").decode()
+    assert f"DTSTART;TZID={mission.timezone}:{local:%Y%m%d}T101000" in ics
+    assert f"UID:{moved.reference}@consulate" in ics
+
+
+def test_the_mission_cancellation_shows_mission_time(
+    mission: Mission, service: Service, language: str
+) -> None:
+    # given a booking at 10:10, and the mission closes that day
+    slot = ten_past_ten(service, mission)
+    booking = book(slot, language)
+    services.closure_create(
+        date=slot.starts_at.astimezone(mission.zone).date(), kind=ClosureKind.EMERGENCY,
+        reason="Power cut", acting_user=SYSTEM,
+    )  # fmt: skip
+    # when the worker sends the cancellation
+    tasks.send_cancelled_by_mission(booking.pk)
+    # then it names the day and time of the lost appointment in mission time, and how to rebook
+    (message,) = mail.outbox
+    read = parts(message)
+    for part in ("text", "html"):
+        assert_reads_local(read[part], slot.starts_at, mission.timezone, language)
+        assert booking.reference in read[part]
+        assert "/appointments/" in read[part]
+    expected = "numaralı randevunuz iptal edildi" if language == "tr" else "is cancelled"
+    assert expected in read["subject"]
+
+
+def test_the_reminder_shows_mission_time(mission: Mission, service: Service, language: str) -> None:
+    # given a booking at 10:10
+    slot = ten_past_ten(service, mission)
+    booking = book(slot, language)
+    # when the reminders run three hours before it
+    assert services.booking_remind_due(now=slot.starts_at - dt.timedelta(hours=3)) == 1
+    # then the reminder reads 10:10 with the zone named
+    (message,) = mail.outbox
+    read = parts(message)
+    for part in ("text", "html"):
+        assert_reads_local(read[part], slot.starts_at, mission.timezone, language)
+        assert booking.reference in read[part]
+    expected = "Hatırlatma" if language == "tr" else "Reminder"
+    assert read["subject"].startswith(expected)
+
+
+def test_the_waitlist_offer_and_its_deadline_show_mission_time(
+    mission: Mission, service: Service, language: str
+) -> None:
+    # given a full day (09:00 and 10:10 taken) and a person waiting for it
+    slot = ten_past_ten(service, mission)
+    day = slot.starts_at.astimezone(mission.zone).date()
+    owner = UserFactory()
+    taken = book(slot, "en", user=owner, number="U7000001")
+    book(nine_oclock_before(slot, mission), "en", number="U7000002")
+    waiting = UserFactory()
+    entry = services.waitlist_join(
+        service=service, person=person("U7000003"), day_from=day, day_to=day, user=waiting,
+        language=language, acting_user=waiting,
+    )  # fmt: skip
+    # when the 10:10 booking is cancelled, the place is held for them and the worker sends the offer
+    services.booking_cancel(booking=taken, acting_user=owner)
+    entry = WaitlistEntry.objects.get(pk=entry.pk)
+    assert entry.slot == slot
+    tasks.send_waitlist_offer(entry.pk)
+    # then the offer and its deadline read in mission time with the zone named
+    (message,) = mail.outbox
+    read = parts(message)
+    for part in ("text", "html"):
+        assert_reads_local(read[part], slot.starts_at, mission.timezone, language)
+        assert_reads_local(read[part], entry.offer_expires_at, mission.timezone, language)
+        assert f"/appointments/waitlist/{entry.pk}/{entry.offer_token}/" in read[part]
+    expected = "Sizin için bir saat boşaldı" if language == "tr" else "A time is free for you"
+    assert read["subject"].startswith(expected)
+
+
+def test_the_lottery_results_show_mission_time(mission: Mission, language: str) -> None:
+    # given a draw for one day with two places (09:00, 10:10) and three people registered
+    service = build_catalogue(
+        counters=1, days=6, code="visa", duration_minutes=70, release_mode=ReleaseMode.LOTTERY
+    )
+    now = timezone.now()
+    day = mission.today() + dt.timedelta(days=2)
+    lottery_round = services.lottery_round_create(
+        service=service, period_start=day, period_end=day,
+        window_opens_at=now - dt.timedelta(hours=1), window_closes_at=now + dt.timedelta(hours=1),
+        acting_user=SYSTEM,
+    )  # fmt: skip
+    for n in range(3):
+        user = UserFactory()
+        services.lottery_enter(
+            lottery_round=lottery_round, person=person(f"L{n:07d}"), user=user,
+            language=language, acting_user=user,
+        )  # fmt: skip
+    # when it is drawn and the worker sends the results
+    services.lottery_draw(
+        lottery_round=lottery_round, acting_user=SYSTEM, now=lottery_round.window_closes_at
+    )
+    winners = list(LotteryEntry.objects.filter(booking__isnull=False).select_related("booking"))
+    (loser,) = LotteryEntry.objects.filter(booking__isnull=True)
+    for entry in [*winners, loser]:
+        tasks.send_lottery_result(entry.pk)
+    # then each winner reads their own time in mission time, with the zone named, and gets the
+    # barcode; the one not drawn reads that, in their language
+    *won, lost = mail.outbox
+    assert len(won) == 2
+    for entry, message in zip(winners, won, strict=True):
+        read = parts(message)
+        starts_at = entry.booking.slot.starts_at
+        for part in ("text", "html"):
+            assert_reads_local(read[part], starts_at, mission.timezone, language)
+            assert entry.ticket in read[part]
+            assert entry.booking.reference in read[part]
+        assert 'src="cid:barcode"' in read["html"]
+        assert attachment(message, ".ics")
+    assert {
+        f"{entry.booking.slot.starts_at.astimezone(mission.zone):%H:%M}" for entry in winners
+    } == {"09:00", "10:10"}
+    read = parts(lost)
+    assert loser.ticket in read["text"]
+    expected = "kurada çıkmadı" if language == "tr" else "not drawn"
+    assert expected in read["text"]
+    # and is on the waitlist for the draw's days, which the e-mail says
+    expected = "bekleme listesindesiniz" if language == "tr" else "You are on the waitlist"
+    assert expected in read["text"]
+    assert expected in read["html"]
+    expected = "Randevu kurası sonucu" if language == "tr" else "The result of the appointment draw"
+    assert read["subject"].startswith(expected)
+
+
+def test_the_ics_sequence_grows_with_each_change_of_the_booking(in_mission_a: Mission) -> None:
+    # given a booking's .ics
+    service = build_catalogue(counters=1, days=4)
+    booking = book(slot_list_available(service=service)[3], "en")
+
+    def sequence() -> int:
+        ics = documents.booking_ics(booking=booking, title="t", location="l", url="u").decode()
+        return int(re.search(r"SEQUENCE:(\d+)", ics).group(1))  # type: ignore[union-attr]
+
+    before = sequence()
+    # when the booking changes (here: its reminder is recorded)
+    services.booking_remind_due(now=booking.slot.starts_at - dt.timedelta(hours=3))
+    # then a calendar importing the new .ics replaces the entry of the same UID
+    assert sequence() > before
+
+
+def test_no_dotted_variables_inside_blocktranslate() -> None:
     offenders = []
     for path in TEMPLATES.rglob("*.*"):
         for body in BLOCK.findall(path.read_text()):
@@ -27,67 +356,14 @@ def test_no_dotted_variables_inside_blocktranslate():
     assert offenders == []
 
 
-def test_the_emergency_closure_mail_names_the_booking(catalogue, citizen):
-    booking = services.booking_create(
-        slot_id=first_free_slot(catalogue, skip=3).pk, service=catalogue, persons=[person()],
-        user=citizen, language="en", acting_user=citizen,
-    )  # fmt: skip
-    emails.booking_cancelled_by_mission_send(booking=booking)
-    (message,) = mail.outbox
-    assert booking.reference in message.body
-    assert "/appointments/" in message.body
-
-
-def test_the_lottery_mails_name_the_ticket(in_mission_a):
-    service = build_catalogue(counters=1, days=6, code="visa", release_mode=ReleaseMode.LOTTERY)
-    now = timezone.now()
-    lottery_round = services.lottery_round_create(
-        service=service, period_start=(now + dt.timedelta(days=3)).date(),
-        period_end=(now + dt.timedelta(days=3)).date(), window_opens_at=now - dt.timedelta(hours=1),
-        window_closes_at=now + dt.timedelta(hours=1), acting_user=SYSTEM,
-    )  # fmt: skip
-    for n in range(7):
-        user = UserFactory()
-        services.lottery_enter(
-            lottery_round=lottery_round, person=person(f"L{n:07d}"), user=user, language="en",
-            acting_user=user,
-        )  # fmt: skip
-    services.lottery_draw(
-        lottery_round=lottery_round, acting_user=SYSTEM, now=lottery_round.window_closes_at
-    )
-    winner = LotteryEntry.objects.filter(booking__isnull=False).first()
-    loser = LotteryEntry.objects.filter(booking__isnull=True).first()
-    emails.lottery_result_send(entry=winner)
-    emails.lottery_result_send(entry=loser)
-    won, lost = mail.outbox
-    assert winner.ticket in won.body
-    assert winner.booking.reference in won.body
-    assert loser.ticket in lost.body
-    assert "not drawn" in lost.body
-
-
-def test_the_waitlist_offer_mail_has_the_time_zone_and_the_link(catalogue, citizen):
-    slot = first_free_slot(catalogue, skip=5)
-    day = slot.starts_at.date()
-    entry = services.waitlist_join(
-        service=catalogue, person=person(), day_from=day, day_to=day, user=citizen,
-        language="en", acting_user=citizen,
-    )  # fmt: skip
-    services.waitlist_offer_place(slot=slot, acting_user=SYSTEM)
-    entry = WaitlistEntry.objects.get(pk=entry.pk)
-    emails.waitlist_offer_send(entry=entry)
-    (message,) = mail.outbox
-    assert "Europe/Berlin" in message.body
-    assert f"/appointments/waitlist/{entry.pk}/{entry.offer_token}/" in message.body
-
-
-def test_links_in_e_mails_carry_the_development_servers_port(mission_a, settings):
-    from appointments.emails import mission_link
-
+def test_links_in_e_mails_carry_the_development_servers_port(mission_a, settings) -> None:  # type: ignore[no-untyped-def]
     # given the development server on port 8000 (python3 dev up sets CONSULATE_PORTAL_PORT)
     settings.PORTAL_PORT = "8000"
     # then a link sent by e-mail reaches it
-    assert mission_link(mission_a, "/appointments/") == "http://alpha.localhost:8000/appointments/"
+    assert (
+        emails.mission_link(mission_a, "/appointments/")
+        == "http://alpha.localhost:8000/appointments/"
+    )
     # and in production (no port) the scheme's default port is used
     settings.PORTAL_PORT = ""
-    assert mission_link(mission_a, "/x/") == "http://alpha.localhost/x/"
+    assert emails.mission_link(mission_a, "/x/") == "http://alpha.localhost/x/"
