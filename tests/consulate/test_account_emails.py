@@ -55,11 +55,7 @@ SIGNATURE = {
 
 
 @pytest.fixture(autouse=True)
-def _no_subject_prefix(settings) -> None:  # type: ignore[no-untyped-def]
-    # allauth puts "[<site name>] " (the request's host and port) before every subject unless
-    # ACCOUNT_EMAIL_SUBJECT_PREFIX is set; settings/base.py is to set it to "" (the lead's
-    # file), after which this fixture can go.
-    settings.ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+def _fresh_rate_limits() -> None:
     cache.clear()  # allauth's rate limits
 
 
