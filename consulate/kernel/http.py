@@ -19,6 +19,7 @@ from typing import Any
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -47,11 +48,15 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or "json" in request.headers.get("Accept", "")
 
 
-def bad_request(request: HttpRequest, message: str) -> HttpResponse:
-    """400 with `message`: JSON for the API, the site's page for everything else."""
-    if _wants_json(request):
-        return JsonResponse({"code": "invalid", "message": message, "field": None}, status=400)
-    body = render_to_string("400.html", {"message": message}, request=None)
+def bad_request(request: HttpRequest, message: Callable[[], str]) -> HttpResponse:
+    """400 with `message()`, in the language the reader's browser asks for (this runs before
+    the session and LocaleMiddleware): JSON for the API, the site's page for everything else."""
+    with translation.override(translation.get_language_from_request(request)):
+        if _wants_json(request):
+            return JsonResponse(
+                {"code": "invalid", "message": message(), "field": None}, status=400
+            )
+        body = render_to_string("400.html", {"message": message()}, request=None)
     return HttpResponse(body, status=400)
 
 
@@ -59,6 +64,8 @@ def _request_has_control_characters(request: HttpRequest) -> bool:
     if has_control_characters(request.path) or has_control_characters(
         request.META.get("QUERY_STRING", "")
     ):
+        return True
+    if any(has_control_characters(k + v) for k, v in request.COOKIES.items()):
         return True
     for key, values in request.GET.lists():
         if has_control_characters(key) or any(has_control_characters(v) for v in values):
@@ -81,13 +88,13 @@ class BadInputMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _request_has_control_characters(request):
-            return bad_request(request, _bad_input_message())
+            return bad_request(request, _bad_input_message)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, DataError):
             logger.warning("bad input reached the database at %s: %s", request.path, exception)
-            return bad_request(request, _out_of_range_message())
+            return bad_request(request, _out_of_range_message)
         return None
 
 

@@ -90,14 +90,15 @@ DATABASE_APP_ROLE = ""
 
 MIDDLEWARE = [
     # first, so that the page for an unknown host, which the tenant middleware answers by
-    # itself, carries the policy too
+    # itself, carries the policy and the security headers (HSTS, nosniff) too
     "csp.middleware.CSPMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    # before the session is read: a control character in a cookie is refused here too
+    "consulate.kernel.http.BadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "consulate.kernel.http.BadInputMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -141,3 +141,18 @@ def test_drf_refusals_answer_in_the_applications_shape():
         "field": None,
         "errors": {},
     }
+
+
+def test_a_control_character_in_a_cookie_is_refused_before_the_session_is_read(client_hq):
+    # when the session cookie carries a NUL (the session lookup would send it to the database)
+    client_hq.cookies["sessionid"] = "abcdefghijkl\x00mnop"
+    response = client_hq.get("/")
+    # then the answer is a 400, not a database error
+    assert response.status_code == 400
+
+
+def test_the_unknown_host_page_carries_the_security_headers(client, db):
+    response = client.get("/", HTTP_HOST="nowhere.localhost")
+    assert response.status_code == 404
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Security-Policy" in response
