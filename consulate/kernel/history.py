@@ -38,3 +38,82 @@ def history_records(**kwargs: Any) -> HistoricalRecords:
 def set_acting_user(instance: models.Model, acting_user: Any) -> None:
     """Tell simple-history who makes the next save of `instance` (services call this)."""
     instance._history_user = acting_user  # type: ignore[attr-defined]
+
+
+# History is the audit trail: rows are added, never changed or removed, whatever SQL the
+# application's role sends. The one change allowed is a re-encryption under a newer data key
+# (`mission_reencrypt`), which rewrites ciphertext (bytea) columns and nothing else.
+HISTORY_GUARD_FUNCTION = """
+CREATE OR REPLACE FUNCTION history_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    changed text;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        SELECT string_agg(n.key, ', ') INTO changed
+        FROM jsonb_each(to_jsonb(NEW)) AS n
+        WHERE n.value IS DISTINCT FROM to_jsonb(OLD) -> n.key
+          AND NOT EXISTS (
+              SELECT 1 FROM pg_attribute a
+              WHERE a.attrelid = TG_RELID AND a.attname = n.key
+                AND a.atttypid = 'bytea'::regtype
+          );
+        IF changed IS NULL THEN
+            RETURN NEW;
+        END IF;
+        RAISE EXCEPTION 'history is append-only: % of %.% cannot change',
+            changed, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+    END IF;
+    RAISE EXCEPTION 'history is append-only: % on %.% refused',
+        TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+END;
+$$;
+"""
+
+HISTORY_GUARD_TRIGGERS = """
+CREATE OR REPLACE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION history_append_only();
+CREATE OR REPLACE TRIGGER history_no_truncate BEFORE TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION history_append_only();
+"""
+
+
+def history_guards_install(**kwargs: Any) -> None:
+    """post_migrate, in every schema `migrate_all` migrates (public, the template, each
+    mission; missions cloned later copy the triggers): guard every history table that exists
+    in this schema. Idempotent."""
+    from django.apps import apps
+    from django.db import connection
+
+    tables = [
+        model._meta.db_table
+        for model in apps.get_models()
+        if model.__name__.startswith("Historical") and hasattr(model, "instance_type")
+    ]
+    with connection.cursor() as cursor:
+        present = []
+        for table in tables:
+            # in this schema only (public is on every mission's search path too)
+            cursor.execute(
+                "SELECT to_regclass(format('%%I.%%I', current_schema(), %s)) IS NOT NULL",
+                [table],
+            )
+            if cursor.fetchone()[0]:
+                present.append(table)
+        cursor.execute(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE c.relnamespace = current_schema()::regnamespace"
+            " AND t.tgname = 'history_append_only'"
+        )
+        guarded = {name for (name,) in cursor.fetchall()}
+        # a mission cloned from the template has them already (and its migrations are only
+        # recorded, by the application's role, which may not create functions)
+        missing = [table for table in present if table not in guarded]
+        if not missing:
+            return
+        cursor.execute("SELECT current_schema()")
+        (current,) = cursor.fetchone()
+        cursor.execute(HISTORY_GUARD_FUNCTION)
+        for table in missing:
+            name = f"{connection.ops.quote_name(current)}.{connection.ops.quote_name(table)}"
+            cursor.execute(HISTORY_GUARD_TRIGGERS.format(table=name))

@@ -93,3 +93,21 @@ def test_a_raw_insert_cannot_choose_its_sequence_number(in_mission_a):
         (seq,) = cursor.fetchone()
     # then the database gives it the next number instead
     assert seq == last + 1
+
+
+def test_the_counter_cannot_step_without_an_event(in_mission_a):
+    # given an event
+    with transaction.atomic():
+        record()
+    # when raw SQL moves the counter by one with no event to carry the number
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SAVEPOINT before_step")
+        cursor.execute("UPDATE sync_outboxcounter SET last_seq = last_seq + 1")
+        # then the check that runs at commit refuses it
+        with pytest.raises((InternalError, IntegrityError), match="no event has that number"):
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ROLLBACK TO SAVEPOINT before_step")
+    # and the next event still takes the next number: no gap
+    last = OutboxEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    with transaction.atomic():
+        assert record().seq == last + 1
