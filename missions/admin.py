@@ -86,17 +86,26 @@ class PermissionTableAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-# What mission_create takes; status starts active and is changed afterwards.
+# What mission_create takes; status starts active and is changed afterwards. The name and the
+# address have a value per language (missions/translation.py): English, the fallback, and Turkish.
 CREATE_FIELDS = [
-    "code", "name", "kind", "host_country", "city", "timezone", "currency", "languages",
-    "address", "phone", "email", "website", "jurisdiction", "office_hours",
+    "code", "name_en", "name_tr", "kind", "host_country", "city", "timezone", "currency",
+    "languages", "address_en", "address_tr", "phone", "email", "website", "jurisdiction",
+    "office_hours",
 ]  # fmt: skip
+# The form's names for mission_create's arguments (`name` and `address` are the English ones).
+CREATE_ARGUMENTS = {"name_en": "name", "address_en": "address"}
 
 
 class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Mission
         fields = [*CREATE_FIELDS, "status"]
+        help_texts = {
+            "name_en": _("Shown in every language that has no name of its own."),
+            "address_en": _("Without the country: pages add it in the reader's language."),
+            "address_tr": _("Without the country: pages add it in the reader's language."),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -142,7 +151,7 @@ class MissionAdmin(PermissionTableAdmin):
         "status",
     ]
     list_filter = ["kind", "status", "host_country"]
-    search_fields = ["code", "name", "city"]
+    search_fields = ["code", "name_en", "name_tr", "city"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Mission | None = None) -> list[str]:
         # What names the schema, host and money is fixed once the mission exists.
@@ -155,7 +164,9 @@ class MissionAdmin(PermissionTableAdmin):
             mission_update(mission=stored, acting_user=request.user, **changes)  # type: ignore[arg-type]
             return
         data = {
-            name: form.cleaned_data[name] for name in CREATE_FIELDS if name in form.cleaned_data
+            CREATE_ARGUMENTS.get(name, name): form.cleaned_data[name]
+            for name in CREATE_FIELDS
+            if name in form.cleaned_data
         }
         try:
             created = mission_create(acting_user=request.user, **data)  # type: ignore[arg-type]

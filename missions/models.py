@@ -191,6 +191,18 @@ class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-m
     def host(self) -> str:
         return f"{self.code}.{settings.PORTAL_HOST}"
 
+    @property
+    def country_name(self) -> str:
+        """The host country, named in the active language (CLDR, through babel)."""
+        return reference.country_name(self.host_country)
+
+    @property
+    def postal_address(self) -> str:
+        """The address in the active language (English when there is none), its last line the
+        host country named in that language: the address itself never names the country."""
+        lines = [line for line in (self.address or "").splitlines() if line.strip()]
+        return "\n".join([*lines, self.country_name])
+
 
 class Domain(DomainMixin):
     class Meta:

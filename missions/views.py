@@ -17,9 +17,7 @@ def directory(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     country = request.GET.get("country", "").strip().upper()[:2]
     missions = selectors.mission_list_directory(query=query, country=country)
-    countries = sorted(
-        set(selectors.mission_list_directory().values_list("host_country", flat=True))
-    )
+    countries = selectors.mission_countries_directory()
     return render(
         request,
         "missions/directory.html",

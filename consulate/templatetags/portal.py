@@ -8,7 +8,7 @@ from typing import Any
 
 from babel.dates import format_date, format_time, get_day_names
 from django import template
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from consulate.kernel import reference
 
@@ -16,24 +16,26 @@ register = template.Library()
 
 
 def _locale() -> str:
-    return (translation.get_language() or "en").replace("-", "_")
+    return reference.active_locale()
 
 
 @register.filter
 def country_name(code: str) -> str:
-    return reference.country_name(code, _locale())
+    """A country code named in the reader's language: the one way pages show a country (a
+    mission's address ends with it too, `Mission.postal_address`)."""
+    return reference.country_name(code)
 
 
 @register.filter
 def region_name(code: str) -> str:
     country, _, subdivision = code.partition("-")
-    name = reference.country_name(country, _locale())
+    name = reference.country_name(country)
     return f"{name} ({subdivision})" if subdivision else name
 
 
 @register.filter
 def language_name(code: str) -> str:
-    return reference.language_name(code, _locale())
+    return reference.language_name(code)
 
 
 @register.filter
