@@ -27,6 +27,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError
 
+from .forms import mission_code_fields_replace
 from .models import Domain, Membership, Mission, MissionKind
 from .permissions import Action, permissions_held
 from .selectors import mission_hq
@@ -113,6 +114,8 @@ class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             self.fields["kind"].choices = [  # type: ignore[attr-defined]
                 choice for choice in MissionKind.choices if choice[0] != MissionKind.HEADQUARTERS
             ]
+        # codes as people type them: "eur" is EUR, and an error quotes "France", not "Fr"
+        mission_code_fields_replace(self.fields)
 
     def clean_status(self) -> str:
         # the service's rule (MISSION_TRANSITIONS), as a form error instead of a failed save
@@ -127,7 +130,7 @@ class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         return status
 
     def clean_code(self) -> str:
-        code = str(self.cleaned_data["code"]).strip().lower()
+        code = str(self.cleaned_data["code"])
         # the schema check of mission_create, as a form error instead of a failed save
         if self.instance.pk is None and schema_exists(code.replace("-", "_")):
             raise forms.ValidationError(

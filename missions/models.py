@@ -67,7 +67,8 @@ def validate_code(value: str) -> None:
 def validate_country(value: str) -> None:
     if not reference.is_country(value):
         raise ValidationError(
-            _("“%(value)s” is not an ISO 3166 country code."), params={"value": value}
+            _("“%(value)s” is not an ISO 3166 country code (such as DE or JP)."),
+            params={"value": value},
         )
 
 
@@ -90,7 +91,8 @@ def validate_timezone(value: str) -> None:
 def validate_currency(value: str) -> None:
     if not reference.is_currency(value):
         raise ValidationError(
-            _("“%(value)s” is not a current ISO 4217 currency code."), params={"value": value}
+            _("“%(value)s” is not a current ISO 4217 currency code (such as EUR or JPY)."),
+            params={"value": value},
         )
 
 

@@ -1,6 +1,7 @@
 """HQ admins create missions in Django's admin, through mission_create."""
 
 import json
+import re
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
@@ -12,7 +13,7 @@ from consulate.kernel.actors import SYSTEM
 from missions.models import Domain, Membership, Mission
 from missions.services import membership_grant, mission_update
 from sync.models import OutboxEvent
-from tests.conftest import MODEL_BACKEND, host_client, text_of
+from tests.conftest import MODEL_BACKEND, host_client, text_of, texts_of
 from tests.factories import UserFactory
 
 FORM = {
@@ -261,3 +262,49 @@ def test_changing_the_turkish_name_in_the_admin_goes_through_the_service(admin_c
     with schema_context(mission_a.schema_name):
         event = OutboxEvent.objects.latest("seq")
     assert event.payload["fields"] == ["name_tr"]
+
+
+def test_codes_typed_in_another_case_are_normalised_not_refused(admin_client):
+    # when the admin types codes in lower case (and a language in upper case), with spaces
+    response = admin_client.post(
+        "/admin/missions/mission/add/",
+        FORM | {"host_country": " no ", "currency": "nok", "languages": "NO, tr ",
+                "jurisdiction": "no", "timezone": "europe/oslo", "code": " Oslo "},
+    )  # fmt: skip
+    # then the mission is created with the codes as they are written
+    assert response.status_code == 302, text_of(response.content, "ul", class_="errorlist")
+    mission = Mission.objects.get(code="oslo")
+    assert (mission.host_country, mission.currency, mission.timezone) == (
+        "NO",
+        "NOK",
+        "Europe/Oslo",
+    )
+    assert (mission.languages, mission.jurisdiction) == (["no", "tr"], ["NO"])
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        ("host_country", "France", "“France” is not an ISO 3166 country code"),
+        ("currency", "euro", "“euro” is not a current ISO 4217 currency code"),
+        ("timezone", "Oslo", "“Oslo” is not an IANA time zone"),
+        ("languages", "no, Norwegian", "“Norwegian” is not a language code"),
+        ("jurisdiction", "NO, Oslo county", "“Oslo county” is not a country or subdivision code"),
+    ],
+)
+def test_an_error_quotes_the_whole_value_as_typed(admin_client, field, typed, message):
+    # when the admin types a name where a code belongs
+    response = admin_client.post("/admin/missions/mission/add/", FORM | {field: typed})
+    # then the form says so, quoting what was typed, not a cut-down or re-cased copy of it
+    assert response.status_code == 200
+    errors = texts_of(response.content, "ul", class_="errorlist")
+    assert any(message in error for error in errors), errors
+    assert not Mission.objects.filter(code="oslo").exists()
+
+
+def test_the_browser_is_not_told_to_cut_codes_short(admin_client):
+    # the add form's code inputs take what is typed ("France" is not cut to "Fr")
+    page = admin_client.get("/admin/missions/mission/add/").content.decode()
+    for field in ("host_country", "currency"):
+        tag = next(t for t in page.split("<input")[1:] if f'name="{field}"' in t.split(">")[0])
+        assert re.search(r'maxlength="(\d+)"', tag)[1] == "100", tag  # type: ignore[index]
