@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
@@ -73,3 +75,21 @@ def mission_hq() -> Mission:
     """HQ's own row (the public schema's): where HQ-wide actions, such as opening a mission or
     managing accounts, are checked against the permission table."""
     return Mission.objects.get(schema_name=settings.PUBLIC_SCHEMA_NAME)
+
+
+def mission_by_code(*, code: str) -> Mission | None:
+    """A mission (never HQ's row) by its code, or None."""
+    return Mission.objects.exclude(kind=MissionKind.HEADQUARTERS).filter(code=code).first()
+
+
+def mission_list_other_of_staff(*, user: Any, mission: Mission) -> QuerySet[Mission]:
+    """The other missions where `user` holds an active role: the staff dashboard links to
+    them (through a hand-off, so no second login)."""
+    return (
+        Mission.objects.exclude(kind=MissionKind.HEADQUARTERS)
+        .exclude(pk=mission.pk)
+        .exclude(status=MissionStatus.CLOSED)
+        .filter(memberships__user=user, memberships__is_active=True)
+        .distinct()
+        .order_by("host_country", "city", "code")
+    )

@@ -9,6 +9,7 @@ use `committed_db` and create and drop what they need (`throwaway_mission`).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -228,3 +229,20 @@ def throwaway_mission(committed_db) -> Iterator[Mission]:  # type: ignore[no-unt
 
 # force_login must name a backend: the first configured one (django-axes) loads no users.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def totp_code(secret: str) -> str:
+    """The current TOTP code, never one about to expire (allauth accepts only the current step)."""
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    period = app_settings.TOTP_PERIOD
+    if period - time.time() % period < 3:
+        time.sleep(period - time.time() % period + 0.2)
+    counter = int(time.time()) // period
+    assert counter in list(yield_hotp_counters_from_time())
+    return format_hotp_value(hotp_value(secret, counter))
