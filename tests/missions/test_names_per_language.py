@@ -208,3 +208,16 @@ def test_the_migration_copies_names_into_english_and_drops_the_country_line(miss
 def test_the_migration_drops_only_a_last_line_naming_the_host_country(address, country, kept):
     migration = importlib.import_module(f"missions.migrations.{MIGRATION}")
     assert migration._without_country_line(address, country) == kept
+
+
+def test_the_api_gives_the_profile_in_the_requests_language(tokyo):
+    # when Tokyo's profile is asked for in Turkish, and in English
+    client = host_client(tokyo.host)
+    turkish = client.get("/api/v1/mission/", HTTP_ACCEPT_LANGUAGE="tr").json()
+    english = client.get("/api/v1/mission/", HTTP_ACCEPT_LANGUAGE="en").json()
+    # then names and the address are in that language, the postal address ending with the
+    # country named in it
+    assert (turkish["name"], turkish["host_country"]) == ("Tokyo Büyükelçiliği", "JP")
+    assert turkish["postal_address"] == "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001\nJaponya"
+    assert english["name"] == "Embassy in Tokyo"
+    assert english["postal_address"].endswith("\nJapan")
