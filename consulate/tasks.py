@@ -4,8 +4,12 @@ from django.core import management
 
 @shared_task
 def clear_expired_sessions() -> None:
-    """Sessions live in the public schema; beat runs this there."""
+    """Sessions live in the public schema; beat runs this there. Old hand-offs between hosts
+    (missions.Handoff, also in public) go with them."""
+    from missions.services import handoff_prune
+
     management.call_command("clearsessions")
+    handoff_prune()
 
 
 @shared_task

@@ -11,6 +11,12 @@ from .urls_common import urlpatterns as common
 urlpatterns = [
     path("", mission_views.mission_home, name="home"),
     path("staff/", mission_views.staff_dashboard, name="staff_dashboard"),
+    # where a hand-off from another host lands (missions/services/handoff.py)
+    path(
+        "accounts/handoff/<str:token>/",
+        mission_views.handoff_redeem_view,
+        name="handoff_redeem",
+    ),
     path("api/v1/", include(mission_apis.mission_urls)),
     path("", include("appointments.urls")),
     path("", include("fees.urls")),

@@ -27,6 +27,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError
 
+from .forms import mission_code_fields_replace
 from .models import Domain, Membership, Mission, MissionKind
 from .permissions import Action, permissions_held
 from .selectors import mission_hq
@@ -86,17 +87,26 @@ class PermissionTableAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-# What mission_create takes; status starts active and is changed afterwards.
+# What mission_create takes; status starts active and is changed afterwards. The name and the
+# address have a value per language (missions/translation.py): English, the fallback, and Turkish.
 CREATE_FIELDS = [
-    "code", "name", "kind", "host_country", "city", "timezone", "currency", "languages",
-    "address", "phone", "email", "website", "jurisdiction", "office_hours",
+    "code", "name_en", "name_tr", "kind", "host_country", "city", "timezone", "currency",
+    "languages", "address_en", "address_tr", "phone", "email", "website", "jurisdiction",
+    "office_hours",
 ]  # fmt: skip
+# The form's names for mission_create's arguments (`name` and `address` are the English ones).
+CREATE_ARGUMENTS = {"name_en": "name", "address_en": "address"}
 
 
 class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Mission
         fields = [*CREATE_FIELDS, "status"]
+        help_texts = {
+            "name_en": _("Shown in every language that has no name of its own."),
+            "address_en": _("Without the country: pages add it in the reader's language."),
+            "address_tr": _("Without the country: pages add it in the reader's language."),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,6 +114,8 @@ class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             self.fields["kind"].choices = [  # type: ignore[attr-defined]
                 choice for choice in MissionKind.choices if choice[0] != MissionKind.HEADQUARTERS
             ]
+        # codes as people type them: "eur" is EUR, and an error quotes "France", not "Fr"
+        mission_code_fields_replace(self.fields)
 
     def clean_status(self) -> str:
         # the service's rule (MISSION_TRANSITIONS), as a form error instead of a failed save
@@ -118,7 +130,7 @@ class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         return status
 
     def clean_code(self) -> str:
-        code = str(self.cleaned_data["code"]).strip().lower()
+        code = str(self.cleaned_data["code"])
         # the schema check of mission_create, as a form error instead of a failed save
         if self.instance.pk is None and schema_exists(code.replace("-", "_")):
             raise forms.ValidationError(
@@ -142,7 +154,7 @@ class MissionAdmin(PermissionTableAdmin):
         "status",
     ]
     list_filter = ["kind", "status", "host_country"]
-    search_fields = ["code", "name", "city"]
+    search_fields = ["code", "name_en", "name_tr", "city"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Mission | None = None) -> list[str]:
         # What names the schema, host and money is fixed once the mission exists.
@@ -155,7 +167,9 @@ class MissionAdmin(PermissionTableAdmin):
             mission_update(mission=stored, acting_user=request.user, **changes)  # type: ignore[arg-type]
             return
         data = {
-            name: form.cleaned_data[name] for name in CREATE_FIELDS if name in form.cleaned_data
+            CREATE_ARGUMENTS.get(name, name): form.cleaned_data[name]
+            for name in CREATE_FIELDS
+            if name in form.cleaned_data
         }
         try:
             created = mission_create(acting_user=request.user, **data)  # type: ignore[arg-type]

@@ -15,15 +15,19 @@ from .models import Mission
 
 
 class MissionOutputSerializer(serializers.ModelSerializer[Mission]):
+    """Names and the address are in the request's language (Accept-Language), English where
+    there is none; `postal_address` is the address ending with the host country, named in it."""
+
     host = serializers.CharField(read_only=True)
     currency_minor_units = serializers.IntegerField(read_only=True)
+    postal_address = serializers.CharField(read_only=True)
 
     class Meta:
         model = Mission
         fields = [
             "code", "name", "kind", "host_country", "city", "timezone", "currency",
-            "currency_minor_units", "languages", "address", "phone", "email", "website",
-            "jurisdiction", "office_hours", "status", "host",
+            "currency_minor_units", "languages", "address", "postal_address", "phone", "email",
+            "website", "jurisdiction", "office_hours", "status", "host",
         ]  # fmt: skip
 
 

@@ -8,3 +8,5 @@ class MissionError(enum.Enum):
     INVALID = "missions.invalid"
     CODE_TAKEN = "missions.code_taken"
     EMAIL_TAKEN = "missions.email_taken"
+    # a hand-off link that is tampered with, expired, used already or meant for another host
+    HANDOFF_INVALID = "missions.handoff_invalid"

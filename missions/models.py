@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 import zoneinfo
 from typing import ClassVar
 
@@ -67,7 +68,8 @@ def validate_code(value: str) -> None:
 def validate_country(value: str) -> None:
     if not reference.is_country(value):
         raise ValidationError(
-            _("“%(value)s” is not an ISO 3166 country code."), params={"value": value}
+            _("“%(value)s” is not an ISO 3166 country code (such as DE or JP)."),
+            params={"value": value},
         )
 
 
@@ -90,7 +92,8 @@ def validate_timezone(value: str) -> None:
 def validate_currency(value: str) -> None:
     if not reference.is_currency(value):
         raise ValidationError(
-            _("“%(value)s” is not a current ISO 4217 currency code."), params={"value": value}
+            _("“%(value)s” is not a current ISO 4217 currency code (such as EUR or JPY)."),
+            params={"value": value},
         )
 
 
@@ -191,6 +194,18 @@ class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-m
     def host(self) -> str:
         return f"{self.code}.{settings.PORTAL_HOST}"
 
+    @property
+    def country_name(self) -> str:
+        """The host country, named in the active language (CLDR, through babel)."""
+        return reference.country_name(self.host_country)
+
+    @property
+    def postal_address(self) -> str:
+        """The address in the active language (English when there is none), its last line the
+        host country named in that language: the address itself never names the country."""
+        lines = [line for line in (self.address or "").splitlines() if line.strip()]
+        return "\n".join([*lines, self.country_name])
+
 
 class Domain(DomainMixin):
     class Meta:
@@ -232,3 +247,36 @@ class Membership(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_role_display()} @ {self.mission.code}"
+
+
+class Handoff(TimeStampedModel):
+    """A staff member's passage from the host they are logged in at to a mission's host, so
+    that they need not log in again there (session cookies stay per host).
+
+    Made by a POST at the host they leave (`handoff_create`), redeemed once, within
+    `HANDOFF_SECONDS`, at the mission's host (`handoff_redeem`): the conditional UPDATE of
+    `redeemed_at` lets one redemption through, however many arrive at once. Rows stay as the
+    record of who moved where and when; beat prunes old ones. docs/security.md says why."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="+")
+    origin = models.CharField(_("from host"), max_length=255)
+    # the second factor the session at `origin` passed: {"type": "totp", "id": <authenticator>}
+    second_factor = models.JSONField()
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[Handoff]]
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(redeemed_at__isnull=True)
+                | models.Q(redeemed_at__gte=models.F("created_at")),
+                name="missions_handoff_redeemed_after_created",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.mission.code}"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
+from consulate.kernel import reference
 from consulate.kernel.tenancy import current_schema
 
 from .models import Membership, Mission, MissionKind, MissionStatus
@@ -29,13 +32,26 @@ def mission_list_directory(*, query: str = "", country: str = "") -> QuerySet[Mi
     if country:
         missions = missions.filter(host_country=country.upper())
     if query:
+        # a name in any language: a reader of Turkish pages may type the English one, which is
+        # also what they see where a mission has no Turkish name
+        names = Q()
+        for language in settings.MODELTRANSLATION_LANGUAGES:
+            names |= Q(**{f"name_{language}__icontains": query})
         missions = missions.filter(
             Q(city__icontains=query)
-            | Q(name__icontains=query)
+            | names
             | Q(code__icontains=query)
             | Q(host_country__iexact=query)
+            | Q(host_country__in=reference.country_codes_named(query))
         )
     return missions.order_by("host_country", "city", "code")
+
+
+def mission_countries_directory() -> list[str]:
+    """The host countries of the directory's missions, in the order of their names in the
+    reader's language (Almanya before Japonya in Turkish)."""
+    codes = set(mission_list_directory().values_list("host_country", flat=True))
+    return sorted(codes, key=lambda code: reference.name_sort_key(reference.country_name(code)))
 
 
 def mission_list_for_hq() -> QuerySet[Mission]:
@@ -59,3 +75,21 @@ def mission_hq() -> Mission:
     """HQ's own row (the public schema's): where HQ-wide actions, such as opening a mission or
     managing accounts, are checked against the permission table."""
     return Mission.objects.get(schema_name=settings.PUBLIC_SCHEMA_NAME)
+
+
+def mission_by_code(*, code: str) -> Mission | None:
+    """A mission (never HQ's row) by its code, or None."""
+    return Mission.objects.exclude(kind=MissionKind.HEADQUARTERS).filter(code=code).first()
+
+
+def mission_list_other_of_staff(*, user: Any, mission: Mission) -> QuerySet[Mission]:
+    """The other missions where `user` holds an active role: the staff dashboard links to
+    them (through a hand-off, so no second login)."""
+    return (
+        Mission.objects.exclude(kind=MissionKind.HEADQUARTERS)
+        .exclude(pk=mission.pk)
+        .exclude(status=MissionStatus.CLOSED)
+        .filter(memberships__user=user, memberships__is_active=True)
+        .distinct()
+        .order_by("host_country", "city", "code")
+    )

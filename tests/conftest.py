@@ -9,8 +9,10 @@ use `committed_db` and create and drop what they need (`throwaway_mission`).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 import pytest
 from django.conf import settings
@@ -95,6 +97,66 @@ def host_client(host: str) -> Client:
     return Client(HTTP_HOST=host)
 
 
+class _TextOf(HTMLParser):
+    """The text a reader sees inside elements, each element's text one entry: `<br>` and
+    block ends are line breaks, runs of spaces one space."""
+
+    VOID = frozenset({"br", "img", "input", "meta", "link", "hr", "source", "wbr"})
+
+    def __init__(self, tag: str, attrs: dict[str, str]) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tag, self.attrs = tag, attrs
+        self.depth = 0
+        self.found: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.depth:
+            if tag == "br":
+                self.found[-1].append("\n")
+            elif tag not in self.VOID:
+                self.depth += 1
+            return
+        given = dict(attrs)
+        if tag == self.tag and all(
+            value in (given.get(key) or "").split() or given.get(key) == value
+            for key, value in self.attrs.items()
+        ):
+            self.depth = 1
+            self.found.append([])
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.depth and tag not in self.VOID:
+            self.depth -= 1
+            if tag in {"p", "li", "tr", "dd", "dt", "h1", "h2", "h3", "div", "option", "td", "th"}:
+                self.found[-1].append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self.depth:
+            self.found[-1].append(data)
+
+
+def texts_of(html: str | bytes, tag: str, **attrs: str) -> list[str]:
+    """What a reader sees in each `tag` element with `attrs` (`class_` for class): its text,
+    lines stripped, empty lines dropped. Tests read pages through this, as a person would."""
+    if isinstance(html, bytes):
+        html = html.decode()
+    wanted = {key.rstrip("_"): value for key, value in attrs.items()}
+    parser = _TextOf(tag, wanted)
+    parser.feed(html)
+    texts = []
+    for parts in parser.found:
+        lines = (" ".join(line.split()) for line in "".join(parts).splitlines())
+        texts.append("\n".join(line for line in lines if line))
+    return texts
+
+
+def text_of(html: str | bytes, tag: str, **attrs: str) -> str:
+    """The text of the first such element (AssertionError when there is none)."""
+    found = texts_of(html, tag, **attrs)
+    assert found, f"no <{tag} {attrs}> on the page"
+    return found[0]
+
+
 @pytest.fixture
 def client_hq(db) -> Client:  # type: ignore[no-untyped-def]
     return host_client("localhost")
@@ -167,3 +229,20 @@ def throwaway_mission(committed_db) -> Iterator[Mission]:  # type: ignore[no-unt
 
 # force_login must name a backend: the first configured one (django-axes) loads no users.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def totp_code(secret: str) -> str:
+    """The current TOTP code, never one about to expire (allauth accepts only the current step)."""
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    period = app_settings.TOTP_PERIOD
+    if period - time.time() % period < 3:
+        time.sleep(period - time.time() % period + 0.2)
+    counter = int(time.time()) // period
+    assert counter in list(yield_hotp_counters_from_time())
+    return format_hotp_value(hotp_value(secret, counter))

@@ -6,11 +6,14 @@ Babel's CLDR data is the source, so names come translated into the reader's lang
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import zoneinfo
 from functools import cache
 
 from babel import Locale
 from babel.numbers import get_currency_precision, get_territory_currencies
+from django.conf import settings
+from django.utils import translation
 
 # CLDR territories with two letters that are not countries (EU, the UN, "unknown", pseudo-regions).
 _NOT_COUNTRIES = {"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"}
@@ -68,9 +71,38 @@ def currency_minor_units(code: str) -> int:
     return get_currency_precision(code)
 
 
-def country_name(code: str, locale: str) -> str:
-    return Locale.parse(locale).territories.get(code, code)
+def active_locale() -> str:
+    """The active language as a babel locale name ("tr", "en_GB")."""
+    return (translation.get_language() or settings.LANGUAGE_CODE).replace("-", "_")
 
 
-def language_name(code: str, locale: str) -> str:
-    return Locale.parse(locale).languages.get(code, code)
+def country_name(code: str, locale: str | None = None) -> str:
+    """The country's name in `locale` (default: the active language), from CLDR territory
+    names; an unknown code is shown as it is."""
+    return Locale.parse(locale or active_locale()).territories.get(code, code)
+
+
+def name_sort_key(name: str) -> str:
+    """Sorts names as a reader expects, near enough in any Latin alphabet: letters with marks
+    beside their base letter ("Çin" among the C's, not after Z)."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def country_codes_named(text: str, locale: str | None = None) -> frozenset[str]:
+    """The countries whose name contains `text` in `locale` or in English ("alman" finds DE in
+    Turkish, "germ" in any language)."""
+    folded = text.strip().casefold()
+    if len(folded) < 3:
+        return frozenset()
+    found = set()
+    for name_locale in {locale or active_locale(), "en"}:
+        territories = Locale.parse(name_locale).territories
+        found |= {
+            code for code in country_codes() if folded in territories.get(code, "").casefold()
+        }
+    return frozenset(found)
+
+
+def language_name(code: str, locale: str | None = None) -> str:
+    return Locale.parse(locale or active_locale()).languages.get(code, code)

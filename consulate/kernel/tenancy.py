@@ -19,6 +19,13 @@ def use_public_schema() -> None:
     connection.set_schema_to_public()  # type: ignore[attr-defined]
 
 
+def host_url(request: Any, host: str, path: str = "/") -> str:
+    """A link to another host of the portal (HQ or a mission), on the same scheme and keeping
+    the request's port (development serves every host on one port): `//berlin.example:8000/`."""
+    port = request.get_port() if request is not None else "80"
+    return f"//{host}{'' if port in ('80', '443') else f':{port}'}{path}"
+
+
 def task_queue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     """Queue a Celery task once the current transaction commits, to run in *this* schema.
 

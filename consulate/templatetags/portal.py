@@ -8,32 +8,35 @@ from typing import Any
 
 from babel.dates import format_date, format_time, get_day_names
 from django import template
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from consulate.kernel import reference
+from consulate.kernel.tenancy import host_url
 
 register = template.Library()
 
 
 def _locale() -> str:
-    return (translation.get_language() or "en").replace("-", "_")
+    return reference.active_locale()
 
 
 @register.filter
 def country_name(code: str) -> str:
-    return reference.country_name(code, _locale())
+    """A country code named in the reader's language: the one way pages show a country (a
+    mission's address ends with it too, `Mission.postal_address`)."""
+    return reference.country_name(code)
 
 
 @register.filter
 def region_name(code: str) -> str:
     country, _, subdivision = code.partition("-")
-    name = reference.country_name(country, _locale())
+    name = reference.country_name(country)
     return f"{name} ({subdivision})" if subdivision else name
 
 
 @register.filter
 def language_name(code: str) -> str:
-    return reference.language_name(code, _locale())
+    return reference.language_name(code)
 
 
 @register.filter
@@ -65,22 +68,17 @@ def utc_offset(tz_name: str) -> str:
     return f"UTC{offset[:3]}:{offset[3:]}"
 
 
-def _port_suffix(request: Any) -> str:
-    port = request.get_port() if request is not None else "80"
-    return "" if port in ("80", "443") else f":{port}"
-
-
 @register.simple_tag(takes_context=True)
 def mission_url(context: dict[str, Any], mission: Any, path: str = "/") -> str:
     """A link to a mission's own host, keeping the port of the current request (development)."""
-    return f"//{mission.host}{_port_suffix(context.get('request'))}{path}"
+    return host_url(context.get("request"), mission.host, path)
 
 
 @register.simple_tag(takes_context=True)
 def hq_url(context: dict[str, Any], path: str = "/") -> str:
     from django.conf import settings
 
-    return f"//{settings.PORTAL_HOST}{_port_suffix(context.get('request'))}{path}"
+    return host_url(context.get("request"), settings.PORTAL_HOST, path)
 
 
 @register.filter

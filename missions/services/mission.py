@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context, schema_exists
 
@@ -47,6 +48,24 @@ def _ensure_code_free(*, code: str, schema_name: str) -> None:
         )
 
 
+# Names people read, a value per language (missions/translation.py). `name` and `address` are
+# the English ones (the fallback of every language); `name_tr` and `address_tr` the Turkish.
+TRANSLATED = {"name": "name_en", "address": "address_en"}
+TRANSLATED_COLUMNS = frozenset({"name_en", "name_tr", "address_en", "address_tr"})
+
+
+def _saved_in_english(mission: Mission, **kwargs: Any) -> None:
+    """Save with English active: the original `name` and `address` columns (and the history's)
+    are written from the active language, and English is the value they always hold."""
+    with translation.override(settings.MODELTRANSLATION_DEFAULT_LANGUAGE):
+        mission.save(**kwargs)
+
+
+def _stored(mission: Mission, name: str) -> Any:
+    value = getattr(mission, name)
+    return (value or "") if name in TRANSLATED_COLUMNS else value
+
+
 def mission_create(
     *,
     code: str,
@@ -64,8 +83,14 @@ def mission_create(
     website: str = "",
     jurisdiction: list[str] | None = None,
     office_hours: list[dict[str, Any]] | None = None,
+    name_tr: str = "",
+    address_tr: str = "",
 ) -> Mission:
     """Create a mission: its row, its host name, its schema and its first data key.
+
+    `name` and `address` are in English (shown when a language has none of its own); `name_tr`
+    and `address_tr` in Turkish. The address leaves out the country: pages add the host
+    country's name in the reader's language (`Mission.postal_address`).
 
     The schema is cloned from the template schema (TENANT_BASE_SCHEMA), so the cost does not
     grow with the number of missions. Everything happens in one transaction: bad input or a
@@ -77,20 +102,22 @@ def mission_create(
     mission = Mission(
         schema_name=_schema_name_for(code),
         code=code,
-        name=name.strip(),
         kind=kind,
         host_country=host_country.strip().upper(),
         city=city.strip(),
         timezone=timezone.strip(),
         currency=currency.strip().upper(),
         languages=[language.strip().lower() for language in languages],
-        address=address.strip(),
         phone=phone.strip(),
         email=email.strip(),
         website=website.strip(),
         jurisdiction=[region.strip().upper() for region in (jurisdiction or [])],
         office_hours=office_hours or [],
     )
+    for column, value in {
+        "name_en": name, "name_tr": name_tr, "address_en": address, "address_tr": address_tr,
+    }.items():  # fmt: skip
+        setattr(mission, column, (value or "").strip())
     try:
         mission.full_clean(validate_unique=False)
     except ValidationError as error:
@@ -106,7 +133,7 @@ def mission_create(
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"mission:{code}"])
         _ensure_code_free(code=code, schema_name=mission.schema_name)
         set_acting_user(mission, acting_user)
-        mission.save()
+        _saved_in_english(mission)
         schema_clone_from_template(schema_name=mission.schema_name)
         Domain.objects.create(domain=mission.host, tenant=mission, is_primary=True)
         data_key_create(schema_name=mission.schema_name, acting_user=acting_user)
@@ -127,10 +154,11 @@ def mission_create(
 
 
 # What may change once a mission exists. The code, kind, country, city, time zone and currency
-# name its schema, host and money; they are fixed at creation.
+# name its schema, host and money; they are fixed at creation. `name` and `address` stand for
+# the English columns.
 UPDATABLE_FIELDS = frozenset(
     {"name", "languages", "address", "phone", "email", "website", "jurisdiction",
-     "office_hours", "status"}
+     "office_hours", "status", *TRANSLATED_COLUMNS}
 )  # fmt: skip
 
 
@@ -148,9 +176,12 @@ def mission_update(*, mission: Mission, acting_user: User | SystemActor, **chang
             _("These cannot change after creation: %(fields)s.")
             % {"fields": ", ".join(sorted(unknown))},
         )
+    changes = {TRANSLATED.get(name, name): value for name, value in changes.items()}
+    for column in TRANSLATED_COLUMNS & set(changes):  # no value and an empty one are the same
+        changes[column] = (changes[column] or "").strip()
     with transaction.atomic():
         mission = mission_lock(pk=mission.pk)
-        changed = sorted(name for name, value in changes.items() if getattr(mission, name) != value)
+        changed = sorted(name for name, value in changes.items() if _stored(mission, name) != value)
         if not changed:
             return mission
         if "status" in changed:
@@ -162,7 +193,8 @@ def mission_update(*, mission: Mission, acting_user: User | SystemActor, **chang
         except ValidationError as error:
             raise ApplicationError.from_validation_error(MissionError.INVALID, error) from error
         set_acting_user(mission, acting_user)
-        mission.save(update_fields=[*changed, "updated_at"])
+        originals = {column.rpartition("_")[0] for column in changed if column.endswith("_en")}
+        _saved_in_english(mission, update_fields=[*changed, *sorted(originals), "updated_at"])
         with schema_context(mission.schema_name):
             outbox_event_record(
                 topic=MissionTopic.MISSION_UPDATED,

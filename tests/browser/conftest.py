@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +25,8 @@ from django.conf import settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.management import call_command
 from django.test.testcases import LiveServerThread
+
+from tests.conftest import totp_code  # noqa: F401 - the browser tests' packages import it here
 
 # Playwright's sync API runs an asyncio loop in the test thread, which makes Django refuse ORM
 # calls there ("SynchronousOnlyOperation"). The test thread's ORM use is plain synchronous code,
@@ -159,20 +160,3 @@ def screenshot() -> Callable[[Any, str], Path]:
 
 def unique_email(prefix: str) -> str:
     return f"{prefix}.{uuid.uuid4().hex[:10]}@example.org"
-
-
-def totp_code(secret: str) -> str:
-    """The current TOTP code, never one about to expire (allauth accepts only the current step)."""
-    from allauth.mfa import app_settings
-    from allauth.mfa.totp.internal.auth import (
-        format_hotp_value,
-        hotp_value,
-        yield_hotp_counters_from_time,
-    )
-
-    period = app_settings.TOTP_PERIOD
-    if period - time.time() % period < 3:
-        time.sleep(period - time.time() % period + 0.2)
-    counter = int(time.time()) // period
-    assert counter in list(yield_hotp_counters_from_time())
-    return format_hotp_value(hotp_value(secret, counter))

@@ -1,5 +1,8 @@
 """HQ admins create missions in Django's admin, through mission_create."""
 
+import json
+import re
+
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
 from django.db import connection
@@ -10,13 +13,14 @@ from consulate.kernel.actors import SYSTEM
 from missions.models import Domain, Membership, Mission
 from missions.services import membership_grant, mission_update
 from sync.models import OutboxEvent
-from tests.conftest import MODEL_BACKEND
+from tests.conftest import MODEL_BACKEND, host_client, text_of, texts_of
 from tests.factories import UserFactory
 
 FORM = {
-    "code": "oslo", "name": "Embassy in Oslo", "kind": "embassy", "host_country": "NO",
-    "city": "Oslo", "timezone": "Europe/Oslo", "currency": "NOK", "languages": "no,tr",
-    "address": "", "phone": "", "email": "", "website": "", "jurisdiction": "",
+    "code": "oslo", "name_en": "Embassy in Oslo", "name_tr": "Oslo Büyükelçiliği",
+    "kind": "embassy", "host_country": "NO", "city": "Oslo", "timezone": "Europe/Oslo",
+    "currency": "NOK", "languages": "no,tr", "address_en": "", "address_tr": "", "phone": "",
+    "email": "", "website": "", "jurisdiction": "",
     "office_hours": "[]", "status": "active",
 }  # fmt: skip
 
@@ -67,7 +71,7 @@ def test_editing_a_mission_in_the_admin_goes_through_the_service(admin_client, m
     # when the admin suspends it and renames it (and tries to change its currency)
     response = admin_client.post(
         f"/admin/missions/mission/{mission_a.pk}/change/",
-        FORM | {"code": "alpha", "name": "Consulate-General (temporarily closed)",
+        FORM | {"code": "alpha", "name_en": "Consulate-General (temporarily closed)",
                 "status": "suspended", "currency": "USD", "languages": "de,tr,en"},
     )  # fmt: skip
     # then the change is saved with history and one outbox event; the currency is untouched
@@ -161,7 +165,7 @@ def test_a_closed_mission_cannot_be_reopened_in_the_admin(admin_client, mission_
     response = admin_client.post(
         f"/admin/missions/mission/{mission_a.pk}/change/",
         FORM
-        | {"code": "alpha", "name": mission_a.name, "status": "active", "languages": "de,tr,en"},
+        | {"code": "alpha", "name_en": mission_a.name, "status": "active", "languages": "de,tr,en"},
     )
     # then the form says why, and the mission stays closed
     assert response.status_code == 200
@@ -217,3 +221,90 @@ def test_an_hq_admin_creates_an_account_and_sets_its_password(admin_client):
     person.refresh_from_db()
     assert person.check_password("y-Long-enough-2")
     assert person.history.latest().history_user_id is not None
+
+
+def test_the_admin_takes_the_name_and_address_in_both_languages(admin_client):
+    # when the admin creates a mission with an English and a Turkish name and address
+    response = admin_client.post(
+        "/admin/missions/mission/add/",
+        FORM
+        | {"address_en": "Drammensveien 1\n0244 Oslo", "address_tr": "Drammensveien 1\n0244 Oslo"},
+    )
+    assert response.status_code == 302
+    # then each language has its own, and the page in Turkish reads the Turkish ones
+    mission = Mission.objects.get(code="oslo")
+    assert (mission.name_en, mission.name_tr) == ("Embassy in Oslo", "Oslo Büyükelçiliği")
+    page = host_client(mission.host).get("/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    assert text_of(page, "h1") == "Oslo Büyükelçiliği"
+    assert text_of(page, "address") == "Drammensveien 1\n0244 Oslo\nNorveç"
+    # and the change form shows both languages' fields, filled
+    form = admin_client.get(f"/admin/missions/mission/{mission.pk}/change/").content.decode()
+    assert 'name="name_tr"' in form
+    assert 'value="Oslo Büyükelçiliği"' in form
+
+
+def test_changing_the_turkish_name_in_the_admin_goes_through_the_service(admin_client, mission_a):
+    # when the admin gives alpha a Turkish name
+    response = admin_client.post(
+        f"/admin/missions/mission/{mission_a.pk}/change/",
+        FORM | {"code": "alpha", "name_en": mission_a.name, "name_tr": "Berlin Başkonsolosluğu",
+                "languages": "de,tr,en", "address_en": mission_a.address_en,
+                "office_hours": json.dumps(mission_a.office_hours)},
+    )  # fmt: skip
+    # then it is saved with history by the admin and one event naming the column
+    assert response.status_code == 302
+    mission_a.refresh_from_db()
+    assert (mission_a.name_en, mission_a.name_tr) == (
+        "Consulate-General in Berlin",
+        "Berlin Başkonsolosluğu",
+    )
+    assert mission_a.history.latest().history_user_id is not None
+    with schema_context(mission_a.schema_name):
+        event = OutboxEvent.objects.latest("seq")
+    assert event.payload["fields"] == ["name_tr"]
+
+
+def test_codes_typed_in_another_case_are_normalised_not_refused(admin_client):
+    # when the admin types codes in lower case (and a language in upper case), with spaces
+    response = admin_client.post(
+        "/admin/missions/mission/add/",
+        FORM | {"host_country": " no ", "currency": "nok", "languages": "NO, tr ",
+                "jurisdiction": "no", "timezone": "europe/oslo", "code": " Oslo "},
+    )  # fmt: skip
+    # then the mission is created with the codes as they are written
+    assert response.status_code == 302, text_of(response.content, "ul", class_="errorlist")
+    mission = Mission.objects.get(code="oslo")
+    assert (mission.host_country, mission.currency, mission.timezone) == (
+        "NO",
+        "NOK",
+        "Europe/Oslo",
+    )
+    assert (mission.languages, mission.jurisdiction) == (["no", "tr"], ["NO"])
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        ("host_country", "France", "“France” is not an ISO 3166 country code"),
+        ("currency", "euro", "“euro” is not a current ISO 4217 currency code"),
+        ("timezone", "Oslo", "“Oslo” is not an IANA time zone"),
+        ("languages", "no, Norwegian", "“Norwegian” is not a language code"),
+        ("jurisdiction", "NO, Oslo county", "“Oslo county” is not a country or subdivision code"),
+    ],
+)
+def test_an_error_quotes_the_whole_value_as_typed(admin_client, field, typed, message):
+    # when the admin types a name where a code belongs
+    response = admin_client.post("/admin/missions/mission/add/", FORM | {field: typed})
+    # then the form says so, quoting what was typed, not a cut-down or re-cased copy of it
+    assert response.status_code == 200
+    errors = texts_of(response.content, "ul", class_="errorlist")
+    assert any(message in error for error in errors), errors
+    assert not Mission.objects.filter(code="oslo").exists()
+
+
+def test_the_browser_is_not_told_to_cut_codes_short(admin_client):
+    # the add form's code inputs take what is typed ("France" is not cut to "Fr")
+    page = admin_client.get("/admin/missions/mission/add/").content.decode()
+    for field in ("host_country", "currency"):
+        tag = next(t for t in page.split("<input")[1:] if f'name="{field}"' in t.split(">")[0])
+        assert re.search(r'maxlength="(\d+)"', tag)[1] == "100", tag  # type: ignore[index]

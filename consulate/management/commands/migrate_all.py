@@ -283,6 +283,8 @@ class Command(BaseCommand):
             schema_name=settings.PUBLIC_SCHEMA_NAME,
             defaults={
                 "code": "hq",
+                # the English column, whatever language the command runs in
+                "name_en": settings.CONSULATE_HQ_NAME,
                 "name": settings.CONSULATE_HQ_NAME,
                 "kind": MissionKind.HEADQUARTERS,
                 "host_country": settings.CONSULATE_HOME_COUNTRY,

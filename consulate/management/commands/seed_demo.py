@@ -17,7 +17,7 @@ from consulate import demo
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
-from missions.services import membership_grant, mission_create
+from missions.services import membership_grant, mission_create, mission_update
 
 # Each app that has demo data of its own offers `seed_demo(*, stdout)`, idempotent, run after
 # the missions and staff exist.
@@ -71,6 +71,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"creating mission {params['code']} ({params['city']})")
                 mission = mission_create(acting_user=SYSTEM, **params)
                 created["missions"] += 1
+            elif not mission.name_tr:
+                # a demo seeded before names had a Turkish value gets them now
+                mission = mission_update(
+                    mission=mission,
+                    acting_user=SYSTEM,
+                    name_tr=params["name_tr"],
+                    address_tr=params["address_tr"],
+                )
             for role in demo.ROLES:
                 user, new = self._user(demo.staff_email(role, mission.code))
                 membership_grant(user=user, mission=mission, role=role, acting_user=SYSTEM)

@@ -24,7 +24,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         kinds = [k for k in MissionKind.values if k != MissionKind.HEADQUARTERS]
         parser.add_argument("code", help="Short code; the mission is served at <code>.<host>.")
-        parser.add_argument("--name", required=True)
+        parser.add_argument("--name", required=True, help="In English (every language's fallback)")
+        parser.add_argument("--name-tr", default="", help="In Turkish")
         parser.add_argument("--kind", required=True, choices=kinds)
         parser.add_argument("--country", required=True, help="ISO 3166 code of the host country")
         parser.add_argument("--city", required=True)
@@ -32,7 +33,10 @@ class Command(BaseCommand):
         parser.add_argument("--currency", required=True, help="ISO 4217 code, e.g. EUR")
         parser.add_argument("--languages", required=True, type=_list, help="e.g. de,tr,en")
         parser.add_argument("--jurisdiction", default=[], type=_list, help="e.g. DE-BY,DE-BW")
-        parser.add_argument("--address", default="")
+        parser.add_argument(
+            "--address", default="", help="In English, lines separated by \\n, no country"
+        )
+        parser.add_argument("--address-tr", default="", help="In Turkish")
         parser.add_argument("--phone", default="")
         parser.add_argument("--email", default="")
         parser.add_argument(
@@ -51,6 +55,7 @@ class Command(BaseCommand):
             mission = mission_create(
                 code=options["code"],
                 name=options["name"],
+                name_tr=options["name_tr"],
                 kind=options["kind"],
                 host_country=options["country"],
                 city=options["city"],
@@ -59,6 +64,7 @@ class Command(BaseCommand):
                 languages=options["languages"],
                 jurisdiction=options["jurisdiction"],
                 address=options["address"].replace("\\n", "\n"),
+                address_tr=options["address_tr"].replace("\\n", "\n"),
                 phone=options["phone"],
                 email=options["email"],
                 acting_user=acting_user,

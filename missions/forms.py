@@ -1,0 +1,141 @@
+"""Parsing of what HQ staff type about a mission: codes (country, currency, language, region,
+time zone) as a person types them.
+
+A code field is put in the case the code is written in ("eur" is EUR, "TR" as a language is tr)
+before it is validated, and has no length limit in the browser: a `maxlength` of 2 cut "France"
+to "Fr", and the error then quoted "Fr", which the person never typed. An error quotes the
+whole value as typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from consulate.kernel import reference
+
+from .models import (
+    validate_code,
+    validate_country,
+    validate_currency,
+    validate_language,
+    validate_region,
+    validate_timezone,
+)
+
+# Longer than any code; a limit only so that a pasted essay is refused, not cut.
+TYPED_MAX_LENGTH = 100
+
+
+def timezone_canonical(typed: str) -> str:
+    """ "europe/berlin" is Europe/Berlin; a name that is no zone is left as typed."""
+    by_folded = {name.casefold(): name for name in reference.timezone_names()}
+    return by_folded.get(typed.casefold(), typed)
+
+
+def _quoting_typed(error: ValidationError, *, typed: str, normalised: str) -> ValidationError:
+    """The validator's own message, quoting what the person typed instead of the normalised
+    value it checked."""
+    params = {
+        key: typed if value == normalised else value for key, value in (error.params or {}).items()
+    }
+    return ValidationError(error.message, code=error.code, params=params)
+
+
+def _code_clean(
+    typed: str, *, normalise: Callable[[str], str], validator: Callable[[str], None]
+) -> str:
+    normalised = normalise(typed)
+    try:
+        validator(normalised)
+    except ValidationError as error:
+        raise ValidationError(
+            [_quoting_typed(e, typed=typed, normalised=normalised) for e in error.error_list]
+        ) from error
+    return normalised
+
+
+class CodeField(forms.CharField):
+    """One code: stripped, put in its case, then validated; errors quote the typed value."""
+
+    def __init__(
+        self, *, normalise: Callable[[str], str], validator: Callable[[str], None], **kwargs: Any
+    ) -> None:
+        self.normalise, self.code_validator = normalise, validator
+        kwargs.setdefault("max_length", TYPED_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        typed = super().clean(value)
+        if typed in self.empty_values:
+            return typed
+        return _code_clean(typed, normalise=self.normalise, validator=self.code_validator)
+
+
+class CodeListField(forms.CharField):
+    """Codes separated by commas ("de, TR ,en"): each one as `CodeField` takes it; every bad
+    one is named in the errors."""
+
+    def __init__(
+        self, *, normalise: Callable[[str], str], validator: Callable[[str], None], **kwargs: Any
+    ) -> None:
+        self.normalise, self.code_validator = normalise, validator
+        kwargs.setdefault("max_length", 500)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ",".join(str(item) for item in value)
+        return value
+
+    def clean(self, value: Any) -> list[str]:  # type: ignore[override]
+        typed = super().clean(value)
+        items = [item.strip() for item in (typed or "").split(",") if item.strip()]
+        cleaned, errors = [], []
+        for item in items:
+            try:
+                cleaned.append(
+                    _code_clean(item, normalise=self.normalise, validator=self.code_validator)
+                )
+            except ValidationError as error:
+                errors.extend(error.error_list)
+        if errors:
+            raise ValidationError(errors)
+        return list(dict.fromkeys(cleaned))  # "tr, TR" once
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            return self.clean(data) != list(initial or [])
+        except ValidationError:
+            return True
+
+
+# Each code of a mission, the case it is written in, and the model's rule for it.
+MISSION_CODES: dict[str, tuple[type[CodeField | CodeListField], Callable[[str], str], Any]] = {
+    "code": (CodeField, str.lower, validate_code),
+    "host_country": (CodeField, str.upper, validate_country),
+    "currency": (CodeField, str.upper, validate_currency),
+    "timezone": (CodeField, timezone_canonical, validate_timezone),
+    "languages": (CodeListField, str.lower, validate_language),
+    "jurisdiction": (CodeListField, str.upper, validate_region),
+}
+
+
+def mission_code_fields_replace(fields: dict[str, forms.Field]) -> None:
+    """Give a mission form's code fields (those it has) the forgiving parsing above, keeping
+    their labels, help texts and whether they are required."""
+    for name, (field_class, normalise, validator) in MISSION_CODES.items():
+        if name not in fields:  # read-only once the mission exists
+            continue
+        generated = fields[name]
+        fields[name] = field_class(
+            normalise=normalise,
+            validator=validator,
+            required=generated.required,
+            label=generated.label,
+            help_text=generated.help_text,
+            initial=generated.initial,
+        )

@@ -1,0 +1,223 @@
+"""A mission's name and address in the reader's language, with English as the fallback, and the
+country named by babel in that language: on the mission's home, HQ's directory and dashboard."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import translation
+from django_tenants.utils import schema_context
+
+from consulate import demo
+from consulate.kernel.actors import SYSTEM
+from missions.models import Mission
+from missions.services import mission_create, mission_update
+from sync.models import OutboxEvent
+from tests.conftest import MODEL_BACKEND, host_client, text_of, texts_of
+
+DEMO = {params["code"]: params for params in demo.MISSIONS}
+MIGRATION = "0002_mission_name_address_per_language"
+
+
+@pytest.fixture
+def tokyo(db) -> Mission:  # type: ignore[no-untyped-def]
+    """The demo's Tokyo embassy (east of UTC), as the demo seeds it."""
+    return mission_create(acting_user=SYSTEM, **DEMO["tokyo"])
+
+
+@pytest.fixture
+def new_york(db) -> Mission:  # type: ignore[no-untyped-def]
+    """The demo's New York consulate-general (west of UTC)."""
+    return mission_create(acting_user=SYSTEM, **DEMO["newyork"])
+
+
+def read(mission: Mission, language: str, path: str = "/") -> str:
+    response = host_client(mission.host).get(path, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("code", "language", "name", "address"),
+    [
+        ("tokyo", "en", "Embassy in Tokyo", "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001\nJapan"),
+        ("tokyo", "tr", "Tokyo Büyükelçiliği",
+         "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001\nJaponya"),
+        ("newyork", "en", "Consulate-General in New York",
+         "821 United Nations Plaza\nNew York, NY 10017\nUnited States"),
+        ("newyork", "tr", "New York Başkonsolosluğu",
+         "821 United Nations Plaza\nNew York, NY 10017\nAmerika Birleşik Devletleri"),
+    ],
+)  # fmt: skip
+def test_the_mission_home_shows_name_address_and_country_in_the_readers_language(
+    tokyo, new_york, code, language, name, address
+):
+    # given the demo's Tokyo and New York missions
+    mission = {"tokyo": tokyo, "newyork": new_york}[code]
+    # when a visitor reads the mission's home in a language
+    page = read(mission, language)
+    # then its name (heading, header and footer) and its address, ending with the country,
+    # are in that language
+    assert text_of(page, "h1") == name
+    assert text_of(page, "a", class_="brand") == name
+    assert text_of(page, "footer").startswith(name)
+    assert text_of(page, "address") == address
+    assert text_of(page, "title") == name
+
+
+def test_a_mission_without_a_turkish_name_shows_the_english_one_in_turkish(mission_b):
+    # given a mission with only English values (the test fixture's Tokyo)
+    assert not mission_b.name_tr
+    # when its home is read in Turkish
+    page = read(mission_b, "tr")
+    # then the English name and address stand in, and the country is still Turkish
+    assert text_of(page, "h1") == "Embassy in Tokyo"
+    assert text_of(page, "address") == "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001\nJaponya"
+    assert "Büyükelçilik · Tokyo, Japonya" in text_of(page, "p", class_="lead")
+
+
+def test_the_hq_directory_names_missions_and_countries_in_the_readers_language(
+    client_hq, tokyo, new_york
+):
+    # when the directory is read in Turkish
+    page = client_hq.get("/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    cards = texts_of(page, "li", class_="card")
+    # then each card names the mission and its country in Turkish
+    assert "Tokyo Büyükelçiliği\nBüyükelçilik · Tokyo, Japonya" in cards
+    assert "New York Başkonsolosluğu\nBaşkonsolosluk · New York, Amerika Birleşik Devletleri" in (
+        cards
+    )
+    # and the country list is in the order of the Turkish names (Almanya first)
+    countries = text_of(page, "select", id="country").splitlines()
+    assert countries == ["Tüm ülkeler", "Almanya", "Amerika Birleşik Devletleri", "Japonya"]
+    # and in English it is English
+    page = client_hq.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Embassy in Tokyo\nEmbassy · Tokyo, Japan" in texts_of(page, "li", class_="card")
+
+
+@pytest.mark.parametrize(
+    ("language", "query"),
+    [("tr", "Büyükelçiliği"), ("tr", "Embassy in Tokyo"), ("en", "Büyükelçiliği"),
+     ("tr", "Japonya"), ("en", "Japan")],
+)  # fmt: skip
+def test_the_directory_finds_a_mission_by_its_name_or_country_in_either_language(
+    client_hq, tokyo, language, query
+):
+    # when someone searches by a name or a country, in English or Turkish, on either page
+    page = client_hq.get("/", {"q": query}, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    # then the Tokyo embassy is found, under its name in the page's language
+    cards = texts_of(page, "li", class_="card")
+    expected = {"en": "Embassy in Tokyo", "tr": "Tokyo Büyükelçiliği"}[language]
+    assert any(card.startswith(f"{expected}\n") for card in cards), cards
+    assert not any("Berlin" in card for card in cards)
+
+
+def test_the_hq_dashboard_names_missions_and_countries_in_the_readers_language(
+    client_hq, hq_analyst, tokyo
+):
+    # given an HQ analyst reading the dashboard in Turkish
+    TOTP.activate(hq_analyst, "JBSWY3DPEHPK3PXP")
+    client_hq.force_login(hq_analyst, backend=MODEL_BACKEND)
+    page = client_hq.get("/hq/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    # then Tokyo's row names the mission and its country in Turkish
+    rows = texts_of(page, "tr")
+    assert any(row.startswith("Tokyo Büyükelçiliği\nJaponya\nJPY\nAsia/Tokyo") for row in rows)
+
+
+def test_changing_the_turkish_name_keeps_history_and_writes_one_event(tokyo):
+    # given Tokyo's outbox
+    with schema_context(tokyo.schema_name):
+        before = OutboxEvent.objects.count()
+    # when HQ changes the Turkish name only
+    changed = mission_update(
+        mission=tokyo, acting_user=SYSTEM, name_tr="Tokyo Büyükelçiliği (T.C.)"
+    )
+    # then the Turkish name changed, the English one did not
+    with translation.override("tr"):
+        assert changed.name == "Tokyo Büyükelçiliği (T.C.)"
+    with translation.override("en"):
+        assert changed.name == "Embassy in Tokyo"
+    # and the history keeps both languages' values before and after
+    first, latest = changed.history.order_by("history_id")
+    assert (first.name_en, first.name_tr) == ("Embassy in Tokyo", "Tokyo Büyükelçiliği")
+    assert (latest.name_en, latest.name_tr) == ("Embassy in Tokyo", "Tokyo Büyükelçiliği (T.C.)")
+    # and one event names the column that changed (a mission's name is no personal data)
+    with schema_context(tokyo.schema_name):
+        assert OutboxEvent.objects.count() == before + 1
+        event = OutboxEvent.objects.latest("seq")
+    assert event.payload == {"fields": ["name_tr"], "status": "active"}
+
+
+def test_name_and_address_are_the_english_values_whatever_language_is_active(db):
+    # when a mission is created and renamed while Turkish is the active language
+    with translation.override("tr"):
+        mission = mission_create(acting_user=SYSTEM, **DEMO["london"])
+        mission = mission_update(mission=mission, acting_user=SYSTEM, name="Embassy of London")
+    # then `name` and `address` were the English values, and the Turkish ones are untouched
+    mission = Mission.objects.get(pk=mission.pk)
+    assert (mission.name_en, mission.name_tr) == ("Embassy of London", "Londra Büyükelçiliği")
+    assert mission.address_en == "43 Belgrave Square\nLondon SW1X 8PA"
+    # and the original column agrees with the English one
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM missions_mission WHERE id = %s", [mission.pk])
+        assert cursor.fetchone() == ("Embassy of London",)
+
+
+def test_the_migration_copies_names_into_english_and_drops_the_country_line(mission_a):
+    # given a mission as it was before names had a value per language: the English columns
+    # empty, the address ending with the country's English name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE missions_mission SET name_en = NULL, address_en = NULL,"
+            " address = %s WHERE id = %s",
+            ["Rungestraße 9\n10179 Berlin\nGermany", mission_a.pk],
+        )
+        cursor.execute(
+            "UPDATE missions_historicalmission SET name_en = NULL, address_en = NULL WHERE id = %s",
+            [mission_a.pk],
+        )
+    # when the migration's data step runs on the models as they were then
+    migration = importlib.import_module(f"missions.migrations.{MIGRATION}")
+    state = MigrationExecutor(connection).loader.project_state(("missions", MIGRATION))
+    migration.copy_into_english(state.apps, None)
+    # then the English columns hold the values, and the country comes from babel from now on
+    mission = Mission.objects.get(pk=mission_a.pk)
+    assert mission.name_en == "Consulate-General in Berlin"
+    assert mission.address_en == "Rungestraße 9\n10179 Berlin"
+    with translation.override("tr"):
+        assert mission.postal_address == "Rungestraße 9\n10179 Berlin\nAlmanya"
+    # and history rows keep what was typed, now in the English column
+    assert all(row.name_en == row.name for row in mission.history.all())
+
+
+@pytest.mark.parametrize(
+    ("address", "country", "kept"),
+    [
+        ("Street 1\n10117 Berlin\nGermany", "DE", "Street 1\n10117 Berlin"),
+        ("Street 1\n10117 Berlin\nAlmanya", "DE", "Street 1\n10117 Berlin"),
+        ("Street 1\nTokyo\nJAPAN.", "JP", "Street 1\nTokyo"),
+        ("Street 1\n10117 Berlin", "DE", "Street 1\n10117 Berlin"),
+        ("Street 1\nGermany", "JP", "Street 1\nGermany"),  # not the host country: kept
+        ("Germany", "DE", "Germany"),  # nothing else: kept
+    ],
+)
+def test_the_migration_drops_only_a_last_line_naming_the_host_country(address, country, kept):
+    migration = importlib.import_module(f"missions.migrations.{MIGRATION}")
+    assert migration._without_country_line(address, country) == kept
+
+
+def test_the_api_gives_the_profile_in_the_requests_language(tokyo):
+    # when Tokyo's profile is asked for in Turkish, and in English
+    client = host_client(tokyo.host)
+    turkish = client.get("/api/v1/mission/", HTTP_ACCEPT_LANGUAGE="tr").json()
+    english = client.get("/api/v1/mission/", HTTP_ACCEPT_LANGUAGE="en").json()
+    # then names and the address are in that language, the postal address ending with the
+    # country named in it
+    assert (turkish["name"], turkish["host_country"]) == ("Tokyo Büyükelçiliği", "JP")
+    assert turkish["postal_address"] == "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001\nJaponya"
+    assert english["name"] == "Embassy in Tokyo"
+    assert english["postal_address"].endswith("\nJapan")
