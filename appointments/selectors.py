@@ -8,9 +8,11 @@ from collections import OrderedDict
 from typing import Any
 
 from django.db.models import DateTimeField, ExpressionWrapper, F, Min, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from modeltranslation.utils import build_localized_fieldname, get_language
 
 from missions.models import Mission
 from missions.permissions import Action, permission_require
@@ -34,12 +36,19 @@ HOUR = Value(dt.timedelta(hours=1))
 DAY = Value(dt.timedelta(days=1))
 
 
+def service_name_order() -> Coalesce:
+    """Services in the order of the names the reader sees: their language's name, or the
+    English one where the service has none in their language (appointments/translation.py)."""
+    field = build_localized_fieldname("name", get_language())
+    return Coalesce(NullIf(F(field), Value("")), F("name_en"))
+
+
 def service_list_offered() -> QuerySet[Service]:
-    return Service.objects.filter(is_active=True).order_by("name")
+    return Service.objects.filter(is_active=True).order_by(service_name_order(), "code")
 
 
 def service_list_all() -> QuerySet[Service]:
-    return Service.objects.prefetch_related("counters").order_by("name")
+    return Service.objects.prefetch_related("counters").order_by(service_name_order(), "code")
 
 
 def service_get(*, code: str) -> Service:

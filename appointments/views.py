@@ -401,7 +401,11 @@ SETTINGS_ACTIONS: dict[str, SettingsAction] = {
     "service": SettingsAction(
         NewServiceForm,
         lambda data, user: services.service_create(
-            code=data["code"], name=data["name"], counters=list(data["counters"]), acting_user=user
+            code=data["code"],
+            name=data["name"],
+            name_tr=data["name_tr"],
+            counters=list(data["counters"]),
+            acting_user=user,
         ),
         gettext_lazy("Service added. Check its settings."),
         lambda service: reverse("appointments:staff_service_edit", args=[service.code]),

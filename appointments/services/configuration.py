@@ -43,11 +43,16 @@ from ..models import (
 )
 from .places import booking_release
 
-SERVICE_FIELDS = (
-    "name", "duration_minutes", "buffer_minutes", "max_persons", "horizon_days",
+# A service's name has a value per language (appointments/translation.py): `name_en` (required)
+# and `name_tr` (empty: English is shown). Services never set `name` itself, which would write
+# the name of whatever language the request happens to be in.
+NAME_FIELDS = ("name_en", "name_tr")
+RULE_FIELDS = (
+    "duration_minutes", "buffer_minutes", "max_persons", "horizon_days",
     "min_notice_hours", "cancel_cutoff_hours", "release_mode", "release_lead_days",
     "release_time", "is_active",
 )  # fmt: skip
+SERVICE_FIELDS = NAME_FIELDS + RULE_FIELDS
 RULES_FIELDS = ("no_show_limit", "no_show_window_days", "no_show_block_days")
 
 
@@ -87,18 +92,34 @@ def counter_create(*, name: str, acting_user: User | SystemActor) -> Counter:
     return counter
 
 
+def _names_clean(changes: dict[str, Any]) -> None:
+    """Trim the names given; an empty Turkish name is none (English is shown); English is
+    required."""
+    for field in NAME_FIELDS:
+        if field in changes:
+            changes[field] = (changes[field] or "").strip() or None
+    if "name_en" in changes and not changes["name_en"]:
+        raise ApplicationError(
+            AppointmentError.INVALID, _("Enter the service's name in English."), field="name_en"
+        )
+
+
 def service_create(
     *,
     code: str,
     name: str,
     counters: list[Counter],
     acting_user: User | SystemActor,
+    name_tr: str = "",
     **rules: Any,
 ) -> Service:
-    """Add a service to the catalogue. `rules` are the Service fields (duration, horizon, …)."""
+    """Add a service to the catalogue. `name` is its English name, `name_tr` its Turkish one
+    (empty: English is shown); `rules` are the other Service fields (duration, horizon, …)."""
     _settings_change_require(acting_user)
-    _known(rules, SERVICE_FIELDS)
-    service = Service(code=code.strip().lower(), name=name.strip(), **rules)
+    _known(rules, RULE_FIELDS)
+    names = {"name_en": name, "name_tr": name_tr}
+    _names_clean(names)
+    service = Service(code=code.strip().lower(), **names, **rules)
     _full_clean(service)
     if not counters:
         raise ApplicationError(
@@ -120,6 +141,7 @@ def service_create(
 def service_update(*, service: Service, acting_user: User | SystemActor, **changes: Any) -> Service:
     _settings_change_require(acting_user)
     _known(changes, SERVICE_FIELDS)
+    _names_clean(changes)
     for field, value in changes.items():
         setattr(service, field, value)
     _full_clean(service)

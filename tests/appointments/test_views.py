@@ -284,10 +284,10 @@ def test_a_mission_admin_edits_a_service_hours_and_closes_a_day(
     page = client_a.get("/staff/appointments/settings/service/passport/").content.decode()
     assert 'name="horizon_days"' in page
     data = {
-        "name": "Passport application", "duration_minutes": 30, "buffer_minutes": 0,
-        "max_persons": 3, "horizon_days": 30, "min_notice_hours": 1, "cancel_cutoff_hours": 2,
-        "release_mode": "open", "release_lead_days": 14, "release_time": "08:00",
-        "is_active": "on",
+        "name_en": "Passport application", "name_tr": "", "duration_minutes": 30,
+        "buffer_minutes": 0, "max_persons": 3, "horizon_days": 30, "min_notice_hours": 1,
+        "cancel_cutoff_hours": 2, "release_mode": "open", "release_lead_days": 14,
+        "release_time": "08:00", "is_active": "on",
     }  # fmt: skip
     assert client_a.post("/staff/appointments/settings/service/passport/", data).status_code == 302
     catalogue.refresh_from_db()
