@@ -42,7 +42,7 @@ from .forms import (
     SettingsForm,
     WaitlistForm,
 )
-from .models import Booking, LotteryStatus, ReleaseMode, Slot
+from .models import Booking, BookingStatus, LotteryStatus, ReleaseMode, Slot
 from .ratelimit import rate_limit_consume
 
 
@@ -167,13 +167,19 @@ def booking_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     booking = selectors.booking_get_for_user(reference=reference, user_id=request.user.pk)
+    # The barcode and the calendar entry are for a booking that is still to come: a cancelled,
+    # served or missed one shows neither, so nobody takes it to the mission.
+    upcoming = booking.status == BookingStatus.ACTIVE
     return render(
         request,
         "appointments/booking_detail.html",
         {
             "booking": booking,
             "persons": list(booking.persons.all()),
-            "barcode": base64.b64encode(documents.barcode_png(booking.reference)).decode(),
+            "upcoming": upcoming,
+            "barcode": base64.b64encode(documents.barcode_png(booking.reference)).decode()
+            if upcoming
+            else "",
             "zone": _mission(request).zone,
             "can_cancel": booking.can_cancel(),
         },
@@ -198,17 +204,23 @@ def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    """Cancel asks once: the GET shows the appointment and one button; the POST cancels."""
     booking = selectors.booking_get_for_user(reference=reference, user_id=request.user.pk)
-    try:
-        rate_limit_consume(request=request, action="cancel")
-        services.booking_cancel(booking=booking, acting_user=request.user)  # type: ignore[arg-type]
-    except ApplicationError as error:
-        error_shown(request, error)
-    else:
-        messages.success(request, _("Your appointment is cancelled."))
-    return redirect("appointments:booking_detail", reference=booking.reference)
+    if request.method == "POST":
+        try:
+            rate_limit_consume(request=request, action="cancel")
+            services.booking_cancel(booking=booking, acting_user=request.user)  # type: ignore[arg-type]
+        except ApplicationError as error:
+            error_shown(request, error)
+        else:
+            messages.success(request, _("Your appointment is cancelled."))
+        return redirect("appointments:booking_detail", reference=booking.reference)
+    return render(
+        request,
+        "appointments/booking_cancel.html",
+        {"booking": booking, "zone": _mission(request).zone, "can_cancel": booking.can_cancel()},
+    )
 
 
 @login_required
@@ -225,7 +237,7 @@ def booking_reschedule(request: HttpRequest, reference: str, slot_id: int) -> Ht
     except ApplicationError as error:
         error_shown(request, error)
         return redirect("appointments:booking_detail", reference=booking.reference)
-    messages.success(request, _("Your appointment is moved."))
+    messages.success(request, _("Your appointment is moved. Its reference stays the same."))
     return redirect("appointments:booking_detail", reference=new.reference)
 
 

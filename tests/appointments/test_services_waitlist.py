@@ -64,6 +64,25 @@ def test_a_cancelled_place_is_held_for_the_first_person_waiting(full_day):
     assert WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING).count() == 1
 
 
+def test_a_place_freed_by_a_move_is_held_for_the_first_person_waiting(full_day):
+    from consulate.kernel.accounts.models import User
+
+    service, day, bookings = full_day
+    entry = _join(service, day, "W0000001")
+    # when a booking of that day moves to another day
+    moving = bookings[0]
+    services.booking_reschedule(
+        booking=moving,
+        slot_id=first_free_slot(service).pk,
+        acting_user=User.objects.get(pk=moving.user_id),
+    )
+    # then its old place is held for the person waiting
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.OFFERED
+    assert entry.slot_id == moving.slot_id
+    assert Slot.objects.get(pk=moving.slot_id).booked == 1
+
+
 def test_accepting_the_offer_books_the_held_place(full_day):
     service, day, bookings = full_day
     entry = _join(service, day, "W0000001")

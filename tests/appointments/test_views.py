@@ -50,6 +50,7 @@ def test_a_citizen_books_sees_the_barcode_and_cancels(catalogue, logged_in, citi
     page = logged_in.get(response["Location"]).content.decode()
     assert booking.reference in page
     assert "data:image/png;base64," in page
+    assert "Show this at the mission" in page
     ics = logged_in.get(f"/appointments/booking/{booking.reference}/ics/")
     assert b"BEGIN:VEVENT" in ics.content
     # and cancelling frees the slot
@@ -57,6 +58,68 @@ def test_a_citizen_books_sees_the_barcode_and_cancels(catalogue, logged_in, citi
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
     assert Slot.objects.get(pk=slot.pk).booked == 0
+
+
+def test_cancel_asks_once_before_it_cancels(catalogue, logged_in, citizen):
+    # given a booking's page
+    booking = services.booking_create(
+        slot_id=first_free_slot(catalogue, skip=4).pk, service=catalogue, persons=[person()],
+        user=citizen, language="en", acting_user=citizen,
+    )  # fmt: skip
+    detail = f"/appointments/booking/{booking.reference}/"
+    cancel = f"{detail}cancel/"
+    page = logged_in.get(detail).content.decode()
+    # then no button on it cancels: "Cancel this appointment" leads to a question
+    assert f'action="{cancel}"' not in page
+    assert f'href="{cancel}"' in page
+    assert "Move to another time" in page
+    # when the person follows it
+    question = logged_in.get(cancel)
+    # then they are asked once, with a way back, and nothing is cancelled yet
+    text = question.content.decode()
+    assert question.status_code == 200
+    assert "Cancel this appointment?" in text
+    assert "Yes, cancel it" in text
+    assert f'href="{detail}"' in text  # "No, keep it"
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.ACTIVE
+    # when they confirm
+    done = logged_in.post(cancel, follow=True).content.decode()
+    # then it is cancelled, and its page shows no barcode, no calendar link, no "show this"
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+    assert "Your appointment is cancelled." in done
+    assert "Cancelled" in done
+    assert "data:image/png" not in done
+    assert "Show this at the mission" not in done
+    assert "/ics/" not in done
+    assert "Book again" in done
+    # and asking again says it is no longer active, with no button
+    again = logged_in.get(cancel).content.decode()
+    assert "Yes, cancel it" not in again
+
+
+def test_moving_on_the_pages_keeps_the_reference(catalogue, logged_in, citizen):
+    # given a booking
+    booking = services.booking_create(
+        slot_id=first_free_slot(catalogue, skip=4).pk, service=catalogue, persons=[person()],
+        user=citizen, language="en", acting_user=citizen,
+    )  # fmt: skip
+    target = first_free_slot(catalogue, skip=10)
+    # when the person picks a new time on the calendar opened from "Move to another time"
+    calendar = logged_in.get(
+        "/appointments/passport/", {"reschedule": booking.reference}
+    ).content.decode()
+    assert f"/appointments/booking/{booking.reference}/move/" in calendar
+    response = logged_in.post(f"/appointments/booking/{booking.reference}/move/{target.pk}/")
+    # then they land on the same booking's page, at the new time, with the same barcode
+    assert response["Location"] == f"/appointments/booking/{booking.reference}/"
+    page = logged_in.get(response["Location"]).content.decode()
+    assert "Your appointment is moved. Its reference stays the same." in page
+    assert "data:image/png" in page
+    booking.refresh_from_db()
+    assert booking.slot_id == target.pk
+    assert Booking.objects.filter(user_id=citizen.pk).count() == 1
 
 
 def test_a_malformed_document_number_gets_a_clear_message(catalogue, logged_in):
@@ -203,6 +266,8 @@ def test_the_api_books_lists_and_cancels(catalogue, logged_in):
         content_type="application/json",
     )  # fmt: skip
     assert moved.status_code == 200
+    assert moved.json()["reference"] == reference  # a move keeps the reference
+    assert moved.json()["starts_at"] == slots[5]["starts_at"]
     cancelled = logged_in.post(f"/api/v1/appointments/bookings/{moved.json()['reference']}/cancel/")
     assert cancelled.json()["status"] == "cancelled"
 
