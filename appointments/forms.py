@@ -109,8 +109,8 @@ class CalendarForm(DayForm):
 
 
 class WaitlistForm(PersonForm):
-    day_from = DayField(label=_("From"))
-    day_to = DayField(label=_("Until"))
+    day_from = DayField(label=_("First day"))
+    day_to = DayField(label=_("Last day"))
 
 
 class CheckInForm(forms.Form):

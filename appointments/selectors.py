@@ -30,6 +30,7 @@ from .models import (
     Service,
     Slot,
     WaitlistEntry,
+    WaitlistStatus,
 )
 
 HOUR = Value(dt.timedelta(hours=1))
@@ -117,6 +118,31 @@ def slot_next_available(*, service: Service, now: dt.datetime | None = None) -> 
     if service.release_mode == ReleaseMode.LOTTERY:
         return None
     return _bookable(service, now).order_by("starts_at").first()
+
+
+def slot_first_free_day(
+    *,
+    service: Service,
+    mission: Mission,
+    day_from: dt.date,
+    day_to: dt.date,
+    now: dt.datetime | None = None,
+) -> dt.date | None:
+    """The first day (mission time) of `day_from`..`day_to` with a time anyone can book now, or
+    None (one indexed query). A lottery service has none: its times are drawn."""
+    now = now or timezone.now()
+    if service.release_mode == ReleaseMode.LOTTERY:
+        return None
+    start = calendar.local_day_bounds(day_from, mission.zone)[0]
+    end = calendar.local_day_bounds(day_to, mission.zone)[1]
+    first = (
+        _bookable(service, now)
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .order_by("starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    return first.astimezone(mission.zone).date() if first else None
 
 
 def slot_days_available(
@@ -325,3 +351,20 @@ def waitlist_list_for_user(*, user_id: int | None) -> QuerySet[WaitlistEntry]:
     if user_id is None:
         return WaitlistEntry.objects.none()
     return WaitlistEntry.objects.filter(user_id=user_id).select_related("service", "slot")
+
+
+def waitlist_list_current_for_user(*, user_id: int | None) -> QuerySet[WaitlistEntry]:
+    """The person's entries still waiting or holding an offer (My bookings), oldest first."""
+    return (
+        waitlist_list_for_user(user_id=user_id)
+        .filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
+        .order_by("created_at", "id")
+    )
+
+
+def waitlist_entry_get_for_user(*, pk: int, user_id: int | None) -> WaitlistEntry:
+    """The person's own entry, or 404 (also for somebody else's)."""
+    entry = waitlist_list_for_user(user_id=user_id).filter(pk=pk).first()
+    if entry is None:
+        raise Http404
+    return entry

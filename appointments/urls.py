@@ -24,6 +24,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="cancel_by_token",
     ),
     path("appointments/lottery/<int:pk>/", views.lottery_detail, name="lottery_detail"),
+    path("appointments/waitlist/<int:pk>/leave/", views.waitlist_leave, name="waitlist_leave"),
     path(
         "appointments/waitlist/<int:pk>/<str:token>/",
         views.waitlist_offer,

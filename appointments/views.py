@@ -25,6 +25,7 @@ from missions.models import Mission
 from missions.permissions import Action, staff_access
 
 from . import documents, selectors, services
+from .error_codes import AppointmentError
 from .forms import (
     CalendarForm,
     CheckInForm,
@@ -159,6 +160,7 @@ def booking_list(request: HttpRequest) -> HttpResponse:
         "appointments/booking_list.html",
         {
             "bookings": selectors.booking_list_for_user(user_id=request.user.pk),
+            "waitlist": list(selectors.waitlist_list_current_for_user(user_id=request.user.pk)),
             "zone": _mission(request).zone,
         },
     )
@@ -318,6 +320,7 @@ def waitlist_join(request: HttpRequest, code: str) -> HttpResponse:
     service = selectors.service_get_offered(code=code)
     form = WaitlistForm(request.POST or None, prefix="person")
     status = 200
+    free_day = None
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -332,20 +335,50 @@ def waitlist_join(request: HttpRequest, code: str) -> HttpResponse:
                     acting_user=request.user,  # type: ignore[arg-type]
                 )
             except ApplicationError as error:
-                status = error_shown(request, error)
+                if error.code == AppointmentError.WAITLIST_FREE_TIMES:
+                    # said on the page, with a link to the first free day
+                    status = error.http_status
+                    free_day = selectors.slot_first_free_day(
+                        service=service,
+                        mission=mission,
+                        day_from=form.cleaned_data["day_from"],
+                        day_to=form.cleaned_data["day_to"],
+                    )
+                else:
+                    status = error_shown(request, error)
             else:
                 messages.success(
                     request,
                     _("You are on the waitlist. We will e-mail you when a time frees up."),
                 )
-                return redirect("appointments:service_calendar", code=service.code)
+                return redirect("appointments:booking_list")
         else:
             status = 400
     return render(
         request,
         "appointments/waitlist_join.html",
-        {"service": service, "form": form, "zone": mission.zone},
+        {"service": service, "form": form, "zone": mission.zone, "free_day": free_day},
         status=status,
+    )
+
+
+@login_required
+def waitlist_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    """Leaving asks once, like cancelling: the GET shows the entry and one button."""
+    entry = selectors.waitlist_entry_get_for_user(pk=pk, user_id=request.user.pk)
+    if request.method == "POST":
+        try:
+            rate_limit_consume(request=request, action="cancel")
+            services.waitlist_leave(entry=entry, acting_user=request.user)  # type: ignore[arg-type]
+        except ApplicationError as error:
+            error_shown(request, error)
+        else:
+            messages.success(request, _("You have left the waitlist."))
+        return redirect("appointments:booking_list")
+    return render(
+        request,
+        "appointments/waitlist_leave.html",
+        {"entry": entry, "zone": _mission(request).zone},
     )
 
 

@@ -35,6 +35,7 @@ from .waitlist import (
     waitlist_accept,
     waitlist_expire_offers,
     waitlist_join,
+    waitlist_leave,
     waitlist_offer_place,
 )
 
@@ -63,5 +64,6 @@ __all__ = [
     "waitlist_accept",
     "waitlist_expire_offers",
     "waitlist_join",
+    "waitlist_leave",
     "waitlist_offer_place",
 ]

@@ -286,27 +286,41 @@ def test_the_public_api_needs_no_login_and_booking_does(catalogue, client_a):
     assert client_a.post("/api/v1/appointments/bookings/", {}).status_code in (401, 403)
 
 
+def _fill_day(service, day, *, but):
+    """Every time of `day` taken, except one place at `but`, which a new citizen then books."""
+    from tests.factories import UserFactory
+
+    zone = dt.UTC
+    Slot.objects.filter(
+        service=service,
+        pk__in=[s.pk for s in Slot.objects.filter(service=service)
+                if s.starts_at.astimezone(zone).date() == day],
+    ).update(capacity=0)  # fmt: skip
+    Slot.objects.filter(pk=but.pk).update(capacity=1)
+    other = UserFactory()
+    booking = services.booking_create(
+        slot_id=but.pk, service=service, persons=[person("Z1111111")], user=other,
+        language="en", acting_user=other,
+    )  # fmt: skip
+    return booking, other
+
+
 def test_waitlist_join_page_and_offer_link(catalogue, logged_in, citizen, client_a):
     from appointments.models import WaitlistEntry, WaitlistStatus
 
     slot = first_free_slot(catalogue, skip=9)
-    day = slot.starts_at.astimezone(dt.UTC).date().isoformat()
+    day = slot.starts_at.astimezone(dt.UTC).date()
+    # given a day with every time taken
+    booking, other = _fill_day(catalogue, day, but=slot)
     response = logged_in.post(
         "/appointments/passport/waitlist/",
         {"person-full_name": "Ada Example", "person-date_of_birth": "1990-05-17",
-         "person-document_number": "U1234567", "person-day_from": day, "person-day_to": day},
+         "person-document_number": "U1234567", "person-day_from": day.isoformat(),
+         "person-day_to": day.isoformat()},
     )  # fmt: skip
     assert response.status_code == 302
     entry = WaitlistEntry.objects.get()
-    # given the day fills and one booking is cancelled, the offer link shows the held time
-    from tests.factories import UserFactory
-
-    other = UserFactory()
-    Slot.objects.filter(pk=slot.pk).update(capacity=1)
-    booking = services.booking_create(
-        slot_id=slot.pk, service=catalogue, persons=[person("Z1111111")], user=other,
-        language="en", acting_user=other,
-    )  # fmt: skip
+    # when one booking is cancelled, the offer link shows the held time
     services.booking_cancel(booking=booking, acting_user=other)
     entry.refresh_from_db()
     assert entry.status == WaitlistStatus.OFFERED
@@ -319,6 +333,105 @@ def test_waitlist_join_page_and_offer_link(catalogue, logged_in, citizen, client
     assert [b["service"] for b in logged_in.get("/api/v1/appointments/waitlist/").json()] == [
         "passport"
     ]
+
+
+WAITLIST = {
+    "person-full_name": "Ada Example", "person-date_of_birth": "1990-05-17",
+    "person-document_number": "U1234567",
+}  # fmt: skip
+
+
+def test_a_reversed_range_of_days_says_the_first_day_must_come_first(catalogue, logged_in):
+    from appointments.models import WaitlistEntry
+
+    day = first_free_slot(catalogue, skip=9).starts_at.date()
+    # when the last day is before the first
+    response = logged_in.post(
+        "/appointments/passport/waitlist/",
+        {**WAITLIST, "person-day_from": (day + dt.timedelta(days=2)).isoformat(),
+         "person-day_to": day.isoformat()},
+        follow=True,
+    )  # fmt: skip
+    # then the page says so, and nothing is written
+    assert response.status_code == 400
+    assert "The first day must be before the last (or the same day)." in (response.content.decode())
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_joining_is_refused_while_free_times_exist_with_a_link_to_them(catalogue, logged_in):
+    from appointments.models import WaitlistEntry
+
+    # given a range whose second day still has free times
+    slot = first_free_slot(catalogue, skip=9)
+    day = slot.starts_at.astimezone(dt.UTC).date()
+    # when someone asks to wait for it
+    response = logged_in.post(
+        "/appointments/passport/waitlist/",
+        {**WAITLIST, "person-day_from": day.isoformat(),
+         "person-day_to": (day + dt.timedelta(days=1)).isoformat()},
+    )  # fmt: skip
+    # then they are not put on the waitlist, and are led to the first free day's times
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "There are still free times on these days" in page
+    assert f"/appointments/passport/?day={day.isoformat()}#times-heading" in page
+    assert not WaitlistEntry.objects.exists()
+    # and the times are there when they follow the link
+    times = logged_in.get("/appointments/passport/", {"day": day.isoformat()}).content.decode()
+    assert f"/appointments/passport/book/{slot.pk}/" in times
+
+
+def test_my_bookings_lists_waitlist_entries_and_leaving_asks_once(catalogue, logged_in, citizen):
+    from appointments.models import WaitlistEntry, WaitlistStatus
+    from sync.models import OutboxEvent
+
+    # given someone waiting for a full day
+    slot = first_free_slot(catalogue, skip=9)
+    day = slot.starts_at.astimezone(dt.UTC).date()
+    _fill_day(catalogue, day, but=slot)
+    entry = services.waitlist_join(
+        service=catalogue, person=person(), day_from=day, day_to=day, user=citizen,
+        language="en", acting_user=citizen,
+    )  # fmt: skip
+    # when they open My bookings
+    page = logged_in.get("/appointments/mine/").content.decode()
+    # then the entry is there with its days, its status and a way to leave
+    assert "Waitlist" in page
+    assert "Passport application" in page
+    assert day.strftime("%-d %b %Y") in page
+    assert "Waiting" in page
+    leave = f"/appointments/waitlist/{entry.pk}/leave/"
+    assert f'href="{leave}"' in page
+    # when they follow it, they are asked once
+    question = logged_in.get(leave).content.decode()
+    assert "Leave the waitlist?" in question
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.WAITING
+    # when they confirm, they have left, and My bookings no longer lists it
+    done = logged_in.post(leave, follow=True).content.decode()
+    assert "You have left the waitlist." in done
+    assert f'href="{leave}"' not in done
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.LEFT
+    event = OutboxEvent.objects.latest("seq")
+    assert (event.topic, event.aggregate_id) == ("appointments.waitlist_entry.left", str(entry.pk))
+    assert event.actor_id == citizen.pk
+    # and someone else's entry does not exist for them
+    from tests.factories import UserFactory
+
+    other = UserFactory()
+    theirs = WaitlistEntry.objects.create(
+        service=catalogue, user_id=other.pk, email=other.email, full_name="X",
+        date_of_birth=dt.date(1990, 1, 1), document_number="Q1234567", day_from=day, day_to=day,
+    )  # fmt: skip
+    assert logged_in.get(f"/appointments/waitlist/{theirs.pk}/leave/").status_code == 404
+    assert logged_in.post(f"/appointments/waitlist/{theirs.pk}/leave/").status_code == 404
+    assert logged_in.post(f"/api/v1/appointments/waitlist/{theirs.pk}/leave/").status_code == 404
+    # and the API leaves too
+    theirs_client = Client(HTTP_HOST=logged_in.defaults["HTTP_HOST"])
+    theirs_client.force_login(other, backend=MODEL_BACKEND)
+    response = theirs_client.post(f"/api/v1/appointments/waitlist/{theirs.pk}/leave/")
+    assert (response.status_code, response.json()["status"]) == (200, "left")
 
 
 def test_the_feed_respects_each_services_minimum_notice(in_mission_a, client_a):
