@@ -210,6 +210,17 @@ class OpeningHoursForm(SettingsForm):
         return result
 
 
+class BookingMoveForm(SettingsForm):
+    """Move a booking outside the opening hours: its reference and the new time (a slot)."""
+
+    reference = forms.CharField(max_length=40, widget=forms.HiddenInput)
+    slot = forms.IntegerField(label=_("New time"), min_value=1)
+
+
+class BookingCancelByMissionForm(SettingsForm):
+    reference = forms.CharField(max_length=40, widget=forms.HiddenInput)
+
+
 class CounterForm(SettingsForm):
     name = forms.CharField(label=_("Counter name"), max_length=50)
 

@@ -72,14 +72,41 @@ def closure_list_upcoming(*, mission: Mission) -> QuerySet[Closure]:
     return Closure.objects.filter(date__gte=today).select_related("counter").order_by("date")[:60]
 
 
+# How many free times the settings page offers to move each booking outside the hours to.
+MOVE_CHOICES = 30
+
+
+def booking_list_outside_hours(*, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The active bookings whose time the opening hours no longer cover (`Slot.outside_hours`),
+    in time order, each with the first free times of its service to move it to (no personal
+    data: references, services, times). One query for the bookings, one per service."""
+    now = now or timezone.now()
+    bookings = list(
+        Booking.objects.filter(
+            status=BookingStatus.ACTIVE, slot__outside_hours=True, slot__starts_at__gt=now
+        )
+        .select_related("slot", "service")
+        .order_by("slot__starts_at", "reference")
+    )
+    free: dict[int, list[Slot]] = {}
+    for booking in bookings:
+        if booking.service_id not in free:
+            free[booking.service_id] = list(
+                _bookable(booking.service, now).order_by("starts_at")[:MOVE_CHOICES]
+            )
+    return [{"booking": b, "free": free[b.service_id]} for b in bookings]
+
+
 def settings_overview(*, mission: Mission, acting_user: Any) -> dict[str, Any]:
     """What the settings page shows: the catalogue with its counters, the counters, opening
-    hours, the closures ahead and the latest draws (the permission table is asked here too)."""
+    hours, the bookings those hours no longer cover, the closures ahead and the latest draws
+    (the permission table is asked here too)."""
     permission_require(user=acting_user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_VIEW)
     return {
         "services": list(service_list_all()),
         "counters": list(counter_list()),
         "hours": list(opening_hours_list()),
+        "outside_hours": booking_list_outside_hours(),
         "closures": list(closure_list_upcoming(mission=mission)),
         "rounds": list(lottery_round_list_public()[:10]),
     }

@@ -27,6 +27,8 @@ from missions.permissions import Action, staff_access
 from . import documents, selectors, services
 from .error_codes import AppointmentError
 from .forms import (
+    BookingCancelByMissionForm,
+    BookingMoveForm,
     CalendarForm,
     CheckInForm,
     ClosureForm,
@@ -431,7 +433,24 @@ SETTINGS_ACTIONS: dict[str, SettingsAction] = {
         lambda data, user: services.opening_hours_set(
             weekday=data["weekday"], spans=data["spans"], acting_user=user
         ),
-        gettext_lazy("Opening hours saved. New slots follow them."),
+        gettext_lazy(
+            "Opening hours saved. The times ahead follow them; bookings they no longer cover are "
+            "listed under “Bookings outside the opening hours”."
+        ),
+    ),
+    "move": SettingsAction(
+        BookingMoveForm,
+        lambda data, user: services.booking_move_by_mission(
+            booking=_booking_named(data["reference"]), slot_id=data["slot"], acting_user=user
+        ),
+        gettext_lazy("Booking moved. The person is e-mailed the new time; the reference stays."),
+    ),
+    "mission_cancel": SettingsAction(
+        BookingCancelByMissionForm,
+        lambda data, user: services.booking_cancel_by_mission(
+            booking=_booking_named(data["reference"]), acting_user=user
+        ),
+        gettext_lazy("Booking cancelled. The person is e-mailed with a link to book again."),
     ),
     "closure": SettingsAction(
         ClosureForm,
@@ -499,7 +518,11 @@ def staff_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appointments/staff_settings.html",
-        {**forms_, **selectors.settings_overview(mission=mission, acting_user=request.user)},
+        {
+            **forms_,
+            **selectors.settings_overview(mission=mission, acting_user=request.user),
+            "zone": mission.zone,
+        },
         status=status,
     )
 

@@ -291,6 +291,60 @@ def booking_reschedule(
         return _move_to_slot(booking=booking, slot=slot, acting_user=acting_user)
 
 
+def booking_move_by_mission(
+    *, booking: Booking, slot_id: int, acting_user: User | SystemActor
+) -> Booking:
+    """The mission admin moves an active booking to another time of its service (the bookings
+    left outside new opening hours, listed on the settings page). It keeps its reference; the
+    person gets the confirmation of the new time in their language (`_move_to_slot`). The
+    person's notice and cutoff do not apply (the mission decides); the time must be free,
+    ahead, within the horizon and on an open day."""
+    permission_require(
+        user=acting_user, mission=current_mission(), action=Action.APPOINTMENTS_SETTINGS_CHANGE
+    )
+    slot = _slot_of(service=booking.service, slot_id=slot_id)
+    slot_check_bookable(slot=slot, now=timezone.now(), direct=False)
+    with transaction.atomic():
+        booking = locks.booking_lock(pk=booking.pk)
+        if booking.status != BookingStatus.ACTIVE:
+            raise ApplicationError(
+                CommonError.BAD_TRANSITION, _("This booking is no longer active.")
+            )
+        return _move_to_slot(booking=booking, slot=slot, acting_user=acting_user, by_mission=True)
+
+
+def booking_cancel_by_mission(*, booking: Booking, acting_user: User | SystemActor) -> Booking:
+    """The mission admin cancels an active booking it cannot keep (one left outside new opening
+    hours): `cancelled_by_mission`, the place given back, and the person told in their
+    language, with a link to book again (the closure's e-mail)."""
+    permission_require(
+        user=acting_user, mission=current_mission(), action=Action.APPOINTMENTS_SETTINGS_CHANGE
+    )
+    with transaction.atomic():
+        booking = locks.booking_lock(pk=booking.pk)
+        if booking.status != BookingStatus.ACTIVE:
+            raise ApplicationError(
+                CommonError.BAD_TRANSITION, _("This booking is no longer active.")
+            )
+        booking.move_to(BookingStatus.CANCELLED_BY_MISSION)
+        set_acting_user(booking, acting_user)
+        booking.save(update_fields=["status", "updated_at"])
+        booking_release(booking=booking, acting_user=acting_user, give_back_place=True)
+        outbox_event_record(
+            topic=AppointmentTopic.BOOKING_CANCELLED_BY_MISSION,
+            aggregate_id=booking.pk,
+            payload={"reference": booking.reference, "closure": None, "kind": "opening_hours"},
+            acting_user=acting_user,
+        )
+        from .waitlist import waitlist_offer_place
+
+        waitlist_offer_place(slot=booking.slot, acting_user=acting_user)
+        from ..tasks import send_cancelled_by_mission
+
+        task_queue_on_commit(send_cancelled_by_mission, booking.pk)
+    return booking
+
+
 def _counter_move(
     *, booking: Booking, status: str, acting_user: User | SystemActor, **fields: Any
 ) -> Booking:
