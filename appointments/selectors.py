@@ -361,6 +361,11 @@ def lottery_results(*, lottery_round: LotteryRound) -> list[dict[str, Any]]:
     ]
 
 
+def lottery_tickets(*, lottery_round: LotteryRound) -> list[str]:
+    """Every ticket entered in a round (public: random keys, no personal data), sorted."""
+    return list(lottery_round.entries.order_by("ticket").values_list("ticket", flat=True))
+
+
 def waitlist_entry_get_by_offer_token(*, pk: int, token: str) -> WaitlistEntry | None:
     """The entry an offer link names, or None if the link's secret does not match (compared in
     constant time)."""

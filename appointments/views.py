@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -24,7 +25,7 @@ from consulate.kernel.errors import ApplicationError, CommonError, error_shown
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
-from . import documents, selectors, services
+from . import documents, lottery, selectors, services
 from .error_codes import AppointmentError
 from .forms import (
     BookingCancelByMissionForm,
@@ -55,6 +56,16 @@ def _mission(request: HttpRequest) -> Mission:
 
 def _language() -> str:
     return translation.get_language() or "en"
+
+
+def _absolute_url(request: HttpRequest, path: str) -> str:
+    """`path` on the host the person is using, port included: the Host header's port, or, when
+    a proxy in front of the development server dropped it, `PORTAL_PORT` (the port links in
+    e-mails use). In production neither has one."""
+    host = request.get_host()
+    if settings.PORTAL_PORT and ":" not in host:
+        host = f"{host}:{settings.PORTAL_PORT}"
+    return f"{request.scheme}://{host}{path}"
 
 
 def service_list(request: HttpRequest) -> HttpResponse:
@@ -198,8 +209,8 @@ def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
         booking=booking,
         title=f"{booking.service.name} – {mission.name}",
         location=mission.address.replace("\n", ", "),
-        url=request.build_absolute_uri(
-            reverse("appointments:booking_detail", args=[booking.reference])
+        url=_absolute_url(
+            request, reverse("appointments:booking_detail", args=[booking.reference])
         ),
     )
     response = HttpResponse(body, content_type="text/calendar")
@@ -299,6 +310,12 @@ def lottery_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             status = 400
     drawn = lottery_round.status == LotteryStatus.DRAWN
+    results = selectors.lottery_results(lottery_round=lottery_round) if drawn else []
+    tickets = (
+        [row["ticket"] for row in results]
+        if drawn
+        else selectors.lottery_tickets(lottery_round=lottery_round)
+    )
     return render(
         request,
         "appointments/lottery_detail.html",
@@ -307,13 +324,62 @@ def lottery_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "is_open": lottery_round.can_enter(),
             "drawn": drawn,
-            "results": selectors.lottery_results(lottery_round=lottery_round) if drawn else [],
-            "entries": lottery_round.entries.count(),
+            "results": results,
+            "tickets": tickets,
+            "entries": len(tickets),
+            "example_ticket": tickets[0] if tickets else "TICKET",
+            "script_name": _script_name(lottery_round.pk),
             "zone": mission.zone,
             "mission": mission,
         },
         status=status,
     )
+
+
+def _script_name(pk: int) -> str:
+    return f"verify-draw-{pk}.py"
+
+
+def lottery_verify_script(request: HttpRequest, pk: int) -> HttpResponse:
+    """The drawn round's check as a small Python 3 program with the published data in it, its
+    messages in the reader's language (appointments/lottery.py::verification_script)."""
+    lottery_round = selectors.lottery_round_get_public(pk=pk)
+    if lottery_round.status != LotteryStatus.DRAWN:
+        raise Http404
+    mission = _mission(request)
+    name = _script_name(lottery_round.pk)
+    body = lottery.verification_script(
+        commitment=lottery_round.seed_commitment,
+        seed=lottery_round.seed,
+        results=[
+            (row["rank"], row["ticket"], row["won"])
+            for row in selectors.lottery_results(lottery_round=lottery_round)
+        ],
+        filename=name,
+        text={
+            "title": _("Check the appointment draw “%(service)s” at the %(mission)s (draw %(n)s).")
+            % {"service": lottery_round.service.name, "mission": mission.name, "n": pk},
+            "usage": _("Run it with"),
+            "what": _(
+                "It checks that the seed published after the draw is the one committed to "
+                "before registration opened, and that the tickets are in the order the seed "
+                "gives. Add your ticket to see only its line."
+            ),
+            "seed_ok": _("The seed matches the commitment."),
+            "seed_bad": _("The seed does NOT match the commitment."),
+            "order_ok": _("The tickets are in the order the seed gives."),
+            "order_bad": _("The published order is NOT the order the seed gives."),
+            "won": _("got a time"),
+            "no_ticket": _("This ticket is not in the draw."),
+            "compare": _(
+                "Compare the commitment above with the one the draw's page showed before "
+                "registration opened."
+            ),
+        },
+    )
+    response = HttpResponse(body, content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required

@@ -550,3 +550,33 @@ def test_the_check_in_api_is_for_staff_and_scoped_to_the_mission(
     response = client_a.post("/api/v1/appointments/check-in/", body)
     assert response.status_code == 200
     assert response.json()["queue_number"] == 1
+
+
+def test_the_calendar_file_links_back_with_the_port_of_the_development_server(
+    catalogue, citizen, mission_a, settings
+):
+    from icalendar import Calendar
+
+    booking = services.booking_create(
+        slot_id=first_free_slot(catalogue).pk, service=catalogue, persons=[person()],
+        user=citizen, language="en", acting_user=citizen,
+    )  # fmt: skip
+    detail = f"/appointments/booking/{booking.reference}/"
+
+    def event_url(host):
+        client = Client(HTTP_HOST=host)
+        client.force_login(citizen, backend=MODEL_BACKEND)
+        page = client.get(detail).content.decode()
+        # the page's link is relative: it keeps whatever host and port the page has
+        assert f'href="{detail}ics/"' in page
+        ics = Calendar.from_ical(client.get(f"{detail}ics/").content)
+        return str(next(iter(ics.walk("VEVENT")))["URL"])
+
+    # on the development server at port 8200, the entry's link comes back to port 8200
+    settings.PORTAL_PORT = "8200"
+    assert event_url(f"{mission_a.host}:8200") == f"http://{mission_a.host}:8200{detail}"
+    # and when a proxy in front of it dropped the port, the development port is put back
+    assert event_url(mission_a.host) == f"http://{mission_a.host}:8200{detail}"
+    # in production (no port configured) the host is used as it is
+    settings.PORTAL_PORT = ""
+    assert event_url(mission_a.host) == f"http://{mission_a.host}{detail}"
