@@ -108,13 +108,19 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
     query = CalendarForm(request.GET)
     chosen = query.day_or(next(iter(days), mission.today()))
     feed = selectors.availability_feed_times(mission=mission)
+    # A phone shows the chosen day's times first: the days are one select (the chosen one in
+    # it even if it has no time), with a step to the day before and after that have times.
+    counts = {day: len(slots) for day, slots in days.items()}
+    counts.setdefault(chosen, 0)
     return render(
         request,
         "appointments/calendar.html",
         {
             "service": service,
-            "days": [(day, len(slots)) for day, slots in days.items()],
+            "days": sorted(counts.items()) if days else [],
             "chosen": chosen,
+            "previous_day": max((day for day in days if day < chosen), default=None),
+            "next_day": min((day for day in days if day > chosen), default=None),
             "slots": days.get(chosen, []),
             "zone": mission.zone,
             "reschedule": query.reschedule_reference(),
