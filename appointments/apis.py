@@ -209,17 +209,6 @@ class WaitlistApi(APIView):
         return Response(WaitlistEntryOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
-class WaitlistLeaveApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(request=None, responses=WaitlistEntryOutputSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        rate_limit_consume(request=request, action="cancel")
-        entry = selectors.waitlist_entry_get_for_user(pk=pk, user_id=request.user.pk)
-        entry = services.waitlist_leave(entry=entry, acting_user=request.user)  # type: ignore[arg-type]
-        return Response(WaitlistEntryOutputSerializer(entry).data)
-
-
 class CheckInApi(APIView):
     """Staff: check a person in by the reference on their booking (404 for anyone else)."""
 
@@ -249,6 +238,5 @@ urlpatterns = [
         name="api_reschedule",
     ),
     path("waitlist/", WaitlistApi.as_view(), name="api_waitlist"),
-    path("waitlist/<int:pk>/leave/", WaitlistLeaveApi.as_view(), name="api_waitlist_leave"),
     path("check-in/", CheckInApi.as_view(), name="api_check_in"),
 ]

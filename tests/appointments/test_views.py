@@ -426,12 +426,6 @@ def test_my_bookings_lists_waitlist_entries_and_leaving_asks_once(catalogue, log
     )  # fmt: skip
     assert logged_in.get(f"/appointments/waitlist/{theirs.pk}/leave/").status_code == 404
     assert logged_in.post(f"/appointments/waitlist/{theirs.pk}/leave/").status_code == 404
-    assert logged_in.post(f"/api/v1/appointments/waitlist/{theirs.pk}/leave/").status_code == 404
-    # and the API leaves too
-    theirs_client = Client(HTTP_HOST=logged_in.defaults["HTTP_HOST"])
-    theirs_client.force_login(other, backend=MODEL_BACKEND)
-    response = theirs_client.post(f"/api/v1/appointments/waitlist/{theirs.pk}/leave/")
-    assert (response.status_code, response.json()["status"]) == (200, "left")
 
 
 def test_the_feed_respects_each_services_minimum_notice(in_mission_a, client_a):
