@@ -20,16 +20,23 @@ from missions.models import Mission
 from . import services
 from .models import ReleaseMode, Service
 
-# code, name, duration, buffer, people per booking, horizon, notice (h), cutoff (h)
-CATALOGUE: list[tuple[str, str, int, int, int, int, int, int]] = [
-    ("passport", "Passport application", 30, 5, 4, 60, 12, 24),
-    ("passport-collection", "Passport collection", 10, 0, 1, 30, 2, 2),
-    ("id-card", "ID card", 20, 5, 4, 60, 12, 24),
-    ("visa", "Visa submission", 20, 5, 1, 45, 24, 24),
-    ("notarial", "Notarial act", 30, 0, 2, 60, 24, 24),
-    ("civil-registration", "Civil registration (birth, marriage)", 40, 5, 4, 60, 24, 24),
-    ("emergency-travel", "Emergency travel document", 30, 0, 1, 7, 1, 1),
-]
+# code, name (English, Turkish), duration, buffer, people per booking, horizon, notice (h),
+# cutoff (h)
+CATALOGUE: list[tuple[str, str, str, int, int, int, int, int, int]] = [
+    ("passport", "Passport application", "Pasaport başvurusu", 30, 5, 4, 60, 12, 24),
+    ("passport-collection", "Passport collection", "Pasaport teslim alma", 10, 0, 1, 30, 2, 2),
+    ("id-card", "ID card", "Kimlik kartı", 20, 5, 4, 60, 12, 24),
+    ("visa", "Visa submission", "Vize başvurusu", 20, 5, 1, 45, 24, 24),
+    ("notarial", "Notarial act", "Noterlik işlemi", 30, 0, 2, 60, 24, 24),
+    (
+        "civil-registration", "Civil registration (birth, marriage)",
+        "Nüfus kaydı (doğum, evlilik)", 40, 5, 4, 60, 24, 24,
+    ),
+    (
+        "emergency-travel", "Emergency travel document", "Acil durum seyahat belgesi",
+        30, 0, 1, 7, 1, 1,
+    ),
+]  # fmt: skip
 
 
 def _mission(mission: Mission, stdout: Any) -> None:
@@ -44,7 +51,7 @@ def _mission(mission: Mission, stdout: Any) -> None:
         )
     for weekday, spans in by_day.items():
         services.opening_hours_set(weekday=weekday, spans=spans, acting_user=SYSTEM)
-    for code, name, duration, buffer, persons, horizon, notice, cutoff in CATALOGUE:
+    for code, name, name_tr, duration, buffer, persons, horizon, notice, cutoff in CATALOGUE:
         mode = ReleaseMode.OPEN
         if mission.code == "berlin" and code == "id-card":
             mode = ReleaseMode.SCHEDULED
@@ -52,10 +59,10 @@ def _mission(mission: Mission, stdout: Any) -> None:
             mode = ReleaseMode.LOTTERY
         serving = counters[:1] if code in ("emergency-travel", "notarial") else counters
         service = services.service_create(
-            code=code, name=name, counters=serving, acting_user=SYSTEM, duration_minutes=duration,
-            buffer_minutes=buffer, max_persons=persons, horizon_days=horizon,
-            min_notice_hours=notice, cancel_cutoff_hours=cutoff, release_mode=mode,
-            release_lead_days=7, release_time=dt.time(8, 0),
+            code=code, name=name, name_tr=name_tr, counters=serving, acting_user=SYSTEM,
+            duration_minutes=duration, buffer_minutes=buffer, max_persons=persons,
+            horizon_days=horizon, min_notice_hours=notice, cancel_cutoff_hours=cutoff,
+            release_mode=mode, release_lead_days=7, release_time=dt.time(8, 0),
         )  # fmt: skip
         services.slot_generate(service=service, acting_user=SYSTEM)
     if mission.code == "berlin":

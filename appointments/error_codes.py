@@ -22,4 +22,5 @@ class AppointmentError(enum.Enum):
     LOTTERY_CLOSED = "appointments.lottery_closed"
     LOTTERY_ALREADY_ENTERED = "appointments.lottery_already_entered"
     WAITLIST_ALREADY = "appointments.waitlist_already"
+    WAITLIST_FREE_TIMES = "appointments.waitlist_free_times"
     OFFER_EXPIRED = "appointments.offer_expired"

@@ -109,8 +109,8 @@ class CalendarForm(DayForm):
 
 
 class WaitlistForm(PersonForm):
-    day_from = DayField(label=_("From"))
-    day_to = DayField(label=_("Until"))
+    day_from = DayField(label=_("First day"))
+    day_to = DayField(label=_("Last day"))
 
 
 class CheckInForm(forms.Form):
@@ -127,7 +127,13 @@ class CheckInForm(forms.Form):
 class ServiceForm(forms.Form):
     """The settings of a catalogue entry; the code and counters are given when it is created."""
 
-    name = forms.CharField(label=_("Name"), max_length=120)
+    name_en = forms.CharField(label=_("Name in English"), max_length=120)
+    name_tr = forms.CharField(
+        label=_("Name in Turkish"),
+        max_length=120,
+        required=False,
+        help_text=_("Empty: the English name is shown."),
+    )
     duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5)
     buffer_minutes = forms.IntegerField(label=_("Buffer (minutes)"), min_value=0)
     max_persons = forms.IntegerField(label=_("People per booking"), min_value=1, max_value=20)
@@ -142,7 +148,9 @@ class ServiceForm(forms.Form):
     is_active = forms.BooleanField(label=_("Offered"), required=False)
 
     def __init__(self, data: Any = None, *, service: Service) -> None:
-        super().__init__(data, initial={f: getattr(service, f) for f in self.base_fields})
+        initial = {f: getattr(service, f) for f in self.base_fields}
+        initial["name_tr"] = initial["name_tr"] or ""  # no Turkish name: an empty field
+        super().__init__(data, initial=initial)
 
     def changes(self) -> dict[str, Any]:
         """The settings that differ from the service's."""
@@ -202,6 +210,17 @@ class OpeningHoursForm(SettingsForm):
         return result
 
 
+class BookingMoveForm(SettingsForm):
+    """Move a booking outside the opening hours: its reference and the new time (a slot)."""
+
+    reference = forms.CharField(max_length=40, widget=forms.HiddenInput)
+    slot = forms.IntegerField(label=_("New time"), min_value=1)
+
+
+class BookingCancelByMissionForm(SettingsForm):
+    reference = forms.CharField(max_length=40, widget=forms.HiddenInput)
+
+
 class CounterForm(SettingsForm):
     name = forms.CharField(label=_("Counter name"), max_length=50)
 
@@ -210,7 +229,13 @@ class NewServiceForm(SettingsForm):
     code = forms.SlugField(
         label=_("Code"), max_length=40, help_text=_("Short, in the address: such as apostille.")
     )
-    name = forms.CharField(label=_("Name"), max_length=120)
+    name = forms.CharField(label=_("Name in English"), max_length=120)
+    name_tr = forms.CharField(
+        label=_("Name in Turkish"),
+        max_length=120,
+        required=False,
+        help_text=_("Empty: the English name is shown."),
+    )
     counters = forms.ModelMultipleChoiceField(
         label=_("Counters that serve it"),
         queryset=Counter.objects.filter(is_active=True),

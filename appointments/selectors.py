@@ -8,9 +8,11 @@ from collections import OrderedDict
 from typing import Any
 
 from django.db.models import DateTimeField, ExpressionWrapper, F, Min, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from modeltranslation.utils import build_localized_fieldname, get_language
 
 from missions.models import Mission
 from missions.permissions import Action, permission_require
@@ -28,18 +30,26 @@ from .models import (
     Service,
     Slot,
     WaitlistEntry,
+    WaitlistStatus,
 )
 
 HOUR = Value(dt.timedelta(hours=1))
 DAY = Value(dt.timedelta(days=1))
 
 
+def service_name_order() -> Coalesce:
+    """Services in the order of the names the reader sees: their language's name, or the
+    English one where the service has none in their language (appointments/translation.py)."""
+    field = build_localized_fieldname("name", get_language())
+    return Coalesce(NullIf(F(field), Value("")), F("name_en"))
+
+
 def service_list_offered() -> QuerySet[Service]:
-    return Service.objects.filter(is_active=True).order_by("name")
+    return Service.objects.filter(is_active=True).order_by(service_name_order(), "code")
 
 
 def service_list_all() -> QuerySet[Service]:
-    return Service.objects.prefetch_related("counters").order_by("name")
+    return Service.objects.prefetch_related("counters").order_by(service_name_order(), "code")
 
 
 def service_get(*, code: str) -> Service:
@@ -62,14 +72,41 @@ def closure_list_upcoming(*, mission: Mission) -> QuerySet[Closure]:
     return Closure.objects.filter(date__gte=today).select_related("counter").order_by("date")[:60]
 
 
+# How many free times the settings page offers to move each booking outside the hours to.
+MOVE_CHOICES = 30
+
+
+def booking_list_outside_hours(*, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The active bookings whose time the opening hours no longer cover (`Slot.outside_hours`),
+    in time order, each with the first free times of its service to move it to (no personal
+    data: references, services, times). One query for the bookings, one per service."""
+    now = now or timezone.now()
+    bookings = list(
+        Booking.objects.filter(
+            status=BookingStatus.ACTIVE, slot__outside_hours=True, slot__starts_at__gt=now
+        )
+        .select_related("slot", "service")
+        .order_by("slot__starts_at", "reference")
+    )
+    free: dict[int, list[Slot]] = {}
+    for booking in bookings:
+        if booking.service_id not in free:
+            free[booking.service_id] = list(
+                _bookable(booking.service, now).order_by("starts_at")[:MOVE_CHOICES]
+            )
+    return [{"booking": b, "free": free[b.service_id]} for b in bookings]
+
+
 def settings_overview(*, mission: Mission, acting_user: Any) -> dict[str, Any]:
     """What the settings page shows: the catalogue with its counters, the counters, opening
-    hours, the closures ahead and the latest draws (the permission table is asked here too)."""
+    hours, the bookings those hours no longer cover, the closures ahead and the latest draws
+    (the permission table is asked here too)."""
     permission_require(user=acting_user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_VIEW)
     return {
         "services": list(service_list_all()),
         "counters": list(counter_list()),
         "hours": list(opening_hours_list()),
+        "outside_hours": booking_list_outside_hours(),
         "closures": list(closure_list_upcoming(mission=mission)),
         "rounds": list(lottery_round_list_public()[:10]),
     }
@@ -108,6 +145,31 @@ def slot_next_available(*, service: Service, now: dt.datetime | None = None) -> 
     if service.release_mode == ReleaseMode.LOTTERY:
         return None
     return _bookable(service, now).order_by("starts_at").first()
+
+
+def slot_first_free_day(
+    *,
+    service: Service,
+    mission: Mission,
+    day_from: dt.date,
+    day_to: dt.date,
+    now: dt.datetime | None = None,
+) -> dt.date | None:
+    """The first day (mission time) of `day_from`..`day_to` with a time anyone can book now, or
+    None (one indexed query). A lottery service has none: its times are drawn."""
+    now = now or timezone.now()
+    if service.release_mode == ReleaseMode.LOTTERY:
+        return None
+    start = calendar.local_day_bounds(day_from, mission.zone)[0]
+    end = calendar.local_day_bounds(day_to, mission.zone)[1]
+    first = (
+        _bookable(service, now)
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .order_by("starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    return first.astimezone(mission.zone).date() if first else None
 
 
 def slot_days_available(
@@ -299,6 +361,11 @@ def lottery_results(*, lottery_round: LotteryRound) -> list[dict[str, Any]]:
     ]
 
 
+def lottery_tickets(*, lottery_round: LotteryRound) -> list[str]:
+    """Every ticket entered in a round (public: random keys, no personal data), sorted."""
+    return list(lottery_round.entries.order_by("ticket").values_list("ticket", flat=True))
+
+
 def waitlist_entry_get_by_offer_token(*, pk: int, token: str) -> WaitlistEntry | None:
     """The entry an offer link names, or None if the link's secret does not match (compared in
     constant time)."""
@@ -316,3 +383,20 @@ def waitlist_list_for_user(*, user_id: int | None) -> QuerySet[WaitlistEntry]:
     if user_id is None:
         return WaitlistEntry.objects.none()
     return WaitlistEntry.objects.filter(user_id=user_id).select_related("service", "slot")
+
+
+def waitlist_list_current_for_user(*, user_id: int | None) -> QuerySet[WaitlistEntry]:
+    """The person's entries still waiting or holding an offer (My bookings), oldest first."""
+    return (
+        waitlist_list_for_user(user_id=user_id)
+        .filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
+        .order_by("created_at", "id")
+    )
+
+
+def waitlist_entry_get_for_user(*, pk: int, user_id: int | None) -> WaitlistEntry:
+    """The person's own entry, or 404 (also for somebody else's)."""
+    entry = waitlist_list_for_user(user_id=user_id).filter(pk=pk).first()
+    if entry is None:
+        raise Http404
+    return entry

@@ -25,6 +25,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("appointments/lottery/<int:pk>/", views.lottery_detail, name="lottery_detail"),
     path(
+        "appointments/lottery/<int:pk>/verify.py",
+        views.lottery_verify_script,
+        name="lottery_verify_script",
+    ),
+    path("appointments/waitlist/<int:pk>/leave/", views.waitlist_leave, name="waitlist_leave"),
+    path(
         "appointments/waitlist/<int:pk>/<str:token>/",
         views.waitlist_offer,
         name="waitlist_offer",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -24,8 +25,11 @@ from consulate.kernel.errors import ApplicationError, CommonError, error_shown
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
-from . import documents, selectors, services
+from . import documents, lottery, selectors, services
+from .error_codes import AppointmentError
 from .forms import (
+    BookingCancelByMissionForm,
+    BookingMoveForm,
     CalendarForm,
     CheckInForm,
     ClosureForm,
@@ -42,7 +46,7 @@ from .forms import (
     SettingsForm,
     WaitlistForm,
 )
-from .models import Booking, LotteryStatus, ReleaseMode, Slot
+from .models import Booking, BookingStatus, LotteryStatus, ReleaseMode, Slot
 from .ratelimit import rate_limit_consume
 
 
@@ -52,6 +56,16 @@ def _mission(request: HttpRequest) -> Mission:
 
 def _language() -> str:
     return translation.get_language() or "en"
+
+
+def _absolute_url(request: HttpRequest, path: str) -> str:
+    """`path` on the host the person is using, port included: the Host header's port, or, when
+    a proxy in front of the development server dropped it, `PORTAL_PORT` (the port links in
+    e-mails use). In production neither has one."""
+    host = request.get_host()
+    if settings.PORTAL_PORT and ":" not in host:
+        host = f"{host}:{settings.PORTAL_PORT}"
+    return f"{request.scheme}://{host}{path}"
 
 
 def service_list(request: HttpRequest) -> HttpResponse:
@@ -94,13 +108,19 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
     query = CalendarForm(request.GET)
     chosen = query.day_or(next(iter(days), mission.today()))
     feed = selectors.availability_feed_times(mission=mission)
+    # A phone shows the chosen day's times first: the days are one select (the chosen one in
+    # it even if it has no time), with a step to the day before and after that have times.
+    counts = {day: len(slots) for day, slots in days.items()}
+    counts.setdefault(chosen, 0)
     return render(
         request,
         "appointments/calendar.html",
         {
             "service": service,
-            "days": [(day, len(slots)) for day, slots in days.items()],
+            "days": sorted(counts.items()) if days else [],
             "chosen": chosen,
+            "previous_day": max((day for day in days if day < chosen), default=None),
+            "next_day": min((day for day in days if day > chosen), default=None),
             "slots": days.get(chosen, []),
             "zone": mission.zone,
             "reschedule": query.reschedule_reference(),
@@ -159,6 +179,7 @@ def booking_list(request: HttpRequest) -> HttpResponse:
         "appointments/booking_list.html",
         {
             "bookings": selectors.booking_list_for_user(user_id=request.user.pk),
+            "waitlist": list(selectors.waitlist_list_current_for_user(user_id=request.user.pk)),
             "zone": _mission(request).zone,
         },
     )
@@ -167,13 +188,19 @@ def booking_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     booking = selectors.booking_get_for_user(reference=reference, user_id=request.user.pk)
+    # The barcode and the calendar entry are for a booking that is still to come: a cancelled,
+    # served or missed one shows neither, so nobody takes it to the mission.
+    upcoming = booking.status == BookingStatus.ACTIVE
     return render(
         request,
         "appointments/booking_detail.html",
         {
             "booking": booking,
             "persons": list(booking.persons.all()),
-            "barcode": base64.b64encode(documents.barcode_png(booking.reference)).decode(),
+            "upcoming": upcoming,
+            "barcode": base64.b64encode(documents.barcode_png(booking.reference)).decode()
+            if upcoming
+            else "",
             "zone": _mission(request).zone,
             "can_cancel": booking.can_cancel(),
         },
@@ -188,8 +215,8 @@ def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
         booking=booking,
         title=f"{booking.service.name} – {mission.name}",
         location=mission.address.replace("\n", ", "),
-        url=request.build_absolute_uri(
-            reverse("appointments:booking_detail", args=[booking.reference])
+        url=_absolute_url(
+            request, reverse("appointments:booking_detail", args=[booking.reference])
         ),
     )
     response = HttpResponse(body, content_type="text/calendar")
@@ -198,17 +225,23 @@ def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    """Cancel asks once: the GET shows the appointment and one button; the POST cancels."""
     booking = selectors.booking_get_for_user(reference=reference, user_id=request.user.pk)
-    try:
-        rate_limit_consume(request=request, action="cancel")
-        services.booking_cancel(booking=booking, acting_user=request.user)  # type: ignore[arg-type]
-    except ApplicationError as error:
-        error_shown(request, error)
-    else:
-        messages.success(request, _("Your appointment is cancelled."))
-    return redirect("appointments:booking_detail", reference=booking.reference)
+    if request.method == "POST":
+        try:
+            rate_limit_consume(request=request, action="cancel")
+            services.booking_cancel(booking=booking, acting_user=request.user)  # type: ignore[arg-type]
+        except ApplicationError as error:
+            error_shown(request, error)
+        else:
+            messages.success(request, _("Your appointment is cancelled."))
+        return redirect("appointments:booking_detail", reference=booking.reference)
+    return render(
+        request,
+        "appointments/booking_cancel.html",
+        {"booking": booking, "zone": _mission(request).zone, "can_cancel": booking.can_cancel()},
+    )
 
 
 @login_required
@@ -225,7 +258,7 @@ def booking_reschedule(request: HttpRequest, reference: str, slot_id: int) -> Ht
     except ApplicationError as error:
         error_shown(request, error)
         return redirect("appointments:booking_detail", reference=booking.reference)
-    messages.success(request, _("Your appointment is moved."))
+    messages.success(request, _("Your appointment is moved. Its reference stays the same."))
     return redirect("appointments:booking_detail", reference=new.reference)
 
 
@@ -283,6 +316,12 @@ def lottery_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             status = 400
     drawn = lottery_round.status == LotteryStatus.DRAWN
+    results = selectors.lottery_results(lottery_round=lottery_round) if drawn else []
+    tickets = (
+        [row["ticket"] for row in results]
+        if drawn
+        else selectors.lottery_tickets(lottery_round=lottery_round)
+    )
     return render(
         request,
         "appointments/lottery_detail.html",
@@ -291,13 +330,62 @@ def lottery_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "is_open": lottery_round.can_enter(),
             "drawn": drawn,
-            "results": selectors.lottery_results(lottery_round=lottery_round) if drawn else [],
-            "entries": lottery_round.entries.count(),
+            "results": results,
+            "tickets": tickets,
+            "entries": len(tickets),
+            "example_ticket": tickets[0] if tickets else "TICKET",
+            "script_name": _script_name(lottery_round.pk),
             "zone": mission.zone,
             "mission": mission,
         },
         status=status,
     )
+
+
+def _script_name(pk: int) -> str:
+    return f"verify-draw-{pk}.py"
+
+
+def lottery_verify_script(request: HttpRequest, pk: int) -> HttpResponse:
+    """The drawn round's check as a small Python 3 program with the published data in it, its
+    messages in the reader's language (appointments/lottery.py::verification_script)."""
+    lottery_round = selectors.lottery_round_get_public(pk=pk)
+    if lottery_round.status != LotteryStatus.DRAWN:
+        raise Http404
+    mission = _mission(request)
+    name = _script_name(lottery_round.pk)
+    body = lottery.verification_script(
+        commitment=lottery_round.seed_commitment,
+        seed=lottery_round.seed,
+        results=[
+            (row["rank"], row["ticket"], row["won"])
+            for row in selectors.lottery_results(lottery_round=lottery_round)
+        ],
+        filename=name,
+        text={
+            "title": _("Check the appointment draw “%(service)s” at the %(mission)s (draw %(n)s).")
+            % {"service": lottery_round.service.name, "mission": mission.name, "n": pk},
+            "usage": _("Run it with"),
+            "what": _(
+                "It checks that the seed published after the draw is the one committed to "
+                "before registration opened, and that the tickets are in the order the seed "
+                "gives. Add your ticket to see only its line."
+            ),
+            "seed_ok": _("The seed matches the commitment."),
+            "seed_bad": _("The seed does NOT match the commitment."),
+            "order_ok": _("The tickets are in the order the seed gives."),
+            "order_bad": _("The published order is NOT the order the seed gives."),
+            "won": _("got a time"),
+            "no_ticket": _("This ticket is not in the draw."),
+            "compare": _(
+                "Compare the commitment above with the one the draw's page showed before "
+                "registration opened."
+            ),
+        },
+    )
+    response = HttpResponse(body, content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required
@@ -306,6 +394,7 @@ def waitlist_join(request: HttpRequest, code: str) -> HttpResponse:
     service = selectors.service_get_offered(code=code)
     form = WaitlistForm(request.POST or None, prefix="person")
     status = 200
+    free_day = None
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -320,20 +409,50 @@ def waitlist_join(request: HttpRequest, code: str) -> HttpResponse:
                     acting_user=request.user,  # type: ignore[arg-type]
                 )
             except ApplicationError as error:
-                status = error_shown(request, error)
+                if error.code == AppointmentError.WAITLIST_FREE_TIMES:
+                    # said on the page, with a link to the first free day
+                    status = error.http_status
+                    free_day = selectors.slot_first_free_day(
+                        service=service,
+                        mission=mission,
+                        day_from=form.cleaned_data["day_from"],
+                        day_to=form.cleaned_data["day_to"],
+                    )
+                else:
+                    status = error_shown(request, error)
             else:
                 messages.success(
                     request,
                     _("You are on the waitlist. We will e-mail you when a time frees up."),
                 )
-                return redirect("appointments:service_calendar", code=service.code)
+                return redirect("appointments:booking_list")
         else:
             status = 400
     return render(
         request,
         "appointments/waitlist_join.html",
-        {"service": service, "form": form, "zone": mission.zone},
+        {"service": service, "form": form, "zone": mission.zone, "free_day": free_day},
         status=status,
+    )
+
+
+@login_required
+def waitlist_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    """Leaving asks once, like cancelling: the GET shows the entry and one button."""
+    entry = selectors.waitlist_entry_get_for_user(pk=pk, user_id=request.user.pk)
+    if request.method == "POST":
+        try:
+            rate_limit_consume(request=request, action="cancel")
+            services.waitlist_leave(entry=entry, acting_user=request.user)  # type: ignore[arg-type]
+        except ApplicationError as error:
+            error_shown(request, error)
+        else:
+            messages.success(request, _("You have left the waitlist."))
+        return redirect("appointments:booking_list")
+    return render(
+        request,
+        "appointments/waitlist_leave.html",
+        {"entry": entry, "zone": _mission(request).zone},
     )
 
 
@@ -386,7 +505,24 @@ SETTINGS_ACTIONS: dict[str, SettingsAction] = {
         lambda data, user: services.opening_hours_set(
             weekday=data["weekday"], spans=data["spans"], acting_user=user
         ),
-        gettext_lazy("Opening hours saved. New slots follow them."),
+        gettext_lazy(
+            "Opening hours saved. The times ahead follow them; bookings they no longer cover are "
+            "listed under “Bookings outside the opening hours”."
+        ),
+    ),
+    "move": SettingsAction(
+        BookingMoveForm,
+        lambda data, user: services.booking_move_by_mission(
+            booking=_booking_named(data["reference"]), slot_id=data["slot"], acting_user=user
+        ),
+        gettext_lazy("Booking moved. The person is e-mailed the new time; the reference stays."),
+    ),
+    "mission_cancel": SettingsAction(
+        BookingCancelByMissionForm,
+        lambda data, user: services.booking_cancel_by_mission(
+            booking=_booking_named(data["reference"]), acting_user=user
+        ),
+        gettext_lazy("Booking cancelled. The person is e-mailed with a link to book again."),
     ),
     "closure": SettingsAction(
         ClosureForm,
@@ -401,7 +537,11 @@ SETTINGS_ACTIONS: dict[str, SettingsAction] = {
     "service": SettingsAction(
         NewServiceForm,
         lambda data, user: services.service_create(
-            code=data["code"], name=data["name"], counters=list(data["counters"]), acting_user=user
+            code=data["code"],
+            name=data["name"],
+            name_tr=data["name_tr"],
+            counters=list(data["counters"]),
+            acting_user=user,
         ),
         gettext_lazy("Service added. Check its settings."),
         lambda service: reverse("appointments:staff_service_edit", args=[service.code]),
@@ -450,7 +590,11 @@ def staff_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appointments/staff_settings.html",
-        {**forms_, **selectors.settings_overview(mission=mission, acting_user=request.user)},
+        {
+            **forms_,
+            **selectors.settings_overview(mission=mission, acting_user=request.user),
+            "zone": mission.zone,
+        },
         status=status,
     )
 

@@ -21,6 +21,10 @@ class Slot(models.Model):
     booked = models.PositiveSmallIntegerField(_("booked"), default=0)
     # Null: bookable at once; otherwise not before this time (scheduled release).
     bookable_from = models.DateTimeField(_("bookable from"), null=True, blank=True)
+    # The opening hours changed and no longer cover this time: closed to new bookings
+    # (capacity = booked, and a place given back is not offered again); its bookings are listed
+    # for the mission admin to move. Set back if the hours cover it again.
+    outside_hours = models.BooleanField(_("outside the opening hours"), default=False)
 
     objects: ClassVar[models.Manager[Slot]]
 

@@ -33,9 +33,13 @@ class WaitlistStatus(models.TextChoices):
     LEFT = "left", _("Left")
 
 
+# A person may leave while waiting, or while holding an offer (which declines it: the held place
+# goes to the next person).
 WAITLIST_TRANSITIONS: dict[str, frozenset[str]] = {
     WaitlistStatus.WAITING: frozenset({WaitlistStatus.OFFERED, WaitlistStatus.LEFT}),
-    WaitlistStatus.OFFERED: frozenset({WaitlistStatus.ACCEPTED, WaitlistStatus.EXPIRED}),
+    WaitlistStatus.OFFERED: frozenset(
+        {WaitlistStatus.ACCEPTED, WaitlistStatus.EXPIRED, WaitlistStatus.LEFT}
+    ),
     WaitlistStatus.ACCEPTED: frozenset(),
     WaitlistStatus.EXPIRED: frozenset(),
     WaitlistStatus.LEFT: frozenset(),
@@ -94,6 +98,10 @@ class WaitlistEntry(Workflow, TimeStampedModel):
 
     def __str__(self) -> str:
         return f"waitlist {self.pk}"
+
+    def can_leave(self) -> bool:
+        """The person may leave while waiting or holding an offer."""
+        return self.can_move_to(WaitlistStatus.LEFT)
 
     def can_accept(self, *, now: dt.datetime | None = None) -> bool:
         """An offer is taken while it holds its place and before it expires."""

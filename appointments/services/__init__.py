@@ -2,7 +2,8 @@
 from one place (`from appointments import services`).
 
 - `configuration`: counters, services, opening hours, rules, closures, slots (mission admin)
-- `booking`: a person's booking, cancel and move; the counter's check-in, call, served, no-show
+- `booking`: a person's booking, cancel and move; the mission's move and cancel of a booking it
+  cannot keep; the counter's check-in, call, served, no-show
 - `lottery`, `waitlist`: the other two ways to a place
 - `places`: what those share (people, taking and giving back a place, writing a booking)
 - `reminders`: the reminder e-mails (beat)
@@ -11,11 +12,13 @@ from one place (`from appointments import services`).
 from .booking import (
     booking_call_next,
     booking_cancel,
+    booking_cancel_by_mission,
     booking_cancel_by_token,
     booking_check_in,
     booking_create,
     booking_mark_no_show,
     booking_mark_served,
+    booking_move_by_mission,
     booking_reschedule,
 )
 from .configuration import (
@@ -35,6 +38,7 @@ from .waitlist import (
     waitlist_accept,
     waitlist_expire_offers,
     waitlist_join,
+    waitlist_leave,
     waitlist_offer_place,
 )
 
@@ -42,11 +46,13 @@ __all__ = [
     "PersonInput",
     "booking_call_next",
     "booking_cancel",
+    "booking_cancel_by_mission",
     "booking_cancel_by_token",
     "booking_check_in",
     "booking_create",
     "booking_mark_no_show",
     "booking_mark_served",
+    "booking_move_by_mission",
     "booking_remind_due",
     "booking_reschedule",
     "closure_create",
@@ -63,5 +69,6 @@ __all__ = [
     "waitlist_accept",
     "waitlist_expire_offers",
     "waitlist_join",
+    "waitlist_leave",
     "waitlist_offer_place",
 ]

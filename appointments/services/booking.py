@@ -43,6 +43,8 @@ from .places import (
     booking_release,
     booking_write,
     persons_validate,
+    slot_place_give_back,
+    slot_place_take,
 )
 
 # The event each counter verb records, by the status it moves to.
@@ -168,19 +170,24 @@ def _require_owner(booking: Booking, acting_user: Actor) -> None:
         raise ApplicationError(CommonError.NOT_FOUND, _("Not found."))
 
 
+def _changes_allowed(booking: Booking, now: dt.datetime) -> None:
+    """A person's cancel or move: the booking is still active and the cutoff has not passed."""
+    if not booking.can_cancel(now=now):
+        if not booking.can_move_to(BookingStatus.CANCELLED):
+            raise ApplicationError(
+                CommonError.BAD_TRANSITION, _("This booking is no longer active.")
+            )
+        raise ApplicationError(
+            AppointmentError.CUTOFF_PASSED,
+            _("Bookings can be changed up to %(hours)d hours before the appointment.")
+            % {"hours": booking.service.cancel_cutoff_hours},
+        )
+
+
 def _cancel(*, booking: Booking, acting_user: Actor, now: dt.datetime) -> Booking:
     with transaction.atomic():
         booking = locks.booking_lock(pk=booking.pk)
-        if not booking.can_cancel(now=now):
-            if not booking.can_move_to(BookingStatus.CANCELLED):
-                raise ApplicationError(
-                    CommonError.BAD_TRANSITION, _("This booking is no longer active.")
-                )
-            raise ApplicationError(
-                AppointmentError.CUTOFF_PASSED,
-                _("Bookings can be cancelled up to %(hours)d hours before the appointment.")
-                % {"hours": booking.service.cancel_cutoff_hours},
-            )
+        _changes_allowed(booking, now)
         booking.move_to(BookingStatus.CANCELLED)
         set_acting_user(booking, acting_user)
         booking.save(update_fields=["status", "updated_at"])
@@ -216,6 +223,54 @@ def booking_cancel_by_token(
     return _cancel(booking=booking, acting_user=None, now=now or timezone.now())
 
 
+def _move_to_slot(
+    *, booking: Booking, slot: Slot, acting_user: User | SystemActor, by_mission: bool = False
+) -> Booking:
+    """Inside the caller's transaction, on a locked active booking: move it onto `slot`.
+
+    The booking keeps its row, reference, cancel link and people, so the barcode and the links
+    already e-mailed stay valid. The new place is taken (the one UPDATE that keeps capacity, so
+    a full slot refuses and nothing changes) before the old one is given back; the old place
+    goes to the first person on the waitlist for that day, or back to everyone. History records
+    the change of slot ("moved"); one `booking.rescheduled` event carries both starts; the
+    confirmation of the new time is queued on commit."""
+    old = booking.slot
+    if slot.pk == old.pk:
+        raise ApplicationError(
+            AppointmentError.INVALID, _("This is already the time of the appointment.")
+        )
+    if not slot_place_take(pk=slot.pk):
+        raise ApplicationError(
+            AppointmentError.SLOT_FULL, _("This time has just been taken. Please choose another.")
+        )
+    booking.slot = slot
+    booking.reminded_at = None  # the reminder is for the new time
+    set_acting_user(booking, acting_user)
+    booking._change_reason = "moved"  # type: ignore[attr-defined]  # simple-history's reason
+    booking.save(update_fields=["slot", "reminded_at", "updated_at"])
+    slot_place_give_back(pk=old.pk)
+    outbox_event_record(
+        topic=AppointmentTopic.BOOKING_RESCHEDULED,
+        aggregate_id=booking.pk,
+        payload={
+            "reference": booking.reference,
+            "service": booking.service.code,
+            "previous_starts_at": old.starts_at.isoformat(),
+            "starts_at": slot.starts_at.isoformat(),
+            "by_mission": by_mission,
+        },
+        acting_user=acting_user,
+        version=2,
+    )
+    from .waitlist import waitlist_offer_place
+
+    waitlist_offer_place(slot=old, acting_user=acting_user)
+    from ..tasks import send_booking_confirmation
+
+    task_queue_on_commit(send_booking_confirmation, booking.pk)
+    return booking
+
+
 def booking_reschedule(
     *,
     booking: Booking,
@@ -223,31 +278,71 @@ def booking_reschedule(
     acting_user: User,
     now: dt.datetime | None = None,
 ) -> Booking:
-    """Move a booking to another slot of the same service, in one transaction: if the new
-    place cannot be taken, the old booking stays as it was. Returns the new booking."""
+    """The person moves their booking to another bookable time of the same service, until the
+    cutoff, in one transaction (`_move_to_slot`): it keeps its reference. If the new place
+    cannot be taken, the booking stays as it was."""
     now = now or timezone.now()
     _require_owner(booking, acting_user)
     slot = _slot_of(service=booking.service, slot_id=slot_id)
     slot_check_bookable(slot=slot, now=now)
     with transaction.atomic():
-        old = _cancel(booking=booking, acting_user=acting_user, now=now)
-        persons = [
-            PersonInput(p.full_name, p.date_of_birth, p.document_number) for p in old.persons.all()
-        ]
-        new = booking_write(
-            slot=slot, persons=persons, user=acting_user, language=old.language,
-            acting_user=acting_user,
-        )  # fmt: skip
+        booking = locks.booking_lock(pk=booking.pk)
+        _changes_allowed(booking, now)
+        return _move_to_slot(booking=booking, slot=slot, acting_user=acting_user)
+
+
+def booking_move_by_mission(
+    *, booking: Booking, slot_id: int, acting_user: User | SystemActor
+) -> Booking:
+    """The mission admin moves an active booking to another time of its service (the bookings
+    left outside new opening hours, listed on the settings page). It keeps its reference; the
+    person gets the confirmation of the new time in their language (`_move_to_slot`). The
+    person's notice and cutoff do not apply (the mission decides); the time must be free,
+    ahead, within the horizon and on an open day."""
+    permission_require(
+        user=acting_user, mission=current_mission(), action=Action.APPOINTMENTS_SETTINGS_CHANGE
+    )
+    slot = _slot_of(service=booking.service, slot_id=slot_id)
+    slot_check_bookable(slot=slot, now=timezone.now(), direct=False)
+    with transaction.atomic():
+        booking = locks.booking_lock(pk=booking.pk)
+        if booking.status != BookingStatus.ACTIVE:
+            raise ApplicationError(
+                CommonError.BAD_TRANSITION, _("This booking is no longer active.")
+            )
+        return _move_to_slot(booking=booking, slot=slot, acting_user=acting_user, by_mission=True)
+
+
+def booking_cancel_by_mission(*, booking: Booking, acting_user: User | SystemActor) -> Booking:
+    """The mission admin cancels an active booking it cannot keep (one left outside new opening
+    hours): `cancelled_by_mission`, the place given back, and the person told in their
+    language, with a link to book again (the closure's e-mail)."""
+    permission_require(
+        user=acting_user, mission=current_mission(), action=Action.APPOINTMENTS_SETTINGS_CHANGE
+    )
+    with transaction.atomic():
+        booking = locks.booking_lock(pk=booking.pk)
+        if booking.status != BookingStatus.ACTIVE:
+            raise ApplicationError(
+                CommonError.BAD_TRANSITION, _("This booking is no longer active.")
+            )
+        booking.move_to(BookingStatus.CANCELLED_BY_MISSION)
+        set_acting_user(booking, acting_user)
+        booking.save(update_fields=["status", "updated_at"])
+        booking_release(booking=booking, acting_user=acting_user, give_back_place=True)
         outbox_event_record(
-            topic=AppointmentTopic.BOOKING_RESCHEDULED,
-            aggregate_id=new.pk,
-            payload={"reference": new.reference, "previous": old.reference},
+            topic=AppointmentTopic.BOOKING_CANCELLED_BY_MISSION,
+            aggregate_id=booking.pk,
+            payload={"reference": booking.reference, "closure": None, "kind": "opening_hours"},
             acting_user=acting_user,
         )
-        from ..tasks import send_booking_confirmation
+        from .waitlist import waitlist_offer_place
 
-        task_queue_on_commit(send_booking_confirmation, new.pk)
-    return new
+        waitlist_offer_place(slot=booking.slot, acting_user=acting_user)
+        from ..tasks import send_cancelled_by_mission
+
+        task_queue_on_commit(send_cancelled_by_mission, booking.pk)
+    return booking
 
 
 def _counter_move(

@@ -6,14 +6,16 @@ Every service here is a staff service of the mission admin: it asks the permissi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Greatest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.models import User
@@ -40,14 +42,20 @@ from ..models import (
     ReleaseMode,
     Service,
     Slot,
+    WaitlistEntry,
 )
 from .places import booking_release
 
-SERVICE_FIELDS = (
-    "name", "duration_minutes", "buffer_minutes", "max_persons", "horizon_days",
+# A service's name has a value per language (appointments/translation.py): `name_en` (required)
+# and `name_tr` (empty: English is shown). Services never set `name` itself, which would write
+# the name of whatever language the request happens to be in.
+NAME_FIELDS = ("name_en", "name_tr")
+RULE_FIELDS = (
+    "duration_minutes", "buffer_minutes", "max_persons", "horizon_days",
     "min_notice_hours", "cancel_cutoff_hours", "release_mode", "release_lead_days",
     "release_time", "is_active",
 )  # fmt: skip
+SERVICE_FIELDS = NAME_FIELDS + RULE_FIELDS
 RULES_FIELDS = ("no_show_limit", "no_show_window_days", "no_show_block_days")
 
 
@@ -87,18 +95,34 @@ def counter_create(*, name: str, acting_user: User | SystemActor) -> Counter:
     return counter
 
 
+def _names_clean(changes: dict[str, Any]) -> None:
+    """Trim the names given; an empty Turkish name is none (English is shown); English is
+    required."""
+    for field in NAME_FIELDS:
+        if field in changes:
+            changes[field] = (changes[field] or "").strip() or None
+    if "name_en" in changes and not changes["name_en"]:
+        raise ApplicationError(
+            AppointmentError.INVALID, _("Enter the service's name in English."), field="name_en"
+        )
+
+
 def service_create(
     *,
     code: str,
     name: str,
     counters: list[Counter],
     acting_user: User | SystemActor,
+    name_tr: str = "",
     **rules: Any,
 ) -> Service:
-    """Add a service to the catalogue. `rules` are the Service fields (duration, horizon, …)."""
+    """Add a service to the catalogue. `name` is its English name, `name_tr` its Turkish one
+    (empty: English is shown); `rules` are the other Service fields (duration, horizon, …)."""
     _settings_change_require(acting_user)
-    _known(rules, SERVICE_FIELDS)
-    service = Service(code=code.strip().lower(), name=name.strip(), **rules)
+    _known(rules, RULE_FIELDS)
+    names = {"name_en": name, "name_tr": name_tr}
+    _names_clean(names)
+    service = Service(code=code.strip().lower(), **names, **rules)
     _full_clean(service)
     if not counters:
         raise ApplicationError(
@@ -120,6 +144,7 @@ def service_create(
 def service_update(*, service: Service, acting_user: User | SystemActor, **changes: Any) -> Service:
     _settings_change_require(acting_user)
     _known(changes, SERVICE_FIELDS)
+    _names_clean(changes)
     for field, value in changes.items():
         setattr(service, field, value)
     _full_clean(service)
@@ -143,8 +168,12 @@ def opening_hours_set(
     counter: Counter | None = None,
 ) -> list[OpeningHours]:
     """Replace the opening hours of one weekday (mission-wide, or of one counter): the old rows
-    are deleted and the new ones written, each with its event."""
-    _settings_change_require(acting_user)
+    are deleted and the new ones written, each with its event, and in the same transaction the
+    future slots of that weekday follow the new hours (`_slots_follow_hours`): no time of the
+    old hours stays bookable, and bookings outside the new ones are listed on the settings
+    page for the mission admin to move or cancel (`booking_move_by_mission`,
+    `booking_cancel_by_mission`, which tell the person)."""
+    mission = _settings_change_require(acting_user)
     rows = [OpeningHours(weekday=weekday, opens=o, closes=c, counter=counter) for o, c in spans]
     for row in rows:
         _full_clean(row)
@@ -173,6 +202,7 @@ def opening_hours_set(
                 payload={**where, "opens": f"{row.opens:%H:%M}", "closes": f"{row.closes:%H:%M}"},
                 acting_user=acting_user,
             )
+        _slots_follow_hours(mission=mission, weekday=weekday, acting_user=acting_user)
     return rows
 
 
@@ -299,6 +329,73 @@ def _closures_import(*, mission: Mission, years: set[int], acting_user: User | S
             closure.save()
 
 
+@dataclasses.dataclass(frozen=True)
+class SlotPlan:
+    """What the hours, counters and closures make of a service's days: the slots they give
+    (unsaved) and the days closed to everyone (which have none)."""
+
+    slots: list[Slot]
+    closed: set[dt.date]
+
+
+def _slot_plan(
+    *, mission: Mission, service: Service, dates: list[dt.date], acting_user: User | SystemActor
+) -> SlotPlan:
+    """Inside the caller's transaction: the slots `dates` should have (a fixed number of
+    queries, whatever the number of days). Imports the years' holidays as closures first."""
+    zone = mission.zone
+    if not dates:
+        return SlotPlan([], set())
+    _closures_import(mission=mission, years={d.year for d in dates}, acting_user=acting_user)
+    closures = Closure.objects.filter(date__gte=min(dates), date__lte=max(dates))
+    closed = {c.date for c in closures if c.counter_id is None}
+    absent: dict[dt.date, set[int]] = defaultdict(set)
+    for closure in closures:
+        if closure.counter_id is not None:
+            absent[closure.date].add(closure.counter_id)
+    counters = list(service.counters.filter(is_active=True).values_list("pk", flat=True))
+    hours = list(OpeningHours.objects.all())
+    mission_spans: dict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
+    counter_spans: dict[tuple[int, int], list[tuple[dt.time, dt.time]]] = defaultdict(list)
+    for row in hours:
+        if row.counter_id is None:
+            mission_spans[row.weekday].append((row.opens, row.closes))
+        else:
+            counter_spans[(row.counter_id, row.weekday)].append((row.opens, row.closes))
+    duration = dt.timedelta(minutes=service.duration_minutes)
+    slots: list[Slot] = []
+    for day in dates:
+        if day in closed:
+            continue
+        capacity: dict[tuple[dt.datetime, dt.datetime], int] = defaultdict(int)
+        for counter in counters:
+            if counter in absent[day]:
+                continue
+            spans = counter_spans.get((counter, day.weekday())) or mission_spans.get(
+                day.weekday(), []
+            )
+            for times in calendar.slot_times(
+                day=day, spans=spans, duration=duration, step=service.step, zone=zone
+            ):
+                capacity[times] += 1
+        bookable_from = None
+        if service.release_mode == ReleaseMode.SCHEDULED:
+            bookable_from = calendar.local_to_utc(
+                day - dt.timedelta(days=service.release_lead_days), service.release_time, zone
+            )
+        for (starts_at, ends_at), places in sorted(capacity.items()):
+            slots.append(
+                Slot(
+                    service=service,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    capacity=places,
+                    bookable_from=bookable_from,
+                )
+            )
+    return SlotPlan(slots, closed)
+
+
 def _slot_generate(
     *,
     mission: Mission,
@@ -307,62 +404,78 @@ def _slot_generate(
     start: dt.date | None,
     days: int | None,
 ) -> int:
-    zone = mission.zone
     start = start or mission.today()
     days = service.horizon_days + 1 if days is None else days
     dates = [start + dt.timedelta(days=offset) for offset in range(days)]
     if not dates:
         return 0
     with transaction.atomic():
-        _closures_import(mission=mission, years={d.year for d in dates}, acting_user=acting_user)
-        closures = Closure.objects.filter(date__gte=dates[0], date__lte=dates[-1])
-        closed = {c.date for c in closures if c.counter_id is None}
-        absent: dict[dt.date, set[int]] = defaultdict(set)
-        for closure in closures:
-            if closure.counter_id is not None:
-                absent[closure.date].add(closure.counter_id)
-        counters = list(service.counters.filter(is_active=True).values_list("pk", flat=True))
-        hours = list(OpeningHours.objects.all())
-        mission_spans: dict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
-        counter_spans: dict[tuple[int, int], list[tuple[dt.time, dt.time]]] = defaultdict(list)
-        for row in hours:
-            if row.counter_id is None:
-                mission_spans[row.weekday].append((row.opens, row.closes))
-            else:
-                counter_spans[(row.counter_id, row.weekday)].append((row.opens, row.closes))
-        duration = dt.timedelta(minutes=service.duration_minutes)
-        new: list[Slot] = []
-        for day in dates:
-            if day in closed:
-                continue
-            capacity: dict[tuple[dt.datetime, dt.datetime], int] = defaultdict(int)
-            for counter in counters:
-                if counter in absent[day]:
-                    continue
-                spans = counter_spans.get((counter, day.weekday())) or mission_spans.get(
-                    day.weekday(), []
-                )
-                for times in calendar.slot_times(
-                    day=day, spans=spans, duration=duration, step=service.step, zone=zone
-                ):
-                    capacity[times] += 1
-            bookable_from = None
-            if service.release_mode == ReleaseMode.SCHEDULED:
-                bookable_from = calendar.local_to_utc(
-                    day - dt.timedelta(days=service.release_lead_days), service.release_time, zone
-                )
-            for (starts_at, ends_at), places in sorted(capacity.items()):
-                new.append(
-                    Slot(
-                        service=service,
-                        starts_at=starts_at,
-                        ends_at=ends_at,
-                        capacity=places,
-                        bookable_from=bookable_from,
-                    )
-                )
-        created = Slot.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
+        plan = _slot_plan(mission=mission, service=service, dates=dates, acting_user=acting_user)
+        created = Slot.objects.bulk_create(plan.slots, ignore_conflicts=True, batch_size=2000)
     return len(created)
+
+
+def _slots_follow_hours(
+    *, mission: Mission, weekday: int, acting_user: User | SystemActor
+) -> list[int]:
+    """Inside the transaction that changed a weekday's opening hours: make every service's
+    future slots of that weekday (over its horizon; closed days aside) what the hours give.
+
+    A time the new hours keep keeps its slot (its capacity follows the counters, never below
+    what is booked); a new time gets a slot; a time they drop is no longer bookable: its slot
+    is deleted when nothing ever referred to it, and otherwise closed (`capacity = booked`,
+    `outside_hours`), its bookings left for the mission admin to move or cancel (the settings
+    page lists them). The slots are locked (pk order) first, so a concurrent booking either
+    lands before (and is listed) or finds the time gone. Returns the ids of the active
+    bookings left outside the hours."""
+    now = timezone.now()
+    today = mission.today()
+    for service in Service.objects.order_by("pk"):
+        dates = [
+            today + dt.timedelta(days=offset)
+            for offset in range(service.horizon_days + 1)
+            if (today + dt.timedelta(days=offset)).weekday() == weekday
+        ]
+        if not dates:
+            continue
+        plan = _slot_plan(mission=mission, service=service, dates=dates, acting_user=acting_user)
+        planned = {slot.starts_at: slot for slot in plan.slots}
+        start = calendar.local_day_bounds(dates[0], mission.zone)[0]
+        end = calendar.local_day_bounds(dates[-1], mission.zone)[1]
+        existing = [
+            slot
+            for slot in Slot.objects.select_for_update()
+            .filter(service=service, starts_at__gt=now, starts_at__gte=start, starts_at__lt=end)
+            .order_by("pk")
+            if slot.starts_at.astimezone(mission.zone).date() in dates
+            and slot.starts_at.astimezone(mission.zone).date() not in plan.closed
+        ]
+        changed: list[Slot] = []
+        dropped: list[int] = []
+        for slot in existing:
+            wanted = planned.pop(slot.starts_at, None)
+            if wanted is not None:
+                capacity = max(slot.booked, wanted.capacity)
+                if (slot.capacity, slot.outside_hours) != (capacity, False):
+                    slot.capacity, slot.outside_hours = capacity, False
+                    changed.append(slot)
+            elif (slot.capacity, slot.outside_hours) != (slot.booked, True):
+                slot.capacity, slot.outside_hours = slot.booked, True
+                changed.append(slot)
+                if slot.booked == 0:
+                    dropped.append(slot.pk)
+        Slot.objects.bulk_update(changed, ["capacity", "outside_hours"], batch_size=2000)
+        # Slots a booking or an offer ever named stay (closed), for the history's sake.
+        Slot.objects.filter(pk__in=dropped).exclude(
+            Exists(Booking.objects.filter(slot=OuterRef("pk")))
+        ).exclude(Exists(WaitlistEntry.objects.filter(slot=OuterRef("pk")))).delete()
+        if service.is_active:  # as the hourly generation: only offered services get new times
+            Slot.objects.bulk_create(list(planned.values()), ignore_conflicts=True, batch_size=2000)
+    return list(
+        Booking.objects.filter(
+            status=BookingStatus.ACTIVE, slot__outside_hours=True, slot__starts_at__gt=now
+        ).values_list("pk", flat=True)
+    )
 
 
 def slot_generate(

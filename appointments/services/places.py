@@ -14,7 +14,7 @@ import re
 import secrets
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, PositiveSmallIntegerField, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -97,7 +97,16 @@ def slot_place_take(*, pk: int) -> bool:
 
 
 def slot_place_give_back(*, pk: int) -> None:
-    Slot.objects.filter(pk=pk, booked__gt=0).update(booked=F("booked") - 1)
+    """Give a place back. In a slot outside the opening hours the place goes with it (capacity
+    drops too), so the time never becomes bookable again."""
+    Slot.objects.filter(pk=pk, booked__gt=0).update(
+        booked=F("booked") - 1,
+        capacity=Case(
+            When(outside_hours=True, then=F("capacity") - 1),
+            default=F("capacity"),
+            output_field=PositiveSmallIntegerField(),
+        ),
+    )
 
 
 def booking_release(*, booking: Booking, acting_user: Actor, give_back_place: bool) -> None:

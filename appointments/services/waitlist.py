@@ -1,9 +1,9 @@
 """The waitlist: a freed place goes to the first person waiting for that service and day, who
 has an acceptance window to take it; unanswered offers expire (beat) and move on.
 
-Joining and taking an offer are a person's own verbs (the offer link's secret stands in for the
-login); offering a freed place is a step inside the transaction that freed it; expiry is the
-platform's (SYSTEM)."""
+Joining, leaving and taking an offer are a person's own verbs (the offer link's secret stands in
+for the login); offering a freed place is a step inside the transaction that freed it; expiry is
+the platform's (SYSTEM)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.models import User
@@ -74,12 +74,24 @@ def waitlist_join(
     language: str,
     acting_user: User,
 ) -> WaitlistEntry:
-    today = current_mission().today()
+    """Join the waitlist of `service` for the days `day_from`..`day_to` (mission time).
+
+    Refused while the range still has times anyone can book (`WAITLIST_FREE_TIMES`: book one
+    of them instead; the page links to the first), for a reversed range, days in the past or
+    beyond the horizon, a document that holds a booking or is already waiting."""
+    mission = current_mission()
+    today = mission.today()
     if not service.is_active:
         raise ApplicationError(
             AppointmentError.SERVICE_NOT_OFFERED, _("This mission does not offer this service.")
         )
-    if day_from < today or day_to < day_from:
+    if day_to < day_from:
+        raise ApplicationError(
+            AppointmentError.INVALID,
+            _("The first day must be before the last (or the same day)."),
+            field="day_to",
+        )
+    if day_from < today:
         raise ApplicationError(
             AppointmentError.INVALID, _("Choose a range of days from today on."), field="day_from"
         )
@@ -89,6 +101,16 @@ def waitlist_join(
             _("This service can be booked at most %(days)d days ahead.")
             % {"days": service.horizon_days},
             field="day_to",
+        )
+    free_day = selectors.slot_first_free_day(
+        service=service, mission=mission, day_from=day_from, day_to=day_to
+    )
+    if free_day is not None:
+        raise ApplicationError(
+            AppointmentError.WAITLIST_FREE_TIMES,
+            _("There are free times on these days (the first on %(day)s): book one instead.")
+            % {"day": formats.date_format(free_day, "DATE_FORMAT")},
+            field="day_from",
         )
     (person,) = persons_validate(service=service, persons=[person])
     index = document_index(person.document_number)
@@ -116,6 +138,26 @@ def waitlist_join(
             AppointmentError.WAITLIST_ALREADY,
             _("This document is already on the waitlist for this service."),
         ) from error
+    return entry
+
+
+def waitlist_leave(*, entry: WaitlistEntry, acting_user: User) -> WaitlistEntry:
+    """The person leaves the waitlist (their own entry only: anyone else's does not exist for
+    them). Leaving with an offer declines it: the held place goes to the next person waiting
+    for that day, or back to everyone."""
+    if acting_user is None or entry.user_id != acting_user.pk:
+        raise ApplicationError(CommonError.NOT_FOUND, _("Not found."))
+    with transaction.atomic():
+        entry = locks.waitlist_entry_lock(pk=entry.pk)
+        if not entry.can_leave():
+            raise ApplicationError(
+                CommonError.BAD_TRANSITION, _("You are no longer on this waitlist.")
+            )
+        held = entry.slot if entry.status == WaitlistStatus.OFFERED else None
+        _move(entry, WaitlistStatus.LEFT, acting_user)
+        if held is not None:
+            slot_place_give_back(pk=held.pk)
+            waitlist_offer_place(slot=held, acting_user=acting_user)
     return entry
 
 

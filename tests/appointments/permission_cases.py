@@ -58,6 +58,12 @@ def _booking_checked_in(mission: Mission) -> Booking:
     return services.booking_check_in(booking=_booking_today(mission), acting_user=SYSTEM)
 
 
+def _booking_and_free_slot(mission: Mission) -> tuple[Booking, Slot]:
+    """An active booking tomorrow or later, and another free time of its service."""
+    booking = BookingFactory(service=build_catalogue(counters=1, days=3, min_notice_hours=0))
+    return booking, selectors.slot_list_available(service=booking.service)[1]
+
+
 def _day_with_someone_checked_in(mission: Mission) -> dt.date:
     booking = _booking_checked_in(mission)
     return booking.slot.starts_at.astimezone(mission.zone).date()
@@ -114,7 +120,7 @@ CASES = [
         SETTINGS,
         prepare=_catalogue,
         call=lambda actor, service: services.service_update(
-            service=service, name="Renamed", acting_user=actor
+            service=service, name_en="Renamed", name_tr="Yeni ad", acting_user=actor
         ),
     ),
     PermissionCase(
@@ -161,6 +167,25 @@ CASES = [
         SETTINGS,
         prepare=_lottery_service,
         call=_lottery_round,
+    ),
+    # the mission's own move and cancel of a booking it cannot keep (outside new opening hours)
+    PermissionCase(
+        "booking_move_by_mission",
+        SETTINGS,
+        prepare=_booking_and_free_slot,
+        call=lambda actor, state: services.booking_move_by_mission(
+            booking=state[0], slot_id=state[1].pk, acting_user=actor
+        ),
+    ),
+    PermissionCase(
+        "booking_cancel_by_mission",
+        SETTINGS,
+        prepare=lambda mission: BookingFactory(
+            service=build_catalogue(counters=1, days=3, min_notice_hours=0)
+        ),
+        call=lambda actor, booking: services.booking_cancel_by_mission(
+            booking=booking, acting_user=actor
+        ),
     ),
     PermissionCase(
         "booking_check_in",

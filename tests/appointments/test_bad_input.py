@@ -11,6 +11,7 @@ import pytest
 
 from appointments.models import Booking, BookingStatus, Closure, LotteryRound
 from sync.models import OutboxEvent
+from tests.appointments.conftest import BERLIN, first_free_slot
 from tests.appointments.factories import BookingFactory
 from tests.conftest import MODEL_BACKEND, make_staff
 from tests.missions.test_tenant_isolation import login_with_second_factor
@@ -92,7 +93,11 @@ def test_a_day_out_of_range_on_the_day_sheet_is_a_form_error(client_a, officer_a
 def test_a_day_out_of_range_on_the_calendar_shows_the_first_day(client_a, catalogue, day):
     response = client_a.get("/appointments/passport/", {"day": day})
     assert response.status_code == 200
-    assert 'aria-current="date"' in response.content.decode()
+    first = first_free_slot(catalogue)
+    first_day = first.starts_at.astimezone(BERLIN).date().isoformat()
+    page = response.content.decode()
+    assert f'<option value="{first_day}" selected>' in page
+    assert f"/appointments/passport/book/{first.pk}/" in page
 
 
 def test_days_out_of_range_in_the_settings_forms_are_form_errors(client_a, mission_a, catalogue):

@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import hashlib
 import io
+import re
 import secrets
 
 import pytest
@@ -15,6 +16,7 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP
 from django.core import mail
 from django.core.management import call_command
+from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from PIL import Image
@@ -25,7 +27,7 @@ from appointments.models import Booking, BookingStatus, LotteryEntry, ReleaseMod
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
 from missions.models import Membership
-from tests.appointments.conftest import build_catalogue
+from tests.appointments.conftest import build_catalogue, person
 from tests.browser.conftest import PASSWORD, totp_code, unique_email
 from tests.conftest import make_staff
 
@@ -135,7 +137,7 @@ def test_citizen_books_gets_the_email_cancels_and_rebooks_and_is_checked_in_by_b
 
 
 def test_a_lottery_release_runs_and_its_draw_can_be_re_run_from_the_published_seed(
-    page, url, screenshot, throwaway_mission, people
+    page, phone_page, url, screenshot, throwaway_mission, people
 ):
     citizen, _, _ = people
     code = throwaway_mission.code
@@ -191,6 +193,16 @@ def test_a_lottery_release_runs_and_its_draw_can_be_re_run_from_the_published_se
         tickets, key=lambda t: hashlib.sha256(f"{seed}:{t}".encode()).hexdigest()
     )
     assert text.count("yes") == 6  # six places that day, nine entries
+    assert "manage.py" not in text
+    # and a citizen on a phone reads the steps and gets the program
+    phone_page.goto(url(f"/appointments/lottery/{lottery_round.pk}/", mission=code))
+    from tests.browser.test_pages import assert_no_horizontal_scroll
+
+    assert_no_horizontal_scroll(phone_page)
+    screenshot(phone_page, "appointments-lottery-drawn-phone")
+    with phone_page.expect_download() as download:
+        phone_page.get_by_role("link", name="Download the verification program").click()
+    assert download.value.suggested_filename == f"verify-draw-{lottery_round.pk}.py"
     out = io.StringIO()
     call_command("lottery_verify", code, str(lottery_round.pk), stdout=out)
     assert "OK: 9 entries" in out.getvalue()
@@ -218,3 +230,177 @@ def test_the_mission_home_shows_appointments_on_a_phone(
     # and its link leads to the catalogue
     section.get_by_role("link", name="Book an appointment").click()
     phone_page.wait_for_url("**/appointments/")
+
+
+PHONE_WIDTH = 390
+
+
+def _book(service, slot, user, number):
+    return services.booking_create(
+        slot_id=slot.pk, service=service, persons=[person(number)], user=user, language="en",
+        acting_user=user,
+    )  # fmt: skip
+
+
+def _inside_the_phone(locator) -> None:
+    """The element is on screen sideways: a person can read it and tap it without scrolling
+    the page sideways."""
+    box = locator.bounding_box()
+    assert box is not None, "not rendered"
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE_WIDTH + 0.5, box
+
+
+@pytest.fixture
+def admin(throwaway_mission):
+    """A mission admin (with TOTP) of the throwaway mission; removed afterwards."""
+    user = make_staff(throwaway_mission, "mission_admin", email=unique_email("admin"))
+    user.set_password(PASSWORD)
+    user.save(update_fields=["password"])
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    secret = base64.b32encode(secrets.token_bytes(20)).decode()
+    TOTP.activate(user, secret)
+    try:
+        yield user, secret
+    finally:
+        Membership.objects.filter(user=user).delete()
+        User.objects.filter(pk=user.pk).delete()
+
+
+def test_a_citizen_and_the_mission_admin_get_through_their_pages_on_a_phone(
+    phone_page, url, screenshot, throwaway_mission, people, admin
+):
+    from tests.browser.test_pages import assert_no_horizontal_scroll
+
+    citizen, _, _ = people
+    staff, secret = admin
+    code = throwaway_mission.code
+    page = phone_page
+    with schema_context(throwaway_mission.schema_name):
+        # 45 days of times: the calendar must not list them all before the first time
+        service = build_catalogue(
+            days=45, horizon_days=60, min_notice_hours=0, cancel_cutoff_hours=0,
+            name_tr="Pasaport başvurusu",
+        )  # fmt: skip
+        build_catalogue(
+            code="civil-registration", name="Civil registration (birth, marriage)", days=5,
+            min_notice_hours=0,
+        )  # fmt: skip
+
+    # the catalogue
+    log_in(page, url, code, citizen)
+    page.goto(url("/appointments/", mission=code))
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "appointments-1-catalogue-phone")
+
+    # a service's calendar: the first day's times are on the first screen
+    page.get_by_role("link", name="Passport application").click()
+    first_time = page.locator(".time-list a").first
+    box = first_time.bounding_box()
+    assert box["y"] + box["height"] <= 844, f"the first time is below the first screen: {box}"
+    assert page.locator(".time-list a").count() == 6
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "appointments-2-calendar-phone")
+    # another day is one choice away, and the next day one tap
+    page.get_by_role("link", name=re.compile("→")).click()
+    assert "Times on" in page.locator("#times-heading").inner_text()
+    page.get_by_label("Day", exact=True).select_option(index=10)
+    page.get_by_role("button", name="Show times").click()
+    assert page.locator(".time-list a").count() == 6
+
+    # the booking form and the confirmation
+    page.locator(".time-list a").first.click()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "appointments-3-booking-form-phone")
+    page.get_by_label("Full name").fill("Ada Example")
+    page.get_by_label("Date of birth").fill("1990-05-17")
+    page.get_by_label("Passport or ID card number").fill("U 1234567")
+    page.get_by_role("button", name="Book this appointment").click()
+    page.wait_for_url("**/appointments/booking/**")
+    reference = page.locator(".reference").inner_text()
+    assert_no_horizontal_scroll(page)
+    _inside_the_phone(page.locator("img.barcode"))
+    _inside_the_phone(page.get_by_role("link", name="Cancel this appointment"))
+    screenshot(page, "appointments-4-confirmation-phone")
+    # cancelling asks once, and "No" keeps it
+    page.get_by_role("link", name="Cancel this appointment").click()
+    assert "Cancel this appointment?" in page.locator("h1").inner_text()
+    _inside_the_phone(page.get_by_role("button", name="Yes, cancel it"))
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "appointments-4b-cancel-question-phone")
+    page.get_by_role("link", name="No, keep it").click()
+    assert reference in page.locator(".reference").inner_text()
+
+    # My bookings, with a waitlist entry for a full day
+    with schema_context(throwaway_mission.schema_name):
+        full = Slot.objects.filter(service=service).order_by("-starts_at").first()
+        day = full.starts_at.astimezone(throwaway_mission.zone).date()
+        Slot.objects.filter(service=service, starts_at__date=full.starts_at.date()).update(
+            capacity=F("booked")
+        )
+        services.waitlist_join(
+            service=service, person=person("U7654321"), day_from=day, day_to=day, user=citizen,
+            language="en", acting_user=citizen,
+        )  # fmt: skip
+    page.goto(url("/appointments/mine/", mission=code))
+    card = page.locator(".booking-cards .card").first
+    _inside_the_phone(card.locator(".when"))
+    _inside_the_phone(card.locator(".status"))
+    assert reference in card.inner_text()
+    _inside_the_phone(page.get_by_role("link", name="Leave the waitlist"))
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "appointments-5-my-bookings-phone")
+    # and in Turkish, the service's Turkish name
+    page.get_by_label("Language").select_option("tr")
+    page.get_by_role("button", name="Change").click()
+    page.wait_for_load_state()
+    assert "Pasaport başvurusu" in page.locator(".booking-cards").inner_text()
+    assert "Randevu alındı" in page.locator(".booking-cards").inner_text()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "appointments-5b-my-bookings-phone-tr")
+
+    # the day sheet: one person checked in, one due, every button on screen
+    with schema_context(throwaway_mission.schema_name):
+        slots = Slot.objects.filter(service=service).order_by("starts_at")[20:22]
+        today = [_book(service, slot, citizen, f"D{n:07d}") for n, slot in enumerate(slots)]
+        for n, booking in enumerate(today):
+            starts_at = timezone.now() - dt.timedelta(minutes=10 - n * 30)
+            Slot.objects.filter(pk=booking.slot_id).update(
+                starts_at=starts_at, ends_at=starts_at + dt.timedelta(minutes=30)
+            )
+        services.booking_check_in(booking=today[0], acting_user=SYSTEM)
+    page.context.clear_cookies()
+    page.goto(url("/accounts/login/", mission=code))
+    page.get_by_label("Email", exact=True).fill(staff.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_label("Code", exact=True).fill(totp_code(secret))
+    page.get_by_role("button", name="Sign In").click()
+    page.goto(url("/staff/appointments/", mission=code))
+    served = page.get_by_role("button", name=f"Served {today[0].reference}")
+    no_show = page.get_by_role("button", name=f"No-show {today[0].reference}")
+    _inside_the_phone(served)
+    _inside_the_phone(no_show)
+    _inside_the_phone(page.get_by_role("button", name="Call next"))
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "appointments-6-day-sheet-phone")
+    served.click()
+    assert "Served" in page.locator("table").inner_text()
+
+    # the settings page, after the hours changed under a booking
+    with schema_context(throwaway_mission.schema_name):
+        booking = Booking.objects.get(reference=reference)
+        local = booking.slot.starts_at.astimezone(throwaway_mission.zone)
+        services.opening_hours_set(
+            weekday=local.weekday(), spans=[(dt.time(13), dt.time(15))], acting_user=SYSTEM
+        )
+    page.goto(url("/staff/appointments/settings/", mission=code))
+    section = page.get_by_role("region", name="Bookings outside the opening hours")
+    assert reference in section.inner_text()
+    _inside_the_phone(section.get_by_role("button", name=f"Move {reference}"))
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "appointments-7-settings-phone")
+    section.get_by_role("button", name=f"Move {reference}").click()
+    assert "Booking moved." in page.locator(".messages").inner_text()
+    with schema_context(throwaway_mission.schema_name):
+        assert Booking.objects.get(reference=reference).status == BookingStatus.ACTIVE

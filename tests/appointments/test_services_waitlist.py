@@ -64,6 +64,25 @@ def test_a_cancelled_place_is_held_for_the_first_person_waiting(full_day):
     assert WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING).count() == 1
 
 
+def test_a_place_freed_by_a_move_is_held_for_the_first_person_waiting(full_day):
+    from consulate.kernel.accounts.models import User
+
+    service, day, bookings = full_day
+    entry = _join(service, day, "W0000001")
+    # when a booking of that day moves to another day
+    moving = bookings[0]
+    services.booking_reschedule(
+        booking=moving,
+        slot_id=first_free_slot(service).pk,
+        acting_user=User.objects.get(pk=moving.user_id),
+    )
+    # then its old place is held for the person waiting
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.OFFERED
+    assert entry.slot_id == moving.slot_id
+    assert Slot.objects.get(pk=moving.slot_id).booked == 1
+
+
 def test_accepting_the_offer_books_the_held_place(full_day):
     service, day, bookings = full_day
     entry = _join(service, day, "W0000001")
@@ -155,3 +174,64 @@ def test_lottery_losers_join_the_waitlist_for_the_period(in_mission_a):
     waiting = WaitlistEntry.objects.filter(service=service, status=WaitlistStatus.WAITING)
     assert waiting.count() == 2  # 8 entries, 6 places
     assert {w.day_from for w in waiting} == {lottery_round.period_start}
+
+
+def test_leaving_with_an_offer_passes_the_held_place_to_the_next_person(full_day):
+    service, day, bookings = full_day
+    first_user = UserFactory()
+    first = _join(service, day, "W0000001", user=first_user)
+    second = _join(service, day, "W0000002")
+    services.booking_cancel(booking=bookings[0], acting_user=SYSTEM)
+    first.refresh_from_db()
+    assert first.status == WaitlistStatus.OFFERED
+    # when the first person leaves instead of taking the time
+    services.waitlist_leave(entry=first, acting_user=first_user)
+    # then the held place goes to the second, still held (not free to anyone)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == WaitlistStatus.LEFT
+    assert second.status == WaitlistStatus.OFFERED
+    assert second.slot_id == bookings[0].slot_id
+    assert Slot.objects.get(pk=bookings[0].slot_id).booked == 1
+
+
+def test_leaving_is_for_the_person_and_once(full_day):
+    service, day, _ = full_day
+    user = UserFactory()
+    entry = _join(service, day, "W0000001", user=user)
+    # somebody else cannot make them leave: the entry does not exist for them
+    with pytest.raises(ApplicationError) as error:
+        services.waitlist_leave(entry=entry, acting_user=UserFactory())
+    assert error.value.code == CommonError.NOT_FOUND
+    services.waitlist_leave(entry=entry, acting_user=user)
+    # and leaving twice is refused
+    with pytest.raises(ApplicationError) as again:
+        services.waitlist_leave(entry=entry, acting_user=user)
+    assert again.value.code == CommonError.BAD_TRANSITION
+    # and a person who left may join again
+    assert _join(service, day, "W0000001", user=user).status == WaitlistStatus.WAITING
+
+
+def test_joining_is_refused_while_the_range_has_free_times(full_day):
+    service, day, _ = full_day
+    before = WaitlistEntry.objects.count()
+    # the full day and the next, which has free times
+    with pytest.raises(ApplicationError) as error:
+        services.waitlist_join(
+            service=service, person=person("W0000009"), day_from=day,
+            day_to=day + dt.timedelta(days=1), user=UserFactory(), language="en",
+            acting_user=UserFactory(),
+        )  # fmt: skip
+    assert error.value.code == AppointmentError.WAITLIST_FREE_TIMES
+    assert WaitlistEntry.objects.count() == before
+
+
+def test_a_reversed_range_is_refused_with_a_clear_message(full_day):
+    service, day, _ = full_day
+    with pytest.raises(ApplicationError) as error:
+        services.waitlist_join(
+            service=service, person=person("W0000009"), day_from=day + dt.timedelta(days=1),
+            day_to=day, user=UserFactory(), language="en", acting_user=UserFactory(),
+        )  # fmt: skip
+    assert str(error.value.message) == "The first day must be before the last (or the same day)."
+    assert error.value.field == "day_to"

@@ -60,7 +60,7 @@ def _state():
 
 CLOSURE = {"closure-kind": "ad_hoc", "closure-reason": "Probe"}
 RENAME = {
-    "name": "Renamed", "duration_minutes": 30, "buffer_minutes": 0, "max_persons": 3,
+    "name_en": "Renamed", "duration_minutes": 30, "buffer_minutes": 0, "max_persons": 3,
     "horizon_days": 60, "min_notice_hours": 1, "cancel_cutoff_hours": 2, "release_mode": "open",
     "release_lead_days": 14, "release_time": "08:00", "is_active": "on",
 }  # fmt: skip

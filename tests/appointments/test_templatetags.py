@@ -64,3 +64,33 @@ def test_the_summary_renders_nothing_outside_a_mission(db):
     request = RequestFactory().get("/")
     # when the summary is rendered, then it is empty and touches no mission table
     assert SUMMARY.render(Context({"request": request})).strip() == ""
+
+
+def test_a_mission_without_services_says_booking_is_not_online_yet_with_its_contact(
+    mission_b, client_b
+):
+    from django_tenants.utils import schema_context
+
+    from missions.models import Mission
+
+    # given a new mission with no service yet (Tokyo in these tests), with a phone and e-mail
+    Mission.objects.filter(pk=mission_b.pk).update(
+        phone="+81 3 0000 0000", email="tokyo@example.org"
+    )
+    with schema_context(mission_b.schema_name):
+        from appointments.models import Service
+
+        assert not Service.objects.exists()
+    # when a visitor opens its home page and the appointments page, in English and Turkish
+    for language, not_online in (
+        ("en", "Online booking is not available at this mission yet."),
+        ("tr", "Bu temsilcilikte çevrim içi randevu henüz yok."),
+    ):
+        for path in ("/", "/appointments/"):
+            page = client_b.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            # then neither offers to book, both say so and give the mission's contact
+            assert not_online in page
+            assert "Book an appointment" not in page
+            assert "Randevu al" not in page.split("<main", 1)[1]
+            assert 'href="tel:+81 3 0000 0000"' in page
+            assert 'href="mailto:tokyo@example.org"' in page

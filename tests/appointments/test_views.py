@@ -50,6 +50,7 @@ def test_a_citizen_books_sees_the_barcode_and_cancels(catalogue, logged_in, citi
     page = logged_in.get(response["Location"]).content.decode()
     assert booking.reference in page
     assert "data:image/png;base64," in page
+    assert "Show this at the mission" in page
     ics = logged_in.get(f"/appointments/booking/{booking.reference}/ics/")
     assert b"BEGIN:VEVENT" in ics.content
     # and cancelling frees the slot
@@ -57,6 +58,68 @@ def test_a_citizen_books_sees_the_barcode_and_cancels(catalogue, logged_in, citi
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
     assert Slot.objects.get(pk=slot.pk).booked == 0
+
+
+def test_cancel_asks_once_before_it_cancels(catalogue, logged_in, citizen):
+    # given a booking's page
+    booking = services.booking_create(
+        slot_id=first_free_slot(catalogue, skip=4).pk, service=catalogue, persons=[person()],
+        user=citizen, language="en", acting_user=citizen,
+    )  # fmt: skip
+    detail = f"/appointments/booking/{booking.reference}/"
+    cancel = f"{detail}cancel/"
+    page = logged_in.get(detail).content.decode()
+    # then no button on it cancels: "Cancel this appointment" leads to a question
+    assert f'action="{cancel}"' not in page
+    assert f'href="{cancel}"' in page
+    assert "Move to another time" in page
+    # when the person follows it
+    question = logged_in.get(cancel)
+    # then they are asked once, with a way back, and nothing is cancelled yet
+    text = question.content.decode()
+    assert question.status_code == 200
+    assert "Cancel this appointment?" in text
+    assert "Yes, cancel it" in text
+    assert f'href="{detail}"' in text  # "No, keep it"
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.ACTIVE
+    # when they confirm
+    done = logged_in.post(cancel, follow=True).content.decode()
+    # then it is cancelled, and its page shows no barcode, no calendar link, no "show this"
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+    assert "Your appointment is cancelled." in done
+    assert "Cancelled" in done
+    assert "data:image/png" not in done
+    assert "Show this at the mission" not in done
+    assert "/ics/" not in done
+    assert "Book again" in done
+    # and asking again says it is no longer active, with no button
+    again = logged_in.get(cancel).content.decode()
+    assert "Yes, cancel it" not in again
+
+
+def test_moving_on_the_pages_keeps_the_reference(catalogue, logged_in, citizen):
+    # given a booking
+    booking = services.booking_create(
+        slot_id=first_free_slot(catalogue, skip=4).pk, service=catalogue, persons=[person()],
+        user=citizen, language="en", acting_user=citizen,
+    )  # fmt: skip
+    target = first_free_slot(catalogue, skip=10)
+    # when the person picks a new time on the calendar opened from "Move to another time"
+    calendar = logged_in.get(
+        "/appointments/passport/", {"reschedule": booking.reference}
+    ).content.decode()
+    assert f"/appointments/booking/{booking.reference}/move/" in calendar
+    response = logged_in.post(f"/appointments/booking/{booking.reference}/move/{target.pk}/")
+    # then they land on the same booking's page, at the new time, with the same barcode
+    assert response["Location"] == f"/appointments/booking/{booking.reference}/"
+    page = logged_in.get(response["Location"]).content.decode()
+    assert "Your appointment is moved. Its reference stays the same." in page
+    assert "data:image/png" in page
+    booking.refresh_from_db()
+    assert booking.slot_id == target.pk
+    assert Booking.objects.filter(user_id=citizen.pk).count() == 1
 
 
 def test_a_malformed_document_number_gets_a_clear_message(catalogue, logged_in):
@@ -203,6 +266,8 @@ def test_the_api_books_lists_and_cancels(catalogue, logged_in):
         content_type="application/json",
     )  # fmt: skip
     assert moved.status_code == 200
+    assert moved.json()["reference"] == reference  # a move keeps the reference
+    assert moved.json()["starts_at"] == slots[5]["starts_at"]
     cancelled = logged_in.post(f"/api/v1/appointments/bookings/{moved.json()['reference']}/cancel/")
     assert cancelled.json()["status"] == "cancelled"
 
@@ -221,27 +286,41 @@ def test_the_public_api_needs_no_login_and_booking_does(catalogue, client_a):
     assert client_a.post("/api/v1/appointments/bookings/", {}).status_code in (401, 403)
 
 
+def _fill_day(service, day, *, but):
+    """Every time of `day` taken, except one place at `but`, which a new citizen then books."""
+    from tests.factories import UserFactory
+
+    zone = dt.UTC
+    Slot.objects.filter(
+        service=service,
+        pk__in=[s.pk for s in Slot.objects.filter(service=service)
+                if s.starts_at.astimezone(zone).date() == day],
+    ).update(capacity=0)  # fmt: skip
+    Slot.objects.filter(pk=but.pk).update(capacity=1)
+    other = UserFactory()
+    booking = services.booking_create(
+        slot_id=but.pk, service=service, persons=[person("Z1111111")], user=other,
+        language="en", acting_user=other,
+    )  # fmt: skip
+    return booking, other
+
+
 def test_waitlist_join_page_and_offer_link(catalogue, logged_in, citizen, client_a):
     from appointments.models import WaitlistEntry, WaitlistStatus
 
     slot = first_free_slot(catalogue, skip=9)
-    day = slot.starts_at.astimezone(dt.UTC).date().isoformat()
+    day = slot.starts_at.astimezone(dt.UTC).date()
+    # given a day with every time taken
+    booking, other = _fill_day(catalogue, day, but=slot)
     response = logged_in.post(
         "/appointments/passport/waitlist/",
         {"person-full_name": "Ada Example", "person-date_of_birth": "1990-05-17",
-         "person-document_number": "U1234567", "person-day_from": day, "person-day_to": day},
+         "person-document_number": "U1234567", "person-day_from": day.isoformat(),
+         "person-day_to": day.isoformat()},
     )  # fmt: skip
     assert response.status_code == 302
     entry = WaitlistEntry.objects.get()
-    # given the day fills and one booking is cancelled, the offer link shows the held time
-    from tests.factories import UserFactory
-
-    other = UserFactory()
-    Slot.objects.filter(pk=slot.pk).update(capacity=1)
-    booking = services.booking_create(
-        slot_id=slot.pk, service=catalogue, persons=[person("Z1111111")], user=other,
-        language="en", acting_user=other,
-    )  # fmt: skip
+    # when one booking is cancelled, the offer link shows the held time
     services.booking_cancel(booking=booking, acting_user=other)
     entry.refresh_from_db()
     assert entry.status == WaitlistStatus.OFFERED
@@ -254,6 +333,99 @@ def test_waitlist_join_page_and_offer_link(catalogue, logged_in, citizen, client
     assert [b["service"] for b in logged_in.get("/api/v1/appointments/waitlist/").json()] == [
         "passport"
     ]
+
+
+WAITLIST = {
+    "person-full_name": "Ada Example", "person-date_of_birth": "1990-05-17",
+    "person-document_number": "U1234567",
+}  # fmt: skip
+
+
+def test_a_reversed_range_of_days_says_the_first_day_must_come_first(catalogue, logged_in):
+    from appointments.models import WaitlistEntry
+
+    day = first_free_slot(catalogue, skip=9).starts_at.date()
+    # when the last day is before the first
+    response = logged_in.post(
+        "/appointments/passport/waitlist/",
+        {**WAITLIST, "person-day_from": (day + dt.timedelta(days=2)).isoformat(),
+         "person-day_to": day.isoformat()},
+        follow=True,
+    )  # fmt: skip
+    # then the page says so, and nothing is written
+    assert response.status_code == 400
+    assert "The first day must be before the last (or the same day)." in (response.content.decode())
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_joining_is_refused_while_free_times_exist_with_a_link_to_them(catalogue, logged_in):
+    from appointments.models import WaitlistEntry
+
+    # given a range whose second day still has free times
+    slot = first_free_slot(catalogue, skip=9)
+    day = slot.starts_at.astimezone(dt.UTC).date()
+    # when someone asks to wait for it
+    response = logged_in.post(
+        "/appointments/passport/waitlist/",
+        {**WAITLIST, "person-day_from": day.isoformat(),
+         "person-day_to": (day + dt.timedelta(days=1)).isoformat()},
+    )  # fmt: skip
+    # then they are not put on the waitlist, and are led to the first free day's times
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "There are still free times on these days" in page
+    assert f"/appointments/passport/?day={day.isoformat()}#times-heading" in page
+    assert not WaitlistEntry.objects.exists()
+    # and the times are there when they follow the link
+    times = logged_in.get("/appointments/passport/", {"day": day.isoformat()}).content.decode()
+    assert f"/appointments/passport/book/{slot.pk}/" in times
+
+
+def test_my_bookings_lists_waitlist_entries_and_leaving_asks_once(catalogue, logged_in, citizen):
+    from appointments.models import WaitlistEntry, WaitlistStatus
+    from sync.models import OutboxEvent
+
+    # given someone waiting for a full day
+    slot = first_free_slot(catalogue, skip=9)
+    day = slot.starts_at.astimezone(dt.UTC).date()
+    _fill_day(catalogue, day, but=slot)
+    entry = services.waitlist_join(
+        service=catalogue, person=person(), day_from=day, day_to=day, user=citizen,
+        language="en", acting_user=citizen,
+    )  # fmt: skip
+    # when they open My bookings
+    page = logged_in.get("/appointments/mine/").content.decode()
+    # then the entry is there with its days, its status and a way to leave
+    assert "Waitlist" in page
+    assert "Passport application" in page
+    assert day.strftime("%-d %b %Y") in page
+    assert "Waiting" in page
+    leave = f"/appointments/waitlist/{entry.pk}/leave/"
+    assert f'href="{leave}"' in page
+    # when they follow it, they are asked once
+    question = logged_in.get(leave).content.decode()
+    assert "Leave the waitlist?" in question
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.WAITING
+    # when they confirm, they have left, and My bookings no longer lists it
+    done = logged_in.post(leave, follow=True).content.decode()
+    assert "You have left the waitlist." in done
+    assert f'href="{leave}"' not in done
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.LEFT
+    event = OutboxEvent.objects.latest("seq")
+    assert (event.topic, event.aggregate_id) == ("appointments.waitlist_entry.left", str(entry.pk))
+    assert event.actor_id == citizen.pk
+    # and someone else's entry does not exist for them
+    from tests.factories import UserFactory
+
+    other = UserFactory()
+    theirs = WaitlistEntry.objects.create(
+        service=catalogue, user_id=other.pk, email=other.email, full_name="X",
+        date_of_birth=dt.date(1990, 1, 1), document_number="Q1234567", day_from=day, day_to=day,
+    )  # fmt: skip
+    assert logged_in.get(f"/appointments/waitlist/{theirs.pk}/leave/").status_code == 404
+    assert logged_in.post(f"/appointments/waitlist/{theirs.pk}/leave/").status_code == 404
 
 
 def test_the_feed_respects_each_services_minimum_notice(in_mission_a, client_a):
@@ -284,10 +456,10 @@ def test_a_mission_admin_edits_a_service_hours_and_closes_a_day(
     page = client_a.get("/staff/appointments/settings/service/passport/").content.decode()
     assert 'name="horizon_days"' in page
     data = {
-        "name": "Passport application", "duration_minutes": 30, "buffer_minutes": 0,
-        "max_persons": 3, "horizon_days": 30, "min_notice_hours": 1, "cancel_cutoff_hours": 2,
-        "release_mode": "open", "release_lead_days": 14, "release_time": "08:00",
-        "is_active": "on",
+        "name_en": "Passport application", "name_tr": "", "duration_minutes": 30,
+        "buffer_minutes": 0, "max_persons": 3, "horizon_days": 30, "min_notice_hours": 1,
+        "cancel_cutoff_hours": 2, "release_mode": "open", "release_lead_days": 14,
+        "release_time": "08:00", "is_active": "on",
     }  # fmt: skip
     assert client_a.post("/staff/appointments/settings/service/passport/", data).status_code == 302
     catalogue.refresh_from_db()
@@ -372,3 +544,33 @@ def test_the_check_in_api_is_for_staff_and_scoped_to_the_mission(
     response = client_a.post("/api/v1/appointments/check-in/", body)
     assert response.status_code == 200
     assert response.json()["queue_number"] == 1
+
+
+def test_the_calendar_file_links_back_with_the_port_of_the_development_server(
+    catalogue, citizen, mission_a, settings
+):
+    from icalendar import Calendar
+
+    booking = services.booking_create(
+        slot_id=first_free_slot(catalogue).pk, service=catalogue, persons=[person()],
+        user=citizen, language="en", acting_user=citizen,
+    )  # fmt: skip
+    detail = f"/appointments/booking/{booking.reference}/"
+
+    def event_url(host):
+        client = Client(HTTP_HOST=host)
+        client.force_login(citizen, backend=MODEL_BACKEND)
+        page = client.get(detail).content.decode()
+        # the page's link is relative: it keeps whatever host and port the page has
+        assert f'href="{detail}ics/"' in page
+        ics = Calendar.from_ical(client.get(f"{detail}ics/").content)
+        return str(next(iter(ics.walk("VEVENT")))["URL"])
+
+    # on the development server at port 8200, the entry's link comes back to port 8200
+    settings.PORTAL_PORT = "8200"
+    assert event_url(f"{mission_a.host}:8200") == f"http://{mission_a.host}:8200{detail}"
+    # and when a proxy in front of it dropped the port, the development port is put back
+    assert event_url(mission_a.host) == f"http://{mission_a.host}:8200{detail}"
+    # in production (no port configured) the host is used as it is
+    settings.PORTAL_PORT = ""
+    assert event_url(mission_a.host) == f"http://{mission_a.host}{detail}"
