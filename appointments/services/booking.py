@@ -233,7 +233,8 @@ def _move_to_slot(
     a full slot refuses and nothing changes) before the old one is given back; the old place
     goes to the first person on the waitlist for that day, or back to everyone. History records
     the change of slot ("moved"); one `booking.rescheduled` event carries both starts; the
-    confirmation of the new time is queued on commit."""
+    e-mail saying it moved (new and old time, same reference and barcode) is queued on
+    commit."""
     old = booking.slot
     if slot.pk == old.pk:
         raise ApplicationError(
@@ -265,9 +266,9 @@ def _move_to_slot(
     from .waitlist import waitlist_offer_place
 
     waitlist_offer_place(slot=old, acting_user=acting_user)
-    from ..tasks import send_booking_confirmation
+    from ..tasks import send_booking_moved
 
-    task_queue_on_commit(send_booking_confirmation, booking.pk)
+    task_queue_on_commit(send_booking_moved, booking.pk, old.pk)
     return booking
 
 

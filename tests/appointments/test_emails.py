@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -256,6 +257,7 @@ def test_the_waitlist_offer_and_its_deadline_show_mission_time(
     owner = UserFactory()
     taken = book(slot, "en", user=owner, number="U7000001")
     book(nine_oclock_before(slot, mission), "en", number="U7000002")
+    Slot.objects.filter(service=service).update(capacity=F("booked"))  # every other time taken
     waiting = UserFactory()
     entry = services.waitlist_join(
         service=service, person=person("U7000003"), day_from=day, day_to=day, user=waiting,

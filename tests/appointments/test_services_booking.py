@@ -12,6 +12,7 @@ from appointments.events import AppointmentTopic
 from appointments.models import Booking, BookingPerson, BookingStatus, ClosureKind, Slot
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError, CommonError
+from missions.selectors import current_mission
 from sync.models import OutboxEvent
 from tests.appointments.conftest import build_catalogue, first_free_slot, person
 
@@ -259,9 +260,11 @@ def test_a_moved_booking_is_checked_in_with_the_barcode_already_e_mailed(
     booking = _book(catalogue, citizen)
     target = first_free_slot(catalogue, skip=6)
     services.booking_reschedule(booking=booking, slot_id=target.pk, acting_user=citizen)
+    # (noon of the mission's today: "now + 5 minutes" is tomorrow there just before midnight)
+    zone = current_mission().zone
+    noon = dt.datetime.combine(timezone.now().astimezone(zone).date(), dt.time(12), tzinfo=zone)
     Slot.objects.filter(pk=target.pk).update(
-        starts_at=timezone.now() + dt.timedelta(minutes=5),
-        ends_at=timezone.now() + dt.timedelta(minutes=35),
+        starts_at=noon, ends_at=noon + dt.timedelta(minutes=30)
     )
     # when the officer scans the reference of the first confirmation
     from appointments.selectors import booking_get_by_reference
