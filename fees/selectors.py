@@ -45,6 +45,7 @@ from .reference.models import (
 )
 from .reference.selectors import (
     exchange_rate_in_force,
+    exemption_category_names,
     fee_schedule_entry_in_force,
     fee_schedule_list_in_force,
     rounding_rule_for,
@@ -221,10 +222,21 @@ def payment_list_bank_pending(*, limit: int = 50) -> QuerySet[Payment]:
     )
 
 
+def _name_categories(waivers: list[Waiver]) -> None:
+    """`waiver.category_name`: its category's name in the reader's language (one query)."""
+    if waivers:
+        names = exemption_category_names()
+        for waiver in waivers:
+            waiver.category_name = names.get(waiver.category_code, waiver.category_code)  # type: ignore[attr-defined]
+
+
 def fee_line_list(*, assessment: Assessment) -> list[FeeLine]:
-    return list(
+    """The assessment's lines with their waivers, each waiver with its `category_name`."""
+    lines = list(
         FeeLine.objects.filter(assessment=assessment).prefetch_related("waivers").order_by("id")
     )
+    _name_categories([waiver for line in lines for waiver in line.waivers.all()])
+    return lines
 
 
 def fee_line_get(*, assessment: Assessment, pk: int) -> FeeLine:
@@ -267,14 +279,16 @@ def receipt_get(*, pk: int) -> Receipt:
 
 
 def approvals_pending() -> dict[str, Any]:
-    """Waivers and credit notes waiting for a second person, newest first: two queries,
-    however many there are."""
+    """Waivers and credit notes waiting for a second person, newest first, and the names of
+    the waivers' categories: three queries, however many there are."""
+    waivers = list(
+        Waiver.objects.filter(status=ApprovalStatus.REQUESTED)
+        .select_related("line__assessment")
+        .order_by("-created_at", "-id")
+    )
+    _name_categories(waivers)
     return {
-        "waivers": list(
-            Waiver.objects.filter(status=ApprovalStatus.REQUESTED)
-            .select_related("line__assessment")
-            .order_by("-created_at", "-id")
-        ),
+        "waivers": waivers,
         "credit_notes": list(
             CreditNote.objects.filter(status=ApprovalStatus.REQUESTED)
             .select_related("receipt")
