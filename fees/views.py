@@ -39,6 +39,7 @@ from .forms import (
     WaiverForm,
 )
 from .models import Assessment, PaymentMethod, PaymentStatus, Receipt
+from .money import Money
 from .pdf import receipt_pdf
 from .reference.models import ServiceCode
 
@@ -103,8 +104,17 @@ def counter(request: HttpRequest) -> HttpResponse:
 
 
 def _assessment_page(
-    request: HttpRequest, assessment: Assessment, status: int = 200
+    request: HttpRequest,
+    assessment: Assessment,
+    status: int = 200,
+    *,
+    confirm_cash: Money | None = None,
+    confirm_key: str = "",
+    cash_typed: str | None = None,
 ) -> HttpResponse:
+    """The assessment; with `confirm_cash`, the cash typed is shown back to be confirmed (with
+    the idempotency key of the form that sent it, so a second press takes it once); with
+    `cash_typed`, the cash form shows what was typed again, next to why it was refused."""
     balance = selectors.assessment_balance(assessment=assessment)
     payments = selectors.payment_list(assessment=assessment)
     return render(
@@ -117,6 +127,9 @@ def _assessment_page(
             "payments": payments,
             "waiver_form": WaiverForm(),
             "idempotency_key": uuid.uuid4().hex,
+            "confirm_cash": confirm_cash,
+            "confirm_key": confirm_key,
+            "cash_typed": cash_typed,
             "transfers_expected": [
                 p
                 for p in payments
@@ -143,12 +156,26 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def assessment_cash(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cash in two steps: the amount typed (in the reader's locale) is shown back, and the
+    receipt is issued only once the cashier confirms that amount."""
     _staff(request, Action.CASH_TAKE)
     assessment = selectors.assessment_get(pk=pk)
     form = AmountForm(request.POST, currency=assessment.currency)
     try:
         if not form.is_valid():
             raise django_forms.ValidationError(next(iter(form.errors.values()))[0])
+        if not form.cleaned_data["confirmed"]:
+            services.payment_request_check(
+                assessment=assessment,
+                amount=form.cleaned_data["amount"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+            return _assessment_page(
+                request,
+                assessment,
+                confirm_cash=form.cleaned_data["amount"],
+                confirm_key=form.cleaned_data["idempotency_key"],
+            )
         payment = services.payment_take_cash(
             assessment=assessment,
             amount=form.cleaned_data["amount"],
@@ -156,7 +183,10 @@ def assessment_cash(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=request.user,
         )
     except (ApplicationError, django_forms.ValidationError) as error:
-        return _assessment_page(request, assessment, status=error_shown(request, error))
+        status = error_shown(request, error)
+        return _assessment_page(
+            request, assessment, status=status, cash_typed=request.POST.get("amount")
+        )
     messages.success(
         request,
         _("Received %(amount)s. Receipt %(number)s.")

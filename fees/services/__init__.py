@@ -17,6 +17,7 @@ from .payment import (
     payment_bank_match,
     payment_card_start,
     payment_expire_stale,
+    payment_request_check,
     payment_take_cash,
     payment_webhook_receive,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "payment_bank_match",
     "payment_card_start",
     "payment_expire_stale",
+    "payment_request_check",
     "payment_take_cash",
     "payment_webhook_receive",
     "remittance_record",

@@ -72,7 +72,7 @@ def _fingerprint(*, assessment: Assessment, method: str, amount: Money) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _check_request(*, assessment: Assessment, amount: Money, idempotency_key: str) -> None:
+def _check_amount(*, assessment: Assessment, amount: Money) -> None:
     if amount.amount_minor <= 0:
         raise ApplicationError(
             FeeError.INVALID_AMOUNT, _("Enter an amount above zero."), field="amount"
@@ -84,6 +84,10 @@ def _check_request(*, assessment: Assessment, amount: Money, idempotency_key: st
             % {"currency": assessment.currency, "other": amount.currency},
             field="amount",
         )
+
+
+def _check_request(*, assessment: Assessment, amount: Money, idempotency_key: str) -> None:
+    _check_amount(assessment=assessment, amount=amount)
     if not idempotency_key or len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
         raise ApplicationError(
             FeeError.IDEMPOTENCY_KEY_REQUIRED,
@@ -100,6 +104,37 @@ def _existing(key: str, fingerprint: str) -> Payment | None:
             _("This request was already made with different details; nothing was charged."),
         )
     return payment
+
+
+def _check_payable(*, assessment: Assessment, amount: Money) -> None:
+    """Refuse a payment the assessment cannot take: closed, or more than is left to pay."""
+    if not assessment.can_take_payment():
+        raise ApplicationError(
+            FeeError.ASSESSMENT_NOT_OPEN,
+            _("This case is cancelled: it takes no payments.")
+            if assessment.status == AssessmentStatus.CANCELLED
+            else _("Nothing is left to pay on this case."),
+        )
+    balance = assessment_balance(assessment=assessment)
+    outstanding = balance.outstanding
+    if amount > outstanding:
+        message = _("That is more than is due (%(due)s). Overpayments are refused.") % {
+            "due": outstanding.format(_lang())
+        }
+        if balance.reserved:
+            message += " " + _(
+                "A card or bank payment of %(amount)s is in progress for this case."
+            ) % {"amount": balance.reserved.format(_lang())}
+        raise ApplicationError(FeeError.OVERPAYMENT, message, field="amount")
+
+
+def payment_request_check(*, assessment: Assessment, amount: Money, idempotency_key: str) -> None:
+    """Raise what a payment of `amount` on `assessment` would be refused for (not above zero,
+    another currency, no idempotency key, a closed case, more than is left to pay), before a
+    person confirms it: the cash form shows the amount back only when it could be taken.
+    Writes nothing and locks nothing; the payment services check again under the lock."""
+    _check_request(assessment=assessment, amount=amount, idempotency_key=idempotency_key)
+    _check_payable(assessment=assessment, amount=amount)
 
 
 def _payment_new(
@@ -121,24 +156,7 @@ def _payment_new(
     existing = _existing(idempotency_key, fingerprint)  # a twin may have committed meanwhile
     if existing is not None:
         return existing, False
-    if not locked.can_take_payment():
-        raise ApplicationError(
-            FeeError.ASSESSMENT_NOT_OPEN,
-            _("This case is cancelled: it takes no payments.")
-            if locked.status == AssessmentStatus.CANCELLED
-            else _("Nothing is left to pay on this case."),
-        )
-    balance = assessment_balance(assessment=locked)
-    outstanding = balance.outstanding
-    if amount > outstanding:
-        message = _("That is more than is due (%(due)s). Overpayments are refused.") % {
-            "due": outstanding.format(_lang())
-        }
-        if balance.reserved:
-            message += " " + _(
-                "A card or bank payment of %(amount)s is in progress for this case."
-            ) % {"amount": balance.reserved.format(_lang())}
-        raise ApplicationError(FeeError.OVERPAYMENT, message, field="amount")
+    _check_payable(assessment=locked, amount=amount)
     rate = locked.lines.order_by("id").values_list("rate", flat=True).first()
     if rate is None:
         raise ApplicationError(FeeError.NO_FEE, _("This case has no fees to pay."))

@@ -17,6 +17,15 @@ def money(value: Money | None) -> str:
 
 
 @register.filter
-def major(value: Money | None) -> str:
-    """The amount as a plain decimal for an input field ("33.900")."""
-    return "" if value is None else f"{value.to_decimal():f}"
+def amount_input(value: Money | None) -> str:
+    """The amount as the reader types it, for an input field: "33.900" in English, "33,900"
+    in Turkish, "16,400" (what `fees.forms.parse_amount` reads back)."""
+    return "" if value is None else value.format_number(get_language() or "en")
+
+
+@register.filter
+def amount_example(currency: str) -> str:
+    """How an amount of `currency` is typed in the reader's language: "1,234.500" (KWD)."""
+    from fees.forms import amount_example as example
+
+    return example(currency, get_language() or "en")

@@ -125,6 +125,10 @@ def take_cash_and_print(tab: Any, shot: Any, name: str) -> str:
     tab.wait_for_url("**/fees/assessments/*/")
     shot(tab, f"fees-{name}-assessed")
     tab.get_by_role("button", name="Take cash and issue receipt").click()
+    # the amount read is shown back; the receipt is issued once the cashier confirms it
+    shown = tab.locator("#confirm-amount").inner_text()
+    shot(tab, f"fees-{name}-confirm")
+    tab.get_by_role("button", name=f"Take {shown} and issue the receipt").click()
     message = tab.locator(".message.success").inner_text()
     assert "Receipt" in message
     shot(tab, f"fees-{name}-paid")

@@ -35,12 +35,15 @@ def test_a_cashier_assesses_a_walk_in_and_takes_cash(client_a, mission_a, cashie
         assessment = Assessment.objects.get()
     page = client_a.get(response["Location"]).content.decode()
     assert "135,00" in page or "135.00" in page
-    # and take 135.00 in cash, twice with the same key (a double click)
+    # and take 135.00 in cash: the amount is shown back first, and nothing is issued yet
+    url = f"/fees/assessments/{assessment.pk}/cash/"
+    page = client_a.post(url, {"amount": "135.00", "idempotency_key": "k-1"}).content.decode()
+    assert "Take €135.00 and issue the receipt" in page
+    with schema_context(mission_a.schema_name):
+        assert not Receipt.objects.exists()
+    # then confirmed, twice with the same key (a double click)
     for _ in range(2):
-        client_a.post(
-            f"/fees/assessments/{assessment.pk}/cash/",
-            {"amount": "135.00", "idempotency_key": "k-1"},
-        )
+        client_a.post(url, {"amount_minor": "13500", "idempotency_key": "k-1"})
     # then one receipt exists and the assessment is settled
     with schema_context(mission_a.schema_name):
         assert Receipt.objects.count() == 1
