@@ -52,17 +52,34 @@ from .reference.selectors import (
 )
 
 
+def _not_negative(amount: Money) -> Money:
+    return amount if amount.amount_minor > 0 else Money.zero(amount.currency)
+
+
 @dataclasses.dataclass(frozen=True)
 class Balance:
     due: Money  # fee lines less approved waivers
     paid: Money  # successful payments
     reserved: Money  # card or bank payments started and not finished
     refunded: Money  # approved credit notes (a correction of the fee: not owed again)
+    reserved_card: Money  # the part of `reserved` that card checkouts hold
+
+    @property
+    def left_to_pay(self) -> Money:
+        """What the payer still owes: due less paid (a payment in progress is not paid)."""
+        return _not_negative(self.due - self.paid)
 
     @property
     def outstanding(self) -> Money:
-        left = self.due - self.paid - self.reserved
-        return left if left.amount_minor > 0 else Money.zero(left.currency)
+        """What a new payment may take now: left to pay less what payments in progress hold."""
+        return _not_negative(self.due - self.paid - self.reserved)
+
+    @property
+    def card_payable(self) -> Money:
+        """What a new card checkout takes: a checkout in progress gives way to it (the payer
+        starts again; `payment_card_start` cancels the earlier one at the provider), a
+        transfer expected does not."""
+        return _not_negative(self.due - self.paid - (self.reserved - self.reserved_card))
 
 
 def _fee_line(
@@ -153,19 +170,28 @@ def assessment_balance(*, assessment: Assessment) -> Balance:
     waived = Waiver.objects.filter(
         line__assessment=assessment, status=ApprovalStatus.APPROVED
     ).aggregate(t=Sum("amount_minor"))["t"]
-    payments = Payment.objects.filter(assessment=assessment)
-    paid = payments.filter(status=PaymentStatus.SUCCEEDED).aggregate(t=Sum("amount_minor"))["t"]
-    reserved = payments.filter(
-        status=PaymentStatus.PENDING, method__in=["card", "bank_transfer"]
-    ).aggregate(t=Sum("amount_minor"))["t"]
+    payments = Payment.objects.filter(assessment=assessment).aggregate(
+        paid=Sum("amount_minor", filter=Q(status=PaymentStatus.SUCCEEDED)),
+        reserved=Sum(
+            "amount_minor",
+            filter=Q(
+                status=PaymentStatus.PENDING,
+                method__in=[PaymentMethod.CARD, PaymentMethod.BANK_TRANSFER],
+            ),
+        ),
+        reserved_card=Sum(
+            "amount_minor", filter=Q(status=PaymentStatus.PENDING, method=PaymentMethod.CARD)
+        ),
+    )
     refunded = CreditNote.objects.filter(
         receipt__payment__assessment=assessment, status=ApprovalStatus.APPROVED
     ).aggregate(t=Sum("amount_minor"))["t"]
     return Balance(
         due=Money((lines or 0) - (waived or 0), currency),
-        paid=Money(paid or 0, currency),
-        reserved=Money(reserved or 0, currency),
+        paid=Money(payments["paid"] or 0, currency),
+        reserved=Money(payments["reserved"] or 0, currency),
         refunded=Money(refunded or 0, currency),
+        reserved_card=Money(payments["reserved_card"] or 0, currency),
     )
 
 
@@ -211,6 +237,13 @@ def payment_list(*, assessment: Assessment) -> list[Payment]:
     return list(
         Payment.objects.filter(assessment=assessment).select_related("receipt").order_by("id")
     )
+
+
+def payment_get(*, pk: int) -> Payment:
+    payment = Payment.objects.select_related("assessment").filter(pk=pk).first()
+    if payment is None:
+        raise Http404
+    return payment
 
 
 def payment_list_bank_pending(*, limit: int = 50) -> QuerySet[Payment]:

@@ -15,6 +15,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="assessment_bank_transfer",
     ),
     path("fees/assessments/<int:pk>/cancel/", views.assessment_cancel, name="assessment_cancel"),
+    path(
+        "fees/payments/<int:pk>/cancel-card/",
+        views.payment_card_cancel,
+        name="payment_card_cancel",
+    ),
     path("fees/assessments/<int:pk>/waiver/", views.waiver_request, name="waiver_request"),
     path("fees/approvals/", views.approvals, name="approvals"),
     path("fees/waivers/<int:pk>/decide/", views.waiver_decide, name="waiver_decide"),

@@ -38,7 +38,7 @@ from .forms import (
     PeriodForm,
     WaiverForm,
 )
-from .models import Assessment, PaymentMethod, PaymentStatus, Receipt
+from .models import Assessment, Payment, PaymentMethod, PaymentStatus, Receipt
 from .money import Money
 from .pdf import receipt_pdf
 from .reference.models import ServiceCode
@@ -103,6 +103,11 @@ def counter(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _in_progress(payments: list[Payment], method: str) -> list[Payment]:
+    """The payments of `method` still waiting (a card checkout, a transfer expected)."""
+    return [p for p in payments if p.method == method and p.status == PaymentStatus.PENDING]
+
+
 def _assessment_page(
     request: HttpRequest,
     assessment: Assessment,
@@ -130,11 +135,8 @@ def _assessment_page(
             "confirm_cash": confirm_cash,
             "confirm_key": confirm_key,
             "cash_typed": cash_typed,
-            "transfers_expected": [
-                p
-                for p in payments
-                if p.method == PaymentMethod.BANK_TRANSFER and p.status == PaymentStatus.PENDING
-            ],
+            "transfers_expected": _in_progress(payments, PaymentMethod.BANK_TRANSFER),
+            "cards_in_progress": _in_progress(payments, PaymentMethod.CARD),
             "pay_url": request.build_absolute_uri(
                 reverse("fees:pay", kwargs={"token": assessment.pay_token})
             ),
@@ -225,6 +227,25 @@ def assessment_bank_transfer(request: HttpRequest, pk: int) -> HttpResponse:
         },
     )
     return redirect("fees:assessment", pk=pk)
+
+
+@login_required
+@require_POST
+def payment_card_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a card checkout still in progress (at the provider too), so that the counter can
+    take the money another way."""
+    _staff(request, Action.ASSESSMENT_CHANGE)
+    payment = selectors.payment_get(pk=pk)
+    try:
+        services.payment_card_cancel(payment=payment, acting_user=request.user)
+    except ApplicationError as error:
+        return _assessment_page(request, payment.assessment, status=error_shown(request, error))
+    messages.success(
+        request,
+        _("The card payment of %(amount)s is cancelled: the payer can no longer pay it.")
+        % {"amount": payment.amount.format(request.LANGUAGE_CODE)},
+    )
+    return redirect("fees:assessment", pk=payment.assessment_id)
 
 
 @login_required
@@ -525,14 +546,16 @@ def remittance(request: HttpRequest) -> HttpResponseBase:
 
 
 def pay(request: HttpRequest, token: str) -> HttpResponse:
-    """The pay link a payer gets: their fees, what is left, and "pay by card"."""
+    """The pay link a payer gets: their fees, what is left, and "pay by card". A card payment
+    in progress never blocks it: the payer may go back to it, or start again (the earlier one
+    is cancelled at the provider first)."""
     assessment = selectors.assessment_get_by_token(token=token)
     status = 200
     if request.method == "POST":
         try:
             _payment, redirect_url = services.payment_card_start(
                 assessment=assessment,
-                amount=selectors.assessment_balance(assessment=assessment).outstanding,
+                amount=selectors.assessment_balance(assessment=assessment).card_payable,
                 idempotency_key=request.POST.get("idempotency_key", ""),
                 acting_user=request.user if request.user.is_authenticated else None,
                 return_path=reverse("fees:pay", kwargs={"token": token}),
@@ -541,6 +564,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
             status = error_shown(request, error)
         else:
             return redirect(redirect_url)
+    payments = selectors.payment_list(assessment=assessment)
     return render(
         request,
         "fees/pay.html",
@@ -548,7 +572,9 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
             "assessment": assessment,
             "balance": selectors.assessment_balance(assessment=assessment),
             "lines": selectors.fee_line_list(assessment=assessment),
-            "payments": selectors.payment_list(assessment=assessment),
+            "payments": payments,
+            "cards_in_progress": _in_progress(payments, PaymentMethod.CARD),
+            "transfers_expected": _in_progress(payments, PaymentMethod.BANK_TRANSFER),
             "idempotency_key": uuid.uuid4().hex,
         },
         status=status,

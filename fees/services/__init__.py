@@ -15,6 +15,7 @@ from .ledger import account_get, ledger_post
 from .payment import (
     payment_bank_expect,
     payment_bank_match,
+    payment_card_cancel,
     payment_card_start,
     payment_expire_stale,
     payment_request_check,
@@ -35,6 +36,7 @@ __all__ = [
     "ledger_post",
     "payment_bank_expect",
     "payment_bank_match",
+    "payment_card_cancel",
     "payment_card_start",
     "payment_expire_stale",
     "payment_request_check",
