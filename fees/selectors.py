@@ -233,10 +233,22 @@ def assessment_search(*, query: str, limit: int = 50) -> QuerySet[Assessment]:
 
 
 def payment_list(*, assessment: Assessment) -> list[Payment]:
-    """An assessment's payments, oldest first, with their receipts."""
-    return list(
+    """An assessment's payments, oldest first, with their receipts and the credit notes issued
+    against them (`payment.credit_notes_issued`): two queries."""
+    payments = list(
         Payment.objects.filter(assessment=assessment).select_related("receipt").order_by("id")
     )
+    issued: dict[int, list[CreditNote]] = defaultdict(list)
+    receipts = [p.receipt.pk for p in payments if hasattr(p, "receipt")]
+    if receipts:
+        for note in CreditNote.objects.filter(
+            receipt_id__in=receipts, status=ApprovalStatus.APPROVED
+        ).order_by("id"):
+            issued[note.receipt_id].append(note)
+    for payment in payments:
+        receipt = getattr(payment, "receipt", None)
+        payment.credit_notes_issued = issued[receipt.pk] if receipt else []  # type: ignore[attr-defined]
+    return payments
 
 
 def payment_get(*, pk: int) -> Payment:
@@ -288,6 +300,19 @@ def waiver_get(*, pk: int) -> Waiver:
 
 def credit_note_get(*, pk: int) -> CreditNote:
     note = CreditNote.objects.select_related("receipt__payment").filter(pk=pk).first()
+    if note is None:
+        raise Http404
+    return note
+
+
+def credit_note_get_issued(*, pk: int, assessment: Assessment | None = None) -> CreditNote:
+    """An approved (numbered) credit note, of `assessment` if given; 404 otherwise."""
+    notes = CreditNote.objects.select_related("receipt__payment__assessment").filter(
+        pk=pk, status=ApprovalStatus.APPROVED
+    )
+    if assessment is not None:
+        notes = notes.filter(receipt__payment__assessment=assessment)
+    note = notes.exclude(number="").first()
     if note is None:
         raise Http404
     return note

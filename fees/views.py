@@ -40,7 +40,7 @@ from .forms import (
 )
 from .models import Assessment, Payment, PaymentMethod, PaymentStatus, Receipt
 from .money import Money
-from .pdf import receipt_pdf
+from .pdf import credit_note_pdf, receipt_pdf
 from .reference.models import ServiceCode
 
 
@@ -359,9 +359,21 @@ def receipt_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _pdf_response(receipt: Receipt, mission: Mission) -> HttpResponse:
-    response = HttpResponse(receipt_pdf(receipt=receipt, mission=mission), "application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{receipt.number}.pdf"'
+    return _pdf(receipt_pdf(receipt=receipt, mission=mission), receipt.number)
+
+
+def _pdf(content: bytes, number: str) -> HttpResponse:
+    response = HttpResponse(content, "application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{number}.pdf"'
     return response
+
+
+@login_required
+def credit_note_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The PDF of an approved credit note (one not approved has no number and no PDF)."""
+    _staff(request)
+    note = selectors.credit_note_get_issued(pk=pk)
+    return _pdf(credit_note_pdf(note=note, mission=_mission(request)), note.number)
 
 
 @login_required
@@ -586,6 +598,13 @@ def pay_receipt(request: HttpRequest, token: str, pk: int) -> HttpResponse:
     return _pdf_response(
         selectors.receipt_get_for_payer(assessment=assessment, pk=pk), _mission(request)
     )
+
+
+def pay_credit_note(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    """The payer's copy of a credit note on their pay link."""
+    assessment = selectors.assessment_get_by_token(token=token)
+    note = selectors.credit_note_get_issued(pk=pk, assessment=assessment)
+    return _pdf(credit_note_pdf(note=note, mission=_mission(request)), note.number)
 
 
 @csrf_exempt

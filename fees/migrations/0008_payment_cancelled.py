@@ -1,8 +1,6 @@
 """Card checkouts can be cancelled (the payer started again, or staff take the money another
 way): a new payment status, no schema change."""
 
-
-
 from django.db import migrations, models
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +42,7 @@ from ..models import (
     AccountKind,
     Assessment,
     AssessmentStatus,
+    FeeLine,
     Payment,
     PaymentMethod,
     PaymentStatus,
@@ -156,6 +158,39 @@ def payment_request_check(*, assessment: Assessment, amount: Money, idempotency_
     _check_payable(assessment=assessment, amount=amount)
 
 
+def _half_up_share(whole: int, part: int, total: int) -> int:
+    """`whole * part / total`, rounded half up, in integers (no float ever touches money)."""
+    return (2 * whole * part + total) // (2 * total)
+
+
+def _base_share(*, assessment: Assessment, amount: Money, rate: Any) -> Money:
+    """The base-currency equivalent of a payment: its share of the base amounts frozen on the
+    fee lines, not the local amount converted back (which is off by the rounding of the local
+    fee: KWD 48.200 for €135.00 at 0.3571 would read €134.98).
+
+    Shares are cumulative over the assessment's payments that count (paid, or in progress, and
+    not to be refunded), so payments that pay the whole fee add up to exactly the lines' base
+    amounts whatever the parts. The caller holds the assessment's lock."""
+    lines = FeeLine.objects.filter(assessment=assessment).aggregate(
+        local=Sum("amount_minor"), base=Sum("base_amount_minor"), currency=Max("base_currency")
+    )
+    if not lines["local"]:
+        return to_base(amount, base_currency=settings.CONSULATE_BASE_CURRENCY, rate=rate)
+    before = (
+        Payment.objects.filter(
+            assessment=assessment,
+            status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.PENDING],
+            needs_refund=False,
+        ).aggregate(t=Sum("amount_minor"))["t"]
+        or 0
+    )
+    base, local = lines["base"], lines["local"]
+    share = _half_up_share(base, before + amount.amount_minor, local) - _half_up_share(
+        base, before, local
+    )
+    return Money(max(share, 0), lines["currency"])
+
+
 def _payment_new(
     *,
     assessment: Assessment,
@@ -179,7 +214,7 @@ def _payment_new(
     rate = locked.lines.order_by("id").values_list("rate", flat=True).first()
     if rate is None:
         raise ApplicationError(FeeError.NO_FEE, _("This case has no fees to pay."))
-    base = to_base(amount, base_currency=settings.CONSULATE_BASE_CURRENCY, rate=rate)
+    base = _base_share(assessment=locked, amount=amount, rate=rate)
     payment = Payment(
         assessment=locked,
         method=method,

@@ -163,12 +163,14 @@ def test_the_report_shows_local_and_base_currency_and_downloads_as_csv(
     login(client_b, cashier_b)
     page = client_b.get("/fees/reports/").content.decode()
     assert "16,400" in page
-    assert "95.16" in page  # 16,400 JPY at 172.35 per EUR
+    # collected in base currency: the fee line's frozen €95.00, not 16,400 / 172.35 = €95.16
+    assert "€95.00" in page
+    assert "95.16" not in page
     csv_text = client_b.get("/fees/reports/?format=csv").content.decode()
-    assert "collected,cash,JPY,16400,EUR,95.16" in csv_text
+    assert "collected,cash,JPY,16400,EUR,95.00" in csv_text
     assert "assessed,passport_application,JPY,16400,EUR,95.00" in csv_text
     statement = client_b.get("/fees/remittance/").content.decode()
-    assert "95.16" in statement
+    assert "€95.00" in statement
 
 
 def test_the_report_costs_the_same_queries_however_many_days_and_payments(
