@@ -502,6 +502,31 @@ def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
     return sorted(result, key=lambda r: (r.day, r.section, r.key))
 
 
+@dataclasses.dataclass
+class ReportDay:
+    """One day of the revenue report as a page shows it: its sections ("assessed",
+    "collected"), each a list of (label in the reader's language, row)."""
+
+    day: dt.date
+    sections: list[tuple[str, list[tuple[str, ReportRow]]]]
+
+
+def report_by_day(rows: list[ReportRow]) -> list[ReportDay]:
+    """`revenue_report`'s rows grouped by day, then by section, labelled (services and payment
+    methods by their names): a narrow table a phone shows without squeezing its columns."""
+    labels: dict[str, str] = {
+        str(k): str(v) for k, v in [*ServiceCode.choices, *PaymentMethod.choices]
+    }
+    days: dict[dt.date, dict[str, list[tuple[str, ReportRow]]]] = {}
+    for row in rows:
+        sections = days.setdefault(row.day, {})
+        sections.setdefault(row.section, []).append((labels.get(row.key, row.key), row))
+    return [
+        ReportDay(day=day, sections=sorted(sections.items()))
+        for day, sections in sorted(days.items())
+    ]
+
+
 def report_totals(rows: list[ReportRow], section: str) -> tuple[Money, Money] | None:
     picked = [r for r in rows if r.section == section]
     if not picked:

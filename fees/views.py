@@ -10,7 +10,6 @@ the services check the table again whatever the page did.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django import forms as django_forms
 from django.conf import settings
@@ -41,7 +40,6 @@ from .forms import (
 from .models import Assessment, Payment, PaymentMethod, PaymentStatus, Receipt
 from .money import Money
 from .pdf import credit_note_pdf, receipt_pdf
-from .reference.models import ServiceCode
 
 
 def _mission(request: HttpRequest) -> Mission:
@@ -122,13 +120,16 @@ def _assessment_page(
     `cash_typed`, the cash form shows what was typed again, next to why it was refused."""
     balance = selectors.assessment_balance(assessment=assessment)
     payments = selectors.payment_list(assessment=assessment)
+    lines = selectors.fee_line_list(assessment=assessment)
     return render(
         request,
         "fees/assessment_detail.html",
         {
             "assessment": assessment,
             "balance": balance,
-            "lines": selectors.fee_line_list(assessment=assessment),
+            "lines": lines,
+            # the rate of every line, when they share one (assessed together, they do)
+            "one_rate": lines[0] if len({(x.rate, x.rate_date) for x in lines}) == 1 else None,
             "payments": payments,
             "waiver_form": WaiverForm(),
             "idempotency_key": uuid.uuid4().hex,
@@ -497,13 +498,11 @@ def report(request: HttpRequest) -> HttpResponseBase:
             exporters.report_csv(date_from=date_from, date_to=date_to, acting_user=request.user),
         )
     rows = selectors.revenue_report(date_from=date_from, date_to=date_to)
-    labels: dict[str, Any] = dict(ServiceCode.choices) | dict(PaymentMethod.choices)
     return render(
         request,
         "fees/report.html",
         {
-            "rows": rows,
-            "labels": labels,
+            "days": selectors.report_by_day(rows),
             "date_from": date_from,
             "date_to": date_to,
             "assessed_total": selectors.report_totals(rows, "assessed"),
@@ -546,6 +545,7 @@ def remittance(request: HttpRequest) -> HttpResponseBase:
         "fees/remittance.html",
         {
             "statement": statement,
+            "days": selectors.report_by_day(statement.rows),
             "recorded": selectors.remittance_get(month=month),
             "month_over": month < today.replace(day=1),
             "previous": selectors.month_before(month),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import template
 from django.utils.translation import get_language
 
@@ -29,3 +31,17 @@ def amount_example(currency: str) -> str:
     from fees.forms import amount_example as example
 
     return example(currency, get_language() or "en")
+
+
+@register.filter
+def rate(value: Decimal | None) -> str:
+    """An exchange rate as stored, every decimal it has, in the reader's language ("0.3571")."""
+    from fees.pdf import rate_text
+
+    return "" if value is None else rate_text(value, get_language() or "en")
+
+
+@register.filter
+def one_unit(currency: str) -> str:
+    """One unit of `currency` in the reader's language: "€1.00", "KWD 1.000"."""
+    return Money.from_decimal("1", currency).format(get_language() or "en")

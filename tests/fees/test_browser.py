@@ -241,9 +241,10 @@ def _money_day(page, browser, url, screenshot, two_missions):  # noqa: F811
     page.wait_for_url("**/fees/reports/**")
     report = page.locator("#revenue").inner_text()
     screenshot(page, "fees-report")
-    # local and base currency: 33.900 KWD cash less 5.000 refunded, 28.550 KWD by card
-    assert "Cash\tKWD\xa028.900\t€80.93" in report
-    assert "Card\tKWD\xa028.550\t€79.95" in report
+    # local and base currency: 33.900 KWD cash (the €95.00 fee) less 5.000 refunded (its share,
+    # €14.01), 28.550 KWD by card (the €80.00 visa fee)
+    assert "Cash\tKWD\xa028.900\t€80.99" in report
+    assert "Card\tKWD\xa028.550\t€80.00" in report
     assert "Total collected" in report
     # and the closed day takes no more cash
     page.goto(url("/fees/counter/", mission=kuwait.code))
