@@ -56,11 +56,28 @@ ROUNDING = {
     "AUD": (1000, "up"),
     "EUR": (1, "half_up"),
 }
+# (code, name in English, in Turkish, rule, age, nationalities, percent waived)
 EXEMPTIONS = [
-    ("child-under-6", "Children under 6", "child_under_age", 6, "", 100),
-    ("diplomatic", "Diplomatic and official passports", "diplomatic_official", None, "", 100),
-    ("humanitarian", "Humanitarian grounds", "humanitarian", None, "", 100),
-    ("reciprocity", "Reciprocity", "reciprocity", None, "JP KR", 100),
+    (
+        "child-under-6",
+        "Children under 6",
+        "6 yaşından küçük çocuklar",
+        "child_under_age",
+        6,
+        "",
+        100,
+    ),
+    (
+        "diplomatic",
+        "Diplomatic and official passports",
+        "Diplomatik ve hizmet pasaportları",
+        "diplomatic_official",
+        None,
+        "",
+        100,
+    ),
+    ("humanitarian", "Humanitarian grounds", "İnsani gerekçeler", "humanitarian", None, "", 100),
+    ("reciprocity", "Reciprocity", "Mütekabiliyet", "reciprocity", None, "JP KR", 100),
 ]
 
 
@@ -99,12 +116,14 @@ def seed_reference(*, acting_user: Any = SYSTEM) -> dict[str, int]:
                 currency=currency, increment_minor=increment, mode=mode, acting_user=acting_user
             )
             created["rounding"] += 1
-    for code, name, rule, age, nationalities, percent in EXEMPTIONS:
-        if not ExemptionCategory.objects.filter(code=code).exists():
+    for code, name, name_tr, rule, age, nationalities, percent in EXEMPTIONS:
+        existing = ExemptionCategory.objects.filter(code=code).first()
+        if existing is None:
             exemption_category_set(
                 category=ExemptionCategoryInput(
                     code=code,
                     name=name,
+                    name_tr=name_tr,
                     rule=rule,
                     age_under=age,
                     nationalities=nationalities,
@@ -113,6 +132,21 @@ def seed_reference(*, acting_user: Any = SYSTEM) -> dict[str, int]:
                 acting_user=acting_user,
             )
             created["exemptions"] += 1
+        elif not existing.name_tr:
+            # seeded before names had a Turkish value: add it, change nothing else
+            exemption_category_set(
+                category=ExemptionCategoryInput(
+                    code=code,
+                    name=existing.name_en or name,
+                    name_tr=name_tr,
+                    rule=existing.rule,
+                    age_under=existing.age_under,
+                    nationalities=existing.nationalities,
+                    percent_waived=existing.percent_waived,
+                    is_active=existing.is_active,
+                ),
+                acting_user=acting_user,
+            )
     return created
 
 

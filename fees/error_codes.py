@@ -25,3 +25,4 @@ class FeeError(enum.Enum):
     BANK_MISMATCH = "fees.bank_mismatch"
     BANK_TRANSACTION_REQUIRED = "fees.bank_transaction_required"
     VALUE_DATE_IN_FUTURE = "fees.value_date_in_future"
+    CHECKOUT_COMPLETED = "fees.checkout_completed"

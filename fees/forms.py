@@ -4,29 +4,128 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol, parse_decimal
 from django import forms
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from .models import Account
-from .money import Money, MoneyError, minor_units
+from .money import Money, MoneyError, minor_units, number_format
 from .reference.models import OPTION_CODES, ServiceCode
 
 MAIN_SERVICES = [(c.value, c.label) for c in ServiceCode if c not in OPTION_CODES]
 
 
-def parse_amount(text: str, currency: str) -> Money:
-    """ "12.250" → Money(12250, "KWD"); refuses more decimals than the currency has."""
+# A minus sign as people type it (hyphen-minus or the minus sign), before digits.
+_NEGATIVE = re.compile(r"^\s*[-\u2212]\s*\d")
+
+
+def _reader_locale(locale: str | None) -> str:
+    return (locale or translation.get_language() or "en").replace("-", "_")
+
+
+def amount_example(currency: str, locale: str | None = None) -> str:
+    """How an amount of `currency` is typed in `locale`: "1,234.500" (KWD, English),
+    "1.234,50" (EUR, Turkish), "1,234" (JPY, English)."""
+    digits = minor_units(currency)
+    return number_format(
+        Decimal("1234.5") if digits else Decimal(1234), digits, _reader_locale(locale)
+    )
+
+
+def parse_amount(text: str, currency: str, locale: str | None = None) -> Money:
+    """An amount typed in major units of `currency` by a reader of `locale` (the active
+    language by default), exact to the minor unit: "48.200" is KWD 48.200 in English and
+    "48,200" in Turkish; "16,400" is ¥16,400 in English and "16.400" in Turkish.
+
+    The locale's separators (babel/CLDR: English "," between thousands and "." before the
+    decimals, Turkish the other way round) and the currency's decimals decide. Anything the two
+    conventions read differently is refused, never guessed: one separator followed by three
+    digits is a thousands separator in one and a decimal point in the other, so "48,200" is
+    refused for KWD in English (48,200 dinars, or 48.200?) and "1.000" for JPY (¥1, or
+    ¥1,000?). Signs, exponents, spaces, currency symbols and more decimals than the currency
+    has are refused too. Every message names the currency and shows how to type an amount in
+    the reader's locale."""
+    loc = _reader_locale(locale)
+    digits = minor_units(currency)
+    raw = text.strip()
+    decimal_symbol, group_symbol = get_decimal_symbol(loc), get_group_symbol(loc)
+    example = amount_example(currency, loc)
+    if _NEGATIVE.match(raw):
+        raise forms.ValidationError(_("Enter an amount above zero."), code="negative")
+    separators = re.escape(decimal_symbol + group_symbol)
+    if not re.fullmatch(rf"[0-9][0-9{separators}]*", raw) or not raw[-1].isdigit():
+        raise forms.ValidationError(_unclear(currency, example, loc), code="unclear")
+    single = re.fullmatch(rf"(\d{{1,3}})([{separators}])(\d{{3}})", raw)
+    if single:
+        whole, separator, three = single.groups()
+        thousands = Money.from_decimal(Decimal(whole + three), currency)
+        point = Decimal(f"{whole}.{three}")
+        if separator == group_symbol and digits >= 3 and point != thousands.to_decimal():
+            # the locale's thousands, or another convention's decimals: both are amounts
+            point_money = Money.from_decimal(point, currency)
+            raise _ambiguous(raw, thousands, point_money, currency, example, loc)
+        if (
+            separator == decimal_symbol
+            and digits < 3
+            and three.endswith("0" * (3 - digits))
+            and point != thousands.to_decimal()
+        ):
+            # the locale's decimals (with zeros the currency does not have), or thousands
+            point_money = Money.from_decimal(point.normalize(), currency)
+            raise _ambiguous(raw, point_money, thousands, currency, example, loc)
     try:
-        return Money.from_decimal(Decimal(text.strip().replace(",", ".")), currency)
-    except (InvalidOperation, MoneyError, ValueError) as error:
+        value = parse_decimal(raw, locale=loc, strict=True)
+    except NumberFormatError as error:
+        raise forms.ValidationError(_unclear(currency, example, loc), code="unclear") from error
+    decimals = raw.split(decimal_symbol, 1)[1] if decimal_symbol in raw else ""
+    if len(decimals) > digits:
         raise forms.ValidationError(
-            _("Enter an amount in %(currency)s with at most %(digits)s decimals.")
-            % {"currency": currency, "digits": minor_units(currency)}
-        ) from error
+            (
+                _("%(currency)s amounts have no decimals: type it as in %(example)s.")
+                if digits == 0
+                else _(
+                    "%(currency)s amounts have at most %(digits)s decimals: type it as in "
+                    "%(example)s."
+                )
+            )
+            % {"currency": currency, "digits": digits, "example": example},
+            code="decimals",
+        )
+    try:
+        return Money.from_decimal(value, currency)
+    except MoneyError as error:  # not reached: the checks above are stricter
+        raise forms.ValidationError(_unclear(currency, example, loc), code="unclear") from error
+
+
+def _unclear(currency: str, example: str, locale: str) -> str:
+    return _(
+        "Enter the amount in %(currency)s as in %(example)s: digits, “%(group)s” between "
+        "thousands if you like, no sign or currency."
+    ) % {"currency": currency, "example": example, "group": get_group_symbol(locale)}
+
+
+def _ambiguous(
+    text: str, one: Money, other: Money, currency: str, example: str, locale: str
+) -> forms.ValidationError:
+    return forms.ValidationError(
+        _(
+            "“%(text)s” could mean %(one)s or %(other)s. Type %(currency)s amounts as in "
+            "%(example)s."
+        )
+        % {
+            "text": text,
+            "one": one.format(locale),
+            "other": other.format(locale),
+            "currency": currency,
+            "example": example,
+        },
+        code="ambiguous",
+    )
 
 
 class CounterForm(forms.Form):
@@ -74,12 +173,10 @@ class WaiverForm(forms.Form):
         category.choices = [(c.code, c.name) for c in exemption_category_list_active()]
 
 
-_MAJOR_UNITS = re.compile(r"\d+(?:[.,]\d+)?")
-
-
 class BankTransferForm(forms.Form):
     """One line of the bank statement. The amount is typed in major units of the mission's
-    currency and parsed exactly to minor units: no sign, no exponent, no extra decimals."""
+    currency, in the reader's locale, and parsed exactly to minor units (`parse_amount`): no
+    sign, no exponent, no extra decimals, nothing ambiguous."""
 
     reference = forms.CharField(
         label=_("Payer's reference"),
@@ -105,39 +202,35 @@ class BankTransferForm(forms.Form):
         self.currency = currency
         digits = minor_units(currency)
         self.fields["amount"].label = _("Amount in %(currency)s") % {"currency": currency}
+        values = {"currency": currency, "digits": digits, "example": amount_example(currency)}
         self.fields["amount"].help_text = (
-            _("Whole %(currency)s only, for example 1500.") % {"currency": currency}
+            _("Whole %(currency)s only, for example %(example)s.") % values
             if digits == 0
             else _("In %(currency)s with up to %(digits)s decimals, for example %(example)s.")
-            % {
-                "currency": currency,
-                "digits": digits,
-                "example": "12." + "5" * digits,
-            }
+            % values
         )
 
     def clean_amount(self) -> Money:
-        text = self.cleaned_data["amount"].strip()
-        if not _MAJOR_UNITS.fullmatch(text):
-            raise forms.ValidationError(
-                _(
-                    "Enter the amount as digits with at most %(digits)s decimals, without a "
-                    "sign, currency or thousands separator."
-                )
-                % {"digits": minor_units(self.currency)}
-            )
-        amount = parse_amount(text, self.currency)
+        amount = parse_amount(self.cleaned_data["amount"], self.currency)
         if amount.amount_minor <= 0:
             raise forms.ValidationError(_("Enter an amount above zero."))
         return amount
 
 
-class AmountForm(forms.Form):
-    """An amount typed in major units of `currency` (cash, a transfer to expect, a refund), with
-    the idempotency key of the page that sent it. The service judges the amount; the form only
-    parses it exactly."""
+# The largest amount a form takes in minor units: more than any fee, well inside a bigint.
+MAX_AMOUNT_MINOR = 10**15
 
-    amount = forms.CharField(max_length=30)
+
+class AmountForm(forms.Form):
+    """An amount of `currency` (cash, a transfer to expect, a refund), with the idempotency key
+    of the page that sent it: typed by a person in their locale (`amount`, parsed exactly by
+    `parse_amount`), or written by the page itself in minor units (`amount_minor`: a hidden
+    field, or the amount a person already saw shown back and confirmed). The service judges
+    the amount; the form only parses it. `cleaned_data["amount"]` is Money, and
+    `cleaned_data["confirmed"]` says whether it came in minor units."""
+
+    amount = forms.CharField(max_length=30, required=False)
+    amount_minor = forms.IntegerField(required=False, min_value=0, max_value=MAX_AMOUNT_MINOR)
     idempotency_key = forms.CharField(required=False)
     reason = forms.CharField(required=False)
 
@@ -145,8 +238,21 @@ class AmountForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.currency = currency
 
-    def clean_amount(self) -> Money:
-        return parse_amount(self.cleaned_data["amount"], self.currency)
+    def clean_amount(self) -> Money | None:
+        text = self.cleaned_data["amount"]
+        return parse_amount(text, self.currency) if text.strip() else None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        minor = data.get("amount_minor")
+        data["confirmed"] = minor is not None
+        if minor is not None:
+            data["amount"] = Money(minor, self.currency)
+        elif data.get("amount") is None:
+            self.add_error("amount", _("Enter an amount."))
+        return data
 
 
 class DayCloseForm(forms.Form):

@@ -11,7 +11,12 @@ import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from functools import cache
 
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    list_currencies,
+)
 
 
 class MoneyError(ValueError):
@@ -125,8 +130,19 @@ class Money:
         # CLDR's "alphaNextToNumber": a currency code never touches the digits ("KWD 33.900")
         return _CODE_THEN_DIGIT.sub("\\1\xa0\\2", _DIGIT_THEN_CODE.sub("\\1\xa0\\2", text))
 
+    def format_number(self, locale: str = "en") -> str:
+        """The amount as a person types it in `locale`, without the currency: every decimal the
+        currency has, grouped ("1,234.500" in English, "1.234,500" in Turkish, "16,400")."""
+        return number_format(self.to_decimal(), minor_units(self.currency), locale)
+
     def __str__(self) -> str:
         return self.format("en")
+
+
+def number_format(value: Decimal, digits: int, locale: str) -> str:
+    """`value` with exactly `digits` decimals and the locale's separators (babel)."""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return str(format_decimal(value, format=pattern, locale=_babel_locale(locale)))
 
 
 _CODE_THEN_DIGIT = re.compile(r"([A-Z]{3})([-\u2212]?\d)")

@@ -1,9 +1,11 @@
-"""The PDF receipt (and credit note): a Code128 barcode of the number, the amount in local
-currency and its base-currency equivalent, in the payer's language."""
+"""The PDF receipt and credit note: a Code128 barcode of the number, the amount in local
+currency and its base-currency equivalent at the rate frozen on the receipt (shown as stored),
+in the payer's language."""
 
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from reportlab.pdfgen import canvas
 
 from missions.models import Mission
 
-from .models import FeeLine, PaymentMethod, Receipt
+from .models import CreditNote, FeeLine, PaymentMethod, Receipt
 from .money import Money
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu")]
@@ -59,96 +61,169 @@ def barcode_png(number: str) -> bytes:
 def receipt_pdf(*, receipt: Receipt, mission: Mission) -> bytes:
     language = receipt.payer_language or "en"
     with translation.override(language):
-        return _render(receipt=receipt, mission=mission, locale=language)
+        return _receipt(receipt=receipt, mission=mission, locale=language)
 
 
-def _render(*, receipt: Receipt, mission: Mission, locale: str) -> bytes:
-    regular, bold = _fonts()
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4, invariant=True)
-    pdf.setTitle(f"{_('Receipt')} {receipt.number}")
-    pdf.setAuthor(mission.name)
-    width, height = A4
-    left, y = 20 * mm, height - 25 * mm
+def credit_note_pdf(*, note: CreditNote, mission: Mission) -> bytes:
+    """The credit note of an approved refund, like the receipt it corrects: in the payer's
+    language, with a Code128 barcode of its number. Only numbered (approved) notes have one."""
+    language = note.receipt.payer_language or "en"
+    with translation.override(language):
+        return _credit_note(note=note, mission=mission, locale=language)
 
-    pdf.setFont(bold, 15)
-    pdf.drawString(left, y, mission.name)
-    pdf.setFont(regular, 9)
-    for line in (mission.address or "").splitlines():
-        y -= 4.5 * mm
-        pdf.drawString(left, y, line)
 
-    y -= 14 * mm
-    pdf.setFont(bold, 20)
-    pdf.drawString(left, y, _("Receipt"))
-    pdf.setFont(bold, 13)
-    pdf.drawRightString(width - left, y, receipt.number)
+def rate_text(rate: Decimal, locale: str) -> str:
+    """A rate as it is stored, every decimal it has and no more, in the reader's locale:
+    "0.3571" (babel's default pattern would cut it to "0.357")."""
+    return str(format_decimal(rate.normalize(), locale=locale, decimal_quantization=False))
 
-    y -= 10 * mm
-    payment = receipt.payment
-    method = {
+
+def _equivalent(*, base: Money, currency: str, rate: Decimal, locale: str) -> str:
+    one = Money.from_decimal("1", base.currency).format(locale)
+    return _("Equivalent: %(base)s (rate %(one)s = %(rate)s)") % {
+        "base": base.format(locale),
+        "one": one,
+        "rate": f"{rate_text(rate, locale)} {currency}",
+    }
+
+
+def _method(method: str) -> str:
+    return {
         PaymentMethod.CASH: _("Cash"),
         PaymentMethod.CARD: _("Card"),
         PaymentMethod.BANK_TRANSFER: _("Bank transfer"),
-    }.get(receipt.method, receipt.method)  # type: ignore[call-overload]
-    rows = [
-        (_("Date"), receipt.business_date.isoformat()),
-        (_("Received from"), receipt.payer_name),
-        (_("Payment method"), method),
-        (
-            _("For"),
-            f"{payment.assessment.get_subject_type_display()} {payment.assessment.subject_ref}",
-        ),
-    ]
-    for label, value in rows:
-        pdf.setFont(regular, 10)
-        pdf.drawString(left, y, label)
-        pdf.drawString(left + 45 * mm, y, str(value))
-        y -= 6 * mm
+    }.get(method, method)  # type: ignore[call-overload,no-any-return]
 
-    y -= 4 * mm
-    pdf.setFont(bold, 10)
-    pdf.drawString(left, y, _("Fees assessed"))
-    y -= 6 * mm
-    pdf.setFont(regular, 10)
-    for fee in FeeLine.objects.filter(assessment_id=payment.assessment_id).order_by("id"):
-        pdf.drawString(left + 4 * mm, y, str(fee.get_service_display()))
-        pdf.drawRightString(width - left, y, fee.amount.format(locale))
-        y -= 5.5 * mm
 
-    y -= 4 * mm
-    pdf.line(left, y + 3 * mm, width - left, y + 3 * mm)
-    pdf.setFont(bold, 13)
-    pdf.drawString(left, y - 3 * mm, _("Amount paid"))
-    pdf.drawRightString(width - left, y - 3 * mm, receipt.amount.format(locale))
-    y -= 10 * mm
-    pdf.setFont(regular, 9)
-    if receipt.base_currency != receipt.currency:
-        one = Money.from_decimal("1", receipt.base_currency).format(locale)
-        rate = f"{format_decimal(receipt.rate.normalize(), locale=locale)} {receipt.currency}"
-        pdf.drawRightString(
-            width - left,
-            y,
-            _("Equivalent: %(base)s (rate %(one)s = %(rate)s)")
-            % {"base": receipt.base_amount.format(locale), "one": one, "rate": rate},
-        )
-        y -= 6 * mm
+class _Page:
+    """One A4 page drawn top to bottom: the mission's letterhead, a title with the number, rows
+    of label and value, amounts on the right, the barcode of the number and a footnote."""
 
-    image = ImageReader(io.BytesIO(barcode_png(receipt.number)))
-    img_w, img_h = image.getSize()
-    draw_w = 80 * mm
-    draw_h = draw_w * img_h / img_w
-    y -= draw_h + 6 * mm
-    pdf.drawImage(image, left, y, width=draw_w, height=draw_h)
-    pdf.setFont(regular, 9)
-    pdf.drawString(left, y - 4 * mm, receipt.number)
+    def __init__(self, *, mission: Mission, title: str, number: str) -> None:
+        self.regular, self.bold = _fonts()
+        self.out = io.BytesIO()
+        self.pdf = canvas.Canvas(self.out, pagesize=A4, invariant=True)
+        self.pdf.setTitle(f"{title} {number}")
+        self.pdf.setAuthor(mission.name)
+        self.width, height = A4
+        self.left, self.y = 20 * mm, height - 25 * mm
+        self.number = number
+        pdf = self.pdf
+        pdf.setFont(self.bold, 15)
+        pdf.drawString(self.left, self.y, mission.name)
+        pdf.setFont(self.regular, 9)
+        for line in (mission.address or "").splitlines():
+            self.y -= 4.5 * mm
+            pdf.drawString(self.left, self.y, line)
+        self.y -= 14 * mm
+        pdf.setFont(self.bold, 20)
+        pdf.drawString(self.left, self.y, title)
+        pdf.setFont(self.bold, 13)
+        pdf.drawRightString(self.width - self.left, self.y, number)
+        self.y -= 10 * mm
 
-    pdf.setFont(regular, 8)
-    pdf.drawString(
-        left,
-        15 * mm,
-        _("This receipt is never changed: a refund or correction is issued as a credit note."),
+    def rows(self, rows: list[tuple[str, str]]) -> None:
+        for label, value in rows:
+            self.pdf.setFont(self.regular, 10)
+            self.pdf.drawString(self.left, self.y, label)
+            self.pdf.drawString(self.left + 45 * mm, self.y, str(value))
+            self.y -= 6 * mm
+
+    def lines(self, heading: str, lines: list[tuple[str, str]]) -> None:
+        self.y -= 4 * mm
+        self.pdf.setFont(self.bold, 10)
+        self.pdf.drawString(self.left, self.y, heading)
+        self.y -= 6 * mm
+        self.pdf.setFont(self.regular, 10)
+        for label, amount in lines:
+            self.pdf.drawString(self.left + 4 * mm, self.y, label)
+            self.pdf.drawRightString(self.width - self.left, self.y, amount)
+            self.y -= 5.5 * mm
+
+    def total(self, label: str, amount: str, equivalent: str | None) -> None:
+        self.y -= 4 * mm
+        self.pdf.line(self.left, self.y + 3 * mm, self.width - self.left, self.y + 3 * mm)
+        self.pdf.setFont(self.bold, 13)
+        self.pdf.drawString(self.left, self.y - 3 * mm, label)
+        self.pdf.drawRightString(self.width - self.left, self.y - 3 * mm, amount)
+        self.y -= 10 * mm
+        self.pdf.setFont(self.regular, 9)
+        if equivalent:
+            self.pdf.drawRightString(self.width - self.left, self.y, equivalent)
+            self.y -= 6 * mm
+
+    def finish(self, footnote: str) -> bytes:
+        image = ImageReader(io.BytesIO(barcode_png(self.number)))
+        img_w, img_h = image.getSize()
+        draw_w = 80 * mm
+        draw_h = draw_w * img_h / img_w
+        self.y -= draw_h + 6 * mm
+        self.pdf.drawImage(image, self.left, self.y, width=draw_w, height=draw_h)
+        self.pdf.setFont(self.regular, 9)
+        self.pdf.drawString(self.left, self.y - 4 * mm, self.number)
+        self.pdf.setFont(self.regular, 8)
+        self.pdf.drawString(self.left, 15 * mm, footnote)
+        self.pdf.showPage()
+        self.pdf.save()
+        return self.out.getvalue()
+
+
+def _receipt(*, receipt: Receipt, mission: Mission, locale: str) -> bytes:
+    page = _Page(mission=mission, title=_("Receipt"), number=receipt.number)
+    payment = receipt.payment
+    assessment = payment.assessment
+    page.rows(
+        [
+            (_("Date"), receipt.business_date.isoformat()),
+            (_("Received from"), receipt.payer_name),
+            (_("Payment method"), _method(receipt.method)),
+            (_("For"), f"{assessment.get_subject_type_display()} {assessment.subject_ref}"),
+        ]
     )
-    pdf.showPage()
-    pdf.save()
-    return out.getvalue()
+    page.lines(
+        _("Fees assessed"),
+        [
+            (str(fee.get_service_display()), fee.amount.format(locale))
+            for fee in FeeLine.objects.filter(assessment_id=assessment.pk).order_by("id")
+        ],
+    )
+    page.total(
+        _("Amount paid"),
+        receipt.amount.format(locale),
+        _equivalent(
+            base=receipt.base_amount, currency=receipt.currency, rate=receipt.rate, locale=locale
+        )
+        if receipt.base_currency != receipt.currency
+        else None,
+    )
+    return page.finish(
+        _("This receipt is never changed: a refund or correction is issued as a credit note.")
+    )
+
+
+def _credit_note(*, note: CreditNote, mission: Mission, locale: str) -> bytes:
+    receipt = note.receipt
+    page = _Page(mission=mission, title=_("Credit note"), number=note.number)
+    assessment = receipt.payment.assessment
+    page.rows(
+        [
+            (_("Date"), note.business_date.isoformat() if note.business_date else ""),
+            (_("Refunded to"), receipt.payer_name),
+            (_("Corrects receipt"), receipt.number),
+            (_("Payment method"), _method(receipt.method)),
+            (_("For"), f"{assessment.get_subject_type_display()} {assessment.subject_ref}"),
+            (_("Reason"), note.reason),
+        ]
+    )
+    base = Money(note.base_amount_minor, note.base_currency)
+    page.total(
+        _("Amount refunded"),
+        note.amount.format(locale),
+        _equivalent(base=base, currency=note.currency, rate=receipt.rate, locale=locale)
+        if note.base_currency != note.currency
+        else None,
+    )
+    return page.finish(
+        _("Receipt %(number)s stays as it was issued; this credit note corrects it.")
+        % {"number": receipt.number}
+    )

@@ -45,10 +45,15 @@ from .reference.models import (
 )
 from .reference.selectors import (
     exchange_rate_in_force,
+    exemption_category_names,
     fee_schedule_entry_in_force,
     fee_schedule_list_in_force,
     rounding_rule_for,
 )
+
+
+def _not_negative(amount: Money) -> Money:
+    return amount if amount.amount_minor > 0 else Money.zero(amount.currency)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,11 +62,24 @@ class Balance:
     paid: Money  # successful payments
     reserved: Money  # card or bank payments started and not finished
     refunded: Money  # approved credit notes (a correction of the fee: not owed again)
+    reserved_card: Money  # the part of `reserved` that card checkouts hold
+
+    @property
+    def left_to_pay(self) -> Money:
+        """What the payer still owes: due less paid (a payment in progress is not paid)."""
+        return _not_negative(self.due - self.paid)
 
     @property
     def outstanding(self) -> Money:
-        left = self.due - self.paid - self.reserved
-        return left if left.amount_minor > 0 else Money.zero(left.currency)
+        """What a new payment may take now: left to pay less what payments in progress hold."""
+        return _not_negative(self.due - self.paid - self.reserved)
+
+    @property
+    def card_payable(self) -> Money:
+        """What a new card checkout takes: a checkout in progress gives way to it (the payer
+        starts again; `payment_card_start` cancels the earlier one at the provider), a
+        transfer expected does not."""
+        return _not_negative(self.due - self.paid - (self.reserved - self.reserved_card))
 
 
 def _fee_line(
@@ -152,19 +170,28 @@ def assessment_balance(*, assessment: Assessment) -> Balance:
     waived = Waiver.objects.filter(
         line__assessment=assessment, status=ApprovalStatus.APPROVED
     ).aggregate(t=Sum("amount_minor"))["t"]
-    payments = Payment.objects.filter(assessment=assessment)
-    paid = payments.filter(status=PaymentStatus.SUCCEEDED).aggregate(t=Sum("amount_minor"))["t"]
-    reserved = payments.filter(
-        status=PaymentStatus.PENDING, method__in=["card", "bank_transfer"]
-    ).aggregate(t=Sum("amount_minor"))["t"]
+    payments = Payment.objects.filter(assessment=assessment).aggregate(
+        paid=Sum("amount_minor", filter=Q(status=PaymentStatus.SUCCEEDED)),
+        reserved=Sum(
+            "amount_minor",
+            filter=Q(
+                status=PaymentStatus.PENDING,
+                method__in=[PaymentMethod.CARD, PaymentMethod.BANK_TRANSFER],
+            ),
+        ),
+        reserved_card=Sum(
+            "amount_minor", filter=Q(status=PaymentStatus.PENDING, method=PaymentMethod.CARD)
+        ),
+    )
     refunded = CreditNote.objects.filter(
         receipt__payment__assessment=assessment, status=ApprovalStatus.APPROVED
     ).aggregate(t=Sum("amount_minor"))["t"]
     return Balance(
         due=Money((lines or 0) - (waived or 0), currency),
-        paid=Money(paid or 0, currency),
-        reserved=Money(reserved or 0, currency),
+        paid=Money(payments["paid"] or 0, currency),
+        reserved=Money(payments["reserved"] or 0, currency),
         refunded=Money(refunded or 0, currency),
+        reserved_card=Money(payments["reserved_card"] or 0, currency),
     )
 
 
@@ -206,10 +233,29 @@ def assessment_search(*, query: str, limit: int = 50) -> QuerySet[Assessment]:
 
 
 def payment_list(*, assessment: Assessment) -> list[Payment]:
-    """An assessment's payments, oldest first, with their receipts."""
-    return list(
+    """An assessment's payments, oldest first, with their receipts and the credit notes issued
+    against them (`payment.credit_notes_issued`): two queries."""
+    payments = list(
         Payment.objects.filter(assessment=assessment).select_related("receipt").order_by("id")
     )
+    issued: dict[int, list[CreditNote]] = defaultdict(list)
+    receipts = [p.receipt.pk for p in payments if hasattr(p, "receipt")]
+    if receipts:
+        for note in CreditNote.objects.filter(
+            receipt_id__in=receipts, status=ApprovalStatus.APPROVED
+        ).order_by("id"):
+            issued[note.receipt_id].append(note)
+    for payment in payments:
+        receipt = getattr(payment, "receipt", None)
+        payment.credit_notes_issued = issued[receipt.pk] if receipt else []  # type: ignore[attr-defined]
+    return payments
+
+
+def payment_get(*, pk: int) -> Payment:
+    payment = Payment.objects.select_related("assessment").filter(pk=pk).first()
+    if payment is None:
+        raise Http404
+    return payment
 
 
 def payment_list_bank_pending(*, limit: int = 50) -> QuerySet[Payment]:
@@ -221,10 +267,21 @@ def payment_list_bank_pending(*, limit: int = 50) -> QuerySet[Payment]:
     )
 
 
+def _name_categories(waivers: list[Waiver]) -> None:
+    """`waiver.category_name`: its category's name in the reader's language (one query)."""
+    if waivers:
+        names = exemption_category_names()
+        for waiver in waivers:
+            waiver.category_name = names.get(waiver.category_code, waiver.category_code)  # type: ignore[attr-defined]
+
+
 def fee_line_list(*, assessment: Assessment) -> list[FeeLine]:
-    return list(
+    """The assessment's lines with their waivers, each waiver with its `category_name`."""
+    lines = list(
         FeeLine.objects.filter(assessment=assessment).prefetch_related("waivers").order_by("id")
     )
+    _name_categories([waiver for line in lines for waiver in line.waivers.all()])
+    return lines
 
 
 def fee_line_get(*, assessment: Assessment, pk: int) -> FeeLine:
@@ -243,6 +300,19 @@ def waiver_get(*, pk: int) -> Waiver:
 
 def credit_note_get(*, pk: int) -> CreditNote:
     note = CreditNote.objects.select_related("receipt__payment").filter(pk=pk).first()
+    if note is None:
+        raise Http404
+    return note
+
+
+def credit_note_get_issued(*, pk: int, assessment: Assessment | None = None) -> CreditNote:
+    """An approved (numbered) credit note, of `assessment` if given; 404 otherwise."""
+    notes = CreditNote.objects.select_related("receipt__payment__assessment").filter(
+        pk=pk, status=ApprovalStatus.APPROVED
+    )
+    if assessment is not None:
+        notes = notes.filter(receipt__payment__assessment=assessment)
+    note = notes.exclude(number="").first()
     if note is None:
         raise Http404
     return note
@@ -267,14 +337,16 @@ def receipt_get(*, pk: int) -> Receipt:
 
 
 def approvals_pending() -> dict[str, Any]:
-    """Waivers and credit notes waiting for a second person, newest first: two queries,
-    however many there are."""
+    """Waivers and credit notes waiting for a second person, newest first, and the names of
+    the waivers' categories: three queries, however many there are."""
+    waivers = list(
+        Waiver.objects.filter(status=ApprovalStatus.REQUESTED)
+        .select_related("line__assessment")
+        .order_by("-created_at", "-id")
+    )
+    _name_categories(waivers)
     return {
-        "waivers": list(
-            Waiver.objects.filter(status=ApprovalStatus.REQUESTED)
-            .select_related("line__assessment")
-            .order_by("-created_at", "-id")
-        ),
+        "waivers": waivers,
         "credit_notes": list(
             CreditNote.objects.filter(status=ApprovalStatus.REQUESTED)
             .select_related("receipt")
@@ -428,6 +500,31 @@ def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
         for (day, section, key), (cur, amt, bcur, bamt) in rows.items()
     ]
     return sorted(result, key=lambda r: (r.day, r.section, r.key))
+
+
+@dataclasses.dataclass
+class ReportDay:
+    """One day of the revenue report as a page shows it: its sections ("assessed",
+    "collected"), each a list of (label in the reader's language, row)."""
+
+    day: dt.date
+    sections: list[tuple[str, list[tuple[str, ReportRow]]]]
+
+
+def report_by_day(rows: list[ReportRow]) -> list[ReportDay]:
+    """`revenue_report`'s rows grouped by day, then by section, labelled (services and payment
+    methods by their names): a narrow table a phone shows without squeezing its columns."""
+    labels: dict[str, str] = {
+        str(k): str(v) for k, v in [*ServiceCode.choices, *PaymentMethod.choices]
+    }
+    days: dict[dt.date, dict[str, list[tuple[str, ReportRow]]]] = {}
+    for row in rows:
+        sections = days.setdefault(row.day, {})
+        sections.setdefault(row.section, []).append((labels.get(row.key, row.key), row))
+    return [
+        ReportDay(day=day, sections=sorted(sections.items()))
+        for day, sections in sorted(days.items())
+    ]
 
 
 def report_totals(rows: list[ReportRow], section: str) -> tuple[Money, Money] | None:

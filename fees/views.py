@@ -10,7 +10,6 @@ the services check the table again whatever the page did.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django import forms as django_forms
 from django.conf import settings
@@ -38,9 +37,9 @@ from .forms import (
     PeriodForm,
     WaiverForm,
 )
-from .models import Assessment, PaymentMethod, PaymentStatus, Receipt
-from .pdf import receipt_pdf
-from .reference.models import ServiceCode
+from .models import Assessment, Payment, PaymentMethod, PaymentStatus, Receipt
+from .money import Money
+from .pdf import credit_note_pdf, receipt_pdf
 
 
 def _mission(request: HttpRequest) -> Mission:
@@ -102,26 +101,43 @@ def counter(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _in_progress(payments: list[Payment], method: str) -> list[Payment]:
+    """The payments of `method` still waiting (a card checkout, a transfer expected)."""
+    return [p for p in payments if p.method == method and p.status == PaymentStatus.PENDING]
+
+
 def _assessment_page(
-    request: HttpRequest, assessment: Assessment, status: int = 200
+    request: HttpRequest,
+    assessment: Assessment,
+    status: int = 200,
+    *,
+    confirm_cash: Money | None = None,
+    confirm_key: str = "",
+    cash_typed: str | None = None,
 ) -> HttpResponse:
+    """The assessment; with `confirm_cash`, the cash typed is shown back to be confirmed (with
+    the idempotency key of the form that sent it, so a second press takes it once); with
+    `cash_typed`, the cash form shows what was typed again, next to why it was refused."""
     balance = selectors.assessment_balance(assessment=assessment)
     payments = selectors.payment_list(assessment=assessment)
+    lines = selectors.fee_line_list(assessment=assessment)
     return render(
         request,
         "fees/assessment_detail.html",
         {
             "assessment": assessment,
             "balance": balance,
-            "lines": selectors.fee_line_list(assessment=assessment),
+            "lines": lines,
+            # the rate of every line, when they share one (assessed together, they do)
+            "one_rate": lines[0] if len({(x.rate, x.rate_date) for x in lines}) == 1 else None,
             "payments": payments,
             "waiver_form": WaiverForm(),
             "idempotency_key": uuid.uuid4().hex,
-            "transfers_expected": [
-                p
-                for p in payments
-                if p.method == PaymentMethod.BANK_TRANSFER and p.status == PaymentStatus.PENDING
-            ],
+            "confirm_cash": confirm_cash,
+            "confirm_key": confirm_key,
+            "cash_typed": cash_typed,
+            "transfers_expected": _in_progress(payments, PaymentMethod.BANK_TRANSFER),
+            "cards_in_progress": _in_progress(payments, PaymentMethod.CARD),
             "pay_url": request.build_absolute_uri(
                 reverse("fees:pay", kwargs={"token": assessment.pay_token})
             ),
@@ -143,12 +159,26 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def assessment_cash(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cash in two steps: the amount typed (in the reader's locale) is shown back, and the
+    receipt is issued only once the cashier confirms that amount."""
     _staff(request, Action.CASH_TAKE)
     assessment = selectors.assessment_get(pk=pk)
     form = AmountForm(request.POST, currency=assessment.currency)
     try:
         if not form.is_valid():
             raise django_forms.ValidationError(next(iter(form.errors.values()))[0])
+        if not form.cleaned_data["confirmed"]:
+            services.payment_request_check(
+                assessment=assessment,
+                amount=form.cleaned_data["amount"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+            return _assessment_page(
+                request,
+                assessment,
+                confirm_cash=form.cleaned_data["amount"],
+                confirm_key=form.cleaned_data["idempotency_key"],
+            )
         payment = services.payment_take_cash(
             assessment=assessment,
             amount=form.cleaned_data["amount"],
@@ -156,7 +186,10 @@ def assessment_cash(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=request.user,
         )
     except (ApplicationError, django_forms.ValidationError) as error:
-        return _assessment_page(request, assessment, status=error_shown(request, error))
+        status = error_shown(request, error)
+        return _assessment_page(
+            request, assessment, status=status, cash_typed=request.POST.get("amount")
+        )
     messages.success(
         request,
         _("Received %(amount)s. Receipt %(number)s.")
@@ -195,6 +228,25 @@ def assessment_bank_transfer(request: HttpRequest, pk: int) -> HttpResponse:
         },
     )
     return redirect("fees:assessment", pk=pk)
+
+
+@login_required
+@require_POST
+def payment_card_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a card checkout still in progress (at the provider too), so that the counter can
+    take the money another way."""
+    _staff(request, Action.ASSESSMENT_CHANGE)
+    payment = selectors.payment_get(pk=pk)
+    try:
+        services.payment_card_cancel(payment=payment, acting_user=request.user)
+    except ApplicationError as error:
+        return _assessment_page(request, payment.assessment, status=error_shown(request, error))
+    messages.success(
+        request,
+        _("The card payment of %(amount)s is cancelled: the payer can no longer pay it.")
+        % {"amount": payment.amount.format(request.LANGUAGE_CODE)},
+    )
+    return redirect("fees:assessment", pk=payment.assessment_id)
 
 
 @login_required
@@ -308,9 +360,21 @@ def receipt_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _pdf_response(receipt: Receipt, mission: Mission) -> HttpResponse:
-    response = HttpResponse(receipt_pdf(receipt=receipt, mission=mission), "application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{receipt.number}.pdf"'
+    return _pdf(receipt_pdf(receipt=receipt, mission=mission), receipt.number)
+
+
+def _pdf(content: bytes, number: str) -> HttpResponse:
+    response = HttpResponse(content, "application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{number}.pdf"'
     return response
+
+
+@login_required
+def credit_note_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The PDF of an approved credit note (one not approved has no number and no PDF)."""
+    _staff(request)
+    note = selectors.credit_note_get_issued(pk=pk)
+    return _pdf(credit_note_pdf(note=note, mission=_mission(request)), note.number)
 
 
 @login_required
@@ -434,13 +498,11 @@ def report(request: HttpRequest) -> HttpResponseBase:
             exporters.report_csv(date_from=date_from, date_to=date_to, acting_user=request.user),
         )
     rows = selectors.revenue_report(date_from=date_from, date_to=date_to)
-    labels: dict[str, Any] = dict(ServiceCode.choices) | dict(PaymentMethod.choices)
     return render(
         request,
         "fees/report.html",
         {
-            "rows": rows,
-            "labels": labels,
+            "days": selectors.report_by_day(rows),
             "date_from": date_from,
             "date_to": date_to,
             "assessed_total": selectors.report_totals(rows, "assessed"),
@@ -483,6 +545,7 @@ def remittance(request: HttpRequest) -> HttpResponseBase:
         "fees/remittance.html",
         {
             "statement": statement,
+            "days": selectors.report_by_day(statement.rows),
             "recorded": selectors.remittance_get(month=month),
             "month_over": month < today.replace(day=1),
             "previous": selectors.month_before(month),
@@ -495,14 +558,16 @@ def remittance(request: HttpRequest) -> HttpResponseBase:
 
 
 def pay(request: HttpRequest, token: str) -> HttpResponse:
-    """The pay link a payer gets: their fees, what is left, and "pay by card"."""
+    """The pay link a payer gets: their fees, what is left, and "pay by card". A card payment
+    in progress never blocks it: the payer may go back to it, or start again (the earlier one
+    is cancelled at the provider first)."""
     assessment = selectors.assessment_get_by_token(token=token)
     status = 200
     if request.method == "POST":
         try:
             _payment, redirect_url = services.payment_card_start(
                 assessment=assessment,
-                amount=selectors.assessment_balance(assessment=assessment).outstanding,
+                amount=selectors.assessment_balance(assessment=assessment).card_payable,
                 idempotency_key=request.POST.get("idempotency_key", ""),
                 acting_user=request.user if request.user.is_authenticated else None,
                 return_path=reverse("fees:pay", kwargs={"token": token}),
@@ -511,6 +576,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
             status = error_shown(request, error)
         else:
             return redirect(redirect_url)
+    payments = selectors.payment_list(assessment=assessment)
     return render(
         request,
         "fees/pay.html",
@@ -518,7 +584,9 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
             "assessment": assessment,
             "balance": selectors.assessment_balance(assessment=assessment),
             "lines": selectors.fee_line_list(assessment=assessment),
-            "payments": selectors.payment_list(assessment=assessment),
+            "payments": payments,
+            "cards_in_progress": _in_progress(payments, PaymentMethod.CARD),
+            "transfers_expected": _in_progress(payments, PaymentMethod.BANK_TRANSFER),
             "idempotency_key": uuid.uuid4().hex,
         },
         status=status,
@@ -530,6 +598,13 @@ def pay_receipt(request: HttpRequest, token: str, pk: int) -> HttpResponse:
     return _pdf_response(
         selectors.receipt_get_for_payer(assessment=assessment, pk=pk), _mission(request)
     )
+
+
+def pay_credit_note(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    """The payer's copy of a credit note on their pay link."""
+    assessment = selectors.assessment_get_by_token(token=token)
+    note = selectors.credit_note_get_issued(pk=pk, assessment=assessment)
+    return _pdf(credit_note_pdf(note=note, mission=_mission(request)), note.number)
 
 
 @csrf_exempt

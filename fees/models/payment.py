@@ -33,14 +33,24 @@ class PaymentStatus(models.TextChoices):
     DECLINED = "declined", _("Declined")
     # No answer in time; the amount is free again. A late success still counts (money moved).
     EXPIRED = "expired", _("Timed out")
+    # Card: cancelled at the provider, because the payer started again or staff cancelled it
+    # to take the money another way; the amount is free again. A late success still counts.
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 PAYMENT_TRANSITIONS: dict[str, set[str]] = {
-    PaymentStatus.PENDING: {PaymentStatus.SUCCEEDED, PaymentStatus.DECLINED, PaymentStatus.EXPIRED},
+    PaymentStatus.PENDING: {
+        PaymentStatus.SUCCEEDED,
+        PaymentStatus.DECLINED,
+        PaymentStatus.EXPIRED,
+        PaymentStatus.CANCELLED,
+    },
     # a success is final: a late "declined" or "expired" for it is an out-of-order message
     PaymentStatus.SUCCEEDED: set(),
     PaymentStatus.DECLINED: {PaymentStatus.SUCCEEDED},
     PaymentStatus.EXPIRED: {PaymentStatus.SUCCEEDED},
+    # the provider may have taken the money just before the cancel reached it
+    PaymentStatus.CANCELLED: {PaymentStatus.SUCCEEDED},
 }
 
 
@@ -72,7 +82,8 @@ class Payment(Workflow, LocalAndBaseAmounts, TimeStampedModel):
     cashier_id = models.BigIntegerField(null=True)
     created_by_id = models.BigIntegerField(null=True)
     succeeded_at = models.DateTimeField(null=True)
-    # a success that arrived after the amount was no longer due (late webhook after a timeout)
+    # a success that arrived after the amount was no longer due (a late webhook after a
+    # timeout or a cancel, or a card paid while the fee was paid another way)
     needs_refund = models.BooleanField(default=False)
 
     history = history_records()
@@ -116,6 +127,10 @@ class Payment(Workflow, LocalAndBaseAmounts, TimeStampedModel):
 
     def can_expire(self) -> bool:
         return self.can_move_to(PaymentStatus.EXPIRED)
+
+    def can_cancel(self) -> bool:
+        """A card checkout still open at the provider (cash and transfers are not cancelled)."""
+        return self.method == PaymentMethod.CARD and self.can_move_to(PaymentStatus.CANCELLED)
 
 
 class NumberCounter(models.Model):

@@ -31,6 +31,12 @@ class PaymentProvider(Protocol):
         self, *, payment_id: int, amount_minor: int, currency: str, host: str, return_path: str
     ) -> Checkout: ...
 
+    def cancel_checkout(self, *, provider_ref: str) -> bool:
+        """Close the checkout so that it can no longer be paid. False when the payer already
+        paid it (its success is on its way as a webhook); True when it is closed or was never
+        paid (declined, timed out, already cancelled)."""
+        ...
+
     def verify_webhook(self, *, body: bytes, signature: str) -> ProviderEvent: ...
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 
 from consulate.kernel.http import json_loads_bounded
 
@@ -36,6 +37,28 @@ def pages_enabled() -> bool:
 
 class SignatureError(ValueError):
     pass
+
+
+# What the provider knows of a checkout once it is answered, as a real provider keeps it in its
+# own store: "paid", "declined" or "cancelled", written once (`cache.add`), so a cancel and a
+# payment racing for one checkout cannot both win. Kept in the cache, longer than a session.
+_STATE_SECONDS = 6 * 3600
+
+
+def _state_key(ref: str) -> str:
+    return f"fees.test_provider.checkout:{ref}"
+
+
+def checkout_state(ref: str) -> str:
+    """ "open", or the answer the checkout got: "paid", "declined", "cancelled"."""
+    return str(cache.get(_state_key(ref), "open"))
+
+
+def checkout_answer(ref: str, answer: str) -> str:
+    """Record `answer` for checkout `ref` unless it has one; returns the one that stands."""
+    if cache.add(_state_key(ref), answer, _STATE_SECONDS):
+        return answer
+    return str(cache.get(_state_key(ref), answer))
 
 
 def webhook_secret() -> bytes:
@@ -91,6 +114,9 @@ class TestProvider:
         return Checkout(
             provider_ref=ref, redirect_url="/test-provider/checkout/?" + urlencode({"s": token})
         )
+
+    def cancel_checkout(self, *, provider_ref: str) -> bool:
+        return checkout_answer(provider_ref, "cancelled") != "paid"
 
     @staticmethod
     def read_session(token: str) -> dict[str, Any]:

@@ -9,12 +9,13 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..money import Money
-from .test_provider import TestProvider, event_body, sign
+from .test_provider import TestProvider, checkout_answer, checkout_state, event_body, sign
 
 
 def checkout(request: HttpRequest) -> HttpResponse:
     """Pay, decline or let it time out. On pay or decline it sends the signed webhook a real
-    provider would, then sends the payer back."""
+    provider would, then sends the payer back. A checkout cancelled meanwhile (the payer
+    started again, or the counter took the money another way) cannot be paid any more."""
     from ..services import payment_webhook_receive
 
     try:
@@ -25,9 +26,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
     back = str(session["back"])
     if not url_has_allowed_host_and_scheme(back, allowed_hosts=None):
         raise Http404  # only a path on this host: the session is signed, but be strict
-    if request.method == "POST":
+    if request.method == "POST" and checkout_state(session["ref"]) != "cancelled":
         action = request.POST.get("action")
-        if action in ("pay", "decline"):
+        answer = {"pay": "paid", "decline": "declined"}.get(action or "")
+        if answer and checkout_answer(session["ref"], answer) == answer:
             body = event_body(
                 event_type="payment.succeeded" if action == "pay" else "payment.declined",
                 provider_ref=session["ref"],
@@ -35,5 +37,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 currency=amount.currency,
             )
             payment_webhook_receive(body=body, signature=sign(body))
-        return redirect(back)
-    return render(request, "fees/test_provider.html", {"amount": amount, "ref": session["ref"]})
+            return redirect(back)
+        if action == "timeout":
+            return redirect(back)
+    cancelled = checkout_state(session["ref"]) == "cancelled"
+    return render(
+        request,
+        "fees/test_provider.html",
+        {"amount": amount, "ref": session["ref"], "cancelled": cancelled, "back": back},
+        status=409 if cancelled and request.method == "POST" else 200,
+    )

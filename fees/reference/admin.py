@@ -16,6 +16,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from consulate.kernel.errors import ApplicationError
@@ -165,7 +166,9 @@ class FeeScheduleEntryAdmin(ReferenceDataAdmin):
 
 
 @admin.register(ExemptionCategory)
-class ExemptionCategoryAdmin(ReferenceDataAdmin):
+class ExemptionCategoryAdmin(TranslationAdmin, ReferenceDataAdmin):  # type: ignore[misc]
+    """The name is edited in every language (`name_en`, `name_tr`): modeltranslation's admin."""
+
     list_display = ["code", "name", "rule", "age_under", "percent_waived", "is_active"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -175,7 +178,8 @@ class ExemptionCategoryAdmin(ReferenceDataAdmin):
         category, _created = exemption_category_set(
             category=ExemptionCategoryInput(
                 code=obj.code,
-                name=obj.name,
+                name=obj.name_en or "",
+                name_tr=obj.name_tr or "",
                 rule=obj.rule,
                 percent_waived=obj.percent_waived,
                 age_under=obj.age_under,

@@ -96,7 +96,10 @@ class ExemptionRule(models.TextChoices):
 
 class ExemptionCategory(TimeStampedModel):
     code = models.SlugField(_("code"), max_length=40, unique=True)
+    # a value per language (translation.py): `name` reads the active one, English the fallback
     name = models.CharField(_("name"), max_length=200)
+    name_en: str | None
+    name_tr: str | None
     rule = models.CharField(_("rule"), max_length=30, choices=ExemptionRule.choices)
     age_under = models.PositiveSmallIntegerField(_("younger than (years)"), null=True, blank=True)
     nationalities = models.CharField(

@@ -51,3 +51,9 @@ def rounding_rule_for(*, currency: str) -> RoundingRule | None:
 
 def exemption_category_list_active() -> list[ExemptionCategory]:
     return list(ExemptionCategory.objects.filter(is_active=True).order_by("code"))
+
+
+def exemption_category_names() -> dict[str, str]:
+    """Every category's name by code, in the reader's language (English where it has none):
+    one query, for pages that list waivers by their category's code."""
+    return {category.code: category.name for category in ExemptionCategory.objects.all()}

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
@@ -213,12 +214,13 @@ class ExemptionCategoryInput:
     """What defines an exemption category (its `code` names it and never changes)."""
 
     code: str
-    name: str
+    name: str  # in English: the value every language falls back to
     rule: str
     percent_waived: int = 100
     age_under: int | None = None
     nationalities: str = ""
     is_active: bool = True
+    name_tr: str = ""  # in Turkish; empty: Turkish readers see the English name
 
 
 def exemption_category_set(
@@ -226,8 +228,10 @@ def exemption_category_set(
 ) -> tuple[ExemptionCategory, bool]:
     """Create the category `category.code`, or change it; returns (category, created).
 
-    Waivers already approved keep their amounts; a category is retired (`is_active` False),
-    never deleted, so the waivers that name it keep their meaning."""
+    The name has a value per language (`name_en`, `name_tr`; see `translation.py`); the plain
+    `name` column keeps the English one. Waivers already approved keep their amounts; a
+    category is retired (`is_active` False), never deleted, so the waivers that name it keep
+    their meaning."""
     _require_manager(acting_user)
     code = category.code.strip()
     if not code or not category.name.strip() or category.rule not in ExemptionRule.values:
@@ -248,13 +252,17 @@ def exemption_category_set(
         )
     values = {
         "name": category.name.strip(),
+        "name_en": category.name.strip(),
+        "name_tr": category.name_tr.strip() or None,
         "rule": category.rule,
         "percent_waived": category.percent_waived,
         "age_under": category.age_under,
         "nationalities": " ".join(category.nationalities.upper().split()),
         "is_active": category.is_active,
     }
-    with transaction.atomic():
+    # `name` is modeltranslation's: it reads and writes the active language's column, and the
+    # plain column is saved from it; in English, it is the English name.
+    with transaction.atomic(), translation.override("en"):
         existing = ExemptionCategory.objects.select_for_update().filter(code=code).first()
         if existing is None:
             created = ExemptionCategory(code=code, **values)

@@ -15,8 +15,10 @@ from .ledger import account_get, ledger_post
 from .payment import (
     payment_bank_expect,
     payment_bank_match,
+    payment_card_cancel,
     payment_card_start,
     payment_expire_stale,
+    payment_request_check,
     payment_take_cash,
     payment_webhook_receive,
 )
@@ -34,8 +36,10 @@ __all__ = [
     "ledger_post",
     "payment_bank_expect",
     "payment_bank_match",
+    "payment_card_cancel",
     "payment_card_start",
     "payment_expire_stale",
+    "payment_request_check",
     "payment_take_cash",
     "payment_webhook_receive",
     "remittance_record",

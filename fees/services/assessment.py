@@ -178,9 +178,10 @@ def assessment_cancel(*, assessment: Assessment, acting_user: Any) -> Assessment
 
 
 def assessment_settle_if_paid(*, assessment: Assessment, acting_user: Any) -> None:
-    """Open → settled once nothing is left to pay. An internal step of the payment and waiver
+    """Open → settled once nothing is left to pay (a payment still in progress, which may yet
+    be cancelled, does not count as paid). An internal step of the payment and waiver
     services, which checked who acts and hold the assessment lock and the transaction."""
-    if assessment.can_settle() and not assessment_balance(assessment=assessment).outstanding:
+    if assessment.can_settle() and not assessment_balance(assessment=assessment).left_to_pay:
         assessment.move_to(AssessmentStatus.SETTLED)
         set_acting_user(assessment, acting_user)
         assessment.save(update_fields=["status", "updated_at"])

@@ -2,11 +2,17 @@
 transfer matched by reference. Creation is idempotent by key; partial payments are fine,
 overpayment is refused; a success posts to the ledger and issues a gapless receipt.
 
-Staff services (`payment_take_cash`, `payment_bank_expect`, `payment_bank_match`) check the
-permission table first. The payer's (`payment_card_start`: anyone holding the pay link), the
-provider's (`payment_webhook_receive`: a signed event) and the platform's
-(`payment_expire_stale`: beat, as SYSTEM) are not staff actions and check what identifies them
-instead.
+A card checkout never locks the fee: the payer may start again at once (`payment_card_start`
+cancels the checkout in progress at the provider first), and staff may cancel it to take the
+money another way (`payment_card_cancel`). A success that still arrives for a checkout that was
+cancelled, timed out or declined is recorded (the money moved) and flagged for a refund when the
+fee was paid otherwise meanwhile: never charged twice without a refund flagged.
+
+Staff services (`payment_take_cash`, `payment_card_cancel`, `payment_bank_expect`,
+`payment_bank_match`) check the permission table first. The payer's (`payment_card_start`:
+anyone holding the pay link), the provider's (`payment_webhook_receive`: a signed event) and
+the platform's (`payment_expire_stale`: beat, as SYSTEM) are not staff actions and check what
+identifies them instead.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.actors import SYSTEM
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
@@ -35,6 +42,7 @@ from ..models import (
     AccountKind,
     Assessment,
     AssessmentStatus,
+    FeeLine,
     Payment,
     PaymentMethod,
     PaymentStatus,
@@ -60,6 +68,19 @@ STATUS_TOPIC = {
     PaymentStatus.DECLINED: FeeTopic.PAYMENT_DECLINED,
     PaymentStatus.EXPIRED: FeeTopic.PAYMENT_EXPIRED,
 }
+
+
+class CancelReason:
+    """Why a card checkout was cancelled (the `reason` of `fees.payment.cancelled`)."""
+
+    # the payer started another card payment for the same fee
+    SUPERSEDED = "superseded"
+    # staff cancelled it to take the money another way (cash, a transfer)
+    BY_STAFF = "cancelled_by_staff"
+    # the fee was paid by another payment while this checkout was still open
+    PAID_OTHERWISE = "paid_otherwise"
+
+
 IDEMPOTENCY_KEY_MAX_LENGTH = 100
 
 
@@ -72,7 +93,7 @@ def _fingerprint(*, assessment: Assessment, method: str, amount: Money) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _check_request(*, assessment: Assessment, amount: Money, idempotency_key: str) -> None:
+def _check_amount(*, assessment: Assessment, amount: Money) -> None:
     if amount.amount_minor <= 0:
         raise ApplicationError(
             FeeError.INVALID_AMOUNT, _("Enter an amount above zero."), field="amount"
@@ -84,6 +105,10 @@ def _check_request(*, assessment: Assessment, amount: Money, idempotency_key: st
             % {"currency": assessment.currency, "other": amount.currency},
             field="amount",
         )
+
+
+def _check_request(*, assessment: Assessment, amount: Money, idempotency_key: str) -> None:
+    _check_amount(assessment=assessment, amount=amount)
     if not idempotency_key or len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
         raise ApplicationError(
             FeeError.IDEMPOTENCY_KEY_REQUIRED,
@@ -100,6 +125,70 @@ def _existing(key: str, fingerprint: str) -> Payment | None:
             _("This request was already made with different details; nothing was charged."),
         )
     return payment
+
+
+def _check_payable(*, assessment: Assessment, amount: Money) -> None:
+    """Refuse a payment the assessment cannot take: closed, or more than is left to pay."""
+    if not assessment.can_take_payment():
+        raise ApplicationError(
+            FeeError.ASSESSMENT_NOT_OPEN,
+            _("This case is cancelled: it takes no payments.")
+            if assessment.status == AssessmentStatus.CANCELLED
+            else _("Nothing is left to pay on this case."),
+        )
+    balance = assessment_balance(assessment=assessment)
+    outstanding = balance.outstanding
+    if amount > outstanding:
+        message = _("That is more than is due (%(due)s). Overpayments are refused.") % {
+            "due": outstanding.format(_lang())
+        }
+        if balance.reserved:
+            message += " " + _(
+                "A card or bank payment of %(amount)s is in progress for this case."
+            ) % {"amount": balance.reserved.format(_lang())}
+        raise ApplicationError(FeeError.OVERPAYMENT, message, field="amount")
+
+
+def payment_request_check(*, assessment: Assessment, amount: Money, idempotency_key: str) -> None:
+    """Raise what a payment of `amount` on `assessment` would be refused for (not above zero,
+    another currency, no idempotency key, a closed case, more than is left to pay), before a
+    person confirms it: the cash form shows the amount back only when it could be taken.
+    Writes nothing and locks nothing; the payment services check again under the lock."""
+    _check_request(assessment=assessment, amount=amount, idempotency_key=idempotency_key)
+    _check_payable(assessment=assessment, amount=amount)
+
+
+def _half_up_share(whole: int, part: int, total: int) -> int:
+    """`whole * part / total`, rounded half up, in integers (no float ever touches money)."""
+    return (2 * whole * part + total) // (2 * total)
+
+
+def _base_share(*, assessment: Assessment, amount: Money, rate: Any) -> Money:
+    """The base-currency equivalent of a payment: its share of the base amounts frozen on the
+    fee lines, not the local amount converted back (which is off by the rounding of the local
+    fee: KWD 48.200 for €135.00 at 0.3571 would read €134.98).
+
+    Shares are cumulative over the assessment's payments that count (paid, or in progress, and
+    not to be refunded), so payments that pay the whole fee add up to exactly the lines' base
+    amounts whatever the parts. The caller holds the assessment's lock."""
+    lines = FeeLine.objects.filter(assessment=assessment).aggregate(
+        local=Sum("amount_minor"), base=Sum("base_amount_minor"), currency=Max("base_currency")
+    )
+    if not lines["local"]:
+        return to_base(amount, base_currency=settings.CONSULATE_BASE_CURRENCY, rate=rate)
+    before = (
+        Payment.objects.filter(
+            assessment=assessment,
+            status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.PENDING],
+            needs_refund=False,
+        ).aggregate(t=Sum("amount_minor"))["t"]
+        or 0
+    )
+    base, local = lines["base"], lines["local"]
+    share = _half_up_share(base, before + amount.amount_minor, local) - _half_up_share(
+        base, before, local
+    )
+    return Money(max(share, 0), lines["currency"])
 
 
 def _payment_new(
@@ -121,28 +210,11 @@ def _payment_new(
     existing = _existing(idempotency_key, fingerprint)  # a twin may have committed meanwhile
     if existing is not None:
         return existing, False
-    if not locked.can_take_payment():
-        raise ApplicationError(
-            FeeError.ASSESSMENT_NOT_OPEN,
-            _("This case is cancelled: it takes no payments.")
-            if locked.status == AssessmentStatus.CANCELLED
-            else _("Nothing is left to pay on this case."),
-        )
-    balance = assessment_balance(assessment=locked)
-    outstanding = balance.outstanding
-    if amount > outstanding:
-        message = _("That is more than is due (%(due)s). Overpayments are refused.") % {
-            "due": outstanding.format(_lang())
-        }
-        if balance.reserved:
-            message += " " + _(
-                "A card or bank payment of %(amount)s is in progress for this case."
-            ) % {"amount": balance.reserved.format(_lang())}
-        raise ApplicationError(FeeError.OVERPAYMENT, message, field="amount")
+    _check_payable(assessment=locked, amount=amount)
     rate = locked.lines.order_by("id").values_list("rate", flat=True).first()
     if rate is None:
         raise ApplicationError(FeeError.NO_FEE, _("This case has no fees to pay."))
-    base = to_base(amount, base_currency=settings.CONSULATE_BASE_CURRENCY, rate=rate)
+    base = _base_share(assessment=locked, amount=amount, rate=rate)
     payment = Payment(
         assessment=locked,
         method=method,
@@ -271,12 +343,41 @@ def payment_card_start(
     provider_name: str = "test",
 ) -> tuple[Payment, str]:
     """Start a card payment: a pending payment (reserving the amount) and the provider's hosted
-    page to send the payer to. The same key answers the same checkout.
+    page to send the payer to. The same key answers the same checkout (a double press).
+
+    A checkout already in progress for the assessment never blocks a new one: it is cancelled
+    at the provider first (`fees.payment.cancelled`, reason "superseded"), so the payer who left
+    the provider's page, or whose checkout timed out, starts again at once and cannot pay both.
+    If the provider answers that the earlier checkout was paid meanwhile, nothing new starts:
+    its success is on its way.
 
     The payer's own service: whoever holds the assessment's pay link may pay it (`acting_user`
     is the signed-in person, or None), so it checks no staff role."""
     provider = get_provider(provider_name)
+    _check_request(assessment=assessment, amount=amount, idempotency_key=idempotency_key)
+    fingerprint = _fingerprint(assessment=assessment, method=PaymentMethod.CARD, amount=amount)
     with transaction.atomic():
+        existing = _existing(idempotency_key, fingerprint)
+        if existing is None:
+            assessment_lock(pk=assessment.pk)
+            existing = _existing(idempotency_key, fingerprint)
+        if existing is not None:
+            return existing, existing.checkout_url or return_path
+        for earlier in Payment.objects.filter(
+            assessment_id=assessment.pk, method=PaymentMethod.CARD, status=PaymentStatus.PENDING
+        ).order_by("id"):
+            if not _card_checkout_cancel(
+                payment=payment_lock(pk=earlier.pk),
+                reason=CancelReason.SUPERSEDED,
+                acting_user=acting_user,
+            ):
+                raise ApplicationError(
+                    FeeError.CHECKOUT_COMPLETED,
+                    _(
+                        "Your earlier card payment has just gone through. This page shows it "
+                        "as soon as the payment provider confirms it: please do not pay again."
+                    ),
+                )
         payment, created = _payment_new(
             assessment=assessment,
             method=PaymentMethod.CARD,
@@ -298,6 +399,58 @@ def payment_card_start(
             set_acting_user(payment, acting_user)
             payment.save(update_fields=["provider", "provider_ref", "checkout_url", "updated_at"])
     return payment, payment.checkout_url or return_path
+
+
+def _card_checkout_cancel(*, payment: Payment, reason: str, acting_user: Any) -> bool:
+    """Cancel a pending card checkout at its provider, then here; False (and nothing changed)
+    when the provider answers that it was paid already. The caller holds the assessment's and
+    the payment's locks and the transaction."""
+    if payment.provider and not get_provider(payment.provider).cancel_checkout(
+        provider_ref=payment.provider_ref
+    ):
+        return False
+    payment.move_to(PaymentStatus.CANCELLED)
+    set_acting_user(payment, acting_user)
+    payment.save(update_fields=["status", "updated_at"])
+    outbox_event_record(
+        topic=FeeTopic.PAYMENT_CANCELLED,
+        aggregate_id=payment.pk,
+        payload={
+            "subject_ref": payment.assessment.subject_ref,
+            "provider_ref": payment.provider_ref,
+            "reason": reason,
+        },
+        acting_user=acting_user,
+    )
+    return True
+
+
+def payment_card_cancel(*, payment: Payment, acting_user: Any) -> Payment:
+    """Staff cancel a card checkout still waiting for the provider, so that the fee can be paid
+    another way at once (cash at the counter, a transfer). It is cancelled at the provider
+    first: the payer can no longer pay it. If the provider answers that it was paid just now,
+    nothing is cancelled and the error says to wait for its confirmation; a success that
+    arrives later anyway is recorded and flagged for a refund if the fee was paid meanwhile."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.ASSESSMENT_CHANGE)
+    with transaction.atomic():
+        assessment_lock(pk=payment.assessment_id)
+        payment = payment_lock(pk=payment.pk)
+        if not payment.can_cancel():
+            raise ApplicationError(
+                CommonError.BAD_TRANSITION,
+                _("This card payment is no longer in progress: there is nothing to cancel."),
+            )
+        if not _card_checkout_cancel(
+            payment=payment, reason=CancelReason.BY_STAFF, acting_user=acting_user
+        ):
+            raise ApplicationError(
+                FeeError.CHECKOUT_COMPLETED,
+                _(
+                    "The payer has just paid this card payment; the provider's confirmation is "
+                    "on its way. Reload the page in a moment instead of taking the money again."
+                ),
+            )
+    return payment
 
 
 def payment_webhook_receive(*, body: bytes, signature: str, provider_name: str = "test") -> str:
@@ -354,12 +507,16 @@ def _apply_event(*, event: ProviderEvent, provider_name: str) -> str:
     if not payment.can_move_to(target):
         return "ignored_out_of_order"
     if target == PaymentStatus.SUCCEEDED:
-        if payment.status != PaymentStatus.PENDING:
-            # a late success after a timeout or decline: the money moved, so it is recorded;
-            # if the amount is no longer due it is flagged for a refund rather than refused
-            outstanding = assessment_balance(assessment=payment.assessment).outstanding
-            payment.needs_refund = payment.amount > outstanding
+        # The money moved, so the success is recorded whatever came before (a timeout, a
+        # decline, a cancel). It pays the fee if the fee still needs it: what is left to pay
+        # less the transfers expected; a card checkout still open gives way to money that
+        # moved, and is cancelled below. Otherwise it is flagged for a refund, never refused.
+        balance = assessment_balance(assessment=payment.assessment)
+        room = balance.due - balance.paid - (balance.reserved - balance.reserved_card)
+        payment.needs_refund = payment.amount > room
         _succeed(payment=payment, acting_user=SYSTEM, roll_forward=True)
+        if not payment.needs_refund:
+            _card_checkouts_beyond(assessment_id=payment.assessment_id, room=room - payment.amount)
         return "succeeded"
     payment.move_to(target)
     set_acting_user(payment, SYSTEM)
@@ -374,6 +531,23 @@ def _apply_event(*, event: ProviderEvent, provider_name: str) -> str:
         acting_user=SYSTEM,
     )
     return str(target)
+
+
+def _card_checkouts_beyond(*, assessment_id: int, room: Money) -> None:
+    """Cancel the card checkouts still open on an assessment that a payment just paid, as far
+    as they no longer fit in what is left to pay (`room`), so the payer is not charged twice.
+    One the provider already took stays pending: its success is flagged when it arrives."""
+    for pending in Payment.objects.filter(
+        assessment_id=assessment_id, method=PaymentMethod.CARD, status=PaymentStatus.PENDING
+    ).order_by("id"):
+        if pending.amount <= room:
+            room = room - pending.amount
+            continue
+        _card_checkout_cancel(
+            payment=payment_lock(pk=pending.pk),
+            reason=CancelReason.PAID_OTHERWISE,
+            acting_user=SYSTEM,
+        )
 
 
 def payment_bank_expect(
@@ -543,7 +717,8 @@ def payment_bank_match(
 
 
 def payment_expire_stale(*, acting_user: Any, older_than_minutes: int = 30) -> int:
-    """Pending card payments nobody answered for: expired, so their amount is free again.
+    """Pending card payments nobody answered for: closed at the provider and expired, so their
+    amount is free again (one the provider says was paid stays, for its success to arrive).
     The platform's own work (beat, as SYSTEM): no staff action."""
     cutoff = timezone.now() - dt.timedelta(minutes=older_than_minutes)
     count = 0
@@ -556,6 +731,10 @@ def payment_expire_stale(*, acting_user: Any, older_than_minutes: int = 30) -> i
             payment = payment_lock(pk=pk)
             if not payment.can_expire():  # answered meanwhile
                 continue
+            if payment.provider and not get_provider(payment.provider).cancel_checkout(
+                provider_ref=payment.provider_ref
+            ):
+                continue  # paid at the provider after all: its success is on its way
             payment.move_to(PaymentStatus.EXPIRED)
             set_acting_user(payment, acting_user)
             payment.save(update_fields=["status", "updated_at"])

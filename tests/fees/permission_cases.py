@@ -62,6 +62,20 @@ def _credit_note(mission: Mission) -> Any:
     return CreditNoteFactory(acting_user=make_staff(mission, "officer"))
 
 
+def _card_checkout(mission: Mission) -> Any:
+    """A card checkout the payer started (the payer's own service: no staff role)."""
+    seed_fee_reference()
+    assessment = AssessmentFactory()
+    payment, _url = services.payment_card_start(
+        assessment=assessment,
+        amount=selectors.assessment_balance(assessment=assessment).card_payable,
+        idempotency_key=_key(),
+        acting_user=None,
+        return_path="/pay/walk/",
+    )
+    return payment
+
+
 def _nothing(mission: Mission) -> Any:
     return mission
 
@@ -154,6 +168,14 @@ CASES = [
             amount=Money(1000, assessment.currency),
             idempotency_key=_key(),
             acting_user=actor,
+        ),
+    ),
+    PermissionCase(
+        service="payment_card_cancel",
+        action=Action.ASSESSMENT_CHANGE,
+        prepare=_card_checkout,
+        call=lambda actor, payment: services.payment_card_cancel(
+            payment=payment, acting_user=actor
         ),
     ),
     PermissionCase(

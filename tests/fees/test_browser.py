@@ -125,6 +125,10 @@ def take_cash_and_print(tab: Any, shot: Any, name: str) -> str:
     tab.wait_for_url("**/fees/assessments/*/")
     shot(tab, f"fees-{name}-assessed")
     tab.get_by_role("button", name="Take cash and issue receipt").click()
+    # the amount read is shown back; the receipt is issued once the cashier confirms it
+    shown = tab.locator("#confirm-amount").inner_text()
+    shot(tab, f"fees-{name}-confirm")
+    tab.get_by_role("button", name=f"Take {shown} and issue the receipt").click()
     message = tab.locator(".message.success").inner_text()
     assert "Receipt" in message
     shot(tab, f"fees-{name}-paid")
@@ -237,9 +241,10 @@ def _money_day(page, browser, url, screenshot, two_missions):  # noqa: F811
     page.wait_for_url("**/fees/reports/**")
     report = page.locator("#revenue").inner_text()
     screenshot(page, "fees-report")
-    # local and base currency: 33.900 KWD cash less 5.000 refunded, 28.550 KWD by card
-    assert "Cash\tKWD\xa028.900\t€80.93" in report
-    assert "Card\tKWD\xa028.550\t€79.95" in report
+    # local and base currency: 33.900 KWD cash (the €95.00 fee) less 5.000 refunded (its share,
+    # €14.01), 28.550 KWD by card (the €80.00 visa fee)
+    assert "Cash\tKWD\xa028.900\t€80.99" in report
+    assert "Card\tKWD\xa028.550\t€80.00" in report
     assert "Total collected" in report
     # and the closed day takes no more cash
     page.goto(url("/fees/counter/", mission=kuwait.code))

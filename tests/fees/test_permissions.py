@@ -17,18 +17,22 @@ from sync.models import OutboxEvent
 from tests.factories import UserFactory
 from tests.fees.conftest import assess, key, login, pay_cash
 from tests.fees.factories import CreditNoteFactory, WaiverFactory
+from tests.fees.test_webhooks import start_card
 
 pytestmark = pytest.mark.usefixtures("fee_reference")
 
 
 @pytest.fixture
 def money_at_alpha(mission_a, cashier_a, officer_a):  # type: ignore[no-untyped-def]
-    """An open assessment, a paid one with its receipt, a waiver and a refund waiting."""
+    """An open assessment, a paid one with its receipt, a waiver and a refund waiting, and a
+    card checkout in progress."""
     with schema_context(mission_a.schema_name):
         open_one = assess(cashier_a)
         paid = assess(cashier_a)
         payment = pay_cash(paid, cashier_a)
+        card, _url = start_card(assess(cashier_a))
         return {
+            "card": card,
             "open": open_one,
             "receipt": payment.receipt,
             "waiver": WaiverFactory(assessment=open_one, acting_user=officer_a),
@@ -59,6 +63,7 @@ def test_an_hq_analyst_reads_every_fees_page_and_changes_nothing(
     login(client_a, hq_analyst)
     assessment, receipt = money_at_alpha["open"], money_at_alpha["receipt"]
     waiver, note = money_at_alpha["waiver"], money_at_alpha["note"]
+    card = money_at_alpha["card"]
     before = _counts(mission_a)
     # when they read the pages
     reads = {
@@ -69,6 +74,7 @@ def test_an_hq_analyst_reads_every_fees_page_and_changes_nothing(
             "Ask for a waiver",
             "Cancel these fees",
         ),
+        f"/fees/assessments/{card.assessment_id}/": ("Cancel the card payment",),
         "/fees/approvals/": ("Approve waiver", "Approve refund"),
         f"/fees/receipts/{receipt.pk}/": ("Ask for a refund",),
         "/fees/day-close/": ("Close the day",),
@@ -92,6 +98,7 @@ def test_an_hq_analyst_reads_every_fees_page_and_changes_nothing(
             "idempotency_key": key(),
         },
         f"/fees/assessments/{assessment.pk}/cancel/": {},
+        f"/fees/payments/{card.pk}/cancel-card/": {},
         f"/fees/assessments/{assessment.pk}/waiver/": {
             "line": assessment.lines.get().pk,
             "category": "humanitarian",

@@ -18,9 +18,10 @@ pytestmark = pytest.mark.usefixtures("fee_reference")
 
 # Each counts django-tenants' `SET search_path` before every statement. Approvals: the tenant,
 # session, user, staff check, second factor, the roles (page and navigation), waivers with their
-# assessments, credit notes with their receipts, the session's save. The counter adds the day's
-# fees (rate, rounding, schedule) and the latest assessments.
-APPROVALS_QUERIES = 24
+# assessments, the names of their exemption categories (in the reader's language), credit notes
+# with their receipts, the session's save. The counter adds the day's fees (rate, rounding,
+# schedule) and the latest assessments.
+APPROVALS_QUERIES = 26
 COUNTER_QUERIES = 28
 
 

@@ -31,22 +31,22 @@ def _last_month_today(mission):
 
 
 def test_a_month_is_recorded_once_as_owed_to_hq(in_mission_b, cashier_b, consul_b):
-    # given 16,400 JPY collected last month
+    # given 16,400 JPY collected last month (a passport application, €95.00 in the schedule)
     pay_cash(assess(cashier_b), cashier_b)
     last = _last_month_today(in_mission_b)
     statement = remittance_statement(month=last, currency="JPY", base_currency="EUR")
     assert (statement.collected, statement.collected_base) == (
         Money(16400, "JPY"),
-        Money(9516, "EUR"),
+        Money(9500, "EUR"),
     )
     # when the consul records it
     remittance = remittance_record(month=last, base_currency="EUR", acting_user=consul_b)
     # then it is owed to HQ in the ledger, with an event for HQ's register
-    assert (remittance.amount_minor, remittance.base_amount_minor) == (16400, 9516)
+    assert (remittance.amount_minor, remittance.base_amount_minor) == (16400, 9500)
     assert account_balances()[("due_to_hq", "JPY")] == -16400
     assert ledger_totals_per_currency() == {"JPY": 0}
     event = OutboxEvent.objects.get(topic="fees.remittance.recorded")
-    assert event.payload["base_amount_minor"] == 9516
+    assert event.payload["base_amount_minor"] == 9500
     # and a second time is refused, as is this month, as is a cashier
     for kwargs, code in (
         ({"month": last, "acting_user": consul_b}, FeeError.ALREADY_DECIDED),

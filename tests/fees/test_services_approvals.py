@@ -124,7 +124,7 @@ def test_a_decided_credit_note_never_changes(in_mission_a, cashier_a, consul_a):
 def test_refunds_of_a_whole_receipt_in_parts_add_up_to_its_base_amount(
     in_mission_b, cashier_b, consul_b
 ):
-    # given a 16,400 JPY receipt worth 95.16 EUR
+    # given a 16,400 JPY receipt worth 95.00 EUR (the fee line's base amount)
     assessment = assess(cashier_b)
     pay_cash(assessment, cashier_b)
     receipt = Receipt.objects.get()

@@ -35,12 +35,15 @@ def test_a_cashier_assesses_a_walk_in_and_takes_cash(client_a, mission_a, cashie
         assessment = Assessment.objects.get()
     page = client_a.get(response["Location"]).content.decode()
     assert "135,00" in page or "135.00" in page
-    # and take 135.00 in cash, twice with the same key (a double click)
+    # and take 135.00 in cash: the amount is shown back first, and nothing is issued yet
+    url = f"/fees/assessments/{assessment.pk}/cash/"
+    page = client_a.post(url, {"amount": "135.00", "idempotency_key": "k-1"}).content.decode()
+    assert "Take €135.00 and issue the receipt" in page
+    with schema_context(mission_a.schema_name):
+        assert not Receipt.objects.exists()
+    # then confirmed, twice with the same key (a double click)
     for _ in range(2):
-        client_a.post(
-            f"/fees/assessments/{assessment.pk}/cash/",
-            {"amount": "135.00", "idempotency_key": "k-1"},
-        )
+        client_a.post(url, {"amount_minor": "13500", "idempotency_key": "k-1"})
     # then one receipt exists and the assessment is settled
     with schema_context(mission_a.schema_name):
         assert Receipt.objects.count() == 1
@@ -160,12 +163,14 @@ def test_the_report_shows_local_and_base_currency_and_downloads_as_csv(
     login(client_b, cashier_b)
     page = client_b.get("/fees/reports/").content.decode()
     assert "16,400" in page
-    assert "95.16" in page  # 16,400 JPY at 172.35 per EUR
+    # collected in base currency: the fee line's frozen €95.00, not 16,400 / 172.35 = €95.16
+    assert "€95.00" in page
+    assert "95.16" not in page
     csv_text = client_b.get("/fees/reports/?format=csv").content.decode()
-    assert "collected,cash,JPY,16400,EUR,95.16" in csv_text
+    assert "collected,cash,JPY,16400,EUR,95.00" in csv_text
     assert "assessed,passport_application,JPY,16400,EUR,95.00" in csv_text
     statement = client_b.get("/fees/remittance/").content.decode()
-    assert "95.16" in statement
+    assert "€95.00" in statement
 
 
 def test_the_report_costs_the_same_queries_however_many_days_and_payments(

@@ -23,7 +23,7 @@ def start_card(assessment, amount_minor=None, idem=None):
     amount = (
         Money(amount_minor, assessment.currency)
         if amount_minor
-        else assessment_balance(assessment=assessment).outstanding
+        else assessment_balance(assessment=assessment).card_payable
     )
     return payment_card_start(
         assessment=assessment,

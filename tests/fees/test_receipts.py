@@ -1,0 +1,173 @@
+"""What the payer reads on a receipt and a credit note: the base-currency equivalent is the sum
+of the fee lines' frozen base amounts (the fee HQ set, not the local amount converted back), the
+rate is shown as stored, in the payer's language; an approved refund has a PDF credit note
+whose barcode scans back to its number, for staff and on the payer's link."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from django_tenants.utils import schema_context
+from PIL import Image
+from pyzbar.pyzbar import decode
+
+from fees.models import CreditNote, Payment, Receipt
+from fees.money import Money
+from fees.services import credit_note_decide, credit_note_request
+from missions.models import Mission
+from tests.fees.conftest import assess, login, pay_cash
+from tests.fees.pdf_text import pdf_text
+from tests.fees.test_views import _pdf_images
+
+pytestmark = pytest.mark.usefixtures("fee_reference")
+
+KUWAIT_FEES = ["passport_application", "express"]  # €95.00 + €40.00 → KWD 33.900 + 14.300
+
+
+def _lines(pdf: bytes) -> list[str]:
+    return [line.replace("\xa0", " ") for line in pdf_text(pdf)]
+
+
+def _kuwait(mission: Mission) -> None:
+    Mission.objects.filter(pk=mission.pk).update(currency="KWD")
+
+
+@pytest.mark.parametrize(
+    ("language", "equivalent"),
+    [
+        ("en", "Equivalent: €135.00 (rate €1.00 = 0.3571 KWD)"),
+        ("tr", "Karşılığı: €135,00 (kur: €1,00 = 0,3571 KWD)"),
+    ],
+)
+def test_the_kuwait_receipt_shows_the_fees_base_amount_and_the_rate_as_stored(
+    client_a, mission_a, cashier_a, language, equivalent
+):
+    # given €135.00 of fees assessed at Kuwait (0.3571 KWD per euro, rounded to KWD 48.200)
+    _kuwait(mission_a)
+    with schema_context(mission_a.schema_name):
+        assessment = assess(cashier_a, services=KUWAIT_FEES, payer_language=language)
+        payment = pay_cash(assessment, cashier_a)
+    # when the payer's receipt is printed
+    login(client_a, cashier_a)
+    lines = _lines(client_a.get(f"/fees/receipts/{payment.receipt.pk}/pdf/").content)
+    # then it reads KWD 48.200, worth the €135.00 of the fees, at the rate HQ stored
+    assert "KWD 48.200" in lines or "KWD 48,200" in lines
+    assert equivalent in lines
+    assert (payment.base_amount_minor, payment.receipt.base_amount_minor) == (13500, 13500)
+
+
+def test_part_payments_add_up_to_the_fees_base_amount(in_mission_a, cashier_a):
+    # given KWD 48.200 (€135.00) paid in two parts
+    Mission.objects.filter(pk=in_mission_a.pk).update(currency="KWD")
+    assessment = assess(cashier_a, services=KUWAIT_FEES)
+    first = pay_cash(assessment, cashier_a, 20000)
+    second = pay_cash(assessment, cashier_a)
+    # then each part has its share of the base amount and together they are €135.00
+    assert second.amount == Money(28200, "KWD")
+    assert (first.base_amount_minor, second.base_amount_minor) == (5602, 7898)
+    assert sum(p.base_amount_minor for p in Payment.objects.all()) == 13500
+
+
+def test_the_tokyo_receipt_equivalent_is_the_fee_set_by_hq(client_b, mission_b, cashier_b):
+    with schema_context(mission_b.schema_name):
+        payment = pay_cash(assess(cashier_b, payer_language="en"), cashier_b)
+    login(client_b, cashier_b)
+    lines = _lines(client_b.get(f"/fees/receipts/{payment.receipt.pk}/pdf/").content)
+    assert "¥16,400" in lines
+    assert "Equivalent: €95.00 (rate €1.00 = 172.35 JPY)" in lines
+
+
+# --- credit notes ----------------------------------------------------------------------------
+
+
+def _approved_note(mission, cashier, consul, language="en"):  # type: ignore[no-untyped-def]
+    """KWD 5.000 refunded of a KWD 48.200 cash receipt, approved by the consul."""
+    _kuwait(mission)
+    with schema_context(mission.schema_name):
+        receipt = pay_cash(
+            assess(cashier, services=KUWAIT_FEES, payer_language=language), cashier
+        ).receipt
+        note = credit_note_request(
+            receipt=receipt,
+            amount=Money(5000, "KWD"),
+            reason="Express charged by mistake",
+            acting_user=cashier,
+        )
+        return receipt, credit_note_decide(note=note, approve=True, acting_user=consul)
+
+
+def test_an_approved_refund_has_a_credit_note_pdf_in_the_payers_language(
+    client_a, mission_a, cashier_a, consul_a
+):
+    # given a refund approved at Kuwait for a Turkish-speaking payer
+    receipt, note = _approved_note(mission_a, cashier_a, consul_a, language="tr")
+    assert note.number.startswith("ALP-CN-")
+    # when the credit note is printed from the receipt's page
+    login(client_a, cashier_a)
+    page = client_a.get(f"/fees/receipts/{receipt.pk}/").content.decode()
+    assert f'href="/fees/credit-notes/{note.pk}/pdf/"' in page
+    response = client_a.get(f"/fees/credit-notes/{note.pk}/pdf/")
+    assert response["Content-Type"] == "application/pdf"
+    # then it reads, in Turkish, its number, the receipt it corrects, the amount and its
+    # equivalent at the receipt's rate
+    lines = _lines(response.content)
+    for expected in (
+        "İade makbuzu",
+        note.number,
+        receipt.number,
+        "Express charged by mistake",
+        "KWD 5,000",
+        "Karşılığı: €14,00 (kur: €1,00 = 0,3571 KWD)",
+    ):
+        assert expected in lines, (expected, lines)
+    # and its barcode scans back to its number
+    scanned = {d.data.decode() for image in _pdf_images(response.content) for d in decode(image)}
+    assert scanned == {note.number}
+
+
+def test_the_printed_credit_note_scans_back(client_a, mission_a, cashier_a, consul_a, tmp_path):
+    if shutil.which("gs") is None:
+        pytest.skip("Ghostscript (gs) is not installed: the page was not rasterised")
+    _receipt, note = _approved_note(mission_a, cashier_a, consul_a)
+    login(client_a, cashier_a)
+    (tmp_path / "c.pdf").write_bytes(client_a.get(f"/fees/credit-notes/{note.pk}/pdf/").content)
+    subprocess.run(
+        ["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pnggray", "-r300",
+         f"-sOutputFile={tmp_path / 'c.png'}", str(tmp_path / "c.pdf")],
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    assert [d.data.decode() for d in decode(Image.open(tmp_path / "c.png"))] == [note.number]
+
+
+def test_the_payer_downloads_the_credit_note_from_the_pay_link(
+    client_a, mission_a, cashier_a, consul_a
+):
+    receipt, note = _approved_note(mission_a, cashier_a, consul_a)
+    with schema_context(mission_a.schema_name):
+        token = receipt.payment.assessment.pay_token
+        other = assess(cashier_a).pay_token
+    page = client_a.get(f"/pay/{token}/").content.decode()
+    link = f"/pay/{token}/credit-notes/{note.pk}.pdf"
+    assert link in page
+    assert note.number in _lines(client_a.get(link).content)
+    # another payer's link does not open it
+    assert client_a.get(f"/pay/{other}/credit-notes/{note.pk}.pdf").status_code == 404
+
+
+def test_a_refund_not_approved_has_no_credit_note(client_a, mission_a, cashier_a, consul_a):
+    _kuwait(mission_a)
+    with schema_context(mission_a.schema_name):
+        receipt = pay_cash(assess(cashier_a, services=KUWAIT_FEES), cashier_a).receipt
+        note = credit_note_request(
+            receipt=receipt, amount=Money(5000, "KWD"), reason="x", acting_user=cashier_a
+        )
+    login(client_a, cashier_a)
+    assert client_a.get(f"/fees/credit-notes/{note.pk}/pdf/").status_code == 404
+    page = client_a.get(f"/fees/receipts/{receipt.pk}/").content.decode()
+    assert "/fees/credit-notes/" not in page
+    with schema_context(mission_a.schema_name):
+        assert CreditNote.objects.get().status == "requested"
+    assert Receipt.objects is not None
