@@ -81,7 +81,7 @@ def _mail_send(
         full: dict[str, object] = {
             "mission": mission,
             "language": language,
-            "address_line": mission.address.replace("\n", ", "),
+            "address_line": mission.postal_address.replace("\n", ", "),
             **context,
         }
         for name, instant in times.items():
@@ -115,7 +115,7 @@ def _attach_booking_documents(
         documents.booking_ics(
             booking=booking,
             title=f"{booking.service.name} – {mission.name}",
-            location=mission.address.replace("\n", ", "),
+            location=mission.postal_address.replace("\n", ", "),
             url=mission_link(
                 mission, reverse("appointments:booking_detail", args=[booking.reference])
             ),

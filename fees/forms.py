@@ -37,6 +37,9 @@ def amount_example(currency: str, locale: str | None = None) -> str:
     )
 
 
+MAX_AMOUNT_DIGITS = 15  # digits typed, decimals included: 10^12 major units at the most
+
+
 def parse_amount(text: str, currency: str, locale: str | None = None) -> Money:
     """An amount typed in major units of `currency` by a reader of `locale` (the active
     language by default), exact to the minor unit: "48.200" is KWD 48.200 in English and
@@ -60,6 +63,12 @@ def parse_amount(text: str, currency: str, locale: str | None = None) -> Money:
     separators = re.escape(decimal_symbol + group_symbol)
     if not re.fullmatch(rf"[0-9][0-9{separators}]*", raw) or not raw[-1].isdigit():
         raise forms.ValidationError(_unclear(currency, example, loc), code="unclear")
+    if len(re.sub(r"\D", "", raw)) > MAX_AMOUNT_DIGITS:
+        # far beyond any fee, and beyond what the ledger's 64-bit minor units hold
+        raise forms.ValidationError(
+            _("That amount is too large for %(currency)s.") % {"currency": currency},
+            code="too_large",
+        )
     single = re.fullmatch(rf"(\d{{1,3}})([{separators}])(\d{{3}})", raw)
     if single:
         whole, separator, three = single.groups()

@@ -112,7 +112,7 @@ class _Page:
         pdf.setFont(self.bold, 15)
         pdf.drawString(self.left, self.y, mission.name)
         pdf.setFont(self.regular, 9)
-        for line in (mission.address or "").splitlines():
+        for line in mission.postal_address.splitlines():
             self.y -= 4.5 * mm
             pdf.drawString(self.left, self.y, line)
         self.y -= 14 * mm

@@ -107,10 +107,12 @@ def test_citizen_books_gets_the_email_cancels_and_rebooks_and_is_checked_in_by_b
     with schema_context(throwaway_mission.schema_name):
         assert Booking.objects.get(reference=reference).status == BookingStatus.CANCELLED
         booking = Booking.objects.get(reference=rebooked)
-        # the day sheet is today's: bring the appointment to today for the check-in
+        # the day sheet is today's: bring the appointment to noon of the mission's today for
+        # the check-in ("now + 5 minutes" is tomorrow there just before midnight)
+        zone = throwaway_mission.zone
+        noon = dt.datetime.combine(timezone.now().astimezone(zone).date(), dt.time(12), zone)
         Slot.objects.filter(pk=booking.slot_id).update(
-            starts_at=timezone.now() + dt.timedelta(minutes=5),
-            ends_at=timezone.now() + dt.timedelta(minutes=35),
+            starts_at=noon, ends_at=noon + dt.timedelta(minutes=30)
         )
     new_mail = next(m for m in mail.outbox if rebooked in m.subject)
     png = next(p for p in new_mail.message().walk() if p.get_content_type() == "image/png")
