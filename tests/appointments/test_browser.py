@@ -365,8 +365,12 @@ def test_a_citizen_and_the_mission_admin_get_through_their_pages_on_a_phone(
     with schema_context(throwaway_mission.schema_name):
         slots = Slot.objects.filter(service=service).order_by("starts_at")[20:22]
         today = [_book(service, slot, citizen, f"D{n:07d}") for n, slot in enumerate(slots)]
+        # around noon of the mission's today ("now - 10 minutes" is yesterday there just after
+        # midnight)
+        zone = throwaway_mission.zone
+        noon = dt.datetime.combine(timezone.now().astimezone(zone).date(), dt.time(12), zone)
         for n, booking in enumerate(today):
-            starts_at = timezone.now() - dt.timedelta(minutes=10 - n * 30)
+            starts_at = noon + dt.timedelta(minutes=n * 30)
             Slot.objects.filter(pk=booking.slot_id).update(
                 starts_at=starts_at, ends_at=starts_at + dt.timedelta(minutes=30)
             )
