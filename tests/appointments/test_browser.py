@@ -365,12 +365,17 @@ def test_a_citizen_and_the_mission_admin_get_through_their_pages_on_a_phone(
     with schema_context(throwaway_mission.schema_name):
         slots = Slot.objects.filter(service=service).order_by("starts_at")[20:22]
         today = [_book(service, slot, citizen, f"D{n:07d}") for n, slot in enumerate(slots)]
-        # around noon of the mission's today ("now - 10 minutes" is yesterday there just after
-        # midnight)
+        # one started, one due later, both on the mission's today (near local midnight "now
+        # minus 10 minutes" would be yesterday there, "now plus 20" tomorrow)
         zone = throwaway_mission.zone
-        noon = dt.datetime.combine(timezone.now().astimezone(zone).date(), dt.time(12), zone)
-        for n, booking in enumerate(today):
-            starts_at = noon + dt.timedelta(minutes=n * 30)
+        now = timezone.now()
+        day_start = dt.datetime.combine(now.astimezone(zone).date(), dt.time(0), zone)
+        day_end = day_start + dt.timedelta(days=1)
+        starts = [
+            max(day_start, now - dt.timedelta(minutes=10)),
+            min(day_end - dt.timedelta(minutes=30), now + dt.timedelta(minutes=20)),
+        ]
+        for booking, starts_at in zip(today, starts, strict=True):
             Slot.objects.filter(pk=booking.slot_id).update(
                 starts_at=starts_at, ends_at=starts_at + dt.timedelta(minutes=30)
             )
