@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from collections import defaultdict
 from typing import Any
 
@@ -180,6 +181,18 @@ def opening_hours_set(
         if row.opens >= row.closes:
             raise ApplicationError(
                 AppointmentError.INVALID, _("Opening must come before closing."), field="opens"
+            )
+    ordered = sorted(rows, key=lambda row: row.opens)
+    for before, after in itertools.pairwise(ordered):
+        if after.opens < before.closes:
+            raise ApplicationError(
+                AppointmentError.INVALID,
+                _("The times %(first)s and %(second)s overlap: give each time of day once.")
+                % {
+                    "first": f"{before.opens:%H:%M}–{before.closes:%H:%M}",
+                    "second": f"{after.opens:%H:%M}–{after.closes:%H:%M}",
+                },
+                field="opens",
             )
     where = {"weekday": weekday, "counter": counter.pk if counter else None}
     with transaction.atomic():

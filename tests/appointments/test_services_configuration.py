@@ -138,3 +138,35 @@ def test_reminders_go_once_in_the_persons_language(catalogue, citizen):
     assert booking.reference in message.subject
     assert message.to == [citizen.email]
     assert "/appointments/cancel/" in message.body
+
+
+@pytest.mark.parametrize(
+    "spans",
+    [
+        [(dt.time(0), dt.time(23, 59)), (dt.time(0), dt.time(23, 59))],
+        [(dt.time(9), dt.time(13)), (dt.time(12), dt.time(16))],
+        [(dt.time(14), dt.time(18)), (dt.time(9), dt.time(14, 30))],
+    ],
+)
+def test_opening_hours_that_overlap_are_refused_and_change_nothing(in_mission_a, spans):
+    # given a weekday's hours
+    services.opening_hours_set(weekday=2, spans=[(dt.time(9), dt.time(13))], acting_user=SYSTEM)
+    # when an admin types the same time twice, or two spans that overlap
+    with pytest.raises(ApplicationError) as refused:
+        services.opening_hours_set(weekday=2, spans=spans, acting_user=SYSTEM)
+    # then they are told which ones, and the hours stay as they were
+    assert refused.value.code == AppointmentError.INVALID
+    assert "overlap" in str(refused.value.message)
+    from appointments.models import OpeningHours
+
+    assert list(
+        OpeningHours.objects.filter(weekday=2, counter=None).values_list("opens", "closes")
+    ) == [(dt.time(9), dt.time(13))]
+
+
+def test_hours_that_only_touch_are_two_spans(in_mission_a):
+    rows = services.opening_hours_set(
+        weekday=3, spans=[(dt.time(9), dt.time(12)), (dt.time(12), dt.time(15))],
+        acting_user=SYSTEM,
+    )  # fmt: skip
+    assert len(rows) == 2
