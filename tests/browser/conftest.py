@@ -97,6 +97,34 @@ def running_chromium() -> Iterator[Any]:
             chromium.close()
 
 
+def in_own_browser_thread(body: Callable[[Any], None]) -> None:
+    """Run `body(chromium)` with a chromium of its own, in a thread of its own, and re-raise
+    what it raised. Playwright's sync API refuses to start while another instance runs in the
+    same thread (other test modules keep a session-wide browser open)."""
+    import threading
+
+    from django.db import connections
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"Browser tests need chromium at {CHROMIUM}", pytrace=False)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with running_chromium() as chromium:
+                body(chromium)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup: Any) -> Iterator[str]:
     with running_live_server() as url:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP
-from django.db import connection, connections
+from django.db import connection
 from pyzbar.pyzbar import decode
 
 from consulate.kernel.actors import SYSTEM
@@ -23,11 +22,10 @@ from fees.demo import seed_reference
 from missions.models import Mission
 from missions.services import mission_create
 from tests.browser.conftest import (  # noqa: F401 - fixtures
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     PASSWORD,
     PHONE,
+    in_own_browser_thread,
     live_server_url,
     screenshot,
     totp_code,
@@ -144,34 +142,13 @@ def test_money_day_at_two_missions(url, screenshot, two_missions):  # noqa: F811
     """Playwright's sync API refuses to start while another instance runs in the same thread
     (other test modules keep a session-wide browser open), so this one runs in its own thread
     with its own browser."""
-    errors: list[BaseException] = []
 
-    def run() -> None:
-        from playwright.sync_api import sync_playwright
+    def body(browser) -> None:  # type: ignore[no-untyped-def]
+        context = browser.new_context(viewport=DESKTOP, locale="en-GB")
+        context.set_default_timeout(15_000)
+        _money_day(context.new_page(), browser, url, screenshot, two_missions)
 
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-                )
-                try:
-                    context = browser.new_context(viewport=DESKTOP, locale="en-GB")
-                    context.set_default_timeout(15_000)
-                    _money_day(context.new_page(), browser, url, screenshot, two_missions)
-                finally:
-                    browser.close()
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"Browser tests need chromium at {CHROMIUM}", pytrace=False)
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
+    in_own_browser_thread(body)
 
 
 def _money_day(page, browser, url, screenshot, two_missions):  # noqa: F811

@@ -5,14 +5,13 @@ the screen; in English and Turkish. Screenshots land in test-artifacts/screensho
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
@@ -22,9 +21,8 @@ from fees.money import Money
 from fees.services import credit_note_request
 from missions.services import mission_create
 from tests.browser.conftest import (  # noqa: F401 - fixtures
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PHONE,
+    in_own_browser_thread,
     live_server_url,
     screenshot,
     url,
@@ -165,32 +163,10 @@ def _tables_fit(page: Any, name: str, problems: list[Any]) -> None:
 
 
 def test_the_fees_pages_read_well_on_a_phone(url, screenshot, kuwait):  # noqa: F811
-    errors: list[BaseException] = []
+    def body(browser) -> None:  # type: ignore[no-untyped-def]
+        _walk(browser, url, screenshot, kuwait)
 
-    def run() -> None:
-        from playwright.sync_api import sync_playwright
-
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-                )
-                try:
-                    _walk(browser, url, screenshot, kuwait)
-                finally:
-                    browser.close()
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"Browser tests need chromium at {CHROMIUM}", pytrace=False)
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
+    in_own_browser_thread(body)
 
 
 def _phone(browser: Any, base: str, user: Any, language: str) -> Any:
