@@ -1,6 +1,35 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
 class MissionsConfig(AppConfig):
     name = "missions"
     verbose_name = "Missions"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import Domain, Mission
+
+        # Requests find their mission by host through a cache (consulate/kernel/tenancy.py):
+        # a change to a mission or its domains must show on the next request, not minutes later.
+        post_save.connect(_forget_mission_hosts, sender=Mission, dispatch_uid="mission-hosts")
+        post_delete.connect(_forget_mission_hosts, sender=Mission, dispatch_uid="mission-hosts-d")
+        post_save.connect(_forget_domain_host, sender=Domain, dispatch_uid="domain-host")
+        post_delete.connect(_forget_domain_host, sender=Domain, dispatch_uid="domain-host-d")
+
+
+def _forget_mission_hosts(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from consulate.kernel.tenancy import tenant_cache_forget
+
+    from .models import Domain
+
+    hosts = Domain.objects.filter(tenant_id=instance.pk).values_list("domain", flat=True)
+    tenant_cache_forget(hosts)
+
+
+def _forget_domain_host(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from consulate.kernel.tenancy import tenant_cache_forget
+
+    tenant_cache_forget([instance.domain])

@@ -1,9 +1,13 @@
-"""Typed access to what django-tenants adds to the database connection."""
+"""Typed access to what django-tenants adds to the database connection, and the request's
+tenant by host name."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
+from django_tenants.middleware.main import TenantMainMiddleware
 
 
 def current_schema() -> str:
@@ -63,3 +67,32 @@ def task_queue_per_mission(task: Any) -> int:
         with schema_context(schema):
             task.delay()
     return len(schemas)
+
+
+TENANT_CACHE_PREFIX = "tenant-by-host:"
+
+
+def tenant_cache_forget(hostnames: Iterable[str]) -> None:
+    """Drop the cached missions of these host names (a mission or a domain changed)."""
+    cache.delete_many([TENANT_CACHE_PREFIX + name for name in hostnames])
+
+
+class TenantMiddleware(TenantMainMiddleware):
+    """django-tenants' middleware, with each host's mission kept in the cache.
+
+    Every request needs its mission, and looking it up costs a query on `public` (and a
+    `SET search_path` before it) on every page and every booking. Missions change rarely:
+    saving a mission or a domain drops its entries (missions/apps.py), and an entry lives at
+    most `CONSULATE_TENANT_CACHE_SECONDS`, which bounds how long another process's local cache
+    can lag (none does in production, where the cache is shared). 0 turns the cache off."""
+
+    def get_tenant(self, domain_model: Any, hostname: str) -> Any:
+        seconds = getattr(settings, "CONSULATE_TENANT_CACHE_SECONDS", 0)
+        if not seconds:
+            return super().get_tenant(domain_model, hostname)
+        key = TENANT_CACHE_PREFIX + hostname
+        tenant = cache.get(key)
+        if tenant is None:
+            tenant = super().get_tenant(domain_model, hostname)
+            cache.set(key, tenant, seconds)
+        return tenant

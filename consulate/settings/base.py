@@ -70,6 +70,13 @@ PUBLIC_SCHEMA_NAME = "public"
 TENANT_BASE_SCHEMA = "mission_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 DEFAULT_NOT_FOUND_TENANT_VIEW = "consulate.views.unknown_host"
+# How long a host's mission stays in the cache (consulate/kernel/tenancy.py); 0: no cache.
+CONSULATE_TENANT_CACHE_SECONDS = 300
+# One `SET search_path` per request instead of one before every query. django-tenants forgets
+# the path it set whenever PostgreSQL may have undone it (rollback, rollback to a savepoint,
+# closing) and whenever the tenant is set again (each request, each schema_context);
+# tests/consulate/test_search_path.py tries to make a request read another mission's rows.
+TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 ROOT_URLCONF = "consulate.urls_mission"
 PUBLIC_SCHEMA_URLCONF = "consulate.urls_hq"
@@ -93,11 +100,11 @@ MIDDLEWARE = [
     # itself, carries the policy and the security headers (HSTS, nosniff) too
     "csp.middleware.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "consulate.kernel.tenancy.TenantMiddleware",
     # before the session is read: a control character in a cookie is refused here too
     "consulate.kernel.http.BadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "consulate.kernel.accounts.sessions.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -153,8 +160,10 @@ CONTENT_SECURITY_POLICY = {
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # Django's and allauth's backends, loading a logged-in user with their roles and second
+    # factor in one query (missions/auth.py)
+    "missions.auth.ModelBackend",
+    "missions.auth.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -196,10 +205,13 @@ AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
 
 # Sessions expire after this long without a request, and their key rotates at login (Django).
-# Saving the session on every request makes SESSION_COOKIE_AGE an idle timeout, checked on the
-# server (the session row's expiry), not only by the browser.
+# A session is written again when its last write is a minute old or more, which makes
+# SESSION_COOKIE_AGE an idle timeout checked on the server (the session's expiry), not only by
+# the browser, without a write on every request (consulate/kernel/accounts/sessions.py).
 SESSION_COOKIE_AGE = env.int("CONSULATE_SESSION_IDLE_SECONDS", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+CONSULATE_SESSION_TOUCH_SECONDS = 60
+# Read from the cache, written through to the database (a cache restart logs nobody out).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

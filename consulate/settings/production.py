@@ -46,6 +46,11 @@ if not env("CACHE_URL", default=""):
 
 DEBUG = False
 DEMO_MODE = False
+# Persistent connections: each gunicorn thread keeps its connection between requests instead of
+# opening one per request. A request's mission never leaks into the next one: the tenant
+# middleware sets the mission on every request, which makes django-tenants send `SET
+# search_path` again before the request's first query (tests/consulate/test_search_path.py).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
