@@ -7,8 +7,8 @@ import secrets
 from collections import OrderedDict
 from typing import Any
 
-from django.db.models import DateTimeField, ExpressionWrapper, F, Min, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Min, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -172,15 +172,36 @@ def slot_first_free_day(
     return first.astimezone(mission.zone).date() if first else None
 
 
-def slot_days_available(
+def slot_day_counts(
     *, service: Service, mission: Mission, now: dt.datetime | None = None
-) -> OrderedDict[dt.date, list[Slot]]:
-    """Bookable slots grouped by local day (mission time zone)."""
-    zone = mission.zone
-    days: OrderedDict[dt.date, list[Slot]] = OrderedDict()
-    for slot in slot_list_available(service=service, now=now):
-        days.setdefault(slot.starts_at.astimezone(zone).date(), []).append(slot)
-    return days
+) -> OrderedDict[dt.date, int]:
+    """How many bookable times each day (mission time zone) of the horizon has, in day order:
+    one aggregate query, so the calendar does not build every slot of the horizon to show one
+    day's."""
+    now = now or timezone.now()
+    if service.release_mode == ReleaseMode.LOTTERY:
+        return OrderedDict()
+    rows = (
+        _bookable(service, now)
+        .annotate(day=TruncDate("starts_at", tzinfo=mission.zone))
+        .order_by("day")
+        .values("day")
+        .annotate(times=Count("id"))
+        .values_list("day", "times")
+    )
+    return OrderedDict(rows)
+
+
+def slot_list_available_on(
+    *, service: Service, mission: Mission, day: dt.date, now: dt.datetime | None = None
+) -> list[Slot]:
+    """The bookable slots of one day (mission time zone), in time order (one query)."""
+    now = now or timezone.now()
+    if service.release_mode == ReleaseMode.LOTTERY:
+        return []
+    start, end = calendar.local_day_bounds(day, mission.zone)
+    slots = _bookable(service, now).filter(starts_at__gte=start, starts_at__lt=end)
+    return list(slots.order_by("starts_at"))
 
 
 def availability_feed(

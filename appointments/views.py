@@ -104,13 +104,13 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
         )
         if open_round:
             return redirect("appointments:lottery_detail", pk=open_round.pk)
-    days = selectors.slot_days_available(service=service, mission=mission)
+    days = selectors.slot_day_counts(service=service, mission=mission)
     query = CalendarForm(request.GET)
     chosen = query.day_or(next(iter(days), mission.today()))
-    feed = selectors.availability_feed_times(mission=mission)
+    feed = selectors.availability_feed_times(mission=mission, services=[service])
     # A phone shows the chosen day's times first: the days are one select (the chosen one in
     # it even if it has no time), with a step to the day before and after that have times.
-    counts = {day: len(slots) for day, slots in days.items()}
+    counts = dict(days)
     counts.setdefault(chosen, 0)
     return render(
         request,
@@ -121,7 +121,9 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
             "chosen": chosen,
             "previous_day": max((day for day in days if day < chosen), default=None),
             "next_day": min((day for day in days if day > chosen), default=None),
-            "slots": days.get(chosen, []),
+            "slots": selectors.slot_list_available_on(service=service, mission=mission, day=chosen)
+            if chosen in days
+            else [],
             "zone": mission.zone,
             "reschedule": query.reschedule_reference(),
             "feed": next((row for row in feed if row["service"] == service.code), None),

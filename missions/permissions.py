@@ -23,6 +23,7 @@ from consulate.kernel.accounts.models import HqRole
 from consulate.kernel.actors import SystemActor
 from consulate.kernel.errors import ApplicationError, CommonError
 
+from .auth import roles_loaded
 from .models import Membership, Mission, Role
 
 HQ_ANALYST = f"hq_{HqRole.ANALYST}"
@@ -93,11 +94,15 @@ def roles_held(*, user: Any, mission: Mission) -> frozenset[str]:
     """The roles `user` holds at `mission`: active memberships there, plus an HQ role."""
     if user is None or not user.is_authenticated:
         return frozenset()
-    roles = set(
-        Membership.objects.filter(user=user, mission=mission, is_active=True).values_list(
-            "role", flat=True
+    loaded = roles_loaded(user)  # a request's user: read with the user (missions/auth.py)
+    if loaded is not None:
+        roles = set(loaded.get(mission.pk, ()))
+    else:
+        roles = set(
+            Membership.objects.filter(user=user, mission=mission, is_active=True).values_list(
+                "role", flat=True
+            )
         )
-    )
     if user.hq_role:
         roles.add(f"hq_{user.hq_role}")
     return frozenset(roles)

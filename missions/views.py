@@ -113,7 +113,7 @@ def handoff_redeem_view(request: HttpRequest, token: str) -> HttpResponse:
     # A new session: nothing this browser had at this host, nor anything of the session at the
     # host it came from, carries over, but the fact that the person passed a second factor.
     request.session.flush()
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="missions.auth.ModelBackend")
     # allauth's own log of how this session was authenticated (what reauthentication and
     # second-factor checks read); the internal helper keeps the record's format allauth's.
     record_authentication(request, user, "handoff", origin=handoff.origin)

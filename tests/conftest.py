@@ -228,7 +228,7 @@ def throwaway_mission(committed_db) -> Iterator[Mission]:  # type: ignore[no-unt
 
 
 # force_login must name a backend: the first configured one (django-axes) loads no users.
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "missions.auth.ModelBackend"
 
 
 def totp_code(secret: str) -> str:

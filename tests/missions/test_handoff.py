@@ -244,7 +244,7 @@ def test_only_the_second_factor_carries_over(client_hq, analyst, mission_a):
 def test_a_session_that_skipped_the_second_factor_hands_nothing_over(client_hq, analyst, mission_a):
     # given an HQ session that did not pass a second factor (logged in some other way)
     user, _secret = analyst
-    client_hq.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client_hq.force_login(user, backend="missions.auth.ModelBackend")
     # when they press the mission's button
     response = client_hq.post(f"/accounts/handoff/to/{mission_a.code}/")
     # then they are sent to log in there, the ordinary way, and no link is made
@@ -260,7 +260,7 @@ def test_a_link_does_not_switch_a_browser_logged_in_as_someone_else(
     user, secret = analyst
     log_in(client_hq, user, secret)
     client_a = host_client(mission_a.host)
-    client_a.force_login(officer_a, backend="django.contrib.auth.backends.ModelBackend")
+    client_a.force_login(officer_a, backend="missions.auth.ModelBackend")
     # when someone else's hand-off link is opened in it
     _browser, response = follow(mission_a, handoff_link(client_hq, mission_a), client_a)
     # then it is refused, saying who is logged in, and the officer stays logged in
@@ -273,7 +273,7 @@ def test_the_button_is_a_post_with_the_csrf_token(analyst, mission_a):
     # a link that makes a hand-off on a GET could be planted on another site
     user, _secret = analyst
     client = Client(HTTP_HOST="localhost", enforce_csrf_checks=True)
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="missions.auth.ModelBackend")
     assert client.get(f"/accounts/handoff/to/{mission_a.code}/").status_code == 405
     assert client.post(f"/accounts/handoff/to/{mission_a.code}/").status_code == 403
     page = client.get("/hq/").content.decode()

@@ -18,6 +18,7 @@ def test_directory_and_hq_dashboard_do_not_grow_with_missions(client_hq, hq_anal
     # given an analyst looking at HQ's pages
     TOTP.activate(hq_analyst, "JBSWY3DPEHPK3PXP")
     client_hq.force_login(hq_analyst, backend=MODEL_BACKEND)
+    client_hq.get("/")  # the session's first write (then at most once a minute)
     before = {path: count_queries(client_hq, path) for path in ("/", "/hq/", "/api/v1/missions/")}
     # when three more missions, with staff, open
     for n in range(3):

@@ -1,6 +1,5 @@
 from collections.abc import Callable
 
-from allauth.mfa.models import Authenticator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -24,7 +23,7 @@ class StaffSecondFactorMiddleware:
             user.is_authenticated
             and not request.path.startswith(_ALLOWED_PREFIXES)
             and user.needs_second_factor()  # type: ignore[union-attr]
-            and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+            and not user.has_second_factor()  # type: ignore[union-attr]
         ):
             return redirect("mfa_activate_totp")
         return self.get_response(request)

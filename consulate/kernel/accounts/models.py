@@ -89,4 +89,18 @@ class User(AbstractUser):
 
     def needs_second_factor(self) -> bool:
         """Staff of any kind must log in with a second factor; citizens may choose to."""
-        return self.is_hq_staff or self.is_staff or self.memberships.filter(is_active=True).exists()
+        if self.is_hq_staff or self.is_staff:
+            return True
+        loaded = self.__dict__.get("active_roles")  # read with the user (missions/auth.py)
+        if loaded is not None:
+            return bool(loaded)
+        return self.memberships.filter(is_active=True).exists()  # type: ignore[attr-defined]
+
+    def has_second_factor(self) -> bool:
+        """Whether a TOTP device is set up (read with the user for a request's user)."""
+        loaded = self.__dict__.get("has_totp")
+        if loaded is not None:
+            return bool(loaded)
+        from allauth.mfa.models import Authenticator
+
+        return Authenticator.objects.filter(user=self, type=Authenticator.Type.TOTP).exists()

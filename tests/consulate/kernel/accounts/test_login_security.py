@@ -109,19 +109,51 @@ def test_sessions_expire_after_being_idle(client_a, citizen):
     verified(citizen)
     assert post_login(client_a, citizen.email).status_code == 302
     key = client_a.cookies[settings.SESSION_COOKIE_NAME].value
-    # then every request pushes the expiry to the idle timeout from now
+    # then a request pushes the expiry to the idle timeout from now (at most once a minute)
     expires = Session.objects.get(session_key=key).expire_date
     assert abs(expires - timezone.now() - dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)) < (
         dt.timedelta(seconds=30)
     )
-    # when the idle time passes
+    # when the idle time passes (the cached copy expires with it)
     Session.objects.filter(session_key=key).update(
         expire_date=timezone.now() - dt.timedelta(seconds=1)
     )
+    cache.clear()
     # then the session no longer logs them in
     response = client_a.get("/accounts/email/")
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+def test_a_session_is_written_at_most_once_a_minute_and_moves_its_expiry_when_it_is(
+    client_a, citizen
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from consulate.kernel.accounts.sessions import TOUCHED_KEY
+
+    # given a citizen who just logged in
+    verified(citizen)
+    assert post_login(client_a, citizen.email).status_code == 302
+    key = client_a.cookies[settings.SESSION_COOKIE_NAME].value
+    # when they open pages within the minute
+    with CaptureQueriesContext(connection) as queries:
+        client_a.get("/appointments/")
+        client_a.get("/appointments/")
+    # then the session is not written again
+    assert not [q for q in queries.captured_queries if "django_session" in q["sql"]]
+    # when its last write is a minute old
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() + dt.timedelta(seconds=60)
+    )
+    session = client_a.session
+    session[TOUCHED_KEY] -= settings.CONSULATE_SESSION_TOUCH_SECONDS
+    session.save()
+    client_a.get("/appointments/")
+    # then the next request writes it, with a full idle timeout from now
+    expires = Session.objects.get(session_key=key).expire_date
+    assert expires - timezone.now() > dt.timedelta(seconds=settings.SESSION_COOKIE_AGE - 30)
 
 
 def test_repeated_failures_lock_the_login_at_that_mission_only(client_a, client_b, citizen):
