@@ -5,9 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import OrderedDict
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Min, Q, QuerySet, Value
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.http import Http404
 from django.utils import timezone
@@ -25,6 +38,7 @@ from .models import (
     Counter,
     LotteryRound,
     LotteryStatus,
+    MissionRules,
     OpeningHours,
     ReleaseMode,
     Service,
@@ -128,6 +142,59 @@ def _bookable(service: Service, now: dt.datetime) -> QuerySet[Slot]:
         starts_at__gte=now + dt.timedelta(hours=service.min_notice_hours),
         starts_at__lte=now + dt.timedelta(days=service.horizon_days),
     )
+
+
+def _rule(field: str) -> Coalesce:
+    """One of the mission's no-show rule numbers (its one MissionRules row, or the default)."""
+    default = cast(Any, MissionRules._meta.get_field(field)).get_default()
+    return Coalesce(Subquery(MissionRules.objects.order_by("pk").values(field)[:1]), Value(default))
+
+
+def no_show_annotations(*, user_id: int, now: dt.datetime) -> dict[str, Any]:
+    """Annotations that read, inside whatever query they are added to, the mission's no-show
+    rule (`no_show_limit`, `no_show_block_days`) and the starts of the account's no-shows
+    within the rule's window, latest first (`recent_no_shows`)."""
+    since = ExpressionWrapper(
+        Value(now) - _rule("no_show_window_days") * DAY, output_field=DateTimeField()
+    )
+    misses = (
+        Booking.objects.filter(
+            user_id=user_id, status=BookingStatus.NO_SHOW, slot__starts_at__gte=since
+        )
+        .order_by("-slot__starts_at")
+        .values("slot__starts_at")
+    )
+    return {
+        "no_show_limit": _rule("no_show_limit"),
+        "no_show_block_days": _rule("no_show_block_days"),
+        "recent_no_shows": ArraySubquery(misses),
+    }
+
+
+def slot_get_for_booking(
+    *, service: Service, slot_id: int, mission: Mission, user_id: int | None, now: dt.datetime
+) -> Slot | None:
+    """The slot of `service` with this id and its service, with what booking it must check,
+    in one query: whether the mission is closed that day (`day_closed`) and, for an account,
+    the no-show rule and its recent no-shows (`no_show_annotations`). None if there is none."""
+    closed = Closure.objects.filter(counter__isnull=True, date=OuterRef("local_day"))
+    slots = (
+        Slot.objects.select_related("service")
+        .filter(pk=slot_id, service=service)
+        .annotate(local_day=TruncDate("starts_at", tzinfo=mission.zone))
+        .annotate(day_closed=Exists(closed))
+    )
+    if user_id is not None:
+        slots = slots.annotate(**no_show_annotations(user_id=user_id, now=now))
+    return slots.first()
+
+
+def service_next_release(*, service: Service, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the service's next times become bookable (scheduled release), or None."""
+    now = now or timezone.now()
+    return Slot.objects.filter(service=service, bookable_from__gt=now).aggregate(
+        first=Min("bookable_from")
+    )["first"]
 
 
 def slot_list_available(*, service: Service, now: dt.datetime | None = None) -> list[Slot]:

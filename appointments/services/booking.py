@@ -31,8 +31,6 @@ from ..models import (
     HOLDING,
     Booking,
     BookingStatus,
-    Closure,
-    MissionRules,
     ReleaseMode,
     Service,
     Slot,
@@ -43,6 +41,7 @@ from .places import (
     booking_release,
     booking_write,
     persons_validate,
+    slot_full_error,
     slot_place_give_back,
     slot_place_take,
 )
@@ -85,38 +84,29 @@ def slot_check_bookable(*, slot: Slot, now: dt.datetime, direct: bool = True) ->
         raise ApplicationError(
             AppointmentError.SLOT_NOT_RELEASED, _("This time has not been released yet.")
         )
-    zone = current_mission().zone
-    if Closure.objects.filter(
-        date=slot.starts_at.astimezone(zone).date(), counter__isnull=True
-    ).exists():
+    if slot.day_closed:  # type: ignore[attr-defined]  # selectors.slot_get_for_booking
         raise ApplicationError(AppointmentError.DAY_CLOSED, _("The mission is closed that day."))
     if slot.booked >= slot.capacity:
-        raise ApplicationError(
-            AppointmentError.SLOT_FULL, _("This time has just been taken. Please choose another.")
-        )
+        raise slot_full_error(service=service)
 
 
-def no_show_block_until(*, user_id: int, now: dt.datetime) -> dt.datetime | None:
-    """The end of the block if the account has reached the mission's no-show limit."""
-    rules = MissionRules.objects.first() or MissionRules()
-    if rules.no_show_limit == 0:
+def no_show_block_until(*, slot: Slot, now: dt.datetime) -> dt.datetime | None:
+    """The end of the block if the account has reached the mission's no-show limit, from what
+    `selectors.slot_get_for_booking` read with the slot for the account."""
+    limit = slot.no_show_limit  # type: ignore[attr-defined]
+    misses = slot.recent_no_shows  # type: ignore[attr-defined]  # latest first
+    if limit == 0 or len(misses) < limit:
         return None
-    since = now - dt.timedelta(days=rules.no_show_window_days)
-    misses = list(
-        Booking.objects.filter(
-            user_id=user_id, status=BookingStatus.NO_SHOW, slot__starts_at__gte=since
-        )
-        .order_by("-slot__starts_at")
-        .values_list("slot__starts_at", flat=True)[: rules.no_show_limit]
-    )
-    if len(misses) < rules.no_show_limit:
-        return None
-    until = misses[0] + dt.timedelta(days=rules.no_show_block_days)
+    until = misses[0] + dt.timedelta(days=slot.no_show_block_days)  # type: ignore[attr-defined]
     return until if until > now else None
 
 
-def _slot_of(*, service: Service, slot_id: int) -> Slot:
-    slot = Slot.objects.select_related("service").filter(pk=slot_id, service=service).first()
+def _slot_of(
+    *, service: Service, slot_id: int, now: dt.datetime, user_id: int | None = None
+) -> Slot:
+    slot = selectors.slot_get_for_booking(
+        service=service, slot_id=slot_id, mission=current_mission(), user_id=user_id, now=now
+    )
     if slot is None:
         raise ApplicationError(CommonError.NOT_FOUND, _("This time does not exist."))
     return slot
@@ -139,9 +129,9 @@ def booking_create(
     e-mail on commit."""
     now = now or timezone.now()
     persons = persons_validate(service=service, persons=persons)
-    slot = _slot_of(service=service, slot_id=slot_id)
+    slot = _slot_of(service=service, slot_id=slot_id, now=now, user_id=user.pk)
     slot_check_bookable(slot=slot, now=now)
-    blocked_until = no_show_block_until(user_id=user.pk, now=now)
+    blocked_until = no_show_block_until(slot=slot, now=now)
     if blocked_until:
         raise ApplicationError(
             AppointmentError.BLOCKED_NO_SHOWS,
@@ -241,9 +231,7 @@ def _move_to_slot(
             AppointmentError.INVALID, _("This is already the time of the appointment.")
         )
     if not slot_place_take(pk=slot.pk):
-        raise ApplicationError(
-            AppointmentError.SLOT_FULL, _("This time has just been taken. Please choose another.")
-        )
+        raise slot_full_error(service=slot.service)
     booking.slot = slot
     booking.reminded_at = None  # the reminder is for the new time
     set_acting_user(booking, acting_user)
@@ -284,7 +272,7 @@ def booking_reschedule(
     cannot be taken, the booking stays as it was."""
     now = now or timezone.now()
     _require_owner(booking, acting_user)
-    slot = _slot_of(service=booking.service, slot_id=slot_id)
+    slot = _slot_of(service=booking.service, slot_id=slot_id, now=now)
     slot_check_bookable(slot=slot, now=now)
     with transaction.atomic():
         booking = locks.booking_lock(pk=booking.pk)
@@ -303,8 +291,9 @@ def booking_move_by_mission(
     permission_require(
         user=acting_user, mission=current_mission(), action=Action.APPOINTMENTS_SETTINGS_CHANGE
     )
-    slot = _slot_of(service=booking.service, slot_id=slot_id)
-    slot_check_bookable(slot=slot, now=timezone.now(), direct=False)
+    now = timezone.now()
+    slot = _slot_of(service=booking.service, slot_id=slot_id, now=now)
+    slot_check_bookable(slot=slot, now=now, direct=False)
     with transaction.atomic():
         booking = locks.booking_lock(pk=booking.pk)
         if booking.status != BookingStatus.ACTIVE:

@@ -16,6 +16,7 @@ import secrets
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, PositiveSmallIntegerField, When
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.models import User
@@ -24,8 +25,10 @@ from consulate.kernel.crypto.blind_index import blind_index, normalise
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.tenancy import current_schema
+from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
+from .. import selectors
 from ..error_codes import AppointmentError
 from ..events import AppointmentTopic
 from ..models import Booking, BookingPerson, Service, Slot
@@ -125,6 +128,28 @@ def _new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
 
 
+def slot_full_error(*, service: Service) -> ApplicationError:
+    """A time taken by someone else: choose another, and when the service releases more times
+    (if it does), in the message and as `next_release` (ISO 8601, mission time) for programs."""
+    from ..emails import local_time
+
+    release = selectors.service_next_release(service=service)
+    message = _("This time has just been taken. Please choose another.")
+    if release is not None:
+        zone = current_mission().zone
+        message = format_lazy(
+            "{} {}",
+            message,
+            _("More times are released on %(when)s.") % {"when": local_time(release, zone)},
+        )
+    return ApplicationError(
+        AppointmentError.SLOT_FULL,
+        message,
+        details={"next_release": release.astimezone(current_mission().zone).isoformat()
+                 if release else None},
+    )  # fmt: skip
+
+
 def already_booked_error() -> ApplicationError:
     return ApplicationError(
         AppointmentError.ALREADY_BOOKED,
@@ -153,9 +178,7 @@ def booking_write(
     ).exists():
         raise already_booked_error()
     if take_place and not slot_place_take(pk=slot.pk):
-        raise ApplicationError(
-            AppointmentError.SLOT_FULL, _("This time has just been taken. Please choose another.")
-        )
+        raise slot_full_error(service=slot.service)
     booking = Booking(
         reference=_new_reference(),
         service=slot.service,
@@ -167,8 +190,11 @@ def booking_write(
     )
     set_acting_user(booking, acting_user)
     booking.save()
+    # No savepoint (two statements on every booking): a person's document already holding a
+    # booking (a race the check above lost) fails the caller's whole transaction, which is what
+    # every caller wants: nothing of the booking, nor the place it took, stays.
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             for person in persons:
                 row = BookingPerson(
                     booking=booking,

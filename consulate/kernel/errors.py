@@ -4,8 +4,8 @@ Services raise `ApplicationError(code, message)` with a code from their app's `e
 (namespaced by app: `fees.…`, `appointments.…`) or from `CommonError`, and a translatable
 message. `ApplicationError.http_status` is the one mapping to HTTP, used by pages (which show
 the message) and by the API (`api_exception_handler`, which answers
-`{"code", "message", "field", "errors"}`): `NOT_FOUND` 404, `NOT_ALLOWED` 403,
-`RATE_LIMITED` 429, anything else 400.
+`{"code", "message", "field", "errors"}` and the error's `details`): `NOT_FOUND` 404,
+`NOT_ALLOWED` 403, `RATE_LIMITED` 429, anything else 400.
 """
 
 from __future__ import annotations
@@ -30,12 +30,16 @@ class ApplicationError(Exception):
         *,
         field: str | None = None,
         errors: dict[str, list[str]] | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(str(message))
         self.code = code
         self.message = message
         self.field = field
         self.errors = errors or ({field: [str(message)]} if field else {})
+        # facts a program acts on, beside the message a person reads (JSON values, documented
+        # with the code: a full slot's `next_release`)
+        self.details = details or {}
 
     @classmethod
     def from_validation_error(cls, code: enum.Enum, error: ValidationError) -> ApplicationError:
@@ -54,6 +58,7 @@ class ApplicationError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            **self.details,
             "code": self.code.value,
             "message": str(self.message),
             "field": self.field,

@@ -6,13 +6,14 @@ import json
 
 import pytest
 from django.core import mail
+from django.db.models import F
 from django.test import Client
 from django_tenants.utils import schema_context
 
 from appointments import services
 from appointments.emails import booking_confirmation_send
 from appointments.models import Booking, BookingStatus, Slot
-from tests.appointments.conftest import build_catalogue, first_free_slot, person
+from tests.appointments.conftest import BERLIN, build_catalogue, first_free_slot, person
 from tests.conftest import MODEL_BACKEND
 from tests.missions.test_tenant_isolation import login_with_second_factor
 
@@ -574,3 +575,43 @@ def test_the_calendar_file_links_back_with_the_port_of_the_development_server(
     # in production (no port configured) the host is used as it is
     settings.PORTAL_PORT = ""
     assert event_url(mission_a.host) == f"http://{mission_a.host}{detail}"
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [("en", "More times are released on"), ("tr", "Yeni saatler")]
+)
+def test_a_full_time_says_when_more_are_released(catalogue, logged_in, language, words):
+    # given a time someone else has just taken, and times of a later day not released yet
+    slot = first_free_slot(catalogue, skip=2)
+    Slot.objects.filter(pk=slot.pk).update(booked=F("capacity"))
+    later = Slot.objects.filter(service=catalogue).order_by("-starts_at").first()
+    release = later.starts_at - dt.timedelta(days=2)
+    Slot.objects.filter(pk=later.pk).update(bookable_from=release)
+    # when a person asks for the full time
+    response = logged_in.post(
+        "/api/v1/appointments/bookings/",
+        {"service": "passport", "slot": slot.pk, "persons": [ADA]},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )  # fmt: skip
+    # then the answer is "full", with the next release in mission time, named in the message
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "appointments.slot_full"
+    assert body["next_release"] == release.astimezone(BERLIN).isoformat()
+    assert words in body["message"]
+    assert "(Europe/Berlin)" in body["message"]
+    assert Booking.objects.count() == 0
+
+
+def test_a_full_time_of_a_service_with_nothing_to_release_says_only_full(catalogue, logged_in):
+    slot = first_free_slot(catalogue)
+    Slot.objects.filter(pk=slot.pk).update(booked=F("capacity"))
+    response = logged_in.post(
+        "/api/v1/appointments/bookings/",
+        {"service": "passport", "slot": slot.pk, "persons": [ADA]},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.json()["code"] == "appointments.slot_full"
+    assert response.json()["next_release"] is None
+    assert "released" not in response.json()["message"]
