@@ -13,8 +13,8 @@ Scenarios (`kind`):
   otherwise clients draw accounts from a shared pool and change account before the per-account
   budget is spent (steady state). With `t0` (Unix time) every client opens and warms its
   connection first, then fires at t0.
-- `get`: clients GET one path in a loop until both `min_seconds` and `min_requests` are reached
-  (or `max_seconds`).
+- `get`: clients GET one path in a loop for at least `min_seconds`, and on until `min_requests`
+  are done or `max_seconds` have passed.
 - `lottery`: each client opens the draw's page, waits its own delay, then posts the entry form.
 - `hammer`: one account, one connection, `count` booking POSTs in a row.
 """
@@ -33,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 READ_LIMIT = 1 << 22
+# A booking client stops after this many answers in a row that are neither a booking nor "full"
+# (an error, a rate limit, "not released"), so that a broken server cannot keep it looping.
+GIVE_UP_AFTER = 20
 
 
 class Connection:
@@ -148,6 +151,8 @@ async def _book(spec: dict[str, Any]) -> dict[str, Any]:
         account = n if one_each else pool.pop() if pool else None
         used = 0
         attempt = 0
+        strange = 0
+        gave_up = False
         if t0 is not None:
             # open and warm the keep-alive connection, then wait for the release moment
             await conn.request("GET", spec["warm_path"], {"Cookie": accounts[n][0]})
@@ -184,13 +189,19 @@ async def _book(spec: dict[str, Any]) -> dict[str, Any]:
                 open_slots.discard(slot)
             elif status == 429 and not one_each:
                 account, used = (pool.pop() if pool else None), 0
-            elif status >= 500 and len(records) > 50 and sum(r[2] >= 500 for r in records) > 50:
-                break  # the server is failing: stop hammering it, the run fails anyway
+            if status == 201 or code == "appointments.slot_full":
+                strange = 0
+            else:
+                strange += 1
+                if strange >= GIVE_UP_AFTER:  # refused for another reason again and again
+                    gave_up = True
+                    break
         conn.close()
         return {
             "answers": answers,
             "connects": conn.connects,
             "ran_out_of_accounts": account is None,
+            "gave_up": gave_up,
         }
 
     started_cpu = _cpu()
@@ -223,8 +234,8 @@ async def _get(spec: dict[str, Any]) -> dict[str, Any]:
 
     def done() -> bool:
         elapsed = time.time() - started
-        return elapsed >= spec["max_seconds"] or (
-            elapsed >= spec["min_seconds"] and len(latencies) >= spec["min_requests"]
+        return elapsed >= spec["min_seconds"] and (
+            len(latencies) >= spec["min_requests"] or elapsed >= spec["max_seconds"]
         )
 
     async def client(n: int) -> None:
