@@ -140,7 +140,6 @@ async def _book(spec: dict[str, Any]) -> dict[str, Any]:
     open_slots: set[int] = set(spec["slots"])
     pool = list(range(len(accounts)))
     records: list[tuple[float, float, int, str, bool]] = []  # start, latency, status, code, nr
-    clients = []
     t0: float | None = spec.get("t0")
     warm_done: list[float] = []
 
