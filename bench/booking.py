@@ -1,44 +1,51 @@
 """Benchmark: booking under contention through a real HTTP server, against pgbench.
 
-    .venv/bin/python bench/booking.py [--clients 32] [--slots 100] [--workers 4]
+    .venv/bin/python bench/booking.py [--clients 32] [--slots 100] [--workers 4] [--threads 4]
                                       [--seconds 20] [--database consulate_bench_booking]
+                                      [--worker-class gthread] [--cache-url redis://...]
 
 Works in its own database (dropped and created again; the embedded PostgreSQL when
 DATABASE_URL is unset). It creates one mission with two counters and a passport service with
-slots over a 90-day horizon, and `--clients` citizen accounts with sessions. Then:
+slots over a 90-day horizon, and enough citizen accounts with sessions. Then:
 
-1. HTTP. gunicorn (`--workers` processes, threads 4 each) serves the mission; `--clients`
-   threads, each its own account and keep-alive connection, POST /api/v1/appointments/bookings/
-   for a random slot among the first `--slots` (capacity 2 each) with a fresh passport number,
-   until every place is taken. Every request is timed. Afterwards the database is checked for
-   oversold slots (booked > capacity, or more active bookings than capacity).
+1. HTTP. gunicorn (bench/booking_settings.py; `--workers` processes x `--threads`) serves the
+   mission; `--clients` clients of one asyncio load process (bench/_http.py), each on its own
+   keep-alive connection, POST /api/v1/appointments/bookings/ for a random slot among the first
+   `--slots` (capacity 2 each) with a fresh passport number, until every place is taken. The
+   per-address rate limit is lifted for loopback; the per-account one holds, so a client changes
+   account before its budget is spent. Every request is timed. Afterwards the database is
+   checked for oversold slots (booked > capacity, or more active bookings than capacity).
 2. pgbench, same run, same server: a transaction of the same shape (take a place with
    `UPDATE … WHERE booked < capacity`, insert the booking, its person, two history rows and an
    outbox event) over the same number of hot slots, with as many clients, for `--seconds`.
 3. Listing the bookable slots of the service over horizons of 30, 90 and 180 days: time and
    query count (`slot_list_available`).
+
+bench/release_rush.py runs the release-moment rush, the pages under load, the lottery and the
+rate limits besides.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
+import datetime as dt
+import math
 import os
-import random
 import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.booking_settings")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._server import server_arguments, server_start, server_stop  # noqa: E402
 from bench.mission_create import (  # noqa: E402
     bench_database_url,
     machine_description,
@@ -52,29 +59,21 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--slots", type=int, default=100, help="hot slots (capacity 2 each)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--seconds", type=int, default=20, help="pgbench duration")
-    parser.add_argument("--port", type=int, default=8097)
     parser.add_argument("--database", default="consulate_bench_booking")
+    server_arguments(parser, workers=4, threads=4)
     args = parser.parse_args()
     if not args.database.replace("_", "").isalnum() or args.database == "consulate":
         parser.error("--database must be a plain name other than the project database")
     return args
 
 
-def setup(clients: int) -> tuple[object, list[tuple[str, str]], list[int]]:
-    """Mission, catalogue, slots, accounts with sessions. Returns (service, cookies, slot ids)."""
-    import datetime as dt
-
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends.db import SessionStore
+def mission_setup() -> tuple[Any, Any, list[Any]]:
+    """The benchmark's mission: two desks open 08-18 every day, a passport service (15 minutes,
+    180 days ahead, no notice) with its slots. Returns (mission, service, desks)."""
     from django_tenants.utils import schema_context
 
     from appointments import services
-    from appointments.selectors import slot_list_available
-    from consulate.kernel.accounts.models import User
     from consulate.kernel.actors import SYSTEM
     from missions.services import mission_create
 
@@ -95,126 +94,87 @@ def setup(clients: int) -> tuple[object, list[tuple[str, str]], list[int]]:
             max_persons=1,
         )  # fmt: skip
         services.slot_generate(service=service, acting_user=SYSTEM)
-        slot_ids = [s.pk for s in slot_list_available(service=service)]
+    return mission, service, desks
+
+
+def hot_slot_ids(service: Any, count: int) -> list[int]:
+    """The first `count` bookable slots that start at least a day from now (none passes during
+    the run)."""
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from appointments.selectors import slot_list_available
+
+    tomorrow = timezone.now() + dt.timedelta(days=1)
+    with schema_context(MISSION):
+        slots = [s.pk for s in slot_list_available(service=service) if s.starts_at > tomorrow]
+    return slots[:count]
+
+
+def accounts_create(prefix: str, count: int) -> list[list[str]]:
+    """`count` citizen accounts, each signed in: [cookie header, CSRF token] per account. The
+    sessions go to the store the server reads (SESSION_ENGINE and CACHE_URL of the settings)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
+
+    from consulate.kernel.accounts.models import User
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
     password = make_password("bench-password")
     users = User.objects.bulk_create(
-        [User(email=f"bench{n}@example.org", password=password) for n in range(clients)]
+        [User(email=f"{prefix}{n}@example.org", password=password) for n in range(count)]
     )
-    cookies = []
+    accounts = []
     for user in users:
-        session = SessionStore()
+        session = store()
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         csrf = secrets.token_hex(16)  # 32 characters: a valid unmasked CSRF secret
-        cookies.append(
-            (f"{settings.SESSION_COOKIE_NAME}={session.session_key}; csrftoken={csrf}", csrf)
+        accounts.append(
+            [f"{settings.SESSION_COOKIE_NAME}={session.session_key}; csrftoken={csrf}", csrf]
         )
-    return service, cookies, slot_ids
+    return accounts
 
 
-def start_server(args: argparse.Namespace, url: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.booking_settings"}
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "consulate.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    host = f"{MISSION}.localhost"
-    for _ in range(100):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-            conn.request("GET", "/api/v1/appointments/services/", headers={"Host": host})
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not start")
+def book_budget() -> int:
+    """Booking requests one account may send without meeting its rate limit (one spare)."""
+    from django.conf import settings
+
+    from appointments.ratelimit import DEFAULT_LIMITS
+
+    limits = getattr(settings, "APPOINTMENTS_RATE_LIMITS", {})
+    return max(1, limits.get("book", DEFAULT_LIMITS["book"])[0] - 1)
 
 
-def http_contention(
-    args: argparse.Namespace, cookies: list[tuple[str, str]], hot: list[int]
-) -> dict[str, object]:
-    host = f"{MISSION}.localhost"
-    latencies: list[float] = []
-    outcomes: dict[int, int] = {}
-    lock = threading.Lock()
-    full: set[int] = set()
-    barrier = threading.Barrier(len(cookies))
+def accounts_needed(*, clients: int, places: int, slots: int, budget: int) -> int:
+    """Accounts for a steady-state run: every booking and every "full" answer costs one request
+    of an account's budget (about one "full" answer per slot per client near the end)."""
+    return clients + -(-(places * 3 // 2 + slots * 2) // budget)
 
-    def client(n: int) -> None:
-        cookie, csrf = cookies[n]
-        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
-        rng = random.Random(n)
-        mine: list[float] = []
-        counts: dict[int, int] = {}
-        barrier.wait()
-        attempt = 0
-        while True:
-            with lock:
-                open_slots = [s for s in hot if s not in full]
-            if not open_slots:
-                break
-            slot = rng.choice(open_slots)
-            attempt += 1
-            body = json.dumps({
-                "service": "passport", "slot": slot,
-                "persons": [{"full_name": f"Bench {n}", "date_of_birth": "1990-01-01",
-                             "document_number": f"B{n:03d}X{attempt:06d}"}],
-            })  # fmt: skip
-            started = time.perf_counter()
-            conn.request(
-                "POST", "/api/v1/appointments/bookings/", body=body,
-                headers={"Host": host, "Cookie": cookie, "X-CSRFToken": csrf,
-                         "Content-Type": "application/json"},
-            )  # fmt: skip
-            response = conn.getresponse()
-            payload = response.read()
-            mine.append(time.perf_counter() - started)
-            counts[response.status] = counts.get(response.status, 0) + 1
-            if response.status == 400 and b"slot_full" in payload:
-                with lock:
-                    full.add(slot)
-            elif response.status not in (201, 400):
-                raise SystemExit(f"unexpected {response.status}: {payload[:300]!r}")
-        with lock:
-            latencies.extend(mine)
-            for status, count in counts.items():
-                outcomes[status] = outcomes.get(status, 0) + count
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(len(cookies))]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    booked = outcomes.get(201, 0)
-    return {
-        "elapsed": elapsed,
-        "booked": booked,
-        "requests": len(latencies),
-        "bookings_per_s": booked / elapsed,
-        "requests_per_s": len(latencies) / elapsed,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-        "outcomes": outcomes,
-    }
+def steady_booking(
+    args: argparse.Namespace, accounts: list[list[str]], hot: list[int], *, doc_prefix: str
+) -> dict[str, Any]:
+    """Clients POST bookings on keep-alive connections, from a pool of accounts, until every
+    place of the hot slots is taken (the load client runs in its own process)."""
+    from bench._http import client_run
+
+    return client_run({
+        "kind": "book", "port": args.port, "host": f"{MISSION}.localhost",
+        "service": "passport", "slots": hot, "clients": args.clients, "accounts": accounts,
+        "budget": book_budget(), "doc_prefix": doc_prefix,
+    })  # fmt: skip
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))]
 
 
 def oversold(schema: str) -> tuple[int, int, int]:
@@ -275,21 +235,23 @@ END;
 """
 
 
-def run_pgbench(args: argparse.Namespace) -> dict[str, float]:
+def run_pgbench(*, slots: int, clients: int, seconds: int) -> dict[str, float]:
+    """pgbench's rate for PGBENCH_SCRIPT over `slots` hot rows, on the server and database of
+    the Django connection."""
     from django.db import connection
 
     from consulate import embedded_db
 
     with connection.cursor() as cursor:
-        cursor.execute(PGBENCH_SETUP.format(slots=args.slots))
+        cursor.execute(PGBENCH_SETUP.format(slots=slots))
         cursor.execute("SET search_path TO public")
     connection.ensure_connection()
     info = connection.connection.info  # the server actually used: socket folder or host, port
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
-        script.write(PGBENCH_SCRIPT.format(slots=args.slots))
+        script.write(PGBENCH_SCRIPT.format(slots=slots))
     command = [
         str(embedded_db.bin_dir() / "pgbench"), "-n", "-f", script.name,
-        "-c", str(args.clients), "-j", str(min(args.clients, 4)), "-T", str(args.seconds),
+        "-c", str(clients), "-j", str(min(clients, 4)), "-T", str(seconds),
         "-h", str(info.host), "-p", str(info.port), "-U", str(info.user),
         "-d", str(info.dbname), "-r",
     ]  # fmt: skip
@@ -344,45 +306,55 @@ def main() -> None:
     url = bench_database_url(args.database)
     recreate_database(url, args.database)
     os.environ["DATABASE_URL"] = url
+    if args.cache_url:
+        os.environ["CACHE_URL"] = args.cache_url  # the sessions go where the server reads them
 
     import django
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connections
 
     print(f"Database {args.database} (dropped and created again)")
     for line in machine_description():
         print(line)
     call_command("migrate_all", verbosity=0)
-    service, cookies, slot_ids = setup(args.clients)
-    hot = slot_ids[: args.slots]
-    print(
-        f"{len(slot_ids)} bookable slots over 180 days; {len(hot)} hot slots x capacity 2 ="
-        f" {2 * len(hot)} places; {args.clients} clients; gunicorn {args.workers} workers x 4"
-        " threads"
+    _mission, service, _desks = mission_setup()
+    hot = hot_slot_ids(service, args.slots)
+    budget = book_budget()
+    count = accounts_needed(
+        clients=args.clients, places=2 * len(hot), slots=len(hot), budget=budget
     )
-    from django.db import connections
-
+    accounts = accounts_create("bench", count)
+    print(
+        f"{len(hot)} hot slots x capacity 2 = {2 * len(hot)} places; {args.clients} clients,"
+        f" {count} accounts ({budget} booking requests each: the per-account limit holds; the"
+        f" per-address one is lifted for loopback); gunicorn {args.worker_class}"
+        f" {args.workers} workers x {args.threads} threads"
+    )
     connections.close_all()
-    server = start_server(args, url)
+    server = server_start(args, url, ready_host=f"{MISSION}.localhost")
     try:
-        result = http_contention(args, cookies, hot)
+        result = steady_booking(args, accounts, hot, doc_prefix="B")
     finally:
-        server.terminate()
-        server.wait()
+        server_stop(server)
     load_http = os.getloadavg()[0]
     over_counter, over_rows, places = oversold(MISSION)
-    bench = run_pgbench(args)
+    bench = run_pgbench(slots=args.slots, clients=args.clients, seconds=args.seconds)
+    latencies = result["latencies_ms"]
+    booked = result["statuses"].get("201", 0)
+    rate = booked / result["elapsed_s"]
     print()
-    print(f"HTTP booking: {result['booked']} bookings in {result['elapsed']:.1f} s"
-          f" = {result['bookings_per_s']:.1f} bookings/s; {result['requests']} requests"
-          f" ({result['requests_per_s']:.1f}/s), statuses {result['outcomes']}")  # fmt: skip
-    print(f"  latency p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms")
+    print(f"HTTP booking: {booked} bookings in {result['elapsed_s']:.1f} s = {rate:.1f} bookings/s;"
+          f" {len(latencies)} requests ({len(latencies) / result['elapsed_s']:.1f}/s),"
+          f" statuses {result['statuses']}; load client CPU {result['cpu_s']:.2f} s")  # fmt: skip
+    print(f"  latency p50 {percentile(latencies, 0.5):.1f} ms,"
+          f" p99 {percentile(latencies, 0.99):.1f} ms")  # fmt: skip
     print(f"  oversold slots: {over_counter} (counter), {over_rows} (booking rows);"
           f" places taken {places} of {2 * len(hot)}")  # fmt: skip
     print(f"1-minute load average after the HTTP run: {load_http:.1f}")
     print(f"pgbench same shape: {bench['tps']:.1f} tps, latency avg {bench['latency_ms']:.2f} ms")
-    print(f"ratio HTTP bookings/s : pgbench tps = {result['bookings_per_s'] / bench['tps']:.3f}")
+    print(f"ratio HTTP bookings/s : pgbench tps = {rate / bench['tps']:.3f}")
     print()
     print("List bookable slots over the horizon (median of 5):")
     for horizon, count, ms, queries, next_ms, next_queries in listing(service):
@@ -393,6 +365,8 @@ def main() -> None:
     print(f"1-minute load average at the end: {os.getloadavg()[0]:.1f}")
     if over_counter or over_rows:
         raise SystemExit("OVERSOLD")
+    if any(status.startswith("5") for status in result["statuses"]):
+        raise SystemExit("5xx answers")
 
 
 if __name__ == "__main__":

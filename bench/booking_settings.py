@@ -1,11 +1,20 @@
-"""Settings of the booking benchmark's web server (bench/booking.py): the development settings
-with DEBUG off, rate limits out of the way (every client comes from 127.0.0.1) and a broker that
-drops the confirmation e-mail tasks instead of queueing them for the developer's worker."""
+"""Settings of the benchmarks' web server (bench/booking.py, bench/release_rush.py) and of
+their set-up, the single place the server's configuration comes from: the development settings
+with DEBUG off, a broker that drops the confirmation e-mail tasks instead of queueing them for
+the developer's worker, and CACHE_URL when given (e.g. redis://127.0.0.1:6379/9; production
+requires one).
 
+Rate limits: every benchmark client comes from 127.0.0.1, so the per-address budget would stop
+them; it is lifted for loopback only. The per-account budget keeps its default: the benchmarks
+spread their requests over enough accounts, and check that one account is still refused."""
+
+from consulate.settings.base import env
 from consulate.settings.local import *  # noqa: F403
 
 DEBUG = False
-APPOINTMENTS_RATE_LIMITS = {action: (10**9, 60) for action in ("book", "cancel", "lottery", "read")}
+APPOINTMENTS_RATE_LIMIT_EXEMPT_ADDRESSES = ["127.0.0.1", "::1"]
+if env("CACHE_URL", default=""):
+    CACHES = {"default": env.cache_url("CACHE_URL")}
 CELERY_BROKER_URL = "memory://"
 AXES_ENABLED = False
 LOGGING = {
