@@ -129,7 +129,7 @@ def accounts_create(prefix: str, count: int) -> list[list[str]]:
     for user in users:
         session = store()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "missions.auth.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         csrf = secrets.token_hex(16)  # 32 characters: a valid unmasked CSRF secret
