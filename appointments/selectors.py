@@ -7,7 +7,9 @@ import secrets
 from collections import OrderedDict
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.cache import cache
 from django.db.models import (
     Count,
     DateTimeField,
@@ -279,7 +281,20 @@ def availability_feed(
 ) -> list[dict[str, Any]]:
     """Per offered service (or per one of `services`, already read): next bookable time, next
     release time, when an open draw closes. No personal data. Four queries (three if the
-    services are given) whatever the number of services."""
+    services are given) whatever the number of services.
+
+    The whole feed of a mission (no `services`, no `now`) is what every visitor's page and
+    poll reads, thousands of times a second when times are released: it is kept in the cache
+    for `CONSULATE_AVAILABILITY_CACHE_SECONDS` (a few seconds; 0: not kept), per mission and
+    language, so that a rush costs the database one read of it per interval."""
+    seconds = getattr(settings, "CONSULATE_AVAILABILITY_CACHE_SECONDS", 0)
+    if seconds and services is None and now is None:
+        key = f"availability-feed:{mission.schema_name}:{get_language()}"
+        feed = cache.get(key)
+        if feed is None:
+            feed = availability_feed(mission=mission, now=timezone.now())
+            cache.set(key, feed, seconds)
+        return feed
     now = now or timezone.now()
     services = list(service_list_offered()) if services is None else services
     next_free = dict(

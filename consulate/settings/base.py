@@ -210,6 +210,8 @@ AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
 # the browser, without a write on every request (consulate/kernel/accounts/sessions.py).
 SESSION_COOKIE_AGE = env.int("CONSULATE_SESSION_IDLE_SECONDS", default=30 * 60)
 CONSULATE_SESSION_TOUCH_SECONDS = 60
+# A mission's availability feed (every page and poll reads it) is kept this long in the cache.
+CONSULATE_AVAILABILITY_CACHE_SECONDS = 2
 # Read from the cache, written through to the database (a cache restart logs nobody out).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True

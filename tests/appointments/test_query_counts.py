@@ -43,6 +43,7 @@ def _as_in_production(settings):
     from django.core.cache import cache
 
     settings.CONSULATE_TENANT_CACHE_SECONDS = 300
+    settings.CONSULATE_AVAILABILITY_CACHE_SECONDS = 2
     cache.clear()
 
 
@@ -52,6 +53,7 @@ def settled_data_key(in_mission_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         assert all(person.full_name for person in BookingPerson.objects.all())  # decrypts
         active_key_id(current_schema())  # the key new ciphertexts are written with
+        active_key_id("public")  # and the one of the accounts' names
 
 
 def _count(client, path, django_assert_num_queries, expected):
@@ -104,12 +106,27 @@ def test_the_staff_day_sheet(
     assert page.content.decode().count("<code>") == 3
 
 
+def _feed_forgotten() -> None:
+    """Drop the cached feeds (kept a few seconds), as if the interval had passed."""
+    from django.core.cache import cache
+
+    cache.delete_many([f"availability-feed:alpha:{language}" for language in ("en", "tr")])
+
+
 def test_the_availability_feed(client_a, in_mission_a, django_assert_num_queries):
     build_catalogue(days=3)
-    _count(client_a, "/appointments/availability.json", django_assert_num_queries, 5)
+    _count(client_a, "/appointments/availability.json", django_assert_num_queries, 0)
+    _feed_forgotten()
+    with django_assert_num_queries(5):  # the path, the services, next times, releases, draws
+        client_a.get("/appointments/availability.json")
     build_catalogue(code="visa", name="Visa", days=3, release_mode=ReleaseMode.SCHEDULED)
     build_catalogue(code="draw", name="Civil", days=3, release_mode=ReleaseMode.LOTTERY)
-    response = _count(client_a, "/appointments/availability.json", django_assert_num_queries, 5)
+    _feed_forgotten()
+    with django_assert_num_queries(5):
+        response = client_a.get("/appointments/availability.json")
+    assert len(response.json()["services"]) == 3
+    # and within the cache's interval, from the cache: no query at all
+    response = _count(client_a, "/appointments/availability.json", django_assert_num_queries, 0)
     assert len(response.json()["services"]) == 3
 
 
@@ -124,13 +141,19 @@ def test_the_service_list(client_a, in_mission_a, django_assert_num_queries):
 
 def test_the_mission_home(client_a, in_mission_a, django_assert_num_queries):
     build_catalogue(days=3)
-    _count(client_a, "/", django_assert_num_queries, 5)
+    _count(client_a, "/", django_assert_num_queries, 0)  # the feed from the cache
     build_catalogue(code="visa", name="Visa", days=3, release_mode=ReleaseMode.SCHEDULED)
-    page = _count(client_a, "/", django_assert_num_queries, 5)
+    _feed_forgotten()
+    page = _count(client_a, "/", django_assert_num_queries, 0)
     assert "Visa" in page.content.decode()
+    _feed_forgotten()
+    with django_assert_num_queries(5):  # the path and the feed's four
+        client_a.get("/")
 
 
-def test_a_services_calendar(client_a, citizen, services_, django_assert_num_queries):
+def test_a_services_calendar(
+    client_a, citizen, services_, settled_data_key, django_assert_num_queries
+):
     # given a citizen looking at a service with times over three days, then over thirty
     client_a.force_login(citizen, backend=MODEL_BACKEND)
     _count(client_a, "/appointments/passport/", django_assert_num_queries, 8)

@@ -4,9 +4,9 @@ budget, and without the setting no address is exempt. Requests go through the re
 
 import pytest
 
+from tests.conftest import MODEL_BACKEND
 from tests.factories import UserFactory
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 BOOKINGS = "/api/v1/appointments/bookings/"
 SLOTS = "/api/v1/appointments/services/passport/slots/"
 

@@ -16,13 +16,13 @@ from tests.fees.factories import CreditNoteFactory, WaiverFactory
 
 pytestmark = pytest.mark.usefixtures("fee_reference")
 
-# Each counts django-tenants' `SET search_path` before every statement. Approvals: the tenant,
-# session, user, staff check, second factor, the roles (page and navigation), waivers with their
-# assessments, the names of their exemption categories (in the reader's language), credit notes
-# with their receipts, the session's save. The counter adds the day's fees (rate, rounding,
-# schedule) and the latest assessments.
-APPROVALS_QUERIES = 26
-COUNTER_QUERIES = 28
+# Each counts everything the request sends: the host's mission on public (the host cache is off
+# in tests) and one `SET search_path` each for public and the mission, the user with their roles
+# and second factor (one query), waivers with their assessments and the names of their
+# exemption categories (in the reader's language), credit notes with their receipts. The
+# counter adds the day's fees (rate, rounding, schedule) and the latest assessments.
+APPROVALS_QUERIES = 7
+COUNTER_QUERIES = 8
 
 
 @pytest.fixture(autouse=True)
