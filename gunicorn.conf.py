@@ -20,4 +20,5 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 # A worker is replaced now and then, so that no slow growth of memory lasts.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 5000))
 max_requests_jitter = 500
-accesslog = "-"
+# The proxy in front logs each request; set GUNICORN_ACCESSLOG=- to log them here too.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None

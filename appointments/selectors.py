@@ -5,22 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import OrderedDict
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
 from django.db.models import (
     Count,
     DateTimeField,
-    Exists,
     ExpressionWrapper,
     F,
     Min,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce, NullIf, TruncDate
@@ -146,49 +142,52 @@ def _bookable(service: Service, now: dt.datetime) -> QuerySet[Slot]:
     )
 
 
-def _rule(field: str) -> Coalesce:
-    """One of the mission's no-show rule numbers (its one MissionRules row, or the default)."""
-    default = cast(Any, MissionRules._meta.get_field(field)).get_default()
-    return Coalesce(Subquery(MissionRules.objects.order_by("pk").values(field)[:1]), Value(default))
-
-
-def no_show_annotations(*, user_id: int, now: dt.datetime) -> dict[str, Any]:
-    """Annotations that read, inside whatever query they are added to, the mission's no-show
-    rule (`no_show_limit`, `no_show_block_days`) and the starts of the account's no-shows
-    within the rule's window, latest first (`recent_no_shows`)."""
-    since = ExpressionWrapper(
-        Value(now) - _rule("no_show_window_days") * DAY, output_field=DateTimeField()
-    )
-    misses = (
-        Booking.objects.filter(
-            user_id=user_id, status=BookingStatus.NO_SHOW, slot__starts_at__gte=since
-        )
-        .order_by("-slot__starts_at")
-        .values("slot__starts_at")
-    )
-    return {
-        "no_show_limit": _rule("no_show_limit"),
-        "no_show_block_days": _rule("no_show_block_days"),
-        "recent_no_shows": ArraySubquery(misses),
-    }
+# The booking's one read, as a fixed statement: built with the ORM (annotations with three
+# subqueries) it cost about 15 ms of CPU per booking to compose, more than the rest of the
+# booking's SQL together (docs/benchmarks.md). The rule's defaults are MissionRules' own.
+_RULE_DEFAULTS = {
+    name: MissionRules._meta.get_field(name).get_default()  # type: ignore[union-attr]
+    for name in ("no_show_limit", "no_show_window_days", "no_show_block_days")
+}
+_SLOT_FOR_BOOKING_SQL = """
+SELECT s.*,
+       EXISTS (SELECT 1 FROM appointments_closure c
+               WHERE c.counter_id IS NULL
+                 AND c.date = (s.starts_at AT TIME ZONE %(zone)s)::date) AS day_closed,
+       coalesce(r.no_show_limit, %(limit)s) AS no_show_limit,
+       coalesce(r.no_show_block_days, %(block)s) AS no_show_block_days,
+       ARRAY(SELECT missed.starts_at
+             FROM appointments_booking b JOIN appointments_slot missed ON missed.id = b.slot_id
+             WHERE %(user)s::bigint IS NOT NULL AND b.user_id = %(user)s::bigint
+               AND b.status = %(no_show)s
+               AND missed.starts_at >= %(now)s::timestamptz
+                   - make_interval(days => coalesce(r.no_show_window_days, %(window)s))
+             ORDER BY missed.starts_at DESC) AS recent_no_shows
+FROM appointments_slot s
+LEFT JOIN (SELECT * FROM appointments_missionrules ORDER BY id LIMIT 1) r ON true
+WHERE s.id = %(slot)s AND s.service_id = %(service)s
+"""
 
 
 def slot_get_for_booking(
     *, service: Service, slot_id: int, mission: Mission, user_id: int | None, now: dt.datetime
 ) -> Slot | None:
-    """The slot of `service` with this id and its service, with what booking it must check,
-    in one query: whether the mission is closed that day (`day_closed`) and, for an account,
-    the no-show rule and its recent no-shows (`no_show_annotations`). None if there is none."""
-    closed = Closure.objects.filter(counter__isnull=True, date=OuterRef("local_day"))
-    slots = (
-        Slot.objects.select_related("service")
-        .filter(pk=slot_id, service=service)
-        .annotate(local_day=TruncDate("starts_at", tzinfo=mission.zone))
-        .annotate(day_closed=Exists(closed))
-    )
-    if user_id is not None:
-        slots = slots.annotate(**no_show_annotations(user_id=user_id, now=now))
-    return slots.first()
+    """The slot of `service` with this id, with what booking it must check, in one statement:
+    whether the mission is closed that day in its time zone (`day_closed`), the mission's
+    no-show rule (`no_show_limit`, `no_show_block_days`) and, for an account, the starts of its
+    no-shows within the rule's window, latest first (`recent_no_shows`). None if there is
+    none."""
+    params = {
+        "zone": mission.timezone, "limit": _RULE_DEFAULTS["no_show_limit"],
+        "block": _RULE_DEFAULTS["no_show_block_days"],
+        "window": _RULE_DEFAULTS["no_show_window_days"], "user": user_id,
+        "no_show": BookingStatus.NO_SHOW.value, "now": now, "slot": slot_id,
+        "service": service.pk,
+    }  # fmt: skip
+    slot = next(iter(Slot.objects.raw(_SLOT_FOR_BOOKING_SQL, params)), None)
+    if slot is not None:
+        slot.service = service
+    return slot
 
 
 def service_next_release(*, service: Service, now: dt.datetime | None = None) -> dt.datetime | None:

@@ -12,6 +12,8 @@ from consulate.settings.base import env
 from consulate.settings.local import *  # noqa: F403
 
 DEBUG = False
+# as in production (consulate/settings/production.py): each server thread keeps its connection
+DATABASES["default"]["CONN_MAX_AGE"] = 600  # noqa: F405
 APPOINTMENTS_RATE_LIMIT_EXEMPT_ADDRESSES = ["127.0.0.1", "::1"]
 if env("CACHE_URL", default=""):
     CACHES = {"default": env.cache_url("CACHE_URL")}

@@ -14,45 +14,36 @@ from typing import Any
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import CharField, Exists, OuterRef, Value
-from django.db.models.functions import Cast, Concat
 
 from consulate.kernel.accounts.models import User
-
-from .models import Membership
 
 # "<mission id>:<role>" for each active membership, as `user_load` annotates them
 ROLE_SEPARATOR = ":"
 
 
+# One fixed statement: composed with the ORM (an array subquery and an EXISTS) it cost a few
+# milliseconds of CPU on every request with a logged-in user (docs/benchmarks.md).
+_USER_LOAD_SQL = """
+SELECT u.*,
+       ARRAY(SELECT m.mission_id::text || %(separator)s || m.role
+             FROM missions_membership m
+             WHERE m.user_id = u.id AND m.is_active) AS active_roles,
+       EXISTS (SELECT 1 FROM mfa_authenticator a
+               WHERE a.user_id = u.id AND a.type = %(totp)s) AS has_totp
+FROM accounts_user u
+WHERE u.id = %(user)s
+"""
+
+
 def user_load(user_id: Any) -> User | None:
-    """The active user with this id, their active roles (by mission) and whether they have a
-    TOTP device, in one query; None if there is none."""
-    roles = (
-        Membership.objects.filter(user=OuterRef("pk"), is_active=True)
-        .order_by()
-        .values_list(
-            Concat(
-                Cast("mission_id", CharField()), Value(ROLE_SEPARATOR), "role",
-                output_field=CharField(),
-            ),
-            flat=True,
-        )
-    )  # fmt: skip
+    """The user with this id, their active roles (by mission) and whether they have a TOTP
+    device, in one statement; None if there is none."""
     try:
-        return (
-            User.objects.annotate(
-                active_roles=ArraySubquery(roles),
-                has_totp=Exists(
-                    Authenticator.objects.filter(user=OuterRef("pk"), type=Authenticator.Type.TOTP)
-                ),
-            )
-            .filter(pk=user_id)
-            .first()
-        )
-    except (ValueError, TypeError):
+        pk = int(user_id)
+    except (TypeError, ValueError):
         return None
+    params = {"separator": ROLE_SEPARATOR, "totp": Authenticator.Type.TOTP.value, "user": pk}
+    return next(iter(User.objects.raw(_USER_LOAD_SQL, params)), None)
 
 
 def roles_loaded(user: Any) -> dict[int, frozenset[str]] | None:
