@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -118,6 +119,7 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
         {
             "service": service,
             "days": sorted(counts.items()) if days else [],
+            "days_key": hashlib.sha256(repr(sorted(counts.items())).encode()).hexdigest(),
             "chosen": chosen,
             "previous_day": max((day for day in days if day < chosen), default=None),
             "next_day": min((day for day in days if day > chosen), default=None),
