@@ -37,6 +37,7 @@ import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 # Before anything imports the `consulate` package, whose Celery app defaults to production.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consulate.settings.local")
@@ -71,6 +72,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--database", default="consulate_bench_migrate", help="scratch database name"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database a previous run grew (levels below its missions are skipped)",
+    )
     args = parser.parse_args()
     args.levels = sorted({int(n) for n in args.missions.split(",") if n.strip()})
     if not args.database.replace("_", "").isalnum() or args.database == "consulate":
@@ -78,6 +84,15 @@ def parse_args() -> argparse.Namespace:
     if not 0 <= args.behind <= 100:
         parser.error("--behind is a percentage")
     return args
+
+
+def database_exists(url: str, name: str) -> bool:
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    return found is not None
 
 
 def command_at(commit: str) -> Any:
@@ -100,7 +115,9 @@ def main() -> None:
     args = parse_args()
     external = bool(os.environ.get("DATABASE_URL"))
     url = bench_database_url(args.database)
-    recreate_database(url, args.database)
+    if not (args.reuse and database_exists(url, args.database)):
+        args.reuse = False
+        recreate_database(url, args.database)
     os.environ["DATABASE_URL"] = url
     if external:
         os.environ["BENCH_EXTERNAL_DB"] = "1"
@@ -136,7 +153,8 @@ def main() -> None:
         text=True,
         check=True,
     ).stdout.strip()
-    print(f"Database {args.database} (dropped and created again); tree at {commit}"
+    state = "kept from a previous run" if args.reuse else "dropped and created again"
+    print(f"Database {args.database} ({state}); tree at {commit}"
           f"{' (with uncommitted changes)' if dirty else ''}")  # fmt: skip
     for line in machine_description():
         print(line)
@@ -213,7 +231,8 @@ def main() -> None:
 
     started = time.perf_counter()
     first, load, _ = timed_deploy("migrate_all")
-    print(f"first migrate_all (empty database): {first:.1f} s, load average {load:.1f}")
+    what = "kept database" if args.reuse else "empty database"
+    print(f"first migrate_all ({what}): {first:.1f} s, load average {load:.1f}")
 
     rows: list[dict[str, Any]] = []
 
@@ -253,9 +272,12 @@ def main() -> None:
             f"{behind} schemas behind (rewound in {rewind_seconds:.0f} s); " + (summary),
         )
 
-    serial = 0
+    serial = len(mission_schemas())  # the codes a kept database holds: g0001 ...
     for level in args.levels:
         present = len(mission_schemas())
+        if present > level:
+            print(f"  {level} missions: skipped, {present} present already")
+            continue
         grow_start = time.perf_counter()
         while present < level:
             serial += 1
