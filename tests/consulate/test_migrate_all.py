@@ -67,7 +67,9 @@ def has_column(schema: str) -> bool:
 
 def rewind(schemas: list[str], processes: int = 2) -> list[SchemaMigrated]:
     results = schemas_migrate(schemas, owner=owner(), processes=processes, target=(APP, EARLIER))
-    assert [result.error for result in results] == [""] * len(schemas)
+    failed = [result.error for result in results if result.error]
+    assert not failed, failed[0]
+    assert len(results) == len(schemas)
     assert not any(has_column(schema) for schema in schemas)
     return results
 

@@ -34,7 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django_tenants.utils import schema_exists
 from psycopg import errors, sql
 
@@ -339,6 +339,29 @@ def schema_migrate(
         return SchemaMigrated(schema_name, time.perf_counter() - started, attempt)
 
 
+# The database connections a forked worker inherited from its parent: kept referenced and
+# never used nor closed, since closing one would end, on the socket they share, a session the
+# parent may still use. A worker opens its own.
+_INHERITED_CONNECTIONS: list[Any] = []
+
+
+def _worker_started() -> None:
+    """In each forked worker, before its first schema: forget the parent's connections.
+
+    The parent closes its connection before forking, but Django's close() is a no-op on a
+    connection marked closed in a transaction, and other aliases or threads may hold some;
+    two processes writing on one socket corrupt both sessions.
+    """
+    for alias in connections:
+        inherited = connections[alias]
+        if inherited.connection is not None:
+            _INHERITED_CONNECTIONS.append(inherited.connection)
+            inherited.connection = None
+        inherited.closed_in_transaction = False
+        if hasattr(inherited, "search_path_set_schemas"):
+            inherited.search_path_set_schemas = None
+
+
 def schemas_migrate(
     schema_names: Sequence[str],
     *,
@@ -395,7 +418,9 @@ def schemas_migrate(
     # fork: the workers inherit the loaded project, its settings and the owner's credentials
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        max_workers=min(processes, len(schema_names)), mp_context=context
+        max_workers=min(processes, len(schema_names)),
+        mp_context=context,
+        initializer=_worker_started,
     ) as pool:
         pending: set[Future[SchemaMigrated]] = {
             pool.submit(schema_migrate, name, owner=owner, verbosity=verbosity, target=target)
