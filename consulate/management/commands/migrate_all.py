@@ -10,23 +10,41 @@ the application (web, worker, beat: DATABASE_URL) connects as a role that owns n
 only read and write rows. A role that owns a table, or a superuser, can switch its guards off
 (`ALTER TABLE ... DISABLE TRIGGER`, `SET session_replication_role = replica`); the application's
 role can do neither.
+
+Mission schemas at scale (docs/operations.md, "Deploying"): after the template is migrated, one
+statement compares every mission schema's applied migrations with the template's
+(`missions.schemas.schemas_compare_with_template`); schemas holding exactly the template's are
+skipped, so a deploy with nothing to migrate costs about the same at 300 missions as at 10.
+The others are migrated by a small pool of forked processes, each connected as the owner role,
+one schema at a time per process (`schemas_migrate`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django_tenants.utils import schema_exists
-from psycopg import sql
+from psycopg import errors, sql
 
 from missions.models import Domain, Mission, MissionKind
-from missions.schemas import CLONE_FUNCTION, clone_functions_install
+from missions.schemas import (
+    CLONE_FUNCTION,
+    SchemaState,
+    clone_functions_install,
+    schemas_compare_with_template,
+)
 
 # What the owner's connection takes from DATABASE_OWNER_URL; the database's name stays the
 # one the application uses (tests rename it).
@@ -134,6 +152,45 @@ def app_role_problems(*, app_role: str, owner: str) -> list[str]:
     return problems
 
 
+# The privileges `app_role_grant` leaves the application's role, as aclexplode() names them
+# ("*" marks one it may grant on): exactly these on each schema, table and sequence.
+_APP_ROLE_PRIVILEGES_DIFFER = """
+WITH app AS (SELECT oid FROM pg_roles WHERE rolname = %(app_role)s)
+SELECT n.nspname FROM pg_namespace n
+WHERE n.nspname = ANY(%(schemas)s) AND (
+    ARRAY(SELECT DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END
+          FROM aclexplode(n.nspacl) a WHERE a.grantee = (SELECT oid FROM app) ORDER BY 1)
+        IS DISTINCT FROM ARRAY['USAGE']
+    OR EXISTS (
+        SELECT 1 FROM pg_class c
+        WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+        AND ARRAY(
+            SELECT DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END
+            FROM aclexplode(c.relacl) a WHERE a.grantee = (SELECT oid FROM app) ORDER BY 1
+        ) IS DISTINCT FROM CASE c.relkind WHEN 'S' THEN ARRAY['SELECT', 'UPDATE', 'USAGE']
+            ELSE ARRAY['DELETE', 'INSERT', 'SELECT', 'UPDATE'] END
+    )
+)
+ORDER BY n.nspname
+"""
+
+
+def app_role_schemas_to_grant(*, app_role: str, schemas: list[str]) -> list[str]:
+    """Those of `schemas` where the application's role holds other privileges than
+    `app_role_grant` gives it (on the schema, or on any table, view or sequence in it), found
+    in one catalog query.
+
+    Granting is idempotent but not free: PostgreSQL rewrites the catalog row of every table
+    it touches, about 0.1 s per mission schema of 300 relations, so a deploy that granted in
+    every schema spent most of its time there at 300 missions. Tables that migrations add get
+    their privileges from the owner's default privileges; what this finds is what was changed
+    by hand, or created by another role.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_APP_ROLE_PRIVILEGES_DIFFER, {"app_role": app_role, "schemas": schemas})
+        return [name for (name,) in cursor.fetchall()]
+
+
 def app_role_grant(*, app_role: str, owner: str, template: str, schemas: list[str]) -> None:
     """Rows, not tables: SELECT/INSERT/UPDATE/DELETE on tables, USAGE/SELECT/UPDATE on
     sequences, in public and every mission schema; nothing in the template; EXECUTE on the
@@ -198,15 +255,213 @@ def app_role_grant(*, app_role: str, owner: str, template: str, schemas: list[st
             cursor.execute(statement.as_string(cursor.connection))
 
 
+# How often one schema's migration is tried when PostgreSQL cancelled it to break a deadlock
+# (or a lock timeout): its transaction was rolled back whole, so trying again is safe.
+LOCK_CONFLICT_ATTEMPTS = 3
+
+
+def processes_default() -> int:
+    """Processes that migrate mission schemas at once: TENANT_MULTIPROCESSING_MAX_PROCESSES
+    (django-tenants' name for the same thing) if set, else the CPUs, at most 4."""
+    configured = getattr(settings, "TENANT_MULTIPROCESSING_MAX_PROCESSES", None)
+    return max(1, int(configured or min(4, os.cpu_count() or 1)))
+
+
+@dataclass(frozen=True)
+class SchemaMigrated:
+    schema_name: str
+    seconds: float
+    attempts: int
+    # the traceback when it failed; empty when it was migrated
+    error: str = ""
+    # the id of the process that migrated it
+    process: int = field(default_factory=os.getpid)
+
+
+def _lock_conflict(error: BaseException) -> bool:
+    """Whether PostgreSQL cancelled the statement to break a deadlock, or for a lock timeout."""
+    seen: BaseException | None = error
+    for _ in range(10):  # Django wraps psycopg's error once or twice
+        if seen is None:
+            break
+        if isinstance(seen, errors.DeadlockDetected | errors.LockNotAvailable):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def schema_migrate(
+    schema_name: str,
+    *,
+    owner: str,
+    verbosity: int,
+    target: Sequence[str] = (),
+    retry: bool = True,
+) -> SchemaMigrated:
+    """`migrate_schemas` for one schema on this process's default connection, which must be
+    logged in as `owner` (refused otherwise: tables it created would belong to another role).
+    `target` is migrate's optional (app_label, migration_name), e.g. to rewind a schema.
+
+    Django runs each migration in a transaction of its own on PostgreSQL, so a migration that
+    PostgreSQL cancels to break a deadlock leaves no trace: it is tried again, from that
+    migration on, up to LOCK_CONFLICT_ATTEMPTS times. Any other error is returned, not raised,
+    so that a pool's worker hands it back whole.
+    """
+    started = time.perf_counter()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_user")
+                (user,) = cursor.fetchone()
+            if user != owner:
+                raise CommandError(f"connected as {user!r}, not as the owner role {owner!r}")
+            call_command(
+                "migrate_schemas",
+                *target,
+                tenant=True,
+                schema_name=schema_name,
+                executor="standard",
+                interactive=False,
+                verbosity=verbosity,
+            )
+        except Exception as error:
+            if retry and _lock_conflict(error) and attempt < LOCK_CONFLICT_ATTEMPTS:
+                connection.close()
+                time.sleep(0.2 * attempt)
+                continue
+            if retry:
+                connection.close()
+            return SchemaMigrated(
+                schema_name, time.perf_counter() - started, attempt, traceback.format_exc()
+            )
+        return SchemaMigrated(schema_name, time.perf_counter() - started, attempt)
+
+
+# The database connections a forked worker inherited from its parent: kept referenced and
+# never used nor closed, since closing one would end, on the socket they share, a session the
+# parent may still use. A worker opens its own.
+_INHERITED_CONNECTIONS: list[Any] = []
+
+
+def _worker_started() -> None:
+    """In each forked worker, before its first schema: forget the parent's connections.
+
+    The parent closes its connection before forking, but Django's close() is a no-op on a
+    connection marked closed in a transaction, and other aliases or threads may hold some;
+    two processes writing on one socket corrupt both sessions.
+    """
+    for alias in connections:
+        inherited = connections[alias]
+        if inherited.connection is not None:
+            _INHERITED_CONNECTIONS.append(inherited.connection)
+            inherited.connection = None
+        inherited.closed_in_transaction = False
+        if hasattr(inherited, "search_path_set_schemas"):
+            inherited.search_path_set_schemas = None
+
+
+def schemas_migrate(
+    schema_names: Sequence[str],
+    *,
+    owner: str,
+    verbosity: int = 0,
+    processes: int | None = None,
+    target: Sequence[str] = (),
+    progress: Callable[[int, SchemaMigrated], None] | None = None,
+) -> list[SchemaMigrated]:
+    """Migrate `schema_names`, `processes` schemas at a time, each in a forked process, each
+    process one schema at a time; `progress(done, result)` after each. Stops handing out
+    schemas at the first failure (those under way finish); returns what was done, the failed
+    one last.
+
+    Why this does not deadlock:
+    - The parent holds no lock while its workers run: it runs in autocommit, and its connection
+      is closed before forking (a child must not share its socket). Inside an atomic block (a
+      transaction the children could wait on forever) it migrates in-process, one by one.
+    - Each worker connects anew with the parent's settings, so as the owner role
+      (`connected_as_owner` changed them before the fork); `schema_migrate` checks it.
+    - A worker locks its own schema's tables; workers meet only on shared objects: public
+      tables that a tenant migration references (a foreign key to accounts_user takes a SHARE
+      ROW EXCLUSIVE lock on it) or reads. Workers at the same migration take those locks in the
+      same order and simply queue. Workers at different migrations could take two public
+      tables in opposite orders; PostgreSQL then cancels one after deadlock_timeout, and
+      `schema_migrate` runs that migration again (its transaction rolled back whole). None of
+      this project's tenant migrations locks a public table today.
+    """
+    processes = processes or processes_default()
+    results: list[SchemaMigrated] = []
+
+    def record(result: SchemaMigrated) -> None:
+        results.append(result)
+        if progress:
+            progress(len(results), result)
+
+    in_process = (
+        processes <= 1
+        or len(schema_names) <= 1
+        or connection.in_atomic_block
+        or "fork" not in multiprocessing.get_all_start_methods()
+    )
+    if in_process:
+        retry = not connection.in_atomic_block
+        for name in schema_names:
+            record(
+                schema_migrate(name, owner=owner, verbosity=verbosity, target=target, retry=retry)
+            )
+            if results[-1].error:
+                break
+        return results
+
+    connection.close()
+    # fork: the workers inherit the loaded project, its settings and the owner's credentials
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        max_workers=min(processes, len(schema_names)),
+        mp_context=context,
+        initializer=_worker_started,
+    ) as pool:
+        pending: set[Future[SchemaMigrated]] = {
+            pool.submit(schema_migrate, name, owner=owner, verbosity=verbosity, target=target)
+            for name in schema_names
+        }
+        failed = False
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                if future.cancelled():
+                    continue
+                result = future.result()
+                record(result)
+                if result.error and not failed:
+                    failed = True
+                    for other in pending:
+                        other.cancel()
+    # the failure (there is at most one that stopped the run) goes last
+    results.sort(key=lambda result: bool(result.error))
+    return results
+
+
 class Command(BaseCommand):
     help = (
         "Migrate the public schema, the mission template schema and every mission schema, as "
         "the owner role; grant the application's role its rows."
     )
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=None,
+            help="mission schemas migrated at once, each in a process of its own (default: "
+            "TENANT_MULTIPROCESSING_MAX_PROCESSES, else the CPUs, at most 4)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         # Our own lines at the default verbosity; every migration's line from -v 2 up.
         verbosity = max(0, options["verbosity"] - 1)
+        processes = options["processes"] or processes_default()
         app_role = app_role_name()
         app_password = (
             settings.DATABASES["default"].get("PASSWORD", "")
@@ -214,10 +469,17 @@ class Command(BaseCommand):
             else ""
         )
         with connected_as_owner() as owner:
-            self._migrate(verbosity)
+            started = time.perf_counter()
+            self._migrate(verbosity, owner=owner, processes=processes)
+            migrated = time.perf_counter()
             self._grant(app_role=app_role, app_password=app_password, owner=owner)
+            done = time.perf_counter()
+        self.stdout.write(
+            f"migrate_all took {done - started:.1f} s: migrations {migrated - started:.1f} s, "
+            f"grants {done - migrated:.1f} s"
+        )
 
-    def _migrate(self, verbosity: int) -> None:
+    def _migrate(self, verbosity: int, *, owner: str, processes: int) -> None:
         self.stdout.write("1/3 public schema (HQ)")
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         self._ensure_hq()
@@ -236,12 +498,90 @@ class Command(BaseCommand):
         )
 
         clone_functions_install()
-        count = Mission.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).count()
-        self.stdout.write(f"3/3 mission schemas ({count})")
-        call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
-        self.stdout.write(
-            self.style.SUCCESS(f"Migrated public, {template} and {count} mission(s).")
+        names = list(
+            Mission.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+            .order_by("schema_name")
+            .values_list("schema_name", flat=True)
         )
+        self.stdout.write(f"3/3 mission schemas ({len(names)})")
+        states = schemas_compare_with_template(schema_names=names)
+        absent = [state for state in states if not state.exists]
+        behind = [state for state in states if state.exists and not state.up_to_date]
+        up_to_date = len(states) - len(absent) - len(behind)
+        self.stdout.write(
+            f"{up_to_date} mission schema(s) up to date with {template} (skipped), "
+            f"{len(behind)} to migrate"
+        )
+        self._list(behind)
+        if behind:
+            self._migrate_schemas(behind, owner=owner, verbosity=verbosity, processes=processes)
+        if absent:
+            self._list(absent)
+            raise CommandError(
+                f"{len(absent)} mission(s) have no schema: "
+                f"{', '.join(state.schema_name for state in absent)}."
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Migrated public and {template}; mission schemas: {len(behind)} migrated, "
+                f"{up_to_date} already up to date."
+            )
+        )
+
+    def _list(self, states: Sequence[SchemaState], shown: int = 10) -> None:
+        for state in states[:shown]:
+            self.stdout.write(f"  {state.schema_name}: {state.describe()}")
+        if len(states) > shown:
+            self.stdout.write(f"  ... and {len(states) - shown} more")
+
+    def _migrate_schemas(
+        self, behind: Sequence[SchemaState], *, owner: str, verbosity: int, processes: int
+    ) -> None:
+        count = len(behind)
+        workers = 1 if count == 1 else min(processes, count)
+        self.stdout.write(f"Migrating {count} mission schema(s), {workers} at a time")
+        started = time.perf_counter()
+
+        def progress(done: int, result: SchemaMigrated) -> None:
+            retried = f", {result.attempts} attempts (lock conflict)" if result.attempts > 1 else ""
+            outcome = "FAILED" if result.error else f"{result.seconds:.1f} s{retried}"
+            self.stdout.write(f"{done}/{count} mission schemas: {result.schema_name} ({outcome})")
+
+        results = schemas_migrate(
+            [state.schema_name for state in behind],
+            owner=owner,
+            verbosity=verbosity,
+            processes=processes,
+            progress=progress,
+        )
+        failed = [result for result in results if result.error]
+        if failed:
+            for result in failed:
+                self.stderr.write(f"{result.schema_name}:\n{result.error}")
+            raise CommandError(
+                f"Migrating {', '.join(result.schema_name for result in failed)} failed "
+                f"({len(results) - len(failed)} of {count} migrated before the run stopped); "
+                "run migrate_all again once it is fixed."
+            )
+        self.stdout.write(
+            f"Migrated {count} mission schema(s) in {time.perf_counter() - started:.1f} s"
+        )
+        # Migrate adds what is missing; a record of a migration the code no longer has stays.
+        still = [
+            state
+            for state in schemas_compare_with_template(schema_names=[s.schema_name for s in behind])
+            if not state.up_to_date
+        ]
+        if still:
+            self.stderr.write(
+                self.style.WARNING(
+                    f"{len(still)} mission schema(s) still differ from "
+                    f"{settings.TENANT_BASE_SCHEMA} after migrating (a record of a migration "
+                    "the code does not have: remove the record, or deploy the code that has it):"
+                )
+            )
+            for state in still:
+                self.stderr.write(self.style.WARNING(f"  {state.schema_name}: {state.describe()}"))
 
     def _grant(self, *, app_role: str, app_password: str, owner: str) -> None:
         if app_role == owner:
@@ -266,15 +606,17 @@ class Command(BaseCommand):
             .order_by("schema_name")
             .values_list("schema_name", flat=True),
         ]
+        differ = app_role_schemas_to_grant(app_role=app_role, schemas=schemas)
+        # the database-wide statements, the default privileges and the template's every time
         app_role_grant(
             app_role=app_role,
             owner=owner,
             template=settings.TENANT_BASE_SCHEMA,
-            schemas=schemas,
+            schemas=differ,
         )
         self.stdout.write(
-            f"Role {app_role!r} may read and write the rows of {len(schemas)} schema(s); "
-            f"{owner!r} owns them."
+            f"Role {app_role!r} may read and write the rows of {len(schemas)} schema(s) "
+            f"(granted in {len(differ)} whose privileges differed); {owner!r} owns them."
         )
 
     def _ensure_hq(self) -> None:

@@ -1,0 +1,305 @@
+"""`migrate_all` at scale: mission schemas holding exactly the template's migrations are
+skipped; the others (one migration behind, one holding a record the template does not have,
+one lacking a content type) are migrated, several at once in forked processes, as the owner
+role; a migration cancelled by PostgreSQL's deadlock detector is tried again.
+
+Real migrations, real PostgreSQL: a schema is put behind by rewinding a real migration with
+`migrate_schemas <app> <earlier migration>` (appointments 0004 adds `outside_hours` to the
+slots table; undoing it drops the column). The tests commit (`committed_db`) and drop the
+missions they create; they leave the session's missions as they found them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.db.models.signals import pre_migrate
+
+from consulate.management.commands.migrate_all import SchemaMigrated, schemas_migrate
+from missions.models import Mission
+from missions.schemas import schemas_compare_with_template
+from tests.conftest import drop_mission
+from tests.factories import MissionFactory
+
+APP, EARLIER, LATEST = "appointments", "0003_service_name_per_language", "0004_slot_outside_hours"
+COLUMN = "outside_hours"
+
+
+@pytest.fixture
+def missions(committed_db: Any) -> Iterator[list[Mission]]:
+    """Four committed missions of their own, dropped (schemas and all) after the test."""
+    made = [MissionFactory(code=f"m{uuid.uuid4().hex[:10]}") for _ in range(4)]
+    try:
+        yield made
+    finally:
+        for mission in made:
+            drop_mission(mission)
+
+
+def owner() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        return str(cursor.fetchone()[0])
+
+
+def has_column(schema: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s"
+            " AND table_name = 'appointments_slot' AND column_name = %s",
+            [schema, COLUMN],
+        )
+        return cursor.fetchone() is not None
+
+
+def rewind(schemas: list[str], processes: int = 2) -> list[SchemaMigrated]:
+    results = schemas_migrate(schemas, owner=owner(), processes=processes, target=(APP, EARLIER))
+    failed = [result.error for result in results if result.error]
+    assert not failed, failed[0]
+    assert len(results) == len(schemas)
+    assert not any(has_column(schema) for schema in schemas)
+    return results
+
+
+def migrate_all(**options: Any) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("migrate_all", stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def mission_schemas() -> list[str]:
+    return list(
+        Mission.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)
+    )
+
+
+def test_a_deploy_with_nothing_to_migrate_skips_every_mission_schema(missions):
+    # given every mission schema up to date with the template
+    count = len(mission_schemas())
+    assert count >= len(missions)
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT max(applied) FROM "{missions[0].schema_name}".django_migrations')
+        (last_applied,) = cursor.fetchone()
+    # when migrate_all runs
+    out, err = migrate_all()
+    # then it says so and migrates none of them
+    assert (
+        f"{count} mission schema(s) up to date with mission_template (skipped), 0 to migrate"
+        in (out)
+    )
+    assert "Migrating" not in out
+    assert f"mission schemas: 0 migrated, {count} already up to date." in out
+    assert "(granted in 0 whose privileges differed)" in out
+    assert err == ""
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT max(applied) FROM "{missions[0].schema_name}".django_migrations')
+        assert cursor.fetchone() == (last_applied,)
+
+
+def test_schemas_that_differ_from_the_template_are_found_in_one_comparison(missions):
+    # given one schema a migration behind, one with a record the template does not have, one
+    # lacking a content type, and one as the template
+    behind, extra, lacking, same = (mission.schema_name for mission in missions)
+    rewind([behind], processes=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{extra}".django_migrations (app, name, applied)'
+            " VALUES ('fees', '0999_not_in_the_code', now())"
+        )
+        cursor.execute(
+            f'DELETE FROM "{lacking}".django_content_type'
+            " WHERE (app_label, model) = ('appointments', 'slot')"
+        )
+    # when they are compared with the template
+    states = {
+        state.schema_name: state
+        for state in schemas_compare_with_template(
+            schema_names=[behind, extra, lacking, same, "no_such_schema"]
+        )
+    }
+    # then only the last real one is up to date, and each says why not
+    assert states[same].up_to_date
+    assert states[behind].missing == (f"{APP}.{LATEST}",)
+    assert states[behind].unknown == ()
+    assert states[extra].unknown == ("fees.0999_not_in_the_code",)
+    assert states[extra].missing == ()
+    assert states[lacking].content_types_missing == 1
+    assert not states["no_such_schema"].exists
+    assert not any(states[name].up_to_date for name in (behind, extra, lacking, "no_such_schema"))
+    assert "1 migration(s) behind (appointments.0004_slot_outside_hours)" in (
+        states[behind].describe()
+    )
+
+
+def test_a_real_migration_runs_over_several_schemas_in_parallel_and_skips_the_others(missions):
+    # given three mission schemas one real migration behind (rewound in forked processes) and
+    # one holding a record of a migration the code does not have
+    behind = [mission.schema_name for mission in missions[:3]]
+    extra = missions[3].schema_name
+    rewound = rewind(behind, processes=3)
+    assert {result.schema_name for result in rewound} == set(behind)
+    assert os.getpid() not in {result.process for result in rewound}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{extra}".django_migrations (app, name, applied)'
+            " VALUES ('fees', '0999_not_in_the_code', now())"
+        )
+    others = len(mission_schemas()) - 4
+    try:
+        # when migrate_all runs with three processes
+        out, err = migrate_all(processes=3)
+        # then the four are migrated, three at a time, with progress; the rest are skipped
+        assert f"{others} mission schema(s) up to date with mission_template (skipped), 4 to " in (
+            out
+        )
+        assert "Migrating 4 mission schema(s), 3 at a time" in out
+        for done in range(1, 5):
+            assert f"{done}/4 mission schemas: " in out
+        assert f"mission schemas: 4 migrated, {others} already up to date." in out
+        # the migration really ran: the column is back, the tables belong to the owner
+        assert all(has_column(schema) for schema in behind)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class"
+                " WHERE relnamespace = ANY(%s::regnamespace[])",
+                [behind],
+            )
+            assert cursor.fetchall() == [(owner(),)]
+        states = schemas_compare_with_template(schema_names=[*behind, extra])
+        assert [state.up_to_date for state in states] == [True, True, True, False]
+        # and the record the code does not know is reported, not silently kept
+        assert "1 mission schema(s) still differ from mission_template" in err
+        assert (
+            f"{extra}: 1 migration(s) the template does not have (fees.0999_not_in_the_code)"
+            in (err)
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'DELETE FROM "{extra}".django_migrations WHERE name = %s',
+                ["0999_not_in_the_code"],
+            )
+
+
+def test_a_deploy_grants_again_where_the_application_role_privileges_differ(missions):
+    # given the application's role lacking a privilege in one mission schema and holding one
+    # too many in another
+    app = settings.DATABASE_APP_ROLE
+    lacking, extra = missions[0].schema_name, missions[1].schema_name
+    with connection.cursor() as cursor:
+        cursor.execute(f'REVOKE DELETE ON "{lacking}".appointments_slot FROM "{app}"')
+        cursor.execute(f'GRANT TRUNCATE ON "{extra}".appointments_slot TO "{app}"')
+    # when a deploy with nothing to migrate runs
+    out, _ = migrate_all()
+    # then it granted again in those two schemas only, and the privileges are as everywhere
+    assert "(granted in 2 whose privileges differed)" in out
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT has_table_privilege(%s, %s, 'DELETE'), has_table_privilege(%s, %s, 'TRUNCATE')",
+            [app, f"{lacking}.appointments_slot", app, f"{extra}.appointments_slot"],
+        )
+        assert cursor.fetchone() == (True, False)
+
+
+def test_a_mission_without_a_schema_fails_the_deploy_by_name_after_the_others(missions):
+    # given a mission whose schema is gone, and another one migration behind
+    gone, behind = missions[0], missions[1].schema_name
+    rewind([behind], processes=1)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA "{gone.schema_name}" CASCADE')
+    # when migrate_all runs, then it names the mission, having migrated the other first
+    with pytest.raises(CommandError, match=f"1 mission\\(s\\) have no schema: {gone.schema_name}"):
+        migrate_all()
+    assert has_column(behind)
+
+
+DEADLOCK_SEEN: list[str] = []
+
+
+def lock_b_then_a(tables: list[str], armed: Path) -> None:
+    """The other session: take B, wait until a worker waits for B (holding A), then ask for A:
+    a cycle, which PostgreSQL breaks by cancelling the session that waited first."""
+    DEADLOCK_SEEN.clear()
+    params = connection.settings_dict
+    with psycopg.connect(
+        dbname=params["NAME"],
+        user=params["USER"],
+        password=params["PASSWORD"] or None,
+        host=params["HOST"] or None,
+        port=params["PORT"] or None,
+    ) as db:
+        db.execute(f"LOCK TABLE public.{tables[1]} IN SHARE ROW EXCLUSIVE MODE")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            (waiting,) = db.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
+                [f"public.{tables[1]}"],
+            ).fetchone() or (0,)
+            if waiting:
+                break
+            time.sleep(0.05)
+        else:
+            return
+        db.execute(f"LOCK TABLE public.{tables[0]} IN SHARE ROW EXCLUSIVE MODE")
+        db.commit()
+        DEADLOCK_SEEN.append("the other session got both locks")
+
+
+def test_a_migration_that_loses_a_deadlock_is_tried_again(missions, tmp_path):
+    """A real deadlock between a migrating worker (a forked process) and another session on
+    two public tables, each locked as a foreign key's creation locks the table it references
+    (SHARE ROW EXCLUSIVE, which conflicts with itself): PostgreSQL cancels the worker, whose
+    wait began first; the worker tries the schema again and migrates it."""
+    # given two mission schemas behind, two public tables, and a pre_migrate hook that, in
+    # whichever worker takes it first (a file both processes see), locks A and then B
+    schemas = [mission.schema_name for mission in missions[:2]]
+    rewind(schemas)
+    tables = [f"deadlock_probe_{uuid.uuid4().hex[:8]}_{side}" for side in ("a", "b")]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"CREATE TABLE public.{table} (id integer)")
+    armed = tmp_path / "armed"
+    armed.touch()
+
+    def lock_a_then_b(**kwargs: Any) -> None:
+        try:
+            armed.unlink()
+        except FileNotFoundError:
+            return
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE public.{tables[0]} IN SHARE ROW EXCLUSIVE MODE")
+            cursor.execute(f"LOCK TABLE public.{tables[1]} IN SHARE ROW EXCLUSIVE MODE")
+
+    other_session = threading.Thread(target=lock_b_then_a, args=(tables, armed), daemon=True)
+    pre_migrate.connect(lock_a_then_b, dispatch_uid="deadlock_probe")
+    try:
+        other_session.start()
+        # when both are migrated, two at a time
+        results = schemas_migrate(schemas, owner=owner(), processes=2)
+    finally:
+        pre_migrate.disconnect(dispatch_uid="deadlock_probe")
+        other_session.join(timeout=30)
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"DROP TABLE IF EXISTS public.{table}")
+    # then one of them lost the deadlock once and was migrated on its second attempt
+    assert not armed.exists()
+    assert [result.error for result in results] == ["", ""]
+    assert sorted(result.attempts for result in results) == [1, 2]
+    assert all(has_column(schema) for schema in schemas)
+    assert DEADLOCK_SEEN == ["the other session got both locks"]
