@@ -238,6 +238,7 @@ def test_only_the_second_factor_carries_over(client_hq, analyst, mission_a):
     assert set(session.keys()) <= {
         "_auth_user_id", "_auth_user_backend", "_auth_user_hash",
         "account_authentication_methods", "account_authentication_methods_user",
+        "_touched",  # when it was last written (consulate/kernel/accounts/sessions.py)
     }  # fmt: skip
 
 
