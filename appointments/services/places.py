@@ -179,9 +179,13 @@ def booking_write(
     place, write the booking, its people and its event. The UPDATE and the partial unique index
     are what keep capacity and one-booking-per-person true; either refusal raises and the
     caller's transaction must roll back (an ApplicationError leaving its atomic block does).
-    `take_place=False`: the place is already held for this booking (a waitlist offer)."""
-    if take_place and not slot_place_take(pk=slot.pk):
-        raise slot_full_error(service=slot.service)
+    `take_place=False`: the place is already held for this booking (a waitlist offer).
+
+    The place is taken last, after the rows are written: the UPDATE locks the slot's row, and
+    the mission's outbox counter is locked from the event's insert, both until COMMIT. Every
+    booking of that slot (and every event of the mission) waits for those locks, so they are
+    held for one round trip rather than for the whole booking; a booking that finds the slot
+    full then rolls its rows back."""
     booking = Booking(
         reference=_new_reference(),
         service=slot.service,
@@ -225,4 +229,6 @@ def booking_write(
         },
         acting_user=acting_user,
     )
+    if take_place and not slot_place_take(pk=slot.pk):
+        raise slot_full_error(service=slot.service)
     return booking
