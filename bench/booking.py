@@ -68,9 +68,9 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def mission_setup() -> tuple[Any, Any, list[Any]]:
+def mission_setup(*, code: str = MISSION, horizon_days: int = 180) -> tuple[Any, Any, list[Any]]:
     """The benchmark's mission: two desks open 08-18 every day, a passport service (15 minutes,
-    180 days ahead, no notice) with its slots. Returns (mission, service, desks)."""
+    `horizon_days` ahead, no notice) with its slots. Returns (mission, service, desks)."""
     from django_tenants.utils import schema_context
 
     from appointments import services
@@ -78,7 +78,7 @@ def mission_setup() -> tuple[Any, Any, list[Any]]:
     from missions.services import mission_create
 
     mission = mission_create(
-        code=MISSION, name="Benchmark consulate", kind="consulate_general", host_country="DE",
+        code=code, name="Benchmark consulate", kind="consulate_general", host_country="DE",
         city="Berlin", timezone="Europe/Berlin", currency="EUR", languages=["de", "en"],
         acting_user=SYSTEM, jurisdiction=["DE-BE"],
     )  # fmt: skip
@@ -90,7 +90,8 @@ def mission_setup() -> tuple[Any, Any, list[Any]]:
             )
         service = services.service_create(
             code="passport", name="Passport application", counters=desks, acting_user=SYSTEM,
-            duration_minutes=15, horizon_days=180, min_notice_hours=0, cancel_cutoff_hours=0,
+            duration_minutes=15, horizon_days=horizon_days, min_notice_hours=0,
+            cancel_cutoff_hours=0,
             max_persons=1,
         )  # fmt: skip
         services.slot_generate(service=service, acting_user=SYSTEM)

@@ -63,35 +63,16 @@ def parse_args() -> argparse.Namespace:
 
 
 def setup() -> dict[str, object]:
-    import datetime as dt
-
     from allauth.mfa.totp.internal.auth import TOTP
     from django.test import Client
-    from django_tenants.utils import schema_context
 
-    from appointments import services
+    from bench.booking import mission_setup
     from consulate.kernel.accounts.models import User
     from consulate.kernel.actors import SYSTEM
     from missions.models import Role
-    from missions.services import membership_grant, mission_create
+    from missions.services import membership_grant
 
-    mission = mission_create(
-        code=MISSION, name="Profiled consulate", kind="consulate_general", host_country="DE",
-        city="Berlin", timezone="Europe/Berlin", currency="EUR", languages=["de", "en"],
-        acting_user=SYSTEM, jurisdiction=["DE-BE"],
-    )  # fmt: skip
-    with schema_context(mission.schema_name):
-        desks = [services.counter_create(name=f"Desk {n}", acting_user=SYSTEM) for n in (1, 2)]
-        for weekday in range(7):
-            services.opening_hours_set(
-                weekday=weekday, spans=[(dt.time(8), dt.time(18))], acting_user=SYSTEM
-            )
-        service = services.service_create(
-            code="passport", name="Passport application", counters=desks, acting_user=SYSTEM,
-            duration_minutes=15, horizon_days=60, min_notice_hours=0, cancel_cutoff_hours=0,
-            max_persons=1,
-        )  # fmt: skip
-        services.slot_generate(service=service, acting_user=SYSTEM)
+    mission, service, _desks = mission_setup(code=MISSION, horizon_days=60)
     password = "bench-password"  # noqa: S105  # a throwaway database's accounts
     citizen = User.objects.create_user(email="citizen@example.org", password=password)
     officer = User.objects.create_user(email="officer@example.org", password=password)
