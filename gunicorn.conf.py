@@ -1,9 +1,9 @@
 """gunicorn's settings for production (`gunicorn consulate.wsgi` reads this file from the
 project folder). Each value can be overridden by its environment variable.
 
-Threads, not processes only: a request spends much of its time waiting for PostgreSQL and the
-cache, and a thread waiting costs little memory, while a sync worker waiting holds a whole
-process. Each thread keeps its own database connection (CONN_MAX_AGE in
+Threaded workers (gthread): idle keep-alive connections wait in the worker's poller, not in a
+thread, and a second thread overlaps one request's database round trips with another's Python.
+Each thread keeps its own database connection (CONN_MAX_AGE in
 consulate/settings/production.py): size PostgreSQL's max_connections for workers x threads per
 host. Figures behind these defaults: docs/benchmarks.md."""
 
@@ -12,8 +12,12 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", 8))
+# Two processes per core with two threads each: a request is mostly Python (CPU, one thread at
+# a time per process) and waits for the database only briefly. More threads per process made
+# every request slower (3 x 8 against 4 x 2 on 2 cores, docs/benchmarks.md): a thread holding
+# a row lock waited for the interpreter behind the others.
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", 2))
 # Behind the TLS proxy, which keeps its own connections to the clients.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
