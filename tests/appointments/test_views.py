@@ -615,3 +615,32 @@ def test_a_full_time_of_a_service_with_nothing_to_release_says_only_full(catalog
     assert response.json()["code"] == "appointments.slot_full"
     assert response.json()["next_release"] is None
     assert "released" not in response.json()["message"]
+
+
+def test_a_full_time_names_the_next_release_in_the_missions_own_zone(mission_b, citizen):
+    # given Tokyo (east of UTC), with a full time and a later day not released yet
+    import zoneinfo
+
+    from django_tenants.utils import schema_context
+
+    tokyo = zoneinfo.ZoneInfo(mission_b.timezone)
+    with schema_context(mission_b.schema_name):
+        service = build_catalogue()
+        slot = first_free_slot(service, skip=2)
+        Slot.objects.filter(pk=slot.pk).update(booked=F("capacity"))
+        later = Slot.objects.filter(service=service).order_by("-starts_at").first()
+        release = later.starts_at - dt.timedelta(days=2)
+        Slot.objects.filter(pk=later.pk).update(bookable_from=release)
+    client = Client(HTTP_HOST="beta.localhost")
+    client.force_login(citizen, backend=MODEL_BACKEND)
+    # when a person asks for the full time, in Turkish
+    body = client.post(
+        "/api/v1/appointments/bookings/",
+        {"service": "passport", "slot": slot.pk, "persons": [ADA]},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="tr",
+    ).json()  # fmt: skip
+    # then the release is given in Tokyo's time, the zone named
+    assert body["next_release"] == release.astimezone(tokyo).isoformat()
+    assert f"({mission_b.timezone})" in body["message"]
+    assert release.astimezone(tokyo).strftime("%H:%M") in body["message"]
