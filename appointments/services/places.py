@@ -135,19 +135,16 @@ def slot_full_error(*, service: Service) -> ApplicationError:
 
     release = selectors.service_next_release(service=service)
     message = _("This time has just been taken. Please choose another.")
-    if release is not None:
-        zone = current_mission().zone
-        message = format_lazy(
-            "{} {}",
-            message,
-            _("More times are released on %(when)s.") % {"when": local_time(release, zone)},
-        )
+    if release is None:
+        return ApplicationError(AppointmentError.SLOT_FULL, message, details={"next_release": None})
+    zone = current_mission().zone
+    release = release.astimezone(zone)
+    released = _("More times are released on %(when)s.") % {"when": local_time(release, zone)}
     return ApplicationError(
         AppointmentError.SLOT_FULL,
-        message,
-        details={"next_release": release.astimezone(current_mission().zone).isoformat()
-                 if release else None},
-    )  # fmt: skip
+        format_lazy("{} {}", message, released),
+        details={"next_release": release.isoformat()},
+    )
 
 
 ONE_BOOKING_PER_PERSON = "appointments_one_active_booking_per_person"
