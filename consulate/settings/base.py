@@ -35,6 +35,7 @@ SHARED_APPS = [
     "consulate.kernel.crypto",
     "missions",
     "fees.reference",
+    "sync.hq",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
