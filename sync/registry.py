@@ -1,0 +1,53 @@
+"""Where apps plug into sync; sync imports no app (DESIGN.md, "Sync between missions and HQ").
+
+- Projectors (HQ): an app registers, in its `AppConfig.ready()`, a function that builds its HQ
+  registers from the events of its topics. HQ calls it inside the transaction that applies a
+  bundle, once per bundle, with only the events applied for the first time (never a
+  duplicate), in `seq` order. A projector must be idempotent per event anyway (a register row
+  keyed by mission and seq, or an upsert), since reconciliation may hand it a missing event late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+# An event as it travels in a bundle (`sync.bundle`): seq, topic, aggregate_type, aggregate_id,
+# payload, version, actor_id, occurred_at ("2026-12-03T07:56:00.123456Z", UTC).
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProjectionBatch:
+    mission: str  # the mission's code
+    events: list[Event]  # of the projector's topics only, in seq order
+
+
+@dataclass(frozen=True)
+class Projector:
+    name: str
+    topics: frozenset[str]
+    apply: Callable[[ProjectionBatch], None]
+
+
+_projectors: dict[str, Projector] = {}
+
+
+def projector_register(
+    *, name: str, topics: Iterable[str], apply: Callable[[ProjectionBatch], None]
+) -> None:
+    """Register (or, by the same name, replace) a projector for `topics` (topic values)."""
+    _projectors[name] = Projector(name=name, topics=frozenset(str(t) for t in topics), apply=apply)
+
+
+def projectors() -> list[Projector]:
+    return sorted(_projectors.values(), key=lambda projector: projector.name)
+
+
+def events_project(*, mission: str, events: list[Event]) -> None:
+    """Hand each projector the events of its topics (HQ's apply calls this)."""
+    for projector in projectors():
+        mine = [event for event in events if event["topic"] in projector.topics]
+        if mine:
+            projector.apply(ProjectionBatch(mission=mission, events=mine))
