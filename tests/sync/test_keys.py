@@ -32,12 +32,15 @@ def test_the_private_key_is_never_stored_in_clear(in_mission_a):
 
 
 def test_a_wrapped_key_does_not_unwrap_as_another_missions(in_mission_a):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="MAC check failed"):
         keys.signing_key_active(code="beta")  # bound to alpha's code
 
 
 def test_a_wrapped_key_does_not_unwrap_under_another_master_key(in_mission_a):
-    with override_settings(CONSULATE_MASTER_KEY="A" * 43 + "="), pytest.raises(ValueError):
+    with (
+        override_settings(CONSULATE_MASTER_KEY="A" * 43 + "="),
+        pytest.raises(ValueError, match="MAC check failed"),
+    ):
         keys.signing_key_active(code="alpha")
 
 
@@ -64,7 +67,7 @@ def test_two_active_keys_are_refused_by_the_database(in_mission_a):
 
 def test_registering_another_public_key_under_a_known_id_is_refused(db):
     key = MissionKey.objects.filter(mission="alpha").first()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="another public key"):
         keys.mission_key_register(mission="alpha", key_id=key.key_id, public_key=b"\x01" * 32)
     same = keys.mission_key_register(
         mission="alpha", key_id=key.key_id, public_key=bytes(key.public_key)
@@ -77,7 +80,8 @@ def test_revocation_stamps_the_time_once(db):
     assert keys.mission_key_revoke(mission="alpha", key_id=key.key_id, reason="stolen") == 1
     assert keys.mission_key_revoke(mission="alpha", key_id=key.key_id, reason="again") == 0
     key.refresh_from_db()
-    assert key.revoked_at is not None and key.revoked_reason == "stolen"
+    assert key.revoked_at is not None
+    assert key.revoked_reason == "stolen"
 
 
 def test_hq_has_one_active_key_per_purpose_and_it_unwraps(db):
