@@ -23,7 +23,10 @@ from typing import Any
 from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = BASE_DIR / "var" / "pgdata"
+# CONSULATE_VAR_DIR: a mission node started by `python3 dev up --mission` keeps its own
+# database (and broker, mail) in var/nodes/<code>, beside HQ's.
+VAR_DIR = Path(os.environ.get("CONSULATE_VAR_DIR") or BASE_DIR / "var")
+DATA_DIR = VAR_DIR / "pgdata"
 DATABASE_NAME = "consulate"
 SUPERUSER = "postgres"
 OWNER_ROLE = "consulate_owner"

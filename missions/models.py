@@ -153,6 +153,10 @@ class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-m
     status = models.CharField(
         _("status"), max_length=20, choices=MissionStatus.choices, default=MissionStatus.ACTIVE
     )
+    # Empty: the mission is served from this database. Otherwise the address of the node that
+    # serves it (docs/sync.md, "A mission on its own node"): this database's copy of its schema
+    # is frozen, its pages send people there, and what it does reaches HQ through sync.
+    node_url = models.URLField(_("served by the node at"), blank=True)
 
     # The schema is cloned from the template by `mission_create` (missions/schemas.py); a bare
     # save() creates none, so a mission never exists without its host, key and first event.

@@ -49,8 +49,8 @@ def _unwrap(wrapped: bytes, *, context: str) -> bytes:
 
 def mission_code() -> str:
     """The code of the mission whose schema the connection is on."""
-    code = getattr(connection.tenant, "code", "")
-    if not code or connection.schema_name == "public":
+    code = getattr(getattr(connection, "tenant", None), "code", "")
+    if not code or getattr(connection, "schema_name", "public") == "public":
         raise RuntimeError("sync's mission side runs in a mission's schema")
     return str(code)
 

@@ -51,7 +51,8 @@ def task_queue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
 
 
 def task_queue_per_mission(task: Any) -> int:
-    """Beat's fan-out: queue `task` once in every active mission's schema; return how many.
+    """Beat's fan-out: queue `task` once in every active mission's schema served from this
+    database (not one moved to its own node); return how many.
 
     Beat publishes with no schema (tasks run in `public`); a periodic task that works inside
     missions is a beat task calling this, and the task itself then runs in each schema."""
@@ -60,7 +61,7 @@ def task_queue_per_mission(task: Any) -> int:
     schemas = list(
         get_tenant_model()
         .objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
-        .filter(status="active")
+        .filter(status="active", node_url="")
         .values_list("schema_name", flat=True)
     )
     for schema in schemas:

@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "consulate.kernel.tenancy.TenantMiddleware",
+    # a mission moved to its own node answers from there (docs/sync.md)
+    "missions.middleware.MovedMissionMiddleware",
     # before the session is read: a control character in a cookie is refused here too
     "consulate.kernel.http.BadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

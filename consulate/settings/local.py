@@ -1,4 +1,5 @@
-"""Development (`python3 dev up`): embedded PostgreSQL, file-system broker, mail in var/mail."""
+"""Development (`python3 dev up`): embedded PostgreSQL, file-system broker, mail in var/mail
+(all under var/nodes/<code>/ for a mission node, `CONSULATE_VAR_DIR`)."""
 
 import warnings
 
@@ -6,7 +7,7 @@ import consulate.devsecrets as devsecrets
 import consulate.embedded_db as embedded_db
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASE_OWNER, DATABASES, env
+from .base import DATABASE_OWNER, DATABASES, env
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 _secrets = devsecrets.load()
@@ -35,7 +36,7 @@ if not DATABASES:
     DATABASE_OWNER = DATABASE_OWNER or embedded_db.database_settings(user=embedded_db.OWNER_ROLE)
 
 # A broker that needs no server: kombu's file-system transport, in var/broker.
-_BROKER_DIR = BASE_DIR / "var" / "broker"
+_BROKER_DIR = embedded_db.VAR_DIR / "broker"
 for _folder in ("queue", "processed", "control"):
     (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -54,7 +55,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = env.json(
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
 )
-EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"
+EMAIL_FILE_PATH = embedded_db.VAR_DIR / "mail"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,0 +1,167 @@
+"""Moving a mission to its own node: a real second database, loaded by real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from consulate.kernel.actors import SYSTEM
+from missions.models import Mission
+from missions.services.node import NODE_ACCOUNT_IDS_FROM, mission_node_export
+from sync.models import OutboxEvent
+from tests.conftest import host_client, make_staff
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _server_params() -> dict[str, str]:
+    params = connection.settings_dict
+    return {
+        "host": params.get("HOST") or "localhost",
+        "port": str(params.get("PORT") or 5432),
+        "user": params["USER"],
+        "password": params.get("PASSWORD") or "",
+    }
+
+
+def _url(name: str) -> str:
+    p = _server_params()
+    if p["host"].startswith("/"):
+        return f"postgres://{p['user']}@/{name}?host={p['host']}&port={p['port']}"
+    return f"postgres://{p['user']}:{p['password']}@{p['host']}:{p['port']}/{name}"
+
+
+@pytest.fixture
+def node_database(committed_db):
+    """An empty database on the same server: the node's."""
+    name = f"test_node_{uuid.uuid4().hex[:8]}"
+    p = _server_params()
+    with psycopg.connect(
+        host=p["host"], port=p["port"], user=p["user"], password=p["password"] or None,
+        dbname="postgres", autocommit=True,
+    ) as admin:  # fmt: skip
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with psycopg.connect(
+            host=p["host"], port=p["port"], user=p["user"], password=p["password"] or None,
+            dbname="postgres", autocommit=True,
+        ) as admin:  # fmt: skip
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _manage(database: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": _url(database),
+        "DJANGO_SETTINGS_MODULE": "consulate.settings.test",
+    }
+    env.pop("DATABASE_OWNER_URL", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=600, check=False,
+    )  # fmt: skip
+
+
+def test_a_mission_moves_to_its_own_database_with_its_data_and_staff(
+    throwaway_mission, node_database, tmp_path
+):
+    mission = throwaway_mission
+    officer = make_staff(mission, "officer", email=f"officer-{mission.code}@example.org")
+    officer.first_name = "Ayşe"
+    officer.save()
+    with schema_context(mission.schema_name):
+        events_here = OutboxEvent.objects.count()
+    package = tmp_path / "move"
+
+    move = mission_node_export(
+        mission=mission, node_url="http://node.example:8001", out_dir=package, acting_user=SYSTEM
+    )
+
+    # HQ's copy is frozen: its pages send people to the node, path and method kept
+    mission.refresh_from_db()
+    assert mission.node_url == "http://node.example:8001"
+    answer = host_client(mission.host).post("/en/book/?x=1")
+    assert answer.status_code == 307
+    assert answer["Location"] == "http://node.example:8001/en/book/?x=1"
+    assert move.accounts >= 1
+
+    # the node: migrated, then loaded, by real processes on a database of its own
+    migrated = _manage(node_database, "migrate_all")
+    assert migrated.returncode == 0, migrated.stderr
+    loaded = _manage(node_database, "mission_node_import", str(package))
+    assert loaded.returncode == 0, loaded.stderr
+    assert f"{mission.code}: schema {mission.schema_name} loaded" in loaded.stdout
+
+    p = _server_params()
+    with psycopg.connect(
+        host=p["host"], port=p["port"], user=p["user"], password=p["password"] or None,
+        dbname=node_database,
+    ) as node:  # fmt: skip
+        (events_there,) = node.execute(
+            f'SELECT count(*) FROM "{mission.schema_name}".sync_outboxevent'
+        ).fetchone()
+        assert events_there == events_here
+        (node_url,) = node.execute(
+            "SELECT node_url FROM missions_mission WHERE code = %s", [mission.code]
+        ).fetchone()
+        assert node_url == ""  # the node serves it itself
+        (role,) = node.execute(
+            "SELECT m.role FROM missions_membership m JOIN accounts_user u ON u.id = m.user_id"
+            " WHERE u.email = %s",
+            [officer.email],
+        ).fetchone()
+        assert role == "officer"
+        (user_id, password) = node.execute(
+            "SELECT id, password FROM accounts_user WHERE email = %s", [officer.email]
+        ).fetchone()
+        assert (user_id, password) == (officer.pk, officer.password)  # the same person
+        (next_id,) = node.execute(
+            "SELECT nextval(pg_get_serial_sequence('accounts_user', 'id'))"
+        ).fetchone()
+        assert next_id > NODE_ACCOUNT_IDS_FROM  # sign-ups at the node never take HQ's ids
+
+    # and the node reads the officer's name, encrypted again under the node's own key
+    shell = _manage(
+        node_database, "shell", "--no-imports", "-c",
+        "from consulate.kernel.accounts.models import User;"
+        f"print(User.objects.get(email='{officer.email}').first_name)",
+    )  # fmt: skip
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stdout.strip() == "Ayşe"
+
+
+def test_a_mission_cannot_move_twice_or_into_a_folder_in_use(throwaway_mission, tmp_path):
+    from consulate.kernel.errors import ApplicationError
+
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "something").write_text("x")
+    with pytest.raises(ApplicationError):
+        mission_node_export(
+            mission=throwaway_mission, node_url="http://n:1", out_dir=used, acting_user=SYSTEM
+        )
+    assert Mission.objects.get(pk=throwaway_mission.pk).node_url == ""
+    with pytest.raises(ApplicationError):
+        mission_node_export(
+            mission=throwaway_mission, node_url="ftp://n", out_dir=tmp_path / "a",
+            acting_user=SYSTEM,
+        )  # fmt: skip
+    mission_node_export(
+        mission=throwaway_mission, node_url="http://n:1", out_dir=tmp_path / "b",
+        acting_user=SYSTEM,
+    )  # fmt: skip
+    with pytest.raises(ApplicationError):
+        mission_node_export(
+            mission=throwaway_mission, node_url="http://n:2", out_dir=tmp_path / "c",
+            acting_user=SYSTEM,
+        )  # fmt: skip
