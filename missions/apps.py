@@ -19,6 +19,13 @@ class MissionsConfig(AppConfig):
         post_save.connect(_forget_domain_host, sender=Domain, dispatch_uid="domain-host")
         post_delete.connect(_forget_domain_host, sender=Domain, dispatch_uid="domain-host-d")
 
+        # a mission node keeps a copy of its profile and its staff's accounts (docs/sync.md)
+        from sync.registry import down_set_register
+
+        from .services.down import NAME, accounts_apply, accounts_build
+
+        down_set_register(name=NAME, build=accounts_build, apply=accounts_apply)
+
 
 def _forget_mission_hosts(sender: Any, instance: Any, **kwargs: Any) -> None:
     from consulate.kernel.tenancy import tenant_cache_forget

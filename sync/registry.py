@@ -51,3 +51,34 @@ def events_project(*, mission: str, events: list[Event]) -> None:
         mine = [event for event in events if event["topic"] in projector.topics]
         if mine:
             projector.apply(ProjectionBatch(mission=mission, events=mine))
+
+
+# - Down sets (HQ to one mission): data HQ writes and a mission keeps a copy of, per mission
+#   (the mission's own profile, its staff's accounts, roles and second factors). HQ builds the
+#   set for a mission; the answer to a push carries it, signed, when its hash differs from the
+#   one the mission reported; the mission applies it to its copy. Unlike reference data (the
+#   same for every mission, `sync.reference`), a down set may hold secrets (password hashes,
+#   second-factor seeds), so it travels only over HTTPS, never in a file for the bag.
+
+
+@dataclass(frozen=True)
+class DownSet:
+    name: str
+    build: Callable[[str], dict[str, Any]]  # at HQ: the set's content for a mission's code
+    apply: Callable[[str, dict[str, Any]], None]  # at the mission: its code, HQ's content
+
+
+_down_sets: dict[str, DownSet] = {}
+
+
+def down_set_register(
+    *,
+    name: str,
+    build: Callable[[str], dict[str, Any]],
+    apply: Callable[[str, dict[str, Any]], None],
+) -> None:
+    _down_sets[name] = DownSet(name=name, build=build, apply=apply)
+
+
+def down_sets() -> list[DownSet]:
+    return sorted(_down_sets.values(), key=lambda down_set: down_set.name)

@@ -1,0 +1,82 @@
+"""The `missions.accounts` down set: a node's copy of its mission and staff follows HQ's."""
+
+from allauth.mfa.models import Authenticator
+
+from consulate.kernel.accounts.models import User
+from missions.models import Membership, Mission
+from missions.services.down import accounts_apply, accounts_build
+from sync.registry import down_sets
+from tests.conftest import make_staff
+
+
+def test_the_set_is_registered_with_sync():
+    assert "missions.accounts" in {down_set.name for down_set in down_sets()}
+
+
+def test_the_set_holds_the_missions_staff_and_hq_staff_but_not_citizens(
+    mission_a, officer_a, officer_b, hq_analyst, citizen
+):
+    Authenticator.objects.create(user=officer_a, type="totp", data={"secret": "ABC"})
+    content = accounts_build("alpha")
+    emails = {account["email"] for account in content["accounts"]}
+    assert officer_a.email in emails
+    assert hq_analyst.email in emails  # HQ roles count at every mission
+    assert officer_b.email not in emails  # another mission's officer
+    assert citizen.email not in emails
+    mine = next(a for a in content["accounts"] if a["email"] == officer_a.email)
+    assert mine["roles"] == [["officer", True]]
+    assert mine["factors"] == [["totp", {"secret": "ABC"}]]
+    assert mine["password"] == officer_a.password
+    assert content["mission"]["timezone"] == mission_a.timezone
+
+
+def test_applying_restores_a_copy_that_drifted(mission_a, officer_a):
+    officer_a.first_name = "Zeynep"
+    officer_a.save()
+    Authenticator.objects.create(user=officer_a, type="totp", data={"secret": "HQ"})
+    content = accounts_build("alpha")
+    # the node's copy drifted: a role lost, a factor changed, a name changed, a new mission name
+    Membership.objects.filter(user=officer_a).update(is_active=False)
+    Authenticator.objects.filter(user=officer_a).update(data={"secret": "NODE"})
+    User.objects.filter(pk=officer_a.pk).update(password="x")
+    Mission.objects.filter(pk=mission_a.pk).update(city="Elsewhere")
+
+    accounts_apply("alpha", content)
+
+    officer = User.objects.get(pk=officer_a.pk)
+    assert officer.password == officer_a.password
+    assert officer.first_name == "Zeynep"
+    assert Membership.objects.get(user=officer, mission=mission_a).is_active
+    assert list(Authenticator.objects.filter(user=officer).values_list("data", flat=True)) == [
+        {"secret": "HQ"}
+    ]
+    assert Mission.objects.get(pk=mission_a.pk).city == mission_a.city
+
+
+def test_a_role_hq_no_longer_lists_is_revoked_and_a_new_person_arrives(mission_a, officer_a):
+    content = accounts_build("alpha")
+    # at HQ the officer's role was revoked and a consul appointed
+    content["accounts"] = [a for a in content["accounts"] if a["email"] != officer_a.email]
+    consul = make_staff(mission_a, "consul", email="new-consul@alpha.test")
+    newcomer = next(a for a in accounts_build("alpha")["accounts"] if a["id"] == consul.pk)
+    consul_membership = Membership.objects.get(user=consul)
+    consul_membership.delete()
+    User.objects.filter(pk=consul.pk).delete()  # the node has never seen them
+    content["accounts"].append(newcomer)
+
+    accounts_apply("alpha", content)
+
+    assert not Membership.objects.get(user=officer_a, mission=mission_a).is_active
+    arrived = User.objects.get(pk=consul.pk)
+    assert arrived.email == "new-consul@alpha.test"
+    assert Membership.objects.get(user=arrived, mission=mission_a).role == "consul"
+
+
+def test_applying_the_same_set_twice_changes_nothing(mission_a, officer_a):
+    content = accounts_build("alpha")
+    accounts_apply("alpha", content)
+    history = officer_a.history.count()
+    memberships = Membership.history.count()
+    accounts_apply("alpha", content)
+    assert officer_a.history.count() == history
+    assert Membership.history.count() == memberships
