@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from missions import apis as mission_apis
 from missions import views as mission_views
+from missions import views_sync as sync_views
 
 from .urls_common import api_schema_urls
 from .urls_common import urlpatterns as common
@@ -17,6 +18,8 @@ admin.site.site_header = "Consular e-services – HQ"
 urlpatterns = [
     path("", mission_views.directory, name="home"),
     path("hq/", mission_views.hq_dashboard, name="hq_dashboard"),
+    path("hq/sync/", sync_views.hq_sync, name="sync_hq"),
+    path("hq/sync/<str:code>/", sync_views.hq_sync_mission, name="sync_hq_mission"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(mission_apis.hq_urls)),
     path("", include("fees.urls_hq")),

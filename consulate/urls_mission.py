@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from missions import apis as mission_apis
 from missions import views as mission_views
+from missions import views_sync as sync_views
 
 from .urls_common import api_schema_urls
 from .urls_common import urlpatterns as common
@@ -11,6 +12,9 @@ from .urls_common import urlpatterns as common
 urlpatterns = [
     path("", mission_views.mission_home, name="home"),
     path("staff/", mission_views.staff_dashboard, name="staff_dashboard"),
+    path("staff/sync/", sync_views.mission_sync, name="sync_mission"),
+    path("staff/sync/push/", sync_views.mission_sync_push, name="sync_mission_push"),
+    path("staff/sync/export/", sync_views.mission_sync_export, name="sync_mission_export"),
     # where a hand-off from another host lands (missions/services/handoff.py)
     path(
         "accounts/handoff/<str:token>/",

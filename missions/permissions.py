@@ -54,6 +54,10 @@ class Action(enum.StrEnum):
     DAY_CLOSE = "fees.day_close.change"
     REMITTANCE_CHANGE = "fees.remittance.change"
     REPORT_VIEW = "fees.report.view"
+    # sync (docs/sync.md): a mission's link to HQ, and HQ's view of every mission's link
+    SYNC_VIEW = "sync.link.view"  # the mission's sync page: what is pending, last push, errors
+    SYNC_PUSH = "sync.link.push"  # push now, export a file for the diplomatic bag
+    SYNC_HQ_VIEW = "sync.hq.view"  # HQ's sync pages: every mission's link, refusals, gaps
 
     @property
     def is_read(self) -> bool:
@@ -87,6 +91,12 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.DAY_CLOSE: _roles(CASHIER, CONSUL, MISSION_ADMIN),
     Action.REMITTANCE_CHANGE: _roles(CONSUL, MISSION_ADMIN),
     Action.REPORT_VIEW: MISSION_STAFF | HQ_ROLES,
+    Action.SYNC_VIEW: MISSION_STAFF | HQ_ROLES,
+    # Pushing sends only what the mission already recorded, and a file is sealed for HQ: it is
+    # the link's upkeep, not the mission's own work, so an HQ admin helping a mission whose link
+    # is down may do it too (from the mission's host); analysts only read.
+    Action.SYNC_PUSH: _roles(MISSION_ADMIN, HQ_ADMIN),
+    Action.SYNC_HQ_VIEW: HQ_ROLES,
 }
 
 

@@ -20,6 +20,7 @@ from consulate.kernel.tenancy import host_url
 
 from . import selectors
 from .permissions import Action, roles_held, staff_access
+from .selectors_sync import sync_missions_silent
 from .services import handoff_create, handoff_redeem, second_factor_passed
 
 
@@ -59,9 +60,18 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def hq_dashboard(request: HttpRequest) -> HttpResponse:
-    staff_access(user=request.user, mission=request.tenant, action=Action.HQ_DASHBOARD_VIEW)  # type: ignore[attr-defined]
+    hq = request.tenant  # type: ignore[attr-defined]
+    held = staff_access(user=request.user, mission=hq, action=Action.HQ_DASHBOARD_VIEW)
+    sees_sync = Action.SYNC_HQ_VIEW in held
     return render(
-        request, "missions/hq_dashboard.html", {"missions": selectors.mission_list_for_hq()}
+        request,
+        "missions/hq_dashboard.html",
+        {
+            "missions": selectors.mission_list_for_hq(),
+            "sees_sync": sees_sync,
+            "silent": sync_missions_silent() if sees_sync else [],
+            "zone": hq.zone,
+        },
     )
 
 

@@ -279,7 +279,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "fees.tasks.every_mission_expire_stale_card_payments",
         "schedule": 5 * 60,
     },
+    # Sync: HQ admins hear once per silence of a mission that has not made contact (public).
+    "sync-silence-alert": {
+        "task": "missions.tasks.sync_silence_alert",
+        "schedule": 5 * 60,
+    },
 }
+
+# A mission HQ has not heard from for this long is "silent": marked on HQ's pages, and HQ
+# admins get one e-mail per silence (missions.services.sync.sync_silence_alert).
+SYNC_SILENCE_ALERT_MINUTES = env.int("SYNC_SILENCE_ALERT_MINUTES", default=60)
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,7 +1,8 @@
 """The missions app's staff services for the permission-table walk (tests/permission_table.py).
 
 Opening missions and managing accounts are checked at HQ's row; the others at the mission
-they change. Every one is `MISSION_MANAGE`: HQ admins only.
+they change. Those are `MISSION_MANAGE`: HQ admins only. Pushing to HQ and exporting a file are
+`SYNC_PUSH`, with the transport (`sync.export`) replaced: the walk tests the table, not the link.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from missions.services import (
     mission_data_key_rotate,
     mission_update,
 )
+from missions.services.sync import sync_file_export, sync_push_now
 from tests.factories import MissionParams, UserFactory
+from tests.missions.sync_fakes import export_replaced
 from tests.permission_table import PermissionCase
 
 
@@ -109,4 +112,21 @@ CASES = [
             user=user, password="another horse battery", acting_user=actor
         ),
     ),
+    PermissionCase(
+        service="sync_push_now",
+        action=Action.SYNC_PUSH,
+        prepare=_same,
+        call=lambda actor, mission: _with_export_replaced(sync_push_now, actor, mission),
+    ),
+    PermissionCase(
+        service="sync_file_export",
+        action=Action.SYNC_PUSH,
+        prepare=_same,
+        call=lambda actor, mission: _with_export_replaced(sync_file_export, actor, mission),
+    ),
 ]
+
+
+def _with_export_replaced(service: Any, actor: Any, mission: Mission) -> Any:
+    with export_replaced():
+        return service(mission=mission, acting_user=actor)

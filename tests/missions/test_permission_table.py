@@ -110,6 +110,8 @@ def test_nobody_and_a_citizen_are_refused_unseen(case, mission_a):
 PAGE_READS = {
     Action.MISSION_VIEW: ("mission", "/staff/"),
     Action.HQ_DASHBOARD_VIEW: ("hq", "/hq/"),
+    Action.SYNC_VIEW: ("mission", "/staff/sync/"),
+    Action.SYNC_HQ_VIEW: ("hq", "/hq/sync/"),
 }
 
 

@@ -1,0 +1,59 @@
+"""Filters for the sync pages: numbers, times and durations in the reader's language (babel),
+times in a named zone, and refusal codes in words."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+from babel.units import format_unit
+from django import template
+
+from consulate.kernel import reference
+
+from ..selectors_sync import sync_reason_text
+
+register = template.Library()
+
+
+@register.filter
+def number(value: int | None) -> str:
+    """1234 as "1,234" in English, "1.234" in Turkish."""
+    return "" if value is None else format_decimal(value, locale=reference.active_locale())
+
+
+@register.filter
+def when(instant: dt.datetime | None, zone: zoneinfo.ZoneInfo | str) -> str:
+    """An instant as a wall-clock date and time in `zone`, in the reader's language; the page
+    names the zone once beside it."""
+    if instant is None:
+        return ""
+    tz = zone if isinstance(zone, zoneinfo.ZoneInfo) else zoneinfo.ZoneInfo(str(zone))
+    local = instant.astimezone(tz)
+    locale = reference.active_locale()
+    date = format_date(local, "medium", locale=locale)
+    return f"{date}, {format_time(local, 'short', locale=locale)}"
+
+
+@register.filter
+def iso_in(instant: dt.datetime | None, zone: zoneinfo.ZoneInfo | str) -> str:
+    """For `<time datetime=…>`: the instant with its offset in `zone`."""
+    if instant is None:
+        return ""
+    tz = zone if isinstance(zone, zoneinfo.ZoneInfo) else zoneinfo.ZoneInfo(str(zone))
+    return instant.astimezone(tz).isoformat(timespec="seconds")
+
+
+@register.filter
+def minutes(value: int | None) -> str:
+    """A number of minutes: "75 min" in English, "75 dk." in Turkish."""
+    if value is None:
+        return ""
+    return format_unit(value, "duration-minute", length="short", locale=reference.active_locale())
+
+
+@register.filter
+def reason_text(code: str) -> str:
+    return sync_reason_text(code)

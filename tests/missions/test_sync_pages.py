@@ -1,0 +1,360 @@
+"""The sync pages: HQ's view of every mission's link and a mission's view of its own, the
+"Push now" and "Export file" buttons, and HQ's alert about silent missions.
+
+HQ's tables (`sync.hq.models`) are written here directly: they are what the applying side
+(tests/sync/) leaves behind, and these tests are about what people see of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP
+from django.core import mail
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from consulate.kernel.accounts.models import HqRole
+from consulate.kernel.actors import SYSTEM
+from consulate.kernel.errors import ApplicationError
+from missions.models import Mission
+from missions.selectors_sync import SeqRange, gaps_before_held, sync_mission_list_for_hq
+from missions.services import membership_grant
+from missions.services.sync import sync_silence_alert
+from sync.error_codes import BundleRefusal, SyncError
+from sync.hq.models import HeldBundle, MissionLink, RefusedBundle
+from sync.models import OutboxCounter, SyncLink
+from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of, texts_of
+from tests.factories import MembershipFactory, MissionFactory, UserFactory
+from tests.missions.sync_fakes import FILE_BYTES, export_replaced
+
+NOW = timezone.now()
+QUERIES_HQ_SYNC_PAGE = 8
+
+
+def _login(client, user):  # type: ignore[no-untyped-def]
+    if not user.authenticator_set.filter(type="totp").exists():
+        TOTP.activate(user, "JBSWY3DPEHPK3PXP")
+    client.force_login(user, backend=MODEL_BACKEND)
+    return client
+
+
+def _hq_client(role: str = HqRole.ANALYST, language: str = "en"):  # type: ignore[no-untyped-def]
+    client = _login(host_client("localhost"), UserFactory(hq_role=role))
+    client.cookies["django_language"] = language
+    return client
+
+
+def _contact(mission: Mission, *, minutes_ago: int, last_seq: int = 0, **fields) -> MissionLink:  # type: ignore[no-untyped-def]
+    link, _ = MissionLink.objects.update_or_create(
+        mission=mission.code,
+        defaults={
+            "last_contact_at": timezone.now() - dt.timedelta(minutes=minutes_ago),
+            "last_seq": last_seq,
+            **fields,
+        },
+    )
+    return link
+
+
+def _held(mission: Mission, number: int, first: int, last: int) -> HeldBundle:
+    return HeldBundle.objects.create(
+        mission=mission.code,
+        number=number,
+        first_seq=first,
+        last_seq=last,
+        data=b"frame",
+        received_at=timezone.now(),
+    )
+
+
+def _refused(mission: Mission, reason: BundleRefusal, *, number: int = 3, detail: str = ""):  # type: ignore[no-untyped-def]
+    return RefusedBundle.objects.create(
+        received_at=timezone.now(),
+        mission=mission.code,
+        number=number,
+        reason=reason.value,
+        detail=detail,
+        sha256="0" * 64,
+        size=1234,
+        source="http",
+    )
+
+
+# --- the reads -----------------------------------------------------------------------------------
+
+
+def test_gaps_are_the_ranges_missing_before_each_held_bundle():
+    from missions.selectors_sync import HeldInfo
+
+    held = [HeldInfo(9, 40, 49, NOW), HeldInfo(7, 20, 29, NOW), HeldInfo(8, 30, 35, NOW)]
+    # applied to 10; 20-29, 30-35 and 40-49 are held: 11-19 and 36-39 are missing
+    assert gaps_before_held(10, held) == [SeqRange(11, 19), SeqRange(36, 39)]
+    assert gaps_before_held(19, held[1:2]) == []
+
+
+def test_silent_missions_come_first_longest_silence_first(mission_a, mission_b, settings):
+    # given a threshold of 60 minutes, alpha heard from 5 minutes ago, beta 3 hours ago and a
+    # third mission 2 hours ago
+    settings.SYNC_SILENCE_ALERT_MINUTES = 60
+    gamma = MissionFactory(code="gamma")
+    _contact(mission_a, minutes_ago=5)
+    _contact(mission_b, minutes_ago=180)
+    _contact(gamma, minutes_ago=120)
+    # when HQ lists the links
+    rows = sync_mission_list_for_hq()
+    # then beta and gamma are silent and first, the longest silence first
+    assert [(row.mission.code, row.silent) for row in rows] == [
+        ("beta", True),
+        ("gamma", True),
+        ("alpha", False),
+    ]
+    assert rows[0].lag_minutes == 180
+
+
+# --- HQ's pages ----------------------------------------------------------------------------------
+
+
+def test_hq_sync_page_shows_every_mission_with_its_figures(mission_a, mission_b, settings):
+    # given alpha applied to 1,234 with bundles 7 (1,300-1,309) held and two refusals, beta silent
+    settings.SYNC_SILENCE_ALERT_MINUTES = 60
+    _contact(mission_a, minutes_ago=2, last_seq=1234, reference_version_acked=5)
+    _held(mission_a, 7, 1300, 1309)
+    _refused(mission_a, BundleRefusal.BAD_SIGNATURE)
+    _refused(mission_a, BundleRefusal.CHAIN_BROKEN)
+    _contact(mission_b, minutes_ago=600)
+    # when an HQ analyst opens the sync page
+    response = _hq_client().get("/hq/sync/")
+    # then each mission is a row with its figures, the silent one first and marked in words
+    assert response.status_code == 200
+    html = response.content.decode()
+    rows = texts_of(html, "tr")
+    beta_row = next(row for row in rows if mission_b.name in row)
+    alpha_row = next(row for row in rows if mission_a.name in row)
+    assert rows.index(beta_row) < rows.index(alpha_row)
+    assert "Silent" in beta_row
+    assert "Silent" not in alpha_row
+    assert "1,234" in alpha_row
+    assert "1,235–1,299" in alpha_row
+    assert "10" in alpha_row  # events held
+    assert "2 min" in alpha_row
+    # and the alert names the silent mission
+    assert mission_b.name in text_of(html, "section")
+
+
+def test_hq_sync_page_in_turkish_formats_numbers_the_turkish_way(mission_a):
+    _contact(mission_a, minutes_ago=2, last_seq=1234)
+    html = _hq_client(language="tr").get("/hq/sync/").content.decode()
+    assert "Temsilciliklerle eşitleme" in html
+    alpha_row = next(row for row in texts_of(html, "tr") if mission_a.name in row)
+    assert "1.234" in alpha_row
+
+
+def test_hq_mission_page_shows_refusals_in_words_gaps_and_held_bundles(mission_a):
+    # given a held bundle after a gap and a tampered bundle refused
+    _contact(mission_a, minutes_ago=1, last_seq=99)
+    _held(mission_a, 12, 150, 199)
+    _refused(mission_a, BundleRefusal.BAD_SIGNATURE, number=11, detail="signature check failed")
+    # when HQ opens alpha's page, in English and in Turkish
+    english = _hq_client().get("/hq/sync/alpha/")
+    turkish = _hq_client(language="tr").get("/hq/sync/alpha/")
+    # then the refusal reads as a sentence, the gap as a range, the held bundle with its range
+    assert english.status_code == turkish.status_code == 200
+    text = english.content.decode()
+    assert "the bundle was altered after it was signed" in text
+    assert "100 to 149 (50 events)" in text
+    assert "150–199" in text
+    assert "değiştirilmiş" in turkish.content.decode()
+
+
+def test_hq_mission_page_of_an_unknown_mission_is_404(mission_a):
+    assert _hq_client().get("/hq/sync/nowhere/").status_code == 404
+    assert _hq_client().get("/hq/sync/%00/").status_code in (400, 404)
+
+
+def test_hq_sync_pages_are_not_there_for_mission_staff(mission_a):
+    client = _login(host_client("localhost"), make_staff(mission_a, "mission_admin"))
+    assert client.get("/hq/sync/").status_code == 404
+    assert client.get("/hq/sync/alpha/").status_code == 404
+
+
+def test_hq_sync_page_costs_the_same_queries_whatever_the_number_of_missions(
+    mission_a, mission_b, django_assert_num_queries
+):
+    # given an analyst, and missions with links, held bundles and refusals
+    client = _hq_client()
+    client.get("/")  # the session's first write
+    _contact(mission_a, minutes_ago=1, last_seq=10)
+    _held(mission_a, 3, 20, 29)
+    _refused(mission_b, BundleRefusal.MALFORMED)
+    # the host's domain, the session, the user with their roles and second factor (3-4), then
+    # the missions, their links, their held bundles and their refusal counts (4)
+    with django_assert_num_queries(QUERIES_HQ_SYNC_PAGE):
+        assert client.get("/hq/sync/").status_code == 200
+    # when three more missions open, each with a link, a held bundle and a refusal
+    for n in range(3):
+        extra = MissionFactory(code=f"sq{n}")
+        MembershipFactory(mission=extra)
+        _contact(extra, minutes_ago=n * 100, last_seq=5)
+        _held(extra, 2, 10, 19)
+        _refused(extra, BundleRefusal.REVOKED_KEY)
+    # then the page costs the same
+    with django_assert_num_queries(QUERIES_HQ_SYNC_PAGE):
+        response = client.get("/hq/sync/")
+    assert response.content.decode().count('href="/hq/sync/sq') >= 3
+
+
+def test_hq_dashboard_alerts_about_silent_missions_and_links_to_the_sync_page(mission_a, settings):
+    settings.SYNC_SILENCE_ALERT_MINUTES = 30
+    _contact(mission_a, minutes_ago=45)
+    html = _hq_client().get("/hq/").content.decode()
+    assert "1 mission silent" in html
+    assert 'href="/hq/sync/"' in html
+    assert 'href="/hq/sync/alpha/"' in html
+
+
+# --- a mission's page ----------------------------------------------------------------------------
+
+
+def _record_events(mission: Mission, count: int) -> None:
+    """`count` events in the mission's outbox, through a real service (a role granted)."""
+    for _ in range(count):
+        membership_grant(user=UserFactory(), mission=mission, role="cashier", acting_user=SYSTEM)
+
+
+def _last_seq(mission: Mission) -> int:
+    with schema_context(mission.schema_name):
+        return OutboxCounter.objects.get(pk=1).last_seq
+
+
+def test_the_mission_page_shows_what_waits_for_hq(mission_a):
+    # given 5 events recorded, 2 acknowledged, and a failed attempt
+    officer = make_staff(mission_a, "officer")
+    _record_events(mission_a, 5)
+    with schema_context(mission_a.schema_name):
+        SyncLink.objects.filter(pk=1).update(
+            acked_seq=2,
+            last_attempt_at=timezone.now(),
+            last_error=SyncError.UNREACHABLE.value,
+            failures=3,
+        )
+    client = _login(host_client(mission_a.host), officer)
+    # when an officer opens the page
+    response = client.get("/staff/sync/")
+    # then it shows the events waiting, the error in words, and no buttons (officers may not)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert text_of(html, "dd") == f"{_last_seq(mission_a) - 2:,}"
+    assert "HQ could not be reached" in html
+    assert mission_a.timezone in html
+    assert "Push now" not in html
+    assert "Export file" not in html
+
+
+def test_buttons_show_for_the_mission_admin_and_push_now_pushes(mission_a):
+    _record_events(mission_a, 3)
+    client = _login(host_client(mission_a.host), make_staff(mission_a, "mission_admin"))
+    assert "Push now" in client.get("/staff/sync/").content.decode()
+    # when the admin presses "Push now"
+    with export_replaced() as calls:
+        response = client.post("/staff/sync/push/", follow=True)
+    # then the transport was asked once, for this mission, and nothing is left waiting
+    assert calls == [("push", "alpha")]
+    assert "Pushed to HQ" in response.content.decode()
+    with schema_context(mission_a.schema_name):
+        assert text_of(client.get("/staff/sync/").content, "dd") == "0"
+
+
+def test_a_push_that_fails_says_why_in_the_readers_language(mission_a):
+    client = _login(host_client(mission_a.host), make_staff(mission_a, "mission_admin"))
+    client.cookies["django_language"] = "tr"
+
+    def unreachable(*, code):  # type: ignore[no-untyped-def]
+        raise ApplicationError(SyncError.UNREACHABLE, "HQ did not answer")
+
+    with export_replaced(push=unreachable):
+        response = client.post("/staff/sync/push/")
+    assert response.status_code == 400
+    assert "HQ did not answer" in response.content.decode()
+
+
+def test_export_downloads_the_sealed_file_named_for_the_mission_and_its_day(mission_a):
+    client = _login(host_client(mission_a.host), make_staff(mission_a, "mission_admin"))
+    with export_replaced() as calls:
+        response = client.post("/staff/sync/export/")
+    assert response.status_code == 200
+    assert response.content == FILE_BYTES
+    expected = f"sync-alpha-{mission_a.today().isoformat()}.csb"
+    assert response["Content-Disposition"] == f'attachment; filename="{expected}"'
+    assert calls == [("file_export", "alpha")]
+
+
+@pytest.mark.parametrize("path", ["/staff/sync/push/", "/staff/sync/export/"])
+def test_push_and_export_are_not_there_for_an_officer_or_by_get(mission_a, path):
+    officer = _login(host_client(mission_a.host), make_staff(mission_a, "officer"))
+    admin = _login(host_client(mission_a.host), make_staff(mission_a, "mission_admin"))
+    with export_replaced() as calls:
+        assert officer.post(path).status_code == 404
+        assert admin.get(path).status_code == 405
+    assert calls == []
+
+
+def test_another_missions_sync_page_is_404(mission_a, mission_b):
+    client = _login(host_client(mission_a.host), make_staff(mission_b, "mission_admin"))
+    with export_replaced() as calls:
+        assert client.get("/staff/sync/").status_code == 404
+        assert client.post("/staff/sync/push/").status_code == 404
+        assert client.post("/staff/sync/export/").status_code == 404
+    assert calls == []
+
+
+def test_the_staff_dashboard_links_to_the_sync_page(mission_a):
+    client = _login(host_client(mission_a.host), make_staff(mission_a, "cashier"))
+    assert 'href="/staff/sync/"' in client.get("/staff/").content.decode()
+
+
+# --- the silence alert ---------------------------------------------------------------------------
+
+
+def test_hq_admins_hear_once_per_silence(
+    mission_a, mission_b, settings, django_capture_on_commit_callbacks
+):
+    # given a threshold of 60 minutes, alpha silent for 2 hours, beta heard from just now, and
+    # two HQ admins (one reads Turkish) and an analyst
+    settings.SYNC_SILENCE_ALERT_MINUTES = 60
+    _contact(mission_a, minutes_ago=120)
+    _contact(mission_b, minutes_ago=1)
+    UserFactory(hq_role=HqRole.ADMIN, email="admin.en@example.org")
+    UserFactory(hq_role=HqRole.ADMIN, email="admin.tr@example.org", preferred_language="tr")
+    UserFactory(hq_role=HqRole.ANALYST)
+    mail.outbox.clear()
+    # when the alert runs
+    with django_capture_on_commit_callbacks(execute=True):
+        alerted = sync_silence_alert()
+    # then each admin gets one e-mail about alpha, in their language
+    assert alerted == ["alpha"]
+    by_address = {message.to[0]: message for message in mail.outbox}
+    assert set(by_address) == {"admin.en@example.org", "admin.tr@example.org"}
+    assert "1 mission silent" in by_address["admin.en@example.org"].subject
+    assert mission_a.name in by_address["admin.en@example.org"].body
+    assert "sessiz" in by_address["admin.tr@example.org"].subject
+    # when it runs again during the same silence: nothing more
+    mail.outbox.clear()
+    assert sync_silence_alert() == []
+    assert mail.outbox == []
+    # when alpha makes contact after that alert, then falls silent again: a new alert
+    link = MissionLink.objects.get(mission="alpha")
+    link.silent_alerted_at = timezone.now() - dt.timedelta(minutes=100)
+    link.last_contact_at = timezone.now() - dt.timedelta(minutes=61)
+    link.save(update_fields=["silent_alerted_at", "last_contact_at"])
+    assert sync_silence_alert() == ["alpha"]
+
+
+def test_a_mission_that_never_made_contact_is_silent_from_its_creation(mission_a, settings):
+    settings.SYNC_SILENCE_ALERT_MINUTES = 60
+    Mission.objects.filter(pk=mission_a.pk).update(
+        created_at=timezone.now() - dt.timedelta(hours=3)
+    )
+    MissionLink.objects.filter(mission="alpha").delete()
+    assert "alpha" in sync_silence_alert()
+    assert MissionLink.objects.get(mission="alpha").silent_alerted_at is not None
