@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -152,7 +153,7 @@ def _mission_sync(
     mission: Mission,
     link: MissionLink | None,
     held: list[HeldInfo],
-    refused: dict[str, Any] | None,
+    refused: Mapping[str, Any] | None,
     *,
     now: dt.datetime,
     threshold: int,
@@ -335,7 +336,7 @@ class LinkStatus:
 def sync_link_status(*, now: dt.datetime | None = None) -> LinkStatus:
     """The current mission's link (the connection's schema), in one query."""
     now = now or timezone.now()
-    link = (
+    link: Any = (
         SyncLink.objects.filter(pk=1)
         .annotate(
             outbox_last_seq=Subquery(OutboxCounter.objects.filter(pk=1).values("last_seq")[:1]),
@@ -351,18 +352,18 @@ def sync_link_status(*, now: dt.datetime | None = None) -> LinkStatus:
     )
     if link is None:  # the migration creates the row; a schema restored without it reads empty
         link = SyncLink()
-        link.outbox_last_seq = 0  # type: ignore[attr-defined]
-        link.unacknowledged = 0  # type: ignore[attr-defined]
+        link.outbox_last_seq = 0
+        link.unacknowledged = 0
     ranges = [
         SeqRange(int(pair[0]), int(pair[1]))
         for pair in (link.resend_ranges or [])
         if isinstance(pair, list | tuple) and len(pair) == 2
     ]
     return LinkStatus(
-        last_seq=link.outbox_last_seq or 0,  # type: ignore[attr-defined]
+        last_seq=link.outbox_last_seq or 0,
         acked_seq=link.acked_seq,
         last_bundled_seq=link.last_bundled_seq,
-        bundles_unacknowledged=link.unacknowledged or 0,  # type: ignore[attr-defined]
+        bundles_unacknowledged=link.unacknowledged or 0,
         last_attempt_at=link.last_attempt_at,
         last_success_at=link.last_success_at,
         next_attempt_at=link.next_attempt_at,

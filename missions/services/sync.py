@@ -9,6 +9,7 @@ start-up, and tests replace `sync.export.push` / `file_export`.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 from typing import Any
 
@@ -37,6 +38,11 @@ from ..selectors_sync import (
 logger = logging.getLogger(__name__)
 
 
+def _export() -> Any:
+    """`sync.export`, the transport, loaded when first used."""
+    return importlib.import_module("sync.export")
+
+
 def sync_push_now(*, mission: Mission, acting_user: User | SystemActor) -> LinkStatus:
     """Push this mission's pending bundles to HQ now, outside the beat's schedule, and return
     the link as it stands after HQ's answer (or after the failure, with its error).
@@ -45,10 +51,8 @@ def sync_push_now(*, mission: Mission, acting_user: User | SystemActor) -> LinkS
     this service opens none. A failure that the transport reports as an `ApplicationError`
     (HQ unreachable, sync not set up) reaches the caller."""
     permission_require(user=acting_user, mission=mission, action=Action.SYNC_PUSH)
-    from sync import export
-
     with schema_context(mission.schema_name):
-        export.push(code=mission.code)
+        _export().push(code=mission.code)
         return sync_link_status()
 
 
@@ -57,10 +61,8 @@ def sync_file_export(*, mission: Mission, acting_user: User | SystemActor) -> by
     to be carried by hand when the link is down. Nothing changes here until HQ's answer file
     is imported."""
     permission_require(user=acting_user, mission=mission, action=Action.SYNC_PUSH)
-    from sync import export
-
     with schema_context(mission.schema_name):
-        return bytes(export.file_export(code=mission.code, sealed=True))
+        return bytes(_export().file_export(code=mission.code, sealed=True))
 
 
 def sync_export_filename(*, mission: Mission) -> str:
