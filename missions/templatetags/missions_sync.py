@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, format_timedelta
 from babel.numbers import format_decimal
 from babel.units import format_unit
 from django import template
@@ -57,3 +57,13 @@ def minutes(value: int | None) -> str:
 @register.filter
 def reason_text(code: str) -> str:
     return sync_reason_text(code)
+
+
+@register.filter
+def duration(value: int | None) -> str:
+    """A number of minutes as a person says it, rounded: "5 hours", "2 days" ("2 gün")."""
+    if value is None:
+        return ""
+    return format_timedelta(
+        dt.timedelta(minutes=value), threshold=1.5, locale=reference.active_locale()
+    )
