@@ -7,7 +7,9 @@ they change. Those are `MISSION_MANAGE`: HQ admins only. Pushing to HQ and expor
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
 from consulate.kernel.actors import SYSTEM
@@ -23,6 +25,7 @@ from missions.services import (
     mission_data_key_rotate,
     mission_update,
 )
+from missions.services.node import mission_node_export
 from missions.services.sync import sync_file_export, sync_push_now
 from tests.factories import MissionParams, UserFactory
 from tests.missions.sync_fakes import export_replaced
@@ -51,6 +54,10 @@ def _membership(mission: Mission) -> Any:
 
 def _same(mission: Mission) -> Mission:
     return mission
+
+
+def _with_new_folder(mission: Mission) -> tuple[Mission, Path]:
+    return mission, Path(tempfile.mkdtemp()) / "move"
 
 
 CASES = [
@@ -117,6 +124,17 @@ CASES = [
         action=Action.SYNC_PUSH,
         prepare=_same,
         call=lambda actor, mission: _with_export_replaced(sync_push_now, actor, mission),
+    ),
+    PermissionCase(
+        service="mission_node_export",
+        action=Action.MISSION_MANAGE,
+        prepare=_with_new_folder,
+        call=lambda actor, prepared: mission_node_export(
+            mission=prepared[0],
+            node_url="http://node.test:8001",
+            out_dir=prepared[1],
+            acting_user=actor,
+        ),
     ),
     PermissionCase(
         service="sync_file_export",
