@@ -8,6 +8,7 @@ raw SQL against the central log.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 import uuid
@@ -16,6 +17,8 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, InternalError, connection, connections, transaction
 from django.utils import timezone
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from sync import bundle as frame
 from sync import keys, registry
@@ -347,7 +350,9 @@ def test_a_header_that_does_not_match_is_refused(chain, change, reason):
     # given a well-signed first bundle whose header says something its events do not
     header = {"number": 1, "prev_hash": "", "key_id": chain.key_id, **change}
     signed = events_bundle(
-        mission=chain.code, events=chain.next_events(3), private_seed=chain.private_seed,
+        mission=chain.code,
+        events=chain.next_events(3),
+        private_seed=chain.private_seed,
         **header,
     )
     # when it arrives, then it is refused whole and logged
@@ -431,6 +436,56 @@ def test_a_bundle_straddling_what_hq_has_is_refused(chain):
 
 
 # --- Bodies built to break the parser ---------------------------------------------------------
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats()
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def spec_canonical(body: bytes) -> bool:
+    """The definition the fast check must agree with: the body is canonical(json.loads(body))."""
+    try:
+        return canonical(json.loads(body)) == body
+    except (ValueError, RecursionError):
+        return False
+
+
+def check_accepts(body: bytes) -> bool:
+    try:
+        apply._canonical_content(SignedBundle(body=body, signature=b""))
+    except apply._Refused as refusal:
+        return "NUL" in refusal.detail  # canonical, refused for another reason
+    return True
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=JSON_VALUES)
+def test_the_fast_canonical_check_agrees_with_rfc8785(value):
+    # given a value, written canonically and in other ways
+    content = {"header": {"format": frame.FORMAT}, "value": value}
+    try:
+        body = canonical(content)
+    except (ValueError, RecursionError):
+        assume(False)
+    writings = {
+        body,
+        json.dumps(content).encode(),
+        json.dumps(content, separators=(",", ":")).encode(),
+        json.dumps(content, separators=(",", ":"), sort_keys=True).encode(),
+        json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace"),
+    }
+    # then HQ's check accepts exactly those that RFC 8785 through rfc8785 accepts
+    for writing in writings:
+        assert check_accepts(writing) == spec_canonical(writing), writing
 
 
 def test_a_body_that_is_not_canonical_is_refused_even_when_signed(chain):
@@ -599,7 +654,7 @@ def test_raw_sql_cannot_rewrite_the_central_log(chain, statement):
     before = hq_state(chain.code)
     # when raw SQL tries to rewrite them or move the link back
     with (
-        pytest.raises((InternalError, IntegrityError), match="append-only|only moves forward"),
+        pytest.raises((InternalError, IntegrityError), match=r"append-only|only moves forward"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
@@ -670,9 +725,7 @@ def test_a_bundle_arriving_while_its_predecessor_is_being_applied_follows_it(com
             connections.close_all()
 
     # when 3 arrives while 2 is being applied, each on its own connection
-    threads = [
-        threading.Thread(target=deliver, args=(n, b)) for n, b in ((2, second), (3, third))
-    ]
+    threads = [threading.Thread(target=deliver, args=(n, b)) for n, b in ((2, second), (3, third))]
     for thread in threads:
         thread.start()
     for thread in threads:
