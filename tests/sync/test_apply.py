@@ -15,10 +15,19 @@ import uuid
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, InternalError, connection, connections, transaction
+from django.conf import settings as django_settings
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InternalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from psycopg import sql as psycopg_sql
 
 from sync import bundle as frame
 from sync import keys, registry
@@ -661,6 +670,35 @@ def test_raw_sql_cannot_rewrite_the_central_log(chain, statement):
         cursor.execute(statement)
     # then they stand
     assert hq_state(chain.code) == before
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "ALTER TABLE sync_hq_centralevent DISABLE TRIGGER sync_hq_event_no_update_delete",
+        "DROP TRIGGER sync_hq_event_no_update_delete ON sync_hq_centralevent",
+        "SET session_replication_role = replica",
+        "DELETE FROM sync_hq_centralevent",
+    ],
+)
+def test_the_application_role_applies_bundles_but_cannot_lift_the_guard(chain, statement):
+    # given the test's connection acting as the application's role
+    with connection.cursor() as cursor:
+        cursor.execute(
+            psycopg_sql.SQL("SET LOCAL ROLE {}")
+            .format(psycopg_sql.Identifier(django_settings.DATABASE_APP["USER"]))
+            .as_string(cursor.connection)
+        )
+    # when it applies a bundle, then that works
+    assert bundle_receive(chain.next_bundle(2))["applied"] == 2
+    # and when it tries to switch the guard off (or around), the database refuses
+    with (
+        pytest.raises(DatabaseError, match=r"owner|permission|append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    assert CentralEvent.objects.filter(mission=chain.code).count() == 2
 
 
 # --- Two deliveries at once -------------------------------------------------------------------
