@@ -682,7 +682,7 @@ def _refusal_log(
             reason=code.value,
             detail=_clean(detail, 500),
             sha256=sha256_hex(body),
-            size=len(body),
+            size=min(len(body), MAX_INT32),
             source=_clean(source, 20),
         )
         link = None
