@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeGuard
 
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from sync import keys, registry
@@ -509,12 +509,18 @@ LIMIT {CONFLICT_SAMPLE}
 
 
 def _events_insert(checked: _Checked) -> set[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT,
-            [checked.mission, checked.number, timezone.now(), checked.bundle.body.decode()],
-        )
-        return {row[0] for row in cursor.fetchall()}
+    # The checks above leave PostgreSQL nothing to refuse; should a value still get past them,
+    # the savepoint turns the database's refusal into the bundle's, not into a server error.
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT,
+                [checked.mission, checked.number, timezone.now(), checked.bundle.body.decode()],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    except DataError as error:
+        detail = f"the database refused an event: {error}"
+        raise _Refused(BundleRefusal.INCONSISTENT, detail) from error
 
 
 def _conflicts_refuse(checked: _Checked) -> None:
@@ -589,8 +595,12 @@ def _held_release(link: MissionLink, refusals: list[tuple[SignedBundle, _Claim, 
         if row is None:
             return applied
         row.delete()
-        bundle = SignedBundle.from_bytes(bytes(row.data))
         try:
+            try:
+                bundle = SignedBundle.from_bytes(bytes(row.data))
+            except BundleError as error:  # it was a frame when held: the row was altered
+                bundle = SignedBundle(body=bytes(row.data), signature=b"")
+                raise _Refused(BundleRefusal.MALFORMED, error.detail) from error
             content = _canonical_content(bundle)
             _events_header_check(content["header"], content)
             key = _key_check(content["header"])

@@ -256,6 +256,32 @@ def test_a_held_bundle_whose_chain_breaks_is_dropped_and_asked_for_again(chain):
     assert hq_state(chain.code)[2] == []
 
 
+def test_a_held_bundle_altered_while_held_is_refused_when_its_turn_comes(chain):
+    # given bundle 2 held, then its stored frame altered
+    first, second = chain.next_bundle(1), chain.next_bundle(1)
+    bundle_receive(second)
+    HeldBundle.objects.filter(mission=chain.code).update(data=b"CSB1garbage")
+    # when bundle 1 arrives
+    answer = bundle_receive(first)
+    # then 1 is applied, the altered 2 is refused and asked for again
+    assert (answer["acked_seq"], answer["refused"]) == (1, None)
+    assert refusals(chain.code) == [BundleRefusal.MALFORMED.value]
+    assert bundle_receive(second)["acked_seq"] == 2
+
+
+def test_what_the_database_refuses_while_applying_is_a_refusal_not_an_error(chain, monkeypatch):
+    # given an insert the database refuses (standing in for a value the checks let through)
+    monkeypatch.setattr(apply, "_INSERT", "SELECT %s::int, %s, %s, %s")
+    # when a bundle arrives
+    answer = bundle_receive(chain.next_bundle(2))
+    # then it is refused, logged, and the connection still works
+    assert answer["refused"] == BundleRefusal.INCONSISTENT.value
+    assert "database refused" in answer["detail"]
+    assert refusals(chain.code) == [BundleRefusal.INCONSISTENT.value]
+    assert CentralEvent.objects.filter(mission=chain.code).count() == 0
+    assert not MissionLink.objects.filter(mission=chain.code, last_seq__gt=0).exists()
+
+
 # --- Keys -------------------------------------------------------------------------------------
 
 
