@@ -7,8 +7,8 @@ signed with Ed25519 (RFC 8032, pycryptodome). On the wire it is a frame::
     b"CSB1" | body length (4 bytes, big-endian) | body (canonical JSON) | signature (64 bytes)
 
 The signature covers the body's exact bytes: a flipped byte anywhere in the body or the
-signature fails verification. A bundle's hash is SHA-256 of the body alone, so re-signing a
-bundle with a rotated key keeps its place in the chain (`prev_hash`).
+signature fails verification. A bundle's hash is SHA-256 of the body (which names its key in
+`header.key_id`), and the next bundle's `prev_hash` is that hash: bundles form a chain.
 
 Headers by kind:
 

@@ -52,9 +52,10 @@ def test_any_flipped_byte_fails_verification_or_reading(data):
     assert not read.verify(PUBLIC)
 
 
-def test_re_signing_keeps_the_hash():
-    # a rotated key signs the same body: the chain (prev_hash) does not change
+def test_the_hash_is_of_the_body_alone():
+    # two signatures of one body (Ed25519 is deterministic, so two keys) share the hash
     assert bundle_sign(CONTENT, SEED).hash == bundle_sign(CONTENT, OTHER_SEED).hash
+    assert bundle_sign(CONTENT, SEED).hash == bundle.sha256_hex(bundle.canonical(CONTENT))
 
 
 @pytest.mark.parametrize(
