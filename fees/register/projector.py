@@ -56,6 +56,7 @@ TOPICS = frozenset(
 # No consular fee comes near this (ten thousand million in major units): a larger amount is a
 # broken payload, and the bound keeps every sum far from bigint's end.
 MAX_AMOUNT_MINOR = 10**12
+MIN_YEAR, MAX_YEAR = 1970, 2999
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 # How far before a credit note's approval its ledger transaction may be (it is the event
 # just before it; a margin in case a later version records something in between).
@@ -134,6 +135,8 @@ def _moment(value: Any) -> dt.datetime:
         raise Unprojectable("occurred_at is not a time") from None
     if moment.tzinfo is None:
         raise Unprojectable("occurred_at has no time zone")
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:  # and far from datetime's ends, where
+        raise Unprojectable("occurred_at is out of range")  # a time zone's shift overflows
     return moment
 
 
@@ -141,10 +144,14 @@ def _envelope(event: Event) -> tuple[int, str, dict[str, Any]]:
     if event.get("version", 1) != 1:
         raise Unprojectable(f"version {event.get('version')!r} is not one this register reads")
     seq = event.get("seq")
-    if type(seq) is not int or seq < 1:
+    if type(seq) is not int or not 0 < seq < 2**63:
         raise Unprojectable("seq is not a positive integer")
     aggregate_id = event.get("aggregate_id")
-    if not isinstance(aggregate_id, str) or not aggregate_id or len(aggregate_id) > 100:
+    if (
+        not isinstance(aggregate_id, str)
+        or not 0 < len(aggregate_id) <= 100
+        or "\x00" in aggregate_id
+    ):
         raise Unprojectable("aggregate_id is not a row's id")
     payload = event.get("payload")
     if not isinstance(payload, dict):
@@ -192,9 +199,27 @@ def refund_date_read(event: Event) -> tuple[str, dt.date] | None:
     if payload.get("kind") != "refund" or payload.get("source_type") != "credit_note":
         return None
     source_id = payload.get("source_id")
-    if type(source_id) is not int and not isinstance(source_id, str):
+    if type(source_id) is not int and (not isinstance(source_id, str) or "\x00" in source_id):
         raise Unprojectable("source_id is not a credit note's id")
     return str(source_id), _date(payload.get("business_date"), "business_date")
+
+
+def _array(values: list[Any]) -> str:
+    """A PostgreSQL array literal of `values` (None, bool, int, str, date, aware datetime), to
+    pass as one text parameter cast to the column's array type: ten times faster than letting
+    the driver quote a list element by element, which is most of a batch's time. Texts are
+    quoted and escaped (they hold no NUL: `fact_read`/`posting_read` refuse it)."""
+    out = []
+    for value in values:
+        if value is None:
+            out.append("NULL")
+        elif value is True or value is False:
+            out.append("t" if value else "f")
+        elif isinstance(value, int | dt.date):  # datetime is a date
+            out.append(str(value) if isinstance(value, int) else value.isoformat())
+        else:
+            out.append('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(out) + "}"
 
 
 def _refund_dates_logged(mission: str, postings: list[Posting]) -> dict[str, dt.date]:
@@ -250,7 +275,7 @@ def _postings_insert(mission: str, postings: list[Posting]) -> list[tuple[Any, .
             " ON CONFLICT DO NOTHING"
             " RETURNING kind, business_date, currency, base_currency, amount_minor,"
             " base_amount_minor",
-            [mission, *[values for _sql_type, values in columns.values()]],
+            [mission, *[_array(values) for _sql_type, values in columns.values()]],
         )
         return list(cursor.fetchall())
 
@@ -306,10 +331,10 @@ def _days_add(mission: str, deltas: dict[tuple[dt.date, str, str], list[int]]) -
 
     def params(chosen: list[tuple[dt.date, str, str]]) -> list[Any]:
         return [
-            [key[0] for key in chosen],
-            [key[1] for key in chosen],
-            [key[2] for key in chosen],
-            *[[deltas[key][i] for key in chosen] for i in range(len(DAY_SUMS))],
+            _array([key[0] for key in chosen]),
+            _array([key[1] for key in chosen]),
+            _array([key[2] for key in chosen]),
+            *[_array([deltas[key][i] for key in chosen]) for i in range(len(DAY_SUMS))],
         ]
 
     with connection.cursor() as cursor:
@@ -354,8 +379,8 @@ def revenue_project(batch: ProjectionBatch) -> None:
             skipped.append(
                 SkippedFeeEvent(
                     mission=batch.mission,
-                    seq=seq if type(seq) is int else 0,
-                    topic=str(event.get("topic", ""))[:100],
+                    seq=seq if type(seq) is int and 0 < seq < 2**63 else 0,
+                    topic=str(event.get("topic", "")).replace("\x00", "")[:100],
                     reason=str(error)[:300],
                 )
             )

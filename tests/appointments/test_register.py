@@ -438,3 +438,29 @@ def test_the_projector_is_registered_for_every_booking_topic():
             "called", "served", "no_show",
         )
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"aggregate_id": "12\x0034"},
+        {"aggregate_id": ""},
+        {"aggregate_id": 9001},
+        {"seq": 2**70},
+        {"seq": "2"},
+        {"occurred_at": "9999-12-31T23:59:59.999999-14:00"},
+        {"payload": _created_payload(starts_at="0001-01-01T00:00:00+14:00")},
+    ],
+)
+def test_a_broken_envelope_is_skipped_without_stopping_the_batch(mission_a, envelope):
+    # given a broken event between two good ones
+    broken = {**_synthetic(2, "created", _created_payload(reference="BK-2")), **envelope}
+    batch = [
+        _synthetic(1, "created", _created_payload(reference="BK-1"), aggregate_id="1"),
+        broken,
+        _synthetic(3, "created", _created_payload(reference="BK-3"), aggregate_id="3"),
+    ]
+    # when HQ projects them, then the good ones are registered and the broken one recorded
+    events_project(mission="alpha", events=batch)
+    assert set(RegisteredBooking.objects.values_list("reference", flat=True)) == {"BK-1", "BK-3"}
+    assert SkippedBookingEvent.objects.count() == 1

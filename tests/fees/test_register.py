@@ -342,6 +342,25 @@ def test_a_bad_amount_or_field_is_skipped_and_cannot_corrupt_the_sums(mission_a,
 
 
 @pytest.mark.parametrize(
+    "envelope",
+    [
+        {"aggregate_id": "12\x0034"},
+        {"aggregate_id": 12},
+        {"seq": 2**70},
+        {"seq": 2.0},
+        {"occurred_at": "9999-12-31T23:59:59.999999-14:00"},
+        {"occurred_at": "yesterday"},
+        {"payload": "1000 EUR"},
+    ],
+)
+def test_a_broken_envelope_is_skipped_without_stopping_the_batch(mission_a, envelope):
+    batch = [_payment(1), {**_payment(2), **envelope}, _payment(3)]
+    events_project(mission="alpha", events=batch)
+    assert sorted(RevenuePosting.objects.values_list("seq", flat=True)) == [1, 3]
+    assert SkippedFeeEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize(
     "statement",
     [
         "UPDATE fees_register_revenueposting SET amount_minor = -amount_minor",
