@@ -37,10 +37,10 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from fees.events import FeeTopic
-from sync.hq.models import CentralEvent
+from sync.hq.models import CentralEvent, MissionLink
 from sync.registry import Event, ProjectionBatch
 
 from .models import PostingKind, RevenueDay, RevenuePosting, SkippedFeeEvent
@@ -69,6 +69,18 @@ DAY_SUMS = (
     "refunds_minor",
     "refunds_base_minor",
 )
+
+EVENT_FIELDS = (
+    "seq",
+    "topic",
+    "aggregate_type",
+    "aggregate_id",
+    "payload",
+    "version",
+    "actor_id",
+    "occurred_at",
+)
+WIRE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 class Unprojectable(ValueError):
@@ -415,3 +427,30 @@ def revenue_project(batch: ProjectionBatch) -> None:
         for key, sums in _refund_dates_correct(batch.mission, refund_dates):
             deltas[key] = [a + b for a, b in zip(deltas[key], sums, strict=True)]
     _days_add(batch.mission, deltas)
+
+
+def _wire(row: dict[str, Any]) -> Event:
+    """A central log row as the event it arrived as."""
+    return {**row, "occurred_at": row["occurred_at"].astimezone(dt.UTC).strftime(WIRE_TIME)}
+
+
+def revenue_rebuild(*, mission: str, batch_size: int = 10_000) -> int:
+    """Build the mission's revenue register again from HQ's central event log: after a
+    corrected projector, or to take in events skipped before. Holds the mission's sync link
+    (the lock HQ's apply takes), empties the register's rows of the mission and projects its
+    events again in seq order, in batches; one transaction. Returns the events read."""
+    with transaction.atomic():
+        MissionLink.objects.select_for_update().filter(mission=mission).first()
+        for model in (RevenuePosting, RevenueDay, SkippedFeeEvent):
+            model.objects.filter(mission=mission).delete()
+        last, count = 0, 0
+        while True:
+            rows = list(
+                CentralEvent.objects.filter(mission=mission, seq__gt=last, topic__in=TOPICS)
+                .order_by("seq")
+                .values(*EVENT_FIELDS)[:batch_size]
+            )
+            if not rows:
+                return count
+            revenue_project(ProjectionBatch(mission=mission, events=[_wire(row) for row in rows]))
+            last, count = rows[-1]["seq"], count + len(rows)

@@ -464,3 +464,35 @@ def test_a_broken_envelope_is_skipped_without_stopping_the_batch(mission_a, enve
     events_project(mission="alpha", events=batch)
     assert set(RegisteredBooking.objects.values_list("reference", flat=True)) == {"BK-1", "BK-3"}
     assert SkippedBookingEvent.objects.count() == 1
+
+
+def test_the_register_is_built_again_from_hqs_event_log(mission_day):
+    from appointments.register.projector import bookings_rebuild
+    from sync.hq.models import CentralEvent
+
+    # given a mission day applied at HQ: in its event log and in the register
+    events, _ = mission_day
+    CentralEvent.objects.bulk_create(
+        CentralEvent(
+            mission="alpha", seq=e["seq"], topic=e["topic"], aggregate_type=e["aggregate_type"],
+            aggregate_id=e["aggregate_id"], payload=e["payload"], version=e["version"],
+            actor_id=e["actor_id"], occurred_at=dt.datetime.fromisoformat(e["occurred_at"]),
+            bundle_number=1, applied_at=timezone.now(),
+        )
+        for e in events
+    )  # fmt: skip
+    events_project(mission="alpha", events=events)
+    applied = register_state()
+    # and beta's register, which a rebuild of alpha must not touch
+    events_project(mission="beta", events=[_synthetic(1, "created", _created_payload())])
+    beta = list(BookingDay.objects.filter(mission="beta").values_list("day", "booked"))
+    # when alpha's register is damaged and built again, in small batches
+    BookingDay.objects.filter(mission="alpha").delete()
+    RegisteredBooking.objects.filter(mission="alpha").update(status="served")
+    read = bookings_rebuild(mission="alpha", batch_size=4)
+    # then it is what applying the events made, and beta's is as it was
+    assert read == len(events)
+    assert [r for r in register_state()[0] if r[0] == "alpha"] == applied[0]
+    alpha_days = [d for d in register_state()[1] if d[0] == "alpha"]
+    assert alpha_days == [d for d in applied[1] if d[0] == "alpha"]
+    assert list(BookingDay.objects.filter(mission="beta").values_list("day", "booked")) == beta

@@ -403,3 +403,20 @@ def test_the_projector_reads_the_money_topics():
 
     (mine,) = [p for p in projectors() if p.name == "fees.revenue"]
     assert mine.topics == {SUCCEEDED, APPROVED, POSTED}
+
+
+def test_the_register_is_built_again_from_hqs_event_log(alpha_days):
+    from fees.register.projector import revenue_rebuild
+
+    # given alpha's money applied at HQ: in its event log and in the register
+    events, _, _ = alpha_days
+    central_log("alpha", events)
+    events_project(mission="alpha", events=events)
+    applied = register_state()
+    # when the register is damaged and built again, in small batches
+    RevenueDay.objects.filter(mission="alpha").update(payments_minor=1)
+    RevenuePosting.objects.filter(mission="alpha", kind="refund").delete()
+    read = revenue_rebuild(mission="alpha", batch_size=3)
+    # then it is what applying the events made
+    assert read == len([e for e in events if e["topic"] in (SUCCEEDED, APPROVED, POSTED)])
+    assert register_state() == applied
