@@ -210,7 +210,7 @@ def fact_read(event: Event) -> Fact:
     """The event's facts, or Unprojectable when it breaks its topic's contract."""
     topic = event.get("topic")
     version = event.get("version", 1)
-    if version not in VERSIONS.get(str(topic), frozenset()):
+    if type(version) is not int or version not in VERSIONS.get(str(topic), frozenset()):
         raise Unprojectable(f"version {version!r} of {topic} is not one this register reads")
     payload = event.get("payload")
     if not isinstance(payload, dict):
@@ -251,14 +251,17 @@ def _array(values: list[Any]) -> str:
     quoted and escaped (they hold no NUL: `fact_read`/`posting_read` refuse it)."""
     out = []
     for value in values:
-        if value is None:
+        kind = type(value)
+        if kind is int:
+            out.append(str(value))
+        elif isinstance(value, str):
+            out.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif value is None:
             out.append("NULL")
-        elif value is True or value is False:
+        elif kind is bool:
             out.append("t" if value else "f")
-        elif isinstance(value, int | dt.date):  # datetime is a date
-            out.append(str(value) if isinstance(value, int) else value.isoformat())
-        else:
-            out.append('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:  # date, aware datetime
+            out.append(value.isoformat())
     return "{" + ",".join(out) + "}"
 
 

@@ -153,7 +153,8 @@ def _moment(value: Any) -> dt.datetime:
 
 
 def _envelope(event: Event) -> tuple[int, str, dict[str, Any]]:
-    if event.get("version", 1) != 1:
+    version = event.get("version", 1)
+    if type(version) is not int or version != 1:  # True == 1 in Python
         raise Unprojectable(f"version {event.get('version')!r} is not one this register reads")
     seq = event.get("seq")
     if type(seq) is not int or not 0 < seq < 2**63:
@@ -223,14 +224,17 @@ def _array(values: list[Any]) -> str:
     quoted and escaped (they hold no NUL: `fact_read`/`posting_read` refuse it)."""
     out = []
     for value in values:
-        if value is None:
+        kind = type(value)
+        if kind is int:
+            out.append(str(value))
+        elif isinstance(value, str):
+            out.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif value is None:
             out.append("NULL")
-        elif value is True or value is False:
+        elif kind is bool:
             out.append("t" if value else "f")
-        elif isinstance(value, int | dt.date):  # datetime is a date
-            out.append(str(value) if isinstance(value, int) else value.isoformat())
-        else:
-            out.append('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:  # date, aware datetime
+            out.append(value.isoformat())
     return "{" + ",".join(out) + "}"
 
 

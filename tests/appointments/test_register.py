@@ -448,6 +448,7 @@ def test_the_projector_is_registered_for_every_booking_topic():
         {"aggregate_id": 9001},
         {"seq": 2**70},
         {"seq": "2"},
+        {"version": True},
         {"occurred_at": "9999-12-31T23:59:59.999999-14:00"},
         {"payload": _created_payload(starts_at="0001-01-01T00:00:00+14:00")},
     ],
@@ -496,3 +497,17 @@ def test_the_register_is_built_again_from_hqs_event_log(mission_day):
     alpha_days = [d for d in register_state()[1] if d[0] == "alpha"]
     assert alpha_days == [d for d in applied[1] if d[0] == "alpha"]
     assert list(BookingDay.objects.filter(mission="beta").values_list("day", "booked")) == beta
+
+
+def test_texts_with_quotes_and_braces_are_registered_as_sent(mission_a):
+    # given references and a service code with what an array literal must escape
+    odd = ['a"b', "c\\d", "{e,f}", "NULL", " g "]
+    batch = [
+        _synthetic(n, "created", _created_payload(reference=ref, service=ref), aggregate_id=ref)
+        for n, ref in enumerate(odd, start=1)
+    ]
+    # when HQ projects them, then each is stored exactly
+    events_project(mission="alpha", events=batch)
+    stored = dict(RegisteredBooking.objects.values_list("booking_id", "reference"))
+    assert stored == {ref: ref for ref in odd}
+    assert sorted(BookingDay.objects.values_list("service", flat=True)) == sorted(odd)
