@@ -83,12 +83,11 @@ class RevenuePosting(models.Model):
         return f"{self.mission} #{self.seq} {self.kind} {self.amount_minor} {self.currency}"
 
 
-class RevenueDay(models.Model):
-    """Per mission, business date and currency pair: payments and refunds, counted and summed
-    in local and in base minor units (refunds as positive sums; net = payments - refunds)."""
+class RevenueSums(models.Model):
+    """Payments and refunds, counted and summed in local and in base minor units (refunds as
+    positive sums; net = payments - refunds)."""
 
     mission = models.CharField(max_length=MISSION_CODE_LENGTH)
-    business_date = models.DateField()
     currency = models.CharField(max_length=3)
     base_currency = models.CharField(max_length=3)
     payments = models.IntegerField(default=0)
@@ -97,6 +96,25 @@ class RevenueDay(models.Model):
     refunds = models.IntegerField(default=0)
     refunds_minor = models.BigIntegerField(default=0)
     refunds_base_minor = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+NOT_NEGATIVE = models.Q(
+    payments__gte=0,
+    payments_minor__gte=0,
+    payments_base_minor__gte=0,
+    refunds__gte=0,
+    refunds_minor__gte=0,
+    refunds_base_minor__gte=0,
+)
+
+
+class RevenueDay(RevenueSums):
+    """Per mission, business date and currency pair."""
+
+    business_date = models.DateField()
 
     objects: ClassVar[models.Manager[RevenueDay]]
 
@@ -107,22 +125,38 @@ class RevenueDay(models.Model):
                 fields=["mission", "business_date", "currency", "base_currency"],
                 name="fees_register_day_unique",
             ),
-            models.CheckConstraint(
-                condition=models.Q(
-                    payments__gte=0,
-                    payments_minor__gte=0,
-                    payments_base_minor__gte=0,
-                    refunds__gte=0,
-                    refunds_minor__gte=0,
-                    refunds_base_minor__gte=0,
-                ),
-                name="fees_register_day_not_negative",
-            ),
+            models.CheckConstraint(condition=NOT_NEGATIVE, name="fees_register_day_not_negative"),
         ]
         indexes = [models.Index(fields=["business_date", "mission"], name="fees_register_day_all")]
 
     def __str__(self) -> str:
         return f"{self.mission} {self.business_date} {self.currency}"
+
+
+class RevenueMonth(RevenueSums):
+    """Per mission, month of the business date (its first day) and currency pair: the same
+    sums as `RevenueDay`, kept by the same batch, so a year of every mission is 12 rows each."""
+
+    month = models.DateField()
+
+    objects: ClassVar[models.Manager[RevenueMonth]]
+
+    class Meta:
+        ordering = ["mission", "month", "currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mission", "month", "currency", "base_currency"],
+                name="fees_register_month_unique",
+            ),
+            models.CheckConstraint(
+                condition=NOT_NEGATIVE & models.Q(month__day=1),
+                name="fees_register_month_sums",
+            ),
+        ]
+        indexes = [models.Index(fields=["month", "mission"], name="fees_register_month_all")]
+
+    def __str__(self) -> str:
+        return f"{self.mission} {self.month:%Y-%m} {self.currency}"
 
 
 class SkippedFeeEvent(models.Model):

@@ -20,8 +20,8 @@ arrives. So the register ends the same whatever the order.
 
 Idempotent: a posting is keyed by (mission, seq) and by (mission, kind, payment or credit note
 id); a posting already there is not inserted again, and only the postings inserted add to the
-day sums (INSERT ... ON CONFLICT DO NOTHING RETURNING, then one upsert of the sums). A batch
-costs a fixed number of statements whatever its length.
+day and month sums (INSERT ... ON CONFLICT DO NOTHING RETURNING, then the upserts of the sums).
+A batch costs a fixed number of statements whatever its length.
 
 An event whose payload breaks its contract (an amount that is not an integer, a negative
 payment, a currency that is not three capital letters, a date that is no date) is recorded in
@@ -43,7 +43,7 @@ from fees.events import FeeTopic
 from sync.hq.models import CentralEvent, MissionLink
 from sync.registry import Event, ProjectionBatch
 
-from .models import PostingKind, RevenueDay, RevenuePosting, SkippedFeeEvent
+from .models import PostingKind, RevenueDay, RevenueMonth, RevenuePosting, SkippedFeeEvent
 
 NAME = "fees.revenue"
 TOPICS = frozenset(
@@ -329,8 +329,14 @@ def _sums(kind: str, amount_minor: int, base_amount_minor: int) -> list[int]:
     return [0, 0, 0, 1, -amount_minor, -base_amount_minor]
 
 
-def _days_add(mission: str, deltas: dict[tuple[dt.date, str, str], list[int]]) -> None:
-    """Add each (business date, currency, base currency)'s deltas to its row, keys in order.
+def _sums_add(
+    mission: str,
+    deltas: dict[tuple[dt.date, str, str], list[int]],
+    *,
+    model: type[RevenueDay | RevenueMonth],
+    date_column: str,
+) -> None:
+    """Add each (date, currency, base currency)'s deltas to its row of `model`, keys in order.
 
     PostgreSQL checks an INSERT's row against the table's CHECK before it finds the conflict
     that turns it into an UPDATE, so deltas with a sum going down (a refund moved off the date
@@ -339,7 +345,7 @@ def _days_add(mission: str, deltas: dict[tuple[dt.date, str, str], list[int]]) -
     keys = sorted(key for key, sums in deltas.items() if any(sums))
     fresh = [key for key in keys if min(deltas[key]) >= 0]
     existing = [key for key in keys if min(deltas[key]) < 0]
-    table = RevenueDay._meta.db_table
+    table = model._meta.db_table
     names = ", ".join(DAY_SUMS)
     arrays = ", ".join(
         "%s::int[]" if name in ("payments", "refunds") else "%s::bigint[]" for name in DAY_SUMS
@@ -359,19 +365,19 @@ def _days_add(mission: str, deltas: dict[tuple[dt.date, str, str], list[int]]) -
             cursor.execute(
                 f"UPDATE {table} SET {sets}"  # noqa: S608 (names are ours)
                 f" FROM unnest(%s::date[], %s::text[], %s::text[], {arrays})"
-                f" AS d(business_date, currency, base_currency, {names})"
-                f" WHERE {table}.mission = %s AND {table}.business_date = d.business_date"
+                f" AS d({date_column}, currency, base_currency, {names})"
+                f" WHERE {table}.mission = %s AND {table}.{date_column} = d.{date_column}"
                 f" AND {table}.currency = d.currency AND {table}.base_currency = d.base_currency",
                 [*params(existing), mission],
             )
             if cursor.rowcount != len(existing):
-                raise RuntimeError(f"revenue register of {mission}: day sums out of step")
+                raise RuntimeError(f"revenue register of {mission}: {table} out of step")
         if fresh:
             updates = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in DAY_SUMS)
             cursor.execute(
-                f"INSERT INTO {table} (mission, business_date, currency, base_currency, {names})"  # noqa: S608
+                f"INSERT INTO {table} (mission, {date_column}, currency, base_currency, {names})"  # noqa: S608
                 f" SELECT %s, * FROM unnest(%s::date[], %s::text[], %s::text[], {arrays})"
-                " ON CONFLICT (mission, business_date, currency, base_currency)"
+                f" ON CONFLICT (mission, {date_column}, currency, base_currency)"
                 f" DO UPDATE SET {updates}",
                 [mission, *params(fresh)],
             )
@@ -430,7 +436,12 @@ def revenue_project(batch: ProjectionBatch) -> None:
     if refund_dates:
         for key, sums in _refund_dates_correct(batch.mission, refund_dates):
             deltas[key] = [a + b for a, b in zip(deltas[key], sums, strict=True)]
-    _days_add(batch.mission, deltas)
+    months: dict[tuple[dt.date, str, str], list[int]] = defaultdict(lambda: [0] * len(DAY_SUMS))
+    for (day, currency, base_currency), sums in deltas.items():
+        key = (day.replace(day=1), currency, base_currency)
+        months[key] = [a + b for a, b in zip(months[key], sums, strict=True)]
+    _sums_add(batch.mission, deltas, model=RevenueDay, date_column="business_date")
+    _sums_add(batch.mission, months, model=RevenueMonth, date_column="month")
 
 
 def _wire(row: dict[str, Any]) -> Event:
@@ -445,7 +456,7 @@ def revenue_rebuild(*, mission: str, batch_size: int = 10_000) -> int:
     events again in seq order, in batches; one transaction. Returns the events read."""
     with transaction.atomic():
         MissionLink.objects.select_for_update().filter(mission=mission).first()
-        for model in (RevenuePosting, RevenueDay, SkippedFeeEvent):
+        for model in (RevenuePosting, RevenueDay, RevenueMonth, SkippedFeeEvent):
             model.objects.filter(mission=mission).delete()
         last, count = 0, 0
         while True:

@@ -8,9 +8,8 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet, Sum
-from django.db.models.functions import TruncMonth
 
-from .models import RevenueDay, RevenuePosting
+from .models import RevenueDay, RevenueMonth, RevenuePosting
 
 
 def revenue_days(*, mission: str, date_from: dt.date, date_to: dt.date) -> QuerySet[RevenueDay]:
@@ -25,13 +24,13 @@ def revenue_per_mission_per_month(
     *, date_from: dt.date, date_to: dt.date, mission: str = ""
 ) -> list[dict[str, Any]]:
     """Per mission and month (its first day) in HQ's base currency: payments, refunds (both
-    counted and summed) and `net_base_minor`, over business dates `date_from` to `date_to`."""
-    days = RevenueDay.objects.filter(business_date__gte=date_from, business_date__lte=date_to)
+    counted and summed) and `net_base_minor`, for the months from `date_from`'s to `date_to`'s
+    (whole months, from the month sums: a year of every mission is twelve rows each)."""
+    months = RevenueMonth.objects.filter(month__gte=date_from.replace(day=1), month__lte=date_to)
     if mission:
-        days = days.filter(mission=mission)
+        months = months.filter(mission=mission)
     rows = (
-        days.annotate(month=TruncMonth("business_date"))
-        .values("mission", "month", "base_currency")
+        months.values("mission", "month", "base_currency")
         .annotate(
             payments=Sum("payments"),
             payments_base_minor=Sum("payments_base_minor"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from fees.money import Money
 from fees.register import selectors
-from fees.register.models import RevenueDay, RevenuePosting, SkippedFeeEvent
+from fees.register.models import RevenueDay, RevenueMonth, RevenuePosting, SkippedFeeEvent
 from fees.services import credit_note_decide, credit_note_request, day_close
 from sync.hq.models import CentralEvent
 from sync.models import OutboxEvent
@@ -68,7 +68,26 @@ def register_state() -> tuple[list, list]:
             "payments_base_minor", "refunds", "refunds_minor", "refunds_base_minor",
         )
     )  # fmt: skip
+    assert_months_are_the_days_summed(days)
     return postings, days
+
+
+def assert_months_are_the_days_summed(days: list[tuple]) -> None:
+    """`RevenueMonth`, kept by the same batches, holds the sums of `RevenueDay` per month."""
+    summed: dict[tuple, list[int]] = {}
+    for mission, day, currency, base_currency, *sums in days:
+        key = (mission, day.replace(day=1), currency, base_currency)
+        summed[key] = [a + b for a, b in zip(summed.get(key, [0] * 6), sums, strict=True)]
+    months = {
+        (m.mission, m.month, m.currency, m.base_currency): [
+            m.payments, m.payments_minor, m.payments_base_minor,
+            m.refunds, m.refunds_minor, m.refunds_base_minor,
+        ]
+        for m in RevenueMonth.objects.all()
+    }  # fmt: skip
+    assert {k: v for k, v in months.items() if any(v)} == {
+        k: v for k, v in summed.items() if any(v)
+    }
 
 
 @pytest.fixture
@@ -219,6 +238,7 @@ def test_a_refund_whose_ledger_posting_comes_later_is_moved_to_its_business_date
     assert (posting.business_date, posting.business_date_confirmed) == (next_day, True)
     sums = dict(RevenueDay.objects.values_list("business_date", "refunds_minor"))
     assert sums == {approval_day: 0, next_day: 200}
+    register_state()  # and the months moved with the days
 
 
 def test_a_refund_dated_from_hqs_event_log_when_its_ledger_posting_came_in_an_earlier_bundle(
@@ -246,6 +266,7 @@ def test_any_order_and_any_split_into_batches_gives_the_same_register(alpha_days
         with transaction.atomic():
             RevenuePosting.objects.all().delete()
             RevenueDay.objects.all().delete()
+            RevenueMonth.objects.all().delete()
             # when they come shuffled, some twice, split into batches at random points, each
             # logged by HQ before it is projected
             shuffled = events + rng.sample(events, k=len(events) // 3)
@@ -327,6 +348,7 @@ def test_a_bad_amount_or_field_is_skipped_and_cannot_corrupt_the_sums(mission_a,
     assert (skipped.seq, skipped.topic) == (2, SUCCEEDED)
     assert reason in skipped.reason
     assert sorted(RevenuePosting.objects.values_list("seq", flat=True)) == [1, 3]
+    register_state()  # the month sums agree
     # and raw SQL reads whole minor units of the good payments only
     with connection.cursor() as cursor:
         cursor.execute(
@@ -369,6 +391,8 @@ def test_a_broken_envelope_is_skipped_without_stopping_the_batch(mission_a, enve
         "UPDATE fees_register_revenueposting SET kind = 'refund'",
         "UPDATE fees_register_revenueday SET refunds_minor = -1",
         "UPDATE fees_register_revenueday SET payments = payments - 2",
+        "UPDATE fees_register_revenuemonth SET payments_minor = -1",
+        "UPDATE fees_register_revenuemonth SET month = month + 1",
         "INSERT INTO fees_register_revenueposting (mission, seq, kind, source_id, document,"
         " method, business_date, business_date_confirmed, amount_minor, currency,"
         " base_amount_minor, base_currency, occurred_at) SELECT mission, seq + 1, kind,"
@@ -416,6 +440,7 @@ def test_the_register_is_built_again_from_hqs_event_log(alpha_days):
     applied = register_state()
     # when the register is damaged and built again, in small batches
     RevenueDay.objects.filter(mission="alpha").update(payments_minor=1)
+    RevenueMonth.objects.filter(mission="alpha").update(refunds=7)
     RevenuePosting.objects.filter(mission="alpha", kind="refund").delete()
     read = revenue_rebuild(mission="alpha", batch_size=3)
     # then it is what applying the events made
