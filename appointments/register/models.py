@@ -84,15 +84,12 @@ class RegisteredBooking(models.Model):
         return f"{self.mission} booking {self.reference or self.booking_id}: {self.status}"
 
 
-class BookingDay(models.Model):
-    """Per mission, service and day of the appointment (the mission's local date): the bookings
-    held for that day, what became of them, and their lead time. Each registered booking counts
-    once, on its current day and in its current status, from its `created` event on."""
+class BookingSums(models.Model):
+    """The bookings held for a period, what became of them, and their lead time."""
 
     mission = models.CharField(max_length=MISSION_CODE_LENGTH)
     service = models.CharField(max_length=SERVICE_CODE_LENGTH)
-    day = models.DateField()
-    booked = models.IntegerField(default=0)  # bookings made for this day (whatever came after)
+    booked = models.IntegerField(default=0)  # bookings made for it (whatever came after)
     persons = models.IntegerField(default=0)  # people on those bookings
     cancelled = models.IntegerField(default=0)
     cancelled_by_mission = models.IntegerField(default=0)
@@ -102,6 +99,34 @@ class BookingDay(models.Model):
     # days from the booking's date to the appointment's, summed: lead_days / booked is the mean
     lead_days = models.BigIntegerField(default=0)
 
+    class Meta:
+        abstract = True
+
+
+# A fault in the projector (or a raw UPDATE) cannot leave counts that say more came of the
+# bookings than were made.
+COUNTS_POSSIBLE = models.Q(
+    cancelled__gte=0,
+    cancelled_by_mission__gte=0,
+    checked_in__gte=0,
+    served__gte=0,
+    no_show__gte=0,
+    persons__gte=models.F("booked"),
+    booked__gte=models.F("cancelled")
+    + models.F("cancelled_by_mission")
+    + models.F("checked_in")
+    + models.F("served")
+    + models.F("no_show"),
+)
+
+
+class BookingDay(BookingSums):
+    """Per mission, service and day of the appointment (the mission's local date). Each
+    registered booking counts once, on its current day and in its current status, from its
+    `created` event on."""
+
+    day = models.DateField()
+
     objects: ClassVar[models.Manager[BookingDay]]
 
     class Meta:
@@ -110,29 +135,39 @@ class BookingDay(models.Model):
             models.UniqueConstraint(
                 fields=["mission", "service", "day"], name="appointments_register_day_unique"
             ),
-            # A fault in the projector (or a raw UPDATE) cannot leave counts that say more came
-            # of the bookings than were made.
             models.CheckConstraint(
-                condition=models.Q(
-                    cancelled__gte=0,
-                    cancelled_by_mission__gte=0,
-                    checked_in__gte=0,
-                    served__gte=0,
-                    no_show__gte=0,
-                    persons__gte=models.F("booked"),
-                    booked__gte=models.F("cancelled")
-                    + models.F("cancelled_by_mission")
-                    + models.F("checked_in")
-                    + models.F("served")
-                    + models.F("no_show"),
-                ),
-                name="appointments_register_day_counts",
+                condition=COUNTS_POSSIBLE, name="appointments_register_day_counts"
             ),
         ]
         indexes = [models.Index(fields=["day", "mission"], name="appt_register_day_all")]
 
     def __str__(self) -> str:
         return f"{self.mission} {self.service} {self.day}: {self.booked} booked"
+
+
+class BookingMonth(BookingSums):
+    """Per mission, service and month of the appointment (its first day): the same sums as
+    `BookingDay`, kept by the same batch, so a year of every mission is twelve rows a service."""
+
+    month = models.DateField()
+
+    objects: ClassVar[models.Manager[BookingMonth]]
+
+    class Meta:
+        ordering = ["mission", "service", "month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mission", "service", "month"], name="appointments_register_month_unique"
+            ),
+            models.CheckConstraint(
+                condition=COUNTS_POSSIBLE & models.Q(month__day=1),
+                name="appointments_register_month_counts",
+            ),
+        ]
+        indexes = [models.Index(fields=["month", "mission"], name="appt_register_month_all")]
+
+    def __str__(self) -> str:
+        return f"{self.mission} {self.service} {self.month:%Y-%m}: {self.booked} booked"
 
 
 class SkippedBookingEvent(models.Model):

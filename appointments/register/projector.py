@@ -4,7 +4,8 @@
 Called by HQ's apply inside the transaction that applies a bundle, once per batch of one
 mission's events, in seq order. A batch costs a fixed number of statements whatever its length:
 the mission's time zone, the bookings it names (locked), one upsert of the bookings that
-changed, one or two statements for the day sums, and one insert of the events it had to skip.
+changed, one or two statements each for the day and the month sums, and one insert of the
+events it had to skip.
 
 Why the result does not depend on the order (or repetition) of events: each fact of a booking
 (its status; its service, time and day) is taken from the event with the highest seq that
@@ -40,6 +41,7 @@ from .models import (
     REFERENCE_LENGTH,
     SERVICE_CODE_LENGTH,
     BookingDay,
+    BookingMonth,
     RegisteredBooking,
     RegisteredStatus,
     SkippedBookingEvent,
@@ -328,8 +330,14 @@ def _valid_as_row(counts: list[int]) -> bool:
     )
 
 
-def _days_add(mission: str, deltas: dict[tuple[str, dt.date], list[int]]) -> None:
-    """Add each (service, day)'s deltas to its row, keys in order.
+def _sums_add(
+    mission: str,
+    deltas: dict[tuple[str, dt.date], list[int]],
+    *,
+    model: type[BookingDay | BookingMonth],
+    date_column: str,
+) -> None:
+    """Add each (service, date)'s deltas to its row of `model`, keys in order.
 
     PostgreSQL checks an INSERT's row against the table's CHECK before it finds the conflict
     that turns it into an UPDATE, so deltas that could not be a row of their own (a booking
@@ -338,7 +346,7 @@ def _days_add(mission: str, deltas: dict[tuple[str, dt.date], list[int]]) -> Non
     keys = sorted(key for key, counts in deltas.items() if any(counts))
     fresh = [key for key in keys if _valid_as_row(deltas[key])]
     existing = [key for key in keys if not _valid_as_row(deltas[key])]
-    table = BookingDay._meta.db_table
+    table = model._meta.db_table
     counters = ", ".join(DAY_COUNTERS)
     arrays = ", ".join(
         "%s::bigint[]" if name == "lead_days" else "%s::int[]" for name in DAY_COUNTERS
@@ -358,23 +366,23 @@ def _days_add(mission: str, deltas: dict[tuple[str, dt.date], list[int]]) -> Non
             cursor.execute(
                 f"UPDATE {table} SET {sets}"  # noqa: S608 (names are ours)
                 f" FROM unnest(%s::text[], %s::date[], {arrays})"
-                f" AS d(service, day, {counters})"
+                f" AS d(service, {date_column}, {counters})"
                 f" WHERE {table}.mission = %s AND {table}.service = d.service"
-                f" AND {table}.day = d.day",
+                f" AND {table}.{date_column} = d.{date_column}",
                 [*params(existing), mission],
             )
             if cursor.rowcount != len(existing):
                 # a booking left a day it was never added to: the register is not what its
                 # bookings say; refuse rather than write sums that hide it
-                raise RuntimeError(f"bookings register of {mission}: day sums out of step")
+                raise RuntimeError(f"bookings register of {mission}: {table} out of step")
         if fresh:
             updates = ", ".join(
                 f"{name} = {table}.{name} + EXCLUDED.{name}" for name in DAY_COUNTERS
             )
             cursor.execute(
-                f"INSERT INTO {table} (mission, service, day, {counters})"  # noqa: S608 (ours)
+                f"INSERT INTO {table} (mission, service, {date_column}, {counters})"  # noqa: S608
                 f" SELECT %s, * FROM unnest(%s::text[], %s::date[], {arrays})"
-                f" ON CONFLICT (mission, service, day) DO UPDATE SET {updates}",
+                f" ON CONFLICT (mission, service, {date_column}) DO UPDATE SET {updates}",
                 [mission, *params(fresh)],
             )
 
@@ -416,8 +424,13 @@ def bookings_project(batch: ProjectionBatch) -> None:
             if part is not None:
                 key, counts = part
                 deltas[key] = [a + sign * b for a, b in zip(deltas[key], counts, strict=True)]
+    months: dict[tuple[str, dt.date], list[int]] = defaultdict(lambda: [0] * len(DAY_COUNTERS))
+    for (service, day), counts in deltas.items():
+        key = (service, day.replace(day=1))
+        months[key] = [a + b for a, b in zip(months[key], counts, strict=True)]
     _bookings_write(batch.mission, changed)
-    _days_add(batch.mission, deltas)
+    _sums_add(batch.mission, deltas, model=BookingDay, date_column="day")
+    _sums_add(batch.mission, months, model=BookingMonth, date_column="month")
 
 
 def _wire(row: dict[str, Any]) -> Event:
@@ -432,7 +445,7 @@ def bookings_rebuild(*, mission: str, batch_size: int = 10_000) -> int:
     events again in seq order, in batches; one transaction. Returns the events read."""
     with transaction.atomic():
         MissionLink.objects.select_for_update().filter(mission=mission).first()
-        for model in (RegisteredBooking, BookingDay, SkippedBookingEvent):
+        for model in (RegisteredBooking, BookingDay, BookingMonth, SkippedBookingEvent):
             model.objects.filter(mission=mission).delete()
         last, count = 0, 0
         while True:

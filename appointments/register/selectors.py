@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet, Sum
 
-from .models import BookingDay, RegisteredBooking
+from .models import BookingDay, BookingMonth, RegisteredBooking
 
 DAY_SUMS = (
     "booked",
@@ -60,6 +60,23 @@ def booking_totals_per_service(
         .values("service")
         .annotate(**{name: Sum(name) for name in DAY_SUMS})
         .order_by("service")
+    )
+    return _with_mean_lead([dict(row) for row in rows])
+
+
+def booking_totals_per_mission_per_month(
+    *, date_from: dt.date, date_to: dt.date, mission: str = ""
+) -> list[dict[str, Any]]:
+    """Per mission and month of the appointments (its first day), all services: the sums of
+    `DAY_SUMS` and `mean_lead_days`, for the months from `date_from`'s to `date_to`'s (whole
+    months, from the month sums: a year of every mission is twelve rows a service)."""
+    months = BookingMonth.objects.filter(month__gte=date_from.replace(day=1), month__lte=date_to)
+    if mission:
+        months = months.filter(mission=mission)
+    rows = (
+        months.values("mission", "month")
+        .annotate(**{name: Sum(name) for name in DAY_SUMS})
+        .order_by("mission", "month")
     )
     return _with_mean_lead([dict(row) for row in rows])
 

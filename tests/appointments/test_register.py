@@ -18,6 +18,7 @@ from appointments.models import Slot
 from appointments.register import selectors
 from appointments.register.models import (
     BookingDay,
+    BookingMonth,
     RegisteredBooking,
     RegisteredStatus,
     SkippedBookingEvent,
@@ -69,7 +70,27 @@ def register_state() -> tuple[list, list]:
             "checked_in", "served", "no_show", "lead_days",
         )
     )  # fmt: skip
-    return bookings, days
+    assert_months_are_the_days_summed(days)
+    # a day every booking has left keeps its row, at zero: the same register as no row
+    return bookings, [day for day in days if any(day[3:])]
+
+
+def assert_months_are_the_days_summed(days: list[tuple]) -> None:
+    """`BookingMonth`, kept by the same batches, holds the sums of `BookingDay` per month."""
+    summed: dict[tuple, list[int]] = {}
+    for mission, service, day, *counts in days:
+        key = (mission, service, day.replace(day=1))
+        summed[key] = [a + b for a, b in zip(summed.get(key, [0] * 8), counts, strict=True)]
+    months = {
+        (m.mission, m.service, m.month): [
+            m.booked, m.persons, m.cancelled, m.cancelled_by_mission, m.checked_in, m.served,
+            m.no_show, m.lead_days,
+        ]
+        for m in BookingMonth.objects.all()
+    }  # fmt: skip
+    assert {k: v for k, v in months.items() if any(v)} == {
+        k: v for k, v in summed.items() if any(v)
+    }
 
 
 def _ahead(service, n: int):
@@ -226,6 +247,7 @@ def test_any_order_and_any_split_into_batches_gives_the_same_register(mission_da
         with transaction.atomic():
             RegisteredBooking.objects.all().delete()
             BookingDay.objects.all().delete()
+            BookingMonth.objects.all().delete()
             # when they come shuffled, some twice, split into batches at random points
             shuffled = events + rng.sample(events, k=len(events) // 3)
             rng.shuffle(shuffled)
@@ -295,6 +317,8 @@ def test_days_are_the_missions_own_dates(mission_b):
     # then it is held on the 11th, booked ten days ahead
     (day,) = BookingDay.objects.filter(mission="beta")
     assert (day.day, day.booked, day.lead_days) == (dt.date(2026, 12, 11), 1, 10)
+    (month,) = BookingMonth.objects.filter(mission="beta")
+    assert (month.month, month.booked, month.lead_days) == (dt.date(2026, 12, 1), 1, 10)
 
 
 @pytest.mark.parametrize(
@@ -353,12 +377,13 @@ def test_an_event_that_breaks_its_contract_is_skipped_and_the_rest_applied(
         "SET checked_in = 1, served = booked",
     ],
 )
-def test_the_database_refuses_day_sums_that_cannot_be(mission_a, update):
+@pytest.mark.parametrize("table", ["bookingday", "bookingmonth"])
+def test_the_database_refuses_day_sums_that_cannot_be(mission_a, update, table):
     # given a registered day
     events_project(mission="alpha", events=[_synthetic(1, "created", _created_payload())])
     # when raw SQL makes it say more came of the bookings than were made
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"UPDATE appointments_register_bookingday {update}")
+        cursor.execute(f"UPDATE appointments_register_{table} {update}")
 
 
 def test_the_database_refuses_a_created_booking_without_its_facts(mission_a):
@@ -410,6 +435,10 @@ def test_hq_pages_read_the_register_in_one_query(mission_day, django_assert_num_
     with django_assert_num_queries(1):
         per_mission = selectors.booking_totals_per_mission(date_from=days[0], date_to=days[-1])
     with django_assert_num_queries(1):
+        per_month = selectors.booking_totals_per_mission_per_month(
+            date_from=days[0], date_to=days[-1]
+        )
+    with django_assert_num_queries(1):
         per_service = selectors.booking_totals_per_service(
             mission="alpha", date_from=days[0], date_to=days[-1]
         )
@@ -419,6 +448,8 @@ def test_hq_pages_read_the_register_in_one_query(mission_day, django_assert_num_
         "alpha", 5, 6, 1,
     )  # fmt: skip
     assert alpha["mean_lead_days"] == alpha["lead_days"] / 5
+    assert sum(m["booked"] for m in per_month) == 5
+    assert sum(m["lead_days"] for m in per_month) == alpha["lead_days"]
     assert [row["service"] for row in per_service] == ["passport"]
     found = selectors.registered_booking_get(
         mission="alpha", reference=bookings["served"].reference
@@ -489,6 +520,7 @@ def test_the_register_is_built_again_from_hqs_event_log(mission_day):
     beta = list(BookingDay.objects.filter(mission="beta").values_list("day", "booked"))
     # when alpha's register is damaged and built again, in small batches
     BookingDay.objects.filter(mission="alpha").delete()
+    BookingMonth.objects.filter(mission="alpha").update(booked=99, persons=99)
     RegisteredBooking.objects.filter(mission="alpha").update(status="served")
     read = bookings_rebuild(mission="alpha", batch_size=4)
     # then it is what applying the events made, and beta's is as it was
