@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class AppointmentsConfig(AppConfig):
     name = "appointments"
     verbose_name = "Appointments"
+
+    def ready(self) -> None:
+        # HQ builds its bookings register from this app's events (appointments/register/).
+        from sync.registry import projector_register
+
+        from .register.projector import NAME, TOPICS, bookings_project
+
+        projector_register(name=NAME, topics=TOPICS, apply=bookings_project)

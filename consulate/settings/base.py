@@ -36,6 +36,9 @@ SHARED_APPS = [
     "missions",
     "fees.reference",
     "sync.hq",
+    # HQ registers built from the missions' events (their projectors register with sync)
+    "appointments.register",
+    "fees.register",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

@@ -1,0 +1,85 @@
+"""Reads of HQ's bookings register for HQ pages: one query each, whatever the number of
+missions or events (the sums are kept as events apply: `projector.py`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+
+from .models import BookingDay, BookingMonth, RegisteredBooking
+
+DAY_SUMS = (
+    "booked",
+    "persons",
+    "cancelled",
+    "cancelled_by_mission",
+    "checked_in",
+    "served",
+    "no_show",
+    "lead_days",
+)
+
+
+def booking_days(
+    *, mission: str, date_from: dt.date, date_to: dt.date, service: str = ""
+) -> QuerySet[BookingDay]:
+    """A mission's bookings per service per day of the appointment, `date_from` to `date_to`
+    inclusive (the mission's local dates), ordered by day and service."""
+    days = BookingDay.objects.filter(mission=mission, day__gte=date_from, day__lte=date_to)
+    if service:
+        days = days.filter(service=service)
+    return days.order_by("day", "service")
+
+
+def _with_mean_lead(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        row["mean_lead_days"] = row["lead_days"] / row["booked"] if row["booked"] else None
+    return rows
+
+
+def booking_totals_per_mission(*, date_from: dt.date, date_to: dt.date) -> list[dict[str, Any]]:
+    """Every mission's bookings for appointments from `date_from` to `date_to`: the sums of
+    `DAY_SUMS` and `mean_lead_days` (days from booking to appointment), one row per mission."""
+    rows = (
+        BookingDay.objects.filter(day__gte=date_from, day__lte=date_to)
+        .values("mission")
+        .annotate(**{name: Sum(name) for name in DAY_SUMS})
+        .order_by("mission")
+    )
+    return _with_mean_lead([dict(row) for row in rows])
+
+
+def booking_totals_per_service(
+    *, mission: str, date_from: dt.date, date_to: dt.date
+) -> list[dict[str, Any]]:
+    """One mission's bookings per service over the dates, as `booking_totals_per_mission`."""
+    rows = (
+        BookingDay.objects.filter(mission=mission, day__gte=date_from, day__lte=date_to)
+        .values("service")
+        .annotate(**{name: Sum(name) for name in DAY_SUMS})
+        .order_by("service")
+    )
+    return _with_mean_lead([dict(row) for row in rows])
+
+
+def booking_totals_per_mission_per_month(
+    *, date_from: dt.date, date_to: dt.date, mission: str = ""
+) -> list[dict[str, Any]]:
+    """Per mission and month of the appointments (its first day), all services: the sums of
+    `DAY_SUMS` and `mean_lead_days`, for the months from `date_from`'s to `date_to`'s (whole
+    months, from the month sums: a year of every mission is twelve rows a service)."""
+    months = BookingMonth.objects.filter(month__gte=date_from.replace(day=1), month__lte=date_to)
+    if mission:
+        months = months.filter(mission=mission)
+    rows = (
+        months.values("mission", "month")
+        .annotate(**{name: Sum(name) for name in DAY_SUMS})
+        .order_by("mission", "month")
+    )
+    return _with_mean_lead([dict(row) for row in rows])
+
+
+def registered_booking_get(*, mission: str, reference: str) -> RegisteredBooking | None:
+    return RegisteredBooking.objects.filter(mission=mission, reference=reference).first()

@@ -1,0 +1,471 @@
+"""Builds HQ's revenue register from the missions' fee events (docs/sync.md, "Registers").
+Registered with sync by `fees.apps.FeesConfig.ready`.
+
+Which events are money, once each:
+- `fees.payment.succeeded`: money taken, with its local and base amounts, its rate and its
+  business date. A posting.
+- `fees.credit_note.approved`: money given back, with local and base amounts. A posting
+  (negative). Its payload has no business date; the refund's ledger transaction has it.
+- `fees.ledger_transaction.posted`: the same money again, as double-entry legs in the local
+  currency only (no base amount), plus postings that are not revenue (waivers, cash over and
+  short, remittance to HQ). It is never counted: only a `refund` transaction of a credit note
+  is read, for the refund's business date.
+
+A refund's date is taken from its ledger transaction: in the same batch, or else in HQ's
+central event log (the transaction is recorded in the same mission transaction, just before
+the approval, so HQ, which applies a mission's events in seq order, has it already). Only if
+neither has it (an event handed late by reconciliation) is the refund dated by the UTC date of
+its approval, marked unconfirmed, and moved to its business date when the ledger transaction
+arrives. So the register ends the same whatever the order.
+
+Idempotent: a posting is keyed by (mission, seq) and by (mission, kind, payment or credit note
+id); a posting already there is not inserted again, and only the postings inserted add to the
+day and month sums (INSERT ... ON CONFLICT DO NOTHING RETURNING, then the upserts of the sums).
+A batch costs a fixed number of statements whatever its length.
+
+An event whose payload breaks its contract (an amount that is not an integer, a negative
+payment, a currency that is not three capital letters, a date that is no date) is recorded in
+`SkippedFeeEvent` with the reason and left out: the rest of the batch is applied, and no sum
+ever holds a fraction or a string. The event stays in sync's central event log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections import defaultdict
+from typing import Any
+
+from django.db import connection, transaction
+
+from fees.events import FeeTopic
+from sync.hq.models import CentralEvent, MissionLink
+from sync.registry import Event, ProjectionBatch
+
+from .models import PostingKind, RevenueDay, RevenueMonth, RevenuePosting, SkippedFeeEvent
+
+NAME = "fees.revenue"
+TOPICS = frozenset(
+    {
+        str(FeeTopic.PAYMENT_SUCCEEDED),
+        str(FeeTopic.CREDIT_NOTE_APPROVED),
+        str(FeeTopic.LEDGER_TRANSACTION_POSTED),
+    }
+)
+# No consular fee comes near this (ten thousand million in major units): a larger amount is a
+# broken payload, and the bound keeps every sum far from bigint's end.
+MAX_AMOUNT_MINOR = 10**12
+MIN_YEAR, MAX_YEAR = 1970, 2999
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+# How far before a credit note's approval its ledger transaction may be (it is the event
+# just before it; a margin in case a later version records something in between).
+LEDGER_LOOKBACK = 20
+DAY_SUMS = (
+    "payments",
+    "payments_minor",
+    "payments_base_minor",
+    "refunds",
+    "refunds_minor",
+    "refunds_base_minor",
+)
+
+EVENT_FIELDS = (
+    "seq",
+    "topic",
+    "aggregate_type",
+    "aggregate_id",
+    "payload",
+    "version",
+    "actor_id",
+    "occurred_at",
+)
+WIRE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class Unprojectable(ValueError):
+    """The event breaks its topic's contract; the message says how."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Posting:
+    seq: int
+    kind: PostingKind
+    source_id: str
+    document: str
+    method: str
+    business_date: dt.date | None  # None: a refund whose ledger transaction is elsewhere
+    amount_minor: int  # signed: a refund is negative
+    currency: str
+    base_amount_minor: int
+    base_currency: str
+    occurred_at: dt.datetime
+    confirmed: bool = True  # False: dated by the approval until its ledger transaction comes
+
+
+def _integer(payload: dict[str, Any], name: str, low: int) -> int:
+    value = payload.get(name)
+    # bool is an int in Python and 2.0 == 2: neither is an amount of minor units
+    if type(value) is not int or not low <= value <= MAX_AMOUNT_MINOR:
+        raise Unprojectable(f"{name} is not an integer from {low} to {MAX_AMOUNT_MINOR}")
+    return value
+
+
+def _currency(payload: dict[str, Any], name: str) -> str:
+    value = payload.get(name)
+    if not isinstance(value, str) or not CURRENCY.match(value):
+        raise Unprojectable(f"{name} is not an ISO 4217 code")
+    return value
+
+
+def _text(payload: dict[str, Any], name: str, max_length: int, *, blank: bool = False) -> str:
+    value = payload.get(name, "" if blank else None)
+    if value is None and blank:
+        value = ""
+    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
+        raise Unprojectable(f"{name} is not a text of at most {max_length} characters")
+    if not value and not blank:
+        raise Unprojectable(f"{name} is empty")
+    return value
+
+
+def _date(value: Any, name: str) -> dt.date:
+    if not isinstance(value, str) or len(value) != 10:
+        raise Unprojectable(f"{name} is not a date")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise Unprojectable(f"{name} is not a date") from None
+
+
+def _moment(value: Any) -> dt.datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise Unprojectable("occurred_at is not a time")
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise Unprojectable("occurred_at is not a time") from None
+    if moment.tzinfo is None:
+        raise Unprojectable("occurred_at has no time zone")
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:  # and far from datetime's ends, where
+        raise Unprojectable("occurred_at is out of range")  # a time zone's shift overflows
+    return moment
+
+
+def _envelope(event: Event) -> tuple[int, str, dict[str, Any]]:
+    version = event.get("version", 1)
+    if type(version) is not int or version != 1:  # True == 1 in Python
+        raise Unprojectable(f"version {event.get('version')!r} is not one this register reads")
+    seq = event.get("seq")
+    if type(seq) is not int or not 0 < seq < 2**63:
+        raise Unprojectable("seq is not a positive integer")
+    aggregate_id = event.get("aggregate_id")
+    if (
+        not isinstance(aggregate_id, str)
+        or not 0 < len(aggregate_id) <= 100
+        or "\x00" in aggregate_id
+    ):
+        raise Unprojectable("aggregate_id is not a row's id")
+    payload = event.get("payload")
+    if not isinstance(payload, dict):
+        raise Unprojectable("the payload is not an object")
+    return seq, aggregate_id, payload
+
+
+def posting_read(event: Event) -> Posting:
+    """The posting a money event records, or Unprojectable."""
+    seq, aggregate_id, payload = _envelope(event)
+    occurred_at = _moment(event.get("occurred_at"))
+    if event["topic"] == FeeTopic.PAYMENT_SUCCEEDED:
+        return Posting(
+            seq=seq,
+            kind=PostingKind.PAYMENT,
+            source_id=aggregate_id,
+            document=_text(payload, "receipt", 40),
+            method=_text(payload, "method", 20, blank=True),
+            business_date=_date(payload.get("business_date"), "business_date"),
+            amount_minor=_integer(payload, "amount_minor", 1),
+            currency=_currency(payload, "currency"),
+            base_amount_minor=_integer(payload, "base_amount_minor", 0),
+            base_currency=_currency(payload, "base_currency"),
+            occurred_at=occurred_at,
+        )
+    return Posting(
+        seq=seq,
+        kind=PostingKind.REFUND,
+        source_id=aggregate_id,
+        document=_text(payload, "number", 40),
+        method="",
+        business_date=None,
+        amount_minor=-_integer(payload, "amount_minor", 1),
+        currency=_currency(payload, "currency"),
+        base_amount_minor=-_integer(payload, "base_amount_minor", 0),
+        base_currency=_currency(payload, "base_currency"),
+        occurred_at=occurred_at,
+    )
+
+
+def refund_date_read(event: Event) -> tuple[str, dt.date] | None:
+    """(credit note id, business date) of a credit note's refund transaction; None for any
+    other ledger transaction (not revenue: the payment's own money is in its `succeeded`)."""
+    _seq, _aggregate_id, payload = _envelope(event)
+    if payload.get("kind") != "refund" or payload.get("source_type") != "credit_note":
+        return None
+    source_id = payload.get("source_id")
+    if type(source_id) is not int and (not isinstance(source_id, str) or "\x00" in source_id):
+        raise Unprojectable("source_id is not a credit note's id")
+    return str(source_id), _date(payload.get("business_date"), "business_date")
+
+
+def _array(values: list[Any]) -> str:
+    """A PostgreSQL array literal of `values` (None, bool, int, str, date, aware datetime), to
+    pass as one text parameter cast to the column's array type: ten times faster than letting
+    the driver quote a list element by element, which is most of a batch's time. Texts are
+    quoted and escaped (they hold no NUL: `fact_read`/`posting_read` refuse it)."""
+    out = []
+    for value in values:
+        kind = type(value)
+        if kind is int:
+            out.append(str(value))
+        elif isinstance(value, str):
+            out.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif value is None:
+            out.append("NULL")
+        elif kind is bool:
+            out.append("t" if value else "f")
+        else:  # date, aware datetime
+            out.append(value.isoformat())
+    return "{" + ",".join(out) + "}"
+
+
+def _refund_dates_logged(mission: str, postings: list[Posting]) -> dict[str, dt.date]:
+    """The business dates of these refunds' ledger transactions in HQ's central event log
+    (one indexed range read just before the earliest of them)."""
+    if not postings:
+        return {}
+    seqs = [posting.seq for posting in postings]
+    wanted = {posting.source_id for posting in postings}
+    rows = CentralEvent.objects.filter(
+        mission=mission,
+        seq__gte=min(seqs) - LEDGER_LOOKBACK,
+        seq__lt=max(seqs),
+        topic=FeeTopic.LEDGER_TRANSACTION_POSTED,
+        payload__kind="refund",
+        payload__source_type="credit_note",
+    ).values_list("payload", flat=True)
+    found: dict[str, dt.date] = {}
+    for payload in rows:
+        try:
+            pair = refund_date_read({"seq": 1, "aggregate_id": "-", "payload": payload})
+        except Unprojectable:
+            continue
+        if pair and pair[0] in wanted:
+            found[pair[0]] = pair[1]
+    return found
+
+
+def _postings_insert(mission: str, postings: list[Posting]) -> list[tuple[Any, ...]]:
+    """Insert the postings not there yet; returns (kind, business_date, currency,
+    base_currency, amount_minor, base_amount_minor) of each one inserted."""
+    table = RevenuePosting._meta.db_table
+    columns: dict[str, tuple[str, list[Any]]] = {
+        "seq": ("bigint", [p.seq for p in postings]),
+        "kind": ("text", [str(p.kind) for p in postings]),
+        "source_id": ("text", [p.source_id for p in postings]),
+        "document": ("text", [p.document for p in postings]),
+        "method": ("text", [p.method for p in postings]),
+        "business_date": ("date", [p.business_date for p in postings]),
+        "business_date_confirmed": ("boolean", [p.confirmed for p in postings]),
+        "amount_minor": ("bigint", [p.amount_minor for p in postings]),
+        "currency": ("text", [p.currency for p in postings]),
+        "base_amount_minor": ("bigint", [p.base_amount_minor for p in postings]),
+        "base_currency": ("text", [p.base_currency for p in postings]),
+        "occurred_at": ("timestamptz", [p.occurred_at for p in postings]),
+    }
+    names = ", ".join(columns)
+    arrays = ", ".join(f"%s::{sql_type}[]" for sql_type, _values in columns.values())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (mission, {names})"  # noqa: S608 (names are ours)
+            f" SELECT %s, * FROM unnest({arrays})"
+            " ON CONFLICT DO NOTHING"
+            " RETURNING kind, business_date, currency, base_currency, amount_minor,"
+            " base_amount_minor",
+            [mission, *[_array(values) for _sql_type, values in columns.values()]],
+        )
+        return list(cursor.fetchall())
+
+
+def _refund_dates_correct(
+    mission: str, dates: dict[str, dt.date]
+) -> list[tuple[tuple[dt.date, str, str], list[int]]]:
+    """Move refunds dated by their approval to the business date of their ledger transaction,
+    now seen; returns the day sums to take away and add."""
+    moves: list[tuple[tuple[dt.date, str, str], list[int]]] = []
+    rows = list(
+        RevenuePosting.objects.select_for_update()
+        .filter(
+            mission=mission,
+            kind=PostingKind.REFUND,
+            business_date_confirmed=False,
+            source_id__in=list(dates),
+        )
+        .order_by("seq")
+    )
+    for row in rows:
+        new_date = dates[row.source_id]
+        sums = _sums(PostingKind.REFUND, row.amount_minor, row.base_amount_minor)
+        moves.append(((row.business_date, row.currency, row.base_currency), [-s for s in sums]))
+        moves.append(((new_date, row.currency, row.base_currency), sums))
+        row.business_date, row.business_date_confirmed = new_date, True
+    if rows:
+        RevenuePosting.objects.bulk_update(rows, ["business_date", "business_date_confirmed"])
+    return moves
+
+
+def _sums(kind: str, amount_minor: int, base_amount_minor: int) -> list[int]:
+    if kind == PostingKind.PAYMENT:
+        return [1, amount_minor, base_amount_minor, 0, 0, 0]
+    return [0, 0, 0, 1, -amount_minor, -base_amount_minor]
+
+
+def _sums_add(
+    mission: str,
+    deltas: dict[tuple[dt.date, str, str], list[int]],
+    *,
+    model: type[RevenueDay | RevenueMonth],
+    date_column: str,
+) -> None:
+    """Add each (date, currency, base currency)'s deltas to its row of `model`, keys in order.
+
+    PostgreSQL checks an INSERT's row against the table's CHECK before it finds the conflict
+    that turns it into an UPDATE, so deltas with a sum going down (a refund moved off the date
+    it was first given) are added by an UPDATE of the row they must already be in; the others
+    by an upsert. At most two statements."""
+    keys = sorted(key for key, sums in deltas.items() if any(sums))
+    fresh = [key for key in keys if min(deltas[key]) >= 0]
+    existing = [key for key in keys if min(deltas[key]) < 0]
+    table = model._meta.db_table
+    names = ", ".join(DAY_SUMS)
+    arrays = ", ".join(
+        "%s::int[]" if name in ("payments", "refunds") else "%s::bigint[]" for name in DAY_SUMS
+    )
+
+    def params(chosen: list[tuple[dt.date, str, str]]) -> list[Any]:
+        return [
+            _array([key[0] for key in chosen]),
+            _array([key[1] for key in chosen]),
+            _array([key[2] for key in chosen]),
+            *[_array([deltas[key][i] for key in chosen]) for i in range(len(DAY_SUMS))],
+        ]
+
+    with connection.cursor() as cursor:
+        if existing:
+            sets = ", ".join(f"{name} = {table}.{name} + d.{name}" for name in DAY_SUMS)
+            cursor.execute(
+                f"UPDATE {table} SET {sets}"  # noqa: S608 (names are ours)
+                f" FROM unnest(%s::date[], %s::text[], %s::text[], {arrays})"
+                f" AS d({date_column}, currency, base_currency, {names})"
+                f" WHERE {table}.mission = %s AND {table}.{date_column} = d.{date_column}"
+                f" AND {table}.currency = d.currency AND {table}.base_currency = d.base_currency",
+                [*params(existing), mission],
+            )
+            if cursor.rowcount != len(existing):
+                raise RuntimeError(f"revenue register of {mission}: {table} out of step")
+        if fresh:
+            updates = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in DAY_SUMS)
+            cursor.execute(
+                f"INSERT INTO {table} (mission, {date_column}, currency, base_currency, {names})"  # noqa: S608
+                f" SELECT %s, * FROM unnest(%s::date[], %s::text[], %s::text[], {arrays})"
+                f" ON CONFLICT (mission, {date_column}, currency, base_currency)"
+                f" DO UPDATE SET {updates}",
+                [mission, *params(fresh)],
+            )
+
+
+def revenue_project(batch: ProjectionBatch) -> None:
+    """Apply one batch of a mission's fee events to the register (see the module's doc)."""
+    postings: list[Posting] = []
+    refund_dates: dict[str, dt.date] = {}
+    skipped: list[SkippedFeeEvent] = []
+    for event in batch.events:
+        try:
+            if event["topic"] == FeeTopic.LEDGER_TRANSACTION_POSTED:
+                pair = refund_date_read(event)
+                if pair is not None:
+                    refund_dates[pair[0]] = pair[1]
+            else:
+                postings.append(posting_read(event))
+        except Unprojectable as error:
+            seq = event.get("seq")
+            skipped.append(
+                SkippedFeeEvent(
+                    mission=batch.mission,
+                    seq=seq if type(seq) is int and 0 < seq < 2**63 else 0,
+                    topic=str(event.get("topic", "")).replace("\x00", "")[:100],
+                    reason=str(error)[:300],
+                )
+            )
+    if skipped:
+        SkippedFeeEvent.objects.bulk_create(skipped, ignore_conflicts=True)
+
+    undated = [p for p in postings if p.business_date is None and p.source_id not in refund_dates]
+    refund_dates_found = {**_refund_dates_logged(batch.mission, undated), **refund_dates}
+    dated = []
+    for posting in postings:
+        if posting.business_date is None:
+            found = refund_dates_found.get(posting.source_id)
+            posting = dataclasses.replace(
+                posting,
+                business_date=found or posting.occurred_at.astimezone(dt.UTC).date(),
+                confirmed=found is not None,
+            )
+        dated.append(posting)
+
+    deltas: dict[tuple[dt.date, str, str], list[int]] = defaultdict(lambda: [0] * len(DAY_SUMS))
+    if dated:
+        for kind, day, currency, base_currency, amount, base_amount in _postings_insert(
+            batch.mission, dated
+        ):
+            key = (day, currency, base_currency)
+            deltas[key] = [
+                a + b for a, b in zip(deltas[key], _sums(kind, amount, base_amount), strict=True)
+            ]
+    # Refunds registered earlier without their ledger transaction, which this batch brings
+    # (those inserted just now were dated by it already).
+    if refund_dates:
+        for key, sums in _refund_dates_correct(batch.mission, refund_dates):
+            deltas[key] = [a + b for a, b in zip(deltas[key], sums, strict=True)]
+    months: dict[tuple[dt.date, str, str], list[int]] = defaultdict(lambda: [0] * len(DAY_SUMS))
+    for (day, currency, base_currency), sums in deltas.items():
+        key = (day.replace(day=1), currency, base_currency)
+        months[key] = [a + b for a, b in zip(months[key], sums, strict=True)]
+    _sums_add(batch.mission, deltas, model=RevenueDay, date_column="business_date")
+    _sums_add(batch.mission, months, model=RevenueMonth, date_column="month")
+
+
+def _wire(row: dict[str, Any]) -> Event:
+    """A central log row as the event it arrived as."""
+    return {**row, "occurred_at": row["occurred_at"].astimezone(dt.UTC).strftime(WIRE_TIME)}
+
+
+def revenue_rebuild(*, mission: str, batch_size: int = 10_000) -> int:
+    """Build the mission's revenue register again from HQ's central event log: after a
+    corrected projector, or to take in events skipped before. Holds the mission's sync link
+    (the lock HQ's apply takes), empties the register's rows of the mission and projects its
+    events again in seq order, in batches; one transaction. Returns the events read."""
+    with transaction.atomic():
+        MissionLink.objects.select_for_update().filter(mission=mission).first()
+        for model in (RevenuePosting, RevenueDay, RevenueMonth, SkippedFeeEvent):
+            model.objects.filter(mission=mission).delete()
+        last, count = 0, 0
+        while True:
+            rows = list(
+                CentralEvent.objects.filter(mission=mission, seq__gt=last, topic__in=TOPICS)
+                .order_by("seq")
+                .values(*EVENT_FIELDS)[:batch_size]
+            )
+            if not rows:
+                return count
+            revenue_project(ProjectionBatch(mission=mission, events=[_wire(row) for row in rows]))
+            last, count = rows[-1]["seq"], count + len(rows)
