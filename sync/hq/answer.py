@@ -29,7 +29,7 @@ from .. import bundle, keys
 from ..bundle import FORMAT, SignedBundle
 from ..error_codes import SyncError
 from ..models import KeyPurpose
-from .models import MissionLink
+from .models import HeldBundle, MissionLink
 
 
 def _time_text() -> str:
@@ -61,6 +61,10 @@ def ack_sign(
     for result in mine:
         acked = max(acked, int(result.get("acked_seq") or 0))
         want = [list(r) for r in result.get("want") or []]  # the latest state of HQ's wants
+    if not mine:  # an answer on its own (a file for the bag): the gap before a held bundle
+        held = HeldBundle.objects.filter(mission=mission).order_by("number").first()
+        if held is not None and held.first_seq > acked + 1:
+            want = [[acked + 1, held.first_seq - 1]]
     key = keys.hq_key_ensure(KeyPurpose.SIGN)
     content = {
         "header": {
