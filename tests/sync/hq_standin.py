@@ -120,13 +120,3 @@ def hq_apply_installed() -> bool:
         module.bundle_receive = bundle_receive  # type: ignore[attr-defined]
         sys.modules["sync.hq.apply"] = module
         return True
-
-
-def application():  # type: ignore[no-untyped-def]
-    """The WSGI application for the real-process test's server (gunicorn
-    `tests.sync.hq_standin:wsgi_app()`): HQ with this stand-in if the real apply is missing."""
-    from django.core.wsgi import get_wsgi_application
-
-    wsgi = get_wsgi_application()
-    hq_apply_installed()
-    return wsgi
