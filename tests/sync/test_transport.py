@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -391,3 +391,42 @@ def test_an_unreadable_push_is_refused_in_process_too(in_mission_a):
     # then the refusal is an application error with the reasons, not a crash
     assert caught.value.code is SyncError.FILE_INVALID
     assert caught.value.details["refused"][0]["reason"] == "sync.bundle.malformed"
+
+
+# --- beat --------------------------------------------------------------------------------------
+
+
+def test_beat_queues_one_push_in_every_active_mission(mission_a, mission_b, monkeypatch):
+    # given beat's task, run in public
+    from sync import tasks
+
+    queued: list[str] = []
+    monkeypatch.setattr(tasks.push_to_hq, "delay", lambda: queued.append(connection.schema_name))
+    # when it runs, then one push is queued in each mission's schema
+    tasks.every_mission_push_to_hq()
+    from missions.models import Mission
+
+    active = Mission.objects.filter(status="active").exclude(schema_name="public")
+    assert sorted(queued) == sorted(active.values_list("schema_name", flat=True))
+    assert {mission_a.schema_name, mission_b.schema_name} <= set(queued)
+
+
+def test_the_push_task_waits_out_the_backoff(mission_a):
+    from django_tenants.utils import tenant_context
+
+    from sync.tasks import push_to_hq
+
+    with tenant_context(mission_a):
+        # given a mission whose last failure set the next try an hour from now
+        last = record(3)
+        SyncLink.objects.filter(pk=1).update(
+            failures=3, next_attempt_at=timezone.now() + timedelta(hours=1)
+        )
+        # when beat's task runs, then nothing is sent
+        push_to_hq()
+        assert link().acked_seq == 0
+        # when the time has come, then it pushes
+        SyncLink.objects.filter(pk=1).update(next_attempt_at=timezone.now())
+        push_to_hq()
+        assert link().acked_seq == last
+        assert link().failures == 0
