@@ -59,7 +59,7 @@ def test_a_file_goes_through_the_bag_and_its_answer_comes_back(mission_a, tmp_pa
     # then it says how many bundles and events, which range, sealed for whom, how big
     size = bag.stat().st_size
     assert said.strip() == (
-        f"alpha: 1 bundle(s) no. 1, {last:,} events #1–#{last:,}, sealed for HQ's key 1: "
+        f"alpha: bundle 1, {last:,} events #1–#{last:,}, sealed for HQ's key 1: "
         f"{size:,} bytes written to {bag}"
     )
     # when HQ imports the file and writes its answer

@@ -15,6 +15,9 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
@@ -430,3 +433,22 @@ def test_the_push_task_waits_out_the_backoff(mission_a):
         push_to_hq()
         assert link().acked_seq == last
         assert link().failures == 0
+
+
+_frame_bodies = st.builds(
+    lambda prefix, length, rest: prefix + length.to_bytes(4, "big") + rest,
+    st.sampled_from([b"CSF1CSB1", b"CSE1", b"CSF1", b"", b"CSB1"]),
+    st.integers(min_value=0, max_value=2**32 - 1),
+    st.binary(max_size=300),
+)
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=st.one_of(_frame_bodies, st.binary(min_size=1, max_size=400)))
+def test_the_endpoint_never_answers_500(client_hq, body):
+    # whatever bytes arrive, HQ answers with a 4xx and a JSON reason, never a crash
+    response = client_hq.post(ENDPOINT, data=body, content_type=BUNDLES)
+    assert response.status_code in (400, 413)
+    assert response.json()["code"] == "sync.file_invalid"

@@ -58,12 +58,16 @@ class Command(BaseCommand):
             if export.sealed_key_id is not None
             else "not sealed (signed only)"
         )
+        numbers = (
+            f"bundle {first.number}"
+            if first.number == last.number
+            else f"{len(export.bundles)} bundles {first.number}–{last.number}"
+        )
         self.stdout.write(
             self.style.SUCCESS(
-                f"{mission.code}: {len(export.bundles)} bundle(s) "
-                f"{seq_range(first.number, last.number).replace('#', 'no. ')}, "
-                f"{export.event_count:,} events {seq_range(first.first_seq, last.last_seq)}, "
-                f"{sealing}: {len(export.data):,} bytes written to {options['out']}"
+                f"{mission.code}: {numbers}, {export.event_count:,} events "
+                f"{seq_range(first.first_seq, last.last_seq)}, {sealing}: "
+                f"{len(export.data):,} bytes written to {options['out']}"
             )
         )
 
