@@ -262,6 +262,53 @@ def frames_to_send(*, code: str, budget_bytes: int | None = None) -> list[Signed
     ]
 
 
+def bundles_resign(*, code: str) -> list[SentBundle]:
+    """Sign again, with the active key, every bundle HQ has not acknowledged, and rebuild their
+    chain from the last acknowledged one. For a revoked key (a stolen laptop): HQ refuses what
+    it signed, so the mission's new key, registered at HQ by hand (`sync_key register`), must
+    carry the tail. Same numbers, ranges and events; new `key_id`, signatures and hashes.
+
+    Events not yet bundled are bundled first (the rotation's announcement among them, which
+    would otherwise go under the revoked key). HQ's mark must be fresh (a push just answered,
+    even with a refusal): a bundle HQ applied
+    but whose acknowledgement was lost would otherwise come back with another hash. One
+    transaction holding the link, so no bundle is built meanwhile."""
+    try:
+        active = keys.signing_key_active(code=code)
+    except LookupError as error:
+        raise ApplicationError(
+            SyncError.NOT_CONFIGURED, _("This mission has no signing key for sync.")
+        ) from error
+    # what is not bundled yet (the rotation's own announcement) joins the tail first
+    bundles_build(code=code)
+    changed: list[SentBundle] = []
+    with transaction.atomic():
+        link = SyncLink.objects.select_for_update().get(pk=1)
+        tail = list(
+            SentBundle.objects.select_for_update()
+            .filter(last_seq__gt=link.acked_seq)
+            .order_by("number")
+        )
+        if not tail:
+            return []
+        before = SentBundle.objects.filter(number=tail[0].number - 1).first()
+        prev_hash = before.hash if before else ""
+        for sent in tail:
+            content = SignedBundle.from_bytes(bytes(sent.data)).content
+            content["header"] = {**content["header"], "key_id": active.key_id,
+                                 "prev_hash": prev_hash}  # fmt: skip
+            body = canonical_json(content)
+            signed = SignedBundle(body=body, signature=bundle.sign(body, active.private_seed))
+            sent.key_id, sent.prev_hash, sent.hash = active.key_id, prev_hash, signed.hash
+            sent.data = signed.to_bytes()
+            sent.save(update_fields=["key_id", "prev_hash", "hash", "data"])
+            prev_hash = signed.hash
+            changed.append(sent)
+        link.last_bundle_hash = prev_hash
+        link.save(update_fields=["last_bundle_hash"])
+    return changed
+
+
 # --- HQ's answer ---------------------------------------------------------------------------------
 
 

@@ -452,3 +452,36 @@ def test_the_endpoint_never_answers_500(client_hq, body):
     response = client_hq.post(ENDPOINT, data=body, content_type=BUNDLES)
     assert response.status_code in (400, 413)
     assert response.json()["code"] == "sync.file_invalid"
+
+
+def test_after_a_stolen_key_the_new_key_carries_what_hq_refused(in_mission_a):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # given a mission HQ has heard up to its first bundle, then HQ revokes its key
+    first = record(3)
+    assert push(code="alpha").ok
+    old = keys.signing_key_active(code="alpha").key_id
+    at_hq(keys.mission_key_revoke, mission="alpha", key_id=old, reason="laptop stolen")
+    last = record(4)
+    refused = push(code="alpha")
+    assert "revoked_key" in refused.error
+    # when the mission takes a new key and signs its unacknowledged bundles again with it
+    out = StringIO()
+    call_command("sync_key", "rotate", "alpha", "--resign", stdout=out)
+    new = keys.signing_key_active(code="alpha")
+    assert f"signed again with it. At HQ: sync_key register alpha {new.key_id} " in out.getvalue()
+    tail = list(SentBundle.objects.filter(last_seq__gt=first).order_by("number"))
+    assert {sent.key_id for sent in tail} == {new.key_id}
+    # then HQ still refuses until an HQ admin registers the new key by hand
+    call_command("sync_key", "register", "alpha", str(new.key_id), new.public_key.hex(),
+                 stdout=StringIO())  # fmt: skip
+    # and then the push delivers everything, each event once, the chain unbroken
+    result = push(code="alpha")
+    assert result.ok, result.error
+    rotation_seq = last + 1
+    assert result.acked_seq == rotation_seq
+    assert at_hq(
+        lambda: list(CentralEvent.objects.filter(mission="alpha").values_list("seq", flat=True))
+    ) == list(range(1, rotation_seq + 1))

@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context, tenant_context
 from consulate.kernel.actors import SYSTEM
 
 from ... import keys
+from ...export import bundles_resign
 from ...hq.models import MissionKey
 from ...models import SigningKey
 from ._sync_cli import mission_get
@@ -32,6 +33,12 @@ class Command(BaseCommand):
         rotate = actions.add_parser("rotate")
         rotate.add_argument("mission_code")
         rotate.add_argument("--by", default="", help="e-mail of the person doing it (audit)")
+        rotate.add_argument(
+            "--resign",
+            action="store_true",
+            help="after HQ revoked the old key: sign every unacknowledged bundle again with the"
+            " new key (register it at HQ by hand)",
+        )
         revoke = actions.add_parser("revoke")
         revoke.add_argument("mission_code")
         revoke.add_argument("key_id", type=int)
@@ -71,10 +78,21 @@ class Command(BaseCommand):
                 raise CommandError(f"no user {options['by']!r}")
         with tenant_context(mission):
             key = keys.signing_key_rotate(code=mission.code, acting_user=acting_user)
+            resigned = bundles_resign(code=mission.code) if options["resign"] else []
+        public = bytes(key.public_key).hex()
+        if not options["resign"]:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{code}: key {key.key_id} is active ({public}); HQ learns it from the next "
+                    f"push, in a bundle signed by key {key.key_id - 1}."
+                )
+            )
+            return
+        what = f"bundles {resigned[0].number}–{resigned[-1].number}" if resigned else "no bundle"
         self.stdout.write(
             self.style.SUCCESS(
-                f"{code}: key {key.key_id} is active ({bytes(key.public_key).hex()}); HQ learns "
-                f"it from the next push, in a bundle signed by key {key.key_id - 1}."
+                f"{code}: key {key.key_id} is active ({public}); {what} signed again with it. "
+                f"At HQ: sync_key register {code} {key.key_id} {public}"
             )
         )
 
