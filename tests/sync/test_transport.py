@@ -485,3 +485,51 @@ def test_after_a_stolen_key_the_new_key_carries_what_hq_refused(in_mission_a):
     assert at_hq(
         lambda: list(CentralEvent.objects.filter(mission="alpha").values_list("seq", flat=True))
     ) == list(range(1, rotation_seq + 1))
+
+
+def push_in_thread(mission, barrier, results: list, errors: list) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connections
+
+    try:
+        connection.set_tenant(mission)
+        barrier.wait()
+        for _ in range(3):
+            results.append(push(code=mission.code))
+    except Exception as error:
+        errors.append(error)
+    finally:
+        connections.close_all()
+
+
+def test_two_pushes_at_once_deliver_every_event_once(throwaway_mission):
+    # given a committed mission with events (beat's push and a person's "push now" collide)
+    connection.set_tenant(throwaway_mission)
+    with transaction.atomic():
+        for n in range(120):
+            outbox_event_record(topic=PushTopic.DONE, aggregate_id=n, payload={"n": n},
+                                acting_user=SYSTEM)  # fmt: skip
+    last = OutboxEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    connection.set_schema_to_public()
+    code = throwaway_mission.code
+    results: list = []
+    errors: list = []
+    barrier = threading.Barrier(2)
+    # when two connections push at the same moment, three times each
+    threads = [
+        threading.Thread(target=push_in_thread, args=(throwaway_mission, barrier, results, errors))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then no push failed, HQ has every event once, and the mission holds the full mark
+    assert errors == []
+    assert all(result.ok for result in results), [r.error for r in results]
+    connection.set_schema_to_public()
+    seqs = list(
+        CentralEvent.objects.filter(mission=code).order_by("seq").values_list("seq", flat=True)
+    )
+    assert seqs == list(range(1, last + 1))
+    connection.set_tenant(throwaway_mission)
+    assert link().acked_seq == last
