@@ -277,6 +277,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "appointments.tasks.every_mission_expire_waitlist_offers",
         "schedule": 5 * 60,
     },
+    # Sync: every mission pushes its new bundles to HQ (each waits out its own backoff).
+    "sync-push-to-hq": {
+        "task": "sync.tasks.every_mission_push_to_hq",
+        "schedule": 60,
+    },
     # Fees: card checkouts unanswered for 30 minutes expire, per mission schema.
     "fees-expire-stale-card-payments": {
         "task": "fees.tasks.every_mission_expire_stale_card_payments",
@@ -289,6 +294,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
 }
 
+# --- Sync (docs/sync.md) -------------------------------------------------------------------------
+# HQ's address for a mission's pushes; empty: HQ is in this database (one server for all).
+SYNC_HQ_URL = env("SYNC_HQ_URL", default="")
+SYNC_PUSH_TIMEOUT = env.int("SYNC_PUSH_TIMEOUT", default=60)  # seconds per round trip
+# the largest push HQ's endpoint reads (a bundle of 10,000 events is about 3 MB)
+SYNC_PUSH_MAX_BYTES = env.int("SYNC_PUSH_MAX_BYTES", default=64 * 1024 * 1024)
 # A mission HQ has not heard from for this long is "silent": marked on HQ's pages, and HQ
 # admins get one e-mail per silence (missions.services.sync.sync_silence_alert).
 SYNC_SILENCE_ALERT_MINUTES = env.int("SYNC_SILENCE_ALERT_MINUTES", default=60)

@@ -1,0 +1,292 @@
+"""The mission's bundles: built from the outbox into a signed hash chain, never overlapping,
+even with two builders at once; what is sent again; what a file for the bag holds."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+
+import pytest
+from django.db import connection, connections, transaction
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consulate.kernel.actors import SYSTEM
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.events import EventTopic
+from sync import keys
+from sync.bundle import BundleError, SignedBundle, canonical, file_unpack
+from sync.error_codes import SyncError
+from sync.export import (
+    bundles_build,
+    bundles_to_send,
+    canonical_json,
+    file_export,
+    file_export_build,
+)
+from sync.models import KeyPurpose, OutboxEvent, SentBundle, SigningKey, SyncLink
+from sync.services import outbox_event_record
+
+
+class ExportTopic(EventTopic):
+    DONE = "tests.export.done"
+
+
+def record(count: int, **payload) -> None:  # type: ignore[no-untyped-def]
+    with transaction.atomic():
+        for n in range(count):
+            outbox_event_record(
+                topic=ExportTopic.DONE, aggregate_id=n, payload={"n": n, "t": "ğüş €", **payload},
+                acting_user=SYSTEM,
+            )  # fmt: skip
+
+
+def public_key(key_id: int) -> bytes:
+    return bytes(SigningKey.objects.get(key_id=key_id).public_key)
+
+
+def test_bundles_form_a_signed_chain_of_contiguous_ranges(in_mission_a):
+    # given the outbox of mission A with 25 more events than its opening ones
+    record(25)
+    last = OutboxEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    # when bundles of at most 10 events are built
+    built = bundles_build(code="alpha", max_events=10)
+    # then they cover 1..last without gap or overlap, numbered 1, 2, ... and chained
+    assert [b.number for b in built] == list(range(1, len(built) + 1))
+    assert built[0].first_seq == 1
+    assert built[-1].last_seq == last
+    previous_hash = ""
+    for sent in built:
+        frame = SignedBundle.from_bytes(bytes(sent.data))
+        header = frame.header
+        assert frame.verify(public_key(header["key_id"]))
+        assert header["format"] == "consulate-sync/1"
+        assert header["kind"] == "events"
+        assert header["mission"] == "alpha"
+        assert header["number"] == sent.number
+        assert header["prev_hash"] == previous_hash == sent.prev_hash
+        assert frame.hash == hashlib.sha256(frame.body).hexdigest() == sent.hash
+        seqs = [event["seq"] for event in frame.content["events"]]
+        assert seqs == list(range(header["first_seq"], header["last_seq"] + 1))
+        assert header["event_count"] == len(seqs) == sent.event_count <= 10
+        assert frame.body == canonical(json.loads(frame.body))  # RFC 8785, byte for byte
+        previous_hash = frame.hash
+    assert all(b.first_seq == a.last_seq + 1 for a, b in itertools.pairwise(built))
+    link = SyncLink.objects.get(pk=1)
+    assert (link.last_bundle_number, link.last_bundled_seq) == (len(built), last)
+    assert link.last_bundle_hash == built[-1].hash
+    # and nothing new means no new bundle
+    assert bundles_build(code="alpha") == []
+
+
+def test_an_event_travels_as_the_outbox_holds_it(in_mission_a, officer_a):
+    # given one event by an officer, with non-ASCII text and nested values
+    with transaction.atomic():
+        event = outbox_event_record(
+            topic=ExportTopic.DONE, aggregate_id="x-1", payload={"a": [1, {"b": None}], "t": "Ğ"},
+            acting_user=officer_a, version=2,
+        )  # fmt: skip
+    # when it is bundled
+    bundles = bundles_build(code="alpha")
+    sent = SignedBundle.from_bytes(bytes(bundles[-1].data)).content["events"][-1]
+    # then every field is the row's, the time in UTC with six fraction digits
+    assert sent == {
+        "seq": event.seq,
+        "topic": "tests.export.done",
+        "aggregate_type": "export",
+        "aggregate_id": "x-1",
+        "payload": {"a": [1, {"b": None}], "t": "Ğ"},
+        "version": 2,
+        "actor_id": officer_a.pk,
+        "occurred_at": event.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    assert event.occurred_at.utcoffset().total_seconds() == 0
+
+
+def test_a_rotation_is_carried_by_the_key_before_it(in_mission_a):
+    # given events, a key rotation, and more events
+    old = keys.signing_key_active(code="alpha").key_id
+    record(3)
+    keys.signing_key_rotate(code="alpha", acting_user=SYSTEM)
+    record(2)
+    # when they are bundled
+    built = bundles_build(code="alpha")
+    frames = [SignedBundle.from_bytes(bytes(b.data)) for b in built]
+    # then the bundle announcing the new key ends with it and is signed by the old key
+    assert frames[0].content["events"][-1]["topic"] == "sync.signing_key.rotated"
+    assert frames[0].header["key_id"] == old
+    assert frames[0].verify(public_key(old))
+    # and the events after it come in the next bundle, signed by the new key
+    assert frames[1].header["key_id"] == old + 1
+    assert frames[1].verify(public_key(old + 1))
+    assert not frames[1].verify(public_key(old))
+    assert [e["seq"] for e in frames[1].content["events"]][-1] == built[-1].last_seq
+
+
+def test_a_mission_without_a_key_cannot_build(in_mission_a):
+    # given a mission whose signing key is gone (a mission made before sync)
+    SigningKey.objects.update(is_active=False)
+    record(1)
+    # when it builds, then it is told plainly and nothing is recorded
+    with pytest.raises(ApplicationError) as caught:
+        bundles_build(code="alpha")
+    assert caught.value.code is SyncError.NOT_CONFIGURED
+    assert SentBundle.objects.count() == 0
+    assert SyncLink.objects.get(pk=1).last_bundle_number == 0
+
+
+def test_what_is_sent_is_unacknowledged_and_asked_for_again(in_mission_a):
+    # given five bundles, the first three acknowledged, HQ asking again for part of bundle 2
+    record(40)
+    built = bundles_build(code="alpha", max_events=10)
+    assert len(built) >= 5
+    SyncLink.objects.filter(pk=1).update(
+        acked_seq=built[2].last_seq,
+        resend_ranges=[[built[1].first_seq + 1, built[1].first_seq + 2]],
+    )
+    # when the mission picks what to send
+    numbers = [b.number for b in bundles_to_send()]
+    # then it is bundle 2 again and every bundle after the acknowledged mark
+    assert numbers == [2, *[b.number for b in built[3:]]]
+    # and a byte budget keeps the first bundles but always at least one
+    assert [b.number for b in bundles_to_send(budget_bytes=1)] == [2]
+
+
+def test_a_sealed_file_opens_only_with_hqs_key(in_mission_a):
+    # given a mission with unacknowledged events
+    record(12)
+    # when it exports a sealed file
+    export = file_export_build(code="alpha")
+    data = export.data
+    # then the file is sealed (no header or event in clear) and opens with HQ's private key
+    assert data[:4] == b"CSE1"
+    assert b"alpha" not in data
+    assert b"tests.export" not in data
+    with pytest.raises(BundleError):
+        file_unpack(data)
+    frames = _open_at_hq(data)
+    assert [f.header["number"] for f in frames] == [b.number for b in export.bundles]
+    assert export.event_count == sum(f.header["event_count"] for f in frames)
+    # and one flipped byte anywhere makes the whole file unreadable
+    for position in (5, 40, len(data) // 2, len(data) - 1):
+        tampered = bytearray(data)
+        tampered[position] ^= 0x01
+        with pytest.raises(BundleError):
+            _open_at_hq(bytes(tampered))
+    # and a plain export is readable by anyone, signatures intact
+    plain = file_export(code="alpha", sealed=False)
+    assert [f.header["number"] for f in file_unpack(plain)] == [b.number for b in export.bundles]
+
+
+def test_a_sealed_file_needs_hqs_encryption_key(in_mission_a):
+    # given a mission that has no HQ encryption key (revoked)
+    from sync.models import TrustedKey
+
+    TrustedKey.objects.filter(purpose=KeyPurpose.ENCRYPT).update(revoked_at="2026-01-01T00:00Z")
+    # when it exports sealed, then it is refused plainly
+    with pytest.raises(ApplicationError) as caught:
+        file_export(code="alpha")
+    assert caught.value.code is SyncError.NOT_CONFIGURED
+
+
+def _open_at_hq(data: bytes) -> list[SignedBundle]:
+    from django_tenants.utils import schema_context
+
+    with schema_context("public"):
+        return file_unpack(data, private_key_for=keys.hq_encryption_private_key)
+
+
+# --- two builders at once --------------------------------------------------------------------
+
+
+def build_repeatedly(mission, barrier, built: list[tuple[int, int, int]], errors: list) -> None:  # type: ignore[no-untyped-def]
+    try:
+        connection.set_tenant(mission)
+        barrier.wait()
+        for _ in range(30):
+            for sent in bundles_build(code=mission.code, max_events=7, max_bundles=1):
+                built.append((sent.number, sent.first_seq, sent.last_seq))
+    except Exception as error:
+        errors.append(error)
+    finally:
+        connections.close_all()
+
+
+def test_two_builders_at_once_never_overlap(throwaway_mission):
+    # given a committed mission with 150 events waiting
+    connection.set_tenant(throwaway_mission)
+    record(150)
+    total = OutboxEvent.objects.count()
+    connection.set_schema_to_public()
+    # when two connections build bundles at the same moment, again and again
+    built: list[tuple[int, int, int]] = []
+    errors: list[Exception] = []
+    barrier = threading.Barrier(2)
+    threads = [
+        threading.Thread(target=build_repeatedly, args=(throwaway_mission, barrier, built, errors))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then no error, no number twice, and the ranges tile 1..total exactly once
+    assert errors == []
+    built.sort()
+    assert [number for number, _, _ in built] == list(range(1, len(built) + 1))
+    covered = [seq for _, first, last in built for seq in range(first, last + 1)]
+    assert covered == list(range(1, total + 1))
+    connection.set_tenant(throwaway_mission)
+    chain = list(SentBundle.objects.order_by("number").values_list("prev_hash", "hash"))
+    assert all(b[0] == a[1] for a, b in itertools.pairwise(chain))
+
+
+# --- canonical JSON, fast ----------------------------------------------------------------------
+
+_json_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**60), max_value=2**60),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=8),
+)
+_json_values = st.recursive(
+    _json_leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(
+            st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=4),
+            children,
+            max_size=4,
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json_values)
+def test_fast_canonical_json_is_rfc_8785_byte_for_byte(value):
+    # whatever the value, the fast writer gives rfc8785's bytes, or fails as it does
+    try:
+        expected = canonical(value)
+    except Exception as error:  # rfc8785 refuses integers beyond 2^53 and the like
+        with pytest.raises(type(error)):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"\ue000": 1, "\U0001f600": 2, "a": 3},  # UTF-16 order differs from code points here
+        {"control": "\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f\u2028", "q": '"\\/'},
+        {"n": 2**53 - 1, "m": -(2**53 - 1), "b": [True, False, None]},
+        {"f": 1.0, "g": 1e21, "h": 5e-324, "i": -0.0},
+    ],
+)
+def test_fast_canonical_json_on_the_awkward_cases(value):
+    assert canonical_json(value) == canonical(value)
