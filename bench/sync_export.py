@@ -82,7 +82,8 @@ def main() -> None:
     from consulate.kernel.actors import SYSTEM
     from missions.services import mission_create
     from sync import bundle, keys
-    from sync.export import _events_after, bundles_build, canonical_json, file_export
+    from sync.bundle import canonical
+    from sync.export import _events_after, bundles_build, file_export
     from sync.models import SentBundle
 
     assert settings.DATABASES["default"]["NAME"] == args.database, "refusing: wrong database"
@@ -113,7 +114,7 @@ def main() -> None:
         events = _events_after(0, args.bundle)
         t1 = time.perf_counter()
         content = {"header": {"kind": "events"}, "events": events}
-        body = canonical_json(content)
+        body = canonical(content)
         t2 = time.perf_counter()
         slow = bundle.canonical(content)
         t2b = time.perf_counter()

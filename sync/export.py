@@ -61,49 +61,6 @@ def time_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(TIME_FORMAT)
 
 
-_SAFE_INTEGER = 2**53 - 1
-
-
-def _plain(value: Any) -> bool:
-    """True when `json.dumps(sort_keys, compact, ensure_ascii=False)` writes `value` exactly as
-    RFC 8785 does: no float (ECMAScript's number format differs from Python's), integers within
-    +-2^53-1 (RFC 8785 refuses others), keys without characters from U+E000 on (RFC 8785 sorts by
-    UTF-16 code units, Python by code points; the two orders differ only there). Strings are
-    escaped the same way by both (the short escapes, \\u00xx for other control characters)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str or item is None or kind is bool:
-            continue
-        if kind is int:
-            if -_SAFE_INTEGER <= item <= _SAFE_INTEGER:
-                continue
-            return False
-        if kind is dict:
-            for key in item:
-                if type(key) is not str or (not key.isascii() and max(key) >= "\ue000"):
-                    return False
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-        else:
-            return False
-    return True
-
-
-def canonical_json(value: Any) -> bytes:
-    """RFC 8785 canonical JSON of `value`, byte for byte what `sync.bundle.canonical` writes:
-    through the standard library's C encoder when that is provably the same (`_plain`), else
-    through `rfc8785` (ten times slower: it is pure Python). Floats, huge integers and exotic
-    keys take the slow path; event payloads (identifiers, money in minor units, text) never do."""
-    if not _plain(value):
-        return bundle.canonical(value)
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
 def _events_after(seq: int, limit: int) -> list[dict[str, Any]]:
     with connection.cursor() as cursor:
         cursor.execute(_OUTBOX_SQL, [seq, limit])
@@ -137,9 +94,7 @@ def _signing_key_for(*, code: str, events: list[dict[str, Any]]) -> tuple[list[d
             new_key_id = int(event["payload"]["key_id"])
             before = SigningKey.objects.filter(key_id__lt=new_key_id).order_by("-key_id").first()
             if before is not None:
-                private = keys._unwrap(
-                    bytes(before.wrapped_private_key), context=f"mission|{code}|{before.key_id}"
-                )
+                private = keys.signing_key_private(code=code, key=before)
                 return events[: index + 1], before.key_id, private
             break  # the mission's first key: nobody signed before it
     try:
@@ -179,7 +134,7 @@ def _bundle_build_one(*, code: str, max_events: int) -> SentBundle | None:
             "created_at": time_text(now),
             "key_id": key_id,
         }
-        body = canonical_json({"header": header, "events": events})
+        body = bundle.canonical({"header": header, "events": events})
         signed = SignedBundle(body=body, signature=bundle.sign(body, private))
         sent = SentBundle.objects.create(
             number=number,
@@ -297,7 +252,7 @@ def bundles_resign(*, code: str) -> list[SentBundle]:
             content = SignedBundle.from_bytes(bytes(sent.data)).content
             content["header"] = {**content["header"], "key_id": active.key_id,
                                  "prev_hash": prev_hash}  # fmt: skip
-            body = canonical_json(content)
+            body = bundle.canonical(content)
             signed = SignedBundle(body=body, signature=bundle.sign(body, active.private_seed))
             sent.key_id, sent.prev_hash, sent.hash = active.key_id, prev_hash, signed.hash
             sent.data = signed.to_bytes()

@@ -90,6 +90,12 @@ def signing_key_active(*, code: str) -> ActiveKey:
     return ActiveKey(key_id=row.key_id, private_seed=private, public_key=bytes(row.public_key))
 
 
+def signing_key_private(*, code: str, key: SigningKey) -> bytes:
+    """The private half of one of this mission's keys, active or not (a bundle that announces a
+    rotation is signed by the key before the new one)."""
+    return _unwrap(bytes(key.wrapped_private_key), context=f"mission|{code}|{key.key_id}")
+
+
 def signing_key_rotate(*, code: str, acting_user: Any) -> SigningKey:
     """Rotate this mission's key. The new public key goes to HQ as an outbox event; the bundle
     carrying it is signed by the old key, so HQ can trust it."""

@@ -194,59 +194,23 @@ def _claim(header: Any) -> _Claim:
     )
 
 
-class _SlowPath(Exception):
-    """A value Python's encoder may write otherwise than RFC 8785 does."""
-
-
-def _float_seen(text: str) -> float:
-    raise _SlowPath
-
-
-def _int_small(text: str) -> int:
-    # RFC 8785 refuses integers beyond 2**53; 15 digits are always below it
-    if len(text) > 15:
-        raise _SlowPath
-    return int(text)
-
-
-# UTF-8 lead bytes of characters beyond U+FFFF: RFC 8785 sorts keys by UTF-16 code units,
-# Python by code points, and below U+10000 the two orders agree
-_ASTRAL_LEADS = bytes(range(0xF0, 0xF5))
-_NOT_ASTRAL = bytes(set(range(256)) - set(_ASTRAL_LEADS))
-
-
 def _canonical_content(bundle: SignedBundle) -> dict[str, Any]:
-    """The parsed body, if the body is exactly its canonical JSON.
-
-    RFC 8785 through the `rfc8785` package is pure Python and was the slowest step of applying
-    a bundle (over a second for 10,000 events on a loaded machine). For a value without floats,
-    without integers of 16 digits or more and without characters beyond U+FFFF (written as
-    such: an escaped one goes the slow way, since its escape differs), Python's C encoder with
-    sorted keys, no spaces and no ASCII escaping writes the same bytes as RFC 8785 (the same
-    escapes, the same key order, the same integers), so its answer is taken; any other value
-    is checked by `rfc8785` itself (tests/sync/test_apply.py compares the two on generated
-    values)."""
+    """The parsed body, if the body is exactly its canonical JSON (RFC 8785, through
+    `sync.bundle.canonical`, which takes the standard library's fast encoder where that writes
+    the same bytes)."""
     body = bundle.body
-    fast = not body.translate(None, _NOT_ASTRAL)
     try:
-        try:
-            value = json.loads(body, parse_float=_float_seen, parse_int=_int_small)
-        except _SlowPath:
-            fast, value = False, json.loads(body)
+        value = json.loads(body)
     except (ValueError, RecursionError) as error:
         raise _Refused(BundleRefusal.MALFORMED, f"body is not JSON: {error}") from error
     if not isinstance(value, dict) or not isinstance(value.get("header"), dict):
         raise _Refused(BundleRefusal.MALFORMED, "body has no header")
     claim = _claim(value["header"])
-    again = _fast_canonical(value) if fast else None
-    if again != body:
-        try:
-            again = canonical(value)
-        except (ValueError, RecursionError, TypeError) as error:
-            # numbers beyond 2**53, NaN, lone surrogates: nothing a mission's outbox can hold
-            raise _Refused(
-                BundleRefusal.MALFORMED, f"not canonical JSON: {error}", claim
-            ) from error
+    try:
+        again = canonical(value)
+    except (ValueError, RecursionError, TypeError) as error:
+        # numbers beyond 2**53, NaN, lone surrogates: nothing a mission's outbox can hold
+        raise _Refused(BundleRefusal.MALFORMED, f"not canonical JSON: {error}", claim) from error
     if again != body:
         raise _Refused(BundleRefusal.MALFORMED, "the body is not canonical JSON (RFC 8785)", claim)
     # RFC 8785 writes U+0000 as \u0000; a body without that sequence holds no NUL at all
@@ -255,16 +219,6 @@ def _canonical_content(bundle: SignedBundle) -> dict[str, Any]:
             BundleRefusal.MALFORMED, "a NUL character (HQ's database stores none)", claim
         )
     return value
-
-
-def _fast_canonical(value: Any) -> bytes | None:
-    try:
-        text = json.dumps(
-            value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
-        )
-        return text.encode()
-    except (ValueError, RecursionError, UnicodeEncodeError):
-        return None
 
 
 def _holds_nul(value: Any) -> bool:

@@ -1,11 +1,19 @@
 """The frame and the file: what is signed is exactly what arrives, or it is refused."""
 
 import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync import bundle
-from sync.bundle import BundleError, SignedBundle, bundle_sign, file_pack, file_unpack
+from sync.bundle import (
+    BundleError,
+    SignedBundle,
+    bundle_sign,
+    canonical,
+    file_pack,
+    file_unpack,
+)
 
 SEED, PUBLIC = bundle.signing_key_generate()
 OTHER_SEED, OTHER_PUBLIC = bundle.signing_key_generate()
@@ -112,3 +120,52 @@ def test_one_flipped_byte_makes_a_sealed_file_unreadable(position):
 def test_two_sealings_of_the_same_file_differ():
     frames = [bundle_sign(CONTENT, SEED)]
     assert file_pack(frames, recipient_key=HQ_PUBLIC) != file_pack(frames, recipient_key=HQ_PUBLIC)
+
+
+# --- canonical JSON, fast ----------------------------------------------------------------------
+
+_json_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**60), max_value=2**60),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=8),
+)
+_json_values = st.recursive(
+    _json_leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(
+            st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=4),
+            children,
+            max_size=4,
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json_values)
+def test_the_fast_canonical_writer_is_rfc_8785_byte_for_byte(value):
+    # whatever the value, the fast writer gives rfc8785's bytes, or fails as it does
+    try:
+        expected = rfc8785.dumps(value)
+    except Exception as error:  # rfc8785 refuses integers beyond 2^53 and the like
+        with pytest.raises(type(error)):
+            canonical(value)
+        return
+    assert canonical(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"\ue000": 1, "\U0001f600": 2, "a": 3},  # UTF-16 order differs from code points here
+        {"control": "\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f\u2028", "q": '"\\/'},
+        {"n": 2**53 - 1, "m": -(2**53 - 1), "b": [True, False, None]},
+        {"f": 1.0, "g": 1e21, "h": 5e-324, "i": -0.0},
+    ],
+)
+def test_the_fast_canonical_writer_on_the_awkward_cases(value):
+    assert canonical(value) == rfc8785.dumps(value)

@@ -4,8 +4,6 @@ by hand. Each prints what it did; a bad file or name is a plain error, never a t
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 
@@ -21,19 +19,10 @@ from sync.bundle import file_unpack
 from sync.hq.models import CentralEvent, MissionKey, RefusedBundle
 from sync.models import OutboxEvent, SigningKey, SyncLink
 from sync.services import outbox_event_record
-from tests.sync.hq_standin import hq_apply_installed
 
 
 class BagTopic(EventTopic):
     CARRIED = "tests.bag.carried"
-
-
-@pytest.fixture(autouse=True)
-def hq_apply() -> Iterator[None]:
-    installed = hq_apply_installed()
-    yield
-    if installed:
-        sys.modules.pop("sync.hq.apply", None)
 
 
 def run(*args: str) -> str:

@@ -10,8 +10,6 @@ import threading
 
 import pytest
 from django.db import connection, connections, transaction
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
@@ -22,7 +20,6 @@ from sync.error_codes import SyncError
 from sync.export import (
     bundles_build,
     bundles_to_send,
-    canonical_json,
     file_export,
     file_export_build,
 )
@@ -241,52 +238,3 @@ def test_two_builders_at_once_never_overlap(throwaway_mission):
     connection.set_tenant(throwaway_mission)
     chain = list(SentBundle.objects.order_by("number").values_list("prev_hash", "hash"))
     assert all(b[0] == a[1] for a, b in itertools.pairwise(chain))
-
-
-# --- canonical JSON, fast ----------------------------------------------------------------------
-
-_json_leaves = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**60), max_value=2**60),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=8),
-)
-_json_values = st.recursive(
-    _json_leaves,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4),
-        st.dictionaries(
-            st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=4),
-            children,
-            max_size=4,
-        ),
-    ),
-    max_leaves=20,
-)
-
-
-@settings(max_examples=400, deadline=None)
-@given(_json_values)
-def test_fast_canonical_json_is_rfc_8785_byte_for_byte(value):
-    # whatever the value, the fast writer gives rfc8785's bytes, or fails as it does
-    try:
-        expected = canonical(value)
-    except Exception as error:  # rfc8785 refuses integers beyond 2^53 and the like
-        with pytest.raises(type(error)):
-            canonical_json(value)
-        return
-    assert canonical_json(value) == expected
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        {"\ue000": 1, "\U0001f600": 2, "a": 3},  # UTF-16 order differs from code points here
-        {"control": "\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f\u2028", "q": '"\\/'},
-        {"n": 2**53 - 1, "m": -(2**53 - 1), "b": [True, False, None]},
-        {"f": 1.0, "g": 1e21, "h": 5e-324, "i": -0.0},
-    ],
-)
-def test_fast_canonical_json_on_the_awkward_cases(value):
-    assert canonical_json(value) == canonical(value)

@@ -44,8 +44,7 @@ def free_port() -> int:
 
 
 class HqServer:
-    """gunicorn serving HQ (with the tests' stand-in for `sync.hq.apply` while that module is
-    not on this branch: `tests.sync.hq_wsgi`)."""
+    """gunicorn serving HQ, as in production (`consulate.wsgi`)."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -61,7 +60,7 @@ class HqServer:
         self.process = subprocess.Popen(
             [
                 str(ROOT / ".venv" / "bin" / "gunicorn"),
-                "tests.sync.hq_wsgi:application()",
+                "consulate.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",

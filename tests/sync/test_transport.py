@@ -8,7 +8,6 @@ import http.server
 import sys
 import threading
 import types
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -36,7 +35,6 @@ from sync.hq.models import CentralEvent, MissionLink
 from sync.models import KeyPurpose, OutboxEvent, SentBundle, SyncLink
 from sync.services import outbox_event_record
 from sync.transport import exchange
-from tests.sync.hq_standin import hq_apply_installed
 
 ENDPOINT = "/sync/v1/push"
 BUNDLES = "application/vnd.consulate.bundles"
@@ -44,15 +42,6 @@ BUNDLES = "application/vnd.consulate.bundles"
 
 class PushTopic(EventTopic):
     DONE = "tests.push.done"
-
-
-@pytest.fixture(autouse=True)
-def hq_apply() -> Iterator[None]:
-    """HQ's apply (`sync.hq.apply`), or the tests' stand-in while that branch is not merged."""
-    installed = hq_apply_installed()
-    yield
-    if installed:
-        sys.modules.pop("sync.hq.apply", None)
 
 
 def record(count: int) -> int:
