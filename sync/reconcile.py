@@ -13,11 +13,13 @@ The exchange, each step a signed frame through `sync.transport.exchange`:
    complete}`, body `days: [{day, count, hash}]`. `complete` says the list holds every day the
    mission has up to `upto_seq`; otherwise HQ compares only the days listed.
 2. `digests_answer` (HQ -> mission, signed by HQ's `sign` key): `in_reply_to` (the digests
-   frame's hash), `days_compared`, and `differ: [{day, count, hash}]` with HQ's side of each day
-   that differs (count 0 and hash "" for a day HQ lacks).
+   frame's hash), `days_compared`, `differ: [{day, count, hash}]` with HQ's side of each day
+   that differs (count 0 and hash "" for a day HQ lacks), and `held: {day: [[seq, content
+   hash], ...]}`, the events HQ holds on differing days (up to `HELD_MAX` events in all).
 3. `repair` (mission -> HQ): header `{format, kind, mission, created_at, key_id, days,
-   event_count}`, body `events` (every event of those days up to `upto_seq`, as in `events`
-   bundles), at most `REPAIR_MAX_EVENTS` a frame. HQ inserts what it lacks and keeps what it has:
+   event_count}`, body `events` as in `events` bundles: of a day HQ listed, the events it lacks
+   or holds with another hash; of a day it did not list, all of them (up to `upto_seq`); at
+   most `REPAIR_MAX_EVENTS` a frame. HQ inserts what it lacks and keeps what it has:
    an event it holds with other content is logged as a conflict, never overwritten.
 4. `repair_answer` (HQ -> mission): `in_reply_to`, `inserted: [seq]`, `conflicts: [seq]`.
 5. After a repair, `digests` again over the days that differed (`complete: false`): what still
@@ -55,6 +57,12 @@ GROUP BY 1
 ORDER BY 1
 """
 DAY_OF = "(occurred_at AT TIME ZONE 'UTC')::date"
+CONTENT_HASHES_SQL = """
+SELECT (occurred_at AT TIME ZONE 'UTC')::date, seq, content_hash
+FROM {table}
+WHERE {where} AND (occurred_at AT TIME ZONE 'UTC')::date = ANY(%s::date[])
+ORDER BY seq
+"""
 # Sorting a million 40-byte rows in memory rather than in temporary files.
 SORT_MEMORY = "128MB"
 
@@ -100,6 +108,10 @@ def outbox_digests(*, upto_seq: int, days: Collection[str] | None = None) -> dic
     return day_digests(table="sync_outboxevent", where="seq <= %s", params=[upto_seq], days=days)
 
 
+def outbox_content_hashes(*, days: Collection[str], upto_seq: int) -> dict[str, dict[int, str]]:
+    return content_hashes(table="sync_outboxevent", where="seq <= %s", params=[upto_seq], days=days)
+
+
 def digests_differ(
     mine: dict[str, DayDigest], theirs: dict[str, DayDigest], *, complete: bool = True
 ) -> list[str]:
@@ -123,14 +135,19 @@ def wire_time(moment: dt.datetime) -> str:
     return utc.isoformat(timespec="microseconds") + "Z"
 
 
-def outbox_events_of_days(*, days: Collection[str], upto_seq: int) -> Iterator[dict[str, Any]]:
-    """The outbox events of `days` (UTC) up to `upto_seq`, in seq order, as bundles carry them."""
+def outbox_events_of_days(
+    *, days: Collection[str], upto_seq: int, seqs: Collection[int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The outbox events of `days` (UTC) up to `upto_seq` (only `seqs` if given), in seq order,
+    as bundles carry them."""
+    only = None if seqs is None else sorted(seqs)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT seq, topic, aggregate_type, aggregate_id, payload::text, version, actor_id,"
             " occurred_at FROM sync_outboxevent WHERE seq <= %s"
-            " AND (occurred_at AT TIME ZONE 'UTC')::date = ANY(%s::date[]) ORDER BY seq",
-            [upto_seq, sorted(days)],
+            " AND (occurred_at AT TIME ZONE 'UTC')::date = ANY(%s::date[])"
+            " AND (%s::bigint[] IS NULL OR seq = ANY(%s::bigint[])) ORDER BY seq",
+            [upto_seq, sorted(days), only, only],
         )
         for seq, topic, aggregate_type, aggregate_id, payload, version, actor, occurred in cursor:
             yield {
@@ -143,6 +160,19 @@ def outbox_events_of_days(*, days: Collection[str], upto_seq: int) -> Iterator[d
                 "actor_id": actor,
                 "occurred_at": wire_time(occurred),
             }
+
+
+def content_hashes(
+    *, table: str, where: str, params: list[Any], days: Collection[str]
+) -> dict[str, dict[int, str]]:
+    """Each event's content hash, by day and seq, of `table`'s rows matching `where` on `days`."""
+    sql = CONTENT_HASHES_SQL.format(table=table, where=where)
+    by_day: dict[str, dict[int, str]] = {day: {} for day in days}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, sorted(days)])
+        for day, seq, digest in cursor:
+            by_day[day.isoformat()][seq] = bytes(digest).hex()
+    return by_day
 
 
 def _header(kind: str, *, code: str, key_id: int, **fields: Any) -> dict[str, Any]:
@@ -166,10 +196,15 @@ def digests_bundle_build(
 
 
 def repair_bundles_build(
-    *, code: str, days: Collection[str], upto_seq: int, max_events: int | None = None
+    *,
+    code: str,
+    days: Collection[str],
+    upto_seq: int,
+    seqs: Collection[int] | None = None,
+    max_events: int | None = None,
 ) -> Iterator[SignedBundle]:
-    """Signed `repair` frames holding every event of `days` up to `upto_seq`, at most
-    `max_events` (default `REPAIR_MAX_EVENTS`) each."""
+    """Signed `repair` frames holding the events of `days` up to `upto_seq` (only `seqs` if
+    given), at most `max_events` (default `REPAIR_MAX_EVENTS`) each."""
     key = signing_key_active(code=code)
     max_events = max_events or REPAIR_MAX_EVENTS
 
@@ -184,7 +219,7 @@ def repair_bundles_build(
         return bundle_sign({"header": header, "events": events}, key.private_seed)
 
     batch: list[dict[str, Any]] = []
-    for event in outbox_events_of_days(days=days, upto_seq=upto_seq):
+    for event in outbox_events_of_days(days=days, upto_seq=upto_seq, seqs=seqs):
         batch.append(event)
         if len(batch) == max_events:
             yield signed(batch)
@@ -283,6 +318,26 @@ def _differences(answer: dict[str, Any], mine: dict[str, DayDigest]) -> list[Day
     ]
 
 
+def _repairs(
+    *, code: str, days: list[str], upto_seq: int, held: dict[str, list[list[Any]]]
+) -> Iterator[SignedBundle]:
+    """The repair frames for the days that differ: of a day whose events HQ listed (`held`:
+    [seq, content hash] pairs), only the events HQ lacks or holds otherwise; of the others,
+    every event."""
+    listed = [day for day in days if day in held]
+    whole = [day for day in days if day not in held]
+    if whole:
+        yield from repair_bundles_build(code=code, days=whole, upto_seq=upto_seq)
+    if listed:
+        theirs = {pair[0]: pair[1] for day in listed for pair in held[day]}
+        mine = outbox_content_hashes(days=listed, upto_seq=upto_seq)
+        wanted = [
+            seq for day in listed for seq, digest in mine[day].items() if theirs.get(seq) != digest
+        ]
+        if wanted:
+            yield from repair_bundles_build(code=code, days=listed, upto_seq=upto_seq, seqs=wanted)
+
+
 def mission_reconcile(*, code: str | None = None, send: Send | None = None) -> ReconcileReport:
     """Reconcile this mission (the connection's schema) with HQ: compare the days, re-send the
     events of the days that differ, check again. Returns what it found and fixed; raises
@@ -303,7 +358,7 @@ def mission_reconcile(*, code: str | None = None, send: Send | None = None) -> R
         return report
 
     days = [difference.day for difference in report.differed]
-    for repair in repair_bundles_build(code=code, days=days, upto_seq=upto):
+    for repair in _repairs(code=code, days=days, upto_seq=upto, held=answer.get("held", {})):
         repaired = _ask(repair, send=send, answer_kind="repair_answer")
         report.resent += len(repaired["inserted"])
         report.conflicts += repaired["conflicts"]

@@ -17,7 +17,7 @@ from django.db import ProgrammingError, connection, transaction
 from django_tenants.utils import tenant_context
 
 from sync import reconcile, registry
-from sync.bundle import SignedBundle, bundle_sign, file_pack, signing_key_generate
+from sync.bundle import SignedBundle, bundle_sign, file_pack, file_unpack, signing_key_generate
 from sync.error_codes import BundleRefusal
 from sync.hq import reconcile as hq_reconcile
 from sync.hq.models import CentralEvent, MissionLink, RefusedBundle
@@ -106,15 +106,23 @@ def test_events_missing_at_hq_are_found_and_exactly_those_restored(mission_a, pr
     last = hq_copy(mission_a, leave_out=[first[2], second[0]])
     before = central_seqs(mission_a)
     assert len(before) == last - 2
+    sent: list[int] = []
+
+    def watching(body: bytes) -> bytes:
+        for frame in file_unpack(body):
+            sent.extend(event["seq"] for event in frame.content.get("events", []))
+        return send(body)
+
     # when the mission reconciles
     with tenant_context(mission_a):
-        report = mission_reconcile(send=send)
-    # then those two days differed, those two events were re-sent, nothing is left
+        report = mission_reconcile(send=watching)
+    # then those two days differed, only those two events travelled, nothing is left
     assert report.differed == [
         DayDifference(day="2026-11-03", hq_count=4, mission_count=5),
         DayDifference(day="2026-11-05", hq_count=3, mission_count=4),
     ]
     assert (report.resent, report.conflicts, report.left) == (2, [], [])
+    assert sent == [first[2], second[0]]
     assert sorted(set(central_seqs(mission_a)) - set(before)) == [first[2], second[0]]
     # and the projectors saw only the events HQ had lacked, once
     assert projected == [first[2], second[0]]
@@ -234,6 +242,28 @@ def test_a_large_day_is_repaired_in_several_frames(mission_a, monkeypatch):
     assert (report.resent, report.left, len(frames)) == (25, [], 5)
 
 
+def test_days_beyond_what_hq_lists_are_re_sent_whole(mission_a, monkeypatch):
+    # given HQ lists at most 3 events it holds, and lacks one event on each of two days of 3
+    monkeypatch.setattr(hq_reconcile, "HELD_MAX", 3)
+    with tenant_context(mission_a):
+        first = outbox_add("2026-11-03T08:00:00Z", 3)
+        second = outbox_add("2026-11-04T08:00:00Z", 3)
+    hq_copy(mission_a, leave_out=[first[0], second[0]])
+    sent: list[int] = []
+
+    def watching(body: bytes) -> bytes:
+        for frame in file_unpack(body):
+            sent.extend(event["seq"] for event in frame.content.get("events", []))
+        return send(body)
+
+    # when the mission reconciles
+    with tenant_context(mission_a):
+        report = mission_reconcile(send=watching)
+    # then the listed day sends its missing event, the other day all of its events
+    assert sorted(sent) == sorted([first[0], *second])
+    assert (report.resent, report.conflicts, report.left) == (2, [], [])
+
+
 # --- Refusals -----------------------------------------------------------------------------------
 
 
@@ -296,8 +326,6 @@ def test_an_answer_not_signed_by_hq_is_not_believed(mission_a):
     forger, _ = signing_key_generate()
 
     def forging(body: bytes) -> bytes:
-        from sync.bundle import file_unpack
-
         request = file_unpack(body)[0]
         header = {"format": "consulate-sync/1", "kind": "digests_answer", "mission": "alpha",
                   "created_at": "2026-12-03T00:00:00.000000Z", "key_id": 1,
