@@ -34,7 +34,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .bundle import FORMAT, BundleError, SignedBundle, bundle_sign, file_pack, file_unpack
@@ -93,7 +93,8 @@ def day_digests(
         where = f"{where} AND {DAY_OF} = ANY(%s::date[])"
         params = [*params, sorted(days)]
     sql = DAY_DIGESTS_SQL.format(table=table, where=where)
-    with connection.cursor() as cursor:
+    # set_config(..., true) lasts until the transaction ends: one transaction for both
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('work_mem', %s, true)", [SORT_MEMORY])
         cursor.execute(sql, params)
         rows = cursor.fetchall()
