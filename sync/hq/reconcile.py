@@ -155,21 +155,18 @@ def digests_handle(bundle: SignedBundle, mission_key: MissionKey) -> dict[str, A
     if not isinstance(complete, bool):
         raise _malformed("complete must be true or false")
     theirs = _digests_read(bundle)
-    with transaction.atomic():
-        link, acked = _acked_seq(mission, lock=True)
-        if upto > acked:
-            # the mission counts events HQ has not acknowledged: they are not differences yet
-            raise BundleError(
-                BundleRefusal.INCONSISTENT.value,
-                f"HQ has acknowledged up to #{acked}, not #{upto}",
-            )
-        ours = central_digests(
-            mission=mission, upto_seq=upto, days=None if complete else list(theirs)
+    # no lock: the mark only grows, and the events up to it do not change while bundles apply
+    link, acked = _acked_seq(mission)
+    if upto > acked:
+        # the mission counts events HQ has not acknowledged: they are not differences yet
+        raise BundleError(
+            BundleRefusal.INCONSISTENT.value, f"HQ has acknowledged up to #{acked}, not #{upto}"
         )
-        differ = digests_differ(theirs, ours, complete=complete)
-        link.last_reconciled_at = timezone.now()
-        link.reconcile_differences = len(differ)
-        link.save(update_fields=["last_reconciled_at", "reconcile_differences"])
+    ours = central_digests(mission=mission, upto_seq=upto, days=None if complete else list(theirs))
+    differ = digests_differ(theirs, ours, complete=complete)
+    MissionLink.objects.filter(pk=link.pk).update(
+        last_reconciled_at=timezone.now(), reconcile_differences=len(differ)
+    )
     empty = DayDigest(day="", count=0, hash="")
     listed, total = [], 0
     for day in differ:
