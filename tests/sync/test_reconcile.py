@@ -510,3 +510,16 @@ def test_the_command_fails_when_differences_are_left(mission_a, monkeypatch):
 def test_the_command_wants_missions_it_knows(db, args):
     with pytest.raises(CommandError):
         call_command("sync_reconcile", *args, stdout=io.StringIO())
+
+
+def test_the_daily_task_reconciles_the_mission_it_runs_in(mission_a, monkeypatch):
+    from sync import tasks_reconcile
+
+    monkeypatch.setattr(reconcile, "_send_default", send)
+    with tenant_context(mission_a):
+        seqs = outbox_add("2026-11-03T08:00:00Z", 3)
+    hq_copy(mission_a, leave_out=seqs[:1])
+    with tenant_context(mission_a):
+        summary = tasks_reconcile.reconcile_mission()
+    assert summary.endswith("1 events re-sent, 0 conflicts, 0 differences left")
+    assert seqs[0] in central_seqs(mission_a)
