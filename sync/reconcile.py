@@ -14,8 +14,12 @@ The exchange, each step a signed frame through `sync.transport.exchange`:
    mission has up to `upto_seq`; otherwise HQ compares only the days listed.
 2. `digests_answer` (HQ -> mission, signed by HQ's `sign` key): `in_reply_to` (the digests
    frame's hash), `days_compared`, `differ: [{day, count, hash}]` with HQ's side of each day
-   that differs (count 0 and hash "" for a day HQ lacks), and `held: {day: [[seq, content
-   hash], ...]}`, the events HQ holds on differing days (up to `HELD_MAX` events in all).
+   that differs (count 0 and hash "" for a day HQ lacks), and `held: {day: {ranges, hashes}}`,
+   the events HQ holds on differing days (up to `sync.hq.reconcile.HELD_MAX` in all): their
+   seqs as `[[first, last], ...]` and the first `HELD_HASH_CHARS` hex digits of each one's
+   content hash, concatenated in seq order (one string: canonical JSON of a million small
+   values would cost seconds; a shortened hash only picks what to re-send, and the check
+   after the repair compares full digests).
 3. `repair` (mission -> HQ): header `{format, kind, mission, created_at, key_id, days,
    event_count}`, body `events` as in `events` bundles: of a day HQ listed, the events it lacks
    or holds with another hash; of a day it did not list, all of them (up to `upto_seq`); at
@@ -43,6 +47,8 @@ from .models import KeyPurpose, SyncLink
 
 # A repair frame holds at most this many events (about 3 MB, as an events bundle of 10,000).
 REPAIR_MAX_EVENTS = 10_000
+# HQ's list of the events it holds on a differing day shortens each content hash to this.
+HELD_HASH_CHARS = 16
 # How many differing days the summary names before "and N more".
 SUMMARY_DAYS_SHOWN = 5
 
@@ -319,21 +325,55 @@ def _differences(answer: dict[str, Any], mine: dict[str, DayDigest]) -> list[Day
     ]
 
 
+def held_encode(hashes: dict[int, str]) -> dict[str, Any]:
+    """HQ's list of the events it holds on a day: {seq: full hex hash} in, wire form out."""
+    ranges: list[list[int]] = []
+    for seq in sorted(hashes):
+        if ranges and ranges[-1][1] == seq - 1:
+            ranges[-1][1] = seq
+        else:
+            ranges.append([seq, seq])
+    text = "".join(hashes[seq][:HELD_HASH_CHARS] for seq in sorted(hashes))
+    return {"ranges": ranges, "hashes": text}
+
+
+def held_decode(held: Any) -> dict[int, str] | None:
+    """{seq: shortened hash} from `held_encode`'s form; None if it does not add up."""
+    try:
+        seqs = [seq for first, last in held["ranges"] for seq in range(first, last + 1)]
+        text = held["hashes"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not isinstance(text, str) or len(text) != len(seqs) * HELD_HASH_CHARS:
+        return None
+    return {
+        seq: text[i * HELD_HASH_CHARS : (i + 1) * HELD_HASH_CHARS] for i, seq in enumerate(seqs)
+    }
+
+
 def _repairs(
-    *, code: str, days: list[str], upto_seq: int, held: dict[str, list[list[Any]]]
+    *, code: str, days: list[str], upto_seq: int, held: dict[str, Any]
 ) -> Iterator[SignedBundle]:
-    """The repair frames for the days that differ: of a day whose events HQ listed (`held`:
-    [seq, content hash] pairs), only the events HQ lacks or holds otherwise; of the others,
-    every event."""
-    listed = [day for day in days if day in held]
-    whole = [day for day in days if day not in held]
+    """The repair frames for the days that differ: of a day whose events HQ listed (`held`),
+    only the events HQ lacks or holds otherwise; of the others, every event."""
+    theirs: dict[int, str] = {}
+    listed, whole = [], []
+    for day in days:
+        decoded = held_decode(held[day]) if day in held else None
+        if decoded is None:
+            whole.append(day)
+        else:
+            listed.append(day)
+            theirs.update(decoded)
     if whole:
         yield from repair_bundles_build(code=code, days=whole, upto_seq=upto_seq)
     if listed:
-        theirs = {pair[0]: pair[1] for day in listed for pair in held[day]}
         mine = outbox_content_hashes(days=listed, upto_seq=upto_seq)
         wanted = [
-            seq for day in listed for seq, digest in mine[day].items() if theirs.get(seq) != digest
+            seq
+            for day in listed
+            for seq, digest in mine[day].items()
+            if theirs.get(seq) != digest[:HELD_HASH_CHARS]
         ]
         if wanted:
             yield from repair_bundles_build(code=code, days=listed, upto_seq=upto_seq, seqs=wanted)

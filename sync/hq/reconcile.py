@@ -34,7 +34,14 @@ from sync.bundle import FORMAT, BundleError, SignedBundle, bundle_sign, file_pac
 from sync.error_codes import BundleRefusal
 from sync.keys import hq_key_ensure, hq_key_private
 from sync.models import KeyPurpose
-from sync.reconcile import DayDigest, content_hashes, day_digests, digests_differ, wire_time
+from sync.reconcile import (
+    DayDigest,
+    content_hashes,
+    day_digests,
+    digests_differ,
+    held_encode,
+    wire_time,
+)
 
 from .models import MissionKey, MissionLink, RefusedBundle
 
@@ -42,9 +49,10 @@ logger = logging.getLogger("sync.reconcile")
 
 # A digests frame lists at most this many days (about 270 years).
 MAX_DAYS = 100_000
-# A digests answer lists the events HQ holds on differing days, up to this many in all (about
-# 4 MB), so that the mission re-sends only what is missing; of further days it sends all.
-HELD_MAX = 50_000
+# A digests answer lists the events HQ holds on differing days, up to this many in all (16 hex
+# digits each: 4 MB), so that the mission re-sends only what is missing; of further days it
+# sends every event.
+HELD_MAX = 250_000
 DAY_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 HASH_PATTERN = re.compile(r"^([0-9a-f]{64})?$")
 TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
@@ -194,7 +202,7 @@ def digests_handle(bundle: SignedBundle, mission_key: MissionKey) -> dict[str, A
             {"day": day, "count": ours.get(day, empty).count, "hash": ours.get(day, empty).hash}
             for day in differ
         ],
-        held={day: [[seq, digest] for seq, digest in held[day].items()] for day in listed},
+        held={day: held_encode(held[day]) for day in listed},
     )
     return {
         "mission": mission,

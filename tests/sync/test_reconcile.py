@@ -523,3 +523,14 @@ def test_the_daily_task_reconciles_the_mission_it_runs_in(mission_a, monkeypatch
         summary = tasks_reconcile.reconcile_mission()
     assert summary.endswith("1 events re-sent, 0 conflicts, 0 differences left")
     assert seqs[0] in central_seqs(mission_a)
+
+
+def test_hqs_list_of_held_events_round_trips_and_a_bad_one_is_ignored():
+    hashes = {5: "a" * 64, 6: "b" * 64, 9: "c" * 64}
+    held = reconcile.held_encode(hashes)
+    assert held == {"ranges": [[5, 6], [9, 9]], "hashes": "a" * 16 + "b" * 16 + "c" * 16}
+    assert reconcile.held_decode(held) == {5: "a" * 16, 6: "b" * 16, 9: "c" * 16}
+    # a list that does not add up is not used: the mission re-sends the whole day instead
+    assert reconcile.held_decode({"ranges": [[5, 7]], "hashes": "a" * 32}) is None
+    assert reconcile.held_decode({"ranges": "5-7", "hashes": ""}) is None
+    assert reconcile.held_decode([]) is None
