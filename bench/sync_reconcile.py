@@ -29,6 +29,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consulate.settings.local")
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,43 +78,25 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lose", type=int, default=40, help="events deleted at HQ at the end")
     parser.add_argument("--batch", type=int, default=100, help="rows per INSERT (outbox fill)")
     parser.add_argument("--database", default="consulate_bench_reconcile")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the database a previous run filled (no fill)"
+    )
     args = parser.parse_args()
     if not args.database.replace("_", "").isalnum() or args.database == "consulate":
         parser.error("--database must be a plain name other than the project database")
     return args
 
 
-def main() -> None:
-    args = parse_args()
-    external = bool(os.environ.get("DATABASE_URL"))
-    url = bench_database_url(args.database)
-    recreate_database(url, args.database)
-    os.environ["DATABASE_URL"] = url
-    if external:
-        os.environ["BENCH_EXTERNAL_DB"] = "1"
-
-    import django
-
-    django.setup()
-
-    from django.conf import settings
+def fill(args: argparse.Namespace) -> tuple[Any, int]:
+    """A new mission, its outbox filled through the trigger, HQ's copy; both acknowledged."""
     from django.core.management import call_command
     from django.db import connection
     from django_tenants.utils import tenant_context
 
     from consulate.kernel.actors import SYSTEM
     from missions.services import mission_create
-    from sync import reconcile
-    from sync.hq import reconcile as hq_reconcile
     from sync.hq.models import MissionLink
     from sync.models import SyncLink
-
-    assert settings.DATABASES["default"]["NAME"] == args.database, "refusing: wrong database"
-    print(f"Database {args.database} (dropped and created again)")
-    for line in machine_description():
-        print(line)
-    with open("/proc/loadavg") as load:
-        print(f"load average at start: {' '.join(load.read().split()[:3])}")
 
     started = time.perf_counter()
     call_command("migrate_all", verbosity=0, stdout=io.StringIO())
@@ -145,6 +128,46 @@ def main() -> None:
         cursor.execute(f'VACUUM ANALYZE "{mission.schema_name}".sync_outboxevent')
         cursor.execute("VACUUM ANALYZE public.sync_hq_centralevent")
     print(f"VACUUM ANALYZE both: {time.perf_counter() - started:.1f} s")
+
+    return mission, upto
+
+
+def main() -> None:
+    args = parse_args()
+    external = bool(os.environ.get("DATABASE_URL"))
+    url = bench_database_url(args.database)
+    if not args.reuse:
+        recreate_database(url, args.database)
+    os.environ["DATABASE_URL"] = url
+    if external:
+        os.environ["BENCH_EXTERNAL_DB"] = "1"
+
+    import django
+
+    django.setup()
+
+    from django.conf import settings
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from sync import reconcile
+    from sync.hq import reconcile as hq_reconcile
+    from sync.hq.models import MissionLink
+
+    assert settings.DATABASES["default"]["NAME"] == args.database, "refusing: wrong database"
+    print(f"Database {args.database} ({'kept' if args.reuse else 'dropped and created again'})")
+    for line in machine_description():
+        print(line)
+    with open("/proc/loadavg") as load:
+        print(f"load average at start: {' '.join(load.read().split()[:3])}")
+    if args.reuse:
+        from missions.models import Mission
+
+        mission = Mission.objects.get(code="berlin")
+        upto = MissionLink.objects.get(mission=mission.code).last_seq
+        print(f"reusing mission berlin, acknowledged up to #{upto:,}")
+    else:
+        mission, upto = fill(args)
 
     with tenant_context(mission):
         started = time.perf_counter()
