@@ -1,0 +1,216 @@
+"""Benchmark: reconciling a mission of 1,000,000 events with HQ (`sync.reconcile`).
+
+    .venv/bin/python bench/sync_reconcile.py [--events 1000000] [--days 400] [--runs 3]
+                                              [--lose 40] [--database consulate_bench_reconcile]
+
+It never touches the developer's database: it drops and creates its own (on the embedded
+PostgreSQL when DATABASE_URL is unset, else on DATABASE_URL's server), runs `migrate_all`,
+creates one mission, and fills:
+
+- the mission's outbox with `--events` events over `--days` UTC days, inserted by
+  `generate_series` through the outbox's own trigger (it assigns seq; nothing is disabled),
+  in statements of `--batch` rows (each row updates the one counter row, and in one
+  statement every update walks the versions before it: big statements cost quadratically);
+- HQ's central log with the same events (an INSERT ... SELECT from the outbox), both sides
+  acknowledged up to the last one, then VACUUM ANALYZE (as autovacuum would have).
+
+Then it times `mission_reconcile` end to end (digests on both sides, the signed frames, HQ's
+answer), `--runs` times with nothing to repair, and prints each run and the digests' SQL on
+each side alone. Last it deletes `--lose` events at HQ (spread over the days; as the database
+owner), reconciles again, and prints the report and the time: the repair path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consulate.settings.local")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mission_create import (  # noqa: E402 (the bench folder is the script's path)
+    bench_database_url,
+    machine_description,
+    mission_params,
+    recreate_database,
+)
+
+# rows per INSERT through the trigger. Each row updates the one counter row; in one transaction
+# every update walks the versions before it, so big statements cost quadratically.
+
+OUTBOX_FILL = """
+INSERT INTO sync_outboxevent (topic, aggregate_type, aggregate_id, payload, version, actor_id,
+                              occurred_at)
+SELECT (ARRAY['appointments.booking.created', 'appointments.booking.cancelled',
+              'fees.payment.recorded', 'fees.receipt.issued'])[1 + g %% 4],
+       (ARRAY['booking', 'booking', 'payment', 'receipt'])[1 + g %% 4],
+       g::text,
+       jsonb_build_object('id', g, 'reference', 'BER-' || lpad(g::text, 8, '0'),
+                          'service', 'passport', 'amount_minor', g %% 50000, 'currency', 'EUR',
+                          'slot_starts_at', to_char(timestamptz '2025-10-01' + g * %s::interval,
+                                                    'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+       1, CASE WHEN g %% 3 = 0 THEN NULL ELSE g %% 40 END,
+       timestamptz '2025-10-01 00:00:00+00' + g * %s::interval
+FROM generate_series(%s, %s) g
+"""
+
+HQ_COPY = """
+INSERT INTO public.sync_hq_centralevent (mission, seq, topic, aggregate_type, aggregate_id,
+    payload, version, actor_id, occurred_at, bundle_number, applied_at)
+SELECT %s, seq, topic, aggregate_type, aggregate_id, payload, version, actor_id, occurred_at,
+       1 + seq / 10000, now()
+FROM sync_outboxevent
+"""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=400)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lose", type=int, default=40, help="events deleted at HQ at the end")
+    parser.add_argument("--batch", type=int, default=100, help="rows per INSERT (outbox fill)")
+    parser.add_argument("--database", default="consulate_bench_reconcile")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the database a previous run filled (no fill)"
+    )
+    args = parser.parse_args()
+    if not args.database.replace("_", "").isalnum() or args.database == "consulate":
+        parser.error("--database must be a plain name other than the project database")
+    return args
+
+
+def fill(args: argparse.Namespace) -> tuple[Any, int]:
+    """A new mission, its outbox filled through the trigger, HQ's copy; both acknowledged."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from consulate.kernel.actors import SYSTEM
+    from missions.services import mission_create
+    from sync.hq.models import MissionLink
+    from sync.models import SyncLink
+
+    started = time.perf_counter()
+    call_command("migrate_all", verbosity=0, stdout=io.StringIO())
+    mission = mission_create(acting_user=SYSTEM, **mission_params("berlin", 0))
+    print(f"migrate_all and mission_create: {time.perf_counter() - started:.1f} s")
+
+    step = f"{args.days * 86400 / args.events} seconds"
+    with tenant_context(mission):
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for first in range(1, args.events + 1, args.batch):
+                last = min(first + args.batch - 1, args.events)
+                cursor.execute(OUTBOX_FILL, [step, step, first, last])
+                if first // args.batch % 200 == 0:
+                    print(f"  outbox: {last:,} events", end="\r", flush=True)
+        seconds = time.perf_counter() - started
+        print(f"outbox: {args.events:,} events through the trigger in {seconds:.1f} s "
+              f"({args.events / seconds:,.0f}/s)")  # fmt: skip
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(HQ_COPY, [mission.code])
+            cursor.execute("SELECT max(seq) FROM sync_outboxevent")
+            (upto,) = cursor.fetchone()
+        print(f"HQ central log: same events copied in {time.perf_counter() - started:.1f} s")
+        SyncLink.objects.filter(pk=1).update(acked_seq=upto)
+    MissionLink.objects.update_or_create(mission=mission.code, defaults={"last_seq": upto})
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(f'VACUUM ANALYZE "{mission.schema_name}".sync_outboxevent')
+        cursor.execute("VACUUM ANALYZE public.sync_hq_centralevent")
+    print(f"VACUUM ANALYZE both: {time.perf_counter() - started:.1f} s")
+
+    return mission, upto
+
+
+def main() -> None:
+    args = parse_args()
+    external = bool(os.environ.get("DATABASE_URL"))
+    url = bench_database_url(args.database)
+    if not args.reuse:
+        recreate_database(url, args.database)
+    os.environ["DATABASE_URL"] = url
+    if external:
+        os.environ["BENCH_EXTERNAL_DB"] = "1"
+
+    import django
+
+    django.setup()
+
+    from django.conf import settings
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from sync import reconcile
+    from sync.hq import reconcile as hq_reconcile
+    from sync.hq.models import MissionLink
+
+    assert settings.DATABASES["default"]["NAME"] == args.database, "refusing: wrong database"
+    print(f"Database {args.database} ({'kept' if args.reuse else 'dropped and created again'})")
+    for line in machine_description():
+        print(line)
+    with open("/proc/loadavg") as load:
+        print(f"load average at start: {' '.join(load.read().split()[:3])}")
+    if args.reuse:
+        from missions.models import Mission
+
+        mission = Mission.objects.get(code="berlin")
+        upto = MissionLink.objects.get(mission=mission.code).last_seq
+        print(f"reusing mission berlin, acknowledged up to #{upto:,}")
+    else:
+        mission, upto = fill(args)
+
+    with tenant_context(mission):
+        started = time.perf_counter()
+        mine = reconcile.outbox_digests(upto_seq=upto)
+        seconds = time.perf_counter() - started
+        print(f"digests SQL, mission side: {len(mine)} days in {seconds:.2f} s")
+    started = time.perf_counter()
+    ours = hq_reconcile.central_digests(mission=mission.code, upto_seq=upto)
+    seconds = time.perf_counter() - started
+    print(f"digests SQL, HQ side:      {len(ours)} days in {seconds:.2f} s")
+
+    runs = []
+    for run in range(1, args.runs + 1):
+        with tenant_context(mission):
+            started = time.perf_counter()
+            report = reconcile.mission_reconcile(send=hq_reconcile.frames_receive_here)
+            runs.append(time.perf_counter() - started)
+        print(f"run {run}: {runs[-1]:.2f} s  {report.summary()}")
+    print(f"reconcile, {upto:,} events, nothing to repair: median {statistics.median(runs):.2f} s "
+          f"(min {min(runs):.2f}, max {max(runs):.2f})")  # fmt: skip
+
+    if args.lose:
+        stride = max(upto // args.lose, 1)
+        lost = list(range(stride // 2, upto + 1, stride))[: args.lose]
+        with connection.cursor() as cursor:
+            # as the database owner: HQ's copy damaged behind the application's back
+            cursor.execute("ALTER TABLE public.sync_hq_centralevent DISABLE TRIGGER USER")
+            cursor.execute(
+                "DELETE FROM public.sync_hq_centralevent WHERE mission = %s AND seq = ANY(%s)",
+                [mission.code, lost],
+            )
+            cursor.execute("ALTER TABLE public.sync_hq_centralevent ENABLE TRIGGER USER")
+        with tenant_context(mission):
+            started = time.perf_counter()
+            report = reconcile.mission_reconcile(send=hq_reconcile.frames_receive_here)
+            seconds = time.perf_counter() - started
+        print(f"after deleting {len(lost)} events at HQ: {seconds:.2f} s")
+        print(f"  {report.summary()}")
+        if report.resent != len(lost) or report.left:
+            raise SystemExit("the repair did not restore exactly the events deleted")
+    with open("/proc/loadavg") as load:
+        print(f"load average at end: {' '.join(load.read().split()[:3])}")
+
+
+if __name__ == "__main__":
+    main()
