@@ -41,6 +41,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from . import transport
 from .bundle import FORMAT, BundleError, SignedBundle, bundle_sign, file_pack, file_unpack
 from .keys import mission_code, signing_key_active, trusted_key
 from .models import KeyPurpose, SyncLink
@@ -242,18 +243,9 @@ Send = Callable[[bytes], bytes]
 
 
 def _send_default(body: bytes) -> bytes:
-    """Through `sync.transport` (HTTPS, or HQ in this database); without it (a branch where the
-    transport is not merged yet), HQ's reconciliation entry point in this process."""
-    try:
-        from . import transport  # type: ignore[attr-defined]
-    except ImportError:
-        from .hq.reconcile import frames_receive_here
-
-        return frames_receive_here(body)
+    """Through `sync.transport` (HTTPS, or HQ in this database)."""
     link = SyncLink.objects.filter(pk=1).first()
-    return transport.exchange(  # type: ignore[no-any-return]
-        body, reference_version=link.reference_version if link else 0
-    )
+    return transport.exchange(body, reference_version=link.reference_version if link else 0)
 
 
 def _ask(request: SignedBundle, *, send: Send, answer_kind: str) -> dict[str, Any]:
@@ -270,8 +262,10 @@ def _ask(request: SignedBundle, *, send: Send, answer_kind: str) -> dict[str, An
             if key is None or not frame.verify(bytes(key.public_key)):
                 raise ReconcileError(f"the {answer_kind} is not signed by HQ's key")
             return frame.content
-        if header.get("refused"):
-            refusal = f"{header['refused']}: {header.get('detail', '')}".rstrip(": ")
+        refused = frame.content.get("refused") if header.get("kind") == "ack" else None
+        if refused:  # HQ's ack names why it refused the frame
+            first = refused[0]
+            refusal = f"{first.get('reason')}: {first.get('detail', '')}".rstrip(": ")
     raise ReconcileError(
         f"HQ refused the {request.header['kind']} frame ({refusal})"
         if refusal

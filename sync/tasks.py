@@ -1,6 +1,11 @@
-"""Sync's Celery tasks: thin (appointments/tasks.py is the model). Beat runs
-`every_mission_push_to_hq` in public every minute; it queues `push_to_hq` in each active
-mission's schema, which pushes unless the mission's backoff says to wait."""
+"""Sync's Celery tasks: thin (appointments/tasks.py is the model). Beat runs, in public:
+
+- `every_mission_push_to_hq` every minute: it queues `push_to_hq` in each active mission's
+  schema, which pushes unless the mission's backoff says to wait;
+- `every_mission_reconcile` once a day: it queues `reconcile_mission` in each, which compares
+  the mission's per-day digests with HQ's and repairs what differs (`sync.reconcile`);
+  differences left show on HQ's sync page (`MissionLink.reconcile_differences`). A mission
+  that cannot reach HQ is tried the next day."""
 
 from __future__ import annotations
 
@@ -30,3 +35,22 @@ def push_to_hq() -> None:
 @shared_task
 def every_mission_push_to_hq() -> None:
     task_queue_per_mission(push_to_hq)
+
+
+@shared_task
+def reconcile_mission() -> str:
+    from .reconcile import ReconcileError, mission_reconcile
+
+    try:
+        report = mission_reconcile()
+    except ReconcileError as error:
+        logger.warning("reconciliation failed: %s", error)
+        return f"not reconciled: {error}"
+    log = logger.warning if report.left or report.conflicts else logger.info
+    log("%s", report.summary())
+    return report.summary()
+
+
+@shared_task
+def every_mission_reconcile() -> int:
+    return task_queue_per_mission(reconcile_mission)

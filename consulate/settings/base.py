@@ -288,6 +288,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 5 * 60,
     },
     # Sync: HQ admins hear once per silence of a mission that has not made contact (public).
+    "sync-reconcile-daily": {
+        "task": "sync.tasks.every_mission_reconcile",
+        "schedule": 24 * 60 * 60,
+    },
     "sync-silence-alert": {
         "task": "missions.tasks.sync_silence_alert",
         "schedule": 5 * 60,

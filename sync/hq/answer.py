@@ -30,6 +30,7 @@ from ..bundle import FORMAT, SignedBundle
 from ..error_codes import SyncError
 from ..models import KeyPurpose
 from .models import HeldBundle, MissionLink
+from .reconcile import answer_frames
 
 
 def _time_text() -> str:
@@ -99,6 +100,7 @@ def answer_build(results: list[dict[str, Any]], *, mission: str, reference_versi
         ack_sign(mission=code, results=results, reference_version=reference_version)
         for code in missions
     ]
+    frames += answer_frames(results)  # HQ's signed answers to digests and repair frames
     try:  # the reference helper's module; absent on some branches
         reference: Any = importlib.import_module("sync.reference")
     except ImportError:

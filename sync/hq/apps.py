@@ -8,3 +8,9 @@ class SyncHqConfig(AppConfig):
     name = "sync.hq"
     label = "sync_hq"
     verbose_name = "Sync (HQ)"
+
+    def ready(self) -> None:
+        # reconciliation's frames (digests, repair) are received by HQ's apply like any other
+        from .reconcile import handlers_register
+
+        handlers_register()

@@ -18,7 +18,6 @@ back to the mission (`answer_frames`).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -27,10 +26,9 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from sync import registry
-from sync.bundle import FORMAT, BundleError, SignedBundle, bundle_sign, file_pack, file_unpack
+from sync.bundle import FORMAT, BundleError, SignedBundle, bundle_sign
 from sync.error_codes import BundleRefusal
 from sync.keys import hq_key_ensure, hq_key_private
 from sync.models import KeyPurpose
@@ -365,72 +363,3 @@ def handlers_register() -> None:
 def answer_frames(results: list[dict[str, Any]]) -> list[SignedBundle]:
     """The signed answers among `frames_receive`'s results, for the transport's answer file."""
     return [result["answer"] for result in results if result.get("answer") is not None]
-
-
-def bundle_receive_here(bundle: SignedBundle, *, source: str = "reconcile") -> dict[str, Any]:
-    """Check a digests or repair frame's signature and handle it (public schema). What apply's
-    `bundle_receive` does for these kinds, for a branch without it; a refusal is logged in
-    its own transaction and returned."""
-    try:
-        header = bundle.header
-        handler = HANDLERS.get(header.get("kind"))  # type: ignore[arg-type]
-        if handler is None:
-            raise _malformed("not a reconciliation frame")
-        key = MissionKey.objects.filter(
-            mission=str(header.get("mission")), key_id=_int(header.get("key_id"), "key_id")
-        ).first()
-        if key is None:
-            raise BundleError(BundleRefusal.UNKNOWN_KEY.value, "no such key for this mission")
-        if key.revoked_at is not None and key.revoked_at <= timezone.now():
-            raise BundleError(BundleRefusal.REVOKED_KEY.value, "the key is revoked")
-        if not bundle.verify(bytes(key.public_key)):
-            raise BundleError(BundleRefusal.BAD_SIGNATURE.value, "the signature does not verify")
-        return handler(bundle, key)
-    except BundleError as error:
-        mission = ""
-        with contextlib.suppress(BundleError):
-            mission = str(bundle.header.get("mission", ""))[:30]
-        RefusedBundle.objects.create(
-            received_at=timezone.now(),
-            mission=mission,
-            reason=error.code,
-            detail=error.detail[:500],
-            sha256=bundle.hash,
-            size=len(bundle.body),
-            source=source,
-        )
-        return {"mission": mission, "refused": error.code, "detail": error.detail, "answer": None}
-
-
-def frames_receive_here(body: bytes) -> bytes:
-    """A file of reconciliation frames in, HQ's answer file out: `exchange`'s shape, in this
-    process and database. Through apply's `frames_receive` when it is there."""
-    with schema_context("public"):
-        try:
-            from sync.hq import apply  # type: ignore[attr-defined]
-        except ImportError:
-            results = [bundle_receive_here(frame) for frame in file_unpack(body)]
-        else:
-            results = apply.frames_receive(body, source="reconcile")
-        return _answer_file(results)
-
-
-def _answer_file(results: list[dict[str, Any]]) -> bytes:
-    # a refusal travels back as an `ack` carrying it, as the transport's answer does
-    frames = answer_frames(results)
-    refusals = [r for r in results if r.get("refused")]
-    if refusals and not frames:
-        key = hq_key_ensure(KeyPurpose.SIGN)
-        note = {
-            "header": {
-                "format": FORMAT,
-                "kind": "ack",
-                "mission": refusals[0].get("mission", ""),
-                "created_at": wire_time(timezone.now()),
-                "key_id": key.key_id,
-                "refused": refusals[0]["refused"],
-                "detail": refusals[0]["detail"],
-            }
-        }
-        frames = [bundle_sign(note, hq_key_private(key))]
-    return file_pack(frames)

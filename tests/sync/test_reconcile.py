@@ -3,7 +3,8 @@ compared day by day and repaired, never overwritten.
 
 HQ's state is built here by copying the mission's outbox into the central log, leaving events
 out or altering them, as a lost or damaged HQ copy would be. The exchange runs in this process
-(`frames_receive_here`), so the test's transaction sees both sides.
+(`sync.transport.exchange` with HQ in this database), so the test's transaction sees both
+sides.
 """
 
 from __future__ import annotations
@@ -16,15 +17,19 @@ from django.core.management import CommandError, call_command
 from django.db import ProgrammingError, connection, transaction
 from django_tenants.utils import tenant_context
 
-from sync import reconcile, registry
+from sync import reconcile, registry, transport
 from sync.bundle import SignedBundle, bundle_sign, file_pack, file_unpack, signing_key_generate
 from sync.error_codes import BundleRefusal
+from sync.hq import apply
 from sync.hq import reconcile as hq_reconcile
 from sync.hq.models import CentralEvent, MissionLink, RefusedBundle
 from sync.models import SyncLink
 from sync.reconcile import DayDifference, ReconcileError, mission_reconcile
 
-send = hq_reconcile.frames_receive_here
+
+def send(body: bytes) -> bytes:
+    """HQ in this database, as the transport reaches it in production."""
+    return transport.exchange(body, reference_version=0)
 
 
 def outbox_add(at: str, n: int = 1, payload: str = "{}") -> list[int]:
@@ -297,9 +302,10 @@ def test_a_tampered_digests_frame_is_refused_and_logged(mission_a, where):
     else:
         signature[5] ^= 0x01
     # when HQ receives it
-    result = hq_reconcile.bundle_receive_here(SignedBundle(bytes(body), bytes(signature)))
+    result = apply.bundle_receive(SignedBundle(bytes(body), bytes(signature)))
     # then it is refused, logged, and nothing is recorded as reconciled
-    assert (result["refused"], result["answer"]) == (BundleRefusal.BAD_SIGNATURE.value, None)
+    assert result["refused"] == BundleRefusal.BAD_SIGNATURE.value
+    assert result.get("answer") is None
     assert RefusedBundle.objects.filter(reason=BundleRefusal.BAD_SIGNATURE.value).count() == 1
     assert MissionLink.objects.get(mission=mission_a.code).last_reconciled_at is None
 
@@ -342,7 +348,7 @@ def test_digests_beyond_what_hq_acknowledged_are_refused(mission_a):
     with tenant_context(mission_a):
         outbox_add("2026-11-03T08:00:00Z", 2)
     last = hq_copy(mission_a)
-    result = hq_reconcile.bundle_receive_here(_digests_frame(mission_a, upto_seq=last + 1))
+    result = apply.bundle_receive(_digests_frame(mission_a, upto_seq=last + 1))
     assert result["refused"] == BundleRefusal.INCONSISTENT.value
     assert f"acknowledged up to #{last}" in result["detail"]
 
@@ -356,7 +362,7 @@ def test_a_frame_signed_by_another_missions_key_is_refused(mission_a, mission_b)
     content = _digests_frame(mission_a).content
     content["header"]["key_id"] = beta_key.key_id
     bundle = bundle_sign(content, beta_key.private_seed)
-    result = hq_reconcile.bundle_receive_here(bundle)
+    result = apply.bundle_receive(bundle)
     assert result["refused"] in {
         BundleRefusal.BAD_SIGNATURE.value, BundleRefusal.UNKNOWN_KEY.value,
     }  # fmt: skip
@@ -382,8 +388,8 @@ def test_a_repair_applied_twice_changes_nothing_the_second_time(mission_a, proje
         bundle = next(reconcile.repair_bundles_build(
             code=mission_a.code, days=["2026-11-03"], upto_seq=upto
         ))  # fmt: skip
-    first = hq_reconcile.bundle_receive_here(bundle)
-    second = hq_reconcile.bundle_receive_here(bundle)
+    first = apply.bundle_receive(bundle)
+    second = apply.bundle_receive(bundle)
     assert (first["applied"], second["applied"]) == (1, 0)
     assert projected == seqs[:1]
 
@@ -407,7 +413,7 @@ def test_a_bad_repair_is_refused_whole(mission_a, change, refusal):
         events = list(reconcile.outbox_events_of_days(days=["2026-11-03"], upto_seq=seqs[-1]))
     hq_copy(mission_a, leave_out=seqs)
     events[0].update(change)
-    result = hq_reconcile.bundle_receive_here(_repair_frame(mission_a, events, ["2026-11-03"]))
+    result = apply.bundle_receive(_repair_frame(mission_a, events, ["2026-11-03"]))
     assert result["refused"] == refusal.value
     assert set(seqs) & set(central_seqs(mission_a)) == set()
 
@@ -424,7 +430,7 @@ def test_a_repair_whose_count_disagrees_is_refused(mission_a):
 
     with tenant_context(mission_a):
         key = signing_key_active(code=mission_a.code)
-    result = hq_reconcile.bundle_receive_here(bundle_sign(content, key.private_seed))
+    result = apply.bundle_receive(bundle_sign(content, key.private_seed))
     assert result["refused"] == BundleRefusal.INCONSISTENT.value
 
 
@@ -513,14 +519,14 @@ def test_the_command_wants_missions_it_knows(db, args):
 
 
 def test_the_daily_task_reconciles_the_mission_it_runs_in(mission_a, monkeypatch):
-    from sync import tasks_reconcile
+    from sync import tasks
 
     monkeypatch.setattr(reconcile, "_send_default", send)
     with tenant_context(mission_a):
         seqs = outbox_add("2026-11-03T08:00:00Z", 3)
     hq_copy(mission_a, leave_out=seqs[:1])
     with tenant_context(mission_a):
-        summary = tasks_reconcile.reconcile_mission()
+        summary = tasks.reconcile_mission()
     assert summary.endswith("1 events re-sent, 0 conflicts, 0 differences left")
     assert seqs[0] in central_seqs(mission_a)
 

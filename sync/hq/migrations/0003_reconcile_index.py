@@ -54,6 +54,6 @@ DROP FUNCTION IF EXISTS public.sync_event_hash(bigint, text, text, text, integer
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sync_hq", "0001_initial")]
+    dependencies = [("sync_hq", "0002_central_log_guards")]
 
     operations = [migrations.RunSQL(FORWARD, BACKWARD)]
