@@ -34,6 +34,7 @@ from consulate.kernel.errors import ApplicationError
 
 from . import bundle, keys
 from .bundle import FORMAT, BundleError, SignedBundle
+from .down import down_apply, down_hashes_local
 from .error_codes import SyncError
 from .events import SyncTopic
 from .models import KeyPurpose, SentBundle, SigningKey, SyncLink
@@ -321,7 +322,7 @@ def answer_apply(data: bytes, *, code: str) -> dict[str, Any]:
         frames = bundle.file_unpack(data)
     except BundleError as error:
         raise _refuse(_("HQ's answer cannot be read."), error.detail) from error
-    acks, references = [], []
+    acks, references, downs = [], [], []
     for frame in frames:
         try:
             kind = frame.header.get("kind")
@@ -331,9 +332,11 @@ def answer_apply(data: bytes, *, code: str) -> dict[str, Any]:
             acks.append((frame, _ack_check(frame, code=code)))
         elif kind == "reference":
             references.append(frame)
+        elif kind == "down":
+            downs.append(frame)
         else:
             raise _refuse(_("HQ's answer cannot be read."), f"unexpected frame kind {kind!r}")
-    if not acks and not references:
+    if not acks and not references and not downs:
         raise _refuse(_("HQ's answer holds no acknowledgement."), "no ack frame")
 
     outcome: dict[str, Any] = {
@@ -342,6 +345,7 @@ def answer_apply(data: bytes, *, code: str) -> dict[str, Any]:
         "refused": [],
         "results": [],
         "reference_applied": False,
+        "down_applied": [],
     }
     now = timezone.now()
     with transaction.atomic():
@@ -369,6 +373,9 @@ def answer_apply(data: bytes, *, code: str) -> dict[str, Any]:
         outcome["reference_applied"] = (
             bool(reference.reference_apply(frame)) or outcome["reference_applied"]
         )
+    for frame in downs:
+        if down_apply(frame, code=code):
+            outcome["down_applied"].append(frame.header["name"])
     return outcome
 
 
@@ -428,7 +435,7 @@ def push(*, code: str) -> PushResult:
 
     Never raises for HQ being away or refusing: the result says why, and `SyncLink` counts the
     failure and sets the next try (`backoff_delay`). Call it outside any transaction."""
-    from .transport import exchange
+    from .transport import exchange, over_http
 
     result = PushResult()
     try:
@@ -442,7 +449,11 @@ def push(*, code: str) -> PushResult:
         result.sent = [sent.number for sent in sending]
         body = bundle.file_pack(SignedBundle.from_bytes(bytes(sent.data)) for sent in sending)
         reference_version = SyncLink.objects.values_list("reference_version", flat=True).get(pk=1)
-        answer = exchange(body, reference_version=reference_version)
+        answer = exchange(
+            body,
+            reference_version=reference_version,
+            down_hashes=down_hashes_local(code=code) if over_http() else None,
+        )
         outcome = answer_apply(answer, code=code)
         result.acked_seq = outcome["acked_seq"]
         result.refused = outcome["refused"]

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
 
+from .down import DOWN_HASHES_HEADER
 from .error_codes import SyncError
 
 logger = logging.getLogger(__name__)
@@ -28,12 +29,20 @@ CONTENT_TYPE = "application/vnd.consulate.bundles"
 REFERENCE_VERSION_HEADER = "X-Consulate-Reference-Version"
 
 
-def exchange(body: bytes, *, reference_version: int) -> bytes:
-    """Send a file of frames to HQ; return HQ's answer (a file of frames)."""
+def over_http() -> bool:
+    """True at a mission node (HQ elsewhere), False when HQ is in this database."""
+    return bool(getattr(settings, "SYNC_HQ_URL", ""))
+
+
+def exchange(
+    body: bytes, *, reference_version: int, down_hashes: dict[str, str] | None = None
+) -> bytes:
+    """Send a file of frames to HQ; return HQ's answer (a file of frames). `down_hashes` (a
+    node's copies of its down sets, `sync.down`) go with a push over HTTPS only."""
     url = str(getattr(settings, "SYNC_HQ_URL", "") or "")
     if not url:
         return _in_process(body, reference_version=reference_version)
-    return _over_http(url, body, reference_version=reference_version)
+    return _over_http(url, body, reference_version=reference_version, down_hashes=down_hashes)
 
 
 def _in_process(body: bytes, *, reference_version: int) -> bytes:
@@ -48,7 +57,9 @@ def _in_process(body: bytes, *, reference_version: int) -> bytes:
         return push_answer(body, reference_version=reference_version, source="push")
 
 
-def _over_http(url: str, body: bytes, *, reference_version: int) -> bytes:
+def _over_http(
+    url: str, body: bytes, *, reference_version: int, down_hashes: dict[str, str] | None
+) -> bytes:
     request = urllib.request.Request(  # noqa: S310 (the URL is the operator's setting)
         url.rstrip("/") + "/sync/v1/push",
         data=body,
@@ -56,6 +67,7 @@ def _over_http(url: str, body: bytes, *, reference_version: int) -> bytes:
         headers={
             "Content-Type": CONTENT_TYPE,
             REFERENCE_VERSION_HEADER: str(reference_version),
+            **({DOWN_HASHES_HEADER: json.dumps(down_hashes)} if down_hashes is not None else {}),
         },
     )
     timeout = float(getattr(settings, "SYNC_PUSH_TIMEOUT", 60))

@@ -27,6 +27,7 @@ from consulate.kernel.errors import ApplicationError
 
 from .. import bundle, keys
 from ..bundle import FORMAT, SignedBundle
+from ..down import down_frames
 from ..error_codes import SyncError
 from ..models import KeyPurpose
 from .models import HeldBundle, MissionLink
@@ -112,7 +113,13 @@ def answer_build(results: list[dict[str, Any]], *, mission: str, reference_versi
     return bundle.file_pack(frames)
 
 
-def push_answer(body: bytes, *, reference_version: int, source: str = "http") -> bytes:
+def push_answer(
+    body: bytes,
+    *,
+    reference_version: int,
+    source: str = "http",
+    down_hashes: dict[str, str] | None = None,
+) -> bytes:
     """What HQ does with a push: apply the frames (`sync.hq.apply.frames_receive`), then answer
     (`answer_build`). A body in which no frame names a mission cannot be answered (nobody to
     sign an ack for): ApplicationError FILE_INVALID, with the refusals in `details`.
@@ -140,4 +147,10 @@ def push_answer(body: bytes, *, reference_version: int, source: str = "http") ->
             MissionLink.objects.filter(
                 mission__in=trusted, reference_version_acked__lt=reference_version
             ).update(reference_version_acked=reference_version)
-    return answer_build(results, mission=missions[0], reference_version=reference_version)
+    answer = answer_build(results, mission=missions[0], reference_version=reference_version)
+    if down_hashes is None or not trusted:
+        return answer
+    # a node's push over HTTPS: the down sets whose copy there differs (`sync.down`), for the
+    # mission whose own key signed a frame of this push
+    down = down_frames(mission=sorted(trusted)[0], reported=down_hashes)
+    return bundle.file_pack([*bundle.file_unpack(answer), *down]) if down else answer

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from consulate.kernel.errors import ApplicationError
 
+from ..down import DOWN_HASHES_HEADER, down_hashes_parse
 from ..error_codes import SyncError
 from .answer import push_answer
 
@@ -65,7 +66,12 @@ def push(request: HttpRequest) -> HttpResponse:
             SyncError.FILE_INVALID, _("The reference version header is not a number."), 400
         )
     try:
-        answer = push_answer(body, reference_version=reference_version, source="http")
+        answer = push_answer(
+            body,
+            reference_version=reference_version,
+            source="http",
+            down_hashes=down_hashes_parse(request.headers.get(DOWN_HASHES_HEADER, "")),
+        )
     except ApplicationError as error:
         return JsonResponse(error.as_dict(), status=error.http_status)
     return HttpResponse(answer, content_type=CONTENT_TYPE)

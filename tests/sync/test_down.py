@@ -1,0 +1,103 @@
+"""Down sets travel from HQ to a node only when the node's copy differs, signed by HQ."""
+
+from unittest import mock
+
+import pytest
+from django_tenants.utils import schema_context
+
+from sync import down
+from sync.bundle import SignedBundle, bundle_sign, signing_key_generate
+from sync.registry import DownSet, down_set_register
+
+
+@pytest.fixture
+def probe_set():
+    """A down set of the tests' own, recording what the node was given."""
+    applied: list[tuple[str, dict]] = []
+    content = {"rows": [1, 2, 3]}
+    down_set_register(
+        name="tests.probe", build=lambda code: dict(content),
+        apply=lambda code, value: applied.append((code, value)),
+    )  # fmt: skip
+    yield content, applied
+    from sync import registry
+
+    registry._down_sets.pop("tests.probe", None)
+
+
+def test_hq_sends_a_set_only_when_the_nodes_copy_differs(db, probe_set):
+    frames = down.down_frames(mission="alpha", reported={})
+    assert {frame.header["name"] for frame in frames} >= {"tests.probe", "missions.accounts"}
+    with schema_context("alpha"):
+        same = down.down_hashes_local(code="alpha")  # the node's copy, here HQ's own rows
+    assert down.down_frames(mission="alpha", reported=same) == []
+
+
+def test_a_node_applies_a_set_hq_signed_for_it(in_mission_a, probe_set):
+    content, applied = probe_set
+    with schema_context("public"):
+        frame = next(
+            f for f in down.down_frames(mission="alpha", reported={})
+            if f.header["name"] == "tests.probe"
+        )  # fmt: skip
+    assert down.down_apply(frame, code="alpha")
+    assert applied == [("alpha", content)]
+
+
+def test_a_tampered_foreign_or_misdirected_set_changes_nothing(in_mission_a, probe_set):
+    _, applied = probe_set
+    with schema_context("public"):
+        frame = next(
+            f for f in down.down_frames(mission="alpha", reported={})
+            if f.header["name"] == "tests.probe"
+        )  # fmt: skip
+    tampered = SignedBundle(frame.body.replace(b"[1,2,3]", b"[1,2,4]"), frame.signature)
+    assert not down.down_apply(tampered, code="alpha")
+    assert not down.down_apply(frame, code="beta")  # HQ signed it for alpha
+    seed, _ = signing_key_generate()
+    forged = bundle_sign(frame.content, seed)  # the same content, another key
+    assert not down.down_apply(forged, code="alpha")
+    assert applied == []
+
+
+@pytest.mark.parametrize(
+    "text", ["", "not json", "[1]", '{"a": 1}', "{" * 5000, '{"a": "' + "x" * 5000 + '"}']
+)
+def test_an_unreadable_hashes_header_means_no_set(text):
+    assert down.down_hashes_parse(text) is None
+
+
+def _sent_hashes(settings, hq_url: str) -> list:
+    """Push once with HQ at `hq_url` ("" = this database); the down hashes HQ was sent."""
+    from consulate.kernel.errors import ApplicationError
+    from sync import export, transport
+    from sync.error_codes import SyncError
+
+    settings.SYNC_HQ_URL = hq_url
+    sent = []
+
+    def unreachable(url, body, *, reference_version, down_hashes):
+        sent.append(down_hashes)
+        raise ApplicationError(SyncError.UNREACHABLE, "down")
+
+    with mock.patch.object(transport, "_over_http", unreachable):
+        export.push(code="alpha")
+    return sent
+
+
+def test_a_nodes_push_reports_its_copies(in_mission_a, probe_set, settings):
+    (hashes,) = _sent_hashes(settings, "https://hq.example")
+    assert set(hashes) >= {"tests.probe", "missions.accounts"}
+
+
+def test_a_push_inside_hqs_database_carries_no_set(in_mission_a, probe_set, settings):
+    with mock.patch("sync.export.down_hashes_local") as hashes:
+        assert _sent_hashes(settings, "") == []  # answered in process, not over HTTP
+    hashes.assert_not_called()
+
+
+def test_the_set_registry_keeps_one_per_name(probe_set):
+    from sync.registry import down_sets
+
+    assert [s.name for s in down_sets()].count("tests.probe") == 1
+    assert all(isinstance(s, DownSet) for s in down_sets())
