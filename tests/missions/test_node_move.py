@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-
-import psycopg
 import pytest
-from django.db import connection
 from django_tenants.utils import schema_context
 
 from consulate.kernel.actors import SYSTEM
@@ -18,58 +10,13 @@ from missions.models import Mission
 from missions.services.node import NODE_ACCOUNT_IDS_FROM, mission_node_export
 from sync.models import OutboxEvent
 from tests.conftest import host_client, make_staff
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _server_params() -> dict[str, str]:
-    params = connection.settings_dict
-    return {
-        "host": params.get("HOST") or "localhost",
-        "port": str(params.get("PORT") or 5432),
-        "user": params["USER"],
-        "password": params.get("PASSWORD") or "",
-    }
-
-
-def _url(name: str) -> str:
-    p = _server_params()
-    if p["host"].startswith("/"):
-        return f"postgres://{p['user']}@/{name}?host={p['host']}&port={p['port']}"
-    return f"postgres://{p['user']}:{p['password']}@{p['host']}:{p['port']}/{name}"
+from tests.processes import manage, other_database, server_connect
 
 
 @pytest.fixture
 def node_database(committed_db):
-    """An empty database on the same server: the node's."""
-    name = f"test_node_{uuid.uuid4().hex[:8]}"
-    p = _server_params()
-    with psycopg.connect(
-        host=p["host"], port=p["port"], user=p["user"], password=p["password"] or None,
-        dbname="postgres", autocommit=True,
-    ) as admin:  # fmt: skip
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with other_database() as name:
         yield name
-    finally:
-        with psycopg.connect(
-            host=p["host"], port=p["port"], user=p["user"], password=p["password"] or None,
-            dbname="postgres", autocommit=True,
-        ) as admin:  # fmt: skip
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _manage(database: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": _url(database),
-        "DJANGO_SETTINGS_MODULE": "consulate.settings.test",
-    }
-    env.pop("DATABASE_OWNER_URL", None)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=600, check=False,
-    )  # fmt: skip
 
 
 def test_a_mission_moves_to_its_own_database_with_its_data_and_staff(
@@ -96,17 +43,13 @@ def test_a_mission_moves_to_its_own_database_with_its_data_and_staff(
     assert move.accounts >= 1
 
     # the node: migrated, then loaded, by real processes on a database of its own
-    migrated = _manage(node_database, "migrate_all")
+    migrated = manage(node_database, "migrate_all")
     assert migrated.returncode == 0, migrated.stderr
-    loaded = _manage(node_database, "mission_node_import", str(package))
+    loaded = manage(node_database, "mission_node_import", str(package))
     assert loaded.returncode == 0, loaded.stderr
     assert f"{mission.code}: schema {mission.schema_name} loaded" in loaded.stdout
 
-    p = _server_params()
-    with psycopg.connect(
-        host=p["host"], port=p["port"], user=p["user"], password=p["password"] or None,
-        dbname=node_database,
-    ) as node:  # fmt: skip
+    with server_connect(node_database) as node:
         (events_there,) = node.execute(
             f'SELECT count(*) FROM "{mission.schema_name}".sync_outboxevent'
         ).fetchone()
@@ -131,7 +74,7 @@ def test_a_mission_moves_to_its_own_database_with_its_data_and_staff(
         assert next_id > NODE_ACCOUNT_IDS_FROM  # sign-ups at the node never take HQ's ids
 
     # and the node reads the officer's name, encrypted again under the node's own key
-    shell = _manage(
+    shell = manage(
         node_database, "shell", "--no-imports", "-c",
         "from consulate.kernel.accounts.models import User;"
         f"print(User.objects.get(email='{officer.email}').first_name)",

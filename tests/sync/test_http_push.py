@@ -5,19 +5,12 @@ push backs off), then back: every event arrives once. The same server answers ba
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import IntegrityError, connection, transaction
 
 from consulate.kernel.actors import SYSTEM
@@ -27,75 +20,13 @@ from sync.export import push
 from sync.hq.models import CentralEvent, HeldBundle, MissionKey, MissionLink, RefusedBundle
 from sync.models import OutboxEvent, SyncLink
 from sync.services import outbox_event_record
-from tests.consulate.test_celery_worker import database_url
+from tests.processes import HqServer, free_port
 
-ROOT = Path(django_settings.BASE_DIR)
 MAX_BYTES = 300_000  # the server's SYNC_PUSH_MAX_BYTES
 
 
 class WireTopic(EventTopic):
     SENT = "tests.wire.sent"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class HqServer:
-    """gunicorn serving HQ, as in production (`consulate.wsgi`)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "DJANGO_SETTINGS_MODULE": "consulate.settings.test",
-            "SYNC_PUSH_MAX_BYTES": str(MAX_BYTES),
-        }
-        self.process = subprocess.Popen(
-            [
-                str(ROOT / ".venv" / "bin" / "gunicorn"),
-                "consulate.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-                "--threads",
-                "2",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        for _ in range(300):
-            if self.process.poll() is not None:
-                raise AssertionError("gunicorn exited")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/sync/v1/push", headers={"Host": "localhost"})
-                if conn.getresponse().status == 405:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise AssertionError("gunicorn did not answer")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"http://localhost:{self.port}"
 
 
 @pytest.fixture
