@@ -62,6 +62,11 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "sync",
+    # HQ's reference data is in public (SHARED_APPS) and, as each mission's own copy, in every
+    # mission schema: a mission's search_path puts its schema first, so the selectors read its
+    # copy and never HQ's table; sync replaces the copy with each signed version
+    # (docs/sync.md, "Reference data")
+    "fees.reference",
     "fees",
     "appointments",
 ]
