@@ -234,15 +234,12 @@ def _publish_after_commit(acting_user: Any) -> None:
 
 def reference_publish_on_commit(*, acting_user: Any) -> None:
     """Publish a new version once the caller's transaction commits (the reference services call
-    it after each change). Several changes in one transaction publish once; nothing is published
-    if it rolls back. A failure is logged, not raised (the change is committed by then): the next
+    it after each change). Several changes in one transaction publish one version (the first
+    callback publishes, the others find the content unchanged); nothing is published if it rolls
+    back. A failure is logged, not raised (the change is committed by then): the next
     change, `manage.py reference_publish` or beat's `reference_refresh` publishes it. A mission
     node does nothing: its reference data comes from HQ."""
     if _mission_node():
-        return
-    # Django keeps (savepoints, callback, robust) per callback; one publish per transaction
-    pending = getattr(connection, "run_on_commit", None) or []
-    if any(getattr(entry[1], "func", None) is _publish_after_commit for entry in pending):
         return
     transaction.on_commit(functools.partial(_publish_after_commit, acting_user), robust=True)
 
@@ -499,10 +496,11 @@ def reference_age() -> ReferenceAge | None:
 def _mission_zone() -> zoneinfo.ZoneInfo:
     name = getattr(connection.tenant, "timezone", None)
     if not name:
+        schema = current_schema()
         with schema_context(PUBLIC):
             name = (
                 get_tenant_model()
-                .objects.filter(schema_name=current_schema())
+                .objects.filter(schema_name=schema)
                 .values_list("timezone", flat=True)
                 .first()
             )

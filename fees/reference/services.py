@@ -12,6 +12,7 @@ and once its transaction commits HQ publishes a new signed version for the missi
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import dataclasses
 import datetime as dt
@@ -54,6 +55,7 @@ def _require_manager(acting_user: Any) -> None:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+_changing: contextvars.ContextVar[bool] = contextvars.ContextVar("reference_change", default=False)
 
 
 def reference_change(service: Callable[P, R]) -> Callable[P, R]:
@@ -66,9 +68,15 @@ def reference_change(service: Callable[P, R]) -> Callable[P, R]:
     def change(*args: P.args, **kwargs: P.kwargs) -> R:
         acting_user = kwargs["acting_user"]
         _require_manager(acting_user)
-        with schema_context(settings.PUBLIC_SCHEMA_NAME):
-            result = service(*args, **kwargs)
-        reference_publish_on_commit(acting_user=acting_user)
+        outermost = not _changing.get()
+        token = _changing.set(True)
+        try:
+            with schema_context(settings.PUBLIC_SCHEMA_NAME):
+                result = service(*args, **kwargs)
+        finally:
+            _changing.reset(token)
+        if outermost:  # the rates import records each rate through another change: publish once
+            reference_publish_on_commit(acting_user=acting_user)
         return result
 
     return change
