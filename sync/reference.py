@@ -125,6 +125,10 @@ def _fields(model: type[models.Model]) -> dict[str, models.Field[Any, Any]]:
     return {field.attname: field for field in model._meta.concrete_fields}
 
 
+def _column(field: models.Field[Any, Any]) -> str:
+    return str(field.column)
+
+
 # --- Rows as JSON -------------------------------------------------------------------------------
 
 
@@ -156,7 +160,7 @@ def _from_json(field: models.Field[Any, Any], value: Any) -> Any:
 def _rows(model: type[models.Model], schema: str) -> list[dict[str, Any]]:
     fields = _fields(model)
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields.values())
+    columns = ", ".join(quote(_column(field)) for field in fields.values())
     table = f"{quote(schema)}.{quote(model._meta.db_table)}"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM {table} ORDER BY id")  # noqa: S608
@@ -319,8 +323,8 @@ def _replace(model: type[models.Model], rows: Any, schema: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE NOT (id = ANY(%s))", [ids])  # noqa: S608
         changed += cursor.rowcount
-        names = ", ".join(quote(fields[name].column) for name in columns)
-        others = [quote(fields[name].column) for name in columns if name != "id"]
+        names = ", ".join(quote(_column(fields[name])) for name in columns)
+        others = [quote(_column(fields[name])) for name in columns if name != "id"]
         update = (
             f" DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in others)}"
             f" WHERE ({', '.join(f'{table}.{c}' for c in others)})"
@@ -419,7 +423,7 @@ def _local_mission_schemas() -> list[str]:
         schemas = list(
             get_tenant_model()
             .objects.exclude(schema_name=PUBLIC)
-            .filter(status="active")
+            .filter(status="active", node_url="")  # not one moved to its own node
             .values_list("schema_name", flat=True)
         )
         cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [schemas])
@@ -494,7 +498,7 @@ def reference_age() -> ReferenceAge | None:
 
 
 def _mission_zone() -> zoneinfo.ZoneInfo:
-    name = getattr(connection.tenant, "timezone", None)
+    name = getattr(getattr(connection, "tenant", None), "timezone", None)
     if not name:
         schema = current_schema()
         with schema_context(PUBLIC):

@@ -292,6 +292,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "missions.tasks.sync_silence_alert",
         "schedule": 5 * 60,
     },
+    # Sync, at HQ: publish reference data a change committed without publishing (a crash after
+    # the commit), and let every mission schema in this database catch up with the newest
+    # version; nothing on a mission node (docs/sync.md, "Reference data").
+    "sync-reference-refresh": {
+        "task": "sync.reference.reference_refresh",
+        "schedule": 15 * 60,
+    },
 }
 
 # A mission HQ has not heard from for this long is "silent": marked on HQ's pages, and HQ
