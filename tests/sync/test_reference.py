@@ -368,3 +368,27 @@ def test_pages_show_how_old_the_copy_is_in_the_missions_zone(seeded, mission_b):
     # and HQ's pages show nothing
     assert ref.reference_age_context() == {}
     assert render_to_string("sync/reference_age.html", {}).strip() == ""
+
+
+def test_the_migration_copies_hqs_rows_into_a_missions_schema(seeded, mission_a):
+    # given a fee HQ has and alpha's copy has not (never published)
+    from django.db.migrations.executor import MigrationExecutor
+
+    new_visa_fee_at_hq(9700)
+    migration = "0004_mission_copy_of_reference_data"
+    module = __import__(f"fees.reference.migrations.{migration}", fromlist=["copy_from_public"])
+    apps = MigrationExecutor(connection).loader.project_state(("fees_reference", migration)).apps
+    # when the migration's copy runs in alpha's schema (as at a deploy) and in public
+    with schema_context(mission_a.schema_name), connection.schema_editor() as editor:
+        module.copy_from_public(apps, editor)
+    with connection.schema_editor() as editor:
+        module.copy_from_public(apps, editor)
+
+    # then alpha has every row HQ has (the ones it had are left as they were: the first
+    # signed version brings them up to date), and public is unchanged
+    def ids(schema: str) -> dict[str, set[int]]:
+        tables = copy_of(schema)["fees"]
+        return {label: {row["id"] for row in rows} for label, rows in tables.items()}
+
+    assert visa_fee(mission_a.schema_name) == 9700
+    assert ids(mission_a.schema_name) == ids("public")
