@@ -392,3 +392,20 @@ def test_the_migration_copies_hqs_rows_into_a_missions_schema(seeded, mission_a)
 
     assert visa_fee(mission_a.schema_name) == 9700
     assert ids(mission_a.schema_name) == ids("public")
+
+
+def test_the_applications_role_publishes_and_applies(seeded, mission_a):
+    # given the web process's and the worker's role, which owns nothing
+    app_role_on_this_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_has_role(current_user, 'pg_database_owner', 'USAGE'), usesuper"
+            " FROM pg_user WHERE usename = current_user"
+        )
+        assert cursor.fetchone() == (False, False)
+    # when HQ's data changes, is published and applied
+    new_visa_fee_at_hq(9000)
+    frame = publish()
+    assert apply_in(mission_a.schema_name, frame)
+    # then the mission reads the new fee
+    assert visa_fee(mission_a.schema_name) == 9000
