@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
+
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.tenancy import use_public_schema
 
@@ -83,8 +85,14 @@ EXEMPTIONS = [
 
 def seed_reference(*, acting_user: Any = SYSTEM) -> dict[str, int]:
     """Create what is missing; never change what is there. Returns counts created. Runs in the
-    public schema, as SYSTEM unless told otherwise, through the reference services."""
+    public schema, as SYSTEM unless told otherwise, through the reference services, in one
+    transaction: the missions get it as one published version, not one per row."""
     use_public_schema()
+    with transaction.atomic():
+        return _seed_reference(acting_user)
+
+
+def _seed_reference(acting_user: Any) -> dict[str, int]:
     base = base_currency()
     created = {"fees": 0, "rates": 0, "rounding": 0, "exemptions": 0}
     for service, amount in SCHEDULE.items():

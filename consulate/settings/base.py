@@ -62,6 +62,11 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "sync",
+    # HQ's reference data is in public (SHARED_APPS) and, as each mission's own copy, in every
+    # mission schema: a mission's search_path puts its schema first, so the selectors read its
+    # copy and never HQ's table; sync replaces the copy with each signed version
+    # (docs/sync.md, "Reference data")
+    "fees.reference",
     "fees",
     "appointments",
 ]
@@ -297,6 +302,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sync-silence-alert": {
         "task": "missions.tasks.sync_silence_alert",
         "schedule": 5 * 60,
+    },
+    # Sync, at HQ: publish reference data a change committed without publishing (a crash after
+    # the commit), and let every mission schema in this database catch up with the newest
+    # version; nothing on a mission node (docs/sync.md, "Reference data").
+    "sync-reference-refresh": {
+        "task": "sync.reference.reference_refresh",
+        "schedule": 15 * 60,
     },
 }
 

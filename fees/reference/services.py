@@ -3,26 +3,37 @@
 Only HQ admins manage reference data (`Action.REFERENCE_DATA_MANAGE`); every service checks it
 first, at the connection's mission (HQ's row in the public schema, from the admin), and the
 admin, the rates command (as SYSTEM) and the demo seeding (as SYSTEM) write only through these.
+
+Every service is a `reference_change`: it writes HQ's tables in the public schema whatever
+schema the caller's connection is on (a mission's schema holds a copy that only sync writes),
+and once its transaction commits HQ publishes a new signed version for the missions
+(`sync.reference`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import io
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django_tenants.utils import schema_context
 
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
 from fees.money import Money, MoneyError, known_currencies
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
+from sync.reference import reference_publish_on_commit
 
 from .error_codes import FeeReferenceError
 from .models import (
@@ -42,6 +53,36 @@ def _require_manager(acting_user: Any) -> None:
     )
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+_changing: contextvars.ContextVar[bool] = contextvars.ContextVar("reference_change", default=False)
+
+
+def reference_change(service: Callable[P, R]) -> Callable[P, R]:
+    """A change of HQ's reference data: the permission is checked at the caller's mission, the
+    rows are written in the public schema (the caller's schema is back on return), and a new
+    version is published when the caller's transaction commits (once, however many changes it
+    holds; nothing if it rolls back)."""
+
+    @functools.wraps(service)
+    def change(*args: P.args, **kwargs: P.kwargs) -> R:
+        acting_user = kwargs["acting_user"]
+        _require_manager(acting_user)
+        outermost = not _changing.get()
+        token = _changing.set(True)
+        try:
+            with schema_context(settings.PUBLIC_SCHEMA_NAME):
+                result = service(*args, **kwargs)
+        finally:
+            _changing.reset(token)
+        if outermost:  # the rates import records each rate through another change: publish once
+            reference_publish_on_commit(acting_user=acting_user)
+        return result
+
+    return change
+
+
+@reference_change
 def fee_schedule_entry_publish(
     *,
     service: str,
@@ -52,7 +93,6 @@ def fee_schedule_entry_publish(
     nationality: str = "",
 ) -> FeeScheduleEntry:
     """A new version of a fee from `valid_from`; the version in force until then ends there."""
-    _require_manager(acting_user)
     if amount.currency != base_currency():
         raise ApplicationError(
             FeeReferenceError.INVALID_CURRENCY,
@@ -89,6 +129,7 @@ def fee_schedule_entry_publish(
     return entry
 
 
+@reference_change
 def exchange_rate_record(
     *, currency: str, rate: Decimal, effective_date: dt.date, acting_user: Any, source: str = ""
 ) -> tuple[ExchangeRate, str]:
@@ -97,7 +138,6 @@ def exchange_rate_record(
     What happened is "created", "unchanged" or "corrected" (same day, new value: history keeps
     the old one; fee lines already assessed keep the rate frozen on them).
     """
-    _require_manager(acting_user)
     currency = currency.strip().upper()
     if currency not in known_currencies() or currency == base_currency():
         raise ApplicationError(
@@ -140,13 +180,13 @@ class ImportResult:
     errors: list[str] = dataclasses.field(default_factory=list)
 
 
+@reference_change
 def exchange_rate_import_csv(*, text: str, acting_user: Any, source: str) -> ImportResult:
     """Import `currency,rate,effective_date` rows (a header line is required).
 
     All or nothing: any bad row refuses the whole file, so a half-imported file never sets
     rates for some currencies and not others.
     """
-    _require_manager(acting_user)
     result = ImportResult()
     reader = csv.DictReader(io.StringIO(text))
     rows: list[tuple[int, str, Decimal, dt.date]] = []
@@ -181,12 +221,12 @@ def exchange_rate_import_csv(*, text: str, acting_user: Any, source: str) -> Imp
     return result
 
 
+@reference_change
 def rounding_rule_set(
     *, currency: str, increment_minor: int, mode: str, acting_user: Any
 ) -> RoundingRule:
     """How converted fees are rounded in `currency`: created, or changed (history keeps the old
     rule; fee lines already assessed keep their amounts)."""
-    _require_manager(acting_user)
     if mode not in RoundingMode.values:
         raise ApplicationError(FeeReferenceError.INVALID_ROUNDING, _("Unknown rounding mode."))
     if currency not in known_currencies():
@@ -223,6 +263,7 @@ class ExemptionCategoryInput:
     name_tr: str = ""  # in Turkish; empty: Turkish readers see the English name
 
 
+@reference_change
 def exemption_category_set(
     *, category: ExemptionCategoryInput, acting_user: Any
 ) -> tuple[ExemptionCategory, bool]:
@@ -232,7 +273,6 @@ def exemption_category_set(
     `name` column keeps the English one. Waivers already approved keep their amounts; a
     category is retired (`is_active` False), never deleted, so the waivers that name it keep
     their meaning."""
-    _require_manager(acting_user)
     code = category.code.strip()
     if not code or not category.name.strip() or category.rule not in ExemptionRule.values:
         raise ApplicationError(

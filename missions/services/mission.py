@@ -18,6 +18,7 @@ from consulate.kernel.crypto.services import data_key_create, data_key_rotate
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
 from sync.keys import mission_keys_set_up
+from sync.reference import reference_mission_set_up
 from sync.services import outbox_event_record
 
 from ..error_codes import MissionError
@@ -139,6 +140,8 @@ def mission_create(
         Domain.objects.create(domain=mission.host, tenant=mission, is_primary=True)
         data_key_create(schema_name=mission.schema_name, acting_user=acting_user)
         mission_keys_set_up(code=mission.code, schema_name=mission.schema_name)
+        # its copy of HQ's reference data: the template's is as old as the last deploy
+        reference_mission_set_up(schema_name=mission.schema_name)
         with schema_context(mission.schema_name):
             outbox_event_record(
                 topic=MissionTopic.MISSION_OPENED,

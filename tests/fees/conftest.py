@@ -11,16 +11,16 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from fees.demo import seed_reference
 from fees.models import Assessment
 from missions.models import Mission
 from tests.conftest import MODEL_BACKEND, make_staff
-from tests.fees.factories import AssessmentFactory, CashPaymentFactory
+from tests.fees.factories import AssessmentFactory, CashPaymentFactory, seed_fee_reference
 
 
 @pytest.fixture
 def fee_reference(db) -> None:  # type: ignore[no-untyped-def]
-    seed_reference()
+    """HQ's demo reference data, published and applied to every mission's copy."""
+    seed_fee_reference()
     connection.set_schema_to_public()
 
 

@@ -21,12 +21,19 @@ from fees.models import Assessment, CreditNote, Payment, Receipt, Waiver
 from fees.money import Money
 from fees.selectors import assessment_balance
 from missions.selectors import current_mission
+from sync.reference import reference_apply_local, reference_publish
 
 
 def seed_fee_reference() -> None:
-    """HQ's demo schedule, rates, rounding and exemptions (public schema), from wherever."""
+    """HQ's demo schedule, rates, rounding and exemptions (public schema), from wherever, sent
+    down to every mission schema present as a mission gets it in production: HQ publishes a
+    signed version, and each mission checks it against the key it trusts and applies it to its
+    own copy (`sync.reference`; the fan-out task does this after a commit, which a test's
+    transaction never makes). The connection's schema is back on return."""
     with schema_context("public"):
         seed_reference()
+        reference_publish(acting_user=SYSTEM)
+        reference_apply_local()
 
 
 def new_key() -> str:

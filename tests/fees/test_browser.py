@@ -18,7 +18,6 @@ from django.db import connection
 from pyzbar.pyzbar import decode
 
 from consulate.kernel.actors import SYSTEM
-from fees.demo import seed_reference
 from missions.models import Mission
 from missions.services import mission_create
 from tests.browser.conftest import (  # noqa: F401 - fixtures
@@ -33,6 +32,7 @@ from tests.browser.conftest import (  # noqa: F401 - fixtures
 )
 from tests.conftest import drop_mission, make_staff
 from tests.factories import MissionParams
+from tests.fees.factories import seed_fee_reference
 from tests.fees.test_views import _pdf_images
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ def _staff(mission: Mission, role: str) -> tuple[Any, str]:
 
 @pytest.fixture
 def two_missions(committed_db: None) -> Iterator[dict[str, Any]]:
-    seed_reference()
+    seed_fee_reference()
     kuwait = mission_create(
         acting_user=SYSTEM,
         **MissionParams(

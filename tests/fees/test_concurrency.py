@@ -9,7 +9,6 @@ import uuid
 
 from django.db import connection, connections, transaction
 
-from fees.demo import seed_reference
 from fees.models import LedgerTransaction, Payment, Receipt
 from fees.money import Money
 from fees.providers.test_provider import event_body, sign
@@ -17,6 +16,7 @@ from fees.selectors import ledger_totals_per_currency
 from fees.services.payment import payment_card_start, payment_take_cash, payment_webhook_receive
 from tests.conftest import make_staff
 from tests.fees.conftest import assess
+from tests.fees.factories import seed_fee_reference
 
 PAYERS = 16
 
@@ -34,7 +34,7 @@ def _run(threads: list[threading.Thread]) -> None:
 
 def test_parallel_cash_payments_leave_receipt_numbers_gapless(throwaway_mission):
     # given HQ's fees and a mission with several cashiers and open assessments
-    seed_reference()
+    seed_fee_reference()
     mission = throwaway_mission
     cashiers = [make_staff(mission, "cashier") for _ in range(4)]
     connection.set_tenant(mission)
@@ -81,7 +81,7 @@ def test_parallel_cash_payments_leave_receipt_numbers_gapless(throwaway_mission)
 
 
 def test_one_webhook_delivered_five_times_at_once_posts_once(throwaway_mission):
-    seed_reference()
+    seed_fee_reference()
     mission = throwaway_mission
     cashier = make_staff(mission, "cashier")
     connection.set_tenant(mission)
@@ -136,7 +136,7 @@ def test_a_day_close_waits_for_a_payment_in_flight_and_counts_it(throwaway_missi
     from fees.services.day_close import day_close
 
     # given a cash payment whose transaction is still open
-    seed_reference()
+    seed_fee_reference()
     mission = throwaway_mission
     cashier = make_staff(mission, "cashier")
     connection.set_tenant(mission)

@@ -12,12 +12,12 @@ from django_tenants.utils import schema_context
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.crypto.envelope import clear_key_cache
 from consulate.kernel.crypto.services import mission_reencrypt
-from fees.demo import seed_reference
 from fees.models import Assessment, Receipt
 from missions.services import mission_data_key_rotate
 from tests.conftest import make_staff
 from tests.consulate.kernel.crypto.test_dump import pg_dump
 from tests.fees.conftest import assess, login, pay_cash
+from tests.fees.factories import seed_fee_reference
 
 # Distinctive, so that finding one anywhere can only mean a leak.
 PAYER = "Zeynep Karaağaçlıoğlu-Marker"
@@ -102,7 +102,7 @@ def test_the_counter_finds_a_payer_by_exact_name_only(client_a, mission_a, cashi
 
 def test_a_database_dump_shows_no_payer_name(throwaway_mission):
     # given a committed assessment, paid, at a mission of its own
-    seed_reference()
+    seed_fee_reference()
     cashier = make_staff(throwaway_mission, "cashier")
     connection.set_tenant(throwaway_mission)
     receipt = _paid_receipt(cashier)
@@ -129,7 +129,7 @@ def test_rows_written_before_are_sealed_by_the_migration_and_unsealed_going_back
     throwaway_mission,
 ):
     # given a paid assessment at a mission
-    seed_reference()
+    seed_fee_reference()
     cashier = make_staff(throwaway_mission, "cashier")
     connection.set_tenant(throwaway_mission)
     receipt = _paid_receipt(cashier)

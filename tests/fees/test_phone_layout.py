@@ -16,7 +16,6 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from consulate.kernel.actors import SYSTEM
-from fees.demo import seed_reference
 from fees.money import Money
 from fees.services import credit_note_request
 from missions.services import mission_create
@@ -30,7 +29,7 @@ from tests.browser.conftest import (  # noqa: F401 - fixtures
 from tests.conftest import drop_mission, make_staff
 from tests.factories import MissionParams
 from tests.fees.conftest import assess, login, pay_cash
-from tests.fees.factories import WaiverFactory
+from tests.fees.factories import WaiverFactory, seed_fee_reference
 from tests.fees.test_webhooks import start_card
 
 pytestmark = pytest.mark.browser
@@ -77,7 +76,7 @@ OFF_SCREEN = """() => [...document.querySelectorAll('main button, main input, ma
 def kuwait(committed_db: None) -> Iterator[dict[str, Any]]:
     """A Kuwait mission (KWD) with a day of money: cash, a card checkout in progress, a
     waiver and a refund waiting, staff of each money role."""
-    seed_reference()
+    seed_fee_reference()
     mission = mission_create(
         acting_user=SYSTEM,
         **MissionParams(
