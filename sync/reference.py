@@ -48,7 +48,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, models, transaction
@@ -57,8 +56,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import pgettext
 from django_tenants.utils import get_tenant_model, schema_context
 
-from consulate.kernel.actors import SYSTEM
-from consulate.kernel.tenancy import current_schema, task_queue_on_commit, task_queue_per_mission
+from consulate.kernel.tenancy import current_schema, task_queue_on_commit
 
 from . import bundle as frames
 from .error_codes import BundleRefusal
@@ -228,6 +226,8 @@ def reference_publish(*, acting_user: Any) -> ReferenceVersion | None:
             len(signed.body),
             getattr(acting_user, "pk", acting_user),
         )
+        from .tasks import reference_fan_out
+
         task_queue_on_commit(reference_fan_out)
     return row
 
@@ -448,29 +448,6 @@ def reference_mission_set_up(*, schema_name: str) -> bool:
     creating transaction."""
     with schema_context(schema_name):
         return reference_apply_latest()
-
-
-@shared_task
-def reference_apply_latest_task() -> bool:
-    """In one mission schema (tenant-schemas-celery): catch up with HQ's newest version."""
-    return reference_apply_latest()
-
-
-@shared_task
-def reference_fan_out() -> int:
-    """In public, after a publish: queue the catch-up in every active mission's schema."""
-    return task_queue_per_mission(reference_apply_latest_task)
-
-
-@shared_task
-def reference_refresh() -> int:
-    """Beat, at HQ: publish if anything changed without a publish (a crash after a commit), then
-    let every mission catch up. A mission node does nothing."""
-    if _mission_node():
-        return 0
-    if reference_publish(acting_user=SYSTEM) is not None:
-        return 0  # the publish queued the fan-out
-    return task_queue_per_mission(reference_apply_latest_task)
 
 
 # --- Pages: how old the copy is ------------------------------------------------------------------

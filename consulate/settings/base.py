@@ -307,7 +307,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # the commit), and let every mission schema in this database catch up with the newest
     # version; nothing on a mission node (docs/sync.md, "Reference data").
     "sync-reference-refresh": {
-        "task": "sync.reference.reference_refresh",
+        "task": "sync.tasks.reference_refresh",
         "schedule": 15 * 60,
     },
 }

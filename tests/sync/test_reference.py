@@ -24,6 +24,7 @@ from fees.reference.services import fee_schedule_entry_publish, rounding_rule_se
 from fees.selectors import fee_quote
 from missions.services import mission_create
 from sync import reference as ref
+from sync import tasks
 from sync.bundle import SignedBundle, bundle_sign, signing_key_generate
 from sync.error_codes import BundleRefusal
 from sync.hq.models import ReferenceVersion
@@ -173,9 +174,11 @@ def test_changes_in_one_transaction_publish_once_after_commit(
     seeded, mission_a, django_capture_on_commit_callbacks, monkeypatch
 ):
     # given the in-database deployment's fan-out, run here instead of by a worker
-    monkeypatch.setattr(ref.reference_fan_out, "delay", lambda: ref.reference_fan_out.run())
+    monkeypatch.setattr(tasks.reference_fan_out, "delay", lambda: tasks.reference_fan_out.run())
     monkeypatch.setattr(
-        ref.reference_apply_latest_task, "delay", lambda: ref.reference_apply_latest_task.run()
+        tasks.reference_apply_latest_task,
+        "delay",
+        lambda: tasks.reference_apply_latest_task.run(),
     )
     before = ReferenceVersion.objects.count()
     # when an HQ admin changes two things in one transaction, and it commits
