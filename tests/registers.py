@@ -1,0 +1,38 @@
+"""Helpers of the HQ registers' tests (tests/appointments/test_register.py,
+tests/fees/test_register.py): a mission's events as HQ receives them, and HQ's central log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.utils import timezone
+
+from sync.export import event_wire
+from sync.hq.models import CentralEvent
+from sync.models import OutboxEvent
+
+
+def outbox_on_the_wire(topic_prefix: str) -> list[dict[str, Any]]:
+    """The current schema's events whose topic starts with `topic_prefix`, in seq order, as they
+    travel in a bundle (`sync.export.event_wire`), through JSON."""
+    rows = OutboxEvent.objects.filter(topic__startswith=topic_prefix).order_by("seq")
+    return [json.loads(json.dumps(event_wire(row))) for row in rows]
+
+
+def central_log(mission: str, events: list[dict[str, Any]]) -> None:
+    """What HQ's apply does before it projects a batch: the events into its central log."""
+    CentralEvent.objects.bulk_create(
+        [
+            CentralEvent(
+                mission=mission, seq=e["seq"], topic=e["topic"],
+                aggregate_type=e["aggregate_type"], aggregate_id=e["aggregate_id"],
+                payload=e["payload"], version=e["version"], actor_id=e["actor_id"],
+                occurred_at=dt.datetime.fromisoformat(e["occurred_at"]), bundle_number=1,
+                applied_at=timezone.now(),
+            )
+            for e in events
+        ],
+        ignore_conflicts=True,
+    )  # fmt: skip
