@@ -29,7 +29,6 @@ import datetime as dt
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
 
 from django.db import connection
 
@@ -42,7 +41,9 @@ from sync.hq.projection import (
     checked_text,
     envelope_read,
     events_read,
+    per_month,
     register_rebuild,
+    sums_add,
 )
 from sync.registry import Event, ProjectionBatch
 
@@ -253,61 +254,8 @@ def _valid_as_row(counts: list[int]) -> bool:
     )
 
 
-def _sums_add(
-    mission: str,
-    deltas: dict[tuple[str, dt.date], list[int]],
-    *,
-    model: type[BookingDay | BookingMonth],
-    date_column: str,
-) -> None:
-    """Add each (service, date)'s deltas to its row of `model`, keys in order.
-
-    PostgreSQL checks an INSERT's row against the table's CHECK before it finds the conflict
-    that turns it into an UPDATE, so deltas that could not be a row of their own (a booking
-    leaving a day, or changing status: a count going down) are added by an UPDATE of the rows
-    they must already be in; the others by an upsert. At most two statements."""
-    keys = sorted(key for key, counts in deltas.items() if any(counts))
-    fresh = [key for key in keys if _valid_as_row(deltas[key])]
-    existing = [key for key in keys if not _valid_as_row(deltas[key])]
-    table = model._meta.db_table
-    counters = ", ".join(BOOKING_SUMS)
-    arrays = ", ".join(
-        "%s::bigint[]" if name == "lead_days" else "%s::int[]" for name in BOOKING_SUMS
-    )
-
-    def params(chosen: list[tuple[str, dt.date]]) -> list[Any]:
-        columns = [[deltas[key][i] for key in chosen] for i in range(len(BOOKING_SUMS))]
-        return [
-            array_literal([k[0] for k in chosen]),
-            array_literal([k[1] for k in chosen]),
-            *map(array_literal, columns),
-        ]
-
-    with connection.cursor() as cursor:
-        if existing:
-            sets = ", ".join(f"{name} = {table}.{name} + d.{name}" for name in BOOKING_SUMS)
-            cursor.execute(
-                f"UPDATE {table} SET {sets}"  # noqa: S608 (names are ours)
-                f" FROM unnest(%s::text[], %s::date[], {arrays})"
-                f" AS d(service, {date_column}, {counters})"
-                f" WHERE {table}.mission = %s AND {table}.service = d.service"
-                f" AND {table}.{date_column} = d.{date_column}",
-                [*params(existing), mission],
-            )
-            if cursor.rowcount != len(existing):
-                # a booking left a day it was never added to: the register is not what its
-                # bookings say; refuse rather than write sums that hide it
-                raise RuntimeError(f"bookings register of {mission}: {table} out of step")
-        if fresh:
-            updates = ", ".join(
-                f"{name} = {table}.{name} + EXCLUDED.{name}" for name in BOOKING_SUMS
-            )
-            cursor.execute(
-                f"INSERT INTO {table} (mission, service, {date_column}, {counters})"  # noqa: S608
-                f" SELECT %s, * FROM unnest(%s::text[], %s::date[], {arrays})"
-                f" ON CONFLICT (mission, service, {date_column}) DO UPDATE SET {updates}",
-                [mission, *params(fresh)],
-            )
+# The columns of `BookingDay` and `BookingMonth` that key a row after the mission, and the sums.
+SUM_COLUMNS = tuple((name, "bigint" if name == "lead_days" else "int") for name in BOOKING_SUMS)
 
 
 def bookings_project(batch: ProjectionBatch) -> None:
@@ -331,13 +279,19 @@ def bookings_project(batch: ProjectionBatch) -> None:
             if part is not None:
                 key, counts = part
                 deltas[key] = [a + sign * b for a, b in zip(deltas[key], counts, strict=True)]
-    months: dict[tuple[str, dt.date], list[int]] = defaultdict(lambda: [0] * len(BOOKING_SUMS))
-    for (service, day), counts in deltas.items():
-        key = (service, day.replace(day=1))
-        months[key] = [a + b for a, b in zip(months[key], counts, strict=True)]
     _bookings_write(batch.mission, changed)
-    _sums_add(batch.mission, deltas, model=BookingDay, date_column="day")
-    _sums_add(batch.mission, months, model=BookingMonth, date_column="month")
+    for table, date_column, table_deltas in (
+        (BookingDay, "day", deltas),
+        (BookingMonth, "month", per_month(deltas, date_at=1)),
+    ):
+        sums_add(
+            mission=batch.mission,
+            table=table,
+            keys=(("service", "text"), (date_column, "date")),
+            sums=SUM_COLUMNS,
+            deltas=table_deltas,
+            can_insert=_valid_as_row,
+        )
 
 
 def bookings_rebuild(*, mission: str, batch_size: int = 10_000) -> int:

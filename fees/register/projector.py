@@ -51,7 +51,9 @@ from sync.hq.projection import (
     checked_text,
     envelope_read,
     events_read,
+    per_month,
     register_rebuild,
+    sums_add,
 )
 from sync.registry import Event, ProjectionBatch
 
@@ -246,58 +248,10 @@ def _sums(kind: str, amount_minor: int, base_amount_minor: int) -> list[int]:
     return [0, 0, 0, 1, -amount_minor, -base_amount_minor]
 
 
-def _sums_add(
-    mission: str,
-    deltas: dict[tuple[dt.date, str, str], list[int]],
-    *,
-    model: type[RevenueDay | RevenueMonth],
-    date_column: str,
-) -> None:
-    """Add each (date, currency, base currency)'s deltas to its row of `model`, keys in order.
-
-    PostgreSQL checks an INSERT's row against the table's CHECK before it finds the conflict
-    that turns it into an UPDATE, so deltas with a sum going down (a refund moved off the date
-    it was first given) are added by an UPDATE of the row they must already be in; the others
-    by an upsert. At most two statements."""
-    keys = sorted(key for key, sums in deltas.items() if any(sums))
-    fresh = [key for key in keys if min(deltas[key]) >= 0]
-    existing = [key for key in keys if min(deltas[key]) < 0]
-    table = model._meta.db_table
-    names = ", ".join(DAY_SUMS)
-    arrays = ", ".join(
-        "%s::int[]" if name in ("payments", "refunds") else "%s::bigint[]" for name in DAY_SUMS
-    )
-
-    def params(chosen: list[tuple[dt.date, str, str]]) -> list[Any]:
-        return [
-            array_literal([key[0] for key in chosen]),
-            array_literal([key[1] for key in chosen]),
-            array_literal([key[2] for key in chosen]),
-            *[array_literal([deltas[key][i] for key in chosen]) for i in range(len(DAY_SUMS))],
-        ]
-
-    with connection.cursor() as cursor:
-        if existing:
-            sets = ", ".join(f"{name} = {table}.{name} + d.{name}" for name in DAY_SUMS)
-            cursor.execute(
-                f"UPDATE {table} SET {sets}"  # noqa: S608 (names are ours)
-                f" FROM unnest(%s::date[], %s::text[], %s::text[], {arrays})"
-                f" AS d({date_column}, currency, base_currency, {names})"
-                f" WHERE {table}.mission = %s AND {table}.{date_column} = d.{date_column}"
-                f" AND {table}.currency = d.currency AND {table}.base_currency = d.base_currency",
-                [*params(existing), mission],
-            )
-            if cursor.rowcount != len(existing):
-                raise RuntimeError(f"revenue register of {mission}: {table} out of step")
-        if fresh:
-            updates = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in DAY_SUMS)
-            cursor.execute(
-                f"INSERT INTO {table} (mission, {date_column}, currency, base_currency, {names})"  # noqa: S608
-                f" SELECT %s, * FROM unnest(%s::date[], %s::text[], %s::text[], {arrays})"
-                f" ON CONFLICT (mission, {date_column}, currency, base_currency)"
-                f" DO UPDATE SET {updates}",
-                [mission, *params(fresh)],
-            )
+# The sums of `RevenueDay` and `RevenueMonth`, in the order of `DAY_SUMS`.
+SUM_COLUMNS = tuple(
+    (name, "int" if name in ("payments", "refunds") else "bigint") for name in DAY_SUMS
+)
 
 
 def _event_read(event: Event) -> Posting | tuple[str, dt.date] | None:
@@ -343,12 +297,18 @@ def revenue_project(batch: ProjectionBatch) -> None:
     if refund_dates:
         for key, sums in _refund_dates_correct(batch.mission, refund_dates):
             deltas[key] = [a + b for a, b in zip(deltas[key], sums, strict=True)]
-    months: dict[tuple[dt.date, str, str], list[int]] = defaultdict(lambda: [0] * len(DAY_SUMS))
-    for (day, currency, base_currency), sums in deltas.items():
-        key = (day.replace(day=1), currency, base_currency)
-        months[key] = [a + b for a, b in zip(months[key], sums, strict=True)]
-    _sums_add(batch.mission, deltas, model=RevenueDay, date_column="business_date")
-    _sums_add(batch.mission, months, model=RevenueMonth, date_column="month")
+    for table, date_column, table_deltas in (
+        (RevenueDay, "business_date", deltas),
+        (RevenueMonth, "month", per_month(deltas, date_at=0)),
+    ):
+        sums_add(
+            mission=batch.mission,
+            table=table,
+            keys=((date_column, "date"), ("currency", "text"), ("base_currency", "text")),
+            sums=SUM_COLUMNS,
+            deltas=table_deltas,
+            can_insert=lambda delta: min(delta) >= 0,
+        )
 
 
 def revenue_rebuild(*, mission: str, batch_size: int = 10_000) -> int:

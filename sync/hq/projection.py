@@ -15,7 +15,9 @@ register's tables, its reading of its topics and its sums; the rest is here, one
   (no NUL, within the column's length), `checked_integer` (a JSON integer: not `"1000"`, not
   `1000.0`, not `true`), `checked_date`, `checked_moment` (an aware time from 1970 to 2999).
 - **Writing a batch in a fixed number of statements**: `array_literal(values)` passes a column
-  as one PostgreSQL array literal, for `INSERT ... SELECT FROM unnest(%s::type[], ...)`.
+  as one PostgreSQL array literal, for `INSERT ... SELECT FROM unnest(%s::type[], ...)`;
+  `sums_add` adds a batch's deltas to a table of sums (a day's, a month's) in at most two
+  statements, and `per_month` turns the deltas of days into those of their months.
 - **Rebuilding.** `register_rebuild` empties a mission's rows of a register and projects its
   events from the central log again. An app wraps it as `rebuild(*, mission) -> int` and hands
   that to `sync.registry.projector_register(..., rebuild=)`, so `sync.registry.registers_rebuild`
@@ -25,10 +27,10 @@ register's tables, its reading of its topics and its sums; the rest is here, one
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from sync.export import EVENT_FIELDS, event_wire
@@ -161,6 +163,78 @@ def array_literal(values: list[Any]) -> str:
         else:  # date, aware datetime
             out.append(value.isoformat())
     return "{" + ",".join(out) + "}"
+
+
+def sums_add(
+    *,
+    mission: str,
+    table: type[models.Model],
+    keys: Sequence[tuple[str, str]],
+    sums: Sequence[tuple[str, str]],
+    deltas: Mapping[tuple[Any, ...], list[int]],
+    can_insert: Callable[[list[int]], bool],
+) -> None:
+    """Add each key's deltas to its row of `table`, one row per mission and key, keys in order
+    (so two batches lock rows in the same order). `keys` and `sums` are (column, SQL type) in
+    the order of a key's values and of a delta's; `table` has a unique constraint on
+    (mission, *keys).
+
+    PostgreSQL checks an INSERT's row against the table's CHECK before it finds the conflict
+    that turns it into an UPDATE, so deltas that could not be a row of their own
+    (`can_insert` false: a count going down, a booking leaving a day, a refund moved off the
+    date it was first given) are added by an UPDATE of the rows they must already be in; the
+    others by an upsert. At most two statements, whatever the batch's length."""
+    chosen = sorted(key for key, delta in deltas.items() if any(delta))
+    fresh = [key for key in chosen if can_insert(deltas[key])]
+    existing = [key for key in chosen if not can_insert(deltas[key])]
+    name = table._meta.db_table
+    key_names = ", ".join(column for column, _type in keys)
+    sum_names = ", ".join(column for column, _type in sums)
+    arrays = ", ".join(f"%s::{sql_type}[]" for _column, sql_type in (*keys, *sums))
+
+    def params(rows: list[tuple[Any, ...]]) -> list[str]:
+        return [array_literal([row[i] for row in rows]) for i in range(len(keys))] + [
+            array_literal([deltas[row][i] for row in rows]) for i in range(len(sums))
+        ]
+
+    with connection.cursor() as cursor:
+        if existing:
+            sets = ", ".join(f"{column} = {name}.{column} + d.{column}" for column, _ in sums)
+            matches = " AND ".join(f"{name}.{column} = d.{column}" for column, _ in keys)
+            cursor.execute(
+                f"UPDATE {name} SET {sets}"  # noqa: S608 (names are ours)
+                f" FROM unnest({arrays}) AS d({key_names}, {sum_names})"
+                f" WHERE {name}.mission = %s AND {matches}",
+                [*params(existing), mission],
+            )
+            if cursor.rowcount != len(existing):
+                # a delta for a row that is not there (a booking leaving a day it was never
+                # added to): the register is not what its rows say; refuse rather than write
+                # sums that hide it
+                raise RuntimeError(f"register {name} of {mission} is out of step")
+        if fresh:
+            updates = ", ".join(
+                f"{column} = {name}.{column} + EXCLUDED.{column}" for column, _ in sums
+            )
+            cursor.execute(
+                f"INSERT INTO {name} (mission, {key_names}, {sum_names})"  # noqa: S608
+                f" SELECT %s, * FROM unnest({arrays})"
+                f" ON CONFLICT (mission, {key_names}) DO UPDATE SET {updates}",
+                [mission, *params(fresh)],
+            )
+
+
+def per_month(
+    deltas: Mapping[tuple[Any, ...], list[int]], *, date_at: int
+) -> dict[tuple[Any, ...], list[int]]:
+    """The deltas of day rows summed per month: each key's date (at index `date_at`) replaced
+    by the first day of its month."""
+    months: dict[tuple[Any, ...], list[int]] = {}
+    for key, delta in deltas.items():
+        month = (*key[:date_at], key[date_at].replace(day=1), *key[date_at + 1 :])
+        before = months.get(month, [0] * len(delta))
+        months[month] = [a + b for a, b in zip(before, delta, strict=True)]
+    return months
 
 
 def register_rebuild(
