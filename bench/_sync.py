@@ -24,14 +24,17 @@ from bench.mission_create import (
 )
 
 
+def _database_name(name: str) -> str:
+    if not name.replace("_", "").isalnum() or name == "consulate":
+        raise argparse.ArgumentTypeError("a plain name other than the project database")
+    return name
+
+
 def database_argument(parser: argparse.ArgumentParser, default: str) -> None:
-    parser.add_argument("--database", default=default, help="the benchmark's own database")
-
-
-def database_check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuses a `--database` that is not a plain name, or that is the project's database."""
-    if not args.database.replace("_", "").isalnum() or args.database == "consulate":
-        parser.error("--database must be a plain name other than the project database")
+    """`--database`: the benchmark's own database, a plain name other than the project's."""
+    parser.add_argument(
+        "--database", default=default, type=_database_name, help="the benchmark's own database"
+    )
 
 
 def database_start(name: str, *, recreate: bool = True) -> None:

@@ -32,14 +32,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.booking_settings")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._sync import (  # noqa: E402
-    database_argument,
-    database_check,
-    database_start,
-    load_text,
-    migrate_all,
-    run_describe,
-)
+from bench import _sync  # noqa: E402
 
 MISSION = "benchsync"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -50,10 +43,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--bundles", type=int, default=20)
     parser.add_argument("--events", type=int, default=10_000, help="events per bundle")
     parser.add_argument("--sealed", action="store_true", help="seal each body for HQ")
-    database_argument(parser, "consulate_bench_sync")
-    args = parser.parse_args()
-    database_check(parser, args)
-    return args
+    _sync.database_argument(parser, "consulate_bench_sync")
+    return parser.parse_args()
 
 
 def event(seq: int, start: dt.datetime) -> dict[str, Any]:
@@ -126,14 +117,14 @@ def deliver_all(bodies: list[bytes]) -> tuple[list[float], list[dict[str, Any]]]
 
 def main() -> None:
     args = parse_args()
-    database_start(args.database)
+    _sync.database_start(args.database)
 
     from sync import bundle as frame
     from sync import keys
     from sync.hq.models import CentralEvent, MissionLink
 
-    run_describe(args.database)
-    migrate_all()
+    _sync.run_describe(args.database)
+    _sync.migrate_all()
 
     private, public = frame.signing_key_generate()
     keys.mission_key_register(mission=MISSION, key_id=1, public_key=public)
@@ -146,9 +137,9 @@ def main() -> None:
         f"{total / build_seconds:,.0f} events/s"
     )
 
-    load_before = load_text()
+    load_before = _sync.load_text()
     times, answers = deliver_all(bodies)
-    load_after = load_text()
+    load_after = _sync.load_text()
     elapsed = sum(times)
     refused = [a for a in answers if a["refused"]]
     assert not refused, refused[:1]

@@ -26,16 +26,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consulate.settings.local")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import _sync  # noqa: E402
 from bench._server import _stat  # noqa: E402
-from bench._sync import (  # noqa: E402
-    database_argument,
-    database_check,
-    database_start,
-    load_text,
-    migrate_all,
-    mission_make,
-    run_describe,
-)
 
 FILL_SQL = """
     INSERT INTO sync_outboxevent (topic, aggregate_type, aggregate_id, payload, version,
@@ -58,10 +50,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--bundle", type=int, default=10_000, help="events per bundle")
-    database_argument(parser, "consulate_bench_sync")
+    _sync.database_argument(parser, "consulate_bench_sync")
     args = parser.parse_args()
-    database_check(parser, args)
-    database_start(args.database)
+    _sync.database_start(args.database)
 
     import json
 
@@ -73,9 +64,9 @@ def main() -> None:
     from sync.export import _events_after, bundles_build, file_export
     from sync.models import SentBundle
 
-    run_describe(args.database)
-    migrate_all()
-    mission = mission_make("benchsync")
+    _sync.run_describe(args.database)
+    _sync.migrate_all()
+    mission = _sync.mission_make("benchsync")
 
     with tenant_context(mission):
         started = time.perf_counter()
@@ -134,7 +125,7 @@ def main() -> None:
             f"file_export (sealed, all {len(built)} bundles): {len(data) / 1e6:.1f} MB in "
             f"{seconds:.2f} s"
         )
-    print(f"load average after: {load_text()}")
+    print(f"load average after: {_sync.load_text()}")
 
 
 if __name__ == "__main__":

@@ -35,15 +35,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consulate.settings.local")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._sync import (  # noqa: E402
-    database_argument,
-    database_check,
-    database_start,
-    load_text,
-    migrate_all,
-    mission_make,
-    run_describe,
-)
+from bench import _sync  # noqa: E402
 
 # rows per INSERT through the trigger. Each row updates the one counter row; in one transaction
 # every update walks the versions before it, so big statements cost quadratically.
@@ -80,13 +72,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--lose", type=int, default=40, help="events deleted at HQ at the end")
     parser.add_argument("--batch", type=int, default=100, help="rows per INSERT (outbox fill)")
-    database_argument(parser, "consulate_bench_reconcile")
+    _sync.database_argument(parser, "consulate_bench_reconcile")
     parser.add_argument(
         "--reuse", action="store_true", help="keep the database a previous run filled (no fill)"
     )
-    args = parser.parse_args()
-    database_check(parser, args)
-    return args
+    return parser.parse_args()
 
 
 def fill(args: argparse.Namespace) -> tuple[Any, int]:
@@ -98,8 +88,8 @@ def fill(args: argparse.Namespace) -> tuple[Any, int]:
     from sync.models import SyncLink
 
     started = time.perf_counter()
-    migrate_all()
-    mission = mission_make("berlin")
+    _sync.migrate_all()
+    mission = _sync.mission_make("berlin")
     print(f"migrate_all and mission_create: {time.perf_counter() - started:.1f} s")
 
     step = f"{args.days * 86400 / args.events} seconds"
@@ -133,7 +123,7 @@ def fill(args: argparse.Namespace) -> tuple[Any, int]:
 
 def main() -> None:
     args = parse_args()
-    database_start(args.database, recreate=not args.reuse)
+    _sync.database_start(args.database, recreate=not args.reuse)
 
     from django.db import connection
     from django_tenants.utils import tenant_context
@@ -142,7 +132,7 @@ def main() -> None:
     from sync.hq import reconcile as hq_reconcile
     from sync.hq.models import MissionLink
 
-    run_describe(args.database, recreated=not args.reuse)
+    _sync.run_describe(args.database, recreated=not args.reuse)
     if args.reuse:
         from missions.models import Mission
 
@@ -191,7 +181,7 @@ def main() -> None:
         print(f"  {report.summary()}")
         if report.resent != len(lost) or report.left:
             raise SystemExit("the repair did not restore exactly the events deleted")
-    print(f"load average after: {load_text()}")
+    print(f"load average after: {_sync.load_text()}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 from typing import Any
 
 from django.utils import timezone
@@ -36,3 +37,15 @@ def central_log(mission: str, events: list[dict[str, Any]]) -> None:
         ],
         ignore_conflicts=True,
     )  # fmt: skip
+
+
+def shuffled_batches(events: list[dict[str, Any]], rng: random.Random) -> list[list[dict]]:
+    """The events shuffled, a third of them twice, split into up to six batches at random
+    points, each batch in seq order (as HQ hands a projector its events)."""
+    shuffled = events + rng.sample(events, k=len(events) // 3)
+    rng.shuffle(shuffled)
+    cuts = sorted(rng.sample(range(1, len(shuffled)), k=rng.randint(0, 5)))
+    return [
+        sorted(shuffled[start:end], key=lambda e: e["seq"])
+        for start, end in zip([0, *cuts], [*cuts, len(shuffled)], strict=True)
+    ]

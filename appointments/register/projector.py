@@ -35,14 +35,14 @@ from django.db import connection
 from appointments.events import AppointmentTopic
 from missions.models import Mission
 from sync.hq.projection import (
+    RegisterRebuild,
+    SumTables,
     array_literal,
     checked_integer,
     checked_moment,
     checked_text,
     envelope_read,
     events_read,
-    per_month,
-    register_rebuild,
     sums_add,
 )
 from sync.registry import Event, ProjectionBatch
@@ -254,8 +254,14 @@ def _valid_as_row(counts: list[int]) -> bool:
     )
 
 
-# The columns of `BookingDay` and `BookingMonth` that key a row after the mission, and the sums.
-SUM_COLUMNS = tuple((name, "bigint" if name == "lead_days" else "int") for name in BOOKING_SUMS)
+SUM_TABLES = SumTables(
+    day=BookingDay,
+    month=BookingMonth,
+    keys=(("service", "text"), ("day", "date")),
+    date_column="day",
+    sums=tuple((name, "bigint" if name == "lead_days" else "int") for name in BOOKING_SUMS),
+    can_insert=_valid_as_row,
+)
 
 
 def bookings_project(batch: ProjectionBatch) -> None:
@@ -280,28 +286,13 @@ def bookings_project(batch: ProjectionBatch) -> None:
                 key, counts = part
                 deltas[key] = [a + sign * b for a, b in zip(deltas[key], counts, strict=True)]
     _bookings_write(batch.mission, changed)
-    for table, date_column, table_deltas in (
-        (BookingDay, "day", deltas),
-        (BookingMonth, "month", per_month(deltas, date_at=1)),
-    ):
-        sums_add(
-            mission=batch.mission,
-            table=table,
-            keys=(("service", "text"), (date_column, "date")),
-            sums=SUM_COLUMNS,
-            deltas=table_deltas,
-            can_insert=_valid_as_row,
-        )
+    sums_add(mission=batch.mission, deltas=deltas, tables=SUM_TABLES)
 
 
-def bookings_rebuild(*, mission: str, batch_size: int = 10_000) -> int:
-    """Build the mission's bookings register again from HQ's central event log
-    (`sync.hq.projection.register_rebuild`; the `rebuild` given to `sync.registry`)."""
-    return register_rebuild(
-        projector=NAME,
-        mission=mission,
-        topics=TOPICS,
-        tables=(RegisteredBooking, BookingDay, BookingMonth),
-        project=bookings_project,
-        batch_size=batch_size,
-    )
+# Builds a mission's register again from HQ's central event log (`RegisterRebuild`).
+bookings_rebuild = RegisterRebuild(
+    projector=NAME,
+    topics=TOPICS,
+    tables=(RegisteredBooking, BookingDay, BookingMonth),
+    project=bookings_project,
+)

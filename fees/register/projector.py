@@ -43,6 +43,8 @@ from django.db import connection
 from fees.events import FeeTopic
 from sync.hq.models import CentralEvent
 from sync.hq.projection import (
+    RegisterRebuild,
+    SumTables,
     Unprojectable,
     array_literal,
     checked_date,
@@ -51,8 +53,6 @@ from sync.hq.projection import (
     checked_text,
     envelope_read,
     events_read,
-    per_month,
-    register_rebuild,
     sums_add,
 )
 from sync.registry import Event, ProjectionBatch
@@ -248,9 +248,13 @@ def _sums(kind: str, amount_minor: int, base_amount_minor: int) -> list[int]:
     return [0, 0, 0, 1, -amount_minor, -base_amount_minor]
 
 
-# The sums of `RevenueDay` and `RevenueMonth`, in the order of `DAY_SUMS`.
-SUM_COLUMNS = tuple(
-    (name, "int" if name in ("payments", "refunds") else "bigint") for name in DAY_SUMS
+SUM_TABLES = SumTables(
+    day=RevenueDay,
+    month=RevenueMonth,
+    keys=(("business_date", "date"), ("currency", "text"), ("base_currency", "text")),
+    date_column="business_date",
+    sums=tuple((name, "int" if name in ("payments", "refunds") else "bigint") for name in DAY_SUMS),
+    can_insert=lambda delta: min(delta) >= 0,  # a sum going down: a refund moved off a date
 )
 
 
@@ -297,28 +301,13 @@ def revenue_project(batch: ProjectionBatch) -> None:
     if refund_dates:
         for key, sums in _refund_dates_correct(batch.mission, refund_dates):
             deltas[key] = [a + b for a, b in zip(deltas[key], sums, strict=True)]
-    for table, date_column, table_deltas in (
-        (RevenueDay, "business_date", deltas),
-        (RevenueMonth, "month", per_month(deltas, date_at=0)),
-    ):
-        sums_add(
-            mission=batch.mission,
-            table=table,
-            keys=((date_column, "date"), ("currency", "text"), ("base_currency", "text")),
-            sums=SUM_COLUMNS,
-            deltas=table_deltas,
-            can_insert=lambda delta: min(delta) >= 0,
-        )
+    sums_add(mission=batch.mission, deltas=deltas, tables=SUM_TABLES)
 
 
-def revenue_rebuild(*, mission: str, batch_size: int = 10_000) -> int:
-    """Build the mission's revenue register again from HQ's central event log
-    (`sync.hq.projection.register_rebuild`; the `rebuild` given to `sync.registry`)."""
-    return register_rebuild(
-        projector=NAME,
-        mission=mission,
-        topics=TOPICS,
-        tables=(RevenuePosting, RevenueDay, RevenueMonth),
-        project=revenue_project,
-        batch_size=batch_size,
-    )
+# Builds a mission's register again from HQ's central event log (`RegisterRebuild`).
+revenue_rebuild = RegisterRebuild(
+    projector=NAME,
+    topics=TOPICS,
+    tables=(RevenuePosting, RevenueDay, RevenueMonth),
+    project=revenue_project,
+)

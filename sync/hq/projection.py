@@ -9,25 +9,27 @@ register's tables, its reading of its topics and its sums; the rest is here, one
   projector, mission and seq, so a replay records it once). The rest of the batch is applied:
   the bundle was signed by the mission and is part of its hash chain, so refusing it for one
   bad field would stop everything behind it; the event stays in HQ's central event log, where
-  a corrected projector can read it again (`register_rebuild`).
+  a corrected projector can read it again (`RegisterRebuild`).
 - **Payload checks**, the contract's types and ranges, each raising `Unprojectable` with the
   field's name: `envelope_read` (version, seq, aggregate id, payload object), `checked_text`
   (no NUL, within the column's length), `checked_integer` (a JSON integer: not `"1000"`, not
   `1000.0`, not `true`), `checked_date`, `checked_moment` (an aware time from 1970 to 2999).
 - **Writing a batch in a fixed number of statements**: `array_literal(values)` passes a column
   as one PostgreSQL array literal, for `INSERT ... SELECT FROM unnest(%s::type[], ...)`;
-  `sums_add` adds a batch's deltas to a table of sums (a day's, a month's) in at most two
-  statements, and `per_month` turns the deltas of days into those of their months.
-- **Rebuilding.** `register_rebuild` empties a mission's rows of a register and projects its
-  events from the central log again. An app wraps it as `rebuild(*, mission) -> int` and hands
-  that to `sync.registry.projector_register(..., rebuild=)`, so `sync.registry.registers_rebuild`
+  `sums_add` adds a batch's deltas to a register's day and month sums (`SumTables`) in at
+  most two statements a table.
+- **Rebuilding.** `RegisterRebuild(projector=, topics=, tables=, project=)` is a register's
+  `rebuild(*, mission) -> int`: it empties the mission's rows of the register and projects its
+  events from the central log again. An app hands it to
+  `sync.registry.projector_register(..., rebuild=)`, so `sync.registry.registers_rebuild`
   reaches every register.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
@@ -165,7 +167,7 @@ def array_literal(values: list[Any]) -> str:
     return "{" + ",".join(out) + "}"
 
 
-def sums_add(
+def _table_sums_add(
     *,
     mission: str,
     table: type[models.Model],
@@ -224,6 +226,45 @@ def sums_add(
             )
 
 
+@dataclass(frozen=True)
+class SumTables:
+    """A register's sums per day and per month: two tables with the same columns, keyed by the
+    mission and `keys` (column, SQL type), one of which is the date (`date_column`; the month
+    table's is `month`, the month's first day). `sums` are (column, SQL type) in the order of
+    a delta's values; `can_insert(delta)` says whether a delta could be a row of its own."""
+
+    day: type[models.Model]
+    month: type[models.Model]
+    keys: tuple[tuple[str, str], ...]
+    date_column: str
+    sums: tuple[tuple[str, str], ...]
+    can_insert: Callable[[list[int]], bool]
+
+
+def sums_add(
+    *, mission: str, deltas: Mapping[tuple[Any, ...], list[int]], tables: SumTables
+) -> None:
+    """Add a batch's deltas, keyed as `tables.keys`, to the day sums and, summed per month, to
+    the month sums: at most four statements."""
+    columns = [column for column, _type in tables.keys]
+    month_keys = tuple(
+        ("month", "date") if column == tables.date_column else (column, sql_type)
+        for column, sql_type in tables.keys
+    )
+    for table, keys, table_deltas in (
+        (tables.day, tables.keys, deltas),
+        (tables.month, month_keys, per_month(deltas, date_at=columns.index(tables.date_column))),
+    ):
+        _table_sums_add(
+            mission=mission,
+            table=table,
+            keys=keys,
+            sums=tables.sums,
+            deltas=table_deltas,
+            can_insert=tables.can_insert,
+        )
+
+
 def per_month(
     deltas: Mapping[tuple[Any, ...], list[int]], *, date_at: int
 ) -> dict[tuple[Any, ...], list[int]]:
@@ -237,34 +278,38 @@ def per_month(
     return months
 
 
-def register_rebuild(
-    *,
-    projector: str,
-    mission: str,
-    topics: Iterable[str],
-    tables: Iterable[type[models.Model]],
-    project: Callable[[ProjectionBatch], None],
-    batch_size: int = 10_000,
-) -> int:
-    """Build a mission's register again from HQ's central event log: after a corrected
-    projector, or to take in events skipped before. Holds the mission's sync link (the lock
-    HQ's apply takes), deletes the mission's rows of `tables` (each has a `mission` column)
-    and of the projector's skipped events, and hands `project` the events of `topics` again
-    in seq order, in batches of `batch_size`; one transaction. Returns the events read."""
-    topics = list(topics)
-    with transaction.atomic():
-        MissionLink.objects.select_for_update().filter(mission=mission).first()
-        for table in tables:
-            table._default_manager.filter(mission=mission).delete()
-        SkippedEvent.objects.filter(projector=projector, mission=mission).delete()
-        last, count = 0, 0
-        while True:
-            rows = list(
-                CentralEvent.objects.filter(mission=mission, seq__gt=last, topic__in=topics)
-                .order_by("seq")
-                .only(*EVENT_FIELDS)[:batch_size]
-            )
-            if not rows:
-                return count
-            project(ProjectionBatch(mission=mission, events=[event_wire(row) for row in rows]))
-            last, count = rows[-1].seq, count + len(rows)
+@dataclass(frozen=True)
+class RegisterRebuild:
+    """A register's `rebuild` (the hook `sync.registry.projector_register` takes): called with
+    a mission's code, it builds the mission's register again from HQ's central event log, after
+    a corrected projector or to take in events skipped before. It holds the mission's sync link
+    (the lock HQ's apply takes), deletes the mission's rows of `tables` (each has a `mission`
+    column) and the projector's skipped events of the mission, and hands `project` the
+    mission's events of `topics` again in seq order, in batches; one transaction. Returns the
+    events read."""
+
+    projector: str
+    topics: frozenset[str]
+    tables: tuple[type[models.Model], ...]
+    project: Callable[[ProjectionBatch], None]
+
+    def __call__(self, *, mission: str, batch_size: int = 10_000) -> int:
+        with transaction.atomic():
+            MissionLink.objects.select_for_update().filter(mission=mission).first()
+            for table in self.tables:
+                table._default_manager.filter(mission=mission).delete()
+            SkippedEvent.objects.filter(projector=self.projector, mission=mission).delete()
+            last, count = 0, 0
+            while True:
+                rows = list(
+                    CentralEvent.objects.filter(
+                        mission=mission, seq__gt=last, topic__in=self.topics
+                    )
+                    .order_by("seq")
+                    .only(*EVENT_FIELDS)[:batch_size]
+                )
+                if not rows:
+                    return count
+                events = [event_wire(row) for row in rows]
+                self.project(ProjectionBatch(mission=mission, events=events))
+                last, count = rows[-1].seq, count + len(rows)

@@ -25,7 +25,7 @@ from sync.hq.models import SkippedEvent
 from sync.registry import events_project
 from tests.appointments.conftest import person
 from tests.conftest import make_staff
-from tests.registers import central_log, outbox_on_the_wire
+from tests.registers import central_log, outbox_on_the_wire, shuffled_batches
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
@@ -228,11 +228,7 @@ def test_any_order_and_any_split_into_batches_gives_the_same_register(mission_da
             BookingDay.objects.all().delete()
             BookingMonth.objects.all().delete()
             # when they come shuffled, some twice, split into batches at random points
-            shuffled = events + rng.sample(events, k=len(events) // 3)
-            rng.shuffle(shuffled)
-            cuts = sorted(rng.sample(range(1, len(shuffled)), k=rng.randint(0, 5)))
-            for start, end in zip([0, *cuts], [*cuts, len(shuffled)], strict=True):
-                batch = sorted(shuffled[start:end], key=lambda e: e["seq"])
+            for batch in shuffled_batches(events, rng):
                 events_project(mission="alpha", events=batch)
             # then the register is the same
             assert register_state() == in_order, f"seed {seed}"

@@ -18,7 +18,7 @@ from sync.hq.models import SkippedEvent
 from sync.registry import events_project
 from tests.fees.conftest import assess, pay_cash
 from tests.fees.test_webhooks import deliver, start_card
-from tests.registers import central_log, outbox_on_the_wire
+from tests.registers import central_log, outbox_on_the_wire, shuffled_batches
 
 pytestmark = pytest.mark.usefixtures("fee_reference")
 
@@ -230,11 +230,7 @@ def test_any_order_and_any_split_into_batches_gives_the_same_register(alpha_days
             RevenueMonth.objects.all().delete()
             # when they come shuffled, some twice, split into batches at random points, each
             # logged by HQ before it is projected
-            shuffled = events + rng.sample(events, k=len(events) // 3)
-            rng.shuffle(shuffled)
-            cuts = sorted(rng.sample(range(1, len(shuffled)), k=rng.randint(0, 5)))
-            for start, end in zip([0, *cuts], [*cuts, len(shuffled)], strict=True):
-                batch = sorted(shuffled[start:end], key=lambda e: e["seq"])
+            for batch in shuffled_batches(events, rng):
                 central_log("alpha", batch)
                 events_project(mission="alpha", events=batch)
             # then the register is the same
