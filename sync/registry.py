@@ -8,7 +8,7 @@
   What projectors share (skipping an event that breaks its contract, the payload checks, the
   array literal, rebuilding from HQ's central log) is in `sync.hq.projection`. A projector may
   give a `rebuild(*, mission) -> int` that builds its registers of one mission again from HQ's
-  central event log (`sync.hq.projection.register_rebuild`); `registers_rebuild` runs them all.
+  central event log (`sync.hq.projection.RegisterRebuild`); `registers_rebuild` runs them all.
 """
 
 from __future__ import annotations
