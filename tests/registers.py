@@ -13,6 +13,7 @@ from django.utils import timezone
 from sync.export import event_wire
 from sync.hq.models import CentralEvent
 from sync.models import OutboxEvent
+from sync.registry import events_project
 
 
 def outbox_on_the_wire(topic_prefix: str) -> list[dict[str, Any]]:
@@ -49,3 +50,12 @@ def shuffled_batches(events: list[dict[str, Any]], rng: random.Random) -> list[l
         sorted(shuffled[start:end], key=lambda e: e["seq"])
         for start, end in zip([0, *cuts], [*cuts, len(shuffled)], strict=True)
     ]
+
+
+def project_again(mission: str, events: list[dict[str, Any]]) -> None:
+    """The same events projected again, as a replay or reconciliation could: whole, one by one,
+    and the last half again."""
+    events_project(mission=mission, events=events)
+    for event in events:
+        events_project(mission=mission, events=[event])
+    events_project(mission=mission, events=events[len(events) // 2 :])

@@ -25,7 +25,12 @@ from sync.hq.models import SkippedEvent
 from sync.registry import events_project
 from tests.appointments.conftest import person
 from tests.conftest import make_staff
-from tests.registers import central_log, outbox_on_the_wire, shuffled_batches
+from tests.registers import (
+    central_log,
+    outbox_on_the_wire,
+    project_again,
+    shuffled_batches,
+)
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
@@ -208,10 +213,7 @@ def test_a_batch_applied_twice_or_again_in_pieces_changes_nothing(mission_day):
     events_project(mission="alpha", events=events)
     after_once = register_state()
     # when the same events come again: whole, one by one, and the last half again
-    events_project(mission="alpha", events=events)
-    for event in events:
-        events_project(mission="alpha", events=[event])
-    events_project(mission="alpha", events=events[len(events) // 2 :])
+    project_again("alpha", events)
     # then nothing changed
     assert register_state() == after_once
 

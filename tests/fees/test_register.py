@@ -18,7 +18,12 @@ from sync.hq.models import SkippedEvent
 from sync.registry import events_project
 from tests.fees.conftest import assess, pay_cash
 from tests.fees.test_webhooks import deliver, start_card
-from tests.registers import central_log, outbox_on_the_wire, shuffled_batches
+from tests.registers import (
+    central_log,
+    outbox_on_the_wire,
+    project_again,
+    shuffled_batches,
+)
 
 pytestmark = pytest.mark.usefixtures("fee_reference")
 
@@ -168,10 +173,7 @@ def test_a_batch_applied_twice_or_again_in_pieces_changes_nothing(alpha_days):
     events, _, _ = alpha_days
     events_project(mission="alpha", events=events)
     once = register_state()
-    events_project(mission="alpha", events=events)
-    for event in events:
-        events_project(mission="alpha", events=[event])
-    events_project(mission="alpha", events=events[len(events) // 2 :])
+    project_again("alpha", events)
     assert register_state() == once
 
 
