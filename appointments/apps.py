@@ -9,6 +9,8 @@ class AppointmentsConfig(AppConfig):
         # HQ builds its bookings register from this app's events (appointments/register/).
         from sync.registry import projector_register
 
-        from .register.projector import NAME, TOPICS, bookings_project
+        from .register.projector import NAME, TOPICS, bookings_project, bookings_rebuild
 
-        projector_register(name=NAME, topics=TOPICS, apply=bookings_project)
+        projector_register(
+            name=NAME, topics=TOPICS, apply=bookings_project, rebuild=bookings_rebuild
+        )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import os
 import statistics
 import sys
@@ -33,11 +32,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.booking_settings")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.mission_create import (  # noqa: E402
-    bench_database_url,
-    machine_description,
-    recreate_database,
-)
+from bench import _sync  # noqa: E402
 
 MISSION = "benchsync"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -48,11 +43,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--bundles", type=int, default=20)
     parser.add_argument("--events", type=int, default=10_000, help="events per bundle")
     parser.add_argument("--sealed", action="store_true", help="seal each body for HQ")
-    parser.add_argument("--database", default="consulate_bench_sync")
-    args = parser.parse_args()
-    if not args.database.replace("_", "").isalnum() or args.database == "consulate":
-        parser.error("--database must be a plain name other than the project database")
-    return args
+    _sync.database_argument(parser, "consulate_bench_sync")
+    return parser.parse_args()
 
 
 def event(seq: int, start: dt.datetime) -> dict[str, Any]:
@@ -125,29 +117,14 @@ def deliver_all(bodies: list[bytes]) -> tuple[list[float], list[dict[str, Any]]]
 
 def main() -> None:
     args = parse_args()
-    external = bool(os.environ.get("DATABASE_URL"))
-    url = bench_database_url(args.database)
-    recreate_database(url, args.database)
-    os.environ["DATABASE_URL"] = url
-    if external:
-        os.environ["BENCH_EXTERNAL_DB"] = "1"
-
-    import django
-
-    django.setup()
-
-    from django.conf import settings
-    from django.core.management import call_command
+    _sync.database_start(args.database)
 
     from sync import bundle as frame
     from sync import keys
     from sync.hq.models import CentralEvent, MissionLink
 
-    assert settings.DATABASES["default"]["NAME"] == args.database, "refusing: wrong database"
-    print(f"Database {args.database} (dropped and created again)")
-    for line in machine_description():
-        print(line)
-    call_command("migrate_all", verbosity=0, stdout=io.StringIO())
+    _sync.run_describe(args.database)
+    _sync.migrate_all()
 
     private, public = frame.signing_key_generate()
     keys.mission_key_register(mission=MISSION, key_id=1, public_key=public)
@@ -160,9 +137,9 @@ def main() -> None:
         f"{total / build_seconds:,.0f} events/s"
     )
 
-    load_before = os.getloadavg()
+    load_before = _sync.load_text()
     times, answers = deliver_all(bodies)
-    load_after = os.getloadavg()
+    load_after = _sync.load_text()
     elapsed = sum(times)
     refused = [a for a in answers if a["refused"]]
     assert not refused, refused[:1]
@@ -176,8 +153,8 @@ def main() -> None:
         f"max {max(times):.3f}); link at #{link.last_seq}, bundle {link.last_bundle_number}"
     )
     print(
-        f"Load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
-        f"(1 min; {os.cpu_count()} CPUs, shared)"
+        f"Load average before {load_before}, after {load_after} "
+        f"(1, 5, 15 min; {os.cpu_count()} CPUs, shared)"
     )
 
     dup_times, dup_answers = deliver_all(bodies)

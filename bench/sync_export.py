@@ -26,12 +26,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consulate.settings.local")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import _sync  # noqa: E402
 from bench._server import _stat  # noqa: E402
-from bench.mission_create import (  # noqa: E402
-    bench_database_url,
-    machine_description,
-    recreate_database,
-)
 
 FILL_SQL = """
     INSERT INTO sync_outboxevent (topic, aggregate_type, aggregate_id, payload, version,
@@ -54,53 +50,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--bundle", type=int, default=10_000, help="events per bundle")
-    parser.add_argument("--database", default="consulate_bench_sync")
+    _sync.database_argument(parser, "consulate_bench_sync")
     args = parser.parse_args()
-    if not args.database.replace("_", "").isalnum() or args.database == "consulate":
-        parser.error("--database must be a plain name other than the project database")
+    _sync.database_start(args.database)
 
-    external = bool(os.environ.get("DATABASE_URL"))
-    url = bench_database_url(args.database)
-    recreate_database(url, args.database)
-    os.environ["DATABASE_URL"] = url
-    if external:
-        os.environ["BENCH_EXTERNAL_DB"] = "1"
-
-    import django
-
-    django.setup()
-
-    import io
     import json
-    import subprocess
 
-    from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
     from django_tenants.utils import tenant_context
 
-    from consulate.kernel.actors import SYSTEM
-    from missions.services import mission_create
     from sync import bundle, keys
     from sync.bundle import canonical
     from sync.export import _events_after, bundles_build, file_export
     from sync.models import SentBundle
 
-    assert settings.DATABASES["default"]["NAME"] == args.database, "refusing: wrong database"
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    print(f"Database {args.database} (dropped and created again); commit {commit}")
-    for line in machine_description():
-        print(line)
-    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-
-    call_command("migrate_all", verbosity=0, stdout=io.StringIO())
-    mission = mission_create(
-        acting_user=SYSTEM, code="benchsync", name="Bench", kind="consulate_general",
-        host_country="DE", city="Berlin", timezone="Europe/Berlin", currency="EUR",
-        languages=["de", "tr", "en"], address="Example street 1",
-    )  # fmt: skip
+    _sync.run_describe(args.database)
+    _sync.migrate_all()
+    mission = _sync.mission_make("benchsync")
 
     with tenant_context(mission):
         started = time.perf_counter()
@@ -159,7 +125,7 @@ def main() -> None:
             f"file_export (sealed, all {len(built)} bundles): {len(data) / 1e6:.1f} MB in "
             f"{seconds:.2f} s"
         )
-    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"load average after: {_sync.load_text()}")
 
 
 if __name__ == "__main__":

@@ -15,15 +15,15 @@ creates one mission, and fills:
   acknowledged up to the last one, then VACUUM ANALYZE (as autovacuum would have).
 
 Then it times `mission_reconcile` end to end (digests on both sides, the signed frames, HQ's
-answer), `--runs` times with nothing to repair, and prints each run and the digests' SQL on
-each side alone. Last it deletes `--lose` events at HQ (spread over the days; as the database
-owner), reconciles again, and prints the report and the time: the repair path.
+answer, through `sync.transport` with HQ in the same database), `--runs` times with nothing
+to repair, and prints each run and the digests' SQL on each side alone. Last it deletes
+`--lose` events at HQ (spread over the days; as the database owner), reconciles again, and
+prints the report and the time: the repair path.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import sys
@@ -35,12 +35,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consulate.settings.local")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mission_create import (  # noqa: E402 (the bench folder is the script's path)
-    bench_database_url,
-    machine_description,
-    mission_params,
-    recreate_database,
-)
+from bench import _sync  # noqa: E402
 
 # rows per INSERT through the trigger. Each row updates the one counter row; in one transaction
 # every update walks the versions before it, so big statements cost quadratically.
@@ -77,30 +72,24 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--lose", type=int, default=40, help="events deleted at HQ at the end")
     parser.add_argument("--batch", type=int, default=100, help="rows per INSERT (outbox fill)")
-    parser.add_argument("--database", default="consulate_bench_reconcile")
+    _sync.database_argument(parser, "consulate_bench_reconcile")
     parser.add_argument(
         "--reuse", action="store_true", help="keep the database a previous run filled (no fill)"
     )
-    args = parser.parse_args()
-    if not args.database.replace("_", "").isalnum() or args.database == "consulate":
-        parser.error("--database must be a plain name other than the project database")
-    return args
+    return parser.parse_args()
 
 
 def fill(args: argparse.Namespace) -> tuple[Any, int]:
     """A new mission, its outbox filled through the trigger, HQ's copy; both acknowledged."""
-    from django.core.management import call_command
     from django.db import connection
     from django_tenants.utils import tenant_context
 
-    from consulate.kernel.actors import SYSTEM
-    from missions.services import mission_create
     from sync.hq.models import MissionLink
     from sync.models import SyncLink
 
     started = time.perf_counter()
-    call_command("migrate_all", verbosity=0, stdout=io.StringIO())
-    mission = mission_create(acting_user=SYSTEM, **mission_params("berlin", 0))
+    _sync.migrate_all()
+    mission = _sync.mission_make("berlin")
     print(f"migrate_all and mission_create: {time.perf_counter() - started:.1f} s")
 
     step = f"{args.days * 86400 / args.events} seconds"
@@ -134,19 +123,8 @@ def fill(args: argparse.Namespace) -> tuple[Any, int]:
 
 def main() -> None:
     args = parse_args()
-    external = bool(os.environ.get("DATABASE_URL"))
-    url = bench_database_url(args.database)
-    if not args.reuse:
-        recreate_database(url, args.database)
-    os.environ["DATABASE_URL"] = url
-    if external:
-        os.environ["BENCH_EXTERNAL_DB"] = "1"
+    _sync.database_start(args.database, recreate=not args.reuse)
 
-    import django
-
-    django.setup()
-
-    from django.conf import settings
     from django.db import connection
     from django_tenants.utils import tenant_context
 
@@ -154,12 +132,7 @@ def main() -> None:
     from sync.hq import reconcile as hq_reconcile
     from sync.hq.models import MissionLink
 
-    assert settings.DATABASES["default"]["NAME"] == args.database, "refusing: wrong database"
-    print(f"Database {args.database} ({'kept' if args.reuse else 'dropped and created again'})")
-    for line in machine_description():
-        print(line)
-    with open("/proc/loadavg") as load:
-        print(f"load average at start: {' '.join(load.read().split()[:3])}")
+    _sync.run_describe(args.database, recreated=not args.reuse)
     if args.reuse:
         from missions.models import Mission
 
@@ -183,7 +156,7 @@ def main() -> None:
     for run in range(1, args.runs + 1):
         with tenant_context(mission):
             started = time.perf_counter()
-            report = reconcile.mission_reconcile(send=hq_reconcile.frames_receive_here)
+            report = reconcile.mission_reconcile()
             runs.append(time.perf_counter() - started)
         print(f"run {run}: {runs[-1]:.2f} s  {report.summary()}")
     print(f"reconcile, {upto:,} events, nothing to repair: median {statistics.median(runs):.2f} s "
@@ -202,14 +175,13 @@ def main() -> None:
             cursor.execute("ALTER TABLE public.sync_hq_centralevent ENABLE TRIGGER USER")
         with tenant_context(mission):
             started = time.perf_counter()
-            report = reconcile.mission_reconcile(send=hq_reconcile.frames_receive_here)
+            report = reconcile.mission_reconcile()
             seconds = time.perf_counter() - started
         print(f"after deleting {len(lost)} events at HQ: {seconds:.2f} s")
         print(f"  {report.summary()}")
         if report.resent != len(lost) or report.left:
             raise SystemExit("the repair did not restore exactly the events deleted")
-    with open("/proc/loadavg") as load:
-        print(f"load average at end: {' '.join(load.read().split()[:3])}")
+    print(f"load average after: {_sync.load_text()}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,6 @@ class FeesConfig(AppConfig):
         # HQ builds its revenue register from this app's events (fees/register/).
         from sync.registry import projector_register
 
-        from .register.projector import NAME, TOPICS, revenue_project
+        from .register.projector import NAME, TOPICS, revenue_project, revenue_rebuild
 
-        projector_register(name=NAME, topics=TOPICS, apply=revenue_project)
+        projector_register(name=NAME, topics=TOPICS, apply=revenue_project, rebuild=revenue_rebuild)

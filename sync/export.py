@@ -23,7 +23,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import connection, transaction
 from django.db.models import F, Func, Q
@@ -62,24 +62,48 @@ def time_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(TIME_FORMAT)
 
 
+# The fields of an event in a bundle (SYNC-SPEC, "Wire contracts"), in `_OUTBOX_SQL`'s order.
+EVENT_FIELDS = (
+    "seq",
+    "topic",
+    "aggregate_type",
+    "aggregate_id",
+    "payload",
+    "version",
+    "actor_id",
+    "occurred_at",
+)
+
+
+class EventRow(Protocol):
+    """An event as a row holds it: the mission's `OutboxEvent`, HQ's `CentralEvent`."""
+
+    seq: int
+    topic: str
+    aggregate_type: str
+    aggregate_id: str
+    payload: Any
+    version: int
+    actor_id: int | None
+    occurred_at: datetime
+
+
+def event_wire(event: EventRow) -> dict[str, Any]:
+    """One event as it travels in a bundle: `EVENT_FIELDS`, `occurred_at` as UTC text with six
+    fraction digits. Bundles are built by `_events_after`, which has PostgreSQL format the same
+    fields for a whole range in one query; this is the same form for rows already loaded (HQ
+    rebuilding a register from its central log, tests)."""
+    wire = {name: getattr(event, name) for name in EVENT_FIELDS}
+    wire["occurred_at"] = time_text(event.occurred_at)
+    return wire
+
+
 def _events_after(seq: int, limit: int) -> list[dict[str, Any]]:
     with connection.cursor() as cursor:
         cursor.execute(_OUTBOX_SQL, [seq, limit])
         rows = cursor.fetchall()
     loads = json.loads
-    return [
-        {
-            "seq": row[0],
-            "topic": row[1],
-            "aggregate_type": row[2],
-            "aggregate_id": row[3],
-            "payload": loads(row[4]),
-            "version": row[5],
-            "actor_id": row[6],
-            "occurred_at": row[7],
-        }
-        for row in rows
-    ]
+    return [{**dict(zip(EVENT_FIELDS, row, strict=True)), "payload": loads(row[4])} for row in rows]
 
 
 def _signing_key_for(*, code: str, events: list[dict[str, Any]]) -> tuple[list[dict], int, bytes]:

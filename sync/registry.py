@@ -5,13 +5,17 @@
   bundle, once per bundle, with only the events applied for the first time (never a
   duplicate), in `seq` order. A projector must be idempotent per event anyway (a register row
   keyed by mission and seq, or an upsert), since reconciliation may hand it a missing event late.
+  What projectors share (skipping an event that breaks its contract, the payload checks, the
+  array literal, rebuilding from HQ's central log) is in `sync.hq.projection`. A projector may
+  give a `rebuild(*, mission) -> int` that builds its registers of one mission again from HQ's
+  central event log (`sync.hq.projection.RegisterRebuild`); `registers_rebuild` runs them all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 # An event as it travels in a bundle (`sync.bundle`): seq, topic, aggregate_type, aggregate_id,
 # payload, version, actor_id, occurred_at ("2026-12-03T07:56:00.123456Z", UTC).
@@ -24,21 +28,32 @@ class ProjectionBatch:
     events: list[Event]  # of the projector's topics only, in seq order
 
 
+class Rebuild(Protocol):
+    def __call__(self, *, mission: str) -> int: ...
+
+
 @dataclass(frozen=True)
 class Projector:
     name: str
     topics: frozenset[str]
     apply: Callable[[ProjectionBatch], None]
+    rebuild: Rebuild | None = None  # builds one mission's registers again; returns events read
 
 
 _projectors: dict[str, Projector] = {}
 
 
 def projector_register(
-    *, name: str, topics: Iterable[str], apply: Callable[[ProjectionBatch], None]
+    *,
+    name: str,
+    topics: Iterable[str],
+    apply: Callable[[ProjectionBatch], None],
+    rebuild: Rebuild | None = None,
 ) -> None:
     """Register (or, by the same name, replace) a projector for `topics` (topic values)."""
-    _projectors[name] = Projector(name=name, topics=frozenset(str(t) for t in topics), apply=apply)
+    _projectors[name] = Projector(
+        name=name, topics=frozenset(str(t) for t in topics), apply=apply, rebuild=rebuild
+    )
 
 
 def projectors() -> list[Projector]:
@@ -51,6 +66,16 @@ def events_project(*, mission: str, events: list[Event]) -> None:
         mine = [event for event in events if event["topic"] in projector.topics]
         if mine:
             projector.apply(ProjectionBatch(mission=mission, events=mine))
+
+
+def registers_rebuild(*, mission: str) -> dict[str, int]:
+    """Build every register of one mission again from HQ's central event log (each projector
+    that has a `rebuild`, in its own transaction); returns the events read, per projector."""
+    return {
+        projector.name: projector.rebuild(mission=mission)
+        for projector in projectors()
+        if projector.rebuild is not None
+    }
 
 
 # - Down sets (HQ to one mission): data HQ writes and a mission keeps a copy of, per mission

@@ -84,6 +84,19 @@ class RegisteredBooking(models.Model):
         return f"{self.mission} booking {self.reference or self.booking_id}: {self.status}"
 
 
+# The sums of `BookingSums`, in the order the projector and the reads use them.
+BOOKING_SUMS = (
+    "booked",
+    "persons",
+    "cancelled",
+    "cancelled_by_mission",
+    "checked_in",
+    "served",
+    "no_show",
+    "lead_days",
+)
+
+
 class BookingSums(models.Model):
     """The bookings held for a period, what became of them, and their lead time."""
 
@@ -168,28 +181,3 @@ class BookingMonth(BookingSums):
 
     def __str__(self) -> str:
         return f"{self.mission} {self.service} {self.month:%Y-%m}: {self.booked} booked"
-
-
-class SkippedBookingEvent(models.Model):
-    """An event HQ could not project (a payload that breaks its topic's contract). It stays in
-    sync's central event log; the register leaves it out and says so here, and the rest of the
-    bundle is applied."""
-
-    mission = models.CharField(max_length=MISSION_CODE_LENGTH)
-    seq = models.BigIntegerField()
-    topic = models.CharField(max_length=100)
-    reason = models.CharField(max_length=300)
-    recorded_at = models.DateTimeField(auto_now_add=True)
-
-    objects: ClassVar[models.Manager[SkippedBookingEvent]]
-
-    class Meta:
-        ordering = ["mission", "seq"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["mission", "seq"], name="appointments_register_skipped_unique"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.mission} #{self.seq} {self.topic}: {self.reason}"

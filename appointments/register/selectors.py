@@ -8,18 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet, Sum
 
-from .models import BookingDay, BookingMonth, RegisteredBooking
-
-DAY_SUMS = (
-    "booked",
-    "persons",
-    "cancelled",
-    "cancelled_by_mission",
-    "checked_in",
-    "served",
-    "no_show",
-    "lead_days",
-)
+from .models import BOOKING_SUMS, BookingDay, BookingMonth, RegisteredBooking
 
 
 def booking_days(
@@ -41,11 +30,11 @@ def _with_mean_lead(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def booking_totals_per_mission(*, date_from: dt.date, date_to: dt.date) -> list[dict[str, Any]]:
     """Every mission's bookings for appointments from `date_from` to `date_to`: the sums of
-    `DAY_SUMS` and `mean_lead_days` (days from booking to appointment), one row per mission."""
+    `BOOKING_SUMS` and `mean_lead_days` (days from booking to appointment), one row per mission."""
     rows = (
         BookingDay.objects.filter(day__gte=date_from, day__lte=date_to)
         .values("mission")
-        .annotate(**{name: Sum(name) for name in DAY_SUMS})
+        .annotate(**{name: Sum(name) for name in BOOKING_SUMS})
         .order_by("mission")
     )
     return _with_mean_lead([dict(row) for row in rows])
@@ -58,7 +47,7 @@ def booking_totals_per_service(
     rows = (
         BookingDay.objects.filter(mission=mission, day__gte=date_from, day__lte=date_to)
         .values("service")
-        .annotate(**{name: Sum(name) for name in DAY_SUMS})
+        .annotate(**{name: Sum(name) for name in BOOKING_SUMS})
         .order_by("service")
     )
     return _with_mean_lead([dict(row) for row in rows])
@@ -68,14 +57,14 @@ def booking_totals_per_mission_per_month(
     *, date_from: dt.date, date_to: dt.date, mission: str = ""
 ) -> list[dict[str, Any]]:
     """Per mission and month of the appointments (its first day), all services: the sums of
-    `DAY_SUMS` and `mean_lead_days`, for the months from `date_from`'s to `date_to`'s (whole
+    `BOOKING_SUMS` and `mean_lead_days`, for the months from `date_from`'s to `date_to`'s (whole
     months, from the month sums: a year of every mission is twelve rows a service)."""
     months = BookingMonth.objects.filter(month__gte=date_from.replace(day=1), month__lte=date_to)
     if mission:
         months = months.filter(mission=mission)
     rows = (
         months.values("mission", "month")
-        .annotate(**{name: Sum(name) for name in DAY_SUMS})
+        .annotate(**{name: Sum(name) for name in BOOKING_SUMS})
         .order_by("mission", "month")
     )
     return _with_mean_lead([dict(row) for row in rows])

@@ -157,27 +157,3 @@ class RevenueMonth(RevenueSums):
 
     def __str__(self) -> str:
         return f"{self.mission} {self.month:%Y-%m} {self.currency}"
-
-
-class SkippedFeeEvent(models.Model):
-    """An event HQ could not project (a payload that breaks its topic's contract: an amount
-    that is not an integer, a currency that is not three letters). It stays in sync's central
-    event log; the register leaves it out and says so here, and the rest of the bundle is
-    applied."""
-
-    mission = models.CharField(max_length=MISSION_CODE_LENGTH)
-    seq = models.BigIntegerField()
-    topic = models.CharField(max_length=100)
-    reason = models.CharField(max_length=300)
-    recorded_at = models.DateTimeField(auto_now_add=True)
-
-    objects: ClassVar[models.Manager[SkippedFeeEvent]]
-
-    class Meta:
-        ordering = ["mission", "seq"]
-        constraints = [
-            models.UniqueConstraint(fields=["mission", "seq"], name="fees_register_skipped_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.mission} #{self.seq} {self.topic}: {self.reason}"

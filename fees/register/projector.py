@@ -25,8 +25,9 @@ A batch costs a fixed number of statements whatever its length.
 
 An event whose payload breaks its contract (an amount that is not an integer, a negative
 payment, a currency that is not three capital letters, a date that is no date) is recorded in
-`SkippedFeeEvent` with the reason and left out: the rest of the batch is applied, and no sum
-ever holds a fraction or a string. The event stays in sync's central event log.
+`sync_hq.SkippedEvent` with the reason and left out: the rest of the batch is applied, and no
+sum ever holds a fraction or a string. The event stays in sync's central event log
+(`revenue_rebuild` reads it again). What every register does so is in `sync.hq.projection`.
 """
 
 from __future__ import annotations
@@ -37,13 +38,26 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from fees.events import FeeTopic
-from sync.hq.models import CentralEvent, MissionLink
+from sync.hq.models import CentralEvent
+from sync.hq.projection import (
+    RegisterRebuild,
+    SumTables,
+    Unprojectable,
+    array_literal,
+    checked_date,
+    checked_integer,
+    checked_moment,
+    checked_text,
+    envelope_read,
+    events_read,
+    sums_add,
+)
 from sync.registry import Event, ProjectionBatch
 
-from .models import PostingKind, RevenueDay, RevenueMonth, RevenuePosting, SkippedFeeEvent
+from .models import PostingKind, RevenueDay, RevenueMonth, RevenuePosting
 
 NAME = "fees.revenue"
 TOPICS = frozenset(
@@ -56,7 +70,7 @@ TOPICS = frozenset(
 # No consular fee comes near this (ten thousand million in major units): a larger amount is a
 # broken payload, and the bound keeps every sum far from bigint's end.
 MAX_AMOUNT_MINOR = 10**12
-MIN_YEAR, MAX_YEAR = 1970, 2999
+VERSIONS = frozenset({1})  # the payload versions this projector reads (docs/events.md)
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 # How far before a credit note's approval its ledger transaction may be (it is the event
 # just before it; a margin in case a later version records something in between).
@@ -69,22 +83,6 @@ DAY_SUMS = (
     "refunds_minor",
     "refunds_base_minor",
 )
-
-EVENT_FIELDS = (
-    "seq",
-    "topic",
-    "aggregate_type",
-    "aggregate_id",
-    "payload",
-    "version",
-    "actor_id",
-    "occurred_at",
-)
-WIRE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-class Unprojectable(ValueError):
-    """The event breaks its topic's contract; the message says how."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,12 +101,8 @@ class Posting:
     confirmed: bool = True  # False: dated by the approval until its ledger transaction comes
 
 
-def _integer(payload: dict[str, Any], name: str, low: int) -> int:
-    value = payload.get(name)
-    # bool is an int in Python and 2.0 == 2: neither is an amount of minor units
-    if type(value) is not int or not low <= value <= MAX_AMOUNT_MINOR:
-        raise Unprojectable(f"{name} is not an integer from {low} to {MAX_AMOUNT_MINOR}")
-    return value
+def _amount(payload: dict[str, Any], name: str, low: int) -> int:
+    return checked_integer(payload.get(name), name, low, MAX_AMOUNT_MINOR)
 
 
 def _currency(payload: dict[str, Any], name: str) -> str:
@@ -118,75 +112,21 @@ def _currency(payload: dict[str, Any], name: str) -> str:
     return value
 
 
-def _text(payload: dict[str, Any], name: str, max_length: int, *, blank: bool = False) -> str:
-    value = payload.get(name, "" if blank else None)
-    if value is None and blank:
-        value = ""
-    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
-        raise Unprojectable(f"{name} is not a text of at most {max_length} characters")
-    if not value and not blank:
-        raise Unprojectable(f"{name} is empty")
-    return value
-
-
-def _date(value: Any, name: str) -> dt.date:
-    if not isinstance(value, str) or len(value) != 10:
-        raise Unprojectable(f"{name} is not a date")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise Unprojectable(f"{name} is not a date") from None
-
-
-def _moment(value: Any) -> dt.datetime:
-    if not isinstance(value, str) or len(value) > 40:
-        raise Unprojectable("occurred_at is not a time")
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise Unprojectable("occurred_at is not a time") from None
-    if moment.tzinfo is None:
-        raise Unprojectable("occurred_at has no time zone")
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:  # and far from datetime's ends, where
-        raise Unprojectable("occurred_at is out of range")  # a time zone's shift overflows
-    return moment
-
-
-def _envelope(event: Event) -> tuple[int, str, dict[str, Any]]:
-    version = event.get("version", 1)
-    if type(version) is not int or version != 1:  # True == 1 in Python
-        raise Unprojectable(f"version {event.get('version')!r} is not one this register reads")
-    seq = event.get("seq")
-    if type(seq) is not int or not 0 < seq < 2**63:
-        raise Unprojectable("seq is not a positive integer")
-    aggregate_id = event.get("aggregate_id")
-    if (
-        not isinstance(aggregate_id, str)
-        or not 0 < len(aggregate_id) <= 100
-        or "\x00" in aggregate_id
-    ):
-        raise Unprojectable("aggregate_id is not a row's id")
-    payload = event.get("payload")
-    if not isinstance(payload, dict):
-        raise Unprojectable("the payload is not an object")
-    return seq, aggregate_id, payload
-
-
 def posting_read(event: Event) -> Posting:
     """The posting a money event records, or Unprojectable."""
-    seq, aggregate_id, payload = _envelope(event)
-    occurred_at = _moment(event.get("occurred_at"))
+    seq, aggregate_id, payload = envelope_read(event, versions=VERSIONS)
+    occurred_at = checked_moment(event.get("occurred_at"), "occurred_at")
     if event["topic"] == FeeTopic.PAYMENT_SUCCEEDED:
         return Posting(
             seq=seq,
             kind=PostingKind.PAYMENT,
             source_id=aggregate_id,
-            document=_text(payload, "receipt", 40),
-            method=_text(payload, "method", 20, blank=True),
-            business_date=_date(payload.get("business_date"), "business_date"),
-            amount_minor=_integer(payload, "amount_minor", 1),
+            document=checked_text(payload, "receipt", 40),
+            method=checked_text(payload, "method", 20, blank=True),
+            business_date=checked_date(payload.get("business_date"), "business_date"),
+            amount_minor=_amount(payload, "amount_minor", 1),
             currency=_currency(payload, "currency"),
-            base_amount_minor=_integer(payload, "base_amount_minor", 0),
+            base_amount_minor=_amount(payload, "base_amount_minor", 0),
             base_currency=_currency(payload, "base_currency"),
             occurred_at=occurred_at,
         )
@@ -194,12 +134,12 @@ def posting_read(event: Event) -> Posting:
         seq=seq,
         kind=PostingKind.REFUND,
         source_id=aggregate_id,
-        document=_text(payload, "number", 40),
+        document=checked_text(payload, "number", 40),
         method="",
         business_date=None,
-        amount_minor=-_integer(payload, "amount_minor", 1),
+        amount_minor=-_amount(payload, "amount_minor", 1),
         currency=_currency(payload, "currency"),
-        base_amount_minor=-_integer(payload, "base_amount_minor", 0),
+        base_amount_minor=-_amount(payload, "base_amount_minor", 0),
         base_currency=_currency(payload, "base_currency"),
         occurred_at=occurred_at,
     )
@@ -208,34 +148,13 @@ def posting_read(event: Event) -> Posting:
 def refund_date_read(event: Event) -> tuple[str, dt.date] | None:
     """(credit note id, business date) of a credit note's refund transaction; None for any
     other ledger transaction (not revenue: the payment's own money is in its `succeeded`)."""
-    _seq, _aggregate_id, payload = _envelope(event)
+    _seq, _aggregate_id, payload = envelope_read(event, versions=VERSIONS)
     if payload.get("kind") != "refund" or payload.get("source_type") != "credit_note":
         return None
     source_id = payload.get("source_id")
     if type(source_id) is not int and (not isinstance(source_id, str) or "\x00" in source_id):
         raise Unprojectable("source_id is not a credit note's id")
-    return str(source_id), _date(payload.get("business_date"), "business_date")
-
-
-def _array(values: list[Any]) -> str:
-    """A PostgreSQL array literal of `values` (None, bool, int, str, date, aware datetime), to
-    pass as one text parameter cast to the column's array type: ten times faster than letting
-    the driver quote a list element by element, which is most of a batch's time. Texts are
-    quoted and escaped (they hold no NUL: `fact_read`/`posting_read` refuse it)."""
-    out = []
-    for value in values:
-        kind = type(value)
-        if kind is int:
-            out.append(str(value))
-        elif isinstance(value, str):
-            out.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
-        elif value is None:
-            out.append("NULL")
-        elif kind is bool:
-            out.append("t" if value else "f")
-        else:  # date, aware datetime
-            out.append(value.isoformat())
-    return "{" + ",".join(out) + "}"
+    return str(source_id), checked_date(payload.get("business_date"), "business_date")
 
 
 def _refund_dates_logged(mission: str, postings: list[Posting]) -> dict[str, dt.date]:
@@ -291,7 +210,7 @@ def _postings_insert(mission: str, postings: list[Posting]) -> list[tuple[Any, .
             " ON CONFLICT DO NOTHING"
             " RETURNING kind, business_date, currency, base_currency, amount_minor,"
             " base_amount_minor",
-            [mission, *[_array(values) for _sql_type, values in columns.values()]],
+            [mission, *[array_literal(values) for _sql_type, values in columns.values()]],
         )
         return list(cursor.fetchall())
 
@@ -329,85 +248,31 @@ def _sums(kind: str, amount_minor: int, base_amount_minor: int) -> list[int]:
     return [0, 0, 0, 1, -amount_minor, -base_amount_minor]
 
 
-def _sums_add(
-    mission: str,
-    deltas: dict[tuple[dt.date, str, str], list[int]],
-    *,
-    model: type[RevenueDay | RevenueMonth],
-    date_column: str,
-) -> None:
-    """Add each (date, currency, base currency)'s deltas to its row of `model`, keys in order.
+SUM_TABLES = SumTables(
+    day=RevenueDay,
+    month=RevenueMonth,
+    keys=(("business_date", "date"), ("currency", "text"), ("base_currency", "text")),
+    date_column="business_date",
+    sums=tuple((name, "int" if name in ("payments", "refunds") else "bigint") for name in DAY_SUMS),
+    can_insert=lambda delta: min(delta) >= 0,  # a sum going down: a refund moved off a date
+)
 
-    PostgreSQL checks an INSERT's row against the table's CHECK before it finds the conflict
-    that turns it into an UPDATE, so deltas with a sum going down (a refund moved off the date
-    it was first given) are added by an UPDATE of the row they must already be in; the others
-    by an upsert. At most two statements."""
-    keys = sorted(key for key, sums in deltas.items() if any(sums))
-    fresh = [key for key in keys if min(deltas[key]) >= 0]
-    existing = [key for key in keys if min(deltas[key]) < 0]
-    table = model._meta.db_table
-    names = ", ".join(DAY_SUMS)
-    arrays = ", ".join(
-        "%s::int[]" if name in ("payments", "refunds") else "%s::bigint[]" for name in DAY_SUMS
-    )
 
-    def params(chosen: list[tuple[dt.date, str, str]]) -> list[Any]:
-        return [
-            _array([key[0] for key in chosen]),
-            _array([key[1] for key in chosen]),
-            _array([key[2] for key in chosen]),
-            *[_array([deltas[key][i] for key in chosen]) for i in range(len(DAY_SUMS))],
-        ]
-
-    with connection.cursor() as cursor:
-        if existing:
-            sets = ", ".join(f"{name} = {table}.{name} + d.{name}" for name in DAY_SUMS)
-            cursor.execute(
-                f"UPDATE {table} SET {sets}"  # noqa: S608 (names are ours)
-                f" FROM unnest(%s::date[], %s::text[], %s::text[], {arrays})"
-                f" AS d({date_column}, currency, base_currency, {names})"
-                f" WHERE {table}.mission = %s AND {table}.{date_column} = d.{date_column}"
-                f" AND {table}.currency = d.currency AND {table}.base_currency = d.base_currency",
-                [*params(existing), mission],
-            )
-            if cursor.rowcount != len(existing):
-                raise RuntimeError(f"revenue register of {mission}: {table} out of step")
-        if fresh:
-            updates = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in DAY_SUMS)
-            cursor.execute(
-                f"INSERT INTO {table} (mission, {date_column}, currency, base_currency, {names})"  # noqa: S608
-                f" SELECT %s, * FROM unnest(%s::date[], %s::text[], %s::text[], {arrays})"
-                f" ON CONFLICT (mission, {date_column}, currency, base_currency)"
-                f" DO UPDATE SET {updates}",
-                [mission, *params(fresh)],
-            )
+def _event_read(event: Event) -> Posting | tuple[str, dt.date] | None:
+    if event["topic"] == FeeTopic.LEDGER_TRANSACTION_POSTED:
+        return refund_date_read(event)
+    return posting_read(event)
 
 
 def revenue_project(batch: ProjectionBatch) -> None:
     """Apply one batch of a mission's fee events to the register (see the module's doc)."""
     postings: list[Posting] = []
     refund_dates: dict[str, dt.date] = {}
-    skipped: list[SkippedFeeEvent] = []
-    for event in batch.events:
-        try:
-            if event["topic"] == FeeTopic.LEDGER_TRANSACTION_POSTED:
-                pair = refund_date_read(event)
-                if pair is not None:
-                    refund_dates[pair[0]] = pair[1]
-            else:
-                postings.append(posting_read(event))
-        except Unprojectable as error:
-            seq = event.get("seq")
-            skipped.append(
-                SkippedFeeEvent(
-                    mission=batch.mission,
-                    seq=seq if type(seq) is int and 0 < seq < 2**63 else 0,
-                    topic=str(event.get("topic", "")).replace("\x00", "")[:100],
-                    reason=str(error)[:300],
-                )
-            )
-    if skipped:
-        SkippedFeeEvent.objects.bulk_create(skipped, ignore_conflicts=True)
+    for read in events_read(batch, _event_read, projector=NAME):
+        if isinstance(read, Posting):
+            postings.append(read)
+        elif read is not None:
+            refund_dates[read[0]] = read[1]
 
     undated = [p for p in postings if p.business_date is None and p.source_id not in refund_dates]
     refund_dates_found = {**_refund_dates_logged(batch.mission, undated), **refund_dates}
@@ -436,36 +301,13 @@ def revenue_project(batch: ProjectionBatch) -> None:
     if refund_dates:
         for key, sums in _refund_dates_correct(batch.mission, refund_dates):
             deltas[key] = [a + b for a, b in zip(deltas[key], sums, strict=True)]
-    months: dict[tuple[dt.date, str, str], list[int]] = defaultdict(lambda: [0] * len(DAY_SUMS))
-    for (day, currency, base_currency), sums in deltas.items():
-        key = (day.replace(day=1), currency, base_currency)
-        months[key] = [a + b for a, b in zip(months[key], sums, strict=True)]
-    _sums_add(batch.mission, deltas, model=RevenueDay, date_column="business_date")
-    _sums_add(batch.mission, months, model=RevenueMonth, date_column="month")
+    sums_add(mission=batch.mission, deltas=deltas, tables=SUM_TABLES)
 
 
-def _wire(row: dict[str, Any]) -> Event:
-    """A central log row as the event it arrived as."""
-    return {**row, "occurred_at": row["occurred_at"].astimezone(dt.UTC).strftime(WIRE_TIME)}
-
-
-def revenue_rebuild(*, mission: str, batch_size: int = 10_000) -> int:
-    """Build the mission's revenue register again from HQ's central event log: after a
-    corrected projector, or to take in events skipped before. Holds the mission's sync link
-    (the lock HQ's apply takes), empties the register's rows of the mission and projects its
-    events again in seq order, in batches; one transaction. Returns the events read."""
-    with transaction.atomic():
-        MissionLink.objects.select_for_update().filter(mission=mission).first()
-        for model in (RevenuePosting, RevenueDay, RevenueMonth, SkippedFeeEvent):
-            model.objects.filter(mission=mission).delete()
-        last, count = 0, 0
-        while True:
-            rows = list(
-                CentralEvent.objects.filter(mission=mission, seq__gt=last, topic__in=TOPICS)
-                .order_by("seq")
-                .values(*EVENT_FIELDS)[:batch_size]
-            )
-            if not rows:
-                return count
-            revenue_project(ProjectionBatch(mission=mission, events=[_wire(row) for row in rows]))
-            last, count = rows[-1]["seq"], count + len(rows)
+# Builds a mission's register again from HQ's central event log (`RegisterRebuild`).
+revenue_rebuild = RegisterRebuild(
+    projector=NAME,
+    topics=TOPICS,
+    tables=(RevenuePosting, RevenueDay, RevenueMonth),
+    project=revenue_project,
+)

@@ -166,3 +166,28 @@ class ReferenceVersion(models.Model):
 
     def __str__(self) -> str:
         return f"reference data v{self.version}"
+
+
+class SkippedEvent(models.Model):
+    """An event a register's projector could not project: its payload breaks its topic's
+    contract (`sync.hq.projection`). The event stays in the central event log; the register
+    leaves it out and says so here, with the reason, and the rest of the bundle is applied.
+    One row per projector, mission and seq, so a replay records it once."""
+
+    mission = models.CharField(max_length=MISSION_CODE_LENGTH)
+    seq = models.BigIntegerField()  # 0 when the event's own seq was not a valid one
+    topic = models.CharField(max_length=100)
+    projector = models.CharField(max_length=100)  # its name in `sync.registry`
+    reason = models.CharField(max_length=300)
+    skipped_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["mission", "seq", "projector"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["projector", "mission", "seq"], name="sync_hq_skipped_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mission} #{self.seq} {self.topic} ({self.projector}): {self.reason}"

@@ -5,7 +5,6 @@ it count something twice, lose something, or take a bad payload into its sums.""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import zoneinfo
 
@@ -21,40 +20,25 @@ from appointments.register.models import (
     BookingMonth,
     RegisteredBooking,
     RegisteredStatus,
-    SkippedBookingEvent,
 )
-from sync.models import OutboxEvent
+from sync.hq.models import SkippedEvent
 from sync.registry import events_project
 from tests.appointments.conftest import person
 from tests.conftest import make_staff
+from tests.registers import (
+    central_log,
+    outbox_on_the_wire,
+    project_again,
+    shuffled_batches,
+)
 
-WIRE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
 
-def wire(event: OutboxEvent) -> dict:
-    """An outbox row as it travels in a bundle (SYNC-SPEC, "Wire contracts"), through JSON."""
-    return json.loads(
-        json.dumps(
-            {
-                "seq": event.seq,
-                "topic": event.topic,
-                "aggregate_type": event.aggregate_type,
-                "aggregate_id": event.aggregate_id,
-                "payload": event.payload,
-                "version": event.version,
-                "actor_id": event.actor_id,
-                "occurred_at": event.occurred_at.astimezone(dt.UTC).strftime(WIRE_TIME),
-            }
-        )
-    )
-
-
 def booking_events() -> list[dict]:
     """The current schema's booking events, in seq order, on the wire."""
-    rows = OutboxEvent.objects.filter(topic__startswith="appointments.booking.").order_by("seq")
-    return [wire(row) for row in rows]
+    return outbox_on_the_wire("appointments.booking.")
 
 
 def register_state() -> tuple[list, list]:
@@ -220,7 +204,7 @@ def test_a_mission_day_is_registered_booking_by_booking_and_summed_per_day(missi
     # the old day of the moved booking holds nothing of it any more
     old_day = _local_day(created["payload"]["starts_at"])
     assert old_day != moved.day
-    assert not SkippedBookingEvent.objects.exists()
+    assert not SkippedEvent.objects.exists()
 
 
 def test_a_batch_applied_twice_or_again_in_pieces_changes_nothing(mission_day):
@@ -229,10 +213,7 @@ def test_a_batch_applied_twice_or_again_in_pieces_changes_nothing(mission_day):
     events_project(mission="alpha", events=events)
     after_once = register_state()
     # when the same events come again: whole, one by one, and the last half again
-    events_project(mission="alpha", events=events)
-    for event in events:
-        events_project(mission="alpha", events=[event])
-    events_project(mission="alpha", events=events[len(events) // 2 :])
+    project_again("alpha", events)
     # then nothing changed
     assert register_state() == after_once
 
@@ -249,11 +230,7 @@ def test_any_order_and_any_split_into_batches_gives_the_same_register(mission_da
             BookingDay.objects.all().delete()
             BookingMonth.objects.all().delete()
             # when they come shuffled, some twice, split into batches at random points
-            shuffled = events + rng.sample(events, k=len(events) // 3)
-            rng.shuffle(shuffled)
-            cuts = sorted(rng.sample(range(1, len(shuffled)), k=rng.randint(0, 5)))
-            for start, end in zip([0, *cuts], [*cuts, len(shuffled)], strict=True):
-                batch = sorted(shuffled[start:end], key=lambda e: e["seq"])
+            for batch in shuffled_batches(events, rng):
                 events_project(mission="alpha", events=batch)
             # then the register is the same
             assert register_state() == in_order, f"seed {seed}"
@@ -350,8 +327,10 @@ def test_an_event_that_breaks_its_contract_is_skipped_and_the_rest_applied(
     # when HQ projects it
     events_project(mission="alpha", events=[good_before, broken, good_after])
     # then the broken one is recorded with its reason, and the good ones are counted
-    (skipped,) = SkippedBookingEvent.objects.all()
-    assert (skipped.mission, skipped.seq, skipped.topic) == ("alpha", 2, broken["topic"])
+    (skipped,) = SkippedEvent.objects.all()
+    assert (skipped.mission, skipped.seq, skipped.topic, skipped.projector) == (
+        "alpha", 2, broken["topic"], "appointments.bookings",
+    )  # fmt: skip
     assert reason in skipped.reason
     assert set(RegisteredBooking.objects.values_list("booking_id", flat=True)) == {"1", "3"}
     (day,) = BookingDay.objects.all()
@@ -365,7 +344,7 @@ def test_an_event_that_breaks_its_contract_is_skipped_and_the_rest_applied(
         assert cursor.fetchone() == (2, 2, "bigint")
     # and the same broken event again is skipped once
     events_project(mission="alpha", events=[broken])
-    assert SkippedBookingEvent.objects.count() == 1
+    assert SkippedEvent.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -410,7 +389,7 @@ def test_a_move_of_version_1_counts_nothing_twice(mission_a):
     assert statuses == {"BK-OLD": "cancelled", "BK-NEW": "booked"}
     (day,) = BookingDay.objects.all()
     assert (day.booked, day.cancelled) == (2, 1)
-    assert not SkippedBookingEvent.objects.exists()
+    assert not SkippedEvent.objects.exists()
 
 
 def test_missions_do_not_mix(mission_a):
@@ -495,24 +474,15 @@ def test_a_broken_envelope_is_skipped_without_stopping_the_batch(mission_a, enve
     # when HQ projects them, then the good ones are registered and the broken one recorded
     events_project(mission="alpha", events=batch)
     assert set(RegisteredBooking.objects.values_list("reference", flat=True)) == {"BK-1", "BK-3"}
-    assert SkippedBookingEvent.objects.count() == 1
+    assert SkippedEvent.objects.count() == 1
 
 
 def test_the_register_is_built_again_from_hqs_event_log(mission_day):
     from appointments.register.projector import bookings_rebuild
-    from sync.hq.models import CentralEvent
 
     # given a mission day applied at HQ: in its event log and in the register
     events, _ = mission_day
-    CentralEvent.objects.bulk_create(
-        CentralEvent(
-            mission="alpha", seq=e["seq"], topic=e["topic"], aggregate_type=e["aggregate_type"],
-            aggregate_id=e["aggregate_id"], payload=e["payload"], version=e["version"],
-            actor_id=e["actor_id"], occurred_at=dt.datetime.fromisoformat(e["occurred_at"]),
-            bundle_number=1, applied_at=timezone.now(),
-        )
-        for e in events
-    )  # fmt: skip
+    central_log("alpha", events)
     events_project(mission="alpha", events=events)
     applied = register_state()
     # and beta's register, which a rebuild of alpha must not touch
@@ -529,6 +499,33 @@ def test_the_register_is_built_again_from_hqs_event_log(mission_day):
     alpha_days = [d for d in register_state()[1] if d[0] == "alpha"]
     assert alpha_days == [d for d in applied[1] if d[0] == "alpha"]
     assert list(BookingDay.objects.filter(mission="beta").values_list("day", "booked")) == beta
+
+
+def test_every_register_is_built_again_through_the_registry(mission_a):
+    from appointments.register.projector import bookings_rebuild
+    from sync.registry import projectors, registers_rebuild
+
+    # given a good and a broken booking event in HQ's log, applied
+    events = [
+        _synthetic(1, "created", _created_payload(reference="BK-1"), aggregate_id="1"),
+        _synthetic(2, "created", _created_payload(persons="2"), aggregate_id="2"),
+    ]
+    central_log("alpha", events)
+    events_project(mission="alpha", events=events)
+    # and the register lost
+    for model in (RegisteredBooking, BookingDay, BookingMonth):
+        model.objects.all().delete()
+    # when every register of the mission is built again through the projectors' hooks
+    (mine,) = [p for p in projectors() if p.name == "appointments.bookings"]
+    assert mine.rebuild is bookings_rebuild
+    read = registers_rebuild(mission="alpha")
+    # then the bookings register is back, the broken event skipped once, and nothing of fees
+    assert read["appointments.bookings"] == 2
+    assert read["fees.revenue"] == 0
+    assert list(RegisteredBooking.objects.values_list("reference", flat=True)) == ["BK-1"]
+    assert BookingDay.objects.get().booked == 1
+    (skipped,) = SkippedEvent.objects.all()
+    assert (skipped.seq, skipped.projector) == (2, "appointments.bookings")
 
 
 def test_texts_with_quotes_and_braces_are_registered_as_sent(mission_a):

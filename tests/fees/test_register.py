@@ -5,53 +5,36 @@ money twice, lose some, date it wrongly, or take a bad amount into its sums."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from fees.money import Money
 from fees.register import selectors
-from fees.register.models import RevenueDay, RevenueMonth, RevenuePosting, SkippedFeeEvent
+from fees.register.models import RevenueDay, RevenueMonth, RevenuePosting
 from fees.services import credit_note_decide, credit_note_request, day_close
-from sync.hq.models import CentralEvent
-from sync.models import OutboxEvent
+from sync.hq.models import SkippedEvent
 from sync.registry import events_project
 from tests.fees.conftest import assess, pay_cash
 from tests.fees.test_webhooks import deliver, start_card
+from tests.registers import (
+    central_log,
+    outbox_on_the_wire,
+    project_again,
+    shuffled_batches,
+)
 
 pytestmark = pytest.mark.usefixtures("fee_reference")
 
-WIRE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 SUCCEEDED = "fees.payment.succeeded"
 APPROVED = "fees.credit_note.approved"
 POSTED = "fees.ledger_transaction.posted"
 
 
-def wire(event: OutboxEvent) -> dict:
-    """An outbox row as it travels in a bundle (SYNC-SPEC, "Wire contracts"), through JSON."""
-    return json.loads(
-        json.dumps(
-            {
-                "seq": event.seq,
-                "topic": event.topic,
-                "aggregate_type": event.aggregate_type,
-                "aggregate_id": event.aggregate_id,
-                "payload": event.payload,
-                "version": event.version,
-                "actor_id": event.actor_id,
-                "occurred_at": event.occurred_at.astimezone(dt.UTC).strftime(WIRE_TIME),
-            }
-        )
-    )
-
-
 def fee_events() -> list[dict]:
     """The current schema's fee events, in seq order, on the wire."""
-    rows = OutboxEvent.objects.filter(topic__startswith="fees.").order_by("seq")
-    return [wire(row) for row in rows]
+    return outbox_on_the_wire("fees.")
 
 
 def register_state() -> tuple[list, list]:
@@ -122,23 +105,6 @@ def alpha_days(in_mission_a, cashier_a, consul_a):
     return events, today, today + dt.timedelta(days=1)
 
 
-def central_log(mission: str, events: list[dict]) -> None:
-    """What HQ's apply does before it projects a batch: the events into its central log."""
-    CentralEvent.objects.bulk_create(
-        [
-            CentralEvent(
-                mission=mission, seq=e["seq"], topic=e["topic"],
-                aggregate_type=e["aggregate_type"], aggregate_id=e["aggregate_id"],
-                payload=e["payload"], version=e["version"], actor_id=e["actor_id"],
-                occurred_at=dt.datetime.fromisoformat(e["occurred_at"]), bundle_number=1,
-                applied_at=timezone.now(),
-            )
-            for e in events
-        ],
-        ignore_conflicts=True,
-    )  # fmt: skip
-
-
 def _only(events: list[dict], topic: str) -> list[dict]:
     return [e for e in events if e["topic"] == topic]
 
@@ -177,7 +143,7 @@ def test_each_payment_and_refund_is_registered_once_in_local_and_base_currency(a
         ("alpha", today, "EUR", "EUR", 2, paid, paid, 1, 100, 100),
         ("alpha", next_day, "EUR", "EUR", 0, 0, 0, 1, 200, 200),
     ]
-    assert not SkippedFeeEvent.objects.exists()
+    assert not SkippedEvent.objects.exists()
 
 
 def test_a_foreign_currency_is_summed_in_both(in_mission_b, cashier_b):
@@ -207,10 +173,7 @@ def test_a_batch_applied_twice_or_again_in_pieces_changes_nothing(alpha_days):
     events, _, _ = alpha_days
     events_project(mission="alpha", events=events)
     once = register_state()
-    events_project(mission="alpha", events=events)
-    for event in events:
-        events_project(mission="alpha", events=[event])
-    events_project(mission="alpha", events=events[len(events) // 2 :])
+    project_again("alpha", events)
     assert register_state() == once
 
 
@@ -269,11 +232,7 @@ def test_any_order_and_any_split_into_batches_gives_the_same_register(alpha_days
             RevenueMonth.objects.all().delete()
             # when they come shuffled, some twice, split into batches at random points, each
             # logged by HQ before it is projected
-            shuffled = events + rng.sample(events, k=len(events) // 3)
-            rng.shuffle(shuffled)
-            cuts = sorted(rng.sample(range(1, len(shuffled)), k=rng.randint(0, 5)))
-            for start, end in zip([0, *cuts], [*cuts, len(shuffled)], strict=True):
-                batch = sorted(shuffled[start:end], key=lambda e: e["seq"])
+            for batch in shuffled_batches(events, rng):
                 central_log("alpha", batch)
                 events_project(mission="alpha", events=batch)
             # then the register is the same
@@ -344,8 +303,8 @@ def test_a_bad_amount_or_field_is_skipped_and_cannot_corrupt_the_sums(mission_a,
     # when HQ projects it
     events_project(mission="alpha", events=batch)
     # then the broken event is recorded with its reason; the good ones are counted
-    (skipped,) = SkippedFeeEvent.objects.all()
-    assert (skipped.seq, skipped.topic) == (2, SUCCEEDED)
+    (skipped,) = SkippedEvent.objects.all()
+    assert (skipped.seq, skipped.topic, skipped.projector) == (2, SUCCEEDED, "fees.revenue")
     assert reason in skipped.reason
     assert sorted(RevenuePosting.objects.values_list("seq", flat=True)) == [1, 3]
     register_state()  # the month sums agree
@@ -380,7 +339,7 @@ def test_a_broken_envelope_is_skipped_without_stopping_the_batch(mission_a, enve
     batch = [_payment(1), {**_payment(2), **envelope}, _payment(3)]
     events_project(mission="alpha", events=batch)
     assert sorted(RevenuePosting.objects.values_list("seq", flat=True)) == [1, 3]
-    assert SkippedFeeEvent.objects.count() == 1
+    assert SkippedEvent.objects.count() == 1
 
 
 @pytest.mark.parametrize(

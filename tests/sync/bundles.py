@@ -4,14 +4,21 @@ HQ knows a mission only by its code and its registered public key, so these test
 mission schema: `MissionChain.register()` makes a key pair and registers the public half at HQ
 (`sync.keys.mission_key_register`, as `mission_create` does), then `next_bundle()` builds the
 mission's bundles in chain order, as the mission's export would.
+
+`at_once` runs the same work on two connections to a mission at the same moment (two builders,
+two pushes), for the tests that try to make them overlap.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db import connection, connections
 
 from sync import bundle as frame
 from sync import keys
@@ -129,3 +136,29 @@ class MissionChain:
 
     def key_switch(self) -> None:
         self.key_id, self.private_seed, self.public_key = self._next_key
+
+
+def at_once(mission: Any, work: Callable[[], None], *, threads: int = 2) -> list[Exception]:
+    """Run `work` in `threads` threads that start together (a barrier), each on its own
+    database connection set to `mission`'s schema; returns what they raised. The mission and
+    its rows must be committed (a `throwaway_mission` test), since each thread has its own
+    connection."""
+    barrier = threading.Barrier(threads)
+    errors: list[Exception] = []
+
+    def run() -> None:
+        try:
+            connection.set_tenant(mission)
+            barrier.wait()
+            work()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return errors

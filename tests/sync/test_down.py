@@ -25,6 +25,13 @@ def probe_set():
     registry._down_sets.pop("tests.probe", None)
 
 
+def probe_frame_for_alpha() -> SignedBundle:
+    """The probe set as HQ signs it for alpha (built at HQ, in the public schema)."""
+    with schema_context("public"):
+        frames = down.down_frames(mission="alpha", reported={})
+    return next(frame for frame in frames if frame.header["name"] == "tests.probe")
+
+
 def test_hq_sends_a_set_only_when_the_nodes_copy_differs(db, probe_set):
     frames = down.down_frames(mission="alpha", reported={})
     assert {frame.header["name"] for frame in frames} >= {"tests.probe", "missions.accounts"}
@@ -35,22 +42,14 @@ def test_hq_sends_a_set_only_when_the_nodes_copy_differs(db, probe_set):
 
 def test_a_node_applies_a_set_hq_signed_for_it(in_mission_a, probe_set):
     content, applied = probe_set
-    with schema_context("public"):
-        frame = next(
-            f for f in down.down_frames(mission="alpha", reported={})
-            if f.header["name"] == "tests.probe"
-        )  # fmt: skip
+    frame = probe_frame_for_alpha()
     assert down.down_apply(frame, code="alpha")
     assert applied == [("alpha", content)]
 
 
 def test_a_tampered_foreign_or_misdirected_set_changes_nothing(in_mission_a, probe_set):
     _, applied = probe_set
-    with schema_context("public"):
-        frame = next(
-            f for f in down.down_frames(mission="alpha", reported={})
-            if f.header["name"] == "tests.probe"
-        )  # fmt: skip
+    frame = probe_frame_for_alpha()
     tampered = SignedBundle(frame.body.replace(b"[1,2,3]", b"[1,2,4]"), frame.signature)
     assert not down.down_apply(tampered, code="alpha")
     assert not down.down_apply(frame, code="beta")  # HQ signed it for alpha

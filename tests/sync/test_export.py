@@ -6,10 +6,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
@@ -20,11 +19,13 @@ from sync.error_codes import SyncError
 from sync.export import (
     bundles_build,
     bundles_to_send,
+    event_wire,
     file_export,
     file_export_build,
 )
 from sync.models import KeyPurpose, OutboxEvent, SentBundle, SigningKey, SyncLink
 from sync.services import outbox_event_record
+from tests.sync.bundles import at_once
 
 
 class ExportTopic(EventTopic):
@@ -99,6 +100,9 @@ def test_an_event_travels_as_the_outbox_holds_it(in_mission_a, officer_a):
         "actor_id": officer_a.pk,
         "occurred_at": event.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     }
+    # and it is what `event_wire` makes of the row (the form HQ rebuilds its registers from)
+    event.refresh_from_db()
+    assert event_wire(event) == sent
     assert event.occurred_at.utcoffset().total_seconds() == 0
 
 
@@ -198,19 +202,6 @@ def _open_at_hq(data: bytes) -> list[SignedBundle]:
 # --- two builders at once --------------------------------------------------------------------
 
 
-def build_repeatedly(mission, barrier, built: list[tuple[int, int, int]], errors: list) -> None:  # type: ignore[no-untyped-def]
-    try:
-        connection.set_tenant(mission)
-        barrier.wait()
-        for _ in range(30):
-            for sent in bundles_build(code=mission.code, max_events=7, max_bundles=1):
-                built.append((sent.number, sent.first_seq, sent.last_seq))
-    except Exception as error:
-        errors.append(error)
-    finally:
-        connections.close_all()
-
-
 def test_two_builders_at_once_never_overlap(throwaway_mission):
     # given a committed mission with 150 events waiting
     connection.set_tenant(throwaway_mission)
@@ -219,16 +210,13 @@ def test_two_builders_at_once_never_overlap(throwaway_mission):
     connection.set_schema_to_public()
     # when two connections build bundles at the same moment, again and again
     built: list[tuple[int, int, int]] = []
-    errors: list[Exception] = []
-    barrier = threading.Barrier(2)
-    threads = [
-        threading.Thread(target=build_repeatedly, args=(throwaway_mission, barrier, built, errors))
-        for _ in range(2)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+
+    def build_repeatedly() -> None:
+        for _ in range(30):
+            for sent in bundles_build(code=throwaway_mission.code, max_events=7, max_bundles=1):
+                built.append((sent.number, sent.first_seq, sent.last_seq))
+
+    errors = at_once(throwaway_mission, build_repeatedly)
     # then no error, no number twice, and the ranges tile 1..total exactly once
     assert errors == []
     built.sort()

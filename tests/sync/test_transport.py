@@ -35,6 +35,7 @@ from sync.hq.models import CentralEvent, MissionLink
 from sync.models import KeyPurpose, OutboxEvent, SentBundle, SyncLink
 from sync.services import outbox_event_record
 from sync.transport import exchange
+from tests.sync.bundles import at_once
 
 ENDPOINT = "/sync/v1/push"
 BUNDLES = "application/vnd.consulate.bundles"
@@ -476,20 +477,6 @@ def test_after_a_stolen_key_the_new_key_carries_what_hq_refused(in_mission_a):
     ) == list(range(1, rotation_seq + 1))
 
 
-def push_in_thread(mission, barrier, results: list, errors: list) -> None:  # type: ignore[no-untyped-def]
-    from django.db import connections
-
-    try:
-        connection.set_tenant(mission)
-        barrier.wait()
-        for _ in range(3):
-            results.append(push(code=mission.code))
-    except Exception as error:
-        errors.append(error)
-    finally:
-        connections.close_all()
-
-
 def test_two_pushes_at_once_deliver_every_event_once(throwaway_mission):
     # given a committed mission with events (beat's push and a person's "push now" collide)
     connection.set_tenant(throwaway_mission)
@@ -501,17 +488,13 @@ def test_two_pushes_at_once_deliver_every_event_once(throwaway_mission):
     connection.set_schema_to_public()
     code = throwaway_mission.code
     results: list = []
-    errors: list = []
-    barrier = threading.Barrier(2)
+
+    def push_three_times() -> None:
+        for _ in range(3):
+            results.append(push(code=code))
+
     # when two connections push at the same moment, three times each
-    threads = [
-        threading.Thread(target=push_in_thread, args=(throwaway_mission, barrier, results, errors))
-        for _ in range(2)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = at_once(throwaway_mission, push_three_times)
     # then no push failed, HQ has every event once, and the mission holds the full mark
     assert errors == []
     assert all(result.ok for result in results), [r.error for r in results]
