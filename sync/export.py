@@ -17,7 +17,6 @@ once, whatever it is sent).
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import random
@@ -38,6 +37,7 @@ from .down import down_apply, down_hashes_local
 from .error_codes import SyncError
 from .events import SyncTopic
 from .models import KeyPurpose, SentBundle, SigningKey, SyncLink
+from .reference import reference_apply
 
 logger = logging.getLogger(__name__)
 
@@ -389,14 +389,7 @@ def answer_apply(data: bytes, *, code: str) -> dict[str, Any]:
             acked_at=now
         )
     for frame in references:
-        try:  # the reference helper's module; absent on some branches
-            reference = importlib.import_module("sync.reference")
-        except ImportError:
-            logger.info("reference data received but sync.reference is not installed")
-            continue
-        outcome["reference_applied"] = (
-            bool(reference.reference_apply(frame)) or outcome["reference_applied"]
-        )
+        outcome["reference_applied"] = reference_apply(frame) or outcome["reference_applied"]
     for frame in downs:
         if down_apply(frame, code=code):
             outcome["down_applied"].append(frame.header["name"])

@@ -294,11 +294,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "fees.tasks.every_mission_expire_stale_card_payments",
         "schedule": 5 * 60,
     },
-    # Sync: HQ admins hear once per silence of a mission that has not made contact (public).
+    # Sync: each mission compares its per-day digests with HQ's once a day (sync/tasks.py).
     "sync-reconcile-daily": {
         "task": "sync.tasks.every_mission_reconcile",
         "schedule": 24 * 60 * 60,
     },
+    # Sync: HQ admins hear once per silence of a mission that has not made contact (public).
     "sync-silence-alert": {
         "task": "missions.tasks.sync_silence_alert",
         "schedule": 5 * 60,

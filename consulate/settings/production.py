@@ -13,6 +13,7 @@ from .base import (
     DATABASE_OWNER,
     DATABASES,
     SECRET_KEY,
+    SYNC_HQ_URL,
     env,
 )
 
@@ -36,6 +37,10 @@ for _key in ("CONSULATE_MASTER_KEY", "CONSULATE_BLIND_INDEX_KEY"):
             raise ValueError
     except ValueError as _error:
         raise ImproperlyConfigured(f"{_key} must be 32 random bytes, base64-encoded.") from _error
+# A mission node sends its events, and receives its staff's password hashes and second-factor
+# seeds (docs/sync.md, down sets), over this address: never in clear.
+if SYNC_HQ_URL and not SYNC_HQ_URL.startswith("https://"):
+    raise ImproperlyConfigured("SYNC_HQ_URL must be an https:// address in production.")
 if DATABASE_OWNER and DATABASE_OWNER.get("NAME") != DATABASES["default"]["NAME"]:
     raise ImproperlyConfigured("DATABASE_OWNER_URL must name the database of DATABASE_URL.")
 if not ALLOWED_HOSTS:

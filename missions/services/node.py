@@ -1,12 +1,13 @@
 """Moving a mission to its own node: its own machine and PostgreSQL (docs/sync.md).
 
 `mission_node_export` (at HQ) freezes the mission in HQ's database and writes a move package:
-its schema as `pg_dump` wrote it, and the rows of HQ's shared tables it needs (the mission,
-its host names, its data keys, the accounts its rows refer to with their e-mail addresses,
-second factors and roles). `mission_node_import` (at the new node, on a fresh database)
-loads both. From then on the node serves the mission and sends its events to HQ through sync,
-continuing the chain of bundles where HQ's copy left it; HQ's copy of the schema stays as it
-was, and HQ's pages for the mission send people to the node.
+its schema as `pg_dump` wrote it, and the rows of HQ's shared tables it needs: the mission,
+its host names, its data keys, and the accounts its rows name (staff, and citizens who booked
+or wait there: foreign keys into the accounts table and the `user_id` columns) with their
+e-mail addresses, second factors and roles. `mission_node_import` (at the new node, on a
+fresh database) loads both. From then on the node serves the mission and sends its events to
+HQ through sync, continuing the chain of bundles where HQ's copy left it; HQ's copy of the
+schema stays as it was, and HQ's pages for the mission send people to the node.
 
 The package holds password hashes, second-factor secrets and the mission's data; carry it as
 you would a backup. Its data keys stay wrapped under the master key, so the node needs the same
@@ -137,6 +138,19 @@ def _references_to_shared_tables(schema_name: str) -> dict[str, list[tuple[str, 
     return found
 
 
+def _account_columns(schema_name: str) -> list[tuple[str, str]]:
+    """Columns of the mission's tables that hold an account's id without a foreign key (the
+    project names them `user_id`: a booking's, a waitlist or lottery entry's citizen)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = %s AND column_name = 'user_id'"
+            " AND data_type IN ('bigint', 'integer')",
+            [schema_name],
+        )
+        return [(table, column) for table, column in cursor.fetchall()]
+
+
 def _account_ids(schema_name: str, references: list[tuple[str, str]]) -> set[int]:
     if not references:
         return set()
@@ -201,7 +215,8 @@ def mission_node_export(
                 % {"tables": ", ".join(unknown)},
             )
         staff = set(Membership.objects.filter(mission=mission).values_list("user_id", flat=True))
-        account_ids = staff | _account_ids(schema, references.get("accounts_user", []))
+        named = {*references.get("accounts_user", []), *_account_columns(schema)}
+        account_ids = staff | _account_ids(schema, sorted(named))
         users = list(User.objects.filter(pk__in=account_ids).order_by("pk"))
         package = {
             "format": FORMAT,

@@ -16,7 +16,6 @@ Run in the public schema. The apply logic is `sync.hq.apply` (imported where it 
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from django.db import transaction
@@ -30,6 +29,7 @@ from ..bundle import FORMAT, SignedBundle
 from ..down import down_frames
 from ..error_codes import SyncError
 from ..models import KeyPurpose
+from ..reference import reference_latest_after
 from .models import HeldBundle, MissionLink
 from .reconcile import answer_frames
 
@@ -102,14 +102,9 @@ def answer_build(results: list[dict[str, Any]], *, mission: str, reference_versi
         for code in missions
     ]
     frames += answer_frames(results)  # HQ's signed answers to digests and repair frames
-    try:  # the reference helper's module; absent on some branches
-        reference: Any = importlib.import_module("sync.reference")
-    except ImportError:
-        reference = None
-    if reference is not None:
-        latest = reference.reference_latest_after(reference_version)
-        if latest is not None:
-            frames.append(latest)
+    latest = reference_latest_after(reference_version)
+    if latest is not None:
+        frames.append(latest)
     return bundle.file_pack(frames)
 
 

@@ -55,6 +55,7 @@ def test_the_owner_role_may_be_given_for_migrate_all():
             {"DATABASE_OWNER_URL": "postgres://owner@db.internal/other"},
             "DATABASE_OWNER_URL must name the database of DATABASE_URL",
         ),
+        ({"SYNC_HQ_URL": "http://hq.example"}, "SYNC_HQ_URL must be an https:// address"),
     ],
 )
 def test_a_missing_or_weak_setting_stops_the_start(change, message):

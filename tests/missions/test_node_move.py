@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import schema_context
 
+from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
 from missions.services.node import NODE_ACCOUNT_IDS_FROM, mission_node_export
 from sync.models import OutboxEvent
+from tests.appointments.factories import BookingFactory
 from tests.conftest import host_client, make_staff
 from tests.processes import manage, other_database, server_connect
 
@@ -27,7 +29,9 @@ def test_a_mission_moves_to_its_own_database_with_its_data_and_staff(
     officer.first_name = "Ayşe"
     officer.save()
     with schema_context(mission.schema_name):
+        booking = BookingFactory()  # a citizen's, whose account lives at HQ
         events_here = OutboxEvent.objects.count()
+    citizen = User.objects.get(pk=booking.user_id)
     package = tmp_path / "move"
 
     move = mission_node_export(
@@ -68,6 +72,10 @@ def test_a_mission_moves_to_its_own_database_with_its_data_and_staff(
             "SELECT id, password FROM accounts_user WHERE email = %s", [officer.email]
         ).fetchone()
         assert (user_id, password) == (officer.pk, officer.password)  # the same person
+        (citizen_id,) = node.execute(
+            "SELECT id FROM accounts_user WHERE email = %s", [citizen.email]
+        ).fetchone()
+        assert citizen_id == citizen.pk  # who booked there can log in there to see it
         (next_id,) = node.execute(
             "SELECT nextval(pg_get_serial_sequence('accounts_user', 'id'))"
         ).fetchone()

@@ -209,3 +209,19 @@ def test_an_export_file_holds_only_frames(mission_a, tmp_path: Path):
     run("sync_export", "alpha", "--out", str(tmp_path / "p"), "--plain")
     frames = file_unpack((tmp_path / "p").read_bytes())
     assert [f.header["kind"] for f in frames] == ["events"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("sync_push", "alpha"),
+        ("sync_export", "alpha", "--out", "x.csb"),
+        ("sync_reconcile", "alpha"),
+    ],
+)
+def test_a_mission_moved_to_its_own_node_is_worked_on_there(mission_a, args):
+    # HQ's copy of a moved mission is frozen: a push from it would clash with the node's chain
+    mission_a.node_url = "https://alpha-node.example"
+    mission_a.save(update_fields=["node_url"])
+    with pytest.raises(CommandError, match="served by its own node at https://alpha-node"):
+        call_command(*args, stdout=StringIO())

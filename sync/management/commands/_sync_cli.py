@@ -20,6 +20,29 @@ def mission_get(code: str) -> Any:
     return mission
 
 
+def mission_served_here(code: str) -> Any:
+    """The mission, if this database serves it: one moved to its own node (`node_url`) is
+    frozen here, and a push, export or reconciliation from this copy would sign bundles that
+    clash with the node's. Run those at the node."""
+    mission = mission_get(code)
+    node_url = getattr(mission, "node_url", "")
+    if node_url:
+        raise CommandError(
+            f"{mission.code} is served by its own node at {node_url}: run this command there"
+        )
+    return mission
+
+
+def missions_served_here() -> Any:
+    """Every active mission this database serves (not those moved to their own node)."""
+    return (
+        get_tenant_model()
+        .objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+        .filter(status="active", node_url="")
+        .order_by("code")
+    )
+
+
 def file_read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()

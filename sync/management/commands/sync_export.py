@@ -11,7 +11,7 @@ from consulate.kernel.errors import ApplicationError
 
 from ...bundle import file_unpack
 from ...export import file_export_build
-from ._sync_cli import file_write, mission_get, seq_range
+from ._sync_cli import file_write, mission_served_here, seq_range
 
 
 class Command(BaseCommand):
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             return
         if not options["mission_code"]:
             raise CommandError("name the mission whose bundles to export (or --answer MISSION)")
-        mission = mission_get(options["mission_code"])
+        mission = mission_served_here(options["mission_code"])
         with tenant_context(mission):
             try:
                 export = file_export_build(code=mission.code, sealed=not options["plain"])

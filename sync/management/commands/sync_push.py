@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from django_tenants.utils import get_tenant_model, tenant_context
+from django_tenants.utils import tenant_context
 
 from ...export import push
-from ._sync_cli import mission_get
+from ._sync_cli import mission_served_here, missions_served_here
 
 
 class Command(BaseCommand):
@@ -24,14 +23,9 @@ class Command(BaseCommand):
         if bool(options["mission_code"]) == bool(options["all"]):
             raise CommandError("name one mission or give --all")
         if options["all"]:
-            missions = list(
-                get_tenant_model()
-                .objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
-                .filter(status="active")
-                .order_by("code")
-            )
+            missions = list(missions_served_here())
         else:
-            missions = [mission_get(options["mission_code"])]
+            missions = [mission_served_here(options["mission_code"])]
         failed = 0
         for mission in missions:
             with tenant_context(mission):

@@ -18,6 +18,8 @@ from django_tenants.utils import get_tenant_model, schema_context
 
 from sync.reconcile import ReconcileError, mission_reconcile
 
+from ._sync_cli import mission_served_here, missions_served_here
+
 
 class Command(BaseCommand):
     help = "Compare a mission's events with HQ's day by day, and re-send what HQ lacks."
@@ -30,14 +32,12 @@ class Command(BaseCommand):
         codes: list[str] = options["missions"]
         if bool(codes) == options["all"]:
             raise CommandError("Name the missions to reconcile, or give --all.")
-        missions = get_tenant_model().objects.exclude(schema_name="public")
         if options["all"]:
-            missions = missions.filter(status="active")
+            missions = missions_served_here()
         else:
-            missions = missions.filter(code__in=codes)
-            unknown = sorted(set(codes) - set(missions.values_list("code", flat=True)))
-            if unknown:
-                raise CommandError(f"No mission {', '.join(unknown)}.")
+            for code in codes:
+                mission_served_here(code)  # known, and served here
+            missions = get_tenant_model().objects.filter(code__in=codes)
         failed = 0
         for code, schema in missions.order_by("code").values_list("code", "schema_name"):
             self.stdout.write(f"{code}: comparing the days up to HQ's acknowledged mark ...")
