@@ -447,7 +447,7 @@ def test_the_mission_admin_imports_hqs_answer_and_the_page_says_what_it_did(miss
     [
         ("tampered", "not signed by HQ's key"),
         ("empty", "The file is empty"),
-        ("over the limit", "larger than 100\xa0bytes"),
+        ("over the limit", "larger than 100 bytes"),
         ("not a bundle file", "HQ's answer cannot be read"),
         ("NUL bytes", "HQ's answer cannot be read"),
         ("the mission's own file", "HQ's answer cannot be read"),
@@ -518,7 +518,7 @@ def test_the_initial_copy_is_shown_as_such_on_the_sync_page_and_the_dashboard(mi
     # then both pages say it is the initial copy, with its age, and never "none received"
     for path in ("/staff/sync/", "/staff/"):
         text = text_of(client.get(path).content, "p", class_="reference-age")
-        assert text.startswith("Reference data: the initial copy, taken 2\xa0hours ago")
+        assert text.startswith("Reference data: the initial copy, taken 2 hours ago")
         assert mission_a.timezone in text
     assert "none received yet" not in client.get("/staff/sync/").content.decode()
 
@@ -599,7 +599,7 @@ def test_a_bundle_whose_predecessor_is_missing_is_held_and_a_tampered_one_refuse
     [
         ("tampered", "changed after it was sealed"),
         ("empty", "The file is empty"),
-        ("over the limit", "larger than 100\xa0bytes"),
+        ("over the limit", "larger than 100 bytes"),
         ("not a bundle file", "not a bundle file"),
         ("another mission's file", "bundles of beta, not of alpha"),
     ],
