@@ -89,6 +89,8 @@ def sync_export_filename(*, mission: Mission) -> str:
 # HQ's answer to an import, downloadable for a day after it (`sync_hq_answer_export`)
 ANSWER_SIGNING_SALT = "missions.sync.hq_answer"
 ANSWER_TOKEN_MAX_AGE = 24 * 3600
+# what HQ sends down (its answer file); a mission's file never holds them
+HQ_FRAME_KINDS = frozenset({"ack", "reference", "down"})
 
 
 def sync_file_limit() -> int:
@@ -203,6 +205,14 @@ def _frames_of(data: bytes, *, code: str) -> list[SignedBundle]:
         ) from error
     if not frames:
         raise _refused_file(_("The file holds no bundle; nothing was changed."), "no frame")
+    if any(frame.header.get("kind") in HQ_FRAME_KINDS for frame in frames):
+        raise _refused_file(
+            _(
+                "This is HQ's answer file: the mission imports it on its own sync page. "
+                "Nothing was changed."
+            ),
+            "an answer file uploaded at HQ",
+        )
     others = sorted({mission for mission in claimed if mission != code})
     if others:
         raise _refused_file(

@@ -602,6 +602,7 @@ def test_a_bundle_whose_predecessor_is_missing_is_held_and_a_tampered_one_refuse
         ("over the limit", "larger than 100 bytes"),
         ("not a bundle file", "not a bundle file"),
         ("another mission's file", "bundles of beta, not of alpha"),
+        ("HQ's own answer", "This is HQ's answer file"),
     ],
 )
 def test_a_bad_mission_file_at_hq_is_a_400_that_says_why_and_changes_nothing(
@@ -615,6 +616,7 @@ def test_a_bad_mission_file_at_hq_is_a_400_that_says_why_and_changes_nothing(
         "over the limit": lambda: sealed,
         "not a bundle file": lambda: b"\x00" * 300,
         "another mission's file": lambda: _mission_file(mission_b),
+        "HQ's own answer": lambda: _answer_file(mission_a),
     }
     data = files[bad]()
     if bad == "over the limit":
