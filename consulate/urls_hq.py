@@ -20,6 +20,16 @@ urlpatterns = [
     path("hq/", mission_views.hq_dashboard, name="hq_dashboard"),
     path("hq/sync/", sync_views.hq_sync, name="sync_hq"),
     path("hq/sync/<str:code>/", sync_views.hq_sync_mission, name="sync_hq_mission"),
+    path(
+        "hq/sync/<str:code>/import/",
+        sync_views.hq_sync_mission_import,
+        name="sync_hq_mission_import",
+    ),
+    path(
+        "hq/sync/<str:code>/answer/",
+        sync_views.hq_sync_mission_answer,
+        name="sync_hq_mission_answer",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include(mission_apis.hq_urls)),
     path("", include("fees.urls_hq")),

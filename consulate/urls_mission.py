@@ -15,6 +15,7 @@ urlpatterns = [
     path("staff/sync/", sync_views.mission_sync, name="sync_mission"),
     path("staff/sync/push/", sync_views.mission_sync_push, name="sync_mission_push"),
     path("staff/sync/export/", sync_views.mission_sync_export, name="sync_mission_export"),
+    path("staff/sync/import/", sync_views.mission_sync_import, name="sync_mission_import"),
     # where a hand-off from another host lands (missions/services/handoff.py)
     path(
         "accounts/handoff/<str:token>/",

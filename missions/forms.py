@@ -16,6 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from consulate.kernel import reference
+from consulate.kernel.errors import ApplicationError
 
 from .models import (
     validate_code,
@@ -25,6 +26,7 @@ from .models import (
     validate_region,
     validate_timezone,
 )
+from .services.sync import sync_file_check
 
 # Longer than any code; a limit only so that a pasted essay is refused, not cut.
 TYPED_MAX_LENGTH = 100
@@ -139,3 +141,18 @@ def mission_code_fields_replace(fields: dict[str, forms.Field]) -> None:
             help_text=generated.help_text,
             initial=generated.initial,
         )
+
+
+class SyncFileForm(forms.Form):
+    """A file for the diplomatic bag, uploaded on a sync page. Its size is checked before it is
+    read (`sync_file_check`: the rule is the service's); what it holds is for the service."""
+
+    file = forms.FileField(allow_empty_file=True)
+
+    def clean_file(self) -> bytes:
+        upload = self.cleaned_data["file"]
+        try:
+            sync_file_check(size=upload.size or 0)
+        except ApplicationError as error:
+            raise ValidationError(str(error.message), code="invalid") from error
+        return bytes(upload.read())

@@ -37,7 +37,9 @@ class Action(enum.StrEnum):
 
     # missions (HQ)
     MISSION_VIEW = "missions.mission.view"  # the staff dashboard of a mission
-    MISSION_MANAGE = "missions.mission.manage"  # create, update, close; staff; data keys
+    # create, update, close; staff; data keys; at HQ, a mission's sync file carried by hand and
+    # HQ's answer to it (/hq/sync/<code>/)
+    MISSION_MANAGE = "missions.mission.manage"
     HQ_DASHBOARD_VIEW = "missions.hq_dashboard.view"
     REFERENCE_DATA_MANAGE = "fees.reference.manage"  # fee schedule, rates, rounding (HQ)
     # appointments
@@ -95,6 +97,10 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     # Pushing sends only what the mission already recorded, and a file is sealed for HQ: it is
     # the link's upkeep, not the mission's own work, so an HQ admin helping a mission whose link
     # is down may do it too (from the mission's host); analysts only read.
+    # Importing HQ's answer file at the mission is the same upkeep (it applies only what HQ signed
+    # for this mission). Importing a mission's file *at HQ* writes HQ's copy of the mission's
+    # events, so it is MISSION_MANAGE (HQ admins), checked at the mission the file is for: with
+    # SYNC_PUSH the mission's own admin could apply files at HQ.
     Action.SYNC_PUSH: _roles(MISSION_ADMIN, HQ_ADMIN),
     Action.SYNC_HQ_VIEW: HQ_ROLES,
 }

@@ -307,9 +307,7 @@ class LinkStatus:
     failures: int
     last_error: str
     resend_ranges: list[SeqRange]
-    reference_version: int
-    reference_signed_at: dt.datetime | None
-    reference_received_at: dt.datetime | None
+    reference_version: int  # how old that copy is: `sync.reference.reference_age_context`
     now: dt.datetime
 
     @property
@@ -326,11 +324,6 @@ class LinkStatus:
         if not self.last_error or self.last_attempt_at is None:
             return False
         return self.last_success_at is None or self.last_attempt_at > self.last_success_at
-
-    @property
-    def reference_age_minutes(self) -> int | None:
-        """How old the copy of HQ's reference data is: since HQ signed it."""
-        return _minutes(self.reference_signed_at or self.reference_received_at, self.now)
 
 
 def sync_link_status(*, now: dt.datetime | None = None) -> LinkStatus:
@@ -371,7 +364,5 @@ def sync_link_status(*, now: dt.datetime | None = None) -> LinkStatus:
         last_error=link.last_error,
         resend_ranges=ranges,
         reference_version=link.reference_version,
-        reference_signed_at=link.reference_signed_at,
-        reference_received_at=link.reference_received_at,
         now=now,
     )

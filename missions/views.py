@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from consulate.kernel import reference
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.tenancy import host_url
+from sync.reference import reference_age_context
 
 from . import selectors
 from .permissions import Action, roles_held, staff_access
@@ -54,6 +55,8 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
                 user=request.user, mission=mission
             ),
             "minor_units": reference.currency_minor_units(mission.currency),
+            # how old this mission's copy of HQ's reference data is (sync/reference_age.html)
+            **reference_age_context(),
         },
     )
 

@@ -1,6 +1,7 @@
 """The sync pages on a phone (390 px) in English and Turkish: HQ's list of every mission's link
 (the silent one first, marked in words), HQ's page of one mission (refusals in words, gaps,
-held bundles), and a mission's own page with "Push now" and "Export file". Screenshots go to
+held bundles), and a mission's own page with "Push now", "Export file" and "Import HQ's answer
+file" (a wrong file refused in words), and the reference data's age. Screenshots go to
 test-artifacts/screenshots/ to be looked at."""
 
 from __future__ import annotations
@@ -178,6 +179,18 @@ def test_mission_sync_page_on_a_phone_pushes_and_exports(phone_page, url, screen
     assert calls == [("push", links.code)]
     assert "Pushed to HQ" in page.locator(".messages").inner_text()
     screenshot(page, "sync-mission-pushed-phone")
+    # the reference data's age, the one display; HQ's answer file: the wrong file says why
+    assert "Reference data v4, received 1\xa0day ago" in page.locator("main").inner_text()
+    page.set_input_files(
+        "#sync-answer-file",
+        files=[{"name": "answer.csb", "mimeType": "application/octet-stream", "buffer": b"no"}],
+    )
+    page.get_by_role("button", name="Import HQ's answer file").click()
+    page.wait_for_url(url("/staff/sync/import/", mission=links.code))
+    assert "HQ's answer cannot be read" in page.locator(".messages").inner_text()
+    _fits(page)
+    fits_the_screen(page.locator("main input[type=file], main label"), page)
+    screenshot(page, "sync-mission-import-refused-phone")
 
 
 def test_mission_sync_page_on_a_phone_in_turkish(turkish_phone, url, screenshot, links, staff):  # noqa: F811
@@ -188,5 +201,6 @@ def test_mission_sync_page_on_a_phone_in_turkish(turkish_phone, url, screenshot,
     assert page.locator("h1").inner_text() == "Merkez (HQ) ile eşitleme"
     assert "Merkez'e (HQ) ulaşılamadı" in page.locator("main").inner_text()
     assert page.get_by_role("button", name="Şimdi gönder").is_visible()
+    assert page.get_by_role("button", name="Merkezin yanıt dosyasını içe aktar").is_visible()
     _fits(page)
     screenshot(page, "sync-mission-tr-phone")

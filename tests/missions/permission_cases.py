@@ -3,6 +3,8 @@
 Opening missions and managing accounts are checked at HQ's row; the others at the mission
 they change. Those are `MISSION_MANAGE`: HQ admins only. Pushing to HQ and exporting a file are
 `SYNC_PUSH`, with the transport (`sync.export`) replaced: the walk tests the table, not the link.
+Importing HQ's answer at the mission is `SYNC_PUSH` too, and a mission's file at HQ (and HQ's
+answer to it) `MISSION_MANAGE`; those files are real, made with the real export and HQ answer.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
+
+from django_tenants.utils import schema_context
 
 from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
@@ -26,7 +30,15 @@ from missions.services import (
     mission_update,
 )
 from missions.services.node import mission_node_export
-from missions.services.sync import sync_file_export, sync_push_now
+from missions.services.sync import (
+    sync_file_export,
+    sync_file_import,
+    sync_hq_answer_export,
+    sync_hq_file_import,
+    sync_push_now,
+)
+from sync.export import file_export
+from sync.hq.answer import push_answer
 from tests.factories import MissionParams, UserFactory
 from tests.missions.sync_fakes import export_replaced
 from tests.permission_table import PermissionCase
@@ -54,6 +66,20 @@ def _membership(mission: Mission) -> Any:
 
 def _same(mission: Mission) -> Mission:
     return mission
+
+
+def _mission_file(mission: Mission) -> tuple[Mission, bytes]:
+    """A file of the mission's bundles, sealed for HQ, after one more event."""
+    _membership(mission)
+    with schema_context(mission.schema_name):
+        return mission, file_export(code=mission.code, sealed=True)
+
+
+def _answer_file(mission: Mission) -> tuple[Mission, bytes]:
+    """HQ's answer to the mission's file, as HQ builds it."""
+    _, data = _mission_file(mission)
+    with schema_context("public"):
+        return mission, push_answer(data, reference_version=0, source="file")
 
 
 def _with_new_folder(mission: Mission) -> tuple[Mission, Path]:
@@ -141,6 +167,28 @@ CASES = [
         action=Action.SYNC_PUSH,
         prepare=_same,
         call=lambda actor, mission: _with_export_replaced(sync_file_export, actor, mission),
+    ),
+    PermissionCase(
+        service="sync_file_import",
+        action=Action.SYNC_PUSH,
+        prepare=_answer_file,
+        call=lambda actor, prepared: sync_file_import(
+            mission=prepared[0], acting_user=actor, data=prepared[1]
+        ),
+    ),
+    PermissionCase(
+        service="sync_hq_file_import",
+        action=Action.MISSION_MANAGE,
+        prepare=_mission_file,
+        call=lambda actor, prepared: sync_hq_file_import(
+            mission=prepared[0], acting_user=actor, data=prepared[1]
+        ),
+    ),
+    PermissionCase(
+        service="sync_hq_answer_export",
+        action=Action.MISSION_MANAGE,
+        prepare=_same,
+        call=lambda actor, mission: sync_hq_answer_export(mission=mission, acting_user=actor),
     ),
 ]
 

@@ -1,5 +1,7 @@
 """The sync pages: HQ's view of every mission's link and a mission's view of its own, the
-"Push now" and "Export file" buttons, and HQ's alert about silent missions.
+"Push now" and "Export file" buttons, files carried by hand (a mission's file imported at HQ,
+HQ's answer imported at the mission, made here with the real functions), the reference data's
+age, and HQ's alert about silent missions.
 
 HQ's tables (`sync.hq.models`) are written here directly: they are what the applying side
 (tests/sync/) leaves behind, and these tests are about what people see of them."""
@@ -7,23 +9,31 @@ HQ's tables (`sync.hq.models`) are written here directly: they are what the appl
 from __future__ import annotations
 
 import datetime as dt
+import re
+import struct
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import HqRole
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
+from fees.reference.services import rounding_rule_set
 from missions.models import Mission
 from missions.selectors_sync import SeqRange, gaps_before_held, sync_mission_list_for_hq
 from missions.services import membership_grant
 from missions.services.sync import sync_silence_alert
+from sync.bundle import SignedBundle, file_pack, file_unpack
 from sync.error_codes import BundleRefusal, SyncError
+from sync.export import bundles_build, file_export
+from sync.hq.answer import push_answer
 from sync.hq.models import HeldBundle, MissionLink, RefusedBundle
 from sync.models import OutboxCounter, SyncLink
+from sync.reference import reference_publish
 from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of, texts_of
 from tests.factories import MembershipFactory, MissionFactory, UserFactory
 from tests.missions.sync_fakes import FILE_BYTES, export_replaced
@@ -358,3 +368,293 @@ def test_a_mission_that_never_made_contact_is_silent_from_its_creation(mission_a
     MissionLink.objects.filter(mission="alpha").delete()
     assert "alpha" in sync_silence_alert()
     assert MissionLink.objects.get(mission="alpha").silent_alerted_at is not None
+
+
+# --- files carried by hand: a mission's file at HQ, HQ's answer at the mission --------------------
+#
+# Made with the real functions, in this test database: the mission exports (`sync.export.
+# file_export`), HQ applies and answers (`sync.hq.answer.push_answer`) or the HQ page does.
+
+
+def _mission_file(mission: Mission, *, events: int = 3, sealed: bool = True) -> bytes:
+    """The file a mission exports for the bag, after `events` more events."""
+    _record_events(mission, events)
+    with schema_context(mission.schema_name):
+        return file_export(code=mission.code, sealed=sealed)
+
+
+def _answer_file(mission: Mission, *, events: int = 3) -> bytes:
+    """HQ's answer to the mission's file, as HQ builds it (`push_answer`, in public)."""
+    data = _mission_file(mission, events=events)
+    with schema_context("public"):
+        return push_answer(data, reference_version=0, source="file")
+
+
+def _upload(data: bytes, name: str = "answer.csb") -> dict[str, SimpleUploadedFile]:
+    return {"file": SimpleUploadedFile(name, data, content_type="application/octet-stream")}
+
+
+def _link(mission: Mission) -> tuple[int, int]:
+    with schema_context(mission.schema_name):
+        link = SyncLink.objects.get(pk=1)
+        return link.acked_seq, link.reference_version
+
+
+def _ack_signature_flipped(answer: bytes) -> bytes:
+    """The answer with one byte of the acknowledgement's signature flipped."""
+    assert answer[:8] == b"CSF1CSB1"  # a plain file; its first frame is the acknowledgement
+    (length,) = struct.unpack(">I", answer[8:12])
+    at = 12 + length + 10
+    return answer[:at] + bytes([answer[at] ^ 0x01]) + answer[at + 1 :]
+
+
+def _admin_client(mission: Mission, language: str = "en"):  # type: ignore[no-untyped-def]
+    client = _login(host_client(mission.host), make_staff(mission, "mission_admin"))
+    client.cookies["django_language"] = language
+    return client
+
+
+def test_the_mission_admin_imports_hqs_answer_and_the_page_says_what_it_did(mission_a):
+    # given HQ's real answer to alpha's file, with a newer version of the reference data
+    rounding_rule_set(currency="JPY", increment_minor=1000, mode="up", acting_user=SYSTEM)
+    version = reference_publish(acting_user=SYSTEM)
+    assert version is not None
+    answer = _answer_file(mission_a)
+    last = _last_seq(mission_a)
+    assert _link(mission_a)[0] < last
+    client = _admin_client(mission_a)
+    page = client.get("/staff/sync/").content.decode()
+    assert 'enctype="multipart/form-data"' in page
+    assert "Import HQ's answer file" in page
+    # when the admin uploads it
+    response = client.post("/staff/sync/import/", _upload(answer), follow=True)
+    # then HQ's mark moved to the last event and the reference version was applied, and the
+    # page says both
+    assert response.status_code == 200
+    assert _link(mission_a) == (last, version.version)
+    said = text_of(response.content, "ul", class_="messages")
+    assert f"HQ has applied every event up to {last:,}" in said
+    assert f"Reference data version {version.version:,} from HQ was applied" in said
+    assert f"Reference data v{version.version}, received" in response.content.decode()
+    # when the same answer is imported again, nothing moves and nothing new is applied
+    again = client.post("/staff/sync/import/", _upload(answer), follow=True)
+    assert _link(mission_a) == (last, version.version)
+    assert "no newer reference data" in text_of(again.content, "ul", class_="messages")
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ("tampered", "not signed by HQ's key"),
+        ("empty", "The file is empty"),
+        ("over the limit", "larger than 100 bytes"),
+        ("not a bundle file", "HQ's answer cannot be read"),
+        ("NUL bytes", "HQ's answer cannot be read"),
+        ("the mission's own file", "HQ's answer cannot be read"),
+        ("another mission's answer", "for another mission"),
+    ],
+)
+def test_a_bad_answer_file_is_a_400_that_says_why_and_changes_nothing(
+    bad, says, mission_a, mission_b, settings
+):
+    # given a real answer for alpha, and what can go wrong with it
+    answer = _answer_file(mission_a)
+    files = {
+        "tampered": lambda: _ack_signature_flipped(answer),
+        "empty": lambda: b"",
+        "over the limit": lambda: answer,
+        "not a bundle file": lambda: b"%PDF-1.7 a scanned letter",
+        "NUL bytes": lambda: b"CSF1" + b"\x00" * 64,
+        "the mission's own file": lambda: _mission_file(mission_a),
+        "another mission's answer": lambda: _answer_file(mission_b),
+    }
+    data = files[bad]()
+    if bad == "over the limit":
+        settings.SYNC_PUSH_MAX_BYTES = 100
+    before = _link(mission_a)
+    # when the admin uploads it
+    response = _admin_client(mission_a).post("/staff/sync/import/", _upload(data))
+    # then it is refused with a message, and the mission's link is as it was
+    assert response.status_code == 400
+    assert says in text_of(response.content, "ul", class_="messages")
+    assert _link(mission_a) == before
+
+
+def test_a_tampered_answer_is_refused_in_turkish_for_a_turkish_reader(mission_a):
+    answer = _ack_signature_flipped(_answer_file(mission_a))
+    client = _admin_client(mission_a, language="tr")
+    page = client.get("/staff/sync/").content.decode()
+    assert "Merkezin yanıt dosyasını içe aktar" in page
+    response = client.post("/staff/sync/import/", _upload(answer))
+    assert response.status_code == 400
+    assert "hiçbir şey değiştirilmedi" in text_of(response.content, "ul", class_="messages")
+
+
+def test_importing_an_answer_is_not_there_for_an_officer_an_analyst_or_another_mission(
+    mission_a, mission_b
+):
+    answer = _answer_file(mission_a)
+    before = _link(mission_a)
+    officer = _login(host_client(mission_a.host), make_staff(mission_a, "officer"))
+    analyst = _login(host_client(mission_a.host), UserFactory(hq_role=HqRole.ANALYST))
+    elsewhere = _login(host_client(mission_a.host), make_staff(mission_b, "mission_admin"))
+    assert "Import HQ's answer file" not in officer.get("/staff/sync/").content.decode()
+    for client in (officer, analyst, elsewhere):
+        assert client.post("/staff/sync/import/", _upload(answer)).status_code == 404
+    assert _admin_client(mission_a).get("/staff/sync/import/").status_code == 405
+    assert _link(mission_a) == before
+
+
+# --- reference data's age: one display -----------------------------------------------------------
+
+
+def test_the_initial_copy_is_shown_as_such_on_the_sync_page_and_the_dashboard(mission_a):
+    # given alpha reads the copy made when its tables were (version 0, taken at deploy)
+    with schema_context(mission_a.schema_name):
+        SyncLink.objects.filter(pk=1).update(
+            reference_version=0, reference_received_at=timezone.now() - dt.timedelta(hours=2)
+        )
+    client = _login(host_client(mission_a.host), make_staff(mission_a, "cashier"))
+    # then both pages say it is the initial copy, with its age, and never "none received"
+    for path in ("/staff/sync/", "/staff/"):
+        text = text_of(client.get(path).content, "p", class_="reference-age")
+        assert text.startswith("Reference data: the initial copy, taken 2 hours ago")
+        assert mission_a.timezone in text
+    assert "none received yet" not in client.get("/staff/sync/").content.decode()
+
+
+# --- HQ: a mission's file carried by hand --------------------------------------------------------
+
+
+def _hq_admin(language: str = "en"):  # type: ignore[no-untyped-def]
+    return _hq_client(role=HqRole.ADMIN, language=language)
+
+
+def _hq_state(mission: Mission) -> tuple[int, int]:
+    link = MissionLink.objects.filter(mission=mission.code).first()
+    return (link.last_seq if link else 0), RefusedBundle.objects.count()
+
+
+def test_an_hq_admin_imports_a_missions_file_and_carries_hqs_answer_back(mission_a):
+    # given alpha's sealed file with two bundles (events built in two rounds)
+    _record_events(mission_a, 2)
+    with schema_context(mission_a.schema_name):
+        bundles_build(code=mission_a.code)
+    data = _mission_file(mission_a, events=2)
+    last = _last_seq(mission_a)
+    client = _hq_admin()
+    assert "Import a mission's file" in client.get("/hq/sync/alpha/").content.decode()
+    # when an HQ admin imports it on alpha's page
+    response = client.post("/hq/sync/alpha/import/", _upload(data, "sync-alpha.csb"))
+    # then each bundle is applied, the page says so per bundle, and HQ holds every event
+    assert response.status_code == 200
+    html = response.content.decode()
+    rows = texts_of(html, "tr", class_="sync-result-applied")
+    assert len(rows) == 2
+    assert all("Applied:" in row and "events new to HQ" in row for row in rows)
+    assert f"up to {last:,}" in text_of(html, "section", class_="panel sync-imported")
+    assert _hq_state(mission_a)[0] == last
+    # when the same file comes again, both bundles are duplicates and nothing changes
+    again = client.post("/hq/sync/alpha/import/", _upload(data))
+    assert len(texts_of(again.content, "tr", class_="sync-result-duplicate")) == 2
+    assert _hq_state(mission_a)[0] == last
+    # when the admin downloads HQ's answer to that file
+    token = re.search(r'name="answer_token" value="([^"]+)"', html)
+    assert token is not None
+    answer = client.post("/hq/sync/alpha/answer/", {"answer_token": token.group(1)})
+    # then it is named for the mission and its day, and alpha's admin imports it: HQ's mark
+    assert answer.status_code == 200
+    expected = f"sync-answer-alpha-{mission_a.today().isoformat()}.csb"
+    assert answer["Content-Disposition"] == f'attachment; filename="{expected}"'
+    imported = _admin_client(mission_a).post("/staff/sync/import/", _upload(answer.content))
+    assert imported.status_code == 302
+    assert _link(mission_a)[0] == last
+
+
+def test_a_bundle_whose_predecessor_is_missing_is_held_and_a_tampered_one_refused(mission_a):
+    # given alpha's plain file of three bundles, of which HQ gets the third and a tampered first
+    for _ in range(3):
+        _record_events(mission_a, 1)
+        with schema_context(mission_a.schema_name):
+            bundles_build(code=mission_a.code)
+    frames = file_unpack(_mission_file(mission_a, events=0, sealed=False))
+    first = frames[0]
+    flipped = bytes([first.signature[0] ^ 1]) + first.signature[1:]
+    tampered = SignedBundle(body=first.body, signature=flipped)
+    data = file_pack([tampered, frames[-1]])
+    # when an HQ admin imports it
+    response = _hq_admin().post("/hq/sync/alpha/import/", _upload(data))
+    # then the page says, in words, that the first was altered and the last is held: a 400
+    assert response.status_code == 400
+    refused = text_of(response.content, "tr", class_="sync-result-refused")
+    assert "the bundle was altered after it was signed" in refused
+    held = text_of(response.content, "tr", class_="sync-result-held")
+    assert "Held until the bundles before it arrive" in held
+    assert "1 of 2 bundles were refused" in text_of(response.content, "ul", class_="messages")
+    assert RefusedBundle.objects.filter(mission="alpha", source="file").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ("tampered", "changed after it was sealed"),
+        ("empty", "The file is empty"),
+        ("over the limit", "larger than 100 bytes"),
+        ("not a bundle file", "not a bundle file"),
+        ("another mission's file", "bundles of beta, not of alpha"),
+        ("HQ's own answer", "This is HQ's answer file"),
+    ],
+)
+def test_a_bad_mission_file_at_hq_is_a_400_that_says_why_and_changes_nothing(
+    bad, says, mission_a, mission_b, settings
+):
+    sealed = _mission_file(mission_a)
+    middle = len(sealed) // 2
+    files = {
+        "tampered": lambda: sealed[:middle] + bytes([sealed[middle] ^ 0x80]) + sealed[middle + 1 :],
+        "empty": lambda: b"",
+        "over the limit": lambda: sealed,
+        "not a bundle file": lambda: b"\x00" * 300,
+        "another mission's file": lambda: _mission_file(mission_b),
+        "HQ's own answer": lambda: _answer_file(mission_a),
+    }
+    data = files[bad]()
+    if bad == "over the limit":
+        settings.SYNC_PUSH_MAX_BYTES = 100
+    before = (_hq_state(mission_a), _hq_state(mission_b))
+    response = _hq_admin().post("/hq/sync/alpha/import/", _upload(data))
+    assert response.status_code == 400
+    assert says in text_of(response.content, "ul", class_="messages")
+    assert (_hq_state(mission_a), _hq_state(mission_b)) == before
+
+
+def test_a_bad_mission_file_at_hq_says_why_in_turkish(mission_a, mission_b):
+    response = _hq_admin(language="tr").post(
+        "/hq/sync/alpha/import/", _upload(_mission_file(mission_b))
+    )
+    assert response.status_code == 400
+    assert "hiçbir şey değiştirilmedi" in text_of(response.content, "ul", class_="messages")
+    assert "Bir temsilciliğin dosyasını içe aktar" in response.content.decode()
+
+
+def test_importing_at_hq_is_for_hq_admins_only(mission_a):
+    data = _mission_file(mission_a)
+    before = _hq_state(mission_a)
+    analyst = _hq_client()
+    mission_admin = _login(host_client("localhost"), make_staff(mission_a, "mission_admin"))
+    assert "Import a mission's file" not in analyst.get("/hq/sync/alpha/").content.decode()
+    for client in (analyst, mission_admin):
+        assert client.post("/hq/sync/alpha/import/", _upload(data)).status_code == 404
+        assert client.post("/hq/sync/alpha/answer/").status_code == 404
+    assert _hq_admin().post("/hq/sync/nowhere/import/", _upload(data)).status_code == 404
+    assert _hq_state(mission_a) == before
+
+
+def test_hqs_answer_without_an_import_and_with_a_changed_token(mission_a):
+    client = _hq_admin()
+    plain = client.post("/hq/sync/alpha/answer/")
+    assert plain.status_code == 200
+    assert file_unpack(plain.content)[0].header["mission"] == "alpha"
+    changed = client.post("/hq/sync/alpha/answer/", {"answer_token": "x" * 40})
+    assert changed.status_code == 400
+    assert "too old or was changed" in text_of(changed.content, "ul", class_="messages")
