@@ -33,7 +33,7 @@ A copy's table keeps its database guards: the fee schedule's trigger refuses to 
 or change its amount in a mission's copy as in HQ's table. HQ never rewrites a version, so a new
 version only adds rows or sets an end date; a version that would need a refused change (possible
 only if a database owner rewrote HQ's table by hand) is refused whole, logged, and the mission
-keeps its copy (docs/sync-parts/reference.md).
+keeps its copy (docs/sync.md, "Down: reference data").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ computed by the database, so that a day's digest is one pass over 32-byte values
 
 Hashing a million events' payloads at query time takes PostgreSQL 6 to 9 seconds per side on a
 2-core machine (jsonb to text and SHA-256 per row); stored, the digests of a million events take
-about 1.5 seconds per side (docs/sync-parts/bench-reconcile.md). The column is GENERATED, so
+about 1.5 seconds per side (docs/benchmarks.md, "Sync"). The column is GENERATED, so
 nobody (not the application, not raw SQL, not a disabled trigger) can make it disagree with the
 row: an altered payload changes its hash, and reconciliation sees it.
 
