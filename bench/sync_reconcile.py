@@ -76,7 +76,34 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--reuse", action="store_true", help="keep the database a previous run filled (no fill)"
     )
+    parser.add_argument(
+        "--fast-fill",
+        action="store_true",
+        help="fill the outbox as the database's superuser with its triggers off for the fill "
+        "(seq from generate_series, the counter set after): seconds instead of about 20 minutes. "
+        "Reconciliation only reads, so what it measures is the same; the default fill goes "
+        "through the trigger, as the application writes",
+    )
     return parser.parse_args()
+
+
+def _fast_fill(cursor: Any, step: str, events: int) -> None:
+    """The same rows as OUTBOX_FILL, numbered by generate_series, with the outbox's triggers
+    off for this session only (`session_replication_role`, a superuser's setting); the counter
+    is then set to the last number, as the trigger would have left it."""
+    cursor.execute("SELECT coalesce(max(seq), 0) FROM sync_outboxevent")
+    (base,) = cursor.fetchone()
+    sql = OUTBOX_FILL.replace(
+        "INSERT INTO sync_outboxevent (topic,", "INSERT INTO sync_outboxevent (seq, topic,"
+    ).replace("SELECT (ARRAY[", f"SELECT {int(base)} + g, (ARRAY[", 1)
+    cursor.execute("SET session_replication_role = replica")
+    try:
+        cursor.execute(sql, [step, step, 1, events])
+        cursor.execute(
+            "UPDATE sync_outboxcounter SET last_seq = (SELECT max(seq) FROM sync_outboxevent)"
+        )
+    finally:
+        cursor.execute("SET session_replication_role = origin")
 
 
 def fill(args: argparse.Namespace) -> tuple[Any, int]:
@@ -96,13 +123,18 @@ def fill(args: argparse.Namespace) -> tuple[Any, int]:
     with tenant_context(mission):
         started = time.perf_counter()
         with connection.cursor() as cursor:
+            if args.fast_fill:
+                _fast_fill(cursor, step, args.events)
             for first in range(1, args.events + 1, args.batch):
+                if args.fast_fill:
+                    break
                 last = min(first + args.batch - 1, args.events)
                 cursor.execute(OUTBOX_FILL, [step, step, first, last])
                 if first // args.batch % 200 == 0:
                     print(f"  outbox: {last:,} events", end="\r", flush=True)
         seconds = time.perf_counter() - started
-        print(f"outbox: {args.events:,} events through the trigger in {seconds:.1f} s "
+        how = "with the triggers off (--fast-fill)" if args.fast_fill else "through the trigger"
+        print(f"outbox: {args.events:,} events {how} in {seconds:.1f} s "
               f"({args.events / seconds:,.0f}/s)")  # fmt: skip
         started = time.perf_counter()
         with connection.cursor() as cursor:
