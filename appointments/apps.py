@@ -14,3 +14,12 @@ class AppointmentsConfig(AppConfig):
         projector_register(
             name=NAME, topics=TOPICS, apply=bookings_project, rebuild=bookings_rebuild
         )
+        # ... and its availability register, from the services' availability reports
+        from .register import availability
+
+        projector_register(
+            name=availability.NAME,
+            topics=availability.TOPICS,
+            apply=availability.availability_project,
+            rebuild=availability.availability_rebuild,
+        )

@@ -15,6 +15,8 @@ class AppointmentTopic(EventTopic):
     COUNTER_CREATED = "appointments.counter.created"
     SERVICE_CREATED = "appointments.service.created"
     SERVICE_UPDATED = "appointments.service.updated"
+    # what the public availability feed says of a service, when it changed (beat, hourly)
+    SERVICE_AVAILABILITY_REPORTED = "appointments.service.availability_reported"
     OPENING_HOURS_SET = "appointments.opening_hours.set"
     OPENING_HOURS_DELETED = "appointments.opening_hours.deleted"
     MISSION_RULES_UPDATED = "appointments.mission_rules.updated"

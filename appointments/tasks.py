@@ -62,10 +62,14 @@ def expire_waitlist_offers() -> None:
 
 @shared_task
 def generate_slots() -> None:
-    """In one mission: extend every offered service's slots to its horizon."""
-    from .services import slot_generate_all
+    """In one mission: extend every offered service's slots to its horizon, then tell HQ what
+    each service's availability is now, if it changed (`availability_report`)."""
+    from missions.selectors import current_mission
+
+    from .services import availability_report, slot_generate_all
 
     slot_generate_all(acting_user=SYSTEM)
+    availability_report(mission=current_mission(), acting_user=SYSTEM)
 
 
 @shared_task

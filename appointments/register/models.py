@@ -181,3 +181,35 @@ class BookingMonth(BookingSums):
 
     def __str__(self) -> str:
         return f"{self.mission} {self.service} {self.month:%Y-%m}: {self.booked} booked"
+
+
+class ServiceAvailability(models.Model):
+    """What a mission last said of one service's availability (the event
+    `appointments.service.availability_reported`, sent when the figures change): the report
+    with the highest `seq` wins, whatever the order reports arrive in."""
+
+    mission = models.CharField(max_length=MISSION_CODE_LENGTH)
+    service = models.CharField(max_length=SERVICE_CODE_LENGTH)
+    release_mode = models.CharField(max_length=20)
+    next_bookable_at = models.DateTimeField(null=True, blank=True)
+    next_release_at = models.DateTimeField(null=True, blank=True)
+    lottery_closes_at = models.DateTimeField(null=True, blank=True)
+    free_places_30d = models.PositiveIntegerField()
+    reported_at = models.DateTimeField()  # when the mission reported it (its event's time)
+    last_seq = models.BigIntegerField()
+
+    objects: ClassVar[models.Manager[ServiceAvailability]]
+
+    class Meta:
+        ordering = ["mission", "service"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mission", "service"], name="appointments_register_availability_one"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(last_seq__gt=0), name="appointments_register_availability_seq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mission} {self.service}: next {self.next_bookable_at}"

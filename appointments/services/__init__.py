@@ -7,8 +7,10 @@ from one place (`from appointments import services`).
 - `lottery`, `waitlist`: the other two ways to a place
 - `places`: what those share (people, taking and giving back a place, writing a booking)
 - `reminders`: the reminder e-mails (beat)
+- `availability`: each service's availability, reported to HQ as an event (beat)
 """
 
+from .availability import availability_report
 from .booking import (
     booking_call_next,
     booking_cancel,
@@ -44,6 +46,7 @@ from .waitlist import (
 
 __all__ = [
     "PersonInput",
+    "availability_report",
     "booking_call_next",
     "booking_cancel",
     "booking_cancel_by_mission",

@@ -1,0 +1,92 @@
+"""The availability report: what HQ knows of each service's free times (docs/sync.md,
+"Registers").
+
+HQ never reads a mission's schema, so a mission tells it, as an event, what its public
+availability feed says of each offered service: the next bookable time, the next scheduled
+release, when an open draw closes, and how many places are free over the next 30 days. Beat
+reports hourly, after extending the slots (`appointments.tasks.generate_slots`); a service
+whose figures did not change since its last report records nothing, so a quiet mission adds
+nothing to its outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from consulate.kernel.actors import SystemActor
+from missions.models import Mission
+from sync.models import OutboxEvent
+from sync.services import outbox_event_record
+
+from ..events import AppointmentTopic
+from ..models import Slot
+from ..selectors import availability_feed, service_list_offered
+
+TOPIC = AppointmentTopic.SERVICE_AVAILABILITY_REPORTED
+FREE_PLACES_DAYS = 30
+
+
+def _utc(text: str | None) -> str | None:
+    moment = parse_datetime(text) if text else None
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def _free_places(now: dt.datetime) -> dict[int, int]:
+    """Free places per service over the next FREE_PLACES_DAYS days (bookable now or later)."""
+    return dict(
+        Slot.objects.filter(
+            starts_at__gt=now,
+            starts_at__lte=now + dt.timedelta(days=FREE_PLACES_DAYS),
+            booked__lt=F("capacity"),
+        )
+        .values("service")
+        .annotate(places=Sum(F("capacity") - F("booked")))
+        .values_list("service", "places")
+    )
+
+
+def _last_reported() -> dict[str, dict[str, Any]]:
+    """Each service's last reported payload (its aggregate id is the service's pk)."""
+    rows = (
+        OutboxEvent.objects.filter(topic=TOPIC.value)
+        .order_by("aggregate_id", "-seq")
+        .distinct("aggregate_id")
+        .values_list("aggregate_id", "payload")
+    )
+    return dict(rows)
+
+
+def availability_report(
+    *, mission: Mission, acting_user: SystemActor, now: dt.datetime | None = None
+) -> int:
+    """Record the availability of every offered service whose figures changed since its last
+    report; returns how many were recorded. The platform's (beat), never a person's."""
+    now = now or timezone.now()
+    services = list(service_list_offered())
+    feed = availability_feed(mission=mission, now=now, services=services)
+    free = _free_places(now)
+    with transaction.atomic():
+        last = _last_reported()
+        recorded = 0
+        for service, row in zip(services, feed, strict=True):
+            payload = {
+                "service": service.code,
+                "release_mode": service.release_mode,
+                "next_bookable": _utc(row["next_bookable"]),
+                "next_release": _utc(row["next_release"]),
+                "lottery_closes": _utc(row["lottery_closes"]),
+                "free_places_30d": int(free.get(service.pk, 0)),
+            }
+            if last.get(str(service.pk)) == payload:
+                continue
+            outbox_event_record(
+                topic=TOPIC, aggregate_id=service.pk, payload=payload, acting_user=acting_user
+            )
+            recorded += 1
+    return recorded
