@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -274,7 +274,11 @@ def sync_mission_detail_for_hq(
     sync = _mission_sync(
         mission, link, held, summary, now=now, threshold=silence_threshold_minutes()
     )
-    refused = [
+    return MissionSyncDetail(sync=sync, refused=_refused_infos(refused_rows))
+
+
+def _refused_infos(rows: Iterable[Mapping[str, Any]]) -> list[RefusedInfo]:
+    return [
         RefusedInfo(
             received_at=row["received_at"],
             number=row["number"],
@@ -285,9 +289,21 @@ def sync_mission_detail_for_hq(
             size=row["size"],
             sha256=row["sha256"],
         )
-        for row in refused_rows
+        for row in rows
     ]
-    return MissionSyncDetail(sync=sync, refused=refused)
+
+
+def sync_refused_unknown_sender() -> list[RefusedInfo]:
+    """The latest refusals HQ could not put to a mission (a sealed file that does not open, a
+    body that is no bundle): shown on HQ's sync page, since no mission's page can show them.
+    One query."""
+    return _refused_infos(
+        RefusedBundle.objects.filter(mission="")
+        .order_by("-received_at", "-id")
+        .values("received_at", "number", "reason", "detail", "source", "size", "sha256")[
+            :REFUSED_SHOWN
+        ]
+    )
 
 
 # --- a mission's own side -------------------------------------------------------------------

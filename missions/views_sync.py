@@ -24,6 +24,7 @@ from .selectors_sync import (
     sync_link_status,
     sync_mission_detail_for_hq,
     sync_mission_list_for_hq,
+    sync_refused_unknown_sender,
 )
 from .services.sync import (
     FileImported,
@@ -56,6 +57,7 @@ def hq_sync(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "silent": [row for row in rows if row.silent],
+            "unknown_sender": sync_refused_unknown_sender(),
             "zone": hq.zone,
             "threshold": silence_threshold_minutes(),
         },

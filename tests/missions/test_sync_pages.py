@@ -39,7 +39,7 @@ from tests.factories import MembershipFactory, MissionFactory, UserFactory
 from tests.missions.sync_fakes import FILE_BYTES, export_replaced
 
 NOW = timezone.now()
-QUERIES_HQ_SYNC_PAGE = 8
+QUERIES_HQ_SYNC_PAGE = 9
 
 
 def _login(client, user):  # type: ignore[no-untyped-def]
@@ -198,7 +198,8 @@ def test_hq_sync_page_costs_the_same_queries_whatever_the_number_of_missions(
     _held(mission_a, 3, 20, 29)
     _refused(mission_b, BundleRefusal.MALFORMED)
     # the host's domain, the session, the user with their roles and second factor (3-4), then
-    # the missions, their links, their held bundles and their refusal counts (4)
+    # the missions, their links, their held bundles, their refusal counts and the refusals
+    # from unknown senders (5)
     with django_assert_num_queries(QUERIES_HQ_SYNC_PAGE):
         assert client.get("/hq/sync/").status_code == 200
     # when three more missions open, each with a link, a held bundle and a refusal
@@ -658,3 +659,19 @@ def test_hqs_answer_without_an_import_and_with_a_changed_token(mission_a):
     changed = client.post("/hq/sync/alpha/answer/", {"answer_token": "x" * 40})
     assert changed.status_code == 400
     assert "too old or was changed" in text_of(changed.content, "ul", class_="messages")
+
+
+def test_a_refusal_hq_cannot_put_to_a_mission_shows_on_its_sync_page(db):
+    # given a sealed file that did not open: HQ could not tell whose it was
+    RefusedBundle.objects.create(
+        received_at=timezone.now(), mission="", number=None,
+        reason=BundleRefusal.BAD_SIGNATURE.value, detail="the file does not decrypt",
+        sha256="0" * 64, size=641, source="file",
+    )  # fmt: skip
+    # when an analyst opens HQ's sync page, in English and in Turkish
+    english = _hq_client().get("/hq/sync/").content.decode()
+    turkish = _hq_client(language="tr").get("/hq/sync/").content.decode()
+    # then it is listed, in words
+    assert text_of(english, "h2") == "Refused, sender unknown"
+    assert "the file does not decrypt" in english
+    assert "Reddedilenler, göndereni bilinmeyen" in turkish
