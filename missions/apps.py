@@ -28,12 +28,17 @@ class MissionsConfig(AppConfig):
 
 
 def _forget_mission_hosts(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from django.db import transaction
+
     from consulate.kernel.tenancy import tenant_cache_forget
 
     from .models import Domain
 
-    hosts = Domain.objects.filter(tenant_id=instance.pk).values_list("domain", flat=True)
+    hosts = list(Domain.objects.filter(tenant_id=instance.pk).values_list("domain", flat=True))
     tenant_cache_forget(hosts)
+    # and again once the change is committed: a request between the two would otherwise put
+    # the mission as it was (not yet moved, not yet closed) back in the cache for minutes
+    transaction.on_commit(lambda: tenant_cache_forget(hosts))
 
 
 def _forget_domain_host(sender: Any, instance: Any, **kwargs: Any) -> None:

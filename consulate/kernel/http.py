@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -48,16 +49,30 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or "json" in request.headers.get("Accept", "")
 
 
-def bad_request(request: HttpRequest, message: Callable[[], str]) -> HttpResponse:
-    """400 with `message()`, in the language the reader's browser asks for (this runs before
-    the session and LocaleMiddleware): JSON for the API, the site's page for everything else."""
+def _too_large_message() -> str:
+    return gettext("The request is too large.")
+
+
+def bad_request(
+    request: HttpRequest, message: Callable[[], str], *, status: int = 400
+) -> HttpResponse:
+    """400 (or `status`) with `message()`, in the language the reader's browser asks for (this
+    runs before the session and LocaleMiddleware): JSON for the API, the site's page for
+    everything else."""
     with translation.override(translation.get_language_from_request(request)):
         if _wants_json(request):
             return JsonResponse(
-                {"code": "invalid", "message": message(), "field": None}, status=400
+                {"code": "invalid", "message": message(), "field": None}, status=status
             )
         body = render_to_string("400.html", {"message": message()}, request=None)
-    return HttpResponse(body, status=400)
+    return HttpResponse(body, status=status)
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def _request_has_control_characters(request: HttpRequest) -> bool:
@@ -81,12 +96,18 @@ def _request_has_control_characters(request: HttpRequest) -> bool:
 
 
 class BadInputMiddleware:
-    """Answers 400 for control characters in the path, query or form; 400 for a DataError."""
+    """Answers 413 for a body declared larger than CONSULATE_MAX_REQUEST_BYTES, 400 for
+    control characters in the path, query or form, 400 for a DataError."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # before anything reads the body (CSRF reads a form, and a form's files are streamed to
+        # disk whole): an upload larger than any page takes is refused on its declared length
+        limit = int(getattr(settings, "CONSULATE_MAX_REQUEST_BYTES", 0) or 0)
+        if limit and _declared_length(request) > limit:
+            return bad_request(request, _too_large_message, status=413)
         if _request_has_control_characters(request):
             return bad_request(request, _bad_input_message)
         return self.get_response(request)

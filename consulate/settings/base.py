@@ -319,6 +319,9 @@ SYNC_HQ_URL = env("SYNC_HQ_URL", default="")
 SYNC_PUSH_TIMEOUT = env.int("SYNC_PUSH_TIMEOUT", default=60)  # seconds per round trip
 # the largest push HQ's endpoint reads (a bundle of 10,000 events is about 3 MB)
 SYNC_PUSH_MAX_BYTES = env.int("SYNC_PUSH_MAX_BYTES", default=64 * 1024 * 1024)
+# Any request declaring a larger body is refused (413) before anything reads it: the largest
+# page body is a sync push or a file for the bag (consulate/kernel/http.py).
+CONSULATE_MAX_REQUEST_BYTES = SYNC_PUSH_MAX_BYTES + 1024 * 1024
 # A mission HQ has not heard from for this long is "silent": marked on HQ's pages, and HQ
 # admins get one e-mail per silence (missions.services.sync.sync_silence_alert).
 SYNC_SILENCE_ALERT_MINUTES = env.int("SYNC_SILENCE_ALERT_MINUTES", default=60)

@@ -29,7 +29,7 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context, schema_exists
@@ -191,6 +191,15 @@ def mission_node_export(
 
     schema = mission.schema_name
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        # what could refuse the move is checked before the mission is frozen
+        references = _references_to_shared_tables(schema)
+        unknown = sorted(set(references) - _CARRIED_TABLES)
+        if unknown:
+            raise ApplicationError(
+                MissionError.INVALID,
+                _("The mission's rows refer to shared tables a move does not carry: %(tables)s.")
+                % {"tables": ", ".join(unknown)},
+            )
         with transaction.atomic():
             locked = mission_lock(pk=mission.pk)
             if locked.node_url:
@@ -201,62 +210,79 @@ def mission_node_export(
             locked.node_url = node_url
             set_acting_user(locked, acting_user)
             locked.save(update_fields=["node_url", "updated_at"])
-        # Every change at the mission writes its outbox, which locks the counter row: once this
-        # lock is granted, no change begun before the freeze is still open.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f'LOCK TABLE "{schema}".sync_outboxcounter IN EXCLUSIVE MODE')
+        try:
+            package = _package_write(mission, locked, schema, references, out_dir)
+        except BaseException:
+            # nothing moved: the mission is served here again, and the folder holds no half
+            with transaction.atomic():
+                thawed = mission_lock(pk=mission.pk)
+                thawed.node_url = ""
+                set_acting_user(thawed, acting_user)
+                thawed.save(update_fields=["node_url", "updated_at"])
+            for written in out_dir.iterdir():
+                written.unlink()
+            raise
+    dump = out_dir / SCHEMA_FILE
+    return NodeMove(
+        mission=mission.code,
+        schema_name=schema,
+        accounts=len(package["users"]),
+        memberships=len(package["memberships"]),
+        dump_bytes=dump.stat().st_size,
+    )
 
-        references = _references_to_shared_tables(schema)
-        unknown = sorted(set(references) - _CARRIED_TABLES)
-        if unknown:
-            raise ApplicationError(
-                MissionError.INVALID,
-                _("The mission's rows refer to shared tables a move does not carry: %(tables)s.")
-                % {"tables": ", ".join(unknown)},
+
+def _package_write(
+    mission: Mission,
+    locked: Mission,
+    schema: str,
+    references: dict[str, list[tuple[str, str]]],
+    out_dir: Path,
+) -> dict[str, Any]:
+    """The package of a frozen mission: `public.json`, then the schema's dump."""
+    # Every change at the mission writes its outbox, which locks the counter row: once this
+    # lock is granted, no change begun before the freeze is still open.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(
+                sql.Identifier(schema, "sync_outboxcounter")
             )
-        staff = set(Membership.objects.filter(mission=mission).values_list("user_id", flat=True))
-        named = {*references.get("accounts_user", []), *_account_columns(schema)}
-        account_ids = staff | _account_ids(schema, sorted(named))
-        users = list(User.objects.filter(pk__in=account_ids).order_by("pk"))
-        package = {
-            "format": FORMAT,
-            "mission": _row(locked, exclude=("node_url",)),
-            "domains": [domain.domain for domain in Domain.objects.filter(tenant=mission)],
-            "data_keys": [
-                {
-                    **_row(key, exclude=("id", "wrapped_key")),
-                    "wrapped_key": b64encode(bytes(key.wrapped_key)).decode(),
-                }
-                for key in DataKey.objects.filter(schema_name=schema).order_by("key_id")
-            ],
-            "users": [
-                _row(user, exclude=("first_name_index", "last_name_index")) for user in users
-            ],
-            "email_addresses": [
-                _row(address, exclude=("id",))
-                for address in EmailAddress.objects.filter(user_id__in=account_ids)
-            ],
-            "authenticators": [
-                _row(authenticator, exclude=("id",))
-                for authenticator in Authenticator.objects.filter(user_id__in=account_ids)
-            ],
-            "memberships": [
-                _row(membership, exclude=("id", "mission_id"))
-                for membership in Membership.objects.filter(mission=mission)
-            ],
-        }
+        )
+    staff = set(Membership.objects.filter(mission=mission).values_list("user_id", flat=True))
+    named = {*references.get("accounts_user", []), *_account_columns(schema)}
+    account_ids = staff | _account_ids(schema, sorted(named))
+    users = list(User.objects.filter(pk__in=account_ids).order_by("pk"))
+    package = {
+        "format": FORMAT,
+        "mission": _row(locked, exclude=("node_url",)),
+        "domains": [domain.domain for domain in Domain.objects.filter(tenant=mission)],
+        "data_keys": [
+            {
+                **_row(key, exclude=("id", "wrapped_key")),
+                "wrapped_key": b64encode(bytes(key.wrapped_key)).decode(),
+            }
+            for key in DataKey.objects.filter(schema_name=schema).order_by("key_id")
+        ],
+        "users": [_row(user, exclude=("first_name_index", "last_name_index")) for user in users],
+        "email_addresses": [
+            _row(address, exclude=("id",))
+            for address in EmailAddress.objects.filter(user_id__in=account_ids)
+        ],
+        "authenticators": [
+            _row(authenticator, exclude=("id",))
+            for authenticator in Authenticator.objects.filter(user_id__in=account_ids)
+        ],
+        "memberships": [
+            _row(membership, exclude=("id", "mission_id"))
+            for membership in Membership.objects.filter(mission=mission)
+        ],
+    }
     (out_dir / PUBLIC_FILE).write_text(json.dumps(package, cls=DjangoJSONEncoder, indent=1))
     (out_dir / PUBLIC_FILE).chmod(0o600)
     dump = out_dir / SCHEMA_FILE
     _pg_run("pg_dump", "--format=custom", "--schema", schema, "--file", str(dump))
     dump.chmod(0o600)
-    return NodeMove(
-        mission=mission.code,
-        schema_name=schema,
-        accounts=len(users),
-        memberships=len(package["memberships"]),
-        dump_bytes=dump.stat().st_size,
-    )
+    return package
 
 
 def _datetimes(row: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -279,6 +305,35 @@ def mission_node_import(*, in_dir: Path) -> NodeMove:
         ) from error
     if not isinstance(package, dict) or package.get("format") != FORMAT:
         raise ApplicationError(MissionError.INVALID, _("This is not a move package."))
+    try:
+        mission, user_ids = _public_rows_load(package)
+    except (KeyError, TypeError, ValueError, IntegrityError) as error:
+        raise ApplicationError(
+            MissionError.INVALID,
+            _("This move package cannot be loaded here: %(error)s") % {"error": error},
+        ) from error
+    schema = mission.schema_name
+    dump = in_dir / SCHEMA_FILE
+    try:
+        _pg_run(
+            "pg_restore", "--no-owner", "--no-acl", "--single-transaction", "--exit-on-error",
+            str(dump),
+        )  # fmt: skip
+    except ApplicationError:
+        _public_rows_unload(mission, user_ids)  # so that the import can be run again
+        raise
+    return NodeMove(
+        mission=mission.code,
+        schema_name=schema,
+        accounts=len(package["users"]),
+        memberships=len(package["memberships"]),
+        dump_bytes=dump.stat().st_size,
+    )
+
+
+def _public_rows_load(package: dict[str, Any]) -> tuple[Mission, list[int]]:
+    """The package's rows of HQ's shared tables, in one transaction; the mission and the ids of
+    the accounts made."""
     row = _datetimes(dict(package["mission"]), "created_at", "updated_at")
     schema = row["schema_name"]
     if Mission.objects.filter(code=row["code"]).exists() or schema_exists(schema):
@@ -287,6 +342,7 @@ def mission_node_import(*, in_dir: Path) -> NodeMove:
             _("This node has the mission %(code)s already.") % {"code": row["code"]},
         )
     with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
+        user_ids = []
         mission = Mission(**row, node_url="")
         Mission.objects.bulk_create([mission])  # no save(): the schema comes from the dump
         Domain.objects.bulk_create(
@@ -301,6 +357,7 @@ def mission_node_import(*, in_dir: Path) -> NodeMove:
         for user_row in package["users"]:
             user = User(**_datetimes(dict(user_row), "date_joined", "last_login"))
             user.save(force_insert=True)  # names encrypted under this node's key, indexes made
+            user_ids.append(user.pk)
         EmailAddress.objects.bulk_create(
             [EmailAddress(**address) for address in package["email_addresses"]]
         )
@@ -322,14 +379,16 @@ def mission_node_import(*, in_dir: Path) -> NodeMove:
                 "SELECT setval(pg_get_serial_sequence('missions_mission', 'id'),"
                 " (SELECT max(id) FROM missions_mission))"
             )
-    dump = in_dir / SCHEMA_FILE
-    _pg_run(
-        "pg_restore", "--no-owner", "--no-acl", "--single-transaction", "--exit-on-error", str(dump)
-    )
-    return NodeMove(
-        mission=row["code"],
-        schema_name=schema,
-        accounts=len(package["users"]),
-        memberships=len(package["memberships"]),
-        dump_bytes=dump.stat().st_size,
-    )
+    return mission, user_ids
+
+
+def _public_rows_unload(mission: Mission, user_ids: list[int]) -> None:
+    """Undo `_public_rows_load` after a restore that failed."""
+    with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
+        Membership.objects.filter(mission=mission).delete()
+        Authenticator.objects.filter(user_id__in=user_ids).delete()
+        EmailAddress.objects.filter(user_id__in=user_ids).delete()
+        User.objects.filter(pk__in=user_ids).delete()
+        DataKey.objects.filter(schema_name=mission.schema_name).delete()
+        Domain.objects.filter(tenant=mission).delete()
+        Mission.objects.filter(pk=mission.pk).delete()

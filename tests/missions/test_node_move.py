@@ -116,3 +116,29 @@ def test_a_mission_cannot_move_twice_or_into_a_folder_in_use(throwaway_mission, 
             mission=throwaway_mission, node_url="http://n:2", out_dir=tmp_path / "c",
             acting_user=SYSTEM,
         )  # fmt: skip
+
+
+def test_a_move_that_fails_leaves_the_mission_served_here_and_no_half_package(
+    throwaway_mission, tmp_path, monkeypatch
+):
+    from consulate.kernel.errors import ApplicationError
+    from missions.services import node
+
+    def dump_fails(tool, *args):  # type: ignore[no-untyped-def]
+        raise ApplicationError(node.MissionError.INVALID, "pg_dump failed: disk full")
+
+    monkeypatch.setattr(node, "_pg_run", dump_fails)
+    with pytest.raises(ApplicationError, match="disk full"):
+        mission_node_export(
+            mission=throwaway_mission, node_url="http://n:1", out_dir=tmp_path / "m",
+            acting_user=SYSTEM,
+        )  # fmt: skip
+    assert Mission.objects.get(pk=throwaway_mission.pk).node_url == ""
+    assert list((tmp_path / "m").iterdir()) == []
+    # and it can be tried again
+    monkeypatch.undo()
+    mission_node_export(
+        mission=throwaway_mission, node_url="http://n:1", out_dir=tmp_path / "m",
+        acting_user=SYSTEM,
+    )  # fmt: skip
+    assert Mission.objects.get(pk=throwaway_mission.pk).node_url == "http://n:1"

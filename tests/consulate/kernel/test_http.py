@@ -156,3 +156,33 @@ def test_the_unknown_host_page_carries_the_security_headers(client, db):
     assert response.status_code == 404
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "Content-Security-Policy" in response
+
+
+@pytest.mark.parametrize(
+    ("path", "language", "words"),
+    [
+        ("/hq/sync/alpha/import/", "en", "too large"),
+        ("/accounts/login/", "tr", "çok büyük"),
+    ],
+)
+def test_a_body_declared_larger_than_any_page_takes_is_refused_before_it_is_read(
+    rf: RequestFactory, settings, path, language, words
+):
+    # given a page that would read the form (CSRF does, before any permission check)
+    settings.CONSULATE_MAX_REQUEST_BYTES = 1000
+    read = []
+
+    def view(request):  # type: ignore[no-untyped-def]
+        read.append(request.POST)
+        return HttpResponse("ok")
+
+    # when someone declares a body larger than the limit
+    request = rf.post(
+        path, data=b"x" * 10, content_type="application/octet-stream",
+        CONTENT_LENGTH="5000000000", HTTP_ACCEPT_LANGUAGE=language,
+    )  # fmt: skip
+    response = BadInputMiddleware(view)(request)
+    # then 413, in the reader's language, and nothing read it
+    assert response.status_code == 413
+    assert words in response.content.decode()
+    assert read == []
