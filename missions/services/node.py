@@ -95,10 +95,13 @@ def _pg_tool(name: str) -> str:
 def _pg_run(tool: str, *args: str) -> None:
     params = _owner_connection()
     env = dict(os.environ, PGPASSWORD=str(params.get("PASSWORD") or ""))
+    options = params.get("OPTIONS") or {}
+    # a Unix socket's folder may come as the URL's `?host=` (django-environ puts it in OPTIONS)
+    host = params.get("HOST") or options.get("host") or "localhost"
     command = [
         _pg_tool(tool),
-        "--host", str(params.get("HOST") or "localhost"),
-        "--port", str(params.get("PORT") or 5432),
+        "--host", str(host),
+        "--port", str(params.get("PORT") or options.get("port") or 5432),
         "--username", str(params["USER"]),
         "--dbname", str(params["NAME"]),
         *args,

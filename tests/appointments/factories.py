@@ -50,7 +50,9 @@ class ServiceFactory(factory.Factory):
     buffer_minutes = 0
     max_persons = 3
     horizon_days = 60
-    min_notice_hours = 1
+    # longer than the cutoff, so that a booking a test makes can always be changed, whatever
+    # the time of day the test runs (with 1 hour, late mornings left times inside the cutoff)
+    min_notice_hours = 3
     cancel_cutoff_hours = 2
 
     @classmethod

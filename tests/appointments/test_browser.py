@@ -279,14 +279,16 @@ def test_a_citizen_and_the_mission_admin_get_through_their_pages_on_a_phone(
     code = throwaway_mission.code
     page = phone_page
     with schema_context(throwaway_mission.schema_name):
-        # 45 days of times: the calendar must not list them all before the first time
-        service = build_catalogue(
-            days=45, horizon_days=60, min_notice_hours=0, cancel_cutoff_hours=0,
-            name_tr="Pasaport başvurusu",
-        )  # fmt: skip
         build_catalogue(
             code="civil-registration", name="Civil registration (birth, marriage)", days=5,
             min_notice_hours=0,
+        )  # fmt: skip
+        # 45 days of times from tomorrow (today, late in the day, has fewer than its six), made
+        # after the other service (whose opening hours would add today's times to it): the
+        # calendar must not list them all before the first time
+        service = build_catalogue(
+            days=45, horizon_days=60, min_notice_hours=0, cancel_cutoff_hours=0,
+            name_tr="Pasaport başvurusu", start=throwaway_mission.today() + dt.timedelta(days=1),
         )  # fmt: skip
 
     # the catalogue

@@ -179,7 +179,7 @@ def test_a_mission_day_is_registered_booking_by_booking_and_summed_per_day(missi
     assert moved.persons == 2
     created = _created(events, bookings["moved"])
     assert moved.booked_at == dt.datetime.fromisoformat(created["occurred_at"])
-    assert moved.last_seq == max(e["seq"] for e in events if e["aggregate_id"] == str(moved.pk))
+    assert moved.last_seq == max(e["seq"] for e in events if e["aggregate_id"] == moved.booking_id)
     # and each day sums what became of the bookings held for it, on the day each is held now
     expected: dict[dt.date, dict[str, int]] = {}
     for name, booking in bookings.items():

@@ -283,7 +283,7 @@ def test_moving_to_the_same_time_or_after_the_cutoff_changes_nothing(catalogue, 
     assert same.value.code == AppointmentError.INVALID
     with pytest.raises(ApplicationError) as late:
         services.booking_reschedule(
-            booking=booking, slot_id=first_free_slot(catalogue, skip=3).pk, acting_user=citizen,
+            booking=booking, slot_id=first_free_slot(catalogue, skip=6).pk, acting_user=citizen,
             now=booking.slot.starts_at - dt.timedelta(hours=1),
         )  # fmt: skip
     assert late.value.code == AppointmentError.CUTOFF_PASSED

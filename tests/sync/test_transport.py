@@ -5,9 +5,7 @@ nothing changes), failures back off, and HQ's endpoint answers bad bodies with a
 from __future__ import annotations
 
 import http.server
-import sys
 import threading
-import types
 from datetime import timedelta
 
 import pytest
@@ -219,10 +217,15 @@ def test_reference_data_in_the_answer_goes_to_the_reference_module(in_mission_a,
          "data": {}},
         at_hq(keys.hq_key_private, reference_key),
     )  # fmt: skip
-    module = types.ModuleType("sync.reference")
-    module.reference_latest_after = lambda version: frame if version < 3 else None  # type: ignore[attr-defined]
-    module.reference_apply = lambda received: applied.append(received) or True  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sync.reference", module)
+    from sync import export
+    from sync.hq import answer
+
+    monkeypatch.setattr(
+        answer, "reference_latest_after", lambda version: frame if version < 3 else None
+    )
+    monkeypatch.setattr(
+        export, "reference_apply", lambda received: applied.append(received) or True
+    )
     record(1)
     # when the mission pushes
     result = push(code="alpha")
