@@ -130,8 +130,19 @@ def trusted_keys_store(keys: list[dict[str, Any]]) -> int:
     return added
 
 
-def trusted_key(*, purpose: str, key_id: int | None = None) -> TrustedKey | None:
-    """HQ's key with that id (or its newest), unless revoked."""
+MAX_KEY_ID = 2**31 - 1
+
+
+def _key_id_valid(key_id: Any) -> bool:
+    return isinstance(key_id, int) and not isinstance(key_id, bool) and 0 < key_id <= MAX_KEY_ID
+
+
+def trusted_key(*, purpose: str, key_id: Any = None) -> TrustedKey | None:
+    """HQ's key with that id (or its newest), unless revoked. `key_id` is often read from a
+    frame's header before its signature is checked: anything but an int in range (a string,
+    a bool, a float, a huge number) is no key, never a query that fails."""
+    if key_id is not None and not _key_id_valid(key_id):
+        return None
     keys = TrustedKey.objects.filter(purpose=purpose, revoked_at__isnull=True)
     if key_id is not None:
         keys = keys.filter(key_id=key_id)

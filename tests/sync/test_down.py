@@ -100,3 +100,23 @@ def test_the_set_registry_keeps_one_per_name(probe_set):
 
     assert [s.name for s in down_sets()].count("tests.probe") == 1
     assert all(isinstance(s, DownSet) for s in down_sets())
+
+
+@pytest.mark.parametrize("key_id", ['"x"', "1.5", "true", "[1]", str(2**70)])
+def test_a_set_whose_key_id_is_not_a_number_is_refused_not_a_crash(in_mission_a, key_id):
+    # a down frame in HQ's answer, its key_id changed: refused, never a 500
+    frame = SignedBundle(b'{"header":{"key_id":' + key_id.encode() + b"}}", b"\0" * 64)
+    assert not down.down_apply(frame, code="alpha")
+
+
+def test_a_reconciliation_answer_whose_key_id_is_not_a_number_is_refused(in_mission_a):
+    from sync import reconcile
+    from sync.bundle import file_pack
+
+    request = SignedBundle(b'{"header":{"kind":"digests"}}', b"\0" * 64)
+    answer = SignedBundle(
+        b'{"header":{"in_reply_to":"' + request.hash.encode() + b'","key_id":"x","kind":"x"}}',
+        b"\0" * 64,
+    )
+    with pytest.raises(reconcile.ReconcileError, match="not signed by HQ"):
+        reconcile._ask(request, send=lambda body: file_pack([answer]), answer_kind="x")

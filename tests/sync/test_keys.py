@@ -93,3 +93,10 @@ def test_hq_has_one_active_key_per_purpose_and_it_unwraps(db):
     encrypt = keys.hq_key_ensure(KeyPurpose.ENCRYPT)
     assert keys.hq_encryption_private_key(encrypt.key_id) == keys.hq_key_private(encrypt)
     assert keys.hq_encryption_private_key(encrypt.key_id + 99) is None
+
+
+@pytest.mark.parametrize("key_id", ["x", "1", 1.0, True, [1], {"a": 1}, 2**70, 0])
+def test_a_key_id_from_a_header_that_is_not_a_key_id_finds_no_key(in_mission_a, key_id):
+    # a header's key_id is read before the signature is checked: never a failing query
+    assert keys.trusted_key(purpose=KeyPurpose.SIGN, key_id=key_id) is None
+    assert keys.trusted_key(purpose=KeyPurpose.SIGN, key_id=1) is not None
