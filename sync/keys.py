@@ -167,11 +167,32 @@ def mission_key_register(
     return key
 
 
-def mission_key_revoke(*, mission: str, key_id: int, reason: str, at: Any = None) -> int:
-    """Refuse a mission's key from `at` (default now) on. Returns how many keys changed."""
-    return MissionKey.objects.filter(
-        mission=mission, key_id=key_id, revoked_at__isnull=True
-    ).update(revoked_at=at or timezone.now(), revoked_reason=reason[:200])
+def mission_key_revoke(*, mission: str, key_id: int, reason: str, at: Any = None) -> list[int]:
+    """Refuse a mission's key from `at` (default now) on, and with it every key of the mission
+    not revoked yet that HQ learned after it: a higher id, or registered at or after `at`. A
+    thief holding the key may have announced keys of his own (a rotation event signed by the
+    stolen key, dated as he pleases) before HQ heard of the theft; they go too. The mission's
+    new key is registered by hand (`sync_key register`). Returns the ids revoked, the named
+    key's first; none (and nothing changed) if it was revoked already."""
+    at = at or timezone.now()
+    reason = reason[:200]
+    with transaction.atomic():
+        held = list(
+            MissionKey.objects.select_for_update().filter(mission=mission).order_by("key_id")
+        )
+        named = next((key for key in held if key.key_id == key_id), None)
+        if named is None or named.revoked_at is not None:
+            return []
+        revoked = [key_id]
+        named.revoked_at, named.revoked_reason = at, reason
+        named.save(update_fields=["revoked_at", "revoked_reason"])
+        for key in held:
+            if key.revoked_at is None and (key.key_id > key_id or key.created_at >= at):
+                key.revoked_at = at
+                key.revoked_reason = f"after key {key_id}: {reason}"[:200]
+                key.save(update_fields=["revoked_at", "revoked_reason"])
+                revoked.append(key.key_id)
+    return revoked
 
 
 def mission_key_public(*, mission: str, key_id: int) -> MissionKey | None:

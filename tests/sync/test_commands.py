@@ -225,3 +225,13 @@ def test_a_mission_moved_to_its_own_node_is_worked_on_there(mission_a, args):
     mission_a.save(update_fields=["node_url"])
     with pytest.raises(CommandError, match="served by its own node at https://alpha-node"):
         call_command(*args, stdout=StringIO())
+
+
+def test_revoking_a_key_names_the_later_keys_revoked_with_it(mission_a):
+    # given HQ learned alpha's key 2 after key 1 (announced with key 1)
+    run("sync_key", "register", "alpha", "2", "22" * 32)
+    # when key 1 is revoked, then key 2 goes too and the command says so
+    said = run("sync_key", "revoke", "alpha", "1", "--reason", "laptop stolen")
+    assert "keys HQ learned after it revoked too" in said
+    assert said.rstrip().endswith(": 2.")
+    assert MissionKey.objects.get(mission="alpha", key_id=2).revoked_at is not None
