@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import F, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_tenants.utils import get_tenant_model
 
 from consulate.kernel.errors import ApplicationError
 
@@ -179,14 +180,37 @@ def _bundle_build_one(*, code: str, max_events: int) -> SentBundle | None:
     return sent
 
 
+def node_url_of(code: str) -> str:
+    """The address of the node that serves the mission `code`, as this database's row of it
+    says (read by code through the tenant model: sync never imports missions); "" if it is
+    served from this database."""
+    value = get_tenant_model().objects.filter(code=code).values_list("node_url", flat=True).first()
+    return str(value or "")
+
+
+def served_here_check(*, code: str) -> None:
+    """Refuse (ApplicationError NOT_CONFIGURED) to bundle or push for a mission this database
+    holds only a frozen copy of: it moved to its own node (`Mission.node_url` is set at HQ),
+    which continues its chain. A task queued before the move must not fork it."""
+    node_url = node_url_of(code)
+    if node_url:
+        raise ApplicationError(
+            SyncError.NOT_CONFIGURED,
+            _("This mission is served by its own node (%(url)s); it syncs from there.")
+            % {"url": node_url},
+        )
+
+
 def bundles_build(
     *, code: str, max_events: int = 10_000, max_bundles: int | None = None
 ) -> list[SentBundle]:
     """Pack every outbox event not yet bundled into bundles of at most `max_events`, each in
     its own transaction (so a long backlog does not hold the link for minutes). Returns the
-    new bundles, oldest first."""
+    new bundles, oldest first. Refused for HQ's frozen copy of a moved mission
+    (`served_here_check`)."""
     if max_events < 1:
         raise ValueError("max_events must be at least 1")
+    served_here_check(code=code)
     built: list[SentBundle] = []
     while max_bundles is None or len(built) < max_bundles:
         sent = _bundle_build_one(code=code, max_events=max_events)
@@ -451,9 +475,12 @@ def push(*, code: str) -> PushResult:
     answers with its mark and any newer reference data: `bundle_for_contact`), apply HQ's answer.
 
     Never raises for HQ being away or refusing: the result says why, and `SyncLink` counts the
-    failure and sets the next try (`backoff_delay`). Call it outside any transaction."""
+    failure and sets the next try (`backoff_delay`). Raises ApplicationError NOT_CONFIGURED,
+    touching nothing, on HQ's frozen copy of a mission moved to its own node. Call it outside
+    any transaction."""
     from .transport import exchange, over_http
 
+    served_here_check(code=code)  # raises: HQ's frozen copy of a moved mission never pushes
     result = PushResult()
     try:
         bundles_build(code=code)
@@ -493,7 +520,9 @@ def push_due(*, now: datetime | None = None) -> bool:
 
 
 def push_if_due(*, code: str) -> PushResult | None:
-    """`push`, unless the last failures set a later time (beat's task); None when skipped."""
+    """`push`, unless the last failures set a later time (beat's task); None when skipped.
+    Refused (ApplicationError) for HQ's frozen copy of a moved mission."""
+    served_here_check(code=code)
     if not push_due():
         return None
     return push(code=code)

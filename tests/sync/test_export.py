@@ -226,3 +226,27 @@ def test_two_builders_at_once_never_overlap(throwaway_mission):
     connection.set_tenant(throwaway_mission)
     chain = list(SentBundle.objects.order_by("number").values_list("prev_hash", "hash"))
     assert all(b[0] == a[1] for a, b in itertools.pairwise(chain))
+
+
+def test_hqs_frozen_copy_of_a_moved_mission_neither_bundles_nor_pushes(in_mission_a):
+    from django_tenants.utils import get_tenant_model
+
+    from sync.export import push, push_if_due
+
+    # given alpha moved to its own node: HQ's row names the node; a task queued before runs
+    record(3)
+    get_tenant_model().objects.filter(code="alpha").update(node_url="https://alpha.node.test")
+    link_before = SyncLink.objects.values().get(pk=1)
+    # when beat's push, a push by hand or a file export runs on HQ's copy, then each refuses
+    for attempt in (
+        lambda: bundles_build(code="alpha"),
+        lambda: push(code="alpha"),
+        lambda: push_if_due(code="alpha"),
+        lambda: file_export(code="alpha"),
+    ):
+        with pytest.raises(ApplicationError, match="served by its own node") as refused:
+            attempt()
+        assert refused.value.code == SyncError.NOT_CONFIGURED
+    # and nothing was bundled or counted: the node continues the chain
+    assert not SentBundle.objects.exists()
+    assert SyncLink.objects.values().get(pk=1) == link_before
