@@ -28,13 +28,12 @@ from django.db import connection, transaction
 from django.db.models import F, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_tenants.utils import get_tenant_model
 
 from consulate.kernel.errors import ApplicationError
 
 from . import bundle, keys
 from .bundle import FORMAT, BundleError, SignedBundle
-from .down import down_apply, down_hashes_local
+from .down import down_apply, down_hashes_local, hello_sign, node_url_of
 from .error_codes import SyncError
 from .events import SyncTopic
 from .models import KeyPurpose, SentBundle, SigningKey, SyncLink
@@ -178,14 +177,6 @@ def _bundle_build_one(*, code: str, max_events: int) -> SentBundle | None:
         link.last_bundled_seq = last
         link.save(update_fields=["last_bundle_number", "last_bundle_hash", "last_bundled_seq"])
     return sent
-
-
-def node_url_of(code: str) -> str:
-    """The address of the node that serves the mission `code`, as this database's row of it
-    says (read by code through the tenant model: sync never imports missions); "" if it is
-    served from this database."""
-    value = get_tenant_model().objects.filter(code=code).values_list("node_url", flat=True).first()
-    return str(value or "")
 
 
 def served_here_check(*, code: str) -> None:
@@ -491,12 +482,16 @@ def push(*, code: str) -> PushResult:
         if not sending:
             raise ApplicationError(SyncError.NOT_CONFIGURED, _("There is nothing to send yet."))
         result.sent = [sent.number for sent in sending]
-        body = bundle.file_pack(SignedBundle.from_bytes(bytes(sent.data)) for sent in sending)
+        frames = [SignedBundle.from_bytes(bytes(sent.data)) for sent in sending]
+        node = over_http()
+        if node:  # a node proves it holds its key now: HQ sends down sets only then (sync.down)
+            frames.insert(0, hello_sign(code=code))
+        body = bundle.file_pack(frames)
         reference_version = SyncLink.objects.values_list("reference_version", flat=True).get(pk=1)
         answer = exchange(
             body,
             reference_version=reference_version,
-            down_hashes=down_hashes_local(code=code) if over_http() else None,
+            down_hashes=down_hashes_local(code=code) if node else None,
         )
         outcome = answer_apply(answer, code=code)
         result.acked_seq = outcome["acked_seq"]

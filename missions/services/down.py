@@ -4,9 +4,10 @@ HQ writes missions and staff (HQ admins open missions and grant roles); a missio
 node needs a copy to let its staff log in while its link to HQ is down. HQ builds the set for a
 mission (`accounts_build`), sync carries it in the answer to a push when it changed, and the
 node applies it to its public schema (`accounts_apply`): the mission's profile and status, and
-every account that holds or held a role there, or an HQ role, with its password hash, e-mail
-addresses, second factors and roles. A role revoked at HQ is revoked at the node; an account
-never leaves (history and events refer to it).
+every account that holds or held a role there, or an HQ role, with its e-mail addresses and
+roles, and (all but HQ-role accounts, who log in at HQ) its password hash and second
+factors. A role revoked at HQ is revoked at the node; an account never leaves (history and
+events refer to it).
 
 Registered with sync in `missions.apps.MissionsConfig.ready`.
 """
@@ -50,8 +51,15 @@ USER_FIELDS = (
 )
 
 
+# an HQ-role account's password at a node: unusable (Django's "!" prefix); it logs in at HQ
+NOT_AT_NODE_PASSWORD = "!"  # noqa: S105 (not a password: the mark of none)
+
+
 def accounts_build(code: str) -> dict[str, Any]:
-    """At HQ: the set for the mission `code` (JSON-ready, in a stable order)."""
+    """At HQ: the set for the mission `code` (JSON-ready, in a stable order). An account with
+    an HQ role goes without its password hash and second factors (an unusable password, no
+    factor): it logs in at HQ, and a node's copy (or a set that leaked) holds no secret of
+    the accounts that can see every mission."""
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         mission = Mission.objects.get(code=code)
         users = list(
@@ -81,9 +89,12 @@ def accounts_build(code: str) -> dict[str, Any]:
                 {
                     "id": user.pk,
                     **{field: getattr(user, field) for field in USER_FIELDS},
+                    **({"password": NOT_AT_NODE_PASSWORD} if user.hq_role else {}),
                     "roles": sorted(roles.get(user.pk, [])),
                     "addresses": sorted(addresses.get(user.pk, [])),
-                    "factors": sorted(factors.get(user.pk, []), key=lambda f: f[0]),
+                    "factors": []
+                    if user.hq_role
+                    else sorted(factors.get(user.pk, []), key=lambda f: f[0]),
                 }
                 for user in users
             ],

@@ -80,3 +80,26 @@ def test_applying_the_same_set_twice_changes_nothing(mission_a, officer_a):
     accounts_apply("alpha", content)
     assert officer_a.history.count() == history
     assert Membership.history.count() == memberships
+
+
+def test_hq_role_accounts_travel_without_password_or_second_factor(
+    mission_a, officer_a, hq_analyst
+):
+    # given an HQ analyst with a password and a second factor at HQ
+    Authenticator.objects.create(user=hq_analyst, type="totp", data={"secret": "HQSEED"})
+    content = accounts_build("alpha")
+    analyst = next(a for a in content["accounts"] if a["id"] == hq_analyst.pk)
+    # then the set names them with their role and addresses, but holds neither secret
+    assert analyst["hq_role"] == hq_analyst.hq_role
+    assert analyst["password"] == "!"
+    assert analyst["factors"] == []
+    assert "HQSEED" not in str(content)
+    assert hq_analyst.password not in str(content)
+    # and at a node they cannot log in with a password (they log in at HQ)
+    accounts_apply("alpha", content)
+    node_copy = User.objects.get(pk=hq_analyst.pk)
+    assert not node_copy.has_usable_password()
+    assert not Authenticator.objects.filter(user=node_copy).exists()
+    # while the mission's own staff keep theirs
+    officer = next(a for a in content["accounts"] if a["id"] == officer_a.pk)
+    assert officer["password"] == officer_a.password
