@@ -493,7 +493,16 @@ def push(*, code: str) -> PushResult:
             reference_version=reference_version,
             down_hashes=down_hashes_local(code=code) if node else None,
         )
-        outcome = answer_apply(answer, code=code)
+        try:
+            outcome = answer_apply(answer, code=code)
+        except ApplicationError:
+            raise
+        except Exception as error:  # any failure applying it is a failed push, with backoff
+            logger.exception("%s: HQ's answer could not be applied", code)
+            raise ApplicationError(
+                SyncError.FILE_INVALID,
+                _("HQ's answer could not be applied: %(error)s") % {"error": error},
+            ) from error
         result.acked_seq = outcome["acked_seq"]
         result.refused = outcome["refused"]
         if result.refused:

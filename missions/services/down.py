@@ -15,12 +15,13 @@ Registered with sync in `missions.apps.MissionsConfig.ready`.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import translation
 from django_tenants.utils import schema_context
@@ -30,6 +31,8 @@ from consulate.kernel.actors import SYSTEM
 from consulate.kernel.history import set_acting_user
 
 from ..models import Membership, Mission
+
+logger = logging.getLogger(__name__)
 
 NAME = "missions.accounts"
 
@@ -103,7 +106,12 @@ def accounts_build(code: str) -> dict[str, Any]:
 
 def accounts_apply(code: str, content: dict[str, Any]) -> None:
     """At a node: make its copy of the set what HQ sent (one transaction). The platform does
-    it (SYSTEM in the history), on HQ's word: the set arrived signed by HQ's key."""
+    it (SYSTEM in the history), on HQ's word: the set arrived signed by HQ's key.
+
+    Each account is applied in a savepoint: one the node cannot take (its e-mail address
+    belongs to an account made at the node) is skipped with a warning, its roles HQ no longer
+    lists still revoked, and the rest of the set is applied, so a conflict never holds back
+    later sets (and their revocations)."""
     with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
         mission = Mission.objects.select_for_update().get(code=code)
         profile = {field: content["mission"][field] for field in MISSION_FIELDS}
@@ -116,7 +124,15 @@ def accounts_apply(code: str, content: dict[str, Any]) -> None:
         sent_ids = set()
         for account in content["accounts"]:
             sent_ids.add(account["id"])
-            _account_apply(mission, account)
+            try:
+                with transaction.atomic():
+                    _account_apply(mission, account)
+            except IntegrityError as error:
+                logger.warning(
+                    "%s: account %s from HQ not applied (%s); its revoked roles are",
+                    code, account["id"], str(error).splitlines()[0],
+                )  # fmt: skip
+                _roles_revoke(mission, account)
         # a person HQ no longer lists holds no role here any more
         for membership in Membership.objects.filter(mission=mission, is_active=True).exclude(
             user_id__in=sent_ids
@@ -162,6 +178,15 @@ def _account_apply(mission: Mission, account: dict[str, Any]) -> None:
         Authenticator.objects.bulk_create(
             [Authenticator(user=user, type=kind, data=data) for kind, data in account["factors"]]
         )
+
+
+def _roles_revoke(mission: Mission, account: dict[str, Any]) -> None:
+    """The roles HQ does not list as active for an account the node could not take whole."""
+    active = {role for role, is_active in account["roles"] if is_active}
+    for membership in Membership.objects.filter(
+        mission=mission, user_id=account["id"], is_active=True
+    ).exclude(role__in=active):
+        _deactivate(membership)
 
 
 def _deactivate(membership: Membership) -> None:

@@ -103,3 +103,41 @@ def test_hq_role_accounts_travel_without_password_or_second_factor(
     # while the mission's own staff keep theirs
     officer = next(a for a in content["accounts"] if a["id"] == officer_a.pk)
     assert officer["password"] == officer_a.password
+
+
+def test_an_account_whose_address_the_node_gave_away_is_skipped_and_the_rest_applied(
+    mission_a, officer_a, caplog
+):
+    # given at HQ a new consul, and officer A's role revoked
+    consul = make_staff(mission_a, "consul", email="taken@alpha.test")
+    content = accounts_build("alpha")
+    newcomer = next(a for a in content["accounts"] if a["id"] == consul.pk)
+    for account in content["accounts"]:
+        if account["id"] == officer_a.pk:
+            account["roles"] = [[role, False] for role, _ in account["roles"]]
+    # and at the node the consul is unknown and their e-mail address is a node-local account's
+    Membership.objects.filter(user=consul).delete()
+    User.objects.filter(pk=consul.pk).delete()
+    User.objects.create(pk=1_000_000_001, email="taken@alpha.test")
+    # when the set is applied, then it does not fail as a whole
+    accounts_apply("alpha", content)
+    # the conflicting account is skipped and said so; the node-local account is untouched
+    assert not User.objects.filter(pk=newcomer["id"]).exists()
+    assert User.objects.get(email="taken@alpha.test").pk == 1_000_000_001
+    assert "not applied" in caplog.text
+    # and the revocation in the same set arrived
+    assert not Membership.objects.get(user=officer_a, mission=mission_a).is_active
+
+
+def test_a_conflicting_account_hq_revoked_loses_its_role_at_the_node(mission_a, officer_a):
+    # given officer A, known at the node, whose address HQ changed to one a node account holds
+    content = accounts_build("alpha")
+    User.objects.create(pk=1_000_000_002, email="mine@node.test")
+    for account in content["accounts"]:
+        if account["id"] == officer_a.pk:
+            account["email"] = "mine@node.test"
+            account["roles"] = [[role, False] for role, _ in account["roles"]]
+    # when applied, then the account is not changed but its revoked role is revoked
+    accounts_apply("alpha", content)
+    assert User.objects.get(pk=officer_a.pk).email == officer_a.email
+    assert not Membership.objects.get(user=officer_a, mission=mission_a).is_active

@@ -250,3 +250,23 @@ def test_hqs_frozen_copy_of_a_moved_mission_neither_bundles_nor_pushes(in_missio
     # and nothing was bundled or counted: the node continues the chain
     assert not SentBundle.objects.exists()
     assert SyncLink.objects.values().get(pk=1) == link_before
+
+
+def test_a_failure_applying_hqs_answer_is_a_failed_push_not_an_exception(in_mission_a):
+    from unittest import mock
+
+    from django.db import IntegrityError
+
+    from sync.export import push
+
+    # given HQ answers, but applying the answer fails (a down set the node cannot take)
+    record(1)
+    with mock.patch("sync.export.answer_apply", side_effect=IntegrityError("duplicate key")):
+        result = push(code="alpha")
+    # then the push says so and backs off like any failed push
+    assert not result.ok
+    assert "could not be applied" in result.error
+    link = SyncLink.objects.get(pk=1)
+    assert link.failures == 1
+    assert link.next_attempt_at is not None
+    assert "duplicate key" in link.last_error
