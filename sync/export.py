@@ -350,11 +350,15 @@ def _ranges_clean(want: Any) -> list[list[int]]:
     return ranges[:1000]
 
 
-def answer_apply(data: bytes, *, code: str) -> dict[str, Any]:
+def answer_apply(data: bytes, *, code: str, from_file: bool = True) -> dict[str, Any]:
     """Apply HQ's answer (a plain file of frames): the signed `ack` moves this mission's
     acknowledged mark and records what HQ wants again; a `reference` frame goes to
     `sync.reference.reference_apply`. An ack not signed by HQ's trusted `sign` key, or for
     another mission, is refused (ApplicationError FILE_INVALID) and changes nothing.
+
+    `down` frames (accounts with password hashes) travel only in the answer to a push over
+    HTTPS (`push` passes `from_file=False`): an answer carried as a file (the import page,
+    `sync_import --mission`; the default) that holds one is refused whole, nothing changed.
 
     Returns `{"acked_seq", "want", "refused": [...], "results": [...], "reference_applied"}`."""
     try:
@@ -375,6 +379,11 @@ def answer_apply(data: bytes, *, code: str) -> dict[str, Any]:
             downs.append(frame)
         else:
             raise _refuse(_("HQ's answer cannot be read."), f"unexpected frame kind {kind!r}")
+    if downs and from_file:
+        raise _refuse(
+            _("A file from HQ never carries accounts; nothing was changed."),
+            "down frame in an answer file",
+        )
     if not acks and not references and not downs:
         raise _refuse(_("HQ's answer holds no acknowledgement."), "no ack frame")
 
@@ -494,7 +503,7 @@ def push(*, code: str) -> PushResult:
             down_hashes=down_hashes_local(code=code) if node else None,
         )
         try:
-            outcome = answer_apply(answer, code=code)
+            outcome = answer_apply(answer, code=code, from_file=False)
         except ApplicationError:
             raise
         except Exception as error:  # any failure applying it is a failed push, with backoff

@@ -270,3 +270,24 @@ def test_a_failure_applying_hqs_answer_is_a_failed_push_not_an_exception(in_miss
     assert link.failures == 1
     assert link.next_attempt_at is not None
     assert "duplicate key" in link.last_error
+
+
+def test_down_frames_are_applied_only_from_a_push_never_from_a_file(in_mission_a):
+    from unittest import mock
+
+    from django_tenants.utils import schema_context
+
+    from sync import down
+    from sync.bundle import file_pack
+    from sync.export import answer_apply
+
+    with schema_context("public"):
+        data = file_pack(down.down_frames(mission="alpha", reported={}))
+    link_before = SyncLink.objects.values().get(pk=1)
+    with mock.patch("sync.export.down_apply", return_value=True) as applied:
+        with pytest.raises(ApplicationError, match="never carries accounts"):
+            answer_apply(data, code="alpha")  # a file: the default
+        assert SyncLink.objects.values().get(pk=1) == link_before
+        applied.assert_not_called()
+        answer_apply(data, code="alpha", from_file=False)  # the answer to a push over HTTPS
+    assert applied.call_count >= 1
