@@ -350,6 +350,13 @@ def _ranges_clean(want: Any) -> list[list[int]]:
     return ranges[:1000]
 
 
+def _ack_time(value: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(value), TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def answer_apply(data: bytes, *, code: str, from_file: bool = True) -> dict[str, Any]:
     """Apply HQ's answer (a plain file of frames): the signed `ack` moves this mission's
     acknowledged mark and records what HQ wants again; a `reference` frame goes to
@@ -403,12 +410,18 @@ def answer_apply(data: bytes, *, code: str, from_file: bool = True) -> dict[str,
             acked = min(int(header["acked_seq"]), link.last_bundled_seq)
             if acked > link.acked_seq:
                 link.acked_seq = acked
-            link.resend_ranges = _ranges_clean(header.get("want", []))
+            # what HQ wants again: from the newest ack only (an old one replayed is ignored)
+            signed_at = _ack_time(header.get("created_at"))
+            if signed_at is not None and (
+                link.resend_ranges_ack_at is None or signed_at >= link.resend_ranges_ack_at
+            ):
+                link.resend_ranges = _ranges_clean(header.get("want", []))
+                link.resend_ranges_ack_at = signed_at
             outcome["want"] = link.resend_ranges
             outcome["refused"].extend(frame.content.get("refused") or [])
             outcome["results"].extend(frame.content.get("results") or [])
         outcome["acked_seq"] = link.acked_seq
-        link.save(update_fields=["acked_seq", "resend_ranges"])
+        link.save(update_fields=["acked_seq", "resend_ranges", "resend_ranges_ack_at"])
         SentBundle.objects.filter(last_seq__lte=link.acked_seq, acked_at__isnull=True).update(
             acked_at=now
         )

@@ -291,3 +291,39 @@ def test_down_frames_are_applied_only_from_a_push_never_from_a_file(in_mission_a
         applied.assert_not_called()
         answer_apply(data, code="alpha", from_file=False)  # the answer to a push over HTTPS
     assert applied.call_count >= 1
+
+
+def _ack(created_at: str, want: list, acked_seq: int = 0) -> bytes:
+    from django_tenants.utils import schema_context
+
+    from sync.bundle import bundle_sign, file_pack
+
+    with schema_context("public"):
+        key = keys.hq_key_ensure(KeyPurpose.SIGN)
+        private = keys.hq_key_private(key)
+    header = {"format": "consulate-sync/1", "kind": "ack", "mission": "alpha",
+              "acked_seq": acked_seq, "want": want, "reference_version": 0,
+              "created_at": created_at, "key_id": key.key_id}  # fmt: skip
+    return file_pack([bundle_sign({"header": header, "refused": [], "results": []}, private)])
+
+
+def test_an_old_ack_replayed_does_not_set_back_what_hq_wants_again(in_mission_a):
+    from sync.export import answer_apply
+
+    record(30)
+    bundles_build(code="alpha", max_events=10)
+    old = _ack("2026-12-03T08:00:00.000000Z", want=[[1, 30]])
+    new = _ack("2026-12-03T08:05:00.000000Z", want=[])
+    # given HQ asked for 1..30 again, then said it wants nothing
+    answer_apply(old, code="alpha")
+    assert SyncLink.objects.get(pk=1).resend_ranges == [[1, 30]]
+    answer_apply(new, code="alpha")
+    assert SyncLink.objects.get(pk=1).resend_ranges == []
+    # when the old ack is replayed (a file imported again, a captured answer)
+    outcome = answer_apply(old, code="alpha")
+    # then what HQ wants stays as the newest ack said: no resend storm
+    assert SyncLink.objects.get(pk=1).resend_ranges == []
+    assert outcome["want"] == []
+    # and a newer one still counts
+    answer_apply(_ack("2026-12-03T08:10:00.000000Z", want=[[5, 9]]), code="alpha")
+    assert SyncLink.objects.get(pk=1).resend_ranges == [[5, 9]]
