@@ -33,7 +33,7 @@ from consulate.kernel.errors import ApplicationError
 
 from . import bundle, keys
 from .bundle import FORMAT, BundleError, SignedBundle
-from .down import down_apply, down_hashes_local
+from .down import down_apply, down_hashes_local, hello_sign, node_url_of
 from .error_codes import SyncError
 from .events import SyncTopic
 from .models import KeyPurpose, SentBundle, SigningKey, SyncLink
@@ -179,14 +179,29 @@ def _bundle_build_one(*, code: str, max_events: int) -> SentBundle | None:
     return sent
 
 
+def served_here_check(*, code: str) -> None:
+    """Refuse (ApplicationError NOT_CONFIGURED) to bundle or push for a mission this database
+    holds only a frozen copy of: it moved to its own node (`Mission.node_url` is set at HQ),
+    which continues its chain. A task queued before the move must not fork it."""
+    node_url = node_url_of(code)
+    if node_url:
+        raise ApplicationError(
+            SyncError.NOT_CONFIGURED,
+            _("This mission is served by its own node (%(url)s); it syncs from there.")
+            % {"url": node_url},
+        )
+
+
 def bundles_build(
     *, code: str, max_events: int = 10_000, max_bundles: int | None = None
 ) -> list[SentBundle]:
     """Pack every outbox event not yet bundled into bundles of at most `max_events`, each in
     its own transaction (so a long backlog does not hold the link for minutes). Returns the
-    new bundles, oldest first."""
+    new bundles, oldest first. Refused for HQ's frozen copy of a moved mission
+    (`served_here_check`)."""
     if max_events < 1:
         raise ValueError("max_events must be at least 1")
+    served_here_check(code=code)
     built: list[SentBundle] = []
     while max_bundles is None or len(built) < max_bundles:
         sent = _bundle_build_one(code=code, max_events=max_events)
@@ -335,11 +350,22 @@ def _ranges_clean(want: Any) -> list[list[int]]:
     return ranges[:1000]
 
 
-def answer_apply(data: bytes, *, code: str) -> dict[str, Any]:
+def _ack_time(value: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(value), TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def answer_apply(data: bytes, *, code: str, from_file: bool = True) -> dict[str, Any]:
     """Apply HQ's answer (a plain file of frames): the signed `ack` moves this mission's
     acknowledged mark and records what HQ wants again; a `reference` frame goes to
     `sync.reference.reference_apply`. An ack not signed by HQ's trusted `sign` key, or for
     another mission, is refused (ApplicationError FILE_INVALID) and changes nothing.
+
+    `down` frames (accounts with password hashes) travel only in the answer to a push over
+    HTTPS (`push` passes `from_file=False`): an answer carried as a file (the import page,
+    `sync_import --mission`; the default) that holds one is refused whole, nothing changed.
 
     Returns `{"acked_seq", "want", "refused": [...], "results": [...], "reference_applied"}`."""
     try:
@@ -360,6 +386,11 @@ def answer_apply(data: bytes, *, code: str) -> dict[str, Any]:
             downs.append(frame)
         else:
             raise _refuse(_("HQ's answer cannot be read."), f"unexpected frame kind {kind!r}")
+    if downs and from_file:
+        raise _refuse(
+            _("A file from HQ never carries accounts; nothing was changed."),
+            "down frame in an answer file",
+        )
     if not acks and not references and not downs:
         raise _refuse(_("HQ's answer holds no acknowledgement."), "no ack frame")
 
@@ -379,12 +410,18 @@ def answer_apply(data: bytes, *, code: str) -> dict[str, Any]:
             acked = min(int(header["acked_seq"]), link.last_bundled_seq)
             if acked > link.acked_seq:
                 link.acked_seq = acked
-            link.resend_ranges = _ranges_clean(header.get("want", []))
+            # what HQ wants again: from the newest ack only (an old one replayed is ignored)
+            signed_at = _ack_time(header.get("created_at"))
+            if signed_at is not None and (
+                link.resend_ranges_ack_at is None or signed_at >= link.resend_ranges_ack_at
+            ):
+                link.resend_ranges = _ranges_clean(header.get("want", []))
+                link.resend_ranges_ack_at = signed_at
             outcome["want"] = link.resend_ranges
             outcome["refused"].extend(frame.content.get("refused") or [])
             outcome["results"].extend(frame.content.get("results") or [])
         outcome["acked_seq"] = link.acked_seq
-        link.save(update_fields=["acked_seq", "resend_ranges"])
+        link.save(update_fields=["acked_seq", "resend_ranges", "resend_ranges_ack_at"])
         SentBundle.objects.filter(last_seq__lte=link.acked_seq, acked_at__isnull=True).update(
             acked_at=now
         )
@@ -451,9 +488,12 @@ def push(*, code: str) -> PushResult:
     answers with its mark and any newer reference data: `bundle_for_contact`), apply HQ's answer.
 
     Never raises for HQ being away or refusing: the result says why, and `SyncLink` counts the
-    failure and sets the next try (`backoff_delay`). Call it outside any transaction."""
+    failure and sets the next try (`backoff_delay`). Raises ApplicationError NOT_CONFIGURED,
+    touching nothing, on HQ's frozen copy of a mission moved to its own node. Call it outside
+    any transaction."""
     from .transport import exchange, over_http
 
+    served_here_check(code=code)  # raises: HQ's frozen copy of a moved mission never pushes
     result = PushResult()
     try:
         bundles_build(code=code)
@@ -464,14 +504,27 @@ def push(*, code: str) -> PushResult:
         if not sending:
             raise ApplicationError(SyncError.NOT_CONFIGURED, _("There is nothing to send yet."))
         result.sent = [sent.number for sent in sending]
-        body = bundle.file_pack(SignedBundle.from_bytes(bytes(sent.data)) for sent in sending)
+        frames = [SignedBundle.from_bytes(bytes(sent.data)) for sent in sending]
+        node = over_http()
+        if node:  # a node proves it holds its key now: HQ sends down sets only then (sync.down)
+            frames.insert(0, hello_sign(code=code))
+        body = bundle.file_pack(frames)
         reference_version = SyncLink.objects.values_list("reference_version", flat=True).get(pk=1)
         answer = exchange(
             body,
             reference_version=reference_version,
-            down_hashes=down_hashes_local(code=code) if over_http() else None,
+            down_hashes=down_hashes_local(code=code) if node else None,
         )
-        outcome = answer_apply(answer, code=code)
+        try:
+            outcome = answer_apply(answer, code=code, from_file=False)
+        except ApplicationError:
+            raise
+        except Exception as error:  # any failure applying it is a failed push, with backoff
+            logger.exception("%s: HQ's answer could not be applied", code)
+            raise ApplicationError(
+                SyncError.FILE_INVALID,
+                _("HQ's answer could not be applied: %(error)s") % {"error": error},
+            ) from error
         result.acked_seq = outcome["acked_seq"]
         result.refused = outcome["refused"]
         if result.refused:
@@ -493,7 +546,9 @@ def push_due(*, now: datetime | None = None) -> bool:
 
 
 def push_if_due(*, code: str) -> PushResult | None:
-    """`push`, unless the last failures set a later time (beat's task); None when skipped."""
+    """`push`, unless the last failures set a later time (beat's task); None when skipped.
+    Refused (ApplicationError) for HQ's frozen copy of a moved mission."""
+    served_here_check(code=code)
     if not push_due():
         return None
     return push(code=code)

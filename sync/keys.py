@@ -130,8 +130,19 @@ def trusted_keys_store(keys: list[dict[str, Any]]) -> int:
     return added
 
 
-def trusted_key(*, purpose: str, key_id: int | None = None) -> TrustedKey | None:
-    """HQ's key with that id (or its newest), unless revoked."""
+MAX_KEY_ID = 2**31 - 1
+
+
+def _key_id_valid(key_id: Any) -> bool:
+    return isinstance(key_id, int) and not isinstance(key_id, bool) and 0 < key_id <= MAX_KEY_ID
+
+
+def trusted_key(*, purpose: str, key_id: Any = None) -> TrustedKey | None:
+    """HQ's key with that id (or its newest), unless revoked. `key_id` is often read from a
+    frame's header before its signature is checked: anything but an int in range (a string,
+    a bool, a float, a huge number) is no key, never a query that fails."""
+    if key_id is not None and not _key_id_valid(key_id):
+        return None
     keys = TrustedKey.objects.filter(purpose=purpose, revoked_at__isnull=True)
     if key_id is not None:
         keys = keys.filter(key_id=key_id)
@@ -156,11 +167,32 @@ def mission_key_register(
     return key
 
 
-def mission_key_revoke(*, mission: str, key_id: int, reason: str, at: Any = None) -> int:
-    """Refuse a mission's key from `at` (default now) on. Returns how many keys changed."""
-    return MissionKey.objects.filter(
-        mission=mission, key_id=key_id, revoked_at__isnull=True
-    ).update(revoked_at=at or timezone.now(), revoked_reason=reason[:200])
+def mission_key_revoke(*, mission: str, key_id: int, reason: str, at: Any = None) -> list[int]:
+    """Refuse a mission's key from `at` (default now) on, and with it every key of the mission
+    not revoked yet that HQ learned after it: a higher id, or registered at or after `at`. A
+    thief holding the key may have announced keys of his own (a rotation event signed by the
+    stolen key, dated as he pleases) before HQ heard of the theft; they go too. The mission's
+    new key is registered by hand (`sync_key register`). Returns the ids revoked, the named
+    key's first; none (and nothing changed) if it was revoked already."""
+    at = at or timezone.now()
+    reason = reason[:200]
+    with transaction.atomic():
+        held = list(
+            MissionKey.objects.select_for_update().filter(mission=mission).order_by("key_id")
+        )
+        named = next((key for key in held if key.key_id == key_id), None)
+        if named is None or named.revoked_at is not None:
+            return []
+        revoked = [key_id]
+        named.revoked_at, named.revoked_reason = at, reason
+        named.save(update_fields=["revoked_at", "revoked_reason"])
+        for key in held:
+            if key.revoked_at is None and (key.key_id > key_id or key.created_at >= at):
+                key.revoked_at = at
+                key.revoked_reason = f"after key {key_id}: {reason}"[:200]
+                key.save(update_fields=["revoked_at", "revoked_reason"])
+                revoked.append(key.key_id)
+    return revoked
 
 
 def mission_key_public(*, mission: str, key_id: int) -> MissionKey | None:

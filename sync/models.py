@@ -125,6 +125,9 @@ class SyncLink(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     # bundles HQ asked for again (a gap or a reconciliation difference): [[first, last], ...]
     resend_ranges = models.JSONField(default=list, blank=True)
+    # `created_at` of the newest ack whose `want` became resend_ranges: an older one replayed
+    # does not set them back (`sync.export.answer_apply`)
+    resend_ranges_ack_at = models.DateTimeField(null=True, blank=True)
     # the copy of HQ's reference data this mission reads
     reference_version = models.PositiveIntegerField(default=0)
     reference_signed_at = models.DateTimeField(null=True, blank=True)

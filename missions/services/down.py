@@ -4,9 +4,10 @@ HQ writes missions and staff (HQ admins open missions and grant roles); a missio
 node needs a copy to let its staff log in while its link to HQ is down. HQ builds the set for a
 mission (`accounts_build`), sync carries it in the answer to a push when it changed, and the
 node applies it to its public schema (`accounts_apply`): the mission's profile and status, and
-every account that holds or held a role there, or an HQ role, with its password hash, e-mail
-addresses, second factors and roles. A role revoked at HQ is revoked at the node; an account
-never leaves (history and events refer to it).
+every account that holds or held a role there, or an HQ role, with its e-mail addresses and
+roles, and (all but HQ-role accounts, who log in at HQ) its password hash and second
+factors. A role revoked at HQ is revoked at the node; an account never leaves (history and
+events refer to it).
 
 Registered with sync in `missions.apps.MissionsConfig.ready`.
 """
@@ -14,12 +15,13 @@ Registered with sync in `missions.apps.MissionsConfig.ready`.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import translation
 from django_tenants.utils import schema_context
@@ -29,6 +31,8 @@ from consulate.kernel.actors import SYSTEM
 from consulate.kernel.history import set_acting_user
 
 from ..models import Membership, Mission
+
+logger = logging.getLogger(__name__)
 
 NAME = "missions.accounts"
 
@@ -50,8 +54,15 @@ USER_FIELDS = (
 )
 
 
+# an HQ-role account's password at a node: unusable (Django's "!" prefix); it logs in at HQ
+NOT_AT_NODE_PASSWORD = "!"  # noqa: S105 (not a password: the mark of none)
+
+
 def accounts_build(code: str) -> dict[str, Any]:
-    """At HQ: the set for the mission `code` (JSON-ready, in a stable order)."""
+    """At HQ: the set for the mission `code` (JSON-ready, in a stable order). An account with
+    an HQ role goes without its password hash and second factors (an unusable password, no
+    factor): it logs in at HQ, and a node's copy (or a set that leaked) holds no secret of
+    the accounts that can see every mission."""
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         mission = Mission.objects.get(code=code)
         users = list(
@@ -81,9 +92,12 @@ def accounts_build(code: str) -> dict[str, Any]:
                 {
                     "id": user.pk,
                     **{field: getattr(user, field) for field in USER_FIELDS},
+                    **({"password": NOT_AT_NODE_PASSWORD} if user.hq_role else {}),
                     "roles": sorted(roles.get(user.pk, [])),
                     "addresses": sorted(addresses.get(user.pk, [])),
-                    "factors": sorted(factors.get(user.pk, []), key=lambda f: f[0]),
+                    "factors": []
+                    if user.hq_role
+                    else sorted(factors.get(user.pk, []), key=lambda f: f[0]),
                 }
                 for user in users
             ],
@@ -92,7 +106,12 @@ def accounts_build(code: str) -> dict[str, Any]:
 
 def accounts_apply(code: str, content: dict[str, Any]) -> None:
     """At a node: make its copy of the set what HQ sent (one transaction). The platform does
-    it (SYSTEM in the history), on HQ's word: the set arrived signed by HQ's key."""
+    it (SYSTEM in the history), on HQ's word: the set arrived signed by HQ's key.
+
+    Each account is applied in a savepoint: one the node cannot take (its e-mail address
+    belongs to an account made at the node) is skipped with a warning, its roles HQ no longer
+    lists still revoked, and the rest of the set is applied, so a conflict never holds back
+    later sets (and their revocations)."""
     with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
         mission = Mission.objects.select_for_update().get(code=code)
         profile = {field: content["mission"][field] for field in MISSION_FIELDS}
@@ -105,7 +124,15 @@ def accounts_apply(code: str, content: dict[str, Any]) -> None:
         sent_ids = set()
         for account in content["accounts"]:
             sent_ids.add(account["id"])
-            _account_apply(mission, account)
+            try:
+                with transaction.atomic():
+                    _account_apply(mission, account)
+            except IntegrityError as error:
+                logger.warning(
+                    "%s: account %s from HQ not applied (%s); its revoked roles are",
+                    code, account["id"], str(error).splitlines()[0],
+                )  # fmt: skip
+                _roles_revoke(mission, account)
         # a person HQ no longer lists holds no role here any more
         for membership in Membership.objects.filter(mission=mission, is_active=True).exclude(
             user_id__in=sent_ids
@@ -151,6 +178,15 @@ def _account_apply(mission: Mission, account: dict[str, Any]) -> None:
         Authenticator.objects.bulk_create(
             [Authenticator(user=user, type=kind, data=data) for kind, data in account["factors"]]
         )
+
+
+def _roles_revoke(mission: Mission, account: dict[str, Any]) -> None:
+    """The roles HQ does not list as active for an account the node could not take whole."""
+    active = {role for role, is_active in account["roles"] if is_active}
+    for membership in Membership.objects.filter(
+        mission=mission, user_id=account["id"], is_active=True
+    ).exclude(role__in=active):
+        _deactivate(membership)
 
 
 def _deactivate(membership: Membership) -> None:

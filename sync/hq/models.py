@@ -75,6 +75,9 @@ class MissionLink(models.Model):
     last_reconciled_at = models.DateTimeField(null=True, blank=True)
     reconcile_differences = models.PositiveIntegerField(default=0)
     silent_alerted_at = models.DateTimeField(null=True, blank=True)
+    # the `created_at` of the last `hello` frame HQ accepted from the mission's node
+    # (`sync.down`): a hello is accepted once, and only if newer
+    last_hello_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["mission"]

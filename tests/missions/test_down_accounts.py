@@ -80,3 +80,64 @@ def test_applying_the_same_set_twice_changes_nothing(mission_a, officer_a):
     accounts_apply("alpha", content)
     assert officer_a.history.count() == history
     assert Membership.history.count() == memberships
+
+
+def test_hq_role_accounts_travel_without_password_or_second_factor(
+    mission_a, officer_a, hq_analyst
+):
+    # given an HQ analyst with a password and a second factor at HQ
+    Authenticator.objects.create(user=hq_analyst, type="totp", data={"secret": "HQSEED"})
+    content = accounts_build("alpha")
+    analyst = next(a for a in content["accounts"] if a["id"] == hq_analyst.pk)
+    # then the set names them with their role and addresses, but holds neither secret
+    assert analyst["hq_role"] == hq_analyst.hq_role
+    assert analyst["password"] == "!"
+    assert analyst["factors"] == []
+    assert "HQSEED" not in str(content)
+    assert hq_analyst.password not in str(content)
+    # and at a node they cannot log in with a password (they log in at HQ)
+    accounts_apply("alpha", content)
+    node_copy = User.objects.get(pk=hq_analyst.pk)
+    assert not node_copy.has_usable_password()
+    assert not Authenticator.objects.filter(user=node_copy).exists()
+    # while the mission's own staff keep theirs
+    officer = next(a for a in content["accounts"] if a["id"] == officer_a.pk)
+    assert officer["password"] == officer_a.password
+
+
+def test_an_account_whose_address_the_node_gave_away_is_skipped_and_the_rest_applied(
+    mission_a, officer_a, caplog
+):
+    # given at HQ a new consul, and officer A's role revoked
+    consul = make_staff(mission_a, "consul", email="taken@alpha.test")
+    content = accounts_build("alpha")
+    newcomer = next(a for a in content["accounts"] if a["id"] == consul.pk)
+    for account in content["accounts"]:
+        if account["id"] == officer_a.pk:
+            account["roles"] = [[role, False] for role, _ in account["roles"]]
+    # and at the node the consul is unknown and their e-mail address is a node-local account's
+    Membership.objects.filter(user=consul).delete()
+    User.objects.filter(pk=consul.pk).delete()
+    User.objects.create(pk=1_000_000_001, email="taken@alpha.test")
+    # when the set is applied, then it does not fail as a whole
+    accounts_apply("alpha", content)
+    # the conflicting account is skipped and said so; the node-local account is untouched
+    assert not User.objects.filter(pk=newcomer["id"]).exists()
+    assert User.objects.get(email="taken@alpha.test").pk == 1_000_000_001
+    assert "not applied" in caplog.text
+    # and the revocation in the same set arrived
+    assert not Membership.objects.get(user=officer_a, mission=mission_a).is_active
+
+
+def test_a_conflicting_account_hq_revoked_loses_its_role_at_the_node(mission_a, officer_a):
+    # given officer A, known at the node, whose address HQ changed to one a node account holds
+    content = accounts_build("alpha")
+    User.objects.create(pk=1_000_000_002, email="mine@node.test")
+    for account in content["accounts"]:
+        if account["id"] == officer_a.pk:
+            account["email"] = "mine@node.test"
+            account["roles"] = [[role, False] for role, _ in account["roles"]]
+    # when applied, then the account is not changed but its revoked role is revoked
+    accounts_apply("alpha", content)
+    assert User.objects.get(pk=officer_a.pk).email == officer_a.email
+    assert not Membership.objects.get(user=officer_a, mission=mission_a).is_active

@@ -225,3 +225,35 @@ def test_a_mission_moved_to_its_own_node_is_worked_on_there(mission_a, args):
     mission_a.save(update_fields=["node_url"])
     with pytest.raises(CommandError, match="served by its own node at https://alpha-node"):
         call_command(*args, stdout=StringIO())
+
+
+def test_revoking_a_key_names_the_later_keys_revoked_with_it(mission_a):
+    # given HQ learned alpha's key 2 after key 1 (announced with key 1)
+    run("sync_key", "register", "alpha", "2", "22" * 32)
+    # when key 1 is revoked, then key 2 goes too and the command says so
+    said = run("sync_key", "revoke", "alpha", "1", "--reason", "laptop stolen")
+    assert "keys HQ learned after it revoked too" in said
+    assert said.rstrip().endswith(": 2.")
+    assert MissionKey.objects.get(mission="alpha", key_id=2).revoked_at is not None
+
+
+def test_an_answer_file_carrying_accounts_is_refused_at_import(mission_a, tmp_path: Path):
+    from unittest import mock
+
+    from sync import down
+    from sync.bundle import file_pack
+    from sync.hq.answer import answer_build
+
+    # given HQ's authentic answer for alpha with its accounts added (a down frame HQ signed)
+    with schema_context("public"):
+        answer = answer_build([], mission="alpha", reference_version=0)
+        accounts = down.down_frames(mission="alpha", reported={})
+    path = tmp_path / "answer.csf"
+    path.write_bytes(file_pack([*file_unpack(answer), *accounts]))
+    # when it is imported at the mission as a file, then it is refused whole, no set applied
+    with (
+        mock.patch("sync.export.down_apply") as applied,
+        pytest.raises(CommandError, match="never carries accounts"),
+    ):
+        run("sync_import", str(path), "--mission", "alpha")
+    applied.assert_not_called()

@@ -100,3 +100,153 @@ def test_the_set_registry_keeps_one_per_name(probe_set):
 
     assert [s.name for s in down_sets()].count("tests.probe") == 1
     assert all(isinstance(s, DownSet) for s in down_sets())
+
+
+@pytest.mark.parametrize("key_id", ['"x"', "1.5", "true", "[1]", str(2**70)])
+def test_a_set_whose_key_id_is_not_a_number_is_refused_not_a_crash(in_mission_a, key_id):
+    # a down frame in HQ's answer, its key_id changed: refused, never a 500
+    frame = SignedBundle(b'{"header":{"key_id":' + key_id.encode() + b"}}", b"\0" * 64)
+    assert not down.down_apply(frame, code="alpha")
+
+
+def test_a_reconciliation_answer_whose_key_id_is_not_a_number_is_refused(in_mission_a):
+    from sync import reconcile
+    from sync.bundle import file_pack
+
+    request = SignedBundle(b'{"header":{"kind":"digests"}}', b"\0" * 64)
+    answer = SignedBundle(
+        b'{"header":{"in_reply_to":"' + request.hash.encode() + b'","key_id":"x","kind":"x"}}',
+        b"\0" * 64,
+    )
+    with pytest.raises(reconcile.ReconcileError, match="not signed by HQ"):
+        reconcile._ask(request, send=lambda body: file_pack([answer]), answer_kind="x")
+
+
+# --- Who gets a down set: a node with a fresh hello (finding 2) ---------------------------------
+
+
+def _hello_result(frame: SignedBundle) -> dict:
+    from sync.hq import apply
+
+    with schema_context("public"):
+        return apply.bundle_receive(frame, source="http")
+
+
+def _hello(**header) -> SignedBundle:  # type: ignore[no-untyped-def]
+    """Alpha's hello, signed with its key as a node signs it (header fields changed if asked)."""
+    from sync import keys
+
+    with schema_context("alpha"):
+        frame = down.hello_sign(code="alpha")
+        if header:
+            active = keys.signing_key_active(code="alpha")
+            frame = bundle_sign({"header": {**frame.header, **header}}, active.private_seed)
+    return frame
+
+
+@pytest.fixture
+def alpha_on_a_node(db):  # type: ignore[no-untyped-def]
+    from django_tenants.utils import get_tenant_model
+
+    from sync.hq.models import MissionLink
+
+    with schema_context("public"):
+        MissionLink.objects.get_or_create(mission="alpha")
+        get_tenant_model().objects.filter(code="alpha").update(node_url="https://alpha.node.test")
+
+
+def test_a_fresh_hello_from_a_node_brings_its_sets_once(alpha_on_a_node, probe_set):
+    frame = _hello()
+    first = _hello_result(frame)
+    assert first["hello_accepted"]
+    assert not first["refused"]
+    with schema_context("public"):
+        names = {f.header["name"] for f in down.down_frames_for([first], {})}
+        assert names >= {"tests.probe", "missions.accounts"}
+        assert down.down_frames_for([first], None) == []  # not over HTTPS: no set
+    # the same hello replayed (captured, or from a file) is no proof: no set
+    again = _hello_result(frame)
+    assert not again["hello_accepted"]
+    assert not again["refused"]
+    with schema_context("public"):
+        assert down.down_frames_for([again], {}) == []
+
+
+def test_a_replayed_authentic_bundle_without_a_fresh_hello_brings_no_set(db):
+    # an authentic events frame replayed (an old sealed file from a lost USB stick): HQ answers
+    # it as a duplicate of a mission it trusts, but sends no set
+    from django_tenants.utils import get_tenant_model
+
+    from sync.export import bundles_build
+    from sync.hq import apply
+
+    with schema_context("alpha"):
+        sent = bundles_build(code="alpha")[0]
+    with schema_context("public"):
+        get_tenant_model().objects.filter(code="alpha").update(node_url="https://alpha.node.test")
+        apply.bundle_receive(SignedBundle.from_bytes(bytes(sent.data)))
+        replayed = apply.bundle_receive(SignedBundle.from_bytes(bytes(sent.data)))
+        assert replayed["mission"] == "alpha"
+        assert not replayed["refused"]
+        assert down.down_frames_for([replayed], {}) == []
+        # and a result that only claims a hello for another mission brings nothing either
+        forged = {"mission": "alpha", "kind": "hello", "hello_accepted": "yes", "refused": None}
+        assert down.down_frames_for([forged], {}) == []
+
+
+@pytest.mark.parametrize("minutes", [-11, 11])
+def test_a_hello_off_hqs_clock_brings_no_set(alpha_on_a_node, minutes):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    when = (timezone.now() + timedelta(minutes=minutes)).strftime(down.TIME_FORMAT)
+    result = _hello_result(_hello(created_at=when))
+    assert not result["hello_accepted"]
+    assert not result["refused"]
+    with schema_context("public"):
+        assert down.down_frames_for([result], {}) == []
+
+
+def test_a_mission_served_from_hqs_database_gets_no_set_even_with_a_hello(
+    alpha_on_a_node, settings
+):
+    from django_tenants.utils import get_tenant_model
+
+    result = _hello_result(_hello())
+    assert result["hello_accepted"]
+    with schema_context("public"):
+        get_tenant_model().objects.filter(code="alpha").update(node_url="")
+        assert down.down_frames_for([result], {}) == []
+
+
+def test_an_older_hello_after_a_newer_one_is_refused(alpha_on_a_node):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    newer = _hello()
+    older = _hello(created_at=(timezone.now() - timedelta(seconds=30)).strftime(down.TIME_FORMAT))
+    assert _hello_result(newer)["hello_accepted"]
+    assert not _hello_result(older)["hello_accepted"]
+
+
+def test_a_nodes_push_opens_with_a_fresh_hello(in_mission_a, probe_set, settings):
+    from sync import export, transport
+    from sync.bundle import file_unpack
+
+    settings.SYNC_HQ_URL = "https://hq.example"
+    bodies = []
+
+    def unreachable(url, body, *, reference_version, down_hashes):
+        bodies.append(body)
+        raise ApplicationError(SyncError.UNREACHABLE, "down")
+
+    from consulate.kernel.errors import ApplicationError
+    from sync.error_codes import SyncError
+
+    with mock.patch.object(transport, "_over_http", unreachable):
+        export.push(code="alpha")
+    first = file_unpack(bodies[0])[0]
+    assert first.header["kind"] == "hello"
+    assert first.header["mission"] == "alpha"

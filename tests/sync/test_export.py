@@ -226,3 +226,104 @@ def test_two_builders_at_once_never_overlap(throwaway_mission):
     connection.set_tenant(throwaway_mission)
     chain = list(SentBundle.objects.order_by("number").values_list("prev_hash", "hash"))
     assert all(b[0] == a[1] for a, b in itertools.pairwise(chain))
+
+
+def test_hqs_frozen_copy_of_a_moved_mission_neither_bundles_nor_pushes(in_mission_a):
+    from django_tenants.utils import get_tenant_model
+
+    from sync.export import push, push_if_due
+
+    # given alpha moved to its own node: HQ's row names the node; a task queued before runs
+    record(3)
+    get_tenant_model().objects.filter(code="alpha").update(node_url="https://alpha.node.test")
+    link_before = SyncLink.objects.values().get(pk=1)
+    # when beat's push, a push by hand or a file export runs on HQ's copy, then each refuses
+    for attempt in (
+        lambda: bundles_build(code="alpha"),
+        lambda: push(code="alpha"),
+        lambda: push_if_due(code="alpha"),
+        lambda: file_export(code="alpha"),
+    ):
+        with pytest.raises(ApplicationError, match="served by its own node") as refused:
+            attempt()
+        assert refused.value.code == SyncError.NOT_CONFIGURED
+    # and nothing was bundled or counted: the node continues the chain
+    assert not SentBundle.objects.exists()
+    assert SyncLink.objects.values().get(pk=1) == link_before
+
+
+def test_a_failure_applying_hqs_answer_is_a_failed_push_not_an_exception(in_mission_a):
+    from unittest import mock
+
+    from django.db import IntegrityError
+
+    from sync.export import push
+
+    # given HQ answers, but applying the answer fails (a down set the node cannot take)
+    record(1)
+    with mock.patch("sync.export.answer_apply", side_effect=IntegrityError("duplicate key")):
+        result = push(code="alpha")
+    # then the push says so and backs off like any failed push
+    assert not result.ok
+    assert "could not be applied" in result.error
+    link = SyncLink.objects.get(pk=1)
+    assert link.failures == 1
+    assert link.next_attempt_at is not None
+    assert "duplicate key" in link.last_error
+
+
+def test_down_frames_are_applied_only_from_a_push_never_from_a_file(in_mission_a):
+    from unittest import mock
+
+    from django_tenants.utils import schema_context
+
+    from sync import down
+    from sync.bundle import file_pack
+    from sync.export import answer_apply
+
+    with schema_context("public"):
+        data = file_pack(down.down_frames(mission="alpha", reported={}))
+    link_before = SyncLink.objects.values().get(pk=1)
+    with mock.patch("sync.export.down_apply", return_value=True) as applied:
+        with pytest.raises(ApplicationError, match="never carries accounts"):
+            answer_apply(data, code="alpha")  # a file: the default
+        assert SyncLink.objects.values().get(pk=1) == link_before
+        applied.assert_not_called()
+        answer_apply(data, code="alpha", from_file=False)  # the answer to a push over HTTPS
+    assert applied.call_count >= 1
+
+
+def _ack(created_at: str, want: list, acked_seq: int = 0) -> bytes:
+    from django_tenants.utils import schema_context
+
+    from sync.bundle import bundle_sign, file_pack
+
+    with schema_context("public"):
+        key = keys.hq_key_ensure(KeyPurpose.SIGN)
+        private = keys.hq_key_private(key)
+    header = {"format": "consulate-sync/1", "kind": "ack", "mission": "alpha",
+              "acked_seq": acked_seq, "want": want, "reference_version": 0,
+              "created_at": created_at, "key_id": key.key_id}  # fmt: skip
+    return file_pack([bundle_sign({"header": header, "refused": [], "results": []}, private)])
+
+
+def test_an_old_ack_replayed_does_not_set_back_what_hq_wants_again(in_mission_a):
+    from sync.export import answer_apply
+
+    record(30)
+    bundles_build(code="alpha", max_events=10)
+    old = _ack("2026-12-03T08:00:00.000000Z", want=[[1, 30]])
+    new = _ack("2026-12-03T08:05:00.000000Z", want=[])
+    # given HQ asked for 1..30 again, then said it wants nothing
+    answer_apply(old, code="alpha")
+    assert SyncLink.objects.get(pk=1).resend_ranges == [[1, 30]]
+    answer_apply(new, code="alpha")
+    assert SyncLink.objects.get(pk=1).resend_ranges == []
+    # when the old ack is replayed (a file imported again, a captured answer)
+    outcome = answer_apply(old, code="alpha")
+    # then what HQ wants stays as the newest ack said: no resend storm
+    assert SyncLink.objects.get(pk=1).resend_ranges == []
+    assert outcome["want"] == []
+    # and a newer one still counts
+    answer_apply(_ack("2026-12-03T08:10:00.000000Z", want=[[5, 9]]), code="alpha")
+    assert SyncLink.objects.get(pk=1).resend_ranges == [[5, 9]]

@@ -77,8 +77,10 @@ def test_registering_another_public_key_under_a_known_id_is_refused(db):
 
 def test_revocation_stamps_the_time_once(db):
     key = MissionKey.objects.filter(mission="alpha").first()
-    assert keys.mission_key_revoke(mission="alpha", key_id=key.key_id, reason="stolen") == 1
-    assert keys.mission_key_revoke(mission="alpha", key_id=key.key_id, reason="again") == 0
+    assert keys.mission_key_revoke(mission="alpha", key_id=key.key_id, reason="stolen") == [
+        key.key_id
+    ]
+    assert keys.mission_key_revoke(mission="alpha", key_id=key.key_id, reason="again") == []
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert key.revoked_reason == "stolen"
@@ -93,3 +95,37 @@ def test_hq_has_one_active_key_per_purpose_and_it_unwraps(db):
     encrypt = keys.hq_key_ensure(KeyPurpose.ENCRYPT)
     assert keys.hq_encryption_private_key(encrypt.key_id) == keys.hq_key_private(encrypt)
     assert keys.hq_encryption_private_key(encrypt.key_id + 99) is None
+
+
+@pytest.mark.parametrize("key_id", ["x", "1", 1.0, True, [1], {"a": 1}, 2**70, 0])
+def test_a_key_id_from_a_header_that_is_not_a_key_id_finds_no_key(in_mission_a, key_id):
+    # a header's key_id is read before the signature is checked: never a failing query
+    assert keys.trusted_key(purpose=KeyPurpose.SIGN, key_id=key_id) is None
+    assert keys.trusted_key(purpose=KeyPurpose.SIGN, key_id=1) is not None
+
+
+def test_revoking_a_stolen_key_revokes_the_keys_it_announced(db):
+    # given alpha's key 1, stolen at 08:00; the thief announced key 2 (a rotation signed by the
+    # stolen key, dated before the theft) and key 3 before HQ heard of it
+    from datetime import UTC, datetime
+
+    theft = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    for key_id, created in ((2, datetime(2026, 1, 1, tzinfo=UTC)), (3, theft)):
+        keys.mission_key_register(
+            mission="alpha", key_id=key_id, public_key=bytes([key_id]) * 32, created_at=created
+        )
+    beta_before = list(MissionKey.objects.filter(mission="beta").values_list("revoked_at"))
+    # when HQ revokes key 1 from the theft on
+    revoked = keys.mission_key_revoke(mission="alpha", key_id=1, reason="stolen", at=theft)
+    # then the keys it announced are refused too, from the same time; nobody else's
+    assert revoked == [1, 2, 3]
+    for key in MissionKey.objects.filter(mission="alpha"):
+        assert key.revoked_at == theft
+    assert "stolen" in MissionKey.objects.get(mission="alpha", key_id=2).revoked_reason
+    assert list(MissionKey.objects.filter(mission="beta").values_list("revoked_at")) == (
+        beta_before
+    )
+    # and the mission's new key, registered by hand afterwards, stays trusted on a second run
+    keys.mission_key_register(mission="alpha", key_id=4, public_key=b"\x04" * 32)
+    assert keys.mission_key_revoke(mission="alpha", key_id=1, reason="again", at=theft) == []
+    assert MissionKey.objects.get(mission="alpha", key_id=4).revoked_at is None

@@ -109,7 +109,7 @@ class Command(BaseCommand):
         mission = mission_get(code)
         with tenant_context(mission):
             try:
-                outcome = answer_apply(data, code=mission.code)
+                outcome = answer_apply(data, code=mission.code, from_file=True)
             except ApplicationError as error:
                 raise CommandError(f"{mission.code}: {error.message}") from error
             link = SyncLink.objects.get(pk=1)

@@ -118,6 +118,14 @@ class Command(BaseCommand):
                 f"with `sync_key register`."
             )
         )
+        if changed[1:]:
+            later = ", ".join(str(key_id) for key_id in changed[1:])
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{code} keys HQ learned after it revoked too (announced with the revoked "
+                    f"key, or registered since): {later}."
+                )
+            )
 
     def _register(self, code: str, options: dict[str, Any]) -> None:
         try:
