@@ -212,8 +212,3 @@ def down_apply(frame: SignedBundle, *, code: str) -> bool:
         return False
     down_set.apply(code, content)
     return True
-
-
-# HQ's apply receives hellos wherever this module is loaded (HQ's answer imports it); the
-# same call belongs in `SyncHqConfig.ready()`.
-hello_handler_register()

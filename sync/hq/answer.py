@@ -26,7 +26,7 @@ from consulate.kernel.errors import ApplicationError
 
 from .. import bundle, keys
 from ..bundle import FORMAT, SignedBundle
-from ..down import down_frames
+from ..down import down_frames_for
 from ..error_codes import SyncError
 from ..models import KeyPurpose
 from ..reference import reference_latest_after
@@ -147,5 +147,5 @@ def push_answer(
         return answer
     # a node's push over HTTPS: the down sets whose copy there differs (`sync.down`), for the
     # mission whose own key signed a frame of this push
-    down = down_frames(mission=sorted(trusted)[0], reported=down_hashes)
+    down = down_frames_for(results, down_hashes)
     return bundle.file_pack([*bundle.file_unpack(answer), *down]) if down else answer

@@ -11,6 +11,9 @@ class SyncHqConfig(AppConfig):
 
     def ready(self) -> None:
         # reconciliation's frames (digests, repair) are received by HQ's apply like any other
+        from sync.down import hello_handler_register
+
         from .reconcile import handlers_register
 
         handlers_register()
+        hello_handler_register()  # a node's fresh proof, before HQ sends it a down set

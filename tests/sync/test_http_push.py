@@ -31,7 +31,7 @@ class WireTopic(EventTopic):
 
 @pytest.fixture
 def hq_server(committed_db) -> Iterator[HqServer]:  # type: ignore[no-untyped-def]
-    server = HqServer(free_port())
+    server = HqServer(free_port(), SYNC_PUSH_MAX_BYTES=str(MAX_BYTES))
     server.start()
     try:
         yield server
