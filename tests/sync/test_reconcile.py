@@ -540,3 +540,22 @@ def test_hqs_list_of_held_events_round_trips_and_a_bad_one_is_ignored():
     assert reconcile.held_decode({"ranges": [[5, 7]], "hashes": "a" * 32}) is None
     assert reconcile.held_decode({"ranges": "5-7", "hashes": ""}) is None
     assert reconcile.held_decode([]) is None
+
+
+def test_an_hq_admin_imports_a_file_holding_a_digests_frame(mission_a):
+    # given a file carried by hand holding a digests frame (HQ answers it with a signed frame)
+    from consulate.kernel.actors import SYSTEM
+    from missions.services.sync import sync_hq_answer_export, sync_hq_file_import
+
+    with tenant_context(mission_a):
+        outbox_add("2026-11-03T08:00:00Z", 2)
+    hq_copy(mission_a)
+    data = file_pack([_digests_frame(mission_a)])
+    # when HQ imports it, the import answers (no server error), and so does HQ's answer file
+    imported = sync_hq_file_import(mission=mission_a, acting_user=SYSTEM, data=data)
+    assert imported.bundles
+    assert imported.answer_token
+    answer = sync_hq_answer_export(
+        mission=mission_a, acting_user=SYSTEM, answer_token=imported.answer_token
+    )
+    assert [frame.header["kind"] for frame in file_unpack(answer)][:1] == ["ack"]
