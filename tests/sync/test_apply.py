@@ -153,6 +153,38 @@ def test_projectors_get_each_event_once_in_seq_order(chain):
     assert seen == [(chain.code, [1, 2])]
 
 
+def test_a_projector_whose_writes_the_database_refuses_skips_its_batch_not_the_chain(chain):
+    # given a projector whose statement the database refuses, and one that works
+    seen: list[int] = []
+
+    def refused(batch: registry.ProjectionBatch) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    registry.projector_register(name="tests.apply.refused", topics=["tests.probe.happened"],
+                                apply=refused)  # fmt: skip
+    registry.projector_register(
+        name="tests.apply.works", topics=["tests.probe.happened"],
+        apply=lambda batch: seen.extend(e["seq"] for e in batch.events),
+    )  # fmt: skip
+    try:
+        # when two bundles arrive
+        one, two = bundle_receive(chain.next_bundle(2)), bundle_receive(chain.next_bundle(1))
+    finally:
+        registry._projectors.pop("tests.apply.refused")
+        registry._projectors.pop("tests.apply.works")
+    # then both are applied, the chain goes on, the other projector saw every event
+    assert (one["refused"], two["refused"], two["acked_seq"]) == (None, None, 3)
+    assert seen == [1, 2, 3]
+    # and the refused projector's events are recorded as skipped, with the database's reason
+    from sync.hq.models import SkippedEvent
+
+    skipped = SkippedEvent.objects.filter(projector="tests.apply.refused").order_by("seq")
+    assert [(s.mission, s.seq) for s in skipped] == [(chain.code, 1), (chain.code, 2),
+                                                     (chain.code, 3)]  # fmt: skip
+    assert {s.reason for s in skipped} == {"the database refused: DataError"}
+
+
 # --- One byte changed -------------------------------------------------------------------------
 
 
