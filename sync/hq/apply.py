@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeGuard
 
-from django.db import DataError, connection, transaction
+from django.db import DatabaseError, DataError, connection, transaction
 from django.utils import timezone
 
 from sync import keys, registry
@@ -610,6 +610,11 @@ def _kind_receive(
             bundle.body, claim, _refusal_code(error.code), error.detail, source=source,
             authentic=True,
         )  # fmt: skip
+    except DatabaseError as error:  # a value the handler's checks let through: refused whole
+        detail = f"the database refused: {type(error).__name__}"
+        return _refusal_log(
+            bundle.body, claim, BundleRefusal.INCONSISTENT, detail, source=source, authentic=True
+        )
 
 
 # --- Refusals ---------------------------------------------------------------------------------

@@ -405,6 +405,11 @@ def test_a_repair_applied_twice_changes_nothing_the_second_time(mission_a, proje
         ({"payload": {"text": "a\x00b"}}, BundleRefusal.MALFORMED),
         ({"topic": "x" * 101}, BundleRefusal.MALFORMED),
         ({"seq": True}, BundleRefusal.MALFORMED),
+        ({"version": 40000}, BundleRefusal.MALFORMED),  # beyond a smallint
+        ({"version": -1}, BundleRefusal.MALFORMED),
+        ({"version": 0}, BundleRefusal.MALFORMED),
+        ({"topic": ""}, BundleRefusal.MALFORMED),
+        ({"aggregate_id": ""}, BundleRefusal.MALFORMED),
     ],
 )
 def test_a_bad_repair_is_refused_whole(mission_a, change, refusal):
@@ -559,3 +564,18 @@ def test_an_hq_admin_imports_a_file_holding_a_digests_frame(mission_a):
         mission=mission_a, acting_user=SYSTEM, answer_token=imported.answer_token
     )
     assert [frame.header["kind"] for frame in file_unpack(answer)][:1] == ["ack"]
+
+
+def test_what_the_database_refuses_in_a_handler_is_a_refusal_not_an_error(mission_a, monkeypatch):
+    # given a repair whose insert the database refuses (standing in for a value the checks let
+    # through)
+    with tenant_context(mission_a):
+        seqs = outbox_add("2026-11-03T08:00:00Z", 2)
+        events = list(reconcile.outbox_events_of_days(days=["2026-11-03"], upto_seq=seqs[-1]))
+    hq_copy(mission_a, leave_out=seqs)
+    monkeypatch.setattr(hq_reconcile, "INSERT_MISSING", "SELECT %s::int, %s, %s, %s")
+    # when it arrives, then it is refused and logged, and nothing is written
+    result = apply.bundle_receive(_repair_frame(mission_a, events, ["2026-11-03"]))
+    assert result["refused"] == BundleRefusal.INCONSISTENT.value
+    assert "database refused" in result["detail"]
+    assert set(seqs) & set(central_seqs(mission_a)) == set()
