@@ -7,9 +7,9 @@ the refusal is logged in `RefusedBundle` and returned as the answer.
 
 Checks, in this order (the first that fails names the refusal, `BundleRefusal`):
 
-1. malformed: the body is not canonical JSON (RFC 8785: one byte sequence per value, so the
-   signed bytes mean one thing), a header field is missing or of the wrong type, an unknown
-   format or kind, a NUL character (PostgreSQL cannot store one).
+1. malformed: the body is not JSON, holds a number with a fraction, NaN or an infinity (no
+   event carries one: refused as it is parsed), a header field is missing or of the wrong
+   type, an unknown format or kind.
 2. unknown mission: HQ has neither a link nor a key for the code.
 3. unknown key: the mission has no key with that id. A bundle signed with another mission's
    key is this: keys are looked up by (mission, key_id), never by the key alone.
@@ -17,7 +17,10 @@ Checks, in this order (the first that fails names the refusal, `BundleRefusal`):
    written by whoever holds the key, and a thief holding a stolen key would simply backdate
    it. The honest cost is that bundles signed before the revocation but not yet delivered
    are refused too; the mission signs them again with its new key.
-5. bad signature: one byte flipped anywhere in the body or the signature.
+5. bad signature: one byte flipped anywhere in the body or the signature. Then, on verified
+   bytes only (RFC 8785 costs CPU), malformed again: the body is not canonical JSON (one byte
+   sequence per value, so the signed bytes mean one thing), or holds a NUL character
+   (PostgreSQL cannot store one).
 6. inconsistent: the header and the events disagree (count, first and last seq, a gap or a
    repeat in the seqs), or an event lacks a field or has one of the wrong type.
 7. chain broken: at application time, `prev_hash` is not the hash of the bundle HQ applied
@@ -156,7 +159,7 @@ def bundle_receive(bundle: SignedBundle, *, source: str = "http") -> Result:
     Other kinds: the registered handler's answer. Runs its own transactions."""
     claim = _Claim()
     try:
-        content = _canonical_content(bundle)
+        content = _content(bundle)
         header = content["header"]
         claim = _claim(header)
         kind = header.get("kind")
@@ -167,9 +170,15 @@ def bundle_receive(bundle: SignedBundle, *, source: str = "http") -> Result:
             if kind not in _kind_handlers:
                 raise _Refused(BundleRefusal.MALFORMED, f"HQ receives no {kind!r} bundles")
         key = _key_check(header)
+        _signature_check(bundle, key)
     except _Refused as refusal:
-        claim = refusal.claim or claim
         return _refusal_log(bundle.body, claim, refusal.code, refusal.detail, source=source)
+    try:
+        _canonical_check(bundle, content)  # on verified bytes only: RFC 8785 costs CPU
+    except _Refused as refusal:
+        return _refusal_log(
+            bundle.body, claim, refusal.code, refusal.detail, source=source, authentic=True
+        )
     if kind != EVENTS_KIND:
         return _kind_receive(bundle, header, key, claim, source=source)
     try:
@@ -194,31 +203,38 @@ def _claim(header: Any) -> _Claim:
     )
 
 
-def _canonical_content(bundle: SignedBundle) -> dict[str, Any]:
-    """The parsed body, if the body is exactly its canonical JSON (RFC 8785, through
-    `sync.bundle.canonical`, which takes the standard library's fast encoder where that writes
-    the same bytes)."""
-    body = bundle.body
+def _no_fraction(text: str) -> Any:
+    raise ValueError(f"{text[:20]} is not an integer")
+
+
+def _content(bundle: SignedBundle) -> dict[str, Any]:
+    """The parsed body. No event payload carries a fraction (docs/events.md: money in minor
+    units), so a number with a fraction or exponent, NaN or Infinity is refused as it is parsed:
+    RFC 8785's number format, the expensive part of the canonical check, is never needed."""
     try:
-        value = json.loads(body)
+        value = json.loads(bundle.body, parse_float=_no_fraction, parse_constant=_no_fraction)
     except (ValueError, RecursionError) as error:
         raise _Refused(BundleRefusal.MALFORMED, f"body is not JSON: {error}") from error
     if not isinstance(value, dict) or not isinstance(value.get("header"), dict):
         raise _Refused(BundleRefusal.MALFORMED, "body has no header")
-    claim = _claim(value["header"])
+    return value
+
+
+def _canonical_check(bundle: SignedBundle, value: dict[str, Any]) -> None:
+    """Refuses a body that is not exactly its canonical JSON (RFC 8785, through
+    `sync.bundle.canonical`, which takes the standard library's fast encoder where that writes
+    the same bytes). Run on verified bytes only."""
+    body = bundle.body
     try:
         again = canonical(value)
     except (ValueError, RecursionError, TypeError) as error:
-        # numbers beyond 2**53, NaN, lone surrogates: nothing a mission's outbox can hold
-        raise _Refused(BundleRefusal.MALFORMED, f"not canonical JSON: {error}", claim) from error
+        # numbers beyond 2**53, lone surrogates: nothing a mission's outbox can hold
+        raise _Refused(BundleRefusal.MALFORMED, f"not canonical JSON: {error}") from error
     if again != body:
-        raise _Refused(BundleRefusal.MALFORMED, "the body is not canonical JSON (RFC 8785)", claim)
+        raise _Refused(BundleRefusal.MALFORMED, "the body is not canonical JSON (RFC 8785)")
     # RFC 8785 writes U+0000 as \u0000; a body without that sequence holds no NUL at all
     if b"\\u0000" in body and _holds_nul(value):
-        raise _Refused(
-            BundleRefusal.MALFORMED, "a NUL character (HQ's database stores none)", claim
-        )
-    return value
+        raise _Refused(BundleRefusal.MALFORMED, "a NUL character (HQ's database stores none)")
 
 
 def _holds_nul(value: Any) -> bool:
@@ -289,9 +305,8 @@ def _signature_check(bundle: SignedBundle, key: MissionKey) -> None:
 
 
 def _events_check(bundle: SignedBundle, content: dict[str, Any], key: MissionKey) -> _Checked:
-    """The signature, then the header against the events."""
+    """The header against the events (the signature checked already)."""
     header = content["header"]
-    _signature_check(bundle, key)
     events: list[Any] = content["events"]
     first_seq, last_seq = header["first_seq"], header["last_seq"]
     if not events or header["event_count"] != len(events):
@@ -555,9 +570,11 @@ def _held_release(link: MissionLink, refusals: list[tuple[SignedBundle, _Claim, 
             except BundleError as error:  # it was a frame when held: the row was altered
                 bundle = SignedBundle(body=bytes(row.data), signature=b"")
                 raise _Refused(BundleRefusal.MALFORMED, error.detail) from error
-            content = _canonical_content(bundle)
+            content = _content(bundle)
             _events_header_check(content["header"], content)
             key = _key_check(content["header"])
+            _signature_check(bundle, key)
+            _canonical_check(bundle, content)
             checked = _events_check(bundle, content, key)
             with transaction.atomic():  # a savepoint: a refused held bundle leaves the rest
                 applied += _chain_apply(link, checked)
@@ -598,10 +615,6 @@ def _answer(link: MissionLink, *, applied: int, held: bool) -> Result:
 def _kind_receive(
     bundle: SignedBundle, header: dict[str, Any], key: MissionKey, claim: _Claim, *, source: str
 ) -> Result:
-    try:
-        _signature_check(bundle, key)
-    except _Refused as refusal:
-        return _refusal_log(bundle.body, claim, refusal.code, refusal.detail, source=source)
     MissionLink.objects.filter(mission=key.mission).update(last_contact_at=timezone.now())
     try:
         return _kind_handlers[header["kind"]](bundle, key)
