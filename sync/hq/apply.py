@@ -56,7 +56,16 @@ from django.db import DatabaseError, DataError, connection, transaction
 from django.utils import timezone
 
 from sync import keys, registry
-from sync.bundle import FORMAT, BundleError, SignedBundle, canonical, file_unpack, sha256_hex
+from sync.bundle import (
+    FORMAT,
+    MAX_FRAMES,
+    BundleError,
+    SignedBundle,
+    canonical,
+    file_unpack,
+    frames_read,
+    sha256_hex,
+)
 from sync.error_codes import BundleRefusal
 from sync.events import SyncTopic
 
@@ -83,6 +92,8 @@ MAX_INT32 = 2**31 - 1
 MAX_SMALLINT = 2**15 - 1
 # how many differing events a conflict's detail names
 CONFLICT_SAMPLE = 5
+# refusals of frames that did not verify logged per request (the rest counted in the last one)
+UNVERIFIED_LOGGED = 10
 
 _kind_handlers: dict[str, KindHandler] = {}
 
@@ -98,11 +109,22 @@ def kind_handler_register(kind: str, fn: KindHandler) -> None:
 
 
 class _Refused(Exception):
-    def __init__(self, code: BundleRefusal, detail: str, claim: _Claim | None = None) -> None:
+    """`verified`: the mission's key did sign the frame. `answered`: what the sender is told,
+    when it differs from what is logged (code, detail)."""
+
+    def __init__(
+        self,
+        code: BundleRefusal,
+        detail: str,
+        *,
+        verified: bool = False,
+        answered: tuple[BundleRefusal, str] | None = None,
+    ) -> None:
         super().__init__(f"{code.value}: {detail}")
         self.code = code
         self.detail = detail
-        self.claim = claim
+        self.verified = verified
+        self.answered = answered
 
 
 @dataclass(frozen=True)
@@ -136,32 +158,65 @@ def frames_receive(data: bytes, *, source: str = "file") -> list[Result]:
     in order. A body that cannot be read at all (not a file, truncated, sealed for another key,
     tampered with after sealing) is one refusal."""
     data = bytes(data)
+    budget = _Budget()
     try:
         if data[:4] == b"CSB1":
-            frames, rest = [], data
-            while rest:
-                frame, rest = SignedBundle.read(rest)
-                frames.append(frame)
+            frames = frames_read(data, max_frames=MAX_FRAMES)
         else:
-            frames = file_unpack(data, private_key_for=keys.hq_encryption_private_key)
+            frames = file_unpack(
+                data, private_key_for=keys.hq_encryption_private_key, max_frames=MAX_FRAMES
+            )
     except BundleError as error:
         code = _refusal_code(error.code)
         return [_refusal_log(data, _Claim(), code, error.detail, source=source)]
-    return [bundle_receive(frame, source=source) for frame in frames]
+    results = [bundle_receive(frame, source=source, budget=budget) for frame in frames]
+    budget.close()
+    return results
 
 
-def bundle_receive(bundle: SignedBundle, *, source: str = "http") -> Result:
+class _Budget:
+    """How many refusals of frames that did not verify one request may log: a body of forged
+    frames costs HQ at most `UNVERIFIED_LOGGED` rows, the rest counted in the last one."""
+
+    def __init__(self) -> None:
+        self.logged: list[int] = []
+        self.unlogged = 0
+
+    def allows(self) -> bool:
+        if len(self.logged) < UNVERIFIED_LOGGED:
+            return True
+        self.unlogged += 1
+        return False
+
+    def close(self) -> None:
+        if not self.unlogged or not self.logged:
+            return
+        row = RefusedBundle.objects.get(pk=self.logged[-1])
+        more = f" (and {self.unlogged} more unverified frame(s) of this request, not logged)"
+        row.detail = row.detail[: 500 - len(more)] + more
+        row.save(update_fields=["detail"])
+
+
+def bundle_receive(
+    bundle: SignedBundle, *, source: str = "http", budget: _Budget | None = None
+) -> Result:
     """Verify and apply one signed frame; never raises on what the frame holds.
 
     For `events`: `{"mission", "acked_seq", "want", "refused", "detail", "held", "applied"}`
     (`refused` a `BundleRefusal` value or None; `want` the seq ranges HQ lacks below the held
     bundles; `applied` the events new to HQ, those of held bundles it released included).
     Other kinds: the registered handler's answer. Runs its own transactions."""
-    claim = _Claim()
+    claim, verified = _Claim(), False
     try:
         content = _content(bundle)
         header = content["header"]
         claim = _claim(header)
+        _key_fields_check(header)
+        key = _key_check(header)
+        _signature_check(bundle, key)
+        # the mission's key signed it: what follows is logged under the mission
+        verified = True
+        _revoked_check(key)
         kind = header.get("kind")
         if kind == EVENTS_KIND:
             _events_header_check(header, content)
@@ -169,10 +224,12 @@ def bundle_receive(bundle: SignedBundle, *, source: str = "http") -> Result:
             _common_header_check(header)
             if kind not in _kind_handlers:
                 raise _Refused(BundleRefusal.MALFORMED, f"HQ receives no {kind!r} bundles")
-        key = _key_check(header)
-        _signature_check(bundle, key)
     except _Refused as refusal:
-        return _refusal_log(bundle.body, claim, refusal.code, refusal.detail, source=source)
+        refusal.verified = refusal.verified or verified
+        return _refusal_log(
+            bundle.body, claim, refusal.code, refusal.detail, source=source,
+            verified=refusal.verified, budget=budget, answered=refusal.answered,
+        )  # fmt: skip
     try:
         _canonical_check(bundle, content)  # on verified bytes only: RFC 8785 costs CPU
     except _Refused as refusal:
@@ -252,6 +309,15 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+def _key_fields_check(header: dict[str, Any]) -> None:
+    """What the key is looked up by (the rest of the header is checked once it verified)."""
+    mission, key_id = header.get("mission"), header.get("key_id")
+    if not isinstance(mission, str) or not 0 < len(mission) <= MISSION_CODE_LENGTH:
+        raise _Refused(BundleRefusal.MALFORMED, "header field mission missing or invalid")
+    if not _is_int(key_id) or not 0 < key_id <= MAX_INT32:
+        raise _Refused(BundleRefusal.MALFORMED, "header field key_id missing or invalid")
+
+
 def _common_header_check(header: dict[str, Any]) -> None:
     if header.get("format") != FORMAT:
         raise _Refused(BundleRefusal.MALFORMED, f"format is not {FORMAT}")
@@ -286,14 +352,27 @@ def _key_check(header: dict[str, Any]) -> MissionKey:
             MissionLink.objects.filter(mission=mission).exists()
             or MissionKey.objects.filter(mission=mission).exists()
         )
+        # the sender is told the same either way: which missions exist is nobody's business
+        answered = (BundleRefusal.UNKNOWN_KEY, f"HQ has no key {key_id} of {mission}")
         if not known:
-            raise _Refused(BundleRefusal.UNKNOWN_MISSION, f"no mission {mission}")
-        raise _Refused(BundleRefusal.UNKNOWN_KEY, f"{mission} has no key {key_id}")
-    if key.revoked_at is not None and key.revoked_at <= timezone.now():
+            raise _Refused(
+                BundleRefusal.UNKNOWN_MISSION, f"no mission {mission}", answered=answered
+            )
         raise _Refused(
-            BundleRefusal.REVOKED_KEY, f"{mission} key {key_id} revoked at {key.revoked_at}"
+            BundleRefusal.UNKNOWN_KEY, f"{mission} has no key {key_id}", answered=answered
         )
     return key
+
+
+def _revoked_check(key: MissionKey) -> None:
+    """After the signature: the frame is the key's (stolen, perhaps), so it shows on the
+    mission's page."""
+    if key.revoked_at is not None and key.revoked_at <= timezone.now():
+        raise _Refused(
+            BundleRefusal.REVOKED_KEY,
+            f"{key.mission} key {key.key_id} revoked at {key.revoked_at}",
+            verified=True,
+        )
 
 
 def _signature_check(bundle: SignedBundle, key: MissionKey) -> None:
@@ -404,8 +483,9 @@ def _events_receive(checked: _Checked, *, source: str) -> Result:
         )  # fmt: skip
     for held_bundle, held_claim, held_refusal in held_refusals:
         _refusal_log(
-            held_bundle.body, held_claim, held_refusal.code, held_refusal.detail, source="held"
-        )
+            held_bundle.body, held_claim, held_refusal.code, held_refusal.detail, source="held",
+            verified=True,  # it was verified when it was held
+        )  # fmt: skip
     return result
 
 
@@ -574,6 +654,7 @@ def _held_release(link: MissionLink, refusals: list[tuple[SignedBundle, _Claim, 
             _events_header_check(content["header"], content)
             key = _key_check(content["header"])
             _signature_check(bundle, key)
+            _revoked_check(key)
             _canonical_check(bundle, content)
             checked = _events_check(bundle, content, key)
             with transaction.atomic():  # a savepoint: a refused held bundle leaves the rest
@@ -652,28 +733,45 @@ def _refusal_log(
     *,
     source: str,
     authentic: bool = False,
+    verified: bool = False,
+    budget: _Budget | None = None,
+    answered: tuple[BundleRefusal, str] | None = None,
 ) -> Result:
     """Log a refusal in a transaction of its own and answer it. `authentic`: the signature
-    checked out, so the mission did make contact (and may learn where HQ stands)."""
+    checked out and the key is in force, so the mission did make contact (and may learn where
+    HQ stands). `verified` (implied by `authentic`): the mission's key signed it, so it is
+    logged under the mission; otherwise it is logged under no mission, the claim in its detail,
+    so a forged frame never lands on a mission's page, at most `UNVERIFIED_LOGGED` such rows a
+    request (`budget`). `answered`: what the sender is told, if not what is logged."""
     now = timezone.now()
+    verified = verified or authentic
+    logged_detail = detail
+    if not verified and claim.mission:
+        logged_detail = f"claims {claim.mission} bundle {claim.number}: {detail}"
     with transaction.atomic():
-        RefusedBundle.objects.create(
-            received_at=now,
-            mission=claim.mission,
-            number=claim.number,
-            reason=code.value,
-            detail=_clean(detail, 500),
-            sha256=sha256_hex(body),
-            size=min(len(body), MAX_INT32),
-            source=_clean(source, 20),
-        )
+        if budget is None or verified or budget.allows():
+            row = RefusedBundle.objects.create(
+                received_at=now,
+                mission=claim.mission if verified else "",
+                number=claim.number,
+                reason=code.value,
+                detail=_clean(logged_detail, 500),
+                sha256=sha256_hex(body),
+                size=min(len(body), MAX_INT32),
+                source=_clean(source, 20),
+            )
+            if budget is not None and not verified:
+                budget.logged.append(row.pk)
         link = None
-        if claim.mission:
+        if claim.mission and verified:
             if authentic:
                 MissionLink.objects.filter(mission=claim.mission).update(last_contact_at=now)
             link = MissionLink.objects.filter(mission=claim.mission).first()
+    if answered is not None:
+        code, detail = answered
     return {
-        "mission": claim.mission,
+        # a frame that did not verify is nobody's: no mission is answered for it
+        "mission": claim.mission if verified else "",
         "acked_seq": link.last_seq if link else 0,
         "want": _want(link.mission, link.last_seq) if link and authentic else [],
         "refused": code.value,

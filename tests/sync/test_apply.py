@@ -241,10 +241,14 @@ def test_one_byte_flipped_refuses_the_bundle_whole(chain, where, needle):
         tampered = SignedBundle(body=flipped(signed.body, position), signature=signed.signature)
     # when it arrives
     answer = bundle_receive(tampered)
-    # then it is refused for its signature, logged, and nothing of it is applied
+    # then it is refused for its signature, logged under no mission (anyone can claim one) with
+    # the claim, and nothing of it is applied
     assert answer["refused"] == BundleRefusal.BAD_SIGNATURE.value
-    assert (answer["applied"], answer["acked_seq"]) == (0, 0)
-    assert refusals(chain.code) == [BundleRefusal.BAD_SIGNATURE.value]
+    assert (answer["mission"], answer["applied"], answer["acked_seq"]) == ("", 0, 0)
+    assert refusals(chain.code) == []
+    (row,) = RefusedBundle.objects.filter(mission="")
+    assert row.reason == BundleRefusal.BAD_SIGNATURE.value
+    assert row.detail.startswith(f"claims {chain.code} bundle 1: ")
     assert CentralEvent.objects.filter(mission=chain.code).count() == 0
     # and the genuine bundle is still applied afterwards
     assert bundle_receive(signed)["applied"] == 3
@@ -377,10 +381,17 @@ def test_a_mission_hq_does_not_know_is_refused(db):
     )  # fmt: skip
     # when its bundle arrives
     answer = bundle_receive(signed)
-    # then it is refused and no link is created for it
-    assert answer["refused"] == BundleRefusal.UNKNOWN_MISSION.value
+    # then it is refused and no link is created for it; the sender is told what a mission HQ
+    # knows would be told of an unknown key (which missions exist is nobody's business), while
+    # HQ's log, under no mission, says precisely
+    assert answer["refused"] == BundleRefusal.UNKNOWN_KEY.value
+    assert "nowhere" in answer["detail"]
+    assert answer["mission"] == ""
     assert not MissionLink.objects.filter(mission="nowhere").exists()
-    assert refusals("nowhere") == [BundleRefusal.UNKNOWN_MISSION.value]
+    assert refusals("nowhere") == []
+    (row,) = RefusedBundle.objects.filter(mission="")
+    assert row.reason == BundleRefusal.UNKNOWN_MISSION.value
+    assert row.detail.startswith("claims nowhere bundle 1: ")
 
 
 def test_a_revoked_key_is_refused_whatever_the_bundle_says_its_age_is(chain):
@@ -457,10 +468,13 @@ def test_a_header_that_does_not_match_is_refused(chain, change, reason):
         private_seed=chain.private_seed,
         **header,
     )
-    # when it arrives, then it is refused whole and logged
+    # when it arrives, then it is refused whole and logged (under the mission, since its key
+    # signed it, unless the key cannot even be looked up)
     answer = bundle_receive(signed)
     assert answer["refused"] == reason.value
-    assert refusals(chain.code) == [reason.value]
+    signed_by_its_key = "key_id" not in change
+    assert refusals(chain.code) == ([reason.value] if signed_by_its_key else [])
+    assert refusals() == [reason.value]
     assert CentralEvent.objects.filter(mission=chain.code).count() == 0
 
 
