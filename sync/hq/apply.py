@@ -92,6 +92,8 @@ MAX_INT32 = 2**31 - 1
 MAX_SMALLINT = 2**15 - 1
 # how many differing events a conflict's detail names
 CONFLICT_SAMPLE = 5
+# bundles held per mission, waiting for the ones before them; beyond, refused (and the gap asked)
+MAX_HELD = 1000
 # refusals of frames that did not verify logged per request (the rest counted in the last one)
 UNVERIFIED_LOGGED = 10
 
@@ -614,6 +616,12 @@ def _rotations_register(mission: str, events: list[dict[str, Any]]) -> None:
 
 
 def _hold(checked: _Checked) -> None:
+    held = HeldBundle.objects.filter(mission=checked.mission)
+    if not held.filter(number=checked.number).exists() and held.count() >= MAX_HELD:
+        raise _Refused(
+            BundleRefusal.TOO_LARGE,
+            f"HQ holds {MAX_HELD} bundles of {checked.mission} already; the ones before them first",
+        )
     HeldBundle.objects.bulk_create(
         [
             HeldBundle(

@@ -310,6 +310,25 @@ def test_several_gaps_are_all_asked_for(chain):
     assert hq_state(chain.code)[1]["last_bundle_number"] == 5
 
 
+def test_held_bundles_are_capped_per_mission_and_the_gap_still_asked_for(chain, monkeypatch):
+    # given HQ holds at most three bundles of a mission, and bundles 2..5 arrive before 1
+    monkeypatch.setattr(apply, "MAX_HELD", 3)
+    bundles = [chain.next_bundle(1) for _ in range(5)]
+    for held in bundles[1:4]:
+        assert bundle_receive(held)["held"]
+    # when a fourth would be held, then it is refused and logged, and the gap is asked for
+    answer = bundle_receive(bundles[4])
+    assert answer["refused"] == BundleRefusal.TOO_LARGE.value
+    assert answer["want"] == [[1, 1]]
+    assert refusals(chain.code) == [BundleRefusal.TOO_LARGE.value]
+    assert hq_state(chain.code)[2] == [2, 3, 4]
+    # and a held one arriving again is no refusal
+    assert bundle_receive(bundles[2])["refused"] is None
+    # and once 1 arrives, the held ones are applied, and the refused one is welcome again
+    assert bundle_receive(bundles[0])["acked_seq"] == 4
+    assert bundle_receive(bundles[4])["acked_seq"] == 5
+
+
 def test_a_held_bundle_whose_chain_breaks_is_dropped_and_asked_for_again(chain):
     # given bundle 1 applied, and a bundle 3 whose prev_hash is not bundle 2's
     bundle_receive(chain.next_bundle(1))
