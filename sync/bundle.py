@@ -56,6 +56,8 @@ SIGNATURE_BYTES = 64
 _LENGTH = struct.Struct(">I")
 # a bundle of 10,000 events is about 3 MB; anything much bigger is refused before parsing
 MAX_BODY_BYTES = 64 * 1024 * 1024
+# frames in one file or pushed body: a push sends a few dozen; beyond this it is refused whole
+MAX_FRAMES = 1000
 
 
 class BundleError(Exception):
@@ -158,17 +160,27 @@ class SignedBundle:
 
     @classmethod
     def read(cls, data: bytes) -> tuple[SignedBundle, bytes]:
-        """One frame from the front of `data`, and what follows it."""
-        data = bytes(data)
-        if data[:4] != MAGIC or len(data) < 8:
+        """One frame from the front of `data`, and what follows it (a copy: to read many frames,
+        `read_at`)."""
+        bundle, end = cls.read_at(data, 0)
+        return bundle, bytes(data[end:])
+
+    @classmethod
+    def read_at(cls, data: bytes | memoryview, offset: int) -> tuple[SignedBundle, int]:
+        """The frame at `offset` of `data`, and the offset that follows it. Copies only the
+        frame's own bytes, so reading n frames is linear in the data, not quadratic."""
+        view = memoryview(data)
+        if bytes(view[offset : offset + 4]) != MAGIC or len(view) - offset < 8:
             raise BundleError("sync.bundle.malformed", "not a bundle frame")
-        (length,) = _LENGTH.unpack_from(data, 4)
+        (length,) = _LENGTH.unpack_from(view, offset + 4)
         if length > MAX_BODY_BYTES:
             raise BundleError("sync.bundle.too_large", f"body of {length} bytes")
-        end = 8 + length + SIGNATURE_BYTES
-        if len(data) < end:
+        start = offset + 8
+        end = start + length + SIGNATURE_BYTES
+        if len(view) < end:
             raise BundleError("sync.bundle.malformed", "frame is truncated")
-        return cls(body=data[8 : 8 + length], signature=data[8 + length : end]), data[end:]
+        body, signature = bytes(view[start : start + length]), bytes(view[start + length : end])
+        return cls(body=body, signature=signature), end
 
     def verify(self, public_key: bytes) -> bool:
         """True if the signature is the holder of `public_key`'s over exactly this body."""
@@ -254,10 +266,14 @@ def file_is_sealed(data: bytes) -> bool:
 
 
 def file_unpack(
-    data: bytes, *, private_key_for: Callable[[int], bytes | None] | None = None
+    data: bytes,
+    *,
+    private_key_for: Callable[[int], bytes | None] | None = None,
+    max_frames: int | None = None,
 ) -> list[SignedBundle]:
     """The frames in a file. A sealed file needs `private_key_for(key_id)` (HQ's X25519 private
-    key with that id, or None); a file that does not decrypt is refused whole."""
+    key with that id, or None); a file that does not decrypt, or holds more than `max_frames`
+    frames, is refused whole."""
     data = bytes(data)
     if data[:4] == SEALED_MAGIC:
         if private_key_for is None:
@@ -281,8 +297,18 @@ def file_unpack(
             raise BundleError("sync.bundle.bad_signature", "the file does not decrypt") from error
     if data[:4] != FILE_MAGIC:
         raise BundleError("sync.bundle.malformed", "not a bundle file")
-    rest, bundles = data[4:], []
-    while rest:
-        bundle, rest = SignedBundle.read(rest)
+    return frames_read(data, 4, max_frames=max_frames)
+
+
+def frames_read(
+    data: bytes, offset: int = 0, *, max_frames: int | None = None
+) -> list[SignedBundle]:
+    """The frames from `offset` to the end of `data`, read by offset (linear in the data); more
+    than `max_frames` of them refuses the whole (TOO_LARGE)."""
+    bundles: list[SignedBundle] = []
+    while offset < len(data):
+        if max_frames is not None and len(bundles) >= max_frames:
+            raise BundleError("sync.bundle.too_large", f"more than {max_frames} frames")
+        bundle, offset = SignedBundle.read_at(data, offset)
         bundles.append(bundle)
     return bundles

@@ -13,9 +13,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 # An event as it travels in a bundle (`sync.bundle`): seq, topic, aggregate_type, aggregate_id,
 # payload, version, actor_id, occurred_at ("2026-12-03T07:56:00.123456Z", UTC).
@@ -61,11 +67,43 @@ def projectors() -> list[Projector]:
 
 
 def events_project(*, mission: str, events: list[Event]) -> None:
-    """Hand each projector the events of its topics (HQ's apply calls this)."""
+    """Hand each projector the events of its topics (HQ's apply calls this). Each projector
+    runs in a savepoint: should the database refuse what it writes (a value a check let
+    through), its batch is recorded as skipped events (`sync.hq.models.SkippedEvent`, reason
+    "the database refused: <class>"), the other projectors and the bundle are applied, and the
+    mission's chain goes on; never a server error, never a chain blocked for good."""
     for projector in projectors():
         mine = [event for event in events if event["topic"] in projector.topics]
-        if mine:
-            projector.apply(ProjectionBatch(mission=mission, events=mine))
+        if not mine:
+            continue
+        try:
+            with transaction.atomic():
+                projector.apply(ProjectionBatch(mission=mission, events=mine))
+        except DatabaseError as error:
+            _batch_skip(projector.name, mission, mine, type(error).__name__)
+
+
+def _batch_skip(projector: str, mission: str, events: list[Event], error: str) -> None:
+    from sync.hq.models import SkippedEvent  # HQ's table; imported where HQ runs this
+
+    logger.warning("projector %s: the database refused a batch of %s: %s", projector, mission,
+                   error)  # fmt: skip
+    now = timezone.now()
+    SkippedEvent.objects.bulk_create(
+        [
+            SkippedEvent(
+                mission=mission,
+                seq=seq if isinstance(seq, int) and not isinstance(seq, bool) else 0,
+                topic=str(event.get("topic"))[:100],
+                projector=projector[:100],
+                reason=f"the database refused: {error}"[:300],
+                skipped_at=now,
+            )
+            for event in events
+            for seq in [event.get("seq")]
+        ],
+        ignore_conflicts=True,  # once per projector, mission and seq
+    )
 
 
 def registers_rebuild(*, mission: str) -> dict[str, int]:

@@ -285,9 +285,17 @@ def sync_hq_file_import(
         last_seq=link.last_seq if link else 0,
         want=[SeqRange(int(low), int(high)) for low, high in want or []],
         answer_token=signing.dumps(
-            {"mission": code, "results": results}, salt=ANSWER_SIGNING_SALT, compress=True
+            # a digests or repair frame's result carries HQ's signed answer ("answer", a
+            # SignedBundle): not JSON, and signed again when the answer is built
+            {"mission": code, "results": [_token_result(result) for result in results]},
+            salt=ANSWER_SIGNING_SALT,
+            compress=True,
         ),
     )
+
+
+def _token_result(result: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in result.items() if name != "answer"}
 
 
 def sync_hq_answer_export(

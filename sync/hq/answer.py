@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +31,7 @@ from ..down import down_frames_for
 from ..error_codes import SyncError
 from ..models import KeyPurpose
 from ..reference import reference_latest_after
-from .models import HeldBundle, MissionLink
+from .models import HeldBundle, MissionLink, ReferenceVersion
 from .reconcile import answer_frames
 
 
@@ -120,7 +121,7 @@ def push_answer(
     sign an ack for): ApplicationError FILE_INVALID, with the refusals in `details`.
 
     The mission's own claim of its reference version is recorded only for a mission one of
-    whose frames was accepted (signed by its key)."""
+    whose frames was accepted (signed by its key), and never beyond HQ's newest version."""
     from .apply import frames_receive
 
     results = frames_receive(body, source=source)
@@ -137,11 +138,15 @@ def push_answer(
             },
         )
     trusted = {r["mission"] for r in results if r.get("mission") and not r.get("refused")}
-    if trusted and reference_version > 0:
+    # the header is the sender's word: never beyond the newest version HQ published (a claim of
+    # 2**31-1 would otherwise stop every later version from being offered)
+    newest = ReferenceVersion.objects.aggregate(newest=Max("version"))["newest"] or 0
+    acked = min(reference_version, newest)
+    if trusted and acked > 0:
         with transaction.atomic():
             MissionLink.objects.filter(
-                mission__in=trusted, reference_version_acked__lt=reference_version
-            ).update(reference_version_acked=reference_version)
+                mission__in=trusted, reference_version_acked__lt=acked
+            ).update(reference_version_acked=acked)
     answer = answer_build(results, mission=missions[0], reference_version=reference_version)
     if down_hashes is None or not trusted:
         return answer

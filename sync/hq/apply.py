@@ -7,9 +7,9 @@ the refusal is logged in `RefusedBundle` and returned as the answer.
 
 Checks, in this order (the first that fails names the refusal, `BundleRefusal`):
 
-1. malformed: the body is not canonical JSON (RFC 8785: one byte sequence per value, so the
-   signed bytes mean one thing), a header field is missing or of the wrong type, an unknown
-   format or kind, a NUL character (PostgreSQL cannot store one).
+1. malformed: the body is not JSON, holds a number with a fraction, NaN or an infinity (no
+   event carries one: refused as it is parsed), a header field is missing or of the wrong
+   type, an unknown format or kind.
 2. unknown mission: HQ has neither a link nor a key for the code.
 3. unknown key: the mission has no key with that id. A bundle signed with another mission's
    key is this: keys are looked up by (mission, key_id), never by the key alone.
@@ -17,7 +17,10 @@ Checks, in this order (the first that fails names the refusal, `BundleRefusal`):
    written by whoever holds the key, and a thief holding a stolen key would simply backdate
    it. The honest cost is that bundles signed before the revocation but not yet delivered
    are refused too; the mission signs them again with its new key.
-5. bad signature: one byte flipped anywhere in the body or the signature.
+5. bad signature: one byte flipped anywhere in the body or the signature. Then, on verified
+   bytes only (RFC 8785 costs CPU), malformed again: the body is not canonical JSON (one byte
+   sequence per value, so the signed bytes mean one thing), or holds a NUL character
+   (PostgreSQL cannot store one).
 6. inconsistent: the header and the events disagree (count, first and last seq, a gap or a
    repeat in the seqs), or an event lacks a field or has one of the wrong type.
 7. chain broken: at application time, `prev_hash` is not the hash of the bundle HQ applied
@@ -49,11 +52,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeGuard
 
-from django.db import DataError, connection, transaction
+from django.db import DatabaseError, DataError, connection, transaction
 from django.utils import timezone
 
 from sync import keys, registry
-from sync.bundle import FORMAT, BundleError, SignedBundle, canonical, file_unpack, sha256_hex
+from sync.bundle import (
+    FORMAT,
+    MAX_FRAMES,
+    BundleError,
+    SignedBundle,
+    canonical,
+    file_unpack,
+    frames_read,
+    sha256_hex,
+)
 from sync.error_codes import BundleRefusal
 from sync.events import SyncTopic
 
@@ -80,6 +92,10 @@ MAX_INT32 = 2**31 - 1
 MAX_SMALLINT = 2**15 - 1
 # how many differing events a conflict's detail names
 CONFLICT_SAMPLE = 5
+# bundles held per mission, waiting for the ones before them; beyond, refused (and the gap asked)
+MAX_HELD = 1000
+# refusals of frames that did not verify logged per request (the rest counted in the last one)
+UNVERIFIED_LOGGED = 10
 
 _kind_handlers: dict[str, KindHandler] = {}
 
@@ -95,11 +111,22 @@ def kind_handler_register(kind: str, fn: KindHandler) -> None:
 
 
 class _Refused(Exception):
-    def __init__(self, code: BundleRefusal, detail: str, claim: _Claim | None = None) -> None:
+    """`verified`: the mission's key did sign the frame. `answered`: what the sender is told,
+    when it differs from what is logged (code, detail)."""
+
+    def __init__(
+        self,
+        code: BundleRefusal,
+        detail: str,
+        *,
+        verified: bool = False,
+        answered: tuple[BundleRefusal, str] | None = None,
+    ) -> None:
         super().__init__(f"{code.value}: {detail}")
         self.code = code
         self.detail = detail
-        self.claim = claim
+        self.verified = verified
+        self.answered = answered
 
 
 @dataclass(frozen=True)
@@ -133,32 +160,65 @@ def frames_receive(data: bytes, *, source: str = "file") -> list[Result]:
     in order. A body that cannot be read at all (not a file, truncated, sealed for another key,
     tampered with after sealing) is one refusal."""
     data = bytes(data)
+    budget = _Budget()
     try:
         if data[:4] == b"CSB1":
-            frames, rest = [], data
-            while rest:
-                frame, rest = SignedBundle.read(rest)
-                frames.append(frame)
+            frames = frames_read(data, max_frames=MAX_FRAMES)
         else:
-            frames = file_unpack(data, private_key_for=keys.hq_encryption_private_key)
+            frames = file_unpack(
+                data, private_key_for=keys.hq_encryption_private_key, max_frames=MAX_FRAMES
+            )
     except BundleError as error:
         code = _refusal_code(error.code)
         return [_refusal_log(data, _Claim(), code, error.detail, source=source)]
-    return [bundle_receive(frame, source=source) for frame in frames]
+    results = [bundle_receive(frame, source=source, budget=budget) for frame in frames]
+    budget.close()
+    return results
 
 
-def bundle_receive(bundle: SignedBundle, *, source: str = "http") -> Result:
+class _Budget:
+    """How many refusals of frames that did not verify one request may log: a body of forged
+    frames costs HQ at most `UNVERIFIED_LOGGED` rows, the rest counted in the last one."""
+
+    def __init__(self) -> None:
+        self.logged: list[int] = []
+        self.unlogged = 0
+
+    def allows(self) -> bool:
+        if len(self.logged) < UNVERIFIED_LOGGED:
+            return True
+        self.unlogged += 1
+        return False
+
+    def close(self) -> None:
+        if not self.unlogged or not self.logged:
+            return
+        row = RefusedBundle.objects.get(pk=self.logged[-1])
+        more = f" (and {self.unlogged} more unverified frame(s) of this request, not logged)"
+        row.detail = row.detail[: 500 - len(more)] + more
+        row.save(update_fields=["detail"])
+
+
+def bundle_receive(
+    bundle: SignedBundle, *, source: str = "http", budget: _Budget | None = None
+) -> Result:
     """Verify and apply one signed frame; never raises on what the frame holds.
 
     For `events`: `{"mission", "acked_seq", "want", "refused", "detail", "held", "applied"}`
     (`refused` a `BundleRefusal` value or None; `want` the seq ranges HQ lacks below the held
     bundles; `applied` the events new to HQ, those of held bundles it released included).
     Other kinds: the registered handler's answer. Runs its own transactions."""
-    claim = _Claim()
+    claim, verified = _Claim(), False
     try:
-        content = _canonical_content(bundle)
+        content = _content(bundle)
         header = content["header"]
         claim = _claim(header)
+        _key_fields_check(header)
+        key = _key_check(header)
+        _signature_check(bundle, key)
+        # the mission's key signed it: what follows is logged under the mission
+        verified = True
+        _revoked_check(key)
         kind = header.get("kind")
         if kind == EVENTS_KIND:
             _events_header_check(header, content)
@@ -166,10 +226,18 @@ def bundle_receive(bundle: SignedBundle, *, source: str = "http") -> Result:
             _common_header_check(header)
             if kind not in _kind_handlers:
                 raise _Refused(BundleRefusal.MALFORMED, f"HQ receives no {kind!r} bundles")
-        key = _key_check(header)
     except _Refused as refusal:
-        claim = refusal.claim or claim
-        return _refusal_log(bundle.body, claim, refusal.code, refusal.detail, source=source)
+        refusal.verified = refusal.verified or verified
+        return _refusal_log(
+            bundle.body, claim, refusal.code, refusal.detail, source=source,
+            verified=refusal.verified, budget=budget, answered=refusal.answered,
+        )  # fmt: skip
+    try:
+        _canonical_check(bundle, content)  # on verified bytes only: RFC 8785 costs CPU
+    except _Refused as refusal:
+        return _refusal_log(
+            bundle.body, claim, refusal.code, refusal.detail, source=source, authentic=True
+        )
     if kind != EVENTS_KIND:
         return _kind_receive(bundle, header, key, claim, source=source)
     try:
@@ -194,31 +262,38 @@ def _claim(header: Any) -> _Claim:
     )
 
 
-def _canonical_content(bundle: SignedBundle) -> dict[str, Any]:
-    """The parsed body, if the body is exactly its canonical JSON (RFC 8785, through
-    `sync.bundle.canonical`, which takes the standard library's fast encoder where that writes
-    the same bytes)."""
-    body = bundle.body
+def _no_fraction(text: str) -> Any:
+    raise ValueError(f"{text[:20]} is not an integer")
+
+
+def _content(bundle: SignedBundle) -> dict[str, Any]:
+    """The parsed body. No event payload carries a fraction (docs/events.md: money in minor
+    units), so a number with a fraction or exponent, NaN or Infinity is refused as it is parsed:
+    RFC 8785's number format, the expensive part of the canonical check, is never needed."""
     try:
-        value = json.loads(body)
+        value = json.loads(bundle.body, parse_float=_no_fraction, parse_constant=_no_fraction)
     except (ValueError, RecursionError) as error:
         raise _Refused(BundleRefusal.MALFORMED, f"body is not JSON: {error}") from error
     if not isinstance(value, dict) or not isinstance(value.get("header"), dict):
         raise _Refused(BundleRefusal.MALFORMED, "body has no header")
-    claim = _claim(value["header"])
+    return value
+
+
+def _canonical_check(bundle: SignedBundle, value: dict[str, Any]) -> None:
+    """Refuses a body that is not exactly its canonical JSON (RFC 8785, through
+    `sync.bundle.canonical`, which takes the standard library's fast encoder where that writes
+    the same bytes). Run on verified bytes only."""
+    body = bundle.body
     try:
         again = canonical(value)
     except (ValueError, RecursionError, TypeError) as error:
-        # numbers beyond 2**53, NaN, lone surrogates: nothing a mission's outbox can hold
-        raise _Refused(BundleRefusal.MALFORMED, f"not canonical JSON: {error}", claim) from error
+        # numbers beyond 2**53, lone surrogates: nothing a mission's outbox can hold
+        raise _Refused(BundleRefusal.MALFORMED, f"not canonical JSON: {error}") from error
     if again != body:
-        raise _Refused(BundleRefusal.MALFORMED, "the body is not canonical JSON (RFC 8785)", claim)
+        raise _Refused(BundleRefusal.MALFORMED, "the body is not canonical JSON (RFC 8785)")
     # RFC 8785 writes U+0000 as \u0000; a body without that sequence holds no NUL at all
     if b"\\u0000" in body and _holds_nul(value):
-        raise _Refused(
-            BundleRefusal.MALFORMED, "a NUL character (HQ's database stores none)", claim
-        )
-    return value
+        raise _Refused(BundleRefusal.MALFORMED, "a NUL character (HQ's database stores none)")
 
 
 def _holds_nul(value: Any) -> bool:
@@ -234,6 +309,15 @@ def _holds_nul(value: Any) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+def _key_fields_check(header: dict[str, Any]) -> None:
+    """What the key is looked up by (the rest of the header is checked once it verified)."""
+    mission, key_id = header.get("mission"), header.get("key_id")
+    if not isinstance(mission, str) or not 0 < len(mission) <= MISSION_CODE_LENGTH:
+        raise _Refused(BundleRefusal.MALFORMED, "header field mission missing or invalid")
+    if not _is_int(key_id) or not 0 < key_id <= MAX_INT32:
+        raise _Refused(BundleRefusal.MALFORMED, "header field key_id missing or invalid")
 
 
 def _common_header_check(header: dict[str, Any]) -> None:
@@ -270,14 +354,27 @@ def _key_check(header: dict[str, Any]) -> MissionKey:
             MissionLink.objects.filter(mission=mission).exists()
             or MissionKey.objects.filter(mission=mission).exists()
         )
+        # the sender is told the same either way: which missions exist is nobody's business
+        answered = (BundleRefusal.UNKNOWN_KEY, f"HQ has no key {key_id} of {mission}")
         if not known:
-            raise _Refused(BundleRefusal.UNKNOWN_MISSION, f"no mission {mission}")
-        raise _Refused(BundleRefusal.UNKNOWN_KEY, f"{mission} has no key {key_id}")
-    if key.revoked_at is not None and key.revoked_at <= timezone.now():
+            raise _Refused(
+                BundleRefusal.UNKNOWN_MISSION, f"no mission {mission}", answered=answered
+            )
         raise _Refused(
-            BundleRefusal.REVOKED_KEY, f"{mission} key {key_id} revoked at {key.revoked_at}"
+            BundleRefusal.UNKNOWN_KEY, f"{mission} has no key {key_id}", answered=answered
         )
     return key
+
+
+def _revoked_check(key: MissionKey) -> None:
+    """After the signature: the frame is the key's (stolen, perhaps), so it shows on the
+    mission's page."""
+    if key.revoked_at is not None and key.revoked_at <= timezone.now():
+        raise _Refused(
+            BundleRefusal.REVOKED_KEY,
+            f"{key.mission} key {key.key_id} revoked at {key.revoked_at}",
+            verified=True,
+        )
 
 
 def _signature_check(bundle: SignedBundle, key: MissionKey) -> None:
@@ -289,9 +386,8 @@ def _signature_check(bundle: SignedBundle, key: MissionKey) -> None:
 
 
 def _events_check(bundle: SignedBundle, content: dict[str, Any], key: MissionKey) -> _Checked:
-    """The signature, then the header against the events."""
+    """The header against the events (the signature checked already)."""
     header = content["header"]
-    _signature_check(bundle, key)
     events: list[Any] = content["events"]
     first_seq, last_seq = header["first_seq"], header["last_seq"]
     if not events or header["event_count"] != len(events):
@@ -389,8 +485,9 @@ def _events_receive(checked: _Checked, *, source: str) -> Result:
         )  # fmt: skip
     for held_bundle, held_claim, held_refusal in held_refusals:
         _refusal_log(
-            held_bundle.body, held_claim, held_refusal.code, held_refusal.detail, source="held"
-        )
+            held_bundle.body, held_claim, held_refusal.code, held_refusal.detail, source="held",
+            verified=True,  # it was verified when it was held
+        )  # fmt: skip
     return result
 
 
@@ -519,6 +616,12 @@ def _rotations_register(mission: str, events: list[dict[str, Any]]) -> None:
 
 
 def _hold(checked: _Checked) -> None:
+    held = HeldBundle.objects.filter(mission=checked.mission)
+    if not held.filter(number=checked.number).exists() and held.count() >= MAX_HELD:
+        raise _Refused(
+            BundleRefusal.TOO_LARGE,
+            f"HQ holds {MAX_HELD} bundles of {checked.mission} already; the ones before them first",
+        )
     HeldBundle.objects.bulk_create(
         [
             HeldBundle(
@@ -555,9 +658,12 @@ def _held_release(link: MissionLink, refusals: list[tuple[SignedBundle, _Claim, 
             except BundleError as error:  # it was a frame when held: the row was altered
                 bundle = SignedBundle(body=bytes(row.data), signature=b"")
                 raise _Refused(BundleRefusal.MALFORMED, error.detail) from error
-            content = _canonical_content(bundle)
+            content = _content(bundle)
             _events_header_check(content["header"], content)
             key = _key_check(content["header"])
+            _signature_check(bundle, key)
+            _revoked_check(key)
+            _canonical_check(bundle, content)
             checked = _events_check(bundle, content, key)
             with transaction.atomic():  # a savepoint: a refused held bundle leaves the rest
                 applied += _chain_apply(link, checked)
@@ -598,10 +704,6 @@ def _answer(link: MissionLink, *, applied: int, held: bool) -> Result:
 def _kind_receive(
     bundle: SignedBundle, header: dict[str, Any], key: MissionKey, claim: _Claim, *, source: str
 ) -> Result:
-    try:
-        _signature_check(bundle, key)
-    except _Refused as refusal:
-        return _refusal_log(bundle.body, claim, refusal.code, refusal.detail, source=source)
     MissionLink.objects.filter(mission=key.mission).update(last_contact_at=timezone.now())
     try:
         return _kind_handlers[header["kind"]](bundle, key)
@@ -610,6 +712,11 @@ def _kind_receive(
             bundle.body, claim, _refusal_code(error.code), error.detail, source=source,
             authentic=True,
         )  # fmt: skip
+    except DatabaseError as error:  # a value the handler's checks let through: refused whole
+        detail = f"the database refused: {type(error).__name__}"
+        return _refusal_log(
+            bundle.body, claim, BundleRefusal.INCONSISTENT, detail, source=source, authentic=True
+        )
 
 
 # --- Refusals ---------------------------------------------------------------------------------
@@ -634,28 +741,45 @@ def _refusal_log(
     *,
     source: str,
     authentic: bool = False,
+    verified: bool = False,
+    budget: _Budget | None = None,
+    answered: tuple[BundleRefusal, str] | None = None,
 ) -> Result:
     """Log a refusal in a transaction of its own and answer it. `authentic`: the signature
-    checked out, so the mission did make contact (and may learn where HQ stands)."""
+    checked out and the key is in force, so the mission did make contact (and may learn where
+    HQ stands). `verified` (implied by `authentic`): the mission's key signed it, so it is
+    logged under the mission; otherwise it is logged under no mission, the claim in its detail,
+    so a forged frame never lands on a mission's page, at most `UNVERIFIED_LOGGED` such rows a
+    request (`budget`). `answered`: what the sender is told, if not what is logged."""
     now = timezone.now()
+    verified = verified or authentic
+    logged_detail = detail
+    if not verified and claim.mission:
+        logged_detail = f"claims {claim.mission} bundle {claim.number}: {detail}"
     with transaction.atomic():
-        RefusedBundle.objects.create(
-            received_at=now,
-            mission=claim.mission,
-            number=claim.number,
-            reason=code.value,
-            detail=_clean(detail, 500),
-            sha256=sha256_hex(body),
-            size=min(len(body), MAX_INT32),
-            source=_clean(source, 20),
-        )
+        if budget is None or verified or budget.allows():
+            row = RefusedBundle.objects.create(
+                received_at=now,
+                mission=claim.mission if verified else "",
+                number=claim.number,
+                reason=code.value,
+                detail=_clean(logged_detail, 500),
+                sha256=sha256_hex(body),
+                size=min(len(body), MAX_INT32),
+                source=_clean(source, 20),
+            )
+            if budget is not None and not verified:
+                budget.logged.append(row.pk)
         link = None
-        if claim.mission:
+        if claim.mission and verified:
             if authentic:
                 MissionLink.objects.filter(mission=claim.mission).update(last_contact_at=now)
             link = MissionLink.objects.filter(mission=claim.mission).first()
+    if answered is not None:
+        code, detail = answered
     return {
-        "mission": claim.mission,
+        # a frame that did not verify is nobody's: no mission is answered for it
+        "mission": claim.mission if verified else "",
         "acked_seq": link.last_seq if link else 0,
         "want": _want(link.mission, link.last_seq) if link and authentic else [],
         "refused": code.value,

@@ -13,7 +13,8 @@ register's tables, its reading of its topics and its sums; the rest is here, one
 - **Payload checks**, the contract's types and ranges, each raising `Unprojectable` with the
   field's name: `envelope_read` (version, seq, aggregate id, payload object), `checked_text`
   (no NUL, within the column's length), `checked_integer` (a JSON integer: not `"1000"`, not
-  `1000.0`, not `true`), `checked_date`, `checked_moment` (an aware time from 1970 to 2999).
+  `1000.0`, not `true`), `checked_date`, `checked_moment` (an aware time from 1970 to 2999,
+  returned in UTC).
 - **Writing a batch in a fixed number of statements**: `array_literal(values)` passes a column
   as one PostgreSQL array literal, for `INSERT ... SELECT FROM unnest(%s::type[], ...)`;
   `sums_add` adds a batch's deltas to a register's day and month sums (`SumTables`) in at
@@ -139,11 +140,13 @@ def checked_moment(value: Any, name: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         raise Unprojectable(f"{name} is not a time") from None
-    if moment.tzinfo is None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
         raise Unprojectable(f"{name} has no time zone")
     if not MIN_YEAR <= moment.year <= MAX_YEAR:  # and far from datetime's ends, where
         raise Unprojectable(f"{name} is out of range")  # a time zone's shift overflows
-    return moment
+    # in UTC: PostgreSQL stores no offset beyond +-15:59 nor one with seconds (+20:00 or
+    # +05:30:15 would be a DataError inside the apply's transaction)
+    return moment.astimezone(dt.UTC)
 
 
 def array_literal(values: list[Any]) -> str:

@@ -65,6 +65,7 @@ EVENT_FIELDS = {
 }
 # the columns' limits (sync.hq.models.CentralEvent)
 TEXT_LIMITS = {"topic": 100, "aggregate_type": 50, "aggregate_id": 100}
+MAX_VERSION = 2**15 - 1
 # what a repaired event's bundle_number says: it came by reconciliation, in no events bundle
 REPAIRED_BUNDLE_NUMBER = 0
 
@@ -236,8 +237,10 @@ def _events_read(bundle: SignedBundle, *, acked: int) -> list[dict[str, Any]]:
         if actor is not None:
             _int(actor, "actor_id")
         for name, limit in TEXT_LIMITS.items():
-            if len(event[name]) > limit or "\x00" in event[name]:
-                raise _malformed(f"#{event['seq']}: {name} is too long or holds a NUL")
+            if not 0 < len(event[name]) <= limit or "\x00" in event[name]:
+                raise _malformed(f"#{event['seq']}: {name} is empty, too long or holds a NUL")
+        if not 0 < event["version"] <= MAX_VERSION:  # the column is a smallint, the rule >= 1
+            raise _malformed(f"#{event['seq']}: version is not from 1 to {MAX_VERSION}")
         if "\\u0000" in json.dumps(event["payload"]):
             raise _malformed(f"#{event['seq']}: the payload holds a NUL (jsonb refuses it)")
         seq = _int(event["seq"], "seq", low=1)

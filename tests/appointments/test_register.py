@@ -540,3 +540,22 @@ def test_texts_with_quotes_and_braces_are_registered_as_sent(mission_a):
     stored = dict(RegisteredBooking.objects.values_list("booking_id", "reference"))
     assert stored == {ref: ref for ref in odd}
     assert sorted(BookingDay.objects.values_list("service", flat=True)) == sorted(odd)
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "utc"),
+    [
+        ("2026-12-10T09:00:00+20:00", dt.datetime(2026, 12, 9, 13, 0, tzinfo=dt.UTC)),
+        ("2026-12-10T09:00:00+05:30:15", dt.datetime(2026, 12, 10, 3, 29, 45, tzinfo=dt.UTC)),
+    ],
+)
+def test_a_time_with_an_offset_postgresql_cannot_store_is_projected_in_utc(
+    mission_a, starts_at, utc
+):
+    # given a booking whose time carries an offset PostgreSQL refuses (beyond 15:59, seconds)
+    event = _synthetic(1, "created", _created_payload(starts_at=starts_at))
+    # when HQ projects it, then it is registered at that moment, in UTC, and nothing is skipped
+    events_project(mission="alpha", events=[event])
+    (booking,) = RegisteredBooking.objects.all()
+    assert booking.starts_at == utc
+    assert not SkippedEvent.objects.exists()

@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db import ProgrammingError, connection, transaction
 from django_tenants.utils import tenant_context
 
+from consulate.kernel.errors import ApplicationError
 from sync import reconcile, registry, transport
 from sync.bundle import SignedBundle, bundle_sign, file_pack, file_unpack, signing_key_generate
 from sync.error_codes import BundleRefusal
@@ -320,7 +321,9 @@ def test_a_tampered_frame_on_the_way_fails_the_reconciliation(mission_a):
         damaged[-70] ^= 0x01  # a byte of the frame's body, just before its signature
         return send(bytes(damaged))
 
-    with tenant_context(mission_a), pytest.raises(ReconcileError, match="refused"):
+    # HQ refuses it (in this process, the whole body: no frame in it verified, so no mission
+    # is answered; over HTTPS a 400)
+    with tenant_context(mission_a), pytest.raises((ReconcileError, ApplicationError)):
         mission_reconcile(send=flipping)
 
 
@@ -405,6 +408,11 @@ def test_a_repair_applied_twice_changes_nothing_the_second_time(mission_a, proje
         ({"payload": {"text": "a\x00b"}}, BundleRefusal.MALFORMED),
         ({"topic": "x" * 101}, BundleRefusal.MALFORMED),
         ({"seq": True}, BundleRefusal.MALFORMED),
+        ({"version": 40000}, BundleRefusal.MALFORMED),  # beyond a smallint
+        ({"version": -1}, BundleRefusal.MALFORMED),
+        ({"version": 0}, BundleRefusal.MALFORMED),
+        ({"topic": ""}, BundleRefusal.MALFORMED),
+        ({"aggregate_id": ""}, BundleRefusal.MALFORMED),
     ],
 )
 def test_a_bad_repair_is_refused_whole(mission_a, change, refusal):
@@ -540,3 +548,37 @@ def test_hqs_list_of_held_events_round_trips_and_a_bad_one_is_ignored():
     assert reconcile.held_decode({"ranges": [[5, 7]], "hashes": "a" * 32}) is None
     assert reconcile.held_decode({"ranges": "5-7", "hashes": ""}) is None
     assert reconcile.held_decode([]) is None
+
+
+def test_an_hq_admin_imports_a_file_holding_a_digests_frame(mission_a):
+    # given a file carried by hand holding a digests frame (HQ answers it with a signed frame)
+    from consulate.kernel.actors import SYSTEM
+    from missions.services.sync import sync_hq_answer_export, sync_hq_file_import
+
+    with tenant_context(mission_a):
+        outbox_add("2026-11-03T08:00:00Z", 2)
+    hq_copy(mission_a)
+    data = file_pack([_digests_frame(mission_a)])
+    # when HQ imports it, the import answers (no server error), and so does HQ's answer file
+    imported = sync_hq_file_import(mission=mission_a, acting_user=SYSTEM, data=data)
+    assert imported.bundles
+    assert imported.answer_token
+    answer = sync_hq_answer_export(
+        mission=mission_a, acting_user=SYSTEM, answer_token=imported.answer_token
+    )
+    assert [frame.header["kind"] for frame in file_unpack(answer)][:1] == ["ack"]
+
+
+def test_what_the_database_refuses_in_a_handler_is_a_refusal_not_an_error(mission_a, monkeypatch):
+    # given a repair whose insert the database refuses (standing in for a value the checks let
+    # through)
+    with tenant_context(mission_a):
+        seqs = outbox_add("2026-11-03T08:00:00Z", 2)
+        events = list(reconcile.outbox_events_of_days(days=["2026-11-03"], upto_seq=seqs[-1]))
+    hq_copy(mission_a, leave_out=seqs)
+    monkeypatch.setattr(hq_reconcile, "INSERT_MISSING", "SELECT %s::int, %s, %s, %s")
+    # when it arrives, then it is refused and logged, and nothing is written
+    result = apply.bundle_receive(_repair_frame(mission_a, events, ["2026-11-03"]))
+    assert result["refused"] == BundleRefusal.INCONSISTENT.value
+    assert "database refused" in result["detail"]
+    assert set(seqs) & set(central_seqs(mission_a)) == set()

@@ -508,3 +508,20 @@ def test_two_pushes_at_once_deliver_every_event_once(throwaway_mission):
     assert seqs == list(range(1, last + 1))
     connection.set_tenant(throwaway_mission)
     assert link().acked_seq == last
+
+
+def test_a_reference_version_beyond_hqs_newest_is_recorded_as_hqs_newest(in_mission_a):
+    # given HQ has published no reference data beyond version 0 (or some version n)
+    from sync.hq.models import ReferenceVersion
+
+    newest = at_hq(lambda: ReferenceVersion.objects.order_by("-version").first())
+    newest_version = newest.version if newest else 0
+    record(2)
+    body = bundle.file_pack(
+        [bundle.SignedBundle.from_bytes(bytes(sent.data)) for sent in bundles_build(code="alpha")]
+    )
+    # when the mission's push claims version 2**31 - 1
+    at_hq(push_answer, body, reference_version=2**31 - 1)
+    # then HQ records no more than its own newest version, so later versions still go out
+    acked = at_hq(lambda: MissionLink.objects.get(mission="alpha").reference_version_acked)
+    assert acked == newest_version
