@@ -121,6 +121,18 @@ def validate_office_hours(value: object) -> None:
             raise ValidationError(message)
 
 
+class WorldRegion(models.TextChoices):
+    """The regions HQ groups missions by on its dashboard, coded as the UN M49 continental
+    regions. HQ assigns a mission's region: it is how a ministry's regional desks divide the
+    work, not a fact of geography."""
+
+    AFRICA = "002", _("Africa")
+    AMERICAS = "019", _("Americas")
+    ASIA = "142", _("Asia")
+    EUROPE = "150", _("Europe")
+    OCEANIA = "009", _("Oceania")
+
+
 class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-manager-missing]
     TRANSITIONS = MISSION_TRANSITIONS
 
@@ -157,6 +169,21 @@ class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-m
     # serves it (docs/sync.md, "A mission on its own node"): this database's copy of its schema
     # is frozen, its pages send people there, and what it does reaches HQ through sync.
     node_url = models.URLField(_("served by the node at"), blank=True)
+    # HQ monitoring (docs/monitoring.md): the region HQ files the mission under, and the
+    # mission's own alert thresholds (empty: the defaults in settings)
+    region = models.CharField(_("region"), max_length=3, choices=WorldRegion.choices, blank=True)
+    silence_alert_minutes = models.PositiveIntegerField(
+        _("silence alert after (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_("HQ is alerted when nothing arrives from the mission for this long."),
+    )
+    wait_target_days = models.PositiveSmallIntegerField(
+        _("appointment wait target (days)"),
+        null=True,
+        blank=True,
+        help_text=_("HQ is alerted when the next free appointment is further away than this."),
+    )
 
     # The schema is cloned from the template by `mission_create` (missions/schemas.py); a bare
     # save() creates none, so a mission never exists without its host, key and first event.
@@ -189,6 +216,14 @@ class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-m
     def today(self) -> dt.date:
         """Today's date in the mission's time zone (its business day)."""
         return timezone.localdate(timezone=self.zone)
+
+    def silence_alert_after(self) -> int:
+        """Minutes of silence after which HQ is alerted (its own, or the default)."""
+        return self.silence_alert_minutes or settings.SYNC_SILENCE_ALERT_MINUTES
+
+    def wait_target(self) -> int:
+        """Days to the next free appointment above which HQ is alerted."""
+        return self.wait_target_days or settings.MONITORING_WAIT_TARGET_DAYS
 
     @property
     def currency_minor_units(self) -> int:

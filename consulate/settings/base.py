@@ -326,6 +326,11 @@ CONSULATE_MAX_REQUEST_BYTES = SYNC_PUSH_MAX_BYTES + 1024 * 1024
 # admins get one e-mail per silence (missions.services.sync.sync_silence_alert).
 SYNC_SILENCE_ALERT_MINUTES = env.int("SYNC_SILENCE_ALERT_MINUTES", default=60)
 
+# HQ monitoring (docs/monitoring.md): defaults for a mission without its own thresholds
+MONITORING_WAIT_TARGET_DAYS = env.int("MONITORING_WAIT_TARGET_DAYS", default=30)
+# a backlog that grew on this many days in a row is an alert
+MONITORING_BACKLOG_GROWTH_DAYS = env.int("MONITORING_BACKLOG_GROWTH_DAYS", default=5)
+
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,0 +1,143 @@
+"""Where apps plug into HQ monitoring (docs/monitoring.md): the dashboard's columns, a mission's
+tables, the weekly trends and the alerts. Each app contributes its own figures, read from its
+own HQ registers (never from a mission's schema); this module imports no app.
+
+A contributor is registered once, in its app's `AppConfig.ready()`, with
+`monitoring_register(contributor)`. The dashboard asks every contributor, in registration
+order, and each answers for every mission at once in a fixed number of queries (its figures
+come from aggregates its projector keeps as events apply), so a page costs the same number of
+queries with 3 missions as with 300 (pinned in tests/missions/test_monitoring_queries.py).
+
+Figures are plain values (int, float, datetime, None: "no figure") keyed by the column's
+`key`; a column says how its value is shown (`kind`), and may bring its own `display` and
+`csv` (money, which only the fees app can format). `None` shows as "–" and sorts last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from django.utils.functional import Promise
+
+if TYPE_CHECKING:
+    from .models import Mission
+
+Kind = Literal["count", "days", "percent", "moment", "money", "text"]
+Severity = Literal["warning", "critical"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One figure per mission on the dashboard (and its CSV), or one column of a section.
+
+    - `count`: an int; `days`: a float of days (shown with one decimal); `percent`: a share
+      from 0 to 1 (shown as a percentage); `moment`: an aware datetime (shown in the mission's
+      zone, the zone named); `text`: a string; `money`: whatever `display` and `csv` read.
+    - `help` says in one sentence what the figure is (shown under the table and in the CSV's
+      documentation), so an analyst never has to guess what "wait" means."""
+
+    key: str  # unique over all contributors: "<app>.<figure>"
+    label: str | Promise
+    kind: Kind
+    help: str | Promise = ""
+    display: Callable[[Any], str] | None = None
+    csv: Callable[[Any], str] | None = None
+    # a higher value is worse (a backlog, a wait): the dashboard sorts those columns worst first
+    worse_high: bool = True
+
+
+@dataclass(frozen=True)
+class Alert:
+    mission: str  # the mission's code
+    kind: str  # "<app>.<rule>", such as "sync.silent" or "appointments.wait_above_target"
+    severity: Severity
+    message: str  # in the reader's language (built when read, under the active language)
+    since: dt.datetime | None = None  # when the condition began, where known
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A weekly series for the plots, with the table behind it. `values` maps each week's
+    Monday (the weeks asked for, oldest first) to its figure, None where there is none."""
+
+    key: str
+    label: str | Promise
+    kind: Kind  # as Column.kind; "money" trends are in HQ's base currency, minor units
+    values: dict[dt.date, float | int | None]
+    unit: str = ""  # shown beside the axis: "EUR", "days"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A table on a mission's monitoring page (per service, per case type): `rows` map column
+    keys to values, in the order shown."""
+
+    key: str
+    title: str | Promise
+    columns: tuple[Column, ...]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    empty: str | Promise = ""  # said when there are no rows
+
+
+class Contributor(Protocol):
+    """What an app gives HQ monitoring. Every method reads a fixed number of queries,
+    whatever the number of missions, from the app's HQ registers."""
+
+    name: str
+    columns: tuple[Column, ...]
+
+    def figures(
+        self, *, missions: Sequence[Mission], now: dt.datetime
+    ) -> dict[str, dict[str, Any]]:
+        """{mission code: {column key: value}} for the dashboard's rows (a mission or a key
+        missing means "no figure")."""
+        ...
+
+    def alerts(
+        self,
+        *,
+        missions: Sequence[Mission],
+        figures: dict[str, dict[str, Any]],
+        now: dt.datetime,
+    ) -> list[Alert]:
+        """The alerts this app raises; `figures` is every contributor's figures already read."""
+        ...
+
+    def trends(self, *, missions: Sequence[Mission], weeks: Sequence[dt.date]) -> list[Trend]:
+        """Weekly series summed over `missions` (every mission on the dashboard, one on a
+        mission's page); money in HQ's base currency."""
+        ...
+
+    def sections(self, *, mission: Mission, now: dt.datetime) -> list[Section]:
+        """The tables of one mission's page."""
+        ...
+
+
+_contributors: dict[str, Contributor] = {}
+
+
+def monitoring_register(contributor: Contributor) -> None:
+    """Register (or, by the same name, replace) a contributor. Column keys must be unique."""
+    taken = {
+        column.key
+        for name, other in _contributors.items()
+        if name != contributor.name
+        for column in other.columns
+    }
+    clash = taken & {column.key for column in contributor.columns}
+    if clash:
+        raise ValueError(f"monitoring columns registered twice: {sorted(clash)}")
+    _contributors[contributor.name] = contributor
+
+
+def contributors() -> list[Contributor]:
+    return list(_contributors.values())
+
+
+def weeks_ending(today: dt.date, count: int) -> list[dt.date]:
+    """The Mondays of the `count` weeks up to and including `today`'s, oldest first."""
+    monday = today - dt.timedelta(days=today.weekday())
+    return [monday - dt.timedelta(weeks=count - 1 - i) for i in range(count)]
