@@ -15,11 +15,16 @@ SUNDAY_TO_THURSDAY = [
     {"weekday": day, "opens": "08:30", "closes": "14:30"} for day in (6, 0, 1, 2, 3)
 ]
 
+# HQ's dashboard alerts about a demo mission silent this long (a real one's default is an hour):
+# stop the Berlin node of the README and the alert shows within minutes
+DEMO_SILENCE_MINUTES = 5
+
 # Names and addresses in English (the fallback) and Turkish. An address leaves out the country:
 # pages add the host country's name in the reader's language.
 MISSIONS: list[dict[str, Any]] = [
     {
-        "code": "berlin", "name": "Consulate-General in Berlin", "kind": "consulate_general",
+        "code": "berlin", "region": "150", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
+        "name": "Consulate-General in Berlin", "kind": "consulate_general",
         "name_tr": "Berlin Başkonsolosluğu",
         "host_country": "DE", "city": "Berlin", "timezone": "Europe/Berlin", "currency": "EUR",
         "languages": ["de", "tr", "en"], "jurisdiction": ["DE-BE", "DE-BB", "DE-MV", "DE-SN"],
@@ -28,7 +33,8 @@ MISSIONS: list[dict[str, Any]] = [
         "email": "berlin@consulate.invalid", "office_hours": WEEKDAYS_9_TO_1,
     },
     {
-        "code": "tokyo", "name": "Embassy in Tokyo", "kind": "embassy",
+        "code": "tokyo", "region": "142", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
+        "name": "Embassy in Tokyo", "kind": "embassy",
         "name_tr": "Tokyo Büyükelçiliği",
         "host_country": "JP", "city": "Tokyo", "timezone": "Asia/Tokyo", "currency": "JPY",
         "languages": ["ja", "tr", "en"], "jurisdiction": ["JP"],
@@ -38,7 +44,8 @@ MISSIONS: list[dict[str, Any]] = [
         "office_hours": WEEKDAYS_9_TO_1,
     },
     {
-        "code": "kuwait", "name": "Embassy in Kuwait City", "kind": "embassy",
+        "code": "kuwait", "region": "142", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
+        "name": "Embassy in Kuwait City", "kind": "embassy",
         "name_tr": "Kuveyt Büyükelçiliği",
         "host_country": "KW", "city": "Kuwait City", "timezone": "Asia/Kuwait", "currency": "KWD",
         "languages": ["ar", "tr", "en"], "jurisdiction": ["KW"],
@@ -48,7 +55,8 @@ MISSIONS: list[dict[str, Any]] = [
         "office_hours": SUNDAY_TO_THURSDAY,
     },
     {
-        "code": "newyork", "name": "Consulate-General in New York", "kind": "consulate_general",
+        "code": "newyork", "region": "019", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
+        "name": "Consulate-General in New York", "kind": "consulate_general",
         "name_tr": "New York Başkonsolosluğu",
         "host_country": "US", "city": "New York", "timezone": "America/New_York",
         "currency": "USD", "languages": ["en", "tr"],
@@ -59,7 +67,8 @@ MISSIONS: list[dict[str, Any]] = [
         "office_hours": WEEKDAYS_9_TO_1,
     },
     {
-        "code": "london", "name": "Embassy in London", "kind": "embassy",
+        "code": "london", "region": "150", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
+        "name": "Embassy in London", "kind": "embassy",
         "name_tr": "Londra Büyükelçiliği",
         "host_country": "GB", "city": "London", "timezone": "Europe/London", "currency": "GBP",
         "languages": ["en", "tr"], "jurisdiction": ["GB"],
@@ -69,7 +78,8 @@ MISSIONS: list[dict[str, Any]] = [
         "office_hours": WEEKDAYS_9_TO_1,
     },
     {
-        "code": "sydney", "name": "Consulate-General in Sydney", "kind": "consulate_general",
+        "code": "sydney", "region": "009", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
+        "name": "Consulate-General in Sydney", "kind": "consulate_general",
         "name_tr": "Sidney Başkonsolosluğu",
         "host_country": "AU", "city": "Sydney", "timezone": "Australia/Sydney",
         "currency": "AUD", "languages": ["en", "tr"], "jurisdiction": ["AU-NSW", "AU-QLD"],

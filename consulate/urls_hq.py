@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from missions import apis as mission_apis
 from missions import views as mission_views
+from missions import views_monitoring as monitoring_views
 from missions import views_sync as sync_views
 
 from .urls_common import api_schema_urls
@@ -17,7 +18,16 @@ admin.site.site_header = "Consular e-services – HQ"
 
 urlpatterns = [
     path("", mission_views.directory, name="home"),
-    path("hq/", mission_views.hq_dashboard, name="hq_dashboard"),
+    path("hq/", monitoring_views.hq_dashboard, name="hq_dashboard"),
+    path("hq/missions.csv", monitoring_views.hq_dashboard_csv, name="hq_dashboard_csv"),
+    path("hq/trends/", monitoring_views.hq_trends, name="hq_trends"),
+    path("hq/trends.csv", monitoring_views.hq_trends_csv, name="hq_trends_csv"),
+    path("hq/missions/<str:code>/", monitoring_views.hq_mission, name="hq_mission"),
+    path(
+        "hq/missions/<str:code>/<str:table>.csv",
+        monitoring_views.hq_mission_csv,
+        name="hq_mission_csv",
+    ),
     path("hq/sync/", sync_views.hq_sync, name="sync_hq"),
     path("hq/sync/<str:code>/", sync_views.hq_sync_mission, name="sync_hq_mission"),
     path(

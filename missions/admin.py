@@ -92,7 +92,7 @@ class PermissionTableAdmin(SimpleHistoryAdmin):
 CREATE_FIELDS = [
     "code", "name_en", "name_tr", "kind", "host_country", "city", "timezone", "currency",
     "languages", "address_en", "address_tr", "phone", "email", "website", "jurisdiction",
-    "office_hours",
+    "office_hours", "region", "silence_alert_minutes", "wait_target_days",
 ]  # fmt: skip
 # The form's names for mission_create's arguments (`name` and `address` are the English ones).
 CREATE_ARGUMENTS = {"name_en": "name", "address_en": "address"}
@@ -151,9 +151,10 @@ class MissionAdmin(PermissionTableAdmin):
         "city",
         "currency",
         "timezone",
+        "region",
         "status",
     ]
-    list_filter = ["kind", "status", "host_country"]
+    list_filter = ["kind", "status", "region", "host_country"]
     search_fields = ["code", "name_en", "name_tr", "city"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Mission | None = None) -> list[str]:

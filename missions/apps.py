@@ -26,6 +26,12 @@ class MissionsConfig(AppConfig):
 
         down_set_register(name=NAME, build=accounts_build, apply=accounts_apply)
 
+        # HQ monitoring: the sync link and the staff count (missions/selectors_monitoring.py)
+        from .monitoring import monitoring_register
+        from .selectors_monitoring import SyncContributor
+
+        monitoring_register(SyncContributor())
+
 
 def _forget_mission_hosts(sender: Any, instance: Any, **kwargs: Any) -> None:
     from django.db import transaction

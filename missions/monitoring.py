@@ -16,16 +16,21 @@ Figures are plain values (int, float, datetime, None: "no figure") keyed by the 
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from babel.dates import format_date, format_time, format_timedelta
+from babel.numbers import format_decimal, format_percent
 from django.utils.functional import Promise
+
+from consulate.kernel import reference
 
 if TYPE_CHECKING:
     from .models import Mission
 
-Kind = Literal["count", "days", "percent", "moment", "money", "text"]
+Kind = Literal["count", "days", "minutes", "percent", "moment", "money", "text"]
 Severity = Literal["warning", "critical"]
 
 
@@ -33,9 +38,10 @@ Severity = Literal["warning", "critical"]
 class Column:
     """One figure per mission on the dashboard (and its CSV), or one column of a section.
 
-    - `count`: an int; `days`: a float of days (shown with one decimal); `percent`: a share
-      from 0 to 1 (shown as a percentage); `moment`: an aware datetime (shown in the mission's
-      zone, the zone named); `text`: a string; `money`: whatever `display` and `csv` read.
+    - `count`: an int; `days`: a float of days (shown with one decimal); `minutes`: an int of
+      minutes (shown as a person says a duration: "3 hours"); `percent`: a share from 0 to 1
+      (shown as a percentage); `moment`: an aware datetime (shown in the mission's zone, the
+      zone named); `text`: a string; `money`: whatever `display` and `csv` read.
     - `help` says in one sentence what the figure is (shown under the table and in the CSV's
       documentation), so an analyst never has to guess what "wait" means."""
 
@@ -141,3 +147,49 @@ def weeks_ending(today: dt.date, count: int) -> list[dt.date]:
     """The Mondays of the `count` weeks up to and including `today`'s, oldest first."""
     monday = today - dt.timedelta(days=today.weekday())
     return [monday - dt.timedelta(weeks=count - 1 - i) for i in range(count)]
+
+
+def figure_text(column: Column, value: Any, *, zone: zoneinfo.ZoneInfo) -> str:
+    """A figure as the reader reads it, in the active language; "–" for no figure."""
+    if value is None:
+        return "–"
+    if column.display is not None:
+        return column.display(value)
+    locale = reference.active_locale()
+    if column.kind == "count":
+        return format_decimal(value, locale=locale)
+    if column.kind == "days":
+        return format_decimal(round(value, 1), format="#,##0.0", locale=locale)
+    if column.kind == "minutes":
+        return format_timedelta(dt.timedelta(minutes=value), threshold=1.5, locale=locale)
+    if column.kind == "percent":
+        return format_percent(value, format="#,##0.#%", locale=locale)
+    if column.kind == "moment":
+        local = value.astimezone(zone)
+        date = format_date(local, "medium", locale=locale)
+        return f"{date}, {format_time(local, 'short', locale=locale)} ({zone.key})"
+    return str(value)
+
+
+def figure_csv(column: Column, value: Any) -> str:
+    """A figure for a CSV file: machine-readable whatever the reader's language (a dot for
+    decimals, ISO 8601 times in UTC, shares from 0 to 1); empty for no figure."""
+    if value is None:
+        return ""
+    if column.csv is not None:
+        return column.csv(value)
+    if column.kind in {"days", "percent"}:
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    if column.kind == "moment":
+        return value.astimezone(dt.UTC).isoformat(timespec="seconds")
+    return str(value)
+
+
+def figure_sort_key(value: Any) -> tuple[int, Any]:
+    """Sorts figures of one column with "no figure" last in either direction (the caller
+    reverses the first element back when sorting descending)."""
+    if value is None:
+        return (1, 0)
+    if isinstance(value, dt.datetime):
+        return (0, value.timestamp())
+    return (0, value)

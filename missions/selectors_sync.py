@@ -213,7 +213,7 @@ def sync_mission_list_for_hq(*, now: dt.datetime | None = None) -> list[MissionS
             held.get(mission.code, []),
             refused.get(mission.code),
             now=now,
-            threshold=threshold,
+            threshold=mission.silence_alert_minutes or threshold,
         )
         for mission in missions
     ]

@@ -21,7 +21,6 @@ from sync.reference import reference_age_context
 
 from . import selectors
 from .permissions import Action, roles_held, staff_access
-from .selectors_sync import sync_missions_silent
 from .services import handoff_create, handoff_redeem, second_factor_passed
 
 
@@ -57,23 +56,6 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
             "minor_units": reference.currency_minor_units(mission.currency),
             # how old this mission's copy of HQ's reference data is (sync/reference_age.html)
             **reference_age_context(),
-        },
-    )
-
-
-@login_required
-def hq_dashboard(request: HttpRequest) -> HttpResponse:
-    hq = request.tenant  # type: ignore[attr-defined]
-    held = staff_access(user=request.user, mission=hq, action=Action.HQ_DASHBOARD_VIEW)
-    sees_sync = Action.SYNC_HQ_VIEW in held
-    return render(
-        request,
-        "missions/hq_dashboard.html",
-        {
-            "missions": selectors.mission_list_for_hq(),
-            "sees_sync": sees_sync,
-            "silent": sync_missions_silent() if sees_sync else [],
-            "zone": hq.zone,
         },
     )
 

@@ -87,6 +87,9 @@ def mission_create(
     office_hours: list[dict[str, Any]] | None = None,
     name_tr: str = "",
     address_tr: str = "",
+    region: str = "",
+    silence_alert_minutes: int | None = None,
+    wait_target_days: int | None = None,
 ) -> Mission:
     """Create a mission: its row, its host name, its schema and its first data key.
 
@@ -115,6 +118,9 @@ def mission_create(
         website=website.strip(),
         jurisdiction=[region.strip().upper() for region in (jurisdiction or [])],
         office_hours=office_hours or [],
+        region=region,
+        silence_alert_minutes=silence_alert_minutes,
+        wait_target_days=wait_target_days,
     )
     for column, value in {
         "name_en": name, "name_tr": name_tr, "address_en": address, "address_tr": address_tr,
@@ -163,7 +169,8 @@ def mission_create(
 # the English columns.
 UPDATABLE_FIELDS = frozenset(
     {"name", "languages", "address", "phone", "email", "website", "jurisdiction",
-     "office_hours", "status", *TRANSLATED_COLUMNS}
+     "office_hours", "status", "region", "silence_alert_minutes", "wait_target_days",
+     *TRANSLATED_COLUMNS}
 )  # fmt: skip
 
 

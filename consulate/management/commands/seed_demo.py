@@ -79,6 +79,13 @@ class Command(BaseCommand):
                     name_tr=params["name_tr"],
                     address_tr=params["address_tr"],
                 )
+            if not mission.region:  # seeded before HQ monitoring: its region and threshold
+                mission = mission_update(
+                    mission=mission,
+                    acting_user=SYSTEM,
+                    region=params["region"],
+                    silence_alert_minutes=params["silence_alert_minutes"],
+                )
             for role in demo.ROLES:
                 user, new = self._user(demo.staff_email(role, mission.code))
                 membership_grant(user=user, mission=mission, role=role, acting_user=SYSTEM)

@@ -1,0 +1,124 @@
+"""HQ monitoring's tables as CSV (docs/monitoring.md, "CSV"): the dashboard with its filters,
+the weekly trends, and each table of a mission's page.
+
+Machine-readable whatever the reader's language: a header of stable keys (the column keys of
+`missions.monitoring`), a dot for decimals, shares from 0 to 1, times in ISO 8601 UTC, money
+as a decimal amount with its currency in the next column or named in the key. A text cell
+that a spreadsheet would run as a formula (starting with = + - @) is prefixed with an
+apostrophe. Each export checks the permission table itself."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from consulate.kernel import reference
+
+from .models import Mission
+from .monitoring import Trend, figure_csv
+from .permissions import Action, permission_require
+from .selectors import mission_hq
+from .selectors_monitoring import (
+    DashboardFilters,
+    dashboard_read,
+    mission_monitoring_read,
+    trends_read,
+)
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _write(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _allowed(acting_user: Any) -> None:
+    permission_require(user=acting_user, mission=mission_hq(), action=Action.HQ_DASHBOARD_VIEW)
+
+
+def dashboard_csv(*, filters: DashboardFilters, acting_user: Any) -> str:
+    """The dashboard's rows as shown (filters and sort applied), one column per figure."""
+    _allowed(acting_user)
+    dashboard = dashboard_read(filters=filters)
+    header = ["mission", "name", "region", "country", "city", "status", "currency"]
+    header += [column.key for column in dashboard.columns] + ["alerts"]
+    rows = []
+    for row in dashboard.rows:
+        mission = row.mission
+        rows.append(
+            [
+                mission.code,
+                _text(str(mission.name)),
+                mission.region,
+                mission.host_country,
+                _text(mission.city),
+                mission.status,
+                mission.currency,
+                *(figure_csv(column, row.figures.get(column.key)) for column in dashboard.columns),
+                " | ".join(alert.kind for alert in row.alerts),
+            ]
+        )
+    return _write(header, rows)
+
+
+def _trend_csv_value(trend: Trend, value: float | int | None) -> str:
+    if value is None:
+        return ""
+    if trend.kind == "money" and trend.unit:
+        exponent = reference.currency_minor_units(trend.unit)
+        return f"{Decimal(int(value)).scaleb(-exponent):f}"
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _trends_rows(weeks: Sequence[Any], trends: Sequence[Trend]) -> str:
+    header = ["week"] + [
+        f"{trend.key} ({trend.unit})" if trend.unit else trend.key for trend in trends
+    ]
+    rows = [
+        [week.isoformat(), *(_trend_csv_value(trend, trend.values.get(week)) for trend in trends)]
+        for week in weeks
+    ]
+    return _write(header, rows)
+
+
+def trends_csv(*, missions: Sequence[Mission], acting_user: Any) -> str:
+    """The weekly trends over `missions`: one row per week (its Monday), one column per series."""
+    _allowed(acting_user)
+    weeks, trends = trends_read(missions=missions)
+    return _trends_rows(weeks, trends)
+
+
+def mission_table_csv(*, code: str, table: str, acting_user: Any) -> str | None:
+    """A table of a mission's page: `trends`, or a section by its key. None when there is no
+    such mission or table."""
+    _allowed(acting_user)
+    page = mission_monitoring_read(code=code)
+    if page is None:
+        return None
+    if table == "trends":
+        return _trends_rows(page.weeks, page.trends)
+    section = next((section for section in page.sections if section.key == table), None)
+    if section is None:
+        return None
+    header = [column.key for column in section.columns]
+    rows = []
+    for row in section.rows:
+        cells = []
+        for column in section.columns:
+            value = figure_csv(column, row.get(column.key))
+            cells.append(_text(value) if column.kind == "text" else value)
+        rows.append(cells)
+    return _write(header, rows)

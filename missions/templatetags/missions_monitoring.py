@@ -1,0 +1,127 @@
+"""HQ monitoring's figures and plots (docs/monitoring.md).
+
+The plots are drawn on the server as SVG: a weekly series is a dozen bars or a line, which a
+template draws in a few dozen lines, works without JavaScript (the site has none), passes the
+Content-Security-Policy as it is and can be asserted on in tests. A charting library would
+bring a script, its styles and a build or vendoring step for what these need. Every plot has
+its table beside it (for screen readers and for reading exact figures) and a CSV link."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zoneinfo
+from decimal import Decimal
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from django import template
+
+from consulate.kernel import reference
+
+from ..monitoring import Column, Trend, figure_text
+
+register = template.Library()
+
+WIDTH, HEIGHT = 640, 220
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 30
+
+
+@register.simple_tag
+def figure(column: Column, figures: dict[str, Any], zone: zoneinfo.ZoneInfo | str) -> str:
+    """One figure of a row as the reader reads it (times in `zone`, named)."""
+    tz = zone if isinstance(zone, zoneinfo.ZoneInfo) else zoneinfo.ZoneInfo(str(zone))
+    return figure_text(column, figures.get(column.key), zone=tz)
+
+
+def trend_value_text(trend: Trend, value: float | int | None) -> str:
+    """A trend's value in the reader's language: money from minor units of `trend.unit`."""
+    if value is None:
+        return "–"
+    locale = reference.active_locale()
+    if trend.kind == "money" and trend.unit:
+        exponent = reference.currency_minor_units(trend.unit)
+        amount = Decimal(int(value)).scaleb(-exponent)
+        return format_currency(amount, trend.unit, locale=locale)
+    if trend.kind in {"days", "percent"}:
+        if trend.kind == "percent":
+            return format_decimal(round(value * 100, 1), format="#,##0.#", locale=locale) + " %"
+        return format_decimal(round(value, 1), format="#,##0.0", locale=locale)
+    return format_decimal(value, locale=locale)
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 x 10^k at or above `value` (an axis's top)."""
+    if value <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power
+
+
+def _week_label(monday: dt.date) -> str:
+    return format_date(monday, "d MMM", locale=reference.active_locale())
+
+
+@register.inclusion_tag("missions/_trend_chart.html")
+def trend_chart(trend: Trend, weeks: list[dt.date], chart_id: str) -> dict[str, Any]:
+    """A weekly series as an SVG plot (bars for sums, a line for means and shares) with its
+    table: the weeks in `weeks` (Mondays, oldest first)."""
+    values = [trend.values.get(week) for week in weeks]
+    present = [value for value in values if value is not None]
+    top = _nice_ceiling(max(present, default=0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / max(len(weeks), 1)
+
+    def y(value: float) -> float:
+        return round(TOP + plot_h - plot_h * (value / top), 1)
+
+    bars, points = [], []
+    as_line = trend.kind in {"days", "percent"}
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        x = LEFT + step * index
+        if as_line:
+            points.append(f"{round(x + step / 2, 1)},{y(value)}")
+        else:
+            bars.append(
+                {
+                    "x": round(x + step * 0.15, 1),
+                    "y": y(value),
+                    "w": round(step * 0.7, 1),
+                    "h": round(TOP + plot_h - y(value), 1),
+                }
+            )
+    ticks = [
+        {"y": y(top * share), "text": trend_value_text(trend, top * share)} for share in (0, 0.5, 1)
+    ]
+    labels = [
+        {"x": round(LEFT + step * index + step / 2, 1), "text": _week_label(weeks[index])}
+        for index in sorted({0, len(weeks) // 2, len(weeks) - 1})
+        if weeks
+    ]
+    latest = next((v for v in reversed(values) if v is not None), None)
+    return {
+        "trend": trend,
+        "chart_id": chart_id,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right_edge": WIDTH - RIGHT,
+        "baseline": TOP + plot_h,
+        "bars": bars,
+        "line": " ".join(points),
+        "dots": [point.split(",") for point in points],
+        "ticks": ticks,
+        "labels": labels,
+        "rows": [
+            {"week": week, "label": _week_label(week), "text": trend_value_text(trend, value)}
+            for week, value in zip(weeks, values, strict=True)
+        ],
+        "latest": trend_value_text(trend, latest),
+        "highest": trend_value_text(trend, max(present) if present else None),
+    }
