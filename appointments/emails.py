@@ -14,13 +14,13 @@ import zoneinfo
 from collections.abc import Mapping
 from email.mime.image import MIMEImage
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 from django.utils.translation import pgettext
 
+from consulate.kernel.tenancy import absolute_url
 from missions.models import Mission
 from missions.selectors import current_mission
 
@@ -29,9 +29,7 @@ from .models import Booking, LotteryEntry, Slot, WaitlistEntry, WaitlistStatus
 
 
 def mission_link(mission: Mission, path: str) -> str:
-    scheme = "http" if settings.DEBUG or settings.PORTAL_HOST == "localhost" else "https"
-    port = settings.PORTAL_PORT
-    return f"{scheme}://{mission.host}{':' + str(port) if port else ''}{path}"
+    return absolute_url(mission.host, path)
 
 
 def local_time(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:

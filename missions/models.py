@@ -319,3 +319,21 @@ class Handoff(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.mission.code}"
+
+
+class AlertDigest(models.Model):
+    """HQ monitoring's daily digest of alerts, once per HQ date (the unique day is the lock: two
+    runs at once send one; missions.services.monitoring.monitoring_digest_send)."""
+
+    day = models.DateField(unique=True)  # HQ's local date the digest is for
+    sent_at = models.DateTimeField()
+    alerts = models.PositiveIntegerField()  # how many alerts it listed
+    recipients = models.PositiveIntegerField()  # how many people it went to
+
+    objects: ClassVar[models.Manager[AlertDigest]]
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"digest {self.day}: {self.alerts} alerts to {self.recipients}"

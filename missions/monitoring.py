@@ -161,7 +161,9 @@ def figure_text(column: Column, value: Any, *, zone: zoneinfo.ZoneInfo) -> str:
     if column.kind == "days":
         return format_decimal(round(value, 1), format="#,##0.0", locale=locale)
     if column.kind == "minutes":
-        return format_timedelta(dt.timedelta(minutes=value), threshold=1.5, locale=locale)
+        return format_timedelta(
+            dt.timedelta(minutes=value), threshold=1.5, granularity="minute", locale=locale
+        )
     if column.kind == "percent":
         return format_percent(value, format="#,##0.#%", locale=locale)
     if column.kind == "moment":

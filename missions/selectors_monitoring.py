@@ -53,7 +53,7 @@ class SyncContributor:
     queries)."""
 
     name = "missions"
-    columns = (
+    columns: tuple[Column, ...] = (
         Column(
             key="sync.last_contact",
             label=_("Last contact"),

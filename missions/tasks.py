@@ -12,3 +12,12 @@ def sync_silence_alert() -> list[str]:
     from .services.sync import sync_silence_alert as alert
 
     return alert()
+
+
+@shared_task
+def monitoring_digest() -> int:
+    """At HQ: the day's digest of alerts to HQ analysts and admins, once per HQ date, from
+    `MONITORING_DIGEST_HOUR` on (missions/services/monitoring.py). Returns the e-mails sent."""
+    from .services.monitoring import monitoring_digest_send
+
+    return monitoring_digest_send()

@@ -30,6 +30,16 @@ def host_url(request: Any, host: str, path: str = "/") -> str:
     return f"//{host}{'' if port in ('80', '443') else f':{port}'}{path}"
 
 
+def absolute_url(host: str, path: str = "/") -> str:
+    """A full link to a host of the portal, for what leaves the site (an e-mail, a file):
+    https in production, http on a development machine, the configured port if any."""
+    from django.conf import settings
+
+    scheme = "http" if settings.DEBUG or settings.PORTAL_HOST == "localhost" else "https"
+    port = settings.PORTAL_PORT
+    return f"{scheme}://{host}{':' + str(port) if port else ''}{path}"
+
+
 def task_queue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     """Queue a Celery task once the current transaction commits, to run in *this* schema.
 

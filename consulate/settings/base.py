@@ -304,6 +304,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "missions.tasks.sync_silence_alert",
         "schedule": 5 * 60,
     },
+    # HQ monitoring: the daily digest of alerts, once per HQ date after MONITORING_DIGEST_HOUR
+    "monitoring-digest": {
+        "task": "missions.tasks.monitoring_digest",
+        "schedule": 30 * 60,
+    },
     # Sync, at HQ: publish reference data a change committed without publishing (a crash after
     # the commit), and let every mission schema in this database catch up with the newest
     # version; nothing on a mission node (docs/sync.md, "Reference data").
@@ -327,6 +332,9 @@ CONSULATE_MAX_REQUEST_BYTES = SYNC_PUSH_MAX_BYTES + 1024 * 1024
 SYNC_SILENCE_ALERT_MINUTES = env.int("SYNC_SILENCE_ALERT_MINUTES", default=60)
 
 # HQ monitoring (docs/monitoring.md): defaults for a mission without its own thresholds
+# the daily digest of alerts goes to HQ analysts and admins at this hour of HQ's day, or at the
+# first beat after it
+MONITORING_DIGEST_HOUR = env.int("MONITORING_DIGEST_HOUR", default=7)
 MONITORING_WAIT_TARGET_DAYS = env.int("MONITORING_WAIT_TARGET_DAYS", default=30)
 # a backlog that grew on this many days in a row is an alert
 MONITORING_BACKLOG_GROWTH_DAYS = env.int("MONITORING_BACKLOG_GROWTH_DAYS", default=5)

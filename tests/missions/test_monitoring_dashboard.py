@@ -1,37 +1,377 @@
 """HQ monitoring's pages (docs/monitoring.md): the dashboard over every mission, its filters,
-sort and CSV, the weekly trends, a mission's page, the alerts; asserted on the rendered text,
-in English and Turkish, for a mission east of UTC and one west of it."""
+sort and CSV, the weekly trends, a mission's page, the alerts and the daily digest; asserted
+on the rendered text, in English and Turkish, for a mission east of UTC (Tokyo) and one west
+of it (New York).
+
+HQ's sync table (`MissionLink`) is written directly: it is what the applying side leaves
+behind (tests/sync/); the apps' own figures are tested with their registers (tests/appointments/,
+tests/fees/, tests/missions/test_case_register.py)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+import zoneinfo
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 
 from consulate.kernel.accounts.models import HqRole
-from missions.models import Mission
-from missions.services import mission_update
+from missions.models import AlertDigest, Mission, MissionStatus
+from missions.monitoring import Column, Section, Trend, weeks_ending
+from missions.services.monitoring import monitoring_digest_send
 from sync.hq.models import MissionLink
-from tests.conftest import text_of
-from tests.missions.test_sync_pages import _hq_client
+from tests.conftest import host_client, make_staff, text_of, texts_of
+from tests.factories import MissionFactory, UserFactory
+from tests.missions.test_sync_pages import _hq_client, _login
 
 pytestmark = pytest.mark.django_db
 
+NOW = timezone.now()
 
-def _contact(code: str, *, minutes_ago: int) -> None:
-    MissionLink.objects.update_or_create(
-        mission=code,
-        defaults={"last_contact_at": timezone.now() - dt.timedelta(minutes=minutes_ago)},
+
+def _contact(code: str, *, minutes_ago: int) -> dt.datetime:
+    moment = NOW - dt.timedelta(minutes=minutes_ago)
+    MissionLink.objects.update_or_create(mission=code, defaults={"last_contact_at": moment})
+    return moment
+
+
+@pytest.fixture
+def newyork(db) -> Mission:  # type: ignore[no-untyped-def]
+    return MissionFactory(
+        code="nyc",
+        name="Consulate-General in New York",
+        name_tr="New York Başkonsolosluğu",
+        host_country="US",
+        city="New York",
+        timezone="America/New_York",
+        currency="USD",
+        region="019",
     )
 
 
-def test_smoke(mission_a, mission_b):
-    _contact("alpha", minutes_ago=200)
+@pytest.fixture
+def regions(mission_a, mission_b):  # type: ignore[no-untyped-def]
+    Mission.objects.filter(code="alpha").update(region="150")
+    Mission.objects.filter(code="beta").update(region="142")
+
+
+def _rows(html: str) -> list[str]:
+    return texts_of(html, "tr", role="row")[1:]
+
+
+def test_every_mission_is_a_row_with_its_last_contact_in_its_own_zone(mission_b, newyork, regions):
+    # given Tokyo (UTC+9) heard from 3 hours ago and New York (UTC-5) 20 minutes ago
+    tokyo_contact = _contact("beta", minutes_ago=180)
+    newyork_contact = _contact("nyc", minutes_ago=20)
+    html = _hq_client().get("/hq/").content.decode()
+    rows = {row.split("\n")[0]: row for row in _rows(html)}
+    # then each row shows the time of the last contact in the mission's zone, the zone named
+    tokyo_local = tokyo_contact.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
+    assert f"{tokyo_local:%-I:%M %p} (Asia/Tokyo)" in rows["Embassy in Tokyo"]
+    newyork_local = newyork_contact.astimezone(zoneinfo.ZoneInfo("America/New_York"))
+    assert f"{newyork_local:%-I:%M %p} (America/New_York)" in rows["Consulate-General in New York"]
+    # and how long each has been silent, and its region
+    assert "3 hours" in rows["Embassy in Tokyo"]
+    assert "Asia" in rows["Embassy in Tokyo"]
+    assert "Americas" in rows["Consulate-General in New York"]
+    assert "20 minutes" in rows["Consulate-General in New York"]
+
+
+def test_the_dashboard_in_turkish(mission_b, newyork, regions):
+    _contact("beta", minutes_ago=180)
+    html = _hq_client(language="tr").get("/hq/").content.decode()
+    assert text_of(html, "h1") == "Merkez (HQ) paneli"
+    rows = "\n".join(_rows(html))
+    assert "New York Başkonsolosluğu\nNew York, Amerika Birleşik Devletleri\nAmerika" in rows
+    assert "Asya" in rows
+    assert "3 saat" in rows
+    assert "(Asia/Tokyo)" in rows
+    # the alert about New York's silence (never heard from) in Turkish too
+    assert "Kritik" in text_of(html, "section", class_="notice monitoring-alerts")
+
+
+def test_filters_by_region_country_and_status_and_ignores_forged_values(
+    mission_a, mission_b, newyork, regions
+):
     client = _hq_client()
-    for path in ("/hq/", "/hq/trends/", "/hq/missions/alpha/", "/hq/missions.csv", "/hq/trends.csv", "/hq/missions/alpha/trends.csv"):
-        response = client.get(path)
-        assert response.status_code == 200, path
-        open(f"/tmp/smoke/{path.strip('/').replace('/', '_') or 'root'}.html", "wb").write(response.content)
+    names = lambda path: [r.split("\n")[0] for r in _rows(client.get(path).content.decode())]  # noqa: E731
+    assert names("/hq/?region=142") == ["Embassy in Tokyo"]
+    assert names("/hq/?region=150") == ["Consulate-General in Berlin"]
+    assert names("/hq/?country=us") == ["Consulate-General in New York"]
+    Mission.objects.filter(code="beta").update(status=MissionStatus.SUSPENDED)
+    assert names("/hq/?status=suspended") == ["Embassy in Tokyo"]
+    # a filter the page does not offer shows everything, never an error
+    for forged in ("region=9", "country=%C3%BC%C3%BC", "status=" + "x" * 5000, "sort=%27;--"):
+        response = client.get(f"/hq/?{forged}")
+        assert response.status_code == 200, forged
+        assert len(_rows(response.content.decode())) == 3
+    # a NUL byte is bad input before any page reads it: a clear 400
+    response = client.get("/hq/?region=%00")
+    assert response.status_code == 400
+    # and nothing matching says so
+    html = client.get("/hq/?region=002").content.decode()
+    assert "No mission matches these filters." in html
+
+
+def test_sorting_puts_the_worst_first_and_no_figure_last(mission_a, mission_b, newyork):
+    _contact("alpha", minutes_ago=30)
+    _contact("beta", minutes_ago=600)
+    Mission.objects.filter(code="nyc").update(created_at=NOW - dt.timedelta(minutes=100))
+    client = _hq_client()
+    html = client.get("/hq/?sort=sync.silent_minutes&order=desc").content.decode()
+    assert [r.split("\n")[0] for r in _rows(html)] == [
+        "Embassy in Tokyo",
+        "Consulate-General in New York",
+        "Consulate-General in Berlin",
+    ]
+    # the sorted column says so to a screen reader
+    assert 'aria-sort="descending"' in html
+    # by last contact: New York never made contact, so it is last either way
+    for order in ("", "&order=desc"):
+        html = client.get(f"/hq/?sort=sync.last_contact{order}").content.decode()
+        assert _rows(html)[-1].startswith("Consulate-General in New York")
+
+
+def test_the_csv_is_the_table_as_filtered_machine_readable(mission_a, mission_b, regions):
+    contact = _contact("beta", minutes_ago=90)
+    Mission.objects.filter(code="beta").update(name_en="=HYPERLINK(1)")
+    response = _hq_client(language="tr").get("/hq/missions.csv?region=142")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row["mission"] for row in rows] == ["beta"]
+    row = rows[0]
+    # whatever the reader's language: ISO times in UTC, plain numbers, stable keys
+    assert row["sync.last_contact"] == contact.astimezone(dt.UTC).isoformat(timespec="seconds")
+    assert row["sync.silent_minutes"] == "90"
+    assert row["region"] == "142"
+    assert row["alerts"] == "sync.silent"
+    # a name a spreadsheet would run as a formula is not one
+    assert row["name"] == "'=HYPERLINK(1)"
+
+
+def test_a_silent_mission_alerts_after_its_own_threshold(mission_a, mission_b, newyork, settings):
+    settings.SYNC_SILENCE_ALERT_MINUTES = 60
+    _contact("alpha", minutes_ago=120)  # past the default
+    _contact("beta", minutes_ago=120)  # but Tokyo's own threshold is 3 hours
+    Mission.objects.filter(code="beta").update(silence_alert_minutes=180)
+    _contact("nyc", minutes_ago=5)
+    html = _hq_client().get("/hq/").content.decode()
+    alerts = texts_of(html, "li", class_="alert-critical")
+    assert len(alerts) == 1
+    assert alerts[0].startswith("Critical:\nConsulate-General in Berlin")
+    assert alerts[0].endswith("No contact with HQ for 2 hours (alert after 60 minutes).")
+    # and a closed mission is not watched for silence
+    Mission.objects.filter(code="alpha").update(status=MissionStatus.CLOSED)
+    html = _hq_client().get("/hq/").content.decode()
+    assert "monitoring-alerts" not in html
+
+
+def test_a_missions_page_and_its_csv(mission_b):
+    _contact("beta", minutes_ago=10)
+    client = _hq_client()
+    html = client.get("/hq/missions/beta/").content.decode()
+    assert text_of(html, "h1") == "Embassy in Tokyo"
+    assert "Times on this page are in the mission's zone, Asia/Tokyo." in html
+    # the way into the mission's own staff pages, without logging in again
+    assert 'action="/accounts/handoff/to/beta/"' in html
+    # the figures at a glance
+    glance = text_of(html, "dl", class_="figures-list")
+    assert "Silent for\n10 minutes" in glance
+    # a table that does not exist, a mission that does not exist: 404
+    assert client.get("/hq/missions/beta/nothing.csv").status_code == 404
+    assert client.get("/hq/missions/nowhere/").status_code == 404
+    assert client.get("/hq/missions/hq/").status_code == 404
+
+
+class _TrendsOnly:
+    """A contributor with a known weekly series and a table, to see how they are drawn."""
+
+    name = "test-trends"
+    columns = (Column(key="test.count", label="Test count", kind="count"),)
+
+    def figures(self, *, missions, now):  # type: ignore[no-untyped-def]
+        return {m.code: {"test.count": 7} for m in missions}
+
+    def alerts(self, *, missions, figures, now):  # type: ignore[no-untyped-def]
+        return []
+
+    def trends(self, *, missions, weeks):  # type: ignore[no-untyped-def]
+        return [
+            Trend(
+                key="test.bookings",
+                label="Bookings",
+                kind="count",
+                values={week: (i * 10 if i % 4 else None) for i, week in enumerate(weeks)},
+            ),
+            Trend(
+                key="test.revenue",
+                label="Revenue",
+                kind="money",
+                unit="EUR",
+                values={weeks[-1]: 123456},
+            ),
+        ]
+
+    def sections(self, *, mission, now):  # type: ignore[no-untyped-def]
+        return [
+            Section(
+                key="services",
+                title="Per service",
+                columns=(
+                    Column(key="service", label="Service", kind="text"),
+                    Column(key="count", label="Count", kind="count"),
+                ),
+                rows=[{"service": "-passport", "count": 1234}],
+            )
+        ]
+
+
+@pytest.fixture
+def trends_contributor(monkeypatch):  # type: ignore[no-untyped-def]
+    from missions import monitoring
+
+    registered = dict(monitoring._contributors)
+    registered["test-trends"] = _TrendsOnly()
+    monkeypatch.setattr(monitoring, "_contributors", registered)
+
+
+def test_trends_are_plots_with_the_table_behind_them(mission_b, trends_contributor):
+    client = _hq_client(language="tr")
+    html = client.get("/hq/trends/").content.decode()
+    weeks = weeks_ending(timezone.localdate(), 12)
+    # a bar per week with a figure (weeks 0, 4 and 8 have none)
+    figure = html[html.index('id="trend-testbookings-caption"') :]
+    figure = figure[: figure.index("</figure>")]
+    assert figure.count("<rect") == 9
+    # the table behind it, every week, "–" where there is no figure, numbers in Turkish
+    table = texts_of(figure, "tr")
+    assert len(table) == 13
+    assert table[-1].endswith("\n110")
+    assert table[1].endswith("\n–")
+    # the image is named for a screen reader with its latest and highest figure
+    assert 'aria-label="Bookings: bu hafta 110, en yüksek 110"' in figure
+    # money in the currency's own format, in the reader's language
+    assert "€1.234,56" in html
+    # and the CSV: one row per week, money as a decimal amount
+    rows = list(csv.reader(io.StringIO(client.get("/hq/trends.csv").content.decode())))
+    assert rows[0] == ["week", "test.bookings", "test.revenue (EUR)"]
+    assert rows[-1] == [weeks[-1].isoformat(), "110", "1234.56"]
+    assert rows[1] == [weeks[0].isoformat(), "", ""]
+
+
+def test_a_missions_section_as_a_table_and_csv(mission_b, trends_contributor):
+    client = _hq_client()
+    html = client.get("/hq/missions/beta/").content.decode()
+    section = text_of(html, "section", **{"aria-labelledby": "section-services"})
+    assert section.startswith("Per service\nService\nCount\n-passport\n1,234\n")
+    content = client.get("/hq/missions/beta/services.csv").content.decode()
+    rows = list(csv.reader(io.StringIO(content)))
+    assert rows == [["service", "count"], ["'-passport", "1234"]]
+
+
+def test_only_hq_staff_see_the_dashboard(mission_a, client_hq):
+    paths = ("/hq/", "/hq/trends/", "/hq/missions/alpha/", "/hq/missions.csv", "/hq/trends.csv")
+    # a mission's consul, logged in at HQ with a second factor: none of it exists for them
+    consul = make_staff(mission_a, "consul")
+    client = _login(host_client("localhost"), consul)
+    for path in paths:
+        assert client.get(path).status_code == 404, path
+    # an HQ admin and an analyst: all of it
+    for role in (HqRole.ADMIN, HqRole.ANALYST):
+        client = _hq_client(role=role)
+        for path in paths:
+            assert client.get(path).status_code == 200, (role, path)
+    # someone not logged in is sent to log in
+    assert client_hq.get("/hq/missions.csv").status_code == 302
+
+
+def _queries(client, path: str, django_assert_num_queries) -> int:  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    return len(captured)
+
+
+def test_the_pages_cost_the_same_whatever_the_number_of_missions(mission_a, mission_b):
+    client = _hq_client()
+    client.get("/hq/")  # the session's first write
+    paths = ("/hq/", "/hq/trends/", "/hq/missions.csv", "/hq/missions/alpha/")
+    before = {path: _queries(client, path, None) for path in paths}
+    for n in range(3):
+        mission = MissionFactory(code=f"qm{n}")
+        make_staff(mission, "officer")
+        _contact(mission.code, minutes_ago=n * 100)
+    after = {path: _queries(client, path, None) for path in paths}
+    assert after == before
+
+
+# --- the daily digest ----------------------------------------------------------------------------
+
+
+def _hq_people() -> tuple:  # type: ignore[type-arg]
+    english = UserFactory(hq_role=HqRole.ANALYST, email="analyst.en@example.org")
+    turkish = UserFactory(
+        hq_role=HqRole.ADMIN, email="admin.tr@example.org", preferred_language="tr"
+    )
+    UserFactory(hq_role=HqRole.ANALYST, email="gone@example.org", is_active=False)
+    return english, turkish
+
+
+def _hq_morning(hour: int) -> dt.datetime:
+    """Today at `hour` in HQ's zone (Europe/Istanbul in the tests' HQ row)."""
+    from missions.selectors import mission_hq
+
+    zone = mission_hq().zone
+    return dt.datetime.combine(timezone.localdate(timezone=zone), dt.time(hour), tzinfo=zone)
+
+
+def test_the_digest_goes_once_a_day_to_hq_in_each_readers_language(mission_a, newyork, settings):
+    settings.MONITORING_DIGEST_HOUR = 7
+    _hq_people()
+    morning = _hq_morning(8)
+    MissionLink.objects.update_or_create(
+        mission="alpha", defaults={"last_contact_at": morning - dt.timedelta(hours=5)}
+    )
+    MissionLink.objects.update_or_create(
+        mission="nyc", defaults={"last_contact_at": morning - dt.timedelta(minutes=3)}
+    )
+    # before the hour: nothing
+    assert monitoring_digest_send(now=_hq_morning(6)) == 0
+    assert not AlertDigest.objects.exists()
+    # at 8: one e-mail to each active HQ analyst and admin
+    assert monitoring_digest_send(now=morning) == 2
+    by_address = {message.to[0]: message for message in mail.outbox}
+    english = by_address["analyst.en@example.org"]
+    assert "HQ monitoring" in english.subject
+    assert english.subject.endswith("alerts at 1 mission")
+    assert "Consulate-General in Berlin (alpha, Berlin)" in english.body
+    assert "- Critical: No contact with HQ for 5 hours (alert after 60 minutes)." in english.body
+    assert "New York" not in english.body
+    assert "every figure behind these alerts: http://localhost/hq/" in english.body
+    turkish = by_address["admin.tr@example.org"]
+    assert "Merkez (HQ) izleme" in turkish.subject
+    assert (
+        "- Kritik: 5 saat boyunca Merkez (HQ) ile temas yok (uyarı eşiği 60 dakika)."
+        in turkish.body
+    )
+    # and a second run the same day sends nothing more
+    assert monitoring_digest_send(now=morning + dt.timedelta(hours=3)) == 0
+    assert len(mail.outbox) == 2
+    assert AlertDigest.objects.get().alerts == 1
+
+
+def test_a_day_without_alerts_sends_no_digest(mission_a, settings):
+    settings.MONITORING_DIGEST_HOUR = 7
+    _hq_people()
+    morning = _hq_morning(9)
+    MissionLink.objects.update_or_create(
+        mission="alpha", defaults={"last_contact_at": morning - dt.timedelta(minutes=1)}
+    )
+    assert monitoring_digest_send(now=morning) == 0
+    assert mail.outbox == []
+    assert AlertDigest.objects.get().alerts == 0

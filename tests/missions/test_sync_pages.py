@@ -215,13 +215,15 @@ def test_hq_sync_page_costs_the_same_queries_whatever_the_number_of_missions(
     assert response.content.decode().count('href="/hq/sync/sq') >= 3
 
 
-def test_hq_dashboard_alerts_about_silent_missions_and_links_to_the_sync_page(mission_a, settings):
+def test_hq_dashboard_alerts_about_silent_missions_and_links_to_their_pages(mission_a, settings):
     settings.SYNC_SILENCE_ALERT_MINUTES = 30
     _contact(mission_a, minutes_ago=45)
     html = _hq_client().get("/hq/").content.decode()
-    assert "1 mission silent" in html
+    assert text_of(html, "h2", id="alerts-heading") == "1 alert"
+    assert "No contact with HQ for 45 minutes (alert after 30 minutes)." in html
+    # the mission's monitoring page and HQ's sync page are a click away
+    assert 'href="/hq/missions/alpha/"' in html
     assert 'href="/hq/sync/"' in html
-    assert 'href="/hq/sync/alpha/"' in html
 
 
 # --- a mission's page ----------------------------------------------------------------------------
