@@ -51,8 +51,8 @@ from sync.registry import Event, ProjectionBatch
 from .models import (
     BOOKING_SUMS,
     REFERENCE_LENGTH,
-    BookingChannel,
     SERVICE_CODE_LENGTH,
+    BookingChannel,
     BookingDay,
     BookingMonth,
     RegisteredBooking,

@@ -4,10 +4,10 @@
 HQ never reads a mission's schema, so a mission tells it, as an event, what its public
 availability feed says of each offered service: the next bookable time, the next scheduled
 release, when an open draw closes, how many places are free over the next 30 days, and the
-service's name in each language (HQ's public wait-times page shows it). Beat
-reports hourly, after extending the slots (`appointments.tasks.generate_slots`); a service
-whose figures (or names) did not change since its last report records nothing, so a quiet mission adds
-nothing to its outbox.
+service's name in each language (HQ's public wait-times page shows it). Beat reports hourly,
+after extending the slots (`appointments.tasks.generate_slots`); a service whose figures and
+names did not change since its last report records nothing, so a quiet mission adds nothing
+to its outbox.
 """
 
 from __future__ import annotations
