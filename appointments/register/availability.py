@@ -64,10 +64,11 @@ def _names_read(payload: dict[str, Any]) -> str:
         names = {}
     if not isinstance(names, dict) or len(names) > MAX_LANGUAGES:
         raise Unprojectable("names is not an object of names by language")
-    for language in names:
+    for language, name in names.items():
         if not 0 < len(language) <= 10 or "\x00" in language:
             raise Unprojectable("names has a key that is not a language code")
-        checked_text(names, language, MAX_NAME_LENGTH)
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH or "\x00" in name:
+            raise Unprojectable(f"names has no text of at most {MAX_NAME_LENGTH} characters")
     return json.dumps(names, ensure_ascii=False, sort_keys=True)
 
 
