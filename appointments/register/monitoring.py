@@ -186,6 +186,7 @@ class AppointmentsContributor:
             if known is None or row.next_bookable_at < known:
                 out[row.mission][NEXT_FREE] = row.next_bookable_at
         for figures in out.values():
+            figures.setdefault(NEXT_FREE, None)
             figures[WAIT_DAYS] = days_until(figures.get(NEXT_FREE), now)
         windows = {mission.code: window(mission, now) for mission in missions}
         for totals in selectors.booking_totals_in_windows(windows=windows):
