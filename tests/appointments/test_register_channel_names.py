@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import translation
 from django_tenants.utils import schema_context
 
+from appointments.register.availability import availability_rebuild
 from appointments.register.models import (
     BookingDay,
     BookingMonth,
@@ -28,7 +29,7 @@ from sync.registry import events_project
 from tests.appointments.conftest import person
 from tests.appointments.factories import build_catalogue
 from tests.conftest import make_staff
-from tests.registers import outbox_on_the_wire, project_again, shuffled_batches
+from tests.registers import central_log, outbox_on_the_wire, project_again, shuffled_batches
 
 REPORTED = "appointments.service.availability_reported"
 
@@ -276,3 +277,39 @@ def test_the_mission_schema_is_untouched_by_hq_reads(in_mission_a):
     availability_report(mission=in_mission_a, acting_user=SYSTEM)
     with schema_context("alpha"):
         assert _reports()[0].payload["names"]["en"] == "Passport application"
+
+
+def _availability_state() -> list[tuple]:
+    return list(
+        ServiceAvailability.objects.order_by("mission", "service").values_list(
+            "mission", "service", "release_mode", "free_places_30d", "free_reported_at", "names",
+            "reported_at", "last_seq",
+        )
+    )  # fmt: skip
+
+
+def test_the_availability_register_built_again_from_the_log_is_the_one_kept_as_events_came(
+    mission_a,
+):
+    # given reports of two services, applied shuffled, in batches, some twice
+    events = [
+        _report(1, free=5, at="2026-12-01T10:00:00Z", names={"en": "Passport"}),
+        _report(2, free=0, at="2026-12-02T10:00:00Z", names={"en": "Passport", "tr": "Pasaport"}),
+        {**_report(3, free=3, at="2026-12-02T11:00:00Z"), "aggregate_id": "2"},
+        _report(4, free=1, at="2026-12-03T10:00:00Z", names={"en": "Passport", "tr": "Pasaport"}),
+        {**_report(5, free=0, at="2026-12-04T10:00:00Z"), "aggregate_id": "2"},
+    ]
+    events[2]["payload"] = {**events[2]["payload"], "service": "visa"}
+    events[4]["payload"] = {**events[4]["payload"], "service": "visa"}
+    central_log("alpha", events)
+    for batch in shuffled_batches(events, random.Random(7)):
+        events_project(mission="alpha", events=batch)
+    incremental = _availability_state()
+    assert [(row[1], row[3], row[4].day, row[5]) for row in incremental] == [
+        ("passport", 1, 3, {"en": "Passport", "tr": "Pasaport"}),
+        ("visa", 0, 2, {}),
+    ]
+    # when HQ builds the register again from its event log
+    availability_rebuild(mission="alpha")
+    # then it is the same
+    assert _availability_state() == incremental
