@@ -30,12 +30,13 @@ RELEASE_MODES = frozenset({"open", "scheduled", "lottery"})
 _UPSERT = """
 INSERT INTO appointments_register_serviceavailability AS current
     (mission, service, release_mode, next_bookable_at, next_release_at, lottery_closes_at,
-     free_places_30d, names, reported_at, last_seq)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)
+     free_places_30d, names, offered, reported_at, last_seq)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)
 ON CONFLICT (mission, service) DO UPDATE SET
     release_mode = EXCLUDED.release_mode, next_bookable_at = EXCLUDED.next_bookable_at,
     next_release_at = EXCLUDED.next_release_at, lottery_closes_at = EXCLUDED.lottery_closes_at,
     free_places_30d = EXCLUDED.free_places_30d, names = EXCLUDED.names,
+    offered = EXCLUDED.offered,
     reported_at = EXCLUDED.reported_at, last_seq = EXCLUDED.last_seq
 WHERE current.last_seq < EXCLUDED.last_seq
 """
@@ -72,6 +73,15 @@ def _names_read(payload: dict[str, Any]) -> str:
     return json.dumps(names, ensure_ascii=False, sort_keys=True)
 
 
+def _offered_read(payload: dict[str, Any]) -> bool:
+    """`offered`: false when the mission no longer offers the service; missing (an older
+    event) reads as true."""
+    offered = payload.get("offered", True)
+    if type(offered) is not bool:
+        raise Unprojectable("offered is not true or false")
+    return offered
+
+
 def _read(event: Event) -> tuple[Any, ...]:
     seq, _, payload = envelope_read(event, versions=frozenset({1}))
     mode = checked_text(payload, "release_mode", 20)
@@ -85,6 +95,7 @@ def _read(event: Event) -> tuple[Any, ...]:
         _moment_or_none(payload, "lottery_closes"),
         checked_integer(payload.get("free_places_30d"), "free_places_30d", 0, 10**9),
         _names_read(payload),
+        _offered_read(payload),
         checked_moment(event.get("occurred_at"), "occurred_at"),
         seq,
     )
@@ -97,7 +108,7 @@ def availability_project(batch: ProjectionBatch) -> None:
     latest: dict[str, tuple[Any, ...]] = {}
     free_seen: dict[str, dt.datetime] = {}
     for row in events_read(batch, _read, projector=NAME):
-        service, free, reported_at = row[0], row[5], row[7]
+        service, free, reported_at = row[0], row[5], row[8]
         if service not in latest or latest[service][-1] < row[-1]:
             latest[service] = row
         if free > 0 and (service not in free_seen or free_seen[service] < reported_at):

@@ -222,6 +222,8 @@ class ServiceAvailability(models.Model):
     free_reported_at = models.DateTimeField(null=True, blank=True)
     # the service's name in each language it has one in ({"en": "Passport", "tr": "Pasaport"})
     names = models.JSONField(default=dict, blank=True)
+    # false once the mission said it no longer offers the service: HQ's pages leave it out
+    offered = models.BooleanField(default=True)
     reported_at = models.DateTimeField()  # when the mission reported it (its event's time)
     last_seq = models.BigIntegerField()
 

@@ -131,8 +131,10 @@ def booking_totals_per_week(
 
 
 def availability_list(*, missions: list[str]) -> list[ServiceAvailability]:
-    """What the missions last reported of each service's availability, by mission and
+    """What the missions last reported of each service they still offer, by mission and
     service: one query."""
     return list(
-        ServiceAvailability.objects.filter(mission__in=missions).order_by("mission", "service")
+        ServiceAvailability.objects.filter(mission__in=missions, offered=True).order_by(
+            "mission", "service"
+        )
     )

@@ -7,7 +7,7 @@ release, when an open draw closes, how many places are free over the next 30 day
 service's name in each language (HQ's public wait-times page shows it). Beat reports hourly,
 after extending the slots (`appointments.tasks.generate_slots`); a service whose figures and
 names did not change since its last report records nothing, so a quiet mission adds nothing
-to its outbox.
+to its outbox; a service no longer offered is reported once more, as `offered: false`.
 """
 
 from __future__ import annotations
@@ -96,11 +96,30 @@ def availability_report(
                 "lottery_closes": _utc(row["lottery_closes"]),
                 "free_places_30d": int(free.get(service.pk, 0)),
                 "names": service_names(service),
+                "offered": True,
             }
             if last.get(str(service.pk)) == payload:
                 continue
             outbox_event_record(
                 topic=TOPIC, aggregate_id=service.pk, payload=payload, acting_user=acting_user
+            )
+            recorded += 1
+        # a service reported before and no longer offered is said to be so, once, so that HQ
+        # stops showing its last figures
+        offered = {str(service.pk) for service in services}
+        for pk, previous in sorted(last.items()):
+            if pk in offered or previous.get("offered", True) is False:
+                continue
+            payload = {
+                **previous,
+                "next_bookable": None,
+                "next_release": None,
+                "lottery_closes": None,
+                "free_places_30d": 0,
+                "offered": False,
+            }
+            outbox_event_record(
+                topic=TOPIC, aggregate_id=int(pk), payload=payload, acting_user=acting_user
             )
             recorded += 1
     return recorded

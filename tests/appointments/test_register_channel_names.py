@@ -21,6 +21,7 @@ from appointments.register.models import (
     ServiceAvailability,
 )
 from appointments.register.monitoring import service_name
+from appointments.register.selectors import availability_list
 from appointments.services import availability_report, booking_create, service_update
 from consulate.kernel.actors import SYSTEM
 from sync.hq.models import SkippedEvent
@@ -283,7 +284,7 @@ def _availability_state() -> list[tuple]:
     return list(
         ServiceAvailability.objects.order_by("mission", "service").values_list(
             "mission", "service", "release_mode", "free_places_30d", "free_reported_at", "names",
-            "reported_at", "last_seq",
+            "offered", "reported_at", "last_seq",
         )
     )  # fmt: skip
 
@@ -313,3 +314,37 @@ def test_the_availability_register_built_again_from_the_log_is_the_one_kept_as_e
     availability_rebuild(mission="alpha")
     # then it is the same
     assert _availability_state() == incremental
+
+
+def test_a_service_no_longer_offered_is_reported_once_and_left_out_at_hq(in_mission_a):
+    # given a reported service
+    service = build_catalogue(days=3, name="Passport", name_tr="Pasaport")
+    availability_report(mission=in_mission_a, acting_user=SYSTEM)
+    # when the mission stops offering it
+    service_update(service=service, is_active=False, acting_user=SYSTEM)
+    # then it is reported once more, as not offered, and then no more
+    assert availability_report(mission=in_mission_a, acting_user=SYSTEM) == 1
+    assert availability_report(mission=in_mission_a, acting_user=SYSTEM) == 0
+    withdrawn = _reports()[-1].payload
+    assert (withdrawn["offered"], withdrawn["free_places_30d"], withdrawn["next_bookable"]) == (
+        False, 0, None,
+    )  # fmt: skip
+    events = outbox_on_the_wire(REPORTED)
+    connection.set_schema_to_public()
+    events_project(mission="alpha", events=events)
+    # and HQ keeps the row but its readers leave the service out
+    assert ServiceAvailability.objects.get(mission="alpha", service="passport").offered is False
+    assert availability_list(missions=["alpha"]) == []
+    # when it is offered again, it is reported again
+    with schema_context("alpha"):
+        service_update(service=service, is_active=True, acting_user=SYSTEM)
+        assert availability_report(mission=in_mission_a, acting_user=SYSTEM) == 1
+        assert _reports()[-1].payload["offered"] is True
+
+
+def test_offered_that_is_not_true_or_false_is_skipped(mission_a):
+    event = _report(1, free=1, at="2026-12-01T10:00:00Z")
+    event["payload"]["offered"] = "no"
+    events_project(mission="alpha", events=[event])
+    assert not ServiceAvailability.objects.exists()
+    assert "offered" in SkippedEvent.objects.get(mission="alpha", seq=1).reason
