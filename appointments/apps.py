@@ -23,3 +23,9 @@ class AppointmentsConfig(AppConfig):
             apply=availability.availability_project,
             rebuild=availability.availability_rebuild,
         )
+        # HQ monitoring's appointments columns, alerts, trends and tables (docs/monitoring.md)
+        from missions.monitoring import monitoring_register
+
+        from .register.monitoring import contributor
+
+        monitoring_register(contributor)

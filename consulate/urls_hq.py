@@ -43,6 +43,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(mission_apis.hq_urls)),
     path("", include("fees.urls_hq")),
+    path("", include("appointments.urls_hq")),
     path("", include("sync.hq.urls")),
     *common,
     *api_schema_urls(

@@ -34,6 +34,13 @@ class RegisteredStatus(models.TextChoices):
     NO_SHOW = "no_show", "no show"
 
 
+class BookingChannel(models.TextChoices):
+    # the person booked for themselves, from their own account (the pages or the API)
+    ONLINE = "online", "online"
+    # staff booked on the person's behalf
+    COUNTER = "counter", "at the counter"
+
+
 class RegisteredBooking(models.Model):
     """One booking of one mission, keyed by the mission and the booking's aggregate id.
 
@@ -52,6 +59,8 @@ class RegisteredBooking(models.Model):
     status = models.CharField(max_length=20, choices=RegisteredStatus.choices, blank=True)
     booked_at = models.DateTimeField(null=True, blank=True)  # the created event's occurred_at
     booked_day = models.DateField(null=True, blank=True)  # booked_at's date at the mission
+    # how it was booked (`BookingChannel`), from the created event; "" when it did not say
+    channel = models.CharField(max_length=10, choices=BookingChannel.choices, blank=True)
     created_seq = models.BigIntegerField(null=True, blank=True)
     starts_seq = models.BigIntegerField(default=0)
     status_seq = models.BigIntegerField(default=0)
@@ -74,6 +83,10 @@ class RegisteredBooking(models.Model):
                 ),
                 name="appointments_register_booking_created_complete",
             ),
+            models.CheckConstraint(
+                condition=models.Q(channel__in=["", *BookingChannel.values]),
+                name="appointments_register_booking_channel",
+            ),
         ]
         indexes = [
             models.Index(fields=["mission", "reference"], name="appt_register_booking_ref"),
@@ -94,6 +107,8 @@ BOOKING_SUMS = (
     "served",
     "no_show",
     "lead_days",
+    "online",
+    "counter",
 )
 
 
@@ -111,6 +126,11 @@ class BookingSums(models.Model):
     no_show = models.IntegerField(default=0)
     # days from the booking's date to the appointment's, summed: lead_days / booked is the mean
     lead_days = models.BigIntegerField(default=0)
+    # of `booked`, those made online and those made by staff at the counter (a booking whose
+    # event did not say, an older one, is in neither): online / (online + counter) is the
+    # share booked online
+    online = models.IntegerField(default=0)
+    counter = models.IntegerField(default=0)
 
     class Meta:
         abstract = True
@@ -124,13 +144,15 @@ COUNTS_POSSIBLE = models.Q(
     checked_in__gte=0,
     served__gte=0,
     no_show__gte=0,
+    online__gte=0,
+    counter__gte=0,
     persons__gte=models.F("booked"),
     booked__gte=models.F("cancelled")
     + models.F("cancelled_by_mission")
     + models.F("checked_in")
     + models.F("served")
     + models.F("no_show"),
-)
+) & models.Q(booked__gte=models.F("online") + models.F("counter"))
 
 
 class BookingDay(BookingSums):
@@ -195,6 +217,13 @@ class ServiceAvailability(models.Model):
     next_release_at = models.DateTimeField(null=True, blank=True)
     lottery_closes_at = models.DateTimeField(null=True, blank=True)
     free_places_30d = models.PositiveIntegerField()
+    # the latest report (by its time) that had free places in the next 30 days, whatever
+    # came after it: a service at none now "had some before" when this is set
+    free_reported_at = models.DateTimeField(null=True, blank=True)
+    # the service's name in each language it has one in ({"en": "Passport", "tr": "Pasaport"})
+    names = models.JSONField(default=dict, blank=True)
+    # false once the mission said it no longer offers the service: HQ's pages leave it out
+    offered = models.BooleanField(default=True)
     reported_at = models.DateTimeField()  # when the mission reported it (its event's time)
     last_seq = models.BigIntegerField()
 

@@ -29,6 +29,7 @@ import datetime as dt
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
 
@@ -51,6 +52,7 @@ from .models import (
     BOOKING_SUMS,
     REFERENCE_LENGTH,
     SERVICE_CODE_LENGTH,
+    BookingChannel,
     BookingDay,
     BookingMonth,
     RegisteredBooking,
@@ -78,6 +80,8 @@ VERSIONS: dict[str, frozenset[int]] = {
     for topic in STATUS_AFTER
 }
 MAX_PERSONS = 1000
+# the sum each known channel counts in
+CHANNEL_COUNTER = {BookingChannel.ONLINE.value: "online", BookingChannel.COUNTER.value: "counter"}
 STATUS_COUNTER = {
     RegisteredStatus.CANCELLED: "cancelled",
     RegisteredStatus.CANCELLED_BY_MISSION: "cancelled_by_mission",
@@ -94,6 +98,7 @@ BOOKING_FIELDS = (
     "status",
     "booked_at",
     "booked_day",
+    "channel",
     "created_seq",
     "starts_seq",
     "status_seq",
@@ -113,6 +118,7 @@ class Fact:
     starts_at: dt.datetime | None = None
     persons: int | None = None  # created only
     booked_at: dt.datetime | None = None  # created only
+    channel: str = ""  # created only: "online", "counter", or "" when it did not say
 
 
 @dataclasses.dataclass
@@ -125,6 +131,7 @@ class BookingState:
     status: str = ""
     booked_at: dt.datetime | None = None
     booked_day: dt.date | None = None
+    channel: str = ""
     created_seq: int | None = None
     starts_seq: int = 0
     status_seq: int = 0
@@ -138,6 +145,8 @@ class BookingState:
         counts["booked"] = 1
         counts["persons"] = self.persons or 0
         counts["lead_days"] = (self.day - self.booked_day).days
+        if self.channel in CHANNEL_COUNTER:
+            counts[CHANNEL_COUNTER[self.channel]] = 1
         counter = STATUS_COUNTER.get(RegisteredStatus(self.status)) if self.status else None
         if counter:
             counts[counter] = 1
@@ -158,8 +167,17 @@ class BookingState:
             self.booked_at = fact.booked_at
             self.booked_day = fact.booked_at.astimezone(zone).date()
             self.persons = fact.persons
+            self.channel = fact.channel
             self.service = self.service or (fact.service or "")
         self.last_seq = max(self.last_seq, fact.seq)
+
+
+def _channel_read(payload: dict[str, Any]) -> str:
+    """The created event's `channel`: missing or null (an event from before it was sent) reads
+    as "" (unknown), and so does a value this code does not know yet (the field is additive:
+    a new channel must not stop its bookings from counting); anything not a text is refused."""
+    channel = checked_text(payload, "channel", 20, blank=True)
+    return channel if channel in CHANNEL_COUNTER else ""
 
 
 def fact_read(event: Event) -> Fact:
@@ -179,6 +197,7 @@ def fact_read(event: Event) -> Fact:
             starts_at=checked_moment(payload.get("starts_at"), "starts_at"),
             persons=checked_integer(payload.get("persons"), "persons", 1, MAX_PERSONS),
             booked_at=checked_moment(event.get("occurred_at"), "occurred_at"),
+            channel=_channel_read(payload),
         )
     if topic == AppointmentTopic.BOOKING_RESCHEDULED and event.get("version", 1) == 2:
         # v1 (a move made a new booking: `created` of the new one and `cancelled` of the old
@@ -225,6 +244,7 @@ def _bookings_write(mission: str, changed: dict[str, BookingState]) -> None:
         "status": "text",
         "booked_at": "timestamptz",
         "booked_day": "date",
+        "channel": "text",
         "created_seq": "bigint",
         "starts_seq": "bigint",
         "status_seq": "bigint",
@@ -251,6 +271,9 @@ def _valid_as_row(counts: list[int]) -> bool:
         all(c[name] >= 0 for name in held)
         and c["persons"] >= c["booked"]
         and c["booked"] >= sum(c[name] for name in held)
+        and c["online"] >= 0
+        and c["counter"] >= 0
+        and c["booked"] >= c["online"] + c["counter"]
     )
 
 

@@ -6,9 +6,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncWeek
 
-from .models import BOOKING_SUMS, BookingDay, BookingMonth, RegisteredBooking
+from sync.hq.projection import array_literal
+
+from .models import (
+    BOOKING_SUMS,
+    BookingDay,
+    BookingMonth,
+    RegisteredBooking,
+    ServiceAvailability,
+)
 
 
 def booking_days(
@@ -72,3 +82,59 @@ def booking_totals_per_mission_per_month(
 
 def registered_booking_get(*, mission: str, reference: str) -> RegisteredBooking | None:
     return RegisteredBooking.objects.filter(mission=mission, reference=reference).first()
+
+
+def booking_totals_in_windows(
+    *, windows: dict[str, tuple[dt.date, dt.date]], per_service: bool = False
+) -> list[dict[str, Any]]:
+    """The sums of `BOOKING_SUMS` and `mean_lead_days` per mission (and service, with
+    `per_service`) over each mission's own dates: `windows` maps a mission's code to its first
+    and last day (its local dates, inclusive), so missions in different time zones each get
+    their own "last 30 days". One query whatever the number of missions: the windows travel as
+    arrays and are joined to the day sums."""
+    if not windows:
+        return []
+    codes = sorted(windows)
+    group = "d.mission, d.service" if per_service else "d.mission"
+    sums = ", ".join(f"SUM(d.{name})::bigint AS {name}" for name in BOOKING_SUMS)
+    sql = (
+        f"SELECT {group}, {sums} FROM {BookingDay._meta.db_table} AS d"  # noqa: S608 (ours)
+        " JOIN unnest(%s::text[], %s::date[], %s::date[]) AS w(mission, date_from, date_to)"
+        " ON d.mission = w.mission AND d.day BETWEEN w.date_from AND w.date_to"
+        f" GROUP BY {group} ORDER BY {group}"
+    )
+    params = [
+        array_literal(codes),
+        array_literal([windows[code][0] for code in codes]),
+        array_literal([windows[code][1] for code in codes]),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description or ()]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return _with_mean_lead(rows)
+
+
+def booking_totals_per_week(
+    *, missions: list[str], date_from: dt.date, date_to: dt.date
+) -> list[dict[str, Any]]:
+    """Summed over `missions`, per week of the appointments (its Monday), from `date_from` to
+    `date_to` inclusive: `week`, the sums of `BOOKING_SUMS` and `mean_lead_days`."""
+    rows = (
+        BookingDay.objects.filter(mission__in=missions, day__gte=date_from, day__lte=date_to)
+        .annotate(week=TruncWeek("day"))
+        .values("week")
+        .annotate(**{name: Sum(name) for name in BOOKING_SUMS})
+        .order_by("week")
+    )
+    return _with_mean_lead([dict(row) for row in rows])
+
+
+def availability_list(*, missions: list[str]) -> list[ServiceAvailability]:
+    """What the missions last reported of each service they still offer, by mission and
+    service: one query."""
+    return list(
+        ServiceAvailability.objects.filter(mission__in=missions, offered=True).order_by(
+            "mission", "service"
+        )
+    )

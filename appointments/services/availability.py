@@ -3,10 +3,11 @@
 
 HQ never reads a mission's schema, so a mission tells it, as an event, what its public
 availability feed says of each offered service: the next bookable time, the next scheduled
-release, when an open draw closes, and how many places are free over the next 30 days. Beat
-reports hourly, after extending the slots (`appointments.tasks.generate_slots`); a service
-whose figures did not change since its last report records nothing, so a quiet mission adds
-nothing to its outbox.
+release, when an open draw closes, how many places are free over the next 30 days, and the
+service's name in each language (HQ's public wait-times page shows it). Beat reports hourly,
+after extending the slots (`appointments.tasks.generate_slots`); a service whose figures and
+names did not change since its last report records nothing, so a quiet mission adds nothing
+to its outbox; a service no longer offered is reported once more, as `offered: false`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -25,7 +27,7 @@ from sync.models import OutboxEvent
 from sync.services import outbox_event_record
 
 from ..events import AppointmentTopic
-from ..models import Slot
+from ..models import Service, Slot
 from ..selectors import availability_feed, service_list_offered
 
 TOPIC = AppointmentTopic.SERVICE_AVAILABILITY_REPORTED
@@ -49,6 +51,17 @@ def _free_places(now: dt.datetime) -> dict[int, int]:
         .annotate(places=Sum(F("capacity") - F("booked")))
         .values_list("service", "places")
     )
+
+
+def service_names(service: Service) -> dict[str, str]:
+    """The service's name in every language it has one in, for HQ's pages (which cannot read
+    the mission's catalogue): {"en": "Passport", "tr": "Pasaport"}."""
+    names = {}
+    for language in settings.MODELTRANSLATION_LANGUAGES:
+        name = getattr(service, f"name_{language}", None)
+        if name:
+            names[language] = name
+    return names
 
 
 def _last_reported() -> dict[str, dict[str, Any]]:
@@ -82,11 +95,31 @@ def availability_report(
                 "next_release": _utc(row["next_release"]),
                 "lottery_closes": _utc(row["lottery_closes"]),
                 "free_places_30d": int(free.get(service.pk, 0)),
+                "names": service_names(service),
+                "offered": True,
             }
             if last.get(str(service.pk)) == payload:
                 continue
             outbox_event_record(
                 topic=TOPIC, aggregate_id=service.pk, payload=payload, acting_user=acting_user
+            )
+            recorded += 1
+        # a service reported before and no longer offered is said to be so, once, so that HQ
+        # stops showing its last figures
+        offered = {str(service.pk) for service in services}
+        for pk, previous in sorted(last.items()):
+            if pk in offered or previous.get("offered", True) is False:
+                continue
+            payload = {
+                **previous,
+                "next_bookable": None,
+                "next_release": None,
+                "lottery_closes": None,
+                "free_places_30d": 0,
+                "offered": False,
+            }
+            outbox_event_record(
+                topic=TOPIC, aggregate_id=int(pk), payload=payload, acting_user=acting_user
             )
             recorded += 1
     return recorded

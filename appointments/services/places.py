@@ -163,6 +163,16 @@ def already_booked_error() -> ApplicationError:
     )
 
 
+def booking_channel(*, user: User, acting_user: Actor) -> str:
+    """How a booking was made, as its created event says (docs/events.md): "counter" when a
+    person other than its holder made it (staff, on the holder's behalf); "online" when the
+    holder did, from their own account, or the platform did for them (a draw or a waitlist
+    place they asked for themselves)."""
+    if isinstance(acting_user, User) and acting_user.pk != user.pk:
+        return "counter"
+    return "online"
+
+
 def booking_write(
     *,
     slot: Slot,
@@ -223,6 +233,7 @@ def booking_write(
             "service": slot.service.code,
             "starts_at": slot.starts_at.isoformat(),
             "persons": len(persons),
+            "channel": booking_channel(user=user, acting_user=acting_user),
         },
         acting_user=acting_user,
     )

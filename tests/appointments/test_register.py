@@ -45,13 +45,14 @@ def register_state() -> tuple[list, list]:
     bookings = list(
         RegisteredBooking.objects.order_by("mission", "booking_id").values_list(
             "mission", "booking_id", "reference", "service", "starts_at", "day", "persons",
-            "status", "booked_at", "created_seq", "starts_seq", "status_seq", "last_seq",
+            "status", "booked_at", "channel", "created_seq", "starts_seq", "status_seq",
+            "last_seq",
         )
     )  # fmt: skip
     days = list(
         BookingDay.objects.order_by("mission", "service", "day").values_list(
             "mission", "service", "day", "booked", "persons", "cancelled", "cancelled_by_mission",
-            "checked_in", "served", "no_show", "lead_days",
+            "checked_in", "served", "no_show", "lead_days", "online", "counter",
         )
     )  # fmt: skip
     assert_months_are_the_days_summed(days)
@@ -64,11 +65,11 @@ def assert_months_are_the_days_summed(days: list[tuple]) -> None:
     summed: dict[tuple, list[int]] = {}
     for mission, service, day, *counts in days:
         key = (mission, service, day.replace(day=1))
-        summed[key] = [a + b for a, b in zip(summed.get(key, [0] * 8), counts, strict=True)]
+        summed[key] = [a + b for a, b in zip(summed.get(key, [0] * 10), counts, strict=True)]
     months = {
         (m.mission, m.service, m.month): [
             m.booked, m.persons, m.cancelled, m.cancelled_by_mission, m.checked_in, m.served,
-            m.no_show, m.lead_days,
+            m.no_show, m.lead_days, m.online, m.counter,
         ]
         for m in BookingMonth.objects.all()
     }  # fmt: skip
@@ -86,11 +87,11 @@ def _ahead(service, n: int):
     return later[n]
 
 
-def _book(service, user, *, skip=0, persons=None):
+def _book(service, user, *, skip=0, persons=None, acting_user=None):
     slot = _ahead(service, skip)
     return services.booking_create(
         slot_id=slot.pk, service=service, persons=persons or [person()], user=user,
-        language="en", acting_user=user,
+        language="en", acting_user=acting_user or user,
     )  # fmt: skip
 
 
@@ -108,7 +109,8 @@ def _to_today(booking, hour: int) -> None:
 def mission_day(catalogue, citizen, mission_a):
     """A day of alpha's booking events, made by the real services: a booking for two moved and
     then cancelled; one checked in, called and served; one checked in and left; one that
-    nobody came to; one cancelled by the mission. Returns (events, bookings by name)."""
+    nobody came to; one booked by staff and cancelled by the mission. Returns (events,
+    bookings by name)."""
     officer_a = make_staff(mission_a, "mission_admin")
     moved = _book(
         catalogue, citizen, persons=[person("M0000001"), person("M0000002", "Bo Example")]
@@ -118,7 +120,8 @@ def mission_day(catalogue, citizen, mission_a):
     served = _book(catalogue, citizen, skip=1, persons=[person("S0000001")])
     waiting = _book(catalogue, citizen, skip=2, persons=[person("W0000001")])
     absent = _book(catalogue, citizen, skip=3, persons=[person("A0000001")])
-    dropped = _book(catalogue, citizen, skip=4, persons=[person("D0000001")])
+    # made by staff on the citizen's behalf (at the counter), the others online
+    dropped = _book(catalogue, citizen, skip=4, persons=[person("D0000001")], acting_user=officer_a)
     for hour, booking in ((13, served), (14, waiting)):
         _to_today(booking, hour)
         services.booking_check_in(booking=booking, acting_user=officer_a)
@@ -201,6 +204,13 @@ def test_a_mission_day_is_registered_booking_by_booking_and_summed_per_day(missi
     }  # fmt: skip
     assert got == expected
     assert sum(d["persons"] for d in got.values()) == 6
+    # four booked online by the citizen, one by staff at the counter
+    assert {row.booking_id: row.channel for row in rows.values()} == {
+        str(booking.pk): "counter" if name == "dropped" else "online"
+        for name, booking in bookings.items()
+    }
+    days = BookingDay.objects.filter(mission="alpha")
+    assert (sum(d.online for d in days), sum(d.counter for d in days)) == (4, 1)
     # the old day of the moved booking holds nothing of it any more
     old_day = _local_day(created["payload"]["starts_at"])
     assert old_day != moved.day
