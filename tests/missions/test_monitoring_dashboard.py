@@ -256,10 +256,10 @@ def test_trends_are_plots_with_the_table_behind_them(mission_b, trends_contribut
     # money in the currency's own format, in the reader's language
     assert "€1.234,56" in html
     # and the CSV: one row per week, money as a decimal amount
-    rows = list(csv.reader(io.StringIO(client.get("/hq/trends.csv").content.decode())))
-    assert rows[0] == ["week", "test.bookings", "test.revenue (EUR)"]
-    assert rows[-1] == [weeks[-1].isoformat(), "110", "1234.56"]
-    assert rows[1] == [weeks[0].isoformat(), "", ""]
+    rows = list(csv.DictReader(io.StringIO(client.get("/hq/trends.csv").content.decode())))
+    assert [row["week"] for row in rows] == [week.isoformat() for week in weeks]
+    assert (rows[-1]["test.bookings"], rows[-1]["test.revenue (EUR)"]) == ("110", "1234.56")
+    assert (rows[0]["test.bookings"], rows[0]["test.revenue (EUR)"]) == ("", "")
 
 
 def test_a_missions_section_as_a_table_and_csv(mission_b, trends_contributor):
