@@ -9,7 +9,9 @@ when it took the money. One query a method, whatever the number of missions.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,18 +32,48 @@ if TYPE_CHECKING:
 MONTHS_SHOWN = 12
 
 
+@functools.total_ordering
+@dataclasses.dataclass(frozen=True)
+class Revenue:
+    """A mission's revenue in its own currency, shown and written as such, but sorted by its
+    value in HQ's base currency (`base_minor`): the dashboard sorts missions of different
+    currencies together, and `Money` refuses to compare euros with yen."""
+
+    money: Money
+    base_minor: int
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Revenue):
+            return NotImplemented
+        return (self.base_minor, self.money.currency, self.money.amount_minor) < (
+            other.base_minor,
+            other.money.currency,
+            other.money.amount_minor,
+        )
+
+
+def _as_money(value: Any) -> Money | None:
+    if isinstance(value, Revenue):
+        return value.money
+    return value if isinstance(value, Money) else None
+
+
 def money_display(value: Any) -> str:
-    """A `Money` as the reader's language writes it ("€1,234.50", Turkish "1.234,50 €")."""
-    if not isinstance(value, Money):
+    """A `Money` (or `Revenue`) as the reader's language writes it ("€1,234.50", Turkish
+    "€1.234,50")."""
+    money = _as_money(value)
+    if money is None:
         return "–"
-    return value.format(translation.get_language() or "en")
+    return money.format(translation.get_language() or "en")
 
 
 def money_csv(value: Any) -> str:
-    """A `Money` in a CSV: the decimal amount and the currency code ("1234.50 EUR")."""
-    if not isinstance(value, Money):
+    """A `Money` (or `Revenue`) in a CSV: the decimal amount and the currency code
+    ("1234.50 EUR")."""
+    money = _as_money(value)
+    if money is None:
         return ""
-    return f"{value.to_decimal()} {value.currency}"
+    return f"{money.to_decimal()} {money.currency}"
 
 
 def _money(amount_minor: int, currency: str) -> Money | None:
@@ -59,7 +91,7 @@ COLUMNS: tuple[Column, ...] = (
         help=_(
             "Payments less refunds since the first of the month (the mission's date), in the "
             "mission's currency."
-        ),
+        ),  # its value a `Revenue`: sorted by the amount in the base currency
         display=money_display,
         csv=money_csv,
         worse_high=False,
@@ -143,13 +175,16 @@ class FeesContributor:
                 local[code] = local.get(code, 0) + row["p"] - row["r"]
             if row["base_currency"] == base:
                 in_base[code] = in_base.get(code, 0) + row["pb"] - row["rb"]
-        return {
-            code: {
-                "fees.revenue_mtd": _money(local.get(code, 0), currency[code]),
+        figures: dict[str, dict[str, Any]] = {}
+        for code in months:
+            money = _money(local.get(code, 0), currency[code])
+            figures[code] = {
+                "fees.revenue_mtd": Revenue(money, in_base.get(code, 0))
+                if money is not None
+                else None,
                 "fees.revenue_mtd_base": _money(in_base.get(code, 0), base),
             }
-            for code in months
-        }
+        return figures
 
     def alerts(
         self, *, missions: Sequence[Mission], figures: dict[str, dict[str, Any]], now: dt.datetime

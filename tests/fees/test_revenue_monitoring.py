@@ -12,7 +12,7 @@ import pytest
 from django.utils import translation
 
 from fees.money import Money
-from fees.register.monitoring import FeesContributor
+from fees.register.monitoring import FeesContributor, Revenue
 from missions.monitoring import contributors, weeks_ending
 from sync.registry import events_project
 from tests.missions.case_events import PAYMENT_SUCCEEDED, Seqs, hq_missions
@@ -78,16 +78,25 @@ def test_revenue_this_month_in_local_and_base_currency(revenue):
     figures = contributor.figures(missions=revenue, now=NOW)
     assert figures == {
         "alpha": {
-            "fees.revenue_mtd": Money(11000, "EUR"),
+            "fees.revenue_mtd": Revenue(Money(11000, "EUR"), 11000),
             "fees.revenue_mtd_base": Money(11000, "EUR"),
         },
         "beta": {
-            "fees.revenue_mtd": Money(16400, "JPY"),
+            "fees.revenue_mtd": Revenue(Money(16400, "JPY"), 9500),
             "fees.revenue_mtd_base": Money(9500, "EUR"),
         },
         # New York's November is over
-        "w01": {"fees.revenue_mtd": Money(0, "USD"), "fees.revenue_mtd_base": Money(0, "EUR")},
+        "w01": {
+            "fees.revenue_mtd": Revenue(Money(0, "USD"), 0),
+            "fees.revenue_mtd_base": Money(0, "EUR"),
+        },
     }
+    # the dashboard sorts the local figures across currencies by their base amount
+    assert sorted(figures, key=lambda code: figures[code]["fees.revenue_mtd"]) == [
+        "w01",
+        "beta",
+        "alpha",
+    ]
     local, base = contributor.columns
     assert [local.display(figures["beta"]["fees.revenue_mtd"]), local.csv(Money(11000, "EUR"))] == [
         "¥16,400",
@@ -104,9 +113,9 @@ def test_this_month_is_the_missions_own(revenue):
     # at 03:00 UTC on 1 Dec it is December in Berlin and Tokyo but still 30 Nov in New York
     early = dt.datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
     figures = FeesContributor().figures(missions=revenue, now=early)
-    assert figures["w01"]["fees.revenue_mtd"] == Money(5000, "USD")
+    assert figures["w01"]["fees.revenue_mtd"] == Revenue(Money(5000, "USD"), 4600)
     assert figures["w01"]["fees.revenue_mtd_base"] == Money(4600, "EUR")
-    assert figures["alpha"]["fees.revenue_mtd"] == Money(11000, "EUR")
+    assert figures["alpha"]["fees.revenue_mtd"].money == Money(11000, "EUR")
     assert Money(5000, "USD").to_decimal() == Decimal("50.00")
 
 
