@@ -57,7 +57,7 @@ COLUMNS: tuple[Column, ...] = (
         key="cases.overdue",
         label=_("Overdue cases"),
         kind="count",
-        help=_("Open cases older than their type's target (fee waivers 5 days, refunds 10)."),
+        help=_("Open cases older than their type's target in days (listed on the mission's page)."),
     ),
     Column(
         key="cases.staff_active_today",
