@@ -23,6 +23,26 @@ class AppointmentsConfig(AppConfig):
             apply=availability.availability_project,
             rebuild=availability.availability_rebuild,
         )
+        # ... and HQ's staff activity register, from what only staff do with a booking
+        from missions.register.activity import activity_projector
+
+        from .events import AppointmentTopic
+
+        activity = activity_projector(
+            name="appointments.activity",
+            topics=[
+                AppointmentTopic.BOOKING_CHECKED_IN,
+                AppointmentTopic.BOOKING_CALLED,
+                AppointmentTopic.BOOKING_SERVED,
+                AppointmentTopic.BOOKING_NO_SHOW,
+            ],
+        )
+        projector_register(
+            name="appointments.activity",
+            topics=activity.topics,
+            apply=activity.apply,
+            rebuild=activity.rebuild,
+        )
         # HQ monitoring's appointments columns, alerts, trends and tables (docs/monitoring.md)
         from missions.monitoring import monitoring_register
 

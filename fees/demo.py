@@ -165,3 +165,65 @@ def seed_demo(*, stdout: Any) -> None:
             f"Fees: {created['fees']} fee(s), {created['rates']} rate(s),"
             f" {created['rounding']} rounding rule(s), {created['exemptions']} exemption(s)"
         )
+    mission = _demo_cases_seed()
+    if mission:
+        stdout.write(f"Fees: two waiver requests at {mission}, one refused, one open")
+
+
+DEMO_CASES_REASON = "Demo: "
+
+
+def _demo_cases_seed() -> str:
+    """At the first demo mission that has a demo cashier and consul, once: a walk-in's fees
+    assessed, a waiver asked for each of its two lines by the cashier, one refused by the
+    consul, the other left open, so HQ monitoring shows a backlog and a decision once the
+    mission has synced. Returns the mission's code, "" when nothing was made."""
+    from django.conf import settings
+    from django_tenants.utils import schema_context
+
+    from missions.models import Membership, Mission
+
+    from .models import Waiver
+    from .services import assessment_create, waiver_decide, waiver_request
+
+    for mission in Mission.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).order_by(
+        "code"
+    ):
+        staff = {
+            m.role: m.user
+            for m in Membership.objects.filter(
+                mission=mission,
+                is_active=True,
+                role__in=["cashier", "consul"],
+                user__email__endswith=f"@{mission.code}.demo",
+            ).select_related("user")
+        }
+        if set(staff) != {"cashier", "consul"}:
+            continue
+        with schema_context(mission.schema_name), transaction.atomic():
+            if Waiver.objects.filter(reason__startswith=DEMO_CASES_REASON).exists():
+                return ""
+            assessment = assessment_create(
+                subject_type="walk_in",
+                subject_ref="DEMO-WAIVERS",
+                payer_name="Ayşe Yılmaz",
+                payer_language="tr",
+                services=["passport_application", "notarial_act"],
+                acting_user=staff["cashier"],
+            )
+            first, second = assessment.lines.order_by("id")
+            refused = waiver_request(
+                line=first,
+                category_code="humanitarian",
+                reason=DEMO_CASES_REASON + "no humanitarian grounds shown",
+                acting_user=staff["cashier"],
+            )
+            waiver_decide(waiver=refused, approve=False, acting_user=staff["consul"])
+            waiver_request(
+                line=second,
+                category_code="humanitarian",
+                reason=DEMO_CASES_REASON + "medical emergency abroad",
+                acting_user=staff["cashier"],
+            )
+        return mission.code
+    return ""

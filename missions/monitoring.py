@@ -165,7 +165,7 @@ def figure_text(column: Column, value: Any, *, zone: zoneinfo.ZoneInfo) -> str:
             dt.timedelta(minutes=value), threshold=1.5, granularity="minute", locale=locale
         )
     if column.kind == "percent":
-        return format_percent(value, format="#,##0.#%", locale=locale)
+        return format_percent(value, locale=locale)  # "12%", Turkish "%12"
     if column.kind == "moment":
         local = value.astimezone(zone)
         date = format_date(local, "medium", locale=locale)

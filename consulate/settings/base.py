@@ -39,6 +39,7 @@ SHARED_APPS = [
     # HQ registers built from the missions' events (their projectors register with sync)
     "appointments.register",
     "fees.register",
+    "missions.register",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from django import template
 
 from consulate.kernel import reference
@@ -44,9 +44,9 @@ def trend_value_text(trend: Trend, value: float | int | None) -> str:
         exponent = reference.currency_minor_units(trend.unit)
         amount = Decimal(int(value)).scaleb(-exponent)
         return format_currency(amount, trend.unit, locale=locale)
-    if trend.kind in {"days", "percent"}:
-        if trend.kind == "percent":
-            return format_decimal(round(value * 100, 1), format="#,##0.#", locale=locale) + " %"
+    if trend.kind == "percent":
+        return format_percent(value, locale=locale)
+    if trend.kind == "days":
         return format_decimal(round(value, 1), format="#,##0.0", locale=locale)
     return format_decimal(value, locale=locale)
 

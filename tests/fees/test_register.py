@@ -339,7 +339,8 @@ def test_a_broken_envelope_is_skipped_without_stopping_the_batch(mission_a, enve
     batch = [_payment(1), {**_payment(2), **envelope}, _payment(3)]
     events_project(mission="alpha", events=batch)
     assert sorted(RevenuePosting.objects.values_list("seq", flat=True)) == [1, 3]
-    assert SkippedEvent.objects.count() == 1
+    # (the staff activity register, which reads a payment taken by someone, skips it too)
+    assert SkippedEvent.objects.filter(projector="fees.revenue").count() == 1
 
 
 @pytest.mark.parametrize(
