@@ -181,7 +181,9 @@ def _demo_cases_seed() -> str:
     from django.conf import settings
     from django_tenants.utils import schema_context
 
+    from consulate.kernel.actors import SYSTEM
     from missions.models import Membership, Mission
+    from sync.reference import reference_mission_set_up, reference_publish
 
     from .models import Waiver
     from .services import assessment_create, waiver_decide, waiver_request
@@ -200,6 +202,10 @@ def _demo_cases_seed() -> str:
         }
         if set(staff) != {"cashier", "consul"}:
             continue
+        # the fees just seeded reach the mission's own copy of the reference data now, not at
+        # the next fan-out (the assessment reads the mission's copy)
+        reference_publish(acting_user=SYSTEM)
+        reference_mission_set_up(schema_name=mission.schema_name)
         with schema_context(mission.schema_name), transaction.atomic():
             if Waiver.objects.filter(reason__startswith=DEMO_CASES_REASON).exists():
                 return ""

@@ -163,12 +163,12 @@ def already_booked_error() -> ApplicationError:
     )
 
 
-def booking_channel(*, user: User, acting_user: Actor) -> str:
+def _booking_channel(*, user: User, made_by: Actor) -> str:
     """How a booking was made, as its created event says (docs/events.md): "counter" when a
     person other than its holder made it (staff, on the holder's behalf); "online" when the
     holder did, from their own account, or the platform did for them (a draw or a waitlist
     place they asked for themselves)."""
-    if isinstance(acting_user, User) and acting_user.pk != user.pk:
+    if isinstance(made_by, User) and made_by.pk != user.pk:
         return "counter"
     return "online"
 
@@ -233,7 +233,7 @@ def booking_write(
             "service": slot.service.code,
             "starts_at": slot.starts_at.isoformat(),
             "persons": len(persons),
-            "channel": booking_channel(user=user, acting_user=acting_user),
+            "channel": _booking_channel(user=user, made_by=acting_user),
         },
         acting_user=acting_user,
     )

@@ -81,10 +81,12 @@ def test_an_hq_analyst_opens_a_mission_from_the_dashboard_without_logging_in_aga
     # given an analyst logged in at HQ with their second factor
     user, secret = analyst
     log_in(client_hq, user, secret)
-    # when they press alpha's name on the HQ dashboard
+    # when they open alpha's page from the HQ dashboard and press the way into its staff pages
     dashboard = client_hq.get("/hq/").content.decode()
-    assert f'action="/accounts/handoff/to/{mission_a.code}/"' in dashboard
-    assert "Consulate-General in Berlin" in texts_of(dashboard, "button", class_="link")
+    assert f'href="/hq/missions/{mission_a.code}/"' in dashboard
+    page = client_hq.get(f"/hq/missions/{mission_a.code}/").content.decode()
+    assert f'action="/accounts/handoff/to/{mission_a.code}/"' in page
+    assert "Open the mission's staff pages" in texts_of(page, "button")
     link = handoff_link(client_hq, mission_a)
     # then alpha's host logs them in and opens its staff area, with no login page between
     client_a, landed = follow(mission_a, link)
@@ -277,7 +279,7 @@ def test_the_button_is_a_post_with_the_csrf_token(analyst, mission_a):
     client.force_login(user, backend="missions.auth.ModelBackend")
     assert client.get(f"/accounts/handoff/to/{mission_a.code}/").status_code == 405
     assert client.post(f"/accounts/handoff/to/{mission_a.code}/").status_code == 403
-    page = client.get("/hq/").content.decode()
+    page = client.get(f"/hq/missions/{mission_a.code}/").content.decode()
     assert re.search(
         rf'<form method="post" action="/accounts/handoff/to/{mission_a.code}/"[^>]*>'
         r'<input type="hidden" name="csrfmiddlewaretoken"',
