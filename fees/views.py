@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from consulate.kernel.http import csv_response
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -48,12 +49,6 @@ def _mission(request: HttpRequest) -> Mission:
 
 def _staff(request: HttpRequest, action: Action = Action.FEES_VIEW) -> frozenset[Action]:
     return staff_access(user=request.user, mission=_mission(request), action=action)
-
-
-def _csv(filename: str, content: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 # --- the counter and an assessment -------------------------------------------------------------
@@ -493,7 +488,7 @@ def report(request: HttpRequest) -> HttpResponseBase:
     mission = _mission(request)
     date_from, date_to = PeriodForm.period(request.GET, today=mission.today())
     if request.GET.get("format") == "csv":
-        return _csv(
+        return csv_response(
             f"revenue-{mission.code}-{date_from}-{date_to}.csv",
             exporters.report_csv(date_from=date_from, date_to=date_to, acting_user=request.user),
         )
@@ -520,7 +515,7 @@ def remittance(request: HttpRequest) -> HttpResponseBase:
     today = mission.today()
     month = MonthForm.month_of(request.GET, today=today)
     if request.GET.get("format") == "csv":
-        return _csv(
+        return csv_response(
             f"remittance-{mission.code}-{month:%Y-%m}.csv",
             exporters.remittance_csv(month=month, acting_user=request.user),
         )

@@ -3,7 +3,8 @@ the weekly trends, and each table of a mission's page.
 
 Machine-readable whatever the reader's language: a header of stable keys (the column keys of
 `missions.monitoring`), a dot for decimals, shares from 0 to 1, times in ISO 8601 UTC, money
-as a decimal amount with its currency in the next column or named in the key. A text cell
+as a decimal amount with its currency in the next column or named in the key, regions by
+their English names ("americas": a code such as 019 loses its zero in a spreadsheet). A text cell
 that a spreadsheet would run as a formula (starting with = + - @) is prefixed with an
 apostrophe. Each export checks the permission table itself."""
 
@@ -17,7 +18,7 @@ from typing import Any
 
 from consulate.kernel import reference
 
-from .models import Mission
+from .models import Mission, WorldRegion
 from .monitoring import Trend, figure_csv
 from .permissions import Action, permission_require
 from .selectors import mission_hq
@@ -60,7 +61,7 @@ def dashboard_csv(*, filters: DashboardFilters, acting_user: Any) -> str:
             [
                 mission.code,
                 _text(str(mission.name)),
-                mission.region,
+                WorldRegion(mission.region).name.lower() if mission.region else "",
                 mission.host_country,
                 _text(mission.city),
                 mission.status,
@@ -84,8 +85,10 @@ def _trend_csv_value(trend: Trend, value: float | int | None) -> str:
 
 
 def _trends_rows(weeks: Sequence[Any], trends: Sequence[Trend]) -> str:
+    # money names its currency (a code); any other unit is a word in the reader's language
     header = ["week"] + [
-        f"{trend.key} ({trend.unit})" if trend.unit else trend.key for trend in trends
+        f"{trend.key} ({trend.unit})" if trend.kind == "money" and trend.unit else trend.key
+        for trend in trends
     ]
     rows = [
         [week.isoformat(), *(_trend_csv_value(trend, trend.values.get(week)) for trend in trends)]

@@ -19,6 +19,8 @@ from consulate.kernel import reference
 from consulate.kernel.errors import ApplicationError
 
 from .models import (
+    MissionStatus,
+    WorldRegion,
     validate_code,
     validate_country,
     validate_currency,
@@ -26,6 +28,7 @@ from .models import (
     validate_region,
     validate_timezone,
 )
+from .selectors_monitoring import DashboardFilters
 from .services.sync import sync_file_check
 
 # Longer than any code; a limit only so that a pasted essay is refused, not cut.
@@ -156,3 +159,40 @@ class SyncFileForm(forms.Form):
         except ApplicationError as error:
             raise ValidationError(str(error.message), code="invalid") from error
         return bytes(upload.read())
+
+
+class DashboardFilterForm(forms.Form):
+    """The HQ dashboard's filters and sort, from the query string. A value the page does not
+    offer (stale, forged, mistyped) is dropped: the page shows everything rather than an error.
+    `columns` are the (key, label) pairs the dashboard can sort by."""
+
+    region = forms.ChoiceField(required=False)
+    country = forms.CharField(required=False, max_length=2)
+    status = forms.ChoiceField(required=False)
+    sort = forms.ChoiceField(required=False)
+    order = forms.ChoiceField(required=False, choices=[("", ""), ("asc", ""), ("desc", "")])
+
+    def __init__(self, data: Any, *, columns: list[tuple[str, Any]]) -> None:
+        super().__init__(data)
+        self.fields["region"].choices = [("", ""), *WorldRegion.choices]  # type: ignore[attr-defined]
+        self.fields["status"].choices = [("", ""), *MissionStatus.choices]  # type: ignore[attr-defined]
+        self.fields["sort"].choices = [("", ""), ("mission", ""), *columns]  # type: ignore[attr-defined]
+
+    def clean_country(self) -> str:
+        code = str(self.cleaned_data.get("country") or "").upper()
+        return code if len(code) == 2 and code.isascii() and code.isalpha() else ""
+
+    def filters(self) -> DashboardFilters:
+        self.is_valid()
+        values = {
+            name: str(self.cleaned_data.get(name) or "")
+            for name in ("region", "country", "status", "sort", "order")
+            if name not in self.errors
+        }
+        return DashboardFilters(
+            region=values.get("region", ""),
+            country=values.get("country", ""),
+            status=values.get("status", ""),
+            sort=values.get("sort", ""),
+            descending=values.get("order") == "desc",
+        )

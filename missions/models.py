@@ -14,6 +14,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -176,12 +177,14 @@ class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-m
         _("silence alert after (minutes)"),
         null=True,
         blank=True,
+        validators=[MinValueValidator(1)],
         help_text=_("HQ is alerted when nothing arrives from the mission for this long."),
     )
     wait_target_days = models.PositiveSmallIntegerField(
         _("appointment wait target (days)"),
         null=True,
         blank=True,
+        validators=[MinValueValidator(1)],
         help_text=_("HQ is alerted when the next free appointment is further away than this."),
     )
 
@@ -198,6 +201,17 @@ class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-m
             models.CheckConstraint(
                 condition=models.Q(code__regex=CODE_PATTERN.pattern) | models.Q(kind="hq"),
                 name="missions_mission_code_format",
+            ),
+            # a threshold of 0 would mean "always alert" or, read as empty, the default
+            models.CheckConstraint(
+                condition=models.Q(silence_alert_minutes__isnull=True)
+                | models.Q(silence_alert_minutes__gte=1),
+                name="missions_mission_silence_alert_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(wait_target_days__isnull=True)
+                | models.Q(wait_target_days__gte=1),
+                name="missions_mission_wait_target_positive",
             ),
         ]
 
@@ -219,11 +233,15 @@ class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-m
 
     def silence_alert_after(self) -> int:
         """Minutes of silence after which HQ is alerted (its own, or the default)."""
-        return self.silence_alert_minutes or settings.SYNC_SILENCE_ALERT_MINUTES
+        if self.silence_alert_minutes is None:
+            return int(settings.SYNC_SILENCE_ALERT_MINUTES)
+        return self.silence_alert_minutes
 
     def wait_target(self) -> int:
         """Days to the next free appointment above which HQ is alerted."""
-        return self.wait_target_days or settings.MONITORING_WAIT_TARGET_DAYS
+        if self.wait_target_days is None:
+            return int(settings.MONITORING_WAIT_TARGET_DAYS)
+        return self.wait_target_days
 
     @property
     def currency_minor_units(self) -> int:
@@ -321,14 +339,14 @@ class Handoff(TimeStampedModel):
         return f"{self.user} → {self.mission.code}"
 
 
-class AlertDigest(models.Model):
-    """HQ monitoring's daily digest of alerts, once per HQ date (the unique day is the lock: two
-    runs at once send one; missions.services.monitoring.monitoring_digest_send)."""
+class AlertDigest(TimeStampedModel):
+    """HQ monitoring's daily digest of alerts: one per HQ date (the unique day is the lock: two
+    runs at once make one), and one delivery per HQ analyst and admin, marked sent only once its
+    e-mail went, so a failed one is tried again by the next run that day
+    (missions.services.monitoring.monitoring_digest_send)."""
 
     day = models.DateField(unique=True)  # HQ's local date the digest is for
-    sent_at = models.DateTimeField()
-    alerts = models.PositiveIntegerField()  # how many alerts it listed
-    recipients = models.PositiveIntegerField()  # how many people it went to
+    alerts = models.PositiveIntegerField()  # how many alerts it listed when first made
 
     objects: ClassVar[models.Manager[AlertDigest]]
 
@@ -336,4 +354,25 @@ class AlertDigest(models.Model):
         ordering = ["-day"]
 
     def __str__(self) -> str:
-        return f"digest {self.day}: {self.alerts} alerts to {self.recipients}"
+        return f"digest {self.day}: {self.alerts} alerts"
+
+
+class AlertDigestDelivery(TimeStampedModel):
+    """One person's copy of a day's digest: sent, or still to be (after a failure)."""
+
+    digest = models.ForeignKey(AlertDigest, on_delete=models.PROTECT, related_name="deliveries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    objects: ClassVar[models.Manager[AlertDigestDelivery]]
+
+    class Meta:
+        ordering = ["digest", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["digest", "user"], name="missions_digest_one_copy"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.digest} to {self.user_id}: {'sent' if self.sent_at else 'to send'}"

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from consulate.kernel import reference
 from consulate.kernel.tenancy import current_schema
@@ -52,15 +52,6 @@ def mission_countries_directory() -> list[str]:
     reader's language (Almanya before Japonya in Turkish)."""
     codes = set(mission_list_directory().values_list("host_country", flat=True))
     return sorted(codes, key=lambda code: reference.name_sort_key(reference.country_name(code)))
-
-
-def mission_list_for_hq() -> QuerySet[Mission]:
-    """Every mission with its active staff count, in one query whatever the number of missions."""
-    return (
-        Mission.objects.exclude(kind=MissionKind.HEADQUARTERS)
-        .annotate(staff_count=Count("memberships", filter=Q(memberships__is_active=True)))
-        .order_by("host_country", "city", "code")
-    )
 
 
 def membership_list(*, mission: Mission) -> QuerySet[Membership]:

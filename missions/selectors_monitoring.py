@@ -14,15 +14,17 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel import reference
 from sync.hq.models import MissionLink
 
-from .models import Membership, Mission, MissionKind, MissionStatus, WorldRegion
+from .models import Membership, Mission, MissionKind, MissionStatus
 from .monitoring import (
     Alert,
     Column,
@@ -33,6 +35,8 @@ from .monitoring import (
     figure_sort_key,
     weeks_ending,
 )
+from .selectors import mission_hq
+from .selectors_sync import minutes_since
 
 TREND_WEEKS = 12
 # The order the dashboard shows contributions in (any other after them, as registered): the
@@ -42,10 +46,6 @@ SEVERITY_ORDER = {"critical": 0, "warning": 1}
 
 
 # --- the missions app's own figures --------------------------------------------------------------
-
-
-def _minutes_between(since: dt.datetime, now: dt.datetime) -> int:
-    return max(0, int((now - since).total_seconds() // 60))
 
 
 class SyncContributor:
@@ -71,7 +71,7 @@ class SyncContributor:
             key="missions.staff",
             label=_("Staff"),
             kind="count",
-            help=_("Staff accounts active at the mission."),
+            help=_("People with an active account and at least one role at the mission."),
             worse_high=False,
         ),
     )
@@ -84,9 +84,9 @@ class SyncContributor:
             MissionLink.objects.filter(mission__in=codes).values_list("mission", "last_contact_at")
         )
         staff = dict(
-            Membership.objects.filter(mission__code__in=codes, is_active=True)
+            Membership.objects.filter(mission__code__in=codes, is_active=True, user__is_active=True)
             .values("mission__code")
-            .annotate(count=Count("id"))
+            .annotate(count=Count("user", distinct=True))
             .order_by()
             .values_list("mission__code", "count")
         )
@@ -95,7 +95,7 @@ class SyncContributor:
             last = contact.get(mission.code)
             figures[mission.code] = {
                 "sync.last_contact": last,
-                "sync.silent_minutes": _minutes_between(last or mission.created_at, now),
+                "sync.silent_minutes": minutes_since(last or mission.created_at, now),
                 "missions.staff": staff.get(mission.code, 0),
             }
         return figures
@@ -161,11 +161,27 @@ def _contributors() -> list[Contributor]:
 
 @dataclass(frozen=True)
 class DashboardFilters:
+    """What the dashboard shows (`missions.forms.DashboardFilterForm` reads them from a query
+    string, dropping any value the page does not offer)."""
+
     region: str = ""
     country: str = ""
     status: str = ""
-    sort: str = ""  # a column key, or "" for the directory's order
+    sort: str = ""  # a column key, "mission", or "" for the directory's order
     descending: bool = False
+
+    def query(self, **changes: Any) -> str:
+        """These filters as a query string, with `changes` (the links of the page and its
+        CSV carry only what was understood, never the raw query)."""
+        values = {
+            "region": self.region,
+            "country": self.country,
+            "status": self.status,
+            "sort": self.sort,
+            "order": "desc" if self.descending else "",
+        }
+        values.update(changes)
+        return urlencode({name: value for name, value in values.items() if value})
 
 
 @dataclass
@@ -179,9 +195,8 @@ class DashboardRow:
 class Dashboard:
     columns: list[Column]
     rows: list[DashboardRow]
-    alerts: list[tuple[Alert, Mission]]  # worst first
+    alerts: list[tuple[Alert, Mission]]  # critical first, then in the rows' order
     filters: DashboardFilters
-    countries: list[str]  # every country with a mission, for the filter
     now: dt.datetime
 
 
@@ -191,21 +206,28 @@ def _monitored() -> QuerySet[Mission]:
     )
 
 
-def dashboard_filters(params: Any) -> DashboardFilters:
-    """The filters from a query string, each dropped when it is not one the page offers (a
-    forged or stale value shows everything rather than an error)."""
-    columns = {column.key for contributor in _contributors() for column in contributor.columns}
-    region = str(params.get("region", ""))
-    status = str(params.get("status", ""))
-    country = str(params.get("country", "")).upper()
-    sort = str(params.get("sort", ""))
-    return DashboardFilters(
-        region=region if region in WorldRegion.values else "",
-        country=country if len(country) == 2 and country.isascii() and country.isalpha() else "",
-        status=status if status in MissionStatus.values else "",
-        sort=sort if sort in columns or sort == "mission" else "",
-        descending=str(params.get("order", "")) == "desc",
-    )
+def dashboard_columns() -> list[Column]:
+    """Every contributed column, in the dashboard's order (what it can be sorted by)."""
+    return [column for contributor in _contributors() for column in contributor.columns]
+
+
+def mission_countries_monitored() -> list[str]:
+    """The countries with a mission HQ watches, in the order of their names in the reader's
+    language (for the country filter). One query."""
+    codes = set(_monitored().values_list("host_country", flat=True))
+    return sorted(codes, key=lambda code: reference.name_sort_key(reference.country_name(code)))
+
+
+def mission_list_monitored(*, filters: DashboardFilters) -> list[Mission]:
+    """The missions the dashboard shows under `filters`, in the directory's order. One query."""
+    missions = _monitored()
+    if filters.region:
+        missions = missions.filter(region=filters.region)
+    if filters.country:
+        missions = missions.filter(host_country=filters.country)
+    if filters.status:
+        missions = missions.filter(status=filters.status)
+    return list(missions)
 
 
 def _figures_all(missions: list[Mission], now: dt.datetime) -> dict[str, dict[str, Any]]:
@@ -228,56 +250,47 @@ def _alerts_all(
     return alerts
 
 
+def _rows_sort(rows: list[DashboardRow], filters: DashboardFilters) -> list[DashboardRow]:
+    if filters.sort == "mission":
+        return sorted(
+            rows,
+            key=lambda row: reference.name_sort_key(str(row.mission.name)),
+            reverse=filters.descending,
+        )
+    if not filters.sort:
+        return rows
+    with_figure = [row for row in rows if row.figures.get(filters.sort) is not None]
+    without = [row for row in rows if row.figures.get(filters.sort) is None]
+    with_figure.sort(
+        key=lambda row: figure_sort_key(row.figures[filters.sort]), reverse=filters.descending
+    )
+    return with_figure + without  # no figure is last either way
+
+
 def dashboard_read(*, filters: DashboardFilters, now: dt.datetime | None = None) -> Dashboard:
     """Every mission HQ watches (filtered), each with every contributor's figures and its
-    alerts, sorted by `filters.sort` (no figure last), plus the countries for the filter."""
+    alerts, sorted by `filters.sort` (no figure last)."""
     now = now or timezone.now()
-    everyone = list(_monitored())
-    countries = sorted({mission.host_country for mission in everyone})
-    missions = [
-        mission
-        for mission in everyone
-        if (not filters.region or mission.region == filters.region)
-        and (not filters.country or mission.host_country == filters.country)
-        and (not filters.status or mission.status == filters.status)
-    ]
+    missions = mission_list_monitored(filters=filters)
     figures = _figures_all(missions, now)
     alerts = _alerts_all(missions, figures, now)
     rows = [DashboardRow(mission, figures[mission.code]) for mission in missions]
     by_code = {row.mission.code: row for row in rows}
     for alert in alerts:
         by_code[alert.mission].alerts.append(alert)
-    if filters.sort == "mission":
-        rows.sort(key=lambda row: str(row.mission.name).casefold(), reverse=filters.descending)
-    elif filters.sort:
-        rows.sort(key=lambda row: figure_sort_key(row.figures.get(filters.sort)))
-        if filters.descending:  # no figure stays last
-            with_figure = [row for row in rows if row.figures.get(filters.sort) is not None]
-            rows = with_figure[::-1] + rows[len(with_figure) :]
-    columns = [column for contributor in _contributors() for column in contributor.columns]
     pairs = [(alert, by_code[alert.mission].mission) for alert in alerts]
-    return Dashboard(columns, rows, pairs, filters, countries, now)
-
-
-def dashboard_missions(*, filters: DashboardFilters) -> list[Mission]:
-    """The missions the dashboard shows under `filters` (for the trends of that selection)."""
-    missions = _monitored()
-    if filters.region:
-        missions = missions.filter(region=filters.region)
-    if filters.country:
-        missions = missions.filter(host_country=filters.country)
-    if filters.status:
-        missions = missions.filter(status=filters.status)
-    return list(missions)
+    return Dashboard(dashboard_columns(), _rows_sort(rows, filters), pairs, filters, now)
 
 
 def trends_read(
     *, missions: Sequence[Mission], now: dt.datetime | None = None, weeks: int = TREND_WEEKS
 ) -> tuple[list[dt.date], list[Trend]]:
     """Every contributor's weekly series over `missions`, for the last `weeks` weeks (Mondays,
-    oldest first; the current week is the last, so far)."""
+    oldest first; the current week is the last, so far): weeks in the mission's zone for one
+    mission, in HQ's for several."""
     now = now or timezone.now()
-    mondays = weeks_ending(now.date(), weeks)
+    zone = missions[0].zone if len(missions) == 1 else mission_hq().zone
+    mondays = weeks_ending(timezone.localdate(now, timezone=zone), weeks)
     trends: list[Trend] = []
     for contributor in _contributors():
         trends.extend(contributor.trends(missions=missions, weeks=mondays))
@@ -316,13 +329,13 @@ def mission_monitoring_read(
     for contributor in _contributors():
         sections.extend(contributor.sections(mission=mission, now=now))
     weeks, trends = trends_read(missions=[mission], now=now)
-    columns = [column for contributor in _contributors() for column in contributor.columns]
+    columns = dashboard_columns()
     return MissionMonitoring(
         mission, columns, figures[mission.code], alerts, sections, weeks, trends, now
     )
 
 
-def alerts_for_digest(*, now: dt.datetime | None = None) -> list[tuple[Mission, list[Alert]]]:
+def alert_list_for_digest(*, now: dt.datetime | None = None) -> list[tuple[Mission, list[Alert]]]:
     """Every open mission's alerts, grouped by mission, worst first (the daily digest)."""
     now = now or timezone.now()
     missions = list(_monitored().filter(~Q(status=MissionStatus.CLOSED)))

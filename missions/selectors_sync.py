@@ -73,7 +73,8 @@ def silence_threshold_minutes() -> int:
     return int(getattr(settings, "SYNC_SILENCE_ALERT_MINUTES", SILENCE_ALERT_MINUTES_DEFAULT))
 
 
-def _minutes(since: dt.datetime | None, now: dt.datetime) -> int | None:
+def minutes_since(since: dt.datetime | None, now: dt.datetime) -> int | None:
+    """Whole minutes from `since` to `now` (never negative), None for no time."""
     if since is None:
         return None
     return max(0, int((now - since).total_seconds() // 60))
@@ -156,10 +157,9 @@ def _mission_sync(
     refused: Mapping[str, Any] | None,
     *,
     now: dt.datetime,
-    threshold: int,
 ) -> MissionSync:
     last_contact = link.last_contact_at if link else None
-    silent_minutes = _minutes(last_contact or mission.created_at, now) or 0
+    silent_minutes = minutes_since(last_contact or mission.created_at, now) or 0
     last_seq = link.last_seq if link else 0
     return MissionSync(
         mission=mission,
@@ -169,9 +169,9 @@ def _mission_sync(
         reference_version_acked=link.reference_version_acked if link else 0,
         last_reconciled_at=link.last_reconciled_at if link else None,
         reconcile_differences=link.reconcile_differences if link else 0,
-        lag_minutes=_minutes(last_contact, now),
+        lag_minutes=minutes_since(last_contact, now),
         silent_minutes=silent_minutes,
-        silent=silent_minutes >= threshold,
+        silent=silent_minutes >= mission.silence_alert_after(),
         held=held,
         gaps=gaps_before_held(last_seq, held),
         refused_count=refused["count"] if refused else 0,
@@ -194,7 +194,6 @@ def sync_mission_list_for_hq(*, now: dt.datetime | None = None) -> list[MissionS
     """Every open mission's link, silent ones first (longest silence first), then in the
     directory's order. Four queries whatever the number of missions."""
     now = now or timezone.now()
-    threshold = silence_threshold_minutes()
     missions = _missions_syncing()
     codes = [mission.code for mission in missions]
     links = {link.mission: link for link in MissionLink.objects.filter(mission__in=codes)}
@@ -213,7 +212,6 @@ def sync_mission_list_for_hq(*, now: dt.datetime | None = None) -> list[MissionS
             held.get(mission.code, []),
             refused.get(mission.code),
             now=now,
-            threshold=mission.silence_alert_minutes or threshold,
         )
         for mission in missions
     ]
@@ -271,9 +269,7 @@ def sync_mission_detail_for_hq(
     summary = RefusedBundle.objects.filter(mission=code).aggregate(
         count=Count("id"), last=Max("received_at")
     )
-    sync = _mission_sync(
-        mission, link, held, summary, now=now, threshold=silence_threshold_minutes()
-    )
+    sync = _mission_sync(mission, link, held, summary, now=now)
     return MissionSyncDetail(sync=sync, refused=_refused_infos(refused_rows))
 
 

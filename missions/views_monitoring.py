@@ -5,18 +5,25 @@ read HQ's dashboard (HQ analysts and admins), 404 for anyone else."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from consulate.kernel.http import csv_response
+
 from . import exporters_monitoring as exporters
+from .forms import DashboardFilterForm
 from .models import MissionStatus, WorldRegion
 from .permissions import Action, staff_access
 from .selectors_monitoring import (
-    dashboard_filters,
-    dashboard_missions,
+    DashboardFilters,
+    dashboard_columns,
     dashboard_read,
+    mission_countries_monitored,
+    mission_list_monitored,
     mission_monitoring_read,
     trends_read,
 )
@@ -30,32 +37,40 @@ def _hq_staff(request: HttpRequest) -> frozenset[Action]:
     )
 
 
-def _csv(filename: str, content: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+def _filters(request: HttpRequest) -> DashboardFilters:
+    columns = [(column.key, column.label) for column in dashboard_columns()]
+    return DashboardFilterForm(request.GET, columns=columns).filters()
+
+
+def _filter_choices(filters: DashboardFilters) -> dict[str, Any]:
+    """What the filter form offers, and the page's links with the filters understood."""
+    return {
+        "filters": filters,
+        "regions": WorldRegion.choices,
+        "statuses": MissionStatus.choices,
+        "countries": mission_countries_monitored(),
+        "columns": dashboard_columns(),
+        "query": filters.query(),
+    }
+
+
+def _today(request: HttpRequest) -> str:
+    """HQ's date, for the name of a downloaded file."""
+    return f"{timezone.localdate(timezone=request.tenant.zone):%Y-%m-%d}"  # type: ignore[attr-defined]
 
 
 @login_required
 def hq_dashboard(request: HttpRequest) -> HttpResponse:
     held = _hq_staff(request)
-    filters = dashboard_filters(request.GET)
-    dashboard = dashboard_read(filters=filters)
-    query = request.GET.copy()
-    query.pop("sort", None)
-    query.pop("order", None)
+    filters = _filters(request)
     return render(
         request,
         "missions/hq_dashboard.html",
         {
-            "dashboard": dashboard,
-            "filters": filters,
-            "regions": WorldRegion.choices,
-            "statuses": MissionStatus.choices,
-            "filter_query": query.urlencode(),
-            "full_query": request.GET.urlencode(),
+            "dashboard": dashboard_read(filters=filters),
             "sees_sync": Action.SYNC_HQ_VIEW in held,
             "zone": request.tenant.zone,  # type: ignore[attr-defined]
+            **_filter_choices(filters),
         },
     )
 
@@ -63,41 +78,30 @@ def hq_dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def hq_dashboard_csv(request: HttpRequest) -> HttpResponse:
     _hq_staff(request)
-    content = exporters.dashboard_csv(
-        filters=dashboard_filters(request.GET), acting_user=request.user
-    )
-    return _csv(f"missions-{timezone.localdate():%Y-%m-%d}.csv", content)
+    content = exporters.dashboard_csv(filters=_filters(request), acting_user=request.user)
+    return csv_response(f"missions-{_today(request)}.csv", content)
 
 
 @login_required
 def hq_trends(request: HttpRequest) -> HttpResponse:
     _hq_staff(request)
-    filters = dashboard_filters(request.GET)
-    missions = dashboard_missions(filters=filters)
+    filters = _filters(request)
+    missions = mission_list_monitored(filters=filters)
     weeks, trends = trends_read(missions=missions)
     return render(
         request,
         "missions/hq_trends.html",
-        {
-            "filters": filters,
-            "regions": WorldRegion.choices,
-            "statuses": MissionStatus.choices,
-            "missions_count": len(missions),
-            "weeks": weeks,
-            "trends": trends,
-            "full_query": request.GET.urlencode(),
-        },
+        {"missions_count": len(missions), "weeks": weeks, "trends": trends}
+        | _filter_choices(filters),
     )
 
 
 @login_required
 def hq_trends_csv(request: HttpRequest) -> HttpResponse:
     _hq_staff(request)
-    filters = dashboard_filters(request.GET)
-    content = exporters.trends_csv(
-        missions=dashboard_missions(filters=filters), acting_user=request.user
-    )
-    return _csv(f"trends-{timezone.localdate():%Y-%m-%d}.csv", content)
+    missions = mission_list_monitored(filters=_filters(request))
+    content = exporters.trends_csv(missions=missions, acting_user=request.user)
+    return csv_response(f"trends-{_today(request)}.csv", content)
 
 
 @login_required
@@ -116,4 +120,4 @@ def hq_mission_csv(request: HttpRequest, code: str, table: str) -> HttpResponse:
     content = exporters.mission_table_csv(code=code, table=table, acting_user=request.user)
     if content is None:
         raise Http404
-    return _csv(f"{code}-{table}-{timezone.localdate():%Y-%m-%d}.csv", content)
+    return csv_response(f"{code}-{table}-{_today(request)}.csv", content)

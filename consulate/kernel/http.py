@@ -33,6 +33,13 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_JSON_DEPTH = 32
 
 
+def csv_response(filename: str, content: str) -> HttpResponse:
+    """A CSV file to download (UTF-8), named `filename`."""
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 def has_control_characters(value: str) -> bool:
     return bool(CONTROL_CHARACTERS.search(value))
 

@@ -356,6 +356,8 @@ def sync_silence_alert(*, now: dt.datetime | None = None) -> list[str]:
     `MissionLink` row is locked while `silent_alerted_at` is read and set, so two runs at once
     send one e-mail; the mail goes after the commit. A mission that never made contact gets its
     row here (the applying side creates it on first contact otherwise)."""
+    if settings.SYNC_HQ_URL:  # a mission node: HQ watches for silence, not the node
+        return []
     now = now or timezone.now()
     silent = sync_missions_silent(now=now)
     if not silent:

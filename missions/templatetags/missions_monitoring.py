@@ -52,9 +52,9 @@ def trend_value_text(trend: Trend, value: float | int | None) -> str:
 
 
 def _nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 x 10^k at or above `value` (an axis's top)."""
+    """The smallest of 1, 2, 2.5, 5 x 10^k at or above `value` (an axis's end); 0 for 0."""
     if value <= 0:
-        return 1
+        return 0
     power = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * power:
@@ -66,18 +66,33 @@ def _week_label(monday: dt.date) -> str:
     return format_date(monday, "d MMM", locale=reference.active_locale())
 
 
+def _ticks(low: float, high: float, *, whole: bool) -> list[float]:
+    """The axis's values: its ends, 0 if between them, and the middle of each side when it is
+    a whole number for a count."""
+    ticks = {low, 0.0, high}
+    for end in (low, high):
+        middle = end / 2
+        if end and (not whole or middle == int(middle)):
+            ticks.add(middle)
+    return sorted(ticks)
+
+
 @register.inclusion_tag("missions/_trend_chart.html")
 def trend_chart(trend: Trend, weeks: list[dt.date], chart_id: str) -> dict[str, Any]:
     """A weekly series as an SVG plot (bars for sums, a line for means and shares) with its
-    table: the weeks in `weeks` (Mondays, oldest first)."""
+    table: the weeks in `weeks` (Mondays, oldest first). Bars go up from 0, or down for a
+    negative week (net revenue after refunds)."""
     values = [trend.values.get(week) for week in weeks]
     present = [value for value in values if value is not None]
-    top = _nice_ceiling(max(present, default=0))
+    high = _nice_ceiling(max([*present, 0]))
+    low = -_nice_ceiling(-min([*present, 0]))
+    if high == low:
+        high = 1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(weeks), 1)
 
     def y(value: float) -> float:
-        return round(TOP + plot_h - plot_h * (value / top), 1)
+        return round(TOP + plot_h * (high - value) / (high - low), 1)
 
     bars, points = [], []
     as_line = trend.kind in {"days", "percent"}
@@ -88,23 +103,25 @@ def trend_chart(trend: Trend, weeks: list[dt.date], chart_id: str) -> dict[str, 
         if as_line:
             points.append(f"{round(x + step / 2, 1)},{y(value)}")
         else:
+            top, bottom = sorted((y(value), y(0)))
             bars.append(
                 {
                     "x": round(x + step * 0.15, 1),
-                    "y": y(value),
+                    "y": top,
                     "w": round(step * 0.7, 1),
-                    "h": round(TOP + plot_h - y(value), 1),
+                    "h": round(bottom - top, 1),
                 }
             )
+    whole = trend.kind == "count"
     ticks = [
-        {"y": y(top * share), "text": trend_value_text(trend, top * share)} for share in (0, 0.5, 1)
+        {"y": y(value), "text": trend_value_text(trend, value)}
+        for value in _ticks(low, high, whole=whole)
     ]
     labels = [
         {"x": round(LEFT + step * index + step / 2, 1), "text": _week_label(weeks[index])}
         for index in sorted({0, len(weeks) // 2, len(weeks) - 1})
         if weeks
     ]
-    latest = next((v for v in reversed(values) if v is not None), None)
     return {
         "trend": trend,
         "chart_id": chart_id,
@@ -122,6 +139,15 @@ def trend_chart(trend: Trend, weeks: list[dt.date], chart_id: str) -> dict[str, 
             {"week": week, "label": _week_label(week), "text": trend_value_text(trend, value)}
             for week, value in zip(weeks, values, strict=True)
         ],
-        "latest": trend_value_text(trend, latest),
+        # what the picture says, for a screen reader: the last week's figure and the highest
+        "last_week": _week_label(weeks[-1]) if weeks else "",
+        "latest": trend_value_text(trend, values[-1] if values else None),
         "highest": trend_value_text(trend, max(present) if present else None),
     }
+
+
+@register.filter
+def one_line(text: Any) -> str:
+    """A text on one line: line breaks and other control characters as spaces (a name a
+    mission sent cannot add lines to an e-mail HQ sends)."""
+    return " ".join("".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in str(text)).split())

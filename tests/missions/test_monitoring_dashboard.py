@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zoneinfo
 
 import pytest
@@ -23,6 +24,7 @@ from missions.models import AlertDigest, Mission, MissionStatus
 from missions.monitoring import Column, Section, Trend, weeks_ending
 from missions.services.monitoring import monitoring_digest_send
 from sync.hq.models import MissionLink
+from consulate.kernel.actors import SYSTEM
 from tests.conftest import host_client, make_staff, text_of, texts_of
 from tests.factories import MissionFactory, UserFactory
 from tests.missions.test_sync_pages import _hq_client, _login
@@ -146,7 +148,8 @@ def test_the_csv_is_the_table_as_filtered_machine_readable(mission_a, mission_b,
     # whatever the reader's language: ISO times in UTC, plain numbers, stable keys
     assert row["sync.last_contact"] == contact.astimezone(dt.UTC).isoformat(timespec="seconds")
     assert row["sync.silent_minutes"] == "90"
-    assert row["region"] == "142"
+    # the region by its English name: a code such as 019 would lose its zero in a spreadsheet
+    assert row["region"] == "asia"
     assert row["alerts"] == "sync.silent"
     # a name a spreadsheet would run as a formula is not one
     assert row["name"] == "'=HYPERLINK(1)"
@@ -252,7 +255,8 @@ def test_trends_are_plots_with_the_table_behind_them(mission_b, trends_contribut
     assert table[-1].endswith("\n110")
     assert table[1].endswith("\n–")
     # the image is named for a screen reader with its latest and highest figure
-    assert 'aria-label="Bookings: bu hafta 110, en yüksek 110"' in figure
+    last = texts_of(figure, "time")[-1]
+    assert f'aria-label="Bookings: {last} haftası 110, en yüksek 110"' in figure
     # money in the currency's own format, in the reader's language
     assert "€1.234,56" in html
     # and the CSV: one row per week, money as a decimal amount
@@ -288,7 +292,7 @@ def test_only_hq_staff_see_the_dashboard(mission_a, client_hq):
     assert client_hq.get("/hq/missions.csv").status_code == 302
 
 
-def _queries(client, path: str, django_assert_num_queries) -> int:  # type: ignore[no-untyped-def]
+def _queries(client, path: str) -> int:  # type: ignore[no-untyped-def]
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -301,12 +305,12 @@ def test_the_pages_cost_the_same_whatever_the_number_of_missions(mission_a, miss
     client = _hq_client()
     client.get("/hq/")  # the session's first write
     paths = ("/hq/", "/hq/trends/", "/hq/missions.csv", "/hq/missions/alpha/")
-    before = {path: _queries(client, path, None) for path in paths}
+    before = {path: _queries(client, path) for path in paths}
     for n in range(3):
         mission = MissionFactory(code=f"qm{n}")
         make_staff(mission, "officer")
         _contact(mission.code, minutes_ago=n * 100)
-    after = {path: _queries(client, path, None) for path in paths}
+    after = {path: _queries(client, path) for path in paths}
     assert after == before
 
 
@@ -375,3 +379,135 @@ def test_a_day_without_alerts_sends_no_digest(mission_a, settings):
     assert monitoring_digest_send(now=morning) == 0
     assert mail.outbox == []
     assert AlertDigest.objects.get().alerts == 0
+
+
+def test_a_plot_with_negative_weeks_stays_inside_its_picture(mission_b, monkeypatch):
+    from missions.templatetags.missions_monitoring import trend_chart
+
+    weeks = weeks_ending(timezone.localdate(), 4)
+    trend = Trend(
+        key="net",
+        label="Net",
+        kind="money",
+        unit="EUR",
+        values=dict(zip(weeks, [5000, -2500, None, 0], strict=True)),
+    )
+    chart = trend_chart(trend, weeks, "c")
+    # every bar inside the picture, the negative one hanging below the zero line
+    zero = next(tick["y"] for tick in chart["ticks"] if tick["text"] == "€0.00")
+    for bar in chart["bars"]:
+        assert bar["h"] >= 0
+        assert 0 <= bar["y"] <= chart["height"]
+        assert bar["y"] + bar["h"] <= chart["height"]
+    assert chart["bars"][1]["y"] == zero  # -25.00 starts at zero and goes down
+    assert [tick["text"] for tick in chart["ticks"]][0] == "-€25.00"
+    # a count's axis has no half bookings
+    counts = Trend(key="n", label="N", kind="count", values={weeks[-1]: 1})
+    assert [tick["text"] for tick in trend_chart(counts, weeks, "n")["ticks"]] == ["0", "1"]
+
+
+def test_staff_counts_people_with_an_active_account_once(mission_a):
+    from missions.services import membership_grant
+
+    officer = make_staff(mission_a, "officer")
+    membership_grant(user=officer, mission=mission_a, role="cashier", acting_user=SYSTEM)
+    gone = make_staff(mission_a, "consul")
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    html = _hq_client().get("/hq/missions/alpha/").content.decode()
+    assert "Staff\n1" in text_of(html, "dl", class_="figures-list")
+
+
+def test_a_threshold_of_zero_is_refused_by_the_database(mission_a):
+    from django.db import IntegrityError, transaction
+
+    for column in ("silence_alert_minutes", "wait_target_days"):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Mission.objects.filter(code="alpha").update(**{column: 0})
+
+
+def test_sorting_and_filtering_by_form_on_a_phone_and_links_carry_only_what_was_understood(
+    mission_a, mission_b, regions
+):
+    client = _hq_client()
+    html = client.get(
+        "/hq/?region=142&sort=sync.silent_minutes&order=desc&junk=1&junk=2"
+    ).content.decode()
+    # the sort is a labelled select in the filter form (the table's headings are hidden on a
+    # phone), and the sorted column says so in words and with an arrow
+    assert '<label for="f-sort">Sort by</label>' in html
+    assert '<option value="sync.silent_minutes" selected>Silent for</option>' in html
+    assert (
+        'aria-sort="descending" class="sorted">Silent for <span aria-hidden="true">▼</span>' in html
+    )
+    # the page's links carry the filters it understood, nothing else
+    assert 'href="/hq/missions.csv?region=142&amp;sort=sync.silent_minutes&amp;order=desc"' in html
+    assert not [link for link in re.findall(r'href="([^"]*)"', html) if "junk" in link]
+    # each row is named by its mission's heading cell
+    assert '<th scope="row" role="rowheader"><a href="/hq/missions/beta/">' in html
+
+
+def test_the_country_filter_is_on_the_trends_page_too(mission_a, mission_b):
+    html = _hq_client(language="tr").get("/hq/trends/?country=JP").content.decode()
+    options = texts_of(html, "option")
+    # countries by their names in the reader's language: Almanya before Japonya
+    assert options.index("Almanya") < options.index("Japonya")
+    assert '<option value="JP" selected>Japonya</option>' in html
+
+
+def test_a_failed_delivery_is_tried_again_by_the_next_run(mission_a, settings, monkeypatch):
+    from django.core.mail import EmailMessage
+
+    from missions.models import AlertDigestDelivery
+
+    settings.MONITORING_DIGEST_HOUR = 7
+    _hq_people()
+    morning = _hq_morning(8)
+    MissionLink.objects.update_or_create(
+        mission="alpha", defaults={"last_contact_at": morning - dt.timedelta(hours=5)}
+    )
+    real_send = EmailMessage.send
+
+    def refused(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.to == ["admin.tr@example.org"]:
+            raise OSError("mailbox unavailable")
+        return real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMessage, "send", refused)
+    assert monitoring_digest_send(now=morning) == 1
+    failed = AlertDigestDelivery.objects.get(user__email="admin.tr@example.org")
+    assert (failed.sent_at, failed.attempts) == (None, 1)
+    assert failed.last_error == "OSError: mailbox unavailable"
+    # the mailbox is back: the next run sends that copy, and only that one
+    monkeypatch.setattr(EmailMessage, "send", real_send)
+    assert monitoring_digest_send(now=morning + dt.timedelta(minutes=30)) == 1
+    assert [message.to for message in mail.outbox] == [
+        ["analyst.en@example.org"],
+        ["admin.tr@example.org"],
+    ]
+    assert monitoring_digest_send(now=morning + dt.timedelta(minutes=60)) == 0
+
+
+def test_a_mission_node_sends_no_digest_and_no_silence_alert(mission_a, settings):
+    from missions.services.sync import sync_silence_alert
+
+    settings.SYNC_HQ_URL = "https://hq.example.org"
+    _hq_people()
+    assert monitoring_digest_send(now=_hq_morning(9)) == 0
+    assert sync_silence_alert(now=_hq_morning(9)) == []
+    assert mail.outbox == []
+    assert not AlertDigest.objects.exists()
+
+
+def test_a_name_a_mission_sent_cannot_add_lines_to_the_digest(mission_a, settings):
+    settings.MONITORING_DIGEST_HOUR = 7
+    _hq_people()
+    Mission.objects.filter(code="alpha").update(city="Berlin\n\nDear analyst, click here")
+    morning = _hq_morning(8)
+    MissionLink.objects.update_or_create(
+        mission="alpha", defaults={"last_contact_at": morning - dt.timedelta(hours=5)}
+    )
+    monitoring_digest_send(now=morning)
+    body = mail.outbox[0].body
+    assert "(alpha, Berlin Dear analyst, click here)" in body
+    assert "\nDear analyst" not in body
