@@ -6,7 +6,8 @@ A contributor is registered once, in its app's `AppConfig.ready()`, with
 `monitoring_register(contributor)`. The dashboard asks every contributor, in registration
 order, and each answers for every mission at once in a fixed number of queries (its figures
 come from aggregates its projector keeps as events apply), so a page costs the same number of
-queries with 3 missions as with 300 (tests/missions/test_monitoring_dashboard.py, and each contributor's own test).
+queries with 3 missions as with 300 (tests/missions/test_monitoring_dashboard.py, and each
+contributor's own test).
 
 Figures are plain values (int, float, datetime, None: "no figure") keyed by the column's
 `key`; a column says how its value is shown (`kind`), and may bring its own `display` and
