@@ -66,9 +66,12 @@ def _week_label(monday: dt.date) -> str:
     return format_date(monday, "d MMM", locale=reference.active_locale())
 
 
-def _ticks(low: float, high: float, *, whole: bool) -> list[float]:
+def _ticks(low: float, high: float, *, whole: bool, empty: bool) -> list[float]:
     """The axis's values: its ends, 0 if between them, and the middle of each side when it is
-    a whole number for a count."""
+    a whole number for a count or money (minor units); only 0 when every figure is 0 or none
+    (an axis of "0.00, 0.01" would suggest figures there are not)."""
+    if empty:
+        return [0.0]
     ticks = {low, 0.0, high}
     for end in (low, high):
         middle = end / 2
@@ -112,10 +115,11 @@ def trend_chart(trend: Trend, weeks: list[dt.date], chart_id: str) -> dict[str, 
                     "h": round(bottom - top, 1),
                 }
             )
-    whole = trend.kind == "count"
+    whole = trend.kind in {"count", "money"}
+    empty = not any(present)
     ticks = [
         {"y": y(value), "text": trend_value_text(trend, value)}
-        for value in _ticks(low, high, whole=whole)
+        for value in _ticks(low, high, whole=whole, empty=empty)
     ]
     labels = [
         {"x": round(LEFT + step * index + step / 2, 1), "text": _week_label(weeks[index])}

@@ -404,6 +404,9 @@ def test_a_plot_with_negative_weeks_stays_inside_its_picture(mission_b, monkeypa
     # a count's axis has no half bookings
     counts = Trend(key="n", label="N", kind="count", values={weeks[-1]: 1})
     assert [tick["text"] for tick in trend_chart(counts, weeks, "n")["ticks"]] == ["0", "1"]
+    # and an axis with nothing on it says only 0
+    nothing = Trend(key="z", label="Z", kind="money", unit="EUR", values={weeks[-1]: 0})
+    assert [tick["text"] for tick in trend_chart(nothing, weeks, "z")["ticks"]] == ["€0.00"]
 
 
 def test_staff_counts_people_with_an_active_account_once(mission_a):
