@@ -113,3 +113,6 @@ def seed_demo(*, stdout: Any) -> None:
     ):
         with schema_context(mission.schema_name):
             _mission(mission, stdout)
+            # HQ's wait times and dashboard know each service's next free appointment from the
+            # first push, not an hour later when beat extends the slots and reports again
+            services.availability_report(mission=mission, acting_user=SYSTEM)

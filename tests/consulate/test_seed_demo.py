@@ -50,3 +50,24 @@ def test_the_demo_missions_have_turkish_names_and_addresses_without_the_country(
         "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001",
     )
     assert "nothing created" in out.getvalue()
+
+
+def test_the_demo_missions_report_their_services_availability_at_once(db, settings):
+    from django_tenants.utils import schema_context
+
+    from sync.models import OutboxEvent
+
+    # given demo mode, when the demo is seeded
+    settings.DEMO_MODE = True
+    call_command("seed_demo", "--no-banner", stdout=io.StringIO())
+    # then each mission's first push tells HQ each service's availability, with its names
+    # (HQ's public wait times need not wait for beat's hourly report)
+    tokyo = Mission.objects.get(code="tokyo")
+    with schema_context(tokyo.schema_name):
+        reports = list(
+            OutboxEvent.objects.filter(topic="appointments.service.availability_reported")
+        )
+    services = {report.payload["service"]: report.payload for report in reports}
+    assert "passport" in services
+    assert services["passport"]["names"]["tr"]
+    assert services["passport"]["next_bookable"] is not None
