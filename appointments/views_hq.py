@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .register import wait_times
 
@@ -23,7 +23,7 @@ class WaitTimesSearchForm(forms.Form):
     )
 
 
-@require_GET
+@require_safe
 def wait_times_page(request: HttpRequest) -> HttpResponse:
     form = WaitTimesSearchForm(request.GET or None)
     data = wait_times.wait_times_get()
@@ -47,7 +47,7 @@ def wait_times_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def wait_times_json(request: HttpRequest) -> HttpResponse:
     form = WaitTimesSearchForm(request.GET or None)
     if form.is_bound and not form.is_valid():

@@ -71,7 +71,10 @@ def events_project(*, mission: str, events: list[Event]) -> None:
     runs in a savepoint: should the database refuse what it writes (a value a check let
     through), its batch is recorded as skipped events (`sync.hq.models.SkippedEvent`, reason
     "the database refused: <class>"), the other projectors and the bundle are applied, and the
-    mission's chain goes on; never a server error, never a chain blocked for good."""
+    mission's chain goes on; never a server error, never a chain blocked for good. A projector
+    that fails in Python instead (a payload shape its reading did not foresee) is treated the
+    same way, its traceback logged: the events stay in HQ's central log for a corrected
+    projector's rebuild."""
     for projector in projectors():
         mine = [event for event in events if event["topic"] in projector.topics]
         if not mine:
@@ -81,13 +84,17 @@ def events_project(*, mission: str, events: list[Event]) -> None:
                 projector.apply(ProjectionBatch(mission=mission, events=mine))
         except DatabaseError as error:
             _batch_skip(projector.name, mission, mine, type(error).__name__)
+        except Exception as error:  # a projector's bug must not block the mission's chain
+            logger.exception("projector %s failed on a batch of %s", projector.name, mission)
+            _batch_skip(projector.name, mission, mine, type(error).__name__, by="the projector")
 
 
-def _batch_skip(projector: str, mission: str, events: list[Event], error: str) -> None:
+def _batch_skip(
+    projector: str, mission: str, events: list[Event], error: str, *, by: str = "the database"
+) -> None:
     from sync.hq.models import SkippedEvent  # HQ's table; imported where HQ runs this
 
-    logger.warning("projector %s: the database refused a batch of %s: %s", projector, mission,
-                   error)  # fmt: skip
+    logger.warning("projector %s: %s refused a batch of %s: %s", projector, by, mission, error)
     now = timezone.now()
     SkippedEvent.objects.bulk_create(
         [
@@ -96,7 +103,7 @@ def _batch_skip(projector: str, mission: str, events: list[Event], error: str) -
                 seq=seq if isinstance(seq, int) and not isinstance(seq, bool) else 0,
                 topic=str(event.get("topic"))[:100],
                 projector=projector[:100],
-                reason=f"the database refused: {error}"[:300],
+                reason=f"{by} refused: {error}"[:300],
                 skipped_at=now,
             )
             for event in events

@@ -14,10 +14,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from babel.dates import format_date
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel import reference
 from missions.monitoring import Alert, Column, Section, Trend
 
 from ..models import ReleaseMode
@@ -146,9 +148,12 @@ def _alert(row: ServiceAvailability, mission: Mission, now: dt.datetime) -> Aler
             mission=mission.code,
             kind="appointments.wait_above_target",
             severity="warning",
-            message=gettext(
+            message=ngettext(
                 "%(service)s: the next free appointment is %(days)d days away "
-                "(target: %(target)d days)."
+                "(target: %(target)d day).",
+                "%(service)s: the next free appointment is %(days)d days away "
+                "(target: %(target)d days).",
+                target,
             )
             % {"service": name, "days": int(days), "target": target},
         )
@@ -163,7 +168,11 @@ def _alert(row: ServiceAvailability, mission: Mission, now: dt.datetime) -> Aler
             )
             % {
                 "service": name,
-                "date": row.free_reported_at.astimezone(mission.zone).date().isoformat(),
+                "date": format_date(
+                    row.free_reported_at.astimezone(mission.zone).date(),
+                    "medium",
+                    locale=reference.active_locale(),
+                ),
             },
         )
     return None
@@ -253,7 +262,9 @@ class AppointmentsContributor:
             )
         }
         rows = []
-        for code in sorted(set(reports) | set(totals)):
+        # the services the mission offers, as it last reported them (one it stopped offering
+        # leaves the page with its report, even with bookings in the window)
+        for code in sorted(reports):
             report = reports.get(code)
             sums = totals.get(code, {})
             mode = report.release_mode if report else ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from babel.dates import format_timedelta
 from django.core.cache import cache
 from django.utils import timezone, translation
 
@@ -35,13 +36,31 @@ def _one_decimal(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def _wait_text(moment: dt.datetime | None, now: dt.datetime) -> str:
+    """How far away, as a person says it in the reader's language: "in 5 hours" within a day,
+    else in days however many ("in 45 days", "45 gün sonra": a wait is counted in days)."""
+    if moment is None:
+        return ""
+    ahead = max(moment - now, dt.timedelta(0))
+    within_a_day = ahead < dt.timedelta(days=1)
+    return format_timedelta(
+        ahead,
+        add_direction=True,
+        granularity="hour" if within_a_day else "day",
+        # no unit above the granularity is ever large enough: days stay days
+        threshold=1 if within_a_day else 10**9,
+        locale=reference.active_locale(),
+    )
+
+
 def wait_times_build(*, now: dt.datetime) -> dict[str, Any]:
-    """Every open mission (not HQ, not closed) with its services' figures, in the active
-    language, sorted by country name then city: the JSON feed's shape (docs/monitoring.md),
+    """Every active mission (not HQ, suspended or closed) with its services' figures, in the
+    active language, sorted by country name then city: the JSON feed's shape (docs/monitoring.md),
     plus what only the page uses (`search`, the folded texts a query matches; each service's
     `display` times, as datetimes). Three queries."""
+    # a suspended mission serves no one for now (evacuation, renovation): no figure to publish
     missions = list(
-        Mission.objects.exclude(kind=MissionKind.HEADQUARTERS).exclude(status=MissionStatus.CLOSED)
+        Mission.objects.exclude(kind=MissionKind.HEADQUARTERS).filter(status=MissionStatus.ACTIVE)
     )
     codes = [mission.code for mission in missions]
     reports: dict[str, list[Any]] = {}
@@ -68,7 +87,11 @@ def wait_times_build(*, now: dt.datetime) -> dict[str, Any]:
                     "mean_wait_days_30d": _one_decimal(means.get((mission.code, row.service))),
                     "reported_at": _utc(row.reported_at),
                     # for the page, not the feed: the times to show in the mission's zone
-                    "display": {"next": local, "reported": row.reported_at},
+                    "display": {
+                        "next": local,
+                        "reported": row.reported_at,
+                        "wait": _wait_text(row.next_bookable_at, now),
+                    },
                 }
             )
         services.sort(key=lambda service: reference.name_sort_key(service["name"]))

@@ -58,4 +58,7 @@ def staff_act(event: Event) -> bool:
     if event.get("topic") != FeeTopic.PAYMENT_SUCCEEDED:
         return True
     payload = event.get("payload")
-    return isinstance(payload, dict) and payload.get("method") in COUNTER_METHODS
+    if not isinstance(payload, dict):
+        return False
+    method = payload.get("method")
+    return isinstance(method, str) and method in COUNTER_METHODS

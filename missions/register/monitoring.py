@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from missions.monitoring import Alert, Column, Section, Trend
@@ -254,9 +254,12 @@ class CasesContributor:
             mission=mission.code,
             kind="cases.backlog_growing",
             severity="warning",
-            message=gettext(
+            message=ngettext(
+                "%(type)s: the backlog grew on the last day "
+                "(%(opened)d opened, %(closed)d closed).",
                 "%(type)s: the backlog grew on each of the last %(days)d days "
-                "(%(opened)d opened, %(closed)d closed)."
+                "(%(opened)d opened, %(closed)d closed).",
+                growth_days,
             )
             % {"type": case_type.label, "days": growth_days, "opened": opened, "closed": closed},
             since=dt.datetime.combine(window[0], dt.time(), tzinfo=mission.zone),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from appointments.models import ReleaseMode
 from appointments.register.monitoring import contributor
@@ -112,7 +112,7 @@ def test_alerts_name_the_service_and_how_far_in_the_readers_language(three_missi
     got = sorted((a.mission, a.severity, a.message) for a in alerts)
     assert got == [
         ("beta", "critical",
-         "Legal: no free appointment in the next 30 days (there were some on 2026-12-02)."),
+         "Legal: no free appointment in the next 30 days (there were some on Dec 2, 2026)."),
         ("beta", "warning",
          "Visa: the next free appointment is 40 days away (target: 30 days)."),
         ("la", "warning", "Visa: the next free appointment is 40 days away (target: 30 days)."),
@@ -123,7 +123,7 @@ def test_alerts_name_the_service_and_how_far_in_the_readers_language(three_missi
         alerts = contributor.alerts(missions=three_missions, figures=figures, now=NOW)
     messages = sorted(a.message for a in alerts if a.mission == "beta")
     assert messages == [
-        "Legal: önümüzdeki 30 gün içinde boş randevu yok (2026-12-02 tarihinde vardı).",
+        "Legal: önümüzdeki 30 gün içinde boş randevu yok (2 Ara 2026 tarihinde vardı).",
         "Visa: bir sonraki boş randevu 40 gün sonra (hedef: 30 gün).",
     ]
 
@@ -201,3 +201,28 @@ def test_every_method_costs_the_same_queries_for_2_or_12_missions(
         contributor.trends(missions=missions, weeks=weeks)
     with django_assert_num_queries(2):
         contributor.sections(mission=missions[-1], now=NOW)
+
+
+def test_a_service_no_longer_offered_leaves_the_missions_page(db):
+    mission = hq_mission("gone", city="Lyon", country="FR", zone="Europe/Paris")
+    now = timezone.now()
+    project(
+        "gone",
+        [
+            report_event("legal", occurred_at=now - dt.timedelta(hours=3), next_bookable=None,
+                         free=0, names={"en": "Legal"}),
+            report_event("passport", occurred_at=now - dt.timedelta(hours=3),
+                         next_bookable=now + dt.timedelta(days=3), free=5,
+                         names={"en": "Passport"}),
+            booking_event("created", "gone-1", occurred_at=now - dt.timedelta(days=5),
+                          starts_at=now - dt.timedelta(days=1), service="legal"),
+        ],
+    )  # fmt: skip
+    # when the mission stops offering "legal" (one more report, offered: false)
+    stopped = report_event("legal", occurred_at=now - dt.timedelta(hours=1), next_bookable=None,
+                           free=0, names={"en": "Legal"})  # fmt: skip
+    stopped["payload"]["offered"] = False
+    project("gone", [stopped])
+    # then the mission's page lists only what it offers, even with bookings for the other
+    (section,) = contributor.sections(mission=mission, now=now)
+    assert [row["appointments.service.name"] for row in section.rows] == ["Passport"]

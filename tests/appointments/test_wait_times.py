@@ -232,3 +232,26 @@ def test_a_fixed_number_of_queries_for_2_or_12_missions(
         with django_assert_num_queries(2):
             client_hq.get(path)
     assert len(client_hq.get(FEED).json()["missions"]) == 2 + extra
+
+
+def test_a_suspended_mission_is_not_published_and_head_is_answered(published, client_hq):
+    # a mission suspended (evacuation, renovation) serves no one for now
+    hq_mission("sus", city="Kabul", country="AF", zone="Asia/Kabul", status="suspended")
+    _published("sus", names={"en": "Passport"})
+    cache.clear()
+    codes = [m["code"] for m in client_hq.get(FEED).json()["missions"]]
+    assert "sus" not in codes
+    assert "alpha" in codes
+    # link and uptime checkers ask with HEAD
+    assert client_hq.head(PAGE).status_code == 200
+    assert client_hq.head(FEED).status_code == 200
+
+
+def test_a_wait_within_a_day_is_said_in_hours(published, client_hq):
+    from appointments.register.wait_times import _wait_text
+
+    now = timezone.now()
+    assert _wait_text(now + dt.timedelta(hours=5, minutes=10), now) == "in 5 hours"
+    assert _wait_text(now + dt.timedelta(days=12, hours=2), now) == "in 12 days"
+    assert _wait_text(now + dt.timedelta(days=400), now) == "in 400 days"
+    assert _wait_text(now - dt.timedelta(hours=1), now) == "in 0 hours"

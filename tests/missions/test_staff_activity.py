@@ -127,3 +127,52 @@ def test_the_database_refuses_a_second_row_for_a_person_and_day(mission_a):
             f"INSERT INTO {StaffActivityDay._meta.db_table} (mission, day, actor_id)"
             " VALUES ('alpha', '2026-11-02', 11)"
         )
+
+
+def test_a_payment_whose_method_is_no_text_is_skipped_not_a_blocked_chain(mission_a):
+    from sync.hq.models import SkippedEvent
+    from sync.registry import events_project
+
+    # a signed bundle whose payment names its method as a list (a broken or hostile mission)
+    events = [
+        {
+            "seq": 1,
+            "topic": "fees.payment.succeeded",
+            "aggregate_type": "payment",
+            "aggregate_id": "1",
+            "payload": {"method": ["cash"]},
+            "version": 1,
+            "actor_id": 6,
+            "occurred_at": "2026-12-01T10:00:00Z",
+        }
+    ]
+    # applies without an error: the staff activity register counts no one
+    events_project(mission="alpha", events=events)
+    from missions.register.models import StaffActivityDay
+
+    assert not StaffActivityDay.objects.filter(mission="alpha").exists()
+    # and the revenue register, which cannot read it, records it as skipped, with the reason
+    assert SkippedEvent.objects.filter(mission="alpha", seq=1, projector="fees.revenue").exists()
+
+
+def test_a_projector_that_fails_in_python_skips_its_batch(mission_a, monkeypatch):
+    from sync import registry
+    from sync.hq.models import SkippedEvent
+
+    def broken(batch):  # type: ignore[no-untyped-def]
+        raise TypeError("unhashable type: 'list'")
+
+    monkeypatch.setitem(
+        registry._projectors,
+        "test.broken",
+        registry.Projector(name="test.broken", topics=frozenset({"test.thing.done"}), apply=broken),
+    )
+    event = {
+        "seq": 7,
+        "topic": "test.thing.done",
+        "payload": {},
+        "occurred_at": "2026-12-01T10:00:00Z",
+    }
+    registry.events_project(mission="alpha", events=[event])
+    skipped = SkippedEvent.objects.get(mission="alpha", seq=7, projector="test.broken")
+    assert skipped.reason == "the projector refused: TypeError"
