@@ -106,7 +106,8 @@ def test_a_mission_without_reports_or_bookings_has_no_figures(mission_a):
 def test_alerts_name_the_service_and_how_far_in_the_readers_language(three_missions):
     figures = contributor.figures(missions=three_missions, now=NOW)
     # when HQ reads the alerts, in English
-    alerts = contributor.alerts(missions=three_missions, figures=figures, now=NOW)
+    with translation.override("en"):
+        alerts = contributor.alerts(missions=three_missions, figures=figures, now=NOW)
     # then Berlin (target 45 days) has none; Tokyo and Los Angeles (30) wait too long for a
     # visa, and Tokyo's legalisation has no place left after having had some
     got = sorted((a.mission, a.severity, a.message) for a in alerts)

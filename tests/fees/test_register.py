@@ -302,9 +302,10 @@ def test_a_bad_amount_or_field_is_skipped_and_cannot_corrupt_the_sums(mission_a,
     ]
     # when HQ projects it
     events_project(mission="alpha", events=batch)
-    # then the broken event is recorded with its reason; the good ones are counted
-    (skipped,) = SkippedEvent.objects.all()
-    assert (skipped.seq, skipped.topic, skipped.projector) == (2, SUCCEEDED, "fees.revenue")
+    # then the broken event is recorded with its reason; the good ones are counted (the staff
+    # activity register, which reads payments too, skips a version it does not know as well)
+    (skipped,) = SkippedEvent.objects.filter(projector="fees.revenue")
+    assert (skipped.seq, skipped.topic) == (2, SUCCEEDED)
     assert reason in skipped.reason
     assert sorted(RevenuePosting.objects.values_list("seq", flat=True)) == [1, 3]
     register_state()  # the month sums agree
