@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import HqRole, User
@@ -74,6 +75,15 @@ def _start_in_public_schema() -> Iterator[None]:
     connection.set_schema_to_public()
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _start_in_the_default_language() -> Iterator[None]:
+    """A request in Turkish leaves Turkish active in the thread (LocaleMiddleware activates the
+    reader's language and nothing deactivates it); keep that from the next test."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
