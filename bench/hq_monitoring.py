@@ -174,11 +174,10 @@ def missions_create(prefix: str, count: int) -> list[Any]:
             made.append(
                 mission_create(acting_user=SYSTEM, **mission_params(f"{prefix}{index:03d}", index))
             )
-        if (index + 1) % 25 == 0 or index + 1 == count:
-            spent = time.perf_counter() - started
-            print(f"  missions: {index + 1}/{count} ({spent:.0f} s)", end="\r", flush=True)
+        if (index + 1) % 50 == 0 and index + 1 < count:
+            print(f"  missions: {index + 1}/{count} ({time.perf_counter() - started:.0f} s)")
     seconds = time.perf_counter() - started
-    print(f"mission_create x {count}: {seconds:.1f} s ({seconds / count:.2f} s each)       ")
+    print(f"mission_create x {count}: {seconds:.1f} s ({seconds / count:.2f} s each)")
     return made
 
 
@@ -458,11 +457,9 @@ def registers_fill(missions: list[Any], args: argparse.Namespace, events_total: 
             project += batch_apply(mission.code, number, events[first : first + args.batch])
         apply += time.perf_counter() - started
         done += len(events)
-        if (index + 1) % 10 == 0 or index + 1 == len(missions):
+        if (index + 1) % 50 == 0 and index + 1 < len(missions):
             rate = f"{apply:.0f} s, {done / apply:,.0f} events/s"
-            print(f"  applied: {index + 1}/{len(missions)} missions, {done:,} events ({rate})",
-                  end="\r", flush=True)  # fmt: skip
-    print(" " * 90, end="\r")
+            print(f"  applied: {index + 1}/{len(missions)} missions, {done:,} events ({rate})")
     print(f"events generated: {done:,} over {args.days} days in {generate:.1f} s "
           f"(per mission {min(shares):,} to {max(shares):,})")  # fmt: skip
     for topic, count in sorted(topics.items(), key=lambda item: -item[1]):
