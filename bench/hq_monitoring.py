@@ -252,7 +252,7 @@ class MissionHistory:
                     "names": names, "offered": True,
                 }, None)  # fmt: skip
                 if final:
-                    return
+                    break
                 at += dt.timedelta(days=self.rng.uniform(2, 6))
 
     def booking(self) -> None:
