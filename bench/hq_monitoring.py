@@ -699,12 +699,16 @@ def database_switch(name: str, *, recreate: bool) -> None:
     from django.core.cache import cache
     from django.db import connection
 
+    from consulate.kernel.crypto.envelope import clear_key_cache
+
     connection.close()
     if recreate:
         recreate_database(bench_database_url(name), name)
     connection.settings_dict["NAME"] = name
     settings.DATABASES["default"]["NAME"] = name
     cache.clear()
+    # each database has its own data keys, under the same schema names
+    clear_key_cache()
 
 
 def level_run(args: argparse.Namespace, *, name: str, prefix: str, missions: int,
