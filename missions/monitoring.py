@@ -156,7 +156,7 @@ def figure_text(column: Column, value: Any, *, zone: zoneinfo.ZoneInfo) -> str:
         return "–"
     if column.display is not None:
         return column.display(value)
-    locale = reference.active_locale()
+    locale = reference.active_babel_locale()
     if column.kind == "count":
         return format_decimal(value, locale=locale)
     if column.kind == "days":

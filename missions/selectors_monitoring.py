@@ -189,6 +189,8 @@ class DashboardRow:
     mission: Mission
     figures: dict[str, Any]
     alerts: list[Alert] = field(default_factory=list)
+    # (label, text, sorted) per column, as the page shows them (`views_monitoring`)
+    cells: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
 @dataclass

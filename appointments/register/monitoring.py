@@ -171,7 +171,7 @@ def _alert(row: ServiceAvailability, mission: Mission, now: dt.datetime) -> Aler
                 "date": format_date(
                     row.free_reported_at.astimezone(mission.zone).date(),
                     "medium",
-                    locale=reference.active_locale(),
+                    locale=reference.active_babel_locale(),
                 ),
             },
         )

@@ -101,12 +101,17 @@ def booking_totals_in_windows(
         f"SELECT {group}, {sums} FROM {BookingDay._meta.db_table} AS d"  # noqa: S608 (ours)
         " JOIN unnest(%s::text[], %s::date[], %s::date[]) AS w(mission, date_from, date_to)"
         " ON d.mission = w.mission AND d.day BETWEEN w.date_from AND w.date_to"
+        # the windows' span as a plain range too: the (day, mission) index then reads only
+        # those days instead of every mission's whole history (bench/hq_monitoring.py)
+        " WHERE d.day BETWEEN %s AND %s"
         f" GROUP BY {group} ORDER BY {group}"
     )
-    params = [
+    params: list[Any] = [
         array_literal(codes),
         array_literal([windows[code][0] for code in codes]),
         array_literal([windows[code][1] for code in codes]),
+        min(first for first, _last in windows.values()),
+        max(last for _first, last in windows.values()),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -49,7 +49,7 @@ def _wait_text(moment: dt.datetime | None, now: dt.datetime) -> str:
         granularity="hour" if within_a_day else "day",
         # no unit above the granularity is ever large enough: days stay days
         threshold=1 if within_a_day else 10**9,
-        locale=reference.active_locale(),
+        locale=reference.active_babel_locale(),
     )
 
 

@@ -76,10 +76,22 @@ def active_locale() -> str:
     return (translation.get_language() or settings.LANGUAGE_CODE).replace("-", "_")
 
 
+@cache
+def babel_locale(name: str) -> Locale:
+    """A babel Locale, parsed once per name: babel parses a name given as text on every call,
+    which a page of a few thousand figures pays thousands of times (bench/hq_monitoring.py)."""
+    return Locale.parse(name)
+
+
+def active_babel_locale() -> Locale:
+    """The active language as a babel Locale, to hand to babel's format functions."""
+    return babel_locale(active_locale())
+
+
 def country_name(code: str, locale: str | None = None) -> str:
     """The country's name in `locale` (default: the active language), from CLDR territory
     names; an unknown code is shown as it is."""
-    return Locale.parse(locale or active_locale()).territories.get(code, code)
+    return babel_locale(locale or active_locale()).territories.get(code, code)
 
 
 def name_sort_key(name: str) -> str:
@@ -97,7 +109,7 @@ def country_codes_named(text: str, locale: str | None = None) -> frozenset[str]:
         return frozenset()
     found = set()
     for name_locale in {locale or active_locale(), "en"}:
-        territories = Locale.parse(name_locale).territories
+        territories = babel_locale(name_locale).territories
         found |= {
             code for code in country_codes() if folded in territories.get(code, "").casefold()
         }
@@ -105,4 +117,4 @@ def country_codes_named(text: str, locale: str | None = None) -> frozenset[str]:
 
 
 def language_name(code: str, locale: str | None = None) -> str:
-    return Locale.parse(locale or active_locale()).languages.get(code, code)
+    return babel_locale(locale or active_locale()).languages.get(code, code)

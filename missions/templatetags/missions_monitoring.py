@@ -41,7 +41,7 @@ def trend_value_text(trend: Trend, value: float | int | None) -> str:
     """A trend's value in the reader's language: money from minor units of `trend.unit`."""
     if value is None:
         return "–"
-    locale = reference.active_locale()
+    locale = reference.active_babel_locale()
     if trend.kind == "money" and trend.unit:
         exponent = reference.currency_minor_units(trend.unit)
         amount = Decimal(int(value)).scaleb(-exponent)
@@ -65,7 +65,7 @@ def _nice_ceiling(value: float) -> float:
 
 
 def _week_label(monday: dt.date) -> str:
-    return format_date(monday, "d MMM", locale=reference.active_locale())
+    return format_date(monday, "d MMM", locale=reference.active_babel_locale())
 
 
 def _ticks(low: float, high: float, *, whole: bool, empty: bool) -> list[float]:
