@@ -35,7 +35,7 @@ NOW = timezone.now()
 
 
 def _contact(code: str, *, minutes_ago: int) -> dt.datetime:
-    moment = NOW - dt.timedelta(minutes=minutes_ago)
+    moment = timezone.now() - dt.timedelta(minutes=minutes_ago)
     MissionLink.objects.update_or_create(mission=code, defaults={"last_contact_at": moment})
     return moment
 
@@ -121,7 +121,7 @@ def test_filters_by_region_country_and_status_and_ignores_forged_values(
 def test_sorting_puts_the_worst_first_and_no_figure_last(mission_a, mission_b, newyork):
     _contact("alpha", minutes_ago=30)
     _contact("beta", minutes_ago=600)
-    Mission.objects.filter(code="nyc").update(created_at=NOW - dt.timedelta(minutes=100))
+    Mission.objects.filter(code="nyc").update(created_at=timezone.now() - dt.timedelta(minutes=100))
     client = _hq_client()
     html = client.get("/hq/?sort=sync.silent_minutes&order=desc").content.decode()
     assert [r.split("\n")[0] for r in _rows(html)] == [
@@ -307,6 +307,7 @@ def _queries(client, path: str) -> int:  # type: ignore[no-untyped-def]
 PINNED_QUERIES = {"/hq/": 16, "/hq/trends/": 10, "/hq/missions.csv": 16, "/hq/missions/alpha/": 23}
 
 
+@pytest.mark.usefixtures("settled_keys")
 def test_the_pages_cost_the_same_whatever_the_number_of_missions(mission_a, mission_b):
     client = _hq_client()
     client.get("/hq/")  # the session's first write

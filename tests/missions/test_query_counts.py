@@ -1,6 +1,7 @@
 """HQ's pages cost a fixed number of queries, whatever the number of missions; a mission's
 staff dashboard and sync page, whatever the number of its staff and events."""
 
+import pytest
 from allauth.mfa.totp.internal.auth import TOTP
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,6 +10,8 @@ from consulate.kernel.actors import SYSTEM
 from missions.services import membership_grant
 from tests.conftest import MODEL_BACKEND, host_client, make_staff
 from tests.factories import MembershipFactory, MissionFactory, UserFactory
+
+pytestmark = pytest.mark.usefixtures("settled_keys")
 
 
 def count_queries(client, path: str) -> int:

@@ -188,6 +188,7 @@ def test_hq_sync_pages_are_not_there_for_mission_staff(mission_a):
     assert client.get("/hq/sync/alpha/").status_code == 404
 
 
+@pytest.mark.usefixtures("settled_keys")
 def test_hq_sync_page_costs_the_same_queries_whatever_the_number_of_missions(
     mission_a, mission_b, django_assert_num_queries
 ):
