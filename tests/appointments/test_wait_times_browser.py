@@ -63,4 +63,11 @@ def test_a_citizen_finds_the_next_appointment_on_a_phone(phone_page, url, screen
     assert "10.0 days" in table.inner_text()
     assert "1 mission found." in phone_page.content()
     assert_no_horizontal_scroll(phone_page)
+    # the time, its zone and how far away are one value beside their label, not split into
+    # the label's column
+    value = phone_page.locator("td[data-label='Next free appointment'] > span").first
+    box = value.bounding_box()
+    assert box is not None
+    assert box["x"] > 390 * 0.3
+    assert "(Europe/Berlin), in 5 days" in value.inner_text().replace("\n", " ")
     screenshot(phone_page, "wait-times-phone")
