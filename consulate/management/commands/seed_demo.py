@@ -117,6 +117,7 @@ class Command(BaseCommand):
             "Consular e-services is running:",
             f"  HQ (mission directory)   http://{host}/",
             f"  HQ dashboard             http://{host}/hq/          (analyst@hq.demo)",
+            f"  Public wait times        http://{host}/wait-times/",
             f"  HQ admin                 http://{host}/admin/       (admin@hq.demo)",
             f"  API docs                 http://{host}/api/docs/",
             f"  Health                   http://{host}/health/",
