@@ -144,6 +144,32 @@ def contributors() -> list[Contributor]:
     return list(_contributors.values())
 
 
+# "Over the last 30 days", in every contributor: the mission's today and the 29 days before
+WINDOW_DAYS = 30
+
+
+def mission_today(mission: Mission, now: dt.datetime) -> dt.date:
+    """`now` as a date at the mission (its business day): Tokyo's today is not New York's."""
+    return now.astimezone(mission.zone).date()
+
+
+def window(mission: Mission, now: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The mission's last `WINDOW_DAYS` days: its local dates up to and including its today."""
+    today = mission_today(mission, now)
+    return today - dt.timedelta(days=WINDOW_DAYS - 1), today
+
+
+def month_back(month: dt.date, months: int) -> dt.date:
+    """The first day of the month `months` before `month`'s."""
+    index = month.year * 12 + month.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def share_text(value: float) -> str:
+    """A share as the reader's language writes a percentage ("45%", Turkish "%45")."""
+    return str(format_percent(value, locale=reference.active_babel_locale()))
+
+
 def weeks_ending(today: dt.date, count: int) -> list[dt.date]:
     """The Mondays of the `count` weeks up to and including `today`'s, oldest first."""
     monday = today - dt.timedelta(days=today.weekday())
@@ -166,7 +192,7 @@ def figure_text(column: Column, value: Any, *, zone: zoneinfo.ZoneInfo) -> str:
             dt.timedelta(minutes=value), threshold=1.5, granularity="minute", locale=locale
         )
     if column.kind == "percent":
-        return format_percent(value, locale=locale)  # "12%", Turkish "%12"
+        return share_text(value)
     if column.kind == "moment":
         local = value.astimezone(zone)
         date = format_date(local, "medium", locale=locale)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel import reference
-from missions.monitoring import Alert, Column, Section, Trend
+from missions.monitoring import Alert, Column, Section, Trend, window
 
 from ..models import ReleaseMode
 from . import selectors
@@ -29,7 +29,6 @@ from .models import ServiceAvailability
 if TYPE_CHECKING:
     from missions.models import Mission
 
-WINDOW_DAYS = 30
 DAY_SECONDS = 86400
 
 NEXT_FREE = "appointments.next_free"
@@ -115,12 +114,6 @@ def service_name(names: dict[str, str], code: str) -> str:
     """The service's name in the reader's language, else in English, else its code."""
     language = (translation.get_language() or "en").split("-")[0]
     return names.get(language) or names.get("en") or code
-
-
-def window(mission: Mission, now: dt.datetime) -> tuple[dt.date, dt.date]:
-    """The mission's last 30 days: its local dates up to and including its today."""
-    today = now.astimezone(mission.zone).date()
-    return today - dt.timedelta(days=WINDOW_DAYS - 1), today
 
 
 def days_until(moment: dt.datetime | None, now: dt.datetime) -> float | None:

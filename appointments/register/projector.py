@@ -34,7 +34,7 @@ from typing import Any
 from django.db import connection
 
 from appointments.events import AppointmentTopic
-from missions.models import Mission
+from missions.register.projection import mission_zone
 from sync.hq.projection import (
     RegisterRebuild,
     SumTables,
@@ -210,16 +210,6 @@ def fact_read(event: Event) -> Fact:
     return fact
 
 
-def _mission_zone(code: str) -> zoneinfo.ZoneInfo:
-    """The mission's time zone as HQ knows it (its Mission row); UTC for a code HQ has no row
-    for, so its events still count (on UTC days)."""
-    name = Mission.objects.filter(code=code).values_list("timezone", flat=True).first()
-    try:
-        return zoneinfo.ZoneInfo(name) if name else zoneinfo.ZoneInfo("UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
 def _states_locked(mission: str, booking_ids: Iterable[str]) -> dict[str, BookingState]:
     rows = (
         RegisteredBooking.objects.select_for_update()
@@ -292,7 +282,7 @@ def bookings_project(batch: ProjectionBatch) -> None:
     facts = events_read(batch, fact_read, projector=NAME)
     if not facts:
         return
-    zone = _mission_zone(batch.mission)
+    zone = mission_zone(batch.mission)
     states = _states_locked(batch.mission, {fact.booking_id for fact in facts})
     before = {booking_id: dataclasses.replace(state) for booking_id, state in states.items()}
     for fact in sorted(facts, key=lambda fact: fact.seq):

@@ -19,9 +19,10 @@ from django.utils import timezone, translation
 
 from consulate.kernel import reference
 from missions.models import Mission, MissionKind, MissionStatus
+from missions.monitoring import window
 
 from . import selectors
-from .monitoring import days_until, service_name, window
+from .monitoring import days_until, service_name
 
 CACHE_SECONDS = 60
 CACHE_KEY = "appointments:wait-times:v1:{language}"

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fees.money import Money, MoneyError
 from fees.reference.models import base_currency
-from missions.monitoring import Column, Section, Trend
+from missions.monitoring import Column, Section, Trend, mission_today, month_back
 
 from .models import RevenueDay, RevenueMonth
 
@@ -133,12 +133,7 @@ SECTION_COLUMNS: tuple[Column, ...] = (
 
 
 def _this_month(mission: Mission, now: dt.datetime) -> dt.date:
-    return now.astimezone(mission.zone).date().replace(day=1)
-
-
-def _month_back(month: dt.date, months: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 - months
-    return dt.date(index // 12, index % 12 + 1, 1)
+    return mission_today(mission, now).replace(day=1)
 
 
 class FeesContributor:
@@ -226,7 +221,7 @@ class FeesContributor:
     def sections(self, *, mission: Mission, now: dt.datetime) -> list[Section]:
         base = base_currency()
         this_month = _this_month(mission, now)
-        months = [_month_back(this_month, n) for n in range(MONTHS_SHOWN)]  # newest first
+        months = [month_back(this_month, n) for n in range(MONTHS_SHOWN)]  # newest first
         sums: dict[dt.date, list[int]] = {
             month: [0, 0, 0, 0] for month in months
         }  # payments, refunds, net, net base

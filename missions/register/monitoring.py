@@ -18,15 +18,22 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from babel.numbers import format_percent
 from django.conf import settings
 from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import TruncWeek
-from django.utils import translation
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from missions.monitoring import Alert, Column, Section, Trend
+from missions.monitoring import (
+    WINDOW_DAYS,
+    Alert,
+    Column,
+    Section,
+    Trend,
+    mission_today,
+    month_back,
+    share_text,
+)
 
 from .cases import CaseType, case_types
 from .models import CaseDay, CaseMonth, RegisteredCase, StaffActivityDay
@@ -34,7 +41,6 @@ from .models import CaseDay, CaseMonth, RegisteredCase, StaffActivityDay
 if TYPE_CHECKING:
     from missions.models import Mission
 
-WINDOW_DAYS = 30  # "over the last 30 days": today and the 29 days before, the mission's dates
 BASELINE_MONTHS = 12
 REFUSAL_MIN_DECISIONS = 10
 REFUSAL_MIN_GAP = 0.15  # at least 15 percentage points
@@ -85,17 +91,8 @@ SECTION_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def mission_today(mission: Mission, now: dt.datetime) -> dt.date:
-    return now.astimezone(mission.zone).date()
-
-
 def _days_between(earlier: dt.datetime, now: dt.datetime) -> float:
     return max(0.0, (now - earlier).total_seconds() / 86400)
-
-
-def _month_back(month: dt.date, months: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 - months
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def _open_cases(
@@ -134,12 +131,6 @@ def refusal_rate_differs(*, refused: int, decided: int, baseline: float) -> bool
     error = math.sqrt(baseline * (1 - baseline) / decided)
     gap = abs(rate - baseline)
     return gap > REFUSAL_STANDARD_ERRORS * error and gap >= REFUSAL_MIN_GAP - 1e-9
-
-
-def percent(value: float) -> str:
-    """A share as the reader's language writes a percentage ("45%", Turkish "%45")."""
-    language = (translation.get_language() or "en").replace("-", "_")
-    return str(format_percent(value, locale=language))
 
 
 class CasesContributor:
@@ -209,7 +200,7 @@ class CasesContributor:
         for month_row in CaseMonth.objects.filter(
             mission__in=codes,
             case_type__in=[t.code for t in types],
-            month__gte=_month_back(min(this_months.values()), BASELINE_MONTHS),
+            month__gte=month_back(min(this_months.values()), BASELINE_MONTHS),
             month__lt=max(this_months.values()),
         ).values("mission", "case_type", "month", "granted", "refused"):
             months[(month_row["mission"], month_row["case_type"])].append(dict(month_row))
@@ -222,7 +213,7 @@ class CasesContributor:
                 alert = self._backlog_alert(mission, case_type, days[key], today, growth_days)
                 if alert:
                     alerts.append(alert)
-                first_month = _month_back(this_months[mission.code], BASELINE_MONTHS)
+                first_month = month_back(this_months[mission.code], BASELINE_MONTHS)
                 baseline = [
                     row
                     for row in months[key]
@@ -294,9 +285,9 @@ class CasesContributor:
             )
             % {
                 "type": case_type.label,
-                "rate": percent(refused / decided),
+                "rate": share_text(refused / decided),
                 "decided": decided,
-                "baseline": percent(baseline),
+                "baseline": share_text(baseline),
             },
         )
 

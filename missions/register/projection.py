@@ -1,4 +1,5 @@
-"""What the case and staff activity projectors share: the mission's time zone as HQ knows it."""
+"""What HQ's projectors share beyond `sync.hq.projection`: the mission's time zone as HQ knows it
+(the bookings, case and staff activity registers date their rows in it)."""
 
 from __future__ import annotations
 

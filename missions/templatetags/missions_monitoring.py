@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal
 from django import template
 
 from consulate.kernel import reference
 
-from ..monitoring import Column, Trend, figure_text
+from ..monitoring import Column, Trend, figure_text, share_text
 
 register = template.Library()
 
@@ -47,7 +47,7 @@ def trend_value_text(trend: Trend, value: float | int | None) -> str:
         amount = Decimal(int(value)).scaleb(-exponent)
         return format_currency(amount, trend.unit, locale=locale)
     if trend.kind == "percent":
-        return format_percent(value, locale=locale)
+        return share_text(value)
     if trend.kind == "days":
         return format_decimal(round(value, 1), format="#,##0.0", locale=locale)
     return format_decimal(value, locale=locale)
