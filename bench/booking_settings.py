@@ -8,6 +8,7 @@ Rate limits: every benchmark client comes from 127.0.0.1, so the per-address bud
 them; it is lifted for loopback only. The per-account budget keeps its default: the benchmarks
 spread their requests over enough accounts, and check that one account is still refused."""
 
+from consulate.kernel.cache import cache_of_url
 from consulate.settings.base import env
 from consulate.settings.local import *  # noqa: F403
 
@@ -16,7 +17,7 @@ DEBUG = False
 DATABASES["default"]["CONN_MAX_AGE"] = 600  # noqa: F405
 APPOINTMENTS_RATE_LIMIT_EXEMPT_ADDRESSES = ["127.0.0.1", "::1"]
 if env("CACHE_URL", default=""):
-    CACHES = {"default": env.cache_url("CACHE_URL")}
+    CACHES = {"default": cache_of_url(env.cache_url("CACHE_URL"))}
 CELERY_BROKER_URL = "memory://"
 AXES_ENABLED = False
 LOGGING = {

@@ -4,6 +4,8 @@ import base64
 
 from django.core.exceptions import ImproperlyConfigured
 
+from consulate.kernel.cache import cache_of_url
+
 from .base import *  # noqa: F403
 from .base import (
     ALLOWED_HOSTS,
@@ -68,6 +70,6 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # A shared cache (redis://...) makes allauth's rate limits and used-TOTP-code memory hold across
 # every gunicorn worker and host; the per-process default only suits a single process.
-CACHES = {"default": env.cache_url("CACHE_URL")}
+CACHES = {"default": cache_of_url(env.cache_url("CACHE_URL"))}
 # Outgoing mail, e.g. smtp+tls://user:password@smtp.example.org:587
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))

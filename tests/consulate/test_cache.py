@@ -1,0 +1,64 @@
+"""The shared cache (production's Redis): one client per connection pool, used from many
+threads, storing and reading as Django's own backend does."""
+
+import socket
+import threading
+
+import pytest
+from django.core.cache.backends.redis import RedisCacheClient as DjangoClient
+
+from consulate.kernel.cache import BACKEND, RedisCache, cache_of_url
+
+
+def redis_on_loopback() -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", 6379)) == 0
+
+
+@pytest.fixture
+def cache():
+    if not redis_on_loopback():
+        pytest.skip("NO REDIS ON 127.0.0.1:6379: the shared cache's client was not exercised")
+    cache = RedisCache("redis://127.0.0.1:6379/14", {"KEY_PREFIX": "test-cache"})
+    yield cache
+    cache.clear()
+
+
+def test_a_redis_url_gets_the_reusing_backend_and_others_are_left_alone():
+    django_redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "x"}
+    assert cache_of_url(django_redis) == {"BACKEND": BACKEND, "LOCATION": "x"}
+    locmem = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    assert cache_of_url(locmem) == locmem
+
+
+def test_one_client_serves_every_call(cache):
+    cache.set("a", {"value": 1}, 60)
+    first = cache._cache.get_client("a")
+    assert cache.get("a") == {"value": 1}
+    assert cache.add("b", 2, 60) is True
+    assert cache.add("b", 3, 60) is False
+    assert cache.incr("b") == 3
+    assert cache._cache.get_client("b", write=True) is first
+    assert cache.get_many(["a", "b"]) == {"a": {"value": 1}, "b": 3}
+    # Django's own client builds a new one per call: the reason for this module.
+    assert DjangoClient.get_client is not type(cache._cache).get_client
+
+
+def test_threads_share_the_client_without_mixing_answers(cache):
+    errors = []
+
+    def work(n: int) -> None:
+        for i in range(50):
+            key = f"t{n}-{i}"
+            cache.set(key, (n, i), 60)
+            if cache.get(key) != (n, i):
+                errors.append(key)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len({id(cache._cache.get_client(str(n))) for n in range(8)}) == 1
