@@ -37,7 +37,6 @@ from functools import cached_property
 from typing import Any
 
 import rfc8785
-from Crypto.Cipher import AES
 from Crypto.Hash import SHA256
 from Crypto.Protocol.DH import (
     import_x25519_private_key,
@@ -47,6 +46,8 @@ from Crypto.Protocol.DH import (
 from Crypto.Protocol.KDF import HKDF
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
+
+from consulate.kernel.crypto.keys import gcm_open, gcm_seal
 
 FORMAT = "consulate-sync/1"
 MAGIC = b"CSB1"
@@ -253,10 +254,8 @@ def file_pack(
     ephemeral_private, ephemeral_public = agreement_key_generate()
     key = _shared_key(ephemeral_private, recipient_key, salt=ephemeral_public)
     nonce = secrets.token_bytes(12)
-    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
     associated = SEALED_MAGIC + struct.pack(">I", recipient_key_id) + ephemeral_public
-    cipher.update(associated)
-    ciphertext, tag = cipher.encrypt_and_digest(plain)
+    tag, ciphertext = gcm_seal(key, nonce=nonce, plaintext=plain, associated=associated)
     header = _SEALED_HEADER.pack(recipient_key_id, ephemeral_public, nonce, tag)
     return SEALED_MAGIC + header + ciphertext
 
@@ -289,10 +288,11 @@ def file_unpack(
             key = _shared_key(private, ephemeral_public, salt=ephemeral_public)
         except ValueError as error:
             raise BundleError("sync.bundle.malformed", "bad ephemeral key") from error
-        cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
-        cipher.update(SEALED_MAGIC + struct.pack(">I", key_id) + ephemeral_public)
+        associated = SEALED_MAGIC + struct.pack(">I", key_id) + ephemeral_public
         try:
-            data = cipher.decrypt_and_verify(data[header_end:], tag)
+            data = gcm_open(
+                key, nonce=nonce, tag=tag, ciphertext=data[header_end:], associated=associated
+            )
         except ValueError as error:
             raise BundleError("sync.bundle.bad_signature", "the file does not decrypt") from error
     if data[:4] != FILE_MAGIC:

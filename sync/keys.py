@@ -19,11 +19,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from Crypto.Cipher import AES
 from django.db import connection, transaction
 from django.utils import timezone
 
-from consulate.kernel.crypto.keys import NONCE_BYTES, TAG_BYTES, master_key
+from consulate.kernel.crypto.keys import NONCE_BYTES, TAG_BYTES, gcm_open, gcm_seal, master_key
 
 from . import bundle
 from .events import SyncTopic
@@ -33,18 +32,20 @@ from .models import KeyPurpose, SigningKey, TrustedKey
 
 def _wrap(private: bytes, *, context: str) -> bytes:
     nonce = secrets.token_bytes(NONCE_BYTES)
-    cipher = AES.new(master_key(), AES.MODE_GCM, nonce=nonce)
-    cipher.update(f"consulate-sync-key|{context}".encode())
-    ciphertext, tag = cipher.encrypt_and_digest(private)
+    tag, ciphertext = gcm_seal(
+        master_key(), nonce=nonce, plaintext=private,
+        associated=f"consulate-sync-key|{context}".encode(),
+    )  # fmt: skip
     return nonce + tag + ciphertext
 
 
 def _unwrap(wrapped: bytes, *, context: str) -> bytes:
     wrapped = bytes(wrapped)
     nonce, tag = wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES : NONCE_BYTES + TAG_BYTES]
-    cipher = AES.new(master_key(), AES.MODE_GCM, nonce=nonce)
-    cipher.update(f"consulate-sync-key|{context}".encode())
-    return cipher.decrypt_and_verify(wrapped[NONCE_BYTES + TAG_BYTES :], tag)
+    return gcm_open(
+        master_key(), nonce=nonce, tag=tag, ciphertext=wrapped[NONCE_BYTES + TAG_BYTES :],
+        associated=f"consulate-sync-key|{context}".encode(),
+    )  # fmt: skip
 
 
 def mission_code() -> str:

@@ -28,11 +28,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from Crypto.Cipher import AES
 from django.db import transaction
 from django.utils import timezone
 
-from .keys import NONCE_BYTES, TAG_BYTES, unwrap
+from .keys import NONCE_BYTES, TAG_BYTES, gcm_open, gcm_seal, unwrap
 from .models import DataKey
 
 VERSION = 1
@@ -162,9 +161,10 @@ def encrypt(plaintext: str, *, schema_name: str, context: str) -> bytes:
     key_id, key = _active_key(schema_name)
     prefix = _PREFIX.pack(VERSION, key_id)
     nonce = secrets.token_bytes(NONCE_BYTES)
-    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
-    cipher.update(_associated_data(prefix, schema_name, context))
-    ciphertext, tag = cipher.encrypt_and_digest(plaintext.encode())
+    tag, ciphertext = gcm_seal(
+        key, nonce=nonce, plaintext=plaintext.encode(),
+        associated=_associated_data(prefix, schema_name, context),
+    )  # fmt: skip
     return prefix + nonce + tag + ciphertext
 
 
@@ -187,10 +187,11 @@ def decrypt(blob: bytes, *, schema_name: str, context: str) -> str:
     prefix = blob[: _PREFIX.size]
     nonce = blob[_PREFIX.size : _PREFIX.size + NONCE_BYTES]
     tag = blob[_PREFIX.size + NONCE_BYTES : HEADER_BYTES]
-    cipher = AES.new(_data_key(schema_name, key_id), AES.MODE_GCM, nonce=nonce)
-    cipher.update(_associated_data(prefix, schema_name, context))
     try:
-        plaintext = cipher.decrypt_and_verify(blob[HEADER_BYTES:], tag)
+        plaintext = gcm_open(
+            _data_key(schema_name, key_id), nonce=nonce, tag=tag, ciphertext=blob[HEADER_BYTES:],
+            associated=_associated_data(prefix, schema_name, context),
+        )  # fmt: skip
     except ValueError as error:
         raise DecryptionError(
             f"ciphertext does not authenticate for {schema_name!r} / {context!r}"

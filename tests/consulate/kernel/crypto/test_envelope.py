@@ -172,3 +172,44 @@ def test_a_rolled_back_rotation_does_not_poison_the_key_cache(throwaway_mission)
     # then what this process writes is readable with the stored key (as another process sees it)
     envelope.clear_key_cache()
     assert decrypt(blob, schema_name=schema, context=CONTEXT) == "U2"
+
+
+def test_blobs_written_before_the_switch_to_openssl_still_open(in_mission_a):
+    # given a field and a wrapped key sealed as pycryptodome sealed them (before cryptography)
+    from Crypto.Cipher import AES
+
+    from consulate.kernel.crypto.keys import _wrap_context, master_key, wrap
+
+    schema = in_mission_a.schema_name
+    key_id, key = envelope._active_key(schema)
+    prefix = envelope._PREFIX.pack(envelope.VERSION, key_id)
+    nonce = secrets.token_bytes(12)
+    old = AES.new(key, AES.MODE_GCM, nonce=nonce)
+    old.update(envelope._associated_data(prefix, schema, CONTEXT))
+    ciphertext, tag = old.encrypt_and_digest("Ayşe Yılmaz".encode())
+    data_key = secrets.token_bytes(32)
+    old_wrap = AES.new(master_key(), AES.MODE_GCM, nonce=nonce)
+    old_wrap.update(_wrap_context(schema, 7))
+    wrapped_ciphertext, wrapped_tag = old_wrap.encrypt_and_digest(data_key)
+    # when they are opened now, then they read as written
+    assert decrypt(prefix + nonce + tag + ciphertext, schema_name=schema, context=CONTEXT) == (
+        "Ayşe Yılmaz"
+    )
+    assert (
+        unwrap(nonce + wrapped_tag + wrapped_ciphertext, schema_name=schema, key_id=7) == data_key
+    )
+    # and what is sealed now opens the old way too (the format is AES-256-GCM, unchanged)
+    blob = encrypt("Ayşe", schema_name=schema, context=CONTEXT)
+    header = envelope.HEADER_BYTES
+    check = AES.new(key, AES.MODE_GCM, nonce=blob[5:17])
+    check.update(envelope._associated_data(blob[:5], schema, CONTEXT))
+    assert check.decrypt_and_verify(blob[header:], blob[17:header]).decode() == "Ayşe"
+    rewrapped = wrap(data_key, schema_name=schema, key_id=7)
+    check = AES.new(master_key(), AES.MODE_GCM, nonce=rewrapped[:12])
+    check.update(_wrap_context(schema, 7))
+    assert check.decrypt_and_verify(rewrapped[28:], rewrapped[12:28]) == data_key
+    # and a flipped byte still refuses
+    with pytest.raises(DecryptionError):
+        decrypt(blob[:-1] + bytes([blob[-1] ^ 1]), schema_name=schema, context=CONTEXT)
+    with pytest.raises(ValueError, match="MAC check failed"):
+        unwrap(rewrapped[:-1] + bytes([rewrapped[-1] ^ 1]), schema_name=schema, key_id=7)
