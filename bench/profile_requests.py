@@ -55,6 +55,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--profile", choices=KINDS, default=None)
     parser.add_argument("--show-sql", choices=KINDS, default=None)
+    parser.add_argument(
+        "--profile-out", default=None, help="also write the --profile stats to this file (pstats)"
+    )
     parser.add_argument("--database", default="consulate_bench_profile")
     args = parser.parse_args()
     if not args.database.replace("_", "").isalnum() or args.database == "consulate":
@@ -158,6 +161,8 @@ def measure(kind: str, args: argparse.Namespace, context: dict[str, object]) -> 
         stats.sort_stats("cumulative").print_stats(30)
         stats.sort_stats("tottime").print_stats(20)
         profile_text = out.getvalue()
+        if args.profile_out:
+            stats.dump_stats(args.profile_out)
     return {
         "statements": statements,
         "p50_ms": statistics.median(timings) * 1000,
