@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consulate.kernel.errors import ApplicationError, CommonError
+from consulate.kernel.public_cache import public_response
 from missions.permissions import Action, staff_access
 
 from . import selectors, services
@@ -228,7 +229,11 @@ class CheckInApi(APIView):
 
 urlpatterns = [
     path("services/", ServiceListApi.as_view(), name="api_services"),
-    path("availability/", AvailabilityFeedApi.as_view(), name="api_availability_feed"),
+    path(
+        "availability/",
+        public_response(AvailabilityFeedApi.as_view()),
+        name="api_availability_feed",
+    ),
     path("services/<slug:code>/slots/", AvailabilityApi.as_view(), name="api_slots"),
     path("bookings/", BookingListCreateApi.as_view(), name="api_bookings"),
     path("bookings/<str:reference>/cancel/", BookingCancelApi.as_view(), name="api_cancel"),

@@ -20,9 +20,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from consulate.kernel.errors import ApplicationError, CommonError, error_shown
+from consulate.kernel.public_cache import public_response
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -82,6 +83,8 @@ def service_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@public_response
+@require_safe
 def availability_json(request: HttpRequest) -> JsonResponse:
     """The public availability feed: next bookable and next release time per service."""
     mission = _mission(request)

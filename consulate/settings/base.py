@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "missions.middleware.MovedMissionMiddleware",
     # before the session is read: a control character in a cookie is refused here too
     "consulate.kernel.http.BadInputMiddleware",
+    # public answers (the availability feed) from the cache, before the session is read
+    "consulate.kernel.public_cache.PublicResponseMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "consulate.kernel.accounts.sessions.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -226,6 +228,9 @@ SESSION_COOKIE_AGE = env.int("CONSULATE_SESSION_IDLE_SECONDS", default=30 * 60)
 CONSULATE_SESSION_TOUCH_SECONDS = 60
 # A mission's availability feed (every page and poll reads it) is kept this long in the cache.
 CONSULATE_AVAILABILITY_CACHE_SECONDS = 2
+# Answers marked public (the availability feed, page and API) are kept whole this long and
+# served before the session is read (consulate/kernel/public_cache.py); 0: off.
+CONSULATE_PUBLIC_RESPONSE_SECONDS = 1
 # Read from the cache, written through to the database (a cache restart logs nobody out).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True

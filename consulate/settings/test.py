@@ -16,6 +16,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # a test turns it on (the query-count pins, which count what production sends).
 CONSULATE_TENANT_CACHE_SECONDS = 0
 CONSULATE_AVAILABILITY_CACHE_SECONDS = 0
+CONSULATE_PUBLIC_RESPONSE_SECONDS = 0
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
 AXES_ENABLED = True
