@@ -101,6 +101,16 @@ def _start_in_the_default_language() -> Iterator[None]:
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _start_with_an_empty_cache() -> None:
+    """Pages keep fragments in the cache keyed by what they show (a mission's profile by its
+    last change); a test that changed rows behind the ORM's back (`.update()`) and rolled back
+    would leave its fragment for the next test. The test settings' cache is per process."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def mission_a(db) -> Mission:  # type: ignore[no-untyped-def]
     return Mission.objects.get(code="alpha")

@@ -3,7 +3,9 @@ country named by babel in that language: on the mission's home, HQ's directory a
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
+from unittest import mock
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
@@ -221,3 +223,26 @@ def test_the_api_gives_the_profile_in_the_requests_language(tokyo):
     assert turkish["postal_address"] == "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001\nJaponya"
     assert english["name"] == "Embassy in Tokyo"
     assert english["postal_address"].endswith("\nJapan")
+
+
+def test_the_home_keeps_its_profile_but_shows_a_change_at_once_and_the_time_as_it_is(
+    mission_b, settings
+):
+    # given the home read once in English and once in Turkish (its profile kept in the cache)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert text_of(read(mission_b, "en"), "h1") == "Embassy in Tokyo"
+    assert "Japonya" in text_of(read(mission_b, "tr"), "address")
+    # when HQ changes the mission's phone and name through the service
+    mission_update(
+        mission=mission_b, acting_user=SYSTEM, phone="+81 3 9999 0000",
+        name_en="Embassy of the Republic in Tokyo",
+    )  # fmt: skip
+    # then the next reader sees the change in each language, not the kept profile
+    page = read(mission_b, "en")
+    assert text_of(page, "h1") == "Embassy of the Republic in Tokyo"
+    assert "+81 3 9999 0000" in page
+    assert text_of(read(mission_b, "tr"), "h1") == "Embassy of the Republic in Tokyo"
+    # and the local time is read each time, outside what is kept
+    frozen = dt.datetime(2031, 7, 1, 3, 0, tzinfo=dt.UTC)
+    with mock.patch("django.utils.timezone.now", return_value=frozen):
+        assert any("12:00" in dd for dd in texts_of(read(mission_b, "en"), "dd"))  # UTC+9
