@@ -272,6 +272,10 @@ def slot_list_available_on(
     return list(slots.order_by("starts_at"))
 
 
+def _feed_kept_seconds() -> int:
+    return int(getattr(settings, "CONSULATE_AVAILABILITY_CACHE_SECONDS", 0))
+
+
 def availability_feed(
     *,
     mission: Mission,
@@ -286,7 +290,7 @@ def availability_feed(
     poll reads, thousands of times a second when times are released: it is kept in the cache
     for `CONSULATE_AVAILABILITY_CACHE_SECONDS` (a few seconds; 0: not kept), per mission and
     language, so that a rush costs the database one read of it per interval."""
-    seconds = getattr(settings, "CONSULATE_AVAILABILITY_CACHE_SECONDS", 0)
+    seconds = _feed_kept_seconds()
     if seconds and services is None and now is None:
         key = f"availability-feed:{mission.schema_name}:{get_language()}"
         feed = cache.get(key)
@@ -360,10 +364,23 @@ def availability_feed_times(
     now: dt.datetime | None = None,
     services: list[Service] | None = None,
 ) -> list[dict[str, Any]]:
-    """`availability_feed` with its times as datetimes (mission time), for pages to format."""
+    """`availability_feed` with its times as datetimes (mission time), for pages to format.
+
+    For `services` at the present time, their rows come from the mission's kept feed (every
+    offered service, no query while it is kept); a service the kept feed does not know yet
+    (offered within its few seconds) is read from the database."""
+    if services is not None and now is None and _feed_kept_seconds():
+        kept = {row["service"]: row for row in availability_feed(mission=mission)}
+        missing = [service for service in services if service.code not in kept]
+        if missing:
+            read = availability_feed(mission=mission, services=missing)
+            kept |= {row["service"]: row for row in read}
+        rows = [kept[service.code] for service in services]
+    else:
+        rows = availability_feed(mission=mission, now=now, services=services)
     return [
         {**row, **{key: parse_datetime(row[key]) if row[key] else None for key in FEED_TIMES}}
-        for row in availability_feed(mission=mission, now=now, services=services)
+        for row in rows
     ]
 
 

@@ -22,7 +22,7 @@ from consulate.kernel.actors import SYSTEM
 from consulate.kernel.crypto.envelope import active_key_id
 from consulate.kernel.tenancy import current_schema
 from tests.appointments.factories import BookingFactory, PersonInputFactory, build_catalogue
-from tests.conftest import MODEL_BACKEND
+from tests.conftest import MODEL_BACKEND, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
 
 
@@ -132,10 +132,15 @@ def test_the_availability_feed(client_a, in_mission_a, django_assert_num_queries
 
 def test_the_service_list(client_a, in_mission_a, django_assert_num_queries):
     build_catalogue(days=3)
-    _count(client_a, "/appointments/", django_assert_num_queries, 6)
+    # the path, the services, the public draws; each service's times from the kept feed
+    _count(client_a, "/appointments/", django_assert_num_queries, 3)
     build_catalogue(code="visa", name="Visa", days=3, release_mode=ReleaseMode.SCHEDULED)
     build_catalogue(code="draw", name="Civil", days=3, release_mode=ReleaseMode.LOTTERY)
+    # two services the kept feed does not know yet: their times are read (three more)
     page = _count(client_a, "/appointments/", django_assert_num_queries, 6)
+    assert page.content.decode().count('class="card"') == 3
+    _feed_forgotten()
+    page = _count(client_a, "/appointments/", django_assert_num_queries, 3)
     assert page.content.decode().count('class="card"') == 3
 
 
@@ -162,9 +167,10 @@ def test_a_services_calendar(
 ):
     # given a citizen looking at a service with times over three days, then over thirty
     client_a.force_login(citizen, backend=MODEL_BACKEND)
-    _count(client_a, "/appointments/passport/", django_assert_num_queries, 8)
+    # the times of the service come from the kept feed (no query), its days in one aggregate
+    _count(client_a, "/appointments/passport/", django_assert_num_queries, 5)
     services.slot_generate(service=services_[0], days=30, acting_user=SYSTEM)
-    page = _count(client_a, "/appointments/passport/", django_assert_num_queries, 8)
+    page = _count(client_a, "/appointments/passport/", django_assert_num_queries, 5)
     # the page lists the first free day's times (today's, late in the morning, may be few)
     zone = in_mission_zone()
     free = slot_list_available(service=services_[0])
@@ -202,3 +208,18 @@ def test_a_booking_through_the_api(
         assert len(own) == 2
         assert len(statements) == 12, "\n".join(statements)
         assert sum(1 for s in statements if s.startswith("SET search_path")) == 1
+
+
+@pytest.mark.parametrize("path", ["/appointments/", "/appointments/passport/", "/"])
+def test_pages_say_the_same_with_the_kept_feed_as_without(
+    client_a, citizen, services_, settings, path
+):
+    # given a citizen and three services, their feed kept
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    kept = client_a.get(path).content.decode()
+    # when the same page is read with nothing kept (every time from the database)
+    settings.CONSULATE_AVAILABILITY_CACHE_SECONDS = 0
+    fresh = client_a.get(path).content.decode()
+    # then the reader sees the same services and times
+    assert texts_of(kept, "main") == texts_of(fresh, "main")
+    assert "Passport" in " ".join(texts_of(kept, "main"))
