@@ -156,7 +156,10 @@ def _statement(persons: int, take_place: bool) -> str:
         f"({', '.join(_q(f.column) for f in event_fields)}) "
         f"SELECT {', '.join(event_values)} FROM b)"
     )
-    # Last, as booking_write explains: the slot's row lock is taken after the rows are written.
+    # PostgreSQL runs the booking's INSERT and this UPDATE first (the final SELECT reads them),
+    # then the CTEs no one reads, last named first: the event, the people, the history. So the
+    # slot's row is locked before the mission's outbox counter, the order cancel and move lock
+    # them in too; both locks are held from this one round trip to COMMIT.
     if take_place:
         slot = _q(Slot._meta.db_table)
         ctes.append(

@@ -194,11 +194,11 @@ def booking_write(
     All of it is one statement (`booking_statement`: data-modifying CTEs), one round trip. A
     document that already holds a booking for the service is refused by the partial unique
     index, not by a query before (no race between a check and the insert), and the refusal
-    fails the caller's whole transaction, which is what every caller wants. The place is taken
-    last in the statement: the UPDATE locks the slot's row, and the mission's outbox counter is
-    locked from the event's insert, both until COMMIT, so every booking of that slot (and every
-    event of the mission) waits for those locks for one round trip rather than for the whole
-    booking; a booking that finds the slot full rolls its rows back."""
+    fails the caller's whole transaction, which is what every caller wants. The UPDATE locks
+    the slot's row, and the event's insert the mission's outbox counter, both until COMMIT: as
+    the statement is one round trip, every booking of that slot (and every event of the
+    mission) waits for those locks for one round trip, not for the whole booking. A booking
+    that finds the slot full rolls its rows back."""
     if not connection.in_atomic_block:  # as outbox_event_record requires of its callers
         raise OutboxUsageError("booking_write must run inside the booking's transaction")
     booking = Booking(
