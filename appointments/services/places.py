@@ -13,7 +13,7 @@ import datetime as dt
 import re
 import secrets
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection
 from django.db.models import Case, F, PositiveSmallIntegerField, When
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -26,12 +26,14 @@ from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.tenancy import current_schema
 from missions.selectors import current_mission
-from sync.services import outbox_event_record
+from sync.models import OutboxEvent
+from sync.services import OutboxUsageError
 
 from .. import selectors
 from ..error_codes import AppointmentError
 from ..events import AppointmentTopic
 from ..models import Booking, BookingPerson, Service, Slot
+from .booking_statement import booking_rows_insert
 
 DOCUMENT_PATTERN = re.compile(r"^[A-Z0-9]{5,20}$")
 DOCUMENT_PURPOSE = "identity_document"  # the BlindIndexField purpose of every document number
@@ -182,17 +184,23 @@ def booking_write(
     acting_user: Actor,
     take_place: bool = True,
 ) -> Booking:
-    """Inside the caller's transaction (whose service has checked who may book): take the
-    place, write the booking, its people and its event. The UPDATE and the partial unique index
-    are what keep capacity and one-booking-per-person true; either refusal raises and the
-    caller's transaction must roll back (an ApplicationError leaving its atomic block does).
-    `take_place=False`: the place is already held for this booking (a waitlist offer).
+    """Inside the caller's transaction (whose service has checked who may book): write the
+    booking, its people, their history and its event, and take the place. The UPDATE and the
+    partial unique index are what keep capacity and one-booking-per-person true; either
+    refusal raises and the caller's transaction must roll back (an ApplicationError leaving
+    its atomic block does). `take_place=False`: the place is already held for this booking (a
+    waitlist offer).
 
-    The place is taken last, after the rows are written: the UPDATE locks the slot's row, and
-    the mission's outbox counter is locked from the event's insert, both until COMMIT. Every
-    booking of that slot (and every event of the mission) waits for those locks, so they are
-    held for one round trip rather than for the whole booking; a booking that finds the slot
-    full then rolls its rows back."""
+    All of it is one statement (`booking_statement`: data-modifying CTEs), one round trip. A
+    document that already holds a booking for the service is refused by the partial unique
+    index, not by a query before (no race between a check and the insert), and the refusal
+    fails the caller's whole transaction, which is what every caller wants. The UPDATE locks
+    the slot's row, and the event's insert the mission's outbox counter, both until COMMIT: as
+    the statement is one round trip, every booking of that slot (and every event of the
+    mission) waits for those locks for one round trip, not for the whole booking. A booking
+    that finds the slot full rolls its rows back."""
+    if not connection.in_atomic_block:  # as outbox_event_record requires of its callers
+        raise OutboxUsageError("booking_write must run inside the booking's transaction")
     booking = Booking(
         reference=_new_reference(),
         service=slot.service,
@@ -202,32 +210,20 @@ def booking_write(
         language=language,
         cancel_token=secrets.token_urlsafe(32),
     )
-    set_acting_user(booking, acting_user)
-    booking.save()
-    # A document that already holds a booking for the service is refused by the partial unique
-    # index, not by a query before (one statement less on every booking, and no race between a
-    # check and the insert). No savepoint either (two statements more): the refusal fails the
-    # caller's whole transaction, which is what every caller wants, since nothing of the
-    # booking, nor the place it took, may stay.
-    try:
-        with transaction.atomic(savepoint=False):
-            for person in persons:
-                row = BookingPerson(
-                    booking=booking,
-                    service=slot.service,
-                    full_name=person.full_name,
-                    date_of_birth=person.date_of_birth,
-                    document_number=person.document_number,
-                )
-                set_acting_user(row, acting_user)
-                row.save()
-    except IntegrityError as error:
-        if _constraint_of(error) != ONE_BOOKING_PER_PERSON:
-            raise
-        raise already_booked_error() from error
-    outbox_event_record(
-        topic=AppointmentTopic.BOOKING_CREATED,
-        aggregate_id=booking.pk,
+    rows = [
+        BookingPerson(
+            service=slot.service,
+            full_name=person.full_name,
+            date_of_birth=person.date_of_birth,
+            document_number=person.document_number,
+        )
+        for person in persons
+    ]
+    topic = AppointmentTopic.BOOKING_CREATED
+    # the row outbox_event_record writes; its aggregate id is the booking's, set by the statement
+    event = OutboxEvent(
+        topic=topic.value,
+        aggregate_type=topic.aggregate_type,
         payload={
             "reference": booking.reference,
             "service": slot.service.code,
@@ -235,8 +231,22 @@ def booking_write(
             "persons": len(persons),
             "channel": _booking_channel(user=user, made_by=acting_user),
         },
-        acting_user=acting_user,
+        version=1,
+        actor_id=getattr(acting_user, "pk", None),
+        occurred_at=timezone.now(),
     )
-    if take_place and not slot_place_take(pk=slot.pk):
+    try:
+        taken = booking_rows_insert(
+            booking=booking,
+            persons=rows,
+            event=event,
+            history_user_id=getattr(acting_user, "pk", None),  # as consulate.kernel.history's
+            take_place=take_place,
+        )
+    except IntegrityError as error:
+        if _constraint_of(error) != ONE_BOOKING_PER_PERSON:
+            raise
+        raise already_booked_error() from error
+    if not taken:
         raise slot_full_error(service=slot.service)
     return booking

@@ -1,0 +1,222 @@
+"""A booking's writes as one SQL statement (data-modifying CTEs): the booking, its people, the
+history row of each (what django-simple-history's post_save would write), the created event in
+the outbox, and the place taken in the slot.
+
+Written through the ORM they were six statements, six round trips, and about 10 ms of CPU per
+booking composing them, most of it in simple-history's `create_historical_record` and the
+insert compiler (docs/benchmarks.md). Here each value is still what the ORM would send: every
+column comes from the models' own fields (`pre_save`, then `get_db_prep_save`: the encrypted
+fields encrypt, the blind index is computed), and the history rows' columns are the historical
+models' own, with simple-history's list of tracked fields, so a field added to a model goes into
+the statement and its history without anyone listing it. A history column this module does not
+know how to fill stops the statement from being built (`HistoryColumnsUnknown`) rather than
+being left empty. `tests/appointments/test_booking_statement.py` compares the rows field by
+field with what the ORM and simple-history write.
+
+Only the SQL text is cached (per number of people, with or without the place): it names
+tables, not schemas, so it runs on whichever mission's search path the connection has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+from django.db import connection, models
+from django.db.models.fields import Field
+from django.utils import timezone
+
+from consulate.kernel.crypto.fields import EncryptedField
+from sync.models import DatabaseAssignedBigIntegerField, OutboxEvent
+
+from ..models import Booking, BookingPerson, Slot
+
+# The columns of a history row that are simple-history's own, not copies of the model's, and
+# how each is filled for a creation ("+"); `history_id` is the table's serial.
+HISTORY_OWN = ("history_user_id", "history_date", "history_change_reason", "history_type")
+
+
+class HistoryColumnsUnknown(RuntimeError):
+    """A history table has a column this module does not fill: extend HISTORY_OWN first."""
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _placeholder(field: Field[Any, Any]) -> str:
+    # Typed: a NULL or a text literal in an INSERT … SELECT would otherwise be taken as text.
+    return f"CAST(%s AS {field.db_type(connection)})"
+
+
+def _history_model(model: type[models.Model]) -> Any:
+    # Once per process: simple-history's descriptor builds a new manager class on each access.
+    return getattr(model, model._meta.simple_history_manager_attribute).model  # type: ignore[attr-defined]
+
+
+def _inserted_fields(model: type[models.Model]) -> list[Field[Any, Any]]:
+    """What the ORM's INSERT names: every concrete field but the serial key and the columns
+    the database assigns."""
+    return [
+        field
+        for field in model._meta.local_concrete_fields
+        if field is not model._meta.pk and not isinstance(field, DatabaseAssignedBigIntegerField)
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class _History:
+    """One history table: its columns, and for each, where its value comes from."""
+
+    table: str
+    columns: list[str]
+    # per column: ("row", column of the inserted row), ("encrypt", historical field) or ("own",
+    # name in HISTORY_OWN)
+    sources: list[tuple[str, Any]]
+
+    @classmethod
+    def of(cls, model: type[models.Model]) -> _History:
+        history = _history_model(model)
+        tracked = {field.attname for field in history.tracked_fields}
+        columns, sources = [], []
+        for field in history._meta.concrete_fields:
+            if field is history._meta.pk:
+                continue
+            columns.append(field.column)
+            if field.attname in HISTORY_OWN:
+                sources.append(("own", field))
+            elif field.attname not in tracked:
+                raise HistoryColumnsUnknown(f"{history._meta.label}.{field.attname}")
+            elif isinstance(field, EncryptedField):
+                # its own context (the Historical model's label): encrypted again, as simple-
+                # history's save of the historical instance does
+                sources.append(("encrypt", field))
+            else:
+                base = model._meta.get_field(field.name)
+                sources.append(("row", base.column))  # type: ignore[union-attr]
+        return cls(table=history._meta.db_table, columns=columns, sources=sources)
+
+    def select(self, source: str) -> str:
+        parts = []
+        for kind, value in self.sources:
+            parts.append(f"{source}.{_q(value)}" if kind == "row" else _placeholder(value))
+        return (
+            f"INSERT INTO {_q(self.table)} ({', '.join(map(_q, self.columns))}) "  # noqa: S608 (names are ours)
+            f"SELECT {', '.join(parts)} FROM {source}"
+        )
+
+    def params(self, instance: models.Model, own: dict[str, Any]) -> list[Any]:
+        values = []
+        for kind, value in self.sources:
+            if kind == "encrypt":
+                values.append(value.get_db_prep_save(getattr(instance, value.attname), connection))
+            elif kind == "own":
+                values.append(value.get_db_prep_save(own[value.attname], connection))
+        return values
+
+
+@functools.cache
+def _parts() -> dict[str, Any]:
+    return {
+        "booking": _inserted_fields(Booking),
+        "person": [f for f in _inserted_fields(BookingPerson) if f.attname != "booking_id"],
+        "event": _inserted_fields(OutboxEvent),
+        "booking_history": _History.of(Booking),
+        "person_history": _History.of(BookingPerson),
+    }
+
+
+@functools.cache
+def _statement(persons: int, take_place: bool) -> str:
+    parts = _parts()
+    booking_fields = parts["booking"]
+    ctes = [
+        f"b AS (INSERT INTO {_q(Booking._meta.db_table)} "  # noqa: S608 (names are ours)
+        f"({', '.join(_q(f.column) for f in booking_fields)}) "
+        f"VALUES ({', '.join(_placeholder(f) for f in booking_fields)}) RETURNING *)",
+        f"hb AS ({parts['booking_history'].select('b')})",
+    ]
+    person_fields = parts["person"]
+    for n in range(persons):
+        ctes.append(
+            f"p{n} AS (INSERT INTO {_q(BookingPerson._meta.db_table)} "  # noqa: S608 (names are ours)
+            f"({_q('booking_id')}, {', '.join(_q(f.column) for f in person_fields)}) "
+            f"SELECT b.{_q('id')}, {', '.join(_placeholder(f) for f in person_fields)} FROM b "
+            "RETURNING *)"
+        )
+        ctes.append(f"hp{n} AS ({parts['person_history'].select(f'p{n}')})")
+    event_fields = parts["event"]
+    event_values = [
+        f"b.{_q('id')}::text" if f.attname == "aggregate_id" else _placeholder(f)
+        for f in event_fields
+    ]
+    ctes.append(
+        f"e AS (INSERT INTO {_q(OutboxEvent._meta.db_table)} "  # noqa: S608 (names are ours)
+        f"({', '.join(_q(f.column) for f in event_fields)}) "
+        f"SELECT {', '.join(event_values)} FROM b)"
+    )
+    # PostgreSQL runs the booking's INSERT and this UPDATE first (the final SELECT reads them),
+    # then the CTEs no one reads, last named first: the event, the people, the history. So the
+    # slot's row is locked before the mission's outbox counter, the order cancel and move lock
+    # them in too; both locks are held from this one round trip to COMMIT.
+    if take_place:
+        slot = _q(Slot._meta.db_table)
+        ctes.append(
+            f"place AS (UPDATE {slot} SET booked = booked + 1 "  # noqa: S608 (names are ours)
+            "WHERE id = %s AND booked < capacity RETURNING 1)"
+        )
+        taken = "(SELECT count(*) FROM place)"
+    else:
+        taken = "1"
+    return f"WITH {', '.join(ctes)} SELECT b.{_q('id')}, {taken} FROM b"  # noqa: S608 (names are ours)
+
+
+def _insert_values(fields: list[Field[Any, Any]], instance: models.Model) -> list[Any]:
+    # as the ORM's insert compiler: pre_save (auto_now, the blind index), then the database's
+    # form (the encrypted fields encrypt here)
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+
+
+def booking_rows_insert(
+    *,
+    booking: Booking,
+    persons: list[BookingPerson],
+    event: OutboxEvent,
+    history_user_id: int | None,
+    take_place: bool,
+) -> bool:
+    """Write `booking` (unsaved), its `persons` (unsaved, `booking` not set), each one's history
+    row ("+", `history_user_id`) and `event` (unsaved; its aggregate id becomes the booking's)
+    in one statement, inside the caller's transaction; with `take_place`, also take one place
+    in the booking's slot if one is free. Sets the primary key of `booking`. Returns False if
+    the slot was full: the rows are written all the same, and the caller must roll back.
+    Raises IntegrityError as the inserts would (nothing is written then)."""
+    parts = _parts()
+    history_date = timezone.now()  # as simple-history's
+    own = {
+        "history_user_id": history_user_id,
+        "history_date": history_date,
+        "history_change_reason": None,
+        "history_type": "+",
+    }
+    params = _insert_values(parts["booking"], booking)
+    params += parts["booking_history"].params(booking, own)
+    for person in persons:
+        params += _insert_values(parts["person"], person)
+        params += parts["person_history"].params(person, own)
+    params += [
+        field.get_db_prep_save(field.pre_save(event, True), connection)
+        for field in parts["event"]
+        if field.attname != "aggregate_id"
+    ]
+    if take_place:
+        params.append(booking.slot_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(len(persons), take_place), params)
+        pk, taken = cursor.fetchone()
+    booking.pk = pk
+    booking._state.adding = False
+    booking._state.db = connection.alias
+    event.aggregate_id = str(pk)
+    return bool(taken)
