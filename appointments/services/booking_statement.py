@@ -1,8 +1,9 @@
-"""A booking's writes as one SQL statement (data-modifying CTEs): the booking, its people, the
-history row of each (what django-simple-history's post_save would write), the created event in
-the outbox, and the place taken in the slot.
+"""A booking's rows as one SQL statement (data-modifying CTEs): the booking, its people, the
+history row of each (what django-simple-history's post_save would write), and the place taken
+in the slot. The created event follows through `sync.services.outbox_event_record`, the one way
+into the outbox (services/places.py::booking_write).
 
-Written through the ORM they were six statements, six round trips, and about 10 ms of CPU per
+Written through the ORM they were five statements, six round trips, and about 10 ms of CPU per
 booking composing them, most of it in simple-history's `create_historical_record` and the
 insert compiler (docs/benchmarks.md). Here each value is still what the ORM would send: every
 column comes from the models' own fields (`pre_save`, then `get_db_prep_save`: the encrypted
@@ -28,7 +29,6 @@ from django.db.models.fields import Field
 from django.utils import timezone
 
 from consulate.kernel.crypto.fields import EncryptedField
-from sync.models import DatabaseAssignedBigIntegerField, OutboxEvent
 
 from ..models import Booking, BookingPerson, Slot
 
@@ -61,7 +61,7 @@ def _inserted_fields(model: type[models.Model]) -> list[Field[Any, Any]]:
     return [
         field
         for field in model._meta.local_concrete_fields
-        if field is not model._meta.pk and not isinstance(field, DatabaseAssignedBigIntegerField)
+        if field is not model._meta.pk and not getattr(field, "db_returning", False)
     ]
 
 
@@ -121,7 +121,6 @@ def _parts() -> dict[str, Any]:
     return {
         "booking": _inserted_fields(Booking),
         "person": [f for f in _inserted_fields(BookingPerson) if f.attname != "booking_id"],
-        "event": _inserted_fields(OutboxEvent),
         "booking_history": _History.of(Booking),
         "person_history": _History.of(BookingPerson),
     }
@@ -146,20 +145,10 @@ def _statement(persons: int, take_place: bool) -> str:
             "RETURNING *)"
         )
         ctes.append(f"hp{n} AS ({parts['person_history'].select(f'p{n}')})")
-    event_fields = parts["event"]
-    event_values = [
-        f"b.{_q('id')}::text" if f.attname == "aggregate_id" else _placeholder(f)
-        for f in event_fields
-    ]
-    ctes.append(
-        f"e AS (INSERT INTO {_q(OutboxEvent._meta.db_table)} "  # noqa: S608 (names are ours)
-        f"({', '.join(_q(f.column) for f in event_fields)}) "
-        f"SELECT {', '.join(event_values)} FROM b)"
-    )
     # PostgreSQL runs the booking's INSERT and this UPDATE first (the final SELECT reads them),
-    # then the CTEs no one reads, last named first: the event, the people, the history. So the
-    # slot's row is locked before the mission's outbox counter, the order cancel and move lock
-    # them in too; both locks are held from this one round trip to COMMIT.
+    # then the CTEs no one reads: the people and the history. The slot's row is locked here;
+    # the mission's outbox counter by the event the caller records next (outbox_event_record),
+    # the order cancel and move lock them in too.
     if take_place:
         slot = _q(Slot._meta.db_table)
         ctes.append(
@@ -182,16 +171,15 @@ def booking_rows_insert(
     *,
     booking: Booking,
     persons: list[BookingPerson],
-    event: OutboxEvent,
     history_user_id: int | None,
     take_place: bool,
 ) -> bool:
-    """Write `booking` (unsaved), its `persons` (unsaved, `booking` not set), each one's history
-    row ("+", `history_user_id`) and `event` (unsaved; its aggregate id becomes the booking's)
-    in one statement, inside the caller's transaction; with `take_place`, also take one place
-    in the booking's slot if one is free. Sets the primary key of `booking`. Returns False if
-    the slot was full: the rows are written all the same, and the caller must roll back.
-    Raises IntegrityError as the inserts would (nothing is written then)."""
+    """Write `booking` (unsaved), its `persons` (unsaved, `booking` not set) and each one's
+    history row ("+", `history_user_id`) in one statement, inside the caller's transaction;
+    with `take_place`, also take one place in the booking's slot if one is free. Sets the
+    primary key of `booking`. Returns False if the slot was full: the rows are written all the
+    same, and the caller must roll back. Raises IntegrityError as the inserts would (nothing
+    is written then)."""
     parts = _parts()
     history_date = timezone.now()  # as simple-history's
     own = {
@@ -205,11 +193,6 @@ def booking_rows_insert(
     for person in persons:
         params += _insert_values(parts["person"], person)
         params += parts["person_history"].params(person, own)
-    params += [
-        field.get_db_prep_save(field.pre_save(event, True), connection)
-        for field in parts["event"]
-        if field.attname != "aggregate_id"
-    ]
     if take_place:
         params.append(booking.slot_id)
     with connection.cursor() as cursor:
@@ -218,5 +201,4 @@ def booking_rows_insert(
     booking.pk = pk
     booking._state.adding = False
     booking._state.db = connection.alias
-    event.aggregate_id = str(pk)
     return bool(taken)

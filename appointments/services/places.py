@@ -13,7 +13,7 @@ import datetime as dt
 import re
 import secrets
 
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 from django.db.models import Case, F, PositiveSmallIntegerField, When
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -26,8 +26,7 @@ from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.tenancy import current_schema
 from missions.selectors import current_mission
-from sync.models import OutboxEvent
-from sync.services import OutboxUsageError
+from sync.services import outbox_event_record
 
 from .. import selectors
 from ..error_codes import AppointmentError
@@ -191,16 +190,15 @@ def booking_write(
     its atomic block does). `take_place=False`: the place is already held for this booking (a
     waitlist offer).
 
-    All of it is one statement (`booking_statement`: data-modifying CTEs), one round trip. A
-    document that already holds a booking for the service is refused by the partial unique
+    The rows and the place are one statement (`booking_statement`: data-modifying CTEs), one
+    round trip; the event follows through `outbox_event_record`, the one way into the outbox.
+    A document that already holds a booking for the service is refused by the partial unique
     index, not by a query before (no race between a check and the insert), and the refusal
     fails the caller's whole transaction, which is what every caller wants. The UPDATE locks
-    the slot's row, and the event's insert the mission's outbox counter, both until COMMIT: as
-    the statement is one round trip, every booking of that slot (and every event of the
-    mission) waits for those locks for one round trip, not for the whole booking. A booking
-    that finds the slot full rolls its rows back."""
-    if not connection.in_atomic_block:  # as outbox_event_record requires of its callers
-        raise OutboxUsageError("booking_write must run inside the booking's transaction")
+    the slot's row, and the event's insert the mission's outbox counter, both until COMMIT:
+    every booking of that slot (and every event of the mission) waits for those locks for a
+    round trip or two, not for the whole booking. A booking that finds the slot full rolls its
+    rows back, before any event is written."""
     booking = Booking(
         reference=_new_reference(),
         service=slot.service,
@@ -219,27 +217,10 @@ def booking_write(
         )
         for person in persons
     ]
-    topic = AppointmentTopic.BOOKING_CREATED
-    # the row outbox_event_record writes; its aggregate id is the booking's, set by the statement
-    event = OutboxEvent(
-        topic=topic.value,
-        aggregate_type=topic.aggregate_type,
-        payload={
-            "reference": booking.reference,
-            "service": slot.service.code,
-            "starts_at": slot.starts_at.isoformat(),
-            "persons": len(persons),
-            "channel": _booking_channel(user=user, made_by=acting_user),
-        },
-        version=1,
-        actor_id=getattr(acting_user, "pk", None),
-        occurred_at=timezone.now(),
-    )
     try:
         taken = booking_rows_insert(
             booking=booking,
             persons=rows,
-            event=event,
             history_user_id=getattr(acting_user, "pk", None),  # as consulate.kernel.history's
             take_place=take_place,
         )
@@ -249,4 +230,16 @@ def booking_write(
         raise already_booked_error() from error
     if not taken:
         raise slot_full_error(service=slot.service)
+    outbox_event_record(
+        topic=AppointmentTopic.BOOKING_CREATED,
+        aggregate_id=booking.pk,
+        payload={
+            "reference": booking.reference,
+            "service": slot.service.code,
+            "starts_at": slot.starts_at.isoformat(),
+            "persons": len(persons),
+            "channel": _booking_channel(user=user, made_by=acting_user),
+        },
+        acting_user=acting_user,
+    )
     return booking

@@ -91,8 +91,8 @@ def test_a_booking_reads_back_as_written(catalogue, citizen):
     assert Slot.objects.get(pk=booking.slot_id).booked == 1
 
 
-def test_the_event_is_what_outbox_event_record_writes(catalogue, citizen):
-    # given a booking written in one statement
+def test_the_event_follows_the_statement_through_outbox_event_record(catalogue, citizen):
+    # given a booking written in one statement, its event recorded after it
     booking = _book(catalogue, citizen, citizen, [person()])
     mine = OutboxEvent.objects.get(topic=AppointmentTopic.BOOKING_CREATED)
     # when outbox_event_record records the same event
