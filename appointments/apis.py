@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -177,6 +178,9 @@ class AvailabilityApi(APIView):
 
 class AvailabilityFeedApi(APIView):
     permission_classes = [AllowAny]  # public: no personal data
+    # JSON only: the browsable API's page names the signed-in reader, and this answer is kept
+    # for every reader (consulate/kernel/public_cache.py)
+    renderer_classes = [JSONRenderer]
 
     @extend_schema(
         responses=inline_serializer(

@@ -23,12 +23,19 @@ class RedisCacheClient(DjangoRedisCacheClient):
         self._clients: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        # Django's private helpers (not in django-stubs): the pool a call goes to, and the class
+        # Django's private helpers (not in django-stubs): which server a call goes to (the
+        # first for writes, a random one for reads), and its pool, made here for that very
+        # index (Django's `_get_connection_pool` would draw a read replica again).
         index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
         client = self._clients.get(index)
         if client is None:
-            pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
-            client = self._clients[index] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+            pools = self._pools  # type: ignore[attr-defined]
+            if index not in pools:
+                pools[index] = self._pool_class.from_url(  # type: ignore[attr-defined]
+                    self._servers[index],  # type: ignore[attr-defined]
+                    **self._pool_options,  # type: ignore[attr-defined]
+                )
+            client = self._clients[index] = self._client(connection_pool=pools[index])  # type: ignore[attr-defined]
         return client
 
 

@@ -8,11 +8,14 @@ the locale, the view); most of it is spent on who the reader is, which the answe
 depend on.
 
 A view marked `public_response` is answered by `PublicResponseMiddleware`, which sits before
-the session is read, from the cache when an answer of the same mission, path, language and
-`Accept` header is at most `CONSULATE_PUBLIC_RESPONSE_SECONDS` old (0: off). A miss goes
-through the whole stack as before and its answer is kept when it is a plain 200. Only requests
-without a query string are kept, so a client cannot fill the cache with variants. The answer
-keeps its type, language and `Vary`; no cookie is ever stored or sent from the cache.
+the session is read, from the cache when an answer of the same mission, path and language is
+at most `CONSULATE_PUBLIC_RESPONSE_SECONDS` old (0: off). A miss goes through the whole stack as
+before, and its answer is kept only when it is a plain 200 in JSON: a marked view must answer
+JSON whatever the `Accept` header (an API view: `renderer_classes = [JSONRenderer]`, since the
+browsable API's page names the signed-in reader). Requests with a query string are never kept,
+so the variants a client can make are the mission's few languages. The answer keeps its type,
+language and `Vary`; no cookie is ever stored or sent from the cache. What the view read may
+itself be kept (the availability feed, 2 s): an answer can be that much older again.
 """
 
 from __future__ import annotations
@@ -54,8 +57,7 @@ def _is_public(request: HttpRequest) -> bool:
 def _key(request: HttpRequest, language: str) -> str:
     tenant = getattr(request, "tenant", None)
     schema = getattr(tenant, "schema_name", "")
-    accept = request.headers.get("Accept", "")
-    digest = hashlib.sha256(f"{schema}|{request.path}|{language}|{accept}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{schema}|{request.path}|{language}".encode()).hexdigest()
     return f"public-response:{digest[:40]}"
 
 
@@ -82,7 +84,11 @@ class PublicResponseMiddleware:
                 response[name] = value
             return response
         response = self.get_response(request)
-        if response.status_code == 200 and not response.streaming:
+        if (
+            response.status_code == 200
+            and not response.streaming
+            and response.get("Content-Type", "").startswith("application/json")
+        ):
             headers = [(name, response[name]) for name in KEPT_HEADERS if response.has_header(name)]
             cache.set(key, (response.content, headers), seconds)
         return response

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.test import Client
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
@@ -90,5 +91,27 @@ def test_variants_personal_pages_and_writes_are_never_kept(catalogue, client_a, 
     assert "Log out" in client_a.get("/").content.decode()
     client_a.logout()
     assert "Log out" not in client_a.get("/").content.decode()
-    # and a write to a kept path is not answered from the cache
+    # and a write to a kept path is not answered from the cache, even while an answer is kept
+    assert client_a.get(FEED).status_code == 200
     assert client_a.post(FEED).status_code == 405
+    assert client_a.head(FEED).status_code == 200
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_on_the_api_gets_json_and_never_another_readers_page(
+    catalogue, client_a, citizen, kept
+):
+    # given a signed-in citizen opening the feed's API address in a browser
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    theirs = client_a.get(API, HTTP_ACCEPT=BROWSER_ACCEPT)
+    # then the answer is the JSON feed, not the browsable API's page naming them
+    assert theirs["Content-Type"] == "application/json"
+    assert citizen.email not in theirs.content.decode()
+    # and another browser, signed out, gets the same JSON and nothing of theirs
+    other = Client(HTTP_HOST=client_a.defaults["HTTP_HOST"])
+    answer = other.get(API, HTTP_ACCEPT=BROWSER_ACCEPT)
+    assert answer.content == theirs.content
+    assert citizen.email not in answer.content.decode()
+    assert "csrf" not in answer.content.decode().lower()

@@ -3,9 +3,9 @@ threads, storing and reading as Django's own backend does."""
 
 import socket
 import threading
+import uuid
 
 import pytest
-from django.core.cache.backends.redis import RedisCacheClient as DjangoClient
 
 from consulate.kernel.cache import BACKEND, RedisCache, cache_of_url
 
@@ -20,9 +20,12 @@ def redis_on_loopback() -> bool:
 def cache():
     if not redis_on_loopback():
         pytest.skip("NO REDIS ON 127.0.0.1:6379: the shared cache's client was not exercised")
-    cache = RedisCache("redis://127.0.0.1:6379/14", {"KEY_PREFIX": "test-cache"})
+    prefix = f"test-cache-{uuid.uuid4().hex}"
+    cache = RedisCache("redis://127.0.0.1:6379/14", {"KEY_PREFIX": prefix})
     yield cache
-    cache.clear()
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
 
 
 def test_a_redis_url_gets_the_reusing_backend_and_others_are_left_alone():
@@ -41,8 +44,23 @@ def test_one_client_serves_every_call(cache):
     assert cache.incr("b") == 3
     assert cache._cache.get_client("b", write=True) is first
     assert cache.get_many(["a", "b"]) == {"a": {"value": 1}, "b": 3}
-    # Django's own client builds a new one per call: the reason for this module.
-    assert DjangoClient.get_client is not type(cache._cache).get_client
+
+
+def test_each_read_replica_keeps_its_own_client_on_its_own_server():
+    # given a primary and two read replicas (three databases of the loopback Redis stand in)
+    if not redis_on_loopback():
+        pytest.skip("NO REDIS ON 127.0.0.1:6379: the shared cache's client was not exercised")
+    servers = [f"redis://127.0.0.1:6379/{db}" for db in (12, 11, 10)]
+    client = RedisCache(servers, {})._cache
+    # when many reads and writes pick their server
+    for _ in range(200):
+        client.get_client(write=False)
+        client.get_client(write=True)
+    # then each client talks to the server of its own index, and writes go to the primary
+    for index, redis_client in client._clients.items():
+        assert redis_client.connection_pool.connection_kwargs["db"] == (12, 11, 10)[index]
+    assert client.get_client(write=True) is client._clients[0]
+    assert set(client._clients) == {0, 1, 2}
 
 
 def test_threads_share_the_client_without_mixing_answers(cache):
