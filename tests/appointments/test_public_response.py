@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
