@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import secrets
 from collections import OrderedDict
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import (
-    DEFERRED,
     Count,
     DateTimeField,
     ExpressionWrapper,
     F,
     Min,
-    Model,
     Q,
     QuerySet,
     Value,
@@ -29,6 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from modeltranslation.utils import build_localized_fieldname, get_language
 
+from consulate.kernel.rawsql import raw_one
 from missions.models import Mission
 from missions.permissions import Action, permission_require
 
@@ -49,7 +46,6 @@ from .models import (
     WaitlistStatus,
 )
 
-M = TypeVar("M", bound=Model)
 HOUR = Value(dt.timedelta(hours=1))
 DAY = Value(dt.timedelta(days=1))
 
@@ -129,47 +125,6 @@ def settings_overview(*, mission: Mission, acting_user: Any) -> dict[str, Any]:
     }
 
 
-@functools.cache
-def _fields_by_column(model: type[Model]) -> dict[str, tuple[str, list[Any]]]:
-    return {
-        str(field.column): (field.attname, field.get_db_converters(connection))
-        for field in model._meta.concrete_fields
-    }
-
-
-def _raw_one(model: type[M], sql: str, params: Any) -> M | None:
-    """The first row of a fixed statement as `Model.objects.raw(sql, params)` gives it: an
-    instance of `model` from the columns that are its fields (their converters applied), with
-    the other columns as attributes. raw() cost twice as much CPU on the booking's two reads:
-    its iterator matches every column against every field again for each field
-    (`RawQuerySet.columns` is not cached)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        names = [column.name for column in cursor.description or ()]
-    if row is None:
-        return None
-    fields = _fields_by_column(model)
-    values: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for name, value in zip(names, row, strict=True):
-        if name not in fields:
-            extra[name] = value
-            continue
-        attname, converters = fields[name]
-        for converter in converters:
-            value = converter(value, None, connection)
-        values[attname] = value
-    instance = model.from_db(
-        connection.alias,
-        list(values),
-        [values.get(field.attname, DEFERRED) for field in model._meta.concrete_fields],
-    )
-    for name, value in extra.items():
-        setattr(instance, name, value)
-    return instance
-
-
 # Read on every booking, calendar and slot list: as a fixed statement it costs a third of the
 # CPU of the same query composed by the ORM with modeltranslation's rewriting.
 _SERVICE_OFFERED_SQL = f"SELECT * FROM {Service._meta.db_table} WHERE code = %s AND is_active"  # noqa: S608
@@ -177,7 +132,7 @@ _SERVICE_OFFERED_SQL = f"SELECT * FROM {Service._meta.db_table} WHERE code = %s 
 
 def service_get_offered(*, code: str) -> Service:
     """The offered service with this code (unique), or 404."""
-    service = _raw_one(Service, _SERVICE_OFFERED_SQL, [code])
+    service = raw_one(Service, _SERVICE_OFFERED_SQL, [code])
     if service is None:
         raise Http404
     return service
@@ -235,7 +190,7 @@ def slot_get_for_booking(
         "no_show": BookingStatus.NO_SHOW.value, "now": now, "slot": slot_id,
         "service": service.pk,
     }  # fmt: skip
-    slot = _raw_one(Slot, _SLOT_FOR_BOOKING_SQL, params)
+    slot = raw_one(Slot, _SLOT_FOR_BOOKING_SQL, params)
     if slot is not None:
         slot.service = service
     return slot

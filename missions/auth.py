@@ -16,6 +16,7 @@ from allauth.mfa.models import Authenticator
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 
 from consulate.kernel.accounts.models import User
+from consulate.kernel.rawsql import raw_one
 
 # "<mission id>:<role>" for each active membership, as `user_load` annotates them
 ROLE_SEPARATOR = ":"
@@ -43,7 +44,7 @@ def user_load(user_id: Any) -> User | None:
     except (TypeError, ValueError):
         return None
     params = {"separator": ROLE_SEPARATOR, "totp": Authenticator.Type.TOTP.value, "user": pk}
-    return next(iter(User.objects.raw(_USER_LOAD_SQL, params)), None)
+    return raw_one(User, _USER_LOAD_SQL, params)
 
 
 def roles_loaded(user: Any) -> dict[int, frozenset[str]] | None:
