@@ -9,10 +9,13 @@ and created again at the start, migrated with `migrate_all`, then grown to each 
 calling `mission_create`. At each target it times `--samples` further `mission_create` calls and
 keeps them (so the last sample at level N runs with N + samples - 1 missions present; growth to
 the next level counts them). Each creation opens a new database connection, as an HQ admin
-request does in production. For each level it prints the median, min and max seconds, the
-queries per creation (CaptureQueriesContext; the clone itself is one query), and the split
-between django-tenants' clone of the template schema, the `migrate_schemas --fake` that follows
-it, and the rest (rows, domain, data key, outbox event).
+request does in production (opened just before the timer starts). For each level it prints
+the median, min and max seconds, the queries per creation (CaptureQueriesContext; the clone
+itself is one query), the split between the clone of the template schema
+(`public.mission_schema_clone`), the `migrate_schemas --fake` that followed it until 2026-12
+(0 since), and the rest (rows, domain, data key, outbox event), and the CPU time of the
+database server's process for the connection (median; read from /proc when the server runs on
+this machine): on a shared machine, wall time also measures the neighbours.
 """
 
 from __future__ import annotations
@@ -83,7 +86,8 @@ def recreate_database(url: str, name: str) -> None:
 
 
 class PhaseTimer:
-    """Times the template clone (missions/schemas.py) and the `migrate_schemas --fake` after it."""
+    """Times the template clone (missions/schemas.py) and, in older trees, the
+    `migrate_schemas --fake` after it."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
@@ -106,12 +110,14 @@ class PhaseTimer:
 
 def install_phase_timer() -> PhaseTimer:
     import missions.schemas as schemas
-    import missions.services as services
+    import missions.services.mission as services
 
     timer = PhaseTimer()
-    # "clone" first includes the fake migrate; the row subtracts it (see phases below)
+    # "clone" first includes the fake migrate; the row subtracts it (see phases below).
+    # Patched where mission_create looks it up (missions/services/mission.py imports it).
     services.schema_clone_from_template = timer.wrap("clone", services.schema_clone_from_template)
-    schemas.call_command = timer.wrap("fake_migrate", schemas.call_command)  # type: ignore[attr-defined]
+    if hasattr(schemas, "call_command"):  # trees before the clone stopped running it
+        schemas.call_command = timer.wrap("fake_migrate", schemas.call_command)
     return timer
 
 
@@ -153,6 +159,21 @@ def machine_description() -> list[str]:
         f"{'embedded pgserver' if not os.environ.get('BENCH_EXTERNAL_DB') else 'DATABASE_URL'}",
         f"Python {platform.python_version()}, Django {get_version()}, {platform.platform()}",
     ]
+
+
+def backend_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds the database server's process for this connection has used, when it runs on
+    this machine and /proc shows it (the clone runs there, not in Python); else None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # utime and stime, fields 14 and 15 of proc(5); fields[0] is field 3
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_text(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds:.3f}"
 
 
 def catalog_size() -> tuple[int, int]:
@@ -200,7 +221,7 @@ def main() -> None:
     print(f"migrate_all: {time.perf_counter() - started:.1f} s")
     timer = install_phase_timer()
 
-    def create(code: str, index: int) -> tuple[float, int, dict[str, float]]:
+    def create(code: str, index: int) -> tuple[float, int, dict[str, float], float | None]:
         # A fresh connection per creation, as for the HQ admin request that creates a mission
         # in production (CONN_MAX_AGE = 0); a long session would also measure the growth of the
         # backend's caches of every schema it touched.
@@ -209,6 +230,9 @@ def main() -> None:
         # CaptureQueriesContext counts by position in a log capped at 9000 entries; once full,
         # every later count would read 0. Start each creation with an empty log.
         connection.queries_log.clear()
+        connection.ensure_connection()
+        backend = connection.connection.info.backend_pid
+        cpu_before = backend_cpu_seconds(backend)
         with (
             timer.measure() as phases,
             CaptureQueriesContext(connection) as queries,
@@ -217,7 +241,9 @@ def main() -> None:
             start = time.perf_counter()
             mission_create(acting_user=SYSTEM, **mission_params(code, index))
             elapsed = time.perf_counter() - start
-        return elapsed, len(queries), dict(phases)
+        cpu_after = backend_cpu_seconds(backend)
+        server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+        return elapsed, len(queries), dict(phases), server_cpu
 
     def count() -> int:
         return Mission.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).count()
@@ -242,6 +268,7 @@ def main() -> None:
             samples.append(create(f"s{serial:04d}", serial))
         times = [s[0] for s in samples]
         queries = sorted({s[1] for s in samples})
+        server_cpu = [s[3] for s in samples if s[3] is not None]
         phases = {
             "clone": statistics.median(
                 s[2].get("clone", 0.0) - s[2].get("fake_migrate", 0.0) for s in samples
@@ -257,6 +284,7 @@ def main() -> None:
             "clone": phases["clone"],
             "fake_migrate": phases["fake_migrate"],
             "rest": statistics.median(s[0] - s[2].get("clone", 0.0) for s in samples),
+            "server_cpu": statistics.median(server_cpu) if server_cpu else None,
             "relations": relations,
             "schemas": schemas,
             "load": (load_before + os.getloadavg()[0]) / 2,
@@ -266,7 +294,8 @@ def main() -> None:
             f"{level} missions present: median {row['median']:.3f} s, min {row['min']:.3f}, "
             f"max {row['max']:.3f}; {row['queries']} queries per creation; "
             f"clone {row['clone']:.3f} s, migrate --fake {row['fake_migrate']:.3f} s, "
-            f"rest {row['rest']:.3f} s; catalog {schemas} schemas, {relations} relations; "
+            f"rest {row['rest']:.3f} s; database server CPU {cpu_text(row['server_cpu'])} s; "
+            f"catalog {schemas} schemas, {relations} relations; "
             f"load average {row['load']:.1f}",
             flush=True,
         )
@@ -275,7 +304,7 @@ def main() -> None:
     print(f"mission_create, {args.samples} samples per level (seconds)")
     header = (
         "| missions present | median | min | max | queries | clone | migrate --fake | rest "
-        "| pg_class rows | load avg |"
+        "| server CPU | pg_class rows | load avg |"
     )
     print(header)
     print("|" + "---:|" * (header.count("|") - 1))
@@ -283,7 +312,8 @@ def main() -> None:
         print(
             f"| {row['level']} | {row['median']:.3f} | {row['min']:.3f} | {row['max']:.3f} "
             f"| {row['queries']} | {row['clone']:.3f} | {row['fake_migrate']:.3f} "
-            f"| {row['rest']:.3f} | {row['relations']} | {row['load']:.1f} |"
+            f"| {row['rest']:.3f} | {cpu_text(row['server_cpu'])} | {row['relations']} "
+            f"| {row['load']:.1f} |"
         )
     print(f"Total run time {time.perf_counter() - started:.0f} s")
 
