@@ -75,24 +75,31 @@ def server_stop(server: subprocess.Popen[bytes]) -> None:
     server.wait(timeout=30)
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds) of a process, or None when it is gone."""
+def _stat(pid: int) -> tuple[int, float, float] | None:
+    """(parent pid, its own CPU seconds, the CPU seconds of its children that ended) of a
+    process, or None when it is gone."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "; fields from state on
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    own = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    ended = (int(fields[13]) + int(fields[14])) / CLOCK_TICKS  # cutime + cstime
+    return int(fields[1]), own, ended
 
 
 def process_tree_cpu(root: int) -> float:
     """CPU seconds (user + system) of `root` and its children so far (gunicorn's master and
-    workers)."""
+    workers), those that ended included: gunicorn replaces a worker after `max_requests`."""
     total = 0.0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             stat = _stat(int(entry.name))
-            if stat and (int(entry.name) == root or stat[0] == root):
+            if stat is None:
+                continue
+            if int(entry.name) == root:
+                total += stat[1] + stat[2]
+            elif stat[0] == root:
                 total += stat[1]
     return total
 
