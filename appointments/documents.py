@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import zoneinfo
 
-import barcode
-from barcode.writer import ImageWriter
 from icalendar import Calendar, Event
 
+from consulate.kernel.barcodes import code128_png
 from missions.selectors import current_mission
 
 from .models import Booking
 
 
 def barcode_png(reference: str) -> bytes:
-    out = io.BytesIO()
-    barcode.get("code128", reference, writer=ImageWriter()).write(
-        out, options={"module_height": 12.0, "font_size": 10, "quiet_zone": 6.0}
-    )
-    return out.getvalue()
+    return code128_png(reference, module_height=12.0, font_size=10, quiet_zone=6.0)
 
 
 def booking_ics(

@@ -10,8 +10,6 @@ from functools import cache
 from pathlib import Path
 
 from babel.numbers import format_decimal
-from barcode import Code128
-from barcode.writer import ImageWriter
 from django.utils import translation
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4
@@ -21,6 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from consulate.kernel.barcodes import code128_png
 from missions.models import Mission
 
 from .models import CreditNote, FeeLine, PaymentMethod, Receipt
@@ -43,19 +42,10 @@ def _fonts() -> tuple[str, str]:
 
 def barcode_png(number: str) -> bytes:
     """A Code128 barcode of `number` as PNG: the image embedded in the PDF."""
-    out = io.BytesIO()
-    Code128(number, writer=ImageWriter()).write(
-        out,
-        options={
-            "module_width": 0.3,
-            "module_height": 12.0,
-            "quiet_zone": 6.0,
-            "dpi": 300,
-            "font_size": 0,
-            "write_text": False,
-        },
-    )
-    return out.getvalue()
+    return code128_png(
+        number, module_width=0.3, module_height=12.0, quiet_zone=6.0, dpi=300, font_size=0,
+        write_text=False,
+    )  # fmt: skip
 
 
 def receipt_pdf(*, receipt: Receipt, mission: Mission) -> bytes:
