@@ -3,16 +3,19 @@ row locked FOR UPDATE until the transaction ends (with what the caller reads nex
 
 Order, so that two transactions never wait on each other: a lottery round, then a waitlist
 entry, then bookings (several in pk order), then slots (the place-taking UPDATE in
-`services/places.py`), then the day's queue. Picks of "the next row nobody holds" (call next,
-the first person waiting, due reminders and expired offers) use `skip_locked` and never wait,
-so they may come later in a transaction.
+`services/places.py`; several in pk order, `slots_lock`), then the day's queue, and last the
+mission's outbox counter, which every event takes (`outbox_event_record`) until COMMIT. A
+transaction that records an event and then touches another booking or slot (a draw booking
+its winners, a closure cancelling a day) locks them first: `bookings_lock`, then `slots_lock`.
+Picks of "the next row nobody holds" (call next, the first person waiting, due reminders and
+expired offers) use `skip_locked` and never wait, so they may come later in a transaction.
 """
 
 from __future__ import annotations
 
 from django.db import connection
 
-from .models import Booking, LotteryRound, MissionRules, WaitlistEntry
+from .models import Booking, LotteryRound, MissionRules, Slot, WaitlistEntry
 
 # pg_advisory_xact_lock key for handing out queue tickets (per schema: the schema's own lock
 # space is not separate, so the key mixes in the schema name).
@@ -35,6 +38,21 @@ def booking_lock(*, pk: int) -> Booking:
     return (
         Booking.objects.select_for_update(of=("self",)).select_related("slot", "service").get(pk=pk)
     )
+
+
+def bookings_lock(*, pks: list[int]) -> None:
+    """Lock these bookings' rows, in pk order (before their slots, and before any event)."""
+    list(
+        Booking.objects.select_for_update(of=("self",))
+        .filter(pk__in=pks)
+        .order_by("pk")
+        .values_list("pk")
+    )
+
+
+def slots_lock(*, pks: list[int]) -> None:
+    """Lock these slots' rows, in pk order, before the transaction records its first event."""
+    list(Slot.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk"))
 
 
 def mission_rules_lock(*, pk: int) -> MissionRules:

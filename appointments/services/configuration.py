@@ -272,11 +272,17 @@ def closure_create(
                 capacity=Greatest(F("booked"), F("capacity") - 1)
             )
         else:
-            for pk in (
+            active = list(
                 Booking.objects.filter(slot__in=day_slots, status=BookingStatus.ACTIVE)
                 .order_by("pk")
                 .values_list("pk", flat=True)
-            ):
+            )
+            # every booking, then every slot, before the first cancellation's event (locks.py:
+            # bookings, slots, then the outbox counter), so that no later cancellation waits for
+            # a row while this transaction holds the counter
+            locks.bookings_lock(pks=active)
+            locks.slots_lock(pks=list(day_slots.values_list("pk", flat=True)))
+            for pk in active:
                 booking = locks.booking_lock(pk=pk)
                 if not booking.can_move_to(BookingStatus.CANCELLED_BY_MISSION):
                     continue  # moved on (checked in) since it was read

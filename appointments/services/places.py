@@ -13,7 +13,7 @@ import datetime as dt
 import re
 import secrets
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, PositiveSmallIntegerField, When
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -217,29 +217,32 @@ def booking_write(
         )
         for person in persons
     ]
-    try:
-        taken = booking_rows_insert(
-            booking=booking,
-            persons=rows,
-            history_user_id=getattr(acting_user, "pk", None),  # as consulate.kernel.history's
-            take_place=take_place,
+    # Its own atomic block (no savepoint inside the caller's): the rows, the place and the event
+    # commit together or not at all, even for a caller that forgot its transaction.
+    with transaction.atomic(savepoint=False):
+        try:
+            taken = booking_rows_insert(
+                booking=booking,
+                persons=rows,
+                history_user_id=getattr(acting_user, "pk", None),  # as consulate.kernel.history's
+                take_place=take_place,
+            )
+        except IntegrityError as error:
+            if _constraint_of(error) != ONE_BOOKING_PER_PERSON:
+                raise
+            raise already_booked_error() from error
+        if not taken:
+            raise slot_full_error(service=slot.service)
+        outbox_event_record(
+            topic=AppointmentTopic.BOOKING_CREATED,
+            aggregate_id=booking.pk,
+            payload={
+                "reference": booking.reference,
+                "service": slot.service.code,
+                "starts_at": slot.starts_at.isoformat(),
+                "persons": len(persons),
+                "channel": _booking_channel(user=user, made_by=acting_user),
+            },
+            acting_user=acting_user,
         )
-    except IntegrityError as error:
-        if _constraint_of(error) != ONE_BOOKING_PER_PERSON:
-            raise
-        raise already_booked_error() from error
-    if not taken:
-        raise slot_full_error(service=slot.service)
-    outbox_event_record(
-        topic=AppointmentTopic.BOOKING_CREATED,
-        aggregate_id=booking.pk,
-        payload={
-            "reference": booking.reference,
-            "service": slot.service.code,
-            "starts_at": slot.starts_at.isoformat(),
-            "persons": len(persons),
-            "channel": _booking_channel(user=user, made_by=acting_user),
-        },
-        acting_user=acting_user,
-    )
     return booking

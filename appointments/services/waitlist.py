@@ -154,9 +154,10 @@ def waitlist_leave(*, entry: WaitlistEntry, acting_user: User) -> WaitlistEntry:
                 CommonError.BAD_TRANSITION, _("You are no longer on this waitlist.")
             )
         held = entry.slot if entry.status == WaitlistStatus.OFFERED else None
+        if held is not None:  # the slot's row before the outbox counter (locks.py)
+            slot_place_give_back(pk=held.pk)
         _move(entry, WaitlistStatus.LEFT, acting_user)
         if held is not None:
-            slot_place_give_back(pk=held.pk)
             waitlist_offer_place(slot=held, acting_user=acting_user)
     return entry
 
@@ -241,8 +242,8 @@ def waitlist_expire_offers(*, now: dt.datetime | None = None) -> int:
             if entry is None or entry.slot is None:
                 continue
             slot = entry.slot
+            slot_place_give_back(pk=slot.pk)  # the slot's row before the outbox counter
             _move(entry, WaitlistStatus.EXPIRED, SYSTEM)
-            slot_place_give_back(pk=slot.pk)
             waitlist_offer_place(slot=slot, acting_user=SYSTEM)
             expired += 1
     return expired

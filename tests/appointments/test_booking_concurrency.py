@@ -3,6 +3,7 @@ transaction, book the same few slots far beyond their capacity."""
 
 import threading
 
+import pytest
 from django.db import connection, connections
 from django_tenants.utils import schema_context
 
@@ -80,3 +81,30 @@ def test_concurrent_bookings_never_oversell_and_one_identity_gets_one_booking(th
     finally:
         connection.set_schema_to_public()
         User.objects.filter(pk__in=[u.pk for u in users]).delete()
+
+
+def test_a_booking_written_outside_any_transaction_on_a_full_slot_leaves_nothing(
+    throwaway_mission,
+):
+    # given a full slot, and a caller that forgot its transaction (autocommit)
+    from appointments.services.places import booking_write
+    from sync.models import OutboxEvent
+
+    with schema_context(throwaway_mission.schema_name):
+        service = build_catalogue(counters=1, days=3)
+        slot = slot_list_available(service=service)[0]
+        Slot.objects.filter(pk=slot.pk).update(booked=1)
+        slot = Slot.objects.select_related("service").get(pk=slot.pk)
+        user = UserFactory()
+        assert not connection.in_atomic_block
+        events = OutboxEvent.objects.count()
+        # when it writes a booking there, then it is refused
+        with pytest.raises(ApplicationError) as refused:
+            booking_write(slot=slot, persons=[person()], user=user, language="en", acting_user=user)
+        assert refused.value.code.value == "appointments.slot_full"
+        # and no row, history or event of it was committed, and the slot is as it was
+        assert Booking.objects.count() == 0
+        assert BookingPerson.objects.count() == 0
+        assert Booking.history.count() == 0
+        assert OutboxEvent.objects.count() == events
+        assert Slot.objects.get(pk=slot.pk).booked == 1
