@@ -24,7 +24,8 @@ the template's migrations, so that a deploy with nothing to migrate skips them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -66,7 +67,8 @@ DROP TYPE IF EXISTS public.cloneparms;
 # the owner's default privileges give the application's role its rows.
 _CLONE_FUNCTION_SQL = """
 CREATE OR REPLACE FUNCTION public.mission_schema_clone(dest_schema text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET check_function_bodies = off SET default_tablespace = '' AS $body$
 DECLARE
     template CONSTANT text := {template};
     source oid;
@@ -80,6 +82,9 @@ DECLARE
     last_value bigint;
     called boolean;
 BEGIN
+    -- shared with other clones, exclusive with migrate_all's migration of the template: a
+    -- clone never reads a template half migrated (tables of before, migration rows of after)
+    PERFORM pg_advisory_xact_lock_shared({lock_key});
     IF dest_schema IS NULL OR dest_schema !~ '^[a-z0-9_]{{1,63}}$' OR dest_schema LIKE 'pg\\_%'
             OR dest_schema IN ('public', 'information_schema', template) THEN
         RAISE EXCEPTION 'not a mission schema name: %', dest_schema
@@ -121,7 +126,8 @@ BEGIN
         WHERE pronamespace = source AND prokind <> 'f'
         UNION ALL
         SELECT format('function %I (names the template schema)', proname) FROM pg_proc
-        WHERE pronamespace = source AND position(template IN prosrc) > 0
+        WHERE pronamespace = source AND (position(template IN prosrc) > 0
+            OR position(template IN coalesce(array_to_string(proconfig, ','), '')) > 0)
         UNION ALL
         SELECT format('statistics %I', stxname) FROM pg_statistic_ext WHERE stxnamespace = source
         UNION ALL
@@ -286,8 +292,8 @@ BEGIN
 
     EXECUTE format('CREATE SCHEMA %I', dest_schema);
     PERFORM set_config('search_path', quote_ident(dest_schema) || ', pg_temp', true);
-    -- (as pg_dump's output does: a function's body may name tables that come later)
-    PERFORM set_config('check_function_bodies', 'off', true);
+    -- (check_function_bodies is off for this function only, as pg_dump's output has it: a
+    -- function's body may name tables that come later)
     FOREACH statement IN ARRAY statements LOOP
         EXECUTE statement;
     END LOOP;
@@ -297,12 +303,29 @@ REVOKE ALL ON FUNCTION public.mission_schema_clone(text) FROM PUBLIC;
 """
 
 
+# pg_advisory_lock key: migrate_all holds it while it migrates the template; every clone takes
+# it shared for its transaction.
+TEMPLATE_LOCK_KEY = 0x0C10_E5C4
+
+
+@contextlib.contextmanager
+def template_locked() -> Iterator[None]:
+    """Hold the template for this connection's session: no mission is cloned meanwhile."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [TEMPLATE_LOCK_KEY])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [TEMPLATE_LOCK_KEY])
+
+
 def clone_functions_install() -> None:
     """Install (or refresh) the function the application calls to clone the template, and drop
     django-tenants' clone functions that earlier deploys installed; run at every deploy, as the
     owner role."""
     statement = sql.SQL(_CLONE_FUNCTION_SQL).format(
-        template=sql.Literal(settings.TENANT_BASE_SCHEMA)
+        template=sql.Literal(settings.TENANT_BASE_SCHEMA), lock_key=sql.Literal(TEMPLATE_LOCK_KEY)
     )
     with connection.cursor() as cursor:
         cursor.execute(_OLD_CLONE_FUNCTIONS_DROP_SQL)

@@ -47,7 +47,12 @@ def _q(name: str) -> str:
 
 def _placeholder(field: Field[Any, Any]) -> str:
     # Typed: a NULL or a text literal in an INSERT … SELECT would otherwise be taken as text.
-    return f"CAST(%s AS {field.db_type(connection)})"
+    # Text without its length: CAST(… AS varchar(8)) would cut a longer value silently, where
+    # the column's own limit refuses it (as the ORM's INSERT is refused).
+    db_type = str(field.db_type(connection))
+    if db_type.startswith("varchar("):
+        db_type = "varchar"
+    return f"CAST(%s AS {db_type})"
 
 
 def _history_model(model: type[models.Model]) -> Any:

@@ -161,3 +161,15 @@ def test_the_statement_names_every_history_column(in_mission_a):
             f.attname for f in history.tracked_fields
         }
         assert own == {"history_id", *HISTORY_OWN}
+
+
+def test_a_value_longer_than_its_column_is_refused_not_cut(catalogue, citizen):
+    # given a booking whose language (a short text column) is far too long
+    from django.db import DataError
+
+    slot = first_free_slot(catalogue)
+    # when it is written, then the column refuses it, as the ORM's INSERT would
+    with pytest.raises(DataError), transaction.atomic():
+        booking_write(
+            slot=slot, persons=[person()], user=citizen, language="x" * 300, acting_user=citizen
+        )

@@ -21,7 +21,7 @@ from psycopg import sql
 
 from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
-from missions.schemas import schema_clone_from_template
+from missions.schemas import TEMPLATE_LOCK_KEY, schema_clone_from_template
 from missions.services import mission_create
 from tests.consulate.test_database_roles import app_role_on_this_connection
 from tests.factories import MissionParams, UserFactory
@@ -227,6 +227,9 @@ def test_the_clone_keeps_every_kind_of_object_the_template_may_hold(db):
         "CREATE TYPE probe_mood AS ENUM ('ok')",
         "CREATE FUNCTION probe_named() RETURNS integer LANGUAGE sql"
         f" AS 'SELECT count(*)::integer FROM {TEMPLATE}.django_migrations'",
+        # the template named in the function's settings, not its body
+        "CREATE FUNCTION probe_path() RETURNS integer LANGUAGE sql"
+        f" SET search_path = {TEMPLATE} AS 'SELECT count(*)::integer FROM django_migrations'",
     ],
 )
 def test_a_template_holding_what_the_clone_cannot_copy_is_refused_and_nothing_is_left(
@@ -309,3 +312,32 @@ def test_the_clone_refuses_names_other_than_a_new_missions(db, name):
     with pytest.raises(DatabaseError) as refused, connection.cursor() as cursor:
         cursor.execute("SELECT public.mission_schema_clone(%s)", [name])
     assert isinstance(refused.value.__cause__, psycopg.errors.InvalidSchemaName)
+
+
+def test_the_clone_leaves_the_callers_settings_as_they_were(db):
+    # given a caller in a transaction with its own settings
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW check_function_bodies")
+        (before,) = cursor.fetchone()
+        # when it creates a mission (the clone turns function-body checks off for itself)
+        mission_create(acting_user=SYSTEM, **MissionParams(code="clone-3"))
+        # then its transaction's settings are its own again
+        cursor.execute("SHOW check_function_bodies")
+        assert cursor.fetchone() == (before,)
+
+
+def test_no_mission_is_cloned_while_migrate_all_holds_the_template(db):
+    # given another session holding the template, as migrate_all does while it migrates it
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [TEMPLATE_LOCK_KEY])
+        # when a mission is created meanwhile (waiting at most a moment here)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '300ms'")
+        with pytest.raises(DatabaseError, match="lock timeout"):
+            mission_create(acting_user=SYSTEM, **MissionParams(code="clone-4"))
+        other.execute("SELECT pg_advisory_unlock(%s)", [TEMPLATE_LOCK_KEY])
+    # then it was not cloned from a template that may be half migrated, and nothing remains
+    assert not schema_exists("clone_4")

@@ -44,6 +44,7 @@ from missions.schemas import (
     SchemaState,
     clone_functions_install,
     schemas_compare_with_template,
+    template_locked,
 )
 
 # What the owner's connection takes from DATABASE_OWNER_URL; the database's name stays the
@@ -486,18 +487,19 @@ class Command(BaseCommand):
 
         template = settings.TENANT_BASE_SCHEMA
         self.stdout.write(f"2/3 template schema {template}")
-        if not schema_exists(template):
-            with connection.cursor() as cursor:
-                cursor.execute(f'CREATE SCHEMA "{template}"')
-        call_command(
-            "migrate_schemas",
-            tenant=True,
-            schema_name=template,
-            interactive=False,
-            verbosity=verbosity,
-        )
-
-        clone_functions_install()
+        # no mission is cloned from a half-migrated template (missions/schemas.py)
+        with template_locked():
+            if not schema_exists(template):
+                with connection.cursor() as cursor:
+                    cursor.execute(f'CREATE SCHEMA "{template}"')
+            call_command(
+                "migrate_schemas",
+                tenant=True,
+                schema_name=template,
+                interactive=False,
+                verbosity=verbosity,
+            )
+            clone_functions_install()
         names = list(
             Mission.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
             .order_by("schema_name")
