@@ -76,3 +76,55 @@ def first_free_slot(service: Service, *, skip: int = 0):  # type: ignore[no-unty
     from appointments.selectors import slot_list_available
 
     return slot_list_available(service=service)[skip]
+
+
+def lottery_round_entered(service: Service, *, day: dt.date, entries: int, language: str = "en"):  # type: ignore[no-untyped-def]
+    """An open draw of `service` for `day` (its window open from an hour ago to an hour from
+    now), with `entries` people registered (documents L0000000, L0000001...)."""
+    from django.utils import timezone
+
+    from appointments import services
+    from consulate.kernel.actors import SYSTEM
+    from tests.factories import UserFactory
+
+    now = timezone.now()
+    lottery_round = services.lottery_round_create(
+        service=service, period_start=day, period_end=day,
+        window_opens_at=now - dt.timedelta(hours=1), window_closes_at=now + dt.timedelta(hours=1),
+        acting_user=SYSTEM,
+    )  # fmt: skip
+    for n in range(entries):
+        user = UserFactory()
+        services.lottery_enter(
+            lottery_round=lottery_round, person=person(f"L{n:07d}"), user=user,
+            language=language, acting_user=user,
+        )  # fmt: skip
+    return lottery_round
+
+
+@pytest.fixture
+def full_day(in_mission_a):  # type: ignore[no-untyped-def]
+    """One counter; every slot of one day booked by someone."""
+    from appointments.models import Slot
+    from appointments.services import booking_create
+    from tests.factories import UserFactory
+
+    service = build_catalogue(counters=1, days=6)
+    first = first_free_slot(service, skip=6)  # a day ahead, clear of the notice period
+    day = first.starts_at.astimezone(BERLIN).date()
+    slots = [s for s in Slot.objects.filter(service=service).order_by("starts_at")
+             if s.starts_at.astimezone(BERLIN).date() == day]  # fmt: skip
+    bookings = []
+    for n, slot in enumerate(slots):
+        user = UserFactory()
+        bookings.append(
+            booking_create(
+                slot_id=slot.pk,
+                service=service,
+                persons=[person(f"F{n:07d}")],
+                user=user,
+                language="en",
+                acting_user=user,
+            )
+        )
+    return service, day, bookings

@@ -18,7 +18,6 @@ import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import F
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from appointments import documents, emails, services, tasks
@@ -35,7 +34,7 @@ from appointments.selectors import slot_list_available
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
-from tests.appointments.conftest import build_catalogue, person
+from tests.appointments.conftest import build_catalogue, lottery_round_entered, person
 from tests.factories import UserFactory
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "appointments" / "templates"
@@ -284,19 +283,8 @@ def test_the_lottery_results_show_mission_time(mission: Mission, language: str) 
     service = build_catalogue(
         counters=1, days=6, code="visa", duration_minutes=70, release_mode=ReleaseMode.LOTTERY
     )
-    now = timezone.now()
     day = mission.today() + dt.timedelta(days=2)
-    lottery_round = services.lottery_round_create(
-        service=service, period_start=day, period_end=day,
-        window_opens_at=now - dt.timedelta(hours=1), window_closes_at=now + dt.timedelta(hours=1),
-        acting_user=SYSTEM,
-    )  # fmt: skip
-    for n in range(3):
-        user = UserFactory()
-        services.lottery_enter(
-            lottery_round=lottery_round, person=person(f"L{n:07d}"), user=user,
-            language=language, acting_user=user,
-        )  # fmt: skip
+    lottery_round = lottery_round_entered(service, day=day, entries=3, language=language)
     # when it is drawn and the worker sends the results
     services.lottery_draw(
         lottery_round=lottery_round, acting_user=SYSTEM, now=lottery_round.window_closes_at

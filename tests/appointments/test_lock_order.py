@@ -14,10 +14,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from appointments import services
-from appointments.models import ClosureKind, ReleaseMode, Slot
+from appointments.models import ClosureKind, ReleaseMode
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
-from tests.appointments.conftest import BERLIN, build_catalogue, first_free_slot, person
+from tests.appointments.conftest import (
+    BERLIN,
+    build_catalogue,
+    first_free_slot,
+    lottery_round_entered,
+    person,
+)
 from tests.appointments.test_services_waitlist import _join
 from tests.factories import UserFactory
 
@@ -63,20 +69,9 @@ def _slots_before_events(kinds: list[str]) -> None:
 
 
 @pytest.fixture
-def offered(in_mission_a):
+def offered(full_day):
     """A day with every place taken; one cancelled, its place held for the first in line."""
-    service = build_catalogue(counters=1, days=6)
-    first = first_free_slot(service, skip=6)
-    day = first.starts_at.astimezone(BERLIN).date()
-    slots = [s for s in Slot.objects.filter(service=service).order_by("starts_at")
-             if s.starts_at.astimezone(BERLIN).date() == day]  # fmt: skip
-    bookings = []
-    for n, slot in enumerate(slots):
-        user = UserFactory()
-        bookings.append(services.booking_create(
-            slot_id=slot.pk, service=service, persons=[person(f"F{n:07d}")], user=user,
-            language="en", acting_user=user,
-        ))  # fmt: skip
+    service, day, bookings = full_day
     entry = _join(service, day, "W0000001")
     services.booking_cancel(booking=bookings[0], acting_user=SYSTEM)
     entry.refresh_from_db()
@@ -125,19 +120,8 @@ def test_a_draw_locks_every_slot_it_may_book_before_its_first_event(in_mission_a
     service = build_catalogue(
         counters=1, code="visa", name="Visa submission", release_mode=ReleaseMode.LOTTERY, days=10
     )
-    now = timezone.now()
-    lottery_round = services.lottery_round_create(
-        service=service, period_start=(now + dt.timedelta(days=3)).date(),
-        period_end=(now + dt.timedelta(days=3)).date(),
-        window_opens_at=now - dt.timedelta(hours=1), window_closes_at=now + dt.timedelta(hours=1),
-        acting_user=SYSTEM,
-    )  # fmt: skip
-    for n in range(8):
-        user = UserFactory()
-        services.lottery_enter(
-            lottery_round=lottery_round, person=person(f"L{n:07d}"), user=user, language="en",
-            acting_user=user,
-        )  # fmt: skip
+    day = (timezone.now() + dt.timedelta(days=3)).date()
+    lottery_round = lottery_round_entered(service, day=day, entries=8)
     kinds = _order(lambda: services.lottery_draw(
         lottery_round=lottery_round, acting_user=SYSTEM, now=lottery_round.window_closes_at
     ))  # fmt: skip

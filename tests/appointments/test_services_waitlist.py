@@ -12,34 +12,15 @@ from appointments.error_codes import AppointmentError
 from appointments.models import BookingStatus, Slot, WaitlistEntry, WaitlistStatus
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError, CommonError
-from tests.appointments.conftest import build_catalogue, first_free_slot, person
+from tests.appointments.conftest import (
+    build_catalogue,
+    first_free_slot,
+    lottery_round_entered,
+    person,
+)
 from tests.factories import UserFactory
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture
-def full_day(in_mission_a):
-    """One counter; every slot of one day booked by someone."""
-    service = build_catalogue(counters=1, days=6)
-    first = first_free_slot(service, skip=6)  # a day ahead, clear of the notice period
-    day = first.starts_at.astimezone(BERLIN).date()
-    slots = [s for s in Slot.objects.filter(service=service).order_by("starts_at")
-             if s.starts_at.astimezone(BERLIN).date() == day]  # fmt: skip
-    bookings = []
-    for n, slot in enumerate(slots):
-        user = UserFactory()
-        bookings.append(
-            services.booking_create(
-                slot_id=slot.pk,
-                service=service,
-                persons=[person(f"F{n:07d}")],
-                user=user,
-                language="en",
-                acting_user=user,
-            )
-        )
-    return service, day, bookings
 
 
 def _join(service, day, number, user=None):
@@ -156,18 +137,8 @@ def test_lottery_losers_join_the_waitlist_for_the_period(in_mission_a):
     from appointments.models import ReleaseMode
 
     service = build_catalogue(counters=1, days=6, code="visa", release_mode=ReleaseMode.LOTTERY)
-    now = timezone.now()
-    lottery_round = services.lottery_round_create(
-        service=service, period_start=(now + dt.timedelta(days=3)).date(),
-        period_end=(now + dt.timedelta(days=3)).date(), window_opens_at=now - dt.timedelta(hours=1),
-        window_closes_at=now + dt.timedelta(hours=1), acting_user=SYSTEM,
-    )  # fmt: skip
-    for n in range(8):
-        user = UserFactory()
-        services.lottery_enter(
-            lottery_round=lottery_round, person=person(f"L{n:07d}"), user=user, language="en",
-            acting_user=user,
-        )  # fmt: skip
+    day = (timezone.now() + dt.timedelta(days=3)).date()
+    lottery_round = lottery_round_entered(service, day=day, entries=8)
     services.lottery_draw(
         lottery_round=lottery_round, acting_user=SYSTEM, now=lottery_round.window_closes_at
     )
