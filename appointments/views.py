@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -48,7 +49,7 @@ from .forms import (
     SettingsForm,
     WaitlistForm,
 )
-from .models import Booking, BookingStatus, LotteryStatus, ReleaseMode, Slot
+from .models import Booking, BookingStatus, LotteryStatus, ReleaseMode, Service, Slot
 from .ratelimit import rate_limit_consume
 
 
@@ -97,6 +98,23 @@ def availability_json(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _times(
+    slots: list[Slot], *, service: Service, zone: dt.tzinfo, reschedule: str | None
+) -> list[dict[str, str]]:
+    """The chosen day's times as the calendar lists them: the local time and where it leads
+    (book it, or move the booking being rescheduled there). Built here rather than in the
+    template, which reversed a URL and ran three filters per time: a day of 40 times cost a
+    few milliseconds of every calendar page."""
+    times = []
+    for slot in slots:
+        if reschedule:
+            href = reverse("appointments:booking_reschedule", args=[reschedule, slot.pk])
+        else:
+            href = reverse("appointments:book", args=[service.code, slot.pk])
+        times.append({"label": slot.starts_at.astimezone(zone).strftime("%H:%M"), "href": href})
+    return times
+
+
 def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
     mission = _mission(request)
     service = selectors.service_get_offered(code=code)
@@ -126,9 +144,14 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
             "chosen": chosen,
             "previous_day": max((day for day in days if day < chosen), default=None),
             "next_day": min((day for day in days if day > chosen), default=None),
-            "slots": selectors.slot_list_available_on(service=service, mission=mission, day=chosen)
-            if chosen in days
-            else [],
+            "times": _times(
+                selectors.slot_list_available_on(service=service, mission=mission, day=chosen)
+                if chosen in days
+                else [],
+                service=service,
+                zone=mission.zone,
+                reschedule=query.reschedule_reference(),
+            ),
             "zone": mission.zone,
             "reschedule": query.reschedule_reference(),
             "feed": next((row for row in feed if row["service"] == service.code), None),
