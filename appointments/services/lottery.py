@@ -180,15 +180,15 @@ def lottery_draw(
             )
         start = calendar.local_day_bounds(lottery_round.period_start, zone)[0]
         end = calendar.local_day_bounds(lottery_round.period_end, zone)[1]
-        period = Slot.objects.filter(
+        # every slot the draw may book, locked (pk order) and read in one statement before its
+        # first event (locks.py: slots, then the outbox counter), so that no booking of one of
+        # them waits on the draw's counter
+        period = Slot.objects.select_for_update().filter(
             service=lottery_round.service, starts_at__gte=start, starts_at__lt=end,
             starts_at__gt=now,
-        )  # fmt: skip
-        # every slot the draw may book, before its first event (locks.py: slots, then the
-        # outbox counter), so that no booking of one of them waits on the draw's counter
-        locks.slots_lock(pks=list(period.values_list("pk", flat=True)))
+        ).order_by("pk")  # fmt: skip
         places: list[Slot] = []
-        for slot in period.order_by("starts_at"):
+        for slot in sorted(period, key=lambda slot: slot.starts_at):
             places.extend([slot] * (slot.capacity - slot.booked))
         entries = {entry.ticket: entry for entry in lottery_round.entries.all()}
         holding = set(
