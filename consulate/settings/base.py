@@ -70,6 +70,7 @@ TENANT_APPS = [
     "fees.reference",
     "fees",
     "appointments",
+    "passports",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
