@@ -18,7 +18,7 @@ from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
 
 from . import services
-from .models import ReleaseMode, Service
+from .models import ReleaseMode, Service, ServicePurpose
 
 # code, name (English, Turkish), duration, buffer, people per booking, horizon, notice (h),
 # cutoff (h)
@@ -37,6 +37,15 @@ CATALOGUE: list[tuple[str, str, str, int, int, int, int, int, int]] = [
         30, 0, 1, 7, 1, 1,
     ),
 ]  # fmt: skip
+
+
+# the services the passport and visa cases book their visits through
+PURPOSES = {
+    "passport": ServicePurpose.PASSPORT,
+    "passport-collection": ServicePurpose.PASSPORT_COLLECTION,
+    "emergency-travel": ServicePurpose.EMERGENCY_TRAVEL_DOCUMENT,
+    "visa": ServicePurpose.VISA,
+}
 
 
 def _mission(mission: Mission, stdout: Any) -> None:
@@ -58,11 +67,12 @@ def _mission(mission: Mission, stdout: Any) -> None:
         if mission.code == "berlin" and code == "visa":
             mode = ReleaseMode.LOTTERY
         serving = counters[:1] if code in ("emergency-travel", "notarial") else counters
+        purpose = PURPOSES.get(code, ServicePurpose.NONE)
         service = services.service_create(
             code=code, name=name, name_tr=name_tr, counters=serving, acting_user=SYSTEM,
             duration_minutes=duration, buffer_minutes=buffer, max_persons=persons,
             horizon_days=horizon, min_notice_hours=notice, cancel_cutoff_hours=cutoff,
-            release_mode=mode, release_lead_days=7, release_time=dt.time(8, 0),
+            release_mode=mode, release_lead_days=7, release_time=dt.time(8, 0), purpose=purpose,
         )  # fmt: skip
         services.slot_generate(service=service, acting_user=SYSTEM)
     if mission.code == "berlin":

@@ -1,45 +1,23 @@
 """E-mails to the people who book, in their language. Called by tasks (appointments/tasks.py).
 
-Every e-mail goes through `_mail_send`, the one place that renders an appointment e-mail: its
-subject, text and HTML parts and its .ics are rendered in the reader's language (the booking's,
-the entry's) AND in the mission's time zone. A Celery worker runs in UTC; a time rendered
-outside that place would show UTC as if it were local time. Callers hand over raw objects and
-aware datetimes (`times`); `_mail_send` turns each time into what the person reads: the
-mission's wall-clock time with the zone named, "Monday 12 May 2025, 10:10 (Asia/Tokyo)"."""
+Every e-mail goes through `missions.mail.mission_mail_send`, which renders it (and its .ics) in
+the reader's language (the booking's, the entry's) AND in the mission's time zone."""
 
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Mapping
 from email.mime.image import MIMEImage
 
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat, timezone, translation
-from django.utils.translation import pgettext
 
-from consulate.kernel.tenancy import absolute_url
+from missions.mail import mission_link, mission_mail_send
 from missions.models import Mission
 from missions.selectors import current_mission
 
 from . import documents
 from .models import Booking, LotteryEntry, Slot, WaitlistEntry, WaitlistStatus
-
-
-def mission_link(mission: Mission, path: str) -> str:
-    return absolute_url(mission.host, path)
-
-
-def local_time(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
-    """An instant as a person at the mission reads it, in the active language: the mission's
-    wall-clock date and time, the zone named."""
-    # The format is translatable: Turkish puts the day of the week after the date.
-    when = dateformat.format(
-        instant.astimezone(zone), pgettext("date and time in an e-mail", "l j F Y, H:i")
-    )
-    return f"{when} ({zone.key})"
 
 
 def _booking_links(booking: Booking, mission: Mission) -> dict[str, object]:
@@ -70,32 +48,21 @@ def _mail_send(
     times: Mapping[str, dt.datetime | None],
     documents_of: Booking | None = None,
 ) -> None:
-    """Render `appointments/email/<template>_subject.txt`, `.txt` and `.html` in `language`
-    and the mission's time zone, and send them to `to`. Each of `times` reaches the templates
-    as a string already in mission time with the zone named (None stays None).
-    `documents_of`: attach that booking's barcode (inline, `cid:barcode`) and its .ics."""
-    zone = mission.zone
-    with translation.override(language), timezone.override(zone):
-        full: dict[str, object] = {
-            "mission": mission,
-            "language": language,
-            "address_line": mission.postal_address.replace("\n", ", "),
-            **context,
-        }
-        for name, instant in times.items():
-            full[name] = None if instant is None else local_time(instant, zone)
-        subject = render_to_string(f"appointments/email/{template}_subject.txt", full)
-        message = EmailMultiAlternatives(
-            subject=" ".join(subject.split()),
-            body=render_to_string(f"appointments/email/{template}.txt", full),
-            to=[to],
-        )
-        message.attach_alternative(
-            render_to_string(f"appointments/email/{template}.html", full), "text/html"
-        )
-        if documents_of is not None:
-            _attach_booking_documents(message, booking=documents_of, mission=mission)
-        message.send()
+    """`appointments/email/<template>` through `mission_mail_send`. `documents_of`: attach that
+    booking's barcode (inline, `cid:barcode`) and its .ics."""
+    mission_mail_send(
+        mission=mission,
+        language=language,
+        to=to,
+        template=f"appointments/email/{template}",
+        context=context,
+        times=times,
+        attach=None
+        if documents_of is None
+        else lambda message: _attach_booking_documents(
+            message, booking=documents_of, mission=mission
+        ),
+    )
 
 
 def _attach_booking_documents(

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from missions.models import Mission
 
-from .models import WEEKDAY_NAMES, ClosureKind, Counter, ReleaseMode, Service
+from .models import WEEKDAY_NAMES, ClosureKind, Counter, ReleaseMode, Service, ServicePurpose
 from .services import PersonInput
 
 # The days a page or form works with. Past this range the arithmetic on a day (the next one,
@@ -146,6 +146,12 @@ class ServiceForm(forms.Form):
         label=_("Release time"), widget=forms.TimeInput(attrs={"type": "time"})
     )
     is_active = forms.BooleanField(label=_("Offered"), required=False)
+    purpose = forms.ChoiceField(
+        label=_("Booked for"),
+        choices=ServicePurpose.choices,
+        required=False,
+        help_text=_("The cases that book this service for their visit (one service each)."),
+    )
 
     def __init__(self, data: Any = None, *, service: Service) -> None:
         initial = {f: getattr(service, f) for f in self.base_fields}

@@ -60,6 +60,11 @@ class Action(enum.StrEnum):
     SYNC_VIEW = "sync.link.view"  # the mission's sync page: what is pending, last push, errors
     SYNC_PUSH = "sync.link.push"  # push now, export a file for the diplomatic bag
     SYNC_HQ_VIEW = "sync.hq.view"  # HQ's sync pages: every mission's link, refusals, gaps
+    # passports
+    PASSPORT_VIEW = "passports.application.view"  # the work queue and a case
+    # the biometrics visit, the recommendation, a lost or stolen report taken at the counter
+    PASSPORT_PROCESS = "passports.application.process"
+    PASSPORT_DECIDE = "passports.application.decide"  # approve or refuse (the second pair of eyes)
 
     @property
     def is_read(self) -> bool:
@@ -103,6 +108,11 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     # SYNC_PUSH the mission's own admin could apply files at HQ.
     Action.SYNC_PUSH: _roles(MISSION_ADMIN, HQ_ADMIN),
     Action.SYNC_HQ_VIEW: HQ_ROLES,
+    Action.PASSPORT_VIEW: _roles(OFFICER, CONSUL, MISSION_ADMIN) | HQ_ROLES,
+    Action.PASSPORT_PROCESS: _roles(OFFICER, CONSUL),
+    # Consuls only: a mission admin configures and does not decide on people's documents. A
+    # consul who also recommended a case is refused by the service and the database.
+    Action.PASSPORT_DECIDE: _roles(CONSUL),
 }
 
 

@@ -16,6 +16,7 @@ from .catalogue import (
     OpeningHours,
     ReleaseMode,
     Service,
+    ServicePurpose,
 )
 from .lottery import LOTTERY_TRANSITIONS, LotteryEntry, LotteryRound, LotteryStatus
 from .slot import Slot
@@ -40,6 +41,7 @@ __all__ = [
     "OpeningHours",
     "ReleaseMode",
     "Service",
+    "ServicePurpose",
     "Slot",
     "WaitlistEntry",
     "WaitlistStatus",

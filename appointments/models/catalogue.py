@@ -39,6 +39,17 @@ class Counter(TimeStampedModel):
         return self.name
 
 
+class ServicePurpose(models.TextChoices):
+    """What a case of another app books this service for: the one place a passport or visa case
+    finds its appointment (set once per mission on the service's settings, never per case)."""
+
+    NONE = "", _("No case (booked on its own)")
+    PASSPORT = "passport", _("Passport application: the biometrics visit")
+    PASSPORT_COLLECTION = "passport_collection", _("Passport collection")
+    EMERGENCY_TRAVEL_DOCUMENT = "emergency_travel_document", _("Emergency travel document")
+    VISA = "visa", _("Visa application: the biometrics visit")
+
+
 class Service(TimeStampedModel):
     """One entry of the mission's service catalogue, with the rules for booking it."""
 
@@ -63,6 +74,9 @@ class Service(TimeStampedModel):
     release_lead_days = models.PositiveSmallIntegerField(_("released days ahead"), default=14)
     release_time = models.TimeField(_("release time"), default=dt.time(8, 0))
     is_active = models.BooleanField(_("offered"), default=True)
+    purpose = models.CharField(
+        _("booked for"), max_length=30, choices=ServicePurpose.choices, blank=True, default=""
+    )
 
     history = history_records()
     objects: ClassVar[models.Manager[Service]]
@@ -78,6 +92,9 @@ class Service(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=Q(horizon_days__gte=1), name="appointments_service_horizon_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["purpose"], condition=~Q(purpose=""), name="appointments_service_purpose"
             ),
         ]
 

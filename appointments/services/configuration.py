@@ -54,7 +54,7 @@ NAME_FIELDS = ("name_en", "name_tr")
 RULE_FIELDS = (
     "duration_minutes", "buffer_minutes", "max_persons", "horizon_days",
     "min_notice_hours", "cancel_cutoff_hours", "release_mode", "release_lead_days",
-    "release_time", "is_active",
+    "release_time", "is_active", "purpose",
 )  # fmt: skip
 SERVICE_FIELDS = NAME_FIELDS + RULE_FIELDS
 RULES_FIELDS = ("no_show_limit", "no_show_window_days", "no_show_block_days")

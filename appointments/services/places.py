@@ -25,6 +25,7 @@ from consulate.kernel.crypto.blind_index import blind_index, normalise
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.tenancy import current_schema
+from missions.mail import local_time
 from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
@@ -132,8 +133,6 @@ def _new_reference() -> str:
 def slot_full_error(*, service: Service) -> ApplicationError:
     """A time taken by someone else: choose another, and when the service releases more times
     (if it does), in the message and as `next_release` (ISO 8601, mission time) for programs."""
-    from ..emails import local_time
-
     release = selectors.service_next_release(service=service)
     message = _("This time has just been taken. Please choose another.")
     if release is None:

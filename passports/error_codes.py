@@ -1,0 +1,17 @@
+"""The passports app's error codes (`passports.<code>`). Not found, not allowed and a move the
+workflow forbids use `CommonError`."""
+
+import enum
+
+
+class PassportError(enum.Enum):
+    INVALID = "passports.invalid"
+    INCOMPLETE = "passports.incomplete"
+    PHOTO_REFUSED = "passports.photo_refused"
+    ALREADY_OPEN = "passports.already_open"
+    NOT_PAID = "passports.not_paid"
+    NO_VISIT_SERVICE = "passports.no_visit_service"
+    FINGERPRINT_QUALITY = "passports.fingerprint_quality"
+    FOUR_EYES = "passports.four_eyes"
+    REASON_REQUIRED = "passports.reason_required"
+    DOCUMENT_REPORTED = "passports.document_reported"

@@ -1,0 +1,15 @@
+"""The passports app's event topics (payloads and versions in docs/events.md). Payloads carry
+identifiers and facts; a document number travels only as its blind index under HQ's key."""
+
+from consulate.kernel.events import EventTopic
+
+
+class PassportTopic(EventTopic):
+    APPLICATION_SUBMITTED = "passports.application.submitted"
+    APPLICATION_WITHDRAWN = "passports.application.withdrawn"
+    APPLICATION_BIOMETRICS_TAKEN = "passports.application.biometrics_taken"
+    APPLICATION_RECOMMENDED = "passports.application.recommended"
+    APPLICATION_RETURNED = "passports.application.returned"
+    APPLICATION_APPROVED = "passports.application.approved"
+    APPLICATION_REFUSED = "passports.application.refused"
+    DOCUMENT_REPORTED = "passports.document.reported"

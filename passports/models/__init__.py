@@ -1,0 +1,35 @@
+from .application import (
+    APPLICATION_TRANSITIONS,
+    OPEN,
+    REPLACING,
+    REPORTING,
+    Application,
+    ApplicationKind,
+    ApplicationStatus,
+    ApplicationStep,
+    Recommendation,
+    Sex,
+    Step,
+)
+from .evidence import Finger, FingerprintCapture, Photo, PhotoAttempt
+from .report import DocumentReport, ReportKind
+
+__all__ = [
+    "APPLICATION_TRANSITIONS",
+    "OPEN",
+    "REPLACING",
+    "REPORTING",
+    "Application",
+    "ApplicationKind",
+    "ApplicationStatus",
+    "ApplicationStep",
+    "DocumentReport",
+    "Finger",
+    "FingerprintCapture",
+    "Photo",
+    "PhotoAttempt",
+    "Recommendation",
+    "ReportKind",
+    "Sex",
+    "Step",
+]
