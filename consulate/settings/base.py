@@ -40,6 +40,7 @@ SHARED_APPS = [
     "appointments.register",
     "fees.register",
     "missions.register",
+    "passports.register",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

@@ -1,0 +1,162 @@
+"""What the passport services share: the cleaning of each field a person types, the steps a
+case shows its citizen (with their e-mail), and the look-up in the lost and stolen reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.tenancy import task_queue_on_commit
+
+from ..error_codes import PassportError
+from ..models import Application, ApplicationStep, Sex, Step
+
+# The oldest date of birth taken: nobody alive was born earlier, and dates at the ends of the
+# calendar (year 1, 9999) are refused with a message rather than stored.
+OLDEST_BIRTH = dt.date(1900, 1, 1)
+_NAME = re.compile(r"^[^\W\d_]+(?:[ '\-’][^\W\d_]+)*$")
+_DOCUMENT = re.compile(r"^[A-Z0-9]{6,9}$")
+_NATIONAL_ID = re.compile(r"^[A-Z0-9]{5,20}$")
+_PHONE = re.compile(r"^\+?[0-9 ()\-]{6,24}$")
+
+
+def _text(value: Any, *, field: str, limit: int) -> str:
+    text = unicodedata.normalize("NFC", str(value or "")).strip()
+    if any(unicodedata.category(char) == "Cc" for char in text if char not in "\n\r\t"):
+        raise ApplicationError(
+            PassportError.INVALID, _("Remove the control characters from this field."), field=field
+        )
+    if len(text) > limit:
+        raise ApplicationError(
+            PassportError.INVALID,
+            _("Keep this under %(limit)s characters.") % {"limit": limit},
+            field=field,
+        )
+    return text
+
+
+def _name(value: Any, *, field: str) -> str:
+    text = " ".join(_text(value, field=field, limit=100).split())
+    if text and not _NAME.match(text):
+        raise ApplicationError(
+            PassportError.INVALID,
+            _("Use letters only (spaces, hyphens and apostrophes between them are fine)."),
+            field=field,
+        )
+    return text
+
+
+def _code(value: Any, *, field: str, pattern: re.Pattern[str], message: Any) -> str:
+    text = "".join(_text(value, field=field, limit=40).upper().split()).replace("-", "")
+    if text and not pattern.match(text):
+        raise ApplicationError(PassportError.INVALID, message, field=field)
+    return text
+
+
+def _birth_date(value: Any, *, field: str = "birth_date") -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(_text(value, field=field, limit=10))
+        except ValueError:
+            raise ApplicationError(
+                PassportError.INVALID, _("Enter the date as YYYY-MM-DD."), field=field
+            ) from None
+    if not OLDEST_BIRTH <= day <= timezone.localdate():
+        raise ApplicationError(
+            PassportError.INVALID,
+            _("Enter a date of birth between 1900 and today."),
+            field=field,
+        )
+    return day
+
+
+def _height(value: Any, *, field: str = "height_cm") -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        height = int(str(value).strip())
+    except ValueError:
+        height = 0
+    if not 30 <= height <= 260:
+        raise ApplicationError(
+            PassportError.INVALID, _("Enter the height in centimetres (30 to 260)."), field=field
+        )
+    return height
+
+
+def _sex(value: Any, *, field: str = "sex") -> str:
+    text = _text(value, field=field, limit=1).upper()
+    if text and text not in Sex.values:
+        raise ApplicationError(PassportError.INVALID, _("Choose one of the options."), field=field)
+    return text
+
+
+def _consent(value: Any, *, field: str = "other_parent_consent") -> bool:
+    return str(value).lower() in {"1", "true", "on", "yes"}
+
+
+# What a citizen may fill in on a draft, and how each value is cleaned. One place: the form,
+# the draft's autosave and the submission all go through it.
+FIELD_CLEANERS: dict[str, Callable[..., Any]] = {
+    "surname": lambda v: _name(v, field="surname"),
+    "given_names": lambda v: _name(v, field="given_names"),
+    "birth_date": _birth_date,
+    "birth_place": lambda v: _text(v, field="birth_place", limit=100),
+    "sex": _sex,
+    "national_id": lambda v: _code(
+        v,
+        field="national_id",
+        pattern=_NATIONAL_ID,
+        message=_("Enter the national ID number: 5 to 20 letters and digits."),
+    ),
+    "height_cm": _height,
+    "address": lambda v: _text(v, field="address", limit=500),
+    "phone": lambda v: _code_phone(v),
+    "previous_document": lambda v: document_number_clean(v, field="previous_document"),
+    "other_parent_name": lambda v: _name(v, field="other_parent_name"),
+    "other_parent_consent": _consent,
+}
+
+
+def _code_phone(value: Any) -> str:
+    text = " ".join(_text(value, field="phone", limit=24).split())
+    if text and not _PHONE.match(text):
+        raise ApplicationError(
+            PassportError.INVALID,
+            _("Enter a phone number with its country code, e.g. +49 30 1234567."),
+            field="phone",
+        )
+    return text
+
+
+def document_number_clean(value: Any, *, field: str = "document_number") -> str:
+    return _code(
+        value,
+        field=field,
+        pattern=_DOCUMENT,
+        message=_("Enter the passport number: 6 to 9 letters and digits."),
+    )
+
+
+def step_record(*, application: Application, step: Step, note: str = "", mail: bool = True) -> None:
+    """Add a step to the citizen's timeline (once per step) and queue its e-mail on commit."""
+    from .. import tasks
+
+    row, created = ApplicationStep.objects.get_or_create(
+        application=application,
+        step=step,
+        defaults={"happened_at": timezone.now(), "note": note},
+    )
+    if created and mail:
+        task_queue_on_commit(tasks.send_application_step, row.pk)
