@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include(mission_apis.mission_urls)),
     path("", include("appointments.urls")),
     path("", include("fees.urls")),
+    path("", include("passports.urls")),
     *common,
     *api_schema_urls(
         urlconf=__name__,

@@ -30,7 +30,7 @@ from tests.conftest import MODEL_BACKEND, host_client, make_staff
 from tests.factories import UserFactory
 from tests.permission_table import PermissionCase
 
-APPS = ("missions", "appointments", "fees")
+APPS = ("missions", "appointments", "fees", "passports")
 
 
 def _cases() -> list[PermissionCase]:
@@ -60,6 +60,10 @@ NOT_STAFF_SERVICES = frozenset(
         # fees: a payer's own, the provider's, the platform's, internal steps
         "payment_card_start", "payment_webhook_receive", "payment_expire_stale",
         "assessment_settle_if_paid", "ledger_post",
+        # passports: a citizen's own, and an internal step
+        "application_start", "application_draft_save", "application_photo_add",
+        "application_submit", "application_visit_book", "application_withdraw",
+        "document_report_by_citizen", "document_report_record",
     }
 )  # fmt: skip
 
@@ -113,6 +117,7 @@ PAGE_READS = {
     Action.HQ_DASHBOARD_VIEW: ("hq", "/hq/"),
     Action.SYNC_VIEW: ("mission", "/staff/sync/"),
     Action.SYNC_HQ_VIEW: ("hq", "/hq/sync/"),
+    Action.PASSPORT_VIEW: ("mission", "/staff/passports/"),
 }
 
 

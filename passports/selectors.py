@@ -1,0 +1,218 @@
+"""Reads of the passports app. A read that checks access fetches and checks in one call and
+answers "not found" (404) both for what does not exist and for what is not the reader's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from appointments.models import Booking
+from consulate.kernel.accounts.models import User
+from fees.models import Assessment, AssessmentStatus
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
+
+from .models import OPEN, Application, ApplicationKind, ApplicationStatus, ApplicationStep, Step
+from .services.report import document_index
+
+# The service-level target per kind: calendar days from submission to the consul's decision.
+SERVICE_LEVEL_DAYS: dict[str, int] = {
+    ApplicationKind.FIRST: 20,
+    ApplicationKind.RENEWAL: 10,
+    ApplicationKind.LOST: 15,
+    ApplicationKind.STOLEN: 15,
+    ApplicationKind.CHILD: 20,
+}
+# Days HQ takes to personalise, print and send a passport back (what the timeline promises).
+PERSONALISATION_DAYS = 14
+
+
+def application_get_for_citizen(*, reference: str, user: Any) -> Application:
+    application = (
+        Application.objects.filter(reference=str(reference)[:12], user_id=user.pk).first()
+        if getattr(user, "is_authenticated", False)
+        else None
+    )
+    if application is None:
+        raise Http404
+    return application
+
+
+def application_list_for_citizen(*, user: Any) -> list[Application]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(Application.objects.filter(user_id=user.pk).exclude(status="withdrawn"))
+
+
+def application_get_for_staff(*, reference: str, acting_user: Any) -> Application:
+    """A case for the mission's staff; a draft does not exist for them yet."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_VIEW)
+    application = (
+        Application.objects.exclude(status=ApplicationStatus.DRAFT)
+        .filter(reference=str(reference)[:12])
+        .first()
+    )
+    if application is None:
+        raise Http404
+    return application
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    application: Application
+    age_days: int
+    target_days: int
+    due_on: dt.date
+    overdue: bool
+
+
+def application_queue(
+    *, acting_user: Any, status: str = "", query: str = "", limit: int = 200
+) -> list[QueueRow]:
+    """The officers' work queue: open cases (or those of one status), oldest first, each with
+    its age, its kind's service-level target and whether it is overdue. `query` finds a case by
+    its reference, or exactly by surname, national ID or previous passport number (through their
+    blind indexes). One query whatever the length."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_VIEW)
+    cases: QuerySet[Application] = Application.objects.exclude(status=ApplicationStatus.DRAFT)
+    if status in ApplicationStatus.values and status != ApplicationStatus.DRAFT:
+        cases = cases.filter(status=status)
+    elif not query:
+        cases = cases.filter(status__in=OPEN)
+    text = str(query).strip()[:100]
+    if text and "\x00" not in text:
+        cases = cases.filter(
+            Q(reference=text.upper())
+            | Q(surname_index__matches=text)
+            | Q(national_id_index__matches=text)
+            | Q(previous_document_index=document_index(text))
+        )
+    zone = current_mission().zone
+    today = timezone.localdate(timezone.now(), zone)
+    rows = []
+    for application in cases.order_by("submitted_at", "id")[:limit]:
+        submitted = timezone.localdate(application.submitted_at or application.created_at, zone)
+        target = SERVICE_LEVEL_DAYS[application.kind]
+        due = submitted + dt.timedelta(days=target)
+        open_case = application.status in OPEN
+        rows.append(
+            QueueRow(
+                application=application,
+                age_days=(today - submitted).days,
+                target_days=target,
+                due_on=due,
+                overdue=open_case and today > due,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    label: Any
+    at: dt.datetime | None  # when it happened; None: not yet
+    expected: dt.date | None = None  # when it should happen, for the next step
+    note: str = ""
+    done: bool = False
+
+
+# What a passport case goes through, in the citizen's words, after the decision (HQ's part).
+LATER_STEPS = (
+    _("Sent for personalisation"),
+    _("Printed"),
+    _("Arrived at the mission"),
+    _("Ready for collection"),
+    _("Collected"),
+)
+
+
+def _paid_at(application: Application) -> dt.datetime | None:
+    if application.assessment_id is None:
+        return None
+    assessment = (
+        Assessment.objects.filter(pk=application.assessment_id, status=AssessmentStatus.SETTLED)
+        .only("updated_at")
+        .first()
+    )
+    return assessment.updated_at if assessment is not None else None
+
+
+def application_timeline(*, application: Application) -> list[TimelineEntry]:
+    """Every step the case has taken, with its time, then the ones ahead, the next one with
+    the date it should happen by."""
+    steps = {row.step: row for row in ApplicationStep.objects.filter(application=application)}
+    zone = current_mission().zone
+    entries: list[TimelineEntry] = []
+
+    def done(step: Step, note: str = "") -> bool:
+        row = steps.get(step)
+        if row is None:
+            return False
+        entries.append(
+            TimelineEntry(label=step.label, at=row.happened_at, note=note or row.note, done=True)
+        )
+        return True
+
+    done(Step.PHOTO_ACCEPTED)
+    if not done(Step.SUBMITTED):
+        entries.append(TimelineEntry(label=Step.SUBMITTED.label, at=None))
+        return entries
+    submitted = timezone.localdate(application.submitted_at or timezone.now(), zone)
+    paid_at = _paid_at(application)
+    if paid_at is not None:
+        entries.append(TimelineEntry(label=Step.PAID.label, at=paid_at, done=True))
+    for final in (Step.WITHDRAWN, Step.REFUSED):
+        if done(final):
+            return entries
+    if paid_at is None:
+        entries.append(TimelineEntry(label=Step.PAID.label, at=None, expected=submitted))
+    if not done(Step.BIOMETRICS_TAKEN):
+        entries.append(TimelineEntry(label=Step.BIOMETRICS_TAKEN.label, at=None))
+    target = submitted + dt.timedelta(days=SERVICE_LEVEL_DAYS[application.kind])
+    if not done(Step.APPROVED):
+        entries.append(TimelineEntry(label=Step.APPROVED.label, at=None, expected=target))
+        later_from = target
+    else:
+        later_from = timezone.localdate(steps[Step.APPROVED].happened_at, zone)
+    for position, label in enumerate(LATER_STEPS):
+        expected = (
+            later_from + dt.timedelta(days=PERSONALISATION_DAYS)
+            if position == len(LATER_STEPS) - 2
+            else None
+        )
+        entries.append(TimelineEntry(label=label, at=None, expected=expected))
+    return entries
+
+
+def application_assessment(*, application: Application) -> Assessment | None:
+    if application.assessment_id is None:
+        return None
+    return Assessment.objects.filter(pk=application.assessment_id).first()
+
+
+def application_booking(*, application: Application) -> Booking | None:
+    if application.booking_id is None:
+        return None
+    return (
+        Booking.objects.filter(pk=application.booking_id).select_related("slot", "service").first()
+    )
+
+
+def staff_names(*, application: Application) -> dict[str, str]:
+    """Who took the biometrics, recommended and decided, by name (one query)."""
+    ids = {
+        "biometrics": application.biometrics_taken_by_id,
+        "recommended": application.recommended_by_id,
+        "decided": application.decided_by_id,
+    }
+    users = {
+        user.pk: user.get_full_name() or user.email
+        for user in User.objects.filter(pk__in=[pk for pk in ids.values() if pk is not None])
+    }
+    return {role: users.get(pk, "") for role, pk in ids.items() if pk is not None}

@@ -1,0 +1,43 @@
+// Saves the draft as the citizen types: after a pause, the form's fields go to the autosave
+// address; the page says "Saved" or shows each field's message beside it. Without script the
+// "Save" button does the same.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-autosave]");
+  if (!form) { return; }
+  var status = document.getElementById("autosave-status");
+  var timer = null;
+  function show(text) { if (status) { status.textContent = text; } }
+  function messages(errors) {
+    form.querySelectorAll("[data-field]").forEach(function (box) {
+      var name = box.getAttribute("data-field");
+      var slot = box.querySelector(".field-message");
+      var text = errors[name] || "";
+      if (slot) { slot.textContent = text; }
+      box.classList.toggle("field-error", text !== "");
+      var input = box.querySelector("input, select, textarea");
+      if (input) {
+        if (text) { input.setAttribute("aria-invalid", "true"); input.setAttribute("aria-describedby", slot.id); }
+        else { input.removeAttribute("aria-invalid"); }
+      }
+    });
+  }
+  function save() {
+    var data = new FormData(form);
+    data.delete("submit");
+    fetch(form.getAttribute("data-autosave"), {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" }
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        messages(body.errors || {});
+        if (response.ok) {
+          var time = new Date(body.saved_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+          show(status.getAttribute("data-saved") + " " + time);
+        } else { show(status.getAttribute("data-failed")); }
+      });
+    }).catch(function () { show(status.getAttribute("data-offline")); });
+  }
+  form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(save, 800); });
+  form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(save, 200); });
+})();

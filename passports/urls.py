@@ -1,0 +1,42 @@
+from django.urls import path
+
+from . import views
+
+app_name = "passports"
+
+urlpatterns = [
+    path("passports/", views.application_list, name="application_list"),
+    path("passports/report/", views.document_report, name="report"),
+    path("passports/<str:reference>/", views.application_detail, name="application"),
+    path("passports/<str:reference>/edit/", views.application_edit, name="application_edit"),
+    path(
+        "passports/<str:reference>/autosave/",
+        views.application_autosave,
+        name="application_autosave",
+    ),
+    path("passports/<str:reference>/photo/", views.application_photo, name="application_photo"),
+    path(
+        "passports/<str:reference>/photo.jpg",
+        views.application_photo_image,
+        name="application_photo_image",
+    ),
+    path("passports/<str:reference>/visit/", views.application_visit, name="application_visit"),
+    path(
+        "passports/<str:reference>/withdraw/",
+        views.application_withdraw,
+        name="application_withdraw",
+    ),
+    path("staff/passports/", views.staff_queue, name="staff_queue"),
+    path("staff/passports/report/", views.staff_report, name="staff_report"),
+    path("staff/passports/<str:reference>/", views.staff_case, name="staff_case"),
+    path("staff/passports/<str:reference>/photo.jpg", views.staff_case_photo, name="staff_photo"),
+    path(
+        "staff/passports/<str:reference>/biometrics/",
+        views.staff_biometrics,
+        name="staff_biometrics",
+    ),
+    path(
+        "staff/passports/<str:reference>/recommend/", views.staff_recommend, name="staff_recommend"
+    ),
+    path("staff/passports/<str:reference>/decide/", views.staff_decide, name="staff_decide"),
+]

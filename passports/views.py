@@ -1,0 +1,454 @@
+"""Pages of the passports app: the citizen's application (draft, photo, submission, visit,
+status) and the mission's casework (queue, case, biometrics, recommendation, decision). Thin:
+a form parses, a service decides, `error_shown` shows why it refused."""
+
+from __future__ import annotations
+
+import base64
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from appointments.selectors import slot_list_available
+from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from missions.models import Mission
+from missions.permissions import Action, staff_access
+
+from . import selectors, services
+from .forms import (
+    ApplicationForm,
+    BiometricsForm,
+    DecideForm,
+    PhotoForm,
+    RecommendForm,
+    ReportForm,
+    StartForm,
+)
+from .models import Application, ApplicationStatus, ApplicationStep, Photo
+
+# How many free times the visit page offers (the first ones; the booking app has the rest).
+VISIT_TIMES = 24
+
+
+def _mission(request: HttpRequest) -> Mission:
+    return request.tenant  # type: ignore[attr-defined,no-any-return]
+
+
+def _language() -> str:
+    return translation.get_language() or "en"
+
+
+def _own(request: HttpRequest, reference: str) -> Application:
+    return selectors.application_get_for_citizen(reference=reference, user=request.user)
+
+
+# --- the citizen -----------------------------------------------------------------------------
+
+
+@login_required
+def application_list(request: HttpRequest) -> HttpResponse:
+    """The citizen's applications here, and a new one."""
+    form = StartForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                application = services.application_start(
+                    kind=form.cleaned_data["kind"], acting_user=request.user, language=_language()
+                )
+            except ApplicationError as error:
+                status = error_shown(request, error)
+            else:
+                return redirect("passports:application_edit", application.reference)
+        else:
+            status = form_error_shown(request, form)
+    return render(
+        request,
+        "passports/application_list.html",
+        {
+            "applications": selectors.application_list_for_citizen(user=request.user),
+            "form": form,
+        },
+        status=status,
+    )
+
+
+def _edit_page(
+    request: HttpRequest, application: Application, *, form: ApplicationForm, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "passports/application_edit.html",
+        {
+            "application": application,
+            "form": form,
+            "photo_form": PhotoForm(),
+            "has_photo": Photo.objects.filter(application=application, is_current=True).exists(),
+            "missing": services.application_missing(application=application),
+            "attempt": application.photo_attempts.first(),
+        },
+        status=status,
+    )
+
+
+def _initial(application: Application) -> dict[str, object]:
+    return {name: getattr(application, name) or "" for name in ApplicationForm.base_fields}
+
+
+@login_required
+def application_edit(request: HttpRequest, reference: str) -> HttpResponse:
+    """The draft: saved with "Save" (and as it is typed, by the page's script through
+    `application_autosave`); "Submit" saves and submits."""
+    application = _own(request, reference)
+    if not application.can_edit():
+        return redirect("passports:application", application.reference)
+    if request.method != "POST":
+        return _edit_page(request, application, form=ApplicationForm(initial=_initial(application)))
+    form = ApplicationForm(request.POST)
+    form.is_valid()  # every field is optional text: the service cleans and refuses
+    saved = services.application_draft_save(
+        application=application, values=request.POST, acting_user=request.user
+    )
+    for name, message in saved.errors.items():
+        form.add_error(name if name in form.fields else None, message)
+    if saved.errors:
+        messages.error(request, _("Some fields were not saved: see the messages beside them."))
+        return _edit_page(request, application, form=form, status=400)
+    if "submit" not in request.POST:
+        messages.success(request, _("Saved. You can come back to it from any device."))
+        return redirect("passports:application_edit", application.reference)
+    try:
+        services.application_submit(application=application, acting_user=request.user)
+    except ApplicationError as error:
+        for name, problems in error.errors.items():
+            form.add_error(name if name in form.fields else None, problems[0])
+        return _edit_page(request, application, form=form, status=error_shown(request, error))
+    messages.success(request, _("Your application is submitted. Next: pay and book your visit."))
+    return redirect("passports:application", application.reference)
+
+
+@login_required
+@require_POST
+def application_autosave(request: HttpRequest, reference: str) -> JsonResponse:
+    """What the page's script sends as the citizen types: the valid values are saved, each
+    invalid one answered with its message."""
+    application = _own(request, reference)
+    try:
+        saved = services.application_draft_save(
+            application=application, values=request.POST, acting_user=request.user
+        )
+    except ApplicationError as error:
+        return JsonResponse(error.as_dict(), status=error.http_status)
+    return JsonResponse(
+        {
+            "saved": saved.saved,
+            "errors": saved.errors,
+            "saved_at": timezone.now().isoformat(),
+        },
+        status=400 if saved.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def application_photo(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _own(request, reference)
+    form = PhotoForm(request.POST, request.FILES)
+    if not form.is_valid():
+        status = form_error_shown(request, form)
+        return _edit_page(
+            request, application, form=ApplicationForm(initial=_initial(application)), status=status
+        )
+    try:
+        result = services.application_photo_add(
+            application=application, data=form.cleaned_data["photo"], acting_user=request.user
+        )
+    except ApplicationError as error:
+        status = error_shown(request, error)
+        return _edit_page(
+            request, application, form=ApplicationForm(initial=_initial(application)), status=status
+        )
+    if result.accepted:
+        messages.success(request, _("Your photo passed the checks."))
+        return redirect("passports:application_edit", application.reference)
+    for problem in result.problems:
+        messages.error(request, str(problem.label))
+    return _edit_page(
+        request, application, form=ApplicationForm(initial=_initial(application)), status=400
+    )
+
+
+@login_required
+def application_photo_image(request: HttpRequest, reference: str) -> HttpResponse:
+    """The citizen's current photo (to see what was accepted); never cached."""
+    application = _own(request, reference)
+    photo = Photo.objects.filter(application=application, is_current=True).first()
+    if photo is None:
+        raise Http404
+    response = HttpResponse(base64.b64decode(photo.jpeg), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    """The status page: the timeline with the next step's date, the fee, the visit."""
+    application = _own(request, reference)
+    if application.can_edit():
+        return redirect("passports:application_edit", application.reference)
+    ApplicationStep.objects.filter(application=application, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    return render(
+        request,
+        "passports/application_detail.html",
+        {
+            "application": application,
+            "timeline": selectors.application_timeline(application=application),
+            "steps": list(application.steps.order_by("-happened_at", "-id")),
+            "assessment": selectors.application_assessment(application=application),
+            "booking": selectors.application_booking(application=application),
+            "zone": _mission(request).zone,
+        },
+    )
+
+
+@login_required
+def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
+    """Book the biometrics visit from the application: the first free times of the service the
+    mission set for it."""
+    application = _own(request, reference)
+    status = 200
+    if request.method == "POST":
+        try:
+            slot_id = int(request.POST.get("slot", ""))
+        except ValueError:
+            slot_id = 0
+        try:
+            services.application_visit_book(
+                application=application, slot_id=slot_id, acting_user=request.user
+            )
+        except ApplicationError as error:
+            status = error_shown(request, error)
+        else:
+            messages.success(
+                request, _("Your visit is booked. The confirmation is in your e-mail.")
+            )
+            return redirect("passports:application", application.reference)
+    try:
+        service = services.visit_service()
+    except ApplicationError as error:
+        status = error_shown(request, error)
+        service = None
+    mission = _mission(request)
+    times = slot_list_available(service=service)[:VISIT_TIMES] if service is not None else []
+    return render(
+        request,
+        "passports/application_visit.html",
+        {"application": application, "service": service, "times": times, "zone": mission.zone},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def application_withdraw(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _own(request, reference)
+    try:
+        services.application_withdraw(application=application, acting_user=request.user)
+    except ApplicationError as error:
+        error_shown(request, error)
+        return redirect("passports:application", application.reference)
+    messages.success(request, _("Your application is withdrawn."))
+    return redirect("passports:application_list")
+
+
+@login_required
+def document_report(request: HttpRequest) -> HttpResponse:
+    """Report a passport lost or stolen, at once, before (or without) applying for another."""
+    form = ReportForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.document_report_by_citizen(acting_user=request.user, **form.cleaned_data)
+            except ApplicationError as error:
+                status = error_shown(request, error)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "The passport is reported. It is no longer valid for travel, even if "
+                        "you find it. Apply for a replacement below."
+                    ),
+                )
+                return redirect("passports:application_list")
+        else:
+            status = form_error_shown(request, form)
+    return render(request, "passports/report.html", {"form": form}, status=status)
+
+
+# --- the mission -----------------------------------------------------------------------------
+
+
+def _staff(request: HttpRequest, action: Action = Action.PASSPORT_VIEW) -> frozenset[Action]:
+    return staff_access(user=request.user, mission=_mission(request), action=action)
+
+
+@login_required
+def staff_queue(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    status_filter = request.GET.get("status", "")
+    query = request.GET.get("q", "")
+    rows = selectors.application_queue(acting_user=request.user, status=status_filter, query=query)
+    return render(
+        request,
+        "passports/staff_queue.html",
+        {
+            "rows": rows,
+            "statuses": [c for c in ApplicationStatus.choices if c[0] != ApplicationStatus.DRAFT],
+            "status_filter": status_filter,
+            "query": query,
+            "zone": _mission(request).zone,
+        },
+    )
+
+
+def _case_page(
+    request: HttpRequest, application: Application, *, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "passports/staff_case.html",
+        {
+            "application": application,
+            "photo": Photo.objects.filter(application=application, is_current=True).first(),
+            "fingerprints": list(application.fingerprints.all()),
+            "timeline": selectors.application_timeline(application=application),
+            "paid": services.application_paid(application=application),
+            "reported": services.document_reported(document_number=application.previous_document),
+            "staff": selectors.staff_names(application=application),
+            "biometrics_form": BiometricsForm(),
+            "recommend_form": RecommendForm(),
+            "decide_form": DecideForm(),
+            "booking": selectors.application_booking(application=application),
+            "zone": _mission(request).zone,
+        },
+        status=status,
+    )
+
+
+@login_required
+def staff_case(request: HttpRequest, reference: str) -> HttpResponse:
+    _staff(request)
+    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    return _case_page(request, application)
+
+
+@login_required
+def staff_case_photo(request: HttpRequest, reference: str) -> HttpResponse:
+    _staff(request)
+    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    photo = Photo.objects.filter(application=application, is_current=True).first()
+    if photo is None:
+        raise Http404
+    response = HttpResponse(base64.b64decode(photo.jpeg), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def staff_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
+    _staff(request, Action.PASSPORT_PROCESS)
+    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    form = BiometricsForm(request.POST)
+    form.is_valid()
+    try:
+        services.application_biometrics_take(
+            application=application,
+            identity_confirmed=bool(form.cleaned_data.get("identity_confirmed")),
+            acting_user=request.user,
+        )
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    messages.success(request, _("Biometrics recorded."))
+    return redirect("passports:staff_case", application.reference)
+
+
+@login_required
+@require_POST
+def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
+    _staff(request, Action.PASSPORT_PROCESS)
+    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    form = RecommendForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, application, status=form_error_shown(request, form))
+    try:
+        services.application_recommend(
+            application=application,
+            recommendation=form.cleaned_data["recommendation"],
+            reason=form.cleaned_data["reason"],
+            acting_user=request.user,
+        )
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    messages.success(request, _("Recommendation recorded: a consul decides next."))
+    return redirect("passports:staff_case", application.reference)
+
+
+@login_required
+@require_POST
+def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
+    _staff(request, Action.PASSPORT_DECIDE)
+    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    form = DecideForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, application, status=form_error_shown(request, form))
+    decision = request.POST.get("decision", "")
+    try:
+        if decision == "return":
+            services.application_return(
+                application=application,
+                reason=form.cleaned_data["reason"],
+                acting_user=request.user,
+            )
+        elif decision in ("approve", "refuse"):
+            services.application_decide(
+                application=application,
+                approve=decision == "approve",
+                reason=form.cleaned_data["reason"],
+                acting_user=request.user,
+            )
+        else:
+            messages.error(request, _("Choose approve, refuse or send back."))
+            return _case_page(request, application, status=400)
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    messages.success(request, _("Decision recorded."))
+    return redirect("passports:staff_case", application.reference)
+
+
+@login_required
+def staff_report(request: HttpRequest) -> HttpResponse:
+    """A lost or stolen passport reported at the counter."""
+    _staff(request, Action.PASSPORT_PROCESS)
+    form = ReportForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.document_report_take(acting_user=request.user, **form.cleaned_data)
+            except ApplicationError as error:
+                status = error_shown(request, error)
+            else:
+                messages.success(request, _("The passport is reported lost or stolen."))
+                return redirect("passports:staff_report")
+        else:
+            status = form_error_shown(request, form)
+    return render(request, "passports/staff_report.html", {"form": form}, status=status)

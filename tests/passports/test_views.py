@@ -1,0 +1,180 @@
+"""The passport pages as a citizen and as the mission's staff use them, through the client:
+what each sees (rendered text), what a stranger gets (404), and bad input (4xx, nothing
+changed)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django_tenants.utils import schema_context
+
+from consulate.kernel.accounts.models import User
+from passports.models import Application, ApplicationStatus, Photo
+from tests.conftest import MODEL_BACKEND, make_staff, text_of, texts_of
+from tests.factories import UserFactory
+from tests.fees.factories import seed_fee_reference
+from tests.missions.test_tenant_isolation import login_with_second_factor
+from tests.passports.factories import VALUES, application_recommended, national_id
+from tests.passports.photos import photo_bytes, spec_vary
+
+pytestmark = pytest.mark.django_db
+
+
+def _citizen(client):  # type: ignore[no-untyped-def]
+    user = UserFactory()
+    client.force_login(user, backend=MODEL_BACKEND)
+    return user
+
+
+def test_a_citizen_applies_through_the_pages(client_a, mission_a):
+    # given a signed-in citizen and the fee schedule
+    seed_fee_reference()
+    user = _citizen(client_a)
+    # when they start a renewal
+    response = client_a.post("/passports/", {"kind": "renewal"})
+    assert response.status_code == 302
+    with schema_context(mission_a.schema_name):
+        application = Application.objects.get(user_id=user.pk)
+    edit = f"/passports/{application.reference}/edit/"
+    assert response["Location"] == edit
+    # and upload a photo whose face is too small first
+    bad = client_a.post(
+        f"/passports/{application.reference}/photo/",
+        {"photo": SimpleUploadedFile("me.jpg", photo_bytes(spec_vary(head_fraction=0.4)))},
+    )
+    # then it is refused with the reason on the page
+    assert bad.status_code == 400
+    assert "face" in bad.content.decode().lower()
+    # when they upload a good one and fill the form with a wrong phone
+    good = client_a.post(
+        f"/passports/{application.reference}/photo/",
+        {"photo": SimpleUploadedFile("me.png", photo_bytes())},
+    )
+    assert good.status_code == 302
+    form = {**VALUES, "national_id": national_id(), "phone": "call me"}
+    wrong = client_a.post(edit, {**form, "submit": "1"})
+    assert wrong.status_code == 400
+    assert "country code" in wrong.content.decode()
+    # then after correcting it, it is submitted
+    done = client_a.post(edit, {**form, "phone": "+49 30 555 0101", "submit": "1"})
+    assert done.status_code == 302
+    page = client_a.get(f"/passports/{application.reference}/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Submitted" in texts_of(html, "span", **{"class": "timeline-label"})
+    assert "Pay the fee" in html
+    assert "Book your visit" in html
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+        assert application.status == ApplicationStatus.SUBMITTED
+
+
+def test_autosave_keeps_valid_fields_and_answers_errors(client_a, mission_a):
+    user = _citizen(client_a)
+    client_a.post("/passports/", {"kind": "first"})
+    with schema_context(mission_a.schema_name):
+        application = Application.objects.get(user_id=user.pk)
+    response = client_a.post(
+        f"/passports/{application.reference}/autosave/",
+        {"surname": "Şahin", "height_cm": "9000"},
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["saved"] == ["surname"]
+    assert "height_cm" in body["errors"]
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+        assert application.surname == "Şahin"
+        assert application.height_cm is None
+
+
+def test_another_citizens_application_is_not_found(client_a, mission_a):
+    owner = _citizen(client_a)
+    client_a.post("/passports/", {"kind": "first"})
+    with schema_context(mission_a.schema_name):
+        application = Application.objects.get(user_id=owner.pk)
+    _citizen(client_a)  # someone else signs in on the same browser
+    for path in ("", "edit/", "photo.jpg", "visit/"):
+        assert client_a.get(f"/passports/{application.reference}/{path}").status_code == 404
+    assert (
+        client_a.post(f"/passports/{application.reference}/autosave/", {"surname": "X"}).status_code
+        == 404
+    )
+    with schema_context(mission_a.schema_name):
+        assert Application.objects.get(pk=application.pk).surname == ""
+
+
+def test_a_photo_that_is_not_an_image_is_refused(client_a, mission_a):
+    user = _citizen(client_a)
+    client_a.post("/passports/", {"kind": "first"})
+    with schema_context(mission_a.schema_name):
+        application = Application.objects.get(user_id=user.pk)
+    response = client_a.post(
+        f"/passports/{application.reference}/photo/",
+        {"photo": SimpleUploadedFile("photo.jpg", b"MZ\x90\x00" + b"\x00" * 2000)},
+    )
+    assert response.status_code == 400
+    with schema_context(mission_a.schema_name):
+        assert not Photo.objects.exists()
+
+
+def test_the_officer_and_the_consul_work_a_case_through_the_pages(client_a, mission_a):
+    # given a recommended case
+    with schema_context(mission_a.schema_name):
+        application = application_recommended(mission_a)
+    consul = make_staff(mission_a, "consul")
+    login_with_second_factor(client_a, consul)
+    # when the consul opens the queue and the case
+    queue = client_a.get("/staff/passports/")
+    assert application.reference in queue.content.decode()
+    case = client_a.get(f"/staff/passports/{application.reference}/")
+    html = case.content.decode()
+    assert "Yılmaz" in html
+    assert "Approve" in html
+    # and approves
+    response = client_a.post(
+        f"/staff/passports/{application.reference}/decide/", {"decision": "approve", "reason": ""}
+    )
+    assert response.status_code == 302
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+        assert application.status == ApplicationStatus.APPROVED
+
+
+def test_the_recommender_sees_no_decision_buttons(client_a, mission_a):
+    officer = make_staff(mission_a, "officer")
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(user=officer, mission=mission_a, role="consul")
+    with schema_context(mission_a.schema_name):
+        application = application_recommended(mission_a, officer=officer)
+    login_with_second_factor(client_a, officer)
+    html = client_a.get(f"/staff/passports/{application.reference}/").content.decode()
+    assert "another consul decides it" in html
+    response = client_a.post(
+        f"/staff/passports/{application.reference}/decide/", {"decision": "approve", "reason": ""}
+    )
+    assert response.status_code == 403
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+        assert application.status == ApplicationStatus.RECOMMENDED
+
+
+def test_another_missions_staff_find_nothing(client_b, mission_a, mission_b):
+    with schema_context(mission_a.schema_name):
+        application = application_recommended(mission_a)
+    login_with_second_factor(client_b, make_staff(mission_b, "consul"))
+    assert client_b.get(f"/staff/passports/{application.reference}/").status_code == 404
+
+
+def test_the_citizen_reads_the_timeline_in_turkish(client_a, mission_a):
+    with schema_context(mission_a.schema_name):
+        application = application_recommended(mission_a)
+    user = User.objects.get(pk=application.user_id)
+    client_a.force_login(user, backend=MODEL_BACKEND)
+    html = client_a.get(
+        f"/passports/{application.reference}/", HTTP_ACCEPT_LANGUAGE="tr"
+    ).content.decode()
+    assert text_of(html, "h1") == "Yenileme"
+    labels = texts_of(html, "span", **{"class": "timeline-label"})
+    assert "Biyometrik veriler alındı" in labels
