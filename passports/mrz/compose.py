@@ -2,7 +2,8 @@
 MRV-B (visas, Part 7 sections 4.2.2 and 7.2.2).
 
 Every value is checked before a line is written, and the first one the MRZ cannot hold raises
-`MrzError` naming its field: a compose never writes a line the parser would report.
+`MrzError` naming its field: a compose never writes a line the parser would report. `today`
+(the local date by default) is only for refusing a birth in the future.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime
 import enum
 from dataclasses import dataclass
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from passports.mrz.checkdigit import FILLER, check_digit
@@ -123,7 +125,7 @@ def _date(value: datetime.date) -> str:
     return value.strftime("%y%m%d")
 
 
-def _line2_common(*, fields: MrzFields) -> tuple[str, str]:
+def _line2_common(*, fields: MrzFields, today: datetime.date) -> tuple[str, str]:
     """Positions 1 to 28 of the lower line, the same in all three formats, and the optional
     data as given (checked per format by the caller)."""
     document_number = _free_text(
@@ -139,6 +141,11 @@ def _line2_common(*, fields: MrzFields) -> tuple[str, str]:
             "sex",
             _("M, F or X, not “%(value)s”.") % {"value": fields.sex},
             value=fields.sex,
+        )
+    if fields.birth_date > today:
+        # a two-digit year in the future would read back a century earlier
+        raise field_error(
+            MrzErrorCode.INVALID_DATE, "birth_date", _("the date of birth is in the future.")
         )
     if fields.expiry_date <= fields.birth_date:
         raise field_error(
@@ -161,7 +168,9 @@ def _line2_common(*, fields: MrzFields) -> tuple[str, str]:
     return line, fields.optional_data
 
 
-def _compose(*, fields: MrzFields, mrz_format: MrzFormat) -> tuple[str, str]:
+def _compose(
+    *, fields: MrzFields, mrz_format: MrzFormat, today: datetime.date | None
+) -> tuple[str, str]:
     layout = LAYOUTS[mrz_format]
     line1 = (
         _document_code(code=fields.document_code, layout=layout)
@@ -170,7 +179,7 @@ def _compose(*, fields: MrzFields, mrz_format: MrzFormat) -> tuple[str, str]:
             surname=fields.surname, given_names=fields.given_names, width=layout.name_width
         )
     )
-    line2, optional = _line2_common(fields=fields)
+    line2, optional = _line2_common(fields=fields, today=today or timezone.localdate())
     optional_field = _free_text(value=optional, field="optional_data", width=layout.optional_width)
     if mrz_format is MrzFormat.TD3:
         # An unused personal number may carry "<" as its check digit (Part 4, note to
@@ -183,16 +192,16 @@ def _compose(*, fields: MrzFields, mrz_format: MrzFormat) -> tuple[str, str]:
     return line1, line2
 
 
-def td3_compose(fields: MrzFields) -> tuple[str, str]:
+def td3_compose(fields: MrzFields, *, today: datetime.date | None = None) -> tuple[str, str]:
     """The two 44-character lines of a passport (TD3), document code starting with P."""
-    return _compose(fields=fields, mrz_format=MrzFormat.TD3)
+    return _compose(fields=fields, mrz_format=MrzFormat.TD3, today=today)
 
 
-def mrva_compose(fields: MrzFields) -> tuple[str, str]:
+def mrva_compose(fields: MrzFields, *, today: datetime.date | None = None) -> tuple[str, str]:
     """The two 44-character lines of a format-A visa, document code starting with V."""
-    return _compose(fields=fields, mrz_format=MrzFormat.MRVA)
+    return _compose(fields=fields, mrz_format=MrzFormat.MRVA, today=today)
 
 
-def mrvb_compose(fields: MrzFields) -> tuple[str, str]:
+def mrvb_compose(fields: MrzFields, *, today: datetime.date | None = None) -> tuple[str, str]:
     """The two 36-character lines of a format-B visa, document code starting with V."""
-    return _compose(fields=fields, mrz_format=MrzFormat.MRVB)
+    return _compose(fields=fields, mrz_format=MrzFormat.MRVB, today=today)

@@ -439,6 +439,8 @@ def test_document_number_separators_become_fillers() -> None:
         ({"sex": ""}, mrva_compose, MrzErrorCode.INVALID_SEX, "sex"),
         ({"expiry_date": datetime.date(1974, 8, 12)}, td3_compose, MrzErrorCode.INVALID_DATE,
          "expiry_date"),
+        ({"birth_date": datetime.date(2026, 12, 5), "expiry_date": datetime.date(2036, 1, 1)},
+         mrvb_compose, MrzErrorCode.INVALID_DATE, "birth_date"),
         ({"document_code": "V"}, td3_compose, MrzErrorCode.INVALID_DOCUMENT_CODE,
          "document_code"),
         ({"document_code": "P"}, mrva_compose, MrzErrorCode.INVALID_DOCUMENT_CODE,
@@ -459,7 +461,7 @@ def test_compose_refuses_with_one_error_naming_the_field(
     changes: dict[str, object], compose: object, code: MrzErrorCode, field: str
 ) -> None:
     with pytest.raises(MrzError) as caught:
-        compose(td3_specimen_fields(**changes))  # type: ignore[operator]
+        compose(td3_specimen_fields(**changes), today=TODAY)  # type: ignore[operator]
     error = caught.value
     assert error.code is code
     assert error.field == field
@@ -470,12 +472,20 @@ def test_compose_refuses_with_one_error_naming_the_field(
         "document_number": "Document number",
         "sex": "Sex",
         "expiry_date": "Date of expiry",
+        "birth_date": "Date of birth",
         "document_code": "Document code",
         "optional_data": "Optional data",
         "surname": "Surname",
         "given_names": "Given names",
     }[field]
     assert str(error.message).startswith(f"{label}: ")
+
+
+def test_a_birth_today_is_accepted() -> None:
+    lines = td3_compose(
+        td3_specimen_fields(birth_date=TODAY, expiry_date=datetime.date(2031, 12, 3)), today=TODAY
+    )
+    assert mrz_parse(lines, today=TODAY).birth_date == TODAY
 
 
 def test_optional_data_at_its_full_width_is_accepted() -> None:
