@@ -226,14 +226,73 @@ def agreement_key_generate() -> tuple[bytes, bytes]:
     return bytes(key.seed), key.public_key().export_key(format="raw")
 
 
-def _shared_key(private: bytes, public: bytes, salt: bytes) -> bytes:
+def _shared_key(
+    private: bytes, public: bytes, salt: bytes, context: bytes = b"consulate-sync-file"
+) -> bytes:
     return bytes(
         key_agreement(
             static_priv=import_x25519_private_key(private),
             static_pub=import_x25519_public_key(public),
-            kdf=lambda z: HKDF(z, 32, salt, SHA256, context=b"consulate-sync-file"),
+            kdf=lambda z: HKDF(z, 32, salt, SHA256, context=context),
         )
     )
+
+
+_SEALED_VALUE_CONTEXT = b"consulate-sealed-value"
+
+
+def value_seal(
+    plain: bytes, *, recipient_key: bytes, recipient_key_id: int, bound_to: bytes
+) -> dict[str, Any]:
+    """`plain` encrypted for the holder of `recipient_key` (HQ's X25519 public key), bound to
+    `bound_to` (authenticated, not stored: the opener must name the same), as JSON-ready hex."""
+    ephemeral_private, ephemeral_public = agreement_key_generate()
+    key = _shared_key(
+        ephemeral_private, recipient_key, salt=ephemeral_public, context=_SEALED_VALUE_CONTEXT
+    )
+    nonce = secrets.token_bytes(12)
+    associated = struct.pack(">I", recipient_key_id) + ephemeral_public + bound_to
+    tag, ciphertext = gcm_seal(key, nonce=nonce, plaintext=plain, associated=associated)
+    return {
+        "key_id": recipient_key_id,
+        "ephemeral": ephemeral_public.hex(),
+        "nonce": nonce.hex(),
+        "tag": tag.hex(),
+        "ciphertext": ciphertext.hex(),
+    }
+
+
+def value_open(
+    sealed: Any, *, private_key_for: Callable[[int], bytes | None], bound_to: bytes
+) -> bytes:
+    """The bytes `value_seal` sealed; BundleError for anything that does not open (wrong key,
+    another binding, a changed byte, a value of the wrong shape)."""
+    try:
+        key_id = sealed["key_id"]
+        ephemeral_public = bytes.fromhex(sealed["ephemeral"])
+        nonce = bytes.fromhex(sealed["nonce"])
+        tag = bytes.fromhex(sealed["tag"])
+        ciphertext = bytes.fromhex(sealed["ciphertext"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise BundleError("sync.bundle.malformed", "not a sealed value") from error
+    if not isinstance(key_id, int) or isinstance(key_id, bool) or not 0 <= key_id < 2**31:
+        raise BundleError("sync.bundle.malformed", "not a sealed value")
+    private = private_key_for(key_id)
+    if private is None:
+        raise BundleError("sync.bundle.unknown_key", f"no HQ encryption key {key_id}")
+    try:
+        key = _shared_key(
+            private, ephemeral_public, salt=ephemeral_public, context=_SEALED_VALUE_CONTEXT
+        )
+        return gcm_open(
+            key,
+            nonce=nonce,
+            tag=tag,
+            ciphertext=ciphertext,
+            associated=struct.pack(">I", key_id) + ephemeral_public + bound_to,
+        )
+    except ValueError as error:
+        raise BundleError("sync.bundle.bad_signature", "the value does not open") from error
 
 
 _SEALED_HEADER = struct.Struct(">I32s12s16s")  # recipient key id, ephemeral public, nonce, tag

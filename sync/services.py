@@ -10,7 +10,9 @@ from django.utils import timezone
 from consulate.kernel.events import TOPIC_PATTERN, EventTopic
 from consulate.kernel.tenancy import in_public_schema
 
-from .models import OutboxEvent
+from .bundle import canonical, value_seal
+from .keys import mission_code, trusted_key
+from .models import KeyPurpose, OutboxEvent
 
 
 class OutboxUsageError(RuntimeError):
@@ -24,6 +26,7 @@ def outbox_event_record(
     payload: dict[str, Any],
     acting_user: Any,
     version: int = 1,
+    sealed_for_hq: dict[str, Any] | None = None,
 ) -> OutboxEvent:
     """Append an event to the current mission's outbox, in the caller's transaction.
 
@@ -35,6 +38,10 @@ def outbox_event_record(
 
     Must be called inside `transaction.atomic()` together with the change it records, with the
     connection set to a mission schema. The database assigns `seq`.
+
+    `sealed_for_hq`: personal data HQ needs to act (a passport to print), encrypted for HQ's
+    `encrypt` key and bound to this mission, topic and aggregate, into `payload["sealed"]`; only
+    HQ opens it (`sync.hq.sealed.sealed_open`). The rest of the payload stays facts and ids.
     """
     if not isinstance(topic, EventTopic):
         raise OutboxUsageError(f"{topic!r} is not an EventTopic member (see <app>/events.py)")
@@ -44,6 +51,10 @@ def outbox_event_record(
         raise OutboxUsageError("outbox_event_record must run inside the change's transaction")
     if in_public_schema():
         raise OutboxUsageError("the outbox lives in mission schemas, not in public")
+    if sealed_for_hq is not None:
+        payload = {**payload, "sealed": sealed_seal(topic=topic.value,
+                                                    aggregate_id=str(aggregate_id),
+                                                    data=sealed_for_hq)}  # fmt: skip
     event = OutboxEvent(
         topic=topic.value,
         aggregate_type=topic.aggregate_type,
@@ -55,3 +66,20 @@ def outbox_event_record(
     )
     event.save(force_insert=True)  # the trigger sets seq; RETURNING reads it back
     return event
+
+
+def sealed_binding(*, mission: str, topic: str, aggregate_id: str) -> bytes:
+    """What a sealed value is bound to: it opens only as this mission's, topic's, aggregate's."""
+    return canonical({"mission": mission, "topic": topic, "aggregate_id": aggregate_id})
+
+
+def sealed_seal(*, topic: str, aggregate_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    key = trusted_key(purpose=KeyPurpose.ENCRYPT)
+    if key is None:
+        raise OutboxUsageError("this mission holds no HQ encryption key to seal data for HQ")
+    return value_seal(
+        canonical(data),
+        recipient_key=bytes(key.public_key),
+        recipient_key_id=key.key_id,
+        bound_to=sealed_binding(mission=mission_code(), topic=topic, aggregate_id=aggregate_id),
+    )
