@@ -2,8 +2,8 @@
 
 FILE is a picture of the seal (PNG, JPEG), a PDF that carries it as an image, or the seal's
 bytes; BUNDLE.pem is HQ's trust bundle (root, signer certificates, CRL), so a border post or
-an auditor needs nothing but this command and the bundle. The verdict and the signed data are
-printed; anything but a valid seal ends with an error (exit status 1)."""
+an auditor needs nothing but this command and the bundle. The signed data is printed, then the
+verdict; anything but a valid seal ends with an error (exit status 1) that says why."""
 
 from __future__ import annotations
 
@@ -54,7 +54,6 @@ class Command(BaseCommand):
         header = verdict.seal.header
         profile = seal_profile(seal=verdict.seal)
         rows: list[tuple[Any, str]] = [
-            (_("Verdict"), f"{verdict.status.value.upper()}: {verdict.reason}"),
             (_("Issuing country"), header.country),
             (_("Signer"), f"{header.signer_identifier} / {header.certificate_reference}"),
             (_("Issued on"), header.issue_date.isoformat()),
@@ -74,8 +73,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{label!s:<{width}}  {lines[0]}")
             for line in lines[1:]:
                 self.stdout.write(f"{'':<{width}}  {line}")
+        # the verdict last, where the eye lands; anything but valid is the CommandError's line
         if verdict.is_valid:
-            self.stdout.write(self.style.SUCCESS(str(verdict.reason)))
+            self.stdout.write(self.style.SUCCESS(f"VALID: {verdict.reason}"))
 
 
 def _file_read(name: str) -> bytes:
