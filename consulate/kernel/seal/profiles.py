@@ -133,10 +133,8 @@ class VisaContent:
 
     def features(self) -> tuple[SealFeature, ...]:
         duration = self.duration_of_stay
-        features = [
-            SealFeature(tag=0x01 if self.mrz_format is MrvFormat.A else 0x02,
-                        value=_mrz_encode(self.mrz)),
-        ]  # fmt: skip
+        mrz_tag = 0x01 if self.mrz_format is MrvFormat.A else 0x02
+        features = [SealFeature(tag=mrz_tag, value=_mrz_encode(self.mrz))]
         if self.entries is not None:
             features.append(SealFeature(tag=0x03, value=bytes((self.entries,))))
         features += [
@@ -151,19 +149,13 @@ class VisaContent:
 
     def display(self) -> list[tuple[Any, str]]:
         duration = self.duration_of_stay
+        entries = {None: "-", 0: str(_("unlimited"))}.get(self.entries, str(self.entries))
         rows: list[tuple[Any, str]] = [
             (_("Document type"), str(self.profile.label)),
             (_("MRZ"), "\n".join(self.lines)),
             (_("Valid until"), self.valid_until.isoformat()),
             (_("Passport number"), self.passport_number),
-            (
-                _("Number of entries"),
-                "-"
-                if self.entries is None
-                else str(_("unlimited"))
-                if self.entries == 0
-                else str(self.entries),
-            ),
+            (_("Number of entries"), entries),
             (
                 _("Duration of stay"),
                 str(_("%(days)d days, %(months)d months, %(years)d years"))

@@ -215,13 +215,15 @@ def _header_read(reader: _Reader) -> SealHeader:
             SealErrorCode.UNSUPPORTED_VERSION,
             _("This seal's header version is not one this system reads."),
         )
-    country = c40_decode(reader.take(2)).rstrip(" ")
-    if not country.isalpha():
+    # two bytes could also hold one or two characters (a shorter tail); the header's fields
+    # are always whole triples, so anything else is not a header this system wrote or reads
+    country = c40_decode(reader.take(2))
+    if len(country) != 3 or not country.rstrip(" ").isalpha():
         raise _malformed()  # a code is letters, its "<" fillers (spaces) only at the end
     if version == VERSION_4:
         start = c40_decode(reader.take(4))
         signer, length_hex = start[:4], start[4:]
-        if any(char not in "0123456789ABCDEF" for char in length_hex):
+        if len(start) != 6 or any(char not in "0123456789ABCDEF" for char in length_hex):
             raise _malformed()
         length = int(length_hex, 16)
         reference = c40_decode(reader.take(c40_length(length)))
@@ -230,13 +232,15 @@ def _header_read(reader: _Reader) -> SealHeader:
     else:
         signer_and_reference = c40_decode(reader.take(6))
         signer, reference = signer_and_reference[:4], signer_and_reference[4:]
+        if len(signer_and_reference) != 9:
+            raise _malformed()
     if not (signer.isalnum() and reference.isalnum()):
         raise _malformed()
     issue_date = date_decode(reader.take(3))
     signature_date = date_decode(reader.take(3))
     return SealHeader(
         version=version,
-        country=country,
+        country=country.rstrip(" "),
         signer_identifier=signer,
         certificate_reference=reference,
         issue_date=issue_date,

@@ -17,6 +17,7 @@ from consulate.kernel.seal import (
     SealFeature,
     SealHeader,
     c40_decode,
+    c40_encode,
     date_decode,
     date_encode,
     seal_decode,
@@ -168,8 +169,14 @@ def test_a_seal_without_features_is_refused(sealed):
         seal_encode(header=HEADER, features=[], private_key=KEY)
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.binary(max_size=200), st.sampled_from([b"", b"\xdc\x03", b"\xdc\x02", b"\xdc"]))
+# starts that get the parser past the magic, the version, the country and the signer
+STARTS = [b"", b"\xdc", b"\xdc\x03", b"\xdc\x02", b"\xdc\x03\xd3\xb0", b"\xdc\x02\xd3\xb0"]
+STARTS += [b"\xdc\x03\xd3\xb0" + c40_encode(signer) for signer in ("TRB101", "TRB102", "TRB1")]
+STARTS += [b"\xdc\x03\xd3\xb0" + c40_encode("TRB1011") + date_encode(dt.date(2026, 1, 1)) * 2]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.binary(max_size=200), st.sampled_from(STARTS))
 def test_any_bytes_decode_or_answer_a_seal_error(tail, start):
     # given any bytes, some starting like a seal
     # when they are decoded
@@ -218,3 +225,21 @@ def test_a_seal_too_large_for_a_data_matrix_is_refused():
             header=HEADER, features=[SealFeature(tag=1, value=bytes(1500))], private_key=KEY
         )
     assert caught.value.code is SealErrorCode.TOO_LARGE
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param(b"\xdc\x03" + c40_encode("TU"), id="a two-letter country with its pad"),
+        pytest.param(b"\xdc\x03" + c40_encode("T"), id="a one-letter country, unlatched"),
+        pytest.param(b"\xdc\x03\xd3\xb0" + c40_encode("TRB1"), id="signer without length"),
+        pytest.param(b"\xdc\x03\xd3\xb0" + c40_encode("TRB10"), id="half a length"),
+        pytest.param(b"\xdc\x03\xd3\xb0" + c40_encode("TRB10G1"), id="a length not in hex"),
+        pytest.param(b"\xdc\x02\xd3\xb0" + c40_encode("TRB1001"), id="version 3, short"),
+    ],
+)
+def test_header_fields_shorter_than_their_place_are_refused(sealed, header):
+    # given a header whose C40 parts decode to fewer characters than the field holds
+    data = header + date_encode(dt.date(2026, 1, 1)) * 2 + b"\x5e\x03" + sealed[20:]
+    with pytest.raises(SealError):
+        seal_decode(data)
