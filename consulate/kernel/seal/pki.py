@@ -19,7 +19,7 @@ from typing import Any
 
 from babel.core import get_global
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -314,6 +314,15 @@ def seal_trust_load(data: bytes) -> SealTrust:
                 crls.append(x509.load_pem_x509_crl(block.group(0)))
             else:
                 raise _bad_trust()
+        for certificate in certificates:
+            # cryptography parses extensions and keys when first asked: ask now, so that a
+            # damaged bundle is refused here and verifying never meets a parse error
+            certificate.extensions  # noqa: B018
+            certificate.public_key()
+        for crl in crls:
+            crl.extensions  # noqa: B018
+            for entry in crl:
+                entry.extensions  # noqa: B018
         roots = [certificate for certificate in certificates if _is_root(certificate)]
         if len(roots) != 1 or len(crls) != 1:
             raise _bad_trust()
@@ -325,7 +334,7 @@ def seal_trust_load(data: bytes) -> SealTrust:
             or not crl.is_signature_valid(root_key)
         ):
             raise _bad_trust()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         raise _bad_trust() from None
     signers = tuple(certificate for certificate in certificates if certificate is not root)
     return SealTrust(root=root, signers=signers, revocations=crl)

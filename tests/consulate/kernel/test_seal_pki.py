@@ -421,3 +421,30 @@ def test_a_mission_cannot_issue_for_another_country(hq):
 def test_a_naive_moment_is_refused(hq):
     with pytest.raises(ValueError, match="aware"):
         verify(etd_sealed(hq), hq.trust(), at=dt.datetime(2026, 12, 4))  # noqa: DTZ001
+
+
+@pytest.fixture(scope="module")
+def bundle(hq) -> bytes:
+    return seal_trust_dump(hq.trust(revoked=("TRP2",)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(position=st.integers(min_value=0), replacement=st.sampled_from(b"AQZaz09+/=-\n\x00"))
+def test_a_damaged_bundle_loads_whole_or_answers_a_seal_error(bundle, hq, position, replacement):
+    # given the bundle with one character replaced
+    damaged = bytearray(bundle)
+    damaged[position % len(damaged)] = replacement
+    # when it is loaded
+    try:
+        trust = seal_trust_load(bytes(damaged))
+    except SealError as error:
+        refused = error.code
+    else:
+        refused = None
+    # then it is refused as a bad bundle,
+    if refused is not None:
+        assert refused is SealErrorCode.BAD_TRUST
+        return
+    # or what loads still verifies without an error, and never better than the real thing
+    verdict = verify(etd_sealed(hq), trust)
+    assert verdict.status in (SealStatus.VALID, SealStatus.INVALID)
