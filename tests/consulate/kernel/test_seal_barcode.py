@@ -112,3 +112,32 @@ def test_a_picture_too_large_to_decode_is_refused():
 def test_what_cannot_be_a_seal_is_not_drawn(data, module_px):
     with pytest.raises(SealError):
         seal_datamatrix_png(data, module_px=module_px)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start=st.sampled_from([b"", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a"]),
+    rest=st.binary(max_size=300),
+)
+def test_any_file_answers_bytes_or_a_seal_error(start, rest):
+    # given any file, some starting like a PDF or a picture
+    # when the seal is looked for in it
+    try:
+        found = seal_extract(start + rest)
+    except SealError:
+        return
+    # then only a file starting like a seal gives bytes back: itself, for seal_decode to judge
+    assert found == start + rest
+    assert found[:1] == b"\xdc"
+
+
+def test_a_damaged_pdf_with_a_seal_answers_a_seal_error_or_the_seal():
+    pdf = pdf_with(seal_datamatrix_png(SEAL_LIKE))
+    for position in range(0, len(pdf), max(1, len(pdf) // 200)):
+        damaged = bytearray(pdf)
+        damaged[position] ^= 0xFF
+        try:
+            found = seal_extract(bytes(damaged))
+        except SealError:
+            continue
+        assert found == SEAL_LIKE  # a Data Matrix corrects damage, or reads nothing
