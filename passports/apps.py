@@ -7,3 +7,22 @@ class PassportsConfig(AppConfig):
 
     name = "passports"
     verbose_name = "Passports"
+
+    def ready(self) -> None:
+        # HQ builds its register of lost and stolen documents from this app's events
+        # (passports/register/).
+        from sync.registry import projector_register
+
+        from .register.projector import (
+            NAME,
+            TOPICS,
+            reported_documents_project,
+            reported_documents_rebuild,
+        )
+
+        projector_register(
+            name=NAME,
+            topics=TOPICS,
+            apply=reported_documents_project,
+            rebuild=reported_documents_rebuild,
+        )
