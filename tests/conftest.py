@@ -281,3 +281,15 @@ def totp_code(secret: str) -> str:
     counter = int(time.time()) // period
     assert counter in list(yield_hotp_counters_from_time())
     return format_hotp_value(hotp_value(secret, counter))
+
+
+@pytest.fixture
+def eager_tasks():  # type: ignore[no-untyped-def]
+    """Run queued tasks in-process (the worker's job), so their e-mails can be checked."""
+    from consulate.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False

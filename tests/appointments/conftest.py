@@ -60,18 +60,6 @@ def person(number: str = "U1234567", name: str = "Ada Example") -> PersonInput:
     return PersonInput(name, dt.date(1990, 5, 17), number)
 
 
-@pytest.fixture
-def eager_tasks():  # type: ignore[no-untyped-def]
-    """Run queued tasks in-process (the worker's job), so their e-mails can be checked."""
-    from consulate.celery import app
-
-    app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = False
-
-
 def first_free_slot(service: Service, *, skip: int = 0):  # type: ignore[no-untyped-def]
     from appointments.selectors import slot_list_available
 

@@ -27,7 +27,7 @@ from tests.passports.factories import (
 )
 from tests.passports.photos import photo_bytes, spec_vary
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 
 def test_a_draft_keeps_what_is_valid_and_says_what_is_not(in_mission_a):
@@ -134,9 +134,12 @@ def test_submission_needs_everything_and_says_what_is_missing(in_mission_a):
     assert not OutboxEvent.objects.filter(topic__startswith="passports.").exists()
 
 
-def test_submission_assesses_the_fee_records_the_event_and_mails_the_citizen(in_mission_a):
+def test_submission_assesses_the_fee_records_the_event_and_mails_the_citizen(
+    in_mission_a, django_capture_on_commit_callbacks
+):
     # when a complete draft is submitted
-    application = application_submitted()
+    with django_capture_on_commit_callbacks(execute=True):
+        application = application_submitted()
     # then the fee is assessed at the schedule's rate for the case
     assessment = Assessment.objects.get(pk=application.assessment_id)
     assert assessment.subject_ref == application.reference

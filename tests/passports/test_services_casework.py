@@ -20,7 +20,7 @@ from tests.passports.factories import (
     application_submitted,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 
 def test_biometrics_wait_for_the_fee(in_mission_a, mission_a):
@@ -86,15 +86,18 @@ def test_a_refusal_needs_a_reason(in_mission_a, mission_a):
     assert refused.value.code.value == "passports.reason_required"
 
 
-def test_the_consul_approves_what_an_officer_recommended(in_mission_a, mission_a):
+def test_the_consul_approves_what_an_officer_recommended(
+    in_mission_a, mission_a, django_capture_on_commit_callbacks
+):
     # given a recommended case
     application = application_recommended(mission_a)
     consul = make_staff(mission_a, "consul")
     mail.outbox.clear()
     # when a consul approves it
-    services.application_decide(
-        application=application, approve=True, reason="", acting_user=consul
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.application_decide(
+            application=application, approve=True, reason="", acting_user=consul
+        )
     # then it is approved, with its event, and the citizen is told
     application.refresh_from_db()
     assert application.status == ApplicationStatus.APPROVED
@@ -139,16 +142,19 @@ def test_the_database_refuses_a_decision_by_the_recommender(in_mission_a, missio
     assert Application.objects.get(pk=application.pk).status == ApplicationStatus.RECOMMENDED
 
 
-def test_a_refusal_reaches_the_citizen_with_its_reason(in_mission_a, mission_a):
+def test_a_refusal_reaches_the_citizen_with_its_reason(
+    in_mission_a, mission_a, django_capture_on_commit_callbacks
+):
     application = application_recommended(mission_a)
     consul = make_staff(mission_a, "consul")
     mail.outbox.clear()
-    services.application_decide(
-        application=application,
-        approve=False,
-        reason="The birth certificate does not match the register.",
-        acting_user=consul,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.application_decide(
+            application=application,
+            approve=False,
+            reason="The birth certificate does not match the register.",
+            acting_user=consul,
+        )
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REFUSED
     assert "does not match the register" in mail.outbox[0].body
