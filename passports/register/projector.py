@@ -42,7 +42,7 @@ from django.db import connection, transaction
 from passports.events import PassportTopic
 from passports.models import ReportKind
 from sync.export import EVENT_FIELDS, event_wire
-from sync.hq.models import CentralEvent
+from sync.hq.models import CentralEvent, MissionLink
 from sync.hq.projection import (
     RegisterRebuild,
     Unprojectable,
@@ -166,6 +166,9 @@ def reported_documents_rebuild(*, mission: str, batch_size: int = 10_000) -> int
     projector, say) is projected again from the other missions' reports of it in the log.
     Usually there is none, and the log is not read beyond the mission's own events."""
     with transaction.atomic():
+        # the lock HQ's apply takes (again in `RegisterRebuild`): what the mission holds is not
+        # changed by its own apply between this read and the delete
+        MissionLink.objects.select_for_update().filter(mission=mission).first()
         held = list(
             ReportedDocument.objects.filter(mission=mission).values_list(
                 "document_index", flat=True

@@ -516,3 +516,68 @@ def test_the_list_is_newest_first_per_mission_in_one_query(two_missions, django_
 def test_a_list_limit_out_of_range_is_refused(db, limit):
     with pytest.raises(ValueError, match="limit"):
         selectors.reported_document_list(limit=limit)
+
+
+# --- two missions at once --------------------------------------------------------------------
+
+
+def test_two_missions_applying_the_same_numbers_at_once_neither_deadlock_nor_lose_one(
+    committed_db,
+):
+    import threading
+
+    from django.db import connections
+
+    # given two missions' batches of reports of the same 2000 numbers, one listing them in the
+    # opposite order of the other; the first reported the even ones first, the second the odd
+    numbers = [f"C{n:07d}" for n in range(2000)]
+    codes = ("tconc_a", "tconc_b")
+
+    def batch(mission: str) -> list[dict]:
+        ordered = numbers if mission == codes[0] else numbers[::-1]
+        events = []
+        for seq, number in enumerate(ordered, start=1):
+            first = (int(number[1:]) % 2 == 0) == (mission == codes[0])
+            at = T0 if first else T0 + dt.timedelta(minutes=1)
+            events.append(event(seq, payload(number, reported_at=at.isoformat())))
+        return events
+
+    batches = {code: batch(code) for code in codes}
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def apply(mission: str) -> None:
+        try:
+            ReportedDocument.objects.exists()  # connected before the start
+            barrier.wait()
+            # as HQ's apply: the batch projected in the bundle's transaction, held to its end
+            with transaction.atomic():
+                events_project(mission=mission, events=batches[mission])
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    try:
+        for _ in range(3):
+            ReportedDocument.objects.filter(mission__in=codes).delete()
+            # when both apply at the same moment
+            threads = [threading.Thread(target=apply, args=(code,)) for code in codes]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            # then neither failed nor had its batch skipped (`events_project` records a batch
+            # the database refused, a deadlock or a unique violation, as skipped events)
+            assert errors == []
+            assert not SkippedEvent.objects.filter(mission__in=codes).exists()
+            # and each number is held by the report made first
+            owners = dict(
+                ReportedDocument.objects.filter(mission__in=codes).values_list(
+                    "document_index", "mission"
+                )
+            )
+            assert owners == {index_of(number): codes[int(number[1:]) % 2] for number in numbers}
+    finally:
+        ReportedDocument.objects.filter(mission__in=codes).delete()
+        SkippedEvent.objects.filter(mission__in=codes).delete()
