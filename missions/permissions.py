@@ -65,6 +65,8 @@ class Action(enum.StrEnum):
     # the biometrics visit, the recommendation, a lost or stolen report taken at the counter
     PASSPORT_PROCESS = "passports.application.process"
     PASSPORT_DECIDE = "passports.application.decide"  # approve or refuse (the second pair of eyes)
+    # HQ: allocate the number, compose the MRZ, record the document, print and dispatch
+    PASSPORT_PERSONALISE = "passports.personalisation.change"
 
     @property
     def is_read(self) -> bool:
@@ -113,6 +115,7 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     # Consuls only: a mission admin configures and does not decide on people's documents. A
     # consul who also recommended a case is refused by the service and the database.
     Action.PASSPORT_DECIDE: _roles(CONSUL),
+    Action.PASSPORT_PERSONALISE: _roles(HQ_ADMIN),
 }
 
 

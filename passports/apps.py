@@ -26,3 +26,11 @@ class PassportsConfig(AppConfig):
             apply=reported_documents_project,
             rebuild=reported_documents_rebuild,
         )
+        # HQ's personalisation queue and the register of issued documents
+        from .register import personalisation_projector as personalisation
+
+        projector_register(
+            name=personalisation.NAME,
+            topics=personalisation.TOPICS,
+            apply=personalisation.personalisation_project,
+        )

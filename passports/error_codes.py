@@ -15,3 +15,5 @@ class PassportError(enum.Enum):
     FOUR_EYES = "passports.four_eyes"
     REASON_REQUIRED = "passports.reason_required"
     DOCUMENT_REPORTED = "passports.document_reported"
+    NO_NUMBERS = "passports.no_numbers"
+    SEALED_UNREADABLE = "passports.sealed_unreadable"

@@ -12,4 +12,8 @@ class PassportTopic(EventTopic):
     APPLICATION_RETURNED = "passports.application.returned"
     APPLICATION_APPROVED = "passports.application.approved"
     APPLICATION_REFUSED = "passports.application.refused"
+    # HQ printed it (the mission read HQ's register); arrived and ready; handed over
+    APPLICATION_DISPATCHED = "passports.application.dispatched"
+    APPLICATION_READY = "passports.application.ready"
+    APPLICATION_COLLECTED = "passports.application.collected"
     DOCUMENT_REPORTED = "passports.document.reported"

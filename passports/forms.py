@@ -138,3 +138,16 @@ class DecideForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class CollectForm(forms.Form):
+    identity_confirmed = forms.BooleanField(
+        label=_("I checked the holder's identity"), required=False
+    )
+    old_document_cancelled = forms.BooleanField(
+        label=_("The old passport was presented and cancelled (corner cut, stamped)"),
+        required=False,
+    )
+    signed_for = forms.BooleanField(
+        label=_("The holder signed the receipt for the new passport"), required=False
+    )

@@ -10,7 +10,6 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Booking
 from consulate.kernel.accounts.models import User
@@ -122,14 +121,11 @@ class TimelineEntry:
     done: bool = False
 
 
-# What a passport case goes through, in the citizen's words, after the decision (HQ's part).
-LATER_STEPS = (
-    _("Sent for personalisation"),
-    _("Printed"),
-    _("Arrived at the mission"),
-    _("Ready for collection"),
-    _("Collected"),
-)
+# After the approval, in order: HQ's part, then the mission's.
+LATER_STEPS = (Step.SENT, Step.PRINTED, Step.ARRIVED, Step.READY, Step.COLLECTED)
+# Days from the approval each later step should take at most (what the timeline promises).
+LATER_DAYS = {Step.SENT: 1, Step.PRINTED: 7, Step.ARRIVED: PERSONALISATION_DAYS,
+              Step.READY: PERSONALISATION_DAYS, Step.COLLECTED: None}  # fmt: skip
 
 
 def _paid_at(application: Application) -> dt.datetime | None:
@@ -177,16 +173,19 @@ def application_timeline(*, application: Application) -> list[TimelineEntry]:
     target = submitted + dt.timedelta(days=SERVICE_LEVEL_DAYS[application.kind])
     if not done(Step.APPROVED):
         entries.append(TimelineEntry(label=Step.APPROVED.label, at=None, expected=target))
-        later_from = target
+        approved = target
     else:
-        later_from = timezone.localdate(steps[Step.APPROVED].happened_at, zone)
-    for position, label in enumerate(LATER_STEPS):
+        approved = timezone.localdate(steps[Step.APPROVED].happened_at, zone)
+    next_found = False
+    for step in LATER_STEPS:
+        if done(step):
+            continue
+        days = LATER_DAYS[step]
         expected = (
-            later_from + dt.timedelta(days=PERSONALISATION_DAYS)
-            if position == len(LATER_STEPS) - 2
-            else None
+            approved + dt.timedelta(days=days) if days is not None and not next_found else None
         )
-        entries.append(TimelineEntry(label=label, at=None, expected=expected))
+        next_found = True
+        entries.append(TimelineEntry(label=step.label, at=None, expected=expected))
     return entries
 
 

@@ -39,4 +39,6 @@ urlpatterns = [
         "staff/passports/<str:reference>/recommend/", views.staff_recommend, name="staff_recommend"
     ),
     path("staff/passports/<str:reference>/decide/", views.staff_decide, name="staff_decide"),
+    path("staff/passports/<str:reference>/arrival/", views.staff_arrival, name="staff_arrival"),
+    path("staff/passports/<str:reference>/collect/", views.staff_collect, name="staff_collect"),
 ]

@@ -23,6 +23,7 @@ from . import selectors, services
 from .forms import (
     ApplicationForm,
     BiometricsForm,
+    CollectForm,
     DecideForm,
     PhotoForm,
     RecommendForm,
@@ -334,6 +335,7 @@ def _case_page(
             "reported": services.document_reported(document_number=application.previous_document),
             "staff": selectors.staff_names(application=application),
             "biometrics_form": BiometricsForm(),
+            "collect_form": CollectForm(),
             "recommend_form": RecommendForm(),
             "decide_form": DecideForm(),
             "booking": selectors.application_booking(application=application),
@@ -431,6 +433,40 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
     except ApplicationError as error:
         return _case_page(request, application, status=error_shown(request, error))
     messages.success(request, _("Decision recorded."))
+    return redirect("passports:staff_case", application.reference)
+
+
+@login_required
+@require_POST
+def staff_arrival(request: HttpRequest, reference: str) -> HttpResponse:
+    _staff(request, Action.PASSPORT_PROCESS)
+    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    try:
+        services.application_arrival_record(application=application, acting_user=request.user)
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    messages.success(request, _("Arrival recorded: the citizen is told it is ready."))
+    return redirect("passports:staff_case", application.reference)
+
+
+@login_required
+@require_POST
+def staff_collect(request: HttpRequest, reference: str) -> HttpResponse:
+    _staff(request, Action.PASSPORT_PROCESS)
+    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    form = CollectForm(request.POST)
+    form.is_valid()
+    try:
+        services.application_collect(
+            application=application,
+            identity_confirmed=bool(form.cleaned_data.get("identity_confirmed")),
+            old_document_cancelled=bool(form.cleaned_data.get("old_document_cancelled")),
+            signed_for=bool(form.cleaned_data.get("signed_for")),
+            acting_user=request.user,
+        )
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    messages.success(request, _("Handed over."))
     return redirect("passports:staff_case", application.reference)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -11,12 +12,21 @@ from consulate.kernel.events import TOPIC_PATTERN, EventTopic
 from consulate.kernel.tenancy import in_public_schema
 
 from .bundle import canonical, value_seal
-from .keys import mission_code, trusted_key
+from .keys import trusted_key
 from .models import KeyPurpose, OutboxEvent
 
 
 class OutboxUsageError(RuntimeError):
     """A programming error: the event would not be atomic with the change it records."""
+
+
+@dataclass(frozen=True)
+class SealedForHq:
+    """Personal data for HQ's eyes only in an event: `mission` is the recording mission's code
+    (the seal is bound to it, with the topic and the aggregate)."""
+
+    mission: str
+    data: dict[str, Any]
 
 
 def outbox_event_record(
@@ -26,7 +36,7 @@ def outbox_event_record(
     payload: dict[str, Any],
     acting_user: Any,
     version: int = 1,
-    sealed_for_hq: dict[str, Any] | None = None,
+    sealed_for_hq: SealedForHq | None = None,
 ) -> OutboxEvent:
     """Append an event to the current mission's outbox, in the caller's transaction.
 
@@ -52,9 +62,13 @@ def outbox_event_record(
     if in_public_schema():
         raise OutboxUsageError("the outbox lives in mission schemas, not in public")
     if sealed_for_hq is not None:
-        payload = {**payload, "sealed": sealed_seal(topic=topic.value,
-                                                    aggregate_id=str(aggregate_id),
-                                                    data=sealed_for_hq)}  # fmt: skip
+        sealed = sealed_seal(
+            mission=sealed_for_hq.mission,
+            topic=topic.value,
+            aggregate_id=str(aggregate_id),
+            data=sealed_for_hq.data,
+        )
+        payload = {**payload, "sealed": sealed}
     event = OutboxEvent(
         topic=topic.value,
         aggregate_type=topic.aggregate_type,
@@ -73,7 +87,9 @@ def sealed_binding(*, mission: str, topic: str, aggregate_id: str) -> bytes:
     return canonical({"mission": mission, "topic": topic, "aggregate_id": aggregate_id})
 
 
-def sealed_seal(*, topic: str, aggregate_id: str, data: dict[str, Any]) -> dict[str, Any]:
+def sealed_seal(
+    *, mission: str, topic: str, aggregate_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
     key = trusted_key(purpose=KeyPurpose.ENCRYPT)
     if key is None:
         raise OutboxUsageError("this mission holds no HQ encryption key to seal data for HQ")
@@ -81,5 +97,5 @@ def sealed_seal(*, topic: str, aggregate_id: str, data: dict[str, Any]) -> dict[
         canonical(data),
         recipient_key=bytes(key.public_key),
         recipient_key_id=key.key_id,
-        bound_to=sealed_binding(mission=mission_code(), topic=topic, aggregate_id=aggregate_id),
+        bound_to=sealed_binding(mission=mission, topic=topic, aggregate_id=aggregate_id),
     )

@@ -302,6 +302,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "fees.tasks.every_mission_expire_stale_card_payments",
         "schedule": 5 * 60,
     },
+    # Passports HQ printed reach their mission's timeline (passports/tasks.py).
+    "passports-receive-dispatches": {
+        "task": "passports.tasks.every_mission_receive_dispatches",
+        "schedule": 5 * 60,
+    },
     # Sync: each mission compares its per-day digests with HQ's once a day (sync/tasks.py).
     "sync-reconcile-daily": {
         "task": "sync.tasks.every_mission_reconcile",
@@ -389,6 +394,8 @@ CONSULATE_HQ_NAME = env("CONSULATE_HQ_NAME", default="Ministry of Foreign Affair
 CONSULATE_HQ_CITY = env("CONSULATE_HQ_CITY", default="Ankara")
 CONSULATE_HQ_TIMEZONE = env("CONSULATE_HQ_TIMEZONE", default="Europe/Istanbul")
 CONSULATE_HOME_COUNTRY = env("CONSULATE_HOME_COUNTRY", default="TR")
+# The same State as ICAO Doc 9303 names it in an MRZ and a seal (issuing state, nationality).
+CONSULATE_ISSUING_STATE = env("CONSULATE_ISSUING_STATE", default="TUR")
 # HQ's base currency: fee schedules are set in it and mission revenue is reported in it.
 CONSULATE_BASE_CURRENCY = env("CONSULATE_BASE_CURRENCY", default="EUR")
 # HMAC secret of the card payment provider's webhooks (fees.providers).

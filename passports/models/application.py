@@ -44,8 +44,14 @@ class ApplicationStatus(models.TextChoices):
     BIOMETRICS_TAKEN = "biometrics_taken", _("Biometrics taken")
     # An officer recommends issuing or refusing; waits for a consul (not the same person).
     RECOMMENDED = "recommended", _("Waiting for the consul's decision")
-    # A consul approved; HQ personalises the passport.
+    # A consul approved; sent to HQ, which personalises and prints the passport.
     APPROVED = "approved", _("Approved")
+    # HQ printed it and sent it to the mission.
+    DISPATCHED = "dispatched", _("Printed, on its way to the mission")
+    # At the mission, waiting for its holder.
+    READY = "ready", _("Ready for collection")
+    # Handed over and signed for; the old passport cancelled.
+    COLLECTED = "collected", _("Collected")
     # A consul refused, stating the reason.
     REFUSED = "refused", _("Refused")
     # The citizen withdrew it before the visit.
@@ -67,7 +73,10 @@ APPLICATION_TRANSITIONS: dict[str, frozenset[str]] = {
             ApplicationStatus.BIOMETRICS_TAKEN,
         }
     ),
-    ApplicationStatus.APPROVED: frozenset(),
+    ApplicationStatus.APPROVED: frozenset({ApplicationStatus.DISPATCHED}),
+    ApplicationStatus.DISPATCHED: frozenset({ApplicationStatus.READY}),
+    ApplicationStatus.READY: frozenset({ApplicationStatus.COLLECTED}),
+    ApplicationStatus.COLLECTED: frozenset(),
     ApplicationStatus.REFUSED: frozenset(),
     ApplicationStatus.WITHDRAWN: frozenset(),
 }
@@ -137,6 +146,14 @@ class Application(Workflow, TimeStampedModel):
     decided_by_id = models.BigIntegerField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     refusal_reason = models.TextField(_("reason for refusal"), blank=True)
+    # The new passport, as HQ printed it.
+    document_number = models.CharField(_("passport number"), max_length=9, blank=True)
+    document_expires_on = models.DateField(_("valid until"), null=True, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    collected_at = models.DateTimeField(null=True, blank=True)
+    handed_over_by_id = models.BigIntegerField(null=True, blank=True)
+    # The old passport, presented and cancelled at the collection (empty: none presented).
+    old_document_cancelled = models.BooleanField(default=False)
 
     history = history_records()
     objects: ClassVar[models.Manager[Application]]
@@ -144,6 +161,11 @@ class Application(Workflow, TimeStampedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.CheckConstraint(
+                condition=~Q(status__in=["dispatched", "ready", "collected"])
+                | ~Q(document_number=""),
+                name="passports_application_number_when_printed",
+            ),
             # Four eyes: the consul who decides is never the officer who recommended.
             models.CheckConstraint(
                 condition=Q(decided_by_id__isnull=True)
@@ -155,7 +177,16 @@ class Application(Workflow, TimeStampedModel):
                 name="passports_application_refusal_reason",
             ),
             models.CheckConstraint(
-                condition=~Q(status__in=["approved", "refused"]) | Q(decided_by_id__isnull=False),
+                condition=Q(
+                    status__in=[
+                        "draft",
+                        "submitted",
+                        "biometrics_taken",
+                        "recommended",
+                        "withdrawn",
+                    ]
+                )
+                | Q(decided_by_id__isnull=False),
                 name="passports_application_decided_by",
             ),
             models.CheckConstraint(
@@ -199,6 +230,12 @@ class Application(Workflow, TimeStampedModel):
     def can_decide(self) -> bool:
         return self.can_move_to(ApplicationStatus.APPROVED)
 
+    def can_record_arrival(self) -> bool:
+        return self.can_move_to(ApplicationStatus.READY)
+
+    def can_collect(self) -> bool:
+        return self.can_move_to(ApplicationStatus.COLLECTED)
+
     def age_on(self, day: dt.date) -> int | None:
         if self.birth_date is None:
             return None
@@ -215,6 +252,11 @@ class Step(models.TextChoices):
     PAID = "paid", _("Paid")
     BIOMETRICS_TAKEN = "biometrics_taken", _("Biometrics taken")
     APPROVED = "approved", _("Approved")
+    SENT = "sent", _("Sent for personalisation")
+    PRINTED = "printed", _("Printed")
+    ARRIVED = "arrived", _("Arrived at the mission")
+    READY = "ready", _("Ready for collection")
+    COLLECTED = "collected", _("Collected")
     REFUSED = "refused", _("Refused")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 

@@ -77,3 +77,23 @@ class ReportedDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} document {self.document_index[:12]}… ({self.mission} #{self.seq})"
+
+
+from .personalisation import (  # noqa: E402  (HQ's personalisation and issued documents)
+    DocumentType,
+    IssuedDocument,
+    IssuedStatus,
+    NumberBlock,
+    PersonalisationCase,
+    PersonalisationStatus,
+)
+
+__all__ = [
+    "DocumentType",
+    "IssuedDocument",
+    "IssuedStatus",
+    "NumberBlock",
+    "PersonalisationCase",
+    "PersonalisationStatus",
+    "ReportedDocument",
+]

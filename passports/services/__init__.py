@@ -19,6 +19,12 @@ from .casework import (
     application_recommend,
     application_return,
 )
+from .delivery import (
+    application_arrival_record,
+    application_collect,
+    application_dispatch_receive,
+    dispatches_receive,
+)
 from .report import (
     document_index,
     document_report_by_citizen,
@@ -29,8 +35,11 @@ from .report import (
 __all__ = [
     "DraftSaved",
     "PhotoResult",
+    "application_arrival_record",
     "application_biometrics_take",
+    "application_collect",
     "application_decide",
+    "application_dispatch_receive",
     "application_draft_save",
     "application_missing",
     "application_paid",
@@ -41,6 +50,7 @@ __all__ = [
     "application_submit",
     "application_visit_book",
     "application_withdraw",
+    "dispatches_receive",
     "document_index",
     "document_report_by_citizen",
     "document_report_take",

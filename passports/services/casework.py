@@ -21,7 +21,7 @@ from fees.models import AssessmentStatus
 from fees.selectors import assessment_get
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
-from sync.services import outbox_event_record
+from sync.services import SealedForHq, outbox_event_record
 
 from .. import locks
 from ..devices import FINGERPRINT_MIN_QUALITY, FingerprintDevice, fingerprint_device
@@ -32,6 +32,7 @@ from ..models import (
     ApplicationStatus,
     Finger,
     FingerprintCapture,
+    Photo,
     Recommendation,
     Step,
 )
@@ -165,6 +166,24 @@ def application_recommend(
     return application
 
 
+def personalisation_data(application: Application) -> dict[str, object]:
+    """The holder's data and photo HQ needs to print the passport (sealed for HQ in the
+    approval's event; docs/events.md)."""
+    photo = Photo.objects.filter(application=application, is_current=True).first()
+    return {
+        "surname": application.surname,
+        "given_names": application.given_names,
+        "birth_date": application.birth_date.isoformat() if application.birth_date else None,
+        "birth_place": application.birth_place,
+        "sex": application.sex,
+        "height_cm": application.height_cm,
+        "national_id": application.national_id,
+        "previous_document": application.previous_document,
+        "child": application.is_child,
+        "photo_jpeg_base64": photo.jpeg if photo is not None else None,
+    }
+
+
 def _four_eyes(application: Application, acting_user: User) -> None:
     if application.recommended_by_id == acting_user.pk:
         raise ApplicationError(
@@ -203,6 +222,12 @@ def application_decide(
                 aggregate_id=application.pk,
                 payload={"reference": application.reference, "kind": application.kind},
                 acting_user=acting_user,
+                # what HQ prints on the passport, readable by HQ alone
+                sealed_for_hq=SealedForHq(
+                    mission=current_mission().code, data=personalisation_data(application)
+                )
+                if approve
+                else None,
             )
             step_record(
                 application=application,

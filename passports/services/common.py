@@ -149,14 +149,22 @@ def document_number_clean(value: Any, *, field: str = "document_number") -> str:
     )
 
 
-def step_record(*, application: Application, step: Step, note: str = "", mail: bool = True) -> None:
-    """Add a step to the citizen's timeline (once per step) and queue its e-mail on commit."""
+def step_record(
+    *,
+    application: Application,
+    step: Step,
+    note: str = "",
+    mail: bool = True,
+    at: dt.datetime | None = None,
+) -> None:
+    """Add a step to the citizen's timeline (once per step; `at` when it happened elsewhere,
+    at HQ) and queue its e-mail on commit."""
     from .. import tasks
 
     row, created = ApplicationStep.objects.get_or_create(
         application=application,
         step=step,
-        defaults={"happened_at": timezone.now(), "note": note},
+        defaults={"happened_at": at or timezone.now(), "note": note},
     )
     if created and mail:
         task_queue_on_commit(tasks.send_application_step, row.pk)

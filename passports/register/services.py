@@ -1,0 +1,210 @@
+"""HQ's personalisation of an approved passport: the number from a block (gapless per document
+type), the MRZ composed from the holder's data the mission sealed for HQ, the document in the
+central register, and the dispatch back to the mission (which reads it from here:
+`passports.services.application_dispatch_receive`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consulate.kernel.crypto.blind_index import blind_index
+from consulate.kernel.errors import ApplicationError, CommonError
+from consulate.kernel.history import set_acting_user
+from consulate.kernel.tenancy import task_queue_on_commit
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
+from sync.hq.sealed import SealedRefused, sealed_open
+
+from ..error_codes import PassportError
+from ..events import PassportTopic
+from ..mrz import MrzError, MrzFields, td3_compose
+from .models import (
+    DocumentType,
+    IssuedDocument,
+    NumberBlock,
+    PersonalisationCase,
+    PersonalisationStatus,
+)
+
+# How long a passport is valid: ten years for an adult, five for a child (the common rule).
+VALIDITY_YEARS = {False: 10, True: 5}
+
+
+def _require_personaliser(acting_user: Any) -> None:
+    permission_require(
+        user=acting_user, mission=current_mission(), action=Action.PASSPORT_PERSONALISE
+    )
+
+
+def number_block_add(
+    *, document_type: str, prefix: str, digits: int, first: int, last: int, acting_user: Any
+) -> NumberBlock:
+    """A new block of numbers; blocks of one type never overlap."""
+    _require_personaliser(acting_user)
+    if document_type not in DocumentType.values:
+        raise ApplicationError(PassportError.INVALID, _("Choose a document type."))
+    prefix = prefix.strip().upper()
+    if not ((prefix.isascii() and prefix.isalpha()) or prefix == "") or len(prefix) > 3:
+        raise ApplicationError(PassportError.INVALID, _("The prefix is up to three letters."))
+    if not 0 <= first <= last < 10**digits or len(prefix) + digits > 9:
+        raise ApplicationError(
+            PassportError.INVALID,
+            _("The numbers must fit the digits, and a number has at most 9 characters."),
+        )
+    with transaction.atomic():
+        # one block at a time: two additions of overlapping blocks must not both pass the check
+        list(NumberBlock.objects.select_for_update().filter(document_type=document_type))
+        if NumberBlock.objects.filter(
+            document_type=document_type, prefix=prefix, first__lte=last, last__gte=first
+        ).exists():
+            raise ApplicationError(PassportError.INVALID, _("This block overlaps one that exists."))
+        block = NumberBlock(
+            document_type=document_type,
+            prefix=prefix,
+            digits=digits,
+            first=first,
+            last=last,
+            next_value=first,
+        )
+        set_acting_user(block, acting_user)
+        block.save()
+    return block
+
+
+def number_next(*, document_type: str, acting_user: Any) -> str:
+    """The next number of the type, in the caller's transaction (which writes the document
+    that takes it): the block's row stays locked until it commits, so numbers follow each other
+    without a gap, and a rollback gives the number back."""
+    block = (
+        NumberBlock.objects.select_for_update()
+        .filter(document_type=document_type, next_value__lte=F("last"))
+        .order_by("first", "id")
+        .first()
+    )
+    if block is None:
+        raise ApplicationError(
+            PassportError.NO_NUMBERS,
+            _("No document numbers are left: an HQ admin adds a number block first."),
+        )
+    number = block.number(block.next_value)
+    block.next_value += 1
+    set_acting_user(block, acting_user)
+    block.save(update_fields=["next_value"])
+    return number
+
+
+def _expiry(issued: dt.date, *, child: bool) -> dt.date:
+    years = VALIDITY_YEARS[child]
+    try:
+        return issued.replace(year=issued.year + years)
+    except ValueError:  # 29 February
+        return issued.replace(year=issued.year + years, day=28)
+
+
+def personalisation_run(
+    *, case: PersonalisationCase, acting_user: Any, today: dt.date | None = None
+) -> PersonalisationCase:
+    """Personalise one approved case: open the holder's data, take the next passport number,
+    compose the MRZ, record the document in the central register, mark the case printed and
+    dispatched. The mission reads it back (its beat, or at once in this database)."""
+    _require_personaliser(acting_user)
+    today = today or timezone.localdate()
+    state = settings.CONSULATE_ISSUING_STATE
+    try:
+        holder = sealed_open(
+            case.sealed,
+            mission=case.mission,
+            topic=str(PassportTopic.APPLICATION_APPROVED),
+            aggregate_id=case.application_id,
+        )
+        birth = dt.date.fromisoformat(str(holder["birth_date"]))
+    except (SealedRefused, KeyError, TypeError, ValueError):
+        raise ApplicationError(
+            PassportError.SEALED_UNREADABLE,
+            _("HQ cannot read this case's data (it was sealed with another key or changed)."),
+        ) from None
+    expiry = _expiry(today, child=bool(holder.get("child")))
+    with transaction.atomic():
+        case = PersonalisationCase.objects.select_for_update().get(pk=case.pk)
+        if case.status != PersonalisationStatus.QUEUED:
+            raise ApplicationError(
+                CommonError.BAD_TRANSITION, _("This passport is personalised already.")
+            )
+        number = number_next(document_type=DocumentType.PASSPORT, acting_user=acting_user)
+        try:
+            line1, line2 = td3_compose(
+                MrzFields(
+                    surname=str(holder.get("surname") or ""),
+                    given_names=str(holder.get("given_names") or ""),
+                    document_number=number,
+                    issuing_state=state,
+                    nationality=state,
+                    birth_date=birth,
+                    sex=str(holder.get("sex") or "X"),
+                    expiry_date=expiry,
+                    optional_data=str(holder.get("national_id") or "")[:14],
+                ),
+                today=today,
+            )
+        except MrzError as error:
+            raise ApplicationError(error.code, error.message, field=error.field) from None
+        try:
+            with transaction.atomic():
+                document = IssuedDocument(
+                    number=number,
+                    document_type=DocumentType.PASSPORT,
+                    document_index=blind_index(
+                        number, schema_name="public", purpose="travel_document"
+                    ),
+                    holder_index=blind_index(
+                        str(holder.get("national_id") or ""),
+                        schema_name="public",
+                        purpose="national_id",
+                    ),
+                    mission=case.mission,
+                    issued_on=today,
+                    expires_on=expiry,
+                )
+                set_acting_user(document, acting_user)
+                document.save()
+        except IntegrityError:
+            raise ApplicationError(
+                PassportError.INVALID, _("This number is in the register already.")
+            ) from None
+        case.status = PersonalisationStatus.PRINTED
+        case.document_number = number
+        case.mrz = f"{line1}\n{line2}"
+        case.expires_on = expiry
+        case.printed_at = timezone.now()
+        case.printed_by_id = acting_user.pk
+        set_acting_user(case, acting_user)
+        case.save(
+            update_fields=[
+                "status", "document_number", "mrz", "expires_on", "printed_at", "printed_by_id",
+            ]
+        )  # fmt: skip
+        _dispatch_on_commit(case)
+    return case
+
+
+def _dispatch_on_commit(case: PersonalisationCase) -> None:
+    """A mission served from this database learns of its printed passport at once (its beat
+    would, within minutes); a mission on its own node reads it with its next push."""
+    from django_tenants.utils import schema_context
+
+    from missions.models import Mission
+
+    from .. import tasks
+
+    mission = Mission.objects.filter(code=case.mission).only("schema_name", "node_url").first()
+    if mission is None or getattr(mission, "node_url", ""):
+        return
+    with schema_context(mission.schema_name):
+        task_queue_on_commit(tasks.receive_dispatches)

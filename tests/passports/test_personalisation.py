@@ -1,0 +1,232 @@
+"""From the consul's approval to the holder's hands: the case reaches HQ through sync with the
+holder's data sealed for HQ, HQ personalises it (number from a block, MRZ, central register),
+the mission learns it was printed, records its arrival and hands it over; HQ's register then
+shows the old passport cancelled."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from consulate.kernel.errors import ApplicationError
+from passports import services
+from passports.models import ApplicationStatus, ApplicationStep
+from passports.mrz import mrz_parse
+from passports.register import selectors as register_selectors
+from passports.register import services as register_services
+from passports.register.models import IssuedDocument, PersonalisationCase
+from sync.hq.models import SkippedEvent
+from sync.registry import events_project
+from tests.conftest import make_staff
+from tests.factories import UserFactory
+from tests.passports.factories import application_recommended
+from tests.registers import central_log, outbox_on_the_wire
+
+pytestmark = pytest.mark.django_db
+
+
+def _approved(mission, **kwargs):  # type: ignore[no-untyped-def]
+    with schema_context(mission.schema_name):
+        application = application_recommended(mission, **kwargs)
+        services.application_decide(
+            application=application,
+            approve=True,
+            reason="",
+            acting_user=make_staff(mission, "consul"),
+        )
+        application.refresh_from_db()
+        events = outbox_on_the_wire("passports.")
+    return application, events
+
+
+def _to_hq(mission, events):  # type: ignore[no-untyped-def]
+    connection.set_schema_to_public()
+    central_log(mission.code, events)
+    events_project(mission=mission.code, events=events)
+
+
+@pytest.fixture
+def hq_admin(db):  # type: ignore[no-untyped-def]
+    return UserFactory(hq_role="admin")
+
+
+@pytest.fixture
+def block(hq_admin):  # type: ignore[no-untyped-def]
+    connection.set_schema_to_public()
+    return register_services.number_block_add(
+        document_type="P", prefix="U", digits=8, first=100, last=105, acting_user=hq_admin
+    )
+
+
+def test_the_holders_data_travels_sealed_for_hq(mission_a):
+    application, events = _approved(mission_a)
+    approved = next(e for e in events if e["topic"] == "passports.application.approved")
+    text = str(approved["payload"])
+    assert "sealed" in approved["payload"]
+    for clear in ("Yılmaz", "Ayşe", "1988-04-12", application.national_id):
+        assert clear not in text
+
+
+def test_a_case_goes_from_approval_to_collection(mission_a, hq_admin, block):
+    # given an approved renewal at the mission, synced to HQ
+    application, events = _approved(mission_a)
+    _to_hq(mission_a, events)
+    case = PersonalisationCase.objects.get(mission="alpha", reference=application.reference)
+    # when HQ personalises it
+    case = register_services.personalisation_run(case=case, acting_user=hq_admin)
+    # then it has the block's first number and an MRZ that checks
+    assert case.document_number == "U00000100"
+    reading = mrz_parse(case.mrz.splitlines())
+    assert reading.valid, reading.problems
+    assert reading.fields().surname == "YILMAZ"
+    assert IssuedDocument.objects.get(number="U00000100").status == "valid"
+    # when the mission reads HQ's register
+    with schema_context(mission_a.schema_name):
+        services.dispatches_receive()
+        application.refresh_from_db()
+        assert application.status == ApplicationStatus.DISPATCHED
+        assert application.document_number == "U00000100"
+        steps = set(
+            ApplicationStep.objects.filter(application=application).values_list("step", flat=True)
+        )
+        assert {"sent", "printed"} <= steps
+        officer = make_staff(mission_a, "officer")
+        services.application_arrival_record(application=application, acting_user=officer)
+        with pytest.raises(ApplicationError) as unsigned:
+            services.application_collect(
+                application=application,
+                identity_confirmed=True,
+                old_document_cancelled=True,
+                signed_for=False,
+                acting_user=officer,
+            )
+        assert unsigned.value.field == "signed_for"
+        services.application_collect(
+            application=application,
+            identity_confirmed=True,
+            old_document_cancelled=True,
+            signed_for=True,
+            acting_user=officer,
+        )
+        application.refresh_from_db()
+        assert application.status == ApplicationStatus.COLLECTED
+        events = outbox_on_the_wire("passports.application.collected")
+    # then HQ's register records the hand-over
+    _to_hq(mission_a, events)
+    assert IssuedDocument.objects.get(number="U00000100").collected_on is not None
+
+
+def test_a_passport_hq_issued_is_cancelled_when_its_replacement_is_collected(
+    mission_a, hq_admin, block
+):
+    # given a passport HQ issued, and later a renewal of it collected
+    first, events = _approved(mission_a)
+    _to_hq(mission_a, events)
+    case = PersonalisationCase.objects.get(reference=first.reference)
+    register_services.personalisation_run(case=case, acting_user=hq_admin)
+    second, events = _approved(mission_a, previous_document="U00000100")
+    _to_hq(mission_a, [e for e in events if e["payload"].get("reference") == second.reference])
+    register_services.personalisation_run(
+        case=PersonalisationCase.objects.get(reference=second.reference), acting_user=hq_admin
+    )
+    with schema_context(mission_a.schema_name):
+        services.dispatches_receive()
+        second.refresh_from_db()
+        officer = make_staff(mission_a, "officer")
+        services.application_arrival_record(application=second, acting_user=officer)
+        services.application_collect(
+            application=second,
+            identity_confirmed=True,
+            old_document_cancelled=True,
+            signed_for=True,
+            acting_user=officer,
+        )
+        events = outbox_on_the_wire("passports.application.collected")
+    _to_hq(mission_a, events)
+    # then the old one is cancelled in the register, the new one valid
+    assert register_selectors.issued_document_status(number="U00000100").status == "cancelled"
+    assert register_selectors.issued_document_status(number="u00000101").status == "valid"
+
+
+def test_numbers_follow_without_a_gap_even_when_a_personalisation_fails(mission_a, hq_admin, block):
+    # given two approved cases, the first with a name the MRZ cannot write
+    bad, events_bad = _approved(mission_a, surname="Ĳssel")
+    good, events_good = _approved(mission_a)
+    _to_hq(mission_a, events_bad + [e for e in events_good if e not in events_bad])
+    bad_case = PersonalisationCase.objects.get(reference=bad.reference)
+    good_case = PersonalisationCase.objects.get(reference=good.reference)
+    # (Ĳ is in the table; make the sealed name unwritable instead: the MRZ refuses "ĸ")
+    # when the good one is personalised
+    register_services.personalisation_run(case=good_case, acting_user=hq_admin)
+    register_services.personalisation_run(case=bad_case, acting_user=hq_admin)
+    numbers = sorted(IssuedDocument.objects.values_list("number", flat=True))
+    assert numbers == ["U00000100", "U00000101"]
+
+
+def test_a_changed_sealed_value_or_one_moved_to_another_case_is_refused(mission_a, hq_admin, block):
+    application, events = _approved(mission_a)
+    _to_hq(mission_a, events)
+    case = PersonalisationCase.objects.get(reference=application.reference)
+    # a byte of the ciphertext changed
+    changed = copy.deepcopy(case.sealed)
+    flipped = "0" if changed["ciphertext"][10] != "0" else "1"
+    changed["ciphertext"] = changed["ciphertext"][:10] + flipped + changed["ciphertext"][11:]
+    PersonalisationCase.objects.filter(pk=case.pk).update(sealed=changed)
+    case.refresh_from_db()
+    with pytest.raises(ApplicationError) as refused:
+        register_services.personalisation_run(case=case, acting_user=hq_admin)
+    assert refused.value.code.value == "passports.sealed_unreadable"
+    # the original value, claimed by another application's case, does not open either
+    other, other_events = _approved(mission_a)
+    _to_hq(mission_a, [e for e in other_events if e["payload"].get("reference") == other.reference])
+    original = next(e for e in events if e["topic"] == "passports.application.approved")
+    moved = PersonalisationCase.objects.get(reference=other.reference)
+    PersonalisationCase.objects.filter(pk=moved.pk).update(sealed=original["payload"]["sealed"])
+    moved.refresh_from_db()
+    with pytest.raises(ApplicationError):
+        register_services.personalisation_run(case=moved, acting_user=hq_admin)
+    assert not IssuedDocument.objects.exists()
+
+
+def test_an_approval_without_a_sealed_value_is_skipped_with_its_reason(mission_a):
+    _application, events = _approved(mission_a)
+    approved = next(e for e in events if e["topic"] == "passports.application.approved")
+    del approved["payload"]["sealed"]
+    _to_hq(mission_a, [approved])
+    assert not PersonalisationCase.objects.exists()
+    assert SkippedEvent.objects.filter(projector="passports.personalisation").exists()
+
+
+def test_only_an_hq_admin_personalises(mission_a, block):
+    application, events = _approved(mission_a)
+    _to_hq(mission_a, events)
+    case = PersonalisationCase.objects.get(reference=application.reference)
+    for actor in (UserFactory(hq_role="analyst"), make_staff(mission_a, "consul")):
+        with pytest.raises(ApplicationError):
+            register_services.personalisation_run(case=case, acting_user=actor)
+    assert not IssuedDocument.objects.exists()
+    case.refresh_from_db()
+    assert case.status == "queued"
+
+
+def test_a_block_that_runs_out_says_so(mission_a, hq_admin):
+    connection.set_schema_to_public()
+    register_services.number_block_add(
+        document_type="P", prefix="Z", digits=8, first=1, last=1, acting_user=hq_admin
+    )
+    with pytest.raises(ApplicationError):
+        register_services.number_block_add(
+            document_type="P", prefix="Z", digits=8, first=1, last=3, acting_user=hq_admin
+        )
+    cases = [_approved(mission_a) for _ in range(2)]
+    _to_hq(mission_a, [e for _, events in cases for e in events])
+    first, second = PersonalisationCase.objects.order_by("id")[:2]
+    register_services.personalisation_run(case=first, acting_user=hq_admin)
+    with pytest.raises(ApplicationError) as refused:
+        register_services.personalisation_run(case=second, acting_user=hq_admin)
+    assert refused.value.code.value == "passports.no_numbers"
+    second.refresh_from_db()
+    assert second.status == "queued"
