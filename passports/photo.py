@@ -92,18 +92,22 @@ SHARPNESS_MIN = 15.0
 # alone cannot tell a dark skin from a dark photo, so:
 # - over-exposed: more than 5% of the face's pixels at 250 or above (blown out, detail lost),
 #   or the face's mean grey level above 220 (no skin tone is that light when well exposed);
-# - under-exposed: nothing in the photo is bright (its 98th percentile grey level under 110,
+# - under-exposed: nothing in the photo is bright (its 98th percentile grey level under 130,
 #   where a light background alone is at 150 or more), or the face's mean under 40, where no
 #   detail of any skin is left. Drawn faces of seven skin tones from very light (mean 185) to
 #   very dark (mean 53) pass; the same photos at a third of the light are refused.
 FACE_MAX_CLIPPED = 0.05
 FACE_MAX_BRIGHTNESS = 220
 FACE_MIN_BRIGHTNESS = 40
-PHOTO_MIN_HIGHLIGHT = 110
+PHOTO_MIN_HIGHLIGHT = 130
 # Eyes open: within each eye's box the bright sclera and the dark iris both show. An open eye
 # has at least 2% of its box brighter than the surrounding skin by 35 grey levels; a closed
 # lid is skin.
 EYE_OPEN_MIN_SCLERA = 0.02
+
+# Turns tried when no face is found upright, to tell a tilted head from no face: the frontal
+# cascade finds faces within about 15 degrees of upright, so these cover 10 to 40 degrees.
+TILT_TURNS = (-25.0, 25.0)
 
 # The detector runs on a copy 360 pixels high: a face filling 70% of it is 250 pixels, plenty
 # for Haar's 20-24 pixel windows, and a check takes tens of milliseconds.
@@ -246,7 +250,10 @@ def photo_problems(*, image: Image.Image) -> list[PhotoProblem]:
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     faces = _faces_find(grey)
     if not faces:
-        problems.append(PhotoProblem.NO_FACE)
+        # The frontal cascade misses a head tilted by more than about 15 degrees: looked for
+        # again turned upright, it is a tilted head, which says better what to do.
+        tilted = any(len(_faces_find(grey, turn=turn)) == 1 for turn in TILT_TURNS)
+        problems.append(PhotoProblem.EYES_NOT_LEVEL if tilted else PhotoProblem.NO_FACE)
         return problems
     if len(faces) > 1:
         problems.append(PhotoProblem.SEVERAL_FACES)
@@ -292,13 +299,18 @@ def _cascade(name: str) -> cv2.CascadeClassifier:
     return cascade
 
 
-def _faces_find(grey: np.ndarray) -> list[_Box]:
-    """Faces in the photo. The cascade runs on a copy DETECT_HEIGHT high with its histogram
-    equalised (as the cascades' training faces were), with a minimum size of a sixth of that
-    height: anything smaller is no passport photo's face, only a false detection in a
+def _faces_find(grey: np.ndarray, *, turn: float = 0.0) -> list[_Box]:
+    """Faces in the photo, turned by `turn` degrees first (counter-clockwise; the boxes are
+    then in the turned copy's pixels). The cascade runs on a copy DETECT_HEIGHT high with its
+    histogram equalised (as the cascades' training faces were), with a minimum size of a sixth
+    of that height: anything smaller is no passport photo's face, only a false detection in a
     patterned background or a face far behind."""
     scale = DETECT_HEIGHT / grey.shape[0]
     small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    if turn:
+        h, w = small.shape
+        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), turn, 1.0)
+        small = cv2.warpAffine(small, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
     small = cv2.equalizeHist(small)
     least = DETECT_HEIGHT // 6
     found = _cascade("haarcascade_frontalface_alt2.xml").detectMultiScale(

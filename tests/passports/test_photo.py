@@ -78,6 +78,17 @@ def test_every_skin_tone_is_judged_alike(
         assert problems == expected
 
 
+@pytest.mark.parametrize("tilt_degrees", [-5, 5])
+def test_a_head_tilted_within_the_tolerance_passes(tilt_degrees: float) -> None:
+    # ISO/IEC 19794-5 allows 8 degrees of roll
+    assert _codes(spec_vary(tilt_degrees=tilt_degrees)) == []
+
+
+@pytest.mark.parametrize("exposure", [0.75, 1.25])
+def test_a_photo_a_little_darker_or_lighter_passes(exposure: float) -> None:
+    assert _codes(spec_vary(exposure=exposure)) == []
+
+
 @pytest.mark.parametrize("head_fraction", [0.72, 0.75, 0.78])
 @pytest.mark.parametrize("centre_x", [0.47, 0.5, 0.53])
 def test_a_photo_within_the_tolerances_passes(head_fraction: float, centre_x: float) -> None:
@@ -145,6 +156,9 @@ def test_a_photo_stored_sideways_is_turned_upright_first() -> None:
         ({"sunglasses": True}, PhotoProblem.EYES_NOT_VISIBLE),
         ({"tilt_degrees": 15}, PhotoProblem.EYES_NOT_LEVEL),
         ({"tilt_degrees": -15}, PhotoProblem.EYES_NOT_LEVEL),
+        # beyond what the frontal cascade finds: found again turned upright
+        ({"tilt_degrees": 25}, PhotoProblem.EYES_NOT_LEVEL),
+        ({"tilt_degrees": -35}, PhotoProblem.EYES_NOT_LEVEL),
         ({"background": (90, 90, 95)}, PhotoProblem.BACKGROUND_DARK),
         ({"background": (170, 200, 240)}, PhotoProblem.BACKGROUND_COLOURED),
         ({"background": (245, 225, 150)}, PhotoProblem.BACKGROUND_COLOURED),
@@ -155,6 +169,7 @@ def test_a_photo_stored_sideways_is_turned_upright_first() -> None:
         ({"blur_radius": 6}, PhotoProblem.BLURRED),
         ({"exposure": 1.6}, PhotoProblem.OVEREXPOSED),
         ({"exposure": 0.35}, PhotoProblem.UNDEREXPOSED),
+        ({"exposure": 0.5}, PhotoProblem.UNDEREXPOSED),
     ],
     ids=lambda value: (
         "-".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value.value
