@@ -234,7 +234,7 @@ def photo_check(*, data: bytes) -> PhotoCheck:
     problems = photo_problems(image=upload.image)
     if problems:
         return PhotoCheck(problems=problems)
-    return PhotoCheck(jpeg=image_reencode_jpeg(upload.image))
+    return PhotoCheck(jpeg=image_reencode_jpeg(image=upload.image))
 
 
 def photo_problems(*, image: Image.Image) -> list[PhotoProblem]:

@@ -148,7 +148,7 @@ def image_upload_read(
     return SafeImage(image=image, format=fmt, size_bytes=len(data))
 
 
-def image_reencode_jpeg(image: Image.Image, *, quality: int = 92) -> bytes:
+def image_reencode_jpeg(*, image: Image.Image, quality: int = 92) -> bytes:
     """`image` as a baseline JPEG written from its pixels alone: no EXIF (so no GPS, camera or
     date), no ICC profile, no XMP, no comment. The pixels are copied into a new image because
     Pillow carries `info` (comments, profiles) from the source image into some writers."""

@@ -11,7 +11,6 @@ so a test that expects one problem code sees exactly that one.
 """
 
 import io
-import math
 import random
 from dataclasses import dataclass, replace
 
@@ -259,6 +258,3 @@ def photo_bytes(spec: PhotoSpec | None = None, *, fmt: str = "JPEG", **save: obj
 def spec_vary(**changes: object) -> PhotoSpec:
     """The good photo with some things changed."""
     return replace(PhotoSpec(), **changes)  # type: ignore[arg-type]
-
-
-__all__ = ["PhotoSpec", "math", "photo_bytes", "photo_draw", "spec_vary"]

@@ -138,18 +138,73 @@ def test_the_exif_orientation_is_applied(orientation: int, size: tuple[int, int]
         assert safe.image.getpixel((45, 10))[2] > 180
 
 
+def _icc_wide_rgb() -> bytes:
+    """An ICC v2 display profile with Adobe RGB's primaries (adapted to D50) and gamma 2.2,
+    written out here: ImageCms can only make sRGB, and no profile file is in the repo."""
+
+    def s15(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + bytes(4) + s15(x) + s15(y) + s15(z)
+
+    name = b"Wide RGB\x00"
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(name)) + name + bytes(8 + 3 + 67)
+    curve = b"curv" + bytes(4) + struct.pack(">IH", 1, 563) + bytes(2)
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(0.6097, 0.3111, 0.0195)),
+        (b"gXYZ", xyz(0.2053, 0.6257, 0.0609)),
+        (b"bXYZ", xyz(0.1492, 0.0632, 0.7446)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for signature, data in tags:
+        padded = data + bytes(-len(data) % 4)
+        table += signature + struct.pack(">II", offset + len(body), len(padded))
+        body += padded
+    header = (
+        struct.pack(">I", offset + len(body))
+        + bytes(4)
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(28)
+        + xyz(0.9642, 1.0, 0.8249)[8:]
+        + bytes(48)
+    )
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
 def test_colours_are_converted_to_srgb_from_an_embedded_profile() -> None:
-    # given: the same pixels tagged as LAB-ish "XYZ" would differ; an sRGB profile is a no-op
+    # given: the same pixels, once tagged with a wide gamut profile, once untagged (sRGB)
+    image = Image.new("RGB", (40, 30), (120, 160, 80))
+    wide = image_upload_read(data=_encoded(image, "PNG", icc_profile=_icc_wide_rgb()))
+    plain = image_upload_read(data=_encoded(image, "PNG"))
+    # then: the tagged one was converted: the same numbers are a more saturated green in the
+    # wide gamut, so in sRGB its red and blue drop
+    assert plain.image.getpixel((5, 5)) == (120, 160, 80)
+    red, green, blue = wide.image.getpixel((5, 5))
+    assert red < 110
+    assert abs(green - 160) <= 3
+    assert blue < 78
+    # and what leaves, without a profile, shows the converted colours
+    stored = Image.open(io.BytesIO(image_reencode_jpeg(image=wide.image)))
+    assert "icc_profile" not in stored.info
+    assert stored.getpixel((5, 5))[0] < 110
+
+
+def test_an_srgb_profile_changes_nothing() -> None:
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     tagged = image_upload_read(data=_png(icc_profile=srgb))
     plain = image_upload_read(data=_png())
-    # then: the pixels agree within rounding
-    assert all(
-        abs(a - b) <= 2
-        for a, b in zip(
-            tagged.image.getpixel((110, 45)), plain.image.getpixel((110, 45)), strict=True
-        )
-    )
+    for a, b in zip(tagged.image.getpixel((110, 45)), plain.image.getpixel((110, 45)), strict=True):
+        assert abs(a - b) <= 2
 
 
 def test_a_broken_colour_profile_does_not_refuse_the_photo() -> None:
@@ -420,7 +475,7 @@ def test_reencoding_strips_every_metadata() -> None:
     assert "icc_profile" in source.info
     assert "comment" in source.info
     # when
-    jpeg = image_reencode_jpeg(image_upload_read(data=data).image)
+    jpeg = image_reencode_jpeg(image=image_upload_read(data=data).image)
     # then: only JFIF, tables and the frame; no APP1 (EXIF, XMP), APP2 (ICC) nor COM
     assert set(_jpeg_markers(jpeg)) <= {0xE0, 0xDB, 0xC0, 0xC4}
     out = Image.open(io.BytesIO(jpeg))
@@ -434,5 +489,5 @@ def test_reencoding_strips_every_metadata() -> None:
 
 
 def test_reencoding_is_itself_a_safe_upload() -> None:
-    jpeg = image_reencode_jpeg(image_upload_read(data=_png()).image)
+    jpeg = image_reencode_jpeg(image=image_upload_read(data=_png()).image)
     assert image_upload_read(data=jpeg).format == "JPEG"
