@@ -17,8 +17,9 @@ nothing to look at (no face: no eye, size or centring checks). When there is non
 
 The face is found with OpenCV's Haar cascades (the only detectors shipped with OpenCV that need
 no model download), on a copy scaled to a fixed height so that a check takes the same short
-time whatever the upload's resolution. Haar boxes are rough (a few percent); the tolerances
-below were chosen so that a compliant photo is not refused for the detector's noise.
+time whatever the upload's resolution. Haar boxes are rough (their size varies by up to 7%), so
+the head's size is measured from its pixels where possible; the tolerances below were chosen so
+that a compliant photo is not refused for the detector's noise.
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ from passports.uploads import image_reencode_jpeg, image_upload_read
 
 # --- thresholds, each with where it comes from -----------------------------------------------
 
-# 35x45 mm: the ICAO Doc 9303 Part 3 / ISO/IEC 7810 ID-3 passport photo format used by Turkey,
-# the Schengen states and most others. 2% is under one millimetre of the 45 mm height, what a
-# hand crop in a photo editor misses by.
+# 35x45 mm: the photo most issuers ask for (Turkey, the Schengen states; ICAO Doc 9303 leaves
+# the print size to the issuer and fixes the proportions within it). 2% is under one
+# millimetre of the 45 mm height, what a hand crop in a photo editor misses by.
 PHOTO_ASPECT = 35 / 45
 PHOTO_ASPECT_TOLERANCE = 0.02
-# The 35x45 mm print at 300 dpi (ICAO's portrait quality report asks for print resolution of
-# at least 300 dpi). At 70% crown to chin this also gives well over the 90 pixels between the
-# eye centres that ISO/IEC 19794-5 (token image) and ICAO ask for.
+# The 35x45 mm print at 300 dpi, the least a photo printer or a scanned print gives. At 70%
+# crown to chin the eye centres are then about 100 pixels apart (pupils 63 mm apart on a head
+# of 230 mm), over the 90 that ISO/IEC 19794-5's token image and ICAO ask for.
 PHOTO_MIN_WIDTH = 413
 PHOTO_MIN_HEIGHT = 531
 # Crown to chin 70-80% of the photo's height: ICAO Doc 9303 Part 3 and the portrait quality
@@ -100,9 +101,9 @@ FACE_MAX_CLIPPED = 0.05
 FACE_MAX_BRIGHTNESS = 220
 FACE_MIN_BRIGHTNESS = 40
 PHOTO_MIN_HIGHLIGHT = 130
-# Eyes open: within each eye's box the bright sclera and the dark iris both show. An open eye
-# has at least 2% of its box brighter than the surrounding skin by 35 grey levels; a closed
-# lid is skin.
+# Eyes open (ICAO: "eyes open and clearly visible"): the white of the eye shows. At least 2%
+# of the middle of each eye's box is brighter than the eye region's median (the skin around
+# it) by 35 grey levels; a closed lid is skin, with at most a dark lash line.
 EYE_OPEN_MIN_SCLERA = 0.02
 
 # Turns tried when no face is found upright, to tell a tilted head from no face: the frontal
