@@ -243,6 +243,11 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read() -> None:
     # then
     assert _refused(data) is UploadProblem.TOO_LARGE
     assert _refused(_jpeg(), max_bytes=100) is UploadProblem.TOO_LARGE
+    # and the limit is told to the caller, for the page to show
+    with pytest.raises(ApplicationError) as caught:
+        image_upload_read(data=_jpeg(), max_bytes=100)
+    assert caught.value.as_dict()["max_bytes"] == 100
+    assert caught.value.http_status == 400
 
 
 def test_a_png_bomb_is_refused_without_allocating_it() -> None:
