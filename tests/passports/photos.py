@@ -25,7 +25,7 @@ BACKGROUND = (236, 236, 234)
 
 @dataclass(frozen=True, kw_only=True)
 class PhotoSpec:
-    """What to draw. The defaults are a compliant 35x45 mm photo at 600 dpi, scaled."""
+    """What to draw. The defaults are a compliant 35x45 mm photo at 508 dpi (700 x 900)."""
 
     width: int = 700
     height: int = 900
