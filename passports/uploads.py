@@ -54,7 +54,7 @@ class UploadProblem(models.TextChoices):
     EMPTY = "uploads.empty", _("The file is empty. Choose the photo again.")
     TOO_LARGE = (
         "uploads.too_large",
-        _("The file is too large. Upload a JPEG or PNG image of at most 15 MB."),
+        _("The file is too large. Upload a smaller JPEG or PNG image."),
     )
     UNSUPPORTED_FORMAT = (
         "uploads.unsupported_format",
@@ -66,7 +66,7 @@ class UploadProblem(models.TextChoices):
     )
     TOO_MANY_PIXELS = (
         "uploads.too_many_pixels",
-        _("The image has too many pixels. Reduce it to at most 40 megapixels and upload it again."),
+        _("The image has too many pixels. Reduce its size and upload it again."),
     )
     POLYGLOT = (
         "uploads.polyglot",
@@ -107,8 +107,9 @@ class SafeImage:
         return self.image.height
 
 
-def _refuse(problem: UploadProblem) -> ApplicationError:
-    return ApplicationError(problem, problem.label, field="file")
+def _refuse(problem: UploadProblem, **details: int) -> ApplicationError:
+    """The refusal; `details` are the limits the caller set, for a page to show."""
+    return ApplicationError(problem, problem.label, field="file", details=details)
 
 
 def image_upload_read(
@@ -124,7 +125,7 @@ def image_upload_read(
     if not data:
         raise _refuse(UploadProblem.EMPTY)
     if len(data) > max_bytes:
-        raise _refuse(UploadProblem.TOO_LARGE)
+        raise _refuse(UploadProblem.TOO_LARGE, max_bytes=max_bytes)
     if data.startswith(JPEG_MAGIC):
         fmt = "JPEG"
         width, height = _jpeg_walk(data)
@@ -142,13 +143,15 @@ def image_upload_read(
         or height > UPLOAD_MAX_SIDE
         or width * height > max_pixels
     ):
-        raise _refuse(UploadProblem.TOO_MANY_PIXELS)
+        raise _refuse(
+            UploadProblem.TOO_MANY_PIXELS, max_pixels=max_pixels, max_side=UPLOAD_MAX_SIDE
+        )
     _polyglot_scan(data)
     image = _decode(data=data, fmt=fmt, size=(width, height))
     return SafeImage(image=image, format=fmt, size_bytes=len(data))
 
 
-def image_reencode_jpeg(image: Image.Image, *, quality: int = 92) -> bytes:
+def image_reencode_jpeg(*, image: Image.Image, quality: int = 92) -> bytes:
     """`image` as a baseline JPEG written from its pixels alone: no EXIF (so no GPS, camera or
     date), no ICC profile, no XMP, no comment. The pixels are copied into a new image because
     Pillow carries `info` (comments, profiles) from the source image into some writers."""

@@ -11,7 +11,6 @@ so a test that expects one problem code sees exactly that one.
 """
 
 import io
-import math
 import random
 from dataclasses import dataclass, replace
 
@@ -26,7 +25,7 @@ BACKGROUND = (236, 236, 234)
 
 @dataclass(frozen=True, kw_only=True)
 class PhotoSpec:
-    """What to draw. The defaults are a compliant 35x45 mm photo at 600 dpi, scaled."""
+    """What to draw. The defaults are a compliant 35x45 mm photo at 508 dpi (700 x 900)."""
 
     width: int = 700
     height: int = 900
@@ -46,10 +45,13 @@ class PhotoSpec:
     # Multiplies every pixel: above 1 over-exposes, below 1 under-exposes.
     exposure: float = 1.0
     faces: int = 1
+    skin: tuple[int, int, int] = SKIN
     seed: int = 9303
 
 
-def _person_draw(*, size: tuple[int, int], cx: float, top: float, head: float) -> Image.Image:
+def _person_draw(
+    *, size: tuple[int, int], cx: float, top: float, head: float, skin: tuple[int, int, int]
+) -> Image.Image:
     """One head and shoulders on a transparent layer; `head` is crown-to-chin in pixels."""
     w, h = size
     layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
@@ -65,14 +67,14 @@ def _person_draw(*, size: tuple[int, int], cx: float, top: float, head: float) -
 
     # Shoulders and clothes, then the neck, both under the head.
     draw.ellipse(box(-0.85, 1.02, 0.85, 2.2), fill=(*CLOTHES, 255))
-    draw.rectangle(box(-0.15, 0.8, 0.15, 1.12), fill=(196, 152, 122, 255))
-    draw.ellipse(box(-0.15, 1.0, 0.15, 1.18), fill=(196, 152, 122, 255))
+    draw.rectangle(box(-0.15, 0.8, 0.15, 1.12), fill=_tone(skin, 0.875))
+    draw.ellipse(box(-0.15, 1.0, 0.15, 1.18), fill=_tone(skin, 0.875))
     # Hair behind the face: its top is the crown.
     draw.ellipse(box(-0.38, 0.0, 0.38, 0.72), fill=(*HAIR, 255))
     # Ears.
-    draw.ellipse(box(-0.40, 0.42, -0.31, 0.62), fill=(210, 166, 134, 255))
-    draw.ellipse(box(0.31, 0.42, 0.40, 0.62), fill=(210, 166, 134, 255))
-    layer_face = _face_shaded(size=size, cx=cx, top=top, head=head)
+    draw.ellipse(box(-0.40, 0.42, -0.31, 0.62), fill=_tone(skin, 0.94))
+    draw.ellipse(box(0.31, 0.42, 0.40, 0.62), fill=_tone(skin, 0.94))
+    layer_face = _face_shaded(size=size, cx=cx, top=top, head=head, skin=skin)
     layer.alpha_composite(layer_face)
     draw = ImageDraw.Draw(layer)
     # Fringe over the forehead.
@@ -106,7 +108,7 @@ def _person_draw(*, size: tuple[int, int], cx: float, top: float, head: float) -
     # Nose: the shadow down one side and the nostrils.
     draw.line(
         [box(0.03, 0.52, 0, 0)[:2], box(0.045, 0.68, 0, 0)[:2]],
-        fill=(190, 145, 115, 255),
+        fill=_tone(skin, 0.85),
         width=max(2, round(head * 0.012)),
     )
     draw.ellipse(box(-0.05, 0.685, -0.02, 0.705), fill=(120, 80, 65, 255))
@@ -121,7 +123,9 @@ def _person_draw(*, size: tuple[int, int], cx: float, top: float, head: float) -
     return layer
 
 
-def _face_shaded(*, size: tuple[int, int], cx: float, top: float, head: float) -> Image.Image:
+def _face_shaded(
+    *, size: tuple[int, int], cx: float, top: float, head: float, skin: tuple[int, int, int]
+) -> Image.Image:
     """The face's oval with light from the front: bright in the middle, darker at the edges,
     and darker eye sockets, which is the contrast the Haar features look for."""
     w, h = size
@@ -138,9 +142,15 @@ def _face_shaded(*, size: tuple[int, int], cx: float, top: float, head: float) -
     bu = (xs - cx) / (0.04 * head)
     bv = (ys - (top + 0.56 * head)) / (0.12 * head)
     shade += 0.08 * np.exp(-(bu * bu + bv * bv))
-    rgb = np.clip(np.array(SKIN, np.float32)[None, None, :] * shade[..., None], 0, 255)
+    rgb = np.clip(np.array(skin, np.float32)[None, None, :] * shade[..., None], 0, 255)
     alpha = np.where(r2 <= 1.0, 255, 0).astype(np.uint8)
     return Image.fromarray(np.dstack([rgb.astype(np.uint8), alpha]), "RGBA")
+
+
+def _tone(skin: tuple[int, int, int], factor: float) -> tuple[int, int, int, int]:
+    """A shade of the skin (the neck in shadow, the ears, the lids), opaque."""
+    r, g, b = (round(channel * factor) for channel in skin)
+    return (r, g, b, 255)
 
 
 def _background_draw(spec: PhotoSpec) -> Image.Image:
@@ -178,9 +188,9 @@ def photo_draw(spec: PhotoSpec | None = None) -> Image.Image:
         people = [((i + 0.5) * spec.width / spec.faces, head) for i in range(spec.faces)]
     for cx, head_px in people:
         top = (spec.height - head_px) * 0.42
-        person = _person_draw(size=image.size, cx=cx, top=top, head=head_px)
+        person = _person_draw(size=image.size, cx=cx, top=top, head=head_px, skin=spec.skin)
         if spec.eyes_closed:
-            _eyes_close(person, cx=cx, top=top, head=head_px)
+            _eyes_close(person, cx=cx, top=top, head=head_px, skin=spec.skin)
         if spec.sunglasses:
             _sunglasses_draw(person, cx=cx, top=top, head=head_px)
         if spec.tilt_degrees:
@@ -202,14 +212,16 @@ def photo_draw(spec: PhotoSpec | None = None) -> Image.Image:
     return image
 
 
-def _eyes_close(person: Image.Image, *, cx: float, top: float, head: float) -> None:
+def _eyes_close(
+    person: Image.Image, *, cx: float, top: float, head: float, skin: tuple[int, int, int]
+) -> None:
     """Lids over both eyes: skin where the sclera was, and a dark lash line."""
     draw = ImageDraw.Draw(person)
     for side in (-1, 1):
         ex = cx + side * 0.165 * head
         draw.ellipse(
             (ex - 0.072 * head, top + 0.47 * head, ex + 0.072 * head, top + 0.53 * head),
-            fill=(200, 158, 128, 255),
+            fill=_tone(skin, 0.89),
         )
         draw.arc(
             (ex - 0.068 * head, top + 0.44 * head, ex + 0.068 * head, top + 0.515 * head),
@@ -246,6 +258,3 @@ def photo_bytes(spec: PhotoSpec | None = None, *, fmt: str = "JPEG", **save: obj
 def spec_vary(**changes: object) -> PhotoSpec:
     """The good photo with some things changed."""
     return replace(PhotoSpec(), **changes)  # type: ignore[arg-type]
-
-
-__all__ = ["PhotoSpec", "math", "photo_bytes", "photo_draw", "spec_vary"]
