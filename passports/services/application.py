@@ -46,6 +46,7 @@ from ..models import (
     ReportKind,
     Step,
 )
+from ..mrz import MrzError, mrz_transliterate
 from ..photo import PhotoProblem, photo_check
 from .common import FIELD_CLEANERS, step_record
 from .report import document_report_record, document_reported
@@ -212,6 +213,16 @@ def application_missing(*, application: Application) -> dict[str, str]:
         missing["kind"] = str(_("For someone under 18, apply for a child's passport."))
     if not Photo.objects.filter(application=application, is_current=True).exists():
         missing["photo"] = str(_("Add a photo that passes the checks."))
+    for name in ("surname", "given_names"):
+        try:
+            mrz_transliterate(getattr(application, name))
+        except MrzError:
+            missing[name] = str(
+                _(
+                    "A letter of this name cannot be written in a passport's machine-readable "
+                    "line; write it as on your civil registration."
+                )
+            )
     return missing
 
 

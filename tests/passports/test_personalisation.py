@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 from consulate.kernel.errors import ApplicationError
 from passports import services
 from passports.models import ApplicationStatus, ApplicationStep
-from passports.mrz import mrz_parse
+from passports.mrz import MrzError, MrzErrorCode, mrz_parse
 from passports.register import selectors as register_selectors
 from passports.register import services as register_services
 from passports.register.models import IssuedDocument, PersonalisationCase
@@ -151,19 +151,34 @@ def test_a_passport_hq_issued_is_cancelled_when_its_replacement_is_collected(
     assert register_selectors.issued_document_status(number="u00000101").status == "valid"
 
 
-def test_numbers_follow_without_a_gap_even_when_a_personalisation_fails(mission_a, hq_admin, block):
-    # given two approved cases, the first with a name the MRZ cannot write
-    bad, events_bad = _approved(mission_a, surname="Ĳssel")
-    good, events_good = _approved(mission_a)
-    _to_hq(mission_a, events_bad + [e for e in events_good if e not in events_bad])
-    bad_case = PersonalisationCase.objects.get(reference=bad.reference)
-    good_case = PersonalisationCase.objects.get(reference=good.reference)
-    # (Ĳ is in the table; make the sealed name unwritable instead: the MRZ refuses "ĸ")
-    # when the good one is personalised
-    register_services.personalisation_run(case=good_case, acting_user=hq_admin)
-    register_services.personalisation_run(case=bad_case, acting_user=hq_admin)
-    numbers = sorted(IssuedDocument.objects.values_list("number", flat=True))
-    assert numbers == ["U00000100", "U00000101"]
+def test_numbers_follow_without_a_gap_even_when_a_personalisation_fails(
+    mission_a, hq_admin, block, monkeypatch
+):
+    # given three approved cases
+    cases = [_approved(mission_a) for _ in range(3)]
+    _to_hq(mission_a, [e for _, events in cases for e in events])
+    first, second, third = (
+        PersonalisationCase.objects.get(reference=application.reference)
+        for application, _events in cases
+    )
+    register_services.personalisation_run(case=first, acting_user=hq_admin)
+    # when the second fails after its number was taken (the MRZ cannot be composed)
+    real = register_services.td3_compose
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise MrzError(MrzErrorCode.INVALID_CHARACTERS, "refused", field="surname")
+
+    monkeypatch.setattr(register_services, "td3_compose", refuse)
+    with pytest.raises(ApplicationError):
+        register_services.personalisation_run(case=second, acting_user=hq_admin)
+    monkeypatch.setattr(register_services, "td3_compose", real)
+    register_services.personalisation_run(case=third, acting_user=hq_admin)
+    register_services.personalisation_run(case=second, acting_user=hq_admin)
+    # then the numbers follow each other: the failure gave its number back
+    numbers = list(IssuedDocument.objects.order_by("number").values_list("number", flat=True))
+    assert numbers == ["U00000100", "U00000101", "U00000102"]
+    third.refresh_from_db()
+    assert third.document_number == "U00000101"
 
 
 def test_a_changed_sealed_value_or_one_moved_to_another_case_is_refused(mission_a, hq_admin, block):

@@ -208,3 +208,8 @@ def test_withdrawing_after_the_visit_is_refused(in_mission_a, mission_a):
         services.application_withdraw(application=application, acting_user=citizen)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.BIOMETRICS_TAKEN
+
+
+def test_a_name_the_mrz_cannot_write_is_named_before_submission(in_mission_a):
+    application = application_draft(surname="Aĸa")
+    assert "surname" in services.application_missing(application=application)
