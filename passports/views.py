@@ -5,6 +5,7 @@ a form parses, a service decides, `error_shown` shows why it refused."""
 from __future__ import annotations
 
 import base64
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appointments.selectors import slot_list_available
+from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
 from missions.models import Mission
 from missions.permissions import Action, staff_access
@@ -40,12 +42,17 @@ def _mission(request: HttpRequest) -> Mission:
     return request.tenant  # type: ignore[attr-defined,no-any-return]
 
 
+def _user(request: HttpRequest) -> User:
+    """The signed-in person (every view here is `login_required`)."""
+    return cast(User, request.user)
+
+
 def _language() -> str:
     return translation.get_language() or "en"
 
 
 def _own(request: HttpRequest, reference: str) -> Application:
-    return selectors.application_get_for_citizen(reference=reference, user=request.user)
+    return selectors.application_get_for_citizen(reference=reference, user=_user(request))
 
 
 # --- the citizen -----------------------------------------------------------------------------
@@ -60,7 +67,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 application = services.application_start(
-                    kind=form.cleaned_data["kind"], acting_user=request.user, language=_language()
+                    kind=form.cleaned_data["kind"], acting_user=_user(request), language=_language()
                 )
             except ApplicationError as error:
                 status = error_shown(request, error)
@@ -72,7 +79,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
         request,
         "passports/application_list.html",
         {
-            "applications": selectors.application_list_for_citizen(user=request.user),
+            "applications": selectors.application_list_for_citizen(user=_user(request)),
             "form": form,
         },
         status=status,
@@ -113,7 +120,7 @@ def application_edit(request: HttpRequest, reference: str) -> HttpResponse:
     form = ApplicationForm(request.POST)
     form.is_valid()  # every field is optional text: the service cleans and refuses
     saved = services.application_draft_save(
-        application=application, values=request.POST, acting_user=request.user
+        application=application, values=request.POST, acting_user=_user(request)
     )
     for name, message in saved.errors.items():
         form.add_error(name if name in form.fields else None, message)
@@ -124,7 +131,7 @@ def application_edit(request: HttpRequest, reference: str) -> HttpResponse:
         messages.success(request, _("Saved. You can come back to it from any device."))
         return redirect("passports:application_edit", application.reference)
     try:
-        services.application_submit(application=application, acting_user=request.user)
+        services.application_submit(application=application, acting_user=_user(request))
     except ApplicationError as error:
         for name, problems in error.errors.items():
             form.add_error(name if name in form.fields else None, problems[0])
@@ -141,7 +148,7 @@ def application_autosave(request: HttpRequest, reference: str) -> JsonResponse:
     application = _own(request, reference)
     try:
         saved = services.application_draft_save(
-            application=application, values=request.POST, acting_user=request.user
+            application=application, values=request.POST, acting_user=_user(request)
         )
     except ApplicationError as error:
         return JsonResponse(error.as_dict(), status=error.http_status)
@@ -167,7 +174,7 @@ def application_photo(request: HttpRequest, reference: str) -> HttpResponse:
         )
     try:
         result = services.application_photo_add(
-            application=application, data=form.cleaned_data["photo"], acting_user=request.user
+            application=application, data=form.cleaned_data["photo"], acting_user=_user(request)
         )
     except ApplicationError as error:
         status = error_shown(request, error)
@@ -232,7 +239,7 @@ def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
             slot_id = 0
         try:
             services.application_visit_book(
-                application=application, slot_id=slot_id, acting_user=request.user
+                application=application, slot_id=slot_id, acting_user=_user(request)
             )
         except ApplicationError as error:
             status = error_shown(request, error)
@@ -261,7 +268,7 @@ def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
 def application_withdraw(request: HttpRequest, reference: str) -> HttpResponse:
     application = _own(request, reference)
     try:
-        services.application_withdraw(application=application, acting_user=request.user)
+        services.application_withdraw(application=application, acting_user=_user(request))
     except ApplicationError as error:
         error_shown(request, error)
         return redirect("passports:application", application.reference)
@@ -277,7 +284,7 @@ def document_report(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.document_report_by_citizen(acting_user=request.user, **form.cleaned_data)
+                services.document_report_by_citizen(acting_user=_user(request), **form.cleaned_data)
             except ApplicationError as error:
                 status = error_shown(request, error)
             else:
@@ -301,12 +308,22 @@ def _staff(request: HttpRequest, action: Action = Action.PASSPORT_VIEW) -> froze
     return staff_access(user=request.user, mission=_mission(request), action=action)
 
 
+def _case(
+    request: HttpRequest, reference: str, action: Action = Action.PASSPORT_VIEW
+) -> Application:
+    """The case for a staff page that needs `action` (404 for anyone without it)."""
+    _staff(request, action)
+    return selectors.application_get_for_staff(reference=reference, acting_user=_user(request))
+
+
 @login_required
 def staff_queue(request: HttpRequest) -> HttpResponse:
     _staff(request)
     status_filter = request.GET.get("status", "")
     query = request.GET.get("q", "")
-    rows = selectors.application_queue(acting_user=request.user, status=status_filter, query=query)
+    rows = selectors.application_queue(
+        acting_user=_user(request), status=status_filter, query=query
+    )
     return render(
         request,
         "passports/staff_queue.html",
@@ -348,14 +365,18 @@ def _case_page(
 @login_required
 def staff_case(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request)
-    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    application = selectors.application_get_for_staff(
+        reference=reference, acting_user=_user(request)
+    )
     return _case_page(request, application)
 
 
 @login_required
 def staff_case_photo(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request)
-    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    application = selectors.application_get_for_staff(
+        reference=reference, acting_user=_user(request)
+    )
     photo = Photo.objects.filter(application=application, is_current=True).first()
     if photo is None:
         raise Http404
@@ -368,14 +389,16 @@ def staff_case_photo(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def staff_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.PASSPORT_PROCESS)
-    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    application = selectors.application_get_for_staff(
+        reference=reference, acting_user=_user(request)
+    )
     form = BiometricsForm(request.POST)
     form.is_valid()
     try:
         services.application_biometrics_take(
             application=application,
             identity_confirmed=bool(form.cleaned_data.get("identity_confirmed")),
-            acting_user=request.user,
+            acting_user=_user(request),
         )
     except ApplicationError as error:
         return _case_page(request, application, status=error_shown(request, error))
@@ -387,7 +410,9 @@ def staff_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.PASSPORT_PROCESS)
-    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    application = selectors.application_get_for_staff(
+        reference=reference, acting_user=_user(request)
+    )
     form = RecommendForm(request.POST)
     if not form.is_valid():
         return _case_page(request, application, status=form_error_shown(request, form))
@@ -396,7 +421,7 @@ def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
             application=application,
             recommendation=form.cleaned_data["recommendation"],
             reason=form.cleaned_data["reason"],
-            acting_user=request.user,
+            acting_user=_user(request),
         )
     except ApplicationError as error:
         return _case_page(request, application, status=error_shown(request, error))
@@ -408,7 +433,9 @@ def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.PASSPORT_DECIDE)
-    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    application = selectors.application_get_for_staff(
+        reference=reference, acting_user=_user(request)
+    )
     form = DecideForm(request.POST)
     if not form.is_valid():
         return _case_page(request, application, status=form_error_shown(request, form))
@@ -418,14 +445,14 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
             services.application_return(
                 application=application,
                 reason=form.cleaned_data["reason"],
-                acting_user=request.user,
+                acting_user=_user(request),
             )
         elif decision in ("approve", "refuse"):
             services.application_decide(
                 application=application,
                 approve=decision == "approve",
                 reason=form.cleaned_data["reason"],
-                acting_user=request.user,
+                acting_user=_user(request),
             )
         else:
             messages.error(request, _("Choose approve, refuse or send back."))
@@ -440,9 +467,11 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def staff_arrival(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.PASSPORT_PROCESS)
-    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    application = selectors.application_get_for_staff(
+        reference=reference, acting_user=_user(request)
+    )
     try:
-        services.application_arrival_record(application=application, acting_user=request.user)
+        services.application_arrival_record(application=application, acting_user=_user(request))
     except ApplicationError as error:
         return _case_page(request, application, status=error_shown(request, error))
     messages.success(request, _("Arrival recorded: the citizen is told it is ready."))
@@ -453,7 +482,9 @@ def staff_arrival(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def staff_collect(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.PASSPORT_PROCESS)
-    application = selectors.application_get_for_staff(reference=reference, acting_user=request.user)
+    application = selectors.application_get_for_staff(
+        reference=reference, acting_user=_user(request)
+    )
     form = CollectForm(request.POST)
     form.is_valid()
     try:
@@ -462,7 +493,7 @@ def staff_collect(request: HttpRequest, reference: str) -> HttpResponse:
             identity_confirmed=bool(form.cleaned_data.get("identity_confirmed")),
             old_document_cancelled=bool(form.cleaned_data.get("old_document_cancelled")),
             signed_for=bool(form.cleaned_data.get("signed_for")),
-            acting_user=request.user,
+            acting_user=_user(request),
         )
     except ApplicationError as error:
         return _case_page(request, application, status=error_shown(request, error))
@@ -479,7 +510,7 @@ def staff_report(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.document_report_take(acting_user=request.user, **form.cleaned_data)
+                services.document_report_take(acting_user=_user(request), **form.cleaned_data)
             except ApplicationError as error:
                 status = error_shown(request, error)
             else:

@@ -23,7 +23,9 @@ class NumberBlockForm(forms.Form):
     document_type = forms.ChoiceField(
         label=gettext_lazy("Document type"), choices=DocumentType.choices
     )
-    prefix = forms.CharField(label=gettext_lazy("Prefix"), max_length=3, required=False)
+    prefix = forms.CharField(  # type: ignore[assignment]  # a field named like BaseForm.prefix
+        label=gettext_lazy("Prefix"), max_length=3, required=False
+    )
     digits = forms.IntegerField(label=gettext_lazy("Digits"), min_value=1, max_value=9)
     first = forms.IntegerField(label=gettext_lazy("First number"), min_value=0)
     last = forms.IntegerField(label=gettext_lazy("Last number"), min_value=0)

@@ -26,7 +26,7 @@ class ApplicationKind(models.TextChoices):
 # Kinds that replace a passport the applicant held: its number is asked for and checked.
 REPLACING = frozenset({ApplicationKind.RENEWAL, ApplicationKind.LOST, ApplicationKind.STOLEN})
 # Kinds whose old passport is reported lost or stolen when the application is submitted.
-REPORTING = {ApplicationKind.LOST: "lost", ApplicationKind.STOLEN: "stolen"}
+REPORTING: dict[str, str] = {ApplicationKind.LOST: "lost", ApplicationKind.STOLEN: "stolen"}
 
 
 class Sex(models.TextChoices):

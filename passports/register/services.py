@@ -204,7 +204,7 @@ def _dispatch_on_commit(case: PersonalisationCase) -> None:
     from .. import tasks
 
     mission = Mission.objects.filter(code=case.mission).only("schema_name", "node_url").first()
-    if mission is None or getattr(mission, "node_url", ""):
+    if mission is None or mission.node_url:
         return
     with schema_context(mission.schema_name):
         task_queue_on_commit(tasks.receive_dispatches)

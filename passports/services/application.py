@@ -52,7 +52,7 @@ from .common import FIELD_CLEANERS, step_record
 from .report import document_report_record, document_reported
 
 # The fee schedule's service each kind is charged as: mapped here once, never per case.
-FEE_SERVICE: dict[str, str] = {
+FEE_SERVICE: dict[str, str] = {  # by ApplicationKind value
     ApplicationKind.FIRST: ServiceCode.PASSPORT_APPLICATION,
     ApplicationKind.RENEWAL: ServiceCode.PASSPORT_APPLICATION,
     ApplicationKind.LOST: ServiceCode.PASSPORT_APPLICATION,
