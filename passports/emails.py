@@ -15,6 +15,9 @@ NEXT: dict[str, str] = {
     Step.SUBMITTED: "submitted",
     Step.BIOMETRICS_TAKEN: "biometrics_taken",
     Step.APPROVED: "approved",
+    Step.PRINTED: "printed",
+    Step.READY: "ready",
+    Step.COLLECTED: "collected",
     Step.REFUSED: "refused",
     Step.WITHDRAWN: "withdrawn",
 }

@@ -151,3 +151,24 @@ class CollectForm(forms.Form):
     signed_for = forms.BooleanField(
         label=_("The holder signed the receipt for the new passport"), required=False
     )
+
+
+class MrzCheckForm(forms.Form):
+    """The two lines of a machine-readable zone, typed or scanned at the counter."""
+
+    line1 = forms.CharField(
+        label=_("First line"),
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
+                   "class": "mrz-input"}
+        ),
+    )  # fmt: skip
+    line2 = forms.CharField(
+        label=_("Second line"),
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
+                   "class": "mrz-input"}
+        ),
+    )  # fmt: skip

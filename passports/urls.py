@@ -28,6 +28,7 @@ urlpatterns = [
     ),
     path("staff/passports/", views.staff_queue, name="staff_queue"),
     path("staff/passports/report/", views.staff_report, name="staff_report"),
+    path("staff/passports/mrz-check/", views.staff_mrz_check, name="staff_mrz_check"),
     path("staff/passports/<str:reference>/", views.staff_case, name="staff_case"),
     path("staff/passports/<str:reference>/photo.jpg", views.staff_case_photo, name="staff_photo"),
     path(

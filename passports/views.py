@@ -27,12 +27,14 @@ from .forms import (
     BiometricsForm,
     CollectForm,
     DecideForm,
+    MrzCheckForm,
     PhotoForm,
     RecommendForm,
     ReportForm,
     StartForm,
 )
 from .models import Application, ApplicationStatus, ApplicationStep, Photo
+from .mrz import mrz_parse
 
 # How many free times the visit page offers (the first ones; the booking app has the rest).
 VISIT_TIMES = 24
@@ -499,6 +501,32 @@ def staff_collect(request: HttpRequest, reference: str) -> HttpResponse:
         return _case_page(request, application, status=error_shown(request, error))
     messages.success(request, _("Handed over."))
     return redirect("passports:staff_case", application.reference)
+
+
+@login_required
+def staff_mrz_check(request: HttpRequest) -> HttpResponse:
+    """Check the MRZ of a document presented at the counter: each check digit and field, and
+    whether the document is reported lost or stolen."""
+    _staff(request)
+    form = MrzCheckForm(request.POST or None)
+    reading = None
+    reported = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            reading = mrz_parse([form.cleaned_data["line1"], form.cleaned_data["line2"]])
+            if reading.document_number:
+                reported = services.document_reported(document_number=reading.document_number)
+            if not reading.valid:
+                status = 400
+        else:
+            status = form_error_shown(request, form)
+    return render(
+        request,
+        "passports/staff_mrz_check.html",
+        {"form": form, "reading": reading, "reported": reported},
+        status=status,
+    )
 
 
 @login_required

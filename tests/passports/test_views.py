@@ -179,3 +179,45 @@ def test_the_citizen_reads_the_timeline_in_turkish(client_a, mission_a):
     assert text_of(html, "h1") == "Yenileme"
     labels = texts_of(html, "span", **{"class": "timeline-label"})
     assert "Biyometrik veriler alındı" in labels
+
+
+SPECIMEN = (
+    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+)
+
+
+def test_the_counter_checks_an_mrz_and_the_lost_register(client_a, mission_a):
+    officer = make_staff(mission_a, "officer")
+    login_with_second_factor(client_a, officer)
+    # a good MRZ
+    good = client_a.post(
+        "/staff/passports/mrz-check/", {"line1": SPECIMEN[0], "line2": SPECIMEN[1]}
+    )
+    assert good.status_code == 200
+    assert "The MRZ is valid." in good.content.decode()
+    # one digit of the birth date changed
+    bad = client_a.post(
+        "/staff/passports/mrz-check/",
+        {"line1": SPECIMEN[0], "line2": SPECIMEN[1].replace("7408122", "7408132")},
+    )
+    assert bad.status_code == 400
+    assert "check digit" in bad.content.decode()
+    # the same document reported stolen at the counter
+    client_a.post(
+        "/staff/passports/report/",
+        {"kind": "stolen", "document_number": "L898902C3", "circumstances": ""},
+    )
+    reported = client_a.post(
+        "/staff/passports/mrz-check/", {"line1": SPECIMEN[0], "line2": SPECIMEN[1]}
+    )
+    assert "not valid for travel" in reported.content.decode()
+    # NUL bytes and huge input are refused without a 500
+    nul = client_a.post("/staff/passports/mrz-check/", {"line1": "P<\x00", "line2": "x" * 5000})
+    assert nul.status_code == 400
+
+
+def test_a_citizen_cannot_open_the_staff_pages(client_a, mission_a):
+    _citizen(client_a)
+    for path in ("/staff/passports/", "/staff/passports/mrz-check/", "/staff/passports/report/"):
+        assert client_a.get(path).status_code == 404
