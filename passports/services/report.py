@@ -41,6 +41,11 @@ class Reported:
     reported_on: Any  # a date
     mission: str  # the code of the mission that took the report
 
+    @property
+    def kind_label(self) -> str:
+        """"lost" or "stolen" in the reader's language, as a sentence reads it."""
+        return str(ReportKind(self.kind).label).lower()
+
 
 def document_reported(*, document_number: str) -> Reported | None:
     """Whether this passport number is reported lost or stolen: at this mission (at once) or in
