@@ -167,15 +167,17 @@ def application_timeline(*, application: Application) -> list[TimelineEntry]:
         if done(final):
             return entries
     if paid_at is None:
-        entries.append(TimelineEntry(label=Step.PAID.label, at=None, expected=submitted))
+        entries.append(TimelineEntry(label=Step.PAID.label, at=None))
     if not done(Step.BIOMETRICS_TAKEN):
-        entries.append(TimelineEntry(label=Step.BIOMETRICS_TAKEN.label, at=None))
+        booking = application_booking(application=application)
+        visit = timezone.localdate(booking.slot.starts_at, zone) if booking is not None else None
+        entries.append(TimelineEntry(label=Step.BIOMETRICS_TAKEN.label, at=None, expected=visit))
     target = submitted + dt.timedelta(days=SERVICE_LEVEL_DAYS[application.kind])
     if not done(Step.APPROVED):
         entries.append(TimelineEntry(label=Step.APPROVED.label, at=None, expected=target))
-        approved = target
-    else:
-        approved = timezone.localdate(steps[Step.APPROVED].happened_at, zone)
+        # only the next step has a date to expect; the later ones follow from it
+        return entries + [TimelineEntry(label=step.label, at=None) for step in LATER_STEPS]
+    approved = timezone.localdate(steps[Step.APPROVED].happened_at, zone)
     next_found = False
     for step in LATER_STEPS:
         if done(step):

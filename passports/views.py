@@ -35,6 +35,7 @@ from .forms import (
 )
 from .models import Application, ApplicationStatus, ApplicationStep, Photo
 from .mrz import mrz_parse
+from .services.common import UNMAILED
 
 # How many free times the visit page offers (the first ones; the booking app has the rest).
 VISIT_TIMES = 24
@@ -220,7 +221,10 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "application": application,
             "timeline": selectors.application_timeline(application=application),
-            "steps": list(application.steps.order_by("-happened_at", "-id")),
+            # the steps that were also e-mailed: the citizen's messages
+            "steps": list(
+                application.steps.exclude(step__in=UNMAILED).order_by("-happened_at", "-id")
+            ),
             "assessment": selectors.application_assessment(application=application),
             "booking": selectors.application_booking(application=application),
             "zone": _mission(request).zone,

@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from appointments.models import Service, ServicePurpose
-from appointments.services import PersonInput, booking_create
+from appointments.models import Booking, Service, ServicePurpose
+from appointments.services import PersonInput, booking_cancel, booking_create
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError, CommonError
@@ -372,6 +372,10 @@ def application_withdraw(*, application: Application, acting_user: User) -> Appl
         application.move_to(ApplicationStatus.WITHDRAWN)
         set_acting_user(application, acting_user)
         application.save(update_fields=["status", "updated_at"])
+        # the visit it booked is given back to others (while the booking may still be cancelled)
+        booking = Booking.objects.filter(pk=application.booking_id).first()
+        if booking is not None and booking.can_cancel():
+            booking_cancel(booking=booking, acting_user=acting_user)
         if not was_draft:
             outbox_event_record(
                 topic=PassportTopic.APPLICATION_WITHDRAWN,

@@ -149,6 +149,11 @@ def document_number_clean(value: Any, *, field: str = "document_number") -> str:
     )
 
 
+# Steps the citizen is not mailed about: the photo (they are on the page), HQ receiving the
+# case and the arrival (the next e-mail, printed and ready, says it).
+UNMAILED = frozenset({Step.PHOTO_ACCEPTED, Step.SENT, Step.ARRIVED})
+
+
 def step_record(
     *,
     application: Application,
@@ -166,5 +171,5 @@ def step_record(
         step=step,
         defaults={"happened_at": at or timezone.now(), "note": note},
     )
-    if created and mail:
+    if created and mail and step not in UNMAILED:
         task_queue_on_commit(tasks.send_application_step, row.pk)

@@ -43,7 +43,7 @@ class Reported:
 
     @property
     def kind_label(self) -> str:
-        """"lost" or "stolen" in the reader's language, as a sentence reads it."""
+        """ "lost" or "stolen" in the reader's language, as a sentence reads it."""
         return str(ReportKind(self.kind).label).lower()
 
 

@@ -213,3 +213,37 @@ def test_withdrawing_after_the_visit_is_refused(in_mission_a, mission_a):
 def test_a_name_the_mrz_cannot_write_is_named_before_submission(in_mission_a):
     application = application_draft(surname="Aĸa")
     assert "surname" in services.application_missing(application=application)
+
+
+def test_the_visit_is_booked_from_the_application_and_given_back_on_withdrawal(in_mission_a):
+    # given the mission's passport visits offered through a service set up for them
+    from appointments.models import Booking, BookingStatus
+    from tests.appointments.factories import build_catalogue
+
+    service = build_catalogue(purpose="passport")
+    application = application_submitted()
+    citizen = User.objects.get(pk=application.user_id)
+    slot = service.slots.order_by("starts_at").last()
+    # when the citizen books from the application
+    services.application_visit_book(application=application, slot_id=slot.pk, acting_user=citizen)
+    application.refresh_from_db()
+    booking = Booking.objects.get(pk=application.booking_id)
+    assert booking.user_id == citizen.pk
+    # and a second booking is refused
+    with pytest.raises(ApplicationError):
+        services.application_visit_book(
+            application=application, slot_id=slot.pk, acting_user=citizen
+        )
+    # when they withdraw
+    services.application_withdraw(application=application, acting_user=citizen)
+    # then the place is given back
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+
+
+def test_without_a_visit_service_the_citizen_is_told_to_call(in_mission_a):
+    application = application_submitted()
+    citizen = User.objects.get(pk=application.user_id)
+    with pytest.raises(ApplicationError) as refused:
+        services.application_visit_book(application=application, slot_id=1, acting_user=citizen)
+    assert refused.value.code.value == "passports.no_visit_service"
