@@ -65,6 +65,10 @@ class Action(enum.StrEnum):
     # the biometrics visit, the recommendation, a lost or stolen report taken at the counter
     PASSPORT_PROCESS = "passports.application.process"
     PASSPORT_DECIDE = "passports.application.decide"  # approve or refuse (the second pair of eyes)
+    # emergency travel documents: record a request at the counter; issue or revoke (a consul,
+    # never the person who recorded the request)
+    ETD_REQUEST = "passports.etd.request"
+    ETD_ISSUE = "passports.etd.issue"
 
     @property
     def is_read(self) -> bool:
@@ -113,6 +117,8 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     # Consuls only: a mission admin configures and does not decide on people's documents. A
     # consul who also recommended a case is refused by the service and the database.
     Action.PASSPORT_DECIDE: _roles(CONSUL),
+    Action.ETD_REQUEST: _roles(OFFICER, CONSUL),
+    Action.ETD_ISSUE: _roles(CONSUL),
 }
 
 

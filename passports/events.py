@@ -13,3 +13,5 @@ class PassportTopic(EventTopic):
     APPLICATION_APPROVED = "passports.application.approved"
     APPLICATION_REFUSED = "passports.application.refused"
     DOCUMENT_REPORTED = "passports.document.reported"
+    ETD_ISSUED = "passports.etd.issued"
+    ETD_REVOKED = "passports.etd.revoked"
