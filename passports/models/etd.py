@@ -89,8 +89,10 @@ class EmergencyTravelDocument(Workflow, TimeStampedModel):
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
     # The mission's local date of issue (what the document and the seal say).
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    # The seal (base64) is written with the serial of the certificate that signed it; the serial
+    # is what the database checks, the seal being encrypted.
     signer_serial = models.CharField(max_length=40, blank=True)
-    seal = EncryptedTextField(blank=True)  # base64 of the seal's bytes
+    seal = EncryptedTextField(blank=True)
     revoked_by_id = models.BigIntegerField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revocation_reason = models.TextField(_("reason for revocation"), blank=True)
@@ -110,7 +112,7 @@ class EmergencyTravelDocument(Workflow, TimeStampedModel):
                 condition=Q(status="requested")
                 | (
                     Q(number__isnull=False, issued_by_id__isnull=False, issued_on__isnull=False)
-                    & ~Q(seal="")
+                    & ~Q(signer_serial="")
                 ),
                 name="passports_etd_issued_complete",
             ),
