@@ -71,13 +71,18 @@ class Signer:
         return SealTrust(root=self.root, signers=(self.certificate,), revocations=crl)
 
 
-@pytest.fixture
-def etd_signer(monkeypatch: pytest.MonkeyPatch) -> Signer:
+def signer_install(monkeypatch: pytest.MonkeyPatch) -> Signer:
+    """A test signer in the place of `document_signer_active` (HQ's keys, not merged yet)."""
     signer = Signer()
     monkeypatch.setattr(
         services.etd, "document_signer_active", lambda: (signer.key, signer.certificate)
     )
     return signer
+
+
+@pytest.fixture
+def etd_signer(monkeypatch: pytest.MonkeyPatch) -> Signer:
+    return signer_install(monkeypatch)
 
 
 @pytest.fixture
