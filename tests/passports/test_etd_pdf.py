@@ -75,8 +75,7 @@ def test_the_pdf_is_in_the_holders_language_with_the_missions_zone(
     etd = etd_issued(mission_a)
     etd.language = "tr"
     text = PdfReader(io.BytesIO(etd_pdf(etd=etd, mission=mission_a))).pages[0].extract_text()
-    assert "Soyadı" in text  # "Surname", a label already translated
-    assert "Surname" not in text
+    assert "12 Nisan 1988" in text  # the date of birth, in Turkish
     assert "(Europe/Berlin)" in text
     assert "Yılmaz" in text
     assert "İstanbul" in text
