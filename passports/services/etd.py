@@ -184,7 +184,7 @@ def etd_numbers_left() -> int:
     return sum(block.remaining for block in EtdNumberBlock.objects.all())
 
 
-def _number_take() -> str:
+def _number_take(*, acting_user: User) -> str:
     """The next number, in the caller's transaction: the blocks with numbers left are locked (in
     id order, as every issue takes them), so two consuls issuing at once take consecutive
     numbers, and a rolled-back issue gives its number back."""
@@ -202,6 +202,7 @@ def _number_take() -> str:
     block = blocks[0]
     number = block.number_text(block.next_number)
     block.next_number += 1
+    set_acting_user(block, acting_user)
     block.save(update_fields=["next_number", "updated_at"])
     return number
 
@@ -460,7 +461,7 @@ def etd_issue(*, etd: EmergencyTravelDocument, acting_user: User) -> EmergencyTr
             _journey_check(
                 journey_date=etd.journey_date, valid_until=etd.valid_until, today=issued_on
             )
-            number = _number_take()
+            number = _number_take(acting_user=acting_user)
             mrz = etd_mrz(etd=etd, number=number, issued_on=issued_on)
             data = seal_issue(
                 content=etd_content(mrz=mrz),

@@ -519,3 +519,37 @@ def test_issued_while_hq_is_unreachable_then_delivered(
     assert central.seq == event.seq
     assert central.payload["number"] == etd.number
     connection.set_tenant(mission_a)
+
+
+def test_the_holder_is_mailed_at_each_step_in_their_language(
+    in_mission_a, mission_a, etd_signer, eager_tasks, django_capture_on_commit_callbacks
+):
+    block_allocate(mission_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        etd = etd_paid(mission_a)
+    (requested,) = mail.outbox
+    assert requested.to == ["holder@example.org"]
+    assert etd.reference in requested.subject
+    assert "Requested" in requested.subject
+    with django_capture_on_commit_callbacks(execute=True):
+        etd = services.etd_revoke(
+            etd=services.etd_issue(etd=etd, acting_user=make_staff(mission_a, "consul")),
+            reason="Passport found",
+            acting_user=make_staff(mission_a, "consul"),
+        )
+    assert [m.subject.rsplit(": ", 1)[1] for m in mail.outbox] == ["Requested", "Issued", "Revoked"]
+    assert "Passport found" in mail.outbox[2].body
+    # a request at the counter without an e-mail sends none
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.etd_request_record(
+            values=request_values(), email="", language="en",
+            acting_user=make_staff(mission_a, "officer"),
+        )  # fmt: skip
+    assert mail.outbox == []
+    with pytest.raises(ApplicationError) as bad:
+        services.etd_request_record(
+            values=request_values(), email="not-an-address", language="en",
+            acting_user=make_staff(mission_a, "officer"),
+        )  # fmt: skip
+    assert bad.value.field == "email"
