@@ -165,3 +165,24 @@ def test_revoke_needs_a_reason_on_the_page(client_a, mission_a, etd_signer):
     with schema_context(mission_a.schema_name):
         etd.refresh_from_db()
         assert etd.status == EtdStatus.REVOKED
+
+
+def test_the_staff_list_costs_the_same_queries_for_few_or_many(client_a, mission_a, settled_keys):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    seed_fee_reference()
+    officer = make_staff(mission_a, "officer")
+    login_with_second_factor(client_a, officer)
+
+    def record(count: int) -> int:
+        for _ in range(count):
+            assert client_a.post("/staff/etd/request/", _values(mission_a)).status_code == 302
+        with CaptureQueriesContext(connection) as queries:
+            page = client_a.get("/staff/etd/")
+        assert page.status_code == 200
+        return len(queries)
+
+    few = record(2)
+    many = record(6)
+    assert many == few
