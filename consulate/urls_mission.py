@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("appointments.urls")),
     path("", include("fees.urls")),
     path("", include("passports.urls")),
+    path("", include("passports.urls_etd")),
     *common,
     *api_schema_urls(
         urlconf=__name__,

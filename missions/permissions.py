@@ -67,6 +67,10 @@ class Action(enum.StrEnum):
     PASSPORT_DECIDE = "passports.application.decide"  # approve or refuse (the second pair of eyes)
     # HQ: allocate the number, compose the MRZ, record the document, print and dispatch
     PASSPORT_PERSONALISE = "passports.personalisation.change"
+    # emergency travel documents: record a request at the counter; issue or revoke (a consul,
+    # never the person who recorded the request)
+    ETD_REQUEST = "passports.etd.request"
+    ETD_ISSUE = "passports.etd.issue"
 
     @property
     def is_read(self) -> bool:
@@ -116,6 +120,8 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     # consul who also recommended a case is refused by the service and the database.
     Action.PASSPORT_DECIDE: _roles(CONSUL),
     Action.PASSPORT_PERSONALISE: _roles(HQ_ADMIN),
+    Action.ETD_REQUEST: _roles(OFFICER, CONSUL),
+    Action.ETD_ISSUE: _roles(CONSUL),
 }
 
 

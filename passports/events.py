@@ -17,3 +17,5 @@ class PassportTopic(EventTopic):
     APPLICATION_READY = "passports.application.ready"
     APPLICATION_COLLECTED = "passports.application.collected"
     DOCUMENT_REPORTED = "passports.document.reported"
+    ETD_ISSUED = "passports.etd.issued"
+    ETD_REVOKED = "passports.etd.revoked"

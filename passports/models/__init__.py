@@ -33,3 +33,4 @@ __all__ = [
     "Sex",
     "Step",
 ]
+from .etd import *  # noqa: F403 - the emergency travel document (passports/models/etd.py)

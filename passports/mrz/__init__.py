@@ -19,6 +19,7 @@ from passports.mrz.compose import (
 from passports.mrz.errors import MrzError, MrzErrorCode
 from passports.mrz.names import MrzName, mrz_name_field, mrz_name_read
 from passports.mrz.parse import MrzProblem, MrzProblemKind, MrzReading, mrz_parse
+from passports.mrz.td2 import td2_compose
 from passports.mrz.transliteration import mrz_transliterate
 
 __all__ = [
@@ -39,5 +40,6 @@ __all__ = [
     "mrz_name_read",
     "mrz_parse",
     "mrz_transliterate",
+    "td2_compose",
     "td3_compose",
 ]

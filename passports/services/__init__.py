@@ -57,3 +57,4 @@ __all__ = [
     "document_reported",
     "visit_service",
 ]
+from .etd import *  # noqa: F403 - emergency travel documents (services/etd.py)

@@ -1,0 +1,618 @@
+"""Emergency travel documents (ETD): the request (the citizen online, or an officer at the
+counter), the consul's issue (numbered from the mission's block, sealed, the same day) and
+revocation; HQ's allocation of number blocks into a mission's schema.
+
+Every staff verb asks the permission table first (`Action.ETD_REQUEST`, `ETD_ISSUE`,
+`MISSION_MANAGE`), then its guard, then takes the document's lock and writes the change, its
+history and its outbox event in one transaction; the e-mail is queued on commit. Issuing needs
+nothing from HQ: the number block and the signing key are already in the mission's schema, and
+the events wait in the outbox until the link is back."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+import importlib
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from babel.core import get_global
+from celery import shared_task
+from cryptography import x509
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_tenants.utils import schema_context
+
+from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SYSTEM
+from consulate.kernel.errors import ApplicationError, CommonError
+from consulate.kernel.history import set_acting_user
+from consulate.kernel.seal import etd_content, seal_issue
+from consulate.kernel.tenancy import task_queue_on_commit
+from fees.models import AssessmentStatus, SubjectType
+from fees.reference.models import ServiceCode
+from fees.selectors import assessment_get
+from fees.services import assessment_create
+from missions.mail import mission_link, mission_mail_send
+from missions.models import Mission
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
+from passports.mrz import MrzError, MrzFields, code_is_known, td2_compose
+from sync.services import outbox_event_record
+
+from ..error_codes import PassportError
+from ..events import PassportTopic
+from ..models import (
+    ETD_MAX_DAYS,
+    ETD_NUMBER_WIDTH,
+    EmergencyTravelDocument,
+    EtdNumberBlock,
+    EtdSettings,
+    EtdStatus,
+    ReportKind,
+)
+from .common import _birth_date, _name, _sex, _text, document_number_clean
+from .report import document_report_record
+
+
+class EtdError(enum.Enum):
+    """ETD error codes (to join `passports/error_codes.py`)."""
+
+    NO_NUMBERS = "passports.etd_no_numbers"
+    NO_SIGNER = "passports.etd_no_signer"
+    BLOCK_OVERLAP = "passports.etd_block_overlap"
+
+
+# The ETD's document code in its TD2 MRZ: a passport (P) for an emergency (E).
+ETD_DOCUMENT_CODE = "PE"
+# What the request form sends, and nothing else is read.
+ETD_FIELDS = (
+    "surname", "given_names", "birth_date", "sex", "nationality", "lost_document",
+    "report_kind", "circumstances", "destination_country", "destination_city", "journey_date",
+    "valid_until",
+)  # fmt: skip
+__all__ = [
+    "ETD_DOCUMENT_CODE",
+    "EtdError",
+    "document_signer_active",
+    "etd_apply",
+    "etd_block_allocate",
+    "etd_get_for_citizen",
+    "etd_get_for_staff",
+    "etd_issue",
+    "etd_list_for_citizen",
+    "etd_list_for_staff",
+    "etd_mail_send",
+    "etd_max_days",
+    "etd_mrz",
+    "etd_numbers_left",
+    "etd_paid",
+    "etd_request_clean",
+    "etd_request_record",
+    "etd_revoke",
+    "etd_seal",
+    "etd_settings_change",
+    "issuing_state",
+    "send_etd_mail",
+]
+_PREFIX = re.compile(r"^[A-Z]{1,3}$")
+
+
+# --- the mission's policy and number blocks ---------------------------------------------------
+
+
+def etd_max_days() -> int:
+    """How many days an ETD issued here may be valid: the mission's setting, 15 at most."""
+    row = EtdSettings.objects.first()
+    return row.max_days if row is not None else ETD_MAX_DAYS
+
+
+def etd_settings_change(*, max_days: int, acting_user: User) -> EtdSettings:
+    """A consul shortens (or restores) the longest validity of the ETDs the mission issues."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.ETD_ISSUE)
+    if not 1 <= max_days <= ETD_MAX_DAYS:
+        raise ApplicationError(
+            PassportError.INVALID,
+            _("An emergency travel document is valid for 1 to %(days)s days.")
+            % {"days": ETD_MAX_DAYS},
+            field="max_days",
+        )
+    with transaction.atomic():
+        row = EtdSettings.objects.select_for_update().first() or EtdSettings()
+        row.max_days = max_days
+        set_acting_user(row, acting_user)
+        row.save()
+    return row
+
+
+def etd_block_allocate(
+    *, mission_code: str, first: int, last: int, acting_user: User, prefix: str = "E"
+) -> EtdNumberBlock:
+    """HQ allocates the numbers `prefix` + `first`..`last` (zero-padded to nine characters) to a
+    mission, writing the block into the mission's own schema so that it issues offline. A range
+    that overlaps a block of the same prefix at any mission is refused: an ETD number is unique
+    across the system. Run at HQ (an HQ admin); rare, so the overlap check reads every
+    mission's blocks."""
+    mission = Mission.objects.filter(code=str(mission_code)[:30]).first()
+    if mission is None:
+        raise ApplicationError(CommonError.NOT_FOUND, _("Not found."))
+    permission_require(user=acting_user, mission=mission, action=Action.MISSION_MANAGE)
+    prefix = str(prefix).strip().upper()
+    width = ETD_NUMBER_WIDTH - len(prefix)
+    if not _PREFIX.match(prefix) or not 1 <= first <= last < 10**width:
+        raise ApplicationError(
+            PassportError.INVALID,
+            _(
+                "Give a prefix of 1 to 3 letters and a range of numbers from 1 that fits the "
+                "document number's nine characters."
+            ),
+            field="first",
+        )
+    for other in Mission.objects.exclude(schema_name="public").order_by("pk"):
+        with schema_context(other.schema_name):
+            clash = EtdNumberBlock.objects.filter(
+                prefix=prefix, first__lte=last, last__gte=first
+            ).exists()
+        if clash:
+            raise ApplicationError(
+                EtdError.BLOCK_OVERLAP,
+                _("These numbers overlap a block already allocated to %(mission)s.")
+                % {"mission": other.code},
+                field="first",
+            )
+    with schema_context(mission.schema_name), transaction.atomic():
+        block = EtdNumberBlock(
+            prefix=prefix, first=first, last=last, next_number=first,
+            allocated_by_id=acting_user.pk,
+        )  # fmt: skip
+        set_acting_user(block, acting_user)
+        block.save()
+    return block
+
+
+def etd_numbers_left() -> int:
+    """How many numbers the mission's blocks still hold."""
+    return sum(block.remaining for block in EtdNumberBlock.objects.all())
+
+
+def _number_take(*, acting_user: User) -> str:
+    """The next number, in the caller's transaction: the blocks with numbers left are locked (in
+    id order, as every issue takes them), so two consuls issuing at once take consecutive
+    numbers, and a rolled-back issue gives its number back."""
+    blocks = list(
+        EtdNumberBlock.objects.select_for_update().filter(next_number__lte=F("last")).order_by("id")
+    )
+    if not blocks:
+        raise ApplicationError(
+            EtdError.NO_NUMBERS,
+            _(
+                "This mission has no emergency travel document numbers left: ask HQ to "
+                "allocate a new block."
+            ),
+        )
+    block = blocks[0]
+    number = block.number_text(block.next_number)
+    block.next_number += 1
+    set_acting_user(block, acting_user)
+    block.save(update_fields=["next_number", "updated_at"])
+    return number
+
+
+# --- the request --------------------------------------------------------------------------
+
+
+def _today() -> dt.date:
+    return timezone.localdate(timezone.now(), current_mission().zone)
+
+
+def _date(value: Any, *, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(_text(value, field=field, limit=10))
+    except ValueError:
+        raise ApplicationError(
+            PassportError.INVALID, _("Enter the date as YYYY-MM-DD."), field=field
+        ) from None
+
+
+def _country(value: Any, *, field: str) -> str:
+    code = _text(value, field=field, limit=3).upper()
+    if not code or not code_is_known(code):
+        raise ApplicationError(
+            PassportError.INVALID, _("Choose a country from the list."), field=field
+        )
+    return code
+
+
+def _journey_check(*, journey_date: dt.date, valid_until: dt.date, today: dt.date) -> None:
+    """The journey starts today or within the mission's period, and the document is valid from
+    then for at most that period (counted from today too). Compared before any arithmetic on
+    the dates typed, so that 9999-12-31 is refused and never overflows."""
+    days = etd_max_days()
+    if not today <= journey_date <= today + dt.timedelta(days=days):
+        raise ApplicationError(
+            PassportError.INVALID,
+            _("The journey must start between today and %(days)s days from today.")
+            % {"days": days},
+            field="journey_date",
+        )
+    if (
+        not journey_date
+        <= valid_until
+        <= min(journey_date + dt.timedelta(days=days), today + dt.timedelta(days=days))
+    ):
+        raise ApplicationError(
+            PassportError.INVALID,
+            _(
+                "An emergency travel document is valid from the journey's day for at most "
+                "%(days)s days from today."
+            )
+            % {"days": days},
+            field="valid_until",
+        )
+
+
+def etd_request_clean(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What a request says, each value cleaned; the first one that is wrong is refused with its
+    field. One place for the citizen's form and the counter's."""
+    cleaned: dict[str, Any] = {
+        "surname": _name(values.get("surname"), field="surname"),
+        "given_names": _name(values.get("given_names"), field="given_names"),
+        "birth_date": _birth_date(values.get("birth_date")),
+        "sex": _sex(values.get("sex")),
+        "nationality": _country(values.get("nationality"), field="nationality"),
+        "lost_document": document_number_clean(values.get("lost_document"), field="lost_document"),
+        "circumstances": _text(values.get("circumstances"), field="circumstances", limit=2000),
+        "destination_country": _country(
+            values.get("destination_country"), field="destination_country"
+        ),
+        "destination_city": " ".join(
+            _text(values.get("destination_city"), field="destination_city", limit=100).split()
+        ),
+    }
+    kind = _text(values.get("report_kind"), field="report_kind", limit=10)
+    if kind not in ReportKind.values:
+        raise ApplicationError(
+            PassportError.INVALID, _("Say whether it was lost or stolen."), field="report_kind"
+        )
+    cleaned["report_kind"] = kind
+    for name in ("surname", "birth_date", "sex", "lost_document", "destination_city"):
+        if cleaned[name] in (None, ""):
+            raise ApplicationError(PassportError.INVALID, _("This is needed."), field=name)
+    journey = _date(values.get("journey_date"), field="journey_date")
+    until = _date(values.get("valid_until"), field="valid_until")
+    _journey_check(journey_date=journey, valid_until=until, today=_today())
+    cleaned["journey_date"], cleaned["valid_until"] = journey, until
+    return cleaned
+
+
+def _reference() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at the counter
+    return "E" + "".join(secrets.choice(alphabet) for _ in range(9))
+
+
+def _request_create(
+    *,
+    values: Mapping[str, Any],
+    acting_user: User,
+    language: str,
+    email: str,
+    user_id: int | None,
+) -> EmergencyTravelDocument:
+    cleaned = etd_request_clean(values)
+    kind = cleaned.pop("report_kind")
+    circumstances = cleaned.pop("circumstances")
+    now = timezone.now()
+    etd = EmergencyTravelDocument(
+        reference=_reference(),
+        user_id=user_id,
+        email=email,
+        language=language if language in dict(settings.LANGUAGES) else "en",
+        requested_by_id=acting_user.pk,
+        requested_at=now,
+        **cleaned,
+    )
+    with transaction.atomic():
+        # The lost or stolen passport is invalidated at once (here, and at HQ through sync),
+        # unless it was reported already: then the first report stands.
+        report = document_report_record(
+            kind=ReportKind(kind),
+            document_number=etd.lost_document,
+            circumstances=circumstances,
+            acting_user=acting_user,
+        )
+        etd.report_id = report.pk
+        assessment = assessment_create(
+            subject_type=SubjectType.CASE,
+            subject_ref=etd.reference,
+            payer_name=f"{etd.given_names} {etd.surname}".strip(),
+            payer_language=etd.language,
+            services=[ServiceCode.EMERGENCY_TRAVEL_DOCUMENT],
+            acting_user=SYSTEM,
+        )
+        etd.assessment_id = assessment.pk
+        set_acting_user(etd, acting_user)
+        etd.save()
+        if etd.email:
+            task_queue_on_commit(send_etd_mail, etd.pk, EtdStatus.REQUESTED.value)
+    return etd
+
+
+def etd_apply(
+    *, values: Mapping[str, Any], acting_user: User, language: str
+) -> EmergencyTravelDocument:
+    """The signed-in citizen applies online; the fee is assessed, to be paid online or at the
+    counter; a consul issues."""
+    if not getattr(acting_user, "is_authenticated", False):
+        raise ApplicationError(CommonError.NOT_FOUND, _("Not found."))
+    return _request_create(
+        values=values,
+        acting_user=acting_user,
+        language=language,
+        email=acting_user.email,
+        user_id=acting_user.pk,
+    )
+
+
+def etd_request_record(
+    *, values: Mapping[str, Any], email: str, language: str, acting_user: User
+) -> EmergencyTravelDocument:
+    """An officer (or a consul) records the request of a person at the counter; another consul
+    issues it."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.ETD_REQUEST)
+    address = _text(email, field="email", limit=254)
+    if address and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+        raise ApplicationError(PassportError.INVALID, _("Enter a valid e-mail."), field="email")
+    return _request_create(
+        values=values, acting_user=acting_user, language=language, email=address, user_id=None
+    )
+
+
+# --- the consul ---------------------------------------------------------------------------
+
+
+def etd_paid(*, etd: EmergencyTravelDocument) -> bool:
+    """The fee is paid in full (its assessment settled), online or at the counter."""
+    if etd.assessment_id is None:
+        return False
+    return assessment_get(pk=etd.assessment_id).status == AssessmentStatus.SETTLED
+
+
+def document_signer_active() -> tuple[Any, x509.Certificate]:
+    """The mission's active document-signing key and certificate (HQ's keys,
+    `passports.register.seals`), in the mission's schema."""
+    try:
+        seals = importlib.import_module("passports.register.seals")
+    except ModuleNotFoundError:
+        raise ApplicationError(
+            EtdError.NO_SIGNER,
+            _("This mission has no document-signing key yet: HQ certifies one first."),
+        ) from None
+    return seals.document_signer_active()  # type: ignore[no-any-return]
+
+
+def issuing_state() -> str:
+    """The Doc 9303 code of the State whose missions these are (settings' alpha-2 code):
+    "TUR" for "TR"; Germany is "D"."""
+    alpha2 = settings.CONSULATE_HOME_COUNTRY.upper()
+    if alpha2 == "DE":
+        return "D"
+    for alpha3, aliases in get_global("territory_aliases").items():
+        if len(alpha3) == 3 and alpha3.isalpha() and list(aliases) == [alpha2]:
+            return str(alpha3)
+    raise ImproperlyConfigured(f"CONSULATE_HOME_COUNTRY {alpha2!r} has no ICAO code")
+
+
+def _four_eyes(etd: EmergencyTravelDocument, acting_user: User) -> None:
+    if etd.requested_by_id == acting_user.pk:
+        raise ApplicationError(
+            PassportError.FOUR_EYES, _("You recorded this request: another consul issues it.")
+        )
+
+
+def etd_mrz(*, etd: EmergencyTravelDocument, number: str, issued_on: dt.date) -> str:
+    """The document's TD2 MRZ, two lines of 36 joined by a line break."""
+    try:
+        lines = td2_compose(
+            MrzFields(
+                surname=etd.surname,
+                given_names=etd.given_names,
+                document_number=number,
+                issuing_state=issuing_state(),
+                nationality=etd.nationality,
+                birth_date=etd.birth_date,
+                sex=etd.sex,
+                expiry_date=etd.valid_until,
+                document_code=ETD_DOCUMENT_CODE,
+            ),
+            today=issued_on,
+        )
+    except MrzError as error:
+        raise ApplicationError(PassportError.INVALID, error.message, field=error.field) from None
+    return "\n".join(lines)
+
+
+def etd_issue(*, etd: EmergencyTravelDocument, acting_user: User) -> EmergencyTravelDocument:
+    """A consul who did not record the request issues the ETD: the fee is paid, the journey is
+    still ahead; the next number of the mission's block, the TD2 MRZ, and the visible seal
+    signed with the mission's document-signing key, all in one transaction."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.ETD_ISSUE)
+    _four_eyes(etd, acting_user)
+    if not etd_paid(etd=etd):
+        raise ApplicationError(
+            PassportError.NOT_PAID, _("The fee is not paid yet: the cashier takes it first.")
+        )
+    signer_key, certificate = document_signer_active()
+    now = timezone.now()
+    issued_on = timezone.localdate(now, current_mission().zone)
+    try:
+        with transaction.atomic():
+            etd = EmergencyTravelDocument.objects.select_for_update().get(pk=etd.pk)
+            _four_eyes(etd, acting_user)
+            etd.move_to(EtdStatus.ISSUED)
+            _journey_check(
+                journey_date=etd.journey_date, valid_until=etd.valid_until, today=issued_on
+            )
+            number = _number_take(acting_user=acting_user)
+            mrz = etd_mrz(etd=etd, number=number, issued_on=issued_on)
+            data = seal_issue(
+                content=etd_content(mrz=mrz),
+                country=issuing_state(),
+                signer_key=signer_key,
+                signer_certificate=certificate,
+                issue_date=issued_on,
+                signature_date=issued_on,
+            )
+            etd.number = number
+            etd.issued_by_id = acting_user.pk
+            etd.issued_at = now
+            etd.issued_on = issued_on
+            etd.signer_serial = f"{certificate.serial_number:X}"
+            etd.seal = base64.b64encode(data).decode("ascii")
+            set_acting_user(etd, acting_user)
+            etd.save(
+                update_fields=[
+                    "status", "number", "issued_by_id", "issued_at", "issued_on",
+                    "signer_serial", "seal", "updated_at",
+                ]
+            )  # fmt: skip
+            outbox_event_record(
+                topic=PassportTopic.ETD_ISSUED,
+                aggregate_id=etd.pk,
+                payload={
+                    "number": number,
+                    "valid_until": etd.valid_until.isoformat(),
+                    "issued_on": issued_on.isoformat(),
+                    "signer_serial": etd.signer_serial,
+                },
+                acting_user=acting_user,
+            )
+            if etd.email:
+                task_queue_on_commit(send_etd_mail, etd.pk, EtdStatus.ISSUED.value)
+    except IntegrityError as error:
+        if "passports_etd_four_eyes" not in str(error):
+            raise
+        raise ApplicationError(
+            PassportError.FOUR_EYES, _("You recorded this request: another consul issues it.")
+        ) from None
+    return etd
+
+
+def etd_revoke(
+    *, etd: EmergencyTravelDocument, reason: str, acting_user: User
+) -> EmergencyTravelDocument:
+    """A consul revokes an issued ETD (the passport was found, an error, misuse), stating why;
+    HQ's register learns it through sync and its verification page answers "revoked"."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.ETD_ISSUE)
+    text = _text(reason, field="reason", limit=2000)
+    if not text:
+        raise ApplicationError(
+            PassportError.REASON_REQUIRED, _("State the reason."), field="reason"
+        )
+    with transaction.atomic():
+        etd = EmergencyTravelDocument.objects.select_for_update().get(pk=etd.pk)
+        etd.move_to(EtdStatus.REVOKED)
+        etd.revoked_by_id = acting_user.pk
+        etd.revoked_at = timezone.now()
+        etd.revocation_reason = text
+        set_acting_user(etd, acting_user)
+        etd.save(
+            update_fields=["status", "revoked_by_id", "revoked_at", "revocation_reason",
+                           "updated_at"]
+        )  # fmt: skip
+        outbox_event_record(
+            topic=PassportTopic.ETD_REVOKED,
+            aggregate_id=etd.pk,
+            payload={"number": etd.number, "reason": text},
+            acting_user=acting_user,
+        )
+        if etd.email:
+            task_queue_on_commit(send_etd_mail, etd.pk, EtdStatus.REVOKED.value)
+    return etd
+
+
+def etd_seal(*, etd: EmergencyTravelDocument) -> bytes:
+    return base64.b64decode(etd.seal) if etd.seal else b""
+
+
+# --- reads (to join passports/selectors.py) -------------------------------------------------
+
+
+def etd_get_for_citizen(*, reference: str, user: Any) -> EmergencyTravelDocument:
+    """The citizen's own ETD; anyone else's (or none) is not found."""
+    etd = (
+        EmergencyTravelDocument.objects.filter(
+            reference=str(reference)[:12], user_id=user.pk
+        ).first()
+        if getattr(user, "is_authenticated", False)
+        else None
+    )
+    if etd is None:
+        raise Http404
+    return etd
+
+
+def etd_list_for_citizen(*, user: Any) -> list[EmergencyTravelDocument]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(EmergencyTravelDocument.objects.filter(user_id=user.pk))
+
+
+def etd_get_for_staff(*, reference: str, acting_user: Any) -> EmergencyTravelDocument:
+    permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_VIEW)
+    etd = EmergencyTravelDocument.objects.filter(reference=str(reference)[:12]).first()
+    if etd is None:
+        raise Http404
+    return etd
+
+
+def etd_list_for_staff(*, acting_user: Any, status: str = "") -> QuerySet[EmergencyTravelDocument]:
+    permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_VIEW)
+    rows = EmergencyTravelDocument.objects.all()
+    if status in EtdStatus.values:
+        rows = rows.filter(status=status)
+    return rows[:200]
+
+
+# --- e-mail (the task is to join passports/tasks.py, the sender passports/emails.py) --------
+
+
+def etd_mail_send(*, etd: EmergencyTravelDocument, what: str) -> None:
+    """The holder's e-mail at each step, in their language and the mission's time zone."""
+    mission = current_mission()
+    when = {
+        EtdStatus.REQUESTED: etd.requested_at,
+        EtdStatus.ISSUED: etd.issued_at,
+        EtdStatus.REVOKED: etd.revoked_at,
+    }[EtdStatus(what)]
+    path = (
+        reverse("etd:detail", args=[etd.reference])
+        if etd.user_id is not None
+        else reverse("etd:list")
+    )
+    mission_mail_send(
+        mission=mission,
+        language=etd.language,
+        to=etd.email,
+        template="passports/email/etd_step",
+        context={
+            "etd": etd,
+            "what": what,
+            "status_label": EtdStatus(what).label,
+            "status_url": mission_link(mission, path),
+        },
+        times={"when": when},
+    )
+
+
+@shared_task
+def send_etd_mail(etd_id: int, what: str) -> None:
+    etd_mail_send(etd=EmergencyTravelDocument.objects.get(pk=etd_id), what=what)

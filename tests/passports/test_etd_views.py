@@ -1,0 +1,188 @@
+"""The ETD pages through the client: the citizen applies, follows it and downloads the PDF once
+issued; staff record, issue and revoke; strangers get 404; bad input gets 4xx and changes
+nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django_tenants.utils import schema_context
+
+from consulate.kernel.seal import SealStatus, seal_decode, seal_extract, seal_verify
+from fees.models import Assessment
+from passports.models import DocumentReport, EmergencyTravelDocument, EtdStatus
+from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of
+from tests.factories import UserFactory
+from tests.fees.conftest import pay_cash
+from tests.fees.factories import seed_fee_reference
+from tests.missions.test_tenant_isolation import login_with_second_factor
+from tests.passports.test_etd_services import (
+    Signer,
+    block_allocate,
+    request_values,
+    signer_install,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def etd_signer(monkeypatch: pytest.MonkeyPatch) -> Signer:
+    return signer_install(monkeypatch)
+
+
+def _values(mission) -> dict:  # type: ignore[no-untyped-def]
+    with schema_context(mission.schema_name):
+        return request_values()
+
+
+def test_a_citizen_applies_a_consul_issues_and_the_citizen_downloads(
+    client_a, mission_a, etd_signer
+):
+    # given a signed-in citizen, the fee schedule and a block of numbers
+    seed_fee_reference()
+    block_allocate(mission_a)
+    user = UserFactory()
+    client_a.force_login(user, backend=MODEL_BACKEND)
+    # when they apply through the page
+    response = client_a.post("/etd/", _values(mission_a))
+    assert response.status_code == 302
+    with schema_context(mission_a.schema_name):
+        etd = EmergencyTravelDocument.objects.get(user_id=user.pk)
+    assert response["Location"] == f"/etd/{etd.reference}/"
+    page = client_a.get(response["Location"]).content.decode()
+    assert "Pay the fee" in page
+    assert client_a.get(f"/etd/{etd.reference}/document.pdf").status_code == 404
+    # and once paid, a consul issues it from the staff page
+    with schema_context(mission_a.schema_name):
+        pay_cash(Assessment.objects.get(pk=etd.assessment_id), make_staff(mission_a, "cashier"))
+    consul_client = host_client(mission_a.host)
+    login_with_second_factor(consul_client, make_staff(mission_a, "consul"))
+    issued = consul_client.post(f"/staff/etd/{etd.reference}/issue/")
+    assert issued.status_code == 302
+    # then the citizen sees it issued and downloads a PDF whose seal verifies
+    page = client_a.get(f"/etd/{etd.reference}/")
+    assert text_of(page.content, "strong", **{"class": "status status-issued"}) == "Issued"
+    pdf = client_a.get(f"/etd/{etd.reference}/document.pdf")
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    verdict = seal_verify(
+        seal=seal_decode(seal_extract(pdf.content)), trust=etd_signer.trust(), at=_now()
+    )
+    assert verdict.status is SealStatus.VALID
+
+
+def _now():  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)
+
+
+def test_another_citizens_etd_is_not_found(client_a, mission_a):
+    seed_fee_reference()
+    owner = UserFactory()
+    client_a.force_login(owner, backend=MODEL_BACKEND)
+    client_a.post("/etd/", _values(mission_a))
+    with schema_context(mission_a.schema_name):
+        etd = EmergencyTravelDocument.objects.get(user_id=owner.pk)
+    client_a.force_login(UserFactory(), backend=MODEL_BACKEND)
+    assert client_a.get(f"/etd/{etd.reference}/").status_code == 404
+    assert client_a.get(f"/etd/{etd.reference}/document.pdf").status_code == 404
+    assert client_a.get("/etd/").content.decode().count(etd.reference) == 0
+    # nor do a citizen's pages show the staff's
+    assert client_a.get(f"/staff/etd/{etd.reference}/").status_code == 404
+
+
+def test_staff_of_another_mission_find_nothing(client_a, client_b, mission_a, mission_b):
+    seed_fee_reference()
+    officer = make_staff(mission_a, "officer")
+    login_with_second_factor(client_a, officer)
+    assert client_a.post("/staff/etd/request/", _values(mission_a)).status_code == 302
+    with schema_context(mission_a.schema_name):
+        etd = EmergencyTravelDocument.objects.get()
+    login_with_second_factor(client_b, make_staff(mission_b, "consul"))
+    assert client_b.get(f"/staff/etd/{etd.reference}/").status_code == 404
+    assert client_b.post(f"/staff/etd/{etd.reference}/issue/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"surname": "Yıl\x00maz"},
+        {"journey_date": "9999-12-31", "valid_until": "9999-12-31"},
+        {"journey_date": "0001-01-01", "valid_until": "0001-01-01"},
+        {"birth_date": "10000-01-01"},
+        {"valid_until": "2999-01-01"},
+        {"nationality": "QQQ"},
+    ],
+)
+def test_bad_input_at_the_counter_is_4xx_and_changes_nothing(client_a, mission_a, changes):
+    seed_fee_reference()
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    response = client_a.post("/staff/etd/request/", {**_values(mission_a), **changes})
+    assert 400 <= response.status_code < 500
+    with schema_context(mission_a.schema_name):
+        assert not EmergencyTravelDocument.objects.exists()
+        assert not DocumentReport.objects.exists()
+        assert not Assessment.objects.exists()
+
+
+def test_the_officer_who_recorded_it_sees_no_issue_button_and_a_post_is_refused(
+    client_a, mission_a, etd_signer
+):
+    seed_fee_reference()
+    block_allocate(mission_a)
+    consul = make_staff(mission_a, "consul")
+    login_with_second_factor(client_a, consul)
+    client_a.post("/staff/etd/request/", _values(mission_a))
+    with schema_context(mission_a.schema_name):
+        etd = EmergencyTravelDocument.objects.get()
+        pay_cash(Assessment.objects.get(pk=etd.assessment_id), make_staff(mission_a, "cashier"))
+    page = client_a.get(f"/staff/etd/{etd.reference}/").content.decode()
+    assert "another consul issues it" in page
+    assert "Issue now" not in page
+    refused = client_a.post(f"/staff/etd/{etd.reference}/issue/")
+    assert refused.status_code == 400
+    with schema_context(mission_a.schema_name):
+        etd.refresh_from_db()
+        assert etd.status == EtdStatus.REQUESTED
+
+
+def test_revoke_needs_a_reason_on_the_page(client_a, mission_a, etd_signer):
+    seed_fee_reference()
+    block_allocate(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    client_a.post("/staff/etd/request/", _values(mission_a))
+    with schema_context(mission_a.schema_name):
+        etd = EmergencyTravelDocument.objects.get()
+        pay_cash(Assessment.objects.get(pk=etd.assessment_id), make_staff(mission_a, "cashier"))
+    login_with_second_factor(client_a, make_staff(mission_a, "consul"))
+    assert client_a.post(f"/staff/etd/{etd.reference}/issue/").status_code == 302
+    assert client_a.post(f"/staff/etd/{etd.reference}/revoke/", {"reason": ""}).status_code == 400
+    done = client_a.post(f"/staff/etd/{etd.reference}/revoke/", {"reason": "Passport found"})
+    assert done.status_code == 302
+    listing = client_a.get("/staff/etd/?status=revoked").content.decode()
+    assert etd.reference in listing
+    with schema_context(mission_a.schema_name):
+        etd.refresh_from_db()
+        assert etd.status == EtdStatus.REVOKED
+
+
+def test_the_staff_list_costs_the_same_queries_for_few_or_many(client_a, mission_a, settled_keys):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    seed_fee_reference()
+    officer = make_staff(mission_a, "officer")
+    login_with_second_factor(client_a, officer)
+
+    def record(count: int) -> int:
+        for _ in range(count):
+            assert client_a.post("/staff/etd/request/", _values(mission_a)).status_code == 302
+        with CaptureQueriesContext(connection) as queries:
+            page = client_a.get("/staff/etd/")
+        assert page.status_code == 200
+        return len(queries)
+
+    few = record(2)
+    many = record(6)
+    assert many == few
