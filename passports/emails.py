@@ -8,7 +8,7 @@ from django.urls import reverse
 from missions.mail import mission_link, mission_mail_send
 from missions.selectors import current_mission
 
-from .models import ApplicationStep, Step
+from .models import ApplicationStep, EmergencyTravelDocument, EtdStatus, Step
 
 # What each step's e-mail adds to "your application is now …": what happens next.
 NEXT: dict[str, str] = {
@@ -41,4 +41,32 @@ def application_step_send(*, step: ApplicationStep) -> None:
             ),
         },
         times={"when": step.happened_at},
+    )
+
+
+def etd_mail_send(*, etd: EmergencyTravelDocument, what: str) -> None:
+    """The holder's e-mail at each step, in their language and the mission's time zone."""
+    mission = current_mission()
+    when = {
+        EtdStatus.REQUESTED: etd.requested_at,
+        EtdStatus.ISSUED: etd.issued_at,
+        EtdStatus.REVOKED: etd.revoked_at,
+    }[EtdStatus(what)]
+    path = (
+        reverse("etd:detail", args=[etd.reference])
+        if etd.user_id is not None
+        else reverse("etd:list")
+    )
+    mission_mail_send(
+        mission=mission,
+        language=etd.language,
+        to=etd.email,
+        template="passports/email/etd_step",
+        context={
+            "etd": etd,
+            "what": what,
+            "status_label": EtdStatus(what).label,
+            "status_url": mission_link(mission, path),
+        },
+        times={"when": when},
     )

@@ -17,3 +17,6 @@ class PassportError(enum.Enum):
     DOCUMENT_REPORTED = "passports.document_reported"
     NO_NUMBERS = "passports.no_numbers"
     SEALED_UNREADABLE = "passports.sealed_unreadable"
+    ETD_NO_NUMBERS = "passports.etd_no_numbers"
+    ETD_NO_SIGNER = "passports.etd_no_signer"
+    ETD_BLOCK_OVERLAP = "passports.etd_block_overlap"

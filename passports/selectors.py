@@ -17,7 +17,16 @@ from fees.models import Assessment, AssessmentStatus
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
 
-from .models import OPEN, Application, ApplicationKind, ApplicationStatus, ApplicationStep, Step
+from .models import (
+    OPEN,
+    Application,
+    ApplicationKind,
+    ApplicationStatus,
+    ApplicationStep,
+    EmergencyTravelDocument,
+    EtdStatus,
+    Step,
+)
 from .services.report import document_index
 
 # The service-level target per kind: calendar days from submission to the consul's decision.
@@ -217,3 +226,42 @@ def staff_names(*, application: Application) -> dict[str, str]:
         for user in User.objects.filter(pk__in=[pk for pk in ids.values() if pk is not None])
     }
     return {role: users.get(pk, "") for role, pk in ids.items() if pk is not None}
+
+
+# --- emergency travel documents ---------------------------------------------------------------
+
+
+def etd_get_for_citizen(*, reference: str, user: Any) -> EmergencyTravelDocument:
+    """The citizen's own ETD; anyone else's (or none) is not found."""
+    etd = (
+        EmergencyTravelDocument.objects.filter(
+            reference=str(reference)[:12], user_id=user.pk
+        ).first()
+        if getattr(user, "is_authenticated", False)
+        else None
+    )
+    if etd is None:
+        raise Http404
+    return etd
+
+
+def etd_list_for_citizen(*, user: Any) -> list[EmergencyTravelDocument]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(EmergencyTravelDocument.objects.filter(user_id=user.pk))
+
+
+def etd_get_for_staff(*, reference: str, acting_user: Any) -> EmergencyTravelDocument:
+    permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_VIEW)
+    etd = EmergencyTravelDocument.objects.filter(reference=str(reference)[:12]).first()
+    if etd is None:
+        raise Http404
+    return etd
+
+
+def etd_list_for_staff(*, acting_user: Any, status: str = "") -> QuerySet[EmergencyTravelDocument]:
+    permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_VIEW)
+    rows = EmergencyTravelDocument.objects.all()
+    if status in EtdStatus.values:
+        rows = rows.filter(status=status)
+    return rows[:200]

@@ -8,7 +8,7 @@ from celery import shared_task
 from consulate.kernel.tenancy import task_queue_per_mission
 
 from . import emails, services
-from .models import ApplicationStep
+from .models import ApplicationStep, EmergencyTravelDocument
 
 
 @shared_task
@@ -27,3 +27,8 @@ def receive_dispatches() -> int:
 @shared_task
 def every_mission_receive_dispatches() -> None:
     task_queue_per_mission(receive_dispatches)
+
+
+@shared_task
+def send_etd_mail(etd_id: int, what: str) -> None:
+    emails.etd_mail_send(etd=EmergencyTravelDocument.objects.get(pk=etd_id), what=what)

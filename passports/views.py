@@ -45,7 +45,7 @@ def _mission(request: HttpRequest) -> Mission:
     return request.tenant  # type: ignore[attr-defined,no-any-return]
 
 
-def _user(request: HttpRequest) -> User:
+def signed_in_user(request: HttpRequest) -> User:
     """The signed-in person (every view here is `login_required`)."""
     return cast(User, request.user)
 
@@ -55,7 +55,7 @@ def _language() -> str:
 
 
 def _own(request: HttpRequest, reference: str) -> Application:
-    return selectors.application_get_for_citizen(reference=reference, user=_user(request))
+    return selectors.application_get_for_citizen(reference=reference, user=signed_in_user(request))
 
 
 # --- the citizen -----------------------------------------------------------------------------
@@ -70,7 +70,9 @@ def application_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 application = services.application_start(
-                    kind=form.cleaned_data["kind"], acting_user=_user(request), language=_language()
+                    kind=form.cleaned_data["kind"],
+                    acting_user=signed_in_user(request),
+                    language=_language(),
                 )
             except ApplicationError as error:
                 status = error_shown(request, error)
@@ -82,7 +84,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
         request,
         "passports/application_list.html",
         {
-            "applications": selectors.application_list_for_citizen(user=_user(request)),
+            "applications": selectors.application_list_for_citizen(user=signed_in_user(request)),
             "form": form,
         },
         status=status,
@@ -123,7 +125,7 @@ def application_edit(request: HttpRequest, reference: str) -> HttpResponse:
     form = ApplicationForm(request.POST)
     form.is_valid()  # every field is optional text: the service cleans and refuses
     saved = services.application_draft_save(
-        application=application, values=request.POST, acting_user=_user(request)
+        application=application, values=request.POST, acting_user=signed_in_user(request)
     )
     for name, message in saved.errors.items():
         form.add_error(name if name in form.fields else None, message)
@@ -134,7 +136,7 @@ def application_edit(request: HttpRequest, reference: str) -> HttpResponse:
         messages.success(request, _("Saved. You can come back to it from any device."))
         return redirect("passports:application_edit", application.reference)
     try:
-        services.application_submit(application=application, acting_user=_user(request))
+        services.application_submit(application=application, acting_user=signed_in_user(request))
     except ApplicationError as error:
         for name, problems in error.errors.items():
             form.add_error(name if name in form.fields else None, problems[0])
@@ -151,7 +153,7 @@ def application_autosave(request: HttpRequest, reference: str) -> JsonResponse:
     application = _own(request, reference)
     try:
         saved = services.application_draft_save(
-            application=application, values=request.POST, acting_user=_user(request)
+            application=application, values=request.POST, acting_user=signed_in_user(request)
         )
     except ApplicationError as error:
         return JsonResponse(error.as_dict(), status=error.http_status)
@@ -177,7 +179,9 @@ def application_photo(request: HttpRequest, reference: str) -> HttpResponse:
         )
     try:
         result = services.application_photo_add(
-            application=application, data=form.cleaned_data["photo"], acting_user=_user(request)
+            application=application,
+            data=form.cleaned_data["photo"],
+            acting_user=signed_in_user(request),
         )
     except ApplicationError as error:
         status = error_shown(request, error)
@@ -245,7 +249,7 @@ def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
             slot_id = 0
         try:
             services.application_visit_book(
-                application=application, slot_id=slot_id, acting_user=_user(request)
+                application=application, slot_id=slot_id, acting_user=signed_in_user(request)
             )
         except ApplicationError as error:
             status = error_shown(request, error)
@@ -274,7 +278,7 @@ def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
 def application_withdraw(request: HttpRequest, reference: str) -> HttpResponse:
     application = _own(request, reference)
     try:
-        services.application_withdraw(application=application, acting_user=_user(request))
+        services.application_withdraw(application=application, acting_user=signed_in_user(request))
     except ApplicationError as error:
         error_shown(request, error)
         return redirect("passports:application", application.reference)
@@ -290,7 +294,9 @@ def document_report(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.document_report_by_citizen(acting_user=_user(request), **form.cleaned_data)
+                services.document_report_by_citizen(
+                    acting_user=signed_in_user(request), **form.cleaned_data
+                )
             except ApplicationError as error:
                 status = error_shown(request, error)
             else:
@@ -319,7 +325,9 @@ def _case(
 ) -> Application:
     """The case for a staff page that needs `action` (404 for anyone without it)."""
     _staff(request, action)
-    return selectors.application_get_for_staff(reference=reference, acting_user=_user(request))
+    return selectors.application_get_for_staff(
+        reference=reference, acting_user=signed_in_user(request)
+    )
 
 
 @login_required
@@ -328,7 +336,7 @@ def staff_queue(request: HttpRequest) -> HttpResponse:
     status_filter = request.GET.get("status", "")
     query = request.GET.get("q", "")
     rows = selectors.application_queue(
-        acting_user=_user(request), status=status_filter, query=query
+        acting_user=signed_in_user(request), status=status_filter, query=query
     )
     return render(
         request,
@@ -372,7 +380,7 @@ def _case_page(
 def staff_case(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request)
     application = selectors.application_get_for_staff(
-        reference=reference, acting_user=_user(request)
+        reference=reference, acting_user=signed_in_user(request)
     )
     return _case_page(request, application)
 
@@ -381,7 +389,7 @@ def staff_case(request: HttpRequest, reference: str) -> HttpResponse:
 def staff_case_photo(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request)
     application = selectors.application_get_for_staff(
-        reference=reference, acting_user=_user(request)
+        reference=reference, acting_user=signed_in_user(request)
     )
     photo = Photo.objects.filter(application=application, is_current=True).first()
     if photo is None:
@@ -396,7 +404,7 @@ def staff_case_photo(request: HttpRequest, reference: str) -> HttpResponse:
 def staff_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.PASSPORT_PROCESS)
     application = selectors.application_get_for_staff(
-        reference=reference, acting_user=_user(request)
+        reference=reference, acting_user=signed_in_user(request)
     )
     form = BiometricsForm(request.POST)
     form.is_valid()
@@ -404,7 +412,7 @@ def staff_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
         services.application_biometrics_take(
             application=application,
             identity_confirmed=bool(form.cleaned_data.get("identity_confirmed")),
-            acting_user=_user(request),
+            acting_user=signed_in_user(request),
         )
     except ApplicationError as error:
         return _case_page(request, application, status=error_shown(request, error))
@@ -417,7 +425,7 @@ def staff_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
 def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.PASSPORT_PROCESS)
     application = selectors.application_get_for_staff(
-        reference=reference, acting_user=_user(request)
+        reference=reference, acting_user=signed_in_user(request)
     )
     form = RecommendForm(request.POST)
     if not form.is_valid():
@@ -427,7 +435,7 @@ def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
             application=application,
             recommendation=form.cleaned_data["recommendation"],
             reason=form.cleaned_data["reason"],
-            acting_user=_user(request),
+            acting_user=signed_in_user(request),
         )
     except ApplicationError as error:
         return _case_page(request, application, status=error_shown(request, error))
@@ -440,7 +448,7 @@ def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
 def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.PASSPORT_DECIDE)
     application = selectors.application_get_for_staff(
-        reference=reference, acting_user=_user(request)
+        reference=reference, acting_user=signed_in_user(request)
     )
     form = DecideForm(request.POST)
     if not form.is_valid():
@@ -451,14 +459,14 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
             services.application_return(
                 application=application,
                 reason=form.cleaned_data["reason"],
-                acting_user=_user(request),
+                acting_user=signed_in_user(request),
             )
         elif decision in ("approve", "refuse"):
             services.application_decide(
                 application=application,
                 approve=decision == "approve",
                 reason=form.cleaned_data["reason"],
-                acting_user=_user(request),
+                acting_user=signed_in_user(request),
             )
         else:
             messages.error(request, _("Choose approve, refuse or send back."))
@@ -474,10 +482,12 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
 def staff_arrival(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.PASSPORT_PROCESS)
     application = selectors.application_get_for_staff(
-        reference=reference, acting_user=_user(request)
+        reference=reference, acting_user=signed_in_user(request)
     )
     try:
-        services.application_arrival_record(application=application, acting_user=_user(request))
+        services.application_arrival_record(
+            application=application, acting_user=signed_in_user(request)
+        )
     except ApplicationError as error:
         return _case_page(request, application, status=error_shown(request, error))
     messages.success(request, _("Arrival recorded: the citizen is told it is ready."))
@@ -489,7 +499,7 @@ def staff_arrival(request: HttpRequest, reference: str) -> HttpResponse:
 def staff_collect(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.PASSPORT_PROCESS)
     application = selectors.application_get_for_staff(
-        reference=reference, acting_user=_user(request)
+        reference=reference, acting_user=signed_in_user(request)
     )
     form = CollectForm(request.POST)
     form.is_valid()
@@ -499,7 +509,7 @@ def staff_collect(request: HttpRequest, reference: str) -> HttpResponse:
             identity_confirmed=bool(form.cleaned_data.get("identity_confirmed")),
             old_document_cancelled=bool(form.cleaned_data.get("old_document_cancelled")),
             signed_for=bool(form.cleaned_data.get("signed_for")),
-            acting_user=_user(request),
+            acting_user=signed_in_user(request),
         )
     except ApplicationError as error:
         return _case_page(request, application, status=error_shown(request, error))
@@ -542,7 +552,9 @@ def staff_report(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.document_report_take(acting_user=_user(request), **form.cleaned_data)
+                services.document_report_take(
+                    acting_user=signed_in_user(request), **form.cleaned_data
+                )
             except ApplicationError as error:
                 status = error_shown(request, error)
             else:

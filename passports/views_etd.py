@@ -18,10 +18,12 @@ from consulate.kernel.errors import ApplicationError, error_shown, form_error_sh
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
+from . import selectors
 from .etd_pdf import etd_pdf
 from .models import EmergencyTravelDocument, EtdStatus, ReportKind, Sex
 from .mrz import ICAO_CODES
 from .services import etd as etd_services
+from .views import signed_in_user
 
 _COUNTRIES = [("", "—"), *((code, code) for code in sorted(ICAO_CODES))]
 
@@ -118,7 +120,9 @@ def etd_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 etd = etd_services.etd_apply(
-                    values=form.cleaned_data, acting_user=request.user, language=_language()
+                    values=form.cleaned_data,
+                    acting_user=signed_in_user(request),
+                    language=_language(),
                 )
             except ApplicationError as error:
                 if error.field in form.fields:
@@ -136,7 +140,7 @@ def etd_list(request: HttpRequest) -> HttpResponse:
         request,
         "passports/etd_list.html",
         {
-            "documents": etd_services.etd_list_for_citizen(user=request.user),
+            "documents": selectors.etd_list_for_citizen(user=request.user),
             "form": form,
             "max_days": etd_services.etd_max_days(),
         },
@@ -146,7 +150,7 @@ def etd_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def etd_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    etd = etd_services.etd_get_for_citizen(reference=reference, user=request.user)
+    etd = selectors.etd_get_for_citizen(reference=reference, user=request.user)
     return render(
         request,
         "passports/etd_detail.html",
@@ -169,7 +173,7 @@ def _assessment(etd: EmergencyTravelDocument) -> object:
 
 @login_required
 def etd_download(request: HttpRequest, reference: str) -> HttpResponse:
-    etd = etd_services.etd_get_for_citizen(reference=reference, user=request.user)
+    etd = selectors.etd_get_for_citizen(reference=reference, user=request.user)
     return _pdf_response(etd, _mission(request))
 
 
@@ -188,7 +192,9 @@ def staff_etd_list(request: HttpRequest) -> HttpResponse:
         request,
         "passports/etd_staff_list.html",
         {
-            "rows": etd_services.etd_list_for_staff(acting_user=request.user, status=status_filter),
+            "rows": selectors.etd_list_for_staff(
+                acting_user=signed_in_user(request), status=status_filter
+            ),
             "statuses": EtdStatus.choices,
             "status_filter": status_filter,
             "numbers_left": etd_services.etd_numbers_left(),
@@ -210,7 +216,7 @@ def staff_etd_request(request: HttpRequest) -> HttpResponse:
                     values=form.cleaned_data,
                     email=form.cleaned_data["email"],
                     language=_language(),
-                    acting_user=request.user,
+                    acting_user=signed_in_user(request),
                 )
             except ApplicationError as error:
                 if error.field in form.fields:
@@ -252,7 +258,7 @@ def _case_page(
 @login_required
 def staff_etd(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request)
-    etd = etd_services.etd_get_for_staff(reference=reference, acting_user=request.user)
+    etd = selectors.etd_get_for_staff(reference=reference, acting_user=signed_in_user(request))
     return _case_page(request, etd)
 
 
@@ -260,9 +266,9 @@ def staff_etd(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def staff_etd_issue(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.ETD_ISSUE)
-    etd = etd_services.etd_get_for_staff(reference=reference, acting_user=request.user)
+    etd = selectors.etd_get_for_staff(reference=reference, acting_user=signed_in_user(request))
     try:
-        etd = etd_services.etd_issue(etd=etd, acting_user=request.user)
+        etd = etd_services.etd_issue(etd=etd, acting_user=signed_in_user(request))
     except ApplicationError as error:
         return _case_page(request, etd, status=error_shown(request, error))
     messages.success(request, _("Issued as %(number)s. Print it now.") % {"number": etd.number})
@@ -273,13 +279,13 @@ def staff_etd_issue(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def staff_etd_revoke(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request, Action.ETD_ISSUE)
-    etd = etd_services.etd_get_for_staff(reference=reference, acting_user=request.user)
+    etd = selectors.etd_get_for_staff(reference=reference, acting_user=signed_in_user(request))
     form = RevokeForm(request.POST)
     if not form.is_valid():
         return _case_page(request, etd, status=form_error_shown(request, form))
     try:
         etd_services.etd_revoke(
-            etd=etd, reason=form.cleaned_data["reason"], acting_user=request.user
+            etd=etd, reason=form.cleaned_data["reason"], acting_user=signed_in_user(request)
         )
     except ApplicationError as error:
         return _case_page(request, etd, status=error_shown(request, error))
@@ -290,5 +296,5 @@ def staff_etd_revoke(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 def staff_etd_pdf(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request)
-    etd = etd_services.etd_get_for_staff(reference=reference, acting_user=request.user)
+    etd = selectors.etd_get_for_staff(reference=reference, acting_user=signed_in_user(request))
     return _pdf_response(etd, _mission(request))

@@ -373,7 +373,11 @@ def application_withdraw(*, application: Application, acting_user: User) -> Appl
         set_acting_user(application, acting_user)
         application.save(update_fields=["status", "updated_at"])
         # the visit it booked is given back to others (while the booking may still be cancelled)
-        booking = Booking.objects.filter(pk=application.booking_id).first()
+        booking = (
+            Booking.objects.filter(pk=application.booking_id).first()
+            if application.booking_id is not None
+            else None
+        )
         if booking is not None and booking.can_cancel():
             booking_cancel(booking=booking, acting_user=acting_user)
         if not was_draft:

@@ -12,22 +12,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import enum
 import importlib
 import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from babel.core import get_global
-from celery import shared_task
 from cryptography import x509
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
-from django.http import Http404
-from django.urls import reverse
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
@@ -42,7 +36,6 @@ from fees.models import AssessmentStatus, SubjectType
 from fees.reference.models import ServiceCode
 from fees.selectors import assessment_get
 from fees.services import assessment_create
-from missions.mail import mission_link, mission_mail_send
 from missions.models import Mission
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
@@ -63,15 +56,6 @@ from ..models import (
 from .common import _birth_date, _name, _sex, _text, document_number_clean
 from .report import document_report_record
 
-
-class EtdError(enum.Enum):
-    """ETD error codes (to join `passports/error_codes.py`)."""
-
-    NO_NUMBERS = "passports.etd_no_numbers"
-    NO_SIGNER = "passports.etd_no_signer"
-    BLOCK_OVERLAP = "passports.etd_block_overlap"
-
-
 # The ETD's document code in its TD2 MRZ: a passport (P) for an emergency (E).
 ETD_DOCUMENT_CODE = "PE"
 # What the request form sends, and nothing else is read.
@@ -82,16 +66,10 @@ ETD_FIELDS = (
 )  # fmt: skip
 __all__ = [
     "ETD_DOCUMENT_CODE",
-    "EtdError",
     "document_signer_active",
     "etd_apply",
     "etd_block_allocate",
-    "etd_get_for_citizen",
-    "etd_get_for_staff",
     "etd_issue",
-    "etd_list_for_citizen",
-    "etd_list_for_staff",
-    "etd_mail_send",
     "etd_max_days",
     "etd_mrz",
     "etd_numbers_left",
@@ -102,12 +80,17 @@ __all__ = [
     "etd_seal",
     "etd_settings_change",
     "issuing_state",
-    "send_etd_mail",
 ]
 _PREFIX = re.compile(r"^[A-Z]{1,3}$")
 
 
 # --- the mission's policy and number blocks ---------------------------------------------------
+
+
+def _tasks():  # type: ignore[no-untyped-def]
+    from .. import tasks  # the tasks call these services
+
+    return tasks
 
 
 def etd_max_days() -> int:
@@ -164,7 +147,7 @@ def etd_block_allocate(
             ).exists()
         if clash:
             raise ApplicationError(
-                EtdError.BLOCK_OVERLAP,
+                PassportError.ETD_BLOCK_OVERLAP,
                 _("These numbers overlap a block already allocated to %(mission)s.")
                 % {"mission": other.code},
                 field="first",
@@ -193,7 +176,7 @@ def _number_take(*, acting_user: User) -> str:
     )
     if not blocks:
         raise ApplicationError(
-            EtdError.NO_NUMBERS,
+            PassportError.ETD_NO_NUMBERS,
             _(
                 "This mission has no emergency travel document numbers left: ask HQ to "
                 "allocate a new block."
@@ -342,7 +325,7 @@ def _request_create(
         set_acting_user(etd, acting_user)
         etd.save()
         if etd.email:
-            task_queue_on_commit(send_etd_mail, etd.pk, EtdStatus.REQUESTED.value)
+            task_queue_on_commit(_tasks().send_etd_mail, etd.pk, EtdStatus.REQUESTED.value)
     return etd
 
 
@@ -393,22 +376,15 @@ def document_signer_active() -> tuple[Any, x509.Certificate]:
         seals = importlib.import_module("passports.register.seals")
     except ModuleNotFoundError:
         raise ApplicationError(
-            EtdError.NO_SIGNER,
+            PassportError.ETD_NO_SIGNER,
             _("This mission has no document-signing key yet: HQ certifies one first."),
         ) from None
     return seals.document_signer_active()  # type: ignore[no-any-return]
 
 
 def issuing_state() -> str:
-    """The Doc 9303 code of the State whose missions these are (settings' alpha-2 code):
-    "TUR" for "TR"; Germany is "D"."""
-    alpha2 = settings.CONSULATE_HOME_COUNTRY.upper()
-    if alpha2 == "DE":
-        return "D"
-    for alpha3, aliases in get_global("territory_aliases").items():
-        if len(alpha3) == 3 and alpha3.isalpha() and list(aliases) == [alpha2]:
-            return str(alpha3)
-    raise ImproperlyConfigured(f"CONSULATE_HOME_COUNTRY {alpha2!r} has no ICAO code")
+    """The Doc 9303 code of the State whose missions these are (`CONSULATE_ISSUING_STATE`)."""
+    return str(settings.CONSULATE_ISSUING_STATE)
 
 
 def _four_eyes(etd: EmergencyTravelDocument, acting_user: User) -> None:
@@ -496,7 +472,7 @@ def etd_issue(*, etd: EmergencyTravelDocument, acting_user: User) -> EmergencyTr
                 acting_user=acting_user,
             )
             if etd.email:
-                task_queue_on_commit(send_etd_mail, etd.pk, EtdStatus.ISSUED.value)
+                task_queue_on_commit(_tasks().send_etd_mail, etd.pk, EtdStatus.ISSUED.value)
     except IntegrityError as error:
         if "passports_etd_four_eyes" not in str(error):
             raise
@@ -535,84 +511,9 @@ def etd_revoke(
             acting_user=acting_user,
         )
         if etd.email:
-            task_queue_on_commit(send_etd_mail, etd.pk, EtdStatus.REVOKED.value)
+            task_queue_on_commit(_tasks().send_etd_mail, etd.pk, EtdStatus.REVOKED.value)
     return etd
 
 
 def etd_seal(*, etd: EmergencyTravelDocument) -> bytes:
     return base64.b64decode(etd.seal) if etd.seal else b""
-
-
-# --- reads (to join passports/selectors.py) -------------------------------------------------
-
-
-def etd_get_for_citizen(*, reference: str, user: Any) -> EmergencyTravelDocument:
-    """The citizen's own ETD; anyone else's (or none) is not found."""
-    etd = (
-        EmergencyTravelDocument.objects.filter(
-            reference=str(reference)[:12], user_id=user.pk
-        ).first()
-        if getattr(user, "is_authenticated", False)
-        else None
-    )
-    if etd is None:
-        raise Http404
-    return etd
-
-
-def etd_list_for_citizen(*, user: Any) -> list[EmergencyTravelDocument]:
-    if not getattr(user, "is_authenticated", False):
-        return []
-    return list(EmergencyTravelDocument.objects.filter(user_id=user.pk))
-
-
-def etd_get_for_staff(*, reference: str, acting_user: Any) -> EmergencyTravelDocument:
-    permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_VIEW)
-    etd = EmergencyTravelDocument.objects.filter(reference=str(reference)[:12]).first()
-    if etd is None:
-        raise Http404
-    return etd
-
-
-def etd_list_for_staff(*, acting_user: Any, status: str = "") -> QuerySet[EmergencyTravelDocument]:
-    permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_VIEW)
-    rows = EmergencyTravelDocument.objects.all()
-    if status in EtdStatus.values:
-        rows = rows.filter(status=status)
-    return rows[:200]
-
-
-# --- e-mail (the task is to join passports/tasks.py, the sender passports/emails.py) --------
-
-
-def etd_mail_send(*, etd: EmergencyTravelDocument, what: str) -> None:
-    """The holder's e-mail at each step, in their language and the mission's time zone."""
-    mission = current_mission()
-    when = {
-        EtdStatus.REQUESTED: etd.requested_at,
-        EtdStatus.ISSUED: etd.issued_at,
-        EtdStatus.REVOKED: etd.revoked_at,
-    }[EtdStatus(what)]
-    path = (
-        reverse("etd:detail", args=[etd.reference])
-        if etd.user_id is not None
-        else reverse("etd:list")
-    )
-    mission_mail_send(
-        mission=mission,
-        language=etd.language,
-        to=etd.email,
-        template="passports/email/etd_step",
-        context={
-            "etd": etd,
-            "what": what,
-            "status_label": EtdStatus(what).label,
-            "status_url": mission_link(mission, path),
-        },
-        times={"when": when},
-    )
-
-
-@shared_task
-def send_etd_mail(etd_id: int, what: str) -> None:
-    etd_mail_send(etd=EmergencyTravelDocument.objects.get(pk=etd_id), what=what)

@@ -63,7 +63,9 @@ NOT_STAFF_SERVICES = frozenset(
         # passports: a citizen's own, and an internal step
         "application_start", "application_draft_save", "application_photo_add",
         "application_submit", "application_visit_book", "application_withdraw",
-        "document_report_by_citizen", "document_report_record",
+        "document_report_by_citizen", "document_report_record", "etd_apply",
+        "number_next",  # inside personalisation_run, which checked who acts
+        "application_dispatch_receive",  # the platform's (beat), as SYSTEM
     }
 )  # fmt: skip
 

@@ -13,7 +13,7 @@ from unittest import mock
 from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
 from missions.permissions import Action
-from passports import services
+from passports import selectors, services
 from passports.services import etd as etd_module
 from tests.passports.test_etd_services import Signer, etd_issued, etd_paid
 from tests.permission_table import PermissionCase
@@ -89,7 +89,7 @@ ETD_CASES = [
         service="etd_get_for_staff",
         action=Action.PASSPORT_VIEW,
         prepare=lambda mission: etd_paid(mission),
-        call=lambda actor, etd: services.etd_get_for_staff(
+        call=lambda actor, etd: selectors.etd_get_for_staff(
             reference=etd.reference, acting_user=actor
         ),
     ),
@@ -97,7 +97,7 @@ ETD_CASES = [
         service="etd_list_for_staff",
         action=Action.PASSPORT_VIEW,
         prepare=lambda mission: mission,
-        call=lambda actor, mission: list(services.etd_list_for_staff(acting_user=actor)),
+        call=lambda actor, mission: list(selectors.etd_list_for_staff(acting_user=actor)),
     ),
 ]
 

@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("passports", "0001_initial"),
+        ("passports", "0002_delivery"),
     ]
 
     operations = [
