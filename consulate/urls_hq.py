@@ -45,6 +45,7 @@ urlpatterns = [
     path("", include("fees.urls_hq")),
     path("", include("appointments.urls_hq")),
     path("", include("sync.hq.urls")),
+    path("", include("passports.urls_hq")),
     *common,
     *api_schema_urls(
         urlconf=__name__,

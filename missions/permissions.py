@@ -65,6 +65,8 @@ class Action(enum.StrEnum):
     # the biometrics visit, the recommendation, a lost or stolen report taken at the counter
     PASSPORT_PROCESS = "passports.application.process"
     PASSPORT_DECIDE = "passports.application.decide"  # approve or refuse (the second pair of eyes)
+    # issue, rotate and revoke the missions' document-signing keys for seals (HQ)
+    SEAL_KEYS_MANAGE = "passports.seal_keys.manage"
 
     @property
     def is_read(self) -> bool:
@@ -113,6 +115,9 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     # Consuls only: a mission admin configures and does not decide on people's documents. A
     # consul who also recommended a case is refused by the service and the database.
     Action.PASSPORT_DECIDE: _roles(CONSUL),
+    # A mission's signing key speaks for the state on every document it seals: HQ makes and
+    # revokes it, never the mission itself.
+    Action.SEAL_KEYS_MANAGE: _roles(HQ_ADMIN),
 }
 
 

@@ -26,3 +26,14 @@ class PassportsConfig(AppConfig):
             apply=reported_documents_project,
             rebuild=reported_documents_rebuild,
         )
+
+        # HQ's register of issued travel documents, which its seal verifier reads
+        # (passports/register/etd_projector.py).
+        from .register import etd_projector
+
+        projector_register(
+            name=etd_projector.NAME,
+            topics=etd_projector.TOPICS,
+            apply=etd_projector.issued_documents_project,
+            rebuild=etd_projector.issued_documents_rebuild,
+        )

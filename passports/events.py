@@ -13,3 +13,6 @@ class PassportTopic(EventTopic):
     APPLICATION_APPROVED = "passports.application.approved"
     APPLICATION_REFUSED = "passports.application.refused"
     DOCUMENT_REPORTED = "passports.document.reported"
+    # HQ's register of issued documents (passports/register/etd_projector.py) reads these two
+    ETD_ISSUED = "passports.etd.issued"
+    ETD_REVOKED = "passports.etd.revoked"

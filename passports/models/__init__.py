@@ -33,3 +33,4 @@ __all__ = [
     "Sex",
     "Step",
 ]
+from .signer import DocumentSigner  # noqa: F401

@@ -77,3 +77,6 @@ class ReportedDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} document {self.document_index[:12]}… ({self.mission} #{self.seq})"
+
+
+from .seals import IssuedTravelDocument, SealRoot, SealSigner, SealSignerCode  # noqa: E402, F401
