@@ -37,7 +37,7 @@ from consulate.kernel.seal import (
     seal_root_create,
     seal_signer_certify,
 )
-from missions.models import Mission, MissionKind
+from missions.models import Mission, MissionKind, MissionStatus
 from missions.permissions import Action, permission_require
 from passports.models import DocumentSigner
 
@@ -251,7 +251,7 @@ def missions_without_signer() -> list[Mission]:
     return list(
         Mission.objects.exclude(kind=MissionKind.HEADQUARTERS)
         .exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
-        .filter(status="active")
+        .filter(status=MissionStatus.ACTIVE)
         .exclude(code__in=covered)
         .order_by("code")
     )
