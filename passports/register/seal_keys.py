@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.seal import (
     SealTrust,
@@ -255,6 +256,20 @@ def missions_without_signer() -> list[Mission]:
         .exclude(code__in=covered)
         .order_by("code")
     )
+
+
+def seal_keys_set_up(*, stdout: Any = None) -> list[SealSigner]:
+    """A document signer for every active mission that has no valid one (`missions_without_
+    signer`), as the platform (`SYSTEM`); idempotent. Run by `manage.py seal issue-signers`, and
+    shaped as a demo seeder (`seed_demo`'s `DEMO_SEEDERS` calls it with `stdout=`), so demo
+    missions can seal. Writes one line per mission to `stdout` when given."""
+    issued = []
+    for mission in missions_without_signer():
+        signer = document_signer_issue(mission=mission, acting_user=SYSTEM)
+        issued.append(signer)
+        if stdout is not None:
+            stdout.write(f"{mission.code}: {signer.serial}\n")
+    return issued
 
 
 # --- The trust bundle ----------------------------------------------------------------------------

@@ -347,3 +347,13 @@ def test_issue_signers_gives_each_active_mission_one_once(mission_a, mission_b):
     assert "alpha:" not in out.getvalue()
     assert len(active_serials(mission_b)) == 1
     assert missions_without_signer() == []
+
+
+def test_the_set_up_is_a_demo_seeder(mission_a, mission_b):
+    # seed_demo calls each seeder by its dotted path with `stdout=`
+    from django.utils.module_loading import import_string
+
+    out = io.StringIO()
+    import_string("passports.register.seal_keys.seal_keys_set_up")(stdout=out)
+    assert sorted(line.split(":")[0] for line in out.getvalue().splitlines()) == ["alpha", "beta"]
+    assert all(active_serials(mission) for mission in (mission_a, mission_b))

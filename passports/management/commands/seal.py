@@ -18,7 +18,6 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext_lazy as _
 
-from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.seal import (
     SealError,
@@ -68,6 +67,7 @@ class Command(BaseCommand):
         if not verdict.is_valid:
             raise CommandError(f"{verdict.status.value.upper()}: {verdict.reason}")
 
+    # HQ's database is read only by these two, imported here: `verify` runs with no database
     def _trust_export(self, out: str) -> None:
         from passports.register.seal_keys import seal_trust_current
 
@@ -89,11 +89,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{out}: {len(bundle)} bytes"))
 
     def _signers_issue(self) -> None:
-        from passports.register.seal_keys import document_signer_issue, missions_without_signer
+        from passports.register.seal_keys import seal_keys_set_up
 
-        for mission in missions_without_signer():
-            signer = document_signer_issue(mission=mission, acting_user=SYSTEM)
-            self.stdout.write(f"{mission.code}: {signer.serial}")
+        seal_keys_set_up(stdout=self.stdout)
 
     def _verdict_write(self, verdict: SealVerdict) -> None:
         header = verdict.seal.header
