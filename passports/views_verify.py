@@ -5,8 +5,10 @@ and reads VALID, REVOKED, EXPIRED or INVALID, why, and what the seal says
 (`passports.register.verification`).
 
 Nothing here writes. Every request that checks something is counted against the client's
-budget (`appointments.ratelimit`): a picture costs real work to decode. A file larger than
-`MAX_UPLOAD_BYTES` is refused before its body is read.
+budget (`appointments.ratelimit`): a picture costs real work to decode. A body larger than
+`MAX_UPLOAD_BYTES` (as the client declares it) is refused before anything in it is decoded.
+The body itself has been read by then (`consulate.kernel.http` looks for control characters
+in every form), so the front server's body limit is what bounds what a client can send.
 """
 
 from __future__ import annotations

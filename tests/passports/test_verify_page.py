@@ -227,6 +227,17 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(client_hq, signed):
     assert client_hq.post(API, {"file": big}).status_code == 400
 
 
+def test_the_page_checks_csrf(signed):
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost", enforce_csrf_checks=True)
+    assert client.post(PAGE, {"number": "E1"}).status_code == 403
+    client.get(PAGE)
+    token = client.cookies["csrftoken"].value
+    response = client.post(PAGE, {"number": "E1", "csrfmiddlewaretoken": token})
+    assert response.status_code == 200
+
+
 def test_json_that_is_not_an_object_of_texts_is_refused(client_hq, signed):
     for body in ('["DC03"]', '{"seal": ["DC"]}', '{"number": 5}', "{not json", "null"):
         response = client_hq.post(API, body, content_type="application/json")
