@@ -153,12 +153,19 @@ def seal_check(*, data: bytes, at: dt.datetime | None = None) -> DocumentVerdict
                 )
             ],
         )
+    # A genuine key sealing a number the register says another mission, or another of its
+    # mission's keys, issued: a misused key, or a second paper made under one number.
     signer_mission = signer_mission_of(certificate=verdict.signer) if verdict.signer else None
     if signer_mission != document.mission:
-        # a genuine key of one mission sealing a number another mission issued: a misused key
         return DocumentVerdict(
             status=SealStatus.INVALID,
             reason=_("The register says another mission issued this document number."),
+            seal=verdict,
+        )
+    if verdict.signer is None or f"{verdict.signer.serial_number:X}" != document.signer_serial:
+        return DocumentVerdict(
+            status=SealStatus.INVALID,
+            reason=_("The register says this document was sealed with another key."),
             seal=verdict,
         )
     if document.is_revoked:

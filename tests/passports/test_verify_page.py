@@ -111,6 +111,22 @@ def test_a_seal_of_a_number_another_mission_issued_is_invalid(client_hq, mission
     assert response.json()["status"] == "invalid"
 
 
+def test_a_second_paper_under_a_registered_number_is_invalid(client_hq, signed, mission_a):
+    # given E1 issued with mission A's first key, then the key rotated
+    etd_issued_at_hq(mission_a, "E1")
+    first = etd_seal(mission_a, "E1")
+    signer_issue(mission_a)
+    # when the new key seals another paper with the same number
+    second = etd_seal(mission_a, "E1")
+    # then only the one the register knows is valid
+    answers = [
+        client_hq.post(API, {"seal": data.hex()}, content_type="application/json").json()
+        for data in (first, second)
+    ]
+    assert [answer["status"] for answer in answers] == ["valid", "invalid"]
+    assert "another key" in answers[1]["reason"]
+
+
 def test_an_expired_document_says_expired(client_hq, signed, mission_a):
     data = etd_seal(mission_a, "E1", expiry=timezone.now().date() - dt.timedelta(days=1))
     response = client_hq.post(PAGE, {"seal": data.hex()})
