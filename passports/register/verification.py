@@ -14,6 +14,7 @@ import binascii
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.utils import timezone
@@ -31,6 +32,7 @@ from consulate.kernel.seal import (
     seal_verify,
 )
 from consulate.kernel.seal.vds import MAX_SEAL_BYTES
+from missions.selectors import mission_by_code
 
 from .error_codes import SealKeyError
 from .etd_projector import NUMBER, document_index_of
@@ -53,6 +55,15 @@ class DocumentVerdict:
     seal: SealVerdict | None = None
     document: IssuedTravelDocument | None = None
     notes: list[Any] = field(default_factory=list)
+
+    @cached_property  # one query, however often the page and the API read it
+    def issuer(self) -> str:
+        """The name of the mission the register says issued the document (in the reader's
+        language), or its code for a mission HQ no longer lists."""
+        if self.document is None:
+            return ""
+        mission = mission_by_code(code=self.document.mission)
+        return str(mission.name) if mission is not None else self.document.mission
 
     @property
     def rows(self) -> list[tuple[Any, str]]:
@@ -81,6 +92,7 @@ class DocumentVerdict:
             else {
                 "kind": document.kind,
                 "mission": document.mission,
+                "issuer": self.issuer,
                 "issued_on": document.issued_on.isoformat(),
                 "valid_until": document.valid_until.isoformat(),
                 # the date only: the mission's reason is for HQ, not for whoever checks
