@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.crypto.fields import EncryptedTextField
+from consulate.kernel.history import history_records
 from consulate.kernel.models import TimeStampedModel
 
 SERIAL_LENGTH = 40  # hex of an X.509 serial number (at most 20 octets)
@@ -25,6 +26,8 @@ class DocumentSigner(TimeStampedModel):
     certificate = models.TextField(_("certificate"))  # PEM, issued by HQ's seal root
     not_after = models.DateTimeField(_("valid until"))
     is_active = models.BooleanField(_("active"), default=True)
+    # who made and who retired each key; the key itself stays out of the copies
+    history = history_records(excluded_fields=["private_key"])
 
     objects: ClassVar[models.Manager[DocumentSigner]]
 

@@ -32,6 +32,7 @@ from django_tenants.utils import schema_context
 
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError, CommonError
+from consulate.kernel.history import set_acting_user
 from consulate.kernel.seal import (
     SealTrust,
     seal_revocation_list,
@@ -173,7 +174,7 @@ def document_signer_issue(*, mission: Mission, acting_user: Any) -> SealSigner:
             not_before=now,
             not_after=now + SIGNER_VALID,
         )
-        signer = SealSigner.objects.create(
+        signer = SealSigner(
             mission=mission.code,
             serial=serial,
             root=root,
@@ -181,19 +182,21 @@ def document_signer_issue(*, mission: Mission, acting_user: Any) -> SealSigner:
             not_before=certificate.not_valid_before_utc,
             not_after=certificate.not_valid_after_utc,
         )
+        set_acting_user(signer, acting_user)
+        signer.save()
         with schema_context(mission.schema_name):
             # locked first: two rotations at once queue here instead of tripping the
             # one-active constraint
-            list(DocumentSigner.objects.select_for_update().filter(is_active=True))
-            DocumentSigner.objects.filter(is_active=True).update(
-                is_active=False, updated_at=timezone.now()
-            )
-            DocumentSigner.objects.create(
+            for retired in DocumentSigner.objects.select_for_update().filter(is_active=True):
+                _document_signer_retire(retired, acting_user)
+            document_signer = DocumentSigner(
                 serial=serial,
                 private_key=_key_pem(key),
                 certificate=signer.certificate,
                 not_after=signer.not_after,
             )
+            set_acting_user(document_signer, acting_user)
+            document_signer.save()
     return signer
 
 
@@ -229,12 +232,21 @@ def document_signer_revoke(
             )
         signer.revoked_at = timezone.now()
         signer.revocation_reason = reason
+        set_acting_user(signer, acting_user)
         signer.save(update_fields=["revoked_at", "revocation_reason"])
         with schema_context(mission.schema_name):
-            DocumentSigner.objects.filter(serial=signer.serial).update(
-                is_active=False, updated_at=timezone.now()
-            )
+            for retired in DocumentSigner.objects.select_for_update().filter(
+                serial=signer.serial, is_active=True
+            ):
+                _document_signer_retire(retired, acting_user)
     return signer
+
+
+def _document_signer_retire(document_signer: DocumentSigner, acting_user: Any) -> None:
+    """The mission stops signing with this key (run in its schema)."""
+    document_signer.is_active = False
+    set_acting_user(document_signer, acting_user)
+    document_signer.save(update_fields=["is_active", "updated_at"])
 
 
 def document_signer_list(*, mission: str) -> list[SealSigner]:

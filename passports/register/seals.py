@@ -22,6 +22,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.crypto.fields import EncryptedTextField
+from consulate.kernel.history import history_records
 from sync.hq.models import MISSION_CODE_LENGTH
 
 SERIAL_LENGTH = 40  # hex of an X.509 serial number (at most 20 octets)
@@ -87,6 +88,7 @@ class SealSigner(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revocation_reason = models.CharField(_("reason for revocation"), max_length=300, blank=True)
+    history = history_records()  # who issued and who revoked
 
     objects: ClassVar[models.Manager[SealSigner]]
 

@@ -118,16 +118,23 @@ def test_revocation_makes_every_seal_of_the_key_revoked_and_stops_it_signing(mis
     document = etd_seal(mission_a)
     assert verdict_of(document).status is SealStatus.VALID
     # when HQ revokes the key
+    admin = hq_admin()
     document_signer_revoke(
-        mission=mission_a,
-        serial=signer.serial.lower(),
-        reason="Laptop stolen",
-        acting_user=hq_admin(),
+        mission=mission_a, serial=signer.serial.lower(), reason="Laptop stolen", acting_user=admin
     )
     # then the document answers REVOKED, the CRL names it, and the mission cannot sign
     assert verdict_of(document).status is SealStatus.REVOKED
     crl = seal_trust_current().revocations
     assert crl.get_revoked_certificate_by_serial_number(int(signer.serial, 16)) is not None
+    # and the history says who, at HQ and at the mission
+    assert (
+        SealSigner.history.filter(serial=signer.serial).latest("history_date").history_user_id
+        == admin.pk
+    )
+    with schema_context(mission_a.schema_name):
+        retired = DocumentSigner.history.filter(serial=signer.serial).latest("history_date")
+        assert (retired.is_active, retired.history_user_id) == (False, admin.pk)
+        assert not hasattr(retired, "private_key")
     with schema_context(mission_a.schema_name), pytest.raises(ApplicationError) as refused:
         document_signer_active()
     assert refused.value.code.value == "passports.seal.no_signer"
