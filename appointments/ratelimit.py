@@ -24,6 +24,9 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "cancel": (20, 60),
     "lottery": (10, 60),
     "read": (120, 60),
+    # the public seal verifier: a person checks a document or two, a scanner at a border more;
+    # a bot trying numbers is slowed down
+    "verify": (20, 60),
 }
 
 

@@ -71,6 +71,8 @@ class Action(enum.StrEnum):
     # never the person who recorded the request)
     ETD_REQUEST = "passports.etd.request"
     ETD_ISSUE = "passports.etd.issue"
+    # issue, rotate and revoke the missions' document-signing keys for seals (HQ)
+    SEAL_KEYS_MANAGE = "passports.seal_keys.manage"
 
     @property
     def is_read(self) -> bool:
@@ -122,6 +124,9 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.PASSPORT_PERSONALISE: _roles(HQ_ADMIN),
     Action.ETD_REQUEST: _roles(OFFICER, CONSUL),
     Action.ETD_ISSUE: _roles(CONSUL),
+    # A mission's signing key speaks for the state on every document it seals: HQ makes and
+    # revokes it, never the mission itself.
+    Action.SEAL_KEYS_MANAGE: _roles(HQ_ADMIN),
 }
 
 

@@ -34,3 +34,14 @@ class PassportsConfig(AppConfig):
             topics=personalisation.TOPICS,
             apply=personalisation.personalisation_project,
         )
+
+        # HQ's register of issued travel documents, which its seal verifier reads
+        # (passports/register/etd_projector.py).
+        from .register import etd_projector
+
+        projector_register(
+            name=etd_projector.NAME,
+            topics=etd_projector.TOPICS,
+            apply=etd_projector.issued_documents_project,
+            rebuild=etd_projector.issued_documents_rebuild,
+        )

@@ -17,5 +17,6 @@ class PassportTopic(EventTopic):
     APPLICATION_READY = "passports.application.ready"
     APPLICATION_COLLECTED = "passports.application.collected"
     DOCUMENT_REPORTED = "passports.document.reported"
+    # HQ's register of issued documents (passports/register/etd_projector.py) reads these two
     ETD_ISSUED = "passports.etd.issued"
     ETD_REVOKED = "passports.etd.revoked"

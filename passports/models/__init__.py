@@ -34,3 +34,4 @@ __all__ = [
     "Step",
 ]
 from .etd import *  # noqa: F403 - the emergency travel document (passports/models/etd.py)
+from .signer import DocumentSigner  # noqa: F401

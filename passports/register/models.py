@@ -97,3 +97,4 @@ __all__ = [
     "PersonalisationStatus",
     "ReportedDocument",
 ]
+from .seals import IssuedTravelDocument, SealRoot, SealSigner, SealSignerCode  # noqa: E402, F401

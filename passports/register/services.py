@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -32,6 +31,7 @@ from .models import (
     PersonalisationCase,
     PersonalisationStatus,
 )
+from .seal_keys import issuing_state
 
 # How long a passport is valid: ten years for an adult, five for a child (the common rule).
 VALIDITY_YEARS = {False: 10, True: 5}
@@ -116,7 +116,7 @@ def personalisation_run(
     dispatched. The mission reads it back (its beat, or at once in this database)."""
     _require_personaliser(acting_user)
     today = today or timezone.localdate()
-    state = settings.CONSULATE_ISSUING_STATE
+    state = issuing_state()
     try:
         holder = sealed_open(
             case.sealed,

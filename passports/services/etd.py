@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import importlib
 import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography import x509
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -27,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import User
-from consulate.kernel.actors import SYSTEM
+from consulate.kernel.actors import SYSTEM, SystemActor
 from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.seal import etd_content, seal_issue
@@ -53,8 +51,10 @@ from ..models import (
     EtdStatus,
     ReportKind,
 )
+from ..register.seal_keys import issuing_state
 from .common import _birth_date, _name, _sex, _text, document_number_clean
 from .report import document_report_record
+from .signer import document_signer_active
 
 # The ETD's document code in its TD2 MRZ: a passport (P) for an emergency (E).
 ETD_DOCUMENT_CODE = "PE"
@@ -118,7 +118,7 @@ def etd_settings_change(*, max_days: int, acting_user: User) -> EtdSettings:
 
 
 def etd_block_allocate(
-    *, mission_code: str, first: int, last: int, acting_user: User, prefix: str = "E"
+    *, mission_code: str, first: int, last: int, acting_user: User | SystemActor, prefix: str = "E"
 ) -> EtdNumberBlock:
     """HQ allocates the numbers `prefix` + `first`..`last` (zero-padded to nine characters) to a
     mission, writing the block into the mission's own schema so that it issues offline. A range
@@ -367,24 +367,6 @@ def etd_paid(*, etd: EmergencyTravelDocument) -> bool:
     if etd.assessment_id is None:
         return False
     return assessment_get(pk=etd.assessment_id).status == AssessmentStatus.SETTLED
-
-
-def document_signer_active() -> tuple[Any, x509.Certificate]:
-    """The mission's active document-signing key and certificate (HQ's keys,
-    `passports.register.seals`), in the mission's schema."""
-    try:
-        seals = importlib.import_module("passports.register.seals")
-    except ModuleNotFoundError:
-        raise ApplicationError(
-            PassportError.ETD_NO_SIGNER,
-            _("This mission has no document-signing key yet: HQ certifies one first."),
-        ) from None
-    return seals.document_signer_active()  # type: ignore[no-any-return]
-
-
-def issuing_state() -> str:
-    """The Doc 9303 code of the State whose missions these are (`CONSULATE_ISSUING_STATE`)."""
-    return str(settings.CONSULATE_ISSUING_STATE)
 
 
 def _four_eyes(etd: EmergencyTravelDocument, acting_user: User) -> None:

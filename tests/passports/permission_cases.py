@@ -26,6 +26,7 @@ from tests.passports.factories import (
     application_paid,
     application_recommended,
 )
+from tests.passports.permission_cases_seals import SEAL_CASES
 from tests.passports.test_etd_permission_cases import ETD_CASES
 from tests.permission_table import PermissionCase
 from tests.registers import central_log, outbox_on_the_wire
@@ -171,3 +172,6 @@ CASES += [
         call=lambda actor, mission: _block_add(actor),
     ),
 ]
+
+# HQ's document-signing keys (tests/passports/permission_cases_seals.py)
+CASES += SEAL_CASES

@@ -21,7 +21,11 @@ from missions.services import membership_grant, mission_create, mission_update
 
 # Each app that has demo data of its own offers `seed_demo(*, stdout)`, idempotent, run after
 # the missions and staff exist.
-DEMO_SEEDERS = ["fees.demo.seed_demo", "appointments.demo.seed_demo", "passports.demo.seed_demo"]
+DEMO_SEEDERS = [
+    "fees.demo.seed_demo",
+    "appointments.demo.seed_demo",
+    "passports.demo.seed_demo",
+]
 
 
 class Command(BaseCommand):

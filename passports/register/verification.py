@@ -1,0 +1,231 @@
+"""HQ's answer to "is this document genuine and in force?", for the public verify page and API
+(`passports/views_verify.py`). Reads only; nobody signs in.
+
+A seal is checked against HQ's current trust (`seal_trust_current`: root, signers, CRL), then
+against HQ's register of issued documents: a document its mission revoked answers REVOKED
+although its signer was not. A typed number is looked up in the register alone, which can say
+whether such a document was issued and is in force, never that the paper in hand is genuine.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.seal import (
+    EmergencyTravelDocumentContent,
+    SealError,
+    SealErrorCode,
+    SealStatus,
+    SealVerdict,
+    seal_decode,
+    seal_extract,
+    seal_verify,
+)
+from consulate.kernel.seal.vds import MAX_SEAL_BYTES
+from missions.selectors import mission_by_code
+
+from .error_codes import SealKeyError
+from .etd_projector import NUMBER, document_index_of
+from .seal_keys import seal_trust_current, signer_mission_of
+from .seals import IssuedTravelDocument
+
+MAX_TEXT_CHARS = 4 * MAX_SEAL_BYTES  # hex is two characters a byte, base64 four for three
+_SPACES = re.compile(r"\s+")
+_HEX = re.compile(r"[0-9A-Fa-f]+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/\-_]+={0,2}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentVerdict:
+    """The answer: a status, why in words, what the seal says (`rows`), what the register
+    says (`document`, None when it has no record), and remarks for the reader."""
+
+    status: SealStatus
+    reason: Any  # a lazy translation
+    seal: SealVerdict | None = None
+    document: IssuedTravelDocument | None = None
+    notes: list[Any] = field(default_factory=list)
+
+    @cached_property  # one query, however often the page and the API read it
+    def issuer(self) -> str:
+        """The name of the mission the register says issued the document (in the reader's
+        language), or its code for a mission HQ no longer lists."""
+        if self.document is None:
+            return ""
+        mission = mission_by_code(code=self.document.mission)
+        return str(mission.name) if mission is not None else self.document.mission
+
+    @property
+    def rows(self) -> list[tuple[Any, str]]:
+        """The signed data, as the seal's profile reads it (nothing for a typed number)."""
+        if self.seal is None:
+            return []
+        header = self.seal.seal.header
+        rows: list[tuple[Any, str]] = [
+            (_("Issuing country"), header.country),
+            (_("Signer"), f"{header.signer_identifier} / {header.certificate_reference}"),
+            (_("Issued on"), header.issue_date.isoformat()),
+            (_("Signed on"), header.signature_date.isoformat()),
+        ]
+        if self.seal.content is not None:
+            rows += self.seal.content.display()
+        return rows
+
+    def as_dict(self) -> dict[str, Any]:
+        document = self.document
+        return {
+            "status": self.status.value,
+            "reason": str(self.reason),
+            "data": [{"label": str(label), "value": value} for label, value in self.rows],
+            "register": None
+            if document is None
+            else {
+                "kind": document.kind,
+                "mission": document.mission,
+                "issuer": self.issuer,
+                "issued_on": document.issued_on.isoformat(),
+                "valid_until": document.valid_until.isoformat(),
+                # the date only: the mission's reason is for HQ, not for whoever checks
+                "revoked_on": document.revoked_at.date().isoformat()
+                if document.revoked_at
+                else None,
+            },
+            "notes": [str(note) for note in self.notes],
+        }
+
+
+def seal_bytes_from_text(text: str) -> bytes:
+    """The seal's bytes from what a phone's scanner gives: hex or base64 (standard or URL-safe,
+    padded or not), spaces and line breaks anywhere. `SealError` for anything else."""
+    compact = _SPACES.sub("", text)
+    if not compact or len(compact) > MAX_TEXT_CHARS:
+        raise SealError(SealErrorCode.NOT_A_SEAL, _("Paste the seal's bytes as hex or base64."))
+    # a seal starts with 0xDC: in hex "DC", in base64 "3" - so no text is read both ways
+    data = b""
+    if len(compact) % 2 == 0 and _HEX.fullmatch(compact) and compact[:2].upper() == "DC":
+        data = bytes.fromhex(compact)
+    elif _BASE64.fullmatch(compact):
+        padded = compact.rstrip("=") + "=" * (-len(compact.rstrip("=")) % 4)
+        try:
+            data = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            data = b""
+    if data[:1] == b"\xdc":
+        return data
+    raise SealError(SealErrorCode.NOT_A_SEAL, _("Paste the seal's bytes as hex or base64."))
+
+
+def document_number_of(content: Any) -> str | None:
+    """An emergency travel document's number, from its MRZ (line 2, the first nine)."""
+    if not isinstance(content, EmergencyTravelDocumentContent):
+        return None
+    number = content.lines[1][:9].replace("<", "")
+    return number if NUMBER.fullmatch(number) else None
+
+
+def issued_document_find(*, number: str) -> IssuedTravelDocument | None:
+    """The register's row for a document number, or None; one query."""
+    rows = IssuedTravelDocument.objects.filter(document_index=document_index_of(number)).order_by()
+    return next(iter(rows[:1]), None)
+
+
+def seal_check(*, data: bytes, at: dt.datetime | None = None) -> DocumentVerdict:
+    """The verdict on the seal in `data` (a picture, a PDF or the seal's bytes). `SealError`
+    when no seal can be read in it (the reader then tries a better picture); anything read is
+    answered with a verdict, INVALID included."""
+    moment = at or timezone.now()
+    seal = seal_decode(seal_extract(data))
+    trust = seal_trust_current()
+    verdict = seal_verify(seal=seal, trust=trust, at=moment)
+    if verdict.status is SealStatus.INVALID or verdict.status is SealStatus.REVOKED:
+        return DocumentVerdict(status=verdict.status, reason=verdict.reason, seal=verdict)
+    number = document_number_of(verdict.content)
+    if number is None:  # a visa: no register of visas yet
+        return DocumentVerdict(status=verdict.status, reason=verdict.reason, seal=verdict)
+    document = issued_document_find(number=number)
+    if document is None:
+        return DocumentVerdict(
+            status=verdict.status,
+            reason=verdict.reason,
+            seal=verdict,
+            notes=[
+                _(
+                    "HQ's register has no record of this document yet: a mission sends its"
+                    " records when its link to HQ allows. The seal itself is checked."
+                )
+            ],
+        )
+    # A genuine key sealing a number the register says another mission, or another of its
+    # mission's keys, issued: a misused key, or a second paper made under one number.
+    signer_mission = signer_mission_of(certificate=verdict.signer) if verdict.signer else None
+    if signer_mission != document.mission:
+        return DocumentVerdict(
+            status=SealStatus.INVALID,
+            reason=_("The register says another mission issued this document number."),
+            seal=verdict,
+        )
+    if verdict.signer is None or f"{verdict.signer.serial_number:X}" != document.signer_serial:
+        return DocumentVerdict(
+            status=SealStatus.INVALID,
+            reason=_("The register says this document was sealed with another key."),
+            seal=verdict,
+        )
+    if document.is_revoked:
+        return DocumentVerdict(
+            status=SealStatus.REVOKED,
+            reason=_("The mission that issued this document has revoked it."),
+            seal=verdict,
+            document=document,
+        )
+    return DocumentVerdict(
+        status=verdict.status, reason=verdict.reason, seal=verdict, document=document
+    )
+
+
+def document_number_check(*, number: str, at: dt.datetime | None = None) -> DocumentVerdict:
+    """What HQ's register says of a typed document number. `ApplicationError` BAD_INPUT for
+    something that cannot be a document number."""
+    moment = at or timezone.now()
+    cleaned = _SPACES.sub("", number).upper().replace("<", "")
+    if not NUMBER.fullmatch(cleaned):
+        raise ApplicationError(
+            SealKeyError.BAD_INPUT,
+            _("A document number is one to nine letters and digits."),
+            field="number",
+        )
+    document = issued_document_find(number=cleaned)
+    checked_by_number = _(
+        "This says what HQ's register holds for the number; only the seal shows that the"
+        " paper in your hand is genuine."
+    )
+    if document is None:
+        return DocumentVerdict(
+            status=SealStatus.INVALID,
+            reason=_(
+                "HQ's register holds no document with this number. A document issued in the"
+                " last days may not be recorded yet."
+            ),
+        )
+    reason: Any
+    if document.is_revoked:
+        status = SealStatus.REVOKED
+        reason = _("The mission that issued this document has revoked it.")
+    elif moment.astimezone(dt.UTC).date() > document.valid_until:
+        status = SealStatus.EXPIRED
+        reason = _("The document expired on %(date)s.") % {"date": document.valid_until.isoformat()}
+    else:
+        status = SealStatus.VALID
+        reason = _("A document with this number was issued and is in force.")
+    return DocumentVerdict(
+        status=status, reason=reason, document=document, notes=[checked_by_number]
+    )

@@ -1,0 +1,283 @@
+"""HQ's public verifier (`/verify/` and `POST /api/v1/verify/`): anyone gives a picture, a PDF,
+the seal's bytes or a document number and reads valid, revoked, expired or invalid. Each test
+tries to get VALID for what is not, a 500 out of garbage, or past the rate limit."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+
+from consulate.kernel.seal import seal_datamatrix_png
+from tests.conftest import text_of, texts_of
+from tests.consulate.kernel.test_seal_barcode import pdf_with
+from tests.consulate.kernel.test_seal_pki import etd_sealed, hq_create
+from tests.passports.seals import etd_issued_at_hq, etd_seal, signer_issue
+
+pytestmark = pytest.mark.django_db
+
+PAGE, API = "/verify/", "/api/v1/verify/"
+
+
+@pytest.fixture
+def signed(mission_a):
+    """Mission A holds a signer."""
+    return signer_issue(mission_a)
+
+
+def png_upload(data: bytes, name: str = "seal.png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="image/png")
+
+
+def status_shown(response) -> str:
+    return text_of(response.content, "h2", id="verdict-status")
+
+
+def test_the_page_is_public_labelled_and_announces_its_result(client_hq):
+    response = client_hq.get(PAGE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    for name in ("file", "seal", "number"):
+        assert f'<label for="id_{name}">' in html
+    assert 'id="verify-result" aria-live="polite"' in html
+    assert 'enctype="multipart/form-data"' in html
+
+
+def test_the_verifier_is_at_hq_only(client_a):
+    assert client_a.get(PAGE).status_code == 404
+
+
+def test_a_photo_of_a_valid_seal_says_valid_and_shows_the_signed_data(client_hq, signed, mission_a):
+    # given an ETD sealed at mission A and recorded at HQ
+    etd_issued_at_hq(mission_a, "E1234567")
+    png = seal_datamatrix_png(etd_seal(mission_a, "E1234567"))
+    # when someone uploads a picture of its seal
+    response = client_hq.post(PAGE, {"file": png_upload(png)})
+    # then the page says VALID, in green, with the MRZ and what the register says
+    assert response.status_code == 200
+    assert status_shown(response) == "VALID"
+    assert 'class="verdict verdict-valid"' in response.content.decode()
+    assert any(value.startswith("I<TURERDEM<<AYSE") for value in texts_of(response.content, "dd"))
+    assert mission_a.name in texts_of(response.content, "dd")
+
+
+def test_a_pdf_and_the_pasted_bytes_verify_too(client_hq, signed, mission_a):
+    data = etd_seal(mission_a, "E1234567")
+    pdf = SimpleUploadedFile("etd.pdf", pdf_with(seal_datamatrix_png(data)), "application/pdf")
+    assert status_shown(client_hq.post(PAGE, {"file": pdf})) == "VALID"
+    spaced_hex = " ".join(data.hex().upper()[i : i + 8] for i in range(0, len(data) * 2, 8))
+    assert status_shown(client_hq.post(PAGE, {"seal": spaced_hex})) == "VALID"
+    urlsafe = base64.urlsafe_b64encode(data).decode().rstrip("=")
+    assert status_shown(client_hq.post(PAGE, {"seal": urlsafe})) == "VALID"
+
+
+def test_a_seal_not_yet_in_the_register_is_valid_with_a_note(client_hq, signed, mission_a):
+    response = client_hq.post(PAGE, {"seal": etd_seal(mission_a, "E7").hex()})
+    assert status_shown(response) == "VALID"
+    assert "no record of this document yet" in response.content.decode()
+
+
+def test_a_document_revoked_at_the_mission_is_revoked_though_its_signer_is_not(
+    client_hq, signed, mission_a
+):
+    # given an ETD whose mission revoked it, its signer still in good standing
+    etd_issued_at_hq(mission_a, "E1234567", revoked="Issued in error")
+    data = etd_seal(mission_a, "E1234567")
+    # when its seal, or its number, is checked
+    by_seal = client_hq.post(PAGE, {"seal": data.hex()})
+    by_number = client_hq.post(PAGE, {"number": "e 1234567"})
+    api = client_hq.post(API, {"seal": data.hex()}, content_type="application/json")
+    # then each says REVOKED, and the mission's reason is not shown to the public
+    assert status_shown(by_seal) == status_shown(by_number) == "REVOKED"
+    assert 'class="verdict verdict-revoked"' in by_seal.content.decode()
+    assert "Issued in error" not in by_seal.content.decode() + by_number.content.decode()
+    assert api.json()["status"] == "revoked"
+    assert api.json()["register"]["revoked_on"] == timezone.now().date().isoformat()
+
+
+def test_a_seal_of_a_number_another_mission_issued_is_invalid(client_hq, mission_a, mission_b):
+    # given E1 issued at B, and A's genuine key sealing a document with that number
+    signer_issue(mission_a)
+    signer_issue(mission_b)
+    etd_issued_at_hq(mission_b, "E1")
+    response = client_hq.post(
+        API, {"seal": etd_seal(mission_a, "E1").hex()}, content_type="application/json"
+    )
+    assert response.json()["status"] == "invalid"
+
+
+def test_a_second_paper_under_a_registered_number_is_invalid(client_hq, signed, mission_a):
+    # given E1 issued with mission A's first key, then the key rotated
+    etd_issued_at_hq(mission_a, "E1")
+    first = etd_seal(mission_a, "E1")
+    signer_issue(mission_a)
+    # when the new key seals another paper with the same number
+    second = etd_seal(mission_a, "E1")
+    # then only the one the register knows is valid
+    answers = [
+        client_hq.post(API, {"seal": data.hex()}, content_type="application/json").json()
+        for data in (first, second)
+    ]
+    assert [answer["status"] for answer in answers] == ["valid", "invalid"]
+    assert "another key" in answers[1]["reason"]
+
+
+def test_an_expired_document_says_expired(client_hq, signed, mission_a):
+    data = etd_seal(mission_a, "E1", expiry=timezone.now().date() - dt.timedelta(days=1))
+    response = client_hq.post(PAGE, {"seal": data.hex()})
+    assert status_shown(response) == "EXPIRED"
+
+
+def test_a_revoked_signer_says_revoked(client_hq, signed, mission_a):
+    from passports.register.seal_keys import document_signer_revoke
+    from tests.passports.seals import hq_admin
+
+    data = etd_seal(mission_a, "E1")
+    document_signer_revoke(
+        mission=mission_a, serial=signed.serial, reason="Leaked", acting_user=hq_admin()
+    )
+    assert (
+        client_hq.post(API, {"seal": data.hex()}, content_type="application/json").json()["status"]
+        == "revoked"
+    )
+
+
+def test_one_changed_byte_is_never_valid_on_the_page(client_hq, signed, mission_a):
+    data = bytearray(etd_seal(mission_a, "E1"))
+    data[-5] ^= 0x01  # in the signature
+    response = client_hq.post(API, {"seal": bytes(data).hex()}, content_type="application/json")
+    assert response.status_code == 200
+    assert response.json()["status"] == "invalid"
+    data = bytearray(etd_seal(mission_a, "E1"))
+    data[30] ^= 0x01  # in the MRZ: either no longer readable (400) or not genuine
+    response = client_hq.post(API, {"seal": bytes(data).hex()}, content_type="application/json")
+    assert response.status_code in (200, 400)
+    assert response.json().get("status") != "valid"
+    assert response.json().get("status") or response.json()["message"]
+
+
+def test_a_typed_number_says_what_the_register_holds(client_hq, signed, mission_a):
+    etd_issued_at_hq(mission_a, "E1234567")
+    known = client_hq.post(API, {"number": "E1234567"}, content_type="application/json").json()
+    assert known["status"] == "valid"
+    assert known["register"]["mission"] == "alpha"
+    assert known["register"]["issuer"] == "Consulate-General in Berlin"
+    assert known["data"] == []  # no seal, no signed data
+    assert any("only the seal shows" in note for note in known["notes"])
+    unknown = client_hq.post(PAGE, {"number": "E7654321"})
+    assert status_shown(unknown) == "INVALID"
+
+
+def test_the_api_reads_a_file_and_answers_the_signed_data(client_hq, signed, mission_a):
+    png = seal_datamatrix_png(etd_seal(mission_a, "E1"))
+    answer = client_hq.post(API, {"file": png_upload(png)}).json()
+    assert answer["status"] == "valid"
+    labels = {row["label"]: row["value"] for row in answer["data"]}
+    assert labels["Document type"] == "Emergency travel document"
+    assert labels["Issuing country"] == "TUR"
+
+
+def _cat_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 120, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"number": ""},
+        {"number": "E1", "seal": "DC03"},  # two things at once
+        {"number": "E1\x00"},
+        {"number": "E" * 21},
+        {"number": "E-1/2"},
+        {"seal": "not a seal at all"},
+        {"seal": "DC0"},  # odd hex
+        {"seal": "DC" + "00" * 10},  # a seal's magic, then nothing sensible
+        {"seal": "QUJD"},  # base64 of "ABC"
+        {"seal": "F" * 5000},
+    ],
+)
+def test_garbage_typed_in_gets_a_message_and_a_4xx(client_hq, signed, data):
+    page = client_hq.post(PAGE, data)
+    assert page.status_code == 400
+    # the form's message, or the site's own for a NUL byte (its middleware answers first)
+    nul = any("\x00" in value for value in data.values())
+    assert text_of(page.content, "p" if nul else "div", role="alert")
+    api = client_hq.post(API, data)
+    assert api.status_code == 400
+    assert api.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\x00" * 100,
+        b"%PDF-1.4 broken",
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 50,  # a PNG's signature and nothing
+        _cat_png(),  # a picture without a barcode
+        b"GIF89a" + bytes(range(256)) * 4,
+    ],
+)
+def test_garbage_uploads_get_a_message_and_a_4xx(client_hq, signed, content):
+    page = client_hq.post(PAGE, {"file": png_upload(content)})
+    assert page.status_code == 400
+    assert text_of(page.content, "div", role="alert")
+    api = client_hq.post(API, {"file": png_upload(content)})
+    assert api.status_code == 400
+    assert api.json()["message"]
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_read(client_hq, signed):
+    big = png_upload(b"\x89PNG" + b"\x00" * (10 * 1024 * 1024 + 1))
+    page = client_hq.post(PAGE, {"file": big})
+    assert page.status_code == 400
+    assert "10 MB" in text_of(page.content, "div", role="alert")
+    big.seek(0)
+    assert client_hq.post(API, {"file": big}).status_code == 400
+
+
+def test_the_page_checks_csrf(signed):
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost", enforce_csrf_checks=True)
+    assert client.post(PAGE, {"number": "E1"}).status_code == 403
+    client.get(PAGE)
+    token = client.cookies["csrftoken"].value
+    response = client.post(PAGE, {"number": "E1", "csrfmiddlewaretoken": token})
+    assert response.status_code == 200
+
+
+def test_json_that_is_not_an_object_of_texts_is_refused(client_hq, signed):
+    for body in ('["DC03"]', '{"seal": ["DC"]}', '{"number": 5}', "{not json", "null"):
+        response = client_hq.post(API, body, content_type="application/json")
+        assert response.status_code == 400, body
+        assert response.json()["message"]
+
+
+def test_without_a_root_the_page_says_so_and_does_not_fail(client_hq):
+    # a well-formed seal from somebody's root, before HQ made its own
+    foreign = etd_sealed(hq_create())
+    response = client_hq.post(PAGE, {"seal": foreign.hex()})
+    assert response.status_code == 400
+    assert "no seal root" in text_of(response.content, "div", role="alert")
+    response = client_hq.post(PAGE, {"number": "E1"})
+    assert response.status_code == 200  # the register alone answers a number
+    assert status_shown(response) == "INVALID"
+
+
+def test_checks_are_rate_limited_per_address(client_hq, signed, settings):
+    settings.APPOINTMENTS_RATE_LIMITS = {"read": (3, 60)}
+    for _ in range(3):
+        assert client_hq.post(PAGE, {"number": "E1"}).status_code == 200
+    refused = client_hq.post(PAGE, {"number": "E1"})
+    assert refused.status_code == 429
+    assert "Too many requests" in text_of(refused.content, "div", role="alert")
+    assert client_hq.post(API, {"number": "E1"}).status_code == 429
