@@ -44,7 +44,6 @@ urlpatterns = [
     path("api/v1/", include(mission_apis.hq_urls)),
     path("", include("fees.urls_hq")),
     path("", include("appointments.urls_hq")),
-    path("", include("passports.urls_personalisation")),
     path("", include("sync.hq.urls")),
     path("", include("passports.urls_hq")),
     *common,

@@ -274,7 +274,7 @@ def test_without_a_root_the_page_says_so_and_does_not_fail(client_hq):
 
 
 def test_checks_are_rate_limited_per_address(client_hq, signed, settings):
-    settings.APPOINTMENTS_RATE_LIMITS = {"read": (3, 60)}
+    settings.APPOINTMENTS_RATE_LIMITS = {"verify": (3, 60)}
     for _ in range(3):
         assert client_hq.post(PAGE, {"number": "E1"}).status_code == 200
     refused = client_hq.post(PAGE, {"number": "E1"})
