@@ -10,6 +10,7 @@ import io
 from functools import cache
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4
@@ -20,6 +21,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from consulate.kernel.seal import seal_content, seal_datamatrix_png, seal_decode
+from consulate.kernel.tenancy import absolute_url
 from missions.mail import local_time
 from missions.models import Mission
 
@@ -123,6 +125,12 @@ def _document(*, etd: EmergencyTravelDocument, mission: Mission) -> bytes:
         left + draw_w + 6 * mm,
         y + draw_h / 2,
         _("Visible digital seal: scan it to check this document."),
+    )
+    # where anyone checks it: HQ's public verifier
+    pdf.drawString(
+        left + draw_w + 6 * mm,
+        y + draw_h / 2 - 5 * mm,
+        _("Check it at %(url)s") % {"url": absolute_url(settings.PORTAL_HOST, "/verify/")},
     )
     # The MRZ at the foot of the page, as on the document's data page.
     pdf.setFont(mono, 12)
