@@ -162,6 +162,8 @@ def application_autosave(request: HttpRequest, reference: str) -> JsonResponse:
             "saved": saved.saved,
             "errors": saved.errors,
             "saved_at": timezone.now().isoformat(),
+            # what still stops the submission, for the page's list
+            "missing": services.application_missing(application=saved.application),
         },
         status=400 if saved.errors else 200,
     )

@@ -22,6 +22,23 @@
       }
     });
   }
+  // The "still needed" list follows what the server says is missing now.
+  function missingUpdate(missing) {
+    var box = document.getElementById("missing");
+    if (!box || !missing) { return; }
+    var left = 0;
+    box.querySelectorAll("[data-missing]").forEach(function (item) {
+      var name = item.getAttribute("data-missing");
+      var text = missing[name];
+      item.hidden = !text;
+      if (text) {
+        left += 1;
+        var slot = item.querySelector(".missing-message");
+        if (slot) { slot.textContent = text; }
+      }
+    });
+    box.hidden = left === 0;
+  }
   function save() {
     var data = new FormData(form);
     data.delete("submit");
@@ -31,8 +48,9 @@
     }).then(function (response) {
       return response.json().then(function (body) {
         messages(body.errors || {});
+        missingUpdate(body.missing);
         if (response.ok) {
-          var time = new Date(body.saved_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+          var time = new Date(body.saved_at).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
           show(status.getAttribute("data-saved") + " " + time);
         } else { show(status.getAttribute("data-failed")); }
       });

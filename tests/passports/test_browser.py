@@ -1,0 +1,118 @@
+"""The citizen's passport draft in a real browser on a phone (390 px), in English and Turkish:
+it is saved as it is typed, says what is still needed and takes it off the list as it is
+filled, shows a refused photo's reason, and never scrolls sideways."""
+
+# ruff: noqa: F811 - the browser fixtures are imported by name
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from allauth.account.models import EmailAddress
+from django_tenants.utils import schema_context
+
+from missions.models import Mission
+from passports.models import Application, PhotoAttempt
+from tests.browser.conftest import (  # noqa: F401 - fixtures
+    PASSWORD,
+    browser,
+    live_server_url,
+    screenshot,
+    unique_email,
+    url,
+)
+from tests.browser.test_missions_phone import no_sideways_scroll, turkish_phone  # noqa: F401
+from tests.factories import UserFactory
+from tests.passports.photos import photo_bytes, spec_vary
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def citizen_drafts(committed_db: None) -> Iterator[list[Any]]:
+    """Citizens made for the test; their drafts are removed afterwards (committed data)."""
+    made: list[Any] = []
+    yield made
+    mission_a = Mission.objects.get(code="alpha")
+    with schema_context(mission_a.schema_name):
+        for user in made:
+            for application in Application.objects.filter(user_id=user.pk):
+                PhotoAttempt.objects.filter(application=application).delete()
+                application.steps.all().delete()
+                application.delete()
+    for user in made:
+        EmailAddress.objects.filter(user=user).delete()
+        user.delete()
+
+
+def _sign_in(page: Any, url: Any, made: list[Any]) -> Any:
+    user = UserFactory(email=unique_email("draft"))
+    user.set_password(PASSWORD)
+    user.save(update_fields=["password"])
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    made.append(user)
+    page.goto(url("/accounts/login/", mission="alpha"))
+    page.locator("input[name=login]").fill(user.email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").first.click()
+    assert "/accounts/login/" not in page.url, page.locator("main").inner_text()[:400]
+    return user
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_a_draft_saves_as_it_is_typed_and_says_what_is_missing(
+    browser, url, screenshot, citizen_drafts, language, tmp_path
+):
+    mission_a = Mission.objects.get(code="alpha")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(15_000)
+    context.add_cookies(
+        [{"name": "django_language", "value": language, "domain": "alpha.localhost", "path": "/"}]
+    )
+    page = context.new_page()
+    try:
+        user = _sign_in(page, url, citizen_drafts)
+        page.goto(url("/passports/", mission="alpha"))
+        page.locator("input[value=renewal]").check()
+        page.locator("form.stack-form button[type=submit]").first.click()
+        page.wait_for_load_state()
+        missing = page.locator("#missing li[data-missing=surname]")
+        assert missing.is_visible()
+        # when the citizen types a surname and an impossible height
+        page.locator("#id_surname").fill("Şahin")
+        page.locator("#id_height_cm").fill("9000")
+        page.locator("#id_height_cm").blur()
+        # then the surname is saved and off the list, the height answered beside its field
+        page.wait_for_function(
+            "() => document.querySelector('#missing li[data-missing=surname]').hidden"
+        )
+        height = page.locator("[data-field=height_cm] .field-message")
+        expected = "santimetre" if language == "tr" else "centimetres"
+        page.wait_for_function(
+            "text => document.querySelector('[data-field=height_cm] .field-message')"
+            ".textContent.includes(text)",
+            arg=expected,
+        )
+        assert expected in height.inner_text()
+        with schema_context(mission_a.schema_name):
+            application = Application.objects.get(user_id=user.pk)
+            assert application.surname == "Şahin"
+            assert application.height_cm is None
+        no_sideways_scroll(page)
+        # a photo whose face is too small is refused with its reason
+        bad = tmp_path / "me.jpg"
+        bad.write_bytes(photo_bytes(spec_vary(head_fraction=0.45)))
+        page.locator("#id_photo").set_input_files(str(bad))
+        page.locator("form[enctype] button[type=submit]").click()
+        page.wait_for_load_state()
+        reason = "çok küçük" if language == "tr" else "too small"
+        assert reason in page.locator("body").inner_text()
+        no_sideways_scroll(page)
+        screenshot(page, f"passport-draft-{language}")
+    finally:
+        context.close()
