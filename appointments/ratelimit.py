@@ -27,6 +27,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     # the public seal verifier: a person checks a document or two, a scanner at a border more;
     # a bot trying numbers is slowed down
     "verify": (20, 60),
+    # a citizen reporting a passport lost or stolen invalidates it at once: a few a day
+    "report": (3, 24 * 3600),
 }
 
 

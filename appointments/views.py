@@ -167,7 +167,9 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
     if slot is None:
         raise Http404
     count = PersonCountForm(request.GET).count(max_persons=service.max_persons)
-    formset = PersonFormSet(request.POST or None, initial=[{}] * count, prefix="person")
+    formset = PersonFormSet(
+        request.POST if request.method == "POST" else None, initial=[{}] * count, prefix="person"
+    )
     status = 200
     if request.method == "POST" and formset.is_valid():
         try:
@@ -319,7 +321,7 @@ def cancel_by_token(request: HttpRequest, reference: str, token: str) -> HttpRes
 def lottery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     mission = _mission(request)
     lottery_round = selectors.lottery_round_get_public(pk=pk)
-    form = PersonForm(request.POST or None, prefix="person")
+    form = PersonForm(request.POST if request.method == "POST" else None, prefix="person")
     status = 200
     if request.method == "POST":
         if not request.user.is_authenticated:
@@ -422,7 +424,7 @@ def lottery_verify_script(request: HttpRequest, pk: int) -> HttpResponse:
 def waitlist_join(request: HttpRequest, code: str) -> HttpResponse:
     mission = _mission(request)
     service = selectors.service_get_offered(code=code)
-    form = WaitlistForm(request.POST or None, prefix="person")
+    form = WaitlistForm(request.POST if request.method == "POST" else None, prefix="person")
     status = 200
     free_day = None
     if request.method == "POST":
@@ -634,7 +636,7 @@ def staff_service_edit(request: HttpRequest, code: str) -> HttpResponse:
     mission = _mission(request)
     staff_access(user=request.user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_VIEW)
     service = selectors.service_get(code=code)
-    form = ServiceForm(request.POST or None, service=service)
+    form = ServiceForm(request.POST if request.method == "POST" else None, service=service)
     status = 200
     if request.method == "POST":
         staff_access(user=request.user, mission=mission, action=Action.APPOINTMENTS_SETTINGS_CHANGE)
@@ -723,7 +725,7 @@ def staff_day_sheet(request: HttpRequest) -> HttpResponse:
     day_form = DayForm(request.GET if "day" in request.GET else None)
     day = day_form.day_or(today)
     status = 400 if day_form.errors else 200
-    form = CheckInForm(request.POST or None)
+    form = CheckInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         staff_access(user=request.user, mission=mission, action=Action.BOOKING_PROCESS)
         handler = DAY_SHEET_ACTIONS.get(request.POST.get("action", "check_in"))

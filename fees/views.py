@@ -61,7 +61,7 @@ def counter(request: HttpRequest) -> HttpResponse:
     _staff(request)
     if request.method == "POST":
         _staff(request, Action.ASSESSMENT_CHANGE)
-    form = CounterForm(request.POST or None)
+    form = CounterForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -78,6 +78,8 @@ def counter(request: HttpRequest) -> HttpResponse:
             status = error_shown(request, error)
         else:
             return redirect("fees:assessment", pk=assessment.pk)
+    elif request.method == "POST":
+        status = form_error_shown(request, form)
     query = request.GET.get("q", "").strip()
     return render(
         request,
@@ -403,7 +405,7 @@ def day_close(request: HttpRequest) -> HttpResponse:
         _staff(request, Action.DAY_CLOSE)
     day = DayForm.day(request.GET, default=_mission(request).today())
     drawers = selectors.drawer_expected(business_date=day)
-    form = DayCloseForm(request.POST or None, drawers=drawers)
+    form = DayCloseForm(request.POST if request.method == "POST" else None, drawers=drawers)
     status = 200
     if request.method == "POST":
         if not form.is_valid():
@@ -438,7 +440,9 @@ def day_close(request: HttpRequest) -> HttpResponse:
 def bank_transfer(request: HttpRequest) -> HttpResponse:
     """Record one incoming transfer from the bank statement; the service matches it."""
     _staff(request, Action.BANK_TRANSFER_CHANGE)
-    form = BankTransferForm(request.POST or None, currency=_mission(request).currency)
+    form = BankTransferForm(
+        request.POST if request.method == "POST" else None, currency=_mission(request).currency
+    )
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

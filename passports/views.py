@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from appointments.ratelimit import rate_limit_consume
 from appointments.selectors import slot_list_available
 from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
@@ -64,7 +65,7 @@ def _own(request: HttpRequest, reference: str) -> Application:
 @login_required
 def application_list(request: HttpRequest) -> HttpResponse:
     """The citizen's applications here, and a new one."""
-    form = StartForm(request.POST or None)
+    form = StartForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -291,11 +292,12 @@ def application_withdraw(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 def document_report(request: HttpRequest) -> HttpResponse:
     """Report a passport lost or stolen, at once, before (or without) applying for another."""
-    form = ReportForm(request.POST or None)
+    form = ReportForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
+                rate_limit_consume(request=request, action="report")
                 services.document_report_by_citizen(
                     acting_user=signed_in_user(request), **form.cleaned_data
                 )
@@ -524,7 +526,7 @@ def staff_mrz_check(request: HttpRequest) -> HttpResponse:
     """Check the MRZ of a document presented at the counter: each check digit and field, and
     whether the document is reported lost or stolen."""
     _staff(request)
-    form = MrzCheckForm(request.POST or None)
+    form = MrzCheckForm(request.POST if request.method == "POST" else None)
     reading = None
     reported = None
     status = 200
@@ -549,7 +551,7 @@ def staff_mrz_check(request: HttpRequest) -> HttpResponse:
 def staff_report(request: HttpRequest) -> HttpResponse:
     """A lost or stolen passport reported at the counter."""
     _staff(request, Action.PASSPORT_PROCESS)
-    form = ReportForm(request.POST or None)
+    form = ReportForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():

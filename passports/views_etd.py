@@ -87,7 +87,7 @@ class CounterRequestForm(EtdRequestForm):
 
 class RevokeForm(forms.Form):
     reason = forms.CharField(
-        label=gettext_lazy("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
@@ -114,7 +114,7 @@ def _pdf_response(etd: EmergencyTravelDocument, mission: Mission) -> HttpRespons
 @login_required
 def etd_list(request: HttpRequest) -> HttpResponse:
     """The citizen's ETDs here, and the form to apply for one."""
-    form = EtdRequestForm(request.POST or None)
+    form = EtdRequestForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -207,7 +207,7 @@ def staff_etd_list(request: HttpRequest) -> HttpResponse:
 def staff_etd_request(request: HttpRequest) -> HttpResponse:
     """A request recorded at the counter, for a person standing there."""
     _staff(request, Action.ETD_REQUEST)
-    form = CounterRequestForm(request.POST or None)
+    form = CounterRequestForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -102,10 +102,17 @@ def error_shown(request: HttpRequest, error: ApplicationError | ValidationError)
 
 
 def form_error_shown(request: HttpRequest, form: Any) -> int:
-    """For pages: show a form's first error as the page's message; 400."""
-    first = next(iter(form.errors.values()))
-    messages.error(request, str(first[0]))
+    """For pages: show a form's first error as the page's message; 400. A form sent with
+    nothing in it (an empty POST) has no errors to name: it is asked to be filled in."""
+    first = next(iter(form.errors.values()), None)
+    messages.error(request, str(first[0]) if first else str(_empty_form_message()))
     return status.HTTP_400_BAD_REQUEST
+
+
+def _empty_form_message() -> Any:
+    from django.utils.translation import gettext
+
+    return gettext("Fill in the form and send it again.")
 
 
 def _not_found() -> Any:

@@ -80,6 +80,11 @@ APPLICATION_TRANSITIONS: dict[str, frozenset[str]] = {
     ApplicationStatus.REFUSED: frozenset(),
     ApplicationStatus.WITHDRAWN: frozenset(),
 }
+# States of a case still on its way to a passport: one per person at a time (a second
+# application for someone whose passport is being printed would print two).
+IN_PROGRESS = [
+    "submitted", "biometrics_taken", "recommended", "approved", "dispatched", "ready",
+]  # fmt: skip
 # States in the officers' work queue, oldest first.
 OPEN = (
     ApplicationStatus.SUBMITTED,
@@ -147,7 +152,7 @@ class Application(Workflow, TimeStampedModel):
     decided_at = models.DateTimeField(null=True, blank=True)
     refusal_reason = models.TextField(_("reason for refusal"), blank=True)
     # The new passport, as HQ printed it.
-    document_number = models.CharField(_("passport number"), max_length=9, blank=True)
+    document_number = EncryptedTextField(_("passport number"), blank=True)
     document_expires_on = models.DateField(_("valid until"), null=True, blank=True)
     arrived_at = models.DateTimeField(null=True, blank=True)
     collected_at = models.DateTimeField(null=True, blank=True)
@@ -163,7 +168,7 @@ class Application(Workflow, TimeStampedModel):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status__in=["dispatched", "ready", "collected"])
-                | ~Q(document_number=""),
+                | Q(document_expires_on__isnull=False),
                 name="passports_application_number_when_printed",
             ),
             # Four eyes: the consul who decides is never the officer who recommended.
@@ -196,8 +201,7 @@ class Application(Workflow, TimeStampedModel):
             # One open application per person at a mission (the national ID of whom it is for).
             models.UniqueConstraint(
                 fields=["national_id_index"],
-                condition=Q(status__in=["submitted", "biometrics_taken", "recommended"])
-                & ~Q(national_id_index=""),
+                condition=Q(status__in=IN_PROGRESS) & ~Q(national_id_index=""),
                 name="passports_application_one_open_per_person",
             ),
         ]

@@ -41,7 +41,6 @@ from sync.hq.projection import (
     array_literal,
     checked_date,
     checked_moment,
-    checked_text,
     envelope_read,
     events_read,
 )
@@ -119,7 +118,11 @@ def event_read(event: Event) -> Issue | Revocation:
     seq, _aggregate_id, payload = envelope_read(event, versions=VERSIONS)
     number = _number_read(payload)
     if event.get("topic") == PassportTopic.ETD_REVOKED:
-        reason = checked_text(payload, "reason", REASON_MAX_LENGTH)
+        # A revocation counts whatever its reason looks like: a document revoked at its mission
+        # must never read VALID at HQ because the words did not fit. The reason is kept cut to
+        # the register's length, "" when it is no text at all.
+        raw = payload.get("reason")
+        reason = raw.replace("\x00", "")[:REASON_MAX_LENGTH] if isinstance(raw, str) else ""
         return Revocation(seq=seq, number=number, reason=reason, revoked_at=_occurred_at(event))
     valid_until = checked_date(payload.get("valid_until"), "valid_until")
     issued_on = checked_date(payload.get("issued_on"), "issued_on")

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel.crypto.fields import EncryptedTextField
 from consulate.kernel.history import history_records
 from sync.hq.models import MISSION_CODE_LENGTH
 
@@ -39,12 +40,13 @@ class PersonalisationCase(models.Model):
         default=PersonalisationStatus.QUEUED,
     )
     document_number = models.CharField(_("document number"), max_length=9, blank=True)
-    mrz = models.CharField(_("MRZ"), max_length=89, blank=True)
+    # the holder's name, birth date and national ID: encrypted under HQ's key like the rest
+    mrz = EncryptedTextField(_("MRZ"), blank=True, shared=True)
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     printed_at = models.DateTimeField(_("printed at"), null=True, blank=True)
     printed_by_id = models.BigIntegerField(null=True, blank=True)
 
-    history = history_records(excluded_fields=["sealed"])
+    history = history_records(excluded_fields=["sealed", "mrz"])
     objects: ClassVar[models.Manager[PersonalisationCase]]
 
     class Meta:
@@ -60,7 +62,6 @@ class PersonalisationCase(models.Model):
                 condition=Q(status="queued")
                 | (
                     ~Q(document_number="")
-                    & ~Q(mrz="")
                     & Q(printed_at__isnull=False)
                     & Q(expires_on__isnull=False)
                 ),

@@ -5,10 +5,11 @@ missions' passport events (docs/events.md). Registered with sync by
 - `passports.application.approved` (v1): a case to personalise, keyed by (mission, application
   id), with the holder's data sealed for HQ (`payload["sealed"]`, opened only when
   personalised). Inserted once: a replay finds it there (ON CONFLICT DO NOTHING).
-- `passports.application.collected` (v1): the new passport was handed over (`collected_on`
-  set on its row) and the old one, if presented, cancelled (`cancelled_index`: its number's
-  blind index under HQ's key; only a document HQ issued has a row to cancel). Updating a row
-  to the same values again changes nothing, so replays are harmless.
+- `passports.application.collected` (v1): the new passport (by its number's blind index) was
+  handed over by the mission that issued it (`collected_on` set on its row) and the old one,
+  if presented, cancelled (`cancelled_index`: its number's blind index under HQ's key; only a
+  document HQ issued has a row to cancel). Updating a row to the same values again changes
+  nothing, so replays are harmless.
 
 An event that breaks its contract is skipped with the reason (`sync.hq.projection`)."""
 
@@ -59,9 +60,9 @@ def _approved(event: Event, batch: ProjectionBatch) -> PersonalisationCase:
 
 def _collected(event: Event) -> tuple[str, str, object]:
     _seq, _id, payload = envelope_read(event, versions=VERSIONS)
-    number = payload.get("number")
-    if not isinstance(number, str) or not 1 <= len(number) <= 9:
-        raise Unprojectable("number is not a document number")
+    number = payload.get("document_index")
+    if not isinstance(number, str) or not DOCUMENT_INDEX.fullmatch(number):
+        raise Unprojectable("document_index is not 64 lowercase hexadecimal digits")
     cancelled = payload.get("cancelled_index")
     if cancelled is not None and (
         not isinstance(cancelled, str) or not DOCUMENT_INDEX.fullmatch(cancelled)
@@ -89,9 +90,10 @@ def personalisation_project(batch: ProjectionBatch) -> None:
     for number, cancelled, day in events_read(
         ProjectionBatch(mission=batch.mission, events=collected), _collected, projector=NAME
     ):
-        IssuedDocument.objects.filter(number=number, collected_on__isnull=True).update(
-            collected_on=day
-        )
+        # only the mission that issued it hands it over
+        IssuedDocument.objects.filter(
+            document_index=number, mission=batch.mission, collected_on__isnull=True
+        ).update(collected_on=day)
         if cancelled:
             IssuedDocument.objects.filter(
                 Q(document_index=cancelled) & Q(status=IssuedStatus.VALID)

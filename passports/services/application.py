@@ -30,6 +30,7 @@ from consulate.kernel.history import set_acting_user
 from fees.models import SubjectType
 from fees.reference.models import ServiceCode
 from fees.services import assessment_create
+from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
 from .. import locks
@@ -99,8 +100,15 @@ def application_start(*, kind: str, acting_user: User, language: str) -> Applica
         language=language if language in dict(settings.LANGUAGES) else "en",
         kind=kind,
     )
-    set_acting_user(application, acting_user)
-    application.save()
+    with transaction.atomic():
+        set_acting_user(application, acting_user)
+        application.save()
+        outbox_event_record(
+            topic=PassportTopic.APPLICATION_STARTED,
+            aggregate_id=application.pk,
+            payload={"reference": application.reference, "kind": kind},
+            acting_user=acting_user,
+        )
     return application
 
 
@@ -188,6 +196,16 @@ def application_photo_add(
             set_acting_user(photo, acting_user)
             photo.save()
             step_record(application=application, step=Step.PHOTO_ACCEPTED, mail=False)
+        outbox_event_record(
+            topic=PassportTopic.APPLICATION_PHOTO_CHECKED,
+            aggregate_id=application.pk,
+            payload={
+                "reference": application.reference,
+                "accepted": check.ok,
+                "problems": [str(problem.value) for problem in check.problems],
+            },
+            acting_user=acting_user,
+        )
     return PhotoResult(accepted=check.ok, problems=list(check.problems))
 
 
@@ -199,7 +217,7 @@ def application_missing(*, application: Application) -> dict[str, str]:
             missing[name] = str(_("This is needed."))
     if application.kind in REPLACING and not application.previous_document:
         missing["previous_document"] = str(_("Enter the number of the passport it replaces."))
-    age = application.age_on(timezone.localdate())
+    age = application.age_on(current_mission().today())
     if application.kind == ApplicationKind.CHILD:
         if age is not None and age >= ADULT_AGE:
             missing["birth_date"] = str(_("A child's passport is for someone under 18."))
@@ -240,22 +258,23 @@ def application_submit(*, application: Application, acting_user: User) -> Applic
             _("Some of the application is missing."),
             errors={name: [message] for name, message in missing.items()},
         )
-    if application.kind == ApplicationKind.RENEWAL:
-        report = document_reported(document_number=application.previous_document)
-        if report is not None:
-            raise ApplicationError(
-                PassportError.DOCUMENT_REPORTED,
-                _(
-                    "This passport was reported lost or stolen, so it cannot be renewed: apply "
-                    "for the replacement of a lost or stolen passport instead."
-                ),
-                field="previous_document",
-            )
     now = timezone.now()
     try:
         with transaction.atomic():
             locked = locks.application_lock(pk=application.pk)
             _require_draft(locked)
+            # again under the lock: a report taken at the counter meanwhile counts
+            if application.kind == ApplicationKind.RENEWAL and document_reported(
+                document_number=application.previous_document
+            ):
+                raise ApplicationError(
+                    PassportError.DOCUMENT_REPORTED,
+                    _(
+                        "This passport was reported lost or stolen, so it cannot be renewed: "
+                        "apply for the replacement of a lost or stolen passport instead."
+                    ),
+                    field="previous_document",
+                )
             application.move_to(ApplicationStatus.SUBMITTED)
             application.submitted_at = now
             assessment = assessment_create(
@@ -380,12 +399,12 @@ def application_withdraw(*, application: Application, acting_user: User) -> Appl
         )
         if booking is not None and booking.can_cancel():
             booking_cancel(booking=booking, acting_user=acting_user)
+        outbox_event_record(
+            topic=PassportTopic.APPLICATION_WITHDRAWN,
+            aggregate_id=application.pk,
+            payload={"reference": application.reference, "was_draft": was_draft},
+            acting_user=acting_user,
+        )
         if not was_draft:
-            outbox_event_record(
-                topic=PassportTopic.APPLICATION_WITHDRAWN,
-                aggregate_id=application.pk,
-                payload={"reference": application.reference},
-                acting_user=acting_user,
-            )
             step_record(application=application, step=Step.WITHDRAWN)
     return application

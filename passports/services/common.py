@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.tenancy import task_queue_on_commit
+from missions.selectors import current_mission
 
 from ..error_codes import PassportError
 from ..models import Application, ApplicationStep, Sex, Step
@@ -72,7 +73,7 @@ def _birth_date(value: Any, *, field: str = "birth_date") -> dt.date | None:
             raise ApplicationError(
                 PassportError.INVALID, _("Enter the date as YYYY-MM-DD."), field=field
             ) from None
-    if not OLDEST_BIRTH <= day <= timezone.localdate():
+    if not OLDEST_BIRTH <= day <= current_mission().today():
         raise ApplicationError(
             PassportError.INVALID,
             _("Enter a date of birth between 1900 and today."),

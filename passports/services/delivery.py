@@ -53,7 +53,10 @@ def application_dispatch_receive(
         outbox_event_record(
             topic=PassportTopic.APPLICATION_DISPATCHED,
             aggregate_id=application.pk,
-            payload={"reference": application.reference, "number": case.document_number},
+            payload={
+                "reference": application.reference,
+                "document_index": document_index(case.document_number),
+            },
             acting_user=acting_user,
         )
         step_record(application=application, step=Step.PRINTED, at=case.printed_at)
@@ -141,7 +144,7 @@ def application_collect(
             aggregate_id=application.pk,
             payload={
                 "reference": application.reference,
-                "number": application.document_number,
+                "document_index": document_index(application.document_number),
                 "collected_on": timezone.localdate(
                     application.collected_at, current_mission().zone
                 ).isoformat(),

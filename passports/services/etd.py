@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +58,8 @@ from .signer import document_signer_active
 
 # The ETD's document code in its TD2 MRZ: a passport (P) for an emergency (E).
 ETD_DOCUMENT_CODE = "PE"
+# pg_advisory_xact_lock key: allocating ETD number blocks, one at a time across missions.
+ETD_BLOCK_LOCK = 0x0E7D0B10
 # What the request form sends, and nothing else is read.
 ETD_FIELDS = (
     "surname", "given_names", "birth_date", "sex", "nationality", "lost_document",
@@ -114,6 +116,12 @@ def etd_settings_change(*, max_days: int, acting_user: User) -> EtdSettings:
         row.max_days = max_days
         set_acting_user(row, acting_user)
         row.save()
+        outbox_event_record(
+            topic=PassportTopic.ETD_SETTINGS_CHANGED,
+            aggregate_id=row.pk,
+            payload={"max_days": max_days},
+            acting_user=acting_user,
+        )
     return row
 
 
@@ -140,25 +148,35 @@ def etd_block_allocate(
             ),
             field="first",
         )
-    for other in Mission.objects.exclude(schema_name="public").order_by("pk"):
-        with schema_context(other.schema_name):
-            clash = EtdNumberBlock.objects.filter(
-                prefix=prefix, first__lte=last, last__gte=first
-            ).exists()
-        if clash:
-            raise ApplicationError(
-                PassportError.ETD_BLOCK_OVERLAP,
-                _("These numbers overlap a block already allocated to %(mission)s.")
-                % {"mission": other.code},
-                field="first",
+    with transaction.atomic():
+        # one allocation at a time, system-wide: two at once could each find the range free
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ETD_BLOCK_LOCK])
+        for other in Mission.objects.exclude(schema_name="public").order_by("pk"):
+            with schema_context(other.schema_name):
+                clash = EtdNumberBlock.objects.filter(
+                    prefix=prefix, first__lte=last, last__gte=first
+                ).exists()
+            if clash:
+                raise ApplicationError(
+                    PassportError.ETD_BLOCK_OVERLAP,
+                    _("These numbers overlap a block already allocated to %(mission)s.")
+                    % {"mission": other.code},
+                    field="first",
+                )
+        with schema_context(mission.schema_name):
+            block = EtdNumberBlock(
+                prefix=prefix, first=first, last=last, next_number=first,
+                allocated_by_id=acting_user.pk,
+            )  # fmt: skip
+            set_acting_user(block, acting_user)
+            block.save()
+            outbox_event_record(
+                topic=PassportTopic.ETD_BLOCK_ALLOCATED,
+                aggregate_id=block.pk,
+                payload={"prefix": prefix, "first": first, "last": last},
+                acting_user=acting_user,
             )
-    with schema_context(mission.schema_name), transaction.atomic():
-        block = EtdNumberBlock(
-            prefix=prefix, first=first, last=last, next_number=first,
-            allocated_by_id=acting_user.pk,
-        )  # fmt: skip
-        set_acting_user(block, acting_user)
-        block.save()
     return block
 
 
@@ -324,6 +342,12 @@ def _request_create(
         etd.assessment_id = assessment.pk
         set_acting_user(etd, acting_user)
         etd.save()
+        outbox_event_record(
+            topic=PassportTopic.ETD_REQUESTED,
+            aggregate_id=etd.pk,
+            payload={"reference": etd.reference, "assessment_id": assessment.pk},
+            acting_user=acting_user,
+        )
         if etd.email:
             task_queue_on_commit(_tasks().send_etd_mail, etd.pk, EtdStatus.REQUESTED.value)
     return etd
@@ -470,7 +494,8 @@ def etd_revoke(
     """A consul revokes an issued ETD (the passport was found, an error, misuse), stating why;
     HQ's register learns it through sync and its verification page answers "revoked"."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.ETD_ISSUE)
-    text = _text(reason, field="reason", limit=2000)
+    # HQ keeps the reason (its register takes 300 characters): said here, not cut there
+    text = _text(reason, field="reason", limit=300)
     if not text:
         raise ApplicationError(
             PassportError.REASON_REQUIRED, _("State the reason."), field="reason"

@@ -4,8 +4,8 @@ one lacking a content type) are migrated, several at once in forked processes, a
 role; a migration cancelled by PostgreSQL's deadlock detector is tried again.
 
 Real migrations, real PostgreSQL: a schema is put behind by rewinding a real migration with
-`migrate_schemas <app> <earlier migration>` (appointments 0004 adds `outside_hours` to the
-slots table; undoing it drops the column). The tests commit (`committed_db`) and drop the
+`migrate_schemas <app> <earlier migration>` (appointments 0005 adds `purpose` to the
+services table; undoing it drops the column). The tests commit (`committed_db`) and drop the
 missions they create; they leave the session's missions as they found them.
 """
 
@@ -34,8 +34,8 @@ from missions.schemas import schemas_compare_with_template
 from tests.conftest import drop_mission
 from tests.factories import MissionFactory
 
-APP, EARLIER, LATEST = "appointments", "0003_service_name_per_language", "0004_slot_outside_hours"
-COLUMN = "outside_hours"
+APP, EARLIER, LATEST = "appointments", "0004_slot_outside_hours", "0005_service_purpose"
+TABLE, COLUMN = "appointments_service", "purpose"
 
 
 @pytest.fixture
@@ -59,8 +59,8 @@ def has_column(schema: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT 1 FROM information_schema.columns WHERE table_schema = %s"
-            " AND table_name = 'appointments_slot' AND column_name = %s",
-            [schema, COLUMN],
+            " AND table_name = %s AND column_name = %s",
+            [schema, TABLE, COLUMN],
         )
         return cursor.fetchone() is not None
 
@@ -141,9 +141,7 @@ def test_schemas_that_differ_from_the_template_are_found_in_one_comparison(missi
     assert states[lacking].content_types_missing == 1
     assert not states["no_such_schema"].exists
     assert not any(states[name].up_to_date for name in (behind, extra, lacking, "no_such_schema"))
-    assert "1 migration(s) behind (appointments.0004_slot_outside_hours)" in (
-        states[behind].describe()
-    )
+    assert f"1 migration(s) behind ({APP}.{LATEST})" in (states[behind].describe())
 
 
 def test_a_real_migration_runs_over_several_schemas_in_parallel_and_skips_the_others(missions):

@@ -22,7 +22,7 @@ from sync.hq.models import SkippedEvent
 from sync.registry import events_project
 from tests.conftest import make_staff
 from tests.factories import UserFactory
-from tests.passports.factories import application_recommended
+from tests.passports.factories import application_recommended, application_submitted
 from tests.registers import central_log, outbox_on_the_wire
 
 pytestmark = pytest.mark.django_db
@@ -245,3 +245,60 @@ def test_a_block_that_runs_out_says_so(mission_a, hq_admin):
     assert refused.value.code.value == "passports.no_numbers"
     second.refresh_from_db()
     assert second.status == "queued"
+
+
+def test_a_second_application_waits_until_the_first_passport_is_handed_over(mission_a):
+    # given an approved case for a person
+    application, _events = _approved(mission_a, national_id="55566677788")
+    # when the same person applies again while it is being printed
+    with schema_context(mission_a.schema_name), pytest.raises(ApplicationError) as refused:
+        application_submitted(national_id="55566677788")
+    # then it is refused: two passports would be printed
+    assert refused.value.code.value == "passports.already_open"
+    assert application.status == "approved"
+
+
+def test_the_numbers_and_the_mrz_are_not_in_clear(mission_a, hq_admin, block):
+    application, events = _approved(mission_a)
+    _to_hq(mission_a, events)
+    case = PersonalisationCase.objects.get(reference=application.reference)
+    register_services.personalisation_run(case=case, acting_user=hq_admin)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT mrz FROM passports_register_personalisationcase")
+        (raw,) = cursor.fetchone()
+    assert b"YILMAZ" not in bytes(raw)
+    with schema_context(mission_a.schema_name):
+        services.dispatches_receive()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT document_number FROM passports_application")
+            assert all(b"U00000100" not in bytes(value) for (value,) in cursor.fetchall())
+        dispatched = outbox_on_the_wire("passports.application.dispatched")
+    assert "U00000100" not in str(dispatched)
+
+
+def test_a_mission_cannot_mark_another_missions_passport_collected(
+    mission_a, mission_b, hq_admin, block
+):
+    application, events = _approved(mission_a)
+    _to_hq(mission_a, events)
+    register_services.personalisation_run(
+        case=PersonalisationCase.objects.get(reference=application.reference),
+        acting_user=hq_admin,
+    )
+    forged = {
+        "seq": 1,
+        "topic": "passports.application.collected",
+        "aggregate_type": "application",
+        "aggregate_id": "1",
+        "version": 1,
+        "payload": {
+            "reference": "PXXXXXXXXX",
+            "document_index": IssuedDocument.objects.get().document_index,
+            "collected_on": "2026-12-04",
+            "cancelled_index": None,
+        },
+        "occurred_at": "2026-12-04T10:00:00+00:00",
+        "actor_id": None,
+    }
+    _to_hq(mission_b, [forged])
+    assert IssuedDocument.objects.get().collected_on is None

@@ -131,7 +131,7 @@ def test_submission_needs_everything_and_says_what_is_missing(in_mission_a):
     assert {"photo", "phone", "previous_document"} <= set(refused.value.errors)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.DRAFT
-    assert not OutboxEvent.objects.filter(topic__startswith="passports.").exists()
+    assert not OutboxEvent.objects.filter(topic="passports.application.submitted").exists()
 
 
 def test_submission_assesses_the_fee_records_the_event_and_mails_the_citizen(

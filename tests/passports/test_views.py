@@ -221,3 +221,19 @@ def test_a_citizen_cannot_open_the_staff_pages(client_a, mission_a):
     _citizen(client_a)
     for path in ("/staff/passports/", "/staff/passports/mrz-check/", "/staff/passports/report/"):
         assert client_a.get(path).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/passports/", "/passports/report/", "/etd/", "/staff/passports/mrz-check/",
+             "/staff/passports/report/", "/staff/etd/request/", "/fees/counter/"],
+)  # fmt: skip
+def test_an_empty_form_sent_is_a_400_with_a_message(client_a, mission_a, path):
+    user = make_staff(mission_a, "officer") if "/staff/" in path or "/fees/" in path else None
+    if user is not None:
+        login_with_second_factor(client_a, user)
+    else:
+        _citizen(client_a)
+    response = client_a.post(path, {})
+    # then a 400 whose page says what is wrong (the first field's message, at the top)
+    assert response.status_code == 400
+    assert texts_of(response.content, "li", **{"class": "message error"})
