@@ -1,15 +1,31 @@
 """Locks of the passports app, `<entity>_lock(*, pk)`, each returning the row locked FOR UPDATE
 until the transaction ends.
 
-Order: an application, then (through the fees app's services) its assessment, then (through
-the appointments app's) its booking and slot, and last the mission's outbox counter, which
-every event takes. A lost or stolen report locks nothing: its unique blind index decides a race
-between two reports of one number."""
+Order: a travel document's number (`document_lock`), then an application, then (through the
+fees app's services) its assessment, then (through the appointments app's) its booking and
+slot, and last the mission's outbox counter, which every event takes.
+
+A lost or stolen report and a renewal of the same passport take `document_lock` on its number
+first: the renewal's "is it reported?" and the report's insert then follow each other, so a
+report taken at the counter while the renewal is being submitted is either seen by it or
+comes after it (two reports of one number are settled by their unique blind index)."""
 
 from __future__ import annotations
+
+from django.db import connection
 
 from .models import Application
 
 
 def application_lock(*, pk: int) -> Application:
     return Application.objects.select_for_update().get(pk=pk)
+
+
+def document_lock(*, document_index: str) -> None:
+    """Hold a travel document's number (its blind index) until the transaction ends: a
+    transaction-scoped advisory lock, keyed in the schema's own space."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '|' || %s))",
+            [document_index],
+        )

@@ -50,7 +50,7 @@ from ..models import (
 from ..mrz import MrzError, mrz_transliterate
 from ..photo import PhotoProblem, photo_check
 from .common import FIELD_CLEANERS, step_record
-from .report import document_report_record, document_reported
+from .report import document_index, document_report_record, document_reported
 
 # The fee schedule's service each kind is charged as: mapped here once, never per case.
 FEE_SERVICE: dict[str, str] = {  # by ApplicationKind value
@@ -261,9 +261,11 @@ def application_submit(*, application: Application, acting_user: User) -> Applic
     now = timezone.now()
     try:
         with transaction.atomic():
+            if application.previous_document:
+                locks.document_lock(document_index=document_index(application.previous_document))
             locked = locks.application_lock(pk=application.pk)
             _require_draft(locked)
-            # again under the lock: a report taken at the counter meanwhile counts
+            # under the document's lock: a report taken at the counter meanwhile counts
             if application.kind == ApplicationKind.RENEWAL and document_reported(
                 document_number=application.previous_document
             ):

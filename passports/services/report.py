@@ -21,6 +21,7 @@ from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
+from .. import locks
 from ..error_codes import PassportError
 from ..events import PassportTopic
 from ..models import Application, DocumentReport, ReportKind
@@ -85,6 +86,7 @@ def document_report_record(
             PassportError.INVALID, _("Enter the passport number."), field="document_number"
         )
     index = document_index(number)
+    locks.document_lock(document_index=index)
     existing = DocumentReport.objects.filter(document_index=index).first()
     if existing is not None:
         return existing
