@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -27,6 +27,7 @@ from .models import (
     EtdStatus,
     Step,
 )
+from .services.common import UNMAILED
 from .services.report import document_index
 
 # The service-level target per kind: calendar days from submission to the consul's decision.
@@ -53,9 +54,20 @@ def application_get_for_citizen(*, reference: str, user: Any) -> Application:
 
 
 def application_list_for_citizen(*, user: Any) -> list[Application]:
+    """The citizen's applications here, each with `unread`: the messages (e-mailed steps) not
+    yet seen on its page, the account's inbox. One query."""
     if not getattr(user, "is_authenticated", False):
         return []
-    return list(Application.objects.filter(user_id=user.pk).exclude(status="withdrawn"))
+    return list(
+        Application.objects.filter(user_id=user.pk)
+        .exclude(status="withdrawn")
+        .annotate(
+            unread=Count(
+                "steps",
+                filter=Q(steps__read_at__isnull=True) & ~Q(steps__step__in=UNMAILED),
+            )
+        )
+    )
 
 
 def application_get_for_staff(*, reference: str, acting_user: Any) -> Application:

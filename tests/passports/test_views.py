@@ -237,3 +237,17 @@ def test_an_empty_form_sent_is_a_400_with_a_message(client_a, mission_a, path):
     # then a 400 whose page says what is wrong (the first field's message, at the top)
     assert response.status_code == 400
     assert texts_of(response.content, "li", **{"class": "message error"})
+
+
+def test_the_account_lists_new_messages_until_they_are_read(client_a, mission_a):
+    # given a citizen whose application was submitted (a message and an e-mail)
+    with schema_context(mission_a.schema_name):
+        from tests.passports.factories import application_submitted
+
+        application = application_submitted()
+    client_a.force_login(User.objects.get(pk=application.user_id), backend=MODEL_BACKEND)
+    # then their list says there is one new message
+    assert "1 new message" in client_a.get("/passports/").content.decode()
+    # and once the application's page is read, none
+    client_a.get(f"/passports/{application.reference}/")
+    assert "new message" not in client_a.get("/passports/").content.decode()
