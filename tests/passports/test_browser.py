@@ -17,13 +17,13 @@ from missions.models import Mission
 from passports.models import Application, PhotoAttempt
 from tests.browser.conftest import (  # noqa: F401 - fixtures
     PASSWORD,
-    browser,
+    in_own_browser_thread,
     live_server_url,
     screenshot,
     unique_email,
     url,
 )
-from tests.browser.test_missions_phone import no_sideways_scroll, turkish_phone  # noqa: F401
+from tests.browser.test_missions_phone import no_sideways_scroll
 from tests.factories import UserFactory
 from tests.passports.photos import photo_bytes, spec_vary
 
@@ -47,72 +47,74 @@ def citizen_drafts(committed_db: None) -> Iterator[list[Any]]:
         user.delete()
 
 
-def _sign_in(page: Any, url: Any, made: list[Any]) -> Any:
+def _citizen(made: list[Any]) -> Any:
     user = UserFactory(email=unique_email("draft"))
     user.set_password(PASSWORD)
     user.save(update_fields=["password"])
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     made.append(user)
-    page.goto(url("/accounts/login/", mission="alpha"))
-    page.locator("input[name=login]").fill(user.email)
-    page.locator("input[name=password]").fill(PASSWORD)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").first.click()
-    assert "/accounts/login/" not in page.url, page.locator("main").inner_text()[:400]
     return user
 
 
 @pytest.mark.parametrize("language", ["en", "tr"])
 def test_a_draft_saves_as_it_is_typed_and_says_what_is_missing(
-    browser, url, screenshot, citizen_drafts, language, tmp_path
+    live_server_url, url, screenshot, citizen_drafts, language, tmp_path
 ):
     mission_a = Mission.objects.get(code="alpha")
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    context.set_default_timeout(15_000)
-    context.add_cookies(
-        [{"name": "django_language", "value": language, "domain": "alpha.localhost", "path": "/"}]
-    )
-    page = context.new_page()
-    try:
-        user = _sign_in(page, url, citizen_drafts)
-        page.goto(url("/passports/", mission="alpha"))
-        page.locator("input[value=renewal]").check()
-        page.locator("form.stack-form button[type=submit]").first.click()
-        page.wait_for_load_state()
-        missing = page.locator("#missing li[data-missing=surname]")
-        assert missing.is_visible()
-        # when the citizen types a surname and an impossible height
-        page.locator("#id_surname").fill("Şahin")
-        page.locator("#id_height_cm").fill("9000")
-        page.locator("#id_height_cm").blur()
-        # then the surname is saved and off the list, the height answered beside its field
-        page.wait_for_function(
-            "() => document.querySelector('#missing li[data-missing=surname]').hidden"
+    user = _citizen(citizen_drafts)
+    bad = tmp_path / "me.jpg"
+    bad.write_bytes(photo_bytes(spec_vary(head_fraction=0.45)))
+    expected = "santimetre" if language == "tr" else "centimetres"
+    reason = "çok küçük" if language == "tr" else "too small"
+
+    def body(browser: Any) -> None:
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
         )
-        height = page.locator("[data-field=height_cm] .field-message")
-        expected = "santimetre" if language == "tr" else "centimetres"
-        page.wait_for_function(
-            "text => document.querySelector('[data-field=height_cm] .field-message')"
-            ".textContent.includes(text)",
-            arg=expected,
-        )
-        assert expected in height.inner_text()
-        with schema_context(mission_a.schema_name):
-            application = Application.objects.get(user_id=user.pk)
-            assert application.surname == "Şahin"
-            assert application.height_cm is None
-        no_sideways_scroll(page)
-        # a photo whose face is too small is refused with its reason
-        bad = tmp_path / "me.jpg"
-        bad.write_bytes(photo_bytes(spec_vary(head_fraction=0.45)))
-        page.locator("#id_photo").set_input_files(str(bad))
-        page.locator("form[enctype] button[type=submit]").click()
-        page.wait_for_load_state()
-        reason = "çok küçük" if language == "tr" else "too small"
-        assert reason in page.locator("body").inner_text()
-        no_sideways_scroll(page)
-        screenshot(page, f"passport-draft-{language}")
-    finally:
-        context.close()
+        context.set_default_timeout(15_000)
+        context.add_cookies(
+            [{"name": "django_language", "value": language, "domain": "alpha.localhost",
+              "path": "/"}]
+        )  # fmt: skip
+        page = context.new_page()
+        try:
+            page.goto(url("/accounts/login/", mission="alpha"))
+            page.locator("input[name=login]").fill(user.email)
+            page.locator("input[name=password]").fill(PASSWORD)
+            with page.expect_navigation():
+                page.locator("main form button[type=submit]").first.click()
+            assert "/accounts/login/" not in page.url
+            page.goto(url("/passports/", mission="alpha"))
+            page.locator("input[value=renewal]").check()
+            page.locator("form.stack-form button[type=submit]").first.click()
+            page.wait_for_load_state()
+            assert page.locator("#missing li[data-missing=surname]").is_visible()
+            # when the citizen types a surname and an impossible height
+            page.locator("#id_surname").fill("Şahin")
+            page.locator("#id_height_cm").fill("9000")
+            page.locator("#id_height_cm").blur()
+            # then the surname is saved and off the list, the height answered beside its field
+            page.wait_for_function(
+                "() => document.querySelector('#missing li[data-missing=surname]').hidden"
+            )
+            page.wait_for_function(
+                "text => document.querySelector('[data-field=height_cm] .field-message')"
+                ".textContent.includes(text)",
+                arg=expected,
+            )
+            no_sideways_scroll(page)
+            # a photo whose face is too small is refused with its reason
+            page.locator("#id_photo").set_input_files(str(bad))
+            page.locator("form[enctype] button[type=submit]").click()
+            page.wait_for_load_state()
+            assert reason in page.locator("body").inner_text()
+            no_sideways_scroll(page)
+            screenshot(page, f"passport-draft-{language}")
+        finally:
+            context.close()
+
+    in_own_browser_thread(body)
+    with schema_context(mission_a.schema_name):
+        application = Application.objects.get(user_id=user.pk)
+        assert application.surname == "Şahin"
+        assert application.height_cm is None
