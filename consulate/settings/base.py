@@ -72,6 +72,7 @@ TENANT_APPS = [
     "fees",
     "appointments",
     "passports",
+    "visas",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
