@@ -27,20 +27,21 @@ class ApplicationForm(forms.Form):
         label=_("Surname"),
         required=False,
         max_length=100,
-        help_text=_("As in your civil registration, in the national alphabet."),
+        help_text=_("As in the civil registration, in the national alphabet."),
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
     given_names = forms.CharField(
         label=_("Given names"),
         required=False,
         max_length=100,
-        help_text=_("All of them, in order. Leave empty if you have only one name."),
+        help_text=_("All of them, in order. Leave empty only if the name is a single name."),
         widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
     )
     birth_date = forms.CharField(
         label=_("Date of birth"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+        # always ISO: a date box reads only YYYY-MM-DD, whatever the page's language
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
     )
     birth_place = forms.CharField(label=_("Place of birth"), required=False, max_length=100)
     sex = forms.ChoiceField(label=_("Sex"), required=False, choices=[("", "—"), *Sex.choices])

@@ -1,10 +1,21 @@
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path
+
+from consulate.kernel.tenancy import absolute_url
 
 from . import views
 
 app_name = "passports"
 
+
+def _verify_at_hq(request: HttpRequest) -> HttpResponseRedirect:
+    """Documents are checked at HQ, for every mission: a mission's /verify/ leads there."""
+    return HttpResponseRedirect(absolute_url(settings.PORTAL_HOST, "/verify/"))
+
+
 urlpatterns = [
+    path("verify/", _verify_at_hq, name="verify"),
     path("passports/", views.application_list, name="application_list"),
     path("passports/report/", views.document_report, name="report"),
     path("passports/<str:reference>/", views.application_detail, name="application"),

@@ -34,7 +34,7 @@ from .forms import (
     ReportForm,
     StartForm,
 )
-from .models import Application, ApplicationStatus, ApplicationStep, Photo
+from .models import Application, ApplicationStatus, ApplicationStep, Photo, Sex
 from .mrz import mrz_parse
 from .services.common import UNMAILED
 
@@ -49,6 +49,11 @@ def _mission(request: HttpRequest) -> Mission:
 def signed_in_user(request: HttpRequest) -> User:
     """The signed-in person (every view here is `login_required`)."""
     return cast(User, request.user)
+
+
+def local_time_short(mission: Mission) -> str:
+    now = timezone.localtime(timezone.now(), mission.zone)
+    return f"{now:%H:%M} ({mission.timezone})"
 
 
 def _language() -> str:
@@ -163,6 +168,8 @@ def application_autosave(request: HttpRequest, reference: str) -> JsonResponse:
             "saved": saved.saved,
             "errors": saved.errors,
             "saved_at": timezone.now().isoformat(),
+            # as the page says every time: the mission's clock, the zone named
+            "saved_at_local": local_time_short(_mission(request)),
             # what still stops the submission, for the page's list
             "missing": services.application_missing(application=saved.application),
         },
@@ -539,10 +546,19 @@ def staff_mrz_check(request: HttpRequest) -> HttpResponse:
                 status = 400
         else:
             status = form_error_shown(request, form)
+    expired = bool(
+        reading and reading.expiry_date and reading.expiry_date < _mission(request).today()
+    )
     return render(
         request,
         "passports/staff_mrz_check.html",
-        {"form": form, "reading": reading, "reported": reported},
+        {
+            "form": form,
+            "reading": reading,
+            "reported": reported,
+            "expired": expired,
+            "sex": dict(Sex.choices).get(reading.sex or "", reading.sex) if reading else "",
+        },
         status=status,
     )
 

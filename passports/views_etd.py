@@ -4,6 +4,9 @@ revokes. Thin: a form parses, a service decides, `error_shown` shows why it refu
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from consulate.kernel import reference
 from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from consulate.kernel.seal import country_alpha2
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -22,14 +27,32 @@ from . import selectors
 from .etd_pdf import etd_pdf
 from .models import EmergencyTravelDocument, EtdStatus, ReportKind, Sex
 from .mrz import ICAO_CODES
+from .register.seal_keys import issuing_state
 from .services import etd as etd_services
 from .views import signed_in_user
 
-_COUNTRIES = [("", "—"), *((code, code) for code in sorted(ICAO_CODES))]
+
+@functools.cache
+def _countries(language: str) -> list[tuple[str, str]]:
+    """The countries a person picks from, by name in their language (the MRZ's ICAO code
+    behind each), the issuing State first. Codes that name no single country (D's old
+    aliases, UN, stateless, specimen) are left out of a citizen's list."""
+    with translation.override(language):
+        named = []
+        for code in ICAO_CODES:
+            alpha2 = country_alpha2(code)
+            if alpha2 is None or (len(code) != 3):
+                continue
+            named.append((code, reference.country_name(alpha2)))
+    home = issuing_state()
+    first = [item for item in named if item[0] == home]
+    rest = sorted((item for item in named if item[0] != home), key=lambda item: item[1])
+    return [("", "—"), *first, *rest]
 
 
 def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"})
+    # always ISO: a date box reads only YYYY-MM-DD, whatever the page's language
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class EtdRequestForm(forms.Form):
@@ -43,9 +66,7 @@ class EtdRequestForm(forms.Form):
     sex = forms.ChoiceField(
         label=gettext_lazy("Sex"), required=False, choices=[("", "—"), *Sex.choices]
     )
-    nationality = forms.ChoiceField(
-        label=gettext_lazy("Nationality"), required=False, choices=_COUNTRIES
-    )
+    nationality = forms.ChoiceField(label=gettext_lazy("Nationality"), required=False)
     lost_document = forms.CharField(
         label=gettext_lazy("Number of the lost or stolen passport"),
         required=False,
@@ -63,7 +84,7 @@ class EtdRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     destination_country = forms.ChoiceField(
-        label=gettext_lazy("Destination country"), required=False, choices=_COUNTRIES
+        label=gettext_lazy("Destination country"), required=False
     )
     destination_city = forms.CharField(
         label=gettext_lazy("Destination city"), required=False, max_length=100
@@ -75,8 +96,17 @@ class EtdRequestForm(forms.Form):
         label=gettext_lazy("Valid until"),
         required=False,
         widget=_date_input(),
-        help_text=gettext_lazy("The day you arrive; at most 15 days from today."),
+        help_text=gettext_lazy(
+            "The last day the document may be used: from the journey's day, at most 15 days "
+            "from today."
+        ),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        countries = _countries(translation.get_language() or "en")
+        for name in ("nationality", "destination_country"):
+            self.fields[name].choices = countries  # type: ignore[attr-defined]
 
 
 class CounterRequestForm(EtdRequestForm):

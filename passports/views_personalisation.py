@@ -3,6 +3,8 @@ a look-up in the register of issued documents. Thin: the services decide."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,8 +15,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from missions.models import Mission
 from missions.permissions import Action, staff_access
 
+from .models import ApplicationKind
 from .register import selectors, services
 from .register.models import DocumentType, NumberBlock
 
@@ -29,6 +33,16 @@ class NumberBlockForm(forms.Form):
     digits = forms.IntegerField(label=gettext_lazy("Digits"), min_value=1, max_value=9)
     first = forms.IntegerField(label=gettext_lazy("First number"), min_value=0)
     last = forms.IntegerField(label=gettext_lazy("Last number"), min_value=0)
+
+
+def _named(cases: list[Any]) -> list[Any]:
+    """Each case with its kind and mission named in the reader's language (one query)."""
+    kinds = dict(ApplicationKind.choices)
+    names = {mission.code: mission.name for mission in Mission.objects.only("code", "name")}
+    for case in cases:
+        case.kind_label = kinds.get(case.kind, case.kind)
+        case.mission_name = names.get(case.mission, case.mission)
+    return cases
 
 
 def _held(request: HttpRequest) -> frozenset[Action]:
@@ -48,7 +62,7 @@ def _page(
         request,
         "passports/hq_personalisation.html",
         {
-            "cases": selectors.personalisation_queue(),
+            "cases": _named(selectors.personalisation_queue()),
             "blocks": list(NumberBlock.objects.order_by("document_type", "first")),
             "form": form or NumberBlockForm(),
             "may_personalise": Action.PASSPORT_PERSONALISE in held,

@@ -8,6 +8,7 @@ from typing import ClassVar
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from consulate.kernel.crypto.fields import BlindIndexField, EncryptedDateField, EncryptedTextField
 from consulate.kernel.history import history_records
@@ -51,7 +52,7 @@ class ApplicationStatus(models.TextChoices):
     # At the mission, waiting for its holder.
     READY = "ready", _("Ready for collection")
     # Handed over and signed for; the old passport cancelled.
-    COLLECTED = "collected", _("Collected")
+    COLLECTED = "collected", pgettext_lazy("a passport handed to its holder", "Collected")
     # A consul refused, stating the reason.
     REFUSED = "refused", _("Refused")
     # The citizen withdrew it before the visit.
@@ -260,7 +261,7 @@ class Step(models.TextChoices):
     PRINTED = "printed", _("Printed")
     ARRIVED = "arrived", _("Arrived at the mission")
     READY = "ready", _("Ready for collection")
-    COLLECTED = "collected", _("Collected")
+    COLLECTED = "collected", pgettext_lazy("a passport handed to its holder", "Collected")
     REFUSED = "refused", _("Refused")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 

@@ -115,6 +115,18 @@ class NumberBlock(models.Model):
     def number(self, value: int) -> str:
         return f"{self.prefix}{value:0{self.digits}d}"
 
+    @property
+    def first_number(self) -> str:
+        return self.number(self.first)
+
+    @property
+    def last_number(self) -> str:
+        return self.number(self.last)
+
+    @property
+    def next_number(self) -> str:
+        return self.number(self.next_value) if self.next_value <= self.last else "—"
+
 
 class IssuedStatus(models.TextChoices):
     VALID = "valid", _("Valid")

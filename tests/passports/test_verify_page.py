@@ -48,8 +48,12 @@ def test_the_page_is_public_labelled_and_announces_its_result(client_hq):
     assert 'enctype="multipart/form-data"' in html
 
 
-def test_the_verifier_is_at_hq_only(client_a):
-    assert client_a.get(PAGE).status_code == 404
+def test_the_verifier_is_at_hq_only_and_a_missions_address_leads_there(client_a):
+    # a mission's /verify/ answers nothing itself: it sends the reader to HQ's
+    response = client_a.get(PAGE)
+    assert response.status_code == 302
+    assert response["Location"].endswith("://localhost/verify/")
+    assert client_a.post("/api/v1/verify/", {"number": "E1"}).status_code == 404
 
 
 def test_a_photo_of_a_valid_seal_says_valid_and_shows_the_signed_data(client_hq, signed, mission_a):

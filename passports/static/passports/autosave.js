@@ -16,20 +16,27 @@
       if (slot) { slot.textContent = text; }
       box.classList.toggle("field-error", text !== "");
       var input = box.querySelector("input, select, textarea");
-      if (input) {
-        if (text) { input.setAttribute("aria-invalid", "true"); input.setAttribute("aria-describedby", slot.id); }
+      if (input && slot) {
+        // the message is read with the field, and the field's help stays described too
+        var ids = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+          return id && id !== slot.id;
+        });
+        if (text) { ids.unshift(slot.id); input.setAttribute("aria-invalid", "true"); }
         else { input.removeAttribute("aria-invalid"); }
+        if (ids.length) { input.setAttribute("aria-describedby", ids.join(" ")); }
+        else { input.removeAttribute("aria-describedby"); }
       }
     });
   }
   // The "still needed" list follows what the server says is missing now.
-  function missingUpdate(missing) {
+  function missingUpdate(missing, errors) {
     var box = document.getElementById("missing");
     if (!box || !missing) { return; }
     var left = 0;
     box.querySelectorAll("[data-missing]").forEach(function (item) {
       var name = item.getAttribute("data-missing");
-      var text = missing[name];
+      // a value typed but refused says why, not "this is needed"
+      var text = (errors && errors[name]) || missing[name];
       item.hidden = !text;
       if (text) {
         left += 1;
@@ -48,10 +55,9 @@
     }).then(function (response) {
       return response.json().then(function (body) {
         messages(body.errors || {});
-        missingUpdate(body.missing);
+        missingUpdate(body.missing, body.errors);
         if (response.ok) {
-          var time = new Date(body.saved_at).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
-          show(status.getAttribute("data-saved") + " " + time);
+          show(status.getAttribute("data-saved") + " " + body.saved_at_local);
         } else { show(status.getAttribute("data-failed")); }
       });
     }).catch(function () { show(status.getAttribute("data-offline")); });
