@@ -121,6 +121,14 @@ class RevokeForm(forms.Form):
     )
 
 
+def _errors_on_form(form: forms.Form, error: ApplicationError) -> None:
+    """Each field the service refused gets its message beside it (all of them at once)."""
+    errors = error.errors or ({error.field: [str(error.message)]} if error.field else {})
+    for name, problems in errors.items():
+        if name in form.fields:
+            form.add_error(name, problems[0])
+
+
 def _mission(request: HttpRequest) -> Mission:
     return request.tenant  # type: ignore[attr-defined,no-any-return]
 
@@ -155,8 +163,7 @@ def etd_list(request: HttpRequest) -> HttpResponse:
                     language=_language(),
                 )
             except ApplicationError as error:
-                if error.field in form.fields:
-                    form.add_error(error.field, str(error.message))
+                _errors_on_form(form, error)
                 status = error_shown(request, error)
             else:
                 messages.success(
@@ -249,8 +256,7 @@ def staff_etd_request(request: HttpRequest) -> HttpResponse:
                     acting_user=signed_in_user(request),
                 )
             except ApplicationError as error:
-                if error.field in form.fields:
-                    form.add_error(error.field, str(error.message))
+                _errors_on_form(form, error)
                 status = error_shown(request, error)
             else:
                 messages.success(

@@ -14,7 +14,7 @@ import base64
 import datetime as dt
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -262,37 +262,57 @@ def _journey_check(*, journey_date: dt.date, valid_until: dt.date, today: dt.dat
 
 
 def etd_request_clean(values: Mapping[str, Any]) -> dict[str, Any]:
-    """What a request says, each value cleaned; the first one that is wrong is refused with its
-    field. One place for the citizen's form and the counter's."""
-    cleaned: dict[str, Any] = {
-        "surname": _name(values.get("surname"), field="surname"),
-        "given_names": _name(values.get("given_names"), field="given_names"),
-        "birth_date": _birth_date(values.get("birth_date")),
-        "sex": _sex(values.get("sex")),
-        "nationality": _country(values.get("nationality"), field="nationality"),
-        "lost_document": document_number_clean(values.get("lost_document"), field="lost_document"),
-        "circumstances": _text(values.get("circumstances"), field="circumstances", limit=2000),
-        "destination_country": _country(
+    """What a request says, each value cleaned. Every field that is wrong or missing is
+    refused at once, each with its message (`errors`), so the person fixes them all in one go.
+    One place for the citizen's form and the counter's."""
+    cleaners: dict[str, Callable[[], Any]] = {
+        "surname": lambda: _name(values.get("surname"), field="surname"),
+        "given_names": lambda: _name(values.get("given_names"), field="given_names"),
+        "birth_date": lambda: _birth_date(values.get("birth_date")),
+        "sex": lambda: _sex(values.get("sex")),
+        "nationality": lambda: _country(values.get("nationality"), field="nationality"),
+        "lost_document": lambda: document_number_clean(
+            values.get("lost_document"), field="lost_document"
+        ),
+        "circumstances": lambda: _text(
+            values.get("circumstances"), field="circumstances", limit=2000
+        ),
+        "destination_country": lambda: _country(
             values.get("destination_country"), field="destination_country"
         ),
-        "destination_city": " ".join(
+        "destination_city": lambda: " ".join(
             _text(values.get("destination_city"), field="destination_city", limit=100).split()
         ),
+        "report_kind": lambda: _report_kind(values.get("report_kind")),
+        "journey_date": lambda: _date(values.get("journey_date"), field="journey_date"),
+        "valid_until": lambda: _date(values.get("valid_until"), field="valid_until"),
     }
-    kind = _text(values.get("report_kind"), field="report_kind", limit=10)
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name, clean in cleaners.items():
+        try:
+            cleaned[name] = clean()
+        except ApplicationError as error:
+            errors[name] = [str(error.message)]
+    for name in ("surname", "birth_date", "sex", "lost_document", "destination_city"):
+        if name not in errors and cleaned.get(name) in (None, ""):
+            errors[name] = [str(_("This is needed."))]
+    if errors:
+        first = next(iter(errors))
+        raise ApplicationError(PassportError.INVALID, errors[first][0], field=first, errors=errors)
+    _journey_check(
+        journey_date=cleaned["journey_date"], valid_until=cleaned["valid_until"], today=_today()
+    )
+    return cleaned
+
+
+def _report_kind(value: Any) -> str:
+    kind = _text(value, field="report_kind", limit=10)
     if kind not in ReportKind.values:
         raise ApplicationError(
             PassportError.INVALID, _("Say whether it was lost or stolen."), field="report_kind"
         )
-    cleaned["report_kind"] = kind
-    for name in ("surname", "birth_date", "sex", "lost_document", "destination_city"):
-        if cleaned[name] in (None, ""):
-            raise ApplicationError(PassportError.INVALID, _("This is needed."), field=name)
-    journey = _date(values.get("journey_date"), field="journey_date")
-    until = _date(values.get("valid_until"), field="valid_until")
-    _journey_check(journey_date=journey, valid_until=until, today=_today())
-    cleaned["journey_date"], cleaned["valid_until"] = journey, until
-    return cleaned
+    return kind
 
 
 def _reference() -> str:

@@ -186,3 +186,15 @@ def test_the_staff_list_costs_the_same_queries_for_few_or_many(client_a, mission
     few = record(2)
     many = record(6)
     assert many == few
+
+
+def test_an_empty_request_names_every_missing_field_at_once(client_a, mission_a):
+    from tests.conftest import MODEL_BACKEND
+    from tests.factories import UserFactory
+
+    client_a.force_login(UserFactory(), backend=MODEL_BACKEND)
+    response = client_a.post("/etd/", {"surname": ""})
+    assert response.status_code == 400
+    html = response.content.decode()
+    # each field with its own message, not only the first
+    assert html.count("This is needed.") >= 4
