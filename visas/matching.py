@@ -52,20 +52,22 @@ if TYPE_CHECKING:
 SCREEN_THRESHOLD = 0.90
 
 # Date of birth: agreeing confirms a little, differing counts against, but never so much that
-# a name that is the same letter for letter drops out (0.08 leaves 0.98 and up): people on a
-# watchlist travel on other dates of birth, and lists carry estimated ones.
+# a name that is the same letter for letter drops out, even with another nationality besides
+# (1 - 0.06 - 0.03 = 0.91): people on a watchlist travel on other dates of birth, and lists
+# carry estimated ones. A name that is the same but for one word left out and another date of
+# birth (1 - 0.05 - 0.06) is no hit: two things disagree.
 BIRTH_DATE_SAME = 0.05
 # 03/04 read as 04/03: the commonest typing error between day-first and month-first forms.
 BIRTH_DATE_DAY_MONTH_SWAPPED = 0.03
 # Lists often know only the year (recorded as 1 January); the same year neither helps nor hurts.
 BIRTH_DATE_SAME_YEAR = 0.0
-BIRTH_DATE_DIFFERS = -0.08
+BIRTH_DATE_DIFFERS = -0.06
 # People change nationality or hold two; a different one weighs a little and never excludes.
 NATIONALITY_DIFFERS = -0.03
 
 # A word one side has and the other lacks: usually a middle name or a patronymic one document
-# leaves out, so it costs little ...
-UNPAIRED_WORD = 0.03
+# leaves out, so it costs little (a name otherwise the same stays a hit at 0.95) ...
+UNPAIRED_WORD = 0.05
 # ... but the applicant's surname having no partner at all means the names share only given
 # names (AHMED HASSAN SMITH against AHMED HASSAN), which is much weaker.
 UNPAIRED_SURNAME = 0.10
