@@ -117,9 +117,12 @@ _FOLDINGS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ("DJ", "D"),
         # Y is a vowel or a glide in transliterations (YILMAZ/YILMAZ, YURIY/IURII, HUSAYN/HUSAIN).
         ("Y", "I"),
-        # So is J after a letter and before a vowel, in German and Slavic habits (NAJU/NAIU for
-        # НАЮ, MARIJA/MARIA); a J that starts a word is a consonant (JAMAL, JOHN).
-        ("(?<=[A-Z])J(?=[AEIOU])", "I"),
+        # So is J before a vowel in German and Slavic habits (JAKOV/YAKOV/IAKOV for ЯКОВ,
+        # NAJU/NAIU for НАЮ, MARIJA/MARIA). The price: JAN, YAN and IAN share a key.
+        ("J(?=[AEIOU])", "I"),
+        # U after G and before a vowel is a glide or silent (NGUYEN, GUERRA/GERRA): without this
+        # rule the vowel run below would keep it, and NGUYEN would meet NGO.
+        ("(?<=G)U(?=[AEIOUY])", ""),
         # English spellings of I and U (SHAREEF/SHARIF, YOUSSEF/YUSUF, ABDOOL/ABDUL).
         ("EE", "I"),
         ("OO", "U"),
@@ -131,7 +134,8 @@ _FOLDINGS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 # A run of vowels is one sound: Doc 9303's Ü → UE, Ö → OE, Ä → AE against plain U, O, A
 # (MUELLER, MÜLLER, MULLER), HUSSEIN/HUSSAIN/HUSEN. The first vowel stays, except a leading I,
-# which is a glide (Cyrillic Я → IA, Ю → IU: MARIIA/MARIA, IURII/YURI).
+# which is a glide (Cyrillic Я → IA, Ю → IU: MARIIA/MARIA); at the start of a word the glide
+# stays, as one I (IAKOV/YAKOV, IURII/YURI, but YILMAZ/ILMAZ).
 _VOWEL_RUN = re.compile("[AEIU]{2,}")
 # Doubled letters are a spelling habit, not a different name (HASSAN/HASAN, MUHAMMAD/MUHAMAD).
 _DOUBLED = re.compile(r"(.)\1+")
@@ -142,7 +146,10 @@ _APOSTROPHES = re.compile("['’‘ʼ`´]")
 
 
 def _vowel_run_fold(run: re.Match[str]) -> str:
-    return run.group().lstrip("I")[:1] or "I"
+    vowel = run.group().lstrip("I")[:1]
+    if not vowel:
+        return "I"
+    return "I" + vowel if run.start() == 0 and run.group().startswith("I") else vowel
 
 
 def _word_fold(word: str) -> str:

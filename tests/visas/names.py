@@ -176,7 +176,16 @@ def _spelling_vary(rng: random.Random, text: str, tradition: str) -> str:
 def variant_generate(rng: random.Random, person: Person) -> tuple[str, str]:
     """(surname, given names) of another document's way of writing `person`'s name: one or
     two spelling swaps, or the marks dropped, or a middle name left out, or the surname and
-    given names exchanged, or an article added (several may combine)."""
+    given names exchanged, or an article added (several may combine); never the name as it is.
+    """
+    for _ in range(20):
+        variant = _variant_try(rng, person)
+        if variant != (person.surname, person.given_names):
+            return variant
+    return person.given_names, person.surname
+
+
+def _variant_try(rng: random.Random, person: Person) -> tuple[str, str]:
     surname, given = person.surname, person.given_names
     if person.tradition == "russian":
         # a Western document writes the Russian name in a Latin transliteration of its own
