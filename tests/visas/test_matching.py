@@ -208,7 +208,7 @@ def test_a_missing_middle_name_costs_little_a_missing_surname_much() -> None:
     # then
     assert middle_missing is not None
     assert middle_missing.score >= SCREEN_THRESHOLD
-    assert "A name on one side is missing on the other (a middle name?)." in [
+    assert "A name appears on only one side (a middle name left out?)." in [
         str(reason) for reason in middle_missing.reasons
     ]
     # AHMED KARIM pair perfectly, HASSAN is left over on the list's side and SMITH paired with
@@ -348,6 +348,18 @@ def test_a_different_nationality_lowers_a_little() -> None:
     assert same.nationality_agrees is True
     assert other.nationality_agrees is False
     assert other.score == pytest.approx(same.score + NATIONALITY_DIFFERS)
+
+
+def test_germany_is_one_nationality_in_the_mrz_and_in_iso() -> None:
+    candidate = entry("Hans Müller", nationality="DEU")
+
+    mrz = screen_one("Mueller", "Hans", candidate, nationality="D<<")
+    austrian = screen_one("Mueller", "Hans", candidate, nationality="AUT")
+
+    assert mrz is not None
+    assert austrian is not None
+    assert mrz.nationality_agrees is True
+    assert austrian.nationality_agrees is False
 
 
 def test_how_close_a_name_must_be_when_the_date_of_birth_differs() -> None:
@@ -516,7 +528,7 @@ def test_reasons_are_translated_when_read() -> None:
     with translation.override("en"):
         read = [str(reason) for reason in match.reasons]
     percent = int(match.name_score * 100)
-    assert read[0] == f"The name is {percent}% alike to “Mohammed Hassan” on the list."
+    assert read[0] == f"The name is {percent}% similar to “Mohammed Hassan” on the list."
     assert read[1:] == [
         "Same date of birth.",
         "Different nationality (people change nationality; not a reason to dismiss).",
