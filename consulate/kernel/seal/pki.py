@@ -315,14 +315,25 @@ def seal_trust_load(data: bytes) -> SealTrust:
             else:
                 raise _bad_trust()
         for certificate in certificates:
-            # cryptography parses extensions and keys when first asked: ask now, so that a
-            # damaged bundle is refused here and verifying never meets a parse error
+            # cryptography parses a certificate's parts when first asked: ask for every part
+            # verifying reads now, so that a damaged bundle is refused here and verifying never
+            # meets a parse error (hypothesis found the issuer and the validity)
             certificate.extensions  # noqa: B018
             certificate.public_key()
+            certificate.issuer  # noqa: B018
+            certificate.subject  # noqa: B018
+            certificate.serial_number  # noqa: B018
+            certificate.not_valid_before_utc  # noqa: B018
+            certificate.not_valid_after_utc  # noqa: B018
+            certificate.signature_hash_algorithm  # noqa: B018
         for crl in crls:
             crl.extensions  # noqa: B018
+            crl.issuer  # noqa: B018
+            crl.last_update_utc  # noqa: B018
             for entry in crl:
                 entry.extensions  # noqa: B018
+                entry.serial_number  # noqa: B018
+                entry.revocation_date_utc  # noqa: B018
         roots = [certificate for certificate in certificates if _is_root(certificate)]
         if len(roots) != 1 or len(crls) != 1:
             raise _bad_trust()
@@ -334,7 +345,7 @@ def seal_trust_load(data: bytes) -> SealTrust:
             or not crl.is_signature_valid(root_key)
         ):
             raise _bad_trust()
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion):
         raise _bad_trust() from None
     signers = tuple(certificate for certificate in certificates if certificate is not root)
     return SealTrust(root=root, signers=signers, revocations=crl)
