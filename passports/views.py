@@ -389,19 +389,13 @@ def _case_page(
 
 @login_required
 def staff_case(request: HttpRequest, reference: str) -> HttpResponse:
-    _staff(request)
-    application = selectors.application_get_for_staff(
-        reference=reference, acting_user=signed_in_user(request)
-    )
+    application = _case(request, reference)
     return _case_page(request, application)
 
 
 @login_required
 def staff_case_photo(request: HttpRequest, reference: str) -> HttpResponse:
-    _staff(request)
-    application = selectors.application_get_for_staff(
-        reference=reference, acting_user=signed_in_user(request)
-    )
+    application = _case(request, reference)
     photo = Photo.objects.filter(application=application, is_current=True).first()
     if photo is None:
         raise Http404
@@ -413,10 +407,7 @@ def staff_case_photo(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_POST
 def staff_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
-    _staff(request, Action.PASSPORT_PROCESS)
-    application = selectors.application_get_for_staff(
-        reference=reference, acting_user=signed_in_user(request)
-    )
+    application = _case(request, reference, Action.PASSPORT_PROCESS)
     form = BiometricsForm(request.POST)
     form.is_valid()
     try:
@@ -434,10 +425,7 @@ def staff_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_POST
 def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
-    _staff(request, Action.PASSPORT_PROCESS)
-    application = selectors.application_get_for_staff(
-        reference=reference, acting_user=signed_in_user(request)
-    )
+    application = _case(request, reference, Action.PASSPORT_PROCESS)
     form = RecommendForm(request.POST)
     if not form.is_valid():
         return _case_page(request, application, status=form_error_shown(request, form))
@@ -457,10 +445,7 @@ def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_POST
 def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
-    _staff(request, Action.PASSPORT_DECIDE)
-    application = selectors.application_get_for_staff(
-        reference=reference, acting_user=signed_in_user(request)
-    )
+    application = _case(request, reference, Action.PASSPORT_DECIDE)
     form = DecideForm(request.POST)
     if not form.is_valid():
         return _case_page(request, application, status=form_error_shown(request, form))
@@ -491,10 +476,7 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_POST
 def staff_arrival(request: HttpRequest, reference: str) -> HttpResponse:
-    _staff(request, Action.PASSPORT_PROCESS)
-    application = selectors.application_get_for_staff(
-        reference=reference, acting_user=signed_in_user(request)
-    )
+    application = _case(request, reference, Action.PASSPORT_PROCESS)
     try:
         services.application_arrival_record(
             application=application, acting_user=signed_in_user(request)
@@ -508,10 +490,7 @@ def staff_arrival(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_POST
 def staff_collect(request: HttpRequest, reference: str) -> HttpResponse:
-    _staff(request, Action.PASSPORT_PROCESS)
-    application = selectors.application_get_for_staff(
-        reference=reference, acting_user=signed_in_user(request)
-    )
+    application = _case(request, reference, Action.PASSPORT_PROCESS)
     form = CollectForm(request.POST)
     form.is_valid()
     try:
