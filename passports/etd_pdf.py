@@ -5,6 +5,7 @@ the time of issue in the mission's zone, named."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 from functools import cache
@@ -108,11 +109,16 @@ def _document(*, etd: EmergencyTravelDocument, mission: Mission) -> bytes:
         (_("Issued at"), local_time(etd.issued_at, mission.zone) if etd.issued_at else ""),
         (_("Issued by"), mission.name),
     ]
+    top = y
     for label, value in rows:
         pdf.setFont(regular, 10)
         pdf.drawString(left, y, label)
         pdf.drawString(left + 50 * mm, y, str(value))
         y -= 6.5 * mm
+    if etd.photo_jpeg:
+        # the holder's photo, 35 x 45 mm, beside their data, as on a passport's data page
+        photo = ImageReader(io.BytesIO(base64.b64decode(etd.photo_jpeg)))
+        pdf.drawImage(photo, width - left - 35 * mm, top - 40 * mm, width=35 * mm, height=45 * mm)
     # The seal: a Data Matrix, about 40 mm wide (Part 13 leaves the size to the State).
     image = ImageReader(io.BytesIO(seal_datamatrix_png(data, module_px=6)))
     img_w, img_h = image.getSize()

@@ -22,6 +22,7 @@ class PassportTopic(EventTopic):
     DOCUMENT_REPORTED = "passports.document.reported"
     # HQ's register of issued documents (passports/register/etd_projector.py) reads these two
     ETD_REQUESTED = "passports.etd.requested"
+    ETD_PHOTO_ADDED = "passports.etd.photo_added"
     ETD_ISSUED = "passports.etd.issued"
     ETD_REVOKED = "passports.etd.revoked"
     # the mission's ETD rules and numbers

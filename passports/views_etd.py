@@ -25,6 +25,7 @@ from missions.permissions import Action, staff_access
 
 from . import selectors
 from .etd_pdf import etd_pdf
+from .forms import PhotoForm
 from .models import EmergencyTravelDocument, EtdStatus, ReportKind, Sex
 from .mrz import ICAO_CODES
 from .register.seal_keys import issuing_state
@@ -284,6 +285,7 @@ def _case_page(
             "etd": etd,
             "paid": etd_services.etd_paid(etd=etd),
             "revoke_form": RevokeForm(),
+            "photo_form": PhotoForm(),
             "own_request": etd.requested_by_id == request.user.pk,
             "zone": _mission(request).zone,
         },
@@ -296,6 +298,24 @@ def staff_etd(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request)
     etd = selectors.etd_get_for_staff(reference=reference, acting_user=signed_in_user(request))
     return _case_page(request, etd)
+
+
+@login_required
+@require_POST
+def staff_etd_photo(request: HttpRequest, reference: str) -> HttpResponse:
+    _staff(request, Action.ETD_REQUEST)
+    etd = selectors.etd_get_for_staff(reference=reference, acting_user=signed_in_user(request))
+    form = PhotoForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _case_page(request, etd, status=form_error_shown(request, form))
+    try:
+        etd_services.etd_photo_add(
+            etd=etd, data=form.cleaned_data["photo"], acting_user=signed_in_user(request)
+        )
+    except ApplicationError as error:
+        return _case_page(request, etd, status=error_shown(request, error))
+    messages.success(request, _("Your photo passed the checks."))
+    return redirect("etd:staff_detail", etd.reference)
 
 
 @login_required

@@ -93,11 +93,14 @@ class EmergencyTravelDocument(Workflow, TimeStampedModel):
     # is what the database checks, the seal being encrypted.
     signer_serial = models.CharField(max_length=40, blank=True)
     seal = EncryptedTextField(blank=True)
+    # The holder's photo, taken at the counter and checked as a passport's (base64 JPEG,
+    # metadata stripped); printed on the document.
+    photo_jpeg = EncryptedTextField(blank=True, null=True)
     revoked_by_id = models.BigIntegerField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revocation_reason = models.TextField(_("reason for revocation"), blank=True)
 
-    history = history_records()
+    history = history_records(excluded_fields=["photo_jpeg"])
     objects: ClassVar[models.Manager[EmergencyTravelDocument]]
 
     class Meta:

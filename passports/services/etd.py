@@ -51,6 +51,7 @@ from ..models import (
     EtdStatus,
     ReportKind,
 )
+from ..photo import photo_check
 from ..register.seal_keys import issuing_state
 from .common import _birth_date, _name, _sex, _text, document_number_clean
 from .report import document_report_record
@@ -76,6 +77,7 @@ __all__ = [
     "etd_mrz",
     "etd_numbers_left",
     "etd_paid",
+    "etd_photo_add",
     "etd_request_clean",
     "etd_request_record",
     "etd_revoke",
@@ -404,6 +406,38 @@ def etd_request_record(
 
 
 # --- the consul ---------------------------------------------------------------------------
+
+
+def etd_photo_add(
+    *, etd: EmergencyTravelDocument, data: bytes, acting_user: User
+) -> EmergencyTravelDocument:
+    """The holder's photo, taken at the counter before the document is issued: checked as a
+    passport photo (`passports.photo`), stored re-encoded and encrypted, printed on the PDF."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.ETD_REQUEST)
+    check = photo_check(data=data)
+    if not check.ok or check.jpeg is None:
+        raise ApplicationError(
+            PassportError.PHOTO_REFUSED,
+            " ".join(str(problem.label) for problem in check.problems),
+            field="photo",
+        )
+    with transaction.atomic():
+        etd = EmergencyTravelDocument.objects.select_for_update().get(pk=etd.pk)
+        if etd.status != EtdStatus.REQUESTED:
+            raise ApplicationError(
+                CommonError.BAD_TRANSITION,
+                _("The photo is added before the document is issued."),
+            )
+        etd.photo_jpeg = base64.b64encode(check.jpeg).decode("ascii")
+        set_acting_user(etd, acting_user)
+        etd.save(update_fields=["photo_jpeg", "updated_at"])
+        outbox_event_record(
+            topic=PassportTopic.ETD_PHOTO_ADDED,
+            aggregate_id=etd.pk,
+            payload={"reference": etd.reference},
+            acting_user=acting_user,
+        )
+    return etd
 
 
 def etd_paid(*, etd: EmergencyTravelDocument) -> bool:

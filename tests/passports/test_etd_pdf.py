@@ -10,6 +10,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.seal import SealError, SealStatus, seal_decode, seal_extract, seal_verify
 from passports import services
 from passports.etd_pdf import etd_pdf
@@ -79,3 +80,41 @@ def test_the_pdf_is_in_the_holders_language_with_the_missions_zone(
     assert "(Europe/Berlin)" in text
     assert "Yılmaz" in text
     assert "İstanbul" in text
+
+
+def test_the_holders_photo_is_printed_on_the_document(in_mission_a, mission_a, monkeypatch):
+    # given a request whose holder's photo was taken at the counter, then issued
+    from tests.conftest import make_staff
+    from tests.passports.photos import photo_bytes
+    from tests.passports.test_etd_services import etd_paid, signer_install
+
+    signer_install(monkeypatch)
+    services.etd_block_allocate(
+        mission_code=mission_a.code, first=501, last=510, prefix="P", acting_user=SYSTEM
+    )
+    etd = etd_paid(mission_a)
+    etd = services.etd_photo_add(
+        etd=etd, data=photo_bytes(), acting_user=make_staff(mission_a, "officer")
+    )
+    etd = services.etd_issue(etd=etd, acting_user=make_staff(mission_a, "consul"))
+    # then the PDF holds two pictures: the photo and the seal
+    reader = PdfReader(io.BytesIO(etd_pdf(etd=etd, mission=mission_a)))
+    assert len(reader.pages[0].images) == 2
+
+
+def test_a_bad_photo_is_refused_with_its_reason(in_mission_a, mission_a):
+    from consulate.kernel.errors import ApplicationError
+    from tests.conftest import make_staff
+    from tests.passports.photos import photo_bytes, spec_vary
+    from tests.passports.test_etd_services import etd_paid
+
+    etd = etd_paid(mission_a)
+    with pytest.raises(ApplicationError) as refused:
+        services.etd_photo_add(
+            etd=etd,
+            data=photo_bytes(spec_vary(head_fraction=0.45)),
+            acting_user=make_staff(mission_a, "officer"),
+        )
+    assert "too small" in str(refused.value.message)
+    etd.refresh_from_db()
+    assert not etd.photo_jpeg

@@ -15,6 +15,7 @@ from missions.models import Mission
 from missions.permissions import Action
 from passports import selectors, services
 from passports.services import etd as etd_module
+from tests.passports.photos import photo_bytes
 from tests.passports.test_etd_services import Signer, etd_issued, etd_paid
 from tests.permission_table import PermissionCase
 
@@ -47,6 +48,14 @@ def _issued_with_block(mission: Mission) -> Any:
 
 
 ETD_CASES = [
+    PermissionCase(
+        service="etd_photo_add",
+        action=Action.ETD_REQUEST,
+        prepare=etd_paid,
+        call=lambda actor, etd: services.etd_photo_add(
+            etd=etd, data=photo_bytes(), acting_user=actor
+        ),
+    ),
     PermissionCase(
         service="etd_request_record",
         action=Action.ETD_REQUEST,
