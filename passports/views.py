@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 from typing import cast
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -44,6 +45,23 @@ VISIT_TIMES = 24
 
 def _mission(request: HttpRequest) -> Mission:
     return request.tenant  # type: ignore[attr-defined,no-any-return]
+
+
+def _photo_response(photo: Photo | None) -> HttpResponse:
+    """A person's photo, for their own eyes or the staff's: never kept by a cache."""
+    if photo is None:
+        raise Http404
+    response = HttpResponse(base64.b64decode(photo.jpeg), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def errors_on_form(form: forms.Form, error: ApplicationError) -> None:
+    """Each field a service refused gets its message beside it (all of them at once); a
+    problem with no field of the form goes at its top."""
+    errors = error.errors or ({error.field: [str(error.message)]} if error.field else {})
+    for name, problems in errors.items():
+        form.add_error(name if name in form.fields else None, problems[0])
 
 
 def signed_in_user(request: HttpRequest) -> User:
@@ -107,7 +125,7 @@ def _edit_page(
             "application": application,
             "form": form,
             "photo_form": PhotoForm(),
-            "has_photo": Photo.objects.filter(application=application, is_current=True).exists(),
+            "has_photo": application.current_photo() is not None,
             "missing": services.application_missing(application=application),
             "attempt": application.photo_attempts.first(),
         },
@@ -144,8 +162,7 @@ def application_edit(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         services.application_submit(application=application, acting_user=signed_in_user(request))
     except ApplicationError as error:
-        for name, problems in error.errors.items():
-            form.add_error(name if name in form.fields else None, problems[0])
+        errors_on_form(form, error)
         return _edit_page(request, application, form=form, status=error_shown(request, error))
     messages.success(request, _("Your application is submitted. Next: pay and book your visit."))
     return redirect("passports:application", application.reference)
@@ -212,12 +229,7 @@ def application_photo(request: HttpRequest, reference: str) -> HttpResponse:
 def application_photo_image(request: HttpRequest, reference: str) -> HttpResponse:
     """The citizen's current photo (to see what was accepted); never cached."""
     application = _own(request, reference)
-    photo = Photo.objects.filter(application=application, is_current=True).first()
-    if photo is None:
-        raise Http404
-    response = HttpResponse(base64.b64decode(photo.jpeg), content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return _photo_response(application.current_photo())
 
 
 @login_required
@@ -370,7 +382,7 @@ def _case_page(
         "passports/staff_case.html",
         {
             "application": application,
-            "photo": Photo.objects.filter(application=application, is_current=True).first(),
+            "photo": application.current_photo(),
             "fingerprints": list(application.fingerprints.all()),
             "timeline": selectors.application_timeline(application=application),
             "paid": services.application_paid(application=application),
@@ -396,12 +408,7 @@ def staff_case(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 def staff_case_photo(request: HttpRequest, reference: str) -> HttpResponse:
     application = _case(request, reference)
-    photo = Photo.objects.filter(application=application, is_current=True).first()
-    if photo is None:
-        raise Http404
-    response = HttpResponse(base64.b64decode(photo.jpeg), content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return _photo_response(application.current_photo())
 
 
 @login_required

@@ -30,7 +30,7 @@ from .models import EmergencyTravelDocument, EtdStatus, ReportKind, Sex
 from .mrz import ICAO_CODES
 from .register.seal_keys import issuing_state
 from .services import etd as etd_services
-from .views import signed_in_user
+from .views import errors_on_form, signed_in_user
 
 
 @functools.cache
@@ -122,14 +122,6 @@ class RevokeForm(forms.Form):
     )
 
 
-def _errors_on_form(form: forms.Form, error: ApplicationError) -> None:
-    """Each field the service refused gets its message beside it (all of them at once)."""
-    errors = error.errors or ({error.field: [str(error.message)]} if error.field else {})
-    for name, problems in errors.items():
-        if name in form.fields:
-            form.add_error(name, problems[0])
-
-
 def _mission(request: HttpRequest) -> Mission:
     return request.tenant  # type: ignore[attr-defined,no-any-return]
 
@@ -164,7 +156,7 @@ def etd_list(request: HttpRequest) -> HttpResponse:
                     language=_language(),
                 )
             except ApplicationError as error:
-                _errors_on_form(form, error)
+                errors_on_form(form, error)
                 status = error_shown(request, error)
             else:
                 messages.success(
@@ -257,7 +249,7 @@ def staff_etd_request(request: HttpRequest) -> HttpResponse:
                     acting_user=signed_in_user(request),
                 )
             except ApplicationError as error:
-                _errors_on_form(form, error)
+                errors_on_form(form, error)
                 status = error_shown(request, error)
             else:
                 messages.success(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.db import models
 from django.db.models import F, Q
@@ -217,6 +217,10 @@ class Application(Workflow, TimeStampedModel):
     @property
     def replaces_document(self) -> bool:
         return self.kind in REPLACING
+
+    def current_photo(self) -> Any:
+        """The photo the application uses now (a `Photo`; older ones stay on record), or None."""
+        return self.photos.filter(is_current=True).first()  # type: ignore[attr-defined]
 
     def can_edit(self) -> bool:
         return self.status == ApplicationStatus.DRAFT

@@ -184,7 +184,12 @@ def application_photo_add(
             problems=[str(problem.value) for problem in check.problems],
         )
         if check.ok and check.jpeg is not None:
-            Photo.objects.filter(application=application, is_current=True).update(is_current=False)
+            # the photo it replaces stays on record, no longer the current one (with history)
+            previous = application.current_photo()
+            if previous is not None:
+                previous.is_current = False
+                set_acting_user(previous, acting_user)
+                previous.save(update_fields=["is_current", "updated_at"])
             with Image.open(io.BytesIO(check.jpeg)) as image:
                 width, height = image.size
             photo = Photo(
@@ -229,7 +234,7 @@ def application_missing(*, application: Application) -> dict[str, str]:
             )
     elif age is not None and age < ADULT_AGE:
         missing["kind"] = str(_("For someone under 18, apply for a child's passport."))
-    if not Photo.objects.filter(application=application, is_current=True).exists():
+    if application.current_photo() is None:
         missing["photo"] = str(_("Add a photo that passes the checks."))
     for name in ("surname", "given_names"):
         try:

@@ -32,7 +32,6 @@ from ..models import (
     ApplicationStatus,
     Finger,
     FingerprintCapture,
-    Photo,
     Recommendation,
     Step,
 )
@@ -169,7 +168,7 @@ def application_recommend(
 def personalisation_data(application: Application) -> dict[str, object]:
     """The holder's data and photo HQ needs to print the passport (sealed for HQ in the
     approval's event; docs/events.md)."""
-    photo = Photo.objects.filter(application=application, is_current=True).first()
+    photo = application.current_photo()
     return {
         "surname": application.surname,
         "given_names": application.given_names,

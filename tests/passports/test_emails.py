@@ -34,6 +34,7 @@ def _step(mission: Mission, *, language: str) -> ApplicationStep:
     ("zone", "language", "expected"),
     [
         ("Europe/Berlin", "en", "Sunday 29 March 2026, 01:30 (Europe/Berlin)"),
+        ("Asia/Tokyo", "en", "Sunday 29 March 2026, 09:30 (Asia/Tokyo)"),
         ("America/New_York", "en", "Saturday 28 March 2026, 20:30 (America/New_York)"),
         ("Europe/Berlin", "tr", "29 Mart 2026 Pazar, 01:30 (Europe/Berlin)"),
         ("America/New_York", "tr", "28 Mart 2026 Cumartesi, 20:30 (America/New_York)"),

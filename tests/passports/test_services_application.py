@@ -247,3 +247,15 @@ def test_without_a_visit_service_the_citizen_is_told_to_call(in_mission_a):
     with pytest.raises(ApplicationError) as refused:
         services.application_visit_book(application=application, slot_id=1, acting_user=citizen)
     assert refused.value.code.value == "passports.no_visit_service"
+
+
+def test_a_new_photo_replaces_the_old_one_which_stays_on_record(in_mission_a):
+    application = application_draft()
+    citizen = User.objects.get(pk=application.user_id)
+    first = application.current_photo()
+    services.application_photo_add(application=application, data=photo_bytes(), acting_user=citizen)
+    first.refresh_from_db()
+    assert not first.is_current
+    assert application.current_photo().pk != first.pk
+    # the replaced photo's change is in its history, with who made it
+    assert first.history.filter(is_current=False, history_user_id=citizen.pk).exists()
