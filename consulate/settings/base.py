@@ -35,12 +35,14 @@ SHARED_APPS = [
     "consulate.kernel.crypto",
     "missions",
     "fees.reference",
+    "visas.reference",
     "sync.hq",
     # HQ registers built from the missions' events (their projectors register with sync)
     "appointments.register",
     "fees.register",
     "missions.register",
     "passports.register",
+    "visas.register",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -69,6 +71,7 @@ TENANT_APPS = [
     # copy and never HQ's table; sync replaces the copy with each signed version
     # (docs/sync.md, "Reference data")
     "fees.reference",
+    "visas.reference",
     "fees",
     "appointments",
     "passports",

@@ -27,6 +27,8 @@ __all__ = [
     "EtdNumberBlock",
     "EtdSettings",
     "EtdStatus",
+    "NumberBlock",
+    "number_block_constraints",
 ]
 
 # The EU ETD rule: at most 15 calendar days; a mission may set fewer, never more.
@@ -150,10 +152,12 @@ class EmergencyTravelDocument(Workflow, TimeStampedModel):
         return self.can_move_to(EtdStatus.REVOKED)
 
 
-class EtdNumberBlock(TimeStampedModel):
-    """A range of ETD numbers HQ allocated to this mission (written into its schema by HQ, so
-    issuing needs no round trip). Numbers are taken in order, under the block's row lock, in the
-    issuing transaction: a rolled-back issue gives its number back, so there is no gap."""
+class NumberBlock(TimeStampedModel):
+    """A range of document numbers HQ allocated to this mission (written into its schema by HQ,
+    so issuing needs no round trip). Numbers are taken in order, under the block's row lock, in
+    the issuing transaction: a rolled-back issue gives its number back, so there is no gap.
+    Emergency travel documents (`EtdNumberBlock`) and visas (`visas.VisaNumberBlock`) each have
+    their own blocks of this shape."""
 
     prefix = models.CharField(_("prefix"), max_length=3)
     first = models.PositiveIntegerField(_("first number"))
@@ -161,21 +165,8 @@ class EtdNumberBlock(TimeStampedModel):
     next_number = models.PositiveIntegerField(_("next number"))
     allocated_by_id = models.BigIntegerField(null=True, blank=True)
 
-    history = history_records()
-    objects: ClassVar[models.Manager[EtdNumberBlock]]
-
     class Meta:
-        ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(first__gte=1, last__gte=F("first"))
-                & Q(next_number__gte=F("first"), next_number__lte=F("last") + 1),
-                name="passports_etd_block_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(prefix__regex=r"^[A-Z]{1,3}$"), name="passports_etd_block_prefix"
-            ),
-        ]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.prefix} {self.first}-{self.last}"
@@ -186,6 +177,30 @@ class EtdNumberBlock(TimeStampedModel):
 
     def number_text(self, number: int) -> str:
         return f"{self.prefix}{number:0{ETD_NUMBER_WIDTH - len(self.prefix)}d}"
+
+
+def number_block_constraints(prefix: str) -> list[models.BaseConstraint]:
+    """A block's rules, named for its table: a range from 1, the next number inside it (or one
+    past the end), a prefix of capitals."""
+    return [
+        models.CheckConstraint(
+            condition=Q(first__gte=1, last__gte=F("first"))
+            & Q(next_number__gte=F("first"), next_number__lte=F("last") + 1),
+            name=f"{prefix}_range",
+        ),
+        models.CheckConstraint(condition=Q(prefix__regex=r"^[A-Z]{1,3}$"), name=f"{prefix}_prefix"),
+    ]
+
+
+class EtdNumberBlock(NumberBlock):
+    """The ETD numbers HQ allocated to this mission."""
+
+    history = history_records()
+    objects: ClassVar[models.Manager[EtdNumberBlock]]
+
+    class Meta:
+        ordering = ["id"]
+        constraints = number_block_constraints("passports_etd_block")
 
 
 class EtdSettings(TimeStampedModel):
