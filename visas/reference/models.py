@@ -33,7 +33,7 @@ class VisaType(models.TextChoices):
     AIRPORT_TRANSIT = "A", _("Airport transit visa (A)")
 
 
-class VisaCategory(TimeStampedModel):
+class VisaCategory(TimeStampedModel):  # type: ignore[django-manager-missing]
     """One category an applicant picks. `mission` empty: offered by every mission; a mission's
     code: a per-mission addition, offered there only."""
 

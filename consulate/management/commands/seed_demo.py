@@ -25,6 +25,7 @@ DEMO_SEEDERS = [
     "fees.demo.seed_demo",
     "appointments.demo.seed_demo",
     "passports.demo.seed_demo",
+    "visas.demo.seed_demo",
 ]
 
 

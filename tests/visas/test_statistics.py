@@ -1,0 +1,160 @@
+"""HQ's visa statistics (`visas.register.statistics`, /hq/visas/statistics/): the figures per
+mission, nationality and category, asserted on the rendered page and the CSV.
+
+The register's rows are written directly (what the projector leaves behind; the projector is
+tested in test_register_projector.py). Berlin (alpha) is east of UTC by an hour or two, Tokyo
+(beta) by nine: a decision time is counted on the mission's dates."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.test import Client
+
+from consulate.kernel.accounts.models import HqRole
+from missions.models import Mission
+from tests.conftest import host_client, make_staff, texts_of
+from tests.factories import UserFactory
+from tests.missions.test_sync_pages import _login
+from visas.register.models import VisaCase
+
+pytestmark = pytest.mark.django_db
+
+UTC = dt.UTC
+
+
+def _at(month: int, day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+def _case(mission: str, number: int, **fields: object) -> VisaCase:
+    values: dict[str, object] = {
+        "reference": f"V{number:09d}",
+        "category": "tourism",
+        "visa_type": "C",
+        "nationality": "GBR",
+        "submitted_at": _at(10, 1),
+        "seq": number,
+        **fields,
+    }
+    return VisaCase.objects.create(mission=mission, application_id=number, **values)
+
+
+@pytest.fixture
+def cases(mission_a: Mission, mission_b: Mission) -> None:
+    # alpha (Berlin): issued in 10 days, refused in 18 (after its deadline), open past its
+    # deadline, withdrawn
+    _case("alpha", 1, admissible_at=_at(10, 2), decision_due_on=dt.date(2026, 10, 17),
+          decided_at=_at(10, 12), outcome="issued")  # fmt: skip
+    _case("alpha", 2, admissible_at=_at(10, 2), decision_due_on=dt.date(2026, 10, 17),
+          decided_at=_at(10, 20), outcome="refused", grounds=["purpose"])  # fmt: skip
+    _case("alpha", 3, category="business", nationality="UZB", admissible_at=_at(10, 1),
+          decision_due_on=dt.date(2026, 10, 16))  # fmt: skip
+    _case("alpha", 4, nationality="UZB", decided_at=_at(10, 3), outcome="withdrawn")
+    # beta (Tokyo): admissible 5 Oct 23:30 UTC, which is 6 Oct in Tokyo; issued on 10 Oct:
+    # four days (five in UTC dates); refused in 14 days, on time
+    _case("beta", 5, category="study", visa_type="D", admissible_at=_at(10, 5, 23, 30),
+          decision_due_on=dt.date(2026, 10, 21), decided_at=_at(10, 10, 1),
+          outcome="issued")  # fmt: skip
+    _case("beta", 6, category="study", visa_type="D", nationality="UZB",
+          admissible_at=_at(10, 5), decision_due_on=dt.date(2026, 10, 20),
+          decided_at=_at(10, 19), outcome="refused", grounds=["means"])  # fmt: skip
+
+
+def _client(role: str = HqRole.ANALYST, language: str = "en") -> Client:
+    client = _login(host_client("localhost"), UserFactory(hq_role=role))
+    client.cookies["django_language"] = language
+    return client
+
+
+def _rows(html: bytes) -> list[list[str]]:
+    return [row.split("\n") for row in texts_of(html, "tr")[1:]]
+
+
+@pytest.mark.usefixtures("cases")
+def test_figures_per_mission_with_decision_times_on_the_missions_dates() -> None:
+    response = _client().get("/hq/visas/statistics/")
+    assert response.status_code == 200
+    rows = _rows(response.content)
+    assert rows == [
+        # mission, applications, issued, refused, withdrawn, open, refusal rate, median days,
+        # decided within the deadline, open past it
+        ["Consulate-General in Berlin alpha",
+         "4", "1", "1", "1", "1", "50.0 %", "14", "50.0 %", "1"],
+        ["Embassy in Tokyo beta", "2", "1", "1", "0", "0", "50.0 %", "9", "100.0 %", "0"],
+        ["All", "6", "2", "2", "1", "1", "50.0 %", "12", "75.0 %", "1"],
+    ]  # fmt: skip
+    assert "Visa applications per Mission" in texts_of(response.content, "caption")[0]
+
+
+@pytest.mark.usefixtures("cases")
+def test_figures_per_nationality_and_the_csv_of_the_same_table() -> None:
+    client = _client()
+    rows = _rows(client.get("/hq/visas/statistics/?group=nationality").content)
+    assert rows[:2] == [
+        ["GBR", "3", "2", "1", "0", "0", "33.3 %", "10", "66.7 %", "0"],
+        ["UZB", "3", "0", "1", "1", "1", "100.0 %", "14", "100.0 %", "1"],
+    ]
+    response = client.get("/hq/visas/statistics.csv?group=nationality")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert "visas-nationality-" in response["Content-Disposition"]
+    table = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["group"], r["key"], r["applications"], r["refusal_rate"]) for r in table] == [
+        ("nationality", "GBR", "3", "0.3333"),
+        ("nationality", "UZB", "3", "1"),
+        ("total", "", "6", "0.5"),
+    ]
+    assert table[0]["median_decision_days"] == "10"
+    assert table[0]["decided_within_deadline"] == "0.6667"
+    assert table[1]["overdue_open"] == "1"
+
+
+@pytest.mark.usefixtures("cases")
+def test_filters_by_mission_category_nationality_and_dates() -> None:
+    client = _client()
+    rows = _rows(client.get("/hq/visas/statistics/?group=category&mission=alpha").content)
+    assert [row[:2] for row in rows] == [["tourism", "3"], ["business", "1"], ["All", "4"]]
+    rows = _rows(client.get("/hq/visas/statistics/?nationality=uzb&group=mission").content)
+    assert [row[:2] for row in rows] == [
+        ["Consulate-General in Berlin alpha", "2"],
+        ["Embassy in Tokyo beta", "1"],
+        ["All", "3"],
+    ]
+    rows = _rows(client.get("/hq/visas/statistics/?category=study").content)
+    assert rows[-1][:2] == ["All", "2"]
+    # nothing submitted after October
+    page = client.get("/hq/visas/statistics/?since=2026-11-01").content
+    assert _rows(page) == []
+    assert b"No applications in this period." in page
+    # a forged value is dropped, not an error
+    response = client.get("/hq/visas/statistics/?mission=nowhere&group=x&since=never")
+    assert response.status_code == 200
+    assert _rows(response.content)[-1][:2] == ["All", "6"]
+    # the CSV link carries the filters understood
+    html = client.get("/hq/visas/statistics/?mission=alpha&group=category").content.decode()
+    assert 'href="/hq/visas/statistics.csv?group=category&amp;mission=alpha"' in html
+
+
+@pytest.mark.usefixtures("cases")
+def test_the_category_names_follow_the_readers_language(mission_a: Mission) -> None:
+    from tests.visas.reference import seed_visa_reference
+
+    seed_visa_reference()
+    rows = _rows(_client(language="tr").get("/hq/visas/statistics/?group=category").content)
+    assert [row[0] for row in rows[:3]] == ["Turizm tourism", "Öğrenim study", "İş business"]
+
+
+def test_only_hq_staff_see_the_statistics(mission_a: Mission, client_hq: Client) -> None:
+    paths = ("/hq/visas/statistics/", "/hq/visas/statistics.csv")
+    consul = make_staff(mission_a, "consul")
+    client = _login(host_client("localhost"), consul)
+    for path in paths:
+        assert client.get(path).status_code == 404, path
+    for role in (HqRole.ADMIN, HqRole.ANALYST):
+        client = _client(role)
+        for path in paths:
+            assert client.get(path).status_code == 200, (role, path)
+    assert client_hq.get("/hq/visas/statistics/").status_code == 302
