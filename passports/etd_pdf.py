@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -54,8 +55,56 @@ def etd_pdf(*, etd: EmergencyTravelDocument, mission: Mission) -> bytes:
         return _document(etd=etd, mission=mission)
 
 
-def _day(value: dt.date | None) -> str:
+def date_text(value: dt.date | None) -> str:
+    """A date as the page prints it, in the active language ("12 April 1988")."""
     return str(formats.date_format(value, "j F Y")) if value is not None else ""
+
+
+_day = date_text
+
+
+def pdf_fonts() -> tuple[str, str, str]:
+    """The printed documents' fonts: regular, bold and the MRZ's monospace (ETDs, e-visas)."""
+    return _fonts()
+
+
+def photo_draw(pdf: canvas.Canvas, *, jpeg: bytes, right: float, top: float) -> None:
+    """The holder's photo, 35 x 45 mm, its right edge at `right`, beside their data, as on a
+    passport's data page (JPEG or PNG bytes)."""
+    photo = ImageReader(io.BytesIO(jpeg))
+    pdf.drawImage(photo, right - 35 * mm, top - 40 * mm, width=35 * mm, height=45 * mm)
+
+
+def seal_draw(pdf: canvas.Canvas, *, data: bytes, left: float, top: float, font: str) -> float:
+    """The visible digital seal as a Data Matrix about 40 mm wide (Part 13 leaves the size to
+    the State) below `top`, with where anyone checks it (HQ's public verifier) beside it;
+    returns the bottom of what it drew."""
+    image = ImageReader(io.BytesIO(seal_datamatrix_png(data, module_px=6)))
+    img_w, img_h = image.getSize()
+    draw_w = 40 * mm
+    draw_h = draw_w * img_h / img_w
+    y = top - draw_h - 4 * mm
+    pdf.drawImage(image, left, y, width=draw_w, height=draw_h)
+    pdf.setFont(font, 8)
+    pdf.drawString(
+        left + draw_w + 6 * mm,
+        y + draw_h / 2,
+        _("Visible digital seal: scan it to check this document."),
+    )
+    pdf.drawString(
+        left + draw_w + 6 * mm,
+        y + draw_h / 2 - 5 * mm,
+        _("Check it at %(url)s") % {"url": absolute_url(settings.PORTAL_HOST, "/verify/")},
+    )
+    return y
+
+
+def mrz_draw(pdf: canvas.Canvas, *, lines: Sequence[str], left: float, font: str) -> None:
+    """The MRZ at the foot of the page, as on a document's data page."""
+    pdf.setFont(font, 12)
+    base = 25 * mm
+    for n, line in enumerate(lines):
+        pdf.drawString(left, base - n * 6 * mm, line)
 
 
 def _document(*, etd: EmergencyTravelDocument, mission: Mission) -> bytes:
@@ -116,33 +165,9 @@ def _document(*, etd: EmergencyTravelDocument, mission: Mission) -> bytes:
         pdf.drawString(left + 50 * mm, y, str(value))
         y -= 6.5 * mm
     if etd.photo_jpeg:
-        # the holder's photo, 35 x 45 mm, beside their data, as on a passport's data page
-        photo = ImageReader(io.BytesIO(base64.b64decode(etd.photo_jpeg)))
-        pdf.drawImage(photo, width - left - 35 * mm, top - 40 * mm, width=35 * mm, height=45 * mm)
-    # The seal: a Data Matrix, about 40 mm wide (Part 13 leaves the size to the State).
-    image = ImageReader(io.BytesIO(seal_datamatrix_png(data, module_px=6)))
-    img_w, img_h = image.getSize()
-    draw_w = 40 * mm
-    draw_h = draw_w * img_h / img_w
-    y -= draw_h + 4 * mm
-    pdf.drawImage(image, left, y, width=draw_w, height=draw_h)
-    pdf.setFont(regular, 8)
-    pdf.drawString(
-        left + draw_w + 6 * mm,
-        y + draw_h / 2,
-        _("Visible digital seal: scan it to check this document."),
-    )
-    # where anyone checks it: HQ's public verifier
-    pdf.drawString(
-        left + draw_w + 6 * mm,
-        y + draw_h / 2 - 5 * mm,
-        _("Check it at %(url)s") % {"url": absolute_url(settings.PORTAL_HOST, "/verify/")},
-    )
-    # The MRZ at the foot of the page, as on the document's data page.
-    pdf.setFont(mono, 12)
-    base = 25 * mm
-    for n, line in enumerate(mrz):
-        pdf.drawString(left, base - n * 6 * mm, line)
+        photo_draw(pdf, jpeg=base64.b64decode(etd.photo_jpeg), right=width - left, top=top)
+    seal_draw(pdf, data=data, left=left, top=y, font=regular)
+    mrz_draw(pdf, lines=mrz, left=left, font=mono)
     pdf.showPage()
     pdf.save()
     return out.getvalue()

@@ -8,8 +8,9 @@ missions issued, in the public schema (docs/sync.md, "Keys" and "Registers").
   a seal from one mission's key can never be read as another's.
 - `SealSigner`: every document-signing certificate HQ issued to a mission, revoked or not; the
   trust bundle verifiers hold is made of these (`seal_keys.seal_trust_current`).
-- `IssuedTravelDocument`: the documents the missions issued (emergency travel documents first),
-  projected from their `passports.etd.*` events (`etd_projector.py`), so that HQ's verifier
+- `IssuedTravelDocument`: the documents the missions issued (emergency travel documents and
+  visas), projected from their `passports.etd.*` events (`etd_projector.py`) and the visas'
+  (`visas/register/issued_projector.py`), so that HQ's verifier
   answers REVOKED for a document its mission revoked although its signer was not. Known by its
   number's blind index under HQ's key, as the lost and stolen register is (`models.py`).
 """
@@ -122,6 +123,8 @@ class SealSigner(models.Model):
 
 class TravelDocumentKind(models.TextChoices):
     ETD = "etd", _("Emergency travel document")
+    # projected by `visas/register/issued_projector.py`
+    VISA = "visa", _("Visa")
 
 
 class IssuedTravelDocument(models.Model):

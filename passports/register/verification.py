@@ -2,9 +2,10 @@
 (`passports/views_verify.py`). Reads only; nobody signs in.
 
 A seal is checked against HQ's current trust (`seal_trust_current`: root, signers, CRL), then
-against HQ's register of issued documents: a document its mission revoked answers REVOKED
-although its signer was not. A typed number is looked up in the register alone, which can say
-whether such a document was issued and is in force, never that the paper in hand is genuine.
+against HQ's register of issued documents (emergency travel documents and visas): a document
+its mission revoked (a visa annulled or revoked) answers REVOKED although its signer was not.
+A typed number is looked up in the register alone, which can say whether such a document was
+issued and is in force, never that the paper in hand is genuine.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from consulate.kernel.seal import (
     SealErrorCode,
     SealStatus,
     SealVerdict,
+    VisaContent,
     seal_decode,
     seal_extract,
     seal_verify,
@@ -37,7 +39,7 @@ from missions.selectors import mission_by_code
 from .error_codes import SealKeyError
 from .etd_projector import NUMBER, document_index_of
 from .seal_keys import seal_trust_current, signer_mission_of
-from .seals import IssuedTravelDocument
+from .seals import IssuedTravelDocument, TravelDocumentKind
 
 MAX_TEXT_CHARS = 4 * MAX_SEAL_BYTES  # hex is two characters a byte, base64 four for three
 _SPACES = re.compile(r"\s+")
@@ -126,8 +128,9 @@ def seal_bytes_from_text(text: str) -> bytes:
 
 
 def document_number_of(content: Any) -> str | None:
-    """An emergency travel document's number, from its MRZ (line 2, the first nine)."""
-    if not isinstance(content, EmergencyTravelDocumentContent):
+    """The document's number, from its MRZ (line 2, the first nine): an emergency travel
+    document's (TD2 shape) or a visa's (MRV-A or MRV-B; the seal keeps that part of line 2)."""
+    if not isinstance(content, EmergencyTravelDocumentContent | VisaContent):
         return None
     number = content.lines[1][:9].replace("<", "")
     return number if NUMBER.fullmatch(number) else None
@@ -150,7 +153,7 @@ def seal_check(*, data: bytes, at: dt.datetime | None = None) -> DocumentVerdict
     if verdict.status is SealStatus.INVALID or verdict.status is SealStatus.REVOKED:
         return DocumentVerdict(status=verdict.status, reason=verdict.reason, seal=verdict)
     number = document_number_of(verdict.content)
-    if number is None:  # a visa: no register of visas yet
+    if number is None:  # not a document the register knows
         return DocumentVerdict(status=verdict.status, reason=verdict.reason, seal=verdict)
     document = issued_document_find(number=number)
     if document is None:
@@ -174,7 +177,13 @@ def seal_check(*, data: bytes, at: dt.datetime | None = None) -> DocumentVerdict
             reason=_("The register says another mission issued this document number."),
             seal=verdict,
         )
-    if verdict.signer is None or f"{verdict.signer.serial_number:X}" != document.signer_serial:
+    # An ETD is sealed once, at its issue, with the key the register names. A visa is sealed
+    # when its e-visa is printed, with its mission's key of that day: any key of the issuing
+    # mission (checked above) may have sealed it.
+    if verdict.signer is None or (
+        document.kind != TravelDocumentKind.VISA
+        and f"{verdict.signer.serial_number:X}" != document.signer_serial
+    ):
         return DocumentVerdict(
             status=SealStatus.INVALID,
             reason=_("The register says this document was sealed with another key."),

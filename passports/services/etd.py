@@ -15,14 +15,12 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM, SystemActor
@@ -34,7 +32,6 @@ from fees.models import AssessmentStatus, SubjectType
 from fees.reference.models import ServiceCode
 from fees.selectors import assessment_get
 from fees.services import assessment_create
-from missions.models import Mission
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
 from passports.mrz import MrzError, MrzFields, code_is_known, td2_compose
@@ -44,13 +41,13 @@ from ..error_codes import PassportError
 from ..events import PassportTopic
 from ..models import (
     ETD_MAX_DAYS,
-    ETD_NUMBER_WIDTH,
     EmergencyTravelDocument,
     EtdNumberBlock,
     EtdSettings,
     EtdStatus,
     ReportKind,
 )
+from ..numbers import NumberSeries, number_block_allocate, number_take, numbers_left
 from ..photo import photo_check
 from ..register.seal_keys import issuing_state
 from .common import _birth_date, _name, _sex, _text, document_number_clean
@@ -59,8 +56,6 @@ from .signer import document_signer_active
 
 # The ETD's document code in its TD2 MRZ: a passport (P) for an emergency (E).
 ETD_DOCUMENT_CODE = "PE"
-# pg_advisory_xact_lock key: allocating ETD number blocks, one at a time across missions.
-ETD_BLOCK_LOCK = 0x0E7D0B10
 # What the request form sends, and nothing else is read.
 ETD_FIELDS = (
     "surname", "given_names", "birth_date", "sex", "nationality", "lost_document",
@@ -69,6 +64,7 @@ ETD_FIELDS = (
 )  # fmt: skip
 __all__ = [
     "ETD_DOCUMENT_CODE",
+    "ETD_NUMBERS",
     "document_signer_active",
     "etd_apply",
     "etd_block_allocate",
@@ -85,7 +81,6 @@ __all__ = [
     "etd_settings_change",
     "issuing_state",
 ]
-_PREFIX = re.compile(r"^[A-Z]{1,3}$")
 
 
 # --- the mission's policy and number blocks ---------------------------------------------------
@@ -127,87 +122,37 @@ def etd_settings_change(*, max_days: int, acting_user: User) -> EtdSettings:
     return row
 
 
+ETD_NUMBERS = NumberSeries(
+    model=EtdNumberBlock,
+    allocated_topic=PassportTopic.ETD_BLOCK_ALLOCATED,
+    invalid=PassportError.INVALID,
+    overlap=PassportError.ETD_BLOCK_OVERLAP,
+    exhausted=PassportError.ETD_NO_NUMBERS,
+    exhausted_message=_(
+        "This mission has no emergency travel document numbers left: ask HQ to "
+        "allocate a new block."
+    ),
+)
+
+
 def etd_block_allocate(
     *, mission_code: str, first: int, last: int, acting_user: User | SystemActor, prefix: str = "E"
 ) -> EtdNumberBlock:
-    """HQ allocates the numbers `prefix` + `first`..`last` (zero-padded to nine characters) to a
-    mission, writing the block into the mission's own schema so that it issues offline. A range
-    that overlaps a block of the same prefix at any mission is refused: an ETD number is unique
-    across the system. Run at HQ (an HQ admin); rare, so the overlap check reads every
-    mission's blocks."""
-    mission = Mission.objects.filter(code=str(mission_code)[:30]).first()
-    if mission is None:
-        raise ApplicationError(CommonError.NOT_FOUND, _("Not found."))
-    permission_require(user=acting_user, mission=mission, action=Action.MISSION_MANAGE)
-    prefix = str(prefix).strip().upper()
-    width = ETD_NUMBER_WIDTH - len(prefix)
-    if not _PREFIX.match(prefix) or not 1 <= first <= last < 10**width:
-        raise ApplicationError(
-            PassportError.INVALID,
-            _(
-                "Give a prefix of 1 to 3 letters and a range of numbers from 1 that fits the "
-                "document number's nine characters."
-            ),
-            field="first",
-        )
-    with transaction.atomic():
-        # one allocation at a time, system-wide: two at once could each find the range free
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ETD_BLOCK_LOCK])
-        for other in Mission.objects.exclude(schema_name="public").order_by("pk"):
-            with schema_context(other.schema_name):
-                clash = EtdNumberBlock.objects.filter(
-                    prefix=prefix, first__lte=last, last__gte=first
-                ).exists()
-            if clash:
-                raise ApplicationError(
-                    PassportError.ETD_BLOCK_OVERLAP,
-                    _("These numbers overlap a block already allocated to %(mission)s.")
-                    % {"mission": other.code},
-                    field="first",
-                )
-        with schema_context(mission.schema_name):
-            block = EtdNumberBlock(
-                prefix=prefix, first=first, last=last, next_number=first,
-                allocated_by_id=acting_user.pk,
-            )  # fmt: skip
-            set_acting_user(block, acting_user)
-            block.save()
-            outbox_event_record(
-                topic=PassportTopic.ETD_BLOCK_ALLOCATED,
-                aggregate_id=block.pk,
-                payload={"prefix": prefix, "first": first, "last": last},
-                acting_user=acting_user,
-            )
-    return block
+    """HQ allocates ETD numbers to a mission (`number_block_allocate`)."""
+    block = number_block_allocate(
+        series=ETD_NUMBERS, mission_code=mission_code, first=first, last=last,
+        acting_user=acting_user, prefix=prefix,
+    )  # fmt: skip
+    return cast(EtdNumberBlock, block)
 
 
 def etd_numbers_left() -> int:
-    """How many numbers the mission's blocks still hold."""
-    return sum(block.remaining for block in EtdNumberBlock.objects.all())
+    """How many ETD numbers the mission's blocks still hold."""
+    return numbers_left(series=ETD_NUMBERS)
 
 
 def _number_take(*, acting_user: User) -> str:
-    """The next number, in the caller's transaction: the blocks with numbers left are locked (in
-    id order, as every issue takes them), so two consuls issuing at once take consecutive
-    numbers, and a rolled-back issue gives its number back."""
-    blocks = list(
-        EtdNumberBlock.objects.select_for_update().filter(next_number__lte=F("last")).order_by("id")
-    )
-    if not blocks:
-        raise ApplicationError(
-            PassportError.ETD_NO_NUMBERS,
-            _(
-                "This mission has no emergency travel document numbers left: ask HQ to "
-                "allocate a new block."
-            ),
-        )
-    block = blocks[0]
-    number = block.number_text(block.next_number)
-    block.next_number += 1
-    set_acting_user(block, acting_user)
-    block.save(update_fields=["next_number", "updated_at"])
-    return number
+    return number_take(series=ETD_NUMBERS, acting_user=acting_user)[0]
 
 
 # --- the request --------------------------------------------------------------------------

@@ -137,3 +137,44 @@ def test_check_refuses_bad_input_with_a_message(line1: str, line2: str, message:
 def test_check_needs_two_lines() -> None:
     with pytest.raises(CommandError, match="line2"):
         run("check", TD3_SPECIMEN[0])
+
+
+# --- visas (issue 12): the MRV-A and MRV-B a visa carries -------------------------------------
+
+MRVA_SPECIMEN = (
+    "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+    "L898902C<3UTO6908061F9406236ZE184226B<<<<<<<",
+)
+MRVB_SPECIMEN = (
+    "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<",
+    "L898902C<3UTO6908061F9406236ZE184226",
+)
+
+
+@pytest.mark.parametrize(("lines", "name"), [(MRVA_SPECIMEN, "MRVA"), (MRVB_SPECIMEN, "MRVB")])
+def test_check_reads_a_visa(lines: tuple[str, str], name: str) -> None:
+    output = run("check", *lines)
+    assert output.splitlines()[0] == name
+    assert "Document number: L898902C" in output
+    assert "Date of expiry: 1994-06-23" in output
+    assert output.rstrip().endswith("valid")
+
+
+def test_check_finds_a_visas_wrong_check_digit() -> None:
+    line2 = MRVA_SPECIMEN[1][:9] + "4" + MRVA_SPECIMEN[1][10:]
+    with pytest.raises(CommandError) as caught:
+        run("check", MRVA_SPECIMEN[0], line2)
+    assert "Document number: wrong check digit ('4' where '3' was expected)." in str(caught.value)
+
+
+def test_compose_a_visa_with_its_type_reads_back() -> None:
+    # a short-stay visa as visas.services.issuance writes it: "VC", the type after the V
+    options = options_with(document_number="V00000041", expiry="2030-06-30", optional="")
+    for mrz_format, length in (("mrva", 44), ("mrvb", 36)):
+        lines = run("compose", mrz_format, *options, "--document-code", "VC").splitlines()
+        assert lines[0].startswith("VCUTOERIKSSON<<ANNA<MARIA")
+        assert [len(line) for line in lines] == [length, length]
+        assert run("check", *lines).rstrip().endswith("valid")
+    # a passport's code is refused for a visa, with its message
+    with pytest.raises(CommandError, match="starts with V"):
+        run("compose", "mrva", *options, "--document-code", "PE")

@@ -1,0 +1,158 @@
+"""Document numbers from HQ's blocks (`passports.models.etd.NumberBlock`): emergency travel
+documents' (`passports.services.etd`) and visas' (`visas.services.issuance`), one way for both.
+
+HQ allocates a range to a mission, written into the mission's own schema, so that the mission
+issues while its link to HQ is down; the mission takes its numbers in order, in the issuing
+transaction, so there is no gap. A range may not overlap any block of the same prefix at any
+mission, of any kind: HQ's register of issued documents knows a document by its number alone.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+from django_tenants.utils import schema_context
+
+from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SystemActor
+from consulate.kernel.errors import ApplicationError, CommonError
+from consulate.kernel.events import EventTopic
+from consulate.kernel.history import set_acting_user
+from missions.models import Mission
+from missions.permissions import Action, permission_require
+from sync.services import outbox_event_record
+
+from .models.etd import ETD_NUMBER_WIDTH, NumberBlock
+
+__all__ = [
+    "NUMBER_BLOCK_LOCK",
+    "NumberSeries",
+    "number_block_allocate",
+    "number_take",
+    "numbers_left",
+]
+
+# pg_advisory_xact_lock key: allocating number blocks (ETDs', visas'), one at a time across
+# missions.
+NUMBER_BLOCK_LOCK = 0x0E7D0B10
+_PREFIX = re.compile(r"^[A-Z]{1,3}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NumberSeries:
+    """One kind of document numbered from HQ's blocks (`passports.models.NumberBlock`): its
+    blocks' model, the event of an allocation, and the errors in its app's own codes."""
+
+    model: type[NumberBlock]
+    allocated_topic: EventTopic
+    invalid: enum.Enum  # a prefix or range that cannot be
+    overlap: enum.Enum  # a range another block of any kind holds already
+    exhausted: enum.Enum  # no number left at the mission
+    exhausted_message: Any  # a lazy translation: what to do
+
+
+def _block_models() -> list[type[NumberBlock]]:
+    """Every kind of number block installed (ETDs', visas'): a number is one document's,
+    whatever its kind, since HQ's register of issued documents knows it by its number alone."""
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, NumberBlock) and not model._meta.abstract
+    ]
+
+
+def number_block_allocate(
+    *,
+    series: NumberSeries,
+    mission_code: str,
+    first: int,
+    last: int,
+    acting_user: User | SystemActor,
+    prefix: str,
+) -> NumberBlock:
+    """HQ allocates the numbers `prefix` + `first`..`last` (zero-padded to nine characters) of
+    `series` to a mission, writing the block into the mission's own schema so that it issues
+    offline. A range that overlaps a block of the same prefix at any mission, of any kind of
+    document, is refused: a document number is unique across the system. Run at HQ (an HQ
+    admin); rare, so the overlap check reads every mission's blocks, one allocation at a time
+    system-wide."""
+    mission = Mission.objects.filter(code=str(mission_code)[:30]).first()
+    if mission is None:
+        raise ApplicationError(CommonError.NOT_FOUND, _("Not found."))
+    permission_require(user=acting_user, mission=mission, action=Action.MISSION_MANAGE)
+    prefix = str(prefix).strip().upper()
+    width = ETD_NUMBER_WIDTH - len(prefix)
+    if not _PREFIX.match(prefix) or not 1 <= first <= last < 10**width:
+        raise ApplicationError(
+            series.invalid,
+            _(
+                "Give a prefix of 1 to 3 letters and a range of numbers from 1 that fits the "
+                "document number's nine characters."
+            ),
+            field="first",
+        )
+    with transaction.atomic():
+        # one allocation at a time, system-wide: two at once could each find the range free
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NUMBER_BLOCK_LOCK])
+        models = _block_models()
+        for other in Mission.objects.exclude(schema_name="public").order_by("pk"):
+            with schema_context(other.schema_name):
+                clash = any(
+                    model._default_manager.filter(
+                        prefix=prefix, first__lte=last, last__gte=first
+                    ).exists()
+                    for model in models
+                )
+            if clash:
+                raise ApplicationError(
+                    series.overlap,
+                    _("These numbers overlap a block already allocated to %(mission)s.")
+                    % {"mission": other.code},
+                    field="first",
+                )
+        with schema_context(mission.schema_name):
+            block = series.model(
+                prefix=prefix, first=first, last=last, next_number=first,
+                allocated_by_id=acting_user.pk,
+            )  # fmt: skip
+            set_acting_user(block, acting_user)
+            block.save()
+            outbox_event_record(
+                topic=series.allocated_topic,
+                aggregate_id=block.pk,
+                payload={"prefix": prefix, "first": first, "last": last},
+                acting_user=acting_user,
+            )
+    return block
+
+
+def number_take(*, series: NumberSeries, acting_user: User) -> tuple[str, NumberBlock]:
+    """The next number of `series` at this mission, in the caller's transaction, and its block:
+    the blocks with numbers left are locked (in id order, as every issue takes them), so two
+    issuing at once take consecutive numbers, and a rolled-back issue gives its number back."""
+    blocks = list(
+        series.model._default_manager.select_for_update()
+        .filter(next_number__lte=F("last"))
+        .order_by("id")
+    )
+    if not blocks:
+        raise ApplicationError(series.exhausted, series.exhausted_message)
+    block = blocks[0]
+    number = block.number_text(block.next_number)
+    block.next_number += 1
+    set_acting_user(block, acting_user)
+    block.save(update_fields=["next_number", "updated_at"])
+    return number, block
+
+
+def numbers_left(*, series: NumberSeries) -> int:
+    """How many numbers of `series` the mission's blocks still hold."""
+    return sum(block.remaining for block in series.model._default_manager.all())
