@@ -1,0 +1,172 @@
+"""The visa applicant's pages in a real browser on a phone (390 px), in English and Turkish: the
+draft is saved as it is typed, a refused value is answered beside its field, and long Turkish
+and German words never make a page scroll sideways."""
+
+# ruff: noqa: F811 - the browser fixtures are imported by name
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from allauth.account.models import EmailAddress
+from django_tenants.utils import schema_context
+
+from missions.models import Mission
+from tests.browser.conftest import (  # noqa: F401 - fixtures
+    PASSWORD,
+    in_own_browser_thread,
+    live_server_url,
+    screenshot,
+    unique_email,
+    url,
+)
+from tests.browser.test_missions_phone import fits_the_screen, no_sideways_scroll
+from tests.factories import UserFactory
+from visas.models import ItemReview, Upload, VisaApplication
+from visas.reference.models import CategoryQuestion, ChecklistItem, ItemKind, VisaCategory
+
+pytestmark = pytest.mark.browser
+
+CODE = "browser_phone"
+# Long words as they come: a German compound and a Turkish agglutination, no space to break at.
+GERMAN = "Donaudampfschifffahrtsgesellschaftskapitänsmützenhersteller"
+TURKISH = "Çekoslovakyalılaştıramadıklarımızdanmışsınızcasına"
+
+
+@pytest.fixture
+def phone_category(committed_db: None) -> Iterator[VisaCategory]:
+    """A category of alpha's own (committed data), removed afterwards with what was made."""
+    mission = Mission.objects.get(code="alpha")
+    with schema_context(mission.schema_name):
+        category = VisaCategory.objects.create(
+            code=CODE,
+            name=f"Besuch {GERMAN}",
+            name_en=f"Visit {GERMAN}",
+            name_tr=f"Ziyaret {TURKISH}",
+            description=f"{GERMAN} {TURKISH}",
+            mission="alpha",
+            fee_code=CODE,
+            order=1,
+        )
+        ChecklistItem.objects.create(
+            category=category, code="photo", label="Photo", kind=ItemKind.PHOTO, order=1
+        )
+        ChecklistItem.objects.create(
+            category=category,
+            code="letter",
+            label=f"Einladungsschreiben {GERMAN}",
+            label_en=f"Letter {GERMAN}",
+            label_tr=f"Davet mektubu {TURKISH}",
+            order=2,
+        )
+        CategoryQuestion.objects.create(
+            category=category,
+            code="relation",
+            label=f"{GERMAN}?",
+            label_en=f"{GERMAN}?",
+            label_tr=f"{TURKISH}?",
+        )
+    yield category
+    with schema_context(mission.schema_name):
+        for application in VisaApplication.objects.filter(category=CODE):
+            ItemReview.objects.filter(application=application).delete()
+            Upload.objects.filter(application=application).delete()
+            application.steps.all().delete()
+            application.delete()
+        ChecklistItem.objects.filter(category=category).delete()
+        CategoryQuestion.objects.filter(category=category).delete()
+        category.delete()
+
+
+@pytest.fixture
+def applicants(committed_db: None) -> Iterator[list[Any]]:
+    made: list[Any] = []
+    yield made
+    for user in made:
+        EmailAddress.objects.filter(user=user).delete()
+        user.delete()
+
+
+def _applicant(made: list[Any]) -> Any:
+    user = UserFactory(email=unique_email("visa"))
+    user.set_password(PASSWORD)
+    user.save(update_fields=["password"])
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    made.append(user)
+    return user
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_a_visa_draft_on_a_phone(
+    live_server_url, url, screenshot, phone_category, applicants, language
+):
+    user = _applicant(applicants)
+    # the message in the page's language (Turkish: whatever the catalogue says, not empty)
+    expected = "three-letter" if language == "en" else ""
+
+    def body(browser: Any) -> None:
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
+        context.set_default_timeout(15_000)
+        context.add_cookies(
+            [{"name": "django_language", "value": language, "domain": "alpha.localhost",
+              "path": "/"}]
+        )  # fmt: skip
+        page = context.new_page()
+        try:
+            page.goto(url("/accounts/login/", mission="alpha"))
+            page.locator("input[name=login]").fill(user.email)
+            page.locator("input[name=password]").fill(PASSWORD)
+            with page.expect_navigation():
+                page.locator("main form button[type=submit]").first.click()
+            assert "/accounts/login/" not in page.url
+            # the start page: each category with its description and checklist, on the screen
+            page.goto(url("/visas/", mission="alpha"))
+            no_sideways_scroll(page)
+            fits_the_screen(
+                page.locator("main h1:visible, main label:visible, main p:visible"), page
+            )
+            screenshot(page, f"visa-start-{language}")
+            page.locator(f"input[value={CODE}]").check()
+            with page.expect_navigation():
+                page.locator("form.stack-form button[type=submit]").first.click()
+            # step 1 says where it is
+            assert "1" in page.locator("h1 .step-count").inner_text()
+            # when the applicant types a long surname and a wrong nationality code
+            page.locator("#id_surname").fill(GERMAN)
+            page.locator("#id_occupation").fill(TURKISH)
+            page.locator("#id_nationality").fill("QQQ")
+            page.locator("#id_nationality").blur()
+            # then the nationality is answered beside its field, and nothing scrolls sideways
+            page.wait_for_function(
+                "text => { const got = document.querySelector("
+                "'[data-field=nationality] .field-message').textContent;"
+                " return text ? got.includes(text) : got.trim().length > 0; }",
+                arg=expected,
+            )
+            assert page.locator("#id_nationality").get_attribute("aria-invalid") == "true"
+            page.wait_for_function(
+                "() => document.getElementById('autosave-status').textContent.length > 0"
+            )
+            no_sideways_scroll(page)
+            fits_the_screen(page.locator("main input:visible, main label:visible"), page)
+            screenshot(page, f"visa-identity-{language}")
+            # the questions and documents steps, with their long words
+            for step in ("questions", "documents", "review"):
+                page.goto(page.url.rsplit("/edit/", 1)[0] + f"/edit/{step}/")
+                no_sideways_scroll(page)
+                screenshot(page, f"visa-{step}-{language}")
+        finally:
+            context.close()
+
+    in_own_browser_thread(body)
+    mission = Mission.objects.get(code="alpha")
+    with schema_context(mission.schema_name):
+        application = VisaApplication.objects.get(user_id=user.pk)
+        # the surname and the occupation were saved as typed; the wrong code was not
+        assert application.surname == GERMAN
+        assert application.occupation == TURKISH
+        assert application.nationality == ""

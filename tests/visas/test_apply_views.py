@@ -1,0 +1,422 @@
+"""The applicant's visa pages through the client, on the mission's site: what the owner sees
+(rendered text), what anyone else gets (404), bad input (4xx with the message, in English and
+Turkish, nothing changed), and the legal clock read in the mission's zone, named."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from consulate.kernel.accounts.models import User
+from missions.models import Mission
+from tests.conftest import MODEL_BACKEND, make_staff, text_of, texts_of
+from tests.factories import UserFactory
+from tests.visas.factories import (
+    pdf_file,
+    photo_file,
+    reference_ensure,
+    values_complete,
+    visa_draft,
+    visa_submitted,
+)
+from visas.models import Upload, VisaApplication, VisaStatus
+from visas.reference.models import VisaCategory
+from visas.services import casework
+
+pytestmark = pytest.mark.django_db
+
+STEPS = ("identity", "travel", "host", "history", "means", "questions", "documents", "review")
+
+
+def _sign_in(client, user=None):  # type: ignore[no-untyped-def]
+    user = user or UserFactory()
+    client.force_login(user, backend=MODEL_BACKEND)
+    return user
+
+
+def _owner_signs_in(client, application: VisaApplication) -> User:  # type: ignore[no-untyped-def]
+    return _sign_in(client, User.objects.get(pk=application.user_id))
+
+
+def _fresh(mission: Mission, application: VisaApplication) -> VisaApplication:
+    with schema_context(mission.schema_name):
+        return VisaApplication.objects.get(pk=application.pk)
+
+
+def test_the_start_page_offers_each_category_with_what_it_needs(client_a, mission_a):
+    with schema_context(mission_a.schema_name):
+        reference_ensure()
+    _sign_in(client_a)
+    response = client_a.get("/visas/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert text_of(html, "h1") == "Visas"
+    assert "Tourism" in html
+    assert "A short visit as a tourist, up to 90 days." in html
+    # the checklist preview of each category
+    assert "Hotel booking or address of stay" in html
+    assert "Is this your first visit?" in html
+    # in Turkish
+    html_tr = client_a.get("/visas/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    assert "Turizm" in html_tr
+    assert "Bu ilk ziyaretiniz mi?" in html_tr
+
+
+def test_the_pages_need_a_signed_in_person(client_a, mission_a):
+    response = client_a.get("/visas/")
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+def test_an_applicant_applies_through_the_pages(client_a, mission_a):
+    # given a signed-in person and the categories
+    with schema_context(mission_a.schema_name):
+        reference_ensure()
+        category = VisaCategory.objects.get(code="tourism")
+        values = values_complete(category, mission_a.today())
+    user = _sign_in(client_a)
+    # when they start a tourist visa
+    response = client_a.post("/visas/", {"category": "tourism"})
+    assert response.status_code == 302
+    with schema_context(mission_a.schema_name):
+        application = VisaApplication.objects.get(user_id=user.pk)
+    edit = f"/visas/{application.reference}/edit/"
+    assert response["Location"] == edit + "identity/"
+    # then the first step says where they are
+    page = client_a.get(edit + "identity/").content.decode()
+    assert text_of(page, "h1") == "Step 1 of 8 Identity and passport"
+    assert 'aria-current="step"' in page
+    # when they fill the identity with a wrong phone
+    identity = {name: values[name] for name in (
+        "surname", "given_names", "birth_date", "birth_place", "sex", "nationality",
+        "passport_number", "passport_issuing_state", "passport_expires_on", "address", "phone",
+        "occupation",
+    )}  # fmt: skip
+    wrong = client_a.post(edit + "identity/", {**identity, "phone": "call me", "next": "1"})
+    # then it is refused with the message beside the field and in the summary, nothing saved
+    assert wrong.status_code == 400
+    html = wrong.content.decode()
+    assert "country code" in text_of(html, "span", id="id_phone-message")
+    assert 'href="#id_phone"' in html
+    assert 'aria-describedby="id_phone-message id_phone-help"' in html
+    assert _fresh(mission_a, application).surname == ""
+    # when they correct it, they go on to the next step
+    done = client_a.post(edit + "identity/", {**identity, "next": "1"})
+    assert done.status_code == 302
+    assert done["Location"] == edit + "travel/"
+    for step, names in (
+        ("travel", ("entry_date", "exit_date", "entries", "stay_address")),
+        ("host", ("host_name", "host_address")),
+        ("history", ("previous_visas", "previous_refusals")),
+        ("means", ("means",)),
+        ("questions", ("q_first_visit",)),
+    ):
+        response = client_a.post(edit + f"{step}/", {n: values[n] for n in names})
+        assert response.status_code == 302, (step, response.content.decode()[:2000])
+    # and add the documents
+    with schema_context(mission_a.schema_name):
+        from visas.services.application import application_category, category_items
+
+        items = category_items(category=application_category(application=application))
+    for item in items:
+        if not item.required:
+            continue
+        data, name = (photo_file(), "me.jpg") if item.kind == "photo" else (pdf_file(), "d.pdf")
+        response = client_a.post(
+            f"/visas/{application.reference}/upload/{item.code}/",
+            {"file": SimpleUploadedFile(name, data)},
+        )
+        assert response.status_code == 302, response.content.decode()[:3000]
+    documents = client_a.get(edit + "documents/").content.decode()
+    assert "File added" in documents
+    # then the review shows their answers and submits
+    review = client_a.get(edit + "review/").content.decode()
+    assert "Smith" in review
+    assert "Still needed" not in review
+    sent = client_a.post(edit + "review/", {"submit": "1"})
+    assert sent.status_code == 302
+    assert _fresh(mission_a, application).status == VisaStatus.SUBMITTED
+    status = client_a.get(f"/visas/{application.reference}/")
+    html = status.content.decode()
+    assert status.status_code == 200
+    assert "Pay the fee online" in html
+    assert "The mission is checking that your file is complete." in text_of(
+        html, "p", **{"class": "waiting-for"}
+    )
+    assert "Submitted" in texts_of(html, "span", **{"class": "timeline-label"})
+
+
+def test_the_review_names_what_is_missing_with_links_to_its_step(client_a, mission_a):
+    application = visa_draft(mission_a, uploads=False, means=None)
+    _owner_signs_in(client_a, application)
+    response = client_a.post(f"/visas/{application.reference}/edit/review/", {"submit": "1"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Some of the application is missing." in html
+    missing = text_of(html, "section", id="missing")
+    assert "Means of support: This is needed." in missing
+    assert "Passport photo: Add a photo that passes the checks." in missing
+    assert f'href="/visas/{application.reference}/edit/means/"' in html
+    assert f'href="/visas/{application.reference}/edit/documents/"' in html
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "message"),
+    [
+        ("en", "AB12", "Enter the passport number: 6 to 9 letters and digits."),
+        ("tr", "AB12", "Pasaport numarasını girin: 6 ile 9 arası harf ve rakam."),
+        # a NUL byte is refused before any view (consulate.kernel.http)
+        ("en", "AB\x001234567", "The request contains characters that are not allowed"),
+        ("tr", "AB\x001234567", "İstek, izin verilmeyen karakterler içeriyor"),
+        ("en", "X", "Enter the passport number: 6 to 9 letters and digits."),
+    ],
+)
+def test_bad_input_is_answered_400_with_its_message(client_a, mission_a, language, value, message):
+    application = visa_draft(mission_a, uploads=False)
+    _owner_signs_in(client_a, application)
+    before = _fresh(mission_a, application)
+    response = client_a.post(
+        f"/visas/{application.reference}/edit/identity/",
+        {"passport_number": value, "surname": "Other"},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    after = _fresh(mission_a, application)
+    assert (after.surname, after.passport_number) == (before.surname, before.passport_number)
+
+
+def test_huge_input_is_refused_not_a_server_error(client_a, mission_a):
+    application = visa_draft(mission_a, uploads=False)
+    _owner_signs_in(client_a, application)
+    edit = f"/visas/{application.reference}/edit/identity/"
+    long_name = client_a.post(edit, {"surname": "A" * 200_000})
+    assert long_name.status_code == 400
+    assert "Keep this under 100 characters." in long_name.content.decode()
+    huge = client_a.post(edit, {"surname": "A" * 5_000_000})
+    assert huge.status_code == 400
+    many = client_a.post(
+        f"/visas/{application.reference}/autosave/", {f"f{n}": "x" for n in range(5000)}
+    )
+    assert many.status_code == 400
+    assert _fresh(mission_a, application).surname == "Smith"
+
+
+def test_autosave_keeps_valid_fields_and_answers_errors(client_a, mission_a):
+    application = visa_draft(mission_a, uploads=False)
+    _owner_signs_in(client_a, application)
+    response = client_a.post(
+        f"/visas/{application.reference}/autosave/", {"surname": "Şahin", "nationality": "QQQ"}
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["saved"] == ["surname"]
+    assert "nationality" in body["errors"]
+    assert body["saved_at_local"].endswith("(Europe/Berlin)")
+    after = _fresh(mission_a, application)
+    assert after.surname == "Şahin"
+    assert after.nationality == "USA"
+
+
+def test_a_file_that_is_not_a_document_is_refused(client_a, mission_a):
+    application = visa_draft(mission_a, uploads=False)
+    _owner_signs_in(client_a, application)
+    response = client_a.post(
+        f"/visas/{application.reference}/upload/passport_copy/",
+        {"file": SimpleUploadedFile("copy.pdf", b"MZ\x90\x00" + b"\x00" * 2000)},
+    )
+    assert response.status_code == 400
+    assert 'href="#file-passport_copy"' in response.content.decode()
+    no_file = client_a.post(f"/visas/{application.reference}/upload/passport_copy/", {})
+    assert no_file.status_code == 400
+    unknown = client_a.post(
+        f"/visas/{application.reference}/upload/nonsense/",
+        {"file": SimpleUploadedFile("copy.pdf", pdf_file())},
+    )
+    assert unknown.status_code == 400
+    with schema_context(mission_a.schema_name):
+        assert not Upload.objects.filter(application_id=application.pk).exists()
+
+
+def test_every_page_renders_for_the_owner(client_a, mission_a):
+    draft = visa_draft(mission_a)
+    _owner_signs_in(client_a, draft)
+    assert client_a.get("/visas/").status_code == 200
+    for number, step in enumerate(STEPS, start=1):
+        response = client_a.get(f"/visas/{draft.reference}/edit/{step}/")
+        assert response.status_code == 200, step
+        assert f"Step {number} of 8" in text_of(response.content.decode(), "h1")
+    assert client_a.get(f"/visas/{draft.reference}/edit/nonsense/").status_code == 404
+    # a draft's status page is its form
+    assert client_a.get(f"/visas/{draft.reference}/").status_code == 302
+    submitted = visa_submitted(mission_a)
+    _owner_signs_in(client_a, submitted)
+    assert client_a.get(f"/visas/{submitted.reference}/").status_code == 200
+    # a submitted application's form is closed: back to its status page
+    assert client_a.get(f"/visas/{submitted.reference}/edit/identity/").status_code == 302
+    # the appointment before the file is complete: refused, with why
+    visit = client_a.get(f"/visas/{submitted.reference}/visit/")
+    assert visit.status_code == 400
+    assert "complete" in visit.content.decode()
+    booked = client_a.post(f"/visas/{submitted.reference}/visit/", {"slot": "1"})
+    assert booked.status_code == 400
+
+
+def test_another_account_gets_not_found_everywhere(client_a, mission_a):
+    application = visa_submitted(mission_a)
+    draft = visa_draft(mission_a, uploads=False)
+    _sign_in(client_a)  # someone else on the same browser
+    for ref in (application.reference, draft.reference):
+        for path in ("", "edit/", "edit/identity/", "edit/review/", "visit/"):
+            assert client_a.get(f"/visas/{ref}/{path}").status_code == 404, path
+        for path in ("autosave/", "upload/photo/", "corrections/", "withdraw/", "edit/identity/"):
+            assert client_a.post(f"/visas/{ref}/{path}", {"surname": "X"}).status_code == 404, path
+    assert _fresh(mission_a, draft).surname == "Smith"
+    assert _fresh(mission_a, application).status == VisaStatus.SUBMITTED
+
+
+def test_another_missions_application_is_not_found(client_b, mission_a):
+    application = visa_submitted(mission_a)
+    _owner_signs_in(client_b, application)
+    for path in ("", "edit/identity/", "visit/"):
+        assert client_b.get(f"/visas/{application.reference}/{path}").status_code == 404
+
+
+def test_withdrawal_through_the_page(client_a, mission_a):
+    application = visa_submitted(mission_a)
+    _owner_signs_in(client_a, application)
+    response = client_a.post(f"/visas/{application.reference}/withdraw/")
+    assert response.status_code == 302
+    assert _fresh(mission_a, application).status == VisaStatus.WITHDRAWN
+    again = client_a.post(f"/visas/{application.reference}/withdraw/")
+    assert again.status_code == 302  # back to the page, which says why
+    assert _fresh(mission_a, application).status == VisaStatus.WITHDRAWN
+
+
+def test_corrections_are_made_from_the_status_page(client_a, mission_a):
+    # given corrections asked for on the passport copy, by a date
+    application = visa_submitted(mission_a)
+    with schema_context(mission_a.schema_name):
+        decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+        decisions["passport_copy"] = (False, "The copy is cut off at the bottom.")
+        casework.completeness_review(
+            application=application,
+            decisions=decisions,
+            due_on=mission_a.today() + dt.timedelta(days=10),
+            acting_user=make_staff(mission_a, "officer"),
+        )
+    _owner_signs_in(client_a, application)
+    page = client_a.get(f"/visas/{application.reference}/").content.decode()
+    # then the item says what to correct, by when (the mission's zone named), with a new upload
+    assert "The copy is cut off at the bottom." in page
+    due = (mission_a.today() + dt.timedelta(days=10)).strftime("%-d %B %Y")
+    assert f"By {due} (Europe/Berlin)." in page
+    assert f'action="/visas/{application.reference}/upload/passport_copy/"' in page
+    assert f'action="/visas/{application.reference}/upload/photo/"' not in page
+    # when they send the corrections without a new file: refused, the item named
+    refused = client_a.post(f"/visas/{application.reference}/corrections/")
+    assert refused.status_code == 400
+    assert "The copy is cut off at the bottom." in text_of(
+        refused.content.decode(), "div", id="error-summary"
+    )
+    # when they upload a new copy from the status page and send
+    uploaded = client_a.post(
+        f"/visas/{application.reference}/upload/passport_copy/",
+        {"file": SimpleUploadedFile("copy.pdf", pdf_file()), "next": "status"},
+    )
+    assert uploaded.status_code == 302
+    assert uploaded["Location"] == f"/visas/{application.reference}/"
+    sent = client_a.post(f"/visas/{application.reference}/corrections/")
+    assert sent.status_code == 302
+    assert _fresh(mission_a, application).status == VisaStatus.SUBMITTED
+
+
+# The instant the file became complete: late evening in UTC, already the next morning in Tokyo,
+# still the afternoon in New York.
+ADMISSIBLE = dt.datetime(2026, 3, 9, 23, 30, tzinfo=dt.UTC)
+
+
+def _complete(mission: Mission) -> VisaApplication:
+    application = visa_submitted(mission)
+    with schema_context(mission.schema_name):
+        decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+        casework.completeness_review(
+            application=application, decisions=decisions, acting_user=make_staff(mission, "officer")
+        )
+        # the file became complete at ADMISSIBLE (the clock as casework sets it, on local dates)
+        local = timezone.localdate(ADMISSIBLE, mission.zone)
+        VisaApplication.objects.filter(pk=application.pk).update(
+            admissible_at=ADMISSIBLE,
+            decision_due_on=local + dt.timedelta(days=15),
+            extended_due_on=local + dt.timedelta(days=40),
+            extension_reason="Your file needs a consultation with another state.",
+        )
+    return application
+
+
+@pytest.mark.parametrize(
+    ("zone", "admissible", "due"),
+    [
+        # east of UTC
+        ("Asia/Tokyo", "10 March 2026, 08:30 (Asia/Tokyo)", "19 April 2026 (Asia/Tokyo)"),
+        # west of UTC
+        (
+            "America/New_York",
+            "9 March 2026, 19:30 (America/New_York)",
+            "18 April 2026 (America/New_York)",
+        ),
+    ],
+)
+def test_the_legal_clock_is_read_in_the_missions_zone(client_b, mission_b, zone, admissible, due):
+    Mission.objects.filter(pk=mission_b.pk).update(timezone=zone)
+    mission_b.refresh_from_db()
+    application = _complete(mission_b)
+    _owner_signs_in(client_b, application)
+    html = client_b.get(f"/visas/{application.reference}/").content.decode()
+    assert text_of(html, "dd", **{"class": "clock-admissible"}) == admissible
+    assert text_of(html, "dd", **{"class": "clock-due"}).startswith(due)
+    assert text_of(html, "dd", **{"class": "clock-extension"}) == (
+        "Your file needs a consultation with another state."
+    )
+    assert "waiting for you at your appointment" in text_of(html, "p", **{"class": "waiting-for"})
+    assert "Book your appointment" in html
+
+
+def test_a_step_sent_in_part_changes_only_what_it_sent(client_a, mission_a):
+    application = visa_draft(mission_a, uploads=False)
+    _owner_signs_in(client_a, application)
+    response = client_a.post(
+        f"/visas/{application.reference}/edit/identity/", {"occupation": "Pilot", "save": "1"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/visas/{application.reference}/edit/identity/"
+    after = _fresh(mission_a, application)
+    assert after.occupation == "Pilot"
+    assert after.surname == "Smith"
+
+
+def test_the_pages_render_in_turkish(client_a, mission_a):
+    application = _complete(mission_a)
+    _owner_signs_in(client_a, application)
+    status = client_a.get(f"/visas/{application.reference}/", HTTP_ACCEPT_LANGUAGE="tr")
+    assert status.status_code == 200
+    assert '<html lang="tr">' in status.content.decode()
+    assert "Turizm" in text_of(status.content.decode(), "h1")
+    draft = visa_draft(mission_a, uploads=False)
+    _owner_signs_in(client_a, draft)
+    for step in STEPS:
+        page = client_a.get(f"/visas/{draft.reference}/edit/{step}/", HTTP_ACCEPT_LANGUAGE="tr")
+        assert page.status_code == 200, step
+    listing = client_a.get("/visas/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    assert draft.reference in listing
+
+
+def test_the_sites_navigation_leads_a_signed_in_person_to_visas(client_a, mission_a):
+    _sign_in(client_a)
+    page = client_a.get("/").content.decode()
+    nav = page[page.index("<nav") : page.index("</nav>")]
+    assert '<a href="/visas/">Visas</a>' in nav

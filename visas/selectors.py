@@ -1,0 +1,259 @@
+"""Reads of the visas app for the applicant's pages. A read that checks access fetches and
+checks in one call and answers "not found" (404) both for what does not exist and for what is
+not the reader's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from appointments.models import Booking
+from fees.models import Assessment, AssessmentStatus
+from missions.selectors import current_mission
+
+from .models import (
+    CLOCK_RUNNING,
+    ItemReview,
+    ReviewStatus,
+    Step,
+    Upload,
+    VisaApplication,
+    VisaStatus,
+    VisaStep,
+)
+from .reference.models import ChecklistItem, VisaCategory
+from .services.application import application_category, category_items
+from .services.common import UNMAILED
+
+
+def categories_offered() -> list[VisaCategory]:
+    """What an applicant may pick at this mission: the active categories for every mission and
+    this mission's own additions (an addition with the code of a general one replaces it)."""
+    code = current_mission().code
+    rows = (
+        VisaCategory.objects.filter(active=True, mission__in=["", code])
+        .prefetch_related("items", "questions")
+        .order_by("order", "code", "-mission")
+    )
+    seen: dict[str, VisaCategory] = {}
+    for row in rows:
+        if row.code not in seen or row.mission:
+            seen[row.code] = row
+    return sorted(seen.values(), key=lambda row: (row.order, row.code))
+
+
+def application_for_owner(*, reference: str, user: Any) -> VisaApplication:
+    """The signed-in person's application; 404 for anyone else's and for what does not exist."""
+    application = (
+        VisaApplication.objects.filter(reference=str(reference)[:12], user_id=user.pk).first()
+        if getattr(user, "is_authenticated", False)
+        else None
+    )
+    if application is None:
+        raise Http404
+    return application
+
+
+def applications_for_owner(*, user: Any) -> list[VisaApplication]:
+    """The person's applications here, newest first, each with `unread`: the messages
+    (e-mailed steps) not yet seen on its page. One query."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        VisaApplication.objects.filter(user_id=user.pk)
+        .annotate(
+            unread=Count(
+                "steps",
+                filter=Q(steps__read_at__isnull=True) & ~Q(steps__step__in=UNMAILED),
+            )
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class ChecklistRow:
+    item: ChecklistItem
+    upload: Upload | None  # the current file, if any
+    review: ItemReview | None  # the completeness check's word on it, if any
+
+    @property
+    def accepted(self) -> bool:
+        return self.review is not None and self.review.status == ReviewStatus.ACCEPTED
+
+    @property
+    def correction_asked(self) -> bool:
+        return self.review is not None and self.review.status == ReviewStatus.CORRECTION
+
+    @property
+    def corrected(self) -> bool:
+        return (
+            self.correction_asked
+            and self.review is not None
+            and self.review.corrected_at is not None
+        )
+
+
+def application_checklist(*, application: VisaApplication) -> list[ChecklistRow]:
+    """The category's checklist, each item with its current file and its review. Three
+    queries."""
+    items = category_items(category=application_category(application=application))
+    uploads = {
+        row.item: row
+        for row in Upload.objects.filter(application=application, is_current=True).defer("content")
+    }
+    reviews = {row.item: row for row in ItemReview.objects.filter(application=application)}
+    return [
+        ChecklistRow(item=item, upload=uploads.get(item.code), review=reviews.get(item.code))
+        for item in items
+    ]
+
+
+def form_corrections(*, application: VisaApplication) -> list[ItemReview]:
+    """Corrections asked for on the form itself (a review of anything that is not a checklist
+    item)."""
+    items = {
+        item.code for item in category_items(category=application_category(application=application))
+    }
+    return list(
+        ItemReview.objects.filter(application=application, status=ReviewStatus.CORRECTION).exclude(
+            item__in=items
+        )
+    )
+
+
+# What the applicant is waiting for, per status: one plain sentence.
+WAITING_FOR: dict[str, Any] = {
+    VisaStatus.DRAFT: _("You have not sent the application yet."),
+    VisaStatus.SUBMITTED: _(
+        "The mission is checking that your file is complete. The decision period starts when it is."
+    ),
+    VisaStatus.CORRECTIONS: _(
+        "The mission is waiting for your corrections. The decision period starts once your file "
+        "is complete."
+    ),
+    VisaStatus.COMPLETE: _(
+        "The mission is waiting for you at your appointment: your identity, your fingerprints "
+        "and the fee."
+    ),
+    VisaStatus.ATTENDED: _("An officer is examining your application."),
+    VisaStatus.RECOMMENDED: _("A consul is deciding on your application."),
+    VisaStatus.ISSUED: _("Decided: your visa is issued."),
+    VisaStatus.REFUSED: _("Decided: your visa is refused. The letter says how to appeal."),
+    VisaStatus.APPEALED: _("Your appeal is being examined."),
+    VisaStatus.WITHDRAWN: _("Closed: you withdrew the application."),
+    VisaStatus.DEEMED_WITHDRAWN: _("Closed: the corrections were not made in time."),
+    VisaStatus.ANNULLED: _("Closed: the visa was annulled."),
+    VisaStatus.REVOKED: _("Closed: the visa was revoked."),
+}
+
+
+@dataclass(frozen=True)
+class LegalClock:
+    """The legal clock as the applicant reads it: admissible since (the mission's zone), the
+    decision due on (extended: the new date and why), the days left, what is waited for."""
+
+    admissible_at: dt.datetime | None  # aware; shown in `zone`
+    due_on: dt.date | None
+    extended: bool
+    extension_reason: str
+    days_left: int | None  # from the mission's today; negative: overdue
+    running: bool
+    waiting_for: Any
+    corrections_due_on: dt.date | None
+    zone: Any
+    zone_name: str
+
+
+def legal_clock(*, application: VisaApplication) -> LegalClock:
+    mission = current_mission()
+    due = application.extended_due_on or application.decision_due_on
+    running = application.status in CLOCK_RUNNING and due is not None
+    return LegalClock(
+        admissible_at=application.admissible_at,
+        due_on=due,
+        extended=application.extended_due_on is not None,
+        extension_reason=application.extension_reason if application.extended_due_on else "",
+        days_left=(due - mission.today()).days if running and due is not None else None,
+        running=running,
+        waiting_for=WAITING_FOR.get(application.status, ""),
+        corrections_due_on=(
+            application.corrections_due_on if application.status == VisaStatus.CORRECTIONS else None
+        ),
+        zone=mission.zone,
+        zone_name=mission.timezone,
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    label: Any
+    at: dt.datetime | None  # when it happened; None: not yet
+    expected: dt.date | None = None  # when it should happen, for the next step
+    note: str = ""
+    done: bool = False
+
+
+# What is ahead of a submitted application, in order.
+AHEAD = (Step.COMPLETE, Step.BOOKED, Step.ATTENDED, Step.ISSUED)
+FINAL = frozenset({Step.WITHDRAWN, Step.DEEMED_WITHDRAWN, Step.ANNULLED, Step.REVOKED})
+
+
+def application_timeline(*, application: VisaApplication) -> list[TimelineEntry]:
+    """Every step taken, with its time and note, then the ones ahead while it is open: the
+    decision with its due date once the clock runs."""
+    entries = [
+        TimelineEntry(label=Step(row.step).label, at=row.happened_at, note=row.note, done=True)
+        for row in VisaStep.objects.filter(application=application).order_by("happened_at", "id")
+    ]
+    taken = {row.step for row in VisaStep.objects.filter(application=application).only("step")}
+    if application.status == VisaStatus.DRAFT:
+        return [TimelineEntry(label=Step.SUBMITTED.label, at=None)]
+    if taken & (FINAL | {Step.ISSUED}) or application.status in (
+        VisaStatus.REFUSED,
+        VisaStatus.APPEALED,
+    ):
+        return entries
+    due = application.extended_due_on or application.decision_due_on
+    for step in AHEAD:
+        if step in taken:
+            continue
+        if step == Step.BOOKED and Step.ATTENDED in taken:
+            continue
+        expected = due if step == Step.ISSUED else None
+        label = _("Decision") if step == Step.ISSUED else step.label
+        entries.append(TimelineEntry(label=label, at=None, expected=expected))
+    return entries
+
+
+def steps_read(*, application: VisaApplication) -> list[VisaStep]:
+    """The messages (the steps that were also e-mailed), newest first; marks them read."""
+    VisaStep.objects.filter(application=application, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    return list(application.steps.exclude(step__in=UNMAILED).order_by("-happened_at", "-id"))
+
+
+def application_assessment(*, application: VisaApplication) -> Assessment | None:
+    if application.assessment_id is None:
+        return None
+    return Assessment.objects.filter(pk=application.assessment_id).first()
+
+
+def application_paid(*, application: VisaApplication) -> bool:
+    assessment = application_assessment(application=application)
+    return assessment is not None and assessment.status == AssessmentStatus.SETTLED
+
+
+def application_booking(*, application: VisaApplication) -> Booking | None:
+    if application.booking_id is None:
+        return None
+    return (
+        Booking.objects.filter(pk=application.booking_id).select_related("slot", "service").first()
+    )

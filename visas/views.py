@@ -1,0 +1,444 @@
+"""The applicant's visa pages on the mission's site: my applications and a new one, the form in
+steps (saved as it is typed, resumable on any device), the files of the checklist, the status
+page with the legal clock, the corrections, the fee, the appointment, the withdrawal. Thin: a
+form parses, a service decides, `error_shown` shows why it refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from appointments.selectors import slot_list_available
+from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from missions.models import Mission
+from passports.views import local_time_short, signed_in_user
+
+from . import selectors
+from .forms import ApplicationForm, QuestionsForm, StartForm, UploadForm
+from .models import VisaApplication, VisaStatus
+from .services import application as services
+
+# The form's steps, in order: the fields' (services.STEP_FIELDS), the category's questions,
+# the files, the review.
+STEPS: list[tuple[str, Any]] = [
+    ("identity", gettext_lazy("Identity and passport")),
+    ("travel", gettext_lazy("Your journey")),
+    ("host", gettext_lazy("Host or employer")),
+    ("history", gettext_lazy("Previous visas and refusals")),
+    ("means", gettext_lazy("Means of support")),
+    ("questions", gettext_lazy("Questions about your journey")),
+    ("documents", gettext_lazy("Documents")),
+    ("review", gettext_lazy("Review and submit")),
+]
+STEP_NAMES = [name for name, _label in STEPS]
+# How many free times the appointment page offers (the first ones).
+VISIT_TIMES = 24
+
+
+def _mission(request: HttpRequest) -> Mission:
+    return request.tenant  # type: ignore[attr-defined,no-any-return]
+
+
+def _own(request: HttpRequest, reference: str) -> VisaApplication:
+    return selectors.application_for_owner(reference=reference, user=signed_in_user(request))
+
+
+def _editable(application: VisaApplication) -> bool:
+    return application.status in (VisaStatus.DRAFT, VisaStatus.CORRECTIONS)
+
+
+def _step_of(name: str) -> str | None:
+    """Which step shows a field, a question or an item of the missing list."""
+    if name.startswith(services.QUESTION_PREFIX):
+        return "questions"
+    if name.startswith(services.ITEM_PREFIX) or name == "category":
+        return "documents"
+    for step, fields in services.STEP_FIELDS.items():
+        if name in fields:
+            return step
+    return None
+
+
+@login_required
+def application_list(request: HttpRequest) -> HttpResponse:
+    """The person's applications here, and a new one: each category with its description and
+    what it will ask for."""
+    categories = selectors.categories_offered()
+    form = StartForm(request.POST if request.method == "POST" else None, categories=categories)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                application = services.application_start(
+                    category=form.cleaned_data["category"],
+                    acting_user=signed_in_user(request),
+                    language=translation.get_language(),
+                )
+            except ApplicationError as error:
+                status = error_shown(request, error)
+            else:
+                return redirect("visas:edit", application.reference, STEP_NAMES[0])
+        else:
+            status = form_error_shown(request, form)
+    return render(
+        request,
+        "visas/apply/list.html",
+        {
+            "applications": selectors.applications_for_owner(user=signed_in_user(request)),
+            "categories": categories,
+            "form": form,
+        },
+        status=status,
+    )
+
+
+def _values(application: VisaApplication) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        name: getattr(application, name) or "" for name in ApplicationForm.base_fields
+    }
+    for code, answer in services.application_answers(application=application).items():
+        values[services.QUESTION_PREFIX + code] = answer
+    return values
+
+
+def _missing_rows(application: VisaApplication, missing: dict[str, str]) -> list[dict[str, Any]]:
+    """The missing list as the page shows it: each with its label and the step to fix it on."""
+    category = services.application_category(application=application)
+    labels: dict[str, Any] = {
+        name: field.label for name, field in ApplicationForm.base_fields.items()
+    }
+    labels["category"] = gettext_lazy("Visa category")
+    for question in services.category_questions(category=category):
+        labels[services.QUESTION_PREFIX + question.code] = question.label
+    for item in services.category_items(category=category):
+        labels[services.ITEM_PREFIX + item.code] = item.label
+    return [
+        {
+            "name": name,
+            "label": labels.get(name, name),
+            "message": message,
+            "step": _step_of(name),
+        }
+        for name, message in missing.items()
+    ]
+
+
+def _step_form(
+    application: VisaApplication, step: str, data: Any = None
+) -> ApplicationForm | QuestionsForm | None:
+    if step in services.STEP_FIELDS:
+        return ApplicationForm(data, initial=None if data else _values(application), step=step)
+    if step == "questions":
+        category = services.application_category(application=application)
+        return QuestionsForm(
+            data,
+            initial=None if data else _values(application),
+            questions=services.category_questions(category=category),
+        )
+    return None
+
+
+def _edit_page(
+    request: HttpRequest,
+    application: VisaApplication,
+    step: str,
+    *,
+    form: ApplicationForm | QuestionsForm | None = None,
+    upload_errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    index = STEP_NAMES.index(step)
+    if form is None:
+        form = _step_form(application, step)
+    if form is not None:
+        form.describe()
+    missing = services.application_missing(application=application)
+    context: dict[str, Any] = {
+        "application": application,
+        "category": services.application_category(application=application),
+        "step": step,
+        "step_label": STEPS[index][1],
+        "step_number": index + 1,
+        "step_count": len(STEPS),
+        "steps": [
+            {"name": name, "label": label, "number": number, "current": name == step}
+            for number, (name, label) in enumerate(STEPS, start=1)
+        ],
+        "previous_step": STEP_NAMES[index - 1] if index > 0 else None,
+        "next_step": STEP_NAMES[index + 1] if index + 1 < len(STEPS) else None,
+        "form": form,
+        "missing": missing,
+        "missing_rows": _missing_rows(application, missing),
+        "upload_errors": upload_errors or {},
+        "corrections": application.status == VisaStatus.CORRECTIONS,
+        "zone": _mission(request).zone,
+    }
+    if step in ("documents", "review"):
+        context["checklist"] = selectors.application_checklist(application=application)
+        context["upload_form"] = UploadForm()
+    if step == "review":
+        context["review_form"] = ApplicationForm(initial=_values(application))
+        category = services.application_category(application=application)
+        answers = services.application_answers(application=application)
+        context["answers"] = [
+            (question.label, answers.get(question.code, ""))
+            for question in services.category_questions(category=category)
+        ]
+        context["form_corrections"] = selectors.form_corrections(application=application)
+    return render(request, "visas/apply/edit.html", context, status=status)
+
+
+@login_required
+def application_edit_start(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _own(request, reference)
+    return redirect("visas:edit", application.reference, STEP_NAMES[0])
+
+
+@login_required
+def application_edit(request: HttpRequest, reference: str, step: str) -> HttpResponse:
+    """One step of the form: "Save and continue" saves it and goes on, "Back" saves and goes
+    back; on the last one, "Submit" (or, during corrections, "Send the corrections")."""
+    application = _own(request, reference)
+    if step not in STEP_NAMES:
+        raise Http404
+    if not _editable(application):
+        return redirect("visas:application", application.reference)
+    if request.method != "POST":
+        return _edit_page(request, application, step)
+    index = STEP_NAMES.index(step)
+    form = _step_form(application, step, request.POST)
+    if form is not None:
+        form.is_valid()  # every field is optional text: the service cleans and refuses
+        # what the page sent (a browser sends every field; a value left out is left as it is)
+        data = {name: request.POST[name] for name in form.fields if name in request.POST}
+        try:
+            services.application_draft_save(
+                application=application, data=data, acting_user=signed_in_user(request)
+            )
+        except ApplicationError as error:
+            for name, problems in error.errors.items():
+                form.add_error(name if name in form.fields else None, problems[0])
+            return _edit_page(
+                request, application, step, form=form, status=error_shown(request, error)
+            )
+    if step == "review" and "submit" in request.POST:
+        corrections = application.status == VisaStatus.CORRECTIONS
+        try:
+            services.application_submit(
+                application=application, acting_user=signed_in_user(request)
+            )
+        except ApplicationError as error:
+            return _edit_page(request, application, step, status=error_shown(request, error))
+        if corrections:
+            messages.success(
+                request, _("Your corrections are sent. The mission checks your file again.")
+            )
+        else:
+            messages.success(
+                request,
+                _("Your application is sent. The mission checks that your file is complete."),
+            )
+        return redirect("visas:application", application.reference)
+    if "back" in request.POST and index > 0:
+        return redirect("visas:edit", application.reference, STEP_NAMES[index - 1])
+    if "save" in request.POST or index + 1 >= len(STEPS):
+        messages.success(request, _("Saved. You can come back to it from any device."))
+        return redirect("visas:edit", application.reference, step)
+    return redirect("visas:edit", application.reference, STEP_NAMES[index + 1])
+
+
+@login_required
+@require_POST
+def application_autosave(request: HttpRequest, reference: str) -> JsonResponse:
+    """What the page's script sends as the person types: the valid values are saved, each
+    refused one answered with its message."""
+    application = _own(request, reference)
+    try:
+        saved = services.application_draft_autosave(
+            application=application, data=request.POST, acting_user=signed_in_user(request)
+        )
+    except ApplicationError as error:
+        return JsonResponse(error.as_dict(), status=error.http_status)
+    return JsonResponse(
+        {
+            "saved": saved.saved,
+            "errors": saved.errors,
+            "saved_at": timezone.now().isoformat(),
+            # as the page says every time: the mission's clock, the zone named
+            "saved_at_local": local_time_short(_mission(request)),
+            "missing": services.application_missing(application=saved.application),
+        },
+        status=400 if saved.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def application_upload(request: HttpRequest, reference: str, item: str) -> HttpResponse:
+    """A file for one item of the checklist, from the documents step or the status page."""
+    application = _own(request, reference)
+    back = request.POST.get("next") == "status"
+    form = UploadForm(request.POST, request.FILES)
+    problem: ApplicationError | None = None
+    status = 400
+    if form.is_valid():
+        try:
+            services.application_upload_add(
+                application=application,
+                item=item,
+                data=form.cleaned_data["file"],
+                filename=getattr(request.FILES.get("file"), "name", "") or "",
+                acting_user=signed_in_user(request),
+            )
+        except ApplicationError as error:
+            problem = error
+            status = error_shown(request, error)
+        else:
+            messages.success(request, _("Your file is added."))
+            if back:
+                return redirect("visas:application", application.reference)
+            return redirect(
+                reverse("visas:edit", args=[application.reference, "documents"]) + f"#item-{item}"
+            )
+    else:
+        status = form_error_shown(request, form)
+    if not _editable(application):
+        return redirect("visas:application", application.reference)
+    message = (
+        str(problem.message)
+        if problem is not None
+        else str(next(iter(form.errors.values()))[0])
+        if form.errors
+        else ""
+    )
+    if back:
+        return _status_page(request, application, upload_errors={item: message}, status=status)
+    return _edit_page(
+        request, application, "documents", upload_errors={item: message}, status=status
+    )
+
+
+def _status_page(
+    request: HttpRequest,
+    application: VisaApplication,
+    *,
+    upload_errors: dict[str, str] | None = None,
+    missing: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "visas/apply/detail.html",
+        {
+            "application": application,
+            "category": services.application_category(application=application),
+            "clock": selectors.legal_clock(application=application),
+            "checklist": selectors.application_checklist(application=application),
+            "form_corrections": selectors.form_corrections(application=application),
+            "timeline": selectors.application_timeline(application=application),
+            "steps": selectors.steps_read(application=application),
+            "assessment": selectors.application_assessment(application=application),
+            "booking": selectors.application_booking(application=application),
+            "upload_form": UploadForm(),
+            "upload_errors": upload_errors or {},
+            "missing": missing or {},
+            "zone": _mission(request).zone,
+        },
+        status=status,
+    )
+
+
+@login_required
+def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    """The status page: what is waited for, the legal clock, the checklist and each item's
+    review, the fee, the appointment, the timeline."""
+    application = _own(request, reference)
+    if application.status == VisaStatus.DRAFT:
+        return redirect("visas:edit", application.reference, STEP_NAMES[0])
+    return _status_page(request, application)
+
+
+@login_required
+@require_POST
+def application_corrections_send(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _own(request, reference)
+    try:
+        services.application_submit(application=application, acting_user=signed_in_user(request))
+    except ApplicationError as error:
+        status = error_shown(request, error)
+        missing = {name: problems[0] for name, problems in error.errors.items()}
+        return _status_page(request, application, missing=missing, status=status)
+    messages.success(request, _("Your corrections are sent. The mission checks your file again."))
+    return redirect("visas:application", application.reference)
+
+
+@login_required
+def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
+    """Book the appointment once the file is complete: the first free times of the service the
+    mission set for visas."""
+    application = _own(request, reference)
+    status = 200
+    if request.method == "POST":
+        try:
+            slot_id = int(request.POST.get("slot", "")[:12])
+        except ValueError:
+            slot_id = 0
+        try:
+            services.application_visit_book(
+                application=application, slot_id=slot_id, acting_user=signed_in_user(request)
+            )
+        except ApplicationError as error:
+            status = error_shown(request, error)
+        else:
+            messages.success(
+                request, _("Your appointment is booked. The confirmation is in your e-mail.")
+            )
+            return redirect("visas:application", application.reference)
+    service = None
+    times: list[Any] = []
+    if application.can_book():
+        try:
+            service = services.visit_service()
+        except ApplicationError as error:
+            status = error_shown(request, error)
+        else:
+            times = list(slot_list_available(service=service)[:VISIT_TIMES])
+    elif request.method != "POST":
+        messages.error(
+            request,
+            _("The appointment is booked once the mission has found your file complete."),
+        )
+        status = 400
+    return render(
+        request,
+        "visas/apply/visit.html",
+        {
+            "application": application,
+            "service": service,
+            "times": times,
+            "zone": _mission(request).zone,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def application_withdraw(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _own(request, reference)
+    try:
+        services.application_withdraw(application=application, acting_user=signed_in_user(request))
+    except ApplicationError as error:
+        error_shown(request, error)
+        return redirect("visas:application", application.reference)
+    messages.success(request, _("Your application is withdrawn."))
+    return redirect("visas:list")
