@@ -1,0 +1,231 @@
+"""The casework pages as the mission's staff use them, through the client: the queue with the
+legal clock, the case with its documents, and each action behind its permission."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django_tenants.utils import schema_context
+
+from tests.conftest import make_staff, text_of, texts_of
+from tests.missions.test_tenant_isolation import login_with_second_factor
+from tests.visas.factories import visa_submitted
+from tests.visas.factories_casework import visa_attended, visa_complete, visa_recommended
+from visas.models import Upload, VisaApplication, VisaStatus
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
+
+
+def test_the_queue_shows_the_legal_clock(client_a, mission_a):
+    complete = visa_complete(mission_a, surname="Lindqvist")
+    late = visa_attended(mission_a, surname="Okoro")
+    with schema_context(mission_a.schema_name):
+        VisaApplication.objects.filter(pk=late.pk).update(
+            decision_due_on=mission_a.today() - dt.timedelta(days=2)
+        )
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    page = client_a.get("/staff/visas/")
+    assert page.status_code == 200
+    rows = texts_of(page.content, "tr")
+    row = next(text for text in rows if complete.reference in text)
+    assert "15 days left" in row
+    overdue = next(text for text in rows if late.reference in text)
+    assert "overdue by 2 days" in overdue
+    assert 'class="overdue"' in page.content.decode()
+    # found by the exact surname, through its blind index
+    found = client_a.get("/staff/visas/", {"q": "okoro"})
+    assert late.reference in found.content.decode()
+    assert complete.reference not in found.content.decode()
+
+
+def test_the_completeness_check_through_the_page(client_a, mission_a):
+    application = visa_submitted(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    case = client_a.get(f"/staff/visas/{application.reference}/")
+    assert case.status_code == 200
+    html = case.content.decode()
+    assert "Completeness check" in html
+    with schema_context(mission_a.schema_name):
+        uploads = list(Upload.objects.filter(application_id=application.pk, is_current=True))
+    # every upload downloads, decrypted, as an attachment the browser does not sniff
+    upload = uploads[0]
+    download = client_a.get(f"/staff/visas/{application.reference}/files/{upload.pk}/")
+    assert download.status_code == 200
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert download["Content-Type"] == upload.content_type
+    assert download["Cache-Control"] == "private, no-store"
+    items = {f"item_{u.item}": "accept" for u in uploads}
+    first = uploads[0].item
+    # a correction without its reason is refused, beside the item
+    refused = client_a.post(
+        f"/staff/visas/{application.reference}/completeness/", {**items, f"item_{first}": "correct"}
+    )
+    assert refused.status_code == 400
+    done = client_a.post(
+        f"/staff/visas/{application.reference}/completeness/",
+        {**items, f"item_{first}": "correct", f"reason_{first}": "Unreadable scan."},
+    )
+    assert done.status_code == 302
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+    assert application.status == VisaStatus.CORRECTIONS
+    page = client_a.get(f"/staff/visas/{application.reference}/").content.decode()
+    assert "Unreadable scan." in page
+
+
+def test_the_consul_who_recommended_sees_the_four_eyes_rule(client_a, mission_a):
+    from tests.factories import MembershipFactory
+
+    both = make_staff(mission_a, "officer")
+    MembershipFactory(user=both, mission=mission_a, role="consul")
+    application = visa_recommended(mission_a, officer=both)
+    login_with_second_factor(client_a, both)
+    html = client_a.get(f"/staff/visas/{application.reference}/").content.decode()
+    assert "another consul decides it" in html
+    assert 'value="issue"' not in html
+    refused = client_a.post(
+        f"/staff/visas/{application.reference}/decide/", {"decision": "issue", "note": ""}
+    )
+    assert refused.status_code == 400
+    consul = make_staff(mission_a, "consul")
+    login_with_second_factor(client_a, consul)
+    page = client_a.get(f"/staff/visas/{application.reference}/").content.decode()
+    assert 'value="refuse"' in page
+    assert "A false, counterfeit or forged travel document was presented." in page
+    refuse = client_a.post(
+        f"/staff/visas/{application.reference}/decide/",
+        {"decision": "refuse", "grounds": ["purpose"], "note": ""},
+    )
+    assert refuse.status_code == 302
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+    assert application.status == VisaStatus.REFUSED
+
+
+def test_an_officer_sees_no_decision_buttons(client_a, mission_a):
+    application = visa_recommended(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    html = client_a.get(f"/staff/visas/{application.reference}/").content.decode()
+    assert 'value="issue"' not in html
+    assert "Extend the decision period" not in html
+    assert (
+        client_a.post(
+            f"/staff/visas/{application.reference}/decide/", {"decision": "issue"}
+        ).status_code
+        == 404
+    )
+
+
+def test_another_missions_staff_find_nothing(client_b, mission_a, mission_b):
+    application = visa_submitted(mission_a)
+    login_with_second_factor(client_b, make_staff(mission_b, "consul"))
+    assert client_b.get(f"/staff/visas/{application.reference}/").status_code == 404
+    with schema_context(mission_a.schema_name):
+        upload = Upload.objects.filter(application_id=application.pk).first()
+    assert (
+        client_b.get(f"/staff/visas/{application.reference}/files/{upload.pk}/").status_code == 404
+    )
+
+
+def test_a_citizen_cannot_open_the_staff_pages(client_a, mission_a):
+    application = visa_submitted(mission_a)
+    from tests.factories import UserFactory
+
+    client_a.force_login(UserFactory(), backend="missions.auth.ModelBackend")
+    for path in ("/staff/visas/", f"/staff/visas/{application.reference}/"):
+        assert client_a.get(path).status_code == 404
+
+
+def test_screening_through_the_page(client_a, mission_a):
+    application = visa_attended(mission_a, surname="Müller", given_names="Hans Peter",
+                                birth_date="1968-11-23", nationality="DEU")  # fmt: skip
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    run = client_a.post(f"/staff/visas/{application.reference}/screen/")
+    assert run.status_code == 302
+    page = client_a.get(f"/staff/visas/{application.reference}/")
+    html = page.content.decode()
+    # the demo watchlist's MUELLER HANS PETER
+    assert "MUELLER HANS PETER" in html
+    assert "Matches to look at" in html
+    with schema_context(mission_a.schema_name):
+        from visas.models import ScreeningHit
+
+        hits = list(ScreeningHit.objects.filter(screening__application_id=application.pk))
+    for hit in hits:
+        done = client_a.post(
+            f"/staff/visas/{application.reference}/matches/{hit.pk}/",
+            {"resolution": "cleared", "reason": "Born elsewhere; another face."},
+        )
+        assert done.status_code == 302
+    html = client_a.get(f"/staff/visas/{application.reference}/").content.decode()
+    assert "Born elsewhere; another face." in html
+    assert text_of(html, "h2", id="recommend-heading") == "Recommend"
+
+
+def test_the_issued_e_visa_downloads_from_the_case(client_a, mission_a):
+    from tests.passports.seals import signer_issue
+    from tests.visas.factories_casework import visa_issued
+
+    signer_issue(mission_a)
+    application = visa_issued(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    html = client_a.get(f"/staff/visas/{application.reference}/").content.decode()
+    assert "Download the e-visa (PDF)" in html
+    assert application.visa_number in html
+    pdf = client_a.get(f"/staff/visas/{application.reference}/evisa.pdf")
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert pdf["X-Content-Type-Options"] == "nosniff"
+
+
+def test_bad_input_answers_4xx_and_changes_nothing(client_a, mission_a):
+    application = visa_attended(mission_a)
+    consul = make_staff(mission_a, "consul")
+    login_with_second_factor(client_a, consul)
+    base = f"/staff/visas/{application.reference}"
+    answers = [
+        client_a.post(f"{base}/extend/", {"until": "9999-12-31", "reason": "x" * 5000}),
+        client_a.post(f"{base}/extend/", {"until": "0001-01-01", "reason": "Why\x00"}),
+        client_a.post(f"{base}/extend/", {"until": "9999-12-31", "reason": "Long wait."}),
+        client_a.post(f"{base}/recommend/", {"recommendation": "refuse", "grounds": ["\x00"]}),
+        client_a.post(f"{base}/recommend/", {"recommendation": "refuse", "note": "n" * 9000}),
+        client_a.post(f"{base}/matches/999999/", {"resolution": "cleared", "reason": "x"}),
+    ]
+    assert [answer.status_code for answer in answers] == [400, 400, 400, 400, 400, 404]
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+    assert application.status == VisaStatus.ATTENDED
+    assert application.extended_due_on is None
+
+
+def test_the_queue_costs_the_same_whatever_its_length(client_a, mission_a, settled_keys):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    visa_complete(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    client_a.get("/staff/visas/")
+    with CaptureQueriesContext(db) as one:
+        assert client_a.get("/staff/visas/").status_code == 200
+    visa_complete(mission_a)
+    visa_submitted(mission_a)
+    with CaptureQueriesContext(db) as three:
+        page = client_a.get("/staff/visas/")
+    assert len(texts_of(page.content, "tr")) == 4  # the header and three cases
+    assert len(three.captured_queries) == len(one.captured_queries), [
+        q["sql"][:120] for q in three.captured_queries
+    ]
+
+
+def test_hq_and_the_mission_admin_read_without_buttons(client_a, mission_a, hq_analyst):
+    application = visa_submitted(mission_a)
+    for reader in (hq_analyst, make_staff(mission_a, "mission_admin")):
+        login_with_second_factor(client_a, reader)
+        assert client_a.get("/staff/visas/").status_code == 200
+        case = client_a.get(f"/staff/visas/{application.reference}/")
+        assert case.status_code == 200
+        assert "Completeness check" not in case.content.decode()
+        assert client_a.post(f"/staff/visas/{application.reference}/screen/").status_code == 404

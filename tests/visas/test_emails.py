@@ -1,0 +1,138 @@
+"""The applicant's e-mails at each step: in their language, times and dates in the mission's
+zone with the zone named, what happens next, and the refusal as a letter (the grounds in words,
+how and by when to appeal). Missions east and west of UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.utils import translation
+from django.utils.formats import date_format
+
+from missions.mail import local_time
+from missions.models import Mission
+from tests.conftest import make_staff
+from tests.visas.factories import visa_submitted
+from tests.visas.factories_casework import accept_all, visa_recommended
+from visas.models import RefusalGround, Step, VisaApplication, VisaStep
+from visas.services import casework
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
+
+
+def _mission_in(mission: Mission, zone: str) -> Mission:
+    """`mission` moved to `zone` (for this test: rolled back after it)."""
+    Mission.objects.filter(pk=mission.pk).update(timezone=zone)
+    moved = Mission.objects.get(pk=mission.pk)
+    connection.tenant = moved
+    return moved
+
+
+def _in_language(application: VisaApplication, language: str) -> VisaApplication:
+    VisaApplication.objects.filter(pk=application.pk).update(language=language)
+    application.refresh_from_db()
+    return application
+
+
+ZONES = ["America/Los_Angeles", "Asia/Tokyo"]  # west and east of UTC
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_corrections_asked_by_e_mail(
+    in_mission_a, mission_a, django_capture_on_commit_callbacks, zone, language
+):
+    mission = _mission_in(mission_a, zone)
+    application = _in_language(visa_submitted(mission), language)
+    decisions = accept_all(application)
+    item = next(iter(decisions))
+    due = mission.today() + dt.timedelta(days=10)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        casework.completeness_review(
+            application=application,
+            decisions={**decisions, item: (False, "Scan all four pages.")},
+            due_on=due,
+            acting_user=make_staff(mission, "officer"),
+        )
+    step = VisaStep.objects.get(application=application, step=Step.CORRECTIONS_ASKED)
+    (message,) = mail.outbox
+    assert message.to == [application.email]
+    assert application.reference in message.subject
+    with translation.override(language):
+        when = local_time(step.happened_at, mission.zone)
+        due_text = date_format(due, "j F Y")
+    # the step's time in the mission's zone, the zone named; the date in the reader's language
+    assert when in message.body
+    assert f"({zone})" in message.body
+    assert due_text in message.body
+    assert "Scan all four pages." in message.body
+    assert "/visas/" in message.body
+    html = message.alternatives[0][0]
+    assert "Scan all four pages." in html
+    if language == "en":
+        assert "Corrections asked for" in message.subject
+        assert "Send the corrections by" in message.body
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_the_refusal_letter(
+    in_mission_a, mission_a, django_capture_on_commit_callbacks, zone, language
+):
+    mission = _mission_in(mission_a, zone)
+    application = _in_language(
+        visa_recommended(mission, issue=False, grounds=["insurance"]), language
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        casework.application_decide(
+            application=application,
+            issue=False,
+            grounds=["insurance", "unreliable"],
+            note="The insurance certificate ends before the journey does.",
+            acting_user=make_staff(mission, "consul"),
+        )
+    application.refresh_from_db()
+    (message,) = mail.outbox
+    deadline = casework.appeal_deadline(application)
+    assert deadline == application.decided_at.astimezone(mission.zone).date() + dt.timedelta(
+        days=30
+    )
+    with translation.override(language):
+        deadline_text = date_format(deadline, "j F Y")
+        insurance = str(RefusalGround.INSURANCE.label)
+    assert f"{deadline_text} ({zone})" in message.body
+    assert insurance in message.body
+    assert "The insurance certificate ends before the journey does." in message.body
+    assert mission.name in message.body
+    html = message.alternatives[0][0]
+    assert f"{deadline_text} ({zone})" in html
+    if language == "en":
+        assert "Proof of adequate and valid travel medical insurance was not provided." in (
+            message.body
+        )
+        assert "You may appeal against this decision within 30 days" in message.body
+        assert "Write to the" in message.body
+
+
+def test_the_complete_step_says_when_the_decision_is_due(
+    in_mission_a, mission_a, django_capture_on_commit_callbacks
+):
+    mission = _mission_in(mission_a, "America/Los_Angeles")
+    application = visa_submitted(mission)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        casework.completeness_review(
+            application=application,
+            decisions=accept_all(application),
+            acting_user=make_staff(mission, "officer"),
+        )
+    application.refresh_from_db()
+    (message,) = mail.outbox
+    assert f"decides on it by {application.decision_due_on:%-d %B %Y}" in message.body
+    assert "Book your appointment" in message.body
+    assert "(America/Los_Angeles)" in message.body

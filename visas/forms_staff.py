@@ -1,0 +1,159 @@
+"""Forms of the mission's visa casework: they parse; the services decide (and refuse with the
+reason shown)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from .models import Entries, HitResolution, RefusalGround
+from .reference.models import ChecklistItem
+
+_TEXT = {"rows": 3}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class CompletenessForm(forms.Form):
+    """One accept / correct choice and a reason per checklist item, and the corrections' date."""
+
+    due_on = forms.DateField(
+        label=_("Corrections due by (the mission's local date)"),
+        required=False,
+        widget=DateInput,
+        help_text=_("Empty: 14 days from today. At most 60 days."),
+    )
+
+    def __init__(self, *args: Any, items: list[ChecklistItem], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.items = items
+        for item in items:
+            self.fields[f"item_{item.code}"] = forms.ChoiceField(
+                label=item.label,
+                choices=[
+                    ("accept", pgettext_lazy("a checklist item", "Accept")),
+                    ("correct", _("Ask for a correction")),
+                ],
+                widget=forms.RadioSelect,
+                required=False,
+            )
+            self.fields[f"reason_{item.code}"] = forms.CharField(
+                label=_("What to correct (the applicant reads it)"),
+                required=False,
+                max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def decisions(self) -> dict[str, tuple[bool, str]]:
+        chosen: dict[str, tuple[bool, str]] = {}
+        for item in self.items:
+            choice = self.cleaned_data.get(f"item_{item.code}")
+            if choice in ("accept", "correct"):
+                chosen[item.code] = (choice == "accept", self.cleaned_data[f"reason_{item.code}"])
+        return chosen
+
+    def rows(self) -> list[tuple[ChecklistItem, forms.BoundField, forms.BoundField]]:
+        return [
+            (item, self[f"item_{item.code}"], self[f"reason_{item.code}"]) for item in self.items
+        ]
+
+
+class AttendForm(forms.Form):
+    identity_confirmed = forms.BooleanField(
+        label=_("I checked the person against the passport and the application"), required=False
+    )
+
+
+class HitResolveForm(forms.Form):
+    resolution = forms.ChoiceField(
+        label=_("This match is"),
+        choices=[
+            (HitResolution.CLEARED, HitResolution.CLEARED.label),
+            (HitResolution.CONFIRMED, HitResolution.CONFIRMED.label),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("Why (required)"), max_length=2000, widget=forms.Textarea(attrs=_TEXT)
+    )
+
+
+def _grounds_field(label: Any) -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        label=label,
+        choices=RefusalGround.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
+class RecommendForm(forms.Form):
+    recommendation = forms.ChoiceField(
+        label=_("Recommendation"),
+        choices=[("issue", _("Issue the visa")), ("refuse", _("Refuse"))],
+        widget=forms.RadioSelect,
+    )
+    grounds = _grounds_field(_("Grounds (at least one to refuse)"))
+    note = forms.CharField(
+        label=_("Note for the consul (the proposed validity, entries)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs=_TEXT),
+    )
+
+
+class DecideForm(forms.Form):
+    grounds = _grounds_field(_("Grounds of a refusal (the applicant reads them)"))
+    note = forms.CharField(
+        label=_("Explanation (optional; the applicant reads it) or, to send back, the reason"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs=_TEXT),
+    )
+    valid_from = forms.DateField(label=_("Valid from"), required=False, widget=DateInput)
+    valid_until = forms.DateField(label=_("Valid until"), required=False, widget=DateInput)
+    entries = forms.ChoiceField(
+        label=_("Entries"), choices=[("", "—"), *Entries.choices], required=False
+    )
+    duration_days = forms.IntegerField(
+        label=_("Days of stay"), required=False, min_value=1, max_value=3650
+    )
+
+
+class ExtendForm(forms.Form):
+    until = forms.DateField(label=_("New decision date"), widget=DateInput)
+    reason = forms.CharField(
+        label=_("Reason (the applicant reads it)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs=_TEXT),
+    )
+
+
+class AppealRecordForm(forms.Form):
+    lodged_on = forms.DateField(label=_("Received on"), widget=DateInput)
+    statement = forms.CharField(
+        label=_("The appellant's grounds"), max_length=2000, widget=forms.Textarea(attrs=_TEXT)
+    )
+
+
+class AppealDecideForm(forms.Form):
+    note = forms.CharField(
+        label=_("Reasons for the decision (the applicant reads them)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs=_TEXT),
+    )
+
+
+class VisaEndForm(forms.Form):
+    grounds = _grounds_field(_("Grounds (at least one)"))
+    note = forms.CharField(
+        label=_("Explanation (the holder reads it)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs=_TEXT),
+    )

@@ -1,0 +1,203 @@
+"""Reads of the mission's visa casework: the officers' queue with the legal clock, a case with
+its checklist, uploads, screening and appeals. A read that checks access fetches and checks in
+one call and answers "not found" (404) both for what does not exist and for what is not the
+reader's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from consulate.kernel.accounts.models import User
+from consulate.kernel.errors import ApplicationError
+from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
+
+from .models import (
+    CLOCK_RUNNING,
+    OPEN,
+    Appeal,
+    AppealStatus,
+    ItemReview,
+    Screening,
+    ScreeningHit,
+    Upload,
+    VisaApplication,
+    VisaStatus,
+)
+from .reference.models import ChecklistItem, VisaCategory
+from .services.casework import category_of
+from .services.screening import hit_detail, last_change, screening_latest
+
+
+def application_get_for_staff(*, reference: str, acting_user: Any) -> VisaApplication:
+    """A case for the mission's staff; a draft does not exist for them yet."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_VIEW)
+    application = (
+        VisaApplication.objects.exclude(status=VisaStatus.DRAFT)
+        .filter(reference=str(reference)[:12].upper())
+        .first()
+    )
+    if application is None:
+        raise Http404
+    return application
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    application: VisaApplication
+    category_name: str
+    age_days: int
+    # the legal clock: the decision's due date (extended or not) and days left (negative: late)
+    due_on: dt.date | None
+    days_left: int | None
+    overdue: bool
+    # corrections: by when the applicant must send them
+    corrections_due_on: dt.date | None
+
+    @property
+    def days_late(self) -> int:
+        return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
+
+
+def application_queue(
+    *, acting_user: Any, status: str = "", query: str = "", limit: int = 200
+) -> list[QueueRow]:
+    """The officers' work queue: open cases (or those of one status), oldest first, each with
+    its age and, while the legal clock runs, its due date and the days left. `query` finds a
+    case by its reference, or exactly by surname (its blind index). Two queries whatever the
+    length (the cases, the categories)."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_VIEW)
+    cases: QuerySet[VisaApplication] = VisaApplication.objects.exclude(status=VisaStatus.DRAFT)
+    if status in VisaStatus.values and status != VisaStatus.DRAFT:
+        cases = cases.filter(status=status)
+    elif not query:
+        cases = cases.filter(status__in=OPEN)
+    text = str(query).strip()[:100]
+    if text and "\x00" not in text:
+        cases = cases.filter(Q(reference=text.upper()) | Q(surname_index__matches=text))
+    mission = current_mission()
+    zone = mission.zone
+    today = mission.today()
+    names = {
+        row.code: row.name
+        for row in VisaCategory.objects.filter(mission__in=["", mission.code]).order_by("-mission")
+    }
+    rows = []
+    for application in cases.order_by("submitted_at", "id")[:limit]:
+        start = application.submitted_at or application.created_at
+        due = application.due_on if application.status in CLOCK_RUNNING else None
+        days_left = (due - today).days if due else None
+        rows.append(
+            QueueRow(
+                application=application,
+                category_name=names.get(application.category, application.category),
+                age_days=(today - start.astimezone(zone).date()).days,
+                due_on=due,
+                days_left=days_left,
+                overdue=days_left is not None and days_left < 0,
+                corrections_due_on=application.corrections_due_on
+                if application.status == VisaStatus.CORRECTIONS
+                else None,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class ChecklistRow:
+    item: ChecklistItem
+    upload: Upload | None
+    review: ItemReview | None
+    # the applicant changed it since a correction was asked for
+    corrected: bool
+
+
+def case_checklist(*, application: VisaApplication) -> list[ChecklistRow]:
+    """Each item of the category's checklist with its current upload and its last review."""
+    try:
+        items = list(ChecklistItem.objects.filter(category=category_of(application)))
+    except ApplicationError:  # a category gone from the reference: no checklist to show
+        items = []
+    uploads = {
+        upload.item: upload
+        for upload in Upload.objects.filter(application=application, is_current=True).defer(
+            "content"
+        )
+    }
+    reviews = {review.item: review for review in ItemReview.objects.filter(application=application)}
+    return [
+        ChecklistRow(
+            item=item,
+            upload=uploads.get(item.code),
+            review=reviews.get(item.code),
+            corrected=bool(reviews.get(item.code) and reviews[item.code].corrected_at),
+        )
+        for item in items
+    ]
+
+
+def upload_get_for_staff(*, application: VisaApplication, upload_id: int) -> Upload:
+    upload = Upload.objects.filter(application=application, pk=upload_id).first()
+    if upload is None:
+        raise Http404
+    return upload
+
+
+@dataclass(frozen=True)
+class HitView:
+    hit: ScreeningHit
+    detail: dict[str, Any]
+    percent: int
+
+
+@dataclass(frozen=True)
+class ScreeningView:
+    screening: Screening | None
+    hits: list[HitView] = field(default_factory=list)
+    # run after the last change to the application (else: to run again)
+    current: bool = False
+
+
+def case_screening(*, application: VisaApplication) -> ScreeningView:
+    latest = screening_latest(application)
+    if latest is None:
+        return ScreeningView(screening=None)
+    changed = last_change(application)
+    hits = [
+        HitView(hit=hit, detail=hit_detail(hit), percent=int(hit.score * 100))
+        for hit in latest.hits.all()
+    ]
+    return ScreeningView(
+        screening=latest, hits=hits, current=changed is None or latest.created_at >= changed
+    )
+
+
+def case_appeal(*, application: VisaApplication) -> Appeal | None:
+    """The appeal waiting for its decision, else the latest one."""
+    appeals = list(application.appeals.all())
+    lodged = [appeal for appeal in appeals if appeal.status == AppealStatus.LODGED]
+    chosen = lodged or appeals
+    return chosen[0] if chosen else None
+
+
+def staff_names(*, application: VisaApplication, appeal: Appeal | None = None) -> dict[str, str]:
+    """Who attended, recommended, decided, ended (and recorded or decided the appeal), by name
+    (one query)."""
+    ids = {
+        "attended": application.attended_by_id,
+        "recommended": application.recommended_by_id,
+        "decided": application.decided_by_id,
+        "ended": application.ended_by_id,
+        "appeal_recorded": appeal.recorded_by_id if appeal else None,
+        "appeal_decided": appeal.decided_by_id if appeal else None,
+    }
+    users = {
+        user.pk: user.get_full_name() or user.email
+        for user in User.objects.filter(pk__in=[pk for pk in ids.values() if pk is not None])
+    }
+    return {role: users.get(pk, "") for role, pk in ids.items() if pk is not None}

@@ -1,0 +1,428 @@
+"""The mission's visa casework pages (/staff/visas/ on the mission's host): the queue with the
+legal clock, and a case with its checklist, uploads, completeness check, visit, screening,
+recommendation, decision, extension, appeal and the end of a visa. Thin: a form parses, a
+service decides, `error_shown` shows why it refused. A page someone may not open is a 404."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from consulate.kernel.accounts.models import User
+from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from missions.models import Mission
+from missions.permissions import Action, staff_access
+
+from . import selectors_casework as selectors
+from .forms_staff import (
+    AppealDecideForm,
+    AppealRecordForm,
+    AttendForm,
+    CompletenessForm,
+    DecideForm,
+    ExtendForm,
+    HitResolveForm,
+    RecommendForm,
+    VisaEndForm,
+)
+from .models import (
+    OPEN,
+    AppealStatus,
+    ScreeningHit,
+    Upload,
+    UploadKind,
+    VisaApplication,
+    VisaStatus,
+)
+from .services import casework, screening
+
+_EXTENSIONS = {UploadKind.PDF: "pdf", UploadKind.JPEG: "jpg", UploadKind.PNG: "png"}
+
+
+def _mission(request: HttpRequest) -> Mission:
+    return request.tenant  # type: ignore[attr-defined,no-any-return]
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _staff(request: HttpRequest, action: Action = Action.VISA_VIEW) -> frozenset[Action]:
+    return staff_access(user=request.user, mission=_mission(request), action=action)
+
+
+def _case(
+    request: HttpRequest, reference: str, action: Action = Action.VISA_VIEW
+) -> VisaApplication:
+    """The case for a staff page that needs `action` (404 for anyone without it)."""
+    _staff(request, action)
+    return selectors.application_get_for_staff(reference=reference, acting_user=_user(request))
+
+
+@login_required
+def staff_queue(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    status_filter = request.GET.get("status", "")
+    query = request.GET.get("q", "")
+    rows = selectors.application_queue(
+        acting_user=_user(request), status=status_filter, query=query
+    )
+    return render(
+        request,
+        "visas/staff/queue.html",
+        {
+            "rows": rows,
+            "statuses": [c for c in VisaStatus.choices if c[0] != VisaStatus.DRAFT],
+            "open_statuses": list(OPEN),
+            "status_filter": status_filter,
+            "query": query,
+            "today": _mission(request).today(),
+        },
+    )
+
+
+def _case_page(
+    request: HttpRequest,
+    application: VisaApplication,
+    *,
+    status: int = 200,
+    completeness_form: CompletenessForm | None = None,
+) -> HttpResponse:
+    checklist = selectors.case_checklist(application=application)
+    appeal = selectors.case_appeal(application=application)
+    mission = _mission(request)
+    try:
+        category = casework.category_of(application)
+    except ApplicationError:
+        category = None
+    return render(
+        request,
+        "visas/staff/case.html",
+        {
+            "application": application,
+            "category": category,
+            "checklist": checklist,
+            "answers": _answers(application),
+            "paid": casework.application_paid(application=application),
+            "screening": selectors.case_screening(application=application),
+            "appeal": appeal,
+            "appeal_deadline": casework.appeal_deadline(application),
+            "extension_limit": casework.extension_limit(application),
+            "staff": selectors.staff_names(application=application, appeal=appeal),
+            "steps": list(application.steps.order_by("-happened_at", "-id")),
+            "completeness_form": completeness_form
+            or CompletenessForm(items=[row.item for row in checklist]),
+            "attend_form": AttendForm(),
+            "hit_form": HitResolveForm(),
+            "recommend_form": RecommendForm(),
+            "decide_form": DecideForm(),
+            "extend_form": ExtendForm(),
+            "appeal_record_form": AppealRecordForm(initial={"lodged_on": mission.today()}),
+            "appeal_decide_form": AppealDecideForm(),
+            "end_form": VisaEndForm(),
+            "today": mission.today(),
+            "zone": mission.zone,
+            "appeal_lodged": appeal is not None and appeal.status == AppealStatus.LODGED,
+        },
+        status=status,
+    )
+
+
+def _answers(application: VisaApplication) -> list[tuple[str, str]]:
+    """The category's questions with the applicant's answers, in the category's order."""
+    import json
+
+    from .reference.models import CategoryQuestion
+
+    try:
+        given = json.loads(application.answers or "{}")
+        category = casework.category_of(application)
+    except (ValueError, ApplicationError):
+        return []
+    return [
+        (question.label, str(given.get(question.code, "")))
+        for question in CategoryQuestion.objects.filter(category=category)
+    ]
+
+
+@login_required
+def staff_case(request: HttpRequest, reference: str) -> HttpResponse:
+    return _case_page(request, _case(request, reference))
+
+
+@login_required
+def staff_upload(request: HttpRequest, reference: str, upload_id: int) -> HttpResponse:
+    """One uploaded file, decrypted, as a download (never shown inline, never cached)."""
+    application = _case(request, reference)
+    upload = selectors.upload_get_for_staff(application=application, upload_id=upload_id)
+    return _file_response(
+        base64.b64decode(upload.content),
+        content_type=upload.content_type,
+        filename=f"{application.reference}-{upload.item}-{upload.pk}.{_extension(upload)}",
+    )
+
+
+def _extension(upload: Upload) -> str:
+    return _EXTENSIONS.get(upload.content_type, "bin")  # type: ignore[call-overload]
+
+
+def _file_response(data: bytes, *, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def staff_evisa(request: HttpRequest, reference: str) -> HttpResponse:
+    """The issued e-visa as a PDF (the same one the holder downloads)."""
+    application = _case(request, reference)
+    if application.status != VisaStatus.ISSUED:
+        raise Http404
+    from .evisa_pdf import evisa_pdf
+
+    try:
+        pdf = evisa_pdf(application=application)
+    except ApplicationError as error:
+        error_shown(request, error)
+        return redirect("visas_staff:case", application.reference)
+    return _file_response(
+        pdf,
+        content_type="application/pdf",
+        filename=f"evisa-{application.reference}.pdf",
+    )
+
+
+def _done(request: HttpRequest, application: VisaApplication, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect("visas_staff:case", application.reference)
+
+
+@login_required
+@require_POST
+def staff_completeness(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _case(request, reference, Action.VISA_PROCESS)
+    items = [row.item for row in selectors.case_checklist(application=application)]
+    form = CompletenessForm(request.POST, items=items)
+    if not form.is_valid():
+        status = form_error_shown(request, form)
+        return _case_page(request, application, status=status, completeness_form=form)
+    try:
+        application = casework.completeness_review(
+            application=application,
+            decisions=form.decisions(),
+            due_on=form.cleaned_data.get("due_on"),
+            acting_user=_user(request),
+        )
+    except ApplicationError as error:
+        for name, problems in error.errors.items():
+            form.add_error(name if name in form.fields else None, problems[0])
+        status = error_shown(request, error)
+        return _case_page(request, application, status=status, completeness_form=form)
+    if application.status == VisaStatus.COMPLETE:
+        return _done(request, application, _("Complete: the legal clock runs from now."))
+    return _done(request, application, _("Corrections asked for: the applicant is told."))
+
+
+@login_required
+@require_POST
+def staff_attend(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _case(request, reference, Action.VISA_PROCESS)
+    form = AttendForm(request.POST)
+    form.is_valid()
+    try:
+        casework.application_attend(
+            application=application,
+            identity_confirmed=bool(form.cleaned_data.get("identity_confirmed")),
+            acting_user=_user(request),
+        )
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    return _done(request, application, _("Visit recorded."))
+
+
+@login_required
+@require_POST
+def staff_screen(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _case(request, reference, Action.VISA_PROCESS)
+    try:
+        run = screening.screening_run(application=application, acting_user=_user(request))
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    if run.result == "clear":
+        return _done(request, application, _("Screened: no match."))
+    return _done(request, application, _("Screened: look at each match below."))
+
+
+@login_required
+@require_POST
+def staff_hit(request: HttpRequest, reference: str, hit_id: int) -> HttpResponse:
+    application = _case(request, reference, Action.VISA_PROCESS)
+    hit = ScreeningHit.objects.filter(pk=hit_id, screening__application=application).first()
+    if hit is None:
+        raise Http404
+    form = HitResolveForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, application, status=form_error_shown(request, form))
+    try:
+        screening.screening_hit_resolve(
+            hit=hit,
+            resolution=form.cleaned_data["resolution"],
+            reason=form.cleaned_data["reason"],
+            acting_user=_user(request),
+        )
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    return _done(request, application, _("Match decided."))
+
+
+@login_required
+@require_POST
+def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _case(request, reference, Action.VISA_PROCESS)
+    form = RecommendForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, application, status=form_error_shown(request, form))
+    try:
+        casework.application_recommend(
+            application=application,
+            issue=form.cleaned_data["recommendation"] == "issue",
+            grounds=form.cleaned_data["grounds"],
+            note=form.cleaned_data["note"],
+            acting_user=_user(request),
+        )
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    return _done(request, application, _("Recommendation recorded: a consul decides next."))
+
+
+@login_required
+@require_POST
+def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _case(request, reference, Action.VISA_DECIDE)
+    form = DecideForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, application, status=form_error_shown(request, form))
+    decision = request.POST.get("decision", "")
+    data = form.cleaned_data
+    try:
+        if decision == "return":
+            casework.application_return(
+                application=application, reason=data["note"], acting_user=_user(request)
+            )
+        elif decision in ("issue", "refuse"):
+            casework.application_decide(
+                application=application,
+                issue=decision == "issue",
+                grounds=data["grounds"],
+                note=data["note"],
+                acting_user=_user(request),
+                valid_from=data.get("valid_from"),
+                valid_until=data.get("valid_until"),
+                entries=data.get("entries") or None,
+                duration_days=data.get("duration_days"),
+            )
+        else:
+            messages.error(request, _("Choose issue, refuse or send back."))
+            return _case_page(request, application, status=400)
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    return _done(request, application, _("Decision recorded: the applicant is told."))
+
+
+@login_required
+@require_POST
+def staff_extend(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _case(request, reference, Action.VISA_DECIDE)
+    form = ExtendForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, application, status=form_error_shown(request, form))
+    try:
+        casework.deadline_extend(
+            application=application,
+            until=form.cleaned_data["until"],
+            reason=form.cleaned_data["reason"],
+            acting_user=_user(request),
+        )
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    return _done(request, application, _("Decision period extended: the applicant is told."))
+
+
+@login_required
+@require_POST
+def staff_appeal_record(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _case(request, reference, Action.VISA_PROCESS)
+    form = AppealRecordForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, application, status=form_error_shown(request, form))
+    lodged_on: dt.date = form.cleaned_data["lodged_on"]
+    try:
+        casework.appeal_record(
+            application=application,
+            lodged_on=lodged_on,
+            statement=form.cleaned_data["statement"],
+            acting_user=_user(request),
+        )
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    return _done(request, application, _("Appeal recorded: another consul decides it."))
+
+
+@login_required
+@require_POST
+def staff_appeal_decide(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _case(request, reference, Action.VISA_DECIDE)
+    appeal = selectors.case_appeal(application=application)
+    if appeal is None or appeal.status != AppealStatus.LODGED:
+        raise Http404
+    form = AppealDecideForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, application, status=form_error_shown(request, form))
+    decision = request.POST.get("decision", "")
+    if decision not in ("uphold", "grant"):
+        messages.error(request, _("Choose: the refusal stands, or examine again."))
+        return _case_page(request, application, status=400)
+    try:
+        casework.appeal_decide(
+            appeal=appeal,
+            uphold=decision == "uphold",
+            note=form.cleaned_data["note"],
+            acting_user=_user(request),
+        )
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    return _done(request, application, _("Appeal decided: the applicant is told."))
+
+
+@login_required
+@require_POST
+def staff_end(request: HttpRequest, reference: str) -> HttpResponse:
+    application = _case(request, reference, Action.VISA_DECIDE)
+    form = VisaEndForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, application, status=form_error_shown(request, form))
+    decision = request.POST.get("decision", "")
+    if decision not in ("annul", "revoke"):
+        messages.error(request, _("Choose annul or revoke."))
+        return _case_page(request, application, status=400)
+    try:
+        casework.visa_end(
+            application=application,
+            revoke=decision == "revoke",
+            grounds=form.cleaned_data["grounds"],
+            note=form.cleaned_data["note"],
+            acting_user=_user(request),
+        )
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    return _done(request, application, _("The visa is ended: the holder is told."))
