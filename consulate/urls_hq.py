@@ -46,6 +46,7 @@ urlpatterns = [
     path("", include("appointments.urls_hq")),
     path("", include("sync.hq.urls")),
     path("", include("passports.urls_hq")),
+    path("", include("visas.urls_hq")),
     *common,
     *api_schema_urls(
         urlconf=__name__,

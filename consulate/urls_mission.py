@@ -27,6 +27,8 @@ urlpatterns = [
     path("", include("fees.urls")),
     path("", include("passports.urls")),
     path("", include("passports.urls_etd")),
+    path("", include("visas.urls")),
+    path("", include("visas.urls_staff")),
     *common,
     *api_schema_urls(
         urlconf=__name__,

@@ -73,6 +73,15 @@ class Action(enum.StrEnum):
     ETD_ISSUE = "passports.etd.issue"
     # issue, rotate and revoke the missions' document-signing keys for seals (HQ)
     SEAL_KEYS_MANAGE = "passports.seal_keys.manage"
+    # visas (docs/visas.md)
+    VISA_VIEW = "visas.application.view"  # the work queue and a case
+    # the completeness check, the screening, the visit, the recommendation, recording an appeal
+    VISA_PROCESS = "visas.application.process"
+    # issue or refuse, extend the decision period, decide an appeal, annul or revoke a visa
+    VISA_DECIDE = "visas.application.decide"
+    # HQ: the visa categories and the watchlist (reference data sent to every mission)
+    VISA_REFERENCE_MANAGE = "visas.reference.manage"
+    VISA_STATISTICS_VIEW = "visas.statistics.view"
 
     @property
     def is_read(self) -> bool:
@@ -127,6 +136,13 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     # A mission's signing key speaks for the state on every document it seals: HQ makes and
     # revokes it, never the mission itself.
     Action.SEAL_KEYS_MANAGE: _roles(HQ_ADMIN),
+    Action.VISA_VIEW: _roles(OFFICER, CONSUL, MISSION_ADMIN) | HQ_ROLES,
+    Action.VISA_PROCESS: _roles(OFFICER, CONSUL),
+    # As for passports: consuls only; the consul who recommended, or recorded the appeal, is
+    # refused by the service and the database.
+    Action.VISA_DECIDE: _roles(CONSUL),
+    Action.VISA_REFERENCE_MANAGE: _roles(HQ_ADMIN),
+    Action.VISA_STATISTICS_VIEW: HQ_ROLES,
 }
 
 

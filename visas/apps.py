@@ -3,8 +3,24 @@ from django.apps import AppConfig
 
 class VisasConfig(AppConfig):
     """Visa applications at a mission: categories and checklists, uploads, screening against
-    HQ's watchlist and refusal register, four-eyes decisions, stickers and e-visas (issue 12).
-    So far: the screening's name matching (`visas.matching`)."""
+    HQ's watchlist and refusal register, four-eyes decisions, stickers and e-visas (issue 12)."""
 
     name = "visas"
     verbose_name = "Visas"
+
+    def ready(self) -> None:
+        from sync.registry import projector_register
+
+        from .register import projector
+
+        # HQ's register of visa cases (visas/register/): the screening of later applications
+        # at any mission, and HQ's visa statistics
+        projector_register(
+            name=projector.NAME,
+            topics=projector.TOPICS,
+            apply=projector.visa_cases_project,
+            rebuild=projector.visa_cases_rebuild,
+        )
+        # Visa applications in HQ monitoring's generic case register (missions/register/): a
+        # case opens when the file is complete and closes with the decision.
+        projector.monitoring_cases_register()

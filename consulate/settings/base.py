@@ -311,6 +311,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "passports.tasks.every_mission_receive_dispatches",
         "schedule": 5 * 60,
     },
+    # Visas: applications whose corrections were not made by their deadline (a mission's local
+    # date) are closed as withdrawn and the applicant told, per mission (visas/tasks.py).
+    "visas-expire-corrections": {
+        "task": "visas.tasks.every_mission_expire_corrections",
+        "schedule": 60 * 60,
+    },
     # Sync: each mission compares its per-day digests with HQ's once a day (sync/tasks.py).
     "sync-reconcile-daily": {
         "task": "sync.tasks.every_mission_reconcile",

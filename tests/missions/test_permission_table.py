@@ -30,7 +30,7 @@ from tests.conftest import MODEL_BACKEND, host_client, make_staff
 from tests.factories import UserFactory
 from tests.permission_table import PermissionCase
 
-APPS = ("missions", "appointments", "fees", "passports")
+APPS = ("missions", "appointments", "fees", "passports", "visas")
 
 
 def _cases() -> list[PermissionCase]:
@@ -66,6 +66,9 @@ NOT_STAFF_SERVICES = frozenset(
         "document_report_by_citizen", "document_report_record", "etd_apply",
         "number_next",  # inside personalisation_run, which checked who acts
         "application_dispatch_receive",  # the platform's (beat), as SYSTEM
+        # visas: an applicant's own (the passports' names above cover start, submit, visit
+        # booking and withdrawal), and the issuance step inside application_decide
+        "application_upload_add", "application_draft_autosave", "visa_issue",
     }
 )  # fmt: skip
 
@@ -120,6 +123,8 @@ PAGE_READS = {
     Action.SYNC_VIEW: ("mission", "/staff/sync/"),
     Action.SYNC_HQ_VIEW: ("hq", "/hq/sync/"),
     Action.PASSPORT_VIEW: ("mission", "/staff/passports/"),
+    Action.VISA_VIEW: ("mission", "/staff/visas/"),
+    Action.VISA_STATISTICS_VIEW: ("hq", "/hq/visas/statistics/"),
 }
 
 
