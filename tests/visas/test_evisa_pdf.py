@@ -10,6 +10,8 @@ import io
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django_tenants.utils import schema_context
 from pypdf import PdfReader
 
@@ -147,6 +149,29 @@ def test_the_seal_verifies_at_hq_and_any_change_does_not(mission_b):
         except SealError:
             continue  # refused as malformed: not valid either
         assert other.status is SealStatus.INVALID, position
+
+
+def test_the_e_visa_verifies_offline_with_hqs_trust_bundle(mission_b, tmp_path):
+    # given a visa issued at mission B, its e-visa as a file, and HQ's trust bundle exported
+    signer_issue(mission_b)
+    application = issued(mission_b)
+    evisa = tmp_path / "evisa.pdf"
+    evisa.write_bytes(pdf_of(mission_b, application))
+    trust = tmp_path / "trust.pem"
+    call_command("seal", "export-trust", str(trust), stdout=io.StringIO())
+    # when `manage.py seal verify` reads it with nothing but the bundle
+    out = io.StringIO()
+    call_command("seal", "verify", str(evisa), "--trust", str(trust), stdout=out)
+    # then it is valid and prints the visa's MRZ
+    assert "VALID" in out.getvalue()
+    assert application.visa_mrz.splitlines()[0] in out.getvalue()
+    # and one byte changed in the seal is refused
+    seal = bytearray(seal_extract(evisa.read_bytes()))
+    seal[-1] ^= 0x01
+    forged = tmp_path / "forged.bin"
+    forged.write_bytes(bytes(seal))
+    with pytest.raises(CommandError, match="INVALID"):
+        call_command("seal", "verify", str(forged), "--trust", str(trust), stdout=io.StringIO())
 
 
 def test_a_visa_sealed_with_another_missions_key_is_invalid(mission_a, mission_b):
