@@ -184,7 +184,14 @@ def personalisation_data(application: Application) -> dict[str, object]:
 
 
 def _four_eyes(application: Application, acting_user: User) -> None:
-    if application.recommended_by_id == acting_user.pk:
+    """The consul who decides never recommended this case: now, or before a send-back cleared
+    the recommendation (its history remembers every recommender)."""
+    recommended_before = (
+        application.history.filter(recommended_by_id=acting_user.pk)  # type: ignore[attr-defined]
+        .order_by()
+        .exists()
+    )
+    if application.recommended_by_id == acting_user.pk or recommended_before:
         raise ApplicationError(
             PassportError.FOUR_EYES,
             _("You recommended this case: another consul decides it."),

@@ -140,6 +140,40 @@ def test_the_database_refuses_a_decision_by_the_recommender(in_mission_a, missio
             [application.pk],
         )
     assert Application.objects.get(pk=application.pk).status == ApplicationStatus.RECOMMENDED
+    # nor by rewriting who recommended, in the same statement or before it
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE passports_application SET status = 'approved', decided_by_id ="
+            " recommended_by_id, recommended_by_id = -777, decided_at = now() WHERE id = %s",
+            [application.pk],
+        )
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE passports_application SET recommended_by_id = -777 WHERE id = %s",
+            [application.pk],
+        )
+    assert Application.objects.get(pk=application.pk).status == ApplicationStatus.RECOMMENDED
+
+
+def test_a_consul_who_recommended_before_a_send_back_never_decides(in_mission_a, mission_a):
+    # given a case consul 1 recommended, sent back by consul 2, recommended again by an officer
+    consul_1, consul_2 = make_staff(mission_a, "consul"), make_staff(mission_a, "consul")
+    application = application_recommended(mission_a, officer=consul_1)
+    services.application_return(application=application, reason="Height?", acting_user=consul_2)
+    application.refresh_from_db()
+    services.application_recommend(
+        application=application,
+        recommendation="issue",
+        reason="",
+        acting_user=make_staff(mission_a, "officer"),
+    )
+    application.refresh_from_db()
+    # when consul 1 decides, then four eyes: the earlier recommendation counts
+    with pytest.raises(ApplicationError) as refused:
+        services.application_decide(
+            application=application, approve=True, reason="", acting_user=consul_1
+        )
+    assert refused.value.code.value == "passports.four_eyes"
 
 
 def test_a_refusal_reaches_the_citizen_with_its_reason(

@@ -157,7 +157,7 @@ def test_a_version_is_published_only_when_the_content_changed(seeded):
     frame = publish()
     header, data = frame.header, frame.content["data"]
     assert (header["kind"], header["version"], header["sets"]) == (
-        "reference", latest.version + 1, ["fees"],
+        "reference", latest.version + 1, ["fees", "visas"],
     )  # fmt: skip
     assert set(header) == {"format", "kind", "version", "created_at", "key_id", "sets"}
     rows = data["fees"]["fees_reference.ExemptionCategory"]
@@ -212,7 +212,7 @@ def test_the_command_prints_the_version(seeded):
     out = io.StringIO()
     call_command("reference_publish", "--apply", stdout=out)
     version = ReferenceVersion.objects.first().version
-    assert f"reference data v{version} published (fees;" in out.getvalue()
+    assert f"reference data v{version} published (fees, visas;" in out.getvalue()
     assert re.search(r"applied in [1-9]\d* mission schema\(s\)", out.getvalue())
 
 

@@ -30,7 +30,7 @@ def seed_visa_reference() -> None:
 
 # --- HQ's register of visa cases: a mission's visa events as HQ receives them ---------------------
 
-REFUSAL_GROUNDS = ["purpose_not_justified"]
+REFUSAL_GROUNDS = ["purpose"]
 
 
 def passport_index_of(number: str) -> str:

@@ -545,6 +545,23 @@ def test_corrections_past_their_deadline_are_refused(in_mission_a):
     with pytest.raises(ApplicationError) as refused:
         services.application_submit(application=application, acting_user=user)
     assert _code(refused) == "visas.deadline"
+    # nor does anything else change after the deadline, while beat closes the application
+    uploads = application.uploads.count()
+    with pytest.raises(ApplicationError) as refused:
+        services.application_upload_add(
+            application=application,
+            item="passport_copy",
+            data=pdf_file(),
+            filename="late.pdf",
+            acting_user=user,
+        )
+    assert _code(refused) == "visas.deadline"
+    with pytest.raises(ApplicationError) as refused:
+        services.application_draft_save(
+            application=application, data={"occupation": "Engineer"}, acting_user=user
+        )
+    assert _code(refused) == "visas.deadline"
+    assert application.uploads.count() == uploads
 
 
 def test_during_corrections_the_form_may_change(in_mission_a):

@@ -475,17 +475,18 @@ def test_the_period_extends_with_a_reason_up_to_45_days(
 
 
 def test_an_appeal_is_decided_by_another_consul(in_mission_a, mission_a):
-    appeal = visa_appealed(mission_a)
-    application = appeal.application
+    # given a refusal whose appeal a consul recorded at the counter
+    recorder_consul = make_staff(mission_a, "consul")
+    appeal2 = casework.appeal_record(
+        application=visa_refused(mission_a),
+        lodged_on=mission_a.today(),
+        statement="The invitation letter was misread.",
+        acting_user=recorder_consul,
+    )
+    application = appeal2.application
     application.refresh_from_db()
     assert application.status == VisaStatus.APPEALED
-    recorder_consul = make_staff(mission_a, "consul")
-    appeal2 = appeal
     # the one who recorded it cannot decide it
-    from visas.models import Appeal
-
-    Appeal.objects.filter(pk=appeal.pk).update(recorded_by_id=recorder_consul.pk)
-    appeal2.refresh_from_db()
     with pytest.raises(ApplicationError) as refused:
         casework.appeal_decide(
             appeal=appeal2, uphold=True, note="No new facts.", acting_user=recorder_consul
@@ -621,3 +622,88 @@ def test_the_database_refuses_an_appeal_decided_by_its_recorder(in_mission_a, mi
             " decided_at = now(), decision_note = 'No.' WHERE id = %s",
             [appeal.pk],
         )
+
+
+def test_a_consul_who_recommended_before_a_send_back_never_decides(in_mission_a, mission_a):
+    # given a case consul 1 recommended, sent back twice, now recommended by an officer
+    application = visa_recommended(mission_a)
+    consul_1, consul_2 = make_staff(mission_a, "consul"), make_staff(mission_a, "consul")
+    officer = make_staff(mission_a, "officer")
+    casework.application_return(application=application, reason="Look again.", acting_user=consul_2)
+    application.refresh_from_db()
+    casework.application_recommend(
+        application=application, issue=False, grounds=["purpose"], acting_user=consul_1
+    )
+    application.refresh_from_db()
+    casework.application_return(application=application, reason="Again.", acting_user=consul_2)
+    application.refresh_from_db()
+    casework.application_recommend(
+        application=application, issue=False, grounds=["purpose"], acting_user=officer
+    )
+    application.refresh_from_db()
+    # when consul 1 decides
+    with pytest.raises(ApplicationError) as refused:
+        casework.application_decide(
+            application=application, issue=False, grounds=["purpose"], acting_user=consul_1
+        )
+    # then four eyes: the earlier recommendation counts, and nothing changed
+    assert refused.value.code.value == "visas.four_eyes"
+    application.refresh_from_db()
+    assert application.status == VisaStatus.RECOMMENDED
+
+
+def test_the_refusing_consul_never_decides_the_appeal(in_mission_a, mission_a):
+    consul = make_staff(mission_a, "consul")
+    appeal = visa_appealed(mission_a, consul=consul)
+    with pytest.raises(ApplicationError) as refused:
+        casework.appeal_decide(
+            appeal=appeal, uphold=True, note="I stand by it.", acting_user=consul
+        )
+    assert refused.value.code.value == "visas.four_eyes"
+    assert appeal.refused_by_id == consul.pk
+
+
+def test_raw_sql_cannot_rewrite_who_recommended_or_recorded(in_mission_a, mission_a):
+    from tests.consulate.test_database_roles import app_role_on_this_connection
+
+    application = visa_recommended(mission_a)
+    appeal = visa_appealed(mission_a)
+    app_role_on_this_connection()
+    # the recommender rewritten in the statement that records the decision
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE visas_visaapplication SET status = 'refused', decided_by_id ="
+            " recommended_by_id, recommended_by_id = -777, decided_at = now(),"
+            " refusal_grounds = '[\"purpose\"]' WHERE id = %s",
+            [application.pk],
+        )
+    # or alone, before it
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE visas_visaapplication SET recommended_by_id = -777 WHERE id = %s",
+            [application.pk],
+        )
+    # an appeal's recorder or refusing consul rewritten
+    for column in ("recorded_by_id", "refused_by_id"):
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE visas_appeal SET status = 'upheld', decided_by_id = {column},"
+                f" {column} = -777, decided_at = now(), decision_note = 'x' WHERE id = %s",
+                [appeal.pk],
+            )
+    assert VisaApplication.objects.get(pk=application.pk).status == VisaStatus.RECOMMENDED
+
+
+def test_a_validity_at_the_end_of_the_calendar_is_refused(in_mission_a, mission_a):
+    application = visa_recommended(mission_a)
+    numbers_allocate(mission_a)
+    with pytest.raises(ApplicationError) as refused:
+        casework.application_decide(
+            application=application,
+            issue=True,
+            valid_from=dt.date(9999, 12, 31),
+            acting_user=make_staff(mission_a, "consul"),
+        )
+    assert refused.value.field == "valid_from"
+    application.refresh_from_db()
+    assert application.status == VisaStatus.RECOMMENDED

@@ -11,7 +11,12 @@ from django_tenants.utils import schema_context
 from tests.conftest import make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.visas.factories import visa_submitted
-from tests.visas.factories_casework import visa_attended, visa_complete, visa_recommended
+from tests.visas.factories_casework import (
+    numbers_allocate,
+    visa_attended,
+    visa_complete,
+    visa_recommended,
+)
 from visas.models import Upload, VisaApplication, VisaStatus
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
@@ -199,6 +204,19 @@ def test_bad_input_answers_4xx_and_changes_nothing(client_a, mission_a):
         application.refresh_from_db()
     assert application.status == VisaStatus.ATTENDED
     assert application.extended_due_on is None
+
+
+def test_a_decision_with_dates_at_the_end_of_the_calendar_answers_400(client_a, mission_a):
+    application = visa_recommended(mission_a)
+    numbers_allocate(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "consul"))
+    base = f"/staff/visas/{application.reference}/decide/"
+    for dates in ({"valid_from": "9999-12-31"}, {"valid_until": "9999-12-31"}):
+        answer = client_a.post(base, {"decision": "issue", **dates})
+        assert answer.status_code == 400
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+    assert application.status == VisaStatus.RECOMMENDED
 
 
 def test_the_queue_costs_the_same_whatever_its_length(client_a, mission_a, settled_keys):

@@ -201,7 +201,7 @@ def test_an_upheld_appeal_and_an_annulment(mission_a: Mission) -> None:
             *case_steps(submitted=DAY, decided=DAY, outcome="issued"),
             (
                 VisaTopic.VISA_ANNULLED,
-                {"ended_at": moment(DAY + dt.timedelta(days=9)), "grounds": ["fraud"]},
+                {"ended_at": moment(DAY + dt.timedelta(days=9)), "grounds": ["false_document"]},
             ),
         ],
     )
@@ -209,7 +209,7 @@ def test_an_upheld_appeal_and_an_annulment(mission_a: Mission) -> None:
     assert VisaCase.objects.get(mission="alpha", application_id=12).outcome == "refused"
     annulled = VisaCase.objects.get(mission="alpha", application_id=13)
     assert annulled.outcome == "annulled"
-    assert annulled.grounds == ["fraud"]
+    assert annulled.grounds == ["false_document"]
     assert annulled.decided_at == dt.datetime(2026, 10, 1, 10, tzinfo=dt.UTC)  # the decision's
 
 
@@ -264,6 +264,10 @@ def test_an_event_that_breaks_the_contract_is_skipped_with_its_reason(mission_a:
         [
             (VisaTopic.APPLICATION_SUBMITTED, {"submitted_at": "yesterday"}),
             (VisaTopic.APPLICATION_REFUSED, {"decided_at": moment(DAY), "grounds": []}),
+            (
+                VisaTopic.APPLICATION_REFUSED,
+                {"decided_at": moment(DAY), "grounds": ["purpose", "not_a_ground"]},
+            ),
         ],
     )
     to_hq(mission_a, events)
@@ -273,7 +277,11 @@ def test_an_event_that_breaks_the_contract_is_skipped_with_its_reason(mission_a:
             "reason", flat=True
         )
     )
-    assert reasons == {"submitted_at is not a time", "a refusal has no grounds"}
+    assert reasons == {
+        "submitted_at is not a time",
+        "a refusal has no grounds",
+        "grounds not in the standard list: not_a_ground",
+    }
 
 
 def test_a_sealed_applicant_hq_cannot_open_leaves_the_facts(mission_a: Mission) -> None:

@@ -133,6 +133,12 @@ def test_filters_by_mission_category_nationality_and_dates() -> None:
     response = client.get("/hq/visas/statistics/?mission=nowhere&group=x&since=never")
     assert response.status_code == 200
     assert _rows(response.content)[-1][:2] == ["All", "6"]
+    # dates at the ends of the calendar are periods like any other
+    for path in ("/hq/visas/statistics/", "/hq/visas/statistics.csv"):
+        response = client.get(path, {"since": "0001-01-01", "until": "9999-12-31"})
+        assert response.status_code == 200
+    rows = _rows(client.get("/hq/visas/statistics/?until=9999-12-31").content)
+    assert rows[-1][:2] == ["All", "6"]
     # the CSV link carries the filters understood
     html = client.get("/hq/visas/statistics/?mission=alpha&group=category").content.decode()
     assert 'href="/hq/visas/statistics.csv?group=category&amp;mission=alpha"' in html

@@ -44,6 +44,8 @@ class Appeal(Workflow, TimeStampedModel):
     lodged_on = models.DateField(_("lodged on"))
     statement = EncryptedTextField(_("the appellant's grounds"))
     recorded_by_id = models.BigIntegerField()
+    # The consul whose refusal is appealed: never the one who decides the appeal.
+    refused_by_id = models.BigIntegerField(null=True, blank=True)
     decided_by_id = models.BigIntegerField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(_("reasons for the decision"), blank=True)
@@ -57,6 +59,12 @@ class Appeal(Workflow, TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(decided_by_id__isnull=True) | ~Q(decided_by_id=F("recorded_by_id")),
                 name="visas_appeal_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by_id__isnull=True)
+                | Q(refused_by_id__isnull=True)
+                | ~Q(decided_by_id=F("refused_by_id")),
+                name="visas_appeal_not_the_refusing_consul",
             ),
             models.CheckConstraint(
                 condition=Q(status="lodged")

@@ -68,6 +68,7 @@ from sync.hq.projection import (
 from sync.hq.sealed import SealedRefused, sealed_open
 from sync.registry import Event, ProjectionBatch
 from visas.events import VisaTopic
+from visas.models import RefusalGround
 
 from .models import INDEX_LENGTH, CaseOutcome, VisaCase
 
@@ -144,6 +145,10 @@ def _grounds(payload: dict[str, Any]) -> list[str]:
         )
     ):
         raise Unprojectable("grounds is not a list of texts")
+    unknown = sorted(set(grounds) - set(RefusalGround.values))
+    if unknown:
+        # a screening elsewhere would show a refusal whose grounds nobody can read
+        raise Unprojectable(f"grounds not in the standard list: {', '.join(unknown)[:200]}")
     return list(grounds)
 
 

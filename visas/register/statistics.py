@@ -182,7 +182,7 @@ def statistics_read(*, filters: StatisticsFilters, acting_user: Any) -> Statisti
     if filters.since:
         start = dt.datetime.combine(filters.since, dt.time(), tzinfo=hq_zone)
         cases = cases.filter(submitted_at__gte=start)
-    if filters.until:
+    if filters.until and filters.until < dt.date.max:  # the last day has no "next day"
         end = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(), tzinfo=hq_zone)
         cases = cases.filter(submitted_at__lt=end)
     group = filters.group if filters.group in GROUPS else "mission"

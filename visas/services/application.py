@@ -384,6 +384,20 @@ def _require_editable(application: VisaApplication) -> None:
             CommonError.BAD_TRANSITION,
             _("This application was submitted and can no longer be changed."),
         )
+    if application.status == VisaStatus.CORRECTIONS:
+        _corrections_in_time(application)
+
+
+def _corrections_in_time(application: VisaApplication) -> None:
+    """Corrections are made by their deadline (the mission's date); after it nothing changes
+    while beat closes the application."""
+    due = application.corrections_due_on
+    if due is not None and current_mission().today() > due:
+        raise ApplicationError(
+            VisaError.DEADLINE,
+            _("The corrections were due by %(day)s: the application is closed.")
+            % {"day": due.isoformat()},
+        )
 
 
 def _language(language: str | None) -> str:
@@ -748,13 +762,7 @@ def corrections_outstanding(*, application: VisaApplication) -> list[ItemReview]
 
 
 def _corrections_send(*, application: VisaApplication, acting_user: User) -> VisaApplication:
-    due = application.corrections_due_on
-    if due is not None and current_mission().today() > due:
-        raise ApplicationError(
-            VisaError.DEADLINE,
-            _("The corrections were due by %(day)s: the application is closed.")
-            % {"day": due.isoformat()},
-        )
+    _corrections_in_time(application)
     outstanding = corrections_outstanding(application=application)
     missing = application_missing(application=application)
     if outstanding:

@@ -54,6 +54,7 @@ from ..models import (
 )
 from ..reference.models import ChecklistItem, VisaCategory
 from .common import step_record
+from .issuance import MAX_VALIDITY_DAYS
 
 # Corrections: the applicant has this many days unless the officer sets another date, never
 # more than `CORRECTIONS_MAX_DAYS` ahead.
@@ -524,7 +525,14 @@ def application_recommend(
 
 
 def _four_eyes(application: VisaApplication, acting_user: Any) -> None:
-    if application.recommended_by_id == acting_user.pk:
+    """The consul who decides never recommended this case: now, or before a send-back cleared
+    the recommendation (its history remembers every recommender)."""
+    recommended_before = (
+        application.history.filter(recommended_by_id=acting_user.pk)  # type: ignore[attr-defined]
+        .order_by()
+        .exists()
+    )
+    if application.recommended_by_id == acting_user.pk or recommended_before:
         raise ApplicationError(
             VisaError.FOUR_EYES, _("You recommended this case: another consul decides it.")
         )
@@ -541,6 +549,13 @@ def _validity(
 ) -> tuple[dt.date, dt.date, str, int]:
     """The visa's validity: what the consul set, else the journey the applicant declared."""
     today = current_mission().today()
+    # bounded before any arithmetic on it: 9999-12-31 is refused, never an overflow
+    if valid_from is not None and not today <= valid_from <= today + dt.timedelta(
+        days=MAX_VALIDITY_DAYS
+    ):
+        raise ApplicationError(
+            VisaError.INVALID, _("A visa is valid from today or a later day."), field="valid_from"
+        )
     valid_from = valid_from or max(application.entry_date or today, today)
     if valid_until is None:
         valid_until = (
@@ -821,6 +836,7 @@ def appeal_record(
             lodged_on=lodged_on,
             statement=text,
             recorded_by_id=acting_user.pk,
+            refused_by_id=application.decided_by_id,
         )
         set_acting_user(appeal, acting_user)
         appeal.save()
@@ -853,6 +869,11 @@ def appeal_decide(*, appeal: Appeal, uphold: bool, note: str, acting_user: Any) 
             if appeal.recorded_by_id == acting_user.pk:
                 raise ApplicationError(
                     VisaError.FOUR_EYES, _("You recorded this appeal: another consul decides it.")
+                )
+            if acting_user.pk in (appeal.refused_by_id, application.decided_by_id):
+                raise ApplicationError(
+                    VisaError.FOUR_EYES,
+                    _("You refused this application: another consul decides the appeal."),
                 )
             appeal.move_to(AppealStatus.UPHELD if uphold else AppealStatus.GRANTED)
             appeal.decided_by_id = acting_user.pk
