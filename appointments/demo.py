@@ -64,7 +64,9 @@ def _mission(mission: Mission, stdout: Any) -> None:
         mode = ReleaseMode.OPEN
         if mission.code == "berlin" and code == "id-card":
             mode = ReleaseMode.SCHEDULED
-        if mission.code == "berlin" and code == "visa":
+        # the visa appointment is booked from the visa application (BOOKED_FROM_CASE), so the
+        # demo's draw gives out notarial acts
+        if mission.code == "berlin" and code == "notarial":
             mode = ReleaseMode.LOTTERY
         serving = counters[:1] if code in ("emergency-travel", "notarial") else counters
         purpose = PURPOSES.get(code, ServicePurpose.NONE)
@@ -80,7 +82,7 @@ def _mission(mission: Mission, stdout: Any) -> None:
 
 
 def _berlin_lotteries(mission: Mission) -> None:
-    service = Service.objects.get(code="visa")
+    service = Service.objects.get(code="notarial")
     now = timezone.now()
     today = mission.today()
     # A round whose registration has closed, with the demo citizens entered, drawn.

@@ -19,6 +19,7 @@ class AppointmentError(enum.Enum):
     CUTOFF_PASSED = "appointments.cutoff_passed"
     BLOCKED_NO_SHOWS = "appointments.blocked_no_shows"
     LOTTERY_ONLY = "appointments.lottery_only"
+    BOOKED_FROM_CASE = "appointments.booked_from_case"
     LOTTERY_CLOSED = "appointments.lottery_closed"
     LOTTERY_ALREADY_ENTERED = "appointments.lottery_already_entered"
     WAITLIST_ALREADY = "appointments.waitlist_already"

@@ -156,3 +156,24 @@ def number_take(*, series: NumberSeries, acting_user: User) -> tuple[str, Number
 def numbers_left(*, series: NumberSeries) -> int:
     """How many numbers of `series` the mission's blocks still hold."""
     return sum(block.remaining for block in series.model._default_manager.all())
+
+
+_NUMBER = re.compile(r"^([A-Z]{1,3})([0-9]{1,8})$")
+
+
+def number_allocated_to(*, mission_code: str, number: str) -> bool:
+    """Whether `number` lies in a block (of any kind) HQ allocated to the mission: what HQ's
+    verifier asks of a sealed number its register does not hold yet. A few queries in that
+    mission's schema; False for a mission HQ's database does not hold."""
+    match = _NUMBER.match(number)
+    mission = Mission.objects.filter(code=mission_code).exclude(schema_name="public").first()
+    if match is None or mission is None:
+        return False
+    prefix, value = match.group(1), int(match.group(2))
+    with schema_context(mission.schema_name):
+        return any(
+            model._default_manager.filter(prefix=prefix, first__lte=value, last__gte=value)
+            .order_by()
+            .exists()
+            for model in _block_models()
+        )

@@ -11,7 +11,7 @@ class VisasConfig(AppConfig):
     def ready(self) -> None:
         from sync.registry import projector_register
 
-        from .register import projector
+        from .register import issued_projector, projector
 
         # HQ's register of visa cases (visas/register/): the screening of later applications
         # at any mission, and HQ's visa statistics
@@ -24,3 +24,6 @@ class VisasConfig(AppConfig):
         # Visa applications in HQ monitoring's generic case register (missions/register/): a
         # case opens when the file is complete and closes with the decision.
         projector.monitoring_cases_register()
+        # Issued visas in HQ's register of issued travel documents, which the public verifier
+        # reads (annulled and revoked ones marked there)
+        issued_projector.register()

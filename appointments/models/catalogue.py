@@ -50,6 +50,12 @@ class ServicePurpose(models.TextChoices):
     VISA = "visa", _("Visa application: the biometrics visit")
 
 
+# Purposes whose service is booked from its case only (the case's service books it once the
+# case allows: a visa's appointment once the mission found the file complete), never on its
+# own, by lottery or from the waitlist.
+BOOKED_FROM_CASE = frozenset({ServicePurpose.VISA})
+
+
 class Service(TimeStampedModel):
     """One entry of the mission's service catalogue, with the rules for booking it."""
 
@@ -100,6 +106,11 @@ class Service(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def booked_from_case(self) -> bool:
+        """Booked from its case only (`BOOKED_FROM_CASE`), never on its own."""
+        return self.purpose in BOOKED_FROM_CASE
 
     @property
     def step(self) -> dt.timedelta:

@@ -41,6 +41,7 @@ from .places import (
     booking_release,
     booking_write,
     persons_validate,
+    service_check_bookable_alone,
     slot_full_error,
     slot_place_give_back,
     slot_place_take,
@@ -121,13 +122,18 @@ def booking_create(
     language: str,
     acting_user: User,
     now: dt.datetime | None = None,
+    from_case: bool = False,
 ) -> Booking:
     """Book one place in a slot of `service` for `persons` (one family at one counter).
+    `from_case`: the case's own service books it (a visa application once complete); a service
+    booked from its case is refused otherwise.
 
     Bad input, a slot that is not bookable, a document that already holds a booking for the
     service, or a full slot raise ApplicationError and change nothing. Queues the confirmation
     e-mail on commit."""
     now = now or timezone.now()
+    if not from_case:
+        service_check_bookable_alone(service=service)
     persons = persons_validate(service=service, persons=persons)
     slot = _slot_of(service=service, slot_id=slot_id, now=now, user_id=user.pk)
     slot_check_bookable(slot=slot, now=now)

@@ -36,7 +36,13 @@ from ..models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from .places import PersonInput, booking_write, document_index, persons_validate
+from .places import (
+    PersonInput,
+    booking_write,
+    document_index,
+    persons_validate,
+    service_check_bookable_alone,
+)
 
 
 def lottery_round_create(
@@ -104,6 +110,7 @@ def lottery_enter(
         raise ApplicationError(
             AppointmentError.LOTTERY_CLOSED, _("Registration for this draw is not open.")
         )
+    service_check_bookable_alone(service=lottery_round.service)
     (person,) = persons_validate(service=lottery_round.service, persons=[person])
     index = document_index(person.document_number)
     duplicate = _("This document is already registered for this draw.")

@@ -33,6 +33,7 @@ from .. import selectors
 from ..error_codes import AppointmentError
 from ..events import AppointmentTopic
 from ..models import Booking, BookingPerson, Service, Slot
+from ..models.catalogue import BOOKED_FROM_CASE
 from .booking_statement import booking_rows_insert
 
 DOCUMENT_PATTERN = re.compile(r"^[A-Z0-9]{5,20}$")
@@ -49,6 +50,19 @@ class PersonInput:
     full_name: str
     date_of_birth: dt.date
     document_number: str
+
+
+def service_check_bookable_alone(*, service: Service) -> None:
+    """A service booked from its case (`BOOKED_FROM_CASE`: the visa appointment, once the file
+    is complete) is refused to a booking, lottery entry or waitlist made on its own."""
+    if service.purpose in BOOKED_FROM_CASE:
+        raise ApplicationError(
+            AppointmentError.BOOKED_FROM_CASE,
+            _(
+                "This appointment is booked from your application, once the mission has found"
+                " it complete: open your application to book it."
+            ),
+        )
 
 
 def persons_validate(*, service: Service, persons: list[PersonInput]) -> list[PersonInput]:

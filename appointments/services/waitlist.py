@@ -34,6 +34,7 @@ from .places import (
     booking_write,
     document_index,
     persons_validate,
+    service_check_bookable_alone,
     slot_place_give_back,
     slot_place_take,
 )
@@ -85,6 +86,7 @@ def waitlist_join(
         raise ApplicationError(
             AppointmentError.SERVICE_NOT_OFFERED, _("This mission does not offer this service.")
         )
+    service_check_bookable_alone(service=service)
     if day_to < day_from:
         raise ApplicationError(
             AppointmentError.INVALID,

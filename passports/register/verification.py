@@ -35,6 +35,7 @@ from consulate.kernel.seal import (
 )
 from consulate.kernel.seal.vds import MAX_SEAL_BYTES
 from missions.selectors import mission_by_code
+from passports.numbers import number_allocated_to
 
 from .error_codes import SealKeyError
 from .etd_projector import NUMBER, document_index_of
@@ -156,7 +157,17 @@ def seal_check(*, data: bytes, at: dt.datetime | None = None) -> DocumentVerdict
     if number is None:  # not a document the register knows
         return DocumentVerdict(status=verdict.status, reason=verdict.reason, seal=verdict)
     document = issued_document_find(number=number)
+    signer_mission = signer_mission_of(certificate=verdict.signer) if verdict.signer else None
     if document is None:
+        # not recorded yet: the number must still be one HQ allocated to the signer's mission
+        if signer_mission is None or not number_allocated_to(
+            mission_code=signer_mission, number=number
+        ):
+            return DocumentVerdict(
+                status=SealStatus.INVALID,
+                reason=_("HQ never allocated this document number to the mission that sealed it."),
+                seal=verdict,
+            )
         return DocumentVerdict(
             status=verdict.status,
             reason=verdict.reason,
@@ -170,7 +181,6 @@ def seal_check(*, data: bytes, at: dt.datetime | None = None) -> DocumentVerdict
         )
     # A genuine key sealing a number the register says another mission, or another of its
     # mission's keys, issued: a misused key, or a second paper made under one number.
-    signer_mission = signer_mission_of(certificate=verdict.signer) if verdict.signer else None
     if signer_mission != document.mission:
         return DocumentVerdict(
             status=SealStatus.INVALID,

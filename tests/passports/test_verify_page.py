@@ -13,7 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.seal import seal_datamatrix_png
+from passports.services import etd_block_allocate
 from tests.conftest import text_of, texts_of
 from tests.consulate.kernel.test_seal_barcode import pdf_with
 from tests.consulate.kernel.test_seal_pki import etd_sealed, hq_create
@@ -26,7 +28,11 @@ PAGE, API = "/verify/", "/api/v1/verify/"
 
 @pytest.fixture
 def signed(mission_a):
-    """Mission A holds a signer."""
+    """Mission A holds a signer, and the ETD numbers E1 to E9999999 (the verifier refuses a
+    sealed number HQ never allocated to the signer's mission)."""
+    etd_block_allocate(
+        mission_code=mission_a.code, first=1, last=9_999_999, prefix="E", acting_user=SYSTEM
+    )
     return signer_issue(mission_a)
 
 

@@ -36,11 +36,6 @@ pytestmark = pytest.mark.django_db
 MOMENT = dt.datetime(2026, 3, 28, 23, 30, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def _projector() -> None:
-    issued_projector.register()  # as visas.apps ready() does
-
-
 def issued(mission: Mission, **fields: Any) -> VisaApplication:
     with schema_context(mission.schema_name):
         numbers = visa_numbers_left()
@@ -184,6 +179,24 @@ def test_a_visa_sealed_with_another_missions_key_is_invalid(mission_a, mission_b
     verdict = seal_check(data=forged)
     assert verdict.status is SealStatus.INVALID
     assert "another mission" in str(verdict.reason)
+
+
+def test_another_missions_key_is_refused_before_the_visa_reaches_hq(mission_a, mission_b):
+    # given a visa of mission A that HQ's register does not hold yet, sealed with B's key
+    signer_issue(mission_a)
+    signer_issue(mission_b)
+    application = issued(mission_a)
+    with schema_context(mission_b.schema_name):
+        forged = evisa_seal(application=application)
+    # then the number was never B's to seal: invalid; A's own seal is valid with a note
+    verdict = seal_check(data=forged)
+    assert verdict.status is SealStatus.INVALID
+    assert "never allocated" in str(verdict.reason)
+    with schema_context(mission_a.schema_name):
+        genuine = evisa_seal(application=application)
+    verdict = seal_check(data=genuine)
+    assert verdict.status is SealStatus.VALID
+    assert verdict.notes
 
 
 def test_a_revoked_or_annulled_visa_answers_revoked(mission_b):

@@ -42,11 +42,6 @@ from visas.services.issuance import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _projector() -> None:
-    issued_projector.register()  # as visas.apps ready() does
-
-
 def block(mission: Mission, first: int = 1, last: int = 100, prefix: str = "V") -> None:
     visa_number_block_allocate(
         mission_code=mission.code, first=first, last=last, prefix=prefix, acting_user=SYSTEM
@@ -278,6 +273,7 @@ def visa_events(mission: Mission) -> list[dict[str, Any]]:
 
 
 def test_the_projector_is_registered_for_its_three_topics():
+    # by the visas app's ready(), nothing else (a projector left out is a register never fed)
     mine = [p for p in projectors() if p.name == issued_projector.NAME]
     assert len(mine) == 1
     assert mine[0].topics == {

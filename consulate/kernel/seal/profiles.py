@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from consulate.kernel.seal.c40 import c40_decode, c40_encode
 from consulate.kernel.seal.errors import SealError, SealErrorCode
@@ -156,11 +157,7 @@ class VisaContent:
             (_("Valid until"), self.valid_until.isoformat()),
             (_("Passport number"), self.passport_number),
             (_("Number of entries"), entries),
-            (
-                _("Duration of stay"),
-                str(_("%(days)d days, %(months)d months, %(years)d years"))
-                % {"days": duration.days, "months": duration.months, "years": duration.years},
-            ),
+            (_("Duration of stay"), stay_words(duration)),
         ]
         if self.visa_type is not None:
             rows.append((_("Visa type"), self.visa_type.hex().upper()))
@@ -170,6 +167,18 @@ class VisaContent:
 
 
 SealContent = EmergencyTravelDocumentContent | VisaContent
+
+
+def stay_words(duration: StayDuration) -> str:
+    """A stay as a person says it: "1 year, 2 months", "15 days" (the parts that are not 0)."""
+    parts = [
+        ngettext("%(count)d year", "%(count)d years", duration.years) % {"count": duration.years},
+        ngettext("%(count)d month", "%(count)d months", duration.months)
+        % {"count": duration.months},
+        ngettext("%(count)d day", "%(count)d days", duration.days) % {"count": duration.days},
+    ]
+    counts = (duration.years, duration.months, duration.days)
+    return ", ".join(part for part, count in zip(parts, counts, strict=True) if count) or "-"
 
 
 def etd_content(*, mrz: str) -> EmergencyTravelDocumentContent:

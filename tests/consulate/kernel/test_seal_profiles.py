@@ -213,7 +213,7 @@ def test_display_rows_name_every_value():
     rows = {str(label): value for label, value in content.display()}
     assert rows["Passport number"] == "P1"
     assert rows["Number of entries"] == "unlimited"
-    assert rows["Duration of stay"] == "15 days, 1 months, 0 years"
+    assert rows["Duration of stay"] == "1 month, 15 days"
     assert rows["Visa type"] == "0A"
     assert rows["Valid until"] == "2027-06-30"
     assert isinstance(content, VisaContent)
