@@ -18,6 +18,8 @@ from .services.casework import APPEAL_DAYS, appeal_deadline, grounds_labels
 
 # What each step's e-mail adds to "your application is now …": what happens next.
 NEXT: dict[str, str] = {
+    Step.SUBMITTED: "submitted",
+    Step.CORRECTED: "corrected",
     Step.CORRECTIONS_ASKED: "corrections_asked",
     Step.COMPLETE: "complete",
     Step.ATTENDED: "attended",

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Entries, Sex
+from .models import ENTRIES_LABEL, Entries, Sex
 from .reference.models import CategoryQuestion, QuestionKind, VisaCategory
 from .services.application import QUESTION_PREFIX, STEP_FIELDS
 
@@ -115,7 +115,11 @@ class ApplicationForm(DescribedForm):
     occupation = forms.CharField(label=_("Occupation"), required=False)
     entry_date = forms.CharField(label=_("Date of arrival"), required=False, widget=_date_widget())
     exit_date = forms.CharField(label=_("Date of departure"), required=False, widget=_date_widget())
-    entries = forms.ChoiceField(label=_("Entries"), required=False, choices=Entries.choices)
+    entries = forms.ChoiceField(
+        label=ENTRIES_LABEL,
+        required=False,
+        choices=Entries.choices,
+    )
     stay_address = forms.CharField(
         label=_("Address during the stay"),
         required=False,

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .models import Entries, HitResolution, RefusalGround
+from .models import ENTRIES_LABEL, Entries, HitResolution, RefusalGround
 from .reference.models import ChecklistItem
 
 _TEXT = {"rows": 3}
@@ -118,7 +118,9 @@ class DecideForm(forms.Form):
     valid_from = forms.DateField(label=_("Valid from"), required=False, widget=DateInput)
     valid_until = forms.DateField(label=_("Valid until"), required=False, widget=DateInput)
     entries = forms.ChoiceField(
-        label=_("Entries"), choices=[("", "—"), *Entries.choices], required=False
+        label=ENTRIES_LABEL,
+        choices=[("", "—"), *Entries.choices],
+        required=False,
     )
     duration_days = forms.IntegerField(
         label=_("Days of stay"), required=False, min_value=1, max_value=3650

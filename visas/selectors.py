@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from appointments.models import Booking
+from appointments.models import Booking, BookingStatus
 from fees.models import Assessment, AssessmentStatus
 from missions.selectors import current_mission
 
@@ -257,3 +257,15 @@ def application_booking(*, application: VisaApplication) -> Booking | None:
     return (
         Booking.objects.filter(pk=application.booking_id).select_related("slot", "service").first()
     )
+
+
+def booking_pending(*, application: VisaApplication, booking: Booking | None) -> Booking | None:
+    """The appointment the applicant is waiting for, once booked: the status page says "booked"
+    with its time instead of asking to book (`VisaStatus.COMPLETE`'s label)."""
+    if (
+        application.status == VisaStatus.COMPLETE
+        and booking is not None
+        and booking.status in (BookingStatus.ACTIVE, BookingStatus.CHECKED_IN)
+    ):
+        return booking
+    return None

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import formats
+from django.utils.translation import gettext
 
 from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError
@@ -47,10 +49,39 @@ def application_get_for_staff(*, reference: str, acting_user: Any) -> VisaApplic
     return application
 
 
+def staff_status_label(application: VisaApplication, booking_starts_at: dt.datetime | None) -> str:
+    """The status in the staff's words (the model's labels speak to the applicant): a complete
+    application waits for its appointment, booked or not."""
+    if application.status == VisaStatus.COMPLETE:
+        if booking_starts_at is None:
+            return gettext("Complete: waiting for the appointment")
+        mission = current_mission()
+        when = formats.date_format(booking_starts_at.astimezone(mission.zone), "j F Y, H:i")
+        return gettext("Complete: appointment on %(when)s (%(zone)s)") % {
+            "when": when,
+            "zone": mission.timezone,
+        }
+    return str(application.get_status_display())
+
+
+def bookings_starts(applications: list[VisaApplication]) -> dict[int, dt.datetime]:
+    """When each booked appointment starts, by booking id (one query)."""
+    from appointments.models import Booking
+
+    ids = [a.booking_id for a in applications if a.booking_id is not None]
+    if not ids:
+        return {}
+    return {
+        booking.pk: booking.slot.starts_at
+        for booking in Booking.objects.filter(pk__in=ids).select_related("slot")
+    }
+
+
 @dataclass(frozen=True)
 class QueueRow:
     application: VisaApplication
     category_name: str
+    status_label: str
     age_days: int
     # the legal clock: the decision's due date (extended or not) and days left (negative: late)
     due_on: dt.date | None
@@ -70,7 +101,7 @@ def application_queue(
     """The officers' work queue: open cases (or those of one status), oldest first, each with
     its age and, while the legal clock runs, its due date and the days left. `query` finds a
     case by its reference, or exactly by surname (its blind index). Two queries whatever the
-    length (the cases, the categories)."""
+    length (the cases, the categories, the bookings)."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_VIEW)
     cases: QuerySet[VisaApplication] = VisaApplication.objects.exclude(status=VisaStatus.DRAFT)
     if status in VisaStatus.values and status != VisaStatus.DRAFT:
@@ -88,7 +119,9 @@ def application_queue(
         for row in VisaCategory.objects.filter(mission__in=["", mission.code]).order_by("-mission")
     }
     rows = []
-    for application in cases.order_by("submitted_at", "id")[:limit]:
+    applications = list(cases.order_by("submitted_at", "id")[:limit])
+    starts = bookings_starts([a for a in applications if a.status == VisaStatus.COMPLETE])
+    for application in applications:
         start = application.submitted_at or application.created_at
         due = application.due_on if application.status in CLOCK_RUNNING else None
         days_left = (due - today).days if due else None
@@ -96,6 +129,10 @@ def application_queue(
             QueueRow(
                 application=application,
                 category_name=names.get(application.category, application.category),
+                status_label=staff_status_label(
+                    application,
+                    starts.get(application.booking_id) if application.booking_id else None,
+                ),
                 age_days=(today - start.astimezone(zone).date()).days,
                 due_on=due,
                 days_left=days_left,

@@ -20,4 +20,5 @@ urlpatterns = [
     ),
     path("visas/<str:reference>/visit/", views.application_visit, name="visit"),
     path("visas/<str:reference>/withdraw/", views.application_withdraw, name="withdraw"),
+    path("visas/<str:reference>/evisa.pdf", views.application_evisa, name="evisa"),
 ]

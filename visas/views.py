@@ -5,6 +5,8 @@ form parses, a service decides, `error_shown` shows why it refused."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -23,8 +25,10 @@ from missions.models import Mission
 from passports.views import local_time_short, signed_in_user
 
 from . import selectors
+from .evisa_pdf import PRINTABLE, evisa_pdf
 from .forms import ApplicationForm, QuestionsForm, StartForm, UploadForm
-from .models import VisaApplication, VisaStatus
+from .models import Entries, Sex, VisaApplication, VisaStatus
+from .reference.models import QuestionKind
 from .services import application as services
 
 # The form's steps, in order: the fields' (services.STEP_FIELDS), the category's questions,
@@ -42,6 +46,23 @@ STEPS: list[tuple[str, Any]] = [
 STEP_NAMES = [name for name, _label in STEPS]
 # How many free times the appointment page offers (the first ones).
 VISIT_TIMES = 24
+
+
+def file_response(data: bytes, *, content_type: str, filename: str) -> HttpResponse:
+    """A file to download: saved, never shown in the page, never sniffed as another type,
+    never kept by a cache (it holds personal data)."""
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _shown_on_form(error: ApplicationError) -> int:
+    """The HTTP status of a refusal whose messages the page shows itself (the error summary
+    and each field's message): no banner repeating the first of them. A refusal that names
+    nothing the page shows is said in a banner (`error_shown`)."""
+    return error.http_status
 
 
 def _mission(request: HttpRequest) -> Mission:
@@ -84,9 +105,15 @@ def application_list(request: HttpRequest) -> HttpResponse:
                     language=translation.get_language(),
                 )
             except ApplicationError as error:
-                status = error_shown(request, error)
+                if error.field == "category":
+                    form.add_error("category", str(error.message))
+                    status = _shown_on_form(error)
+                else:
+                    status = error_shown(request, error)
             else:
                 return redirect("visas:edit", application.reference, STEP_NAMES[0])
+        elif form.errors:
+            status = 400  # the page's summary names each error
         else:
             status = form_error_shown(request, form)
     return render(
@@ -108,6 +135,44 @@ def _values(application: VisaApplication) -> dict[str, Any]:
     for code, answer in services.application_answers(application=application).items():
         values[services.QUESTION_PREFIX + code] = answer
     return values
+
+
+def _review_rows(application: VisaApplication) -> list[dict[str, Any]]:
+    """The form's answers as the review shows them: a date as a date (formatted in the reader's
+    language by the page), a choice by its label, a text as typed."""
+    choices: dict[str, dict[str, Any]] = {
+        "entries": dict(Entries.choices),
+        "sex": dict(Sex.choices),
+    }
+    rows = []
+    for name, field in ApplicationForm.base_fields.items():
+        value = getattr(application, name)
+        row: dict[str, Any] = {"name": name, "label": field.label, "date": None, "text": ""}
+        if isinstance(value, dt.date):
+            row["date"] = value
+        elif name in choices:
+            row["text"] = choices[name].get(value, value) if value else ""
+        else:
+            row["text"] = value or ""
+        rows.append(row)
+    return rows
+
+
+def _answer_rows(application: VisaApplication) -> list[dict[str, Any]]:
+    """The category's questions with their answers: a date as a date, yes or no as a word."""
+    category = services.application_category(application=application)
+    answers = services.application_answers(application=application)
+    rows = []
+    for question in services.category_questions(category=category):
+        answer = answers.get(question.code, "")
+        row: dict[str, Any] = {"label": question.label, "date": None, "text": answer, "yes_no": ""}
+        if question.kind == QuestionKind.DATE and answer:
+            with contextlib.suppress(ValueError):
+                row["date"] = dt.date.fromisoformat(answer)
+        elif question.kind == QuestionKind.YES_NO and answer in ("yes", "no"):
+            row["yes_no"] = answer
+        rows.append(row)
+    return rows
 
 
 def _missing_rows(application: VisaApplication, missing: dict[str, str]) -> list[dict[str, Any]]:
@@ -186,13 +251,8 @@ def _edit_page(
         context["checklist"] = selectors.application_checklist(application=application)
         context["upload_form"] = UploadForm()
     if step == "review":
-        context["review_form"] = ApplicationForm(initial=_values(application))
-        category = services.application_category(application=application)
-        answers = services.application_answers(application=application)
-        context["answers"] = [
-            (question.label, answers.get(question.code, ""))
-            for question in services.category_questions(category=category)
-        ]
+        context["review_rows"] = _review_rows(application)
+        context["answer_rows"] = _answer_rows(application)
         context["form_corrections"] = selectors.form_corrections(application=application)
     return render(request, "visas/apply/edit.html", context, status=status)
 
@@ -227,9 +287,9 @@ def application_edit(request: HttpRequest, reference: str, step: str) -> HttpRes
         except ApplicationError as error:
             for name, problems in error.errors.items():
                 form.add_error(name if name in form.fields else None, problems[0])
-            return _edit_page(
-                request, application, step, form=form, status=error_shown(request, error)
-            )
+            # the page's error summary and each field say why: no banner repeating the first
+            status = _shown_on_form(error) if error.errors else error_shown(request, error)
+            return _edit_page(request, application, step, form=form, status=status)
     if step == "review" and "submit" in request.POST:
         corrections = application.status == VisaStatus.CORRECTIONS
         try:
@@ -301,7 +361,10 @@ def application_upload(request: HttpRequest, reference: str, item: str) -> HttpR
             )
         except ApplicationError as error:
             problem = error
-            status = error_shown(request, error)
+            # the page's summary and the item say why (once it renders: else the banner)
+            status = (
+                _shown_on_form(error) if _editable(application) else error_shown(request, error)
+            )
         else:
             messages.success(request, _("Your file is added."))
             if back:
@@ -309,7 +372,7 @@ def application_upload(request: HttpRequest, reference: str, item: str) -> HttpR
             return redirect(
                 reverse("visas:edit", args=[application.reference, "documents"]) + f"#item-{item}"
             )
-    else:
+    elif not _editable(application):
         status = form_error_shown(request, form)
     if not _editable(application):
         return redirect("visas:application", application.reference)
@@ -335,6 +398,7 @@ def _status_page(
     missing: dict[str, str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    booking = selectors.application_booking(application=application)
     return render(
         request,
         "visas/apply/detail.html",
@@ -347,7 +411,9 @@ def _status_page(
             "timeline": selectors.application_timeline(application=application),
             "steps": selectors.steps_read(application=application),
             "assessment": selectors.application_assessment(application=application),
-            "booking": selectors.application_booking(application=application),
+            "booking": booking,
+            "booked": selectors.booking_pending(application=application, booking=booking),
+            "evisa": application.status in PRINTABLE and bool(application.visa_mrz),
             "upload_form": UploadForm(),
             "upload_errors": upload_errors or {},
             "missing": missing or {},
@@ -374,8 +440,9 @@ def application_corrections_send(request: HttpRequest, reference: str) -> HttpRe
     try:
         services.application_submit(application=application, acting_user=signed_in_user(request))
     except ApplicationError as error:
-        status = error_shown(request, error)
         missing = {name: problems[0] for name, problems in error.errors.items()}
+        # the page's summary names each missing piece; a refusal that names none, a banner
+        status = _shown_on_form(error) if missing else error_shown(request, error)
         return _status_page(request, application, missing=missing, status=status)
     messages.success(request, _("Your corrections are sent. The mission checks your file again."))
     return redirect("visas:application", application.reference)
@@ -442,3 +509,22 @@ def application_withdraw(request: HttpRequest, reference: str) -> HttpResponse:
         return redirect("visas:application", application.reference)
     messages.success(request, _("Your application is withdrawn."))
     return redirect("visas:list")
+
+
+@login_required
+def application_evisa(request: HttpRequest, reference: str) -> HttpResponse:
+    """The holder's e-visa as a PDF, sealed, to print or show (an annulled or revoked one is
+    marked so on the page); not found before the visa is issued."""
+    application = _own(request, reference)
+    if application.status not in PRINTABLE or not application.visa_mrz:
+        raise Http404
+    try:
+        pdf = evisa_pdf(application=application)
+    except ApplicationError as error:
+        if error.http_status == 404:
+            raise Http404 from None
+        error_shown(request, error)
+        return redirect("visas:application", application.reference)
+    return file_response(
+        pdf, content_type="application/pdf", filename=f"evisa-{application.reference}.pdf"
+    )

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -43,6 +44,7 @@ from .models import (
     VisaStatus,
 )
 from .services import casework, screening
+from .views import file_response
 
 _EXTENSIONS = {UploadKind.PDF: "pdf", UploadKind.JPEG: "jpg", UploadKind.PNG: "png"}
 
@@ -111,6 +113,12 @@ def _case_page(
             "category": category,
             "checklist": checklist,
             "answers": _answers(application),
+            "status_label": selectors.staff_status_label(
+                application,
+                selectors.bookings_starts([application]).get(application.booking_id)
+                if application.booking_id and application.status == VisaStatus.COMPLETE
+                else None,
+            ),
             "paid": casework.application_paid(application=application),
             "screening": selectors.case_screening(application=application),
             "appeal": appeal,
@@ -148,9 +156,27 @@ def _answers(application: VisaApplication) -> list[tuple[str, str]]:
     except (ValueError, ApplicationError):
         return []
     return [
-        (question.label, str(given.get(question.code, "")))
+        (question.label, _answer_words(question.kind, given.get(question.code, "")))
         for question in CategoryQuestion.objects.filter(category=category)
     ]
+
+
+def _answer_words(kind: str, value: object) -> str:
+    """An answer as a person reads it: yes or no in the reader's language, a date in words."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return ""
+    if kind == "yes_no":
+        if text.lower() in ("yes", "true", "1", "on"):
+            return _("Yes")
+        if text.lower() in ("no", "false", "0", "off"):
+            return _("No")
+    if kind == "date":
+        try:
+            return date_format(dt.date.fromisoformat(text), "j F Y")
+        except ValueError:
+            return text
+    return text
 
 
 @login_required
@@ -163,7 +189,7 @@ def staff_upload(request: HttpRequest, reference: str, upload_id: int) -> HttpRe
     """One uploaded file, decrypted, as a download (never shown inline, never cached)."""
     application = _case(request, reference)
     upload = selectors.upload_get_for_staff(application=application, upload_id=upload_id)
-    return _file_response(
+    return file_response(
         base64.b64decode(upload.content),
         content_type=upload.content_type,
         filename=f"{application.reference}-{upload.item}-{upload.pk}.{_extension(upload)}",
@@ -172,14 +198,6 @@ def staff_upload(request: HttpRequest, reference: str, upload_id: int) -> HttpRe
 
 def _extension(upload: Upload) -> str:
     return _EXTENSIONS.get(upload.content_type, "bin")  # type: ignore[call-overload]
-
-
-def _file_response(data: bytes, *, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @login_required
@@ -195,7 +213,7 @@ def staff_evisa(request: HttpRequest, reference: str) -> HttpResponse:
     except ApplicationError as error:
         error_shown(request, error)
         return redirect("visas_staff:case", application.reference)
-    return _file_response(
+    return file_response(
         pdf,
         content_type="application/pdf",
         filename=f"evisa-{application.reference}.pdf",

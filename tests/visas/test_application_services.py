@@ -414,11 +414,105 @@ def test_the_submission_names_everything_missing(in_mission_a):
 
 def test_the_passport_must_outlast_the_stay_by_three_months(in_mission_a):
     today = in_mission_a.today()
-    application = visa_draft(
-        in_mission_a, passport_expires_on=(today + dt.timedelta(days=60)).isoformat()
+    application = visa_draft(in_mission_a)
+    user = _owner(application)
+    soon = (today + dt.timedelta(days=60)).isoformat()
+    # the step refuses a passport that ends within three months of the departure
+    with pytest.raises(ApplicationError) as refused:
+        services.application_draft_save(
+            application=application, data={"passport_expires_on": soon}, acting_user=user
+        )
+    assert set(refused.value.errors) == {"passport_expires_on"}
+    assert "three months" in refused.value.errors["passport_expires_on"][0]
+    # and a departure too late for the saved passport, named on the departure
+    services.application_draft_save(
+        application=application,
+        data={"passport_expires_on": (today + dt.timedelta(days=190)).isoformat()},
+        acting_user=user,
     )
+    saved = services.application_draft_autosave(
+        application=application,
+        data={"exit_date": (today + dt.timedelta(days=110)).isoformat()},
+        acting_user=user,
+    )
+    assert saved.saved == []
+    assert "three months" in saved.errors["exit_date"]
+    # the review still says so of what was stored before (the rule, or a passport, changed)
+    VisaApplication.objects.filter(pk=application.pk).update(
+        passport_expires_on=today + dt.timedelta(days=60)
+    )
+    application.refresh_from_db()
     missing = services.application_missing(application=application)
     assert "three months" in missing["passport_expires_on"]
+
+
+def test_an_expired_passport_is_refused_at_its_field(in_mission_a):
+    application, user = _started()
+    yesterday = in_mission_a.today() - dt.timedelta(days=1)
+    with pytest.raises(ApplicationError) as refused:
+        services.application_draft_save(
+            application=application,
+            data={"passport_expires_on": yesterday.isoformat()},
+            acting_user=user,
+        )
+    assert refused.value.errors == {"passport_expires_on": ["This passport has expired."]}
+    # the last day of its validity is still valid
+    services.application_draft_save(
+        application=application,
+        data={"passport_expires_on": in_mission_a.today().isoformat()},
+        acting_user=user,
+    )
+    application.refresh_from_db()
+    assert application.passport_expires_on == in_mission_a.today()
+
+
+def test_autosave_never_stores_an_arrival_after_the_saved_departure(in_mission_a):
+    # given a draft with an arrival and a departure nine days later
+    entry = in_mission_a.today() + dt.timedelta(days=30)
+    exit_ = entry + dt.timedelta(days=9)
+    application = visa_draft(
+        in_mission_a, uploads=False, entry_date=entry.isoformat(), exit_date=exit_.isoformat()
+    )
+    user = _owner(application)
+    later = (entry + dt.timedelta(days=31)).isoformat()
+    # when the arrival comes after the departure, the departure sent as it was
+    saved = services.application_draft_autosave(
+        application=application,
+        data={"entry_date": later, "exit_date": exit_.isoformat(), "occupation": "Pilot"},
+        acting_user=user,
+    )
+    # then the arrival is refused with why, the rest is saved, the dates as they were
+    assert saved.errors == {"entry_date": "The arrival cannot be after the departure."}
+    assert saved.saved == ["occupation"]
+    application.refresh_from_db()
+    assert (application.entry_date, application.exit_date) == (entry, exit_)
+    # a stay longer than the category allows, by moving only the departure: the same
+    long = services.application_draft_autosave(
+        application=application,
+        data={"entry_date": entry.isoformat(), "exit_date": (entry + dt.timedelta(days=95))},
+        acting_user=user,
+    )
+    assert "at most 90 days" in long.errors["exit_date"]
+    # a refused arrival (in the past) with a departure before the saved arrival: nothing stored
+    past = services.application_draft_autosave(
+        application=application,
+        data={
+            "entry_date": (in_mission_a.today() - dt.timedelta(days=1)).isoformat(),
+            "exit_date": (entry - dt.timedelta(days=2)).isoformat(),
+        },
+        acting_user=user,
+    )
+    assert set(past.errors) == {"entry_date", "exit_date"}
+    application.refresh_from_db()
+    assert (application.entry_date, application.exit_date) == (entry, exit_)
+    # the whole step's save refuses it, nothing changed
+    with pytest.raises(ApplicationError) as refused:
+        services.application_draft_save(
+            application=application,
+            data={"entry_date": later, "exit_date": exit_.isoformat()},
+            acting_user=user,
+        )
+    assert set(refused.value.errors) == {"entry_date"}
 
 
 def test_a_submission_assesses_the_fee_and_is_recorded(in_mission_a):

@@ -420,3 +420,202 @@ def test_the_sites_navigation_leads_a_signed_in_person_to_visas(client_a, missio
     page = client_a.get("/").content.decode()
     nav = page[page.index("<nav") : page.index("</nav>")]
     assert '<a href="/visas/">Visas</a>' in nav
+
+
+# --- found by the browser trial ----------------------------------------------------------------
+
+
+def test_the_holder_downloads_the_issued_e_visa_from_the_status_page(client_a, mission_a):
+    from tests.passports.seals import signer_issue
+    from tests.visas.factories_casework import visa_issued
+
+    # given an issued visa
+    signer_issue(mission_a)
+    application = visa_issued(mission_a)
+    _owner_signs_in(client_a, application)
+    # then the status page leads to it, with its number, validity and entries in words
+    html = client_a.get(f"/visas/{application.reference}/").content.decode()
+    link = f'href="/visas/{application.reference}/evisa.pdf"'
+    assert link in html
+    assert "Download your e-visa (PDF)" in text_of(html, "section", id="evisa")
+    assert text_of(html, "dd", **{"class": "visa-number"}) == application.visa_number
+    assert text_of(html, "dd", **{"class": "visa-validity"}) == "From {} to {}".format(
+        application.visa_valid_from.strftime("%-d %B %Y"),
+        application.visa_valid_until.strftime("%-d %B %Y"),
+    )
+    assert text_of(html, "dd", **{"class": "visa-entries"}) == "Single entry"
+    # and the PDF downloads, never sniffed nor cached
+    pdf = client_a.get(f"/visas/{application.reference}/evisa.pdf")
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert pdf["Content-Disposition"] == f'attachment; filename="evisa-{application.reference}.pdf"'
+    assert pdf["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in pdf["Cache-Control"]
+    # anyone else: not found
+    _sign_in(client_a)
+    assert client_a.get(f"/visas/{application.reference}/evisa.pdf").status_code == 404
+
+
+def test_there_is_no_e_visa_before_the_visa_is_issued(client_a, mission_a):
+    application = visa_submitted(mission_a)
+    _owner_signs_in(client_a, application)
+    assert client_a.get(f"/visas/{application.reference}/evisa.pdf").status_code == 404
+    assert "evisa.pdf" not in client_a.get(f"/visas/{application.reference}/").content.decode()
+
+
+def _travel(mission: Mission) -> tuple[VisaApplication, dt.date, dt.date]:
+    entry = mission.today() + dt.timedelta(days=30)
+    exit_ = entry + dt.timedelta(days=9)
+    application = visa_draft(
+        mission, uploads=False, entry_date=entry.isoformat(), exit_date=exit_.isoformat()
+    )
+    return application, entry, exit_
+
+
+def test_autosave_of_an_arrival_after_the_saved_departure_is_answered_not_stored(
+    client_a, mission_a
+):
+    # given a draft with an arrival and a departure nine days later
+    application, entry, exit_ = _travel(mission_a)
+    _owner_signs_in(client_a, application)
+    later = (entry + dt.timedelta(days=31)).isoformat()
+    autosave = f"/visas/{application.reference}/autosave/"
+    # when the page sends the arrival moved after the departure, the departure as it was
+    # (a browser sends every field of the step)
+    both = client_a.post(autosave, {"entry_date": later, "exit_date": exit_.isoformat()})
+    # then the arrival is answered with why, and nothing of it is stored
+    assert both.status_code == 400
+    assert both.json()["errors"] == {"entry_date": "The arrival cannot be after the departure."}
+    assert both.json()["saved"] == []
+    # when only the arrival is sent: the same
+    alone = client_a.post(autosave, {"entry_date": later})
+    assert alone.status_code == 400
+    assert set(alone.json()["errors"]) == {"entry_date"}
+    # when the departure is moved before the arrival: on the departure
+    early = (entry - dt.timedelta(days=1)).isoformat()
+    departure = client_a.post(autosave, {"entry_date": entry.isoformat(), "exit_date": early})
+    assert departure.status_code == 400
+    assert departure.json()["errors"] == {
+        "exit_date": "The departure cannot be before the arrival."
+    }
+    after = _fresh(mission_a, application)
+    assert (after.entry_date, after.exit_date) == (entry, exit_)
+    # when both move together, both are saved
+    moved = client_a.post(
+        autosave, {"entry_date": later, "exit_date": (entry + dt.timedelta(days=40)).isoformat()}
+    )
+    assert moved.status_code == 200, moved.content
+    assert _fresh(mission_a, application).entry_date.isoformat() == later
+
+
+def test_the_travel_step_with_an_arrival_after_the_departure_is_refused_on_the_page(
+    client_a, mission_a
+):
+    application, entry, exit_ = _travel(mission_a)
+    _owner_signs_in(client_a, application)
+    later = (entry + dt.timedelta(days=31)).isoformat()
+    response = client_a.post(
+        f"/visas/{application.reference}/edit/travel/",
+        {"entry_date": later, "exit_date": exit_.isoformat(), "next": "1"},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The arrival cannot be after the departure." in text_of(
+        html, "span", id="id_entry_date-message"
+    )
+    assert _fresh(mission_a, application).entry_date == entry
+
+
+def test_an_expired_passport_is_refused_at_its_field(client_a, mission_a):
+    application = visa_draft(mission_a, uploads=False)
+    _owner_signs_in(client_a, application)
+    yesterday = (mission_a.today() - dt.timedelta(days=1)).isoformat()
+    response = client_a.post(
+        f"/visas/{application.reference}/edit/identity/",
+        {"passport_expires_on": yesterday, "next": "1"},
+    )
+    assert response.status_code == 400
+    assert text_of(response.content.decode(), "span", id="id_passport_expires_on-message") == (
+        "This passport has expired."
+    )
+    autosave = client_a.post(
+        f"/visas/{application.reference}/autosave/", {"passport_expires_on": yesterday}
+    )
+    assert autosave.json()["errors"] == {"passport_expires_on": "This passport has expired."}
+    assert _fresh(mission_a, application).passport_expires_on > mission_a.today()
+
+
+def test_the_review_shows_choices_and_dates_in_words(client_a, mission_a):
+    application = visa_draft(mission_a, uploads=False, birth_date="1985-06-15")
+    _owner_signs_in(client_a, application)
+    html = client_a.get(f"/visas/{application.reference}/edit/review/").content.decode()
+    assert text_of(html, "dd", **{"data-field": "entries"}) == "Single entry"
+    assert text_of(html, "dd", **{"data-field": "sex"}) == "Female"
+    assert text_of(html, "dd", **{"data-field": "birth_date"}) == "15 June 1985"
+    assert "1985-06-15" not in html
+    # a yes/no question's answer as a word
+    assert "Yes" in texts_of(html, "dd")
+    # in Turkish: the month's name and the choice translated
+    html_tr = client_a.get(
+        f"/visas/{application.reference}/edit/review/", HTTP_ACCEPT_LANGUAGE="tr"
+    ).content.decode()
+    assert text_of(html_tr, "dd", **{"data-field": "birth_date"}) == "15 Haziran 1985"
+    assert "Evet" in texts_of(html_tr, "dd")
+
+
+def test_the_photo_is_described_once_on_the_documents_step(client_a, mission_a):
+    application = visa_draft(mission_a, uploads=False)
+    _owner_signs_in(client_a, application)
+    html = client_a.get(f"/visas/{application.reference}/edit/documents/").content.decode()
+    photo = text_of(html, "li", id="item-photo")
+    assert photo.count("plain light background") == 1
+    assert "35 × 45 mm" in photo
+
+
+def test_once_booked_the_status_says_when_in_the_missions_zone(client_a, mission_a):
+    from appointments.models import Booking
+    from tests.appointments.factories import build_catalogue
+    from visas.services import application as services
+
+    application = _complete(mission_a)
+    with schema_context(mission_a.schema_name):
+        service = build_catalogue(purpose="visa", code="visa", name="Visa application")
+        slot = service.slots.order_by("starts_at").last()
+        owner = User.objects.get(pk=application.user_id)
+        services.application_visit_book(
+            application=VisaApplication.objects.get(pk=application.pk),
+            slot_id=slot.pk,
+            acting_user=owner,
+        )
+        starts_at = Booking.objects.get(user_id=owner.pk).slot.starts_at
+    _owner_signs_in(client_a, application)
+    html = client_a.get(f"/visas/{application.reference}/").content.decode()
+    status = text_of(html, "strong", **{"class": "status status-complete"})
+    when = timezone.localtime(starts_at, mission_a.zone).strftime("%A %-d %B %Y, %H:%M")
+    assert status == f"Appointment booked: {when} (Europe/Berlin)"
+    assert "Complete: book your appointment" not in html
+
+
+def test_form_errors_are_not_repeated_in_a_banner(client_a, mission_a):
+    application = visa_draft(mission_a, uploads=False)
+    _owner_signs_in(client_a, application)
+    response = client_a.post(
+        f"/visas/{application.reference}/edit/identity/", {"phone": "call me", "next": "1"}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'class="messages"' not in html  # no banner
+    assert "country code" in text_of(html, "div", id="error-summary")
+    # a file refused: said by its item and the summary, not a banner
+    upload = client_a.post(
+        f"/visas/{application.reference}/upload/passport_copy/",
+        {"file": SimpleUploadedFile("copy.pdf", b"MZ\x90\x00" + b"\x00" * 2000)},
+    )
+    assert upload.status_code == 400
+    assert 'class="messages"' not in upload.content.decode()
+    # what the page shows nowhere else keeps its banner: the review's submission refused
+    review = client_a.post(f"/visas/{application.reference}/edit/review/", {"submit": "1"})
+    assert "Some of the application is missing." in text_of(
+        review.content.decode(), "ul", **{"class": "messages"}
+    )

@@ -154,6 +154,17 @@ def test_screening_through_the_page(client_a, mission_a):
     # the demo watchlist's MUELLER HANS PETER
     assert "MUELLER HANS PETER" in html
     assert "Matches to look at" in html
+    # the final score and the name's similarity, told apart; the reasons in words
+    heading = next(text for text in texts_of(html, "h3") if "MUELLER" not in text)
+    assert "Score 100 % (name 100 % similar, same date of birth, same nationality)" in heading
+    assert "23 November 1968" in html
+    # in Turkish, the reasons too (they are stored as codes, worded when read)
+    turkish = client_a.get(
+        f"/staff/visas/{application.reference}/", HTTP_ACCEPT_LANGUAGE="tr"
+    ).content.decode()
+    assert "Doğum tarihi aynı." in turkish
+    assert "Same date of birth." not in turkish
+    assert "“MUELLER HANS PETER”" in turkish
     with schema_context(mission_a.schema_name):
         from visas.models import ScreeningHit
 
@@ -247,3 +258,43 @@ def test_hq_and_the_mission_admin_read_without_buttons(client_a, mission_a, hq_a
         assert case.status_code == 200
         assert "Completeness check" not in case.content.decode()
         assert client_a.post(f"/staff/visas/{application.reference}/screen/").status_code == 404
+
+
+def test_the_case_and_queue_speak_to_staff(client_a, mission_a):
+    """Staff wording for a complete case, the zone beside every date of the legal clock, the
+    answers in words, and an unpaid fee with the way to the counter."""
+    application = visa_complete(mission_a, surname="Aydin")
+    with schema_context(mission_a.schema_name):
+        VisaApplication.objects.filter(pk=application.pk).update(
+            answers='{"first_visit": "yes", "course_start": "2027-01-05"}'
+        )
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    zone = f"({mission_a.timezone})"
+    queue = client_a.get("/staff/visas/").content
+    row = next(text for text in texts_of(queue, "tr") if application.reference in text)
+    assert "Complete: waiting for the appointment" in row
+    assert "book your appointment" not in row
+    assert zone in row
+    html = client_a.get(f"/staff/visas/{application.reference}/").content.decode()
+    assert "visas/staff.css" in html
+    assert "Complete: waiting for the appointment" in html
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+    due = text_of(html, "dl", class_="legal-clock")
+    assert zone in due
+    assert f"{application.due_on:%-d %B %Y} {zone}" in due
+    journey = text_of(html, "section", **{"aria-labelledby": "journey-heading"})
+    assert "Is this your first visit?\nYes" in journey
+    assert "The fee is not paid: take it at the counter." in html
+    assert "The fee must be paid first." not in html
+
+
+def test_a_booked_complete_case_shows_its_appointment_to_staff(in_mission_a, mission_a):
+    from visas.selectors_casework import staff_status_label
+
+    application = visa_complete(mission_a)
+    starts = dt.datetime(2027, 1, 5, 9, 30, tzinfo=mission_a.zone)
+    assert staff_status_label(application, starts) == (
+        f"Complete: appointment on 5 January 2027, 09:30 ({mission_a.timezone})"
+    )
+    assert staff_status_label(application, None) == "Complete: waiting for the appointment"

@@ -136,3 +136,28 @@ def test_the_complete_step_says_when_the_decision_is_due(
     assert f"decides on it by {application.decision_due_on:%-d %B %Y}" in message.body
     assert "Book your appointment" in message.body
     assert "(America/Los_Angeles)" in message.body
+
+
+@pytest.mark.parametrize("step", [Step.SUBMITTED, Step.CORRECTED])
+def test_submission_and_corrections_sent_can_be_mailed(in_mission_a, mission_a, step):
+    """The e-mails module words the submission and the corrections sent (the lead decides
+    whether `services.common.UNMAILED` still holds them back)."""
+    from django.utils import timezone
+
+    from visas.emails import visa_step_send
+
+    application = visa_submitted(mission_a)
+    row = VisaStep.objects.create(application=application, step=step, happened_at=timezone.now())
+    mail.outbox.clear()
+    visa_step_send(step=row)
+    (message,) = mail.outbox
+    assert message.to == [application.email]
+    assert str(Step(step).label) in message.subject
+    assert f"({mission_a.timezone})" in message.body
+    if step == Step.SUBMITTED:
+        assert "We received your application. The mission checks that it is complete" in (
+            message.body
+        )
+    else:
+        assert "We received your corrections." in message.body
+    assert "We received your" in message.alternatives[0][0]

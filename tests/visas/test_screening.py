@@ -241,3 +241,69 @@ def test_an_application_is_not_its_own_earlier_refusal(mission_a):
         assert not ScreeningHit.objects.filter(
             screening=run, source="refusal", source_id=refused.pk
         ).exists()
+
+
+def test_why_it_matched_is_stored_as_codes_and_read_in_the_readers_language(
+    in_mission_a, mission_a
+):
+    from django.utils import translation
+
+    application = visa_attended(
+        mission_a, surname="Müller", given_names="Hans-Peter", birth_date="1971-02-03",
+        nationality="DEU",
+    )  # fmt: skip
+    entry = _listed("MUELLER HANS PETER", dt.date(1971, 2, 3), "DEU")
+    officer = make_staff(mission_a, "officer")
+    run = screening.screening_run(application=application, acting_user=officer)
+    hit = run.hits.get(source="watchlist", source_id=entry.pk)
+    stored = json.loads(hit.detail)
+    codes = [reason["code"] for reason in stored["why"]]
+    assert codes[0] == "name"
+    assert "birth_same" in codes
+    assert "nationality_same" in codes
+    assert stored["why"][0]["spelling"] == "MUELLER HANS PETER"
+    percent = stored["name_percent"]
+    with translation.override("en"):
+        detail = screening.hit_detail(hit)
+    assert (
+        f"The name is {percent}% similar to “MUELLER HANS PETER” on the list."
+        in (detail["why_text"])
+    )
+    assert "Same date of birth." in detail["why_text"]
+    assert detail["score_text"] == (
+        f"Score {int(hit.score * 100)} % (name {percent} % similar, same date of birth,"
+        " same nationality)"
+    )
+    with translation.override("tr"):
+        turkish = screening.hit_detail(hit)
+    assert "Doğum tarihi aynı." in turkish["why_text"]
+    assert "Same date of birth." not in turkish["why_text"]
+    # a run stored before the codes keeps its sentences
+    old = ScreeningHit(score=hit.score, detail=json.dumps({"why": ["Same nationality."]}))
+    assert screening.hit_detail(old)["why_text"] == ["Same nationality."]
+    assert screening.hit_detail(old)["score_text"] == f"Score {int(hit.score * 100)} %"
+
+
+def test_a_refusal_hit_names_the_mission_and_is_not_on_a_list(mission_a, mission_b):
+    from django.utils import translation
+
+    _refused_at_a_seen_by_hq(
+        mission_a, surname="Kovalenko", given_names="Oksana", birth_date="1992-04-17",
+        nationality="UKR",
+    )  # fmt: skip
+    with schema_context(mission_b.schema_name):
+        application = visa_submitted(
+            mission_b, surname="Kovalenko", given_names="Oksana", birth_date="1992-04-17",
+            nationality="UKR",
+        )  # fmt: skip
+        run = screening.screening_run(
+            application=application, acting_user=make_staff(mission_b, "officer")
+        )
+        hit = run.hits.get(source="refusal")
+        with translation.override("en"):
+            detail = screening.hit_detail(hit)
+    assert detail["mission_name"] == mission_a.name
+    assert detail["decided"] is not None
+    name_reason = detail["why_text"][0]
+    assert f"refused at {mission_a.name}." in name_reason
+    assert "on the list" not in name_reason

@@ -2,6 +2,7 @@ from .appeal import APPEAL_TRANSITIONS, Appeal, AppealStatus
 from .application import (
     CLOCK_RUNNING,
     DECIDED,
+    ENTRIES_LABEL,
     IN_PROGRESS,
     OPEN,
     VISA_TRANSITIONS,
@@ -22,6 +23,7 @@ __all__ = [
     "APPEAL_TRANSITIONS",
     "CLOCK_RUNNING",
     "DECIDED",
+    "ENTRIES_LABEL",
     "IN_PROGRESS",
     "OPEN",
     "VISA_TRANSITIONS",

@@ -22,6 +22,10 @@ class Sex(models.TextChoices):
     UNSPECIFIED = "X", _("Unspecified")
 
 
+# "Entries" of a visa (how many times it lets its holder in), not a lottery's entries.
+ENTRIES_LABEL = pgettext_lazy("a visa: how many times it lets its holder in", "Entries")
+
+
 class Entries(models.TextChoices):
     SINGLE = "1", _("Single entry")
     DOUBLE = "2", _("Two entries")

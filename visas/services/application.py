@@ -153,6 +153,8 @@ def _passport_expiry(value: Any, *, field: str = "passport_expires_on") -> dt.da
     high = today.replace(year=today.year + PASSPORT_YEARS, day=min(today.day, 28))
     if not low <= day <= high:
         raise _invalid(_("Enter the expiry date printed in the passport."), field)
+    if day < today:
+        raise _invalid(_("This passport has expired."), field)
     return day
 
 
@@ -344,29 +346,75 @@ def draft_values_clean(*, application: VisaApplication, data: Mapping[str, Any])
     return result
 
 
+_JOURNEY = ("entry_date", "exit_date")
+
+
+def _changed(application: VisaApplication, result: DraftCleaned, name: str) -> bool:
+    return name in result.values and result.values[name] != getattr(application, name)
+
+
+def _journey_refuse(result: DraftCleaned, blame: str, message: Any) -> None:
+    """Refuse the journey's dates as a pair: the message on `blame`, and neither date kept
+    from this batch, so that what is stored never pairs a new date with a saved one it
+    contradicts (the database refuses that: `visas_application_journey`)."""
+    result.errors.setdefault(blame, str(message))
+    for name in _JOURNEY:
+        result.values.pop(name, None)
+
+
 def _journey_check(
     *, application: VisaApplication, category: VisaCategory | None, result: DraftCleaned
 ) -> None:
-    if "entry_date" in result.errors or "exit_date" in result.errors:
-        return
-    if "entry_date" not in result.values and "exit_date" not in result.values:
-        return
+    """The dates as they would be once saved (the new values over the saved ones; a refused
+    value leaves the saved one): the departure not before the arrival, the stay no longer than
+    the category allows, the passport valid three months after the departure. The value that
+    changed is blamed (the departure first), and nothing of the conflict is stored."""
     entry = result.values.get("entry_date", application.entry_date)
     exit_ = result.values.get("exit_date", application.exit_date)
-    if entry is None or exit_ is None:
+    expires = result.values.get("passport_expires_on", application.passport_expires_on)
+    exit_changed = _changed(application, result, "exit_date")
+    entry_changed = _changed(application, result, "entry_date")
+    if entry is not None and exit_ is not None and (entry_changed or exit_changed):
+        if exit_ < entry:
+            if exit_changed:
+                _journey_refuse(
+                    result, "exit_date", _("The departure cannot be before the arrival.")
+                )
+            else:
+                _journey_refuse(
+                    result, "entry_date", _("The arrival cannot be after the departure.")
+                )
+            return
+        stay = (exit_ - entry).days + 1  # both days count as days of stay
+        if category is not None and stay > category.max_stay_days:
+            _journey_refuse(
+                result,
+                "exit_date" if exit_changed else "entry_date",
+                _("This visa is for a stay of at most %(days)s days; you entered %(stay)s.")
+                % {"days": category.max_stay_days, "stay": stay},
+            )
+            return
+    # the Visa Code (art. 12): the passport outlasts the departure by three months
+    expires_changed = _changed(application, result, "passport_expires_on")
+    if expires is None or exit_ is None or not (expires_changed or exit_changed):
         return
-    blame = "exit_date" if "exit_date" in result.values else "entry_date"
-    if exit_ < entry:
-        result.errors[blame] = str(_("The departure cannot be before the arrival."))
-        result.values.pop(blame, None)
+    if expires >= exit_ + dt.timedelta(days=PASSPORT_VALID_AFTER_EXIT_DAYS):
         return
-    stay = (exit_ - entry).days + 1  # both days count as days of stay
-    if category is not None and stay > category.max_stay_days:
-        result.errors[blame] = str(
-            _("This visa is for a stay of at most %(days)s days; you entered %(stay)s.")
-            % {"days": category.max_stay_days, "stay": stay}
+    if expires_changed:
+        result.errors.setdefault(
+            "passport_expires_on",
+            str(_("The passport must be valid at least three months after your departure.")),
         )
-        result.values.pop(blame, None)
+        result.values.pop("passport_expires_on", None)
+    else:
+        _journey_refuse(
+            result,
+            "exit_date",
+            _(
+                "Your passport must be valid at least three months after your departure: "
+                "choose an earlier date, or apply with a newer passport."
+            ),
+        )
 
 
 # --- who may do what -------------------------------------------------------------------------
@@ -848,6 +896,7 @@ def application_visit_book(
             user=acting_user,
             language=application.language,
             acting_user=acting_user,
+            from_case=True,
         )
         application.booking_id = booking.pk
         set_acting_user(application, acting_user)

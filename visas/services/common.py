@@ -16,8 +16,10 @@ from ..models import Step, VisaApplication, VisaStep
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REFERENCE_LENGTH = 9
 
-# Steps the applicant is not mailed about: those they did themselves on the page.
-UNMAILED = frozenset({Step.SUBMITTED, Step.CORRECTED, Step.BOOKED, Step.PAID})
+# Steps the applicant is not mailed about: the booking and the payment, which the appointments
+# and fees apps confirm by e-mail themselves. Submitting and sending corrections are: the mail
+# says what the mission does next.
+UNMAILED = frozenset({Step.BOOKED, Step.PAID})
 
 
 def reference_new() -> str:

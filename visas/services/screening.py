@@ -11,15 +11,18 @@ look at (`screening_ready`)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError, CommonError
@@ -31,7 +34,7 @@ from sync.services import outbox_event_record
 from .. import locks
 from ..error_codes import VisaError
 from ..events import VisaTopic
-from ..matching import Candidate, screen, watchlist_prepare
+from ..matching import Candidate, Match, screen, watchlist_prepare
 from ..models import (
     HitResolution,
     HitSource,
@@ -157,11 +160,12 @@ def screening_run(*, application: VisaApplication, acting_user: Any) -> Screenin
             "nationality": entry.nationality,
             "reason": entry.reason,
             "expires_on": _iso(entry.expires_on),
-            "why": [str(reason) for reason in match.reasons],
+            "why": _why(match),
+            "name_percent": int(match.name_score * 100),
         }
         hits.append(_hit(HitSource.WATCHLIST, entry.pk, match.score, detail))
     by_refusal = {f"refusal:{row.mission}:{row.id}": row for row in refusals}
-    matched: dict[tuple[str, int], tuple[float, list[str]]] = {}
+    matched: dict[tuple[str, int], tuple[float, list[dict[str, Any]], int | None]] = {}
     for match in screen(
         candidates=[
             Candidate(
@@ -176,17 +180,17 @@ def screening_run(*, application: VisaApplication, acting_user: Any) -> Screenin
         **applicant,
     ):
         row = by_refusal[match.candidate.reference]
-        matched[(row.mission, row.id)] = (match.score, [str(reason) for reason in match.reasons])
+        matched[(row.mission, row.id)] = (match.score, _why(match), int(match.name_score * 100))
     for row in refusals:
         same_passport = bool(
             application.passport_index and row.passport_index == application.passport_index
         )
         if (row.mission, row.id) not in matched and not same_passport:
             continue
-        score, why = matched.get((row.mission, row.id), (0.0, []))
+        score, why, name_percent = matched.get((row.mission, row.id), (0.0, [], None))
         if same_passport:
             score = 1.0
-            why = [str(_("The same passport number.")), *why]
+            why = [{"code": "same_passport"}, *why]
         detail = {
             "names": [f"{row.surname} {row.given_names}".strip()],
             "birth_date": _iso(row.birth_date),
@@ -197,6 +201,7 @@ def screening_run(*, application: VisaApplication, acting_user: Any) -> Screenin
             "grounds": row.grounds,
             "same_passport": same_passport,
             "why": why,
+            "name_percent": name_percent,
         }
         hits.append(_hit(HitSource.REFUSAL, row.id, score, detail))
     result = ScreeningResult.OPEN if hits else ScreeningResult.CLEAR
@@ -241,12 +246,123 @@ def _hit(source: str, source_id: int, score: float, detail: dict[str, Any]) -> S
     )
 
 
+# Why a candidate matched, stored as codes (and values) and put in words when read, in the
+# reader's language. `matching.screen` words its reasons lazily; they are read here in English
+# once, to know which reason each is.
+_NAME_REASON = re.compile(r"^The name is (\d+)% similar to “(.*)” on the list\.$", re.S)
+_REASON_CODES = {
+    "The names are in another order.": "reordered",
+    "A name appears on only one side (a middle name left out?).": "unpaired",
+    "No date of birth to compare.": "birth_none",
+    "Same date of birth.": "birth_same",
+    "Same date of birth with the day and month swapped.": "birth_swapped",
+    "Same year of birth, another day.": "birth_year",
+    "Different date of birth.": "birth_differs",
+    "No nationality to compare.": "nationality_none",
+    "Same nationality.": "nationality_same",
+    "Different nationality (people change nationality; not a reason to dismiss).": (
+        "nationality_differs"
+    ),
+}
+
+
+def _why(match: Match) -> list[dict[str, Any]]:
+    with translation.override("en"):
+        texts = [str(reason) for reason in match.reasons]
+    why: list[dict[str, Any]] = []
+    for text in texts:
+        name = _NAME_REASON.match(text)
+        if name:
+            why.append({"code": "name", "percent": int(name[1]), "spelling": name[2]})
+        else:
+            why.append({"code": _REASON_CODES.get(text, "text"), "text": text})
+    return why
+
+
+def _reason_sentence(reason: Any, *, refusal: str) -> str:
+    """One reason in the reader's language; an older run stored sentences, shown as they are."""
+    if not isinstance(reason, dict):
+        return str(reason)
+    code = reason.get("code", "")
+    if code == "name":
+        values = {"percent": reason.get("percent", ""), "spelling": reason.get("spelling", "")}
+        if refusal:
+            sentence = gettext(
+                "The name is %(percent)s%% similar to “%(spelling)s”, refused at %(mission)s."
+            )
+            return sentence % {**values, "mission": refusal}
+        return gettext("The name is %(percent)s%% similar to “%(spelling)s” on the list.") % values
+    sentences = {
+        "same_passport": gettext("The same passport number."),
+        "reordered": gettext("The names are in another order."),
+        "unpaired": gettext("A name appears on only one side (a middle name left out?)."),
+        "birth_none": gettext("No date of birth to compare."),
+        "birth_same": gettext("Same date of birth."),
+        "birth_swapped": gettext("Same date of birth with the day and month swapped."),
+        "birth_year": gettext("Same year of birth, another day."),
+        "birth_differs": gettext("Different date of birth."),
+        "nationality_none": gettext("No nationality to compare."),
+        "nationality_same": gettext("Same nationality."),
+        "nationality_differs": gettext(
+            "Different nationality (people change nationality; not a reason to dismiss)."
+        ),
+    }
+    return sentences.get(code) or str(reason.get("text", ""))
+
+
+def _score_words(hit: ScreeningHit, why: list[Any], name_percent: int | None) -> str:
+    """The final score and what made it: "Score 100 % (name 95 % similar, same date of
+    birth)"."""
+    score = int(hit.score * 100)
+    codes = {reason.get("code") for reason in why if isinstance(reason, dict)}
+    parts = []
+    if "same_passport" in codes:
+        parts.append(pgettext("screening score", "the same passport"))
+    if name_percent is not None:
+        parts.append(gettext("name %(percent)s %% similar") % {"percent": name_percent})
+    short = {
+        "birth_same": pgettext("screening score", "same date of birth"),
+        "birth_swapped": pgettext("screening score", "date of birth with day and month swapped"),
+        "birth_year": pgettext("screening score", "same year of birth"),
+        "birth_differs": pgettext("screening score", "another date of birth"),
+        "nationality_same": pgettext("screening score", "same nationality"),
+        "nationality_differs": pgettext("screening score", "another nationality"),
+    }
+    parts += [words for code, words in short.items() if code in codes]
+    if not parts:
+        return gettext("Score %(score)s %%") % {"score": score}
+    return gettext("Score %(score)s %% (%(details)s)") % {
+        "score": score,
+        "details": ", ".join(parts),
+    }
+
+
+def _mission_name(code: str) -> str:
+    from missions.models import Mission
+
+    mission = Mission.objects.filter(code=code).only("code", "name").first()
+    return mission.name if mission is not None else code
+
+
 def hit_detail(hit: ScreeningHit) -> dict[str, Any]:
-    """What the officer compares for `hit` (decrypted), with the grounds of a refusal in
-    words."""
+    """What the officer compares for `hit` (decrypted), with the grounds of a refusal in words,
+    the refusing mission by name, and why it matched in the reader's language (`why_text`,
+    `score_text`)."""
     detail: dict[str, Any] = json.loads(hit.detail or "{}")
     if detail.get("grounds"):
         detail["grounds_labels"] = grounds_labels(detail["grounds"])
+    refusal = ""
+    if detail.get("mission"):
+        refusal = detail["mission_name"] = _mission_name(detail["mission"])
+        decided = detail.get("decided_at")
+        detail["decided"] = dt.datetime.fromisoformat(decided) if decided else None
+    detail["birth"] = None
+    if detail.get("birth_date"):
+        with contextlib.suppress(TypeError, ValueError):
+            detail["birth"] = dt.date.fromisoformat(detail["birth_date"])
+    why = list(detail.get("why") or [])
+    detail["why_text"] = [_reason_sentence(reason, refusal=refusal) for reason in why]
+    detail["score_text"] = _score_words(hit, why, detail.get("name_percent"))
     return detail
 
 

@@ -40,6 +40,9 @@
         if (response.ok) {
           show(status.getAttribute("data-saved") + " " + body.saved_at_local);
         } else { show(status.getAttribute("data-failed")); }
+      }, function () {
+        // an answer that is not the autosave's (a server error): not a lost connection
+        show(status.getAttribute("data-error"));
       });
     }).catch(function () { show(status.getAttribute("data-offline")); });
   }
