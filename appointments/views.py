@@ -118,6 +118,9 @@ def _times(
 def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
     mission = _mission(request)
     service = selectors.service_get_offered(code=code)
+    if service.booked_from_case:
+        # no calendar to pick from: it is booked from the application (BOOKED_FROM_CASE)
+        return render(request, "appointments/booked_from_case.html", {"service": service})
     if service.release_mode == ReleaseMode.LOTTERY:
         open_round = (
             selectors.lottery_round_list_public()
@@ -163,6 +166,8 @@ def service_calendar(request: HttpRequest, code: str) -> HttpResponse:
 def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
     mission = _mission(request)
     service = selectors.service_get_offered(code=code)
+    if service.booked_from_case:
+        return render(request, "appointments/booked_from_case.html", {"service": service})
     slot = Slot.objects.filter(pk=slot_id, service=service).first()
     if slot is None:
         raise Http404

@@ -16,6 +16,7 @@ class VisaError(enum.Enum):
     NOT_SCREENED = "visas.not_screened"
     HITS_OPEN = "visas.hits_open"
     FOUR_EYES = "visas.four_eyes"
+    FINGERPRINT_QUALITY = "visas.fingerprint_quality"
     GROUNDS_REQUIRED = "visas.grounds_required"
     REASON_REQUIRED = "visas.reason_required"
     DEADLINE = "visas.deadline"

@@ -16,7 +16,13 @@ _TEXT = {"rows": 3}
 
 
 class DateInput(forms.DateInput):
+    """A browser's date field: its value is always ISO (YYYY-MM-DD), whatever the language (a
+    Turkish 04/12/2026 would leave it empty)."""
+
     input_type = "date"
+
+    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class CompletenessForm(forms.Form):

@@ -59,8 +59,8 @@ def service_check_bookable_alone(*, service: Service) -> None:
         raise ApplicationError(
             AppointmentError.BOOKED_FROM_CASE,
             _(
-                "This appointment is booked from your application, once the mission has found"
-                " it complete: open your application to book it."
+                "This appointment is booked from your application: open your application to book"
+                " it. It can be booked once the mission has found your file complete."
             ),
         )
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from appointments import services
 from appointments.error_codes import AppointmentError
-from appointments.models import Booking, LotteryEntry, ReleaseMode, WaitlistEntry
+from appointments.models import Booking, LotteryEntry, ReleaseMode, Service, WaitlistEntry
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
 from tests.appointments.conftest import first_free_slot, person
@@ -30,7 +30,7 @@ def test_a_visa_appointment_is_not_booked_on_its_own():
             user=user, language="en", acting_user=user,
         )  # fmt: skip
     assert refused.value.code is AppointmentError.BOOKED_FROM_CASE
-    assert "open your application" in str(refused.value.message)
+    assert "open your application to book it" in str(refused.value.message)
     assert not Booking.objects.exists()
 
 
@@ -89,3 +89,18 @@ def test_the_catalogue_says_where_it_is_booked(client_a):
     assert 'href="/appointments/passport/"' in html
     assert 'href="/appointments/visa/"' not in html
     assert "Booked from your application, once the mission has found it complete." in html
+
+
+def test_its_calendar_says_where_it_is_booked(client_a):
+    build_catalogue(purpose="visa", code="visa", name="Visa application", days=3)
+    response = client_a.get("/appointments/visa/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "open your application to book it" in html
+    assert "/appointments/visa/book/" not in html
+    # and a booking page reached by its address says the same, with no form
+    slot = first_free_slot(Service.objects.get(code="visa"))
+    client_a.force_login(UserFactory())
+    html = client_a.get(f"/appointments/visa/book/{slot.pk}/").content.decode()
+    assert "open your application to book it" in html
+    assert 'name="person-0-full_name"' not in html

@@ -246,6 +246,45 @@ def test_the_visit_waits_for_the_fee(in_mission_a, mission_a):
     assert _events("visas.application.attended")
 
 
+def test_the_visit_captures_both_index_fingers_and_refuses_a_poor_capture(in_mission_a, mission_a):
+    from django.db import connection as db
+
+    from passports.devices import SimulatedFingerprintDevice
+    from visas.models import VisaFingerprint
+
+    application = visa_paid(mission_a)
+    officer = make_staff(mission_a, "officer")
+    # a capture under the minimum quality: refused, nothing recorded
+    with pytest.raises(ApplicationError) as poor:
+        casework.application_attend(
+            application=application,
+            identity_confirmed=True,
+            acting_user=officer,
+            device=SimulatedFingerprintDevice(quality=20),
+        )
+    assert poor.value.code.value == "visas.fingerprint_quality"
+    assert not VisaFingerprint.objects.filter(application=application).exists()
+    application.refresh_from_db()
+    assert application.status == VisaStatus.COMPLETE
+    # a good one: both fingers kept, encrypted at rest, their qualities in the event
+    casework.application_attend(
+        application=application,
+        identity_confirmed=True,
+        acting_user=officer,
+        device=SimulatedFingerprintDevice(quality=80),
+    )
+    prints = VisaFingerprint.objects.filter(application=application)
+    assert sorted(prints.values_list("finger", flat=True)) == ["left_index", "right_index"]
+    with db.cursor() as cursor:
+        cursor.execute("SELECT image FROM visas_visafingerprint WHERE application_id = %s",
+                       [application.pk])  # fmt: skip
+        assert all(b"PNG" not in bytes(row[0]) for row in cursor.fetchall())
+    assert _events("visas.application.attended")[-1].payload["qualities"] == {
+        "left_index": 80,
+        "right_index": 80,
+    }
+
+
 def test_the_visit_is_for_a_complete_file(in_mission_a, mission_a):
     application = visa_submitted(mission_a)
     with pytest.raises(ApplicationError) as refused:

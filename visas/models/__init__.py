@@ -15,7 +15,7 @@ from .application import (
     VisaStatus,
     VisaStep,
 )
-from .evidence import ItemReview, ReviewStatus, Upload, UploadKind
+from .evidence import ItemReview, ReviewStatus, Upload, UploadKind, VisaFingerprint
 from .numbers import VisaNumberBlock
 from .screening import HitResolution, HitSource, Screening, ScreeningHit, ScreeningResult
 
@@ -44,6 +44,7 @@ __all__ = [
     "Upload",
     "UploadKind",
     "VisaApplication",
+    "VisaFingerprint",
     "VisaNumberBlock",
     "VisaStatus",
     "VisaStep",

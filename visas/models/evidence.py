@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from consulate.kernel.crypto.fields import EncryptedTextField
 from consulate.kernel.history import history_records
 from consulate.kernel.models import TimeStampedModel
+from passports.models import Finger
 
 from .application import VisaApplication
 
@@ -98,3 +99,29 @@ class ItemReview(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.item}: {self.status}"
+
+
+class VisaFingerprint(TimeStampedModel):
+    """A finger captured at the visit through the fingerprint device (`passports.devices`, the
+    same interface and simulator as the passport visit), with the device's quality score."""
+
+    application = models.ForeignKey(
+        VisaApplication, on_delete=models.PROTECT, related_name="fingerprints"
+    )
+    finger = models.CharField(max_length=20, choices=Finger.choices)
+    image = EncryptedTextField(_("fingerprint image"))
+    quality = models.PositiveSmallIntegerField()
+    device = models.CharField(max_length=60)
+    captured_by_id = models.BigIntegerField()
+
+    history = history_records(excluded_fields=["image"])
+    objects: ClassVar[models.Manager[VisaFingerprint]]
+
+    class Meta:
+        ordering = ["application", "finger", "-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quality__lte=100), name="visas_fingerprint_quality"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.finger} of {self.application_id}"

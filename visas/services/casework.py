@@ -15,6 +15,7 @@ on a change to or from summer time), extendable up to `EXTENSION_MAX_DAYS` after
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import unicodedata
 from collections.abc import Iterable
@@ -33,6 +34,8 @@ from fees.selectors import assessment_get
 from fees.services import assessment_cancel
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
+from passports.devices import FINGERPRINT_MIN_QUALITY, FingerprintDevice, fingerprint_device
+from passports.models import Finger
 from sync.services import SealedForHq, outbox_event_record
 
 from .. import locks
@@ -50,6 +53,7 @@ from ..models import (
     Step,
     Upload,
     VisaApplication,
+    VisaFingerprint,
     VisaStatus,
 )
 from ..reference.models import ChecklistItem, VisaCategory
@@ -433,10 +437,16 @@ def corrections_expire() -> int:
 
 
 def application_attend(
-    *, application: VisaApplication, identity_confirmed: bool, acting_user: Any
+    *,
+    application: VisaApplication,
+    identity_confirmed: bool,
+    acting_user: Any,
+    device: FingerprintDevice | None = None,
 ) -> VisaApplication:
     """At the visit: the officer has checked the person against the passport and the
-    application, and the fee is verified paid."""
+    application, the fee is verified paid, and both index fingers are captured through the
+    device (`passports.devices`; the simulator unless configured). A capture under the minimum
+    quality is refused: nothing is recorded, capture again."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_PROCESS)
     if not identity_confirmed:
         raise ApplicationError(
@@ -453,9 +463,39 @@ def application_attend(
         raise ApplicationError(
             VisaError.NOT_PAID, _("The fee is not paid yet: the cashier takes it first.")
         )
+    device = device or fingerprint_device()
+    captures = {finger: device.capture(finger=finger) for finger in Finger.values}
+    poor = [
+        finger for finger, capture in captures.items() if capture.quality < FINGERPRINT_MIN_QUALITY
+    ]
+    if poor:
+        raise ApplicationError(
+            VisaError.FINGERPRINT_QUALITY,
+            _(
+                "The fingerprint is not clear enough (%(fingers)s): clean the finger and the "
+                "scanner, and capture again."
+            )
+            % {"fingers": ", ".join(str(Finger(finger).label) for finger in poor)},
+        )
     now = timezone.now()
     with transaction.atomic():
         application = locks.application_lock(pk=application.pk)
+        if application.status != VisaStatus.COMPLETE:
+            raise ApplicationError(
+                CommonError.BAD_TRANSITION,
+                _("The visit is recorded once, for a complete application."),
+            )
+        for finger, capture in captures.items():
+            fingerprint = VisaFingerprint(
+                application=application,
+                finger=finger,
+                image=base64.b64encode(capture.png).decode("ascii"),
+                quality=capture.quality,
+                device=capture.device[:60],
+                captured_by_id=acting_user.pk,
+            )
+            set_acting_user(fingerprint, acting_user)
+            fingerprint.save()
         application.move_to(VisaStatus.ATTENDED)
         application.attended_at = now
         application.attended_by_id = acting_user.pk
@@ -464,7 +504,11 @@ def application_attend(
         outbox_event_record(
             topic=VisaTopic.APPLICATION_ATTENDED,
             aggregate_id=application.pk,
-            payload={**_facts(application), "attended_at": now.isoformat()},
+            payload={
+                **_facts(application),
+                "attended_at": now.isoformat(),
+                "qualities": {finger: captures[finger].quality for finger in Finger.values},
+            },
             acting_user=acting_user,
         )
         step_record(application=application, step=Step.ATTENDED, at=now)
