@@ -7,6 +7,7 @@ device returns and refuses a capture under `FINGERPRINT_MIN_QUALITY`."""
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
 import io
@@ -16,7 +17,10 @@ from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageDraw
+
+from consulate.kernel.errors import ApplicationError
 
 # The lowest quality score (0-100, higher is better, as NFIQ 2 reports it) a capture is kept at:
 # NFIQ 2 guidance treats scores under about 35 as poor for enrolment; we ask for 40.
@@ -75,3 +79,28 @@ def fingerprint_device() -> FingerprintDevice:
     )
     device: FingerprintDevice = import_string(path)()
     return device
+
+
+def index_fingers_capture(
+    *, device: FingerprintDevice | None, refused: enum.Enum
+) -> dict[str, Capture]:
+    """Both index fingers from `device` (the configured one when None), each at least
+    `FINGERPRINT_MIN_QUALITY`; else `ApplicationError(refused)` naming the poor fingers, and
+    nothing is kept. One way for every visit that takes fingerprints (passports, visas)."""
+    from .models import Finger
+
+    device = device or fingerprint_device()
+    captures = {finger: device.capture(finger=finger) for finger in Finger.values}
+    poor = [
+        finger for finger, capture in captures.items() if capture.quality < FINGERPRINT_MIN_QUALITY
+    ]
+    if poor:
+        raise ApplicationError(
+            refused,
+            _(
+                "The fingerprint is not clear enough (%(fingers)s): clean the finger and the "
+                "scanner, and capture again."
+            )
+            % {"fingers": ", ".join(str(Finger(finger).label) for finger in poor)},
+        )
+    return captures

@@ -24,7 +24,7 @@ from missions.selectors import current_mission
 from sync.services import SealedForHq, outbox_event_record
 
 from .. import locks
-from ..devices import FINGERPRINT_MIN_QUALITY, FingerprintDevice, fingerprint_device
+from ..devices import FingerprintDevice, index_fingers_capture
 from ..error_codes import PassportError
 from ..events import PassportTopic
 from ..models import (
@@ -75,20 +75,7 @@ def application_biometrics_take(
             PassportError.NOT_PAID,
             _("The fee is not paid yet: the cashier takes it first."),
         )
-    device = device or fingerprint_device()
-    captures = {finger: device.capture(finger=finger) for finger in Finger.values}
-    poor = [
-        finger for finger, capture in captures.items() if capture.quality < FINGERPRINT_MIN_QUALITY
-    ]
-    if poor:
-        raise ApplicationError(
-            PassportError.FINGERPRINT_QUALITY,
-            _(
-                "The fingerprint is not clear enough (%(fingers)s): clean the finger and the "
-                "scanner, and capture again."
-            )
-            % {"fingers": ", ".join(str(Finger(finger).label) for finger in poor)},
-        )
+    captures = index_fingers_capture(device=device, refused=PassportError.FINGERPRINT_QUALITY)
     now = timezone.now()
     with transaction.atomic():
         application = locks.application_lock(pk=application.pk)

@@ -34,7 +34,7 @@ from fees.selectors import assessment_get
 from fees.services import assessment_cancel
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
-from passports.devices import FINGERPRINT_MIN_QUALITY, FingerprintDevice, fingerprint_device
+from passports.devices import FingerprintDevice, index_fingers_capture
 from passports.models import Finger
 from sync.services import SealedForHq, outbox_event_record
 
@@ -463,20 +463,7 @@ def application_attend(
         raise ApplicationError(
             VisaError.NOT_PAID, _("The fee is not paid yet: the cashier takes it first.")
         )
-    device = device or fingerprint_device()
-    captures = {finger: device.capture(finger=finger) for finger in Finger.values}
-    poor = [
-        finger for finger, capture in captures.items() if capture.quality < FINGERPRINT_MIN_QUALITY
-    ]
-    if poor:
-        raise ApplicationError(
-            VisaError.FINGERPRINT_QUALITY,
-            _(
-                "The fingerprint is not clear enough (%(fingers)s): clean the finger and the "
-                "scanner, and capture again."
-            )
-            % {"fingers": ", ".join(str(Finger(finger).label) for finger in poor)},
-        )
+    captures = index_fingers_capture(device=device, refused=VisaError.FINGERPRINT_QUALITY)
     now = timezone.now()
     with transaction.atomic():
         application = locks.application_lock(pk=application.pk)
