@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import cast
+from collections.abc import Callable
+from typing import Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -281,6 +283,24 @@ def staff_screen(request: HttpRequest, reference: str) -> HttpResponse:
     return _done(request, application, _("Screened: look at each match below."))
 
 
+def _act(
+    request: HttpRequest,
+    application: VisaApplication,
+    form: forms.Form,
+    act: Callable[[dict[str, Any], Any], object],
+    done: Any,
+) -> HttpResponse:
+    """A staff form's one shape: the form's refusals or the service's shown on the case page,
+    else the case page again with `done`. `act(cleaned_data, user)` calls the service."""
+    if not form.is_valid():
+        return _case_page(request, application, status=form_error_shown(request, form))
+    try:
+        act(form.cleaned_data, _user(request))
+    except ApplicationError as error:
+        return _case_page(request, application, status=error_shown(request, error))
+    return _done(request, application, done)
+
+
 @login_required
 @require_POST
 def staff_hit(request: HttpRequest, reference: str, hit_id: int) -> HttpResponse:
@@ -288,39 +308,34 @@ def staff_hit(request: HttpRequest, reference: str, hit_id: int) -> HttpResponse
     hit = ScreeningHit.objects.filter(pk=hit_id, screening__application=application).first()
     if hit is None:
         raise Http404
-    form = HitResolveForm(request.POST)
-    if not form.is_valid():
-        return _case_page(request, application, status=form_error_shown(request, form))
-    try:
-        screening.screening_hit_resolve(
-            hit=hit,
-            resolution=form.cleaned_data["resolution"],
-            reason=form.cleaned_data["reason"],
-            acting_user=_user(request),
-        )
-    except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
-    return _done(request, application, _("Match decided."))
+    return _act(
+        request,
+        application,
+        HitResolveForm(request.POST),
+        lambda data, user: screening.screening_hit_resolve(
+            hit=hit, resolution=data["resolution"], reason=data["reason"], acting_user=user
+        ),
+        _("Match decided."),
+    )
 
 
 @login_required
 @require_POST
 def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
     application = _case(request, reference, Action.VISA_PROCESS)
-    form = RecommendForm(request.POST)
-    if not form.is_valid():
-        return _case_page(request, application, status=form_error_shown(request, form))
-    try:
-        casework.application_recommend(
+    return _act(
+        request,
+        application,
+        RecommendForm(request.POST),
+        lambda data, user: casework.application_recommend(
             application=application,
-            issue=form.cleaned_data["recommendation"] == "issue",
-            grounds=form.cleaned_data["grounds"],
-            note=form.cleaned_data["note"],
-            acting_user=_user(request),
-        )
-    except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
-    return _done(request, application, _("Recommendation recorded: a consul decides next."))
+            issue=data["recommendation"] == "issue",
+            grounds=data["grounds"],
+            note=data["note"],
+            acting_user=user,
+        ),
+        _("Recommendation recorded: a consul decides next."),
+    )
 
 
 @login_required
@@ -361,39 +376,33 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def staff_extend(request: HttpRequest, reference: str) -> HttpResponse:
     application = _case(request, reference, Action.VISA_DECIDE)
-    form = ExtendForm(request.POST)
-    if not form.is_valid():
-        return _case_page(request, application, status=form_error_shown(request, form))
-    try:
-        casework.deadline_extend(
-            application=application,
-            until=form.cleaned_data["until"],
-            reason=form.cleaned_data["reason"],
-            acting_user=_user(request),
-        )
-    except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
-    return _done(request, application, _("Decision period extended: the applicant is told."))
+    return _act(
+        request,
+        application,
+        ExtendForm(request.POST),
+        lambda data, user: casework.deadline_extend(
+            application=application, until=data["until"], reason=data["reason"], acting_user=user
+        ),
+        _("Decision period extended: the applicant is told."),
+    )
 
 
 @login_required
 @require_POST
 def staff_appeal_record(request: HttpRequest, reference: str) -> HttpResponse:
     application = _case(request, reference, Action.VISA_PROCESS)
-    form = AppealRecordForm(request.POST)
-    if not form.is_valid():
-        return _case_page(request, application, status=form_error_shown(request, form))
-    lodged_on: dt.date = form.cleaned_data["lodged_on"]
-    try:
-        casework.appeal_record(
+    return _act(
+        request,
+        application,
+        AppealRecordForm(request.POST),
+        lambda data, user: casework.appeal_record(
             application=application,
-            lodged_on=lodged_on,
-            statement=form.cleaned_data["statement"],
-            acting_user=_user(request),
-        )
-    except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
-    return _done(request, application, _("Appeal recorded: another consul decides it."))
+            lodged_on=data["lodged_on"],
+            statement=data["statement"],
+            acting_user=user,
+        ),
+        _("Appeal recorded: another consul decides it."),
+    )
 
 
 @login_required
