@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.throttling import client_ip
+from consulate.kernel.cache import counter_add
 from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.tenancy import current_schema
 
@@ -60,13 +60,7 @@ def rate_limit_consume(*, request: HttpRequest, action: str) -> None:
     for key in keys:
         digest = hashlib.sha256(f"{current_schema()}|{action}|{key}".encode()).hexdigest()[:32]
         cache_key = f"appointments-rl:{digest}"
-        cache.add(cache_key, 0, timeout=period)
-        try:
-            used = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.set(cache_key, 1, timeout=period)
-            used = 1
-        if used > count:
+        if counter_add(cache_key, timeout=period) > count:
             raise ApplicationError(
                 CommonError.RATE_LIMITED,
                 _("Too many requests. Please wait a minute and try again."),

@@ -1,4 +1,5 @@
-"""The shared cache's client: Django's Redis backend, reusing one client per connection pool.
+"""The shared cache's client: Django's Redis backend, reusing one client per connection pool;
+and a counter in one round trip (`counter_add`).
 
 Django's `RedisCacheClient.get_client` builds a new `redis.Redis` object for every cache call,
 and each one fills its table of about 170 response callbacks: some 0.5 ms of CPU per call, a
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import BaseCache, cache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 
@@ -43,6 +45,33 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def counter_add(self, key: str, *, timeout: int) -> int:
+        """`counter_add` on Redis: SET NX with the timeout, then INCR, in one MULTI (one round
+        trip, and no counter left without its expiry)."""
+        key = self.make_and_validate_key(key)
+        client = self._cache.get_client(key, write=True)
+        with client.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=timeout, nx=True)
+            pipe.incr(key)
+            _created, count = pipe.execute()
+        return int(count)
+
+
+def counter_add(key: str, *, timeout: int, using: BaseCache | None = None) -> int:
+    """Add one to a counter that lives `timeout` seconds from its first count; return the count.
+
+    On the shared Redis cache this is one round trip; Django's `add` then `incr` are three (its
+    `incr` asks whether the key exists first), on every booking request."""
+    store = cache if using is None else using
+    if isinstance(store, RedisCache):
+        return store.counter_add(key, timeout=timeout)
+    store.add(key, 0, timeout=timeout)
+    try:
+        return int(store.incr(key))
+    except ValueError:  # expired between add and incr
+        store.set(key, 1, timeout=timeout)
+        return 1
 
 
 def cache_of_url(config: dict[str, Any]) -> dict[str, Any]:

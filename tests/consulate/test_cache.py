@@ -80,3 +80,65 @@ def test_threads_share_the_client_without_mixing_answers(cache):
         thread.join()
     assert errors == []
     assert len({id(cache._cache.get_client(str(n))) for n in range(8)}) == 1
+
+
+def test_a_counter_counts_in_one_round_trip_and_keeps_its_expiry(cache):
+    from consulate.kernel.cache import counter_add
+
+    client = cache._cache.get_client(write=True)
+    sent = []
+    original = client.connection_pool.get_connection
+
+    def counting(*args, **kwargs):
+        connection = original(*args, **kwargs)
+        sent.append(connection)
+        return connection
+
+    client.connection_pool.get_connection = counting
+    try:
+        counts = [counter_add("window", timeout=60, using=cache) for _ in range(3)]
+    finally:
+        client.connection_pool.get_connection = original
+    assert counts == [1, 2, 3]
+    assert len(sent) == 3  # one connection taken, one MULTI sent, per count
+    key = cache.make_and_validate_key("window")
+    assert 0 < client.ttl(key) <= 60  # the first count set the window; later ones kept it
+    assert cache.get("window") == 3  # stored as Django's backend stores an integer
+    assert cache.incr("window") == 4
+
+
+def test_a_counter_counted_from_many_threads_loses_no_count(cache):
+    from consulate.kernel.cache import counter_add
+
+    seen: list[int] = []
+
+    def work() -> None:
+        for _ in range(25):
+            seen.append(counter_add("busy", timeout=60, using=cache))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(seen) == list(range(1, 201))
+
+
+def test_a_counter_starts_again_when_its_window_lapses(cache):
+    import time
+
+    from consulate.kernel.cache import counter_add
+
+    assert counter_add("short", timeout=1, using=cache) == 1
+    assert counter_add("short", timeout=1, using=cache) == 2
+    time.sleep(1.1)
+    assert counter_add("short", timeout=1, using=cache) == 1
+
+
+def test_a_counter_on_another_cache_uses_its_add_and_incr():
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from consulate.kernel.cache import counter_add
+
+    local = LocMemCache(f"counter-{uuid.uuid4().hex}", {})
+    assert [counter_add("k", timeout=60, using=local) for _ in range(3)] == [1, 2, 3]
