@@ -108,7 +108,10 @@ def _start_with_an_empty_cache() -> None:
     would leave its fragment for the next test. The test settings' cache is per process."""
     from django.core.cache import cache
 
+    from consulate.kernel.tenancy import tenant_cache_forget_here
+
     cache.clear()
+    tenant_cache_forget_here()
 
 
 @pytest.fixture

@@ -88,6 +88,9 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 DEFAULT_NOT_FOUND_TENANT_VIEW = "consulate.views.unknown_host"
 # How long a host's mission stays in the cache (consulate/kernel/tenancy.py); 0: no cache.
 CONSULATE_TENANT_CACHE_SECONDS = 300
+# ... and how long each process keeps its own copy before asking the shared cache again: a
+# change made through another process shows here that much later at most.
+CONSULATE_TENANT_LOCAL_SECONDS = 2
 # One `SET search_path` per request instead of one before every query. django-tenants forgets
 # the path it set whenever PostgreSQL may have undone it (rollback, rollback to a savepoint,
 # closing) and whenever the tenant is set again (each request, each schema_context);

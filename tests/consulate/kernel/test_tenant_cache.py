@@ -53,3 +53,75 @@ def test_a_removed_domain_stops_serving_the_mission_at_once(mission_a):
     Domain.objects.filter(domain="alpha.localhost").delete()
     response = client.get("/")
     assert response.status_code == 404
+
+
+@pytest.fixture
+def _local_copy(settings):
+    settings.CONSULATE_TENANT_LOCAL_SECONDS = 2
+
+
+def _shared_reads(monkeypatch) -> list[str]:
+    """The keys the tenant middleware asks the shared cache for."""
+    from consulate.kernel import tenancy
+
+    asked: list[str] = []
+    original = tenancy.cache.get
+
+    def counting(key, *args, **kwargs):
+        asked.append(key)
+        return original(key, *args, **kwargs)
+
+    monkeypatch.setattr(tenancy.cache, "get", counting)
+    return asked
+
+
+@pytest.mark.usefixtures("_local_copy")
+def test_within_its_seconds_the_mission_comes_from_this_process_without_a_round_trip(
+    mission_a, monkeypatch
+):
+    client = host_client("alpha.localhost")
+    asked = _shared_reads(monkeypatch)
+    client.get("/")
+    client.get("/")
+    client.get("/")
+    tenant_keys = [key for key in asked if key.startswith("tenant-by-host:")]
+    assert tenant_keys == ["tenant-by-host:alpha.localhost"]
+
+
+@pytest.mark.usefixtures("_local_copy")
+def test_a_change_through_another_process_shows_once_the_copy_lapses(mission_a, monkeypatch):
+    from consulate.kernel import tenancy
+    from missions.models import Mission
+
+    client = host_client("alpha.localhost")
+    assert "Renamed elsewhere" not in client.get("/").content.decode()
+    # another process renames the mission: its signal empties the shared cache, not this
+    # process's copy (the row is changed here behind the ORM's signals)
+    Mission.objects.filter(pk=mission_a.pk).update(name_en="Renamed elsewhere")
+    from django.core.cache import cache
+
+    cache.delete("tenant-by-host:alpha.localhost")
+    assert "Renamed elsewhere" not in client.get("/").content.decode()
+    # two seconds later this process asks the shared cache again
+    later = tenancy.time.monotonic() + 2.1
+    monkeypatch.setattr(tenancy.time, "monotonic", lambda: later)
+    assert "Renamed elsewhere" in client.get("/").content.decode()
+
+
+@pytest.mark.usefixtures("_local_copy")
+def test_a_change_made_in_this_process_shows_at_once(mission_a):
+    client = host_client("alpha.localhost")
+    client.get("/")
+    mission_update(mission=mission_a, name_en="Renamed here", acting_user=SYSTEM)
+    assert "Renamed here" in client.get("/").content.decode()
+
+
+@pytest.mark.usefixtures("_local_copy")
+def test_each_request_gets_its_own_mission_instance(mission_a):
+    client = host_client("alpha.localhost")
+    first = client.get("/").wsgi_request.tenant
+    first.name_en = "Set by one request only"
+    second = client.get("/")
+    assert second.wsgi_request.tenant is not first
+    assert second.wsgi_request.tenant.name_en != "Set by one request only"
+    assert "Set by one request only" not in second.content.decode()
