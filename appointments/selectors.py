@@ -28,6 +28,7 @@ from modeltranslation.utils import build_localized_fieldname, get_language
 from consulate.kernel.rawsql import raw_one
 from missions.models import Mission
 from missions.permissions import Action, permission_require
+from missions.selectors import current_mission
 
 from . import calendar, lottery
 from .models import (
@@ -197,7 +198,16 @@ def slot_get_for_booking(
 
 
 def service_next_release(*, service: Service, now: dt.datetime | None = None) -> dt.datetime | None:
-    """When the service's next times become bookable (scheduled release), or None."""
+    """When the service's next times become bookable (scheduled release), or None.
+
+    At the present time it is taken from the mission's kept feed (no query: every refusal of
+    a full time at a release says it) unless the kept time has already passed (the feed was
+    kept before that release), when it is read again."""
+    if now is None and _feed_kept_seconds():
+        (row,) = availability_feed_times(mission=current_mission(), services=[service])
+        kept: dt.datetime | None = row["next_release"]
+        if kept is None or kept > timezone.now():
+            return kept
     now = now or timezone.now()
     return Slot.objects.filter(service=service, bookable_from__gt=now).aggregate(
         first=Min("bookable_from")

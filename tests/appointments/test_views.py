@@ -644,3 +644,45 @@ def test_a_full_time_names_the_next_release_in_the_missions_own_zone(mission_b, 
     assert body["next_release"] == release.astimezone(tokyo).isoformat()
     assert f"({mission_b.timezone})" in body["message"]
     assert release.astimezone(tokyo).strftime("%H:%M") in body["message"]
+
+
+def test_with_the_feed_kept_a_full_time_names_the_next_release_from_it_and_not_a_past_one(
+    catalogue, logged_in, settings, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    # given the mission's feed kept a few seconds, a full time, and two later releases
+    settings.CONSULATE_AVAILABILITY_CACHE_SECONDS = 2
+    slot = first_free_slot(catalogue, skip=2)
+    Slot.objects.filter(pk=slot.pk).update(booked=F("capacity"))
+    last, before_last = Slot.objects.filter(service=catalogue).order_by("-starts_at")[:2]
+    soon = timezone.now() + dt.timedelta(minutes=5)
+    later = last.starts_at - dt.timedelta(days=2)
+    Slot.objects.filter(pk=before_last.pk).update(bookable_from=soon)
+    Slot.objects.filter(pk=last.pk).update(bookable_from=later)
+
+    def ask() -> tuple[dict, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            response = logged_in.post(
+                "/api/v1/appointments/bookings/",
+                {"service": "passport", "slot": slot.pk, "persons": [ADA]},
+                content_type="application/json",
+            )  # fmt: skip
+        assert response.status_code == 400
+        return response.json(), [q["sql"] for q in queries.captured_queries]
+
+    ask()  # the feed is read and kept
+    # when the full time is asked for again while the feed is kept
+    body, statements = ask()
+    # then the next release comes from the kept feed: no query for it
+    assert body["next_release"] == soon.astimezone(BERLIN).isoformat()
+    assert not [sql for sql in statements if 'MIN("appointments_slot"."bookable_from")' in sql]
+    # and once that release has passed (the feed still kept from before it), the answer is
+    # read again and names the following one, not the one just past
+    moment = soon + dt.timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    body, statements = ask()
+    assert body["next_release"] == later.astimezone(BERLIN).isoformat()
+    assert [sql for sql in statements if 'MIN("appointments_slot"."bookable_from")' in sql]
