@@ -8,7 +8,8 @@ stdout. Every result carries the client process's own CPU seconds over the scena
 
 Scenarios (`kind`):
 - `book`: clients POST bookings to random slots among those not yet known to be full (a "full"
-  answer tells every client, as a refreshed availability page would), until no slot is open.
+  answer tells every client, as a refreshed availability page would), until no slot is open
+  (or, with `seconds`, until that long has passed).
   `one_each` gives each client its own account and stops it at its first booking (the rush);
   otherwise clients draw accounts from a shared pool and change account before the per-account
   budget is spent (steady state). With `t0` (Unix time) every client opens and warms its
@@ -141,7 +142,9 @@ async def _book(spec: dict[str, Any]) -> dict[str, Any]:
     pool = list(range(len(accounts)))
     records: list[tuple[float, float, int, str, bool]] = []  # start, latency, status, code, nr
     t0: float | None = spec.get("t0")
+    seconds: float | None = spec.get("seconds")
     warm_done: list[float] = []
+    stop_at = [float("inf")]
 
     async def client(n: int) -> dict[str, Any]:
         rng = random.Random(n)
@@ -157,7 +160,7 @@ async def _book(spec: dict[str, Any]) -> dict[str, Any]:
             await conn.request("GET", spec["warm_path"], {"Cookie": accounts[n][0]})
             warm_done.append(time.time())
             await _sleep_until(t0)
-        while open_slots and account is not None:
+        while open_slots and account is not None and time.time() < stop_at[0]:
             if not one_each and used >= budget:
                 account, used = (pool.pop() if pool else None), 0
                 continue
@@ -205,6 +208,8 @@ async def _book(spec: dict[str, Any]) -> dict[str, Any]:
 
     started_cpu = _cpu()
     started = time.time()
+    if seconds is not None:
+        stop_at[0] = started + seconds
     clients = await asyncio.gather(*(client(n) for n in range(spec["clients"])))
     ended = time.time()
     origin = t0 if t0 is not None else started

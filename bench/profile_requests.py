@@ -13,7 +13,8 @@ the tenant's host) with transactions committing as in production:
 - the citizen's pages: the mission home, the appointments catalogue, a service's calendar, the
   availability feed;
 - the officer's staff day sheet;
-- a booking through the API (each a fresh slot and document number).
+- a booking through the API (each a fresh slot and document number), and one refused because
+  its slot is full (`booking_full`: the answer most clients get at a release).
 
 For each it prints the statements sent (`SET search_path` included), the server time (median and
 p90) and the process's own CPU time per request (median; the Python side, whatever the machine's
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import datetime as dt
 import io
 import json
 import os
@@ -47,7 +49,7 @@ from bench.mission_create import (  # noqa: E402
 )
 
 MISSION = "benchprof"
-KINDS = ("home", "catalogue", "calendar", "feed", "day_sheet", "booking")
+KINDS = ("home", "catalogue", "calendar", "feed", "day_sheet", "booking", "booking_full")
 
 
 def parse_args() -> argparse.Namespace:
@@ -87,7 +89,34 @@ def setup() -> dict[str, object]:
         client = Client(HTTP_HOST=host)
         client.force_login(user, backend="missions.auth.ModelBackend")
         clients[name] = client
-    return {"mission": mission, "service": service, "clients": clients}
+    return {
+        "mission": mission, "service": service, "clients": clients,
+        "full_slot": full_slot_make(service),
+    }  # fmt: skip
+
+
+def full_slot_make(service: object) -> int:
+    """A slot whose places are all taken (two bookings by other accounts), for the refusal."""
+    from django_tenants.utils import schema_context
+
+    from appointments import services
+    from consulate.kernel.accounts.models import User
+    from consulate.kernel.actors import SYSTEM
+
+    slot = free_slots(MISSION)[-1]
+    with schema_context(MISSION):
+        for n in (1, 2):
+            other = User.objects.create_user(email=f"other{n}@example.org", password=None)
+            person = services.PersonInput(
+                full_name=f"Other {n}",
+                date_of_birth=dt.date(1990, 1, 1),
+                document_number=f"FULL{n:04d}",
+            )
+            services.booking_create(
+                slot_id=slot, service=service, user=other, language="en", acting_user=SYSTEM,
+                persons=[person],
+            )  # fmt: skip
+    return slot
 
 
 def free_slots(schema: str) -> list[int]:
@@ -117,7 +146,7 @@ def request_of(kind: str, clients: dict[str, object], slots: list[int], n: int):
     if kind == "day_sheet":
         return lambda: officer.get("/staff/appointments/")  # type: ignore[attr-defined]
     body = json.dumps({
-        "service": "passport", "slot": slots.pop(0),
+        "service": "passport", "slot": slots[0] if kind == "booking_full" else slots.pop(0),
         "persons": [{"full_name": "Bench Person", "date_of_birth": "1990-01-01",
                      "document_number": f"P{n:08d}"}],
     })  # fmt: skip
@@ -131,8 +160,8 @@ def measure(kind: str, args: argparse.Namespace, context: dict[str, object]) -> 
     from django.test.utils import CaptureQueriesContext
 
     clients = context["clients"]
-    slots = free_slots(MISSION)
-    expected = 201 if kind == "booking" else 200
+    slots = [context["full_slot"]] if kind == "booking_full" else free_slots(MISSION)
+    expected = {"booking": 201, "booking_full": 400}.get(kind, 200)
     for n in range(5):  # warm: caches, the data key, the first compiled templates
         response = request_of(kind, clients, slots, 10**6 + n)()  # type: ignore[arg-type]
         assert response.status_code == expected, (kind, response.status_code, response.content)
