@@ -90,7 +90,8 @@ def _stat(pid: int) -> tuple[int, float, float] | None:
 
 def process_tree_cpu(root: int) -> float:
     """CPU seconds (user + system) of `root` and its children so far (gunicorn's master and
-    workers), those that ended included: gunicorn replaces a worker after `max_requests`."""
+    workers), those that ended included (a worker replaced after `GUNICORN_MAX_REQUESTS`, if
+    that is set)."""
     total = 0.0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

@@ -224,6 +224,12 @@ def steady_report(
         None,
     )
     summary.check(f"{label}: no 5xx", str(five), five == 0)
+    if judged:  # the shape holds only while hardly any slot fills (else raise --shape-counters)
+        summary.check(
+            f"{label}: at most 1% answered 'full'",
+            f"{refused} of {len(lat)}",
+            refused <= len(lat) / 100,
+        )
     return five
 
 
@@ -445,7 +451,9 @@ def main() -> None:
             "slots": shape_hot, "clients": args.clients, "accounts": shape_accounts,
             "budget": budget, "doc_prefix": "P", "seconds": args.seconds,
         })  # fmt: skip
-        all_fives += steady_report(summary, "steady", shape, meter.read(), bench, judged=True)
+        all_fives += steady_report(
+            summary, "steady, pgbench's shape", shape, meter.read(), bench, judged=True
+        )
 
         print(f"\n2b. Steady booking until full: {args.clients} clients, {2 * len(hot)} places")
         meter = CpuMeter(server.pid)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import BaseCache, cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 
@@ -54,7 +54,10 @@ class RedisCache(DjangoRedisCache):
         with client.pipeline(transaction=True) as pipe:
             pipe.set(key, 0, ex=timeout, nx=True)
             pipe.incr(key)
-            _created, count = pipe.execute()
+            pipe.ttl(key)
+            _created, count, ttl = pipe.execute()
+        if ttl == -1:  # a counter without expiry (left by another client): give it its window
+            client.expire(key, timeout)
         return int(count)
 
 
@@ -63,7 +66,8 @@ def counter_add(key: str, *, timeout: int, using: BaseCache | None = None) -> in
 
     On the shared Redis cache this is one round trip; Django's `add` then `incr` are three (its
     `incr` asks whether the key exists first), on every booking request."""
-    store = cache if using is None else using
+    # the backend itself: `django.core.cache.cache` is a proxy, never an instance of it
+    store = caches[DEFAULT_CACHE_ALIAS] if using is None else using
     if isinstance(store, RedisCache):
         return store.counter_add(key, timeout=timeout)
     store.add(key, 0, timeout=timeout)

@@ -88,6 +88,10 @@ TENANT_CACHE_PREFIX = "tenant-by-host:"
 _tenants_here: dict[str, tuple[float, bytes]] = {}
 
 
+def _clock() -> float:
+    return time.monotonic()
+
+
 def tenant_cache_forget(hostnames: Iterable[str]) -> None:
     """Drop the cached missions of these host names (a mission or a domain changed): from the
     shared cache, and from this process's copy."""
@@ -108,20 +112,21 @@ class TenantMiddleware(TenantMainMiddleware):
     Every request needs its mission, and looking it up costs a query on `public` (and a
     `SET search_path` before it) on every page and every booking. Missions change rarely:
     saving a mission or a domain drops its entries (missions/apps.py), and an entry lives at
-    most `CONSULATE_TENANT_CACHE_SECONDS`, which bounds how long another process's local cache
-    can lag (none does in production, where the cache is shared). 0 turns the cache off.
+    most `CONSULATE_TENANT_CACHE_SECONDS` (with a per-process cache, as in development, that
+    bounds how long another process lags). 0 turns the cache off.
 
     Each process also keeps what it read from the shared cache for
     `CONSULATE_TENANT_LOCAL_SECONDS` (a round trip to Redis saved on almost every request): a
-    change made through another process shows here that much later at most; one made here,
-    at once. The copy is kept pickled and each request gets its own instance, so that nothing
-    a request sets on its mission reaches another."""
+    change shows in the other processes that much later at most, and in this one at once
+    (or as late, when another thread of it was reading the mission at that very moment). The
+    copy is kept pickled and each request gets its own instance, so that nothing a request
+    sets on its mission reaches another."""
 
     def get_tenant(self, domain_model: Any, hostname: str) -> Any:
         seconds = getattr(settings, "CONSULATE_TENANT_CACHE_SECONDS", 0)
         if not seconds:
             return super().get_tenant(domain_model, hostname)
-        now = time.monotonic()
+        now = _clock()
         kept = _tenants_here.get(hostname)
         if kept is not None and kept[0] > now:
             return pickle.loads(kept[1])  # noqa: S301 (pickled by this process, below)

@@ -142,3 +142,41 @@ def test_a_counter_on_another_cache_uses_its_add_and_incr():
 
     local = LocMemCache(f"counter-{uuid.uuid4().hex}", {})
     assert [counter_add("k", timeout=60, using=local) for _ in range(3)] == [1, 2, 3]
+
+
+def test_the_default_cache_on_redis_counts_through_the_one_round_trip(settings, monkeypatch):
+    # given production's shape: the default cache is this module's Redis backend
+    if not redis_on_loopback():
+        pytest.skip("NO REDIS ON 127.0.0.1:6379: the shared cache's client was not exercised")
+    from consulate.kernel import cache as module
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": BACKEND,
+            "LOCATION": "redis://127.0.0.1:6379/14",
+            "KEY_PREFIX": f"test-cache-{uuid.uuid4().hex}",
+        }
+    }
+    taken: list[str] = []
+    original = module.RedisCache.counter_add
+
+    def spying(self, key, *, timeout):
+        taken.append(key)
+        return original(self, key, timeout=timeout)
+
+    monkeypatch.setattr(module.RedisCache, "counter_add", spying)
+    # when a rate limit counts without naming a cache
+    assert [module.counter_add("default-path", timeout=60) for _ in range(2)] == [1, 2]
+    # then it went through the Redis backend's own counter, not add and incr
+    assert taken == ["default-path", "default-path"]
+
+
+def test_a_counter_left_without_expiry_gets_its_window_back(cache):
+    from consulate.kernel.cache import counter_add
+
+    client = cache._cache.get_client(write=True)
+    key = cache.make_and_validate_key("stuck")
+    client.set(key, 7)  # as Django's incr could leave it: EXISTS, the key lapses, INCR
+    assert client.ttl(key) == -1
+    assert counter_add("stuck", timeout=60, using=cache) == 8
+    assert 0 < client.ttl(key) <= 60
