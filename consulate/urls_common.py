@@ -1,6 +1,8 @@
 """URLs served on every host, HQ and missions alike."""
 
 from django.urls import URLPattern, include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
@@ -12,7 +14,10 @@ urlpatterns = [
     # to a mission's host as the same person, without a second login (docs/security.md)
     path("accounts/handoff/to/<slug:code>/", mission_views.handoff_start, name="handoff_start"),
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language form carries no CSRF token: a page that holds no token is the same for every
+    # reader who is not signed in, and is served from a copy (consulate/kernel/public_cache.py).
+    # A forged post can only change the language cookie of the browser it comes from.
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path("health/", views.health, name="health"),
 ]
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from consulate.kernel import reference
 from consulate.kernel.errors import ApplicationError
+from consulate.kernel.public_cache import public_page
 from consulate.kernel.tenancy import host_url
 from sync.reference import reference_age_context
 
@@ -36,6 +37,7 @@ def directory(request: HttpRequest) -> HttpResponse:
     )
 
 
+@public_page  # the same for every reader not signed in: served from a copy a second old
 def mission_home(request: HttpRequest) -> HttpResponse:
     return render(request, "missions/home.html", {"profile": request.tenant})  # type: ignore[attr-defined]
 

@@ -16,6 +16,12 @@ browsable API's page names the signed-in reader). Requests with a query string a
 so the variants a client can make are the mission's few languages. The answer keeps its type,
 language and `Vary`; no cookie is ever stored or sent from the cache. What the view read may
 itself be kept (the availability feed, 2 s): an answer can be that much older again.
+
+A page marked `public_page` (the mission's home) is the same for every reader who is not
+signed in: it is answered the same way, but only to a request that carries neither a session
+nor a message waiting to be shown (their cookies), and kept only when the reader was not signed
+in and the answer is a 200 in HTML that sets no cookie. Such a page must hold nothing of its
+reader's: no form token (the language form needs none, consulate/urls_common.py), no name.
 """
 
 from __future__ import annotations
@@ -36,9 +42,22 @@ MARK = "public_response"
 KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary", "X-Frame-Options")
 
 
+PAGE = "page"
+# cookies that make a page the reader's own: the session (signed in, or a form's state) and a
+# message waiting to be shown once (Django's cookie message storage)
+OWN_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
+
+
 def public_response(view: ViewT) -> ViewT:
     """Mark a view whose answer is the same for every reader of a mission in one language."""
     setattr(view, MARK, True)
+    return view
+
+
+def public_page(view: ViewT) -> ViewT:
+    """Mark a page that is the same for every reader of a mission in one language who is not
+    signed in (see the module's text for what it must not hold)."""
+    setattr(view, MARK, PAGE)
     return view
 
 
@@ -46,12 +65,28 @@ def _seconds() -> int:
     return int(getattr(settings, "CONSULATE_PUBLIC_RESPONSE_SECONDS", 0))
 
 
-def _is_public(request: HttpRequest) -> bool:
+def _mark(request: HttpRequest) -> object:
+    """The view's mark: True (the same for every reader), PAGE, or False."""
     try:
         match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
     except Resolver404:
         return False
-    return bool(getattr(match.func, MARK, False))
+    return getattr(match.func, MARK, False)
+
+
+def _keepable(request: HttpRequest, response: HttpResponse, mark: object) -> bool:
+    if response.status_code != 200 or response.streaming:
+        return False
+    kind = response.get("Content-Type", "")
+    if mark != PAGE:
+        return kind.startswith("application/json")
+    user = getattr(request, "user", None)
+    return (
+        kind.startswith("text/html")
+        and not response.cookies
+        and user is not None
+        and not user.is_authenticated
+    )
 
 
 def _key(request: HttpRequest, language: str) -> str:
@@ -67,12 +102,10 @@ class PublicResponseMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         seconds = _seconds()
-        if (
-            not seconds
-            or request.method != "GET"
-            or request.META.get("QUERY_STRING")
-            or not _is_public(request)
-        ):
+        if not seconds or request.method != "GET" or request.META.get("QUERY_STRING"):
+            return self.get_response(request)
+        mark = _mark(request)
+        if not mark or (mark == PAGE and any(name in request.COOKIES for name in OWN_COOKIES)):
             return self.get_response(request)
         language = translation.get_language_from_request(request)
         key = _key(request, language)
@@ -84,11 +117,7 @@ class PublicResponseMiddleware:
                 response[name] = value
             return response
         response = self.get_response(request)
-        if (
-            response.status_code == 200
-            and not response.streaming
-            and response.get("Content-Type", "").startswith("application/json")
-        ):
+        if _keepable(request, response, mark):
             headers = [(name, response[name]) for name in KEPT_HEADERS if response.has_header(name)]
             cache.set(key, (response.content, headers), seconds)
         return response

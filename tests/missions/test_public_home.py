@@ -1,0 +1,105 @@
+"""The mission's home is the same for every reader who is not signed in, and is answered from a
+copy at most CONSULATE_PUBLIC_RESPONSE_SECONDS old (consulate/kernel/public_cache.py): never to
+a signed-in reader or one with a message waiting, never a signed-in reader's page to anyone
+else, and the language form works without a token."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from missions.models import Mission
+from tests.conftest import MODEL_BACKEND, host_client
+
+
+@pytest.fixture
+def kept(settings):
+    settings.CONSULATE_PUBLIC_RESPONSE_SECONDS = 60
+    return settings
+
+
+def _rename(mission: Mission, name: str) -> None:
+    # behind the ORM's signals, so that neither the page's fragments nor the host's cached
+    # mission notice: only a fresh render would show the new name
+    Mission.objects.filter(pk=mission.pk).update(name_en=name)
+
+
+@pytest.mark.usefixtures("kept")
+def test_a_visitor_gets_the_kept_home_without_a_statement_and_without_a_cookie(mission_a):
+    # given the home served once to a visitor who is not signed in
+    first = host_client(mission_a.host).get("/")
+    assert first.status_code == 200
+    assert not first.cookies  # no session, no CSRF cookie: nothing of this reader's
+    assert b"csrfmiddlewaretoken" not in first.content
+    _rename(mission_a, "Renamed in the database")
+    # when another visitor asks
+    with CaptureQueriesContext(connection) as queries:
+        second = host_client(mission_a.host).get("/")
+    # then the kept page comes, byte for byte, with no cookie, and nothing is read for it but
+    # the mission of the host (whose cache the test settings turn off)
+    assert second.content == first.content
+    assert second["Content-Type"].startswith("text/html")
+    assert not second.cookies
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert statements
+    assert all("missions_domain" in sql or "search_path" in sql for sql in statements)
+
+
+@pytest.mark.usefixtures("kept")
+def test_a_signed_in_reader_gets_their_own_page_and_it_is_never_kept(mission_a, citizen):
+    visitor = host_client(mission_a.host)
+    member = host_client(mission_a.host)
+    member.force_login(citizen, backend=MODEL_BACKEND)
+    # a signed-in reader asks first: their page (a log-out form with its token) is not kept
+    own = member.get("/").content.decode()
+    assert "Log out" in own
+    assert "csrfmiddlewaretoken" in own
+    assert "Log out" not in visitor.get("/").content.decode()
+    # and with the visitor's page kept, the signed-in reader still gets their own
+    _rename(mission_a, "Renamed in the database")
+    own = member.get("/").content.decode()
+    assert "Log out" in own
+    assert "Renamed in the database" in own
+
+
+@pytest.mark.usefixtures("kept")
+def test_a_message_waiting_is_shown_not_skipped(mission_a):
+    # given the home kept
+    host_client(mission_a.host).get("/")
+    # when a visitor comes with a message waiting (as after signing out)
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpRequest, HttpResponse
+
+    storage = CookieStorage(HttpRequest())
+    carrier = HttpResponse()
+    storage._store([Message(constants.SUCCESS, "You have signed out.")], carrier)
+    client = host_client(mission_a.host)
+    client.cookies["messages"] = carrier.cookies["messages"].value
+    page = client.get("/").content.decode()
+    # then the page is rendered for them, with the message
+    assert "You have signed out." in page
+
+
+@pytest.mark.usefixtures("kept")
+def test_each_language_has_its_own_copy(mission_a):
+    english = host_client(mission_a.host).get("/")
+    turkish = host_client(mission_a.host).get("/", HTTP_ACCEPT_LANGUAGE="tr")
+    assert english["Content-Language"] == "en"
+    assert turkish["Content-Language"] == "tr"
+    assert english.content != turkish.content
+    assert host_client(mission_a.host).get("/", HTTP_ACCEPT_LANGUAGE="tr").content == (
+        turkish.content
+    )
+
+
+def test_the_language_form_changes_the_language_without_a_token(mission_a):
+    client = host_client(mission_a.host)
+    client.handler.enforce_csrf_checks = True
+    response = client.post("/i18n/setlang/", {"language": "tr", "next": "/"})
+    assert response.status_code == 302
+    assert response.cookies[django_settings.LANGUAGE_COOKIE_NAME].value == "tr"
+    assert client.get("/")["Content-Language"] == "tr"
