@@ -247,7 +247,9 @@ async def _get(spec: dict[str, Any]) -> dict[str, Any]:
         cookie = spec["accounts"][n % len(spec["accounts"])][0]
         while not done():
             began = time.perf_counter()
-            status, _payload = await conn.request("GET", spec["path"], {"Cookie": cookie})
+            status, _payload = await conn.request(
+                "GET", spec["path"], {"Cookie": cookie} if cookie else {}
+            )
             latencies.append((time.perf_counter() - began) * 1000)
             statuses[str(status)] += 1
         conn.close()
