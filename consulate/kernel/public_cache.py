@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
@@ -43,9 +44,12 @@ KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary", "X-Frame-Options")
 
 
 PAGE = "page"
-# cookies that make a page the reader's own: the session (signed in, or a form's state) and a
-# message waiting to be shown once (Django's cookie message storage)
-OWN_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
+
+
+def _own_cookies() -> tuple[str, str]:
+    """Cookies that make a page the reader's own: the session (signed in, or a form's state)
+    and a message waiting to be shown once (the cookie of Django's message storage)."""
+    return settings.SESSION_COOKIE_NAME, CookieStorage.cookie_name
 
 
 def public_response(view: ViewT) -> ViewT:
@@ -92,7 +96,9 @@ def _keepable(request: HttpRequest, response: HttpResponse, mark: object) -> boo
 def _key(request: HttpRequest, language: str) -> str:
     tenant = getattr(request, "tenant", None)
     schema = getattr(tenant, "schema_name", "")
-    digest = hashlib.sha256(f"{schema}|{request.path}|{language}".encode()).hexdigest()
+    # the port too: a page's links to other hosts keep the request's (`{% hq_url %}`)
+    port = request.get_port()
+    digest = hashlib.sha256(f"{schema}|{port}|{request.path}|{language}".encode()).hexdigest()
     return f"public-response:{digest[:40]}"
 
 
@@ -105,7 +111,7 @@ class PublicResponseMiddleware:
         if not seconds or request.method != "GET" or request.META.get("QUERY_STRING"):
             return self.get_response(request)
         mark = _mark(request)
-        if not mark or (mark == PAGE and any(name in request.COOKIES for name in OWN_COOKIES)):
+        if not mark or (mark == PAGE and any(name in request.COOKIES for name in _own_cookies())):
             return self.get_response(request)
         language = translation.get_language_from_request(request)
         key = _key(request, language)
@@ -115,6 +121,8 @@ class PublicResponseMiddleware:
             response = HttpResponse(content)
             for name, value in headers:
                 response[name] = value
+            # as CommonMiddleware gives a fresh answer, so that the connection is kept alive
+            response["Content-Length"] = str(len(content))
             return response
         response = self.get_response(request)
         if _keepable(request, response, mark):

@@ -103,3 +103,49 @@ def test_the_language_form_changes_the_language_without_a_token(mission_a):
     assert response.status_code == 302
     assert response.cookies[django_settings.LANGUAGE_COOKIE_NAME].value == "tr"
     assert client.get("/")["Content-Language"] == "tr"
+
+
+def _decision(*, signed_in: bool, sets_cookie: bool, kind: str = "text/html; charset=utf-8"):
+    from types import SimpleNamespace
+
+    from django.http import HttpResponse
+
+    from consulate.kernel.public_cache import PAGE, _keepable
+
+    request = SimpleNamespace(user=SimpleNamespace(is_authenticated=signed_in))
+    response = HttpResponse("<p>page</p>", content_type=kind)
+    if sets_cookie:
+        response.set_cookie("csrftoken", "x")
+    return _keepable(request, response, PAGE)  # type: ignore[arg-type]
+
+
+def test_a_page_is_kept_only_from_a_reader_not_signed_in_when_it_sets_no_cookie():
+    assert _decision(signed_in=False, sets_cookie=False) is True
+    # signed in without a session cookie of this name (another way in): never kept
+    assert _decision(signed_in=True, sets_cookie=False) is False
+    # an answer that gave the reader a cookie (a form's token) holds something of theirs
+    assert _decision(signed_in=False, sets_cookie=True) is False
+    # a marked page that answered JSON, or an error, is not a page to keep
+    assert _decision(signed_in=False, sets_cookie=False, kind="application/json") is False
+
+
+@pytest.mark.usefixtures("kept")
+def test_a_query_string_or_another_port_never_gets_anothers_copy(mission_a):
+    first = host_client(mission_a.host).get("/")
+    _rename(mission_a, "Renamed in the database")
+    # a query string is always answered fresh
+    fresh = host_client(mission_a.host).get("/?from=newsletter")
+    assert "Renamed in the database" in fresh.content.decode()
+    # a request on another port gets a page whose links keep its own port, not the first's
+    other = host_client(mission_a.host).get("/", SERVER_PORT="8443")
+    assert other.content != first.content
+    assert ":8443/" in other.content.decode()
+    # and the first reader's copy is still the one for its port
+    assert host_client(mission_a.host).get("/").content == first.content
+
+
+@pytest.mark.usefixtures("kept")
+def test_the_kept_copy_says_its_length(mission_a):
+    first = host_client(mission_a.host).get("/")
+    second = host_client(mission_a.host).get("/")
+    assert second["Content-Length"] == str(len(first.content))
