@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -62,7 +62,8 @@ def application_for_owner(*, reference: str, user: Any) -> VisaApplication:
 
 def applications_for_owner(*, user: Any) -> list[VisaApplication]:
     """The person's applications here, newest first, each with `unread`: the messages
-    (e-mailed steps) not yet seen on its page. One query."""
+    (e-mailed steps) not yet seen on its page, and `booked`: its appointment is booked and
+    not yet over. One query."""
     if not getattr(user, "is_authenticated", False):
         return []
     return list(
@@ -71,7 +72,15 @@ def applications_for_owner(*, user: Any) -> list[VisaApplication]:
             unread=Count(
                 "steps",
                 filter=Q(steps__read_at__isnull=True) & ~Q(steps__step__in=UNMAILED),
-            )
+            ),
+            # a complete file whose appointment is booked reads "Appointment booked", not its
+            # status's "book your appointment"
+            booked=Exists(
+                Booking.objects.filter(
+                    pk=OuterRef("booking_id"),
+                    status__in=[BookingStatus.ACTIVE, BookingStatus.CHECKED_IN],
+                )
+            ),
         )
         .order_by("-created_at", "-id")
     )
@@ -152,6 +161,22 @@ WAITING_FOR: dict[str, Any] = {
     VisaStatus.ANNULLED: _("Closed: the visa was annulled."),
     VisaStatus.REVOKED: _("Closed: the visa was revoked."),
 }
+# A complete file, by (appointment booked, fee paid): the appointment and the fee are the
+# applicant's to do, so what is waited for changes as they are done.
+WAITING_FOR_COMPLETE: dict[tuple[bool, bool], Any] = {
+    (False, False): _(
+        "Your file is complete: book your appointment. There the mission confirms your "
+        "identity and takes your fingerprints and the fee."
+    ),
+    (False, True): _(
+        "Your file is complete: book your appointment. There the mission confirms your "
+        "identity and takes your fingerprints."
+    ),
+    (True, False): WAITING_FOR[VisaStatus.COMPLETE],
+    (True, True): _(
+        "The mission is waiting for you at your appointment: your identity and your fingerprints."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -171,7 +196,11 @@ class LegalClock:
     zone_name: str
 
 
-def legal_clock(*, application: VisaApplication) -> LegalClock:
+def legal_clock(
+    *, application: VisaApplication, booked: bool = False, paid: bool = False
+) -> LegalClock:
+    """The clock of `application`; `booked` and `paid` (its appointment, its fee) say what a
+    complete file still waits for."""
     mission = current_mission()
     due = application.extended_due_on or application.decision_due_on
     running = application.status in CLOCK_RUNNING and due is not None
@@ -182,7 +211,11 @@ def legal_clock(*, application: VisaApplication) -> LegalClock:
         extension_reason=application.extension_reason if application.extended_due_on else "",
         days_left=(due - mission.today()).days if running and due is not None else None,
         running=running,
-        waiting_for=WAITING_FOR.get(application.status, ""),
+        waiting_for=(
+            WAITING_FOR_COMPLETE[(booked, paid)]
+            if application.status == VisaStatus.COMPLETE
+            else WAITING_FOR.get(application.status, "")
+        ),
         corrections_due_on=(
             application.corrections_due_on if application.status == VisaStatus.CORRECTIONS else None
         ),
@@ -246,9 +279,12 @@ def application_assessment(*, application: VisaApplication) -> Assessment | None
     return Assessment.objects.filter(pk=application.assessment_id).first()
 
 
-def application_paid(*, application: VisaApplication) -> bool:
-    assessment = application_assessment(application=application)
+def assessment_paid(assessment: Assessment | None) -> bool:
     return assessment is not None and assessment.status == AssessmentStatus.SETTLED
+
+
+def application_paid(*, application: VisaApplication) -> bool:
+    return assessment_paid(application_assessment(application=application))
 
 
 def application_booking(*, application: VisaApplication) -> Booking | None:

@@ -399,20 +399,25 @@ def _status_page(
     status: int = 200,
 ) -> HttpResponse:
     booking = selectors.application_booking(application=application)
+    booked = selectors.booking_pending(application=application, booking=booking)
+    assessment = selectors.application_assessment(application=application)
+    paid = selectors.assessment_paid(assessment)
     return render(
         request,
         "visas/apply/detail.html",
         {
             "application": application,
             "category": services.application_category(application=application),
-            "clock": selectors.legal_clock(application=application),
+            "clock": selectors.legal_clock(
+                application=application, booked=booked is not None, paid=paid
+            ),
             "checklist": selectors.application_checklist(application=application),
             "form_corrections": selectors.form_corrections(application=application),
             "timeline": selectors.application_timeline(application=application),
             "steps": selectors.steps_read(application=application),
-            "assessment": selectors.application_assessment(application=application),
+            "assessment": assessment,
             "booking": booking,
-            "booked": selectors.booking_pending(application=application, booking=booking),
+            "booked": booked,
             "evisa": application.status in PRINTABLE and bool(application.visa_mrz),
             "upload_form": UploadForm(),
             "upload_errors": upload_errors or {},

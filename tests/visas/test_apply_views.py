@@ -382,7 +382,9 @@ def test_the_legal_clock_is_read_in_the_missions_zone(client_b, mission_b, zone,
     assert text_of(html, "dd", **{"class": "clock-extension"}) == (
         "Your file needs a consultation with another state."
     )
-    assert "waiting for you at your appointment" in text_of(html, "p", **{"class": "waiting-for"})
+    assert text_of(html, "p", **{"class": "waiting-for"}).startswith(
+        "Your file is complete: book your appointment."
+    )
     assert "Book your appointment" in html
 
 
@@ -619,3 +621,59 @@ def test_form_errors_are_not_repeated_in_a_banner(client_a, mission_a):
     assert "Some of the application is missing." in text_of(
         review.content.decode(), "ul", **{"class": "messages"}
     )
+
+
+def test_what_a_complete_file_waits_for_follows_the_appointment_and_the_fee(client_a, mission_a):
+    from appointments.models import Booking
+    from fees.models import Assessment, AssessmentStatus
+    from tests.appointments.factories import build_catalogue
+    from visas.services import application as services
+
+    application = _complete(mission_a)
+    _owner_signs_in(client_a, application)
+
+    def waiting_for(language: str = "en") -> str:
+        html = client_a.get(
+            f"/visas/{application.reference}/", HTTP_ACCEPT_LANGUAGE=language
+        ).content.decode()
+        return text_of(html, "p", **{"class": "waiting-for"})
+
+    def listed_status() -> str:
+        return text_of(client_a.get("/visas/").content.decode(), "span", **{"class": "status"})
+
+    # not booked, not paid: book, and the fee is taken there
+    assert waiting_for() == (
+        "Your file is complete: book your appointment. There the mission confirms your "
+        "identity and takes your fingerprints and the fee."
+    )
+    assert listed_status() == "Complete: book your appointment"
+    # booked: the appointment is what is waited for, with the fee still to pay
+    with schema_context(mission_a.schema_name):
+        service = build_catalogue(purpose="visa", code="visa", name="Visa application")
+        slot = service.slots.order_by("starts_at").last()
+        owner = User.objects.get(pk=application.user_id)
+        services.application_visit_book(
+            application=VisaApplication.objects.get(pk=application.pk),
+            slot_id=slot.pk,
+            acting_user=owner,
+        )
+        assert Booking.objects.filter(user_id=owner.pk).exists()
+    assert waiting_for() == (
+        "The mission is waiting for you at your appointment: your identity, your fingerprints "
+        "and the fee."
+    )
+    assert listed_status() == "Appointment booked"
+    assert listed_status() != "Complete: book your appointment"
+    # paid online before the appointment: the fee is no longer listed
+    with schema_context(mission_a.schema_name):
+        assessment_id = VisaApplication.objects.get(pk=application.pk).assessment_id
+        Assessment.objects.filter(pk=assessment_id).update(status=AssessmentStatus.SETTLED)
+    assert waiting_for() == (
+        "The mission is waiting for you at your appointment: your identity and your fingerprints."
+    )
+    # and in Turkish
+    assert (
+        waiting_for("tr")
+        == "Temsilcilik sizi randevunuzda bekliyor: kimlik kontrolü ve parmak izleri."
+    )
+    assert "Randevu alındı" in client_a.get("/visas/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
