@@ -664,6 +664,13 @@ def test_what_a_complete_file_waits_for_follows_the_appointment_and_the_fee(clie
     )
     assert listed_status() == "Appointment booked"
     assert listed_status() != "Complete: book your appointment"
+    # the appointment's line names it once, its link says what it leads to (in Turkish too)
+    html_tr = client_a.get(
+        f"/visas/{application.reference}/", HTTP_ACCEPT_LANGUAGE="tr"
+    ).content.decode()
+    todo = text_of(html_tr, "section", **{"class": "todo"})
+    assert "Randevu ayrıntıları" in todo
+    assert todo.count("Randevunuz") == 1
     # paid online before the appointment: the fee is no longer listed
     with schema_context(mission_a.schema_name):
         assessment_id = VisaApplication.objects.get(pk=application.pk).assessment_id
