@@ -52,6 +52,9 @@ class Assessment(Workflow, TimeStampedModel):
 
     subject_type = models.CharField(_("for"), max_length=20, choices=SubjectType.choices)
     subject_ref = models.CharField(_("reference"), max_length=64)
+    # where the payer follows what the fee is for (their application's page on this host),
+    # linked from the pay page; empty for a booking or a walk-in
+    subject_path = models.CharField(max_length=200, blank=True, default="")
     # The payer is a person: the name is encrypted with the mission's data key (here and in
     # the history), and found again only by exact match through its blind index.
     payer_name = EncryptedTextField(_("payer"))

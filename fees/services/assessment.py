@@ -49,9 +49,11 @@ def assessment_create(
     acting_user: Any,
     visa_category: str = "",
     nationality: str = "",
+    subject_path: str = "",
 ) -> Assessment:
     """Assess the fees for `services` (a service and its options) at today's rate, frozen on
-    each line; post receivable against revenue per service."""
+    each line; post receivable against revenue per service. `subject_path`: the payer's page
+    of what the fee is for, which the pay page links back to (a path on this host)."""
     mission = current_mission()
     permission_require(user=acting_user, mission=mission, action=Action.ASSESSMENT_CHANGE)
     if subject_type not in SubjectType.values or not subject_ref.strip():
@@ -64,6 +66,8 @@ def assessment_create(
         )
     if not services:
         raise ApplicationError(FeeError.NO_FEE, _("Choose at least one service."))
+    if subject_path and not (subject_path.startswith("/") and not subject_path.startswith("//")):
+        raise ValueError("subject_path must be a path on this host")  # a caller's mistake
     if payer_language not in dict(settings.LANGUAGES):
         payer_language = "en"
     lines = [
@@ -75,6 +79,7 @@ def assessment_create(
         assessment = Assessment(
             subject_type=subject_type,
             subject_ref=subject_ref.strip()[:64],
+            subject_path=subject_path,
             payer_name=payer_name.strip()[:200],
             payer_language=payer_language,
             currency=mission.currency,

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
@@ -287,6 +288,7 @@ def application_submit(*, application: Application, acting_user: User) -> Applic
             assessment = assessment_create(
                 subject_type=SubjectType.CASE,
                 subject_ref=application.reference,
+                subject_path=reverse("passports:application", args=[application.reference]),
                 payer_name=f"{application.given_names} {application.surname}".strip(),
                 payer_language=application.language,
                 services=[FEE_SERVICE[application.kind]],

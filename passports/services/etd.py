@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -301,6 +302,7 @@ def _request_create(
         assessment = assessment_create(
             subject_type=SubjectType.CASE,
             subject_ref=etd.reference,
+            subject_path=reverse("etd:detail", args=[etd.reference]),
             payer_name=f"{etd.given_names} {etd.surname}".strip(),
             payer_language=etd.language,
             services=[ServiceCode.EMERGENCY_TRAVEL_DOCUMENT],

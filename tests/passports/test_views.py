@@ -251,3 +251,21 @@ def test_the_account_lists_new_messages_until_they_are_read(client_a, mission_a)
     # and once the application's page is read, none
     client_a.get(f"/passports/{application.reference}/")
     assert "new message" not in client_a.get("/passports/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [("en", "Back to your application"), ("tr", "Başvurunuza dönün")]
+)
+def test_the_fee_page_leads_back_to_the_application(client_a, mission_a, language, words):
+    # given a submitted application, whose fee is paid from the link in its e-mail
+    from fees.models import Assessment
+
+    with schema_context(mission_a.schema_name):
+        from tests.passports.factories import application_submitted
+
+        application = application_submitted()
+        token = Assessment.objects.get(pk=application.assessment_id).pay_token
+    # when the payer opens the pay page
+    html = client_a.get(f"/pay/{token}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    # then it links back to the application's own page
+    assert f'<a href="/passports/{application.reference}/">{words}</a>' in html

@@ -684,3 +684,14 @@ def test_what_a_complete_file_waits_for_follows_the_appointment_and_the_fee(clie
         == "Temsilcilik sizi randevunuzda bekliyor: kimlik kontrolü ve parmak izleri."
     )
     assert "Randevu alındı" in client_a.get("/visas/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+
+
+def test_the_fee_page_leads_back_to_the_visa_application(client_a, mission_a):
+    from fees.models import Assessment
+
+    application = _complete(mission_a)
+    with schema_context(mission_a.schema_name):
+        assessment_id = VisaApplication.objects.get(pk=application.pk).assessment_id
+        token = Assessment.objects.get(pk=assessment_id).pay_token
+    html = client_a.get(f"/pay/{token}/").content.decode()
+    assert f'<a href="/visas/{application.reference}/">Back to your application</a>' in html

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -770,6 +771,7 @@ def application_submit(*, application: VisaApplication, acting_user: User) -> Vi
                 assessment = assessment_create(
                     subject_type=SubjectType.CASE,
                     subject_ref=application.reference,
+                    subject_path=reverse("visas:application", args=[application.reference]),
                     payer_name=f"{application.given_names} {application.surname}".strip(),
                     payer_language=application.language,
                     services=[ServiceCode.VISA],
