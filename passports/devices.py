@@ -7,13 +7,14 @@ device returns and refuses a capture under `FINGERPRINT_MIN_QUALITY`."""
 
 from __future__ import annotations
 
+import base64
 import enum
 import functools
 import hashlib
 import io
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageDraw
 
 from consulate.kernel.errors import ApplicationError
+from consulate.kernel.history import set_acting_user
 
 # The lowest quality score (0-100, higher is better, as NFIQ 2 reports it) a capture is kept at:
 # NFIQ 2 guidance treats scores under about 35 as poor for enrolment; we ask for 40.
@@ -104,3 +106,22 @@ def index_fingers_capture(
             % {"fingers": ", ".join(str(Finger(finger).label) for finger in poor)},
         )
     return captures
+
+
+def fingerprints_keep(
+    *, model: Any, captures: dict[str, Capture], acting_user: Any, **owner: Any
+) -> None:
+    """Keep each capture of `index_fingers_capture` as a row of `model` (a passport's or a
+    visa's fingerprint: the image encrypted by the model's field), tied to `owner`
+    (`application=...`)."""
+    for finger, capture in captures.items():
+        row = model(
+            **owner,
+            finger=finger,
+            image=base64.b64encode(capture.png).decode("ascii"),
+            quality=capture.quality,
+            device=capture.device[:60],
+            captured_by_id=acting_user.pk,
+        )
+        set_acting_user(row, acting_user)
+        row.save()

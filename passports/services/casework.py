@@ -8,8 +8,6 @@ the citizen's timeline step in one transaction; the e-mail is queued on commit."
 
 from __future__ import annotations
 
-import base64
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +22,7 @@ from missions.selectors import current_mission
 from sync.services import SealedForHq, outbox_event_record
 
 from .. import locks
-from ..devices import FingerprintDevice, index_fingers_capture
+from ..devices import FingerprintDevice, fingerprints_keep, index_fingers_capture
 from ..error_codes import PassportError
 from ..events import PassportTopic
 from ..models import (
@@ -35,7 +33,7 @@ from ..models import (
     Recommendation,
     Step,
 )
-from .common import _text, step_record
+from .common import _text, four_eyes_require, step_record
 
 
 def application_paid(*, application: Application) -> bool:
@@ -91,17 +89,12 @@ def application_biometrics_take(
         application.save(
             update_fields=["status", "biometrics_taken_at", "biometrics_taken_by_id", "updated_at"]
         )
-        for finger, capture in captures.items():
-            row = FingerprintCapture(
-                application=application,
-                finger=finger,
-                image=base64.b64encode(capture.png).decode("ascii"),
-                quality=capture.quality,
-                device=capture.device[:60],
-                captured_by_id=acting_user.pk,
-            )
-            set_acting_user(row, acting_user)
-            row.save()
+        fingerprints_keep(
+            model=FingerprintCapture,
+            captures=captures,
+            acting_user=acting_user,
+            application=application,
+        )
         outbox_event_record(
             topic=PassportTopic.APPLICATION_BIOMETRICS_TAKEN,
             aggregate_id=application.pk,
@@ -170,21 +163,6 @@ def personalisation_data(application: Application) -> dict[str, object]:
     }
 
 
-def _four_eyes(application: Application, acting_user: User) -> None:
-    """The consul who decides never recommended this case: now, or before a send-back cleared
-    the recommendation (its history remembers every recommender)."""
-    recommended_before = (
-        application.history.filter(recommended_by_id=acting_user.pk)  # type: ignore[attr-defined]
-        .order_by()
-        .exists()
-    )
-    if application.recommended_by_id == acting_user.pk or recommended_before:
-        raise ApplicationError(
-            PassportError.FOUR_EYES,
-            _("You recommended this case: another consul decides it."),
-        )
-
-
 def application_decide(
     *, application: Application, approve: bool, reason: str, acting_user: User
 ) -> Application:
@@ -196,7 +174,9 @@ def application_decide(
     try:
         with transaction.atomic():
             application = locks.application_lock(pk=application.pk)
-            _four_eyes(application, acting_user)
+            four_eyes_require(
+                case=application, acting_user=acting_user, refused=PassportError.FOUR_EYES
+            )
             application.move_to(target)
             application.decided_by_id = acting_user.pk
             application.decided_at = timezone.now()

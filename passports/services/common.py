@@ -174,3 +174,12 @@ def step_record(
     )
     if created and mail and step not in UNMAILED:
         task_queue_on_commit(tasks.send_application_step, row.pk)
+
+
+def four_eyes_require(*, case: Any, acting_user: Any, refused: Any) -> None:
+    """The consul who decides never recommended this case: now, or before a send-back cleared
+    the recommendation (its history remembers every recommender). Passports and visas alike;
+    `refused` is the app's own error code."""
+    recommended_before = case.history.filter(recommended_by_id=acting_user.pk).order_by().exists()
+    if case.recommended_by_id == acting_user.pk or recommended_before:
+        raise ApplicationError(refused, _("You recommended this case: another consul decides it."))

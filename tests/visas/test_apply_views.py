@@ -575,13 +575,14 @@ def test_the_photo_is_described_once_on_the_documents_step(client_a, mission_a):
     assert "35 × 45 mm" in photo
 
 
-def test_once_booked_the_status_says_when_in_the_missions_zone(client_a, mission_a):
+def _visit_booked(mission: Mission, application: VisaApplication) -> dt.datetime:
+    """Book the complete file's visit as its owner, at the visa service's last time; return
+    when the appointment starts."""
     from appointments.models import Booking
     from tests.appointments.factories import build_catalogue
     from visas.services import application as services
 
-    application = _complete(mission_a)
-    with schema_context(mission_a.schema_name):
+    with schema_context(mission.schema_name):
         service = build_catalogue(purpose="visa", code="visa", name="Visa application")
         slot = service.slots.order_by("starts_at").last()
         owner = User.objects.get(pk=application.user_id)
@@ -590,7 +591,12 @@ def test_once_booked_the_status_says_when_in_the_missions_zone(client_a, mission
             slot_id=slot.pk,
             acting_user=owner,
         )
-        starts_at = Booking.objects.get(user_id=owner.pk).slot.starts_at
+        return Booking.objects.get(user_id=owner.pk).slot.starts_at
+
+
+def test_once_booked_the_status_says_when_in_the_missions_zone(client_a, mission_a):
+    application = _complete(mission_a)
+    starts_at = _visit_booked(mission_a, application)
     _owner_signs_in(client_a, application)
     html = client_a.get(f"/visas/{application.reference}/").content.decode()
     status = text_of(html, "strong", **{"class": "status status-complete"})
@@ -624,10 +630,7 @@ def test_form_errors_are_not_repeated_in_a_banner(client_a, mission_a):
 
 
 def test_what_a_complete_file_waits_for_follows_the_appointment_and_the_fee(client_a, mission_a):
-    from appointments.models import Booking
     from fees.models import Assessment, AssessmentStatus
-    from tests.appointments.factories import build_catalogue
-    from visas.services import application as services
 
     application = _complete(mission_a)
     _owner_signs_in(client_a, application)
@@ -648,16 +651,7 @@ def test_what_a_complete_file_waits_for_follows_the_appointment_and_the_fee(clie
     )
     assert listed_status() == "Complete: book your appointment"
     # booked: the appointment is what is waited for, with the fee still to pay
-    with schema_context(mission_a.schema_name):
-        service = build_catalogue(purpose="visa", code="visa", name="Visa application")
-        slot = service.slots.order_by("starts_at").last()
-        owner = User.objects.get(pk=application.user_id)
-        services.application_visit_book(
-            application=VisaApplication.objects.get(pk=application.pk),
-            slot_id=slot.pk,
-            acting_user=owner,
-        )
-        assert Booking.objects.filter(user_id=owner.pk).exists()
+    _visit_booked(mission_a, application)
     assert waiting_for() == (
         "The mission is waiting for you at your appointment: your identity, your fingerprints "
         "and the fee."

@@ -15,7 +15,6 @@ on a change to or from summer time), extendable up to `EXTENSION_MAX_DAYS` after
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import unicodedata
 from collections.abc import Iterable
@@ -34,8 +33,9 @@ from fees.selectors import assessment_get
 from fees.services import assessment_cancel
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
-from passports.devices import FingerprintDevice, index_fingers_capture
+from passports.devices import FingerprintDevice, fingerprints_keep, index_fingers_capture
 from passports.models import Finger
+from passports.services.common import four_eyes_require
 from sync.services import SealedForHq, outbox_event_record
 
 from .. import locks
@@ -472,17 +472,12 @@ def application_attend(
                 CommonError.BAD_TRANSITION,
                 _("The visit is recorded once, for a complete application."),
             )
-        for finger, capture in captures.items():
-            fingerprint = VisaFingerprint(
-                application=application,
-                finger=finger,
-                image=base64.b64encode(capture.png).decode("ascii"),
-                quality=capture.quality,
-                device=capture.device[:60],
-                captured_by_id=acting_user.pk,
-            )
-            set_acting_user(fingerprint, acting_user)
-            fingerprint.save()
+        fingerprints_keep(
+            model=VisaFingerprint,
+            captures=captures,
+            acting_user=acting_user,
+            application=application,
+        )
         application.move_to(VisaStatus.ATTENDED)
         application.attended_at = now
         application.attended_by_id = acting_user.pk
@@ -553,20 +548,6 @@ def application_recommend(
             acting_user=acting_user,
         )
     return application
-
-
-def _four_eyes(application: VisaApplication, acting_user: Any) -> None:
-    """The consul who decides never recommended this case: now, or before a send-back cleared
-    the recommendation (its history remembers every recommender)."""
-    recommended_before = (
-        application.history.filter(recommended_by_id=acting_user.pk)  # type: ignore[attr-defined]
-        .order_by()
-        .exists()
-    )
-    if application.recommended_by_id == acting_user.pk or recommended_before:
-        raise ApplicationError(
-            VisaError.FOUR_EYES, _("You recommended this case: another consul decides it.")
-        )
 
 
 def _validity(
@@ -681,7 +662,9 @@ def application_decide(
                         " visit and recommended by an officer."
                     ),
                 )
-            _four_eyes(application, acting_user)
+            four_eyes_require(
+                case=application, acting_user=acting_user, refused=VisaError.FOUR_EYES
+            )
             if not application_paid(application=application):
                 raise ApplicationError(VisaError.NOT_PAID, _("The fee is not paid."))
             application.move_to(VisaStatus.ISSUED if issue else VisaStatus.REFUSED)
