@@ -149,3 +149,20 @@ def test_the_kept_copy_says_its_length(mission_a):
     first = host_client(mission_a.host).get("/")
     second = host_client(mission_a.host).get("/")
     assert second["Content-Length"] == str(len(first.content))
+
+
+def test_the_language_form_refuses_bad_input_and_redirects_only_here(mission_a):
+    client = host_client(mission_a.host)
+    # a NUL byte: refused with a 400, no cookie set
+    response = client.post("/i18n/setlang/", {"language": "tr\x00", "next": "/"})
+    assert response.status_code == 400
+    assert django_settings.LANGUAGE_COOKIE_NAME not in response.cookies
+    # an unknown language, a huge value, another host as `next`: back to this host, unchanged
+    for data in (
+        {"language": "x" * 100_000, "next": "/" + "a" * 100_000},
+        {"language": "tr", "next": "//evil.example/"},
+        {"language": "tr", "next": "https://evil.example/"},
+    ):
+        response = client.post("/i18n/setlang/", data)
+        assert response.status_code == 302
+        assert not response["Location"].startswith(("//", "http"))
