@@ -69,6 +69,8 @@ NOT_STAFF_SERVICES = frozenset(
         # visas: an applicant's own (the passports' names above cover start, submit, visit
         # booking and withdrawal), and the issuance step inside application_decide
         "application_upload_add", "application_draft_autosave", "visa_issue",
+        # a check inside the passports' and visas' decisions, which checked who acts first
+        "four_eyes_require",
     }
 )  # fmt: skip
 
