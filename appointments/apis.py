@@ -23,6 +23,7 @@ from consulate.kernel.public_cache import public_response
 from missions.permissions import Action, staff_access
 
 from . import selectors, services
+from .middleware import refused_early_when_full
 from .models import Booking, Service, Slot, WaitlistEntry
 from .ratelimit import rate_limit_consume
 
@@ -312,7 +313,11 @@ urlpatterns = [
         name="api_availability_feed",
     ),
     path("services/<slug:code>/slots/", AvailabilityApi.as_view(), name="api_slots"),
-    path("bookings/", BookingListCreateApi.as_view(), name="api_bookings"),
+    path(
+        "bookings/",
+        refused_early_when_full(BookingListCreateApi.as_view()),
+        name="api_bookings",
+    ),
     path("bookings/<str:reference>/cancel/", BookingCancelApi.as_view(), name="api_cancel"),
     path(
         "bookings/<str:reference>/reschedule/",

@@ -51,12 +51,22 @@ def _address_exempt(address: str) -> bool:
 def rate_limit_consume(*, request: HttpRequest, action: str) -> None:
     """Count one request against the account's and the address's budget; raise when either is
     spent."""
-    count, period = _limits(action)
-    address = client_address(request)
-    keys = [] if _address_exempt(address) else [f"ip:{address}"]
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        keys.append(f"user:{user.pk}")
+    rate_limit_consume_as(
+        address=client_address(request),
+        user_id=user.pk if user is not None and user.is_authenticated else None,
+        action=action,
+    )
+
+
+def rate_limit_consume_as(*, address: str, user_id: object, action: str) -> None:
+    """`rate_limit_consume` for a request whose account (`user_id`, None: not signed in) was
+    read without the user's row: the early refusal of a full slot
+    (appointments/middleware.py), which counts against the same budgets."""
+    count, period = _limits(action)
+    keys = [] if _address_exempt(address) else [f"ip:{address}"]
+    if user_id is not None:
+        keys.append(f"user:{user_id}")
     for key in keys:
         digest = hashlib.sha256(f"{current_schema()}|{action}|{key}".encode()).hexdigest()[:32]
         cache_key = f"appointments-rl:{digest}"

@@ -42,7 +42,7 @@ from .places import (
     booking_write,
     persons_validate,
     service_check_bookable_alone,
-    slot_full_error,
+    slot_full_refused,
     slot_place_give_back,
     slot_place_take,
 )
@@ -88,7 +88,7 @@ def slot_check_bookable(*, slot: Slot, now: dt.datetime, direct: bool = True) ->
     if slot.day_closed:  # type: ignore[attr-defined]  # selectors.slot_get_for_booking
         raise ApplicationError(AppointmentError.DAY_CLOSED, _("The mission is closed that day."))
     if slot.booked >= slot.capacity:
-        raise slot_full_error(service=service)
+        raise slot_full_refused(slot=slot)
 
 
 def no_show_block_until(*, slot: Slot, now: dt.datetime) -> dt.datetime | None:
@@ -237,7 +237,7 @@ def _move_to_slot(
             AppointmentError.INVALID, _("This is already the time of the appointment.")
         )
     if not slot_place_take(pk=slot.pk):
-        raise slot_full_error(service=slot.service)
+        raise slot_full_refused(slot=slot)
     booking.slot = slot
     booking.reminded_at = None  # the reminder is for the new time
     set_acting_user(booking, acting_user)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, models
 from django.db.models.fields import Field
@@ -158,12 +158,17 @@ def _statement(persons: int, take_place: bool) -> str:
         slot = _q(Slot._meta.db_table)
         ctes.append(
             f"place AS (UPDATE {slot} SET booked = booked + 1 "  # noqa: S608 (names are ours)
-            "WHERE id = %s AND booked < capacity RETURNING 1)"
+            "WHERE id = %s AND booked < capacity RETURNING booked >= capacity AS last)"
         )
-        taken = "(SELECT count(*) FROM place)"
+        taken = "(SELECT count(*) FROM place), (SELECT coalesce(bool_or(last), false) FROM place)"
     else:
-        taken = "1"
+        taken = "1, false"
     return f"WITH {', '.join(ctes)} SELECT b.{_q('id')}, {taken} FROM b"  # noqa: S608 (names are ours)
+
+
+class Place(NamedTuple):
+    taken: bool  # a place was taken (False: the slot was full)
+    last: bool  # it was the slot's last free place
 
 
 def _insert_values(fields: list[Field[Any, Any]], instance: models.Model) -> list[Any]:
@@ -178,13 +183,13 @@ def booking_rows_insert(
     persons: list[BookingPerson],
     history_user_id: int | None,
     take_place: bool,
-) -> bool:
+) -> Place:
     """Write `booking` (unsaved), its `persons` (unsaved, `booking` not set) and each one's
     history row ("+", `history_user_id`) in one statement, inside the caller's transaction;
     with `take_place`, also take one place in the booking's slot if one is free. Sets the
-    primary key of `booking`. Returns False if the slot was full: the rows are written all the
-    same, and the caller must roll back. Raises IntegrityError as the inserts would (nothing
-    is written then)."""
+    primary key of `booking`. Returns whether a place was taken (if not, the slot was full: the
+    rows are written all the same, and the caller must roll back) and whether it was the last.
+    Raises IntegrityError as the inserts would (nothing is written then)."""
     parts = _parts()
     history_date = timezone.now()  # as simple-history's
     own = {
@@ -202,8 +207,8 @@ def booking_rows_insert(
         params.append(booking.slot_id)
     with connection.cursor() as cursor:
         cursor.execute(_statement(len(persons), take_place), params)
-        pk, taken = cursor.fetchone()
+        pk, taken, last = cursor.fetchone()
     booking.pk = pk
     booking._state.adding = False
     booking._state.db = connection.alias
-    return bool(taken)
+    return Place(bool(taken), bool(last))

@@ -32,6 +32,7 @@ from sync.services import outbox_event_record
 from .. import calendar, locks
 from ..error_codes import AppointmentError
 from ..events import AppointmentTopic
+from ..full_slots import full_slot_forget_on_commit
 from ..models import (
     Booking,
     BookingStatus,
@@ -484,6 +485,7 @@ def _slots_follow_hours(
                 if slot.booked == 0:
                     dropped.append(slot.pk)
         Slot.objects.bulk_update(changed, ["capacity", "outside_hours"], batch_size=2000)
+        full_slot_forget_on_commit(slot_ids=[slot.pk for slot in changed])  # a desk more
         # Slots a booking or an offer ever named stay (closed), for the history's sake.
         Slot.objects.filter(pk__in=dropped).exclude(
             Exists(Booking.objects.filter(slot=OuterRef("pk")))

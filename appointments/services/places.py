@@ -32,6 +32,7 @@ from sync.services import outbox_event_record
 from .. import selectors
 from ..error_codes import AppointmentError
 from ..events import AppointmentTopic
+from ..full_slots import full_slot_forget_on_commit, full_slot_keep, full_slot_keep_on_commit
 from ..models import Booking, BookingPerson, Service, Slot
 from ..models.catalogue import BOOKED_FROM_CASE
 from .booking_statement import booking_rows_insert
@@ -117,7 +118,9 @@ def slot_place_take(*, pk: int) -> bool:
 
 def slot_place_give_back(*, pk: int) -> None:
     """Give a place back. In a slot outside the opening hours the place goes with it (capacity
-    drops too), so the time never becomes bookable again."""
+    drops too), so the time never becomes bookable again. A slot kept as full is forgotten on
+    commit."""
+    full_slot_forget_on_commit(slot_ids=[pk])
     Slot.objects.filter(pk=pk, booked__gt=0).update(
         booked=F("booked") - 1,
         capacity=Case(
@@ -144,10 +147,19 @@ def _new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
 
 
-def slot_full_error(*, service: Service) -> ApplicationError:
+def slot_full_refused(*, slot: Slot) -> ApplicationError:
+    """The database has just found `slot` full: it is kept so for a moment, for the next
+    booking of it to be refused early (appointments/full_slots.py), and this is the error."""
+    release = selectors.service_next_release(service=slot.service)
+    full_slot_keep(slot_id=slot.pk, service_code=slot.service.code, next_release=release)
+    return slot_full_error(next_release=release)
+
+
+def slot_full_error(*, next_release: dt.datetime | None) -> ApplicationError:
     """A time taken by someone else: choose another, and when the service releases more times
-    (if it does), in the message and as `next_release` (ISO 8601, mission time) for programs."""
-    release = selectors.service_next_release(service=service)
+    (`next_release`, if it does), in the message and as `next_release` (ISO 8601, mission time)
+    for programs."""
+    release = next_release
     message = _("This time has just been taken. Please choose another.")
     if release is None:
         return ApplicationError(AppointmentError.SLOT_FULL, message, details={"next_release": None})
@@ -234,7 +246,7 @@ def booking_write(
     # commit together or not at all, even for a caller that forgot its transaction.
     with transaction.atomic(savepoint=False):
         try:
-            taken = booking_rows_insert(
+            place = booking_rows_insert(
                 booking=booking,
                 persons=rows,
                 history_user_id=getattr(acting_user, "pk", None),  # as consulate.kernel.history's
@@ -244,8 +256,10 @@ def booking_write(
             if _constraint_of(error) != ONE_BOOKING_PER_PERSON:
                 raise
             raise already_booked_error() from error
-        if not taken:
-            raise slot_full_error(service=slot.service)
+        if not place.taken:
+            raise slot_full_refused(slot=slot)
+        if place.last:
+            full_slot_keep_on_commit(slot=slot)
         outbox_event_record(
             topic=AppointmentTopic.BOOKING_CREATED,
             aggregate_id=booking.pk,

@@ -126,6 +126,8 @@ MIDDLEWARE = [
     "consulate.kernel.http.BadInputMiddleware",
     # public answers (the availability feed) from the cache, before the session is read
     "consulate.kernel.public_cache.PublicResponseMiddleware",
+    # a booking of a time known to be full is refused before the session's user is read
+    "appointments.middleware.FullSlotRefusalMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "consulate.kernel.accounts.sessions.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -240,6 +242,9 @@ CONSULATE_AVAILABILITY_CACHE_SECONDS = 2
 # Answers marked public (the availability feed, page and API) are kept whole this long and
 # served before the session is read (consulate/kernel/public_cache.py); 0: off.
 CONSULATE_PUBLIC_RESPONSE_SECONDS = 1
+# A slot the database has found full is kept so this long in the cache: a booking of it is
+# refused before the session's user is read (appointments/full_slots.py); 0: off.
+APPOINTMENTS_FULL_SLOT_SECONDS = 5
 # Read from the cache, written through to the database (a cache restart logs nobody out).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
