@@ -173,6 +173,17 @@ def permissions_held(*, user: Any, mission: Mission) -> frozenset[Action]:
     return permissions_of(roles_held(user=user, mission=mission))
 
 
+def navigation_variant(request: Any) -> str:
+    """What the layout shows of a signed-in reader at the request's mission
+    (consulate/templates/base.html and each app's `_nav` include): HQ staff or not, the HQ
+    role, and what the permission table lets them do here (`consulate.context_processors`).
+    A page kept per variant (`public_page(variant=…)`) shows nothing else of its reader."""
+    user = request.user
+    mission = getattr(request, "tenant", None)
+    held = permissions_held(user=user, mission=mission) if isinstance(mission, Mission) else ()
+    return f"{int(user.is_staff)}|{user.hq_role}|{','.join(sorted(held))}"
+
+
 def permission_require(*, user: Any, mission: Mission, action: Action) -> frozenset[str]:
     """Refuse unless `user` may do `action` at `mission`; return the roles they hold there.
 

@@ -21,7 +21,7 @@ from consulate.kernel.tenancy import host_url
 from sync.reference import reference_age_context
 
 from . import selectors
-from .permissions import Action, roles_held, staff_access
+from .permissions import Action, navigation_variant, roles_held, staff_access
 from .services import handoff_create, handoff_redeem, second_factor_passed
 
 
@@ -37,7 +37,9 @@ def directory(request: HttpRequest) -> HttpResponse:
     )
 
 
-@public_page  # the same for every reader not signed in: served from a copy a second old
+# the same for every reader not signed in, and for signed-in readers with the same navigation:
+# served from a copy a second old (consulate/kernel/public_cache.py)
+@public_page(variant=navigation_variant)
 def mission_home(request: HttpRequest) -> HttpResponse:
     return render(request, "missions/home.html", {"profile": request.tenant})  # type: ignore[attr-defined]
 

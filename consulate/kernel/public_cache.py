@@ -22,11 +22,20 @@ signed in: it is answered the same way, but only to a request that carries neith
 nor a message waiting to be shown (their cookies), and kept only when the reader was not signed
 in and the answer is a 200 in HTML that sets no cookie. Such a page must hold nothing of its
 reader's: no form token (the language form needs none, consulate/urls_common.py), no name.
+
+`public_page(variant=f)` also keeps the page for signed-in readers: it is the same for every
+reader of a mission, in one language, for whom `f(request)` gives the same text (what the
+layout shows of them: missions.permissions.navigation_variant), but for the log-out form's
+token. That is served after the session and the user are read (they decide the variant), by
+the view's wrapper: the kept page with the reader's own form token put in, when no message is
+waiting to be shown. A page that holds the reader's e-mail address or name is never kept.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -34,6 +43,7 @@ from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.urls import Resolver404, resolve
 from django.utils import translation
 
@@ -58,11 +68,82 @@ def public_response(view: ViewT) -> ViewT:
     return view
 
 
-def public_page(view: ViewT) -> ViewT:
+def public_page(
+    view: ViewT | None = None, *, variant: Callable[[HttpRequest], str] | None = None
+) -> Any:
     """Mark a page that is the same for every reader of a mission in one language who is not
-    signed in (see the module's text for what it must not hold)."""
-    setattr(view, MARK, PAGE)
-    return view
+    signed in (see the module's text for what it must not hold); with `variant`, kept for
+    signed-in readers too, per variant."""
+
+    def mark(view: ViewT) -> ViewT:
+        if variant is None:
+            setattr(view, MARK, PAGE)
+            return view
+
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            return _reader_page(request, view, variant, args, kwargs)
+
+        setattr(wrapper, MARK, PAGE)
+        return wrapper  # type: ignore[return-value]
+
+    return mark if view is None else mark(view)
+
+
+# the form token's place in a kept page: no page holds a NUL byte (BadInputMiddleware)
+TOKEN_PLACE = b"\x00form-token\x00"
+FORM_TOKEN = re.compile(rb'(name="csrfmiddlewaretoken" value=")([A-Za-z0-9]+)(")')
+
+
+def _message_waiting(request: HttpRequest) -> bool:
+    """A message is waiting to be shown once, in its cookie or (when too long) the session."""
+    session = getattr(request, "session", None)
+    return CookieStorage.cookie_name in request.COOKIES or (
+        session is not None and "_messages" in session
+    )
+
+
+def _names_reader(content: bytes, user: Any) -> bool:
+    for value in (user.email, user.first_name, user.last_name):
+        if value and str(value).encode() in content:
+            return True
+    return False
+
+
+def _reader_page(
+    request: HttpRequest,
+    view: Callable[..., HttpResponse],
+    variant: Callable[[HttpRequest], str],
+    args: Any,
+    kwargs: Any,
+) -> HttpResponse:
+    seconds = _seconds()
+    user = getattr(request, "user", None)
+    if (
+        not seconds
+        or user is None
+        or not user.is_authenticated
+        or request.method != "GET"
+        or request.META.get("QUERY_STRING")
+        or _message_waiting(request)
+    ):
+        return view(request, *args, **kwargs)
+    key = _key(request, translation.get_language(), variant=variant(request))
+    kept = cache.get(key)
+    if kept is not None:
+        content, kind = kept
+        return HttpResponse(content.replace(TOKEN_PLACE, get_token(request).encode()), kind)
+    response = view(request, *args, **kwargs)
+    if (
+        response.status_code == 200
+        and not response.streaming
+        and response.get("Content-Type", "").startswith("text/html")
+        and not response.cookies
+        and not _names_reader(response.content, user)
+    ):
+        content = FORM_TOKEN.sub(lambda m: m.group(1) + TOKEN_PLACE + m.group(3), response.content)
+        cache.set(key, (content, response["Content-Type"]), seconds)
+    return response
 
 
 def _seconds() -> int:
@@ -93,12 +174,16 @@ def _keepable(request: HttpRequest, response: HttpResponse, mark: object) -> boo
     )
 
 
-def _key(request: HttpRequest, language: str) -> str:
+def _key(request: HttpRequest, language: str, *, variant: str | None = None) -> str:
     tenant = getattr(request, "tenant", None)
     schema = getattr(tenant, "schema_name", "")
     # the port too: a page's links to other hosts keep the request's (`{% hq_url %}`)
     port = request.get_port()
-    digest = hashlib.sha256(f"{schema}|{port}|{request.path}|{language}".encode()).hexdigest()
+    # a signed-in reader's variant; None: the page for readers not signed in
+    reader = "" if variant is None else f"signed-in:{variant}"
+    digest = hashlib.sha256(
+        f"{schema}|{port}|{request.path}|{language}|{reader}".encode()
+    ).hexdigest()
     return f"public-response:{digest[:40]}"
 
 

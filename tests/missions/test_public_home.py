@@ -48,20 +48,119 @@ def test_a_visitor_gets_the_kept_home_without_a_statement_and_without_a_cookie(m
 
 
 @pytest.mark.usefixtures("kept")
-def test_a_signed_in_reader_gets_their_own_page_and_it_is_never_kept(mission_a, citizen):
+def test_a_signed_in_readers_page_is_never_a_visitors_and_the_reverse(mission_a, citizen):
     visitor = host_client(mission_a.host)
     member = host_client(mission_a.host)
     member.force_login(citizen, backend=MODEL_BACKEND)
-    # a signed-in reader asks first: their page (a log-out form with its token) is not kept
+    # a signed-in reader asks first: their page has a log-out form with its token
     own = member.get("/").content.decode()
     assert "Log out" in own
     assert "csrfmiddlewaretoken" in own
+    # a visitor never gets it, and the signed-in reader never gets the visitor's
     assert "Log out" not in visitor.get("/").content.decode()
-    # and with the visitor's page kept, the signed-in reader still gets their own
+    assert "Log out" in member.get("/").content.decode()
+
+
+def _token(page: bytes) -> str:
+    import re
+
+    found = re.findall(rb'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"', page)
+    assert len(found) == 1
+    return found[0].decode()
+
+
+@pytest.mark.usefixtures("kept")
+def test_signed_in_readers_with_one_navigation_share_a_copy_with_their_own_token(mission_a):
+    from tests.factories import UserFactory
+
+    first, second = UserFactory(), UserFactory()
+    ada = host_client(mission_a.host)
+    ada.force_login(first, backend=MODEL_BACKEND)
+    kept_page = ada.get("/")
     _rename(mission_a, "Renamed in the database")
-    own = member.get("/").content.decode()
-    assert "Log out" in own
-    assert "Renamed in the database" in own
+    # when another citizen (the same navigation) asks
+    bob = host_client(mission_a.host)
+    bob.force_login(second, backend=MODEL_BACKEND)
+    bob.handler.enforce_csrf_checks = True
+    with CaptureQueriesContext(connection) as queries:
+        page = bob.get("/")
+    # then the kept copy comes, nothing of the page read again (the mission's availability)
+    assert "Renamed in the database" not in page.content.decode()
+    assert "appointments_" not in " ".join(q["sql"] for q in queries.captured_queries)
+    # with only the form's token changed: his own, which his log-out form is accepted with
+    token = _token(page.content)
+    assert token != _token(kept_page.content)
+    assert page.content.replace(token.encode(), b"") == kept_page.content.replace(
+        _token(kept_page.content).encode(), b""
+    )
+    assert first.email not in page.content.decode()
+    assert bob.post("/accounts/logout/", {"csrfmiddlewaretoken": token}).status_code == 302
+    assert bob.post("/accounts/logout/", {"csrfmiddlewaretoken": "x" * 64}).status_code == 403
+
+
+@pytest.mark.usefixtures("kept")
+def test_staff_get_the_copy_of_their_own_navigation(mission_a, citizen):
+    from missions.models import Role
+    from tests.conftest import make_staff
+
+    member = host_client(mission_a.host)
+    member.force_login(citizen, backend=MODEL_BACKEND)
+    assert "Staff" not in member.get("/").content.decode()
+    # an officer (who passed the second factor) gets the staff navigation, not the citizen's
+    from allauth.mfa.models import Authenticator
+
+    staff = make_staff(mission_a, Role.OFFICER)
+    Authenticator.objects.create(user=staff, type="totp", data={"secret": "ABC"})
+    officer = host_client(mission_a.host)
+    officer.force_login(staff, backend=MODEL_BACKEND)
+    staff_page = officer.get("/").content.decode()
+    assert "Day sheet" in staff_page
+    assert staff_page != member.get("/").content.decode()
+
+
+def test_a_page_that_names_its_reader_is_never_kept(mission_a, citizen, kept):
+    from django.core.cache import cache
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from consulate.kernel.public_cache import _reader_page
+
+    calls = []
+
+    def view(request):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return HttpResponse(f"<p>Hello {citizen.email}</p>", content_type="text/html")
+
+    request = RequestFactory().get("/", HTTP_HOST=mission_a.host)
+    request.user = citizen
+    request.session = {}  # type: ignore[assignment]
+    request.tenant = mission_a  # type: ignore[attr-defined]
+    cache.clear()
+    for _ in range(2):
+        assert citizen.email in _reader_page(request, view, lambda r: "v", (), {}).content.decode()
+    # rendered for each request: never kept, so never another reader's
+    assert len(calls) == 2
+
+
+def test_a_message_waiting_in_the_session_is_shown_to_the_signed_in_reader(
+    mission_a, citizen, kept
+):
+    # messages kept in the session alone (Django's fallback storage keeps a cookie too)
+    kept.MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+    member = host_client(mission_a.host)
+    member.force_login(citizen, backend=MODEL_BACKEND)
+    member.get("/")  # kept
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.session import SessionStorage
+    from django.http import HttpRequest
+
+    session = member.session
+    carrier = HttpRequest()
+    carrier.session = session
+    SessionStorage(carrier)._store([Message(constants.SUCCESS, "Your booking is made.")], None)
+    session.save()
+    assert "Your booking is made." in member.get("/").content.decode()
 
 
 @pytest.mark.usefixtures("kept")
