@@ -99,7 +99,7 @@ def parse_args() -> argparse.Namespace:
         "--seconds", type=int, default=20, help="pgbench's and the same-shape booking's duration"
     )
     parser.add_argument(
-        "--shape-counters", type=int, default=10, help="desks (places per slot), same-shape run"
+        "--shape-counters", type=int, default=30, help="desks (places per slot), same-shape run"
     )
     parser.add_argument("--rush-clients", type=int, default=200)
     parser.add_argument("--rush-places", type=int, default=50)
