@@ -8,30 +8,38 @@ about as much as a booking (the session, the user's statement, DRF, the slot's s
 and the burst of refusals is what kept the last answers waiting.
 
 The database stays the only judge of a place. A slot is kept as full only after the database
-said so: a booking took its last place (kept on commit), or a booking found it full. It is
-forgotten, on commit, when a place comes back (a cancel, a move away, hours that add a desk).
-So what is kept can be wrong only towards "full", and only for the window
-(`APPOINTMENTS_FULL_SLOT_SECONDS`, 0: off) after a place came back by a way that does not
-forget it (a statement outside the services). A slot that is not kept goes through the whole
-stack, as before.
+said so: a booking took its last place (kept on commit), or a booking found it full. When a
+place comes back (a cancel, a move away, hours that add a desk) the slot is marked freed, on
+commit, for the window (`APPOINTMENTS_FULL_SLOT_SECONDS`, 0: off), and a "full" read before
+that (a refusal, a booking that committed just before) is not kept over the mark (`cache.add`).
+So what is kept can be wrong only towards "full", and only for the window after a place came
+back by a way that does not mark it (a statement outside the services). A slot that is not
+kept goes through the whole stack, as before. A failing cache is logged and changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django_tenants.utils import schema_context
 
 from consulate.kernel.tenancy import current_schema
 
 from . import selectors
 from .models import Slot
 
+logger = logging.getLogger(__name__)
+
 # (service code, next release or None): what a refusal of the slot says
 Kept = tuple[str, dt.datetime | None]
+# kept for the window after a place came back: a "full" read before that cannot be kept then
+FREED = "freed"
 
 
 def _seconds() -> int:
@@ -42,38 +50,55 @@ def _key(schema: str, slot_id: int) -> str:
     return f"appointments-full:{schema}:{slot_id}"
 
 
+def _quietly(work: Callable[[], Any]) -> Any:
+    """A kept refusal only saves work: a cache that fails must never fail a booking."""
+    try:
+        return work()
+    except Exception:  # any failure of the cache: the stack judges as before
+        logger.warning("the kept full slots could not be read or written", exc_info=True)
+        return None
+
+
 def full_slot_keep(*, slot_id: int, service_code: str, next_release: dt.datetime | None) -> None:
-    """The database has just said that the slot is full (its last place taken and committed,
-    or a booking refused for it)."""
+    """The database has just said that the slot is full (a booking was refused for it). Kept
+    unless a place came back in the window since (`FREED`): the read may be older than that."""
     seconds = _seconds()
     if seconds:
-        cache.set(_key(current_schema(), slot_id), (service_code, next_release), seconds)
+        kept: Kept = (service_code, next_release)
+        _quietly(lambda: cache.add(_key(current_schema(), slot_id), kept, seconds))
 
 
 def full_slot_keep_on_commit(*, slot: Slot) -> None:
-    """Inside the transaction that takes the slot's last place: kept once it commits."""
+    """Inside the transaction that takes the slot's last place: kept once it commits (unless a
+    place came back since)."""
     if _seconds():
         schema = current_schema()
 
         def keep() -> None:
-            release = selectors.service_next_release(service=slot.service)
+            with schema_context(schema):
+                release = selectors.service_next_release(service=slot.service)
             kept: Kept = (slot.service.code, release)
-            cache.set(_key(schema, slot.pk), kept, _seconds())
+            cache.add(_key(schema, slot.pk), kept, _seconds())
 
-        transaction.on_commit(keep)
+        transaction.on_commit(lambda: _quietly(keep), robust=True)
 
 
 def full_slot_forget_on_commit(*, slot_ids: Iterable[int]) -> None:
-    """Inside the transaction that gives places back in these slots: forgotten once it commits
-    (a rollback leaves them full, and kept)."""
+    """Inside the transaction that gives places back in these slots (after the statement that
+    does): once it commits, the slots are marked `FREED` for the window, which also stops a
+    "full" read before it from being kept (a rollback leaves them as they were)."""
+    seconds = _seconds()
     keys = [_key(current_schema(), pk) for pk in slot_ids]
-    if keys and _seconds():
-        transaction.on_commit(lambda: cache.delete_many(keys))
+    if keys and seconds:
+        transaction.on_commit(
+            lambda: _quietly(lambda: cache.set_many(dict.fromkeys(keys, FREED), seconds)),
+            robust=True,
+        )
 
 
 def full_slot_kept(*, slot_id: int) -> Kept | None:
     """What is kept for the slot of this mission, or None."""
     if not _seconds():
         return None
-    kept: Kept | None = cache.get(_key(current_schema(), slot_id))
-    return kept
+    kept = _quietly(lambda: cache.get(_key(current_schema(), slot_id)))
+    return kept if isinstance(kept, tuple) else None

@@ -1,26 +1,27 @@
 """The early refusal of a booking for a slot known to be full (appointments/full_slots.py).
 
-At a release most booking requests name a time that has just been taken. `FullSlotRefusal
-Middleware` sits before the session middleware. A POST to a view marked
+At a release most booking requests name a time that has just been taken.
+`FullSlotRefusalMiddleware` sits before the session middleware. A POST to a view marked
 `refused_early_when_full` (the booking API) whose JSON names a kept full slot of the service it
-names is answered here, exactly as the view would answer it (status, code, message in the
-reader's language, `next_release`), with three reads of the shared cache: what is kept for the
-slot, the session, and the account's and address's rate limit, which the refusal counts as the
-view does, and which refuses first when spent (429).
+names is answered here as the view answers a full slot (status, code, message in the reader's
+language, `next_release`), with three reads of the shared cache: what is kept for the slot, the
+session, and the booking budget, which refuses first when spent (429).
 
-Only a request the view would otherwise refuse as full is answered here: it must carry a
-session that is signed in and a valid CSRF token (the same check as DRF's), in the body's plain
-form (`{"service": "<code>", "slot": <integer>, ...}`). Anything else (no session, a bad token,
-another body, a slot not kept) goes through the whole stack as before, whose answer stays the
-judge. The session's user is taken from the session without reading the user's row: an
-account disabled or whose password changed since the session began is told "full" here where
-the view would have asked it to sign in again, and nothing else.
+Only a signed-in session with a valid CSRF token (DRF's own check) is answered here, for a body
+in the plain form (`{"service": "<code>", "slot": <id>, "persons": [...]}`, UTF-8, as the
+view's parser would accept it). Anything else (no session, a bad token, another body, a slot
+not kept) goes through the whole stack as before, whose answer stays the judge. The user's row
+is not read: the refusal counts against the address's budget (as the view does) and the
+session's own, not the account's, so that a session that was signed out elsewhere (a password
+change) or whose account was disabled cannot spend its account's budget here. The view checks
+the account's budget for every booking that reaches it. For the few seconds a slot is kept,
+a request the view would refuse for another reason first (a service withdrawn meanwhile, a
+person's details) is told here that the time is full, which is also true.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any, TypeVar
@@ -34,9 +35,10 @@ from rest_framework.authentication import CSRFCheck
 from rest_framework.renderers import JSONRenderer
 
 from consulate.kernel.errors import ApplicationError
+from consulate.kernel.http import json_loads_bounded
 
 from .full_slots import full_slot_kept
-from .ratelimit import client_address, rate_limit_consume_as
+from .ratelimit import client_address, rate_limit_consume_early
 from .services.places import slot_full_error
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
@@ -77,15 +79,17 @@ def _slot_named(request: HttpRequest) -> tuple[str, int] | None:
         return None
     if not 0 < length <= MAX_BODY:
         return None
-    try:
-        body = json.loads(request.body)
-    except (ValueError, RecursionError):
+    try:  # as the view's parser reads it: UTF-8, bounded in depth, no control characters
+        body = json_loads_bounded(request.body.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError too
         return None
     if not isinstance(body, dict):
         return None
-    service, slot = body.get("service"), body.get("slot")
-    if not isinstance(service, str) or type(slot) is not int:
+    service, slot, persons = body.get("service"), body.get("slot"), body.get("persons")
+    if not isinstance(service, str) or type(slot) is not int or not 0 < slot < 1 << 63:
         return None
+    if not isinstance(persons, list) or not persons:
+        return None  # the view says what is missing
     return service, slot
 
 
@@ -108,12 +112,9 @@ class FullSlotRefusalMiddleware:
                 return refusal
         return self.get_response(request)
 
-    def _user_id(self, request: HttpRequest) -> str | None:
-        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-        if not session_key:
-            return None
+    def _signed_in(self, session_key: str) -> bool:
         user_id = self.sessions(session_key).get(SESSION_KEY)
-        return user_id if isinstance(user_id, str) and user_id else None
+        return isinstance(user_id, str) and bool(user_id)
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
         named = _slot_named(request)
@@ -126,14 +127,14 @@ class FullSlotRefusalMiddleware:
         release = kept[1]
         if release is not None and release <= timezone.now():
             return None  # that release has come: the view reads the next one
-        user_id = self._user_id(request)
-        if user_id is None or not _csrf_passes(request):
+        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+        if not session_key or not self._signed_in(session_key) or not _csrf_passes(request):
             return None
         language = translation.get_language_from_request(request)
         with translation.override(language):
             try:
-                rate_limit_consume_as(
-                    address=client_address(request), user_id=user_id, action="book"
+                rate_limit_consume_early(
+                    address=client_address(request), session_key=session_key, action="book"
                 )
                 error = slot_full_error(next_release=release)
             except ApplicationError as refused:

@@ -52,21 +52,28 @@ def rate_limit_consume(*, request: HttpRequest, action: str) -> None:
     """Count one request against the account's and the address's budget; raise when either is
     spent."""
     user = getattr(request, "user", None)
-    rate_limit_consume_as(
+    signed_in = user is not None and user.is_authenticated
+    _consume(
         address=client_address(request),
-        user_id=user.pk if user is not None and user.is_authenticated else None,
+        own=f"user:{user.pk}" if signed_in else None,  # type: ignore[union-attr]
         action=action,
     )
 
 
-def rate_limit_consume_as(*, address: str, user_id: object, action: str) -> None:
-    """`rate_limit_consume` for a request whose account (`user_id`, None: not signed in) was
-    read without the user's row: the early refusal of a full slot
-    (appointments/middleware.py), which counts against the same budgets."""
+def rate_limit_consume_early(*, address: str, session_key: str, action: str) -> None:
+    """Count a request answered before its user is read (the early refusal of a full slot,
+    appointments/middleware.py) against the address's budget, as the view does, and the
+    session's own budget of the same size, in place of the account's (unknown until the
+    user's row is read)."""
+    digest = hashlib.sha256(session_key.encode()).hexdigest()[:32]
+    _consume(address=address, own=f"session:{digest}", action=action)
+
+
+def _consume(*, address: str, own: str | None, action: str) -> None:
     count, period = _limits(action)
     keys = [] if _address_exempt(address) else [f"ip:{address}"]
-    if user_id is not None:
-        keys.append(f"user:{user_id}")
+    if own is not None:
+        keys.append(own)
     for key in keys:
         digest = hashlib.sha256(f"{current_schema()}|{action}|{key}".encode()).hexdigest()[:32]
         cache_key = f"appointments-rl:{digest}"

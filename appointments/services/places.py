@@ -118,9 +118,8 @@ def slot_place_take(*, pk: int) -> bool:
 
 def slot_place_give_back(*, pk: int) -> None:
     """Give a place back. In a slot outside the opening hours the place goes with it (capacity
-    drops too), so the time never becomes bookable again. A slot kept as full is forgotten on
-    commit."""
-    full_slot_forget_on_commit(slot_ids=[pk])
+    drops too), so the time never becomes bookable again. A slot kept as full is marked freed
+    on commit."""
     Slot.objects.filter(pk=pk, booked__gt=0).update(
         booked=F("booked") - 1,
         capacity=Case(
@@ -129,6 +128,7 @@ def slot_place_give_back(*, pk: int) -> None:
             output_field=PositiveSmallIntegerField(),
         ),
     )
+    full_slot_forget_on_commit(slot_ids=[pk])
 
 
 def booking_release(*, booking: Booking, acting_user: Actor, give_back_place: bool) -> None:

@@ -161,34 +161,59 @@ def test_a_refusal_through_the_stack_keeps_the_slot_and_says_the_next_release(
     assert "More times are released on" in answer["message"]
 
 
-def test_the_early_refusal_counts_against_the_same_rate_limit(
+def test_the_early_refusal_counts_against_the_addresss_budget_with_the_view(
     catalogue, client_a, citizen, kept, settings, django_capture_on_commit_callbacks
 ):
     # given a budget of two bookings a minute and a kept full slot
     settings.APPOINTMENTS_RATE_LIMITS = {"book": (2, 60)}
     slot = first_free_slot(catalogue)
     client_a.force_login(citizen, backend=MODEL_BACKEND)
-    # when one request goes through the stack (an empty body) and the next are refused early
-    statuses = [client_a.post(BOOKINGS, {}, content_type="application/json").status_code]
+    # when one request from an address goes through the stack (an empty body) and the next
+    # two from it are refused early, by two different accounts
+    address = {"REMOTE_ADDR": "203.0.113.7"}
+    statuses = [client_a.post(BOOKINGS, {}, content_type="application/json", **address)]
     _fill(slot, django_capture_on_commit_callbacks)
     with CaptureQueriesContext(connection) as queries:
-        statuses += [_post(client_a, slot.pk).status_code for _ in range(2)]
-    # then the third of the account's requests is refused as over budget, early too
-    assert statuses == [400, 400, 429]
+        statuses.append(_post(client_a, slot.pk, **address))
+        client_a.force_login(UserFactory(), backend=MODEL_BACKEND)
+        statuses.append(_post(client_a, slot.pk, **address))
+    # then the address's third request is refused as over budget, early too
+    assert [answer.status_code for answer in statuses] == [400, 400, 429]
+    assert json.loads(statuses[2].content)["code"] == "rate_limited"
     assert "appointments_" not in _read(queries)
-    over = json.loads(_post(client_a, slot.pk).content)
-    assert over["code"] == "rate_limited"
-    # and the address's budget is spent too: another account there is refused as well
-    client_a.force_login(UserFactory(), backend=MODEL_BACKEND)
-    assert json.loads(_post(client_a, slot.pk).content)["code"] == "rate_limited"
-    # while another account from another address is answered "full"
-    other = _post(client_a, slot.pk, REMOTE_ADDR="203.0.113.9")
-    assert json.loads(other.content)["code"] == "appointments.slot_full"
+
+
+def test_early_refusals_spend_the_sessions_budget_never_the_accounts(
+    catalogue, client_a, citizen, kept, settings, django_capture_on_commit_callbacks
+):
+    # given loopback exempt from the address's budget (as the benchmark's clients are), a
+    # budget of two, and a kept full slot
+    settings.APPOINTMENTS_RATE_LIMITS = {"book": (2, 60)}
+    settings.APPOINTMENTS_RATE_LIMIT_EXEMPT_ADDRESSES = ["127.0.0.1"]
+    full, free = first_free_slot(catalogue), first_free_slot(catalogue, skip=1)
+    _fill(full, django_capture_on_commit_callbacks)
+    stolen = Client(HTTP_HOST=client_a.defaults["HTTP_HOST"])
+    stolen.force_login(citizen, backend=MODEL_BACKEND)
+    # when one session hammers the full slot: refused early, then over its own budget
+    codes = [json.loads(_post(stolen, full.pk).content)["code"] for _ in range(3)]
+    assert codes == ["appointments.slot_full", "appointments.slot_full", "rate_limited"]
+    # and the person changes their password, which signs that session out; it goes on
+    citizen.set_password("a new password 2026")
+    citizen.save()
+    for _ in range(3):
+        assert _post(stolen, full.pk).status_code == 429
+    # then the person, signed in again, still books: their account's budget is whole
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    assert _post(client_a, free.pk).status_code == 201
+    # and the view still holds the account to its budget (the booking was its first)
+    assert _post(client_a, free.pk, body=_body(free.pk, "U7654322")).status_code == 201
+    assert _post(client_a, free.pk, body=_body(free.pk, "U7654323")).status_code == 429
 
 
 def test_what_the_view_would_judge_otherwise_goes_through_the_stack(
-    catalogue, client_a, citizen, kept, django_capture_on_commit_callbacks
+    catalogue, client_a, citizen, kept, settings, django_capture_on_commit_callbacks
 ):
+    settings.APPOINTMENTS_RATE_LIMITS = {"book": (1000, 60)}  # many requests from one reader
     slot = first_free_slot(catalogue)
     _fill(slot, django_capture_on_commit_callbacks)
     assert full_slot_kept(slot_id=slot.pk) is not None
@@ -219,6 +244,20 @@ def test_what_the_view_would_judge_otherwise_goes_through_the_stack(
             answer = _post(client_a, slot.pk, body=body)
         assert answer.status_code in (400, 404), body
         assert "accounts_user" in _read(queries), body
+    # bodies the view's parser refuses are refused by it, not told "full": UTF-16, JSON
+    # nested deeper than the parser allows (within the early path's size), no person, an id
+    # beyond the column's range
+    utf16 = json.dumps(_body(slot.pk)).encode("utf-16")
+    nested: object = [0]
+    for _ in range(40):
+        nested = [nested]
+    deep = json.dumps({**_body(slot.pk), "persons": nested})
+    for raw in (utf16, deep, json.dumps({**_body(slot.pk), "persons": []})):
+        answer = client_a.post(BOOKINGS, raw, content_type="application/json")
+        assert answer.status_code == 400, raw[:40]
+        assert json.loads(answer.content)["code"] != "appointments.slot_full", raw[:40]
+    huge = client_a.post(BOOKINGS, _body(10**30), content_type="application/json")
+    assert huge.status_code in (400, 404)
     # a body with a NUL byte or nested too deep is refused, never a 500
     nul = '{"service": "passport\\u0000", "slot": ' + str(slot.pk) + "}"
     for raw in (nul, "[" * 5000 + "]" * 5000):
@@ -279,3 +318,49 @@ def test_a_release_that_has_come_is_read_again_by_the_view(
         answer = _post(client_a, slot.pk)
     assert "appointments_slot" in _read(queries)
     assert json.loads(answer.content)["next_release"] is None
+
+
+def test_a_full_read_before_a_place_came_back_is_not_kept_over_it(
+    catalogue, client_a, citizen, kept, django_capture_on_commit_callbacks
+):
+    from appointments.services.places import slot_full_refused
+
+    slot = first_free_slot(catalogue)
+    _fill(slot, django_capture_on_commit_callbacks)
+    # given a booking that read the slot full, just before a cancel gave a place back
+    stale = Slot.objects.select_related("service").get(pk=slot.pk)
+    booking = slot.bookings.first()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_cancel(booking=booking, acting_user=User.objects.get(pk=booking.user_id))
+    # when that booking's refusal would keep the slot full
+    slot_full_refused(slot=stale)
+    # then it is not kept over the place that came back, which is booked at once
+    assert full_slot_kept(slot_id=slot.pk) is None
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    assert _post(client_a, slot.pk).status_code == 201
+
+
+def test_a_failing_cache_never_fails_a_booking_or_its_e_mail(
+    catalogue, kept, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from appointments import tasks
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionError("the cache is down")
+
+    queued: list[int] = []
+    monkeypatch.setattr(cache, "add", broken)
+    monkeypatch.setattr(cache, "get", broken)
+    monkeypatch.setattr(tasks.send_booking_confirmation, "delay", queued.append)
+    monkeypatch.setattr(
+        tasks.send_booking_confirmation, "apply_async", lambda args, **kw: queued.append(args[0])
+    )
+    slot = first_free_slot(catalogue)
+    # when the last place is taken while the cache fails
+    _fill(slot, django_capture_on_commit_callbacks)
+    # then both bookings stand, each with its confirmation queued, and nothing is kept
+    assert slot.bookings.count() == slot.capacity
+    assert len(queued) == slot.capacity
+    assert full_slot_kept(slot_id=slot.pk) is None
