@@ -46,6 +46,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.urls import Resolver404, resolve
 from django.utils import translation
+from django.utils.html import escape
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
@@ -104,8 +105,10 @@ def _message_waiting(request: HttpRequest) -> bool:
 
 
 def _names_reader(content: bytes, user: Any) -> bool:
+    """Whether the page shows the reader's e-mail address or name, as written or as the
+    templates escape it (O'Brien is O&#x27;Brien)."""
     for value in (user.email, user.first_name, user.last_name):
-        if value and str(value).encode() in content:
+        if value and any(form.encode() in content for form in {str(value), escape(value)}):
             return True
     return False
 

@@ -118,18 +118,22 @@ def test_staff_get_the_copy_of_their_own_navigation(mission_a, citizen):
     assert staff_page != member.get("/").content.decode()
 
 
-def test_a_page_that_names_its_reader_is_never_kept(mission_a, citizen, kept):
+@pytest.mark.parametrize("shown", ["email", "escaped name"])
+def test_a_page_that_names_its_reader_is_never_kept(mission_a, citizen, kept, shown):
     from django.core.cache import cache
     from django.http import HttpResponse
     from django.test import RequestFactory
+    from django.utils.html import escape
 
     from consulate.kernel.public_cache import _reader_page
 
     calls = []
+    citizen.last_name = "O'Brien"
+    text = citizen.email if shown == "email" else escape(citizen.last_name)
 
     def view(request):  # type: ignore[no-untyped-def]
         calls.append(1)
-        return HttpResponse(f"<p>Hello {citizen.email}</p>", content_type="text/html")
+        return HttpResponse(f"<p>Hello {text}</p>", content_type="text/html")
 
     request = RequestFactory().get("/", HTTP_HOST=mission_a.host)
     request.user = citizen
@@ -137,7 +141,7 @@ def test_a_page_that_names_its_reader_is_never_kept(mission_a, citizen, kept):
     request.tenant = mission_a  # type: ignore[attr-defined]
     cache.clear()
     for _ in range(2):
-        assert citizen.email in _reader_page(request, view, lambda r: "v", (), {}).content.decode()
+        assert text in _reader_page(request, view, lambda r: "v", (), {}).content.decode()
     # rendered for each request: never kept, so never another reader's
     assert len(calls) == 2
 
