@@ -106,9 +106,12 @@ PUBLIC_SCHEMA_URLCONF = "consulate.urls_hq"
 # DATABASE_OWNER_URL (same database), which only the deploy step needs; unset, it uses
 # DATABASE_URL's role and warns.
 DATABASE_URL = env("DATABASE_URL", default="")
+# django-tenants' backend, remembering the search path a connection holds between requests
+# (consulate/kernel/db/base.py)
+DATABASE_ENGINE = "consulate.kernel.db"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)} if DATABASE_URL else {}
 if DATABASES:
-    DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+    DATABASES["default"]["ENGINE"] = DATABASE_ENGINE
 DATABASE_OWNER_URL = env("DATABASE_OWNER_URL", default="")
 DATABASE_OWNER = env.db_url_config(DATABASE_OWNER_URL) if DATABASE_OWNER_URL else {}
 # The role `migrate_all` grants rows to; empty: the user of DATABASE_URL.

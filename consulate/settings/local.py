@@ -7,7 +7,7 @@ import consulate.devsecrets as devsecrets
 import consulate.embedded_db as embedded_db
 
 from .base import *  # noqa: F403
-from .base import DATABASE_OWNER, DATABASES, env
+from .base import DATABASE_ENGINE, DATABASE_OWNER, DATABASES, env
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 _secrets = devsecrets.load()
@@ -29,7 +29,7 @@ if not DATABASES:
     # consulate_app, `migrate_all` as consulate_owner, as in production.
     DATABASES = {
         "default": {
-            "ENGINE": "django_tenants.postgresql_backend",
+            "ENGINE": DATABASE_ENGINE,
             **embedded_db.database_settings(user=embedded_db.APP_ROLE),
         }
     }

@@ -1,8 +1,9 @@
 """The appointments' pages and hot paths cost a pinned number of statements, whatever the number
-of rows. The pins count everything a request sends, `SET search_path` included (one per request),
-with the host's mission cached as in production (a request in the steady state: the session
-written within the minute, the mission's data key cached). A logged-in user's roles and second
-factor come with the user (missions/auth.py).
+of rows. The pins count everything a request sends, with the host's mission cached as in
+production; no `SET search_path`, since the connection holds the mission's path from the
+request before (consulate/kernel/db/base.py, tests/consulate/test_search_path.py); a request in
+the steady state (the session written within the minute, the mission's data key cached). A
+logged-in user's roles and second factor come with the user (missions/auth.py).
 
 A mission's data key is cached once its row is settled (consulate/kernel/crypto/envelope.py);
 the test missions' keys are minutes old, so `settled_data_key` lets the first read's caching
@@ -80,7 +81,7 @@ def test_the_citizens_booking_list(
 ):
     client_a.force_login(citizen, backend=MODEL_BACKEND)
     BookingFactory(service=services_[0], user=citizen)
-    _count(client_a, "/appointments/mine/", django_assert_num_queries, 4)
+    _count(client_a, "/appointments/mine/", django_assert_num_queries, 3)
     for n in range(1, 4):
         BookingFactory(service=services_[0], user=citizen, skip=n)
     # and waitlist entries (for the lottery's days, which no one books directly)
@@ -90,7 +91,7 @@ def test_the_citizens_booking_list(
             service=services_[2], person=PersonInputFactory(), day_from=day, day_to=day,
             user=citizen, language="en", acting_user=citizen,
         )  # fmt: skip
-    page = _count(client_a, "/appointments/mine/", django_assert_num_queries, 4)
+    page = _count(client_a, "/appointments/mine/", django_assert_num_queries, 3)
     assert page.content.decode().count("/appointments/booking/") >= 4
     assert page.content.decode().count("/leave/") == 3
 
@@ -101,9 +102,9 @@ def test_the_staff_day_sheet(
     # given one booking today (two people), then three
     login_with_second_factor(client_a, officer_a)
     _bookings_today(services_[0], citizen, 1)
-    _count(client_a, "/staff/appointments/", django_assert_num_queries, 5)
+    _count(client_a, "/staff/appointments/", django_assert_num_queries, 4)
     _bookings_today(services_[1], citizen, 2)
-    page = _count(client_a, "/staff/appointments/", django_assert_num_queries, 5)
+    page = _count(client_a, "/staff/appointments/", django_assert_num_queries, 4)
     assert page.content.decode().count("<code>") == 3
 
 
@@ -118,12 +119,12 @@ def test_the_availability_feed(client_a, in_mission_a, django_assert_num_queries
     build_catalogue(days=3)
     _count(client_a, "/appointments/availability.json", django_assert_num_queries, 0)
     _feed_forgotten()
-    with django_assert_num_queries(5):  # the path, the services, next times, releases, draws
+    with django_assert_num_queries(4):  # the services, next times, releases, draws
         client_a.get("/appointments/availability.json")
     build_catalogue(code="visa", name="Visa", days=3, release_mode=ReleaseMode.SCHEDULED)
     build_catalogue(code="draw", name="Civil", days=3, release_mode=ReleaseMode.LOTTERY)
     _feed_forgotten()
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = client_a.get("/appointments/availability.json")
     assert len(response.json()["services"]) == 3
     # and within the cache's interval, from the cache: no query at all
@@ -135,15 +136,15 @@ def test_the_service_list(client_a, in_mission_a, django_assert_num_queries, set
     # the kept feed expires only when the test says so (_feed_forgotten), however slow the run
     settings.CONSULATE_AVAILABILITY_CACHE_SECONDS = 3600
     build_catalogue(days=3)
-    # the path, the services, the public draws; each service's times from the kept feed
-    _count(client_a, "/appointments/", django_assert_num_queries, 3)
+    # the services, the public draws; each service's times from the kept feed
+    _count(client_a, "/appointments/", django_assert_num_queries, 2)
     build_catalogue(code="visa", name="Visa", days=3, release_mode=ReleaseMode.SCHEDULED)
     build_catalogue(code="draw", name="Civil", days=3, release_mode=ReleaseMode.LOTTERY)
     # two services the kept feed does not know yet: their times are read (three more)
-    page = _count(client_a, "/appointments/", django_assert_num_queries, 6)
+    page = _count(client_a, "/appointments/", django_assert_num_queries, 5)
     assert page.content.decode().count('class="card"') == 3
     _feed_forgotten()
-    page = _count(client_a, "/appointments/", django_assert_num_queries, 3)
+    page = _count(client_a, "/appointments/", django_assert_num_queries, 2)
     assert page.content.decode().count('class="card"') == 3
 
 
@@ -155,7 +156,7 @@ def test_the_mission_home(client_a, in_mission_a, django_assert_num_queries):
     page = _count(client_a, "/", django_assert_num_queries, 0)
     assert "Visa" in page.content.decode()
     _feed_forgotten()
-    with django_assert_num_queries(5):  # the path and the feed's four
+    with django_assert_num_queries(4):  # the feed's four
         client_a.get("/")
 
 
@@ -171,9 +172,9 @@ def test_a_services_calendar(
     # given a citizen looking at a service with times over three days, then over thirty
     client_a.force_login(citizen, backend=MODEL_BACKEND)
     # the times of the service come from the kept feed (no query), its days in one aggregate
-    _count(client_a, "/appointments/passport/", django_assert_num_queries, 5)
+    _count(client_a, "/appointments/passport/", django_assert_num_queries, 4)
     services.slot_generate(service=services_[0], days=30, acting_user=SYSTEM)
-    page = _count(client_a, "/appointments/passport/", django_assert_num_queries, 5)
+    page = _count(client_a, "/appointments/passport/", django_assert_num_queries, 4)
     # the page lists the first free day's times (today's, late in the morning, may be few)
     zone = in_mission_zone()
     free = slot_list_available(service=services_[0])
@@ -185,7 +186,7 @@ def test_a_services_calendar(
 def test_a_booking_through_the_api(
     client_a, citizen, services_, settled_data_key, django_assert_num_queries
 ):
-    """8 statements, BEGIN and COMMIT included: the search path, the user (with roles), the
+    """7 statements, BEGIN and COMMIT included: the user (with roles), the
     service, the slot (with the closed-day and no-show checks), one statement that writes the
     booking, its person and their two history rows and takes the place
     (appointments/services/booking_statement.py), and the outbox event (outbox_event_record).
@@ -210,14 +211,15 @@ def test_a_booking_through_the_api(
         # the test's own transaction turns the booking's BEGIN and COMMIT into a savepoint
         own = [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
         assert len(own) == 2
-        assert len(statements) == 8, "\n".join(statements)
+        assert len(statements) == 7, "\n".join(statements)
         (write,) = [s for s in statements if s.startswith("WITH b AS (INSERT")]
         for table in ("booking", "historicalbooking", "bookingperson", "historicalbookingperson"):
             assert f'INSERT INTO "appointments_{table}"' in write
         assert 'INSERT INTO "sync_outboxevent"' not in write
         assert sum(1 for s in statements if s.startswith('INSERT INTO "sync_outboxevent"')) == 1
         assert 'UPDATE "appointments_slot" SET booked = booked + 1' in write
-        assert sum(1 for s in statements if s.startswith("SET search_path")) == 1
+        # the connection holds the mission's path from the request before (kernel/db/base.py)
+        assert not [s for s in statements if s.startswith("SET search_path")]
 
 
 @pytest.mark.parametrize("path", ["/appointments/", "/appointments/passport/", "/"])

@@ -125,3 +125,56 @@ def test_requests_on_one_connection_each_read_their_own_mission(
         assert "Only at alpha" in alpha_page
         assert "Only at beta" not in alpha_page
         assert connection.schema_name == alpha.schema_name
+
+
+def test_a_connection_that_holds_the_missions_path_is_not_sent_it_again(two_catalogues, settings):
+    """consulate/kernel/db/base.py: with the host's mission kept (as in production), a request
+    to the mission the connection already holds sends no `SET`; another mission's request sets
+    its own path, and the first mission's next request sets it back."""
+    from django.test.utils import CaptureQueriesContext
+
+    from consulate.kernel.tenancy import tenant_cache_forget_here
+
+    settings.CONSULATE_TENANT_CACHE_SECONDS = 300
+    settings.CONSULATE_TENANT_LOCAL_SECONDS = 300
+    tenant_cache_forget_here()
+    a, b = host_client("alpha.localhost"), host_client("beta.localhost")
+
+    def read(client) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/appointments/").content.decode()
+        return page, [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SET")]
+
+    read(a)  # each host's mission is read once from public, then kept
+    read(b)
+    read(a)
+    page, sets = read(a)
+    assert "Only at alpha" in page
+    assert sets == []
+    page, sets = read(b)
+    assert "Only at beta" in page
+    assert "Only at alpha" not in page
+    assert sets == ['SET search_path = "beta","public"']
+    page, sets = read(a)
+    assert "Only at alpha" in page
+    assert "Only at beta" not in page
+    assert sets == ['SET search_path = "alpha","public"']
+    tenant_cache_forget_here()
+
+
+def test_the_path_held_is_forgotten_when_postgresql_undoes_it(two_catalogues):
+    alpha, beta = two_catalogues
+    connection.set_tenant(alpha)
+    assert _codes() == {"only-alpha"}
+    # a savepoint that set beta's path rolls back: PostgreSQL holds alpha's again
+    with transaction.atomic():
+        sid = transaction.savepoint()
+        connection.set_tenant(beta)
+        assert _codes() == {"only-beta"}
+        transaction.savepoint_rollback(sid)
+        # when beta is asked for again, its path is sent again, not taken as held
+        connection.set_schema_to_public()
+        connection.set_tenant(beta)
+        assert _codes() == {"only-beta"}
+    assert connection._path_held == [beta.schema_name, "public"]
+    connection.set_schema_to_public()

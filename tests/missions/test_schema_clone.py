@@ -115,7 +115,8 @@ def schema_digest(schema: str) -> dict[str, list[tuple[Any, ...]]]:
                 rows.append((name, sorted(cursor.fetchall(), key=repr)))
             digest["rows"] = rows
         finally:
-            connection.set_schema_to_public()  # django-tenants sets the path again
+            connection.search_path_forget()  # the raw set_config above
+            connection.set_schema_to_public()  # the path is set again
     return digest
 
 
@@ -197,6 +198,7 @@ def test_the_clone_keeps_every_kind_of_object_the_template_may_hold(db):
     """
     with connection.cursor() as cursor:
         cursor.execute(statements)
+    connection.search_path_forget()  # the raw SET above: consulate/kernel/db/base.py
     connection.set_schema_to_public()
     # when it is cloned
     schema_clone_from_template(schema_name="clone_probe")
@@ -238,6 +240,7 @@ def test_a_template_holding_what_the_clone_cannot_copy_is_refused_and_nothing_is
     # given a template holding something the clone would copy wrongly
     with connection.cursor() as cursor:
         cursor.execute(f'SET LOCAL search_path = "{TEMPLATE}"; {unsupported}')
+    connection.search_path_forget()  # the raw SET above: consulate/kernel/db/base.py
     connection.set_schema_to_public()
     # when a mission is created, then it is refused by name
     with pytest.raises(DatabaseError, match=r"cannot copy: .*probe"):
@@ -266,6 +269,7 @@ def test_a_clone_failing_half_way_leaves_no_schema_behind(db):
                 ADD CONSTRAINT probe_check CHECK (probe_refuse_in_clone_3(app));
             """
         )
+    connection.search_path_forget()  # the raw SET above: consulate/kernel/db/base.py
     connection.set_schema_to_public()
     # when a mission is created, then it fails and nothing of it remains
     with pytest.raises(DatabaseError, match="probe refuses"):
