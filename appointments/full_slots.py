@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -59,12 +60,24 @@ def _quietly(work: Callable[[], Any]) -> Any:
         return None
 
 
+# When this process last learnt that a slot of a mission was full (schema: monotonic time).
+# Outside a release no slot fills and every booking would ask the cache for nothing: a process
+# asks only within the window after it has seen a full slot of that mission itself (a refusal,
+# a last place taken); at a release its first refusal comes within milliseconds.
+_full_seen_here: dict[str, float] = {}
+
+
+def _seen_full(schema: str) -> None:
+    _full_seen_here[schema] = time.monotonic()
+
+
 def full_slot_keep(*, slot_id: int, service_code: str, next_release: dt.datetime | None) -> None:
     """The database has just said that the slot is full (a booking was refused for it). Kept
     unless a place came back in the window since (`FREED`): the read may be older than that."""
     seconds = _seconds()
     if seconds:
         kept: Kept = (service_code, next_release)
+        _seen_full(current_schema())
         _quietly(lambda: cache.add(_key(current_schema(), slot_id), kept, seconds))
 
 
@@ -78,6 +91,7 @@ def full_slot_keep_on_commit(*, slot: Slot) -> None:
             with schema_context(schema):
                 release = selectors.service_next_release(service=slot.service)
             kept: Kept = (slot.service.code, release)
+            _seen_full(schema)
             cache.add(_key(schema, slot.pk), kept, _seconds())
 
         transaction.on_commit(lambda: _quietly(keep), robust=True)
@@ -97,8 +111,14 @@ def full_slot_forget_on_commit(*, slot_ids: Iterable[int]) -> None:
 
 
 def full_slot_kept(*, slot_id: int) -> Kept | None:
-    """What is kept for the slot of this mission, or None."""
-    if not _seconds():
+    """What is kept for the slot of this mission, or None (without asking the cache when this
+    process has seen no full slot of the mission within the window)."""
+    seconds = _seconds()
+    schema = current_schema()
+    if not seconds or time.monotonic() - _full_seen_here.get(schema, -seconds) > seconds:
         return None
-    kept = _quietly(lambda: cache.get(_key(current_schema(), slot_id)))
-    return kept if isinstance(kept, tuple) else None
+    kept = _quietly(lambda: cache.get(_key(schema, slot_id)))
+    if not isinstance(kept, tuple):
+        return None
+    _seen_full(schema)
+    return kept

@@ -30,7 +30,10 @@ BOOKINGS = "/api/v1/appointments/bookings/"
 
 @pytest.fixture
 def kept(settings):  # type: ignore[no-untyped-def]
+    from appointments import full_slots
+
     settings.APPOINTMENTS_FULL_SLOT_SECONDS = 60
+    full_slots._full_seen_here.clear()
     return settings
 
 
@@ -312,6 +315,7 @@ def test_a_release_that_has_come_is_read_again_by_the_view(
     _fill(slot, django_capture_on_commit_callbacks)
     # given a kept next release that has just passed
     cache.set(_key(mission_a.schema_name, slot.pk), ("passport", timezone.now()), 60)
+    assert full_slot_kept(slot_id=slot.pk) is not None
     client_a.force_login(citizen, backend=MODEL_BACKEND)
     # then the view answers, reading the slot and the service's next release itself
     with CaptureQueriesContext(connection) as queries:
@@ -364,3 +368,36 @@ def test_a_failing_cache_never_fails_a_booking_or_its_e_mail(
     assert slot.bookings.count() == slot.capacity
     assert len(queued) == slot.capacity
     assert full_slot_kept(slot_id=slot.pk) is None
+
+
+def test_a_process_that_has_seen_no_full_slot_does_not_ask_the_cache(
+    catalogue, mission_a, client_a, citizen, kept, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from appointments import full_slots
+
+    slot = first_free_slot(catalogue)
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    asked: list[str] = []
+    real_get = cache.get
+
+    def counted(key, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(key).startswith("appointments-full:"):
+            asked.append(key)
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", counted)
+    # when bookings come while this process has seen no full slot: nothing is asked
+    assert _post(client_a, slot.pk).status_code == 201
+    assert asked == []
+    # once it has (the slot filled here), the next booking of the mission asks, and is refused
+    full = first_free_slot(catalogue, skip=1)
+    _fill(full, django_capture_on_commit_callbacks)
+    answer = _post(client_a, full.pk, body=_body(full.pk, "U7654399"))
+    assert json.loads(answer.content)["code"] == "appointments.slot_full"
+    assert len(asked) == 1
+    # and a window after, a process that saw nothing more stops asking
+    full_slots._full_seen_here[mission_a.schema_name] -= 61
+    _post(client_a, full.pk, body=_body(full.pk, "U7654398"))
+    assert len(asked) == 1
