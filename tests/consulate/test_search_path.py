@@ -9,6 +9,8 @@ name, so a query on the wrong schema shows."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
@@ -178,3 +180,71 @@ def test_the_path_held_is_forgotten_when_postgresql_undoes_it(two_catalogues):
         assert _codes() == {"only-beta"}
     assert connection._path_held == [beta.schema_name, "public"]
     connection.set_schema_to_public()
+
+
+def _server_path() -> str:
+    """The path the server holds, read on the driver's own cursor (no `SET` from the backend)."""
+    with connection.connection.cursor() as cursor:
+        cursor.execute("SHOW search_path")
+        return str(cursor.fetchone()[0])
+
+
+def _schema_read() -> str:
+    """The schema a query through the backend runs on."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        return str(cursor.fetchone()[0])
+
+
+def _request_for(mission) -> None:  # type: ignore[no-untyped-def]
+    """What the tenant middleware does when the host's mission is kept: public, then it."""
+    connection.set_schema_to_public()
+    connection.set_tenant(mission)
+
+
+@pytest.fixture
+def committed_missions(committed_db):  # type: ignore[no-untyped-def]
+    from missions.models import Mission
+
+    yield Mission.objects.get(code="alpha"), Mission.objects.get(code="beta")
+    connection.set_schema_to_public()
+
+
+def test_a_commit_postgresql_turns_into_a_rollback_forgets_the_path(committed_missions):
+    """An error caught inside an atomic block without a savepoint: Django commits, PostgreSQL
+    rolls back without an error, and the `SET` made in the transaction is undone (found by a
+    reviewer)."""
+    from django.db import DataError
+
+    alpha, beta = committed_missions
+    _request_for(alpha)
+    assert _schema_read() == "alpha"
+    # a request to beta whose first query is inside the transaction, and fails (a read)
+    _request_for(beta)
+    with transaction.atomic(), contextlib.suppress(DataError):
+        Service.objects.filter(code__regex="(").exists()
+    assert _server_path() == "alpha, public"
+    # then beta's next request sets its path again rather than reading alpha's rows
+    _request_for(beta)
+    assert _schema_read() == "beta"
+
+
+def test_an_error_while_the_path_is_set_forgets_it(committed_missions):
+    """Anything may raise after the server ran the `SET` (an execute wrapper, a time limit):
+    the path held is then unknown, not the one before (found by a reviewer)."""
+    alpha, beta = committed_missions
+    _request_for(alpha)
+    assert _schema_read() == "alpha"
+
+    def failing(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        result = execute(sql, params, many, context)
+        if sql.startswith("SET search_path"):
+            raise RuntimeError("instrumentation failed after the statement ran")
+        return result
+
+    _request_for(beta)
+    with connection.execute_wrapper(failing), pytest.raises(RuntimeError):
+        _schema_read()
+    assert _server_path() == "beta, public"
+    _request_for(alpha)
+    assert _schema_read() == "alpha"

@@ -10,7 +10,9 @@ so that `SET` was one round trip of every request, two of the signed-in home's.
 Here the path PostgreSQL holds is kept apart from the tenant: `_path_held` is what the last
 `SET` that succeeded put on this connection. It is forgotten whenever PostgreSQL may have undone
 it or the session may be another: a rollback (a `SET` inside the transaction is undone), a
-rollback to a savepoint (django-tenants #1262), closing, and every new connection. When the
+rollback to a savepoint (django-tenants #1262), the COMMIT of a failed transaction (which
+PostgreSQL turns into a rollback without an error) or one that raises, closing, every new
+connection, and any error while the `SET` is sent. When the
 tenant asks for exactly the path held, no `SET` is sent. tests/consulate/test_search_path.py
 tries to make a request read another mission's rows. A statement that sets the path itself
 must be followed by `search_path_forget()`.
@@ -22,6 +24,7 @@ from typing import Any
 
 from django_tenants.postgresql_backend import base
 from django_tenants.utils import get_limit_set_calls
+from psycopg.pq import TransactionStatus
 
 
 class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
@@ -42,6 +45,22 @@ class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
     def rollback(self) -> None:
         self._path_held = None
         super().rollback()
+
+    def commit(self) -> None:
+        # PostgreSQL answers the COMMIT of a failed transaction (an error caught inside an
+        # atomic block without a savepoint) with ROLLBACK, and no error: a SET made in it is
+        # undone. A COMMIT that raises may have rolled back too.
+        connection = self.connection
+        if connection is not None and connection.info.transaction_status not in (
+            TransactionStatus.IDLE,
+            TransactionStatus.INTRANS,
+        ):
+            self.search_path_forget()
+        try:
+            super().commit()
+        except BaseException:
+            self.search_path_forget()
+            raise
 
     def savepoint_rollback(self, sid: Any) -> None:
         try:
@@ -66,6 +85,8 @@ class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
         ):
             self.search_path_set_schemas = self._path_held
             return
+        if not self._setting_search_path:
+            self._path_held = None  # unknown until a SET has succeeded (anything may raise)
         super()._handle_search_path(cursor)
         if not self._setting_search_path:
             self._path_held = self.search_path_set_schemas
