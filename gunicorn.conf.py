@@ -7,6 +7,8 @@ Each thread keeps its own database connection (CONN_MAX_AGE in
 consulate/settings/production.py): size PostgreSQL's max_connections for workers x threads per
 host. Figures behind these defaults: docs/benchmarks.md."""
 
+import gc
+import itertools
 import multiprocessing
 import os
 
@@ -36,3 +38,28 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
 max_requests_jitter = max_requests // 10
 # The proxy in front logs each request; set GUNICORN_ACCESSLOG=- to log them here too.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+
+# The garbage collector. Every request leaves its objects in reference cycles (the request, its
+# session, user, messages and resolver refer to each other), so the collector runs several times
+# a request; a full collection walks every object the process holds, and it stops the worker's
+# threads while it does: 200-400 ms under load with Django's objects in it, which was the p99 of
+# the pages under 200 clients (docs/benchmarks.md). What exists before the fork (the preloaded
+# application) and what a worker has built after its first requests (templates, catalogues,
+# URL patterns, connections) lives as long as the process: it is moved out of the collector's
+# sight (gc.freeze), so a full collection walks only what came after, and takes milliseconds.
+# The collector still runs as usual on everything else; what it would have found among the
+# frozen objects (the cycles of the requests in flight at that moment) is kept, once: a few
+# thousand objects. GUNICORN_GC_FREEZE_AFTER=0 leaves the worker's own objects to the collector.
+gc_freeze_after = int(os.environ.get("GUNICORN_GC_FREEZE_AFTER", 1000))
+_requests_served = itertools.count(1)
+
+
+def pre_fork(server, worker):  # type: ignore[no-untyped-def]
+    """In the master, before each worker is forked: the preloaded application is long-lived."""
+    gc.freeze()
+
+
+def post_request(worker, req, environ, resp):  # type: ignore[no-untyped-def]
+    """In a worker, after each request: after its warm-up, what it holds is long-lived too."""
+    if next(_requests_served) == gc_freeze_after:
+        gc.freeze()
