@@ -11,6 +11,7 @@ import gc
 import itertools
 import multiprocessing
 import os
+import socket
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
@@ -20,6 +21,16 @@ worker_class = "gthread"
 # a row lock waited for the interpreter behind the others.
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", 2))
+# Each worker listens on a socket of its own (SO_REUSEPORT), and the kernel spreads new
+# connections evenly over them. With one shared socket the worker that woke first took the
+# connection, and a keep-alive connection stays with its worker: under 200 clients one worker
+# held three times the connections of another, and its requests waited three times as long
+# (the signed-in home's p99 went from 350-470 to 253 ms with this, docs/benchmarks.md). The
+# kernel's choice is blind: the connections waiting in the queue of a worker that dies are
+# reset, and two servers started by the same user on one port would share it silently, so
+# on_starting refuses to start on an address something already listens on.
+# GUNICORN_REUSE_PORT=0 goes back to one shared socket.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") != "0"
 # Behind the TLS proxy, which keeps its own connections to the clients.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
@@ -63,3 +74,17 @@ def post_request(worker, req, environ, resp):  # type: ignore[no-untyped-def]
     """In a worker, after each request: after its warm-up, what it holds is long-lived too."""
     if next(_requests_served) == gc_freeze_after:
         gc.freeze()
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Refuse an address something already listens on, as gunicorn does without reuse_port."""
+    for address in server.cfg.address:
+        if not isinstance(address, tuple):
+            continue  # a Unix socket's path: gunicorn checks it itself
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                raise SystemExit(f"Cannot listen on {address[0]}:{address[1]}: {error}") from None

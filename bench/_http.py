@@ -228,6 +228,7 @@ async def _book(spec: dict[str, Any]) -> dict[str, Any]:
             1 for r in records if r[3] == "appointments.slot_full" and r[4]
         ),
         "clients": clients,
+        "records": records,
     }
 
 

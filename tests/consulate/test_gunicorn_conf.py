@@ -1,8 +1,13 @@
 """gunicorn.conf.py's garbage-collector hooks: the preloaded application is frozen before each
-fork, and a worker's own objects once, after its warm-up requests, and never again."""
+fork, and a worker's own objects once, after its warm-up requests, and never again; and
+every worker listens on its own socket, so an address already listened on is refused first."""
 
 import gc
+import os
 import runpy
+import socket
+import subprocess
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -40,3 +45,42 @@ def test_zero_leaves_the_worker_to_the_collector(monkeypatch):
     for _ in range(5):
         conf["post_request"](None, None, {}, None)
     assert gc.get_freeze_count() == 0
+
+
+def listening(reuse_port: bool) -> socket.socket:
+    sock = socket.socket()
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
+@pytest.mark.parametrize("reuse_port", [True, False])
+def test_an_address_already_listened_on_is_refused(conf, reuse_port):
+    with listening(reuse_port) as taken:
+        server = SimpleNamespace(cfg=SimpleNamespace(address=[taken.getsockname()]))
+        with pytest.raises(SystemExit, match=r"Cannot listen on 127\.0\.0\.1"):
+            conf["on_starting"](server)
+
+
+def test_a_free_address_is_not_refused(conf, tmp_path):
+    with listening(False) as probe:
+        free = probe.getsockname()
+    unix = str(tmp_path / "x.sock")
+    conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(address=[free, unix])))
+
+
+def test_a_second_server_on_the_same_port_does_not_start():
+    """gunicorn with this configuration, on a port another reuse-port server listens on: it
+    exits, where without the check it would have shared the port's connections."""
+    with listening(True) as taken:
+        port = taken.getsockname()[1]
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "consulate.settings.test"}
+        done = subprocess.run(
+            [str(settings.BASE_DIR / ".venv" / "bin" / "gunicorn"), "consulate.wsgi:application",
+             "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode != 0
+    assert f"Cannot listen on 127.0.0.1:{port}" in done.stderr
