@@ -248,8 +248,9 @@ CONSULATE_PUBLIC_RESPONSE_SECONDS = 1
 # A slot the database has found full is kept so this long in the cache: a booking of it is
 # refused before the session's user is read (appointments/full_slots.py); 0: off.
 APPOINTMENTS_FULL_SLOT_SECONDS = 5
-# Read from the cache, written through to the database (a cache restart logs nobody out).
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Read from the cache, written through to the database (a cache restart logs nobody out);
+# Django's cached_db store, an existing session written in one statement.
+SESSION_ENGINE = "consulate.kernel.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

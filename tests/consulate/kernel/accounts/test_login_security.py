@@ -156,6 +156,53 @@ def test_a_session_is_written_at_most_once_a_minute_and_moves_its_expiry_when_it
     assert expires - timezone.now() > dt.timedelta(seconds=settings.SESSION_COOKIE_AGE - 30)
 
 
+def _touch_due(client) -> None:
+    from consulate.kernel.accounts.sessions import TOUCHED_KEY
+
+    session = client.session
+    session[TOUCHED_KEY] -= settings.CONSULATE_SESSION_TOUCH_SECONDS
+    session.save()
+
+
+def test_a_touch_is_one_statement_and_reaches_the_cached_copy(client_a, citizen):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from consulate.kernel.accounts.sessions import TOUCHED_KEY, SessionStore
+
+    # given a citizen whose session is due a touch
+    verified(citizen)
+    assert post_login(client_a, citizen.email).status_code == 302
+    key = client_a.cookies[settings.SESSION_COOKIE_NAME].value
+    _touch_due(client_a)
+    # when they open a page
+    with CaptureQueriesContext(connection) as queries:
+        assert client_a.get("/appointments/").status_code == 200
+    # then the session is written in one UPDATE, with no transaction or savepoint around it
+    sqls = [q["sql"] for q in queries.captured_queries]
+    written = [q for q in sqls if "django_session" in q]
+    assert len(written) == 1 and written[0].startswith("UPDATE"), written
+    assert not [q for q in sqls if q.startswith(("SAVEPOINT", "BEGIN"))], sqls
+    # and the database and the cached copy both hold the new touch
+    stored = Session.objects.get(session_key=key).get_decoded()
+    cached = cache.get(SessionStore(session_key=key).cache_key)
+    assert stored[TOUCHED_KEY] == cached[TOUCHED_KEY] >= int(timezone.now().timestamp()) - 5
+
+
+def test_a_touch_does_not_bring_back_a_session_gone_from_the_database(client_a, citizen):
+    # given a citizen whose session was removed from the database (logged out elsewhere,
+    # cleared) while the cache still holds a copy, and is due a touch
+    verified(citizen)
+    assert post_login(client_a, citizen.email).status_code == 302
+    key = client_a.cookies[settings.SESSION_COOKIE_NAME].value
+    _touch_due(client_a)
+    Session.objects.filter(session_key=key).delete()
+    # when they open a page, the touch finds nothing to update: refused, as Django refuses it
+    assert client_a.get("/appointments/").status_code == 400
+    # and the session is not written again
+    assert not Session.objects.filter(session_key=key).exists()
+
+
 def test_repeated_failures_lock_the_login_at_that_mission_only(client_a, client_b, citizen):
     # given a citizen whose password is being guessed at alpha
     verified(citizen)
