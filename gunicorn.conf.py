@@ -25,11 +25,13 @@ threads = int(os.environ.get("GUNICORN_THREADS", 2))
 # connections evenly over them. With one shared socket the worker that woke first took the
 # connection, and a keep-alive connection stays with its worker: under 200 clients one worker
 # held three times the connections of another, and its requests waited three times as long
-# (the signed-in home's p99 went from 350-470 to 253 ms with this, docs/benchmarks.md). The
-# kernel's choice is blind: the connections waiting in the queue of a worker that dies are
-# reset, and two servers started by the same user on one port would share it silently, so
-# on_starting refuses to start on an address something already listens on.
-# GUNICORN_REUSE_PORT=0 goes back to one shared socket.
+# (the signed-in home's p99 went from 368-469 to 253-279 ms with this, docs/benchmarks.md).
+# The kernel's choice is blind: the connections waiting in a worker's own queue are reset when
+# that worker closes its socket (it stops, is replaced or killed; Linux's
+# net.ipv4.tcp_migrate_req=1 hands them to another), and two servers started by the same user
+# on one port would share it silently, so on_starting refuses an address already listened on.
+# Where a socket per worker cannot be (a Unix socket, systemd's sockets, which gunicorn would
+# ignore) on_starting goes back to one shared socket, as GUNICORN_REUSE_PORT=0 does.
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") != "0"
 # Behind the TLS proxy, which keeps its own connections to the clients.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
@@ -58,29 +60,40 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 # application) and what a worker has built after its first requests (templates, catalogues,
 # URL patterns, connections) lives as long as the process: it is moved out of the collector's
 # sight (gc.freeze), so a full collection walks only what came after, and takes milliseconds.
-# The collector still runs as usual on everything else; what it would have found among the
-# frozen objects (the cycles of the requests in flight at that moment) is kept, once: a few
-# thousand objects. GUNICORN_GC_FREEZE_AFTER=0 leaves the worker's own objects to the collector.
+# Each first freeze follows a full collection (once in the master, once in each worker at its
+# warm-up: a single pause like those it saves), so no garbage is frozen with the rest.
+# GUNICORN_GC_FREEZE_AFTER=0 leaves the worker's own objects to the collector.
 gc_freeze_after = int(os.environ.get("GUNICORN_GC_FREEZE_AFTER", 1000))
 _requests_served = itertools.count(1)
 
 
+_master_frozen: list[bool] = []
+
+
 def pre_fork(server, worker):  # type: ignore[no-untyped-def]
     """In the master, before each worker is forked: the preloaded application is long-lived."""
+    if not _master_frozen:
+        gc.collect()
+        _master_frozen.append(True)
     gc.freeze()
 
 
 def post_request(worker, req, environ, resp):  # type: ignore[no-untyped-def]
     """In a worker, after each request: after its warm-up, what it holds is long-lived too."""
     if next(_requests_served) == gc_freeze_after:
+        gc.collect()
         gc.freeze()
 
 
 def on_starting(server):  # type: ignore[no-untyped-def]
-    """Refuse an address something already listens on, as gunicorn does without reuse_port."""
+    """With a socket per worker: back to one shared socket where one per worker cannot be, and
+    refuse an address something already listens on, as gunicorn's own bind would."""
+    if not server.cfg.reuse_port or server.master_pid:
+        return  # gunicorn binds (and refuses) itself; a new master (USR2) joins the old one's
+    if os.environ.get("LISTEN_FDS") or not all(isinstance(a, tuple) for a in server.cfg.address):
+        server.cfg.set("reuse_port", False)
+        return
     for address in server.cfg.address:
-        if not isinstance(address, tuple):
-            continue  # a Unix socket's path: gunicorn checks it itself
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
