@@ -49,3 +49,16 @@ class AppointmentsConfig(AppConfig):
         from .register.monitoring import contributor
 
         monitoring_register(contributor)
+        # this process's copies of the services (selectors.service_get_offered) go at each save
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import Service
+
+        post_save.connect(_service_changed, sender=Service, dispatch_uid="services-here-save")
+        post_delete.connect(_service_changed, sender=Service, dispatch_uid="services-here-delete")
+
+
+def _service_changed(**_: object) -> None:
+    from .selectors import service_forget_here
+
+    service_forget_here()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import secrets
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -26,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 from modeltranslation.utils import build_localized_fieldname, get_language
 
 from consulate.kernel.rawsql import raw_one
+from consulate.kernel.tenancy import current_schema
 from missions.models import Mission
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
@@ -131,12 +134,39 @@ def settings_overview(*, mission: Mission, acting_user: Any) -> dict[str, Any]:
 _SERVICE_OFFERED_SQL = f"SELECT * FROM {Service._meta.db_table} WHERE code = %s AND is_active"  # noqa: S608
 
 
+# (schema, code) -> (until, the service pickled): see service_get_offered.
+_services_here: dict[tuple[str, str], tuple[float, bytes]] = {}
+
+
 def service_get_offered(*, code: str) -> Service:
-    """The offered service with this code (unique), or 404."""
-    service = raw_one(Service, _SERVICE_OFFERED_SQL, [code])
-    if service is None:
+    """The offered service with this code (unique), or 404.
+
+    Each process keeps what it read for `APPOINTMENTS_SERVICE_LOCAL_SECONDS` (a statement saved
+    on every booking, calendar and slot list): a change made through another process shows
+    here that much later at most (a booking of a service just withdrawn can still be taken in
+    that time, as the mission's own copy, consulate/kernel/tenancy.py), and in this one at once
+    (`service_forget_here`, on every save). Kept pickled: each caller gets its own instance."""
+    seconds = getattr(settings, "APPOINTMENTS_SERVICE_LOCAL_SECONDS", 0)
+    key = (current_schema(), code)
+    now = time.monotonic()
+    kept = _services_here.get(key) if seconds else None
+    if kept is not None and kept[0] > now:
+        service: Service = pickle.loads(kept[1])  # noqa: S301 (pickled by this process, below)
+        return service
+    found = raw_one(Service, _SERVICE_OFFERED_SQL, [code])
+    if found is None:
         raise Http404
-    return service
+    if seconds:
+        _services_here[key] = (now + seconds, pickle.dumps(found))
+    return found
+
+
+def service_forget_here(*, code: str | None = None) -> None:
+    """Drop this process's copies of the service with this code, in every mission (or of every
+    service)."""
+    for key in list(_services_here):
+        if code is None or key[1] == code:
+            _services_here.pop(key, None)
 
 
 def _bookable(service: Service, now: dt.datetime) -> QuerySet[Slot]:

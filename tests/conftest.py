@@ -108,10 +108,12 @@ def _start_with_an_empty_cache() -> None:
     would leave its fragment for the next test. The test settings' cache is per process."""
     from django.core.cache import cache
 
+    from appointments.selectors import service_forget_here
     from consulate.kernel.tenancy import tenant_cache_forget_here
 
     cache.clear()
     tenant_cache_forget_here()
+    service_forget_here()
 
 
 @pytest.fixture

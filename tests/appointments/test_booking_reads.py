@@ -5,11 +5,13 @@ import datetime as dt
 import pytest
 from django.http import Http404
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from appointments import selectors
 from appointments.models import Service, Slot
 from missions.selectors import current_mission
 from tests.appointments.conftest import first_free_slot
+from tests.appointments.factories import build_catalogue
 
 
 def _columns(row):  # type: ignore[no-untyped-def]
@@ -55,3 +57,57 @@ def test_the_slot_for_booking_is_what_raw_reads(catalogue, citizen):
     assert ours.starts_at.tzinfo is not None
     # and a slot of another service is none
     assert selectors.slot_get_for_booking(user_id=None, **{**params, "slot_id": -1}) is None
+
+
+@pytest.fixture
+def kept_here(settings):  # type: ignore[no-untyped-def]
+    settings.APPOINTMENTS_SERVICE_LOCAL_SECONDS = 2
+
+
+def test_the_service_is_kept_in_the_process_each_caller_with_its_own_copy(
+    catalogue, kept_here, django_assert_num_queries
+):
+    # given the service read once
+    first = selectors.service_get_offered(code="passport")
+    # when it is read again within the time it is kept
+    with django_assert_num_queries(0):
+        again = selectors.service_get_offered(code="passport")
+    # then it is the same row, in an instance of its own: what one caller sets, the next
+    # does not see
+    assert _columns(again) == _columns(first)
+    first.max_persons = 99
+    assert selectors.service_get_offered(code="passport").max_persons != 99
+
+
+def test_a_save_here_shows_at_once_and_a_change_elsewhere_when_the_copy_expires(
+    catalogue, kept_here, monkeypatch
+):
+    selectors.service_get_offered(code="passport")
+    # when the service is withdrawn through this process (a save): refused at once
+    catalogue.is_active = False
+    catalogue.save()
+    with pytest.raises(Http404):
+        selectors.service_get_offered(code="passport")
+    # when another process brings it back (its save is not seen here), the copy of "not
+    # offered" is not kept: it shows at once; a change of its rules shows when the copy expires
+    Service.objects.filter(pk=catalogue.pk).update(is_active=True)
+    assert selectors.service_get_offered(code="passport").max_persons == catalogue.max_persons
+    Service.objects.filter(pk=catalogue.pk).update(max_persons=catalogue.max_persons + 1)
+    assert selectors.service_get_offered(code="passport").max_persons == catalogue.max_persons
+    later = selectors.time.monotonic() + 2.1
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
+    assert selectors.service_get_offered(code="passport").max_persons == catalogue.max_persons + 1
+
+
+def test_a_mission_never_gets_another_missions_copy(mission_b, catalogue, kept_here):
+    # given mission A's passport service, kept in this process
+    ours = selectors.service_get_offered(code="passport")
+    # when mission B, which offers no such service, reads the same code
+    with schema_context(mission_b.schema_name):
+        # then it does not exist there
+        with pytest.raises(Http404):
+            selectors.service_get_offered(code="passport")
+        # and B's own passport service is B's row, not A's copy
+        theirs = build_catalogue(name="B's passport")
+        assert selectors.service_get_offered(code="passport").pk == theirs.pk
+    assert selectors.service_get_offered(code="passport").pk == ours.pk
