@@ -189,9 +189,10 @@ def test_a_booking_through_the_api(
     client_a, citizen, services_, settled_data_key, django_assert_num_queries
 ):
     """6 statements, BEGIN and COMMIT included: the user (with roles), the slot (with the
-    closed-day and no-show checks; the service is this process's copy, read by the calendar), one statement that writes the
-    booking, its person and their two history rows and takes the place
-    (appointments/services/booking_statement.py), and the outbox event (outbox_event_record).
+    closed-day and no-show checks; the service is this process's copy, read by the calendar),
+    one statement that writes the booking, its person and their two history rows and takes the
+    place (appointments/services/booking_statement.py), and the outbox event
+    (outbox_event_record).
     (One booking per document is the partial unique index's: no query checks it first.)"""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -180,8 +180,8 @@ def test_a_touch_is_one_statement_and_reaches_the_cached_copy(client_a, citizen)
         assert client_a.get("/appointments/").status_code == 200
     # then the session is written in one UPDATE, with no transaction or savepoint around it
     sqls = [q["sql"] for q in queries.captured_queries]
-    written = [q for q in sqls if "django_session" in q]
-    assert len(written) == 1 and written[0].startswith("UPDATE"), written
+    (written,) = [q for q in sqls if "django_session" in q]
+    assert written.startswith("UPDATE"), written
     assert not [q for q in sqls if q.startswith(("SAVEPOINT", "BEGIN"))], sqls
     # and the database and the cached copy both hold the new touch
     stored = Session.objects.get(session_key=key).get_decoded()
