@@ -59,6 +59,11 @@ class AppointmentsConfig(AppConfig):
 
 
 def _service_changed(**_: object) -> None:
+    """Drop this process's copies now, and again once the change commits: a copy another
+    thread read from the old row meanwhile goes too."""
+    from django.db import transaction
+
     from .selectors import service_forget_here
 
     service_forget_here()
+    transaction.on_commit(service_forget_here)

@@ -138,17 +138,23 @@ _SERVICE_OFFERED_SQL = f"SELECT * FROM {Service._meta.db_table} WHERE code = %s 
 _services_here: dict[tuple[str, str], tuple[float, bytes]] = {}
 
 
+def _clock() -> float:
+    return time.monotonic()
+
+
 def service_get_offered(*, code: str) -> Service:
     """The offered service with this code (unique), or 404.
 
-    Each process keeps what it read for `APPOINTMENTS_SERVICE_LOCAL_SECONDS` (a statement saved
-    on every booking, calendar and slot list): a change made through another process shows
-    here that much later at most (a booking of a service just withdrawn can still be taken in
-    that time, as the mission's own copy, consulate/kernel/tenancy.py), and in this one at once
-    (`service_forget_here`, on every save). Kept pickled: each caller gets its own instance."""
+    Each process keeps what it read for `APPOINTMENTS_SERVICE_LOCAL_SECONDS` (under load, a
+    statement saved on most bookings, calendars and slot lists): a change made through another
+    process shows here that much later at most (a service just withdrawn, or switched to a
+    lottery, can still be booked directly in that time, as with the mission's own copy,
+    consulate/kernel/tenancy.py), and in this one at once (`service_forget_here`, at every save
+    and again at its commit), or as late, when another thread of it read the old row at that
+    very moment. Kept pickled: each caller gets its own instance."""
     seconds = getattr(settings, "APPOINTMENTS_SERVICE_LOCAL_SECONDS", 0)
     key = (current_schema(), code)
-    now = time.monotonic()
+    now = _clock()
     kept = _services_here.get(key) if seconds else None
     if kept is not None and kept[0] > now:
         service: Service = pickle.loads(kept[1])  # noqa: S301 (pickled by this process, below)

@@ -248,8 +248,9 @@ CONSULATE_PUBLIC_RESPONSE_SECONDS = 1
 # A slot the database has found full is kept so this long in the cache: a booking of it is
 # refused before the session's user is read (appointments/full_slots.py); 0: off.
 APPOINTMENTS_FULL_SLOT_SECONDS = 5
-# A service read by its code is kept this long in each process (a statement saved on every
-# booking and calendar; a change made elsewhere shows that much later; appointments/selectors.py).
+# A service read by its code is kept this long in each process (under load, a statement saved on
+# most bookings and calendars; a change made elsewhere shows that much later;
+# appointments/selectors.py).
 APPOINTMENTS_SERVICE_LOCAL_SECONDS = 2
 # Read from the cache, written through to the database (a cache restart logs nobody out);
 # Django's cached_db store, an existing session written in one statement.

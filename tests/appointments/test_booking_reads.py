@@ -1,6 +1,7 @@
 """The booking's two reads (appointments/selectors.py) read rows as `Model.objects.raw` does."""
 
 import datetime as dt
+import pickle
 
 import pytest
 from django.http import Http404
@@ -94,8 +95,8 @@ def test_a_save_here_shows_at_once_and_a_change_elsewhere_when_the_copy_expires(
     assert selectors.service_get_offered(code="passport").max_persons == catalogue.max_persons
     Service.objects.filter(pk=catalogue.pk).update(max_persons=catalogue.max_persons + 1)
     assert selectors.service_get_offered(code="passport").max_persons == catalogue.max_persons
-    later = selectors.time.monotonic() + 2.1
-    monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
+    later = selectors._clock() + 2.1
+    monkeypatch.setattr(selectors, "_clock", lambda: later)
     assert selectors.service_get_offered(code="passport").max_persons == catalogue.max_persons + 1
 
 
@@ -111,3 +112,22 @@ def test_a_mission_never_gets_another_missions_copy(mission_b, catalogue, kept_h
         theirs = build_catalogue(name="B's passport")
         assert selectors.service_get_offered(code="passport").pk == theirs.pk
     assert selectors.service_get_offered(code="passport").pk == ours.pk
+
+
+def test_a_copy_read_while_a_change_is_being_committed_goes_at_its_commit(
+    catalogue, kept_here, django_capture_on_commit_callbacks
+):
+    # given a change of the service saved but not yet committed, and a copy of the old row
+    # that another thread kept meanwhile
+    with django_capture_on_commit_callbacks(execute=True):
+        catalogue.max_persons += 1
+        catalogue.save()
+        old = Service.objects.get(pk=catalogue.pk)
+        old.max_persons -= 1
+        selectors._services_here[(selectors.current_schema(), "passport")] = (
+            selectors._clock() + 2,
+            pickle.dumps(old),
+        )
+        assert selectors.service_get_offered(code="passport").max_persons == old.max_persons
+    # when the change commits, then the old copy is gone
+    assert selectors.service_get_offered(code="passport").max_persons == catalogue.max_persons
