@@ -67,14 +67,10 @@ gc_freeze_after = int(os.environ.get("GUNICORN_GC_FREEZE_AFTER", 1000))
 _requests_served = itertools.count(1)
 
 
-_master_frozen: list[bool] = []
-
-
 def pre_fork(server, worker):  # type: ignore[no-untyped-def]
     """In the master, before each worker is forked: the preloaded application is long-lived."""
-    if not _master_frozen:
+    if not gc.get_freeze_count():  # the first fork
         gc.collect()
-        _master_frozen.append(True)
     gc.freeze()
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import pickle
 import secrets
-import time
 from collections import OrderedDict
 from typing import Any
 
@@ -27,6 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from modeltranslation.utils import build_localized_fieldname, get_language
 
+from consulate.kernel.cache import KeptHere
 from consulate.kernel.rawsql import raw_one
 from consulate.kernel.tenancy import current_schema
 from missions.models import Mission
@@ -134,12 +133,8 @@ def settings_overview(*, mission: Mission, acting_user: Any) -> dict[str, Any]:
 _SERVICE_OFFERED_SQL = f"SELECT * FROM {Service._meta.db_table} WHERE code = %s AND is_active"  # noqa: S608
 
 
-# (schema, code) -> (until, the service pickled): see service_get_offered.
-_services_here: dict[tuple[str, str], tuple[float, bytes]] = {}
-
-
-def _clock() -> float:
-    return time.monotonic()
+# (schema, code) -> the service: see service_get_offered
+_services_here = KeptHere()
 
 
 def service_get_offered(*, code: str) -> Service:
@@ -151,28 +146,23 @@ def service_get_offered(*, code: str) -> Service:
     lottery, can still be booked directly in that time, as with the mission's own copy,
     consulate/kernel/tenancy.py), and in this one at once (`service_forget_here`, at every save
     and again at its commit), or as late, when another thread of it read the old row at that
-    very moment. Kept pickled: each caller gets its own instance."""
+    very moment."""
     seconds = getattr(settings, "APPOINTMENTS_SERVICE_LOCAL_SECONDS", 0)
     key = (current_schema(), code)
-    now = _clock()
-    kept = _services_here.get(key) if seconds else None
-    if kept is not None and kept[0] > now:
-        service: Service = pickle.loads(kept[1])  # noqa: S301 (pickled by this process, below)
-        return service
+    kept: Service | None = _services_here.get(key) if seconds else None
+    if kept is not None:
+        return kept
     found = raw_one(Service, _SERVICE_OFFERED_SQL, [code])
     if found is None:
         raise Http404
     if seconds:
-        _services_here[key] = (now + seconds, pickle.dumps(found))
+        _services_here.put(key, found, seconds=seconds)
     return found
 
 
-def service_forget_here(*, code: str | None = None) -> None:
-    """Drop this process's copies of the service with this code, in every mission (or of every
-    service)."""
-    for key in list(_services_here):
-        if code is None or key[1] == code:
-            _services_here.pop(key, None)
+def service_forget_here() -> None:
+    """Drop this process's copies of every service."""
+    _services_here.forget()
 
 
 def _bookable(service: Service, now: dt.datetime) -> QuerySet[Slot]:

@@ -1,8 +1,6 @@
 """Typed access to what django-tenants adds to the database connection, and the request's
 tenant by host name."""
 
-import pickle
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,6 +8,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django_tenants.middleware.main import TenantMainMiddleware
+
+from .cache import KeptHere
 
 
 def current_schema() -> str:
@@ -83,27 +83,22 @@ def task_queue_per_mission(task: Any) -> int:
 
 
 TENANT_CACHE_PREFIX = "tenant-by-host:"
-# host name -> (monotonic time it lapses, the pickled mission): this process's copy of the
-# shared cache's entries, read without a round trip (TenantMiddleware)
-_tenants_here: dict[str, tuple[float, bytes]] = {}
-
-
-def _clock() -> float:
-    return time.monotonic()
+# host name -> the mission: this process's copy of the shared cache's entries, read without a
+# round trip (TenantMiddleware)
+_tenants_here = KeptHere()
 
 
 def tenant_cache_forget(hostnames: Iterable[str]) -> None:
     """Drop the cached missions of these host names (a mission or a domain changed): from the
     shared cache, and from this process's copy."""
     names = list(hostnames)
-    for name in names:
-        _tenants_here.pop(name, None)
+    _tenants_here.forget(names)
     cache.delete_many([TENANT_CACHE_PREFIX + name for name in names])
 
 
 def tenant_cache_forget_here() -> None:
     """Drop this process's copies (the tests, whose database rows change under the names)."""
-    _tenants_here.clear()
+    _tenants_here.forget()
 
 
 class TenantMiddleware(TenantMainMiddleware):
@@ -126,10 +121,9 @@ class TenantMiddleware(TenantMainMiddleware):
         seconds = getattr(settings, "CONSULATE_TENANT_CACHE_SECONDS", 0)
         if not seconds:
             return super().get_tenant(domain_model, hostname)
-        now = _clock()
         kept = _tenants_here.get(hostname)
-        if kept is not None and kept[0] > now:
-            return pickle.loads(kept[1])  # noqa: S301 (pickled by this process, below)
+        if kept is not None:
+            return kept
         key = TENANT_CACHE_PREFIX + hostname
         tenant = cache.get(key)
         if tenant is None:
@@ -137,5 +131,5 @@ class TenantMiddleware(TenantMainMiddleware):
             cache.set(key, tenant, seconds)
         local = getattr(settings, "CONSULATE_TENANT_LOCAL_SECONDS", 0)
         if local:
-            _tenants_here[hostname] = (now + local, pickle.dumps(tenant))
+            _tenants_here.put(hostname, tenant, seconds=local)
         return tenant

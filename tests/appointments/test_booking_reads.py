@@ -1,7 +1,6 @@
 """The booking's two reads (appointments/selectors.py) read rows as `Model.objects.raw` does."""
 
 import datetime as dt
-import pickle
 
 import pytest
 from django.http import Http404
@@ -10,6 +9,7 @@ from django_tenants.utils import schema_context
 
 from appointments import selectors
 from appointments.models import Service, Slot
+from consulate.kernel import cache as kernel_cache
 from missions.selectors import current_mission
 from tests.appointments.conftest import first_free_slot
 from tests.appointments.factories import build_catalogue
@@ -95,8 +95,8 @@ def test_a_save_here_shows_at_once_and_a_change_elsewhere_when_the_copy_expires(
     assert selectors.service_get_offered(code="passport").max_persons == catalogue.max_persons
     Service.objects.filter(pk=catalogue.pk).update(max_persons=catalogue.max_persons + 1)
     assert selectors.service_get_offered(code="passport").max_persons == catalogue.max_persons
-    later = selectors._clock() + 2.1
-    monkeypatch.setattr(selectors, "_clock", lambda: later)
+    later = kernel_cache._clock() + 2.1
+    monkeypatch.setattr(kernel_cache, "_clock", lambda: later)
     assert selectors.service_get_offered(code="passport").max_persons == catalogue.max_persons + 1
 
 
@@ -124,10 +124,7 @@ def test_a_copy_read_while_a_change_is_being_committed_goes_at_its_commit(
         catalogue.save()
         old = Service.objects.get(pk=catalogue.pk)
         old.max_persons -= 1
-        selectors._services_here[(selectors.current_schema(), "passport")] = (
-            selectors._clock() + 2,
-            pickle.dumps(old),
-        )
+        selectors._services_here.put((selectors.current_schema(), "passport"), old, seconds=2)
         assert selectors.service_get_offered(code="passport").max_persons == old.max_persons
     # when the change commits, then the old copy is gone
     assert selectors.service_get_offered(code="passport").max_persons == catalogue.max_persons

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from consulate.kernel import cache as kernel_cache
 from consulate.kernel.actors import SYSTEM
 from missions.models import Domain
 from missions.services import mission_update
@@ -90,7 +91,6 @@ def test_within_its_seconds_the_mission_comes_from_this_process_without_a_round_
 
 @pytest.mark.usefixtures("_local_copy")
 def test_a_change_through_another_process_shows_once_the_copy_lapses(mission_a, monkeypatch):
-    from consulate.kernel import tenancy
     from missions.models import Mission
 
     client = host_client("alpha.localhost")
@@ -103,8 +103,8 @@ def test_a_change_through_another_process_shows_once_the_copy_lapses(mission_a, 
     cache.delete("tenant-by-host:alpha.localhost")
     assert "Renamed elsewhere" not in client.get("/").content.decode()
     # two seconds later this process asks the shared cache again
-    later = tenancy._clock() + 2.1
-    monkeypatch.setattr(tenancy, "_clock", lambda: later)
+    later = kernel_cache._clock() + 2.1
+    monkeypatch.setattr(kernel_cache, "_clock", lambda: later)
     assert "Renamed elsewhere" in client.get("/").content.decode()
 
 
