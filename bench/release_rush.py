@@ -505,6 +505,14 @@ def main() -> None:
             f"  {len(lat)} requests, statuses {rush['statuses']}, answers {rush['codes']};"
             f" p50 {percentile(lat, 0.5):.0f} ms, p99 {percentile(lat, 0.99):.0f} ms"
         )
+        # the first wave (sent at T0, queued behind each other) against everything sent later
+        first = [r[1] * 1000 for r in rush["records"] if r[0] - t0 < 0.1]
+        later = [r[1] * 1000 for r in rush["records"] if r[0] - t0 >= 0.1]
+        print(
+            f"  sent within 0.1 s of T0: {len(first)}, p50 {percentile(first, 0.5):.0f} ms, max"
+            f" {max(first, default=0):.0f} ms; sent later: {len(later)}, max"
+            f" {max(later, default=0):.0f} ms"
+        )
         print(
             f"  losers {len(losers)}: {losers_full} answered only 'full';"
             f" 'full' answers carrying next_release: {rush['full_with_next_release']} of"
