@@ -82,8 +82,8 @@ def full_slot_keep(*, slot_id: int, service_code: str, next_release: dt.datetime
 
 
 def full_slot_keep_on_commit(*, slot: Slot) -> None:
-    """Inside the transaction that takes the slot's last place: kept once it commits (unless a
-    place came back since)."""
+    """After the statement that takes the slot's last place: kept once it commits (at once in
+    autocommit; unless a place came back since)."""
     if _seconds():
         schema = current_schema()
 

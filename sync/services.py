@@ -1,4 +1,5 @@
-"""The one entry point other apps use: `outbox_event_record`."""
+"""The one entry point other apps use: `outbox_event_record` (or, for a change written in
+one statement, `outbox_event_new` and that statement)."""
 
 from __future__ import annotations
 
@@ -53,12 +54,39 @@ def outbox_event_record(
     `encrypt` key and bound to this mission, topic and aggregate, into `payload["sealed"]`; only
     HQ opens it (`sync.hq.sealed.sealed_open`). The rest of the payload stays facts and ids.
     """
+    if not connection.in_atomic_block:
+        raise OutboxUsageError("outbox_event_record must run inside the change's transaction")
+    event = outbox_event_new(
+        topic=topic,
+        aggregate_id=aggregate_id,
+        payload=payload,
+        acting_user=acting_user,
+        version=version,
+        sealed_for_hq=sealed_for_hq,
+    )
+    event.save(force_insert=True)  # the trigger sets seq; RETURNING reads it back
+    return event
+
+
+def outbox_event_new(
+    *,
+    topic: EventTopic,
+    aggregate_id: Any,
+    payload: dict[str, Any],
+    acting_user: Any,
+    version: int = 1,
+    sealed_for_hq: SealedForHq | None = None,
+) -> OutboxEvent:
+    """The event `outbox_event_record` would append, checked the same way, not yet written.
+
+    For a change written in one statement with its event (the booking's data-modifying CTEs,
+    appointments/services/booking_statement.py): that statement inserts this row's values, so
+    the event commits with the change even in autocommit. Anything else records through
+    `outbox_event_record`."""
     if not isinstance(topic, EventTopic):
         raise OutboxUsageError(f"{topic!r} is not an EventTopic member (see <app>/events.py)")
     if not TOPIC_PATTERN.match(topic.value):
         raise OutboxUsageError(f"{topic!r} is not named <app>.<entity>.<verb>")
-    if not connection.in_atomic_block:
-        raise OutboxUsageError("outbox_event_record must run inside the change's transaction")
     if in_public_schema():
         raise OutboxUsageError("the outbox lives in mission schemas, not in public")
     if sealed_for_hq is not None:
@@ -69,7 +97,7 @@ def outbox_event_record(
             data=sealed_for_hq.data,
         )
         payload = {**payload, "sealed": sealed}
-    event = OutboxEvent(
+    return OutboxEvent(
         topic=topic.value,
         aggregate_type=topic.aggregate_type,
         aggregate_id=str(aggregate_id),
@@ -78,8 +106,6 @@ def outbox_event_record(
         actor_id=getattr(acting_user, "pk", None),
         occurred_at=timezone.now(),
     )
-    event.save(force_insert=True)  # the trigger sets seq; RETURNING reads it back
-    return event
 
 
 def sealed_binding(*, mission: str, topic: str, aggregate_id: str) -> bytes:

@@ -7,10 +7,11 @@ verbs are staff services and ask the permission table first (`Action.BOOKING_PRO
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -147,7 +148,9 @@ def booking_create(
             )
             % {"date": blocked_until.astimezone(current_mission().zone).date()},
         )
-    with transaction.atomic():
+    # One statement: its own transaction at the top (no BEGIN or COMMIT round trips around it);
+    # a savepoint in a caller's, so a refusal leaves the caller's transaction usable.
+    with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
         booking = booking_write(
             slot=slot, persons=persons, user=user, language=language, acting_user=acting_user
         )

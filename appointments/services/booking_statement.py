@@ -1,18 +1,23 @@
-"""A booking's rows as one SQL statement (data-modifying CTEs): the booking, its people, the
-history row of each (what django-simple-history's post_save would write), and the place taken
-in the slot. The created event follows through `sync.services.outbox_event_record`, the one way
-into the outbox (services/places.py::booking_write).
+"""A booking's rows as one SQL statement (data-modifying CTEs): the place taken in the slot, the
+booking, its people, the history row of each (what django-simple-history's post_save would
+write) and its created event (`sync.services.outbox_event_new`'s row, with the booking's id).
 
-Written through the ORM they were five statements, six round trips, and about 10 ms of CPU per
-booking composing them, most of it in simple-history's `create_historical_record` and the
-insert compiler (docs/benchmarks.md). Here each value is still what the ORM would send: every
-column comes from the models' own fields (`pre_save`, then `get_db_prep_save`: the encrypted
-fields encrypt, the blind index is computed), and the history rows' columns are the historical
-models' own, with simple-history's list of tracked fields, so a field added to a model goes into
-the statement and its history without anyone listing it. A history column this module does not
-know how to fill stops the statement from being built (`HistoryColumnsUnknown`) rather than
-being left empty. `tests/appointments/test_booking_statement.py` compares the rows field by
-field with what the ORM and simple-history write.
+One statement is one transaction: run in autocommit it commits everything or nothing, and the
+slot's row lock and the mission's outbox counter (the event's `seq` trigger) are held for the
+statement alone, not for the round trips of a transaction around it. The booking's rows are
+inserted from the place's UPDATE: a full slot inserts nothing.
+
+Written through the ORM they were six statements, eight round trips with BEGIN and COMMIT, and
+about 10 ms of CPU per booking composing them, most of it in simple-history's
+`create_historical_record` and the insert compiler (docs/benchmarks.md). Here each value is still
+what the ORM would send: every column comes from the models' own fields (`pre_save`, then
+`get_db_prep_save`: the encrypted fields encrypt, the blind index is computed), and the history
+rows' columns are the historical models' own, with simple-history's list of tracked fields, so a
+field added to a model goes into the statement and its history without anyone listing it. A
+history column this module does not know how to fill stops the statement from being built
+(`HistoryColumnsUnknown`) rather than being left empty. `tests/appointments/
+test_booking_statement.py` compares the rows field by field with what the ORM, simple-history and
+`outbox_event_record` write.
 
 Only the SQL text is cached (per number of people, with or without the place): it names
 tables, not schemas, so it runs on whichever mission's search path the connection has.
@@ -29,6 +34,7 @@ from django.db.models.fields import Field
 from django.utils import timezone
 
 from consulate.kernel.crypto.fields import EncryptedField
+from sync.models import OutboxEvent
 
 from ..models import Booking, BookingPerson, Slot
 
@@ -128,6 +134,7 @@ def _parts() -> dict[str, Any]:
         "person": [f for f in _inserted_fields(BookingPerson) if f.attname != "booking_id"],
         "booking_history": _History.of(Booking),
         "person_history": _History.of(BookingPerson),
+        "event": _inserted_fields(OutboxEvent),
     }
 
 
@@ -135,10 +142,27 @@ def _parts() -> dict[str, Any]:
 def _statement(persons: int, take_place: bool) -> str:
     parts = _parts()
     booking_fields = parts["booking"]
-    ctes = [
-        f"b AS (INSERT INTO {_q(Booking._meta.db_table)} "  # noqa: S608 (names are ours)
-        f"({', '.join(_q(f.column) for f in booking_fields)}) "
-        f"VALUES ({', '.join(_placeholder(f) for f in booking_fields)}) RETURNING *)",
+    booking_values = ", ".join(_placeholder(f) for f in booking_fields)
+    ctes = []
+    # The place first: its UPDATE locks the slot's row (and re-reads it once a concurrent
+    # booking's lock is gone, as READ COMMITTED does) and returns a row only if a place was
+    # free; the booking is inserted from that row, so a full slot writes nothing. Every other
+    # row is inserted from the booking's, so the slot's lock is taken before the outbox
+    # counter's (the event's trigger), the order cancel and move lock them in too.
+    if take_place:
+        slot = _q(Slot._meta.db_table)
+        ctes.append(
+            f"place AS (UPDATE {slot} SET booked = booked + 1 "  # noqa: S608 (names are ours)
+            "WHERE id = %s AND booked < capacity RETURNING booked >= capacity AS last)"
+        )
+        booking_source = f"SELECT {booking_values} FROM place"  # noqa: S608 (names are ours)
+        taken = "(SELECT count(*) FROM place), (SELECT coalesce(bool_or(last), false) FROM place)"
+    else:
+        booking_source = f"VALUES ({booking_values})"
+        taken = "1, false"
+    ctes += [
+        f"b AS (INSERT INTO {_q(Booking._meta.db_table)} "
+        f"({', '.join(_q(f.column) for f in booking_fields)}) {booking_source} RETURNING *)",
         f"hb AS ({parts['booking_history'].select('b')})",
     ]
     person_fields = parts["person"]
@@ -150,20 +174,16 @@ def _statement(persons: int, take_place: bool) -> str:
             "RETURNING *)"
         )
         ctes.append(f"hp{n} AS ({parts['person_history'].select(f'p{n}')})")
-    # PostgreSQL runs the booking's INSERT and this UPDATE first (the final SELECT reads them),
-    # then the CTEs no one reads: the people and the history. The slot's row is locked here;
-    # the mission's outbox counter by the event the caller records next (outbox_event_record),
-    # the order cancel and move lock them in too.
-    if take_place:
-        slot = _q(Slot._meta.db_table)
-        ctes.append(
-            f"place AS (UPDATE {slot} SET booked = booked + 1 "  # noqa: S608 (names are ours)
-            "WHERE id = %s AND booked < capacity RETURNING booked >= capacity AS last)"
-        )
-        taken = "(SELECT count(*) FROM place), (SELECT coalesce(bool_or(last), false) FROM place)"
-    else:
-        taken = "1, false"
-    return f"WITH {', '.join(ctes)} SELECT b.{_q('id')}, {taken} FROM b"  # noqa: S608 (names are ours)
+    event_values = [
+        f"CAST(b.{_q('id')} AS text)" if f.attname == "aggregate_id" else _placeholder(f)
+        for f in parts["event"]
+    ]
+    ctes.append(
+        f"ev AS (INSERT INTO {_q(OutboxEvent._meta.db_table)} "  # noqa: S608 (names are ours)
+        f"({', '.join(_q(f.column) for f in parts['event'])}) "
+        f"SELECT {', '.join(event_values)} FROM b)"
+    )
+    return f"WITH {', '.join(ctes)} SELECT (SELECT {_q('id')} FROM b), {taken}"  # noqa: S608 (names are ours)
 
 
 class Place(NamedTuple):
@@ -181,15 +201,19 @@ def booking_rows_insert(
     *,
     booking: Booking,
     persons: list[BookingPerson],
+    event: OutboxEvent,
     history_user_id: int | None,
     take_place: bool,
 ) -> Place:
-    """Write `booking` (unsaved), its `persons` (unsaved, `booking` not set) and each one's
-    history row ("+", `history_user_id`) in one statement, inside the caller's transaction;
-    with `take_place`, also take one place in the booking's slot if one is free. Sets the
-    primary key of `booking`. Returns whether a place was taken (if not, the slot was full: the
-    rows are written all the same, and the caller must roll back) and whether it was the last.
-    Raises IntegrityError as the inserts would (nothing is written then)."""
+    """Write `booking` (unsaved), its `persons` (unsaved, `booking` not set), each one's
+    history row ("+", `history_user_id`) and `event` (unsaved, from `outbox_event_new`; its
+    `aggregate_id` becomes the booking's id) in one statement: in the caller's transaction if
+    there is one, else as its own. With `take_place`, only if a place in the booking's slot is
+    free, taking it.
+
+    Sets the primary key of `booking` (and the event's `aggregate_id`) when written. Returns
+    whether a place was taken (if not, the slot was full and nothing was written) and whether it
+    was the last. Raises IntegrityError as the inserts would (nothing is written then)."""
     parts = _parts()
     history_date = timezone.now()  # as simple-history's
     own = {
@@ -198,17 +222,20 @@ def booking_rows_insert(
         "history_change_reason": None,
         "history_type": "+",
     }
-    params = _insert_values(parts["booking"], booking)
+    params: list[Any] = [booking.slot_id] if take_place else []
+    params += _insert_values(parts["booking"], booking)
     params += parts["booking_history"].params(booking, own)
     for person in persons:
         params += _insert_values(parts["person"], person)
         params += parts["person_history"].params(person, own)
-    if take_place:
-        params.append(booking.slot_id)
+    params += _insert_values([f for f in parts["event"] if f.attname != "aggregate_id"], event)
     with connection.cursor() as cursor:
         cursor.execute(_statement(len(persons), take_place), params)
         pk, taken, last = cursor.fetchone()
+    if pk is None:
+        return Place(False, False)
     booking.pk = pk
     booking._state.adding = False
     booking._state.db = connection.alias
+    event.aggregate_id = str(pk)
     return Place(bool(taken), bool(last))

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 import secrets
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Case, F, PositiveSmallIntegerField, When
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -27,7 +27,7 @@ from consulate.kernel.history import set_acting_user
 from consulate.kernel.tenancy import current_schema
 from missions.mail import local_time
 from missions.selectors import current_mission
-from sync.services import outbox_event_record
+from sync.services import outbox_event_new
 
 from .. import selectors
 from ..error_codes import AppointmentError
@@ -208,22 +208,20 @@ def booking_write(
     acting_user: Actor,
     take_place: bool = True,
 ) -> Booking:
-    """Inside the caller's transaction (whose service has checked who may book): write the
-    booking, its people, their history and its event, and take the place. The UPDATE and the
-    partial unique index are what keep capacity and one-booking-per-person true; either
-    refusal raises and the caller's transaction must roll back (an ApplicationError leaving
-    its atomic block does). `take_place=False`: the place is already held for this booking (a
-    waitlist offer).
+    """Write the booking, its people, their history and its event, and take the place, as one
+    statement (`booking_statement`: data-modifying CTEs), one round trip: in the caller's
+    transaction if there is one (whose service has checked who may book), else as its own
+    transaction, committed by the statement alone. `take_place=False`: the place is already
+    held for this booking (a waitlist offer).
 
-    The rows and the place are one statement (`booking_statement`: data-modifying CTEs), one
-    round trip; the event follows through `outbox_event_record`, the one way into the outbox.
-    A document that already holds a booking for the service is refused by the partial unique
-    index, not by a query before (no race between a check and the insert), and the refusal
-    fails the caller's whole transaction, which is what every caller wants. The UPDATE locks
-    the slot's row, and the event's insert the mission's outbox counter, both until COMMIT:
-    every booking of that slot (and every event of the mission) waits for those locks for a
-    round trip or two, not for the whole booking. A booking that finds the slot full rolls its
-    rows back, before any event is written."""
+    The UPDATE and the partial unique index are what keep capacity and one-booking-per-person
+    true. A full slot writes nothing and is refused; a document that already holds a booking
+    for the service is refused by the index, not by a query before (no race between a check and
+    the insert). Either refusal raises, and a caller's transaction must roll back (an
+    ApplicationError leaving its atomic block does). The UPDATE locks the slot's row, and the
+    event's insert the mission's outbox counter, until COMMIT: in autocommit that is the end of
+    the statement, so every booking of that slot (and every event of the mission) waits for the
+    statement only. The event is `outbox_event_new`'s, the one shape of an outbox row."""
     booking = Booking(
         reference=_new_reference(),
         service=slot.service,
@@ -242,34 +240,32 @@ def booking_write(
         )
         for person in persons
     ]
-    # Its own atomic block (no savepoint inside the caller's): the rows, the place and the event
-    # commit together or not at all, even for a caller that forgot its transaction.
-    with transaction.atomic(savepoint=False):
-        try:
-            place = booking_rows_insert(
-                booking=booking,
-                persons=rows,
-                history_user_id=getattr(acting_user, "pk", None),  # as consulate.kernel.history's
-                take_place=take_place,
-            )
-        except IntegrityError as error:
-            if _constraint_of(error) != ONE_BOOKING_PER_PERSON:
-                raise
-            raise already_booked_error() from error
-        if not place.taken:
-            raise slot_full_refused(slot=slot)
-        if place.last:
-            full_slot_keep_on_commit(slot=slot)
-        outbox_event_record(
-            topic=AppointmentTopic.BOOKING_CREATED,
-            aggregate_id=booking.pk,
-            payload={
-                "reference": booking.reference,
-                "service": slot.service.code,
-                "starts_at": slot.starts_at.isoformat(),
-                "persons": len(persons),
-                "channel": _booking_channel(user=user, made_by=acting_user),
-            },
-            acting_user=acting_user,
+    event = outbox_event_new(
+        topic=AppointmentTopic.BOOKING_CREATED,
+        aggregate_id=None,  # the booking's id, set by the statement
+        payload={
+            "reference": booking.reference,
+            "service": slot.service.code,
+            "starts_at": slot.starts_at.isoformat(),
+            "persons": len(persons),
+            "channel": _booking_channel(user=user, made_by=acting_user),
+        },
+        acting_user=acting_user,
+    )
+    try:
+        place = booking_rows_insert(
+            booking=booking,
+            persons=rows,
+            event=event,
+            history_user_id=getattr(acting_user, "pk", None),  # as consulate.kernel.history's
+            take_place=take_place,
         )
+    except IntegrityError as error:
+        if _constraint_of(error) != ONE_BOOKING_PER_PERSON:
+            raise
+        raise already_booked_error() from error
+    if not place.taken:
+        raise slot_full_refused(slot=slot)
+    if place.last:
+        full_slot_keep_on_commit(slot=slot)
     return booking

@@ -2,9 +2,11 @@
 transaction, book the same few slots far beyond their capacity."""
 
 import threading
+from unittest import mock
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from appointments.models import Booking, BookingPerson, BookingStatus, Slot
@@ -108,3 +110,50 @@ def test_a_booking_written_outside_any_transaction_on_a_full_slot_leaves_nothing
         assert Booking.history.count() == 0
         assert OutboxEvent.objects.count() == events
         assert Slot.objects.get(pk=slot.pk).booked == 1
+
+
+def test_a_booking_is_one_statement_committed_on_its_own(throwaway_mission):
+    # given a free slot, and a booking made as the API makes it (no transaction around it)
+    from sync.models import OutboxEvent
+
+    with schema_context(throwaway_mission.schema_name):
+        service = build_catalogue(counters=1, days=3)
+        slot = slot_list_available(service=service)[0]
+        user = UserFactory()
+        assert not connection.in_atomic_block
+        real = connections["default"].set_autocommit
+        # when it is booked
+        with (
+            CaptureQueriesContext(connection) as queries,
+            mock.patch.object(connections["default"], "set_autocommit", wraps=real) as switched,
+        ):
+            booking = booking_create(
+                slot_id=slot.pk, service=service, persons=[person()], user=user,
+                language="en", acting_user=user,
+            )  # fmt: skip
+        # then no transaction was opened around it (Django's atomic turns autocommit off)
+        assert not switched.called
+        sent = [q["sql"].lstrip() for q in queries.captured_queries]
+        writes = [sql for sql in sent if not sql.startswith("SELECT")]
+        assert len(writes) == 1, writes
+        assert writes[0].startswith("WITH place AS (UPDATE")
+        # and another connection already sees the booking, its person, history, event and place
+        other = connection.get_new_connection(connection.get_connection_params())
+        try:
+            other.execute(f'SET search_path TO "{throwaway_mission.schema_name}"')
+            seen = other.execute(
+                "SELECT (SELECT count(*) FROM appointments_booking WHERE id = %(b)s),"
+                " (SELECT count(*) FROM appointments_bookingperson WHERE booking_id = %(b)s),"
+                " (SELECT count(*) FROM appointments_historicalbooking WHERE id = %(b)s),"
+                " (SELECT count(*) FROM sync_outboxevent WHERE aggregate_id = %(a)s"
+                "  AND topic = 'appointments.booking.created'),"
+                " (SELECT booked FROM appointments_slot WHERE id = %(s)s)",
+                {"b": booking.pk, "a": str(booking.pk), "s": slot.pk},
+            ).fetchone()
+        finally:
+            other.close()
+        assert seen == (1, 1, 1, 1, 1)
+        created = OutboxEvent.objects.get(
+            topic="appointments.booking.created", aggregate_id=str(booking.pk)
+        )
+        assert created.actor_id == user.pk

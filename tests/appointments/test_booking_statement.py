@@ -91,8 +91,8 @@ def test_a_booking_reads_back_as_written(catalogue, citizen):
     assert Slot.objects.get(pk=booking.slot_id).booked == 1
 
 
-def test_the_event_follows_the_statement_through_outbox_event_record(catalogue, citizen):
-    # given a booking written in one statement, its event recorded after it
+def test_the_event_in_the_statement_is_what_outbox_event_record_writes(catalogue, citizen):
+    # given a booking written in one statement, its event with it
     booking = _book(catalogue, citizen, citizen, [person()])
     mine = OutboxEvent.objects.get(topic=AppointmentTopic.BOOKING_CREATED)
     # when outbox_event_record records the same event
@@ -107,6 +107,7 @@ def test_the_event_follows_the_statement_through_outbox_event_record(catalogue, 
     # then the rows differ only in their id, sequence number and time, and the sequence has no gap
     leave_out = {"id", "seq", "occurred_at"}
     assert _values(mine, leave_out=leave_out) == _values(reference, leave_out=leave_out)
+    assert mine.aggregate_id == str(booking.pk)
     assert reference.seq == mine.seq + 1
     assert mine.payload == {
         "reference": booking.reference,

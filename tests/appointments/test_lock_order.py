@@ -7,7 +7,9 @@ statement and then writes its event. Read from the statements each service sends
 from __future__ import annotations
 
 import datetime as dt
+import time
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -78,13 +80,75 @@ def offered(full_day):
     return service, day, entry
 
 
-def test_a_booking_takes_its_slot_before_the_counter(catalogue, citizen):
-    slot = first_free_slot(catalogue)
-    kinds = _order(lambda: services.booking_create(
-        slot_id=slot.pk, service=catalogue, persons=[person()], user=citizen, language="en",
-        acting_user=citizen,
-    ))  # fmt: skip
-    assert kinds.index("slot") < kinds.index("event")
+def test_a_booking_takes_its_slot_before_the_counter(throwaway_mission):
+    """The booking's one statement (booking_statement.py) holds the slot's row while it waits
+    for the outbox counter: read from the locks, not from the SQL's text (PostgreSQL chooses
+    the order of a statement's parts; the booking's rows are inserted from the place's)."""
+    import threading
+
+    from django.db import connections
+    from django_tenants.utils import schema_context
+
+    from appointments.selectors import slot_list_available
+
+    schema = throwaway_mission.schema_name
+    with schema_context(schema):
+        service = build_catalogue(counters=2, days=3)
+        slot = slot_list_available(service=service)[0]
+    user = UserFactory()
+    params = connection.get_connection_params()
+    holder = connection.get_new_connection(params)  # holds the outbox counter, as an event would
+    prober = connection.get_new_connection(params)
+    outcome: list[object] = []
+
+    def book() -> None:
+        try:
+            with schema_context(schema):
+                outcome.append(services.booking_create(
+                    slot_id=slot.pk, service=service, persons=[person()], user=user,
+                    language="en", acting_user=user,
+                ))  # fmt: skip
+        except Exception as error:
+            outcome.append(error)
+        finally:
+            connections.close_all()
+
+    try:
+        for each in (holder, prober):
+            each.autocommit = True
+            each.execute(f'SET search_path TO "{schema}"')
+        holder.execute("BEGIN")
+        holder.execute("SELECT last_seq FROM sync_outboxcounter WHERE id = 1 FOR UPDATE")
+        # when a booking runs while the counter is held
+        booking = threading.Thread(target=book)
+        booking.start()
+        waiting = False
+        for _ in range(100):  # until the booking waits for a lock (at most 10 s)
+            waiting = prober.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE 'WITH place AS (UPDATE%%'"
+            ).fetchone()[0] == 1  # fmt: skip
+            if waiting:
+                break
+            time.sleep(0.1)
+        assert waiting
+        # then it already holds the slot's row: another taker cannot lock it
+        prober.execute("BEGIN")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            prober.execute(
+                "SELECT 1 FROM appointments_slot WHERE id = %s FOR UPDATE NOWAIT", [slot.pk]
+            )
+        prober.execute("ROLLBACK")
+        # and once the counter is free, it books
+        holder.execute("ROLLBACK")
+        booking.join(timeout=30)
+        assert outcome, "the booking did not finish"
+        assert not isinstance(outcome[0], Exception), outcome[0]
+    finally:
+        holder.close()
+        prober.close()
+        connection.set_schema_to_public()
+        User.objects.filter(pk=user.pk).delete()
 
 
 def test_an_expiring_offer_gives_its_place_back_before_its_event(offered):
