@@ -110,15 +110,35 @@ def full_slot_forget_on_commit(*, slot_ids: Iterable[int]) -> None:
         )
 
 
-def full_slot_kept(*, slot_id: int) -> Kept | None:
-    """What is kept for the slot of this mission, or None (without asking the cache when this
-    process has seen no full slot of the mission within the window)."""
+def full_slot_key(*, slot_id: int) -> str | None:
+    """The cache key of what is kept for the slot of this mission, or None when there is no
+    need to ask (off, or this process has seen no full slot of the mission within the
+    window). `full_slot_kept_value` reads what the cache holds there."""
     seconds = _seconds()
     schema = current_schema()
     if not seconds or time.monotonic() - _full_seen_here.get(schema, -seconds) > seconds:
         return None
-    kept = _quietly(lambda: cache.get(_key(schema, slot_id)))
-    if not isinstance(kept, tuple):
+    return _key(schema, slot_id)
+
+
+def full_slot_kept_value(value: Any) -> Kept | None:
+    """What the cache held at `full_slot_key`, if it says the slot is full."""
+    if not isinstance(value, tuple):
         return None
-    _seen_full(schema)
-    return kept
+    _seen_full(current_schema())
+    return value
+
+
+def full_slot_kept(*, slot_id: int) -> Kept | None:
+    """What is kept for the slot of this mission, or None (without asking the cache when this
+    process has seen no full slot of the mission within the window)."""
+    key = full_slot_key(slot_id=slot_id)
+    if key is None:
+        return None
+    return full_slot_kept_value(_quietly(lambda: cache.get(key)))
+
+
+def full_slot_quietly(work: Callable[[], Any]) -> Any:
+    """`work` on the cache, its failure logged and answered None: a kept refusal only saves
+    work, and the whole stack judges without it."""
+    return _quietly(work)

@@ -4,8 +4,12 @@ At a release most booking requests name a time that has just been taken.
 `FullSlotRefusalMiddleware` sits before the session middleware. A POST to a view marked
 `refused_early_when_full` (the booking API) whose JSON names a kept full slot of the service it
 names is answered here as the view answers a full slot (status, code, message in the reader's
-language, `next_release`), with three reads of the shared cache: what is kept for the slot, the
-session, and the booking budget, which refuses first when spent (429).
+language, `next_release`), with one round trip to the shared cache (`read_then_count`, a script
+on Redis): what is kept for the slot, the session's cached data and, only when both are there,
+the booking budget's counts, which refuse first when spent (429). A request counted there that
+is not refused here after all (a session without a user, a bad token, another service, a
+release that has come) has its counts given back, since the view counts it again; a session
+not in the cache is read by its store and counted then, as before.
 
 Only a signed-in session with a valid CSRF token (DRF's own check) is answered here, for a body
 in the plain form (`{"service": "<code>", "slot": <id>, "persons": [...]}`, UTF-8, as the
@@ -34,11 +38,12 @@ from django.utils import timezone, translation
 from rest_framework.authentication import CSRFCheck
 from rest_framework.renderers import JSONRenderer
 
+from consulate.kernel.cache import counters_add, counters_give_back, read_then_count
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.http import json_loads_bounded
 
-from .full_slots import full_slot_kept
-from .ratelimit import client_address, rate_limit_consume_early
+from .full_slots import Kept, full_slot_kept_value, full_slot_key, full_slot_quietly
+from .ratelimit import client_address, rate_limit_budget_early
 from .services.places import slot_full_error
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
@@ -121,21 +126,38 @@ class FullSlotRefusalMiddleware:
         if named is None:
             return None
         service_code, slot_id = named
-        kept = full_slot_kept(slot_id=slot_id)
-        if kept is None or kept[0] != service_code:
+        kept_key = full_slot_key(slot_id=slot_id)
+        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+        if kept_key is None or not session_key:
+            return None
+        session = self.sessions(session_key)
+        if session.session_key is None:  # not a key this store would ever have given out
+            return None
+        budget = rate_limit_budget_early(
+            address=client_address(request), session_key=session_key, action="book"
+        )
+        # One round trip: what is kept for the slot, the session's data as its store caches
+        # it, and, only when both are there, the budget's counts.
+        read = full_slot_quietly(
+            lambda: read_then_count(
+                read=[kept_key, session.cache_key], count=budget.keys, timeout=budget.seconds
+            )
+        )
+        if read is None:  # the cache failed: the stack judges
+            return None
+        (kept_value, data), counts = read
+        kept = full_slot_kept_value(kept_value)
+        if kept is None or not self._refuses(request, kept, service_code, data):
+            if counts is not None:  # counted for a request the view counts again
+                full_slot_quietly(lambda: counters_give_back(budget.keys))
             return None
         release = kept[1]
-        if release is not None and release <= timezone.now():
-            return None  # that release has come: the view reads the next one
-        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
-        if not session_key or not self._signed_in(session_key) or not _csrf_passes(request):
-            return None
         language = translation.get_language_from_request(request)
         with translation.override(language):
             try:
-                rate_limit_consume_early(
-                    address=client_address(request), session_key=session_key, action="book"
-                )
+                if counts is None:  # the session was not in the cache: counted now
+                    counts = counters_add(budget.keys, timeout=budget.seconds)
+                budget.judge(counts)
                 error = slot_full_error(next_release=release)
             except ApplicationError as refused:
                 error = refused
@@ -146,3 +168,18 @@ class FullSlotRefusalMiddleware:
         response["Vary"] = "Accept, Accept-Language, Cookie"
         response["Allow"] = "GET, POST, HEAD, OPTIONS"
         return response
+
+    def _refuses(self, request: HttpRequest, kept: Kept, service_code: str, data: Any) -> bool:
+        """Whether the kept slot is refused here: kept full for this service, its release not
+        come, a signed-in session (`data`: its cached data, or None when not in the cache)
+        with a valid CSRF token."""
+        if kept[0] != service_code:
+            return False
+        if kept[1] is not None and kept[1] <= timezone.now():
+            return False  # that release has come: the view reads the next one
+        if data is None:
+            signed_in = self._signed_in(request.COOKIES[settings.SESSION_COOKIE_NAME])
+        else:
+            user_id = data.get(SESSION_KEY) if isinstance(data, dict) else None
+            signed_in = isinstance(user_id, str) and bool(user_id)
+        return signed_in and _csrf_passes(request)

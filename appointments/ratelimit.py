@@ -7,6 +7,7 @@ to loopback (bench/booking_settings.py), where its hundreds of clients share one
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.throttling import client_ip
-from consulate.kernel.cache import counter_add
+from consulate.kernel.cache import counters_add
 from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.tenancy import current_schema
 
@@ -60,25 +61,58 @@ def rate_limit_consume(*, request: HttpRequest, action: str) -> None:
     )
 
 
-def rate_limit_consume_early(*, address: str, session_key: str, action: str) -> None:
-    """Count a request answered before its user is read (the early refusal of a full slot,
-    appointments/middleware.py) against the address's budget, as the view does, and the
-    session's own budget of the same size, in place of the account's (unknown until the
-    user's row is read)."""
-    digest = hashlib.sha256(session_key.encode()).hexdigest()[:32]
-    _consume(address=address, own=f"session:{digest}", action=action)
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """The counters one request counts against (cache keys), and the limit of each in its
+    window."""
 
+    keys: list[str]
+    limit: int
+    seconds: int
 
-def _consume(*, address: str, own: str | None, action: str) -> None:
-    count, period = _limits(action)
-    keys = [] if _address_exempt(address) else [f"ip:{address}"]
-    if own is not None:
-        keys.append(own)
-    for key in keys:
-        digest = hashlib.sha256(f"{current_schema()}|{action}|{key}".encode()).hexdigest()[:32]
-        cache_key = f"appointments-rl:{digest}"
-        if counter_add(cache_key, timeout=period) > count:
+    def judge(self, counts: list[int]) -> None:
+        """Raise when a count is over the limit."""
+        if any(count > self.limit for count in counts):
             raise ApplicationError(
                 CommonError.RATE_LIMITED,
                 _("Too many requests. Please wait a minute and try again."),
             )
+
+
+def rate_limit_budget_early(*, address: str, session_key: str, action: str) -> Budget:
+    """The budget of a request answered before its user is read (the early refusal of a full
+    slot, appointments/middleware.py): the address's, as the view counts it, and the session's
+    own of the same size, in place of the account's (unknown until the user's row is read).
+    The caller counts it (with what it reads, in one round trip: `read_then_count`) and
+    judges."""
+    digest = hashlib.sha256(session_key.encode()).hexdigest()[:32]
+    return _budget(address=address, own=f"session:{digest}", action=action)
+
+
+def rate_limit_consume_early(*, address: str, session_key: str, action: str) -> None:
+    """Count and judge `rate_limit_budget_early`'s budget."""
+    budget = rate_limit_budget_early(address=address, session_key=session_key, action=action)
+    budget.judge(counters_add(budget.keys, timeout=budget.seconds))
+
+
+def _budget(*, address: str, own: str | None, action: str) -> Budget:
+    count, period = _limits(action)
+    keys = [] if _address_exempt(address) else [f"ip:{address}"]
+    if own is not None:
+        keys.append(own)
+    return Budget(
+        keys=[
+            "appointments-rl:"
+            + hashlib.sha256(f"{current_schema()}|{action}|{key}".encode()).hexdigest()[:32]
+            for key in keys
+        ],
+        limit=count,
+        seconds=period,
+    )
+
+
+def _consume(*, address: str, own: str | None, action: str) -> None:
+    """Every counter in one round trip (one script on Redis); a request counts against each."""
+    budget = _budget(address=address, own=own, action=action)
+    if budget.keys:
+        budget.judge(counters_add(budget.keys, timeout=budget.seconds))

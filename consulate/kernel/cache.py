@@ -1,6 +1,6 @@
 """The shared cache's client: Django's Redis backend, reusing one client per connection pool;
-a counter in one round trip (`counter_add`); and `KeptHere`, a process's own short-lived
-copies.
+counters and the reads they depend on in one round trip (`counters_add`, `read_then_count`);
+and `KeptHere`, a process's own short-lived copies.
 
 Django's `RedisCacheClient.get_client` builds a new `redis.Redis` object for every cache call,
 and each one fills its table of about 170 response callbacks: some 0.5 ms of CPU per call, a
@@ -10,10 +10,11 @@ safe to share between threads (its connections come from the pool), so one per p
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import time
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
@@ -23,10 +24,32 @@ DJANGO_REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 BACKEND = "consulate.kernel.cache.RedisCache"
 
 
+# One Lua script (EVALSHA: one round trip and one command, run atomically by Redis): read
+# KEYS[1..ARGV[1]]; if every one of them is there, add one to each of the other keys, and give
+# a counter without an expiry its window of ARGV[2] seconds (a first count, or a counter left by
+# a client that set none). Returns the values read, the counts, and 1 if it counted.
+READ_THEN_COUNT = """
+local reads = tonumber(ARGV[1])
+local values, counts, present = {}, {}, 1
+for i = 1, reads do
+  values[i] = redis.call('GET', KEYS[i])
+  if not values[i] then present = 0 end
+end
+if present == 1 then
+  for i = reads + 1, #KEYS do
+    counts[#counts + 1] = redis.call('INCR', KEYS[i])
+    if redis.call('TTL', KEYS[i]) == -1 then redis.call('EXPIRE', KEYS[i], ARGV[2]) end
+  end
+end
+return {values, counts, present}
+"""
+
+
 class RedisCacheClient(DjangoRedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}
+        self._script: Any = None
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         # Django's private helpers (not in django-stubs): which server a call goes to (the
@@ -44,36 +67,82 @@ class RedisCacheClient(DjangoRedisCacheClient):
             client = self._clients[index] = self._client(connection_pool=pools[index])  # type: ignore[attr-defined]
         return client
 
+    def read_then_count(
+        self, read: list[str], count: list[str], timeout: int
+    ) -> tuple[list[Any], list[int] | None]:
+        client = self.get_client(write=True)  # the counts are writes: the first server
+        if self._script is None:  # redis-py's Script: EVALSHA, loaded on a server that lacks it
+            self._script = client.register_script(READ_THEN_COUNT)
+        values, counts, present = self._script(
+            keys=[*read, *count], args=[len(read), timeout], client=client
+        )
+        loads = self._serializer.loads  # type: ignore[attr-defined]
+        read_back = [None if value is None else loads(value) for value in values]
+        return read_back, [int(n) for n in counts] if present else None
+
 
 class RedisCache(DjangoRedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
 
-    def counter_add(self, key: str, *, timeout: int) -> int:
-        """`counter_add` on Redis: SET NX with the timeout, then INCR, in one MULTI (one round
-        trip, and no counter left without its expiry)."""
-        key = self.make_and_validate_key(key)
-        client = self._cache.get_client(key, write=True)
-        with client.pipeline(transaction=True) as pipe:
-            pipe.set(key, 0, ex=timeout, nx=True)
-            pipe.incr(key)
-            pipe.ttl(key)
-            _created, count, ttl = pipe.execute()
-        if ttl == -1:  # a counter without expiry (left by another client): give it its window
-            client.expire(key, timeout)
-        return int(count)
+    def read_then_count(
+        self, read: list[str], count: list[str], *, timeout: int
+    ) -> tuple[list[Any], list[int] | None]:
+        """`read_then_count` on Redis: one script, one round trip, atomic."""
+        return cast(RedisCacheClient, self._cache).read_then_count(
+            [self.make_and_validate_key(key) for key in read],
+            [self.make_and_validate_key(key) for key in count],
+            timeout,
+        )
+
+
+def _store(using: BaseCache | None) -> BaseCache:
+    # the backend itself: `django.core.cache.cache` is a proxy, never an instance of it
+    return caches[DEFAULT_CACHE_ALIAS] if using is None else using
+
+
+def read_then_count(
+    *, read: list[str], count: list[str], timeout: int, using: BaseCache | None = None
+) -> tuple[list[Any], list[int] | None]:
+    """The values of the keys in `read` (None where missing) and, only if every one of them is
+    there, one more on each counter in `count` (each lives `timeout` seconds from its first
+    count): (values, counts), counts None when nothing was counted.
+
+    On the shared Redis cache this is one round trip, whatever the number of keys (a script);
+    reading and then counting were one round trip each. Another cache reads, then counts."""
+    store = _store(using)
+    if isinstance(store, RedisCache):
+        return store.read_then_count(read, count, timeout=timeout)
+    values = [store.get(key) for key in read]
+    if any(value is None for value in values):
+        return values, None
+    return values, [_add_one(store, key, timeout) for key in count]
+
+
+def counters_add(keys: list[str], *, timeout: int, using: BaseCache | None = None) -> list[int]:
+    """Add one to each counter (each lives `timeout` seconds from its first count); return the
+    counts. On the shared Redis cache this is one round trip for them all; Django's `add` then
+    `incr` are three per counter (its `incr` asks whether the key exists first)."""
+    _values, counts = read_then_count(read=[], count=keys, timeout=timeout, using=using)
+    return counts or []  # nothing to read: always counted
 
 
 def counter_add(key: str, *, timeout: int, using: BaseCache | None = None) -> int:
-    """Add one to a counter that lives `timeout` seconds from its first count; return the count.
+    """`counters_add` for one counter."""
+    return counters_add([key], timeout=timeout, using=using)[0]
 
-    On the shared Redis cache this is one round trip; Django's `add` then `incr` are three (its
-    `incr` asks whether the key exists first), on every booking request."""
-    # the backend itself: `django.core.cache.cache` is a proxy, never an instance of it
-    store = caches[DEFAULT_CACHE_ALIAS] if using is None else using
-    if isinstance(store, RedisCache):
-        return store.counter_add(key, timeout=timeout)
+
+def counters_give_back(keys: list[str], *, using: BaseCache | None = None) -> None:
+    """Take back one count from each counter (one counted for a request another step counts
+    again); a counter that has lapsed meanwhile is left alone."""
+    store = _store(using)
+    for key in keys:
+        with contextlib.suppress(ValueError):  # lapsed
+            store.decr(key)
+
+
+def _add_one(store: BaseCache, key: str, timeout: int) -> int:
     store.add(key, 0, timeout=timeout)
     try:
         return int(store.incr(key))

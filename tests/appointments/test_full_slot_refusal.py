@@ -405,3 +405,123 @@ def test_a_process_that_has_seen_no_full_slot_does_not_ask_the_cache(
     full_slots._full_seen_here[mission_a.schema_name] -= 61
     _post(client_a, full.pk, body=_body(full.pk, "U7654398"))
     assert len(asked) == 1
+
+
+@pytest.fixture
+def on_redis(settings):  # type: ignore[no-untyped-def]
+    """Production's cache: this project's Redis backend on loopback (sessions and kept slots
+    in it), a key prefix of the test's own."""
+    import uuid
+
+    from django.core.cache import cache
+
+    from consulate.kernel.cache import BACKEND
+    from tests.consulate.test_cache import redis_on_loopback
+
+    if not redis_on_loopback():
+        pytest.skip("NO REDIS ON 127.0.0.1:6379: the early refusal's round trip was not exercised")
+    prefix = f"test-early-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": BACKEND,
+            "LOCATION": "redis://127.0.0.1:6379/14",
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield settings
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+
+
+def _redis_commands(work):  # type: ignore[no-untyped-def]
+    """The commands `work` sends to the default cache's Redis."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    sent: list[str] = []
+    original = client.execute_command
+
+    def counting(*args, **options):  # type: ignore[no-untyped-def]
+        sent.append(str(args[0]))
+        return original(*args, **options)
+
+    client.execute_command = counting
+    try:
+        return work(), sent
+    finally:
+        del client.execute_command
+
+
+def _session_count(client: Client) -> int | None:
+    """What the early refusal has counted against the client's session's budget."""
+    from django.core.cache import cache
+
+    from appointments.ratelimit import rate_limit_budget_early
+
+    budget = rate_limit_budget_early(
+        address="127.0.0.1", session_key=client.cookies["sessionid"].value, action="book"
+    )
+    (key,) = budget.keys  # loopback is exempt from the address's budget (on_redis_early)
+    return cache.get(key)
+
+
+@pytest.fixture
+def on_redis_early(
+    catalogue, client_a, citizen, kept, on_redis, django_capture_on_commit_callbacks
+):  # type: ignore[no-untyped-def]
+    """A kept full slot, a signed-in session in Redis, the script loaded, a budget of two."""
+    on_redis.APPOINTMENTS_RATE_LIMITS = {"book": (2, 60)}
+    on_redis.APPOINTMENTS_RATE_LIMIT_EXEMPT_ADDRESSES = ["127.0.0.1"]
+    slot = first_free_slot(catalogue)
+    _fill(slot, django_capture_on_commit_callbacks)
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    from consulate.kernel.cache import counters_add
+
+    counters_add(["warm"], timeout=60)  # the script loaded on this server
+    return slot
+
+
+def test_on_redis_an_early_refusal_is_one_round_trip_and_counts(client_a, on_redis_early):
+    slot = on_redis_early
+    _post(client_a, first_free_slot(slot.service, skip=1).pk, body={})  # the mission's copy
+    # when the booking is sent: then it is refused as full with one command to Redis, and
+    # neither the user, the session nor the mission's tables read
+    with CaptureQueriesContext(connection) as queries:
+        answer, sent = _redis_commands(lambda: _post(client_a, slot.pk))
+    assert json.loads(answer.content)["code"] == "appointments.slot_full"
+    assert sent == ["EVALSHA"]
+    for table in ("accounts_user", "django_session", "appointments_"):
+        assert table not in _read(queries)
+    # and it counted against the session's budget, which the third request finds spent
+    assert _session_count(client_a) == 1
+    assert json.loads(_post(client_a, slot.pk).content)["code"] == "appointments.slot_full"
+    assert json.loads(_post(client_a, slot.pk).content)["code"] == "rate_limited"
+    assert _session_count(client_a) == 3
+
+
+def test_on_redis_a_request_not_refused_early_gives_its_counts_back(client_a, on_redis_early):
+    slot = on_redis_early
+    # when the kept slot is named with another service: the view answers (the time does not
+    # exist), and the early count was given back: the view counts the request itself
+    for _ in range(2):  # the account's budget
+        assert _post(client_a, slot.pk, body=_body(slot.pk, service="visa")).status_code == 404
+    assert _session_count(client_a) == 0
+    # so the session's budget is whole for the refusals that follow
+    assert json.loads(_post(client_a, slot.pk).content)["code"] == "appointments.slot_full"
+
+
+def test_on_redis_a_session_not_in_the_cache_is_read_and_counted(client_a, on_redis_early):
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+    from django.core.cache import cache
+
+    slot = on_redis_early
+    # given the session gone from the cache (evicted), still in the database
+    cache.delete(KEY_PREFIX + client_a.cookies["sessionid"].value)
+    # when the booking is sent: then it is still refused early, and counted
+    with CaptureQueriesContext(connection) as queries:
+        answer = _post(client_a, slot.pk)
+    assert json.loads(answer.content)["code"] == "appointments.slot_full"
+    assert "django_session" in _read(queries)
+    assert "accounts_user" not in _read(queries)
+    assert _session_count(client_a) == 1

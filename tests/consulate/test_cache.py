@@ -82,29 +82,111 @@ def test_threads_share_the_client_without_mixing_answers(cache):
     assert len({id(cache._cache.get_client(str(n))) for n in range(8)}) == 1
 
 
-def test_a_counter_counts_in_one_round_trip_and_keeps_its_expiry(cache):
-    from consulate.kernel.cache import counter_add
-
+def _commands_sent(cache, work):
+    """The commands `work` sends to the cache's Redis, and how many connections it takes."""
     client = cache._cache.get_client(write=True)
-    sent = []
+    taken, commands, patched = [], [], {}
     original = client.connection_pool.get_connection
 
     def counting(*args, **kwargs):
         connection = original(*args, **kwargs)
-        sent.append(connection)
+        taken.append(connection)
+        if id(connection) not in patched:  # a pooled connection comes back: wrap it once
+            send = patched[id(connection)] = connection.send_command
+            connection.send_command = lambda *a, **k: (commands.append(a[0]), send(*a, **k))[1]
         return connection
 
     client.connection_pool.get_connection = counting
     try:
-        counts = [counter_add("window", timeout=60, using=cache) for _ in range(3)]
+        result = work()
     finally:
         client.connection_pool.get_connection = original
+        for connection in taken:
+            connection.__dict__.pop("send_command", None)
+    return result, commands, len(taken)
+
+
+def test_a_counter_counts_in_one_round_trip_and_keeps_its_expiry(cache):
+    from consulate.kernel.cache import counter_add
+
+    counter_add("warm", timeout=60, using=cache)  # the script loaded on this server
+    counts, commands, taken = _commands_sent(
+        cache, lambda: [counter_add("window", timeout=60, using=cache) for _ in range(3)]
+    )
     assert counts == [1, 2, 3]
-    assert len(sent) == 3  # one connection taken, one MULTI sent, per count
+    assert commands == ["EVALSHA"] * 3  # one command, one round trip, per count
+    assert taken == 3
+    client = cache._cache.get_client(write=True)
     key = cache.make_and_validate_key("window")
     assert 0 < client.ttl(key) <= 60  # the first count set the window; later ones kept it
     assert cache.get("window") == 3  # stored as Django's backend stores an integer
     assert cache.incr("window") == 4
+
+
+def test_a_server_without_the_script_is_given_it(cache):
+    from consulate.kernel.cache import counters_add
+
+    # given a Redis that has forgotten its scripts (a restart, a fail-over)
+    cache._cache.get_client(write=True).script_flush()
+    # when counters are counted, then the script is loaded and they count
+    assert counters_add(["a", "b"], timeout=60, using=cache) == [1, 1]
+    assert counters_add(["a", "b"], timeout=60, using=cache) == [2, 2]
+
+
+def test_reads_and_the_counts_they_allow_are_one_round_trip(cache):
+    from consulate.kernel.cache import read_then_count
+
+    cache.set("kept", ("passport", None), 60)
+    cache.set("session", {"user": "7"}, 60)
+    read_then_count(read=[], count=["warm"], timeout=60, using=cache)
+    # when both keys are read and two counters counted
+    (values, counts), commands, _taken = _commands_sent(
+        cache,
+        lambda: read_then_count(
+            read=["kept", "session"], count=["address", "own"], timeout=60, using=cache
+        ),
+    )
+    # then the values come back as Django stored them, the counters counted, in one command
+    assert values == [("passport", None), {"user": "7"}]
+    assert counts == [1, 1]
+    assert commands == ["EVALSHA"]
+    # and with one key missing nothing is counted, and the other is still read
+    values, counts = read_then_count(
+        read=["kept", "missing"], count=["address", "own"], timeout=60, using=cache
+    )
+    assert values == [("passport", None), None]
+    assert counts is None
+    assert [cache.get("address"), cache.get("own")] == [1, 1]
+    client = cache._cache.get_client(write=True)
+    assert 0 < client.ttl(cache.make_and_validate_key("own")) <= 60
+
+
+def test_reads_and_counts_on_another_cache_say_the_same():
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from consulate.kernel.cache import counters_give_back, read_then_count
+
+    local = LocMemCache(f"read-count-{uuid.uuid4().hex}", {})
+    local.set("kept", ("passport", None), 60)
+    assert read_then_count(read=["kept", "gone"], count=["c"], timeout=60, using=local) == (
+        [("passport", None), None],
+        None,
+    )
+    assert read_then_count(read=["kept"], count=["c", "d"], timeout=60, using=local) == (
+        [("passport", None)],
+        [1, 1],
+    )
+    counters_give_back(["c", "lapsed"], using=local)
+    assert [local.get("c"), local.get("lapsed")] == [0, None]
+
+
+def test_a_count_given_back_is_taken_off(cache):
+    from consulate.kernel.cache import counters_add, counters_give_back
+
+    assert counters_add(["x", "y"], timeout=60, using=cache) == [1, 1]
+    counters_give_back(["x", "y", "never-counted"], using=cache)
+    assert counters_add(["x", "y"], timeout=60, using=cache) == [1, 1]
+    assert cache.get("never-counted") is None
 
 
 def test_a_counter_counted_from_many_threads_loses_no_count(cache):
@@ -157,18 +239,18 @@ def test_the_default_cache_on_redis_counts_through_the_one_round_trip(settings, 
             "KEY_PREFIX": f"test-cache-{uuid.uuid4().hex}",
         }
     }
-    taken: list[str] = []
-    original = module.RedisCache.counter_add
+    taken: list[list[str]] = []
+    original = module.RedisCache.read_then_count
 
-    def spying(self, key, *, timeout):
-        taken.append(key)
-        return original(self, key, timeout=timeout)
+    def spying(self, read, count, *, timeout):
+        taken.append(count)
+        return original(self, read, count, timeout=timeout)
 
-    monkeypatch.setattr(module.RedisCache, "counter_add", spying)
+    monkeypatch.setattr(module.RedisCache, "read_then_count", spying)
     # when a rate limit counts without naming a cache
     assert [module.counter_add("default-path", timeout=60) for _ in range(2)] == [1, 2]
-    # then it went through the Redis backend's own counter, not add and incr
-    assert taken == ["default-path", "default-path"]
+    # then it went through the Redis backend's own script, not add and incr
+    assert taken == [["default-path"], ["default-path"]]
 
 
 def test_a_counter_left_without_expiry_gets_its_window_back(cache):
