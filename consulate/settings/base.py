@@ -120,7 +120,8 @@ DATABASE_APP_ROLE = ""
 MIDDLEWARE = [
     # first, so that the page for an unknown host, which the tenant middleware answers by
     # itself, carries the policy and the security headers (HSTS, nosniff) too
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with a plain answer's policy built once per process (consulate/kernel/csp.py)
+    "consulate.kernel.csp.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "consulate.kernel.tenancy.TenantMiddleware",
     # a mission moved to its own node answers from there (docs/sync.md)
