@@ -161,6 +161,20 @@ def machine_description() -> list[str]:
     ]
 
 
+def cpu_probe_ms() -> float:
+    """The CPU time a fixed loop of Python takes here, best of three (ms): how fast this
+    machine's cores are at the moment. On this shared virtual machine it read 232 to 352 ms
+    within a minute, idle (docs/benchmarks.md): compare runs by this figure too."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for n in range(5_000_000):
+            total += n
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
 def backend_cpu_seconds(pid: int) -> float | None:
     """CPU seconds the database server's process for this connection has used, when it runs on
     this machine and /proc shows it (the clone runs there, not in Python); else None."""

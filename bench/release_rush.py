@@ -76,6 +76,7 @@ from bench.booking import (  # noqa: E402
 )
 from bench.mission_create import (  # noqa: E402
     bench_database_url,
+    cpu_probe_ms,
     machine_description,
     recreate_database,
 )
@@ -396,6 +397,7 @@ def main() -> None:
     for line in machine_description():
         print(line)
     print(f"1-minute load average at the start: {os.getloadavg()[0]:.2f}")
+    print(f"CPU probe at the start: {cpu_probe_ms():.0f} ms (a fixed Python loop, best of 3)")
     print(
         f"gunicorn {args.worker_class}, {args.workers} workers x {args.threads} threads,"
         f" keep-alive {args.keep_alive} s; settings {os.environ['DJANGO_SETTINGS_MODULE']};"
@@ -654,7 +656,8 @@ def main() -> None:
     over_counter, over_rows, places = oversold(MISSION)
     print(
         f"\nOversold slots: {over_counter} (counter), {over_rows} (booking rows); places taken"
-        f" {places}; 1-minute load at the end {os.getloadavg()[0]:.2f}"
+        f" {places}; 1-minute load at the end {os.getloadavg()[0]:.2f}; CPU probe at the end"
+        f" {cpu_probe_ms():.0f} ms"
     )
     summary.check("zero oversold (counter / booking rows)", f"{over_counter} / {over_rows}",
                   over_counter == 0 and over_rows == 0)  # fmt: skip
