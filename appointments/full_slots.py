@@ -28,6 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from consulate.kernel.tenancy import current_schema
@@ -71,10 +72,20 @@ def _seen_full(schema: str) -> None:
     _full_seen_here[schema] = time.monotonic()
 
 
+def _kept_seconds(release: dt.datetime | None) -> int:
+    """How long a refusal saying `release` is kept: the window, or less when the release comes
+    sooner (a kept refusal lapses at its release, when the view reads the next one; the early
+    refusal then neither asks for it nor counts for it). 0: not kept."""
+    seconds = _seconds()
+    if release is None or not seconds:
+        return seconds
+    return max(0, min(seconds, int((release - timezone.now()).total_seconds())))
+
+
 def full_slot_keep(*, slot_id: int, service_code: str, next_release: dt.datetime | None) -> None:
     """The database has just said that the slot is full (a booking was refused for it). Kept
     unless a place came back in the window since (`FREED`): the read may be older than that."""
-    seconds = _seconds()
+    seconds = _kept_seconds(next_release)
     if seconds:
         kept: Kept = (service_code, next_release)
         _seen_full(current_schema())
@@ -92,7 +103,9 @@ def full_slot_keep_on_commit(*, slot: Slot) -> None:
                 release = selectors.service_next_release(service=slot.service)
             kept: Kept = (slot.service.code, release)
             _seen_full(schema)
-            cache.add(_key(schema, slot.pk), kept, _seconds())
+            seconds = _kept_seconds(release)
+            if seconds:
+                cache.add(_key(schema, slot.pk), kept, seconds)
 
         transaction.on_commit(lambda: _quietly(keep), robust=True)
 

@@ -6,10 +6,12 @@ At a release most booking requests name a time that has just been taken.
 names is answered here as the view answers a full slot (status, code, message in the reader's
 language, `next_release`), with one round trip to the shared cache (`read_then_count`, a script
 on Redis): what is kept for the slot, the session's cached data and, only when both are there,
-the booking budget's counts, which refuse first when spent (429). A request counted there that
-is not refused here after all (a session without a user, a bad token, another service, a
-release that has come) has its counts given back, since the view counts it again; a session
-not in the cache is read by its store and counted then, as before.
+the booking budget's counts, which refuse first when spent (429). Nothing is counted for a slot
+marked freed, and a kept refusal lapses at its release (full_slots.py), so what is counted is
+nearly always refused here; a request counted that is not refused after all (a session without
+a user, a bad token, another service) has its counts given back in one more round trip (a
+script), since the view counts it again. A session not in the cache is read by its store and
+counted then, as before.
 
 Only a signed-in session with a valid CSRF token (DRF's own check) is answered here, for a body
 in the plain form (`{"service": "<code>", "slot": <id>, "persons": [...]}`, UTF-8, as the
@@ -42,7 +44,7 @@ from consulate.kernel.cache import counters_add, counters_give_back, read_then_c
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.http import json_loads_bounded
 
-from .full_slots import Kept, full_slot_kept_value, full_slot_key, full_slot_quietly
+from .full_slots import FREED, Kept, full_slot_kept_value, full_slot_key, full_slot_quietly
 from .ratelimit import client_address, rate_limit_budget_early
 from .services.places import slot_full_error
 
@@ -137,10 +139,14 @@ class FullSlotRefusalMiddleware:
             address=client_address(request), session_key=session_key, action="book"
         )
         # One round trip: what is kept for the slot, the session's data as its store caches
-        # it, and, only when both are there, the budget's counts.
+        # it, and, only when both are there and the slot is not marked freed, the budget's
+        # counts.
         read = full_slot_quietly(
             lambda: read_then_count(
-                read=[kept_key, session.cache_key], count=budget.keys, timeout=budget.seconds
+                read=[kept_key, session.cache_key],
+                count=budget.keys,
+                timeout=budget.seconds,
+                unless=FREED,
             )
         )
         if read is None:  # the cache failed: the stack judges

@@ -89,6 +89,8 @@ def outbox_event_new(
         raise OutboxUsageError(f"{topic!r} is not named <app>.<entity>.<verb>")
     if in_public_schema():
         raise OutboxUsageError("the outbox lives in mission schemas, not in public")
+    if sealed_for_hq is not None and aggregate_id is None:
+        raise OutboxUsageError("sealed data is bound to its aggregate: name the aggregate's id")
     if sealed_for_hq is not None:
         sealed = sealed_seal(
             mission=sealed_for_hq.mission,

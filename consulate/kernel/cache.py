@@ -24,16 +24,18 @@ DJANGO_REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 BACKEND = "consulate.kernel.cache.RedisCache"
 
 
-# One Lua script (EVALSHA: one round trip and one command, run atomically by Redis): read
-# KEYS[1..ARGV[1]]; if every one of them is there, add one to each of the other keys, and give
-# a counter without an expiry its window of ARGV[2] seconds (a first count, or a counter left by
-# a client that set none). Returns the values read, the counts, and 1 if it counted.
+# Lua scripts (EVALSHA: one round trip and one command each, run atomically by Redis; redis-py
+# loads a script again on a server that lacks it).
+# Read KEYS[1..ARGV[1]]; if every one of them is there and none holds ARGV[3] (when given: a
+# value that stops the count), add one to each of the other keys, and give a counter without
+# an expiry its window of ARGV[2] seconds (a first count, or a counter left by a client that
+# set none). Returns the values read, the counts, and 1 if it counted.
 READ_THEN_COUNT = """
 local reads = tonumber(ARGV[1])
 local values, counts, present = {}, {}, 1
 for i = 1, reads do
   values[i] = redis.call('GET', KEYS[i])
-  if not values[i] then present = 0 end
+  if not values[i] or (ARGV[3] and values[i] == ARGV[3]) then present = 0 end
 end
 if present == 1 then
   for i = reads + 1, #KEYS do
@@ -43,13 +45,21 @@ if present == 1 then
 end
 return {values, counts, present}
 """
+# Take one off each counter that is still there (a lapsed one is not made again, without an
+# expiry, as a DECR alone would).
+GIVE_BACK = """
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('DECR', KEYS[i]) end
+end
+return 1
+"""
 
 
 class RedisCacheClient(DjangoRedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}
-        self._script: Any = None
+        self._scripts: dict[str, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         # Django's private helpers (not in django-stubs): which server a call goes to (the
@@ -67,18 +77,26 @@ class RedisCacheClient(DjangoRedisCacheClient):
             client = self._clients[index] = self._client(connection_pool=pools[index])  # type: ignore[attr-defined]
         return client
 
+    def _run(self, source: str, keys: list[str], args: list[Any]) -> Any:
+        client = self.get_client(write=True)  # counts are writes: the first server
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = client.register_script(source)
+        return script(keys=keys, args=args, client=client)
+
     def read_then_count(
-        self, read: list[str], count: list[str], timeout: int
+        self, read: list[str], count: list[str], timeout: int, unless: Any
     ) -> tuple[list[Any], list[int] | None]:
-        client = self.get_client(write=True)  # the counts are writes: the first server
-        if self._script is None:  # redis-py's Script: EVALSHA, loaded on a server that lacks it
-            self._script = client.register_script(READ_THEN_COUNT)
-        values, counts, present = self._script(
-            keys=[*read, *count], args=[len(read), timeout], client=client
-        )
+        args = [len(read), timeout]
+        if unless is not None:
+            args.append(self._serializer.dumps(unless))  # type: ignore[attr-defined]
+        values, counts, present = self._run(READ_THEN_COUNT, [*read, *count], args)
         loads = self._serializer.loads  # type: ignore[attr-defined]
         read_back = [None if value is None else loads(value) for value in values]
         return read_back, [int(n) for n in counts] if present else None
+
+    def give_back(self, keys: list[str]) -> None:
+        self._run(GIVE_BACK, keys, [])
 
 
 class RedisCache(DjangoRedisCache):
@@ -87,13 +105,20 @@ class RedisCache(DjangoRedisCache):
         self._class = RedisCacheClient
 
     def read_then_count(
-        self, read: list[str], count: list[str], *, timeout: int
+        self, read: list[str], count: list[str], *, timeout: int, unless: Any = None
     ) -> tuple[list[Any], list[int] | None]:
         """`read_then_count` on Redis: one script, one round trip, atomic."""
         return cast(RedisCacheClient, self._cache).read_then_count(
             [self.make_and_validate_key(key) for key in read],
             [self.make_and_validate_key(key) for key in count],
             timeout,
+            unless,
+        )
+
+    def give_back(self, keys: list[str]) -> None:
+        """`counters_give_back` on Redis: one script, one round trip, atomic."""
+        cast(RedisCacheClient, self._cache).give_back(
+            [self.make_and_validate_key(key) for key in keys]
         )
 
 
@@ -103,19 +128,25 @@ def _store(using: BaseCache | None) -> BaseCache:
 
 
 def read_then_count(
-    *, read: list[str], count: list[str], timeout: int, using: BaseCache | None = None
+    *,
+    read: list[str],
+    count: list[str],
+    timeout: int,
+    unless: Any = None,
+    using: BaseCache | None = None,
 ) -> tuple[list[Any], list[int] | None]:
     """The values of the keys in `read` (None where missing) and, only if every one of them is
-    there, one more on each counter in `count` (each lives `timeout` seconds from its first
-    count): (values, counts), counts None when nothing was counted.
+    there and none of them is `unless` (when given), one more on each counter in `count` (each
+    lives `timeout` seconds from its first count): (values, counts), counts None when nothing
+    was counted.
 
     On the shared Redis cache this is one round trip, whatever the number of keys (a script);
     reading and then counting were one round trip each. Another cache reads, then counts."""
     store = _store(using)
     if isinstance(store, RedisCache):
-        return store.read_then_count(read, count, timeout=timeout)
+        return store.read_then_count(read, count, timeout=timeout, unless=unless)
     values = [store.get(key) for key in read]
-    if any(value is None for value in values):
+    if any(value is None or (unless is not None and value == unless) for value in values):
         return values, None
     return values, [_add_one(store, key, timeout) for key in count]
 
@@ -134,9 +165,13 @@ def counter_add(key: str, *, timeout: int, using: BaseCache | None = None) -> in
 
 
 def counters_give_back(keys: list[str], *, using: BaseCache | None = None) -> None:
-    """Take back one count from each counter (one counted for a request another step counts
-    again); a counter that has lapsed meanwhile is left alone."""
+    """Take back one count from each counter (counted for a request that another step counts
+    again); a counter that has lapsed meanwhile is left alone, not made again. One round trip
+    on the shared Redis cache."""
     store = _store(using)
+    if isinstance(store, RedisCache):
+        store.give_back(keys)
+        return
     for key in keys:
         with contextlib.suppress(ValueError):  # lapsed
             store.decr(key)

@@ -49,6 +49,10 @@ def task_queue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     on_commit callback is published when the outermost transaction commits, which may be after
     the code has left the mission's `schema_context` (a command seeding several missions in one
     transaction did): the task would then run in `public`. The schema is captured here instead.
+
+    A broker that cannot take the task (down, unreachable) is logged (Django's robust on_commit)
+    and does not fail the request: the change it follows is committed, and an error answer
+    would tell the person it was not (a booking answered 500, then "already booked" on retry).
     """
     from django.db import transaction
     from django_tenants.utils import schema_context
@@ -59,7 +63,7 @@ def task_queue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
         with schema_context(schema):
             task.delay(*args, **kwargs)
 
-    transaction.on_commit(publish)
+    transaction.on_commit(publish, robust=True)
 
 
 def task_queue_per_mission(task: Any) -> int:

@@ -34,7 +34,13 @@ from appointments.selectors import slot_list_available
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
-from tests.appointments.conftest import build_catalogue, lottery_round_entered, person
+from tests.appointments.conftest import (
+    build_catalogue,
+    first_free_slot,
+    lottery_round_entered,
+    person,
+)
+from tests.conftest import MODEL_BACKEND
 from tests.factories import UserFactory
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "appointments" / "templates"
@@ -357,3 +363,32 @@ def test_links_in_e_mails_carry_the_development_servers_port(mission_a, settings
     # and in production (no port) the scheme's default port is used
     settings.PORTAL_PORT = ""
     assert emails.mission_link(mission_a, "/x/") == "http://alpha.localhost/x/"
+
+
+def test_a_booking_committed_while_the_broker_is_down_is_answered_and_logged(
+    client_a, citizen, catalogue, caplog, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from appointments import tasks
+    from appointments.models import Booking
+
+    def broker_down(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(tasks.send_booking_confirmation, "apply_async", broker_down)
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    slot = first_free_slot(catalogue)
+    # when a booking commits and its confirmation cannot be queued
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client_a.post(
+            "/api/v1/appointments/bookings/",
+            {"service": catalogue.code, "slot": slot.pk,
+             "persons": [{"full_name": "Ada Example", "date_of_birth": "1990-05-17",
+                          "document_number": "U1234567"}]},
+            content_type="application/json",
+        )  # fmt: skip
+    # then the booking is answered as made (it is), and the failure is logged
+    assert answer.status_code == 201
+    assert Booking.objects.filter(reference=answer.json()["reference"]).exists()
+    assert "Connection refused" in caplog.text

@@ -525,3 +525,48 @@ def test_on_redis_a_session_not_in_the_cache_is_read_and_counted(client_a, on_re
     assert "django_session" in _read(queries)
     assert "accounts_user" not in _read(queries)
     assert _session_count(client_a) == 1
+
+
+def test_on_redis_a_slot_marked_freed_is_one_round_trip_and_counts_nothing(
+    client_a, on_redis_early, mission_a
+):
+    from django.core.cache import cache
+
+    from appointments.full_slots import FREED, _key
+
+    slot = on_redis_early
+    # given the slot marked freed (a place came back)
+    cache.set(_key(mission_a.schema_name, slot.pk), FREED, 60)
+    # when it is booked: one command to Redis before the stack, nothing counted nor given back
+    answer, sent = _redis_commands(lambda: _post(client_a, slot.pk))
+    assert sent[0] == "EVALSHA"
+    assert sent.count("EVALSHA") == 2  # the early read, then the view's own count
+    assert _session_count(client_a) is None
+    # and the view judges (the slot is full in the database)
+    assert json.loads(answer.content)["code"] == "appointments.slot_full"
+
+
+def test_a_refusal_kept_lapses_at_its_release(
+    catalogue, mission_a, kept, django_capture_on_commit_callbacks, monkeypatch
+):
+    from appointments import full_slots
+
+    kept_for: list[int] = []
+    monkeypatch.setattr(
+        full_slots.cache, "add", lambda key, value, seconds: kept_for.append(seconds)
+    )
+    slot = first_free_slot(catalogue)
+    # a release 10 s away: kept 10 s at most, not the window's 60
+    full_slots.full_slot_keep(
+        slot_id=slot.pk, service_code="passport",
+        next_release=timezone.now() + dt.timedelta(seconds=10),
+    )  # fmt: skip
+    # a release already come: not kept; none: the window
+    full_slots.full_slot_keep(
+        slot_id=slot.pk, service_code="passport",
+        next_release=timezone.now() - dt.timedelta(seconds=1),
+    )  # fmt: skip
+    full_slots.full_slot_keep(slot_id=slot.pk, service_code="passport", next_release=None)
+    assert len(kept_for) == 2
+    assert 8 <= kept_for[0] <= 10
+    assert kept_for[1] == 60

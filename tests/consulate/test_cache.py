@@ -180,6 +180,40 @@ def test_reads_and_counts_on_another_cache_say_the_same():
     assert [local.get("c"), local.get("lapsed")] == [0, None]
 
 
+def test_a_value_that_stops_the_count_is_read_and_counts_nothing(cache):
+    from consulate.kernel.cache import read_then_count
+
+    cache.set("slot", "freed", 60)
+    cache.set("session", {"user": "7"}, 60)
+    # when the slot holds the value that stops the count: read, not counted
+    assert read_then_count(
+        read=["slot", "session"], count=["c"], timeout=60, unless="freed", using=cache
+    ) == (["freed", {"user": "7"}], None)
+    assert cache.get("c") is None
+    # and any other value counts
+    cache.set("slot", ("passport", None), 60)
+    assert read_then_count(
+        read=["slot", "session"], count=["c"], timeout=60, unless="freed", using=cache
+    )[1] == [1]
+
+
+def test_a_count_given_back_after_its_window_is_not_made_again(cache):
+    from consulate.kernel.cache import counters_add, counters_give_back
+
+    counters_give_back(["warm"], using=cache)  # the script loaded on this server
+    # given a counter whose window lapsed before its count was given back
+    assert counters_add(["gone"], timeout=60, using=cache) == [1]
+    cache.delete("gone")
+    # when it is given back (one command), then no counter is made without an expiry
+    _result, commands, _taken = _commands_sent(
+        cache, lambda: counters_give_back(["gone"], using=cache)
+    )
+    assert commands == ["EVALSHA"]
+    client = cache._cache.get_client(write=True)
+    assert client.exists(cache.make_and_validate_key("gone")) == 0
+    assert counters_add(["gone"], timeout=60, using=cache) == [1]
+
+
 def test_a_count_given_back_is_taken_off(cache):
     from consulate.kernel.cache import counters_add, counters_give_back
 
@@ -242,9 +276,9 @@ def test_the_default_cache_on_redis_counts_through_the_one_round_trip(settings, 
     taken: list[list[str]] = []
     original = module.RedisCache.read_then_count
 
-    def spying(self, read, count, *, timeout):
+    def spying(self, read, count, *, timeout, unless=None):
         taken.append(count)
-        return original(self, read, count, timeout=timeout)
+        return original(self, read, count, timeout=timeout, unless=unless)
 
     monkeypatch.setattr(module.RedisCache, "read_then_count", spying)
     # when a rate limit counts without naming a cache

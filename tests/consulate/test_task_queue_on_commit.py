@@ -1,5 +1,6 @@
 """A task queued on commit runs in the schema it was queued in, even when the transaction
-commits after the code left that schema (as a command seeding several missions does)."""
+commits after the code left that schema (as a command seeding several missions does). A broker
+that refuses it does not fail what has been committed: tests/appointments/test_emails.py."""
 
 from django_tenants.utils import schema_context
 

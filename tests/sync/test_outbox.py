@@ -60,6 +60,24 @@ def test_only_a_well_named_topic_member_is_accepted(in_mission_a, topic):
     assert OutboxEvent.objects.count() == before
 
 
+def test_an_event_made_for_a_statement_is_checked_as_a_recorded_one(in_mission_a):
+    # outbox_event_new (the booking's one statement) refuses what outbox_event_record refuses,
+    # and sealed data without the aggregate it is bound to
+    from sync.services import SealedForHq, outbox_event_new
+
+    with pytest.raises(OutboxUsageError):
+        outbox_event_new(
+            topic="tests.probe.happened", aggregate_id=1, payload={}, acting_user=SYSTEM
+        )  # type: ignore[arg-type]
+    with pytest.raises(OutboxUsageError):
+        outbox_event_new(
+            topic=ProbeTopic.HAPPENED, aggregate_id=None, payload={}, acting_user=SYSTEM,
+            sealed_for_hq=SealedForHq(mission="alpha", data={"name": "Ada"}),
+        )  # fmt: skip
+    made = outbox_event_new(topic=ProbeTopic.HAPPENED, aggregate_id=7, payload={}, acting_user=None)
+    assert (made.pk, made.aggregate_id, made.actor_id) == (None, "7", None)
+
+
 @pytest.mark.parametrize("statement", [
     "UPDATE sync_outboxevent SET topic = 'forged'",
     "DELETE FROM sync_outboxevent",
