@@ -11,7 +11,8 @@ marked freed, and a kept refusal lapses at its release (full_slots.py), so what 
 nearly always refused here; a request counted that is not refused after all (a session without
 a user, a bad token, another service) has its counts given back in one more round trip (a
 script), since the view counts it again. A session not in the cache is read by its store and
-counted then, as before.
+counted then, as before. A request that goes on through the stack hands the session's data it
+read to the session middleware (`session_prefetched`), which does not read it again.
 
 Only a signed-in session with a valid CSRF token (DRF's own check) is answered here, for a body
 in the plain form (`{"service": "<code>", "slot": <id>, "persons": [...]}`, UTF-8, as the
@@ -40,6 +41,7 @@ from django.utils import timezone, translation
 from rest_framework.authentication import CSRFCheck
 from rest_framework.renderers import JSONRenderer
 
+from consulate.kernel.accounts.sessions import session_prefetched
 from consulate.kernel.cache import counters_add, counters_give_back, read_then_count
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.http import json_loads_bounded
@@ -156,6 +158,8 @@ class FullSlotRefusalMiddleware:
         if kept is None or not self._refuses(request, kept, service_code, data):
             if counts is not None:  # counted for a request the view counts again
                 full_slot_quietly(lambda: counters_give_back(budget.keys))
+            if isinstance(data, dict):  # read once: the session middleware takes it from here
+                session_prefetched(request, session_key=session_key, data=data)
             return None
         release = kept[1]
         language = translation.get_language_from_request(request)

@@ -570,3 +570,57 @@ def test_a_refusal_kept_lapses_at_its_release(
     assert len(kept_for) == 2
     assert 8 <= kept_for[0] <= 10
     assert kept_for[1] == 60
+
+
+def test_on_redis_the_session_read_early_is_not_read_again(
+    catalogue, client_a, citizen, on_redis_early
+):
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+    from django.core.cache import cache
+
+    # given a booking of a free time while this process watches for full slots (it has seen
+    # one): the early middleware reads the session with what is kept, in one round trip
+    free = first_free_slot(catalogue, skip=1)
+    session_key = KEY_PREFIX + client_a.cookies["sessionid"].value
+    read: list[str] = []
+    client = cache._cache.get_client(write=True)
+    original = client.execute_command
+
+    def recording(*args, **options):  # type: ignore[no-untyped-def]
+        read.append(" ".join(str(part) for part in args[:5]))
+        return original(*args, **options)
+
+    client.execute_command = recording
+    try:
+        answer = _post(client_a, free.pk)
+    finally:
+        del client.execute_command
+    # then it is booked, and the session was not read from the cache a second time
+    assert answer.status_code == 201, answer.content
+    assert read[0].startswith("EVALSHA")
+    assert cache.make_and_validate_key(session_key) in read[0]
+    assert not [command for command in read if command.startswith("GET")], read
+
+
+def test_session_data_handed_over_is_used_only_for_its_own_key(rf, db):
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    from consulate.kernel.accounts.sessions import IdleSessionMiddleware, session_prefetched
+
+    store = SessionStore()
+    store["_auth_user_id"] = "1"
+    store.create()
+    other = SessionStore()
+    other["_auth_user_id"] = "2"
+    other.create()
+    middleware = IdleSessionMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+    # the data of another session is never taken for this one's
+    request = rf.get("/", HTTP_COOKIE=f"sessionid={store.session_key}")
+    session_prefetched(request, session_key=other.session_key, data={"_auth_user_id": "2"})
+    middleware.process_request(request)
+    assert request.session["_auth_user_id"] == "1"
+    # its own is, without reading the cache
+    request = rf.get("/", HTTP_COOKIE=f"sessionid={store.session_key}")
+    session_prefetched(request, session_key=store.session_key, data={"_auth_user_id": "1", "x": 1})
+    middleware.process_request(request)
+    assert request.session["x"] == 1
