@@ -52,7 +52,7 @@ def _key(schema: str, slot_id: int) -> str:
     return f"appointments-full:{schema}:{slot_id}"
 
 
-def _quietly(work: Callable[[], Any]) -> Any:
+def full_slot_quietly(work: Callable[[], Any]) -> Any:
     """A kept refusal only saves work: a cache that fails must never fail a booking."""
     try:
         return work()
@@ -89,7 +89,7 @@ def full_slot_keep(*, slot_id: int, service_code: str, next_release: dt.datetime
     if seconds:
         kept: Kept = (service_code, next_release)
         _seen_full(current_schema())
-        _quietly(lambda: cache.add(_key(current_schema(), slot_id), kept, seconds))
+        full_slot_quietly(lambda: cache.add(_key(current_schema(), slot_id), kept, seconds))
 
 
 def full_slot_keep_on_commit(*, slot: Slot) -> None:
@@ -107,7 +107,7 @@ def full_slot_keep_on_commit(*, slot: Slot) -> None:
             if seconds:
                 cache.add(_key(schema, slot.pk), kept, seconds)
 
-        transaction.on_commit(lambda: _quietly(keep), robust=True)
+        transaction.on_commit(lambda: full_slot_quietly(keep), robust=True)
 
 
 def full_slot_forget_on_commit(*, slot_ids: Iterable[int]) -> None:
@@ -118,7 +118,7 @@ def full_slot_forget_on_commit(*, slot_ids: Iterable[int]) -> None:
     keys = [_key(current_schema(), pk) for pk in slot_ids]
     if keys and seconds:
         transaction.on_commit(
-            lambda: _quietly(lambda: cache.set_many(dict.fromkeys(keys, FREED), seconds)),
+            lambda: full_slot_quietly(lambda: cache.set_many(dict.fromkeys(keys, FREED), seconds)),
             robust=True,
         )
 
@@ -148,10 +148,4 @@ def full_slot_kept(*, slot_id: int) -> Kept | None:
     key = full_slot_key(slot_id=slot_id)
     if key is None:
         return None
-    return full_slot_kept_value(_quietly(lambda: cache.get(key)))
-
-
-def full_slot_quietly(work: Callable[[], Any]) -> Any:
-    """`work` on the cache, its failure logged and answered None: a kept refusal only saves
-    work, and the whole stack judges without it."""
-    return _quietly(work)
+    return full_slot_kept_value(full_slot_quietly(lambda: cache.get(key)))

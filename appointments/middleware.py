@@ -42,12 +42,12 @@ from rest_framework.authentication import CSRFCheck
 from rest_framework.renderers import JSONRenderer
 
 from consulate.kernel.accounts.sessions import session_prefetched
-from consulate.kernel.cache import counters_add, counters_give_back, read_then_count
+from consulate.kernel.cache import counters_give_back, read_then_count
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.http import json_loads_bounded
 
 from .full_slots import FREED, Kept, full_slot_kept_value, full_slot_key, full_slot_quietly
-from .ratelimit import client_address, rate_limit_budget_early
+from .ratelimit import client_address, rate_limit_budget_early, rate_limit_consume_early
 from .services.places import slot_full_error
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
@@ -121,8 +121,9 @@ class FullSlotRefusalMiddleware:
                 return refusal
         return self.get_response(request)
 
-    def _signed_in(self, session_key: str) -> bool:
-        user_id = self.sessions(session_key).get(SESSION_KEY)
+    @staticmethod
+    def _signed_in(data: Any) -> bool:
+        user_id = data.get(SESSION_KEY) if isinstance(data, dict) else None
         return isinstance(user_id, str) and bool(user_id)
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
@@ -155,7 +156,7 @@ class FullSlotRefusalMiddleware:
             return None
         (kept_value, data), counts = read
         kept = full_slot_kept_value(kept_value)
-        if kept is None or not self._refuses(request, kept, service_code, data):
+        if kept is None or not self._refuses(request, kept, service_code, session, data):
             if counts is not None:  # counted for a request the view counts again
                 full_slot_quietly(lambda: counters_give_back(budget.keys))
             if isinstance(data, dict):  # read once: the session middleware takes it from here
@@ -166,8 +167,11 @@ class FullSlotRefusalMiddleware:
         with translation.override(language):
             try:
                 if counts is None:  # the session was not in the cache: counted now
-                    counts = counters_add(budget.keys, timeout=budget.seconds)
-                budget.judge(counts)
+                    rate_limit_consume_early(
+                        address=client_address(request), session_key=session_key, action="book"
+                    )
+                else:
+                    budget.judge(counts)
                 error = slot_full_error(next_release=release)
             except ApplicationError as refused:
                 error = refused
@@ -179,17 +183,15 @@ class FullSlotRefusalMiddleware:
         response["Allow"] = "GET, POST, HEAD, OPTIONS"
         return response
 
-    def _refuses(self, request: HttpRequest, kept: Kept, service_code: str, data: Any) -> bool:
+    def _refuses(
+        self, request: HttpRequest, kept: Kept, service_code: str, session: Any, data: Any
+    ) -> bool:
         """Whether the kept slot is refused here: kept full for this service, its release not
-        come, a signed-in session (`data`: its cached data, or None when not in the cache)
-        with a valid CSRF token."""
+        come, a signed-in session (`data`: its cached data; None when not in the cache, when
+        its store reads it) with a valid CSRF token."""
         if kept[0] != service_code:
             return False
         if kept[1] is not None and kept[1] <= timezone.now():
             return False  # that release has come: the view reads the next one
-        if data is None:
-            signed_in = self._signed_in(request.COOKIES[settings.SESSION_COOKIE_NAME])
-        else:
-            user_id = data.get(SESSION_KEY) if isinstance(data, dict) else None
-            signed_in = isinstance(user_id, str) and bool(user_id)
+        signed_in = self._signed_in(dict(session.items()) if data is None else data)
         return signed_in and _csrf_passes(request)
