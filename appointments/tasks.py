@@ -15,10 +15,12 @@ from .models import Booking, LotteryEntry, LotteryRound, LotteryStatus, Slot, Wa
 
 
 @shared_task
-def send_booking_confirmation(booking_id: int) -> None:
-    emails.booking_confirmation_send(
-        booking=Booking.objects.select_related("slot", "service").get(pk=booking_id)
-    )
+def send_due_confirmations() -> None:
+    """In one mission: send the booking confirmations that are due (nudged after bookings
+    commit, and every minute by beat)."""
+    from .services import booking_confirmations_send_due
+
+    booking_confirmations_send_due()
 
 
 @shared_task
@@ -94,6 +96,11 @@ def run_due_draws() -> None:
 @shared_task
 def every_mission_generate_slots() -> None:
     task_queue_per_mission(generate_slots)
+
+
+@shared_task
+def every_mission_send_due_confirmations() -> None:
+    task_queue_per_mission(send_due_confirmations)
 
 
 @shared_task

@@ -73,12 +73,23 @@ class Booking(Workflow, TimeStampedModel):
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     called_at = models.DateTimeField(_("called at"), null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Its confirmation e-mail is still to be sent (`services.confirmations`): set by the
+    # booking's own statement, cleared once the e-mail has gone.
+    confirmation_due = models.BooleanField(default=False, editable=False)
 
     history = history_records()
     objects: ClassVar[models.Manager[Booking]]
 
     class Meta:
         ordering = ["slot__starts_at", "reference"]
+        indexes = [
+            # the sweep's work list: small (a confirmation is due for seconds), read often
+            models.Index(
+                fields=["id"],
+                condition=models.Q(confirmation_due=True),
+                name="appointments_booking_due",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.reference

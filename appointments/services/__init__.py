@@ -6,6 +6,7 @@ from one place (`from appointments import services`).
   cannot keep; the counter's check-in, call, served, no-show
 - `lottery`, `waitlist`: the other two ways to a place
 - `places`: what those share (people, taking and giving back a place, writing a booking)
+- `confirmations`: the booking confirmations, sent by a sweep (nudged after a booking; beat)
 - `reminders`: the reminder e-mails (beat)
 - `availability`: each service's availability, reported to HQ as an event (beat)
 """
@@ -33,6 +34,7 @@ from .configuration import (
     slot_generate,
     slot_generate_all,
 )
+from .confirmations import booking_confirmations_send_due
 from .lottery import lottery_draw, lottery_enter, lottery_round_create
 from .places import PersonInput
 from .reminders import booking_remind_due
@@ -52,6 +54,7 @@ __all__ = [
     "booking_cancel_by_mission",
     "booking_cancel_by_token",
     "booking_check_in",
+    "booking_confirmations_send_due",
     "booking_create",
     "booking_mark_no_show",
     "booking_mark_served",

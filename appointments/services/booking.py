@@ -36,6 +36,7 @@ from ..models import (
     Service,
     Slot,
 )
+from .confirmations import booking_confirmation_nudge
 from .places import (
     Actor,
     PersonInput,
@@ -130,8 +131,8 @@ def booking_create(
     booked from its case is refused otherwise.
 
     Bad input, a slot that is not bookable, a document that already holds a booking for the
-    service, or a full slot raise ApplicationError and change nothing. Queues the confirmation
-    e-mail on commit."""
+    service, or a full slot raise ApplicationError and change nothing. Its confirmation e-mail
+    is due with it and goes by the sweep (`confirmations`), nudged on commit."""
     now = now or timezone.now()
     if not from_case:
         service_check_bookable_alone(service=service)
@@ -152,11 +153,14 @@ def booking_create(
     # a savepoint in a caller's, so a refusal leaves the caller's transaction usable.
     with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
         booking = booking_write(
-            slot=slot, persons=persons, user=user, language=language, acting_user=acting_user
+            slot=slot,
+            persons=persons,
+            user=user,
+            language=language,
+            acting_user=acting_user,
+            confirm=True,
         )
-        from ..tasks import send_booking_confirmation
-
-        task_queue_on_commit(send_booking_confirmation, booking.pk)
+        booking_confirmation_nudge()
     return booking
 
 

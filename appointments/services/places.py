@@ -207,12 +207,14 @@ def booking_write(
     language: str,
     acting_user: Actor,
     take_place: bool = True,
+    confirm: bool = False,
 ) -> Booking:
     """Write the booking, its people, their history and its event, and take the place, as one
     statement (`booking_statement`: data-modifying CTEs), one round trip: in the caller's
     transaction if there is one (whose service has checked who may book), else as its own
     transaction, committed by the statement alone. `take_place=False`: the place is already
-    held for this booking (a waitlist offer).
+    held for this booking (a waitlist offer). `confirm`: its confirmation e-mail is due
+    (`confirmations`; a lottery's booking is told by the draw's own e-mail instead).
 
     The UPDATE and the partial unique index are what keep capacity and one-booking-per-person
     true. A full slot writes nothing and is refused; a document that already holds a booking
@@ -230,6 +232,7 @@ def booking_write(
         email=user.email,
         language=language,
         cancel_token=secrets.token_urlsafe(32),
+        confirmation_due=confirm,
     )
     rows = [
         BookingPerson(

@@ -27,6 +27,7 @@ from .. import locks, selectors
 from ..error_codes import AppointmentError
 from ..events import AppointmentTopic
 from ..models import Booking, BookingPerson, Service, Slot, WaitlistEntry, WaitlistStatus
+from .confirmations import booking_confirmation_nudge
 from .places import (
     Actor,
     PersonInput,
@@ -216,11 +217,10 @@ def waitlist_accept(*, entry_id: int, token: str, acting_user: User | None) -> B
             language=entry.language,
             acting_user=acting_user,
             take_place=False,
+            confirm=True,
         )
         _move(entry, WaitlistStatus.ACCEPTED, acting_user, "booking")
-        from ..tasks import send_booking_confirmation
-
-        task_queue_on_commit(send_booking_confirmation, entry.booking.pk)
+        booking_confirmation_nudge()
     return entry.booking
 
 

@@ -1,7 +1,9 @@
 """Typed access to what django-tenants adds to the database connection, and the request's
 tenant by host name."""
 
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -62,6 +64,69 @@ def task_queue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     def publish() -> None:
         with schema_context(schema):
             task.delay(*args, **kwargs)
+
+    transaction.on_commit(publish, robust=True)
+
+
+class Nudges:
+    """When each task was last queued to start, per schema, in this process: what
+    `task_nudge_on_commit` reads to queue one run for many commits."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._starts: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, key: tuple[str, str], every: float) -> float | None:
+        """For a change committed now: the seconds from now at which to queue the next run
+        (taken: later changes count on it), or None when a run already queued starts after
+        now and will see the change. Runs are spaced `every` seconds apart; none starts later
+        than `every` seconds after the change."""
+        now = self.clock()
+        with self._lock:
+            start = self._starts.get(key)
+            if start is not None and start > now:
+                return None
+            start = now if start is None else max(now, start + every)
+            self._starts[key] = start
+            return start - now
+
+    def forget(self, key: tuple[str, str]) -> None:
+        """The run reserved could not be queued: the next change queues one at once."""
+        with self._lock:
+            self._starts.pop(key, None)
+
+
+_nudges = Nudges()
+
+
+def task_nudge_on_commit(task: Any, *, every: float, nudges: Nudges | None = None) -> None:
+    """Make sure `task` (no arguments; it finds its own work in the schema) runs in *this*
+    schema after the current transaction commits, queueing it at most once per `every` seconds
+    per process and schema: a run already queued to start after the commit covers it.
+
+    For work that a periodic sweep also does (the sweep is what makes it certain: a broker that
+    is down, a clock that differs between hosts): the nudge only makes it prompt. With tasks run
+    in-process (`task_always_eager`), each nudge runs the task at once. A broker that refuses
+    is logged, as by `task_queue_on_commit`, and the next nudge tries again."""
+    from django.db import transaction
+    from django_tenants.utils import schema_context
+
+    schema = current_schema()
+    key = (task.name, schema)
+    nudges = nudges or _nudges
+
+    def publish() -> None:
+        eager = bool(task.app.conf.task_always_eager)
+        countdown = 0.0 if eager else nudges.reserve(key, every)
+        if countdown is None:
+            return
+        try:
+            with schema_context(schema):
+                task.apply_async(countdown=countdown or None)
+        except Exception:
+            nudges.forget(key)
+            raise
 
     transaction.on_commit(publish, robust=True)
 

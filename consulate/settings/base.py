@@ -253,6 +253,11 @@ APPOINTMENTS_FULL_SLOT_SECONDS = 5
 # most bookings and calendars; a change made elsewhere shows that much later;
 # appointments/selectors.py).
 APPOINTMENTS_SERVICE_LOCAL_SECONDS = 2
+# A booking's confirmation is sent by a sweep of the bookings whose confirmation is due, queued
+# at most once per this many seconds per process and mission after bookings commit (the longest
+# a confirmation waits for its sweep to start); beat sweeps every minute as well
+# (appointments/services/confirmations.py).
+APPOINTMENTS_CONFIRMATION_NUDGE_SECONDS = 1.0
 # Read from the cache, written through to the database (a cache restart logs nobody out);
 # Django's cached_db store, an existing session written in one statement.
 SESSION_ENGINE = "consulate.kernel.accounts.sessions"
@@ -300,6 +305,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "appointments-generate-slots": {
         "task": "appointments.tasks.every_mission_generate_slots",
         "schedule": 60 * 60,
+    },
+    # The confirmations a nudge after the booking did not send (a broker down at the time).
+    "appointments-send-due-confirmations": {
+        "task": "appointments.tasks.every_mission_send_due_confirmations",
+        "schedule": 60,
     },
     "appointments-send-reminders": {
         "task": "appointments.tasks.every_mission_send_reminders",

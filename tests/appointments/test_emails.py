@@ -149,7 +149,7 @@ def test_the_confirmation_shows_mission_time_in_the_bookings_language(
     slot = ten_past_ten(service, mission)
     booking = book(slot, language)
     # when the worker (in UTC, English) sends its confirmation
-    tasks.send_booking_confirmation(booking.pk)
+    tasks.send_due_confirmations()
     # then every part reads 10:10 with the zone named, in the booking's language
     (message,) = mail.outbox
     read = parts(message)
@@ -173,8 +173,8 @@ def test_the_confirmation_shows_mission_time_in_the_bookings_language(
 
 
 def test_the_barcode_is_attached_inline(mission: Mission, service: Service) -> None:
-    booking = book(ten_past_ten(service, mission), "en")
-    tasks.send_booking_confirmation(booking.pk)
+    book(ten_past_ten(service, mission), "en")
+    tasks.send_due_confirmations()
     (message,) = mail.outbox
     images = [part for part in message.attachments if not isinstance(part, tuple)]
     assert [image["Content-ID"] for image in images] == ["<barcode>"]
@@ -365,7 +365,7 @@ def test_links_in_e_mails_carry_the_development_servers_port(mission_a, settings
     assert emails.mission_link(mission_a, "/x/") == "http://alpha.localhost/x/"
 
 
-def test_a_booking_committed_while_the_broker_is_down_is_answered_and_logged(
+def test_a_booking_committed_while_the_broker_is_down_is_answered_and_confirmed_later(
     client_a, citizen, catalogue, caplog, monkeypatch, django_capture_on_commit_callbacks
 ):
     from kombu.exceptions import OperationalError
@@ -376,7 +376,7 @@ def test_a_booking_committed_while_the_broker_is_down_is_answered_and_logged(
     def broker_down(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OperationalError("[Errno 111] Connection refused")
 
-    monkeypatch.setattr(tasks.send_booking_confirmation, "apply_async", broker_down)
+    monkeypatch.setattr(tasks.send_due_confirmations, "apply_async", broker_down)
     client_a.force_login(citizen, backend=MODEL_BACKEND)
     slot = first_free_slot(catalogue)
     # when a booking commits and its confirmation cannot be queued
@@ -390,5 +390,16 @@ def test_a_booking_committed_while_the_broker_is_down_is_answered_and_logged(
         )  # fmt: skip
     # then the booking is answered as made (it is), and the failure is logged
     assert answer.status_code == 201
-    assert Booking.objects.filter(reference=answer.json()["reference"]).exists()
+    booking = Booking.objects.get(reference=answer.json()["reference"])
     assert "Connection refused" in caplog.text
+    assert mail.outbox == []
+    # and its confirmation stays due until beat's sweep sends it, once
+    assert booking.confirmation_due
+    monkeypatch.undo()
+    tasks.send_due_confirmations()
+    tasks.send_due_confirmations()
+    (message,) = mail.outbox
+    assert message.to == [citizen.email]
+    assert booking.reference in message.subject
+    booking.refresh_from_db()
+    assert not booking.confirmation_due

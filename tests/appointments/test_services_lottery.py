@@ -92,6 +92,8 @@ def test_the_draw_books_winners_in_seed_order_and_can_be_re_run(lottery_round):
     ranked = {e.ticket: e for e in LotteryEntry.objects.select_related("booking")}
     assert [t for t in order if ranked[t].booking is not None] == order[:6]
     assert all(ranked[t].booking.status == BookingStatus.ACTIVE for t in order[:6])
+    # the draw's own e-mail tells the winners: no booking confirmation is due as well
+    assert not any(ranked[t].booking.confirmation_due for t in order[:6])
     assert [ranked[t].rank for t in order] == list(range(1, 11))
     # and the verification command recomputes the same order
     out = io.StringIO()

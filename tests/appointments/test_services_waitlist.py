@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from appointments import services
 from appointments.error_codes import AppointmentError
-from appointments.models import BookingStatus, Slot, WaitlistEntry, WaitlistStatus
+from appointments.models import Booking, BookingStatus, Slot, WaitlistEntry, WaitlistStatus
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError, CommonError
 from tests.appointments.conftest import (
@@ -75,6 +75,8 @@ def test_accepting_the_offer_books_the_held_place(full_day):
     assert Slot.objects.get(pk=booking.slot_id).booked == 1  # the held place, not a second one
     entry.refresh_from_db()
     assert entry.status == WaitlistStatus.ACCEPTED
+    # and its confirmation is due, as for any booking
+    assert Booking.objects.get(pk=booking.pk).confirmation_due
 
 
 def test_an_unanswered_offer_expires_and_moves_to_the_next_person(full_day):
