@@ -102,6 +102,15 @@ def _start_in_the_default_language() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _start_with_no_task_nudged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`task_nudge_on_commit` remembers, per process, the runs it queued: an earlier test's run
+    "starting in a second" would cover (and silence) this test's nudge."""
+    from consulate.kernel import tenancy
+
+    monkeypatch.setattr(tenancy, "_nudges", tenancy.Nudges())
+
+
+@pytest.fixture(autouse=True)
 def _start_with_an_empty_cache() -> None:
     """Pages keep fragments in the cache keyed by what they show (a mission's profile by its
     last change); a test that changed rows behind the ORM's back (`.update()`) and rolled back

@@ -6,7 +6,14 @@ mission's time zone. Users live in the public schema, so bookings keep the user'
 key across schemas.
 """
 
-from .booking import BOOKING_TRANSITIONS, HOLDING, Booking, BookingPerson, BookingStatus
+from .booking import (
+    BOOKING_TRANSITIONS,
+    HOLDING,
+    Booking,
+    BookingPerson,
+    BookingStatus,
+    ConfirmationDue,
+)
 from .catalogue import (
     WEEKDAY_NAMES,
     Closure,
@@ -33,6 +40,7 @@ __all__ = [
     "BookingStatus",
     "Closure",
     "ClosureKind",
+    "ConfirmationDue",
     "Counter",
     "LotteryEntry",
     "LotteryRound",

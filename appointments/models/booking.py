@@ -73,23 +73,12 @@ class Booking(Workflow, TimeStampedModel):
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     called_at = models.DateTimeField(_("called at"), null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Its confirmation e-mail is still to be sent (`services.confirmations`): set by the
-    # booking's own statement, cleared once the e-mail has gone.
-    confirmation_due = models.BooleanField(default=False, editable=False)
 
     history = history_records()
     objects: ClassVar[models.Manager[Booking]]
 
     class Meta:
         ordering = ["slot__starts_at", "reference"]
-        indexes = [
-            # the sweep's work list: small (a confirmation is due for seconds), read often
-            models.Index(
-                fields=["id"],
-                condition=models.Q(confirmation_due=True),
-                name="appointments_booking_due",
-            )
-        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -135,3 +124,25 @@ class BookingPerson(models.Model):
 
     def __str__(self) -> str:
         return f"person {self.pk} of {self.booking_id}"
+
+
+class ConfirmationDue(models.Model):
+    """A booking whose confirmation e-mail is still to be sent: written by the booking's own
+    statement, deleted once the e-mail has gone (`services.confirmations`). A work list, not
+    the booking's state: a table of its own, so the sweep locks and deletes its rows without
+    locking or rewriting the booking (a cancel or a check-in never waits for a mail server)."""
+
+    booking = models.OneToOneField(
+        Booking, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # failed sends so far, and when to try again (a mail server that refuses: backing off)
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[ConfirmationDue]]
+
+    class Meta:
+        ordering = ["booking"]
+
+    def __str__(self) -> str:
+        return f"confirmation due for booking {self.booking_id}"

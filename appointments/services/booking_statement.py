@@ -1,6 +1,7 @@
 """A booking's rows as one SQL statement (data-modifying CTEs): the place taken in the slot, the
 booking, its people, the history row of each (what django-simple-history's post_save would
-write) and its created event (`sync.services.outbox_event_new`'s row, with the booking's id).
+write), its created event (`sync.services.outbox_event_new`'s row, with the booking's id) and,
+when its confirmation e-mail is to be sent, its `ConfirmationDue` row.
 
 One statement is one transaction: run in autocommit it commits everything or nothing, and the
 slot's row lock and the mission's outbox counter (the event's `seq` trigger) are held for the
@@ -36,7 +37,7 @@ from django.utils import timezone
 from consulate.kernel.crypto.fields import EncryptedField
 from sync.models import OutboxEvent
 
-from ..models import Booking, BookingPerson, Slot
+from ..models import Booking, BookingPerson, ConfirmationDue, Slot
 
 # The columns of a history row that are simple-history's own, not copies of the model's, and
 # how each is filled for a creation ("+"); `history_id` is the table's serial.
@@ -139,7 +140,7 @@ def _parts() -> dict[str, Any]:
 
 
 @functools.cache
-def _statement(persons: int, take_place: bool) -> str:
+def _statement(persons: int, take_place: bool, confirm: bool) -> str:
     parts = _parts()
     booking_fields = parts["booking"]
     booking_values = ", ".join(_placeholder(f) for f in booking_fields)
@@ -183,6 +184,11 @@ def _statement(persons: int, take_place: bool) -> str:
         f"({', '.join(_q(f.column) for f in parts['event'])}) "
         f"SELECT {', '.join(event_values)} FROM b)"
     )
+    if confirm:
+        ctes.append(
+            f"cd AS (INSERT INTO {_q(ConfirmationDue._meta.db_table)} ({_q('booking_id')}) "  # noqa: S608 (names are ours)
+            f"SELECT b.{_q('id')} FROM b)"
+        )
     return f"WITH {', '.join(ctes)} SELECT (SELECT {_q('id')} FROM b), {taken}"  # noqa: S608 (names are ours)
 
 
@@ -204,12 +210,13 @@ def booking_rows_insert(
     event: OutboxEvent,
     history_user_id: int | None,
     take_place: bool,
+    confirm: bool = False,
 ) -> Place:
     """Write `booking` (unsaved), its `persons` (unsaved, `booking` not set), each one's
     history row ("+", `history_user_id`) and `event` (unsaved, from `outbox_event_new`; its
     `aggregate_id` becomes the booking's id) in one statement: in the caller's transaction if
     there is one, else as its own. With `take_place`, only if a place in the booking's slot is
-    free, taking it.
+    free, taking it. With `confirm`, its confirmation e-mail is due (`ConfirmationDue`).
 
     Sets the primary key of `booking` (and the event's `aggregate_id`) when written. Returns
     whether a place was taken (if not, the slot was full and nothing was written) and whether it
@@ -230,7 +237,7 @@ def booking_rows_insert(
         params += parts["person_history"].params(person, own)
     params += _insert_values([f for f in parts["event"] if f.attname != "aggregate_id"], event)
     with connection.cursor() as cursor:
-        cursor.execute(_statement(len(persons), take_place), params)
+        cursor.execute(_statement(len(persons), take_place, confirm), params)
         pk, taken, last = cursor.fetchone()
     if pk is None:
         return Place(False, False)

@@ -232,7 +232,6 @@ def booking_write(
         email=user.email,
         language=language,
         cancel_token=secrets.token_urlsafe(32),
-        confirmation_due=confirm,
     )
     rows = [
         BookingPerson(
@@ -262,6 +261,7 @@ def booking_write(
             event=event,
             history_user_id=getattr(acting_user, "pk", None),  # as consulate.kernel.history's
             take_place=take_place,
+            confirm=confirm,
         )
     except IntegrityError as error:
         if _constraint_of(error) != ONE_BOOKING_PER_PERSON:

@@ -108,7 +108,8 @@ def task_nudge_on_commit(task: Any, *, every: float, nudges: Nudges | None = Non
     For work that a periodic sweep also does (the sweep is what makes it certain: a broker that
     is down, a clock that differs between hosts): the nudge only makes it prompt. With tasks run
     in-process (`task_always_eager`), each nudge runs the task at once. A broker that refuses
-    is logged, as by `task_queue_on_commit`, and the next nudge tries again."""
+    is logged, as by `task_queue_on_commit`, and the next nudge tries again; a change that
+    counted on the run it refused waits for the periodic sweep."""
     from django.db import transaction
     from django_tenants.utils import schema_context
 

@@ -416,6 +416,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# A mail server that stops answering fails the send after this long (the default is to wait
+# for ever): a sweep of confirmations then retries later instead of hanging its worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="no-reply@consulate.invalid")
 
 LOGGING = {

@@ -9,7 +9,7 @@ from django.db.models import Model
 
 from appointments import services
 from appointments.events import AppointmentTopic
-from appointments.models import Booking, BookingPerson, Slot
+from appointments.models import Booking, BookingPerson, ConfirmationDue, Slot
 from appointments.services.booking_statement import HISTORY_OWN, _statement
 from appointments.services.places import booking_write
 from consulate.kernel.actors import SYSTEM
@@ -89,6 +89,15 @@ def test_a_booking_reads_back_as_written(catalogue, citizen):
     assert b"U1234567" not in bytes(number)
     # and the slot holds one place more
     assert Slot.objects.get(pk=booking.slot_id).booked == 1
+    # and no confirmation is due unless asked for; asked for, it is due at once
+    assert not ConfirmationDue.objects.exists()
+    slot = Slot.objects.select_related("service").get(pk=first_free_slot(catalogue).pk)
+    confirmed = booking_write(
+        slot=slot, persons=[person("U7654321")], user=citizen, language="tr",
+        acting_user=citizen, confirm=True,
+    )  # fmt: skip
+    due = ConfirmationDue.objects.get()
+    assert (due.booking_id, due.attempts, due.next_attempt_at) == (confirmed.pk, 0, None)
 
 
 def test_the_event_in_the_statement_is_what_outbox_event_record_writes(catalogue, citizen):
@@ -129,7 +138,8 @@ def test_a_full_slot_or_a_held_document_leaves_nothing(catalogue, citizen):
         user=citizen, language="en", acting_user=citizen,
     )  # fmt: skip
     Slot.objects.filter(pk=first.slot_id).update(capacity=1)
-    counts = [model.objects.count() for model in (Booking, BookingPerson, OutboxEvent)]
+    kinds = (Booking, BookingPerson, OutboxEvent, ConfirmationDue)
+    counts = [model.objects.count() for model in kinds]
     histories = [Booking.history.count(), BookingPerson.history.count()]
     other = UserFactory()
     # when another person books the full slot, and the same document books another slot
@@ -144,14 +154,14 @@ def test_a_full_slot_or_a_held_document_leaves_nothing(catalogue, citizen):
             )  # fmt: skip
         # then each is refused with its reason, and no row of it stays
         assert error.value.code == code
-        assert [m.objects.count() for m in (Booking, BookingPerson, OutboxEvent)] == counts
+        assert [m.objects.count() for m in kinds] == counts
         assert [Booking.history.count(), BookingPerson.history.count()] == histories
     assert Slot.objects.get(pk=first.slot_id).booked == 1
 
 
 def test_the_statement_names_every_history_column(in_mission_a):
     # every column of the history tables but their serial is in the statement
-    sql = _statement(2, True)
+    sql = _statement(2, True, True)
     for model in (Booking, BookingPerson):
         history = model.history.model
         for field in history._meta.concrete_fields:

@@ -3,20 +3,23 @@ booking nudges on commit (one task queued for many bookings) and beat runs every
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import logging
 import random
 import smtplib
 import threading
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core import mail
-from django.db import connections
+from django.db import connection, connections
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from appointments import emails, services, tasks
-from appointments.models import Booking, Service
+from appointments.models import Booking, BookingStatus, ConfirmationDue, Service
 from consulate.kernel import tenancy
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.tenancy import Nudges
@@ -100,11 +103,23 @@ def test_a_burst_of_bookings_queues_two_sweeps_and_every_booking_is_confirmed(
     schema = mission_a.schema_name
     assert queued == [(schema, None), (schema, pytest.approx(1.0))]
     # and each booking's confirmation is due until that sweep sends it
-    assert Booking.objects.filter(confirmation_due=True).count() == 5
+    assert ConfirmationDue.objects.count() == 5
     tasks.send_due_confirmations()
     assert sorted(m.to[0] for m in mail.outbox) == sorted(b.email for b in bookings)
     assert all(b.reference in m.subject for b, m in zip(bookings, mail.outbox, strict=True))
-    assert not Booking.objects.filter(confirmation_due=True).exists()
+    assert not ConfirmationDue.objects.exists()
+
+
+def test_with_tasks_run_in_process_every_booking_is_confirmed_at_once(
+    catalogue, eager_tasks, django_capture_on_commit_callbacks
+):
+    # given tasks that run in-process (no broker to spare): no booking waits for a later run
+    for n in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            booking = _book(catalogue, n, skip=n)
+        assert mail.outbox[-1].to == [booking.email]
+        assert booking.reference in mail.outbox[-1].subject
+    assert len(mail.outbox) == 3
 
 
 # --- The sweep -----------------------------------------------------------------------------
@@ -114,13 +129,21 @@ def test_a_booking_cancelled_before_its_confirmation_went_gets_none(catalogue):
     booking = _book(catalogue, 1)
     services.booking_cancel(booking=booking, acting_user=SYSTEM)
     mail.outbox.clear()  # the cancellation's own e-mail, if any
-    tasks.send_due_confirmations()
+    assert services.booking_confirmations_send_due() == 0
     assert mail.outbox == []
-    booking.refresh_from_db()
-    assert not booking.confirmation_due
+    assert not ConfirmationDue.objects.exists()
 
 
-def test_a_failing_mail_server_leaves_the_confirmation_due_and_the_others_go(
+def test_a_confirmation_whose_time_has_passed_is_dropped(catalogue):
+    booking = _book(catalogue, 1)
+    later = booking.slot.starts_at + dt.timedelta(minutes=1)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        assert services.booking_confirmations_send_due() == 0
+    assert mail.outbox == []
+    assert not ConfirmationDue.objects.exists()
+
+
+def test_a_failing_mail_server_leaves_the_confirmation_due_backs_off_and_the_others_go(
     catalogue, monkeypatch, caplog
 ):
     first, second = _book(catalogue, 1), _book(catalogue, 2, skip=1)
@@ -135,24 +158,79 @@ def test_a_failing_mail_server_leaves_the_confirmation_due_and_the_others_go(
     # when the mail server fails on the first booking's e-mail
     with caplog.at_level(logging.ERROR):
         assert services.booking_confirmations_send_due() == 1
-    # then the second's goes, the first's stays due, and the failure is logged
+    # then the second's goes, the first's stays due for a minute later, and it is logged
     assert [m.to[0] for m in mail.outbox] == [second.email]
-    assert Booking.objects.get(pk=first.pk).confirmation_due
-    assert f"The confirmation of booking {first.pk} was not sent" in caplog.text
-    # and the next sweep sends it, once
+    due = ConfirmationDue.objects.get(booking=first)
+    assert due.attempts == 1
+    assert due.next_attempt_at is not None
+    waited = due.next_attempt_at - timezone.now()
+    assert dt.timedelta(seconds=55) < waited <= dt.timedelta(minutes=1)
+    assert f"The confirmation of booking {first.reference} was not sent (attempt 1)" in caplog.text
+    # and a sweep before then does not try it again; each further failure waits twice as long,
+    # at most an hour
+    assert services.booking_confirmations_send_due() == 0
+    for attempts, minutes in [(2, 2), (3, 4), (7, 60), (12, 60)]:
+        ConfirmationDue.objects.filter(booking=first).update(
+            next_attempt_at=None, attempts=attempts - 1
+        )
+        services.booking_confirmations_send_due()
+        due = ConfirmationDue.objects.get(booking=first)
+        assert due.attempts == attempts
+        assert due.next_attempt_at is not None
+        waited = due.next_attempt_at - timezone.now()
+        assert dt.timedelta(minutes=minutes, seconds=-5) < waited <= dt.timedelta(minutes=minutes)
+    # and once the server answers, the first sweep after the wait sends it, once
     monkeypatch.undo()
+    ConfirmationDue.objects.filter(booking=first).update(next_attempt_at=timezone.now())
     assert services.booking_confirmations_send_due() == 1
     assert services.booking_confirmations_send_due() == 0
     assert [m.to[0] for m in mail.outbox] == [second.email, first.email]
 
 
-def test_marking_a_confirmation_sent_is_in_the_bookings_history(catalogue):
-    booking = _book(catalogue, 1)
-    tasks.send_due_confirmations()
-    latest = booking.history.order_by("-history_id").first()
-    assert latest is not None
-    assert latest.confirmation_due is False
-    assert booking.history.order_by("history_id").first().confirmation_due is True
+def test_a_booking_is_not_locked_while_its_confirmation_is_being_sent(
+    throwaway_mission, monkeypatch
+):
+    # given a booking whose confirmation the sweep is sending to a slow mail server
+    with schema_context(throwaway_mission.schema_name):
+        service = build_catalogue(counters=2, days=3)
+        booking = _book(service, 1)
+    sending, answered = threading.Event(), threading.Event()
+    send = emails.booking_confirmation_send
+
+    def slow(*, booking: Booking) -> None:
+        sending.set()
+        assert answered.wait(10)
+        send(booking=booking)
+
+    monkeypatch.setattr(emails, "booking_confirmation_send", slow)
+
+    def sweep() -> None:
+        try:
+            with schema_context(throwaway_mission.schema_name):
+                services.booking_confirmations_send_due()
+        finally:
+            connections.close_all()
+
+    sweeper = threading.Thread(target=sweep)
+    sweeper.start()
+    try:
+        assert sending.wait(10)
+        # when the citizen cancels meanwhile (a lock wait would fail after 2 s)
+        with schema_context(throwaway_mission.schema_name):
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '2s'")
+            try:
+                services.booking_cancel(
+                    booking=Booking.objects.get(pk=booking.pk), acting_user=SYSTEM
+                )
+            finally:
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET lock_timeout")
+            # then the cancel did not wait for the mail server
+            assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED
+    finally:
+        answered.set()
+        sweeper.join(10)
 
 
 def test_two_sweeps_at_once_send_each_confirmation_once(throwaway_mission, monkeypatch):
@@ -194,4 +272,14 @@ def test_two_sweeps_at_once_send_each_confirmation_once(throwaway_mission, monke
     assert counts == [5, 1]
     assert sorted(sent) == sorted(b.pk for b in bookings)
     with schema_context(throwaway_mission.schema_name):
-        assert not Booking.objects.filter(confirmation_due=True).exists()
+        assert not ConfirmationDue.objects.exists()
+
+
+def test_a_confirmation_queued_by_the_previous_release_is_still_sent(catalogue):
+    # given a booking whose confirmation the previous release queued as a task of its own
+    booking = _book(catalogue, 1)
+    # when a worker of this release takes that task
+    tasks.send_booking_confirmation(booking.pk)
+    # then the e-mail goes
+    (message,) = mail.outbox
+    assert booking.reference in message.subject

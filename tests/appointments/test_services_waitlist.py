@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from appointments import services
 from appointments.error_codes import AppointmentError
-from appointments.models import Booking, BookingStatus, Slot, WaitlistEntry, WaitlistStatus
+from appointments.models import (
+    BookingStatus,
+    ConfirmationDue,
+    Slot,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError, CommonError
 from tests.appointments.conftest import (
@@ -76,7 +82,29 @@ def test_accepting_the_offer_books_the_held_place(full_day):
     entry.refresh_from_db()
     assert entry.status == WaitlistStatus.ACCEPTED
     # and its confirmation is due, as for any booking
-    assert Booking.objects.get(pk=booking.pk).confirmation_due
+    assert ConfirmationDue.objects.filter(booking=booking).exists()
+
+
+def test_accepting_the_offer_sends_the_confirmation(
+    full_day, eager_tasks, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    service, day, bookings = full_day
+    user = UserFactory()
+    entry = _join(service, day, "W0000001", user=user)
+    services.booking_cancel(booking=bookings[0], acting_user=SYSTEM)
+    entry.refresh_from_db()
+    mail.outbox.clear()  # the offer
+    # when the person waiting takes the place
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = services.waitlist_accept(
+            entry_id=entry.pk, token=entry.offer_token, acting_user=None
+        )
+    # then the confirmation goes as for any booking (with those of the day's bookings, whose
+    # sweep no commit has nudged in this test's transaction)
+    (message,) = [m for m in mail.outbox if m.to == [user.email]]
+    assert booking.reference in message.subject
 
 
 def test_an_unanswered_offer_expires_and_moves_to_the_next_person(full_day):

@@ -34,8 +34,8 @@ from missions.schemas import schemas_compare_with_template
 from tests.conftest import drop_mission
 from tests.factories import MissionFactory
 
-APP, EARLIER, LATEST = "appointments", "0005_service_purpose", "0006_booking_confirmation_due"
-TABLE, COLUMN = "appointments_booking", "confirmation_due"
+APP, EARLIER, LATEST = "appointments", "0005_service_purpose", "0006_confirmation_due"
+TABLE, COLUMN = "appointments_confirmationdue", "attempts"
 
 
 @pytest.fixture
