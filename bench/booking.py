@@ -214,6 +214,8 @@ CREATE TABLE history (id bigserial PRIMARY KEY, object_id bigint, data text,
                       at timestamptz DEFAULT now());
 CREATE TABLE outbox (seq bigserial PRIMARY KEY, topic text, payload jsonb,
                      at timestamptz DEFAULT now());
+CREATE TABLE confirmation_due (booking_id bigint PRIMARY KEY REFERENCES booking,
+                               attempts smallint NOT NULL DEFAULT 0, next_attempt_at timestamptz);
 """
 
 PGBENCH_SCRIPT = r"""
@@ -232,6 +234,8 @@ INSERT INTO pgbench_shape.history (object_id, data)
   VALUES (currval('pgbench_shape.person_id_seq'), 'person +');
 INSERT INTO pgbench_shape.outbox (topic, payload)
   VALUES ('booking.created', jsonb_build_object('slot', :slot));
+INSERT INTO pgbench_shape.confirmation_due (booking_id)
+  VALUES (currval('pgbench_shape.booking_id_seq'));
 END;
 """
 

@@ -1,7 +1,8 @@
 """Settings of the benchmarks' web server (bench/booking.py, bench/release_rush.py) and of
 their set-up, the single place the server's configuration comes from: the development settings
-with DEBUG off, a broker that drops the confirmation e-mail tasks instead of queueing them for
-the developer's worker, and CACHE_URL when given (e.g. redis://127.0.0.1:6379/9; production
+with DEBUG off, a broker that drops the tasks (the nudges of the confirmation sweep, so the
+bookings' confirmations stay due in the benchmark's database) instead of queueing them for the
+developer's worker, and CACHE_URL when given (e.g. redis://127.0.0.1:6379/9; production
 requires one).
 
 Rate limits: every benchmark client comes from 127.0.0.1, so the per-address budget would stop

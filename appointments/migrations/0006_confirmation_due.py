@@ -19,7 +19,24 @@ class Migration(migrations.Migration):
                 ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['booking'],
+                'ordering': ['pk'],
             },
+        ),
+        # A database migrated at b4cabf8, whose 0006 (since removed) added a NOT NULL column
+        # without a default to the bookings: the booking statement no longer names it, so a
+        # booking would fail. Dropped where it exists, and only there (no lock elsewhere).
+        migrations.RunSQL(
+            sql="""
+            DO $$ BEGIN
+              IF EXISTS (SELECT 1 FROM information_schema.columns
+                         WHERE table_schema = current_schema()
+                           AND table_name = 'appointments_booking'
+                           AND column_name = 'confirmation_due') THEN
+                ALTER TABLE appointments_booking DROP COLUMN confirmation_due;
+                ALTER TABLE appointments_historicalbooking DROP COLUMN IF EXISTS confirmation_due;
+              END IF;
+            END $$;
+            """,
+            reverse_sql=migrations.RunSQL.noop,
         ),
     ]

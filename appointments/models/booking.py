@@ -142,7 +142,7 @@ class ConfirmationDue(models.Model):
     objects: ClassVar[models.Manager[ConfirmationDue]]
 
     class Meta:
-        ordering = ["booking"]
+        ordering = ["pk"]  # the booking's id, without joining the booking for its ordering
 
     def __str__(self) -> str:
         return f"confirmation due for booking {self.booking_id}"

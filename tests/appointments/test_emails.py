@@ -376,6 +376,7 @@ def test_a_booking_committed_while_the_broker_is_down_is_answered_and_confirmed_
     def broker_down(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OperationalError("[Errno 111] Connection refused")
 
+    queue = tasks.send_due_confirmations.apply_async
     monkeypatch.setattr(tasks.send_due_confirmations, "apply_async", broker_down)
     client_a.force_login(citizen, backend=MODEL_BACKEND)
     slot = first_free_slot(catalogue)
@@ -395,7 +396,7 @@ def test_a_booking_committed_while_the_broker_is_down_is_answered_and_confirmed_
     assert mail.outbox == []
     # and its confirmation stays due until beat's sweep sends it, once
     assert ConfirmationDue.objects.filter(booking=booking).exists()
-    monkeypatch.undo()
+    monkeypatch.setattr(tasks.send_due_confirmations, "apply_async", queue)
     tasks.send_due_confirmations()
     tasks.send_due_confirmations()
     (message,) = mail.outbox

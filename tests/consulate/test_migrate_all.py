@@ -27,6 +27,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.models.signals import pre_migrate
+from django_tenants.utils import schema_context
 
 from consulate.management.commands.migrate_all import SchemaMigrated, schemas_migrate
 from missions.models import Mission
@@ -301,3 +302,48 @@ def test_a_migration_that_loses_a_deadlock_is_tried_again(missions, tmp_path):
     assert sorted(result.attempts for result in results) == [1, 2]
     assert all(has_column(schema) for schema in schemas)
     assert DEADLOCK_SEEN == ["the other session got both locks"]
+
+
+def test_a_schema_migrated_at_b4cabf8_loses_its_confirmation_column_and_takes_bookings(missions):
+    # given a mission schema as b4cabf8's 0006 (since removed) left it: a NOT NULL column
+    # without a default on the bookings and their history, and its partial index
+    from appointments.services import booking_create
+    from tests.appointments.conftest import build_catalogue, first_free_slot, person
+    from tests.factories import UserFactory
+
+    schema = missions[0].schema_name
+    rewind([schema], processes=1)
+    with connection.cursor() as cursor:
+        for table in ("appointments_booking", "appointments_historicalbooking"):
+            cursor.execute(
+                f'ALTER TABLE "{schema}".{table} ADD COLUMN confirmation_due boolean'
+                " NOT NULL DEFAULT false"
+            )
+            cursor.execute(
+                f'ALTER TABLE "{schema}".{table} ALTER COLUMN confirmation_due DROP DEFAULT'
+            )
+        cursor.execute(
+            f'CREATE INDEX appointments_booking_due ON "{schema}".appointments_booking (id)'
+            " WHERE confirmation_due"
+        )
+    # when the deploy migrates it
+    out, err = migrate_all()
+    assert err == ""
+    assert "mission schemas: 1 migrated" in out
+    # then the column is gone (its index with it), and a booking is made
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = %s"
+            " AND column_name = 'confirmation_due'",
+            [schema],
+        )
+        assert cursor.fetchone() == (0,)
+    assert has_column(schema)
+    with schema_context(schema):
+        service = build_catalogue(counters=1, days=3)
+        user = UserFactory()
+        booking = booking_create(
+            slot_id=first_free_slot(service).pk, service=service, persons=[person()],
+            user=user, language="en", acting_user=user,
+        )  # fmt: skip
+        assert booking.pk is not None
