@@ -49,9 +49,9 @@ def booking_confirmations_send_due() -> int:
     the others, never the same one), sent, and its row deleted, in one transaction. The lock is
     on the work list's row, not the booking's: a cancel or a check-in never waits for the mail
     server. A failed send is logged and tried again later (1 minute, doubling, at most an hour
-    apart), so a confirmation is never lost, and may go twice only after a crash between the
-    send and the commit. A booking no longer active (cancelled, already checked in) or whose
-    time has passed is dropped from the list without an e-mail."""
+    apart) for as long as the appointment is ahead; a confirmation may go twice only after a
+    crash between the send and the commit. A booking no longer active (cancelled, already
+    checked in) or whose time has passed is dropped from the list without an e-mail."""
     from .. import emails
 
     sent = 0
