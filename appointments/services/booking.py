@@ -36,7 +36,6 @@ from ..models import (
     Service,
     Slot,
 )
-from .confirmations import booking_confirmation_nudge
 from .places import (
     Actor,
     PersonInput,
@@ -160,7 +159,6 @@ def booking_create(
             acting_user=acting_user,
             confirm=True,
         )
-        booking_confirmation_nudge()
     return booking
 
 

@@ -36,6 +36,7 @@ from ..full_slots import full_slot_forget_on_commit, full_slot_keep, full_slot_k
 from ..models import Booking, BookingPerson, Service, Slot
 from ..models.catalogue import BOOKED_FROM_CASE
 from .booking_statement import booking_rows_insert
+from .confirmations import booking_confirmation_nudge
 
 DOCUMENT_PATTERN = re.compile(r"^[A-Z0-9]{5,20}$")
 DOCUMENT_PURPOSE = "identity_document"  # the BlindIndexField purpose of every document number
@@ -213,8 +214,9 @@ def booking_write(
     statement (`booking_statement`: data-modifying CTEs), one round trip: in the caller's
     transaction if there is one (whose service has checked who may book), else as its own
     transaction, committed by the statement alone. `take_place=False`: the place is already
-    held for this booking (a waitlist offer). `confirm`: its confirmation e-mail is due
-    (`confirmations`; a lottery's booking is told by the draw's own e-mail instead).
+    held for this booking (a waitlist offer). `confirm`: its confirmation e-mail is due, and
+    the sweep that sends it is nudged on commit (`confirmations`; a lottery's booking is told
+    by the draw's own e-mail instead).
 
     The UPDATE and the partial unique index are what keep capacity and one-booking-per-person
     true. A full slot writes nothing and is refused; a document that already holds a booking
@@ -271,4 +273,6 @@ def booking_write(
         raise slot_full_refused(slot=slot)
     if place.last:
         full_slot_keep_on_commit(slot=slot)
+    if confirm:
+        booking_confirmation_nudge()
     return booking

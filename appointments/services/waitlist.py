@@ -27,7 +27,6 @@ from .. import locks, selectors
 from ..error_codes import AppointmentError
 from ..events import AppointmentTopic
 from ..models import Booking, BookingPerson, Service, Slot, WaitlistEntry, WaitlistStatus
-from .confirmations import booking_confirmation_nudge
 from .places import (
     Actor,
     PersonInput,
@@ -220,7 +219,6 @@ def waitlist_accept(*, entry_id: int, token: str, acting_user: User | None) -> B
             confirm=True,
         )
         _move(entry, WaitlistStatus.ACCEPTED, acting_user, "booking")
-        booking_confirmation_nudge()
     return entry.booking
 
 

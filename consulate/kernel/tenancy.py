@@ -118,10 +118,11 @@ def task_nudge_on_commit(task: Any, *, every: float, nudges: Nudges | None = Non
     nudges = nudges or _nudges
 
     def publish() -> None:
-        eager = bool(task.app.conf.task_always_eager)
-        countdown = 0.0 if eager else nudges.reserve(key, every)
-        if countdown is None:
-            return
+        countdown = nudges.reserve(key, every)
+        if countdown is None:  # covered by a run queued, unless tasks run in-process
+            if not task.app.conf.task_always_eager:
+                return
+            countdown = 0.0
         try:
             with schema_context(schema):
                 task.apply_async(countdown=countdown or None)
