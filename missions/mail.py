@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import dateformat, timezone, translation
-from django.utils.translation import pgettext
+from django.utils import timezone, translation
 
+from consulate.kernel import reference
 from consulate.kernel.tenancy import absolute_url
 
 from .models import Mission
@@ -29,11 +29,7 @@ def mission_link(mission: Mission, path: str) -> str:
 def local_time(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
     """An instant as a person at the mission reads it, in the active language: the mission's
     wall-clock date and time, the zone named."""
-    # The format is translatable: Turkish puts the day of the week after the date.
-    when = dateformat.format(
-        instant.astimezone(zone), pgettext("date and time in an e-mail", "l j F Y, H:i")
-    )
-    return f"{when} ({zone.key})"
+    return f"{reference.day_and_time_written_out(instant.astimezone(zone))} ({zone.key})"
 
 
 def mission_mail_send(

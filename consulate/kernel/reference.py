@@ -1,4 +1,5 @@
-"""ISO reference data: countries (3166), currencies (4217), time zones (IANA), languages.
+"""ISO reference data: countries (3166), currencies (4217), time zones (IANA), languages, and
+how a day is written out.
 
 Babel's CLDR data is the source, so names come translated into the reader's language.
 """
@@ -13,7 +14,8 @@ from functools import cache
 from babel import Locale
 from babel.numbers import get_currency_precision, get_territory_currencies
 from django.conf import settings
-from django.utils import translation
+from django.utils import dateformat, translation
+from django.utils.translation import pgettext
 
 # CLDR territories with two letters that are not countries (EU, the UN, "unknown", pseudo-regions).
 _NOT_COUNTRIES = {"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"}
@@ -118,3 +120,16 @@ def country_codes_named(text: str, locale: str | None = None) -> frozenset[str]:
 
 def language_name(code: str, locale: str | None = None) -> str:
     return babel_locale(locale or active_locale()).languages.get(code, code)
+
+
+def day_written_out(value: dt.date) -> str:
+    """A day as pages, e-mails and documents write it, in the active language: "Monday
+    7 December 2026"; Turkish puts the day of the week last, "7 Aralık 2026 Pazartesi" (the
+    format is translated). A datetime is written as it is, in its own zone: convert it first."""
+    return dateformat.format(value, pgettext("a day written out", "l j F Y"))
+
+
+def day_and_time_written_out(value: dt.datetime) -> str:
+    """A day and a time of day, as `day_written_out` writes the day: "Monday 7 December 2026,
+    10:10"; "7 Aralık 2026 Pazartesi, 10:10"."""
+    return dateformat.format(value, pgettext("a day and time written out", "l j F Y, H:i"))

@@ -6,7 +6,7 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
-from babel.dates import format_date, format_time, get_day_names
+from babel.dates import get_day_names
 from django import template
 from django.utils import timezone
 
@@ -39,14 +39,25 @@ def language_name(code: str) -> str:
     return reference.language_name(code)
 
 
+# expects_localtime: as Django's `date`, a datetime is shown in the current time zone unless it
+# comes through `|timezone:zone` (every page names the mission's zone beside it).
+@register.filter(expects_localtime=True)
+def long_day(value: dt.date | None) -> str:
+    """A day written out, as e-mails write it: `reference.day_written_out`."""
+    return reference.day_written_out(value) if value else ""
+
+
+@register.filter(expects_localtime=True)
+def long_day_time(value: dt.datetime | None) -> str:
+    """A day and time written out, as e-mails write them: `reference.day_and_time_written_out`."""
+    return reference.day_and_time_written_out(value) if value else ""
+
+
 @register.filter
 def local_now(tz_name: str) -> str:
     """The current date and time in a mission's time zone, in the reader's language."""
-    zone = zoneinfo.ZoneInfo(tz_name)
-    now = timezone.now().astimezone(zone)
     # The zone is named beside it on the page; seconds would only be stale by the time one reads.
-    date = format_date(now, format="full", locale=_locale())
-    return f"{date}, {format_time(now, format='short', tzinfo=zone, locale=_locale())}"
+    return reference.day_and_time_written_out(timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)))
 
 
 @register.filter

@@ -9,6 +9,8 @@ from django.utils import formats, translation
 from django_tenants.utils import schema_context
 
 from appointments import services
+from consulate.kernel import reference
+from missions.mail import local_time
 from missions.models import Mission
 from tests.appointments.conftest import build_catalogue, first_free_slot, person
 from tests.conftest import MODEL_BACKEND
@@ -41,8 +43,12 @@ def test_booking_pages_show_mission_time_with_the_zone(
     local = target.starts_at.astimezone(zone)
     assert f"{local:%H:%M}" in ("09:00", "09:30", "10:00", "10:30", "11:00", "11:30")
     with translation.override(language):
-        day = formats.date_format(local, "l j F Y")
+        day = reference.day_written_out(local)
+        weekday = formats.date_format(local, "l")
         short = formats.date_format(local, "D j M Y")
+        emailed = local_time(target.starts_at, zone)  # as the e-mail about the move writes it
+    # Turkish writes the day of the week last ("7 Aralık 2026 Pazartesi"), English first
+    assert day.endswith(weekday) if language == "tr" else day.startswith(weekday)
     name = "Pasaport başvurusu" if language == "tr" else "Passport application"
     # when the person opens the booking's page, My bookings and the calendar on that day
     detail = client_b.get(
@@ -55,11 +61,11 @@ def test_booking_pages_show_mission_time_with_the_zone(
     ).content.decode()  # fmt: skip
     # then each shows the mission's local time and names the zone, in the reader's language
     assert f"{day}, {local:%H:%M} ({zone_name})" in detail
+    assert emailed in detail  # the page and the e-mail write the time alike
     assert booking.reference in detail
     assert name in detail
     assert f"{short}, {local:%H:%M}" in mine
     assert zone_name in mine
     assert name in mine
     assert zone_name in calendar
-    with translation.override(language):
-        assert formats.date_format(local, "l j F Y") in calendar
+    assert day in calendar
