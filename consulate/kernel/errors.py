@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 
@@ -75,13 +76,18 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, Http404):
         return Response({"code": "not_found", "message": str(_not_found())}, status=404)
     response = exception_handler(exc, context)
-    if (
-        response is not None
-        and isinstance(exc, APIException)
-        and not isinstance(exc, serializers.ValidationError)
-    ):
+    if response is not None and isinstance(exc, serializers.ValidationError):
+        # a serializer's field errors in the same shape as ours: each field by its path
+        # ("persons.0.full_name"), the first one's message as the answer's
+        errors = _field_errors(exc.detail, "") or {"__all__": [str(exc.default_detail)]}
+        field, messages = next(iter(errors.items()))
+        response.data = ApplicationError(
+            CommonError.INVALID, messages[0], field=None if field == "__all__" else field,
+            errors=errors,
+        ).as_dict()  # fmt: skip
+    elif response is not None and isinstance(exc, APIException):
         # DRF's own refusals (a body that does not parse, not logged in, wrong method,
-        # throttled) in the same shape as ours; field errors keep DRF's per-field shape
+        # throttled) in the same shape as ours
         response.data = {
             "code": str(exc.get_codes()),
             "message": str(exc.detail),
@@ -89,6 +95,25 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             "errors": {},
         }
     return response
+
+
+def _field_errors(detail: Any, path: str) -> dict[str, list[str]]:
+    """DRF's nested errors (dicts by field, lists by position, lists of messages) by path, in
+    their order; errors of the whole body (DRF's `non_field_errors`, a bare message) under
+    "__all__", as `ApplicationError.from_validation_error` puts them."""
+    if isinstance(detail, dict):
+        errors: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = "" if key == api_settings.NON_FIELD_ERRORS_KEY else str(key)
+            errors.update(_field_errors(value, f"{path}.{name}" if path and name else path or name))
+        return errors
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        errors = {}
+        for position, value in enumerate(detail):
+            errors.update(_field_errors(value, f"{path}.{position}" if path else str(position)))
+        return errors
+    messages = detail if isinstance(detail, list) else [detail]
+    return {path or "__all__": [str(message) for message in messages]} if messages else {}
 
 
 def error_shown(request: HttpRequest, error: ApplicationError | ValidationError) -> int:

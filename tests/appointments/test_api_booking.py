@@ -14,7 +14,9 @@ from appointments.apis import (
     booking_create_input,
     booking_output,
 )
+from appointments.models import Booking
 from tests.appointments.conftest import first_free_slot, person
+from tests.conftest import MODEL_BACKEND
 
 PLAIN = {"full_name": "Ada Example", "date_of_birth": "1990-05-17", "document_number": "U1234567"}
 
@@ -77,6 +79,36 @@ def test_the_body_reads_as_the_serializer_reads_it(body):
 
 def test_the_plain_body_gives_dates(in_mission_a):
     assert booking_create_input(BODIES[0])["persons"][0]["date_of_birth"] == dt.date(1990, 5, 17)
+
+
+def test_a_refused_field_answers_in_the_applications_shape(client_a, catalogue, citizen):
+    # given a signed-in citizen who reads Turkish
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    slot = first_free_slot(catalogue)
+    body = {
+        "service": catalogue.code,
+        "slot": slot.pk,
+        "persons": [{**PLAIN, "full_name": "A" * 2_000_000}],
+    }
+    # when they send a name of two million characters
+    response = client_a.post(
+        "/api/v1/appointments/bookings/", body, content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="tr",
+    )  # fmt: skip
+    # then the answer is a 400 in the shape of every refusal, naming the field, in Turkish
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["code"] == "invalid"
+    assert answer["field"] == "persons.0.full_name"
+    assert (
+        answer["message"]
+        == "Bu alanın 200 karakterden fazla karakter barındırmadığından emin olun."
+    )
+    assert answer["errors"] == {"persons.0.full_name": [answer["message"]]}
+    # and nothing was booked
+    slot.refresh_from_db()
+    assert slot.booked == 0
+    assert not Booking.objects.exists()
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Istanbul", "America/Los_Angeles"])

@@ -11,7 +11,7 @@ import pytest
 from django.db import DataError
 from django.http import HttpResponse
 from django.test import RequestFactory
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 
 from consulate.kernel.errors import api_exception_handler
 from consulate.kernel.http import (
@@ -141,6 +141,42 @@ def test_drf_refusals_answer_in_the_applications_shape():
         "field": None,
         "errors": {},
     }
+
+
+def test_a_serializers_field_errors_answer_in_the_applications_shape():
+    # when a serializer refuses fields of a nested body, and a whole body
+    nested = ValidationError({
+        "slot": ["A valid integer is required."],
+        "persons": {0: {"full_name": ["Too long."]}, 1: {"non_field_errors": ["Not a person."]}},
+    })  # fmt: skip
+    whole = ValidationError({"non_field_errors": ["Expected a dictionary."]})
+    # then each is one answer of the application's shape: every field by its path, the first
+    # one's message as the answer's; the whole body's under "__all__", with no field
+    response = api_exception_handler(nested, {})
+    assert response is not None
+    assert response.status_code == 400
+    assert response.data == {
+        "code": "invalid",
+        "message": "A valid integer is required.",
+        "field": "slot",
+        "errors": {
+            "slot": ["A valid integer is required."],
+            "persons.0.full_name": ["Too long."],
+            "persons.1": ["Not a person."],
+        },
+    }
+    response = api_exception_handler(whole, {})
+    assert response is not None
+    assert response.data == {
+        "code": "invalid",
+        "message": "Expected a dictionary.",
+        "field": None,
+        "errors": {"__all__": ["Expected a dictionary."]},
+    }
+    # and a refusal that names nothing still says something
+    response = api_exception_handler(ValidationError({}), {})
+    assert response is not None
+    assert response.data["message"] == "Invalid input."
 
 
 def test_a_control_character_in_a_cookie_is_refused_before_the_session_is_read(client_hq):
