@@ -133,3 +133,20 @@ def day_and_time_written_out(value: dt.datetime) -> str:
     """A day and a time of day, as `day_written_out` writes the day: "Monday 7 December 2026,
     10:10"; "7 Aralık 2026 Pazartesi, 10:10"."""
     return dateformat.format(value, pgettext("a day and time written out", "l j F Y, H:i"))
+
+
+def day_written_short(value: dt.date, *, year: bool = True) -> str:
+    """A day in short, in the active language: "Mon 7 Dec 2026" ("Mon 7 Dec" without the
+    year); Turkish puts the day of the week last, "7 Ara 2026 Pzt", as `day_written_out`."""
+    if year:
+        return dateformat.format(value, pgettext("a day written short", "D j M Y"))
+    return dateformat.format(value, pgettext("a day written short, without the year", "D j M"))
+
+
+def day_and_time_written_short(value: dt.datetime, *, year: bool = True) -> str:
+    """A day in short and a time of day: "Mon 7 Dec 2026, 10:10"; "7 Ara 2026 Pzt, 10:10"."""
+    if year:
+        return dateformat.format(value, pgettext("a day and time written short", "D j M Y, H:i"))
+    return dateformat.format(
+        value, pgettext("a day and time written short, without the year", "D j M, H:i")
+    )

@@ -53,6 +53,27 @@ def long_day_time(value: dt.datetime | None) -> str:
     return reference.day_and_time_written_out(value) if value else ""
 
 
+WITHOUT_YEAR = "without year"
+
+
+def _year(arg: str) -> bool:
+    if arg not in ("", WITHOUT_YEAR):
+        raise template.TemplateSyntaxError(f'short_day takes "{WITHOUT_YEAR}" or nothing: {arg!r}')
+    return arg != WITHOUT_YEAR
+
+
+@register.filter(expects_localtime=True)
+def short_day(value: dt.date | None, arg: str = "") -> str:
+    """A day in short (`reference.day_written_short`); `|short_day:"without year"`."""
+    return reference.day_written_short(value, year=_year(arg)) if value else ""
+
+
+@register.filter(expects_localtime=True)
+def short_day_time(value: dt.datetime | None, arg: str = "") -> str:
+    """A day in short and a time (`reference.day_and_time_written_short`)."""
+    return reference.day_and_time_written_short(value, year=_year(arg)) if value else ""
+
+
 @register.filter
 def local_now(tz_name: str) -> str:
     """The current date and time in a mission's time zone, in the reader's language."""

@@ -45,10 +45,12 @@ def test_booking_pages_show_mission_time_with_the_zone(
     with translation.override(language):
         day = reference.day_written_out(local)
         weekday = formats.date_format(local, "l")
-        short = formats.date_format(local, "D j M Y")
+        short = reference.day_written_short(local)
+        short_weekday = formats.date_format(local, "D")
         emailed = local_time(target.starts_at, zone)  # as the e-mail about the move writes it
     # Turkish writes the day of the week last ("7 Aralık 2026 Pazartesi"), English first
     assert day.endswith(weekday) if language == "tr" else day.startswith(weekday)
+    assert short.endswith(short_weekday) if language == "tr" else short.startswith(short_weekday)
     name = "Pasaport başvurusu" if language == "tr" else "Passport application"
     # when the person opens the booking's page, My bookings and the calendar on that day
     detail = client_b.get(
