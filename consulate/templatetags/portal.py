@@ -39,18 +39,19 @@ def language_name(code: str) -> str:
     return reference.language_name(code)
 
 
-# expects_localtime: as Django's `date`, a datetime is shown in the current time zone unless it
-# comes through `|timezone:zone` (every page names the mission's zone beside it).
+# As Django's `date`: a datetime is shown in the current time zone unless it comes through
+# `|timezone:zone` (expects_localtime; every page names the mission's zone beside it), and what
+# is not a date is shown as nothing.
 @register.filter(expects_localtime=True)
 def long_day(value: dt.date | None) -> str:
     """A day written out, as e-mails write it: `reference.day_written_out`."""
-    return reference.day_written_out(value) if value else ""
+    return reference.day_written_out(value) if isinstance(value, dt.date) else ""
 
 
 @register.filter(expects_localtime=True)
 def long_day_time(value: dt.datetime | None) -> str:
     """A day and time written out, as e-mails write them: `reference.day_and_time_written_out`."""
-    return reference.day_and_time_written_out(value) if value else ""
+    return reference.day_and_time_written_out(value) if isinstance(value, dt.date) else ""
 
 
 WITHOUT_YEAR = "without year"
@@ -65,13 +66,15 @@ def _year(arg: str) -> bool:
 @register.filter(expects_localtime=True)
 def short_day(value: dt.date | None, arg: str = "") -> str:
     """A day in short (`reference.day_written_short`); `|short_day:"without year"`."""
-    return reference.day_written_short(value, year=_year(arg)) if value else ""
+    return reference.day_written_short(value, year=_year(arg)) if isinstance(value, dt.date) else ""
 
 
 @register.filter(expects_localtime=True)
 def short_day_time(value: dt.datetime | None, arg: str = "") -> str:
     """A day in short and a time (`reference.day_and_time_written_short`)."""
-    return reference.day_and_time_written_short(value, year=_year(arg)) if value else ""
+    if not isinstance(value, dt.date):
+        return ""
+    return reference.day_and_time_written_short(value, year=_year(arg))
 
 
 @register.filter
