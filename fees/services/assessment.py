@@ -30,7 +30,7 @@ from ..models import (
 from ..money import Money
 from ..reference.models import ExemptionCategory, ExemptionRule
 from ..selectors import assessment_balance, fee_quote
-from .common import posting_date
+from .common import posting_date, reason_clean
 from .ledger import account_get, ledger_post
 
 WAIVER_DECIDED_TOPIC = {
@@ -208,7 +208,8 @@ def waiver_request(
         raise ApplicationError(
             FeeError.EXEMPTION_RULE, _("Choose an exemption category."), field="category"
         )
-    if not reason.strip():
+    reason = reason_clean(reason, field="reason")
+    if not reason:
         raise ApplicationError(
             FeeError.REASON_REQUIRED, _("A waiver needs a reason."), field="reason"
         )
@@ -246,7 +247,7 @@ def waiver_request(
         waiver = Waiver(
             line=line,
             category_code=category.code,
-            reason=reason.strip(),
+            reason=reason,
             amount_minor=amount,
             currency=line.currency,
             requested_by_id=acting_user.pk,

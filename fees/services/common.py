@@ -48,6 +48,24 @@ def posting_date(*, roll_forward: bool) -> dt.date:
     return day
 
 
+# A reason staff type (a refund's, a waiver's, a day's count that differs) is read by a consul
+# and kept in the ledger's history: a paragraph, not a document.
+REASON_LIMIT = 2000
+
+
+def reason_clean(value: str, *, field: str) -> str:
+    """A reason as it is kept: trimmed, and refused beyond REASON_LIMIT characters (control
+    characters are refused at the door, consulate.kernel.http.BadInputMiddleware)."""
+    text = value.strip()
+    if len(text) > REASON_LIMIT:
+        raise ApplicationError(
+            FeeError.REASON_TOO_LONG,
+            _("Keep this under %(limit)s characters.") % {"limit": REASON_LIMIT},
+            field=field,
+        )
+    return text
+
+
 def receipt_prefix(mission: Mission) -> str:
     """The first three letters of the mission's code: `ALP-2026-000123`."""
     return mission.code.replace("-", "")[:3].upper()

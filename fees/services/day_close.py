@@ -23,6 +23,7 @@ from ..locks import day_lock
 from ..models import AccountKind, DayClose, DrawerCount
 from ..money import Money
 from ..selectors import drawer_expected
+from .common import reason_clean
 from .ledger import account_get, ledger_post
 
 
@@ -60,7 +61,7 @@ def day_close(
                     field=f"counted_{cashier_id}",
                 )
             difference = got - expected
-            reason = reasons.get(cashier_id, "").strip()
+            reason = reason_clean(reasons.get(cashier_id, ""), field=f"reason_{cashier_id}")
             if difference and not reason:
                 raise ApplicationError(
                     FeeError.REASON_REQUIRED,

@@ -21,7 +21,7 @@ from ..events import FeeTopic
 from ..locks import assessment_lock, credit_note_lock
 from ..models import AccountKind, ApprovalStatus, CreditNote, Receipt
 from ..money import Money
-from .common import payment_account, posting_date, receipt_prefix
+from .common import payment_account, posting_date, reason_clean, receipt_prefix
 from .ledger import account_get, ledger_post
 
 CREDIT_NOTE_DECIDED_TOPIC = {
@@ -68,7 +68,8 @@ def credit_note_request(
         raise ApplicationError(
             FeeError.INVALID_AMOUNT, _("Enter an amount above zero."), field="amount"
         )
-    if not reason.strip():
+    reason = reason_clean(reason, field="reason")
+    if not reason:
         raise ApplicationError(
             FeeError.REASON_REQUIRED, _("A refund needs a reason."), field="reason"
         )
@@ -89,7 +90,7 @@ def credit_note_request(
             currency=amount.currency,
             base_amount_minor=base,
             base_currency=receipt.base_currency,
-            reason=reason.strip(),
+            reason=reason,
             requested_by_id=acting_user.pk,
             prefix=receipt_prefix(mission),
         )

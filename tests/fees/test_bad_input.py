@@ -5,7 +5,7 @@ webhook carrying a NUL."""
 import pytest
 from django_tenants.utils import schema_context
 
-from fees.models import Assessment, Payment, WebhookEvent
+from fees.models import Assessment, CreditNote, DayClose, Payment, Waiver, WebhookEvent
 from fees.providers.test_provider import event_body, sign
 from tests.fees.conftest import assess, key, login, pay_cash
 from tests.fees.test_webhooks import start_card
@@ -123,3 +123,58 @@ def test_a_signed_webhook_carrying_a_nul_is_refused_and_recorded_nowhere(
     with schema_context(mission_b.schema_name):
         assert not WebhookEvent.objects.exists()
         assert Payment.objects.get(pk=payment.pk).status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("language", "amounts", "message"),
+    [
+        ("en", ("1.00", "49.90"), "Keep this under 2000 characters."),
+        ("tr", ("1,00", "49,90"), "Bunu 2000 karakterin altında tutun."),
+    ],
+)
+def test_a_reason_of_100_kb_is_refused_and_keeps_nothing(
+    client_a, mission_a, cashier_a, paid, language, amounts, message
+):
+    # given a paid receipt, an open assessment and a drawer that holds the cash paid
+    _assessment, receipt = paid
+    with schema_context(mission_a.schema_name):
+        other = assess(cashier_a)
+        line = other.lines.get().pk
+    login(client_a, cashier_a)
+    reason = "B" * 100_000
+    # when a refund, a waiver and the day's close each give 100,000 characters of reason
+    answers = [
+        client_a.post(
+            f"/fees/receipts/{receipt.pk}/refund/",
+            {"amount": amounts[0], "reason": reason},
+            HTTP_ACCEPT_LANGUAGE=language,
+        ),
+        client_a.post(
+            f"/fees/assessments/{other.pk}/waiver/",
+            {"line": line, "category": "humanitarian", "reason": reason},
+            HTTP_ACCEPT_LANGUAGE=language,
+        ),
+        client_a.post(
+            "/fees/day-close/",
+            {f"counted_{cashier_a.pk}": amounts[1], f"reason_{cashier_a.pk}": reason},
+            HTTP_ACCEPT_LANGUAGE=language,
+        ),
+    ]
+    # then each is a 400 that says why in the reader's language, without the text sent back
+    for answer in answers:
+        assert answer.status_code == 400
+        page = answer.content.decode()
+        assert message in page
+        assert reason not in page
+    # and nothing was asked for or closed
+    with schema_context(mission_a.schema_name):
+        assert not CreditNote.objects.exists()
+        assert not Waiver.objects.exists()
+        assert not DayClose.objects.exists()
+    # while a reason of 2,000 characters is taken
+    answer = client_a.post(
+        f"/fees/receipts/{receipt.pk}/refund/", {"amount": "1.00", "reason": "B" * 2000}
+    )
+    assert answer.status_code == 302
+    with schema_context(mission_a.schema_name):
+        assert len(CreditNote.objects.get().reason) == 2000
