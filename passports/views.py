@@ -19,7 +19,12 @@ from django.views.decorators.http import require_POST
 from appointments.ratelimit import rate_limit_consume
 from appointments.selectors import slot_list_available
 from consulate.kernel.accounts.models import User
-from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from consulate.kernel.errors import (
+    ApplicationError,
+    error_shown,
+    form_error_shown,
+    form_for_service_errors,
+)
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -147,7 +152,7 @@ def application_edit(request: HttpRequest, reference: str) -> HttpResponse:
     if request.method != "POST":
         return _edit_page(request, application, form=ApplicationForm(initial=_initial(application)))
     form = ApplicationForm(request.POST)
-    form.is_valid()  # every field is optional text: the service cleans and refuses
+    form_for_service_errors(form)
     saved = services.application_draft_save(
         application=application, values=request.POST, acting_user=signed_in_user(request)
     )

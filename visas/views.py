@@ -20,7 +20,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from appointments.selectors import slot_list_available
-from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from consulate.kernel.errors import (
+    ApplicationError,
+    error_shown,
+    form_error_shown,
+    form_for_service_errors,
+)
 from missions.models import Mission
 from passports.views import local_time_short, signed_in_user
 
@@ -277,7 +282,7 @@ def application_edit(request: HttpRequest, reference: str, step: str) -> HttpRes
     index = STEP_NAMES.index(step)
     form = _step_form(application, step, request.POST)
     if form is not None:
-        form.is_valid()  # every field is optional text: the service cleans and refuses
+        form_for_service_errors(form)
         # what the page sent (a browser sends every field; a value left out is left as it is)
         data = {name: request.POST[name] for name in form.fields if name in request.POST}
         try:

@@ -69,6 +69,28 @@ def test_a_citizen_applies_through_the_pages(client_a, mission_a):
         assert application.status == ApplicationStatus.SUBMITTED
 
 
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("en", "Keep this under 500 characters."), ("tr", "Bunu 500 karakterin altında tutun.")],
+)
+def test_a_field_refused_says_why_once(client_a, mission_a, language, message):
+    # given a draft
+    _citizen(client_a)
+    client_a.post("/passports/", {"kind": "first"})
+    with schema_context(mission_a.schema_name):
+        application = Application.objects.get()
+    # when an address longer than the form's own limit is sent (a browser would stop at 500)
+    edit = f"/passports/{application.reference}/edit/"
+    response = client_a.post(edit, {"address": "B" * 3000}, HTTP_ACCEPT_LANGUAGE=language)
+    # then the field carries the service's message alone, not the form's beside it
+    assert response.status_code == 400
+    said = text_of(response.content, "span", id="id_address-message")
+    assert said == message
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+        assert application.address == ""
+
+
 def test_autosave_keeps_valid_fields_and_answers_errors(client_a, mission_a):
     user = _citizen(client_a)
     client_a.post("/passports/", {"kind": "first"})
