@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from appointments.forms import DayField
 from missions.models import Mission, MissionKind
 
 from .reference.models import ItemKind, QuestionKind, VisaCategory, VisaType
@@ -16,24 +17,24 @@ from .register.statistics import GROUPS, StatisticsFilters
 
 
 class StatisticsFilterForm(forms.Form):
-    """The statistics' filters, from the query string. A value the page does not offer (stale,
-    forged, mistyped) is dropped: the page shows everything rather than an error."""
+    """The statistics' filters, from the query string. It parses: a value the page does not
+    offer (a mission, a category or a grouping it does not list, a day that is not one) is an
+    error beside its field, and the page answers 400 without figures, never figures that look
+    filtered but are not. The rules of a period and a nationality are the selector's
+    (`visas.register.statistics.statistics_filters_check`)."""
 
     group = forms.ChoiceField(label=_("Figures per"), required=False)
     mission = forms.ChoiceField(label=_("Mission"), required=False)
     nationality = forms.CharField(
         label=_("Nationality (three letters)"),
         required=False,
-        max_length=3,
+        # no max_length: a longer value is the selector's refusal, with its message
         widget=forms.TextInput(attrs={"size": 4, "autocapitalize": "characters"}),
     )
     category = forms.ChoiceField(label=_("Category"), required=False)
-    since = forms.DateField(
-        label=_("Submitted from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=_("Submitted until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    # days between FIRST_DAY and LAST_DAY, so a period's ends stay in Python's date range
+    since = DayField(label=_("Submitted from"), required=False)
+    until = DayField(label=_("Submitted until"), required=False)
 
     def __init__(self, data: Any) -> None:
         super().__init__(data)
@@ -55,16 +56,11 @@ class StatisticsFilterForm(forms.Form):
         ]
 
     def clean_nationality(self) -> str:
-        code = str(self.cleaned_data.get("nationality") or "").strip().upper()
-        return code if len(code) == 3 and code.isascii() and code.isalpha() else ""
+        return str(self.cleaned_data.get("nationality") or "").strip().upper()
 
     def filters(self) -> StatisticsFilters:
-        self.is_valid()
-        data = {
-            name: value
-            for name, value in self.cleaned_data.items()
-            if name not in self.errors and value
-        }
+        """The filters read, once the form is valid (what the selector checks and reads)."""
+        data = self.cleaned_data
         return StatisticsFilters(
             group=str(data.get("group") or "mission"),
             mission=str(data.get("mission") or ""),

@@ -24,7 +24,13 @@ from .forms_hq import CategoryForm, StatisticsFilterForm, WatchlistEntryForm, ca
 from .reference import selectors as reference_selectors
 from .reference import services as reference_services
 from .reference.models import VisaCategory, WatchlistEntry
-from .register.statistics import GROUPS, statistics_csv, statistics_read
+from .register.statistics import (
+    GROUPS,
+    Statistics,
+    StatisticsFilters,
+    statistics_csv,
+    statistics_read,
+)
 
 
 def _held(request: HttpRequest, action: Action) -> frozenset[Action]:
@@ -39,31 +45,69 @@ def _today(request: HttpRequest) -> str:
     return f"{timezone.localdate(timezone=request.tenant.zone):%Y-%m-%d}"  # type: ignore[attr-defined]
 
 
+def _statistics_read(
+    request: HttpRequest, form: StatisticsFilterForm
+) -> tuple[Statistics | None, int]:
+    """The figures under the form's filters, or None and 400 with the reasons beside the
+    fields (and as the page's message) when a filter is refused."""
+    if not form.is_valid():
+        return None, form_error_shown(request, form)
+    try:
+        return statistics_read(filters=form.filters(), acting_user=request.user), 200
+    except ApplicationError as error:
+        if error.field in form.fields:
+            form.add_error(error.field, str(error.message))
+        return None, error_shown(request, error)
+
+
 @login_required
 def hq_statistics(request: HttpRequest) -> HttpResponse:
     held = _held(request, Action.VISA_STATISTICS_VIEW)
     form = StatisticsFilterForm(request.GET)
-    filters = form.filters()
-    figures = statistics_read(filters=filters, acting_user=request.user)
+    figures, status = _statistics_read(request, form)
+    filters = figures.filters if figures else StatisticsFilters()
     return render(
         request,
         "visas/hq/statistics.html",
         {
             "form": form,
             "figures": figures,
-            "group_label": GROUPS.get(filters.group, GROUPS["mission"]),
+            "group_label": GROUPS[filters.group],
             "query": filters.query(),
             "sees_reference": Action.VISA_VIEW in held,
         },
+        status=status,
     )
 
 
 @login_required
 def hq_statistics_csv(request: HttpRequest) -> HttpResponse:
+    """The page's table as CSV; a refused filter is a 400 in plain text (the field and why),
+    never a file of every figure."""
     _held(request, Action.VISA_STATISTICS_VIEW)
-    filters = StatisticsFilterForm(request.GET).filters()
-    content = statistics_csv(filters=filters, acting_user=request.user)
+    form = StatisticsFilterForm(request.GET)
+    if not form.is_valid():
+        return _refused_in_text(form)
+    filters = form.filters()
+    try:
+        content = statistics_csv(filters=filters, acting_user=request.user)
+    except ApplicationError as error:
+        if error.field not in form.fields:
+            raise
+        form.add_error(error.field, str(error.message))
+        return _refused_in_text(form)
     return csv_response(f"visas-{filters.group}-{_today(request)}.csv", content)
+
+
+def _refused_in_text(form: StatisticsFilterForm) -> HttpResponse:
+    lines = [
+        f"{form.fields[name].label}: {message}" if name in form.fields else str(message)
+        for name, messages in form.errors.items()
+        for message in messages
+    ]
+    return HttpResponse(
+        "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"
+    )
 
 
 def _watchlist_page(

@@ -15,11 +15,13 @@ import pytest
 from django.test import Client
 
 from consulate.kernel.accounts.models import HqRole
+from consulate.kernel.errors import ApplicationError
 from missions.models import Mission
-from tests.conftest import host_client, make_staff, texts_of
+from tests.conftest import host_client, make_staff, text_of, texts_of
 from tests.factories import UserFactory
 from tests.missions.test_sync_pages import _login
 from visas.register.models import VisaCase
+from visas.register.statistics import StatisticsFilters, statistics_read
 
 pytestmark = pytest.mark.django_db
 
@@ -129,19 +131,102 @@ def test_filters_by_mission_category_nationality_and_dates() -> None:
     page = client.get("/hq/visas/statistics/?since=2026-11-01").content
     assert _rows(page) == []
     assert b"No applications in this period." in page
-    # a forged value is dropped, not an error
-    response = client.get("/hq/visas/statistics/?mission=nowhere&group=x&since=never")
-    assert response.status_code == 200
-    assert _rows(response.content)[-1][:2] == ["All", "6"]
-    # dates at the ends of the calendar are periods like any other
-    for path in ("/hq/visas/statistics/", "/hq/visas/statistics.csv"):
-        response = client.get(path, {"since": "0001-01-01", "until": "9999-12-31"})
-        assert response.status_code == 200
-    rows = _rows(client.get("/hq/visas/statistics/?until=9999-12-31").content)
+    # a period of one day, and one that ends on the last day offered
+    rows = _rows(client.get("/hq/visas/statistics/?since=2026-10-01&until=2026-10-01").content)
     assert rows[-1][:2] == ["All", "6"]
+    rows = _rows(client.get("/hq/visas/statistics/?since=2000-01-01&until=2099-12-31").content)
+    assert rows[-1][:2] == ["All", "6"]
+    response = client.get("/hq/visas/statistics.csv?nationality=uzb&mission=beta")
+    assert response.status_code == 200
+    table = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["group"], r["key"], r["applications"]) for r in table] == [
+        ("mission", "beta", "1"),
+        ("total", "", "1"),
+    ]
     # the CSV link carries the filters understood
     html = client.get("/hq/visas/statistics/?mission=alpha&group=category").content.decode()
     assert 'href="/hq/visas/statistics.csv?group=category&amp;mission=alpha"' in html
+
+
+# Each filter the page cannot honour, the field it is told beside, and why (English, Turkish).
+# Before, each of them answered 200 with every application counted, under a form that still
+# showed the value, so the figures looked filtered.
+REFUSED = [
+    ("nationality=AAAA", "nationality",
+     "“AAAA” is not a three-letter nationality code (ICAO Doc 9303).",
+     "“AAAA” üç harfli bir uyruk kodu değil (ICAO Doc 9303)."),
+    ("nationality=QQQ", "nationality",
+     "“QQQ” is not a three-letter nationality code (ICAO Doc 9303).",
+     "“QQQ” üç harfli bir uyruk kodu değil (ICAO Doc 9303)."),
+    ("since=31.12.2026", "since", "Enter a valid date.", "Geçerli bir tarih girin."),
+    ("mission=1000000000000000000000000000000", "mission",
+     "Select a valid choice. 1000000000000000000000000000000 is not one of the available "
+     "choices.",
+     "Geçerli bir seçenek seçin. 1000000000000000000000000000000 mevcut seçeneklerden biri "
+     "değil."),
+    ("group=bogus", "group",
+     "Select a valid choice. bogus is not one of the available choices.",
+     "Geçerli bir seçenek seçin. bogus mevcut seçeneklerden biri değil."),
+    ("category=nowhere", "category",
+     "Select a valid choice. nowhere is not one of the available choices.",
+     "Geçerli bir seçenek seçin. nowhere mevcut seçeneklerden biri değil."),
+    ("since=2026-10-02&until=2026-10-01", "until",
+     "The start date is after the end date.", "Başlangıç tarihi bitiş tarihinden sonra."),
+    ("until=9999-12-31", "until",
+     "Choose a day between 2000-01-01 and 2099-12-31.",
+     "2000-01-01 ile 2099-12-31 arasında bir gün seçin."),
+    ("since=0001-01-01", "since",
+     "Choose a day between 2000-01-01 and 2099-12-31.",
+     "2000-01-01 ile 2099-12-31 arasında bir gün seçin."),
+]  # fmt: skip
+LABELS = {
+    "en": {"nationality": "Nationality (three letters)", "since": "Submitted from",
+           "until": "Submitted until", "mission": "Mission", "group": "Figures per",
+           "category": "Category"},
+    "tr": {"nationality": "Uyruk (üç harf)", "since": "Gönderilme tarihi (başlangıç)",
+           "until": "Gönderilme tarihi (bitiş)", "mission": "Temsilcilik", "group": "Gruplama",
+           "category": "Kategori"},
+}  # fmt: skip
+
+
+@pytest.mark.usefixtures("cases")
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize(
+    ("query", "field", "english", "turkish"), REFUSED, ids=[case[0] for case in REFUSED]
+)
+def test_a_filter_the_page_cannot_honour_is_refused_beside_its_field(
+    query: str, field: str, english: str, turkish: str, language: str
+) -> None:
+    # given an analyst reading in `language`
+    client = _client(language=language)
+    message = english if language == "en" else turkish
+    # when the page is asked for figures under a filter it cannot honour
+    response = client.get(f"/hq/visas/statistics/?{query}")
+    # then it answers 400, the reason beside the field, and no figures at all
+    assert response.status_code == 400
+    beside = text_of(response.content, "div", class_="field field-error")
+    # the label, the reason, then the field (a select's options follow)
+    assert beside.split("\n")[:2] == [LABELS[language][field], message]
+    assert _rows(response.content) == []
+    assert b"statistics.csv" not in response.content
+    # and the CSV is the same refusal in plain text, not a file of every figure
+    response = client.get(f"/hq/visas/statistics.csv?{query}")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "Content-Disposition" not in response
+    assert response.content.decode() == f"{LABELS[language][field]}: {message}\n"
+
+
+def test_the_selector_refuses_what_the_form_would_not_offer(mission_a: Mission) -> None:
+    analyst = UserFactory(hq_role=HqRole.ANALYST)
+    for filters, field in (
+        (StatisticsFilters(group="bogus"), "group"),
+        (StatisticsFilters(nationality="AAAA"), "nationality"),
+        (StatisticsFilters(since=dt.date(2026, 2, 1), until=dt.date(2026, 1, 31)), "until"),
+    ):
+        with pytest.raises(ApplicationError) as refused:
+            statistics_read(filters=filters, acting_user=analyst)
+        assert refused.value.field == field
 
 
 @pytest.mark.usefixtures("cases")

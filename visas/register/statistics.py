@@ -34,9 +34,12 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel.errors import ApplicationError
 from missions.models import Mission, MissionKind
 from missions.permissions import Action, permission_require
 from missions.selectors import mission_hq
+from passports.mrz.codes import code_is_known
+from visas.error_codes import VisaError
 from visas.reference.models import VisaCategory
 
 from .models import CaseOutcome, VisaCase
@@ -167,9 +170,38 @@ def _count(
             row.within_deadline += decided_on <= case["decision_due_on"]
 
 
+def statistics_filters_check(filters: StatisticsFilters) -> None:
+    """Refuse filters that would not filter what they say (`ApplicationError`, `INVALID`, with
+    the field): a grouping the page does not offer, a nationality that is not a three-letter
+    code, a period that ends before it starts. Figures for everything under a filter the
+    reader still sees would look filtered, so they are never the answer to a bad one."""
+    if filters.group not in GROUPS:
+        raise ApplicationError(
+            VisaError.INVALID,
+            _("Choose the figures per mission, nationality or category."),
+            field="group",
+        )
+    code = filters.nationality
+    if code and (len(code) != 3 or not code_is_known(code)):
+        raise ApplicationError(
+            VisaError.INVALID,
+            _("“%(code)s” is not a three-letter nationality code (ICAO Doc 9303).")
+            % {"code": code[:20]},
+            field="nationality",
+        )
+    if filters.since and filters.until and filters.since > filters.until:
+        raise ApplicationError(
+            VisaError.INVALID,
+            _("The start date is after the end date."),
+            field="until",
+        )
+
+
 def statistics_read(*, filters: StatisticsFilters, acting_user: Any) -> Statistics:
-    """The figures per `filters.group`, the groups by applications (most first), and the total."""
+    """The figures per `filters.group`, the groups by applications (most first), and the total.
+    Filters that do not filter are refused first (`statistics_filters_check`)."""
     permission_require(user=acting_user, mission=mission_hq(), action=Action.VISA_STATISTICS_VIEW)
+    statistics_filters_check(filters)
     cases = VisaCase.objects.all()
     if filters.mission:
         cases = cases.filter(mission=filters.mission)
@@ -185,7 +217,7 @@ def statistics_read(*, filters: StatisticsFilters, acting_user: Any) -> Statisti
     if filters.until and filters.until < dt.date.max:  # the last day has no "next day"
         end = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(), tzinfo=hq_zone)
         cases = cases.filter(submitted_at__lt=end)
-    group = filters.group if filters.group in GROUPS else "mission"
+    group = filters.group
     rows: dict[str, StatisticsRow] = {}
     total = StatisticsRow(key="", label=str(_("All")))
     now = timezone.now()
@@ -264,7 +296,7 @@ def statistics_csv(*, filters: StatisticsFilters, acting_user: Any) -> str:
     """The page's table as CSV (stable keys, shares from 0 to 1, a dot for decimals), with the
     total as the last row (group "total")."""
     figures = statistics_read(filters=filters, acting_user=acting_user)
-    group = filters.group if filters.group in GROUPS else "mission"
+    group = filters.group
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
