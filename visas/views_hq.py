@@ -55,8 +55,9 @@ def _statistics_read(
     try:
         return statistics_read(filters=form.filters(), acting_user=request.user), 200
     except ApplicationError as error:
-        if error.field in form.fields:
-            form.add_error(error.field, str(error.message))
+        if error.field not in form.fields:
+            raise  # not a filter's (the permission's): answered as everywhere else
+        form.add_error(error.field, str(error.message))
         return None, error_shown(request, error)
 
 
