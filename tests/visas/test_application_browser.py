@@ -35,6 +35,9 @@ GERMAN = "Donaudampfschifffahrtsgesellschaftskapitänsmützenhersteller"
 TURKISH = "Çekoslovakyalılaştıramadıklarımızdanmışsınızcasına"
 
 
+NUL_REFUSED = {"en": "characters that are not allowed", "tr": "izin verilmeyen karakterler"}
+
+
 @pytest.fixture
 def phone_category(committed_db: None) -> Iterator[VisaCategory]:
     """A category of alpha's own (committed data), removed afterwards with what was made."""
@@ -150,6 +153,18 @@ def test_a_visa_draft_on_a_phone(
             assert page.locator("#id_nationality").get_attribute("aria-invalid") == "true"
             page.wait_for_function(
                 "() => document.getElementById('autosave-status').textContent.length > 0"
+            )
+            # when a NUL byte is typed, the save is refused before the view: the page says why
+            # in its language, not "something went wrong on our side"
+            page.locator("#id_occupation").fill("a\x00b")
+            page.wait_for_function(
+                "text => document.getElementById('autosave-status').textContent.includes(text)",
+                arg=NUL_REFUSED[language],
+            )
+            page.locator("#id_occupation").fill(TURKISH)
+            page.wait_for_function(
+                "text => !document.getElementById('autosave-status').textContent.includes(text)",
+                arg=NUL_REFUSED[language],
             )
             no_sideways_scroll(page)
             fits_the_screen(page.locator("main input:visible, main label:visible"), page)

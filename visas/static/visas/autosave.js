@@ -33,12 +33,15 @@
     ["submit", "save", "back", "next"].forEach(function (name) { data.delete(name); });
     fetch(form.getAttribute("data-autosave"), {
       method: "POST", body: data, credentials: "same-origin",
-      headers: { "X-Requested-With": "fetch" }
+      // JSON for a refusal made before the view too (a control character, a body too large)
+      headers: { "X-Requested-With": "fetch", "Accept": "application/json" }
     }).then(function (response) {
       return response.json().then(function (body) {
         messages(body.errors || {});
         if (response.ok) {
           show(status.getAttribute("data-saved") + " " + body.saved_at_local);
+        } else if (body.message && !Object.keys(body.errors || {}).length) {
+          show(body.message);  // a refusal of the whole save, in the reader's language
         } else { show(status.getAttribute("data-failed")); }
       }, function () {
         // an answer that is not the autosave's (a server error): not a lost connection
