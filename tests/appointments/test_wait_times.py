@@ -85,6 +85,9 @@ def test_the_page_lists_every_open_missions_services_in_english(client_hq, publi
     assert by_city["Tokyo"][4] == f"Thu 10 Jan 2030, 09:30 (Asia/Tokyo), in {days} days"
     assert by_city["Los Angeles"][4].startswith("Wed 9 Jan 2030, 16:30 (America/Los_Angeles)")
     assert by_city["Berlin"][4].startswith("Thu 10 Jan 2030, 01:30 (Europe/Berlin)")
+    # when the figures were reported, in the mission's time too, its zone named
+    assert by_city["Tokyo"][6].endswith(" (Asia/Tokyo)")
+    assert by_city["Los Angeles"][6].endswith(" (America/Los_Angeles)")
     # the mean wait of the last 30 days
     assert (by_city["Berlin"][5], by_city["Tokyo"][5], by_city["Los Angeles"][5]) == (
         "10.0 days", "20.0 days", "7.0 days",
@@ -110,6 +113,7 @@ def test_the_page_in_turkish_names_countries_and_services_in_turkish(client_hq, 
     days = round(round((NEXT - timezone.now()).total_seconds() / 86400, 1))
     assert tokyo[4] == f"10 Oca 2030 Prş, 09:30 (Asia/Tokyo), {days} gün sonra"
     assert tokyo[5] == "20,0 gün"
+    assert tokyo[6].endswith(" (Asia/Tokyo)")
 
 
 @pytest.mark.parametrize(

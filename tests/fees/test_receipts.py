@@ -9,14 +9,17 @@ import shutil
 import subprocess
 
 import pytest
+from django.utils import formats, translation
 from django_tenants.utils import schema_context
 from PIL import Image
 from pyzbar.pyzbar import decode
 
+from consulate.kernel import reference
 from fees.models import CreditNote, Payment, Receipt
 from fees.money import Money
 from fees.services import credit_note_decide, credit_note_request
 from missions.models import Mission
+from tests.conftest import text_of, texts_of
 from tests.fees.conftest import assess, login, pay_cash
 from tests.fees.pdf_text import pdf_text
 from tests.fees.test_views import _pdf_images
@@ -171,3 +174,32 @@ def test_a_refund_not_approved_has_no_credit_note(client_a, mission_a, cashier_a
     with schema_context(mission_a.schema_name):
         assert CreditNote.objects.get().status == "requested"
     assert Receipt.objects is not None
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_the_fee_pages_write_a_day_as_every_page_does(client_a, mission_a, cashier_a, language):
+    # given a receipt (the assessment's day, the receipt's, the rate's: today at the mission)
+    with schema_context(mission_a.schema_name):
+        assessment = assess(cashier_a)
+        receipt = pay_cash(assessment, cashier_a, 5000).receipt
+        day = receipt.business_date
+    with translation.override(language):
+        short = reference.day_written_short(day)
+        out = reference.day_written_out(mission_a.today())
+    expected = {"en": f"{day:%a} {day.day} {day:%b} {day.year}"}.get(language)
+    assert expected is None or short == expected  # "Sun 6 Dec 2026"; Turkish "6 Ara 2026 Paz"
+    login(client_a, cashier_a)
+    # when the receipt, its assessment and the day's close are read
+    receipt_page = client_a.get(f"/fees/receipts/{receipt.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    assessment_page = client_a.get(
+        f"/fees/assessments/{assessment.pk}/", HTTP_ACCEPT_LANGUAGE=language
+    )
+    close_page = client_a.get("/fees/day-close/", HTTP_ACCEPT_LANGUAGE=language)
+    # then each writes the day as the rest of the system does, not Django's "Dec. 6, 2026"
+    assert short in texts_of(receipt_page.content, "dd")
+    assert short in text_of(assessment_page.content, "main")
+    assert text_of(close_page.content, "h1").endswith(out)
+    with translation.override(language):
+        django_default = formats.date_format(day)  # "Dec. 6, 2026", "06 Aralık 2026"
+    for page in (receipt_page, assessment_page, close_page):
+        assert django_default not in page.content.decode()
