@@ -20,6 +20,8 @@ class VisaError(enum.Enum):
     GROUNDS_REQUIRED = "visas.grounds_required"
     REASON_REQUIRED = "visas.reason_required"
     DEADLINE = "visas.deadline"
+    # during corrections: a change to what the officer did not ask to correct
+    NOT_ASKED = "visas.not_asked"
     NO_NUMBERS = "visas.no_numbers"
     NO_SIGNER = "visas.no_signer"
     BLOCK_OVERLAP = "visas.block_overlap"

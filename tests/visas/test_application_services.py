@@ -600,15 +600,6 @@ def test_corrections_are_sent_once_each_item_asked_for_is_uploaded_again(in_miss
     )
     review = ItemReview.objects.get(application=application, item="passport_copy")
     assert review.corrected_at is not None
-    # and an accepted item uploaded again changes no review
-    services.application_upload_add(
-        application=application,
-        item="photo",
-        data=photo_file(),
-        filename="me.jpg",
-        acting_user=user,
-    )
-    assert ItemReview.objects.get(application=application, item="photo").corrected_at is None
     # then the corrections go, with their event and step, the fee not assessed again
     assessment_id = application.assessment_id
     services.application_submit(application=application, acting_user=user)
@@ -658,13 +649,120 @@ def test_corrections_past_their_deadline_are_refused(in_mission_a):
     assert application.uploads.count() == uploads
 
 
-def test_during_corrections_the_form_may_change(in_mission_a):
-    application = _corrections_asked(in_mission_a)
-    services.application_draft_save(
-        application=application, data={"occupation": "Engineer"}, acting_user=_owner(application)
+def _form_correction_asked(mission, application: VisaApplication) -> ItemReview:  # type: ignore[no-untyped-def]
+    """A correction asked for on the form itself (a review of something that is not a checklist
+    item). No service asks for one yet (the completeness check reviews checklist items only),
+    so the row is made as the selectors and services read it."""
+    review = ItemReview(
+        application=application,
+        item="form",
+        status="correction",
+        reason="Your surname is spelt differently in the passport.",
+        reviewed_by_id=make_staff(mission, "officer").pk,
     )
+    review.save()
+    return review
+
+
+def test_during_corrections_an_accepted_document_is_not_replaced(in_mission_a):
+    # given corrections asked for on the passport copy only, the photo accepted
+    application = _corrections_asked(in_mission_a)
+    user = _owner(application)
+    photo = Upload.objects.get(application=application, item="photo", is_current=True)
+    # when the applicant uploads another photo
+    with pytest.raises(ApplicationError) as refused:
+        services.application_upload_add(
+            application=application,
+            item="photo",
+            data=photo_file(),
+            filename="someone-else.jpg",
+            acting_user=user,
+        )
+    # then it is refused, said why, and nothing is stored: the accepted file stays current
+    assert _code(refused) == "visas.not_asked"
+    assert "only the documents the officer asked to correct" in str(refused.value.message)
+    assert list(
+        Upload.objects.filter(application=application, item="photo").values_list("pk", flat=True)
+    ) == [photo.pk]
+    review = ItemReview.objects.get(application=application, item="photo")
+    assert review.status == "accepted"
+    assert review.upload_id == photo.pk
+    # while the item asked for is replaced, as many times as the applicant needs
+    for name in ("new.pdf", "newer.pdf"):
+        services.application_upload_add(
+            application=application,
+            item="passport_copy",
+            data=pdf_file(),
+            filename=name,
+            acting_user=user,
+        )
+    assert Upload.objects.filter(application=application, item="passport_copy").count() == 3
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "The officer did not ask for a correction on the form"),
+        ("tr", "Memur formda bir düzeltme istemedi"),
+    ],
+)
+def test_during_corrections_the_form_is_not_changed_unless_asked(in_mission_a, language, message):
+    from django.utils import translation
+
+    # given corrections asked for on a document only
+    application = _corrections_asked(in_mission_a, surname="Smith", passport_number="Q7654321")
+    user = _owner(application)
+    updated_at = application.updated_at
+    # when the applicant changes who they are, by the form's save or by the autosave
+    for save in (services.application_draft_save, services.application_draft_autosave):
+        with translation.override(language), pytest.raises(ApplicationError) as refused:
+            save(
+                application=application,
+                data={"surname": "Smyth", "passport_number": "Q1234567", "nationality": "GBR"},
+                acting_user=user,
+            )
+        # then it is refused in their language, each field named, and nothing changes
+        assert _code(refused) == "visas.not_asked"
+        assert message in str(refused.value)  # the message as said when refused
+        assert set(refused.value.errors) == {"surname", "passport_number", "nationality"}
+        assert message in refused.value.errors["surname"][0]
+    # a refused value is refused alike (not the message of its cleaning)
+    with pytest.raises(ApplicationError) as refused:
+        services.application_draft_autosave(
+            application=application, data={"nationality": "QQQ"}, acting_user=user
+        )
+    assert _code(refused) == "visas.not_asked"
+    fresh = VisaApplication.objects.get(pk=application.pk)
+    assert (fresh.surname, fresh.passport_number, fresh.nationality) == (
+        "Smith", "Q7654321", "USA",
+    )  # fmt: skip
+    assert fresh.updated_at == updated_at
+    # the step's page sends its fields as they are: that changes nothing and is not refused
+    services.application_draft_save(
+        application=application,
+        data={"surname": "Smith", "passport_number": "Q7654321", "nationality": "USA"},
+        acting_user=user,
+    )
+
+
+def test_during_corrections_the_form_changes_when_a_correction_is_asked_on_it(in_mission_a):
+    # given a correction asked for on the form
+    application = _corrections_asked(in_mission_a)
+    review = _form_correction_asked(in_mission_a, application)
+    user = _owner(application)
+    # when the applicant changes it (the autosave, then the form's save)
+    saved = services.application_draft_autosave(
+        application=application, data={"surname": "Smyth"}, acting_user=user
+    )
+    assert saved.saved == ["surname"]
+    services.application_draft_save(
+        application=application, data={"occupation": "Engineer"}, acting_user=user
+    )
+    # then both are kept and the correction counts as made
     application.refresh_from_db()
-    assert application.occupation == "Engineer"
+    assert (application.surname, application.occupation) == ("Smyth", "Engineer")
+    review.refresh_from_db()
+    assert review.corrected_at is not None
 
 
 # --- the appointment and the withdrawal ----------------------------------------------------

@@ -341,6 +341,118 @@ def test_corrections_are_made_from_the_status_page(client_a, mission_a):
     assert _fresh(mission_a, application).status == VisaStatus.SUBMITTED
 
 
+def _corrections_on_the_copy(mission: Mission) -> VisaApplication:
+    """Submitted, the passport copy asked to be corrected, everything else accepted."""
+    application = visa_submitted(mission, passport_number="Q7654321")
+    with schema_context(mission.schema_name):
+        decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+        decisions["passport_copy"] = (False, "The copy is cut off at the bottom.")
+        casework.completeness_review(
+            application=application,
+            decisions=decisions,
+            acting_user=make_staff(mission, "officer"),
+        )
+    return application
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        (
+            "en",
+            "This document was not asked for again: only the documents the officer asked to "
+            "correct can be replaced.",
+        ),
+        (
+            "tr",
+            "Bu belge yeniden istenmedi: yalnızca memurun düzeltilmesini istediği belgeler "
+            "değiştirilebilir.",
+        ),
+    ],
+)
+def test_during_corrections_an_accepted_document_is_not_replaced_through_the_page(
+    client_a, mission_a, language, message
+):
+    # given corrections asked for on the passport copy, the photo accepted
+    application = _corrections_on_the_copy(mission_a)
+    with schema_context(mission_a.schema_name):
+        photo = Upload.objects.get(application=application, item="photo", is_current=True)
+    _owner_signs_in(client_a, application)
+    # the documents step offers a new file only for the item asked for
+    page = client_a.get(f"/visas/{application.reference}/edit/documents/").content.decode()
+    assert f'action="/visas/{application.reference}/upload/passport_copy/"' in page
+    assert f'action="/visas/{application.reference}/upload/photo/"' not in page
+    # when they post another photo there directly, from the documents step or the status page
+    for extra in ({}, {"next": "status"}):
+        refused = client_a.post(
+            f"/visas/{application.reference}/upload/photo/",
+            {"file": SimpleUploadedFile("other.jpg", photo_file()), **extra},
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+        # then the page says why, in their language, and the accepted photo stays current
+        assert refused.status_code == 400
+        assert message in refused.content.decode()
+    with schema_context(mission_a.schema_name):
+        assert list(
+            Upload.objects.filter(application=application, item="photo").values_list(
+                "pk", flat=True
+            )
+        ) == [photo.pk]
+    # while the copy asked for is replaced
+    uploaded = client_a.post(
+        f"/visas/{application.reference}/upload/passport_copy/",
+        {"file": SimpleUploadedFile("copy.pdf", pdf_file())},
+    )
+    assert uploaded.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        (
+            "en",
+            "The officer did not ask for a correction on the form: during corrections, only what "
+            "the officer asked to correct can be changed.",
+        ),
+        (
+            "tr",
+            "Memur formda bir düzeltme istemedi: düzeltme sürecinde yalnızca memurun "
+            "düzeltilmesini istediği şeyler değiştirilebilir.",
+        ),
+    ],
+)
+def test_during_corrections_the_identity_is_not_changed_through_the_page(
+    client_a, mission_a, language, message
+):
+    # given corrections asked for on a document only
+    application = _corrections_on_the_copy(mission_a)
+    _owner_signs_in(client_a, application)
+    changed = {"surname": "Smyth", "passport_number": "Q1234567", "nationality": "GBR"}
+    # when the applicant posts a new identity to the autosave: a 4xx with the message
+    autosave = client_a.post(
+        f"/visas/{application.reference}/autosave/", changed, HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert autosave.status_code == 400
+    body = autosave.json()
+    assert body["code"] == "visas.not_asked"
+    assert body["message"] == message
+    assert body["errors"]["surname"] == [message]
+    # and to the form's step: the page says why beside the fields
+    step = client_a.post(
+        f"/visas/{application.reference}/edit/identity/",
+        {**changed, "next": "1"},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert step.status_code == 400
+    assert message in step.content.decode()
+    # then nothing changed
+    after = _fresh(mission_a, application)
+    assert (after.surname, after.passport_number, after.nationality) == (
+        "Smith", "Q7654321", "USA",
+    )  # fmt: skip
+    assert after.status == VisaStatus.CORRECTIONS
+
+
 # The instant the file became complete: late evening in UTC, already the next morning in Tokyo,
 # still the afternoon in New York.
 ADMISSIBLE = dt.datetime(2026, 3, 9, 23, 30, tzinfo=dt.UTC)

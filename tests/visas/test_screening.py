@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError
 from sync.models import OutboxEvent
 from tests.conftest import make_staff
@@ -163,6 +164,68 @@ def test_a_new_submission_makes_the_screening_stale(in_mission_a, mission_a):
     with pytest.raises(ApplicationError) as stale:
         casework.application_recommend(application=application, issue=True, acting_user=officer)
     assert stale.value.code.value == "visas.not_screened"
+
+
+def test_a_name_changed_during_corrections_is_screened_again(in_mission_a, mission_a):
+    from fees.models import Assessment
+    from tests.fees.conftest import pay_cash
+    from tests.visas.factories import pdf_file
+    from tests.visas.factories_casework import accept_all
+    from visas.models import ItemReview
+    from visas.services import application as services
+
+    # given an applicant screened under one name, then asked to correct the form and a document
+    application = visa_submitted(mission_a, surname="Smith", given_names="Jane Mary")
+    officer = make_staff(mission_a, "officer")
+    screened = screening.screening_run(application=application, acting_user=officer)
+    assert screened.result == ScreeningResult.CLEAR
+    decisions = accept_all(application)
+    decisions["passport_copy"] = (False, "The copy is cut off at the bottom.")
+    casework.completeness_review(application=application, decisions=decisions, acting_user=officer)
+    # (no service asks for a correction on the form yet: the row as the services read it)
+    ItemReview(
+        application=application,
+        item="form",
+        status="correction",
+        reason="Your surname is spelt differently in the passport.",
+        reviewed_by_id=officer.pk,
+    ).save()
+    user = User.objects.get(pk=application.user_id)
+    application.refresh_from_db()
+    # when the applicant changes the surname as asked, sends the corrections, and the file is
+    # then complete and seen at the visit
+    services.application_draft_autosave(
+        application=application, data={"surname": "Okafor"}, acting_user=user
+    )
+    services.application_upload_add(
+        application=application,
+        item="passport_copy",
+        data=pdf_file(),
+        filename="copy.pdf",
+        acting_user=user,
+    )
+    services.application_submit(application=application, acting_user=user)
+    casework.completeness_review(
+        application=application, decisions=accept_all(application), acting_user=officer
+    )
+    application.refresh_from_db()
+    pay_cash(Assessment.objects.get(pk=application.assessment_id), make_staff(mission_a, "cashier"))
+    application = casework.application_attend(
+        application=application, identity_confirmed=True, acting_user=officer
+    )
+    # then the screening made under the old name no longer counts
+    with pytest.raises(ApplicationError) as stale:
+        casework.application_recommend(application=application, issue=True, acting_user=officer)
+    assert stale.value.code.value == "visas.not_screened"
+    # and once screened again, under the new name, the case is recommended
+    listed = _listed("OKAFOR JANE MARY", dt.date(1985, 6, 15), "USA")
+    again = screening.screening_run(application=application, acting_user=officer)
+    assert again.hits.filter(source="watchlist", source_id=listed.pk).exists()
+    for hit in again.hits.all():
+        screening.screening_hit_resolve(
+            hit=hit, resolution="cleared", reason="Another person.", acting_user=officer
+        )
+    casework.application_recommend(application=application, issue=True, acting_user=officer)
 
 
 def _refused_at_a_seen_by_hq(mission_a, **kw):

@@ -3,6 +3,10 @@ save it as it is typed (from any device: the draft is the account's), add a file
 the category's checklist, submit, send the corrections asked for, book the appointment once the
 file is complete, withdraw.
 
+During corrections only what the officer asked to correct changes: the file of an item asked
+for, the form when a correction was asked on it; an accepted document or the identity the
+officer checked and screened stays as it was.
+
 Each verb checks that the application is the acting person's (anyone else's is not found) and
 runs in one transaction with its history and outbox event; e-mails are queued on commit.
 
@@ -427,7 +431,8 @@ def _require_owner(application: VisaApplication, acting_user: Any) -> None:
 
 
 def _require_editable(application: VisaApplication) -> None:
-    """The form and the files change in a draft, and while corrections are asked for."""
+    """The form and the files change in a draft, and while corrections are asked for (then
+    only what the officer asked to correct: `_require_form_open`, `_require_item_asked`)."""
     if application.status not in (VisaStatus.DRAFT, VisaStatus.CORRECTIONS):
         raise ApplicationError(
             CommonError.BAD_TRANSITION,
@@ -435,6 +440,58 @@ def _require_editable(application: VisaApplication) -> None:
         )
     if application.status == VisaStatus.CORRECTIONS:
         _corrections_in_time(application)
+
+
+def _form_correction_asked(application: VisaApplication) -> bool:
+    """The officer asked for a correction on the form itself (a review of anything that is not
+    a checklist item), made or not yet: the applicant may change it until they send."""
+    items = {
+        item.code for item in category_items(category=application_category(application=application))
+    }
+    return (
+        ItemReview.objects.filter(application=application, status=ReviewStatus.CORRECTION)
+        .exclude(item__in=items)
+        .exists()
+    )
+
+
+def _require_form_open(application: VisaApplication, *, status: str, names: list[str]) -> None:
+    """During corrections the form changes only when the officer asked for a correction on it:
+    everything else was checked as it stands (and the applicant screened under that identity),
+    so a change to `names` is refused, each named with the message."""
+    if not names or status != VisaStatus.CORRECTIONS:
+        return
+    if _form_correction_asked(application):
+        return
+    message = _(
+        "The officer did not ask for a correction on the form: during corrections, only what "
+        "the officer asked to correct can be changed."
+    )
+    raise ApplicationError(
+        VisaError.NOT_ASKED,
+        message,
+        field=names[0],
+        errors={name: [str(message)] for name in names},
+    )
+
+
+def _require_item_asked(application: VisaApplication, *, status: str, item: str) -> None:
+    """During corrections a file is replaced only for an item the officer asked to correct:
+    the others were accepted as they are, and stay so."""
+    if status != VisaStatus.CORRECTIONS:
+        return
+    if ItemReview.objects.filter(
+        application=application, item=item, status=ReviewStatus.CORRECTION
+    ).exists():
+        return
+    raise ApplicationError(
+        VisaError.NOT_ASKED,
+        _(
+            "This document was not asked for again: only the documents the officer asked to "
+            "correct can be replaced."
+        ),
+        field="item",
+    )
 
 
 def _corrections_in_time(application: VisaApplication) -> None:
@@ -520,15 +577,16 @@ class DraftSaved:
 def _draft_store(
     *, application: VisaApplication, cleaned: DraftCleaned, acting_user: User
 ) -> list[str]:
-    changed = [
-        name for name, value in cleaned.values.items() if getattr(application, name) != value
-    ]
+    changed = _changes(application, cleaned)
     if not changed and cleaned.answers is None:
         return []
     try:
         with transaction.atomic():
             locked = locks.application_lock(pk=application.pk)
             _require_editable(locked)
+            _require_form_open(
+                application, status=locked.status, names=_attempted(application, cleaned)
+            )
             for name in changed:
                 setattr(application, name, cleaned.values[name])
             update = list(changed)
@@ -550,6 +608,22 @@ def _draft_store(
     return changed
 
 
+def _changes(application: VisaApplication, cleaned: DraftCleaned) -> list[str]:
+    """The fields whose cleaned value differs from the saved one."""
+    return [name for name, value in cleaned.values.items() if getattr(application, name) != value]
+
+
+def _attempted(application: VisaApplication, cleaned: DraftCleaned) -> list[str]:
+    """What a batch tries to change: the fields that differ, those refused (a refused value is
+    not the saved one) and the answers when one differs. A field sent as it is saved (a step's
+    page sends every field) changes nothing."""
+    names = _changes(application, cleaned)
+    names += [name for name in cleaned.errors if name not in names]
+    if cleaned.answers is not None and "answers" not in names:
+        names.append("answers")
+    return names
+
+
 def _already_open() -> ApplicationError:
     return ApplicationError(
         VisaError.ALREADY_OPEN,
@@ -569,6 +643,9 @@ def application_draft_save(
     _require_owner(application, acting_user)
     _require_editable(application)
     cleaned = draft_values_clean(application=application, data=data)
+    _require_form_open(
+        application, status=application.status, names=_attempted(application, cleaned)
+    )
     if cleaned.errors:
         first = next(iter(cleaned.errors))
         raise ApplicationError(
@@ -589,6 +666,9 @@ def application_draft_autosave(
     _require_owner(application, acting_user)
     _require_editable(application)
     cleaned = draft_values_clean(application=application, data=data)
+    _require_form_open(
+        application, status=application.status, names=_attempted(application, cleaned)
+    )
     saved = _draft_store(application=application, cleaned=cleaned, acting_user=acting_user)
     return DraftSaved(application=application, saved=saved, errors=cleaned.errors)
 
@@ -623,6 +703,7 @@ def application_upload_add(
     entry = checklist.get(str(item))
     if entry is None:
         raise _invalid(_("Choose one of the documents of the checklist."), "item")
+    _require_item_asked(application, status=application.status, item=entry.code)
     name = filename_clean(filename)
     checked = upload_check(data=data, filename=name, kind=entry.kind)
     content, content_type, sha256 = checked.content, checked.content_type, checked.sha256
@@ -643,6 +724,7 @@ def application_upload_add(
     with transaction.atomic():
         locked = locks.application_lock(pk=application.pk)
         _require_editable(locked)
+        _require_item_asked(application, status=locked.status, item=entry.code)
         # the file it replaces stays on record, no longer the current one (with history)
         for previous in Upload.objects.filter(
             application=application, item=entry.code, is_current=True
