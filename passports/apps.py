@@ -45,3 +45,28 @@ class PassportsConfig(AppConfig):
             apply=etd_projector.issued_documents_project,
             rebuild=etd_projector.issued_documents_rebuild,
         )
+        # HQ's staff activity register, from what only staff do with a case (a citizen's own
+        # steps, the start, the photo, the submission, are not staff activity)
+        from missions.register.activity import activity_projector
+
+        from .events import PassportTopic
+
+        activity = activity_projector(
+            name="passports.activity",
+            topics=[
+                PassportTopic.APPLICATION_BIOMETRICS_TAKEN,
+                PassportTopic.APPLICATION_RECOMMENDED,
+                PassportTopic.APPLICATION_RETURNED,
+                PassportTopic.APPLICATION_APPROVED,
+                PassportTopic.APPLICATION_REFUSED,
+                PassportTopic.APPLICATION_COLLECTED,
+                PassportTopic.ETD_ISSUED,
+                PassportTopic.ETD_REVOKED,
+            ],
+        )
+        projector_register(
+            name="passports.activity",
+            topics=activity.topics,
+            apply=activity.apply,
+            rebuild=activity.rebuild,
+        )

@@ -27,3 +27,31 @@ class VisasConfig(AppConfig):
         # Issued visas in HQ's register of issued travel documents, which the public verifier
         # reads (annulled and revoked ones marked there)
         issued_projector.register()
+        # HQ's staff activity register, from what only staff do with a case
+        from missions.register.activity import activity_projector
+
+        from .events import VisaTopic
+
+        activity = activity_projector(
+            name="visas.activity",
+            topics=[
+                VisaTopic.APPLICATION_CORRECTIONS_ASKED,
+                VisaTopic.APPLICATION_ADMISSIBLE,
+                VisaTopic.APPLICATION_ATTENDED,
+                VisaTopic.APPLICATION_SCREENED,
+                VisaTopic.APPLICATION_EXTENDED,
+                VisaTopic.APPLICATION_RECOMMENDED,
+                VisaTopic.APPLICATION_RETURNED,
+                VisaTopic.APPLICATION_ISSUED,
+                VisaTopic.APPLICATION_REFUSED,
+                VisaTopic.APPEAL_DECIDED,
+                VisaTopic.VISA_ANNULLED,
+                VisaTopic.VISA_REVOKED,
+            ],
+        )
+        projector_register(
+            name="visas.activity",
+            topics=activity.topics,
+            apply=activity.apply,
+            rebuild=activity.rebuild,
+        )
