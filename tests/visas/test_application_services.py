@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError
@@ -157,6 +158,7 @@ def _bad_values(today: dt.date) -> list[tuple[str, str, str]]:
         ("nationality", "XYZ", "three-letter"),
         ("nationality", "TU", "three-letter"),
         ("nationality", "TURK", "3"),
+        ("nationality", "TUR", "Citizens of Türkiye need no visa"),  # the issuing state's own
         ("passport_number", "AB12", "6 to 9"),
         ("passport_number", "ABCDEFGHIJ", "6 to 9"),
         ("passport_number", "AB€12345", "6 to 9"),
@@ -867,3 +869,14 @@ def test_the_files_name_is_kept_only_as_a_name(in_mission_a):
     )
     assert upload.filename == "p" * 200
     assert services.filename_clean("../../etc/passwd") == "passwd"
+
+
+def test_the_issuing_states_own_citizens_are_sent_to_a_passport_in_their_language(in_mission_a):
+    application, user = _started()
+    with translation.override("tr"), pytest.raises(ApplicationError) as refused:
+        services.application_draft_save(
+            application=application, data={"nationality": "tur"}, acting_user=user
+        )
+    assert refused.value.field == "nationality"
+    assert str(refused.value.message).startswith("Türkiye vatandaşlarının bu ülkeye girmek için")
+    assert VisaApplication.objects.get(pk=application.pk).nationality == ""

@@ -37,6 +37,7 @@ from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
+from consulate.kernel.reference import country_name
 from consulate.kernel.seal import country_alpha2
 from fees.models import SubjectType
 from fees.reference.models import ServiceCode
@@ -174,6 +175,20 @@ def _state_code(value: Any, *, field: str) -> str:
     return text
 
 
+def _nationality(value: Any) -> str:
+    """The applicant's nationality: a state's code, and not the issuing state's own, whose
+    citizens need no visa to enter it (they apply for a passport)."""
+    text = _state_code(value, field="nationality")
+    own = settings.CONSULATE_ISSUING_STATE
+    if text and text == own:
+        raise _invalid(
+            _("Citizens of %(country)s need no visa to enter it: apply for a passport instead.")
+            % {"country": country_name(country_alpha2(own) or own)},
+            "nationality",
+        )
+    return text
+
+
 def _passport_number(value: Any, *, field: str = "passport_number") -> str:
     text = "".join(_text(value, field=field, limit=40).upper().split()).replace("-", "")
     if text and not _PASSPORT.match(text):
@@ -210,7 +225,7 @@ FIELD_CLEANERS: dict[str, Callable[[Any], Any]] = {
     "birth_date": _birth_date,
     "birth_place": lambda v: _text(v, field="birth_place", limit=NAME_LIMIT),
     "sex": lambda v: _choice(v, field="sex", choices=list(Sex.values)),
-    "nationality": lambda v: _state_code(v, field="nationality"),
+    "nationality": _nationality,
     "passport_number": _passport_number,
     "passport_issuing_state": lambda v: _state_code(v, field="passport_issuing_state"),
     "passport_expires_on": _passport_expiry,
