@@ -47,6 +47,13 @@ def mission_list_directory(*, query: str = "", country: str = "") -> QuerySet[Mi
     return missions.order_by("host_country", "city", "code")
 
 
+def mission_sort_key(mission: Mission) -> tuple[str, str, str]:
+    """The directory's order in the reader's language: the host country's name (Almanya,
+    Amerika Birleşik Devletleri, Japonya in Turkish), then the city, then the code."""
+    country = reference.country_name(mission.host_country)
+    return (reference.name_sort_key(country), reference.name_sort_key(mission.city), mission.code)
+
+
 def mission_countries_directory() -> list[str]:
     """The host countries of the directory's missions, in the order of their names in the
     reader's language (Almanya before Japonya in Turkish)."""

@@ -35,7 +35,7 @@ from .monitoring import (
     figure_sort_key,
     weeks_ending,
 )
-from .selectors import mission_hq
+from .selectors import mission_hq, mission_sort_key
 from .selectors_sync import minutes_since
 
 TREND_WEEKS = 12
@@ -221,7 +221,8 @@ def mission_countries_monitored() -> list[str]:
 
 
 def mission_list_monitored(*, filters: DashboardFilters) -> list[Mission]:
-    """The missions the dashboard shows under `filters`, in the directory's order. One query."""
+    """The missions the dashboard shows under `filters`, in the directory's order (by
+    the countries' names in the reader's language, `mission_sort_key`). One query."""
     missions = _monitored()
     if filters.region:
         missions = missions.filter(region=filters.region)
@@ -229,7 +230,7 @@ def mission_list_monitored(*, filters: DashboardFilters) -> list[Mission]:
         missions = missions.filter(host_country=filters.country)
     if filters.status:
         missions = missions.filter(status=filters.status)
-    return list(missions)
+    return sorted(missions, key=mission_sort_key)
 
 
 def _figures_all(missions: list[Mission], now: dt.datetime) -> dict[str, dict[str, Any]]:

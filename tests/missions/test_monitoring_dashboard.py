@@ -86,6 +86,10 @@ def test_the_dashboard_in_turkish(mission_b, newyork, regions):
     _contact("beta", minutes_ago=180)
     html = _hq_client(language="tr").get("/hq/").content.decode()
     assert text_of(html, "h1") == "Merkez (HQ) paneli"
+    # in the order of the countries' Turkish names: Almanya, Amerika Birleşik Devletleri,
+    # Japonya (not their codes' DE, JP, US)
+    countries = [row.split("\n")[1].rsplit(", ", 1)[1] for row in _rows(html)]
+    assert countries == ["Almanya", "Amerika Birleşik Devletleri", "Japonya"]
     rows = "\n".join(_rows(html))
     assert "New York Başkonsolosluğu\nNew York, Amerika Birleşik Devletleri\nAmerika" in rows
     assert "Asya" in rows
