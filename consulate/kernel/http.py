@@ -17,10 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -71,8 +73,31 @@ def bad_request(
             return JsonResponse(
                 {"code": "invalid", "message": message(), "field": None}, status=status
             )
-        body = render_to_string("400.html", {"message": message()}, request=None)
+        # the page in the mission's own frame; refused before the session was read, it cannot
+        # say who is reading, so it offers no account links (no "Log in" to someone signed in)
+        context = {
+            "message": message(),
+            "before_session": not hasattr(request, "user"),
+            "back": _came_from(request),
+        }
+        body = render_to_string("400.html", context, request=request)
     return HttpResponse(body, status=status)
+
+
+def _came_from(request: HttpRequest) -> str:
+    """The page the refused request came from, if it is one of this host's (a way back to the
+    form), else ""."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if not referer or has_control_characters(referer):
+        return ""
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        return ""
+    allowed = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={host}, require_https=request.is_secure()
+    )
+    return referer if allowed else ""
 
 
 def _declared_length(request: HttpRequest) -> int:

@@ -21,6 +21,8 @@ from consulate.kernel.http import (
     has_control_characters,
     json_loads_bounded,
 )
+from tests.conftest import MODEL_BACKEND, text_of
+from tests.factories import UserFactory
 
 
 @pytest.mark.parametrize(
@@ -222,3 +224,36 @@ def test_a_body_declared_larger_than_any_page_takes_is_refused_before_it_is_read
     assert response.status_code == 413
     assert words in response.content.decode()
     assert read == []
+
+
+@pytest.mark.parametrize(
+    ("language", "back", "mission_name"),
+    [("en", "Back to the page you came from", "Consulate-General in Berlin"),
+     ("tr", "Geldiğiniz sayfaya dön", "Consulate-General in Berlin")],
+)  # fmt: skip
+def test_a_form_refused_before_the_session_offers_the_way_back_in_the_missions_frame(
+    client_a, mission_a, language, back, mission_name
+):
+    # given a signed-in citizen on a mission's form
+    user = UserFactory()
+    client_a.force_login(user, backend=MODEL_BACKEND)
+    came_from = "http://alpha.localhost/passports/"
+    # when the form is sent with a NUL byte in a field
+    response = client_a.post(
+        "/passports/",
+        {"kind": "first\x00"},
+        HTTP_ACCEPT_LANGUAGE=language,
+        HTTP_REFERER=came_from,
+    )
+    # then the 400 page is the mission's, links back to the form, and offers no "Log in" to
+    # someone signed in (who it is was not read)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert text_of(html, "a", class_="brand") == mission_name
+    assert f'<a href="{came_from}">{back}</a>' in html
+    assert "/accounts/login/" not in html
+    # and a page on another host is not offered as the way back
+    elsewhere = client_a.post(
+        "/passports/", {"kind": "\x00"}, HTTP_REFERER="https://evil.example/phish"
+    )
+    assert "evil.example" not in elsewhere.content.decode()
