@@ -253,7 +253,9 @@ def test_trends_are_plots_with_the_table_behind_them(mission_b, trends_contribut
     figure = html[html.index('id="trend-testbookings-caption"') :]
     figure = figure[: figure.index("</figure>")]
     assert figure.count("<rect") == 9
-    assert "{#" not in figure and "#}" not in figure  # a template comment is never shown
+    # a template comment is never shown
+    assert "{#" not in figure
+    assert "#}" not in figure
     # its coordinates are SVG's numbers in every language: "74,7" would put every bar at 74
     picture = figure[figure.index(">", figure.index("<svg")) : figure.index("</svg>")]
     coordinates = re.findall(r'\b(?:x|y|x1|x2|y1|y2|width|height|cx|cy)="([^"]*)"', picture)
