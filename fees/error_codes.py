@@ -17,7 +17,7 @@ class FeeError(enum.Enum):
     FOUR_EYES = "fees.four_eyes"
     ALREADY_DECIDED = "fees.already_decided"
     REASON_REQUIRED = "fees.reason_required"
-    REASON_TOO_LONG = "fees.reason_too_long"
+    INVALID_REASON = "fees.invalid_reason"
     EXEMPTION_RULE = "fees.exemption_rule"
     NOTHING_TO_REFUND = "fees.nothing_to_refund"
     BAD_SIGNATURE = "fees.bad_signature"

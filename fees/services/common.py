@@ -11,6 +11,7 @@ import datetime as dt
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
+from consulate.kernel.text import text_clean
 from missions.models import Mission
 from missions.selectors import current_mission
 
@@ -54,16 +55,9 @@ REASON_LIMIT = 2000
 
 
 def reason_clean(value: str, *, field: str) -> str:
-    """A reason as it is kept: trimmed, and refused beyond REASON_LIMIT characters (control
-    characters are refused at the door, consulate.kernel.http.BadInputMiddleware)."""
-    text = value.strip()
-    if len(text) > REASON_LIMIT:
-        raise ApplicationError(
-            FeeError.REASON_TOO_LONG,
-            _("Keep this under %(limit)s characters.") % {"limit": REASON_LIMIT},
-            field=field,
-        )
-    return text
+    """A reason as it is kept (`consulate.kernel.text.text_clean`, at most REASON_LIMIT
+    characters)."""
+    return text_clean(value, field=field, limit=REASON_LIMIT, code=FeeError.INVALID_REASON)
 
 
 def receipt_prefix(mission: Mission) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.tenancy import task_queue_on_commit
+from consulate.kernel.text import text_clean
 from missions.selectors import current_mission
 
 from ..error_codes import PassportError
@@ -29,18 +29,7 @@ _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,24}$")
 
 
 def _text(value: Any, *, field: str, limit: int) -> str:
-    text = unicodedata.normalize("NFC", str(value or "")).strip()
-    if any(unicodedata.category(char) == "Cc" for char in text if char not in "\n\r\t"):
-        raise ApplicationError(
-            PassportError.INVALID, _("Remove the control characters from this field."), field=field
-        )
-    if len(text) > limit:
-        raise ApplicationError(
-            PassportError.INVALID,
-            _("Keep this under %(limit)s characters.") % {"limit": limit},
-            field=field,
-        )
-    return text
+    return text_clean(value, field=field, limit=limit, code=PassportError.INVALID)
 
 
 def _name(value: Any, *, field: str) -> str:

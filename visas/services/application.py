@@ -39,6 +39,7 @@ from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.reference import country_name
 from consulate.kernel.seal import country_alpha2
+from consulate.kernel.text import text_clean
 from fees.models import SubjectType
 from fees.reference.models import ServiceCode
 from fees.services import assessment_create
@@ -103,12 +104,7 @@ def _invalid(message: Any, field: str) -> ApplicationError:
 
 
 def _text(value: Any, *, field: str, limit: int) -> str:
-    text = unicodedata.normalize("NFC", str(value if value is not None else "")).strip()
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in text if char not in "\n\r\t"):
-        raise _invalid(_("Remove the control characters from this field."), field)
-    if len(text) > limit:
-        raise _invalid(_("Keep this under %(limit)s characters.") % {"limit": limit}, field)
-    return text
+    return text_clean(value, field=field, limit=limit, code=VisaError.INVALID)
 
 
 def _name(value: Any, *, field: str) -> str:

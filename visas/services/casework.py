@@ -16,7 +16,6 @@ on a change to or from summer time), extendable up to `EXTENSION_MAX_DAYS` after
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
+from consulate.kernel.text import text_clean
 from fees.models import Assessment, AssessmentStatus
 from fees.selectors import assessment_get
 from fees.services import assessment_cancel
@@ -79,18 +79,7 @@ _TEXT_LIMIT = 2000
 
 
 def _text(value: Any, *, field: str, limit: int = _TEXT_LIMIT) -> str:
-    text = unicodedata.normalize("NFC", str(value or "")).strip()
-    if any(unicodedata.category(char) == "Cc" for char in text if char not in "\n\r\t"):
-        raise ApplicationError(
-            VisaError.INVALID, _("Remove the control characters from this field."), field=field
-        )
-    if len(text) > limit:
-        raise ApplicationError(
-            VisaError.INVALID,
-            _("Keep this under %(limit)s characters.") % {"limit": limit},
-            field=field,
-        )
-    return text
+    return text_clean(value, field=field, limit=limit, code=VisaError.INVALID)
 
 
 def _reason(value: Any, *, field: str = "reason") -> str:

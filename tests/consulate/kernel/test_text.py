@@ -1,0 +1,44 @@
+"""`text_clean`, the one rule for text a person typed, in every app."""
+
+from __future__ import annotations
+
+import enum
+
+import pytest
+from django.utils import translation
+
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.text import text_clean
+
+
+class Code(enum.Enum):
+    INVALID = "tests.invalid"
+
+
+def test_text_is_kept_normalised_and_trimmed_with_its_line_breaks():
+    assert text_clean("  Cafe\u0301\r\n\tline 2 ", field="f", limit=20, code=Code.INVALID) == (
+        "Café\r\n\tline 2"
+    )
+    assert text_clean(None, field="f", limit=5, code=Code.INVALID) == ""
+    assert text_clean(0, field="f", limit=5, code=Code.INVALID) == "0"
+
+
+@pytest.mark.parametrize(
+    ("value", "english", "turkish"),
+    [
+        ("a\x00b", "Remove the control characters", "kontrol karakterlerini silin"),
+        ("\x1b[31mred", "Remove the control characters", "kontrol karakterlerini silin"),
+        ("lone \ud800 surrogate", "Remove the control characters", "kontrol karakterlerini silin"),
+        ("x" * 11, "Keep this under 10 characters.", "Bunu 10 karakterin altında tutun."),
+    ],
+)
+def test_what_cannot_be_kept_is_refused_beside_its_field_in_the_readers_language(
+    value, english, turkish
+):
+    for language, expected in (("en", english), ("tr", turkish)):
+        with translation.override(language), pytest.raises(ApplicationError) as refused:
+            text_clean(value, field="address", limit=10, code=Code.INVALID)
+        assert refused.value.code == Code.INVALID
+        assert refused.value.field == "address"
+        with translation.override(language):
+            assert expected in str(refused.value.message)
