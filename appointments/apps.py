@@ -24,11 +24,11 @@ class AppointmentsConfig(AppConfig):
             rebuild=availability.availability_rebuild,
         )
         # ... and HQ's staff activity register, from what only staff do with a booking
-        from missions.register.activity import activity_projector
+        from missions.register.activity import activity_register
 
         from .events import AppointmentTopic
 
-        activity = activity_projector(
+        activity_register(
             name="appointments.activity",
             topics=[
                 AppointmentTopic.BOOKING_CHECKED_IN,
@@ -36,12 +36,6 @@ class AppointmentsConfig(AppConfig):
                 AppointmentTopic.BOOKING_SERVED,
                 AppointmentTopic.BOOKING_NO_SHOW,
             ],
-        )
-        projector_register(
-            name="appointments.activity",
-            topics=activity.topics,
-            apply=activity.apply,
-            rebuild=activity.rebuild,
         )
         # HQ monitoring's appointments columns, alerts, trends and tables (docs/monitoring.md)
         from missions.monitoring import monitoring_register

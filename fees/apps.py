@@ -8,7 +8,7 @@ class FeesConfig(AppConfig):
     def ready(self) -> None:
         # HQ builds its revenue register from this app's events (fees/register/).
         from missions.monitoring import monitoring_register
-        from missions.register.activity import activity_projector
+        from missions.register.activity import activity_register
         from missions.register.cases import case_projector, case_type_register
         from sync.registry import projector_register
 
@@ -31,9 +31,5 @@ class FeesConfig(AppConfig):
         )
         for case_type in CASE_TYPES:
             case_type_register(case_type)
-        activity = activity_projector(name=ACTIVITY_NAME, topics=ACTIVITY_TOPICS, accepts=staff_act)
-        projector_register(
-            name=ACTIVITY_NAME, topics=activity.topics, apply=activity.apply,
-            rebuild=activity.rebuild,
-        )  # fmt: skip
+        activity_register(name=ACTIVITY_NAME, topics=ACTIVITY_TOPICS, accepts=staff_act)
         monitoring_register(FeesContributor())

@@ -47,11 +47,11 @@ class PassportsConfig(AppConfig):
         )
         # HQ's staff activity register, from what only staff do with a case (a citizen's own
         # steps, the start, the photo, the submission, are not staff activity)
-        from missions.register.activity import activity_projector
+        from missions.register.activity import activity_register
 
         from .events import PassportTopic
 
-        activity = activity_projector(
+        activity_register(
             name="passports.activity",
             topics=[
                 PassportTopic.APPLICATION_BIOMETRICS_TAKEN,
@@ -63,10 +63,4 @@ class PassportsConfig(AppConfig):
                 PassportTopic.ETD_ISSUED,
                 PassportTopic.ETD_REVOKED,
             ],
-        )
-        projector_register(
-            name="passports.activity",
-            topics=activity.topics,
-            apply=activity.apply,
-            rebuild=activity.rebuild,
         )

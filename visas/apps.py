@@ -28,11 +28,11 @@ class VisasConfig(AppConfig):
         # reads (annulled and revoked ones marked there)
         issued_projector.register()
         # HQ's staff activity register, from what only staff do with a case
-        from missions.register.activity import activity_projector
+        from missions.register.activity import activity_register
 
         from .events import VisaTopic
 
-        activity = activity_projector(
+        activity_register(
             name="visas.activity",
             topics=[
                 VisaTopic.APPLICATION_CORRECTIONS_ASKED,
@@ -48,10 +48,4 @@ class VisasConfig(AppConfig):
                 VisaTopic.VISA_ANNULLED,
                 VisaTopic.VISA_REVOKED,
             ],
-        )
-        projector_register(
-            name="visas.activity",
-            topics=activity.topics,
-            apply=activity.apply,
-            rebuild=activity.rebuild,
         )

@@ -1,11 +1,9 @@
 """HQ's staff activity register (`StaffActivityDay`): which of a mission's staff acted there on
-a day, from the events of topics only staff perform, each app naming its own with
-`activity_projector` and registering the result with `sync.registry.projector_register` in its
-`AppConfig.ready()`:
+a day, from the events of topics only staff perform, each app naming its own in its
+`AppConfig.ready()` with one call, which builds the projector (`activity_projector`) and
+registers it (`sync.registry.projector_register`):
 
-    projector = activity_projector(name="fees.activity", topics=[...], accepts=...)
-    projector_register(name="fees.activity", topics=projector.topics, apply=projector.apply,
-                       rebuild=projector.rebuild)
+    activity_register(name="fees.activity", topics=[...], accepts=...)
 
 An event counts when it has an `actor_id` (a user's id: the platform acting on its own records
 none) and, if the app gives `accepts`, when `accepts(event)` says so (a card payment confirmed
@@ -30,7 +28,7 @@ from django.db import connection, transaction
 from sync.export import EVENT_FIELDS, event_wire
 from sync.hq.models import CentralEvent, MissionLink, SkippedEvent
 from sync.hq.projection import MAX_SEQ, Unprojectable, array_literal, checked_moment, events_read
-from sync.registry import Event, ProjectionBatch
+from sync.registry import Event, ProjectionBatch, projector_register
 
 from .models import StaffActivityDay
 from .projection import mission_zone
@@ -138,3 +136,17 @@ def activity_projector(
         _project(source, batch)
 
     return ActivityProjector(apply=apply, rebuild=activity_rebuild, topics=source.topics)
+
+
+def activity_register(
+    *,
+    name: str,
+    topics: Iterable[str],
+    accepts: Callable[[Event], bool] | None = None,
+) -> ActivityProjector:
+    """An app's staff activity projector (`activity_projector`), registered with sync."""
+    activity = activity_projector(name=name, topics=topics, accepts=accepts)
+    projector_register(
+        name=name, topics=activity.topics, apply=activity.apply, rebuild=activity.rebuild
+    )
+    return activity
