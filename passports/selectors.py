@@ -185,7 +185,9 @@ def application_timeline(*, application: Application) -> list[TimelineEntry]:
     if paid_at is not None:
         entries.append(TimelineEntry(label=Step.PAID.label, at=paid_at, done=True))
     for final in (Step.WITHDRAWN, Step.REFUSED):
-        if done(final):
+        if final in steps:
+            done(Step.BIOMETRICS_TAKEN)  # taken before a refusal (never before a withdrawal)
+            done(final)
             return entries
     if paid_at is None:
         entries.append(TimelineEntry(label=Step.PAID.label, at=None))

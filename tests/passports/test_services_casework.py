@@ -11,6 +11,7 @@ from consulate.kernel.errors import ApplicationError
 from passports import services
 from passports.devices import SimulatedFingerprintDevice
 from passports.models import Application, ApplicationStatus, FingerprintCapture
+from passports.selectors import application_timeline
 from sync.models import OutboxEvent
 from tests.conftest import make_staff
 from tests.passports.factories import (
@@ -213,3 +214,21 @@ def test_sending_back_clears_the_recommendation(in_mission_a, mission_a):
     )
     application.refresh_from_db()
     assert application.status == ApplicationStatus.APPROVED
+
+
+def test_a_refused_cases_timeline_keeps_the_steps_it_took(in_mission_a, mission_a):
+    # given a case whose biometrics were taken, recommended, then refused by a consul
+    application = application_recommended(mission_a)
+    services.application_decide(
+        application=application,
+        approve=False,
+        reason="The documents do not prove citizenship.",
+        acting_user=make_staff(mission_a, "consul"),
+    )
+    # then its timeline still says the biometrics were taken, before the refusal, and nothing
+    # is ahead of it
+    labels = [
+        (str(entry.label), entry.done) for entry in application_timeline(application=application)
+    ]
+    assert [label for label, _done in labels][-2:] == ["Biometrics taken", "Refused"]
+    assert all(done for _label, done in labels)
