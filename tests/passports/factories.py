@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from django.utils import timezone
+from stdnum.tr import tckimlik
 
 from consulate.kernel.accounts.models import User
 from fees.models import Assessment
@@ -34,7 +35,9 @@ VALUES: dict[str, Any] = {
 
 
 def national_id() -> str:
-    return str(uuid.uuid4().int)[:11]
+    """A T.C. Kimlik No. with its check digits (CONSULATE_ISSUING_STATE is TUR in the tests)."""
+    first_nine = str(1 + uuid.uuid4().int % 899_999_999).rjust(9, "1")
+    return first_nine + tckimlik.calc_check_digits(first_nine)
 
 
 def application_draft(

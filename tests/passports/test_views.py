@@ -110,6 +110,49 @@ def test_autosave_keeps_valid_fields_and_answers_errors(client_a, mission_a):
         assert application.height_cm is None
 
 
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "This national ID number is not valid: check each digit against the ID card."),
+        ("tr", "Bu kimlik numarası geçerli değil: her rakamı kimlik kartıyla karşılaştırın."),
+    ],
+)
+def test_a_national_id_with_a_wrong_check_digit_is_refused_in_the_readers_language(
+    client_a, mission_a, language, message
+):
+    # given a citizen's draft
+    user = _citizen(client_a)
+    client_a.post("/passports/", {"kind": "first"})
+    with schema_context(mission_a.schema_name):
+        application = Application.objects.get(user_id=user.pk)
+    good = national_id()
+    slip = good[:-1] + str((int(good[-1]) + 1) % 10)  # the last digit mistyped
+    # when the form is saved with the slip, and the autosave sends it
+    page = client_a.post(
+        f"/passports/{application.reference}/edit/",
+        {**VALUES, "national_id": slip},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    autosave = client_a.post(
+        f"/passports/{application.reference}/autosave/",
+        {"national_id": slip},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then both say why beside the field, in the reader's language, and nothing is kept
+    assert page.status_code == 400
+    assert text_of(page.content, "span", id="id_national_id-message") == message
+    assert autosave.status_code == 400
+    assert autosave.json()["errors"]["national_id"] == message
+    with schema_context(mission_a.schema_name):
+        assert Application.objects.get(pk=application.pk).national_id == ""
+    # and the number as printed on the card (with its spaces) is kept
+    spaced = f"{good[:3]} {good[3:7]} {good[7:]}"
+    saved = client_a.post(f"/passports/{application.reference}/autosave/", {"national_id": spaced})
+    assert saved.status_code == 200
+    with schema_context(mission_a.schema_name):
+        assert Application.objects.get(pk=application.pk).national_id == good
+
+
 def test_another_citizens_application_is_not_found(client_a, mission_a):
     owner = _citizen(client_a)
     client_a.post("/passports/", {"kind": "first"})
