@@ -121,7 +121,12 @@ def booking_moved_send(*, booking: Booking, previous_slot: Slot | None = None) -
     )
 
 
-def booking_cancelled_by_mission_send(*, booking: Booking) -> None:
+def booking_cancelled_by_mission_send(
+    *, booking: Booking, visited_at: dt.datetime | None = None
+) -> None:
+    """The mission cancelled the booking: it closes that day (with a link to book again), or,
+    with `visited_at`, the person's visit was recorded then (a case's, before the appointment's
+    day) and the appointment is no longer needed."""
     mission = current_mission()
     _mail_send(
         mission=mission,
@@ -129,7 +134,7 @@ def booking_cancelled_by_mission_send(*, booking: Booking) -> None:
         to=booking.email,
         template="cancelled_by_mission",
         context=_booking_links(booking, mission),
-        times={"when": booking.slot.starts_at},
+        times={"when": booking.slot.starts_at, "visited": visited_at},
     )
 
 

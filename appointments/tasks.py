@@ -4,6 +4,8 @@ run in public and queue one task per active mission (`task_queue_per_mission`)."
 
 from __future__ import annotations
 
+import datetime as dt
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -46,9 +48,12 @@ def send_booking_moved(booking_id: int, previous_slot_id: int | None = None) -> 
 
 
 @shared_task
-def send_cancelled_by_mission(booking_id: int) -> None:
+def send_cancelled_by_mission(booking_id: int, visited_at: str | None = None) -> None:
+    """`visited_at` (ISO 8601): the booking was cancelled because a case recorded the visit
+    then (`booking_visit_record`), and the e-mail says so instead of the closure's words."""
     emails.booking_cancelled_by_mission_send(
-        booking=Booking.objects.select_related("slot", "service").get(pk=booking_id)
+        booking=Booking.objects.select_related("slot", "service").get(pk=booking_id),
+        visited_at=dt.datetime.fromisoformat(visited_at) if visited_at is not None else None,
     )
 
 

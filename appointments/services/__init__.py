@@ -3,7 +3,8 @@ from one place (`from appointments import services`).
 
 - `configuration`: counters, services, opening hours, rules, closures, slots (mission admin)
 - `booking`: a person's booking, cancel and move; the mission's move and cancel of a booking it
-  cannot keep; the counter's check-in, call, served, no-show
+  cannot keep; the counter's check-in, call, served, no-show; what a case's recorded visit does
+  to its booking (`booking_visit_record`, an internal step of the case's checked service)
 - `lottery`, `waitlist`: the other two ways to a place
 - `places`: what those share (people, taking and giving back a place, writing a booking)
 - `confirmations`: the booking confirmations, sent by a sweep (nudged after a booking; beat)
@@ -23,6 +24,7 @@ from .booking import (
     booking_mark_served,
     booking_move_by_mission,
     booking_reschedule,
+    booking_visit_record,
 )
 from .configuration import (
     closure_create,
@@ -61,6 +63,7 @@ __all__ = [
     "booking_move_by_mission",
     "booking_remind_due",
     "booking_reschedule",
+    "booking_visit_record",
     "closure_create",
     "counter_create",
     "lottery_draw",

@@ -3,13 +3,16 @@ no-show). Each verb is one transaction that writes the change, its history and i
 event; mail is queued on commit.
 
 A citizen's own verbs (book, cancel, move) check that the booking is theirs; the counter's
-verbs are staff services and ask the permission table first (`Action.BOOKING_PROCESS`)."""
+verbs are staff services and ask the permission table first (`Action.BOOKING_PROCESS`). One
+internal step, `booking_visit_record`, is called by a passport or visa case's service that has
+checked its own permission, when it records the visit."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -327,22 +330,41 @@ def booking_cancel_by_mission(*, booking: Booking, acting_user: User | SystemAct
             raise ApplicationError(
                 CommonError.BAD_TRANSITION, _("This booking is no longer active.")
             )
-        booking.move_to(BookingStatus.CANCELLED_BY_MISSION)
-        set_acting_user(booking, acting_user)
-        booking.save(update_fields=["status", "updated_at"])
-        booking_release(booking=booking, acting_user=acting_user, give_back_place=True)
-        outbox_event_record(
-            topic=AppointmentTopic.BOOKING_CANCELLED_BY_MISSION,
-            aggregate_id=booking.pk,
-            payload={"reference": booking.reference, "closure": None, "kind": "opening_hours"},
-            acting_user=acting_user,
-        )
-        from .waitlist import waitlist_offer_place
+        return _cancel_by_mission(booking=booking, acting_user=acting_user, kind="opening_hours")
 
-        waitlist_offer_place(slot=booking.slot, acting_user=acting_user)
-        from ..tasks import send_cancelled_by_mission
 
-        task_queue_on_commit(send_cancelled_by_mission, booking.pk)
+def _cancel_by_mission(
+    *,
+    booking: Booking,
+    acting_user: User | SystemActor,
+    kind: str,
+    visited_at: dt.datetime | None = None,
+) -> Booking:
+    """Inside the caller's transaction, on a locked active booking: `cancelled_by_mission`, the
+    place given back (to the first person on the waitlist for that day, or to everyone), the
+    event with its `kind`, and the person's e-mail queued on commit: the closure's, or, with
+    `visited_at`, the one saying the visit was recorded then and the appointment is no longer
+    needed."""
+    booking.move_to(BookingStatus.CANCELLED_BY_MISSION)
+    set_acting_user(booking, acting_user)
+    booking.save(update_fields=["status", "updated_at"])
+    booking_release(booking=booking, acting_user=acting_user, give_back_place=True)
+    outbox_event_record(
+        topic=AppointmentTopic.BOOKING_CANCELLED_BY_MISSION,
+        aggregate_id=booking.pk,
+        payload={"reference": booking.reference, "closure": None, "kind": kind},
+        acting_user=acting_user,
+    )
+    from .waitlist import waitlist_offer_place
+
+    waitlist_offer_place(slot=booking.slot, acting_user=acting_user)
+    from ..tasks import send_cancelled_by_mission
+
+    task_queue_on_commit(
+        send_cancelled_by_mission,
+        booking.pk,
+        visited_at.isoformat() if visited_at is not None else None,
+    )
     return booking
 
 
@@ -370,27 +392,37 @@ def booking_check_in(*, booking: Booking, acting_user: User | SystemActor) -> Bo
     """At the mission, on the day: hand out the next queue ticket of the day."""
     mission = current_mission()
     permission_require(user=acting_user, mission=mission, action=Action.BOOKING_PROCESS)
-    today = mission.today()
     with transaction.atomic():
         booking = locks.booking_lock(pk=booking.pk)
-        day = booking.slot.starts_at.astimezone(mission.zone).date()
-        if day != today:
-            raise ApplicationError(
-                AppointmentError.INVALID,
-                _("This booking is for %(date)s, not today.") % {"date": day},
-            )
-        locks.queue_lock()
-        start, end = calendar.local_day_bounds(today, mission.zone)
-        last = Booking.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end).aggregate(
-            last=Max("queue_number")
-        )["last"]
-        return _counter_move(
-            booking=booking,
-            status=BookingStatus.CHECKED_IN,
-            acting_user=acting_user,
-            checked_in_at=timezone.now(),
-            queue_number=(last or 0) + 1,
+        return _check_in(
+            booking=booking, acting_user=acting_user, now=timezone.now(), zone=mission.zone
         )
+
+
+def _check_in(
+    *, booking: Booking, acting_user: User | SystemActor, now: dt.datetime, zone: ZoneInfo
+) -> Booking:
+    """Inside the caller's transaction, on a locked booking: on its day (the mission's local
+    date at `now`, in its `zone`), the next queue ticket of the day."""
+    today = now.astimezone(zone).date()
+    day = booking.slot.starts_at.astimezone(zone).date()
+    if day != today:
+        raise ApplicationError(
+            AppointmentError.INVALID,
+            _("This booking is for %(date)s, not today.") % {"date": day},
+        )
+    locks.queue_lock()
+    start, end = calendar.local_day_bounds(today, zone)
+    last = Booking.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end).aggregate(
+        last=Max("queue_number")
+    )["last"]
+    return _counter_move(
+        booking=booking,
+        status=BookingStatus.CHECKED_IN,
+        acting_user=acting_user,
+        checked_in_at=now,
+        queue_number=(last or 0) + 1,
+    )
 
 
 def booking_call_next(*, acting_user: User | SystemActor) -> Booking | None:
@@ -433,3 +465,44 @@ def booking_mark_no_show(*, booking: Booking, acting_user: User | SystemActor) -
                 CommonError.BAD_TRANSITION, _("The appointment has not started yet.")
             )
         return _counter_move(booking=booking, status=BookingStatus.NO_SHOW, acting_user=acting_user)
+
+
+def booking_visit_record(
+    *, booking_id: int, visited_at: dt.datetime, acting_user: User | SystemActor
+) -> Booking:
+    """A passport or visa case recorded its visit at `visited_at` (biometrics taken, attended):
+    the booking it keeps by id follows, so that it neither holds its place nor counts as a
+    no-show, and My bookings says what happened.
+
+    - On the booking's day (the mission's local date at `visited_at`), an active booking is
+      checked in and served, a checked-in one served: the counter's own moves, with their
+      events.
+    - An active booking whose day is still ahead (the person came early) is cancelled by the
+      mission, as `booking_cancel_by_mission` does: the place given back (or offered to the
+      waitlist), the event's `kind` `visit_recorded`, and the person told in their language
+      that the visit was recorded that day and the appointment is no longer needed.
+    - Anything else (cancelled, served, no-show, a day that has passed) stays as it is.
+
+    An internal step of the case's service (`passports.services.application_biometrics_take`,
+    `visas.services.casework.application_attend`), which has checked who acts
+    (`PASSPORT_PROCESS`, `VISA_PROCESS`) and calls this inside its transaction, after the
+    application's lock and before its own events (the locks' order: the booking, its slot, the
+    day's queue, then the outbox counter). It checks no permission of its own: cancelling as
+    the mission is the mission admin's (`APPOINTMENTS_SETTINGS_CHANGE`), which the officers
+    and consuls who record visits do not hold, and here it is the visit, not a choice of
+    theirs, that ends the booking (docs/appointments.md, "A case's visit")."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("booking_visit_record must run inside the case's transaction")
+    booking = locks.booking_lock(pk=booking_id)
+    zone = current_mission().zone
+    day = booking.slot.starts_at.astimezone(zone).date()
+    today = visited_at.astimezone(zone).date()
+    if day == today and booking.status in HOLDING:
+        if booking.status == BookingStatus.ACTIVE:
+            booking = _check_in(booking=booking, acting_user=acting_user, now=visited_at, zone=zone)
+        return _counter_move(booking=booking, status=BookingStatus.SERVED, acting_user=acting_user)
+    if day > today and booking.status == BookingStatus.ACTIVE:
+        return _cancel_by_mission(
+            booking=booking, acting_user=acting_user, kind="visit_recorded", visited_at=visited_at
+        )
+    return booking

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.db.models import F
 from django_tenants.utils import schema_context
 
@@ -235,6 +236,43 @@ def test_the_mission_cancellation_shows_mission_time(
         assert "/appointments/" in read[part]
     expected = "numaralı randevunuz iptal edildi" if language == "tr" else "is cancelled"
     assert expected in read["subject"]
+
+
+def test_a_visit_recorded_before_the_day_says_so_in_mission_time(
+    mission: Mission,
+    service: Service,
+    language: str,
+    eager_tasks: None,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    # given a booking at 10:10, and the person's visit recorded by their case two days before,
+    # at a time whose UTC date is another (08:00 in Tokyo, 20:30 in New York)
+    slot = ten_past_ten(service, mission)
+    booking = book(slot, language)
+    day = slot.starts_at.astimezone(mission.zone).date() - dt.timedelta(days=2)
+    east = mission.zone.utcoffset(slot.starts_at) > dt.timedelta(0)
+    visited = dt.datetime.combine(day, dt.time(8) if east else dt.time(20, 30), mission.zone)
+    assert visited.astimezone(dt.UTC).date() != day
+    mail.outbox.clear()
+    # when the case's transaction commits (the worker sends the e-mail)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.booking_visit_record(booking_id=booking.pk, visited_at=visited, acting_user=SYSTEM)
+    # then the person reads, in their language, the day and time of the visit and of the
+    # appointment in mission time, and that it is no longer needed (no call to book again)
+    (message,) = mail.outbox
+    read = parts(message)
+    for part in ("text", "html"):
+        assert_reads_local(read[part], visited, mission.timezone, language)
+        assert_reads_local(read[part], slot.starts_at, mission.timezone, language)
+        assert booking.reference in read[part]
+        assert "/appointments/" not in read[part]
+    expected = (
+        ("artık gerek yok", "Ziyaretiniz", "kaydedildi")
+        if language == "tr"
+        else ("is no longer needed", "Your visit to the", "was recorded on")
+    )
+    assert expected[0] in read["subject"]
+    assert all(words in read["text"] for words in expected[1:])
 
 
 def test_the_reminder_shows_mission_time(mission: Mission, service: Service, language: str) -> None:

@@ -56,6 +56,8 @@ NOT_STAFF_SERVICES = frozenset(
         "lottery_enter", "lottery_draw", "waitlist_join", "waitlist_leave", "waitlist_accept",
         "waitlist_offer_place", "waitlist_expire_offers", "booking_remind_due",
         "booking_write", "booking_release",  # steps inside a checked service (places.py)
+        # inside a passport or visa case's visit, which checked PASSPORT_PROCESS / VISA_PROCESS
+        "booking_visit_record",
         "availability_report",  # beat's: each service's availability, as an event for HQ
         # fees: a payer's own, the provider's, the platform's, internal steps
         "payment_card_start", "payment_webhook_receive", "payment_expire_stale",
