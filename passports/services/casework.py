@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from appointments.services import booking_visit_record
 from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
@@ -60,7 +61,9 @@ def application_biometrics_take(
     """At the visit: the officer has checked the person against the application (and any
     previous passport), the fee is verified paid, and both index fingers are captured through
     the device. A capture under the minimum quality is refused: nothing is recorded, capture
-    again."""
+    again. The visit's booking, if the application has one, follows in the same transaction
+    (`appointments.services.booking_visit_record`: served on its day, cancelled by the mission
+    with its place given back when the person came before it, else left as it is)."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_PROCESS)
     if not identity_confirmed:
         raise ApplicationError(
@@ -81,6 +84,11 @@ def application_biometrics_take(
             raise ApplicationError(
                 CommonError.BAD_TRANSITION,
                 _("Biometrics are taken once, for a submitted application."),
+            )
+        if application.booking_id is not None:
+            # an internal step: PASSPORT_PROCESS, checked above, is what allows it
+            booking_visit_record(
+                booking_id=application.booking_id, visited_at=now, acting_user=acting_user
             )
         application.move_to(ApplicationStatus.BIOMETRICS_TAKEN)
         application.biometrics_taken_at = now

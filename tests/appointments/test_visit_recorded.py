@@ -1,22 +1,38 @@
 """What a passport or visa case's recorded visit does to its booking
-(`services.booking_visit_record`, an internal step of the case's visit; the cases themselves are
-tested in tests/passports/test_services_casework.py and tests/visas/test_casework.py): served on
-its day, cancelled by the mission with its place given back when the person came before it, and
-anything else left as it is. The day is the mission's (Berlin), read at an instant whose UTC
-date is another."""
+(`services.booking_visit_record`, an internal step of the case's visit): served on its day,
+cancelled by the mission with its place given back when the person came before it, anything
+else left as it is. First the step alone (Berlin), then through each case's visit
+(`CASES`), at missions east and west of UTC at hours when UTC's date is another, as the
+citizen reads it (My bookings, the e-mail) in English and Turkish, and refused visits."""
 
+from __future__ import annotations
+
+import dataclasses
 import datetime as dt
+import zoneinfo
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from django.db import transaction
+from django.core import mail
+from django.db import connection, transaction
 from django.utils import timezone
 
 from appointments import services
 from appointments.events import AppointmentTopic
 from appointments.models import Booking, BookingPerson, BookingStatus, Slot
+from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
+from consulate.kernel.errors import ApplicationError
+from missions.models import Mission
+from missions.selectors import current_mission
+from passports import services as passport_services
 from sync.models import OutboxEvent
-from tests.appointments.conftest import BERLIN, first_free_slot, person
+from tests.appointments.conftest import BERLIN, build_catalogue, first_free_slot, person
+from tests.appointments.test_emails import reads
+from tests.appointments.test_lock_order import _order, _slots_before_events
+from tests.conftest import MODEL_BACKEND, host_client, make_staff, texts_of
+from tests.passports.factories import application_paid, application_submitted
 
 
 def _book(service, user, slot=None) -> Booking:  # type: ignore[no-untyped-def]
@@ -27,10 +43,12 @@ def _book(service, user, slot=None) -> Booking:  # type: ignore[no-untyped-def]
     )  # fmt: skip
 
 
-def _at(booking: Booking, clock: dt.time, *, days_before: int = 0) -> dt.datetime:
-    """`clock` in Berlin on the booking's day (or that many days before it)."""
-    day = booking.slot.starts_at.astimezone(BERLIN).date() - dt.timedelta(days=days_before)
-    return dt.datetime.combine(day, clock, tzinfo=BERLIN)
+def _at(
+    booking: Booking, clock: dt.time, *, days_before: int = 0, zone: zoneinfo.ZoneInfo = BERLIN
+) -> dt.datetime:
+    """`clock` in `zone` on the booking's day (or that many days before it)."""
+    day = booking.slot.starts_at.astimezone(zone).date() - dt.timedelta(days=days_before)
+    return dt.datetime.combine(day, clock, tzinfo=zone)
 
 
 def _visit(booking: Booking, at: dt.datetime, acting_user) -> Booking:  # type: ignore[no-untyped-def]
@@ -45,11 +63,21 @@ def _topics(booking: Booking) -> list[str]:
     return list(events.order_by("seq").values_list("topic", flat=True))
 
 
+def _state(booking: Booking) -> tuple[str, int, list[str]]:
+    """The booking's status, its slot's places taken, and its events."""
+    booking.refresh_from_db()
+    return booking.status, Slot.objects.get(pk=booking.slot_id).booked, _topics(booking)
+
+
 def _today(slot: Slot) -> None:
     """Move `slot` to noon of the mission's today, so that its booking may be checked in
     ("now + 2 minutes" is tomorrow there just before midnight)."""
-    noon = dt.datetime.combine(timezone.now().astimezone(BERLIN).date(), dt.time(12), BERLIN)
+    zone = current_mission().zone
+    noon = dt.datetime.combine(timezone.now().astimezone(zone).date(), dt.time(12), zone)
     Slot.objects.filter(pk=slot.pk).update(starts_at=noon, ends_at=noon + dt.timedelta(minutes=30))
+
+
+# --- the step alone ---------------------------------------------------------------------------
 
 
 def test_a_visit_on_the_day_checks_the_booking_in_and_serves_it(catalogue, citizen, officer_a):
@@ -152,9 +180,215 @@ def test_a_booking_over_or_past_is_left_as_it_is(catalogue, citizen, officer_a, 
         if state is _day_past
         else booking.slot.starts_at + dt.timedelta(minutes=5)
     )
-    before = (booking.status, Slot.objects.get(pk=booking.slot_id).booked, _topics(booking))
+    before = _state(booking)
     # when the case records the visit
     _visit(booking, at, officer_a)
     # then nothing changes
-    booking.refresh_from_db()
-    assert (booking.status, Slot.objects.get(pk=booking.slot_id).booked, _topics(booking)) == before
+    assert _state(booking) == before
+
+
+# --- through the cases' visits ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """A kind of case whose visit the applicant books from it."""
+
+    name: str
+    ready: Callable[[Mission, bool], Any]  # (mission, paid): an application due for its visit
+    service: dict[str, Any]  # the appointment service it books (`build_catalogue` rules)
+    visit_book: Callable[..., Any]  # the applicant's `application_visit_book`
+    visit_record: Callable[..., Any]  # the officer's: biometrics taken, attended
+    waiting: str  # the application's status before its visit
+    visited: str  # and after it
+
+    def __str__(self) -> str:
+        return self.name
+
+
+PASSPORT = Case(
+    name="passport",
+    ready=lambda mission, paid: application_paid(mission) if paid else application_submitted(),
+    service={"purpose": "passport"},
+    visit_book=passport_services.application_visit_book,
+    visit_record=passport_services.application_biometrics_take,
+    waiting="submitted",
+    visited="biometrics_taken",
+)
+CASES = [PASSPORT]
+# (zone, the visit's local time, language): 08:30 in Tokyo is the day before in UTC, 20:00 in
+# New York the day after; each zone in each language across the two tests that read them
+EAST, WEST = ("Asia/Tokyo", dt.time(8, 30)), ("America/New_York", dt.time(20))
+SERVED = {"en": "Served", "tr": "Hizmet verildi"}  # the booking's status on My bookings
+
+
+def _mission_in(mission: Mission, zone: str) -> Mission:
+    """`mission` moved to `zone` (for this test: rolled back after it)."""
+    Mission.objects.filter(pk=mission.pk).update(timezone=zone)
+    connection.tenant = Mission.objects.get(pk=mission.pk)
+    return connection.tenant
+
+
+def _booked(case: Case, mission: Mission, *, paid: bool = True, language: str = "en") -> Any:
+    """An application of `case` due for its visit (its fee paid, or not yet) whose visit the
+    applicant booked in `language`, through the mission's service for it (built in the
+    mission's zone)."""
+    service = build_catalogue(**case.service)
+    application = case.ready(mission, paid)
+    type(application).objects.filter(pk=application.pk).update(language=language)
+    application.refresh_from_db()
+    case.visit_book(
+        application=application,
+        slot_id=first_free_slot(service).pk,
+        acting_user=User.objects.get(pk=application.user_id),
+    )
+    application.refresh_from_db()
+    return application
+
+
+def _booking(application: Any) -> Booking:
+    return Booking.objects.select_related("slot").get(pk=application.booking_id)
+
+
+def _record(case: Case, application: Any, acting_user: Any) -> Any:
+    return case.visit_record(
+        application=application, identity_confirmed=True, acting_user=acting_user
+    )
+
+
+def _clock_set(monkeypatch: pytest.MonkeyPatch, moment: dt.datetime) -> dt.datetime:
+    """The clock at `moment`, whose UTC date is another than its local one."""
+    assert moment.astimezone(dt.UTC).date() != moment.date()
+    monkeypatch.setattr(timezone, "now", lambda: moment.astimezone(dt.UTC))
+    return moment
+
+
+def _my_bookings_card(mission: Mission, user: Any, language: str) -> str:
+    """The one booking card the citizen reads on My bookings, in `language`."""
+    client = host_client(mission.host)
+    client.force_login(user, backend=MODEL_BACKEND)
+    page = client.get("/appointments/mine/", HTTP_ACCEPT_LANGUAGE=language)
+    assert page.status_code == 200
+    (card,) = texts_of(page.content, "li", class_="card")
+    return card
+
+
+@pytest.mark.parametrize(
+    ("zone", "clock", "language"), [(*EAST, "tr"), (*WEST, "en")], ids=["tokyo-tr", "new_york-en"]
+)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_visit_on_the_bookings_day_serves_it(
+    in_mission_a, mission_a, monkeypatch, case, zone, clock, language
+):
+    # given an application due for its visit, booked, at a mission east or west of UTC
+    mission = _mission_in(mission_a, zone)
+    application = _booked(case, mission, language=language)
+    booking = _booking(application)
+    # when the officer records the visit on the booking's day, mission time
+    _clock_set(monkeypatch, _at(booking, clock, zone=mission.zone))
+    _record(case, application, make_staff(mission, "officer"))
+    # then the case goes on, and the booking was checked in and served, its place used
+    application.refresh_from_db()
+    assert application.status == case.visited
+    assert _state(booking) == (
+        BookingStatus.SERVED,
+        1,
+        [
+            AppointmentTopic.BOOKING_CREATED,
+            AppointmentTopic.BOOKING_CHECKED_IN,
+            AppointmentTopic.BOOKING_SERVED,
+        ],
+    )
+    # and the citizen's My bookings says so, in their language
+    monkeypatch.undo()
+    card = _my_bookings_card(mission, User.objects.get(pk=application.user_id), language)
+    assert SERVED[language] in card
+    assert booking.reference in card
+
+
+@pytest.mark.parametrize(
+    ("zone", "clock", "language"), [(*EAST, "en"), (*WEST, "tr")], ids=["tokyo-en", "new_york-tr"]
+)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_visit_before_the_bookings_day_cancels_it_and_frees_its_place(
+    in_mission_a,
+    mission_a,
+    monkeypatch,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+    case,
+    zone,
+    clock,
+    language,
+):
+    # given an application due for its visit, booked, at a mission east or west of UTC
+    mission = _mission_in(mission_a, zone)
+    application = _booked(case, mission, language=language)
+    booking = _booking(application)
+    officer = make_staff(mission, "officer")
+    mail.outbox.clear()
+    # when the person comes the day before and the officer records the visit (in New York, at
+    # an hour when UTC's date is already the booking's)
+    visited = _clock_set(monkeypatch, _at(booking, clock, days_before=1, zone=mission.zone))
+    with django_capture_on_commit_callbacks(execute=True):
+        kinds = _order(lambda: _record(case, application, officer))
+    # then the case goes on, and the mission cancelled the booking and gave its place back,
+    # before any event (the locks' order)
+    application.refresh_from_db()
+    assert application.status == case.visited
+    status, booked, topics = _state(booking)
+    assert (status, booked) == (BookingStatus.CANCELLED_BY_MISSION, 0)
+    assert topics[-1] == AppointmentTopic.BOOKING_CANCELLED_BY_MISSION
+    _slots_before_events(kinds)
+    # and the person is told in their language on which day, mission time, the visit was
+    # recorded, and that the appointment is no longer needed
+    (message,) = [m for m in mail.outbox if booking.reference in m.subject]
+    assert reads(visited, zone, language) in message.body
+    assert reads(booking.slot.starts_at, zone, language) in message.body
+    assert ("artık gerek yok" if language == "tr" else "is no longer needed") in message.subject
+
+
+@pytest.mark.parametrize("end", [_cancelled, _no_show], ids=["cancelled", "no_show"])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_visit_leaves_a_booking_cancelled_or_missed_as_it_is(in_mission_a, mission_a, case, end):
+    # given a booked visit the person cancelled, or missed
+    application = _booked(case, mission_a)
+    officer = make_staff(mission_a, "officer")
+    booking = end(_booking(application), officer)
+    before = _state(booking)
+    # when they come anyway and the officer records the visit
+    _record(case, application, officer)
+    # then the case goes on and the booking stays as it was
+    application.refresh_from_db()
+    assert application.status == case.visited
+    assert _state(booking) == before
+
+
+@pytest.mark.parametrize(
+    ("paid", "role", "code"),
+    [
+        (False, "officer", "not_paid"),
+        # a mission admin may cancel bookings and work the counter, but not process cases
+        (True, "mission_admin", "not_allowed"),
+        (True, "cashier", "not_allowed"),
+    ],
+    ids=["unpaid", "mission_admin", "cashier"],
+)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_refused_visit_leaves_the_booking_as_it_is(
+    in_mission_a, mission_a, monkeypatch, case, paid, role, code
+):
+    # given a booked visit, its fee unpaid, or someone whose role may not process the case
+    application = _booked(case, mission_a, paid=paid)
+    booking = _booking(application)
+    before = _state(booking)
+    # when they try to record the visit on the booking's day
+    _clock_set(monkeypatch, _at(booking, dt.time(0, 30)))
+    with pytest.raises(ApplicationError) as refused:
+        _record(case, application, make_staff(mission_a, role))
+    # then it is refused and nothing changes
+    assert refused.value.code.value.rsplit(".")[-1] == code
+    application.refresh_from_db()
+    assert application.status == case.waiting
+    assert _state(booking) == before
+    assert before[:2] == (BookingStatus.ACTIVE, 1)
