@@ -1,9 +1,10 @@
 """What a passport or visa case's recorded visit does to its booking
 (`services.booking_visit_record`, an internal step of the case's visit): served on its day,
 cancelled by the mission with its place given back when the person came before it, anything
-else left as it is. First the step alone (Berlin), then through each case's visit
-(`CASES`), at missions east and west of UTC at hours when UTC's date is another, as the
-citizen reads it (My bookings, the e-mail) in English and Turkish, and refused visits."""
+else left as it is. First the step alone (Berlin), then through each case's visit (`CASES`:
+the passport's biometrics, the visa's attendance), at missions east and west of UTC at hours
+when UTC's date is another, as the citizen reads it (My bookings, the e-mail) in English and
+Turkish, and refused visits."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ from tests.appointments.test_emails import reads
 from tests.appointments.test_lock_order import _order, _slots_before_events
 from tests.conftest import MODEL_BACKEND, host_client, make_staff, texts_of
 from tests.passports.factories import application_paid, application_submitted
+from tests.visas.factories_casework import visa_complete, visa_paid
+from visas.services import application as visa_services
+from visas.services import casework
 
 
 def _book(service, user, slot=None) -> Booking:  # type: ignore[no-untyped-def]
@@ -215,7 +219,16 @@ PASSPORT = Case(
     waiting="submitted",
     visited="biometrics_taken",
 )
-CASES = [PASSPORT]
+VISA = Case(
+    name="visa",
+    ready=lambda mission, paid: visa_paid(mission) if paid else visa_complete(mission),
+    service={"purpose": "visa", "code": "visa", "name": "Visa application"},
+    visit_book=visa_services.application_visit_book,
+    visit_record=casework.application_attend,
+    waiting="complete",
+    visited="attended",
+)
+CASES = [PASSPORT, VISA]
 # (zone, the visit's local time, language): 08:30 in Tokyo is the day before in UTC, 20:00 in
 # New York the day after; each zone in each language across the two tests that read them
 EAST, WEST = ("Asia/Tokyo", dt.time(8, 30)), ("America/New_York", dt.time(20))

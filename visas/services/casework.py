@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from appointments.services import booking_visit_record
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
@@ -435,7 +436,10 @@ def application_attend(
     """At the visit: the officer has checked the person against the passport and the
     application, the fee is verified paid, and both index fingers are captured through the
     device (`passports.devices`; the simulator unless configured). A capture under the minimum
-    quality is refused: nothing is recorded, capture again."""
+    quality is refused: nothing is recorded, capture again. The appointment's booking, if the
+    application has one, follows in the same transaction
+    (`appointments.services.booking_visit_record`: served on its day, cancelled by the mission
+    with its place given back when the person came before it, else left as it is)."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_PROCESS)
     if not identity_confirmed:
         raise ApplicationError(
@@ -460,6 +464,11 @@ def application_attend(
             raise ApplicationError(
                 CommonError.BAD_TRANSITION,
                 _("The visit is recorded once, for a complete application."),
+            )
+        if application.booking_id is not None:
+            # an internal step: VISA_PROCESS, checked above, is what allows it
+            booking_visit_record(
+                booking_id=application.booking_id, visited_at=now, acting_user=acting_user
             )
         fingerprints_keep(
             model=VisaFingerprint,
