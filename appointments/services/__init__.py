@@ -6,7 +6,8 @@ from one place (`from appointments import services`).
   cannot keep; the counter's check-in, call, served, no-show; what a case's recorded visit does
   to its booking (`booking_visit_record`, an internal step of the case's checked service)
 - `lottery`, `waitlist`: the other two ways to a place
-- `places`: what those share (people, taking and giving back a place, writing a booking)
+- `places`: what those share (people, taking and giving back a place, writing a booking,
+  cancelling one before its time)
 - `confirmations`: the booking confirmations, sent by a sweep (nudged after a booking; beat)
 - `reminders`: the reminder e-mails (beat)
 - `availability`: each service's availability, reported to HQ as an event (beat)

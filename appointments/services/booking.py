@@ -42,6 +42,7 @@ from ..models import (
 from .places import (
     Actor,
     PersonInput,
+    booking_cancel_write,
     booking_release,
     booking_write,
     persons_validate,
@@ -192,13 +193,10 @@ def _cancel(*, booking: Booking, acting_user: Actor, now: dt.datetime) -> Bookin
     with transaction.atomic():
         booking = locks.booking_lock(pk=booking.pk)
         _changes_allowed(booking, now)
-        booking.move_to(BookingStatus.CANCELLED)
-        set_acting_user(booking, acting_user)
-        booking.save(update_fields=["status", "updated_at"])
-        booking_release(booking=booking, acting_user=acting_user, give_back_place=True)
-        outbox_event_record(
+        booking_cancel_write(
+            booking=booking,
+            status=BookingStatus.CANCELLED,
             topic=AppointmentTopic.BOOKING_CANCELLED,
-            aggregate_id=booking.pk,
             payload={"reference": booking.reference},
             acting_user=acting_user,
         )
@@ -345,13 +343,10 @@ def _cancel_by_mission(
     event with its `kind`, and the person's e-mail queued on commit: the closure's, or, with
     `visited_at`, the one saying the visit was recorded then and the appointment is no longer
     needed."""
-    booking.move_to(BookingStatus.CANCELLED_BY_MISSION)
-    set_acting_user(booking, acting_user)
-    booking.save(update_fields=["status", "updated_at"])
-    booking_release(booking=booking, acting_user=acting_user, give_back_place=True)
-    outbox_event_record(
+    booking_cancel_write(
+        booking=booking,
+        status=BookingStatus.CANCELLED_BY_MISSION,
         topic=AppointmentTopic.BOOKING_CANCELLED_BY_MISSION,
-        aggregate_id=booking.pk,
         payload={"reference": booking.reference, "closure": None, "kind": kind},
         acting_user=acting_user,
     )

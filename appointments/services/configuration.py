@@ -46,7 +46,7 @@ from ..models import (
     Slot,
     WaitlistEntry,
 )
-from .places import booking_release
+from .places import booking_cancel_write
 
 # A service's name has a value per language (appointments/translation.py): `name_en` (required)
 # and `name_tr` (empty: English is shown). Services never set `name` itself, which would write
@@ -287,13 +287,10 @@ def closure_create(
                 booking = locks.booking_lock(pk=pk)
                 if not booking.can_move_to(BookingStatus.CANCELLED_BY_MISSION):
                     continue  # moved on (checked in) since it was read
-                booking.move_to(BookingStatus.CANCELLED_BY_MISSION)
-                set_acting_user(booking, acting_user)
-                booking.save(update_fields=["status", "updated_at"])
-                booking_release(booking=booking, acting_user=acting_user, give_back_place=True)
-                outbox_event_record(
+                booking_cancel_write(
+                    booking=booking,
+                    status=BookingStatus.CANCELLED_BY_MISSION,
                     topic=AppointmentTopic.BOOKING_CANCELLED_BY_MISSION,
-                    aggregate_id=booking.pk,
                     payload={
                         "reference": booking.reference,
                         "closure": closure.pk,

@@ -1,5 +1,6 @@
 """What the booking verbs share (booking, waitlist, lottery, closures): the people a booking
-covers, taking and giving back a place in a slot, and writing a booking on a place.
+covers, taking and giving back a place in a slot, writing a booking on a place, and cancelling
+one before its time.
 
 Taking a place is one statement, `UPDATE … SET booked = booked + 1 WHERE booked < capacity`:
 the row lock of the UPDATE serialises concurrent takers, and READ COMMITTED re-checks the
@@ -12,6 +13,7 @@ import dataclasses
 import datetime as dt
 import re
 import secrets
+from typing import Any
 
 from django.db import IntegrityError
 from django.db.models import Case, F, PositiveSmallIntegerField, When
@@ -27,7 +29,7 @@ from consulate.kernel.history import set_acting_user
 from consulate.kernel.tenancy import current_schema
 from missions.mail import local_time
 from missions.selectors import current_mission
-from sync.services import outbox_event_new
+from sync.services import outbox_event_new, outbox_event_record
 
 from .. import selectors
 from ..error_codes import AppointmentError
@@ -142,6 +144,28 @@ def booking_release(*, booking: Booking, acting_user: Actor, give_back_place: bo
         person.save(update_fields=["is_holding"])
     if give_back_place:
         slot_place_give_back(pk=booking.slot_id)
+
+
+def booking_cancel_write(
+    *,
+    booking: Booking,
+    status: str,
+    topic: AppointmentTopic,
+    payload: dict[str, Any],
+    acting_user: Actor,
+) -> None:
+    """Inside the transaction that cancels a locked booking before its time (the person's
+    cancel, the mission's, a closure's), whose service has checked who acts: move it to
+    `status`, with its history; its people free to book the service again and its place given
+    back; and its event, `topic` with `payload`. Offering the place on (or not, on a closed day)
+    and telling the person are the caller's."""
+    booking.move_to(status)
+    set_acting_user(booking, acting_user)
+    booking.save(update_fields=["status", "updated_at"])
+    booking_release(booking=booking, acting_user=acting_user, give_back_place=True)
+    outbox_event_record(
+        topic=topic, aggregate_id=booking.pk, payload=payload, acting_user=acting_user
+    )
 
 
 def _new_reference() -> str:

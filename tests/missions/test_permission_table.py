@@ -55,7 +55,8 @@ NOT_STAFF_SERVICES = frozenset(
         "booking_create", "booking_cancel", "booking_reschedule", "booking_cancel_by_token",
         "lottery_enter", "lottery_draw", "waitlist_join", "waitlist_leave", "waitlist_accept",
         "waitlist_offer_place", "waitlist_expire_offers", "booking_remind_due",
-        "booking_write", "booking_release",  # steps inside a checked service (places.py)
+        # steps inside a checked service (places.py)
+        "booking_write", "booking_release", "booking_cancel_write",
         # inside a passport or visa case's visit, which checked PASSPORT_PROCESS / VISA_PROCESS
         "booking_visit_record",
         "availability_report",  # beat's: each service's availability, as an event for HQ
