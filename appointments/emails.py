@@ -122,18 +122,19 @@ def booking_moved_send(*, booking: Booking, previous_slot: Slot | None = None) -
 
 
 def booking_cancelled_by_mission_send(
-    *, booking: Booking, visited_at: dt.datetime | None = None
+    *, booking: Booking, visited_at: dt.datetime | None = None, hours_changed: bool = False
 ) -> None:
-    """The mission cancelled the booking: it closes that day (with a link to book again), or,
-    with `visited_at`, the person's visit was recorded then (a case's, before the appointment's
-    day) and the appointment is no longer needed."""
+    """The mission cancelled the booking: it closes that day, or (`hours_changed`) the time is
+    outside its new opening hours, each with a link to book again; or, with `visited_at`, the
+    person's visit was recorded then (a case's, before the appointment's day) and the
+    appointment is no longer needed."""
     mission = current_mission()
     _mail_send(
         mission=mission,
         language=booking.language,
         to=booking.email,
         template="cancelled_by_mission",
-        context=_booking_links(booking, mission),
+        context={**_booking_links(booking, mission), "hours_changed": hours_changed},
         times={"when": booking.slot.starts_at, "visited": visited_at},
     )
 

@@ -48,12 +48,16 @@ def send_booking_moved(booking_id: int, previous_slot_id: int | None = None) -> 
 
 
 @shared_task
-def send_cancelled_by_mission(booking_id: int, visited_at: str | None = None) -> None:
-    """`visited_at` (ISO 8601): the booking was cancelled because a case recorded the visit
-    then (`booking_visit_record`), and the e-mail says so instead of the closure's words."""
+def send_cancelled_by_mission(
+    booking_id: int, visited_at: str | None = None, *, hours_changed: bool = False
+) -> None:
+    """Why the mission cancelled, which the e-mail says: a closure that day (by default);
+    `hours_changed`, its time is outside the mission's new opening hours; `visited_at`
+    (ISO 8601), a case recorded the person's visit then (`booking_visit_record`)."""
     emails.booking_cancelled_by_mission_send(
         booking=Booking.objects.select_related("slot", "service").get(pk=booking_id),
         visited_at=dt.datetime.fromisoformat(visited_at) if visited_at is not None else None,
+        hours_changed=hours_changed,
     )
 
 

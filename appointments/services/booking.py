@@ -318,7 +318,7 @@ def booking_move_by_mission(
 def booking_cancel_by_mission(*, booking: Booking, acting_user: User | SystemActor) -> Booking:
     """The mission admin cancels an active booking it cannot keep (one left outside new opening
     hours): `cancelled_by_mission`, the place given back, and the person told in their
-    language, with a link to book again (the closure's e-mail)."""
+    language that its time is outside the new opening hours, with a link to book again."""
     permission_require(
         user=acting_user, mission=current_mission(), action=Action.APPOINTMENTS_SETTINGS_CHANGE
     )
@@ -340,9 +340,9 @@ def _cancel_by_mission(
 ) -> Booking:
     """Inside the caller's transaction, on a locked active booking: `cancelled_by_mission`, the
     place given back (to the first person on the waitlist for that day, or to everyone), the
-    event with its `kind`, and the person's e-mail queued on commit: the closure's, or, with
-    `visited_at`, the one saying the visit was recorded then and the appointment is no longer
-    needed."""
+    event with its `kind`, and the person's e-mail queued on commit: for `opening_hours`, that
+    the appointment falls outside the mission's new hours; with `visited_at`, that the visit
+    was recorded then and the appointment is no longer needed."""
     booking_cancel_write(
         booking=booking,
         status=BookingStatus.CANCELLED_BY_MISSION,
@@ -359,6 +359,7 @@ def _cancel_by_mission(
         send_cancelled_by_mission,
         booking.pk,
         visited_at.isoformat() if visited_at is not None else None,
+        hours_changed=kind == "opening_hours",
     )
     return booking
 

@@ -238,6 +238,36 @@ def test_the_mission_cancellation_shows_mission_time(
     assert expected in read["subject"]
 
 
+def test_a_booking_left_outside_new_opening_hours_is_told_so_not_of_a_closure(
+    mission: Mission,
+    service: Service,
+    language: str,
+    eager_tasks: None,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    # given a booking at 10:10, which the mission admin cancels as outside its new hours
+    slot = ten_past_ten(service, mission)
+    booking = book(slot, language)
+    mail.outbox.clear()
+    # when the cancellation commits and the worker sends its e-mail
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_cancel_by_mission(booking=booking, acting_user=SYSTEM)
+    # then the person reads why (the opening hours, not a closure), in mission time, and how
+    # to book again
+    (message,) = mail.outbox
+    read = parts(message)
+    why, not_why = (
+        ("çalışma saatlerini değiştirdi", "kapalı olacağı")
+        if language == "tr"
+        else ("has changed its opening hours", "has to close")
+    )
+    for part in ("text", "html"):
+        assert why in read[part]
+        assert not_why not in read[part]
+        assert_reads_local(read[part], slot.starts_at, mission.timezone, language)
+        assert "/appointments/" in read[part]
+
+
 def test_a_visit_recorded_before_the_day_says_so_in_mission_time(
     mission: Mission,
     service: Service,
