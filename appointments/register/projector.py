@@ -74,6 +74,8 @@ STATUS_AFTER: dict[str, RegisteredStatus] = {
     AppointmentTopic.BOOKING_NO_SHOW: RegisteredStatus.NO_SHOW,
 }
 TOPICS = frozenset(str(topic) for topic in STATUS_AFTER)
+# the `kind` of a mission's cancellation that a case's early visit made
+VISIT_RECORDED = "visit_recorded"
 # The payload versions this projector reads (docs/events.md); any other is skipped.
 VERSIONS: dict[str, frozenset[int]] = {
     str(topic): frozenset({1, 2} if topic == AppointmentTopic.BOOKING_RESCHEDULED else {1})
@@ -199,6 +201,13 @@ def fact_read(event: Event) -> Fact:
             booked_at=checked_moment(event.get("occurred_at"), "occurred_at"),
             channel=_channel_read(payload),
         )
+    if (
+        topic == AppointmentTopic.BOOKING_CANCELLED_BY_MISSION
+        and payload.get("kind") == VISIT_RECORDED
+    ):
+        # the person's case recorded the visit before the appointment's day: they were
+        # served, early, and the mission did not turn them away (booking_visit_record)
+        return dataclasses.replace(fact, status=RegisteredStatus.SERVED)
     if topic == AppointmentTopic.BOOKING_RESCHEDULED and event.get("version", 1) == 2:
         # v1 (a move made a new booking: `created` of the new one and `cancelled` of the old
         # one were recorded too) carries no time; v2 moves this booking to `starts_at`.

@@ -402,6 +402,29 @@ def test_a_move_of_version_1_counts_nothing_twice(mission_a):
     assert not SkippedEvent.objects.exists()
 
 
+def test_a_booking_ended_by_an_early_visit_counts_as_served_not_cancelled(mission_a):
+    # given two bookings the mission cancelled: one for new opening hours, one because the
+    # person's case recorded the visit before the appointment's day
+    events = [
+        _synthetic(1, "created", _created_payload(reference="BK-HOURS"), aggregate_id="1"),
+        _synthetic(2, "cancelled_by_mission",
+                   {"reference": "BK-HOURS", "closure": None, "kind": "opening_hours"},
+                   aggregate_id="1"),
+        _synthetic(3, "created", _created_payload(reference="BK-EARLY"), aggregate_id="2"),
+        _synthetic(4, "cancelled_by_mission",
+                   {"reference": "BK-EARLY", "closure": None, "kind": "visit_recorded"},
+                   aggregate_id="2"),
+    ]  # fmt: skip
+    # when HQ projects them
+    events_project(mission="alpha", events=events)
+    # then the first is the mission's cancellation and the second a person served
+    statuses = dict(RegisteredBooking.objects.values_list("reference", "status"))
+    assert statuses == {"BK-HOURS": "cancelled_by_mission", "BK-EARLY": "served"}
+    (day,) = BookingDay.objects.all()
+    assert (day.booked, day.cancelled_by_mission, day.served) == (2, 1, 1)
+    assert not SkippedEvent.objects.exists()
+
+
 def test_missions_do_not_mix(mission_a):
     event = _synthetic(1, "created", _created_payload())
     events_project(mission="alpha", events=[event])
