@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .models import ENTRIES_LABEL, Entries, HitResolution, RefusalGround
+from .models import ENTRIES_LABEL, FORM_ITEM, FORM_LABEL, Entries, HitResolution, RefusalGround
 from .reference.models import ChecklistItem
 
 _TEXT = {"rows": 3}
@@ -26,7 +26,10 @@ class DateInput(forms.DateInput):
 
 
 class CompletenessForm(forms.Form):
-    """One accept / correct choice and a reason per checklist item, and the corrections' date."""
+    """One accept / correct choice and a reason for the application form and for each checklist
+    item, and the corrections' date. The form's choice starts at "accept" (the service takes
+    none as that too); each item's is made by the officer. A reason is typed text that the
+    service cleans and judges (`text_clean`): the field only keeps the browser to its length."""
 
     due_on = forms.DateField(
         label=_("Corrections due by (the mission's local date)"),
@@ -37,36 +40,36 @@ class CompletenessForm(forms.Form):
 
     def __init__(self, *args: Any, items: list[ChecklistItem], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.items = items
-        for item in items:
-            self.fields[f"item_{item.code}"] = forms.ChoiceField(
-                label=item.label,
+        labels: dict[str, Any] = {FORM_ITEM: FORM_LABEL} | {item.code: item.label for item in items}
+        self.codes = list(labels)
+        for code, label in labels.items():
+            self.fields[f"item_{code}"] = forms.ChoiceField(
+                label=label,
                 choices=[
                     ("accept", pgettext_lazy("a checklist item", "Accept")),
                     ("correct", _("Ask for a correction")),
                 ],
                 widget=forms.RadioSelect,
                 required=False,
+                initial="accept" if code == FORM_ITEM else None,
             )
-            self.fields[f"reason_{item.code}"] = forms.CharField(
+            self.fields[f"reason_{code}"] = forms.CharField(
                 label=_("What to correct (the applicant reads it)"),
                 required=False,
-                max_length=2000,
-                widget=forms.Textarea(attrs={"rows": 2}),
+                widget=forms.Textarea(attrs={"rows": 2, "maxlength": "2000"}),
             )
 
     def decisions(self) -> dict[str, tuple[bool, str]]:
         chosen: dict[str, tuple[bool, str]] = {}
-        for item in self.items:
-            choice = self.cleaned_data.get(f"item_{item.code}")
+        for code in self.codes:
+            choice = self.cleaned_data.get(f"item_{code}")
             if choice in ("accept", "correct"):
-                chosen[item.code] = (choice == "accept", self.cleaned_data[f"reason_{item.code}"])
+                chosen[code] = (choice == "accept", self.cleaned_data[f"reason_{code}"])
         return chosen
 
-    def rows(self) -> list[tuple[ChecklistItem, forms.BoundField, forms.BoundField]]:
-        return [
-            (item, self[f"item_{item.code}"], self[f"reason_{item.code}"]) for item in self.items
-        ]
+    def rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        """Each choice with its reason: the form first, then the checklist's items."""
+        return [(self[f"item_{code}"], self[f"reason_{code}"]) for code in self.codes]
 
 
 class AttendForm(forms.Form):

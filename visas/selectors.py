@@ -19,6 +19,7 @@ from missions.selectors import current_mission
 
 from .models import (
     CLOCK_RUNNING,
+    FORM_ITEM,
     ItemReview,
     ReviewStatus,
     Step,
@@ -28,7 +29,7 @@ from .models import (
     VisaStep,
 )
 from .reference.models import ChecklistItem, VisaCategory
-from .services.application import application_category, category_items
+from .services.application import application_category, category_items, correction_asked
 from .services.common import UNMAILED
 
 
@@ -124,17 +125,10 @@ def application_checklist(*, application: VisaApplication) -> list[ChecklistRow]
     ]
 
 
-def form_corrections(*, application: VisaApplication) -> list[ItemReview]:
-    """Corrections asked for on the form itself (a review of anything that is not a checklist
-    item)."""
-    items = {
-        item.code for item in category_items(category=application_category(application=application))
-    }
-    return list(
-        ItemReview.objects.filter(application=application, status=ReviewStatus.CORRECTION).exclude(
-            item__in=items
-        )
-    )
+def form_correction(*, application: VisaApplication) -> ItemReview | None:
+    """The correction the last completeness check asked for on the form itself, made or not
+    yet (None: the form stands as sent)."""
+    return correction_asked(application=application, item=FORM_ITEM)
 
 
 # What the applicant is waiting for, per status: one plain sentence.

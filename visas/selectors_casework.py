@@ -21,6 +21,7 @@ from missions.selectors import current_mission
 
 from .models import (
     CLOCK_RUNNING,
+    FORM_ITEM,
     OPEN,
     Appeal,
     AppealStatus,
@@ -176,6 +177,11 @@ def case_checklist(*, application: VisaApplication) -> list[ChecklistRow]:
         )
         for item in items
     ]
+
+
+def case_form_review(*, application: VisaApplication) -> ItemReview | None:
+    """The last completeness check's word on the form itself (`FORM_ITEM`), if any."""
+    return ItemReview.objects.filter(application=application, item=FORM_ITEM).first()
 
 
 def upload_get_for_staff(*, application: VisaApplication, upload_id: int) -> Upload:

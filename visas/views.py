@@ -250,6 +250,7 @@ def _edit_page(
         "missing_rows": _missing_rows(application, missing),
         "upload_errors": upload_errors or {},
         "corrections": application.status == VisaStatus.CORRECTIONS,
+        "form_correction": selectors.form_correction(application=application),
         "zone": _mission(request).zone,
     }
     if step in ("documents", "review"):
@@ -258,7 +259,6 @@ def _edit_page(
     if step == "review":
         context["review_rows"] = _review_rows(application)
         context["answer_rows"] = _answer_rows(application)
-        context["form_corrections"] = selectors.form_corrections(application=application)
     return render(request, "visas/apply/edit.html", context, status=status)
 
 
@@ -417,7 +417,7 @@ def _status_page(
                 application=application, booked=booked is not None, paid=paid
             ),
             "checklist": selectors.application_checklist(application=application),
-            "form_corrections": selectors.form_corrections(application=application),
+            "form_correction": selectors.form_correction(application=application),
             "timeline": selectors.application_timeline(application=application),
             "steps": selectors.steps_read(application=application),
             "assessment": assessment,

@@ -114,6 +114,7 @@ def _case_page(
             "application": application,
             "category": category,
             "checklist": checklist,
+            "form_review": selectors.case_form_review(application=application),
             "answers": _answers(application),
             "status_label": selectors.staff_status_label(
                 application,

@@ -25,7 +25,15 @@ from tests.visas.factories import (
     visa_draft,
     visa_submitted,
 )
-from visas.models import ItemReview, Step, Upload, VisaApplication, VisaStatus, VisaStep
+from visas.models import (
+    FORM_ITEM,
+    ItemReview,
+    Step,
+    Upload,
+    VisaApplication,
+    VisaStatus,
+    VisaStep,
+)
 from visas.reference.models import VisaCategory
 from visas.services import application as services
 from visas.services import casework
@@ -572,10 +580,13 @@ def test_once_withdrawn_the_passport_may_apply_again(in_mission_a):
 # --- corrections ---------------------------------------------------------------------------
 
 
-def _corrections_asked(mission, **kw) -> VisaApplication:  # type: ignore[no-untyped-def]
+def _corrections_asked(mission, *, form: str = "", **kw) -> VisaApplication:  # type: ignore[no-untyped-def]
+    """Submitted, then the passport copy asked to be corrected (and the form, with `form`)."""
     application = visa_submitted(mission, **kw)
     decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
     decisions["passport_copy"] = (False, "The copy is unreadable: scan it again.")
+    if form:
+        decisions[FORM_ITEM] = (False, form)
     return casework.completeness_review(
         application=application, decisions=decisions, acting_user=make_staff(mission, "officer")
     )
@@ -649,21 +660,6 @@ def test_corrections_past_their_deadline_are_refused(in_mission_a):
         )
     assert _code(refused) == "visas.deadline"
     assert application.uploads.count() == uploads
-
-
-def _form_correction_asked(mission, application: VisaApplication) -> ItemReview:  # type: ignore[no-untyped-def]
-    """A correction asked for on the form itself (a review of something that is not a checklist
-    item). No service asks for one yet (the completeness check reviews checklist items only),
-    so the row is made as the selectors and services read it."""
-    review = ItemReview(
-        application=application,
-        item="form",
-        status="correction",
-        reason="Your surname is spelt differently in the passport.",
-        reviewed_by_id=make_staff(mission, "officer").pk,
-    )
-    review.save()
-    return review
 
 
 def test_during_corrections_an_accepted_document_is_not_replaced(in_mission_a):
@@ -749,8 +745,10 @@ def test_during_corrections_the_form_is_not_changed_unless_asked(in_mission_a, l
 
 def test_during_corrections_the_form_changes_when_a_correction_is_asked_on_it(in_mission_a):
     # given a correction asked for on the form
-    application = _corrections_asked(in_mission_a)
-    review = _form_correction_asked(in_mission_a, application)
+    application = _corrections_asked(
+        in_mission_a, form="Your surname is spelt differently in the passport."
+    )
+    review = ItemReview.objects.get(application=application, item=FORM_ITEM)
     user = _owner(application)
     # when the applicant changes it (the autosave, then the form's save)
     saved = services.application_draft_autosave(
@@ -765,6 +763,68 @@ def test_during_corrections_the_form_changes_when_a_correction_is_asked_on_it(in
     assert (application.surname, application.occupation) == ("Smyth", "Engineer")
     review.refresh_from_db()
     assert review.corrected_at is not None
+
+
+def test_a_form_correction_is_made_sent_and_checked_again_as_a_document_is(in_mission_a):
+    # given corrections asked for on the form only
+    application = visa_submitted(in_mission_a, surname="Smith")
+    officer = make_staff(in_mission_a, "officer")
+    accepted = {item.code: (True, "") for item in casework.checklist_of(application)}
+    note = "Your surname is spelt differently in the passport."
+    casework.completeness_review(
+        application=application,
+        decisions={**accepted, FORM_ITEM: (False, note)},
+        acting_user=officer,
+    )
+    application.refresh_from_db()
+    user = _owner(application)
+    # when the applicant sends the corrections without changing the form
+    with pytest.raises(ApplicationError) as refused:
+        services.application_submit(application=application, acting_user=user)
+    # then the form is named with what to correct, as a document would be
+    assert refused.value.errors == {f"item_{FORM_ITEM}": [f"Correct this as asked: {note}"]}
+    # when they change it and send: the correction counts as made, and the corrections go
+    services.application_draft_autosave(
+        application=application, data={"surname": "Smyth"}, acting_user=user
+    )
+    review = ItemReview.objects.get(application=application, item=FORM_ITEM)
+    assert review.corrected_at is not None
+    services.application_submit(application=application, acting_user=user)
+    application.refresh_from_db()
+    assert application.status == VisaStatus.SUBMITTED
+    # when the officer's next check asks for a document only
+    casework.completeness_review(
+        application=application,
+        decisions={**accepted, "passport_copy": (False, "Scan all four pages.")},
+        acting_user=officer,
+    )
+    application.refresh_from_db()
+    # then the corrected form is accepted as it is now, and locked again for this round
+    review.refresh_from_db()
+    assert (review.status, review.reason, review.corrected_at) == ("accepted", "", None)
+    assert review.history.count() == 3  # asked, corrected, accepted
+    with pytest.raises(ApplicationError) as locked:
+        services.application_draft_autosave(
+            application=application, data={"surname": "Smithe"}, acting_user=user
+        )
+    assert _code(locked) == "visas.not_asked"
+    # and once the document is sent again and accepted, the file is complete
+    services.application_upload_add(
+        application=application,
+        item="passport_copy",
+        data=pdf_file(),
+        filename="copy.pdf",
+        acting_user=user,
+    )
+    services.application_submit(application=application, acting_user=user)
+    application.refresh_from_db()
+    casework.completeness_review(application=application, decisions=accepted, acting_user=officer)
+    application.refresh_from_db()
+    assert application.status == VisaStatus.COMPLETE
+    assert application.surname == "Smyth"
+    assert set(
+        ItemReview.objects.filter(application=application).values_list("status", flat=True)
+    ) == {"accepted"}
 
 
 # --- the appointment and the withdrawal ----------------------------------------------------

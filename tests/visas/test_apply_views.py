@@ -23,7 +23,7 @@ from tests.visas.factories import (
     visa_draft,
     visa_submitted,
 )
-from visas.models import Upload, VisaApplication, VisaStatus
+from visas.models import FORM_ITEM, Upload, VisaApplication, VisaStatus
 from visas.reference.models import VisaCategory
 from visas.services import casework
 
@@ -451,6 +451,71 @@ def test_during_corrections_the_identity_is_not_changed_through_the_page(
         "Smith", "Q7654321", "USA",
     )  # fmt: skip
     assert after.status == VisaStatus.CORRECTIONS
+
+
+# The officer's note on the form, as typed.
+FORM_NOTE = "Your surname is spelt differently in the passport."
+
+
+def _corrections_on_the_form(mission: Mission) -> VisaApplication:
+    """Submitted, the form and the passport copy asked to be corrected, the rest accepted."""
+    application = visa_submitted(mission, passport_number="Q7654321")
+    with schema_context(mission.schema_name):
+        decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+        decisions["passport_copy"] = (False, "The copy is cut off at the bottom.")
+        decisions[FORM_ITEM] = (False, FORM_NOTE)
+        casework.completeness_review(
+            application=application,
+            decisions=decisions,
+            acting_user=make_staff(mission, "officer"),
+        )
+    return application
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        ("en", {"form": "The application form", "what": "What to correct",
+                "copy": "Copy of the passport's data page", "link": "Correct the form",
+                "notice": "Corrections asked for on the form", "changed": "changed"}),
+        ("tr", {"form": "Başvuru formu", "what": "Düzeltilmesi gereken",
+                "copy": "Pasaportun kimlik sayfasının kopyası", "link": "Formu düzeltin",
+                "notice": "Formda istenen düzeltmeler", "changed": "değiştirildi"}),
+    ],
+)  # fmt: skip
+def test_a_correction_asked_on_the_form_is_listed_and_the_form_changes(
+    client_a, mission_a, language, texts
+):
+    # given corrections asked for on the form and on the passport copy
+    application = _corrections_on_the_form(mission_a)
+    _owner_signs_in(client_a, application)
+    status = f"/visas/{application.reference}/"
+    # the status page lists both in the reader's language: the form first, with the officer's
+    # note as typed and the way to it
+    page = client_a.get(status, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    listed = texts_of(page, "li", id=f"item-{FORM_ITEM}")
+    assert listed == [f"{texts['form']}\n{texts['what']}: {FORM_NOTE}\n{texts['link']}"]
+    corrections = text_of(page, "ul", class_="corrections")
+    assert corrections.splitlines()[-1] == texts["copy"]
+    assert f'href="/visas/{application.reference}/edit/identity/"' in page
+    # the form's step says what to correct, and its fields are there to change, saved as typed
+    step = client_a.get(
+        f"/visas/{application.reference}/edit/identity/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    notice = text_of(step, "section", **{"aria-labelledby": "form-correction-heading"})
+    assert notice == f"{texts['notice']}\n{texts['what']}: {FORM_NOTE}"
+    assert 'name="surname"' in step
+    assert "data-autosave=" in step
+    # when the applicant changes the surname on the step
+    values = {"surname": "Smyth", "passport_number": "Q7654321", "next": "1"}
+    saved = client_a.post(f"/visas/{application.reference}/edit/identity/", values)
+    # then it is kept, and the status page says the form was changed
+    assert saved.status_code == 302
+    assert _fresh(mission_a, application).surname == "Smyth"
+    page = client_a.get(status, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert texts_of(page, "li", id=f"item-{FORM_ITEM}")[0].startswith(
+        f"{texts['form']} · {texts['changed']}"
+    )
 
 
 # The instant the file became complete: late evening in UTC, already the next morning in Tokyo,

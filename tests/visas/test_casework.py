@@ -28,8 +28,9 @@ from tests.visas.factories_casework import (
     visa_recommended,
     visa_refused,
 )
-from visas.models import ItemReview, Step, VisaApplication, VisaStatus, VisaStep
+from visas.models import FORM_ITEM, ItemReview, Step, VisaApplication, VisaStatus, VisaStep
 from visas.services import casework
+from visas.services.application import form_locked
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
@@ -131,6 +132,130 @@ def test_corrections_are_asked_with_their_reasons_and_date(
     body = mail.outbox[0].body
     assert "older than a month" in body
     assert due.strftime("%-d %B %Y") in body
+
+
+# The officer's note on the form, as typed.
+FORM_NOTE = "Your surname is spelt differently in the passport."
+
+
+@pytest.mark.parametrize(
+    ("language", "label"), [("en", "The application form"), ("tr", "Başvuru formu")]
+)
+def test_a_correction_is_asked_on_the_form_with_the_officers_note(
+    in_mission_a, mission_a, language, label
+):
+    # given a submitted application in the applicant's language
+    application = visa_submitted(mission_a)
+    VisaApplication.objects.filter(pk=application.pk).update(language=language)
+    application.refresh_from_db()
+    officer = make_staff(mission_a, "officer")
+    # when the officer accepts every document and asks for a correction on the form
+    casework.completeness_review(
+        application=application,
+        decisions={**accept_all(application), FORM_ITEM: (False, FORM_NOTE)},
+        acting_user=officer,
+    )
+    # then corrections are asked; the form's review says what to correct, with its history
+    application.refresh_from_db()
+    assert application.status == VisaStatus.CORRECTIONS
+    review = ItemReview.objects.get(application=application, item=FORM_ITEM)
+    assert (review.status, review.reason, review.upload_id, review.reviewed_by_id) == (
+        "correction", FORM_NOTE, None, officer.pk,
+    )  # fmt: skip
+    assert review.history.count() == 1
+    # the event names the form among the items asked for; the applicant's message names it in
+    # their language, the note as typed
+    event = _events("visas.application.corrections_asked")[0]
+    assert event.payload["items"] == [FORM_ITEM]
+    step = VisaStep.objects.get(application=application, step=Step.CORRECTIONS_ASKED)
+    assert step.note.splitlines()[0] == f"• {label}: {FORM_NOTE}"
+    # and the applicant may change the form now
+    assert not form_locked(application=application)
+
+
+def test_the_form_stands_as_sent_unless_a_correction_is_asked_on_it(in_mission_a, mission_a):
+    # given a submitted application
+    application = visa_submitted(mission_a)
+    decisions = accept_all(application)
+    item = next(iter(decisions))
+    # when the officer asks for a document only, saying nothing of the form
+    casework.completeness_review(
+        application=application,
+        decisions={**decisions, item: (False, "Unreadable.")},
+        acting_user=make_staff(mission_a, "officer"),
+    )
+    # then the form is accepted as sent, the event names the document alone, the form is locked
+    assert ItemReview.objects.get(application=application, item=FORM_ITEM).status == "accepted"
+    assert _events("visas.application.corrections_asked")[0].payload["items"] == [item]
+    application.refresh_from_db()
+    assert form_locked(application=application)
+
+
+@pytest.mark.parametrize(
+    ("language", "note", "code", "message"),
+    [
+        ("en", "  ", "visas.reason_required", "Say what to correct."),
+        ("tr", "  ", "visas.reason_required", "Neyin düzeltileceğini yazın."),
+        ("en", "Spelt\x00wrong", "visas.invalid", "Remove the control characters from this field."),
+        ("tr", "Spelt\x00wrong", "visas.invalid", "Bu alandaki kontrol karakterlerini silin."),
+        ("en", "x" * 100_000, "visas.invalid", "Keep this under 2000 characters."),
+        ("tr", "x" * 100_000, "visas.invalid", "Bunu 2000 karakterin altında tutun."),
+    ],
+    ids=["empty-en", "empty-tr", "nul-en", "nul-tr", "100kb-en", "100kb-tr"],
+)
+def test_a_bad_note_on_the_form_is_refused_and_nothing_is_kept(
+    in_mission_a, mission_a, language, note, code, message
+):
+    from django.utils import translation
+
+    # given a submitted application
+    application = visa_submitted(mission_a)
+    officer = make_staff(mission_a, "officer")
+    events = OutboxEvent.objects.count()
+    # when the officer asks for a correction on the form with a note that cannot be kept
+    with translation.override(language):
+        with pytest.raises(ApplicationError) as refused:
+            casework.completeness_review(
+                application=application,
+                decisions={**accept_all(application), FORM_ITEM: (False, note)},
+                acting_user=officer,
+            )
+        said = str(refused.value.message)
+    # then it is refused beside the note, in the officer's language, and nothing is kept
+    assert refused.value.code.value == code
+    assert refused.value.field == f"reason_{FORM_ITEM}"
+    assert said == message
+    application.refresh_from_db()
+    assert application.status == VisaStatus.SUBMITTED
+    assert not ItemReview.objects.filter(application=application).exists()
+    assert not VisaStep.objects.filter(
+        application=application, step=Step.CORRECTIONS_ASKED
+    ).exists()
+    assert OutboxEvent.objects.count() == events
+
+
+@pytest.mark.parametrize("role", ["cashier", "mission_admin"])
+def test_a_role_without_the_review_permission_cannot_ask_for_a_form_correction(
+    in_mission_a, mission_a, role
+):
+    # given a submitted application, and someone whose role at the mission does not process
+    # visas
+    application = visa_submitted(mission_a)
+    staff = make_staff(mission_a, role)
+    events = OutboxEvent.objects.count()
+    # when they ask for a correction on the form
+    with pytest.raises(ApplicationError) as refused:
+        casework.completeness_review(
+            application=application,
+            decisions={**accept_all(application), FORM_ITEM: (False, FORM_NOTE)},
+            acting_user=staff,
+        )
+    # then the permission table says no, and nothing is kept
+    assert refused.value.code.name == "NOT_ALLOWED"
+    application.refresh_from_db()
+    assert application.status == VisaStatus.SUBMITTED
+    assert not ItemReview.objects.filter(application=application).exists()
+    assert OutboxEvent.objects.count() == events
 
 
 def test_corrections_not_made_in_time_close_the_application(

@@ -4,10 +4,12 @@ legal clock, the case with its documents, and each action behind its permission.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django_tenants.utils import schema_context
 
+from sync.models import OutboxEvent
 from tests.conftest import make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.visas.factories import visa_submitted
@@ -17,9 +19,15 @@ from tests.visas.factories_casework import (
     visa_complete,
     visa_recommended,
 )
-from visas.models import Upload, VisaApplication, VisaStatus
+from visas.models import FORM_ITEM, ItemReview, Upload, VisaApplication, VisaStatus
+from visas.services import casework
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
+
+
+def _status(mission, application: VisaApplication) -> str:  # type: ignore[no-untyped-def]
+    with schema_context(mission.schema_name):
+        return VisaApplication.objects.get(pk=application.pk).status
 
 
 def test_the_queue_shows_the_legal_clock(client_a, mission_a):
@@ -78,6 +86,114 @@ def test_the_completeness_check_through_the_page(client_a, mission_a):
     assert application.status == VisaStatus.CORRECTIONS
     page = client_a.get(f"/staff/visas/{application.reference}/").content.decode()
     assert "Unreadable scan." in page
+
+
+# The officer's note on the form, as typed.
+FORM_NOTE = "Your surname is spelt differently in the passport."
+
+
+def _accepted(mission, application: VisaApplication) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Every document accepted, as the completeness check's form posts it."""
+    with schema_context(mission.schema_name):
+        items = casework.checklist_of(application)
+    return {f"item_{item.code}": "accept" for item in items}
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "help_text", "asked"),
+    [
+        ("en", "The application form", "Accept the application form and each document",
+         "Correction asked for"),
+        ("tr", "Başvuru formu", "Başvuru formunu ve her belgeyi kabul edin", "Düzeltme istendi"),
+    ],
+)  # fmt: skip
+def test_the_officer_asks_for_a_correction_on_the_form_through_the_page(
+    client_a, mission_a, language, label, help_text, asked
+):
+    # given a submitted application and an officer
+    application = visa_submitted(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    case = f"/staff/visas/{application.reference}/"
+    # the completeness check offers the form first, accepted unless the officer says otherwise
+    html = client_a.get(case, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    section = text_of(html, "section", **{"aria-labelledby": "completeness-heading"})
+    assert help_text in section
+    assert texts_of(html, "legend")[0] == label
+    assert re.search(rf'name="item_{FORM_ITEM}" value="accept"[^>]*checked', html)
+    # when the officer accepts every document and asks for a correction on the form
+    documents = _accepted(mission_a, application)
+    done = client_a.post(
+        f"{case}completeness/",
+        {**documents, f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": FORM_NOTE},
+    )
+    # then corrections are asked, and the case shows the form's review with the note
+    assert done.status_code == 302
+    assert _status(mission_a, application) == VisaStatus.CORRECTIONS
+    page = client_a.get(case, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    row = next(text for text in texts_of(page, "tr") if label in text)
+    assert f"{asked}: {FORM_NOTE}" in row
+
+
+@pytest.mark.parametrize(
+    ("language", "note", "message"),
+    [
+        ("en", "", "Say what to correct."),
+        ("tr", "", "Neyin düzeltileceğini yazın."),
+        ("en", "x" * 100_000, "Keep this under 2000 characters."),
+        ("tr", "x" * 100_000, "Bunu 2000 karakterin altında tutun."),
+        ("en", "Spelt\x00wrong", "The request contains characters that are not allowed"),
+        ("tr", "Spelt\x00wrong", "İstek, izin verilmeyen karakterler içeriyor"),
+    ],
+    ids=["empty-en", "empty-tr", "100kb-en", "100kb-tr", "nul-en", "nul-tr"],
+)
+def test_a_bad_note_on_the_form_is_refused_through_the_page(
+    client_a, mission_a, language, note, message
+):
+    # given a submitted application and an officer
+    application = visa_submitted(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    documents = _accepted(mission_a, application)
+    with schema_context(mission_a.schema_name):
+        events = OutboxEvent.objects.count()
+    # when the officer asks for a correction on the form with a note that cannot be kept
+    refused = client_a.post(
+        f"/staff/visas/{application.reference}/completeness/",
+        {**documents, f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": note},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then the page says why, in their language (beside the note when the check got it)
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert message in html
+    if "\x00" not in note:
+        said = text_of(html, "span", id=f"id_reason_{FORM_ITEM}-message")
+        assert said == message
+    # and nothing is kept
+    assert _status(mission_a, application) == VisaStatus.SUBMITTED
+    with schema_context(mission_a.schema_name):
+        assert not ItemReview.objects.filter(application_id=application.pk).exists()
+        assert OutboxEvent.objects.count() == events
+
+
+def test_a_mission_admin_cannot_ask_for_a_form_correction(client_a, mission_a):
+    # given a submitted application and the mission's admin, who reads cases but does not
+    # process them
+    application = visa_submitted(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "mission_admin"))
+    case = f"/staff/visas/{application.reference}/"
+    # the case shows no completeness check
+    html = client_a.get(case).content.decode()
+    assert f'name="item_{FORM_ITEM}"' not in html
+    # when they post one anyway: there is no such page for them, and nothing is kept
+    documents = _accepted(mission_a, application)
+    refused = client_a.post(
+        f"{case}completeness/",
+        {**documents, f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": FORM_NOTE},
+    )
+    assert refused.status_code == 404
+    assert _status(mission_a, application) == VisaStatus.SUBMITTED
+    with schema_context(mission_a.schema_name):
+        assert not ItemReview.objects.filter(application_id=application.pk).exists()
 
 
 def test_the_consul_who_recommended_sees_the_four_eyes_rule(client_a, mission_a):

@@ -17,7 +17,7 @@ from missions.models import Mission
 from tests.conftest import make_staff
 from tests.visas.factories import visa_submitted
 from tests.visas.factories_casework import accept_all, visa_recommended
-from visas.models import RefusalGround, Step, VisaApplication, VisaStep
+from visas.models import FORM_ITEM, RefusalGround, Step, VisaApplication, VisaStep
 from visas.services import casework
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
@@ -76,6 +76,51 @@ def test_corrections_asked_by_e_mail(
     if language == "en":
         assert "Corrections asked for" in message.subject
         assert "Send the corrections by" in message.body
+
+
+@pytest.mark.parametrize(
+    ("language", "line", "next_text"),
+    [
+        (
+            "en",
+            "• The application form: Your surname is spelt differently in the passport.",
+            "change the form where asked",
+        ),
+        (
+            "tr",
+            "• Başvuru formu: Your surname is spelt differently in the passport.",
+            "formda istenen yerleri değiştirin",
+        ),
+    ],
+)
+def test_a_correction_asked_on_the_form_is_in_the_e_mail(
+    in_mission_a, mission_a, django_capture_on_commit_callbacks, language, line, next_text
+):
+    # given a submitted application in the applicant's language
+    application = _in_language(visa_submitted(mission_a), language)
+    decisions = accept_all(application)
+    mail.outbox.clear()
+    # when the officer asks for a correction on the form and on a document
+    with django_capture_on_commit_callbacks(execute=True):
+        casework.completeness_review(
+            application=application,
+            decisions={
+                **decisions,
+                FORM_ITEM: (False, "Your surname is spelt differently in the passport."),
+                "passport_copy": (False, "Scan all four pages."),
+            },
+            acting_user=make_staff(mission_a, "officer"),
+        )
+    # then the e-mail lists the form first, named in their language, the note as typed
+    (message,) = mail.outbox
+    lines = message.body.splitlines()
+    assert line in lines
+    assert lines.index(line) + 1 == next(
+        number for number, text in enumerate(lines) if "Scan all four pages." in text
+    )
+    assert next_text in message.body
+    html = message.alternatives[0][0]
+    assert line in html
 
 
 @pytest.mark.parametrize("zone", ZONES)

@@ -171,7 +171,7 @@ def test_a_name_changed_during_corrections_is_screened_again(in_mission_a, missi
     from tests.fees.conftest import pay_cash
     from tests.visas.factories import pdf_file
     from tests.visas.factories_casework import accept_all
-    from visas.models import ItemReview
+    from visas.models import FORM_ITEM
     from visas.services import application as services
 
     # given an applicant screened under one name, then asked to correct the form and a document
@@ -181,15 +181,8 @@ def test_a_name_changed_during_corrections_is_screened_again(in_mission_a, missi
     assert screened.result == ScreeningResult.CLEAR
     decisions = accept_all(application)
     decisions["passport_copy"] = (False, "The copy is cut off at the bottom.")
+    decisions[FORM_ITEM] = (False, "Your surname is spelt differently in the passport.")
     casework.completeness_review(application=application, decisions=decisions, acting_user=officer)
-    # (no service asks for a correction on the form yet: the row as the services read it)
-    ItemReview(
-        application=application,
-        item="form",
-        status="correction",
-        reason="Your surname is spelt differently in the passport.",
-        reviewed_by_id=officer.pk,
-    ).save()
     user = User.objects.get(pk=application.user_id)
     application.refresh_from_db()
     # when the applicant changes the surname as asked, sends the corrections, and the file is

@@ -15,7 +15,15 @@ from .application import (
     VisaStatus,
     VisaStep,
 )
-from .evidence import ItemReview, ReviewStatus, Upload, UploadKind, VisaFingerprint
+from .evidence import (
+    FORM_ITEM,
+    FORM_LABEL,
+    ItemReview,
+    ReviewStatus,
+    Upload,
+    UploadKind,
+    VisaFingerprint,
+)
 from .numbers import VisaNumberBlock
 from .screening import HitResolution, HitSource, Screening, ScreeningHit, ScreeningResult
 
@@ -24,6 +32,8 @@ __all__ = [
     "CLOCK_RUNNING",
     "DECIDED",
     "ENTRIES_LABEL",
+    "FORM_ITEM",
+    "FORM_LABEL",
     "IN_PROGRESS",
     "OPEN",
     "VISA_TRANSITIONS",

@@ -67,10 +67,18 @@ class ReviewStatus(models.TextChoices):
     CORRECTION = "correction", _("Correction asked for")
 
 
+# The item of a review of the application form itself (its values, not a document): it starts
+# with an underscore, which no checklist item's code can (`reference.models.CODE_REGEX`, kept by
+# the database too), so it never names a document.
+FORM_ITEM = "_form"
+FORM_LABEL = _("The application form")
+
+
 class ItemReview(TimeStampedModel):
-    """The officer's word on one checklist item at the completeness check: accepted, or a
-    correction asked for with its reason (the deadline is the application's). A new upload for
-    an item asked to be corrected resets nothing here: the next check reviews it again."""
+    """The officer's word on one checklist item, or on the form itself (`FORM_ITEM`), at the
+    completeness check: accepted, or a correction asked for with its reason (the deadline is the
+    application's). A new upload for an item asked to be corrected, or a change to the form
+    asked to be corrected, marks it `corrected_at`; the next check reviews it again."""
 
     application = models.ForeignKey(
         VisaApplication, on_delete=models.PROTECT, related_name="reviews"

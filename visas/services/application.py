@@ -52,6 +52,7 @@ from .. import locks
 from ..error_codes import VisaError
 from ..events import VisaTopic
 from ..models import (
+    FORM_ITEM,
     Entries,
     ItemReview,
     ReviewStatus,
@@ -453,36 +454,41 @@ def _require_editable(application: VisaApplication) -> None:
         _corrections_in_time(application)
 
 
-def _form_correction_asked(application: VisaApplication) -> bool:
-    """The officer asked for a correction on the form itself (a review of anything that is not
-    a checklist item), made or not yet: the applicant may change it until they send."""
-    items = {
-        item.code for item in category_items(category=application_category(application=application))
-    }
-    return (
-        ItemReview.objects.filter(application=application, status=ReviewStatus.CORRECTION)
-        .exclude(item__in=items)
-        .exists()
+def correction_asked(*, application: VisaApplication, item: str) -> ItemReview | None:
+    """The correction the last completeness check asked for on `item` (a checklist item's code,
+    or `FORM_ITEM` for the form itself), made or not yet; None when it asked for none there."""
+    return ItemReview.objects.filter(
+        application=application, item=item, status=ReviewStatus.CORRECTION
+    ).first()
+
+
+# Why the form's values cannot change during corrections: said by the refusal, and by the
+# form's pages, which show the values as text then.
+FORM_NOT_ASKED = _(
+    "The officer did not ask for a correction on the form: during corrections, only what "
+    "the officer asked to correct can be changed."
+)
+
+
+def form_locked(*, application: VisaApplication, status: str | None = None) -> bool:
+    """During corrections the form changes only when the officer asked for a correction on it
+    (`FORM_ITEM`): everything else was checked as it stands (and the applicant screened under
+    that identity). `status`: the application's as read under its lock, when that is held."""
+    return (status or application.status) == VisaStatus.CORRECTIONS and (
+        correction_asked(application=application, item=FORM_ITEM) is None
     )
 
 
 def _require_form_open(application: VisaApplication, *, status: str, names: list[str]) -> None:
-    """During corrections the form changes only when the officer asked for a correction on it:
-    everything else was checked as it stands (and the applicant screened under that identity),
-    so a change to `names` is refused, each named with the message."""
-    if not names or status != VisaStatus.CORRECTIONS:
+    """A change to `names` while the form is locked (`form_locked`) is refused, each named with
+    the message."""
+    if not names or not form_locked(application=application, status=status):
         return
-    if _form_correction_asked(application):
-        return
-    message = _(
-        "The officer did not ask for a correction on the form: during corrections, only what "
-        "the officer asked to correct can be changed."
-    )
     raise ApplicationError(
         VisaError.NOT_ASKED,
-        message,
+        FORM_NOT_ASKED,
         field=names[0],
-        errors={name: [str(message)] for name in names},
+        errors={name: [str(FORM_NOT_ASKED)] for name in names},
     )
 
 
@@ -491,9 +497,7 @@ def _require_item_asked(application: VisaApplication, *, status: str, item: str)
     the others were accepted as they are, and stay so."""
     if status != VisaStatus.CORRECTIONS:
         return
-    if ItemReview.objects.filter(
-        application=application, item=item, status=ReviewStatus.CORRECTION
-    ).exists():
+    if correction_asked(application=application, item=item) is not None:
         return
     raise ApplicationError(
         VisaError.NOT_ASKED,
@@ -610,7 +614,7 @@ def _draft_store(
             set_acting_user(application, acting_user)
             application.save(update_fields=[*update, "updated_at"])
             if locked.status == VisaStatus.CORRECTIONS:
-                _form_corrected(application=application, acting_user=acting_user)
+                _correction_made(application=application, item=FORM_ITEM, acting_user=acting_user)
     except IntegrityError as error:
         application.refresh_from_db()
         if "visas_application_one_open_per_passport" not in str(error):
@@ -684,19 +688,16 @@ def application_draft_autosave(
     return DraftSaved(application=application, saved=saved, errors=cleaned.errors)
 
 
-def _form_corrected(*, application: VisaApplication, acting_user: User) -> None:
-    """The form changed during corrections: the corrections asked for on the form (a review of
-    anything that is not a checklist item) count as made."""
-    items = {
-        item.code for item in category_items(category=application_category(application=application))
-    }
-    now = timezone.now()
-    for review in ItemReview.objects.filter(
-        application=application, status=ReviewStatus.CORRECTION, corrected_at__isnull=True
-    ).exclude(item__in=items):
-        review.corrected_at = now
-        set_acting_user(review, acting_user)
-        review.save(update_fields=["corrected_at", "updated_at"])
+def _correction_made(*, application: VisaApplication, item: str, acting_user: User) -> None:
+    """During corrections, `item` changed (its file uploaded again, or the form's values for
+    `FORM_ITEM`): the correction asked for on it, if any, counts as made (the application's lock
+    is held)."""
+    review = correction_asked(application=application, item=item)
+    if review is None or review.corrected_at is not None:
+        return
+    review.corrected_at = timezone.now()
+    set_acting_user(review, acting_user)
+    review.save(update_fields=["corrected_at", "updated_at"])
 
 
 def application_upload_add(
@@ -731,7 +732,6 @@ def application_upload_add(
             )
         content, content_type = photo.jpeg, "image/jpeg"
         sha256 = hashlib.sha256(content).hexdigest()
-    now = timezone.now()
     with transaction.atomic():
         locked = locks.application_lock(pk=application.pk)
         _require_editable(locked)
@@ -756,17 +756,8 @@ def application_upload_add(
         )
         set_acting_user(upload, acting_user)
         upload.save()
-        review = ItemReview.objects.filter(
-            application=application, item=entry.code, status=ReviewStatus.CORRECTION
-        ).first()
-        if (
-            review is not None
-            and review.corrected_at is None
-            and locked.status == VisaStatus.CORRECTIONS
-        ):
-            review.corrected_at = now
-            set_acting_user(review, acting_user)
-            review.save(update_fields=["corrected_at", "updated_at"])
+        if locked.status == VisaStatus.CORRECTIONS:
+            _correction_made(application=application, item=entry.code, acting_user=acting_user)
     return upload
 
 

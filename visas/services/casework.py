@@ -44,6 +44,8 @@ from ..error_codes import VisaError
 from ..events import VisaTopic
 from ..models import (
     CLOCK_RUNNING,
+    FORM_ITEM,
+    FORM_LABEL,
     Appeal,
     AppealStatus,
     Entries,
@@ -210,16 +212,18 @@ def completeness_review(
     due_on: dt.date | None = None,
     acting_user: Any,
 ) -> VisaApplication:
-    """The officer's word on every checklist item of a submitted application: accepted, or a
+    """The officer's word on every checklist item of a submitted application, and on the form
+    itself (`decisions[FORM_ITEM]`; not given, the form is accepted as sent): accepted, or a
     correction asked for with its reason. All accepted: the file is complete and admissible, the
     legal clock starts and the applicant may book the visit. Otherwise the applicant is asked
     for the corrections by `due_on` (the mission's local date; 14 days by default), after which
-    the application is deemed withdrawn."""
+    the application is deemed withdrawn. A correction asked on the form lets the applicant
+    change its values until they send (`form_locked`, services/application.py)."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_PROCESS)
     category = category_of(application)
     items = checklist_of(application)
     codes = {item.code for item in items}
-    unknown = set(decisions) - codes
+    unknown = set(decisions) - codes - {FORM_ITEM}
     if unknown:
         raise ApplicationError(
             VisaError.INVALID,
@@ -231,6 +235,9 @@ def completeness_review(
     }
     reviewed: dict[str, tuple[bool, str]] = {}
     errors: dict[str, list[str]] = {}
+    # the form first, as the officer's page shows it (nothing said: it stands as sent)
+    form_accepted, note = decisions.get(FORM_ITEM, (True, ""))
+    _decision_keep(FORM_ITEM, bool(form_accepted), note, reviewed=reviewed, errors=errors)
     for item in items:
         accepted, reason = decisions.get(item.code, (None, ""))
         if accepted is None:
@@ -243,11 +250,7 @@ def completeness_review(
                 str(_("Nothing was uploaded for this item: ask for it instead."))
             ]
             continue
-        text = "" if accepted else _text(reason, field=f"reason_{item.code}")
-        if not accepted and not text:
-            errors[f"reason_{item.code}"] = [str(_("Say what to correct."))]
-            continue
-        reviewed[item.code] = (bool(accepted), text)
+        _decision_keep(item.code, bool(accepted), reason, reviewed=reviewed, errors=errors)
     if errors:
         field, messages = next(iter(errors.items()))
         raise ApplicationError(
@@ -271,15 +274,12 @@ def completeness_review(
     with transaction.atomic():
         application = locks.application_lock(pk=application.pk)
         application.move_to(VisaStatus.COMPLETE if complete else VisaStatus.CORRECTIONS)
-        for item in items:
-            if item.code not in reviewed:
-                continue
-            accepted, text = reviewed[item.code]
-            review = ItemReview.objects.filter(application=application, item=item.code).first()
-            review = review or ItemReview(application=application, item=item.code)
+        for code, (accepted, text) in reviewed.items():
+            review = ItemReview.objects.filter(application=application, item=code).first()
+            review = review or ItemReview(application=application, item=code)
             review.status = ReviewStatus.ACCEPTED if accepted else ReviewStatus.CORRECTION
             review.reason = text
-            review.upload = current.get(item.code)
+            review.upload = current.get(code)
             review.reviewed_by_id = acting_user.pk
             review.corrected_at = None
             set_acting_user(review, acting_user)
@@ -325,20 +325,17 @@ def completeness_review(
                 at=now,
             )
         else:
-            asked = [item for item in items if not reviewed.get(item.code, (True, ""))[0]]
+            asked = [code for code, decision in reviewed.items() if not decision[0]]
             outbox_event_record(
                 topic=VisaTopic.APPLICATION_CORRECTIONS_ASKED,
                 aggregate_id=application.pk,
-                payload={
-                    **facts,
-                    "items": [item.code for item in asked],
-                    "corrections_due_on": str(due_on),
-                },
+                payload={**facts, "items": asked, "corrections_due_on": str(due_on)},
                 acting_user=acting_user,
             )
             with translation.override(application.language or "en"):
-                # the item's name as the applicant reads it (the reference's translation)
-                lines = [f"• {item.label}: {reviewed[item.code][1]}" for item in asked]
+                # each name as the applicant reads it (an item's: the reference's translation)
+                labels = {FORM_ITEM: str(FORM_LABEL)} | {item.code: item.label for item in items}
+                lines = [f"• {labels[code]}: {reviewed[code][1]}" for code in asked]
             lines += [
                 "",
                 _in_language(
@@ -358,6 +355,23 @@ def completeness_review(
                 at=now,
             )
     return application
+
+
+def _decision_keep(
+    code: str,
+    accepted: bool,
+    reason: Any,
+    *,
+    reviewed: dict[str, tuple[bool, str]],
+    errors: dict[str, list[str]],
+) -> None:
+    """One decision of the completeness check into `reviewed`: a correction says what to correct
+    (typed text, `text_clean`'s rule), else its refusal goes into `errors`."""
+    text = "" if accepted else _text(reason, field=f"reason_{code}")
+    if not accepted and not text:
+        errors[f"reason_{code}"] = [str(_("Say what to correct."))]
+        return
+    reviewed[code] = (accepted, text)
 
 
 def _assessment_cancel_if_unpaid(application: VisaApplication) -> None:
