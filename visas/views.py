@@ -49,6 +49,8 @@ STEPS: list[tuple[str, Any]] = [
     ("review", gettext_lazy("Review and submit")),
 ]
 STEP_NAMES = [name for name, _label in STEPS]
+# The steps that show the form's values (those a correction on the form changes).
+FORM_STEPS = [*services.STEP_FIELDS, "questions"]
 # How many free times the appointment page offers (the first ones).
 VISIT_TIMES = 24
 
@@ -227,7 +229,11 @@ def _edit_page(
     status: int = 200,
 ) -> HttpResponse:
     index = STEP_NAMES.index(step)
-    if form is None:
+    # during corrections not asked on the form, its values are shown as text: nothing to send
+    locked = step in FORM_STEPS and services.form_locked(application=application)
+    if locked:
+        form = None
+    elif form is None:
         form = _step_form(application, step)
     if form is not None:
         form.describe()
@@ -251,6 +257,7 @@ def _edit_page(
         "upload_errors": upload_errors or {},
         "corrections": application.status == VisaStatus.CORRECTIONS,
         "form_correction": selectors.form_correction(application=application),
+        "form_locked": locked,
         "zone": _mission(request).zone,
     }
     if step in ("documents", "review"):
@@ -259,6 +266,11 @@ def _edit_page(
     if step == "review":
         context["review_rows"] = _review_rows(application)
         context["answer_rows"] = _answer_rows(application)
+    if locked:
+        shown = services.STEP_FIELDS.get(step, ())
+        context["review_rows"] = [row for row in _review_rows(application) if row["name"] in shown]
+        context["answer_rows"] = _answer_rows(application) if step == "questions" else []
+        context["form_not_asked"] = services.FORM_NOT_ASKED
     return render(request, "visas/apply/edit.html", context, status=status)
 
 
@@ -292,8 +304,10 @@ def application_edit(request: HttpRequest, reference: str, step: str) -> HttpRes
         except ApplicationError as error:
             for name, problems in error.errors.items():
                 form.add_error(name if name in form.fields else None, problems[0])
-            # the page's error summary and each field say why: no banner repeating the first
-            status = _shown_on_form(error) if error.errors else error_shown(request, error)
+            # the page's error summary and each field say why: no banner repeating the first;
+            # a locked form's page shows no fields (a forged post), so the banner says it
+            shown = bool(error.errors) and not services.form_locked(application=application)
+            status = _shown_on_form(error) if shown else error_shown(request, error)
             return _edit_page(request, application, step, form=form, status=status)
     if step == "review" and "submit" in request.POST:
         corrections = application.status == VisaStatus.CORRECTIONS

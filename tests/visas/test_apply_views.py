@@ -5,6 +5,7 @@ Turkish, nothing changed), and the legal clock read in the mission's zone, named
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -26,6 +27,7 @@ from tests.visas.factories import (
 from visas.models import FORM_ITEM, Upload, VisaApplication, VisaStatus
 from visas.reference.models import VisaCategory
 from visas.services import casework
+from visas.services.application import STEP_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -516,6 +518,53 @@ def test_a_correction_asked_on_the_form_is_listed_and_the_form_changes(
     assert texts_of(page, "li", id=f"item-{FORM_ITEM}")[0].startswith(
         f"{texts['form']} · {texts['changed']}"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "why", "back", "onward"),
+    [
+        ("en", "This part of the form cannot be changed now",
+         "The officer did not ask for a correction on the form: during corrections, only what "
+         "the officer asked to correct can be changed.", "Back", "Continue"),
+        ("tr", "Formun bu bölümü şu anda değiştirilemez",
+         "Memur formda bir düzeltme istemedi: düzeltme sürecinde yalnızca memurun "
+         "düzeltilmesini istediği şeyler değiştirilebilir.", "Geri", "Devam et"),
+    ],
+)  # fmt: skip
+def test_during_corrections_a_form_not_asked_for_is_shown_as_text(
+    client_a, mission_a, language, heading, why, back, onward
+):
+    # given corrections asked for on the passport copy only
+    application = _corrections_on_the_copy(mission_a)
+    _owner_signs_in(client_a, application)
+    edit = f"/visas/{application.reference}/edit"
+    for step in ("identity", "travel", "questions"):
+        # when the applicant opens a step of the form
+        page = client_a.get(f"{edit}/{step}/", HTTP_ACCEPT_LANGUAGE=language)
+        html = page.content.decode()
+        # then it says why it cannot be changed now, under its heading, in their language
+        assert page.status_code == 200
+        section = text_of(html, "section", **{"aria-labelledby": "form-locked-heading"})
+        assert section.splitlines()[:2] == [heading, why]
+        # and shows the values as text: no field, no form to send, no autosave
+        names = "|".join([*STEP_FIELDS.get(step, ()), "q_"])
+        assert not re.search(rf'<(?:input|select|textarea)\b[^>]*\bname="(?:{names})', html)
+        assert "data-autosave" not in html
+        assert "autosave.js" not in html
+        links = texts_of(html, "p", class_="actions")[0].splitlines()
+        assert links == ([onward] if step == "identity" else [onward, back])
+    identity = client_a.get(f"{edit}/identity/").content.decode()
+    assert text_of(identity, "dd", **{"data-field": "surname"}) == "Smith"
+    assert text_of(identity, "dd", **{"data-field": "passport_number"}) == "Q7654321"
+    # when a changed surname is posted to the step anyway: refused, said why, nothing changed
+    forged = client_a.post(
+        f"{edit}/identity/", {"surname": "Smyth", "next": "1"}, HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert forged.status_code == 400
+    html = forged.content.decode()
+    assert why in html
+    assert 'name="surname"' not in html
+    assert _fresh(mission_a, application).surname == "Smith"
 
 
 # The instant the file became complete: late evening in UTC, already the next morning in Tokyo,
