@@ -152,6 +152,24 @@ def visa_draft(
         return application
 
 
+def corrections_send(
+    application: VisaApplication, user: User, *, items: tuple[str, ...] = ("passport_copy",)
+) -> VisaApplication:
+    """The applicant's corrections, in the current mission schema: a new file for each of
+    `items`, then sent."""
+    for item in items:
+        services.application_upload_add(
+            application=application,
+            item=item,
+            data=pdf_file(),
+            filename=f"{item}.pdf",
+            acting_user=user,
+        )
+    services.application_submit(application=application, acting_user=user)
+    application.refresh_from_db()
+    return application
+
+
 def visa_submitted(mission: Mission, **kw: Any) -> VisaApplication:
     """`visa_draft(mission, **kw)` submitted: waiting for the completeness check, the fee
     assessed."""

@@ -19,6 +19,7 @@ from tests.factories import UserFactory
 from tests.passports.photos import photo_bytes, spec_vary
 from tests.visas.factories import (
     applicant,
+    corrections_send,
     pdf_file,
     photo_file,
     reference_ensure,
@@ -809,15 +810,7 @@ def test_a_form_correction_is_made_sent_and_checked_again_as_a_document_is(in_mi
         )
     assert _code(locked) == "visas.not_asked"
     # and once the document is sent again and accepted, the file is complete
-    services.application_upload_add(
-        application=application,
-        item="passport_copy",
-        data=pdf_file(),
-        filename="copy.pdf",
-        acting_user=user,
-    )
-    services.application_submit(application=application, acting_user=user)
-    application.refresh_from_db()
+    corrections_send(application, user)
     casework.completeness_review(application=application, decisions=accepted, acting_user=officer)
     application.refresh_from_db()
     assert application.status == VisaStatus.COMPLETE

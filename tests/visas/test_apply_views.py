@@ -343,12 +343,15 @@ def test_corrections_are_made_from_the_status_page(client_a, mission_a):
     assert _fresh(mission_a, application).status == VisaStatus.SUBMITTED
 
 
-def _corrections_on_the_copy(mission: Mission) -> VisaApplication:
-    """Submitted, the passport copy asked to be corrected, everything else accepted."""
+def _corrections_on_the_copy(mission: Mission, *, form: str = "") -> VisaApplication:
+    """Submitted, the passport copy asked to be corrected (and the form, with `form`), everything
+    else accepted."""
     application = visa_submitted(mission, passport_number="Q7654321")
     with schema_context(mission.schema_name):
         decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
         decisions["passport_copy"] = (False, "The copy is cut off at the bottom.")
+        if form:
+            decisions[FORM_ITEM] = (False, form)
         casework.completeness_review(
             application=application,
             decisions=decisions,
@@ -459,21 +462,6 @@ def test_during_corrections_the_identity_is_not_changed_through_the_page(
 FORM_NOTE = "Your surname is spelt differently in the passport."
 
 
-def _corrections_on_the_form(mission: Mission) -> VisaApplication:
-    """Submitted, the form and the passport copy asked to be corrected, the rest accepted."""
-    application = visa_submitted(mission, passport_number="Q7654321")
-    with schema_context(mission.schema_name):
-        decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
-        decisions["passport_copy"] = (False, "The copy is cut off at the bottom.")
-        decisions[FORM_ITEM] = (False, FORM_NOTE)
-        casework.completeness_review(
-            application=application,
-            decisions=decisions,
-            acting_user=make_staff(mission, "officer"),
-        )
-    return application
-
-
 @pytest.mark.parametrize(
     ("language", "texts"),
     [
@@ -489,7 +477,7 @@ def test_a_correction_asked_on_the_form_is_listed_and_the_form_changes(
     client_a, mission_a, language, texts
 ):
     # given corrections asked for on the form and on the passport copy
-    application = _corrections_on_the_form(mission_a)
+    application = _corrections_on_the_copy(mission_a, form=FORM_NOTE)
     _owner_signs_in(client_a, application)
     status = f"/visas/{application.reference}/"
     # the status page lists both in the reader's language: the form first, with the officer's

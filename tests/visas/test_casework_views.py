@@ -92,11 +92,14 @@ def test_the_completeness_check_through_the_page(client_a, mission_a):
 FORM_NOTE = "Your surname is spelt differently in the passport."
 
 
-def _accepted(mission, application: VisaApplication) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Every document accepted, as the completeness check's form posts it."""
+def _form_correction_post(client, mission, application, note=FORM_NOTE, **extra):  # type: ignore[no-untyped-def]
+    """The completeness check as its page posts it: every document accepted, and a correction
+    asked on the application form with `note`."""
     with schema_context(mission.schema_name):
         items = casework.checklist_of(application)
-    return {f"item_{item.code}": "accept" for item in items}
+    data = {f"item_{item.code}": "accept" for item in items}
+    data |= {f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": note}
+    return client.post(f"/staff/visas/{application.reference}/completeness/", data, **extra)
 
 
 @pytest.mark.parametrize(
@@ -121,11 +124,7 @@ def test_the_officer_asks_for_a_correction_on_the_form_through_the_page(
     assert texts_of(html, "legend")[0] == label
     assert re.search(rf'name="item_{FORM_ITEM}" value="accept"[^>]*checked', html)
     # when the officer accepts every document and asks for a correction on the form
-    documents = _accepted(mission_a, application)
-    done = client_a.post(
-        f"{case}completeness/",
-        {**documents, f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": FORM_NOTE},
-    )
+    done = _form_correction_post(client_a, mission_a, application)
     # then corrections are asked, and the case shows the form's review with the note
     assert done.status_code == 302
     assert _status(mission_a, application) == VisaStatus.CORRECTIONS
@@ -152,14 +151,11 @@ def test_a_bad_note_on_the_form_is_refused_through_the_page(
     # given a submitted application and an officer
     application = visa_submitted(mission_a)
     login_with_second_factor(client_a, make_staff(mission_a, "officer"))
-    documents = _accepted(mission_a, application)
     with schema_context(mission_a.schema_name):
         events = OutboxEvent.objects.count()
     # when the officer asks for a correction on the form with a note that cannot be kept
-    refused = client_a.post(
-        f"/staff/visas/{application.reference}/completeness/",
-        {**documents, f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": note},
-        HTTP_ACCEPT_LANGUAGE=language,
+    refused = _form_correction_post(
+        client_a, mission_a, application, note, HTTP_ACCEPT_LANGUAGE=language
     )
     # then the page says why, in their language (beside the note when the check got it)
     assert refused.status_code == 400
@@ -185,11 +181,7 @@ def test_a_mission_admin_cannot_ask_for_a_form_correction(client_a, mission_a):
     html = client_a.get(case).content.decode()
     assert f'name="item_{FORM_ITEM}"' not in html
     # when they post one anyway: there is no such page for them, and nothing is kept
-    documents = _accepted(mission_a, application)
-    refused = client_a.post(
-        f"{case}completeness/",
-        {**documents, f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": FORM_NOTE},
-    )
+    refused = _form_correction_post(client_a, mission_a, application)
     assert refused.status_code == 404
     assert _status(mission_a, application) == VisaStatus.SUBMITTED
     with schema_context(mission_a.schema_name):

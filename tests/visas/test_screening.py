@@ -169,7 +169,7 @@ def test_a_new_submission_makes_the_screening_stale(in_mission_a, mission_a):
 def test_a_name_changed_during_corrections_is_screened_again(in_mission_a, mission_a):
     from fees.models import Assessment
     from tests.fees.conftest import pay_cash
-    from tests.visas.factories import pdf_file
+    from tests.visas.factories import corrections_send
     from tests.visas.factories_casework import accept_all
     from visas.models import FORM_ITEM
     from visas.services import application as services
@@ -190,14 +190,7 @@ def test_a_name_changed_during_corrections_is_screened_again(in_mission_a, missi
     services.application_draft_autosave(
         application=application, data={"surname": "Okafor"}, acting_user=user
     )
-    services.application_upload_add(
-        application=application,
-        item="passport_copy",
-        data=pdf_file(),
-        filename="copy.pdf",
-        acting_user=user,
-    )
-    services.application_submit(application=application, acting_user=user)
+    corrections_send(application, user)
     casework.completeness_review(
         application=application, decisions=accept_all(application), acting_user=officer
     )
