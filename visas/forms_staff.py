@@ -54,7 +54,8 @@ class CompletenessForm(forms.Form):
                 initial="accept" if code == FORM_ITEM else None,
             )
             self.fields[f"reason_{code}"] = forms.CharField(
-                label=_("What to correct (the applicant reads it)"),
+                # each box names its item: a screen reader lists the fields by their labels
+                label=_("What to correct in “%(item)s” (the applicant reads it)") % {"item": label},
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 2, "maxlength": "2000"}),
             )

@@ -123,6 +123,14 @@ def test_the_officer_asks_for_a_correction_on_the_form_through_the_page(
     assert help_text in section
     assert texts_of(html, "legend")[0] == label
     assert re.search(rf'name="item_{FORM_ITEM}" value="accept"[^>]*checked', html)
+    # and each note's label names what it is about, as a screen reader lists the fields
+    with schema_context(mission_a.schema_name):
+        codes = [FORM_ITEM, *(item.code for item in casework.checklist_of(application))]
+    note_labels = [text_of(html, "label", **{"for": f"id_reason_{code}"}) for code in codes]
+    what = "için düzeltilmesi gereken" if language == "tr" else "What to correct in"
+    assert f"“{label}”" in note_labels[0]
+    assert all(what in text for text in note_labels)
+    assert len(set(note_labels)) == len(note_labels)
     # when the officer accepts every document and asks for a correction on the form
     done = _form_correction_post(client_a, mission_a, application)
     # then corrections are asked, and the case shows the form's review with the note
