@@ -14,6 +14,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel import reference
 from consulate.kernel.errors import ApplicationError
@@ -162,15 +163,20 @@ class SyncFileForm(forms.Form):
 
 
 class DashboardFilterForm(forms.Form):
-    """The HQ dashboard's filters and sort, from the query string. A value the page does not
-    offer (stale, forged, mistyped) is dropped: the page shows everything rather than an error.
-    `columns` are the (key, label) pairs the dashboard can sort by."""
+    """The HQ dashboard's filters and sort, from the query string. It parses: a value the page
+    does not offer (a region, a status, a column to sort by, an order) is an error beside its
+    field, and the page answers 400 without figures, never figures that look filtered but are
+    not. The rule of a country is the selector's (`dashboard_filters_check`). `columns` are
+    the (key, label) pairs the dashboard can sort by."""
 
-    region = forms.ChoiceField(required=False)
-    country = forms.CharField(required=False, max_length=2)
-    status = forms.ChoiceField(required=False)
-    sort = forms.ChoiceField(required=False)
-    order = forms.ChoiceField(required=False, choices=[("", ""), ("asc", ""), ("desc", "")])
+    region = forms.ChoiceField(label=_("Region"), required=False)
+    # no max_length: a longer value is the selector's refusal, with its message
+    country = forms.CharField(label=_("Country"), required=False, strip=True)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), required=False)
+    order = forms.ChoiceField(
+        label=_("Order"), required=False, choices=[("", ""), ("asc", ""), ("desc", "")]
+    )
 
     def __init__(self, data: Any, *, columns: list[tuple[str, Any]]) -> None:
         super().__init__(data)
@@ -179,20 +185,19 @@ class DashboardFilterForm(forms.Form):
         self.fields["sort"].choices = [("", ""), ("mission", ""), *columns]  # type: ignore[attr-defined]
 
     def clean_country(self) -> str:
-        code = str(self.cleaned_data.get("country") or "").upper()
-        return code if len(code) == 2 and code.isascii() and code.isalpha() else ""
+        return str(self.cleaned_data.get("country") or "").upper()
 
     def filters(self) -> DashboardFilters:
-        self.is_valid()
+        """The filters understood (after `is_valid()`): a value refused, by the form or by the
+        selector, is not among them."""
         values = {
             name: str(self.cleaned_data.get(name) or "")
             for name in ("region", "country", "status", "sort", "order")
-            if name not in self.errors
         }
         return DashboardFilters(
-            region=values.get("region", ""),
-            country=values.get("country", ""),
-            status=values.get("status", ""),
-            sort=values.get("sort", ""),
-            descending=values.get("order") == "desc",
+            region=values["region"],
+            country=values["country"],
+            status=values["status"],
+            sort=values["sort"],
+            descending=values["order"] == "desc",
         )

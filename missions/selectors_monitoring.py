@@ -22,9 +22,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel import reference
+from consulate.kernel.errors import ApplicationError
 from sync.hq.models import MissionLink
 
-from .models import Membership, Mission, MissionKind, MissionStatus
+from .error_codes import MissionError
+from .models import Membership, Mission, MissionKind, MissionStatus, WorldRegion
 from .monitoring import (
     Alert,
     Column,
@@ -162,7 +164,7 @@ def _contributors() -> list[Contributor]:
 @dataclass(frozen=True)
 class DashboardFilters:
     """What the dashboard shows (`missions.forms.DashboardFilterForm` reads them from a query
-    string, dropping any value the page does not offer)."""
+    string; `dashboard_filters_check` refuses those it cannot honour)."""
 
     region: str = ""
     country: str = ""
@@ -220,9 +222,39 @@ def mission_countries_monitored() -> list[str]:
     return sorted(codes, key=lambda code: reference.name_sort_key(reference.country_name(code)))
 
 
+def dashboard_filters_check(filters: DashboardFilters) -> None:
+    """Refuse filters that would not filter what they say (`ApplicationError`, `INVALID`, with
+    the field): a region or a status the dashboard does not offer, a country that is not an
+    ISO 3166 code, a sort by a column it does not have. Every mission's figures under a
+    filter the reader still sees would look filtered, so they are never the answer to a bad
+    one. A country with no mission is a filter like any other: nothing matches it."""
+    if filters.region and filters.region not in WorldRegion.values:
+        raise ApplicationError(
+            MissionError.INVALID, _("Choose one of the regions listed."), field="region"
+        )
+    if filters.country and not reference.is_country(filters.country):
+        raise ApplicationError(
+            MissionError.INVALID,
+            _("“%(value)s” is not an ISO 3166 country code (such as DE or JP).")
+            % {"value": filters.country[:20]},
+            field="country",
+        )
+    if filters.status and filters.status not in MissionStatus.values:
+        raise ApplicationError(
+            MissionError.INVALID, _("Choose one of the statuses listed."), field="status"
+        )
+    sorts = {"mission", *(column.key for column in dashboard_columns())}
+    if filters.sort and filters.sort not in sorts:
+        raise ApplicationError(
+            MissionError.INVALID, _("Choose one of the columns listed."), field="sort"
+        )
+
+
 def mission_list_monitored(*, filters: DashboardFilters) -> list[Mission]:
     """The missions the dashboard shows under `filters`, in the directory's order (by
-    the countries' names in the reader's language, `mission_sort_key`). One query."""
+    the countries' names in the reader's language, `mission_sort_key`). One query. Filters
+    that do not filter are refused first (`dashboard_filters_check`)."""
+    dashboard_filters_check(filters)
     missions = _monitored()
     if filters.region:
         missions = missions.filter(region=filters.region)

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from consulate.kernel.errors import form_error_shown, form_read, form_refused_in_text
 from consulate.kernel.http import csv_response
 
 from . import exporters_monitoring as exporters
@@ -21,7 +22,6 @@ from .monitoring import figure_text
 from .permissions import Action, staff_access
 from .selectors_monitoring import (
     Dashboard,
-    DashboardFilters,
     dashboard_columns,
     dashboard_read,
     mission_countries_monitored,
@@ -39,14 +39,19 @@ def _hq_staff(request: HttpRequest) -> frozenset[Action]:
     )
 
 
-def _filters(request: HttpRequest) -> DashboardFilters:
+def _filter_form(request: HttpRequest) -> DashboardFilterForm:
+    """The filters of the query string, to read with `form_read`: a page under a filter it
+    cannot honour answers 400 with the reasons beside the fields, a CSV the reasons in plain
+    text, never every mission's figures."""
     columns = [(column.key, column.label) for column in dashboard_columns()]
-    return DashboardFilterForm(request.GET, columns=columns).filters()
+    return DashboardFilterForm(request.GET, columns=columns)
 
 
-def _filter_choices(filters: DashboardFilters) -> dict[str, Any]:
+def _filter_choices(form: DashboardFilterForm) -> dict[str, Any]:
     """What the filter form offers, and the page's links with the filters understood."""
+    filters = form.filters()
     return {
+        "form": form,
         "filters": filters,
         "regions": WorldRegion.choices,
         "statuses": MissionStatus.choices,
@@ -79,9 +84,10 @@ def _cells_written(dashboard: Dashboard) -> None:
 @login_required
 def hq_dashboard(request: HttpRequest) -> HttpResponse:
     held = _hq_staff(request)
-    filters = _filters(request)
-    dashboard = dashboard_read(filters=filters)
-    _cells_written(dashboard)
+    form = _filter_form(request)
+    dashboard = form_read(form, lambda: dashboard_read(filters=form.filters()))
+    if dashboard is not None:
+        _cells_written(dashboard)
     return render(
         request,
         "missions/hq_dashboard.html",
@@ -89,36 +95,51 @@ def hq_dashboard(request: HttpRequest) -> HttpResponse:
             "dashboard": dashboard,
             "sees_sync": Action.SYNC_HQ_VIEW in held,
             "zone": request.tenant.zone,  # type: ignore[attr-defined]
-            **_filter_choices(filters),
+            **_filter_choices(form),
         },
+        status=200 if dashboard is not None else form_error_shown(request, form),
     )
 
 
 @login_required
 def hq_dashboard_csv(request: HttpRequest) -> HttpResponse:
     _hq_staff(request)
-    content = exporters.dashboard_csv(filters=_filters(request), acting_user=request.user)
+    form = _filter_form(request)
+    content = form_read(
+        form, lambda: exporters.dashboard_csv(filters=form.filters(), acting_user=request.user)
+    )
+    if content is None:
+        return form_refused_in_text(form)
     return csv_response(f"missions-{_today(request)}.csv", content)
 
 
 @login_required
 def hq_trends(request: HttpRequest) -> HttpResponse:
     _hq_staff(request)
-    filters = _filters(request)
-    missions = mission_list_monitored(filters=filters)
+    form = _filter_form(request)
+    missions = form_read(form, lambda: mission_list_monitored(filters=form.filters()))
+    if missions is None:
+        return render(
+            request,
+            "missions/hq_trends.html",
+            {"refused": True} | _filter_choices(form),
+            status=form_error_shown(request, form),
+        )
     weeks, trends = trends_read(missions=missions)
     return render(
         request,
         "missions/hq_trends.html",
-        {"missions_count": len(missions), "weeks": weeks, "trends": trends}
-        | _filter_choices(filters),
+        {"missions_count": len(missions), "weeks": weeks, "trends": trends} | _filter_choices(form),
     )
 
 
 @login_required
 def hq_trends_csv(request: HttpRequest) -> HttpResponse:
     _hq_staff(request)
-    missions = mission_list_monitored(filters=_filters(request))
+    form = _filter_form(request)
+    missions = form_read(form, lambda: mission_list_monitored(filters=form.filters()))
+    if missions is None:
+        return form_refused_in_text(form)
     content = exporters.trends_csv(missions=missions, acting_user=request.user)
     return csv_response(f"trends-{_today(request)}.csv", content)
 

@@ -16,7 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from consulate.kernel.errors import (
+    ApplicationError,
+    error_shown,
+    form_error_shown,
+    form_read,
+    form_refused_in_text,
+)
 from consulate.kernel.http import csv_response
 from missions.permissions import Action, staff_access
 
@@ -24,13 +30,7 @@ from .forms_hq import CategoryForm, StatisticsFilterForm, WatchlistEntryForm, ca
 from .reference import selectors as reference_selectors
 from .reference import services as reference_services
 from .reference.models import VisaCategory, WatchlistEntry
-from .register.statistics import (
-    GROUPS,
-    Statistics,
-    StatisticsFilters,
-    statistics_csv,
-    statistics_read,
-)
+from .register.statistics import GROUPS, StatisticsFilters, statistics_csv, statistics_read
 
 
 def _held(request: HttpRequest, action: Action) -> frozenset[Action]:
@@ -45,28 +45,15 @@ def _today(request: HttpRequest) -> str:
     return f"{timezone.localdate(timezone=request.tenant.zone):%Y-%m-%d}"  # type: ignore[attr-defined]
 
 
-def _statistics_read(
-    request: HttpRequest, form: StatisticsFilterForm
-) -> tuple[Statistics | None, int]:
-    """The figures under the form's filters, or None and 400 with the reasons beside the
-    fields (and as the page's message) when a filter is refused."""
-    if not form.is_valid():
-        return None, form_error_shown(request, form)
-    try:
-        return statistics_read(filters=form.filters(), acting_user=request.user), 200
-    except ApplicationError as error:
-        if error.field not in form.fields:
-            raise  # not a filter's (the permission's): answered as everywhere else
-        form.add_error(error.field, str(error.message))
-        return None, error_shown(request, error)
-
-
 @login_required
 def hq_statistics(request: HttpRequest) -> HttpResponse:
     held = _held(request, Action.VISA_STATISTICS_VIEW)
     form = StatisticsFilterForm(request.GET)
-    figures, status = _statistics_read(request, form)
-    filters = figures.filters if figures else StatisticsFilters()
+    figures = form_read(
+        form, lambda: statistics_read(filters=form.filters(), acting_user=request.user)
+    )
+    status = 200 if figures is not None else form_error_shown(request, form)
+    filters = figures.filters if figures is not None else StatisticsFilters()
     return render(
         request,
         "visas/hq/statistics.html",
@@ -87,28 +74,12 @@ def hq_statistics_csv(request: HttpRequest) -> HttpResponse:
     never a file of every figure."""
     _held(request, Action.VISA_STATISTICS_VIEW)
     form = StatisticsFilterForm(request.GET)
-    if not form.is_valid():
-        return _refused_in_text(form)
-    filters = form.filters()
-    try:
-        content = statistics_csv(filters=filters, acting_user=request.user)
-    except ApplicationError as error:
-        if error.field not in form.fields:
-            raise
-        form.add_error(error.field, str(error.message))
-        return _refused_in_text(form)
-    return csv_response(f"visas-{filters.group}-{_today(request)}.csv", content)
-
-
-def _refused_in_text(form: StatisticsFilterForm) -> HttpResponse:
-    lines = [
-        f"{form.fields[name].label}: {message}" if name in form.fields else str(message)
-        for name, messages in form.errors.items()
-        for message in messages
-    ]
-    return HttpResponse(
-        "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"
+    content = form_read(
+        form, lambda: statistics_csv(filters=form.filters(), acting_user=request.user)
     )
+    if content is None:
+        return form_refused_in_text(form)
+    return csv_response(f"visas-{form.filters().group}-{_today(request)}.csv", content)
 
 
 def _watchlist_page(

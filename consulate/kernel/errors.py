@@ -11,11 +11,12 @@ the message) and by the API (`api_exception_handler`, which answers
 from __future__ import annotations
 
 import enum
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -141,6 +142,40 @@ def form_for_service_errors(form: Any) -> None:
     ("...at most 500 characters.Keep this under 500 characters.")."""
     form.is_valid()  # `add_error` needs the form cleaned once
     form.errors.clear()
+
+
+T = TypeVar("T")
+
+
+def form_read(form: Any, read: Callable[[], T]) -> T | None:
+    """For a page whose filters come in its query string: what `read()` gives (never None) once
+    `form` is valid, or None when the form, or `read` for one of the form's fields, refuses a
+    value; the reasons are then the form's errors, each beside its field. Figures for
+    everything under a filter the reader still sees would look filtered, so they are never
+    the answer to a bad one. A refusal that is not a field's (the permission's) goes on as
+    everywhere else. The page answers `form_error_shown`'s 400, a file `form_refused_in_text`."""
+    if not form.is_valid():
+        return None
+    try:
+        return read()
+    except ApplicationError as error:
+        if error.field not in form.fields:
+            raise
+        form.add_error(error.field, str(error.message))
+        return None
+
+
+def form_refused_in_text(form: Any) -> HttpResponse:
+    """400 in plain text for a download whose filters `form_read` refused: a line per reason,
+    "<the field's label>: <why>", never a file of every figure."""
+    lines = [
+        f"{form.fields[name].label}: {message}" if name in form.fields else str(message)
+        for name, found in form.errors.items()
+        for message in found
+    ]
+    return HttpResponse(
+        "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"
+    )
 
 
 def _empty_form_message() -> Any:

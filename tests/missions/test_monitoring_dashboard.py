@@ -17,7 +17,7 @@ import zoneinfo
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from consulate.kernel.accounts.models import HqRole
 from consulate.kernel.actors import SYSTEM
@@ -99,9 +99,7 @@ def test_the_dashboard_in_turkish(mission_b, newyork, regions):
     assert "Kritik" in text_of(html, "section", class_="notice monitoring-alerts")
 
 
-def test_filters_by_region_country_and_status_and_ignores_forged_values(
-    mission_a, mission_b, newyork, regions
-):
+def test_filters_by_region_country_and_status(mission_a, mission_b, newyork, regions):
     client = _hq_client()
     names = lambda path: [r.split("\n")[0] for r in _rows(client.get(path).content.decode())]  # noqa: E731
     assert names("/hq/?region=142") == ["Embassy in Tokyo"]
@@ -109,17 +107,119 @@ def test_filters_by_region_country_and_status_and_ignores_forged_values(
     assert names("/hq/?country=us") == ["Consulate-General in New York"]
     Mission.objects.filter(code="beta").update(status=MissionStatus.SUSPENDED)
     assert names("/hq/?status=suspended") == ["Embassy in Tokyo"]
-    # a filter the page does not offer shows everything, never an error
-    for forged in ("region=9", "country=%C3%BC%C3%BC", "status=" + "x" * 5000, "sort=%27;--"):
-        response = client.get(f"/hq/?{forged}")
-        assert response.status_code == 200, forged
-        assert len(_rows(response.content.decode())) == 3
     # a NUL byte is bad input before any page reads it: a clear 400
     response = client.get("/hq/?region=%00")
     assert response.status_code == 400
-    # and nothing matching says so
-    html = client.get("/hq/?region=002").content.decode()
-    assert "No mission matches these filters." in html
+    # and nothing matching says so, a country without a mission too
+    for query in ("region=002", "country=FR"):
+        response = client.get(f"/hq/?{query}")
+        assert response.status_code == 200
+        assert "No mission matches these filters." in response.content.decode()
+
+
+# Each filter the dashboard cannot honour, the field it is told beside, and why (English,
+# Turkish). Before, each of them answered 200 with every mission's figures, under a form that
+# still showed the value, so the figures looked filtered.
+SELECT_A_VALID_CHOICE = (
+    "Select a valid choice. {} is not one of the available choices.",
+    "Geçerli bir seçenek seçin. {} mevcut seçeneklerden biri değil.",
+)
+REFUSED = [
+    ("region=9", "region", *(text.format("9") for text in SELECT_A_VALID_CHOICE)),
+    ("status=bogus", "status", *(text.format("bogus") for text in SELECT_A_VALID_CHOICE)),
+    ("sort=bogus", "sort", *(text.format("bogus") for text in SELECT_A_VALID_CHOICE)),
+    ("order=up", "order", *(text.format("up") for text in SELECT_A_VALID_CHOICE)),
+    ("country=Germany", "country",
+     "“GERMANY” is not an ISO 3166 country code (such as DE or JP).",
+     "“GERMANY” bir ISO 3166 ülke kodu değil (örneğin DE veya JP)."),
+    ("country=%C3%BC%C3%BC", "country",
+     "“ÜÜ” is not an ISO 3166 country code (such as DE or JP).",
+     "“ÜÜ” bir ISO 3166 ülke kodu değil (örneğin DE veya JP)."),
+    ("country=QQ", "country",
+     "“QQ” is not an ISO 3166 country code (such as DE or JP).",
+     "“QQ” bir ISO 3166 ülke kodu değil (örneğin DE veya JP)."),
+]  # fmt: skip
+LABELS = {
+    "en": {"region": "Region", "country": "Country", "status": "Status", "sort": "Sort by",
+           "order": "Order"},
+    "tr": {"region": "Bölge", "country": "Ülke", "status": "Durum", "sort": "Sırala",
+           "order": "Sıra"},
+}  # fmt: skip
+NO_FIGURES = {
+    "en": "No figures are shown: correct the filters marked above.",
+    "tr": "Rakamlar gösterilmiyor: yukarıda işaretli filtreleri düzeltin.",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize(
+    ("query", "field", "english", "turkish"), REFUSED, ids=[case[0] for case in REFUSED]
+)
+def test_a_filter_the_dashboard_cannot_honour_is_refused_beside_its_field(
+    mission_a, mission_b, regions, query, field, english, turkish, language
+):
+    # given an analyst reading in `language`, and missions with figures to show
+    _contact("beta", minutes_ago=180)
+    client = _hq_client(language=language)
+    message = english if language == "en" else turkish
+    for path in ("/hq/", "/hq/trends/"):
+        # when the dashboard (or its trends) is asked for figures under a filter it cannot
+        # honour
+        response = client.get(f"{path}?{query}")
+        # then it answers 400, the reason beside the field and as the page's message, and no
+        # figures at all
+        assert response.status_code == 400, path
+        beside = text_of(response.content, "div", class_="field field-error")
+        assert beside.split("\n")[:2] == [LABELS[language][field], message], path
+        assert text_of(response.content, "ul", class_="messages") == message
+        assert NO_FIGURES[language] in response.content.decode()
+        assert _rows(response.content.decode()) == []
+        assert b"<svg" not in response.content
+        assert b"monitoring-alerts" not in response.content
+        assert b".csv" not in response.content
+    # and each CSV is the same refusal in plain text, not a file of every figure
+    for path in ("/hq/missions.csv", "/hq/trends.csv"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400, path
+        assert response["Content-Type"] == "text/plain; charset=utf-8"
+        assert "Content-Disposition" not in response
+        assert response.content.decode() == f"{LABELS[language][field]}: {message}\n"
+
+
+def test_what_was_understood_stays_chosen_beside_a_refused_filter(mission_a, mission_b, regions):
+    # when the dashboard is asked for Asia's missions with a status it does not offer
+    response = _hq_client().get("/hq/?region=142&status=bogus")
+    # then the status is refused, and the region stays chosen in the form to correct
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert '<option value="142" selected>Asia</option>' in html
+    assert 'aria-invalid="true" aria-describedby="f-status-message"' in html
+    assert 'aria-describedby="f-region-message"' not in html
+
+
+def test_the_selector_refuses_what_the_form_would_not_offer(mission_a):
+    from consulate.kernel.errors import ApplicationError
+    from missions.selectors_monitoring import (
+        DashboardFilters,
+        dashboard_read,
+        mission_list_monitored,
+    )
+
+    for filters, field in (
+        (DashboardFilters(region="9"), "region"),
+        (DashboardFilters(country="ZZZ"), "country"),
+        (DashboardFilters(status="bogus"), "status"),
+        (DashboardFilters(sort="bogus"), "sort"),
+    ):
+        for read in (dashboard_read, mission_list_monitored):
+            with pytest.raises(ApplicationError) as refused:
+                read(filters=filters)
+            assert refused.value.field == field
+    # in the reader's language
+    with translation.override("tr"):
+        with pytest.raises(ApplicationError) as refused:
+            dashboard_read(filters=DashboardFilters(region="9"))
+        assert str(refused.value.message) == "Listelenen bölgelerden birini seçin."
 
 
 def test_sorting_puts_the_worst_first_and_no_figure_last(mission_a, mission_b, newyork):
