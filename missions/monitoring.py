@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from babel.dates import format_date, format_time, format_timedelta
+from babel.dates import format_timedelta
 from babel.numbers import format_decimal, format_percent
 from django.utils.functional import Promise
 
@@ -194,9 +194,8 @@ def figure_text(column: Column, value: Any, *, zone: zoneinfo.ZoneInfo) -> str:
     if column.kind == "percent":
         return share_text(value)
     if column.kind == "moment":
-        local = value.astimezone(zone)
-        date = format_date(local, "medium", locale=locale)
-        return f"{date}, {format_time(local, 'short', locale=locale)} ({zone.key})"
+        # as every page writes a time: "Mon 7 Dec 2026, 14:05", the zone named
+        return f"{reference.day_and_time_written_short(value.astimezone(zone))} ({zone.key})"
     return str(value)
 
 

@@ -206,6 +206,12 @@ def text_of(html: str | bytes, tag: str, **attrs: str) -> str:
     return found[0]
 
 
+def written_short(moment: dt.datetime) -> str:
+    """A time as every page writes it in English, 24 hours, in `moment`'s own zone:
+    "Mon 7 Dec 2026, 14:05" (`reference.day_and_time_written_short`), never "2:05 PM"."""
+    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M}"
+
+
 @pytest.fixture
 def client_hq(db) -> Client:  # type: ignore[no-untyped-def]
     return host_client("localhost")

@@ -14,7 +14,6 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from babel.dates import format_date
 from django.utils import translation
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -161,10 +160,8 @@ def _alert(row: ServiceAvailability, mission: Mission, now: dt.datetime) -> Aler
             )
             % {
                 "service": name,
-                "date": format_date(
-                    row.free_reported_at.astimezone(mission.zone).date(),
-                    "medium",
-                    locale=reference.active_babel_locale(),
+                "date": reference.day_written_short(
+                    row.free_reported_at.astimezone(mission.zone).date()
                 ),
             },
         )

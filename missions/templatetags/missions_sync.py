@@ -1,12 +1,14 @@
-"""Filters for the sync pages: numbers, times and durations in the reader's language (babel),
-times in a named zone, and refusal codes in words."""
+"""Filters for the sync pages: numbers and durations in the reader's language (babel), an
+instant's offset for `<time datetime>`, and refusal codes in words. A time is written with the
+project's filters, `|timezone:zone|short_day_time` (`{% load tz portal %}`), the zone named
+once on the page."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
 
-from babel.dates import format_date, format_time, format_timedelta
+from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 from babel.units import format_unit
 from django import template
@@ -22,19 +24,6 @@ register = template.Library()
 def number(value: int | None) -> str:
     """1234 as "1,234" in English, "1.234" in Turkish."""
     return "" if value is None else format_decimal(value, locale=reference.active_locale())
-
-
-@register.filter
-def when(instant: dt.datetime | None, zone: zoneinfo.ZoneInfo | str) -> str:
-    """An instant as a wall-clock date and time in `zone`, in the reader's language; the page
-    names the zone once beside it."""
-    if instant is None:
-        return ""
-    tz = zone if isinstance(zone, zoneinfo.ZoneInfo) else zoneinfo.ZoneInfo(str(zone))
-    local = instant.astimezone(tz)
-    locale = reference.active_locale()
-    date = format_date(local, "medium", locale=locale)
-    return f"{date}, {format_time(local, 'short', locale=locale)}"
 
 
 @register.filter

@@ -113,7 +113,7 @@ def test_alerts_name_the_service_and_how_far_in_the_readers_language(three_missi
     got = sorted((a.mission, a.severity, a.message) for a in alerts)
     assert got == [
         ("beta", "critical",
-         "Legal: no free appointment in the next 30 days (there were some on Dec 2, 2026)."),
+         "Legal: no free appointment in the next 30 days (there were some on Wed 2 Dec 2026)."),
         ("beta", "warning",
          "Visa: the next free appointment is 40 days away (target: 30 days)."),
         ("la", "warning", "Visa: the next free appointment is 40 days away (target: 30 days)."),
@@ -124,7 +124,7 @@ def test_alerts_name_the_service_and_how_far_in_the_readers_language(three_missi
         alerts = contributor.alerts(missions=three_missions, figures=figures, now=NOW)
     messages = sorted(a.message for a in alerts if a.mission == "beta")
     assert messages == [
-        "Legal: önümüzdeki 30 gün içinde boş randevu yok (2 Ara 2026 tarihinde vardı).",
+        "Legal: önümüzdeki 30 gün içinde boş randevu yok (2 Ara 2026 Çrş tarihinde vardı).",
         "Visa: bir sonraki boş randevu 40 gün sonra (hedef: 30 gün).",
     ]
 

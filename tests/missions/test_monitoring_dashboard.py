@@ -25,7 +25,7 @@ from missions.models import AlertDigest, Mission, MissionStatus
 from missions.monitoring import Column, Section, Trend, weeks_ending
 from missions.services.monitoring import monitoring_digest_send
 from sync.hq.models import MissionLink
-from tests.conftest import host_client, make_staff, text_of, texts_of
+from tests.conftest import host_client, make_staff, text_of, texts_of, written_short
 from tests.factories import MissionFactory, UserFactory
 from tests.missions.test_sync_pages import _hq_client, _login
 
@@ -70,11 +70,23 @@ def test_every_mission_is_a_row_with_its_last_contact_in_its_own_zone(mission_b,
     newyork_contact = _contact("nyc", minutes_ago=20)
     html = _hq_client().get("/hq/").content.decode()
     rows = {row.split("\n")[0]: row for row in _rows(html)}
-    # then each row shows the time of the last contact in the mission's zone, the zone named
+    # then each row shows the time of the last contact in the mission's zone, as every page
+    # writes a time (24 hours, not "11:27 AM"), the zone named
     tokyo_local = tokyo_contact.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
-    assert f"{tokyo_local:%-I:%M %p} (Asia/Tokyo)" in rows["Embassy in Tokyo"]
+    assert f"{written_short(tokyo_local)} (Asia/Tokyo)" in rows["Embassy in Tokyo"]
     newyork_local = newyork_contact.astimezone(zoneinfo.ZoneInfo("America/New_York"))
-    assert f"{newyork_local:%-I:%M %p} (America/New_York)" in rows["Consulate-General in New York"]
+    assert (
+        f"{written_short(newyork_local)} (America/New_York)"
+        in (rows["Consulate-General in New York"])
+    )
+    assert not re.search(r"\b[AP]M\b", html)
+    # and the page's own time is HQ's, its zone named
+    hq_now = timezone.now().astimezone(zoneinfo.ZoneInfo("Europe/Istanbul"))
+    lead = text_of(html, "p", class_="lead")
+    assert re.search(
+        rf"by {hq_now:%a} {hq_now.day} {hq_now:%b %Y}, [0-9]{{2}}:[0-9]{{2}} \(Europe/Istanbul\)\.",
+        lead,
+    ), lead
     # and how long each has been silent, and its region
     assert "3 hours" in rows["Embassy in Tokyo"]
     assert "Asia" in rows["Embassy in Tokyo"]
@@ -83,7 +95,7 @@ def test_every_mission_is_a_row_with_its_last_contact_in_its_own_zone(mission_b,
 
 
 def test_the_dashboard_in_turkish(mission_b, newyork, regions):
-    _contact("beta", minutes_ago=180)
+    contact = _contact("beta", minutes_ago=180).astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
     html = _hq_client(language="tr").get("/hq/").content.decode()
     assert text_of(html, "h1") == "Merkez (HQ) paneli"
     # in the order of the countries' Turkish names: Almanya, Amerika Birleşik Devletleri,
@@ -94,7 +106,10 @@ def test_the_dashboard_in_turkish(mission_b, newyork, regions):
     assert "New York Başkonsolosluğu\nNew York, Amerika Birleşik Devletleri\nAmerika" in rows
     assert "Asya" in rows
     assert "3 saat" in rows
-    assert "(Asia/Tokyo)" in rows
+    # a time as Turkish pages write one: "7 Ara 2026 Pzt, 14:05", the zone named
+    assert re.search(
+        rf"\b{contact.day} \w{{3}} {contact.year} \w{{3}}, {contact:%H:%M} \(Asia/Tokyo\)", rows
+    ), rows
     # the alert about New York's silence (never heard from) in Turkish too
     assert "Kritik" in text_of(html, "section", class_="notice monitoring-alerts")
 
@@ -477,6 +492,10 @@ def test_the_digest_goes_once_a_day_to_hq_in_each_readers_language(mission_a, ne
     assert monitoring_digest_send(now=morning) == 2
     by_address = {message.to[0]: message for message in mail.outbox}
     english = by_address["analyst.en@example.org"]
+    # its time in HQ's zone as every page writes one (24 hours), the zone named
+    assert english.body.startswith(
+        f"The alerts of HQ's dashboard at {written_short(morning)} (Europe/Istanbul):"
+    )
     assert "HQ monitoring" in english.subject
     assert english.subject.endswith("alerts at 1 mission")
     assert "Consulate-General in Berlin (alpha, Berlin)" in english.body

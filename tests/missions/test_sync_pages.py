@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import struct
+import zoneinfo
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
@@ -34,11 +35,19 @@ from sync.hq.answer import push_answer
 from sync.hq.models import HeldBundle, MissionLink, RefusedBundle
 from sync.models import OutboxCounter, SyncLink
 from sync.reference import reference_publish
-from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of, texts_of
+from tests.conftest import (
+    MODEL_BACKEND,
+    host_client,
+    make_staff,
+    text_of,
+    texts_of,
+    written_short,
+)
 from tests.factories import MembershipFactory, MissionFactory, UserFactory
 from tests.missions.sync_fakes import FILE_BYTES, export_replaced
 
 NOW = timezone.now()
+HQ_ZONE = zoneinfo.ZoneInfo("Europe/Istanbul")  # the tests' HQ row
 QUERIES_HQ_SYNC_PAGE = 7  # no `SET search_path`: the connection holds public's path
 
 
@@ -128,7 +137,7 @@ def test_silent_missions_come_first_longest_silence_first(mission_a, mission_b, 
 def test_hq_sync_page_shows_every_mission_with_its_figures(mission_a, mission_b, settings):
     # given alpha applied to 1,234 with bundles 7 (1,300-1,309) held and two refusals, beta silent
     settings.SYNC_SILENCE_ALERT_MINUTES = 60
-    _contact(mission_a, minutes_ago=2, last_seq=1234, reference_version_acked=5)
+    alpha = _contact(mission_a, minutes_ago=2, last_seq=1234, reference_version_acked=5)
     _held(mission_a, 7, 1300, 1309)
     _refused(mission_a, BundleRefusal.BAD_SIGNATURE)
     _refused(mission_a, BundleRefusal.CHAIN_BROKEN)
@@ -148,6 +157,10 @@ def test_hq_sync_page_shows_every_mission_with_its_figures(mission_a, mission_b,
     assert "1,235–1,299" in alpha_row
     assert "10" in alpha_row  # events held
     assert "2 min" in alpha_row
+    # its last contact in HQ's zone as every page writes a time (24 hours), the zone named once
+    assert written_short(alpha.last_contact_at.astimezone(HQ_ZONE)) in alpha_row
+    assert "Times in Europe/Istanbul." in html
+    assert not re.search(r"\b[AP]M\b", html)
     # and the alert names the silent mission
     assert mission_b.name in text_of(html, "section")
 
@@ -336,7 +349,7 @@ def test_hq_admins_hear_once_per_silence(
     # given a threshold of 60 minutes, alpha silent for 2 hours, beta heard from just now, and
     # two HQ admins (one reads Turkish) and an analyst
     settings.SYNC_SILENCE_ALERT_MINUTES = 60
-    _contact(mission_a, minutes_ago=120)
+    alpha = _contact(mission_a, minutes_ago=120)
     _contact(mission_b, minutes_ago=1)
     UserFactory(hq_role=HqRole.ADMIN, email="admin.en@example.org")
     UserFactory(hq_role=HqRole.ADMIN, email="admin.tr@example.org", preferred_language="tr")
@@ -351,6 +364,12 @@ def test_hq_admins_hear_once_per_silence(
     assert set(by_address) == {"admin.en@example.org", "admin.tr@example.org"}
     assert "1 mission silent" in by_address["admin.en@example.org"].subject
     assert mission_a.name in by_address["admin.en@example.org"].body
+    # the last contact in HQ's zone as every page writes a time (24 hours), the zone named
+    contact = alpha.last_contact_at.astimezone(HQ_ZONE)
+    assert f"last contact {written_short(contact)} (Europe/Istanbul)" in (
+        by_address["admin.en@example.org"].body
+    )
+    assert f", {contact:%H:%M} (Europe/Istanbul)" in by_address["admin.tr@example.org"].body
     assert "sessiz" in by_address["admin.tr@example.org"].subject
     # when it runs again during the same silence: nothing more
     mail.outbox.clear()
