@@ -20,8 +20,10 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from babel import Locale
 from babel.dates import format_timedelta
 from babel.numbers import format_decimal, format_percent
 from django.utils.functional import Promise
@@ -166,8 +168,20 @@ def month_back(month: dt.date, months: int) -> dt.date:
 
 
 def share_text(value: float) -> str:
-    """A share as the reader's language writes a percentage ("45%", Turkish "%45")."""
-    return str(format_percent(value, locale=reference.active_babel_locale()))
+    """A share from 0 to 1 as the reader's language writes a percentage, with a decimal only
+    where it has one: "50%", "33.3%"; Turkish "%50", "%33,3". The one way every HQ page and
+    message writes a share (the `share` filter in templates)."""
+    locale = reference.active_babel_locale()
+    return str(format_percent(value, format=_percent_pattern(locale), locale=locale))
+
+
+@cache
+def _percent_pattern(locale: Locale) -> str:
+    """The locale's own percentage pattern ("#,##0%", Turkish "%#,##0") with up to one
+    decimal: where the sign goes and its spacing are the language's."""
+    pattern = str(locale.percent_formats[None].pattern)
+    whole = pattern.rfind("0")
+    return pattern[: whole + 1] + ".#" + pattern[whole + 1 :]
 
 
 def weeks_ending(today: dt.date, count: int) -> list[dt.date]:

@@ -37,6 +37,13 @@ def figure(column: Column, figures: dict[str, Any], zone: zoneinfo.ZoneInfo | st
     return figure_text(column, figures.get(column.key), zone=tz)
 
 
+@register.filter
+def share(value: float | None) -> str:
+    """A share from 0 to 1 as a percentage in the reader's language (`share_text`: "33.3%",
+    Turkish "%33,3"); nothing for no figure (the page says how it shows none)."""
+    return "" if value is None else share_text(value)
+
+
 def trend_value_text(trend: Trend, value: float | int | None) -> str:
     """A trend's value in the reader's language: money from minor units of `trend.unit`."""
     if value is None:

@@ -659,3 +659,23 @@ def test_a_name_a_mission_sent_cannot_add_lines_to_the_digest(mission_a, setting
     body = mail.outbox[0].body
     assert "(alpha, Berlin Dear analyst, click here)" in body
     assert "\nDear analyst" not in body
+
+
+@pytest.mark.parametrize(
+    ("language", "written"),
+    [("en", ["66.7%", "50%", "100%", "0%"]), ("tr", ["%66,7", "%50", "%100", "%0"])],
+)
+def test_a_share_is_written_one_way_in_the_readers_language(language, written):
+    from missions.monitoring import figure_text
+    from missions.templatetags.missions_monitoring import share
+
+    # given a dashboard column of shares
+    column = Column(key="test.share", label="Share", kind="percent")
+    zone = zoneinfo.ZoneInfo("Asia/Tokyo")
+    with translation.override(language):
+        # then a share has a decimal only where it has one, the sign where the language puts
+        # it, in a row's cell and through the filter other HQ pages use alike
+        shares = (2 / 3, 0.5, 1.0, 0.0)
+        assert [figure_text(column, value, zone=zone) for value in shares] == written
+        assert [share(value) for value in shares] == written
+        assert figure_text(column, None, zone=zone) == "–"

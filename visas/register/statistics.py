@@ -104,17 +104,6 @@ class StatisticsRow:
     def within_deadline_share(self) -> float | None:
         return self.within_deadline / self.with_deadline if self.with_deadline else None
 
-    # for the page: shares as percentages
-    @property
-    def refusal_percent(self) -> float | None:
-        rate = self.refusal_rate
-        return None if rate is None else rate * 100
-
-    @property
-    def within_deadline_percent(self) -> float | None:
-        share = self.within_deadline_share
-        return None if share is None else share * 100
-
 
 @dataclass(frozen=True)
 class Statistics:
