@@ -19,7 +19,6 @@ class WaitTimesSearchForm(forms.Form):
         label=_("Country or city"),
         max_length=wait_times.QUERY_MAX_LENGTH,
         required=False,
-        help_text=_("For example Germany, Tokyo or Düsseldorf."),
     )
 
 
@@ -27,6 +26,7 @@ class WaitTimesSearchForm(forms.Form):
 def wait_times_page(request: HttpRequest) -> HttpResponse:
     form = WaitTimesSearchForm(request.GET or None)
     data = wait_times.wait_times_get()
+    form.fields["q"].help_text = wait_times.wait_times_search_example(data)
     if form.is_bound and not form.is_valid():
         return render(
             request,

@@ -16,6 +16,7 @@ from typing import Any
 from babel.dates import format_timedelta
 from django.core.cache import cache
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from consulate.kernel import reference
 from missions.models import Mission, MissionKind, MissionStatus
@@ -148,6 +149,19 @@ def wait_times_search(data: dict[str, Any], query: str) -> list[dict[str, Any]]:
     if not folded:
         return list(data["missions"])
     return [m for m in data["missions"] if any(folded in text for text in m["search"])]
+
+
+def wait_times_search_example(data: dict[str, Any]) -> str:
+    """The search's hint, from the missions listed (in the reader's language): the first one's
+    country and the last one's city ("For example Germany or Tokyo."), so it never names a
+    place the page does not have; without a mission, what a search takes."""
+    missions = data["missions"]
+    if not missions:
+        return _("A country's or a city's name, or a part of one.")
+    return _("For example %(country)s or %(city)s.") % {
+        "country": missions[0]["country_name"],
+        "city": missions[-1]["city"],
+    }
 
 
 def wait_times_public(mission: dict[str, Any]) -> dict[str, Any]:

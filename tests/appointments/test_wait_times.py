@@ -260,3 +260,31 @@ def test_a_wait_within_a_day_is_said_in_hours(published, client_hq):
     assert _wait_text(now + dt.timedelta(days=12, hours=2), now) == "in 12 days"
     assert _wait_text(now + dt.timedelta(days=400), now) == "in 400 days"
     assert _wait_text(now - dt.timedelta(hours=1), now) == "in 0 hours"
+
+
+@pytest.mark.parametrize(
+    ("language", "hint", "none"),
+    [
+        ("en", "For example Germany or Tokyo.", "A country's or a city's name, or a part of one."),
+        (
+            "tr",
+            "Örneğin Almanya veya Tokyo.",
+            "Bir ülkenin ya da şehrin adı veya adının bir kısmı.",
+        ),
+    ],
+)
+def test_the_search_hint_names_places_the_page_lists(client_hq, mission_a, mission_b, language,
+                                                     hint, none):  # fmt: skip
+    # given Berlin and Tokyo, and no mission in Düsseldorf
+    cache.clear()
+    # when the page is read
+    html = client_hq.get(PAGE, HTTP_ACCEPT_LANGUAGE=language).content
+    # then the search's example is a country and a city it lists, in the reader's language,
+    # never a place it does not have
+    assert text_of(html, "p", id="q-help") == hint
+    assert "Düsseldorf" not in html.decode()
+    # and with no mission open, it says what a search takes
+    Mission.objects.filter(code__in=["alpha", "beta"]).update(status="suspended")
+    cache.clear()
+    html = client_hq.get(PAGE, {"q": "x" * 101}, HTTP_ACCEPT_LANGUAGE=language).content
+    assert text_of(html, "p", id="q-help") == none
