@@ -19,14 +19,15 @@ SUNDAY_TO_THURSDAY = [
 # stop the Berlin node of the README and the alert shows within minutes
 DEMO_SILENCE_MINUTES = 5
 
-# Names and addresses in English (the fallback) and Turkish. An address leaves out the country:
-# pages add the host country's name in the reader's language.
+# Names, cities and addresses in English (the fallback) and Turkish. An address leaves out the
+# country: pages add the host country's name in the reader's language.
 MISSIONS: list[dict[str, Any]] = [
     {
         "code": "berlin", "region": "150", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
         "name": "Consulate-General in Berlin", "kind": "consulate_general",
         "name_tr": "Berlin Başkonsolosluğu",
-        "host_country": "DE", "city": "Berlin", "timezone": "Europe/Berlin", "currency": "EUR",
+        "host_country": "DE", "timezone": "Europe/Berlin", "currency": "EUR",
+        "city": "Berlin", "city_tr": "Berlin",
         "languages": ["de", "tr", "en"], "jurisdiction": ["DE-BE", "DE-BB", "DE-MV", "DE-SN"],
         "address": "Rungestraße 9\n10179 Berlin", "address_tr": "Rungestraße 9\n10179 Berlin",
         "phone": "+49 30 000 0000",
@@ -36,7 +37,8 @@ MISSIONS: list[dict[str, Any]] = [
         "code": "tokyo", "region": "142", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
         "name": "Embassy in Tokyo", "kind": "embassy",
         "name_tr": "Tokyo Büyükelçiliği",
-        "host_country": "JP", "city": "Tokyo", "timezone": "Asia/Tokyo", "currency": "JPY",
+        "host_country": "JP", "timezone": "Asia/Tokyo", "currency": "JPY",
+        "city": "Tokyo", "city_tr": "Tokyo",
         "languages": ["ja", "tr", "en"], "jurisdiction": ["JP"],
         "address": "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001",
         "address_tr": "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001",
@@ -47,7 +49,8 @@ MISSIONS: list[dict[str, Any]] = [
         "code": "kuwait", "region": "142", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
         "name": "Embassy in Kuwait City", "kind": "embassy",
         "name_tr": "Kuveyt Büyükelçiliği",
-        "host_country": "KW", "city": "Kuwait City", "timezone": "Asia/Kuwait", "currency": "KWD",
+        "host_country": "KW", "timezone": "Asia/Kuwait", "currency": "KWD",
+        "city": "Kuwait City", "city_tr": "Kuveyt",
         "languages": ["ar", "tr", "en"], "jurisdiction": ["KW"],
         "address": "Block 1, Street 13, Villa 5\nDaiyah, Kuwait City",
         "address_tr": "Blok 1, 13. Cadde, Villa 5\nDaiyah, Kuveyt",
@@ -58,7 +61,8 @@ MISSIONS: list[dict[str, Any]] = [
         "code": "newyork", "region": "019", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
         "name": "Consulate-General in New York", "kind": "consulate_general",
         "name_tr": "New York Başkonsolosluğu",
-        "host_country": "US", "city": "New York", "timezone": "America/New_York",
+        "host_country": "US", "timezone": "America/New_York",
+        "city": "New York", "city_tr": "New York",
         "currency": "USD", "languages": ["en", "tr"],
         "jurisdiction": ["US-NY", "US-NJ", "US-CT", "US-PA"],
         "address": "821 United Nations Plaza\nNew York, NY 10017",
@@ -70,7 +74,8 @@ MISSIONS: list[dict[str, Any]] = [
         "code": "london", "region": "150", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
         "name": "Embassy in London", "kind": "embassy",
         "name_tr": "Londra Büyükelçiliği",
-        "host_country": "GB", "city": "London", "timezone": "Europe/London", "currency": "GBP",
+        "host_country": "GB", "timezone": "Europe/London", "currency": "GBP",
+        "city": "London", "city_tr": "Londra",
         "languages": ["en", "tr"], "jurisdiction": ["GB"],
         "address": "43 Belgrave Square\nLondon SW1X 8PA",
         "address_tr": "43 Belgrave Square\nLondra SW1X 8PA",
@@ -81,7 +86,8 @@ MISSIONS: list[dict[str, Any]] = [
         "code": "sydney", "region": "009", "silence_alert_minutes": DEMO_SILENCE_MINUTES,
         "name": "Consulate-General in Sydney", "kind": "consulate_general",
         "name_tr": "Sidney Başkonsolosluğu",
-        "host_country": "AU", "city": "Sydney", "timezone": "Australia/Sydney",
+        "host_country": "AU", "timezone": "Australia/Sydney",
+        "city": "Sydney", "city_tr": "Sidney",
         "currency": "AUD", "languages": ["en", "tr"], "jurisdiction": ["AU-NSW", "AU-QLD"],
         "address": "Level 3, 66 Ocean Street\nWoollahra NSW 2025",
         "address_tr": "Kat 3, 66 Ocean Street\nWoollahra NSW 2025",

@@ -87,15 +87,17 @@ class PermissionTableAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-# What mission_create takes; status starts active and is changed afterwards. The name and the
-# address have a value per language (missions/translation.py): English, the fallback, and Turkish.
+# What mission_create takes; status starts active and is changed afterwards. The name, the city
+# and the address have a value per language (missions/translation.py): English, the fallback,
+# and Turkish.
 CREATE_FIELDS = [
-    "code", "name_en", "name_tr", "kind", "host_country", "city", "timezone", "currency",
-    "languages", "address_en", "address_tr", "phone", "email", "website", "jurisdiction",
-    "office_hours", "region", "silence_alert_minutes", "wait_target_days",
+    "code", "name_en", "name_tr", "kind", "host_country", "city_en", "city_tr", "timezone",
+    "currency", "languages", "address_en", "address_tr", "phone", "email", "website",
+    "jurisdiction", "office_hours", "region", "silence_alert_minutes", "wait_target_days",
 ]  # fmt: skip
-# The form's names for mission_create's arguments (`name` and `address` are the English ones).
-CREATE_ARGUMENTS = {"name_en": "name", "address_en": "address"}
+# The form's names for mission_create's arguments (`name`, `address` and `city` are the English
+# ones).
+CREATE_ARGUMENTS = {"name_en": "name", "address_en": "address", "city_en": "city"}
 
 
 class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -104,6 +106,7 @@ class MissionAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         fields = [*CREATE_FIELDS, "status"]
         help_texts = {
             "name_en": _("Shown in every language that has no name of its own."),
+            "city_en": _("Shown in every language that has no name of its own."),
             "address_en": _("Without the country: pages add it in the reader's language."),
             "address_tr": _("Without the country: pages add it in the reader's language."),
         }
@@ -155,7 +158,7 @@ class MissionAdmin(PermissionTableAdmin):
         "status",
     ]
     list_filter = ["kind", "status", "region", "host_country"]
-    search_fields = ["code", "name_en", "name_tr", "city"]
+    search_fields = ["code", "name_en", "name_tr", "city_en", "city_tr"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Mission | None = None) -> list[str]:
         # What names the schema, host and money is fixed once the mission exists.

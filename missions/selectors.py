@@ -32,14 +32,14 @@ def mission_list_directory(*, query: str = "", country: str = "") -> QuerySet[Mi
     if country:
         missions = missions.filter(host_country=country.upper())
     if query:
-        # a name in any language: a reader of Turkish pages may type the English one, which is
-        # also what they see where a mission has no Turkish name
+        # a name or city in any language: a reader of Turkish pages may type the English one,
+        # which is also what they see where a mission has no Turkish one
         names = Q()
         for language in settings.MODELTRANSLATION_LANGUAGES:
-            names |= Q(**{f"name_{language}__icontains": query})
+            for field in ("name", "city"):
+                names |= Q(**{f"{field}_{language}__icontains": query})
         missions = missions.filter(
-            Q(city__icontains=query)
-            | names
+            names
             | Q(code__icontains=query)
             | Q(host_country__iexact=query)
             | Q(host_country__in=reference.country_codes_named(query))

@@ -107,13 +107,15 @@ def wait_times_build(*, now: dt.datetime) -> dict[str, Any]:
                 "country_name": country,
                 "timezone": mission.timezone,
                 "services": services,
-                # the country in English too: a reader of Turkish pages may type "Germany"
+                # the country and city in English too: a reader of Turkish pages may type
+                # "Germany" or "London"
                 "search": [
                     fold(text)
                     for text in (
                         country,
                         reference.country_name(mission.host_country, "en"),
                         mission.city,
+                        mission.city_en,
                         name,
                         mission.code,
                     )

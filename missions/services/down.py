@@ -37,9 +37,9 @@ logger = logging.getLogger(__name__)
 NAME = "missions.accounts"
 
 # the profile a node copies; its code, schema and node address are its own
-# (the per-language columns; `name` and `address` are written from English when saved)
+# (the per-language columns; `name`, `address` and `city` are written from English when saved)
 MISSION_FIELDS = (
-    "name_en", "name_tr", "kind", "host_country", "city", "timezone", "currency",
+    "name_en", "name_tr", "kind", "host_country", "city_en", "city_tr", "timezone", "currency",
     "languages", "address_en", "address_tr", "phone", "email", "website",
     "jurisdiction", "office_hours", "status",
 )  # fmt: skip
@@ -120,7 +120,9 @@ def accounts_apply(code: str, content: dict[str, Any]) -> None:
                 setattr(mission, field, value)
             set_acting_user(mission, SYSTEM)
             with translation.override(settings.MODELTRANSLATION_DEFAULT_LANGUAGE):
-                mission.save(update_fields=[*MISSION_FIELDS, "name", "address", "updated_at"])
+                mission.save(
+                    update_fields=[*MISSION_FIELDS, "name", "address", "city", "updated_at"]
+                )
         sent_ids = set()
         for account in content["accounts"]:
             sent_ids.add(account["id"])

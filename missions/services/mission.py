@@ -50,10 +50,13 @@ def _ensure_code_free(*, code: str, schema_name: str) -> None:
         )
 
 
-# Names people read, a value per language (missions/translation.py). `name` and `address` are
-# the English ones (the fallback of every language); `name_tr` and `address_tr` the Turkish.
-TRANSLATED = {"name": "name_en", "address": "address_en"}
-TRANSLATED_COLUMNS = frozenset({"name_en", "name_tr", "address_en", "address_tr"})
+# Names people read, a value per language (missions/translation.py). `name`, `address` and
+# `city` are the English ones (the fallback of every language); `name_tr`, `address_tr` and
+# `city_tr` the Turkish.
+TRANSLATED = {"name": "name_en", "address": "address_en", "city": "city_en"}
+TRANSLATED_COLUMNS = frozenset(
+    {"name_en", "name_tr", "address_en", "address_tr", "city_en", "city_tr"}
+)
 
 
 def _saved_in_english(mission: Mission, **kwargs: Any) -> None:
@@ -87,15 +90,16 @@ def mission_create(
     office_hours: list[dict[str, Any]] | None = None,
     name_tr: str = "",
     address_tr: str = "",
+    city_tr: str = "",
     region: str = "",
     silence_alert_minutes: int | None = None,
     wait_target_days: int | None = None,
 ) -> Mission:
     """Create a mission: its row, its host name, its schema and its first data key.
 
-    `name` and `address` are in English (shown when a language has none of its own); `name_tr`
-    and `address_tr` in Turkish. The address leaves out the country: pages add the host
-    country's name in the reader's language (`Mission.postal_address`).
+    `name`, `address` and `city` are in English (shown when a language has none of its own);
+    `name_tr`, `address_tr` and `city_tr` in Turkish. The address leaves out the country:
+    pages add the host country's name in the reader's language (`Mission.postal_address`).
 
     The schema is cloned from the template schema (TENANT_BASE_SCHEMA), so the cost does not
     grow with the number of missions. Everything happens in one transaction: bad input or a
@@ -109,7 +113,6 @@ def mission_create(
         code=code,
         kind=kind,
         host_country=host_country.strip().upper(),
-        city=city.strip(),
         timezone=timezone.strip(),
         currency=currency.strip().upper(),
         languages=[language.strip().lower() for language in languages],
@@ -124,6 +127,7 @@ def mission_create(
     )
     for column, value in {
         "name_en": name, "name_tr": name_tr, "address_en": address, "address_tr": address_tr,
+        "city_en": city, "city_tr": city_tr,
     }.items():  # fmt: skip
         setattr(mission, column, (value or "").strip())
     try:
@@ -165,12 +169,13 @@ def mission_create(
 
 
 # What may change once a mission exists. The code, kind, country, city, time zone and currency
-# name its schema, host and money; they are fixed at creation. `name` and `address` stand for
-# the English columns.
+# name its schema, host and money; they are fixed at creation (the city's Turkish name is not:
+# it only says the same city in another language). `name` and `address` stand for the English
+# columns.
 UPDATABLE_FIELDS = frozenset(
     {"name", "languages", "address", "phone", "email", "website", "jurisdiction",
      "office_hours", "status", "region", "silence_alert_minutes", "wait_target_days",
-     *TRANSLATED_COLUMNS}
+     *(TRANSLATED_COLUMNS - {"city_en"})}
 )  # fmt: skip
 
 

@@ -1,5 +1,5 @@
-"""The demo's six missions carry English and Turkish names and addresses; seeding twice
-changes nothing, and a demo seeded before names had a Turkish value gets them."""
+"""The demo's six missions carry English and Turkish names, cities and addresses; seeding twice
+changes nothing, and a demo seeded before names or cities had a Turkish value gets them."""
 
 from __future__ import annotations
 
@@ -25,12 +25,16 @@ def test_the_demo_missions_have_turkish_names_and_addresses_without_the_country(
     with translation.override("tr"):
         assert missions["tokyo"].name == "Tokyo Büyükelçiliği"
         assert missions["berlin"].name == "Berlin Başkonsolosluğu"
+        assert [missions[code].city for code in ("london", "sydney", "kuwait", "tokyo")] == [
+            "Londra", "Sidney", "Kuveyt", "Tokyo",
+        ]  # fmt: skip
         assert missions["kuwait"].postal_address.endswith("\nKuveyt")
         assert missions["newyork"].postal_address.endswith("\nAmerika Birleşik Devletleri")
     with translation.override("en"):
         assert (
             missions["tokyo"].postal_address == "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001\nJapan"
         )
+        assert missions["london"].city == "London"
     # and no address names its country itself (pages add it in the reader's language)
     for mission in missions.values():
         last_lines = {mission.address_en.splitlines()[-1], mission.address_tr.splitlines()[-1]}
@@ -41,6 +45,7 @@ def test_the_demo_missions_have_turkish_names_and_addresses_without_the_country(
 
     # when an older demo lacks the Turkish values and is seeded again
     Mission.objects.filter(code="tokyo").update(name_tr=None, address_tr=None)
+    Mission.objects.filter(code="london").update(city_tr=None)
     out = io.StringIO()
     call_command("seed_demo", "--no-banner", stdout=out)
     # then they are filled in, and nothing else is created
@@ -49,6 +54,8 @@ def test_the_demo_missions_have_turkish_names_and_addresses_without_the_country(
         "Tokyo Büyükelçiliği",
         "2-33-6 Jingumae, Shibuya-ku\nTokyo 150-0001",
     )
+    london = Mission.objects.get(code="london")
+    assert (london.city_en, london.city_tr) == ("London", "Londra")
     assert "nothing created" in out.getvalue()
 
 

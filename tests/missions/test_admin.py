@@ -18,9 +18,9 @@ from tests.factories import UserFactory
 
 FORM = {
     "code": "oslo", "name_en": "Embassy in Oslo", "name_tr": "Oslo Büyükelçiliği",
-    "kind": "embassy", "host_country": "NO", "city": "Oslo", "timezone": "Europe/Oslo",
-    "currency": "NOK", "languages": "no,tr", "address_en": "", "address_tr": "", "phone": "",
-    "email": "", "website": "", "jurisdiction": "",
+    "kind": "embassy", "host_country": "NO", "city_en": "Oslo", "city_tr": "",
+    "timezone": "Europe/Oslo", "currency": "NOK", "languages": "no,tr", "address_en": "",
+    "address_tr": "", "phone": "", "email": "", "website": "", "jurisdiction": "",
     "office_hours": "[]", "status": "active",
 }  # fmt: skip
 
@@ -241,6 +241,38 @@ def test_the_admin_takes_the_name_and_address_in_both_languages(admin_client):
     form = admin_client.get(f"/admin/missions/mission/{mission.pk}/change/").content.decode()
     assert 'name="name_tr"' in form
     assert 'value="Oslo Büyükelçiliği"' in form
+
+
+def test_the_admin_takes_the_city_in_both_languages_and_only_the_turkish_one_changes(
+    admin_client,
+):
+    # when the admin opens a mission in Vienna ("Viyana" in Turkish)
+    vienna = FORM | {
+        "code": "vienna", "name_en": "Embassy in Vienna", "name_tr": "Viyana Büyükelçiliği",
+        "host_country": "AT", "city_en": "Vienna", "city_tr": "Viyana",
+        "timezone": "Europe/Vienna", "currency": "EUR", "languages": "de,tr",
+    }  # fmt: skip
+    assert admin_client.post("/admin/missions/mission/add/", vienna).status_code == 302
+    # then each language has its own city, and the home in Turkish names the Turkish one
+    mission = Mission.objects.get(code="vienna")
+    assert (mission.city_en, mission.city_tr) == ("Vienna", "Viyana")
+    page = host_client(mission.host).get("/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    assert text_of(page, "p", class_="lead") == "Büyükelçilik · Viyana, Avusturya"
+    # and once it exists the English city is read only, the Turkish one changes through the
+    # service (history by the admin, one event naming the column)
+    form = admin_client.get(f"/admin/missions/mission/{mission.pk}/change/").content.decode()
+    assert 'name="city_tr"' in form
+    assert 'name="city_en"' not in form
+    response = admin_client.post(
+        f"/admin/missions/mission/{mission.pk}/change/",
+        vienna | {"city_tr": "Viyana (Wien)", "city_en": "Elsewhere"},
+    )
+    assert response.status_code == 302
+    mission.refresh_from_db()
+    assert (mission.city_en, mission.city_tr) == ("Vienna", "Viyana (Wien)")
+    assert mission.history.latest().history_user_id is not None
+    with schema_context(mission.schema_name):
+        assert OutboxEvent.objects.latest("seq").payload["fields"] == ["city_tr"]
 
 
 def test_changing_the_turkish_name_in_the_admin_goes_through_the_service(admin_client, mission_a):

@@ -12,13 +12,15 @@ ARGS = ["--name", "Consulate in Munich", "--kind", "consulate", "--country", "DE
 def test_create_mission_prints_what_it_did(db, capsys):
     call_command(
         "create_mission", "munich", *ARGS, "--jurisdiction", "DE-BY",
-        "--name-tr", "Münih Konsolosluğu", "--address", "Menzinger Str. 3\\n80638 München",
+        "--name-tr", "Münih Konsolosluğu", "--city-tr", "Münih",
+        "--address", "Menzinger Str. 3\\n80638 München",
         "--address-tr", "Menzinger Str. 3\\n80638 Münih",
     )  # fmt: skip
     assert "Created Consulate in Munich (munich) in schema munich" in capsys.readouterr().out
     munich = Mission.objects.get(code="munich")
     assert munich.jurisdiction == ["DE-BY"]
     assert (munich.name_en, munich.name_tr) == ("Consulate in Munich", "Münih Konsolosluğu")
+    assert (munich.city_en, munich.city_tr) == ("Munich", "Münih")
     assert (munich.address_en, munich.address_tr) == (
         "Menzinger Str. 3\n80638 München",
         "Menzinger Str. 3\n80638 Münih",

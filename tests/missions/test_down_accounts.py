@@ -1,6 +1,7 @@
 """The `missions.accounts` down set: a node's copy of its mission and staff follows HQ's."""
 
 from allauth.mfa.models import Authenticator
+from django.db import connection
 
 from consulate.kernel.accounts.models import User
 from missions.models import Membership, Mission
@@ -39,7 +40,9 @@ def test_applying_restores_a_copy_that_drifted(mission_a, officer_a):
     Membership.objects.filter(user=officer_a).update(is_active=False)
     Authenticator.objects.filter(user=officer_a).update(data={"secret": "NODE"})
     User.objects.filter(pk=officer_a.pk).update(password="x")
-    Mission.objects.filter(pk=mission_a.pk).update(city="Elsewhere")
+    Mission.objects.filter(pk=mission_a.pk).update(city_en="Elsewhere", city_tr="Başka yer")
+    # (HQ's own row names the city in Turkish too: the set carries it as it carries the name)
+    content["mission"]["city_tr"] = "Berlin (TR)"
 
     accounts_apply("alpha", content)
 
@@ -50,7 +53,12 @@ def test_applying_restores_a_copy_that_drifted(mission_a, officer_a):
     assert list(Authenticator.objects.filter(user=officer).values_list("data", flat=True)) == [
         {"secret": "HQ"}
     ]
-    assert Mission.objects.get(pk=mission_a.pk).city == mission_a.city
+    node = Mission.objects.get(pk=mission_a.pk)
+    assert (node.city_en, node.city_tr) == (mission_a.city_en, "Berlin (TR)")
+    # the original column holds the English value, as the name's does
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT city FROM missions_mission WHERE id = %s", [mission_a.pk])
+        assert cursor.fetchone() == (mission_a.city_en,)
 
 
 def test_a_role_hq_no_longer_lists_is_revoked_and_a_new_person_arrives(mission_a, officer_a):

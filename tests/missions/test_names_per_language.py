@@ -16,10 +16,12 @@ from django_tenants.utils import schema_context
 
 from consulate import demo
 from consulate.kernel.actors import SYSTEM
+from consulate.kernel.errors import ApplicationError
 from missions.models import Mission
 from missions.services import mission_create, mission_update
 from sync.models import OutboxEvent
 from tests.conftest import MODEL_BACKEND, host_client, text_of, texts_of
+from tests.factories import MissionFactory
 
 DEMO = {params["code"]: params for params in demo.MISSIONS}
 MIGRATION = "0002_mission_name_address_per_language"
@@ -249,3 +251,133 @@ def test_the_home_keeps_its_profile_but_shows_a_change_at_once_and_the_time_as_i
     frozen = dt.datetime(2031, 7, 1, 3, 0, tzinfo=dt.UTC)
     with mock.patch("django.utils.timezone.now", return_value=frozen):
         assert any("12:00" in dd for dd in texts_of(read(mission_b, "en"), "dd"))  # UTC+9
+
+
+# --- the city -------------------------------------------------------------------------------------
+
+CITY_MIGRATION = "0007_mission_city_per_language"
+
+
+@pytest.fixture
+def london(db) -> Mission:  # type: ignore[no-untyped-def]
+    """The demo's London embassy: "Londra" in Turkish."""
+    return mission_create(acting_user=SYSTEM, **DEMO["london"])
+
+
+@pytest.mark.parametrize(
+    ("language", "name", "place"),
+    [("en", "Embassy in London", "London, United Kingdom"),
+     ("tr", "Londra Büyükelçiliği", "Londra, Birleşik Krallık")],
+)  # fmt: skip
+def test_the_city_is_in_the_readers_language_on_every_page_that_names_it(
+    client_hq, hq_analyst, london, language, name, place
+):
+    # given the demo's London embassy, whose city has a Turkish name
+    TOTP.activate(hq_analyst, "JBSWY3DPEHPK3PXP")
+    client_hq.force_login(hq_analyst, backend=MODEL_BACKEND)
+
+    def page(path: str) -> str:
+        return client_hq.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    # then HQ's directory, dashboard and mission page name the city in the reader's language,
+    # beside the name in it (never "London" beside "Londra Büyükelçiliği")
+    kind = {"en": "Embassy", "tr": "Büyükelçilik"}[language]
+    assert f"{name}\n{kind} · {place}" in texts_of(page("/"), "li", class_="card")
+    assert any(row.startswith(f"{name}\n{place}\n") for row in texts_of(page("/hq/"), "tr"))
+    lead = text_of(page("/hq/missions/london/"), "p", class_="lead")
+    assert lead.startswith(f"{place} · ")
+    # and the public wait times, and the mission's own home
+    city = place.split(",")[0]
+    rows = texts_of(page("/wait-times/"), "tr")
+    assert any(row.startswith(f"{name}\n{place.split(', ')[1]}\n{city}\n") for row in rows), rows
+    home = read(london, language)
+    assert text_of(home, "p", class_="lead") == f"{kind} · {place}"
+
+
+@pytest.fixture
+def vienna(db) -> Mission:  # type: ignore[no-untyped-def]
+    """A mission whose names do not name its city, so only the city can find it."""
+    return MissionFactory(
+        code="vienna", name="Embassy on the Danube", name_tr="Tuna Büyükelçiliği",
+        host_country="AT", city="Vienna", city_tr="Viyana", timezone="Europe/Vienna",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("language", "query", "in_wait_times"),
+    # the wait times, as with countries, take the reader's language and English
+    [("tr", "Vienna", True), ("tr", "viyana", True), ("en", "vienna", True),
+     ("en", "Viyana", False)],
+)  # fmt: skip
+@pytest.mark.usefixtures("vienna")
+def test_the_city_is_found_in_either_language(client_hq, language, query, in_wait_times):
+    # when someone searches the directory or the wait times by the city
+    directory = client_hq.get("/", {"q": query}, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    waits = client_hq.get(
+        "/wait-times/", {"q": query}, HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    # then the Vienna embassy is found, its city named in the page's language
+    place = {"en": "Vienna, Austria", "tr": "Viyana, Avusturya"}[language]
+    cards = texts_of(directory, "li", class_="card")
+    assert len(cards) == 1
+    assert cards[0].endswith(f" · {place}")
+    name = {"en": "Embassy on the Danube", "tr": "Tuna Büyükelçiliği"}[language]
+    row_start = f"{name}\n{place.split(', ')[1]}\n{place.split(', ')[0]}\n"
+    found = [row for row in texts_of(waits, "tr") if row.startswith(row_start)]
+    assert bool(found) == in_wait_times
+
+
+def test_the_turkish_city_changes_with_history_and_one_event_but_the_english_one_is_fixed(tokyo):
+    # when HQ gives Tokyo's city another Turkish name
+    changed = mission_update(mission=tokyo, acting_user=SYSTEM, city_tr="Tokio")
+    # then Turkish readers read it, English ones the English name
+    with translation.override("tr"):
+        assert changed.city == "Tokio"
+    with translation.override("en"):
+        assert changed.city == "Tokyo"
+    # and the history keeps both languages' values before and after, and one event names it
+    first, latest = changed.history.order_by("history_id")
+    assert (first.city_en, first.city_tr) == ("Tokyo", "Tokyo")
+    assert (latest.city_en, latest.city_tr) == ("Tokyo", "Tokio")
+    with schema_context(tokyo.schema_name):
+        assert OutboxEvent.objects.latest("seq").payload == {
+            "fields": ["city_tr"],
+            "status": "active",
+        }
+    # but the English city is fixed at creation, as the country and the code are
+    for field in ("city", "city_en"):
+        with pytest.raises(ApplicationError):
+            mission_update(mission=tokyo, acting_user=SYSTEM, **{field: "Kyoto"})
+
+
+def test_a_mission_created_in_turkish_keeps_its_english_city_in_the_original_column(db):
+    # when a mission is created while Turkish is the active language
+    with translation.override("tr"):
+        mission = mission_create(acting_user=SYSTEM, **DEMO["london"])
+    # then the English city is the original column's value, the Turkish one its own
+    mission = Mission.objects.get(pk=mission.pk)
+    assert (mission.city_en, mission.city_tr) == ("London", "Londra")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT city FROM missions_mission WHERE id = %s", [mission.pk])
+        assert cursor.fetchone() == ("London",)
+
+
+def test_the_city_migration_copies_the_city_into_english(mission_a):
+    # given a mission and its history as they were before cities had a value per language
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE missions_mission SET city_en = NULL WHERE id = %s", [mission_a.pk])
+        cursor.execute(
+            "UPDATE missions_historicalmission SET city_en = NULL WHERE id = %s", [mission_a.pk]
+        )
+    # when the migration's data step runs on the models as they were then
+    migration = importlib.import_module(f"missions.migrations.{CITY_MIGRATION}")
+    state = MigrationExecutor(connection).loader.project_state(("missions", CITY_MIGRATION))
+    migration.copy_into_english(state.apps, None)
+    # then the English column holds the city, in the mission and its history, and Turkish
+    # readers read it until there is a Turkish one
+    mission = Mission.objects.get(pk=mission_a.pk)
+    assert mission.city_en == "Berlin"
+    assert not mission.city_tr
+    with translation.override("tr"):
+        assert mission.city == "Berlin"
+    assert all(row.city_en == "Berlin" for row in mission.history.all())

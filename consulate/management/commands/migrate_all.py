@@ -632,6 +632,7 @@ class Command(BaseCommand):
                 "name": settings.CONSULATE_HQ_NAME,
                 "kind": MissionKind.HEADQUARTERS,
                 "host_country": settings.CONSULATE_HOME_COUNTRY,
+                "city_en": settings.CONSULATE_HQ_CITY,
                 "city": settings.CONSULATE_HQ_CITY,
                 "timezone": settings.CONSULATE_HQ_TIMEZONE,
                 "currency": settings.CONSULATE_BASE_CURRENCY,

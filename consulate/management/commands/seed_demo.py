@@ -84,6 +84,10 @@ class Command(BaseCommand):
                     name_tr=params["name_tr"],
                     address_tr=params["address_tr"],
                 )
+            if not mission.city_tr:  # seeded before cities had a Turkish name
+                mission = mission_update(
+                    mission=mission, acting_user=SYSTEM, city_tr=params["city_tr"]
+                )
             if not mission.region:  # seeded before HQ monitoring: its region and threshold
                 mission = mission_update(
                     mission=mission,

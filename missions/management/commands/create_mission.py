@@ -28,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("--name-tr", default="", help="In Turkish")
         parser.add_argument("--kind", required=True, choices=kinds)
         parser.add_argument("--country", required=True, help="ISO 3166 code of the host country")
-        parser.add_argument("--city", required=True)
+        parser.add_argument("--city", required=True, help="In English (every language's fallback)")
+        parser.add_argument("--city-tr", default="", help="In Turkish")
         parser.add_argument("--timezone", required=True, help="IANA name, e.g. Europe/Berlin")
         parser.add_argument("--currency", required=True, help="ISO 4217 code, e.g. EUR")
         parser.add_argument("--languages", required=True, type=_list, help="e.g. de,tr,en")
@@ -59,6 +60,7 @@ class Command(BaseCommand):
                 kind=options["kind"],
                 host_country=options["country"],
                 city=options["city"],
+                city_tr=options["city_tr"],
                 timezone=options["timezone"],
                 currency=options["currency"],
                 languages=options["languages"],
