@@ -132,28 +132,44 @@ def test_the_hq_dashboard_names_missions_and_countries_in_the_readers_language(
     assert any(row.startswith("Tokyo Büyükelçiliği\nTokyo, Japonya\n") for row in rows)
 
 
-def test_changing_the_turkish_name_keeps_history_and_writes_one_event(tokyo):
+@pytest.mark.parametrize(
+    ("field", "english", "turkish", "changed_to"),
+    [("name", "Embassy in Tokyo", "Tokyo Büyükelçiliği", "Tokyo Büyükelçiliği (T.C.)"),
+     ("city", "Tokyo", "Tokyo", "Tokio")],
+)  # fmt: skip
+def test_changing_the_turkish_name_keeps_history_and_writes_one_event(
+    tokyo, field, english, turkish, changed_to
+):
     # given Tokyo's outbox
     with schema_context(tokyo.schema_name):
         before = OutboxEvent.objects.count()
-    # when HQ changes the Turkish name only
-    changed = mission_update(
-        mission=tokyo, acting_user=SYSTEM, name_tr="Tokyo Büyükelçiliği (T.C.)"
-    )
+    # when HQ changes the Turkish name (of the mission, or of its city) only
+    changed = mission_update(mission=tokyo, acting_user=SYSTEM, **{f"{field}_tr": changed_to})
     # then the Turkish name changed, the English one did not
     with translation.override("tr"):
-        assert changed.name == "Tokyo Büyükelçiliği (T.C.)"
+        assert getattr(changed, field) == changed_to
     with translation.override("en"):
-        assert changed.name == "Embassy in Tokyo"
+        assert getattr(changed, field) == english
     # and the history keeps both languages' values before and after
     first, latest = changed.history.order_by("history_id")
-    assert (first.name_en, first.name_tr) == ("Embassy in Tokyo", "Tokyo Büyükelçiliği")
-    assert (latest.name_en, latest.name_tr) == ("Embassy in Tokyo", "Tokyo Büyükelçiliği (T.C.)")
+    assert (getattr(first, f"{field}_en"), getattr(first, f"{field}_tr")) == (english, turkish)
+    assert (getattr(latest, f"{field}_en"), getattr(latest, f"{field}_tr")) == (
+        english,
+        changed_to,
+    )
     # and one event names the column that changed (a mission's name is no personal data)
     with schema_context(tokyo.schema_name):
         assert OutboxEvent.objects.count() == before + 1
         event = OutboxEvent.objects.latest("seq")
-    assert event.payload == {"fields": ["name_tr"], "status": "active"}
+    assert event.payload == {"fields": [f"{field}_tr"], "status": "active"}
+
+
+def test_the_english_city_is_fixed_at_creation(tokyo):
+    # the country, the code and the city name a mission's place; only the Turkish city changes
+    for field in ("city", "city_en"):
+        with pytest.raises(ApplicationError):
+            mission_update(mission=tokyo, acting_user=SYSTEM, **{field: "Kyoto"})
+    assert Mission.objects.get(pk=tokyo.pk).city_en == "Tokyo"
 
 
 def test_name_and_address_are_the_english_values_whatever_language_is_active(db):
@@ -325,29 +341,6 @@ def test_the_city_is_found_in_either_language(client_hq, language, query, in_wai
     row_start = f"{name}\n{place.split(', ')[1]}\n{place.split(', ')[0]}\n"
     found = [row for row in texts_of(waits, "tr") if row.startswith(row_start)]
     assert bool(found) == in_wait_times
-
-
-def test_the_turkish_city_changes_with_history_and_one_event_but_the_english_one_is_fixed(tokyo):
-    # when HQ gives Tokyo's city another Turkish name
-    changed = mission_update(mission=tokyo, acting_user=SYSTEM, city_tr="Tokio")
-    # then Turkish readers read it, English ones the English name
-    with translation.override("tr"):
-        assert changed.city == "Tokio"
-    with translation.override("en"):
-        assert changed.city == "Tokyo"
-    # and the history keeps both languages' values before and after, and one event names it
-    first, latest = changed.history.order_by("history_id")
-    assert (first.city_en, first.city_tr) == ("Tokyo", "Tokyo")
-    assert (latest.city_en, latest.city_tr) == ("Tokyo", "Tokio")
-    with schema_context(tokyo.schema_name):
-        assert OutboxEvent.objects.latest("seq").payload == {
-            "fields": ["city_tr"],
-            "status": "active",
-        }
-    # but the English city is fixed at creation, as the country and the code are
-    for field in ("city", "city_en"):
-        with pytest.raises(ApplicationError):
-            mission_update(mission=tokyo, acting_user=SYSTEM, **{field: "Kyoto"})
 
 
 def test_a_mission_created_in_turkish_keeps_its_english_city_in_the_original_column(db):
