@@ -6,6 +6,7 @@ queries, and never a 500 whatever the query string."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.cache import cache
@@ -96,6 +97,10 @@ def test_the_page_lists_every_open_missions_services_in_english(client_hq, publi
     assert (visa[4], visa[5]) == ("none at the moment", "–")
     assert "8 missions found." not in html.decode()
     assert "4 missions found." in html.decode()
+    # when the figures were built, in 24 hours, in UTC (reference's short form)
+    assert re.search(
+        r"Figures as of \w{3} \d{1,2} \w{3} \d{4}, \d{2}:\d{2} \(UTC\)\.", html.decode()
+    )
 
 
 def test_the_page_in_turkish_names_countries_and_services_in_turkish(client_hq, published):
@@ -114,6 +119,9 @@ def test_the_page_in_turkish_names_countries_and_services_in_turkish(client_hq, 
     assert tokyo[4] == f"10 Oca 2030 Prş, 09:30 (Asia/Tokyo), {days} gün sonra"
     assert tokyo[5] == "20,0 gün"
     assert tokyo[6].endswith(" (Asia/Tokyo)")
+    assert re.search(
+        r"Rakamlar \d{1,2} \w{3} \d{4} \w{3}, \d{2}:\d{2} \(UTC\) itibarıyla\.", html.decode()
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,14 @@ shows the old passport cancelled."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from django_tenants.utils import schema_context
 
+from consulate.kernel import reference
 from consulate.kernel.errors import ApplicationError
 from passports import services
 from passports.models import ApplicationStatus, ApplicationStep
@@ -20,8 +23,9 @@ from passports.register import services as register_services
 from passports.register.models import IssuedDocument, PersonalisationCase
 from sync.hq.models import SkippedEvent
 from sync.registry import events_project
-from tests.conftest import make_staff
+from tests.conftest import make_staff, texts_of
 from tests.factories import UserFactory
+from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.passports.factories import application_recommended, application_submitted
 from tests.registers import central_log, outbox_on_the_wire
 
@@ -302,3 +306,21 @@ def test_a_mission_cannot_mark_another_missions_passport_collected(
     }
     _to_hq(mission_b, [forged])
     assert IssuedDocument.objects.get().collected_on is None
+
+
+@pytest.mark.parametrize(("language", "label"), [("en", "Received"), ("tr", "Alındığı zaman")])
+def test_hqs_queue_writes_when_each_case_arrived_as_every_page_does(
+    mission_a, hq_admin, client_hq, language, label
+):
+    # given an approved passport whose case reached HQ
+    application, events = _approved(mission_a)
+    _to_hq(mission_a, events)
+    (case,) = PersonalisationCase.objects.filter(reference=application.reference)
+    # when HQ's admin opens the queue
+    login_with_second_factor(client_hq, hq_admin)
+    html = client_hq.get("/hq/passports/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    # then the arrival is written in 24 hours, in UTC, the zone named (reference's short form)
+    received = case.received_at.astimezone(dt.UTC)
+    with translation.override(language):
+        expected = reference.day_and_time_written_short(received)
+    assert texts_of(html, "td", **{"data-label": label}) == [f"{expected} (UTC)"]
