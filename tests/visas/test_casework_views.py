@@ -272,7 +272,7 @@ def test_screening_through_the_page(client_a, mission_a):
     assert "Matches to look at" in html
     # the final score and the name's similarity, told apart; the reasons in words
     heading = next(text for text in texts_of(html, "h3") if "MUELLER" not in text)
-    assert "Score 100 % (name 100 % similar, same date of birth, same nationality)" in heading
+    assert "Score 100% (name 100% similar, same date of birth, same nationality)" in heading
     assert "23 November 1968" in html
     # in Turkish, the reasons too (they are stored as codes, worded when read)
     turkish = client_a.get(

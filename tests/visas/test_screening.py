@@ -320,17 +320,18 @@ def test_why_it_matched_is_stored_as_codes_and_read_in_the_readers_language(
     )
     assert "Same date of birth." in detail["why_text"]
     assert detail["score_text"] == (
-        f"Score {int(hit.score * 100)} % (name {percent} % similar, same date of birth,"
+        f"Score {int(hit.score * 100)}% (name {percent}% similar, same date of birth,"
         " same nationality)"
     )
     with translation.override("tr"):
         turkish = screening.hit_detail(hit)
     assert "Doğum tarihi aynı." in turkish["why_text"]
     assert "Same date of birth." not in turkish["why_text"]
+    assert turkish["score_text"].startswith(f"Puan %{int(hit.score * 100)} (ad %{percent} benzer")
     # a run stored before the codes keeps its sentences
     old = ScreeningHit(score=hit.score, detail=json.dumps({"why": ["Same nationality."]}))
     assert screening.hit_detail(old)["why_text"] == ["Same nationality."]
-    assert screening.hit_detail(old)["score_text"] == f"Score {int(hit.score * 100)} %"
+    assert screening.hit_detail(old)["score_text"] == f"Score {int(hit.score * 100)}%"
 
 
 def test_a_refusal_hit_names_the_mission_and_is_not_on_a_list(mission_a, mission_b):

@@ -311,15 +311,15 @@ def _reason_sentence(reason: Any, *, refusal: str) -> str:
 
 
 def _score_words(hit: ScreeningHit, why: list[Any], name_percent: int | None) -> str:
-    """The final score and what made it: "Score 100 % (name 95 % similar, same date of
-    birth)"."""
+    """The final score and what made it: "Score 100% (name 95% similar, same date of
+    birth)", as the other percentages on the case are written."""
     score = int(hit.score * 100)
     codes = {reason.get("code") for reason in why if isinstance(reason, dict)}
     parts = []
     if "same_passport" in codes:
         parts.append(pgettext("screening score", "the same passport"))
     if name_percent is not None:
-        parts.append(gettext("name %(percent)s %% similar") % {"percent": name_percent})
+        parts.append(gettext("name %(percent)s%% similar") % {"percent": name_percent})
     short = {
         "birth_same": pgettext("screening score", "same date of birth"),
         "birth_swapped": pgettext("screening score", "date of birth with day and month swapped"),
@@ -330,8 +330,8 @@ def _score_words(hit: ScreeningHit, why: list[Any], name_percent: int | None) ->
     }
     parts += [words for code, words in short.items() if code in codes]
     if not parts:
-        return gettext("Score %(score)s %%") % {"score": score}
-    return gettext("Score %(score)s %% (%(details)s)") % {
+        return gettext("Score %(score)s%%") % {"score": score}
+    return gettext("Score %(score)s%% (%(details)s)") % {
         "score": score,
         "details": ", ".join(parts),
     }
