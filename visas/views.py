@@ -80,6 +80,20 @@ def _own(request: HttpRequest, reference: str) -> VisaApplication:
     return selectors.application_for_owner(reference=reference, user=signed_in_user(request))
 
 
+def _sent_meanwhile(request: HttpRequest, application: VisaApplication) -> HttpResponse | None:
+    """A send refused because the application left the draft or its corrections meanwhile (a
+    double tap on a slow connection: the first request sent it): the application's page as it
+    is now, with the refusal's message, instead of a page showing the old status and its button
+    again."""
+    application.refresh_from_db(fields=["status"])
+    return None if _editable(application) else _sent_already(request, application)
+
+
+def _sent_already(request: HttpRequest, application: VisaApplication) -> HttpResponse:
+    messages.info(request, _("This was sent already. Here is where your application stands."))
+    return redirect("visas:application", application.reference)
+
+
 def _editable(application: VisaApplication) -> bool:
     return application.status in (VisaStatus.DRAFT, VisaStatus.CORRECTIONS)
 
@@ -288,6 +302,8 @@ def application_edit(request: HttpRequest, reference: str, step: str) -> HttpRes
     if step not in STEP_NAMES:
         raise Http404
     if not _editable(application):
+        if request.method == "POST" and "submit" in request.POST:
+            return _sent_already(request, application)  # a second tap on "Submit"
         return redirect("visas:application", application.reference)
     if request.method != "POST":
         return _edit_page(request, application, step)
@@ -316,7 +332,9 @@ def application_edit(request: HttpRequest, reference: str, step: str) -> HttpRes
                 application=application, acting_user=signed_in_user(request)
             )
         except ApplicationError as error:
-            return _edit_page(request, application, step, status=error_shown(request, error))
+            return _sent_meanwhile(request, application) or _edit_page(
+                request, application, step, status=error_shown(request, error)
+            )
         if corrections:
             messages.success(
                 request, _("Your corrections are sent. The mission checks your file again.")
@@ -464,6 +482,8 @@ def application_corrections_send(request: HttpRequest, reference: str) -> HttpRe
     try:
         services.application_submit(application=application, acting_user=signed_in_user(request))
     except ApplicationError as error:
+        if sent := _sent_meanwhile(request, application):
+            return sent
         missing = {name: problems[0] for name, problems in error.errors.items()}
         # the page's summary names each missing piece; a refusal that names none, a banner
         status = _shown_on_form(error) if missing else error_shown(request, error)

@@ -343,6 +343,52 @@ def test_corrections_are_made_from_the_status_page(client_a, mission_a):
     assert _fresh(mission_a, application).status == VisaStatus.SUBMITTED
 
 
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "This was sent already. Here is where your application stands."),
+        ("tr", "Bu zaten gönderildi. Başvurunuzun şu anki durumu aşağıda."),
+    ],
+)
+@pytest.mark.parametrize("stale", [False, True], ids=["after", "while-the-first-commits"])
+def test_a_second_tap_on_send_shows_the_application_as_it_now_stands(
+    client_a, mission_a, monkeypatch, language, message, stale
+):
+    # given corrections asked on the passport copy, made and sent once
+    application = visa_submitted(mission_a)
+    with schema_context(mission_a.schema_name):
+        decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+        decisions["passport_copy"] = (False, "The copy is cut off at the bottom.")
+        casework.completeness_review(
+            application=application,
+            decisions=decisions,
+            due_on=None,
+            acting_user=make_staff(mission_a, "officer"),
+        )
+        before = VisaApplication.objects.get(pk=application.pk)  # as a slow second tap read it
+    _owner_signs_in(client_a, application)
+    client_a.post(
+        f"/visas/{application.reference}/upload/passport_copy/",
+        {"file": SimpleUploadedFile("copy.pdf", pdf_file()), "next": "status"},
+    )
+    assert client_a.post(f"/visas/{application.reference}/corrections/").status_code == 302
+    if stale:  # the second request read the application before the first one committed
+        monkeypatch.setattr("visas.views._own", lambda request, reference: before)
+    # when the same send comes again, from the status page and from the review step
+    for path, data in (("corrections/", {}), ("edit/review/", {"submit": "1"})):
+        again = client_a.post(
+            f"/visas/{application.reference}/{path}", data, HTTP_ACCEPT_LANGUAGE=language
+        )
+        # then it leads to the application's page as it stands, saying it was sent already
+        assert again.status_code == 302, path
+        assert again["Location"] == f"/visas/{application.reference}/"
+        page = client_a.get(again["Location"], HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert message in page
+        if stale:
+            before.status = VisaStatus.CORRECTIONS  # the refresh moved it on: stale again
+    assert _fresh(mission_a, application).status == VisaStatus.SUBMITTED
+
+
 def _corrections_on_the_copy(mission: Mission, *, form: str = "") -> VisaApplication:
     """Submitted, the passport copy asked to be corrected (and the form, with `form`), everything
     else accepted."""

@@ -913,7 +913,7 @@ def _corrections_send(*, application: VisaApplication, acting_user: User) -> Vis
             locked = locks.application_lock(pk=application.pk)
             if locked.status != VisaStatus.CORRECTIONS:
                 raise ApplicationError(
-                    CommonError.BAD_TRANSITION, _("This application was submitted already.")
+                    CommonError.BAD_TRANSITION, _("These corrections were sent already.")
                 )
             application.move_to(VisaStatus.SUBMITTED)
             set_acting_user(application, acting_user)
