@@ -32,7 +32,7 @@ from passports.views import local_time_short, signed_in_user
 from . import selectors
 from .evisa_pdf import PRINTABLE, evisa_pdf
 from .forms import ApplicationForm, QuestionsForm, StartForm, UploadForm
-from .models import Entries, Sex, VisaApplication, VisaStatus
+from .models import FORM_ITEM, FORM_LABEL, Entries, Sex, VisaApplication, VisaStatus
 from .reference.models import QuestionKind
 from .services import application as services
 
@@ -102,6 +102,8 @@ def _step_of(name: str) -> str | None:
     """Which step shows a field, a question or an item of the missing list."""
     if name.startswith(services.QUESTION_PREFIX):
         return "questions"
+    if name == services.ITEM_PREFIX + FORM_ITEM:  # a correction asked on the form itself
+        return STEP_NAMES[0]
     if name.startswith(services.ITEM_PREFIX) or name == "category":
         return "documents"
     for step, fields in services.STEP_FIELDS.items():
@@ -207,6 +209,7 @@ def _missing_rows(application: VisaApplication, missing: dict[str, str]) -> list
         labels[services.QUESTION_PREFIX + question.code] = question.label
     for item in services.category_items(category=category):
         labels[services.ITEM_PREFIX + item.code] = item.label
+    labels[services.ITEM_PREFIX + FORM_ITEM] = FORM_LABEL
     return [
         {
             "name": name,
@@ -458,7 +461,7 @@ def _status_page(
             "evisa": application.status in PRINTABLE and bool(application.visa_mrz),
             "upload_form": UploadForm(),
             "upload_errors": upload_errors or {},
-            "missing": missing or {},
+            "missing": _missing_rows(application, missing) if missing else [],
             "zone": _mission(request).zone,
         },
         status=status,

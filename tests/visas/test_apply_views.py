@@ -542,6 +542,15 @@ def test_a_correction_asked_on_the_form_is_listed_and_the_form_changes(
     assert notice == f"{texts['notice']}\n{texts['what']}: {FORM_NOTE}"
     assert 'name="surname"' in step
     assert "data-autosave=" in step
+    # when the corrections are sent before the form is changed, the refusal names the form
+    refused = client_a.post(
+        f"/visas/{application.reference}/corrections/", HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert refused.status_code == 400
+    summary = text_of(refused.content.decode(), "div", id="error-summary")
+    assert f"{texts['form']}:" in summary
+    assert FORM_NOTE in summary
+    assert FORM_ITEM not in summary
     # when the applicant changes the surname on the step
     values = {"surname": "Smyth", "passport_number": "Q7654321", "next": "1"}
     saved = client_a.post(f"/visas/{application.reference}/edit/identity/", values)
