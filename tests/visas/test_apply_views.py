@@ -338,9 +338,20 @@ def test_corrections_are_made_from_the_status_page(client_a, mission_a):
     )
     assert uploaded.status_code == 302
     assert uploaded["Location"] == f"/visas/{application.reference}/"
+    # then the page says the new file is there but not yet sent, until it is
+    page = client_a.get(f"/visas/{application.reference}/").content.decode()
+    copy = text_of(page, "li", id="item-passport_copy")
+    assert "Correction asked for · new file added, not sent yet" in copy
+    turkish = client_a.get(f"/visas/{application.reference}/", HTTP_ACCEPT_LANGUAGE="tr")
+    copy_tr = text_of(turkish.content.decode(), "li", id="item-passport_copy")
+    assert "yeni dosya eklendi, henüz gönderilmedi" in copy_tr
     sent = client_a.post(f"/visas/{application.reference}/corrections/")
     assert sent.status_code == 302
     assert _fresh(mission_a, application).status == VisaStatus.SUBMITTED
+    page = client_a.get(f"/visas/{application.reference}/").content.decode()
+    copy = text_of(page, "li", id="item-passport_copy")
+    assert "Correction asked for · new file sent" in copy
+    assert f"By {due}" not in copy  # the deadline was met: it is no longer shown as one
 
 
 @pytest.mark.parametrize(
