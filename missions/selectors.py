@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from consulate.kernel import reference
 from consulate.kernel.tenancy import current_schema
@@ -24,27 +24,37 @@ def current_mission() -> Mission:
     return Mission.objects.get(schema_name=current_schema())
 
 
-def mission_list_directory(*, query: str = "", country: str = "") -> QuerySet[Mission]:
-    """Missions shown to the public at HQ, searchable by city, name and country."""
+def mission_list_directory(*, query: str = "", country: str = "") -> list[Mission]:
+    """Missions shown to the public at HQ, searchable by city, name and country: a name or city
+    in any language (a reader of Turkish pages may type the English one, which is also what
+    they see where a mission has no Turkish one), folded as the wait times' search folds it
+    (`reference.search_fold`: "BERLİN", "berlin" and "Berlin" alike, which SQL's ILIKE does
+    not do for the dotted İ). A few hundred missions at most: compared here, not in SQL."""
     missions = Mission.objects.exclude(kind=MissionKind.HEADQUARTERS).exclude(
         status=MissionStatus.CLOSED
     )
     if country:
         missions = missions.filter(host_country=country.upper())
-    if query:
-        # a name or city in any language: a reader of Turkish pages may type the English one,
-        # which is also what they see where a mission has no Turkish one
-        names = Q()
-        for language in settings.MODELTRANSLATION_LANGUAGES:
-            for field in ("name", "city"):
-                names |= Q(**{f"{field}_{language}__icontains": query})
-        missions = missions.filter(
-            names
-            | Q(code__icontains=query)
-            | Q(host_country__iexact=query)
-            | Q(host_country__in=reference.country_codes_named(query))
-        )
-    return missions.order_by("host_country", "city", "code")
+    listed = list(missions.order_by("host_country", "city", "code"))
+    folded = reference.search_fold(query.strip())
+    if not folded:
+        return listed
+    countries = reference.country_codes_named(query)
+    return [
+        mission
+        for mission in listed
+        if mission.host_country in countries
+        or mission.host_country.casefold() == folded
+        or any(folded in reference.search_fold(text) for text in _directory_texts(mission))
+    ]
+
+
+def _directory_texts(mission: Mission) -> list[str]:
+    texts = [mission.code]
+    for language in settings.MODELTRANSLATION_LANGUAGES:
+        for field in ("name", "city"):
+            texts.append(getattr(mission, f"{field}_{language}", None) or "")
+    return texts
 
 
 def mission_sort_key(mission: Mission) -> tuple[str, str, str]:
@@ -57,7 +67,7 @@ def mission_sort_key(mission: Mission) -> tuple[str, str, str]:
 def mission_countries_directory() -> list[str]:
     """The host countries of the directory's missions, in the order of their names in the
     reader's language (Almanya before Japonya in Turkish)."""
-    codes = set(mission_list_directory().values_list("host_country", flat=True))
+    codes = {mission.host_country for mission in mission_list_directory()}
     return sorted(codes, key=lambda code: reference.name_sort_key(reference.country_name(code)))
 
 

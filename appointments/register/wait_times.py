@@ -138,10 +138,7 @@ def wait_times_get(*, now: dt.datetime | None = None) -> dict[str, Any]:
     return found
 
 
-def fold(text: str) -> str:
-    """A text as a search compares it: case and marks dropped ("Düsseldorf" and "DUSSELDORF"
-    are "dusseldorf"), the dotless i as i ("Izmir", "İzmir" and "ızmir" alike)."""
-    return reference.name_sort_key(text).replace("ı", "i")
+fold = reference.search_fold
 
 
 def wait_times_search(data: dict[str, Any], query: str) -> list[dict[str, Any]]:
