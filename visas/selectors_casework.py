@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import Q, QuerySet
+from django.db.models import Field, Q, QuerySet
 from django.http import Http404
 from django.utils import formats
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from consulate.kernel.accounts.models import User
@@ -26,13 +27,15 @@ from .models import (
     Appeal,
     AppealStatus,
     ItemReview,
+    ReviewStatus,
     Screening,
     ScreeningHit,
     Upload,
     VisaApplication,
     VisaStatus,
 )
-from .reference.models import ChecklistItem, VisaCategory
+from .reference.models import CategoryQuestion, ChecklistItem, VisaCategory
+from .services.application import application_answers, form_as_asked, form_changed_fields
 from .services.casework import category_of
 from .services.screening import hit_detail, last_change, screening_latest
 
@@ -182,6 +185,95 @@ def case_checklist(*, application: VisaApplication) -> list[ChecklistRow]:
 def case_form_review(*, application: VisaApplication) -> ItemReview | None:
     """The last completeness check's word on the form itself (`FORM_ITEM`), if any."""
     return ItemReview.objects.filter(application=application, item=FORM_ITEM).first()
+
+
+def answer_words(kind: str, value: object) -> str:
+    """An answer as a person reads it: yes or no in the reader's language, a date in words."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return ""
+    if kind == "yes_no":
+        if text.lower() in ("yes", "true", "1", "on"):
+            return gettext("Yes")
+        if text.lower() in ("no", "false", "0", "off"):
+            return gettext("No")
+    if kind == "date":
+        try:
+            return formats.date_format(dt.date.fromisoformat(text), "j F Y")
+        except ValueError:
+            return text
+    return text
+
+
+@dataclass(frozen=True)
+class FormChange:
+    """One value of the form the applicant changed, as a person reads it."""
+
+    label: str
+    old: str
+    new: str
+
+
+def _form_field(name: str) -> Field[Any, Any]:
+    """A field of the form (`FIELD_CLEANERS`): a column, never a relation."""
+    return cast("Field[Any, Any]", VisaApplication._meta.get_field(name))
+
+
+def _form_value(application: VisaApplication, name: str) -> str:
+    """A field's value as the case page writes it: a choice by its label, a date in words
+    ("4 February 1988"), nothing as a dash."""
+    value = getattr(application, name)
+    if value is None or value == "":
+        return "—"
+    field = _form_field(name)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, dt.date):
+        return formats.date_format(value, "j F Y")
+    return str(value)
+
+
+def case_form_changes(
+    *, application: VisaApplication, review: ItemReview | None
+) -> list[FormChange] | None:
+    """What the applicant changed on the form since the officer asked for a correction on it
+    (`review`, the form's): each value that differs between the form as it was when the check
+    asked (the application's history, `form_as_asked`) and now, in the form's order, the
+    category's questions last. None when no correction is asked on the form."""
+    if review is None or review.status != ReviewStatus.CORRECTION:
+        return None
+    before = form_as_asked(application=application)
+    if before is None:
+        return None
+    changed = form_changed_fields(before=before, after=application)
+    changes = [
+        FormChange(
+            label=capfirst(str(_form_field(name).verbose_name)),
+            old=_form_value(before, name),
+            new=_form_value(application, name),
+        )
+        for name in changed
+        if name != "answers"
+    ]
+    if "answers" in changed:
+        old, new = (
+            application_answers(application=before),
+            application_answers(application=application),
+        )
+        try:
+            questions = list(CategoryQuestion.objects.filter(category=category_of(application)))
+        except ApplicationError:
+            questions = []
+        changes += [
+            FormChange(
+                label=str(question.label),
+                old=answer_words(question.kind, old.get(question.code)) or "—",
+                new=answer_words(question.kind, new.get(question.code)) or "—",
+            )
+            for question in questions
+            if old.get(question.code, "") != new.get(question.code, "")
+        ]
+    return changes
 
 
 def upload_get_for_staff(*, application: VisaApplication, upload_id: int) -> Upload:

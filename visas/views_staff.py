@@ -6,7 +6,6 @@ service decides, `error_shown` shows why it refused. A page someone may not open
 from __future__ import annotations
 
 import base64
-import datetime as dt
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -15,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -101,6 +99,7 @@ def _case_page(
     completeness_form: CompletenessForm | None = None,
 ) -> HttpResponse:
     checklist = selectors.case_checklist(application=application)
+    form_review = selectors.case_form_review(application=application)
     appeal = selectors.case_appeal(application=application)
     mission = _mission(request)
     try:
@@ -114,7 +113,10 @@ def _case_page(
             "application": application,
             "category": category,
             "checklist": checklist,
-            "form_review": selectors.case_form_review(application=application),
+            "form_review": form_review,
+            "form_changes": selectors.case_form_changes(
+                application=application, review=form_review
+            ),
             "answers": _answers(application),
             "status_label": selectors.staff_status_label(
                 application,
@@ -159,27 +161,9 @@ def _answers(application: VisaApplication) -> list[tuple[str, str]]:
     except (ValueError, ApplicationError):
         return []
     return [
-        (question.label, _answer_words(question.kind, given.get(question.code, "")))
+        (question.label, selectors.answer_words(question.kind, given.get(question.code, "")))
         for question in CategoryQuestion.objects.filter(category=category)
     ]
-
-
-def _answer_words(kind: str, value: object) -> str:
-    """An answer as a person reads it: yes or no in the reader's language, a date in words."""
-    text = str(value if value is not None else "").strip()
-    if not text:
-        return ""
-    if kind == "yes_no":
-        if text.lower() in ("yes", "true", "1", "on"):
-            return _("Yes")
-        if text.lower() in ("no", "false", "0", "off"):
-            return _("No")
-    if kind == "date":
-        try:
-            return date_format(dt.date.fromisoformat(text), "j F Y")
-        except ValueError:
-            return text
-    return text
 
 
 @login_required

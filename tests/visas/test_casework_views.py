@@ -9,6 +9,7 @@ import re
 import pytest
 from django_tenants.utils import schema_context
 
+from consulate.kernel.errors import ApplicationError
 from sync.models import OutboxEvent
 from tests.conftest import make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
@@ -194,6 +195,94 @@ def test_a_mission_admin_cannot_ask_for_a_form_correction(client_a, mission_a):
     assert _status(mission_a, application) == VisaStatus.SUBMITTED
     with schema_context(mission_a.schema_name):
         assert not ItemReview.objects.filter(application_id=application.pk).exists()
+
+
+def _form_resaved(mission, application: VisaApplication, send: bool = False, **values):  # type: ignore[no-untyped-def]
+    """The applicant changes the form during corrections (`values`), and sends it with `send`."""
+    from consulate.kernel.accounts.models import User
+    from visas.services import application as services
+
+    with schema_context(mission.schema_name):
+        applicant = User.objects.get(pk=application.user_id)
+        application = VisaApplication.objects.get(pk=application.pk)
+        services.application_draft_save(application=application, data=values, acting_user=applicant)
+        if send:
+            services.application_submit(application=application, acting_user=applicant)
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "changed", "unchanged", "surname", "birth"),
+    [
+        ("en", "The application form", "Changed since the correction was asked:",
+         "No change to the form since the correction was asked.", "Surname",
+         "Date of birth: 3 February 1988 → 4 February 1988"),
+        ("tr", "Başvuru formu", "Düzeltme istendiğinden beri değişenler:",
+         "Düzeltme istendiğinden beri formda değişiklik yok.", "Soyadı",
+         "Doğum tarihi: 3 Şubat 1988 → 4 Şubat 1988"),
+    ],
+)  # fmt: skip
+def test_the_case_lists_what_changed_on_the_form_since_the_correction_was_asked(
+    client_a, mission_a, language, label, changed, unchanged, surname, birth
+):
+    # given a correction asked on the form of MAMMADOV, born 3 February 1988
+    application = visa_submitted(mission_a, surname="MAMMADOV", birth_date="1988-02-03")
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    assert _form_correction_post(client_a, mission_a, application).status_code == 302
+    case = f"/staff/visas/{application.reference}/"
+
+    def form_row() -> str:
+        page = client_a.get(case, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        return next(text for text in texts_of(page, "tr") if label in text)
+
+    # nothing changed yet: the form's row says so
+    assert unchanged in form_row()
+    # when the applicant corrects the surname, changes the birth date unasked, and sends
+    _form_resaved(mission_a, application, surname="MAMEDOV", birth_date="1988-02-04", send=True)
+    assert _status(mission_a, application) == VisaStatus.SUBMITTED
+    # then the form's row lists both changes, old and new values as a person reads them
+    html = client_a.get(case, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    row = form_row()
+    assert changed in row
+    assert unchanged not in row
+    items = texts_of(html, "li")
+    assert f"{surname}: MAMMADOV → MAMEDOV" in items
+    assert birth in items
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "unchanged"),
+    [
+        ("en", "The application form", "No change to the form since the correction was asked."),
+        ("tr", "Başvuru formu", "Düzeltme istendiğinden beri formda değişiklik yok."),
+    ],
+)
+def test_a_form_changed_and_changed_back_is_not_corrected(
+    client_a, mission_a, language, label, unchanged
+):
+    # given a correction asked on the form of MAMMADOV
+    application = visa_submitted(mission_a, surname="MAMMADOV")
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    assert _form_correction_post(client_a, mission_a, application).status_code == 302
+    # when the applicant changes the surname, then changes it back
+    _form_resaved(mission_a, application, surname="MAMEDOV")
+    with schema_context(mission_a.schema_name):
+        review = ItemReview.objects.get(application_id=application.pk, item=FORM_ITEM)
+        assert review.corrected_at is not None
+    _form_resaved(mission_a, application, surname="MAMMADOV")
+    # then the correction is outstanding again: not corrected, and it cannot be sent
+    with schema_context(mission_a.schema_name):
+        review.refresh_from_db()
+        assert review.corrected_at is None
+    with pytest.raises(ApplicationError):
+        _form_resaved(mission_a, application, send=True)
+    assert _status(mission_a, application) == VisaStatus.CORRECTIONS
+    # and the case says the form has not changed, without "corrected since"
+    page = client_a.get(
+        f"/staff/visas/{application.reference}/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    row = next(text for text in texts_of(page, "tr") if label in text)
+    assert unchanged in row
+    assert ("sonradan düzeltildi" if language == "tr" else "corrected since") not in row
 
 
 def test_the_consul_who_recommended_sees_the_four_eyes_rule(client_a, mission_a):

@@ -614,7 +614,7 @@ def _draft_store(
             set_acting_user(application, acting_user)
             application.save(update_fields=[*update, "updated_at"])
             if locked.status == VisaStatus.CORRECTIONS:
-                _correction_made(application=application, item=FORM_ITEM, acting_user=acting_user)
+                _form_correction_mark(application=application, acting_user=acting_user)
     except IntegrityError as error:
         application.refresh_from_db()
         if "visas_application_one_open_per_passport" not in str(error):
@@ -689,15 +689,60 @@ def application_draft_autosave(
 
 
 def _correction_made(*, application: VisaApplication, item: str, acting_user: User) -> None:
-    """During corrections, `item` changed (its file uploaded again, or the form's values for
-    `FORM_ITEM`): the correction asked for on it, if any, counts as made (the application's lock
-    is held)."""
+    """During corrections, `item`'s file was uploaded again: the correction asked for on it, if
+    any, counts as made (the application's lock is held). The form's is `_form_correction_mark`."""
     review = correction_asked(application=application, item=item)
     if review is None or review.corrected_at is not None:
         return
     review.corrected_at = timezone.now()
     set_acting_user(review, acting_user)
     review.save(update_fields=["corrected_at", "updated_at"])
+
+
+def _form_correction_mark(*, application: VisaApplication, acting_user: User) -> None:
+    """The form was saved during corrections (the application's lock is held, its history row
+    written): the correction asked for on it counts as made while some value differs from the
+    form as it was when asked (`form_as_asked`); changed back, it is outstanding again."""
+    review = correction_asked(application=application, item=FORM_ITEM)
+    if review is None:
+        return
+    before = form_as_asked(application=application)
+    made = before is None or bool(form_changed_fields(before=before, after=application))
+    if made == (review.corrected_at is not None):
+        return
+    review.corrected_at = timezone.now() if made else None
+    set_acting_user(review, acting_user)
+    review.save(update_fields=["corrected_at", "updated_at"])
+
+
+# What the applicant fills in on the form: the fields, then the category's own questions.
+FORM_FIELDS = (*FIELD_CLEANERS, "answers")
+
+
+def form_as_asked(*, application: VisaApplication) -> VisaApplication | None:
+    """The form as it stood when the last completeness check asked for corrections: the
+    application's history row just before its last run in corrections (the check changes no
+    value of the form, and nothing does while the application waits for it). None when it never
+    was in corrections. Encrypted values read back from the history as they were."""
+    history = application.history.order_by("-history_date", "-history_id")
+    last = history.filter(status=VisaStatus.CORRECTIONS).first()
+    if last is None:
+        return None
+    before = (
+        history.filter(history_date__lt=last.history_date)
+        .exclude(status=VisaStatus.CORRECTIONS)
+        .first()
+    )
+    return before.instance if before is not None else None
+
+
+def form_changed_fields(*, before: VisaApplication, after: VisaApplication) -> list[str]:
+    """The names in `FORM_FIELDS` whose values differ between two states of one application
+    (the answers compared as what they say, not as their JSON text)."""
+    changed = [name for name in FIELD_CLEANERS if getattr(before, name) != getattr(after, name)]
+    if application_answers(application=before) != application_answers(application=after):
+        changed.append("answers")
+    return changed
 
 
 def application_upload_add(
