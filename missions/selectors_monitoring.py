@@ -215,10 +215,11 @@ def dashboard_columns() -> list[Column]:
     return [column for contributor in _contributors() for column in contributor.columns]
 
 
-def mission_countries_monitored() -> list[str]:
+def mission_countries_monitored(*, chosen: str = "") -> list[str]:
     """The countries with a mission HQ watches, in the order of their names in the reader's
-    language (for the country filter). One query."""
-    codes = set(_monitored().values_list("host_country", flat=True))
+    language (for the country filter), and the `chosen` one even without a mission there, so
+    that the form shows the country its (empty) figures are filtered on. One query."""
+    codes = set(_monitored().values_list("host_country", flat=True)) | ({chosen} - {""})
     return sorted(codes, key=lambda code: reference.name_sort_key(reference.country_name(code)))
 
 

@@ -55,7 +55,7 @@ def _filter_choices(form: DashboardFilterForm) -> dict[str, Any]:
         "filters": filters,
         "regions": WorldRegion.choices,
         "statuses": MissionStatus.choices,
-        "countries": mission_countries_monitored(),
+        "countries": mission_countries_monitored(chosen=filters.country),
         "columns": dashboard_columns(),
         "query": filters.query(),
     }

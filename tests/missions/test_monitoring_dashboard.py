@@ -603,6 +603,18 @@ def test_the_country_filter_is_on_the_trends_page_too(mission_a, mission_b):
     assert '<option value="JP" selected>Japonya</option>' in html
 
 
+@pytest.mark.parametrize(("language", "turkey"), [("en", "Türkiye"), ("tr", "Türkiye")])
+@pytest.mark.parametrize("page", ["/hq/", "/hq/trends/"])
+def test_a_country_without_a_mission_stays_chosen_in_the_filter(
+    mission_a, mission_b, page, language, turkey
+):
+    # when the analyst filters on a real country where HQ has no mission
+    html = _hq_client(language=language).get(f"{page}?country=TR").content.decode()
+    # then the form shows that country chosen (not "All countries"), over no mission
+    assert f'<option value="TR" selected>{turkey}</option>' in html
+    assert '<option value="" selected' not in html
+
+
 def test_a_failed_delivery_is_tried_again_by_the_next_run(mission_a, settings, monkeypatch):
     from django.core.mail import EmailMessage
 
