@@ -196,6 +196,8 @@ class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-m
     history = history_records()
 
     class Meta:
+        verbose_name = _("mission")
+        verbose_name_plural = _("missions")
         ordering = ["host_country", "city", "code"]
         constraints = [
             models.CheckConstraint(

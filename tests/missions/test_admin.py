@@ -340,3 +340,14 @@ def test_the_browser_is_not_told_to_cut_codes_short(admin_client):
     for field in ("host_country", "currency"):
         tag = next(t for t in page.split("<input")[1:] if f'name="{field}"' in t.split(">")[0])
         assert re.search(r'maxlength="(\d+)"', tag)[1] == "100", tag  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("language", "heading"),
+    [("en", "Select mission to change"), ("tr", "Değiştirmek için temsilcilik seçin")],
+)
+def test_the_admin_names_missions_in_the_readers_language(
+    admin_client, mission_a, language, heading
+):
+    page = admin_client.get("/admin/missions/mission/", HTTP_ACCEPT_LANGUAGE=language)
+    assert text_of(page.content, "h1") == heading
