@@ -30,7 +30,13 @@ from .forms_hq import CategoryForm, StatisticsFilterForm, WatchlistEntryForm, ca
 from .reference import selectors as reference_selectors
 from .reference import services as reference_services
 from .reference.models import VisaCategory, WatchlistEntry
-from .register.statistics import GROUPS, StatisticsFilters, statistics_csv, statistics_read
+from .register.statistics import (
+    CAPTIONS,
+    GROUPS,
+    StatisticsFilters,
+    statistics_csv,
+    statistics_read,
+)
 
 
 def _held(request: HttpRequest, action: Action) -> frozenset[Action]:
@@ -61,6 +67,7 @@ def hq_statistics(request: HttpRequest) -> HttpResponse:
             "form": form,
             "figures": figures,
             "group_label": GROUPS[filters.group],
+            "caption": CAPTIONS[filters.group],
             "query": filters.query(),
             "sees_reference": Action.VISA_VIEW in held,
         },

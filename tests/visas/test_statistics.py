@@ -89,7 +89,9 @@ def test_figures_per_mission_with_decision_times_on_the_missions_dates() -> None
         ["Embassy in Tokyo beta", "2", "1", "1", "0", "0", "50%", "9", "100%", "0"],
         ["All", "6", "2", "2", "1", "1", "50%", "12", "75%", "1"],
     ]  # fmt: skip
-    assert "Visa applications per Mission" in texts_of(response.content, "caption")[0]
+    assert "Visa applications per mission" in texts_of(response.content, "caption")[0]
+    turkish = _client(language="tr").get("/hq/visas/statistics/")
+    assert "Temsilcilik bazında vize başvuruları" in texts_of(turkish.content, "caption")[0]
 
 
 @pytest.mark.usefixtures("cases")

@@ -49,6 +49,12 @@ GROUPS = {
     "nationality": _("Nationality"),
     "category": _("Category"),
 }
+# each grouping's table, as a sentence (its label is a heading's, capitalised)
+CAPTIONS = {
+    "mission": _("Visa applications per mission"),
+    "nationality": _("Visa applications per nationality"),
+    "category": _("Visa applications per category"),
+}
 ISSUED = frozenset({CaseOutcome.ISSUED, CaseOutcome.ANNULLED, CaseOutcome.REVOKED})
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
