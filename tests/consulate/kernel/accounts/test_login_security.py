@@ -20,7 +20,7 @@ from django.core import mail
 from django.core.cache import cache
 from django.utils import timezone
 
-from tests.conftest import MODEL_BACKEND, make_staff
+from tests.conftest import MODEL_BACKEND, make_staff, text_of
 from tests.factories import UserFactory
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -241,6 +241,15 @@ def test_signup_needs_a_confirmed_email(client_hq):
     # then their address is verified and they are logged in
     assert confirmed.status_code == 302
     assert EmailAddress.objects.get(email="new.person@example.org").verified
+
+
+@pytest.mark.parametrize(
+    ("language", "labels"),
+    [("en", ["Password", "Password (again)"]), ("tr", ["Parola", "Parola (tekrar)"])],
+)
+def test_the_signup_names_both_password_fields_with_one_word(client_hq, language, labels):
+    page = client_hq.get("/accounts/signup/", HTTP_ACCEPT_LANGUAGE=language).content
+    assert [text_of(page, "label", **{"for": f"id_password{n}"}) for n in (1, 2)] == labels
 
 
 def test_bad_signup_input_changes_nothing(client_hq):
