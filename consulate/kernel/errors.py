@@ -139,7 +139,7 @@ def form_for_service_errors(form: Any) -> None:
     """Ready a bound form that only shows back what was sent, for the service's refusals
     (`form.add_error`): its own checks (a field's length, a choice's list) say nothing, since
     the service cleans and judges every value, and a field with both said the same thing twice
-    ("...at most 500 characters.Keep this under 500 characters.")."""
+    ("...at most 500 characters.Use at most 500 characters.")."""
     form.is_valid()  # `add_error` needs the form cleaned once
     form.errors.clear()
 

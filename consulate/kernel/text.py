@@ -32,6 +32,6 @@ def text_clean(value: Any, *, field: str, limit: int, code: enum.Enum) -> str:
         )
     if len(text) > limit:
         raise ApplicationError(
-            code, _("Keep this under %(limit)s characters.") % {"limit": limit}, field=field
+            code, _("Use at most %(limit)s characters.") % {"limit": limit}, field=field
         )
     return text

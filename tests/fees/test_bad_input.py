@@ -128,8 +128,8 @@ def test_a_signed_webhook_carrying_a_nul_is_refused_and_recorded_nowhere(
 @pytest.mark.parametrize(
     ("language", "amounts", "message"),
     [
-        ("en", ("1.00", "49.90"), "Keep this under 2000 characters."),
-        ("tr", ("1,00", "49,90"), "Bunu 2000 karakterin altında tutun."),
+        ("en", ("1.00", "49.90"), "Use at most 2000 characters."),
+        ("tr", ("1,00", "49,90"), "En fazla 2000 karakter kullanın."),
     ],
 )
 def test_a_reason_of_100_kb_is_refused_and_keeps_nothing(

@@ -71,7 +71,7 @@ def test_a_citizen_applies_through_the_pages(client_a, mission_a):
 
 @pytest.mark.parametrize(
     ("language", "message"),
-    [("en", "Keep this under 500 characters."), ("tr", "Bunu 500 karakterin altında tutun.")],
+    [("en", "Use at most 500 characters."), ("tr", "En fazla 500 karakter kullanın.")],
 )
 def test_a_field_refused_says_why_once(client_a, mission_a, language, message):
     # given a draft

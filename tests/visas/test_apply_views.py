@@ -200,7 +200,7 @@ def test_huge_input_is_refused_not_a_server_error(client_a, mission_a):
     assert long_name.status_code == 400
     # said once, by the service: not also by the form's own length check
     said = text_of(long_name.content, "span", id="id_surname-message")
-    assert said == "Keep this under 100 characters."
+    assert said == "Use at most 100 characters."
     # a choice that is not one of the list: the service's message, not the form's beside it
     odd = client_a.post(edit, {"sex": "Z"})
     assert odd.status_code == 400

@@ -198,8 +198,8 @@ def test_the_form_stands_as_sent_unless_a_correction_is_asked_on_it(in_mission_a
         ("tr", "  ", "visas.reason_required", "Neyin düzeltileceğini yazın."),
         ("en", "Spelt\x00wrong", "visas.invalid", "Remove the control characters from this field."),
         ("tr", "Spelt\x00wrong", "visas.invalid", "Bu alandaki kontrol karakterlerini silin."),
-        ("en", "x" * 100_000, "visas.invalid", "Keep this under 2000 characters."),
-        ("tr", "x" * 100_000, "visas.invalid", "Bunu 2000 karakterin altında tutun."),
+        ("en", "x" * 100_000, "visas.invalid", "Use at most 2000 characters."),
+        ("tr", "x" * 100_000, "visas.invalid", "En fazla 2000 karakter kullanın."),
     ],
     ids=["empty-en", "empty-tr", "nul-en", "nul-tr", "100kb-en", "100kb-tr"],
 )

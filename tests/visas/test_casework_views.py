@@ -147,8 +147,8 @@ def test_the_officer_asks_for_a_correction_on_the_form_through_the_page(
     [
         ("en", "", "Say what to correct."),
         ("tr", "", "Neyin düzeltileceğini yazın."),
-        ("en", "x" * 100_000, "Keep this under 2000 characters."),
-        ("tr", "x" * 100_000, "Bunu 2000 karakterin altında tutun."),
+        ("en", "x" * 100_000, "Use at most 2000 characters."),
+        ("tr", "x" * 100_000, "En fazla 2000 karakter kullanın."),
         ("en", "Spelt\x00wrong", "The request contains characters that are not allowed"),
         ("tr", "Spelt\x00wrong", "İstek, izin verilmeyen karakterler içeriyor"),
     ],

@@ -29,7 +29,7 @@ def test_text_is_kept_normalised_and_trimmed_with_its_line_breaks():
         ("a\x00b", "Remove the control characters", "kontrol karakterlerini silin"),
         ("\x1b[31mred", "Remove the control characters", "kontrol karakterlerini silin"),
         ("lone \ud800 surrogate", "Remove the control characters", "kontrol karakterlerini silin"),
-        ("x" * 11, "Keep this under 10 characters.", "Bunu 10 karakterin altında tutun."),
+        ("x" * 11, "Use at most 10 characters.", "En fazla 10 karakter kullanın."),
     ],
 )
 def test_what_cannot_be_kept_is_refused_beside_its_field_in_the_readers_language(
