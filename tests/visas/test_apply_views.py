@@ -366,16 +366,8 @@ def test_a_second_tap_on_send_shows_the_application_as_it_now_stands(
     client_a, mission_a, monkeypatch, language, message, stale
 ):
     # given corrections asked on the passport copy, made and sent once
-    application = visa_submitted(mission_a)
+    application = _corrections_on_the_copy(mission_a)
     with schema_context(mission_a.schema_name):
-        decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
-        decisions["passport_copy"] = (False, "The copy is cut off at the bottom.")
-        casework.completeness_review(
-            application=application,
-            decisions=decisions,
-            due_on=None,
-            acting_user=make_staff(mission_a, "officer"),
-        )
         before = VisaApplication.objects.get(pk=application.pk)  # as a slow second tap read it
     _owner_signs_in(client_a, application)
     client_a.post(
