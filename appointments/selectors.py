@@ -34,6 +34,7 @@ from missions.selectors import current_mission
 
 from . import calendar, lottery
 from .models import (
+    HOLDING,
     Booking,
     BookingStatus,
     Closure,
@@ -455,6 +456,14 @@ def booking_get_for_user(*, reference: str, user_id: int | None) -> Booking:
     if booking is None:
         raise Http404
     return booking
+
+
+def booking_holds_place(*, booking_id: int | None) -> bool:
+    """Whether the booking a passport or visa case keeps by id still stands (active or checked
+    in): once it is cancelled (by the person or the mission) or missed, the case books again."""
+    if booking_id is None:
+        return False
+    return Booking.objects.filter(pk=booking_id, status__in=HOLDING).exists()
 
 
 def booking_get_by_reference(*, reference: str) -> Booking | None:

@@ -83,6 +83,11 @@ class Booking(Workflow, TimeStampedModel):
     def __str__(self) -> str:
         return self.reference
 
+    @property
+    def holds_place(self) -> bool:
+        """Active or checked in: the booking stands (a cancelled or missed one does not)."""
+        return self.status in HOLDING
+
     def can_cancel(self, *, now: dt.datetime | None = None) -> bool:
         """The person may cancel (or move) it until the service's cutoff."""
         now = now or timezone.now()

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from appointments.models import Booking, Service, ServicePurpose
+from appointments.selectors import booking_holds_place
 from appointments.services import PersonInput, booking_cancel, booking_create
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
@@ -352,7 +353,7 @@ def application_visit_book(
         raise ApplicationError(
             CommonError.BAD_TRANSITION, _("The visit is booked once the application is submitted.")
         )
-    if application.booking_id is not None:
+    if booking_holds_place(booking_id=application.booking_id):
         raise ApplicationError(
             PassportError.INVALID,
             _("Your visit is booked already; you can move it from the booking's page."),
@@ -360,7 +361,7 @@ def application_visit_book(
     service = visit_service()
     with transaction.atomic():
         locked = locks.application_lock(pk=application.pk)
-        if locked.booking_id is not None:
+        if booking_holds_place(booking_id=locked.booking_id):
             raise ApplicationError(
                 PassportError.INVALID,
                 _("Your visit is booked already; you can move it from the booking's page."),

@@ -276,6 +276,35 @@ def test_the_visit_is_booked_from_the_application_and_given_back_on_withdrawal(i
     assert booking.status == BookingStatus.CANCELLED
 
 
+@pytest.mark.parametrize("cancelled_by", ["mission", "citizen"])
+def test_a_visit_whose_booking_was_cancelled_is_booked_again(in_mission_a, cancelled_by):
+    # given a visit booked from the application, then cancelled by the mission (new opening
+    # hours) or by the citizen from My bookings
+    from appointments import services as appointments
+    from appointments.models import Booking
+    from tests.appointments.factories import build_catalogue
+
+    service = build_catalogue(purpose="passport")
+    application = application_submitted()
+    citizen = User.objects.get(pk=application.user_id)
+    first, second = service.slots.order_by("-starts_at")[:2]
+    services.application_visit_book(application=application, slot_id=first.pk, acting_user=citizen)
+    application.refresh_from_db()
+    booking = Booking.objects.get(pk=application.booking_id)
+    if cancelled_by == "mission":
+        appointments.booking_cancel_by_mission(booking=booking, acting_user=SYSTEM)
+    else:
+        appointments.booking_cancel(booking=booking, acting_user=citizen)
+    # when the citizen books the visit again from the application
+    services.application_visit_book(application=application, slot_id=second.pk, acting_user=citizen)
+    # then the application keeps the new booking, which stands
+    application.refresh_from_db()
+    rebooked = Booking.objects.get(pk=application.booking_id)
+    assert rebooked.pk != booking.pk
+    assert rebooked.slot_id == second.pk
+    assert rebooked.holds_place
+
+
 def test_without_a_visit_service_the_citizen_is_told_to_call(in_mission_a):
     application = application_submitted()
     citizen = User.objects.get(pk=application.user_id)

@@ -868,6 +868,36 @@ def test_once_complete_the_appointment_is_booked_and_given_back_on_withdrawal(in
     assert booking.status == BookingStatus.CANCELLED
 
 
+def test_an_appointment_the_mission_cancelled_is_booked_again(in_mission_a):
+    from appointments import services as appointments
+    from appointments.models import Booking
+    from consulate.kernel.actors import SYSTEM
+    from tests.appointments.factories import build_catalogue
+
+    # given a complete file whose appointment the mission cancelled (new opening hours)
+    service = build_catalogue(purpose="visa", code="visa", name="Visa application")
+    application = visa_submitted(in_mission_a)
+    decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+    application = casework.completeness_review(
+        application=application,
+        decisions=decisions,
+        acting_user=make_staff(in_mission_a, "officer"),
+    )
+    user = _owner(application)
+    first, second = service.slots.order_by("-starts_at")[:2]
+    services.application_visit_book(application=application, slot_id=first.pk, acting_user=user)
+    application.refresh_from_db()
+    cancelled = Booking.objects.get(pk=application.booking_id)
+    appointments.booking_cancel_by_mission(booking=cancelled, acting_user=SYSTEM)
+    # when the applicant books again from the application
+    services.application_visit_book(application=application, slot_id=second.pk, acting_user=user)
+    # then the application keeps the new appointment, which stands
+    application.refresh_from_db()
+    rebooked = Booking.objects.get(pk=application.booking_id)
+    assert rebooked.pk != cancelled.pk
+    assert rebooked.holds_place
+
+
 def test_without_a_visa_appointment_service_the_applicant_is_told_to_call(in_mission_a):
     application = visa_submitted(in_mission_a)
     decisions = {item.code: (True, "") for item in casework.checklist_of(application)}

@@ -32,6 +32,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Booking, Service, ServicePurpose
+from appointments.selectors import booking_holds_place
 from appointments.services import PersonInput, booking_cancel, booking_create
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
@@ -1002,7 +1003,7 @@ def application_visit_book(
             _("The appointment is booked once the mission has found your file complete."),
         )
     booked = _("Your appointment is booked already; you can move it from the booking's page.")
-    if application.booking_id is not None:
+    if booking_holds_place(booking_id=application.booking_id):
         raise ApplicationError(VisaError.INVALID, booked)
     service = visit_service()
     with transaction.atomic():
@@ -1012,7 +1013,7 @@ def application_visit_book(
                 VisaError.NOT_COMPLETE,
                 _("The appointment is booked once the mission has found your file complete."),
             )
-        if locked.booking_id is not None:
+        if booking_holds_place(booking_id=locked.booking_id):
             raise ApplicationError(VisaError.INVALID, booked)
         booking = booking_create(
             slot_id=slot_id,
