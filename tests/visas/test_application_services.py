@@ -838,19 +838,24 @@ def test_an_appointment_before_the_file_is_complete_is_refused(in_mission_a):
         assert application.booking_id is None
 
 
-def test_once_complete_the_appointment_is_booked_and_given_back_on_withdrawal(in_mission_a):
-    from appointments.models import Booking, BookingStatus
+def _complete_with_appointments(mission):  # type: ignore[no-untyped-def]
+    """A file the officer found complete, and the mission's visa appointment service."""
     from tests.appointments.factories import build_catalogue
 
-    # given a complete file and the mission's visa appointments
     service = build_catalogue(purpose="visa", code="visa", name="Visa application")
-    application = visa_submitted(in_mission_a)
+    application = visa_submitted(mission)
     decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
     application = casework.completeness_review(
-        application=application,
-        decisions=decisions,
-        acting_user=make_staff(in_mission_a, "officer"),
+        application=application, decisions=decisions, acting_user=make_staff(mission, "officer")
     )
+    return application, service
+
+
+def test_once_complete_the_appointment_is_booked_and_given_back_on_withdrawal(in_mission_a):
+    from appointments.models import Booking, BookingStatus
+
+    # given a complete file and the mission's visa appointments
+    application, service = _complete_with_appointments(in_mission_a)
     user = _owner(application)
     slot = service.slots.order_by("starts_at").last()
     # when the applicant books
@@ -872,17 +877,9 @@ def test_an_appointment_the_mission_cancelled_is_booked_again(in_mission_a):
     from appointments import services as appointments
     from appointments.models import Booking
     from consulate.kernel.actors import SYSTEM
-    from tests.appointments.factories import build_catalogue
 
     # given a complete file whose appointment the mission cancelled (new opening hours)
-    service = build_catalogue(purpose="visa", code="visa", name="Visa application")
-    application = visa_submitted(in_mission_a)
-    decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
-    application = casework.completeness_review(
-        application=application,
-        decisions=decisions,
-        acting_user=make_staff(in_mission_a, "officer"),
-    )
+    application, service = _complete_with_appointments(in_mission_a)
     user = _owner(application)
     first, second = service.slots.order_by("-starts_at")[:2]
     services.application_visit_book(application=application, slot_id=first.pk, acting_user=user)
