@@ -40,7 +40,14 @@ from .forms import (
     ReportForm,
     StartForm,
 )
-from .models import Application, ApplicationStatus, ApplicationStep, Photo, Sex
+from .models import (
+    Application,
+    ApplicationStatus,
+    ApplicationStep,
+    EmergencyTravelDocument,
+    Photo,
+    Sex,
+)
 from .mrz import mrz_parse
 from .services.common import UNMAILED
 
@@ -85,6 +92,24 @@ def _language() -> str:
 
 def _own(request: HttpRequest, reference: str) -> Application:
     return selectors.application_get_for_citizen(reference=reference, user=signed_in_user(request))
+
+
+def recorded_already(
+    request: HttpRequest,
+    case: Application | EmergencyTravelDocument,
+    *,
+    status: str,
+    page: str,
+) -> HttpResponse | None:
+    """A staff step refused because this person's same step has moved the case to `status`
+    meanwhile (a double click, or a second tap on a slow connection: the first request recorded
+    it): the case's `page` as it stands, with a calm notice, instead of the refusal over the
+    case as it was. None when the step is not theirs to find done (a step the case never took,
+    another person's move): the refusal stands."""
+    if not selectors.case_moved_by(case=case, status=status, acting_user=request.user):
+        return None
+    messages.info(request, _("This was recorded already. Here is where the case stands."))
+    return redirect(page, case.reference)
 
 
 # --- the citizen -----------------------------------------------------------------------------
@@ -404,6 +429,17 @@ def _case_page(
     )
 
 
+def _case_refused(
+    request: HttpRequest, application: Application, error: ApplicationError, *, done: str
+) -> HttpResponse:
+    """A step the service refused: the case as it stands if this person's same step moved it
+    to `done` meanwhile (`recorded_already`), else the case's page with the refusal."""
+    application.refresh_from_db()
+    return recorded_already(
+        request, application, status=done, page="passports:staff_case"
+    ) or _case_page(request, application, status=error_shown(request, error))
+
+
 @login_required
 def staff_case(request: HttpRequest, reference: str) -> HttpResponse:
     application = _case(request, reference)
@@ -429,7 +465,7 @@ def staff_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
             acting_user=signed_in_user(request),
         )
     except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
+        return _case_refused(request, application, error, done=ApplicationStatus.BIOMETRICS_TAKEN)
     messages.success(request, _("Biometrics recorded."))
     return redirect("passports:staff_case", application.reference)
 
@@ -449,9 +485,17 @@ def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
             acting_user=signed_in_user(request),
         )
     except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
+        return _case_refused(request, application, error, done=ApplicationStatus.RECOMMENDED)
     messages.success(request, _("Recommendation recorded: a consul decides next."))
     return redirect("passports:staff_case", application.reference)
+
+
+# What each of the consul's choices makes of the case (sent back: to the officers again).
+DECIDED = {
+    "approve": ApplicationStatus.APPROVED,
+    "refuse": ApplicationStatus.REFUSED,
+    "return": ApplicationStatus.BIOMETRICS_TAKEN,
+}
 
 
 @login_required
@@ -462,6 +506,9 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
     if not form.is_valid():
         return _case_page(request, application, status=form_error_shown(request, form))
     decision = request.POST.get("decision", "")
+    if decision not in DECIDED:
+        messages.error(request, _("Choose approve, refuse or send back."))
+        return _case_page(request, application, status=400)
     try:
         if decision == "return":
             services.application_return(
@@ -469,18 +516,15 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
                 acting_user=signed_in_user(request),
             )
-        elif decision in ("approve", "refuse"):
+        else:
             services.application_decide(
                 application=application,
                 approve=decision == "approve",
                 reason=form.cleaned_data["reason"],
                 acting_user=signed_in_user(request),
             )
-        else:
-            messages.error(request, _("Choose approve, refuse or send back."))
-            return _case_page(request, application, status=400)
     except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
+        return _case_refused(request, application, error, done=DECIDED[decision])
     messages.success(request, _("Decision recorded."))
     return redirect("passports:staff_case", application.reference)
 
@@ -494,7 +538,7 @@ def staff_arrival(request: HttpRequest, reference: str) -> HttpResponse:
             application=application, acting_user=signed_in_user(request)
         )
     except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
+        return _case_refused(request, application, error, done=ApplicationStatus.READY)
     messages.success(request, _("Arrival recorded: the citizen is told it is ready."))
     return redirect("passports:staff_case", application.reference)
 
@@ -514,7 +558,7 @@ def staff_collect(request: HttpRequest, reference: str) -> HttpResponse:
             acting_user=signed_in_user(request),
         )
     except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
+        return _case_refused(request, application, error, done=ApplicationStatus.COLLECTED)
     messages.success(request, _("Handed over."))
     return redirect("passports:staff_case", application.reference)
 

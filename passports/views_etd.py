@@ -30,7 +30,7 @@ from .models import EmergencyTravelDocument, EtdStatus, ReportKind, Sex
 from .mrz import ICAO_CODES
 from .register.seal_keys import issuing_state
 from .services import etd as etd_services
-from .views import errors_on_form, signed_in_user
+from .views import errors_on_form, recorded_already, signed_in_user
 
 
 @functools.cache
@@ -285,6 +285,17 @@ def _case_page(
     )
 
 
+def _case_refused(
+    request: HttpRequest, etd: EmergencyTravelDocument, error: ApplicationError, *, done: str
+) -> HttpResponse:
+    """A step the service refused: the document as it stands if this person's same step moved
+    it to `done` meanwhile (`recorded_already`), else its page with the refusal."""
+    etd.refresh_from_db()
+    return recorded_already(request, etd, status=done, page="etd:staff_detail") or _case_page(
+        request, etd, status=error_shown(request, error)
+    )
+
+
 @login_required
 def staff_etd(request: HttpRequest, reference: str) -> HttpResponse:
     _staff(request)
@@ -318,7 +329,7 @@ def staff_etd_issue(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         etd = etd_services.etd_issue(etd=etd, acting_user=signed_in_user(request))
     except ApplicationError as error:
-        return _case_page(request, etd, status=error_shown(request, error))
+        return _case_refused(request, etd, error, done=EtdStatus.ISSUED)
     messages.success(request, _("Issued as %(number)s. Print it now.") % {"number": etd.number})
     return redirect("etd:staff_detail", etd.reference)
 
@@ -336,7 +347,7 @@ def staff_etd_revoke(request: HttpRequest, reference: str) -> HttpResponse:
             etd=etd, reason=form.cleaned_data["reason"], acting_user=signed_in_user(request)
         )
     except ApplicationError as error:
-        return _case_page(request, etd, status=error_shown(request, error))
+        return _case_refused(request, etd, error, done=EtdStatus.REVOKED)
     messages.success(request, _("The document is revoked."))
     return redirect("etd:staff_detail", etd.reference)
 

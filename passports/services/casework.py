@@ -51,6 +51,14 @@ def _reason(value: str, *, field: str = "reason") -> str:
     return text
 
 
+def _biometrics_due(application: Application) -> None:
+    if not application.can_take_biometrics():
+        raise ApplicationError(
+            CommonError.BAD_TRANSITION,
+            _("Biometrics are taken once, for a submitted application."),
+        )
+
+
 def application_biometrics_take(
     *,
     application: Application,
@@ -65,6 +73,8 @@ def application_biometrics_take(
     (`appointments.services.booking_visit_record`: served on its day, cancelled by the mission
     with its place given back when the person came before it, else left as it is)."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_PROCESS)
+    # first (a form sent twice captures no fingers again), and again under the lock
+    _biometrics_due(application)
     if not identity_confirmed:
         raise ApplicationError(
             PassportError.INVALID,
@@ -80,11 +90,7 @@ def application_biometrics_take(
     now = timezone.now()
     with transaction.atomic():
         application = locks.application_lock(pk=application.pk)
-        if not application.can_take_biometrics():
-            raise ApplicationError(
-                CommonError.BAD_TRANSITION,
-                _("Biometrics are taken once, for a submitted application."),
-            )
+        _biometrics_due(application)
         if application.booking_id is not None:
             # an internal step: PASSPORT_PROCESS, checked above, is what allows it
             booking_visit_record(

@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 from consulate.kernel.seal import SealStatus, seal_decode, seal_extract, seal_verify
 from fees.models import Assessment
 from passports.models import DocumentReport, EmergencyTravelDocument, EtdStatus
-from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of
+from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of, texts_of
 from tests.factories import UserFactory
 from tests.fees.conftest import pay_cash
 from tests.fees.factories import seed_fee_reference
@@ -18,9 +18,12 @@ from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.passports.test_etd_services import (
     Signer,
     block_allocate,
+    etd_issued,
+    etd_paid,
     request_values,
     signer_install,
 )
+from tests.passports.test_views import RECORDED
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +168,55 @@ def test_revoke_needs_a_reason_on_the_page(client_a, mission_a, etd_signer):
     with schema_context(mission_a.schema_name):
         etd.refresh_from_db()
         assert etd.status == EtdStatus.REVOKED
+
+
+@pytest.mark.parametrize(
+    ("step", "language"),
+    [("issue", "en"), ("issue", "tr"), ("revoke", "en"), ("revoke", "tr")],
+)
+def test_issue_or_revoke_sent_twice_shows_the_document_as_it_now_stands(
+    client_a, mission_a, etd_signer, step, language
+):
+    # given a paid request (or an issued document) which a consul issues (or revokes) once
+    block_allocate(mission_a)
+    with schema_context(mission_a.schema_name):
+        etd = etd_paid(mission_a) if step == "issue" else etd_issued(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "consul"))
+    path = f"/staff/etd/{etd.reference}/{step}/"
+    data = {"reason": "The passport was found."} if step == "revoke" else {}
+    assert client_a.post(path, data).status_code == 302
+    with schema_context(mission_a.schema_name):
+        rows = etd.history.count()
+        number = EmergencyTravelDocument.objects.get(pk=etd.pk).number
+    # when the same form comes again
+    again = client_a.post(path, data, HTTP_ACCEPT_LANGUAGE=language)
+    # then it leads to the document as it stands, saying it was recorded already
+    assert again.status_code == 302
+    assert again["Location"] == f"/staff/etd/{etd.reference}/"
+    page = client_a.get(again["Location"], HTTP_ACCEPT_LANGUAGE=language).content
+    assert texts_of(page, "li", class_="message info") == [RECORDED[language]]
+    assert not texts_of(page, "li", class_="message error")
+    # and nothing was issued or revoked twice (no second number taken)
+    with schema_context(mission_a.schema_name):
+        assert etd.history.count() == rows
+        assert EmergencyTravelDocument.objects.get(pk=etd.pk).number == number
+
+
+def test_revoking_a_document_never_issued_is_still_refused(client_a, mission_a):
+    # given a request not issued yet
+    with schema_context(mission_a.schema_name):
+        etd = etd_paid(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "consul"))
+    # when a consul's revocation is sent for it
+    response = client_a.post(
+        f"/staff/etd/{etd.reference}/revoke/", {"reason": "Found."}, HTTP_ACCEPT_LANGUAGE="tr"
+    )
+    # then it is refused, saying why, and nothing changes
+    assert response.status_code == 400
+    said = text_of(response.content, "li", class_="message error")
+    assert said == "Bu kayıt “Talep edildi” durumunda ve “İptal edildi” durumuna geçemez."
+    with schema_context(mission_a.schema_name):
+        assert EmergencyTravelDocument.objects.get(pk=etd.pk).status == EtdStatus.REQUESTED
 
 
 def test_the_staff_list_costs_the_same_queries_for_few_or_many(client_a, mission_a, settled_keys):

@@ -4,17 +4,28 @@ changed)."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import User
-from passports.models import Application, ApplicationStatus, Photo
+from missions.models import Mission
+from passports.models import Application, ApplicationStatus, FingerprintCapture, Photo
 from tests.conftest import MODEL_BACKEND, make_staff, text_of, texts_of
 from tests.factories import UserFactory
 from tests.fees.factories import seed_fee_reference
 from tests.missions.test_tenant_isolation import login_with_second_factor
-from tests.passports.factories import VALUES, application_recommended, national_id
+from tests.passports.factories import (
+    VALUES,
+    application_biometrics_taken,
+    application_paid,
+    application_recommended,
+    national_id,
+)
+from tests.passports.permission_cases import _dispatched, _ready
 from tests.passports.photos import photo_bytes, spec_vary
 
 pytestmark = pytest.mark.django_db
@@ -334,3 +345,157 @@ def test_the_fee_page_leads_back_to_the_application(client_a, mission_a, languag
     html = client_a.get(f"/pay/{token}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     # then it links back to the application's own page
     assert f'<a href="/passports/{application.reference}/">{words}</a>' in html
+
+
+# --- a step sent twice ------------------------------------------------------------------------
+
+RECORDED = {
+    "en": "This was recorded already. Here is where the case stands.",
+    "tr": "Bu zaten kaydedildi. Dosyanın şu anki durumu aşağıda.",
+}
+
+
+def _officer_sends(client, mission, role: str):  # type: ignore[no-untyped-def]
+    user = make_staff(mission, role)
+    login_with_second_factor(client, user)
+    return user
+
+
+def _told_calmly(client, response, case_page: str, language: str) -> None:  # type: ignore[no-untyped-def]
+    """`response` leads to `case_page`, which reads the calm notice and no refusal."""
+    assert response.status_code == 302
+    assert response["Location"] == case_page
+    page = client.get(case_page, HTTP_ACCEPT_LANGUAGE=language).content
+    assert texts_of(page, "li", class_="message info") == [RECORDED[language]]
+    assert not texts_of(page, "li", class_="message error")
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize("stale", [False, True], ids=["after", "while-the-first-commits"])
+def test_a_second_click_on_biometrics_shows_the_case_as_it_now_stands(
+    client_a, mission_a, monkeypatch, language, stale
+):
+    # given a paid case whose visit the officer records with "Capture fingerprints"
+    with schema_context(mission_a.schema_name):
+        application = application_paid(mission_a)
+        before = Application.objects.get(pk=application.pk)  # as a slow second click read it
+    _officer_sends(client_a, mission_a, "officer")
+    path = f"/staff/passports/{application.reference}/biometrics/"
+    assert client_a.post(path, {"identity_confirmed": "on"}).status_code == 302
+    with schema_context(mission_a.schema_name):
+        rows = application.history.count()
+    # when the same form comes again (having read the case before the first one committed)
+    with monkeypatch.context() as patched:
+        if stale:
+            patched.setattr("passports.views._case", lambda request, reference, action: before)
+        again = client_a.post(path, {"identity_confirmed": "on"}, HTTP_ACCEPT_LANGUAGE=language)
+    # then it leads to the case as it stands, saying it was recorded already
+    _told_calmly(client_a, again, f"/staff/passports/{application.reference}/", language)
+    # and nothing was captured or recorded twice
+    with schema_context(mission_a.schema_name):
+        assert application.history.count() == rows
+        assert FingerprintCapture.objects.filter(application_id=application.pk).count() == 2
+        assert Application.objects.get(pk=application.pk).status == "biometrics_taken"
+
+
+@dataclasses.dataclass(frozen=True)
+class StaffStep:
+    name: str
+    prepare: Callable[[Mission], Application]  # a case due for the step
+    role: str
+    path: str
+    data: dict[str, str]
+    done: str  # the case's status once the step is recorded
+
+    def __str__(self) -> str:
+        return self.name
+
+
+STAFF_STEPS = [
+    StaffStep("recommend", application_biometrics_taken, "officer", "recommend/",
+              {"recommendation": "issue", "reason": ""}, "recommended"),
+    StaffStep("approve", application_recommended, "consul", "decide/",
+              {"decision": "approve", "reason": ""}, "approved"),
+    StaffStep("refuse", application_recommended, "consul", "decide/",
+              {"decision": "refuse", "reason": "The photo is not of the applicant."}, "refused"),
+    StaffStep("send-back", application_recommended, "consul", "decide/",
+              {"decision": "return", "reason": "Compare the photo again."}, "biometrics_taken"),
+    StaffStep("arrival", _dispatched, "officer", "arrival/", {}, "ready"),
+    StaffStep("hand-over", _ready, "officer", "collect/",
+              {"identity_confirmed": "on", "old_document_cancelled": "on", "signed_for": "on"},
+              "collected"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("step", "language"),
+    [(step, ("en", "tr")[n % 2]) for n, step in enumerate(STAFF_STEPS)],
+    ids=[f"{step}-{('en', 'tr')[n % 2]}" for n, step in enumerate(STAFF_STEPS)],
+)
+def test_every_staff_step_sent_twice_shows_the_case_as_it_now_stands(
+    client_a, mission_a, step, language
+):
+    # given a case due for the step, which its officer or consul records once
+    with schema_context(mission_a.schema_name):
+        application = step.prepare(mission_a)
+    _officer_sends(client_a, mission_a, step.role)
+    path = f"/staff/passports/{application.reference}/{step.path}"
+    assert client_a.post(path, step.data).status_code == 302
+    with schema_context(mission_a.schema_name):
+        rows = application.history.count()
+    # when the same form comes again
+    again = client_a.post(path, step.data, HTTP_ACCEPT_LANGUAGE=language)
+    # then it leads to the case as it stands, saying it was recorded already; nothing twice
+    _told_calmly(client_a, again, f"/staff/passports/{application.reference}/", language)
+    with schema_context(mission_a.schema_name):
+        assert application.history.count() == rows
+        assert Application.objects.get(pk=application.pk).status == step.done
+
+
+@pytest.mark.parametrize(
+    ("step", "language", "refusal"),
+    [
+        (STAFF_STEPS[-1], "en", "This passport is not ready for collection."),
+        (STAFF_STEPS[-2], "tr", "Yalnızca merkezin basıp gönderdiği bir pasaport ulaşabilir."),
+        (STAFF_STEPS[1], "en", "“Biometrics taken” and cannot become “Approved”"),
+    ],
+    ids=["hand-over", "arrival", "approve"],
+)
+def test_a_step_the_case_never_reached_is_still_refused(
+    client_a, mission_a, step, language, refusal
+):
+    # given a case the step is not due for: its biometrics just taken
+    with schema_context(mission_a.schema_name):
+        application = application_biometrics_taken(mission_a)
+        rows = application.history.count()
+    _officer_sends(client_a, mission_a, step.role)
+    # when the step's form is sent for it (a forged or mistaken request)
+    response = client_a.post(
+        f"/staff/passports/{application.reference}/{step.path}",
+        step.data,
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then it is refused, saying why in the reader's language, and nothing changes
+    assert response.status_code == 400
+    assert refusal in text_of(response.content, "li", class_="message error")
+    assert not texts_of(response.content, "li", class_="message info")
+    with schema_context(mission_a.schema_name):
+        assert application.history.count() == rows
+
+
+def test_another_consuls_decision_is_not_taken_for_ones_own(client_a, mission_a):
+    # given a recommended case which one consul approves
+    with schema_context(mission_a.schema_name):
+        application = application_recommended(mission_a)
+    path = f"/staff/passports/{application.reference}/decide/"
+    _officer_sends(client_a, mission_a, "consul")
+    assert client_a.post(path, {"decision": "approve", "reason": ""}).status_code == 302
+    # when another consul, on the case as it was, refuses it
+    _officer_sends(client_a, mission_a, "consul")
+    response = client_a.post(path, {"decision": "refuse", "reason": "Forged."})
+    # then the refusal says what the case is: it was not theirs to find recorded
+    assert response.status_code == 400
+    said = text_of(response.content, "li", class_="message error")
+    assert said == "This is “Approved” and cannot become “Refused”."
+    with schema_context(mission_a.schema_name):
+        assert Application.objects.get(pk=application.pk).status == "approved"
