@@ -291,8 +291,14 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
     """Book the biometrics visit from the application: the first free times of the service the
-    mission set for it."""
+    mission set for it. An application that waits for no visit (its visit recorded, a draft,
+    withdrawn) offers none: its page, saying why."""
     application = _own(request, reference)
+    try:
+        services.visit_due_require(application=application)
+    except ApplicationError as error:
+        messages.info(request, str(error.message))
+        return redirect("passports:application", application.reference)
     status = 200
     if request.method == "POST":
         try:

@@ -10,6 +10,7 @@ from .application import (
     application_submit,
     application_visit_book,
     application_withdraw,
+    visit_due_require,
     visit_service,
 )
 from .casework import (
@@ -55,6 +56,7 @@ __all__ = [
     "document_report_by_citizen",
     "document_report_take",
     "document_reported",
+    "visit_due_require",
     "visit_service",
 ]
 from .etd import *  # noqa: F403 - emergency travel documents (services/etd.py)

@@ -343,16 +343,29 @@ def visit_service() -> Service:
     return service
 
 
+def visit_due_require(*, application: Application) -> None:
+    """Refuse, saying why, unless the application waits for its biometrics visit (submitted):
+    a draft books it once submitted; once the biometrics are taken the visit is recorded (and
+    its booking released, when it was early), so no other is booked; a withdrawn one has none."""
+    if application.status == ApplicationStatus.SUBMITTED:
+        return
+    if application.status == ApplicationStatus.DRAFT:
+        message = _("The visit is booked once the application is submitted.")
+    elif application.status == ApplicationStatus.WITHDRAWN:
+        message = _("This application is withdrawn: no visit is needed.")
+    else:
+        message = _("Your visit was recorded already: no other visit is needed.")
+    raise ApplicationError(CommonError.BAD_TRANSITION, message)
+
+
 def application_visit_book(
     *, application: Application, slot_id: int, acting_user: User
 ) -> Application:
-    """Book the biometrics visit from the application (its booking is linked to it). A booking
-    already made is moved by the appointments app, not booked twice."""
+    """Book the biometrics visit from the application (its booking is linked to it), while it
+    waits for that visit (`visit_due_require`). A booking already made is moved by the
+    appointments app, not booked twice."""
     _require_owner(application, acting_user)
-    if application.status != ApplicationStatus.SUBMITTED:
-        raise ApplicationError(
-            CommonError.BAD_TRANSITION, _("The visit is booked once the application is submitted.")
-        )
+    visit_due_require(application=application)
     if booking_holds_place(booking_id=application.booking_id):
         raise ApplicationError(
             PassportError.INVALID,
@@ -361,6 +374,7 @@ def application_visit_book(
     service = visit_service()
     with transaction.atomic():
         locked = locks.application_lock(pk=application.pk)
+        visit_due_require(application=locked)  # the biometrics taken meanwhile
         if booking_holds_place(booking_id=locked.booking_id):
             raise ApplicationError(
                 PassportError.INVALID,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 from django.db import connection
+from django.utils import translation
 
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
@@ -19,9 +20,11 @@ from passports.models import (
     PhotoAttempt,
 )
 from sync.models import OutboxEvent
+from tests.conftest import make_staff
 from tests.factories import UserFactory
 from tests.passports.factories import (
     application_draft,
+    application_paid,
     application_submitted,
     birth_years_ago,
 )
@@ -303,6 +306,43 @@ def test_a_visit_whose_booking_was_cancelled_is_booked_again(in_mission_a, cance
     assert rebooked.pk != booking.pk
     assert rebooked.slot_id == second.pk
     assert rebooked.holds_place
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "Your visit was recorded already: no other visit is needed."),
+        ("tr", "Ziyaretiniz zaten kaydedildi: başka bir ziyarete gerek yok."),
+    ],
+)
+def test_no_visit_is_booked_once_the_biometrics_are_taken(
+    in_mission_a, mission_a, language, message
+):
+    # given a paid application, as the citizen's page read it, whose biometrics the officer
+    # then takes (at a visit without a booking)
+    from appointments.models import Booking
+    from tests.appointments.factories import build_catalogue
+
+    service = build_catalogue(purpose="passport")
+    application = application_paid(mission_a)
+    citizen = User.objects.get(pk=application.user_id)
+    read_before = Application.objects.get(pk=application.pk)
+    services.application_biometrics_take(
+        application=application,
+        identity_confirmed=True,
+        acting_user=make_staff(mission_a, "officer"),
+    )
+    # when the citizen books a time, from the page read before or after
+    for seen in (read_before, Application.objects.get(pk=application.pk)):
+        with pytest.raises(ApplicationError) as refused:
+            services.application_visit_book(
+                application=seen, slot_id=service.slots.last().pk, acting_user=citizen
+            )
+        # then it is refused, saying why in the citizen's language, and nothing is booked
+        with translation.override(language):
+            assert str(refused.value.message) == message
+    assert not Booking.objects.exists()
+    assert Application.objects.get(pk=application.pk).booking_id is None
 
 
 def test_without_a_visit_service_the_citizen_is_told_to_call(in_mission_a):

@@ -11,10 +11,24 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
+from appointments.models import Booking, Service
 from consulate.kernel.accounts.models import User
 from missions.models import Mission
 from passports.models import Application, ApplicationStatus, FingerprintCapture, Photo
-from tests.conftest import MODEL_BACKEND, make_staff, text_of, texts_of
+from tests.appointments.conftest import first_free_slot
+from tests.appointments.test_emails import reads
+from tests.appointments.test_visit_recorded import (
+    EAST,
+    PASSPORT,
+    WEST,
+    _at,
+    _booked,
+    _booking,
+    _clock_set,
+    _mission_in,
+    _record,
+)
+from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of, texts_of
 from tests.factories import UserFactory
 from tests.fees.factories import seed_fee_reference
 from tests.missions.test_tenant_isolation import login_with_second_factor
@@ -499,3 +513,57 @@ def test_another_consuls_decision_is_not_taken_for_ones_own(client_a, mission_a)
     assert said == "This is “Approved” and cannot become “Refused”."
     with schema_context(mission_a.schema_name):
         assert Application.objects.get(pk=application.pk).status == "approved"
+
+
+# --- the visit, once recorded -----------------------------------------------------------------
+
+NO_OTHER_VISIT = {
+    "en": "Your visit was recorded already: no other visit is needed.",
+    "tr": "Ziyaretiniz zaten kaydedildi: başka bir ziyarete gerek yok.",
+}
+
+
+@pytest.mark.parametrize(
+    ("zone", "clock", "language"),
+    [(*EAST, "tr"), (*WEST, "en"), (*EAST, "en"), (*WEST, "tr")],
+    ids=["tokyo-tr", "new_york-en", "tokyo-en", "new_york-tr"],
+)
+def test_after_an_early_visit_the_application_says_when_and_offers_no_times(
+    in_mission_a, mission_a, monkeypatch, zone, clock, language
+):
+    # given a passport application whose visit was booked, at a mission east or west of UTC,
+    # and recorded the day before the booking (which the visit released), at an hour when
+    # UTC's date is another
+    mission = _mission_in(mission_a, zone)
+    application = _booked(PASSPORT, mission, language=language)
+    booking = _booking(application)
+    visited = _clock_set(monkeypatch, _at(booking, clock, days_before=1, zone=mission.zone))
+    _record(PASSPORT, application, make_staff(mission, "officer"))
+    citizen = User.objects.get(pk=application.user_id)
+    client = host_client(mission.host)
+    client.force_login(citizen, backend=MODEL_BACKEND)
+    # when the citizen opens the application
+    page = client.get(f"/passports/{application.reference}/", HTTP_ACCEPT_LANGUAGE=language)
+    # then it says on which day and at what time, mission time with the zone named, the visit
+    # was recorded, and offers no visit to book
+    when = reads(visited, zone, language)
+    said = text_of(page.content, "p", id="visit-recorded")
+    assert said == (
+        f"Ziyaretiniz {when} tarihinde kaydedildi."
+        if language == "tr"
+        else f"Your visit was recorded on {when}."
+    )
+    assert f"/passports/{application.reference}/visit/" not in page.content.decode()
+    # when they open the visit page, or send a time from it (a page left open)
+    free = first_free_slot(Service.objects.get(purpose="passport"))
+    visit = f"/passports/{application.reference}/visit/"
+    for method, data in (("get", {}), ("post", {"slot": free.pk})):
+        answer = getattr(client, method)(visit, data, HTTP_ACCEPT_LANGUAGE=language)
+        # then no time is offered or booked: the application's page says no visit is needed
+        assert answer.status_code == 302
+        assert answer["Location"] == f"/passports/{application.reference}/"
+        shown = client.get(answer["Location"], HTTP_ACCEPT_LANGUAGE=language).content
+        assert texts_of(shown, "li", class_="message info") == [NO_OTHER_VISIT[language]]
+    application.refresh_from_db()
+    assert application.booking_id == booking.pk
+    assert not Booking.objects.filter(user_id=citizen.pk).exclude(pk=booking.pk).exists()
