@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import ApplicationKind, Recommendation, ReportKind, Sex
+from .services.common import national_id_rule
 
 # The photo a browser may send; `passports.photo` checks the bytes whatever the size claims.
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
@@ -80,6 +83,14 @@ class ApplicationForm(forms.Form):
     other_parent_consent = forms.BooleanField(
         label=_("The other parent consents to this passport"), required=False
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # the issuing state's number: its hint, and the numeric keyboard when it is all digits
+        rule = national_id_rule()
+        field = self.fields["national_id"]
+        field.help_text = rule.hint
+        field.widget.attrs["inputmode"] = "numeric" if rule.digits else "text"
 
 
 class PhotoForm(forms.Form):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import re
+import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -28,10 +30,48 @@ _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-’][^\W\d_]+)*$")
 _DOCUMENT = re.compile(r"^[A-Z0-9]{6,9}$")
 _NATIONAL_ID = re.compile(r"^[A-Z0-9]{5,20}$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,24}$")
-# The issuing state's national identity number, by its Doc 9303 code (CONSULATE_ISSUING_STATE):
-# python-stdnum's module for it, whose check digits catch a slip of the keyboard on the form
-# rather than at the officer's desk. A state not listed is held to the pattern alone.
-NATIONAL_ID_CHECKS = {"TUR": "stdnum.tr.tckimlik"}
+# What people type between the groups of a number: hyphens and dashes of every script (a
+# Japanese keyboard gives "ー"), besides the spaces every code loses.
+_SEPARATORS = str.maketrans("", "", "-‐‑‒–—―−ー")
+
+
+@dataclass(frozen=True)
+class NationalIdRule:
+    """The issuing state's national identity number, as its citizens know it."""
+
+    pattern: re.Pattern[str]
+    # what the number is, when a value does not match the pattern
+    message: Any
+    # the field's hint: what to type and where to find it
+    hint: Any
+    # python-stdnum's module for it, whose check digits catch a slip of the keyboard on the form
+    # rather than at the officer's desk; "" when there is none
+    check: str = ""
+    # all digits: the form asks for the numeric keyboard
+    digits: bool = False
+
+
+# By the issuing state's Doc 9303 code (CONSULATE_ISSUING_STATE). A state not listed is held to
+# the general rule.
+NATIONAL_ID_RULES = {
+    "TUR": NationalIdRule(
+        pattern=re.compile(r"^[0-9]{11}$"),
+        message=_("Enter the national ID number: 11 digits."),
+        hint=_("11 digits, on the front of your ID card."),
+        check="stdnum.tr.tckimlik",
+        digits=True,
+    ),
+}
+NATIONAL_ID_GENERAL = NationalIdRule(
+    pattern=_NATIONAL_ID,
+    message=_("Enter the national ID number: 5 to 20 letters and digits."),
+    hint=_("As on your national ID card: 5 to 20 letters and digits."),
+)
+
+
+def national_id_rule() -> NationalIdRule:
+    """The rule of the issuing state's national identity number (the form's hint reads it)."""
+    return NATIONAL_ID_RULES.get(settings.CONSULATE_ISSUING_STATE, NATIONAL_ID_GENERAL)
 
 
 def _text(value: Any, *, field: str, limit: int) -> str:
@@ -50,7 +90,11 @@ def _name(value: Any, *, field: str) -> str:
 
 
 def _code(value: Any, *, field: str, pattern: re.Pattern[str], message: Any) -> str:
-    text = "".join(_text(value, field=field, limit=40).upper().split()).replace("-", "")
+    """A number a person typed, as kept: compatibility forms folded (NFKC: the full-width
+    "１２３" of a Japanese or Chinese keyboard is "123"), in capitals, without the spaces and
+    hyphens typed between its groups."""
+    text = unicodedata.normalize("NFKC", _text(value, field=field, limit=40)).upper()
+    text = "".join(text.split()).translate(_SEPARATORS)
     if text and not pattern.match(text):
         raise ApplicationError(PassportError.INVALID, message, field=field)
     return text
@@ -121,14 +165,9 @@ FIELD_CLEANERS: dict[str, Callable[..., Any]] = {
 
 
 def _national_id(value: Any, *, field: str = "national_id") -> str:
-    text = _code(
-        value,
-        field=field,
-        pattern=_NATIONAL_ID,
-        message=_("Enter the national ID number: 5 to 20 letters and digits."),
-    )
-    check = NATIONAL_ID_CHECKS.get(settings.CONSULATE_ISSUING_STATE)
-    if text and check and not importlib.import_module(check).is_valid(text):
+    rule = national_id_rule()
+    text = _code(value, field=field, pattern=rule.pattern, message=rule.message)
+    if text and rule.check and not importlib.import_module(rule.check).is_valid(text):
         raise ApplicationError(
             PassportError.INVALID,
             _("This national ID number is not valid: check each digit against the ID card."),

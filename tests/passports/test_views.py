@@ -5,6 +5,7 @@ changed)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 
 import pytest
@@ -43,6 +44,9 @@ from tests.passports.permission_cases import _dispatched, _ready
 from tests.passports.photos import photo_bytes, spec_vary
 
 pytestmark = pytest.mark.django_db
+
+# ASCII digits as a Japanese or Chinese keyboard types them: "１２３"
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 def _citizen(client):  # type: ignore[no-untyped-def]
@@ -567,3 +571,114 @@ def test_after_an_early_visit_the_application_says_when_and_offers_no_times(
     application.refresh_from_db()
     assert application.booking_id == booking.pk
     assert not Booking.objects.filter(user_id=citizen.pk).exclude(pk=booking.pk).exists()
+
+
+# --- the national ID number -------------------------------------------------------------------
+
+
+def _draft_page(client, mission):  # type: ignore[no-untyped-def]
+    """A citizen's new draft: its edit page's address."""
+    user = _citizen(client)
+    client.post("/passports/", {"kind": "first"})
+    with schema_context(mission.schema_name):
+        return f"/passports/{Application.objects.get(user_id=user.pk).reference}/edit/"
+
+
+def _tag(html: str, tag: str, name: str) -> dict[str, str]:
+    """The attributes of the `tag` element named `name` on the page."""
+    found = re.search(rf'<{tag}\b[^>]*\bname="{name}"[^>]*>', html)
+    assert found, f"no <{tag} name={name}>"
+    return dict(re.findall(r'([\w-]+)="([^"]*)"', found.group(0)))
+
+
+# The national ID field's hint by issuing state and language, and the keyboard it asks for.
+NATIONAL_ID_HINTS = {
+    "TUR": (
+        {
+            "en": "11 digits, on the front of your ID card.",
+            "tr": "11 haneli numara; kimlik kartınızın ön yüzündedir.",
+        },
+        "numeric",
+    ),
+    "D": (
+        {
+            "en": "As on your national ID card: 5 to 20 letters and digits.",
+            "tr": "Kimlik kartınızdaki gibi: 5 ile 20 arası harf ve rakam.",
+        },
+        "text",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize("state", sorted(NATIONAL_ID_HINTS))
+def test_the_national_id_field_says_what_to_type_and_asks_for_digits(
+    client_a, mission_a, settings, state, language
+):
+    # given the issuing state's number: 11 digits for TUR, letters and digits elsewhere
+    settings.CONSULATE_ISSUING_STATE = state
+    hints, keyboard = NATIONAL_ID_HINTS[state]
+    hint = hints[language]
+    edit = _draft_page(client_a, mission_a)
+    # when the citizen opens the draft
+    html = client_a.get(edit, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    # then a hint under the field says what to enter, linked to the field for screen readers
+    field = _tag(html, "input", "national_id")
+    assert text_of(html, "span", id="id_national_id_helptext") == hint
+    assert "id_national_id_helptext" in field["aria-describedby"].split()
+    # and a phone shows its numeric keyboard for a number of digits; nothing is suggested
+    assert field["inputmode"] == keyboard
+    assert field["autocomplete"] == "off"
+    # as every other field's hint is linked to its field
+    assert "id_surname_helptext" in _tag(html, "input", "surname")["aria-describedby"].split()
+    assert texts_of(html, "span", id="id_surname_helptext")
+
+
+@pytest.mark.parametrize(
+    ("typed", "language", "message"),
+    [
+        ("12345", "en", "Enter the national ID number: 11 digits."),
+        ("1234567890A", "tr", "Kimlik numarasını girin: 11 rakam."),
+        ("123456789012", "tr", "Kimlik numarasını girin: 11 rakam."),
+    ],
+    ids=["short-en", "letter-tr", "long-tr"],
+)
+def test_a_turkish_national_id_of_the_wrong_shape_is_told_11_digits(
+    client_a, mission_a, typed, language, message
+):
+    # given a draft (the issuing state is TUR)
+    edit = _draft_page(client_a, mission_a)
+    # when a number of the wrong length, or with a letter, is saved
+    page = client_a.post(edit, {"national_id": typed}, HTTP_ACCEPT_LANGUAGE=language)
+    # then the message beside the field names the rule, 11 digits; nothing is kept
+    assert page.status_code == 400
+    assert text_of(page.content, "span", id="id_national_id-message") == message
+    with schema_context(mission_a.schema_name):
+        assert Application.objects.get().national_id == ""
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda number: number.translate(FULL_WIDTH),
+        lambda number: f"{number[:3]}ー{number[3:7]}ー{number[7:]}".translate(FULL_WIDTH),
+        lambda number: f"{number[:3]}\u3000{number[3:7]}－{number[7:]}".translate(FULL_WIDTH),
+        lambda number: f"{number[:3]}–{number[3:7]}‐{number[7:]}",
+    ],
+    ids=["full-width", "long-vowel-marks", "ideographic-space", "dashes"],
+)
+def test_a_national_id_typed_on_a_japanese_or_chinese_keyboard_is_kept(client_a, mission_a, write):
+    # given a draft, and a good number typed in full-width digits, with what people type between
+    # its groups
+    edit = _draft_page(client_a, mission_a)
+    good = national_id()
+    # when the form is saved, and the autosave sends it too
+    page = client_a.post(edit, {"national_id": write(good)})
+    autosave = client_a.post(edit.replace("/edit/", "/autosave/"), {"national_id": write(good)})
+    # then it is kept as the number itself, and the page shows it so
+    assert page.status_code == 302
+    assert autosave.status_code == 200
+    with schema_context(mission_a.schema_name):
+        assert Application.objects.get().national_id == good
+    shown = _tag(client_a.get(edit).content.decode(), "input", "national_id")
+    assert shown["value"] == good
