@@ -6,7 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf
+from modeltranslation.utils import build_localized_fieldname, get_language
 
 from consulate.kernel import reference
 from consulate.kernel.tenancy import current_schema
@@ -35,7 +37,7 @@ def mission_list_directory(*, query: str = "", country: str = "") -> list[Missio
     )
     if country:
         missions = missions.filter(host_country=country.upper())
-    listed = list(missions.order_by("host_country", "city", "code"))
+    listed = list(missions_ordered(missions))
     folded = reference.search_fold(query.strip())
     if not folded:
         return listed
@@ -55,6 +57,18 @@ def _directory_texts(mission: Mission) -> list[str]:
         for field in ("name", "city"):
             texts.append(getattr(mission, f"{field}_{language}", None) or "")
     return texts
+
+
+def missions_ordered(missions: QuerySet[Mission]) -> QuerySet[Mission]:
+    """`missions` in the directory's order as SQL sorts it: the host country's code, the city
+    in the reader's language, the code. The city is the language's own where the mission has
+    one and the English one where it has none (NULL or empty), as `mission.city` reads it: a
+    bare `order_by("city")` (modeltranslation's `city_tr` in Turkish) put a mission without a
+    Turkish city first or last in its country, wherever its English name falls."""
+    english = build_localized_fieldname("city", settings.MODELTRANSLATION_DEFAULT_LANGUAGE)
+    own = build_localized_fieldname("city", get_language())
+    city = F(english) if own == english else Coalesce(NullIf(F(own), Value("")), F(english))
+    return missions.order_by("host_country", city, "code")
 
 
 def mission_sort_key(mission: Mission) -> tuple[str, str, str]:
@@ -93,11 +107,11 @@ def mission_by_code(*, code: str) -> Mission | None:
 def mission_list_other_of_staff(*, user: Any, mission: Mission) -> QuerySet[Mission]:
     """The other missions where `user` holds an active role: the staff dashboard links to
     them (through a hand-off, so no second login)."""
-    return (
+    missions = (
         Mission.objects.exclude(kind=MissionKind.HEADQUARTERS)
         .exclude(pk=mission.pk)
         .exclude(status=MissionStatus.CLOSED)
         .filter(memberships__user=user, memberships__is_active=True)
         .distinct()
-        .order_by("host_country", "city", "code")
     )
+    return missions_ordered(missions)

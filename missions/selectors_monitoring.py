@@ -37,7 +37,7 @@ from .monitoring import (
     figure_sort_key,
     weeks_ending,
 )
-from .selectors import mission_hq, mission_sort_key
+from .selectors import mission_hq, mission_sort_key, missions_ordered
 from .selectors_sync import minutes_since
 
 TREND_WEEKS = 12
@@ -205,9 +205,7 @@ class Dashboard:
 
 
 def _monitored() -> QuerySet[Mission]:
-    return Mission.objects.exclude(kind=MissionKind.HEADQUARTERS).order_by(
-        "host_country", "city", "code"
-    )
+    return missions_ordered(Mission.objects.exclude(kind=MissionKind.HEADQUARTERS))
 
 
 def dashboard_columns() -> list[Column]:

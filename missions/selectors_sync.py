@@ -29,6 +29,7 @@ from sync.hq.models import HeldBundle, MissionLink, RefusedBundle
 from sync.models import OutboxCounter, SentBundle, SyncLink
 
 from .models import Mission, MissionKind, MissionStatus
+from .selectors import missions_ordered
 
 SILENCE_ALERT_MINUTES_DEFAULT = 60
 REFUSED_SHOWN = 20
@@ -144,9 +145,11 @@ class MissionSync:
 
 def _missions_syncing() -> list[Mission]:
     return list(
-        Mission.objects.exclude(kind=MissionKind.HEADQUARTERS)
-        .exclude(status=MissionStatus.CLOSED)
-        .order_by("host_country", "city", "code")
+        missions_ordered(
+            Mission.objects.exclude(kind=MissionKind.HEADQUARTERS).exclude(
+                status=MissionStatus.CLOSED
+            )
+        )
     )
 
 

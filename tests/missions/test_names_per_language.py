@@ -376,3 +376,43 @@ def test_the_city_migration_copies_the_city_into_english(mission_a):
     with translation.override("tr"):
         assert mission.city == "Berlin"
     assert all(row.city_en == "Berlin" for row in mission.history.all())
+
+
+@pytest.fixture
+def german_cities(mission_a):  # type: ignore[no-untyped-def]
+    """Four missions in Germany: Berlin (alpha) and Hamburg without a Turkish city (one NULL,
+    as the city migration left every mission, one empty, as a mission made without one),
+    Munich with one ("Münih"), Stuttgart without one (empty)."""
+    for code, city, city_tr in (
+        ("hamburg", "Hamburg", ""), ("munich", "Munich", "Münih"), ("stuttgart", "Stuttgart", ""),
+    ):  # fmt: skip
+        MissionFactory(
+            code=code, name=f"Consulate-General in {city}", host_country="DE", city=city,
+            city_tr=city_tr, timezone="Europe/Berlin",
+        )  # fmt: skip
+    Mission.objects.filter(code__in=["alpha", "hamburg"]).update(city_tr=None)
+
+
+@pytest.mark.parametrize(
+    ("language", "places"),
+    [("en", ["Berlin, Germany", "Hamburg, Germany", "Munich, Germany", "Stuttgart, Germany"]),
+     ("tr", ["Berlin, Almanya", "Hamburg, Almanya", "Münih, Almanya", "Stuttgart, Almanya"])],
+)  # fmt: skip
+@pytest.mark.usefixtures("german_cities")
+def test_a_mission_without_a_turkish_city_sorts_by_its_english_one(
+    client_hq, hq_analyst, language, places
+):
+    # when the directory, and HQ's sync page, list the missions in a country
+    directory = client_hq.get("/", {"country": "DE"}, HTTP_ACCEPT_LANGUAGE=language)
+    # then they are in the order of their cities as the reader reads them: a city without a
+    # Turkish name is sorted by its English one, which the page shows (before, Turkish pages
+    # put the NULL ones last and the empty ones first, whatever their names)
+    cards = texts_of(directory.content, "li", class_="card")
+    assert [card.rsplit(" · ", 1)[1] for card in cards] == places
+    TOTP.activate(hq_analyst, "JBSWY3DPEHPK3PXP")
+    client_hq.force_login(hq_analyst, backend=MODEL_BACKEND)
+    sync = client_hq.get("/hq/sync/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    named = [row for row in texts_of(sync, "tr") if "Consulate-General in" in row]
+    assert [row.split("\n")[0] for row in named] == [
+        f"Consulate-General in {city}" for city in ("Berlin", "Hamburg", "Munich", "Stuttgart")
+    ]
