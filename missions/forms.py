@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel import reference
-from consulate.kernel.errors import ApplicationError
+from consulate.kernel.errors import ApplicationError, form_errors_add
 
 from .models import (
     MissionStatus,
@@ -29,7 +29,7 @@ from .models import (
     validate_region,
     validate_timezone,
 )
-from .selectors_monitoring import DashboardFilters
+from .selectors_monitoring import DashboardFilters, dashboard_filters_check
 from .services.sync import sync_file_check
 
 # Longer than any code; a limit only so that a pasted essay is refused, not cut.
@@ -166,8 +166,8 @@ class DashboardFilterForm(forms.Form):
     """The HQ dashboard's filters and sort, from the query string. It parses: a value the page
     does not offer (a region, a status, a column to sort by, an order) is an error beside its
     field, and the page answers 400 without figures, never figures that look filtered but are
-    not. The rule of a country is the selector's (`dashboard_filters_check`). `columns` are
-    the (key, label) pairs the dashboard can sort by."""
+    not. The rule of a country is the selector's (`dashboard_filters_check`, asked by `clean`).
+    `columns` are the (key, label) pairs the dashboard can sort by."""
 
     region = forms.ChoiceField(label=_("Region"), required=False)
     # no max_length: a longer value is the selector's refusal, with its message
@@ -186,6 +186,18 @@ class DashboardFilterForm(forms.Form):
 
     def clean_country(self) -> str:
         return str(self.cleaned_data.get("country") or "").upper()
+
+    def clean(self) -> dict[str, Any] | None:
+        """The selector's refusals of what the fields understood, beside the fields too, even
+        when another field was refused: every reason shows at once (the country's showed only
+        once the selects were corrected)."""
+        cleaned = super().clean()
+        try:
+            dashboard_filters_check(self.filters())
+        except ApplicationError as error:
+            if not form_errors_add(self, error):
+                raise
+        return cleaned
 
     def filters(self) -> DashboardFilters:
         """The filters understood (after `is_valid()`): a value refused, by the form or by the

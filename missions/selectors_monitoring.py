@@ -222,31 +222,29 @@ def mission_countries_monitored(*, chosen: str = "") -> list[str]:
 
 
 def dashboard_filters_check(filters: DashboardFilters) -> None:
-    """Refuse filters that would not filter what they say (`ApplicationError`, `INVALID`, with
-    the field): a region or a status the dashboard does not offer, a country that is not an
-    ISO 3166 code, a sort by a column it does not have. Every mission's figures under a
-    filter the reader still sees would look filtered, so they are never the answer to a bad
-    one. A country with no mission is a filter like any other: nothing matches it."""
+    """Refuse filters that would not filter what they say (`ApplicationError`, `INVALID`, each
+    refused field with its reason in `errors`, the first one as its `field`): a region or a
+    status the dashboard does not offer, a country that is not an ISO 3166 code, a sort by a
+    column it does not have. Every mission's figures under a filter the reader still sees
+    would look filtered, so they are never the answer to a bad one. Every refusal is named at
+    once, so that the reader corrects them in one go. A country with no mission is a filter
+    like any other: nothing matches it."""
+    refused: dict[str, list[str]] = {}
     if filters.region and filters.region not in WorldRegion.values:
-        raise ApplicationError(
-            MissionError.INVALID, _("Choose one of the regions listed."), field="region"
-        )
+        refused["region"] = [gettext("Choose one of the regions listed.")]
     if filters.country and not reference.is_country(filters.country):
-        raise ApplicationError(
-            MissionError.INVALID,
-            _("“%(value)s” is not an ISO 3166 country code (such as DE or JP).")
-            % {"value": filters.country[:20]},
-            field="country",
-        )
+        refused["country"] = [
+            gettext("“%(value)s” is not an ISO 3166 country code (such as DE or JP).")
+            % {"value": filters.country[:20]}
+        ]
     if filters.status and filters.status not in MissionStatus.values:
-        raise ApplicationError(
-            MissionError.INVALID, _("Choose one of the statuses listed."), field="status"
-        )
+        refused["status"] = [gettext("Choose one of the statuses listed.")]
     sorts = {"mission", *(column.key for column in dashboard_columns())}
     if filters.sort and filters.sort not in sorts:
-        raise ApplicationError(
-            MissionError.INVALID, _("Choose one of the columns listed."), field="sort"
-        )
+        refused["sort"] = [gettext("Choose one of the columns listed.")]
+    if refused:
+        field, reasons = next(iter(refused.items()))
+        raise ApplicationError(MissionError.INVALID, reasons[0], field=field, errors=refused)
 
 
 def mission_list_monitored(*, filters: DashboardFilters) -> list[Mission]:

@@ -159,19 +159,33 @@ def form_read(form: Any, read: Callable[[], T]) -> T | None:
     try:
         return read()
     except ApplicationError as error:
-        if error.field not in form.fields:
+        if not form_errors_add(form, error):
             raise
-        form.add_error(error.field, str(error.message))
         return None
+
+
+def form_errors_add(form: Any, error: ApplicationError) -> bool:
+    """Put every reason of `error` beside its field of `form` (`error.errors`: a selector that
+    refuses several filters names each), and say whether it did: an error that is not only
+    about the form's fields (a permission's, the whole request's) adds nothing."""
+    if not error.errors or any(name not in form.fields for name in error.errors):
+        return False
+    for name, reasons in error.errors.items():
+        for reason in reasons:
+            form.add_error(name, reason)
+    return True
 
 
 def form_refused_in_text(form: Any) -> HttpResponse:
     """400 in plain text for a download whose filters `form_read` refused: a line per reason,
-    "<the field's label>: <why>", never a file of every figure."""
+    "<the field's label>: <why>", in the order of the form's fields (as the page shows them),
+    never a file of every figure."""
+    names = [name for name in form.fields if name in form.errors]
+    names += [name for name in form.errors if name not in form.fields]
     lines = [
         f"{form.fields[name].label}: {message}" if name in form.fields else str(message)
-        for name, found in form.errors.items()
-        for message in found
+        for name in names
+        for message in form.errors[name]
     ]
     return HttpResponse(
         "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"

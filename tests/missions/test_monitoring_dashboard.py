@@ -201,6 +201,39 @@ def test_a_filter_the_dashboard_cannot_honour_is_refused_beside_its_field(
         assert response.content.decode() == f"{LABELS[language][field]}: {message}\n"
 
 
+# Four filters refused at once: the form's selects and the selector's country.
+EVERY_REFUSAL = "region=9&country=Germany&status=bogus&sort=bogus"
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_every_refused_filter_is_told_at_once_beside_its_field(
+    mission_a, mission_b, regions, language
+):
+    # given an analyst reading in `language`
+    client = _hq_client(language=language)
+    choice = SELECT_A_VALID_CHOICE[language == "tr"]
+    country = next(case for case in REFUSED if case[0] == "country=Germany")[2:]
+    expected = [
+        [LABELS[language]["region"], choice.format("9")],
+        [LABELS[language]["country"], country[language == "tr"]],
+        [LABELS[language]["status"], choice.format("bogus")],
+        [LABELS[language]["sort"], choice.format("bogus")],
+    ]
+    for path in ("/hq/", "/hq/trends/"):
+        # when the page is asked for figures under four filters it cannot honour
+        response = client.get(f"{path}?{EVERY_REFUSAL}")
+        # then every reason is beside its field at once: the country's too, which showed only
+        # once the selects were corrected
+        assert response.status_code == 400, path
+        beside = texts_of(response.content, "div", class_="field field-error")
+        assert [text.split("\n")[:2] for text in beside] == expected, path
+    # and each CSV says every reason, a line each, in the form's order
+    for path in ("/hq/missions.csv", "/hq/trends.csv"):
+        response = client.get(f"{path}?{EVERY_REFUSAL}")
+        assert response.status_code == 400, path
+        assert response.content.decode() == "".join(f"{label}: {why}\n" for label, why in expected)
+
+
 def test_what_was_understood_stays_chosen_beside_a_refused_filter(mission_a, mission_b, regions):
     # when the dashboard is asked for Asia's missions with a status it does not offer
     response = _hq_client().get("/hq/?region=142&status=bogus")
@@ -230,6 +263,10 @@ def test_the_selector_refuses_what_the_form_would_not_offer(mission_a):
             with pytest.raises(ApplicationError) as refused:
                 read(filters=filters)
             assert refused.value.field == field
+    # every refusal at once, each with its field
+    with pytest.raises(ApplicationError) as refused:
+        mission_list_monitored(filters=DashboardFilters(region="9", country="ZZZ", sort="x"))
+    assert list(refused.value.errors) == ["region", "country", "sort"]
     # in the reader's language
     with translation.override("tr"):
         with pytest.raises(ApplicationError) as refused:
