@@ -179,7 +179,8 @@ class DashboardFilterForm(forms.Form):
     )
 
     def __init__(self, data: Any, *, columns: list[tuple[str, Any]]) -> None:
-        super().__init__(data)
+        # the ids the filter form's selects have (`f-region`), which the error summary links to
+        super().__init__(data, auto_id="f-%s")
         self.fields["region"].choices = [("", ""), *WorldRegion.choices]  # type: ignore[attr-defined]
         self.fields["status"].choices = [("", ""), *MissionStatus.choices]  # type: ignore[attr-defined]
         self.fields["sort"].choices = [("", ""), ("mission", ""), *columns]  # type: ignore[attr-defined]

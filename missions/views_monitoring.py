@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from consulate.kernel.errors import form_error_shown, form_read, form_refused_in_text
+from consulate.kernel.errors import form_read, form_refused_in_text
 from consulate.kernel.http import csv_response
 
 from . import exporters_monitoring as exporters
@@ -29,6 +29,11 @@ from .selectors_monitoring import (
     mission_monitoring_read,
     trends_read,
 )
+
+# A page under filters it cannot honour: 400, the reasons named in the page's error summary
+# (each field's label, a link to it) and beside each field, not as a message above the page,
+# which repeated a select's reason without saying whose it was.
+REFUSED = 400
 
 
 def _hq_staff(request: HttpRequest) -> frozenset[Action]:
@@ -97,7 +102,7 @@ def hq_dashboard(request: HttpRequest) -> HttpResponse:
             "zone": request.tenant.zone,  # type: ignore[attr-defined]
             **_filter_choices(form),
         },
-        status=200 if dashboard is not None else form_error_shown(request, form),
+        status=200 if dashboard is not None else REFUSED,
     )
 
 
@@ -123,7 +128,7 @@ def hq_trends(request: HttpRequest) -> HttpResponse:
             request,
             "missions/hq_trends.html",
             {"refused": True} | _filter_choices(form),
-            status=form_error_shown(request, form),
+            status=REFUSED,
         )
     weeks, trends = trends_read(missions=missions)
     return render(

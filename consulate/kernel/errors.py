@@ -153,7 +153,9 @@ def form_read(form: Any, read: Callable[[], T]) -> T | None:
     value; the reasons are then the form's errors, each beside its field. Figures for
     everything under a filter the reader still sees would look filtered, so they are never
     the answer to a bad one. A refusal that is not a field's (the permission's) goes on as
-    everywhere else. The page answers `form_error_shown`'s 400, a file `form_refused_in_text`."""
+    everywhere else. The page answers 400 (HQ's monitoring pages name each refused field in
+    an error summary; `form_error_shown` gives the first reason as the page's message), a file
+    `form_refused_in_text`."""
     if not form.is_valid():
         return None
     try:

@@ -160,6 +160,7 @@ LABELS = {
     "tr": {"region": "Bölge", "country": "Ülke", "status": "Durum", "sort": "Sırala",
            "order": "Sıra"},
 }  # fmt: skip
+THERE_IS_A_PROBLEM = {"en": "There is a problem", "tr": "Bir sorun var"}
 NO_FIGURES = {
     "en": "No figures are shown: correct the filters marked above.",
     "tr": "Rakamlar gösterilmiyor: yukarıda işaretli filtreleri düzeltin.",
@@ -181,12 +182,19 @@ def test_a_filter_the_dashboard_cannot_honour_is_refused_beside_its_field(
         # when the dashboard (or its trends) is asked for figures under a filter it cannot
         # honour
         response = client.get(f"{path}?{query}")
-        # then it answers 400, the reason beside the field and as the page's message, and no
-        # figures at all
+        # then it answers 400, the reason beside the field and in the error summary at the
+        # top, which names the field and links to it, and no figures at all
         assert response.status_code == 400, path
         beside = text_of(response.content, "div", class_="field field-error")
         assert beside.split("\n")[:2] == [LABELS[language][field], message], path
-        assert text_of(response.content, "ul", class_="messages") == message
+        assert text_of(response.content, "div", id="error-summary") == (
+            f"{THERE_IS_A_PROBLEM[language]}\n{LABELS[language][field]}: {message}"
+        )
+        assert f'<a href="#f-{field}">' in response.content.decode()
+        assert f'<select id="f-{field}" name="{field}" aria-invalid="true"' in (
+            response.content.decode()
+        )
+        assert b'class="messages"' not in response.content
         assert NO_FIGURES[language] in response.content.decode()
         assert _rows(response.content.decode()) == []
         assert b"<svg" not in response.content
@@ -227,6 +235,21 @@ def test_every_refused_filter_is_told_at_once_beside_its_field(
         assert response.status_code == 400, path
         beside = texts_of(response.content, "div", class_="field field-error")
         assert [text.split("\n")[:2] for text in beside] == expected, path
+        # and the error summary at the top names each field, in the reader's language, each
+        # line a link to its field (before: the page's message was the region's reason alone,
+        # "Select a valid choice...", naming no field)
+        summary = text_of(response.content, "div", id="error-summary")
+        assert summary.split("\n") == [
+            THERE_IS_A_PROBLEM[language],
+            *(f"{label}: {why}" for label, why in expected),
+        ]
+        html = response.content.decode()
+        links = re.findall(r'<li><a href="#(f-[a-z]+)">', html)
+        assert links == ["f-region", "f-country", "f-status", "f-sort"]
+        assert all(f'<select id="{link}" ' in html for link in links)
+        # announced when the page arrives, and reachable by its link
+        assert 'class="error-summary" role="alert" tabindex="-1" id="error-summary"' in html
+        assert b'class="messages"' not in response.content
     # and each CSV says every reason, a line each, in the form's order
     for path in ("/hq/missions.csv", "/hq/trends.csv"):
         response = client.get(f"{path}?{EVERY_REFUSAL}")
