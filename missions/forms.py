@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel import reference
 from consulate.kernel.errors import ApplicationError, form_errors_add
+from consulate.kernel.http import QueryStringForm
 
 from .models import (
     MissionStatus,
@@ -162,11 +163,13 @@ class SyncFileForm(forms.Form):
         return bytes(upload.read())
 
 
-class DashboardFilterForm(forms.Form):
+class DashboardFilterForm(QueryStringForm):
     """The HQ dashboard's filters and sort, from the query string. It parses: a value the page
     does not offer (a region, a status, a column to sort by, an order) is an error beside its
     field, and the page answers 400 without figures, never figures that look filtered but are
     not. The rule of a country is the selector's (`dashboard_filters_check`, asked by `clean`).
+    A control character in a value is refused beside its field too (`QueryStringForm`: the
+    pages are marked `query_string_cleaned_by`, so `BadInputMiddleware` leaves it to the form).
     `columns` are the (key, label) pairs the dashboard can sort by."""
 
     region = forms.ChoiceField(label=_("Region"), required=False)

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from consulate.kernel.errors import form_read, form_refused_in_text
-from consulate.kernel.http import csv_response
+from consulate.kernel.http import csv_response, query_string_cleaned_by
 
 from . import exporters_monitoring as exporters
 from .forms import DashboardFilterForm
@@ -47,7 +47,9 @@ def _hq_staff(request: HttpRequest) -> frozenset[Action]:
 def _filter_form(request: HttpRequest) -> DashboardFilterForm:
     """The filters of the query string, to read with `form_read`: a page under a filter it
     cannot honour answers 400 with the reasons beside the fields, a CSV the reasons in plain
-    text, never every mission's figures."""
+    text, never every mission's figures. A control character in a filter is such a filter
+    (the views are marked `query_string_cleaned_by`, so the form, not `BadInputMiddleware`,
+    refuses it)."""
     columns = [(column.key, column.label) for column in dashboard_columns()]
     return DashboardFilterForm(request.GET, columns=columns)
 
@@ -86,6 +88,7 @@ def _cells_written(dashboard: Dashboard) -> None:
         ]
 
 
+@query_string_cleaned_by(DashboardFilterForm)
 @login_required
 def hq_dashboard(request: HttpRequest) -> HttpResponse:
     held = _hq_staff(request)
@@ -106,6 +109,7 @@ def hq_dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+@query_string_cleaned_by(DashboardFilterForm)
 @login_required
 def hq_dashboard_csv(request: HttpRequest) -> HttpResponse:
     _hq_staff(request)
@@ -118,6 +122,7 @@ def hq_dashboard_csv(request: HttpRequest) -> HttpResponse:
     return csv_response(f"missions-{_today(request)}.csv", content)
 
 
+@query_string_cleaned_by(DashboardFilterForm)
 @login_required
 def hq_trends(request: HttpRequest) -> HttpResponse:
     _hq_staff(request)
@@ -138,6 +143,7 @@ def hq_trends(request: HttpRequest) -> HttpResponse:
     )
 
 
+@query_string_cleaned_by(DashboardFilterForm)
 @login_required
 def hq_trends_csv(request: HttpRequest) -> HttpResponse:
     _hq_staff(request)

@@ -6,6 +6,14 @@ RecursionError, a 500). Rather than guard each view, `BadInputMiddleware` answer
 translated message for a NUL or other control character anywhere in the path, the query string
 or a form field, and `BoundedJSONParser` does the same for API bodies (depth and characters).
 `DataError` that still reaches the top (a value out of range) is answered 400, never 500.
+
+One opt-out, explicit and narrow: a view marked `@query_string_cleaned_by(SomeForm)` (HQ's
+filter pages) gets a control character in the value of one of that form's fields, and the form
+(a `QueryStringForm`) refuses it beside the field, as the page refuses any other bad filter:
+400 with the page or a CSV's plain-text reason, in the reader's language, instead of this
+generic page. The middleware still refuses everything else of such a request: the path, the
+cookies, a posted form, every parameter's name and the value of any parameter the form does not
+read.
 """
 
 from __future__ import annotations
@@ -13,14 +21,16 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import Any, TypeVar
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
@@ -33,6 +43,10 @@ logger = logging.getLogger(__name__)
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Deep enough for any body the API takes; far from Python's recursion limit.
 MAX_JSON_DEPTH = 32
+# the names of the query parameters a view's form refuses control characters in itself
+QUERY_CLEANED_BY_VIEW = "query_string_cleaned_by"
+
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
 
 def csv_response(filename: str, content: str) -> HttpResponse:
@@ -107,15 +121,83 @@ def _declared_length(request: HttpRequest) -> int:
         return 0
 
 
-def _request_has_control_characters(request: HttpRequest) -> bool:
-    if has_control_characters(request.path) or has_control_characters(
-        request.META.get("QUERY_STRING", "")
-    ):
+class QueryStringForm(forms.Form):
+    """A form of filters read from a query string that refuses a control character in any value
+    of its fields (every value of a repeated one) beside the field, with the message every app
+    gives typed text ("Remove the control characters from this field."): the view's half of
+    `query_string_cleaned_by`. Such a field is read as not given, so the value is never shown
+    back (no page holds a NUL) nor reaches a selector; its reason is added once the form is
+    cleaned, beside any other field's."""
+
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        self.control_refused = [
+            name for name in self.base_fields if data is not None and _holds_controls(data, name)
+        ]
+        if self.control_refused:
+            data = data.copy()
+            for name in self.control_refused:
+                data.pop(name)
+        super().__init__(data, **kwargs)
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.control_refused:
+            self.add_error(name, _field_control_message())
+
+
+def _holds_controls(data: Any, name: str) -> bool:
+    values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+    return any(isinstance(value, str) and has_control_characters(value) for value in values)
+
+
+def _field_control_message() -> str:
+    # the message of typed text (consulate.kernel.text.text_clean): one catalogue entry
+    return gettext("Remove the control characters from this field.")
+
+
+def query_string_cleaned_by(form_class: type[QueryStringForm]) -> Callable[[ViewT], ViewT]:
+    """Mark a view whose query string `form_class` reads: a control character in the value of
+    one of the form's fields reaches the view, whose form refuses it beside the field (400, the
+    page or the CSV's plain text, in the reader's language), instead of `BadInputMiddleware`'s
+    generic page. Put it outermost (above `login_required`): the mark is read from the view the
+    URL resolves to."""
+    if not issubclass(form_class, QueryStringForm):
+        raise TypeError(f"{form_class.__name__} does not refuse control characters itself")
+    names = frozenset(form_class.base_fields)
+
+    def mark(view: ViewT) -> ViewT:
+        setattr(view, QUERY_CLEANED_BY_VIEW, names)
+        return view
+
+    return mark
+
+
+def _cleaned_by_view(request: HttpRequest) -> frozenset[str]:
+    """The query parameters the view of `request` cleans itself (`query_string_cleaned_by`),
+    or none. Resolved only for a request that holds a control character."""
+    try:
+        match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
+    except Resolver404:
+        return frozenset()
+    return frozenset(getattr(match.func, QUERY_CLEANED_BY_VIEW, ()))
+
+
+def _request_has_control_characters(
+    request: HttpRequest, *, cleaned_by_view: Collection[str] = ()
+) -> bool:
+    """Whether the path, the query, a cookie or a posted form holds a control character, but
+    in the value of a query parameter in `cleaned_by_view` (every other name and value, and the
+    raw query string when nothing is, are checked)."""
+    if has_control_characters(request.path):
+        return True
+    if not cleaned_by_view and has_control_characters(request.META.get("QUERY_STRING", "")):
         return True
     if any(has_control_characters(k + v) for k, v in request.COOKIES.items()):
         return True
     for key, values in request.GET.lists():
-        if has_control_characters(key) or any(has_control_characters(v) for v in values):
+        if has_control_characters(key):
+            return True
+        if key not in cleaned_by_view and any(has_control_characters(v) for v in values):
             return True
     if request.method == "POST" and request.content_type in (
         "application/x-www-form-urlencoded",
@@ -129,7 +211,8 @@ def _request_has_control_characters(request: HttpRequest) -> bool:
 
 class BadInputMiddleware:
     """Answers 413 for a body declared larger than CONSULATE_MAX_REQUEST_BYTES, 400 for
-    control characters in the path, query or form, 400 for a DataError."""
+    control characters in the path, query or form (but where the view cleans them itself,
+    `query_string_cleaned_by`), 400 for a DataError."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -140,7 +223,9 @@ class BadInputMiddleware:
         limit = int(getattr(settings, "CONSULATE_MAX_REQUEST_BYTES", 0) or 0)
         if limit and _declared_length(request) > limit:
             return bad_request(request, _too_large_message, status=413)
-        if _request_has_control_characters(request):
+        if _request_has_control_characters(request) and _request_has_control_characters(
+            request, cleaned_by_view=_cleaned_by_view(request)
+        ):
             return bad_request(request, _bad_input_message)
         return self.get_response(request)
 

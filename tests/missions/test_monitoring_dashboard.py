@@ -122,9 +122,10 @@ def test_filters_by_region_country_and_status(mission_a, mission_b, newyork, reg
     assert names("/hq/?country=us") == ["Consulate-General in New York"]
     Mission.objects.filter(code="beta").update(status=MissionStatus.SUSPENDED)
     assert names("/hq/?status=suspended") == ["Embassy in Tokyo"]
-    # a NUL byte is bad input before any page reads it: a clear 400
+    # a NUL byte is a filter the page cannot honour: 400, the reason beside the field
     response = client.get("/hq/?region=%00")
     assert response.status_code == 400
+    assert "Remove the control characters" in text_of(response.content, "div", id="error-summary")
     # and nothing matching says so, a country without a mission too
     for query in ("region=002", "country=FR"):
         response = client.get(f"/hq/?{query}")
@@ -255,6 +256,79 @@ def test_every_refused_filter_is_told_at_once_beside_its_field(
         response = client.get(f"{path}?{EVERY_REFUSAL}")
         assert response.status_code == 400, path
         assert response.content.decode() == "".join(f"{label}: {why}\n" for label, why in expected)
+
+
+REMOVE_CONTROLS = {
+    "en": "Remove the control characters from this field.",
+    "tr": "Bu alandaki kontrol karakterlerini silin.",
+}
+HEADINGS = {
+    "en": {"/hq/": "HQ dashboard", "/hq/trends/": "Weekly trends"},
+    "tr": {"/hq/": "Merkez (HQ) paneli", "/hq/trends/": "Haftalık eğilimler"},
+}
+GENERIC_BAD_INPUT = {
+    "en": "The request contains characters that are not allowed",
+    "tr": "izin verilmeyen",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("country=%00", "country"), ("country=DE%00", "country"), ("region=150%01", "region"),
+     ("status=active&status=%00", "status"), ("sort=%1b%5B31m", "sort"), ("order=%7f", "order")],
+)  # fmt: skip
+def test_a_control_character_in_a_filter_is_refused_beside_its_field(
+    mission_a, mission_b, regions, query, field, language
+):
+    # given an analyst reading in `language`
+    client = _hq_client(language=language)
+    for path in ("/hq/", "/hq/trends/"):
+        # when a filter holds a NUL or another control character
+        response = client.get(
+            f"{path}?{query}&country=JP" if field != "country" else f"{path}?{query}"
+        )
+        # then the page answers as for any filter it cannot honour: 400, its own page with the
+        # reason beside the field and in the error summary, and no figures; not the generic
+        # 400 page of bad input (which named no field, in HTML for the CSV too)
+        assert response.status_code == 400, path
+        html = response.content.decode()
+        assert text_of(html, "h1") == HEADINGS[language][path]
+        beside = text_of(html, "div", class_="field field-error")
+        assert beside.split("\n")[:2] == [LABELS[language][field], REMOVE_CONTROLS[language]]
+        assert text_of(html, "div", id="error-summary").split("\n")[1:] == [
+            f"{LABELS[language][field]}: {REMOVE_CONTROLS[language]}"
+        ]
+        assert GENERIC_BAD_INPUT[language] not in html
+        assert NO_FIGURES[language] in html
+        assert _rows(html) == []
+        # the value is never shown back (no page holds a control character); what was
+        # understood beside it stays chosen
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", html)
+        if field != "country":
+            assert '<option value="JP" selected>' in html
+    # and each CSV answers the reason in plain text, in the reader's language
+    for path in ("/hq/missions.csv", "/hq/trends.csv"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400, path
+        assert response["Content-Type"] == "text/plain; charset=utf-8"
+        assert response.content.decode() == (
+            f"{LABELS[language][field]}: {REMOVE_CONTROLS[language]}\n"
+        )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["junk=%00", "%00=1", "country%00=DE", "region=150&q=%01"],
+)
+def test_bad_input_outside_the_filters_is_still_refused_before_the_page(mission_a, query):
+    # when an HQ filter page's request holds a control character anywhere but in the value of
+    # one of its filters (another parameter, a parameter's name)
+    for path in ("/hq/", "/hq/missions.csv", "/hq/trends/", "/hq/trends.csv"):
+        response = _hq_client(language="tr").get(f"{path}?{query}")
+        # then BadInputMiddleware refuses it before the page, as everywhere
+        assert response.status_code == 400, path
+        assert GENERIC_BAD_INPUT["tr"] in response.content.decode(), path
 
 
 def test_what_was_understood_stays_chosen_beside_a_refused_filter(mission_a, mission_b, regions):

@@ -8,9 +8,12 @@ import io
 import json
 
 import pytest
+from django import forms
 from django.db import DataError
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.test import RequestFactory
+from django.urls import path
+from django.utils import translation
 from rest_framework.exceptions import ParseError, ValidationError
 
 from consulate.kernel.errors import api_exception_handler
@@ -18,8 +21,10 @@ from consulate.kernel.http import (
     MAX_JSON_DEPTH,
     BadInputMiddleware,
     BoundedJSONParser,
+    QueryStringForm,
     has_control_characters,
     json_loads_bounded,
+    query_string_cleaned_by,
 )
 from tests.conftest import MODEL_BACKEND, text_of
 from tests.factories import UserFactory
@@ -257,3 +262,82 @@ def test_a_form_refused_before_the_session_offers_the_way_back_in_the_missions_f
         "/passports/", {"kind": "\x00"}, HTTP_REFERER="https://evil.example/phish"
     )
     assert "evil.example" not in elsewhere.content.decode()
+
+
+# --- a view that cleans its own query string (query_string_cleaned_by) ---------------------------
+
+
+class _Filters(QueryStringForm):
+    country = forms.CharField(required=False)
+    region = forms.ChoiceField(required=False, choices=[("", ""), ("150", "Europe")])
+
+
+def _reached(request):  # type: ignore[no-untyped-def]
+    return HttpResponse("reached the view")
+
+
+_cleaning = query_string_cleaned_by(_Filters)(lambda request: _reached(request))
+urlpatterns = [path("filtered/", _cleaning), path("plain/", _reached)]
+
+
+def _through_middleware(request):  # type: ignore[no-untyped-def]
+    request.urlconf = __name__
+    return BadInputMiddleware(_reached)(request)
+
+
+@pytest.mark.parametrize(
+    ("path", "reaches"),
+    [
+        # a filter the view's form reads: the form refuses it beside its field
+        ("/filtered/?country=%00", True),
+        ("/filtered/?region=150&country=DE%01", True),
+        ("/filtered/?country=DE&country=%00", True),
+        # anything else: refused before the view, as for every view
+        ("/filtered/?other=%00", False),
+        ("/filtered/?country%00=DE", False),
+        ("/filtered/%00/?country=DE", False),
+        ("/plain/?country=%00", False),
+    ],
+)
+def test_only_a_marked_views_own_filters_reach_it_with_control_characters(
+    rf: RequestFactory, path, reaches
+):
+    response = _through_middleware(rf.get(path))
+    assert (response.status_code == 200) is reaches, response.content
+
+
+def test_a_marked_view_is_still_guarded_on_its_cookies_and_a_posted_form(rf: RequestFactory):
+    # a NUL in a cookie, or in a posted field of the form's name, never reaches the view
+    request = rf.get("/filtered/?country=DE")
+    request.COOKIES["sessionid"] = "abc\x00def"
+    assert _through_middleware(request).status_code == 400
+    posted = rf.post("/filtered/?country=DE", {"country": "\x00"})
+    assert _through_middleware(posted).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("en", "Remove the control characters from this field."),
+     ("tr", "Bu alandaki kontrol karakterlerini silin.")],
+)  # fmt: skip
+def test_a_query_string_form_refuses_control_characters_beside_the_field(language, message):
+    # when the form reads a control character in one of its fields (in any of its values)
+    with translation.override(language):
+        form = _Filters(QueryDict("region=%01&region=150&country=DE"))
+        # then that field is refused with the message of typed text, and not read at all
+        assert not form.is_valid()
+        assert form.errors == {"region": [message]}
+        assert "region" not in form.cleaned_data
+        assert form.cleaned_data["country"] == "DE"
+        # and the value is never shown back
+        assert "\x01" not in str(form["region"].value() or "")
+    # a form without any is the plain form
+    assert _Filters(QueryDict("region=150")).is_valid()
+
+
+def test_only_a_form_that_refuses_control_characters_may_mark_a_view():
+    class Plain(forms.Form):
+        country = forms.CharField(required=False)
+
+    with pytest.raises(TypeError):
+        query_string_cleaned_by(Plain)  # type: ignore[arg-type]
