@@ -89,6 +89,7 @@ class Section:
     columns: tuple[Column, ...]
     rows: list[dict[str, Any]] = field(default_factory=list)
     empty: str | Promise = ""  # said when there are no rows
+    note: str | Promise = ""  # what a figure counts, said under the title
 
 
 class Contributor(Protocol):

@@ -51,7 +51,13 @@ COLUMNS: tuple[Column, ...] = (
         key="cases.open",
         label=_("Open cases"),
         kind="count",
-        help=_("Cases of every type opened at the mission and not yet decided or withdrawn."),
+        # what it counts beside HQ's visa statistics, which count from the submission (a trial
+        # found the two "open" figures differing, unexplained)
+        help=_(
+            "Cases of every type opened at the mission and not yet decided or withdrawn. A visa "
+            "application is a case from the day its file is complete, so this can be fewer "
+            "than the “Open” of HQ's visa statistics, which counts every application submitted."
+        ),
     ),
     Column(
         key="cases.oldest_days",
@@ -386,5 +392,10 @@ class CasesContributor:
                 columns=SECTION_COLUMNS,
                 rows=rows,
                 empty=_("No kind of case is registered."),
+                note=_(
+                    "Open: opened and not yet decided or withdrawn. A visa application is open "
+                    "here from the day its file is complete; HQ's visa statistics count it as "
+                    "open from its submission."
+                ),
             )
         ]

@@ -5,14 +5,19 @@ projected as HQ's apply projects them, and its query counts, the same for 2 and 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from missions.monitoring import contributors, weeks_ending
 from missions.register.monitoring import CasesContributor, refusal_rate_differs
 from sync.registry import events_project
+from tests.conftest import text_of, texts_of
 from tests.missions.case_events import WAIVER_APPROVED, Seqs, hq_missions
+from tests.missions.test_sync_pages import _hq_client
+from visas.events import VisaTopic
+from visas.register.models import VisaCase
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=UTC)  # Berlin 13:00, Tokyo 21:00, New York 07:00
@@ -259,3 +264,69 @@ def test_each_method_costs_the_same_queries_whatever_the_number_of_missions(
     assert trends[0].values[dt.date(2026, 11, 30)] == count
     with django_assert_num_queries(2):
         contributor.sections(mission=missions[0], now=NOW)
+
+
+# What each page's open visa cases count, as the page says it (English, Turkish).
+OPEN_DEFINITIONS = {
+    "en": {
+        "dashboard": "Cases of every type opened at the mission and not yet decided or "
+        "withdrawn. A visa application is a case from the day its file is complete, so this "
+        "can be fewer than the “Open” of HQ's visa statistics, which counts every application "
+        "submitted.",
+        "mission": "Open: opened and not yet decided or withdrawn. A visa application is open "
+        "here from the day its file is complete; HQ's visa statistics count it as open from "
+        "its submission.",
+        "statistics": "Open: applications submitted and not yet decided or withdrawn, their "
+        "file complete or not. HQ's dashboard counts a visa application among its open cases "
+        "only from the day its file is complete.",
+    },
+    "tr": {
+        "dashboard": "Temsilcilikte açılmış, henüz karara bağlanmamış ya da geri çekilmemiş her "
+        "türden dosya. Bir vize başvurusu, dosyasının eksiksiz olduğu günden itibaren dosya "
+        "sayılır; bu yüzden bu sayı, gönderilen her başvuruyu sayan merkezin vize "
+        "istatistiklerindeki “Açık” sayısından az olabilir.",
+        "mission": "Açık: açılmış, henüz karara bağlanmamış ya da geri çekilmemiş. Bir vize "
+        "başvurusu burada dosyasının eksiksiz olduğu günden itibaren açık sayılır; merkezin "
+        "vize istatistikleri ise onu gönderildiği günden itibaren açık sayar.",
+        "statistics": "Açık: gönderilmiş, henüz karara bağlanmamış ya da geri çekilmemiş "
+        "başvurular (dosyası eksiksiz olsun olmasın). Merkez (HQ) paneli bir vize başvurusunu "
+        "açık dosyaları arasında ancak dosyasının eksiksiz olduğu günden itibaren sayar.",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_each_page_says_what_its_open_visa_cases_count(mission_a, language):
+    # given two visa applications submitted at Berlin, one whose file is complete
+    now = timezone.now()
+    for number, complete in ((1, True), (2, False)):
+        VisaCase.objects.create(
+            mission="alpha", application_id=number, reference=f"V{number:09d}",
+            category="tourism", visa_type="C", nationality="GBR", seq=number,
+            submitted_at=now - dt.timedelta(days=2),
+            admissible_at=now - dt.timedelta(days=1) if complete else None,
+        )  # fmt: skip
+    seqs = Seqs()
+    seqs.add(str(VisaTopic.APPLICATION_ADMISSIBLE), 1, now - dt.timedelta(days=1))
+    events_project(mission="alpha", events=seqs.events)
+    client = _hq_client(language=language)
+    said = OPEN_DEFINITIONS[language]
+    # then the dashboard counts one open case, the complete one, and says so beside its column
+    dashboard = client.get("/hq/").content.decode()
+    [berlin] = re.findall(r'<tr role="row"[^>]*><th[^>]*><a href="/hq/missions/alpha/".*?</tr>',
+                          dashboard, flags=re.S)  # fmt: skip
+    label = {"en": "Open cases", "tr": "Açık dosyalar"}[language]
+    assert f'data-label="{label}">1</td>' in berlin
+    terms = texts_of(dashboard, "dt")
+    assert texts_of(dashboard, "dd")[terms.index(label)] == said["dashboard"]
+    # and the mission's page says it under its cases by type (visa applications: 1 open)
+    page = client.get("/hq/missions/alpha/").content.decode()
+    assert text_of(page, "p", id="section-casestypes-note") == said["mission"]
+    visas = {"en": "Visa applications", "tr": "Vize başvuruları"}[language]
+    [row] = [row for row in texts_of(page, "tr") if row.startswith(visas)]
+    assert row.split("\n")[2] == "1"  # the label, the target (15 days), open
+    # and the visa statistics count both, and say that they do
+    statistics = client.get("/hq/visas/statistics/").content.decode()
+    total = texts_of(statistics, "tr")[-1].split("\n")
+    assert (total[1], total[5]) == ("2", "2")  # applications, open
+    assert text_of(statistics, "p", id="open-definition") == said["statistics"]
