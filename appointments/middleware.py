@@ -28,7 +28,6 @@ person's details) is told here that the time is full, which is also true.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any, TypeVar
@@ -36,7 +35,6 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 from rest_framework.authentication import CSRFCheck
 from rest_framework.renderers import JSONRenderer
@@ -44,7 +42,7 @@ from rest_framework.renderers import JSONRenderer
 from consulate.kernel.accounts.sessions import session_prefetched
 from consulate.kernel.cache import counters_give_back, read_then_count
 from consulate.kernel.errors import ApplicationError
-from consulate.kernel.http import json_loads_bounded
+from consulate.kernel.http import json_loads_bounded, view_mark
 
 from .full_slots import FREED, Kept, full_slot_kept_value, full_slot_key, full_slot_quietly
 from .ratelimit import client_address, rate_limit_budget_early, rate_limit_consume_early
@@ -62,20 +60,6 @@ def refused_early_when_full(view: ViewT) -> ViewT:
     refuses a full slot with `slot_full_error`, counting the "book" rate limit first."""
     setattr(view, MARK, True)
     return view
-
-
-def _marked(request: HttpRequest) -> bool:
-    return _marked_path(request.path_info, getattr(request, "urlconf", None))
-
-
-@functools.lru_cache(maxsize=1024)
-def _marked_path(path: str, urlconf: str | None) -> bool:
-    """Whether the view at `path` is marked (kept per path: every booking POSTs to one)."""
-    try:
-        match = resolve(path, urlconf=urlconf)
-    except Resolver404:
-        return False
-    return bool(getattr(match.func, MARK, False))
 
 
 def _slot_named(request: HttpRequest) -> tuple[str, int] | None:
@@ -115,7 +99,7 @@ class FullSlotRefusalMiddleware:
         self.sessions = import_module(settings.SESSION_ENGINE).SessionStore
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and _marked(request):
+        if request.method == "POST" and view_mark(request, MARK):
             refusal = self._refusal(request)
             if refusal is not None:
                 return refusal

@@ -18,6 +18,7 @@ read.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -172,14 +173,27 @@ def query_string_cleaned_by(form_class: type[QueryStringForm]) -> Callable[[View
     return mark
 
 
+def view_mark(request: HttpRequest, name: str) -> Any:
+    """The mark `name` that a decorator set on the view `request`'s URL resolves to, or None
+    (no such view, or no such mark): how a middleware learns, before the view runs, what the
+    view asked of it (`query_string_cleaned_by`, the public cache's `public_response`, the
+    appointments' `refused_early_when_full`). Kept per path and URL conf."""
+    return _view_mark_at(request.path_info, getattr(request, "urlconf", None), name)
+
+
+@functools.lru_cache(maxsize=2048)
+def _view_mark_at(path: str, urlconf: str | None, name: str) -> Any:
+    try:
+        match = resolve(path, urlconf=urlconf)
+    except Resolver404:
+        return None
+    return getattr(match.func, name, None)
+
+
 def _cleaned_by_view(request: HttpRequest) -> frozenset[str]:
     """The query parameters the view of `request` cleans itself (`query_string_cleaned_by`),
-    or none. Resolved only for a request that holds a control character."""
-    try:
-        match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
-    except Resolver404:
-        return frozenset()
-    return frozenset(getattr(match.func, QUERY_CLEANED_BY_VIEW, ()))
+    or none. Read only for a request that holds a control character."""
+    return frozenset(view_mark(request, QUERY_CLEANED_BY_VIEW) or ())
 
 
 def _request_has_control_characters(

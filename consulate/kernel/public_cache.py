@@ -44,9 +44,10 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.html import escape
+
+from consulate.kernel.http import view_mark
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
@@ -153,15 +154,6 @@ def _seconds() -> int:
     return int(getattr(settings, "CONSULATE_PUBLIC_RESPONSE_SECONDS", 0))
 
 
-def _mark(request: HttpRequest) -> object:
-    """The view's mark: True (the same for every reader), PAGE, or False."""
-    try:
-        match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
-    except Resolver404:
-        return False
-    return getattr(match.func, MARK, False)
-
-
 def _keepable(request: HttpRequest, response: HttpResponse, mark: object) -> bool:
     if response.status_code != 200 or response.streaming:
         return False
@@ -198,7 +190,7 @@ class PublicResponseMiddleware:
         seconds = _seconds()
         if not seconds or request.method != "GET" or request.META.get("QUERY_STRING"):
             return self.get_response(request)
-        mark = _mark(request)
+        mark = view_mark(request, MARK)  # True (the same for every reader), PAGE, or None
         if not mark or (mark == PAGE and any(name in request.COOKIES for name in _own_cookies())):
             return self.get_response(request)
         language = translation.get_language_from_request(request)
