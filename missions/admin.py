@@ -30,7 +30,7 @@ from consulate.kernel.errors import ApplicationError
 from .forms import mission_code_fields_replace
 from .models import Domain, Membership, Mission, MissionKind
 from .permissions import Action, permissions_held
-from .selectors import mission_hq
+from .selectors import mission_hq, missions_order
 from .services import (
     ACCOUNT_FIELDS,
     UPDATABLE_FIELDS,
@@ -159,6 +159,11 @@ class MissionAdmin(PermissionTableAdmin):
     ]
     list_filter = ["kind", "status", "region", "host_country"]
     search_fields = ["code", "name_en", "name_tr", "city_en", "city_tr"]
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        # the directory's, by the city as the reader reads it (Meta's "city" is city_tr in
+        # Turkish, which put a mission without a Turkish city first or last in its country)
+        return missions_order()
 
     def get_readonly_fields(self, request: HttpRequest, obj: Mission | None = None) -> list[str]:
         # What names the schema, host and money is fixed once the mission exists.

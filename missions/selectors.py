@@ -59,16 +59,21 @@ def _directory_texts(mission: Mission) -> list[str]:
     return texts
 
 
-def missions_ordered(missions: QuerySet[Mission]) -> QuerySet[Mission]:
-    """`missions` in the directory's order as SQL sorts it: the host country's code, the city
-    in the reader's language, the code. The city is the language's own where the mission has
-    one and the English one where it has none (NULL or empty), as `mission.city` reads it: a
-    bare `order_by("city")` (modeltranslation's `city_tr` in Turkish) put a mission without a
+def missions_order() -> list[Any]:
+    """The directory's order as SQL sorts it: the host country's code, the city in the reader's
+    language, the code. The city is the language's own where the mission has one and the
+    English one where it has none (NULL or empty), as `mission.city` reads it: a bare
+    `order_by("city")` (modeltranslation's `city_tr` in Turkish) put a mission without a
     Turkish city first or last in its country, wherever its English name falls."""
     english = build_localized_fieldname("city", settings.MODELTRANSLATION_DEFAULT_LANGUAGE)
     own = build_localized_fieldname("city", get_language())
     city = F(english) if own == english else Coalesce(NullIf(F(own), Value("")), F(english))
-    return missions.order_by("host_country", city, "code")
+    return ["host_country", city, "code"]
+
+
+def missions_ordered(missions: QuerySet[Mission]) -> QuerySet[Mission]:
+    """`missions` in `missions_order()`."""
+    return missions.order_by(*missions_order())
 
 
 def mission_sort_key(mission: Mission) -> tuple[str, str, str]:

@@ -21,7 +21,7 @@ from missions.models import Mission
 from missions.services import mission_create, mission_update
 from sync.models import OutboxEvent
 from tests.conftest import MODEL_BACKEND, host_client, text_of, texts_of
-from tests.factories import MissionFactory
+from tests.factories import MissionFactory, UserFactory
 
 DEMO = {params["code"]: params for params in demo.MISSIONS}
 MIGRATION = "0002_mission_name_address_per_language"
@@ -416,3 +416,13 @@ def test_a_mission_without_a_turkish_city_sorts_by_its_english_one(
     assert [row.split("\n")[0] for row in named] == [
         f"Consulate-General in {city}" for city in ("Berlin", "Hamburg", "Munich", "Stuttgart")
     ]
+    # and so does the admin's list of missions, to an analyst who reads the admin
+    reader = UserFactory(hq_role="analyst", is_staff=True)
+    TOTP.activate(reader, "JBSWY3DPEHPK3PXP")
+    client_hq.force_login(reader, backend=MODEL_BACKEND)
+    listed = client_hq.get(
+        "/admin/missions/mission/", {"host_country__exact": "DE"}, HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert listed.status_code == 200
+    cities = texts_of(listed.content, "td", class_="field-city")
+    assert cities == [place.split(",")[0] for place in places]
