@@ -25,3 +25,5 @@ class AppointmentError(enum.Enum):
     WAITLIST_ALREADY = "appointments.waitlist_already"
     WAITLIST_FREE_TIMES = "appointments.waitlist_free_times"
     OFFER_EXPIRED = "appointments.offer_expired"
+    # the mission's cancel of a booking outside new opening hours, which cover it again
+    WITHIN_HOURS = "appointments.within_hours"

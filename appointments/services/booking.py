@@ -318,7 +318,12 @@ def booking_move_by_mission(
 def booking_cancel_by_mission(*, booking: Booking, acting_user: User | SystemActor) -> Booking:
     """The mission admin cancels an active booking it cannot keep (one left outside new opening
     hours): `cancelled_by_mission`, the place given back, and the person told in their
-    language that its time is outside the new opening hours, with a link to book again."""
+    language that its time is outside the new opening hours, with a link to book again.
+
+    The hours are judged again under the booking's and its slot's locks (the order of
+    `locks.py`; `opening_hours_set` locks the slots it changes): a page read before the hours
+    changed back would otherwise cancel a booking they cover, and tell the person the hours no
+    longer do. Such a booking is refused and left as it is."""
     permission_require(
         user=acting_user, mission=current_mission(), action=Action.APPOINTMENTS_SETTINGS_CHANGE
     )
@@ -327,6 +332,16 @@ def booking_cancel_by_mission(*, booking: Booking, acting_user: User | SystemAct
         if booking.status != BookingStatus.ACTIVE:
             raise ApplicationError(
                 CommonError.BAD_TRANSITION, _("This booking is no longer active.")
+            )
+        booking.slot = locks.slot_lock(pk=booking.slot_id)
+        if not booking.slot.outside_hours:
+            raise ApplicationError(
+                AppointmentError.WITHIN_HOURS,
+                _(
+                    "The opening hours cover the time of booking %(reference)s again, so it "
+                    "stays booked: nothing was cancelled and the person was not told anything."
+                )
+                % {"reference": booking.reference},
             )
         return _cancel_by_mission(booking=booking, acting_user=acting_user, kind="opening_hours")
 

@@ -197,10 +197,18 @@ def opening_hours_set(
             )
     where = {"weekday": weekday, "counter": counter.pk if counter else None}
     with transaction.atomic():
+        deleted = []
         for old in OpeningHours.objects.filter(weekday=weekday, counter=counter):
-            pk = old.pk
+            deleted.append(old.pk)
             set_acting_user(old, acting_user)
             old.delete()
+        for row in rows:
+            set_acting_user(row, acting_user)
+            row.save()
+        # the slots (locked there) before the first event, which holds the outbox counter until
+        # COMMIT (locks.py): a booking or a cancel holds its slot and then writes its event
+        _slots_follow_hours(mission=mission, weekday=weekday, acting_user=acting_user)
+        for pk in deleted:
             outbox_event_record(
                 topic=AppointmentTopic.OPENING_HOURS_DELETED,
                 aggregate_id=pk,
@@ -208,15 +216,12 @@ def opening_hours_set(
                 acting_user=acting_user,
             )
         for row in rows:
-            set_acting_user(row, acting_user)
-            row.save()
             outbox_event_record(
                 topic=AppointmentTopic.OPENING_HOURS_SET,
                 aggregate_id=row.pk,
                 payload={**where, "opens": f"{row.opens:%H:%M}", "closes": f"{row.closes:%H:%M}"},
                 acting_user=acting_user,
             )
-        _slots_follow_hours(mission=mission, weekday=weekday, acting_user=acting_user)
     return rows
 
 

@@ -8,9 +8,10 @@ import datetime as dt
 from typing import Any
 
 import factory
+from django.db.models import F
 
 from appointments import services
-from appointments.models import Booking, Counter, Service
+from appointments.models import Booking, Counter, Service, Slot
 from appointments.selectors import slot_list_available
 from appointments.services import PersonInput
 from consulate.kernel.actors import SYSTEM
@@ -99,3 +100,13 @@ class BookingFactory(factory.Factory):
         service = kwargs["service"]
         slot = kwargs.pop("slot", None) or slot_list_available(service=service)[skip]
         return services.booking_create(slot_id=slot.pk, acting_user=kwargs["user"], **kwargs)
+
+
+def hours_dropped(booking: Booking) -> Booking:
+    """The time of `booking` left outside the mission's opening hours, as `opening_hours_set`
+    leaves a booked time its new hours drop (`_slots_follow_hours`: the slot closed, its
+    capacity what is booked, `outside_hours`), for that one slot only: other times and other
+    bookings stay as they were. The one kind of booking `booking_cancel_by_mission` cancels."""
+    Slot.objects.filter(pk=booking.slot_id).update(outside_hours=True, capacity=F("booked"))
+    booking.refresh_from_db()
+    return booking

@@ -18,7 +18,12 @@ from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
 from missions.permissions import Action
 from missions.selectors import current_mission
-from tests.appointments.factories import BookingFactory, CounterFactory, build_catalogue
+from tests.appointments.factories import (
+    BookingFactory,
+    CounterFactory,
+    build_catalogue,
+    hours_dropped,
+)
 from tests.permission_table import PermissionCase
 
 SETTINGS = Action.APPOINTMENTS_SETTINGS_CHANGE
@@ -180,8 +185,8 @@ CASES = [
     PermissionCase(
         "booking_cancel_by_mission",
         SETTINGS,
-        prepare=lambda mission: BookingFactory(
-            service=build_catalogue(counters=1, days=3, min_notice_hours=0)
+        prepare=lambda mission: hours_dropped(
+            BookingFactory(service=build_catalogue(counters=1, days=3, min_notice_hours=0))
         ),
         call=lambda actor, booking: services.booking_cancel_by_mission(
             booking=booking, acting_user=actor

@@ -41,6 +41,7 @@ from tests.appointments.conftest import (
     lottery_round_entered,
     person,
 )
+from tests.appointments.factories import hours_dropped
 from tests.conftest import MODEL_BACKEND
 from tests.factories import UserFactory
 
@@ -251,7 +252,7 @@ def test_a_booking_left_outside_new_opening_hours_is_told_so_not_of_a_closure(
     mail.outbox.clear()
     # when the cancellation commits and the worker sends its e-mail
     with django_capture_on_commit_callbacks(execute=True):
-        services.booking_cancel_by_mission(booking=booking, acting_user=SYSTEM)
+        services.booking_cancel_by_mission(booking=hours_dropped(booking), acting_user=SYSTEM)
     # then the person reads why (the opening hours, not a closure), in mission time, and how
     # to book again
     (message,) = mail.outbox

@@ -180,6 +180,19 @@ def test_a_closure_locks_the_days_slots_before_its_first_cancellation(catalogue,
     )))  # fmt: skip
 
 
+def test_new_opening_hours_lock_the_slots_they_change_before_their_first_event(catalogue, citizen):
+    # (the admin's cancel of a booking they leave outside holds its slot, then writes its event)
+    slot = first_free_slot(catalogue, skip=6)
+    services.booking_create(
+        slot_id=slot.pk, service=catalogue, persons=[person()], user=citizen, language="en",
+        acting_user=citizen,
+    )  # fmt: skip
+    weekday = slot.starts_at.astimezone(BERLIN).weekday()
+    _slots_locked_first(_order(lambda: services.opening_hours_set(
+        weekday=weekday, spans=[(dt.time(9), dt.time(10))], acting_user=SYSTEM,
+    )))  # fmt: skip
+
+
 def test_a_draw_locks_every_slot_it_may_book_before_its_first_event(in_mission_a):
     service = build_catalogue(
         counters=1, code="visa", name="Visa submission", release_mode=ReleaseMode.LOTTERY, days=10

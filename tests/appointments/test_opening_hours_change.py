@@ -16,7 +16,7 @@ from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
 from sync.models import OutboxEvent
 from tests.appointments.conftest import build_catalogue, person
-from tests.conftest import make_staff
+from tests.conftest import make_staff, texts_of
 from tests.factories import UserFactory
 from tests.missions.test_tenant_isolation import login_with_second_factor
 
@@ -185,6 +185,51 @@ def test_the_admin_sees_the_bookings_outside_the_hours_and_moves_and_cancels_the
     # and nothing is left to list
     page = client_a.get("/staff/appointments/settings/").content.decode()
     assert "Bookings outside the opening hours" not in page
+
+
+# The refusal of a cancel the hours no longer call for ({reference}: the booking's)
+WITHIN_HOURS = {
+    "en": "The opening hours cover the time of booking {reference} again, so it stays booked:"
+    " nothing was cancelled and the person was not told anything.",
+    "tr": "Çalışma saatleri {reference} numaralı randevunun saatini yeniden kapsıyor, bu nedenle"
+    " randevu geçerli kalıyor: hiçbir şey iptal edilmedi ve kişiye bir şey bildirilmedi.",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_a_page_read_before_the_hours_came_back_cannot_cancel_what_they_cover(
+    week, client_a, mission_a, mailoutbox, django_capture_on_commit_callbacks, language
+):
+    _service, day, _early, late = week
+    login_with_second_factor(client_a, make_staff(mission_a, "mission_admin"))
+    # given shorter hours, and the settings page listing the 11:30 booking outside them
+    services.opening_hours_set(
+        weekday=day.weekday(), spans=[(dt.time(9), dt.time(11))], acting_user=SYSTEM
+    )
+    page = client_a.get("/staff/appointments/settings/", HTTP_ACCEPT_LANGUAGE=language)
+    assert f'name="mission_cancel-reference" value="{late.reference}"' in page.content.decode()
+    # and, that page still open, the old hours set back (in another tab, or by another admin)
+    services.opening_hours_set(
+        weekday=day.weekday(), spans=[(dt.time(9), dt.time(12))], acting_user=SYSTEM
+    )
+    events = OutboxEvent.objects.count()
+    # when the admin presses the old page's "Cancel and tell the person"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_a.post(
+            "/staff/appointments/settings/",
+            {"action": "mission_cancel", "mission_cancel-reference": late.reference},
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+    # then it is refused, in their language, saying the hours cover it again
+    assert response.status_code == 400
+    expected = WITHIN_HOURS[language].format(reference=late.reference)
+    assert texts_of(response.content, "li", class_="message") == [expected]
+    # and nothing changed: still booked, its place held, no event, nobody e-mailed
+    late.refresh_from_db()
+    assert late.status == BookingStatus.ACTIVE
+    assert Slot.objects.get(pk=late.slot_id).booked == 1
+    assert OutboxEvent.objects.count() == events
+    assert mailoutbox == []
 
 
 def test_moving_and_cancelling_for_the_mission_is_for_who_may_change_the_settings(week, mission_a):

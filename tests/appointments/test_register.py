@@ -24,6 +24,7 @@ from appointments.register.models import (
 from sync.hq.models import SkippedEvent
 from sync.registry import events_project
 from tests.appointments.conftest import person
+from tests.appointments.factories import hours_dropped
 from tests.conftest import make_staff
 from tests.registers import (
     central_log,
@@ -132,7 +133,7 @@ def mission_day(catalogue, citizen, mission_a):
         ends_at=timezone.now() - dt.timedelta(hours=1),
     )
     services.booking_mark_no_show(booking=absent, acting_user=officer_a)
-    services.booking_cancel_by_mission(booking=dropped, acting_user=officer_a)
+    services.booking_cancel_by_mission(booking=hours_dropped(dropped), acting_user=officer_a)
     events = booking_events()
     connection.set_schema_to_public()
     names = {"moved": moved, "served": served, "waiting": waiting, "absent": absent}

@@ -30,6 +30,7 @@ from missions.selectors import current_mission
 from passports import services as passport_services
 from sync.models import OutboxEvent
 from tests.appointments.conftest import BERLIN, build_catalogue, first_free_slot, person
+from tests.appointments.factories import hours_dropped
 from tests.appointments.test_emails import reads
 from tests.appointments.test_lock_order import _order, _slots_before_events
 from tests.conftest import MODEL_BACKEND, host_client, make_staff, texts_of
@@ -149,7 +150,7 @@ def _cancelled(booking: Booking, officer) -> Booking:  # type: ignore[no-untyped
 
 
 def _cancelled_by_mission(booking: Booking, officer) -> Booking:  # type: ignore[no-untyped-def]
-    return services.booking_cancel_by_mission(booking=booking, acting_user=SYSTEM)
+    return services.booking_cancel_by_mission(booking=hours_dropped(booking), acting_user=SYSTEM)
 
 
 def _no_show(booking: Booking, officer) -> Booking:  # type: ignore[no-untyped-def]

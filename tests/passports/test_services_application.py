@@ -285,7 +285,7 @@ def test_a_visit_whose_booking_was_cancelled_is_booked_again(in_mission_a, cance
     # hours) or by the citizen from My bookings
     from appointments import services as appointments
     from appointments.models import Booking
-    from tests.appointments.factories import build_catalogue
+    from tests.appointments.factories import build_catalogue, hours_dropped
 
     service = build_catalogue(purpose="passport")
     application = application_submitted()
@@ -295,7 +295,7 @@ def test_a_visit_whose_booking_was_cancelled_is_booked_again(in_mission_a, cance
     application.refresh_from_db()
     booking = Booking.objects.get(pk=application.booking_id)
     if cancelled_by == "mission":
-        appointments.booking_cancel_by_mission(booking=booking, acting_user=SYSTEM)
+        appointments.booking_cancel_by_mission(booking=hours_dropped(booking), acting_user=SYSTEM)
     else:
         appointments.booking_cancel(booking=booking, acting_user=citizen)
     # when the citizen books the visit again from the application

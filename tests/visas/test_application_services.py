@@ -877,6 +877,7 @@ def test_an_appointment_the_mission_cancelled_is_booked_again(in_mission_a):
     from appointments import services as appointments
     from appointments.models import Booking
     from consulate.kernel.actors import SYSTEM
+    from tests.appointments.factories import hours_dropped
 
     # given a complete file whose appointment the mission cancelled (new opening hours)
     application, service = _complete_with_appointments(in_mission_a)
@@ -885,7 +886,7 @@ def test_an_appointment_the_mission_cancelled_is_booked_again(in_mission_a):
     services.application_visit_book(application=application, slot_id=first.pk, acting_user=user)
     application.refresh_from_db()
     cancelled = Booking.objects.get(pk=application.booking_id)
-    appointments.booking_cancel_by_mission(booking=cancelled, acting_user=SYSTEM)
+    appointments.booking_cancel_by_mission(booking=hours_dropped(cancelled), acting_user=SYSTEM)
     # when the applicant books again from the application
     services.application_visit_book(application=application, slot_id=second.pk, acting_user=user)
     # then the application keeps the new appointment, which stands
