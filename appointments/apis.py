@@ -52,7 +52,10 @@ class BookingOutputSerializer(serializers.ModelSerializer[Booking]):
 
     class Meta:
         model = Booking
-        fields = ["reference", "service", "starts_at", "ends_at", "status", "queue_number"]
+        fields = [
+            "reference", "service", "starts_at", "ends_at", "status", "queue_number",
+            "visit_recorded_at",
+        ]  # fmt: skip
 
 
 _DATETIME = serializers.DateTimeField()  # DRF's own format: ISO 8601 in the current time zone
@@ -71,6 +74,10 @@ def booking_output(booking: Booking) -> dict[str, Any]:
         "ends_at": _DATETIME.to_representation(slot.ends_at),
         "status": booking.status,
         "queue_number": booking.queue_number,
+        # set when the mission released it because the visit was recorded before its day
+        "visit_recorded_at": None
+        if booking.visit_recorded_at is None
+        else _DATETIME.to_representation(booking.visit_recorded_at),
     }
 
 

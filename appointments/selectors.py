@@ -486,12 +486,17 @@ def booking_get_by_cancel_token(*, reference: str, token: str) -> Booking | None
 
 def day_sheet(*, mission: Mission, day: dt.date, acting_user: Any) -> list[Booking]:
     """The day's bookings with their people (names: personal data, so the permission table is
-    asked here too), in time order; two queries."""
+    asked here too), in time order; two queries. Cancelled ones are left out, but not those
+    released because the visit was recorded before the day: the officer reads why that person
+    is not coming."""
     permission_require(user=acting_user, mission=mission, action=Action.DAY_SHEET_VIEW)
     start, end = calendar.local_day_bounds(day, mission.zone)
     return list(
         Booking.objects.filter(slot__starts_at__gte=start, slot__starts_at__lt=end)
-        .exclude(status__in=[BookingStatus.CANCELLED, BookingStatus.CANCELLED_BY_MISSION])
+        .exclude(
+            status__in=[BookingStatus.CANCELLED, BookingStatus.CANCELLED_BY_MISSION],
+            visit_recorded_at__isnull=True,
+        )
         .select_related("slot", "service")
         .prefetch_related("persons")
         .order_by("slot__starts_at", "reference")

@@ -30,7 +30,8 @@ class BookingStatus(models.TextChoices):
     NO_SHOW = "no_show", _("Did not come")
     # Cancelled by the person (or moved to another slot).
     CANCELLED = "cancelled", _("Cancelled")
-    # Cancelled by the mission (emergency closure).
+    # Cancelled by the mission (a closure, new opening hours), or released because a case
+    # recorded the person's visit before the day (`visit_recorded_at` then says when).
     CANCELLED_BY_MISSION = "cancelled_by_mission", _("Cancelled by the mission")
 
 
@@ -73,15 +74,40 @@ class Booking(Workflow, TimeStampedModel):
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     called_at = models.DateTimeField(_("called at"), null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A passport or visa case recorded the person's visit then, before the booking's day: the
+    # mission released the booking (`cancelled_by_mission`), which was no longer needed, not
+    # taken from them (`services.booking_visit_record`). Pages say so instead of "cancelled".
+    visit_recorded_at = models.DateTimeField(
+        _("visit recorded at"), null=True, blank=True, editable=False
+    )
 
     history = history_records()
     objects: ClassVar[models.Manager[Booking]]
 
     class Meta:
         ordering = ["slot__starts_at", "reference"]
+        constraints = [
+            # only a booking the mission released for its recorded visit says when that was
+            models.CheckConstraint(
+                condition=Q(visit_recorded_at__isnull=True) | Q(status="cancelled_by_mission"),
+                name="appointments_booking_visit_recorded_released",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def released_for_visit(self) -> bool:
+        """Released by the mission because the person's visit was recorded before its day: no
+        longer needed, not lost (pages and the counter say so, not "cancelled")."""
+        return self.visit_recorded_at is not None
+
+    @property
+    def status_key(self) -> str:
+        """The status as pages style it (`status-<key>`): `visit_recorded` for a booking
+        released for its recorded visit, which is not shown as a cancellation."""
+        return "visit_recorded" if self.released_for_visit else str(self.status)
 
     @property
     def holds_place(self) -> bool:

@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel import reference
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SystemActor
 from consulate.kernel.errors import ApplicationError, CommonError
@@ -357,13 +358,15 @@ def _cancel_by_mission(
     place given back (to the first person on the waitlist for that day, or to everyone), the
     event with its `kind`, and the person's e-mail queued on commit: for `opening_hours`, that
     the appointment falls outside the mission's new hours; with `visited_at`, that the visit
-    was recorded then and the appointment is no longer needed."""
+    was recorded then and the appointment is no longer needed (which the booking keeps,
+    `visit_recorded_at`, for its pages to say)."""
     booking_cancel_write(
         booking=booking,
         status=BookingStatus.CANCELLED_BY_MISSION,
         topic=AppointmentTopic.BOOKING_CANCELLED_BY_MISSION,
         payload={"reference": booking.reference, "closure": None, "kind": kind},
         acting_user=acting_user,
+        **({} if visited_at is None else {"visit_recorded_at": visited_at}),
     )
     from .waitlist import waitlist_offer_place
 
@@ -405,9 +408,25 @@ def booking_check_in(*, booking: Booking, acting_user: User | SystemActor) -> Bo
     permission_require(user=acting_user, mission=mission, action=Action.BOOKING_PROCESS)
     with transaction.atomic():
         booking = locks.booking_lock(pk=booking.pk)
+        if booking.released_for_visit:
+            raise _released_for_visit(booking, zone=mission.zone)
         return _check_in(
             booking=booking, acting_user=acting_user, now=timezone.now(), zone=mission.zone
         )
+
+
+def _released_for_visit(booking: Booking, *, zone: ZoneInfo) -> ApplicationError:
+    """The counter's refusal of a booking released because its case recorded the visit before
+    the day: the officer reads why it is not there to check in, not that it was cancelled."""
+    visited = booking.visit_recorded_at.astimezone(zone).date()  # type: ignore[union-attr]
+    return ApplicationError(
+        CommonError.BAD_TRANSITION,
+        _(
+            "Booking %(reference)s was released: the visit was recorded on %(day)s, so it is "
+            "no longer needed and there is nothing to check in."
+        )
+        % {"reference": booking.reference, "day": reference.day_written_out(visited)},
+    )
 
 
 def _check_in(
@@ -490,8 +509,9 @@ def booking_visit_record(
       events.
     - An active booking whose day is still ahead (the person came early) is cancelled by the
       mission, as `booking_cancel_by_mission` does: the place given back (or offered to the
-      waitlist), the event's `kind` `visit_recorded`, and the person told in their language
-      that the visit was recorded that day and the appointment is no longer needed.
+      waitlist), the event's `kind` `visit_recorded`, `visit_recorded_at` set in the same
+      write (so pages say "no longer needed", not "cancelled"), and the person told in their
+      language that the visit was recorded that day and the appointment is no longer needed.
     - Anything else (cancelled, served, no-show, a day that has passed) stays as it is.
 
     An internal step of the case's service (`passports.services.application_biometrics_take`,

@@ -153,15 +153,19 @@ def booking_cancel_write(
     topic: AppointmentTopic,
     payload: dict[str, Any],
     acting_user: Actor,
+    **fields: Any,
 ) -> None:
     """Inside the transaction that cancels a locked booking before its time (the person's
     cancel, the mission's, a closure's), whose service has checked who acts: move it to
-    `status`, with its history; its people free to book the service again and its place given
-    back; and its event, `topic` with `payload`. Offering the place on (or not, on a closed day)
-    and telling the person are the caller's."""
+    `status` (with `fields`, such as the recorded visit's time), with its history; its people
+    free to book the service again and its place given back; and its event, `topic` with
+    `payload`. Offering the place on (or not, on a closed day) and telling the person are the
+    caller's."""
     booking.move_to(status)
+    for field, value in fields.items():
+        setattr(booking, field, value)
     set_acting_user(booking, acting_user)
-    booking.save(update_fields=["status", "updated_at"])
+    booking.save(update_fields=["status", *fields, "updated_at"])
     booking_release(booking=booking, acting_user=acting_user, give_back_place=True)
     outbox_event_record(
         topic=topic, aggregate_id=booking.pk, payload=payload, acting_user=acting_user

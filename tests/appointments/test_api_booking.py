@@ -113,13 +113,14 @@ def test_a_refused_field_answers_in_the_applications_shape(client_a, catalogue, 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Istanbul", "America/Los_Angeles"])
 def test_the_answer_is_the_serializers(catalogue, citizen, zone):
-    # given a booking, one of them with a queue ticket
+    # given a booking, as it is, with a queue ticket, or released for a visit recorded early
     booking = services.booking_create(
         slot_id=first_free_slot(catalogue).pk, service=catalogue, persons=[person()],
         user=citizen, language="en", acting_user=citizen,
     )  # fmt: skip
-    for queue_number in (None, 7):
-        booking.queue_number = queue_number
+    visited = dt.datetime(2026, 12, 7, 23, 30, tzinfo=dt.UTC)
+    for queue_number, visit_recorded_at in ((None, None), (7, None), (None, visited)):
+        booking.queue_number, booking.visit_recorded_at = queue_number, visit_recorded_at
         # when it is answered in a time zone
         with timezone.override(zone):
             ours, theirs = booking_output(booking), BookingOutputSerializer(booking).data

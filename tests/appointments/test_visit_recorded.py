@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.core import mail
 from django.db import connection, transaction
+from django.test import Client
 from django.utils import timezone
 
 from appointments import services
@@ -33,7 +36,9 @@ from tests.appointments.conftest import BERLIN, build_catalogue, first_free_slot
 from tests.appointments.factories import hours_dropped
 from tests.appointments.test_emails import reads
 from tests.appointments.test_lock_order import _order, _slots_before_events
-from tests.conftest import MODEL_BACKEND, host_client, make_staff, texts_of
+from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of, texts_of
+from tests.factories import UserFactory
+from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.passports.factories import application_paid, application_submitted
 from tests.visas.factories_casework import visa_complete, visa_paid
 from visas.services import application as visa_services
@@ -145,6 +150,28 @@ def test_a_visit_before_the_day_cancels_the_booking_as_the_mission_and_frees_its
     assert cancelled.history.latest().history_user_id == officer_a.pk
 
 
+def test_a_booking_released_before_it_kept_the_visits_time_is_given_its_events(
+    catalogue, citizen, officer_a
+):
+    # given a booking released for an early visit, and one cancelled as outside new hours,
+    # as they were before bookings kept the visit's time
+    released = _book(catalogue, citizen)
+    _visit(released, _at(released, dt.time(18), days_before=1), officer_a)
+    other = _book(catalogue, UserFactory(), first_free_slot(catalogue, skip=7))
+    services.booking_cancel_by_mission(booking=hours_dropped(other), acting_user=SYSTEM)
+    Booking.objects.update(visit_recorded_at=None)
+    # when migration 0007 fills it in
+    migration = importlib.import_module("appointments.migrations.0007_booking_visit_recorded_at")
+    migration.released_for_visit_backfill(django_apps, None)
+    # then the released one has its cancellation event's time, and the other none
+    event = OutboxEvent.objects.get(
+        topic=AppointmentTopic.BOOKING_CANCELLED_BY_MISSION, aggregate_id=str(released.pk)
+    )
+    released.refresh_from_db()
+    other.refresh_from_db()
+    assert (released.visit_recorded_at, other.visit_recorded_at) == (event.occurred_at, None)
+
+
 def _cancelled(booking: Booking, officer) -> Booking:  # type: ignore[no-untyped-def]
     return services.booking_cancel(booking=booking, acting_user=SYSTEM)
 
@@ -206,6 +233,8 @@ class Case:
     visit_record: Callable[..., Any]  # the officer's: biometrics taken, attended
     waiting: str  # the application's status before its visit
     visited: str  # and after it
+    # the officer's case page whose "Visit" line names the booking ({} the reference), if any
+    staff_page: str | None = None
 
     def __str__(self) -> str:
         return self.name
@@ -219,6 +248,7 @@ PASSPORT = Case(
     visit_record=passport_services.application_biometrics_take,
     waiting="submitted",
     visited="biometrics_taken",
+    staff_page="/staff/passports/{}/",
 )
 VISA = Case(
     name="visa",
@@ -234,6 +264,24 @@ CASES = [PASSPORT, VISA]
 # New York the day after; each zone in each language across the two tests that read them
 EAST, WEST = ("Asia/Tokyo", dt.time(8, 30)), ("America/New_York", dt.time(20))
 SERVED = {"en": "Served", "tr": "Hizmet verildi"}  # the booking's status on My bookings
+# A booking an early visit released, as the citizen and as the mission's staff read it ({day}:
+# the visit's day written out, mission time), and what it must not read as
+NO_LONGER_NEEDED = {
+    "en": "No longer needed: your visit was recorded on {day}",
+    "tr": "Artık gerek yok: ziyaretiniz {day} tarihinde kaydedildi",
+}
+RELEASED = {
+    "en": "Released: the visit was recorded on {day}",
+    "tr": "Serbest bırakıldı: ziyaret {day} tarihinde kaydedildi",
+}
+CHECK_IN_REFUSED = {
+    "en": "Booking {reference} was released: the visit was recorded on {day}, so it is no longer"
+    " needed and there is nothing to check in.",
+    "tr": "{reference} numaralı randevu serbest bırakıldı: ziyaret {day} tarihinde kaydedildi, bu"
+    " nedenle randevuya artık gerek yok ve giriş kaydı yapılacak bir şey yok.",
+}
+CANCELLED = {"en": "Cancelled by the mission", "tr": "Temsilcilik tarafından iptal edildi"}
+BOOK_AGAIN = {"en": "Book again", "tr": "Yeniden randevu al"}
 
 
 def _mission_in(mission: Mission, zone: str) -> Mission:
@@ -277,13 +325,25 @@ def _clock_set(monkeypatch: pytest.MonkeyPatch, moment: dt.datetime) -> dt.datet
     return moment
 
 
+def _signed_in(mission: Mission, user: Any, *, staff: bool = False) -> Client:
+    client = host_client(mission.host)
+    if staff:
+        login_with_second_factor(client, user)
+    else:
+        client.force_login(user, backend=MODEL_BACKEND)
+    return client
+
+
+def _page(client: Client, path: str, language: str) -> str:
+    page = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
+    assert page.status_code == 200
+    return page.content.decode()
+
+
 def _my_bookings_card(mission: Mission, user: Any, language: str) -> str:
     """The one booking card the citizen reads on My bookings, in `language`."""
-    client = host_client(mission.host)
-    client.force_login(user, backend=MODEL_BACKEND)
-    page = client.get("/appointments/mine/", HTTP_ACCEPT_LANGUAGE=language)
-    assert page.status_code == 200
-    (card,) = texts_of(page.content, "li", class_="card")
+    page = _page(_signed_in(mission, user), "/appointments/mine/", language)
+    (card,) = texts_of(page, "li", class_="card")
     return card
 
 
@@ -360,6 +420,64 @@ def test_a_visit_before_the_bookings_day_cancels_it_and_frees_its_place(
     assert reads(visited, zone, language) in message.body
     assert reads(booking.slot.starts_at, zone, language) in message.body
     assert ("artık gerek yok" if language == "tr" else "is no longer needed") in message.subject
+
+
+@pytest.mark.parametrize(
+    ("zone", "clock", "language"), [(*EAST, "tr"), (*WEST, "en")], ids=["tokyo-tr", "new_york-en"]
+)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_booking_an_early_visit_released_reads_as_no_longer_needed(
+    in_mission_a, mission_a, monkeypatch, case, zone, clock, language
+):
+    # given a visit booked from its case at a mission east or west of UTC, and the person came
+    # the day before: the officer recorded the visit (at an hour when UTC's date is another)
+    mission = _mission_in(mission_a, zone)
+    application = _booked(case, mission, language=language)
+    booking = _booking(application)
+    officer = make_staff(mission, "officer")
+    visited = _clock_set(monkeypatch, _at(booking, clock, days_before=1, zone=mission.zone))
+    _record(case, application, officer)
+    monkeypatch.undo()
+    # then the booking keeps when, beside the mission's release of it
+    booking.refresh_from_db()
+    assert (booking.status, booking.visit_recorded_at) == (
+        BookingStatus.CANCELLED_BY_MISSION,
+        visited,
+    )
+    day = reads(visited, zone, language).split(", ")[0]  # the visit's day, mission time
+    # when the citizen reads My bookings and the booking's page, in their language
+    citizen = _signed_in(mission, User.objects.get(pk=application.user_id))
+    card = _my_bookings_card(mission, User.objects.get(pk=application.user_id), language)
+    detail = _page(citizen, f"/appointments/booking/{booking.reference}/", language)
+    # then both say it is no longer needed since the visit was recorded that day, in the
+    # style of what went well (not the red of a cancellation), and offer no new booking
+    for text in (card, text_of(detail, "main")):
+        assert NO_LONGER_NEEDED[language].format(day=day) in text
+        assert CANCELLED[language] not in text
+    assert BOOK_AGAIN[language] not in text_of(detail, "main")
+    assert 'class="status status-visit_recorded"' in detail
+    # when an officer reads the day sheet of the booking's day, and the case's visit
+    staff = _signed_in(mission, officer, staff=True)
+    booking_day = booking.slot.starts_at.astimezone(mission.zone).date()
+    sheet = _page(staff, f"/staff/appointments/?day={booking_day}", language)
+    (row,) = [row for row in texts_of(sheet, "tr") if booking.reference in row]
+    # then they read that it was released because the visit was recorded, and when
+    assert RELEASED[language].format(day=day) in row
+    assert CANCELLED[language] not in row
+    if case.staff_page is not None:
+        page = _page(staff, case.staff_page.format(application.reference), language)
+        (visit,) = [line for line in texts_of(page, "dd") if booking.reference in line]
+        assert RELEASED[language].format(day=day) in visit
+    # and a check-in of its reference (the barcode of the first e-mail) says why not
+    refused = staff.post(
+        "/staff/appointments/",
+        {"action": "check_in", "reference": booking.reference},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert refused.status_code == 400
+    expected = CHECK_IN_REFUSED[language].format(reference=booking.reference, day=day)
+    assert texts_of(refused.content, "li", class_="message") == [expected]
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED_BY_MISSION
 
 
 @pytest.mark.parametrize("end", [_cancelled, _no_show], ids=["cancelled", "no_show"])
