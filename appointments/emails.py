@@ -47,9 +47,18 @@ def _mail_send(
     context: Mapping[str, object],
     times: Mapping[str, dt.datetime | None],
     documents_of: Booking | None = None,
+    calendar_of: Booking | None = None,
 ) -> None:
     """`appointments/email/<template>` through `mission_mail_send`. `documents_of`: attach that
-    booking's barcode (inline, `cid:barcode`) and its .ics."""
+    booking's barcode (inline, `cid:barcode`) and its .ics; `calendar_of`: its .ics alone (a
+    cancellation: nothing to show at the mission)."""
+
+    def attach(message: EmailMultiAlternatives) -> None:
+        if documents_of is not None:
+            _attach_barcode(message, booking=documents_of)
+        if (booking := documents_of or calendar_of) is not None:
+            _attach_calendar(message, booking=booking, mission=mission)
+
     mission_mail_send(
         mission=mission,
         language=language,
@@ -57,24 +66,26 @@ def _mail_send(
         template=f"appointments/email/{template}",
         context=context,
         times=times,
-        attach=None
-        if documents_of is None
-        else lambda message: _attach_booking_documents(
-            message, booking=documents_of, mission=mission
-        ),
+        attach=attach,
     )
 
 
-def _attach_booking_documents(
-    message: EmailMultiAlternatives, *, booking: Booking, mission: Mission
-) -> None:
-    """The barcode shown inline (the HTML part's `cid:barcode`) and the .ics, whose title is
-    in the reader's language (called inside `_mail_send`'s overrides)."""
+def _attach_barcode(message: EmailMultiAlternatives, *, booking: Booking) -> None:
+    """The barcode shown inline (the HTML part's `cid:barcode`)."""
     message.mixed_subtype = "related"  # type: ignore[attr-defined]  # inline barcode (cid:)
     image = MIMEImage(documents.barcode_png(booking.reference), "png")
     image.add_header("Content-ID", "<barcode>")
     image.add_header("Content-Disposition", "inline", filename=f"{booking.reference}.png")
     message.attach(image)
+
+
+def _attach_calendar(
+    message: EmailMultiAlternatives, *, booking: Booking, mission: Mission
+) -> None:
+    """The booking's .ics, whose title is in the reader's language (called inside
+    `_mail_send`'s overrides): the event while it stands, its cancellation once it is called
+    off (`documents.booking_ics`), with the method in its Content-Type as mail clients read
+    it (RFC 6047)."""
     message.attach(
         f"appointment-{booking.reference}.ics",
         documents.booking_ics(
@@ -86,7 +97,7 @@ def _attach_booking_documents(
             ),
             zone=mission.zone,
         ),
-        "text/calendar",
+        f"text/calendar; method={documents.ics_method(booking)}",
     )
 
 
@@ -127,7 +138,8 @@ def booking_cancelled_by_mission_send(
     """The mission cancelled the booking: it closes that day, or (`hours_changed`) the time is
     outside its new opening hours, each with a link to book again; or, with `visited_at`, the
     person's visit was recorded then (a case's, before the appointment's day) and the
-    appointment is no longer needed."""
+    appointment is no longer needed. Each with the link to the booking's page and its .ics as
+    a cancellation, which removes the entry from the person's calendar."""
     mission = current_mission()
     _mail_send(
         mission=mission,
@@ -136,6 +148,7 @@ def booking_cancelled_by_mission_send(
         template="cancelled_by_mission",
         context={**_booking_links(booking, mission), "hours_changed": hours_changed},
         times={"when": booking.slot.starts_at, "visited": visited_at},
+        calendar_of=booking,
     )
 
 

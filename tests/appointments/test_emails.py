@@ -269,34 +269,54 @@ def test_a_booking_left_outside_new_opening_hours_is_told_so_not_of_a_closure(
         assert "/appointments/" in read[part]
 
 
+def visit_recorded_early(booking: Booking, mission: Mission) -> dt.datetime:
+    """The person's visit recorded by their case two days before `booking`, at a time whose UTC
+    date is another (08:00 in Tokyo, 20:30 in New York), as the case's transaction does; the
+    visit's time."""
+    day = booking.slot.starts_at.astimezone(mission.zone).date() - dt.timedelta(days=2)
+    east = mission.zone.utcoffset(booking.slot.starts_at) > dt.timedelta(0)
+    visited = dt.datetime.combine(day, dt.time(8) if east else dt.time(20, 30), mission.zone)
+    assert visited.astimezone(dt.UTC).date() != day
+    with transaction.atomic():
+        services.booking_visit_record(booking_id=booking.pk, visited_at=visited, acting_user=SYSTEM)
+    return visited
+
+
 def test_a_visit_recorded_before_the_day_says_so_in_mission_time(
     mission: Mission,
     service: Service,
     language: str,
     eager_tasks: None,
+    settings,  # type: ignore[no-untyped-def]
     django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
 ) -> None:
-    # given a booking at 10:10, and the person's visit recorded by their case two days before,
-    # at a time whose UTC date is another (08:00 in Tokyo, 20:30 in New York)
+    # given a booking at 10:10
+    settings.PORTAL_HOST, settings.PORTAL_PORT = "localhost", ""
     slot = ten_past_ten(service, mission)
     booking = book(slot, language)
-    day = slot.starts_at.astimezone(mission.zone).date() - dt.timedelta(days=2)
-    east = mission.zone.utcoffset(slot.starts_at) > dt.timedelta(0)
-    visited = dt.datetime.combine(day, dt.time(8) if east else dt.time(20, 30), mission.zone)
-    assert visited.astimezone(dt.UTC).date() != day
     mail.outbox.clear()
-    # when the case's transaction commits (the worker sends the e-mail)
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        services.booking_visit_record(booking_id=booking.pk, visited_at=visited, acting_user=SYSTEM)
+    # when the person's case records their visit two days before and its transaction commits
+    # (the worker sends the e-mail)
+    with django_capture_on_commit_callbacks(execute=True):
+        visited = visit_recorded_early(booking, mission)
     # then the person reads, in their language, the day and time of the visit and of the
-    # appointment in mission time, and that it is no longer needed (no call to book again)
+    # appointment in mission time, and that it is no longer needed (no call to book again),
+    # with the link to the booking's page on the mission's host
     (message,) = mail.outbox
     read = parts(message)
+    page = f"http://{mission.code}.localhost/appointments/booking/{booking.reference}/"
+    rebook, yours = (
+        ("Lütfen yeni bir randevu alın", "Randevunuz")
+        if language == "tr"
+        else ("Please book a new time", "Your booking")
+    )
     for part in ("text", "html"):
         assert_reads_local(read[part], visited, mission.timezone, language)
         assert_reads_local(read[part], slot.starts_at, mission.timezone, language)
         assert booking.reference in read[part]
-        assert "/appointments/" not in read[part]
+        assert rebook not in read[part]
+    assert f"{yours}: {page}\n" in read["text"]
+    assert f'<a href="{page}">{yours}</a>' in read["html"]
     expected = (
         ("artık gerek yok", "Ziyaretiniz", "kaydedildi")
         if language == "tr"
@@ -304,6 +324,68 @@ def test_a_visit_recorded_before_the_day_says_so_in_mission_time(
     )
     assert expected[0] in read["subject"]
     assert all(words in read["text"] for words in expected[1:])
+
+
+def closed_that_day(booking: Booking, mission: Mission) -> None:
+    services.closure_create(
+        date=booking.slot.starts_at.astimezone(mission.zone).date(), kind=ClosureKind.EMERGENCY,
+        reason="Power cut", acting_user=SYSTEM,
+    )  # fmt: skip
+
+
+def outside_new_hours(booking: Booking, mission: Mission) -> None:
+    services.booking_cancel_by_mission(booking=hours_dropped(booking), acting_user=SYSTEM)
+
+
+@pytest.mark.parametrize(
+    "cancel", [closed_that_day, outside_new_hours, visit_recorded_early], ids=lambda f: f.__name__
+)
+def test_every_cancellation_by_the_mission_takes_the_appointment_off_the_calendar(
+    mission: Mission,
+    service: Service,
+    language: str,
+    cancel,  # type: ignore[no-untyped-def]
+    eager_tasks: None,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    # given a booking at 10:10 whose confirmation (and its .ics) the person has
+    slot = ten_past_ten(service, mission)
+    booking = book(slot, language)
+    tasks.send_due_confirmations()
+    (confirmation,) = mail.outbox
+    added = attachment(confirmation, ".ics").decode()
+    mail.outbox.clear()
+    # when the mission cancels it (its day closed, its time outside new hours, or released for a
+    # visit recorded before), and the worker sends the e-mail
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel(booking, mission)
+    # then the e-mail carries the same event as a cancellation, as calendars read one: the same
+    # UID and time in the mission's zone, a higher SEQUENCE, METHOD:CANCEL (in the part's
+    # Content-Type too) and STATUS:CANCELLED, from the mission
+    (message,) = mail.outbox
+    ics = attachment(message, ".ics").decode()
+    local = slot.starts_at.astimezone(mission.zone)
+    for calendar in (added, ics):
+        assert f"UID:{booking.reference}@consulate" in calendar
+        assert f"DTSTART;TZID={mission.timezone}:{local:%Y%m%d}T101000" in calendar
+        assert f"TZID:{mission.timezone}" in calendar
+        assert "ORGANIZER;CN=" in calendar
+    assert method_and_status(added) == ("METHOD:PUBLISH", "STATUS:CONFIRMED")
+    assert method_and_status(ics) == ("METHOD:CANCEL", "STATUS:CANCELLED")
+    assert sequence_of(ics) > sequence_of(added)
+    headers = message.message().as_string().splitlines()
+    assert 'Content-Type: text/calendar; method="CANCEL"; charset="utf-8"' in headers
+    # and the text says so in the reader's language, and shows no barcode to bring
+    removes = (
+        "Ekteki .ics dosyası randevuyu takviminizden kaldırır."
+        if language == "tr"
+        else "The attached .ics file removes the appointment from your calendar."
+    )
+    read = parts(message)
+    assert removes in read["text"]
+    assert removes in read["html"]
+    assert "cid:barcode" not in read["html"]
+    assert not [part for part in message.attachments if not isinstance(part, tuple)]
 
 
 def test_the_reminder_shows_mission_time(mission: Mission, service: Service, language: str) -> None:
@@ -396,14 +478,23 @@ def test_the_lottery_results_show_mission_time(mission: Mission, language: str) 
     assert read["subject"].startswith(expected)
 
 
+def method_and_status(ics: str) -> tuple[str, ...]:
+    return tuple(line for line in ics.splitlines() if line.startswith(("METHOD:", "STATUS:")))
+
+
+def sequence_of(ics: str) -> int:
+    return int(re.search(r"SEQUENCE:(\d+)", ics).group(1))  # type: ignore[union-attr]
+
+
 def test_the_ics_sequence_grows_with_each_change_of_the_booking(in_mission_a: Mission) -> None:
     # given a booking's .ics
     service = build_catalogue(counters=1, days=4)
     booking = book(slot_list_available(service=service)[3], "en")
 
     def sequence() -> int:
-        ics = documents.booking_ics(booking=booking, title="t", location="l", url="u").decode()
-        return int(re.search(r"SEQUENCE:(\d+)", ics).group(1))  # type: ignore[union-attr]
+        return sequence_of(
+            documents.booking_ics(booking=booking, title="t", location="l", url="u").decode()
+        )
 
     before = sequence()
     # when the booking changes (here: its reminder is recorded)

@@ -456,6 +456,10 @@ def test_a_booking_an_early_visit_released_reads_as_no_longer_needed(
         assert CANCELLED[language] not in text
     assert BOOK_AGAIN[language] not in text_of(detail, "main")
     assert 'class="status status-visit_recorded"' in detail
+    # and its calendar file, fetched again, takes the appointment off the calendar
+    ics = citizen.get(f"/appointments/booking/{booking.reference}/ics/").content.decode()
+    assert "METHOD:CANCEL" in ics
+    assert "STATUS:CANCELLED" in ics
     # when an officer reads the day sheet of the booking's day, and the case's visit
     staff = _signed_in(mission, officer, staff=True)
     booking_day = booking.slot.starts_at.astimezone(mission.zone).date()
