@@ -27,3 +27,5 @@ class AppointmentError(enum.Enum):
     OFFER_EXPIRED = "appointments.offer_expired"
     # the mission's cancel of a booking outside new opening hours, which cover it again
     WITHIN_HOURS = "appointments.within_hours"
+    # a closure for a day already over at the mission
+    CLOSURE_DAY_PAST = "appointments.closure_day_past"

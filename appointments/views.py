@@ -564,7 +564,10 @@ SETTINGS_ACTIONS: dict[str, SettingsAction] = {
     "closure": SettingsAction(
         ClosureForm,
         lambda data, user: services.closure_create(acting_user=user, **data),
-        gettext_lazy("Closure saved. Bookings of that day are cancelled and each person is told."),
+        gettext_lazy(
+            "Closure saved. The bookings still to come that day are cancelled and each person "
+            "is told."
+        ),
     ),
     "counter": SettingsAction(
         CounterForm,
@@ -616,6 +619,8 @@ def staff_settings(request: HttpRequest) -> HttpResponse:
             try:
                 result = action.save(form.cleaned_data, request.user)
             except ApplicationError as error:
+                if error.field in form.fields:  # beside its field too, the form kept open
+                    form.add_error(error.field, str(error.message))
                 status = error_shown(request, error)
             else:
                 messages.success(request, str(action.done))

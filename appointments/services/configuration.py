@@ -254,19 +254,30 @@ def closure_create(
     acting_user: User | SystemActor,
     counter: Counter | None = None,
 ) -> Closure:
-    """Close the mission (or, for a counter absence, one counter) on a day.
+    """Close the mission (or, for a counter absence, one counter) on a day: today or a day
+    ahead, in the mission's time zone. A day already over is refused (nothing it could close
+    is left, and its bookings were served, missed or cancelled already).
 
-    A whole-day closure cancels that day's active bookings (`cancelled_by_mission`), frees
-    their places and queues a message to each person, in their language, with a link to
-    rebook; the day's slots take no new booking. People already checked in are at the mission:
-    their bookings stay as they are (the workflow does not cancel them), and the event says how
-    many were left. A counter absence takes one place from each slot of the services that
-    counter serves, never below what is already booked.
+    A whole-day closure cancels that day's active bookings still to come (`cancelled_by_mission`),
+    frees their places and queues a message to each person, in their language, with a link to
+    rebook; the day's slots take no new booking. Closing today (an emergency) cancels what
+    remains of the day: an appointment whose time has started is left to the counter (the
+    person may be at the desk; served or no-show), as are people already checked in, whom the
+    workflow does not cancel; the event says how many checked in were left. A counter absence
+    takes one place from each slot of the services that counter serves, never below what is
+    already booked.
     """
     mission = _settings_change_require(acting_user)
+    if date < mission.today():
+        raise ApplicationError(
+            AppointmentError.CLOSURE_DAY_PAST,
+            _("This day is over at the mission. Choose today or a day ahead."),
+            field="date",
+        )
     closure = Closure(date=date, kind=kind, reason=reason.strip(), counter=counter)
     _full_clean(closure)
     start, end = calendar.local_day_bounds(date, mission.zone)
+    now = timezone.now()
     day_slots = Slot.objects.filter(starts_at__gte=start, starts_at__lt=end)
     cancelled: list[int] = []
     checked_in_left = 0
@@ -279,7 +290,9 @@ def closure_create(
             )
         else:
             active = list(
-                Booking.objects.filter(slot__in=day_slots, status=BookingStatus.ACTIVE)
+                Booking.objects.filter(
+                    slot__in=day_slots.filter(starts_at__gt=now), status=BookingStatus.ACTIVE
+                )
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
