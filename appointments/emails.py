@@ -132,6 +132,22 @@ def booking_moved_send(*, booking: Booking, previous_slot: Slot | None = None) -
     )
 
 
+def booking_cancelled_send(*, booking: Booking) -> None:
+    """The person cancelled the booking (on its page, or with the e-mail's one-tap link): what
+    was cancelled, in mission time, a word for whoever did not, the link to book again and the
+    .ics as a cancellation, which removes the entry from the person's calendar."""
+    mission = current_mission()
+    _mail_send(
+        mission=mission,
+        language=booking.language,
+        to=booking.email,
+        template="cancelled",
+        context=_booking_links(booking, mission),
+        times={"when": booking.slot.starts_at},
+        calendar_of=booking,
+    )
+
+
 def booking_cancelled_by_mission_send(
     *, booking: Booking, visited_at: dt.datetime | None = None, hours_changed: bool = False
 ) -> None:

@@ -48,6 +48,14 @@ def send_booking_moved(booking_id: int, previous_slot_id: int | None = None) -> 
 
 
 @shared_task
+def send_booking_cancelled(booking_id: int) -> None:
+    """After the person's own cancellation (`booking_cancel`, `booking_cancel_by_token`)."""
+    emails.booking_cancelled_send(
+        booking=Booking.objects.select_related("slot", "service").get(pk=booking_id)
+    )
+
+
+@shared_task
 def send_cancelled_by_mission(
     booking_id: int, visited_at: str | None = None, *, hours_changed: bool = False
 ) -> None:

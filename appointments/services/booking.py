@@ -204,6 +204,9 @@ def _cancel(*, booking: Booking, acting_user: Actor, now: dt.datetime) -> Bookin
         from .waitlist import waitlist_offer_place
 
         waitlist_offer_place(slot=booking.slot, acting_user=acting_user)
+        from ..tasks import send_booking_cancelled
+
+        task_queue_on_commit(send_booking_cancelled, booking.pk)
     return booking
 
 
@@ -211,7 +214,8 @@ def booking_cancel(
     *, booking: Booking, acting_user: User | SystemActor, now: dt.datetime | None = None
 ) -> Booking:
     """The person cancels their booking before the cutoff; the place is offered to the first
-    person on the waitlist for that day, or else bookable again at once."""
+    person on the waitlist for that day, or else bookable again at once; the person is e-mailed
+    that it is cancelled, with its .ics as a cancellation."""
     _require_owner(booking, acting_user)
     return _cancel(booking=booking, acting_user=acting_user, now=now or timezone.now())
 

@@ -337,10 +337,16 @@ def outside_new_hours(booking: Booking, mission: Mission) -> None:
     services.booking_cancel_by_mission(booking=hours_dropped(booking), acting_user=SYSTEM)
 
 
+def cancelled_by_the_person(booking: Booking, mission: Mission) -> None:
+    services.booking_cancel(booking=booking, acting_user=User.objects.get(pk=booking.user_id))
+
+
 @pytest.mark.parametrize(
-    "cancel", [closed_that_day, outside_new_hours, visit_recorded_early], ids=lambda f: f.__name__
+    "cancel",
+    [closed_that_day, outside_new_hours, visit_recorded_early, cancelled_by_the_person],
+    ids=lambda f: f.__name__,
 )
-def test_every_cancellation_by_the_mission_takes_the_appointment_off_the_calendar(
+def test_every_cancellation_takes_the_appointment_off_the_calendar(
     mission: Mission,
     service: Service,
     language: str,
@@ -356,7 +362,7 @@ def test_every_cancellation_by_the_mission_takes_the_appointment_off_the_calenda
     added = attachment(confirmation, ".ics").decode()
     mail.outbox.clear()
     # when the mission cancels it (its day closed, its time outside new hours, or released for a
-    # visit recorded before), and the worker sends the e-mail
+    # visit recorded before), or the person does, and the worker sends the e-mail
     with django_capture_on_commit_callbacks(execute=True):
         cancel(booking, mission)
     # then the e-mail carries the same event as a cancellation, as calendars read one: the same
@@ -386,6 +392,37 @@ def test_every_cancellation_by_the_mission_takes_the_appointment_off_the_calenda
     assert removes in read["html"]
     assert "cid:barcode" not in read["html"]
     assert not [part for part in message.attachments if not isinstance(part, tuple)]
+
+
+def test_the_persons_own_cancellation_is_confirmed_in_mission_time(
+    mission: Mission,
+    service: Service,
+    language: str,
+    eager_tasks: None,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    # given a booking at 10:10 mission time
+    slot = ten_past_ten(service, mission)
+    booking = book(slot, language)
+    # when the person cancels it with the confirmation's one-tap link
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_cancel_by_token(reference=booking.reference, token=booking.cancel_token)
+    # then one e-mail says so, in their language and the mission's time with its zone named,
+    # with a word for whoever did not cancel it and the way to book again
+    (message,) = mail.outbox
+    read = parts(message)
+    if language == "tr":
+        said = ("İsteğiniz üzerine", "Randevuyu siz iptal etmediyseniz temsilcilikle")
+        subject = f"{booking.reference} numaralı randevunuz iptal edildi"
+    else:
+        said = ("As you asked, your appointment", "If you did not cancel it, contact the mission.")
+        subject = f"Your appointment {booking.reference} is cancelled"
+    assert read["subject"] == subject
+    for part in ("text", "html"):
+        assert_reads_local(read[part], slot.starts_at, mission.timezone, language)
+        assert all(words in read[part] for words in said)
+        assert booking.reference in read[part]
+        assert f"/appointments/booking/{booking.reference}/" in read[part]
 
 
 def test_the_reminder_shows_mission_time(mission: Mission, service: Service, language: str) -> None:
