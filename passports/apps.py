@@ -35,6 +35,17 @@ class PassportsConfig(AppConfig):
             apply=personalisation.personalisation_project,
         )
 
+        # HQ's register of the applications open at every mission, which warns a mission's
+        # officer of the same person's case elsewhere
+        from .register import open_applications_projector as open_applications
+
+        projector_register(
+            name=open_applications.NAME,
+            topics=open_applications.TOPICS,
+            apply=open_applications.open_applications_project,
+            rebuild=open_applications.open_applications_rebuild,
+        )
+
         # HQ's register of issued travel documents, which its seal verifier reads
         # (passports/register/etd_projector.py).
         from .register import etd_projector

@@ -17,6 +17,8 @@ class PassportError(enum.Enum):
     DOCUMENT_REPORTED = "passports.document_reported"
     NO_NUMBERS = "passports.no_numbers"
     SEALED_UNREADABLE = "passports.sealed_unreadable"
+    # HQ holds a case: the same person has a passport printed and not yet handed over
+    HELD_SAME_PERSON = "passports.held_same_person"
     ETD_NO_NUMBERS = "passports.etd_no_numbers"
     ETD_NO_SIGNER = "passports.etd_no_signer"
     ETD_BLOCK_OVERLAP = "passports.etd_block_overlap"

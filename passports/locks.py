@@ -8,7 +8,12 @@ slot, and last the mission's outbox counter, which every event takes.
 A lost or stolen report and a renewal of the same passport take `document_lock` on its number
 first: the renewal's "is it reported?" and the report's insert then follow each other, so a
 report taken at the counter while the renewal is being submitted is either seen by it or
-comes after it (two reports of one number are settled by their unique blind index)."""
+comes after it (two reports of one number are settled by their unique blind index).
+
+At HQ, personalising a passport takes `holder_lock` on its holder's national ID first, then
+the case (`PersonalisationCase`, FOR UPDATE), then the number block: two cases of one person,
+from two missions, printed at the same moment, follow each other, and the second sees the
+first's passport."""
 
 from __future__ import annotations
 
@@ -28,4 +33,13 @@ def document_lock(*, document_index: str) -> None:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '|' || %s))",
             [document_index],
+        )
+
+
+def holder_lock(*, holder_index: str) -> None:
+    """At HQ: hold a person (their national ID's blind index under HQ's key) until the
+    transaction ends, whatever the schema: one key space for every mission's cases."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('passports.holder|' || %s))", [holder_index]
         )

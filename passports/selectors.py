@@ -14,10 +14,13 @@ from django.utils import timezone
 from appointments.models import Booking
 from consulate.kernel.accounts.models import User
 from fees.models import Assessment, AssessmentStatus
+from missions.models import Mission
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
+from sync.transport import over_http
 
 from .models import (
+    IN_PROGRESS,
     OPEN,
     Application,
     ApplicationKind,
@@ -27,8 +30,10 @@ from .models import (
     EtdStatus,
     Step,
 )
+from .register.models import OpenApplication, PersonalisationStatus
+from .register.selectors import personalisation_case_find
 from .services.common import UNMAILED
-from .services.report import document_index
+from .services.report import document_index, person_index
 
 # The service-level target per kind: calendar days from submission to the consul's decision.
 SERVICE_LEVEL_DAYS: dict[str, int] = {
@@ -240,6 +245,75 @@ def staff_names(*, application: Application) -> dict[str, str]:
         for user in User.objects.filter(pk__in=[pk for pk in ids.values() if pk is not None])
     }
     return {role: users.get(pk, "") for role, pk in ids.items() if pk is not None}
+
+
+@dataclass(frozen=True)
+class OtherCase:
+    """Another mission's case of the same person, as a mission's staff may see it: the mission
+    and the reference, nothing of the case itself (docs/passports.md, "One person, one
+    passport")."""
+
+    mission: str  # its name in the reader's language
+    reference: str
+
+
+@dataclass(frozen=True)
+class ElsewhereCheck:
+    # False: HQ's register cannot be read from here (a mission on its own node), so nothing is
+    # known either way
+    checked: bool
+    cases: list[OtherCase]
+
+
+def _mission_names(codes: set[str]) -> dict[str, str]:
+    return {
+        mission.code: str(mission.name)
+        for mission in Mission.objects.filter(code__in=codes).only("code", "name")
+    }
+
+
+def open_applications_elsewhere(*, application: Application, acting_user: Any) -> ElsewhereCheck:
+    """The same person's applications open at other missions, from HQ's register
+    (`OpenApplication`, keyed by the national ID's index under HQ's key; one query, two when
+    there is one): what the officer should know before taking the biometrics. HQ's register
+    knows a case once its mission's events reached HQ. A mission on its own node reads no copy
+    of it: the check is not made (`checked` false), never read as "none"."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_VIEW)
+    if not application.national_id or application.status not in IN_PROGRESS:
+        return ElsewhereCheck(checked=True, cases=[])
+    if over_http():
+        return ElsewhereCheck(checked=False, cases=[])
+    rows = list(
+        OpenApplication.objects.filter(
+            holder_index=person_index(application.national_id),
+            opened_seq__isnull=False,
+            closed_seq__isnull=True,
+        )
+        .exclude(mission=current_mission().code)
+        .order_by("submitted_at", "mission")
+        .values_list("mission", "reference")[:10]
+    )
+    names = _mission_names({mission for mission, _reference in rows}) if rows else {}
+    return ElsewhereCheck(
+        checked=True,
+        cases=[OtherCase(mission=names.get(code, code), reference=ref) for code, ref in rows],
+    )
+
+
+def personalisation_hold(*, application: Application, acting_user: Any) -> OtherCase | None:
+    """What holds an approved case at HQ: the same person's passport from another case (its
+    mission and reference), printed and not handed over yet; None when HQ holds nothing (or
+    has not got the case). Read from HQ's queue on the search path (two queries when held)."""
+    permission_require(user=acting_user, mission=current_mission(), action=Action.PASSPORT_VIEW)
+    if application.status != ApplicationStatus.APPROVED or over_http():
+        return None
+    case = personalisation_case_find(mission=current_mission().code, application_id=application.pk)
+    if case is None or case.status != PersonalisationStatus.HELD:
+        return None
+    names = _mission_names({case.held_mission})
+    return OtherCase(
+        mission=names.get(case.held_mission, case.held_mission), reference=case.held_reference
+    )
 
 
 def case_moved_by(

@@ -423,6 +423,12 @@ def _case_page(
             "timeline": selectors.application_timeline(application=application),
             "paid": services.application_paid(application=application),
             "reported": services.document_reported(document_number=application.previous_document),
+            "elsewhere": selectors.open_applications_elsewhere(
+                application=application, acting_user=signed_in_user(request)
+            ),
+            "held": selectors.personalisation_hold(
+                application=application, acting_user=signed_in_user(request)
+            ),
             "staff": selectors.staff_names(application=application),
             "biometrics_form": BiometricsForm(),
             "collect_form": CollectForm(),

@@ -36,12 +36,14 @@ class NumberBlockForm(forms.Form):
 
 
 def _named(cases: list[Any]) -> list[Any]:
-    """Each case with its kind and mission named in the reader's language (one query)."""
+    """Each case with its kind and missions (its own, the one holding it) named in the reader's
+    language (one query)."""
     kinds = dict(ApplicationKind.choices)
     names = {mission.code: mission.name for mission in Mission.objects.only("code", "name")}
     for case in cases:
         case.kind_label = kinds.get(case.kind, case.kind)
         case.mission_name = names.get(case.mission, case.mission)
+        case.held_mission_name = names.get(case.held_mission, case.held_mission)
     return cases
 
 

@@ -1,5 +1,6 @@
 from .application import (
     APPLICATION_TRANSITIONS,
+    IN_PROGRESS,
     OPEN,
     REPLACING,
     REPORTING,
@@ -16,6 +17,7 @@ from .report import DocumentReport, ReportKind
 
 __all__ = [
     "APPLICATION_TRANSITIONS",
+    "IN_PROGRESS",
     "OPEN",
     "REPLACING",
     "REPORTING",

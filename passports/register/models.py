@@ -84,6 +84,7 @@ from .personalisation import (  # noqa: E402  (HQ's personalisation and issued d
     IssuedDocument,
     IssuedStatus,
     NumberBlock,
+    OpenApplication,
     PersonalisationCase,
     PersonalisationStatus,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "IssuedDocument",
     "IssuedStatus",
     "NumberBlock",
+    "OpenApplication",
     "PersonalisationCase",
     "PersonalisationStatus",
     "ReportedDocument",

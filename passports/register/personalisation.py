@@ -1,7 +1,9 @@
 """HQ's side of a passport after the consul's approval, in the public schema: the case as it
 arrives through sync (`PersonalisationCase`, with the holder's data sealed for HQ), the blocks
-numbers are allocated from (`NumberBlock`, gapless per document type) and the central register
-of issued documents (`IssuedDocument`). Services in `passports/register/services.py`."""
+numbers are allocated from (`NumberBlock`, gapless per document type), the central register
+of issued documents (`IssuedDocument`) and HQ's register of the applications open at every
+mission (`OpenApplication`, which a mission reads to warn its officer of another mission's
+case). Services in `passports/register/services.py`."""
 
 from __future__ import annotations
 
@@ -19,8 +21,18 @@ from sync.hq.models import MISSION_CODE_LENGTH
 class PersonalisationStatus(models.TextChoices):
     # Approved at the mission; arrived at HQ through sync; waits to be personalised.
     QUEUED = "queued", _("Waiting for personalisation")
+    # Refused personalisation: the same person (national ID) has a passport printed and not yet
+    # handed over, from another case (`held_mission`, `held_reference`). Kept, never deleted;
+    # personalised once that passport is handed over (`services.personalisation_run` again).
+    HELD = "held", _("Held: the same person's passport is not handed over yet")
     # Number allocated, MRZ composed, printed and sent back to the mission.
     PRINTED = "printed", _("Printed and dispatched")
+    # Handed over to its holder by the mission (`passports.application.collected`).
+    COLLECTED = "collected", _("Handed over")
+
+
+# A case whose passport exists and is not in its holder's hands: one per person at a time.
+PRINTED_NOT_HANDED_OVER = "printed"
 
 
 class PersonalisationCase(models.Model):
@@ -45,6 +57,15 @@ class PersonalisationCase(models.Model):
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     printed_at = models.DateTimeField(_("printed at"), null=True, blank=True)
     printed_by_id = models.BigIntegerField(null=True, blank=True)
+    # The holder's national ID's blind index under HQ's key (`blind_index(..., schema_name=
+    # "public", purpose="national_id")`, as `IssuedDocument.holder_index`), set when HQ opens
+    # the sealed data to personalise: the key of "one passport per person at a time".
+    holder_index = models.CharField(max_length=64, blank=True, db_index=True)
+    # While held: the case whose printed passport holds this one (its mission's code and
+    # reference), and since when.
+    held_mission = models.CharField(max_length=MISSION_CODE_LENGTH, blank=True)
+    held_reference = models.CharField(max_length=12, blank=True)
+    held_at = models.DateTimeField(null=True, blank=True)
 
     history = history_records(excluded_fields=["sealed", "mrz"])
     objects: ClassVar[models.Manager[PersonalisationCase]]
@@ -59,13 +80,35 @@ class PersonalisationCase(models.Model):
                 fields=["mission", "seq"], name="passports_register_case_event"
             ),
             models.CheckConstraint(
-                condition=Q(status="queued")
+                condition=Q(status__in=["queued", "held"])
                 | (
                     ~Q(document_number="")
                     & Q(printed_at__isnull=False)
                     & Q(expires_on__isnull=False)
                 ),
                 name="passports_register_case_printed",
+            ),
+            # One person, one passport printed and not yet handed over, whichever mission's
+            # case it is (the service holds the second case with a message; this refuses any
+            # other writer). A passport HQ prints has its holder's index.
+            models.UniqueConstraint(
+                fields=["holder_index"],
+                condition=Q(status=PRINTED_NOT_HANDED_OVER),
+                name="passports_register_case_one_printed_per_person",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["printed", "collected"]) | ~Q(holder_index=""),
+                name="passports_register_case_printed_holder",
+            ),
+            models.CheckConstraint(
+                condition=Q(holder_index="") | Q(holder_index__regex=r"^[0-9a-f]{64}$"),
+                name="passports_register_case_holder_hex",
+            ),
+            # a held case names what holds it
+            models.CheckConstraint(
+                condition=~Q(status="held")
+                | (~Q(held_mission="") & ~Q(held_reference="") & Q(held_at__isnull=False)),
+                name="passports_register_case_held_by",
             ),
         ]
 
@@ -170,3 +213,55 @@ class IssuedDocument(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class OpenApplication(models.Model):
+    """A passport application a mission submitted and has not closed (withdrawn, refused or
+    handed over), as HQ learns it from the mission's events (`open_applications_projector.py`):
+    one row per (mission, application id), keyed across missions by the holder's national ID's
+    blind index under HQ's key. A mission's officer is warned of another mission's open case of
+    the same person from here (`selectors.open_applications_elsewhere`); it holds no personal
+    data, only the index, the reference and the mission.
+
+    Opening and closing come from different events, in any order: a row is open once its
+    submission (`opened_seq`) is in and while no closing (`closed_seq`) is."""
+
+    mission = models.CharField(_("mission"), max_length=MISSION_CODE_LENGTH)
+    application_id = models.CharField(max_length=100)  # the mission's Application pk
+    reference = models.CharField(_("reference"), max_length=12)
+    # empty until the submission's event is in, or when the mission's event carried none
+    holder_index = models.CharField(max_length=64, blank=True)
+    opened_seq = models.BigIntegerField(null=True, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    closed_seq = models.BigIntegerField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[OpenApplication]]
+
+    class Meta:
+        ordering = ["submitted_at", "mission", "application_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mission", "application_id"], name="passports_register_open_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(holder_index="") | Q(holder_index__regex=r"^[0-9a-f]{64}$"),
+                name="passports_register_open_holder_hex",
+            ),
+            models.CheckConstraint(
+                condition=~Q(mission="")
+                & ~Q(application_id="")
+                & (Q(opened_seq__isnull=True) | Q(opened_seq__gt=0))
+                & (Q(closed_seq__isnull=True) | Q(closed_seq__gt=0)),
+                name="passports_register_open_source",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["holder_index"],
+                condition=Q(closed_seq__isnull=True) & Q(opened_seq__isnull=False),
+                name="passports_register_open_holder",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mission} {self.reference}"

@@ -6,10 +6,11 @@ missions' passport events (docs/events.md). Registered with sync by
   id), with the holder's data sealed for HQ (`payload["sealed"]`, opened only when
   personalised). Inserted once: a replay finds it there (ON CONFLICT DO NOTHING).
 - `passports.application.collected` (v1): the new passport (by its number's blind index) was
-  handed over by the mission that issued it (`collected_on` set on its row) and the old one,
-  if presented, cancelled (`cancelled_index`: its number's blind index under HQ's key; only a
-  document HQ issued has a row to cancel). Updating a row to the same values again changes
-  nothing, so replays are harmless.
+  handed over by the mission that issued it (`collected_on` set on its row, and its case, the
+  event's aggregate, marked handed over: the person may have a passport printed again) and the
+  old one, if presented, cancelled (`cancelled_index`: its number's blind index under HQ's
+  key; only a document HQ issued has a row to cancel). Updating a row to the same values
+  again changes nothing, so replays are harmless.
 
 An event that breaks its contract is skipped with the reason (`sync.hq.projection`)."""
 
@@ -24,7 +25,7 @@ from passports.events import PassportTopic
 from sync.hq.projection import Unprojectable, checked_date, envelope_read, events_read
 from sync.registry import Event, ProjectionBatch
 
-from .models import IssuedDocument, IssuedStatus, PersonalisationCase
+from .models import IssuedDocument, IssuedStatus, PersonalisationCase, PersonalisationStatus
 
 NAME = "passports.personalisation"
 TOPICS = frozenset(
@@ -58,8 +59,8 @@ def _approved(event: Event, batch: ProjectionBatch) -> PersonalisationCase:
     )
 
 
-def _collected(event: Event) -> tuple[str, str, object]:
-    _seq, _id, payload = envelope_read(event, versions=VERSIONS)
+def _collected(event: Event) -> tuple[str, str, str, object]:
+    _seq, application_id, payload = envelope_read(event, versions=VERSIONS)
     number = payload.get("document_index")
     if not isinstance(number, str) or not DOCUMENT_INDEX.fullmatch(number):
         raise Unprojectable("document_index is not 64 lowercase hexadecimal digits")
@@ -68,7 +69,8 @@ def _collected(event: Event) -> tuple[str, str, object]:
         not isinstance(cancelled, str) or not DOCUMENT_INDEX.fullmatch(cancelled)
     ):
         raise Unprojectable("cancelled_index is not 64 lowercase hexadecimal digits")
-    return number, cancelled or "", checked_date(payload.get("collected_on"), "collected_on")
+    day = checked_date(payload.get("collected_on"), "collected_on")
+    return application_id, number, cancelled or "", day
 
 
 def personalisation_project(batch: ProjectionBatch) -> None:
@@ -87,13 +89,18 @@ def personalisation_project(batch: ProjectionBatch) -> None:
     )
     if cases:
         PersonalisationCase.objects.bulk_create(cases, ignore_conflicts=True)
-    for number, cancelled, day in events_read(
+    for application_id, number, cancelled, day in events_read(
         ProjectionBatch(mission=batch.mission, events=collected), _collected, projector=NAME
     ):
         # only the mission that issued it hands it over
         IssuedDocument.objects.filter(
             document_index=number, mission=batch.mission, collected_on__isnull=True
         ).update(collected_on=day)
+        PersonalisationCase.objects.filter(
+            mission=batch.mission,
+            application_id=application_id,
+            status=PersonalisationStatus.PRINTED,
+        ).update(status=PersonalisationStatus.COLLECTED)
         if cancelled:
             IssuedDocument.objects.filter(
                 Q(document_index=cancelled) & Q(status=IssuedStatus.VALID)

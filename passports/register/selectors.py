@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Case, Value, When
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -57,12 +58,30 @@ def personalisation_case_find(
     return next(iter(rows.order_by()[:1]), None)
 
 
+# HQ's queue: what waits first, then what is held, then what was printed
+QUEUE_ORDER = Case(
+    *(
+        When(status=status, then=Value(n))
+        for n, status in enumerate(
+            [
+                PersonalisationStatus.QUEUED,
+                PersonalisationStatus.HELD,
+                PersonalisationStatus.PRINTED,
+                PersonalisationStatus.COLLECTED,
+            ]
+        )
+    ),
+    default=Value(9),
+)
+
+
 def personalisation_queue(*, status: str = "", limit: int = 200) -> list[PersonalisationCase]:
-    """HQ's personalisation work: the oldest waiting first (one query)."""
+    """HQ's personalisation work: waiting, then held, then printed; the oldest first in each
+    (one query)."""
     cases = PersonalisationCase.objects.all()
     if status in PersonalisationStatus.values:
         cases = cases.filter(status=status)
-    return list(cases.order_by("status", "received_at", "id")[:limit])
+    return list(cases.order_by(QUEUE_ORDER, "received_at", "id")[:limit])
 
 
 def personalisation_case_get(*, pk: int) -> PersonalisationCase:

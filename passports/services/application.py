@@ -52,7 +52,7 @@ from ..models import (
 from ..mrz import MrzError, mrz_transliterate
 from ..photo import PhotoProblem, photo_check
 from .common import FIELD_CLEANERS, step_record
-from .report import document_index, document_report_record, document_reported
+from .report import document_index, document_report_record, document_reported, person_index
 
 # The fee schedule's service each kind is charged as: mapped here once, never per case.
 FEE_SERVICE: dict[str, str] = {  # by ApplicationKind value
@@ -316,6 +316,9 @@ def application_submit(*, application: Application, acting_user: User) -> Applic
                     "kind": application.kind,
                     "submitted_at": now.isoformat(),
                     "assessment_id": assessment.pk,
+                    # the person under HQ's key: HQ's register of open applications warns
+                    # another mission's officer of this case
+                    "holder_index": person_index(application.national_id),
                 },
                 acting_user=acting_user,
             )

@@ -36,6 +36,17 @@ def document_index(document_number: str) -> str:
     return blind_index(document_number, schema_name="public", purpose=DOCUMENT_PURPOSE)
 
 
+# A person, by their national ID, under HQ's key too: the same index at every mission and at
+# HQ (`IssuedDocument.holder_index`), so HQ can tell one person's cases at two missions apart
+# from two people's. The mission's own column (`Application.national_id_index`) is under the
+# mission's key and matches nothing elsewhere.
+PERSON_PURPOSE = "national_id"
+
+
+def person_index(national_id: str) -> str:
+    return blind_index(national_id, schema_name="public", purpose=PERSON_PURPOSE)
+
+
 @dataclass(frozen=True)
 class Reported:
     kind: str

@@ -52,17 +52,23 @@ def _to_hq(mission, events):  # type: ignore[no-untyped-def]
     events_project(mission=mission.code, events=events)
 
 
-@pytest.fixture
-def hq_admin(db):  # type: ignore[no-untyped-def]
-    return UserFactory(hq_role="admin")
-
-
-@pytest.fixture
-def block(hq_admin):  # type: ignore[no-untyped-def]
-    connection.set_schema_to_public()
-    return register_services.number_block_add(
-        document_type="P", prefix="U", digits=8, first=100, last=105, acting_user=hq_admin
-    )
+def handed_over(mission, application, *, old_document_cancelled=False):  # type: ignore[no-untyped-def]
+    """A printed passport read back by its mission, arrived and handed over; the hand-over's
+    event applied at HQ."""
+    with schema_context(mission.schema_name):
+        services.dispatches_receive()
+        application.refresh_from_db()
+        officer = make_staff(mission, "officer")
+        services.application_arrival_record(application=application, acting_user=officer)
+        services.application_collect(
+            application=application,
+            identity_confirmed=True,
+            old_document_cancelled=old_document_cancelled,
+            signed_for=True,
+            acting_user=officer,
+        )
+        events = outbox_on_the_wire("passports.application.collected")
+    _to_hq(mission, events)
 
 
 def test_the_holders_data_travels_sealed_for_hq(mission_a):
@@ -136,20 +142,7 @@ def test_a_passport_hq_issued_is_cancelled_when_its_replacement_is_collected(
     register_services.personalisation_run(
         case=PersonalisationCase.objects.get(reference=second.reference), acting_user=hq_admin
     )
-    with schema_context(mission_a.schema_name):
-        services.dispatches_receive()
-        second.refresh_from_db()
-        officer = make_staff(mission_a, "officer")
-        services.application_arrival_record(application=second, acting_user=officer)
-        services.application_collect(
-            application=second,
-            identity_confirmed=True,
-            old_document_cancelled=True,
-            signed_for=True,
-            acting_user=officer,
-        )
-        events = outbox_on_the_wire("passports.application.collected")
-    _to_hq(mission_a, events)
+    handed_over(mission_a, second, old_document_cancelled=True)
     # then the old one is cancelled in the register, the new one valid
     assert register_selectors.issued_document_status(number="U00000100").status == "cancelled"
     assert register_selectors.issued_document_status(number="u00000101").status == "valid"
