@@ -24,7 +24,9 @@ from passports.register.models import (
     OpenApplication,
     PersonalisationCase,
 )
+from passports.register.open_applications_projector import open_applications_rebuild
 from passports.services.report import person_index
+from sync.hq.models import SkippedEvent
 from tests.conftest import make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.passports.factories import application_submitted, national_id
@@ -378,3 +380,22 @@ def test_the_register_of_open_applications_is_the_same_in_any_order(mission_a):
     assert (row.reference, row.holder_index) == (application.reference, person_index(person))
     assert row.opened_seq is not None
     assert row.closed_seq is not None
+    # and a rebuild from HQ's central log gives the same row
+    open_applications_rebuild(mission="alpha")
+    again = OpenApplication.objects.get(mission="alpha")
+    assert (again.holder_index, again.opened_seq, again.closed_seq) == (
+        row.holder_index,
+        row.opened_seq,
+        row.closed_seq,
+    )
+
+
+def test_a_submission_whose_person_is_not_an_index_is_skipped_with_its_reason(mission_a):
+    with schema_context(mission_a.schema_name):
+        application_submitted()
+        (event,) = outbox_on_the_wire("passports.application.submitted")
+    event["payload"]["holder_index"] = "12345678901"  # a national ID in clear
+    _to_hq(mission_a, [event])
+    assert not OpenApplication.objects.exists()
+    skipped = SkippedEvent.objects.get(projector="passports.open_applications")
+    assert skipped.reason == "holder_index is not 64 lowercase hexadecimal digits"
