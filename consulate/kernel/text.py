@@ -1,10 +1,14 @@
-"""Free text a person typed, as every app keeps it: one rule, one pair of messages.
+"""Free text a person typed, as every app keeps it: one rule, one set of messages.
 
 A name, an address, a reason: normalised (NFC, so "é" typed two ways is one text), trimmed, and
 refused with a message beside its field when it holds a control character other than a line
 break or a tab (a NUL cannot be stored; an escape sequence can rewrite a terminal), a lone
-surrogate (not text at all: it cannot be written as UTF-8), or more characters than its field
-keeps. Each app passes its own error code.
+surrogate (not text at all: it cannot be written as UTF-8), an invisible direction control
+(`DIRECTION_CONTROLS`), or more characters than its field keeps. Each app passes its own error
+code.
+
+Refused, never stripped: what is kept is a record (an officer's note, a refusal's reason), and
+nothing in it changes without the person who typed it seeing why.
 """
 
 from __future__ import annotations
@@ -20,6 +24,16 @@ from .errors import ApplicationError
 # what a person may type besides printable text: a textarea's line breaks and a tab
 TYPED_CONTROLS = "\n\r\t"
 
+# The bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): invisible,
+# they reorder what follows them, so "Accept" can display as "tpeccA" or a sentence with another
+# meaning ("Trojan Source", CVE-2021-42574), and a page or a printout shows what was not typed.
+# Left to right and right to left text needs none of them: the Unicode algorithm orders Arabic,
+# Persian and Hebrew by their letters. The marks U+200E (LRM), U+200F (RLM) and U+061C (ALM) are
+# kept: they reorder nothing, they only give a neutral character (a bracket, a full stop beside
+# digits) a direction, and right-to-left keyboards type them in names and addresses. So are the
+# joiners U+200C and U+200D, which Persian and other scripts spell with.
+DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 
 def text_clean(value: Any, *, field: str, limit: int, code: enum.Enum) -> str:
     """`value` as kept (None as ""), or `ApplicationError(code, field=field)` saying why not."""
@@ -29,6 +43,12 @@ def text_clean(value: Any, *, field: str, limit: int, code: enum.Enum) -> str:
     ):
         raise ApplicationError(
             code, _("Remove the control characters from this field."), field=field
+        )
+    if not DIRECTION_CONTROLS.isdisjoint(text):
+        raise ApplicationError(
+            code,
+            _("Remove the invisible direction-control characters from this field."),
+            field=field,
         )
     if len(text) > limit:
         raise ApplicationError(

@@ -30,8 +30,13 @@ def test_text_is_kept_normalised_and_trimmed_with_its_line_breaks():
         ("\x1b[31mred", "Remove the control characters", "kontrol karakterlerini silin"),
         ("lone \ud800 surrogate", "Remove the control characters", "kontrol karakterlerini silin"),
         ("x" * 11, "Use at most 10 characters.", "En fazla 10 karakter kullanın."),
+        *(
+            (f"ok{char}kO", "Remove the invisible direction-control characters",
+             "görünmez yazı yönü kontrol karakterlerini silin")
+            for char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        ),
     ],
-)
+)  # fmt: skip
 def test_what_cannot_be_kept_is_refused_beside_its_field_in_the_readers_language(
     value, english, turkish
 ):
@@ -42,3 +47,18 @@ def test_what_cannot_be_kept_is_refused_beside_its_field_in_the_readers_language
         assert refused.value.field == "address"
         with translation.override(language):
             assert expected in str(refused.value.message)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "محمد رضایی",  # Arabic script, Persian
+        "می\u200cخواهم",  # Persian with its zero-width non-joiner
+        "שָׁלוֹם כֹּהֵן",  # Hebrew with its points
+        "\u200fעמוד 12 (ב)\u200f",  # right-to-left marks around a bracket and digits
+        "Flat 3 \u200e- شارع النيل\u061c 12",  # left-to-right and Arabic letter marks
+    ],
+)
+def test_right_to_left_text_and_its_marks_are_kept_as_typed(name):
+    # the marks give a neutral character its direction and reorder nothing: kept, unchanged
+    assert text_clean(name, field="f", limit=100, code=Code.INVALID) == name.strip()

@@ -1,0 +1,86 @@
+"""The officer's completeness review as a user trial found it, through the pages in English and
+Turkish: direction controls refused in a note."""
+
+from __future__ import annotations
+
+import pytest
+from django_tenants.utils import schema_context
+
+from tests.conftest import make_staff, text_of
+from tests.missions.test_tenant_isolation import login_with_second_factor
+from tests.visas.factories import visa_submitted
+from visas.models import FORM_ITEM, ItemReview, VisaApplication, VisaStatus
+from visas.services import casework
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
+
+
+def _case(reference: str) -> str:
+    return f"/staff/visas/{reference}/"
+
+
+def _unchanged(mission, application: VisaApplication) -> None:  # type: ignore[no-untyped-def]
+    """Still waiting for its check, with no review recorded."""
+    with schema_context(mission.schema_name):
+        assert VisaApplication.objects.get(pk=application.pk).status == VisaStatus.SUBMITTED
+        assert not ItemReview.objects.filter(application_id=application.pk).exists()
+
+
+def _documents_accepted(mission, application: VisaApplication) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The completeness form as posted with every document accepted (the form not decided)."""
+    with schema_context(mission.schema_name):
+        return {f"item_{item.code}": "accept" for item in casework.checklist_of(application)}
+
+
+def _box(html: str, name: str) -> str:
+    """What a reader sees of one field of the case page: its label, message, text and hint."""
+    return text_of(html, "div", **{"data-field": name})
+
+
+# --- direction controls in a note ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "Remove the invisible direction-control characters from this field."),
+        ("tr", "Bu alandaki görünmez yazı yönü kontrol karakterlerini silin."),
+    ],
+)
+@pytest.mark.parametrize("control", ["\u202e", "\u202b", "\u2067", "\u2069"])
+def test_a_note_with_a_direction_control_is_refused_beside_it(
+    client_a, mission_a, language, message, control
+):
+    # given a submitted application and an officer
+    application = visa_submitted(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    # when the officer's note on the form holds a control that would show it reversed
+    note = f"Sign the form {control}on page 2{chr(0x202C)}."
+    answer = client_a.post(
+        f"{_case(application.reference)}completeness/",
+        _documents_accepted(mission_a, application)
+        | {f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": note},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then it is refused beside the note, nothing is kept, and the applicant is asked nothing
+    assert answer.status_code == 400
+    assert message in _box(answer.content.decode(), f"reason_{FORM_ITEM}")
+    _unchanged(mission_a, application)
+
+
+def test_a_right_to_left_note_with_its_marks_is_kept_as_typed(client_a, mission_a):
+    # given a submitted application and an officer
+    application = visa_submitted(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    # when the note names the host in Arabic, a right-to-left mark after the bracket
+    note = "Host: شركة النيل (القاهرة)\u200f, street no. 12: give the full address."
+    answer = client_a.post(
+        f"{_case(application.reference)}completeness/",
+        _documents_accepted(mission_a, application)
+        | {f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": note},
+    )
+    # then it is asked, and the case and the applicant's message show it as typed
+    assert answer.status_code == 302
+    for language in ("en", "tr"):
+        html = client_a.get(_case(application.reference), HTTP_ACCEPT_LANGUAGE=language)
+        assert note in html.content.decode()
