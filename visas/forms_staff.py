@@ -27,9 +27,10 @@ class DateInput(forms.DateInput):
 
 class CompletenessForm(forms.Form):
     """One accept / correct choice and a reason for the application form and for each checklist
-    item, and the corrections' date. The form's choice starts at "accept" (the service takes
-    none as that too); each item's is made by the officer. A reason is typed text that the
-    service cleans and judges (`text_clean`): the field only keeps the browser to its length."""
+    item, and the corrections' date. No choice is made for the officer (a missed click accepted
+    the form): the service refuses an item left undecided, beside it. A reason is typed text
+    that the service cleans and judges (`text_clean`): the field only keeps the browser to its
+    length."""
 
     due_on = forms.DateField(
         label=_("Corrections due by (the mission's local date)"),
@@ -51,7 +52,6 @@ class CompletenessForm(forms.Form):
                 ],
                 widget=forms.RadioSelect,
                 required=False,
-                initial="accept" if code == FORM_ITEM else None,
             )
             self.fields[f"reason_{code}"] = forms.CharField(
                 # each box names its item: a screen reader lists the fields by their labels

@@ -16,13 +16,16 @@ from missions.models import Mission
 from tests.conftest import make_staff
 from tests.fees.conftest import pay_cash
 from tests.visas.factories import visa_submitted
-from visas.models import Appeal, VisaApplication
+from visas.models import FORM_ITEM, Appeal, VisaApplication
 from visas.services import casework, screening
 from visas.services.issuance import visa_number_block_allocate
 
 
 def accept_all(application: VisaApplication) -> dict[str, tuple[bool, str]]:
-    return {item.code: (True, "") for item in casework.checklist_of(application)}
+    """The officer's word on every item of the checklist and on the form (last: a test takes
+    the first item as a document's): accepted."""
+    items = {item.code: (True, "") for item in casework.checklist_of(application)}
+    return items | {FORM_ITEM: (True, "")}
 
 
 def visa_complete(mission: Mission, *, officer: User | None = None, **kw: Any) -> VisaApplication:

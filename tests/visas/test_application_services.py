@@ -26,6 +26,7 @@ from tests.visas.factories import (
     visa_draft,
     visa_submitted,
 )
+from tests.visas.factories_casework import accept_all
 from visas.models import (
     FORM_ITEM,
     ItemReview,
@@ -584,7 +585,7 @@ def test_once_withdrawn_the_passport_may_apply_again(in_mission_a):
 def _corrections_asked(mission, *, form: str = "", **kw) -> VisaApplication:  # type: ignore[no-untyped-def]
     """Submitted, then the passport copy asked to be corrected (and the form, with `form`)."""
     application = visa_submitted(mission, **kw)
-    decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+    decisions = accept_all(application)
     decisions["passport_copy"] = (False, "The copy is unreadable: scan it again.")
     if form:
         decisions[FORM_ITEM] = (False, form)
@@ -770,7 +771,7 @@ def test_a_form_correction_is_made_sent_and_checked_again_as_a_document_is(in_mi
     # given corrections asked for on the form only
     application = visa_submitted(in_mission_a, surname="Smith")
     officer = make_staff(in_mission_a, "officer")
-    accepted = {item.code: (True, "") for item in casework.checklist_of(application)}
+    accepted = accept_all(application)
     note = "Your surname is spelt differently in the passport."
     casework.completeness_review(
         application=application,
@@ -844,7 +845,7 @@ def _complete_with_appointments(mission):  # type: ignore[no-untyped-def]
 
     service = build_catalogue(purpose="visa", code="visa", name="Visa application")
     application = visa_submitted(mission)
-    decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+    decisions = accept_all(application)
     application = casework.completeness_review(
         application=application, decisions=decisions, acting_user=make_staff(mission, "officer")
     )
@@ -898,7 +899,7 @@ def test_an_appointment_the_mission_cancelled_is_booked_again(in_mission_a):
 
 def test_without_a_visa_appointment_service_the_applicant_is_told_to_call(in_mission_a):
     application = visa_submitted(in_mission_a)
-    decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+    decisions = accept_all(application)
     application = casework.completeness_review(
         application=application,
         decisions=decisions,

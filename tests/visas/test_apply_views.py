@@ -24,6 +24,7 @@ from tests.visas.factories import (
     visa_draft,
     visa_submitted,
 )
+from tests.visas.factories_casework import accept_all
 from visas.models import FORM_ITEM, Upload, VisaApplication, VisaStatus
 from visas.reference.models import VisaCategory
 from visas.services import casework
@@ -309,7 +310,7 @@ def test_corrections_are_made_from_the_status_page(client_a, mission_a):
     # given corrections asked for on the passport copy, by a date
     application = visa_submitted(mission_a)
     with schema_context(mission_a.schema_name):
-        decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+        decisions = accept_all(application)
         decisions["passport_copy"] = (False, "The copy is cut off at the bottom.")
         casework.completeness_review(
             application=application,
@@ -397,7 +398,7 @@ def _corrections_on_the_copy(mission: Mission, *, form: str = "") -> VisaApplica
     else accepted."""
     application = visa_submitted(mission, passport_number="Q7654321")
     with schema_context(mission.schema_name):
-        decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+        decisions = accept_all(application)
         decisions["passport_copy"] = (False, "The copy is cut off at the bottom.")
         if form:
             decisions[FORM_ITEM] = (False, form)
@@ -621,7 +622,7 @@ ADMISSIBLE = dt.datetime(2026, 3, 9, 23, 30, tzinfo=dt.UTC)
 def _complete(mission: Mission) -> VisaApplication:
     application = visa_submitted(mission)
     with schema_context(mission.schema_name):
-        decisions = {item.code: (True, "") for item in casework.checklist_of(application)}
+        decisions = accept_all(application)
         casework.completeness_review(
             application=application, decisions=decisions, acting_user=make_staff(mission, "officer")
         )

@@ -10,7 +10,7 @@ import zoneinfo
 import pytest
 from django.core import mail
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from consulate.kernel.errors import ApplicationError
 from sync.models import OutboxEvent
@@ -173,18 +173,44 @@ def test_a_correction_is_asked_on_the_form_with_the_officers_note(
     assert not form_locked(application=application)
 
 
-def test_the_form_stands_as_sent_unless_a_correction_is_asked_on_it(in_mission_a, mission_a):
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "Accept or ask for a correction on each item. Not decided: The application form."),
+        ("tr", "Her öğeyi kabul edin ya da düzeltme isteyin. Karar verilmeyen: Başvuru formu."),
+    ],
+)
+def test_the_form_is_accepted_only_when_the_officer_says_so(
+    in_mission_a, mission_a, language, message
+):
     # given a submitted application
     application = visa_submitted(mission_a)
     decisions = accept_all(application)
     item = next(iter(decisions))
-    # when the officer asks for a document only, saying nothing of the form
+    officer = make_staff(mission_a, "officer")
+    # when the officer asks for a document and says nothing of the form
+    del decisions[FORM_ITEM]
+    with translation.override(language), pytest.raises(ApplicationError) as refused:
+        casework.completeness_review(
+            application=application,
+            decisions={**decisions, item: (False, "Unreadable.")},
+            acting_user=officer,
+        )
+    # then nothing is taken as accepted: refused beside the form, which the message names
+    with translation.override(language):
+        assert str(refused.value.message) == message
+    assert refused.value.field == f"item_{FORM_ITEM}"
+    assert list(refused.value.errors) == [f"item_{FORM_ITEM}"]
+    application.refresh_from_db()
+    assert application.status == VisaStatus.SUBMITTED
+    assert not ItemReview.objects.filter(application=application).exists()
+    # when the officer accepts the form and asks for the document
     casework.completeness_review(
         application=application,
-        decisions={**decisions, item: (False, "Unreadable.")},
-        acting_user=make_staff(mission_a, "officer"),
+        decisions={**decisions, FORM_ITEM: (True, ""), item: (False, "Unreadable.")},
+        acting_user=officer,
     )
-    # then the form is accepted as sent, the event names the document alone, the form is locked
+    # then the form is accepted, the event names the document alone, the form is locked
     assert ItemReview.objects.get(application=application, item=FORM_ITEM).status == "accepted"
     assert _events("visas.application.corrections_asked")[0].payload["items"] == [item]
     application.refresh_from_db()

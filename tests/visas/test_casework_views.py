@@ -70,7 +70,7 @@ def test_the_completeness_check_through_the_page(client_a, mission_a):
     assert download["X-Content-Type-Options"] == "nosniff"
     assert download["Content-Type"] == upload.content_type
     assert download["Cache-Control"] == "private, no-store"
-    items = {f"item_{u.item}": "accept" for u in uploads}
+    items = {f"item_{u.item}": "accept" for u in uploads} | {f"item_{FORM_ITEM}": "accept"}
     first = uploads[0].item
     # a correction without its reason is refused, beside the item
     refused = client_a.post(
@@ -118,12 +118,13 @@ def test_the_officer_asks_for_a_correction_on_the_form_through_the_page(
     application = visa_submitted(mission_a)
     login_with_second_factor(client_a, make_staff(mission_a, "officer"))
     case = f"/staff/visas/{application.reference}/"
-    # the completeness check offers the form first, accepted unless the officer says otherwise
+    # the completeness check offers the form first, with no choice made for the officer
     html = client_a.get(case, HTTP_ACCEPT_LANGUAGE=language).content.decode()
     section = text_of(html, "section", **{"aria-labelledby": "completeness-heading"})
     assert help_text in section
     assert texts_of(html, "legend")[0] == label
-    assert re.search(rf'name="item_{FORM_ITEM}" value="accept"[^>]*checked', html)
+    assert re.search(rf'name="item_{FORM_ITEM}" value="(accept|correct)"', html)
+    assert not re.search(r'<input type="radio" name="item_[^>]*checked', html)
     # and each note's label names what it is about, as a screen reader lists the fields
     with schema_context(mission_a.schema_name):
         codes = [FORM_ITEM, *(item.code for item in casework.checklist_of(application))]

@@ -1,12 +1,14 @@
 """The officer's completeness review as a user trial found it, through the pages in English and
-Turkish: direction controls refused in a note."""
+Turkish: direction controls refused in a note, and no decision made for the officer."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django_tenants.utils import schema_context
 
-from tests.conftest import make_staff, text_of
+from tests.conftest import make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.visas.factories import visa_submitted
 from visas.models import FORM_ITEM, ItemReview, VisaApplication, VisaStatus
@@ -35,6 +37,55 @@ def _documents_accepted(mission, application: VisaApplication) -> dict[str, str]
 def _box(html: str, name: str) -> str:
     """What a reader sees of one field of the case page: its label, message, text and hint."""
     return text_of(html, "div", **{"data-field": name})
+
+
+# --- nothing is decided for the officer -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "summary", "beside"),
+    [
+        ("en", "The application form",
+         "Accept or ask for a correction on each item. Not decided: The application form.",
+         "Accept this item or ask for a correction."),
+        ("tr", "Başvuru formu",
+         "Her öğeyi kabul edin ya da düzeltme isteyin. Karar verilmeyen: Başvuru formu.",
+         "Bu öğeyi kabul edin ya da düzeltme isteyin."),
+    ],
+)  # fmt: skip
+def test_no_decision_is_preselected_and_an_undecided_item_is_refused_beside_it(
+    client_a, mission_a, language, label, summary, beside
+):
+    # given a submitted application and an officer
+    application = visa_submitted(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    # the completeness check offers every choice, none of them made
+    html = client_a.get(_case(application.reference), HTTP_ACCEPT_LANGUAGE=language)
+    section = re.search(
+        r'<section aria-labelledby="completeness-heading".*?</section>', html.content.decode(), re.S
+    )
+    assert section is not None
+    radios = re.findall(r'<input type="radio" name="item_[^>]*>', section.group(0))
+    assert len(radios) > 2
+    assert not [radio for radio in radios if "checked" in radio]
+    # when the officer accepts every document, types a note for the form and misses its click
+    note = "Your surname is spelt differently in the passport."
+    answer = client_a.post(
+        f"{_case(application.reference)}completeness/",
+        _documents_accepted(mission_a, application) | {f"reason_{FORM_ITEM}": note},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then nothing is recorded: the page names the form, says why beside its choice, keeps the note
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert summary in texts_of(page, "li", class_="message error")
+    form_choice = next(text for text in texts_of(page, "fieldset") if beside in text)
+    assert form_choice.splitlines()[0] == (
+        "Başvuru formu" if language == "tr" else "The application form"
+    )
+    assert len([text for text in texts_of(page, "fieldset") if beside in text]) == 1
+    assert note in _box(page, f"reason_{FORM_ITEM}")
+    _unchanged(mission_a, application)
 
 
 # --- direction controls in a note ------------------------------------------------------------

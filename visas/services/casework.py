@@ -213,8 +213,10 @@ def completeness_review(
     acting_user: Any,
 ) -> VisaApplication:
     """The officer's word on every checklist item of a submitted application, and on the form
-    itself (`decisions[FORM_ITEM]`; not given, the form is accepted as sent): accepted, or a
-    correction asked for with its reason. All accepted: the file is complete and admissible, the
+    itself (`decisions[FORM_ITEM]`): accepted, or a correction asked for with its reason. Nothing
+    is taken as accepted: the form and every item with a file (or required) need a decision, and
+    each one without is refused beside it, the message naming them all (an optional item
+    nobody uploaded has nothing to review). All accepted: the file is complete and admissible, the
     legal clock starts and the applicant may book the visit. Otherwise the applicant is asked
     for the corrections by `due_on` (the mission's local date; 14 days by default), after which
     the application is deemed withdrawn. A correction asked on the form lets the applicant
@@ -235,26 +237,45 @@ def completeness_review(
     }
     reviewed: dict[str, tuple[bool, str]] = {}
     errors: dict[str, list[str]] = {}
-    # the form first, as the officer's page shows it (nothing said: it stands as sent)
-    form_accepted, note = decisions.get(FORM_ITEM, (True, ""))
-    _decision_keep(FORM_ITEM, bool(form_accepted), note, reviewed=reviewed, errors=errors)
-    for item in items:
-        accepted, reason = decisions.get(item.code, (None, ""))
+    # not decided: {field: label}, for the message that names them
+    undecided: dict[str, Any] = {}
+    # a reason refused, by its field: none given, or one `text_clean` refuses
+    refusals: dict[str, ApplicationError] = {}
+    # the form first, as the officer's page shows it; then each item, with whether it needs a
+    # file (required) and whether it has one (an optional item nobody uploaded: nothing to review)
+    entries = [(FORM_ITEM, FORM_LABEL, False, True)] + [
+        (item.code, item.label, item.required, item.code in current) for item in items
+    ]
+    for code, label, needs_file, has_file in entries:
+        accepted, reason = decisions.get(code, (None, ""))
+        if accepted is None and not needs_file and not has_file:
+            accepted = True
         if accepted is None:
-            if item.required or item.code in current:
-                errors[f"item_{item.code}"] = [str(_("Accept this item or ask for a correction."))]
-                continue
-            accepted = True  # optional, nothing sent: nothing to review
-        if accepted and item.required and item.code not in current:
-            errors[f"item_{item.code}"] = [
+            undecided[f"item_{code}"] = label
+            errors[f"item_{code}"] = [str(_("Accept this item or ask for a correction."))]
+            continue
+        if accepted and needs_file and not has_file:
+            errors[f"item_{code}"] = [
                 str(_("Nothing was uploaded for this item: ask for it instead."))
             ]
             continue
-        _decision_keep(item.code, bool(accepted), reason, reviewed=reviewed, errors=errors)
+        refusal = _decision_keep(code, bool(accepted), reason, reviewed=reviewed)
+        if refusal is not None:
+            errors[f"reason_{code}"] = [str(refusal.message)]
+            refusals[f"reason_{code}"] = refusal
+    if undecided:
+        raise ApplicationError(
+            VisaError.INVALID,
+            _("Accept or ask for a correction on each item. Not decided: %(items)s.")
+            % {"items": ", ".join(str(label) for label in undecided.values())},
+            field=next(iter(undecided)),
+            errors=errors,
+        )
     if errors:
         field, messages = next(iter(errors.items()))
+        first = refusals.get(field)
         raise ApplicationError(
-            VisaError.REASON_REQUIRED if field.startswith("reason_") else VisaError.INVALID,
+            first.code if first is not None else VisaError.INVALID,
             messages[0],
             field=field,
             errors=errors,
@@ -358,20 +379,21 @@ def completeness_review(
 
 
 def _decision_keep(
-    code: str,
-    accepted: bool,
-    reason: Any,
-    *,
-    reviewed: dict[str, tuple[bool, str]],
-    errors: dict[str, list[str]],
-) -> None:
-    """One decision of the completeness check into `reviewed`: a correction says what to correct
-    (typed text, `text_clean`'s rule), else its refusal goes into `errors`."""
-    text = "" if accepted else _text(reason, field=f"reason_{code}")
+    code: str, accepted: bool, reason: Any, *, reviewed: dict[str, tuple[bool, str]]
+) -> ApplicationError | None:
+    """One decision of the completeness check into `reviewed`, or why not: a correction says
+    what to correct, typed text under `text_clean`'s rule (the check names every refusal at
+    once, each beside its box)."""
+    try:
+        text = "" if accepted else _text(reason, field=f"reason_{code}")
+    except ApplicationError as refusal:
+        return refusal
     if not accepted and not text:
-        errors[f"reason_{code}"] = [str(_("Say what to correct."))]
-        return
+        return ApplicationError(
+            VisaError.REASON_REQUIRED, _("Say what to correct."), field=f"reason_{code}"
+        )
     reviewed[code] = (accepted, text)
+    return None
 
 
 def _assessment_cancel_if_unpaid(application: VisaApplication) -> None:
