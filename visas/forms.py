@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+
+from consulate.kernel.text import text_limit_hint
 
 from .models import ENTRIES_LABEL, Entries, Sex
 from .reference.models import CategoryQuestion, QuestionKind, VisaCategory
-from .services.application import QUESTION_PREFIX, STEP_FIELDS
+from .services.application import ANSWER_LIMIT, QUESTION_PREFIX, STEP_FIELDS, TEXT_LIMITS
 
 # What a browser may send for one file; `visas.uploads` checks the bytes whatever the size
 # claims (and has its own, lower limit for a photo).
@@ -34,6 +37,13 @@ class StartForm(forms.Form):
         field = self.fields["category"]
         if isinstance(field, forms.ChoiceField):
             field.choices = [(row.code, row.name) for row in categories]
+
+
+def _limit_said(field: forms.Field, limit: int) -> None:
+    """A box for a longer text says how much it keeps, after its own help: no `maxlength` cuts a
+    pasted text without a word; the service refuses more and the page keeps what was typed."""
+    hint = text_limit_hint(limit)
+    field.help_text = format_lazy("{} {}", field.help_text, hint) if field.help_text else hint
 
 
 class DescribedForm(forms.Form):
@@ -160,6 +170,9 @@ class ApplicationForm(DescribedForm):
             for name in list(self.fields):
                 if name not in shown:
                     del self.fields[name]
+        for name, field in self.fields.items():
+            if name in TEXT_LIMITS and isinstance(field.widget, forms.Textarea):
+                _limit_said(field, TEXT_LIMITS[name])
 
 
 class QuestionsForm(DescribedForm):
@@ -182,6 +195,7 @@ class QuestionsForm(DescribedForm):
                 field = forms.CharField(
                     label=question.label, required=False, widget=forms.Textarea(attrs={"rows": 3})
                 )
+                _limit_said(field, ANSWER_LIMIT)
             self.fields[name] = field
 
 

@@ -9,10 +9,24 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from consulate.kernel.text import text_limit_hint
+
 from .models import ENTRIES_LABEL, FORM_ITEM, FORM_LABEL, Entries, HitResolution, RefusalGround
 from .reference.models import ChecklistItem
+from .services.casework import NOTE_LIMIT
 
-_TEXT = {"rows": 3}
+
+def _note(label: Any, *, required: bool = False, rows: int = 3) -> forms.CharField:
+    """A box for a note, a reason or a statement staff type: its limit said beside it, and no
+    `maxlength` (a browser cuts a pasted note there without a word). The service cleans and
+    judges the text (`text_clean`: "Use at most 2000 characters."); the page shows it back in
+    its box to shorten."""
+    return forms.CharField(
+        label=label,
+        required=required,
+        help_text=text_limit_hint(NOTE_LIMIT),
+        widget=forms.Textarea(attrs={"rows": rows}),
+    )
 
 
 class DateInput(forms.DateInput):
@@ -29,8 +43,7 @@ class CompletenessForm(forms.Form):
     """One accept / correct choice and a reason for the application form and for each checklist
     item, and the corrections' date. No choice is made for the officer (a missed click accepted
     the form): the service refuses an item left undecided, beside it. A reason is typed text
-    that the service cleans and judges (`text_clean`): the field only keeps the browser to its
-    length."""
+    that the service cleans and judges (`text_clean`)."""
 
     due_on = forms.DateField(
         label=_("Corrections due by (the mission's local date)"),
@@ -53,11 +66,10 @@ class CompletenessForm(forms.Form):
                 widget=forms.RadioSelect,
                 required=False,
             )
-            self.fields[f"reason_{code}"] = forms.CharField(
+            self.fields[f"reason_{code}"] = _note(
                 # each box names its item: a screen reader lists the fields by their labels
-                label=_("What to correct in “%(item)s” (the applicant reads it)") % {"item": label},
-                required=False,
-                widget=forms.Textarea(attrs={"rows": 2, "maxlength": "2000"}),
+                _("What to correct in “%(item)s” (the applicant reads it)") % {"item": label},
+                rows=2,
             )
 
     def decisions(self) -> dict[str, tuple[bool, str]]:
@@ -88,9 +100,7 @@ class HitResolveForm(forms.Form):
         ],
         widget=forms.RadioSelect,
     )
-    reason = forms.CharField(
-        label=_("Why (required)"), max_length=2000, widget=forms.Textarea(attrs=_TEXT)
-    )
+    reason = _note(_("Why (required)"), required=True)
 
 
 def _grounds_field(label: Any) -> forms.MultipleChoiceField:
@@ -109,22 +119,12 @@ class RecommendForm(forms.Form):
         widget=forms.RadioSelect,
     )
     grounds = _grounds_field(_("Grounds (at least one to refuse)"))
-    note = forms.CharField(
-        label=_("Note for the consul (the proposed validity, entries)"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs=_TEXT),
-    )
+    note = _note(_("Note for the consul (the proposed validity, entries)"))
 
 
 class DecideForm(forms.Form):
     grounds = _grounds_field(_("Grounds of a refusal (the applicant reads them)"))
-    note = forms.CharField(
-        label=_("Explanation (optional; the applicant reads it) or, to send back, the reason"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs=_TEXT),
-    )
+    note = _note(_("Explanation (optional; the applicant reads it) or, to send back, the reason"))
     valid_from = forms.DateField(label=_("Valid from"), required=False, widget=DateInput)
     valid_until = forms.DateField(label=_("Valid until"), required=False, widget=DateInput)
     entries = forms.ChoiceField(
@@ -139,33 +139,18 @@ class DecideForm(forms.Form):
 
 class ExtendForm(forms.Form):
     until = forms.DateField(label=_("New decision date"), widget=DateInput)
-    reason = forms.CharField(
-        label=_("Reason (the applicant reads it)"),
-        max_length=2000,
-        widget=forms.Textarea(attrs=_TEXT),
-    )
+    reason = _note(_("Reason (the applicant reads it)"), required=True)
 
 
 class AppealRecordForm(forms.Form):
     lodged_on = forms.DateField(label=_("Received on"), widget=DateInput)
-    statement = forms.CharField(
-        label=_("The appellant's grounds"), max_length=2000, widget=forms.Textarea(attrs=_TEXT)
-    )
+    statement = _note(_("The appellant's grounds"), required=True)
 
 
 class AppealDecideForm(forms.Form):
-    note = forms.CharField(
-        label=_("Reasons for the decision (the applicant reads them)"),
-        max_length=2000,
-        widget=forms.Textarea(attrs=_TEXT),
-    )
+    note = _note(_("Reasons for the decision (the applicant reads them)"), required=True)
 
 
 class VisaEndForm(forms.Form):
     grounds = _grounds_field(_("Grounds (at least one)"))
-    note = forms.CharField(
-        label=_("Explanation (the holder reads it)"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs=_TEXT),
-    )
+    note = _note(_("Explanation (the holder reads it)"))

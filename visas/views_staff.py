@@ -6,7 +6,7 @@ service decides, `error_shown` shows why it refused. A page someone may not open
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from django import forms
@@ -96,8 +96,12 @@ def _case_page(
     application: VisaApplication,
     *,
     status: int = 200,
-    completeness_form: CompletenessForm | None = None,
+    bound: Mapping[str, forms.Form] | None = None,
+    hit_posted: int | None = None,
 ) -> HttpResponse:
+    """The case page; `bound`: a form the page shows as it was sent (by its name in the page,
+    "recommend_form"), with the refusals beside its fields and the typed text in its boxes
+    (`hit_posted`: the match whose form `hit_form` is)."""
     checklist = selectors.case_checklist(application=application)
     form_review = selectors.case_form_review(application=application)
     appeal = selectors.case_appeal(application=application)
@@ -131,10 +135,10 @@ def _case_page(
             "extension_limit": casework.extension_limit(application),
             "staff": selectors.staff_names(application=application, appeal=appeal),
             "steps": list(application.steps.order_by("-happened_at", "-id")),
-            "completeness_form": completeness_form
-            or CompletenessForm(items=[row.item for row in checklist]),
+            "completeness_form": CompletenessForm(items=[row.item for row in checklist]),
             "attend_form": AttendForm(),
             "hit_form": HitResolveForm(),
+            "hit_posted": hit_posted,
             "recommend_form": RecommendForm(),
             "decide_form": DecideForm(),
             "extend_form": ExtendForm(),
@@ -144,9 +148,26 @@ def _case_page(
             "today": mission.today(),
             "zone": mission.zone,
             "appeal_lodged": appeal is not None and appeal.status == AppealStatus.LODGED,
-        },
+        }
+        | dict(bound or {}),
         status=status,
     )
+
+
+def _refused(
+    request: HttpRequest,
+    form: forms.Form,
+    error: ApplicationError,
+    *,
+    renamed: dict[str, str] | None = None,
+) -> int:
+    """A service's refusal on `form` (validated already): each message beside its field (the
+    service's name for it `renamed` to the form's where they differ), the first as the page's
+    message; the HTTP status to answer with."""
+    for name, problems in error.errors.items():
+        name = (renamed or {}).get(name, name)
+        form.add_error(name if name in form.fields else None, problems[0])
+    return error_shown(request, error)
 
 
 def _answers(application: VisaApplication) -> list[tuple[str, str]]:
@@ -218,9 +239,10 @@ def staff_completeness(request: HttpRequest, reference: str) -> HttpResponse:
     application = _case(request, reference, Action.VISA_PROCESS)
     items = [row.item for row in selectors.case_checklist(application=application)]
     form = CompletenessForm(request.POST, items=items)
+    shown = {"completeness_form": form}
     if not form.is_valid():
         status = form_error_shown(request, form)
-        return _case_page(request, application, status=status, completeness_form=form)
+        return _case_page(request, application, status=status, bound=shown)
     try:
         application = casework.completeness_review(
             application=application,
@@ -229,10 +251,8 @@ def staff_completeness(request: HttpRequest, reference: str) -> HttpResponse:
             acting_user=_user(request),
         )
     except ApplicationError as error:
-        for name, problems in error.errors.items():
-            form.add_error(name if name in form.fields else None, problems[0])
-        status = error_shown(request, error)
-        return _case_page(request, application, status=status, completeness_form=form)
+        status = _refused(request, form, error)
+        return _case_page(request, application, status=status, bound=shown)
     if application.status == VisaStatus.COMPLETE:
         return _done(request, application, _("Complete: the legal clock runs from now."))
     return _done(request, application, _("Corrections asked for: the applicant is told."))
@@ -274,15 +294,22 @@ def _act(
     form: forms.Form,
     act: Callable[[dict[str, Any], Any], object],
     done: Any,
+    *,
+    name: str,
+    hit_posted: int | None = None,
 ) -> HttpResponse:
     """A staff form's one shape: the form's refusals or the service's shown on the case page,
-    else the case page again with `done`. `act(cleaned_data, user)` calls the service."""
+    the form as it was sent (`name`: the page's name for it), else the case page again with
+    `done`. `act(cleaned_data, user)` calls the service."""
+    shown = {name: form}
     if not form.is_valid():
-        return _case_page(request, application, status=form_error_shown(request, form))
+        status = form_error_shown(request, form)
+        return _case_page(request, application, status=status, bound=shown, hit_posted=hit_posted)
     try:
         act(form.cleaned_data, _user(request))
     except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
+        status = _refused(request, form, error)
+        return _case_page(request, application, status=status, bound=shown, hit_posted=hit_posted)
     return _done(request, application, done)
 
 
@@ -301,6 +328,8 @@ def staff_hit(request: HttpRequest, reference: str, hit_id: int) -> HttpResponse
             hit=hit, resolution=data["resolution"], reason=data["reason"], acting_user=user
         ),
         _("Match decided."),
+        name="hit_form",
+        hit_posted=hit.pk,
     )
 
 
@@ -320,6 +349,7 @@ def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
             acting_user=user,
         ),
         _("Recommendation recorded: a consul decides next."),
+        name="recommend_form",
     )
 
 
@@ -328,8 +358,9 @@ def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
 def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
     application = _case(request, reference, Action.VISA_DECIDE)
     form = DecideForm(request.POST)
+    shown = {"decide_form": form}
     if not form.is_valid():
-        return _case_page(request, application, status=form_error_shown(request, form))
+        return _case_page(request, application, status=form_error_shown(request, form), bound=shown)
     decision = request.POST.get("decision", "")
     data = form.cleaned_data
     try:
@@ -351,9 +382,11 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
             )
         else:
             messages.error(request, _("Choose issue, refuse or send back."))
-            return _case_page(request, application, status=400)
+            return _case_page(request, application, status=400, bound=shown)
     except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
+        # sending back, the service's "reason" is the form's note
+        status = _refused(request, form, error, renamed={"reason": "note"})
+        return _case_page(request, application, status=status, bound=shown)
     return _done(request, application, _("Decision recorded: the applicant is told."))
 
 
@@ -369,6 +402,7 @@ def staff_extend(request: HttpRequest, reference: str) -> HttpResponse:
             application=application, until=data["until"], reason=data["reason"], acting_user=user
         ),
         _("Decision period extended: the applicant is told."),
+        name="extend_form",
     )
 
 
@@ -387,6 +421,7 @@ def staff_appeal_record(request: HttpRequest, reference: str) -> HttpResponse:
             acting_user=user,
         ),
         _("Appeal recorded: another consul decides it."),
+        name="appeal_record_form",
     )
 
 
@@ -398,12 +433,13 @@ def staff_appeal_decide(request: HttpRequest, reference: str) -> HttpResponse:
     if appeal is None or appeal.status != AppealStatus.LODGED:
         raise Http404
     form = AppealDecideForm(request.POST)
+    shown = {"appeal_decide_form": form}
     if not form.is_valid():
-        return _case_page(request, application, status=form_error_shown(request, form))
+        return _case_page(request, application, status=form_error_shown(request, form), bound=shown)
     decision = request.POST.get("decision", "")
     if decision not in ("uphold", "grant"):
         messages.error(request, _("Choose: the refusal stands, or examine again."))
-        return _case_page(request, application, status=400)
+        return _case_page(request, application, status=400, bound=shown)
     try:
         casework.appeal_decide(
             appeal=appeal,
@@ -412,7 +448,7 @@ def staff_appeal_decide(request: HttpRequest, reference: str) -> HttpResponse:
             acting_user=_user(request),
         )
     except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
+        return _case_page(request, application, status=_refused(request, form, error), bound=shown)
     return _done(request, application, _("Appeal decided: the applicant is told."))
 
 
@@ -421,12 +457,13 @@ def staff_appeal_decide(request: HttpRequest, reference: str) -> HttpResponse:
 def staff_end(request: HttpRequest, reference: str) -> HttpResponse:
     application = _case(request, reference, Action.VISA_DECIDE)
     form = VisaEndForm(request.POST)
+    shown = {"end_form": form}
     if not form.is_valid():
-        return _case_page(request, application, status=form_error_shown(request, form))
+        return _case_page(request, application, status=form_error_shown(request, form), bound=shown)
     decision = request.POST.get("decision", "")
     if decision not in ("annul", "revoke"):
         messages.error(request, _("Choose annul or revoke."))
-        return _case_page(request, application, status=400)
+        return _case_page(request, application, status=400, bound=shown)
     try:
         casework.visa_end(
             application=application,
@@ -436,5 +473,5 @@ def staff_end(request: HttpRequest, reference: str) -> HttpResponse:
             acting_user=_user(request),
         )
     except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
+        return _case_page(request, application, status=_refused(request, form, error), bound=shown)
     return _done(request, application, _("The visa is ended: the holder is told."))

@@ -17,6 +17,8 @@ import enum
 import unicodedata
 from typing import Any
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .errors import ApplicationError
@@ -33,6 +35,16 @@ TYPED_CONTROLS = "\n\r\t"
 # digits) a direction, and right-to-left keyboards type them in names and addresses. So are the
 # joiners U+200C and U+200D, which Persian and other scripts spell with.
 DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _limit_said(limit: int) -> str:
+    return gettext("At most %(limit)s characters.") % {"limit": limit}
+
+
+# The hint beside a box of typed text, in the reader's language when the page is rendered.
+# Pages say the limit instead of a `maxlength`, which cuts a pasted text without a word: the
+# rule refuses more and the page keeps the typed text in its box to shorten.
+text_limit_hint = lazy(_limit_said, str)
 
 
 def text_clean(value: Any, *, field: str, limit: int, code: enum.Enum) -> str:

@@ -1,5 +1,6 @@
 """The officer's completeness review as a user trial found it, through the pages in English and
-Turkish: direction controls refused in a note, and no decision made for the officer."""
+Turkish: direction controls refused in a note, no decision made for the officer, and a long note
+refused and kept in its box (never cut)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import re
 import pytest
 from django_tenants.utils import schema_context
 
-from tests.conftest import make_staff, text_of, texts_of
+from consulate.kernel.accounts.models import User
+from tests.conftest import MODEL_BACKEND, make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
-from tests.visas.factories import visa_submitted
+from tests.visas.factories import visa_draft, visa_submitted
+from tests.visas.factories_casework import visa_attended
 from visas.models import FORM_ITEM, ItemReview, VisaApplication, VisaStatus
 from visas.services import casework
 
@@ -135,3 +138,136 @@ def test_a_right_to_left_note_with_its_marks_is_kept_as_typed(client_a, mission_
     for language in ("en", "tr"):
         html = client_a.get(_case(application.reference), HTTP_ACCEPT_LANGUAGE=language)
         assert note in html.content.decode()
+
+
+# --- a long note is refused and kept, never cut ----------------------------------------------
+
+# A pasted note one character over the limit.
+LONG_NOTE = ("The bank statements must cover the last three months. " * 40)[:2001]
+
+
+@pytest.mark.parametrize(
+    ("language", "hint", "refusal"),
+    [
+        ("en", "At most 2000 characters.", "Use at most 2000 characters."),
+        ("tr", "En fazla 2000 karakter.", "En fazla 2000 karakter kullanın."),
+    ],
+)
+def test_a_long_correction_note_is_refused_and_kept_in_its_box(
+    client_a, mission_a, language, hint, refusal
+):
+    # given a submitted application and an officer
+    application = visa_submitted(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    case = _case(application.reference)
+    # the note boxes say their limit, and no box cuts what is pasted into it
+    html = client_a.get(case, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert hint in _box(html, f"reason_{FORM_ITEM}")
+    assert "maxlength" not in html
+    # when the officer's note on the form is one character too long
+    answer = client_a.post(
+        f"{case}completeness/",
+        _documents_accepted(mission_a, application)
+        | {f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": LONG_NOTE},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then it is refused beside the box, which still holds the whole note to shorten
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert refusal in _box(page, f"reason_{FORM_ITEM}")
+    assert text_of(page, "textarea", name=f"reason_{FORM_ITEM}") == LONG_NOTE.strip()
+    _unchanged(mission_a, application)
+
+
+@pytest.mark.parametrize(
+    ("language", "hint", "refusal"),
+    [
+        ("en", "At most 2000 characters.", "Use at most 2000 characters."),
+        ("tr", "En fazla 2000 karakter.", "En fazla 2000 karakter kullanın."),
+    ],
+)
+def test_a_long_recommendation_note_and_match_reason_are_kept_in_their_boxes(
+    client_a, mission_a, language, hint, refusal
+):
+    # given an application seen at the visit, screened with a match to decide (the watchlist's
+    # MUELLER HANS PETER)
+    application = visa_attended(mission_a, surname="Müller", given_names="Hans Peter",
+                                birth_date="1968-11-23", nationality="DEU")  # fmt: skip
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    case = _case(application.reference)
+    assert client_a.post(f"{case}screen/").status_code == 302
+    with schema_context(mission_a.schema_name):
+        from visas.models import ScreeningHit
+
+        hit = ScreeningHit.objects.filter(screening__application_id=application.pk).first()
+    assert hit is not None
+    html = client_a.get(case, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert "maxlength" not in html
+    assert hint in text_of(html, "span", id=f"reason-{hit.pk}-help")
+    # when the officer's reason for the match is one character too long
+    answer = client_a.post(
+        f"{case}matches/{hit.pk}/",
+        {"resolution": "cleared", "reason": LONG_NOTE},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then it is refused beside the box, which holds the whole reason, the choice kept
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert text_of(page, "span", id=f"reason-{hit.pk}-message") == refusal
+    assert text_of(page, "textarea", id=f"reason-{hit.pk}") == LONG_NOTE.strip()
+    assert re.search(rf'id="resolution-{hit.pk}-cleared" required checked', page)
+    with schema_context(mission_a.schema_name):
+        hit.refresh_from_db()
+    assert hit.resolution == ""
+    # when the match is decided and the recommendation's note is one character too long
+    client_a.post(f"{case}matches/{hit.pk}/", {"resolution": "cleared", "reason": "Another man."})
+    html = client_a.get(case, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert hint in _box(html, "note")
+    answer = client_a.post(
+        f"{case}recommend/",
+        {"recommendation": "issue", "note": LONG_NOTE},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then it is refused beside the box, which holds the whole note
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert refusal in _box(page, "note")
+    assert text_of(page, "textarea", name="note") == LONG_NOTE.strip()
+    with schema_context(mission_a.schema_name):
+        assert VisaApplication.objects.get(pk=application.pk).status == VisaStatus.ATTENDED
+
+
+@pytest.mark.parametrize(
+    ("language", "hint", "refusal"),
+    [
+        ("en", "At most 2000 characters.", "Use at most 2000 characters."),
+        ("tr", "En fazla 2000 karakter.", "En fazla 2000 karakter kullanın."),
+    ],
+)
+def test_the_applicants_long_text_is_refused_and_kept_in_its_box(
+    client_a, mission_a, language, hint, refusal
+):
+    # given a draft and its owner
+    application = visa_draft(mission_a)
+    client_a.force_login(User.objects.get(pk=application.user_id), backend=MODEL_BACKEND)
+    step = f"/visas/{application.reference}/edit/means/"
+    # the box says its limit and cuts nothing
+    html = client_a.get(step, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert hint in text_of(html, "span", id="id_means-help")
+    assert "maxlength" not in _opening_tag(html, "textarea", "means")
+    # when a pasted text is one character too long
+    answer = client_a.post(step, {"means": LONG_NOTE, "next": "1"}, HTTP_ACCEPT_LANGUAGE=language)
+    # then it is refused beside the box, which still holds all of it; nothing is saved
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert text_of(page, "span", id="id_means-message") == refusal
+    assert text_of(page, "textarea", name="means") == LONG_NOTE.strip()
+    with schema_context(mission_a.schema_name):
+        assert VisaApplication.objects.get(pk=application.pk).means == application.means
+
+
+def _opening_tag(html: str, tag: str, name: str) -> str:
+    """The opening tag of the `tag` element named `name`."""
+    found = re.search(rf'<{tag}[^>]*name="{name}"[^>]*>', html)
+    assert found is not None
+    return found.group(0)

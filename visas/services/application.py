@@ -213,6 +213,25 @@ def _entries(value: Any, *, field: str = "entries") -> str:
     return text or Entries.SINGLE
 
 
+# The fields typed as free text, with what each keeps at most (`text_clean` refuses more; the
+# form's boxes say the limit, and none cuts a pasted text).
+TEXT_LIMITS: dict[str, int] = {
+    "birth_place": NAME_LIMIT,
+    "address": ADDRESS_LIMIT,
+    "occupation": LINE_LIMIT,
+    "stay_address": ADDRESS_LIMIT,
+    "host_name": LINE_LIMIT,
+    "host_address": ADDRESS_LIMIT,
+    "previous_visas": TEXT_LIMIT,
+    "previous_refusals": TEXT_LIMIT,
+    "means": TEXT_LIMIT,
+}
+
+
+def _free_text(name: str) -> Callable[[Any], str]:
+    return lambda value: _text(value, field=name, limit=TEXT_LIMITS[name])
+
+
 # What an applicant may fill in, and how each value is cleaned. One place: the form, the
 # draft's autosave and the submission all go through it. The category's own questions
 # (`q_<code>`) are cleaned by their kind (`_answer`).
@@ -221,28 +240,28 @@ FIELD_CLEANERS: dict[str, Callable[[Any], Any]] = {
     "surname": lambda v: _name(v, field="surname"),
     "given_names": lambda v: _name(v, field="given_names"),
     "birth_date": _birth_date,
-    "birth_place": lambda v: _text(v, field="birth_place", limit=NAME_LIMIT),
+    "birth_place": _free_text("birth_place"),
     "sex": lambda v: _choice(v, field="sex", choices=list(Sex.values)),
     "nationality": _nationality,
     "passport_number": _passport_number,
     "passport_issuing_state": lambda v: _state_code(v, field="passport_issuing_state"),
     "passport_expires_on": _passport_expiry,
-    "address": lambda v: _text(v, field="address", limit=ADDRESS_LIMIT),
+    "address": _free_text("address"),
     "phone": _phone,
-    "occupation": lambda v: _text(v, field="occupation", limit=LINE_LIMIT),
+    "occupation": _free_text("occupation"),
     # the journey
     "entry_date": lambda v: _journey_date(v, field="entry_date"),
     "exit_date": lambda v: _journey_date(v, field="exit_date"),
     "entries": _entries,
-    "stay_address": lambda v: _text(v, field="stay_address", limit=ADDRESS_LIMIT),
+    "stay_address": _free_text("stay_address"),
     # host or employer
-    "host_name": lambda v: _text(v, field="host_name", limit=LINE_LIMIT),
-    "host_address": lambda v: _text(v, field="host_address", limit=ADDRESS_LIMIT),
+    "host_name": _free_text("host_name"),
+    "host_address": _free_text("host_address"),
     # previous visas and refusals
-    "previous_visas": lambda v: _text(v, field="previous_visas", limit=TEXT_LIMIT),
-    "previous_refusals": lambda v: _text(v, field="previous_refusals", limit=TEXT_LIMIT),
+    "previous_visas": _free_text("previous_visas"),
+    "previous_refusals": _free_text("previous_refusals"),
     # means of support
-    "means": lambda v: _text(v, field="means", limit=TEXT_LIMIT),
+    "means": _free_text("means"),
 }
 # The steps of the form, in order, and the fields each one shows.
 STEP_FIELDS: dict[str, tuple[str, ...]] = {

@@ -75,13 +75,15 @@ EXTENSION_MAX_DAYS = 45
 # 30 days is the common one and what the refusal letter tells the applicant.
 APPEAL_DAYS = 30
 
-_TEXT_LIMIT = 2000
+# What a note, a reason or a statement the staff type keeps at most (`text_clean` refuses
+# more, the typed text left in its box; the pages say the limit beside each box).
+NOTE_LIMIT = 2000
 
 
 # --- what the services share -----------------------------------------------------------------
 
 
-def _text(value: Any, *, field: str, limit: int = _TEXT_LIMIT) -> str:
+def _text(value: Any, *, field: str, limit: int = NOTE_LIMIT) -> str:
     return text_clean(value, field=field, limit=limit, code=VisaError.INVALID)
 
 
