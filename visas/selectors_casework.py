@@ -35,7 +35,12 @@ from .models import (
     VisaStatus,
 )
 from .reference.models import CategoryQuestion, ChecklistItem, VisaCategory
-from .services.application import application_answers, form_as_asked, form_changed_fields
+from .services.application import (
+    application_answers,
+    form_as_asked,
+    form_changed_fields,
+    review_items,
+)
 from .services.casework import category_of
 from .services.screening import hit_detail, last_change, screening_latest
 
@@ -180,6 +185,41 @@ def case_checklist(*, application: VisaApplication) -> list[ChecklistRow]:
         )
         for item in items
     ]
+
+
+@dataclass(frozen=True)
+class WithdrawnRow:
+    """A correction asked for on an item HQ has since removed from the checklist: lapsed."""
+
+    upload: Upload | None
+    review: ItemReview
+
+
+def case_corrections_withdrawn(*, application: VisaApplication) -> list[WithdrawnRow]:
+    """The corrections asked for on items no longer in the category's checklist (HQ removed
+    them since the check): they lapsed (`services.application.corrections_outstanding`), and
+    the case shows each by its code (the mission's copy of the reference keeps no name for an
+    item gone), with the reason and the file that was current."""
+    try:
+        reviewed = review_items(category=category_of(application))
+    except ApplicationError:  # a category gone from the reference: no checklist to show
+        return []
+    lapsed = [
+        review
+        for review in ItemReview.objects.filter(
+            application=application, status=ReviewStatus.CORRECTION
+        )
+        if review.item not in reviewed
+    ]
+    if not lapsed:
+        return []
+    uploads = {
+        upload.item: upload
+        for upload in Upload.objects.filter(
+            application=application, is_current=True, item__in=[row.item for row in lapsed]
+        ).defer("content")
+    }
+    return [WithdrawnRow(upload=uploads.get(review.item), review=review) for review in lapsed]
 
 
 def case_form_review(*, application: VisaApplication) -> ItemReview | None:

@@ -122,6 +122,7 @@ def _case_page(
                 application=application, review=form_review
             ),
             "answers": _answers(application),
+            "withdrawn": selectors.case_corrections_withdrawn(application=application),
             "status_label": selectors.staff_status_label(
                 application,
                 selectors.bookings_starts([application]).get(application.booking_id)

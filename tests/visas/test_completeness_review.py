@@ -1,20 +1,29 @@
 """The officer's completeness review as a user trial found it, through the pages in English and
-Turkish: direction controls refused in a note, no decision made for the officer, and a long note
-refused and kept in its box (never cut)."""
+Turkish: direction controls refused in a note, no decision made for the officer, a long note
+refused and kept in its box (never cut), and a correction on an item HQ removed from the
+checklist lapsing instead of blocking the sending."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from typing import Any
 
 import pytest
 from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SYSTEM
+from consulate.kernel.errors import ApplicationError
+from sync.reference import reference_apply_local, reference_publish
 from tests.conftest import MODEL_BACKEND, make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
-from tests.visas.factories import visa_draft, visa_submitted
-from tests.visas.factories_casework import visa_attended
+from tests.visas.factories import pdf_file, visa_draft, visa_submitted
+from tests.visas.factories_casework import accept_all, visa_attended
 from visas.models import FORM_ITEM, ItemReview, VisaApplication, VisaStatus
+from visas.reference.demo import CATEGORIES
+from visas.reference.services import ItemInput, QuestionInput, category_save
+from visas.services import application as applicant_services
 from visas.services import casework
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
@@ -271,3 +280,135 @@ def _opening_tag(html: str, tag: str, name: str) -> str:
     found = re.search(rf'<{tag}[^>]*name="{name}"[^>]*>', html)
     assert found is not None
     return found.group(0)
+
+
+# --- a correction on an item HQ removed lapses ------------------------------------------------
+
+
+def _hq_changes(code: str, **changes: Any) -> None:
+    """HQ saves the demo category `code` with `changes`; every mission applies the new version."""
+    category = next(row for row in CATEGORIES if row.code == code)
+    with schema_context("public"):
+        category_save(category=dataclasses.replace(category, **changes), acting_user=SYSTEM)
+        reference_publish(acting_user=SYSTEM)
+        reference_apply_local()
+
+
+def _hq_removes(code: str, item: str) -> None:
+    """HQ removes `item` from the demo category `code`'s checklist."""
+    category = next(row for row in CATEGORIES if row.code == code)
+    _hq_changes(code, items=[entry for entry in category.items if entry.code != item])
+
+
+def _corrections_on(mission, **asked: str) -> VisaApplication:  # type: ignore[no-untyped-def]
+    """Submitted, the items `asked` (code: reason) asked to be corrected, the rest accepted."""
+    application = visa_submitted(mission)
+    with schema_context(mission.schema_name):
+        decisions = accept_all(application) | {
+            code: (False, reason) for code, reason in asked.items()
+        }
+        return casework.completeness_review(
+            application=application, decisions=decisions, acting_user=make_staff(mission, "officer")
+        )
+
+
+def _copy_sent_again(client, mission, application: VisaApplication):  # type: ignore[no-untyped-def]
+    """The owner uploads a new passport copy and sends the corrections from the status page."""
+    owner = User.objects.get(pk=application.user_id)
+    with schema_context(mission.schema_name):
+        application.refresh_from_db()
+        applicant_services.application_upload_add(
+            application=application,
+            item="passport_copy",
+            data=pdf_file(),
+            filename="copy.pdf",
+            acting_user=owner,
+        )
+    client.force_login(owner, backend=MODEL_BACKEND)
+    return client.post(f"/visas/{application.reference}/corrections/")
+
+
+@pytest.mark.parametrize(
+    ("language", "document", "review"),
+    [
+        ("en", "travel_insurance (no longer in the checklist)",
+         "Correction asked for: Cover is below 30,000 euros. · withdrawn: HQ removed the item from"
+         " the checklist"),
+        ("tr", "travel_insurance (artık kontrol listesinde değil)",
+         "Düzeltme istendi: Cover is below 30,000 euros. · geri çekildi: merkez (HQ) öğeyi kontrol"
+         " listesinden çıkardı"),
+    ],
+)  # fmt: skip
+def test_a_correction_on_an_item_hq_removed_lapses_and_shows_as_withdrawn(
+    client_a, mission_a, language, document, review
+):
+    # given corrections asked on the travel insurance and on the passport copy
+    application = _corrections_on(
+        mission_a,
+        travel_insurance="Cover is below 30,000 euros.",
+        passport_copy="The copy is cut off.",
+    )
+    # when HQ removes the travel insurance from the tourism checklist meanwhile
+    _hq_removes("tourism", "travel_insurance")
+    # and the applicant sends a new passport copy from the status page
+    sent = _copy_sent_again(client_a, mission_a, application)
+    # then the corrections go: the lapsed one no longer stops them
+    assert sent.status_code == 302, texts_of(sent.content, "li")
+    with schema_context(mission_a.schema_name):
+        assert VisaApplication.objects.get(pk=application.pk).status == VisaStatus.SUBMITTED
+    # and the officer's case shows the correction as withdrawn
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    html = client_a.get(_case(application.reference), HTTP_ACCEPT_LANGUAGE=language)
+    row = text_of(html.content.decode(), "tr", class_="withdrawn")
+    assert document in row
+    assert review in row
+    # and the officer's check decides on the checklist as it is now
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+        done = casework.completeness_review(
+            application=application,
+            decisions=accept_all(application),
+            acting_user=make_staff(mission_a, "officer"),
+        )
+    assert done.status == VisaStatus.COMPLETE
+
+
+@pytest.mark.parametrize(
+    ("language", "heading"),
+    [("en", "Still needed before you can submit"), ("tr", "Göndermeden önce hâlâ gerekenler")],
+)
+def test_a_document_or_question_hq_adds_during_corrections_waits_for_the_next_check(
+    client_a, mission_a, language, heading
+):
+    # given corrections asked on the passport copy only (the form accepted)
+    application = _corrections_on(mission_a, passport_copy="The copy is cut off.")
+    # when HQ adds a required document and a required question to the category meanwhile
+    tourism = next(row for row in CATEGORIES if row.code == "tourism")
+    _hq_changes(
+        "tourism",
+        items=[*tourism.items, ItemInput(code="return_ticket", label="Return ticket")],
+        questions=[*tourism.questions, QuestionInput(code="purpose", label="Why now?")],
+    )
+    # then the applicant's pages ask for neither (neither can be given now)
+    owner = User.objects.get(pk=application.user_id)
+    client_a.force_login(owner, backend=MODEL_BACKEND)
+    review = client_a.get(
+        f"/visas/{application.reference}/edit/review/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    assert heading not in review
+    # and once the copy is sent again, the corrections go
+    sent = _copy_sent_again(client_a, mission_a, application)
+    assert sent.status_code == 302, texts_of(sent.content, "li")
+    # and the officer's next check asks about the new document
+    with schema_context(mission_a.schema_name):
+        application.refresh_from_db()
+        assert application.status == VisaStatus.SUBMITTED
+        with pytest.raises(ApplicationError) as refused:
+            casework.completeness_review(
+                application=application,
+                decisions=accept_all(application),
+                acting_user=make_staff(mission_a, "officer"),
+            )
+    assert refused.value.errors == {
+        "item_return_ticket": ["Nothing was uploaded for this item: ask for it instead."]
+    }

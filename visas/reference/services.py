@@ -15,7 +15,8 @@ What is kept and what is replaced:
 - A category is identified by (`code`, `mission`); it is saved whole: its fields, and its
   checklist and questions as the lists given. An item or question missing from the list is
   removed from the category (the history keeps it; applications name items and questions by
-  code, so what an applicant already uploaded or answered stays on their application). A
+  code, so what an applicant already uploaded or answered stays on their application; a
+  correction pending on a removed item lapses, docs/visas.md "Corrections"). A
   category is retired with `active=False`, never deleted: applications name it by code.
 - A watchlist entry is added, then ended (`ended_at`), never changed or deleted: a screening
   already recorded shows the entry it matched.

@@ -835,8 +835,9 @@ def filename_clean(filename: Any) -> str:
 
 
 def application_missing(*, application: VisaApplication) -> dict[str, str]:
-    """What still stops the submission, each named: a field (its form name), a question
-    (`q_<code>`), a checklist item (`item_<code>`) -> what to do."""
+    """What still stops the submission (or, during corrections, their sending), each named: a
+    field (its form name), a question (`q_<code>`), a checklist item (`item_<code>`) -> what to
+    do."""
     missing: dict[str, str] = {}
     category = application_category(application=application)
     needed = list(REQUIRED)
@@ -848,7 +849,12 @@ def application_missing(*, application: VisaApplication) -> dict[str, str]:
     if category is None or not category.active:
         missing["category"] = str(_("This visa is no longer offered: start a new application."))
     answers = application_answers(application=application)
-    for question in category_questions(category=category):
+    questions = category_questions(category=category)
+    if application.status == VisaStatus.CORRECTIONS and form_locked(application=application):
+        # a question HQ added since the check cannot be answered while the form is not asked
+        # for: the officer's next check decides on the form as it stands
+        questions = []
+    for question in questions:
         if question.required and not answers.get(question.code):
             missing[QUESTION_PREFIX + question.code] = str(_("Answer this question."))
     current = set(
@@ -856,7 +862,15 @@ def application_missing(*, application: VisaApplication) -> dict[str, str]:
             "item", flat=True
         )
     )
-    for item in category_items(category=category):
+    items = category_items(category=category)
+    if application.status == VisaStatus.CORRECTIONS:
+        # a document HQ added to the checklist since the check is not asked for yet (nor can it
+        # be uploaded now: `_require_item_asked`): the officer's next check asks for it
+        reviewed = set(
+            ItemReview.objects.filter(application=application).values_list("item", flat=True)
+        )
+        items = [item for item in items if item.code in reviewed]
+    for item in items:
         if item.required and item.code not in current:
             if item.kind == ItemKind.PHOTO:
                 missing[ITEM_PREFIX + item.code] = str(_("Add a photo that passes the checks."))
@@ -951,13 +965,30 @@ def application_submit(*, application: VisaApplication, acting_user: User) -> Vi
     return application
 
 
+def review_items(*, category: VisaCategory | None) -> set[str]:
+    """What a completeness check of an application in `category` reviews now: the form
+    (`FORM_ITEM`) and each item of the category's checklist as it stands. An application keeps
+    no copy of the checklist: HQ's change reaches every open application (an item added is asked
+    for at the next check, an item removed is no longer asked for). The category's prefetched
+    items are used when there are."""
+    if category is None:
+        return {FORM_ITEM}
+    return {FORM_ITEM, *(item.code for item in category.items.all())}
+
+
 def corrections_outstanding(*, application: VisaApplication) -> list[ItemReview]:
-    """The corrections asked for and not yet made."""
-    return list(
-        ItemReview.objects.filter(
+    """The corrections asked for and not yet made, on the form or on an item still in the
+    checklist. One on an item HQ removed from the checklist since lapses: nothing can be
+    uploaded for it any more, so it never stops the sending (the officer's case lists it as
+    withdrawn: `selectors_casework.case_corrections_withdrawn`)."""
+    reviewed = review_items(category=application_category(application=application))
+    return [
+        review
+        for review in ItemReview.objects.filter(
             application=application, status=ReviewStatus.CORRECTION, corrected_at__isnull=True
         )
-    )
+        if review.item in reviewed
+    ]
 
 
 def _corrections_send(*, application: VisaApplication, acting_user: User) -> VisaApplication:
