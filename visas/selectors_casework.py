@@ -13,7 +13,7 @@ from django.db.models import Field, Q, QuerySet
 from django.http import Http404
 from django.utils import formats
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError
@@ -58,9 +58,23 @@ def application_get_for_staff(*, reference: str, acting_user: Any) -> VisaApplic
     return application
 
 
-def staff_status_label(application: VisaApplication, booking_starts_at: dt.datetime | None) -> str:
+def staff_status_label(
+    application: VisaApplication,
+    booking_starts_at: dt.datetime | None,
+    recheck: int | None = None,
+) -> str:
     """The status in the staff's words (the model's labels speak to the applicant): a complete
-    application waits for its appointment, booked or not."""
+    application waits for its appointment, booked or not; one sent back with its corrections
+    waits for a re-check (`recheck`: how many corrections to check again, `rechecks`), not for
+    its first check."""
+    if application.status == VisaStatus.SUBMITTED and recheck is not None:
+        if not recheck:
+            return gettext("Corrections received: re-check")
+        return ngettext(
+            "Corrections received: %(count)s item to re-check",
+            "Corrections received: %(count)s items to re-check",
+            recheck,
+        ) % {"count": recheck}
     if application.status == VisaStatus.COMPLETE:
         if booking_starts_at is None:
             return gettext("Complete: waiting for the appointment")
@@ -86,6 +100,40 @@ def bookings_starts(applications: list[VisaApplication]) -> dict[int, dt.datetim
     }
 
 
+def categories_here() -> dict[str, VisaCategory]:
+    """The categories of this mission's copy of the reference data by code, the mission's own
+    addition over the one every mission offers (as `casework.category_of`), their checklists
+    prefetched. Two queries."""
+    rows = VisaCategory.objects.filter(mission__in=["", current_mission().code])
+    # "" sorts first: the mission's own row comes after, and stays
+    return {row.code: row for row in rows.order_by("mission").prefetch_related("items")}
+
+
+def rechecks(
+    applications: list[VisaApplication], categories: dict[str, VisaCategory]
+) -> dict[int, int]:
+    """For each application sent back with its corrections (waiting for the completeness check
+    again: it was checked before), by id, how many corrections the officer checks again: those
+    on the form or on an item still in its category's checklist (`review_items`; one on an item
+    HQ removed since has lapsed). An application waiting for its first check is not in it. One
+    query whatever the list's length."""
+    waiting = {a.pk: a for a in applications if a.status == VisaStatus.SUBMITTED}
+    found: dict[int, int] = {}
+    reviews = ItemReview.objects.filter(
+        application_id__in=[a.pk for a in applications], application__status=VisaStatus.SUBMITTED
+    ).values_list("application_id", "item", "status")
+    for application_id, item, status in reviews:
+        application = waiting.get(application_id)
+        if application is None:
+            continue
+        found.setdefault(application_id, 0)
+        if status == ReviewStatus.CORRECTION and item in review_items(
+            category=categories.get(application.category)
+        ):
+            found[application_id] += 1
+    return found
+
+
 @dataclass(frozen=True)
 class QueueRow:
     application: VisaApplication
@@ -108,9 +156,10 @@ def application_queue(
     *, acting_user: Any, status: str = "", query: str = "", limit: int = 200
 ) -> list[QueueRow]:
     """The officers' work queue: open cases (or those of one status), oldest first, each with
-    its age and, while the legal clock runs, its due date and the days left. `query` finds a
-    case by its reference, or exactly by surname (its blind index). Two queries whatever the
-    length (the cases, the categories, the bookings)."""
+    its age and, while the legal clock runs, its due date and the days left; a case sent back
+    with its corrections says it waits for a re-check, and how many corrections. `query` finds a
+    case by its reference, or exactly by surname (its blind index). The same queries whatever
+    the length (the cases, the categories and their checklists, the bookings, the reviews)."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_VIEW)
     cases: QuerySet[VisaApplication] = VisaApplication.objects.exclude(status=VisaStatus.DRAFT)
     if status in VisaStatus.values and status != VisaStatus.DRAFT:
@@ -123,13 +172,11 @@ def application_queue(
     mission = current_mission()
     zone = mission.zone
     today = mission.today()
-    names = {
-        row.code: row.name
-        for row in VisaCategory.objects.filter(mission__in=["", mission.code]).order_by("-mission")
-    }
+    categories = categories_here()
     rows = []
     applications = list(cases.order_by("submitted_at", "id")[:limit])
     starts = bookings_starts([a for a in applications if a.status == VisaStatus.COMPLETE])
+    again = rechecks(applications, categories)
     for application in applications:
         start = application.submitted_at or application.created_at
         due = application.due_on if application.status in CLOCK_RUNNING else None
@@ -137,10 +184,13 @@ def application_queue(
         rows.append(
             QueueRow(
                 application=application,
-                category_name=names.get(application.category, application.category),
+                category_name=categories[application.category].name
+                if application.category in categories
+                else application.category,
                 status_label=staff_status_label(
                     application,
                     starts.get(application.booking_id) if application.booking_id else None,
+                    again.get(application.pk),
                 ),
                 age_days=(today - start.astimezone(zone).date()).days,
                 due_on=due,

@@ -128,6 +128,7 @@ def _case_page(
                 selectors.bookings_starts([application]).get(application.booking_id)
                 if application.booking_id and application.status == VisaStatus.COMPLETE
                 else None,
+                selectors.rechecks([application], selectors.categories_here()).get(application.pk),
             ),
             "paid": casework.application_paid(application=application),
             "screening": selectors.case_screening(application=application),

@@ -1,7 +1,7 @@
 """The officer's completeness review as a user trial found it, through the pages in English and
 Turkish: direction controls refused in a note, no decision made for the officer, a long note
-refused and kept in its box (never cut), and a correction on an item HQ removed from the
-checklist lapsing instead of blocking the sending."""
+refused and kept in its box (never cut), a correction on an item HQ removed from the checklist
+lapsing instead of blocking the sending, and a re-check told from a first check in the queue."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from consulate.kernel.errors import ApplicationError
 from sync.reference import reference_apply_local, reference_publish
 from tests.conftest import MODEL_BACKEND, make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
-from tests.visas.factories import pdf_file, visa_draft, visa_submitted
+from tests.visas.factories import corrections_send, pdf_file, visa_draft, visa_submitted
 from tests.visas.factories_casework import accept_all, visa_attended
 from visas.models import FORM_ITEM, ItemReview, VisaApplication, VisaStatus
 from visas.reference.demo import CATEGORIES
@@ -98,6 +98,54 @@ def test_no_decision_is_preselected_and_an_undecided_item_is_refused_beside_it(
     assert len([text for text in texts_of(page, "fieldset") if beside in text]) == 1
     assert note in _box(page, f"reason_{FORM_ITEM}")
     _unchanged(mission_a, application)
+
+
+# --- the queue tells a re-check from a first check -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "recheck", "first"),
+    [
+        ("en", "Corrections received: 2 items to re-check", "Waiting for the completeness check"),
+        ("tr", "Düzeltmeler geldi: yeniden kontrol edilecek 2 öğe",
+         "Eksiksizlik kontrolünü bekliyor"),
+    ],
+)  # fmt: skip
+def test_the_queue_tells_a_re_check_from_a_first_check(
+    client_a, mission_a, language, recheck, first
+):
+    # given an application waiting for its first check
+    fresh = visa_submitted(mission_a, surname="First")
+    # and one whose corrections, on the passport copy and on the form, came back
+    again = visa_submitted(mission_a, surname="Again")
+    with schema_context(mission_a.schema_name):
+        decisions = accept_all(again) | {
+            "passport_copy": (False, "The copy is cut off."),
+            FORM_ITEM: (False, "Give your occupation as in your work permit."),
+        }
+        casework.completeness_review(
+            application=again, decisions=decisions, acting_user=make_staff(mission_a, "officer")
+        )
+        again.refresh_from_db()
+        user = User.objects.get(pk=again.user_id)
+        applicant_services.application_draft_save(
+            application=again, data={"occupation": "Civil engineer"}, acting_user=user
+        )
+        corrections_send(again, user)
+    assert again.status == VisaStatus.SUBMITTED
+    # when the officer opens the queue
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    queue = client_a.get("/staff/visas/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    # then the re-check says so in its status, in words a screen reader reads, with the count
+    rows = texts_of(queue, "tr")
+    again_row = next(row for row in rows if again.reference in row)
+    fresh_row = next(row for row in rows if fresh.reference in row)
+    assert recheck in again_row
+    assert first in fresh_row
+    assert recheck not in fresh_row
+    # and the case says it too
+    case = client_a.get(_case(again.reference), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert text_of(case, "strong", class_="status status-submitted") == recheck
 
 
 # --- direction controls in a note ------------------------------------------------------------
@@ -329,18 +377,20 @@ def _copy_sent_again(client, mission, application: VisaApplication):  # type: ig
 
 
 @pytest.mark.parametrize(
-    ("language", "document", "review"),
+    ("language", "document", "review", "recheck"),
     [
         ("en", "travel_insurance (no longer in the checklist)",
          "Correction asked for: Cover is below 30,000 euros. · withdrawn: HQ removed the item from"
-         " the checklist"),
+         " the checklist",
+         "Corrections received: 1 item to re-check"),
         ("tr", "travel_insurance (artık kontrol listesinde değil)",
          "Düzeltme istendi: Cover is below 30,000 euros. · geri çekildi: merkez (HQ) öğeyi kontrol"
-         " listesinden çıkardı"),
+         " listesinden çıkardı",
+         "Düzeltmeler geldi: yeniden kontrol edilecek 1 öğe"),
     ],
 )  # fmt: skip
 def test_a_correction_on_an_item_hq_removed_lapses_and_shows_as_withdrawn(
-    client_a, mission_a, language, document, review
+    client_a, mission_a, language, document, review, recheck
 ):
     # given corrections asked on the travel insurance and on the passport copy
     application = _corrections_on(
@@ -356,12 +406,14 @@ def test_a_correction_on_an_item_hq_removed_lapses_and_shows_as_withdrawn(
     assert sent.status_code == 302, texts_of(sent.content, "li")
     with schema_context(mission_a.schema_name):
         assert VisaApplication.objects.get(pk=application.pk).status == VisaStatus.SUBMITTED
-    # and the officer's case shows the correction as withdrawn
+    # and the officer's case shows the correction as withdrawn, the queue one item to re-check
     login_with_second_factor(client_a, make_staff(mission_a, "officer"))
     html = client_a.get(_case(application.reference), HTTP_ACCEPT_LANGUAGE=language)
     row = text_of(html.content.decode(), "tr", class_="withdrawn")
     assert document in row
     assert review in row
+    queue = client_a.get("/staff/visas/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert recheck in next(text for text in texts_of(queue, "tr") if application.reference in text)
     # and the officer's check decides on the checklist as it is now
     with schema_context(mission_a.schema_name):
         application.refresh_from_db()
