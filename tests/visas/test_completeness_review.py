@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import User
@@ -20,6 +21,7 @@ from tests.conftest import MODEL_BACKEND, make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.visas.factories import corrections_send, pdf_file, visa_draft, visa_submitted
 from tests.visas.factories_casework import accept_all, visa_attended
+from tests.visas.test_casework_views import _form_correction_post
 from visas.models import FORM_ITEM, ItemReview, VisaApplication, VisaStatus
 from visas.reference.demo import CATEGORIES
 from visas.reference.services import ItemInput, QuestionInput, category_save
@@ -54,20 +56,23 @@ def _box(html: str, name: str) -> str:
 # --- nothing is decided for the officer -------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("language", "label", "summary", "beside"),
-    [
-        ("en", "The application form",
-         "Accept or ask for a correction on each item. Not decided: The application form.",
-         "Accept this item or ask for a correction."),
-        ("tr", "Başvuru formu",
-         "Her öğeyi kabul edin ya da düzeltme isteyin. Karar verilmeyen: Başvuru formu.",
-         "Bu öğeyi kabul edin ya da düzeltme isteyin."),
-    ],
-)  # fmt: skip
+# What the page says of the form left undecided, per language: its label, the page's message,
+# the message beside its choice.
+UNDECIDED = {
+    "en": ("The application form",
+           "Accept or ask for a correction on each item. Not decided: The application form.",
+           "Accept this item or ask for a correction."),
+    "tr": ("Başvuru formu",
+           "Her öğeyi kabul edin ya da düzeltme isteyin. Karar verilmeyen: Başvuru formu.",
+           "Bu öğeyi kabul edin ya da düzeltme isteyin."),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", list(UNDECIDED))
 def test_no_decision_is_preselected_and_an_undecided_item_is_refused_beside_it(
-    client_a, mission_a, language, label, summary, beside
+    client_a, mission_a, language
 ):
+    label, summary, beside = UNDECIDED[language]
     # given a submitted application and an officer
     application = visa_submitted(mission_a)
     login_with_second_factor(client_a, make_staff(mission_a, "officer"))
@@ -91,11 +96,8 @@ def test_no_decision_is_preselected_and_an_undecided_item_is_refused_beside_it(
     assert answer.status_code == 400
     page = answer.content.decode()
     assert summary in texts_of(page, "li", class_="message error")
-    form_choice = next(text for text in texts_of(page, "fieldset") if beside in text)
-    assert form_choice.splitlines()[0] == (
-        "Başvuru formu" if language == "tr" else "The application form"
-    )
-    assert len([text for text in texts_of(page, "fieldset") if beside in text]) == 1
+    refused = [text for text in texts_of(page, "fieldset") if beside in text]
+    assert [text.splitlines()[0] for text in refused] == [label]
     assert note in _box(page, f"reason_{FORM_ITEM}")
     _unchanged(mission_a, application)
 
@@ -167,11 +169,8 @@ def test_a_note_with_a_direction_control_is_refused_beside_it(
     login_with_second_factor(client_a, make_staff(mission_a, "officer"))
     # when the officer's note on the form holds a control that would show it reversed
     note = f"Sign the form {control}on page 2{chr(0x202C)}."
-    answer = client_a.post(
-        f"{_case(application.reference)}completeness/",
-        _documents_accepted(mission_a, application)
-        | {f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": note},
-        HTTP_ACCEPT_LANGUAGE=language,
+    answer = _form_correction_post(
+        client_a, mission_a, application, note=note, HTTP_ACCEPT_LANGUAGE=language
     )
     # then it is refused beside the note, nothing is kept, and the applicant is asked nothing
     assert answer.status_code == 400
@@ -185,11 +184,7 @@ def test_a_right_to_left_note_with_its_marks_is_kept_as_typed(client_a, mission_
     login_with_second_factor(client_a, make_staff(mission_a, "officer"))
     # when the note names the host in Arabic, a right-to-left mark after the bracket
     note = "Host: شركة النيل (القاهرة)\u200f, street no. 12: give the full address."
-    answer = client_a.post(
-        f"{_case(application.reference)}completeness/",
-        _documents_accepted(mission_a, application)
-        | {f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": note},
-    )
+    answer = _form_correction_post(client_a, mission_a, application, note=note)
     # then it is asked, and the case and the applicant's message show it as typed
     assert answer.status_code == 302
     for language in ("en", "tr"):
@@ -201,18 +196,16 @@ def test_a_right_to_left_note_with_its_marks_is_kept_as_typed(client_a, mission_
 
 # A pasted note one character over the limit.
 LONG_NOTE = ("The bank statements must cover the last three months. " * 40)[:2001]
+# What a box says of its limit, per language: its hint, and the refusal of a longer text.
+LIMIT_SAID = {
+    "en": ("At most 2000 characters.", "Use at most 2000 characters."),
+    "tr": ("En fazla 2000 karakter.", "En fazla 2000 karakter kullanın."),
+}
 
 
-@pytest.mark.parametrize(
-    ("language", "hint", "refusal"),
-    [
-        ("en", "At most 2000 characters.", "Use at most 2000 characters."),
-        ("tr", "En fazla 2000 karakter.", "En fazla 2000 karakter kullanın."),
-    ],
-)
-def test_a_long_correction_note_is_refused_and_kept_in_its_box(
-    client_a, mission_a, language, hint, refusal
-):
+@pytest.mark.parametrize("language", list(LIMIT_SAID))
+def test_a_long_correction_note_is_refused_and_kept_in_its_box(client_a, mission_a, language):
+    hint, refusal = LIMIT_SAID[language]
     # given a submitted application and an officer
     application = visa_submitted(mission_a)
     login_with_second_factor(client_a, make_staff(mission_a, "officer"))
@@ -222,11 +215,8 @@ def test_a_long_correction_note_is_refused_and_kept_in_its_box(
     assert hint in _box(html, f"reason_{FORM_ITEM}")
     assert "maxlength" not in html
     # when the officer's note on the form is one character too long
-    answer = client_a.post(
-        f"{case}completeness/",
-        _documents_accepted(mission_a, application)
-        | {f"item_{FORM_ITEM}": "correct", f"reason_{FORM_ITEM}": LONG_NOTE},
-        HTTP_ACCEPT_LANGUAGE=language,
+    answer = _form_correction_post(
+        client_a, mission_a, application, note=LONG_NOTE, HTTP_ACCEPT_LANGUAGE=language
     )
     # then it is refused beside the box, which still holds the whole note to shorten
     assert answer.status_code == 400
@@ -236,16 +226,18 @@ def test_a_long_correction_note_is_refused_and_kept_in_its_box(
     _unchanged(mission_a, application)
 
 
-@pytest.mark.parametrize(
-    ("language", "hint", "refusal"),
-    [
-        ("en", "At most 2000 characters.", "Use at most 2000 characters."),
-        ("tr", "En fazla 2000 karakter.", "En fazla 2000 karakter kullanın."),
-    ],
-)
+def _refused(client, path: str, data: dict[str, str], language: str) -> str:  # type: ignore[no-untyped-def]
+    """The page answering `data` posted to `path`, refused (400)."""
+    answer = client.post(path, data, HTTP_ACCEPT_LANGUAGE=language)
+    assert answer.status_code == 400
+    return str(answer.content.decode())
+
+
+@pytest.mark.parametrize("language", list(LIMIT_SAID))
 def test_a_long_recommendation_note_and_match_reason_are_kept_in_their_boxes(
-    client_a, mission_a, language, hint, refusal
+    client_a, mission_a, language
 ):
+    hint, refusal = LIMIT_SAID[language]
     # given an application seen at the visit, screened with a match to decide (the watchlist's
     # MUELLER HANS PETER)
     application = visa_attended(mission_a, surname="Müller", given_names="Hans Peter",
@@ -262,14 +254,13 @@ def test_a_long_recommendation_note_and_match_reason_are_kept_in_their_boxes(
     assert "maxlength" not in html
     assert hint in text_of(html, "span", id=f"reason-{hit.pk}-help")
     # when the officer's reason for the match is one character too long
-    answer = client_a.post(
+    page = _refused(
+        client_a,
         f"{case}matches/{hit.pk}/",
         {"resolution": "cleared", "reason": LONG_NOTE},
-        HTTP_ACCEPT_LANGUAGE=language,
+        language,
     )
     # then it is refused beside the box, which holds the whole reason, the choice kept
-    assert answer.status_code == 400
-    page = answer.content.decode()
     assert text_of(page, "span", id=f"reason-{hit.pk}-message") == refusal
     assert text_of(page, "textarea", id=f"reason-{hit.pk}") == LONG_NOTE.strip()
     assert re.search(rf'id="resolution-{hit.pk}-cleared" required checked', page)
@@ -280,30 +271,19 @@ def test_a_long_recommendation_note_and_match_reason_are_kept_in_their_boxes(
     client_a.post(f"{case}matches/{hit.pk}/", {"resolution": "cleared", "reason": "Another man."})
     html = client_a.get(case, HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert hint in _box(html, "note")
-    answer = client_a.post(
-        f"{case}recommend/",
-        {"recommendation": "issue", "note": LONG_NOTE},
-        HTTP_ACCEPT_LANGUAGE=language,
+    page = _refused(
+        client_a, f"{case}recommend/", {"recommendation": "issue", "note": LONG_NOTE}, language
     )
     # then it is refused beside the box, which holds the whole note
-    assert answer.status_code == 400
-    page = answer.content.decode()
     assert refusal in _box(page, "note")
     assert text_of(page, "textarea", name="note") == LONG_NOTE.strip()
     with schema_context(mission_a.schema_name):
         assert VisaApplication.objects.get(pk=application.pk).status == VisaStatus.ATTENDED
 
 
-@pytest.mark.parametrize(
-    ("language", "hint", "refusal"),
-    [
-        ("en", "At most 2000 characters.", "Use at most 2000 characters."),
-        ("tr", "En fazla 2000 karakter.", "En fazla 2000 karakter kullanın."),
-    ],
-)
-def test_the_applicants_long_text_is_refused_and_kept_in_its_box(
-    client_a, mission_a, language, hint, refusal
-):
+@pytest.mark.parametrize("language", list(LIMIT_SAID))
+def test_the_applicants_long_text_is_refused_and_kept_in_its_box(client_a, mission_a, language):
+    hint, refusal = LIMIT_SAID[language]
     # given a draft and its owner
     application = visa_draft(mission_a)
     client_a.force_login(User.objects.get(pk=application.user_id), backend=MODEL_BACKEND)
@@ -362,18 +342,12 @@ def _corrections_on(mission, **asked: str) -> VisaApplication:  # type: ignore[n
 
 def _copy_sent_again(client, mission, application: VisaApplication):  # type: ignore[no-untyped-def]
     """The owner uploads a new passport copy and sends the corrections from the status page."""
-    owner = User.objects.get(pk=application.user_id)
-    with schema_context(mission.schema_name):
-        application.refresh_from_db()
-        applicant_services.application_upload_add(
-            application=application,
-            item="passport_copy",
-            data=pdf_file(),
-            filename="copy.pdf",
-            acting_user=owner,
-        )
-    client.force_login(owner, backend=MODEL_BACKEND)
-    return client.post(f"/visas/{application.reference}/corrections/")
+    client.force_login(User.objects.get(pk=application.user_id), backend=MODEL_BACKEND)
+    copy = SimpleUploadedFile("copy.pdf", pdf_file())
+    path = f"/visas/{application.reference}/"
+    uploaded = client.post(f"{path}upload/passport_copy/", {"file": copy, "next": "status"})
+    assert uploaded.status_code == 302
+    return client.post(f"{path}corrections/")
 
 
 @pytest.mark.parametrize(
