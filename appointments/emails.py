@@ -35,6 +35,9 @@ def _booking_links(booking: Booking, mission: Mission) -> dict[str, object]:
             mission, reverse("appointments:booking_detail", args=[booking.reference])
         ),
         "rebook_url": mission_link(mission, reverse("appointments:service_list")),
+        # inside the cutoff the one-tap link would lead to a refusal: the e-mail says whom to
+        # contact instead (Booking.can_cancel, as the pages read it)
+        "can_cancel": booking.can_cancel(),
     }
 
 
@@ -109,7 +112,10 @@ def booking_confirmation_send(*, booking: Booking) -> None:
         to=booking.email,
         template="confirmation",
         context=_booking_links(booking, mission),
-        times={"when": booking.slot.starts_at},
+        times={
+            "when": booking.slot.starts_at,
+            "changes_until": booking.changes_until,
+        },
         documents_of=booking,
     )
 
@@ -127,6 +133,7 @@ def booking_moved_send(*, booking: Booking, previous_slot: Slot | None = None) -
         times={
             "when": booking.slot.starts_at,
             "before": previous_slot.starts_at if previous_slot is not None else None,
+            "changes_until": booking.changes_until,
         },
         documents_of=booking,
     )

@@ -204,6 +204,8 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
             "count": count,
             "counts": range(1, service.max_persons + 1),
             "zone": mission.zone,
+            "changes_until": service.changes_until(slot.starts_at),
+            "changeable_online": service.changeable_online(slot.starts_at),
         },
         status=status,
     )
@@ -318,7 +320,7 @@ def cancel_by_token(request: HttpRequest, reference: str, token: str) -> HttpRes
     return render(
         request,
         "appointments/cancel_by_token.html",
-        {"booking": booking, "zone": _mission(request).zone},
+        {"booking": booking, "zone": _mission(request).zone, "can_cancel": booking.can_cancel()},
         status=status,
     )
 

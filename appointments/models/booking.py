@@ -114,11 +114,22 @@ class Booking(Workflow, TimeStampedModel):
         """Active or checked in: the booking stands (a cancelled or missed one does not)."""
         return self.status in HOLDING
 
+    @property
+    def changes_until(self) -> dt.datetime:
+        """Until when the person may cancel or move it online (`Service.changes_until`)."""
+        return self.service.changes_until(self.slot.starts_at)
+
     def can_cancel(self, *, now: dt.datetime | None = None) -> bool:
         """The person may cancel (or move) it until the service's cutoff."""
-        now = now or timezone.now()
-        cutoff = self.slot.starts_at - dt.timedelta(hours=self.service.cancel_cutoff_hours)
-        return self.can_move_to(BookingStatus.CANCELLED) and now < cutoff
+        return self.can_move_to(BookingStatus.CANCELLED) and self.service.changeable_online(
+            self.slot.starts_at, now=now
+        )
+
+    @property
+    def past_cutoff(self) -> bool:
+        """Still active, but too close to its time to be changed online: the pages and the
+        e-mails say so, and to contact the mission instead."""
+        return self.status == BookingStatus.ACTIVE and not self.can_cancel()
 
     def can_mark_no_show(self, *, now: dt.datetime | None = None) -> bool:
         """Nobody is a no-show before their appointment has started."""

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.history import history_records
@@ -115,6 +116,17 @@ class Service(TimeStampedModel):
     @property
     def step(self) -> dt.timedelta:
         return dt.timedelta(minutes=self.duration_minutes + self.buffer_minutes)
+
+    def changes_until(self, starts_at: dt.datetime) -> dt.datetime:
+        """The last moment a person may cancel or move an appointment starting at `starts_at`
+        online (the cutoff): `Booking.can_cancel`, the pages, the e-mails and the booking form's
+        warning all read it here."""
+        return starts_at - dt.timedelta(hours=self.cancel_cutoff_hours)
+
+    def changeable_online(self, starts_at: dt.datetime, *, now: dt.datetime | None = None) -> bool:
+        """An appointment starting at `starts_at` can still be cancelled or moved online (the
+        cutoff has not passed): what the booking form warns of before a time is booked."""
+        return (now or timezone.now()) < self.changes_until(starts_at)
 
 
 WEEKDAY_NAMES = [

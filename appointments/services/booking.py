@@ -185,7 +185,11 @@ def _changes_allowed(booking: Booking, now: dt.datetime) -> None:
             )
         raise ApplicationError(
             AppointmentError.CUTOFF_PASSED,
-            _("Bookings can be changed up to %(hours)d hours before the appointment.")
+            _(
+                "This appointment can no longer be changed or cancelled online: changes end "
+                "%(hours)d hours before the appointment. If you cannot come, please contact "
+                "the mission."
+            )
             % {"hours": booking.service.cancel_cutoff_hours},
         )
 

@@ -174,6 +174,56 @@ def test_the_confirmation_shows_mission_time_in_the_bookings_language(
     assert f"UID:{booking.reference}@consulate" in ics
 
 
+def test_the_confirmation_says_until_when_it_can_be_cancelled(
+    mission: Mission, service: Service, language: str
+) -> None:
+    # given a booking at 10:10 mission time whose service allows changes up to 30 hours before
+    Service.objects.filter(pk=service.pk).update(cancel_cutoff_hours=30)
+    slot = ten_past_ten(service, mission)
+    booking = book(slot, language)
+    # when the worker sends its confirmation
+    tasks.send_due_confirmations()
+    # then it says until when (mission time, zone named) and offers the one-tap link
+    (message,) = mail.outbox
+    read = parts(message)
+    until = reads(slot.starts_at - dt.timedelta(hours=30), mission.timezone, language)
+    sentence = {
+        "en": f"You can cancel or move this appointment online until {until}.",
+        "tr": f"Bu randevuyu {until} saatine kadar çevrim içi iptal edebilir veya "
+        "taşıyabilirsiniz.",
+    }[language]
+    for part in ("text", "html"):
+        assert sentence in read[part]
+        assert f"/appointments/cancel/{booking.reference}/{booking.cancel_token}/" in read[part]
+
+
+def test_the_confirmation_inside_the_cutoff_has_no_one_tap_link(
+    mission: Mission, service: Service, language: str
+) -> None:
+    # given a booking two days ahead at a service that allows no change in the last 30 days
+    Mission.objects.filter(pk=mission.pk).update(phone="+1 212 555 0100")
+    Service.objects.filter(pk=service.pk).update(cancel_cutoff_hours=720)
+    booking = book(ten_past_ten(service, mission), language)
+    # when the worker sends its confirmation
+    tasks.send_due_confirmations()
+    # then it offers no one-tap link (which would only be refused) and says whom to contact
+    (message,) = mail.outbox
+    read = parts(message)
+    no_longer = {
+        "en": "This appointment can no longer be changed or cancelled online. If you cannot "
+        "come, please contact the mission.",
+        "tr": "Bu randevu artık çevrim içi değiştirilemez veya iptal edilemez. Gelemeyecekseniz "
+        "lütfen temsilcilikle iletişime geçin.",
+    }[language]
+    for part in ("text", "html"):
+        assert no_longer in read[part]
+        assert "+1 212 555 0100" in read[part]
+        assert f"/appointments/cancel/{booking.reference}/" not in read[part]
+        assert ("Tek dokunuşla iptal edin" if language == "tr" else "Cancel with one tap") not in (
+            read[part]
+        )
+
+
 def test_the_barcode_is_attached_inline(mission: Mission, service: Service) -> None:
     book(ten_past_ten(service, mission), "en")
     tasks.send_due_confirmations()
