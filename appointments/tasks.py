@@ -102,6 +102,17 @@ def generate_slots() -> None:
 
 
 @shared_task
+def report_availability() -> None:
+    """In one mission: tell HQ each service's availability now, if it changed (a closure or new
+    opening hours just removed free times: `availability_report_nudge`)."""
+    from missions.selectors import current_mission
+
+    from .services import availability_report
+
+    availability_report(mission=current_mission(), acting_user=SYSTEM)
+
+
+@shared_task
 def send_reminders() -> None:
     """In one mission: remind everyone whose appointment starts within the next 24 hours."""
     from .services import booking_remind_due

@@ -5,7 +5,9 @@ HQ never reads a mission's schema, so a mission tells it, as an event, what its 
 availability feed says of each offered service: the next bookable time, the next scheduled
 release, when an open draw closes, how many places are free over the next 30 days, and the
 service's name in each language (HQ's public wait-times page shows it). Beat reports hourly,
-after extending the slots (`appointments.tasks.generate_slots`); a service whose figures and
+after extending the slots (`appointments.tasks.generate_slots`), and a change that removes free
+times in bulk (a closure, opening hours, a service's rules) reports on commit
+(`availability_report_nudge`); a service whose figures and
 names did not change since its last report records nothing, so a quiet mission adds nothing
 to its outbox; a service no longer offered is reported once more, as `offered: false`.
 """
@@ -22,6 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from consulate.kernel.actors import SystemActor
+from consulate.kernel.tenancy import task_nudge_on_commit
 from missions.models import Mission
 from sync.models import OutboxEvent
 from sync.services import outbox_event_record
@@ -32,6 +35,9 @@ from ..selectors import availability_feed, service_list_offered
 
 TOPIC = AppointmentTopic.SERVICE_AVAILABILITY_REPORTED
 FREE_PLACES_DAYS = 30
+# A change that removes free times in bulk reports at once; further ones within this many
+# seconds share one run queued after it (`task_nudge_on_commit`).
+NUDGE_SECONDS = 60
 
 
 def _utc(text: str | None) -> str | None:
@@ -73,6 +79,16 @@ def _last_reported() -> dict[str, dict[str, Any]]:
         .values_list("aggregate_id", "payload")
     )
     return dict(rows)
+
+
+def availability_report_nudge() -> None:
+    """After the current transaction commits, report the availability again soon: a closure,
+    new opening hours or a service's changed rules remove (or add) free times in bulk, and HQ's
+    wait times and dashboard showed a closed day's time as the next free one until the hourly
+    report (a user trial). The hourly report stays what makes it certain."""
+    from ..tasks import report_availability
+
+    task_nudge_on_commit(report_availability, every=NUDGE_SECONDS)
 
 
 def availability_report(

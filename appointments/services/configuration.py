@@ -46,6 +46,7 @@ from ..models import (
     Slot,
     WaitlistEntry,
 )
+from .availability import availability_report_nudge
 from .places import booking_cancel_write
 
 # A service's name has a value per language (appointments/translation.py): `name_en` (required)
@@ -159,6 +160,7 @@ def service_update(*, service: Service, acting_user: User | SystemActor, **chang
             payload={"code": service.code, "fields": sorted(changes)},
             acting_user=acting_user,
         )
+        availability_report_nudge()  # offered or not, its horizon, notice, release
     return service
 
 
@@ -222,6 +224,7 @@ def opening_hours_set(
                 payload={**where, "opens": f"{row.opens:%H:%M}", "closes": f"{row.closes:%H:%M}"},
                 acting_user=acting_user,
             )
+        availability_report_nudge()
     return rows
 
 
@@ -338,6 +341,7 @@ def closure_create(
 
         for booking_id in cancelled:
             task_queue_on_commit(send_cancelled_by_mission, booking_id)
+        availability_report_nudge()
     return closure
 
 
