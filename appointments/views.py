@@ -217,7 +217,7 @@ def booking_list(request: HttpRequest) -> HttpResponse:
         request,
         "appointments/booking_list.html",
         {
-            "bookings": selectors.booking_list_for_user(user_id=request.user.pk),
+            "bookings": selectors.booking_lists_for_user(user_id=request.user.pk),
             "waitlist": list(selectors.waitlist_list_current_for_user(user_id=request.user.pk)),
             "zone": _mission(request).zone,
         },
