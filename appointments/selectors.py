@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import secrets
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -87,7 +88,47 @@ def opening_hours_list() -> QuerySet[OpeningHours]:
 
 def closure_list_upcoming(*, mission: Mission) -> QuerySet[Closure]:
     today = mission.today()
-    return Closure.objects.filter(date__gte=today).select_related("counter").order_by("date")[:60]
+    return (
+        Closure.objects.filter(date__gte=today)
+        .select_related("counter")
+        .order_by("date", "counter", "kind")[:60]
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ClosureDay:
+    """The closures of one day (of the mission, or of one counter) as staff read them, one row:
+    a host-country holiday and a home national day can fall on the same date (1 January is
+    both at Tokyo: `closures_import` writes a row of each kind), and the list showed the day
+    twice. `reasons` and `kinds` (their labels) are each named once, in order."""
+
+    date: dt.date
+    counter: Counter | None
+    reasons: list[str]
+    kinds: list[str]
+
+
+def closure_days(closures: Iterable[Closure]) -> list[ClosureDay]:
+    """`closures` (in date order) grouped into one `ClosureDay` per date and counter."""
+    grouped: dict[tuple[dt.date, int | None], ClosureDay] = {}
+    for closure in closures:
+        row = grouped.setdefault(
+            (closure.date, closure.counter_id),
+            ClosureDay(date=closure.date, counter=closure.counter, reasons=[], kinds=[]),
+        )
+        kind = str(closure.get_kind_display())
+        if closure.reason and closure.reason not in row.reasons:
+            row.reasons.append(closure.reason)
+        if kind not in row.kinds:
+            row.kinds.append(kind)
+    return list(grouped.values())
+
+
+def closure_day_of(*, day: dt.date) -> ClosureDay | None:
+    """The mission's own closure of `day` (not a counter's absence), with every reason, or
+    None when it is open: what the day sheet says instead of only "no appointments"."""
+    rows = closure_days(Closure.objects.filter(date=day, counter=None).order_by("kind", "pk"))
+    return rows[0] if rows else None
 
 
 # How many free times the settings page offers to move each booking outside the hours to.
@@ -125,7 +166,7 @@ def settings_overview(*, mission: Mission, acting_user: Any) -> dict[str, Any]:
         "counters": list(counter_list()),
         "hours": list(opening_hours_list()),
         "outside_hours": booking_list_outside_hours(),
-        "closures": list(closure_list_upcoming(mission=mission)),
+        "closures": closure_days(closure_list_upcoming(mission=mission)),
         "rounds": list(lottery_round_list_public()[:10]),
     }
 

@@ -760,6 +760,7 @@ def staff_day_sheet(request: HttpRequest) -> HttpResponse:
             "day": day,
             "today": today,
             "rows": selectors.day_sheet(mission=mission, day=day, acting_user=request.user),
+            "closure": selectors.closure_day_of(day=day),
             "queue": list(selectors.queue_waiting()),
             "zone": mission.zone,
             "now": timezone.now(),
