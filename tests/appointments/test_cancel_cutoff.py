@@ -58,6 +58,18 @@ def _booked(mission: Mission, citizen, *, cutoff_hours: int, language: str) -> B
         )  # fmt: skip
 
 
+def _three_pages(client, citizen, booking: Booking, language: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The booking's page, its cancel page and the e-mail's one-tap page, as its owner reads
+    them."""
+    client.force_login(citizen, backend=MODEL_BACKEND)
+    detail = f"/appointments/booking/{booking.reference}/"
+    token = f"/appointments/cancel/{booking.reference}/{booking.cancel_token}/"
+    return [
+        client.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        for path in (detail, f"{detail}cancel/", token)
+    ]
+
+
 @pytest.fixture
 def mission_in(mission_b: Mission):  # type: ignore[no-untyped-def]
     def moved(zone_name: str) -> Mission:
@@ -77,14 +89,9 @@ def test_before_the_cutoff_the_pages_say_until_when(
     mission = mission_in(zone_name)
     booking = _booked(mission, citizen, cutoff_hours=30, language=language)
     until = _written(booking.slot.starts_at - dt.timedelta(hours=30), zone_name, language)
-    client_b.force_login(citizen, backend=MODEL_BACKEND)
-    detail = f"/appointments/booking/{booking.reference}/"
-    token = f"/appointments/cancel/{booking.reference}/{booking.cancel_token}/"
     # when the person opens its page, its cancel page and the e-mail's one-tap page
-    pages = [
-        client_b.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
-        for path in (detail, f"{detail}cancel/", token)
-    ]
+    pages = _three_pages(client_b, citizen, booking, language)
+    detail = f"/appointments/booking/{booking.reference}/"
     # then each says until when, in mission time with the zone named, and offers to cancel
     for page in pages:
         assert UNTIL[language].format(when=until) in page
@@ -101,14 +108,9 @@ def test_inside_the_cutoff_the_pages_say_it_can_no_longer_be_changed(
     # given a booking four days ahead whose service allows no change in its last 30 days
     mission = mission_in(zone_name)
     booking = _booked(mission, citizen, cutoff_hours=720, language=language)
-    client_b.force_login(citizen, backend=MODEL_BACKEND)
-    detail = f"/appointments/booking/{booking.reference}/"
-    token = f"/appointments/cancel/{booking.reference}/{booking.cancel_token}/"
     # when the person opens its page, its cancel page and the e-mail's one-tap page
-    pages = [
-        client_b.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
-        for path in (detail, f"{detail}cancel/", token)
-    ]
+    pages = _three_pages(client_b, citizen, booking, language)
+    detail = f"/appointments/booking/{booking.reference}/"
     # then each says plainly it can no longer be changed online and whom to contact, with no
     # button or link that would cancel or move it
     for page in pages:
@@ -120,6 +122,7 @@ def test_inside_the_cutoff_the_pages_say_it_can_no_longer_be_changed(
         assert "?reschedule=" not in page
     assert f'href="{detail}cancel/"' not in pages[0]
     # when they tap "cancel" anyway (a form kept open from before)
+    token = f"/appointments/cancel/{booking.reference}/{booking.cancel_token}/"
     refused = client_b.post(token, HTTP_ACCEPT_LANGUAGE=language)
     # then it is refused with the reason, shows no button, and the booking stands
     page = refused.content.decode()
