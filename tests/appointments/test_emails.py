@@ -491,6 +491,31 @@ def test_the_reminder_shows_mission_time(mission: Mission, service: Service, lan
     assert read["subject"].startswith(expected)
 
 
+def test_the_reminder_inside_the_cutoff_says_whom_to_contact_not_to_cancel(
+    mission: Mission, service: Service, language: str
+) -> None:
+    # given a booking whose service allows no change in its last 30 days (a reminder comes a
+    # day before: inside a 24-hour cutoff, its cancel link could only be refused)
+    Mission.objects.filter(pk=mission.pk).update(email="consular@example.org")
+    Service.objects.filter(pk=service.pk).update(cancel_cutoff_hours=720)
+    slot = ten_past_ten(service, mission)
+    booking = book(slot, language)
+    # when the reminders run three hours before it
+    assert services.booking_remind_due(now=slot.starts_at - dt.timedelta(hours=3)) == 1
+    # then it offers no cancel link and says whom to contact instead
+    (message,) = mail.outbox
+    read = parts(message)
+    no_longer = {
+        "en": "This appointment can no longer be changed or cancelled online.",
+        "tr": "Bu randevu artık çevrim içi değiştirilemez veya iptal edilemez.",
+    }[language]
+    for part in ("text", "html"):
+        assert no_longer in read[part]
+        assert "consular@example.org" in read[part]
+        assert f"/appointments/cancel/{booking.reference}/" not in read[part]
+        assert f"/appointments/booking/{booking.reference}/" in read[part]
+
+
 def test_the_waitlist_offer_and_its_deadline_show_mission_time(
     mission: Mission, service: Service, language: str
 ) -> None:
