@@ -316,22 +316,6 @@ def personalisation_hold(*, application: Application, acting_user: Any) -> Other
     )
 
 
-def case_moved_by(
-    *, case: Application | EmergencyTravelDocument, status: str, acting_user: Any
-) -> bool:
-    """Whether `case` stands in `status` by `acting_user`'s own move, nothing changed since (its
-    latest history row is theirs, in that status; read afresh): what a staff step sent twice
-    finds (a double click, or a second tap on a slow connection), the first request having
-    recorded it. Another person's move, or a step the case never took, is not: their refusal
-    stands. One query."""
-    latest = case.history.values("status", "history_user_id").first()  # type: ignore[union-attr]
-    return (
-        latest is not None
-        and latest["status"] == status
-        and latest["history_user_id"] == getattr(acting_user, "pk", None)
-    )
-
-
 # --- emergency travel documents ---------------------------------------------------------------
 
 

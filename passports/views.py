@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,6 +25,7 @@ from consulate.kernel.errors import (
     error_shown,
     form_error_shown,
     form_for_service_errors,
+    recorded_already,
 )
 from missions.models import Mission
 from missions.permissions import Action, staff_access
@@ -40,14 +42,7 @@ from .forms import (
     ReportForm,
     StartForm,
 )
-from .models import (
-    Application,
-    ApplicationStatus,
-    ApplicationStep,
-    EmergencyTravelDocument,
-    Photo,
-    Sex,
-)
+from .models import Application, ApplicationStatus, ApplicationStep, Photo, Sex
 from .mrz import mrz_parse
 from .services.common import UNMAILED
 
@@ -92,24 +87,6 @@ def _language() -> str:
 
 def _own(request: HttpRequest, reference: str) -> Application:
     return selectors.application_get_for_citizen(reference=reference, user=signed_in_user(request))
-
-
-def recorded_already(
-    request: HttpRequest,
-    case: Application | EmergencyTravelDocument,
-    *,
-    status: str,
-    page: str,
-) -> HttpResponse | None:
-    """A staff step refused because this person's same step has moved the case to `status`
-    meanwhile (a double click, or a second tap on a slow connection: the first request recorded
-    it): the case's `page` as it stands, with a calm notice, instead of the refusal over the
-    case as it was. None when the step is not theirs to find done (a step the case never took,
-    another person's move): the refusal stands."""
-    if not selectors.case_moved_by(case=case, status=status, acting_user=request.user):
-        return None
-    messages.info(request, _("This was recorded already. Here is where the case stands."))
-    return redirect(page, case.reference)
 
 
 # --- the citizen -----------------------------------------------------------------------------
@@ -447,9 +424,10 @@ def _case_refused(
     """A step the service refused: the case as it stands if this person's same step moved it
     to `done` meanwhile (`recorded_already`), else the case's page with the refusal."""
     application.refresh_from_db()
-    return recorded_already(
-        request, application, status=done, page="passports:staff_case"
-    ) or _case_page(request, application, status=error_shown(request, error))
+    page = reverse("passports:staff_case", args=[application.reference])
+    return recorded_already(request, application, page=page, status=done) or _case_page(
+        request, application, status=error_shown(request, error)
+    )
 
 
 @login_required

@@ -12,13 +12,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from consulate.kernel import reference
-from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from consulate.kernel.errors import (
+    ApplicationError,
+    error_shown,
+    form_error_shown,
+    recorded_already,
+)
 from consulate.kernel.seal import country_alpha2
 from missions.models import Mission
 from missions.permissions import Action, staff_access
@@ -30,7 +36,7 @@ from .models import EmergencyTravelDocument, EtdStatus, ReportKind, Sex
 from .mrz import ICAO_CODES
 from .register.seal_keys import issuing_state
 from .services import etd as etd_services
-from .views import errors_on_form, recorded_already, signed_in_user
+from .views import errors_on_form, signed_in_user
 
 
 @functools.cache
@@ -291,7 +297,8 @@ def _case_refused(
     """A step the service refused: the document as it stands if this person's same step moved
     it to `done` meanwhile (`recorded_already`), else its page with the refusal."""
     etd.refresh_from_db()
-    return recorded_already(request, etd, status=done, page="etd:staff_detail") or _case_page(
+    page = reverse("etd:staff_detail", args=[etd.reference])
+    return recorded_already(request, etd, page=page, status=done) or _case_page(
         request, etd, status=error_shown(request, error)
     )
 

@@ -1,7 +1,9 @@
 """The mission's visa casework pages (/staff/visas/ on the mission's host): the queue with the
 legal clock, and a case with its checklist, uploads, completeness check, visit, screening,
 recommendation, decision, extension, appeal and the end of a visa. Thin: a form parses, a
-service decides, `error_shown` shows why it refused. A page someone may not open is a 404."""
+service decides, `error_shown` shows why it refused. A page someone may not open is a 404. A
+step sent twice (a double click, a second tap on a slow connection) leads to the case as it
+stands with "This was recorded already" (`recorded_already`), not to the service's refusal."""
 
 from __future__ import annotations
 
@@ -14,11 +16,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from consulate.kernel.accounts.models import User
-from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from consulate.kernel.errors import (
+    ApplicationError,
+    error_shown,
+    form_error_shown,
+    recorded_already,
+)
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -36,6 +44,7 @@ from .forms_staff import (
 )
 from .models import (
     OPEN,
+    Appeal,
     AppealStatus,
     ScreeningHit,
     Upload,
@@ -172,6 +181,42 @@ def _refused(
     return error_shown(request, error)
 
 
+def _recorded(
+    request: HttpRequest,
+    application: VisaApplication,
+    record: Appeal | ScreeningHit | None = None,
+    **values: Any,
+) -> HttpResponse | None:
+    """A step the service refused because this person's same step has just recorded it (the
+    application's latest change, or `record`'s: the appeal, the match, holds `values`): the
+    case as it stands with a calm notice (`recorded_already`); else None, the refusal stands.
+    Asked before the refusal is shown."""
+    page = reverse("visas_staff:case", args=[application.reference])
+    return recorded_already(request, application if record is None else record, page=page, **values)
+
+
+def _refused_page(
+    request: HttpRequest,
+    application: VisaApplication,
+    error: ApplicationError,
+    *,
+    form: forms.Form | None = None,
+    name: str = "",
+    renamed: dict[str, str] | None = None,
+    hit_posted: int | None = None,
+) -> HttpResponse:
+    """The case as it stands (read again: another person may have moved it meanwhile) with the
+    service's refusal: beside `form`'s fields, the form shown as it was sent (`name`: the
+    page's name for it), or as the page's message for a step without one."""
+    application.refresh_from_db()
+    if form is None:
+        return _case_page(request, application, status=error_shown(request, error))
+    status = _refused(request, form, error, renamed=renamed)
+    return _case_page(
+        request, application, status=status, bound={name: form}, hit_posted=hit_posted
+    )
+
+
 def _answers(application: VisaApplication) -> list[tuple[str, str]]:
     """The category's questions with the applicant's answers, in the category's order."""
     import json
@@ -241,20 +286,24 @@ def staff_completeness(request: HttpRequest, reference: str) -> HttpResponse:
     application = _case(request, reference, Action.VISA_PROCESS)
     items = [row.item for row in selectors.case_checklist(application=application)]
     form = CompletenessForm(request.POST, items=items)
-    shown = {"completeness_form": form}
     if not form.is_valid():
         status = form_error_shown(request, form)
-        return _case_page(request, application, status=status, bound=shown)
+        return _case_page(request, application, status=status, bound={"completeness_form": form})
+    decisions = form.decisions()
     try:
         application = casework.completeness_review(
             application=application,
-            decisions=form.decisions(),
+            decisions=decisions,
             due_on=form.cleaned_data.get("due_on"),
             acting_user=_user(request),
         )
     except ApplicationError as error:
-        status = _refused(request, form, error)
-        return _case_page(request, application, status=status, bound=shown)
+        # the check sent twice: complete when it accepted everything, else corrections asked
+        accepted = all(accepted for accepted, _reason in decisions.values())
+        done = VisaStatus.COMPLETE if accepted else VisaStatus.CORRECTIONS
+        return _recorded(request, application, status=done) or _refused_page(
+            request, application, error, form=form, name="completeness_form"
+        )
     if application.status == VisaStatus.COMPLETE:
         return _done(request, application, _("Complete: the legal clock runs from now."))
     return _done(request, application, _("Corrections asked for: the applicant is told."))
@@ -273,7 +322,9 @@ def staff_attend(request: HttpRequest, reference: str) -> HttpResponse:
             acting_user=_user(request),
         )
     except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
+        return _recorded(request, application, status=VisaStatus.ATTENDED) or _refused_page(
+            request, application, error
+        )
     return _done(request, application, _("Visit recorded."))
 
 
@@ -284,7 +335,7 @@ def staff_screen(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         run = screening.screening_run(application=application, acting_user=_user(request))
     except ApplicationError as error:
-        return _case_page(request, application, status=error_shown(request, error))
+        return _refused_page(request, application, error)
     if run.result == "clear":
         return _done(request, application, _("Screened: no match."))
     return _done(request, application, _("Screened: look at each match below."))
@@ -298,20 +349,24 @@ def _act(
     done: Any,
     *,
     name: str,
+    recorded: Callable[[dict[str, Any]], HttpResponse | None],
     hit_posted: int | None = None,
 ) -> HttpResponse:
     """A staff form's one shape: the form's refusals or the service's shown on the case page,
     the form as it was sent (`name`: the page's name for it), else the case page again with
-    `done`. `act(cleaned_data, user)` calls the service."""
-    shown = {name: form}
+    `done`. `act(cleaned_data, user)` calls the service; `recorded(cleaned_data)` says whether
+    its refusal is this person's same step, recorded a moment ago (`_recorded`)."""
     if not form.is_valid():
         status = form_error_shown(request, form)
-        return _case_page(request, application, status=status, bound=shown, hit_posted=hit_posted)
+        return _case_page(
+            request, application, status=status, bound={name: form}, hit_posted=hit_posted
+        )
     try:
         act(form.cleaned_data, _user(request))
     except ApplicationError as error:
-        status = _refused(request, form, error)
-        return _case_page(request, application, status=status, bound=shown, hit_posted=hit_posted)
+        return recorded(form.cleaned_data) or _refused_page(
+            request, application, error, form=form, name=name, hit_posted=hit_posted
+        )
     return _done(request, application, done)
 
 
@@ -331,6 +386,7 @@ def staff_hit(request: HttpRequest, reference: str, hit_id: int) -> HttpResponse
         ),
         _("Match decided."),
         name="hit_form",
+        recorded=lambda data: _recorded(request, application, hit, resolution=data["resolution"]),
         hit_posted=hit.pk,
     )
 
@@ -352,7 +408,16 @@ def staff_recommend(request: HttpRequest, reference: str) -> HttpResponse:
         ),
         _("Recommendation recorded: a consul decides next."),
         name="recommend_form",
+        recorded=lambda data: _recorded(request, application, status=VisaStatus.RECOMMENDED),
     )
+
+
+# What each of the consul's choices makes of the case (sent back: to the officers again).
+DECIDED = {
+    "issue": VisaStatus.ISSUED,
+    "refuse": VisaStatus.REFUSED,
+    "return": VisaStatus.ATTENDED,
+}
 
 
 @login_required
@@ -364,13 +429,16 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
     if not form.is_valid():
         return _case_page(request, application, status=form_error_shown(request, form), bound=shown)
     decision = request.POST.get("decision", "")
+    if decision not in DECIDED:
+        messages.error(request, _("Choose issue, refuse or send back."))
+        return _case_page(request, application, status=400, bound=shown)
     data = form.cleaned_data
     try:
         if decision == "return":
             casework.application_return(
                 application=application, reason=data["note"], acting_user=_user(request)
             )
-        elif decision in ("issue", "refuse"):
+        else:
             casework.application_decide(
                 application=application,
                 issue=decision == "issue",
@@ -382,13 +450,11 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
                 entries=data.get("entries") or None,
                 duration_days=data.get("duration_days"),
             )
-        else:
-            messages.error(request, _("Choose issue, refuse or send back."))
-            return _case_page(request, application, status=400, bound=shown)
     except ApplicationError as error:
         # sending back, the service's "reason" is the form's note
-        status = _refused(request, form, error, renamed={"reason": "note"})
-        return _case_page(request, application, status=status, bound=shown)
+        return _recorded(request, application, status=DECIDED[decision]) or _refused_page(
+            request, application, error, form=form, name="decide_form", renamed={"reason": "note"}
+        )
     return _done(request, application, _("Decision recorded: the applicant is told."))
 
 
@@ -405,6 +471,7 @@ def staff_extend(request: HttpRequest, reference: str) -> HttpResponse:
         ),
         _("Decision period extended: the applicant is told."),
         name="extend_form",
+        recorded=lambda data: _recorded(request, application, extended_due_on=data["until"]),
     )
 
 
@@ -424,7 +491,12 @@ def staff_appeal_record(request: HttpRequest, reference: str) -> HttpResponse:
         ),
         _("Appeal recorded: another consul decides it."),
         name="appeal_record_form",
+        recorded=lambda data: _recorded(request, application, status=VisaStatus.APPEALED),
     )
+
+
+# What each choice on an appeal makes of it.
+APPEAL_DECIDED = {"uphold": AppealStatus.UPHELD, "grant": AppealStatus.GRANTED}
 
 
 @login_required
@@ -432,14 +504,21 @@ def staff_appeal_record(request: HttpRequest, reference: str) -> HttpResponse:
 def staff_appeal_decide(request: HttpRequest, reference: str) -> HttpResponse:
     application = _case(request, reference, Action.VISA_DECIDE)
     appeal = selectors.case_appeal(application=application)
-    if appeal is None or appeal.status != AppealStatus.LODGED:
+    decision = request.POST.get("decision", "")
+    if appeal is None:
         raise Http404
+    if appeal.status != AppealStatus.LODGED:
+        # decided: by this consul's same choice a moment ago (sent twice), else nothing to decide
+        done = APPEAL_DECIDED.get(decision)
+        recorded = _recorded(request, application, appeal, status=done) if done else None
+        if recorded is None:
+            raise Http404
+        return recorded
     form = AppealDecideForm(request.POST)
     shown = {"appeal_decide_form": form}
     if not form.is_valid():
         return _case_page(request, application, status=form_error_shown(request, form), bound=shown)
-    decision = request.POST.get("decision", "")
-    if decision not in ("uphold", "grant"):
+    if decision not in APPEAL_DECIDED:
         messages.error(request, _("Choose: the refusal stands, or examine again."))
         return _case_page(request, application, status=400, bound=shown)
     try:
@@ -450,8 +529,15 @@ def staff_appeal_decide(request: HttpRequest, reference: str) -> HttpResponse:
             acting_user=_user(request),
         )
     except ApplicationError as error:
-        return _case_page(request, application, status=_refused(request, form, error), bound=shown)
+        done = APPEAL_DECIDED[decision]
+        return _recorded(request, application, appeal, status=done) or _refused_page(
+            request, application, error, form=form, name="appeal_decide_form"
+        )
     return _done(request, application, _("Appeal decided: the applicant is told."))
+
+
+# What each way of ending a visa makes of the case.
+ENDED = {"annul": VisaStatus.ANNULLED, "revoke": VisaStatus.REVOKED}
 
 
 @login_required
@@ -463,7 +549,7 @@ def staff_end(request: HttpRequest, reference: str) -> HttpResponse:
     if not form.is_valid():
         return _case_page(request, application, status=form_error_shown(request, form), bound=shown)
     decision = request.POST.get("decision", "")
-    if decision not in ("annul", "revoke"):
+    if decision not in ENDED:
         messages.error(request, _("Choose annul or revoke."))
         return _case_page(request, application, status=400, bound=shown)
     try:
@@ -475,5 +561,7 @@ def staff_end(request: HttpRequest, reference: str) -> HttpResponse:
             acting_user=_user(request),
         )
     except ApplicationError as error:
-        return _case_page(request, application, status=_refused(request, form, error), bound=shown)
+        return _recorded(request, application, status=ENDED[decision]) or _refused_page(
+            request, application, error, form=form, name="end_form"
+        )
     return _done(request, application, _("The visa is ended: the holder is told."))

@@ -17,11 +17,14 @@ from typing import Any, TypeVar
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
+
+from .history import history_latest_by
 
 
 class ApplicationError(Exception):
@@ -127,6 +130,22 @@ def error_shown(request: HttpRequest, error: ApplicationError | ValidationError)
     return status.HTTP_400_BAD_REQUEST
 
 
+def recorded_already(
+    request: HttpRequest, record: Any, *, page: str, **values: Any
+) -> HttpResponse | None:
+    """For a staff step its service refused: when this person's same step has changed `record`
+    to `values` meanwhile (`history.history_latest_by`: a double click, or a second tap on a
+    slow connection, the first request having recorded it), the redirect to `page` (the case
+    as it stands, a URL) with a calm notice, instead of the refusal over the case as it was.
+    None when the step is not theirs to find done (a step the case never took, another
+    person's move): the refusal stands. Ask before `error_shown`, which queues the refusal's
+    message."""
+    if not history_latest_by(record, acting_user=request.user, **values):
+        return None
+    messages.info(request, _recorded_already_message())
+    return redirect(page)
+
+
 def form_error_shown(request: HttpRequest, form: Any) -> int:
     """For pages: show a form's first error as the page's message; 400. A form sent with
     nothing in it (an empty POST) has no errors to name: it is asked to be filled in."""
@@ -192,6 +211,12 @@ def form_refused_in_text(form: Any) -> HttpResponse:
     return HttpResponse(
         "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"
     )
+
+
+def _recorded_already_message() -> Any:
+    from django.utils.translation import gettext
+
+    return gettext("This was recorded already. Here is where the case stands.")
 
 
 def _empty_form_message() -> Any:

@@ -57,6 +57,19 @@ def set_acting_user(instance: models.Model, acting_user: Any) -> None:
     instance._history_user = acting_user  # type: ignore[attr-defined]
 
 
+def history_latest_by(record: models.Model, *, acting_user: Any, **values: Any) -> bool:
+    """Whether `record`'s latest history row is `acting_user`'s own change and holds `values`
+    (`status="approved"`), read afresh: what a staff step sent twice finds (a double click, a
+    second tap on a slow connection), the first request having recorded it. Another person's
+    change since, or a step the record never took, is not. One query."""
+    latest = record.history.values("history_user_id", *values).first()  # type: ignore[attr-defined]
+    return (
+        latest is not None
+        and latest["history_user_id"] == getattr(acting_user, "pk", None)
+        and all(latest[name] == value for name, value in values.items())
+    )
+
+
 # History is the audit trail: rows are added, never changed or removed, whatever SQL the
 # application's role sends. The one change it may make is a re-encryption under a newer data
 # key (`mission_reencrypt`), which rewrites ciphertext (bytea) columns and nothing else. The

@@ -3,25 +3,44 @@ legal clock, the case with its documents, and each action behind its permission.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django_tenants.utils import schema_context
 
 from consulate.kernel.errors import ApplicationError
+from missions.models import Mission
 from sync.models import OutboxEvent
 from tests.conftest import make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
+from tests.passports.test_views import _told_calmly
 from tests.visas.factories import visa_submitted
 from tests.visas.factories_casework import (
     numbers_allocate,
+    visa_appealed,
     visa_attended,
     visa_complete,
+    visa_issued,
+    visa_paid,
     visa_recommended,
+    visa_refused,
+    visa_screened,
 )
-from visas.models import FORM_ITEM, ItemReview, Upload, VisaApplication, VisaStatus
-from visas.services import casework
+from visas.models import (
+    FORM_ITEM,
+    Appeal,
+    ItemReview,
+    ScreeningHit,
+    Upload,
+    VisaApplication,
+    VisaFingerprint,
+    VisaStatus,
+)
+from visas.services import casework, screening
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
@@ -506,3 +525,244 @@ def test_a_booked_complete_case_shows_its_appointment_to_staff(in_mission_a, mis
         f"Complete: appointment on 5 January 2027, 09:30 ({mission_a.timezone})"
     )
     assert staff_status_label(application, None) == "Complete: waiting for the appointment"
+
+
+# --- a step sent twice ------------------------------------------------------------------------
+
+
+def _accepted(mission, application: VisaApplication) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The completeness check as its page posts it, every item and the form accepted."""
+    codes = [item.code for item in casework.checklist_of(application)] + [FORM_ITEM]
+    return {f"item_{code}": "accept" for code in codes}
+
+
+def _with_matches(mission) -> VisaApplication:  # type: ignore[no-untyped-def]
+    """Seen at the visit and screened: the demo watchlist's MUELLER HANS PETER to look at."""
+    application = visa_attended(mission, surname="Müller", given_names="Hans Peter",
+                                birth_date="1968-11-23", nationality="DEU")  # fmt: skip
+    screening.screening_run(application=application, acting_user=make_staff(mission, "officer"))
+    return application
+
+
+def _open_match(application: VisaApplication) -> int:
+    return ScreeningHit.objects.filter(
+        screening__application_id=application.pk, resolution=""
+    ).values_list("pk", flat=True)[0]
+
+
+def _decidable(mission) -> VisaApplication:  # type: ignore[no-untyped-def]
+    application = visa_recommended(mission)
+    numbers_allocate(mission)
+    return application
+
+
+@dataclasses.dataclass(frozen=True)
+class StaffStep:
+    name: str
+    prepare: Callable[[Mission], VisaApplication]  # a case due for the step
+    role: str
+    path: str  # after the case's path; "{match}": the case's first match not decided
+    data: Callable[[Mission, VisaApplication], dict[str, Any]]
+    done: str  # the case's status once the step is recorded
+
+    def __str__(self) -> str:
+        return self.name
+
+
+STAFF_STEPS = [
+    StaffStep("complete", visa_submitted, "officer", "completeness/", _accepted, "complete"),
+    StaffStep("corrections", visa_submitted, "officer", "completeness/",
+              lambda m, a: _accepted(m, a) | {f"item_{FORM_ITEM}": "correct",
+                                              f"reason_{FORM_ITEM}": FORM_NOTE},
+              "corrections"),
+    StaffStep("attend", visa_paid, "officer", "attend/",
+              lambda m, a: {"identity_confirmed": "on"}, "attended"),
+    StaffStep("match", _with_matches, "officer", "matches/{match}/",
+              lambda m, a: {"resolution": "cleared", "reason": "Born elsewhere."}, "attended"),
+    StaffStep("recommend", visa_screened, "officer", "recommend/",
+              lambda m, a: {"recommendation": "issue", "note": ""}, "recommended"),
+    StaffStep("issue", _decidable, "consul", "decide/",
+              lambda m, a: {"decision": "issue", "note": ""}, "issued"),
+    StaffStep("refuse", visa_recommended, "consul", "decide/",
+              lambda m, a: {"decision": "refuse", "grounds": ["purpose"], "note": ""},
+              "refused"),
+    StaffStep("send-back", visa_recommended, "consul", "decide/",
+              lambda m, a: {"decision": "return", "note": "Compare the photo again."},
+              "attended"),
+    StaffStep("extend", visa_attended, "consul", "extend/",
+              lambda m, a: {"until": (a.decision_due_on + dt.timedelta(days=5)).isoformat(),
+                            "reason": "The employer's letter is being verified."},
+              "attended"),
+    StaffStep("appeal", visa_refused, "officer", "appeal/",
+              lambda m, a: {"lodged_on": m.today().isoformat(),
+                            "statement": "The invitation letter was misread."},
+              "appealed"),
+    StaffStep("uphold", lambda m: visa_appealed(m).application, "consul", "appeal/decide/",
+              lambda m, a: {"decision": "uphold", "note": "The grounds stand."}, "refused"),
+    StaffStep("grant", lambda m: visa_appealed(m).application, "consul", "appeal/decide/",
+              lambda m, a: {"decision": "grant", "note": "The letter was misread."},
+              "attended"),
+    StaffStep("annul", visa_issued, "consul", "end/",
+              lambda m, a: {"decision": "annul", "grounds": ["false_document"], "note": ""},
+              "annulled"),
+    StaffStep("revoke", visa_issued, "consul", "end/",
+              lambda m, a: {"decision": "revoke", "grounds": ["alert"], "note": ""},
+              "revoked"),
+]  # fmt: skip
+
+
+def _recorded_rows(mission, application: VisaApplication) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
+    """What a step records: the case's history, its appeals' and matches', its timeline, its
+    events."""
+    with schema_context(mission.schema_name):
+        return (
+            application.history.count(),
+            Appeal.history.filter(application_id=application.pk).count(),
+            ScreeningHit.history.filter(screening__application_id=application.pk).count(),
+            application.steps.count(),
+            OutboxEvent.objects.filter(aggregate_id=application.pk).count(),
+        )
+
+
+def _step_posted(client, mission, step: StaffStep):  # type: ignore[no-untyped-def]
+    """A case due for `step`, its page, the step's path and what its form sends."""
+    with schema_context(mission.schema_name):
+        application = step.prepare(mission)
+        application.refresh_from_db()
+        data = step.data(mission, application)
+        match = _open_match(application) if "{match}" in step.path else None
+    case = f"/staff/visas/{application.reference}/"
+    return application, case, case + step.path.format(match=match), data
+
+
+@pytest.mark.parametrize("step", STAFF_STEPS, ids=str)
+def test_every_staff_step_sent_twice_shows_the_case_as_it_now_stands(client_a, mission_a, step):
+    # given a case due for the step, which its officer or consul records once
+    application, case, path, data = _step_posted(client_a, mission_a, step)
+    login_with_second_factor(client_a, make_staff(mission_a, step.role))
+    assert client_a.post(path, data).status_code == 302
+    recorded = _recorded_rows(mission_a, application)
+    for language in ("en", "tr"):
+        # when the same form comes again (a double click, a second tap on a slow link)
+        again = client_a.post(path, data, HTTP_ACCEPT_LANGUAGE=language)
+        # then it leads to the case as it stands, saying it was recorded already
+        _told_calmly(client_a, again, case, language)
+    # and nothing was recorded twice
+    assert _recorded_rows(mission_a, application) == recorded
+    assert _status(mission_a, application) == step.done
+
+
+def _step(name: str) -> StaffStep:
+    return next(step for step in STAFF_STEPS if step.name == name)
+
+
+@pytest.mark.parametrize(
+    ("name", "prepare", "role", "language", "refusal"),
+    [
+        ("attend", lambda m, staff: visa_submitted(m), "officer", "en",
+         "The visit is recorded once, for a complete application."),
+        ("issue", lambda m, staff: visa_attended(m), "consul", "tr",
+         "Yalnızca önerilmiş bir başvuru karara bağlanır: başvuru eksiksiz olmalı, ziyarette"
+         " görülmüş olmalı ve bir memur tarafından önerilmiş olmalı."),
+        ("appeal", lambda m, staff: visa_attended(m), "officer", "en",
+         "Only a refusal is appealed."),
+        # refused by this consul: their own last move, but not the one this step makes
+        ("annul", lambda m, staff: visa_refused(m, consul=staff), "consul", "tr",
+         "Yalnızca verilmiş bir vize iptal edilebilir veya geri alınabilir."),
+    ],
+    ids=["attend", "issue", "appeal", "annul"],
+)  # fmt: skip
+def test_a_step_the_case_never_reached_is_still_refused(
+    client_a, mission_a, name, prepare, role, language, refusal
+):
+    # given a case the step is not due for
+    staff = make_staff(mission_a, role)
+    step = dataclasses.replace(_step(name), prepare=lambda mission: prepare(mission, staff))
+    application, _page, path, data = _step_posted(client_a, mission_a, step)
+    recorded = _recorded_rows(mission_a, application)
+    status = _status(mission_a, application)
+    login_with_second_factor(client_a, staff)
+    # when the step's form is sent for it (a forged or mistaken request)
+    response = client_a.post(path, data, HTTP_ACCEPT_LANGUAGE=language)
+    # then it is refused, saying why in the reader's language, and nothing changes
+    assert response.status_code == 400
+    assert texts_of(response.content, "li", class_="message error") == [refusal]
+    assert not texts_of(response.content, "li", class_="message info")
+    assert _recorded_rows(mission_a, application) == recorded
+    assert _status(mission_a, application) == status
+
+
+def test_deciding_an_appeal_there_is_none_of_is_still_not_found(client_a, mission_a):
+    # given a refusal not appealed, and the consul who refused it
+    consul = make_staff(mission_a, "consul")
+    application = visa_refused(mission_a, consul=consul)
+    login_with_second_factor(client_a, consul)
+    # when an appeal's decision is sent for it
+    response = client_a.post(
+        f"/staff/visas/{application.reference}/appeal/decide/",
+        {"decision": "uphold", "note": "The grounds stand."},
+    )
+    # then there is nothing to decide: not found, as before
+    assert response.status_code == 404
+    assert _status(mission_a, application) == VisaStatus.REFUSED
+
+
+@pytest.mark.parametrize(
+    ("name", "other", "language", "refusal"),
+    [
+        ("recommend", {"recommendation": "refuse", "grounds": ["purpose"], "note": ""}, "en",
+         "A recommendation is made after the visit, once per examination."),
+        ("issue", {"decision": "refuse", "grounds": ["purpose"], "note": ""}, "en",
+         "Only a recommended application is decided: complete, seen at the visit and"
+         " recommended by an officer."),
+        ("match", {"resolution": "confirmed", "reason": "Same face."}, "tr",
+         "Bu eşleşme zaten değerlendirildi."),
+        ("uphold", {"decision": "grant", "note": "The letter was misread."}, "en", None),
+    ],
+    ids=["recommend", "decide", "match", "appeal"],
+)  # fmt: skip
+def test_another_persons_move_at_the_same_moment_is_not_taken_for_ones_own(
+    client_a, mission_a, name, other, language, refusal
+):
+    # given a case whose step one officer (or consul) records
+    step = _step(name)
+    application, _page, path, data = _step_posted(client_a, mission_a, step)
+    login_with_second_factor(client_a, make_staff(mission_a, step.role))
+    assert client_a.post(path, data).status_code == 302
+    recorded = _recorded_rows(mission_a, application)
+    # when another, on the case as it was, sends the same step (their own choice)
+    login_with_second_factor(client_a, make_staff(mission_a, step.role))
+    response = client_a.post(path, other, HTTP_ACCEPT_LANGUAGE=language)
+    # then it is refused, saying why (an appeal decided is not there to decide any more), and
+    # the first one's record stands
+    if refusal is None:
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 400
+        assert texts_of(response.content, "li", class_="message error") == [refusal]
+        assert not texts_of(response.content, "li", class_="message info")
+    assert _recorded_rows(mission_a, application) == recorded
+    assert _status(mission_a, application) == step.done
+
+
+def test_a_second_click_read_before_the_first_committed_records_no_second_visit(
+    client_a, mission_a, monkeypatch
+):
+    # given a paid case whose visit the officer records, and the case as a slow second click
+    # read it, before the first one committed
+    application = visa_paid(mission_a)
+    with schema_context(mission_a.schema_name):
+        before = VisaApplication.objects.get(pk=application.pk)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    path = f"/staff/visas/{application.reference}/attend/"
+    assert client_a.post(path, {"identity_confirmed": "on"}).status_code == 302
+    recorded = _recorded_rows(mission_a, application)
+    # when that second click arrives
+    with monkeypatch.context() as patched:
+        patched.setattr("visas.views_staff._case", lambda request, reference, action: before)
+        again = client_a.post(path, {"identity_confirmed": "on"}, HTTP_ACCEPT_LANGUAGE="tr")
+    # then it leads to the case as it stands, and nothing is recorded twice
+    _told_calmly(client_a, again, f"/staff/visas/{application.reference}/", "tr")
+    assert _recorded_rows(mission_a, application) == recorded
+    with schema_context(mission_a.schema_name):
+        assert VisaFingerprint.objects.filter(application_id=application.pk).count() == 2
