@@ -8,20 +8,24 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from appointments.forms import DayField
+from consulate.kernel.errors import ApplicationError, form_errors_add
+from consulate.kernel.http import QueryStringForm
 from missions.models import Mission, MissionKind
 
 from .reference.models import ItemKind, QuestionKind, VisaCategory, VisaType
 from .reference.services import CategoryInput, ItemInput, QuestionInput
 from .register.models import VisaCase
-from .register.statistics import GROUPS, StatisticsFilters
+from .register.statistics import GROUPS, StatisticsFilters, statistics_filters_check
 
 
-class StatisticsFilterForm(forms.Form):
+class StatisticsFilterForm(QueryStringForm):
     """The statistics' filters, from the query string. It parses: a value the page does not
     offer (a mission, a category or a grouping it does not list, a day that is not one) is an
     error beside its field, and the page answers 400 without figures, never figures that look
     filtered but are not. The rules of a period and a nationality are the selector's
-    (`visas.register.statistics.statistics_filters_check`)."""
+    (`visas.register.statistics.statistics_filters_check`, asked by `clean`). A control
+    character in a value is refused beside its field too (`QueryStringForm`: the pages are
+    marked `query_string_cleaned_by`, so `BadInputMiddleware` leaves it to the form)."""
 
     group = forms.ChoiceField(label=_("Figures per"), required=False)
     mission = forms.ChoiceField(label=_("Mission"), required=False)
@@ -58,8 +62,21 @@ class StatisticsFilterForm(forms.Form):
     def clean_nationality(self) -> str:
         return str(self.cleaned_data.get("nationality") or "").strip().upper()
 
+    def clean(self) -> dict[str, Any] | None:
+        """The selector's refusals of what the fields understood, beside the fields too, even
+        when another field was refused: every reason shows at once (the nationality's showed
+        only once the selects and days were corrected)."""
+        cleaned = super().clean()
+        try:
+            statistics_filters_check(self.filters())
+        except ApplicationError as error:
+            if not form_errors_add(self, error):
+                raise
+        return cleaned
+
     def filters(self) -> StatisticsFilters:
-        """The filters read, once the form is valid (what the selector checks and reads)."""
+        """The filters read, once the form is valid (what the selector checks and reads); a
+        value refused, by the form or by the selector, is not among them."""
         data = self.cleaned_data
         return StatisticsFilters(
             group=str(data.get("group") or "mission"),

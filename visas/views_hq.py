@@ -23,7 +23,7 @@ from consulate.kernel.errors import (
     form_read,
     form_refused_in_text,
 )
-from consulate.kernel.http import csv_response
+from consulate.kernel.http import csv_response, query_string_cleaned_by
 from missions.permissions import Action, staff_access
 
 from .forms_hq import CategoryForm, StatisticsFilterForm, WatchlistEntryForm, category_initial
@@ -51,14 +51,24 @@ def _today(request: HttpRequest) -> str:
     return f"{timezone.localdate(timezone=request.tenant.zone):%Y-%m-%d}"  # type: ignore[attr-defined]
 
 
+# A page under filters it cannot honour: 400, the reasons named in the page's error summary
+# (each field's label, a link to it) and beside each field, not as a message above the page,
+# which repeated one reason without saying whose it was.
+REFUSED = 400
+
+
+@query_string_cleaned_by(StatisticsFilterForm)
 @login_required
 def hq_statistics(request: HttpRequest) -> HttpResponse:
+    """The figures under the query string's filters; a filter the page cannot honour (a
+    control character in one too) is refused with 400, every reason beside its field and in
+    the error summary, and no figures."""
     held = _held(request, Action.VISA_STATISTICS_VIEW)
     form = StatisticsFilterForm(request.GET)
     figures = form_read(
         form, lambda: statistics_read(filters=form.filters(), acting_user=request.user)
     )
-    status = 200 if figures is not None else form_error_shown(request, form)
+    status = 200 if figures is not None else REFUSED
     filters = figures.filters if figures is not None else StatisticsFilters()
     return render(
         request,
@@ -75,10 +85,12 @@ def hq_statistics(request: HttpRequest) -> HttpResponse:
     )
 
 
+@query_string_cleaned_by(StatisticsFilterForm)
 @login_required
 def hq_statistics_csv(request: HttpRequest) -> HttpResponse:
-    """The page's table as CSV; a refused filter is a 400 in plain text (the field and why),
-    never a file of every figure."""
+    """The page's table as CSV; a refused filter is a 400 in plain text in the reader's
+    language (a line per reason: the field and why, in the form's order), never a file of
+    every figure."""
     _held(request, Action.VISA_STATISTICS_VIEW)
     form = StatisticsFilterForm(request.GET)
     content = form_read(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.test import Client
@@ -19,6 +20,12 @@ from consulate.kernel.errors import ApplicationError
 from missions.models import Mission
 from tests.conftest import host_client, make_staff, text_of, texts_of
 from tests.factories import UserFactory
+from tests.missions.test_monitoring_dashboard import (
+    GENERIC_BAD_INPUT,
+    NO_FIGURES,
+    REMOVE_CONTROLS,
+    THERE_IS_A_PROBLEM,
+)
 from tests.missions.test_sync_pages import _login
 from visas.register.models import VisaCase
 from visas.register.statistics import StatisticsFilters, statistics_read
@@ -218,12 +225,130 @@ def test_a_filter_the_page_cannot_honour_is_refused_beside_its_field(
     assert beside.split("\n")[:2] == [LABELS[language][field], message]
     assert _rows(response.content) == []
     assert b"statistics.csv" not in response.content
+    # and the error summary at the top names the field and links to it; no message above the
+    # page repeating the reason without its field
+    assert text_of(response.content, "div", id="error-summary") == (
+        f"{THERE_IS_A_PROBLEM[language]}\n{LABELS[language][field]}: {message}"
+    )
+    assert f'<a href="#id_{field}">' in response.content.decode()
+    assert b'class="messages"' not in response.content
+    # the refused field names its reason for a screen reader (the id Django's
+    # aria-describedby points to)
+    assert text_of(response.content, "span", id=f"id_{field}_error") == message
+    assert re.search(
+        rf'<(input|select)[^>]* aria-invalid="true" aria-describedby="id_{field}_error"'
+        rf'[^>]* id="id_{field}"',
+        response.content.decode(),
+    )
     # and the CSV is the same refusal in plain text, not a file of every figure
     response = client.get(f"/hq/visas/statistics.csv?{query}")
     assert response.status_code == 400
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert "Content-Disposition" not in response
     assert response.content.decode() == f"{LABELS[language][field]}: {message}\n"
+
+
+# Every field refused at once: the form's selects and days, and the selector's nationality.
+EVERY_REFUSAL = [case for case in REFUSED if case[0].count("=") == 1]
+
+
+@pytest.mark.usefixtures("cases")
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_every_refused_filter_is_told_at_once_beside_its_field(language: str) -> None:
+    # given an analyst reading in `language`, and a filter refused in every field
+    client = _client(language=language)
+    refusals = {field: case for case in EVERY_REFUSAL for field in [case[1]]}
+    query = "&".join(refusals[field][0] for field in LABELS["en"])
+    expected = [
+        (LABELS[language][field], refusals[field][2 if language == "en" else 3])
+        for field in ("group", "mission", "nationality", "category", "since", "until")
+    ]
+    # when the page is asked for figures under them
+    response = client.get(f"/hq/visas/statistics/?{query}")
+    # then every reason is beside its field at once: the nationality's too, which showed only
+    # once the selects and days were corrected
+    assert response.status_code == 400
+    beside = texts_of(response.content, "div", class_="field field-error")
+    assert [tuple(text.split("\n")[:2]) for text in beside] == expected
+    # and the error summary at the top names each field, each line a link to its field
+    summary = text_of(response.content, "div", id="error-summary")
+    assert summary.split("\n") == [
+        THERE_IS_A_PROBLEM[language],
+        *(f"{label}: {why}" for label, why in expected),
+    ]
+    html = response.content.decode()
+    links = re.findall(r'<li><a href="#(id_[a-z]+)">', html)
+    assert links == ["id_group", "id_mission", "id_nationality", "id_category", "id_since",
+                     "id_until"]  # fmt: skip
+    assert all(f'id="{link}"' in html for link in links)
+    assert 'class="error-summary" role="alert" tabindex="-1" id="error-summary"' in html
+    assert b'class="messages"' not in response.content
+    assert NO_FIGURES[language] in html
+    # and the CSV says every reason, a line each, in the form's order
+    response = client.get(f"/hq/visas/statistics.csv?{query}")
+    assert response.status_code == 400
+    assert response.content.decode() == "".join(f"{label}: {why}\n" for label, why in expected)
+
+
+HEADING = {"en": "Visa statistics", "tr": "Vize istatistikleri"}
+
+
+@pytest.mark.usefixtures("cases")
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("nationality=%00", "nationality"), ("nationality=UZB%00", "nationality"),
+     ("group=nationality%01", "group"), ("mission=alpha&mission=%00", "mission"),
+     ("category=%1b%5B31m", "category"), ("since=2026-10-01%7f", "since"),
+     ("until=%00", "until")],
+)  # fmt: skip
+def test_a_control_character_in_a_filter_is_refused_beside_its_field(
+    query: str, field: str, language: str
+) -> None:
+    # given an analyst reading in `language`
+    client = _client(language=language)
+    understood = "group=category" if field != "group" else "mission=alpha"
+    # when a filter holds a NUL or another control character
+    response = client.get(f"/hq/visas/statistics/?{query}&{understood}")
+    # then the page answers as for any filter it cannot honour: 400, its own page with the
+    # reason beside the field and in the error summary, and no figures; not the generic 400
+    # page of bad input, which named no field
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert text_of(html, "h1") == HEADING[language]
+    beside = text_of(html, "div", class_="field field-error")
+    assert beside.split("\n")[:2] == [LABELS[language][field], REMOVE_CONTROLS[language]]
+    assert text_of(html, "div", id="error-summary").split("\n")[1:] == [
+        f"{LABELS[language][field]}: {REMOVE_CONTROLS[language]}"
+    ]
+    assert GENERIC_BAD_INPUT[language] not in html
+    assert NO_FIGURES[language] in html
+    assert _rows(response.content) == []
+    # the value is never shown back; what was understood beside it stays chosen
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", html)
+    name, value = understood.split("=")
+    assert re.search(rf'<select name="{name}"[^>]*>.*?<option value="{value}" selected>', html,
+                     re.DOTALL)  # fmt: skip
+    # and the CSV answers the reason in plain text, in the reader's language
+    response = client.get(f"/hq/visas/statistics.csv?{query}")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == f"{LABELS[language][field]}: {REMOVE_CONTROLS[language]}\n"
+
+
+@pytest.mark.parametrize(
+    "query", ["junk=%00", "%00=1", "nationality%00=UZB", "group=mission&q=%01"]
+)
+def test_bad_input_outside_the_filters_is_still_refused_before_the_page(
+    mission_a: Mission, query: str
+) -> None:
+    # when a statistics request holds a control character anywhere but in the value of one of
+    # its filters (another parameter, a parameter's name)
+    for path in ("/hq/visas/statistics/", "/hq/visas/statistics.csv"):
+        response = _client(language="tr").get(f"{path}?{query}")
+        # then BadInputMiddleware refuses it before the page, as everywhere
+        assert response.status_code == 400, path
+        assert GENERIC_BAD_INPUT["tr"] in response.content.decode(), path
 
 
 def test_the_selector_refuses_what_the_form_would_not_offer(mission_a: Mission) -> None:
@@ -236,6 +361,13 @@ def test_the_selector_refuses_what_the_form_would_not_offer(mission_a: Mission) 
         with pytest.raises(ApplicationError) as refused:
             statistics_read(filters=filters, acting_user=analyst)
         assert refused.value.field == field
+    # every refusal at once, each with its field
+    every = StatisticsFilters(
+        group="bogus", nationality="AAAA", since=dt.date(2026, 2, 1), until=dt.date(2026, 1, 31)
+    )
+    with pytest.raises(ApplicationError) as refused:
+        statistics_read(filters=every, acting_user=analyst)
+    assert list(refused.value.errors) == ["group", "nationality", "until"]
 
 
 @pytest.mark.usefixtures("cases")

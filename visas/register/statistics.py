@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
@@ -166,30 +167,26 @@ def _count(
 
 
 def statistics_filters_check(filters: StatisticsFilters) -> None:
-    """Refuse filters that would not filter what they say (`ApplicationError`, `INVALID`, with
-    the field): a grouping the page does not offer, a nationality that is not a three-letter
-    code, a period that ends before it starts. Figures for everything under a filter the
-    reader still sees would look filtered, so they are never the answer to a bad one."""
+    """Refuse filters that would not filter what they say (`ApplicationError`, `INVALID`, each
+    refused field with its reason in `errors`, the first one as its `field`): a grouping the
+    page does not offer, a nationality that is not a three-letter code, a period that ends
+    before it starts. Figures for everything under a filter the reader still sees would look
+    filtered, so they are never the answer to a bad one. Every refusal is named at once, so
+    that the reader corrects them in one go."""
+    refused: dict[str, list[str]] = {}
     if filters.group not in GROUPS:
-        raise ApplicationError(
-            VisaError.INVALID,
-            _("Choose the figures per mission, nationality or category."),
-            field="group",
-        )
+        refused["group"] = [gettext("Choose the figures per mission, nationality or category.")]
     code = filters.nationality
     if code and (len(code) != 3 or not code_is_known(code)):
-        raise ApplicationError(
-            VisaError.INVALID,
-            _("“%(code)s” is not a three-letter nationality code (ICAO Doc 9303).")
-            % {"code": code[:20]},
-            field="nationality",
-        )
+        refused["nationality"] = [
+            gettext("“%(code)s” is not a three-letter nationality code (ICAO Doc 9303).")
+            % {"code": code[:20]}
+        ]
     if filters.since and filters.until and filters.since > filters.until:
-        raise ApplicationError(
-            VisaError.INVALID,
-            _("The start date is after the end date."),
-            field="until",
-        )
+        refused["until"] = [gettext("The start date is after the end date.")]
+    if refused:
+        field, reasons = next(iter(refused.items()))
+        raise ApplicationError(VisaError.INVALID, reasons[0], field=field, errors=refused)
 
 
 def statistics_read(*, filters: StatisticsFilters, acting_user: Any) -> Statistics:
