@@ -766,3 +766,68 @@ def test_a_second_click_read_before_the_first_committed_records_no_second_visit(
     assert _recorded_rows(mission_a, application) == recorded
     with schema_context(mission_a.schema_name):
         assert VisaFingerprint.objects.filter(application_id=application.pk).count() == 2
+
+
+# --- each note box's hint, linked for a screen reader ---------------------------------------------
+
+HINT = {"en": "At most 2000 characters.", "tr": "En fazla 2000 karakter."}
+
+
+def _boxes_described(html: str) -> list[tuple[str, list[str]]]:
+    """Each note box on the page (its name) with what its aria-describedby names, read as the
+    screen reader reads it: the text of each element named that exists on the page."""
+    boxes = []
+    for tag in re.findall(r"<textarea\b[^>]*>", html):
+        attributes = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+        described = attributes.get("aria-describedby", "").split()
+        boxes.append(
+            (
+                attributes["name"],
+                [text for ref in described for text in texts_of(html, "span", id=ref)],
+            )
+        )
+    return boxes
+
+
+@pytest.mark.parametrize(
+    ("prepare", "role", "boxes"),
+    [
+        (visa_submitted, "officer", 7),  # the completeness check: the form and each item
+        (_with_matches, "officer", 2),  # a match's reason, the recommendation's note
+        (visa_recommended, "consul", 2),  # the decision's note, the extension's reason
+        (visa_refused, "officer", 1),  # the appeal's statement
+        (lambda m: visa_appealed(m).application, "consul", 1),  # the appeal's decision
+        (visa_issued, "consul", 1),  # the end of the visa
+    ],
+    ids=["completeness", "match-and-recommend", "decide-and-extend", "appeal", "appeal-decide",
+         "end"],
+)  # fmt: skip
+def test_every_note_boxs_hint_is_what_it_is_described_by(client_a, mission_a, prepare, role, boxes):
+    # given a case at the point where these boxes show
+    with schema_context(mission_a.schema_name):
+        application = prepare(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, role))
+    for language in ("en", "tr"):
+        # when its page is read in `language`
+        html = client_a.get(
+            f"/staff/visas/{application.reference}/", HTTP_ACCEPT_LANGUAGE=language
+        ).content.decode()
+        # then each note box names the element holding its limit, which a screen reader reads
+        described = _boxes_described(html)
+        assert len(described) == boxes, described
+        assert all(HINT[language] in texts for _name, texts in described), described
+
+
+def test_a_refused_note_box_is_still_described_by_its_hint(client_a, mission_a):
+    # given an attended case, whose recommendation's note is refused as too long
+    application = visa_attended(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    response = client_a.post(
+        f"/staff/visas/{application.reference}/recommend/",
+        {"recommendation": "issue", "note": "x" * 2001},
+        HTTP_ACCEPT_LANGUAGE="tr",
+    )
+    # then the box shown back with its text still names its limit for a screen reader
+    assert response.status_code == 400
+    described = dict(_boxes_described(response.content.decode()))
+    assert HINT["tr"] in described["note"]
