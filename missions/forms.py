@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel import reference
-from consulate.kernel.errors import ApplicationError, form_errors_add
+from consulate.kernel.errors import ApplicationError, form_checked
 from consulate.kernel.http import QueryStringForm
 
 from .models import (
@@ -196,11 +196,7 @@ class DashboardFilterForm(QueryStringForm):
         when another field was refused: every reason shows at once (the country's showed only
         once the selects were corrected)."""
         cleaned = super().clean()
-        try:
-            dashboard_filters_check(self.filters())
-        except ApplicationError as error:
-            if not form_errors_add(self, error):
-                raise
+        form_checked(self, lambda: dashboard_filters_check(self.filters()))
         return cleaned
 
     def filters(self) -> DashboardFilters:

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from appointments.forms import DayField
-from consulate.kernel.errors import ApplicationError, form_errors_add
+from consulate.kernel.errors import form_checked
 from consulate.kernel.http import QueryStringForm
 from missions.models import Mission, MissionKind
 
@@ -67,11 +67,7 @@ class StatisticsFilterForm(QueryStringForm):
         when another field was refused: every reason shows at once (the nationality's showed
         only once the selects and days were corrected)."""
         cleaned = super().clean()
-        try:
-            statistics_filters_check(self.filters())
-        except ApplicationError as error:
-            if not form_errors_add(self, error):
-                raise
+        form_checked(self, lambda: statistics_filters_check(self.filters()))
         return cleaned
 
     def filters(self) -> StatisticsFilters:

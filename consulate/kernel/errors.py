@@ -185,6 +185,18 @@ def form_read(form: Any, read: Callable[[], T]) -> T | None:
         return None
 
 
+def form_checked(form: Any, check: Callable[[], object]) -> None:
+    """For a filter form's `clean`: the refusals of `check()` (the selector's rules, asked of
+    what the fields understood) beside the form's fields, with the fields' own, so every reason
+    shows at once, not one only once the others are corrected. A refusal that is not only about
+    the form's fields goes on."""
+    try:
+        check()
+    except ApplicationError as error:
+        if not form_errors_add(form, error):
+            raise
+
+
 def form_errors_add(form: Any, error: ApplicationError) -> bool:
     """Put every reason of `error` beside its field of `form` (`error.errors`: a selector that
     refuses several filters names each), and say whether it did: an error that is not only

@@ -13,6 +13,7 @@ import io
 import re
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 
 from consulate.kernel.accounts.models import HqRole
@@ -218,79 +219,80 @@ def test_a_filter_the_page_cannot_honour_is_refused_beside_its_field(
     message = english if language == "en" else turkish
     # when the page is asked for figures under a filter it cannot honour
     response = client.get(f"/hq/visas/statistics/?{query}")
-    # then it answers 400, the reason beside the field, and no figures at all
-    assert response.status_code == 400
-    beside = text_of(response.content, "div", class_="field field-error")
-    # the label, the reason, then the field (a select's options follow)
-    assert beside.split("\n")[:2] == [LABELS[language][field], message]
-    assert _rows(response.content) == []
-    assert b"statistics.csv" not in response.content
-    # and the error summary at the top names the field and links to it; no message above the
-    # page repeating the reason without its field
-    assert text_of(response.content, "div", id="error-summary") == (
-        f"{THERE_IS_A_PROBLEM[language]}\n{LABELS[language][field]}: {message}"
-    )
-    assert f'<a href="#id_{field}">' in response.content.decode()
-    assert b'class="messages"' not in response.content
+    # then it answers 400, the reason beside the field and in the error summary at the top,
+    # which names the field and links to it; no message above the page repeating the reason
+    # without its field; and no figures at all
+    html = _refused(response, language, [(LABELS[language][field], message)])
+    assert f'<a href="#id_{field}">' in html
+    assert "statistics.csv" not in html
     # the refused field names its reason for a screen reader (the id Django's
     # aria-describedby points to)
-    assert text_of(response.content, "span", id=f"id_{field}_error") == message
+    assert text_of(html, "span", id=f"id_{field}_error") == message
     assert re.search(
         rf'<(input|select)[^>]* aria-invalid="true" aria-describedby="id_{field}_error"'
         rf'[^>]* id="id_{field}"',
-        response.content.decode(),
+        html,
     )
     # and the CSV is the same refusal in plain text, not a file of every figure
     response = client.get(f"/hq/visas/statistics.csv?{query}")
+    _refused_in_text(response, [(LABELS[language][field], message)])
+
+
+HEADING = {"en": "Visa statistics", "tr": "Vize istatistikleri"}
+
+
+def _refused(response: HttpResponse, language: str, expected: list[tuple[str, str]]) -> str:
+    """`response` is the statistics page refusing its filters (its HTML): 400, each reason
+    beside its field and in the error summary (`expected`: label and why, in the form's order),
+    no message above the page, no figures."""
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert text_of(html, "h1") == HEADING[language]
+    beside = texts_of(html, "div", class_="field field-error")
+    # the label, the reason, then the field (a select's options follow)
+    assert [tuple(text.split("\n")[:2]) for text in beside] == expected
+    assert text_of(html, "div", id="error-summary").split("\n") == [
+        THERE_IS_A_PROBLEM[language],
+        *(f"{label}: {why}" for label, why in expected),
+    ]
+    assert 'class="messages"' not in html
+    assert NO_FIGURES[language] in html
+    assert _rows(response.content) == []
+    return html
+
+
+def _refused_in_text(response: HttpResponse, expected: list[tuple[str, str]]) -> None:
+    """`response` is the CSV refusing its filters: 400 in plain text, a line per reason."""
     assert response.status_code == 400
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert "Content-Disposition" not in response
-    assert response.content.decode() == f"{LABELS[language][field]}: {message}\n"
-
-
-# Every field refused at once: the form's selects and days, and the selector's nationality.
-EVERY_REFUSAL = [case for case in REFUSED if case[0].count("=") == 1]
+    assert response.content.decode() == "".join(f"{label}: {why}\n" for label, why in expected)
 
 
 @pytest.mark.usefixtures("cases")
 @pytest.mark.parametrize("language", ["en", "tr"])
 def test_every_refused_filter_is_told_at_once_beside_its_field(language: str) -> None:
-    # given an analyst reading in `language`, and a filter refused in every field
+    # given an analyst reading in `language`, and a filter refused in every field (the form's
+    # selects and days, and the selector's nationality)
     client = _client(language=language)
-    refusals = {field: case for case in EVERY_REFUSAL for field in [case[1]]}
-    query = "&".join(refusals[field][0] for field in LABELS["en"])
+    refusals = {case[1]: case for case in REFUSED if case[0].count("=") == 1}
+    fields = ["group", "mission", "nationality", "category", "since", "until"]
+    query = "&".join(refusals[field][0] for field in fields)
     expected = [
-        (LABELS[language][field], refusals[field][2 if language == "en" else 3])
-        for field in ("group", "mission", "nationality", "category", "since", "until")
+        (LABELS[language][field], refusals[field][2 if language == "en" else 3]) for field in fields
     ]
     # when the page is asked for figures under them
     response = client.get(f"/hq/visas/statistics/?{query}")
-    # then every reason is beside its field at once: the nationality's too, which showed only
-    # once the selects and days were corrected
-    assert response.status_code == 400
-    beside = texts_of(response.content, "div", class_="field field-error")
-    assert [tuple(text.split("\n")[:2]) for text in beside] == expected
-    # and the error summary at the top names each field, each line a link to its field
-    summary = text_of(response.content, "div", id="error-summary")
-    assert summary.split("\n") == [
-        THERE_IS_A_PROBLEM[language],
-        *(f"{label}: {why}" for label, why in expected),
-    ]
-    html = response.content.decode()
+    # then every reason is beside its field and in the error summary at once: the
+    # nationality's too, which showed only once the selects and days were corrected
+    html = _refused(response, language, expected)
+    # each line of the summary a link to its field, announced when the page arrives
     links = re.findall(r'<li><a href="#(id_[a-z]+)">', html)
-    assert links == ["id_group", "id_mission", "id_nationality", "id_category", "id_since",
-                     "id_until"]  # fmt: skip
+    assert links == [f"id_{field}" for field in fields]
     assert all(f'id="{link}"' in html for link in links)
     assert 'class="error-summary" role="alert" tabindex="-1" id="error-summary"' in html
-    assert b'class="messages"' not in response.content
-    assert NO_FIGURES[language] in html
     # and the CSV says every reason, a line each, in the form's order
-    response = client.get(f"/hq/visas/statistics.csv?{query}")
-    assert response.status_code == 400
-    assert response.content.decode() == "".join(f"{label}: {why}\n" for label, why in expected)
-
-
-HEADING = {"en": "Visa statistics", "tr": "Vize istatistikleri"}
+    _refused_in_text(client.get(f"/hq/visas/statistics.csv?{query}"), expected)
 
 
 @pytest.mark.usefixtures("cases")
@@ -307,33 +309,22 @@ def test_a_control_character_in_a_filter_is_refused_beside_its_field(
 ) -> None:
     # given an analyst reading in `language`
     client = _client(language=language)
-    understood = "group=category" if field != "group" else "mission=alpha"
-    # when a filter holds a NUL or another control character
-    response = client.get(f"/hq/visas/statistics/?{query}&{understood}")
-    # then the page answers as for any filter it cannot honour: 400, its own page with the
-    # reason beside the field and in the error summary, and no figures; not the generic 400
-    # page of bad input, which named no field
-    assert response.status_code == 400
-    html = response.content.decode()
-    assert text_of(html, "h1") == HEADING[language]
-    beside = text_of(html, "div", class_="field field-error")
-    assert beside.split("\n")[:2] == [LABELS[language][field], REMOVE_CONTROLS[language]]
-    assert text_of(html, "div", id="error-summary").split("\n")[1:] == [
-        f"{LABELS[language][field]}: {REMOVE_CONTROLS[language]}"
-    ]
+    understood = ("group", "category") if field != "group" else ("mission", "alpha")
+    expected = [(LABELS[language][field], REMOVE_CONTROLS[language])]
+    # when a filter holds a NUL or another control character, beside one the page understands
+    response = client.get(f"/hq/visas/statistics/?{query}&{'='.join(understood)}")
+    # then the page answers as for any filter it cannot honour, the reason beside the field;
+    # not the generic 400 page of bad input, which named no field
+    html = _refused(response, language, expected)
     assert GENERIC_BAD_INPUT[language] not in html
-    assert NO_FIGURES[language] in html
-    assert _rows(response.content) == []
     # the value is never shown back; what was understood beside it stays chosen
     assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", html)
-    name, value = understood.split("=")
-    assert re.search(rf'<select name="{name}"[^>]*>.*?<option value="{value}" selected>', html,
-                     re.DOTALL)  # fmt: skip
+    name, value = understood
+    select = re.search(rf'<select name="{name}".*?</select>', html, re.DOTALL)
+    assert select
+    assert f'<option value="{value}" selected>' in select.group(0)
     # and the CSV answers the reason in plain text, in the reader's language
-    response = client.get(f"/hq/visas/statistics.csv?{query}")
-    assert response.status_code == 400
-    assert response["Content-Type"] == "text/plain; charset=utf-8"
-    assert response.content.decode() == f"{LABELS[language][field]}: {REMOVE_CONTROLS[language]}\n"
+    _refused_in_text(client.get(f"/hq/visas/statistics.csv?{query}"), expected)
 
 
 @pytest.mark.parametrize(
