@@ -46,6 +46,19 @@ class PassportsConfig(AppConfig):
             rebuild=open_applications.open_applications_rebuild,
         )
 
+        # Passport applications in HQ monitoring's generic case register (missions/register/):
+        # a case opens with the submission and closes with the decision or a withdrawal
+        from missions.register.cases import case_projector, case_type_register
+
+        from .register.cases import CASE_TYPES, CASES_NAME
+
+        cases = case_projector(name=CASES_NAME, case_types=CASE_TYPES)
+        projector_register(
+            name=CASES_NAME, topics=cases.topics, apply=cases.apply, rebuild=cases.rebuild
+        )
+        for case_type in CASE_TYPES:
+            case_type_register(case_type)
+
         # HQ's register of issued travel documents, which its seal verifier reads
         # (passports/register/etd_projector.py).
         from .register import etd_projector

@@ -138,7 +138,19 @@ def test_sections_show_each_case_type_of_the_mission(backlog):
             "refusal_rate_30d": None,
             "mean_decision_days_30d": None,
         },
-        # registered by the visas app; none at this mission yet
+        # registered by the passports and visas apps; none at this mission yet
+        {
+            "label": "Passport applications",
+            "target_days": 20,
+            "open": 0,
+            "oldest_days": None,
+            "overdue": 0,
+            "opened_30d": 0,
+            "decided_30d": 0,
+            "refused_30d": 0,
+            "refusal_rate_30d": None,
+            "mean_decision_days_30d": None,
+        },
         {
             "label": "Visa applications",
             "target_days": 15,
@@ -158,6 +170,7 @@ def test_sections_show_each_case_type_of_the_mission(backlog):
         assert [row["label"] for row in section.rows] == [
             "Harç muafiyeti talepleri",
             "İade talepleri",
+            "Pasaport başvuruları",
             "Vize başvuruları",
         ]
 
