@@ -17,8 +17,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from appointments.forms import DayForm
 from appointments.ratelimit import rate_limit_consume
-from appointments.selectors import slot_list_available
+from appointments.selectors import slot_day_counts, slot_list_available_on
 from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import (
     ApplicationError,
@@ -47,7 +48,6 @@ from .mrz import mrz_parse
 from .services.common import UNMAILED
 
 # How many free times the visit page offers (the first ones; the booking app has the rest).
-VISIT_TIMES = 24
 
 
 def _mission(request: HttpRequest) -> Mission:
@@ -267,9 +267,10 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
-    """Book the biometrics visit from the application: the first free times of the service the
-    mission set for it. An application that waits for no visit (its visit recorded, a draft,
-    withdrawn) offers none: its page, saying why."""
+    """Book the biometrics visit from the application: the free times of the service the
+    mission set for it, one day at a time (`?day=`; the first day with a free time unless
+    another is asked), any day of the service's horizon reachable. An application that waits
+    for no visit (its visit recorded, a draft, withdrawn) offers none: its page, saying why."""
     application = _own(request, reference)
     try:
         services.visit_due_require(application=application)
@@ -299,11 +300,28 @@ def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
         status = error_shown(request, error)
         service = None
     mission = _mission(request)
-    times = slot_list_available(service=service)[:VISIT_TIMES] if service is not None else []
+    # one day's times at a time, as the appointments calendar shows them: the days with free
+    # times to choose from (the first by default), a step to the one before and after
+    days = slot_day_counts(service=service, mission=mission) if service is not None else {}
+    chosen = DayForm(request.GET).day_or(next(iter(days), mission.today()))
+    times = (
+        slot_list_available_on(service=service, mission=mission, day=chosen)
+        if service is not None and chosen in days
+        else []
+    )
     return render(
         request,
         "passports/application_visit.html",
-        {"application": application, "service": service, "times": times, "zone": mission.zone},
+        {
+            "application": application,
+            "service": service,
+            "days": sorted({**days, chosen: days.get(chosen, 0)}.items()) if days else [],
+            "chosen": chosen,
+            "previous_day": max((day for day in days if day < chosen), default=None),
+            "next_day": min((day for day in days if day > chosen), default=None),
+            "times": times,
+            "zone": mission.zone,
+        },
         status=status,
     )
 
