@@ -123,7 +123,12 @@ def application_list(request: HttpRequest) -> HttpResponse:
 
 
 def _edit_page(
-    request: HttpRequest, application: Application, *, form: ApplicationForm, status: int = 200
+    request: HttpRequest,
+    application: Application,
+    *,
+    form: ApplicationForm,
+    status: int = 200,
+    refused: dict[str, str] | None = None,
 ) -> HttpResponse:
     return render(
         request,
@@ -133,7 +138,7 @@ def _edit_page(
             "form": form,
             "photo_form": PhotoForm(),
             "has_photo": application.current_photo() is not None,
-            "missing": services.application_missing(application=application),
+            "missing": services.application_missing(application=application, refused=refused),
             "attempt": application.photo_attempts.first(),
         },
         status=status,
@@ -162,7 +167,7 @@ def application_edit(request: HttpRequest, reference: str) -> HttpResponse:
         form.add_error(name if name in form.fields else None, message)
     if saved.errors:
         messages.error(request, _("Some fields were not saved: see the messages beside them."))
-        return _edit_page(request, application, form=form, status=400)
+        return _edit_page(request, application, form=form, status=400, refused=saved.errors)
     if "submit" not in request.POST:
         messages.success(request, _("Saved. You can come back to it from any device."))
         return redirect("passports:application_edit", application.reference)
@@ -195,7 +200,9 @@ def application_autosave(request: HttpRequest, reference: str) -> JsonResponse:
             # as the page says every time: the mission's clock, the zone named
             "saved_at_local": local_time_short(_mission(request)),
             # what still stops the submission, for the page's list
-            "missing": services.application_missing(application=saved.application),
+            "missing": services.application_missing(
+                application=saved.application, refused=saved.errors
+            ),
         },
         status=400 if saved.errors else 200,
     )

@@ -216,8 +216,13 @@ def application_photo_add(
     return PhotoResult(accepted=check.ok, problems=list(check.problems))
 
 
-def application_missing(*, application: Application) -> dict[str, str]:
-    """What still stops the submission: field -> what to do."""
+def application_missing(
+    *, application: Application, refused: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """What still stops the submission: field -> what to do. `refused` are the values just sent
+    and not saved (`DraftSaved.errors`), each with its refusal: the page shows the value typed,
+    so its line says why that value is refused, never "This is needed." (the stored value,
+    empty or older, is not what the citizen sees)."""
     missing: dict[str, str] = {}
     for name in REQUIRED:
         if getattr(application, name) in (None, ""):
@@ -248,6 +253,8 @@ def application_missing(*, application: Application) -> dict[str, str]:
                     "line; write it as on your civil registration."
                 )
             )
+    for name, message in (refused or {}).items():
+        missing[name] = message
     return missing
 
 

@@ -722,6 +722,44 @@ def test_a_turkish_national_id_of_the_wrong_shape_is_told_11_digits(
         assert Application.objects.get().national_id == ""
 
 
+SUMMARY_NATIONAL_ID = {
+    "en": "National ID number: Enter the national ID number: 11 digits.",
+    "tr": "T.C. kimlik numarası: Kimlik numarasını girin: 11 rakam.",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_the_still_needed_summary_gives_a_refused_values_reason_not_needed(
+    client_a, mission_a, language
+):
+    # given a draft
+    edit = _draft_page(client_a, mission_a)
+    reference = edit.split("/")[2]
+    # when a national ID of the wrong shape and a day that does not exist are saved
+    sent = {"national_id": "12345", "birth_date": "2001-02-30"}
+    page = client_a.post(edit, sent, HTTP_ACCEPT_LANGUAGE=language)
+    assert page.status_code == 400
+    # then the summary says, for each, what the field says, not that it is needed
+    summary = texts_of(page.content, "li", **{"data-missing": "national_id"})
+    assert summary == [SUMMARY_NATIONAL_ID[language]]
+    beside = text_of(page.content, "span", id="id_birth_date-message")
+    [birth] = texts_of(page.content, "li", **{"data-missing": "birth_date"})
+    assert birth.endswith(f": {beside}")
+    needed = {"en": "This is needed.", "tr": "Bu gerekli."}[language]
+    assert needed not in birth
+    # and the autosave's list says the same
+    autosave = client_a.post(
+        f"/passports/{reference}/autosave/", sent, HTTP_ACCEPT_LANGUAGE=language
+    ).json()
+    assert autosave["missing"]["national_id"] == SUMMARY_NATIONAL_ID[language].split(": ", 1)[1]
+    assert autosave["missing"]["birth_date"] == beside
+    # when a good number is kept and a wrong one typed over it, the summary names it too
+    client_a.post(edit, {"national_id": national_id()}, HTTP_ACCEPT_LANGUAGE=language)
+    page = client_a.post(edit, {"national_id": "12345"}, HTTP_ACCEPT_LANGUAGE=language)
+    summary = texts_of(page.content, "li", **{"data-missing": "national_id"})
+    assert summary == [SUMMARY_NATIONAL_ID[language]]
+
+
 @pytest.mark.parametrize(
     "write",
     [
