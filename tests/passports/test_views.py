@@ -10,12 +10,16 @@ from collections.abc import Callable
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from django_tenants.utils import schema_context
 
+from appointments import services
 from appointments.models import Booking, Service
 from appointments.selectors import slot_day_counts, slot_list_available_on
 from consulate.kernel.accounts.models import User
+from consulate.kernel.actors import SYSTEM
 from consulate.kernel.reference import day_written_out, day_written_short
 from missions.models import Mission
 from passports.models import Application, ApplicationStatus, FingerprintCapture, Photo
@@ -636,6 +640,29 @@ def test_the_visit_page_reaches_every_day_of_the_horizon(in_mission_a, mission_a
     assert BOOKED[language] in texts_of(page, "li", class_="message success")
     application.refresh_from_db()
     assert Booking.objects.get(pk=application.booking_id).slot_id == last[-1].pk
+
+
+def test_the_visit_page_costs_the_same_whatever_the_days_offered(in_mission_a, mission_a):
+    # given a submitted application and a passport service with times on 3 days
+    service = build_catalogue(**PASSPORT.service, days=3)
+    application = PASSPORT.ready(mission_a, True)
+    client = host_client(mission_a.host)
+    client.force_login(User.objects.get(pk=application.user_id), backend=MODEL_BACKEND)
+    visit = f"/passports/{application.reference}/visit/"
+
+    def cost() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(visit).content.decode()
+        return len(queries), len([o for o in texts_of(html, "option") if " – " in o])
+
+    client.get(visit)  # the session's first read
+    few = cost()
+    # when the service offers times on 28 days
+    services.slot_generate(service=service, days=28, acting_user=SYSTEM)
+    many = cost()
+    # then the page lists more days for the same number of queries
+    assert many[1] > few[1] >= 2
+    assert many[0] == few[0]
 
 
 # --- the national ID number -------------------------------------------------------------------
