@@ -110,6 +110,22 @@ def test_trends_count_per_week_on_the_missions_dates(backlog):
     assert trends["cases.mean_decision_days"].kind == "days"
 
 
+def _none_yet(label: str, target_days: int) -> dict:
+    """A case type's row at a mission with no case of it."""
+    return {
+        "label": label,
+        "target_days": target_days,
+        "open": 0,
+        "oldest_days": None,
+        "overdue": 0,
+        "opened_30d": 0,
+        "decided_30d": 0,
+        "refused_30d": 0,
+        "refusal_rate_30d": None,
+        "mean_decision_days_30d": None,
+    }
+
+
 def test_sections_show_each_case_type_of_the_mission(backlog):
     [section] = CasesContributor().sections(mission=backlog[0], now=NOW)
     assert section.key == "cases.types"
@@ -139,30 +155,8 @@ def test_sections_show_each_case_type_of_the_mission(backlog):
             "mean_decision_days_30d": None,
         },
         # registered by the passports and visas apps; none at this mission yet
-        {
-            "label": "Passport applications",
-            "target_days": 20,
-            "open": 0,
-            "oldest_days": None,
-            "overdue": 0,
-            "opened_30d": 0,
-            "decided_30d": 0,
-            "refused_30d": 0,
-            "refusal_rate_30d": None,
-            "mean_decision_days_30d": None,
-        },
-        {
-            "label": "Visa applications",
-            "target_days": 15,
-            "open": 0,
-            "oldest_days": None,
-            "overdue": 0,
-            "opened_30d": 0,
-            "decided_30d": 0,
-            "refused_30d": 0,
-            "refusal_rate_30d": None,
-            "mean_decision_days_30d": None,
-        },
+        _none_yet("Passport applications", 20),
+        _none_yet("Visa applications", 15),
     ]
     with translation.override("tr"):
         [section] = CasesContributor().sections(mission=backlog[0], now=NOW)
