@@ -103,6 +103,24 @@ def test_a_draft_saves_as_it_is_typed_and_says_what_is_missing(
                 arg=expected,
             )
             no_sideways_scroll(page)
+            # when a good height is saved and the page opened again, its line is not shown
+            page.locator("#id_height_cm").fill("172")
+            page.locator("#id_height_cm").blur()
+            page.wait_for_function(
+                "() => document.querySelector('#missing li[data-missing=height_cm]').hidden"
+            )
+            page.reload()
+            page.wait_for_load_state()
+            assert not page.locator("#missing li[data-missing=height_cm]").is_visible()
+            # then a wrong one typed over it is named in the list with the field's reason
+            page.locator("#id_height_cm").fill("9000")
+            page.locator("#id_height_cm").blur()
+            page.wait_for_function(
+                "text => { const line = document.querySelector("
+                "'#missing li[data-missing=height_cm]');"
+                " return !line.hidden && line.textContent.includes(text); }",
+                arg=expected,
+            )
             # a photo whose face is too small is refused with its reason
             page.locator("#id_photo").set_input_files(str(bad))
             page.locator("form[enctype] button[type=submit]").click()
@@ -117,4 +135,4 @@ def test_a_draft_saves_as_it_is_typed_and_says_what_is_missing(
     with schema_context(mission_a.schema_name):
         application = Application.objects.get(user_id=user.pk)
         assert application.surname == "Şahin"
-        assert application.height_cm is None
+        assert application.height_cm == 172  # the refused 9000 never replaced it
