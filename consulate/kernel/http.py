@@ -4,7 +4,9 @@ PostgreSQL cannot store a NUL character in text, and a view that passes one on g
 DataError (a 500); a JSON body nested thousands of levels deep exhausts Python's stack (a
 RecursionError, a 500). Rather than guard each view, `BadInputMiddleware` answers 400 with a
 translated message for a NUL or other control character anywhere in the path, the query string
-or a form field, and `BoundedJSONParser` does the same for API bodies (depth and characters).
+or a form field (in the format the request reads: JSON for the API and a `.json` feed, plain
+text for a `.csv` download, the site's page otherwise), and `BoundedJSONParser` does the same
+for API bodies (depth and characters).
 `DataError` that still reaches the top (a value out of range) is answered 400, never 500.
 
 One opt-out, explicit and narrow: a view marked `@query_string_cleaned_by(SomeForm)` (HQ's
@@ -69,8 +71,20 @@ def _out_of_range_message() -> str:
     return gettext("A value in the request is too long or out of range.")
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/") or "json" in request.headers.get("Accept", "")
+def _answer_format(request: HttpRequest) -> str:
+    """What the refused request reads: "json" (the API, a path ending `.json`, an `Accept`
+    asking JSON), "text" (a path ending `.csv`, an `Accept` asking CSV: a download answers its
+    reason in plain text, as a refused filter's CSV does) or "html" (the site's page)."""
+    path, accept = request.path, request.headers.get("Accept", "")
+    if path.endswith(".json") or path.startswith("/api/"):
+        return "json"
+    if path.endswith(".csv"):
+        return "text"
+    if "json" in accept:
+        return "json"
+    if "text/csv" in accept:
+        return "text"
+    return "html"
 
 
 def _too_large_message() -> str:
@@ -81,12 +95,18 @@ def bad_request(
     request: HttpRequest, message: Callable[[], str], *, status: int = 400
 ) -> HttpResponse:
     """400 (or `status`) with `message()`, in the language the reader's browser asks for (this
-    runs before the session and LocaleMiddleware): JSON for the API, the site's page for
-    everything else."""
+    runs before the session and LocaleMiddleware), in the format the request reads
+    (`_answer_format`): JSON for the API and a JSON feed, plain text for a CSV, the site's page
+    for everything else."""
     with translation.override(translation.get_language_from_request(request)):
-        if _wants_json(request):
+        answer = _answer_format(request)
+        if answer == "json":
             return JsonResponse(
                 {"code": "invalid", "message": message(), "field": None}, status=status
+            )
+        if answer == "text":
+            return HttpResponse(
+                message() + "\n", status=status, content_type="text/plain; charset=utf-8"
             )
         # the page in the mission's own frame; refused before the session was read, it cannot
         # say who is reading, so it offers no account links (no "Log in" to someone signed in)

@@ -331,6 +331,46 @@ def test_bad_input_outside_the_filters_is_still_refused_before_the_page(mission_
         assert GENERIC_BAD_INPUT["tr"] in response.content.decode(), path
 
 
+BAD_INPUT_MESSAGE = {
+    "en": "The request contains characters that are not allowed (such as a NUL byte).\n",
+    "tr": "İstek, izin verilmeyen karakterler içeriyor (örneğin bir NUL baytı).\n",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize(
+    "path",
+    ["/hq/missions/alpha/services.csv?x=%00", "/hq/missions/alpha/trends.csv?%00=1",
+     "/hq/missions.csv?junk=%01", "/hq/trends.csv?country%00=DE"],
+)  # fmt: skip
+def test_a_csv_refuses_bad_input_in_plain_text(mission_a, path, language):
+    # when a CSV's request holds a control character its view does not read (a mission's
+    # table reads no parameter at all)
+    response = _hq_client(language=language).get(path)
+    # then the answer is the reason in plain text in the reader's language, as a refused
+    # filter's CSV answers, not the site's HTML page
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == BAD_INPUT_MESSAGE[language]
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_the_wait_times_feed_refuses_bad_input_in_json(client_hq, language):
+    # when the public wait-times feed is asked with a NUL, by a client that accepts anything
+    response = client_hq.get(
+        "/wait-times.json?q=%00", HTTP_ACCEPT="*/*", HTTP_ACCEPT_LANGUAGE=language
+    )
+    # then it answers JSON, as it answers any refused search, with the reason in the reader's
+    # language
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "code": "invalid",
+        "message": BAD_INPUT_MESSAGE[language].strip(),
+        "field": None,
+    }
+
+
 def test_what_was_understood_stays_chosen_beside_a_refused_filter(mission_a, mission_b, regions):
     # when the dashboard is asked for Asia's missions with a status it does not offer
     response = _hq_client().get("/hq/?region=142&status=bogus")

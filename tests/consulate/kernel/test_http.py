@@ -66,6 +66,17 @@ def test_the_api_answers_json(client_hq):
     assert response.json()["code"] == "invalid"
 
 
+@pytest.mark.parametrize(
+    ("accept", "content_type"),
+    [("text/csv", "text/plain; charset=utf-8"), ("application/json", "application/json")],
+)
+def test_the_refusal_answers_in_the_format_the_accept_header_asks(client_hq, accept, content_type):
+    response = client_hq.get("/?q=%00", HTTP_ACCEPT=accept, HTTP_ACCEPT_LANGUAGE="tr")
+    assert response.status_code == 400
+    assert response["Content-Type"] == content_type
+    assert "izin verilmeyen karakterler" in response.content.decode()
+
+
 def test_a_nul_in_a_posted_form_field_is_refused_before_the_view(client_hq):
     # when a form posts a NUL in any field (here the login form, which reads the database)
     response = client_hq.post("/accounts/login/", {"login": "a\x00@example.org", "password": "x"})
