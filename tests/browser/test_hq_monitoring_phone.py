@@ -130,3 +130,41 @@ def test_the_dashboard_on_a_phone_in_turkish(turkish_phone, url, screenshot, peo
     assert page.locator("h1").inner_text() == "Haftalık eğilimler"
     _fits(page)
     screenshot(page, "hq-trends-tr-phone")
+
+
+# The computed colour of an element, that of the first ancestor with a background, and the
+# contrast ratio between them (WCAG 2: relative luminance).
+CONTRAST_JS = """element => {
+  const rgb = value => value.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const luminance = ([r, g, b]) => [r, g, b].map(c => c / 255)
+    .map(c => c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)
+    .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  let back = element;
+  while (back && getComputedStyle(back).backgroundColor.match(/rgba\\(.*, 0\\)|transparent/)) {
+    back = back.parentElement;
+  }
+  const fg = rgb(getComputedStyle(element).color);
+  const bg = back ? rgb(getComputedStyle(back).backgroundColor) : [255, 255, 255];
+  const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
+  return {color: getComputedStyle(element).color, ratio: (hi + 0.05) / (lo + 0.05)};
+}"""
+
+
+def test_a_refused_filters_reason_is_in_the_error_colour(phone_page, url, people, watched):  # noqa: F811
+    page = phone_page
+    user, secret = people["analyst"]
+    log_in(page, url, mission=None, user=user, secret=secret)
+    # the colour every other form (allauth's `.errorlist`) shows its errors in
+    page.goto(url("/hq/?status=bogus&country=ZZ"))
+    error_colour = page.evaluate(
+        "() => { const probe = document.createElement('span'); probe.className = 'errorlist';"
+        " document.body.append(probe); return getComputedStyle(probe).color; }"
+    )
+    # when a filter is refused, its reason beside the field is in that red, not black, and
+    # reads at WCAG AA contrast (4.5:1) on its background
+    messages = page.locator("form.filters .field-message")
+    assert messages.count() == 2
+    for message in messages.all():
+        found = message.evaluate(CONTRAST_JS)
+        assert found["color"] == error_colour == "rgb(161, 0, 26)", found
+        assert found["ratio"] >= 4.5, found
