@@ -196,7 +196,8 @@ class DashboardFilterForm(QueryStringForm):
         when another field was refused: every reason shows at once (the country's showed only
         once the selects were corrected)."""
         cleaned = super().clean()
-        form_checked(self, lambda: dashboard_filters_check(self.filters()))
+        typed = str(self.data.get("country") or "").strip()
+        form_checked(self, lambda: dashboard_filters_check(self.filters(), country_typed=typed))
         return cleaned
 
     def filters(self) -> DashboardFilters:
@@ -213,3 +214,27 @@ class DashboardFilterForm(QueryStringForm):
             sort=values["sort"],
             descending=values["order"] == "desc",
         )
+
+
+class TrendsFilterForm(DashboardFilterForm):
+    """The trends page's filters: the dashboard's, but the page sorts nothing. It carries the
+    dashboard's sort and order back to it (its links, hidden inputs), and one the dashboard
+    would refuse (a forged `sort=bogus`, a control character) is not carried: it is dropped
+    as a parameter the page does not have, never refused beside a field the page does not
+    show."""
+
+    def __init__(self, data: Any, *, columns: list[tuple[str, Any]]) -> None:
+        carried = {
+            "sort": {"", "mission", *(key for key, _label in columns)},
+            "order": {"", "asc", "desc"},
+        }
+        dropped = [
+            name
+            for name, allowed in carried.items()
+            if name in data and not set(data.getlist(name)) <= allowed
+        ]
+        if dropped:
+            data = data.copy()
+            for name in dropped:
+                data.pop(name)
+        super().__init__(data, columns=columns)

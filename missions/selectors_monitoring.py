@@ -221,21 +221,22 @@ def mission_countries_monitored(*, chosen: str = "") -> list[str]:
     return sorted(codes, key=lambda code: reference.name_sort_key(reference.country_name(code)))
 
 
-def dashboard_filters_check(filters: DashboardFilters) -> None:
+def dashboard_filters_check(filters: DashboardFilters, *, country_typed: str = "") -> None:
     """Refuse filters that would not filter what they say (`ApplicationError`, `INVALID`, each
     refused field with its reason in `errors`, the first one as its `field`): a region or a
     status the dashboard does not offer, a country that is not an ISO 3166 code, a sort by a
     column it does not have. Every mission's figures under a filter the reader still sees
     would look filtered, so they are never the answer to a bad one. Every refusal is named at
     once, so that the reader corrects them in one go. A country with no mission is a filter
-    like any other: nothing matches it."""
+    like any other: nothing matches it. A refused country is quoted as the reader typed it
+    (`country_typed`, "Germany"), not as it was put in capitals to be checked ("GERMANY")."""
     refused: dict[str, list[str]] = {}
     if filters.region and filters.region not in WorldRegion.values:
         refused["region"] = [gettext("Choose one of the regions listed.")]
     if filters.country and not reference.is_country(filters.country):
         refused["country"] = [
             gettext("“%(value)s” is not an ISO 3166 country code (such as DE or JP).")
-            % {"value": filters.country[:20]}
+            % {"value": (country_typed or filters.country)[:20]}
         ]
     if filters.status and filters.status not in MissionStatus.values:
         refused["status"] = [gettext("Choose one of the statuses listed.")]

@@ -16,7 +16,7 @@ from consulate.kernel.errors import form_read, form_refused_in_text
 from consulate.kernel.http import csv_response, query_string_cleaned_by
 
 from . import exporters_monitoring as exporters
-from .forms import DashboardFilterForm
+from .forms import DashboardFilterForm, TrendsFilterForm
 from .models import MissionStatus, WorldRegion
 from .monitoring import figure_text
 from .permissions import Action, staff_access
@@ -44,14 +44,16 @@ def _hq_staff(request: HttpRequest) -> frozenset[Action]:
     )
 
 
-def _filter_form(request: HttpRequest) -> DashboardFilterForm:
+def _filter_form(
+    request: HttpRequest, form_class: type[DashboardFilterForm] = DashboardFilterForm
+) -> DashboardFilterForm:
     """The filters of the query string, to read with `form_read`: a page under a filter it
     cannot honour answers 400 with the reasons beside the fields, a CSV the reasons in plain
     text, never every mission's figures. A control character in a filter is such a filter
     (the views are marked `query_string_cleaned_by`, so the form, not `BadInputMiddleware`,
-    refuses it)."""
+    refuses it). The trends' `TrendsFilterForm` drops a sort it would not honour."""
     columns = [(column.key, column.label) for column in dashboard_columns()]
-    return DashboardFilterForm(request.GET, columns=columns)
+    return form_class(request.GET, columns=columns)
 
 
 def _filter_choices(form: DashboardFilterForm) -> dict[str, Any]:
@@ -122,11 +124,11 @@ def hq_dashboard_csv(request: HttpRequest) -> HttpResponse:
     return csv_response(f"missions-{_today(request)}.csv", content)
 
 
-@query_string_cleaned_by(DashboardFilterForm)
+@query_string_cleaned_by(TrendsFilterForm)
 @login_required
 def hq_trends(request: HttpRequest) -> HttpResponse:
     _hq_staff(request)
-    form = _filter_form(request)
+    form = _filter_form(request, TrendsFilterForm)
     missions = form_read(form, lambda: mission_list_monitored(filters=form.filters()))
     if missions is None:
         return render(
@@ -143,11 +145,11 @@ def hq_trends(request: HttpRequest) -> HttpResponse:
     )
 
 
-@query_string_cleaned_by(DashboardFilterForm)
+@query_string_cleaned_by(TrendsFilterForm)
 @login_required
 def hq_trends_csv(request: HttpRequest) -> HttpResponse:
     _hq_staff(request)
-    form = _filter_form(request)
+    form = _filter_form(request, TrendsFilterForm)
     missions = form_read(form, lambda: mission_list_monitored(filters=form.filters()))
     if missions is None:
         return form_refused_in_text(form)

@@ -146,11 +146,11 @@ REFUSED = [
     ("sort=bogus", "sort", *(text.format("bogus") for text in SELECT_A_VALID_CHOICE)),
     ("order=up", "order", *(text.format("up") for text in SELECT_A_VALID_CHOICE)),
     ("country=Germany", "country",
-     "“GERMANY” is not an ISO 3166 country code (such as DE or JP).",
-     "“GERMANY” bir ISO 3166 ülke kodu değil (örneğin DE veya JP)."),
+     "“Germany” is not an ISO 3166 country code (such as DE or JP).",
+     "“Germany” bir ISO 3166 ülke kodu değil (örneğin DE veya JP)."),
     ("country=%C3%BC%C3%BC", "country",
-     "“ÜÜ” is not an ISO 3166 country code (such as DE or JP).",
-     "“ÜÜ” bir ISO 3166 ülke kodu değil (örneğin DE veya JP)."),
+     "“üü” is not an ISO 3166 country code (such as DE or JP).",
+     "“üü” bir ISO 3166 ülke kodu değil (örneğin DE veya JP)."),
     ("country=QQ", "country",
      "“QQ” is not an ISO 3166 country code (such as DE or JP).",
      "“QQ” bir ISO 3166 ülke kodu değil (örneğin DE veya JP)."),
@@ -162,6 +162,17 @@ LABELS = {
            "order": "Sıra"},
 }  # fmt: skip
 THERE_IS_A_PROBLEM = {"en": "There is a problem", "tr": "Bir sorun var"}
+# The trends page sorts nothing: a sort or order it is sent is not a filter of it.
+SORTING = ("sort", "order")
+
+
+def _pages(field: str, *, csv: bool = False) -> tuple[str, ...]:
+    """The pages (or their CSVs) that have the filter `field`."""
+    if csv:
+        return ("/hq/missions.csv",) if field in SORTING else ("/hq/missions.csv", "/hq/trends.csv")
+    return ("/hq/",) if field in SORTING else ("/hq/", "/hq/trends/")
+
+
 NO_FIGURES = {
     "en": "No figures are shown: correct the filters marked above.",
     "tr": "Rakamlar gösterilmiyor: yukarıda işaretli filtreleri düzeltin.",
@@ -179,7 +190,7 @@ def test_a_filter_the_dashboard_cannot_honour_is_refused_beside_its_field(
     _contact("beta", minutes_ago=180)
     client = _hq_client(language=language)
     message = english if language == "en" else turkish
-    for path in ("/hq/", "/hq/trends/"):
+    for path in _pages(field):
         # when the dashboard (or its trends) is asked for figures under a filter it cannot
         # honour
         response = client.get(f"{path}?{query}")
@@ -202,7 +213,7 @@ def test_a_filter_the_dashboard_cannot_honour_is_refused_beside_its_field(
         assert b"monitoring-alerts" not in response.content
         assert b".csv" not in response.content
     # and each CSV is the same refusal in plain text, not a file of every figure
-    for path in ("/hq/missions.csv", "/hq/trends.csv"):
+    for path in _pages(field, csv=True):
         response = client.get(f"{path}?{query}")
         assert response.status_code == 400, path
         assert response["Content-Type"] == "text/plain; charset=utf-8"
@@ -228,34 +239,35 @@ def test_every_refused_filter_is_told_at_once_beside_its_field(
         [LABELS[language]["status"], choice.format("bogus")],
         [LABELS[language]["sort"], choice.format("bogus")],
     ]
-    for path in ("/hq/", "/hq/trends/"):
-        # when the page is asked for figures under four filters it cannot honour
+    for path, refused in (("/hq/", expected), ("/hq/trends/", expected[:3])):
+        # when the page is asked for figures under four filters it cannot honour (the trends
+        # page three: it has no sort, so it does not read one)
         response = client.get(f"{path}?{EVERY_REFUSAL}")
         # then every reason is beside its field at once: the country's too, which showed only
         # once the selects were corrected
         assert response.status_code == 400, path
         beside = texts_of(response.content, "div", class_="field field-error")
-        assert [text.split("\n")[:2] for text in beside] == expected, path
+        assert [text.split("\n")[:2] for text in beside] == refused, path
         # and the error summary at the top names each field, in the reader's language, each
         # line a link to its field (before: the page's message was the region's reason alone,
         # "Select a valid choice...", naming no field)
         summary = text_of(response.content, "div", id="error-summary")
         assert summary.split("\n") == [
             THERE_IS_A_PROBLEM[language],
-            *(f"{label}: {why}" for label, why in expected),
+            *(f"{label}: {why}" for label, why in refused),
         ]
         html = response.content.decode()
         links = re.findall(r'<li><a href="#(f-[a-z]+)">', html)
-        assert links == ["f-region", "f-country", "f-status", "f-sort"]
+        assert links == ["f-region", "f-country", "f-status", "f-sort"][: len(refused)]
         assert all(f'<select id="{link}" ' in html for link in links)
         # announced when the page arrives, and reachable by its link
         assert 'class="error-summary" role="alert" tabindex="-1" id="error-summary"' in html
         assert b'class="messages"' not in response.content
     # and each CSV says every reason, a line each, in the form's order
-    for path in ("/hq/missions.csv", "/hq/trends.csv"):
+    for path, refused in (("/hq/missions.csv", expected), ("/hq/trends.csv", expected[:3])):
         response = client.get(f"{path}?{EVERY_REFUSAL}")
         assert response.status_code == 400, path
-        assert response.content.decode() == "".join(f"{label}: {why}\n" for label, why in expected)
+        assert response.content.decode() == "".join(f"{label}: {why}\n" for label, why in refused)
 
 
 REMOVE_CONTROLS = {
@@ -283,7 +295,7 @@ def test_a_control_character_in_a_filter_is_refused_beside_its_field(
 ):
     # given an analyst reading in `language`
     client = _hq_client(language=language)
-    for path in ("/hq/", "/hq/trends/"):
+    for path in _pages(field):
         # when a filter holds a NUL or another control character
         response = client.get(
             f"{path}?{query}&country=JP" if field != "country" else f"{path}?{query}"
@@ -308,13 +320,49 @@ def test_a_control_character_in_a_filter_is_refused_beside_its_field(
         if field != "country":
             assert '<option value="JP" selected>' in html
     # and each CSV answers the reason in plain text, in the reader's language
-    for path in ("/hq/missions.csv", "/hq/trends.csv"):
+    for path in _pages(field, csv=True):
         response = client.get(f"{path}?{query}")
         assert response.status_code == 400, path
         assert response["Content-Type"] == "text/plain; charset=utf-8"
         assert response.content.decode() == (
             f"{LABELS[language][field]}: {REMOVE_CONTROLS[language]}\n"
         )
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize(
+    "forged", ["sort=bogus", "order=up", "sort=bogus&order=up", "sort=%00", "order=%7f"]
+)
+def test_the_trends_page_ignores_a_sort_it_does_not_have(
+    mission_a, mission_b, regions, forged, language
+):
+    # given an analyst reading the trends in `language`
+    client = _hq_client(language=language)
+    # when a sort or order the page does not have is forged beside a filter it has
+    response = client.get(f"/hq/trends/?region=142&{forged}")
+    # then it is ignored: the trends under the region, no sort fields added to the form, no
+    # error, and the links carry only what the page understood
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert text_of(html, "h1") == HEADINGS[language]["/hq/trends/"]
+    assert 'id="f-sort"' not in html
+    assert 'id="f-order"' not in html
+    assert 'name="sort"' not in html
+    assert 'name="order"' not in html
+    assert 'id="error-summary"' not in html
+    assert '<option value="142" selected>' in html
+    assert 'href="/hq/trends.csv?region=142"' in html
+    # and its CSV is the figures, not a refusal
+    response = client.get(f"/hq/trends.csv?region=142&{forged}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_the_trends_page_carries_the_dashboards_sort_back_to_it(mission_a, mission_b):
+    html = _hq_client().get("/hq/trends/?sort=sync.silent_minutes&order=desc").content.decode()
+    assert 'href="/hq/?sort=sync.silent_minutes&amp;order=desc"' in html
+    assert '<input type="hidden" name="sort" value="sync.silent_minutes">' in html
+    assert 'id="f-sort"' not in html
 
 
 @pytest.mark.parametrize(
