@@ -168,3 +168,51 @@ def test_a_refused_filters_reason_is_in_the_error_colour(phone_page, url, people
         found = message.evaluate(CONTRAST_JS)
         assert found["color"] == error_colour == "rgb(161, 0, 26)", found
         assert found["ratio"] >= 4.5, found
+
+
+def test_the_staff_navigation_is_a_menu_on_a_phone_and_a_row_on_a_desktop(
+    phone_page, url, screenshot, people, watched  # noqa: F811
+):
+    page = phone_page
+    user, secret = people["admin"]
+    log_in(page, url, mission="alpha", user=user, secret=secret)
+    page.goto(url("/staff/", mission="alpha"))
+    # on a 390 px phone the header is the mission's name, a "Menu" button and the language
+    # (it was some 400 px of wrapped links before any content)
+    header = page.locator("header.site-header")
+    assert header.bounding_box()["height"] < 200
+    menu = page.locator("nav.site-nav summary")
+    assert menu.inner_text().strip() == "Menu"
+    assert not page.get_by_role("link", name="Day sheet").is_visible()
+    no_sideways_scroll(page)
+    screenshot(page, "staff-nav-phone")
+    # opened with the keyboard alone (no script): its links are there, a column of them
+    menu.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("nav.site-nav details").get_attribute("open") is not None
+    for name in ("Day sheet", "Counter", "Staff", "Security"):
+        assert page.get_by_role("link", name=name, exact=True).is_visible(), name
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "All missions"
+    no_sideways_scroll(page)
+    screenshot(page, "staff-nav-phone-open")
+    # on a desktop the links are the row they were, and there is no menu button
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(url("/staff/", mission="alpha"))
+    assert not page.locator("nav.site-nav summary").is_visible()
+    for name in ("All missions", "Day sheet", "Counter", "Staff", "Security"):
+        assert page.get_by_role("link", name=name, exact=True).is_visible(), name
+    assert page.get_by_role("button", name="Log out").is_visible()
+    screenshot(page, "staff-nav-desktop")
+
+
+def test_the_menu_in_turkish_on_a_phone(turkish_phone, url, people, watched):  # noqa: F811
+    page = turkish_phone
+    user, secret = people["analyst"]
+    log_in(page, url, mission=None, user=user, secret=secret)
+    page.goto(url("/hq/"))
+    menu = page.locator("nav.site-nav summary")
+    assert menu.inner_text().strip() == "Menü"
+    assert page.locator("header.site-header").bounding_box()["height"] < 200
+    menu.click()
+    assert page.get_by_role("link", name="Merkez (HQ) paneli").is_visible()
