@@ -76,7 +76,13 @@ class Trend:
     label: str | Promise
     kind: Kind  # as Column.kind; "money" trends are in HQ's base currency, minor units
     values: dict[dt.date, float | int | None]
-    unit: str = ""  # shown beside the axis: "EUR", "days"
+    unit: str = ""  # shown beside the axis: "EUR", "days"; never part of `label`
+
+    @property
+    def title(self) -> str:
+        """The plot's title, composed here once: the label and its unit ("Mean time to decide
+        (days)"). A label holding its unit too read "(gün) (gün)" in Turkish."""
+        return f"{self.label} ({self.unit})" if self.unit else str(self.label)
 
 
 @dataclass(frozen=True)

@@ -334,7 +334,7 @@ class CasesContributor:
             Trend(key="cases.decided", label=_("Cases decided"), kind="count", values=decided),
             Trend(
                 key="cases.mean_decision_days",
-                label=_("Mean days to decide"),
+                label=_("Mean time to decide"),
                 kind="days",
                 values=mean,
                 unit=str(_("days")),

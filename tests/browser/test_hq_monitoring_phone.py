@@ -171,7 +171,11 @@ def test_a_refused_filters_reason_is_in_the_error_colour(phone_page, url, people
 
 
 def test_the_staff_navigation_is_a_menu_on_a_phone_and_a_row_on_a_desktop(
-    phone_page, url, screenshot, people, watched  # noqa: F811
+    phone_page,
+    url,
+    screenshot,
+    people,
+    watched,  # noqa: F811
 ):
     page = phone_page
     user, secret = people["admin"]

@@ -337,3 +337,24 @@ def test_each_page_says_what_its_open_visa_cases_count(mission_a, language):
     total = texts_of(statistics, "tr")[-1].split("\n")
     assert (total[1], total[5]) == ("2", "2")  # applications, open
     assert text_of(statistics, "p", id="open-definition") == said["statistics"]
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [("en", "Mean time to decide (days)"), ("tr", "Ortalama karar süresi (gün)")],
+)
+def test_the_mean_decision_time_plot_names_its_unit_once(backlog, language, title):
+    from django.template import Context, Template
+
+    weeks = weeks_ending(dt.date(2026, 12, 3), 3)
+    # when the plot of the mean time to decide is drawn in `language`
+    with translation.override(language):
+        trends = {t.key: t for t in CasesContributor().trends(missions=backlog, weeks=weeks)}
+        html = Template("{% load missions_monitoring %}{% trend_chart trend weeks 'c' %}").render(
+            Context({"trend": trends["cases.mean_decision_days"], "weeks": weeks})
+        )
+    # then its title, its table's heading and the picture's name say the unit once (Turkish
+    # read "Ortalama karar süresi (gün) (gün)")
+    assert text_of(html, "figcaption") == title
+    assert texts_of(html, "th", scope="col")[1] == title
+    assert f'aria-label="{title}: ' in html

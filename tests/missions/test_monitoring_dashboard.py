@@ -913,3 +913,17 @@ def test_a_share_is_written_one_way_in_the_readers_language(language, written):
         assert [figure_text(column, value, zone=zone) for value in shares] == written
         assert [share(value) for value in shares] == written
         assert figure_text(column, None, zone=zone) == "–"
+
+
+def test_the_turkish_filters_say_filtre_throughout(mission_a, mission_b, regions):
+    # the filter form, its way to clear it, an empty result and a refusal all say "filtre"
+    # (they said "süzgeç" and "filtre" side by side)
+    client = _hq_client(language="tr")
+    empty = client.get("/hq/?region=002").content.decode()
+    assert 'aria-label="Temsilcilikleri filtrele"' in empty
+    assert text_of(empty, "a", href="?") == "Filtreleri temizle"
+    assert "Bu filtrelere uyan temsilcilik yok." in empty
+    refused = client.get("/hq/trends/?region=9").content.decode()
+    assert "yukarıda işaretli filtreleri düzeltin" in refused
+    for html in (empty, refused):
+        assert "süz" not in html.lower()
