@@ -170,13 +170,7 @@ def test_a_refused_filters_reason_is_in_the_error_colour(phone_page, url, people
         assert found["ratio"] >= 4.5, found
 
 
-def test_the_staff_navigation_is_a_menu_on_a_phone_and_a_row_on_a_desktop(
-    phone_page,
-    url,
-    screenshot,
-    people,
-    watched,  # noqa: F811
-):
+def test_the_staff_menu_on_a_phone_a_row_on_a_desktop(phone_page, url, screenshot, people, watched):  # noqa: F811
     page = phone_page
     user, secret = people["admin"]
     log_in(page, url, mission="alpha", user=user, secret=secret)
