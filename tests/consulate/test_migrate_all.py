@@ -35,8 +35,8 @@ from missions.schemas import schemas_compare_with_template
 from tests.conftest import drop_mission
 from tests.factories import MissionFactory
 
-APP, EARLIER, LATEST = "appointments", "0005_service_purpose", "0006_confirmation_due"
-TABLE, COLUMN = "appointments_confirmationdue", "attempts"
+APP, EARLIER, LATEST = "appointments", "0006_confirmation_due", "0007_booking_visit_recorded_at"
+TABLE, COLUMN = "appointments_booking", "visit_recorded_at"
 
 
 @pytest.fixture
@@ -66,8 +66,8 @@ def has_column(schema: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def rewind(schemas: list[str], processes: int = 2) -> list[SchemaMigrated]:
-    results = schemas_migrate(schemas, owner=owner(), processes=processes, target=(APP, EARLIER))
+def rewind(schemas: list[str], processes: int = 2, to: str = EARLIER) -> list[SchemaMigrated]:
+    results = schemas_migrate(schemas, owner=owner(), processes=processes, target=(APP, to))
     failed = [result.error for result in results if result.error]
     assert not failed, failed[0]
     assert len(results) == len(schemas)
@@ -312,7 +312,7 @@ def test_a_schema_migrated_at_b4cabf8_loses_its_confirmation_column_and_takes_bo
     from tests.factories import UserFactory
 
     schema = missions[0].schema_name
-    rewind([schema], processes=1)
+    rewind([schema], processes=1, to="0005_service_purpose")  # before the 0006 that mends it
     with connection.cursor() as cursor:
         for table in ("appointments_booking", "appointments_historicalbooking"):
             cursor.execute(
