@@ -194,6 +194,16 @@ def test_the_staff_menu_on_a_phone_a_row_on_a_desktop(phone_page, url, screensho
     assert page.evaluate("() => document.activeElement.textContent") == "All missions"
     no_sideways_scroll(page)
     screenshot(page, "staff-nav-phone-open")
+    # and the button reads white on the header on every page, the day sheet too, whose own
+    # sheet colours the summaries in its main part (it was blue on blue there: a user trial)
+    for path in ("/staff/", "/staff/appointments/", "/appointments/"):
+        page.goto(url(path, mission="alpha"))
+        colours = page.evaluate(
+            "() => [getComputedStyle(document.querySelector('nav.site-nav summary')).color,"
+            " getComputedStyle(document.querySelector('header.site-header')).color]"
+        )
+        assert colours == ["rgb(255, 255, 255)", "rgb(255, 255, 255)"], (path, colours)
+    page.goto(url("/staff/", mission="alpha"))
     # on a desktop the links are the row they were, and there is no menu button
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(url("/staff/", mission="alpha"))
