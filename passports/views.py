@@ -277,7 +277,8 @@ def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
     """Book the biometrics visit from the application: the free times of the service the
     mission set for it, one day at a time (`?day=`; the first day with a free time unless
     another is asked), any day of the service's horizon reachable. An application that waits
-    for no visit (its visit recorded, a draft, withdrawn) offers none: its page, saying why."""
+    for no visit (one booked or recorded, a draft, withdrawn) offers none: its page, saying
+    why."""
     application = _own(request, reference)
     try:
         services.visit_due_require(application=application)

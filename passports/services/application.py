@@ -354,10 +354,16 @@ def visit_service() -> Service:
 
 
 def visit_due_require(*, application: Application) -> None:
-    """Refuse, saying why, unless the application waits for its biometrics visit (submitted):
-    a draft books it once submitted; once the biometrics are taken the visit is recorded (and
+    """Refuse, saying why, unless the application waits for its biometrics visit (submitted)
+    and has none booked: a draft books it once submitted; a booking that stands is moved from
+    its own page, not booked again; once the biometrics are taken the visit is recorded (and
     its booking released, when it was early), so no other is booked; a withdrawn one has none."""
     if application.status == ApplicationStatus.SUBMITTED:
+        if booking_holds_place(booking_id=application.booking_id):
+            raise ApplicationError(
+                PassportError.INVALID,
+                _("Your visit is booked already; you can move it from the booking's page."),
+            )
         return
     if application.status == ApplicationStatus.DRAFT:
         message = _("The visit is booked once the application is submitted.")
@@ -376,20 +382,10 @@ def application_visit_book(
     appointments app, not booked twice."""
     _require_owner(application, acting_user)
     visit_due_require(application=application)
-    if booking_holds_place(booking_id=application.booking_id):
-        raise ApplicationError(
-            PassportError.INVALID,
-            _("Your visit is booked already; you can move it from the booking's page."),
-        )
     service = visit_service()
     with transaction.atomic():
         locked = locks.application_lock(pk=application.pk)
-        visit_due_require(application=locked)  # the biometrics taken meanwhile
-        if booking_holds_place(booking_id=locked.booking_id):
-            raise ApplicationError(
-                PassportError.INVALID,
-                _("Your visit is booked already; you can move it from the booking's page."),
-            )
+        visit_due_require(application=locked)  # the biometrics taken, or a visit booked, meanwhile
         booking = booking_create(
             slot_id=slot_id,
             service=service,

@@ -589,6 +589,10 @@ BOOKED = {
     "en": "Your visit is booked. The confirmation is in your e-mail.",
     "tr": "Ziyaret randevunuz alındı. Onay e-postanızda.",
 }
+BOOKED_ALREADY = {
+    "en": "Your visit is booked already; you can move it from the booking's page.",
+    "tr": "Ziyaretiniz zaten planlandı; randevu sayfasından başka bir zamana alabilirsiniz.",
+}
 
 
 @pytest.mark.parametrize(
@@ -640,6 +644,16 @@ def test_the_visit_page_reaches_every_day_of_the_horizon(in_mission_a, mission_a
     assert BOOKED[language] in texts_of(page, "li", class_="message success")
     application.refresh_from_db()
     assert Booking.objects.get(pk=application.booking_id).slot_id == last[-1].pk
+    # and once booked, the visit page offers no more times (it did, until a time was tapped):
+    # it leads to the application, which shows the visit, saying it is moved from its page
+    for method, data in (("get", {}), ("post", {"slot": last[0].pk})):
+        again = getattr(client, method)(visit, data, HTTP_ACCEPT_LANGUAGE=language)
+        assert again.status_code == 302
+        assert again["Location"] == f"/passports/{application.reference}/"
+        shown = client.get(again["Location"], HTTP_ACCEPT_LANGUAGE=language).content
+        assert texts_of(shown, "li", class_="message info") == [BOOKED_ALREADY[language]]
+        assert "appointments/booking/" in shown.decode()
+    assert Booking.objects.filter(user_id=application.user_id).count() == 1
 
 
 def test_the_visit_page_costs_the_same_whatever_the_days_offered(in_mission_a, mission_a):
