@@ -196,11 +196,14 @@ def application_timeline(*, application: Application) -> list[TimelineEntry]:
             return entries
     if paid_at is None:
         entries.append(TimelineEntry(label=Step.PAID.label, at=None))
+    visit = None
     if not done(Step.BIOMETRICS_TAKEN):
         booking = application_booking(application=application)
         visit = timezone.localdate(booking.slot.starts_at, zone) if booking is not None else None
         entries.append(TimelineEntry(label=Step.BIOMETRICS_TAKEN.label, at=None, expected=visit))
     target = submitted + dt.timedelta(days=SERVICE_LEVEL_DAYS[application.kind])
+    if visit is not None and visit > target:  # decided after the visit, never promised before it
+        target = visit
     if not done(Step.APPROVED):
         entries.append(TimelineEntry(label=Step.APPROVED.label, at=None, expected=target))
         # only the next step has a date to expect; the later ones follow from it

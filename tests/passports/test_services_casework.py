@@ -3,9 +3,12 @@ service and the database both keep."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core import mail
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from consulate.kernel.errors import ApplicationError
 from passports import services
@@ -13,6 +16,7 @@ from passports.devices import SimulatedFingerprintDevice
 from passports.models import Application, ApplicationStatus, FingerprintCapture
 from passports.selectors import application_timeline
 from sync.models import OutboxEvent
+from tests.appointments.test_visit_recorded import PASSPORT, _booked, _booking
 from tests.conftest import make_staff
 from tests.passports.factories import (
     application_biometrics_taken,
@@ -232,3 +236,21 @@ def test_a_refused_cases_timeline_keeps_the_steps_it_took(in_mission_a, mission_
     ]
     assert [label for label, _done in labels][-2:] == ["Biometrics taken", "Refused"]
     assert all(done for _label, done in labels)
+
+
+def test_the_decision_is_not_expected_before_the_visit(in_mission_a, mission_a):
+    # given a submitted application whose visit is booked after the service level's target
+    # (submitted 40 days ago: the target has passed; the visit is days ahead)
+    application = _booked(PASSPORT, mission_a)
+    type(application).objects.filter(pk=application.pk).update(
+        submitted_at=timezone.now() - dt.timedelta(days=40)
+    )
+    application.refresh_from_db()
+    visit = timezone.localdate(_booking(application).slot.starts_at, mission_a.zone)
+    # then its timeline expects the biometrics on the visit's day, and the decision no earlier
+    # (it promised the decision weeks before the visit: a user trial)
+    expected = {
+        str(entry.label): entry.expected for entry in application_timeline(application=application)
+    }
+    assert expected["Biometrics taken"] == visit
+    assert expected["Approved"] == visit
