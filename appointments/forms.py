@@ -94,6 +94,13 @@ class DayForm(forms.Form):
         self.is_valid()
         return self.cleaned_data.get("day") or default
 
+    def day_asked(self) -> dt.date | None:
+        """The day asked for, or None if none was (or it was not a day)."""
+        if not self.is_bound:
+            return None
+        self.is_valid()
+        return self.cleaned_data.get("day")
+
 
 class CalendarForm(DayForm):
     """The calendar's query: the day, and the booking being moved (`?reschedule=<reference>`),

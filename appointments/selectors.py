@@ -357,6 +357,29 @@ def slot_list_available_on(
     return list(slots.order_by("starts_at"))
 
 
+def slot_day_choice(
+    *, service: Service | None, mission: Mission, asked: dt.date | None
+) -> dict[str, Any]:
+    """One day's times of a service, as the pages that book a case's visit show them (two
+    queries, however many days): every day with free times and its count (`days`, the chosen
+    one in it even if it has none), the day `asked` for or else the first with free times
+    (`chosen`), its times, and the day with free times before and after it. No service, none."""
+    days = slot_day_counts(service=service, mission=mission) if service is not None else {}
+    chosen = asked or next(iter(days), mission.today())
+    times = (
+        slot_list_available_on(service=service, mission=mission, day=chosen)
+        if service is not None and chosen in days
+        else []
+    )
+    return {
+        "days": sorted({**days, chosen: days.get(chosen, 0)}.items()) if days else [],
+        "chosen": chosen,
+        "previous_day": max((day for day in days if day < chosen), default=None),
+        "next_day": min((day for day in days if day > chosen), default=None),
+        "times": times,
+    }
+
+
 def _feed_kept_seconds() -> int:
     return int(getattr(settings, "CONSULATE_AVAILABILITY_CACHE_SECONDS", 0))
 

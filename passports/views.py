@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from appointments.forms import DayForm
 from appointments.ratelimit import rate_limit_consume
-from appointments.selectors import slot_day_counts, slot_list_available_on
+from appointments.selectors import slot_day_choice
 from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import (
     ApplicationError,
@@ -308,26 +308,15 @@ def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
         status = error_shown(request, error)
         service = None
     mission = _mission(request)
-    # one day's times at a time, as the appointments calendar shows them: the days with free
-    # times to choose from (the first by default), a step to the one before and after
-    days = slot_day_counts(service=service, mission=mission) if service is not None else {}
-    chosen = DayForm(request.GET).day_or(next(iter(days), mission.today()))
-    times = (
-        slot_list_available_on(service=service, mission=mission, day=chosen)
-        if service is not None and chosen in days
-        else []
-    )
+    # one day's times at a time, as the appointments calendar shows them
+    day = slot_day_choice(service=service, mission=mission, asked=DayForm(request.GET).day_asked())
     return render(
         request,
         "passports/application_visit.html",
         {
             "application": application,
             "service": service,
-            "days": sorted({**days, chosen: days.get(chosen, 0)}.items()) if days else [],
-            "chosen": chosen,
-            "previous_day": max((day for day in days if day < chosen), default=None),
-            "next_day": min((day for day in days if day > chosen), default=None),
-            "times": times,
+            **day,
             "zone": mission.zone,
         },
         status=status,

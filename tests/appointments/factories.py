@@ -8,13 +8,20 @@ import datetime as dt
 from typing import Any
 
 import factory
+from django.db import connection
 from django.db.models import F
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from appointments import services
 from appointments.models import Booking, Counter, Service, Slot
-from appointments.selectors import slot_list_available
+from appointments.selectors import slot_day_counts, slot_list_available, slot_list_available_on
 from appointments.services import PersonInput
 from consulate.kernel.actors import SYSTEM
+from consulate.kernel.reference import day_written_out, day_written_short
+from missions.models import Mission
+from tests.conftest import text_of, texts_of
 from tests.factories import UserFactory
 
 
@@ -110,3 +117,68 @@ def hours_dropped(booking: Booking) -> Booking:
     Slot.objects.filter(pk=booking.slot_id).update(outside_hours=True, capacity=F("booked"))
     booking.refresh_from_db()
     return booking
+
+
+def visit_page_costs_the_same_for_more_days(client: Client, visit: str, service: Service) -> None:
+    """A case's visit page (`visit`, read by `client`) lists the days of `service` (times on
+    a few days) for the same number of queries once the service offers times on 28 days."""
+
+    def cost() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(visit).content.decode()
+        return len(queries), len([o for o in texts_of(html, "option") if " – " in o])
+
+    client.get(visit)  # the session's first read
+    few = cost()
+    # when the service offers times on 28 days
+    services.slot_generate(service=service, days=28, acting_user=SYSTEM)
+    many = cost()
+    # then the page lists more days for the same number of queries
+    assert many[1] > few[1] >= 2
+    assert many[0] == few[0]
+
+
+# How a case's visit page heads the chosen day's times and counts a day's (6, the catalogue's)
+TIMES_ON = {"en": "Times on {}", "tr": "{} tarihindeki saatler"}
+TIMES_COUNT = {"en": "6 times", "tr": "6 uygun saat"}
+
+
+def visit_page_reaches_every_day(
+    client: Client, visit: str, *, service: Service, mission: Mission, language: str
+) -> list[Slot]:
+    """A case's visit page (`visit`, read by `client` in `language`) for `service`, with free
+    times on more days than its first 24 times covered: it opens on the first day with a step
+    to the next, lists every day with its count, shows the last day's times (returned) in the
+    mission's time with a step back, and shows the first day for a `?day=` that is not one."""
+    days = list(slot_day_counts(service=service, mission=mission))
+    assert len(days) >= 13
+    # when the applicant opens the visit page
+    html = client.get(visit, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    # then the first day's times are shown, every day with times can be chosen, and a step
+    # leads to the next day
+    written = lambda day: TIMES_ON[language].format(day_written_out(day))  # noqa: E731
+    with translation.override(language):
+        assert text_of(html, "h2", id="times-heading") == written(days[0])
+        chosen = [o for o in texts_of(html, "option") if " – " in o]  # not the language's
+        assert len(chosen) == len(days)
+        assert chosen[-1] == f"{day_written_short(days[-1])} – {TIMES_COUNT[language]}"
+        assert f'href="?day={days[1]:%Y-%m-%d}#times-heading"' in html
+        assert text_of(html, "a", rel="next") == f"{day_written_short(days[1], year=False)} →"
+        assert not texts_of(html, "a", rel="prev")
+        # when they choose the last day
+        html = client.get(
+            visit, {"day": f"{days[-1]:%Y-%m-%d}"}, HTTP_ACCEPT_LANGUAGE=language
+        ).content.decode()
+        # then its times are offered, in the mission's time, with a step back and none on
+        assert text_of(html, "h2", id="times-heading") == written(days[-1])
+        last = slot_list_available_on(service=service, mission=mission, day=days[-1])
+        local = [slot.starts_at.astimezone(mission.zone).strftime("%H:%M") for slot in last]
+        assert texts_of(html, "button", class_="button-secondary")[1:] == local
+        assert text_of(html, "a", rel="prev") == f"← {day_written_short(days[-2], year=False)}"
+        assert not texts_of(html, "a", rel="next")
+        # and a day that is not one shows the first day's times, never an error
+        for typed in ("x", "9999-12-31", "2026-02-30"):
+            odd = client.get(visit, {"day": typed}, HTTP_ACCEPT_LANGUAGE=language)
+            assert odd.status_code == 200, typed
+            assert text_of(odd.content.decode(), "h2", id="times-heading") == written(days[0])
+    return last

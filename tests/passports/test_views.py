@@ -10,21 +10,18 @@ from collections.abc import Callable
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from django.utils import translation
 from django_tenants.utils import schema_context
 
-from appointments import services
 from appointments.models import Booking, Service
-from appointments.selectors import slot_day_counts, slot_list_available_on
 from consulate.kernel.accounts.models import User
-from consulate.kernel.actors import SYSTEM
-from consulate.kernel.reference import day_written_out, day_written_short
 from missions.models import Mission
 from passports.models import Application, ApplicationStatus, FingerprintCapture, Photo
 from tests.appointments.conftest import first_free_slot
-from tests.appointments.factories import build_catalogue
+from tests.appointments.factories import (
+    build_catalogue,
+    visit_page_costs_the_same_for_more_days,
+    visit_page_reaches_every_day,
+)
 from tests.appointments.test_emails import reads
 from tests.appointments.test_visit_recorded import (
     EAST,
@@ -583,8 +580,6 @@ def test_after_an_early_visit_the_application_says_when_and_offers_no_times(
 
 # --- the visit's times -----------------------------------------------------------------------
 
-TIMES_ON = {"en": "Times on {}", "tr": "{} tarihindeki saatler"}
-TIMES_COUNT = {"en": "6 times", "tr": "6 uygun saat"}
 BOOKED = {
     "en": "Your visit is booked. The confirmation is in your e-mail.",
     "tr": "Ziyaret randevunuz alındı. Onay e-postanızda.",
@@ -606,37 +601,12 @@ def test_the_visit_page_reaches_every_day_of_the_horizon(in_mission_a, mission_a
     mission = _mission_in(mission_a, zone)
     service = build_catalogue(**PASSPORT.service, days=14)
     application = PASSPORT.ready(mission, True)
-    days = list(slot_day_counts(service=service, mission=mission))
-    assert len(days) >= 13
     client = host_client(mission.host)
     client.force_login(User.objects.get(pk=application.user_id), backend=MODEL_BACKEND)
     visit = f"/passports/{application.reference}/visit/"
-    # when the citizen opens the visit page
-    html = client.get(visit, HTTP_ACCEPT_LANGUAGE=language).content.decode()
-    # then the first day's times are shown, every day with times can be chosen, and a step
-    # leads to the next day
-    written = lambda day: TIMES_ON[language].format(day_written_out(day))  # noqa: E731
-    with translation.override(language):
-        assert text_of(html, "h2", id="times-heading") == written(days[0])
-        chosen = [o for o in texts_of(html, "option") if " – " in o]  # not the language's
-        assert len(chosen) == len(days)
-        assert chosen[-1] == f"{day_written_short(days[-1])} – {TIMES_COUNT[language]}"
-        assert f'href="?day={days[1]:%Y-%m-%d}#times-heading"' in html
-        assert text_of(html, "a", rel="next") == f"{day_written_short(days[1], year=False)} →"
-        # when they choose the last day
-        html = client.get(
-            visit, {"day": f"{days[-1]:%Y-%m-%d}"}, HTTP_ACCEPT_LANGUAGE=language
-        ).content.decode()
-        # then its times are offered, in the mission's time, with a step back
-        assert text_of(html, "h2", id="times-heading") == written(days[-1])
-        last = slot_list_available_on(service=service, mission=mission, day=days[-1])
-        local = [slot.starts_at.astimezone(mission.zone).strftime("%H:%M") for slot in last]
-        assert texts_of(html, "button", class_="button-secondary")[1:] == local
-        assert text_of(html, "a", rel="prev").startswith("← ")
-    # and a day that is not one shows the first day's times, never an error
-    for typed in ("x", "9999-12-31", "2026-02-30"):
-        odd = client.get(visit, {"day": typed}, HTTP_ACCEPT_LANGUAGE=language)
-        assert odd.status_code == 200, typed
+    last = visit_page_reaches_every_day(
+        client, visit, service=service, mission=mission, language=language
+    )
     # and the time chosen there is booked
     answer = client.post(visit, {"slot": last[-1].pk}, HTTP_ACCEPT_LANGUAGE=language)
     assert answer.status_code == 302
@@ -663,20 +633,7 @@ def test_the_visit_page_costs_the_same_whatever_the_days_offered(in_mission_a, m
     client = host_client(mission_a.host)
     client.force_login(User.objects.get(pk=application.user_id), backend=MODEL_BACKEND)
     visit = f"/passports/{application.reference}/visit/"
-
-    def cost() -> tuple[int, int]:
-        with CaptureQueriesContext(connection) as queries:
-            html = client.get(visit).content.decode()
-        return len(queries), len([o for o in texts_of(html, "option") if " – " in o])
-
-    client.get(visit)  # the session's first read
-    few = cost()
-    # when the service offers times on 28 days
-    services.slot_generate(service=service, days=28, acting_user=SYSTEM)
-    many = cost()
-    # then the page lists more days for the same number of queries
-    assert many[1] > few[1] >= 2
-    assert many[0] == few[0]
+    visit_page_costs_the_same_for_more_days(client, visit, service)
 
 
 # --- the national ID number -------------------------------------------------------------------
