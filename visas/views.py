@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from appointments.selectors import slot_list_available
+from appointments.forms import DayForm
+from appointments.selectors import slot_day_choice
 from consulate.kernel.errors import (
     ApplicationError,
     error_shown,
@@ -51,8 +52,6 @@ STEPS: list[tuple[str, Any]] = [
 STEP_NAMES = [name for name, _label in STEPS]
 # The steps that show the form's values (those a correction on the form changes).
 FORM_STEPS = [*services.STEP_FIELDS, "questions"]
-# How many free times the appointment page offers (the first ones).
-VISIT_TIMES = 24
 
 
 def file_response(data: bytes, *, content_type: str, filename: str) -> HttpResponse:
@@ -497,8 +496,9 @@ def application_corrections_send(request: HttpRequest, reference: str) -> HttpRe
 
 @login_required
 def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
-    """Book the appointment once the file is complete: the first free times of the service the
-    mission set for visas."""
+    """Book the appointment once the file is complete: the free times of the service the
+    mission set for visas, one day at a time (`?day=`; the first day with a free time unless
+    another is asked), any day of the service's horizon reachable."""
     application = _own(request, reference)
     status = 200
     if request.method == "POST":
@@ -518,28 +518,29 @@ def application_visit(request: HttpRequest, reference: str) -> HttpResponse:
             )
             return redirect("visas:application", application.reference)
     service = None
-    times: list[Any] = []
     if application.can_book():
         try:
             service = services.visit_service()
         except ApplicationError as error:
             status = error_shown(request, error)
-        else:
-            times = list(slot_list_available(service=service)[:VISIT_TIMES])
     elif request.method != "POST":
         messages.error(
             request,
             _("The appointment is booked once the mission has found your file complete."),
         )
         status = 400
+    mission = _mission(request)
     return render(
         request,
         "visas/apply/visit.html",
         {
             "application": application,
             "service": service,
-            "times": times,
-            "zone": _mission(request).zone,
+            # one day's times at a time, as the appointments calendar shows them
+            **slot_day_choice(
+                service=service, mission=mission, asked=DayForm(request.GET).day_asked()
+            ),
+            "zone": mission.zone,
         },
         status=status,
     )

@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import User
 from missions.models import Mission
-from tests.conftest import MODEL_BACKEND, make_staff, text_of, texts_of
+from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of, texts_of
 from tests.factories import UserFactory
 from tests.visas.factories import (
     pdf_file,
@@ -968,3 +968,61 @@ def test_the_fee_page_leads_back_to_the_visa_application(client_a, mission_a):
         token = Assessment.objects.get(pk=assessment_id).pay_token
     html = client_a.get(f"/pay/{token}/").content.decode()
     assert f'<a href="/visas/{application.reference}/">Back to your application</a>' in html
+
+
+# --- the appointment's times -----------------------------------------------------------------
+
+APPOINTMENT_BOOKED = {
+    "en": "Your appointment is booked. The confirmation is in your e-mail.",
+    "tr": "Randevunuz alındı. Onay e-postanıza gönderildi.",
+}
+
+
+def _visa_service(days: int):  # type: ignore[no-untyped-def]
+    from tests.appointments.factories import build_catalogue
+
+    return build_catalogue(purpose="visa", code="visa", name="Visa application", days=days)
+
+
+@pytest.mark.parametrize(
+    ("zone", "language"),
+    [("Asia/Tokyo", "tr"), ("America/New_York", "en"), ("Asia/Tokyo", "en")],
+    ids=["tokyo-tr", "new_york-en", "tokyo-en"],
+)
+def test_the_appointment_page_reaches_every_day_of_the_horizon(
+    in_mission_a, mission_a, zone, language
+):
+    from appointments.models import Booking
+    from tests.appointments.factories import visit_page_reaches_every_day
+    from tests.appointments.test_visit_recorded import _mission_in
+
+    # given a mission east or west of UTC whose visa service has free times on 14 days, more
+    # than the first 24 times covered (6 a day), and a complete file
+    mission = _mission_in(mission_a, zone)
+    service = _visa_service(days=14)
+    application = _complete(mission)
+    client = host_client(mission.host)
+    _owner_signs_in(client, application)
+    visit = f"/visas/{application.reference}/visit/"
+    last = visit_page_reaches_every_day(
+        client, visit, service=service, mission=mission, language=language
+    )
+    # and the time chosen on the last day is booked
+    answer = client.post(visit, {"slot": last[-1].pk}, HTTP_ACCEPT_LANGUAGE=language)
+    assert answer.status_code == 302
+    page = client.get(answer["Location"], HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert APPOINTMENT_BOOKED[language] in texts_of(page, "li", class_="message success")
+    owner = User.objects.get(pk=application.user_id)
+    assert Booking.objects.get(user_id=owner.pk).slot_id == last[-1].pk
+
+
+def test_the_appointment_page_costs_the_same_whatever_the_days_offered(in_mission_a, mission_a):
+    from tests.appointments.factories import visit_page_costs_the_same_for_more_days
+
+    # given a complete file and a visa service with times on 3 days
+    service = _visa_service(days=3)
+    application = _complete(mission_a)
+    client = host_client(mission_a.host)
+    _owner_signs_in(client, application)
+    visit = f"/visas/{application.reference}/visit/"
+    visit_page_costs_the_same_for_more_days(client, visit, service)
