@@ -47,8 +47,6 @@ from .models import Application, ApplicationStatus, ApplicationStep, Photo, Sex
 from .mrz import mrz_parse
 from .services.common import UNMAILED
 
-# How many free times the visit page offers (the first ones; the booking app has the rest).
-
 
 def _mission(request: HttpRequest) -> Mission:
     return request.tenant  # type: ignore[attr-defined,no-any-return]
