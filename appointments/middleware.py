@@ -165,6 +165,9 @@ class FullSlotRefusalMiddleware:
         response["Content-Language"] = language
         response["Vary"] = "Accept, Accept-Language, Cookie"
         response["Allow"] = "GET, POST, HEAD, OPTIONS"
+        # as CommonMiddleware gives the view's answer: a server or proxy that keeps a
+        # connection alive only for an answer of known length keeps this one too
+        response["Content-Length"] = str(len(body))
         return response
 
     def _refuses(

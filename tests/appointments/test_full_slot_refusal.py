@@ -123,7 +123,7 @@ def test_a_kept_full_slot_gets_the_views_answer_without_the_user_or_the_database
             "tr": "Bu saat az önce alındı. Lütfen başka bir saat seçin.",
         }[language]
     )
-    for header in ("Content-Type", "Content-Language", "Vary", "Allow"):
+    for header in ("Content-Type", "Content-Language", "Vary", "Allow", "Content-Length"):
         assert early[header] == through[header], header
     # and neither the session's user, nor the slot, nor any of the mission's tables was read
     sql = _read(queries)
