@@ -9,6 +9,7 @@ key across schemas.
 from .booking import (
     BOOKING_TRANSITIONS,
     HOLDING,
+    MOVED_REASON,
     Booking,
     BookingPerson,
     BookingStatus,
@@ -33,6 +34,7 @@ __all__ = [
     "BOOKING_TRANSITIONS",
     "HOLDING",
     "LOTTERY_TRANSITIONS",
+    "MOVED_REASON",
     "WAITLIST_TRANSITIONS",
     "WEEKDAY_NAMES",
     "Booking",

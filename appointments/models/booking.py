@@ -54,6 +54,9 @@ BOOKING_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # States that hold a place in the slot and count against "one active booking per person".
 HOLDING = (BookingStatus.ACTIVE, BookingStatus.CHECKED_IN)
+# The change reason of the history row a move writes (`services.booking._move_to_slot`): the
+# record of when a booking was moved, which the reminders read (`services.reminders`).
+MOVED_REASON = "moved"
 
 
 class Booking(Workflow, TimeStampedModel):

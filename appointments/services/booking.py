@@ -34,6 +34,7 @@ from ..error_codes import AppointmentError
 from ..events import AppointmentTopic
 from ..models import (
     HOLDING,
+    MOVED_REASON,
     Booking,
     BookingStatus,
     ReleaseMode,
@@ -256,7 +257,7 @@ def _move_to_slot(
     booking.slot = slot
     booking.reminded_at = None  # the reminder is for the new time
     set_acting_user(booking, acting_user)
-    booking._change_reason = "moved"  # type: ignore[attr-defined]  # simple-history's reason
+    booking._change_reason = MOVED_REASON  # type: ignore[attr-defined]  # simple-history's reason
     booking.save(update_fields=["slot", "reminded_at", "updated_at"])
     slot_place_give_back(pk=old.pk)
     outbox_event_record(

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
+from django.utils import timezone, translation
 
 from appointments import services
 from appointments.models import Booking, Counter, Service, Slot
@@ -68,19 +68,29 @@ class ServiceFactory(factory.Factory):
         return services.service_create(acting_user=SYSTEM, **kwargs)
 
 
+# Every-day hours from midnight to a minute before: with 30-minute times, one starts every half
+# hour from 00:00 to 23:00, so a test finds a time a given number of hours from now (within an
+# hour of it) whatever the hour it runs.
+ROUND_THE_CLOCK = (dt.time(0), dt.time(23, 59))
+
+
 def build_catalogue(
-    *, counters: int = 2, start: dt.date | None = None, days: int = 14, **rules: Any
+    *,
+    counters: int = 2,
+    start: dt.date | None = None,
+    days: int = 14,
+    hours: tuple[dt.time, dt.time] = (dt.time(9), dt.time(12)),
+    **rules: Any,
 ) -> Service:
-    """Counters, every-day hours 09:00–12:00 and one service with slots, in the current schema
-    (`code` and `name` default to the passport service; `rules` are its other settings)."""
+    """Counters, every-day `hours` (09:00–12:00) and one service with slots, in the current
+    schema (`code` and `name` default to the passport service; `rules` are its other
+    settings)."""
     desks = [
         Counter.objects.filter(name=f"Desk {n}").first() or CounterFactory(name=f"Desk {n}")
         for n in range(1, counters + 1)
     ]
     for weekday in range(7):
-        services.opening_hours_set(
-            weekday=weekday, spans=[(dt.time(9), dt.time(12))], acting_user=SYSTEM
-        )
+        services.opening_hours_set(weekday=weekday, spans=[hours], acting_user=SYSTEM)
     rules.setdefault("code", "passport")
     rules.setdefault("name", "Passport application")
     service = ServiceFactory(counters=desks, **rules)
@@ -107,6 +117,23 @@ class BookingFactory(factory.Factory):
         service = kwargs["service"]
         slot = kwargs.pop("slot", None) or slot_list_available(service=service)[skip]
         return services.booking_create(slot_id=slot.pk, acting_user=kwargs["user"], **kwargs)
+
+
+def slot_after(service: Service, ahead: dt.timedelta) -> Slot:
+    """The first free time of `service` at least `ahead` from now."""
+    starts = timezone.now() + ahead
+    return next(slot for slot in slot_list_available(service=service) if slot.starts_at >= starts)
+
+
+def booking_made_ahead(booking: Booking, ahead: dt.timedelta = dt.timedelta(days=2)) -> Booking:
+    """`booking` as if made at least `ahead` of its time (its `created_at` set back, never
+    forward: no service books in the past). The reminders send none to a booking made within a
+    day of its time (`services.reminders`), which a test booking "now" is or is not depending on
+    the hour it runs; a test of the reminder itself books ahead with this."""
+    made = min(booking.created_at, booking.slot.starts_at - ahead)
+    Booking.objects.filter(pk=booking.pk).update(created_at=made)
+    booking.refresh_from_db(fields=["created_at"])
+    return booking
 
 
 def hours_dropped(booking: Booking) -> Booking:

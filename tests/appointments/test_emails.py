@@ -41,7 +41,12 @@ from tests.appointments.conftest import (
     lottery_round_entered,
     person,
 )
-from tests.appointments.factories import hours_dropped
+from tests.appointments.factories import (
+    ROUND_THE_CLOCK,
+    booking_made_ahead,
+    hours_dropped,
+    slot_after,
+)
 from tests.conftest import MODEL_BACKEND
 from tests.factories import UserFactory
 
@@ -516,6 +521,97 @@ def test_the_reminder_inside_the_cutoff_says_whom_to_contact_not_to_cancel(
         assert f"/appointments/booking/{booking.reference}/" in read[part]
 
 
+def subject(kind: str, booking: Booking, language: str) -> str:
+    """The start of an e-mail's subject: a confirmation, a move or a reminder."""
+    ref = booking.reference
+    return {
+        ("confirmation", "en"): f"Your appointment {ref} at the ",
+        ("confirmation", "tr"): f"Randevunuz {ref} – ",
+        ("moved", "en"): f"Your appointment {ref} has been moved",
+        ("moved", "tr"): f"{ref} numaralı randevunuz taşındı",
+        ("reminder", "en"): f"Reminder: your appointment {ref}",
+        ("reminder", "tr"): f"Hatırlatma: {ref} numaralı randevunuz",
+    }[kind, language]
+
+
+def assert_mailbox(expected: list[tuple[str, Booking]], mission: Mission, language: str) -> None:
+    """The mailbox holds these e-mails (kind, booking) in this order and no other, each to the
+    booking's owner, each reading the booking's time (its time now) in mission time."""
+    assert len(mail.outbox) == len(expected), [m.subject for m in mail.outbox]
+    for message, (kind, booking) in zip(mail.outbox, expected, strict=True):
+        read = parts(message)
+        assert read["subject"].startswith(subject(kind, booking, language))
+        assert message.to == [booking.email]
+        for part in ("text", "html"):
+            assert_reads_local(read[part], booking.slot.starts_at, mission.timezone, language)
+            assert booking.reference in read[part]
+
+
+@pytest.fixture
+def round_the_clock(mission: Mission) -> Service:
+    """A service with a time every half hour of the day, each a place for one."""
+    return build_catalogue(counters=1, days=5, hours=ROUND_THE_CLOCK, code="notary", name="Notary")
+
+
+def test_a_booking_made_within_a_day_of_its_time_has_its_confirmation_and_no_reminder(
+    mission: Mission, round_the_clock: Service, language: str, django_assert_num_queries
+) -> None:
+    # given two bookings made now: one 30 hours before its time, one 5 hours before it
+    early = book(slot_after(round_the_clock, dt.timedelta(hours=30)), language, number="U7100001")
+    late = book(slot_after(round_the_clock, dt.timedelta(hours=5)), language, number="U7100002")
+    # when the worker sends their confirmations
+    tasks.send_due_confirmations()
+    # and the reminders run now (the late one's time is within a day; one statement finds that
+    # none is due), an hour before the late one, and three hours before the early one
+    with django_assert_num_queries(1):
+        assert services.booking_remind_due() == 0
+    assert services.booking_remind_due(now=late.slot.starts_at - dt.timedelta(hours=1)) == 0
+    assert services.booking_remind_due(now=early.slot.starts_at - dt.timedelta(hours=3)) == 1
+    # then each has its confirmation, and only the one made 30 hours ahead its reminder: the
+    # late one's confirmation, minutes old, said its time
+    assert_mailbox(
+        [("confirmation", early), ("confirmation", late), ("reminder", early)], mission, language
+    )
+    late.refresh_from_db()
+    assert late.reminded_at is None
+
+
+def test_a_booking_moved_within_a_day_of_its_new_time_has_the_move_e_mail_and_no_reminder(
+    mission: Mission, round_the_clock: Service, language: str
+) -> None:
+    # given a booking made two days before its time, and one made 5 hours before it
+    first, second = UserFactory(), UserFactory()
+    near = book(slot_after(round_the_clock, dt.timedelta(days=2)), language, first, "U7200001")
+    far = book(slot_after(round_the_clock, dt.timedelta(hours=5)), language, second, "U7200002")
+    tasks.send_due_confirmations()
+    assert_mailbox([("confirmation", near), ("confirmation", far)], mission, language)
+    mail.outbox.clear()
+    # when their owners move them: the first to a time 5 hours away, the second to one over 3
+    # days away, and the worker sends the e-mails saying so (each e-mail also names the old
+    # time, whose clock here differs from the new time's in UTC, which the e-mail must not show)
+    near_before, far_before = near.slot_id, far.slot_id
+    near = services.booking_reschedule(
+        booking=near, slot_id=slot_after(round_the_clock, dt.timedelta(hours=5, minutes=30)).pk,
+        acting_user=first,
+    )  # fmt: skip
+    far = services.booking_reschedule(
+        booking=far, slot_id=slot_after(round_the_clock, dt.timedelta(days=3, hours=7)).pk,
+        acting_user=second,
+    )  # fmt: skip
+    tasks.send_booking_moved(near.pk, near_before)
+    tasks.send_booking_moved(far.pk, far_before)
+    # and the reminders run now, an hour before the near one's new time, and three hours
+    # before the far one's
+    assert services.booking_remind_due() == 0
+    assert services.booking_remind_due(now=near.slot.starts_at - dt.timedelta(hours=1)) == 0
+    assert services.booking_remind_due(now=far.slot.starts_at - dt.timedelta(hours=3)) == 1
+    # then the one moved within a day of its new time has no reminder after the e-mail that
+    # said that time; the one moved days ahead is reminded of its new time a day before it
+    assert_mailbox([("moved", near), ("moved", far), ("reminder", far)], mission, language)
+    near.refresh_from_db()
+    assert near.reminded_at is None
+
+
 def test_the_waitlist_offer_and_its_deadline_show_mission_time(
     mission: Mission, service: Service, language: str
 ) -> None:
@@ -599,9 +695,9 @@ def sequence_of(ics: str) -> int:
 
 
 def test_the_ics_sequence_grows_with_each_change_of_the_booking(in_mission_a: Mission) -> None:
-    # given a booking's .ics
+    # given a booking's .ics (made days before its time, so that it has a reminder)
     service = build_catalogue(counters=1, days=4)
-    booking = book(slot_list_available(service=service)[3], "en")
+    booking = booking_made_ahead(book(slot_list_available(service=service)[3], "en"))
 
     def sequence() -> int:
         return sequence_of(

@@ -15,6 +15,7 @@ from appointments.services.reminders import booking_remind_due
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
 from tests.appointments.conftest import build_catalogue, first_free_slot, person
+from tests.appointments.factories import booking_made_ahead
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 
@@ -127,13 +128,17 @@ def test_queue_tickets_count_up_through_the_day(catalogue, citizen, officer_a):
 
 
 def test_reminders_go_once_in_the_persons_language(catalogue, citizen):
+    # given a booking made two days before its time
     booking = services.booking_create(
         slot_id=first_free_slot(catalogue, skip=2).pk, service=catalogue, persons=[person()],
         user=citizen, language="tr", acting_user=citizen,
     )  # fmt: skip
+    booking_made_ahead(booking)
+    # when the reminders run three hours before it, twice
     now = booking.slot.starts_at - dt.timedelta(hours=3)
     assert booking_remind_due(now=now) == 1
     assert booking_remind_due(now=now) == 0
+    # then one reminder went, to the person
     (message,) = mail.outbox
     assert booking.reference in message.subject
     assert message.to == [citizen.email]
