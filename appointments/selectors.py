@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
     DateTimeField,
     ExpressionWrapper,
@@ -20,6 +22,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.http import Http404
@@ -499,21 +502,37 @@ def service_list_with_availability(*, mission: Mission) -> list[dict[str, Any]]:
     return [{"service": service, "feed": row} for service, row in zip(services, feed, strict=True)]
 
 
-def booking_list_for_user(*, user_id: int | None) -> QuerySet[Booking]:
+def booking_list_for_user(
+    *, user_id: int | None, now: dt.datetime | None = None
+) -> QuerySet[Booking]:
+    """The person's bookings at this mission in the one order My bookings and the API give them
+    (one query): first those that still stand and have not ended (annotated `upcoming`), the
+    soonest first, so the next appointment is on top; then the past, cancelled, missed and
+    released ones, the most recent time first."""
     if user_id is None:
         return Booking.objects.none()
+    now = now or timezone.now()
+    upcoming = Q(status__in=HOLDING, slot__ends_at__gt=now)
     return (
         Booking.objects.filter(user_id=user_id)
+        .annotate(upcoming=ExpressionWrapper(upcoming, output_field=BooleanField()))
         .select_related("slot", "service")
-        .order_by("-slot__starts_at")
+        .order_by(
+            F("upcoming").desc(),
+            # among the upcoming, the soonest first (NULL, thus equal, for the others) ...
+            Case(When(upcoming, then=F("slot__starts_at"))).asc(),
+            # ... and among the others, the most recent first
+            F("slot__starts_at").desc(),
+            "reference",
+        )
     )
 
 
 @dataclasses.dataclass(frozen=True)
 class BookingsOfUser:
-    """My bookings in two lists: `upcoming`, those that still stand and have not ended, the
-    soonest first (the next appointment on top); `earlier`, the past, cancelled, missed and
-    released ones, the most recent first."""
+    """My bookings in two lists, in `booking_list_for_user`'s order: `upcoming`, those that
+    still stand and have not ended, the soonest first (the next appointment on top); `earlier`,
+    the past, cancelled, missed and released ones, the most recent first."""
 
     upcoming: list[Booking]
     earlier: list[Booking]
@@ -523,15 +542,11 @@ def booking_lists_for_user(
     *, user_id: int | None, now: dt.datetime | None = None
 ) -> BookingsOfUser:
     """The person's bookings at this mission, as My bookings shows them (one query)."""
-    now = now or timezone.now()
-    upcoming: list[Booking] = []
-    earlier: list[Booking] = []
-    for booking in booking_list_for_user(user_id=user_id):
-        (upcoming if booking.holds_place and booking.slot.ends_at > now else earlier).append(
-            booking
-        )
-    upcoming.reverse()  # the list reads newest first: the soonest to come goes on top
-    return BookingsOfUser(upcoming=upcoming, earlier=earlier)
+    bookings = list(booking_list_for_user(user_id=user_id, now=now))
+    return BookingsOfUser(
+        upcoming=[b for b in bookings if b.upcoming],  # type: ignore[attr-defined]
+        earlier=[b for b in bookings if not b.upcoming],  # type: ignore[attr-defined]
+    )
 
 
 def booking_get_for_user(*, reference: str, user_id: int | None) -> Booking:

@@ -1,9 +1,13 @@
 """My bookings puts the next appointment on top: the bookings that still stand, soonest first,
 under "Upcoming", then the past and cancelled ones, most recent first, under "Past and
 cancelled" (a user trial: newest-first with cancelled and active mixed left the next
-appointment at the bottom). Read on the rendered page, in English and Turkish."""
+appointment at the bottom). The API's list of the person's bookings gives them in the same
+order, from the same selector (`selectors.booking_list_for_user`). Read on the rendered page, in
+English and Turkish, and in the API's answer."""
 
+import dataclasses
 import datetime as dt
+import re
 
 import pytest
 from django.db.models import F
@@ -19,6 +23,7 @@ HEADINGS = {
     "en": ["Upcoming", "Past and cancelled"],
     "tr": ["Yaklaşan randevular", "Geçmiş ve iptal edilenler"],
 }
+BOOKING_LINK = re.compile(r'href="/appointments/booking/([A-Z0-9]+)/"')
 
 
 def _book(service, user, slot, number: str) -> Booking:  # type: ignore[no-untyped-def]
@@ -28,12 +33,26 @@ def _book(service, user, slot, number: str) -> Booking:  # type: ignore[no-untyp
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("language", ["en", "tr"])
-def test_upcoming_bookings_come_first_soonest_first_then_past_and_cancelled(
-    mission_b, client_b, citizen, language
-):
-    # given, at Tokyo, bookings of four services made in a jumbled order: two to come (the
-    # later one booked first), one cancelled between them, and one whose time has passed
+@dataclasses.dataclass(frozen=True)
+class Jumbled:
+    """The references of the person's bookings, by what they are."""
+
+    sooner: str  # to come, the soonest (booked last)
+    later: str  # to come, days later (booked first)
+    cancelled: str  # days ahead, cancelled
+    past: str  # its time has passed
+
+    @property
+    def expected(self) -> list[str]:
+        """Upcoming soonest first, then the rest with the most recent time first (the cancelled
+        one, days ahead, before the past one)."""
+        return [self.sooner, self.later, self.cancelled, self.past]
+
+
+@pytest.fixture
+def jumbled(mission_b, citizen) -> Jumbled:  # type: ignore[no-untyped-def]
+    """At Tokyo, bookings of four services made in a jumbled order: two to come (the later one
+    booked first), one cancelled between them, and one whose time has passed."""
     with schema_context(mission_b.schema_name):
         passport = build_catalogue(days=8)
         visa = build_catalogue(days=8, code="consular", name="Consular certificate")
@@ -51,6 +70,17 @@ def test_upcoming_bookings_come_first_soonest_first_then_past_and_cancelled(
             starts_at=F("starts_at") - dt.timedelta(days=3),
             ends_at=F("ends_at") - dt.timedelta(days=3),
         )
+    return Jumbled(
+        sooner=sooner.reference, later=later.reference, cancelled=cancelled.reference,
+        past=past.reference,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_upcoming_bookings_come_first_soonest_first_then_past_and_cancelled(
+    client_b, citizen, jumbled, language
+):
+    # given the person's jumbled bookings at Tokyo
     client_b.force_login(citizen, backend=MODEL_BACKEND)
     # when they open My bookings
     html = client_b.get("/appointments/mine/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
@@ -59,10 +89,22 @@ def test_upcoming_bookings_come_first_soonest_first_then_past_and_cancelled(
     assert 'aria-labelledby="upcoming-heading"' in html
     assert 'aria-labelledby="earlier-heading"' in html
     upcoming, earlier = html.split('id="earlier-heading"')
-    order = [sooner.reference, later.reference]
-    assert all(ref in upcoming for ref in order)
-    assert upcoming.index(sooner.reference) < upcoming.index(later.reference)
-    assert cancelled.reference not in upcoming
-    assert past.reference not in upcoming
+    assert BOOKING_LINK.findall(upcoming) == [jumbled.sooner, jumbled.later]
     # the cancelled one (days ahead) before the past one: the most recent time first
-    assert earlier.index(cancelled.reference) < earlier.index(past.reference)
+    assert BOOKING_LINK.findall(earlier) == [jumbled.cancelled, jumbled.past]
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_the_api_lists_the_bookings_in_the_pages_order(client_b, citizen, jumbled, language):
+    # given the person's jumbled bookings at Tokyo
+    client_b.force_login(citizen, backend=MODEL_BACKEND)
+    # when they ask the API for their bookings, and open My bookings
+    response = client_b.get("/api/v1/appointments/bookings/", HTTP_ACCEPT_LANGUAGE=language)
+    html = client_b.get("/appointments/mine/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    # then the API answers them upcoming first, the soonest first, then the past and cancelled,
+    # the most recent time first: the page's order, read from the page
+    assert response.status_code == 200
+    answer = response.json()
+    assert [row["reference"] for row in answer] == jumbled.expected
+    assert [row["reference"] for row in answer] == BOOKING_LINK.findall(html)
+    assert [row["status"] for row in answer] == ["active", "active", "cancelled", "active"]
