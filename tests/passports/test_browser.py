@@ -1,6 +1,7 @@
 """The citizen's passport draft in a real browser on a phone (390 px), in English and Turkish:
-it is saved as it is typed, says what is still needed and takes it off the list as it is
-filled, shows a refused photo's reason, and never scrolls sideways."""
+it is saved as it is typed (the status line says so, or why not), says what is still needed
+and takes it off the list as it is filled, shows a refused photo's reason, and never scrolls
+sideways."""
 
 # ruff: noqa: F811 - the browser fixtures are imported by name
 
@@ -15,6 +16,7 @@ from django_tenants.utils import schema_context
 
 from missions.models import Mission
 from passports.models import Application, PhotoAttempt
+from tests.browser.autosave import autosave_status_checked
 from tests.browser.conftest import (  # noqa: F401 - fixtures
     PASSWORD,
     in_own_browser_thread,
@@ -112,6 +114,9 @@ def test_a_draft_saves_as_it_is_typed_and_says_what_is_missing(
             page.reload()
             page.wait_for_load_state()
             assert not page.locator("#missing li[data-missing=height_cm]").is_visible()
+            # the status line says "Saved", a refusal before the view and a server error, each
+            # in the page's language
+            autosave_status_checked(page, "#id_given_names", "Ayşe", language)
             # then a wrong one typed over it is named in the list with the field's reason
             page.locator("#id_height_cm").fill("9000")
             page.locator("#id_height_cm").blur()
@@ -135,4 +140,5 @@ def test_a_draft_saves_as_it_is_typed_and_says_what_is_missing(
     with schema_context(mission_a.schema_name):
         application = Application.objects.get(user_id=user.pk)
         assert application.surname == "Şahin"
+        assert application.given_names == "Ayşe"
         assert application.height_cm == 172  # the refused 9000 never replaced it

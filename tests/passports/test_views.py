@@ -125,6 +125,34 @@ def test_a_field_refused_says_why_once(client_a, mission_a, language, message):
         assert application.address == ""
 
 
+@pytest.mark.parametrize(
+    ("language", "error"),
+    [
+        ("en", "Not saved: something went wrong on our side."),
+        ("tr", "Kaydedilmedi: bizim tarafımızda bir sorun oldu."),
+    ],
+)
+def test_the_draft_page_gives_the_shared_autosave_what_it_reads(
+    client_a, mission_a, language, error
+):
+    # given a draft
+    _citizen(client_a)
+    client_a.post("/passports/", {"kind": "first"})
+    with schema_context(mission_a.schema_name):
+        application = Application.objects.get()
+    # when its page is opened
+    html = client_a.get(
+        f"/passports/{application.reference}/edit/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    # then it loads the one autosave script (the visa steps' too), names its still-needed list
+    # on the form, and its status line has the server error's message in the reader's language
+    assert "/static/consulate/autosave.js" in html
+    assert "passports/autosave.js" not in html
+    assert 'data-autosave-missing="missing"' in html
+    assert 'id="missing"' in html
+    assert re.search(r'id="autosave-status"[^>]*data-error="' + re.escape(error), html)
+
+
 def test_autosave_keeps_valid_fields_and_answers_errors(client_a, mission_a):
     user = _citizen(client_a)
     client_a.post("/passports/", {"kind": "first"})

@@ -546,6 +546,7 @@ def test_a_correction_asked_on_the_form_is_listed_and_the_form_changes(
     assert notice == f"{texts['notice']}\n{texts['what']}: {FORM_NOTE}"
     assert 'name="surname"' in step
     assert "data-autosave=" in step
+    assert "/static/consulate/autosave.js" in step  # the one script, shared with passports
     # when the corrections are sent before the form is changed, the refusal names the form
     refused = client_a.post(
         f"/visas/{application.reference}/corrections/", HTTP_ACCEPT_LANGUAGE=language

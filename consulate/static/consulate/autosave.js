@@ -1,12 +1,21 @@
-// Saves the visa application's draft as it is typed: after a pause, the step's fields go to
-// the autosave address; the page says "Saved" with the mission's time or shows each field's
-// message beside it. Without script the step's buttons do the same. (Passports' autosave.js.)
+// Saves a draft as it is typed (the passport application, each step of the visa application):
+// after a pause, the fields of `form[data-autosave]` go to that address; `#autosave-status`
+// says "Saved" with the mission's time or why not, and each field's message shows beside it.
+// Without script the form's buttons do the same.
+//
+// What a page says is read from its markup, never from page-specific code here:
+// - on the form: `data-autosave` (the address) and, optionally, `data-autosave-missing` (the
+//   id of a "still needed" list whose `[data-missing=<field>]` lines follow the server's
+//   `missing`, each with a `.missing-message`);
+// - on `#autosave-status`: `data-saved`, `data-failed` (refused fields), `data-offline` (no
+//   answer) and `data-error` (an answer that is not the autosave's: a server error).
 (function () {
   "use strict";
   var form = document.querySelector("form[data-autosave]");
   if (!form) { return; }
   var status = document.getElementById("autosave-status");
   var timer = null;
+  function said(key) { return (status && status.getAttribute(key)) || ""; }
   function show(text) { if (status) { status.textContent = text; } }
   function messages(errors) {
     form.querySelectorAll("[data-field]").forEach(function (box) {
@@ -28,9 +37,32 @@
       }
     });
   }
+  // The "still needed" list, where the form names one, follows what the server says is
+  // missing now.
+  function missingUpdate(missing, errors) {
+    var id = form.getAttribute("data-autosave-missing");
+    var box = id && document.getElementById(id);
+    if (!box || !missing) { return; }
+    var left = 0;
+    box.querySelectorAll("[data-missing]").forEach(function (item) {
+      var name = item.getAttribute("data-missing");
+      // a value typed but refused says why, not "this is needed"
+      var text = (errors && errors[name]) || missing[name];
+      item.hidden = !text;
+      if (text) {
+        left += 1;
+        var slot = item.querySelector(".missing-message");
+        if (slot) { slot.textContent = text; }
+      }
+    });
+    box.hidden = left === 0;
+  }
   function save() {
     var data = new FormData(form);
-    ["submit", "save", "back", "next"].forEach(function (name) { data.delete(name); });
+    // a button's name asks the server to submit or to change step: an autosave only saves
+    form.querySelectorAll("button[name], input[type=submit][name]").forEach(function (button) {
+      data.delete(button.name);
+    });
     fetch(form.getAttribute("data-autosave"), {
       method: "POST", body: data, credentials: "same-origin",
       // JSON for a refusal made before the view too (a control character, a body too large)
@@ -38,16 +70,17 @@
     }).then(function (response) {
       return response.json().then(function (body) {
         messages(body.errors || {});
+        missingUpdate(body.missing, body.errors);
         if (response.ok) {
-          show(status.getAttribute("data-saved") + " " + body.saved_at_local);
+          show(said("data-saved") + " " + body.saved_at_local);
         } else if (body.message && !Object.keys(body.errors || {}).length) {
           show(body.message);  // a refusal of the whole save, in the reader's language
-        } else { show(status.getAttribute("data-failed")); }
+        } else { show(said("data-failed")); }
       }, function () {
         // an answer that is not the autosave's (a server error): not a lost connection
-        show(status.getAttribute("data-error"));
+        show(said("data-error"));
       });
-    }).catch(function () { show(status.getAttribute("data-offline")); });
+    }).catch(function () { show(said("data-offline")); });
   }
   form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(save, 800); });
   form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(save, 200); });
