@@ -31,7 +31,7 @@ from .models import (
     Step,
 )
 from .register.models import OpenApplication, PersonalisationStatus
-from .register.selectors import personalisation_case_find
+from .register.selectors import APPLICATION_OPEN, personalisation_case_find
 from .services.common import UNMAILED
 from .services.report import document_index, person_index
 
@@ -252,9 +252,9 @@ def staff_names(*, application: Application) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class OtherCase:
-    """Another mission's case of the same person, as a mission's staff may see it: the mission
-    and the reference, nothing of the case itself (docs/passports.md, "One person, one
-    passport")."""
+    """Another case of the same person, as a mission's staff (another mission's case) or HQ's
+    queue may see it: the mission and the reference, nothing of the case itself
+    (docs/passports.md, "One person, one passport")."""
 
     mission: str  # its name in the reader's language
     reference: str
@@ -288,9 +288,7 @@ def open_applications_elsewhere(*, application: Application, acting_user: Any) -
         return ElsewhereCheck(checked=False, cases=[])
     rows = list(
         OpenApplication.objects.filter(
-            holder_index=person_index(application.national_id),
-            opened_seq__isnull=False,
-            closed_seq__isnull=True,
+            APPLICATION_OPEN, holder_index=person_index(application.national_id)
         )
         .exclude(mission=current_mission().code)
         .order_by("submitted_at", "mission")

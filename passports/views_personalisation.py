@@ -21,6 +21,7 @@ from missions.permissions import Action, staff_access
 from .models import ApplicationKind
 from .register import selectors, services
 from .register.models import DocumentType, NumberBlock
+from .selectors import OtherCase
 
 
 class NumberBlockForm(forms.Form):
@@ -36,14 +37,19 @@ class NumberBlockForm(forms.Form):
 
 
 def _named(cases: list[Any]) -> list[Any]:
-    """Each case with its kind and missions (its own, the one holding it) named in the reader's
-    language (one query)."""
+    """Each case with its kind and missions (its own, the one holding it, those of the same
+    person's other open applications) named in the reader's language (two queries)."""
     kinds = dict(ApplicationKind.choices)
     names = {mission.code: mission.name for mission in Mission.objects.only("code", "name")}
+    also_open = selectors.personalisation_queue_also_open(cases=cases)
     for case in cases:
         case.kind_label = kinds.get(case.kind, case.kind)
         case.mission_name = names.get(case.mission, case.mission)
         case.held_mission_name = names.get(case.held_mission, case.held_mission)
+        case.also_open = [
+            OtherCase(mission=str(names.get(code, code)), reference=reference)
+            for code, reference in also_open.get(case.pk, [])
+        ]
     return cases
 
 

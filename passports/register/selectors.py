@@ -5,9 +5,10 @@ request reads it as HQ does (a counter officer checking a passport presented to 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Case, Value, When
+from django.db.models import Case, Q, Value, When
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +18,7 @@ from passports.models import ReportKind
 from .models import (
     IssuedDocument,
     IssuedStatus,
+    OpenApplication,
     PersonalisationCase,
     PersonalisationStatus,
     ReportedDocument,
@@ -82,6 +84,62 @@ def personalisation_queue(*, status: str = "", limit: int = 200) -> list[Persona
     if status in PersonalisationStatus.values:
         cases = cases.filter(status=status)
     return list(cases.order_by(QUEUE_ORDER, "received_at", "id")[:limit])
+
+
+# a row of HQ's register of open applications whose case is open: submitted, not closed
+APPLICATION_OPEN = Q(opened_seq__isnull=False, closed_seq__isnull=True)
+
+
+def personalisation_queue_also_open(
+    *, cases: list[PersonalisationCase]
+) -> dict[int, list[tuple[str, str]]]:
+    """For each case of `cases` waiting to be printed (queued), the same person's other
+    applications open at any mission, as (mission code, reference), oldest first; by case pk,
+    only the cases that have one. One query for the whole list, whatever its length.
+
+    A queued case's holder index is empty (HQ opens the sealed data only to print), so the
+    person is the one HQ's register of open applications (`OpenApplication`) keeps for the case
+    (by mission and application id, from the submission's `holder_index`); a case whose
+    submission carried no index matches no one. Read-only: printing still decides
+    (`services.personalisation_run` holds a second passport)."""
+    keys = {
+        (case.mission, case.application_id): case.pk
+        for case in cases
+        if case.status == PersonalisationStatus.QUEUED
+    }
+    if not keys:
+        return {}
+    # the page's cases' people (a superset: the pairs are matched below), then every open
+    # application of theirs, in one statement
+    people = (
+        OpenApplication.objects.filter(
+            APPLICATION_OPEN,
+            mission__in={mission for mission, _ in keys},
+            application_id__in={application_id for _, application_id in keys},
+        )
+        .exclude(holder_index="")
+        .values("holder_index")
+    )
+    rows = (
+        OpenApplication.objects.filter(APPLICATION_OPEN, holder_index__in=people)
+        .order_by("submitted_at", "mission", "application_id")
+        .values_list("mission", "application_id", "reference", "holder_index")
+    )
+    by_person: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    person_of: dict[int, str] = {}
+    for mission, application_id, reference, holder in rows:
+        by_person[holder].append((mission, application_id, reference))
+        if (mission, application_id) in keys:
+            person_of[keys[mission, application_id]] = holder
+    also_open = {
+        pk: [
+            (mission, reference)
+            for mission, application_id, reference in by_person[holder]
+            if keys.get((mission, application_id)) != pk
+        ]
+        for pk, holder in person_of.items()
+    }
+    return {pk: others for pk, others in also_open.items() if others}
 
 
 def personalisation_case_get(*, pk: int) -> PersonalisationCase:

@@ -1,15 +1,20 @@
 """One person, one passport on its way, system-wide: the same national ID applying at two
 missions (alpha in Berlin, beta in Tokyo). HQ, which prints every passport, holds the second
 case while the first passport is printed and not handed over (its database refuses a second
-one too, whatever the writer or the timing); the second mission's officer is told, in their
-language, which mission holds it; and before the biometrics the officer is warned of the
-other mission's open application, from HQ's register, or told the check could not be made."""
+one too, whatever the writer or the timing), and its queue flags each waiting case with the
+person's other open applications before anything is printed; the second mission's officer is
+told, in their language, which mission holds it; and before the biometrics the officer is warned
+of the other mission's open application, from HQ's register, or told the check could not be
+made."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import User
@@ -17,6 +22,7 @@ from consulate.kernel.errors import ApplicationError
 from missions.models import Mission
 from passports import services
 from passports.models import Application
+from passports.register import selectors as register_selectors
 from passports.register import services as register_services
 from passports.register.models import (
     IssuedDocument,
@@ -186,6 +192,110 @@ def test_hqs_operator_reads_why_a_case_is_held(
     assert note.format(ref=first.reference) in texts_of(html, "p", **{"class": "notice"})
     assert f"/hq/passports/{_case(second).pk}/personalise/" in html
     assert IssuedDocument.objects.count() == 1
+
+
+ALSO_OPEN = {
+    "en": "Another open application: {mission} (reference {ref})",
+    "tr": "Başka bir açık başvuru: {mission} (referans {ref})",
+}
+BERLIN = {"en": "Consulate-General in Berlin", "tr": BERLIN_TR}
+TOKYO = {"en": "Embassy in Tokyo", "tr": TOKYO_TR}
+
+
+def _queue_flags(html: str) -> dict[str, list[str]]:
+    """HQ's queue as its reader sees it: each case's reference and the flags on its row."""
+    rows = re.findall(r"<tr>.*?</tr>", html, flags=re.DOTALL)
+    return {
+        text_of(row, "code"): texts_of(row, "p", class_="also-open")
+        for row in rows
+        if "<code>" in row
+    }
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_hqs_queue_flags_one_persons_cases_at_two_missions_before_printing(
+    mission_a, mission_b, hq_admin, client_hq, named_in_turkish, language
+):
+    # given the same person approved at Berlin and at Tokyo, both cases waiting at HQ, and
+    # another person's case at Berlin
+    first, second = _approved_at_both(mission_a, mission_b, national_id())
+    other, events = _approved(mission_a, national_id=national_id())
+    _to_hq(mission_a, events)
+    # when HQ's admin opens the queue
+    login_with_second_factor(client_hq, hq_admin)
+    html = client_hq.get("/hq/passports/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    # then each of the person's cases names the other's mission and reference, in the reader's
+    # language; the other person's case has no flag
+    also_open = ALSO_OPEN[language]
+    assert _queue_flags(html) == {
+        first.reference: [also_open.format(mission=TOKYO[language], ref=second.reference)],
+        second.reference: [also_open.format(mission=BERLIN[language], ref=first.reference)],
+        other.reference: [],
+    }
+    # and the flag only tells: both cases are still waiting, each with its button
+    for application in (first, second):
+        assert _case(application).status == "queued"
+        assert f"/hq/passports/{_case(application).pk}/personalise/" in html
+
+
+def test_hqs_queue_flags_what_is_open_now(mission_a, mission_b, hq_admin, client_hq, block):
+    # given a person's passport printed for Berlin (not handed over) and their case queued for
+    # Tokyo; and another person's case queued for Berlin, whose application at Tokyo is
+    # submitted and not yet approved
+    first, second = _approved_at_both(mission_a, mission_b, national_id())
+    register_services.personalisation_run(case=_case(first), acting_user=hq_admin)
+    person = national_id()
+    third, events = _approved(mission_a, national_id=person)
+    _to_hq(mission_a, events)
+    fourth = _submitted_at(mission_b, person)
+    login_with_second_factor(client_hq, hq_admin)
+    # when HQ's admin opens the queue
+    flags = _queue_flags(client_hq.get("/hq/passports/").content.decode())
+    # then each waiting case names the person's other open application, printed or not yet
+    # approved; the printed case itself is not flagged
+    also_open = ALSO_OPEN["en"]
+    assert flags == {
+        first.reference: [],
+        second.reference: [also_open.format(mission=BERLIN["en"], ref=first.reference)],
+        third.reference: [also_open.format(mission=TOKYO["en"], ref=fourth.reference)],
+    }
+    # when Berlin's passport is handed over and Tokyo's application withdrawn, and HQ learns both
+    handed_over(mission_a, first)
+    with schema_context(mission_b.schema_name):
+        services.application_withdraw(application=fourth, acting_user=_owner(fourth))
+        events = outbox_on_the_wire("passports.application.withdrawn")
+    _to_hq(mission_b, events)
+    # then nothing else is open for either person: no flag
+    flags = _queue_flags(client_hq.get("/hq/passports/").content.decode())
+    assert flags == {first.reference: [], second.reference: [], third.reference: []}
+
+
+def test_hqs_queue_reads_every_cases_other_applications_in_one_query(
+    mission_a, mission_b, hq_admin, client_hq, django_assert_num_queries
+):
+    # given one person's cases at both missions
+    _approved_at_both(mission_a, mission_b, national_id())
+    login_with_second_factor(client_hq, hq_admin)
+
+    def page_cost() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            client_hq.get("/hq/passports/")
+        return len(queries)
+
+    client_hq.get("/hq/passports/")  # the session's first read
+    few = page_cost()
+    # when two more people have cases at both, and one more at one mission
+    _approved_at_both(mission_a, mission_b, national_id())
+    _approved_at_both(mission_a, mission_b, national_id())
+    _, events = _approved(mission_b, national_id=national_id())
+    _to_hq(mission_b, events)
+    # then the selector reads every case's flags in one query, and the page costs the same
+    cases = register_selectors.personalisation_queue()
+    assert len(cases) == 7
+    with django_assert_num_queries(1):
+        also_open = register_selectors.personalisation_queue_also_open(cases=cases)
+    assert sorted(len(others) for others in also_open.values()) == [1] * 6
+    assert page_cost() == few
 
 
 @pytest.mark.parametrize(
