@@ -7,16 +7,23 @@ surrogate (not text at all: it cannot be written as UTF-8), an invisible directi
 (`DIRECTION_CONTROLS`), or more characters than its field keeps. Each app passes its own error
 code.
 
+A date typed (`date_clean`) is read as YYYY-MM-DD, what a date field sends, and a day that
+does not exist is refused saying so ("February 1990 has 28 days"), not as a wrong format.
+
 Refused, never stripped: what is kept is a record (an officer's note, a refusal's reason), and
 nothing in it changes without the person who typed it seeing why.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import enum
+import re
 import unicodedata
 from typing import Any
 
+from django.utils.dates import MONTHS
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -67,3 +74,36 @@ def text_clean(value: Any, *, field: str, limit: int, code: enum.Enum) -> str:
             code, _("Use at most %(limit)s characters.") % {"limit": limit}, field=field
         )
     return text
+
+
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def date_clean(value: Any, *, field: str, code: enum.Enum) -> dt.date | None:
+    """The day `value` names as YYYY-MM-DD (a date as is; None when nothing was typed), or
+    `ApplicationError(code, field=field)` saying why not: the format, a month that does not
+    exist, or a day its month does not have."""
+    if isinstance(value, dt.date):
+        return value
+    text = text_clean(value, field=field, limit=40, code=code)
+    if not text:
+        return None
+    match = ISO_DATE.fullmatch(text)
+    year, month, day = (int(part) for part in match.groups()) if match else (0, 0, 0)
+    if not year:
+        raise ApplicationError(code, _("Enter the date as YYYY-MM-DD."), field=field)
+    if not 1 <= month <= 12:
+        raise ApplicationError(
+            code,
+            _("There is no month %(month)s: a month is 01 to 12.") % {"month": f"{month:02d}"},
+            field=field,
+        )
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        raise ApplicationError(
+            code,
+            _("%(month)s %(year)s has %(days)s days: check the day.")
+            % {"month": MONTHS[month], "year": year, "days": days},
+            field=field,
+        )
+    return dt.date(year, month, day)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.tenancy import task_queue_on_commit
-from consulate.kernel.text import text_clean
+from consulate.kernel.text import date_clean, text_clean
 from missions.selectors import current_mission
 
 from ..error_codes import PassportError
@@ -103,15 +103,9 @@ def _code(value: Any, *, field: str, pattern: re.Pattern[str], message: Any) -> 
 def _birth_date(value: Any, *, field: str = "birth_date") -> dt.date | None:
     if value in (None, ""):
         return None
-    if isinstance(value, dt.date):
-        day = value
-    else:
-        try:
-            day = dt.date.fromisoformat(_text(value, field=field, limit=10))
-        except ValueError:
-            raise ApplicationError(
-                PassportError.INVALID, _("Enter the date as YYYY-MM-DD."), field=field
-            ) from None
+    day = date_clean(value, field=field, code=PassportError.INVALID)
+    if day is None:
+        return None
     if not OLDEST_BIRTH <= day <= current_mission().today():
         raise ApplicationError(
             PassportError.INVALID,

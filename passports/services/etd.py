@@ -29,6 +29,7 @@ from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.seal import etd_content, seal_issue
 from consulate.kernel.tenancy import task_queue_on_commit
+from consulate.kernel.text import date_clean
 from fees.models import AssessmentStatus, SubjectType
 from fees.reference.models import ServiceCode
 from fees.selectors import assessment_get
@@ -164,12 +165,12 @@ def _today() -> dt.date:
 
 
 def _date(value: Any, *, field: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(_text(value, field=field, limit=10))
-    except ValueError:
+    day = date_clean(value, field=field, code=PassportError.INVALID)
+    if day is None:
         raise ApplicationError(
             PassportError.INVALID, _("Enter the date as YYYY-MM-DD."), field=field
-        ) from None
+        )
+    return day
 
 
 def _country(value: Any, *, field: str) -> str:

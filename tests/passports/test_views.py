@@ -215,6 +215,44 @@ def test_a_national_id_with_a_wrong_check_digit_is_refused_in_the_readers_langua
         assert Application.objects.get(pk=application.pk).national_id == good
 
 
+@pytest.mark.parametrize(
+    ("value", "language", "message"),
+    [
+        ("1990-02-31", "en", "February 1990 has 28 days: check the day."),
+        ("1990-02-31", "tr", "Şubat 1990 ayında 28 gün var: günü kontrol edin."),
+        ("1992-02-30", "en", "February 1992 has 29 days: check the day."),
+        ("1990-13-01", "en", "There is no month 13: a month is 01 to 12."),
+        ("1990-13-01", "tr", "13 diye bir ay yok: ay 01 ile 12 arasındadır."),
+        ("31.02.1990", "tr", "Tarihi YYYY-AA-GG biçiminde girin."),
+    ],
+)
+def test_a_day_that_does_not_exist_is_refused_as_such_not_as_a_format(
+    client_a, mission_a, value, language, message
+):
+    # given a citizen's draft
+    user = _citizen(client_a)
+    client_a.post("/passports/", {"kind": "first"})
+    with schema_context(mission_a.schema_name):
+        application = Application.objects.get(user_id=user.pk)
+    # when a date of birth that no calendar has is saved, by the form and by the autosave
+    page = client_a.post(
+        f"/passports/{application.reference}/edit/",
+        {**VALUES, "birth_date": value},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    autosave = client_a.post(
+        f"/passports/{application.reference}/autosave/",
+        {"birth_date": value},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then both say what is wrong with it beside the field, and nothing is kept
+    assert page.status_code == autosave.status_code == 400
+    assert text_of(page.content, "span", id="id_birth_date-message") == message
+    assert autosave.json()["errors"]["birth_date"] == message
+    with schema_context(mission_a.schema_name):
+        assert Application.objects.get(pk=application.pk).birth_date is None
+
+
 def test_another_citizens_application_is_not_found(client_a, mission_a):
     owner = _citizen(client_a)
     client_a.post("/passports/", {"kind": "first"})

@@ -40,7 +40,7 @@ from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.reference import country_name
 from consulate.kernel.seal import country_alpha2
-from consulate.kernel.text import text_clean
+from consulate.kernel.text import date_clean, text_clean
 from fees.models import SubjectType
 from fees.reference.models import ServiceCode
 from fees.services import assessment_create
@@ -119,14 +119,7 @@ def _name(value: Any, *, field: str) -> str:
 
 
 def _date(value: Any, *, field: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(_text(value, field=field, limit=10))
-    except ValueError:
-        raise _invalid(_("Enter the date as YYYY-MM-DD."), field) from None
+    return date_clean(value, field=field, code=VisaError.INVALID)
 
 
 def _birth_date(value: Any, *, field: str = "birth_date") -> dt.date | None:
