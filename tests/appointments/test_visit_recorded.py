@@ -280,6 +280,8 @@ CHECK_IN_REFUSED = {
     "tr": "{reference} numaralı randevu serbest bırakıldı: ziyaret {day} tarihinde kaydedildi, bu"
     " nedenle randevuya artık gerek yok ve giriş kaydı yapılacak bir şey yok.",
 }
+CASE_PAGE = {"passport": "/passports/{}/", "visa": "/visas/{}/"}  # the citizen's page of a case
+YOUR_APPOINTMENT = {"en": "Your appointment", "tr": "Randevunuz"}
 CANCELLED = {"en": "Cancelled by the mission", "tr": "Temsilcilik tarafından iptal edildi"}
 BOOK_AGAIN = {"en": "Book again", "tr": "Yeniden randevu al"}
 
@@ -456,6 +458,14 @@ def test_a_booking_an_early_visit_released_reads_as_no_longer_needed(
         assert CANCELLED[language] not in text
     assert BOOK_AGAIN[language] not in text_of(detail, "main")
     assert 'class="status status-visit_recorded"' in detail
+    # and the case's own page no longer gives the appointment's time as one to come: the visa's
+    # says the appointment is no longer needed, and why (a trial read "Your appointment: <its
+    # time>" there after the visa was issued)
+    case_page = _page(citizen, CASE_PAGE[case.name].format(application.reference), language)
+    assert reads(booking.slot.starts_at, zone, language) not in text_of(case_page, "main")
+    if case is VISA:
+        todo = text_of(case_page, "section", class_="todo")
+        assert f"{YOUR_APPOINTMENT[language]}: {NO_LONGER_NEEDED[language].format(day=day)}" in todo
     # and its calendar file, fetched again, takes the appointment off the calendar
     ics = citizen.get(f"/appointments/booking/{booking.reference}/ics/").content.decode()
     assert "METHOD:CANCEL" in ics
