@@ -3,6 +3,7 @@ reason shown)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -43,7 +44,11 @@ class CompletenessForm(forms.Form):
     """One accept / correct choice and a reason for the application form and for each checklist
     item, and the corrections' date. No choice is made for the officer (a missed click accepted
     the form): the service refuses an item left undecided, beside it. A reason is typed text
-    that the service cleans and judges (`text_clean`)."""
+    that the service cleans and judges (`text_clean`). `kept`: on a re-check, the acceptances
+    the service keeps (`selectors_casework.completeness_kept`), which the page shows as text
+    instead of a choice; a choice sent for one all the same is parsed and passed on, for the
+    service to refuse. Each reason's box is named by its item alone in the page's error
+    summary (`summary_label`)."""
 
     due_on = forms.DateField(
         label=_("Corrections due by (the mission's local date)"),
@@ -52,10 +57,17 @@ class CompletenessForm(forms.Form):
         help_text=_("Empty: 14 days from today. At most 60 days."),
     )
 
-    def __init__(self, *args: Any, items: list[ChecklistItem], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        items: list[ChecklistItem],
+        kept: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         labels: dict[str, Any] = {FORM_ITEM: FORM_LABEL} | {item.code: item.label for item in items}
         self.codes = list(labels)
+        self.kept = dict(kept or {})
         for code, label in labels.items():
             self.fields[f"item_{code}"] = forms.ChoiceField(
                 label=label,
@@ -66,11 +78,13 @@ class CompletenessForm(forms.Form):
                 widget=forms.RadioSelect,
                 required=False,
             )
-            self.fields[f"reason_{code}"] = _note(
+            reason = _note(
                 # each box names its item: a screen reader lists the fields by their labels
                 _("What to correct in “%(item)s” (the applicant reads it)") % {"item": label},
                 rows=2,
             )
+            reason.summary_label = label  # type: ignore[attr-defined]
+            self.fields[f"reason_{code}"] = reason
 
     def decisions(self) -> dict[str, tuple[bool, str]]:
         chosen: dict[str, tuple[bool, str]] = {}
@@ -80,9 +94,13 @@ class CompletenessForm(forms.Form):
                 chosen[code] = (choice == "accept", self.cleaned_data[f"reason_{code}"])
         return chosen
 
-    def rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
-        """Each choice with its reason: the form first, then the checklist's items."""
-        return [(self[f"item_{code}"], self[f"reason_{code}"]) for code in self.codes]
+    def rows(self) -> list[tuple[forms.BoundField, forms.BoundField, Any]]:
+        """Each choice with its reason and the acceptance kept there (None: to decide): the
+        form first, then the checklist's items."""
+        return [
+            (self[f"item_{code}"], self[f"reason_{code}"], self.kept.get(code))
+            for code in self.codes
+        ]
 
 
 class AttendForm(forms.Form):

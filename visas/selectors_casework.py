@@ -41,7 +41,7 @@ from .services.application import (
     form_changed_fields,
     review_items,
 )
-from .services.casework import category_of
+from .services.casework import acceptances_kept, category_of
 from .services.screening import hit_detail, last_change, screening_latest
 
 
@@ -235,6 +235,40 @@ def case_checklist(*, application: VisaApplication) -> list[ChecklistRow]:
         )
         for item in items
     ]
+
+
+@dataclass(frozen=True)
+class KeptAcceptance:
+    """An acceptance the re-check keeps (`casework.acceptances_kept`): on which day (the
+    mission's local date) and by whom."""
+
+    on: dt.date
+    by: str
+
+
+def completeness_kept(
+    *, checklist: list[ChecklistRow], form_review: ItemReview | None
+) -> dict[str, KeptAcceptance]:
+    """By item (`FORM_ITEM` for the form), the acceptances of the last completeness check that
+    the next one keeps, as the case page's check shows them instead of a choice: from the rows
+    the page has read (`case_checklist`, `case_form_review`), and one query for the names."""
+    reviews = [row.review for row in checklist if row.review is not None]
+    reviews += [form_review] if form_review is not None else []
+    current = {row.item.code: row.upload for row in checklist if row.upload is not None}
+    kept = acceptances_kept(reviews=reviews, current=current)
+    if not kept:
+        return {}
+    names = {
+        user.pk: user.get_full_name() or user.email
+        for user in User.objects.filter(pk__in={review.reviewed_by_id for review in kept.values()})
+    }
+    zone = current_mission().zone
+    return {
+        code: KeptAcceptance(
+            on=review.updated_at.astimezone(zone).date(), by=names.get(review.reviewed_by_id, "")
+        )
+        for code, review in kept.items()
+    }
 
 
 @dataclass(frozen=True)

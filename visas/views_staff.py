@@ -46,6 +46,7 @@ from .models import (
     OPEN,
     Appeal,
     AppealStatus,
+    ItemReview,
     ScreeningHit,
     Upload,
     UploadKind,
@@ -146,7 +147,7 @@ def _case_page(
             "extension_limit": casework.extension_limit(application),
             "staff": selectors.staff_names(application=application, appeal=appeal),
             "steps": list(application.steps.order_by("-happened_at", "-id")),
-            "completeness_form": CompletenessForm(items=[row.item for row in checklist]),
+            "completeness_form": _completeness_form(application, checklist, form_review),
             "attend_form": AttendForm(),
             "hit_form": HitResolveForm(),
             "hit_posted": hit_posted,
@@ -165,19 +166,39 @@ def _case_page(
     )
 
 
+def _completeness_form(
+    application: VisaApplication,
+    checklist: list[selectors.ChecklistRow],
+    form_review: ItemReview | None,
+    data: Any = None,
+) -> CompletenessForm:
+    """The completeness check for the case (`data`: as sent), the acceptances a re-check keeps
+    shown as such."""
+    kept = (
+        selectors.completeness_kept(checklist=checklist, form_review=form_review)
+        if application.status == VisaStatus.SUBMITTED
+        else {}
+    )
+    return CompletenessForm(data, items=[row.item for row in checklist], kept=kept)
+
+
 def _refused(
     request: HttpRequest,
     form: forms.Form,
     error: ApplicationError,
     *,
     renamed: dict[str, str] | None = None,
+    summarised: bool = False,
 ) -> int:
     """A service's refusal on `form` (validated already): each message beside its field (the
     service's name for it `renamed` to the form's where they differ), the first as the page's
-    message; the HTTP status to answer with."""
+    message, or none when the page names them all in the form's error summary (`summarised`);
+    the HTTP status to answer with."""
     for name, problems in error.errors.items():
         name = (renamed or {}).get(name, name)
         form.add_error(name if name in form.fields else None, problems[0])
+    if summarised and form.errors:
+        return error.http_status
     return error_shown(request, error)
 
 
@@ -204,14 +225,16 @@ def _refused_page(
     name: str = "",
     renamed: dict[str, str] | None = None,
     hit_posted: int | None = None,
+    summarised: bool = False,
 ) -> HttpResponse:
     """The case as it stands (read again: another person may have moved it meanwhile) with the
     service's refusal: beside `form`'s fields, the form shown as it was sent (`name`: the
-    page's name for it), or as the page's message for a step without one."""
+    page's name for it), or as the page's message for a step without one (`summarised`:
+    `_refused`)."""
     application.refresh_from_db()
     if form is None:
         return _case_page(request, application, status=error_shown(request, error))
-    status = _refused(request, form, error, renamed=renamed)
+    status = _refused(request, form, error, renamed=renamed, summarised=summarised)
     return _case_page(
         request, application, status=status, bound={name: form}, hit_posted=hit_posted
     )
@@ -284,11 +307,15 @@ def _done(request: HttpRequest, application: VisaApplication, message: str) -> H
 @require_POST
 def staff_completeness(request: HttpRequest, reference: str) -> HttpResponse:
     application = _case(request, reference, Action.VISA_PROCESS)
-    items = [row.item for row in selectors.case_checklist(application=application)]
-    form = CompletenessForm(request.POST, items=items)
+    form = _completeness_form(
+        application,
+        selectors.case_checklist(application=application),
+        selectors.case_form_review(application=application),
+        request.POST,
+    )
     if not form.is_valid():
-        status = form_error_shown(request, form)
-        return _case_page(request, application, status=status, bound={"completeness_form": form})
+        # every reason is named in the page's error summary, each a link to its field
+        return _case_page(request, application, status=400, bound={"completeness_form": form})
     decisions = form.decisions()
     try:
         application = casework.completeness_review(
@@ -302,7 +329,7 @@ def staff_completeness(request: HttpRequest, reference: str) -> HttpResponse:
         accepted = all(accepted for accepted, _reason in decisions.values())
         done = VisaStatus.COMPLETE if accepted else VisaStatus.CORRECTIONS
         return _recorded(request, application, status=done) or _refused_page(
-            request, application, error, form=form, name="completeness_form"
+            request, application, error, form=form, name="completeness_form", summarised=True
         )
     if application.status == VisaStatus.COMPLETE:
         return _done(request, application, _("Complete: the legal clock runs from now."))

@@ -769,18 +769,25 @@ def test_during_corrections_the_form_changes_when_a_correction_is_asked_on_it(in
 
 
 def test_a_form_correction_is_made_sent_and_checked_again_as_a_document_is(in_mission_a):
-    # given corrections asked for on the form only
+    # given corrections asked for on the form and on the passport copy, the copy sent again
     application = visa_submitted(in_mission_a, surname="Smith")
     officer = make_staff(in_mission_a, "officer")
     accepted = accept_all(application)
     note = "Your surname is spelt differently in the passport."
     casework.completeness_review(
         application=application,
-        decisions={**accepted, FORM_ITEM: (False, note)},
+        decisions={**accepted, FORM_ITEM: (False, note), "passport_copy": (False, "Cut off.")},
         acting_user=officer,
     )
     application.refresh_from_db()
     user = _owner(application)
+    services.application_upload_add(
+        application=application,
+        item="passport_copy",
+        data=pdf_file(),
+        filename="copy.pdf",
+        acting_user=user,
+    )
     # when the applicant sends the corrections without changing the form
     with pytest.raises(ApplicationError) as refused:
         services.application_submit(application=application, acting_user=user)
@@ -795,10 +802,11 @@ def test_a_form_correction_is_made_sent_and_checked_again_as_a_document_is(in_mi
     services.application_submit(application=application, acting_user=user)
     application.refresh_from_db()
     assert application.status == VisaStatus.SUBMITTED
-    # when the officer's next check asks for a document only
+    # when the officer's next check (what it accepted before kept) accepts the form and asks
+    # for the copy again
     casework.completeness_review(
         application=application,
-        decisions={**accepted, "passport_copy": (False, "Scan all four pages.")},
+        decisions={FORM_ITEM: (True, ""), "passport_copy": (False, "Scan all four pages.")},
         acting_user=officer,
     )
     application.refresh_from_db()
@@ -813,7 +821,9 @@ def test_a_form_correction_is_made_sent_and_checked_again_as_a_document_is(in_mi
     assert _code(locked) == "visas.not_asked"
     # and once the document is sent again and accepted, the file is complete
     corrections_send(application, user)
-    casework.completeness_review(application=application, decisions=accepted, acting_user=officer)
+    casework.completeness_review(
+        application=application, decisions={"passport_copy": (True, "")}, acting_user=officer
+    )
     application.refresh_from_db()
     assert application.status == VisaStatus.COMPLETE
     assert application.surname == "Smyth"

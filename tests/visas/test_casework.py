@@ -787,9 +787,10 @@ def test_a_corrected_application_is_checked_again(in_mission_a, mission_a):
     applicant_services.application_submit(application=application, acting_user=applicant)
     application.refresh_from_db()
     assert application.status == VisaStatus.SUBMITTED
-    # then the officer checks it again and it becomes complete, the review of the item updated
+    # then the officer checks it again, deciding on that item alone (the others stay accepted),
+    # and it becomes complete, the review of the item updated
     casework.completeness_review(
-        application=application, decisions=accept_all(application), acting_user=officer
+        application=application, decisions={item: (True, "")}, acting_user=officer
     )
     application.refresh_from_db()
     assert application.status == VisaStatus.COMPLETE

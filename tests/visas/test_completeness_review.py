@@ -22,6 +22,7 @@ from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.visas.factories import corrections_send, pdf_file, visa_draft, visa_submitted
 from tests.visas.factories_casework import accept_all, visa_attended
 from tests.visas.test_casework_views import _form_correction_post
+from tests.visas.test_completeness_recheck import _summary
 from visas.models import FORM_ITEM, ItemReview, VisaApplication, VisaStatus
 from visas.reference.demo import CATEGORIES
 from visas.reference.services import ItemInput, QuestionInput, category_save
@@ -56,14 +57,14 @@ def _box(html: str, name: str) -> str:
 # --- nothing is decided for the officer -------------------------------------------------------
 
 
-# What the page says of the form left undecided, per language: its label, the page's message,
-# the message beside its choice.
+# What the page says of the form left undecided, per language: its label, the page's error
+# summary, the message beside its choice.
 UNDECIDED = {
     "en": ("The application form",
-           "Accept or ask for a correction on each item. Not decided: The application form.",
+           "The application form: Accept this item or ask for a correction.",
            "Accept this item or ask for a correction."),
     "tr": ("Başvuru formu",
-           "Her öğeyi kabul edin ya da düzeltme isteyin. Karar verilmeyen: Başvuru formu.",
+           "Başvuru formu: Bu öğeyi kabul edin ya da düzeltme isteyin.",
            "Bu öğeyi kabul edin ya da düzeltme isteyin."),
 }  # fmt: skip
 
@@ -95,7 +96,8 @@ def test_no_decision_is_preselected_and_an_undecided_item_is_refused_beside_it(
     # then nothing is recorded: the page names the form, says why beside its choice, keeps the note
     assert answer.status_code == 400
     page = answer.content.decode()
-    assert summary in texts_of(page, "li", class_="message error")
+    assert _summary(page) == [(f"#id_item_{FORM_ITEM}", summary)]
+    assert not texts_of(page, "li", class_="message error")
     refused = [text for text in texts_of(page, "fieldset") if beside in text]
     assert [text.splitlines()[0] for text in refused] == [label]
     assert note in _box(page, f"reason_{FORM_ITEM}")
@@ -388,12 +390,13 @@ def test_a_correction_on_an_item_hq_removed_lapses_and_shows_as_withdrawn(
     assert review in row
     queue = client_a.get("/staff/visas/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert recheck in next(text for text in texts_of(queue, "tr") if application.reference in text)
-    # and the officer's check decides on the checklist as it is now
+    # and the officer's check decides on the checklist as it is now: the new copy (the rest
+    # stays accepted)
     with schema_context(mission_a.schema_name):
         application.refresh_from_db()
         done = casework.completeness_review(
             application=application,
-            decisions=accept_all(application),
+            decisions={"passport_copy": (True, "")},
             acting_user=make_staff(mission_a, "officer"),
         )
     assert done.status == VisaStatus.COMPLETE
@@ -432,7 +435,7 @@ def test_a_document_or_question_hq_adds_during_corrections_waits_for_the_next_ch
         with pytest.raises(ApplicationError) as refused:
             casework.completeness_review(
                 application=application,
-                decisions=accept_all(application),
+                decisions={"passport_copy": (True, ""), "return_ticket": (True, "")},
                 acting_user=make_staff(mission_a, "officer"),
             )
     assert refused.value.errors == {

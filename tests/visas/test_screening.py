@@ -192,7 +192,9 @@ def test_a_name_changed_during_corrections_is_screened_again(in_mission_a, missi
     )
     corrections_send(application, user)
     casework.completeness_review(
-        application=application, decisions=accept_all(application), acting_user=officer
+        application=application,
+        decisions={"passport_copy": (True, ""), FORM_ITEM: (True, "")},
+        acting_user=officer,
     )
     application.refresh_from_db()
     pay_cash(Assessment.objects.get(pk=application.assessment_id), make_staff(mission_a, "cashier"))

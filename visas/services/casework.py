@@ -16,7 +16,7 @@ on a change to or from summer time), extendable up to `EXTENSION_MAX_DAYS` after
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -216,13 +216,17 @@ def completeness_review(
 ) -> VisaApplication:
     """The officer's word on every checklist item of a submitted application, and on the form
     itself (`decisions[FORM_ITEM]`): accepted, or a correction asked for with its reason. Nothing
-    is taken as accepted: the form and every item with a file (or required) need a decision, and
-    each one without is refused beside it, the message naming them all (an optional item
-    nobody uploaded has nothing to review). All accepted: the file is complete and admissible, the
-    legal clock starts and the applicant may book the visit. Otherwise the applicant is asked
-    for the corrections by `due_on` (the mission's local date; 14 days by default), after which
-    the application is deemed withdrawn. A correction asked on the form lets the applicant
-    change its values until they send (`form_locked`, services/application.py)."""
+    is taken as accepted that no check accepted: the form and every item with a file (or
+    required) need a decision, and each one without is refused beside it, the message naming
+    them all (an optional item nobody uploaded has nothing to review). On a re-check after
+    corrections, what the last check accepted and has not changed since keeps its acceptance
+    (`acceptances_kept`): only what was sent back, and what is new, is decided again, and a
+    decision sent for a kept acceptance is refused (`NOT_ASKED`: a page read before the last
+    check, or a forged request). All accepted: the file is complete and admissible, the legal
+    clock starts and the applicant may book the visit. Otherwise the applicant is asked for the
+    corrections by `due_on` (the mission's local date; 14 days by default), after which the
+    application is deemed withdrawn. A correction asked on the form lets the applicant change
+    its values until they send (`form_locked`, services/application.py)."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_PROCESS)
     category = category_of(application)
     items = checklist_of(application)
@@ -237,6 +241,22 @@ def completeness_review(
         upload.item: upload
         for upload in Upload.objects.filter(application=application, is_current=True)
     }
+    kept = acceptances_kept(
+        reviews=ItemReview.objects.filter(application=application), current=current
+    )
+    names: dict[str, Any] = {FORM_ITEM: FORM_LABEL} | {item.code: item.label for item in items}
+    decided_again = [code for code in names if code in kept and code in decisions]
+    if decided_again:
+        raise ApplicationError(
+            VisaError.NOT_ASKED,
+            _(
+                "Accepted at the last check and not changed since, these keep their acceptance:"
+                " %(items)s. Decide only what was sent back."
+            )
+            % {"items": ", ".join(str(names[code]) for code in decided_again)},
+            field=f"item_{decided_again[0]}",
+            errors={f"item_{code}": [str(KEPT_MESSAGE)] for code in decided_again},
+        )
     reviewed: dict[str, tuple[bool, str]] = {}
     errors: dict[str, list[str]] = {}
     # not decided: {field: label}, for the message that names them
@@ -248,6 +268,7 @@ def completeness_review(
     entries = [(FORM_ITEM, FORM_LABEL, False, True)] + [
         (item.code, item.label, item.required, item.code in current) for item in items
     ]
+    entries = [entry for entry in entries if entry[0] not in kept]
     for code, label, needs_file, has_file in entries:
         accepted, reason = decisions.get(code, (None, ""))
         if accepted is None and not needs_file and not has_file:
@@ -378,6 +399,31 @@ def completeness_review(
                 at=now,
             )
     return application
+
+
+# Beside an item whose acceptance a re-check keeps, when a decision is sent for it all the same.
+KEPT_MESSAGE = _("Accepted at the last check and not changed since: it stays accepted.")
+
+
+def acceptances_kept(
+    *, reviews: Iterable[ItemReview], current: Mapping[str, Upload]
+) -> dict[str, ItemReview]:
+    """The acceptances of the last completeness check that the next one keeps, by item: an
+    item accepted whose file is still the one the officer looked at (`current`: each item's
+    current upload; none then and none now counts as the same), and the form accepted (it
+    cannot change during corrections unless a correction was asked on it: `form_locked`). A
+    file replaced since, an item asked to be corrected, an item new to the checklist: decided
+    again. The re-check asks only what is not kept; the case page shows the kept ones as
+    accepted, by whom and when."""
+    return {
+        review.item: review
+        for review in reviews
+        if review.status == ReviewStatus.ACCEPTED
+        and (
+            review.item == FORM_ITEM
+            or review.upload_id == (current[review.item].pk if review.item in current else None)
+        )
+    }
 
 
 def _decision_keep(
