@@ -1,8 +1,8 @@
 """HQ's public verifier of the documents the system issues (`urls_hq.py`, on HQ's host): a page
 and `POST /api/v1/verify/`. Anyone, signed in or not, gives a picture or PDF of a document's
 seal, the seal's bytes as a phone's scanner shows them (hex or base64), or a document number,
-and reads VALID, REVOKED, EXPIRED or INVALID, why, and what the seal says
-(`passports.register.verification`).
+and reads VALID, REVOKED, EXPIRED or INVALID, why, and what the seal says, or, for a number no
+register holds, NOT FOUND (`passports.register.verification`).
 
 Nothing here writes. Every request that checks something is counted against the client's
 budget (`appointments.ratelimit`): a picture costs real work to decode. A body larger than
@@ -136,7 +136,9 @@ def verify_page(request: HttpRequest) -> HttpResponse:
 _VerdictSerializer = inline_serializer(
     name="DocumentVerdict",
     fields={
-        "status": serializers.ChoiceField(choices=["valid", "revoked", "expired", "invalid"]),
+        "status": serializers.ChoiceField(
+            choices=["valid", "revoked", "expired", "invalid", "not_found"]
+        ),
         "reason": serializers.CharField(),
         "data": serializers.ListField(child=serializers.DictField()),
         "register": serializers.DictField(allow_null=True),

@@ -4,8 +4,16 @@
 A seal is checked against HQ's current trust (`seal_trust_current`: root, signers, CRL), then
 against HQ's register of issued documents (emergency travel documents and visas): a document
 its mission revoked (a visa annulled or revoked) answers REVOKED although its signer was not.
-A typed number is looked up in the register alone, which can say whether such a document was
-issued and is in force, never that the paper in hand is genuine.
+A typed number is looked up in the registers alone, which can say whether such a document was
+issued and is in force, never that the paper in hand is genuine: the register of sealed
+documents first, then HQ's register of the passports it personalised, read through the very
+selector HQ's own passport page uses (`selectors.issued_document_status`), so both say the same.
+A number neither holds is NOT_FOUND, not INVALID: a document issued in the last days may not
+have reached HQ yet, and its seal can still be checked.
+
+What anyone checking may read of a document (`RegisterEntry`): its kind, the mission that issued
+it, when, until when, and the day it was revoked. Never its holder, nor why it was revoked,
+cancelled or reported.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import base64
 import binascii
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -22,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError
+from consulate.kernel.reference import day_written_short
 from consulate.kernel.seal import (
     EmergencyTravelDocumentContent,
     SealError,
@@ -39,13 +49,43 @@ from passports.numbers import number_allocated_to
 
 from .error_codes import SealKeyError
 from .etd_projector import NUMBER, document_index_of
+from .models import DocumentType
 from .seal_keys import seal_trust_current, signer_mission_of
 from .seals import IssuedTravelDocument, TravelDocumentKind
+from .selectors import issued_document_status
 
 MAX_TEXT_CHARS = 4 * MAX_SEAL_BYTES  # hex is two characters a byte, base64 four for three
 _SPACES = re.compile(r"\s+")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/\-_]+={0,2}")
+
+
+PASSPORT = "passport"  # a RegisterEntry's kind for a passport HQ personalised
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterEntry:
+    """What a register says of a document, as anyone checking may read it: an ETD's or visa's
+    row (`IssuedTravelDocument`) or a passport's (`IssuedDocument`) in one shape."""
+
+    kind: str  # etd, visa (TravelDocumentKind) or passport
+    kind_label: Any  # a lazy translation
+    mission: str  # its code
+    issued_on: dt.date
+    valid_until: dt.date
+    revoked_on: dt.date | None = None
+
+    @classmethod
+    def of_sealed(cls, document: IssuedTravelDocument) -> RegisterEntry:
+        return cls(
+            kind=document.kind,
+            kind_label=TravelDocumentKind(document.kind).label,
+            mission=document.mission,
+            issued_on=document.issued_on,
+            valid_until=document.valid_until,
+            # the date only: the mission's reason is for HQ, not for whoever checks
+            revoked_on=document.revoked_at.date() if document.revoked_at else None,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,7 +96,7 @@ class DocumentVerdict:
     status: SealStatus
     reason: Any  # a lazy translation
     seal: SealVerdict | None = None
-    document: IssuedTravelDocument | None = None
+    document: RegisterEntry | None = None
     notes: list[Any] = field(default_factory=list)
 
     @cached_property  # one query, however often the page and the API read it
@@ -70,18 +110,23 @@ class DocumentVerdict:
 
     @property
     def rows(self) -> list[tuple[Any, str]]:
-        """The signed data, as the seal's profile reads it (nothing for a typed number)."""
+        """The signed data for the page, its days in the site's format (`short_day`)."""
+        return self.rows_with(day=day_written_short)
+
+    def rows_with(self, *, day: Callable[[dt.date], str]) -> list[tuple[Any, str]]:
+        """The signed data, as the seal's profile reads it (nothing for a typed number), each
+        day written by `day`."""
         if self.seal is None:
             return []
         header = self.seal.seal.header
         rows: list[tuple[Any, str]] = [
             (_("Issuing country"), header.country),
             (_("Signer"), f"{header.signer_identifier} / {header.certificate_reference}"),
-            (_("Issued on"), header.issue_date.isoformat()),
-            (_("Signed on"), header.signature_date.isoformat()),
+            (_("Issued on"), day(header.issue_date)),
+            (_("Signed on"), day(header.signature_date)),
         ]
         if self.seal.content is not None:
-            rows += self.seal.content.display()
+            rows += self.seal.content.display(day=day)
         return rows
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,7 +134,11 @@ class DocumentVerdict:
         return {
             "status": self.status.value,
             "reason": str(self.reason),
-            "data": [{"label": str(label), "value": value} for label, value in self.rows],
+            # days as ISO 8601 for programs
+            "data": [
+                {"label": str(label), "value": value}
+                for label, value in self.rows_with(day=dt.date.isoformat)
+            ],
             "register": None
             if document is None
             else {
@@ -98,10 +147,7 @@ class DocumentVerdict:
                 "issuer": self.issuer,
                 "issued_on": document.issued_on.isoformat(),
                 "valid_until": document.valid_until.isoformat(),
-                # the date only: the mission's reason is for HQ, not for whoever checks
-                "revoked_on": document.revoked_at.date().isoformat()
-                if document.revoked_at
-                else None,
+                "revoked_on": document.revoked_on.isoformat() if document.revoked_on else None,
             },
             "notes": [str(note) for note in self.notes],
         }
@@ -204,15 +250,19 @@ def seal_check(*, data: bytes, at: dt.datetime | None = None) -> DocumentVerdict
             status=SealStatus.REVOKED,
             reason=_("The mission that issued this document has revoked it."),
             seal=verdict,
-            document=document,
+            document=RegisterEntry.of_sealed(document),
         )
     return DocumentVerdict(
-        status=verdict.status, reason=verdict.reason, seal=verdict, document=document
+        status=verdict.status,
+        reason=verdict.reason,
+        seal=verdict,
+        document=RegisterEntry.of_sealed(document),
     )
 
 
 def document_number_check(*, number: str, at: dt.datetime | None = None) -> DocumentVerdict:
-    """What HQ's register says of a typed document number. `ApplicationError` BAD_INPUT for
+    """What HQ's registers say of a typed document number: an ETD or visa, else a passport
+    (three queries at most, and one for the issuer's name). `ApplicationError` BAD_INPUT for
     something that cannot be a document number."""
     moment = at or timezone.now()
     cleaned = _SPACES.sub("", number).upper().replace("<", "")
@@ -222,29 +272,67 @@ def document_number_check(*, number: str, at: dt.datetime | None = None) -> Docu
             _("A document number is one to nine letters and digits."),
             field="number",
         )
-    document = issued_document_find(number=cleaned)
     checked_by_number = _(
         "This says what HQ's register holds for the number; only the seal shows that the"
         " paper in your hand is genuine."
     )
+    document = issued_document_find(number=cleaned)
     if document is None:
-        return DocumentVerdict(
-            status=SealStatus.INVALID,
-            reason=_(
-                "HQ's register holds no document with this number. A document issued in the"
-                " last days may not be recorded yet."
-            ),
-        )
+        return _passport_check(number=cleaned, checked_by_number=checked_by_number)
+    entry = RegisterEntry.of_sealed(document)
     reason: Any
     if document.is_revoked:
         status = SealStatus.REVOKED
         reason = _("The mission that issued this document has revoked it.")
     elif moment.astimezone(dt.UTC).date() > document.valid_until:
         status = SealStatus.EXPIRED
-        reason = _("The document expired on %(date)s.") % {"date": document.valid_until.isoformat()}
+        reason = _expired(entry)
     else:
         status = SealStatus.VALID
         reason = _("A document with this number was issued and is in force.")
-    return DocumentVerdict(
-        status=status, reason=reason, document=document, notes=[checked_by_number]
+    return DocumentVerdict(status=status, reason=reason, document=entry, notes=[checked_by_number])
+
+
+def _expired(entry: RegisterEntry) -> Any:
+    return _("The document expired on %(date)s.") % {"date": day_written_short(entry.valid_until)}
+
+
+def _passport_check(*, number: str, checked_by_number: Any) -> DocumentVerdict:
+    """A passport's verdict, by the rule HQ's passport page shows (valid, expired, cancelled,
+    reported lost or stolen); NOT_FOUND when no register holds the number."""
+    found = issued_document_status(number=number)
+    if found is None:
+        return DocumentVerdict(
+            status=SealStatus.NOT_FOUND,
+            reason=_(
+                "HQ's register holds no document with this number. A document issued in the"
+                " last days may not be recorded yet."
+            ),
+            notes=[
+                _(
+                    "To check the document now, upload its PDF or a photo of its seal above: the"
+                    " seal says whether it is genuine. Or ask the mission that issued it."
+                )
+            ],
+        )
+    passport = found.document
+    entry = RegisterEntry(
+        kind=PASSPORT,
+        kind_label=DocumentType(passport.document_type).label,
+        mission=passport.mission,
+        issued_on=passport.issued_on,
+        valid_until=passport.expires_on,
     )
+    reason: Any
+    status = SealStatus.INVALID
+    if found.status == "valid":
+        status = SealStatus.VALID
+        reason = _("A document with this number was issued and is in force.")
+    elif found.status == "expired":
+        status = SealStatus.EXPIRED
+        reason = _expired(entry)
+    elif found.status == "cancelled":
+        reason = _("HQ's register says this passport was cancelled: it is no longer valid.")
+    else:  # lost or stolen: which of the two, and when, is the holder's business
+        reason = _("This passport was reported lost or stolen: it is no longer valid.")
+    return DocumentVerdict(status=status, reason=reason, document=entry, notes=[checked_by_number])

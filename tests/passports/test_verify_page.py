@@ -180,7 +180,7 @@ def test_a_typed_number_says_what_the_register_holds(client_hq, signed, mission_
     assert known["data"] == []  # no seal, no signed data
     assert any("only the seal shows" in note for note in known["notes"])
     unknown = client_hq.post(PAGE, {"number": "E7654321"})
-    assert status_shown(unknown) == "INVALID"
+    assert status_shown(unknown) == "NOT FOUND"
 
 
 def test_the_api_reads_a_file_and_answers_the_signed_data(client_hq, signed, mission_a):
@@ -206,6 +206,8 @@ def _cat_png() -> bytes:
         {"number": "E1", "seal": "DC03"},  # two things at once
         {"number": "E1\x00"},
         {"number": "E" * 21},
+        {"number": "U1" * 5000},  # ten thousand characters
+        {"number": "U1000\x0000"},
         {"number": "E-1/2"},
         {"seal": "not a seal at all"},
         {"seal": "DC0"},  # odd hex
@@ -280,7 +282,7 @@ def test_without_a_root_the_page_says_so_and_does_not_fail(client_hq):
     assert "no seal root" in text_of(response.content, "div", role="alert")
     response = client_hq.post(PAGE, {"number": "E1"})
     assert response.status_code == 200  # the register alone answers a number
-    assert status_shown(response) == "INVALID"
+    assert status_shown(response) == "NOT FOUND"
 
 
 def test_checks_are_rate_limited_per_address(client_hq, signed, settings):
@@ -291,3 +293,189 @@ def test_checks_are_rate_limited_per_address(client_hq, signed, settings):
     assert refused.status_code == 429
     assert "Too many requests" in text_of(refused.content, "div", role="alert")
     assert client_hq.post(API, {"number": "E1"}).status_code == 429
+
+
+# --- a typed number: passports, and numbers HQ's registers do not hold (yet) -----------------
+
+
+def verdict_text(response) -> str:
+    """The verdict as a reader of the page meets it: inside the region announced on arrival."""
+    html = response.content.decode()
+    region = html[html.index('<div id="verify-result" aria-live="polite"') :]
+    return " ".join(texts_of(region[: region.index("</section>")], "section"))
+
+
+@pytest.fixture
+def passport_handed_over(mission_b, hq_admin, block):
+    """A passport HQ personalised (U00000100) for Tokyo, printed and handed over there."""
+    from passports.register.models import IssuedDocument, PersonalisationCase
+    from passports.register.services import personalisation_run
+    from tests.passports.test_personalisation import _approved, _to_hq, handed_over
+
+    application, events = _approved(mission_b)
+    _to_hq(mission_b, events)
+    case = PersonalisationCase.objects.get(mission="beta", reference=application.reference)
+    personalisation_run(case=case, acting_user=hq_admin)
+    handed_over(mission_b, application)
+    document = IssuedDocument.objects.get(number="U00000100")
+    assert document.collected_on is not None
+    return document
+
+
+@pytest.mark.parametrize(
+    ("language", "status", "words"),
+    [
+        ("en", "VALID", ["A document with this number was issued and is in force.", "Passport"]),
+        ("tr", "GEÇERLİ", ["Bu numarayla bir belge düzenlenmiştir ve geçerlidir.", "Pasaport"]),
+    ],
+)
+def test_a_passport_hq_issued_is_valid_with_its_expiry_as_the_site_writes_days(
+    client_hq, passport_handed_over, language, status, words
+):
+    from django.utils import translation
+
+    from consulate.kernel import reference
+
+    # given a passport HQ personalised and Tokyo handed over
+    expires_on = passport_handed_over.expires_on
+    with translation.override(language):
+        expiry = reference.day_written_short(expires_on)
+        issued = reference.day_written_short(passport_handed_over.issued_on)
+    # when someone types its number, in lower case and with spaces
+    response = client_hq.post(PAGE, {"number": "u 0000 0100"}, HTTP_ACCEPT_LANGUAGE=language)
+    # then the page says what HQ's own register page says: valid, until when, issued by Tokyo
+    assert response.status_code == 200
+    assert status_shown(response) == status
+    shown = verdict_text(response)
+    for word in words:
+        assert word in shown
+    assert "Embassy in Tokyo" in texts_of(response.content, "dd")
+    assert expiry in texts_of(response.content, "dd")
+    assert issued in texts_of(response.content, "dd")
+    assert expires_on.isoformat() not in shown  # the site's format, not ISO
+    assert 'class="verdict verdict-valid"' in response.content.decode()
+    # and nothing of its holder
+    for personal in ("YILMAZ", "Yılmaz", "Ayşe", "1988"):
+        assert personal not in shown
+
+
+def test_the_api_answers_a_passport_with_iso_days(client_hq, passport_handed_over):
+    answer = client_hq.post(API, {"number": "U00000100"}, content_type="application/json").json()
+    assert answer["status"] == "valid"
+    assert answer["register"]["kind"] == "passport"
+    assert answer["register"]["mission"] == "beta"
+    assert answer["register"]["valid_until"] == passport_handed_over.expires_on.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("language", "status", "reason"),
+    [
+        ("en", "INVALID", "This passport was reported lost or stolen: it is no longer valid."),
+        (
+            "tr",
+            "GEÇERSİZ",
+            "Bu pasaportun kaybolduğu ya da çalındığı bildirildi: artık geçerli değil.",
+        ),
+    ],
+)
+def test_a_passport_reported_lost_is_not_valid_and_says_why(
+    client_hq, passport_handed_over, mission_b, language, status, reason
+):
+    from sync.registry import events_project
+    from tests.passports.test_register import reports_at
+
+    # given the passport reported lost at Tokyo, the report applied at HQ
+    events = reports_at(mission_b.schema_name, ("U00000100", "lost", timezone.now()))
+    events_project(mission=mission_b.code, events=events)
+    # when its number is typed
+    response = client_hq.post(PAGE, {"number": "U00000100"}, HTTP_ACCEPT_LANGUAGE=language)
+    # then it is not valid, and the page says why
+    assert status_shown(response) == status
+    assert text_of(response.content, "p", class_="verdict-reason") == reason
+    assert 'class="verdict verdict-invalid"' in response.content.decode()
+
+
+def test_a_cancelled_passport_is_not_valid(client_hq, passport_handed_over):
+    from passports.register.models import IssuedDocument
+
+    IssuedDocument.objects.filter(pk=passport_handed_over.pk).update(
+        status="cancelled", cancelled_on=timezone.now().date()
+    )
+    response = client_hq.post(PAGE, {"number": "U00000100"})
+    assert status_shown(response) == "INVALID"
+    assert "cancelled" in text_of(response.content, "p", class_="verdict-reason")
+
+
+@pytest.mark.parametrize(
+    ("language", "status", "words", "not_words"),
+    [
+        (
+            "en",
+            "NOT FOUND",
+            [
+                "HQ's register holds no document with this number. A document issued in the"
+                " last days may not be recorded yet.",
+                "upload its PDF or a photo of its seal",
+                "ask the mission that issued it",
+            ],
+            ["INVALID"],
+        ),
+        (
+            "tr",
+            "BULUNAMADI",
+            [
+                "Merkez kütüğünde bu numarayla bir belge yok.",
+                "PDF'sini ya da mührünün fotoğrafını",
+                "belgeyi düzenleyen temsilciliğe sorun",
+            ],
+            ["GEÇERSİZ"],
+        ),
+    ],
+)
+def test_a_number_no_register_holds_is_not_found_not_invalid(
+    client_hq, signed, language, status, words, not_words
+):
+    response = client_hq.post(PAGE, {"number": "E7654321"}, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    assert status_shown(response) == status
+    shown = verdict_text(response)  # inside the region a screen reader announces
+    for word in words:
+        assert word in shown
+    for word in not_words:
+        assert word not in response.content.decode()
+    # neutral, not the red of a document known to be bad
+    assert 'class="verdict verdict-not_found"' in response.content.decode()
+    api = client_hq.post(API, {"number": "E7654321"}, content_type="application/json").json()
+    assert (api["status"], api["register"]) == ("not_found", None)
+
+
+def test_a_visa_hq_has_not_heard_of_yet_is_not_found_then_valid(client_hq, mission_a):
+    from tests.visas.test_evisa_pdf import issued, to_hq
+
+    # given a visa just issued at Berlin, its events not at HQ yet
+    application = issued(mission_a)
+    # when its number is typed, it is not found (not invalid)
+    before = client_hq.post(PAGE, {"number": application.visa_number})
+    assert status_shown(before) == "NOT FOUND"
+    # and once the mission's events reach HQ, it is valid
+    to_hq(mission_a)
+    after = client_hq.post(PAGE, {"number": application.visa_number})
+    assert status_shown(after) == "VALID"
+    assert "Visa" in texts_of(after.content, "dd")
+
+
+def test_the_seals_days_are_written_as_the_site_writes_them(client_hq, signed, mission_a):
+    from django.utils import translation
+
+    from consulate.kernel import reference
+
+    expiry = timezone.now().date() + dt.timedelta(days=20)
+    data = etd_seal(mission_a, "E1", expiry=expiry)
+    for language in ("en", "tr"):
+        response = client_hq.post(PAGE, {"seal": data.hex()}, HTTP_ACCEPT_LANGUAGE=language)
+        with translation.override(language):
+            assert reference.day_written_short(expiry) in texts_of(response.content, "dd")
+        assert expiry.isoformat() not in verdict_text(response)
+    # the API keeps ISO 8601 for programs
+    api = client_hq.post(API, {"seal": data.hex()}, content_type="application/json").json()
+    assert expiry.isoformat() in [row["value"] for row in api["data"]]

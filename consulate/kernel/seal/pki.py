@@ -44,6 +44,9 @@ class SealStatus(enum.Enum):
     REVOKED = "revoked"  # genuine, but the signer's certificate is on the root's CRL
     EXPIRED = "expired"  # genuine, but the document or the signer's certificate had expired
     INVALID = "invalid"  # not genuine, or not from a signer this trust bundle knows
+    # A register's answer, never a seal's: a typed number HQ's register holds no record of
+    # (perhaps not recorded yet), which says nothing against the document.
+    NOT_FOUND = "not_found"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -96,11 +97,14 @@ class EmergencyTravelDocumentContent:
     def features(self) -> tuple[SealFeature, ...]:
         return (SealFeature(tag=self.MRZ_TAG, value=_mrz_encode(self.mrz)),)
 
-    def display(self) -> list[tuple[Any, str]]:
+    def display(
+        self, *, day: Callable[[dt.date], str] = dt.date.isoformat
+    ) -> list[tuple[Any, str]]:
+        """Labelled rows for a reader; `day` writes a date (a page passes the site's format)."""
         return [
             (_("Document type"), str(self.profile.label)),
             (_("MRZ"), "\n".join(self.lines)),
-            (_("Valid until"), self.valid_until.isoformat()),
+            (_("Valid until"), day(self.valid_until)),
         ]
 
 
@@ -148,13 +152,16 @@ class VisaContent:
             features.append(SealFeature(tag=0x07, value=self.additional_features))
         return tuple(features)
 
-    def display(self) -> list[tuple[Any, str]]:
+    def display(
+        self, *, day: Callable[[dt.date], str] = dt.date.isoformat
+    ) -> list[tuple[Any, str]]:
+        """Labelled rows for a reader; `day` writes a date (a page passes the site's format)."""
         duration = self.duration_of_stay
         entries = {None: "-", 0: str(_("unlimited"))}.get(self.entries, str(self.entries))
         rows: list[tuple[Any, str]] = [
             (_("Document type"), str(self.profile.label)),
             (_("MRZ"), "\n".join(self.lines)),
-            (_("Valid until"), self.valid_until.isoformat()),
+            (_("Valid until"), day(self.valid_until)),
             (_("Passport number"), self.passport_number),
             (_("Number of entries"), entries),
             (_("Duration of stay"), stay_words(duration)),
