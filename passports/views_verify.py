@@ -129,6 +129,8 @@ def verify_page(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:  # a SealError too: no seal could be read
         context["error"] = error.message
         status = error.http_status
+        if form.is_bound and error.field in form.fields:  # beside the field too
+            form.add_error(error.field, error.message)
     context["form"] = form
     return render(request, "passports/verify.html", context, status=status)
 

@@ -199,6 +199,23 @@ def _cat_png() -> bytes:
 
 
 @pytest.mark.parametrize(
+    ("language", "number", "message"),
+    [
+        ("en", "E-1/2", "A document number is one to nine letters and digits."),
+        ("tr", "E-1/2", "Belge numarası bir ile dokuz arasında harf ve rakamdan oluşur."),
+        ("en", "U1" * 5000, "Ensure this value has at most 20 characters (it has 10000)."),
+    ],
+)
+def test_a_number_that_cannot_be_one_is_refused_beside_its_field(
+    client_hq, signed, language, number, message
+):
+    response = client_hq.post(PAGE, {"number": number}, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 400
+    assert text_of(response.content, "span", id="id_number-message") == message
+    assert '<div class="field field-error" data-field="number">' in response.content.decode()
+
+
+@pytest.mark.parametrize(
     "data",
     [
         {},
