@@ -135,20 +135,24 @@ def form_correction(*, application: VisaApplication) -> ItemReview | None:
 WAITING_FOR: dict[str, Any] = {
     VisaStatus.DRAFT: _("You have not sent the application yet."),
     VisaStatus.SUBMITTED: _(
-        "The mission is checking that your file is complete. The decision period starts when it is."
+        "The mission is checking that your documents are all there and in order. The time for"
+        " the decision starts after that."
     ),
     VisaStatus.CORRECTIONS: _(
         "The mission is waiting for your corrections. The decision period starts once your file "
         "is complete."
     ),
     VisaStatus.COMPLETE: _(
-        "The mission is waiting for you at your appointment: your identity, your fingerprints "
-        "and the fee."
+        "Come to your appointment. There the mission checks your identity, takes your"
+        " fingerprints and takes the fee."
     ),
     VisaStatus.ATTENDED: _("An officer is examining your application."),
     VisaStatus.RECOMMENDED: _("A consul is deciding on your application."),
     VisaStatus.ISSUED: _("Decided: your visa is issued."),
-    VisaStatus.REFUSED: _("Decided: your visa is refused. The letter says how to appeal."),
+    VisaStatus.REFUSED: _(
+        "Decided: your visa is refused. The reasons and how to appeal are below, under"
+        " “Messages”, and in the e-mail we sent you."
+    ),
     VisaStatus.APPEALED: _("Your appeal is being examined."),
     VisaStatus.WITHDRAWN: _("Closed: you withdrew the application."),
     VisaStatus.DEEMED_WITHDRAWN: _("Closed: the corrections were not made in time."),
@@ -168,7 +172,8 @@ WAITING_FOR_COMPLETE: dict[tuple[bool, bool], Any] = {
     ),
     (True, False): WAITING_FOR[VisaStatus.COMPLETE],
     (True, True): _(
-        "The mission is waiting for you at your appointment: your identity and your fingerprints."
+        "Come to your appointment. There the mission checks your identity and takes your"
+        " fingerprints."
     ),
 }
 

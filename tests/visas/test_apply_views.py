@@ -147,7 +147,7 @@ def test_an_applicant_applies_through_the_pages(client_a, mission_a):
     html = status.content.decode()
     assert status.status_code == 200
     assert "Pay the fee online" in html
-    assert "The mission is checking that your file is complete." in text_of(
+    assert "The mission is checking that your documents are all there and in order." in text_of(
         html, "p", **{"class": "waiting-for"}
     )
     assert "Submitted" in texts_of(html, "span", **{"class": "timeline-label"})
@@ -933,8 +933,8 @@ def test_what_a_complete_file_waits_for_follows_the_appointment_and_the_fee(clie
     # booked: the appointment is what is waited for, with the fee still to pay
     _visit_booked(mission_a, application)
     assert waiting_for() == (
-        "The mission is waiting for you at your appointment: your identity, your fingerprints "
-        "and the fee."
+        "Come to your appointment. There the mission checks your identity, takes your fingerprints "
+        "and takes the fee."
     )
     assert listed_status() == "Appointment booked"
     assert listed_status() != "Complete: book your appointment"
@@ -950,12 +950,13 @@ def test_what_a_complete_file_waits_for_follows_the_appointment_and_the_fee(clie
         assessment_id = VisaApplication.objects.get(pk=application.pk).assessment_id
         Assessment.objects.filter(pk=assessment_id).update(status=AssessmentStatus.SETTLED)
     assert waiting_for() == (
-        "The mission is waiting for you at your appointment: your identity and your fingerprints."
+        "Come to your appointment. There the mission checks your identity and takes your "
+        "fingerprints."
     )
     # and in Turkish
     assert (
         waiting_for("tr")
-        == "Temsilcilik sizi randevunuzda bekliyor: kimlik kontrolü ve parmak izleri."
+        == "Randevunuza gelin. Temsilcilik orada kimliğinizi kontrol eder ve parmak izlerinizi alır."
     )
     assert "Randevu alındı" in client_a.get("/visas/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
 

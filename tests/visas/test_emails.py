@@ -12,9 +12,10 @@ from django.db import connection
 from django.utils import translation
 from django.utils.formats import date_format
 
+from consulate.kernel.accounts.models import User
 from missions.mail import local_time
 from missions.models import Mission
-from tests.conftest import make_staff
+from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of
 from tests.visas.factories import visa_submitted
 from tests.visas.factories_casework import accept_all, visa_recommended
 from visas.models import FORM_ITEM, RefusalGround, Step, VisaApplication, VisaStep
@@ -162,6 +163,28 @@ def test_the_refusal_letter(
         )
         assert "You may appeal against this decision within 30 days" in message.body
         assert "Write to the" in message.body
+    # and the applicant's page says the same, where to write included, in their language, and
+    # leads to it from what the application waits for (a trial found "The letter says how to
+    # appeal" there, and "write to the mission" with no address)
+    client = host_client(mission.host)
+    client.force_login(User.objects.get(pk=application.user_id), backend=MODEL_BACKEND)
+    page = client.get(f"/visas/{application.reference}/", HTTP_ACCEPT_LANGUAGE=language)
+    messages = text_of(page.content, "ul", class_="messages-list")
+    with translation.override(language):
+        where = f"{mission.name}, {mission.postal_address.replace(chr(10), ', ')}"
+    assert where in messages
+    assert application.reference in messages
+    assert f"{deadline_text} ({zone})" in messages
+    waiting = text_of(page.content, "p", class_="waiting-for")
+    assert (
+        waiting
+        == {
+            "en": "Decided: your visa is refused. The reasons and how to appeal are below, under"
+            " “Messages”, and in the e-mail we sent you.",
+            "tr": "Karar verildi: vizeniz reddedildi. Gerekçeler ve nasıl itiraz edeceğiniz aşağıda,"
+            " “Mesajlar” bölümünde ve size gönderdiğimiz e-postada yazıyor.",
+        }[language]
+    )
 
 
 def test_the_complete_step_says_when_the_decision_is_due(

@@ -686,16 +686,24 @@ def _refusal_note(application: VisaApplication, grounds: list[str], note: str) -
     """The refusal as the applicant reads it: the grounds in words, the consul's explanation,
     and how and by when to appeal."""
     deadline = appeal_deadline(application)
-    zone = current_mission().timezone
+    mission = current_mission()
+    with translation.override(application.language or "en"):
+        # where to write, as the letter in the e-mail says it (missions/mail.py)
+        where = ", ".join(
+            part for part in (str(mission.name), mission.postal_address.replace("\n", ", ")) if part
+        )
     appeal = _in_language(
         application,
         _(
             "You may appeal against this decision within %(days)s days, by %(day)s (%(zone)s):"
-            " write to the mission, stating why the decision should be changed."
+            " write to %(where)s, giving your reference %(reference)s and why the decision"
+            " should be changed."
         ),
         days=APPEAL_DAYS,
         day=deadline,
-        zone=zone,
+        zone=mission.timezone,
+        where=where,
+        reference=application.reference,
     )
     return _grounds_note(application, grounds, note) + "\n\n" + appeal
 
