@@ -956,7 +956,8 @@ def test_what_a_complete_file_waits_for_follows_the_appointment_and_the_fee(clie
     # and in Turkish
     assert (
         waiting_for("tr")
-        == "Randevunuza gelin. Temsilcilik orada kimliğinizi kontrol eder ve parmak izlerinizi alır."
+        == "Randevunuza gelin. Temsilcilik orada kimliğinizi kontrol eder ve parmak izlerinizi"
+        " alır."
     )
     assert "Randevu alındı" in client_a.get("/visas/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
 

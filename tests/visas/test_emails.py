@@ -181,8 +181,8 @@ def test_the_refusal_letter(
         == {
             "en": "Decided: your visa is refused. The reasons and how to appeal are below, under"
             " “Messages”, and in the e-mail we sent you.",
-            "tr": "Karar verildi: vizeniz reddedildi. Gerekçeler ve nasıl itiraz edeceğiniz aşağıda,"
-            " “Mesajlar” bölümünde ve size gönderdiğimiz e-postada yazıyor.",
+            "tr": "Karar verildi: vizeniz reddedildi. Gerekçeler ve nasıl itiraz edeceğiniz"
+            " aşağıda, “Mesajlar” bölümünde ve size gönderdiğimiz e-postada yazıyor.",
         }[language]
     )
 
