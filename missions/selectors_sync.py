@@ -7,8 +7,10 @@ number of queries whatever the number of missions (`tests/missions/test_sync_pag
 Lag: HQ cannot see what a mission has not sent. A mission sends everything it has on every
 contact, so the time since the last contact bounds how far behind HQ's copy is; held bundles
 and gaps (shown beside it) are what arrived but cannot be applied yet. A mission is *silent*
-when that time passes `settings.SYNC_SILENCE_ALERT_MINUTES` (a mission that never made contact
-counts from its creation).
+when that time passes its own threshold (`Mission.silence_alert_after()`: its
+`silence_alert_minutes`, else `settings.SYNC_SILENCE_ALERT_MINUTES`; a mission that never made
+contact counts from its creation). Each row carries the threshold it was judged by
+(`MissionSync.silent_after_minutes`), so a page or an e-mail says the rule that decided.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,7 +32,6 @@ from sync.models import OutboxCounter, SentBundle, SyncLink
 from .models import Mission, MissionKind, MissionStatus
 from .selectors import missions_ordered
 
-SILENCE_ALERT_MINUTES_DEFAULT = 60
 REFUSED_SHOWN = 20
 
 # What a refusal or a failed push means, in words a person at HQ or at the mission understands.
@@ -68,10 +68,6 @@ def sync_reason_text(code: str) -> str:
     prefix = code.split(":", 1)[0].split(" ", 1)[0]
     text = REASON_TEXTS.get(code) or REASON_TEXTS.get(prefix)
     return str(text) if text is not None else code
-
-
-def silence_threshold_minutes() -> int:
-    return int(getattr(settings, "SYNC_SILENCE_ALERT_MINUTES", SILENCE_ALERT_MINUTES_DEFAULT))
 
 
 def minutes_since(since: dt.datetime | None, now: dt.datetime) -> int | None:
@@ -128,6 +124,7 @@ class MissionSync:
     reconcile_differences: int
     lag_minutes: int | None  # since the last contact; None: never
     silent_minutes: int  # since the last contact, or since the mission was created
+    silent_after_minutes: int  # the mission's own threshold, by which `silent` was decided
     silent: bool
     held: list[HeldInfo]
     gaps: list[SeqRange]
@@ -163,6 +160,7 @@ def _mission_sync(
 ) -> MissionSync:
     last_contact = link.last_contact_at if link else None
     silent_minutes = minutes_since(last_contact or mission.created_at, now) or 0
+    threshold = mission.silence_alert_after()
     last_seq = link.last_seq if link else 0
     return MissionSync(
         mission=mission,
@@ -174,7 +172,8 @@ def _mission_sync(
         reconcile_differences=link.reconcile_differences if link else 0,
         lag_minutes=minutes_since(last_contact, now),
         silent_minutes=silent_minutes,
-        silent=silent_minutes >= mission.silence_alert_after(),
+        silent_after_minutes=threshold,
+        silent=silent_minutes >= threshold,
         held=held,
         gaps=gaps_before_held(last_seq, held),
         refused_count=refused["count"] if refused else 0,
@@ -221,6 +220,13 @@ def sync_mission_list_for_hq(*, now: dt.datetime | None = None) -> list[MissionS
     # stable sort: within each group the directory's order stays
     rows.sort(key=lambda row: (not row.silent, -row.silent_minutes if row.silent else 0))
     return rows
+
+
+def sync_silence_threshold_shared(rows: Iterable[MissionSync]) -> int | None:
+    """The threshold every row was judged by when they share one (a page says it once), None
+    when they differ (each row says its own) or there is no row."""
+    thresholds = {row.silent_after_minutes for row in rows}
+    return thresholds.pop() if len(thresholds) == 1 else None
 
 
 def sync_missions_silent(*, now: dt.datetime | None = None) -> list[MissionSync]:

@@ -20,11 +20,11 @@ from .forms import SyncFileForm
 from .models import Mission
 from .permissions import Action, staff_access
 from .selectors_sync import (
-    silence_threshold_minutes,
     sync_link_status,
     sync_mission_detail_for_hq,
     sync_mission_list_for_hq,
     sync_refused_unknown_sender,
+    sync_silence_threshold_shared,
 )
 from .services.sync import (
     FileImported,
@@ -59,7 +59,8 @@ def hq_sync(request: HttpRequest) -> HttpResponse:
             "silent": [row for row in rows if row.silent],
             "unknown_sender": sync_refused_unknown_sender(),
             "zone": hq.zone,
-            "threshold": silence_threshold_minutes(),
+            # one threshold said once, or each mission's in its row
+            "threshold": sync_silence_threshold_shared(rows),
         },
     )
 
@@ -83,7 +84,6 @@ def _hq_mission_page(
             "detail": detail,
             "row": detail.sync,
             "zone": hq.zone,
-            "threshold": silence_threshold_minutes(),
             # the table's answer at HQ; the services ask it again at the mission
             "may_import": Action.MISSION_MANAGE in held,
             "imported": imported,

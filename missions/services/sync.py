@@ -43,10 +43,10 @@ from ..selectors_sync import (
     LinkStatus,
     MissionSync,
     SeqRange,
-    silence_threshold_minutes,
     sync_link_status,
     sync_missions_silent,
     sync_reason_text,
+    sync_silence_threshold_shared,
 )
 
 logger = logging.getLogger(__name__)
@@ -350,7 +350,7 @@ def _silence_is_new(link: MissionLink) -> bool:
 
 def sync_silence_alert(*, now: dt.datetime | None = None) -> list[str]:
     """At HQ (public schema): e-mail HQ admins once per silence about each mission silent longer
-    than `SYNC_SILENCE_ALERT_MINUTES`; return the codes alerted about.
+    than its own threshold (`Mission.silence_alert_after()`); return the codes alerted about.
 
     The platform's own work (beat, `missions.tasks.sync_silence_alert`). Each mission's
     `MissionLink` row is locked while `silent_alerted_at` is read and set, so two runs at once
@@ -394,7 +394,7 @@ def _silence_mail_send(rows: list[MissionSync]) -> None:
             context: dict[str, Any] = {
                 "rows": rows,
                 "zone": zone.key,
-                "threshold": silence_threshold_minutes(),
+                "threshold": sync_silence_threshold_shared(rows),
             }
             subject = render_to_string("missions/email/sync_silent_subject.txt", context)
             body = render_to_string("missions/email/sync_silent.txt", context)
