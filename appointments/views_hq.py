@@ -26,12 +26,15 @@ class WaitTimesSearchForm(forms.Form):
 def wait_times_page(request: HttpRequest) -> HttpResponse:
     form = WaitTimesSearchForm(request.GET or None)
     data = wait_times.wait_times_get()
+    # when the figures were built, in HQ's zone as every HQ page (its row's: the tenant on HQ's
+    # host); each mission's times stay in the mission's own zone
+    zone = request.tenant.zone  # type: ignore[attr-defined]
     form.fields["q"].help_text = wait_times.wait_times_search_example(data)
     if form.is_bound and not form.is_valid():
         return render(
             request,
             "appointments/wait_times.html",
-            {"form": form, "missions": [], "data": data, "query": ""},
+            {"form": form, "missions": [], "data": data, "query": "", "zone": zone},
             status=400,
         )
     query = form.cleaned_data.get("q", "") if form.is_bound else ""
@@ -43,6 +46,7 @@ def wait_times_page(request: HttpRequest) -> HttpResponse:
             "missions": wait_times.wait_times_search(data, query),
             "data": data,
             "query": query,
+            "zone": zone,
         },
     )
 

@@ -77,6 +77,7 @@ def _page(
             "number": number,
             "found": selectors.issued_document_status(number=number) if number else None,
             "reported": selectors.reported_document_list(limit=20),
+            "zone": request.tenant.zone,  # type: ignore[attr-defined]  # HQ's, as every HQ page
         },
         status=status,
     )

@@ -10,8 +10,9 @@ import re
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from appointments.register import wait_times
 from missions.models import Mission
 from tests.appointments.hq_data import booking_event, hq_mission, project, report_event
 from tests.conftest import text_of, texts_of
@@ -97,9 +98,10 @@ def test_the_page_lists_every_open_missions_services_in_english(client_hq, publi
     assert (visa[4], visa[5]) == ("none at the moment", "–")
     assert "8 missions found." not in html.decode()
     assert "4 missions found." in html.decode()
-    # when the figures were built, in 24 hours, in UTC (reference's short form)
+    # when the figures were built, in 24 hours, in HQ's zone (reference's short form)
     assert re.search(
-        r"Figures as of \w{3} \d{1,2} \w{3} \d{4}, \d{2}:\d{2} \(UTC\)\.", html.decode()
+        r"Figures as of \w{3} \d{1,2} \w{3} \d{4}, \d{2}:\d{2} \(Europe/Istanbul\)\.",
+        html.decode(),
     )
 
 
@@ -120,8 +122,34 @@ def test_the_page_in_turkish_names_countries_and_services_in_turkish(client_hq, 
     assert tokyo[5] == "20,0 gün"
     assert tokyo[6].endswith(" (Asia/Tokyo)")
     assert re.search(
-        r"Rakamlar \d{1,2} \w{3} \d{4} \w{3}, \d{2}:\d{2} \(UTC\) itibarıyla\.", html.decode()
+        r"Rakamlar \d{1,2} \w{3} \d{4} \w{3}, \d{2}:\d{2} \(Europe/Istanbul\) itibarıyla\.",
+        html.decode(),
     )
+
+
+# 17:56 UTC on Sunday 6 December 2026: 20:56 at HQ (Europe/Istanbul, the tests' HQ row)
+BUILT = dt.datetime(2026, 12, 6, 17, 56, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "Figures as of Sun 6 Dec 2026, 20:56 (Europe/Istanbul)."),
+        ("tr", "Rakamlar 6 Ara 2026 Paz, 20:56 (Europe/Istanbul) itibarıyla."),
+    ],
+)
+def test_the_figures_time_is_hqs_as_every_hq_page(client_hq, published, language, said):
+    # given the figures were built at a known moment (kept as the page reads them)
+    with translation.override(language):
+        wait_times.wait_times_get(now=BUILT)
+    # when someone opens the page
+    html = client_hq.get(PAGE, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    # then the time they were built is HQ's, its zone named, as the dashboard says its "as of"
+    assert said in " ".join(html.split())
+    assert "(UTC)" not in html
+    # and each mission's own times stay in the mission's zone
+    tokyo = next(row for row in _rows(html.encode()) if row[2] == "Tokyo")
+    assert tokyo[4].startswith(("Thu 10 Jan 2030, 09:30 (Asia/Tokyo)", "10 Oca 2030 Prş, 09:30"))
 
 
 @pytest.mark.parametrize(

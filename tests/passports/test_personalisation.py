@@ -10,10 +10,8 @@ import datetime as dt
 
 import pytest
 from django.db import connection
-from django.utils import translation
 from django_tenants.utils import schema_context
 
-from consulate.kernel import reference
 from consulate.kernel.errors import ApplicationError
 from passports import services
 from passports.models import ApplicationStatus, ApplicationStep
@@ -301,19 +299,27 @@ def test_a_mission_cannot_mark_another_missions_passport_collected(
     assert IssuedDocument.objects.get().collected_on is None
 
 
-@pytest.mark.parametrize(("language", "label"), [("en", "Received"), ("tr", "Alındığı zaman")])
-def test_hqs_queue_writes_when_each_case_arrived_as_every_page_does(
-    mission_a, hq_admin, client_hq, language, label
+# 17:46 UTC on Sunday 6 December 2026: 20:46 at HQ (Europe/Istanbul, the tests' HQ row)
+RECEIVED = dt.datetime(2026, 12, 6, 17, 46, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "written"),
+    [
+        ("en", "Received", "Sun 6 Dec 2026, 20:46 (Europe/Istanbul)"),
+        ("tr", "Alındığı zaman", "6 Ara 2026 Paz, 20:46 (Europe/Istanbul)"),
+    ],
+)
+def test_hqs_queue_writes_when_each_case_arrived_in_hqs_zone(
+    mission_a, hq_admin, client_hq, language, label, written
 ):
-    # given an approved passport whose case reached HQ
+    # given an approved passport whose case reached HQ at a known moment
     application, events = _approved(mission_a)
     _to_hq(mission_a, events)
-    (case,) = PersonalisationCase.objects.filter(reference=application.reference)
+    PersonalisationCase.objects.filter(reference=application.reference).update(received_at=RECEIVED)
     # when HQ's admin opens the queue
     login_with_second_factor(client_hq, hq_admin)
     html = client_hq.get("/hq/passports/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
-    # then the arrival is written in 24 hours, in UTC, the zone named (reference's short form)
-    received = case.received_at.astimezone(dt.UTC)
-    with translation.override(language):
-        expected = reference.day_and_time_written_short(received)
-    assert texts_of(html, "td", **{"data-label": label}) == [f"{expected} (UTC)"]
+    # then the arrival is written in HQ's zone as the dashboard and the sync page write their
+    # times (24 hours, reference's short form), the zone named, never UTC
+    assert texts_of(html, "td", **{"data-label": label}) == [written]
