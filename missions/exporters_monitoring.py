@@ -3,7 +3,10 @@ the weekly trends, and each table of a mission's page.
 
 Machine-readable whatever the reader's language: a header of stable keys (the column keys of
 `missions.monitoring`), a dot for decimals, shares from 0 to 1, times in ISO 8601 UTC, money
-as a decimal amount with its currency in the next column or named in the key, regions by
+as a decimal amount with its currency's code in the next column (`<key>.currency`) or named in
+the key, a coded value (a release mode, a case type) as its stable code with its label in the
+reader's language in the next column (`<key>.label`), every figure through
+`monitoring.figure_csv_cells`, regions by
 their English names ("americas": a code such as 019 loses its zero in a spreadsheet). A text cell
 that a spreadsheet would run as a formula (starting with = + - @) is prefixed with an
 apostrophe. Each export checks the permission table itself."""
@@ -19,7 +22,7 @@ from typing import Any
 from consulate.kernel import reference
 
 from .models import Mission, WorldRegion
-from .monitoring import Trend, figure_csv
+from .monitoring import Column, Trend, csv_header, figure_csv_cells
 from .permissions import Action, permission_require
 from .selectors import mission_hq
 from .selectors_monitoring import (
@@ -44,6 +47,20 @@ def _write(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
+def _cells(columns: Sequence[Column], figures: dict[str, Any]) -> list[str]:
+    """A row's figures, a column's cells beside each other (`figure_csv_cells`), a text a
+    spreadsheet would run as a formula made plain."""
+    cells = []
+    for column in columns:
+        written = figure_csv_cells(column, figures.get(column.key))
+        if column.kind == "text":
+            written = [_text(cell) for cell in written]
+        elif column.kind == "code":
+            written = [written[0], _text(written[1])]
+        cells += written
+    return cells
+
+
 def _allowed(acting_user: Any) -> None:
     permission_require(user=acting_user, mission=mission_hq(), action=Action.HQ_DASHBOARD_VIEW)
 
@@ -53,7 +70,7 @@ def dashboard_csv(*, filters: DashboardFilters, acting_user: Any) -> str:
     _allowed(acting_user)
     dashboard = dashboard_read(filters=filters)
     header = ["mission", "name", "region", "country", "city", "status", "currency"]
-    header += [column.key for column in dashboard.columns] + ["alerts"]
+    header += [cell for column in dashboard.columns for cell in csv_header(column)] + ["alerts"]
     rows = []
     for row in dashboard.rows:
         mission = row.mission
@@ -66,7 +83,7 @@ def dashboard_csv(*, filters: DashboardFilters, acting_user: Any) -> str:
                 _text(mission.city),
                 mission.status,
                 mission.currency,
-                *(figure_csv(column, row.figures.get(column.key)) for column in dashboard.columns),
+                *_cells(dashboard.columns, row.figures),
                 " | ".join(alert.kind for alert in row.alerts),
             ]
         )
@@ -116,12 +133,5 @@ def mission_table_csv(*, code: str, table: str, acting_user: Any) -> str | None:
     section = next((section for section in page.sections if section.key == table), None)
     if section is None:
         return None
-    header = [column.key for column in section.columns]
-    rows = []
-    for row in section.rows:
-        cells = []
-        for column in section.columns:
-            value = figure_csv(column, row.get(column.key))
-            cells.append(_text(value) if column.kind == "text" else value)
-        rows.append(cells)
-    return _write(header, rows)
+    header = [cell for column in section.columns for cell in csv_header(column)]
+    return _write(header, [_cells(section.columns, row) for row in section.rows])

@@ -33,7 +33,7 @@ from consulate.kernel import reference
 if TYPE_CHECKING:
     from .models import Mission
 
-Kind = Literal["count", "days", "minutes", "percent", "moment", "money", "text"]
+Kind = Literal["count", "days", "minutes", "percent", "moment", "money", "text", "code"]
 Severity = Literal["warning", "critical"]
 
 
@@ -44,7 +44,13 @@ class Column:
     - `count`: an int; `days`: a float of days (shown with one decimal); `minutes`: an int of
       minutes (shown as a person says a duration: "3 hours"); `percent`: a share from 0 to 1
       (shown as a percentage); `moment`: an aware datetime (shown in the mission's zone, the
-      zone named); `text`: a string; `money`: whatever `display` and `csv` read.
+      zone named); `text`: a string; `code`: a `Coded` (a label in the reader's language with
+      its stable code: a release mode, a case type, a service); `money`: whatever `display`
+      and `csv` read, `csv` writing "<decimal amount> <ISO 4217 code>".
+    - In a CSV (`csv_header`, `figure_csv_cells`) a `money` column is two: `<key>` the amount,
+      `<key>.currency` its code; a `code` column is two: `<key>` the stable code, `<key>.label`
+      the label in the reader's language. So a spreadsheet sums the amounts, and files in two
+      languages join on the codes.
     - `help` says in one sentence what the figure is (shown under the table and in the CSV's
       documentation), so an analyst never has to guess what "wait" means."""
 
@@ -56,6 +62,18 @@ class Column:
     csv: Callable[[Any], str] | None = None
     # a higher value is worse (a backlog, a wait): the dashboard sorts those columns worst first
     worse_high: bool = True
+
+
+class Coded(str):
+    """A label in the reader's language that carries its stable code: shown (and compared,
+    sorted) as the label, written to a CSV as the code beside the label (a `code` column)."""
+
+    code: str
+
+    def __new__(cls, label: str | Promise, code: str) -> Coded:
+        coded = super().__new__(cls, str(label))
+        coded.code = code
+        return coded
 
 
 @dataclass(frozen=True)
@@ -232,6 +250,32 @@ def figure_csv(column: Column, value: Any) -> str:
     if column.kind == "moment":
         return value.astimezone(dt.UTC).isoformat(timespec="seconds")
     return str(value)
+
+
+def csv_header(column: Column) -> list[str]:
+    """The CSV header cells of `column`: its key, and beside a money column `<key>.currency`,
+    beside a code column `<key>.label`."""
+    if column.kind == "money":
+        return [column.key, f"{column.key}.currency"]
+    if column.kind == "code":
+        return [column.key, f"{column.key}.label"]
+    return [column.key]
+
+
+def figure_csv_cells(column: Column, value: Any) -> list[str]:
+    """A figure's CSV cells, as many as `csv_header(column)`: money as its decimal amount and
+    its currency's code in two cells (a spreadsheet cannot sum "234.00 USD"), a code and its
+    label in two, anything else as `figure_csv`. The one way every HQ monitoring CSV writes a
+    figure."""
+    if column.kind == "money":
+        # a money column's `csv` writes "<amount> <code>" (docs/monitoring.md, "CSV")
+        amount, _, currency = figure_csv(column, value).partition(" ")
+        return [amount, currency]
+    if column.kind == "code":
+        if value is None:
+            return ["", ""]
+        return [getattr(value, "code", str(value)), str(value)]
+    return [figure_csv(column, value)]
 
 
 def figure_sort_key(value: Any) -> tuple[int, Any]:

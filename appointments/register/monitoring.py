@@ -19,7 +19,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel import reference
-from missions.monitoring import Alert, Column, Section, Trend, window
+from missions.monitoring import Alert, Coded, Column, Section, Trend, window
 
 from ..models import ReleaseMode
 from . import selectors
@@ -89,8 +89,9 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 SECTION_COLUMNS: tuple[Column, ...] = (
-    Column("appointments.service.name", _("Service"), "text"),
-    Column("appointments.service.release_mode", _("Release"), "text"),
+    # shown as labels in the reader's language, written to a CSV with their stable codes
+    Column("appointments.service.name", _("Service"), "code"),
+    Column("appointments.service.release_mode", _("Release"), "code"),
     Column(
         "appointments.service.next_free",
         _("Next free appointment"),
@@ -260,9 +261,11 @@ class AppointmentsContributor:
             mode = report.release_mode if report else ""
             rows.append(
                 {
-                    "appointments.service.name": service_name(report.names if report else {}, code),
-                    "appointments.service.release_mode": (
-                        str(ReleaseMode(mode).label) if mode in ReleaseMode.values else mode
+                    "appointments.service.name": Coded(
+                        service_name(report.names if report else {}, code), code
+                    ),
+                    "appointments.service.release_mode": Coded(
+                        ReleaseMode(mode).label if mode in ReleaseMode.values else mode, mode
                     ),
                     "appointments.service.next_free": report.next_bookable_at if report else None,
                     "appointments.service.free_places_30d": (

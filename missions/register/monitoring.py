@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from missions.monitoring import (
     WINDOW_DAYS,
     Alert,
+    Coded,
     Column,
     Section,
     Trend,
@@ -84,7 +85,7 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 SECTION_COLUMNS: tuple[Column, ...] = (
-    Column(key="label", label=_("Case type"), kind="text"),
+    Column(key="case_type", label=_("Case type"), kind="code"),
     Column(key="target_days", label=_("Target (days)"), kind="count", worse_high=False),
     Column(key="open", label=_("Open"), kind="count"),
     Column(key="oldest_days", label=_("Oldest open (days)"), kind="days"),
@@ -371,7 +372,7 @@ class CasesContributor:
             oldest = backlog.get("oldest")
             rows.append(
                 {
-                    "label": str(case_type.label),
+                    "case_type": Coded(case_type.label, case_type.code),
                     "target_days": case_type.target_days,
                     "open": backlog.get("open", 0),
                     "oldest_days": _days_between(oldest, now) if oldest else None,

@@ -113,7 +113,7 @@ def test_trends_count_per_week_on_the_missions_dates(backlog):
 def _none_yet(label: str, target_days: int) -> dict:
     """A case type's row at a mission with no case of it."""
     return {
-        "label": label,
+        "case_type": label,
         "target_days": target_days,
         "open": 0,
         "oldest_days": None,
@@ -131,7 +131,7 @@ def test_sections_show_each_case_type_of_the_mission(backlog):
     assert section.key == "cases.types"
     assert section.rows == [
         {
-            "label": "Fee waiver requests",
+            "case_type": "Fee waiver requests",
             "target_days": 5,
             "open": 2,
             "oldest_days": 13.0,
@@ -143,7 +143,7 @@ def test_sections_show_each_case_type_of_the_mission(backlog):
             "mean_decision_days_30d": 3.0,
         },
         {
-            "label": "Refund requests",
+            "case_type": "Refund requests",
             "target_days": 10,
             "open": 2,
             "oldest_days": 23.0,
@@ -161,12 +161,19 @@ def test_sections_show_each_case_type_of_the_mission(backlog):
     with translation.override("tr"):
         [section] = CasesContributor().sections(mission=backlog[0], now=NOW)
         assert str(section.title) == "Türe göre dosyalar"
-        assert [row["label"] for row in section.rows] == [
+        assert [row["case_type"] for row in section.rows] == [
             "Harç muafiyeti talepleri",
             "İade talepleri",
             "Pasaport başvuruları",
             "Vize başvuruları",
         ]
+    # each label carries its type's stable code, which a CSV writes beside it
+    assert [row["case_type"].code for row in section.rows] == [
+        "fees.waiver",
+        "fees.refund",
+        "passports.application",
+        "visas.application",
+    ]
 
 
 def test_a_backlog_growing_every_day_raises_an_alert(mission_a, mission_b, settings):

@@ -927,3 +927,79 @@ def test_the_turkish_filters_say_filtre_throughout(mission_a, mission_b, regions
     assert "yukarıda işaretli filtreleri düzeltin" in refused
     for html in (empty, refused):
         assert "süz" not in html.lower()
+
+
+def _paid_today(mission: Mission, amount_minor: int, currency: str, base_minor: int) -> None:
+    """A payment taken at `mission` today (its date), projected as HQ's apply projects it."""
+    from sync.registry import events_project
+    from tests.missions.case_events import PAYMENT_SUCCEEDED, Seqs
+
+    seqs = Seqs()
+    seqs.add(
+        PAYMENT_SUCCEEDED, "p1", timezone.now(), actor=3,
+        payload={
+            "subject_ref": "X", "method": "cash", "amount_minor": amount_minor,
+            "currency": currency, "base_amount_minor": base_minor, "base_currency": "EUR",
+            "rate": "1", "receipt": "R-1", "business_date": mission.today().isoformat(),
+            "needs_refund": False,
+        },
+    )  # fmt: skip
+    events_project(mission=mission.code, events=seqs.events)
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_the_dashboards_csv_writes_money_as_an_amount_and_its_currency(newyork, language):
+    # given New York took $234.00 (215.00 EUR at its rate) today
+    _paid_today(newyork, 23400, "USD", 21500)
+    # when an analyst downloads the dashboard's CSV, in English or Turkish
+    content = _hq_client(language=language).get("/hq/missions.csv").content.decode()
+    rows = list(csv.reader(io.StringIO(content)))
+    header = rows[0]
+    row = next(dict(zip(header, cells, strict=True)) for cells in rows[1:] if cells[0] == "nyc")
+    # then each amount is a number a spreadsheet sums, its currency in the next column
+    at = header.index("fees.revenue_mtd")
+    assert header[at : at + 4] == [
+        "fees.revenue_mtd", "fees.revenue_mtd.currency",
+        "fees.revenue_mtd_base", "fees.revenue_mtd_base.currency",
+    ]  # fmt: skip
+    assert (row["fees.revenue_mtd"], row["fees.revenue_mtd.currency"]) == ("234.00", "USD")
+    assert (row["fees.revenue_mtd_base"], row["fees.revenue_mtd_base.currency"]) == (
+        "215.00",
+        "EUR",
+    )
+    assert "234.00 USD" not in content
+
+
+def test_a_missions_table_csv_writes_codes_beside_labels_in_either_language(newyork):
+    # given New York reports its passport service, released as places free up ("open")
+    from tests.appointments.hq_data import project, report_event
+
+    project(
+        "nyc",
+        [report_event("passport", occurred_at=timezone.now(), next_bookable=None, free=0,
+                      names={"en": "Passport", "tr": "Pasaport"}, mode="open")],
+    )  # fmt: skip
+    _paid_today(newyork, 23400, "USD", 21500)
+    path = "/hq/missions/nyc/appointments.services.csv"
+    # when an analyst downloads the table in English and in Turkish
+    files = {
+        language: list(
+            csv.reader(io.StringIO(_hq_client(language=language).get(path).content.decode()))
+        )
+        for language in ("en", "tr")
+    }
+    # then both have the same header of stable keys, a code beside each translated label
+    english, turkish = files["en"], files["tr"]
+    assert english[0] == turkish[0]
+    assert english[0][:4] == [
+        "appointments.service.name", "appointments.service.name.label",
+        "appointments.service.release_mode", "appointments.service.release_mode.label",
+    ]  # fmt: skip
+    # and the codes join the two files; only the labels differ
+    assert english[1][:4] == ["passport", "Passport", "open", "Open"]
+    assert turkish[1][:4] == ["passport", "Pasaport", "open", "Açık"]
+    # and the month's revenue is an amount with its currency beside it
+    revenue = list(csv.DictReader(io.StringIO(
+        _hq_client(language="tr").get("/hq/missions/nyc/fees.revenue_months.csv").content.decode()
+    )))  # fmt: skip
+    assert (revenue[0]["net"], revenue[0]["net.currency"]) == ("234.00", "USD")
