@@ -119,7 +119,7 @@ class ApplicationForm(DescribedForm):
     phone = forms.CharField(
         label=_("Phone"),
         required=False,
-        help_text=_("With the country code, e.g. +1 617 555 0100."),
+        help_text=_("With the country code, e.g. +49 30 1234567."),
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     occupation = forms.CharField(label=_("Occupation"), required=False)

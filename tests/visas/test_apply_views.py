@@ -895,6 +895,10 @@ def test_form_errors_are_not_repeated_in_a_banner(client_a, mission_a):
     html = response.content.decode()
     assert 'class="messages"' not in html  # no banner
     assert "country code" in text_of(html, "div", id="error-summary")
+    # the field's hint and its refusal give the same example (a trial found two)
+    assert "+49 30 1234567" in text_of(html, "div", id="error-summary")
+    assert "e.g. +49 30 1234567." in html
+    assert "617 555" not in html
     # a file refused: said by its item and the summary, not a banner
     upload = client_a.post(
         f"/visas/{application.reference}/upload/passport_copy/",
