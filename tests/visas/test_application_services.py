@@ -9,6 +9,7 @@ import json
 import pytest
 from django.db import connection
 from django.utils import translation
+from django.utils.formats import date_format
 
 from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError
@@ -450,6 +451,34 @@ def test_the_passport_must_outlast_the_stay_by_three_months(in_mission_a):
     )
     assert saved.saved == []
     assert "three months" in saved.errors["exit_date"]
+    # with the last day it allows to leave (the passport's expiry less three months)
+    latest = date_format(today + dt.timedelta(days=100), "j F Y")
+    assert f"leave by {latest} at the latest" in saved.errors["exit_date"]
+    with translation.override("tr"):
+        turkish = services.application_draft_autosave(
+            application=application,
+            data={"exit_date": (today + dt.timedelta(days=110)).isoformat()},
+            acting_user=user,
+        )
+        assert (
+            f"en geç {date_format(today + dt.timedelta(days=100), 'j F Y')}"
+            in (turkish.errors["exit_date"])
+        )
+    # and when even the arrival is too late for it, no earlier departure helps: a newer
+    # passport does (a trial was told to "choose an earlier date" five weeks before expiry)
+    application.refresh_from_db()
+    short = application.entry_date + dt.timedelta(days=35)
+    VisaApplication.objects.filter(pk=application.pk).update(passport_expires_on=short)
+    application.refresh_from_db()
+    too_late = services.application_draft_autosave(
+        application=application,
+        data={"exit_date": (application.entry_date + dt.timedelta(days=3)).isoformat()},
+        acting_user=user,
+    )
+    assert too_late.errors["exit_date"] == (
+        f"Your passport is valid until {date_format(short, 'j F Y')}, not three months after"
+        " this journey: apply with a newer passport."
+    )
     # the review still says so of what was stored before (the rule, or a passport, changed)
     VisaApplication.objects.filter(pk=application.pk).update(
         passport_expires_on=today + dt.timedelta(days=60)

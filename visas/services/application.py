@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Booking, Service, ServicePurpose
@@ -437,14 +437,20 @@ def _journey_check(
         )
         result.values.pop("passport_expires_on", None)
     else:
-        _journey_refuse(
-            result,
-            "exit_date",
-            _(
-                "Your passport must be valid at least three months after your departure: "
-                "choose an earlier date, or apply with a newer passport."
-            ),
-        )
+        # the last departure this passport allows; when that is before the arrival (or before
+        # today), no earlier date helps: only a newer passport does
+        latest = expires - dt.timedelta(days=PASSPORT_VALID_AFTER_EXIT_DAYS)
+        if latest < max(entry or latest, current_mission().today()):
+            message = _(
+                "Your passport is valid until %(expires)s, not three months after this journey:"
+                " apply with a newer passport."
+            ) % {"expires": formats.date_format(expires, "j F Y")}
+        else:
+            message = _(
+                "Your passport must be valid three months after your departure: leave by"
+                " %(latest)s at the latest, or apply with a newer passport."
+            ) % {"latest": formats.date_format(latest, "j F Y")}
+        _journey_refuse(result, "exit_date", message)
 
 
 # --- who may do what -------------------------------------------------------------------------
