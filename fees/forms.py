@@ -13,9 +13,13 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel.errors import form_checked
+from consulate.kernel.http import QueryStringForm
+
 from .models import Account
 from .money import Money, MoneyError, minor_units, number_format
 from .reference.models import OPTION_CODES, ServiceCode
+from .selectors import revenue_report_period_check
 
 MAIN_SERVICES = [(c.value, c.label) for c in ServiceCode if c not in OPTION_CODES]
 
@@ -306,23 +310,54 @@ class DayForm(forms.Form):
         return form.cleaned_data.get("date") or default
 
 
-class PeriodForm(forms.Form):
-    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` of a report; a missing or bad bound takes its default
-    (the first of this month, today)."""
+class PeriodForm(QueryStringForm):
+    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` of the revenue report; a bound not given takes its
+    default (the first of this month, today). A date that does not exist or is not written so
+    (`2026-02-31`, `7.12.2026`), a control character (`QueryStringForm`: the view is marked
+    `query_string_cleaned_by`) and a period that ends before it starts (the selector's rule,
+    `revenue_report_period_check`, asked by `clean` through `form_checked`) are refused beside
+    their field, every one at once; the page then answers 400 without figures (`form_read`).
+    The fields are `from` and `to`, Python keywords, hence set after the class."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name in ("from", "to"):  # the query's names, which are Python keywords
-            self.fields[name] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    def __init__(self, data: Any, *, today: dt.date) -> None:
+        # the ids of the report's inputs (`from`, `to`), which the error summary links to
+        super().__init__(data, auto_id="%s")
+        self.today = today
 
-    @classmethod
-    def period(cls, data: Any, *, today: dt.date) -> tuple[dt.date, dt.date]:
-        form = cls(data)
-        form.is_valid()
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        if not self.errors and not self.control_refused:  # a day refused is not a bound
+            date_from, date_to = self.period()
+            form_checked(
+                self,
+                lambda: revenue_report_period_check(date_from=date_from, date_to=date_to),
+            )
+        return cleaned
+
+    def period(self) -> tuple[dt.date, dt.date]:
+        """The period understood (after `is_valid()`): a bound not given is its default."""
+        data = getattr(self, "cleaned_data", {})
         return (
-            form.cleaned_data.get("from") or today.replace(day=1),
-            form.cleaned_data.get("to") or today,
+            data.get("from") or self.today.replace(day=1),
+            data.get("to") or self.today,
         )
+
+
+def _report_day(label: Any) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages={
+            "invalid": _("Enter a day that exists, written YYYY-MM-DD (such as 2026-12-07).")
+        },
+    )
+
+
+PeriodForm.base_fields = PeriodForm.declared_fields = {
+    "from": _report_day(_("From")),
+    "to": _report_day(_("To")),
+}
 
 
 class MonthForm(forms.Form):

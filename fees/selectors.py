@@ -14,6 +14,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError, CommonError
+from consulate.kernel.reference import day_written_short
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
 
@@ -418,10 +419,22 @@ class ReportRow(LocalAndBaseAmounts):
     base_amount_minor: int
 
 
+def revenue_report_period_check(*, date_from: dt.date, date_to: dt.date) -> None:
+    """Refuse a period that ends before it starts (`ApplicationError`, `INVALID`, on `to`): the
+    report of no day under dates the reader still sees would look like a quiet period."""
+    if date_to < date_from:
+        message = _("Choose a day on or after the start of the period, %(day)s.") % {
+            "day": day_written_short(date_from)
+        }
+        raise ApplicationError(CommonError.INVALID, message, field="to")
+
+
 def revenue_report(*, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
     """Per day: fees assessed by service (less approved waivers), and money collected by
     payment method (less approved refunds), in local currency and base currency at the rates
-    frozen on the fee lines. A handful of queries whatever the number of days."""
+    frozen on the fee lines. A handful of queries whatever the number of days. A period that
+    ends before it starts is refused (`revenue_report_period_check`)."""
+    revenue_report_period_check(date_from=date_from, date_to=date_to)
     rows: dict[tuple[dt.date, str, str], list[Any]] = {}
 
     def add(day: dt.date, section: str, key: str, cur: str, amt: int, bcur: str, bamt: int) -> None:

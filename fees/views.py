@@ -22,8 +22,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
-from consulate.kernel.http import csv_response
+from consulate.kernel.errors import (
+    ApplicationError,
+    error_shown,
+    form_error_shown,
+    form_read,
+    form_refused_in_text,
+)
+from consulate.kernel.http import csv_response, query_string_cleaned_by
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -486,27 +492,44 @@ def bank_transfer(request: HttpRequest) -> HttpResponse:
     )
 
 
+@query_string_cleaned_by(PeriodForm)
 @login_required
 def report(request: HttpRequest) -> HttpResponseBase:
+    """The revenue report of `?from=&to=` (CSV with `?format=csv`). Dates it cannot honour
+    answer 400 with the reasons beside the fields and in an error summary, never the report
+    of another period; the CSV answers them in plain text."""
     _staff(request, Action.REPORT_VIEW)
     mission = _mission(request)
-    date_from, date_to = PeriodForm.period(request.GET, today=mission.today())
+    form = PeriodForm(request.GET, today=mission.today())
     if request.GET.get("format") == "csv":
-        return csv_response(
-            f"revenue-{mission.code}-{date_from}-{date_to}.csv",
-            exporters.report_csv(date_from=date_from, date_to=date_to, acting_user=request.user),
+        content = form_read(
+            form,
+            lambda: exporters.report_csv(
+                date_from=form.period()[0], date_to=form.period()[1], acting_user=request.user
+            ),
         )
-    rows = selectors.revenue_report(date_from=date_from, date_to=date_to)
+        if content is None:
+            return form_refused_in_text(form)
+        date_from, date_to = form.period()
+        return csv_response(f"revenue-{mission.code}-{date_from}-{date_to}.csv", content)
+    rows = form_read(
+        form,
+        lambda: selectors.revenue_report(date_from=form.period()[0], date_to=form.period()[1]),
+    )
+    date_from, date_to = form.period()
     return render(
         request,
         "fees/report.html",
         {
-            "days": selectors.report_by_day(rows),
+            "form": form,
+            "refused": rows is None,
+            "days": selectors.report_by_day(rows or []),
             "date_from": date_from,
             "date_to": date_to,
-            "assessed_total": selectors.report_totals(rows, "assessed"),
-            "collected_total": selectors.report_totals(rows, "collected"),
+            "assessed_total": selectors.report_totals(rows or [], "assessed"),
+            "collected_total": selectors.report_totals(rows or [], "collected"),
         },
+        status=200 if rows is not None else 400,
     )
 
 

@@ -70,3 +70,15 @@ def login(client, user) -> None:  # type: ignore[no-untyped-def]
     if not user.authenticator_set.filter(type="totp").exists():
         TOTP.activate(user, "JBSWY3DPEHPK3PXP")
     client.force_login(user, backend=MODEL_BACKEND)
+
+
+def at_place(request, place: str, role: str = "cashier"):  # type: ignore[no-untyped-def]
+    """(mission, staff member of `role`, client) at Tokyo (beta, JPY, east of UTC) or New York
+    (alpha made USD in America/New_York, west of UTC), for tests that look at both."""
+    suffix = "b" if place == "tokyo" else "a"
+    mission, staff, client = (
+        request.getfixturevalue(f"{name}_{suffix}") for name in ("mission", role, "client")
+    )
+    if place == "new_york":
+        Mission.objects.filter(pk=mission.pk).update(currency="USD", timezone="America/New_York")
+    return mission, staff, client
