@@ -23,7 +23,8 @@ from consulate.kernel.barcodes import code128_png
 from missions.models import Mission
 
 from .models import CreditNote, FeeLine, PaymentMethod, Receipt
-from .money import Money
+from .money import Money, to_base
+from .selectors import receipt_standing
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu")]
 
@@ -68,13 +69,29 @@ def rate_text(rate: Decimal, locale: str) -> str:
     return str(format_decimal(rate.normalize(), locale=locale, decimal_quantization=False))
 
 
-def _equivalent(*, base: Money, currency: str, rate: Decimal, locale: str) -> str:
-    one = Money.from_decimal("1", base.currency).format(locale)
-    return _("Equivalent: %(base)s (rate %(one)s = %(rate)s)") % {
-        "base": base.format(locale),
-        "one": one,
-        "rate": f"{rate_text(rate, locale)} {currency}",
+def equivalent_lines(
+    *, base: Money, amount: Money, rate: Decimal, locale: str, refund: bool = False
+) -> list[str]:
+    """What the base-currency amount of a receipt (or credit note) is, in two lines: the
+    value HQ set on the fees paid (their frozen base amounts' share, docs/fees.md, "The
+    base-currency equivalent"), and, so that a reader checking it against the rate printed is
+    not misled, what the amount paid makes at that rate (which differs by the rounding of the
+    local fee): "Value in EUR of the fees paid, as HQ set them: €57.94" and "At the receipt's
+    rate (€1.00 = 172.35 JPY), ¥10,000 is €58.02."."""
+    values = {"currency": base.currency, "base": base.format(locale)}
+    first = (
+        _("Value in %(currency)s of the fees refunded, as HQ set them: %(base)s")
+        if refund
+        else _("Value in %(currency)s of the fees paid, as HQ set them: %(base)s")
+    ) % values
+    converted = to_base(amount, base_currency=base.currency, rate=rate)
+    second = _("At the receipt's rate (%(one)s = %(rate)s), %(amount)s is %(converted)s.") % {
+        "one": Money.from_decimal("1", base.currency).format(locale),
+        "rate": f"{rate_text(rate, locale)} {amount.currency}",
+        "amount": amount.format(locale),
+        "converted": converted.format(locale),
     }
+    return [first, second]
 
 
 def _method(method: str) -> str:
@@ -130,7 +147,7 @@ class _Page:
             self.pdf.drawRightString(self.width - self.left, self.y, amount)
             self.y -= 5.5 * mm
 
-    def total(self, label: str, amount: str, equivalent: str | None) -> None:
+    def total(self, label: str, amount: str, notes: list[str]) -> None:
         self.y -= 4 * mm
         self.pdf.line(self.left, self.y + 3 * mm, self.width - self.left, self.y + 3 * mm)
         self.pdf.setFont(self.bold, 13)
@@ -138,9 +155,23 @@ class _Page:
         self.pdf.drawRightString(self.width - self.left, self.y - 3 * mm, amount)
         self.y -= 10 * mm
         self.pdf.setFont(self.regular, 9)
-        if equivalent:
-            self.pdf.drawRightString(self.width - self.left, self.y, equivalent)
-            self.y -= 6 * mm
+        for note in notes:
+            self.pdf.drawRightString(self.width - self.left, self.y, note)
+            self.y -= 4.5 * mm
+        if notes:
+            self.y -= 1.5 * mm
+
+    def standing(self, rows: list[tuple[str, str]], last: tuple[str, str]) -> None:
+        """What was due and, in bold, what is left to pay once this document is issued."""
+        self.pdf.setFont(self.regular, 10)
+        for label, amount in rows:
+            self.pdf.drawString(self.left, self.y, label)
+            self.pdf.drawRightString(self.width - self.left, self.y, amount)
+            self.y -= 5.5 * mm
+        self.pdf.setFont(self.bold, 11)
+        self.pdf.drawString(self.left, self.y, last[0])
+        self.pdf.drawRightString(self.width - self.left, self.y, last[1])
+        self.y -= 8 * mm
 
     def finish(self, footnote: str) -> bytes:
         image = ImageReader(io.BytesIO(barcode_png(self.number)))
@@ -177,14 +208,23 @@ def _receipt(*, receipt: Receipt, mission: Mission, locale: str) -> bytes:
             for fee in FeeLine.objects.filter(assessment_id=assessment.pk).order_by("id")
         ],
     )
+    standing = receipt_standing(receipt=receipt)
+    page.lines("", [(_("Total due"), standing.due.format(locale))])
     page.total(
         _("Amount paid"),
         receipt.amount.format(locale),
-        _equivalent(
-            base=receipt.base_amount, currency=receipt.currency, rate=receipt.rate, locale=locale
+        equivalent_lines(
+            base=receipt.base_amount, amount=receipt.amount, rate=receipt.rate, locale=locale
         )
         if receipt.base_currency != receipt.currency
-        else None,
+        else [],
+    )
+    earlier = [(_("Paid earlier"), standing.paid_before.format(locale))]
+    page.standing(
+        earlier if standing.paid_before else [],
+        (_("Left to pay"), standing.left.format(locale))
+        if standing.left
+        else (_("Paid in full"), ""),
     )
     return page.finish(
         _("This receipt is never changed: a refund or correction is issued as a credit note.")
@@ -209,9 +249,11 @@ def _credit_note(*, note: CreditNote, mission: Mission, locale: str) -> bytes:
     page.total(
         _("Amount refunded"),
         note.amount.format(locale),
-        _equivalent(base=base, currency=note.currency, rate=receipt.rate, locale=locale)
+        equivalent_lines(
+            base=base, amount=note.amount, rate=receipt.rate, locale=locale, refund=True
+        )
         if note.base_currency != note.currency
-        else None,
+        else [],
     )
     return page.finish(
         _("Receipt %(number)s stays as it was issued; this credit note corrects it.")

@@ -337,6 +337,43 @@ def receipt_get(*, pk: int) -> Receipt:
     return receipt
 
 
+@dataclasses.dataclass(frozen=True)
+class ReceiptStanding:
+    """Where the fee stood once a receipt was issued: `due`, the fees less the waivers approved
+    by then; `paid_before`, the receipts of the assessment issued before it; `left`, what was
+    still to pay after it (never below zero: a late card success is flagged for a refund)."""
+
+    due: Money
+    paid_before: Money
+    left: Money
+
+
+def receipt_standing(*, receipt: Receipt) -> ReceiptStanding:
+    """`ReceiptStanding` as at `receipt`'s issue, so a copy printed later reads as the first
+    one did (a receipt never changes): later payments and waivers are not counted, nor refunds
+    (a credit note is a document of its own). Three queries."""
+    assessment_id = receipt.payment.assessment_id
+    currency = receipt.currency
+    fees = FeeLine.objects.filter(assessment_id=assessment_id).aggregate(t=Sum("amount_minor"))
+    waived = Waiver.objects.filter(
+        line__assessment_id=assessment_id,
+        status=ApprovalStatus.APPROVED,
+        decided_at__lte=receipt.issued_at,
+    ).aggregate(t=Sum("amount_minor"))
+    before = (
+        Receipt.objects.filter(payment__assessment_id=assessment_id, pk__lt=receipt.pk).aggregate(
+            t=Sum("amount_minor")
+        )["t"]
+        or 0
+    )
+    due = Money((fees["t"] or 0) - (waived["t"] or 0), currency)
+    return ReceiptStanding(
+        due=due,
+        paid_before=Money(before, currency),
+        left=_not_negative(due - Money(before, currency) - receipt.amount),
+    )
+
+
 def approvals_pending() -> dict[str, Any]:
     """Waivers and credit notes waiting for a second person, newest first, and the names of
     the waivers' categories: three queries, however many there are."""

@@ -46,7 +46,7 @@ from .forms import (
 )
 from .models import Assessment, Payment, PaymentMethod, PaymentStatus, Receipt
 from .money import Money
-from .pdf import credit_note_pdf, receipt_pdf
+from .pdf import credit_note_pdf, equivalent_lines, receipt_pdf
 
 
 def _mission(request: HttpRequest) -> Mission:
@@ -342,10 +342,23 @@ def credit_note_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _receipt_page(request: HttpRequest, receipt: Receipt, status: int = 200) -> HttpResponse:
+    """The receipt as its PDF says it, in the reader's language: what was due, paid and left."""
     return render(
         request,
         "fees/receipt_detail.html",
-        {"receipt": receipt, "credit_notes": selectors.credit_note_list(receipt=receipt)},
+        {
+            "receipt": receipt,
+            "standing": selectors.receipt_standing(receipt=receipt),
+            "equivalent": equivalent_lines(
+                base=receipt.base_amount,
+                amount=receipt.amount,
+                rate=receipt.rate,
+                locale=request.LANGUAGE_CODE,
+            )
+            if receipt.base_currency != receipt.currency
+            else [],
+            "credit_notes": selectors.credit_note_list(receipt=receipt),
+        },
         status=status,
     )
 

@@ -20,7 +20,7 @@ from fees.money import Money
 from fees.services import credit_note_decide, credit_note_request
 from missions.models import Mission
 from tests.conftest import text_of, texts_of
-from tests.fees.conftest import assess, login, pay_cash
+from tests.fees.conftest import assess, at_place, login, pay_cash
 from tests.fees.pdf_text import pdf_text
 from tests.fees.test_views import _pdf_images
 
@@ -40,8 +40,20 @@ def _kuwait(mission: Mission) -> None:
 @pytest.mark.parametrize(
     ("language", "equivalent"),
     [
-        ("en", "Equivalent: €135.00 (rate €1.00 = 0.3571 KWD)"),
-        ("tr", "Karşılığı: €135,00 (kur: €1,00 = 0,3571 KWD)"),
+        (
+            "en",
+            [
+                "Value in EUR of the fees paid, as HQ set them: €135.00",
+                "At the receipt's rate (€1.00 = 0.3571 KWD), KWD 48.200 is €134.98.",
+            ],
+        ),
+        (
+            "tr",
+            [
+                "Ödenen harçların merkezin (HQ) belirlediği EUR değeri: €135,00",
+                "Makbuzun kuruyla (€1,00 = 0,3571 KWD) KWD 48,200, €134,98 eder.",
+            ],
+        ),
     ],
 )
 def test_the_kuwait_receipt_shows_the_fees_base_amount_and_the_rate_as_stored(
@@ -57,7 +69,8 @@ def test_the_kuwait_receipt_shows_the_fees_base_amount_and_the_rate_as_stored(
     lines = _lines(client_a.get(f"/fees/receipts/{payment.receipt.pk}/pdf/").content)
     # then it reads KWD 48.200, worth the €135.00 of the fees, at the rate HQ stored
     assert "KWD 48.200" in lines or "KWD 48,200" in lines
-    assert equivalent in lines
+    # and says what the €135.00 is, beside what KWD 48.200 makes at the rate printed
+    assert all(line in lines for line in equivalent)
     assert (payment.base_amount_minor, payment.receipt.base_amount_minor) == (13500, 13500)
 
 
@@ -79,7 +92,8 @@ def test_the_tokyo_receipt_equivalent_is_the_fee_set_by_hq(client_b, mission_b, 
     login(client_b, cashier_b)
     lines = _lines(client_b.get(f"/fees/receipts/{payment.receipt.pk}/pdf/").content)
     assert "¥16,400" in lines
-    assert "Equivalent: €95.00 (rate €1.00 = 172.35 JPY)" in lines
+    assert "Value in EUR of the fees paid, as HQ set them: €95.00" in lines
+    assert "At the receipt's rate (€1.00 = 172.35 JPY), ¥16,400 is €95.16." in lines
 
 
 # --- credit notes ----------------------------------------------------------------------------
@@ -122,7 +136,8 @@ def test_an_approved_refund_has_a_credit_note_pdf_in_the_payers_language(
         receipt.number,
         "Express charged by mistake",
         "KWD 5,000",
-        "Karşılığı: €14,00 (kur: €1,00 = 0,3571 KWD)",
+        "İade edilen harçların merkezin (HQ) belirlediği EUR değeri: €14,00",
+        "Makbuzun kuruyla (€1,00 = 0,3571 KWD) KWD 5,000, €14,00 eder.",
     ):
         assert expected in lines, (expected, lines)
     # and its barcode scans back to its number
@@ -203,3 +218,94 @@ def test_the_fee_pages_write_a_day_as_every_page_does(client_a, mission_a, cashi
         django_default = formats.date_format(day)  # "Dec. 6, 2026", "06 Aralık 2026"
     for page in (receipt_page, assessment_page, close_page):
         assert django_default not in page.content.decode()
+
+
+# --- what is still owed, and what the base amount is --------------------------------------------
+
+PART_FEES = ["passport_application", "express"]  # €95.00 + €40.00
+
+
+# Tokyo: ¥16,400 + ¥6,900 = ¥23,300, ¥10,000 paid; New York: $103.00 + $44.00 = $147.00,
+# $50.00 paid. The base amount is the fees' share (€135.00 × paid / due), not the amount paid
+# converted at the rate.
+PART_PAYMENTS = [
+    ("tokyo", "en", 10000, [
+        "Total due", "¥23,300", "Amount paid", "¥10,000", "Left to pay", "¥13,300",
+        "Value in EUR of the fees paid, as HQ set them: €57.94",
+        "At the receipt's rate (€1.00 = 172.35 JPY), ¥10,000 is €58.02.",
+    ]),
+    ("tokyo", "tr", 10000, [
+        "Toplam borç", "¥23.300", "Ödenen tutar", "¥10.000", "Kalan borç", "¥13.300",
+        "Ödenen harçların merkezin (HQ) belirlediği EUR değeri: €57,94",
+        "Makbuzun kuruyla (€1,00 = 172,35 JPY) ¥10.000, €58,02 eder.",
+    ]),
+    ("new_york", "en", 5000, [
+        "Total due", "$147.00", "Amount paid", "$50.00", "Left to pay", "$97.00",
+        "Value in EUR of the fees paid, as HQ set them: €45.92",
+        "At the receipt's rate (€1.00 = 1.0842 USD), $50.00 is €46.12.",
+    ]),
+    ("new_york", "tr", 5000, [
+        "Toplam borç", "$147,00", "Ödenen tutar", "$50,00", "Kalan borç", "$97,00",
+        "Ödenen harçların merkezin (HQ) belirlediği EUR değeri: €45,92",
+        "Makbuzun kuruyla (€1,00 = 1,0842 USD) $50,00, €46,12 eder.",
+    ]),
+]  # fmt: skip
+
+
+def _part_paid(request, place: str, language: str, amount_minor: int):  # type: ignore[no-untyped-def]
+    """A receipt for `amount_minor` of the two fees, at Tokyo or New York; its client."""
+    mission, cashier, client = at_place(request, place)
+    with schema_context(mission.schema_name):
+        assessment = assess(cashier, services=PART_FEES, payer_language=language)
+        payment = pay_cash(assessment, cashier, amount_minor)
+    login(client, cashier)
+    return client, cashier, mission, assessment, payment.receipt
+
+
+@pytest.mark.parametrize(("place", "language", "paid", "expected"), PART_PAYMENTS)
+def test_a_part_payment_receipt_says_what_is_left_to_pay(request, place, language, paid, expected):
+    # given part of the fees paid in cash, by a payer reading `language`
+    client, _cashier, _mission, _assessment, receipt = _part_paid(request, place, language, paid)
+    # when the receipt is printed
+    lines = _lines(client.get(f"/fees/receipts/{receipt.pk}/pdf/").content)
+    # then it says what was due, what was paid, what is left, and what its base amount is
+    for expected_line in expected:
+        assert expected_line in lines, (expected_line, lines)
+    assert "Paid in full" not in lines
+    assert "Tamamı ödendi" not in lines
+    # and the receipt's page says the same, in the reader's language
+    page = client.get(f"/fees/receipts/{receipt.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    details = text_of(page.content, "dl").replace("\xa0", " ").splitlines()
+    for expected_line in expected:
+        assert expected_line in details, (expected_line, details)
+
+
+@pytest.mark.parametrize(
+    ("place", "language", "earlier", "full"),
+    [
+        ("tokyo", "en", "¥10,000", "Paid in full"),
+        ("tokyo", "tr", "¥10.000", "Tamamı ödendi"),
+        ("new_york", "en", "$50.00", "Paid in full"),
+        ("new_york", "tr", "$50,00", "Tamamı ödendi"),
+    ],
+)
+def test_the_last_receipt_says_paid_in_full_and_the_first_still_reads_as_issued(
+    request, place, language, earlier, full
+):
+    # given a part paid, then the rest
+    client, cashier, mission, assessment, first = _part_paid(
+        request, place, language, 10000 if place == "tokyo" else 5000
+    )
+    with schema_context(mission.schema_name):
+        last = pay_cash(assessment, cashier).receipt
+    # when the last receipt is printed
+    lines = _lines(client.get(f"/fees/receipts/{last.pk}/pdf/").content)
+    # then it says what was paid before it, and that nothing is left
+    paid_earlier = "Paid earlier" if language == "en" else "Daha önce ödenen"
+    assert [paid_earlier, earlier] == lines[lines.index(paid_earlier) :][:2]
+    assert full in lines
+    assert ("Left to pay" if language == "en" else "Kalan borç") not in lines
+    # and the first receipt printed again still says what was left when it was issued
+    again = _lines(client.get(f"/fees/receipts/{first.pk}/pdf/").content)
+    assert full not in again
+    assert paid_earlier not in again
