@@ -117,10 +117,12 @@ def _assessment_page(
     confirm_cash: Money | None = None,
     confirm_key: str = "",
     cash_typed: str | None = None,
+    cash_error: str = "",
 ) -> HttpResponse:
     """The assessment; with `confirm_cash`, the cash typed is shown back to be confirmed (with
     the idempotency key of the form that sent it, so a second press takes it once); with
-    `cash_typed`, the cash form shows what was typed again, next to why it was refused."""
+    `cash_typed`, the cash form shows what was typed again, with `cash_error`, why it was
+    refused, beside the box."""
     balance = selectors.assessment_balance(assessment=assessment)
     payments = selectors.payment_list(assessment=assessment)
     lines = selectors.fee_line_list(assessment=assessment)
@@ -139,6 +141,7 @@ def _assessment_page(
             "confirm_cash": confirm_cash,
             "confirm_key": confirm_key,
             "cash_typed": cash_typed,
+            "cash_error": cash_error,
             "transfers_expected": _in_progress(payments, PaymentMethod.BANK_TRANSFER),
             "cards_in_progress": _in_progress(payments, PaymentMethod.CARD),
             "pay_url": request.build_absolute_uri(
@@ -189,9 +192,18 @@ def assessment_cash(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=request.user,
         )
     except (ApplicationError, django_forms.ValidationError) as error:
-        status = error_shown(request, error)
+        typed = request.POST.get("amount")
+        if typed is None:  # a confirmed amount refused: no box holds it, the page says why
+            return _assessment_page(request, assessment, status=error_shown(request, error))
+        # an amount typed: its reason beside the box that holds it (aria-describedby)
         return _assessment_page(
-            request, assessment, status=status, cash_typed=request.POST.get("amount")
+            request,
+            assessment,
+            status=error.http_status if isinstance(error, ApplicationError) else 400,
+            cash_typed=typed,
+            cash_error=str(
+                error.message if isinstance(error, ApplicationError) else error.messages[0]
+            ),
         )
     messages.success(
         request,

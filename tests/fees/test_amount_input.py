@@ -133,8 +133,14 @@ def test_the_cashier_confirms_the_amount_read_before_a_receipt_is_issued(
     # then it is refused, what they typed is still in the field, and nothing is issued
     assert response.status_code == 400
     page = response.content.decode()
-    assert currency in page.split('class="messages"', 1)[1].split("</ul>", 1)[0]
-    assert f'value="{refused}" aria-describedby="amount-help" aria-invalid="true"' in page
+    # its reason beside the box, which names it (aria-describedby), not only above the page
+    beside = page.split('<ul class="errorlist" id="amount_errors">', 1)[1].split("</ul>", 1)[0]
+    assert currency in beside
+    assert 'class="messages"' not in page
+    assert (
+        f'value="{refused}" aria-describedby="amount_errors amount_helptext" aria-invalid="true"'
+        in page
+    )
     # when they type it as their locale writes it
     the_key = key()
     response = client_a.post(
