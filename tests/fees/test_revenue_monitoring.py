@@ -136,25 +136,71 @@ def test_the_months_table_of_a_mission(revenue):
     assert section.key == "fees.revenue_months"
     assert len(section.rows) == 12
     assert section.rows[0] == {
-        "month": "December 2026",
+        "month": dt.date(2026, 12, 1),
         "payments": 2,
         "refunds": 1,
         "net": Money(11000, "EUR"),
+        "currency": "EUR",
         "net_base": Money(11000, "EUR"),
+        "base_currency": "EUR",
     }
     assert section.rows[1] == {
-        "month": "November 2026",
+        "month": dt.date(2026, 11, 1),
         "payments": 1,
         "refunds": 0,
         "net": Money(4000, "EUR"),
+        "currency": "EUR",
         "net_base": Money(4000, "EUR"),
+        "base_currency": "EUR",
     }
-    assert section.rows[11]["month"] == "January 2026"
+    assert section.rows[11]["month"] == dt.date(2026, 1, 1)
     assert section.rows[11]["net"] == Money(0, "EUR")
+    month = section.columns[0]
+    assert month.display(section.rows[0]["month"]) == "December 2026"
     with translation.override("tr"):
+        assert month.display(section.rows[0]["month"]) == "Aralık 2026"
         [section] = FeesContributor().sections(mission=revenue[0], now=NOW)
-        assert section.rows[0]["month"] == "Aralık 2026"
         assert str(section.title) == "Aylık gelir, son 12 ay"
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize(
+    ("code", "page_rows", "csv_rows"),
+    [
+        # Tokyo: ¥16,400 (€95.00) on 2 Dec
+        (
+            "beta",
+            {"en": "December 2026", "tr": "Aralık 2026"},
+            ["2026-12,1,0,16400,JPY,95.00,EUR", "2026-11,0,0,0,JPY,0.00,EUR"],
+        ),
+        # New York: $50.00 (€46.00) on 30 Nov
+        (
+            "w01",
+            {"en": "December 2026", "tr": "Aralık 2026"},
+            ["2026-12,0,0,0.00,USD,0.00,EUR", "2026-11,1,0,50.00,USD,46.00,EUR"],
+        ),
+    ],
+)
+def test_the_months_csv_writes_iso_months_and_amounts_apart_from_their_currency(
+    revenue, monkeypatch, language, code, page_rows, csv_rows
+):
+    # given the months' table of a mission, read at HQ in `language`
+    from missions import selectors_monitoring
+    from tests.missions.test_sync_pages import _hq_client
+
+    monkeypatch.setattr(selectors_monitoring.timezone, "now", lambda: NOW)
+    client = _hq_client(language=language)
+    # when its CSV is downloaded
+    response = client.get(f"/hq/missions/{code}/fees.revenue_months.csv")
+    # then the header is the columns' keys, the month is ISO 8601 and each amount has its
+    # currency's code in the next column, whatever the reader's language
+    assert response.status_code == 200
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "month,payments,refunds,net,currency,net_base,base_currency"
+    assert lines[1:3] == csv_rows
+    # while the page names the month in the reader's language
+    page = client.get(f"/hq/missions/{code}/").content.decode()
+    assert f">{page_rows[language]}</th>" in page
 
 
 @pytest.mark.parametrize("count", [2, 12])
