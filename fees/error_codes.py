@@ -10,6 +10,7 @@ class FeeError(enum.Enum):
     NO_FEE = "fees.no_fee"
     NO_RATE = "fees.no_rate"
     ASSESSMENT_NOT_OPEN = "fees.assessment_not_open"
+    ALREADY_CHARGED = "fees.already_charged"
     OVERPAYMENT = "fees.overpayment"
     IDEMPOTENCY_KEY_REQUIRED = "fees.idempotency_key_required"
     IDEMPOTENCY_MISMATCH = "fees.idempotency_mismatch"

@@ -6,7 +6,8 @@ services working on one assessment queue on the same row instead of deadlocking.
 
 Row locks are `<entity>_lock(*, pk)` (SELECT ... FOR UPDATE, in the caller's transaction).
 Advisory locks (transaction-scoped, keyed by schema so missions never wait on each other) guard
-what has no row yet: a business day being closed, a provider event being processed.
+what has no row yet: a business day being closed, a provider event being processed, the fees
+of a reference being assessed.
 """
 
 from __future__ import annotations
@@ -58,3 +59,10 @@ def webhook_event_lock(*, provider: str, event_id: str) -> None:
     """One delivery of a provider event at a time: a duplicate waits for the first to commit,
     then finds its row (the row is written once, with its outcome, and never changed)."""
     _advisory_xact_lock(f"fees-webhook:{current_schema()}:{provider}:{event_id}")
+
+
+def reference_lock(*, reference: str) -> None:
+    """One assessment of a reference's fees at a time (the reference as the counter's search
+    matches it: case does not count): a second waits for the first to commit, then finds its
+    fees charged. The fee-line trigger of migration 0011 takes the same key."""
+    _advisory_xact_lock(f"fees-reference:{current_schema()}:{reference.strip().upper()}")

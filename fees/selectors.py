@@ -24,6 +24,7 @@ from .models import (
     AccountKind,
     ApprovalStatus,
     Assessment,
+    AssessmentStatus,
     CreditNote,
     DayClose,
     DrawerCount,
@@ -231,6 +232,48 @@ def assessment_search(*, query: str, limit: int = 50) -> QuerySet[Assessment]:
     return Assessment.objects.filter(
         Q(payer_name_index__matches=query) | Q(subject_ref__iexact=query)
     ).order_by("-created_at", "-id")[:limit]
+
+
+@dataclasses.dataclass(frozen=True)
+class FeesCharged:
+    """An assessment that charges some of the fees asked for again: `services`, those fees;
+    `receipt`, its latest receipt (None before a payment)."""
+
+    assessment: Assessment
+    services: list[str]
+    receipt: Receipt | None
+
+
+def reference_fees_charged(*, reference: str, services: list[str]) -> list[FeesCharged]:
+    """The assessments of `reference` (matched as the counter's search matches it: case does
+    not count), not cancelled, that charge one of `services`, oldest first: open ones (still
+    to pay) and settled ones (paid or waived). A fee is charged once per reference. Two
+    queries; no payer's name is decrypted."""
+    lines = (
+        FeeLine.objects.filter(
+            assessment__subject_ref__iexact=reference.strip(), service__in=services
+        )
+        .exclude(assessment__status=AssessmentStatus.CANCELLED)
+        .select_related("assessment")
+        .defer("assessment__payer_name")
+        .order_by("assessment_id", "id")
+    )
+    charged: dict[int, tuple[Assessment, list[str]]] = {}
+    for line in lines:
+        charged.setdefault(line.assessment_id, (line.assessment, []))[1].append(line.service)
+    receipts: dict[int, Receipt] = {}
+    if charged:
+        for receipt in (
+            Receipt.objects.filter(payment__assessment_id__in=list(charged))
+            .select_related("payment")
+            .defer("payer_name")
+            .order_by("pk")
+        ):
+            receipts[receipt.payment.assessment_id] = receipt  # the latest wins
+    return [
+        FeesCharged(assessment=assessment, services=fees, receipt=receipts.get(pk))
+        for pk, (assessment, fees) in charged.items()
+    ]
 
 
 def payment_list(*, assessment: Assessment) -> list[Payment]:

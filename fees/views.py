@@ -34,6 +34,7 @@ from missions.models import Mission
 from missions.permissions import Action, staff_access
 
 from . import exporters, selectors, services
+from .error_codes import FeeError
 from .forms import (
     AmountForm,
     BankTransferForm,
@@ -69,6 +70,7 @@ def counter(request: HttpRequest) -> HttpResponse:
         _staff(request, Action.ASSESSMENT_CHANGE)
     form = CounterForm(request.POST if request.method == "POST" else None)
     status = 200
+    query = request.GET.get("q", "").strip()
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -81,12 +83,16 @@ def counter(request: HttpRequest) -> HttpResponse:
                 acting_user=request.user,
             )
         except ApplicationError as error:
-            status = error_shown(request, error)
+            if error.code == FeeError.ALREADY_CHARGED and data["reference"]:
+                # beside the reference, and the assessment that charged it listed below
+                status, query = error.http_status, data["reference"].strip()
+                form.add_error("reference", str(error.message))
+            else:
+                status = error_shown(request, error)
         else:
             return redirect("fees:assessment", pk=assessment.pk)
     elif request.method == "POST":
         status = form_error_shown(request, form)
-    query = request.GET.get("q", "").strip()
     return render(
         request,
         "fees/counter.html",

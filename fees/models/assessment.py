@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.crypto.fields import BlindIndexField, EncryptedTextField
@@ -78,6 +79,11 @@ class Assessment(Workflow, TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(currency__regex=r"^[A-Z]{3}$"), name="fees_assessment_currency"
             ),
+        ]
+        indexes = [
+            # a reference as the counter finds it and as a fee is charged once per reference
+            # (`reference_fees_charged`; the fee-line trigger of migration 0011)
+            models.Index(Upper("subject_ref"), name="fees_assessment_ref_upper"),
         ]
 
     def __str__(self) -> str:

@@ -11,13 +11,14 @@ from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import ApplicationError, CommonError
 from consulate.kernel.history import set_acting_user
+from consulate.kernel.reference import day_written_short
 from missions.permissions import Action, permission_require
 from missions.selectors import current_mission
 from sync.services import outbox_event_record
 
 from ..error_codes import FeeError
 from ..events import FeeTopic
-from ..locks import assessment_lock, waiver_lock
+from ..locks import assessment_lock, reference_lock, waiver_lock
 from ..models import (
     AccountKind,
     ApprovalStatus,
@@ -28,8 +29,8 @@ from ..models import (
     Waiver,
 )
 from ..money import Money
-from ..reference.models import ExemptionCategory, ExemptionRule
-from ..selectors import assessment_balance, fee_quote
+from ..reference.models import ExemptionCategory, ExemptionRule, ServiceCode
+from ..selectors import FeesCharged, assessment_balance, fee_quote, reference_fees_charged
 from .common import posting_date, reason_clean
 from .ledger import account_get, ledger_post
 
@@ -53,7 +54,13 @@ def assessment_create(
 ) -> Assessment:
     """Assess the fees for `services` (a service and its options) at today's rate, frozen on
     each line; post receivable against revenue per service. `subject_path`: the payer's page
-    of what the fee is for, which the pay page links back to (a path on this host)."""
+    of what the fee is for, which the pay page links back to (a path on this host).
+
+    A fee is charged once per reference: a service that an assessment of `subject_ref` (case
+    does not count), open or settled, charges already is refused (`ALREADY_CHARGED`, on
+    `subject_ref`, naming the receipt that paid it or the assessment to pay instead); a
+    cancelled assessment charges nothing. Another fee for the same reference is assessed.
+    Under `reference_lock`, and the database's trigger says the same (migration 0011)."""
     mission = current_mission()
     permission_require(user=acting_user, mission=mission, action=Action.ASSESSMENT_CHANGE)
     if subject_type not in SubjectType.values or not subject_ref.strip():
@@ -75,6 +82,11 @@ def assessment_create(
         for service in services
     ]
     with transaction.atomic():
+        # a fee is charged once per reference: the same reference assessed at once waits here
+        reference_lock(reference=subject_ref.strip()[:64])
+        charged = reference_fees_charged(reference=subject_ref.strip()[:64], services=services)
+        if charged:
+            raise _already_charged(charged[0], reference=subject_ref.strip()[:64])
         day = posting_date(roll_forward=False)
         assessment = Assessment(
             subject_type=subject_type,
@@ -133,6 +145,39 @@ def assessment_create(
             acting_user=acting_user,
         )
     return assessment
+
+
+def _already_charged(charged: FeesCharged, *, reference: str) -> ApplicationError:
+    """The refusal of fees charged already for `reference`, naming where: the receipt that
+    paid them, or the assessment still open (to be paid there) or settled without a payment."""
+    assessment, receipt = charged.assessment, charged.receipt
+    values = {
+        "fees": ", ".join(str(ServiceCode(code).label) for code in charged.services),
+        "reference": reference,
+        "receipt": receipt.number if receipt else "",
+        "day": day_written_short(receipt.business_date if receipt else assessment.assessed_on),
+    }
+    if assessment.status == AssessmentStatus.OPEN:
+        message = _(
+            "Already charged for %(reference)s on %(day)s and not paid yet: %(fees)s. Take the "
+            "payment on that assessment instead of charging again."
+        )
+    elif receipt is not None:
+        message = _(
+            "Already paid: receipt %(receipt)s on %(day)s, for %(fees)s (%(reference)s). Only a "
+            "fee not charged yet can be assessed for this reference."
+        )
+    else:
+        message = _(
+            "Already settled without payment on %(day)s: %(fees)s (%(reference)s). Only a fee "
+            "not charged yet can be assessed for this reference."
+        )
+    return ApplicationError(
+        FeeError.ALREADY_CHARGED,
+        message % values,
+        field="subject_ref",
+        details={"assessment_id": assessment.pk},
+    )
 
 
 def assessment_cancel(*, assessment: Assessment, acting_user: Any) -> Assessment:

@@ -1,0 +1,160 @@
+"""A fee is charged once per reference: a walk-in assessed at the counter with the reference of
+a case whose fee is paid (or still open) is refused, the message beside the reference naming
+the receipt (or the assessment to pay instead), in the reader's language, at Tokyo (JPY) and
+New York (USD); another fee for the same reference is assessed; a cancelled assessment charges
+nothing; the database refuses a second line of the same fee for the reference too."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.utils import translation
+from django_tenants.utils import schema_context
+
+from consulate.kernel import reference
+from consulate.kernel.errors import ApplicationError
+from fees.error_codes import FeeError
+from fees.models import Assessment, FeeLine
+from fees.services import assessment_cancel
+from tests.conftest import text_of, texts_of
+from tests.fees.conftest import assess, at_place, login, pay_cash
+
+pytestmark = pytest.mark.usefixtures("fee_reference")
+
+CASE = "P8RS6EN8AN"
+
+
+def _case(cashier, **kwargs) -> Assessment:  # type: ignore[no-untyped-def]
+    """Ayşe's passport application, assessed on her case (as the passports app does)."""
+    return assess(
+        cashier, subject_type="case", subject_ref=CASE, payer_name="Ayşe Yılmaz", **kwargs
+    )
+
+
+def _walk_in(services: list[str], ref: str = CASE):  # type: ignore[no-untyped-def]
+    return {
+        "subject_type": "walk_in",
+        "subject_ref": ref,
+        "payer_name": "Ali",
+        "services": services,
+    }
+
+
+# --- the service --------------------------------------------------------------------------------
+
+
+def test_a_paid_fee_is_not_charged_again_for_its_reference(in_mission_b, cashier_b):
+    # given Ayşe's passport application paid at Tokyo
+    receipt = pay_cash(_case(cashier_b), cashier_b).receipt
+    # when a cashier assesses a walk-in "Ali" with her case's reference (in lower case)
+    with pytest.raises(ApplicationError) as refused:
+        assess(cashier_b, **_walk_in(["passport_application", "express"], ref=CASE.lower()))
+    # then it is refused on the reference, naming the receipt and its day; nothing is charged
+    day = reference.day_written_short(receipt.business_date)
+    assert (refused.value.code, refused.value.field) == (FeeError.ALREADY_CHARGED, "subject_ref")
+    assert str(refused.value.message) == (
+        f"Already paid: receipt {receipt.number} on {day}, for Passport application "
+        f"({CASE.lower()}). Only a fee not charged yet can be assessed for this reference."
+    )
+    assert Assessment.objects.count() == 1
+
+
+def test_an_open_fee_is_paid_where_it_was_charged(in_mission_b, cashier_b):
+    # given the case's fee assessed and not paid yet
+    case = _case(cashier_b)
+    # when it is assessed again at the counter, by a Turkish-speaking cashier
+    with translation.override("tr"), pytest.raises(ApplicationError) as refused:
+        assess(cashier_b, **_walk_in(["passport_application"]))
+    # then the cashier is told to take the payment on that assessment
+    with translation.override("tr"):
+        day = reference.day_written_short(case.assessed_on)
+    assert str(refused.value.message) == (
+        f"{CASE} için {day} tarihinde zaten tahakkuk ettirildi, henüz ödenmedi: Pasaport "
+        "başvurusu. Yeniden tahakkuk ettirmek yerine ödemeyi o tahakkuk üzerinden alın."
+    )
+    assert refused.value.details == {"assessment_id": case.pk}
+
+
+def test_another_fee_for_the_reference_is_assessed(in_mission_b, cashier_b):
+    # given the case's passport fee paid
+    pay_cash(_case(cashier_b), cashier_b)
+    # when a notarial act is assessed for the same reference
+    other = assess(cashier_b, **_walk_in(["notarial_act"]))
+    # then it is: a different fee
+    assert [line.service for line in other.lines.all()] == ["notarial_act"]
+
+
+def test_a_cancelled_assessment_charges_nothing(in_mission_b, cashier_b):
+    # given the case's assessment cancelled before it was paid
+    assessment_cancel(assessment=_case(cashier_b), acting_user=cashier_b)
+    # when the fee is assessed again for the reference
+    again = assess(cashier_b, **_walk_in(["passport_application"]))
+    # then it is
+    assert again.status == "open"
+
+
+def test_the_database_refuses_a_fee_charged_twice_for_a_reference(in_mission_b, cashier_b):
+    # given the case's fee, and another assessment of the reference for a notarial act
+    case = _case(cashier_b)
+    other = assess(cashier_b, **_walk_in(["notarial_act"]))
+    line = case.lines.get()
+    # when raw SQL adds the case's fee to the other assessment
+    with pytest.raises(DatabaseError, match="is charged already"), transaction.atomic():
+        connection.cursor().execute(
+            "INSERT INTO fees_feeline (assessment_id, service, schedule_entry_id,"
+            " base_amount_minor, base_currency, rate, rate_date, amount_minor, currency,"
+            " created_at, updated_at) SELECT %s, service, schedule_entry_id, base_amount_minor,"
+            " base_currency, rate, rate_date, amount_minor, currency, now(), now()"
+            " FROM fees_feeline WHERE id = %s",
+            [other.pk, line.pk],
+        )
+    # then the reference still has the fee once
+    assert FeeLine.objects.filter(service="passport_application").count() == 1
+
+
+# --- the counter --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("place", "language", "start"),
+    [
+        ("tokyo", "en", "Already paid: receipt "),
+        ("tokyo", "tr", "Zaten ödendi: "),
+        ("new_york", "en", "Already paid: receipt "),
+        ("new_york", "tr", "Zaten ödendi: "),
+    ],
+)
+def test_the_counter_says_beside_the_reference_that_it_is_paid(request, place, language, start):
+    mission, cashier, client = at_place(request, place)
+    # given Ayşe's case paid
+    with schema_context(mission.schema_name):
+        receipt = pay_cash(_case(cashier), cashier).receipt
+        with translation.override(language):
+            day = reference.day_written_short(receipt.business_date)
+    login(client, cashier)
+    # when the cashier assesses a walk-in "Ali" with her reference
+    response = client.post(
+        "/fees/counter/",
+        {
+            "payer_name": "Ali",
+            "payer_language": "en",
+            "service": "passport_application",
+            "reference": CASE,
+        },
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then it is refused beside the reference, which names the message, with the receipt
+    assert response.status_code == 400
+    page = response.content.decode()
+    beside = text_of(page, "ul", id="id_reference_errors")
+    assert beside.startswith(start)
+    assert receipt.number in beside
+    assert day in beside
+    assert 'aria-describedby="id_reference_errors id_reference_helptext"' in page
+    assert 'aria-invalid="true"' in page
+    # and the assessment that charged it is listed below; no second one exists
+    rows = texts_of(page, "tr")[-1:]
+    assert CASE in rows[0]
+    assert "Ayşe Yılmaz" in rows[0]
+    with schema_context(mission.schema_name):
+        assert Assessment.objects.count() == 1
