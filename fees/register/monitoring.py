@@ -110,25 +110,15 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-def money_amount_csv(value: Any) -> str:
-    """A `Money` in a CSV whose currency has a column of its own: the decimal amount alone
-    ("16400", "110.00"), so a spreadsheet reads it as a number (docs/monitoring.md, "CSV")."""
-    money = _as_money(value)
-    return "" if money is None else f"{money.to_decimal()}"
-
-
 def month_display(month: dt.date) -> str:
     """A month as the reader's language names it ("December 2026", "Aralık 2026")."""
     return str(formats.date_format(month, "YEAR_MONTH_FORMAT"))
 
 
-def _code(value: Any) -> str:
-    return str(value)
-
-
 # The month is the first of the month (a date): the page names it in the reader's language,
-# the CSV writes it in ISO 8601 ("2026-12"); each amount's currency is a column of its own
-# (a stable code, shown on the page too), never "0 JPY" in one cell.
+# the CSV writes it in ISO 8601 ("2026-12"). Each amount is written by the monitoring CSV's one
+# writer (missions.monitoring.figure_csv_cells): the amount, then its currency's code in a
+# column of its own, never "0 JPY" in one cell.
 SECTION_COLUMNS: tuple[Column, ...] = (
     Column(
         key="month",
@@ -144,19 +134,17 @@ SECTION_COLUMNS: tuple[Column, ...] = (
         label=_("Net revenue"),
         kind="money",
         display=money_display,
-        csv=money_amount_csv,
+        csv=money_csv,
         worse_high=False,
     ),
-    Column(key="currency", label=_("Currency"), kind="text", display=_code, csv=_code),
     Column(
         key="net_base",
         label=_("Net revenue (base currency)"),
         kind="money",
         display=money_display,
-        csv=money_amount_csv,
+        csv=money_csv,
         worse_high=False,
     ),
-    Column(key="base_currency", label=_("Base currency"), kind="text", display=_code, csv=_code),
 )
 
 
@@ -281,9 +269,7 @@ class FeesContributor:
                 "payments": payments,
                 "refunds": refunds,
                 "net": _money(net, mission.currency),
-                "currency": mission.currency,
                 "net_base": _money(net_base, base),
-                "base_currency": base,
             }
             for month, (payments, refunds, net, net_base) in sums.items()
         ]
