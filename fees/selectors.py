@@ -35,6 +35,7 @@ from .models import (
     PaymentStatus,
     Receipt,
     Remittance,
+    SubjectType,
     Waiver,
 )
 from .money import LocalAndBaseAmounts, Money, convert
@@ -245,13 +246,16 @@ class FeesCharged:
 
 
 def reference_fees_charged(*, reference: str, services: list[str]) -> list[FeesCharged]:
-    """The assessments of `reference` (matched as the counter's search matches it: case does
-    not count), not cancelled, that charge one of `services`, oldest first: open ones (still
-    to pay) and settled ones (paid or waived). A fee is charged once per reference. Two
-    queries; no payer's name is decrypted."""
+    """The case assessments of `reference` (matched as the counter's search matches it: case
+    of letters does not count), not cancelled, that charge one of `services`, oldest first: open
+    ones (still to pay) and settled ones (paid or waived). A case's fee is charged once; a
+    booking's or a walk-in's reference holds nothing (one booking covers several people, each
+    paying their own fee). Two queries; no payer's name is decrypted."""
     lines = (
         FeeLine.objects.filter(
-            assessment__subject_ref__iexact=reference.strip(), service__in=services
+            assessment__subject_ref__iexact=reference.strip(),
+            assessment__subject_type=SubjectType.CASE,
+            service__in=services,
         )
         .exclude(assessment__status=AssessmentStatus.CANCELLED)
         .select_related("assessment")

@@ -1,6 +1,7 @@
-"""A fee is charged once per reference (docs/fees.md, "Assessment"): a fee line is refused
-when an assessment of the same reference (case does not count), other than its own and not
-cancelled, has a line of the same service. The trigger takes the advisory lock of
+"""A case's fee is charged once (docs/fees.md, "Assessment"): a fee line is refused when a
+case's assessment of the same reference (case of letters does not count), other than its own
+and not cancelled, has a line of the same service. A booking or a walk-in does not hold a
+reference: one booking covers several people, each paying their own fee. The trigger takes the advisory lock of
 `fees.locks.reference_lock` first, so two assessments of one reference at once queue, and the
 second finds the first's lines; the service asks the same before, for a message that says
 where the fee was charged. The index serves both lookups (and the counter's search)."""
@@ -23,6 +24,7 @@ BEGIN
     EXECUTE format('SELECT l.assessment_id FROM %I.fees_feeline l'
                    ' JOIN %I.fees_assessment a ON a.id = l.assessment_id'
                    ' WHERE upper(a.subject_ref) = $1 AND l.service = $2'
+                   ' AND a.subject_type = ''case'''
                    ' AND a.status <> ''cancelled'' AND l.assessment_id <> $3 LIMIT 1',
                    TG_TABLE_SCHEMA, TG_TABLE_SCHEMA)
         INTO found USING reference, NEW.service, NEW.assessment_id;

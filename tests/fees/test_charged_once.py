@@ -93,6 +93,21 @@ def test_a_cancelled_assessment_charges_nothing(in_mission_b, cashier_b):
     assert again.status == "open"
 
 
+def test_one_booking_of_a_family_is_charged_for_each_person(in_mission_b, cashier_b):
+    # given a family of three booked under one booking number, the first one's fee paid
+    booking = "B7K2M9Q4"
+    first = assess(cashier_b, **_walk_in(["passport_application"], ref=booking))
+    pay_cash(first, cashier_b)
+    # when the cashier charges the others quoting the same booking number
+    others = [
+        assess(cashier_b, **{**_walk_in(["passport_application"], ref=booking), "payer_name": n})
+        for n in ("Zeynep", "Can")
+    ]
+    # then each is charged: a booking's number is not a case's, and each person pays their own
+    assert [a.status for a in others] == ["open", "open"]
+    assert FeeLine.objects.filter(assessment__subject_ref=booking).count() == 3
+
+
 def test_the_database_refuses_a_fee_charged_twice_for_a_reference(in_mission_b, cashier_b):
     # given the case's fee, and another assessment of the reference for a notarial act
     case = _case(cashier_b)
