@@ -197,6 +197,8 @@ def _walk(browser: Any, build: Callable[..., str], shot: Callable[..., Any], dat
             ("bank-transfers", "/fees/bank-transfers/"),
             ("day-close", "/fees/day-close/"),
             ("report", "/fees/reports/"),
+            # refused dates: each reason beside its field (a trial saw the label one letter a line)
+            ("report-refused", "/fees/reports/?from=2026-02-31&to=2026-12-07"),
             ("remittance", "/fees/remittance/"),
         ):
             cashier.goto(at(path))
