@@ -94,7 +94,7 @@ def _attach_calendar(
         documents.booking_ics(
             booking=booking,
             title=f"{booking.service.name} – {mission.name}",
-            location=mission.postal_address.replace("\n", ", "),
+            location=mission.address_line,
             url=mission_link(
                 mission, reverse("appointments:booking_detail", args=[booking.reference])
             ),

@@ -253,7 +253,7 @@ def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
     body = documents.booking_ics(
         booking=booking,
         title=f"{booking.service.name} – {mission.name}",
-        location=mission.postal_address.replace("\n", ", "),
+        location=mission.address_line,
         url=_absolute_url(
             request, reverse("appointments:booking_detail", args=[booking.reference])
         ),

@@ -51,7 +51,7 @@ def mission_mail_send(
         full: dict[str, object] = {
             "mission": mission,
             "language": language,
-            "address_line": mission.postal_address.replace("\n", ", "),
+            "address_line": mission.address_line,
             **context,
         }
         for name, instant in times.items():

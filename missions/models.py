@@ -265,6 +265,11 @@ class Mission(Workflow, TenantMixin, TimeStampedModel):  # type: ignore[django-m
         lines = [line for line in (self.address or "").splitlines() if line.strip()]
         return "\n".join([*lines, self.country_name])
 
+    @property
+    def address_line(self) -> str:
+        """`postal_address` on one line, for a sentence or a calendar entry's location."""
+        return self.postal_address.replace("\n", ", ")
+
 
 class Domain(DomainMixin):
     class Meta:

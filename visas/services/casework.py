@@ -689,9 +689,7 @@ def _refusal_note(application: VisaApplication, grounds: list[str], note: str) -
     mission = current_mission()
     with translation.override(application.language or "en"):
         # where to write, as the letter in the e-mail says it (missions/mail.py)
-        where = ", ".join(
-            part for part in (str(mission.name), mission.postal_address.replace("\n", ", ")) if part
-        )
+        where = f"{mission.name}, {mission.address_line}"
     appeal = _in_language(
         application,
         _(
