@@ -9,6 +9,7 @@ templates as the mission's wall-clock time with the zone named: "Monday 12 May 2
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 
@@ -30,6 +31,17 @@ def local_time(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
     """An instant as a person at the mission reads it, in the active language: the mission's
     wall-clock date and time, the zone named."""
     return f"{reference.day_and_time_written_out(instant.astimezone(zone))} ({zone.key})"
+
+
+# a run of blank lines, as templates leave where a block renders nothing (`{% if %}` on its own
+# line, an include that ends with a newline): one blank line is a paragraph's end
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
+
+
+def plain_text_tidy(text: str) -> str:
+    """A rendered plain-text e-mail as its reader should see it: paragraphs one blank line apart,
+    no blank lines at its start or end."""
+    return _BLANK_LINES.sub("\n\n", text).strip("\n") + "\n"
 
 
 def mission_mail_send(
@@ -59,7 +71,7 @@ def mission_mail_send(
         subject = render_to_string(f"{template}_subject.txt", full)
         message = EmailMultiAlternatives(
             subject=" ".join(subject.split()),
-            body=render_to_string(f"{template}.txt", full),
+            body=plain_text_tidy(render_to_string(f"{template}.txt", full)),
             to=[to],
         )
         message.attach_alternative(render_to_string(f"{template}.html", full), "text/html")

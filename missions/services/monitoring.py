@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 from consulate.kernel.accounts.models import HqRole, User
 from consulate.kernel.tenancy import absolute_url
 
+from ..mail import plain_text_tidy
 from ..models import AlertDigest, AlertDigestDelivery, Mission
 from ..monitoring import Alert
 from ..selectors import mission_hq
@@ -67,7 +68,7 @@ def _copy_render(
         "dashboard": absolute_url(settings.PORTAL_HOST, "/hq/"),
     }
     subject = render_to_string("missions/email/monitoring_digest_subject.txt", context)
-    body = render_to_string("missions/email/monitoring_digest.txt", context)
+    body = plain_text_tidy(render_to_string("missions/email/monitoring_digest.txt", context))
     return " ".join(subject.split()), body
 
 

@@ -36,6 +36,7 @@ from sync.hq.answer import answer_build
 from sync.hq.apply import frames_receive
 from sync.hq.models import MissionLink
 
+from ..mail import plain_text_tidy
 from ..models import Mission
 from ..permissions import Action, permission_require
 from ..selectors import mission_hq
@@ -397,7 +398,7 @@ def _silence_mail_send(rows: list[MissionSync]) -> None:
                 "threshold": sync_silence_threshold_shared(rows),
             }
             subject = render_to_string("missions/email/sync_silent_subject.txt", context)
-            body = render_to_string("missions/email/sync_silent.txt", context)
+            body = plain_text_tidy(render_to_string("missions/email/sync_silent.txt", context))
         try:
             EmailMessage(subject=" ".join(subject.split()), body=body, to=[admin.email]).send()
         except Exception:  # one unreachable mailbox must not stop the others

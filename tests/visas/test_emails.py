@@ -5,12 +5,14 @@ how and by when to appeal). Missions east and west of UTC."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core import mail
 from django.db import connection
 from django.utils import translation
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from consulate.kernel.accounts.models import User
 from missions.mail import local_time
@@ -155,6 +157,12 @@ def test_the_refusal_letter(
     assert insurance in message.body
     assert "The insurance certificate ends before the journey does." in message.body
     assert mission.name in message.body
+    # paragraphs one blank line apart: the letter's template left four blank lines before
+    # "Follow your application" (seen in a trial's mail folder)
+    assert "\n\n\n" not in message.body
+    with translation.override(language):
+        follow = gettext("Follow your application")
+    assert re.search(rf"\S\n\n{re.escape(follow)}: ", message.body)
     html = message.alternatives[0][0]
     assert f"{deadline_text} ({zone})" in html
     if language == "en":
