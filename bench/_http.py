@@ -15,7 +15,8 @@ Scenarios (`kind`):
   budget is spent (steady state). With `t0` (Unix time) every client opens and warms its
   connection first, then fires at t0.
 - `get`: clients GET one path in a loop for at least `min_seconds`, and on until `min_requests`
-  are done or `max_seconds` have passed.
+  are done or `max_seconds` have passed; each sends back the cookies the server set, as a
+  browser does.
 - `lottery`: each client opens the draw's page, waits its own delay, then posts the entry form.
 - `hammer`: one account, one connection, `count` booking POSTs in a row.
 """
@@ -49,6 +50,8 @@ class Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.connects = 0
+        # the cookies the last answer set, as (name, value); value None: the cookie was dropped
+        self.cookies_set: list[tuple[str, str | None]] = []
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(
@@ -91,10 +94,13 @@ class Connection:
         status = int(status_line.split(b" ", 2)[1])
         raw = await self.reader.readuntil(b"\r\n\r\n")
         headers = {}
+        self.cookies_set = []
         for line in raw.decode("latin-1").split("\r\n"):
             if ":" in line:
                 name, value = line.split(":", 1)
                 headers[name.strip().lower()] = value.strip()
+                if name.strip().lower() == "set-cookie":
+                    self.cookies_set.append(_cookie_set(value))
         if "content-length" in headers:
             payload = await self.reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
@@ -113,6 +119,38 @@ class Connection:
         if headers.get("connection", "").lower() == "close":
             self.close()
         return status, payload
+
+
+def _cookie_set(header: str) -> tuple[str, str | None]:
+    """(name, value) of a Set-Cookie header; value None when it drops the cookie."""
+    pair, _, attributes = header.strip().partition(";")
+    name, _, value = pair.partition("=")
+    dropped = "max-age=0" in attributes.lower().replace(" ", "")
+    return name.strip(), None if dropped else value.strip()
+
+
+class CookieJar:
+    """A browser's cookies for one host, as far as the benchmarks need: what the server sets
+    is sent back."""
+
+    def __init__(self, header: str) -> None:
+        self.cookies = dict(
+            (part.partition("=")[0].strip(), part.partition("=")[2].strip())
+            for part in header.split(";")
+            if "=" in part
+        )
+
+    def header(self) -> dict[str, str]:
+        if not self.cookies:
+            return {}
+        return {"Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items())}
+
+    def update(self, conn: Connection) -> None:
+        for name, value in conn.cookies_set:
+            if value is None:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
 
 
 def _cpu() -> float:
@@ -245,14 +283,15 @@ async def _get(spec: dict[str, Any]) -> dict[str, Any]:
 
     async def client(n: int) -> None:
         conn = Connection(spec["port"], spec["host"])
-        cookie = spec["accounts"][n % len(spec["accounts"])][0]
+        # as a browser: the cookies the server sets are sent back (the signed-in reader's
+        # navigation cookie, consulate/kernel/public_cache.py)
+        jar = CookieJar(spec["accounts"][n % len(spec["accounts"])][0] or "")
         while not done():
             began = time.perf_counter()
-            status, _payload = await conn.request(
-                "GET", spec["path"], {"Cookie": cookie} if cookie else {}
-            )
+            status, _payload = await conn.request("GET", spec["path"], jar.header())
             latencies.append((time.perf_counter() - began) * 1000)
             statuses[str(status)] += 1
+            jar.update(conn)
         conn.close()
 
     started_cpu = _cpu()

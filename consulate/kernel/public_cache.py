@@ -29,6 +29,22 @@ layout shows of them: missions.permissions.navigation_variant), but for the log-
 token. That is served after the session and the user are read (they decide the variant), by
 the view's wrapper: the kept page with the reader's own form token put in, when no message is
 waiting to be shown. A page that holds the reader's e-mail address or name is never kept.
+
+At a release every signed-in reader reloads the home, and reading who they are (the session
+from the cache, the user's statement) cost more than the kept page itself. So that answer also
+sets a cookie (`READER_COOKIE`, HttpOnly) saying the reader's variant, signed with the secret
+key, bound to the session cookie it was read with, and good for
+`CONSULATE_READER_NAVIGATION_SECONDS` (0: off). A later request with that cookie, the same
+session cookie and a valid form token cookie gets the kept page of that variant from the
+middleware, before the session is read: the page with its own form token put in, with the
+headers the whole stack gave the kept copy. Nothing else changes: a session cookie that changed
+(logged out, logged in as someone else) no longer matches the cookie, a copy not yet kept goes
+through the whole stack, and a signature that does not match is ignored. What the cookie allows
+is bounded by its life: for that long after their roles change, or after their session ended
+elsewhere, a reader's home may still show the navigation it showed before (each link checks
+them again), and a home read this way does not count as activity for the session's idle
+timeout. A message waiting is always shown: the message storage leaves its cookie whenever one
+waits (with a storage that keeps messages in the session alone, the reader cookie is off).
 """
 
 from __future__ import annotations
@@ -41,9 +57,10 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
+from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
+from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.utils import translation
 from django.utils.html import escape
 
@@ -56,6 +73,14 @@ KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary", "X-Frame-Options")
 
 
 PAGE = "page"
+# a page kept per variant for signed-in readers too (`public_page(variant=…)`)
+READER_PAGE = "reader-page"
+PAGES = (PAGE, READER_PAGE)
+READER_COOKIE = "consulate_reader"
+_READER_SALT = "consulate.kernel.public_cache.reader"
+# set on the request by `_reader_page`: the kept copy's key, for the middleware to keep its
+# headers (the whole stack's, which the view does not see)
+_READER_KEY = "_consulate_reader_key"
 
 
 def _own_cookies() -> tuple[str, str]:
@@ -86,7 +111,7 @@ def public_page(
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             return _reader_page(request, view, variant, args, kwargs)
 
-        setattr(wrapper, MARK, PAGE)
+        setattr(wrapper, MARK, READER_PAGE)
         return wrapper  # type: ignore[return-value]
 
     return mark if view is None else mark(view)
@@ -132,22 +157,79 @@ def _reader_page(
         or _message_waiting(request)
     ):
         return view(request, *args, **kwargs)
-    key = _key(request, translation.get_language(), variant=variant(request))
+    reader = variant(request)
+    key = _key(request, translation.get_language(), variant=reader)
     kept = cache.get(key)
     if kept is not None:
         content, kind = kept
-        return HttpResponse(content.replace(TOKEN_PLACE, get_token(request).encode()), kind)
-    response = view(request, *args, **kwargs)
-    if (
-        response.status_code == 200
-        and not response.streaming
-        and response.get("Content-Type", "").startswith("text/html")
-        and not response.cookies
-        and not _names_reader(response.content, user)
-    ):
+        response = HttpResponse(content.replace(TOKEN_PLACE, get_token(request).encode()), kind)
+    else:
+        response = view(request, *args, **kwargs)
+        if not (
+            response.status_code == 200
+            and not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")
+            and not response.cookies
+            and not _names_reader(response.content, user)
+        ):
+            return response
         content = FORM_TOKEN.sub(lambda m: m.group(1) + TOKEN_PLACE + m.group(3), response.content)
         cache.set(key, (content, response["Content-Type"]), seconds)
+    setattr(request, _READER_KEY, key)
+    _reader_cookie_set(request, response, reader)
     return response
+
+
+# message storages that leave their cookie whenever a message waits (the fallback storage
+# leaves one saying "more in the session"): with these, no cookie means no message
+_MESSAGES_IN_A_COOKIE = (
+    "django.contrib.messages.storage.fallback.FallbackStorage",
+    "django.contrib.messages.storage.cookie.CookieStorage",
+)
+
+
+def _reader_seconds() -> int:
+    if settings.MESSAGE_STORAGE not in _MESSAGES_IN_A_COOKIE:
+        return 0  # a message could wait in the session alone, which the cookie cannot see
+    return int(getattr(settings, "CONSULATE_READER_NAVIGATION_SECONDS", 0))
+
+
+def _session_tag(request: HttpRequest) -> str:
+    """What binds the reader cookie to the session cookie it was read with."""
+    session = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    return hashlib.sha256(session.encode()).hexdigest()[:32]
+
+
+def _reader_cookie_set(request: HttpRequest, response: HttpResponse, reader: str) -> None:
+    seconds = _reader_seconds()
+    if not seconds or not request.COOKIES.get(settings.SESSION_COOKIE_NAME):
+        return
+    value = signing.dumps([reader, _session_tag(request)], salt=_READER_SALT)
+    response.set_cookie(
+        READER_COOKIE,
+        value,
+        max_age=seconds,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite=settings.SESSION_COOKIE_SAMESITE,  # type: ignore[arg-type]
+    )
+
+
+def _reader_from_cookie(request: HttpRequest) -> str | None:
+    """The variant the reader cookie says, if it is ours, still good, and read with the session
+    cookie this request carries; else None."""
+    seconds = _reader_seconds()
+    value = request.COOKIES.get(READER_COOKIE)
+    if not seconds or not value or not request.COOKIES.get(settings.SESSION_COOKIE_NAME):
+        return None
+    try:
+        said = signing.loads(value, salt=_READER_SALT, max_age=seconds)
+        reader, tag = said
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(reader, str) or tag != _session_tag(request):
+        return None
+    return reader
 
 
 def _seconds() -> int:
@@ -158,7 +240,7 @@ def _keepable(request: HttpRequest, response: HttpResponse, mark: object) -> boo
     if response.status_code != 200 or response.streaming:
         return False
     kind = response.get("Content-Type", "")
-    if mark != PAGE:
+    if mark not in PAGES:
         return kind.startswith("application/json")
     user = getattr(request, "user", None)
     return (
@@ -182,30 +264,64 @@ def _key(request: HttpRequest, language: str, *, variant: str | None = None) -> 
     return f"public-response:{digest[:40]}"
 
 
+def _kept_answer(content: bytes, headers: list[tuple[str, str]]) -> HttpResponse:
+    response = HttpResponse(content)
+    for name, value in headers:
+        response[name] = value
+    # as CommonMiddleware gives a fresh answer, so that the connection is kept alive
+    response["Content-Length"] = str(len(content))
+    return response
+
+
+def _kept_headers(response: HttpResponse) -> list[tuple[str, str]]:
+    return [(name, response[name]) for name in KEPT_HEADERS if response.has_header(name)]
+
+
 class PublicResponseMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # reads the form token's cookie as the CSRF middleware does, for a kept reader's page
+        self.csrf = CsrfViewMiddleware(get_response)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         seconds = _seconds()
         if not seconds or request.method != "GET" or request.META.get("QUERY_STRING"):
             return self.get_response(request)
-        mark = view_mark(request, MARK)  # True (the same for every reader), PAGE, or None
-        if not mark or (mark == PAGE and any(name in request.COOKIES for name in _own_cookies())):
+        # True (the same for every reader), PAGE, READER_PAGE (kept per variant too), or None
+        mark = view_mark(request, MARK)
+        if not mark:
             return self.get_response(request)
+        if mark in PAGES and any(name in request.COOKIES for name in _own_cookies()):
+            return self._reader_page(request) if mark == READER_PAGE else self.get_response(request)
         language = translation.get_language_from_request(request)
         key = _key(request, language)
         kept = cache.get(key)
         if kept is not None:
-            content, headers = kept
-            response = HttpResponse(content)
-            for name, value in headers:
-                response[name] = value
-            # as CommonMiddleware gives a fresh answer, so that the connection is kept alive
-            response["Content-Length"] = str(len(content))
-            return response
+            return _kept_answer(*kept)
         response = self.get_response(request)
         if _keepable(request, response, mark):
-            headers = [(name, response[name]) for name in KEPT_HEADERS if response.has_header(name)]
-            cache.set(key, (response.content, headers), seconds)
+            cache.set(key, (response.content, _kept_headers(response)), seconds)
         return response
+
+    def _reader_page(self, request: HttpRequest) -> HttpResponse:
+        """A signed-in reader's kept page, from their reader cookie; else the whole stack, whose
+        kept page's headers are kept beside it."""
+        reader = _reader_from_cookie(request)
+        if reader is not None and CookieStorage.cookie_name not in request.COOKIES:
+            key = _key(request, translation.get_language_from_request(request), variant=reader)
+            kept = cache.get_many([key, key + ":headers"])
+            if len(kept) == 2 and self._form_token_read(request):
+                content, _kind = kept[key]
+                token = get_token(request).encode()
+                return _kept_answer(content.replace(TOKEN_PLACE, token), kept[key + ":headers"])
+        response = self.get_response(request)
+        kept_key = getattr(request, _READER_KEY, None)
+        if kept_key is not None and response.status_code == 200:
+            cache.set(kept_key + ":headers", _kept_headers(response), _seconds())
+        return response
+
+    def _form_token_read(self, request: HttpRequest) -> bool:
+        """Whether the reader's form token cookie holds a secret to mask into the page (else
+        the CSRF middleware would set a new one, which only the whole stack sends)."""
+        self.csrf.process_request(request)
+        return "CSRF_COOKIE" in request.META and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")

@@ -246,6 +246,10 @@ CONSULATE_AVAILABILITY_CACHE_SECONDS = 2
 # Answers marked public (the availability feed, page and API) are kept whole this long and
 # served before the session is read (consulate/kernel/public_cache.py); 0: off.
 CONSULATE_PUBLIC_RESPONSE_SECONDS = 1
+# A signed-in reader's kept home is served from a signed cookie naming what their navigation
+# shows, for this long after the whole stack last read who they are (the bound on how stale
+# their navigation can be: consulate/kernel/public_cache.py); 0: off.
+CONSULATE_READER_NAVIGATION_SECONDS = 60
 # A slot the database has found full is kept so this long in the cache: a booking of it is
 # refused before the session's user is read (appointments/full_slots.py); 0: off.
 APPOINTMENTS_FULL_SLOT_SECONDS = 5

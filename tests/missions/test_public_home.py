@@ -269,3 +269,160 @@ def test_the_language_form_refuses_bad_input_and_redirects_only_here(mission_a):
         response = client.post("/i18n/setlang/", data)
         assert response.status_code == 302
         assert not response["Location"].startswith(("//", "http"))
+
+
+# --- a signed-in reader's home from their reader cookie, before the session is read ---------
+
+
+@pytest.fixture
+def sessions_read(monkeypatch):
+    """Each time a session is read from its store (the cache, then the database)."""
+    from consulate.kernel.accounts.sessions import SessionStore
+
+    reads: list[str] = []
+    load = SessionStore.load
+
+    def counted(self):  # type: ignore[no-untyped-def]
+        reads.append(self.session_key)
+        return load(self)
+
+    monkeypatch.setattr(SessionStore, "load", counted)
+    return reads
+
+
+def _signed_in(mission: Mission, user) -> object:  # type: ignore[no-untyped-def]
+    client = host_client(mission.host)
+    client.force_login(user, backend=MODEL_BACKEND)
+    return client
+
+
+@pytest.mark.usefixtures("kept")
+@pytest.mark.parametrize(("language", "log_out"), [("en", "Log out"), ("tr", "Oturumu kapat")])
+def test_a_signed_in_reader_gets_the_kept_home_from_the_reader_cookie(
+    mission_a, citizen, sessions_read, language, log_out
+):
+    from consulate.kernel.public_cache import READER_COOKIE
+
+    member = _signed_in(mission_a, citizen)
+    member.handler.enforce_csrf_checks = True
+    # given the home read once through the whole stack: it gives the reader cookie
+    first = member.get("/", HTTP_ACCEPT_LANGUAGE=language)
+    cookie = first.cookies[READER_COOKIE]
+    assert cookie["httponly"] is True
+    assert cookie["max-age"] == 60
+    assert cookie["samesite"] == "Lax"
+    assert citizen.email not in cookie.value
+    _rename(mission_a, "Renamed in the database")
+    sessions_read.clear()
+    # when the reader opens it again
+    with CaptureQueriesContext(connection) as queries:
+        again = member.get("/", HTTP_ACCEPT_LANGUAGE=language)
+    # then the kept page comes without the session read and without a statement of theirs
+    assert sessions_read == []
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert all("missions_domain" in sql or "search_path" in sql for sql in statements)
+    page = again.content.decode()
+    assert "Renamed in the database" not in page
+    assert log_out in page
+    assert again["Content-Language"] == language
+    for header in ("Content-Type", "Vary", "X-Frame-Options"):
+        assert again[header] == first[header]
+    assert again["Content-Length"] == str(len(again.content))
+    assert READER_COOKIE not in again.cookies  # no new cookie from a page read this way
+    # with a form token of their own, which their log-out form is accepted with
+    token = _token(again.content)
+    assert token != _token(first.content)
+    assert again.content.replace(token.encode(), b"") == first.content.replace(
+        _token(first.content).encode(), b""
+    )
+    assert member.post("/accounts/logout/", {"csrfmiddlewaretoken": token}).status_code == 302
+    # and once logged out, the visitors' page (the cookie is bound to the session it came with)
+    assert log_out not in member.get("/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+
+@pytest.mark.usefixtures("kept")
+def test_a_reader_cookie_taken_to_another_session_shows_nothing_of_its_own(
+    mission_a, citizen, sessions_read
+):
+    from allauth.mfa.models import Authenticator
+
+    from consulate.kernel.public_cache import READER_COOKIE
+    from missions.models import Role
+    from tests.conftest import make_staff
+
+    staff = make_staff(mission_a, Role.OFFICER)
+    Authenticator.objects.create(user=staff, type="totp", data={"secret": "ABC"})
+    officer = _signed_in(mission_a, staff)
+    officers_cookie = officer.get("/").cookies[READER_COOKIE].value
+    assert "Day sheet" in officer.get("/").content.decode()
+    # a citizen who copies the officer's reader cookie into their own browser
+    member = _signed_in(mission_a, citizen)
+    member.get("/")
+    member.cookies[READER_COOKIE] = officers_cookie
+    sessions_read.clear()
+    page = member.get("/").content.decode()
+    # gets their own page, read through the whole stack: not the officer's navigation
+    assert "Day sheet" not in page
+    assert sessions_read
+
+
+@pytest.mark.usefixtures("kept")
+@pytest.mark.parametrize("spoiled", ["tampered", "expired", "another salt"])
+def test_a_reader_cookie_that_is_not_good_is_ignored(
+    mission_a, citizen, sessions_read, monkeypatch, spoiled
+):
+    import time
+
+    from django.core import signing
+
+    from consulate.kernel import public_cache
+
+    member = _signed_in(mission_a, citizen)
+    value = member.get("/").cookies[public_cache.READER_COOKIE].value
+    reader, tag = signing.loads(value, salt=public_cache._READER_SALT)
+    staff_variant = reader.replace("0|", "1|", 1) + "mission.view"
+    if spoiled == "tampered":  # the variant changed, the signature kept
+        payload, _, signature = value.partition(":")
+        forged = signing.dumps([staff_variant, tag], salt=public_cache._READER_SALT)
+        member.cookies[public_cache.READER_COOKIE] = forged.partition(":")[0] + ":" + signature
+    elif spoiled == "another salt":  # signed with the secret key for something else
+        member.cookies[public_cache.READER_COOKIE] = signing.dumps([staff_variant, tag])
+    else:  # signed 61 s ago: its life has passed (a browser would have dropped it)
+        now = time.time()
+        with monkeypatch.context() as then:
+            then.setattr(time, "time", lambda: now - 61)
+            old = signing.dumps([reader, tag], salt=public_cache._READER_SALT)
+        member.cookies[public_cache.READER_COOKIE] = old
+    sessions_read.clear()
+    page = member.get("/")
+    assert page.status_code == 200
+    assert sessions_read  # read through the whole stack
+    assert "Log out" in page.content.decode()
+
+
+@pytest.mark.usefixtures("kept")
+def test_a_message_waiting_in_its_cookie_is_shown_to_a_reader_with_the_cookie(
+    mission_a, citizen
+):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpRequest, HttpResponse
+
+    member = _signed_in(mission_a, citizen)
+    member.get("/")
+    member.get("/")  # from the reader cookie
+    carrier = HttpResponse()
+    CookieStorage(HttpRequest())._store([Message(constants.SUCCESS, "Booked.")], carrier)
+    member.cookies["messages"] = carrier.cookies["messages"].value
+    assert "Booked." in member.get("/").content.decode()
+
+
+def test_no_reader_cookie_where_messages_can_wait_in_the_session_alone(
+    mission_a, citizen, kept
+):
+    from consulate.kernel.public_cache import READER_COOKIE
+
+    kept.MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+    member = _signed_in(mission_a, citizen)
+    assert READER_COOKIE not in member.get("/").cookies
