@@ -585,7 +585,10 @@ def trends_contributor(monkeypatch):  # type: ignore[no-untyped-def]
 def test_trends_are_plots_with_the_table_behind_them(mission_b, trends_contributor):
     client = _hq_client(language="tr")
     html = client.get("/hq/trends/").content.decode()
-    weeks = weeks_ending(timezone.localdate(), 12)
+    # HQ's weeks, in HQ's zone: on a Sunday evening UTC it is already Monday east of it
+    from missions.selectors import mission_hq
+
+    weeks = weeks_ending(timezone.localdate(timezone=mission_hq().zone), 12)
     # a bar per week with a figure (weeks 0, 4 and 8 have none)
     figure = html[html.index('id="trend-testbookings-caption"') :]
     figure = figure[: figure.index("</figure>")]
