@@ -382,9 +382,9 @@ def test_a_reader_cookie_that_is_not_good_is_ignored(
     reader, tag = signing.loads(value, salt=public_cache._READER_SALT)
     staff_variant = reader.replace("0|", "1|", 1) + "mission.view"
     if spoiled == "tampered":  # the variant changed, the signature kept
-        payload, _, signature = value.partition(":")
+        _payload, _, signed = value.partition(":")  # the stamp and the signature
         forged = signing.dumps([staff_variant, tag], salt=public_cache._READER_SALT)
-        member.cookies[public_cache.READER_COOKIE] = forged.partition(":")[0] + ":" + signature
+        member.cookies[public_cache.READER_COOKIE] = forged.partition(":")[0] + ":" + signed
     elif spoiled == "another salt":  # signed with the secret key for something else
         member.cookies[public_cache.READER_COOKIE] = signing.dumps([staff_variant, tag])
     else:  # signed 61 s ago: its life has passed (a browser would have dropped it)
