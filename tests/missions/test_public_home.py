@@ -401,9 +401,7 @@ def test_a_reader_cookie_that_is_not_good_is_ignored(
 
 
 @pytest.mark.usefixtures("kept")
-def test_a_message_waiting_in_its_cookie_is_shown_to_a_reader_with_the_cookie(
-    mission_a, citizen
-):
+def test_a_message_waiting_in_its_cookie_is_shown_to_a_reader_with_the_cookie(mission_a, citizen):
     from django.contrib.messages import constants
     from django.contrib.messages.storage.base import Message
     from django.contrib.messages.storage.cookie import CookieStorage
@@ -418,9 +416,7 @@ def test_a_message_waiting_in_its_cookie_is_shown_to_a_reader_with_the_cookie(
     assert "Booked." in member.get("/").content.decode()
 
 
-def test_no_reader_cookie_where_messages_can_wait_in_the_session_alone(
-    mission_a, citizen, kept
-):
+def test_no_reader_cookie_where_messages_can_wait_in_the_session_alone(mission_a, citizen, kept):
     from consulate.kernel.public_cache import READER_COOKIE
 
     kept.MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
