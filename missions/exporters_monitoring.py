@@ -19,10 +19,12 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from consulate.kernel import reference
 
 from .models import Mission, WorldRegion
-from .monitoring import Column, Trend, csv_header, figure_csv_cells
+from .monitoring import Coded, Column, Trend, csv_header, figure_csv_cells
 from .permissions import Action, permission_require
 from .selectors import mission_hq
 from .selectors_monitoring import (
@@ -33,6 +35,9 @@ from .selectors_monitoring import (
 )
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# The dashboard's own column of a mission's status: its code, and beside it the label the page
+# shows, as every coded figure is written.
+STATUS = Column(key="status", label=_("Status"), kind="code")
 
 
 def _text(value: str) -> str:
@@ -69,7 +74,7 @@ def dashboard_csv(*, filters: DashboardFilters, acting_user: Any) -> str:
     """The dashboard's rows as shown (filters and sort applied), one column per figure."""
     _allowed(acting_user)
     dashboard = dashboard_read(filters=filters)
-    header = ["mission", "name", "region", "country", "city", "status", "currency"]
+    header = ["mission", "name", "region", "country", "city", *csv_header(STATUS), "currency"]
     header += [cell for column in dashboard.columns for cell in csv_header(column)] + ["alerts"]
     rows = []
     for row in dashboard.rows:
@@ -81,7 +86,9 @@ def dashboard_csv(*, filters: DashboardFilters, acting_user: Any) -> str:
                 WorldRegion(mission.region).name.lower() if mission.region else "",
                 mission.host_country,
                 _text(mission.city),
-                mission.status,
+                *_cells(
+                    [STATUS], {STATUS.key: Coded(mission.get_status_display(), mission.status)}
+                ),
                 mission.currency,
                 *_cells(dashboard.columns, row.figures),
                 " | ".join(alert.kind for alert in row.alerts),

@@ -973,6 +973,34 @@ def test_the_dashboards_csv_writes_money_as_an_amount_and_its_currency(newyork, 
     assert "234.00 USD" not in content
 
 
+@pytest.mark.parametrize(
+    ("language", "heading", "labels"),
+    [
+        ("en", "Status", {"alpha": "Active", "beta": "Suspended"}),
+        ("tr", "Durum", {"alpha": "Etkin", "beta": "Askıya alındı"}),
+    ],
+)
+def test_the_dashboards_csv_writes_each_status_code_beside_the_label_the_page_shows(
+    mission_a, mission_b, language, heading, labels
+):
+    # given Tokyo suspended, Berlin active
+    Mission.objects.filter(code="beta").update(status=MissionStatus.SUSPENDED)
+    client = _hq_client(language=language)
+    # when an analyst reads the dashboard and downloads its CSV, in English or Turkish
+    shown = texts_of(client.get("/hq/").content, "td", **{"data-label": heading})
+    rows = list(csv.reader(io.StringIO(client.get("/hq/missions.csv").content.decode())))
+    header, body = rows[0], [dict(zip(rows[0], cells, strict=True)) for cells in rows[1:]]
+    # then the stable code stands under `status`, and beside it the label the page shows, in
+    # the reader's language
+    at = header.index("status")
+    assert header[at : at + 2] == ["status", "status.label"]
+    assert {row["mission"]: (row["status"], row["status.label"]) for row in body} == {
+        "alpha": ("active", labels["alpha"]),
+        "beta": ("suspended", labels["beta"]),
+    }
+    assert [row["status.label"] for row in body] == shown
+
+
 def test_a_missions_table_csv_writes_codes_beside_labels_in_either_language(newyork):
     # given New York reports its passport service, released as places free up ("open")
     from tests.appointments.hq_data import project, report_event
