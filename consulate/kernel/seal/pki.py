@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from consulate.kernel.seal.errors import SealError, SealErrorCode
 from consulate.kernel.seal.profiles import SealContent, seal_content
 from consulate.kernel.seal.vds import Seal, SealHeader, seal_encode, seal_signature_verify
+from consulate.kernel.validity import document_expired
 
 # A trust bundle is a root, a few hundred signer certificates and a CRL: well under this.
 MAX_TRUST_BYTES = 5 * 1024 * 1024
@@ -277,7 +278,7 @@ def seal_verify(*, seal: Seal, trust: SealTrust, at: dt.datetime) -> SealVerdict
             signer,
             content,
         )
-    if at.astimezone(dt.UTC).date() > content.valid_until:
+    if document_expired(valid_until=content.valid_until, at=at):
         return verdict(
             SealStatus.EXPIRED,
             _("The document expired on %(date)s.") % {"date": content.valid_until.isoformat()},
