@@ -5,19 +5,23 @@ request reads it as HQ does (a counter officer checking a passport presented to 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from django.db.models import Case, Q, Value, When
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from consulate.kernel.validity import document_expired
 from passports.models import ReportKind
 
 from .models import (
     IssuedDocument,
     IssuedStatus,
+    IssuedTravelDocument,
     OpenApplication,
     PersonalisationCase,
     PersonalisationStatus,
@@ -149,24 +153,66 @@ def personalisation_case_get(*, pk: int) -> PersonalisationCase:
     return case
 
 
+# a row of HQ's register of passports or of its register of sealed documents (ETDs and visas)
+Document = TypeVar("Document", IssuedDocument, IssuedTravelDocument)
+
+
 @dataclass(frozen=True)
-class DocumentStatus:
-    document: IssuedDocument
-    status: str  # valid, cancelled, expired, lost, stolen
+class DocumentStatus(Generic[Document]):
+    document: Document
+    status: str  # valid, cancelled (a passport), revoked (an ETD or visa), expired, lost, stolen
     label: str
 
 
-def issued_document_status(*, number: str) -> DocumentStatus | None:
-    """What HQ's registers say of a document it issued: cancelled, reported lost or stolen,
-    expired, or valid (two queries)."""
+def issued_document_status(
+    *, number: str, at: dt.datetime | None = None
+) -> DocumentStatus[IssuedDocument] | None:
+    """What HQ's registers say of a passport it issued, at `at` (now by default): cancelled,
+    reported lost or stolen, expired, or valid (two queries); None when HQ issued no passport
+    with this number."""
     document = IssuedDocument.objects.filter(number=str(number).strip().upper()[:9]).first()
     if document is None:
         return None
-    if document.status == IssuedStatus.CANCELLED:
-        return DocumentStatus(document, "cancelled", str(IssuedStatus.CANCELLED.label))
+    cancelled = document.status == IssuedStatus.CANCELLED
+    return _status_of(
+        document,
+        withdrawn=("cancelled", IssuedStatus.CANCELLED.label) if cancelled else None,
+        valid_until=document.expires_on,
+        at=at,
+    )
+
+
+def sealed_document_status(
+    *, document: IssuedTravelDocument, at: dt.datetime | None = None
+) -> DocumentStatus[IssuedTravelDocument]:
+    """What HQ's registers say of an emergency travel document or a visa (a row of the register
+    of sealed documents), at `at` (now by default): revoked by its mission, reported lost or
+    stolen, expired, or valid (one query)."""
+    return _status_of(
+        document,
+        withdrawn=("revoked", _("Revoked")) if document.is_revoked else None,
+        valid_until=document.valid_until,
+        at=at,
+    )
+
+
+def _status_of(
+    document: Document,
+    *,
+    withdrawn: tuple[str, Any] | None,
+    valid_until: dt.date,
+    at: dt.datetime | None,
+) -> DocumentStatus[Document]:
+    """One order for every kind: withdrawn by its issuer, then reported lost or stolen (the one
+    register of reports, which knows a document by its number's index whatever its kind: a
+    report names a number, and HQ's blocks give a number to one ETD or visa), then expired
+    (`document_expired`, one rule for every kind), else valid."""
+    if withdrawn is not None:
+        status, label = withdrawn
+        return DocumentStatus(document, status, str(label))
     report = reported_document_find(document_index=document.document_index)
     if report is not None:
         return DocumentStatus(document, report.kind, str(ReportKind(report.kind).label))
-    if document.expires_on < timezone.localdate():
+    if document_expired(valid_until=valid_until, at=at or timezone.now()):
         return DocumentStatus(document, "expired", str(_("Expired")))
     return DocumentStatus(document, "valid", str(IssuedStatus.VALID.label))

@@ -3,11 +3,14 @@
 
 A seal is checked against HQ's current trust (`seal_trust_current`: root, signers, CRL), then
 against HQ's register of issued documents (emergency travel documents and visas): a document
-its mission revoked (a visa annulled or revoked) answers REVOKED although its signer was not.
-A typed number is looked up in the registers alone, which can say whether such a document was
-issued and is in force, never that the paper in hand is genuine: the register of sealed
-documents first, then HQ's register of the passports it personalised, read through the very
-selector HQ's own passport page uses (`selectors.issued_document_status`), so both say the same.
+its mission revoked (a visa annulled or revoked) answers REVOKED although its signer was not,
+and one reported lost or stolen answers INVALID, saying so. A typed number is looked up in the
+registers alone, which can say whether such a document was issued and is in force, never that
+the paper in hand is genuine: the register of sealed documents first, then HQ's register of
+the passports it personalised. Every kind is judged by one order (withdrawn, reported lost or
+stolen in HQ's one register of reports, expired by `consulate.kernel.validity`, valid) in
+`selectors.sealed_document_status` and `selectors.issued_document_status`, the latter the very
+selector HQ's own passport page uses, so both say the same.
 A number neither holds is NOT_FOUND, not INVALID: a document issued in the last days may not
 have reached HQ yet, and its seal can still be checked.
 
@@ -52,7 +55,12 @@ from .etd_projector import NUMBER, document_index_of
 from .models import DocumentType
 from .seal_keys import seal_trust_current, signer_mission_of
 from .seals import IssuedTravelDocument, TravelDocumentKind
-from .selectors import issued_document_status
+from .selectors import (
+    DocumentStatus,
+    issued_document_status,
+    reported_document_find,
+    sealed_document_status,
+)
 
 MAX_TEXT_CHARS = 4 * MAX_SEAL_BYTES  # hex is two characters a byte, base64 four for three
 _SPACES = re.compile(r"\s+")
@@ -61,6 +69,8 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/\-_]+={0,2}")
 
 
 PASSPORT = "passport"  # a RegisterEntry's kind for a passport HQ personalised
+# an ETD or a visa whose number HQ's register of lost and stolen documents holds
+_REPORTED = _("This document was reported lost or stolen: it is no longer valid.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,6 +224,9 @@ def seal_check(*, data: bytes, at: dt.datetime | None = None) -> DocumentVerdict
                 reason=_("HQ never allocated this document number to the mission that sealed it."),
                 seal=verdict,
             )
+        # lost at once and reported at another mission, whose report reached HQ first
+        if reported_document_find(document_index=document_index_of(number)) is not None:
+            return DocumentVerdict(status=SealStatus.INVALID, reason=_REPORTED, seal=verdict)
         return DocumentVerdict(
             status=verdict.status,
             reason=verdict.reason,
@@ -245,19 +258,15 @@ def seal_check(*, data: bytes, at: dt.datetime | None = None) -> DocumentVerdict
             reason=_("The register says this document was sealed with another key."),
             seal=verdict,
         )
-    if document.is_revoked:
+    entry = RegisterEntry.of_sealed(document)
+    found = sealed_document_status(document=document, at=moment)
+    if found.status == "valid":
+        # the seal's own verdict: valid, or expired when its signer's certificate was not in
+        # force on the day it was signed
         return DocumentVerdict(
-            status=SealStatus.REVOKED,
-            reason=_("The mission that issued this document has revoked it."),
-            seal=verdict,
-            document=RegisterEntry.of_sealed(document),
+            status=verdict.status, reason=verdict.reason, seal=verdict, document=entry
         )
-    return DocumentVerdict(
-        status=verdict.status,
-        reason=verdict.reason,
-        seal=verdict,
-        document=RegisterEntry.of_sealed(document),
-    )
+    return _verdict_of(found, entry=entry, seal=verdict)
 
 
 def document_number_check(*, number: str, at: dt.datetime | None = None) -> DocumentVerdict:
@@ -278,29 +287,22 @@ def document_number_check(*, number: str, at: dt.datetime | None = None) -> Docu
     )
     document = issued_document_find(number=cleaned)
     if document is None:
-        return _passport_check(number=cleaned, checked_by_number=checked_by_number)
-    entry = RegisterEntry.of_sealed(document)
-    reason: Any
-    if document.is_revoked:
-        status = SealStatus.REVOKED
-        reason = _("The mission that issued this document has revoked it.")
-    elif moment.astimezone(dt.UTC).date() > document.valid_until:
-        status = SealStatus.EXPIRED
-        reason = _expired(entry)
-    else:
-        status = SealStatus.VALID
-        reason = _("A document with this number was issued and is in force.")
-    return DocumentVerdict(status=status, reason=reason, document=entry, notes=[checked_by_number])
+        return _passport_check(number=cleaned, at=moment, checked_by_number=checked_by_number)
+    return _verdict_of(
+        sealed_document_status(document=document, at=moment),
+        entry=RegisterEntry.of_sealed(document),
+        notes=[checked_by_number],
+    )
 
 
 def _expired(entry: RegisterEntry) -> Any:
     return _("The document expired on %(date)s.") % {"date": day_written_short(entry.valid_until)}
 
 
-def _passport_check(*, number: str, checked_by_number: Any) -> DocumentVerdict:
+def _passport_check(*, number: str, at: dt.datetime, checked_by_number: Any) -> DocumentVerdict:
     """A passport's verdict, by the rule HQ's passport page shows (valid, expired, cancelled,
     reported lost or stolen); NOT_FOUND when no register holds the number."""
-    found = issued_document_status(number=number)
+    found = issued_document_status(number=number, at=at)
     if found is None:
         return DocumentVerdict(
             status=SealStatus.NOT_FOUND,
@@ -323,6 +325,17 @@ def _passport_check(*, number: str, checked_by_number: Any) -> DocumentVerdict:
         issued_on=passport.issued_on,
         valid_until=passport.expires_on,
     )
+    return _verdict_of(found, entry=entry, notes=[checked_by_number])
+
+
+def _verdict_of(
+    found: DocumentStatus[Any],
+    *,
+    entry: RegisterEntry,
+    seal: SealVerdict | None = None,
+    notes: list[Any] | None = None,
+) -> DocumentVerdict:
+    """The verdict on what HQ's registers say of a document of any kind (`DocumentStatus`)."""
     reason: Any
     status = SealStatus.INVALID
     if found.status == "valid":
@@ -331,8 +344,15 @@ def _passport_check(*, number: str, checked_by_number: Any) -> DocumentVerdict:
     elif found.status == "expired":
         status = SealStatus.EXPIRED
         reason = _expired(entry)
+    elif found.status == "revoked":
+        status = SealStatus.REVOKED
+        reason = _("The mission that issued this document has revoked it.")
     elif found.status == "cancelled":
         reason = _("HQ's register says this passport was cancelled: it is no longer valid.")
-    else:  # lost or stolen: which of the two, and when, is the holder's business
+    elif entry.kind == PASSPORT:  # lost or stolen: which, and when, is the holder's business
         reason = _("This passport was reported lost or stolen: it is no longer valid.")
-    return DocumentVerdict(status=status, reason=reason, document=entry, notes=[checked_by_number])
+    else:
+        reason = _REPORTED
+    return DocumentVerdict(
+        status=status, reason=reason, seal=seal, document=entry, notes=notes or []
+    )

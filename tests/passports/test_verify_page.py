@@ -496,3 +496,146 @@ def test_the_seals_days_are_written_as_the_site_writes_them(client_hq, signed, m
     # the API keeps ISO 8601 for programs
     api = client_hq.post(API, {"seal": data.hex()}, content_type="application/json").json()
     assert expiry.isoformat() in [row["value"] for row in api["data"]]
+
+
+# --- ETDs and visas reported lost or stolen ---------------------------------------------------
+
+DOCUMENT_REPORTED = {
+    "en": ("INVALID", "This document was reported lost or stolen: it is no longer valid."),
+    "tr": ("GEÇERSİZ", "Bu belgenin kaybolduğu ya da çalındığı bildirildi: artık geçerli değil."),
+}
+
+
+def reported_at_hq(mission, number: str, kind: str) -> None:
+    """`number` reported lost or stolen at `mission`, the report applied at HQ."""
+    from sync.registry import events_project
+    from tests.passports.test_register import reports_at
+
+    events = reports_at(mission.schema_name, (number, kind, timezone.now()))
+    events_project(mission=mission.code, events=events)
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_an_etd_reported_stolen_is_not_valid_by_its_number_or_its_seal(
+    client_hq, signed, mission_a, mission_b, language
+):
+    # given an ETD Berlin issued, recorded at HQ, then reported stolen at Tokyo
+    etd_issued_at_hq(mission_a, "E1234567")
+    reported_at_hq(mission_b, "E1234567", "stolen")
+    status, reason = DOCUMENT_REPORTED[language]
+    # when its number is typed, or its seal given
+    by_number = client_hq.post(PAGE, {"number": "E1234567"}, HTTP_ACCEPT_LANGUAGE=language)
+    seal = etd_seal(mission_a, "E1234567").hex()
+    by_seal = client_hq.post(PAGE, {"seal": seal}, HTTP_ACCEPT_LANGUAGE=language)
+    # then neither says valid: each says it was reported, in the reader's language
+    for response in (by_number, by_seal):
+        assert response.status_code == 200
+        assert status_shown(response) == status
+        assert text_of(response.content, "p", class_="verdict-reason") == reason
+        assert 'class="verdict verdict-invalid"' in response.content.decode()
+        # which of the two, and where, is the holder's business
+        assert "Embassy in Tokyo" not in verdict_text(response)
+    api = client_hq.post(API, {"seal": seal}, content_type="application/json").json()
+    assert (api["status"], api["register"]["kind"]) == ("invalid", "etd")
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_a_visa_reported_lost_is_not_valid(client_hq, mission_a, mission_b, language):
+    from tests.visas.test_evisa_pdf import issued, to_hq
+
+    # given a visa Berlin issued, recorded at HQ, then reported lost at Tokyo
+    application = issued(mission_a)
+    to_hq(mission_a)
+    reported_at_hq(mission_b, application.visa_number, "lost")
+    # when its number is typed
+    response = client_hq.post(
+        PAGE, {"number": application.visa_number}, HTTP_ACCEPT_LANGUAGE=language
+    )
+    # then it is not valid, and the page says why
+    status, reason = DOCUMENT_REPORTED[language]
+    assert status_shown(response) == status
+    assert text_of(response.content, "p", class_="verdict-reason") == reason
+    kind = {"en": "Visa", "tr": "Vize"}[language]
+    assert kind in texts_of(response.content, "dd")
+
+
+def test_a_seal_reported_lost_before_its_document_reached_hq_is_not_valid(
+    client_hq, signed, mission_a, mission_b
+):
+    # given an ETD Berlin sealed but has not sent to HQ yet, reported lost at Tokyo
+    reported_at_hq(mission_b, "E7", "lost")
+    # when its seal is given
+    response = client_hq.post(PAGE, {"seal": etd_seal(mission_a, "E7").hex()})
+    # then the report is what the page says, not "no record yet"
+    assert status_shown(response) == "INVALID"
+    assert text_of(response.content, "p", class_="verdict-reason") == DOCUMENT_REPORTED["en"][1]
+    assert "no record of this document yet" not in response.content.decode()
+
+
+# --- one rule for "expired", whatever the kind and HQ's zone ---------------------------------
+
+
+def _last_day_today(request, kind: str, last_day: dt.date) -> dict[str, str]:
+    """A document of `kind` whose last day of validity is `last_day`, recorded at HQ; what to
+    give the page to check it."""
+    from passports.register.models import IssuedDocument, IssuedTravelDocument
+
+    if kind == "passport":
+        passport = request.getfixturevalue("passport_handed_over")
+        IssuedDocument.objects.filter(pk=passport.pk).update(
+            issued_on=last_day - dt.timedelta(days=3650), expires_on=last_day
+        )
+        return {"number": passport.number}
+    mission_a = request.getfixturevalue("mission_a")
+    if kind == "visa":
+        from tests.visas.test_evisa_pdf import issued, to_hq
+
+        number = issued(mission_a).visa_number
+        to_hq(mission_a)
+    else:
+        request.getfixturevalue("signed")
+        number = "E1234567"
+        etd_issued_at_hq(mission_a, number)
+    IssuedTravelDocument.objects.update(valid_until=last_day)
+    if kind == "etd seal":
+        return {"seal": etd_seal(mission_a, number, expiry=last_day).hex()}
+    return {"number": number}
+
+
+@pytest.mark.parametrize("kind", ["passport", "etd", "etd seal", "visa"])
+@pytest.mark.parametrize(
+    ("hq_zone", "utc_time", "expired"),
+    [
+        # 02:00 UTC the next day: 21:00 of its last day in New York, a day after it in UTC
+        ("America/New_York", (1, 2), True),
+        # 20:00 UTC on its last day: 05:00 the next day in Tokyo, its last day in UTC
+        ("Asia/Tokyo", (0, 20), False),
+    ],
+)
+def test_expiry_is_one_rule_in_utc_whatever_the_kind_and_hqs_zone(
+    request, client_hq, settings, monkeypatch, kind, hq_zone, utc_time, expired
+):
+    from django.utils import translation
+
+    from consulate.kernel import reference
+
+    # given a document whose last day is today, and HQ's clock in a zone far from UTC
+    last_day = timezone.now().date()
+    given = _last_day_today(request, kind, last_day)
+    settings.TIME_ZONE = hq_zone
+    days, hour = utc_time
+    moment = dt.datetime.combine(last_day + dt.timedelta(days=days), dt.time(hour), dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    for language, words in {"en": ("EXPIRED", "VALID"), "tr": ("SÜRESİ DOLMUŞ", "GEÇERLİ")}.items():
+        # when it is checked near midnight, by its number or its seal
+        response = client_hq.post(PAGE, given, HTTP_ACCEPT_LANGUAGE=language)
+        # then the answer is UTC's, for every kind alike, and the page shows its last day
+        with translation.override(language):
+            day = reference.day_written_short(last_day)
+            said = translation.gettext("The document expired on %(date)s.") % {"date": day}
+        assert status_shown(response) == (words[0] if expired else words[1]), language
+        assert day in texts_of(response.content, "dd")
+        if expired:
+            assert text_of(response.content, "p", class_="verdict-reason") == said
+    api = client_hq.post(API, given, content_type="application/json").json()
+    assert api["status"] == ("expired" if expired else "valid")
