@@ -187,7 +187,7 @@ def sealed_document_status(
 ) -> DocumentStatus[IssuedTravelDocument]:
     """What HQ's registers say of an emergency travel document or a visa (a row of the register
     of sealed documents), at `at` (now by default): revoked by its mission, reported lost or
-    stolen, expired, or valid (one query)."""
+    stolen, expired, or valid (a query at most)."""
     return _status_of(
         document,
         withdrawn=("revoked", _("Revoked")) if document.is_revoked else None,
