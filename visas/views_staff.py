@@ -24,7 +24,6 @@ from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import (
     ApplicationError,
     error_shown,
-    form_error_shown,
     recorded_already,
 )
 from missions.models import Mission
@@ -111,7 +110,8 @@ def _case_page(
 ) -> HttpResponse:
     """The case page; `bound`: a form the page shows as it was sent (by its name in the page,
     "recommend_form"), with the refusals beside its fields and the typed text in its boxes
-    (`hit_posted`: the match whose form `hit_form` is)."""
+    (`hit_posted`: the match whose form `hit_form` is), each refusal named at the top in the
+    page's error summary too (`refused_form`)."""
     checklist = selectors.case_checklist(application=application)
     form_review = selectors.case_form_review(application=application)
     appeal = selectors.case_appeal(application=application)
@@ -160,6 +160,7 @@ def _case_page(
             "today": mission.today(),
             "zone": mission.zone,
             "appeal_lodged": appeal is not None and appeal.status == AppealStatus.LODGED,
+            "refused_form": next((form for form in (bound or {}).values() if form.errors), None),
         }
         | dict(bound or {}),
         status=status,
@@ -188,16 +189,15 @@ def _refused(
     error: ApplicationError,
     *,
     renamed: dict[str, str] | None = None,
-    summarised: bool = False,
 ) -> int:
     """A service's refusal on `form` (validated already): each message beside its field (the
-    service's name for it `renamed` to the form's where they differ), the first as the page's
-    message, or none when the page names them all in the form's error summary (`summarised`);
-    the HTTP status to answer with."""
+    service's name for it `renamed` to the form's where they differ), all named in the page's
+    error summary, with no banner repeating the first; a refusal that names no field (the case
+    moved on) is the page's message. The HTTP status to answer with."""
     for name, problems in error.errors.items():
         name = (renamed or {}).get(name, name)
         form.add_error(name if name in form.fields else None, problems[0])
-    if summarised and form.errors:
+    if form.errors:
         return error.http_status
     return error_shown(request, error)
 
@@ -225,16 +225,15 @@ def _refused_page(
     name: str = "",
     renamed: dict[str, str] | None = None,
     hit_posted: int | None = None,
-    summarised: bool = False,
 ) -> HttpResponse:
     """The case as it stands (read again: another person may have moved it meanwhile) with the
-    service's refusal: beside `form`'s fields, the form shown as it was sent (`name`: the
-    page's name for it), or as the page's message for a step without one (`summarised`:
-    `_refused`)."""
+    service's refusal: beside `form`'s fields and in the error summary, the form shown as it
+    was sent (`name`: the page's name for it), or as the page's message for a step without
+    one (`_refused`)."""
     application.refresh_from_db()
     if form is None:
         return _case_page(request, application, status=error_shown(request, error))
-    status = _refused(request, form, error, renamed=renamed, summarised=summarised)
+    status = _refused(request, form, error, renamed=renamed)
     return _case_page(
         request, application, status=status, bound={name: form}, hit_posted=hit_posted
     )
@@ -329,7 +328,7 @@ def staff_completeness(request: HttpRequest, reference: str) -> HttpResponse:
         accepted = all(accepted for accepted, _reason in decisions.values())
         done = VisaStatus.COMPLETE if accepted else VisaStatus.CORRECTIONS
         return _recorded(request, application, status=done) or _refused_page(
-            request, application, error, form=form, name="completeness_form", summarised=True
+            request, application, error, form=form, name="completeness_form"
         )
     if application.status == VisaStatus.COMPLETE:
         return _done(request, application, _("Complete: the legal clock runs from now."))
@@ -350,7 +349,7 @@ def staff_attend(request: HttpRequest, reference: str) -> HttpResponse:
         )
     except ApplicationError as error:
         return _recorded(request, application, status=VisaStatus.ATTENDED) or _refused_page(
-            request, application, error
+            request, application, error, form=form, name="attend_form"
         )
     return _done(request, application, _("Visit recorded."))
 
@@ -384,9 +383,9 @@ def _act(
     `done`. `act(cleaned_data, user)` calls the service; `recorded(cleaned_data)` says whether
     its refusal is this person's same step, recorded a moment ago (`_recorded`)."""
     if not form.is_valid():
-        status = form_error_shown(request, form)
+        # every reason is named in the page's error summary, each a link to its field
         return _case_page(
-            request, application, status=status, bound={name: form}, hit_posted=hit_posted
+            request, application, status=400, bound={name: form}, hit_posted=hit_posted
         )
     try:
         act(form.cleaned_data, _user(request))
@@ -407,7 +406,8 @@ def staff_hit(request: HttpRequest, reference: str, hit_id: int) -> HttpResponse
     return _act(
         request,
         application,
-        HitResolveForm(request.POST),
+        # its fields named by the match (`reason-<pk>`): the page holds one form per match
+        HitResolveForm(request.POST, auto_id=f"%s-{hit.pk}"),
         lambda data, user: screening.screening_hit_resolve(
             hit=hit, resolution=data["resolution"], reason=data["reason"], acting_user=user
         ),
@@ -454,7 +454,7 @@ def staff_decide(request: HttpRequest, reference: str) -> HttpResponse:
     form = DecideForm(request.POST)
     shown = {"decide_form": form}
     if not form.is_valid():
-        return _case_page(request, application, status=form_error_shown(request, form), bound=shown)
+        return _case_page(request, application, status=400, bound=shown)
     decision = request.POST.get("decision", "")
     if decision not in DECIDED:
         messages.error(request, _("Choose issue, refuse or send back."))
@@ -544,7 +544,7 @@ def staff_appeal_decide(request: HttpRequest, reference: str) -> HttpResponse:
     form = AppealDecideForm(request.POST)
     shown = {"appeal_decide_form": form}
     if not form.is_valid():
-        return _case_page(request, application, status=form_error_shown(request, form), bound=shown)
+        return _case_page(request, application, status=400, bound=shown)
     if decision not in APPEAL_DECIDED:
         messages.error(request, _("Choose: the refusal stands, or examine again."))
         return _case_page(request, application, status=400, bound=shown)
@@ -574,7 +574,7 @@ def staff_end(request: HttpRequest, reference: str) -> HttpResponse:
     form = VisaEndForm(request.POST)
     shown = {"end_form": form}
     if not form.is_valid():
-        return _case_page(request, application, status=form_error_shown(request, form), bound=shown)
+        return _case_page(request, application, status=400, bound=shown)
     decision = request.POST.get("decision", "")
     if decision not in ENDED:
         messages.error(request, _("Choose annul or revoke."))
