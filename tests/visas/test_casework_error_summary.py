@@ -6,9 +6,7 @@ the same reason beside it; no banner repeats the first, and nothing is recorded.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
-from html import unescape
 from typing import Any
 
 import pytest
@@ -25,24 +23,11 @@ from tests.visas.factories_casework import (
     visa_recommended,
     visa_refused,
 )
+from tests.visas.test_casework_views import _open_match, _with_matches
+from tests.visas.test_completeness_recheck import _summary
 from visas.models import ScreeningHit, VisaApplication
-from visas.services import screening
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
-
-
-def _with_match(mission: Mission) -> VisaApplication:
-    """Seen at the visit and screened: the demo watchlist's MUELLER HANS PETER to look at."""
-    application = visa_attended(mission, surname="Müller", given_names="Hans Peter",
-                                birth_date="1968-11-23", nationality="DEU")  # fmt: skip
-    screening.screening_run(application=application, acting_user=make_staff(mission, "officer"))
-    return application
-
-
-def _match(application: VisaApplication) -> int:
-    return ScreeningHit.objects.filter(screening__application_id=application.pk).values_list(
-        "pk", flat=True
-    )[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,11 +56,11 @@ REFUSED = {
                "karşılaştırdığınızı onaylayın."},
     ),
     "match": Refused(
-        _with_match, "officer", "matches/{match}/", {"resolution": "cleared"}, "#reason-{match}",
+        _with_matches, "officer", "matches/{match}/", {"resolution": "cleared"}, "#reason-{match}",
         {"en": f"Why (required): {REQUIRED['en']}", "tr": f"Gerekçe (zorunlu): {REQUIRED['tr']}"},
     ),
     "match-choice": Refused(
-        _with_match, "officer", "matches/{match}/", {"reason": "Another man."},
+        _with_matches, "officer", "matches/{match}/", {"reason": "Another man."},
         "#resolution-{match}",
         {"en": f"This match is: {REQUIRED['en']}", "tr": f"Bu eşleşme: {REQUIRED['tr']}"},
     ),
@@ -116,14 +101,6 @@ REFUSED = {
 }  # fmt: skip
 
 
-def _summary(html: str) -> list[tuple[str, str]]:
-    """The page's error summary: each reason's link and text, in order."""
-    summary = re.search(r'<div class="error-summary"[^>]*id="error-summary".*?</div>', html, re.S)
-    assert summary is not None, "no error summary"
-    links = re.findall(r'<li><a href="([^"]+)">(.*?)</a></li>', summary.group(0), re.S)
-    return [(href, unescape(text)) for href, text in links]
-
-
 def _recorded(mission: Mission, application: VisaApplication) -> tuple[object, ...]:
     with schema_context(mission.schema_name):
         return (
@@ -142,7 +119,7 @@ def test_a_refused_staff_form_is_named_in_the_pages_error_summary(
     # given a case at the point where the form shows, and a member of staff who may send it
     with schema_context(mission_a.schema_name):
         application = refused.prepare(mission_a)
-        match = _match(application) if "{match}" in refused.path else 0
+        match = _open_match(application) if "{match}" in refused.path else 0
     login_with_second_factor(client_a, make_staff(mission_a, refused.role))
     recorded = _recorded(mission_a, application)
     # when the form is sent so that it is refused
