@@ -30,6 +30,7 @@ from .models import (
 )
 from .reference.models import ChecklistItem, VisaCategory
 from .services.application import application_category, category_items, correction_asked
+from .services.casework import decision_due_on
 from .services.common import UNMAILED
 
 
@@ -220,6 +221,36 @@ def legal_clock(
         ),
         zone=mission.zone,
         zone_name=mission.timezone,
+    )
+
+
+@dataclass(frozen=True)
+class ArrivalTooSoon:
+    """An arrival the decision may not be ready for: the day the applicant arrives, the day the
+    decision is due if the mission found the file complete today, and the days it takes."""
+
+    arrival: dt.date
+    decision_due_on: dt.date
+    processing_days: int
+
+
+def arrival_too_soon(
+    *, application: VisaApplication, category: VisaCategory | None
+) -> ArrivalTooSoon | None:
+    """Whether the declared arrival comes before the earliest due date the decision can have:
+    the legal clock's rule (`casework.decision_due_on`) for a file found complete today, the
+    mission's today. A warning only, never a refusal: the applicant may still send. None while
+    no arrival is given (or one in the past, refused already), and once the form is sent."""
+    arrival = application.entry_date
+    editable = application.status in (VisaStatus.DRAFT, VisaStatus.CORRECTIONS)
+    if category is None or arrival is None or not editable:
+        return None
+    today = current_mission().today()
+    due = decision_due_on(category=category, admissible_on=today)
+    if not today <= arrival < due:
+        return None
+    return ArrivalTooSoon(
+        arrival=arrival, decision_due_on=due, processing_days=category.processing_days
     )
 
 

@@ -254,9 +254,10 @@ def _edit_page(
     if form is not None:
         form.describe()
     missing = services.application_missing(application=application)
+    category = services.application_category(application=application)
     context: dict[str, Any] = {
         "application": application,
-        "category": services.application_category(application=application),
+        "category": category,
         "step": step,
         "step_label": STEPS[index][1],
         "step_number": index + 1,
@@ -279,6 +280,11 @@ def _edit_page(
     if step in ("documents", "review"):
         context["checklist"] = selectors.application_checklist(application=application)
         context["upload_form"] = UploadForm()
+    if step in ("travel", "review"):
+        # said where the arrival is typed and before sending; it never stops the sending
+        context["arrival_too_soon"] = selectors.arrival_too_soon(
+            application=application, category=category
+        )
     if step == "review":
         context["review_rows"] = _review_rows(application)
         context["answer_rows"] = _answer_rows(application)

@@ -119,6 +119,13 @@ def local_date(instant: dt.datetime) -> dt.date:
     return timezone.localdate(instant, current_mission().zone)
 
 
+def decision_due_on(*, category: VisaCategory, admissible_on: dt.date) -> dt.date:
+    """The legal clock's end for a file that became admissible on `admissible_on` (the
+    mission's local date): `category.processing_days` calendar days later. The one rule: the
+    completeness check sets it, and the applicant is warned of an arrival before it."""
+    return admissible_on + dt.timedelta(days=category.processing_days)
+
+
 def category_of(application: VisaApplication) -> VisaCategory:
     """The application's category in the mission's copy of the reference data: the mission's
     own addition first, else the one every mission offers."""
@@ -330,8 +337,8 @@ def completeness_review(
             review.save()
         if complete:
             application.admissible_at = now
-            application.decision_due_on = local_date(now) + dt.timedelta(
-                days=category.processing_days
+            application.decision_due_on = decision_due_on(
+                category=category, admissible_on=local_date(now)
             )
             application.corrections_due_on = None
         else:
