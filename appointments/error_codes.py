@@ -25,7 +25,9 @@ class AppointmentError(enum.Enum):
     WAITLIST_ALREADY = "appointments.waitlist_already"
     WAITLIST_FREE_TIMES = "appointments.waitlist_free_times"
     OFFER_EXPIRED = "appointments.offer_expired"
-    # the mission's cancel of a booking outside new opening hours, which cover it again
+    # the mission's cancel or move of a booking outside new opening hours, which cover it now
     WITHIN_HOURS = "appointments.within_hours"
+    # the mission's move of a booking to a time the opening hours no longer include
+    TIME_OUTSIDE_HOURS = "appointments.time_outside_hours"
     # a closure for a day already over at the mission
     CLOSURE_DAY_PAST = "appointments.closure_day_past"

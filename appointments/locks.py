@@ -50,12 +50,6 @@ def bookings_lock(*, pks: list[int]) -> None:
     )
 
 
-def slot_lock(*, pk: int) -> Slot:
-    """One slot's row, after its booking's lock (a re-check of what the slot says, such as
-    whether the opening hours cover it)."""
-    return Slot.objects.select_for_update().select_related("service").get(pk=pk)
-
-
 def slots_lock(*, pks: list[int]) -> None:
     """Lock these slots' rows, in pk order, before the transaction records its first event."""
     list(Slot.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -53,6 +53,9 @@ from .places import (
     slot_place_give_back,
     slot_place_take,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # The event each counter verb records, by the status it moves to.
 COUNTER_TOPICS: dict[str, AppointmentTopic] = {
@@ -302,26 +305,72 @@ def booking_reschedule(
         return _move_to_slot(booking=booking, slot=slot, acting_user=acting_user)
 
 
+def _outside_hours_booking_lock(
+    *, pk: int, covered: StrOrPromise, slot_ids: tuple[int, ...] = ()
+) -> Booking:
+    """Inside the caller's transaction, for the mission's move or cancel of a booking the
+    settings page listed outside the opening hours (a page that may be stale): the booking
+    locked, then its slot and `slot_ids` (a move's new time) in pk order, as `locks.py` orders
+    them (`opening_hours_set` locks the slots it changes), and read again under the locks.
+
+    Refused, and nothing changed, when the booking is no longer active (a colleague cancelled
+    it) or when the opening hours cover its time: they changed back, or a colleague moved it
+    to a time within them. `covered` says so, naming the booking's `%(reference)s`. Returns the
+    booking with its slot as locked."""
+    booking = locks.booking_lock(pk=pk)
+    if booking.status != BookingStatus.ACTIVE:
+        raise ApplicationError(CommonError.BAD_TRANSITION, _("This booking is no longer active."))
+    locks.slots_lock(pks=[booking.slot_id, *slot_ids])
+    booking.slot = Slot.objects.select_related("service").get(pk=booking.slot_id)
+    if not booking.slot.outside_hours:
+        raise ApplicationError(
+            AppointmentError.WITHIN_HOURS, covered % {"reference": booking.reference}
+        )
+    return booking
+
+
 def booking_move_by_mission(
     *, booking: Booking, slot_id: int, acting_user: User | SystemActor
 ) -> Booking:
-    """The mission admin moves an active booking to another time of its service (the bookings
-    left outside new opening hours, listed on the settings page). It keeps its reference; the
-    person gets the confirmation of the new time in their language (`_move_to_slot`). The
-    person's notice and cutoff do not apply (the mission decides); the time must be free,
-    ahead, within the horizon and on an open day."""
+    """The mission admin moves an active booking left outside new opening hours (listed on the
+    settings page) to another time of its service. It keeps its reference; the person gets the
+    confirmation of the new time in their language (`_move_to_slot`). The person's notice and
+    cutoff do not apply (the mission decides); the time must be free, ahead, within the horizon,
+    on an open day and within the opening hours.
+
+    Both are judged under the locks (`_outside_hours_booking_lock`, as the cancel does): from a
+    page read before the hours changed back, or before a colleague moved or cancelled the
+    booking, the move is refused; so is a new time the hours have dropped since (its slot
+    closed, or gone). Nothing changes and the person is not told anything."""
     permission_require(
         user=acting_user, mission=current_mission(), action=Action.APPOINTMENTS_SETTINGS_CHANGE
     )
     now = timezone.now()
-    slot = _slot_of(service=booking.service, slot_id=slot_id, now=now)
-    slot_check_bookable(slot=slot, now=now, direct=False)
     with transaction.atomic():
-        booking = locks.booking_lock(pk=booking.pk)
-        if booking.status != BookingStatus.ACTIVE:
+        booking = _outside_hours_booking_lock(
+            pk=booking.pk,
+            covered=_(
+                "Booking %(reference)s is within the opening hours now (they changed back, or "
+                "it was moved already), so it stays at its time: nothing was moved and the "
+                "person was not told anything."
+            ),
+            slot_ids=(slot_id,),
+        )
+        slot = selectors.slot_get_for_booking(
+            service=booking.service, slot_id=slot_id, mission=current_mission(), user_id=None,
+            now=now,
+        )  # fmt: skip
+        if slot is None or slot.outside_hours:  # dropped by the hours: closed if booked, else gone
             raise ApplicationError(
-                CommonError.BAD_TRANSITION, _("This booking is no longer active.")
+                AppointmentError.TIME_OUTSIDE_HOURS,
+                _(
+                    "The opening hours no longer include this time: choose another. Booking "
+                    "%(reference)s was not moved and the person was not told anything."
+                )
+                % {"reference": booking.reference},
+                field="slot",
             )
+        slot_check_bookable(slot=slot, now=now, direct=False)
         return _move_to_slot(booking=booking, slot=slot, acting_user=acting_user, by_mission=True)
 
 
@@ -330,29 +379,20 @@ def booking_cancel_by_mission(*, booking: Booking, acting_user: User | SystemAct
     hours): `cancelled_by_mission`, the place given back, and the person told in their
     language that its time is outside the new opening hours, with a link to book again.
 
-    The hours are judged again under the booking's and its slot's locks (the order of
-    `locks.py`; `opening_hours_set` locks the slots it changes): a page read before the hours
-    changed back would otherwise cancel a booking they cover, and tell the person the hours no
-    longer do. Such a booking is refused and left as it is."""
+    The hours are judged again under the locks (`_outside_hours_booking_lock`): a page read
+    before the hours changed back would otherwise cancel a booking they cover, and tell the
+    person the hours no longer do. Such a booking is refused and left as it is."""
     permission_require(
         user=acting_user, mission=current_mission(), action=Action.APPOINTMENTS_SETTINGS_CHANGE
     )
     with transaction.atomic():
-        booking = locks.booking_lock(pk=booking.pk)
-        if booking.status != BookingStatus.ACTIVE:
-            raise ApplicationError(
-                CommonError.BAD_TRANSITION, _("This booking is no longer active.")
-            )
-        booking.slot = locks.slot_lock(pk=booking.slot_id)
-        if not booking.slot.outside_hours:
-            raise ApplicationError(
-                AppointmentError.WITHIN_HOURS,
-                _(
-                    "The opening hours cover the time of booking %(reference)s again, so it "
-                    "stays booked: nothing was cancelled and the person was not told anything."
-                )
-                % {"reference": booking.reference},
-            )
+        booking = _outside_hours_booking_lock(
+            pk=booking.pk,
+            covered=_(
+                "The opening hours cover the time of booking %(reference)s again, so it "
+                "stays booked: nothing was cancelled and the person was not told anything."
+            ),
+        )
         return _cancel_by_mission(booking=booking, acting_user=acting_user, kind="opening_hours")
 
 

@@ -64,8 +64,11 @@ def _booking_checked_in(mission: Mission) -> Booking:
 
 
 def _booking_and_free_slot(mission: Mission) -> tuple[Booking, Slot]:
-    """An active booking tomorrow or later, and another free time of its service."""
-    booking = BookingFactory(service=build_catalogue(counters=1, days=3, min_notice_hours=0))
+    """An active booking tomorrow or later, its time left outside the opening hours (the one kind
+    the mission moves), and another free time of its service."""
+    booking = hours_dropped(
+        BookingFactory(service=build_catalogue(counters=1, days=3, min_notice_hours=0))
+    )
     return booking, selectors.slot_list_available(service=booking.service)[1]
 
 

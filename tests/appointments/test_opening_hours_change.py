@@ -246,3 +246,114 @@ def test_moving_and_cancelling_for_the_mission_is_for_who_may_change_the_setting
     assert (late.slot_id, late.status) == (_at(service, day, "11:30").pk, BookingStatus.ACTIVE)
     assert Booking.objects.filter(status=BookingStatus.ACTIVE).count() == 2
     assert timezone.now() < late.slot.starts_at
+
+
+# The refusals of a move the page asked for before something changed ({reference}: the booking's)
+MOVE_REFUSED = {
+    "covered": {
+        "en": "Booking {reference} is within the opening hours now (they changed back, or it was"
+        " moved already), so it stays at its time: nothing was moved and the person was not told"
+        " anything.",
+        "tr": "{reference} numaralı randevu artık çalışma saatleri içinde (saatler eski haline"
+        " döndü ya da randevu zaten taşındı), bu nedenle saati değişmiyor: hiçbir şey taşınmadı"
+        " ve kişiye bir şey bildirilmedi.",
+    },
+    "cancelled": {
+        "en": "This booking is no longer active.",
+        "tr": "Bu randevu artık geçerli değil.",
+    },
+    "time_dropped": {
+        "en": "The opening hours no longer include this time: choose another. Booking {reference}"
+        " was not moved and the person was not told anything.",
+        "tr": "Çalışma saatleri artık bu saati kapsamıyor: başka bir saat seçin. {reference}"
+        " numaralı randevu taşınmadı ve kişiye bir şey bildirilmedi.",
+    },
+}
+
+
+def _hours_changed_back(service, day, late, mission):
+    services.opening_hours_set(
+        weekday=day.weekday(), spans=[(dt.time(9), dt.time(12))], acting_user=SYSTEM
+    )
+
+
+def _moved_by_a_colleague(service, day, late, mission):
+    colleague = make_staff(mission, "mission_admin")
+    services.booking_move_by_mission(
+        booking=late, slot_id=_at(service, day, "10:30").pk, acting_user=colleague
+    )
+
+
+def _cancelled_by_a_colleague(service, day, late, mission):
+    services.booking_cancel_by_mission(
+        booking=late, acting_user=make_staff(mission, "mission_admin")
+    )
+
+
+def _new_hours_drop_a_time_nobody_booked(service, day, late, mission):
+    # 10:00, which nobody booked, is dropped: its slot is deleted
+    services.opening_hours_set(
+        weekday=day.weekday(), spans=[(dt.time(9), dt.time(10))], acting_user=SYSTEM
+    )
+
+
+def _new_hours_drop_a_time_someone_booked(service, day, late, mission):
+    # 09:00, where someone holds one of its two places, is dropped: its slot is closed
+    services.opening_hours_set(
+        weekday=day.weekday(), spans=[(dt.time(10), dt.time(11))], acting_user=SYSTEM
+    )
+
+
+# What happened since the page was read, the new time the page's form sends, and the refusal
+STALE_MOVES = {
+    "hours_changed_back": (_hours_changed_back, "10:00", "covered"),
+    "moved_already": (_moved_by_a_colleague, "10:00", "covered"),
+    "cancelled_already": (_cancelled_by_a_colleague, "10:00", "cancelled"),
+    "new_time_gone": (_new_hours_drop_a_time_nobody_booked, "10:00", "time_dropped"),
+    "new_time_closed": (_new_hours_drop_a_time_someone_booked, "09:00", "time_dropped"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize("case", list(STALE_MOVES))
+def test_a_move_from_a_page_read_before_a_change_is_refused_and_changes_nothing(
+    week, client_a, mission_a, mailoutbox, django_capture_on_commit_callbacks, case, language
+):
+    service, day, _early, late = week
+    changed, new_time, refusal = STALE_MOVES[case]
+    login_with_second_factor(client_a, make_staff(mission_a, "mission_admin"))
+    # given shorter hours, and the settings page offering to move the 11:30 booking to new_time
+    services.opening_hours_set(
+        weekday=day.weekday(), spans=[(dt.time(9), dt.time(11))], acting_user=SYSTEM
+    )
+    target = _at(service, day, new_time)
+    page = client_a.get("/staff/appointments/settings/", HTTP_ACCEPT_LANGUAGE=language)
+    assert f'name="move-reference" value="{late.reference}"' in page.content.decode()
+    assert f'<option value="{target.pk}">' in page.content.decode()
+    # and, that page still open, a change made elsewhere (another tab, another admin)
+    changed(service, day, late, mission_a)
+    late.refresh_from_db()
+    before = (late.slot_id, late.status, late.updated_at)
+    places = dict(Slot.objects.values_list("pk", "booked"))
+    events, mails = OutboxEvent.objects.count(), len(mailoutbox)
+    # when the admin presses the old page's "Move"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_a.post(
+            "/staff/appointments/settings/",
+            {"action": "move", "move-reference": late.reference, "move-slot": str(target.pk)},
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+    # then it is refused, in their language, saying why
+    assert response.status_code == 400
+    expected = MOVE_REFUSED[refusal][language].format(reference=late.reference)
+    assert texts_of(response.content, "li", class_="message") == [expected]
+    if refusal == "time_dropped":  # still listed: the reason stands beside its choice of times
+        errors = texts_of(response.content, "ul", id=f"move-{late.reference}_errors")
+        assert errors == [expected]
+        assert f'aria-describedby="move-{late.reference}_errors"' in response.content.decode()
+    # and nothing changed: the booking where it was, every place as it was, no event, no e-mail
+    late.refresh_from_db()
+    assert (late.slot_id, late.status, late.updated_at) == before
+    assert dict(Slot.objects.values_list("pk", "booked")) == places
+    assert OutboxEvent.objects.count() == events
+    assert len(mailoutbox) == mails
