@@ -35,9 +35,14 @@ def waitlist_entry_lock(*, pk: int) -> WaitlistEntry:
 
 
 def booking_lock(*, pk: int) -> Booking:
-    return (
-        Booking.objects.select_for_update(of=("self",)).select_related("slot", "service").get(pk=pk)
-    )
+    """The booking with its slot and service. A booking moved to another slot while this waited
+    for its lock is not found by the first statement: PostgreSQL re-checks the locked row's
+    join against the slot row it read before the wait (EvalPlanQual), and the old slot no
+    longer matches. Read again, it is found at its new slot, locked (two admins moving it at
+    once: the second then sees where the first put it)."""
+    booked = Booking.objects.select_for_update(of=("self",)).select_related("slot", "service")
+    booking = booked.filter(pk=pk).first()
+    return booking if booking is not None else booked.get(pk=pk)
 
 
 def bookings_lock(*, pks: list[int]) -> None:

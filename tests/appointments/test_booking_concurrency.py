@@ -157,3 +157,138 @@ def test_a_booking_is_one_statement_committed_on_its_own(throwaway_mission):
             topic="appointments.booking.created", aggregate_id=str(booking.pk)
         )
         assert created.actor_id == user.pk
+
+
+def test_two_admins_moving_the_same_booking_at_once_move_it_once(throwaway_mission):
+    """The settings page lists a booking outside the opening hours to two mission admins, who
+    each move it to a different time at the same moment: the booking's lock lets one move it,
+    and the other, judging it under the lock, finds it within the hours and is refused."""
+    import datetime as dt
+
+    from appointments import services
+    from consulate.kernel.actors import SYSTEM
+    from missions.models import Membership
+    from sync.models import OutboxEvent
+    from tests.appointments.test_opening_hours_change import _at, _book
+    from tests.conftest import make_staff
+
+    # given a booking at 11:30 the new hours (09:00–11:00) leave outside, and two admins
+    with schema_context(throwaway_mission.schema_name):
+        service = build_catalogue(counters=2, days=5)
+        day = throwaway_mission.today() + dt.timedelta(days=3)
+        booking = _book(service, _at(service, day, "11:30"), "L0000001")
+        services.opening_hours_set(
+            weekday=day.weekday(), spans=[(dt.time(9), dt.time(11))], acting_user=SYSTEM
+        )
+        targets = [_at(service, day, "10:00"), _at(service, day, "10:30")]
+    admins = [make_staff(throwaway_mission, "mission_admin") for _ in targets]
+    barrier = threading.Barrier(len(admins))
+    outcomes: dict[int, str] = {}
+
+    def move(n: int) -> None:
+        try:
+            with schema_context(throwaway_mission.schema_name):
+                barrier.wait()
+                try:
+                    services.booking_move_by_mission(
+                        booking=booking, slot_id=targets[n].pk, acting_user=admins[n]
+                    )
+                    outcomes[n] = "moved"
+                except ApplicationError as error:
+                    outcomes[n] = error.code.value
+        finally:
+            connections.close_all()
+
+    # when both press "Move" at once, each in its own thread and connection
+    threads = [threading.Thread(target=move, args=(n,)) for n in range(len(admins))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    try:
+        with schema_context(throwaway_mission.schema_name):
+            # then one moved it and the other was refused: the hours cover its time now
+            assert sorted(outcomes.values()) == ["appointments.within_hours", "moved"]
+            (winner,) = [n for n, outcome in outcomes.items() if outcome == "moved"]
+            # and it holds one place, at the winner's time; the loser's time is still free
+            booking.refresh_from_db()
+            assert (booking.slot_id, booking.status) == (targets[winner].pk, BookingStatus.ACTIVE)
+            places = dict(
+                Slot.objects.filter(pk__in=[t.pk for t in targets]).values_list("pk", "booked")
+            )
+            assert places == {targets[winner].pk: 1, targets[1 - winner].pk: 0}
+            # and one move was recorded, by the winner
+            (moved,) = OutboxEvent.objects.filter(
+                topic="appointments.booking.rescheduled", aggregate_id=booking.pk
+            )
+            assert moved.actor_id == admins[winner].pk
+    finally:
+        connection.set_schema_to_public()
+        Membership.objects.filter(user__in=admins).delete()
+        User.objects.filter(pk__in=[booking.user_id, *(a.pk for a in admins)]).delete()
+
+
+def test_a_booking_moved_while_its_lock_is_awaited_is_locked_at_its_new_time(throwaway_mission):
+    """`locks.booking_lock` joins the slot: PostgreSQL re-checks a row it waited for against the
+    slot row it read before the wait, so a booking moved meanwhile matched nothing (a 500 for
+    the second of two admins moving it). It is read again, at its new slot."""
+    import datetime as dt
+    import time
+
+    from django.db import transaction
+
+    from appointments import locks
+    from tests.appointments.test_opening_hours_change import _at, _book
+
+    schema = throwaway_mission.schema_name
+    with schema_context(schema):
+        service = build_catalogue(counters=2, days=5)
+        day = throwaway_mission.today() + dt.timedelta(days=3)
+        booking = _book(service, _at(service, day, "11:30"), "L0000001")
+        new_slot = _at(service, day, "10:00")
+    params = connection.get_connection_params()
+    mover = connection.get_new_connection(params)  # moves it, holding the booking's row
+    prober = connection.get_new_connection(params)
+    found: list[object] = []
+
+    def lock() -> None:
+        try:
+            with schema_context(schema), transaction.atomic():
+                found.append(locks.booking_lock(pk=booking.pk).slot_id)
+        except Exception as error:
+            found.append(error)
+        finally:
+            connections.close_all()
+
+    try:
+        for each in (mover, prober):
+            each.autocommit = True
+            each.execute(f'SET search_path TO "{schema}"')
+        mover.execute("BEGIN")
+        mover.execute(
+            "UPDATE appointments_booking SET slot_id = %s WHERE id = %s", [new_slot.pk, booking.pk]
+        )
+        # when the lock is asked for while the move is not committed yet
+        locker = threading.Thread(target=lock)
+        locker.start()
+        waiting = False
+        for _ in range(100):  # until it waits for the booking's row (at most 10 s)
+            waiting = prober.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()"
+                " AND query LIKE 'SELECT \"appointments_booking\".%%'"
+            ).fetchone()[0] == 1  # fmt: skip
+            if waiting:
+                break
+            time.sleep(0.1)
+        assert waiting
+        mover.execute("COMMIT")
+        locker.join(timeout=30)
+        # then it has the booking, at the slot it was moved to
+        assert found == [new_slot.pk]
+    finally:
+        mover.close()
+        prober.close()
+        connection.set_schema_to_public()
+        User.objects.filter(pk=booking.user_id).delete()
