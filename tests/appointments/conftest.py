@@ -4,7 +4,9 @@ the real services (tests/appointments/factories.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -116,3 +118,19 @@ def full_day(in_mission_a):  # type: ignore[no-untyped-def]
             )
         )
     return service, day, bookings
+
+
+def lock_awaited(prober: Any, *, query_start: str) -> bool:
+    """Whether a statement of this database that starts with `query_start` waits for a lock
+    (asked of `prober`, a connection of its own in autocommit), at most 10 s: a two-connection
+    test holds a row, starts the other transaction in a thread, and steps on once it waits."""
+    for _ in range(100):
+        waiting = prober.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database() AND left(query, length(%s)) = %s",
+            [query_start, query_start],
+        ).fetchone()[0]
+        if waiting == 1:
+            return True
+        time.sleep(0.1)
+    return False

@@ -14,7 +14,7 @@ from appointments.selectors import slot_list_available
 from appointments.services import booking_create
 from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import ApplicationError
-from tests.appointments.conftest import build_catalogue, person
+from tests.appointments.conftest import build_catalogue, lock_awaited, person
 from tests.factories import UserFactory
 
 THREADS = 40
@@ -234,7 +234,6 @@ def test_a_booking_moved_while_its_lock_is_awaited_is_locked_at_its_new_time(thr
     slot row it read before the wait, so a booking moved meanwhile matched nothing (a 500 for
     the second of two admins moving it). It is read again, at its new slot."""
     import datetime as dt
-    import time
 
     from django.db import transaction
 
@@ -272,17 +271,7 @@ def test_a_booking_moved_while_its_lock_is_awaited_is_locked_at_its_new_time(thr
         # when the lock is asked for while the move is not committed yet
         locker = threading.Thread(target=lock)
         locker.start()
-        waiting = False
-        for _ in range(100):  # until it waits for the booking's row (at most 10 s)
-            waiting = prober.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND datname = current_database()"
-                " AND query LIKE 'SELECT \"appointments_booking\".%%'"
-            ).fetchone()[0] == 1  # fmt: skip
-            if waiting:
-                break
-            time.sleep(0.1)
-        assert waiting
+        assert lock_awaited(prober, query_start='SELECT "appointments_booking".')
         mover.execute("COMMIT")
         locker.join(timeout=30)
         # then it has the booking, at the slot it was moved to

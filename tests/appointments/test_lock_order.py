@@ -7,7 +7,6 @@ statement and then writes its event. Read from the statements each service sends
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import psycopg
 import pytest
@@ -23,6 +22,7 @@ from tests.appointments.conftest import (
     BERLIN,
     build_catalogue,
     first_free_slot,
+    lock_awaited,
     lottery_round_entered,
     person,
 )
@@ -122,16 +122,7 @@ def test_a_booking_takes_its_slot_before_the_counter(throwaway_mission):
         # when a booking runs while the counter is held
         booking = threading.Thread(target=book)
         booking.start()
-        waiting = False
-        for _ in range(100):  # until the booking waits for a lock (at most 10 s)
-            waiting = prober.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query LIKE 'WITH place AS (UPDATE%%'"
-            ).fetchone()[0] == 1  # fmt: skip
-            if waiting:
-                break
-            time.sleep(0.1)
-        assert waiting
+        assert lock_awaited(prober, query_start="WITH place AS (UPDATE")
         # then it already holds the slot's row: another taker cannot lock it
         prober.execute("BEGIN")
         with pytest.raises(psycopg.errors.LockNotAvailable):
