@@ -9,7 +9,8 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -245,23 +246,61 @@ class FeesCharged:
     receipt: Receipt | None
 
 
-def reference_fees_charged(*, reference: str, services: list[str]) -> list[FeesCharged]:
+def _without_refunded_in_full(lines: QuerySet[FeeLine]) -> QuerySet[FeeLine]:
+    """`lines` less those of an assessment whose fee was paid back: settled, with payments,
+    and approved credit notes against its receipts that add up to what was paid. Such an
+    assessment no longer holds its case's fee, so a fee taken in error and refunded can be
+    charged again where it belongs. A part refund leaves the fee charged (the receipt stands
+    for the rest); an open assessment is still where the fee is paid. The fee-line trigger
+    of migration 0012 says the same."""
+    paid = (
+        Payment.objects.filter(
+            assessment_id=OuterRef("assessment_id"), status=PaymentStatus.SUCCEEDED
+        )
+        .values("assessment_id")
+        .annotate(t=Sum("amount_minor"))
+        .values("t")
+    )
+    refunded = (
+        CreditNote.objects.filter(
+            receipt__payment__assessment_id=OuterRef("assessment_id"),
+            status=ApprovalStatus.APPROVED,
+        )
+        .values("receipt__payment__assessment_id")
+        .annotate(t=Sum("amount_minor"))
+        .values("t")
+    )
+    return lines.annotate(
+        paid_minor=Coalesce(Subquery(paid), 0), refunded_minor=Coalesce(Subquery(refunded), 0)
+    ).exclude(
+        assessment__status=AssessmentStatus.SETTLED,
+        paid_minor__gt=0,
+        refunded_minor__gte=F("paid_minor"),
+    )
+
+
+def reference_fees_charged(
+    *, reference: str, services: list[str] | None = None
+) -> list[FeesCharged]:
     """The case assessments of `reference` (matched as the counter's search matches it: case
-    of letters does not count), not cancelled, that charge one of `services`, oldest first: open
-    ones (still to pay) and settled ones (paid or waived). A case's fee is charged once; a
-    booking's or a walk-in's reference holds nothing (one booking covers several people, each
-    paying their own fee). Two queries; no payer's name is decrypted."""
+    of letters does not count), not cancelled nor refunded in full, that charge one of
+    `services` (every fee when None), oldest first: open ones (still to pay) and settled ones
+    (paid, part refunded, or waived). A case's fee is charged once; a booking's or a walk-in's
+    reference holds nothing (one booking covers several people, each paying their own fee).
+    Two queries; no payer's name is decrypted."""
     lines = (
         FeeLine.objects.filter(
             assessment__subject_ref__iexact=reference.strip(),
             assessment__subject_type=SubjectType.CASE,
-            service__in=services,
         )
         .exclude(assessment__status=AssessmentStatus.CANCELLED)
         .select_related("assessment")
         .defer("assessment__payer_name")
         .order_by("assessment_id", "id")
     )
+    if services is not None:
+        lines = lines.filter(service__in=services)
+    lines = _without_refunded_in_full(lines)
     charged: dict[int, tuple[Assessment, list[str]]] = {}
     for line in lines:
         charged.setdefault(line.assessment_id, (line.assessment, []))[1].append(line.service)
@@ -278,6 +317,14 @@ def reference_fees_charged(*, reference: str, services: list[str]) -> list[FeesC
         FeesCharged(assessment=assessment, services=fees, receipt=receipts.get(pk))
         for pk, (assessment, fees) in charged.items()
     ]
+
+
+def reference_is_a_case(*, reference: str) -> bool:
+    """Whether a case's assessment (any, cancelled or refunded too) has `reference`, matched as
+    `reference_fees_charged` matches it: a walk-in quoting it pays that case's fee."""
+    return Assessment.objects.filter(
+        subject_ref__iexact=reference.strip(), subject_type=SubjectType.CASE
+    ).exists()
 
 
 def payment_list(*, assessment: Assessment) -> list[Payment]:

@@ -30,7 +30,13 @@ from ..models import (
 )
 from ..money import Money
 from ..reference.models import ExemptionCategory, ExemptionRule, ServiceCode
-from ..selectors import FeesCharged, assessment_balance, fee_quote, reference_fees_charged
+from ..selectors import (
+    FeesCharged,
+    assessment_balance,
+    fee_quote,
+    reference_fees_charged,
+    reference_is_a_case,
+)
 from .common import posting_date, reason_clean
 from .ledger import account_get, ledger_post
 
@@ -56,11 +62,14 @@ def assessment_create(
     each line; post receivable against revenue per service. `subject_path`: the payer's page
     of what the fee is for, which the pay page links back to (a path on this host).
 
-    A fee is charged once per reference: a service that an assessment of `subject_ref` (case
-    does not count), open or settled, charges already is refused (`ALREADY_CHARGED`, on
-    `subject_ref`, naming the receipt that paid it or the assessment to pay instead); a
-    cancelled assessment charges nothing. Another fee for the same reference is assessed.
-    Under `reference_lock`, and the database's trigger says the same (migration 0011)."""
+    A fee is charged once per reference: a service that a case's assessment of `subject_ref`
+    (case of letters does not count), open or settled, charges already is refused
+    (`ALREADY_CHARGED`, on `subject_ref`, naming the receipt that paid it or the assessment to
+    pay instead); a cancelled assessment charges nothing, nor one whose payments were refunded
+    in full (a part refund still charges). Another fee for the same reference is assessed. A
+    walk-in that quotes a case's reference is charged as that case's (`subject_type` case), so
+    that it holds the fee in turn. Under `reference_lock`, and the database's trigger says the
+    same (migrations 0011 and 0012)."""
     mission = current_mission()
     permission_require(user=acting_user, mission=mission, action=Action.ASSESSMENT_CHANGE)
     if subject_type not in SubjectType.values or not subject_ref.strip():
@@ -87,6 +96,10 @@ def assessment_create(
         charged = reference_fees_charged(reference=subject_ref.strip()[:64], services=services)
         if charged:
             raise _already_charged(charged[0], reference=subject_ref.strip()[:64])
+        if subject_type == SubjectType.WALK_IN and reference_is_a_case(
+            reference=subject_ref.strip()[:64]
+        ):
+            subject_type = SubjectType.CASE
         day = posting_date(roll_forward=False)
         assessment = Assessment(
             subject_type=subject_type,

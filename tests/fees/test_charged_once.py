@@ -2,7 +2,9 @@
 a case whose fee is paid (or still open) is refused, the message beside the reference naming
 the receipt (or the assessment to pay instead), in the reader's language, at Tokyo (JPY) and
 New York (USD); another fee for the same reference is assessed; a cancelled assessment charges
-nothing; the database refuses a second line of the same fee for the reference too."""
+nothing, nor one whose payments were refunded in full (a part refund still does); the
+database refuses a second line of the same fee for the reference too, and lets a refunded
+one be charged again."""
 
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from consulate.kernel import reference
 from consulate.kernel.errors import ApplicationError
 from fees.error_codes import FeeError
 from fees.models import Assessment, FeeLine
-from fees.services import assessment_cancel
+from fees.services import assessment_cancel, credit_note_decide
 from tests.conftest import text_of, texts_of
 from tests.fees.conftest import assess, at_place, login, pay_cash
+from tests.fees.factories import CreditNoteFactory
 
 pytestmark = pytest.mark.usefixtures("fee_reference")
 
@@ -29,6 +32,27 @@ def _case(cashier, **kwargs) -> Assessment:  # type: ignore[no-untyped-def]
     return assess(
         cashier, subject_type="case", subject_ref=CASE, payer_name="Ayşe Yılmaz", **kwargs
     )
+
+
+def _refunded(receipt, parts: list[int], cashier, consul) -> None:  # type: ignore[no-untyped-def]
+    """Credit notes of `parts` (minor units) against `receipt`, asked by the cashier and
+    approved by the consul."""
+    for part in parts:
+        note = CreditNoteFactory(receipt=receipt, amount_minor=part, acting_user=cashier)
+        credit_note_decide(note=note, approve=True, acting_user=consul)
+
+
+def _fee_line_copied(line: FeeLine, *, to: Assessment) -> None:
+    """Raw SQL adding `line`'s fee to the assessment `to`, past the service."""
+    with transaction.atomic():
+        connection.cursor().execute(
+            "INSERT INTO fees_feeline (assessment_id, service, schedule_entry_id,"
+            " base_amount_minor, base_currency, rate, rate_date, amount_minor, currency,"
+            " created_at, updated_at) SELECT %s, service, schedule_entry_id, base_amount_minor,"
+            " base_currency, rate, rate_date, amount_minor, currency, now(), now()"
+            " FROM fees_feeline WHERE id = %s",
+            [to.pk, line.pk],
+        )
 
 
 def _walk_in(services: list[str], ref: str = CASE):  # type: ignore[no-untyped-def]
@@ -114,17 +138,67 @@ def test_the_database_refuses_a_fee_charged_twice_for_a_reference(in_mission_b, 
     other = assess(cashier_b, **_walk_in(["notarial_act"]))
     line = case.lines.get()
     # when raw SQL adds the case's fee to the other assessment
-    with pytest.raises(DatabaseError, match="is charged already"), transaction.atomic():
-        connection.cursor().execute(
-            "INSERT INTO fees_feeline (assessment_id, service, schedule_entry_id,"
-            " base_amount_minor, base_currency, rate, rate_date, amount_minor, currency,"
-            " created_at, updated_at) SELECT %s, service, schedule_entry_id, base_amount_minor,"
-            " base_currency, rate, rate_date, amount_minor, currency, now(), now()"
-            " FROM fees_feeline WHERE id = %s",
-            [other.pk, line.pk],
-        )
+    with pytest.raises(DatabaseError, match="is charged already"):
+        _fee_line_copied(line, to=other)
     # then the reference still has the fee once
     assert FeeLine.objects.filter(service="passport_application").count() == 1
+
+
+def test_a_fee_refunded_in_full_is_charged_again(in_mission_b, cashier_b, consul_b):
+    # given Ayşe's fee taken in error and paid back in two credit notes
+    case = _case(cashier_b)
+    receipt = pay_cash(case, cashier_b).receipt
+    half = receipt.amount_minor // 2
+    _refunded(receipt, [half, receipt.amount_minor - half], cashier_b, consul_b)
+    # when the cashier charges her fee again at the counter, quoting her case
+    again = assess(cashier_b, **_walk_in(["passport_application"]))
+    # then it is charged, as her case's: it now holds the fee, and a third charge is refused
+    assert (again.status, again.subject_type) == ("open", "case")
+    with pytest.raises(ApplicationError) as refused:
+        assess(cashier_b, **_walk_in(["passport_application"]))
+    assert refused.value.details == {"assessment_id": again.pk}
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Already paid: receipt {receipt} on {day}, for Passport application ({ref})."),
+        ("tr", "Zaten ödendi: {day} tarihli {receipt} numaralı makbuz, Pasaport başvurusu"),
+    ],
+)
+def test_a_part_refund_still_holds_the_fee(in_mission_b, cashier_b, consul_b, language, expected):
+    # given Ayşe's fee paid, one yen short of all of it refunded, and the rest asked back but
+    # not approved yet
+    receipt = pay_cash(_case(cashier_b), cashier_b).receipt
+    _refunded(receipt, [receipt.amount_minor - 1], cashier_b, consul_b)
+    CreditNoteFactory(receipt=receipt, amount_minor=1, acting_user=cashier_b)
+    # when the cashier charges her fee again
+    with translation.override(language), pytest.raises(ApplicationError) as refused:
+        assess(cashier_b, **_walk_in(["passport_application"]))
+    # then it is refused, naming the receipt and its day
+    with translation.override(language):
+        day = reference.day_written_short(receipt.business_date)
+        message = str(refused.value.message)
+    assert message.startswith(expected.format(receipt=receipt.number, day=day, ref=CASE))
+    assert Assessment.objects.count() == 1
+
+
+def test_the_database_lets_a_fee_refunded_in_full_be_charged_again(
+    in_mission_b, cashier_b, consul_b
+):
+    # given the case's fee paid and a notarial act assessed for its reference
+    case = _case(cashier_b)
+    receipt = pay_cash(case, cashier_b).receipt
+    other = assess(cashier_b, **_walk_in(["notarial_act"]))
+    line = case.lines.get()
+    # when part of the fee is refunded, raw SQL cannot add the fee to the other assessment
+    _refunded(receipt, [1], cashier_b, consul_b)
+    with pytest.raises(DatabaseError, match="is charged already"):
+        _fee_line_copied(line, to=other)
+    # and when the rest is refunded, it can
+    _refunded(receipt, [receipt.amount_minor - 1], cashier_b, consul_b)
+    _fee_line_copied(line, to=other)
+    assert FeeLine.objects.filter(service="passport_application").count() == 2
 
 
 # --- the counter --------------------------------------------------------------------------------
