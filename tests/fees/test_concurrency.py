@@ -1,5 +1,6 @@
 """Many payments at once at one mission: receipt numbers gapless and unique; one webhook
-delivered five times at once, plus a stale decline, posts once."""
+delivered five times at once, plus a stale decline, posts once; two cashiers charging one
+case's fee at once: one charge, one refusal that says where it was charged."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ import random
 import threading
 import uuid
 
+import pytest
 from django.db import connection, connections, transaction
 
-from fees.models import LedgerTransaction, Payment, Receipt
+from consulate.kernel.errors import ApplicationError
+from consulate.kernel.reference import day_written_short
+from fees.error_codes import FeeError
+from fees.models import Assessment, FeeLine, LedgerTransaction, Payment, Receipt
 from fees.money import Money
 from fees.providers.test_provider import event_body, sign
 from fees.selectors import ledger_totals_per_currency
 from fees.services.payment import payment_card_start, payment_take_cash, payment_webhook_receive
+from fees.services.refund import credit_note_decide, credit_note_request
 from tests.conftest import make_staff
-from tests.fees.conftest import assess
+from tests.fees.conftest import assess, pay_cash
 from tests.fees.factories import seed_fee_reference
 
 PAYERS = 16
@@ -194,3 +200,60 @@ def test_a_day_close_waits_for_a_payment_in_flight_and_counts_it(throwaway_missi
     count = DrawerCount.objects.get()
     assert (count.expected_minor, count.difference_minor) == (9500, 0)
     assert ledger_totals_per_currency() == {"EUR": 0}
+
+
+@pytest.mark.parametrize("before", ["nothing charged", "charged and refunded in full"])
+def test_two_cashiers_charging_one_case_at_once_charge_it_once(throwaway_mission, before):
+    # given a case whose fee is not charged (or was, and was paid back in full), and two
+    # cashiers at their desks
+    seed_fee_reference()
+    mission = throwaway_mission
+    cashiers = [make_staff(mission, "cashier") for _ in range(2)]
+    connection.set_tenant(mission)
+    if before != "nothing charged":
+        receipt = pay_cash(
+            assess(cashiers[0], subject_type="case", subject_ref="P8RS6EN8AN"), cashiers[0]
+        ).receipt
+        note = credit_note_request(
+            receipt=receipt,
+            amount=receipt.amount,
+            reason="Charged in error",
+            acting_user=cashiers[0],
+        )
+        credit_note_decide(note=note, approve=True, acting_user=make_staff(mission, "consul"))
+    connection.set_schema_to_public()
+    # the case's own charge; once the case was charged, a walk-in at the counter quoting it
+    kind = "case" if before == "nothing charged" else "walk_in"
+    barrier = threading.Barrier(2)
+    charged: list[Assessment] = []
+    refused: list[ApplicationError] = []
+    errors: list[BaseException] = []
+
+    def charge(cashier) -> None:  # type: ignore[no-untyped-def]
+        try:
+            connection.set_tenant(mission)
+            barrier.wait()
+            charged.append(assess(cashier, subject_type=kind, subject_ref="P8RS6EN8AN"))
+        except ApplicationError as error:
+            refused.append(error)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    # when both charge the passport fee at the same moment
+    _run([threading.Thread(target=charge, args=(cashier,)) for cashier in cashiers])
+    # then one charges it, the other is refused on the reference, told where it was charged
+    assert not errors
+    assert (len(charged), len(refused)) == (1, 1)
+    (first,), (refusal,) = charged, refused
+    assert (refusal.code, refusal.field) == (FeeError.ALREADY_CHARGED, "subject_ref")
+    assert refusal.details == {"assessment_id": first.pk}
+    connection.set_tenant(mission)
+    assert str(refusal.message) == (
+        f"Already charged for P8RS6EN8AN on {day_written_short(first.assessed_on)} and not paid"
+        " yet: Passport application. Take the payment on that assessment instead of charging"
+        " again."
+    )
+    assert list(Assessment.objects.filter(status="open")) == [first]
+    assert FeeLine.objects.filter(assessment=first).count() == 1
