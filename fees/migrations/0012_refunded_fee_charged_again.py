@@ -5,6 +5,8 @@ does. A part refund still holds the fee; an open assessment too (the fee is paid
 advisory lock as before (`fees.locks.reference_lock`), taken first. Going back restores the
 function of 0011, under which a refund freed nothing."""
 
+import importlib
+
 from django.db import migrations
 
 FORWARD = r"""
@@ -45,33 +47,10 @@ END;
 $$;
 """
 
-BACKWARD = r"""
-CREATE OR REPLACE FUNCTION fees_feeline_charged_once() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    reference text;
-    found bigint;
-BEGIN
-    EXECUTE format('SELECT upper(subject_ref) FROM %I.fees_assessment WHERE id = $1',
-                   TG_TABLE_SCHEMA)
-        INTO reference USING NEW.assessment_id;
-    PERFORM pg_advisory_xact_lock(
-        hashtextextended('fees-reference:' || TG_TABLE_SCHEMA || ':' || reference, 0));
-    EXECUTE format('SELECT l.assessment_id FROM %I.fees_feeline l'
-                   ' JOIN %I.fees_assessment a ON a.id = l.assessment_id'
-                   ' WHERE upper(a.subject_ref) = $1 AND l.service = $2'
-                   ' AND a.subject_type = ''case'''
-                   ' AND a.status <> ''cancelled'' AND l.assessment_id <> $3 LIMIT 1',
-                   TG_TABLE_SCHEMA, TG_TABLE_SCHEMA)
-        INTO found USING reference, NEW.service, NEW.assessment_id;
-    IF found IS NOT NULL THEN
-        RAISE EXCEPTION 'fee % of reference % is charged already (assessment %)',
-            NEW.service, reference, found USING ERRCODE = 'unique_violation';
-    END IF;
-    RETURN NEW;
-END;
-$$;
-"""
+# going back: 0011's function as it was (its statement before the trigger, which stays)
+BACKWARD = importlib.import_module(
+    "fees.migrations.0011_fee_charged_once_per_reference"
+).FORWARD.split("CREATE TRIGGER")[0]
 
 
 class Migration(migrations.Migration):
