@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -161,8 +162,38 @@ class CounterForm(forms.Form):
         data = self.cleaned_data
         return [data["service"]] + [c for c in OPTION_FIELDS if data[c]]
 
+    def fees_withheld(self, services: Collection[str]) -> None:
+        """Offer none of `services` (charged already for the quoted reference, as the page
+        says): the service's list loses them, an option's box goes. For showing the form only:
+        it is called once the form was read (the service refuses a fee charged already)."""
+        service: forms.ChoiceField = self.fields["service"]  # type: ignore[assignment]
+        service.choices = [(code, label) for code, label in MAIN_SERVICES if code not in services]
+        for name in OPTION_FIELDS:
+            if name in services:
+                del self.fields[name]
+
 
 OPTION_FIELDS = ("express", "courier")
+
+
+class ReferenceQuoteForm(QueryStringForm):
+    """The case a cashier is about to charge (`?reference=`): the counter shows which of its
+    fees are charged already and offers only the others."""
+
+    reference = forms.CharField(
+        label=_("Case reference"),
+        max_length=64,
+        required=False,
+        help_text=_("The counter shows which of its fees are charged already."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "quote_%s")  # beside the charge form's own reference
+        super().__init__(*args, **kwargs)
+
+    def quoted(self) -> str:
+        """The reference quoted, or "" (none, or refused: the reason is beside the field)."""
+        return self.cleaned_data["reference"].strip() if self.is_valid() else ""
 
 
 class WaiverForm(forms.Form):

@@ -245,6 +245,17 @@ class FeesCharged:
     services: list[str]
     receipt: Receipt | None
 
+    @property
+    def fees_named(self) -> str:
+        """The fees charged, by their names in the reader's language ("Passport application,
+        Express handling")."""
+        return ", ".join(str(ServiceCode(code).label) for code in self.services)
+
+    @property
+    def day(self) -> dt.date:
+        """The day the fees were paid (the receipt's business day), or assessed when unpaid."""
+        return self.receipt.business_date if self.receipt else self.assessment.assessed_on
+
 
 def _without_refunded_in_full(lines: QuerySet[FeeLine]) -> QuerySet[FeeLine]:
     """`lines` less those of an assessment whose fee was paid back: settled, with payments,

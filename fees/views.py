@@ -43,6 +43,7 @@ from .forms import (
     DayForm,
     MonthForm,
     PeriodForm,
+    ReferenceQuoteForm,
     WaiverForm,
 )
 from .models import Assessment, Payment, PaymentMethod, PaymentStatus, Receipt
@@ -61,15 +62,22 @@ def _staff(request: HttpRequest, action: Action = Action.FEES_VIEW) -> frozenset
 # --- the counter and an assessment -------------------------------------------------------------
 
 
+@query_string_cleaned_by(ReferenceQuoteForm)
 @login_required
 def counter(request: HttpRequest) -> HttpResponse:
-    """Assess a walk-in: service, options, payer's name and receipt language. Exact search of
-    the mission's assessments by payer's name or reference (`?q=`)."""
+    """Assess a walk-in: service, options, payer's name and receipt language. A case quoted
+    (`?reference=`, or the reference of a charge refused) shows its fees charged already, which
+    the form does not offer. Exact search of the mission's assessments by payer's name or
+    reference (`?q=`)."""
     _staff(request)
     if request.method == "POST":
         _staff(request, Action.ASSESSMENT_CHANGE)
-    form = CounterForm(request.POST if request.method == "POST" else None)
-    status = 200
+    quote = ReferenceQuoteForm(request.GET)
+    quoted = quote.quoted()
+    form = CounterForm(
+        request.POST if request.method == "POST" else None, initial={"reference": quoted}
+    )
+    status = 200 if quote.is_valid() else 400
     query = request.GET.get("q", "").strip()
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -86,6 +94,7 @@ def counter(request: HttpRequest) -> HttpResponse:
             if error.code == FeeError.ALREADY_CHARGED and data["reference"]:
                 # beside the reference, and the assessment that charged it listed below
                 status, query = error.http_status, data["reference"].strip()
+                quoted = query
                 form.add_error("reference", str(error.message))
             else:
                 status = error_shown(request, error)
@@ -93,11 +102,16 @@ def counter(request: HttpRequest) -> HttpResponse:
             return redirect("fees:assessment", pk=assessment.pk)
     elif request.method == "POST":
         status = form_error_shown(request, form)
+    charged = selectors.reference_fees_charged(reference=quoted) if quoted else []
+    form.fees_withheld({code for fees in charged for code in fees.services})
     return render(
         request,
         "fees/counter.html",
         {
             "form": form,
+            "quote": quote,
+            "quoted": quoted,
+            "charged": charged,
             "quotes": selectors.fee_quote_list_today(),
             "query": query,
             "recent": (

@@ -29,7 +29,7 @@ from ..models import (
     Waiver,
 )
 from ..money import Money
-from ..reference.models import ExemptionCategory, ExemptionRule, ServiceCode
+from ..reference.models import ExemptionCategory, ExemptionRule
 from ..selectors import (
     FeesCharged,
     assessment_balance,
@@ -165,10 +165,10 @@ def _already_charged(charged: FeesCharged, *, reference: str) -> ApplicationErro
     paid them, or the assessment still open (to be paid there) or settled without a payment."""
     assessment, receipt = charged.assessment, charged.receipt
     values = {
-        "fees": ", ".join(str(ServiceCode(code).label) for code in charged.services),
+        "fees": charged.fees_named,
         "reference": reference,
         "receipt": receipt.number if receipt else "",
-        "day": day_written_short(receipt.business_date if receipt else assessment.assessed_on),
+        "day": day_written_short(charged.day),
     }
     if assessment.status == AssessmentStatus.OPEN:
         message = _(

@@ -17,6 +17,7 @@ from consulate.kernel import reference
 from consulate.kernel.errors import ApplicationError
 from fees.error_codes import FeeError
 from fees.models import Assessment, FeeLine
+from fees.reference.models import ServiceCode
 from fees.services import assessment_cancel, credit_note_decide
 from tests.conftest import text_of, texts_of
 from tests.fees.conftest import assess, at_place, login, pay_cash
@@ -32,6 +33,15 @@ def _case(cashier, **kwargs) -> Assessment:  # type: ignore[no-untyped-def]
     return assess(
         cashier, subject_type="case", subject_ref=CASE, payer_name="Ayşe Yılmaz", **kwargs
     )
+
+
+# a walk-in "Ali" charged the passport fee at the counter, quoting Ayşe's case
+ALI_AT_THE_COUNTER = {
+    "payer_name": "Ali",
+    "payer_language": "en",
+    "service": "passport_application",
+    "reference": CASE,
+}
 
 
 def _refunded(receipt, parts: list[int], cashier, consul) -> None:  # type: ignore[no-untyped-def]
@@ -224,12 +234,7 @@ def test_the_counter_says_beside_the_reference_that_it_is_paid(request, place, l
     # when the cashier assesses a walk-in "Ali" with her reference
     response = client.post(
         "/fees/counter/",
-        {
-            "payer_name": "Ali",
-            "payer_language": "en",
-            "service": "passport_application",
-            "reference": CASE,
-        },
+        ALI_AT_THE_COUNTER,
         HTTP_ACCEPT_LANGUAGE=language,
     )
     # then it is refused beside the reference, which names the message, with the receipt
@@ -247,3 +252,131 @@ def test_the_counter_says_beside_the_reference_that_it_is_paid(request, place, l
     assert "Ayşe Yılmaz" in rows[0]
     with schema_context(mission.schema_name):
         assert Assessment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("place", "language", "paid", "express"),
+    [
+        (
+            "tokyo",
+            "en",
+            "Passport application, Express handling: paid, receipt {receipt} on {day}",
+            "Express handling",
+        ),
+        (
+            "tokyo",
+            "tr",
+            "Pasaport başvurusu, Hızlandırılmış işlem: ödendi, {day} tarihli {receipt} "
+            "numaralı makbuz",
+            "Hızlandırılmış işlem",
+        ),
+        (
+            "new_york",
+            "en",
+            "Passport application, Express handling: paid, receipt {receipt} on {day}",
+            "Express handling",
+        ),
+        (
+            "new_york",
+            "tr",
+            "Pasaport başvurusu, Hızlandırılmış işlem: ödendi, {day} tarihli {receipt} "
+            "numaralı makbuz",
+            "Hızlandırılmış işlem",
+        ),
+    ],
+)
+def test_the_counter_shows_a_quoted_cases_fees_charged_and_offers_only_the_others(
+    request, place, language, paid, express
+):
+    mission, cashier, client = at_place(request, place)
+    # given Ayşe's passport fee paid with express handling
+    with schema_context(mission.schema_name):
+        case = _case(cashier, services=["passport_application", "express"])
+        receipt = pay_cash(case, cashier).receipt
+        with translation.override(language):
+            day = reference.day_written_short(receipt.business_date)
+    login(client, cashier)
+    # when the cashier quotes her case at the counter (in lower case)
+    response = client.get(
+        "/fees/counter/", {"reference": CASE.lower()}, HTTP_ACCEPT_LANGUAGE=language
+    )
+    # then the page says which fees are charged, on which receipt and day
+    assert response.status_code == 200
+    page = response.content.decode()
+    charged = text_of(page, "section", id="charged")
+    assert paid.format(receipt=receipt.number, day=day) in charged
+    assert f'href="/fees/assessments/{case.pk}/"' in page
+    # and the form offers neither the passport fee nor express handling, but the others
+    offered = text_of(page, "select", id="id_service")
+    with translation.override(language):
+        assert str(ServiceCode.PASSPORT_APPLICATION.label) not in offered
+        assert str(ServiceCode.NOTARIAL_ACT.label) in offered
+        labels = texts_of(page, "label")
+        assert f"{ServiceCode.COURIER.label}:" in labels
+    assert f"{express}:" not in labels
+    assert f'name="reference" value="{CASE.lower()}"' in page
+
+
+@pytest.mark.parametrize(
+    ("language", "nothing"),
+    [
+        ("en", "No fee is charged for this reference yet."),
+        ("tr", "Bu referans için henüz tahakkuk ettirilmiş harç yok."),
+    ],
+)
+def test_the_counter_offers_a_fee_refunded_in_full_again(
+    mission_b, cashier_b, consul_b, client_b, language, nothing
+):
+    # given Ayşe's fee paid and refunded in full
+    with schema_context(mission_b.schema_name):
+        receipt = pay_cash(_case(cashier_b), cashier_b).receipt
+        _refunded(receipt, [receipt.amount_minor], cashier_b, consul_b)
+    login(client_b, cashier_b)
+    # when the cashier quotes her case
+    page = client_b.get(
+        "/fees/counter/", {"reference": CASE}, HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    # then nothing is charged for it, and its fee is offered again
+    assert nothing in text_of(page, "section", id="charged")
+    assert 'value="passport_application"' in page
+
+
+def test_the_counter_withholds_the_fee_it_refused_to_charge(mission_b, cashier_b, client_b):
+    # given the case's fee assessed and not paid yet
+    with schema_context(mission_b.schema_name):
+        case = _case(cashier_b)
+        day = reference.day_written_short(case.assessed_on)
+    login(client_b, cashier_b)
+    # when a cashier charges it again without quoting the case first
+    response = client_b.post(
+        "/fees/counter/",
+        ALI_AT_THE_COUNTER,
+    )
+    # then the refused page lists it as charged and no longer offers it
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f"Passport application: charged on {day}, not paid yet" in text_of(
+        page, "section", id="charged"
+    )
+    assert 'value="passport_application"' not in page
+
+
+@pytest.mark.parametrize(
+    ("quoted", "language", "why"),
+    [
+        ("P" * 65, "en", "Ensure this value has at most 64 characters (it has 65)."),
+        ("P8RS\x00", "en", "Remove the control characters from this field."),
+        ("P8RS\x00", "tr", "Bu alandaki kontrol karakterlerini silin."),
+    ],
+)
+def test_a_reference_the_counter_cannot_quote_is_400_beside_it(
+    mission_b, cashier_b, client_b, quoted, language, why
+):
+    login(client_b, cashier_b)
+    # when a cashier quotes a reference too long, or with a NUL in it
+    response = client_b.get("/fees/counter/", {"reference": quoted}, HTTP_ACCEPT_LANGUAGE=language)
+    # then the page answers 400 with the reason beside the box, and quotes nothing
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert text_of(page, "ul", id="quote_reference_errors") == why
+    assert 'id="charged"' not in page
