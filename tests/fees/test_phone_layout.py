@@ -191,6 +191,8 @@ def _walk(browser: Any, build: Callable[..., str], shot: Callable[..., Any], dat
         cashier = _phone(browser, at("/"), data["cashier"], language)
         for name, path in (
             ("counter", "/fees/counter/"),
+            # a case quoted: its fees charged listed above the form
+            ("counter-quoted", f"/fees/counter/?reference={data['open'].subject_ref}"),
             ("assessment", f"/fees/assessments/{data['open'].pk}/"),
             ("card-in-progress", f"/fees/assessments/{data['card'].assessment_id}/"),
             ("receipt", f"/fees/receipts/{data['receipt'].pk}/"),

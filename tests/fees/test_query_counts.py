@@ -20,7 +20,8 @@ pytestmark = pytest.mark.usefixtures("fee_reference")
 # in tests) and one `SET search_path` each for public and the mission, the user with their roles
 # and second factor (one query), waivers with their assessments and the names of their
 # exemption categories (in the reader's language), credit notes with their receipts. The
-# counter adds the day's fees (rate, rounding, schedule) and the latest assessments.
+# counter adds the day's fees (rate, rounding, schedule) and the latest assessments; a case
+# quoted at the counter, its fee lines with their assessments and their receipts.
 APPROVALS_QUERIES = 7
 COUNTER_QUERIES = 8
 
@@ -81,3 +82,27 @@ def test_the_counter_page_costs_the_same_however_many_were_assessed(
         page = client_b.get("/fees/counter/").content.decode()
     assert page.count("/fees/assessments/") == 15
     assert "¥16,400" in page
+
+
+def test_a_quoted_case_costs_two_queries_however_many_fees_it_was_charged(
+    client_b, mission_b, cashier_b, django_assert_num_queries
+):
+    # given a case with one fee paid, and the page once
+    with schema_context(mission_b.schema_name):
+        pay_cash(assess(cashier_b, subject_type="case", subject_ref="P8RS6EN8AN"), cashier_b)
+    login(client_b, cashier_b)
+    quoted = {"reference": "P8RS6EN8AN"}
+    client_b.get("/fees/counter/", quoted)
+    with django_assert_num_queries(COUNTER_QUERIES + 2):
+        client_b.get("/fees/counter/", quoted)
+    # when three more fees of the case are charged on assessments of their own, two paid
+    with schema_context(mission_b.schema_name):
+        for n, service in enumerate(["notarial_act", "visa", "id_card"]):
+            more = assess(cashier_b, [service], subject_type="case", subject_ref="P8RS6EN8AN")
+            if n < 2:
+                pay_cash(more, cashier_b)
+    # then the page lists them all, with their receipts, for the same number of queries
+    with django_assert_num_queries(COUNTER_QUERIES + 2):
+        page = client_b.get("/fees/counter/", quoted).content.decode()
+    assert page.count(": paid, receipt ") == 3
+    assert page.count("not paid yet") == 1
