@@ -13,7 +13,10 @@ expired offers) use `skip_locked` and never wait, so they may come later in a tr
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from django.db import connection
+from django.db.models import ForeignKey, Model, QuerySet
 
 from .models import Booking, LotteryRound, MissionRules, Slot, WaitlistEntry
 
@@ -21,28 +24,51 @@ from .models import Booking, LotteryRound, MissionRules, Slot, WaitlistEntry
 # space is not separate, so the key mixes in the schema name).
 _QUEUE_LOCK = 0x0A770000
 
+RowT = TypeVar("RowT", bound=Model)
+
 
 def lottery_round_lock(*, pk: int) -> LotteryRound:
     return LotteryRound.objects.select_for_update(of=("self",)).select_related("service").get(pk=pk)
 
 
+def _row_lock(rows: QuerySet[RowT], *, pk: int) -> RowT:
+    """The row `pk` of `rows`, locked, with the rows `rows` selects with it (one statement).
+
+    When another transaction changed one of those relations while this waited for the lock,
+    PostgreSQL re-checks the joins of the row it waited for against the related rows it read
+    before the wait (EvalPlanQual): through an inner join the row then matches nothing (a
+    booking moved to another slot is not found), and through an outer join it comes without
+    the related row (a waitlist entry offered a slot meanwhile reads as holding none). Such a
+    row is read again, locked now, whole (two admins moving one booking: the second sees where
+    the first put it)."""
+    locked = rows.select_for_update(of=("self",))
+    row = locked.filter(pk=pk).first()
+    if row is None or _relation_lost(row, rows.query.select_related):
+        return locked.get(pk=pk)  # held by this transaction now: read without a wait
+    return row
+
+
+def _relation_lost(row: Model, selected: Any) -> bool:
+    """Whether a relation selected with `row` names a row that did not come with it."""
+    if not isinstance(selected, dict):
+        return False
+    for name in selected:
+        field = row._meta.get_field(name)  # select_related follows foreign keys
+        if not isinstance(field, ForeignKey) or getattr(row, field.attname) is None:
+            continue
+        if getattr(row, name) is None:
+            return True
+    return False
+
+
 def waitlist_entry_lock(*, pk: int) -> WaitlistEntry:
-    return (
-        WaitlistEntry.objects.select_for_update(of=("self",))
-        .select_related("service", "slot__service")
-        .get(pk=pk)
-    )
+    return _row_lock(WaitlistEntry.objects.select_related("service", "slot__service"), pk=pk)
 
 
 def booking_lock(*, pk: int) -> Booking:
-    """The booking with its slot and service. A booking moved to another slot while this waited
-    for its lock is not found by the first statement: PostgreSQL re-checks the locked row's
-    join against the slot row it read before the wait (EvalPlanQual), and the old slot no
-    longer matches. Read again, it is found at its new slot, locked (two admins moving it at
-    once: the second then sees where the first put it)."""
-    booked = Booking.objects.select_for_update(of=("self",)).select_related("slot", "service")
-    booking = booked.filter(pk=pk).first()
-    return booking if booking is not None else booked.get(pk=pk)
+    """The booking with its slot and service (`_row_lock`: read again at its new slot when it
+    was moved while this waited)."""
+    return _row_lock(Booking.objects.select_related("slot", "service"), pk=pk)
 
 
 def bookings_lock(*, pks: list[int]) -> None:

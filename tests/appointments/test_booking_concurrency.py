@@ -281,3 +281,71 @@ def test_a_booking_moved_while_its_lock_is_awaited_is_locked_at_its_new_time(thr
         prober.close()
         connection.set_schema_to_public()
         User.objects.filter(pk=booking.user_id).delete()
+
+
+def test_a_waitlist_entry_offered_while_its_lock_is_awaited_comes_with_its_slot(
+    throwaway_mission,
+):
+    """`locks.waitlist_entry_lock` joins the entry's slot through an outer join (an entry
+    waiting holds none): a row it waited for is re-checked against the slot read before the
+    wait, so an entry offered a place meanwhile came back holding no slot, and leaving then
+    gave nothing back (the held place was lost). It is read again, with the slot it holds."""
+    import datetime as dt
+
+    from django.db import transaction
+
+    from appointments import locks, services
+    from tests.appointments.test_opening_hours_change import _book
+
+    schema = throwaway_mission.schema_name
+    with schema_context(schema):
+        service = build_catalogue(counters=1, days=5)
+        day = throwaway_mission.today() + dt.timedelta(days=3)
+        slots = [s for s in Slot.objects.filter(service=service).order_by("starts_at")
+                 if s.starts_at.astimezone(throwaway_mission.zone).date() == day]  # fmt: skip
+        bookings = [_book(service, slot, f"Q{n:07d}") for n, slot in enumerate(slots)]
+        user = UserFactory()
+        entry = services.waitlist_join(
+            service=service, person=person("Q9999999"), day_from=day, day_to=day, user=user,
+            language="en", acting_user=user,
+        )  # fmt: skip
+        held = slots[0]
+    params = connection.get_connection_params()
+    offerer = connection.get_new_connection(params)  # offers it a place, holding its row
+    prober = connection.get_new_connection(params)
+    found: list[object] = []
+
+    def lock() -> None:
+        try:
+            with schema_context(schema), transaction.atomic():
+                locked = locks.waitlist_entry_lock(pk=entry.pk)
+                found.append((locked.status, locked.slot_id, locked.slot and locked.slot.pk))
+        except Exception as error:
+            found.append(error)
+        finally:
+            connections.close_all()
+
+    try:
+        for each in (offerer, prober):
+            each.autocommit = True
+            each.execute(f'SET search_path TO "{schema}"')
+        offerer.execute("BEGIN")
+        offerer.execute(
+            "UPDATE appointments_waitlistentry SET slot_id = %s, status = 'offered',"
+            " offer_token = 'offered-meanwhile', offer_expires_at = now() + interval '1 hour'"
+            " WHERE id = %s",
+            [held.pk, entry.pk],
+        )
+        # when the entry's lock is asked for while the offer is not committed yet
+        locker = threading.Thread(target=lock)
+        locker.start()
+        assert lock_awaited(prober, query_start='SELECT "appointments_waitlistentry".')
+        offerer.execute("COMMIT")
+        locker.join(timeout=30)
+        # then it comes offered, with the slot it holds
+        assert found == [("offered", held.pk, held.pk)]
+    finally:
+        offerer.close()
+        prober.close()
+        connection.set_schema_to_public()
+        User.objects.filter(pk__in=[user.pk, *(b.user_id for b in bookings)]).delete()
