@@ -96,6 +96,8 @@ def counter(request: HttpRequest) -> HttpResponse:
                 status, query = error.http_status, data["reference"].strip()
                 quoted = query
                 form.add_error("reference", str(error.message))
+                # and in the box that quotes a case, as if the cashier had quoted it first
+                quote = ReferenceQuoteForm({"reference": quoted})
             else:
                 status = error_shown(request, error)
         else:

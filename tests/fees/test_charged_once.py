@@ -8,6 +8,8 @@ one be charged again."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import translation
@@ -359,6 +361,11 @@ def test_the_counter_withholds_the_fee_it_refused_to_charge(mission_b, cashier_b
         page, "section", id="charged"
     )
     assert 'value="passport_application"' not in page
+    # and the box that quotes a case holds its reference, as if it had been quoted first
+    assert re.search(
+        rf'<input[^>]*name="reference"[^>]*value="{case.subject_ref}"[^>]*id="quote_reference"',
+        page,
+    )
 
 
 @pytest.mark.parametrize(
