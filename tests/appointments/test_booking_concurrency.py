@@ -2,6 +2,7 @@
 transaction, book the same few slots far beyond their capacity."""
 
 import threading
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -229,13 +230,50 @@ def test_two_admins_moving_the_same_booking_at_once_move_it_once(throwaway_missi
         User.objects.filter(pk__in=[booking.user_id, *(a.pk for a in admins)]).delete()
 
 
+def _locked_while_changed(
+    schema: str, *, change: tuple[str, list[object]], lock: Any, waits_on: str
+) -> list[object]:
+    """What `lock()` gave (or its error), run in a transaction of its own while another
+    connection holds `change` uncommitted; the change commits once `lock` waits for it (its
+    statement starts with `waits_on`)."""
+    from django.db import transaction
+
+    params = connection.get_connection_params()
+    changer = connection.get_new_connection(params)
+    prober = connection.get_new_connection(params)
+    found: list[object] = []
+
+    def locking() -> None:
+        try:
+            with schema_context(schema), transaction.atomic():
+                found.append(lock())
+        except Exception as error:
+            found.append(error)
+        finally:
+            connections.close_all()
+
+    try:
+        for each in (changer, prober):
+            each.autocommit = True
+            each.execute(f'SET search_path TO "{schema}"')
+        changer.execute("BEGIN")
+        changer.execute(*change)
+        locker = threading.Thread(target=locking)
+        locker.start()
+        assert lock_awaited(prober, query_start=waits_on)
+        changer.execute("COMMIT")
+        locker.join(timeout=30)
+    finally:
+        changer.close()
+        prober.close()
+    return found
+
+
 def test_a_booking_moved_while_its_lock_is_awaited_is_locked_at_its_new_time(throwaway_mission):
     """`locks.booking_lock` joins the slot: PostgreSQL re-checks a row it waited for against the
     slot row it read before the wait, so a booking moved meanwhile matched nothing (a 500 for
     the second of two admins moving it). It is read again, at its new slot."""
     import datetime as dt
-
-    from django.db import transaction
 
     from appointments import locks
     from tests.appointments.test_opening_hours_change import _at, _book
@@ -246,39 +284,20 @@ def test_a_booking_moved_while_its_lock_is_awaited_is_locked_at_its_new_time(thr
         day = throwaway_mission.today() + dt.timedelta(days=3)
         booking = _book(service, _at(service, day, "11:30"), "L0000001")
         new_slot = _at(service, day, "10:00")
-    params = connection.get_connection_params()
-    mover = connection.get_new_connection(params)  # moves it, holding the booking's row
-    prober = connection.get_new_connection(params)
-    found: list[object] = []
-
-    def lock() -> None:
-        try:
-            with schema_context(schema), transaction.atomic():
-                found.append(locks.booking_lock(pk=booking.pk).slot_id)
-        except Exception as error:
-            found.append(error)
-        finally:
-            connections.close_all()
-
     try:
-        for each in (mover, prober):
-            each.autocommit = True
-            each.execute(f'SET search_path TO "{schema}"')
-        mover.execute("BEGIN")
-        mover.execute(
-            "UPDATE appointments_booking SET slot_id = %s WHERE id = %s", [new_slot.pk, booking.pk]
+        # when the booking's lock is asked for while a move is not committed yet
+        found = _locked_while_changed(
+            schema,
+            change=(
+                "UPDATE appointments_booking SET slot_id = %s WHERE id = %s",
+                [new_slot.pk, booking.pk],
+            ),
+            lock=lambda: locks.booking_lock(pk=booking.pk).slot_id,
+            waits_on='SELECT "appointments_booking".',
         )
-        # when the lock is asked for while the move is not committed yet
-        locker = threading.Thread(target=lock)
-        locker.start()
-        assert lock_awaited(prober, query_start='SELECT "appointments_booking".')
-        mover.execute("COMMIT")
-        locker.join(timeout=30)
         # then it has the booking, at the slot it was moved to
         assert found == [new_slot.pk]
     finally:
-        mover.close()
-        prober.close()
         connection.set_schema_to_public()
         User.objects.filter(pk=booking.user_id).delete()
 
@@ -291,8 +310,6 @@ def test_a_waitlist_entry_offered_while_its_lock_is_awaited_comes_with_its_slot(
     wait, so an entry offered a place meanwhile came back holding no slot, and leaving then
     gave nothing back (the held place was lost). It is read again, with the slot it holds."""
     import datetime as dt
-
-    from django.db import transaction
 
     from appointments import locks, services
     from tests.appointments.test_opening_hours_change import _book
@@ -310,42 +327,26 @@ def test_a_waitlist_entry_offered_while_its_lock_is_awaited_comes_with_its_slot(
             language="en", acting_user=user,
         )  # fmt: skip
         held = slots[0]
-    params = connection.get_connection_params()
-    offerer = connection.get_new_connection(params)  # offers it a place, holding its row
-    prober = connection.get_new_connection(params)
-    found: list[object] = []
 
-    def lock() -> None:
-        try:
-            with schema_context(schema), transaction.atomic():
-                locked = locks.waitlist_entry_lock(pk=entry.pk)
-                found.append((locked.status, locked.slot_id, locked.slot and locked.slot.pk))
-        except Exception as error:
-            found.append(error)
-        finally:
-            connections.close_all()
+    def lock() -> tuple[str, int | None, int | None]:
+        locked = locks.waitlist_entry_lock(pk=entry.pk)
+        return locked.status, locked.slot_id, locked.slot and locked.slot.pk
 
     try:
-        for each in (offerer, prober):
-            each.autocommit = True
-            each.execute(f'SET search_path TO "{schema}"')
-        offerer.execute("BEGIN")
-        offerer.execute(
-            "UPDATE appointments_waitlistentry SET slot_id = %s, status = 'offered',"
-            " offer_token = 'offered-meanwhile', offer_expires_at = now() + interval '1 hour'"
-            " WHERE id = %s",
-            [held.pk, entry.pk],
+        # when the entry's lock is asked for while an offer to it is not committed yet
+        found = _locked_while_changed(
+            schema,
+            change=(
+                "UPDATE appointments_waitlistentry SET slot_id = %s, status = 'offered',"
+                " offer_token = 'offered-meanwhile', offer_expires_at = now() + interval '1 hour'"
+                " WHERE id = %s",
+                [held.pk, entry.pk],
+            ),
+            lock=lock,
+            waits_on='SELECT "appointments_waitlistentry".',
         )
-        # when the entry's lock is asked for while the offer is not committed yet
-        locker = threading.Thread(target=lock)
-        locker.start()
-        assert lock_awaited(prober, query_start='SELECT "appointments_waitlistentry".')
-        offerer.execute("COMMIT")
-        locker.join(timeout=30)
         # then it comes offered, with the slot it holds
         assert found == [("offered", held.pk, held.pk)]
     finally:
-        offerer.close()
-        prober.close()
         connection.set_schema_to_public()
         User.objects.filter(pk__in=[user.pk, *(b.user_id for b in bookings)]).delete()
