@@ -167,7 +167,12 @@ class CounterForm(forms.Form):
         says): the service's list loses them, an option's box goes. For showing the form only:
         it is called once the form was read (the service refuses a fee charged already)."""
         service: forms.ChoiceField = self.fields["service"]  # type: ignore[assignment]
-        service.choices = [(code, label) for code, label in MAIN_SERVICES if code not in services]
+        offered = [(code, label) for code, label in MAIN_SERVICES if code not in services]
+        if len(offered) < len(MAIN_SERVICES):
+            # the cashier chooses: the list would fall on its first fee left, and after a
+            # refused charge a second press charged that one to the case (seen in a trial)
+            offered = [("", _("Choose a service")), *offered]
+        service.choices = offered
         for name in OPTION_FIELDS:
             if name in services:
                 del self.fields[name]

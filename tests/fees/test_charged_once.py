@@ -361,6 +361,14 @@ def test_the_counter_withholds_the_fee_it_refused_to_charge(mission_b, cashier_b
         page, "section", id="charged"
     )
     assert 'value="passport_application"' not in page
+    # nor falls on another fee: the cashier chooses one, and a second press charges nothing
+    service = re.search(r'<select name="service".*?</select>', page, re.S).group(0)
+    assert re.findall(r'<option value="([^"]*)"', service)[0] == ""
+    assert "selected" not in service
+    again = client_b.post("/fees/counter/", {**ALI_AT_THE_COUNTER, "service": ""})
+    assert again.status_code == 400
+    with schema_context(mission_b.schema_name):
+        assert Assessment.objects.filter(subject_ref=CASE).count() == 1
     # and the box that quotes a case holds its reference, as if it had been quoted first
     assert re.search(
         rf'<input[^>]*name="reference"[^>]*value="{case.subject_ref}"[^>]*id="quote_reference"',
