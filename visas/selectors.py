@@ -247,7 +247,7 @@ def arrival_too_soon(
         return None
     today = current_mission().today()
     due = decision_due_on(category=category, admissible_on=today)
-    if not today <= arrival < due:
+    if not today <= arrival <= due:  # a decision on the day of arrival is too late too
         return None
     return ArrivalTooSoon(
         arrival=arrival, decision_due_on=due, processing_days=category.processing_days

@@ -31,14 +31,14 @@ WARNING = {
     "en": "Your visa may not be ready before you travel\n"
     "You arrive on {arrival}.\n"
     "The mission usually decides within 15 days after your file is complete.\n"
-    "If your file is complete today, that is by {due}.\n"
-    "That is after your arrival.\n"
+    "If your file is complete today, the decision comes by {due}.\n"
+    "That is too late for your arrival.\n"
     "You can still send the application.",
     "tr": "Vizeniz yolculuğunuzdan önce hazır olmayabilir\n"
     "{arrival} tarihinde varıyorsunuz.\n"
     "Temsilcilik genellikle dosyanız eksiksiz olduktan sonra 15 gün içinde karar verir.\n"
     "Dosyanız bugün eksiksiz olursa karar {due} tarihine kadar verilir.\n"
-    "Bu tarih, varışınızdan sonradır.\n"
+    "Bu, varışınız için geç kalır.\n"
     "Başvuruyu yine de gönderebilirsiniz.",
 }
 CHANGE = {"en": "Change the date of arrival", "tr": "Varış tarihini değiştirin"}
@@ -95,9 +95,10 @@ def test_an_arrival_before_the_decision_is_warned_of_and_the_application_still_s
 
 @pytest.mark.parametrize(("zone", "warned"), [("Asia/Tokyo", True), ("America/New_York", False)])
 def test_the_warning_counts_from_the_missions_today(client_b, mission_b, monkeypatch, zone, warned):
-    # given an arrival 15 days after today in UTC: the day the decision is due in New York,
-    # the day before it in Tokyo, where it is tomorrow already
-    application = _draft_arriving(mission_b, zone, TODAY_UTC + dt.timedelta(days=15))
+    # given an arrival 16 days after today in UTC: the day after the decision is due in New
+    # York, the day it is due in Tokyo, where it is tomorrow already (a decision on the day of
+    # arrival is too late: the visa is needed before the journey)
+    application = _draft_arriving(mission_b, zone, TODAY_UTC + dt.timedelta(days=16))
     _owner_signs_in(client_b, application)
     monkeypatch.setattr(timezone, "now", lambda: NOW)
     # when the applicant reviews the application
