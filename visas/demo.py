@@ -15,7 +15,7 @@ from missions.models import Mission
 from .models import VisaNumberBlock
 from .reference.demo import seed_reference
 
-# Each mission's demo block of visa numbers: V000100001-V000101000 for the first, and so on
+# Each mission's demo block of visa numbers: V00100001-V00101000 for the first, and so on
 # (clear of the emergency travel documents' demo blocks, which start at 1).
 VISA_BLOCK = 1000
 VISA_BLOCK_START = 100_000

@@ -312,8 +312,9 @@ def _passport_check(*, number: str, at: dt.datetime, checked_by_number: Any) -> 
             ),
             notes=[
                 _(
-                    "To check the document now, upload its PDF or a photo of its seal above: the"
-                    " seal says whether it is genuine. Or ask the mission that issued it."
+                    "To check the document now, upload its PDF or a photo of its seal on this"
+                    " page: the seal says whether it is genuine. Or ask the mission that issued"
+                    " it."
                 )
             ],
         )

@@ -432,7 +432,8 @@ def test_a_cancelled_passport_is_not_valid(client_hq, passport_handed_over):
             [
                 "HQ's register holds no document with this number. A document issued in the"
                 " last days may not be recorded yet.",
-                "upload its PDF or a photo of its seal",
+                # on this page: it stands below the verdict, and the API says it too
+                "upload its PDF or a photo of its seal on this page",
                 "ask the mission that issued it",
             ],
             ["INVALID"],
@@ -442,7 +443,7 @@ def test_a_cancelled_passport_is_not_valid(client_hq, passport_handed_over):
             "BULUNAMADI",
             [
                 "Merkez kütüğünde bu numarayla bir belge yok.",
-                "PDF'sini ya da mührünün fotoğrafını",
+                "PDF'sini ya da mührünün fotoğrafını bu sayfadan yükleyin",
                 "belgeyi düzenleyen temsilciliğe sorun",
             ],
             ["GEÇERSİZ"],
