@@ -167,6 +167,28 @@ def test_the_review_names_what_is_missing_with_links_to_its_step(client_a, missi
     assert f'href="/visas/{application.reference}/edit/documents/"' in html
 
 
+@pytest.mark.parametrize("step", ["travel", "documents", "review"])
+def test_each_steps_forms_post_to_its_path_and_no_fragment(client_a, mission_a, step):
+    # an upload sends the applicant back to ".../documents/#item-<code>"; a form without an
+    # action posted to that whole address, the browser kept "#item-…" through the redirect,
+    # and every later page (the "sent" page too) opened scrolled to that item
+    application = visa_draft(mission_a)
+    _owner_signs_in(client_a, application)
+    path = f"/visas/{application.reference}/edit/{step}/"
+    html = client_a.get(path).content.decode()
+    forms = [
+        form
+        for form in re.findall(r"<form [^>]*>", html)
+        if 'method="post"' in form and "setlang" not in form and "logout" not in form
+    ]
+    assert forms
+    for form in forms:
+        action = re.search(r'action="([^"]*)"', form)
+        assert action, form
+        assert "#" not in action.group(1)
+        assert action.group(1) != ""
+
+
 @pytest.mark.parametrize(
     ("language", "value", "message"),
     [
