@@ -149,6 +149,18 @@ def test_a_visa_draft_on_a_phone(
                 arg=expected,
             )
             assert page.locator("#id_nationality").get_attribute("aria-invalid") == "true"
+            # a refused "Save and continue" names it at the top of the page too; put right, it
+            # goes from there as from beside the field (a trial found the top box stayed)
+            with page.expect_navigation():
+                page.locator("button[name=next]").click()
+            line = page.locator("#error-summary li", has=page.locator("a[href='#id_nationality']"))
+            assert line.is_visible()
+            page.locator("#id_nationality").fill("DEU")
+            page.locator("#id_nationality").blur()
+            line.wait_for(state="hidden")
+            page.locator("#id_nationality").fill("QQQ")
+            page.locator("#id_nationality").blur()
+            line.wait_for(state="visible")
             page.wait_for_function(
                 "() => document.getElementById('autosave-status').textContent.length > 0"
             )

@@ -1,6 +1,7 @@
 // Saves a draft as it is typed (the passport application, each step of the visa application):
 // after a pause, the fields of `form[data-autosave]` go to that address; `#autosave-status`
-// says "Saved" with the mission's time or why not, and each field's message shows beside it.
+// says "Saved" with the mission's time or why not, and each field's message shows beside it
+// (and, where a send was refused, in the page's error summary until it is put right).
 // Without script the form's buttons do the same.
 //
 // What a page says is read from its markup, never from page-specific code here:
@@ -57,6 +58,23 @@
     });
     box.hidden = left === 0;
   }
+  // The page's error summary (`#error-summary`, from a send the server refused), where there
+  // is one, keeps only what still stands: a field's line goes once the field is saved and no
+  // longer refused nor still needed, as its message beside it does.
+  function summaryUpdate(errors, missing) {
+    var summary = document.getElementById("error-summary");
+    if (!summary) { return; }
+    var left = 0;
+    summary.querySelectorAll("li").forEach(function (item) {
+      var link = item.querySelector("a[href^='#']");
+      var field = link ? document.getElementById(link.getAttribute("href").slice(1)) : null;
+      if (field && field.name && field.form === form) {
+        item.hidden = !(errors[field.name] || (missing ? missing[field.name] : !field.value));
+      }
+      if (!item.hidden) { left += 1; }
+    });
+    summary.hidden = left === 0;
+  }
   function save() {
     var data = new FormData(form);
     // a button's name asks the server to submit or to change step: an autosave only saves
@@ -71,6 +89,7 @@
       return response.json().then(function (body) {
         messages(body.errors || {});
         missingUpdate(body.missing, body.errors);
+        summaryUpdate(body.errors || {}, body.missing);
         if (response.ok) {
           show(said("data-saved") + " " + body.saved_at_local);
         } else if (body.message && !Object.keys(body.errors || {}).length) {
