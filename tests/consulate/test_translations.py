@@ -90,3 +90,18 @@ def test_placeholders_match(locale: str) -> None:
 def test_placeholder_pattern_sees_what_gettext_sees() -> None:
     assert placeholders("“%(value)s” is %d%% done") == ["%%", "%(value)s", "%d"]
     assert placeholders("%(counter)s missions found.") == ["%(counter)s"]
+
+
+@pytest.mark.django_db
+def test_the_turkish_log_in_page_says_what_the_menu_says(mission_a) -> None:
+    # allauth's own catalogue says "Giriş Yap" on the page the menu's "Oturum aç" leads to
+    from tests.conftest import host_client, text_of
+
+    client = host_client(mission_a.host)
+    html = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    assert text_of(html, "h1") == "Oturum aç"
+    assert "Oturum aç" in text_of(html, "main")
+    assert "Giriş Yap" not in html
+    signup = client.get("/accounts/signup/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    assert "Kaydol" in text_of(signup, "h1")
+    assert "Üye Ol" not in signup
