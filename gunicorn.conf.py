@@ -15,11 +15,14 @@ import socket
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
-# Two processes per core with two threads each: a request is mostly Python (CPU, one thread at
-# a time per process) and waits for the database only briefly. More threads per process made
-# every request slower (3 x 8 against 4 x 2 on 2 cores, docs/benchmarks.md): a thread holding
-# a row lock waited for the interpreter behind the others.
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count()))
+# One process per core and one more, with two threads each: a request is mostly Python (CPU, one
+# thread at a time per process) and waits for the database only briefly. More threads per
+# process made every request slower (3 x 8 against 4 x 2 on 2 cores, docs/benchmarks.md): a
+# thread holding a row lock waited for the interpreter behind the others. Three processes on 2
+# cores did better than four in four alternated pairs of runs (the steady bookings and the
+# visitors' home in all four, the rush in three: docs/benchmarks.md, thirteenth pass): fewer
+# processes take turns on the cores, and the spare one still overlaps a database wait.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", 2))
 # Each worker listens on a socket of its own (SO_REUSEPORT), and the kernel spreads new
 # connections evenly over them. With one shared socket the worker that woke first took the

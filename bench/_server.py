@@ -16,10 +16,10 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def server_arguments(
-    parser: argparse.ArgumentParser, *, workers: int = 4, threads: int = 2
+    parser: argparse.ArgumentParser, *, workers: int = 3, threads: int = 2
 ) -> None:
     """gunicorn's shape, on the command line; the defaults are gunicorn.conf.py's on a 2-core
-    machine (two processes per core, two threads each: docs/benchmarks.md)."""
+    machine (a process per core and one more, two threads each: docs/benchmarks.md)."""
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
     parser.add_argument("--workers", type=int, default=workers, help="gunicorn processes")
     parser.add_argument("--threads", type=int, default=threads, help="threads per gthread worker")

@@ -4,7 +4,7 @@ lottery's fairness and the rate limits, in one run through gunicorn.
     .venv/bin/python bench/release_rush.py [--clients 32] [--slots 1000] [--seconds 20]
         [--rush-clients 200] [--rush-places 50] [--rush-lead 10]
         [--page-clients 200] [--page-seconds 20] [--page-requests 2000]
-        [--lottery-clients 200] [--worker-class gthread] [--workers 3] [--threads 8]
+        [--lottery-clients 200] [--worker-class gthread] [--workers 3] [--threads 2]
         [--keep-alive 75] [--cache-url redis://127.0.0.1:6379/9]
         [--database-url postgres://postgres@127.0.0.1:5432/consulate]
         [--database consulate_bench_rush]
