@@ -62,6 +62,19 @@ def person(number: str = "U1234567", name: str = "Ada Example") -> PersonInput:
     return PersonInput(name, dt.date(1990, 5, 17), number)
 
 
+def today_in_minutes(minutes: int, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """`minutes` from now, or as many before now when that would be tomorrow in `zone`: a time
+    of the mission's today whatever the hour the test runs (tests that put "today's" bookings
+    a few minutes ahead failed in the minutes before the mission's midnight)."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    ahead = now + dt.timedelta(minutes=minutes)
+    if ahead.astimezone(zone).date() == now.astimezone(zone).date():
+        return ahead
+    return now - dt.timedelta(minutes=minutes)
+
+
 def first_free_slot(service: Service, *, skip: int = 0):  # type: ignore[no-untyped-def]
     from appointments.selectors import slot_list_available
 

@@ -23,6 +23,8 @@ from appointments.selectors import slot_list_available
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.crypto.envelope import active_key_id
 from consulate.kernel.tenancy import current_schema
+from missions.selectors import current_mission
+from tests.appointments.conftest import today_in_minutes
 from tests.appointments.factories import BookingFactory, PersonInputFactory, build_catalogue
 from tests.conftest import MODEL_BACKEND, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
@@ -34,7 +36,7 @@ def _bookings_today(service, user, count: int) -> None:
             service=service, user=user, skip=n,
             persons=[PersonInputFactory(), PersonInputFactory()],
         )  # fmt: skip
-        starts_at = timezone.now() + dt.timedelta(minutes=2 + n)
+        starts_at = today_in_minutes(2 + n, current_mission().zone)
         Slot.objects.filter(pk=booking.slot_id).update(
             starts_at=starts_at, ends_at=starts_at + dt.timedelta(minutes=30)
         )

@@ -14,7 +14,7 @@ from appointments.models import ClosureKind, ReleaseMode, Slot
 from appointments.services.reminders import booking_remind_due
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
-from tests.appointments.conftest import build_catalogue, first_free_slot, person
+from tests.appointments.conftest import build_catalogue, first_free_slot, person, today_in_minutes
 from tests.appointments.factories import booking_made_ahead
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -114,9 +114,9 @@ def test_queue_tickets_count_up_through_the_day(catalogue, citizen, officer_a):
             slot_id=first_free_slot(catalogue, skip=n).pk, service=catalogue,
             persons=[person(f"Q{n:07d}")], user=user, language="en", acting_user=user,
         )  # fmt: skip
+        starts_at = today_in_minutes(n + 1, BERLIN)
         Slot.objects.filter(pk=booking.slot_id).update(
-            starts_at=timezone.now() + dt.timedelta(minutes=n + 1),
-            ends_at=timezone.now() + dt.timedelta(minutes=n + 31),
+            starts_at=starts_at, ends_at=starts_at + dt.timedelta(minutes=30)
         )
         booking.refresh_from_db()
         tickets.append(
