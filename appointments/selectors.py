@@ -35,7 +35,6 @@ from consulate.kernel.rawsql import raw_one
 from consulate.kernel.tenancy import current_schema
 from missions.models import Mission
 from missions.permissions import Action, permission_require
-from missions.selectors import current_mission
 
 from . import calendar, lottery
 from .models import (
@@ -207,8 +206,9 @@ def service_get_offered(*, code: str) -> Service:
 
 
 def service_forget_here() -> None:
-    """Drop this process's copies of every service."""
+    """Drop this process's copies of every service, and of their next releases."""
     _services_here.forget()
+    _next_releases_here.forget()
 
 
 def _bookable(service: Service, now: dt.datetime) -> QuerySet[Slot]:
@@ -269,19 +269,34 @@ def slot_get_for_booking(
     return slot
 
 
+# (schema, service) -> (its next release,): see service_next_release
+_next_releases_here = KeptHere()
+
+
 def service_next_release(*, service: Service, now: dt.datetime | None = None) -> dt.datetime | None:
     """When the service's next times become bookable (scheduled release), or None.
 
-    At the present time it is taken from the mission's kept feed (no query: every refusal of
-    a full time at a release says it) unless the kept time has already passed (the feed was
-    kept before that release), when it is read again."""
-    if now is None and _feed_kept_seconds():
-        (row,) = availability_feed_times(mission=current_mission(), services=[service])
-        kept: dt.datetime | None = row["next_release"]
-        if kept is None or kept > timezone.now():
-            return kept
-    now = now or timezone.now()
-    return Slot.objects.filter(service=service, bookable_from__gt=now).aggregate(
+    Every refusal of a full time says it, and at a release nearly every request is one. At the
+    present time each process keeps what it read for the feed's few seconds
+    (`CONSULATE_AVAILABILITY_CACHE_SECONDS`: the feed says the same thing as late), and never
+    past the release it names, which is then read again: the one that follows. A change of the
+    service through this process drops the copy (`service_forget_here`)."""
+    seconds = _feed_kept_seconds()
+    if now is not None or not seconds:
+        return _next_release_read(service, now or timezone.now())
+    key = (current_schema(), service.pk)
+    kept = _next_releases_here.get(key)
+    now = timezone.now()
+    if kept is not None and (kept[0] is None or kept[0] > now):
+        return kept[0]  # type: ignore[no-any-return]
+    release = _next_release_read(service, now)
+    until = seconds if release is None else min(seconds, (release - now).total_seconds())
+    _next_releases_here.put(key, (release,), seconds=until)
+    return release
+
+
+def _next_release_read(service: Service, now: dt.datetime) -> dt.datetime | None:
+    return Slot.objects.filter(service=service, bookable_from__gt=now).aggregate(  # type: ignore[no-any-return]
         first=Min("bookable_from")
     )["first"]
 

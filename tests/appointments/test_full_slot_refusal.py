@@ -624,3 +624,126 @@ def test_session_data_handed_over_is_used_only_for_its_own_key(rf, db):
     session_prefetched(request, session_key=store.session_key, data={"_auth_user_id": "1", "x": 1})
     middleware.process_request(request)
     assert request.session["x"] == 1
+
+
+def _released_in_batches() -> tuple[Slot, dt.datetime, dt.datetime]:
+    """A service released in batches, a slot of it open two days ahead and with one place, and
+    its next two releases (in five minutes and in a day)."""
+    service = build_catalogue(code="rush", name="Rush", release_mode="scheduled")
+    Slot.objects.filter(service=service).update(bookable_from=None)
+    last, before_last = Slot.objects.filter(service=service).order_by("-starts_at")[:2]
+    soon = timezone.now() + dt.timedelta(minutes=5)
+    later = timezone.now() + dt.timedelta(days=1)
+    Slot.objects.filter(pk=before_last.pk).update(bookable_from=soon)
+    Slot.objects.filter(pk=last.pk).update(bookable_from=later)
+    after = timezone.now() + dt.timedelta(days=2)
+    slot = Slot.objects.filter(service=service, bookable_from=None, starts_at__gt=after).order_by(
+        "starts_at"
+    )[0]
+    Slot.objects.filter(pk=slot.pk).update(capacity=1)
+    slot.refresh_from_db()
+    return slot, soon, later
+
+
+def _next_release_reads(queries: CaptureQueriesContext) -> int:
+    read = 'MIN("appointments_slot"."bookable_from")'
+    return sum(read in query["sql"] for query in queries.captured_queries)
+
+
+def test_the_next_release_is_kept_here_for_the_feeds_seconds_and_never_past_it(
+    in_mission_a, settings, monkeypatch
+):
+    from appointments.selectors import service_forget_here, service_next_release
+
+    # given the feed kept a few seconds, and a service whose next releases are soon and later
+    settings.CONSULATE_AVAILABILITY_CACHE_SECONDS = 3600  # kept all through the test
+    service_forget_here()
+    slot, soon, later = _released_in_batches()
+    service = slot.service
+    # when the next release is asked for twice
+    with CaptureQueriesContext(connection) as queries:
+        first = service_next_release(service=service)
+        second = service_next_release(service=service)
+    # then it is read once, and the second answer is the copy kept here
+    assert first == second
+    assert abs(first - soon) < dt.timedelta(seconds=1)
+    assert _next_release_reads(queries) == 1
+    # and once that release has come, it is read again and names the one after
+    moment = soon + dt.timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    with CaptureQueriesContext(connection) as queries:
+        following = service_next_release(service=service)
+    assert abs(following - later) < dt.timedelta(seconds=1)
+    assert _next_release_reads(queries) == 1
+    # and a change of the service through this process drops the copy at once
+    Slot.objects.filter(service=service, bookable_from__gt=moment).update(bookable_from=None)
+    service_forget_here()
+    assert service_next_release(service=service) is None
+    # and with the feed not kept, every answer is read
+    settings.CONSULATE_AVAILABILITY_CACHE_SECONDS = 0
+    with CaptureQueriesContext(connection) as queries:
+        service_next_release(service=service)
+        service_next_release(service=service)
+    assert _next_release_reads(queries) == 2
+
+
+def test_a_last_place_taken_at_a_release_is_kept_without_reading_the_mission(
+    in_mission_a, kept, settings, django_capture_on_commit_callbacks
+):
+    from appointments.selectors import service_forget_here
+
+    # given the feed kept a few seconds and a service released in batches
+    settings.CONSULATE_AVAILABILITY_CACHE_SECONDS = 3600
+    service_forget_here()
+    slot, soon, _later = _released_in_batches()
+    others = list(
+        Slot.objects.filter(
+            service=slot.service, bookable_from=None, starts_at__gt=slot.starts_at
+        ).order_by("starts_at")[:2]
+    )
+    Slot.objects.filter(pk__in=[s.pk for s in others]).update(capacity=1)
+    # when three bookings each take a slot's last place, each committed
+    with CaptureQueriesContext(connection) as queries:
+        for n, taken in enumerate([slot, *others]):
+            user = UserFactory()
+            with django_capture_on_commit_callbacks(execute=True):
+                services.booking_create(
+                    slot_id=taken.pk, service=taken.service, persons=[person(f"K{n}234567")],
+                    user=user, language="en", acting_user=user,
+                )  # fmt: skip
+    # then each slot is kept full, saying the next release
+    for taken in (slot, *others):
+        said = full_slot_kept(slot_id=taken.pk)
+        assert said is not None
+        assert said[0] == "rush"
+        assert abs(said[1] - soon) < dt.timedelta(seconds=1)
+    # and the next release was read once for the three, and the mission not again
+    assert _next_release_reads(queries) == 1
+    # (outside a request each booking reads its mission once itself; keeping it reads none)
+    missions_read = [q for q in queries.captured_queries if 'FROM "missions_mission"' in q["sql"]]
+    assert len(missions_read) == 3
+
+
+@pytest.mark.parametrize("first", ["en", "tr"])
+def test_a_release_written_out_is_kept_per_language(in_mission_a, first):
+    from django.utils import translation
+
+    from appointments.services.places import slot_full_error
+    from missions.mail import local_time
+    from missions.selectors import current_mission
+
+    release = timezone.now() + dt.timedelta(days=3)
+    zone = current_mission().zone
+    said, written = {}, {}
+    # when the same release is written out in one language, then in the other
+    for language in (first, "tr" if first == "en" else "en"):
+        with translation.override(language):
+            said[language] = str(slot_full_error(next_release=release).message)
+            written[language] = local_time(release, zone)
+    # then each reader reads the day in their own language, whichever came first
+    assert written["en"] != written["tr"]
+    assert written["en"] in said["en"]
+    assert "More times are released on" in said["en"]
+    assert written["tr"] in said["tr"]
+    assert written["en"] not in said["tr"]
+    assert "(Europe/Berlin)" in said["tr"]

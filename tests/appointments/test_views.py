@@ -673,14 +673,14 @@ def test_with_the_feed_kept_a_full_time_names_the_next_release_from_it_and_not_a
         assert response.status_code == 400
         return response.json(), [q["sql"] for q in queries.captured_queries]
 
-    ask()  # the feed is read and kept
-    # when the full time is asked for again while the feed is kept
+    ask()  # the next release is read and kept here for the feed's seconds
+    # when the full time is asked for again within them
     body, statements = ask()
-    # then the next release comes from the kept feed: no query for it
+    # then the next release comes from the copy kept here: no query for it
     assert body["next_release"] == soon.astimezone(BERLIN).isoformat()
     assert not [sql for sql in statements if 'MIN("appointments_slot"."bookable_from")' in sql]
-    # and once that release has passed (the feed still kept from before it), the answer is
-    # read again and names the following one, not the one just past
+    # and once that release has passed (within the feed's seconds still), the answer is read
+    # again and names the following one, not the one just past
     moment = soon + dt.timedelta(seconds=1)
     monkeypatch.setattr(timezone, "now", lambda: moment)
     body, statements = ask()
