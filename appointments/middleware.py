@@ -28,6 +28,9 @@ person's details) is told here that the time is full, which is also true.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import zoneinfo
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any, TypeVar
@@ -43,6 +46,7 @@ from consulate.kernel.accounts.sessions import session_prefetched
 from consulate.kernel.cache import counters_give_back, read_then_count
 from consulate.kernel.errors import ApplicationError
 from consulate.kernel.http import json_loads_bounded, view_mark
+from missions.selectors import current_mission
 
 from .full_slots import FREED, Kept, full_slot_kept_value, full_slot_key, full_slot_quietly
 from .ratelimit import client_address, rate_limit_budget_early, rate_limit_consume_early
@@ -84,6 +88,16 @@ def _slot_named(request: HttpRequest) -> tuple[str, int] | None:
     if not isinstance(persons, list) or not persons:
         return None  # the view says what is missing
     return service, slot
+
+
+@functools.lru_cache(maxsize=256)
+def _full_answer(
+    release: dt.datetime | None, zone: zoneinfo.ZoneInfo, language: str
+) -> tuple[int, bytes]:
+    """The view's answer for a full slot, rendered (status, body): at a release every refusal of
+    a mission says the same, in the reader's language (active here)."""
+    error = slot_full_error(next_release=release)
+    return error.http_status, JSONRenderer().render(error.as_dict())
 
 
 def _csrf_passes(request: HttpRequest) -> bool:
@@ -146,7 +160,6 @@ class FullSlotRefusalMiddleware:
             if isinstance(data, dict):  # read once: the session middleware takes it from here
                 session_prefetched(request, session_key=session_key, data=data)
             return None
-        release = kept[1]
         language = translation.get_language_from_request(request)
         with translation.override(language):
             try:
@@ -156,11 +169,11 @@ class FullSlotRefusalMiddleware:
                     )
                 else:
                     budget.judge(counts)
-                error = slot_full_error(next_release=release)
             except ApplicationError as refused:
-                error = refused
-            body = JSONRenderer().render(error.as_dict())
-        response = HttpResponse(body, status=error.http_status, content_type="application/json")
+                status, body = refused.http_status, JSONRenderer().render(refused.as_dict())
+            else:
+                status, body = _full_answer(kept[1], current_mission().zone, language)
+        response = HttpResponse(body, status=status, content_type="application/json")
         # as the view's answer through the whole stack (DRF, the locale and the session)
         response["Content-Language"] = language
         response["Vary"] = "Accept, Accept-Language, Cookie"

@@ -747,3 +747,38 @@ def test_a_release_written_out_is_kept_per_language(in_mission_a, first):
     assert written["tr"] in said["tr"]
     assert written["en"] not in said["tr"]
     assert "(Europe/Berlin)" in said["tr"]
+
+
+def test_early_refusals_at_a_release_are_the_views_answer_in_each_readers_language(
+    in_mission_a, client_a, citizen, kept, settings
+):
+    # given a slot of a service released in batches, filled by a statement of its own
+    slot, soon, _later = _released_in_batches()
+    Slot.objects.filter(pk=slot.pk).update(booked=1)
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    body = _body(slot.pk, service="rush")
+    # and the whole stack's answers in English and in Turkish, with the early refusal off
+    settings.APPOINTMENTS_FULL_SLOT_SECONDS = 0
+    through = {
+        language: _post(client_a, slot.pk, body=body, HTTP_ACCEPT_LANGUAGE=language)
+        for language in ("en", "tr")
+    }
+    settings.APPOINTMENTS_FULL_SLOT_SECONDS = 60
+    _post(client_a, slot.pk, body=body)  # refused through the stack, and kept
+    # when readers of either language are refused early, one after the other
+    for language in ("tr", "en", "tr"):
+        with CaptureQueriesContext(connection) as queries:
+            early = _post(client_a, slot.pk, body=body, HTTP_ACCEPT_LANGUAGE=language)
+        # then each gets the view's answer in their own language, byte for byte
+        assert "appointments_" not in _read(queries)
+        assert early.status_code == through[language].status_code == 400
+        assert early.content == through[language].content
+        assert early["Content-Language"] == language
+    said = {language: json.loads(answer.content) for language, answer in through.items()}
+    assert said["en"]["next_release"] == said["tr"]["next_release"]
+    assert abs(dt.datetime.fromisoformat(said["tr"]["next_release"]) - soon) < dt.timedelta(
+        seconds=1
+    )
+    assert "More times are released on" in said["en"]["message"]
+    assert "More times are released on" not in said["tr"]["message"]
+    assert "(Europe/Berlin)" in said["tr"]["message"]
