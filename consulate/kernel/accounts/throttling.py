@@ -1,3 +1,4 @@
+import functools
 from typing import Any
 
 from django.http import HttpRequest
@@ -6,10 +7,28 @@ from consulate.kernel.tenancy import current_schema
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as allauth sees it (ALLAUTH_TRUSTED_PROXY_COUNT), for django-axes."""
+    """The client's address as allauth sees it (ALLAUTH_TRUSTED_PROXY_COUNT,
+    ALLAUTH_TRUSTED_CLIENT_IP_HEADER), for django-axes and the booking's rate limits.
+
+    Where allauth takes the connection's own address (no header trusted, and no proxy trusted or
+    no X-Forwarded-For), it is read here without building the request's header map, and each
+    address is checked once: every refused booking at a release asks for it."""
+    from allauth import app_settings
     from allauth.core.internal.httpkit import get_client_ip
 
+    if not app_settings.TRUSTED_CLIENT_IP_HEADER and (
+        not app_settings.TRUSTED_PROXY_COUNT or not request.META.get("HTTP_X_FORWARDED_FOR")
+    ):
+        own = request.META.get("REMOTE_ADDR")
+        return _address_checked(own) if own else None
     return get_client_ip(request)
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_checked(address: str) -> str | None:
+    from allauth.core.internal.httpkit import clean_client_ip
+
+    return clean_client_ip(address)
 
 
 def tenant_scoped_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
