@@ -4,14 +4,19 @@ and `KeptHere`, a process's own short-lived copies.
 
 Django's `RedisCacheClient.get_client` builds a new `redis.Redis` object for every cache call,
 and each one fills its table of about 170 response callbacks: some 0.5 ms of CPU per call, a
-few calls per request (session, feed, rate limits), on every request. A `redis.Redis` object is
-safe to share between threads (its connections come from the pool), so one per pool is kept.
+few calls per request (session, feed, rate limits), on every request. Here each thread keeps
+one `redis.Redis` object per pool, holding one connection of that pool for good (redis-py's
+`single_connection_client`), as each thread keeps its database connection: taking a connection
+from the pool and giving it back, with the pool's checks, was a quarter of a refused booking's
+Python at a release (docs/benchmarks.md). A process started by `fork` makes its own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
+import threading
 import time
 from collections.abc import Hashable
 from typing import Any, cast
@@ -58,7 +63,8 @@ return 1
 class RedisCacheClient(DjangoRedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+        # this thread's clients: (the process that made them, {server index: client})
+        self._here = threading.local()
         self._scripts: dict[str, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
@@ -66,7 +72,10 @@ class RedisCacheClient(DjangoRedisCacheClient):
         # first for writes, a random one for reads), and its pool, made here for that very
         # index (Django's `_get_connection_pool` would draw a read replica again).
         index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
-        client = self._clients.get(index)
+        made = getattr(self._here, "clients", None)
+        if made is None or made[0] != os.getpid():  # a new thread, or a fork's copy of one
+            made = self._here.clients = (os.getpid(), {})
+        client = made[1].get(index)
         if client is None:
             pools = self._pools  # type: ignore[attr-defined]
             if index not in pools:
@@ -74,7 +83,9 @@ class RedisCacheClient(DjangoRedisCacheClient):
                     self._servers[index],  # type: ignore[attr-defined]
                     **self._pool_options,  # type: ignore[attr-defined]
                 )
-            client = self._clients[index] = self._client(connection_pool=pools[index])  # type: ignore[attr-defined]
+            client = made[1][index] = self._client(  # type: ignore[attr-defined]
+                connection_pool=pools[index], single_connection_client=True
+            )
         return client
 
     def _run(self, source: str, keys: list[str], args: list[Any]) -> Any:

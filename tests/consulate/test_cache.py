@@ -1,5 +1,5 @@
-"""The shared cache (production's Redis): one client per connection pool, used from many
-threads, storing and reading as Django's own backend does."""
+"""The shared cache (production's Redis): in each thread one client per connection pool, on one
+connection of its own, storing and reading as Django's own backend does."""
 
 import socket
 import threading
@@ -57,14 +57,16 @@ def test_each_read_replica_keeps_its_own_client_on_its_own_server():
         client.get_client(write=False)
         client.get_client(write=True)
     # then each client talks to the server of its own index, and writes go to the primary
-    for index, redis_client in client._clients.items():
+    clients = client._here.clients[1]
+    for index, redis_client in clients.items():
         assert redis_client.connection_pool.connection_kwargs["db"] == (12, 11, 10)[index]
-    assert client.get_client(write=True) is client._clients[0]
-    assert set(client._clients) == {0, 1, 2}
+    assert client.get_client(write=True) is clients[0]
+    assert set(clients) == {0, 1, 2}
 
 
-def test_threads_share_the_client_without_mixing_answers(cache):
+def test_each_thread_keeps_its_client_and_connection_without_mixing_answers(cache):
     errors = []
+    connections: dict[int, tuple[int, int]] = {}
 
     def work(n: int) -> None:
         for i in range(50):
@@ -72,6 +74,9 @@ def test_threads_share_the_client_without_mixing_answers(cache):
             cache.set(key, (n, i), 60)
             if cache.get(key) != (n, i):
                 errors.append(key)
+        client = cache._cache.get_client(str(n))
+        assert cache._cache.get_client(str(n), write=True) is client  # one server: one client
+        connections[n] = (id(client), id(client.connection))
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -79,30 +84,54 @@ def test_threads_share_the_client_without_mixing_answers(cache):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert len({id(cache._cache.get_client(str(n))) for n in range(8)}) == 1
+    # each thread its own client, holding one connection of its own
+    assert len({client for client, _connection in connections.values()}) == 8
+    assert len({connection for _client, connection in connections.values()}) == 8
+
+
+def test_a_forked_process_makes_its_own_client(cache):
+    import os
+
+    cache.set("before", 1, 60)
+    parent = cache._cache.get_client(write=True)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its copy of this thread's client is not used
+        try:
+            mine = cache._cache.get_client(write=True)
+            ok = mine is not parent and mine.connection is not parent.connection
+            ok = ok and cache.get("before") == 1
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(child, 0)
+    os.close(read)
+    # and the parent's client still answers on its own connection
+    assert cache._cache.get_client(write=True) is parent
+    assert cache.get("before") == 1
 
 
 def _commands_sent(cache, work):
-    """The commands `work` sends to the cache's Redis, and how many connections it takes."""
+    """The commands `work` sends to the cache's Redis, and how many connections it takes from
+    the pool (none: this thread's client holds its own)."""
     client = cache._cache.get_client(write=True)
-    taken, commands, patched = [], [], {}
-    original = client.connection_pool.get_connection
+    taken, commands = [], []
+    pool, connection = client.connection_pool, client.connection
+    original, send = pool.get_connection, connection.send_command
 
     def counting(*args, **kwargs):
-        connection = original(*args, **kwargs)
-        taken.append(connection)
-        if id(connection) not in patched:  # a pooled connection comes back: wrap it once
-            send = patched[id(connection)] = connection.send_command
-            connection.send_command = lambda *a, **k: (commands.append(a[0]), send(*a, **k))[1]
-        return connection
+        taken.append(1)
+        return original(*args, **kwargs)
 
-    client.connection_pool.get_connection = counting
+    pool.get_connection = counting
+    connection.send_command = lambda *a, **k: (commands.append(a[0]), send(*a, **k))[1]
     try:
         result = work()
     finally:
-        client.connection_pool.get_connection = original
-        for connection in taken:
-            connection.__dict__.pop("send_command", None)
+        del pool.get_connection
+        del connection.send_command
     return result, commands, len(taken)
 
 
@@ -115,7 +144,7 @@ def test_a_counter_counts_in_one_round_trip_and_keeps_its_expiry(cache):
     )
     assert counts == [1, 2, 3]
     assert commands == ["EVALSHA"] * 3  # one command, one round trip, per count
-    assert taken == 3
+    assert taken == 0  # on the thread's own connection
     client = cache._cache.get_client(write=True)
     key = cache.make_and_validate_key("window")
     assert 0 < client.ttl(key) <= 60  # the first count set the window; later ones kept it
