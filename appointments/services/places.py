@@ -210,7 +210,7 @@ def slot_full_error(*, next_release: dt.datetime | None) -> ApplicationError:
 @functools.lru_cache(maxsize=256)
 def _release_written(release: dt.datetime, zone: zoneinfo.ZoneInfo, language: str | None) -> str:
     """`local_time` of a release in `language` (the active one): at a release every refusal
-    names the same time, and writing it out is most of a refusal's own work."""
+    names the same time, and writing it out was a tenth of a refusal's own Python."""
     return local_time(release, zone)
 
 
