@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import re
 import secrets
-import zoneinfo
 from typing import Any
 
 from django.db import IntegrityError
 from django.db.models import Case, F, PositiveSmallIntegerField, When
 from django.utils import timezone
 from django.utils.text import format_lazy
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.models import User
@@ -197,21 +194,12 @@ def slot_full_error(*, next_release: dt.datetime | None) -> ApplicationError:
         return ApplicationError(AppointmentError.SLOT_FULL, message, details={"next_release": None})
     zone = current_mission().zone
     release = release.astimezone(zone)
-    released = _("More times are released on %(when)s.") % {
-        "when": _release_written(release, zone, get_language())
-    }
+    released = _("More times are released on %(when)s.") % {"when": local_time(release, zone)}
     return ApplicationError(
         AppointmentError.SLOT_FULL,
         format_lazy("{} {}", message, released),
         details={"next_release": release.isoformat()},
     )
-
-
-@functools.lru_cache(maxsize=256)
-def _release_written(release: dt.datetime, zone: zoneinfo.ZoneInfo, language: str | None) -> str:
-    """`local_time` of a release in `language` (the active one): at a release every refusal
-    names the same time, and writing it out was a tenth of a refusal's own Python."""
-    return local_time(release, zone)
 
 
 ONE_BOOKING_PER_PERSON = "appointments_one_active_booking_per_person"

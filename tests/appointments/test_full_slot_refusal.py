@@ -721,7 +721,7 @@ def test_a_last_place_taken_at_a_release_is_kept_without_reading_the_mission(
 
 
 @pytest.mark.parametrize("first", ["en", "tr"])
-def test_a_release_written_out_is_kept_per_language(in_mission_a, first):
+def test_a_release_is_written_out_in_each_readers_language(in_mission_a, first):
     from django.utils import translation
 
     from appointments.services.places import slot_full_error
