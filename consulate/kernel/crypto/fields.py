@@ -215,6 +215,9 @@ class BlindIndexField(models.CharField):  # type: ignore[type-arg]
             kwargs["purpose"] = self.purpose
         if self.shared:
             kwargs["shared"] = True
+        # Field's own default, which the loop below would read as ours
+        if not self.db_index:  # type: ignore[attr-defined]  # (set by Field.__init__)
+            kwargs["db_index"] = False
         for option, default in (
             ("max_length", INDEX_LENGTH),
             ("editable", False),
