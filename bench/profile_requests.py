@@ -18,9 +18,10 @@ the tenant's host) with transactions committing as in production:
 
 For each it prints the statements sent (`SET search_path` included), the server time (median and
 p90) and the process's own CPU time per request (median; the Python side, whatever the machine's
-load) over `--requests` warm requests. `--profile NAME` also runs cProfile over that
-request kind and prints the 30 functions with the most cumulative time and the 20 with the
-most own time.
+load) over `--requests` warm requests, and the database server's CPU per request (the mean, from
+its process for this connection, where the server runs on this machine; "-" elsewhere).
+`--profile NAME` also runs cProfile over that request kind and prints the 30 functions with the
+most cumulative time and the 20 with the most own time.
 """
 
 from __future__ import annotations
@@ -172,6 +173,8 @@ def measure(kind: str, args: argparse.Namespace, context: dict[str, object]) -> 
         request_of(kind, clients, slots, 2 * 10**6)()  # type: ignore[arg-type]
     statements = [q["sql"] for q in queries.captured_queries]
     timings, cpu = [], []
+    backend = backend_pid()
+    backend_started = backend_cpu(backend)
     for n in range(args.requests):
         send = request_of(kind, clients, slots, n)  # type: ignore[arg-type]
         started, started_cpu = time.perf_counter(), time.process_time()
@@ -179,6 +182,7 @@ def measure(kind: str, args: argparse.Namespace, context: dict[str, object]) -> 
         timings.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
         assert response.status_code == expected, (kind, response.status_code)
+    backend_ended = backend_cpu(backend) if backend_pid() == backend else None
     timings.sort()
     profile_text = ""
     if args.profile == kind:
@@ -200,8 +204,36 @@ def measure(kind: str, args: argparse.Namespace, context: dict[str, object]) -> 
         "p50_ms": statistics.median(timings) * 1000,
         "p90_ms": timings[int(len(timings) * 0.9)] * 1000,
         "cpu_ms": statistics.median(cpu) * 1000,
+        "db_cpu_ms": (
+            (backend_ended - backend_started) / args.requests * 1000
+            if backend_started is not None and backend_ended is not None
+            else None
+        ),
         "profile": profile_text,
     }
+
+
+def backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def backend_cpu(pid: int) -> float | None:
+    """The CPU seconds (user and system) the database server's process for this connection has
+    used, or None where it is not on this machine (or not readable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime are the stat file's 14th and 15th fields, in clock ticks
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def db_cpu_text(ms: object) -> str:
+    return "-" if ms is None else f"{ms:.2f}"
 
 
 def main() -> None:
@@ -231,7 +263,7 @@ def main() -> None:
     print()
     print(
         f"{'request':<12} {'statements':>10} {'SET':>4} {'p50 ms':>8} {'p90 ms':>8}"
-        f" {'CPU p50 ms':>10}"
+        f" {'CPU p50 ms':>10} {'DB CPU ms':>9}"
     )
     for kind in KINDS:
         result = measure(kind, args, context)
@@ -240,6 +272,7 @@ def main() -> None:
         print(
             f"{kind:<12} {len(statements):>10} {sets:>4} {result['p50_ms']:>8.1f}"  # type: ignore[arg-type]
             f" {result['p90_ms']:>8.1f} {result['cpu_ms']:>10.1f}"  # type: ignore[str-format]
+            f" {db_cpu_text(result['db_cpu_ms']):>9}"
         )
         if args.show_sql == kind:
             shapes = Counter(" ".join(str(s).split()[:4]) for s in statements)  # type: ignore[union-attr]

@@ -84,7 +84,10 @@ class Booking(Workflow, TimeStampedModel):
         _("visit recorded at"), null=True, blank=True, editable=False
     )
 
-    history = history_records()
+    # History is read by the booking it records (`id`) and by time: the copies of the other
+    # indexed columns would be index entries written with every booking and never read
+    # (docs/benchmarks.md, fifteenth pass).
+    history = history_records(no_db_index=["reference", "user_id", "service", "slot"])
     objects: ClassVar[models.Manager[Booking]]
 
     class Meta:
@@ -154,7 +157,8 @@ class BookingPerson(models.Model):
     # True while the booking holds its place (kept in step by the booking services).
     is_holding = models.BooleanField(default=True)
 
-    history = history_records()
+    # as Booking's: read by the person it records (`id`) and by time
+    history = history_records(no_db_index=["booking", "service", "document_index"])
     objects: ClassVar[models.Manager[BookingPerson]]
 
     class Meta:

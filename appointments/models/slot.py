@@ -14,7 +14,10 @@ from .catalogue import Service
 class Slot(models.Model):
     """A bookable time of one service. `booked` never exceeds `capacity` (invariant 1)."""
 
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="slots")
+    # no index of its own: appointments_slot_unique_time (service, starts_at) leads with it
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="slots", db_index=False
+    )
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     capacity = models.PositiveSmallIntegerField(_("capacity"))
@@ -42,7 +45,6 @@ class Slot(models.Model):
                 fields=["service", "starts_at"], name="appointments_slot_unique_time"
             ),
         ]
-        indexes = [models.Index(fields=["service", "starts_at", "booked"])]
 
     def __str__(self) -> str:
         return f"{self.service_id} @ {self.starts_at:%Y-%m-%d %H:%M}Z"

@@ -184,3 +184,48 @@ def test_a_value_longer_than_its_column_is_refused_not_cut(catalogue, citizen):
         booking_write(
             slot=slot, persons=[person()], user=citizen, language="x" * 300, acting_user=citizen
         )
+
+
+def _indexes(table: str) -> set[str]:
+    """The columns of each index on `table` in the mission's own schema, as "a,b"."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT string_agg(a.attname, ',' ORDER BY k.n) FROM pg_index i"
+            " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+            " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+            " WHERE i.indrelid = format('%%I.%%I', current_schema(), %s)::regclass"
+            " GROUP BY i.indexrelid",
+            [table],
+        )
+        return {columns for (columns,) in cursor.fetchall()}
+
+
+def test_a_booking_writes_only_the_index_entries_that_are_read(in_mission_a):
+    # history is read by the row it records and by time (and by whom, for a repeated step);
+    # a slot by its id and by service and time
+    history = {"history_id", "id", "history_date", "history_user_id"}
+    assert _indexes("appointments_historicalbooking") == history
+    assert _indexes("appointments_historicalbookingperson") == history
+    assert _indexes("appointments_slot") == {"id", "service_id,starts_at"}
+
+
+def test_taking_a_place_changes_no_index(catalogue, citizen):
+    # given a mission's slots, written with room left on their pages
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = 'appointments_slot'::regclass")
+        assert cursor.fetchone()[0] == ["fillfactor=80"]
+
+    def updates() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
+                " WHERE relid = 'appointments_slot'::regclass"
+            )
+            return cursor.fetchone()
+
+    before = updates()
+    # when a booking takes a place in one of them
+    _book(catalogue, citizen, citizen, [person()])
+    # then the slot's row was updated once, beside the old one (HOT: no index entry written)
+    after = updates()
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
