@@ -176,6 +176,17 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
         request.POST if request.method == "POST" else None, initial=[{}] * count, prefix="person"
     )
     status = 200
+    refused = None
+    if request.method != "POST":
+        # a time taken (or closed) since it was chosen is said as the page opens, not after the
+        # details are typed; the page still answers 200, and the booking checks again
+        refused = services.booking_refused_ahead(
+            slot_id=slot.pk,
+            service=service,
+            user=request.user,  # type: ignore[arg-type]
+        )
+        if refused is not None:
+            error_shown(request, refused)
     if request.method == "POST" and formset.is_valid():
         try:
             rate_limit_consume(request=request, action="book")
@@ -201,6 +212,7 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
             "service": service,
             "slot": slot,
             "formset": formset,
+            "refused": refused,
             "count": count,
             "counts": range(1, service.max_persons + 1),
             "zone": mission.zone,

@@ -24,6 +24,7 @@ from .booking import (
     booking_mark_no_show,
     booking_mark_served,
     booking_move_by_mission,
+    booking_refused_ahead,
     booking_reschedule,
     booking_visit_record,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "booking_mark_no_show",
     "booking_mark_served",
     "booking_move_by_mission",
+    "booking_refused_ahead",
     "booking_remind_due",
     "booking_reschedule",
     "booking_visit_record",

@@ -123,6 +123,38 @@ def _slot_of(
     return slot
 
 
+def _slot_bookable_by(*, service: Service, slot_id: int, user: User, now: dt.datetime) -> Slot:
+    """The slot, if `user` may book it now; else the reason, raised."""
+    slot = _slot_of(service=service, slot_id=slot_id, now=now, user_id=user.pk)
+    slot_check_bookable(slot=slot, now=now)
+    blocked_until = no_show_block_until(slot=slot, now=now)
+    if blocked_until:
+        raise ApplicationError(
+            AppointmentError.BLOCKED_NO_SHOWS,
+            _(
+                "You missed several appointments without cancelling, so new bookings are "
+                "blocked until %(date)s."
+            )
+            % {"date": blocked_until.astimezone(current_mission().zone).date()},
+        )
+    return slot
+
+
+def booking_refused_ahead(
+    *, slot_id: int, service: Service, user: User, now: dt.datetime | None = None
+) -> ApplicationError | None:
+    """Why `user`'s booking of `slot_id` would be refused now, or None: what the booking page
+    says as it opens, before anyone types their details (a time taken since it was chosen, one
+    passed or not released yet, a block for missed appointments). The booking checks it all
+    again, and the database has the last word on places."""
+    try:
+        service_check_bookable_alone(service=service)
+        _slot_bookable_by(service=service, slot_id=slot_id, user=user, now=now or timezone.now())
+    except ApplicationError as refused:
+        return refused
+    return None
+
+
 def booking_create(
     *,
     slot_id: int,
@@ -145,18 +177,7 @@ def booking_create(
     if not from_case:
         service_check_bookable_alone(service=service)
     persons = persons_validate(service=service, persons=persons)
-    slot = _slot_of(service=service, slot_id=slot_id, now=now, user_id=user.pk)
-    slot_check_bookable(slot=slot, now=now)
-    blocked_until = no_show_block_until(slot=slot, now=now)
-    if blocked_until:
-        raise ApplicationError(
-            AppointmentError.BLOCKED_NO_SHOWS,
-            _(
-                "You missed several appointments without cancelling, so new bookings are "
-                "blocked until %(date)s."
-            )
-            % {"date": blocked_until.astimezone(current_mission().zone).date()},
-        )
+    slot = _slot_bookable_by(service=service, slot_id=slot_id, user=user, now=now)
     # One statement: its own transaction at the top (no BEGIN or COMMIT round trips around it);
     # a savepoint in a caller's, so a refusal leaves the caller's transaction usable.
     with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():

@@ -41,6 +41,48 @@ def test_the_calendar_shows_only_bookable_times(catalogue, client_a):
     assert f"/appointments/passport/book/{full.pk}/" not in page
 
 
+@pytest.mark.parametrize(
+    ("language", "said", "choose"),
+    [("en", "This time has just been taken.", "Choose another time"),
+     ("tr", "Bu saat az önce alındı.", "Başka bir saat seçin")],
+)  # fmt: skip
+def test_a_time_taken_since_it_was_chosen_is_said_as_the_page_opens(
+    catalogue, logged_in, language, said, choose
+):
+    # given a time someone else took after the citizen saw it free
+    slot = first_free_slot(catalogue, skip=4)
+    Slot.objects.filter(pk=slot.pk).update(booked=F("capacity"))
+    # when the citizen opens its booking page
+    response = logged_in.get(
+        f"/appointments/passport/book/{slot.pk}/", HTTP_ACCEPT_LANGUAGE=language
+    )
+    page = response.content.decode()
+    # then the page says so in their language, with a way back to that day's times, and asks
+    # for no details it could not use
+    assert response.status_code == 200
+    assert said in page
+    day = slot.starts_at.astimezone(BERLIN).date().isoformat()
+    assert f'/appointments/passport/?day={day}#times-heading">{choose}</a>' in page
+    assert "person-0-full_name" not in page
+    assert 'method="post"' not in page.split("<main", 1)[1]
+
+
+def test_a_free_time_opens_its_form_and_a_passed_one_says_so(catalogue, logged_in):
+    # a free time: the form, no message
+    slot = first_free_slot(catalogue, skip=4)
+    page = logged_in.get(f"/appointments/passport/book/{slot.pk}/").content.decode()
+    assert "person-0-full_name" in page
+    assert "Choose another time" not in page
+    # a time that has passed meanwhile: said as the page opens
+    Slot.objects.filter(pk=slot.pk).update(
+        starts_at=dt.datetime(2020, 1, 6, 9, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2020, 1, 6, 9, 30, tzinfo=dt.UTC),
+    )
+    page = logged_in.get(f"/appointments/passport/book/{slot.pk}/").content.decode()
+    assert "This time has already passed." in page
+    assert "person-0-full_name" not in page
+
+
 def test_a_citizen_books_sees_the_barcode_and_cancels(catalogue, logged_in, citizen):
     slot = first_free_slot(catalogue, skip=4)
     # when the form is posted
