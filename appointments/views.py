@@ -179,14 +179,14 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
     refused = None
     if request.method != "POST":
         # a time taken (or closed) since it was chosen is said as the page opens, not after the
-        # details are typed; the page still answers 200, and the booking checks again
+        # details are typed, with the status the booking would get; the booking checks again
         refused = services.booking_refused_ahead(
             slot_id=slot.pk,
             service=service,
             user=request.user,  # type: ignore[arg-type]
         )
         if refused is not None:
-            error_shown(request, refused)
+            status = error_shown(request, refused)
     if request.method == "POST" and formset.is_valid():
         try:
             rate_limit_consume(request=request, action="book")
@@ -213,6 +213,9 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
             "slot": slot,
             "formset": formset,
             "refused": refused,
+            # every time is refused to a person blocked for missed appointments
+            "choose_another": refused is not None
+            and refused.code != AppointmentError.BLOCKED_NO_SHOWS,
             "count": count,
             "counts": range(1, service.max_persons + 1),
             "zone": mission.zone,

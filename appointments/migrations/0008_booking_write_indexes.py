@@ -6,7 +6,8 @@
   and the service's own index are dropped, so that taking a place (`booked = booked + 1`)
   changes no indexed column, and a fifth of each page of slots written from now on is left free,
   so that PostgreSQL can write the new row version beside the old one without touching an index
-  (a HOT update). Slots written before keep their pages as they are.
+  (a HOT update). Slots written before keep their pages as they are. The slot's foreign key
+  to its service stays as it is (only its index is dropped).
 """
 
 import consulate.kernel.crypto.fields
@@ -64,9 +65,22 @@ class Migration(migrations.Migration):
             name='service',
             field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='appointments.service'),
         ),
-        migrations.AlterField(
-            model_name='slot',
-            name='service',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='slots', to='appointments.service'),
+        # Only the index goes: AlterField would also drop the foreign key and add it back,
+        # checking every slot again while the table is locked.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='slot',
+                    name='service',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='slots', to='appointments.service'),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    "DROP INDEX IF EXISTS appointments_slot_service_id_3902bb6f",
+                    reverse_sql="CREATE INDEX appointments_slot_service_id_3902bb6f"
+                    " ON appointments_slot (service_id)",
+                ),
+            ],
         ),
     ]

@@ -57,10 +57,11 @@ def test_a_time_taken_since_it_was_chosen_is_said_as_the_page_opens(
         f"/appointments/passport/book/{slot.pk}/", HTTP_ACCEPT_LANGUAGE=language
     )
     page = response.content.decode()
-    # then the page says so in their language, with a way back to that day's times, and asks
-    # for no details it could not use
-    assert response.status_code == 200
+    # then the page says so in their language (with the booking's own status), with a way
+    # back to that day's times, and asks for no details it could not use
+    assert response.status_code == 400
     assert said in page
+    assert "<title>Passport" in page  # not "Your details"
     day = slot.starts_at.astimezone(BERLIN).date().isoformat()
     assert f'/appointments/passport/?day={day}#times-heading">{choose}</a>' in page
     assert "person-0-full_name" not in page
@@ -78,9 +79,35 @@ def test_a_free_time_opens_its_form_and_a_passed_one_says_so(catalogue, logged_i
         starts_at=dt.datetime(2020, 1, 6, 9, tzinfo=dt.UTC),
         ends_at=dt.datetime(2020, 1, 6, 9, 30, tzinfo=dt.UTC),
     )
-    page = logged_in.get(f"/appointments/passport/book/{slot.pk}/").content.decode()
-    assert "This time has already passed." in page
+    response = logged_in.get(f"/appointments/passport/book/{slot.pk}/")
+    assert response.status_code == 400
+    assert "This time has already passed." in response.content.decode()
+    assert "person-0-full_name" not in response.content.decode()
+
+
+def test_a_person_blocked_for_missed_appointments_is_told_so_as_the_page_opens(
+    catalogue, logged_in, citizen, officer_a
+):
+    # given a citizen who missed two appointments (the mission's limit)
+    for n in range(2):
+        booking = services.booking_create(
+            slot_id=first_free_slot(catalogue, skip=n).pk, service=catalogue,
+            persons=[person(f"N000000{n}")], user=citizen, language="en", acting_user=citizen,
+        )  # fmt: skip
+        Slot.objects.filter(pk=booking.slot_id).update(
+            starts_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1 + n, hours=1),
+            ends_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1 + n),
+        )
+        services.booking_mark_no_show(booking=booking, acting_user=officer_a)
+    # when they open the booking page of a free time
+    slot = first_free_slot(catalogue, skip=4)
+    response = logged_in.get(f"/appointments/passport/book/{slot.pk}/")
+    page = response.content.decode()
+    # then it says until when they are blocked, and offers no other time (each is refused)
+    assert response.status_code == 400
+    assert "new bookings are blocked until" in page
     assert "person-0-full_name" not in page
+    assert "Choose another time" not in page
 
 
 def test_a_citizen_books_sees_the_barcode_and_cancels(catalogue, logged_in, citizen):

@@ -215,17 +215,20 @@ class BlindIndexField(models.CharField):  # type: ignore[type-arg]
             kwargs["purpose"] = self.purpose
         if self.shared:
             kwargs["shared"] = True
-        # Field's own default, which the loop below would read as ours
-        if not self.db_index:  # type: ignore[attr-defined]  # (set by Field.__init__)
-            kwargs["db_index"] = False
+        # Our defaults differ from Field's, so each is read from the field itself: Field's
+        # deconstruct leaves out a value equal to Field's default (db_index=False), which would
+        # come back as ours
         for option, default in (
             ("max_length", INDEX_LENGTH),
             ("editable", False),
             ("db_index", True),
             ("blank", True),
         ):
-            if kwargs.get(option, default) == default:
+            value = getattr(self, option)
+            if value == default:
                 kwargs.pop(option, None)
+            else:
+                kwargs[option] = value
         return name, path, args, kwargs
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:

@@ -178,13 +178,15 @@ def test_a_bad_date_is_a_validation_error(in_mission_a):
     [EncryptedTextField(blank=True), EncryptedDateField(null=True, context="legacy.Person.dob"),
      BlindIndexField(source="passport_number", purpose="passport"),
      # a history table's copy of an index it is not read by (appointments.Booking's history)
-     BlindIndexField(source="passport_number", db_index=False)],
+     BlindIndexField(source="passport_number", db_index=False),
+     BlindIndexField(source="passport_number", editable=True, blank=False)],
 )  # fmt: skip
 def test_fields_deconstruct_to_themselves(field):
     _name, path, args, kwargs = field.deconstruct()
     rebuilt = type(field)(*args, **kwargs)
     assert rebuilt.deconstruct()[1:] == (path, args, kwargs)
-    assert rebuilt.db_index == field.db_index
+    for option in ("db_index", "editable", "blank", "max_length", "null"):
+        assert getattr(rebuilt, option) == getattr(field, option), option
     assert path.startswith("consulate.kernel.crypto.fields.")
 
 
