@@ -88,6 +88,13 @@ def _stat(pid: int) -> tuple[int, float, float] | None:
     return int(fields[1]), own, ended
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of one process so far (a database server's backend on this
+    machine), or None when it is gone or not on this machine."""
+    stat = _stat(pid)
+    return None if stat is None else stat[1]
+
+
 def process_tree_cpu(root: int) -> float:
     """CPU seconds (user + system) of `root` and its children so far (gunicorn's master and
     workers), those that ended included (a worker replaced after `GUNICORN_MAX_REQUESTS`, if

@@ -43,6 +43,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.booking_settings")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._server import process_cpu  # noqa: E402
 from bench.mission_create import (  # noqa: E402
     bench_database_url,
     machine_description,
@@ -174,7 +175,7 @@ def measure(kind: str, args: argparse.Namespace, context: dict[str, object]) -> 
     statements = [q["sql"] for q in queries.captured_queries]
     timings, cpu = [], []
     backend = backend_pid()
-    backend_started = backend_cpu(backend)
+    backend_started = process_cpu(backend)
     for n in range(args.requests):
         send = request_of(kind, clients, slots, n)  # type: ignore[arg-type]
         started, started_cpu = time.perf_counter(), time.process_time()
@@ -182,7 +183,7 @@ def measure(kind: str, args: argparse.Namespace, context: dict[str, object]) -> 
         timings.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
         assert response.status_code == expected, (kind, response.status_code)
-    backend_ended = backend_cpu(backend) if backend_pid() == backend else None
+    backend_ended = process_cpu(backend) if backend_pid() == backend else None
     timings.sort()
     profile_text = ""
     if args.profile == kind:
@@ -219,17 +220,6 @@ def backend_pid() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         return int(cursor.fetchone()[0])
-
-
-def backend_cpu(pid: int) -> float | None:
-    """The CPU seconds (user and system) the database server's process for this connection has
-    used, or None where it is not on this machine (or not readable)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    # utime and stime are the stat file's 14th and 15th fields, in clock ticks
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def db_cpu_text(ms: object) -> str:
