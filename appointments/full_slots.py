@@ -9,10 +9,10 @@ and the burst of refusals is what kept the last answers waiting.
 
 The database stays the only judge of a place. A slot is kept as full only after the database
 said so: a booking took its last place (kept on commit), or a booking (or the booking page,
-as it opened) found it full. When a
-place comes back (a cancel, a move away, hours that add a desk) the slot is marked freed, on
-commit, for the window (`APPOINTMENTS_FULL_SLOT_SECONDS`, 0: off), and a "full" read before
-that (a refusal, a booking that committed just before) is not kept over the mark (`cache.add`).
+as it opened) found it full. When a place comes back (a cancel, a move away, hours that add a
+desk) the slot is marked freed, on commit, for the window (`APPOINTMENTS_FULL_SLOT_SECONDS`,
+0: off), and a "full" read before that (a refusal, a booking that committed just before) is not
+kept over the mark (`cache.add`).
 So what is kept can be wrong only towards "full", and only for the window after a place came
 back by a way that does not mark it (a statement outside the services). A slot that is not
 kept goes through the whole stack, as before. A failing cache is logged and changes nothing.
