@@ -4,7 +4,8 @@ streams; the standard library only, so it needs nothing installed and imports no
 The benchmark (bench/release_rush.py, bench/booking.py) runs it as its own process,
 `python bench/_http.py`, with one scenario as JSON on stdin, and reads one JSON result from
 stdout. Every result carries the client process's own CPU seconds over the scenario
-(`resource.getrusage`), so that a client which steals the server's CPU shows it.
+(`resource.getrusage`), so that a client which steals the server's CPU shows it; a booking run
+with `t0` also from t0 on (`cpu_from_t0_s`), without the connections' warming before it.
 
 Scenarios (`kind`):
 - `book`: clients POST bookings to random slots among those not yet known to be full (a "full"
@@ -182,6 +183,7 @@ async def _book(spec: dict[str, Any]) -> dict[str, Any]:
     t0: float | None = spec.get("t0")
     seconds: float | None = spec.get("seconds")
     warm_done: list[float] = []
+    cpu_at_t0: list[float] = []
     stop_at = [float("inf")]
 
     async def client(n: int) -> dict[str, Any]:
@@ -198,6 +200,8 @@ async def _book(spec: dict[str, Any]) -> dict[str, Any]:
             await conn.request("GET", spec["warm_path"], {"Cookie": accounts[n][0]})
             warm_done.append(time.time())
             await _sleep_until(t0)
+            if not cpu_at_t0:  # the first client awake at t0
+                cpu_at_t0.append(_cpu())
         while open_slots and account is not None and time.time() < stop_at[0]:
             if not one_each and used >= budget:
                 account, used = (pool.pop() if pool else None), 0
@@ -254,6 +258,7 @@ async def _book(spec: dict[str, Any]) -> dict[str, Any]:
     booked_at = [r[0] + r[1] - origin for r in records if r[2] == 201]
     return {
         "cpu_s": _cpu() - started_cpu,
+        "cpu_from_t0_s": (_cpu() - cpu_at_t0[0]) if cpu_at_t0 else None,
         "elapsed_s": ended - origin,
         "origin": origin,
         "warm_last_s": (max(warm_done) - t0) if warm_done and t0 is not None else None,

@@ -365,8 +365,8 @@ def rush_round(
     )
     print(
         f"{cpu_line(rush, rush_cpu)} (gunicorn's and the machine's from T0, the client's with"
-        f" its warming); gunicorn {1000 * rush_cpu['server_cpu_s'] / max(1, len(lat)):.1f} ms"
-        " per request"
+        f" its warming; from T0 {rush['cpu_from_t0_s']:.2f} s); gunicorn"
+        f" {1000 * rush_cpu['server_cpu_s'] / max(1, len(lat)):.1f} ms per request"
     )
     return {
         "latencies_ms": lat,
