@@ -1,7 +1,8 @@
 """`migrate_all` at scale: mission schemas holding exactly the template's migrations are
 skipped; the others (one migration behind, one holding a record the template does not have,
 one lacking a content type) are migrated, several at once in forked processes, as the owner
-role; a migration cancelled by PostgreSQL's deadlock detector is tried again.
+role; a migration cancelled by PostgreSQL's deadlock detector, or waiting for a lock longer
+than CONSULATE_MIGRATE_LOCK_TIMEOUT_MS (while requests queued behind it), is tried again.
 
 Real migrations, real PostgreSQL: a schema is put behind by rewinding a real migration with
 `migrate_schemas <app> <earlier migration>` (appointments 0005 adds `purpose` to the
@@ -30,6 +31,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.models.signals import pre_migrate
 from django_tenants.utils import schema_context
 
+from consulate.management.commands import migrate_all as migrate_all_command
 from consulate.management.commands.migrate_all import SchemaMigrated, schemas_migrate
 from missions.models import Mission
 from missions.schemas import schemas_compare_with_template
@@ -239,6 +241,19 @@ def test_a_mission_without_a_schema_fails_the_deploy_by_name_after_the_others(mi
     assert has_column(behind)
 
 
+def other_session() -> psycopg.Connection[Any]:
+    """A session of its own on the test database, outside Django (a transaction begins with
+    its first statement)."""
+    params = connection.settings_dict
+    return psycopg.connect(
+        dbname=params["NAME"],
+        user=params["USER"],
+        password=params["PASSWORD"] or None,
+        host=params["HOST"] or None,
+        port=params["PORT"] or None,
+    )
+
+
 DEADLOCK_SEEN: list[str] = []
 
 
@@ -246,14 +261,7 @@ def lock_b_then_a(tables: list[str], armed: Path) -> None:
     """The other session: take B, wait until a worker waits for B (holding A), then ask for A:
     a cycle, which PostgreSQL breaks by cancelling the session that waited first."""
     DEADLOCK_SEEN.clear()
-    params = connection.settings_dict
-    with psycopg.connect(
-        dbname=params["NAME"],
-        user=params["USER"],
-        password=params["PASSWORD"] or None,
-        host=params["HOST"] or None,
-        port=params["PORT"] or None,
-    ) as db:
+    with other_session() as db:
         db.execute(f"LOCK TABLE public.{tables[1]} IN SHARE ROW EXCLUSIVE MODE")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -314,6 +322,89 @@ def test_a_migration_that_loses_a_deadlock_is_tried_again(missions, tmp_path):
     assert sorted(result.attempts for result in results) == [1, 2]
     assert all(has_column(schema) for schema in schemas)
     assert DEADLOCK_SEEN == ["the other session got both locks"]
+
+
+def waiting_for_exclusive_lock(table: str) -> bool:
+    with other_session() as db:
+        (waiting,) = db.execute(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock'"
+            " AND relation = %s::regclass",
+            [table],
+        ).fetchone() or (0,)
+    return bool(waiting)
+
+
+def test_a_migration_waiting_for_a_lock_gives_way_to_the_bookings_then_is_tried_again(
+    missions, settings, monkeypatch
+):
+    """A long transaction reads a mission's bookings while the deploy migrates that schema. The
+    migration's ALTER TABLE asks for the table's ACCESS EXCLUSIVE lock and waits; a booking
+    written meanwhile asks for a lock the reader does not hold, but queues behind the waiting
+    migration. Without a lock timeout it would wait as long as the reader; here the migration
+    gives way at the timeout, the booking goes through, and the migration, tried again once
+    the reader is done, migrates the schema."""
+    settings.CONSULATE_MIGRATE_LOCK_TIMEOUT_MS = 300
+    monkeypatch.setattr(migrate_all_command, "LOCK_CONFLICT_PAUSE", 0.5)
+    schema = missions[0].schema_name
+    rewind([schema], processes=1)
+    table = f'"{schema}".{TABLE}'
+    results: list[SchemaMigrated] = []
+    with other_session() as reader, other_session() as writer:
+        # given a transaction that has read the bookings and goes on
+        reader.execute(f"SELECT count(*) FROM {table}")
+        # when the deploy migrates the schema meanwhile
+        deploy = threading.Thread(
+            target=lambda: results.extend(schemas_migrate([schema], owner=owner(), processes=1))
+        )
+        deploy.start()
+        try:
+            deadline = time.monotonic() + 20
+            while not waiting_for_exclusive_lock(table) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert waiting_for_exclusive_lock(table), "the migration never waited for the lock"
+            # then a booking's write, which queues behind the waiting migration, goes through
+            # long before the reader is done (it gives up after 5 s, and the reader has not
+            # ended)
+            writer.execute("SET lock_timeout = '5s'")
+            writer.execute(f"UPDATE {table} SET status = status WHERE false")
+            writer.commit()
+        finally:
+            reader.commit()  # the reader is done
+            deploy.join(timeout=60)
+    # and the migration, tried again after it, migrated the schema
+    assert not deploy.is_alive()
+    assert [result.error for result in results] == [""]
+    assert results[0].attempts >= 2
+    assert has_column(schema)
+
+
+def test_a_migration_that_never_gets_its_lock_stops_the_deploy_naming_the_lock(
+    missions, settings, monkeypatch
+):
+    settings.CONSULATE_MIGRATE_LOCK_TIMEOUT_MS = 100
+    monkeypatch.setattr(migrate_all_command, "LOCK_CONFLICT_PAUSE", 0.05)
+    schema = missions[0].schema_name
+    rewind([schema], processes=1)
+    with other_session() as reader:
+        # given a transaction on the bookings that outlasts every attempt
+        reader.execute(f'SELECT count(*) FROM "{schema}".{TABLE}')
+        # when the deploy migrates the schema
+        out, err = io.StringIO(), io.StringIO()
+        with pytest.raises(CommandError, match=f"Migrating {schema} failed"):
+            call_command("migrate_all", stdout=out, stderr=err)
+        reader.rollback()
+    # then it gave way at each of its attempts, and stopped naming the schema and the lock
+    attempts = migrate_all_command.LOCK_CONFLICT_ATTEMPTS
+    assert (
+        f"1/1 mission schemas: {schema} (FAILED after {attempts} attempts (lock conflict))"
+        in out.getvalue()
+    )
+    assert "canceling statement due to lock timeout" in err.getvalue()
+    assert not has_column(schema)
+    # and this session waits for locks as long as it takes again
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone() == ("0",)
 
 
 def test_a_schema_migrated_at_b4cabf8_loses_its_confirmation_column_and_takes_bookings(missions):

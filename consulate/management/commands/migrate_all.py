@@ -17,10 +17,16 @@ statement compares every mission schema's applied migrations with the template's
 skipped, so a deploy with nothing to migrate costs about the same at 300 missions as at 10.
 The others are migrated by a small pool of forked processes, each connected as the owner role,
 one schema at a time per process (`schemas_migrate`).
+
+A migration in public or in a mission schema waits at most CONSULATE_MIGRATE_LOCK_TIMEOUT_MS for
+a table's lock, then gives way and is tried again a moment later (`lock_bounded`): requests on
+that table queue behind a migration that waits, so the deploy holds a mission's bookings up
+that long at most.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -256,9 +262,13 @@ def app_role_grant(*, app_role: str, owner: str, template: str, schemas: list[st
             cursor.execute(statement.as_string(cursor.connection))
 
 
-# How often one schema's migration is tried when PostgreSQL cancelled it to break a deadlock
-# (or a lock timeout): its transaction was rolled back whole, so trying again is safe.
-LOCK_CONFLICT_ATTEMPTS = 3
+# How often a migration is tried when PostgreSQL cancelled it to break a deadlock, or because
+# a lock it asked for was not granted within CONSULATE_MIGRATE_LOCK_TIMEOUT_MS: its transaction
+# was rolled back whole, so trying again is safe.
+LOCK_CONFLICT_ATTEMPTS = 4
+# seconds before the next attempt, times the attempts made: the transaction that held the lock
+# (a long report, a mission's day close) has a moment to end
+LOCK_CONFLICT_PAUSE = 1.0
 
 
 def processes_default() -> int:
@@ -291,6 +301,46 @@ def _lock_conflict(error: BaseException) -> bool:
     return False
 
 
+def _lock_timeout_set(milliseconds: int) -> None:
+    """For this connection's session: a statement waits at most `milliseconds` for a lock (0:
+    as long as it takes, PostgreSQL's default)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{milliseconds}ms"])
+
+
+def lock_bounded(run: Callable[[], object], *, retry: bool = True) -> None:
+    """Run migrations (`run`) on the default connection, each statement waiting at most
+    CONSULATE_MIGRATE_LOCK_TIMEOUT_MS for a lock.
+
+    A migration that alters a table asks for its ACCESS EXCLUSIVE lock, and while it waits
+    behind a transaction that holds the table (a long report, a day being closed), every
+    request that touches the table queues behind the migration: at a mission, the bookings.
+    With the timeout the migration gives way instead; PostgreSQL rolls its transaction back
+    whole, and it is tried again after a pause, LOCK_CONFLICT_ATTEMPTS times in all (so is a
+    migration cancelled to break a deadlock). The last failure is raised.
+    `retry=False` inside a transaction the caller holds, which a cancelled statement has
+    spoiled."""
+    milliseconds = int(getattr(settings, "CONSULATE_MIGRATE_LOCK_TIMEOUT_MS", 0) or 0)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            _lock_timeout_set(milliseconds)
+            run()
+            return
+        except Exception as error:
+            if retry and _lock_conflict(error) and attempt < LOCK_CONFLICT_ATTEMPTS:
+                connection.close()  # the next attempt starts on a session of its own
+                time.sleep(LOCK_CONFLICT_PAUSE * attempt)
+                continue
+            raise
+        finally:
+            if connection.connection is not None:  # what else runs on it waits as before
+                # (not on a transaction the failure spoiled: TransactionManagementError)
+                with contextlib.suppress(DatabaseError):
+                    _lock_timeout_set(0)
+
+
 def schema_migrate(
     schema_name: str,
     *,
@@ -304,40 +354,40 @@ def schema_migrate(
     `target` is migrate's optional (app_label, migration_name), e.g. to rewind a schema.
 
     Django runs each migration in a transaction of its own on PostgreSQL, so a migration that
-    PostgreSQL cancels to break a deadlock leaves no trace: it is tried again, from that
-    migration on, up to LOCK_CONFLICT_ATTEMPTS times. Any other error is returned, not raised,
+    PostgreSQL cancels (a deadlock, a lock not granted in time: `lock_bounded`) leaves no
+    trace and is tried again, from that migration on. Any other error is returned, not raised,
     so that a pool's worker hands it back whole.
     """
     started = time.perf_counter()
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT current_user")
-                (user,) = cursor.fetchone()
-            if user != owner:
-                raise CommandError(f"connected as {user!r}, not as the owner role {owner!r}")
-            call_command(
-                "migrate_schemas",
-                *target,
-                tenant=True,
-                schema_name=schema_name,
-                executor="standard",
-                interactive=False,
-                verbosity=verbosity,
-            )
-        except Exception as error:
-            if retry and _lock_conflict(error) and attempt < LOCK_CONFLICT_ATTEMPTS:
-                connection.close()
-                time.sleep(0.2 * attempt)
-                continue
-            if retry:
-                connection.close()
-            return SchemaMigrated(
-                schema_name, time.perf_counter() - started, attempt, traceback.format_exc()
-            )
-        return SchemaMigrated(schema_name, time.perf_counter() - started, attempt)
+    attempts = 0
+
+    def run() -> None:
+        nonlocal attempts
+        attempts += 1
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            (user,) = cursor.fetchone()
+        if user != owner:
+            raise CommandError(f"connected as {user!r}, not as the owner role {owner!r}")
+        call_command(
+            "migrate_schemas",
+            *target,
+            tenant=True,
+            schema_name=schema_name,
+            executor="standard",
+            interactive=False,
+            verbosity=verbosity,
+        )
+
+    try:
+        lock_bounded(run, retry=retry)
+    except Exception:
+        if retry:
+            connection.close()
+        return SchemaMigrated(
+            schema_name, time.perf_counter() - started, attempts, traceback.format_exc()
+        )
+    return SchemaMigrated(schema_name, time.perf_counter() - started, attempts)
 
 
 # The database connections a forked worker inherited from its parent: kept referenced and
@@ -482,7 +532,13 @@ class Command(BaseCommand):
 
     def _migrate(self, verbosity: int, *, owner: str, processes: int) -> None:
         self.stdout.write("1/3 public schema (HQ)")
-        call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
+        # every request reads public's tables: a migration waiting for one gives way
+        lock_bounded(
+            lambda: call_command(
+                "migrate_schemas", shared=True, interactive=False, verbosity=verbosity
+            ),
+            retry=not connection.in_atomic_block,
+        )
         self._ensure_hq()
 
         template = settings.TENANT_BASE_SCHEMA
@@ -545,8 +601,10 @@ class Command(BaseCommand):
         started = time.perf_counter()
 
         def progress(done: int, result: SchemaMigrated) -> None:
-            retried = f", {result.attempts} attempts (lock conflict)" if result.attempts > 1 else ""
-            outcome = "FAILED" if result.error else f"{result.seconds:.1f} s{retried}"
+            outcome = "FAILED" if result.error else f"{result.seconds:.1f} s"
+            if result.attempts > 1:
+                outcome += f"{' after' if result.error else ','} {result.attempts} attempts"
+                outcome += " (lock conflict)"
             self.stdout.write(f"{done}/{count} mission schemas: {result.schema_name} ({outcome})")
 
         results = schemas_migrate(
