@@ -28,6 +28,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import psycopg
 from django.conf import settings
 from django.db import connection
 from psycopg import sql
@@ -310,14 +311,17 @@ TEMPLATE_LOCK_KEY = 0x0C10_E5C4
 
 @contextlib.contextmanager
 def template_locked() -> Iterator[None]:
-    """Hold the template for this connection's session: no mission is cloned meanwhile."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [TEMPLATE_LOCK_KEY])
-    try:
+    """Hold the template: no mission is cloned meanwhile. The lock is held by a session of its
+    own (the default connection's role and database), which ends with the block: the default
+    connection is closed and opened again under it (django-tenants closes it after migrating a
+    schema, and a migration that gave way to a lock is tried again on a new one), and a lock of
+    its session would end with it."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)  # Django's, for its own cursors
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as session:
+        session.execute("SELECT pg_advisory_lock(%s)", [TEMPLATE_LOCK_KEY])
         yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [TEMPLATE_LOCK_KEY])
 
 
 def clone_functions_install() -> None:

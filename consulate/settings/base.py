@@ -85,9 +85,9 @@ PUBLIC_SCHEMA_NAME = "public"
 # New missions are cloned from this schema, migrated with every deploy (`migrate_all`).
 TENANT_BASE_SCHEMA = "mission_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
-# How long a migration run by `migrate_all` waits for a table's lock before it gives way (and
-# is tried again a moment later): requests on that table queue behind a migration while it
-# waits, so this is the longest a deploy can hold a mission's bookings up. 0: no limit.
+# How long a migration run by `migrate_all` waits for a lock before it gives way (and is tried
+# again a moment later): requests on that table queue behind a migration while it waits, so
+# this is how long they wait behind it at most, per attempt. 0: no limit.
 CONSULATE_MIGRATE_LOCK_TIMEOUT_MS = env.int("CONSULATE_MIGRATE_LOCK_TIMEOUT_MS", default=3000)
 DEFAULT_NOT_FOUND_TENANT_VIEW = "consulate.views.unknown_host"
 # How long a host's mission stays in the cache (consulate/kernel/tenancy.py); 0: no cache.

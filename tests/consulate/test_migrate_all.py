@@ -324,58 +324,68 @@ def test_a_migration_that_loses_a_deadlock_is_tried_again(missions, tmp_path):
     assert DEADLOCK_SEEN == ["the other session got both locks"]
 
 
-def waiting_for_exclusive_lock(table: str) -> bool:
-    with other_session() as db:
-        (waiting,) = db.execute(
-            "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock'"
-            " AND relation = %s::regclass",
-            [table],
-        ).fetchone() or (0,)
+def waiting_for_exclusive_lock(session: psycopg.Connection[Any], table: str) -> bool:
+    (waiting,) = session.execute(
+        "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock'"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND relation = %s::regclass",
+        [table],
+    ).fetchone() or (0,)
     return bool(waiting)
+
+
+def reading(session: psycopg.Connection[Any], table: str) -> None:
+    """`session` reads `table` and goes on with its transaction (ended by the server after 60 s
+    at most, so that a test whose migration waits for ever fails instead of hanging)."""
+    session.execute("SET idle_in_transaction_session_timeout = '60s'")
+    session.execute(f"SELECT count(*) FROM {table}")
 
 
 def test_a_migration_waiting_for_a_lock_gives_way_to_the_bookings_then_is_tried_again(
     missions, settings, monkeypatch
 ):
-    """A long transaction reads a mission's bookings while the deploy migrates that schema. The
-    migration's ALTER TABLE asks for the table's ACCESS EXCLUSIVE lock and waits; a booking
-    written meanwhile asks for a lock the reader does not hold, but queues behind the waiting
-    migration. Without a lock timeout it would wait as long as the reader; here the migration
-    gives way at the timeout, the booking goes through, and the migration, tried again once
-    the reader is done, migrates the schema."""
+    """A long transaction reads a mission's slots while the deploy migrates that schema: the
+    first migration applies, the next one's DROP INDEX asks for the slots' ACCESS EXCLUSIVE
+    lock and waits. A booking taking a place meanwhile asks for a lock the reader does not
+    hold, but queues behind the waiting migration: without a lock timeout it would wait as
+    long as the reader. Here the migration gives way at the timeout, the booking goes through,
+    and the migration, tried again once the reader is done, goes on from where it stopped."""
     settings.CONSULATE_MIGRATE_LOCK_TIMEOUT_MS = 300
-    monkeypatch.setattr(migrate_all_command, "LOCK_CONFLICT_PAUSE", 0.5)
+    monkeypatch.setattr(migrate_all_command, "LOCK_CONFLICT_PAUSE", 0.3)
+    monkeypatch.setattr(migrate_all_command, "LOCK_CONFLICT_ATTEMPTS", 30)  # ample
     schema = missions[0].schema_name
     rewind([schema], processes=1)
-    table = f'"{schema}".{TABLE}'
+    slots = f'"{schema}".appointments_slot'
     results: list[SchemaMigrated] = []
-    with other_session() as reader, other_session() as writer:
-        # given a transaction that has read the bookings and goes on
-        reader.execute(f"SELECT count(*) FROM {table}")
+    with other_session() as reader, other_session() as writer, other_session() as watcher:
+        watcher.autocommit = True
+        # given a transaction that has read the slots and goes on
+        reading(reader, slots)
         # when the deploy migrates the schema meanwhile
         deploy = threading.Thread(
-            target=lambda: results.extend(schemas_migrate([schema], owner=owner(), processes=1))
+            target=lambda: results.extend(schemas_migrate([schema], owner=owner(), processes=1)),
+            daemon=True,
         )
         deploy.start()
         try:
-            deadline = time.monotonic() + 20
-            while not waiting_for_exclusive_lock(table) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert waiting_for_exclusive_lock(table), "the migration never waited for the lock"
-            # then a booking's write, which queues behind the waiting migration, goes through
-            # long before the reader is done (it gives up after 5 s, and the reader has not
-            # ended)
+            deadline = time.monotonic() + 30
+            while not waiting_for_exclusive_lock(watcher, slots) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert waiting_for_exclusive_lock(watcher, slots), "the migration never waited"
+            # then a place taken, which queues behind the waiting migration, is taken long
+            # before the reader is done (it would give up after 5 s; the reader goes on)
             writer.execute("SET lock_timeout = '5s'")
-            writer.execute(f"UPDATE {table} SET status = status WHERE false")
+            writer.execute(f"UPDATE {slots} SET booked = booked WHERE false")
             writer.commit()
         finally:
             reader.commit()  # the reader is done
             deploy.join(timeout=60)
-    # and the migration, tried again after it, migrated the schema
+    # and the migration, tried again after it, migrated the schema whole
     assert not deploy.is_alive()
     assert [result.error for result in results] == [""]
     assert results[0].attempts >= 2
     assert has_column(schema)
+    assert schemas_compare_with_template(schema_names=[schema])[0].up_to_date
 
 
 def test_a_migration_that_never_gets_its_lock_stops_the_deploy_naming_the_lock(
@@ -387,7 +397,7 @@ def test_a_migration_that_never_gets_its_lock_stops_the_deploy_naming_the_lock(
     rewind([schema], processes=1)
     with other_session() as reader:
         # given a transaction on the bookings that outlasts every attempt
-        reader.execute(f'SELECT count(*) FROM "{schema}".{TABLE}')
+        reading(reader, f'"{schema}".{TABLE}')
         # when the deploy migrates the schema
         out, err = io.StringIO(), io.StringIO()
         with pytest.raises(CommandError, match=f"Migrating {schema} failed"):
@@ -395,16 +405,74 @@ def test_a_migration_that_never_gets_its_lock_stops_the_deploy_naming_the_lock(
         reader.rollback()
     # then it gave way at each of its attempts, and stopped naming the schema and the lock
     attempts = migrate_all_command.LOCK_CONFLICT_ATTEMPTS
-    assert (
-        f"1/1 mission schemas: {schema} (FAILED after {attempts} attempts (lock conflict))"
-        in out.getvalue()
-    )
+    assert f"1/1 mission schemas: {schema} (FAILED at attempt {attempts})" in out.getvalue()
     assert "canceling statement due to lock timeout" in err.getvalue()
     assert not has_column(schema)
-    # and this session waits for locks as long as it takes again
+
+
+def test_a_migration_in_this_process_that_never_gets_its_lock_fails_by_the_schema_name(
+    committed_db, settings, monkeypatch
+):
+    """As public's and the template's migrations run (in the command's own process): each new
+    attempt is said, and the last failure names the schema and the lock."""
+    settings.CONSULATE_MIGRATE_LOCK_TIMEOUT_MS = 100
+    monkeypatch.setattr(migrate_all_command, "LOCK_CONFLICT_PAUSE", 0.05)
+    probe = f"public.lock_probe_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {probe} (id integer)")
+    out = io.StringIO()
+    command = migrate_all_command.Command(stdout=out)
+    try:
+        with other_session() as reader:
+            # given a transaction that holds a table
+            reading(reader, probe)
+
+            # when a migration run here needs that table's lock
+            def migration() -> None:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(f"LOCK TABLE {probe} IN ACCESS EXCLUSIVE MODE")
+
+            with pytest.raises(CommandError) as failed:
+                command._lock_bounded("public", migration)
+            reader.rollback()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {probe}")
+    # then each new attempt was said, and the failure names the schema and the lock
+    attempts = migrate_all_command.LOCK_CONFLICT_ATTEMPTS
+    for attempt in range(2, attempts + 1):
+        assert (
+            f"public: a lock was not granted in time (or a deadlock); attempt {attempt} of"
+            f" {attempts} in {0.05 * (attempt - 1):g} s" in out.getvalue()
+        )
+    assert str(failed.value) == (
+        f"Migrating public failed: canceling statement due to lock timeout, at each of"
+        f" {attempts} attempts. A long transaction holds a table it needs (pg_stat_activity):"
+        " run migrate_all again once it is over."
+    )
+    # and this session waits for locks as it did before
     with connection.cursor() as cursor:
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone() == ("0",)
+
+
+def test_a_migration_waits_under_the_limit_and_the_session_as_before_after_it(db, settings):
+    settings.CONSULATE_MIGRATE_LOCK_TIMEOUT_MS = 300
+    seen: list[str] = []
+
+    def migration() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            seen.append(cursor.fetchone()[0])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        (before,) = cursor.fetchone()
+    assert migrate_all_command.lock_bounded(migration) == 1
+    assert seen == ["300ms"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone() == (before,)
 
 
 def test_a_schema_migrated_at_b4cabf8_loses_its_confirmation_column_and_takes_bookings(missions):

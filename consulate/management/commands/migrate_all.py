@@ -18,10 +18,9 @@ skipped, so a deploy with nothing to migrate costs about the same at 300 mission
 The others are migrated by a small pool of forked processes, each connected as the owner role,
 one schema at a time per process (`schemas_migrate`).
 
-A migration in public or in a mission schema waits at most CONSULATE_MIGRATE_LOCK_TIMEOUT_MS for
-a table's lock, then gives way and is tried again a moment later (`lock_bounded`): requests on
-that table queue behind a migration that waits, so the deploy holds a mission's bookings up
-that long at most.
+Every migration waits at most CONSULATE_MIGRATE_LOCK_TIMEOUT_MS for a lock, then gives way and
+is tried again a moment later (`lock_bounded`): requests on a table queue behind a migration
+that waits for it, and so wait that long at most per attempt.
 """
 
 from __future__ import annotations
@@ -301,44 +300,57 @@ def _lock_conflict(error: BaseException) -> bool:
     return False
 
 
-def _lock_timeout_set(milliseconds: int) -> None:
-    """For this connection's session: a statement waits at most `milliseconds` for a lock (0:
-    as long as it takes, PostgreSQL's default)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{milliseconds}ms"])
-
-
-def lock_bounded(run: Callable[[], object], *, retry: bool = True) -> None:
+def lock_bounded(
+    run: Callable[[], object],
+    *,
+    retry: bool | None = None,
+    retrying: Callable[[int, BaseException], None] | None = None,
+) -> int:
     """Run migrations (`run`) on the default connection, each statement waiting at most
-    CONSULATE_MIGRATE_LOCK_TIMEOUT_MS for a lock.
+    CONSULATE_MIGRATE_LOCK_TIMEOUT_MS for a lock; return the attempts it took.
 
     A migration that alters a table asks for its ACCESS EXCLUSIVE lock, and while it waits
     behind a transaction that holds the table (a long report, a day being closed), every
     request that touches the table queues behind the migration: at a mission, the bookings.
-    With the timeout the migration gives way instead; PostgreSQL rolls its transaction back
-    whole, and it is tried again after a pause, LOCK_CONFLICT_ATTEMPTS times in all (so is a
-    migration cancelled to break a deadlock). The last failure is raised.
-    `retry=False` inside a transaction the caller holds, which a cancelled statement has
-    spoiled."""
+    With the timeout the migration gives way instead, and requests wait that long at most per
+    attempt. (The timeout bounds the wait for a lock, not how long a migration holds one once
+    granted: a table rewritten or a large index built holds the table that long.) PostgreSQL
+    rolls the migration's transaction back whole, and it is tried again after a pause,
+    LOCK_CONFLICT_ATTEMPTS times in all; so is a migration cancelled to break a deadlock.
+    `retrying(attempt, error)` is told before each new attempt; the last failure is raised.
+
+    A migration that is not atomic (`atomic = False`, e.g. CREATE INDEX CONCURRENTLY) is not
+    rolled back when it gives way: it must be written to run again (IF NOT EXISTS).
+    `retry` defaults to whether the connection is outside a transaction: inside one the caller
+    holds, a cancelled statement spoils it."""
     milliseconds = int(getattr(settings, "CONSULATE_MIGRATE_LOCK_TIMEOUT_MS", 0) or 0)
+    if retry is None:
+        retry = not connection.in_atomic_block
     attempt = 0
     while True:
         attempt += 1
         try:
-            _lock_timeout_set(milliseconds)
+            if milliseconds:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('lock_timeout', %s, false)", [f"{milliseconds}ms"]
+                    )
             run()
-            return
+            return attempt
         except Exception as error:
             if retry and _lock_conflict(error) and attempt < LOCK_CONFLICT_ATTEMPTS:
                 connection.close()  # the next attempt starts on a session of its own
+                if retrying:
+                    retrying(attempt + 1, error)
                 time.sleep(LOCK_CONFLICT_PAUSE * attempt)
                 continue
             raise
         finally:
-            if connection.connection is not None:  # what else runs on it waits as before
-                # (not on a transaction the failure spoiled: TransactionManagementError)
-                with contextlib.suppress(DatabaseError):
-                    _lock_timeout_set(0)
+            # what runs next on this session waits for locks as it did before (the role's or
+            # the server's setting); not on a transaction the failure spoiled
+            if milliseconds and connection.connection is not None:
+                with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+                    cursor.execute("RESET lock_timeout")
 
 
 def schema_migrate(
@@ -436,8 +448,11 @@ def schemas_migrate(
     - A worker locks its own schema's tables; workers meet only on shared objects: public
       tables that a tenant migration references (a foreign key to accounts_user takes a SHARE
       ROW EXCLUSIVE lock on it) or reads. Workers at the same migration take those locks in the
-      same order and simply queue. Workers at different migrations could take two public
-      tables in opposite orders; PostgreSQL then cancels one after deadlock_timeout, and
+      same order and queue; one that waits longer than CONSULATE_MIGRATE_LOCK_TIMEOUT_MS gives
+      way and tries again (`lock_bounded`), so a migration that holds a public table longer
+      than the attempts' waits and pauses together (about 18 s) would fail the others: deploy
+      it with `--processes 1`. Workers at different migrations could take two public tables in
+      opposite orders; PostgreSQL then cancels one after deadlock_timeout, and
       `schema_migrate` runs that migration again (its transaction rolled back whole). None of
       this project's tenant migrations locks a public table today.
     """
@@ -533,27 +548,33 @@ class Command(BaseCommand):
     def _migrate(self, verbosity: int, *, owner: str, processes: int) -> None:
         self.stdout.write("1/3 public schema (HQ)")
         # every request reads public's tables: a migration waiting for one gives way
-        lock_bounded(
+        self._lock_bounded(
+            "public",
             lambda: call_command(
                 "migrate_schemas", shared=True, interactive=False, verbosity=verbosity
             ),
-            retry=not connection.in_atomic_block,
         )
         self._ensure_hq()
 
         template = settings.TENANT_BASE_SCHEMA
         self.stdout.write(f"2/3 template schema {template}")
-        # no mission is cloned from a half-migrated template (missions/schemas.py)
+        # no mission is cloned from a half-migrated template (missions/schemas.py: the lock
+        # is held by a session of its own, which the migrations' closing and reconnecting
+        # leave alone)
         with template_locked():
             if not schema_exists(template):
                 with connection.cursor() as cursor:
                     cursor.execute(f'CREATE SCHEMA "{template}"')
-            call_command(
-                "migrate_schemas",
-                tenant=True,
-                schema_name=template,
-                interactive=False,
-                verbosity=verbosity,
+            # a template migration adding a foreign key to a public table waits for its lock
+            self._lock_bounded(
+                template,
+                lambda: call_command(
+                    "migrate_schemas",
+                    tenant=True,
+                    schema_name=template,
+                    interactive=False,
+                    verbosity=verbosity,
+                ),
             )
             clone_functions_install()
         names = list(
@@ -586,6 +607,28 @@ class Command(BaseCommand):
             )
         )
 
+    def _lock_bounded(self, schema_name: str, run: Callable[[], object]) -> None:
+        """`lock_bounded` for a schema migrated in this process, saying each new attempt; a
+        migration that never got its lock fails the command by the schema's name."""
+
+        def retrying(attempt: int, error: BaseException) -> None:
+            pause = LOCK_CONFLICT_PAUSE * (attempt - 1)
+            self.stdout.write(
+                f"  {schema_name}: a lock was not granted in time (or a deadlock); attempt"
+                f" {attempt} of {LOCK_CONFLICT_ATTEMPTS} in {pause:g} s"
+            )
+
+        try:
+            lock_bounded(run, retrying=retrying)
+        except Exception as error:
+            if not _lock_conflict(error):
+                raise
+            raise CommandError(
+                f"Migrating {schema_name} failed: {str(error).strip().splitlines()[0]}, at each"
+                f" of {LOCK_CONFLICT_ATTEMPTS} attempts. A long transaction holds a table it"
+                " needs (pg_stat_activity): run migrate_all again once it is over."
+            ) from error
+
     def _list(self, states: Sequence[SchemaState], shown: int = 10) -> None:
         for state in states[:shown]:
             self.stdout.write(f"  {state.schema_name}: {state.describe()}")
@@ -602,9 +645,13 @@ class Command(BaseCommand):
 
         def progress(done: int, result: SchemaMigrated) -> None:
             outcome = "FAILED" if result.error else f"{result.seconds:.1f} s"
-            if result.attempts > 1:
-                outcome += f"{' after' if result.error else ','} {result.attempts} attempts"
-                outcome += " (lock conflict)"
+            if result.attempts > 1:  # the earlier ones gave way to a lock
+                outcome += (
+                    f" at attempt {result.attempts}"
+                    if result.error
+                    else f", {result.attempts} attempts"
+                )
+
             self.stdout.write(f"{done}/{count} mission schemas: {result.schema_name} ({outcome})")
 
         results = schemas_migrate(
