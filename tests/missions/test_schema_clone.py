@@ -21,7 +21,7 @@ from psycopg import sql
 
 from consulate.kernel.actors import SYSTEM
 from missions.models import Mission
-from missions.schemas import TEMPLATE_LOCK_KEY, schema_clone_from_template
+from missions.schemas import TEMPLATE_LOCK_KEY, schema_clone_from_template, template_locked
 from missions.services import mission_create
 from tests.consulate.test_database_roles import app_role_on_this_connection
 from tests.factories import MissionParams, UserFactory
@@ -345,3 +345,31 @@ def test_no_mission_is_cloned_while_migrate_all_holds_the_template(db):
         other.execute("SELECT pg_advisory_unlock(%s)", [TEMPLATE_LOCK_KEY])
     # then it was not cloned from a template that may be half migrated, and nothing remains
     assert not schema_exists("clone_4")
+
+
+def test_the_template_stays_held_while_migrate_all_closes_its_connection(committed_db):
+    """django-tenants closes the default connection after migrating a schema, and a migration
+    that gave way to a lock is tried again on a new one: the template's lock is held by a
+    session of its own, which outlives them."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+
+        def clone_could_start() -> bool:
+            (free,) = other.execute(
+                "SELECT pg_try_advisory_lock_shared(%s)", [TEMPLATE_LOCK_KEY]
+            ).fetchone() or (False,)
+            if free:
+                other.execute("SELECT pg_advisory_unlock_shared(%s)", [TEMPLATE_LOCK_KEY])
+            return bool(free)
+
+        # given migrate_all holding the template
+        with template_locked():
+            # when its connection is closed and opened again, as after migrating the template
+            connection.close()
+            connection.ensure_connection()
+            # then no mission is cloned meanwhile
+            assert not clone_could_start()
+        # and once it is done, one is
+        assert clone_could_start()
