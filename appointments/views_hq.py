@@ -10,11 +10,13 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from consulate.kernel.http import QueryStringForm, query_string_cleaned_by
+
 from .register import wait_times
 
 
-class WaitTimesSearchForm(forms.Form):
-    # a NUL or a text longer than this is refused (400) with the form's message
+class WaitTimesSearchForm(QueryStringForm):
+    # a control character, or a text longer than this, is refused (400) beside the box
     q = forms.CharField(
         label=_("Country or city"),
         max_length=wait_times.QUERY_MAX_LENGTH,
@@ -22,6 +24,7 @@ class WaitTimesSearchForm(forms.Form):
     )
 
 
+@query_string_cleaned_by(WaitTimesSearchForm)
 @require_safe
 def wait_times_page(request: HttpRequest) -> HttpResponse:
     form = WaitTimesSearchForm(request.GET or None)

@@ -29,7 +29,7 @@ from consulate.kernel.errors import (
     form_read,
     form_refused_in_text,
 )
-from consulate.kernel.http import csv_response, query_string_cleaned_by
+from consulate.kernel.http import SearchForm, csv_response, query_string_cleaned_by
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -62,7 +62,7 @@ def _staff(request: HttpRequest, action: Action = Action.FEES_VIEW) -> frozenset
 # --- the counter and an assessment -------------------------------------------------------------
 
 
-@query_string_cleaned_by(ReferenceQuoteForm)
+@query_string_cleaned_by(ReferenceQuoteForm, SearchForm)
 @login_required
 def counter(request: HttpRequest) -> HttpResponse:
     """Assess a walk-in: service, options, payer's name and receipt language. A case quoted
@@ -77,8 +77,9 @@ def counter(request: HttpRequest) -> HttpResponse:
     form = CounterForm(
         request.POST if request.method == "POST" else None, initial={"reference": quoted}
     )
-    status = 200 if quote.is_valid() else 400
-    query = request.GET.get("q", "").strip()
+    search = SearchForm(request.GET)
+    status = 200 if quote.is_valid() and search.is_valid() else 400
+    query = search.query()
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -115,6 +116,7 @@ def counter(request: HttpRequest) -> HttpResponse:
             "quoted": quoted,
             "charged": charged,
             "quotes": selectors.fee_quote_list_today(),
+            "search": search,
             "query": query,
             "recent": (
                 selectors.assessment_search(query=query)

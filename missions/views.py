@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from consulate.kernel import reference
 from consulate.kernel.errors import ApplicationError
+from consulate.kernel.http import SearchForm, query_string_cleaned_by
 from consulate.kernel.public_cache import public_page
 from consulate.kernel.tenancy import host_url
 from sync.reference import reference_age_context
@@ -25,15 +26,24 @@ from .permissions import Action, navigation_variant, roles_held, staff_access
 from .services import handoff_create, handoff_redeem, second_factor_passed
 
 
+@query_string_cleaned_by(SearchForm)
 def directory(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
+    search = SearchForm(request.GET)
+    query = search.query()
     country = request.GET.get("country", "").strip().upper()[:2]
     missions = selectors.mission_list_directory(query=query, country=country)
     countries = selectors.mission_countries_directory()
     return render(
         request,
         "missions/directory.html",
-        {"missions": missions, "query": query, "country": country, "countries": countries},
+        {
+            "missions": missions,
+            "search": search,
+            "query": query,
+            "country": country,
+            "countries": countries,
+        },
+        status=200 if search.is_valid() else 400,
     )
 
 

@@ -28,6 +28,7 @@ from consulate.kernel.errors import (
     form_for_service_errors,
     recorded_already,
 )
+from consulate.kernel.http import SearchForm, query_string_cleaned_by
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -379,11 +380,13 @@ def _case(
     )
 
 
+@query_string_cleaned_by(SearchForm)
 @login_required
 def staff_queue(request: HttpRequest) -> HttpResponse:
     _staff(request)
     status_filter = request.GET.get("status", "")
-    query = request.GET.get("q", "")
+    search = SearchForm(request.GET)
+    query = search.query()
     rows = selectors.application_queue(
         acting_user=signed_in_user(request), status=status_filter, query=query
     )
@@ -394,9 +397,11 @@ def staff_queue(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "statuses": [c for c in ApplicationStatus.choices if c[0] != ApplicationStatus.DRAFT],
             "status_filter": status_filter,
+            "search": search,
             "query": query,
             "zone": _mission(request).zone,
         },
+        status=200 if search.is_valid() else 400,
     )
 
 

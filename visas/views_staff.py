@@ -26,6 +26,7 @@ from consulate.kernel.errors import (
     error_shown,
     recorded_already,
 )
+from consulate.kernel.http import SearchForm, query_string_cleaned_by
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -78,11 +79,13 @@ def _case(
     return selectors.application_get_for_staff(reference=reference, acting_user=_user(request))
 
 
+@query_string_cleaned_by(SearchForm)
 @login_required
 def staff_queue(request: HttpRequest) -> HttpResponse:
     _staff(request)
     status_filter = request.GET.get("status", "")
-    query = request.GET.get("q", "")
+    search = SearchForm(request.GET)
+    query = search.query()
     rows = selectors.application_queue(
         acting_user=_user(request), status=status_filter, query=query
     )
@@ -94,9 +97,11 @@ def staff_queue(request: HttpRequest) -> HttpResponse:
             "statuses": [c for c in VisaStatus.choices if c[0] != VisaStatus.DRAFT],
             "open_statuses": list(OPEN),
             "status_filter": status_filter,
+            "search": search,
             "query": query,
             "today": _mission(request).today(),
         },
+        status=200 if search.is_valid() else 400,
     )
 
 

@@ -176,15 +176,27 @@ def _field_control_message() -> str:
     return gettext("Remove the control characters from this field.")
 
 
-def query_string_cleaned_by(form_class: type[QueryStringForm]) -> Callable[[ViewT], ViewT]:
-    """Mark a view whose query string `form_class` reads: a control character in the value of
-    one of the form's fields reaches the view, whose form refuses it beside the field (400, the
+class SearchForm(QueryStringForm):
+    """A page's search box (`?q=`; the page writes its own label): what to search for, or ""
+    when nothing is, or when it is refused beside the box (a control character, or longer than
+    any name or reference the pages search)."""
+
+    q = forms.CharField(required=False, max_length=200)
+
+    def query(self) -> str:
+        return self.cleaned_data["q"].strip() if self.is_valid() else ""
+
+
+def query_string_cleaned_by(*form_classes: type[QueryStringForm]) -> Callable[[ViewT], ViewT]:
+    """Mark a view whose query string the `form_classes` read: a control character in the value
+    of one of their fields reaches the view, whose form refuses it beside the field (400, the
     page or the CSV's plain text, in the reader's language), instead of `BadInputMiddleware`'s
     generic page. Put it outermost (above `login_required`): the mark is read from the view the
     URL resolves to."""
-    if not issubclass(form_class, QueryStringForm):
-        raise TypeError(f"{form_class.__name__} does not refuse control characters itself")
-    names = frozenset(form_class.base_fields)
+    for form_class in form_classes:
+        if not issubclass(form_class, QueryStringForm):
+            raise TypeError(f"{form_class.__name__} does not refuse control characters itself")
+    names = frozenset(name for form_class in form_classes for name in form_class.base_fields)
 
     def mark(view: ViewT) -> ViewT:
         setattr(view, QUERY_CLEANED_BY_VIEW, names)

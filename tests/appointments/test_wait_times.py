@@ -220,8 +220,8 @@ def test_the_figures_are_kept_a_minute_per_language(client_hq, published):
 @pytest.mark.parametrize(
     ("query_string", "status"),
     [
-        ("q=%00", 400),  # BadInputMiddleware, before the view
-        ("%00=%00", 400),
+        ("q=%00", 400),  # the form, beside the box (tests/consulate/test_search_boxes.py)
+        ("%00=%00", 400),  # BadInputMiddleware: a name no form reads
         ("q=a%01b", 400),
         ("q=" + "a" * 10_000, 400),  # the form
         ("q=%ED%A0%80", 200),  # not UTF-8
