@@ -10,12 +10,12 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from consulate.kernel.http import QueryStringForm, query_string_cleaned_by
+from consulate.kernel.http import SearchForm, query_string_cleaned_by
 
 from .register import wait_times
 
 
-class WaitTimesSearchForm(QueryStringForm):
+class WaitTimesSearchForm(SearchForm):
     # a control character, or a text longer than this, is refused (400) beside the box
     q = forms.CharField(
         label=_("Country or city"),

@@ -15,7 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.errors import form_checked
-from consulate.kernel.http import QueryStringForm
+from consulate.kernel.http import QueryStringForm, SearchForm
 
 from .models import Account
 from .money import Money, MoneyError, minor_units, number_format
@@ -179,6 +179,12 @@ class CounterForm(forms.Form):
 
 
 OPTION_FIELDS = ("express", "courier")
+
+
+class AssessmentSearchForm(SearchForm):
+    """The counter's search: a payer's full name (up to 200 characters) or a reference."""
+
+    q = forms.CharField(required=False, max_length=200)
 
 
 class ReferenceQuoteForm(QueryStringForm):

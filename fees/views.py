@@ -29,7 +29,7 @@ from consulate.kernel.errors import (
     form_read,
     form_refused_in_text,
 )
-from consulate.kernel.http import SearchForm, csv_response, query_string_cleaned_by
+from consulate.kernel.http import csv_response, query_string_cleaned_by
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -37,6 +37,7 @@ from . import exporters, selectors, services
 from .error_codes import FeeError
 from .forms import (
     AmountForm,
+    AssessmentSearchForm,
     BankTransferForm,
     CounterForm,
     DayCloseForm,
@@ -62,7 +63,7 @@ def _staff(request: HttpRequest, action: Action = Action.FEES_VIEW) -> frozenset
 # --- the counter and an assessment -------------------------------------------------------------
 
 
-@query_string_cleaned_by(ReferenceQuoteForm, SearchForm)
+@query_string_cleaned_by(ReferenceQuoteForm, AssessmentSearchForm)
 @login_required
 def counter(request: HttpRequest) -> HttpResponse:
     """Assess a walk-in: service, options, payer's name and receipt language. A case quoted
@@ -77,7 +78,7 @@ def counter(request: HttpRequest) -> HttpResponse:
     form = CounterForm(
         request.POST if request.method == "POST" else None, initial={"reference": quoted}
     )
-    search = SearchForm(request.GET)
+    search = AssessmentSearchForm(request.GET)
     status = 200 if quote.is_valid() and search.is_valid() else 400
     query = search.query()
     if request.method == "POST" and form.is_valid():

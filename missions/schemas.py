@@ -321,7 +321,12 @@ def template_locked() -> Iterator[None]:
     params.pop("context", None)
     with psycopg.connect(**params, autocommit=True) as session:
         session.execute("SELECT pg_advisory_lock(%s)", [TEMPLATE_LOCK_KEY])
-        yield
+        try:
+            yield
+        finally:
+            # at once: a session's end lets its locks go a moment after the client has left
+            with contextlib.suppress(psycopg.Error):
+                session.execute("SELECT pg_advisory_unlock(%s)", [TEMPLATE_LOCK_KEY])
 
 
 def clone_functions_install() -> None:

@@ -10,8 +10,9 @@ for API bodies (depth and characters).
 `DataError` that still reaches the top (a value out of range) is answered 400, never 500.
 
 One opt-out, explicit and narrow: a view marked `@query_string_cleaned_by(SomeForm)` (HQ's
-filter pages) gets a control character in the value of one of that form's fields, and the form
-(a `QueryStringForm`) refuses it beside the field, as the page refuses any other bad filter:
+filter pages, every page's search box: `SearchForm`) gets a control character in the value of
+one of that form's fields, and the form (a `QueryStringForm`) refuses it beside the field, as
+the page refuses any other bad filter:
 400 with the page or a CSV's plain-text reason, in the reader's language, instead of this
 generic page. The middleware still refuses everything else of such a request: the path, the
 cookies, a posted form, every parameter's name and the value of any parameter the form does not
@@ -177,11 +178,12 @@ def _field_control_message() -> str:
 
 
 class SearchForm(QueryStringForm):
-    """A page's search box (`?q=`; the page writes its own label): what to search for, or ""
-    when nothing is, or when it is refused beside the box (a control character, or longer than
-    any name or reference the pages search)."""
+    """A page's search box (`?q=`, rendered by `_search_field.html`; the page writes its own
+    label): what to search for, or "" when nothing is, or when it is refused beside the box (a
+    control character, or longer than what the page searches: a name or a reference, 100
+    characters; a page that searches longer ones says so in a subclass)."""
 
-    q = forms.CharField(required=False, max_length=200)
+    q = forms.CharField(required=False, max_length=100)
 
     def query(self) -> str:
         return self.cleaned_data["q"].strip() if self.is_valid() else ""

@@ -239,7 +239,7 @@ def test_bad_query_strings_never_fail(client_hq, published, query_string, status
         assert response.status_code == status, (path, query_string)
     if query_string.startswith("q=aaa"):
         page = client_hq.get(PAGE, QUERY_STRING=query_string, HTTP_ACCEPT_LANGUAGE="en").content
-        assert "at most 100 characters" in text_of(page, "p", class_="error")
+        assert "at most 100 characters" in text_of(page, "span", id="q-message")
         assert "q" in client_hq.get(FEED, QUERY_STRING=query_string).json()["errors"]
 
 
