@@ -316,10 +316,8 @@ def template_locked() -> Iterator[None]:
     connection is closed and opened again under it (django-tenants closes it after migrating a
     schema, and a migration that gave way to a lock is tried again on a new one), and a lock of
     its session would end with it."""
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)  # Django's, for its own cursors
-    params.pop("context", None)
-    with psycopg.connect(**params, autocommit=True) as session:
+    with connection.get_new_connection(connection.get_connection_params()) as session:
+        session.autocommit = True
         session.execute("SELECT pg_advisory_lock(%s)", [TEMPLATE_LOCK_KEY])
         try:
             yield

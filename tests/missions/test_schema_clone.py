@@ -25,6 +25,7 @@ from missions.schemas import TEMPLATE_LOCK_KEY, schema_clone_from_template, temp
 from missions.services import mission_create
 from tests.consulate.test_database_roles import app_role_on_this_connection
 from tests.factories import MissionParams, UserFactory
+from tests.processes import server_connect
 
 TEMPLATE = settings.TENANT_BASE_SCHEMA
 
@@ -351,10 +352,7 @@ def test_the_template_stays_held_while_migrate_all_closes_its_connection(committ
     """django-tenants closes the default connection after migrating a schema, and a migration
     that gave way to a lock is tried again on a new one: the template's lock is held by a
     session of its own, which outlives them."""
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params, autocommit=True) as other:
+    with server_connect(connection.settings_dict["NAME"], autocommit=True) as other:
 
         def clone_could_start() -> bool:
             (free,) = other.execute(

@@ -624,9 +624,9 @@ class Command(BaseCommand):
             if not _lock_conflict(error):
                 raise
             raise CommandError(
-                f"Migrating {schema_name} failed: {str(error).strip().splitlines()[0]}, at each"
-                f" of {LOCK_CONFLICT_ATTEMPTS} attempts. A long transaction holds a table it"
-                " needs (pg_stat_activity): run migrate_all again once it is over."
+                f"Migrating {schema_name} failed: {str(error).strip().splitlines()[0]}. A long"
+                " transaction holds a table it needs (pg_stat_activity): run migrate_all again"
+                " once it is over."
             ) from error
 
     def _list(self, states: Sequence[SchemaState], shown: int = 10) -> None:
