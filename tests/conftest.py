@@ -79,7 +79,27 @@ def _start_in_public_schema() -> Iterator[None]:
 
 
 @pytest.fixture
-def settled_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fresh_key_cache() -> Iterator[None]:
+    """No data key cached when the test starts, so that a key cached by an earlier test cannot
+    hide a bug (a key never stored, say). Afterwards the public schema's key is cached again as
+    the session left it (`django_db_setup`): inside a test's transaction a key younger than
+    `envelope.SETTLED_AFTER` is never cached again, and every later test would pay a query per
+    public value it decrypts, or not, with the suite's speed."""
+    from consulate.kernel.crypto import envelope
+
+    public = settings.PUBLIC_SCHEMA_NAME
+    keys = {cached: key for cached, key in envelope._data_keys.items() if cached[0] == public}
+    active = envelope._active_key_ids.get(public)
+    envelope.clear_key_cache()
+    yield
+    envelope.clear_key_cache()
+    envelope._data_keys.update(keys)
+    if active is not None:
+        envelope._active_key_ids[public] = active
+
+
+@pytest.fixture
+def settled_keys(monkeypatch: pytest.MonkeyPatch, fresh_key_cache: None) -> None:
     """Data keys taken as settled, as every key is in production a few minutes after it is
     made: decrypting costs no query once a key is cached. Without it a test that counts queries
     would count one more per key read when it runs within five minutes of the test database's
@@ -87,9 +107,6 @@ def settled_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from consulate.kernel.crypto import envelope
 
     monkeypatch.setattr(envelope, "SETTLED_AFTER", dt.timedelta(0))
-    envelope.clear_key_cache()
-    yield
-    envelope.clear_key_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import schema_context
 
 from consulate.kernel.actors import SYSTEM
-from consulate.kernel.crypto.envelope import clear_key_cache
 from consulate.kernel.crypto.services import mission_reencrypt
 from fees.models import Assessment, Receipt
 from missions.services import mission_data_key_rotate
@@ -24,12 +23,7 @@ PAYER = "Zeynep Karaağaçlıoğlu-Marker"
 SPELLINGS = (PAYER, "Karaağaçlıoğlu", "Karaagaclioglu", "ZEYNEP KARAAĞAÇLIOĞLU")
 TABLES = ("fees_assessment", "fees_historicalassessment", "fees_receipt", "fees_historicalreceipt")
 
-
-@pytest.fixture(autouse=True)
-def _fresh_key_cache():  # type: ignore[no-untyped-def]
-    clear_key_cache()
-    yield
-    clear_key_cache()
+pytestmark = pytest.mark.usefixtures("fresh_key_cache")
 
 
 def _raw_rows(table: str) -> list[tuple[object, ...]]:

@@ -5,16 +5,13 @@ Data keys are taken as settled (as every key is in production, a few minutes aft
 made), so decrypting the payers' names costs no query once the first page warmed the cache.
 """
 
-import datetime as dt
-
 import pytest
 from django_tenants.utils import schema_context
 
-from consulate.kernel.crypto import envelope
 from tests.fees.conftest import assess, login, pay_cash
 from tests.fees.factories import CreditNoteFactory, WaiverFactory
 
-pytestmark = pytest.mark.usefixtures("fee_reference")
+pytestmark = pytest.mark.usefixtures("fee_reference", "settled_keys")
 
 # Each counts everything the request sends: the host's mission on public (the host cache is off
 # in tests) and one `SET search_path` each for public and the mission, the user with their roles
@@ -24,14 +21,6 @@ pytestmark = pytest.mark.usefixtures("fee_reference")
 # quoted at the counter, its fee lines with their assessments and their receipts.
 APPROVALS_QUERIES = 7
 COUNTER_QUERIES = 8
-
-
-@pytest.fixture(autouse=True)
-def _settled_keys(monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(envelope, "SETTLED_AFTER", dt.timedelta(0))
-    envelope.clear_key_cache()
-    yield
-    envelope.clear_key_cache()
 
 
 def _waiting(mission, cashier, officer, count: int) -> None:  # type: ignore[no-untyped-def]

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
 
-from consulate.kernel.crypto import envelope
-from consulate.kernel.crypto.envelope import clear_key_cache
 from tests.crypto_app.models import Dossier
 
 PASSPORT = "U98765432"
@@ -17,14 +14,8 @@ BIRTH_PLACE = "Königsberg"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_key_cache() -> Iterator[None]:
-    # Keys cached by one test must not hide a bug in the next (e.g. a key that was never stored).
-    # The public schema's key, cached once by the session (tests/conftest.py), is put back.
-    public = {cached: key for cached, key in envelope._data_keys.items() if cached[0] == "public"}
-    clear_key_cache()
-    yield
-    clear_key_cache()
-    envelope._data_keys.update(public)
+def _fresh_key_cache(fresh_key_cache: None) -> None:
+    """Keys cached by one test must not hide a bug in the next (tests/conftest.py)."""
 
 
 def dossier_create(**fields: Any) -> Dossier:
