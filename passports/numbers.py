@@ -4,7 +4,9 @@ documents' (`passports.services.etd`) and visas' (`visas.services.issuance`), on
 HQ allocates a range to a mission, written into the mission's own schema, so that the mission
 issues while its link to HQ is down; the mission takes its numbers in order, in the issuing
 transaction, so there is no gap. A range may not overlap any block of the same prefix at any
-mission, of any kind: HQ's register of issued documents knows a document by its number alone.
+mission, of any kind, nor HQ's own blocks of passport numbers that have nine characters too:
+HQ's registers know a document by its number alone, and a number typed into HQ's verifier is
+looked up as an ETD or visa first, then as a passport (`numbers_holder`).
 """
 
 from __future__ import annotations
@@ -30,17 +32,20 @@ from missions.permissions import Action, permission_require
 from sync.services import outbox_event_record
 
 from .models.etd import ETD_NUMBER_WIDTH, NumberBlock
+from .register.models import NumberBlock as PassportNumberBlock
 
 __all__ = [
     "NUMBER_BLOCK_LOCK",
     "NumberSeries",
     "number_block_allocate",
     "number_take",
+    "numbers_holder",
     "numbers_left",
+    "numbers_lock",
 ]
 
-# pg_advisory_xact_lock key: allocating number blocks (ETDs', visas'), one at a time across
-# missions.
+# pg_advisory_xact_lock key: allocating number blocks (HQ's passports', the missions' ETDs' and
+# visas'), one at a time system-wide.
 NUMBER_BLOCK_LOCK = 0x0E7D0B10
 _PREFIX = re.compile(r"^[A-Z]{1,3}$")
 
@@ -99,25 +104,10 @@ def number_block_allocate(
             field="first",
         )
     with transaction.atomic():
-        # one allocation at a time, system-wide: two at once could each find the range free
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NUMBER_BLOCK_LOCK])
-        models = _block_models()
-        for other in Mission.objects.exclude(schema_name="public").order_by("pk"):
-            with schema_context(other.schema_name):
-                clash = any(
-                    model._default_manager.filter(
-                        prefix=prefix, first__lte=last, last__gte=first
-                    ).exists()
-                    for model in models
-                )
-            if clash:
-                raise ApplicationError(
-                    series.overlap,
-                    _("These numbers overlap a block already allocated to %(mission)s.")
-                    % {"mission": other.code},
-                    field="first",
-                )
+        numbers_lock()
+        holder = numbers_holder(prefix=prefix, width=width, first=first, last=last)
+        if holder is not None:
+            raise ApplicationError(series.overlap, holder, field="first")
         with schema_context(mission.schema_name):
             block = series.model(
                 prefix=prefix, first=first, last=last, next_number=first,
@@ -132,6 +122,40 @@ def number_block_allocate(
                 acting_user=acting_user,
             )
     return block
+
+
+def numbers_lock() -> None:
+    """Until the transaction ends, the only allocation of numbers in the system (HQ's passport
+    blocks, the missions' ETD and visa blocks): two at once could each find a range free."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NUMBER_BLOCK_LOCK])
+
+
+def numbers_holder(*, prefix: str, width: int, first: int, last: int) -> Any:
+    """Why the numbers `prefix` + `first`..`last`, zero-padded to `width` digits, cannot be
+    allocated (a lazy message naming who holds some of them: a mission's ETD or visa block,
+    HQ's passport blocks), or None when they are free. Only numbers of one prefix and one
+    width can be the same text. Under `numbers_lock`; reads every mission's blocks (rare)."""
+    if PassportNumberBlock.objects.filter(
+        prefix=prefix, digits=width, first__lte=last, last__gte=first
+    ).exists():
+        return _("These numbers overlap a block of HQ's passport numbers.")
+    if len(prefix) + width != ETD_NUMBER_WIDTH:
+        return None  # the missions' numbers all have nine characters
+    models = _block_models()
+    for other in Mission.objects.exclude(schema_name="public").order_by("pk"):
+        with schema_context(other.schema_name):
+            clash = any(
+                model._default_manager.filter(prefix=prefix, first__lte=last, last__gte=first)
+                .order_by()
+                .exists()
+                for model in models
+            )
+        if clash:
+            return _("These numbers overlap a block already allocated to %(mission)s.") % {
+                "mission": other.code
+            }
+    return None
 
 
 def number_take(*, series: NumberSeries, acting_user: User) -> tuple[str, NumberBlock]:

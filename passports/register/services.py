@@ -25,6 +25,7 @@ from .. import locks
 from ..error_codes import PassportError
 from ..events import PassportTopic
 from ..mrz import MrzError, MrzFields, td3_compose
+from ..numbers import numbers_holder, numbers_lock
 from ..services.report import person_index
 from .models import (
     DocumentType,
@@ -48,7 +49,7 @@ def _require_personaliser(acting_user: Any) -> None:
 def number_block_add(
     *, document_type: str, prefix: str, digits: int, first: int, last: int, acting_user: Any
 ) -> NumberBlock:
-    """A new block of numbers; blocks of one type never overlap."""
+    """A new block of passport numbers at HQ, none of them any other block's (`numbers_holder`)."""
     _require_personaliser(acting_user)
     if document_type not in DocumentType.values:
         raise ApplicationError(PassportError.INVALID, _("Choose a document type."))
@@ -61,12 +62,12 @@ def number_block_add(
             _("The numbers must fit the digits, and a number has at most 9 characters."),
         )
     with transaction.atomic():
-        # one block at a time: two additions of overlapping blocks must not both pass the check
-        list(NumberBlock.objects.select_for_update().filter(document_type=document_type))
-        if NumberBlock.objects.filter(
-            document_type=document_type, prefix=prefix, first__lte=last, last__gte=first
-        ).exists():
-            raise ApplicationError(PassportError.INVALID, _("This block overlaps one that exists."))
+        # one allocation at a time, system-wide; none of these numbers held by another block
+        # of HQ's or by a mission's ETD or visa block (the same text would be two documents)
+        numbers_lock()
+        holder = numbers_holder(prefix=prefix, width=digits, first=first, last=last)
+        if holder is not None:
+            raise ApplicationError(PassportError.INVALID, holder, field="first")
         block = NumberBlock(
             document_type=document_type,
             prefix=prefix,

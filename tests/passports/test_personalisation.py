@@ -14,11 +14,11 @@ from django_tenants.utils import schema_context
 
 from consulate.kernel.errors import ApplicationError
 from passports import services
-from passports.models import ApplicationStatus, ApplicationStep
+from passports.models import ApplicationStatus, ApplicationStep, EtdNumberBlock
 from passports.mrz import MrzError, MrzErrorCode, mrz_parse
 from passports.register import selectors as register_selectors
 from passports.register import services as register_services
-from passports.register.models import IssuedDocument, PersonalisationCase
+from passports.register.models import IssuedDocument, NumberBlock, PersonalisationCase
 from sync.hq.models import SkippedEvent
 from sync.registry import events_project
 from tests.conftest import make_staff, texts_of
@@ -220,6 +220,52 @@ def test_only_an_hq_admin_personalises(mission_a, block):
     assert not IssuedDocument.objects.exists()
     case.refresh_from_db()
     assert case.status == "queued"
+
+
+@pytest.mark.parametrize(
+    ("language", "refused"),
+    [
+        ("en", "These numbers overlap a block already allocated to alpha."),
+        ("tr", "Bu numaralar alpha temsilciliğine ayrılmış bir blokla çakışıyor."),
+    ],
+)
+def test_hqs_passport_numbers_and_the_missions_numbers_never_meet(
+    mission_a, hq_admin, client_hq, language, refused
+):
+    # given HQ's passport numbers U00000001 to U00001000
+    connection.set_schema_to_public()
+    register_services.number_block_add(
+        document_type="P", prefix="U", digits=8, first=1, last=1000, acting_user=hq_admin
+    )
+    # then none of them goes to a mission as an ETD's number (a number typed into the verifier
+    # would answer for the ETD, whatever the passport's state)
+    with pytest.raises(ApplicationError) as overlap:
+        services.etd_block_allocate(
+            mission_code=mission_a.code, first=1000, last=1100, prefix="U", acting_user=hq_admin
+        )
+    assert overlap.value.code.value == "passports.etd_block_overlap"
+    assert str(overlap.value.message) == "These numbers overlap a block of HQ's passport numbers."
+    with schema_context(mission_a.schema_name):
+        assert not EtdNumberBlock.objects.exists()
+    # and the numbers after them do
+    services.etd_block_allocate(
+        mission_code=mission_a.code, first=1001, last=2000, prefix="U", acting_user=hq_admin
+    )
+    # when HQ adds passport numbers over alpha's ETD numbers on its page
+    login_with_second_factor(client_hq, hq_admin)
+    response = client_hq.post(
+        "/hq/passports/blocks/",
+        {"document_type": "P", "prefix": "u", "digits": "8", "first": "1500", "last": "2500"},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then the page refuses, naming the mission, and adds nothing
+    assert response.status_code == 400
+    assert texts_of(response.content, "li", class_="message error") == [refused]
+    assert NumberBlock.objects.filter(first=1500).count() == 0
+    # while numbers of another length never meet the missions' nine characters
+    register_services.number_block_add(
+        document_type="P", prefix="U", digits=7, first=1500, last=2500, acting_user=hq_admin
+    )
 
 
 def test_a_block_that_runs_out_says_so(mission_a, hq_admin):

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -19,6 +19,7 @@ from missions.models import Mission
 from passports.mrz import MrzFormat, mrz_parse
 from passports.register.etd_projector import document_index_of
 from passports.register.seals import IssuedTravelDocument
+from passports.register.services import number_block_add
 from passports.services import etd_block_allocate
 from sync.hq.models import SkippedEvent
 from sync.registry import events_project, projectors, registers_rebuild
@@ -155,6 +156,15 @@ def test_blocks_never_overlap_across_missions_or_document_kinds(mission_a, missi
         visa_number_block_allocate(
             mission_code=mission_a.code, first=5, last=6, prefix="E", acting_user=admin
         )
+    # a visa block over HQ's passport numbers of nine characters
+    connection.set_schema_to_public()
+    number_block_add(document_type="P", prefix="W", digits=8, first=1, last=9, acting_user=admin)
+    with pytest.raises(ApplicationError) as over_passports:
+        visa_number_block_allocate(
+            mission_code=mission_a.code, first=9, last=20, prefix="W", acting_user=admin
+        )
+    assert over_passports.value.code.value == "visas.block_overlap"
+    assert "HQ's passport numbers" in str(over_passports.value.message)
     # a bad range or prefix, an unknown mission, someone who is not an HQ admin
     for first, last, prefix in [(1, 10**8, "V"), (5, 1, "V"), (0, 5, "V"), (1, 5, "V1")]:
         with pytest.raises(ApplicationError) as bad:
