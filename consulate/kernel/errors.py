@@ -71,6 +71,41 @@ class ApplicationError(Exception):
         }
 
 
+T = TypeVar("T")
+
+
+class FieldRefusals:
+    """Several fields' checks in one service, every refusal kept: a form then shows each reason
+    beside its field at once, instead of one more each time the person corrects the last.
+    `check` runs one check, `add` records a refusal, `raise_any` raises them together (the
+    first one's code and message, every field's reasons in `errors`). A refusal that is not a
+    field's (a permission's, a state's) goes on at once."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+        self._first: ApplicationError | None = None
+
+    def add(self, error: ApplicationError) -> None:
+        if not error.errors:
+            raise error
+        self._first = self._first or error
+        for name, reasons in error.errors.items():
+            self.errors.setdefault(name, []).extend(reasons)
+
+    def check(self, work: Callable[[], T]) -> T | None:
+        """What `work()` gives, or None when it refused a field (kept for `raise_any`)."""
+        try:
+            return work()
+        except ApplicationError as error:
+            self.add(error)
+            return None
+
+    def raise_any(self) -> None:
+        first = self._first
+        if first is not None:
+            raise ApplicationError(first.code, first.message, field=first.field, errors=self.errors)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.http_status)
@@ -161,9 +196,6 @@ def form_for_service_errors(form: Any) -> None:
     ("...at most 500 characters.Use at most 500 characters.")."""
     form.is_valid()  # `add_error` needs the form cleaned once
     form.errors.clear()
-
-
-T = TypeVar("T")
 
 
 def form_read(form: Any, read: Callable[[], T]) -> T | None:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM, SystemActor
-from consulate.kernel.errors import ApplicationError, CommonError
+from consulate.kernel.errors import ApplicationError, CommonError, FieldRefusals
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.seal import etd_content, seal_issue
 from consulate.kernel.tenancy import task_queue_on_commit
@@ -236,19 +236,12 @@ def etd_request_clean(values: Mapping[str, Any]) -> dict[str, Any]:
         "journey_date": lambda: _date(values.get("journey_date"), field="journey_date"),
         "valid_until": lambda: _date(values.get("valid_until"), field="valid_until"),
     }
-    cleaned: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    for name, clean in cleaners.items():
-        try:
-            cleaned[name] = clean()
-        except ApplicationError as error:
-            errors[name] = [str(error.message)]
+    refusals = FieldRefusals()
+    cleaned: dict[str, Any] = {name: refusals.check(clean) for name, clean in cleaners.items()}
     for name in ("surname", "birth_date", "sex", "lost_document", "destination_city"):
-        if name not in errors and cleaned.get(name) in (None, ""):
-            errors[name] = [str(_("This is needed."))]
-    if errors:
-        first = next(iter(errors))
-        raise ApplicationError(PassportError.INVALID, errors[first][0], field=first, errors=errors)
+        if name not in refusals.errors and cleaned.get(name) in (None, ""):
+            refusals.add(ApplicationError(PassportError.INVALID, _("This is needed."), field=name))
+    refusals.raise_any()
     _journey_check(
         journey_date=cleaned["journey_date"], valid_until=cleaned["valid_until"], today=_today()
     )

@@ -30,6 +30,7 @@ from tests.visas.factories_casework import (
     visa_refused,
     visa_screened,
 )
+from tests.visas.test_completeness_recheck import _summary
 from visas.models import (
     FORM_ITEM,
     Appeal,
@@ -334,6 +335,50 @@ def test_the_consul_who_recommended_sees_the_four_eyes_rule(client_a, mission_a)
     with schema_context(mission_a.schema_name):
         application.refresh_from_db()
     assert application.status == VisaStatus.REFUSED
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            [
+                ("#id_valid_from", "Valid from", "A visa starts today or on a day within the next"
+                 " five years."),
+                ("#id_duration_days", "Days of stay", "The stay is 1 to 90 days, and no longer"
+                 " than the visa's validity."),
+            ],
+        ),
+        (
+            "tr",
+            [
+                ("#id_valid_from", "Geçerlilik başlangıcı", "Vize bugün ya da önümüzdeki beş yıl"
+                 " içindeki bir günde başlar."),
+                ("#id_duration_days", "Kalış günü sayısı", "Kalış süresi 1 ile 90 gün arasında"
+                 " olmalı ve vizenin geçerlilik süresinden uzun olmamalıdır."),
+            ],
+        ),
+    ],
+)  # fmt: skip
+def test_a_decision_refused_on_several_fields_names_each_at_once(
+    client_a, mission_a, language, expected
+):
+    # given a case a consul may decide
+    application = _decidable(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "consul"))
+    # when the consul issues it from a day ten years ahead for a stay of 400 days
+    far = mission_a.today() + dt.timedelta(days=3660)
+    answer = client_a.post(
+        f"/staff/visas/{application.reference}/decide/",
+        {"decision": "issue", "note": "", "valid_from": far.isoformat(), "duration_days": "400"},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then both reasons are named at once, each linked to its field, and nothing is decided
+    assert answer.status_code == 400
+    assert _summary(answer.content.decode()) == [
+        (link, f"{label}: {reason}") for link, label, reason in expected
+    ]
+    assert _status(mission_a, application) == VisaStatus.RECOMMENDED
 
 
 def test_an_officer_sees_no_decision_buttons(client_a, mission_a):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.services import booking_visit_record
 from consulate.kernel.actors import SYSTEM
-from consulate.kernel.errors import ApplicationError, CommonError
+from consulate.kernel.errors import ApplicationError, CommonError, FieldRefusals
 from consulate.kernel.history import set_acting_user
 from consulate.kernel.text import text_clean
 from fees.models import Assessment, AssessmentStatus
@@ -61,7 +61,7 @@ from ..models import (
 )
 from ..reference.models import ChecklistItem, VisaCategory
 from .common import step_record
-from .issuance import MAX_VALIDITY_DAYS
+from .issuance import MAX_VALIDITY_DAYS, visa_validity_check
 
 # Corrections: the applicant has this many days unless the officer sets another date, never
 # more than `CORRECTIONS_MAX_DAYS` ahead.
@@ -648,45 +648,28 @@ def _validity(
     entries: str | None,
     duration_days: int | None,
 ) -> tuple[dt.date, dt.date, str, int]:
-    """The visa's validity: what the consul set, else the journey the applicant declared."""
+    """The visa's validity: what the consul set, else the journey the applicant declared, judged
+    by the rule the issue applies (`issuance.visa_validity_check`, every field at once)."""
     today = current_mission().today()
-    # bounded before any arithmetic on it: 9999-12-31 is refused, never an overflow
-    if valid_from is not None and not today <= valid_from <= today + dt.timedelta(
-        days=MAX_VALIDITY_DAYS
-    ):
-        raise ApplicationError(
-            VisaError.INVALID, _("A visa is valid from today or a later day."), field="valid_from"
-        )
-    valid_from = valid_from or max(application.entry_date or today, today)
-    if valid_until is None:
-        valid_until = (
-            application.exit_date
-            if application.exit_date and application.exit_date >= valid_from
-            else valid_from + dt.timedelta(days=category.max_stay_days - 1)
-        )
-    if valid_until < valid_from:
-        raise ApplicationError(
-            VisaError.INVALID,
-            _("The visa must end on or after its first day."),
-            field="valid_until",
-        )
-    if valid_from < today:
-        raise ApplicationError(
-            VisaError.INVALID, _("The visa cannot start before today."), field="valid_from"
-        )
+    horizon = today + dt.timedelta(days=MAX_VALIDITY_DAYS)
+    start = valid_from if valid_from is not None else max(application.entry_date or today, today)
+    # a default is worked out only from a first day within bounds: never an overflow
+    if today <= start <= horizon:
+        if valid_until is None:
+            valid_until = (
+                application.exit_date
+                if application.exit_date and application.exit_date >= start
+                else start + dt.timedelta(days=category.max_stay_days - 1)
+            )
+        if duration_days is None and valid_until <= horizon:
+            duration_days = min(max((valid_until - start).days + 1, 1), category.max_stay_days)
     entries = entries or application.entries or Entries.SINGLE
-    if entries not in Entries.values:
-        raise ApplicationError(VisaError.INVALID, _("Choose the entries."), field="entries")
-    if duration_days is None:
-        duration_days = min((valid_until - valid_from).days + 1, category.max_stay_days)
-    if not 1 <= duration_days <= category.max_stay_days:
-        raise ApplicationError(
-            VisaError.INVALID,
-            _("The stay is between 1 and %(days)s days for this category.")
-            % {"days": category.max_stay_days},
-            field="duration_days",
-        )
-    return valid_from, valid_until, entries, duration_days
+    visa_validity_check(
+        application=application, category=category, valid_from=start, valid_until=valid_until,
+        entries=entries, duration_days=duration_days, today=today,
+    )  # fmt: skip
+    # the check refuses a missing last day or stay
+    return start, cast(dt.date, valid_until), entries, cast(int, duration_days)
 
 
 def _refusal_note(application: VisaApplication, grounds: list[str], note: str) -> str:
@@ -730,21 +713,26 @@ def application_decide(
     applicant reads with how to appeal. Only a recommended case (examined at the visit, its fee
     paid) is decided."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_DECIDE)
-    chosen = [] if issue else grounds_clean(grounds or [])
-    text = _text(note, field="note")
     category = category_of(application)
+    # every field refused is named at once
+    refusals = FieldRefusals()
+    chosen = [] if issue else refusals.check(lambda: grounds_clean(grounds or [])) or []
+    text = refusals.check(lambda: _text(note, field="note")) or ""
     validity = (
-        _validity(
-            application,
-            category,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            entries=entries,
-            duration_days=duration_days,
+        refusals.check(
+            lambda: _validity(
+                application,
+                category,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                entries=entries,
+                duration_days=duration_days,
+            )
         )
         if issue
         else None
     )
+    refusals.raise_any()
     now = timezone.now()
     try:
         with transaction.atomic():

@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SystemActor
-from consulate.kernel.errors import ApplicationError, CommonError
+from consulate.kernel.errors import ApplicationError, CommonError, FieldRefusals
 from missions.selectors import current_mission
 from passports.mrz import MrzError, MrzFields, MrzFormat, mrva_compose, mrvb_compose
 from passports.numbers import NumberSeries, number_block_allocate, number_take, numbers_left
@@ -57,6 +57,7 @@ __all__ = [
     "visa_mrz_lines",
     "visa_number_block_allocate",
     "visa_numbers_left",
+    "visa_validity_check",
 ]
 
 VISA_NUMBERS = NumberSeries(
@@ -160,7 +161,11 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     raise ValueError(day)  # pragma: no cover - February has 28 days
 
 
-def _validity_check(
+def _is_day(value: Any) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def visa_validity_check(
     *,
     application: VisaApplication,
     category: VisaCategory,
@@ -170,27 +175,62 @@ def _validity_check(
     duration_days: Any,
     today: dt.date,
 ) -> None:
-    """The visa's dates, entries and stay, each refused with its reason. Dates are compared
-    before any arithmetic on them, so that 9999-12-31 is refused and never overflows."""
-    if not isinstance(valid_from, dt.date) or isinstance(valid_from, dt.datetime):
-        raise _invalid(_("Give the first day of the visa's validity."), "valid_from")
-    if not isinstance(valid_until, dt.date) or isinstance(valid_until, dt.datetime):
-        raise _invalid(_("Give the last day of the visa's validity."), "valid_until")
+    """The visa's dates, entries and stay, every one refused with its reason at once (a day is
+    judged against its first day only once that one is right). Dates are compared before any
+    arithmetic on them, so that 9999-12-31 is refused and never overflows."""
+    refusals = FieldRefusals()
     horizon = today + dt.timedelta(days=MAX_VALIDITY_DAYS)
-    if not today <= valid_from <= horizon:
-        raise _invalid(_("A visa is valid from today or a later day."), "valid_from")
+    if not _is_day(valid_from):
+        refusals.add(_invalid(_("Give the first day of the visa's validity."), "valid_from"))
+    elif not today <= valid_from <= horizon:
+        refusals.add(
+            _invalid(_("A visa starts today or on a day within the next five years."), "valid_from")
+        )
+    dates = "valid_from" not in refusals.errors
+    if dates:
+        refused = _valid_until_refused(application, category, valid_from, valid_until, horizon)
+        if refused is not None:
+            refusals.add(refused)
+            dates = False
+    if entries not in Entries.values:
+        refusals.add(_invalid(_("Choose the number of entries."), "entries"))
+    if (duration_days is not None or dates) and (
+        type(duration_days) is not int
+        or not 1 <= duration_days <= category.max_stay_days
+        or (dates and duration_days > (valid_until - valid_from).days + 1)
+    ):
+        refusals.add(
+            _invalid(
+                _("The stay is 1 to %(days)s days, and no longer than the visa's validity.")
+                % {"days": category.max_stay_days},
+                "duration_days",
+            )
+        )
+    refusals.raise_any()
+
+
+def _valid_until_refused(
+    application: VisaApplication,
+    category: VisaCategory,
+    valid_from: dt.date,
+    valid_until: Any,
+    horizon: dt.date,
+) -> ApplicationError | None:
+    """Why the visa's last day cannot be, once its first day is right; None when it can."""
+    if not _is_day(valid_until):
+        return _invalid(_("Give the last day of the visa's validity."), "valid_until")
     if not valid_from <= valid_until <= horizon:
-        raise _invalid(
+        return _invalid(
             _("A visa is valid until a day after it starts, at most five years ahead."),
             "valid_until",
         )
     expires = application.passport_expires_on
     if expires is None:
-        raise _invalid(_("The passport's date of expiry is not known."), "valid_until")
+        return _invalid(_("The passport's date of expiry is not known."), "valid_until")
     if category.visa_type == "C":
         latest = _months_before(expires, PASSPORT_MARGIN_MONTHS) if expires.year > 1 else expires
         if valid_until > latest:
-            raise _invalid(
+            return _invalid(
                 _(
                     "A short-stay visa ends at least three months before the passport expires"
                     " (%(date)s)."
@@ -199,23 +239,12 @@ def _validity_check(
                 "valid_until",
             )
     elif valid_until > expires:
-        raise _invalid(
+        return _invalid(
             _("A visa ends before the passport expires (%(date)s).")
             % {"date": expires.isoformat()},
             "valid_until",
         )
-    if entries not in Entries.values:
-        raise _invalid(_("Choose the number of entries."), "entries")
-    if (
-        type(duration_days) is not int
-        or not 1 <= duration_days <= category.max_stay_days
-        or duration_days > (valid_until - valid_from).days + 1
-    ):
-        raise _invalid(
-            _("The stay is 1 to %(days)s days, and no longer than the visa's validity.")
-            % {"days": category.max_stay_days},
-            "duration_days",
-        )
+    return None
 
 
 def _mrz_format(mrz_format: MrzFormat | str | None) -> MrzFormat:
@@ -299,7 +328,7 @@ def visa_issue(
         raise ApplicationError(VisaError.NO_CATEGORY, _("This visa category no longer exists."))
     now = timezone.now()
     today = timezone.localdate(now, current_mission().zone)
-    _validity_check(
+    visa_validity_check(
         application=application, category=category, valid_from=valid_from,
         valid_until=valid_until, entries=entries, duration_days=duration_days, today=today,
     )  # fmt: skip
