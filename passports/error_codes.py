@@ -16,6 +16,8 @@ class PassportError(enum.Enum):
     REASON_REQUIRED = "passports.reason_required"
     DOCUMENT_REPORTED = "passports.document_reported"
     NO_NUMBERS = "passports.no_numbers"
+    # a block of passport numbers over numbers another block holds
+    BLOCK_OVERLAP = "passports.block_overlap"
     SEALED_UNREADABLE = "passports.sealed_unreadable"
     # HQ holds a case: the same person has a passport printed and not yet handed over
     HELD_SAME_PERSON = "passports.held_same_person"

@@ -13,11 +13,15 @@ comes after it (two reports of one number are settled by their unique blind inde
 At HQ, personalising a passport takes `holder_lock` on its holder's national ID first, then
 the case (`PersonalisationCase`, FOR UPDATE), then the number block: two cases of one person,
 from two missions, printed at the same moment, follow each other, and the second sees the
-first's passport."""
+first's passport.
+
+Allocating document numbers (HQ's passport blocks, the missions' ETD and visa blocks) takes
+`number_blocks_lock` first, and no other lock of this list."""
 
 from __future__ import annotations
 
 from django.db import connection
+from django.db.transaction import TransactionManagementError
 
 from .models import Application
 
@@ -43,3 +47,17 @@ def holder_lock(*, holder_index: str) -> None:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext('passports.holder|' || %s))", [holder_index]
         )
+
+
+# pg_advisory_xact_lock key of `number_blocks_lock`
+NUMBER_BLOCKS_LOCK = 0x0E7D0B10
+
+
+def number_blocks_lock() -> None:
+    """Until the transaction ends, the only allocation of document numbers in the system
+    (`numbers.number_range_claim`): two at once could each find a range free. Only inside a
+    transaction, which an advisory transaction lock outside one would not outlast."""
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("number_blocks_lock holds until a transaction ends")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NUMBER_BLOCKS_LOCK])

@@ -6,7 +6,7 @@ issues while its link to HQ is down; the mission takes its numbers in order, in 
 transaction, so there is no gap. A range may not overlap any block of the same prefix at any
 mission, of any kind, nor HQ's own blocks of passport numbers that have nine characters too:
 HQ's registers know a document by its number alone, and a number typed into HQ's verifier is
-looked up as an ETD or visa first, then as a passport (`numbers_holder`).
+looked up as an ETD or visa first, then as a passport (`number_range_claim`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
@@ -31,22 +31,18 @@ from missions.models import Mission
 from missions.permissions import Action, permission_require
 from sync.services import outbox_event_record
 
+from .locks import number_blocks_lock
 from .models.etd import ETD_NUMBER_WIDTH, NumberBlock
 from .register.models import NumberBlock as PassportNumberBlock
 
 __all__ = [
-    "NUMBER_BLOCK_LOCK",
     "NumberSeries",
     "number_block_allocate",
+    "number_range_claim",
     "number_take",
-    "numbers_holder",
     "numbers_left",
-    "numbers_lock",
 ]
 
-# pg_advisory_xact_lock key: allocating number blocks (HQ's passports', the missions' ETDs' and
-# visas'), one at a time system-wide.
-NUMBER_BLOCK_LOCK = 0x0E7D0B10
 _PREFIX = re.compile(r"^[A-Z]{1,3}$")
 
 
@@ -85,9 +81,9 @@ def number_block_allocate(
     """HQ allocates the numbers `prefix` + `first`..`last` (zero-padded to nine characters) of
     `series` to a mission, writing the block into the mission's own schema so that it issues
     offline. A range that overlaps a block of the same prefix at any mission, of any kind of
-    document, is refused: a document number is unique across the system. Run at HQ (an HQ
-    admin); rare, so the overlap check reads every mission's blocks, one allocation at a time
-    system-wide."""
+    document, or HQ's passport numbers is refused: a document number is unique across the
+    system (`number_range_claim`). Run at HQ (an HQ admin); rare, so the overlap check reads
+    every mission's blocks, one allocation at a time system-wide."""
     mission = Mission.objects.filter(code=str(mission_code)[:30]).first()
     if mission is None:
         raise ApplicationError(CommonError.NOT_FOUND, _("Not found."))
@@ -104,10 +100,9 @@ def number_block_allocate(
             field="first",
         )
     with transaction.atomic():
-        numbers_lock()
-        holder = numbers_holder(prefix=prefix, width=width, first=first, last=last)
-        if holder is not None:
-            raise ApplicationError(series.overlap, holder, field="first")
+        number_range_claim(
+            prefix=prefix, width=width, first=first, last=last, overlap=series.overlap
+        )
         with schema_context(mission.schema_name):
             block = series.model(
                 prefix=prefix, first=first, last=last, next_number=first,
@@ -124,24 +119,29 @@ def number_block_allocate(
     return block
 
 
-def numbers_lock() -> None:
-    """Until the transaction ends, the only allocation of numbers in the system (HQ's passport
-    blocks, the missions' ETD and visa blocks): two at once could each find a range free."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NUMBER_BLOCK_LOCK])
+def number_range_claim(
+    *, prefix: str, width: int, first: int, last: int, overlap: enum.Enum
+) -> None:
+    """In the caller's transaction, which writes the block next: the numbers `prefix` +
+    `first`..`last`, zero-padded to `width` digits, are for it alone, or `overlap` (the
+    caller's app's code) is raised naming who holds some of them: a mission's ETD or visa
+    block, or HQ's passport blocks. The allocation is the only one in the system until the
+    transaction ends (`locks.number_blocks_lock`). Reads every mission's blocks (rare)."""
+    number_blocks_lock()
+    reason = _numbers_taken(prefix=prefix, width=width, first=first, last=last)
+    if reason is not None:
+        raise ApplicationError(overlap, reason, field="first")
 
 
-def numbers_holder(*, prefix: str, width: int, first: int, last: int) -> Any:
-    """Why the numbers `prefix` + `first`..`last`, zero-padded to `width` digits, cannot be
-    allocated (a lazy message naming who holds some of them: a mission's ETD or visa block,
-    HQ's passport blocks), or None when they are free. Only numbers of one prefix and one
-    width can be the same text. Under `numbers_lock`; reads every mission's blocks (rare)."""
+def _numbers_taken(*, prefix: str, width: int, first: int, last: int) -> str | None:
+    """Who holds some of these numbers, in words, or None. Only numbers of one prefix and one
+    width can be the same text; the missions' numbers all have nine characters."""
     if PassportNumberBlock.objects.filter(
         prefix=prefix, digits=width, first__lte=last, last__gte=first
     ).exists():
-        return _("These numbers overlap a block of HQ's passport numbers.")
+        return str(_("These numbers overlap a block of HQ's passport numbers."))
     if len(prefix) + width != ETD_NUMBER_WIDTH:
-        return None  # the missions' numbers all have nine characters
+        return None
     models = _block_models()
     for other in Mission.objects.exclude(schema_name="public").order_by("pk"):
         with schema_context(other.schema_name):

@@ -10,9 +10,11 @@ use `committed_db` and create and drop what they need (`throwaway_mission`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import uuid
 from collections.abc import Iterator
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
@@ -81,21 +83,18 @@ def _start_in_public_schema() -> Iterator[None]:
 @pytest.fixture
 def fresh_key_cache() -> Iterator[None]:
     """No data key cached when the test starts, so that a key cached by an earlier test cannot
-    hide a bug (a key never stored, say). Afterwards the public schema's key is cached again as
-    the session left it (`django_db_setup`): inside a test's transaction a key younger than
-    `envelope.SETTLED_AFTER` is never cached again, and every later test would pay a query per
-    public value it decrypts, or not, with the suite's speed."""
+    hide a bug (a key never stored, say). Afterwards the public schema's data key is cached
+    again, as the session cached it (`django_db_setup`): inside a test's transaction a key
+    younger than `envelope.SETTLED_AFTER` is never cached again, and every later test would pay
+    a query per public value it decrypts, or not, with the suite's speed."""
     from consulate.kernel.crypto import envelope
 
     public = settings.PUBLIC_SCHEMA_NAME
     keys = {cached: key for cached, key in envelope._data_keys.items() if cached[0] == public}
-    active = envelope._active_key_ids.get(public)
     envelope.clear_key_cache()
     yield
     envelope.clear_key_cache()
     envelope._data_keys.update(keys)
-    if active is not None:
-        envelope._active_key_ids[public] = active
 
 
 @pytest.fixture
@@ -214,6 +213,15 @@ def texts_of(html: str | bytes, tag: str, **attrs: str) -> list[str]:
         lines = (" ".join(line.split()) for line in "".join(parts).splitlines())
         texts.append("\n".join(line for line in lines if line))
     return texts
+
+
+def error_summary(html: str) -> list[tuple[str, str]]:
+    """A page's error summary (`visas/apply/_error_summary.html`): each reason's link and text,
+    in order."""
+    summary = re.search(r'<div class="error-summary"[^>]*id="error-summary".*?</div>', html, re.S)
+    assert summary is not None
+    links = re.findall(r'<li><a href="([^"]+)">(.*?)</a></li>', summary.group(0), re.S)
+    return [(href, unescape(text)) for href, text in links]
 
 
 def text_of(html: str | bytes, tag: str, **attrs: str) -> str:

@@ -78,8 +78,8 @@ class FieldRefusals:
     """Several fields' checks in one service, every refusal kept: a form then shows each reason
     beside its field at once, instead of one more each time the person corrects the last.
     `check` runs one check, `add` records a refusal, `raise_any` raises them together (the
-    first one's code and message, every field's reasons in `errors`). A refusal that is not a
-    field's (a permission's, a state's) goes on at once."""
+    first one's code, message and details, every field's reasons in `errors`; a single one as it
+    was raised). A refusal that is not a field's (a permission's, a state's) goes on at once."""
 
     def __init__(self) -> None:
         self.errors: dict[str, list[str]] = {}
@@ -102,8 +102,13 @@ class FieldRefusals:
 
     def raise_any(self) -> None:
         first = self._first
-        if first is not None:
-            raise ApplicationError(first.code, first.message, field=first.field, errors=self.errors)
+        if first is None:
+            return
+        if self.errors == first.errors:  # one refusal: as it was raised
+            raise first
+        raise ApplicationError(
+            first.code, first.message, field=first.field, errors=self.errors, details=first.details
+        ) from first
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -25,7 +25,7 @@ from .. import locks
 from ..error_codes import PassportError
 from ..events import PassportTopic
 from ..mrz import MrzError, MrzFields, td3_compose
-from ..numbers import numbers_holder, numbers_lock
+from ..numbers import number_range_claim
 from ..services.report import person_index
 from .models import (
     DocumentType,
@@ -49,7 +49,8 @@ def _require_personaliser(acting_user: Any) -> None:
 def number_block_add(
     *, document_type: str, prefix: str, digits: int, first: int, last: int, acting_user: Any
 ) -> NumberBlock:
-    """A new block of passport numbers at HQ, none of them any other block's (`numbers_holder`)."""
+    """A new block of passport numbers at HQ, none of them any other block's
+    (`number_range_claim`)."""
     _require_personaliser(acting_user)
     if document_type not in DocumentType.values:
         raise ApplicationError(PassportError.INVALID, _("Choose a document type."))
@@ -62,12 +63,12 @@ def number_block_add(
             _("The numbers must fit the digits, and a number has at most 9 characters."),
         )
     with transaction.atomic():
-        # one allocation at a time, system-wide; none of these numbers held by another block
-        # of HQ's or by a mission's ETD or visa block (the same text would be two documents)
-        numbers_lock()
-        holder = numbers_holder(prefix=prefix, width=digits, first=first, last=last)
-        if holder is not None:
-            raise ApplicationError(PassportError.INVALID, holder, field="first")
+        # none of these numbers another block's, of HQ's or of a mission's (the same text
+        # would be two documents)
+        number_range_claim(
+            prefix=prefix, width=digits, first=first, last=last,
+            overlap=PassportError.BLOCK_OVERLAP,
+        )  # fmt: skip
         block = NumberBlock(
             document_type=document_type,
             prefix=prefix,

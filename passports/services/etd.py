@@ -241,10 +241,15 @@ def etd_request_clean(values: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("surname", "birth_date", "sex", "lost_document", "destination_city"):
         if name not in refusals.errors and cleaned.get(name) in (None, ""):
             refusals.add(ApplicationError(PassportError.INVALID, _("This is needed."), field=name))
+    if cleaned["journey_date"] is not None and cleaned["valid_until"] is not None:
+        refusals.check(
+            lambda: _journey_check(
+                journey_date=cleaned["journey_date"],
+                valid_until=cleaned["valid_until"],
+                today=_today(),
+            )
+        )
     refusals.raise_any()
-    _journey_check(
-        journey_date=cleaned["journey_date"], valid_until=cleaned["valid_until"], today=_today()
-    )
     return cleaned
 
 

@@ -263,9 +263,17 @@ def test_hqs_passport_numbers_and_the_missions_numbers_never_meet(
     assert texts_of(response.content, "li", class_="message error") == [refused]
     assert NumberBlock.objects.filter(first=1500).count() == 0
     # while numbers of another length never meet the missions' nine characters
-    register_services.number_block_add(
+    added = register_services.number_block_add(
         document_type="P", prefix="U", digits=7, first=1500, last=2500, acting_user=hq_admin
     )
+    assert (added.first_number, added.last_number) == ("U0001500", "U0002500")
+    # and a passport block over passport numbers is refused with its own code
+    with pytest.raises(ApplicationError) as twice:
+        register_services.number_block_add(
+            document_type="P", prefix="U", digits=7, first=2500, last=2600, acting_user=hq_admin
+        )
+    assert twice.value.code.value == "passports.block_overlap"
+    assert twice.value.field == "first"
 
 
 def test_a_block_that_runs_out_says_so(mission_a, hq_admin):

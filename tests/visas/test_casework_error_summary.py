@@ -13,7 +13,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from missions.models import Mission
-from tests.conftest import make_staff, texts_of
+from tests.conftest import error_summary, make_staff, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.visas.factories_casework import (
     visa_appealed,
@@ -24,7 +24,6 @@ from tests.visas.factories_casework import (
     visa_refused,
 )
 from tests.visas.test_casework_views import _open_match, _with_matches
-from tests.visas.test_completeness_recheck import _summary
 from visas.models import ScreeningHit, VisaApplication
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
@@ -112,7 +111,7 @@ def _recorded(mission: Mission, application: VisaApplication) -> tuple[object, .
 
 @pytest.mark.parametrize("language", ["en", "tr"])
 @pytest.mark.parametrize("form", list(REFUSED), ids=list(REFUSED))
-def test_a_refused_staff_form_is_named_in_the_pages_error_summary(
+def test_a_refused_staff_form_is_named_in_the_pages_errorerror_summary(
     client_a, mission_a, form, language
 ):
     refused = REFUSED[form]
@@ -133,7 +132,7 @@ def test_a_refused_staff_form_is_named_in_the_pages_error_summary(
     assert answer.status_code == 400
     html = answer.content.decode()
     link = refused.link.format(match=match)
-    assert _summary(html) == [(link, refused.said[language])]
+    assert error_summary(html) == [(link, refused.said[language])]
     assert 'class="error-summary" role="alert" tabindex="-1" id="error-summary"' in html
     assert html.index('id="error-summary"') < html.index('id="checklist-heading"')
     assert f'id="{link[1:]}"' in html
@@ -144,7 +143,7 @@ def test_a_refused_staff_form_is_named_in_the_pages_error_summary(
     assert _recorded(mission_a, application) == recorded
 
 
-def test_a_case_page_without_a_refusal_has_no_error_summary(client_a, mission_a):
+def test_a_case_page_without_a_refusal_has_no_errorerror_summary(client_a, mission_a):
     # given a recommended case, whose page shows the decision's and the extension's forms
     application = visa_recommended(mission_a)
     login_with_second_factor(client_a, make_staff(mission_a, "consul"))

@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 from consulate.kernel.errors import ApplicationError
 from missions.models import Mission
 from sync.models import OutboxEvent
-from tests.conftest import make_staff, text_of, texts_of
+from tests.conftest import error_summary, make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.passports.test_views import _told_calmly
 from tests.visas.factories import visa_submitted
@@ -30,7 +30,6 @@ from tests.visas.factories_casework import (
     visa_refused,
     visa_screened,
 )
-from tests.visas.test_completeness_recheck import _summary
 from visas.models import (
     FORM_ITEM,
     Appeal,
@@ -375,7 +374,7 @@ def test_a_decision_refused_on_several_fields_names_each_at_once(
     )
     # then both reasons are named at once, each linked to its field, and nothing is decided
     assert answer.status_code == 400
-    assert _summary(answer.content.decode()) == [
+    assert error_summary(answer.content.decode()) == [
         (link, f"{label}: {reason}") for link, label, reason in expected
     ]
     assert _status(mission_a, application) == VisaStatus.RECOMMENDED

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from html import unescape
 
 import pytest
 from django.utils import translation
@@ -18,7 +17,7 @@ from django_tenants.utils import schema_context
 from consulate.kernel.accounts.models import User
 from missions.models import Mission
 from sync.models import OutboxEvent
-from tests.conftest import MODEL_BACKEND, make_staff, text_of, texts_of
+from tests.conftest import MODEL_BACKEND, error_summary, make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.passports.test_views import _told_calmly
 from tests.visas.factories import corrections_send, visa_submitted
@@ -80,14 +79,6 @@ def _kept(html: str) -> list[str]:
     """What the completeness check says of each acceptance it keeps, in the page's order."""
     blocks = re.findall(r'<div class="field review-kept[^"]*".*?</div>', _section(html), re.S)
     return [text_of(block, "p") for block in blocks]
-
-
-def _summary(html: str) -> list[tuple[str, str]]:
-    """The page's error summary: each reason's link and text, in order."""
-    summary = re.search(r'<div class="error-summary"[^>]*id="error-summary".*?</div>', html, re.S)
-    assert summary is not None
-    links = re.findall(r'<li><a href="([^"]+)">(.*?)</a></li>', summary.group(0), re.S)
-    return [(href, unescape(text)) for href, text in links]
 
 
 def _recorded(mission: Mission, application: VisaApplication) -> tuple[object, ...]:
@@ -201,7 +192,7 @@ def test_a_decision_sent_for_a_kept_acceptance_is_refused(client_a, mission_a, l
     # then it is refused, naming the form and linking to where the page shows it as accepted
     assert answer.status_code == 400
     html = answer.content.decode()
-    assert _summary(html) == [(f"#id_item_{FORM_ITEM}", f"{FORM[language]}: {message}")]
+    assert error_summary(html) == [(f"#id_item_{FORM_ITEM}", f"{FORM[language]}: {message}")]
     assert f'id="id_item_{FORM_ITEM}"' in _section(html)
     # and nothing changes
     assert _recorded(mission_a, application) == recorded
@@ -240,7 +231,7 @@ def test_an_accepted_item_whose_file_was_replaced_is_decided_again(
     # and accepting the copy alone leaves it undecided, named in the error summary
     answer = client_a.post(f"{_case(application)}completeness/", {"item_passport_copy": "accept"})
     assert answer.status_code == 400
-    assert _summary(answer.content.decode()) == [
+    assert error_summary(answer.content.decode()) == [
         ("#id_item_travel_insurance",
          "Travel medical insurance: Accept this item or ask for a correction."),
     ]  # fmt: skip
@@ -309,7 +300,7 @@ def test_the_checks_refusals_are_named_by_item_at_the_top_of_the_page(
     # order, and no banner repeats the first
     assert answer.status_code == 400
     html = answer.content.decode()
-    assert _summary(html) == [
+    assert error_summary(html) == [
         (f"#id_reason_{FORM_ITEM}", f"{FORM[language]}: {long}"),
         ("#id_reason_passport_copy", f"{COPY[language]}: {missing}"),
     ]
@@ -321,7 +312,7 @@ def test_the_checks_refusals_are_named_by_item_at_the_top_of_the_page(
     assert _recorded(mission_a, application) == recorded
 
 
-def test_a_date_the_form_cannot_read_is_named_in_the_summary(client_a, mission_a):
+def test_a_date_the_form_cannot_read_is_named_in_theerror_summary(client_a, mission_a):
     # given a submitted application and an officer
     application = visa_submitted(mission_a)
     login_with_second_factor(client_a, make_staff(mission_a, "officer"))
@@ -333,6 +324,6 @@ def test_a_date_the_form_cannot_read_is_named_in_the_summary(client_a, mission_a
     )
     # then the summary names the date's field, in Turkish
     assert answer.status_code == 400
-    [(href, text)] = _summary(answer.content.decode())
+    [(href, text)] = error_summary(answer.content.decode())
     assert href == "#id_due_on"
     assert text.startswith("Düzeltmeler için son tarih (temsilciliğin yerel tarihi): ")

@@ -17,12 +17,11 @@ from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SYSTEM
 from consulate.kernel.errors import ApplicationError
 from sync.reference import reference_apply_local, reference_publish
-from tests.conftest import MODEL_BACKEND, make_staff, text_of, texts_of
+from tests.conftest import MODEL_BACKEND, error_summary, make_staff, text_of, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.visas.factories import corrections_send, pdf_file, visa_draft, visa_submitted
 from tests.visas.factories_casework import accept_all, visa_attended
 from tests.visas.test_casework_views import _form_correction_post
-from tests.visas.test_completeness_recheck import _summary
 from visas.models import FORM_ITEM, ItemReview, VisaApplication, VisaStatus
 from visas.reference.demo import CATEGORIES
 from visas.reference.services import ItemInput, QuestionInput, category_save
@@ -96,7 +95,7 @@ def test_no_decision_is_preselected_and_an_undecided_item_is_refused_beside_it(
     # then nothing is recorded: the page names the form, says why beside its choice, keeps the note
     assert answer.status_code == 400
     page = answer.content.decode()
-    assert _summary(page) == [(f"#id_item_{FORM_ITEM}", summary)]
+    assert error_summary(page) == [(f"#id_item_{FORM_ITEM}", summary)]
     assert not texts_of(page, "li", class_="message error")
     refused = [text for text in texts_of(page, "fieldset") if beside in text]
     assert [text.splitlines()[0] for text in refused] == [label]

@@ -254,6 +254,27 @@ def test_dates_and_stay_out_of_bounds_are_refused_and_nothing_is_taken(mission_a
         assert visa_numbers_left() == 100
 
 
+def test_every_date_and_the_stay_are_refused_at_once(mission_a):
+    # given a case and its numbers
+    block(mission_a)
+    application = visa_recommended(mission_a)
+    # when the consul gives a first day ten years ahead, the calendar's last day, a stay of 400
+    # days and no such entries
+    with pytest.raises(ApplicationError) as refused:
+        issue_in_transaction(
+            mission_a, application, valid_from=mission_a.today() + dt.timedelta(days=3660),
+            valid_until=dt.date(9999, 12, 31), duration_days=400, entries="7",
+        )  # fmt: skip
+    # then each is named with its reason, the first day's first, and no number is taken
+    assert refused.value.field == "valid_from"
+    assert {field: len(reasons) for field, reasons in refused.value.errors.items()} == {
+        "valid_from": 1, "valid_until": 1, "entries": 1, "duration_days": 1,
+    }  # fmt: skip
+    assert "five years" in refused.value.errors["valid_until"][0]
+    with schema_context(mission_a.schema_name):
+        assert visa_numbers_left() == 100
+
+
 def test_a_short_stay_visa_ends_three_months_before_the_passport(mission_a):
     block(mission_a)
     today = mission_a.today()

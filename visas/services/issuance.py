@@ -117,7 +117,8 @@ def visa_number_block_allocate(
 ) -> VisaNumberBlock:
     """HQ (an HQ admin, `Action.MISSION_MANAGE`) allocates visa numbers `prefix` +
     `first`..`last` to a mission, written into its schema (`passports.numbers`): never
-    overlapping a block of any mission, of visas or emergency travel documents."""
+    overlapping a block of any mission, of visas or emergency travel documents, nor HQ's
+    passport numbers."""
     block = number_block_allocate(
         series=VISA_NUMBERS, mission_code=mission_code, first=first, last=last,
         acting_user=acting_user, prefix=prefix,
@@ -175,23 +176,25 @@ def visa_validity_check(
     duration_days: Any,
     today: dt.date,
 ) -> None:
-    """The visa's dates, entries and stay, every one refused with its reason at once (a day is
-    judged against its first day only once that one is right). Dates are compared before any
-    arithmetic on them, so that 9999-12-31 is refused and never overflows."""
+    """The visa's dates, entries and stay, every one refused with its reason at once (the last
+    day and the stay are judged against the first day once that one is right). Dates are
+    compared before any arithmetic on them, so that 9999-12-31 is refused and never
+    overflows."""
     refusals = FieldRefusals()
     horizon = today + dt.timedelta(days=MAX_VALIDITY_DAYS)
+    start = valid_from if _is_day(valid_from) and today <= valid_from <= horizon else None
     if not _is_day(valid_from):
         refusals.add(_invalid(_("Give the first day of the visa's validity."), "valid_from"))
-    elif not today <= valid_from <= horizon:
+    elif start is None:
         refusals.add(
             _invalid(_("A visa starts today or on a day within the next five years."), "valid_from")
         )
-    dates = "valid_from" not in refusals.errors
-    if dates:
-        refused = _valid_until_refused(application, category, valid_from, valid_until, horizon)
-        if refused is not None:
-            refusals.add(refused)
-            dates = False
+    refused = _valid_until_refused(
+        application, category, start=start, valid_until=valid_until, today=today, horizon=horizon
+    )
+    if refused is not None:
+        refusals.add(refused)
+    dates = start is not None and refused is None
     if entries not in Entries.values:
         refusals.add(_invalid(_("Choose the number of entries."), "entries"))
     if (duration_days is not None or dates) and (
@@ -212,14 +215,20 @@ def visa_validity_check(
 def _valid_until_refused(
     application: VisaApplication,
     category: VisaCategory,
-    valid_from: dt.date,
+    *,
+    start: dt.date | None,
     valid_until: Any,
+    today: dt.date,
     horizon: dt.date,
 ) -> ApplicationError | None:
-    """Why the visa's last day cannot be, once its first day is right; None when it can."""
+    """Why the visa's last day cannot be, or None when it can. `start`: its first day, None
+    when that one is refused (a last day left out is then not asked for: none could be worked
+    out from it, and the first day's refusal says what to correct)."""
+    if valid_until is None and start is None:
+        return None
     if not _is_day(valid_until):
         return _invalid(_("Give the last day of the visa's validity."), "valid_until")
-    if not valid_from <= valid_until <= horizon:
+    if not (start or today) <= valid_until <= horizon:
         return _invalid(
             _("A visa is valid until a day after it starts, at most five years ahead."),
             "valid_until",
