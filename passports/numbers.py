@@ -153,7 +153,7 @@ def _numbers_taken(*, prefix: str, width: int, first: int, last: int) -> str | N
             )
         if clash:
             return _("These numbers overlap a block already allocated to %(mission)s.") % {
-                "mission": other.code
+                "mission": other.name  # in the reader's language
             }
     return None
 

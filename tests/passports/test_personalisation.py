@@ -13,6 +13,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from consulate.kernel.errors import ApplicationError
+from missions.models import Mission
 from passports import services
 from passports.models import ApplicationStatus, ApplicationStep, EtdNumberBlock
 from passports.mrz import MrzError, MrzErrorCode, mrz_parse
@@ -225,15 +226,16 @@ def test_only_an_hq_admin_personalises(mission_a, block):
 @pytest.mark.parametrize(
     ("language", "refused"),
     [
-        ("en", "These numbers overlap a block already allocated to alpha."),
-        ("tr", "Bu numaralar alpha temsilciliğine ayrılmış bir blokla çakışıyor."),
+        ("en", "These numbers overlap a block already allocated to Consulate-General in Berlin."),
+        ("tr", "Bu numaralar, Berlin Başkonsolosluğu için ayrılmış bir blokla çakışıyor."),
     ],
 )
 def test_hqs_passport_numbers_and_the_missions_numbers_never_meet(
     mission_a, hq_admin, client_hq, language, refused
 ):
-    # given HQ's passport numbers U00000001 to U00001000
+    # given HQ's passport numbers U00000001 to U00001000, and alpha named in Turkish too
     connection.set_schema_to_public()
+    Mission.objects.filter(pk=mission_a.pk).update(name_tr="Berlin Başkonsolosluğu")
     register_services.number_block_add(
         document_type="P", prefix="U", digits=8, first=1, last=1000, acting_user=hq_admin
     )

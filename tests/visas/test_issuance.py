@@ -144,7 +144,7 @@ def test_blocks_never_overlap_across_missions_or_document_kinds(mission_a, missi
             mission_code=mission_b.code, first=100, last=200, prefix="V", acting_user=admin
         )
     assert overlap.value.code.value == "visas.block_overlap"
-    assert "alpha" in str(overlap.value.message)
+    assert "Consulate-General in Berlin" in str(overlap.value.message)
     # an ETD block over visa numbers, and a visa block over ETD numbers
     with pytest.raises(ApplicationError) as etd_over_visas:
         etd_block_allocate(
