@@ -110,7 +110,7 @@ def bad_request(
                 message() + "\n", status=status, content_type="text/plain; charset=utf-8"
             )
         # the page in the mission's own frame; refused before the session was read, it cannot
-        # say who is reading, so it offers no account links (no "Log in" to someone signed in)
+        # say who is reading, so it offers no account links (no "Sign in" to someone signed in)
         context = {
             "message": message(),
             "before_session": not hasattr(request, "user"),

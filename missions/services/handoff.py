@@ -40,7 +40,7 @@ def _invalid() -> ApplicationError:
     return ApplicationError(
         MissionError.HANDOFF_INVALID,
         _(
-            "This link has expired or has been used already. Log in here, or go back and "
+            "This link has expired or has been used already. Sign in here, or go back and "
             "follow it again."
         ),
     )
@@ -68,7 +68,7 @@ def handoff_create(
     if mission.is_hq or not roles_held(user=user, mission=mission):
         raise _not_found()
     if second_factor is None:
-        raise ApplicationError(CommonError.NOT_ALLOWED, _("Log in with your second factor first."))
+        raise ApplicationError(CommonError.NOT_ALLOWED, _("Sign in with your second factor first."))
     handoff = Handoff.objects.create(
         user=user, mission=mission, origin=origin, second_factor=second_factor
     )
@@ -97,7 +97,10 @@ def handoff_redeem(*, token: str, mission: Mission, signed_in: Any = None) -> Ha
         if meant_for.first() not in (None, signed_in.pk):
             raise ApplicationError(
                 CommonError.NOT_ALLOWED,
-                _("You are logged in here as %(email)s. Log out first, then follow the link again.")
+                _(
+                    "You are signed in here as %(email)s. Sign out first, then follow the link "
+                    "again."
+                )
                 % {"email": signed_in.email},
             )
     now = timezone.now()

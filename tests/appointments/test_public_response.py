@@ -88,9 +88,9 @@ def test_variants_personal_pages_and_writes_are_never_kept(catalogue, client_a, 
     assert "Renamed in the database" in _names(client_a.get(FEED + "?x=1"))
     # and a page that shows who is signed in is never served from this cache
     client_a.force_login(citizen, backend=MODEL_BACKEND)
-    assert "Log out" in client_a.get("/").content.decode()
+    assert "Sign out" in client_a.get("/").content.decode()
     client_a.logout()
-    assert "Log out" not in client_a.get("/").content.decode()
+    assert "Sign out" not in client_a.get("/").content.decode()
     # and a write to a kept path is not answered from the cache, even while an answer is kept
     assert client_a.get(FEED).status_code == 200
     assert client_a.post(FEED).status_code == 405

@@ -210,7 +210,7 @@ def test_the_staff_menu_on_a_phone_a_row_on_a_desktop(phone_page, url, screensho
     assert not page.locator("nav.site-nav summary").is_visible()
     for name in ("All missions", "Day sheet", "Counter", "Staff", "Security"):
         assert page.get_by_role("link", name=name, exact=True).is_visible(), name
-    assert page.get_by_role("button", name="Log out").is_visible()
+    assert page.get_by_role("button", name="Sign out").is_visible()
     screenshot(page, "staff-nav-desktop")
 
 

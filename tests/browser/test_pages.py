@@ -137,7 +137,7 @@ def test_language_switcher_turns_the_page_turkish_and_back(page, url, screenshot
     assert page.get_by_role("heading", name="Çalışma saatleri").is_visible()
     assert page.get_by_role("link", name="Ana içeriğe geç").count() == 1
     body = page.locator("body").inner_text()
-    for english in ("Opening hours", "Good to know", "Time zone", "Log in", "Closed"):
+    for english in ("Opening hours", "Good to know", "Time zone", "Sign in", "Closed"):
         assert english not in body
     assert "Pazartesi" in body
     screenshot(page, "mission-home-tr-desktop")
@@ -174,8 +174,8 @@ def test_staff_logs_in_with_totp_and_reaches_own_staff_area(page, url, staff_alp
     assert page.locator("h1").inner_text() == "Staff area"
     assert user.email in page.locator("main").inner_text()
     assert "Your roles here: Officer" in page.locator("main").inner_text()
-    # the header's "Log out" is a button styled as a link: readable on the blue header
-    logout = page.get_by_role("button", name="Log out")
+    # the header's "Sign out" is a button styled as a link: readable on the blue header
+    logout = page.get_by_role("button", name="Sign out")
     assert logout.evaluate("b => getComputedStyle(b).backgroundColor") == "rgba(0, 0, 0, 0)"
     screenshot(page, "staff-desktop")
 
@@ -240,7 +240,7 @@ def test_unknown_host_shows_no_such_mission(page, url, screenshot):
     assert page.locator("h1").inner_text() == "No such mission"
     assert page.get_by_role("link", name="See all missions").is_visible()
     # logging in or switching language would post to this same unknown host: not offered
-    assert page.get_by_role("link", name="Log in").count() == 0
+    assert page.get_by_role("link", name="Sign in").count() == 0
     all_missions = page.get_by_role("link", name="All missions", exact=True)
     assert all_missions.get_attribute("href").startswith("//localhost:")
     screenshot(page, "unknown-host-desktop")

@@ -268,7 +268,7 @@ def test_a_link_does_not_switch_a_browser_logged_in_as_someone_else(
     _browser, response = follow(mission_a, handoff_link(client_hq, mission_a), client_a)
     # then it is refused, saying who is logged in, and the officer stays logged in
     assert response.status_code == 403
-    assert f"logged in here as {officer_a.email}" in text_of(response.content, "p", role="alert")
+    assert f"signed in here as {officer_a.email}" in text_of(response.content, "p", role="alert")
     assert client_a.session["_auth_user_id"] == str(officer_a.pk)
 
 

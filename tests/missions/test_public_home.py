@@ -54,11 +54,11 @@ def test_a_signed_in_readers_page_is_never_a_visitors_and_the_reverse(mission_a,
     member.force_login(citizen, backend=MODEL_BACKEND)
     # a signed-in reader asks first: their page has a log-out form with its token
     own = member.get("/").content.decode()
-    assert "Log out" in own
+    assert "Sign out" in own
     assert "csrfmiddlewaretoken" in own
     # a visitor never gets it, and the signed-in reader never gets the visitor's
-    assert "Log out" not in visitor.get("/").content.decode()
-    assert "Log out" in member.get("/").content.decode()
+    assert "Sign out" not in visitor.get("/").content.decode()
+    assert "Sign out" in member.get("/").content.decode()
 
 
 def _token(page: bytes) -> str:
@@ -301,7 +301,7 @@ def _signed_in(mission: Mission, user) -> object:  # type: ignore[no-untyped-def
 
 
 @pytest.mark.usefixtures("kept")
-@pytest.mark.parametrize(("language", "log_out"), [("en", "Log out"), ("tr", "Oturumu kapat")])
+@pytest.mark.parametrize(("language", "log_out"), [("en", "Sign out"), ("tr", "Oturumu kapat")])
 def test_a_signed_in_reader_gets_the_kept_home_from_the_reader_cookie(
     mission_a, citizen, sessions_read, language, log_out
 ):
@@ -401,7 +401,7 @@ def test_a_reader_cookie_that_is_not_good_is_ignored(
     page = member.get("/")
     assert page.status_code == 200
     assert sessions_read  # read through the whole stack
-    assert "Log out" in page.content.decode()
+    assert "Sign out" in page.content.decode()
 
 
 @pytest.mark.usefixtures("kept")

@@ -260,7 +260,7 @@ def test_a_form_refused_before_the_session_offers_the_way_back_in_the_missions_f
         HTTP_ACCEPT_LANGUAGE=language,
         HTTP_REFERER=came_from,
     )
-    # then the 400 page is the mission's, links back to the form, and offers no "Log in" to
+    # then the 400 page is the mission's, links back to the form, and offers no "Sign in" to
     # someone signed in (who it is was not read)
     assert response.status_code == 400
     html = response.content.decode()
