@@ -380,6 +380,26 @@ def test_a_decision_refused_on_several_fields_names_each_at_once(
     assert _status(mission_a, application) == VisaStatus.RECOMMENDED
 
 
+def test_a_case_decided_meanwhile_says_so_before_any_fields_reason(client_a, mission_a):
+    # given a case one consul has just issued
+    application = _decidable(mission_a)
+    login_with_second_factor(client_a, make_staff(mission_a, "consul"))
+    path = f"/staff/visas/{application.reference}/decide/"
+    assert client_a.post(path, {"decision": "issue", "note": ""}).status_code == 302
+    # when a second consul, on the page as it was, issues it from a day ten years ahead
+    login_with_second_factor(client_a, make_staff(mission_a, "consul"))
+    far = mission_a.today() + dt.timedelta(days=3660)
+    answer = client_a.post(path, {"decision": "issue", "note": "", "valid_from": far.isoformat()})
+    # then the answer is the case's state, not the far day, and the first decision stands
+    assert answer.status_code == 400
+    assert texts_of(answer.content, "li", class_="message error") == [
+        "Only a recommended application is decided: complete, seen at the visit and"
+        " recommended by an officer."
+    ]
+    assert "within the next five years" not in answer.content.decode()
+    assert _status(mission_a, application) == VisaStatus.ISSUED
+
+
 def test_an_officer_sees_no_decision_buttons(client_a, mission_a):
     application = visa_recommended(mission_a)
     login_with_second_factor(client_a, make_staff(mission_a, "officer"))

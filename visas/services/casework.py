@@ -713,26 +713,6 @@ def application_decide(
     applicant reads with how to appeal. Only a recommended case (examined at the visit, its fee
     paid) is decided."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_DECIDE)
-    category = category_of(application)
-    # every field refused is named at once
-    refusals = FieldRefusals()
-    chosen = [] if issue else refusals.check(lambda: grounds_clean(grounds or [])) or []
-    text = refusals.check(lambda: _text(note, field="note")) or ""
-    validity = (
-        refusals.check(
-            lambda: _validity(
-                application,
-                category,
-                valid_from=valid_from,
-                valid_until=valid_until,
-                entries=entries,
-                duration_days=duration_days,
-            )
-        )
-        if issue
-        else None
-    )
-    refusals.raise_any()
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -750,6 +730,27 @@ def application_decide(
             )
             if not application_paid(application=application):
                 raise ApplicationError(VisaError.NOT_PAID, _("The fee is not paid."))
+            # the case as it stands first (a case decided meanwhile says so), then every field
+            # refused at once, judged against the locked case
+            category = category_of(application)
+            refusals = FieldRefusals()
+            chosen = [] if issue else refusals.check(lambda: grounds_clean(grounds or [])) or []
+            text = refusals.check(lambda: _text(note, field="note")) or ""
+            validity = (
+                refusals.check(
+                    lambda: _validity(
+                        application,
+                        category,
+                        valid_from=valid_from,
+                        valid_until=valid_until,
+                        entries=entries,
+                        duration_days=duration_days,
+                    )
+                )
+                if issue
+                else None
+            )
+            refusals.raise_any()
             application.move_to(VisaStatus.ISSUED if issue else VisaStatus.REFUSED)
             application.decided_by_id = acting_user.pk
             application.decided_at = now
