@@ -168,7 +168,10 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
     service = selectors.service_get_offered(code=code)
     if service.booked_from_case:
         return render(request, "appointments/booked_from_case.html", {"service": service})
-    slot = Slot.objects.filter(pk=slot_id, service=service).first()
+    slot = selectors.slot_get_for_booking(
+        service=service, slot_id=slot_id, mission=mission, user_id=request.user.pk,
+        now=timezone.now(),
+    )  # fmt: skip
     if slot is None:
         raise Http404
     count = PersonCountForm(request.GET).count(max_persons=service.max_persons)
@@ -180,11 +183,7 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
     if request.method != "POST":
         # a time taken (or closed) since it was chosen is said as the page opens, not after the
         # details are typed, with the status the booking would get; the booking checks again
-        refused = services.booking_refused_ahead(
-            slot_id=slot.pk,
-            service=service,
-            user=request.user,  # type: ignore[arg-type]
-        )
+        refused = services.booking_refused_ahead(slot=slot, service=service)
         if refused is not None:
             status = error_shown(request, refused)
     if request.method == "POST" and formset.is_valid():

@@ -126,6 +126,13 @@ def _slot_of(
 def _slot_bookable_by(*, service: Service, slot_id: int, user: User, now: dt.datetime) -> Slot:
     """The slot, if `user` may book it now; else the reason, raised."""
     slot = _slot_of(service=service, slot_id=slot_id, now=now, user_id=user.pk)
+    _slot_check_bookable_by(slot=slot, now=now)
+    return slot
+
+
+def _slot_check_bookable_by(*, slot: Slot, now: dt.datetime) -> None:
+    """`slot` as `selectors.slot_get_for_booking` read it for its user: the reason it is not
+    bookable by them now, raised."""
     slot_check_bookable(slot=slot, now=now)
     blocked_until = no_show_block_until(slot=slot, now=now)
     if blocked_until:
@@ -137,19 +144,19 @@ def _slot_bookable_by(*, service: Service, slot_id: int, user: User, now: dt.dat
             )
             % {"date": blocked_until.astimezone(current_mission().zone).date()},
         )
-    return slot
 
 
 def booking_refused_ahead(
-    *, slot_id: int, service: Service, user: User, now: dt.datetime | None = None
+    *, slot: Slot, service: Service, now: dt.datetime | None = None
 ) -> ApplicationError | None:
-    """Why `user`'s booking of `slot_id` would be refused now, or None: what the booking page
-    says as it opens, before anyone types their details (a time taken since it was chosen, one
-    passed or not released yet, a block for missed appointments). The booking checks it all
-    again, and the database has the last word on places."""
+    """Why the booking of `slot` (as `selectors.slot_get_for_booking` read it for its user)
+    would be refused now, or None: what the booking page says as it opens, before anyone types
+    their details (a time taken since it was chosen, one passed or not released yet, a block
+    for missed appointments). The booking checks it all again, and the database has the last
+    word on places."""
     try:
         service_check_bookable_alone(service=service)
-        _slot_bookable_by(service=service, slot_id=slot_id, user=user, now=now or timezone.now())
+        _slot_check_bookable_by(slot=slot, now=now or timezone.now())
     except ApplicationError as refused:
         return refused
     return None

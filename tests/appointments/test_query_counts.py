@@ -188,6 +188,30 @@ def test_a_services_calendar(
     assert page.content.decode().count("/appointments/passport/book/") == on_first_day
 
 
+def test_the_booking_page(
+    client_a, citizen, services_, settled_data_key, django_assert_num_queries
+):
+    """2 statements: the user (with roles) and the slot with what the booking checks (the
+    closed day, the no-show rule and the citizen's no-shows; the service is this process's
+    copy): the page says why the time would be refused from that one read, not a second."""
+    client_a.force_login(citizen, backend=MODEL_BACKEND)
+    free = slot_list_available(service=services_[0])
+    page = _count(
+        client_a, f"/appointments/passport/book/{free[0].pk}/", django_assert_num_queries, 2
+    )
+    assert page.status_code == 200
+    assert not texts_of(page.content, "li", class_="message error")
+    # a time taken since: said as the page opens, from the same single read
+    Slot.objects.filter(pk=free[1].pk).update(booked=free[1].capacity)
+    client_a.get(f"/appointments/passport/book/{free[1].pk}/")
+    with django_assert_num_queries(2):
+        taken = client_a.get(f"/appointments/passport/book/{free[1].pk}/")
+    assert taken.status_code == 400
+    assert texts_of(taken.content, "li", class_="message error") == [
+        "This time has just been taken. Please choose another."
+    ]
+
+
 def test_a_booking_through_the_api(
     client_a, citizen, services_, settled_data_key, django_assert_num_queries
 ):
