@@ -24,7 +24,7 @@ from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import User
 from consulate.kernel.actors import SystemActor
-from consulate.kernel.errors import ApplicationError, CommonError
+from consulate.kernel.errors import ApplicationError, CommonError, FieldRefusals
 from consulate.kernel.events import EventTopic
 from consulate.kernel.history import set_acting_user
 from missions.models import Mission
@@ -38,12 +38,15 @@ from .register.models import NumberBlock as PassportNumberBlock
 __all__ = [
     "NumberSeries",
     "number_block_allocate",
+    "number_range_check",
     "number_range_claim",
     "number_take",
     "numbers_left",
 ]
 
-_PREFIX = re.compile(r"^[A-Z]{1,3}$")
+_PREFIX = re.compile(r"^[A-Z]{0,3}$")
+# a document number's characters at most, the prefix's and the digits' (ICAO 9303's field)
+NUMBER_CHARACTERS = 9
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,15 +93,10 @@ def number_block_allocate(
     permission_require(user=acting_user, mission=mission, action=Action.MISSION_MANAGE)
     prefix = str(prefix).strip().upper()
     width = ETD_NUMBER_WIDTH - len(prefix)
-    if not _PREFIX.match(prefix) or not 1 <= first <= last < 10**width:
-        raise ApplicationError(
-            series.invalid,
-            _(
-                "Give a prefix of 1 to 3 letters and a range of numbers from 1 that fits the "
-                "document number's nine characters."
-            ),
-            field="first",
-        )
+    number_range_check(
+        prefix=prefix, width=width, first=first, last=last, prefix_required=True,
+        invalid=series.invalid,
+    )  # fmt: skip
     with transaction.atomic():
         number_range_claim(
             prefix=prefix, width=width, first=first, last=last, overlap=series.overlap
@@ -117,6 +115,50 @@ def number_block_allocate(
                 acting_user=acting_user,
             )
     return block
+
+
+def number_range_check(
+    *,
+    prefix: str,
+    width: int,
+    first: int,
+    last: int,
+    prefix_required: bool,
+    invalid: enum.Enum,
+) -> None:
+    """The numbers `prefix` (upper case) + `first`..`last`, zero-padded to `width` digits, as a
+    block can hold them, or `invalid` (the caller's app's code) is raised naming every field
+    that cannot be at once: the prefix (up to three letters A-Z; at least one when
+    `prefix_required`), the width (the prefix and the digits together at most nine
+    characters), the first number (1 or more) and the last (within the digits, not below the
+    first)."""
+    refusals = FieldRefusals()
+
+    def refuse(field: str, message: Any) -> None:
+        refusals.add(ApplicationError(invalid, message, field=field))
+
+    if not _PREFIX.match(prefix) or (prefix_required and not prefix):
+        refuse(
+            "prefix",
+            _("The prefix is one to three letters, A to Z.")
+            if prefix_required
+            else _("The prefix is up to three letters, A to Z, or none."),
+        )
+    elif len(prefix) + width > NUMBER_CHARACTERS:
+        refuse(
+            "digits",
+            _("A document number has at most 9 characters: the prefix and the digits together."),
+        )
+    if first < 1:
+        refuse("first", _("The first number is 1 or more."))
+    if width < 1 or last >= 10**width:
+        refuse(
+            "last",
+            _("The last number has at most %(digits)s digits.") % {"digits": max(width, 0)},
+        )
+    elif last < first:
+        refuse("last", _("The last number is the first one or a later one."))
+    refusals.raise_any()
 
 
 def number_range_claim(

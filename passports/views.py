@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 from typing import cast
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -24,6 +23,7 @@ from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import (
     ApplicationError,
     error_shown,
+    errors_on_form,
     form_error_shown,
     form_for_service_errors,
     recorded_already,
@@ -60,14 +60,6 @@ def _photo_response(photo: Photo | None) -> HttpResponse:
     response = HttpResponse(base64.b64decode(photo.jpeg), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-def errors_on_form(form: forms.Form, error: ApplicationError) -> None:
-    """Each field a service refused gets its message beside it (all of them at once); a
-    problem with no field of the form goes at its top."""
-    errors = error.errors or ({error.field: [str(error.message)]} if error.field else {})
-    for name, problems in errors.items():
-        form.add_error(name if name in form.fields else None, problems[0])
 
 
 def signed_in_user(request: HttpRequest) -> User:

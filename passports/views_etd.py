@@ -22,6 +22,7 @@ from consulate.kernel import reference
 from consulate.kernel.errors import (
     ApplicationError,
     error_shown,
+    errors_on_form,
     form_error_shown,
     recorded_already,
 )
@@ -36,7 +37,7 @@ from .models import EmergencyTravelDocument, EtdStatus, ReportKind, Sex
 from .mrz import ICAO_CODES
 from .register.seal_keys import issuing_state
 from .services import etd as etd_services
-from .views import errors_on_form, signed_in_user
+from .views import signed_in_user
 
 
 @functools.cache

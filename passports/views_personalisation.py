@@ -14,7 +14,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from consulate.kernel.errors import ApplicationError, error_shown, form_error_shown
+from consulate.kernel.errors import (
+    ApplicationError,
+    error_shown,
+    errors_on_form,
+    form_error_shown,
+)
 from missions.models import Mission
 from missions.permissions import Action, staff_access
 
@@ -32,8 +37,9 @@ class NumberBlockForm(forms.Form):
         label=gettext_lazy("Prefix"), max_length=3, required=False
     )
     digits = forms.IntegerField(label=gettext_lazy("Digits"), min_value=1, max_value=9)
-    first = forms.IntegerField(label=gettext_lazy("First number"), min_value=0)
-    last = forms.IntegerField(label=gettext_lazy("Last number"), min_value=0)
+    # the service names every number that cannot be (numbers.number_range_check)
+    first = forms.IntegerField(label=gettext_lazy("First number"))
+    last = forms.IntegerField(label=gettext_lazy("Last number"))
 
 
 def _named(cases: list[Any]) -> list[Any]:
@@ -115,6 +121,7 @@ def hq_number_block_add(request: HttpRequest) -> HttpResponse:
     try:
         services.number_block_add(acting_user=request.user, **form.cleaned_data)
     except ApplicationError as error:
+        errors_on_form(form, error)
         return _page(request, form=form, status=error_shown(request, error))
     messages.success(request, _("Number block added."))
     return redirect("passports_hq:personalisation")

@@ -24,6 +24,7 @@ from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import (
     ApplicationError,
     error_shown,
+    errors_on_form,
     recorded_already,
 )
 from consulate.kernel.http import SearchForm, query_string_cleaned_by
@@ -199,9 +200,7 @@ def _refused(
     service's name for it `renamed` to the form's where they differ), all named in the page's
     error summary, with no banner repeating the first; a refusal that names no field (the case
     moved on) is the page's message. The HTTP status to answer with."""
-    for name, problems in error.errors.items():
-        name = (renamed or {}).get(name, name)
-        form.add_error(name if name in form.fields else None, problems[0])
+    errors_on_form(form, error, renamed=renamed)
     if form.errors:
         return error.http_status
     return error_shown(request, error)

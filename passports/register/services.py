@@ -25,7 +25,7 @@ from .. import locks
 from ..error_codes import PassportError
 from ..events import PassportTopic
 from ..mrz import MrzError, MrzFields, td3_compose
-from ..numbers import number_range_claim
+from ..numbers import number_range_check, number_range_claim
 from ..services.report import person_index
 from .models import (
     DocumentType,
@@ -55,13 +55,10 @@ def number_block_add(
     if document_type not in DocumentType.values:
         raise ApplicationError(PassportError.INVALID, _("Choose a document type."))
     prefix = prefix.strip().upper()
-    if not ((prefix.isascii() and prefix.isalpha()) or prefix == "") or len(prefix) > 3:
-        raise ApplicationError(PassportError.INVALID, _("The prefix is up to three letters."))
-    if not 0 <= first <= last < 10**digits or len(prefix) + digits > 9:
-        raise ApplicationError(
-            PassportError.INVALID,
-            _("The numbers must fit the digits, and a number has at most 9 characters."),
-        )
+    number_range_check(
+        prefix=prefix, width=digits, first=first, last=last, prefix_required=False,
+        invalid=PassportError.INVALID,
+    )  # fmt: skip
     with transaction.atomic():
         # none of these numbers another block's, of HQ's or of a mission's (the same text
         # would be two documents)

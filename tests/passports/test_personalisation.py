@@ -22,7 +22,7 @@ from passports.register import services as register_services
 from passports.register.models import IssuedDocument, NumberBlock, PersonalisationCase
 from sync.hq.models import SkippedEvent
 from sync.registry import events_project
-from tests.conftest import make_staff, texts_of
+from tests.conftest import make_staff, text_of, texts_of
 from tests.factories import UserFactory
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.passports.factories import application_recommended, application_submitted
@@ -276,6 +276,76 @@ def test_hqs_passport_numbers_and_the_missions_numbers_never_meet(
         )
     assert twice.value.code.value == "passports.block_overlap"
     assert twice.value.field == "first"
+
+
+@pytest.mark.parametrize(
+    ("language", "reasons"),
+    [
+        ("en", {
+            "prefix": "The prefix is up to three letters, A to Z, or none.",
+            "first": "The first number is 1 or more.",
+            "last": "The last number has at most 6 digits.",
+        }),
+        ("tr", {
+            "prefix": "Önek, A'dan Z'ye en fazla üç harftir ya da hiç yoktur.",
+            "first": "İlk numara 1 veya daha büyüktür.",
+            "last": "Son numara en fazla 6 basamaklıdır.",
+        }),
+    ],
+)  # fmt: skip
+def test_a_passport_block_that_cannot_be_names_every_field_at_once(
+    hq_admin, client_hq, language, reasons
+):
+    # given HQ's admin on the passport page
+    connection.set_schema_to_public()
+    login_with_second_factor(client_hq, hq_admin)
+    # when a block is sent with a letter outside A to Z, a first number below 1 and a last one
+    # beyond its six digits
+    response = client_hq.post(
+        "/hq/passports/blocks/",
+        {"document_type": "P", "prefix": "ÜAB", "digits": "6", "first": "-5", "last": "1000000"},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then each reason is beside its field, and nothing is added
+    assert response.status_code == 400
+    for field, reason in reasons.items():
+        assert text_of(response.content, "span", id=f"id_{field}-message") == reason
+    assert not NumberBlock.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "reason"),
+    [
+        ({"prefix": "UV", "digits": 8}, "digits",
+         "A document number has at most 9 characters: the prefix and the digits together."),
+        ({"first": 500, "last": 499}, "last", "The last number is the first one or a later one."),
+        ({"first": 0}, "first", "The first number is 1 or more."),
+    ],
+)  # fmt: skip
+def test_a_passport_blocks_numbers_fit_nine_characters_in_order(hq_admin, values, field, reason):
+    connection.set_schema_to_public()
+    block = {"document_type": "P", "prefix": "U", "digits": 8, "first": 1, "last": 1000}
+    with pytest.raises(ApplicationError) as refused:
+        register_services.number_block_add(**{**block, **values}, acting_user=hq_admin)
+    assert refused.value.code.value == "passports.invalid"
+    assert refused.value.errors == {field: [reason]}
+    assert not NumberBlock.objects.exists()
+
+
+def test_an_etd_block_names_its_prefix_and_range_at_once(mission_a, hq_admin):
+    # a missing prefix and a last number before the first: both named, nothing allocated
+    connection.set_schema_to_public()
+    with pytest.raises(ApplicationError) as refused:
+        services.etd_block_allocate(
+            mission_code=mission_a.code, first=20, last=10, prefix="", acting_user=hq_admin
+        )
+    assert refused.value.code.value == "passports.invalid"
+    assert refused.value.errors == {
+        "prefix": ["The prefix is one to three letters, A to Z."],
+        "last": ["The last number is the first one or a later one."],
+    }
+    with schema_context(mission_a.schema_name):
+        assert not EtdNumberBlock.objects.exists()
 
 
 def test_a_block_that_runs_out_says_so(mission_a, hq_admin):
