@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from appointments.selectors import slot_day_choice
 from consulate.kernel.errors import (
     ApplicationError,
     error_shown,
+    errors_on_form,
     form_error_shown,
     form_for_service_errors,
 )
@@ -326,8 +328,7 @@ def application_edit(request: HttpRequest, reference: str, step: str) -> HttpRes
                 application=application, data=data, acting_user=signed_in_user(request)
             )
         except ApplicationError as error:
-            for name, problems in error.errors.items():
-                form.add_error(name if name in form.fields else None, problems[0])
+            errors_on_form(form, error)
             # the page's error summary and each field say why: no banner repeating the first;
             # a locked form's page shows no fields (a forged post), so the banner says it
             shown = bool(error.errors) and not services.form_locked(application=application)
@@ -381,8 +382,26 @@ def application_autosave(request: HttpRequest, reference: str) -> JsonResponse:
             # as the page says every time: the mission's clock, the zone named
             "saved_at_local": local_time_short(_mission(request)),
             "missing": services.application_missing(application=saved.application),
+            # the journey's step says at once whether the arrival saved is too soon
+            "notices": {"arrival-notice": _arrival_notice(request, saved.application)},
         },
         status=400 if saved.errors else 200,
+    )
+
+
+def _arrival_notice(request: HttpRequest, application: VisaApplication) -> str:
+    """The journey's step's warning of an arrival before the decision can be ready, rendered as
+    the page renders it, or "" when there is none."""
+    soon = selectors.arrival_too_soon(
+        application=application,
+        category=services.application_category(application=application),
+    )
+    if soon is None:
+        return ""
+    return render_to_string(
+        "visas/apply/_arrival_too_soon.html",
+        {"arrival_too_soon": soon, "application": application, "step": "travel"},
+        request=request,
     )
 
 

@@ -6,6 +6,7 @@ and German words never make a page scroll sideways."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -187,3 +188,59 @@ def test_a_visa_draft_on_a_phone(
         assert application.surname == GERMAN
         assert application.occupation == TURKISH
         assert application.nationality == ""
+
+
+ARRIVES = {"en": "You arrive on", "tr": "tarihinde varıyorsunuz"}
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_the_arrival_too_soon_is_said_as_it_is_typed(
+    live_server_url, url, screenshot, phone_category, applicants, language
+):
+    user = _applicant(applicants)
+    today = Mission.objects.get(code="alpha").today()
+
+    def body(browser: Any) -> None:
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
+        context.set_default_timeout(15_000)
+        context.add_cookies(
+            [{"name": "django_language", "value": language, "domain": "alpha.localhost",
+              "path": "/"}]
+        )  # fmt: skip
+        page = context.new_page()
+        try:
+            page.goto(url("/accounts/login/", mission="alpha"))
+            page.locator("input[name=login]").fill(user.email)
+            page.locator("input[name=password]").fill(PASSWORD)
+            with page.expect_navigation():
+                page.locator("main form button[type=submit]").first.click()
+            page.goto(url("/visas/", mission="alpha"))
+            page.locator(f"input[value={CODE}]").check()
+            with page.expect_navigation():
+                page.locator("form.stack-form button[type=submit]").first.click()
+            # given the journey's step, no arrival typed: nothing warns
+            page.goto(page.url.rsplit("/edit/", 1)[0] + "/edit/travel/")
+            notice = page.locator("#arrival-notice")
+            assert notice.inner_text().strip() == ""
+            assert notice.get_attribute("aria-live") == "polite"
+            # when an arrival three days ahead is typed, then the warning appears without a
+            # send, in the page's language, and fits the phone's screen
+            page.locator("#id_entry_date").fill((today + dt.timedelta(days=3)).isoformat())
+            page.wait_for_function(
+                "text => document.getElementById('arrival-notice').textContent.includes(text)",
+                arg=ARRIVES[language],
+            )
+            no_sideways_scroll(page)
+            fits_the_screen(page.locator("#arrival-notice p, #arrival-notice h2"), page)
+            screenshot(page, f"visa-arrival-too-soon-{language}")
+            # when the arrival is moved four months ahead, then the warning goes
+            page.locator("#id_entry_date").fill((today + dt.timedelta(days=120)).isoformat())
+            page.wait_for_function(
+                "() => document.getElementById('arrival-notice').textContent.trim() === ''"
+            )
+        finally:
+            context.close()
+
+    in_own_browser_thread(body)

@@ -116,3 +116,45 @@ def test_an_arrival_after_the_decision_is_not_warned_of(client_a, mission_a):
         html = client_a.get(f"/visas/{application.reference}/edit/{step}/").content.decode()
         # then nothing warns
         assert 'id="arrival-too-soon"' not in html
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/New_York"])
+def test_the_journeys_step_warns_as_the_arrival_is_typed(
+    client_b, mission_b, monkeypatch, zone, language
+):
+    # given a draft arriving a month from now, its journey's step open: nothing warns yet, and
+    # the place the script puts the warning in is a live region
+    application = _draft_arriving(mission_b, zone, TODAY_UTC + dt.timedelta(days=30))
+    _owner_signs_in(client_b, application)
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    page = client_b.get(f"/visas/{application.reference}/edit/travel/").content.decode()
+    assert '<div id="arrival-notice" data-autosave-notice aria-live="polite"></div>' in page
+    # when the applicant types an arrival 14 days after today in UTC (the draft saves it)
+    arrival = TODAY_UTC + dt.timedelta(days=14)
+    soon = client_b.post(
+        f"/visas/{application.reference}/autosave/",
+        {"entry_date": arrival.isoformat()},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then the save's answer carries the warning as the page words it, in the mission's dates
+    assert soon.status_code == 200, soon.content
+    due = MISSION_TODAY[zone] + dt.timedelta(days=15)
+    assert text_of(soon.json()["notices"]["arrival-notice"], "section", id="arrival-too-soon") == (
+        WARNING[language].format(arrival=_day(arrival, language), due=_day(due, language))
+    )
+    # and the step opened again says the same
+    page = client_b.get(
+        f"/visas/{application.reference}/edit/travel/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    assert text_of(page, "div", id="arrival-notice") == text_of(
+        soon.json()["notices"]["arrival-notice"], "section", id="arrival-too-soon"
+    )
+    # when the arrival is moved after the decision's due date, the warning goes
+    later = client_b.post(
+        f"/visas/{application.reference}/autosave/",
+        {"entry_date": (due + dt.timedelta(days=1)).isoformat()},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert later.status_code == 200, later.content
+    assert later.json()["notices"] == {"arrival-notice": ""}

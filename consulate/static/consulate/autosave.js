@@ -9,7 +9,9 @@
 //   id of a "still needed" list whose `[data-missing=<field>]` lines follow the server's
 //   `missing`, each with a `.missing-message`);
 // - on `#autosave-status`: `data-saved`, `data-failed` (refused fields), `data-offline` (no
-//   answer) and `data-error` (an answer that is not the autosave's: a server error).
+//   answer) and `data-error` (an answer that is not the autosave's: a server error);
+// - `[data-autosave-notice]` elements (live regions): the server's `notices` maps such an
+//   element's id to its content as the page would render it now ("" for none).
 (function () {
   "use strict";
   var form = document.querySelector("form[data-autosave]");
@@ -75,6 +77,18 @@
     });
     summary.hidden = left === 0;
   }
+  // Notices the server words from what is saved (the visa's arrival too soon), in place; only
+  // a changed text is put in, so that a screen reader is not told the same again each save.
+  function words(node) { return node.textContent.replace(/\s+/g, " ").trim(); }
+  function noticesUpdate(notices) {
+    Object.keys(notices || {}).forEach(function (id) {
+      var box = document.getElementById(id);
+      if (!box || !box.hasAttribute("data-autosave-notice")) { return; }
+      var fresh = document.createElement("div");
+      fresh.innerHTML = notices[id];
+      if (words(fresh) !== words(box)) { box.innerHTML = notices[id]; }
+    });
+  }
   function save() {
     var data = new FormData(form);
     // a button's name asks the server to submit or to change step: an autosave only saves
@@ -90,6 +104,7 @@
         messages(body.errors || {});
         missingUpdate(body.missing, body.errors);
         summaryUpdate(body.errors || {}, body.missing);
+        noticesUpdate(body.notices);
         if (response.ok) {
           show(said("data-saved") + " " + body.saved_at_local);
         } else if (body.message && !Object.keys(body.errors || {}).length) {
