@@ -97,6 +97,33 @@ def running_chromium() -> Iterator[Any]:
             chromium.close()
 
 
+@contextlib.contextmanager
+def signed_in_on_a_phone(
+    browser: Any, url: Callable[..., str], *, email: str, language: str, mission: str = "alpha"
+) -> Iterator[Any]:
+    """A page in a phone's browser (390 x 844, touch) reading `language`, signed in at `mission`
+    as `email` (password PASSWORD, no second factor: a citizen); its context closed after."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    try:
+        context.set_default_timeout(15_000)
+        context.add_cookies(
+            [{"name": "django_language", "value": language,
+              "domain": f"{mission}.{settings.PORTAL_HOST}", "path": "/"}]
+        )  # fmt: skip
+        page = context.new_page()
+        page.goto(url("/accounts/login/", mission=mission))
+        page.locator("input[name=login]").fill(email)
+        page.locator("input[name=password]").fill(PASSWORD)
+        with page.expect_navigation():
+            page.locator("main form button[type=submit]").first.click()
+        assert "/accounts/login/" not in page.url
+        yield page
+    finally:
+        context.close()
+
+
 def in_own_browser_thread(body: Callable[[Any], None]) -> None:
     """Run `body(chromium)` with a chromium of its own, in a thread of its own, and re-raise
     what it raised. Playwright's sync API refuses to start while another instance runs in the

@@ -22,6 +22,7 @@ from tests.browser.conftest import (  # noqa: F401 - fixtures
     in_own_browser_thread,
     live_server_url,
     screenshot,
+    signed_in_on_a_phone,
     unique_email,
     url,
 )
@@ -70,22 +71,7 @@ def test_a_draft_saves_as_it_is_typed_and_says_what_is_missing(
     reason = "çok küçük" if language == "tr" else "too small"
 
     def body(browser: Any) -> None:
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-        )
-        context.set_default_timeout(15_000)
-        context.add_cookies(
-            [{"name": "django_language", "value": language, "domain": "alpha.localhost",
-              "path": "/"}]
-        )  # fmt: skip
-        page = context.new_page()
-        try:
-            page.goto(url("/accounts/login/", mission="alpha"))
-            page.locator("input[name=login]").fill(user.email)
-            page.locator("input[name=password]").fill(PASSWORD)
-            with page.expect_navigation():
-                page.locator("main form button[type=submit]").first.click()
-            assert "/accounts/login/" not in page.url
+        with signed_in_on_a_phone(browser, url, email=user.email, language=language) as page:
             page.goto(url("/passports/", mission="alpha"))
             page.locator("input[value=renewal]").check()
             page.locator("form.stack-form button[type=submit]").first.click()
@@ -133,8 +119,6 @@ def test_a_draft_saves_as_it_is_typed_and_says_what_is_missing(
             assert reason in page.locator("body").inner_text()
             no_sideways_scroll(page)
             screenshot(page, f"passport-draft-{language}")
-        finally:
-            context.close()
 
     in_own_browser_thread(body)
     with schema_context(mission_a.schema_name):

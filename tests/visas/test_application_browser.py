@@ -21,6 +21,7 @@ from tests.browser.conftest import (  # noqa: F401 - fixtures
     in_own_browser_thread,
     live_server_url,
     screenshot,
+    signed_in_on_a_phone,
     unique_email,
     url,
 )
@@ -109,22 +110,7 @@ def test_a_visa_draft_on_a_phone(
     expected = "three-letter" if language == "en" else ""
 
     def body(browser: Any) -> None:
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-        )
-        context.set_default_timeout(15_000)
-        context.add_cookies(
-            [{"name": "django_language", "value": language, "domain": "alpha.localhost",
-              "path": "/"}]
-        )  # fmt: skip
-        page = context.new_page()
-        try:
-            page.goto(url("/accounts/login/", mission="alpha"))
-            page.locator("input[name=login]").fill(user.email)
-            page.locator("input[name=password]").fill(PASSWORD)
-            with page.expect_navigation():
-                page.locator("main form button[type=submit]").first.click()
-            assert "/accounts/login/" not in page.url
+        with signed_in_on_a_phone(browser, url, email=user.email, language=language) as page:
             # the start page: each category with its description and checklist, on the screen
             page.goto(url("/visas/", mission="alpha"))
             no_sideways_scroll(page)
@@ -177,8 +163,6 @@ def test_a_visa_draft_on_a_phone(
                 page.goto(page.url.rsplit("/edit/", 1)[0] + f"/edit/{step}/")
                 no_sideways_scroll(page)
                 screenshot(page, f"visa-{step}-{language}")
-        finally:
-            context.close()
 
     in_own_browser_thread(body)
     mission = Mission.objects.get(code="alpha")
@@ -201,21 +185,7 @@ def test_the_arrival_too_soon_is_said_as_it_is_typed(
     today = Mission.objects.get(code="alpha").today()
 
     def body(browser: Any) -> None:
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-        )
-        context.set_default_timeout(15_000)
-        context.add_cookies(
-            [{"name": "django_language", "value": language, "domain": "alpha.localhost",
-              "path": "/"}]
-        )  # fmt: skip
-        page = context.new_page()
-        try:
-            page.goto(url("/accounts/login/", mission="alpha"))
-            page.locator("input[name=login]").fill(user.email)
-            page.locator("input[name=password]").fill(PASSWORD)
-            with page.expect_navigation():
-                page.locator("main form button[type=submit]").first.click()
+        with signed_in_on_a_phone(browser, url, email=user.email, language=language) as page:
             page.goto(url("/visas/", mission="alpha"))
             page.locator(f"input[value={CODE}]").check()
             with page.expect_navigation():
@@ -240,7 +210,5 @@ def test_the_arrival_too_soon_is_said_as_it_is_typed(
             page.wait_for_function(
                 "() => document.getElementById('arrival-notice').textContent.trim() === ''"
             )
-        finally:
-            context.close()
 
     in_own_browser_thread(body)
