@@ -168,10 +168,10 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
     service = selectors.service_get_offered(code=code)
     if service.booked_from_case:
         return render(request, "appointments/booked_from_case.html", {"service": service})
+    now = timezone.now()
     slot = selectors.slot_get_for_booking(
-        service=service, slot_id=slot_id, mission=mission, user_id=request.user.pk,
-        now=timezone.now(),
-    )  # fmt: skip
+        service=service, slot_id=slot_id, mission=mission, user_id=request.user.pk, now=now
+    )
     if slot is None:
         raise Http404
     count = PersonCountForm(request.GET).count(max_persons=service.max_persons)
@@ -183,7 +183,7 @@ def book(request: HttpRequest, code: str, slot_id: int) -> HttpResponse:
     if request.method != "POST":
         # a time taken (or closed) since it was chosen is said as the page opens, not after the
         # details are typed, with the status the booking would get; the booking checks again
-        refused = services.booking_refused_ahead(slot=slot, service=service)
+        refused = services.booking_refused_ahead(slot=slot, service=service, now=now)
         if refused is not None:
             status = error_shown(request, refused)
     if request.method == "POST" and formset.is_valid():

@@ -20,6 +20,7 @@ from django.apps import apps
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import User
@@ -94,7 +95,7 @@ def number_block_allocate(
     prefix = str(prefix).strip().upper()
     width = ETD_NUMBER_WIDTH - len(prefix)
     number_range_check(
-        prefix=prefix, width=width, first=first, last=last, prefix_required=True,
+        prefix=prefix, width=width, first=first, last=last, prefix_required=True, first_least=1,
         invalid=series.invalid,
     )  # fmt: skip
     with transaction.atomic():
@@ -124,37 +125,46 @@ def number_range_check(
     first: int,
     last: int,
     prefix_required: bool,
+    first_least: int,
     invalid: enum.Enum,
 ) -> None:
     """The numbers `prefix` (upper case) + `first`..`last`, zero-padded to `width` digits, as a
     block can hold them, or `invalid` (the caller's app's code) is raised naming every field
     that cannot be at once: the prefix (up to three letters A-Z; at least one when
-    `prefix_required`), the width (the prefix and the digits together at most nine
-    characters), the first number (1 or more) and the last (within the digits, not below the
-    first)."""
+    `prefix_required`), the width (1 digit or more, the prefix and the digits together at most
+    nine characters), the first number (`first_least` or more, as the block's table holds it)
+    and the last (within the digits, not below the first). The digits are judged only with a
+    prefix that can be, since the prefix sets how many there are."""
     refusals = FieldRefusals()
 
     def refuse(field: str, message: Any) -> None:
         refusals.add(ApplicationError(invalid, message, field=field))
 
-    if not _PREFIX.match(prefix) or (prefix_required and not prefix):
+    prefix_fits = bool(_PREFIX.fullmatch(prefix)) and (bool(prefix) or not prefix_required)
+    width_fits = prefix_fits and 1 <= width <= NUMBER_CHARACTERS - len(prefix)
+    if not prefix_fits:
         refuse(
             "prefix",
             _("The prefix is one to three letters, A to Z.")
             if prefix_required
             else _("The prefix is up to three letters, A to Z, or none."),
         )
-    elif len(prefix) + width > NUMBER_CHARACTERS:
+    elif not width_fits:
         refuse(
             "digits",
             _("A document number has at most 9 characters: the prefix and the digits together."),
         )
-    if first < 1:
-        refuse("first", _("The first number is 1 or more."))
-    if width < 1 or last >= 10**width:
+    if first < first_least:
+        refuse("first", _("The first number is %(least)s or more.") % {"least": first_least})
+    if width_fits and last >= 10**width:
         refuse(
             "last",
-            _("The last number has at most %(digits)s digits.") % {"digits": max(width, 0)},
+            ngettext(
+                "The last number has at most %(digits)s digit.",
+                "The last number has at most %(digits)s digits.",
+                width,
+            )
+            % {"digits": width},
         )
     elif last < first:
         refuse("last", _("The last number is the first one or a later one."))

@@ -382,27 +382,37 @@ def application_autosave(request: HttpRequest, reference: str) -> JsonResponse:
             # as the page says every time: the mission's clock, the zone named
             "saved_at_local": local_time_short(_mission(request)),
             "missing": services.application_missing(application=saved.application),
-            # the journey's step says at once whether the arrival saved is too soon
-            "notices": {"arrival-notice": _arrival_notice(request, saved.application)},
+            # the journey's step says at once whether the arrival typed is too soon
+            "notices": _arrival_notices(request, saved),
         },
         status=400 if saved.errors else 200,
     )
 
 
-def _arrival_notice(request: HttpRequest, application: VisaApplication) -> str:
-    """The journey's step's warning of an arrival before the decision can be ready, rendered as
-    the page renders it, or "" when there is none."""
-    soon = selectors.arrival_too_soon(
-        application=application,
-        category=services.application_category(application=application),
+def _arrival_notices(request: HttpRequest, saved: Any) -> dict[str, str]:
+    """For a save that sent an arrival: the journey's step's warning of an arrival before the
+    decision can be ready, rendered as the page renders it, or "" when there is none (or the
+    arrival typed was refused: the warning never speaks of a date the field refuses). Nothing
+    for a save without one."""
+    if "entry_date" not in request.POST:
+        return {}
+    application = saved.application
+    soon = (
+        None
+        if "entry_date" in saved.errors
+        else selectors.arrival_too_soon(
+            application=application,
+            category=services.application_category(application=application),
+        )
     )
     if soon is None:
-        return ""
-    return render_to_string(
+        return {"arrival-notice": ""}
+    html = render_to_string(
         "visas/apply/_arrival_too_soon.html",
         {"arrival_too_soon": soon, "application": application, "step": "travel"},
         request=request,
     )
+    return {"arrival-notice": html}
 
 
 @login_required

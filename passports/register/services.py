@@ -57,7 +57,7 @@ def number_block_add(
     prefix = prefix.strip().upper()
     number_range_check(
         prefix=prefix, width=digits, first=first, last=last, prefix_required=False,
-        invalid=PassportError.INVALID,
+        first_least=0, invalid=PassportError.INVALID,
     )  # fmt: skip
     with transaction.atomic():
         # none of these numbers another block's, of HQ's or of a mission's (the same text

@@ -201,7 +201,8 @@ def test_the_booking_page(
     )
     assert page.status_code == 200
     assert not texts_of(page.content, "li", class_="message error")
-    # a time taken since: said as the page opens, from the same single read
+    # a time taken since: said as the page opens, from the same single read (warm, as above:
+    # the first refusal of a process reads the service's next release once, then keeps it)
     Slot.objects.filter(pk=free[1].pk).update(booked=free[1].capacity)
     client_a.get(f"/appointments/passport/book/{free[1].pk}/")
     with django_assert_num_queries(2):

@@ -283,13 +283,14 @@ def test_hqs_passport_numbers_and_the_missions_numbers_never_meet(
     [
         ("en", {
             "prefix": "The prefix is up to three letters, A to Z, or none.",
-            "first": "The first number is 1 or more.",
-            "last": "The last number has at most 6 digits.",
+            "first": "The first number is 0 or more.",
+            "last": "The last number is the first one or a later one.",
         }),
         ("tr", {
-            "prefix": "Önek, A'dan Z'ye en fazla üç harftir ya da hiç yoktur.",
-            "first": "İlk numara 1 veya daha büyüktür.",
-            "last": "Son numara en fazla 6 basamaklıdır.",
+            "prefix": "Önek en fazla üç Latin harfidir (A–Z; Ç, Ğ, İ, Ö, Ş, Ü olmadan) ya da boş"
+            " bırakılır.",
+            "first": "İlk numara 0 veya daha büyüktür.",
+            "last": "Son numara, ilk numara ya da ondan sonraki bir numaradır.",
         }),
     ],
 )  # fmt: skip
@@ -299,11 +300,11 @@ def test_a_passport_block_that_cannot_be_names_every_field_at_once(
     # given HQ's admin on the passport page
     connection.set_schema_to_public()
     login_with_second_factor(client_hq, hq_admin)
-    # when a block is sent with a letter outside A to Z, a first number below 1 and a last one
-    # beyond its six digits
+    # when a block is sent with a letter outside A to Z, a first number below 0 and a last one
+    # before it
     response = client_hq.post(
         "/hq/passports/blocks/",
-        {"document_type": "P", "prefix": "ÜAB", "digits": "6", "first": "-5", "last": "1000000"},
+        {"document_type": "P", "prefix": "ÜAB", "digits": "6", "first": "-5", "last": "-10"},
         HTTP_ACCEPT_LANGUAGE=language,
     )
     # then each reason is beside its field, and nothing is added
@@ -319,7 +320,8 @@ def test_a_passport_block_that_cannot_be_names_every_field_at_once(
         ({"prefix": "UV", "digits": 8}, "digits",
          "A document number has at most 9 characters: the prefix and the digits together."),
         ({"first": 500, "last": 499}, "last", "The last number is the first one or a later one."),
-        ({"first": 0}, "first", "The first number is 1 or more."),
+        ({"first": -1}, "first", "The first number is 0 or more."),
+        ({"digits": 1, "last": 10}, "last", "The last number has at most 1 digit."),
     ],
 )  # fmt: skip
 def test_a_passport_blocks_numbers_fit_nine_characters_in_order(hq_admin, values, field, reason):
@@ -343,6 +345,16 @@ def test_an_etd_block_names_its_prefix_and_range_at_once(mission_a, hq_admin):
     assert refused.value.errors == {
         "prefix": ["The prefix is one to three letters, A to Z."],
         "last": ["The last number is the first one or a later one."],
+    }
+    # a first number of 0, and a prefix of Turkish letters: the digits wait for a prefix that
+    # can be (it sets how many there are), the first is named at once
+    with pytest.raises(ApplicationError) as refused:
+        services.etd_block_allocate(
+            mission_code=mission_a.code, first=0, last=10**9, prefix="ÇŞ", acting_user=hq_admin
+        )
+    assert refused.value.errors == {
+        "prefix": ["The prefix is one to three letters, A to Z."],
+        "first": ["The first number is 1 or more."],
     }
     with schema_context(mission_a.schema_name):
         assert not EtdNumberBlock.objects.exists()

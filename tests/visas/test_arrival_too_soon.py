@@ -150,6 +150,22 @@ def test_the_journeys_step_warns_as_the_arrival_is_typed(
     assert text_of(page, "div", id="arrival-notice") == text_of(
         soon.json()["notices"]["arrival-notice"], "section", id="arrival-too-soon"
     )
+    # when a day in the past is typed, it is refused beside the field, and the warning does not
+    # speak of the arrival saved before
+    past = client_b.post(
+        f"/visas/{application.reference}/autosave/",
+        {"entry_date": (MISSION_TODAY[zone] - dt.timedelta(days=1)).isoformat()},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert past.status_code == 400
+    assert set(past.json()["errors"]) == {"entry_date"}
+    assert past.json()["notices"] == {"arrival-notice": ""}
+    # a save of another field leaves the warning as it stands
+    other = client_b.post(
+        f"/visas/{application.reference}/autosave/", {"stay_address": "Hotel Adlon, Berlin"}
+    )
+    assert other.status_code == 200, other.content
+    assert other.json()["notices"] == {}
     # when the arrival is moved after the decision's due date, the warning goes
     later = client_b.post(
         f"/visas/{application.reference}/autosave/",

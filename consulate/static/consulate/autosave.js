@@ -84,9 +84,9 @@
     Object.keys(notices || {}).forEach(function (id) {
       var box = document.getElementById(id);
       if (!box || !box.hasAttribute("data-autosave-notice")) { return; }
-      var fresh = document.createElement("div");
+      var fresh = document.createElement("template");  // parsed inert, only to compare
       fresh.innerHTML = notices[id];
-      if (words(fresh) !== words(box)) { box.innerHTML = notices[id]; }
+      if (words(fresh.content) !== words(box)) { box.innerHTML = notices[id]; }
     });
   }
   function save() {
