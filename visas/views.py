@@ -283,10 +283,12 @@ def _edit_page(
         context["checklist"] = selectors.application_checklist(application=application)
         context["upload_form"] = UploadForm()
     if step in ("travel", "review"):
-        # said where the arrival is typed and before sending; it never stops the sending
+        # said where the arrival is typed (under its field) and before sending; it never stops
+        # the sending
         context["arrival_too_soon"] = selectors.arrival_too_soon(
             application=application, category=category
         )
+        context["arrival_in_form"] = form is not None and "entry_date" in form.fields
     if step == "review":
         context["review_rows"] = _review_rows(application)
         context["answer_rows"] = _answer_rows(application)
