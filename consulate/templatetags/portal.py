@@ -117,6 +117,20 @@ def hq_url(context: dict[str, Any], path: str = "/") -> str:
 
 
 @register.filter
+def messaged_widget(field: Any) -> str:
+    """A form field's widget as `passports/_field.html` draws it: its message beside it
+    (`<id>-message`, named while the field has errors) and its help text (`<id>_helptext`) named
+    by `aria-describedby`, so a screen reader says why with the input (Django adds
+    `aria-invalid`); a widget that names its own keeps it."""
+    described = [f"{field.id_for_label}-message"] if field.errors else []
+    if field.help_text:
+        described.append(f"{field.auto_id}_helptext")
+    if not described or field.field.widget.attrs.get("aria-describedby"):
+        return field.as_widget()
+    return field.as_widget(attrs={"aria-describedby": " ".join(described)})
+
+
+@register.filter
 def described_widget(field: Any) -> str:
     """A form field's widget tied to its error list and help text (`aria-describedby`), marked
     `aria-invalid` when it has errors, so screen readers announce both with the input.

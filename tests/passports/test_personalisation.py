@@ -26,6 +26,7 @@ from tests.conftest import make_staff, text_of, texts_of
 from tests.factories import UserFactory
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.passports.factories import application_recommended, application_submitted
+from tests.passports.test_views import _tag
 from tests.registers import central_log, outbox_on_the_wire
 
 pytestmark = pytest.mark.django_db
@@ -311,6 +312,11 @@ def test_a_passport_block_that_cannot_be_names_every_field_at_once(
     assert response.status_code == 400
     for field, reason in reasons.items():
         assert text_of(response.content, "span", id=f"id_{field}-message") == reason
+        # a screen reader says why with the input
+        box = _tag(response.content.decode(), "input", field)
+        assert box["aria-invalid"] == "true"
+        assert box["aria-describedby"].split() == [f"id_{field}-message"]
+    assert "aria-describedby" not in _tag(response.content.decode(), "input", "digits")
     assert not NumberBlock.objects.exists()
 
 
