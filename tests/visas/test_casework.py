@@ -506,6 +506,49 @@ def test_a_decision_on_an_incomplete_file_is_impossible(in_mission_a, mission_a)
         )
 
 
+def test_a_recommendation_names_every_field_refused_at_once(in_mission_a, mission_a):
+    from visas.services import screening
+
+    application = visa_attended(mission_a)
+    officer = make_staff(mission_a, "officer")
+    screening.screening_run(application=application, acting_user=officer)
+    with pytest.raises(ApplicationError) as refused:
+        casework.application_recommend(
+            application=application, issue=False, grounds=["nonsense"], note="x\x00y",
+            acting_user=officer,
+        )  # fmt: skip
+    assert set(refused.value.errors) == {"grounds", "note"}
+    application.refresh_from_db()
+    assert application.status == VisaStatus.ATTENDED
+
+
+def test_a_step_on_a_case_moved_meanwhile_says_so_before_any_fields_reason(in_mission_a, mission_a):
+    # given a case recommended, then decided
+    application = visa_recommended(mission_a)
+    # when a second officer recommends a refusal with no ground, it is the case's state that
+    # is said, not the missing ground
+    with pytest.raises(ApplicationError) as recommended:
+        casework.application_recommend(
+            application=application, issue=False, grounds=[],
+            acting_user=make_staff(mission_a, "officer"),
+        )  # fmt: skip
+    assert recommended.value.code.value == "bad_transition"
+    assert not recommended.value.errors
+    casework.application_decide(
+        application=application, issue=False, grounds=["means"],
+        acting_user=make_staff(mission_a, "consul"),
+    )  # fmt: skip
+    # and a consul sending the decided case back with no reason hears that it is decided
+    with pytest.raises(ApplicationError) as returned:
+        casework.application_return(
+            application=application, reason="", acting_user=make_staff(mission_a, "consul")
+        )
+    assert returned.value.code.value == "bad_transition"
+    assert str(returned.value.message) == "Only a recommended case can be sent back."
+    application.refresh_from_db()
+    assert application.status == VisaStatus.REFUSED
+
+
 def test_one_person_holding_two_roles_cannot_recommend_and_decide(in_mission_a, mission_a):
     # given someone who is both officer and consul, who recommended the case
     both = make_staff(mission_a, "officer")

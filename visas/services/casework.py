@@ -603,8 +603,6 @@ def application_recommend(
     from .screening import screening_ready
 
     permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_PROCESS)
-    chosen = [] if issue else grounds_clean(grounds or [])
-    text = _text(note, field="note")
     with transaction.atomic():
         application = locks.application_lock(pk=application.pk)
         if application.status != VisaStatus.ATTENDED:
@@ -613,6 +611,11 @@ def application_recommend(
                 _("A recommendation is made after the visit, once per examination."),
             )
         screening_ready(application=application)
+        # the case as it stands first, then every field refused at once (as the decision)
+        refusals = FieldRefusals()
+        chosen = [] if issue else refusals.check(lambda: grounds_clean(grounds or [])) or []
+        text = refusals.check(lambda: _text(note, field="note")) or ""
+        refusals.raise_any()
         application.move_to(VisaStatus.RECOMMENDED)
         application.recommendation = Recommendation.ISSUE if issue else Recommendation.REFUSE
         application.recommendation_grounds = chosen
@@ -806,13 +809,13 @@ def application_return(
     """A consul sends a recommended case back to the officers (to look again), with the reason;
     the recommendation is cleared and a new one is needed."""
     permission_require(user=acting_user, mission=current_mission(), action=Action.VISA_DECIDE)
-    text = _reason(reason)
     with transaction.atomic():
         application = locks.application_lock(pk=application.pk)
         if application.status != VisaStatus.RECOMMENDED:
             raise ApplicationError(
                 CommonError.BAD_TRANSITION, _("Only a recommended case can be sent back.")
             )
+        text = _reason(reason)  # after the case's state, as the decision's fields
         application.move_to(VisaStatus.ATTENDED)
         _recommendation_clear(application)
         set_acting_user(application, acting_user)
