@@ -17,11 +17,11 @@ from tests.conftest import error_summary, make_staff, texts_of
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.visas.factories_casework import (
     visa_appealed,
-    visa_attended,
     visa_issued,
     visa_paid,
     visa_recommended,
     visa_refused,
+    visa_screened,
 )
 from tests.visas.test_casework_views import _open_match, _with_matches
 from visas.models import ScreeningHit, VisaApplication
@@ -64,7 +64,7 @@ REFUSED = {
         {"en": f"This match is: {REQUIRED['en']}", "tr": f"Bu eşleşme: {REQUIRED['tr']}"},
     ),
     "recommend": Refused(
-        visa_attended, "officer", "recommend/", {"recommendation": "issue", "note": "x" * 2001},
+        visa_screened, "officer", "recommend/", {"recommendation": "issue", "note": "x" * 2001},
         "#id_note",
         {"en": f"Note for the consul (the proposed validity, entries): {TOO_LONG['en']}",
          "tr": f"Konsolos için not (önerilen geçerlilik süresi, giriş sayısı): {TOO_LONG['tr']}"},
