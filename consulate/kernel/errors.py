@@ -172,14 +172,13 @@ def error_shown(request: HttpRequest, error: ApplicationError | ValidationError)
 
 def errors_on_form(
     form: Any, error: ApplicationError, *, renamed: dict[str, str] | None = None
-) -> bool:
+) -> None:
     """For pages: each field a service refused gets its first reason beside it, all at once
     (the service's name for a field `renamed` to the form's where they differ); a reason for no
-    field of the form goes at the form's top. Whether the refusal named any field."""
+    field of the form goes at the form's top."""
     for name, problems in error.errors.items():
         name = (renamed or {}).get(name, name)
         form.add_error(name if name in form.fields else None, problems[0])
-    return bool(error.errors)
 
 
 def recorded_already(

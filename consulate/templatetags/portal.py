@@ -116,18 +116,27 @@ def hq_url(context: dict[str, Any], path: str = "/") -> str:
     return host_url(context.get("request"), settings.PORTAL_HOST, path)
 
 
+def _widget_described(field: Any, errors_id: str) -> str:
+    """`field`'s widget with `aria-describedby` naming its errors (`errors_id`, while it has
+    any) and its help text (`<id>_helptext`); Django adds `aria-invalid`. A widget that names
+    its own keeps it."""
+    described = [errors_id] if field.errors else []
+    if field.help_text:
+        described.append(f"{field.auto_id}_helptext")
+    attrs: dict[str, str] = {}
+    if described and not field.field.widget.attrs.get("aria-describedby"):
+        attrs["aria-describedby"] = " ".join(described)
+    if field.field.widget.attrs.get("autocomplete") == "one-time-code":
+        attrs["inputmode"] = "numeric"  # phones show the digit keypad for TOTP codes
+    return field.as_widget(attrs=attrs)
+
+
 @register.filter
 def messaged_widget(field: Any) -> str:
     """A form field's widget as `passports/_field.html` draws it: its message beside it
-    (`<id>-message`, named while the field has errors) and its help text (`<id>_helptext`) named
-    by `aria-describedby`, so a screen reader says why with the input (Django adds
-    `aria-invalid`); a widget that names its own keeps it."""
-    described = [f"{field.id_for_label}-message"] if field.errors else []
-    if field.help_text:
-        described.append(f"{field.auto_id}_helptext")
-    if not described or field.field.widget.attrs.get("aria-describedby"):
-        return field.as_widget()
-    return field.as_widget(attrs={"aria-describedby": " ".join(described)})
+    (`<id>-message`) and its help named by `aria-describedby`, so a screen reader says why with
+    the input."""
+    return _widget_described(field, f"{field.id_for_label}-message")
 
 
 @register.filter
@@ -137,18 +146,7 @@ def described_widget(field: Any) -> str:
 
     The ids match the ones `allauth/elements/fields.html` gives the error list and help text.
     """
-    described_by = []
-    attrs: dict[str, str] = {}
-    if field.errors:
-        described_by.append(f"{field.auto_id}_errors")
-        attrs["aria-invalid"] = "true"
-    if field.help_text:
-        described_by.append(f"{field.auto_id}_helptext")
-    if described_by:
-        attrs["aria-describedby"] = " ".join(described_by)
-    if field.field.widget.attrs.get("autocomplete") == "one-time-code":
-        attrs["inputmode"] = "numeric"  # phones show the digit keypad for TOTP codes
-    return field.as_widget(attrs=attrs)
+    return _widget_described(field, f"{field.auto_id}_errors")
 
 
 @register.filter
