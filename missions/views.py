@@ -48,7 +48,8 @@ def directory(request: HttpRequest) -> HttpResponse:
 
 
 # the same for every reader not signed in, and for signed-in readers with the same navigation:
-# served from a copy a second old (consulate/kernel/public_cache.py)
+# served from a copy a second old, renewed by one request while the others still get it
+# (consulate/kernel/public_cache.py)
 @public_page(variant=navigation_variant)
 def mission_home(request: HttpRequest) -> HttpResponse:
     return render(request, "missions/home.html", {"profile": request.tenant})  # type: ignore[attr-defined]

@@ -108,6 +108,17 @@ def settled_keys(monkeypatch: pytest.MonkeyPatch, fresh_key_cache: None) -> None
     monkeypatch.setattr(envelope, "SETTLED_AFTER", dt.timedelta(0))
 
 
+@pytest.fixture
+def public_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The clock the kept public answers are judged fresh or stale by
+    (consulate/kernel/public_cache.py): `public_clock[0] += 2` moves it on two seconds."""
+    from consulate.kernel import public_cache
+
+    now = [time.time()]
+    monkeypatch.setattr(public_cache, "_now", lambda: now[0])
+    return now
+
+
 @pytest.fixture(autouse=True)
 def _start_in_the_default_language() -> Iterator[None]:
     """A request in Turkish leaves Turkish active in the thread (LocaleMiddleware activates the

@@ -45,6 +45,16 @@ elsewhere, a reader's home may still show the navigation it showed before (each 
 them again), and a home read this way does not count as activity for the session's idle
 timeout. A message waiting is always shown: the message storage leaves its cookie whenever one
 waits (with a storage that keeps messages in the session alone, the reader cookie is off).
+
+A copy that is older than its seconds is not dropped at once: the first request to find it so
+renews it (goes through the whole stack and keeps the new answer; `cache.add` decides between
+processes), and every other request meanwhile is still served the old copy, for at most
+`STALE_SECONDS` more. Without this, every copy ended at one moment, and every request in flight
+until a new one was kept went through the whole stack: under 200 clients on the signed-in home,
+several dozen full renders each second, the cause of the pages' slowest answers
+(docs/benchmarks.md, nineteenth pass). A copy can so be read up to the renewal's own time late,
+and a renewal that fails (an answer that may not be kept) leaves the old copy served until
+`STALE_SECONDS` have passed, then every request goes through the whole stack again.
 """
 
 from __future__ import annotations
@@ -52,6 +62,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -72,6 +83,9 @@ MARK = "public_response"
 KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary", "X-Frame-Options")
 
 
+# how long past its seconds a copy is still served while one request renews it
+STALE_SECONDS = 5
+
 PAGE = "page"
 # a page kept per variant for signed-in readers too (`public_page(variant=…)`)
 READER_PAGE = "reader-page"
@@ -81,6 +95,8 @@ _READER_SALT = "consulate.kernel.public_cache.reader"
 # set on the request by `_reader_page`: the kept copy's key, for the middleware to keep its
 # headers (the whole stack's, which the view does not see)
 _READER_KEY = "_consulate_reader_key"
+# set on the request by the middleware that found a reader's copy stale and claimed its renewal
+_RENEWING = "_consulate_reader_renewing"
 
 
 def _own_cookies() -> tuple[str, str]:
@@ -160,8 +176,10 @@ def _reader_page(
     reader = variant(request)
     key = _key(request, translation.get_language(), variant=reader)
     kept = cache.get(key)
-    if kept is not None:
-        content, kind = kept
+    # the middleware found the copy stale and this request renews it
+    renewing = getattr(request, _RENEWING, False)
+    if kept is not None and not renewing and _served(key, kept[2], seconds):
+        content, kind, _fresh_until = kept
         response = HttpResponse(content.replace(TOKEN_PLACE, get_token(request).encode()), kind)
     else:
         response = view(request, *args, **kwargs)
@@ -174,7 +192,7 @@ def _reader_page(
         ):
             return response
         content = FORM_TOKEN.sub(lambda m: m.group(1) + TOKEN_PLACE + m.group(3), response.content)
-        cache.set(key, (content, response["Content-Type"]), seconds)
+        _keep(key, (content, response["Content-Type"]), seconds)
     setattr(request, _READER_KEY, key)
     _reader_cookie_set(request, response, reader)
     return response
@@ -236,6 +254,30 @@ def _seconds() -> int:
     return int(getattr(settings, "CONSULATE_PUBLIC_RESPONSE_SECONDS", 0))
 
 
+def _now() -> float:
+    return time.time()
+
+
+def _keep(key: str, value: tuple[Any, ...], seconds: int) -> None:
+    """Keep a copy, fresh for `seconds`, with the moment it stops being fresh last."""
+    cache.set(key, (*value, _now() + seconds), seconds + STALE_SECONDS)
+
+
+def _renewal_claimed(key: str, seconds: int) -> bool:
+    """Whether this request is the one to renew a stale copy: the first to ask in any process,
+    and again once `seconds` have passed without a renewal kept."""
+    return bool(cache.add(f"{key}:renewing", True, seconds))
+
+
+def _served(key: str, fresh_until: float, seconds: int) -> bool:
+    """Whether a kept copy is served: while fresh, and once stale, for `STALE_SECONDS` more to
+    every request but the one that renews it."""
+    now = _now()
+    if now < fresh_until:
+        return True
+    return now < fresh_until + STALE_SECONDS and not _renewal_claimed(key, seconds)
+
+
 def _keepable(request: HttpRequest, response: HttpResponse, mark: object) -> bool:
     if response.status_code != 200 or response.streaming:
         return False
@@ -261,7 +303,8 @@ def _key(request: HttpRequest, language: str, *, variant: str | None = None) -> 
     digest = hashlib.sha256(
         f"{schema}|{port}|{request.path}|{language}|{reader}".encode()
     ).hexdigest()
-    return f"public-response:{digest[:40]}"
+    # the copy's form changed with its freshness (each copy kept with the moment it goes stale)
+    return f"public-kept:{digest[:40]}"
 
 
 def _kept_answer(content: bytes, headers: list[tuple[str, str]]) -> HttpResponse:
@@ -296,28 +339,31 @@ class PublicResponseMiddleware:
         language = translation.get_language_from_request(request)
         key = _key(request, language)
         kept = cache.get(key)
-        if kept is not None:
-            return _kept_answer(*kept)
+        if kept is not None and _served(key, kept[2], seconds):
+            return _kept_answer(kept[0], kept[1])
         response = self.get_response(request)
         if _keepable(request, response, mark):
-            cache.set(key, (response.content, _kept_headers(response)), seconds)
+            _keep(key, (response.content, _kept_headers(response)), seconds)
         return response
 
     def _reader_page(self, request: HttpRequest) -> HttpResponse:
         """A signed-in reader's kept page, from their reader cookie; else the whole stack, whose
         kept page's headers are kept beside it."""
         reader = _reader_from_cookie(request)
+        seconds = _seconds()
         if reader is not None and CookieStorage.cookie_name not in request.COOKIES:
             key = _key(request, translation.get_language_from_request(request), variant=reader)
             kept = cache.get_many([key, key + ":headers"])
             if len(kept) == 2 and self._form_token_read(request):
-                content, _kind = kept[key]
-                token = get_token(request).encode()
-                return _kept_answer(content.replace(TOKEN_PLACE, token), kept[key + ":headers"])
+                content, _kind, fresh_until = kept[key]
+                if _served(key, fresh_until, seconds):
+                    token = get_token(request).encode()
+                    return _kept_answer(content.replace(TOKEN_PLACE, token), kept[key + ":headers"])
+                setattr(request, _RENEWING, True)  # the view renders the page anew
         response = self.get_response(request)
         kept_key = getattr(request, _READER_KEY, None)
         if kept_key is not None and response.status_code == 200:
-            cache.set(kept_key + ":headers", _kept_headers(response), _seconds())
+            cache.set(kept_key + ":headers", _kept_headers(response), seconds + STALE_SECONDS)
         return response
 
     def _form_token_read(self, request: HttpRequest) -> bool:

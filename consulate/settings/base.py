@@ -248,7 +248,8 @@ CONSULATE_SESSION_TOUCH_SECONDS = 60
 # A mission's availability feed (every page and poll reads it) is kept this long in the cache.
 CONSULATE_AVAILABILITY_CACHE_SECONDS = 2
 # Answers marked public (the availability feed, page and API) are kept whole this long and
-# served before the session is read (consulate/kernel/public_cache.py); 0: off.
+# served before the session is read, then renewed by one request while the others are still
+# served the copy (consulate/kernel/public_cache.py); 0: off.
 CONSULATE_PUBLIC_RESPONSE_SECONDS = 1
 # A signed-in reader's kept home is served from a signed cookie naming what their navigation
 # shows, for this long after the whole stack last read who they are (the bound on how stale

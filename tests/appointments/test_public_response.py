@@ -115,3 +115,68 @@ def test_a_browser_on_the_api_gets_json_and_never_another_readers_page(
     assert answer.content == theirs.content
     assert citizen.email not in answer.content.decode()
     assert "csrf" not in answer.content.decode().lower()
+
+
+def _statements(queries: CaptureQueriesContext) -> str:
+    return " ".join(query["sql"] for query in queries.captured_queries)
+
+
+def test_a_stale_answer_is_renewed_by_one_request_while_the_others_are_still_served_it(
+    catalogue, client_a, kept, public_clock, monkeypatch
+):
+    from consulate.kernel import public_cache
+
+    # given the feed kept for 60 s, and the service renamed in the database since
+    first = client_a.get(FEED)
+    Service.objects.filter(pk=catalogue.pk).update(name_en="Renamed in the database")
+    # while the copy is fresh, it is the answer
+    public_clock[0] += 59
+    assert client_a.get(FEED).content == first.content
+    # when it has gone stale while another process renews it (it holds the renewal's claim)
+    public_clock[0] += 2
+    claim = public_cache._renewal_claimed
+    others_renew = [True]
+    monkeypatch.setattr(
+        public_cache,
+        "_renewal_claimed",
+        lambda key, seconds: not others_renew[0] and claim(key, seconds),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        meanwhile = client_a.get(FEED)
+    # then this request is still served the old copy, without reading the feed
+    assert meanwhile.content == first.content
+    assert "appointments_" not in _statements(queries)
+    # when no one renews it, the first request to find it stale does: the database's state
+    others_renew[0] = False
+    assert _names(client_a.get(FEED)) == ["Renamed in the database"]
+    # and the renewed copy is served to the next reader, fresh for another 60 s
+    Service.objects.filter(pk=catalogue.pk).update(name_en="Renamed twice")
+    public_clock[0] += 59
+    with CaptureQueriesContext(connection) as queries:
+        assert _names(client_a.get(FEED)) == ["Renamed in the database"]
+    assert "appointments_" not in _statements(queries)
+
+
+def test_a_stale_answer_is_served_at_most_stale_seconds_past_its_time(
+    catalogue, client_a, kept, public_clock, monkeypatch
+):
+    from consulate.kernel import public_cache
+
+    # given a kept feed gone stale, and a renewal that never comes (its claim held elsewhere)
+    first = client_a.get(FEED)
+    Service.objects.filter(pk=catalogue.pk).update(name_en="Renamed in the database")
+    monkeypatch.setattr(public_cache, "_renewal_claimed", lambda key, seconds: False)
+    public_clock[0] += 60 + public_cache.STALE_SECONDS - 0.5
+    assert client_a.get(FEED).content == first.content
+    # when STALE_SECONDS have passed since it went stale, then every request reads the database
+    public_clock[0] += 0.5
+    assert _names(client_a.get(FEED)) == ["Renamed in the database"]
+
+
+def test_one_request_of_all_processes_claims_a_renewal_until_its_seconds_pass():
+    from consulate.kernel.public_cache import _renewal_claimed
+
+    # the first claim of a copy's renewal is taken, a second is not, another copy's is
+    assert _renewal_claimed("public-kept:one", 60) is True
+    assert _renewal_claimed("public-kept:one", 60) is False
+    assert _renewal_claimed("public-kept:two", 60) is True
