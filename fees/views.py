@@ -105,7 +105,7 @@ def counter(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("fees:assessment", pk=assessment.pk)
     elif request.method == "POST":
-        status = form_error_shown(request, form)
+        status = 400  # each reason beside its field and in the page's error summary
     charged = selectors.reference_fees_charged(reference=quoted) if quoted else []
     form.fees_withheld({code for fees in charged for code in fees.services})
     return render(
@@ -534,6 +534,8 @@ def bank_transfer(request: HttpRequest) -> HttpResponse:
                     % values,
                 )
             return redirect("fees:bank_transfer")
+    elif request.method == "POST":
+        status = 400  # each reason beside its field and in the page's error summary
     return render(
         request,
         "fees/bank_transfer.html",

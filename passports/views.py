@@ -23,10 +23,10 @@ from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import (
     ApplicationError,
     error_shown,
-    errors_on_form,
     form_error_shown,
     form_for_service_errors,
     recorded_already,
+    refusal_shown,
 )
 from consulate.kernel.http import SearchForm, query_string_cleaned_by
 from missions.models import Mission
@@ -156,8 +156,7 @@ def application_edit(request: HttpRequest, reference: str) -> HttpResponse:
     )
     for name, message in saved.errors.items():
         form.add_error(name if name in form.fields else None, message)
-    if saved.errors:
-        messages.error(request, _("Some fields were not saved: see the messages beside them."))
+    if saved.errors:  # each beside its field and in the page's error summary
         return _edit_page(request, application, form=form, status=400, refused=saved.errors)
     if "submit" not in request.POST:
         messages.success(request, _("Saved. You can come back to it from any device."))
@@ -165,8 +164,9 @@ def application_edit(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         services.application_submit(application=application, acting_user=signed_in_user(request))
     except ApplicationError as error:
-        errors_on_form(form, error)
-        return _edit_page(request, application, form=form, status=error_shown(request, error))
+        return _edit_page(
+            request, application, form=form, status=refusal_shown(request, form, error)
+        )
     messages.success(request, _("Your application is submitted. Next: pay and book your visit."))
     return redirect("passports:application", application.reference)
 

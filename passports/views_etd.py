@@ -22,9 +22,9 @@ from consulate.kernel import reference
 from consulate.kernel.errors import (
     ApplicationError,
     error_shown,
-    errors_on_form,
     form_error_shown,
     recorded_already,
+    refusal_shown,
 )
 from consulate.kernel.seal import country_alpha2
 from missions.models import Mission
@@ -163,16 +163,15 @@ def etd_list(request: HttpRequest) -> HttpResponse:
                     language=_language(),
                 )
             except ApplicationError as error:
-                errors_on_form(form, error)
-                status = error_shown(request, error)
+                status = refusal_shown(request, form, error)
             else:
                 messages.success(
                     request,
                     _("Your request is recorded. Pay the fee; a consul issues the document."),
                 )
                 return redirect("etd:detail", etd.reference)
-        else:
-            status = form_error_shown(request, form)
+        else:  # each reason beside its field and in the page's error summary
+            status = 400
     return render(
         request,
         "passports/etd_list.html",
@@ -256,16 +255,15 @@ def staff_etd_request(request: HttpRequest) -> HttpResponse:
                     acting_user=signed_in_user(request),
                 )
             except ApplicationError as error:
-                errors_on_form(form, error)
-                status = error_shown(request, error)
+                status = refusal_shown(request, form, error)
             else:
                 messages.success(
                     request,
                     _("Request recorded: the cashier takes the fee, another consul issues."),
                 )
                 return redirect("etd:staff_detail", etd.reference)
-        else:
-            status = form_error_shown(request, form)
+        else:  # each reason beside its field and in the page's error summary
+            status = 400
     return render(
         request,
         "passports/etd_staff_request.html",

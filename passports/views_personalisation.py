@@ -17,8 +17,7 @@ from django.views.decorators.http import require_POST
 from consulate.kernel.errors import (
     ApplicationError,
     error_shown,
-    errors_on_form,
-    form_error_shown,
+    refusal_shown,
 )
 from missions.models import Mission
 from missions.permissions import Action, staff_access
@@ -116,12 +115,11 @@ def hq_personalise(request: HttpRequest, pk: int) -> HttpResponse:
 def hq_number_block_add(request: HttpRequest) -> HttpResponse:
     _held(request)
     form = NumberBlockForm(request.POST)
-    if not form.is_valid():
-        return _page(request, form=form, status=form_error_shown(request, form))
+    if not form.is_valid():  # each reason beside its field and in the page's error summary
+        return _page(request, form=form, status=400)
     try:
         services.number_block_add(acting_user=request.user, **form.cleaned_data)
     except ApplicationError as error:
-        errors_on_form(form, error)
-        return _page(request, form=form, status=error_shown(request, error))
+        return _page(request, form=form, status=refusal_shown(request, form, error))
     messages.success(request, _("Number block added."))
     return redirect("passports_hq:personalisation")

@@ -227,12 +227,37 @@ def texts_of(html: str | bytes, tag: str, **attrs: str) -> list[str]:
 
 
 def error_summary(html: str) -> list[tuple[str, str]]:
-    """A page's error summary (`visas/apply/_error_summary.html`): each reason's link and text,
-    in order."""
+    """A page's error summary (`_error_summary.html`): each linked reason's link and text, in
+    order."""
     summary = re.search(r'<div class="error-summary"[^>]*id="error-summary".*?</div>', html, re.S)
     assert summary is not None
     links = re.findall(r'<li><a href="([^"]+)">(.*?)</a></li>', summary.group(0), re.S)
     return [(href, unescape(text)) for href, text in links]
+
+
+def error_summary_lines(html: str | bytes) -> list[str]:
+    """Every line of a page's error summary (`_error_summary.html`), linked or not (a reason
+    for no field), as the reader sees it, in order; [] when the page has none."""
+    page = html.decode() if isinstance(html, bytes) else html
+    summary = re.search(r'<div class="error-summary"[^>]*id="error-summary".*?</div>', page, re.S)
+    return texts_of(summary.group(0), "li") if summary else []
+
+
+def widget_refused(html: str | bytes, input_id: str) -> bool:
+    """Whether the input `input_id` is marked refused (aria-invalid) and names its error list
+    (`<id>_errors`, `_form_field.html`) in its aria-describedby, so a screen reader says why
+    with the input."""
+    page = html.decode() if isinstance(html, bytes) else html
+    tag = re.search(rf'<(?:input|select|textarea)\b[^>]*\bid="{re.escape(input_id)}"[^>]*>', page)
+    if tag is None:
+        return False
+    described = re.search(r'aria-describedby="([^"]*)"', tag.group(0))
+    return (
+        'aria-invalid="true"' in tag.group(0)
+        and described is not None
+        and f"{input_id}_errors" in described.group(1).split()
+        and f'id="{input_id}_errors"' in page
+    )
 
 
 def text_of(html: str | bytes, tag: str, **attrs: str) -> str:

@@ -24,8 +24,8 @@ from consulate.kernel.accounts.models import User
 from consulate.kernel.errors import (
     ApplicationError,
     error_shown,
-    errors_on_form,
     recorded_already,
+    refusal_shown,
 )
 from consulate.kernel.http import SearchForm, query_string_cleaned_by
 from missions.models import Mission
@@ -189,23 +189,6 @@ def _completeness_form(
     return CompletenessForm(data, items=[row.item for row in checklist], kept=kept)
 
 
-def _refused(
-    request: HttpRequest,
-    form: forms.Form,
-    error: ApplicationError,
-    *,
-    renamed: dict[str, str] | None = None,
-) -> int:
-    """A service's refusal on `form` (validated already): each message beside its field (the
-    service's name for it `renamed` to the form's where they differ), all named in the page's
-    error summary, with no banner repeating the first; a refusal that names no field (the case
-    moved on) is the page's message. The HTTP status to answer with."""
-    errors_on_form(form, error, renamed=renamed)
-    if form.errors:
-        return error.http_status
-    return error_shown(request, error)
-
-
 def _recorded(
     request: HttpRequest,
     application: VisaApplication,
@@ -237,7 +220,7 @@ def _refused_page(
     application.refresh_from_db()
     if form is None:
         return _case_page(request, application, status=error_shown(request, error))
-    status = _refused(request, form, error, renamed=renamed)
+    status = refusal_shown(request, form, error, renamed=renamed)
     return _case_page(
         request, application, status=status, bound={name: form}, hit_posted=hit_posted
     )

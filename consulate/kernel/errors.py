@@ -181,6 +181,23 @@ def errors_on_form(
         form.add_error(name if name in form.fields else None, problems[0])
 
 
+def refusal_shown(
+    request: HttpRequest,
+    form: Any,
+    error: ApplicationError,
+    *,
+    renamed: dict[str, str] | None = None,
+) -> int:
+    """For a page whose form names its refusals at the top (`_error_summary.html`): a
+    service's refusal on `form` (validated already), each reason beside its field and in the
+    summary, with no banner repeating the first; a refusal that names no field (the case moved
+    on, a permission) is the page's message (`error_shown`). The HTTP status to answer with."""
+    errors_on_form(form, error, renamed=renamed)
+    if form.errors:
+        return error.http_status
+    return error_shown(request, error)
+
+
 def recorded_already(
     request: HttpRequest, record: Any, *, page: str, **values: Any
 ) -> HttpResponse | None:

@@ -14,7 +14,7 @@ from appointments import services
 from appointments.emails import booking_confirmation_send
 from appointments.models import Booking, BookingStatus, Slot
 from tests.appointments.conftest import BERLIN, build_catalogue, first_free_slot, person
-from tests.conftest import MODEL_BACKEND
+from tests.conftest import MODEL_BACKEND, error_summary, widget_refused
 from tests.missions.test_tenant_isolation import login_with_second_factor
 
 
@@ -755,3 +755,26 @@ def test_with_the_feed_kept_a_full_time_names_the_next_release_from_it_and_not_a
     body, statements = ask()
     assert body["next_release"] == later.astimezone(BERLIN).isoformat()
     assert [sql for sql in statements if 'MIN("appointments_slot"."bookable_from")' in sql]
+
+
+@pytest.mark.parametrize(
+    ("language", "person"),
+    [("en", "(Person 1): This field is required."), ("tr", "(Kişi 1): Bu alan zorunlu.")],
+)
+def test_a_refused_persons_field_is_named_at_the_top_with_the_persons_number(
+    catalogue, logged_in, language, person
+):
+    slot = first_free_slot(catalogue, skip=6)
+    # when the citizen books without a name
+    response = logged_in.post(
+        f"/appointments/passport/book/{slot.pk}/",
+        {**_form(), "person-0-full_name": ""},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then the summary names the person's field and links to it, and the field says why
+    assert response.status_code == 400
+    [(link, text)] = error_summary(response.content.decode())
+    assert link == "#id_person-0-full_name"
+    assert text.endswith(person)
+    assert widget_refused(response.content, "id_person-0-full_name")
+    assert not Booking.objects.exists()

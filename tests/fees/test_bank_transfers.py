@@ -14,7 +14,7 @@ from fees.money import Money
 from fees.selectors import account_balances, ledger_totals_per_currency
 from fees.services.payment import payment_bank_expect, payment_bank_match
 from missions.models import Mission
-from tests.conftest import make_staff
+from tests.conftest import error_summary, make_staff, widget_refused
 from tests.fees.conftest import assess, key, login, pay_cash
 
 pytestmark = pytest.mark.usefixtures("fee_reference")
@@ -350,3 +350,21 @@ def test_the_form_is_offered_only_while_something_is_left_to_pay(
     assert "Nothing is left to pay" in response.content.decode()
     with schema_context(mission_a.schema_name):
         assert not Payment.objects.filter(method="bank_transfer").exists()
+
+
+def test_a_refused_statement_line_is_named_at_the_top_and_tied_to_its_field(
+    client_a, mission_a, cashier_a
+):
+    # given a transfer expected, and a statement line without the bank's transaction id
+    expected = expect_transfer(mission_a, cashier_a)
+    login(client_a, cashier_a)
+    line = {**statement_line(mission_a, expected, "95.00", bank_id="BNK-78")}
+    line["bank_transaction_id"] = ""
+    response = client_a.post(URL, line)
+    # then the summary links to the field, which says why and is tied to it; nothing posted
+    assert response.status_code == 400
+    [(link, text)] = error_summary(response.content.decode())
+    assert link == "#id_bank_transaction_id"
+    assert text.endswith(": This field is required.")
+    assert widget_refused(response.content, "id_bank_transaction_id")
+    assert bank_postings(mission_a) == 0

@@ -11,6 +11,7 @@ from pyzbar.pyzbar import decode
 
 from fees.models import Assessment, Receipt
 from fees.pdf import barcode_png
+from tests.conftest import error_summary, texts_of, widget_refused
 from tests.fees.conftest import assess, login, pay_cash
 
 pytestmark = pytest.mark.usefixtures("fee_reference")
@@ -226,3 +227,32 @@ def test_a_waiver_is_asked_for_and_approved_through_the_pages(
         assert Waiver.objects.get().status == "approved"
         assessment.refresh_from_db()
         assert assessment.status == "settled"
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", ["Payer's name: This field is required."]),
+        ("tr", ["Ödeyenin adı: Bu alan zorunlu."]),
+    ],
+)
+def test_a_refused_counter_form_names_each_reason_at_the_top_and_beside_its_field(
+    client_a, mission_a, cashier_a, language, said
+):
+    login(client_a, cashier_a)
+    # when the cashier assesses without the payer's name
+    response = client_a.post(
+        "/fees/counter/",
+        {"payer_language": "en", "service": "passport_application"},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    # then the form's summary names the field and links to it, the field says it too and is
+    # tied to its reason, and no banner repeats it; nothing is assessed
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert [text for _link, text in error_summary(page)] == said
+    assert error_summary(page)[0][0] == "#id_payer_name"
+    assert widget_refused(page, "id_payer_name")
+    assert not texts_of(page, "li", class_="message error")
+    with schema_context(mission_a.schema_name):
+        assert not Assessment.objects.exists()

@@ -22,7 +22,7 @@ from passports.register import services as register_services
 from passports.register.models import IssuedDocument, NumberBlock, PersonalisationCase
 from sync.hq.models import SkippedEvent
 from sync.registry import events_project
-from tests.conftest import make_staff, text_of, texts_of
+from tests.conftest import error_summary, make_staff, text_of, texts_of
 from tests.factories import UserFactory
 from tests.missions.test_tenant_isolation import login_with_second_factor
 from tests.passports.factories import application_recommended, application_submitted
@@ -225,14 +225,22 @@ def test_only_an_hq_admin_personalises(mission_a, block):
 
 
 @pytest.mark.parametrize(
-    ("language", "refused"),
+    ("language", "first", "refused"),
     [
-        ("en", "These numbers overlap a block already allocated to Consulate-General in Berlin."),
-        ("tr", "Bu numaralar, Berlin Başkonsolosluğu için ayrılmış bir blokla çakışıyor."),
+        (
+            "en",
+            "First number",
+            "These numbers overlap a block already allocated to Consulate-General in Berlin.",
+        ),
+        (
+            "tr",
+            "İlk numara",
+            "Bu numaralar, Berlin Başkonsolosluğu için ayrılmış bir blokla çakışıyor.",
+        ),
     ],
 )
 def test_hqs_passport_numbers_and_the_missions_numbers_never_meet(
-    mission_a, hq_admin, client_hq, language, refused
+    mission_a, hq_admin, client_hq, language, first, refused
 ):
     # given HQ's passport numbers U00000001 to U00001000, and alpha named in Turkish too
     connection.set_schema_to_public()
@@ -261,9 +269,11 @@ def test_hqs_passport_numbers_and_the_missions_numbers_never_meet(
         {"document_type": "P", "prefix": "u", "digits": "8", "first": "1500", "last": "2500"},
         HTTP_ACCEPT_LANGUAGE=language,
     )
-    # then the page refuses, naming the mission, and adds nothing
+    # then the page refuses at the top of the form, naming the mission, with no banner
+    # repeating it, and adds nothing
     assert response.status_code == 400
-    assert texts_of(response.content, "li", class_="message error") == [refused]
+    assert error_summary(response.content.decode()) == [("#id_first", f"{first}: {refused}")]
+    assert texts_of(response.content, "li", class_="message error") == []
     assert NumberBlock.objects.filter(first=1500).count() == 0
     # while numbers of another length never meet the missions' nine characters
     added = register_services.number_block_add(

@@ -34,7 +34,15 @@ from tests.appointments.test_visit_recorded import (
     _mission_in,
     _record,
 )
-from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of, texts_of
+from tests.conftest import (
+    MODEL_BACKEND,
+    error_summary,
+    error_summary_lines,
+    host_client,
+    make_staff,
+    text_of,
+    texts_of,
+)
 from tests.factories import UserFactory
 from tests.fees.factories import seed_fee_reference
 from tests.missions.test_tenant_isolation import login_with_second_factor
@@ -120,6 +128,11 @@ def test_a_field_refused_says_why_once(client_a, mission_a, language, message):
     assert response.status_code == 400
     said = text_of(response.content, "span", id="id_address-message")
     assert said == message
+    # and the form's error summary names it at the top, linked to the field, with no banner
+    # repeating it
+    [(link, text)] = error_summary(response.content.decode())
+    assert (link, text.endswith(f": {message}")) == ("#id_address", True)
+    assert not texts_of(response.content, "li", class_="message error")
     with schema_context(mission_a.schema_name):
         application.refresh_from_db()
         assert application.address == ""
@@ -399,9 +412,12 @@ def test_an_empty_form_sent_is_a_400_with_a_message(client_a, mission_a, path):
     else:
         _citizen(client_a)
     response = client_a.post(path, {})
-    # then a 400 whose page says what is wrong (the first field's message, at the top)
+    # then a 400 whose page says what is wrong at the top: each field's reason in the form's
+    # error summary, or (a form without one) the first field's as the page's message
     assert response.status_code == 400
-    assert texts_of(response.content, "li", **{"class": "message error"})
+    assert error_summary_lines(response.content) or texts_of(
+        response.content, "li", **{"class": "message error"}
+    )
 
 
 def test_the_account_lists_new_messages_until_they_are_read(client_a, mission_a):

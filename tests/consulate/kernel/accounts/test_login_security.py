@@ -20,7 +20,14 @@ from django.core import mail
 from django.core.cache import cache
 from django.utils import timezone
 
-from tests.conftest import MODEL_BACKEND, make_staff, text_of
+from tests.conftest import (
+    MODEL_BACKEND,
+    error_summary,
+    error_summary_lines,
+    make_staff,
+    text_of,
+    widget_refused,
+)
 from tests.factories import UserFactory
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -325,3 +332,33 @@ def test_a_recovery_code_logs_in_once_when_the_phone_is_lost(client_a, officer_a
     post_login(client_a, officer_a.email)
     client_a.post("/accounts/2fa/authenticate/", {"code": recovery})
     assert client_a.get("/staff/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "required"),
+    [("en", "There is a problem", "This field is required."), ("tr", "Bir sorun var", None)],
+)
+def test_a_refused_login_is_named_at_the_top_as_every_form_names_it(
+    client_a, citizen, language, heading, required
+):
+    verified(citizen)
+    # when the password is wrong: a reason for no one field, at the top of the form
+    wrong = client_a.post(
+        "/accounts/login/",
+        {"login": citizen.email, "password": "wrong guess"},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    page = wrong.content.decode()
+    assert text_of(page, "h2", id="error-summary-heading") == heading
+    [said] = error_summary_lines(page)
+    assert said
+    assert citizen.email not in said
+    # when the password is left out: the field named and linked, and tied to its reason
+    empty = client_a.post(
+        "/accounts/login/", {"login": citizen.email}, HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    [(link, text)] = error_summary(empty)
+    assert link == "#id_password"
+    if required:
+        assert text.endswith(f": {required}")
+    assert widget_refused(empty, "id_password")
