@@ -119,6 +119,23 @@ def public_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return now
 
 
+@pytest.fixture
+def renewal_held_elsewhere(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """While `renewal_held_elsewhere[0]` is True, another process holds the renewal of every
+    stale public copy (consulate/kernel/public_cache.py), so this one is served the copy; set it
+    to False and the next request claims the renewal itself."""
+    from consulate.kernel import public_cache
+
+    claim = public_cache._renewal_claimed
+    held = [True]
+    monkeypatch.setattr(
+        public_cache,
+        "_renewal_claimed",
+        lambda key, seconds: not held[0] and claim(key, seconds),
+    )
+    return held
+
+
 @pytest.fixture(autouse=True)
 def _start_in_the_default_language() -> Iterator[None]:
     """A request in Turkish leaves Turkish active in the thread (LocaleMiddleware activates the

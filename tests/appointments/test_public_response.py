@@ -122,10 +122,8 @@ def _statements(queries: CaptureQueriesContext) -> str:
 
 
 def test_a_stale_answer_is_renewed_by_one_request_while_the_others_are_still_served_it(
-    catalogue, client_a, kept, public_clock, monkeypatch
+    catalogue, client_a, kept, public_clock, renewal_held_elsewhere
 ):
-    from consulate.kernel import public_cache
-
     # given the feed kept for 60 s, and the service renamed in the database since
     first = client_a.get(FEED)
     Service.objects.filter(pk=catalogue.pk).update(name_en="Renamed in the database")
@@ -134,20 +132,13 @@ def test_a_stale_answer_is_renewed_by_one_request_while_the_others_are_still_ser
     assert client_a.get(FEED).content == first.content
     # when it has gone stale while another process renews it (it holds the renewal's claim)
     public_clock[0] += 2
-    claim = public_cache._renewal_claimed
-    others_renew = [True]
-    monkeypatch.setattr(
-        public_cache,
-        "_renewal_claimed",
-        lambda key, seconds: not others_renew[0] and claim(key, seconds),
-    )
     with CaptureQueriesContext(connection) as queries:
         meanwhile = client_a.get(FEED)
     # then this request is still served the old copy, without reading the feed
     assert meanwhile.content == first.content
     assert "appointments_" not in _statements(queries)
     # when no one renews it, the first request to find it stale does: the database's state
-    others_renew[0] = False
+    renewal_held_elsewhere[0] = False
     assert _names(client_a.get(FEED)) == ["Renamed in the database"]
     # and the renewed copy is served to the next reader, fresh for another 60 s
     Service.objects.filter(pk=catalogue.pk).update(name_en="Renamed twice")
@@ -157,15 +148,15 @@ def test_a_stale_answer_is_renewed_by_one_request_while_the_others_are_still_ser
     assert "appointments_" not in _statements(queries)
 
 
+@pytest.mark.usefixtures("renewal_held_elsewhere")
 def test_a_stale_answer_is_served_at_most_stale_seconds_past_its_time(
-    catalogue, client_a, kept, public_clock, monkeypatch
+    catalogue, client_a, kept, public_clock
 ):
     from consulate.kernel import public_cache
 
     # given a kept feed gone stale, and a renewal that never comes (its claim held elsewhere)
     first = client_a.get(FEED)
     Service.objects.filter(pk=catalogue.pk).update(name_en="Renamed in the database")
-    monkeypatch.setattr(public_cache, "_renewal_claimed", lambda key, seconds: False)
     public_clock[0] += 60 + public_cache.STALE_SECONDS - 0.5
     assert client_a.get(FEED).content == first.content
     # when STALE_SECONDS have passed since it went stale, then every request reads the database

@@ -346,23 +346,14 @@ def test_a_signed_in_reader_gets_the_kept_home_from_the_reader_cookie(
 
 @pytest.mark.usefixtures("kept")
 def test_a_readers_stale_copy_is_renewed_by_one_request_while_the_others_get_it(
-    mission_a, citizen, sessions_read, public_clock, monkeypatch
+    mission_a, citizen, sessions_read, public_clock, renewal_held_elsewhere
 ):
-    from consulate.kernel import public_cache
-
     member = _signed_in(mission_a, citizen)
     # given the home kept for a signed-in reader, then the mission renamed in the database
     first = member.get("/")
     _rename(mission_a, "Renamed in the database")
     public_clock[0] += 61
     # when the copy has gone stale while another process renews it
-    claim = public_cache._renewal_claimed
-    others_renew = [True]
-    monkeypatch.setattr(
-        public_cache,
-        "_renewal_claimed",
-        lambda key, seconds: not others_renew[0] and claim(key, seconds),
-    )
     sessions_read.clear()
     meanwhile = member.get("/")
     # then the reader is still served the old copy from their reader cookie, the session unread
@@ -371,7 +362,7 @@ def test_a_readers_stale_copy_is_renewed_by_one_request_while_the_others_get_it(
     assert "Sign out" in meanwhile.content.decode()
     # when no one renews it, the first request to find it stale goes through the whole stack
     # and renders the page anew (not the old copy the view would find kept)
-    others_renew[0] = False
+    renewal_held_elsewhere[0] = False
     renewed = member.get("/")
     assert sessions_read != []
     assert "Renamed in the database" in renewed.content.decode()
