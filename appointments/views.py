@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from consulate.kernel.errors import ApplicationError, CommonError, error_shown
+from consulate.kernel.errors import ApplicationError, CommonError, error_shown, refusal_shown
 from consulate.kernel.public_cache import public_response
 from missions.models import Mission
 from missions.permissions import Action, staff_access
@@ -472,7 +472,7 @@ def waitlist_join(request: HttpRequest, code: str) -> HttpResponse:
                         day_to=form.cleaned_data["day_to"],
                     )
                 else:
-                    status = error_shown(request, error)
+                    status = refusal_shown(request, form, error)
             else:
                 messages.success(
                     request,

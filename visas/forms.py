@@ -37,6 +37,8 @@ class StartForm(forms.Form):
         field = self.fields["category"]
         if isinstance(field, forms.ChoiceField):
             field.choices = [(row.code, row.name) for row in categories]
+        # named so in the error summary: the question with a colon after it reads oddly
+        field.summary_label = _("Journey")  # type: ignore[attr-defined]
 
 
 def _limit_said(field: forms.Field, limit: int) -> None:

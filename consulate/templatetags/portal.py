@@ -144,7 +144,7 @@ def described_widget(field: Any) -> str:
     """A form field's widget tied to its error list and help text (`aria-describedby`), marked
     `aria-invalid` when it has errors, so screen readers announce both with the input.
 
-    The ids match the ones `allauth/elements/fields.html` gives the error list and help text.
+    The ids match the ones `_form_field.html` gives the error list and help text.
     """
     return _widget_described(field, f"{field.auto_id}_errors")
 

@@ -14,7 +14,7 @@ from appointments import services
 from appointments.emails import booking_confirmation_send
 from appointments.models import Booking, BookingStatus, Slot
 from tests.appointments.conftest import BERLIN, build_catalogue, first_free_slot, person
-from tests.conftest import MODEL_BACKEND, error_summary, widget_refused
+from tests.conftest import MODEL_BACKEND, error_summary, texts_of, widget_refused
 from tests.missions.test_tenant_isolation import login_with_second_factor
 
 
@@ -778,3 +778,28 @@ def test_a_refused_persons_field_is_named_at_the_top_with_the_persons_number(
     assert text.endswith(person)
     assert widget_refused(response.content, "id_person-0-full_name")
     assert not Booking.objects.exists()
+
+
+def test_a_waitlist_day_the_service_refuses_is_named_beside_its_field_and_at_the_top(
+    catalogue, logged_in
+):
+    from appointments.models import WaitlistEntry
+
+    # when a citizen asks for days that start in the past
+    past = dt.date(2020, 1, 6)
+    response = logged_in.post(
+        "/appointments/passport/waitlist/",
+        {"person-full_name": "Ada Example", "person-date_of_birth": "1990-05-17",
+         "person-document_number": "U1234567", "person-day_from": past.isoformat(),
+         "person-day_to": (past + dt.timedelta(days=2)).isoformat()},
+    )  # fmt: skip
+    # then the first day is named in the summary, linked, and beside its field, with no
+    # banner repeating it, and no one joins
+    assert response.status_code == 400
+    page = response.content.decode()
+    [(link, text)] = error_summary(page)
+    assert link == "#id_person-day_from"
+    assert text.endswith("Choose a range of days from today on.")
+    assert widget_refused(page, "id_person-day_from")
+    assert not texts_of(page, "li", class_="message error")
+    assert not WaitlistEntry.objects.exists()

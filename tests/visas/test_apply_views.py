@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 
 from consulate.kernel.accounts.models import User
 from missions.models import Mission
-from tests.conftest import MODEL_BACKEND, host_client, make_staff, text_of, texts_of
+from tests.conftest import MODEL_BACKEND, error_summary, host_client, make_staff, text_of, texts_of
 from tests.factories import UserFactory
 from tests.visas.factories import (
     pdf_file,
@@ -1055,3 +1055,23 @@ def test_the_appointment_page_costs_the_same_whatever_the_days_offered(in_missio
     _owner_signs_in(client, application)
     visit = f"/visas/{application.reference}/visit/"
     visit_page_costs_the_same_for_more_days(client, visit, service)
+
+
+@pytest.mark.parametrize(("language", "said"), [("en", "Journey: "), ("tr", "Yolculuk: ")])
+def test_a_start_without_a_category_is_named_at_the_top_linked_to_the_first_choice(
+    client_a, mission_a, language, said
+):
+    with schema_context(mission_a.schema_name):
+        reference_ensure()
+    _sign_in(client_a)
+    # when the start is sent with no category chosen
+    response = client_a.post("/visas/", {"category": "nope"}, HTTP_ACCEPT_LANGUAGE=language)
+    # then the summary names the choice, linked to its first button, and nothing starts
+    assert response.status_code == 400
+    html = response.content.decode()
+    [(link, text)] = error_summary(html)
+    assert link == "#id_category_0"
+    assert 'id="id_category_0"' in html
+    assert text.startswith(said)
+    with schema_context(mission_a.schema_name):
+        assert not VisaApplication.objects.exists()

@@ -1,5 +1,5 @@
 """Every staff form of the case page that can be refused names its refusals at the top, in the
-error summary the completeness check uses (`visas/apply/_error_summary.html`): announced on
+error summary the completeness check uses (`_error_summary.html`): announced on
 arrival and focusable, each reason with its field's name and a link to the field, which carries
 the same reason beside it; no banner repeats the first, and nothing is recorded."""
 
