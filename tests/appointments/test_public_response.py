@@ -164,7 +164,7 @@ def test_a_stale_answer_is_served_at_most_stale_seconds_past_its_time(
     assert _names(client_a.get(FEED)) == ["Renamed in the database"]
 
 
-def test_one_request_of_all_processes_claims_a_renewal_until_its_seconds_pass():
+def test_one_request_of_all_processes_claims_a_copys_renewal():
     from consulate.kernel.public_cache import _renewal_claimed
 
     # the first claim of a copy's renewal is taken, a second is not, another copy's is

@@ -251,13 +251,13 @@ def test_an_empty_request_names_every_missing_field_at_once(client_a, mission_a)
     # each field with its own message, not only the first
     assert html.count("This is needed.") >= 4
     # and all named in the form's error summary, each linked to an element of the page (the
-    # lost-or-stolen choice by its first button), with no banner repeating the first
+    # lost-or-stolen choice by its group), with no banner repeating the first
     from tests.conftest import error_summary, texts_of
 
     named = error_summary(html)
     assert len(named) >= 5
     for link, _text in named:
         assert f'id="{link[1:]}"' in html
-    assert "#id_report_kind_0" in [link for link, _text in named]
+    assert "#id_report_kind" in [link for link, _text in named]
     assert 'aria-describedby="id_report_kind_errors"' in html
     assert not texts_of(html, "li", class_="message error")

@@ -1058,7 +1058,7 @@ def test_the_appointment_page_costs_the_same_whatever_the_days_offered(in_missio
 
 
 @pytest.mark.parametrize(("language", "said"), [("en", "Journey: "), ("tr", "Yolculuk: ")])
-def test_a_start_without_a_category_is_named_at_the_top_linked_to_the_first_choice(
+def test_a_start_without_a_category_is_named_at_the_top_linked_to_the_choices(
     client_a, mission_a, language, said
 ):
     with schema_context(mission_a.schema_name):
@@ -1066,12 +1066,12 @@ def test_a_start_without_a_category_is_named_at_the_top_linked_to_the_first_choi
     _sign_in(client_a)
     # when the start is sent with no category chosen
     response = client_a.post("/visas/", {"category": "nope"}, HTTP_ACCEPT_LANGUAGE=language)
-    # then the summary names the choice, linked to its first button, and nothing starts
+    # then the summary names the choice, linked to its group of buttons, and nothing starts
     assert response.status_code == 400
     html = response.content.decode()
     [(link, text)] = error_summary(html)
-    assert link == "#id_category_0"
-    assert 'id="id_category_0"' in html
+    assert link == "#id_category"
+    assert '<fieldset class="field field-error" id="id_category" tabindex="-1"' in html
     assert text.startswith(said)
     with schema_context(mission_a.schema_name):
         assert not VisaApplication.objects.exists()
