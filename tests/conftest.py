@@ -243,21 +243,27 @@ def texts_of(html: str | bytes, tag: str, **attrs: str) -> list[str]:
     return texts
 
 
+def _error_summary_html(html: str | bytes) -> str | None:
+    """The markup of a page's error summary (`_error_summary.html`), or None."""
+    page = html.decode() if isinstance(html, bytes) else html
+    summary = re.search(r'<div class="error-summary"[^>]*id="error-summary".*?</div>', page, re.S)
+    return summary.group(0) if summary else None
+
+
 def error_summary(html: str) -> list[tuple[str, str]]:
     """A page's error summary (`_error_summary.html`): each linked reason's link and text, in
     order."""
-    summary = re.search(r'<div class="error-summary"[^>]*id="error-summary".*?</div>', html, re.S)
+    summary = _error_summary_html(html)
     assert summary is not None
-    links = re.findall(r'<li><a href="([^"]+)">(.*?)</a></li>', summary.group(0), re.S)
+    links = re.findall(r'<li><a href="([^"]+)">(.*?)</a></li>', summary, re.S)
     return [(href, unescape(text)) for href, text in links]
 
 
 def error_summary_lines(html: str | bytes) -> list[str]:
-    """Every line of a page's error summary (`_error_summary.html`), linked or not (a reason
-    for no field), as the reader sees it, in order; [] when the page has none."""
-    page = html.decode() if isinstance(html, bytes) else html
-    summary = re.search(r'<div class="error-summary"[^>]*id="error-summary".*?</div>', page, re.S)
-    return texts_of(summary.group(0), "li") if summary else []
+    """Every line of a page's error summary, linked or not (a reason for no field), as the
+    reader sees it, in order; [] when the page has none."""
+    summary = _error_summary_html(html)
+    return texts_of(summary, "li") if summary else []
 
 
 def widget_refused(html: str | bytes, input_id: str) -> bool:
