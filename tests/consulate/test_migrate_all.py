@@ -211,23 +211,28 @@ def test_a_real_migration_runs_over_several_schemas_in_parallel_and_skips_the_ot
 
 
 def test_a_deploy_grants_again_where_the_application_role_privileges_differ(missions):
-    # given the application's role lacking a privilege in one mission schema and holding one
-    # too many in another
+    # given the application's role lacking a privilege on a table of one mission schema,
+    # holding one too many on a table of another, and lacking its use of a third schema
     app = settings.DATABASE_APP_ROLE
-    lacking, extra = missions[0].schema_name, missions[1].schema_name
+    lacking, extra, unusable = (mission.schema_name for mission in missions[:3])
     with connection.cursor() as cursor:
         cursor.execute(f'REVOKE DELETE ON "{lacking}".appointments_slot FROM "{app}"')
         cursor.execute(f'GRANT TRUNCATE ON "{extra}".appointments_slot TO "{app}"')
+        cursor.execute(f'REVOKE USAGE ON SCHEMA "{unusable}" FROM "{app}"')
     # when a deploy with nothing to migrate runs
     out, _ = migrate_all()
-    # then it granted again in those two schemas only, and the privileges are as everywhere
-    assert "(granted in 2 whose privileges differed)" in out
+    # then it granted again in those three schemas only, and the privileges are as everywhere
+    assert "(granted in 3 whose privileges differed)" in out
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT has_table_privilege(%s, %s, 'DELETE'), has_table_privilege(%s, %s, 'TRUNCATE')",
-            [app, f"{lacking}.appointments_slot", app, f"{extra}.appointments_slot"],
+            "SELECT has_table_privilege(%s, %s, 'DELETE'), has_table_privilege(%s, %s, 'TRUNCATE'),"
+            " has_schema_privilege(%s, %s, 'USAGE')",
+            [app, f"{lacking}.appointments_slot", app, f"{extra}.appointments_slot", app, unusable],
         )
-        assert cursor.fetchone() == (True, False)
+        assert cursor.fetchone() == (True, False, True)
+    # and the next deploy finds nothing to grant
+    out, _ = migrate_all()
+    assert "(granted in 0 whose privileges differed)" in out
 
 
 def test_a_mission_without_a_schema_fails_the_deploy_by_name_after_the_others(missions):
