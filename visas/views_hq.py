@@ -19,9 +19,9 @@ from django.views.decorators.http import require_POST
 from consulate.kernel.errors import (
     ApplicationError,
     error_shown,
-    form_error_shown,
     form_read,
     form_refused_in_text,
+    refusal_shown,
 )
 from consulate.kernel.http import csv_response, query_string_cleaned_by
 from missions.permissions import Action, staff_access
@@ -126,14 +126,12 @@ def hq_watchlist(request: HttpRequest) -> HttpResponse:
         return _watchlist_page(request)
     _held(request, Action.VISA_VIEW)
     form = WatchlistEntryForm(request.POST)
-    if not form.is_valid():
-        return _watchlist_page(request, form=form, status=form_error_shown(request, form))
+    if not form.is_valid():  # each reason beside its field and in the page's error summary
+        return _watchlist_page(request, form=form, status=400)
     try:
         reference_services.watchlist_entry_add(acting_user=request.user, **form.cleaned_data)
     except ApplicationError as error:
-        if error.field in form.fields:
-            form.add_error(error.field, str(error.message))
-        return _watchlist_page(request, form=form, status=error_shown(request, error))
+        return _watchlist_page(request, form=form, status=refusal_shown(request, form, error))
     messages.success(request, _("Entry added. The missions screen against it once they sync."))
     return redirect("visas_hq:watchlist")
 
@@ -210,19 +208,15 @@ def _category_form_page(
 def _category_save(
     request: HttpRequest, form: CategoryForm, category: VisaCategory | None
 ) -> HttpResponse:
-    if not form.is_valid():
-        return _category_form_page(
-            request, form=form, category=category, status=form_error_shown(request, form)
-        )
+    if not form.is_valid():  # each reason beside its field and in the page's error summary
+        return _category_form_page(request, form=form, category=category, status=400)
     try:
         saved, created = reference_services.category_save(
             category=form.category_input(), acting_user=request.user
         )
     except ApplicationError as error:
-        if error.field in form.fields:
-            form.add_error(error.field, str(error.message))
         return _category_form_page(
-            request, form=form, category=category, status=error_shown(request, error)
+            request, form=form, category=category, status=refusal_shown(request, form, error)
         )
     if created:
         messages.success(request, _("Category added. The missions offer it once they sync."))

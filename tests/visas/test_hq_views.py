@@ -12,7 +12,14 @@ from consulate.kernel.accounts.models import HqRole
 from consulate.kernel.errors import ApplicationError
 from missions.models import Mission, Role
 from missions.permissions import PERMISSIONS
-from tests.conftest import host_client, make_staff, text_of, texts_of
+from tests.conftest import (
+    error_summary,
+    host_client,
+    make_staff,
+    text_of,
+    texts_of,
+    widget_refused,
+)
 from tests.factories import UserFactory
 from tests.missions.test_sync_pages import _login
 from tests.permission_table import PermissionCase
@@ -61,14 +68,30 @@ def test_an_hq_admin_adds_and_ends_an_entry(mission_a: Mission) -> None:
     entry = WatchlistEntry.objects.get(reason="Demo reason")
     assert entry.spellings() == ["DOE JOHN", "DOE JONATHAN"]
     assert entry.nationality == "USA"
-    # a refused value is said next to its field, the form kept
+    # a refused value is named at the form's top, linked to its field, which says it beside
+    # the input and is tied to it; no banner repeats it; the form is kept; nothing is added
     response = client.post(
         "/hq/visas/watchlist/", {"names": "DOE JANE", "nationality": "ZZZ", "reason": "x"}
     )
     assert response.status_code == 400
+    [(link, line)] = error_summary(response.content.decode())
+    assert link == "#id_nationality"
+    assert line.startswith("Nationality")
+    assert "not a three-letter nationality code" in line
     assert "not a three-letter nationality code" in text_of(
-        response.content, "span", id="id_nationality-message"
+        response.content, "ul", id="id_nationality_errors"
     )
+    assert widget_refused(response.content, "id_nationality")
+    assert not texts_of(response.content, "li", **{"class": "message error"})  # no banner
+    assert "DOE JANE" in text_of(response.content, "textarea", id="id_names")
+    assert not WatchlistEntry.objects.filter(names__contains="DOE JANE").exists()
+    # so is a field the form itself refuses (no reason given), with its own words
+    response = client.post("/hq/visas/watchlist/", {"names": "DOE JANE", "reason": ""})
+    assert response.status_code == 400
+    assert error_summary(response.content.decode()) == [
+        ("#id_reason", "Reason: This field is required.")
+    ]
+    assert widget_refused(response.content, "id_reason")
     # ended: it leaves the list in force, shown with every entry
     response = client.post(f"/hq/visas/watchlist/{entry.pk}/end/", follow=True)
     assert "Entry ended." in text_of(response.content, "ul", class_="messages")
@@ -212,12 +235,20 @@ def test_an_hq_admin_adds_a_per_mission_category_and_changes_it(mission_a: Missi
         {**changed, "items": "contract|document|required|Contract"},
     )
     assert response.status_code == 400
-    assert "exactly one photo" in text_of(response.content, "span", id="id_items-message")
+    [(link, line)] = error_summary(response.content.decode())
+    assert link == "#id_items"
+    assert "exactly one photo" in line
+    assert "exactly one photo" in text_of(response.content, "ul", id="id_items_errors")
+    assert widget_refused(response.content, "id_items")
+    assert not texts_of(response.content, "li", **{"class": "message error"})  # no banner
     response = client.post(
         f"/hq/visas/categories/{category.pk}/", {**changed, "items": "photo|photo|maybe|Photo"}
     )
     assert response.status_code == 400
-    assert "Line 1" in text_of(response.content, "span", id="id_items-message")
+    assert "Line 1" in text_of(response.content, "ul", id="id_items_errors")
+    assert [link for link, _ in error_summary(response.content.decode())] == ["#id_items"]
+    category.refresh_from_db()
+    assert list(category.items.values_list("code", flat=True)) == ["photo"]
     # an analyst has no such page
     analyst = _client(HqRole.ANALYST)
     assert analyst.get("/hq/visas/categories/new/").status_code == 404
