@@ -261,3 +261,11 @@ def test_an_empty_request_names_every_missing_field_at_once(client_a, mission_a)
     assert "#id_report_kind" in [link for link, _text in named]
     assert 'aria-describedby="id_report_kind_errors"' in html
     assert not texts_of(html, "li", class_="message error")
+    # each field's reason beside it is tied to its input, as every form draws it
+    # (_form_field.html), and a field that may stay empty says so in its label
+    from tests.conftest import text_of, widget_refused
+
+    for field in ("surname", "birth_date", "destination_city", "journey_date"):
+        assert widget_refused(html, f"id_{field}")
+    assert text_of(html, "ul", id="id_surname_errors") == "This is needed."
+    assert "(optional)" in text_of(html, "label", **{"for": "id_lost_document"})

@@ -321,11 +321,11 @@ def test_a_passport_block_that_cannot_be_names_every_field_at_once(
     # then each reason is beside its field, and nothing is added
     assert response.status_code == 400
     for field, reason in reasons.items():
-        assert text_of(response.content, "span", id=f"id_{field}-message") == reason
+        assert text_of(response.content, "ul", id=f"id_{field}_errors") == reason
         # a screen reader says why with the input
         box = _tag(response.content.decode(), "input", field)
         assert box["aria-invalid"] == "true"
-        assert box["aria-describedby"].split() == [f"id_{field}-message"]
+        assert box["aria-describedby"].split() == [f"id_{field}_errors"]
     assert "aria-describedby" not in _tag(response.content.decode(), "input", "digits")
     assert not NumberBlock.objects.exists()
 
