@@ -64,7 +64,15 @@ def _date_input() -> forms.DateInput:
 
 
 class EtdRequestForm(forms.Form):
-    """What a request says. Every field is text here; the service cleans and refuses."""
+    """What a request says. Every field is text here; the service cleans and refuses
+    (`etd_request_clean`, which names every missing one at once). The fields it refuses empty
+    are `needed`, so the page does not call them optional (_form_field.html)."""
+
+    # all but the given names (a person may have none, as in the passport) and what happened
+    NEEDED = (
+        "surname", "birth_date", "sex", "nationality", "lost_document", "report_kind",
+        "destination_country", "destination_city", "journey_date", "valid_until",
+    )  # fmt: skip
 
     surname = forms.CharField(label=gettext_lazy("Surname"), required=False, max_length=100)
     given_names = forms.CharField(label=gettext_lazy("Given names"), required=False, max_length=100)
@@ -115,11 +123,13 @@ class EtdRequestForm(forms.Form):
         countries = _countries(translation.get_language() or "en")
         for name in ("nationality", "destination_country"):
             self.fields[name].choices = countries  # type: ignore[attr-defined]
+        for name in self.NEEDED:
+            self.fields[name].needed = True  # type: ignore[attr-defined]
 
 
 class CounterRequestForm(EtdRequestForm):
     email = forms.CharField(
-        label=gettext_lazy("The holder's e-mail (optional)"), required=False, max_length=254
+        label=gettext_lazy("The holder's e-mail"), required=False, max_length=254
     )
 
 

@@ -262,10 +262,31 @@ def test_an_empty_request_names_every_missing_field_at_once(client_a, mission_a)
     assert 'aria-describedby="id_report_kind_errors"' in html
     assert not texts_of(html, "li", class_="message error")
     # each field's reason beside it is tied to its input, as every form draws it
-    # (_form_field.html), and a field that may stay empty says so in its label
-    from tests.conftest import text_of, widget_refused
+    # (_form_field.html); only the fields the service lets stay empty say "(optional)", though
+    # the form leaves every field to the service
+    from tests.conftest import widget_refused
 
     for field in ("surname", "birth_date", "destination_city", "journey_date"):
         assert widget_refused(html, f"id_{field}")
     assert text_of(html, "ul", id="id_surname_errors") == "This is needed."
-    assert "(optional)" in text_of(html, "label", **{"for": "id_lost_document"})
+    optional = [label for label in texts_of(html, "label") if label.endswith("(optional)")]
+    assert optional == [
+        "Given names (optional)",
+        "What happened (where, when; a police reference for a theft) (optional)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "email", "surname"),
+    [
+        ("en", "The holder's e-mail (optional)", "Surname"),
+        ("tr", "Belge sahibinin e-postası (isteğe bağlı)", "Soyadı"),
+    ],
+)
+def test_the_counter_form_calls_only_what_may_stay_empty_optional(
+    client_a, mission_a, language, email, surname
+):
+    login_with_second_factor(client_a, make_staff(mission_a, "officer"))
+    html = client_a.get("/staff/etd/request/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert text_of(html, "label", **{"for": "id_email"}) == email
+    assert text_of(html, "label", **{"for": "id_surname"}) == surname
