@@ -290,3 +290,26 @@ def test_the_counter_form_calls_only_what_may_stay_empty_optional(
     html = client_a.get("/staff/etd/request/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert text_of(html, "label", **{"for": "id_email"}) == email
     assert text_of(html, "label", **{"for": "id_surname"}) == surname
+
+
+def test_the_fields_marked_needed_are_those_the_service_refuses_empty(mission_a):
+    # given a request the service accepts
+    from consulate.kernel.errors import ApplicationError
+    from passports.services.etd import etd_request_clean
+    from passports.views_etd import EtdRequestForm
+
+    with schema_context(mission_a.schema_name):
+        values = request_values()
+        etd_request_clean(values)
+        # when each field of the form is sent empty in turn
+        refused_empty: dict[str, set[str]] = {}
+        for name in EtdRequestForm.base_fields:
+            try:
+                etd_request_clean({**values, name: ""})
+            except ApplicationError as error:
+                refused_empty[name] = set(error.errors)
+    # then each is refused for itself alone
+    assert all(fields == {name} for name, fields in refused_empty.items())
+    # and the form marks exactly those needed, so the page calls only the others optional
+    assert set(refused_empty) == set(EtdRequestForm.NEEDED)
+    assert set(EtdRequestForm.base_fields) - set(refused_empty) == {"given_names", "circumstances"}
